@@ -1,0 +1,42 @@
+"""The dtypes the engine supports, and the one parser that reads a dtype argument."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import DTypeError
+
+DEFAULT_FLOAT = np.dtype(np.float32)
+
+SUPPORTED = {np.dtype(name): name for name in ("float32", "float64", "float16", "int64", "int32", "bool")}
+
+# PyTorch's alternative spellings, so "float", "double", "long" read as users expect.
+_ALIASES = {"float": "float32", "double": "float64", "half": "float16", "long": "int64", "int": "int32"}
+
+
+def parse_dtype(dtype) -> np.dtype:
+    """Read a dtype given as a NumPy dtype, a NumPy scalar type or a name ("float64")."""
+    if isinstance(dtype, str):
+        dtype = _ALIASES.get(dtype.removeprefix("torch."), dtype.removeprefix("torch."))
+    try:
+        parsed = np.dtype(dtype)
+    except TypeError:
+        raise DTypeError(f"unsupported dtype {dtype!r}; supported: {', '.join(SUPPORTED.values())}") from None
+    if parsed not in SUPPORTED:
+        raise DTypeError(f"unsupported dtype {dtype!r}; supported: {', '.join(SUPPORTED.values())}")
+    return parsed
+
+
+def is_floating(dtype: np.dtype) -> bool:
+    return dtype.kind == "f"
+
+
+def promote(a: np.dtype, b: np.dtype) -> np.dtype:
+    """PyTorch's promotion for two tensors: a float meets an integer as that float."""
+    if a == b:
+        return a
+    if a.kind == "f" and b.kind != "f":
+        return a
+    if b.kind == "f" and a.kind != "f":
+        return b
+    return np.promote_types(a, b)

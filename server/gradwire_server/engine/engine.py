@@ -1,0 +1,427 @@
+"""``Engine``: applies ops, records the graph, runs backward, makes tensors.
+
+One engine per session: it owns the session's random generator. Engines on the
+same device share nothing else, so sessions stay isolated.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections import namedtuple
+from numbers import Number
+
+import numpy as np
+
+from . import graph
+from .backend import Backend
+from .dtypes import DEFAULT_FLOAT, is_floating, parse_dtype, promote
+from .errors import DeviceError, DTypeError, GraphError, InvalidArgument, ShapeError
+from .graph import Meta, Node, is_grad_enabled, run_backward
+from .ops import OPS
+from .tensor import Tensor
+from .vjps import NON_DIFFERENTIABLE, VJPS
+
+# NaN and Inf are data, not errors: the engine never warns about them.
+warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"gradwire_server\.engine(\..*)?$")
+
+MaxResult = namedtuple("max", ["values", "indices"])
+MinResult = namedtuple("min", ["values", "indices"])
+_SCALARS = (bool, int, float, np.number, np.bool_)
+_INPLACE = {"add": "add", "sub": "subtract", "mul": "multiply", "div": "true_divide"}
+
+
+class Engine:
+    """Tensors, ops and autograd on one array module (``xp``)."""
+
+    def __init__(self, device="auto", seed=None, backend: Backend | None = None):
+        self.backend = backend or Backend(device)
+        self.xp = self.backend.xp
+        self.device = self.backend.device
+        self.manual_seed(seed)
+
+    # --- ops ------------------------------------------------------------------
+    def apply(self, name, *inputs, **params):
+        """Run op ``name`` on tensors (and Python scalars where allowed); record it if grad is on."""
+        op = OPS.get(name)
+        if op is None:
+            raise InvalidArgument(f"unknown op {name!r}")
+        if op.arity is not None and len(inputs) != op.arity:
+            raise InvalidArgument(f"{name}() takes {op.arity} input(s) but {len(inputs)} were given")
+        if op.arity is None:
+            if not inputs:
+                raise InvalidArgument(f"{name}() expected a non-empty list of Tensors")
+            if not all(type(t) is Tensor for t in inputs):
+                raise InvalidArgument(f"{name}() expected a list of Tensors")
+        arrays = [self._input_array(name, x) for x in inputs]
+        if op.broadcasts or op.arity is None:
+            arrays = self._promote(name, inputs, arrays)
+        for key, value in params.items():
+            if type(value) is list:
+                params[key] = tuple(value)
+        try:
+            out = op.forward(self.xp, *arrays, **params)
+        except (ValueError, IndexError, TypeError) as error:
+            raise _explain(name, inputs, params, error) from None
+        outputs = out if type(out) is tuple else (out,)
+        outputs = tuple(o if isinstance(o, self.xp.ndarray) else self.xp.asarray(o) for o in outputs)
+        first = outputs[0]
+
+        requires_grad = (
+            is_grad_enabled()
+            and name not in NON_DIFFERENTIABLE
+            and first.dtype.kind == "f"
+            and any(type(x) is Tensor and x._requires_grad for x in inputs)
+        )
+        version = inputs[0]._version if op.view and type(inputs[0]) is Tensor else [0]
+        result = Tensor(first, self, requires_grad, None, version)
+        if requires_grad:
+            result.grad_fn = self._record(op, inputs, arrays, params, out if type(out) is tuple else first, result)
+        if type(out) is tuple:
+            return (result,) + tuple(Tensor(o, self) for o in outputs[1:])
+        return result
+
+    def _input_array(self, name, x):
+        if type(x) is Tensor:
+            if x.engine.xp is not self.xp:
+                raise DeviceError(f"{name}: expected all tensors to be on the same device, but found {x.device} and {self.device}")
+            return x.array
+        if isinstance(x, _SCALARS):
+            return x
+        raise InvalidArgument(f"{name}(): expected a Tensor or a number as input, got {type(x).__name__}")
+
+    def _promote(self, name, inputs, arrays):
+        """PyTorch's type promotion: tensors promote together; a Python float turns an integer tensor into float32."""
+        dtypes = [a.dtype for a in arrays if not isinstance(a, _SCALARS)]
+        if not dtypes:
+            raise InvalidArgument(f"{name}() needs at least one tensor input")
+        target = dtypes[0]
+        for d in dtypes[1:]:
+            target = promote(target, d)
+        if target.kind != "f" and (name == "div" or any(type(a) is float for a in arrays)):
+            target = DEFAULT_FLOAT  # true division and float scalars make integer tensors float
+        if name == "where":
+            if arrays[0].dtype != np.bool_:
+                raise DTypeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype {arrays[0].dtype}")
+            rest = [a.dtype for a in arrays[1:] if not isinstance(a, _SCALARS)]
+            target = rest[0] if rest else DEFAULT_FLOAT
+            for d in rest[1:]:
+                target = promote(target, d)
+            return [arrays[0]] + [a if isinstance(a, _SCALARS) or a.dtype == target else a.astype(target) for a in arrays[1:]]
+        return [a if isinstance(a, _SCALARS) or a.dtype == target else a.astype(target) for a in arrays]
+
+    def _record(self, op, inputs, arrays, params, out, result):
+        vjp = VJPS.get(op.name)
+        saves = vjp.saves if vjp is not None else "all"
+        edges, metas = [], []
+        for x in inputs:
+            if type(x) is Tensor:
+                metas.append(Meta(x.array.shape, x.array.dtype))
+                edges.append(x.grad_fn or (x.accumulator() if x._requires_grad else None))
+            else:
+                metas.append(None)
+                edges.append(None)
+        versions = []
+        if saves in ("inputs", "all"):
+            saved_inputs = tuple(arrays)
+            versions = [(x._version, x._version[0]) for x in inputs if type(x) is Tensor]
+        else:
+            saved_inputs = tuple(metas)
+        saved_ans = out if saves in ("ans", "all") else None
+        if saved_ans is not None:
+            versions.append((result._version, result._version[0]))
+        node_name = op.node if type(op.node) is str else op.node([m.shape if m else None for m in metas], params)
+        rules = vjp or _NO_RULES
+        return Node(node_name, op.name, rules, tuple(edges), tuple(metas), params, (saved_ans, saved_inputs), versions)
+
+    # ops that need more than a table entry's forward: argument handling only
+    def index(self, x, key):
+        """``x[key]`` with ints, slices, None, Ellipsis, integer arrays or tensors and boolean masks."""
+        return self.apply("index", x, key=self._normalize_key(key))
+
+    def _normalize_key(self, key):
+        xp = self.xp
+        parts = []
+        for part in key if type(key) is tuple else (key,):
+            if type(part) is Tensor:
+                part = part.array
+            elif isinstance(part, (list, np.ndarray)) or (xp is not np and isinstance(part, xp.ndarray)):
+                part = xp.asarray(part)
+            elif not (part is None or part is Ellipsis or isinstance(part, (int, np.integer, slice))):
+                raise InvalidArgument(f"index: unsupported index of type {type(part).__name__}")
+            if hasattr(part, "dtype"):
+                if part.dtype == np.bool_:
+                    parts.extend(part.nonzero())  # a mask is the indices where it is True
+                    continue
+                if part.dtype.kind not in "iu":
+                    raise InvalidArgument("tensors used as indices must be long, int, byte or bool tensors")
+            parts.append(part)
+        return tuple(parts)
+
+    def reduce_with_index(self, name, x, dim=None, keepdim=False):
+        """``max``/``min``: over everything a 0-d tensor; along ``dim`` a named tuple (values, indices)."""
+        if dim is None:
+            return self.apply(name, x)
+        values, indices = self.apply(name, x, dim=dim, keepdim=keepdim)
+        return (MaxResult if name == "max" else MinResult)(values, indices)
+
+    def cat(self, tensors, dim=0):
+        return self.apply("cat", *tensors, dim=dim)
+
+    def stack(self, tensors, dim=0):
+        return self.apply("stack", *tensors, dim=dim)
+
+    def where(self, condition, x, y):
+        return self.apply("where", condition, x, y)
+
+    def maximum(self, x, y):
+        return self.apply("maximum", x, y)
+
+    def minimum(self, x, y):
+        return self.apply("minimum", x, y)
+
+    def to(self, x, dtype=None, device=None):
+        """A copy in another dtype; the same tensor when nothing changes (as in PyTorch)."""
+        if device is not None and str(device).split(":")[0] != self.device:
+            raise DeviceError(f"device {device!r} is not available: this engine runs on {self.device!r}")
+        if dtype is None or parse_dtype(dtype) == x.dtype:
+            return x
+        return self.apply("to", x, dtype=parse_dtype(dtype))
+
+    # --- in place -------------------------------------------------------------------
+    def inplace(self, name, target, other=None):
+        """``target op= other`` in the target's memory; bumps its version counter."""
+        if target._requires_grad and is_grad_enabled():
+            if target.grad_fn is None:
+                raise GraphError("a leaf Variable that requires grad is being used in an in-place operation.")
+            raise GraphError("in-place operations on a tensor that requires grad are supported only under no_grad()")
+        array = target.array
+        try:
+            if name == "zero":
+                array[...] = 0
+            elif name == "copy":
+                self.xp.copyto(array, self._input_array(name, other), casting="same_kind")
+            elif name in _INPLACE:
+                getattr(self.xp, _INPLACE[name])(array, self._input_array(name, other), out=array, casting="same_kind")
+            else:
+                raise InvalidArgument(f"unknown in-place op {name!r}")
+        except TypeError as error:  # NumPy's casting errors are TypeErrors
+            other_dtype = getattr(other, "dtype", type(other).__name__)
+            raise DTypeError(f"{name}_: result type {other_dtype} can't be cast to the desired output type {array.dtype}") from None
+        except ValueError as error:
+            if "read-only" in str(error):
+                raise InvalidArgument(
+                    f"{name}_: unsupported operation: more than one element of the written-to tensor refers to a single "
+                    "memory location. Please clone() the tensor before performing the operation."
+                ) from None
+            raise _explain(name + "_", (target, other), {}, error) from None
+        target._version[0] += 1
+        return target
+
+    # --- autograd -------------------------------------------------------------------
+    def backward(self, tensor, gradient=None, retain_graph=False):
+        """Accumulate d(tensor)/d(leaf) into every leaf's ``.grad`` (vector-Jacobian product with ``gradient``)."""
+        seed = self._seed(tensor, gradient, 0)
+        run_backward(self.xp, [self._root(tensor, 0)], [seed], retain_graph, accumulate=self._accumulate)
+
+    def grad(self, outputs, inputs, grad_outputs=None, retain_graph=False, allow_unused=False):
+        """Gradients of ``outputs`` with respect to ``inputs``, returned, leaving every ``.grad`` untouched."""
+        outputs = [outputs] if type(outputs) is Tensor else list(outputs)
+        single = type(inputs) is Tensor
+        inputs = [inputs] if single else list(inputs)
+        if grad_outputs is None or type(grad_outputs) is Tensor:
+            grad_outputs = [grad_outputs] * len(outputs)
+        for i, x in enumerate(inputs):
+            if not x._requires_grad:
+                raise GraphError(f"One of the differentiated Tensors (input {i}) does not require grad")
+        targets = [x.grad_fn or x.accumulator() for x in inputs]
+        capture = dict.fromkeys(targets)
+        roots = [self._root(y, i) for i, y in enumerate(outputs)]
+        seeds = [self._seed(y, g, i) for i, (y, g) in enumerate(zip(outputs, grad_outputs))]
+        run_backward(self.xp, roots, seeds, retain_graph, capture=capture)
+        results = []
+        for i, target in enumerate(targets):
+            g = capture[target]
+            if g is None and not allow_unused:
+                raise GraphError(
+                    f"One of the differentiated Tensors (input {i}) appears to not have been used in the graph. "
+                    "Set allow_unused=True if this is the desired behavior."
+                )
+            results.append(None if g is None else Tensor(g, self))
+        return tuple(results)
+
+    def jacobian(self, func, inputs):
+        """``torch.autograd.functional.jacobian``: d func(*inputs) / d inputs, shaped output + input."""
+        single = type(inputs) is Tensor
+        inputs = (inputs,) if single else tuple(inputs)
+        inputs = tuple(x.detach().requires_grad_() for x in inputs)
+        output = func(*inputs)
+        flat_rows = []
+        for k in range(max(output.numel(), 1)):
+            seed = self.xp.zeros(output.numel(), dtype=output.dtype)
+            seed[k] = 1
+            grads = self.grad(output, inputs, Tensor(seed.reshape(output.shape), self), retain_graph=True, allow_unused=True)
+            flat_rows.append([self.xp.zeros(x.shape, x.dtype) if g is None else g.array for x, g in zip(inputs, grads)])
+        jacobians = tuple(
+            Tensor(self.xp.stack([row[j] for row in flat_rows]).reshape(output.shape + x.shape), self)
+            for j, x in enumerate(inputs)
+        )
+        return jacobians[0] if single else jacobians
+
+    def _root(self, tensor, i):
+        if not tensor._requires_grad:
+            raise GraphError(f"element {i} of tensors does not require grad and does not have a grad_fn")
+        return tensor.grad_fn or tensor.accumulator()
+
+    def _seed(self, tensor, gradient, i):
+        if gradient is None:
+            if tensor.array.size != 1:
+                raise InvalidArgument("grad can be implicitly created only for scalar outputs")
+            return self.xp.ones(tensor.shape, dtype=tensor.dtype)
+        g = gradient.array if type(gradient) is Tensor else self.xp.asarray(gradient)
+        if g.shape != tensor.shape:
+            raise ShapeError(
+                f"Mismatch in shape: grad_output[{i}] has a shape of {_size(g.shape)} and output[{i}] has a shape of {_size(tensor.shape)}."
+            )
+        return g.astype(tensor.dtype, copy=True)  # the caller keeps its array; the walk may hand ours to a leaf
+
+    def _accumulate(self, leaf, grad):
+        if leaf.grad is None:
+            # a gradient that is a view, or passed through unchanged, may be shared with another leaf
+            leaf.grad = Tensor(grad.copy() if grad.base is not None or not grad.flags.writeable else grad, self)
+        else:
+            leaf.grad.array += grad  # accumulation across backward passes, in place as PyTorch does
+            leaf.grad._version[0] += 1
+
+    # --- factories --------------------------------------------------------------
+    def manual_seed(self, seed):
+        """Reseed this engine's generator (``rand``/``randn``); None draws a fresh seed."""
+        self.generator = self.xp.random.default_rng(seed)
+
+    def tensor(self, data, dtype=None, requires_grad=False) -> Tensor:
+        """A leaf from a list, a scalar, a NumPy array or a tensor (copied)."""
+        if type(data) is Tensor:
+            data = data.array
+        explicit = hasattr(data, "dtype")
+        try:
+            array = self.xp.array(data) if explicit else np.array(data)
+        except (ValueError, TypeError) as error:
+            raise InvalidArgument(f"tensor(): could not make a tensor from {type(data).__name__}: {error}") from None
+        if dtype is not None:
+            target = parse_dtype(dtype)
+        elif explicit:
+            target = parse_dtype(array.dtype)
+        else:  # Python numbers: float -> float32, int -> int64, as PyTorch infers
+            kinds = {"f": DEFAULT_FLOAT, "i": np.dtype(np.int64), "u": np.dtype(np.int64), "b": np.dtype(np.bool_)}
+            if array.dtype.kind not in kinds:
+                raise DTypeError(f"tensor(): could not infer the dtype of {type(data).__name__} with elements of type {array.dtype}")
+            target = kinds[array.dtype.kind]
+        array = self.xp.asarray(array, dtype=target)
+        return self._leaf(array, requires_grad)
+
+    def zeros(self, *size, dtype=None, requires_grad=False):
+        return self.full(_size_args(size), 0, dtype=dtype or DEFAULT_FLOAT, requires_grad=requires_grad)
+
+    def ones(self, *size, dtype=None, requires_grad=False):
+        return self.full(_size_args(size), 1, dtype=dtype or DEFAULT_FLOAT, requires_grad=requires_grad)
+
+    def full(self, size, fill_value, dtype=None, requires_grad=False):
+        if dtype is None:
+            dtype = np.bool_ if isinstance(fill_value, bool) else np.int64 if isinstance(fill_value, int) else DEFAULT_FLOAT
+        return self._leaf(self.xp.full(_size_args((size,)), fill_value, dtype=parse_dtype(dtype)), requires_grad)
+
+    def arange(self, start, end=None, step=1, dtype=None, requires_grad=False):
+        if end is None:
+            start, end = 0, start
+        if step == 0:
+            raise InvalidArgument("arange(): step must be nonzero")
+        if dtype is None:
+            dtype = DEFAULT_FLOAT if any(isinstance(v, float) for v in (start, end, step)) else np.int64
+        return self._leaf(self.xp.arange(start, end, step, dtype=parse_dtype(dtype)), requires_grad)
+
+    def rand(self, *size, dtype=None, requires_grad=False):
+        dtype = parse_dtype(dtype or DEFAULT_FLOAT)
+        return self._leaf(self.generator.random(_size_args(size), dtype=_random_dtype(dtype)).astype(dtype, copy=False), requires_grad)
+
+    def randn(self, *size, dtype=None, requires_grad=False):
+        dtype = parse_dtype(dtype or DEFAULT_FLOAT)
+        return self._leaf(self.generator.standard_normal(_size_args(size), dtype=_random_dtype(dtype)).astype(dtype, copy=False), requires_grad)
+
+    def _leaf(self, array, requires_grad):
+        if requires_grad and not is_floating(array.dtype):
+            raise DTypeError("only Tensors of floating point and complex dtype can require gradients")
+        return Tensor(array, self, bool(requires_grad))
+
+
+def _random_dtype(dtype):
+    if dtype.kind != "f":
+        raise DTypeError(f"rand/randn: expected a floating point dtype, got {dtype}")
+    return np.float64 if dtype == np.float64 else np.float32
+
+
+def _size_args(size) -> tuple:
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    for n in size:
+        if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
+            raise InvalidArgument(f"size must be a tuple of ints, got {size!r}")
+        if n < 0:
+            raise InvalidArgument(f"Trying to create tensor with negative dimension {n}: {list(size)}")
+    return tuple(int(n) for n in size)
+
+
+def _size(shape) -> str:
+    return f"torch.Size({list(shape)})"
+
+
+def _shape_of(x):
+    return tuple(x.shape) if type(x) is Tensor else type(x).__name__
+
+
+class _NoRules:
+    """Stands in for the VJP entry of an op that has none: every input raises NoDerivative."""
+
+    saves = "all"
+    variadic = False
+
+    @staticmethod
+    def for_input(argnum):
+        return None
+
+
+_NO_RULES = _NoRules()
+
+
+def _explain(name, inputs, params, error) -> Exception:
+    """Turn a NumPy error inside op ``name`` into a typed error naming the op and the shapes."""
+    shapes = [_shape_of(x) for x in inputs]
+    text = str(error)
+    if "could not be broadcast" in text and len(shapes) >= 2:
+        a, b = shapes[0], shapes[1]
+        if isinstance(a, tuple) and isinstance(b, tuple):
+            for i in range(1, max(len(a), len(b)) + 1):
+                m = a[-i] if i <= len(a) else 1
+                n = b[-i] if i <= len(b) else 1
+                if m != n and m != 1 and n != 1:
+                    dim = max(len(a), len(b)) - i
+                    return ShapeError(
+                        f"{name}: The size of tensor a ({m}) must match the size of tensor b ({n}) at non-singleton "
+                        f"dimension {dim} (shapes {a} and {b})"
+                    )
+        return ShapeError(f"{name}: shapes {', '.join(map(str, shapes))} cannot be broadcast together")
+    if name == "matmul" and ("mismatch" in text or "not aligned" in text or "matmul" in text):
+        a, b = shapes
+        return ShapeError(f"matmul: mat1 and mat2 shapes cannot be multiplied ({'x'.join(map(str, a))} and {'x'.join(map(str, b))})")
+    if name == "reshape" and "cannot reshape" in text:
+        return ShapeError(f"reshape: shape '{list(params.get('shape', ()))}' is invalid for input of size {math_prod(shapes[0])}")
+    if isinstance(error, np.exceptions.AxisError):
+        return ShapeError(f"{name}: Dimension out of range ({text}); input shape {shapes[0]}")
+    if isinstance(error, IndexError):
+        return InvalidArgument(f"{name}: {text} (input shape {shapes[0]})")
+    return InvalidArgument(f"{name}: {text} (input shapes {', '.join(map(str, shapes))})")
+
+
+def math_prod(shape):
+    n = 1
+    for s in shape:
+        n *= s
+    return n

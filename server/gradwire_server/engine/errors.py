@@ -1,0 +1,33 @@
+"""Typed engine errors. The server maps each class to a gRPC status in one place.
+
+All are ``RuntimeError`` subclasses, as PyTorch raises ``RuntimeError`` for the
+same mistakes, so ``except RuntimeError`` keeps working.
+"""
+
+
+class EngineError(RuntimeError):
+    """Base of every error the engine raises on purpose."""
+
+
+class InvalidArgument(EngineError):
+    """Bad input: unknown op, wrong arity, a bad parameter or value."""
+
+
+class ShapeError(InvalidArgument):
+    """Shapes that an op cannot combine; the message names the op and the shapes."""
+
+
+class DTypeError(InvalidArgument):
+    """A dtype the engine does not support, or one an op cannot take."""
+
+
+class DeviceError(InvalidArgument):
+    """A device this engine does not have."""
+
+
+class GraphError(EngineError):
+    """The graph cannot do what was asked: freed, modified in place, or no grad to follow."""
+
+
+class NoDerivative(EngineError, NotImplementedError):
+    """An op has no backward rule for one of its inputs."""

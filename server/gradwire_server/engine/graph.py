@@ -1,0 +1,225 @@
+"""The recorded graph and the backward walk.
+
+A ``Node`` is what PyTorch calls a ``grad_fn``: it names the op's backward
+(``MulBackward0``), holds the residuals the VJP rules need, and points at the
+nodes of its inputs through ``next_functions``. Leaves that require grad end in
+an ``AccumulateGrad``. ``run_backward`` sorts the graph topologically, walks it
+in reverse, and un-broadcasts every input gradient in one place.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from typing import NamedTuple
+
+from .errors import GraphError, NoDerivative
+
+# --- grad mode (thread-local, as in PyTorch) -----------------------------------
+
+_mode = threading.local()
+
+
+def is_grad_enabled() -> bool:
+    return getattr(_mode, "enabled", True)
+
+
+@contextmanager
+def set_grad_enabled(enabled: bool):
+    previous = is_grad_enabled()
+    _mode.enabled = bool(enabled)
+    try:
+        yield
+    finally:
+        _mode.enabled = previous
+
+
+def no_grad():
+    """Context manager: ops inside record no graph."""
+    return set_grad_enabled(False)
+
+
+def enable_grad():
+    return set_grad_enabled(True)
+
+
+# --- nodes ----------------------------------------------------------------------
+
+
+class Meta(NamedTuple):
+    """Stands in for an input a rule did not save: its shape and dtype only."""
+
+    shape: tuple
+    dtype: object
+
+
+FREED_MESSAGE = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after "
+    "they have already been freed). Saved intermediate values of the graph are freed when you call "
+    ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
+    "graph a second time or if you need to access saved tensors after calling backward."
+)
+
+
+class AccumulateGrad:
+    """The end of a path: adds the incoming gradient into a leaf's ``.grad``."""
+
+    __slots__ = ("variable", "__weakref__")
+    name = "AccumulateGrad"
+    next_functions = ()
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def name_(self):
+        return self.name
+
+    def __repr__(self):
+        return f"<AccumulateGrad object at {id(self):#x}>"
+
+
+class Node:
+    """One recorded op: its VJP rules, residuals and edges to its inputs' nodes.
+
+    ``edges[i]`` is the node of input i (a ``Node``, an ``AccumulateGrad`` or
+    None when input i needs no gradient). ``saved`` is ``(ans, inputs)`` while
+    the residuals live and None once a backward pass has freed them.
+    """
+
+    __slots__ = ("name", "op", "rules", "edges", "metas", "params", "saved", "versions", "__weakref__")
+
+    def __init__(self, name, op, rules, edges, metas, params, saved, versions):
+        self.name = name
+        self.op = op
+        self.rules = rules
+        self.edges = edges
+        self.metas = metas
+        self.params = params
+        self.saved = saved
+        self.versions = versions
+
+    @property
+    def next_functions(self):
+        return tuple((edge, 0) for edge in self.edges)
+
+    def name_(self):
+        return self.name
+
+    @property
+    def saved_tensors(self):
+        """The residuals this node still holds (empty once freed or when it saved none)."""
+        if self.saved is None:
+            return ()
+        ans, inputs = self.saved
+        return tuple(a for a in (ans, *inputs) if a is not None and not isinstance(a, Meta))
+
+    def release(self):
+        """Free the residuals; a later backward through this node raises."""
+        if self.saved is not None and self.rules.saves is not None:
+            self.saved = None
+
+    def __repr__(self):
+        return f"<{self.name} object at {id(self):#x}>"
+
+    def input_grads(self, xp, grad):
+        """Apply the VJP rule of every input that needs a gradient."""
+        if self.saved is None:
+            raise GraphError(FREED_MESSAGE)
+        for cell, expected in self.versions:
+            if cell[0] != expected:
+                raise GraphError(
+                    "one of the variables needed for gradient computation has been modified by an "
+                    f"inplace operation: the input or output of {self.name} is at version {cell[0]}; "
+                    f"expected version {expected} instead. Hint: do the in-place update after "
+                    "backward(), or on a copy."
+                )
+        ans, inputs = self.saved
+        rules = self.rules
+        grads = []
+        for argnum, edge in enumerate(self.edges):
+            if edge is None:
+                grads.append(None)
+                continue
+            rule = rules.for_input(argnum)
+            if rule is None:
+                raise NoDerivative(
+                    f"the derivative of '{self.op}' with respect to input {argnum} is not implemented"
+                )
+            if rules.variadic:
+                grads.append(rule(xp, grad, ans, *inputs, argnum=argnum, **self.params))
+            else:
+                grads.append(rule(xp, grad, ans, *inputs, **self.params))
+        return grads
+
+
+def unbroadcast(xp, grad, shape):
+    """Sum a gradient back down to the shape of the input it belongs to."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(
+        i + extra for i, n in enumerate(shape) if n == 1 and grad.shape[i + extra] != 1
+    )
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad.reshape(shape)
+
+
+# --- the walk -------------------------------------------------------------------
+
+
+def _topological_order(roots):
+    """Every node reachable from ``roots``, each after all of its consumers."""
+    order, seen = [], set()
+    for root in roots:
+        if root is None or root in seen:
+            continue
+        seen.add(root)
+        stack = [(root, iter(root.edges if isinstance(root, Node) else ()))]
+        while stack:
+            node, children = stack[-1]
+            for child in children:
+                if child is not None and child not in seen:
+                    seen.add(child)
+                    stack.append((child, iter(child.edges if isinstance(child, Node) else ())))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
+    order.reverse()
+    return order
+
+
+def run_backward(xp, roots, root_grads, retain_graph=False, capture=None, accumulate=None):
+    """Propagate ``root_grads`` from the ``roots`` (nodes or accumulators).
+
+    With ``capture`` (a dict node -> None) the gradient reaching each captured
+    node is stored there instead of touching any ``.grad``. Otherwise every
+    ``AccumulateGrad`` reached calls ``accumulate(leaf, grad)``.
+    """
+    grads = {}
+    for root, g in zip(roots, root_grads):
+        grads[root] = grads[root] + g if root in grads else g
+    order = _topological_order(roots)
+    for node in order:
+        grad = grads.pop(node, None)
+        if grad is None:
+            continue
+        if capture is not None and node in capture:
+            capture[node] = grad
+        if isinstance(node, AccumulateGrad):
+            if capture is None:
+                accumulate(node.variable, grad)
+            continue
+        input_grads = node.input_grads(xp, grad)
+        for edge, meta, g in zip(node.edges, node.metas, input_grads):
+            if edge is None or g is None:
+                continue
+            g = unbroadcast(xp, g, meta.shape)
+            if g.dtype != meta.dtype:
+                g = g.astype(meta.dtype)
+            elif g is grad and type(edge) is AccumulateGrad:
+                g = g.copy()  # passed through unchanged: this array may reach another leaf too
+            grads[edge] = grads[edge] + g if edge in grads else g
+        if not retain_graph:
+            node.release()

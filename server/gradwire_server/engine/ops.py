@@ -1,0 +1,139 @@
+"""The forward table: one entry per op.
+
+Each entry is ``forward(xp, *arrays, **params) -> array`` (or a tuple, whose
+first element is the differentiable output), the name PyTorch gives its
+backward node, and the op's arity (None: any number of tensors). Inputs may be
+Python scalars where the op allows them. The VJP of every entry lives in
+``vjps.py`` under the same name.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple, Optional, Union
+
+
+class OpDef(NamedTuple):
+    name: str
+    forward: Callable
+    node: Union[str, Callable]  # backward node name, or a function of (input shapes, params)
+    arity: Optional[int]  # None: a list of tensors (cat, stack)
+    broadcasts: bool  # elementwise over broadcast inputs: dtypes are promoted together
+    view: bool  # output shares memory (and so the version counter) with input 0
+
+
+OPS: dict[str, OpDef] = {}
+
+
+def defop(name, forward, node, arity=1, broadcasts=False, view=False):
+    OPS[name] = OpDef(name, forward, node, arity, broadcasts, view)
+
+
+def _sigmoid(xp, x):
+    # exp of a non-positive number never overflows: stable at both ends
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _softmax(xp, x, dim):
+    e = xp.exp(x - x.max(axis=dim, keepdims=True))
+    return e / e.sum(axis=dim, keepdims=True)
+
+
+def _log_softmax(xp, x, dim):
+    shifted = x - x.max(axis=dim, keepdims=True)
+    return shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
+
+
+def _reduce_with_index(which):
+    def forward(xp, x, dim=None, keepdim=False):
+        if dim is None:
+            return x.max() if which == "max" else x.min()
+        index = x.argmax(axis=dim) if which == "max" else x.argmin(axis=dim)
+        values = xp.take_along_axis(x, xp.expand_dims(index, dim), axis=dim)
+        if not keepdim:
+            values = values.squeeze(dim)
+        else:
+            index = xp.expand_dims(index, dim)
+        return values, index
+
+    return forward
+
+
+def _by_dim(plain, with_dim):
+    return lambda shapes, params: plain if params.get("dim") is None else with_dim
+
+
+def _matmul_node(shapes, params):
+    a, b = (len(s) for s in shapes)
+    return {(1, 1): "DotBackward0", (2, 1): "MvBackward0", (2, 2): "MmBackward0"}.get((a, b), "BmmBackward0")
+
+
+def _expand(xp, x, sizes):
+    lead = len(sizes) - x.ndim
+    shape = tuple(x.shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(sizes))
+    return xp.broadcast_to(x, shape)
+
+
+def _squeeze(xp, x, dim=None):
+    if dim is None:
+        return x.squeeze()
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    dims = tuple(d for d in dims if x.shape[d] == 1)  # PyTorch leaves a non-1 dim alone
+    return x.squeeze(dims) if dims else x
+
+
+def _clamp(xp, x, min=None, max=None):
+    if min is not None:
+        x = xp.maximum(x, min)
+    if max is not None:
+        x = xp.minimum(x, max)
+    return x
+
+
+# name         forward                                                       backward node
+defop("add", lambda xp, x, y: x + y, "AddBackward0", 2, broadcasts=True)
+defop("sub", lambda xp, x, y: x - y, "SubBackward0", 2, broadcasts=True)
+defop("mul", lambda xp, x, y: x * y, "MulBackward0", 2, broadcasts=True)
+defop("div", lambda xp, x, y: x / y, "DivBackward0", 2, broadcasts=True)
+defop("pow", lambda xp, x, y: x**y, lambda shapes, params: "PowBackward0" if shapes[1] is None else "PowBackward1", 2, broadcasts=True)
+defop("maximum", lambda xp, x, y: xp.maximum(x, y), "MaximumBackward0", 2, broadcasts=True)
+defop("minimum", lambda xp, x, y: xp.minimum(x, y), "MinimumBackward0", 2, broadcasts=True)
+defop("where", lambda xp, c, x, y: xp.where(c, x, y), "WhereBackward0", 3, broadcasts=True)
+defop("neg", lambda xp, x: -x, "NegBackward0")
+defop("exp", lambda xp, x: xp.exp(x), "ExpBackward0")
+defop("log", lambda xp, x: xp.log(x), "LogBackward0")
+defop("sqrt", lambda xp, x: xp.sqrt(x), "SqrtBackward0")
+defop("abs", lambda xp, x: xp.abs(x), "AbsBackward0")
+defop("sin", lambda xp, x: xp.sin(x), "SinBackward0")
+defop("cos", lambda xp, x: xp.cos(x), "CosBackward0")
+defop("tanh", lambda xp, x: xp.tanh(x), "TanhBackward0")
+defop("sigmoid", _sigmoid, "SigmoidBackward0")
+defop("relu", lambda xp, x: xp.maximum(x, 0), "ReluBackward0")
+defop("clamp", _clamp, "ClampBackward1")
+defop("matmul", lambda xp, x, y: x @ y, _matmul_node, 2)
+defop("sum", lambda xp, x, dim=None, keepdim=False: x.sum(axis=dim, keepdims=keepdim), _by_dim("SumBackward0", "SumBackward1"))
+defop("mean", lambda xp, x, dim=None, keepdim=False: x.mean(axis=dim, keepdims=keepdim), _by_dim("MeanBackward0", "MeanBackward1"))
+defop("max", _reduce_with_index("max"), _by_dim("MaxBackward1", "MaxBackward0"))
+defop("min", _reduce_with_index("min"), _by_dim("MinBackward1", "MinBackward0"))
+defop("softmax", _softmax, "SoftmaxBackward0")
+defop("log_softmax", _log_softmax, "LogSoftmaxBackward0")
+defop("reshape", lambda xp, x, shape: x.reshape(shape), "ViewBackward0", view=True)
+defop("transpose", lambda xp, x, dim0, dim1: x.swapaxes(dim0, dim1), "TransposeBackward0", view=True)
+defop("permute", lambda xp, x, dims: x.transpose(dims), "PermuteBackward0", view=True)
+defop("expand", _expand, "ExpandBackward0", view=True)
+defop("squeeze", _squeeze, _by_dim("SqueezeBackward0", "SqueezeBackward1"), view=True)
+defop("unsqueeze", lambda xp, x, dim: xp.expand_dims(x, dim), "UnsqueezeBackward0", view=True)
+defop("index", lambda xp, x, key: x[key], "IndexBackward0", view=True)
+defop("cat", lambda xp, *xs, dim=0: xp.concatenate(xs, axis=dim), "CatBackward0", None)
+defop("stack", lambda xp, *xs, dim=0: xp.stack(xs, axis=dim), "StackBackward0", None)
+defop("to", lambda xp, x, dtype: x.astype(dtype), "ToCopyBackward0")
+defop("clone", lambda xp, x: x.copy(), "CloneBackward0")
+# comparisons: no gradient (listed in vjps.NON_DIFFERENTIABLE)
+defop("eq", lambda xp, x, y: x == y, "", 2, broadcasts=True)
+defop("ne", lambda xp, x, y: x != y, "", 2, broadcasts=True)
+defop("lt", lambda xp, x, y: x < y, "", 2, broadcasts=True)
+defop("le", lambda xp, x, y: x <= y, "", 2, broadcasts=True)
+defop("gt", lambda xp, x, y: x > y, "", 2, broadcasts=True)
+defop("ge", lambda xp, x, y: x >= y, "", 2, broadcasts=True)
+defop("argmax", lambda xp, x, dim=None, keepdim=False: x.argmax(axis=dim, keepdims=keepdim), "")
+defop("argmin", lambda xp, x, dim=None, keepdim=False: x.argmin(axis=dim, keepdims=keepdim), "")

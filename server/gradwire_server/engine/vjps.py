@@ -1,0 +1,159 @@
+"""The VJP table: one entry per differentiable op in ``ops.OPS``.
+
+``defvjp(op, rule_0, rule_1, ..., saves=...)`` gives one rule per input,
+``rule(xp, g, ans, *inputs, **params) -> gradient of that input``. ``ans`` is
+the forward output (a tuple for ops with several outputs). ``saves`` says which
+residuals the node keeps between forward and backward: None (only shapes and
+dtypes: unsaved inputs arrive as ``graph.Meta``), "inputs", "ans" or "all".
+A rule may return a gradient of the broadcast shape: the backward walk
+un-broadcasts every gradient to its input's shape, so no rule does.
+A rule of None means "not implemented": reaching it raises ``NoDerivative``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, NamedTuple, Optional
+
+
+class VJP(NamedTuple):
+    rules: tuple
+    saves: Optional[str]
+    variadic: bool  # one rule for every input, called with argnum=i
+
+    def for_input(self, argnum) -> Optional[Callable]:
+        if self.variadic:
+            return self.rules[0]
+        return self.rules[argnum] if argnum < len(self.rules) else None
+
+
+VJPS: dict[str, VJP] = {}
+
+# Ops whose outputs never carry a gradient (comparisons, indices).
+NON_DIFFERENTIABLE = {"eq", "ne", "lt", "le", "gt", "ge", "argmax", "argmin"}
+
+
+def defvjp(op, *rules, saves="all", variadic=False):
+    VJPS[op] = VJP(rules, saves, variadic)
+
+
+def _expand_reduced(xp, g, shape, dim, keepdim):
+    """Undo a reduction's shape change: put back the reduced dims, broadcast to ``shape``."""
+    if dim is not None and not keepdim:
+        dims = (dim,) if isinstance(dim, int) else dim
+        g = xp.expand_dims(g, tuple(d % len(shape) for d in dims))
+    return xp.broadcast_to(g, shape)
+
+
+def _matmul_grads(xp, g, x, y, argnum):
+    # Treat 1-D operands as a row (x) or a column (y), as matmul does, then drop that dim again.
+    x2 = x[None, :] if x.ndim == 1 else x
+    y2 = y[:, None] if y.ndim == 1 else y
+    if x.ndim == 1:
+        g = xp.expand_dims(g, -2)
+    if y.ndim == 1:
+        g = xp.expand_dims(g, -1)
+    if argnum == 0:
+        gx = g @ y2.swapaxes(-1, -2)
+        return gx.squeeze(-2) if x.ndim == 1 else gx
+    gy = x2.swapaxes(-1, -2) @ g
+    return gy.squeeze(-1) if y.ndim == 1 else gy
+
+
+def _extreme_grad(xp, g, ans, x, dim=None, keepdim=False):
+    if dim is None:  # ties share the gradient evenly, as PyTorch's max()/min() do
+        mask = x == ans
+        return g * mask / mask.sum()
+    _, index = ans
+    if not keepdim:
+        index, g = xp.expand_dims(index, dim), xp.expand_dims(g, dim)
+    positions = xp.arange(x.shape[dim]).reshape((-1,) + (1,) * (x.ndim - 1 - dim % x.ndim))
+    return (positions == index) * g
+
+
+def _index_grad(xp, g, ans, x, key):
+    grad = xp.zeros(x.shape, dtype=g.dtype)
+    xp.add.at(grad, key, g)  # scatter-add: repeated indices accumulate
+    return grad
+
+
+def _cat_grad(xp, g, ans, *xs, argnum, dim=0):
+    start = sum(xs[j].shape[dim] for j in range(argnum))
+    region = [slice(None)] * g.ndim
+    region[dim] = slice(start, start + xs[argnum].shape[dim])
+    return g[tuple(region)]
+
+
+def _stack_grad(xp, g, ans, *xs, argnum, dim=0):
+    return xp.take(g, argnum, axis=dim)
+
+
+def _permute_grad(xp, g, ans, x, dims):
+    n = len(dims)
+    return g.transpose(sorted(range(n), key=lambda i: dims[i] % n))
+
+
+def _pow_base_grad(xp, g, ans, x, y):
+    # d(x**y)/dx is 0 where y == 0 (even at x == 0, where y * x**(y-1) is nan)
+    return g * xp.where(y == 0, 0, y * x ** (y - 1))
+
+
+def _pow_exponent_grad(xp, g, ans, x, y):
+    return g * xp.where((x == 0) & (y >= 0), 0, ans * xp.log(xp.where(x == 0, 1, x)))
+
+
+def _clamp_grad(xp, g, ans, x, min=None, max=None):
+    inside = True
+    if min is not None:
+        inside = inside & (x >= min)
+    if max is not None:
+        inside = inside & (x <= max)
+    return g * inside
+
+
+def _reshape_back(xp, g, ans, x, **params):
+    return g.reshape(x.shape)
+
+
+def _same(xp, g, ans, *xs, **params):
+    return g
+
+
+# op           d/d input 0                                   d/d input 1                                saves
+defvjp("add", _same, _same, saves=None)
+defvjp("sub", _same, lambda xp, g, ans, x, y: -g, saves=None)
+defvjp("mul", lambda xp, g, ans, x, y: g * y, lambda xp, g, ans, x, y: g * x, saves="inputs")
+defvjp("div", lambda xp, g, ans, x, y: g / y, lambda xp, g, ans, x, y: -g * x / (y * y), saves="inputs")
+defvjp("pow", _pow_base_grad, _pow_exponent_grad)
+defvjp("maximum", lambda xp, g, ans, x, y: g * ((x > y) + 0.5 * (x == y)), lambda xp, g, ans, x, y: g * ((y > x) + 0.5 * (x == y)), saves="inputs")
+defvjp("minimum", lambda xp, g, ans, x, y: g * ((x < y) + 0.5 * (x == y)), lambda xp, g, ans, x, y: g * ((y < x) + 0.5 * (x == y)), saves="inputs")
+defvjp("where", None, lambda xp, g, ans, c, x, y: xp.where(c, g, 0), lambda xp, g, ans, c, x, y: xp.where(c, 0, g), saves="inputs")
+defvjp("neg", lambda xp, g, ans, x: -g, saves=None)
+defvjp("exp", lambda xp, g, ans, x: g * ans, saves="ans")
+defvjp("log", lambda xp, g, ans, x: g / x, saves="inputs")
+defvjp("sqrt", lambda xp, g, ans, x: g / (2 * ans), saves="ans")
+defvjp("abs", lambda xp, g, ans, x: g * xp.sign(x), saves="inputs")
+defvjp("sin", lambda xp, g, ans, x: g * xp.cos(x), saves="inputs")
+defvjp("cos", lambda xp, g, ans, x: -g * xp.sin(x), saves="inputs")
+defvjp("tanh", lambda xp, g, ans, x: g * (1 - ans * ans), saves="ans")
+defvjp("sigmoid", lambda xp, g, ans, x: g * ans * (1 - ans), saves="ans")
+defvjp("relu", lambda xp, g, ans, x: g * (ans > 0), saves="ans")
+defvjp("clamp", _clamp_grad, saves="inputs")
+defvjp("matmul", lambda xp, g, ans, x, y: _matmul_grads(xp, g, x, y, 0), lambda xp, g, ans, x, y: _matmul_grads(xp, g, x, y, 1), saves="inputs")
+defvjp("sum", lambda xp, g, ans, x, dim=None, keepdim=False: _expand_reduced(xp, g, x.shape, dim, keepdim), saves=None)
+defvjp("mean", lambda xp, g, ans, x, dim=None, keepdim=False: _expand_reduced(xp, g, x.shape, dim, keepdim) * (g.size / max(math.prod(x.shape), 1)), saves=None)
+defvjp("max", _extreme_grad)
+defvjp("min", _extreme_grad)
+defvjp("softmax", lambda xp, g, ans, x, dim: ans * (g - (g * ans).sum(axis=dim, keepdims=True)), saves="ans")
+defvjp("log_softmax", lambda xp, g, ans, x, dim: g - xp.exp(ans) * g.sum(axis=dim, keepdims=True), saves="ans")
+defvjp("reshape", _reshape_back, saves=None)
+defvjp("squeeze", _reshape_back, saves=None)
+defvjp("unsqueeze", _reshape_back, saves=None)
+defvjp("transpose", lambda xp, g, ans, x, dim0, dim1: g.swapaxes(dim0, dim1), saves=None)
+defvjp("permute", _permute_grad, saves=None)
+defvjp("expand", _same, saves=None)  # the walk's un-broadcast sums the expanded dims
+defvjp("index", _index_grad, saves=None)
+defvjp("cat", _cat_grad, saves=None, variadic=True)
+defvjp("stack", _stack_grad, saves=None, variadic=True)
+defvjp("to", _same, saves=None)  # the walk casts the gradient back to the input's dtype
+defvjp("clone", _same, saves=None)
