@@ -49,10 +49,11 @@ def _matmul_grads(xp, g, x, y, argnum):
     # Treat 1-D operands as a row (x) or a column (y), as matmul does, then drop that dim again.
     x2 = x[None, :] if x.ndim == 1 else x
     y2 = y[:, None] if y.ndim == 1 else y
-    if x.ndim == 1:
-        g = xp.expand_dims(g, -2)
+    # y's column first: for 1-D @ 1-D, g is 0-d and only (1,) can take a dim at -2
     if y.ndim == 1:
         g = xp.expand_dims(g, -1)
+    if x.ndim == 1:
+        g = xp.expand_dims(g, -2)
     if argnum == 0:
         gx = g @ y2.swapaxes(-1, -2)
         return gx.squeeze(-2) if x.ndim == 1 else gx
