@@ -1,0 +1,459 @@
+"""One table of ops drives the gradient tests (PyTorch's OpInfo, in small).
+
+Each row names an op of ``ops.OPS``, how to make its inputs, its parameters,
+which inputs are differentiable and a PyTorch reference. For every row and
+every differentiable input the engine's VJP is checked against central
+differences in float64, and forward values and gradients against PyTorch on
+the CPU. Adding an op without a row here fails ``test_every_op_has_a_row``.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+import numpy as np
+import pytest
+import torch
+
+from gradwire_server.engine import NON_DIFFERENTIABLE, OPS, Engine, no_grad
+from tests.conftest import TORCH_DTYPES, assert_close, to_torch
+
+# --- input generators: each is called with a seeded numpy Generator ------------------------------
+# A shape tuple means standard-normal floats of the row's dtype. Floats made by a
+# generator are cast to the row's dtype; integer and bool arrays keep theirs.
+# Python numbers are passed as they are, to the engine and to PyTorch alike.
+
+
+def pos(*shape, low=0.5, high=2.0):
+    """Positive floats (log, sqrt, pow bases)."""
+    return lambda rng: rng.uniform(low, high, shape)
+
+
+def away(*shape, points=(0.0,), gap=0.15):
+    """Floats in [-2, 2] at least ``gap`` from every point where the op has a kink (abs, relu, clamp)."""
+
+    def make(rng):
+        x = rng.uniform(-2, 2, shape)
+        while True:
+            near = np.zeros(shape, dtype=bool)
+            for p in points:
+                near |= np.abs(x - p) < gap
+            if not near.any():
+                return x
+            x = np.where(near, rng.uniform(-2, 2, shape), x)
+
+    return make
+
+
+def distinct(*shape):
+    """All-different floats at least 0.2 apart, so max/min/argmax have no ties."""
+    n = int(np.prod(shape))
+    return lambda rng: (rng.permutation(n) * 0.25 - n * 0.125 + rng.uniform(0, 0.05, n)).reshape(shape)
+
+
+def grid(*shape, offset=0.0):
+    """Floats on a 0.5-spaced grid shifted by ``offset``: two grids with offsets 0.25 apart never tie."""
+    return lambda rng: rng.integers(-4, 4, shape) * 0.5 + offset
+
+
+def const(values, dtype=None):
+    return lambda rng: np.array(values, dtype=dtype)
+
+
+# --- the table ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    op: str
+    inputs: tuple
+    ref: Callable  # PyTorch reference: (*inputs) -> tensor or tuple of tensors
+    params: dict = field(default_factory=dict)
+    diff: tuple = (0,)  # the inputs that require grad
+    call: Optional[Callable] = None  # (engine, *inputs) -> output; default engine.apply(op, *inputs, **params)
+    dtypes: tuple = ("float32", "float64")  # float dtypes of the PyTorch comparison
+    name: str = ""
+    eps: float = 1e-6  # central-difference step
+    numeric_tol: tuple = (1e-5, 1e-7)  # (rtol, atol) of the numerical check
+    numeric: bool = True
+
+    def run(self, engine, *inputs):
+        if self.call is not None:
+            return self.call(engine, *inputs)
+        return engine.apply(self.op, *inputs, **self.params)
+
+    @property
+    def id(self):
+        return f"{self.op}-{self.name}" if self.name else self.op
+
+
+def _makes_floats(spec):
+    return np.asarray(spec(np.random.default_rng(0))).dtype.kind == "f"
+
+
+def R(op, inputs, ref, name="", diff=None, call=None, dtypes=("float32", "float64"), eps=1e-6, numeric_tol=(1e-5, 1e-7), numeric=True, **params):
+    if diff is None:  # every float input, by default
+        diff = tuple(i for i, s in enumerate(inputs) if isinstance(s, tuple) or (callable(s) and _makes_floats(s)))
+    return Row(op, tuple(inputs), ref, params, tuple(diff), call, dtypes, name, eps, numeric_tol, numeric)
+
+
+def _mask():
+    return np.array([[True, False, True, False], [False, False, True, True], [True, True, False, False]])
+
+
+ROWS = [
+    # elementwise binary, with broadcasting and Python scalars on either side
+    R("add", [(3, 4), (3, 4)], lambda x, y: x + y),
+    R("add", [(3, 1), (1, 4)], lambda x, y: x + y, "bcast-3x1-1x4"),
+    R("add", [(4,), (2, 3, 4)], lambda x, y: x + y, "bcast-rank"),
+    R("add", [(2, 3), ()], lambda x, y: x + y, "0d-tensor"),
+    R("add", [2.5, (3,)], lambda x, y: x + y, "scalar-left"),
+    R("add", [(3,), 2], lambda x, y: x + y, "int-scalar-right", call=lambda e, x, y: x + y),
+    R("sub", [(3, 4), (3, 4)], lambda x, y: x - y),
+    R("sub", [(1, 4), (3, 1)], lambda x, y: x - y, "bcast"),
+    R("sub", [1.5, (2, 3)], lambda x, y: x - y, "scalar-left", call=lambda e, x, y: x - y),
+    R("sub", [(2, 3), 1.5], lambda x, y: x - y, "scalar-right"),
+    R("mul", [(3, 4), (3, 4)], lambda x, y: x * y),
+    R("mul", [(3, 1), (1, 4)], lambda x, y: x * y, "bcast", call=lambda e, x, y: x * y),
+    R("mul", [(), ()], lambda x, y: x * y, "0d"),
+    R("mul", [3.0, (2, 3)], lambda x, y: x * y, "scalar-left", call=lambda e, x, y: x * y),
+    R("mul", [(2, 1, 3), (4, 1)], lambda x, y: x * y, "bcast-both"),
+    R("div", [(3, 4), away(3, 4, gap=0.5)], lambda x, y: x / y),
+    R("div", [(3, 1), away(1, 4, gap=0.5)], lambda x, y: x / y, "bcast", call=lambda e, x, y: x / y),
+    R("div", [2.0, away(2, 3, gap=0.5)], lambda x, y: x / y, "scalar-left", call=lambda e, x, y: x / y),
+    R("div", [(2, 3), 4.0], lambda x, y: x / y, "scalar-right"),
+    R("pow", [pos(3, 4), 2], lambda x, y: x**y, "int-exponent", call=lambda e, x, y: x**y),
+    R("pow", [pos(3, 4), 2.5], lambda x, y: x**y, "float-exponent"),
+    R("pow", [pos(3, 4), (3, 4)], lambda x, y: x**y, "tensor-exponent"),
+    R("pow", [pos(3, 1), (1, 4)], lambda x, y: x**y, "bcast"),
+    R("pow", [2.0, (2, 3)], lambda x, y: x**y, "scalar-base", call=lambda e, x, y: x**y),
+    R("pow", [const([0.0, 1.5, -2.0]), 0], lambda x, y: x**y, "zero-exponent"),
+    R("pow", [const([0.0, 0.5, 2.0]), const([2.0, 1.5, 3.0])], lambda x, y: x**y, "zero-base", diff=(1,)),
+    R("maximum", [grid(3, 4), grid(3, 4, offset=0.25)], torch.maximum),
+    R("maximum", [grid(3, 1), grid(1, 4, offset=0.25)], torch.maximum, "bcast", call=lambda e, x, y: e.maximum(x, y)),
+    R("minimum", [grid(3, 4), grid(3, 4, offset=0.25)], torch.minimum),
+    R("minimum", [grid(2, 3, 1), grid(4, offset=0.25)], torch.minimum, "bcast", call=lambda e, x, y: e.minimum(x, y)),
+    R("where", [const(_mask()), (3, 4), (3, 4)], torch.where),
+    R("where", [const(_mask()[:, :1]), (1, 4), 0.0], torch.where, "bcast-scalar", call=lambda e, c, x, y: e.where(c, x, y)),
+    R("where", [const(_mask()), (4,), (3, 1)], torch.where, "bcast", diff=(2,)),
+    # elementwise unary
+    R("neg", [(3, 4)], lambda x: -x, call=lambda e, x: -x),
+    R("exp", [(3, 4)], torch.exp),
+    R("exp", [()], torch.exp, "0d", call=lambda e, x: x.exp()),
+    R("log", [pos(3, 4)], torch.log),
+    R("sqrt", [pos(3, 4)], torch.sqrt, call=lambda e, x: x.sqrt()),
+    R("abs", [away(3, 4)], torch.abs),
+    R("sin", [(3, 4)], torch.sin),
+    R("cos", [(3, 4)], torch.cos),
+    R("tanh", [(3, 4)], torch.tanh),
+    R("sigmoid", [(3, 4)], torch.sigmoid),
+    R("sigmoid", [const([-40.0, -3.0, 0.5, 40.0])], torch.sigmoid, "saturated"),
+    R("relu", [away(3, 4)], torch.relu, call=lambda e, x: x.relu()),
+    R("clamp", [away(3, 4, points=(-0.5, 0.5))], lambda x: x.clamp(-0.5, 0.5), min=-0.5, max=0.5),
+    R("clamp", [away(3, 4, points=(0.2,))], lambda x: x.clamp(min=0.2), "min", call=lambda e, x: x.clamp(min=0.2)),
+    R("clamp", [away(3, 4, points=(-0.3,))], lambda x: x.clamp(max=-0.3), "max", max=-0.3),
+    # matmul: 1-D, 2-D, batched, broadcast-batched
+    R("matmul", [(4,), (4,)], torch.matmul, "dot"),
+    R("matmul", [(3, 4), (4,)], torch.matmul, "mv"),
+    R("matmul", [(4,), (4, 5)], torch.matmul, "vm", call=lambda e, x, y: x @ y),
+    R("matmul", [(3, 4), (4, 5)], torch.matmul, "mm", call=lambda e, x, y: x @ y),
+    R("matmul", [(2, 3, 4), (2, 4, 5)], torch.matmul, "bmm"),
+    R("matmul", [(2, 1, 3, 4), (5, 4, 2)], torch.matmul, "bcast-batch"),
+    R("matmul", [(2, 3, 4), (4, 5)], torch.matmul, "batch-2d"),
+    R("matmul", [(4,), (2, 4, 5)], torch.matmul, "1d-batch"),
+    R("matmul", [(2, 3, 4), (4,)], torch.matmul, "batch-1d"),
+    R("matmul", [(3, 4), (4, 5)], torch.matmul, "frozen-right", diff=(0,)),
+    # reductions
+    R("sum", [(3, 4)], lambda x: x.sum(), "all"),
+    R("sum", [(3, 4)], lambda x: x.sum(dim=0), "dim0", dim=0),
+    R("sum", [(3, 4)], lambda x: x.sum(dim=1, keepdim=True), "dim1-keepdim", dim=1, keepdim=True),
+    R("sum", [(2, 3, 4)], lambda x: x.sum(dim=-1), "dim-neg", call=lambda e, x: x.sum(dim=-1)),
+    R("sum", [(2, 3, 4)], lambda x: x.sum(dim=(0, 2)), "dims", dim=(0, 2)),
+    R("sum", [(2, 3, 4)], lambda x: x.sum(dim=(0, -1), keepdim=True), "dims-keepdim", dim=(0, -1), keepdim=True),
+    R("sum", [()], lambda x: x.sum(), "0d"),
+    R("mean", [(3, 4)], lambda x: x.mean(), "all"),
+    R("mean", [(3, 4)], lambda x: x.mean(dim=0), "dim0", dim=0),
+    R("mean", [(3, 4)], lambda x: x.mean(dim=1, keepdim=True), "dim1-keepdim", call=lambda e, x: x.mean(dim=1, keepdim=True)),
+    R("mean", [(2, 3, 4)], lambda x: x.mean(dim=(0, 2)), "dims", dim=(0, 2)),
+    R("mean", [(2, 3, 4)], lambda x: x.mean(dim=-2, keepdim=True), "dim-neg-keepdim", dim=-2, keepdim=True),
+    R("max", [distinct(3, 4)], lambda x: x.max(), "all", call=lambda e, x: x.max()),
+    R("max", [distinct(3, 4)], lambda x: x.max(dim=1), "dim1", dim=1),
+    R("max", [distinct(3, 4)], lambda x: x.max(dim=0, keepdim=True), "dim0-keepdim", call=lambda e, x: x.max(dim=0, keepdim=True)),
+    R("max", [distinct(2, 3, 4)], lambda x: x.max(dim=-1), "dim-neg", dim=-1),
+    R("max", [distinct(2, 3, 4)], lambda x: x.max(dim=-2, keepdim=True), "dim-neg-keepdim", dim=-2, keepdim=True),
+    R("min", [distinct(3, 4)], lambda x: x.min(), "all"),
+    R("min", [distinct(3, 4)], lambda x: x.min(dim=1), "dim1", call=lambda e, x: x.min(dim=1)),
+    R("min", [distinct(2, 3, 4)], lambda x: x.min(dim=1, keepdim=True), "dim1-keepdim", dim=1, keepdim=True),
+    R("min", [distinct(2, 3, 4)], lambda x: x.min(dim=-1), "dim-neg", dim=-1),
+    # softmax: also far from zero, where a naive exp overflows
+    R("softmax", [(3, 4)], lambda x: x.softmax(dim=1), "dim1", dim=1),
+    R("softmax", [(3, 4)], lambda x: x.softmax(dim=0), "dim0", call=lambda e, x: x.softmax(0)),
+    R("softmax", [(2, 3, 4)], lambda x: x.softmax(dim=-1), "dim-neg", dim=-1),
+    R("softmax", [const([[1000.0, 1001.0, 999.5], [-1000.0, -1002.0, -999.0]])], lambda x: x.softmax(dim=1), "large", dim=1),
+    R("log_softmax", [(3, 4)], lambda x: x.log_softmax(dim=1), "dim1", dim=1),
+    R("log_softmax", [(2, 3, 4)], lambda x: x.log_softmax(dim=0), "dim0", call=lambda e, x: x.log_softmax(0)),
+    R("log_softmax", [const([[1000.0, 1001.0, 999.5], [-1000.0, -1002.0, -999.0]])], lambda x: x.log_softmax(dim=1), "large", dim=1),
+    # shape ops (views)
+    R("reshape", [(2, 3, 4)], lambda x: x.reshape(6, 4), shape=(6, 4)),
+    R("reshape", [(2, 3, 4)], lambda x: x.reshape(4, -1), "minus-one", call=lambda e, x: x.reshape(4, -1)),
+    R("reshape", [(2, 3)], lambda x: x.view(-1), "flat-view", call=lambda e, x: x.view(-1)),
+    R("transpose", [(2, 3, 4)], lambda x: x.transpose(0, 2), dim0=0, dim1=2),
+    R("transpose", [(3, 4)], lambda x: x.T, "T-2d", call=lambda e, x: x.T),
+    R("transpose", [(2, 3, 4)], lambda x: x.transpose(-1, 0), "neg", call=lambda e, x: x.transpose(-1, 0)),
+    R("permute", [(2, 3, 4)], lambda x: x.permute(2, 0, 1), dims=(2, 0, 1)),
+    R("permute", [(2, 3, 4)], lambda x: x.permute(-1, 0, 1), "neg", call=lambda e, x: x.permute(-1, 0, 1)),
+    R("expand", [(3, 1)], lambda x: x.expand(3, 4), sizes=(3, 4)),
+    R("expand", [(3, 1)], lambda x: x.expand(2, -1, 4), "new-dim-minus-one", call=lambda e, x: x.expand(2, -1, 4)),
+    R("expand", [(4,)], lambda x: x.expand(2, 3, 4), "rank", sizes=(2, 3, 4)),
+    R("squeeze", [(3, 1, 4, 1)], lambda x: x.squeeze(), "all"),
+    R("squeeze", [(3, 1, 4, 1)], lambda x: x.squeeze(1), "dim", dim=1),
+    R("squeeze", [(3, 1, 4)], lambda x: x.squeeze(0), "non-1-dim", call=lambda e, x: x.squeeze(0)),
+    R("squeeze", [(3, 1, 4, 1)], lambda x: x.squeeze((1, -1)), "dims", dim=(1, -1)),
+    R("unsqueeze", [(3, 4)], lambda x: x.unsqueeze(0), "dim0", dim=0),
+    R("unsqueeze", [(3, 4)], lambda x: x.unsqueeze(-1), "dim-neg", call=lambda e, x: x.unsqueeze(-1)),
+    # indexing: basic and advanced, through x[key]
+    R("index", [(4, 3)], lambda x: x[1], "int", call=lambda e, x: x[1]),
+    R("index", [(4, 3)], lambda x: x[-1, 2], "int-int-neg", call=lambda e, x: x[-1, 2]),
+    R("index", [(4, 3)], lambda x: x[1:3], "slice", call=lambda e, x: x[1:3]),
+    R("index", [(5, 3)], lambda x: x[::2, 1:], "slice-step", call=lambda e, x: x[::2, 1:]),
+    R("index", [(4, 3)], lambda x: x[None, 1], "none", call=lambda e, x: x[None, 1]),
+    R("index", [(2, 3, 4)], lambda x: x[..., 1], "ellipsis", call=lambda e, x: x[..., 1]),
+    R("index", [(2, 3, 4)], lambda x: x[0, ..., None], "ellipsis-none", call=lambda e, x: x[0, ..., None]),
+    R("index", [(4, 3)], lambda x: x[[0, 2, 0, 0]], "int-list-repeated", call=lambda e, x: x[[0, 2, 0, 0]]),
+    R("index", [(4, 3)], lambda x: x[[0, 3, 0], [1, 1, 1]], "int-lists", call=lambda e, x: x[[0, 3, 0], [1, 1, 1]]),
+    R("index", [(4, 3)], lambda x: x[torch.tensor([2, 0, 2])], "int-tensor", call=lambda e, x: x[e.tensor([2, 0, 2])]),
+    R("index", [(4, 3)], lambda x: x[1:, torch.tensor([[0, 2], [2, 2]])], "slice-int-tensor-2d",
+      call=lambda e, x: x[1:, e.tensor([[0, 2], [2, 2]])]),
+    R("index", [(3, 4)], lambda x: x[torch.from_numpy(_mask())], "bool-mask", call=lambda e, x: x[e.tensor(_mask())]),
+    R("index", [(3, 4)], lambda x: x[[True, False, True]], "bool-rows", call=lambda e, x: x[[True, False, True]]),
+    R("index", [(3, 4)], lambda x: x[torch.from_numpy(_mask()[:, 0]), 1:], "bool-slice",
+      call=lambda e, x: x[_mask()[:, 0], 1:]),
+    # joining
+    R("cat", [(2, 3), (4, 3)], lambda x, y: torch.cat([x, y]), "dim0"),
+    R("cat", [(2, 3), (2, 1), (2, 2)], lambda x, y, z: torch.cat([x, y, z], dim=1), "dim1-three", dim=1),
+    R("cat", [(2, 3), (2, 2)], lambda x, y: torch.cat([x, y], dim=-1), "dim-neg-one-frozen", diff=(1,),
+      call=lambda e, x, y: e.cat([x, y], dim=-1)),
+    R("cat", [(2, 3), const([[1, 2, 3]], "int64")], lambda x, y: torch.cat([x, y]), "int-promoted", diff=(0,)),
+    R("stack", [(2, 3), (2, 3), (2, 3)], lambda x, y, z: torch.stack([x, y, z]), "dim0"),
+    R("stack", [(2, 3), (2, 3)], lambda x, y: torch.stack([x, y], dim=1), "dim1", dim=1),
+    R("stack", [(2, 3), (2, 3)], lambda x, y: torch.stack([x, y], dim=-1), "dim-neg", call=lambda e, x, y: e.stack([x, y], dim=-1)),
+    # copies
+    R("to", [(3, 4)], lambda x: x.to(torch.float32), "float64-to-float32", call=lambda e, x: x.to("float32"),
+      dtypes=("float64",), eps=1e-2, numeric_tol=(1e-4, 1e-5)),
+    R("to", [(3, 4)], lambda x: x.to(torch.float64), "float32-to-float64", call=lambda e, x: x.to(np.float64),
+      dtypes=("float32",), numeric=False),  # in float64 it is the identity: the row above checks the rule
+    R("to", [(3, 4)], lambda x: x.to(torch.float16), "to-float16", dtype=np.dtype("float16"), dtypes=("float32",), numeric=False),
+    R("to", [const([[1, 2], [3, -4]], "int64")], lambda x: x.to(torch.float32), "int-to-float", dtype=np.dtype("float32")),
+    R("clone", [(3, 4)], lambda x: x.clone(), call=lambda e, x: x.clone()),
+    # no gradient: comparisons and arg-reductions (ties on purpose: equal elements exist)
+    R("eq", [grid(3, 4), grid(3, 4)], lambda x, y: x == y, call=lambda e, x, y: x == y),
+    R("ne", [grid(3, 4), grid(1, 4)], lambda x, y: x != y, "bcast"),
+    R("lt", [grid(3, 4), grid(3, 4)], lambda x, y: x < y),
+    R("le", [grid(3, 4), 0.5], lambda x, y: x <= y, "scalar", call=lambda e, x, y: x <= y),
+    R("gt", [grid(3, 4), grid(3, 4)], lambda x, y: x > y, call=lambda e, x, y: x > y),
+    R("ge", [grid(3, 1), grid(4)], lambda x, y: x >= y, "bcast"),
+    R("argmax", [distinct(3, 4)], lambda x: x.argmax(), "all"),
+    R("argmax", [distinct(3, 4)], lambda x: x.argmax(dim=1), "dim1", call=lambda e, x: x.argmax(dim=1)),
+    R("argmin", [distinct(3, 4)], lambda x: x.argmin(dim=0, keepdim=True), "dim0-keepdim", dim=0, keepdim=True),
+    R("argmin", [distinct(2, 3)], lambda x: x.argmin(), "all", call=lambda e, x: x.argmin()),
+]
+
+for _row in ROWS:  # comparisons and arg-reductions carry no gradient: their rows differentiate nothing
+    if _row.op in NON_DIFFERENTIABLE:
+        object.__setattr__(_row, "diff", ())
+
+assert len({row.id for row in ROWS}) == len(ROWS), "row ids must be unique"
+
+DIFFERENTIABLE_ROWS = [row for row in ROWS if row.diff]
+NUMERIC_ROWS = [row for row in DIFFERENTIABLE_ROWS if row.numeric]
+TORCH_CASES = [pytest.param(row, dtype, id=f"{row.id}-{dtype}") for row in ROWS for dtype in row.dtypes]
+
+
+# --- making inputs ----------------------------------------------------------------------------------------
+
+
+def make_inputs(row, dtype):
+    """Fresh input values for ``row``, the same for the same row on every run."""
+    rng = np.random.default_rng(zlib.crc32(row.id.encode()))
+    values = []
+    for spec in row.inputs:
+        if isinstance(spec, tuple):
+            value = np.asarray(rng.standard_normal(spec), dtype=dtype)
+        elif callable(spec):
+            value = np.asarray(spec(rng))
+            if value.dtype.kind == "f":
+                value = value.astype(dtype)
+        else:
+            value = spec
+        values.append(value)
+    return values, rng
+
+
+def engine_inputs(engine, row, values):
+    return [
+        engine.tensor(v, requires_grad=i in row.diff) if isinstance(v, np.ndarray) else v
+        for i, v in enumerate(values)
+    ]
+
+
+def torch_inputs(row, values):
+    return [to_torch(v, requires_grad=i in row.diff) if isinstance(v, np.ndarray) else v for i, v in enumerate(values)]
+
+
+def first(out):
+    return out[0] if isinstance(out, tuple) else out
+
+
+def numerical_vjp(f, values, i, cotangent, eps):
+    """d/d values[i] of sum(cotangent * f(values)) by central differences (float64 sums)."""
+    x = values[i]
+    grad = np.zeros(x.shape, dtype=np.float64)
+    cotangent = np.asarray(cotangent, dtype=np.float64)
+    for j in range(x.size):
+        plus, minus = x.copy(), x.copy()
+        plus.flat[j] += eps
+        minus.flat[j] -= eps
+        step = float(plus.flat[j]) - float(minus.flat[j])  # the step actually taken, after rounding
+        args_plus, args_minus = list(values), list(values)
+        args_plus[i], args_minus[i] = plus, minus
+        up = np.sum(cotangent * f(args_plus).astype(np.float64))
+        down = np.sum(cotangent * f(args_minus).astype(np.float64))
+        grad.flat[j] = (up - down) / step
+    return grad
+
+
+# --- the tests ----------------------------------------------------------------------------------------------
+
+
+def test_every_op_has_a_row():
+    missing = sorted(set(OPS) - {row.op for row in ROWS})
+    assert not missing, f"ops without a row in the gradient-test table: {missing}"
+
+
+def test_every_differentiable_op_is_differentiated():
+    """Each op outside NON_DIFFERENTIABLE has at least one row that checks a gradient numerically."""
+    checked = {row.op for row in NUMERIC_ROWS}
+    missing = sorted(set(OPS) - set(NON_DIFFERENTIABLE) - checked)
+    assert not missing, f"differentiable ops whose gradient no row checks: {missing}"
+
+
+@pytest.mark.parametrize("row", NUMERIC_ROWS, ids=lambda row: row.id)
+def test_numerical_gradient(row):
+    """The VJP of every differentiable input equals central differences of the forward, in float64."""
+    engine = Engine("cpu", seed=0)
+    values, rng = make_inputs(row, np.float64)
+    inputs = engine_inputs(engine, row, values)
+    out = first(row.run(engine, *inputs))
+    assert out.requires_grad
+    cotangent = rng.standard_normal(out.shape).astype(out.dtype)
+    out.backward(gradient=engine.tensor(cotangent))
+
+    def forward(args):
+        with no_grad():
+            return first(row.run(engine, *engine_inputs(engine, row, args))).numpy()
+
+    rtol, atol = row.numeric_tol
+    for i, x in enumerate(inputs):
+        if i not in row.diff:
+            assert not hasattr(x, "grad") or x.grad is None, f"input {i} does not require grad but got one"
+            continue
+        assert x.grad is not None, f"input {i} got no gradient"
+        assert x.grad.shape == x.shape and x.grad.dtype == x.dtype, f"input {i}: grad {x.grad.shape} {x.grad.dtype}"
+        expected = numerical_vjp(forward, values, i, cotangent, row.eps)
+        assert_close(x.grad, expected, rtol=rtol, atol=atol, what=f"{row.id}: d/d input {i}")
+
+
+@pytest.mark.parametrize("row, dtype", TORCH_CASES)
+def test_matches_torch(row, dtype):
+    """Forward values (and indices), dtypes, requires_grad and VJPs agree with PyTorch on the CPU."""
+    engine = Engine("cpu", seed=0)
+    values, rng = make_inputs(row, dtype)
+    inputs, t_inputs = engine_inputs(engine, row, values), torch_inputs(row, values)
+    out, t_out = row.run(engine, *inputs), row.ref(*t_inputs)
+
+    outs = out if isinstance(out, tuple) else (out,)
+    t_outs = tuple(t_out) if isinstance(t_out, tuple) else (t_out,)
+    assert len(outs) == len(t_outs)
+    for k, (o, t) in enumerate(zip(outs, t_outs)):
+        assert_close(o, t, what=f"{row.id}: output {k}")
+    y, t_y = outs[0], t_outs[0]
+    assert y.requires_grad == t_y.requires_grad
+    assert (y.grad_fn is None) == (t_y.grad_fn is None)
+    if not row.diff:
+        return
+
+    cotangent = rng.standard_normal(y.shape).astype(y.dtype)
+    wrt = [inputs[i] for i in row.diff]
+    grads = engine.grad(y, wrt, grad_outputs=engine.tensor(cotangent))
+    t_grads = torch.autograd.grad(t_y, [t_inputs[i] for i in row.diff], grad_outputs=torch.from_numpy(cotangent))
+    for i, g, t in zip(row.diff, grads, t_grads):
+        assert_close(g, t, what=f"{row.id}: d/d input {i}")
+    assert all(x.grad is None for x in wrt), "engine.grad must not touch .grad"
+
+
+NO_GRAD_ROWS = [row for row in ROWS if row.op in NON_DIFFERENTIABLE]
+
+
+@pytest.mark.parametrize("row", NO_GRAD_ROWS, ids=lambda row: row.id)
+def test_non_differentiable_outputs_do_not_require_grad(row):
+    """Comparisons and arg-reductions of inputs that require grad give outputs without grad (as PyTorch)."""
+    engine = Engine("cpu", seed=0)
+    values, _ = make_inputs(row, np.float32)
+    inputs = [engine.tensor(v, requires_grad=v.dtype.kind == "f") if isinstance(v, np.ndarray) else v for v in values]
+    t_inputs = [to_torch(v, requires_grad=v.dtype.kind == "f") if isinstance(v, np.ndarray) else v for v in values]
+    assert any(getattr(x, "requires_grad", False) for x in inputs)
+    out, t_out = row.run(engine, *inputs), row.ref(*t_inputs)
+    assert out.requires_grad is False and t_out.requires_grad is False
+    assert out.grad_fn is None and out.is_leaf
+    assert TORCH_DTYPES[out.dtype] == t_out.dtype
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_max_min_with_dim_return_named_values_and_indices(engine, dim):
+    x = engine.tensor(np.arange(12.0)[::-1].reshape(3, 4) % 5, requires_grad=True)
+    t = to_torch(x, requires_grad=True)
+    for name in ("max", "min"):
+        result, expected = getattr(x, name)(dim=dim), getattr(t, name)(dim=dim)
+        assert type(result).__name__ == name and result._fields == ("values", "indices")
+        assert_close(result.values, expected.values, what=f"{name} values")
+        assert_close(result.indices, expected.indices, what=f"{name} indices")
+        assert result.values.requires_grad and not result.indices.requires_grad
+
+
+@pytest.mark.parametrize("op", ["softmax", "log_softmax"])
+def test_softmax_is_finite_at_large_inputs(engine, op):
+    x = engine.tensor([[1000.0, 1001.0, 1002.0], [-1000.0, -1001.0, -3000.0]], requires_grad=True)
+    y = getattr(x, op)(dim=1)
+    (y * engine.tensor([[1.0, 2.0, 3.0], [3.0, 2.0, 1.0]])).sum().backward()
+    assert np.isfinite(y.numpy()).all() and np.isfinite(x.grad.numpy()).all()
+    t = to_torch(x, requires_grad=True)
+    assert_close(y, getattr(t, op)(dim=1))
+
+
+KINKS = [
+    ("maximum", lambda m, x, y: m.maximum(x, y)),
+    ("minimum", lambda m, x, y: m.minimum(x, y)),
+    ("max-all", lambda m, x, y: (x * y).max()),
+    ("min-all", lambda m, x, y: (x * y).min()),
+    ("clamp-at-bounds", lambda m, x, y: (x * y).clamp(-1.0, 1.0)),
+    ("relu-at-0", lambda m, x, y: (x * y).relu()),
+    ("abs-at-0", lambda m, x, y: (x * y).abs()),
+]
+
+
+@pytest.mark.parametrize("name, f", KINKS, ids=[k[0] for k in KINKS])
+def test_ties_and_kinks_follow_torch(engine, name, f):
+    """Where the derivative is undefined (ties, abs/relu at 0, clamp at a bound) the engine picks PyTorch's value."""
+    x_values = np.array([[1.0, -1.0, 0.0, 2.0], [1.0, 0.5, 0.0, 2.0]])
+    y_values = np.array([[1.0, 1.0, 0.0, 1.0], [1.0, 3.0, 1.0, 1.0]])  # x == y, x * y in {-1, 0, 1, 2} with ties
+    x, y = engine.tensor(x_values, requires_grad=True), engine.tensor(y_values, requires_grad=True)
+    tx, ty = to_torch(x, requires_grad=True), to_torch(y, requires_grad=True)
+    out, t_out = f(engine, x, y), f(torch, tx, ty)
+    assert_close(out, t_out)
+    cotangent = np.arange(1.0, 1.0 + out.numel()).reshape(out.shape)
+    grads = engine.grad(out, [x, y], grad_outputs=engine.tensor(cotangent))
+    t_grads = torch.autograd.grad(t_out, [tx, ty], grad_outputs=torch.from_numpy(cotangent))
+    for k, (g, t) in enumerate(zip(grads, t_grads)):
+        assert_close(g, t, what=f"{name}: d/d input {k}")
