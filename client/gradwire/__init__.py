@@ -1,3 +1,29 @@
-"""gradwire: remote autograd with PyTorch's tensor API."""
+"""gradwire: remote autograd with PyTorch's tensor API.
+
+    import gradwire as gw
+    with gw.connect() as s:                      # no target: an embedded server
+        x = s.randn(3, 4, requires_grad=True)
+        (x * x).sum().backward()
+        print(x.grad.numpy())
+"""
+
+from . import autograd, errors
+from .autograd import grad
+from .errors import (
+    CancelledError, DeadlineExceededError, FailedPreconditionError, GradwireError, InternalError,
+    InvalidArgumentError, NotFoundError, PermissionDeniedError, ResourceExhaustedError, UnauthenticatedError,
+    UnavailableError, UnimplementedError,
+)
+from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .session import Session, connect
+from .tensor import Tensor, bool_, cat, float16, float32, float64, int32, int64, maximum, minimum, stack, where
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "CancelledError", "DeadlineExceededError", "FailedPreconditionError", "GradwireError", "InternalError",
+    "InvalidArgumentError", "NotFoundError", "PermissionDeniedError", "ResourceExhaustedError", "Session", "Tensor",
+    "UnauthenticatedError", "UnavailableError", "UnimplementedError", "autograd", "bool_", "cat", "connect",
+    "enable_grad", "errors", "float16", "float32", "float64", "grad", "int32", "int64", "is_grad_enabled",
+    "maximum", "minimum", "no_grad", "set_grad_enabled", "stack", "where",
+]

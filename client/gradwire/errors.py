@@ -1,0 +1,94 @@
+"""The SDK's exceptions, and the one map from gRPC status codes to them.
+
+Every error the SDK raises is a ``GradwireError``, a ``RuntimeError`` as in
+PyTorch, so ``except RuntimeError`` keeps working. No raw ``grpc.RpcError``
+reaches a user.
+"""
+
+from __future__ import annotations
+
+import grpc
+
+
+class GradwireError(RuntimeError):
+    """Base of every gradwire error. ``code`` is the gRPC status name."""
+
+    code = "UNKNOWN"
+
+    def __init__(self, message: str, *, op: str | None = None, site: str | None = None, command: int | None = None):
+        super().__init__(message)
+        self.op = op  # for a deferred op error: the op that failed
+        self.site = site  # "file.py:12": the user code that issued it
+        self.command = command
+
+
+class InvalidArgumentError(GradwireError):
+    """Bad input: shapes that do not fit, an unsupported dtype, a bad parameter."""
+
+    code = "INVALID_ARGUMENT"
+
+
+class NotFoundError(GradwireError):
+    """An unknown handle, or a session that is unknown, closed or expired (the message says which)."""
+
+    code = "NOT_FOUND"
+
+
+class FailedPreconditionError(GradwireError):
+    """The graph cannot do it: freed after backward, modified in place, or an input that failed."""
+
+    code = "FAILED_PRECONDITION"
+
+
+class ResourceExhaustedError(GradwireError):
+    """A quota of the session or server."""
+
+    code = "RESOURCE_EXHAUSTED"
+
+
+class UnauthenticatedError(GradwireError):
+    code = "UNAUTHENTICATED"
+
+
+class PermissionDeniedError(GradwireError):
+    code = "PERMISSION_DENIED"
+
+
+class UnimplementedError(GradwireError, NotImplementedError):
+    """An op without a derivative for one of its inputs."""
+
+    code = "UNIMPLEMENTED"
+
+
+class UnavailableError(GradwireError):
+    """The server cannot be reached, or is shutting down."""
+
+    code = "UNAVAILABLE"
+
+
+class DeadlineExceededError(GradwireError):
+    code = "DEADLINE_EXCEEDED"
+
+
+class CancelledError(GradwireError):
+    code = "CANCELLED"
+
+
+class InternalError(GradwireError):
+    code = "INTERNAL"
+
+
+_BY_CODE = {cls.code: cls for cls in GradwireError.__subclasses__()}
+_BY_CODE.update({"UNKNOWN": InternalError, "DATA_LOSS": InternalError, "ABORTED": UnavailableError, "OUT_OF_RANGE": InvalidArgumentError, "ALREADY_EXISTS": InvalidArgumentError})
+
+
+def error_for(code: str, message: str, **context) -> GradwireError:
+    """The exception for a status code name."""
+    return _BY_CODE.get(code, InternalError)(message, **context)
+
+
+def from_rpc_error(error: grpc.RpcError) -> GradwireError:
+    code = error.code() if hasattr(error, "code") else None
+    details = error.details() if hasattr(error, "details") else str(error)
+    name = code.name if code is not None else "UNKNOWN"
+    return error_for(name, details or name)

@@ -1,0 +1,48 @@
+"""``no_grad``: thread-local, for every session, as in PyTorch."""
+
+from __future__ import annotations
+
+import functools
+import threading
+
+_mode = threading.local()
+
+
+def is_grad_enabled() -> bool:
+    """Whether ops issued on this thread now record a graph."""
+    return getattr(_mode, "enabled", True)
+
+
+class set_grad_enabled:
+    """Context manager (and decorator) that turns graph recording on or off on this thread."""
+
+    def __init__(self, mode: bool):
+        self.mode = bool(mode)
+        self.previous = []
+
+    def __enter__(self):
+        self.previous.append(is_grad_enabled())
+        _mode.enabled = self.mode
+
+    def __exit__(self, *exc):
+        _mode.enabled = self.previous.pop()
+
+    def __call__(self, func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            with self.__class__(self.mode):
+                return func(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(set_grad_enabled):
+    """Ops inside record no graph: for evaluation and optimizer steps."""
+
+    def __init__(self):
+        super().__init__(False)
+
+
+class enable_grad(set_grad_enabled):
+    def __init__(self):
+        super().__init__(True)

@@ -1,0 +1,551 @@
+"""``Session``: the channel, the ordered command stream, handles, and sync points.
+
+Ops are queued as commands with handles the client chose, and sent in batches
+on one bidirectional stream without waiting. The client blocks only at a sync
+point (``numpy()``, ``item()``, ``sync()``, ...): it then flushes, reads the
+replies up to its last batch, and raises the first error any command met,
+naming that command's op and the line of user code that issued it.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import sys
+import threading
+import uuid
+
+import grpc
+import numpy as np
+
+from . import errors
+from .grad_mode import is_grad_enabled
+from .v1 import gradwire_pb2 as pb
+from .v1 import gradwire_pb2_grpc as pb_grpc
+from .wire import SESSION_HEADER, TOKEN_HEADER, Handle, IndexKey, chunk_views, encode_param, from_tensor_data
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+BATCH_COMMANDS = 2048  # a batch goes out when it holds this many commands...
+BATCH_BYTES = 4 << 20  # ...or this many bytes of inline tensors
+_MESSAGE_BYTES = 64 << 20
+_FAILED_KEPT = 1000  # sites of failed commands kept, for errors of commands that depend on them
+
+
+def connect(target: str | None = None, *, api_key: str | None = None, timeout: float = 30.0, seed: int | None = None, device: str = "auto") -> "Session":
+    """Open a session on a gradwire server.
+
+    Parameters
+    ----------
+    target : "host:port" of a server; None starts an embedded server on a free
+        loopback port in this process, stopped again by ``close()``.
+    api_key : the key the server expects (default: ``GRADWIRE_API_KEY``).
+    timeout : seconds to wait for the server to answer when connecting.
+    seed : seed of the session's random generator (``rand``, ``randn``).
+    device : for an embedded server: "auto", "cpu" or "cuda".
+    """
+    return Session(target, api_key=api_key, timeout=timeout, seed=seed, device=device)
+
+
+def _user_site() -> str:
+    """'file.py:12' of the first frame outside the SDK: the user's line that issued a command."""
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}" if frame is not None else "<unknown>"
+
+
+class Session:
+    """A session on a gradwire server: its tensors live there; this object holds handles.
+
+    Use it as a context manager, or call ``close()``.
+    """
+
+    def __init__(self, target=None, *, api_key=None, timeout=30.0, seed=None, device="auto"):
+        self._embedded = None
+        if target is None:
+            from gradwire_server.app import create_server  # the only import of the server: an embedded one
+            from gradwire_server.config import Config
+
+            self._embedded, port = create_server(Config(host="127.0.0.1", port=0, device=device))
+            self._embedded.start()
+            target = f"127.0.0.1:{port}"
+        self.target = target
+        self.id = uuid.uuid4().hex
+        options = [("grpc.max_send_message_length", _MESSAGE_BYTES), ("grpc.max_receive_message_length", _MESSAGE_BYTES)]
+        self._channel = grpc.insecure_channel(target, options=options)
+        self._stub = pb_grpc.GradwireStub(self._channel)
+        api_key = api_key or os.environ.get("GRADWIRE_API_KEY")
+        self._metadata = ((SESSION_HEADER, self.id),) + ((("gradwire-api-key", api_key),) if api_key else ())
+        try:
+            grpc.channel_ready_future(self._channel).result(timeout=timeout)
+        except grpc.FutureTimeoutError:
+            self._shutdown_transport()
+            raise errors.UnavailableError(f"no gradwire server answered at {target} within {timeout} s") from None
+        request = pb.OpenSessionRequest(session_id=self.id, seed=seed) if seed is not None else pb.OpenSessionRequest(session_id=self.id)
+        reply = self._unary(self._stub.OpenSession, request, timeout=timeout)
+        info = self._unary(self._stub.GetServerInfo, pb.ServerInfoRequest(), timeout=timeout)
+        self._metadata += ((TOKEN_HEADER, reply.token),)
+        self.device = reply.device
+        self.limits = reply.limits
+        self.server_info = info
+        self._non_differentiable = frozenset(info.non_differentiable)
+
+        self._lock = threading.RLock()
+        self._next_handle = 1
+        self._next_command = 1
+        self._batch = pb.Batch()
+        self._batch_bytes = 0
+        self._sites = {}  # command id -> (op, site) for commands not yet acknowledged
+        self._batch_ids = {}  # batch seq -> (first command id, last command id)
+        self._failed_sites = {}  # command id -> (op, site) of commands that failed
+        self._sent = 0
+        self._acked = 0
+        self._errors = []  # (command id, pb.Error) not yet raised
+        self._answers = {}  # command id -> pb.Result for fetches and stats
+        self._released = []  # handles of collected tensors, sent with the next batch
+        self._closed = False
+        self._requests = queue.SimpleQueue()
+        self._replies = self._stub.Run(iter(self._requests.get, None), metadata=self._metadata)
+
+    # --- context manager and lifetime ----------------------------------------------------
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self):
+        return f"<gradwire.Session {self.id} on {self.target} ({self.device}){' closed' if self._closed else ''}>"
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self):
+        """Close the session: the server frees all its tensors; an embedded server stops."""
+        if self._closed:
+            return
+        try:
+            with self._lock:
+                self._flush()
+                self._closed = True
+                self._requests.put(None)  # ends the command stream
+                self._drain_replies()
+            self._unary(self._stub.CloseSession, pb.CloseSessionRequest(), timeout=30)
+        except errors.GradwireError:
+            pass  # the server may already be gone; the session is closed either way
+        finally:
+            self._closed = True
+            self._shutdown_transport()
+
+    def _shutdown_transport(self):
+        try:
+            self._replies.cancel()
+        except AttributeError:
+            pass
+        self._channel.close()
+        if self._embedded is not None:
+            self._embedded.stop(grace=0.5)
+            self._embedded = None
+
+    def _drain_replies(self):
+        try:
+            while self._acked < self._sent:
+                self._take_reply(next(self._replies))
+        except (grpc.RpcError, StopIteration):
+            pass
+
+    # --- handles and commands ----------------------------------------------------------------
+    def _handle(self) -> int:
+        handle = self._next_handle
+        self._next_handle += 1
+        return handle
+
+    def _release(self, handle: int):
+        """Called when a Tensor is collected: the server frees the handle with the next batch."""
+        if not self._closed:
+            self._released.append(handle)  # list.append is atomic: safe from any thread's GC
+
+    def _command(self, op_label: str) -> pb.Command:
+        """Append a command to the open batch; remember which user line issued it."""
+        if self._closed:
+            raise errors.FailedPreconditionError(f"session {self.id} is closed")
+        command = self._batch.commands.add()
+        command.id = cid = self._next_command
+        self._next_command += 1
+        self._sites[cid] = (op_label, _user_site())
+        return command
+
+    def _sent_command(self, command):
+        """Send the batch when it is full."""
+        if len(self._batch.commands) >= BATCH_COMMANDS or self._batch_bytes >= BATCH_BYTES:
+            self._flush()
+
+    def _flush(self):
+        if self._released:
+            released, self._released = self._released, []
+            command = self._batch.commands.add()
+            command.id = self._next_command
+            self._next_command += 1
+            command.release.handles.extend(released)
+        if not self._batch.commands:
+            return
+        self._sent += 1
+        batch, self._batch, self._batch_bytes = self._batch, pb.Batch(), 0
+        batch.seq = self._sent
+        self._batch_ids[batch.seq] = (batch.commands[0].id, batch.commands[-1].id)
+        self._requests.put(batch)
+
+    def _take_reply(self, reply: pb.BatchReply):
+        for result in reply.results:
+            if result.HasField("error"):
+                self._errors.append((result.command, result.error))
+            else:
+                self._answers[result.command] = result
+        first, last = self._batch_ids.pop(reply.seq, (0, -1))
+        failed = {cid for cid, _ in self._errors}
+        for cid in range(first, last + 1):
+            site = self._sites.pop(cid, None)
+            if cid in failed and site is not None:
+                self._failed_sites[cid] = site
+        while len(self._failed_sites) > _FAILED_KEPT:
+            self._failed_sites.pop(next(iter(self._failed_sites)))
+        self._acked = reply.seq
+
+    def _wait(self):
+        """Flush and read replies until every batch sent is acknowledged; raise the first error."""
+        self._flush()
+        try:
+            while self._acked < self._sent:
+                self._take_reply(next(self._replies))
+        except grpc.RpcError as error:
+            self._closed = True
+            raise errors.from_rpc_error(error) from None
+        except StopIteration:
+            self._closed = True
+            raise errors.UnavailableError(f"the server ended session {self.id}'s stream") from None
+        if self._errors:
+            self._raise_first_error()
+
+    def _raise_first_error(self):
+        pending, self._errors = self._errors, []
+        cid, error = pending[0]
+        op, site = self._failed_sites.get(cid, ("command", "<unknown>"))
+        message = f"{op} (issued at {site}) failed: {error.message}"
+        if error.caused_by:
+            cause_op, cause_site = self._failed_sites.get(error.caused_by, ("command", "<unknown>"))
+            message = f"{op} (issued at {site}) was not run: it depends on {cause_op} (issued at {cause_site}), which failed"
+        if len(pending) > 1:
+            message += f" ({len(pending) - 1} later command(s) failed too, most because they depended on it)"
+        raise errors.error_for(error.code, message, op=op, site=site, command=cid)
+
+    def _unary(self, method, request, timeout=None):
+        try:
+            return method(request, metadata=self._metadata, timeout=timeout)
+        except grpc.RpcError as error:
+            raise errors.from_rpc_error(error) from None
+
+    # --- sync points -------------------------------------------------------------------
+    def sync(self):
+        """Wait until the server has applied every command issued so far; raise the first error."""
+        with self._lock:
+            self._wait()
+
+    def stats(self) -> dict:
+        """What the server holds for this session: ``tensors``, ``bytes``, ``graph_nodes``."""
+        with self._lock:
+            cid = self._command("stats").id
+            self._batch.commands[-1].stats.SetInParent()
+            self._wait()
+            stats = self._answers.pop(cid).stats
+        return {"tensors": stats.tensors, "bytes": stats.bytes, "graph_nodes": stats.graph_nodes}
+
+    def _fetch(self, tensor, meta_only=False):
+        with self._lock:
+            command = self._command("fetch")
+            command.fetch.handle = tensor._handle
+            command.fetch.meta_only = meta_only
+            self._wait()
+            result = self._answers.pop(command.id)
+        if result.HasField("tensor"):
+            return from_tensor_data(result.tensor)
+        if meta_only:
+            return result.meta
+        return self._download(tensor._handle)
+
+    def _download(self, handle) -> np.ndarray:
+        try:
+            chunks = self._stub.Download(pb.DownloadRequest(handle=handle), metadata=self._metadata)
+            header = next(chunks)
+            meta = header.meta
+            out = np.empty(header.total_bytes, dtype=np.uint8)
+            filled = 0
+            for chunk in _with_first(header, chunks):
+                n = len(chunk.data)
+                out[chunk.offset : chunk.offset + n] = np.frombuffer(chunk.data, dtype=np.uint8)
+                filled += n
+        except grpc.RpcError as error:
+            raise errors.from_rpc_error(error) from None
+        if filled != header.total_bytes:
+            raise errors.InternalError(f"download of tensor {handle}: {filled} of {header.total_bytes} bytes arrived")
+        return out.view(np.dtype(meta.dtype)).reshape(tuple(meta.shape))
+
+    # --- factories ------------------------------------------------------------------------
+    def tensor(self, data, dtype=None, requires_grad=False):
+        """A tensor from a list, a scalar or a NumPy array (copied), like ``torch.tensor``."""
+        from .tensor import Tensor, as_dtype
+
+        if isinstance(data, Tensor):
+            data = data.numpy()
+        if dtype is not None:
+            array = np.asarray(data, dtype=as_dtype(dtype))
+        elif isinstance(data, np.ndarray) or isinstance(data, np.generic):
+            array = np.asarray(data)
+        else:  # Python numbers: float -> float32, int -> int64, as PyTorch infers
+            array = np.asarray(data)
+            if array.dtype.kind == "f":
+                array = array.astype(np.float32)
+            elif array.dtype.kind in "iu":
+                array = array.astype(np.int64)
+        if requires_grad and array.dtype.kind != "f":
+            raise errors.InvalidArgumentError("only Tensors of floating point and complex dtype can require gradients")
+        array = np.ascontiguousarray(array)
+        out = Tensor(self, self._handle(), array.shape, array.dtype, bool(requires_grad))
+        with self._lock:
+            if array.nbytes > self.limits.inline_bytes:
+                self._upload(out._handle, array, requires_grad)
+            else:
+                command = self._command("tensor")
+                put = command.put
+                put.handle = out._handle
+                put.requires_grad = bool(requires_grad)
+                put.tensor.dtype = array.dtype.name
+                put.tensor.shape.extend(array.shape)
+                put.tensor.data = array.tobytes()
+                self._batch_bytes += array.nbytes
+                self._sent_command(command)
+        return out
+
+    def _upload(self, handle, array, requires_grad):
+        def chunks():
+            for offset, view in chunk_views(array, self.limits.chunk_bytes or (1 << 20)):
+                if offset == 0:
+                    meta = pb.TensorMeta(dtype=array.dtype.name, shape=array.shape)
+                    yield pb.TensorChunk(handle=handle, meta=meta, total_bytes=array.nbytes, requires_grad=requires_grad, data=bytes(view))
+                else:
+                    yield pb.TensorChunk(offset=offset, data=bytes(view))
+            if array.nbytes == 0:
+                yield pb.TensorChunk(handle=handle, meta=pb.TensorMeta(dtype=array.dtype.name, shape=array.shape), total_bytes=0)
+
+        self._unary(self._stub.Upload, chunks())
+
+    def _factory(self, name, shape, dtype, requires_grad, **params):
+        from .tensor import Tensor
+
+        if requires_grad and dtype.kind != "f":
+            raise errors.InvalidArgumentError("only Tensors of floating point and complex dtype can require gradients")
+        out = Tensor(self, self._handle(), shape, dtype, bool(requires_grad))
+        with self._lock:
+            command = self._command(name)
+            factory = command.factory
+            factory.name = name
+            factory.handle = out._handle
+            factory.requires_grad = bool(requires_grad)
+            for key, value in params.items():
+                factory.params[key].CopyFrom(encode_param(value))
+            factory.params["dtype"].CopyFrom(encode_param(dtype.name))
+            self._sent_command(command)
+        return out
+
+    def zeros(self, *size, dtype=None, requires_grad=False):
+        """A tensor of zeros (float32 unless ``dtype``)."""
+        return self._sized("zeros", size, dtype, requires_grad)
+
+    def ones(self, *size, dtype=None, requires_grad=False):
+        """A tensor of ones (float32 unless ``dtype``)."""
+        return self._sized("ones", size, dtype, requires_grad)
+
+    def rand(self, *size, dtype=None, requires_grad=False):
+        """Uniform [0, 1) samples from the session's seeded generator."""
+        return self._sized("rand", size, dtype, requires_grad)
+
+    def randn(self, *size, dtype=None, requires_grad=False):
+        """Standard normal samples from the session's seeded generator."""
+        return self._sized("randn", size, dtype, requires_grad)
+
+    def _sized(self, name, size, dtype, requires_grad):
+        from .tensor import as_dtype
+
+        size = _size_args(size)
+        return self._factory(name, size, as_dtype(dtype) if dtype is not None else np.dtype(np.float32), requires_grad, size=size)
+
+    def full(self, size, fill_value, dtype=None, requires_grad=False):
+        """A tensor filled with ``fill_value`` (its dtype inferred from the value, as PyTorch does)."""
+        from .tensor import as_dtype
+
+        size = _size_args((size,))
+        if dtype is None:
+            dtype = np.bool_ if isinstance(fill_value, bool) else np.int64 if isinstance(fill_value, int) else np.float32
+        return self._factory("full", size, as_dtype(dtype), requires_grad, size=size, fill_value=fill_value)
+
+    def arange(self, start, end=None, step=1, dtype=None, requires_grad=False):
+        """Values from ``start`` to ``end`` (exclusive) by ``step``, like ``torch.arange``."""
+        from .tensor import as_dtype
+
+        if end is None:
+            start, end = 0, start
+        if step == 0:
+            raise errors.InvalidArgumentError("arange(): step must be nonzero")
+        if dtype is None:
+            dtype = np.float32 if any(isinstance(v, float) for v in (start, end, step)) else np.int64
+        length = max(0, int(np.ceil((end - start) / step)))
+        return self._factory("arange", (length,), as_dtype(dtype), requires_grad, start=start, end=end, step=step)
+
+    def manual_seed(self, seed: int):
+        """Reseed this session's random generator."""
+        with self._lock:
+            self._command("manual_seed").manual_seed.seed = int(seed)
+
+
+    # --- commands that Tensor methods issue ---------------------------------------------------
+    def _op(self, name, inputs, params, results, grad_on):
+        with self._lock:
+            command = self._command(name)
+            op = command.op
+            op.name = name
+            for x in inputs:
+                _set_operand(op.inputs.add(), x)
+            if params:
+                for key, value in params.items():
+                    op.params[key].CopyFrom(encode_param(value))
+            op.outputs.extend([r._handle for r in results])
+            if not grad_on:
+                op.no_grad = True
+            self._sent_command(command)
+
+    def _backward(self, root, gradient, retain_graph):
+        from .tensor import Tensor
+
+        if not root._requires_grad:
+            raise errors.FailedPreconditionError("element 0 of tensors does not require grad and does not have a grad_fn")
+        if gradient is None and root._shape is not None and int(np.prod(root._shape)) != 1:
+            raise errors.InvalidArgumentError("grad can be implicitly created only for scalar outputs")
+        if gradient is not None and not isinstance(gradient, Tensor):
+            gradient = self.tensor(np.asarray(gradient, dtype=root.dtype))
+        with self._lock:
+            command = self._command("backward")
+            command.backward.root = root._handle
+            command.backward.gradient = gradient._handle if gradient is not None else 0
+            command.backward.retain_graph = bool(retain_graph)
+            self._sent_command(command)
+        for leaf in _leaves(root):
+            leaf._has_grad = True
+
+    def _grad_alias(self, tensor):
+        """A handle that stands for ``tensor.grad`` on the server, whatever it is when used."""
+        from .tensor import Tensor
+
+        alias = Tensor(self, self._handle(), tensor._shape, tensor._dtype)
+        with self._lock:
+            command = self._command("grad")
+            command.grad_of.tensor = tensor._handle
+            command.grad_of.result = alias._handle
+        return alias
+
+    def _set_grad(self, tensor, value):
+        from .tensor import Tensor
+
+        if value is not None and not isinstance(value, Tensor):
+            raise errors.InvalidArgumentError(f"assigned grad expected to be a Tensor or None but got grad of type {type(value).__name__}")
+        with self._lock:
+            command = self._command("grad =")
+            command.set_grad.tensor = tensor._handle
+            command.set_grad.value = value._handle if value is not None else 0
+
+    def _set_requires_grad(self, tensor, requires_grad):
+        with self._lock:
+            command = self._command("requires_grad_")
+            command.set_requires_grad.tensor = tensor._handle
+            command.set_requires_grad.requires_grad = requires_grad
+
+    def _alias(self, tensor, shares_version):
+        from .tensor import Tensor
+
+        out = Tensor(self, self._handle(), tensor._shape, tensor._dtype)
+        with self._lock:
+            command = self._command("detach" if shares_version else "data")
+            command.alias.source = tensor._handle
+            command.alias.result = out._handle
+            command.alias.shares_version = shares_version
+        return out
+
+    def _inplace(self, target, op, other):
+        with self._lock:
+            command = self._command(op + "_")
+            inplace = command.inplace
+            inplace.target = target._handle
+            inplace.op = op
+            if other is not None:
+                _set_operand(inplace.other, other)
+            inplace.no_grad = not is_grad_enabled()
+            self._sent_command(command)
+
+    def _functional_grad(self, outputs, inputs, grad_outputs, retain_graph):
+        from .tensor import Tensor
+
+        results = [Tensor(self, self._handle(), x._shape, x._dtype) for x in inputs]
+        with self._lock:
+            command = self._command("grad")
+            grad = command.grad
+            grad.outputs.extend([y._handle for y in outputs])
+            grad.inputs.extend([x._handle for x in inputs])
+            grad.grad_outputs.extend([g._handle if g is not None else 0 for g in grad_outputs])
+            grad.retain_graph = bool(retain_graph)
+            grad.results.extend([r._handle for r in results])
+            self._sent_command(command)
+        return results
+
+
+def _size_args(size) -> tuple:
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    for n in size:
+        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
+            raise errors.InvalidArgumentError(f"size must be a tuple of non-negative ints, got {tuple(size)!r}")
+    return tuple(int(n) for n in size)
+
+
+def _with_first(first, rest):
+    yield first
+    yield from rest
+
+
+def _set_operand(operand, value):
+    from .tensor import Tensor
+
+    if isinstance(value, Tensor):
+        operand.handle = value._handle
+    elif isinstance(value, (bool, np.bool_)):
+        operand.b = bool(value)
+    elif isinstance(value, (int, np.integer)):
+        operand.i = int(value)
+    elif isinstance(value, (float, np.floating)):
+        operand.f = float(value)
+    else:
+        raise errors.InvalidArgumentError(f"expected a Tensor or a number, got {type(value).__name__}")
+
+
+def _leaves(root):
+    """The leaves that require grad reachable from ``root``: those a backward pass fills."""
+    seen, stack, leaves = set(), [root], []
+    while stack:
+        t = stack.pop()
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        if t._is_leaf:
+            if t._requires_grad:
+                leaves.append(t)
+        elif t._parents:
+            stack.extend(x for x in t._parents if hasattr(x, "_handle") and x._requires_grad)
+    return leaves

@@ -1,0 +1,213 @@
+"""What the client can tell of an op's output without asking the server: shape and dtype.
+
+Cheap rules for the common ops; any op not here, or with an input whose shape
+is not known yet, gives None, and reading ``.shape`` then asks the server.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_FLOAT32 = np.dtype(np.float32)
+_BOOL = np.dtype(np.bool_)
+_INT64 = np.dtype(np.int64)
+
+
+def promote(a: np.dtype, b: np.dtype) -> np.dtype:
+    """PyTorch's promotion for two tensors: a float meets an integer as that float."""
+    if a == b:
+        return a
+    if (a.kind == "f") != (b.kind == "f"):
+        return a if a.kind == "f" else b
+    return np.promote_types(a, b)
+
+
+def _meta(x):
+    """(shape, dtype) of a tensor, or (None, scalar) for a Python number."""
+    return (x._shape, x._dtype) if hasattr(x, "_shape") else (None, x)
+
+
+def _elementwise(inputs, params):
+    shapes, dtypes, scalar_float = [], [], False
+    for x in inputs:
+        shape, dtype = _meta(x)
+        if shape is None and not hasattr(x, "_shape"):
+            scalar_float |= isinstance(dtype, float)
+            continue
+        if shape is None or dtype is None:
+            return None
+        shapes.append(shape)
+        dtypes.append(dtype)
+    dtype = dtypes[0]
+    for d in dtypes[1:]:
+        dtype = promote(dtype, d)
+    if dtype.kind != "f" and scalar_float:
+        dtype = _FLOAT32
+    shape = shapes[0]
+    for s in shapes[1:]:
+        if s != shape:
+            try:
+                shape = np.broadcast_shapes(shape, s)
+            except ValueError:
+                return None  # the server will say what is wrong
+    return shape, dtype
+
+
+def _reduced(shape, dim, keepdim):
+    if dim is None:
+        return (1,) * len(shape) if keepdim else ()
+    dims = {d % len(shape) for d in ((dim,) if isinstance(dim, int) else dim)} if shape else set()
+    return tuple(1 if i in dims else n for i, n in enumerate(shape) if keepdim or i not in dims)
+
+
+def _unary(inputs, params):
+    return inputs[0]._shape, inputs[0]._dtype
+
+
+def _division(inputs, params):
+    meta = _elementwise(inputs, params)
+    return meta and (meta[0], meta[1] if meta[1].kind == "f" else _FLOAT32)
+
+
+def _comparison(inputs, params):
+    meta = _elementwise(inputs, params)
+    return meta and (meta[0], _BOOL)
+
+
+def _where(inputs, params):
+    meta = _elementwise(inputs[1:], params)
+    cond = inputs[0]._shape
+    if meta is None or cond is None:
+        return None
+    try:
+        return np.broadcast_shapes(cond, meta[0]), meta[1]
+    except ValueError:
+        return None
+
+
+def _reduction(inputs, params):
+    x = inputs[0]
+    return _reduced(x._shape, params.get("dim"), params.get("keepdim", False)), x._dtype
+
+
+def _arg_reduction(inputs, params):
+    return _reduced(inputs[0]._shape, params.get("dim"), params.get("keepdim", False)), _INT64
+
+
+def _matmul(inputs, params):
+    a, b = inputs[0]._shape, inputs[1]._shape
+    if a is None or b is None or not a or not b:
+        return None
+    dtype = promote(inputs[0]._dtype, inputs[1]._dtype)
+    if len(a) == 1 and len(b) == 1:
+        return (), dtype
+    if len(b) == 1:
+        return a[:-1], dtype
+    if len(a) == 1:
+        return b[:-2] + b[-1:], dtype
+    try:
+        return np.broadcast_shapes(a[:-2], b[:-2]) + (a[-2], b[-1]), dtype
+    except ValueError:
+        return None
+
+
+def _reshape(inputs, params):
+    shape, size = list(params["shape"]), int(np.prod(inputs[0]._shape))
+    if shape.count(-1) == 1:
+        known = int(np.prod([n for n in shape if n != -1]))
+        if known == 0 or size % known:
+            return None
+        shape[shape.index(-1)] = size // known
+    return (tuple(shape), inputs[0]._dtype) if int(np.prod(shape)) == size else None
+
+
+def _transpose(inputs, params):
+    shape = list(inputs[0]._shape)
+    d0, d1 = params["dim0"], params["dim1"]
+    shape[d0], shape[d1] = shape[d1], shape[d0]
+    return tuple(shape), inputs[0]._dtype
+
+
+def _permute(inputs, params):
+    shape = inputs[0]._shape
+    return tuple(shape[d] for d in params["dims"]), inputs[0]._dtype
+
+
+def _unsqueeze(inputs, params):
+    shape = list(inputs[0]._shape)
+    dim = params["dim"]
+    shape.insert(dim if dim >= 0 else len(shape) + 1 + dim, 1)
+    return tuple(shape), inputs[0]._dtype
+
+
+def _squeeze(inputs, params):
+    shape, dim = inputs[0]._shape, params.get("dim")
+    if dim is None:
+        return tuple(n for n in shape if n != 1), inputs[0]._dtype
+    dims = {d % len(shape) for d in ((dim,) if isinstance(dim, int) else dim)} if shape else set()
+    return tuple(n for i, n in enumerate(shape) if not (i in dims and n == 1)), inputs[0]._dtype
+
+
+def _expand(inputs, params):
+    shape, sizes = inputs[0]._shape, params["sizes"]
+    lead = len(sizes) - len(shape)
+    return tuple(shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(sizes)), inputs[0]._dtype
+
+
+def _cat(inputs, params):
+    shapes = [x._shape for x in inputs]
+    if any(s is None for s in shapes):
+        return None
+    dim = params.get("dim", 0) % len(shapes[0])
+    out = list(shapes[0])
+    out[dim] = sum(s[dim] for s in shapes)
+    dtype = inputs[0]._dtype
+    for x in inputs[1:]:
+        dtype = promote(dtype, x._dtype)
+    return tuple(out), dtype
+
+
+def _stack(inputs, params):
+    shape = inputs[0]._shape
+    dim = params.get("dim", 0)
+    dim = dim if dim >= 0 else len(shape) + 1 + dim
+    return shape[:dim] + (len(inputs),) + shape[dim:], inputs[0]._dtype
+
+
+def _to(inputs, params):
+    return inputs[0]._shape, np.dtype(params["dtype"])
+
+
+INFER = {
+    **dict.fromkeys(["add", "sub", "mul", "pow", "maximum", "minimum"], _elementwise),
+    "div": _division,
+    **dict.fromkeys(["eq", "ne", "lt", "le", "gt", "ge"], _comparison),
+    **dict.fromkeys(["neg", "exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu", "clamp", "softmax", "log_softmax", "clone"], _unary),
+    "where": _where,
+    **dict.fromkeys(["sum", "mean", "max", "min"], _reduction),
+    **dict.fromkeys(["argmax", "argmin"], _arg_reduction),
+    "matmul": _matmul,
+    "reshape": _reshape,
+    "transpose": _transpose,
+    "permute": _permute,
+    "unsqueeze": _unsqueeze,
+    "squeeze": _squeeze,
+    "expand": _expand,
+    "cat": _cat,
+    "stack": _stack,
+    "to": _to,
+}
+
+
+def infer(op: str, inputs, params):
+    """(shape, dtype) of op's first output, or None where the client cannot tell."""
+    rule = INFER.get(op)
+    if rule is None:
+        return None
+    for x in inputs:
+        if hasattr(x, "_shape") and (x._shape is None or x._dtype is None):
+            return None
+    try:
+        return rule(inputs, params)
+    except (IndexError, KeyError, TypeError, ValueError):
+        return None  # bad arguments: the server gives the real error

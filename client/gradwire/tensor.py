@@ -1,0 +1,554 @@
+"""``Tensor``: a handle to a tensor held by the server, with PyTorch's API.
+
+An op on a Tensor queues a command and returns a new handle at once; values
+come back only at sync points (``numpy()``, ``item()``, ``tolist()``, ``bool()``).
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from . import errors
+from .grad_mode import is_grad_enabled
+from .shapes import infer
+from .wire import Handle, IndexKey, encode_param
+
+float16, float32, float64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
+int32, int64, bool_ = np.dtype(np.int32), np.dtype(np.int64), np.dtype(np.bool_)
+_ALIASES = {"float": "float32", "double": "float64", "half": "float16", "long": "int64", "int": "int32"}
+_SUPPORTED = {float16, float32, float64, int32, int64, bool_}
+
+max_result = namedtuple("max", ["values", "indices"])
+min_result = namedtuple("min", ["values", "indices"])
+
+
+def as_dtype(dtype) -> np.dtype:
+    """Read a dtype: a NumPy dtype or type (``np.float64``), a name (``"float64"``) or an SDK alias (``gw.float64``)."""
+    if isinstance(dtype, str):
+        dtype = _ALIASES.get(dtype.removeprefix("torch."), dtype.removeprefix("torch."))
+    try:
+        parsed = np.dtype(dtype)
+    except TypeError:
+        parsed = None
+    if parsed not in _SUPPORTED:
+        names = ", ".join(sorted(d.name for d in _SUPPORTED))
+        raise errors.InvalidArgumentError(f"unsupported dtype {dtype!r}; supported: {names}")
+    return parsed
+
+
+class GradFn:
+    """What PyTorch calls a ``grad_fn``: the backward node that made a tensor."""
+
+    __slots__ = ("_tensor", "_name")
+
+    def __init__(self, tensor):
+        self._tensor = tensor
+        self._name = None
+
+    def name(self) -> str:
+        """The node's name, as PyTorch names it (``MulBackward0``); asks the server once."""
+        if self._name is None:
+            self._name = self._tensor._session._fetch(self._tensor, meta_only=True).grad_fn
+        return self._name
+
+    @property
+    def next_functions(self):
+        """``((node, 0), ...)`` per input: a ``GradFn``, an ``AccumulateGrad`` for leaves, or None."""
+        out = []
+        for x in self._tensor._parents or ():
+            if not isinstance(x, Tensor) or not x._requires_grad:
+                out.append((None, 0))
+            elif x._is_leaf:
+                out.append((AccumulateGrad(x), 0))
+            else:
+                out.append((x.grad_fn, 0))
+        return tuple(out)
+
+    def __repr__(self):
+        return f"<{self.name()} object>"
+
+
+class AccumulateGrad:
+    """The node that ends a path at a leaf; ``variable`` is that leaf."""
+
+    __slots__ = ("variable",)
+    next_functions = ()
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    def __repr__(self):
+        return "<AccumulateGrad object>"
+
+
+class Tensor:
+    """A tensor that lives on a gradwire server.
+
+    Attributes follow PyTorch: ``requires_grad``, ``grad``, ``grad_fn``,
+    ``is_leaf``, ``dtype``, ``shape``, ``device``. Create tensors with the
+    session's factories (``session.tensor``, ``session.randn``, ...).
+    """
+
+    __slots__ = ("_session", "_handle", "_shape", "_dtype", "_requires_grad", "_is_leaf", "_parents", "_has_grad", "_grad_alias", "_grad_fn", "__weakref__")
+    __array_priority__ = 1000  # ndarray + Tensor defers to Tensor.__radd__
+
+    def __init__(self, session, handle, shape, dtype, requires_grad=False, is_leaf=True, parents=None):
+        self._session = session
+        self._handle = handle
+        self._shape = shape
+        self._dtype = dtype
+        self._requires_grad = requires_grad
+        self._is_leaf = is_leaf
+        self._parents = parents
+        self._has_grad = False
+        self._grad_alias = None
+        self._grad_fn = None
+
+    def __del__(self):
+        try:
+            self._session._release(self._handle)
+        except Exception:
+            pass  # interpreter shutdown: the server frees the session anyway
+
+    # --- what the client knows, or asks once ------------------------------------------------
+    def _meta(self):
+        meta = self._session._fetch(self, meta_only=True)
+        self._shape, self._dtype = tuple(meta.shape), np.dtype(meta.dtype)
+
+    @property
+    def shape(self) -> tuple:
+        """The shape, as a tuple (a sync point only when the client cannot infer it)."""
+        if self._shape is None:
+            self._meta()
+        return self._shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        if self._dtype is None:
+            self._meta()
+        return self._dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def size(self, dim=None):
+        return self.shape if dim is None else self.shape[dim]
+
+    def dim(self) -> int:
+        return self.ndim
+
+    def numel(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    def __len__(self):
+        if not self.shape:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    @property
+    def device(self) -> str:
+        return self._session.device
+
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        self.requires_grad_(value)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._is_leaf
+
+    @property
+    def grad_fn(self):
+        if self._is_leaf:
+            return None
+        if self._grad_fn is None:
+            self._grad_fn = GradFn(self)
+        return self._grad_fn
+
+    @property
+    def grad(self):
+        """The accumulated gradient (a Tensor), or None before a backward pass reaches this tensor."""
+        if not self._has_grad:
+            return None
+        if self._grad_alias is None:
+            self._grad_alias = self._session._grad_alias(self)
+        return self._grad_alias
+
+    @grad.setter
+    def grad(self, value):
+        self._session._set_grad(self, value)
+        self._has_grad = value is not None
+
+    @property
+    def data(self) -> "Tensor":
+        """The same values without autograd history (PyTorch's ``.data``)."""
+        return self._session._alias(self, shares_version=False)
+
+    @property
+    def T(self) -> "Tensor":
+        return self.permute(tuple(reversed(range(self.ndim))))
+
+    # --- sync points ----------------------------------------------------------------------
+    def numpy(self) -> np.ndarray:
+        """The values, as a NumPy array (waits for every pending command)."""
+        array = self._session._fetch(self)
+        self._shape, self._dtype = array.shape, array.dtype
+        return array
+
+    def tolist(self):
+        return self.numpy().tolist()
+
+    def item(self):
+        array = self.numpy()
+        if array.size != 1:
+            raise errors.InvalidArgumentError(f"a Tensor with {array.size} elements cannot be converted to Scalar")
+        return array.item()
+
+    def __bool__(self):
+        array = self.numpy()
+        if array.size != 1:
+            raise errors.InvalidArgumentError("Boolean value of Tensor with more than one value is ambiguous")
+        return bool(array.item())
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __array__(self, dtype=None, copy=None):
+        array = self.numpy()
+        return array if dtype is None else array.astype(dtype)
+
+    def __repr__(self):
+        extra = ", requires_grad=True" if self._requires_grad and self._is_leaf else ""
+        if not self._is_leaf:
+            extra = f", grad_fn=<{self.grad_fn.name()}>"
+        return f"tensor({np.array2string(self.numpy(), separator=', ')}{extra})"
+
+    __hash__ = object.__hash__
+
+    # --- autograd ---------------------------------------------------------------------------
+    def backward(self, gradient=None, retain_graph=False):
+        """Accumulate the gradient of this tensor into every leaf that requires grad.
+
+        A non-scalar tensor needs ``gradient`` (the vector of a vector-Jacobian product).
+        The graph is freed afterwards unless ``retain_graph=True``.
+        """
+        self._session._backward(self, gradient, retain_graph)
+
+    def detach(self) -> "Tensor":
+        """The same values, cut from the graph (shares memory and the version counter)."""
+        return self._session._alias(self, shares_version=True)
+
+    def requires_grad_(self, requires_grad=True) -> "Tensor":
+        if not self._is_leaf and not requires_grad:
+            raise errors.FailedPreconditionError(
+                "you can only change requires_grad flags of leaf variables. If you want to use a computed "
+                "variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach()."
+            )
+        if requires_grad and self._dtype is not None and self._dtype.kind != "f":
+            raise errors.InvalidArgumentError("only Tensors of floating point and complex dtype can require gradients")
+        if self._is_leaf:
+            self._session._set_requires_grad(self, bool(requires_grad))
+            self._requires_grad = bool(requires_grad)
+        return self
+
+    # --- device and dtype --------------------------------------------------------------------
+    def to(self, *args, dtype=None, device=None) -> "Tensor":
+        """``to(dtype)``, ``to(device)`` or both; the same tensor when nothing changes."""
+        for arg in args:
+            if isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda"):
+                device = arg
+            else:
+                dtype = arg
+        if device is not None and str(device).split(":")[0] != self.device:
+            raise errors.InvalidArgumentError(f"device {device!r} is not available: this session's server runs on {self.device!r}")
+        if dtype is None or as_dtype(dtype) == self._dtype:
+            return self
+        return _op("to", (self,), {"dtype": as_dtype(dtype).name})
+
+    def cpu(self) -> "Tensor":
+        return self.to("cpu")
+
+    def cuda(self) -> "Tensor":
+        return self.to("cuda")
+
+    def float(self):
+        return self.to(float32)
+
+    def double(self):
+        return self.to(float64)
+
+    def long(self):
+        return self.to(int64)
+
+    # --- in place: leaves under no_grad, as optimizer steps do -----------------------------------
+    def _inplace(self, op, other=None):
+        if self._requires_grad and is_grad_enabled():
+            if self._is_leaf:
+                raise errors.FailedPreconditionError("a leaf Variable that requires grad is being used in an in-place operation.")
+            raise errors.FailedPreconditionError("in-place operations on a tensor that requires grad are supported only under no_grad()")
+        self._session._inplace(self, op, other)
+        return self
+
+    def __iadd__(self, other):
+        return self._inplace("add", other)
+
+    def __isub__(self, other):
+        return self._inplace("sub", other)
+
+    def __imul__(self, other):
+        return self._inplace("mul", other)
+
+    def __itruediv__(self, other):
+        return self._inplace("div", other)
+
+    def zero_(self):
+        return self._inplace("zero")
+
+    def copy_(self, other):
+        return self._inplace("copy", other)
+
+    def add_(self, other, alpha=1):
+        return self._inplace("add", other if alpha == 1 else other * alpha)
+
+    def sub_(self, other, alpha=1):
+        return self._inplace("sub", other if alpha == 1 else other * alpha)
+
+    def mul_(self, other):
+        return self._inplace("mul", other)
+
+    # --- ops ----------------------------------------------------------------------------------
+    def __add__(self, other):
+        return _op("add", (self, other))
+
+    def __radd__(self, other):
+        return _op("add", (other, self))
+
+    def __sub__(self, other):
+        return _op("sub", (self, other))
+
+    def __rsub__(self, other):
+        return _op("sub", (other, self))
+
+    def __mul__(self, other):
+        return _op("mul", (self, other))
+
+    def __rmul__(self, other):
+        return _op("mul", (other, self))
+
+    def __truediv__(self, other):
+        return _op("div", (self, other))
+
+    def __rtruediv__(self, other):
+        return _op("div", (other, self))
+
+    def __pow__(self, other):
+        return _op("pow", (self, other))
+
+    def __rpow__(self, other):
+        return _op("pow", (other, self))
+
+    def __matmul__(self, other):
+        return _op("matmul", (self, other))
+
+    def __rmatmul__(self, other):
+        return _op("matmul", (other, self))
+
+    def __neg__(self):
+        return _op("neg", (self,))
+
+    def __abs__(self):
+        return _op("abs", (self,))
+
+    def __eq__(self, other):
+        return _op("eq", (self, other))
+
+    def __ne__(self, other):
+        return _op("ne", (self, other))
+
+    def __lt__(self, other):
+        return _op("lt", (self, other))
+
+    def __le__(self, other):
+        return _op("le", (self, other))
+
+    def __gt__(self, other):
+        return _op("gt", (self, other))
+
+    def __ge__(self, other):
+        return _op("ge", (self, other))
+
+    def __getitem__(self, key):
+        parts = []
+        keep = []  # index tensors made here live until the command is queued
+        for part in key if isinstance(key, tuple) else (key,):
+            if isinstance(part, Tensor):
+                parts.append(Handle(part._handle))
+            elif isinstance(part, (list, np.ndarray)):
+                array = np.asarray(part)
+                if array.dtype.kind not in "iub":
+                    raise errors.InvalidArgumentError("tensors used as indices must be long, int, byte or bool tensors")
+                index = self._session.tensor(array if array.dtype.kind == "b" else array.astype(np.int64))
+                keep.append(index)
+                parts.append(Handle(index._handle))
+            else:
+                parts.append(part)
+        return _op("index", (self,), {"key": IndexKey(parts)})
+
+    def sum(self, dim=None, keepdim=False):
+        return _op("sum", (self,), {"dim": dim, "keepdim": keepdim})
+
+    def mean(self, dim=None, keepdim=False):
+        return _op("mean", (self,), {"dim": dim, "keepdim": keepdim})
+
+    def max(self, dim=None, keepdim=False):
+        """Over everything, a 0-d tensor; along ``dim``, a named tuple ``(values, indices)``."""
+        return _extreme("max", self, dim, keepdim)
+
+    def min(self, dim=None, keepdim=False):
+        """Over everything, a 0-d tensor; along ``dim``, a named tuple ``(values, indices)``."""
+        return _extreme("min", self, dim, keepdim)
+
+    def argmax(self, dim=None, keepdim=False):
+        return _op("argmax", (self,), {"dim": dim, "keepdim": keepdim})
+
+    def argmin(self, dim=None, keepdim=False):
+        return _op("argmin", (self,), {"dim": dim, "keepdim": keepdim})
+
+    def softmax(self, dim):
+        return _op("softmax", (self,), {"dim": dim})
+
+    def log_softmax(self, dim):
+        return _op("log_softmax", (self,), {"dim": dim})
+
+    def clamp(self, min=None, max=None):
+        return _op("clamp", (self,), {"min": min, "max": max})
+
+    def reshape(self, *shape):
+        return _op("reshape", (self,), {"shape": _sizes(shape)})
+
+    view = reshape
+
+    def flatten(self):
+        return self.reshape(-1)
+
+    def transpose(self, dim0, dim1):
+        return _op("transpose", (self,), {"dim0": dim0, "dim1": dim1})
+
+    def t(self):
+        return self.transpose(0, 1) if self.ndim == 2 else self
+
+    def permute(self, *dims):
+        return _op("permute", (self,), {"dims": _sizes(dims)})
+
+    def expand(self, *sizes):
+        return _op("expand", (self,), {"sizes": _sizes(sizes)})
+
+    def squeeze(self, dim=None):
+        return _op("squeeze", (self,), {"dim": dim})
+
+    def unsqueeze(self, dim):
+        return _op("unsqueeze", (self,), {"dim": dim})
+
+    def matmul(self, other):
+        return _op("matmul", (self, other))
+
+    def clone(self):
+        return _op("clone", (self,))
+
+
+def _unary(name):
+    def method(self):
+        return _op(name, (self,))
+
+    method.__name__ = name
+    method.__doc__ = f"Elementwise {name}, as ``torch.Tensor.{name}``."
+    return method
+
+
+def _binary(name):
+    def method(self, other):
+        return _op(name, (self, other))
+
+    method.__name__ = name
+    method.__doc__ = f"``torch.Tensor.{name}``, broadcasting."
+    return method
+
+
+for _name in ("exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu", "neg"):
+    setattr(Tensor, _name, _unary(_name))
+for _name in ("add", "sub", "mul", "div", "pow", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge"):
+    setattr(Tensor, _name, _binary(_name))
+
+
+def _sizes(args) -> tuple:
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        return tuple(args[0])
+    return tuple(args)
+
+
+def _extreme(name, x, dim, keepdim):
+    if dim is None:
+        return _op(name, (x,))
+    values, indices = _op(name, (x,), {"dim": dim, "keepdim": keepdim}, outputs=2)
+    return (max_result if name == "max" else min_result)(values, indices)
+
+
+def _op(name, inputs, params=None, outputs=1):
+    """Queue op ``name`` and return its output Tensor(s) at once."""
+    session = None
+    for x in inputs:
+        if isinstance(x, Tensor):
+            if session is None:
+                session = x._session
+            elif x._session is not session:
+                raise errors.InvalidArgumentError(f"{name}: expected all tensors to be in the same session")
+    if session is None:
+        raise errors.InvalidArgumentError(f"{name}() needs at least one tensor input")
+    grad_on = is_grad_enabled()
+    requires_grad = grad_on and name not in session._non_differentiable and any(isinstance(x, Tensor) and x._requires_grad for x in inputs)
+    meta = infer(name, inputs, params or {})
+    shape, dtype = meta if meta is not None else (None, None)
+    if dtype is not None and dtype.kind != "f":
+        requires_grad = False
+    parents = inputs if requires_grad else None
+    results = [Tensor(session, session._handle(), shape, dtype, requires_grad, not requires_grad, parents)]
+    if outputs == 2:  # max/min along a dim: values and int64 indices
+        results.append(Tensor(session, session._handle(), shape, int64))
+    session._op(name, inputs, params, results, grad_on)
+    return results[0] if outputs == 1 else tuple(results)
+
+
+def cat(tensors, dim=0):
+    """Concatenate tensors along an existing dim, as ``torch.cat``."""
+    return _op("cat", tuple(tensors), {"dim": dim})
+
+
+def stack(tensors, dim=0):
+    """Stack tensors along a new dim, as ``torch.stack``."""
+    return _op("stack", tuple(tensors), {"dim": dim})
+
+
+def where(condition, x, y):
+    """Elementwise ``x`` where ``condition`` is True, else ``y``, as ``torch.where``."""
+    return _op("where", (condition, x, y))
+
+
+def maximum(x, y):
+    return _op("maximum", (x, y))
+
+
+def minimum(x, y):
+    return _op("minimum", (x, y))

@@ -1,0 +1,425 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class OpenSessionRequest(_message.Message):
+    __slots__ = ("session_id", "seed")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    seed: int
+    def __init__(self, session_id: _Optional[str] = ..., seed: _Optional[int] = ...) -> None: ...
+
+class OpenSessionReply(_message.Message):
+    __slots__ = ("token", "device", "limits")
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_FIELD_NUMBER: _ClassVar[int]
+    LIMITS_FIELD_NUMBER: _ClassVar[int]
+    token: str
+    device: str
+    limits: Limits
+    def __init__(self, token: _Optional[str] = ..., device: _Optional[str] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ...) -> None: ...
+
+class CloseSessionRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class CloseSessionReply(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ServerInfoRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class Limits(_message.Message):
+    __slots__ = ("max_session_bytes", "max_tensor_elements", "max_sessions", "max_batch_commands", "inline_bytes", "chunk_bytes", "idle_timeout_s")
+    MAX_SESSION_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MAX_TENSOR_ELEMENTS_FIELD_NUMBER: _ClassVar[int]
+    MAX_SESSIONS_FIELD_NUMBER: _ClassVar[int]
+    MAX_BATCH_COMMANDS_FIELD_NUMBER: _ClassVar[int]
+    INLINE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_BYTES_FIELD_NUMBER: _ClassVar[int]
+    IDLE_TIMEOUT_S_FIELD_NUMBER: _ClassVar[int]
+    max_session_bytes: int
+    max_tensor_elements: int
+    max_sessions: int
+    max_batch_commands: int
+    inline_bytes: int
+    chunk_bytes: int
+    idle_timeout_s: float
+    def __init__(self, max_session_bytes: _Optional[int] = ..., max_tensor_elements: _Optional[int] = ..., max_sessions: _Optional[int] = ..., max_batch_commands: _Optional[int] = ..., inline_bytes: _Optional[int] = ..., chunk_bytes: _Optional[int] = ..., idle_timeout_s: _Optional[float] = ...) -> None: ...
+
+class ServerInfo(_message.Message):
+    __slots__ = ("version", "device", "limits", "ops", "non_differentiable", "dtypes")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_FIELD_NUMBER: _ClassVar[int]
+    LIMITS_FIELD_NUMBER: _ClassVar[int]
+    OPS_FIELD_NUMBER: _ClassVar[int]
+    NON_DIFFERENTIABLE_FIELD_NUMBER: _ClassVar[int]
+    DTYPES_FIELD_NUMBER: _ClassVar[int]
+    version: str
+    device: str
+    limits: Limits
+    ops: _containers.RepeatedScalarFieldContainer[str]
+    non_differentiable: _containers.RepeatedScalarFieldContainer[str]
+    dtypes: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, version: _Optional[str] = ..., device: _Optional[str] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., ops: _Optional[_Iterable[str]] = ..., non_differentiable: _Optional[_Iterable[str]] = ..., dtypes: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class TensorData(_message.Message):
+    __slots__ = ("dtype", "shape", "data")
+    DTYPE_FIELD_NUMBER: _ClassVar[int]
+    SHAPE_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    dtype: str
+    shape: _containers.RepeatedScalarFieldContainer[int]
+    data: bytes
+    def __init__(self, dtype: _Optional[str] = ..., shape: _Optional[_Iterable[int]] = ..., data: _Optional[bytes] = ...) -> None: ...
+
+class TensorMeta(_message.Message):
+    __slots__ = ("dtype", "shape", "requires_grad", "is_leaf", "grad_fn", "chunked")
+    DTYPE_FIELD_NUMBER: _ClassVar[int]
+    SHAPE_FIELD_NUMBER: _ClassVar[int]
+    REQUIRES_GRAD_FIELD_NUMBER: _ClassVar[int]
+    IS_LEAF_FIELD_NUMBER: _ClassVar[int]
+    GRAD_FN_FIELD_NUMBER: _ClassVar[int]
+    CHUNKED_FIELD_NUMBER: _ClassVar[int]
+    dtype: str
+    shape: _containers.RepeatedScalarFieldContainer[int]
+    requires_grad: bool
+    is_leaf: bool
+    grad_fn: str
+    chunked: bool
+    def __init__(self, dtype: _Optional[str] = ..., shape: _Optional[_Iterable[int]] = ..., requires_grad: _Optional[bool] = ..., is_leaf: _Optional[bool] = ..., grad_fn: _Optional[str] = ..., chunked: _Optional[bool] = ...) -> None: ...
+
+class Operand(_message.Message):
+    __slots__ = ("handle", "f", "i", "b")
+    HANDLE_FIELD_NUMBER: _ClassVar[int]
+    F_FIELD_NUMBER: _ClassVar[int]
+    I_FIELD_NUMBER: _ClassVar[int]
+    B_FIELD_NUMBER: _ClassVar[int]
+    handle: int
+    f: float
+    i: int
+    b: bool
+    def __init__(self, handle: _Optional[int] = ..., f: _Optional[float] = ..., i: _Optional[int] = ..., b: _Optional[bool] = ...) -> None: ...
+
+class IntList(_message.Message):
+    __slots__ = ("values",)
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    values: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, values: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class Slice(_message.Message):
+    __slots__ = ("start", "stop", "step")
+    START_FIELD_NUMBER: _ClassVar[int]
+    STOP_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    start: int
+    stop: int
+    step: int
+    def __init__(self, start: _Optional[int] = ..., stop: _Optional[int] = ..., step: _Optional[int] = ...) -> None: ...
+
+class IndexPart(_message.Message):
+    __slots__ = ("i", "slice", "none", "ellipsis", "handle")
+    I_FIELD_NUMBER: _ClassVar[int]
+    SLICE_FIELD_NUMBER: _ClassVar[int]
+    NONE_FIELD_NUMBER: _ClassVar[int]
+    ELLIPSIS_FIELD_NUMBER: _ClassVar[int]
+    HANDLE_FIELD_NUMBER: _ClassVar[int]
+    i: int
+    slice: Slice
+    none: bool
+    ellipsis: bool
+    handle: int
+    def __init__(self, i: _Optional[int] = ..., slice: _Optional[_Union[Slice, _Mapping]] = ..., none: _Optional[bool] = ..., ellipsis: _Optional[bool] = ..., handle: _Optional[int] = ...) -> None: ...
+
+class IndexKey(_message.Message):
+    __slots__ = ("parts",)
+    PARTS_FIELD_NUMBER: _ClassVar[int]
+    parts: _containers.RepeatedCompositeFieldContainer[IndexPart]
+    def __init__(self, parts: _Optional[_Iterable[_Union[IndexPart, _Mapping]]] = ...) -> None: ...
+
+class Param(_message.Message):
+    __slots__ = ("i", "f", "b", "s", "ints", "none", "key")
+    I_FIELD_NUMBER: _ClassVar[int]
+    F_FIELD_NUMBER: _ClassVar[int]
+    B_FIELD_NUMBER: _ClassVar[int]
+    S_FIELD_NUMBER: _ClassVar[int]
+    INTS_FIELD_NUMBER: _ClassVar[int]
+    NONE_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    i: int
+    f: float
+    b: bool
+    s: str
+    ints: IntList
+    none: bool
+    key: IndexKey
+    def __init__(self, i: _Optional[int] = ..., f: _Optional[float] = ..., b: _Optional[bool] = ..., s: _Optional[str] = ..., ints: _Optional[_Union[IntList, _Mapping]] = ..., none: _Optional[bool] = ..., key: _Optional[_Union[IndexKey, _Mapping]] = ...) -> None: ...
+
+class Put(_message.Message):
+    __slots__ = ("handle", "tensor", "requires_grad")
+    HANDLE_FIELD_NUMBER: _ClassVar[int]
+    TENSOR_FIELD_NUMBER: _ClassVar[int]
+    REQUIRES_GRAD_FIELD_NUMBER: _ClassVar[int]
+    handle: int
+    tensor: TensorData
+    requires_grad: bool
+    def __init__(self, handle: _Optional[int] = ..., tensor: _Optional[_Union[TensorData, _Mapping]] = ..., requires_grad: _Optional[bool] = ...) -> None: ...
+
+class Factory(_message.Message):
+    __slots__ = ("name", "handle", "params", "requires_grad")
+    class ParamsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: Param
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[Param, _Mapping]] = ...) -> None: ...
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    HANDLE_FIELD_NUMBER: _ClassVar[int]
+    PARAMS_FIELD_NUMBER: _ClassVar[int]
+    REQUIRES_GRAD_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    handle: int
+    params: _containers.MessageMap[str, Param]
+    requires_grad: bool
+    def __init__(self, name: _Optional[str] = ..., handle: _Optional[int] = ..., params: _Optional[_Mapping[str, Param]] = ..., requires_grad: _Optional[bool] = ...) -> None: ...
+
+class Op(_message.Message):
+    __slots__ = ("name", "inputs", "params", "outputs", "no_grad")
+    class ParamsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: Param
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[Param, _Mapping]] = ...) -> None: ...
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    INPUTS_FIELD_NUMBER: _ClassVar[int]
+    PARAMS_FIELD_NUMBER: _ClassVar[int]
+    OUTPUTS_FIELD_NUMBER: _ClassVar[int]
+    NO_GRAD_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    inputs: _containers.RepeatedCompositeFieldContainer[Operand]
+    params: _containers.MessageMap[str, Param]
+    outputs: _containers.RepeatedScalarFieldContainer[int]
+    no_grad: bool
+    def __init__(self, name: _Optional[str] = ..., inputs: _Optional[_Iterable[_Union[Operand, _Mapping]]] = ..., params: _Optional[_Mapping[str, Param]] = ..., outputs: _Optional[_Iterable[int]] = ..., no_grad: _Optional[bool] = ...) -> None: ...
+
+class Backward(_message.Message):
+    __slots__ = ("root", "gradient", "retain_graph")
+    ROOT_FIELD_NUMBER: _ClassVar[int]
+    GRADIENT_FIELD_NUMBER: _ClassVar[int]
+    RETAIN_GRAPH_FIELD_NUMBER: _ClassVar[int]
+    root: int
+    gradient: int
+    retain_graph: bool
+    def __init__(self, root: _Optional[int] = ..., gradient: _Optional[int] = ..., retain_graph: _Optional[bool] = ...) -> None: ...
+
+class Grad(_message.Message):
+    __slots__ = ("outputs", "inputs", "grad_outputs", "retain_graph", "allow_unused", "results")
+    OUTPUTS_FIELD_NUMBER: _ClassVar[int]
+    INPUTS_FIELD_NUMBER: _ClassVar[int]
+    GRAD_OUTPUTS_FIELD_NUMBER: _ClassVar[int]
+    RETAIN_GRAPH_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_UNUSED_FIELD_NUMBER: _ClassVar[int]
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    outputs: _containers.RepeatedScalarFieldContainer[int]
+    inputs: _containers.RepeatedScalarFieldContainer[int]
+    grad_outputs: _containers.RepeatedScalarFieldContainer[int]
+    retain_graph: bool
+    allow_unused: bool
+    results: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, outputs: _Optional[_Iterable[int]] = ..., inputs: _Optional[_Iterable[int]] = ..., grad_outputs: _Optional[_Iterable[int]] = ..., retain_graph: _Optional[bool] = ..., allow_unused: _Optional[bool] = ..., results: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class Release(_message.Message):
+    __slots__ = ("handles",)
+    HANDLES_FIELD_NUMBER: _ClassVar[int]
+    handles: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, handles: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class Fetch(_message.Message):
+    __slots__ = ("handle", "meta_only")
+    HANDLE_FIELD_NUMBER: _ClassVar[int]
+    META_ONLY_FIELD_NUMBER: _ClassVar[int]
+    handle: int
+    meta_only: bool
+    def __init__(self, handle: _Optional[int] = ..., meta_only: _Optional[bool] = ...) -> None: ...
+
+class Inplace(_message.Message):
+    __slots__ = ("target", "op", "other", "no_grad")
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    OP_FIELD_NUMBER: _ClassVar[int]
+    OTHER_FIELD_NUMBER: _ClassVar[int]
+    NO_GRAD_FIELD_NUMBER: _ClassVar[int]
+    target: int
+    op: str
+    other: Operand
+    no_grad: bool
+    def __init__(self, target: _Optional[int] = ..., op: _Optional[str] = ..., other: _Optional[_Union[Operand, _Mapping]] = ..., no_grad: _Optional[bool] = ...) -> None: ...
+
+class GradOf(_message.Message):
+    __slots__ = ("tensor", "result")
+    TENSOR_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    tensor: int
+    result: int
+    def __init__(self, tensor: _Optional[int] = ..., result: _Optional[int] = ...) -> None: ...
+
+class SetGrad(_message.Message):
+    __slots__ = ("tensor", "value")
+    TENSOR_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    tensor: int
+    value: int
+    def __init__(self, tensor: _Optional[int] = ..., value: _Optional[int] = ...) -> None: ...
+
+class SetRequiresGrad(_message.Message):
+    __slots__ = ("tensor", "requires_grad")
+    TENSOR_FIELD_NUMBER: _ClassVar[int]
+    REQUIRES_GRAD_FIELD_NUMBER: _ClassVar[int]
+    tensor: int
+    requires_grad: bool
+    def __init__(self, tensor: _Optional[int] = ..., requires_grad: _Optional[bool] = ...) -> None: ...
+
+class Alias(_message.Message):
+    __slots__ = ("source", "result", "shares_version")
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    SHARES_VERSION_FIELD_NUMBER: _ClassVar[int]
+    source: int
+    result: int
+    shares_version: bool
+    def __init__(self, source: _Optional[int] = ..., result: _Optional[int] = ..., shares_version: _Optional[bool] = ...) -> None: ...
+
+class ManualSeed(_message.Message):
+    __slots__ = ("seed",)
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    seed: int
+    def __init__(self, seed: _Optional[int] = ...) -> None: ...
+
+class StatsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class Command(_message.Message):
+    __slots__ = ("id", "put", "factory", "op", "backward", "grad", "release", "fetch", "inplace", "grad_of", "set_grad", "set_requires_grad", "alias", "manual_seed", "stats")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    PUT_FIELD_NUMBER: _ClassVar[int]
+    FACTORY_FIELD_NUMBER: _ClassVar[int]
+    OP_FIELD_NUMBER: _ClassVar[int]
+    BACKWARD_FIELD_NUMBER: _ClassVar[int]
+    GRAD_FIELD_NUMBER: _ClassVar[int]
+    RELEASE_FIELD_NUMBER: _ClassVar[int]
+    FETCH_FIELD_NUMBER: _ClassVar[int]
+    INPLACE_FIELD_NUMBER: _ClassVar[int]
+    GRAD_OF_FIELD_NUMBER: _ClassVar[int]
+    SET_GRAD_FIELD_NUMBER: _ClassVar[int]
+    SET_REQUIRES_GRAD_FIELD_NUMBER: _ClassVar[int]
+    ALIAS_FIELD_NUMBER: _ClassVar[int]
+    MANUAL_SEED_FIELD_NUMBER: _ClassVar[int]
+    STATS_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    put: Put
+    factory: Factory
+    op: Op
+    backward: Backward
+    grad: Grad
+    release: Release
+    fetch: Fetch
+    inplace: Inplace
+    grad_of: GradOf
+    set_grad: SetGrad
+    set_requires_grad: SetRequiresGrad
+    alias: Alias
+    manual_seed: ManualSeed
+    stats: StatsRequest
+    def __init__(self, id: _Optional[int] = ..., put: _Optional[_Union[Put, _Mapping]] = ..., factory: _Optional[_Union[Factory, _Mapping]] = ..., op: _Optional[_Union[Op, _Mapping]] = ..., backward: _Optional[_Union[Backward, _Mapping]] = ..., grad: _Optional[_Union[Grad, _Mapping]] = ..., release: _Optional[_Union[Release, _Mapping]] = ..., fetch: _Optional[_Union[Fetch, _Mapping]] = ..., inplace: _Optional[_Union[Inplace, _Mapping]] = ..., grad_of: _Optional[_Union[GradOf, _Mapping]] = ..., set_grad: _Optional[_Union[SetGrad, _Mapping]] = ..., set_requires_grad: _Optional[_Union[SetRequiresGrad, _Mapping]] = ..., alias: _Optional[_Union[Alias, _Mapping]] = ..., manual_seed: _Optional[_Union[ManualSeed, _Mapping]] = ..., stats: _Optional[_Union[StatsRequest, _Mapping]] = ...) -> None: ...
+
+class Batch(_message.Message):
+    __slots__ = ("seq", "commands")
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    COMMANDS_FIELD_NUMBER: _ClassVar[int]
+    seq: int
+    commands: _containers.RepeatedCompositeFieldContainer[Command]
+    def __init__(self, seq: _Optional[int] = ..., commands: _Optional[_Iterable[_Union[Command, _Mapping]]] = ...) -> None: ...
+
+class Error(_message.Message):
+    __slots__ = ("code", "type", "message", "caused_by")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    CAUSED_BY_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    type: str
+    message: str
+    caused_by: int
+    def __init__(self, code: _Optional[str] = ..., type: _Optional[str] = ..., message: _Optional[str] = ..., caused_by: _Optional[int] = ...) -> None: ...
+
+class SessionStats(_message.Message):
+    __slots__ = ("tensors", "bytes", "graph_nodes")
+    TENSORS_FIELD_NUMBER: _ClassVar[int]
+    BYTES_FIELD_NUMBER: _ClassVar[int]
+    GRAPH_NODES_FIELD_NUMBER: _ClassVar[int]
+    tensors: int
+    bytes: int
+    graph_nodes: int
+    def __init__(self, tensors: _Optional[int] = ..., bytes: _Optional[int] = ..., graph_nodes: _Optional[int] = ...) -> None: ...
+
+class Result(_message.Message):
+    __slots__ = ("command", "tensor", "meta", "error", "stats")
+    COMMAND_FIELD_NUMBER: _ClassVar[int]
+    TENSOR_FIELD_NUMBER: _ClassVar[int]
+    META_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    STATS_FIELD_NUMBER: _ClassVar[int]
+    command: int
+    tensor: TensorData
+    meta: TensorMeta
+    error: Error
+    stats: SessionStats
+    def __init__(self, command: _Optional[int] = ..., tensor: _Optional[_Union[TensorData, _Mapping]] = ..., meta: _Optional[_Union[TensorMeta, _Mapping]] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., stats: _Optional[_Union[SessionStats, _Mapping]] = ...) -> None: ...
+
+class BatchReply(_message.Message):
+    __slots__ = ("seq", "results")
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    seq: int
+    results: _containers.RepeatedCompositeFieldContainer[Result]
+    def __init__(self, seq: _Optional[int] = ..., results: _Optional[_Iterable[_Union[Result, _Mapping]]] = ...) -> None: ...
+
+class TensorChunk(_message.Message):
+    __slots__ = ("handle", "meta", "total_bytes", "requires_grad", "offset", "data")
+    HANDLE_FIELD_NUMBER: _ClassVar[int]
+    META_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_BYTES_FIELD_NUMBER: _ClassVar[int]
+    REQUIRES_GRAD_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    handle: int
+    meta: TensorMeta
+    total_bytes: int
+    requires_grad: bool
+    offset: int
+    data: bytes
+    def __init__(self, handle: _Optional[int] = ..., meta: _Optional[_Union[TensorMeta, _Mapping]] = ..., total_bytes: _Optional[int] = ..., requires_grad: _Optional[bool] = ..., offset: _Optional[int] = ..., data: _Optional[bytes] = ...) -> None: ...
+
+class UploadReply(_message.Message):
+    __slots__ = ("handle", "bytes")
+    HANDLE_FIELD_NUMBER: _ClassVar[int]
+    BYTES_FIELD_NUMBER: _ClassVar[int]
+    handle: int
+    bytes: int
+    def __init__(self, handle: _Optional[int] = ..., bytes: _Optional[int] = ...) -> None: ...
+
+class DownloadRequest(_message.Message):
+    __slots__ = ("handle",)
+    HANDLE_FIELD_NUMBER: _ClassVar[int]
+    handle: int
+    def __init__(self, handle: _Optional[int] = ...) -> None: ...

@@ -1,0 +1,96 @@
+"""Build, start and stop the server: ``create_server(config) -> (server, port)`` and ``main()``."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from concurrent import futures
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from gradwire.v1 import gradwire_pb2 as pb
+from gradwire.v1 import gradwire_pb2_grpc as pb_grpc
+
+from .config import Config, parse_args
+from .engine import Backend
+from .servicer import GradwireServicer
+from .sessions import SessionRegistry
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Gradwire"].full_name
+log = logging.getLogger("gradwire.server")
+
+
+class GradwireServer:
+    """A gRPC server with the gradwire service, health and reflection, and the session reaper."""
+
+    def __init__(self, config: Config):
+        self.config = config
+        self.backend = Backend(config.device)
+        self.registry = SessionRegistry(config, self.backend)
+        options = [
+            ("grpc.max_receive_message_length", config.max_message_bytes),
+            ("grpc.max_send_message_length", config.max_message_bytes),
+        ]
+        self.grpc_server = grpc.server(futures.ThreadPoolExecutor(max_workers=config.max_workers), options=options)
+        pb_grpc.add_GradwireServicer_to_server(GradwireServicer(self.registry, config), self.grpc_server)
+        self.health = health.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc_server)
+        reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), self.grpc_server)
+        self.port = self.grpc_server.add_insecure_port(f"{config.host}:{config.port}")
+        if self.port == 0:
+            raise OSError(f"could not bind {config.host}:{config.port}")
+        self._stopped = threading.Event()
+        self._reaper = threading.Thread(target=self._reap, name="gradwire-reaper", daemon=True)
+
+    def start(self):
+        self.grpc_server.start()
+        for name in ("", SERVICE_NAME):
+            self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        self._reaper.start()
+        return self
+
+    def _reap(self):
+        interval = min(max(self.config.idle_timeout_s / 4, 0.05), 30.0)
+        while not self._stopped.wait(interval):
+            self.registry.reap_idle()
+
+    def stop(self, grace: float | None = None):
+        """Drain: refuse new work, finish in-flight batches, close sessions, stop serving."""
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        self.health.enter_graceful_shutdown()
+        self.registry.drain()
+        self.grpc_server.stop(grace if grace is not None else 1.0).wait()
+
+    def wait_for_termination(self, timeout=None):
+        return self.grpc_server.wait_for_termination(timeout)
+
+
+def create_server(config: Config) -> tuple[GradwireServer, int]:
+    """A server bound to ``config.host:config.port`` (port 0 picks one), not yet started."""
+    server = GradwireServer(config)
+    return server, server.port
+
+
+def main(argv=None):
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = parse_args(argv)
+    server, port = create_server(config)
+    server.start()
+    print(f"listening on {config.host}:{port} (device {server.backend.device})", flush=True)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    log.info("shutting down: draining in-flight batches")
+    server.stop(config.drain_timeout_s)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,248 @@
+"""Run a batch of commands against a session's engine, in order, one result per answering command.
+
+One handler per command kind, in one table. A failing command never stops the
+batch: its error is returned tagged with the command id, and the handles it
+would have filled are marked failed, so later commands that use them fail with
+a reason that names the first failure.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from gradwire.v1 import gradwire_pb2 as pb
+from gradwire.wire import array_from_bytes, decode_param
+
+from .engine import Tensor, parse_dtype, set_grad_enabled
+from .errors import DependencyFailed, InvalidRequest
+from .sessions import GradAlias, Session
+from .status import describe, status_of
+
+log = logging.getLogger("gradwire.server")
+
+
+def run_batch(session: Session, batch: pb.Batch, inline_bytes: int) -> pb.BatchReply:
+    results = []
+    for command in batch.commands:
+        kind = command.WhichOneof("kind")
+        try:
+            handler = _HANDLERS.get(kind)
+            if handler is None:
+                raise InvalidRequest(f"command {command.id} has no kind")
+            result = handler(session, getattr(command, kind), inline_bytes)
+            if result is not None:
+                result.command = command.id
+                results.append(result)
+        except Exception as error:  # every failure becomes a typed reply; the server carries on
+            if status_of(error).name == "INTERNAL":
+                log.exception("internal error in command %s (%s) of session %s", command.id, kind, session.id)
+            cause = error.caused_by if isinstance(error, DependencyFailed) else command.id
+            for handle in _outputs_of(command, kind):
+                session.mark_failed(handle, cause)
+            context = _input_shapes(session, command.op) if kind == "op" else ""
+            results.append(error_result(command.id, error, cause if cause != command.id else 0, context))
+    return pb.BatchReply(seq=batch.seq, results=results)
+
+
+def error_result(command_id: int, error: BaseException, caused_by: int = 0, context: str = "") -> pb.Result:
+    return pb.Result(
+        command=command_id,
+        error=pb.Error(code=status_of(error).name, type=type(error).__name__, message=describe(error) + context, caused_by=caused_by),
+    )
+
+
+def _input_shapes(session: Session, op: pb.Op) -> str:
+    """' [inputs: (3, 4), 2.0]': what an op was given, for its error message."""
+    described = []
+    for operand in op.inputs:
+        kind = operand.WhichOneof("value")
+        if kind == "handle":
+            tensor = session.tensors.get(operand.handle)
+            described.append(f"{tensor.dtype.name}{tuple(tensor.shape)}" if tensor is not None else f"tensor {operand.handle}")
+        elif kind is not None:
+            described.append(repr(getattr(operand, kind)))
+    return f" [inputs: {', '.join(described)}]"
+
+
+def tensor_meta(tensor: Tensor, chunked=False) -> pb.TensorMeta:
+    return pb.TensorMeta(
+        dtype=tensor.dtype.name, shape=tensor.shape, requires_grad=tensor.requires_grad,
+        is_leaf=tensor.is_leaf, grad_fn=tensor.grad_fn.name if tensor.grad_fn is not None else "", chunked=chunked,
+    )
+
+
+def _outputs_of(command, kind) -> list[int]:
+    """The handles a command would fill, so a failure can mark them."""
+    if kind is None:
+        return []
+    body = getattr(command, kind)
+    if kind == "op":
+        return list(body.outputs)
+    if kind in ("put", "factory"):
+        return [body.handle]
+    if kind == "grad":
+        return list(body.results)
+    if kind in ("grad_of", "alias"):
+        return [body.result]
+    return []
+
+
+def _operand(session: Session, operand: pb.Operand):
+    kind = operand.WhichOneof("value")
+    if kind == "handle":
+        return session.tensor(operand.handle)
+    if kind is None:
+        raise InvalidRequest("empty operand")
+    return getattr(operand, kind)
+
+
+def _params(session: Session, params) -> dict:
+    return {name: decode_param(value, session.tensor) for name, value in params.items()}
+
+
+# --- handlers: one per command kind ---------------------------------------------------
+
+
+def _put(session, put, inline_bytes):
+    try:
+        array = array_from_bytes(put.tensor.data, parse_dtype(put.tensor.dtype).name, put.tensor.shape)
+    except ValueError as error:
+        raise InvalidRequest(f"put: {error}") from None
+    session.bind(put.handle, session.engine.tensor(array, requires_grad=put.requires_grad))
+
+
+_FACTORIES = {
+    "zeros": lambda e, size, **kw: e.zeros(size, **kw),
+    "ones": lambda e, size, **kw: e.ones(size, **kw),
+    "rand": lambda e, size, **kw: e.rand(size, **kw),
+    "randn": lambda e, size, **kw: e.randn(size, **kw),
+    "full": lambda e, size, fill_value, **kw: e.full(size, fill_value, **kw),
+    "arange": lambda e, start, end=None, step=1, **kw: e.arange(start, end, step, **kw),
+}
+
+
+def _factory(session, factory, inline_bytes):
+    make = _FACTORIES.get(factory.name)
+    if make is None:
+        raise InvalidRequest(f"unknown factory {factory.name!r}; known: {', '.join(_FACTORIES)}")
+    params = _params(session, factory.params)
+    try:
+        tensor = make(session.engine, requires_grad=factory.requires_grad, **params)
+    except TypeError as error:
+        raise InvalidRequest(f"{factory.name}: {error}") from None
+    session.bind(factory.handle, tensor)
+
+
+# ops that need the engine's argument handling rather than a plain table entry
+_ENGINE_CALLS = {
+    "index": lambda engine, x, key=(): engine.index(x, key),
+    "to": lambda engine, x, dtype=None: engine.to(x, dtype=dtype),
+}
+
+
+def _op(session, op, inline_bytes):
+    engine = session.engine
+    inputs = [_operand(session, o) for o in op.inputs]
+    params = _params(session, op.params) if op.params else {}
+    call = _ENGINE_CALLS.get(op.name)
+    if op.no_grad:
+        with set_grad_enabled(False):
+            out = call(engine, *inputs, **params) if call else engine.apply(op.name, *inputs, **params)
+    else:
+        out = call(engine, *inputs, **params) if call else engine.apply(op.name, *inputs, **params)
+    outputs = out if type(out) is tuple else (out,)
+    if len(outputs) != len(op.outputs):
+        raise InvalidRequest(f"{op.name} gives {len(outputs)} output(s) but {len(op.outputs)} handle(s) were sent")
+    for handle, tensor in zip(op.outputs, outputs):
+        session.bind(handle, tensor)
+
+
+def _backward(session, backward, inline_bytes):
+    gradient = session.tensor(backward.gradient) if backward.gradient else None
+    session.engine.backward(session.tensor(backward.root), gradient, backward.retain_graph)
+
+
+def _grad(session, grad, inline_bytes):
+    outputs = [session.tensor(h) for h in grad.outputs]
+    inputs = [session.tensor(h) for h in grad.inputs]
+    grad_outputs = [session.tensor(h) if h else None for h in grad.grad_outputs] or None
+    if len(grad.results) != len(inputs):
+        raise InvalidRequest(f"grad: {len(inputs)} inputs but {len(grad.results)} result handles")
+    grads = session.engine.grad(outputs, inputs, grad_outputs, grad.retain_graph, allow_unused=False)
+    for handle, g in zip(grad.results, grads):
+        session.bind(handle, g)
+
+
+def _release(session, release, inline_bytes):
+    session.release(release.handles)
+
+
+def _fetch(session, fetch, inline_bytes):
+    tensor = session.tensor(fetch.handle)
+    chunked = tensor.array.nbytes > inline_bytes
+    if fetch.meta_only or chunked:
+        return pb.Result(meta=tensor_meta(tensor, chunked))
+    array = np.ascontiguousarray(tensor.numpy())
+    return pb.Result(tensor=pb.TensorData(dtype=array.dtype.name, shape=array.shape, data=array.tobytes()))
+
+
+def _inplace(session, inplace, inline_bytes):
+    target = session.tensor(inplace.target)
+    other = _operand(session, inplace.other) if inplace.HasField("other") else None
+    with set_grad_enabled(not inplace.no_grad):
+        session.engine.inplace(inplace.op, target, other)
+
+
+def _grad_of(session, grad_of, inline_bytes):
+    session.bind(grad_of.result, GradAlias(session.tensor(grad_of.tensor)))
+
+
+def _set_grad(session, set_grad, inline_bytes):
+    tensor = session.tensor(set_grad.tensor)
+    if not set_grad.value:
+        tensor.grad = None
+        return
+    value = session.tensor(set_grad.value)
+    if value.shape != tensor.shape or value.dtype != tensor.dtype:
+        raise InvalidRequest(
+            f"assigned grad has data of a different size or type: {value.dtype}{list(value.shape)} "
+            f"for a tensor of {tensor.dtype}{list(tensor.shape)}"
+        )
+    tensor.grad = value
+
+
+def _set_requires_grad(session, command, inline_bytes):
+    session.tensor(command.tensor).requires_grad_(command.requires_grad)
+
+
+def _alias(session, alias, inline_bytes):
+    source = session.tensor(alias.source)
+    session.bind(alias.result, source.detach() if alias.shares_version else source.data)
+
+
+def _manual_seed(session, command, inline_bytes):
+    session.engine.manual_seed(command.seed)
+
+
+def _stats(session, command, inline_bytes):
+    return pb.Result(stats=pb.SessionStats(**session.stats()))
+
+
+_HANDLERS = {
+    "put": _put,
+    "factory": _factory,
+    "op": _op,
+    "backward": _backward,
+    "grad": _grad,
+    "release": _release,
+    "fetch": _fetch,
+    "inplace": _inplace,
+    "grad_of": _grad_of,
+    "set_grad": _set_grad,
+    "set_requires_grad": _set_requires_grad,
+    "alias": _alias,
+    "manual_seed": _manual_seed,
+    "stats": _stats,
+}

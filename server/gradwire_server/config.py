@@ -1,0 +1,73 @@
+"""Server configuration: every setting is a flag with an environment-variable twin.
+
+Precedence: flag, then ``GRADWIRE_<NAME>`` environment variable, then default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+from dataclasses import dataclass, fields
+
+from gradwire.wire import CHUNK_BYTES, INLINE_BYTES
+
+
+@dataclass
+class Config:
+    host: str = "127.0.0.1"
+    port: int = 50051
+    device: str = "auto"  # auto | cpu | cuda
+    max_workers: int = 64  # each open session stream holds one worker thread
+    max_sessions: int = 64
+    max_session_bytes: int = 4 << 30  # tensors one session may hold
+    max_tensor_elements: int = 1 << 31
+    max_batch_commands: int = 100_000
+    max_message_bytes: int = 64 << 20  # one gRPC message (batches); tensors above inline_bytes are chunked
+    inline_bytes: int = INLINE_BYTES
+    chunk_bytes: int = CHUNK_BYTES
+    idle_timeout_s: float = 3600.0
+    drain_timeout_s: float = 30.0
+
+    def limits_help(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+_HELP = {
+    "host": "address to bind (0.0.0.0 for every interface)",
+    "port": "port to bind; 0 picks a free one",
+    "device": "auto: CuPy where a CUDA device is usable, else NumPy; cpu; cuda",
+    "max_workers": "worker threads (one per open session stream)",
+    "max_sessions": "sessions open at once on this server",
+    "max_session_bytes": "bytes of tensors one session may hold",
+    "max_tensor_elements": "elements in one tensor",
+    "max_batch_commands": "commands in one batch",
+    "max_message_bytes": "largest gRPC message accepted",
+    "inline_bytes": "tensors above this many bytes travel on the chunked streams",
+    "chunk_bytes": "bytes per chunk on the chunked streams",
+    "idle_timeout_s": "seconds a session may stay idle before it is reaped",
+    "drain_timeout_s": "seconds SIGTERM waits for in-flight batches",
+}
+
+
+def env_name(field_name: str) -> str:
+    return "GRADWIRE_" + field_name.upper()
+
+
+def parse_args(argv=None, environ=None) -> Config:
+    """Build a Config from command-line flags and ``GRADWIRE_*`` environment variables."""
+    environ = os.environ if environ is None else environ
+    defaults = Config()
+    parser = argparse.ArgumentParser(prog="gradwire-server", description="Serve remote autograd over gRPC.")
+    for f in fields(Config):
+        default = getattr(defaults, f.name)
+        kind = type(default)
+        if env_name(f.name) in environ:
+            default = kind(environ[env_name(f.name)])
+        kwargs = {"choices": ("auto", "cpu", "cuda")} if f.name == "device" else {}
+        parser.add_argument(
+            "--" + f.name.replace("_", "-"), type=kind, default=default,
+            help=f"{_HELP[f.name]} (env {env_name(f.name)}; default %(default)s)", **kwargs,
+        )
+    args = parser.parse_args(argv)
+    return dataclasses.replace(defaults, **vars(args))

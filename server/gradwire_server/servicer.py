@@ -1,0 +1,158 @@
+"""The gRPC servicer: thin. Decode, call the layer below, encode; errors through ``status``."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+
+import grpc
+import numpy as np
+
+from gradwire.v1 import gradwire_pb2 as pb
+from gradwire.v1 import gradwire_pb2_grpc as pb_grpc
+from gradwire.wire import SESSION_HEADER, TOKEN_HEADER
+
+from . import __version__, commands
+from .config import Config
+from .engine import NON_DIFFERENTIABLE, OPS, SUPPORTED_DTYPES, parse_dtype
+from .errors import InvalidRequest, QuotaExceeded, Unavailable
+from .sessions import Session, SessionRegistry
+from .status import describe, status_of
+
+log = logging.getLogger("gradwire.server")
+
+
+def _aborts_on_error(method):
+    """Turn any error raised by an RPC method into its status code, never a bare UNKNOWN."""
+
+    def abort(context, error):
+        code = status_of(error)
+        if code is grpc.StatusCode.INTERNAL:
+            log.exception("internal error in %s", method.__name__)
+        context.abort(code, describe(error))
+
+    if inspect.isgeneratorfunction(method):
+
+        @functools.wraps(method)
+        def stream(self, request, context):
+            try:
+                yield from method(self, request, context)
+            except Exception as error:
+                abort(context, error)
+
+        return stream
+
+    @functools.wraps(method)
+    def unary(self, request, context):
+        try:
+            return method(self, request, context)
+        except Exception as error:
+            abort(context, error)
+
+    return unary
+
+
+class GradwireServicer(pb_grpc.GradwireServicer):
+    def __init__(self, registry: SessionRegistry, config: Config):
+        self.registry = registry
+        self.config = config
+
+    def _session(self, context) -> Session:
+        metadata = dict(context.invocation_metadata())
+        return self.registry.get(metadata.get(SESSION_HEADER, ""), metadata.get(TOKEN_HEADER, ""))
+
+    def limits(self) -> pb.Limits:
+        c = self.config
+        return pb.Limits(
+            max_session_bytes=c.max_session_bytes, max_tensor_elements=c.max_tensor_elements,
+            max_sessions=c.max_sessions, max_batch_commands=c.max_batch_commands,
+            inline_bytes=c.inline_bytes, chunk_bytes=c.chunk_bytes, idle_timeout_s=c.idle_timeout_s,
+        )
+
+    @_aborts_on_error
+    def OpenSession(self, request, context):
+        """Open a session under the id the client chose; reply with its secret token."""
+        seed = request.seed if request.HasField("seed") else None
+        session = self.registry.open(request.session_id, seed)
+        return pb.OpenSessionReply(token=session.token, device=session.engine.device, limits=self.limits())
+
+    @_aborts_on_error
+    def CloseSession(self, request, context):
+        """Close the caller's session and free everything it holds."""
+        self.registry.end(self._session(context), "closed by the client")
+        return pb.CloseSessionReply()
+
+    @_aborts_on_error
+    def Run(self, request_iterator, context):
+        """Apply each batch of the session's stream in order; reply once per batch."""
+        session = self._session(context)
+        for batch in request_iterator:
+            if self.registry.draining:
+                raise Unavailable("server is shutting down")
+            if len(batch.commands) > self.config.max_batch_commands:
+                raise QuotaExceeded(f"max_batch_commands limit: a batch of {len(batch.commands)} commands exceeds {self.config.max_batch_commands}")
+            with session.lock:
+                self._session(context)  # ended while this batch waited? say which way
+                reply = commands.run_batch(session, batch, self.config.inline_bytes)
+            yield reply
+
+    @_aborts_on_error
+    def Upload(self, request_iterator, context):
+        """Receive one tensor in chunks, in order, and bind it to the handle in the header."""
+        session = self._session(context)
+        header = next(request_iterator, None)
+        if header is None or not header.HasField("meta"):
+            raise InvalidRequest("upload: the first chunk must carry the header (handle, meta, total_bytes)")
+        dtype = parse_dtype(header.meta.dtype)
+        shape = tuple(header.meta.shape)
+        if any(n < 0 for n in shape):
+            raise InvalidRequest(f"upload: negative dimension in shape {list(shape)}")
+        expected = dtype.itemsize * int(np.prod(shape, dtype=np.int64))
+        if header.total_bytes != expected:
+            raise InvalidRequest(f"upload: total_bytes {header.total_bytes} does not match dtype {dtype.name} and shape {list(shape)} ({expected} bytes)")
+        if expected > self.config.max_session_bytes:
+            raise QuotaExceeded(f"max_session_bytes limit: a tensor of {expected} bytes exceeds {self.config.max_session_bytes}")
+        buffer = np.empty(expected, dtype=np.uint8)
+        filled = 0
+        for chunk in _with_first(header, request_iterator):
+            if chunk.offset != filled:
+                raise InvalidRequest(f"upload: chunk out of order: expected offset {filled}, got {chunk.offset}")
+            end = filled + len(chunk.data)
+            if end > expected:
+                raise InvalidRequest(f"upload: {end} bytes sent for a tensor of {expected} bytes")
+            buffer[filled:end] = np.frombuffer(chunk.data, dtype=np.uint8)
+            filled = end
+        if filled != expected:
+            raise InvalidRequest(f"upload: chunks missing: received {filled} of {expected} bytes")
+        with session.lock:
+            tensor = session.engine.adopt(buffer.view(dtype).reshape(shape), requires_grad=header.requires_grad)
+            session.bind(header.handle, tensor)
+        return pb.UploadReply(handle=header.handle, bytes=expected)
+
+    @_aborts_on_error
+    def Download(self, request, context):
+        """Send one tensor in chunks; the first carries the header."""
+        session = self._session(context)
+        with session.lock:
+            tensor = session.tensor(request.handle)
+            array = np.ascontiguousarray(tensor.numpy())
+            meta = commands.tensor_meta(tensor, chunked=True)
+        flat = memoryview(array).cast("B") if array.size else memoryview(b"")
+        step = self.config.chunk_bytes
+        yield pb.TensorChunk(handle=request.handle, meta=meta, total_bytes=len(flat), offset=0, data=bytes(flat[:step]))
+        for offset in range(step, len(flat), step):
+            yield pb.TensorChunk(offset=offset, data=bytes(flat[offset : offset + step]))
+
+    @_aborts_on_error
+    def GetServerInfo(self, request, context):
+        """Version, device, limits and capabilities of this server."""
+        return pb.ServerInfo(
+            version=__version__, device=self.registry.backend.device, limits=self.limits(),
+            ops=sorted(OPS), non_differentiable=sorted(NON_DIFFERENTIABLE), dtypes=sorted(SUPPORTED_DTYPES.values()),
+        )
+
+
+def _with_first(first, rest):
+    yield first
+    yield from rest

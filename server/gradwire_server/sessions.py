@@ -1,0 +1,169 @@
+"""Sessions: each one an engine, a table of handles, and a lock that keeps its commands in order."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections import OrderedDict
+
+from .config import Config
+from .engine import Backend, Engine, GraphError, Tensor
+from .engine.graph import Node
+from .errors import DependencyFailed, InvalidRequest, QuotaExceeded, SessionNotFound, Unauthenticated, Unavailable, UnknownHandle
+
+ENDED_RECORD = 10_000  # how many ended sessions we remember, to tell "closed" from "expired" from "unknown"
+
+
+class GradAlias:
+    """A handle that stands for ``owner.grad``, resolved each time it is used (the SDK's ``t.grad``)."""
+
+    __slots__ = ("owner",)
+
+    def __init__(self, owner: Tensor):
+        self.owner = owner
+
+
+class Session:
+    """One client's tensors and graph. Commands run under ``lock``, one batch at a time."""
+
+    def __init__(self, session_id: str, token: str, engine: Engine):
+        self.id = session_id
+        self.token = token
+        self.engine = engine
+        self.tensors: dict[int, Tensor] = {}
+        self.failed: dict[int, int] = {}  # handle -> id of the command whose failure left it empty
+        self.lock = threading.Lock()
+        self.last_used = time.monotonic()
+
+    # --- handles --------------------------------------------------------------------
+    def tensor(self, handle: int) -> Tensor:
+        tensor = self.tensors.get(handle)
+        if type(tensor) is Tensor:
+            return tensor
+        if tensor is None:
+            if handle in self.failed:
+                raise DependencyFailed(f"tensor {handle} was never computed: command {self.failed[handle]} failed", self.failed[handle])
+            raise UnknownHandle(f"unknown tensor handle {handle} in session {self.id}")
+        if tensor.owner.grad is None:
+            raise GraphError(f"tensor {handle} stands for a .grad that is None")
+        return tensor.owner.grad
+
+    def bind(self, handle: int, tensor):
+        if handle == 0:
+            raise InvalidRequest("handle 0 is reserved")
+        if handle in self.tensors:
+            raise InvalidRequest(f"handle {handle} is already in use in session {self.id}")
+        self.tensors[handle] = tensor
+        self.failed.pop(handle, None)
+
+    def mark_failed(self, handle: int, command_id: int):
+        if handle and handle not in self.tensors:
+            self.failed[handle] = command_id
+
+    def release(self, handles):
+        unknown = []
+        for handle in handles:
+            if self.tensors.pop(handle, None) is None and self.failed.pop(handle, None) is None:
+                unknown.append(handle)
+        if unknown:
+            raise UnknownHandle(f"release of unknown tensor handle(s) {unknown[:10]} in session {self.id}")
+
+    # --- accounting -------------------------------------------------------------------
+    def stats(self) -> dict:
+        """Live tensors, the bytes of the distinct arrays they hold (grads included), saved graph nodes."""
+        arrays = {}
+        for tensor in self.tensors.values():
+            if type(tensor) is GradAlias:
+                continue
+            for t in (tensor, tensor.grad):
+                if t is not None:
+                    base = t.array.base if t.array.base is not None else t.array
+                    arrays[id(base)] = base.nbytes
+        return {"tensors": len(self.tensors), "bytes": sum(arrays.values()), "graph_nodes": self._saved_nodes()}
+
+    def _saved_nodes(self) -> int:
+        seen, stack, holding = set(), [t.grad_fn for t in self.tensors.values() if type(t) is Tensor and t.grad_fn], 0
+        while stack:
+            node = stack.pop()
+            if node is None or id(node) in seen or not isinstance(node, Node):
+                continue
+            seen.add(id(node))
+            holding += bool(node.saved_tensors)
+            stack.extend(node.edges)
+        return holding
+
+    def clear(self):
+        self.tensors.clear()
+        self.failed.clear()
+
+
+class SessionRegistry:
+    """Every open session of this server, and a bounded record of ended ones."""
+
+    def __init__(self, config: Config, backend: Backend):
+        self.config = config
+        self.backend = backend
+        self._sessions: dict[str, Session] = {}
+        self._ended: OrderedDict[str, tuple[str, float]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.draining = False
+
+    def open(self, session_id: str, seed=None) -> Session:
+        if not session_id or len(session_id) > 128:
+            raise InvalidRequest("a session id of 1 to 128 characters is required")
+        with self._lock:
+            if self.draining:
+                raise Unavailable("server is shutting down; no new sessions")
+            if session_id in self._sessions:
+                raise InvalidRequest(f"session {session_id} is already open")
+            if len(self._sessions) >= self.config.max_sessions:
+                raise QuotaExceeded(f"max_sessions limit reached: {self.config.max_sessions} sessions are open")
+            session = Session(session_id, secrets.token_urlsafe(32), Engine(seed=seed, backend=self.backend))
+            self._sessions[session_id] = session
+            self._ended.pop(session_id, None)
+            return session
+
+    def get(self, session_id: str, token: str) -> Session:
+        session = self._sessions.get(session_id)
+        if session is None:
+            ended = self._ended.get(session_id)
+            if ended is not None:
+                reason, when = ended
+                raise SessionNotFound(f"session {session_id}: {reason}, {time.time() - when:.0f} s ago")
+            raise SessionNotFound(f"unknown session {session_id}")
+        if not secrets.compare_digest(session.token.encode(), (token or "").encode()):
+            # the same answer as an unknown session: nobody learns which ids exist
+            raise SessionNotFound(f"unknown session {session_id}")
+        session.last_used = time.monotonic()
+        return session
+
+    def end(self, session: Session, reason: str):
+        """Close a session and free all it holds, once it has finished its current batch."""
+        with self._lock:
+            if self._sessions.get(session.id) is not session:
+                return
+            del self._sessions[session.id]
+            self._ended[session.id] = (reason, time.time())
+            while len(self._ended) > ENDED_RECORD:
+                self._ended.popitem(last=False)
+        with session.lock:
+            session.clear()
+
+    def sessions(self) -> list[Session]:
+        with self._lock:
+            return list(self._sessions.values())
+
+    def reap_idle(self, now=None) -> int:
+        now = time.monotonic() if now is None else now
+        idle = [s for s in self.sessions() if now - s.last_used > self.config.idle_timeout_s]
+        for session in idle:
+            self.end(session, f"expired after {self.config.idle_timeout_s:g} s idle")
+        return len(idle)
+
+    def drain(self):
+        """Refuse new work, let in-flight batches finish, and close every session."""
+        with self._lock:
+            self.draining = True
+        for session in self.sessions():
+            self.end(session, "closed by a server shutdown")
