@@ -181,6 +181,8 @@ class Engine:
 
     def to(self, x, dtype=None, device=None):
         """A copy in another dtype; the same tensor when nothing changes (as in PyTorch)."""
+        if isinstance(dtype, str) and dtype.split(":")[0] in ("cpu", "cuda"):
+            dtype, device = None, dtype  # x.to("cpu"): a device given in the first place, as PyTorch allows
         if device is not None and str(device).split(":")[0] != self.device:
             raise DeviceError(f"device {device!r} is not available: this engine runs on {self.device!r}")
         if dtype is None or parse_dtype(dtype) == x.dtype:
