@@ -309,7 +309,7 @@ class Session:
                 array = array.astype(np.int64)
         if requires_grad and array.dtype.kind != "f":
             raise errors.InvalidArgumentError("only Tensors of floating point and complex dtype can require gradients")
-        array = np.ascontiguousarray(array)
+        array = np.require(array, requirements="C")  # not ascontiguousarray: it makes a 0-d array 1-d
         out = Tensor(self, self._handle(), array.shape, array.dtype, bool(requires_grad))
         with self._lock:
             if array.nbytes > self.limits.inline_bytes:

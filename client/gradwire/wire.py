@@ -18,7 +18,7 @@ CHUNK_BYTES = 1 << 20
 
 
 def to_tensor_data(array: np.ndarray) -> pb.TensorData:
-    array = np.ascontiguousarray(array)
+    array = np.require(array, requirements="C")  # not ascontiguousarray: it makes a 0-d array 1-d
     return pb.TensorData(dtype=array.dtype.name, shape=array.shape, data=array.tobytes())
 
 

@@ -184,7 +184,7 @@ def _fetch(session, fetch, inline_bytes):
     chunked = tensor.array.nbytes > inline_bytes
     if fetch.meta_only or chunked:
         return pb.Result(meta=tensor_meta(tensor, chunked))
-    array = np.ascontiguousarray(tensor.numpy())
+    array = tensor.numpy()  # tobytes() writes C order; ascontiguousarray would make a 0-d array 1-d
     return pb.Result(tensor=pb.TensorData(dtype=array.dtype.name, shape=array.shape, data=array.tobytes()))
 
 
