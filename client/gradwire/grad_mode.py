@@ -30,7 +30,7 @@ class set_grad_enabled:
     def __call__(self, func):
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
-            with self.__class__(self.mode):
+            with set_grad_enabled(self.mode):  # not self.__class__: no_grad() takes no mode
                 return func(*args, **kwargs)
 
         return wrapper
