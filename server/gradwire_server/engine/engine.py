@@ -248,7 +248,7 @@ class Engine:
                     f"One of the differentiated Tensors (input {i}) appears to not have been used in the graph. "
                     "Set allow_unused=True if this is the desired behavior."
                 )
-            results.append(None if g is None else Tensor(g, self))
+            results.append(None if g is None else Tensor(self.xp.asarray(g), self))  # a NumPy scalar -> 0-d array
         return tuple(results)
 
     def jacobian(self, func, inputs):
@@ -288,8 +288,11 @@ class Engine:
 
     def _accumulate(self, leaf, grad):
         if leaf.grad is None:
-            # a gradient that is a view, or passed through unchanged, may be shared with another leaf
-            leaf.grad = Tensor(grad.copy() if grad.base is not None or not grad.flags.writeable else grad, self)
+            # a gradient that is a view, or passed through unchanged, may be shared with another leaf;
+            # a NumPy scalar (the gradient of a 0-d op) is read-only too, and xp.array makes it a 0-d array.
+            # CuPy arrays have no writeable flag (and no scalars): their read-only broadcasts are views.
+            shared = grad.base is not None or not getattr(grad.flags, "writeable", True)
+            leaf.grad = Tensor(self.xp.array(grad) if shared else grad, self)
         else:
             leaf.grad.array += grad  # accumulation across backward passes, in place as PyTorch does
             leaf.grad._version[0] += 1
