@@ -201,13 +201,21 @@ def run_backward(xp, roots, root_grads, retain_graph=False, capture=None, accumu
     for root, g in zip(roots, root_grads):
         grads[root] = grads[root] + g if root in grads else g
     order = _topological_order(roots)
+    needed = None
+    if capture is not None:
+        # as torch.autograd.grad: run only the nodes on a path to an input; the rest is neither run nor freed
+        needed, live = set(), set(capture)
+        for node in reversed(order):  # inputs before the nodes that consume them
+            if isinstance(node, Node) and any(edge in live for edge in node.edges):
+                needed.add(node)
+                live.add(node)
     for node in order:
         grad = grads.pop(node, None)
         if grad is None:
             continue
         if capture is not None and node in capture:
             capture[node] = grad
-        if isinstance(node, AccumulateGrad):
+        if isinstance(node, AccumulateGrad) or (needed is not None and node not in needed):
             if capture is None:
                 accumulate(node.variable, grad)
             continue
