@@ -1,0 +1,444 @@
+"""PyTorch's autograd semantics, as users know them: accumulation, functional grads, the graph,
+grad mode, in-place updates and version counters, dtypes, seeding and graph lifetime."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from gradwire_server.engine import AccumulateGrad, DTypeError, Engine, GraphError, Node, is_grad_enabled, no_grad
+from tests.conftest import assert_close, to_torch
+
+# --- accumulation and functional gradients ----------------------------------------------------------------
+
+
+def test_grad_accumulates_across_backward_passes_until_zeroed(engine):
+    x = engine.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    tx = to_torch(x, requires_grad=True)
+    y, ty = (x * x).sum(), (tx * tx).sum()
+    assert x.grad is None  # before any backward pass
+
+    y.backward(retain_graph=True)
+    ty.backward(retain_graph=True)
+    first = x.grad.numpy().copy()
+    y.backward()
+    ty.backward()
+    assert_close(x.grad, tx.grad)
+    assert_close(x.grad, 2 * first)
+
+    x.grad.zero_()
+    assert_close(x.grad, np.zeros(3, dtype=np.float32))
+    (x * 3).sum().backward()
+    assert_close(x.grad, np.full(3, 3.0, dtype=np.float32))
+
+
+def test_functional_grad_matches_torch_and_leaves_grad_alone(engine):
+    rng = np.random.default_rng(3)
+    xs, ws = rng.standard_normal((4, 3)), rng.standard_normal((3, 2))
+    x, w = engine.tensor(xs, requires_grad=True), engine.tensor(ws, requires_grad=True)
+    tx, tw = torch.tensor(xs, requires_grad=True), torch.tensor(ws, requires_grad=True)
+    w.grad = engine.tensor(np.full((3, 2), 7.0))  # a stale gradient that grad() must not touch
+
+    out, t_out = (x @ w).tanh(), (tx @ tw).tanh()
+    cotangent = rng.standard_normal((4, 2))
+    gx, gw = engine.grad(out, [x, w], grad_outputs=engine.tensor(cotangent))
+    tgx, tgw = torch.autograd.grad(t_out, [tx, tw], grad_outputs=torch.from_numpy(cotangent))
+    assert_close(gx, tgx)
+    assert_close(gw, tgw)
+    assert x.grad is None
+    assert_close(w.grad, np.full((3, 2), 7.0))
+
+    (single,) = engine.grad((x * x).sum(), x)  # one input in, a one-tuple out (as torch.autograd.grad)
+    assert_close(single, 2 * xs)
+
+
+def test_functional_grad_with_respect_to_a_non_leaf_stops_there(engine):
+    """torch.autograd.grad(out, y) runs only the nodes between out and y."""
+    x = engine.tensor([1.0, 2.0], requires_grad=True)
+    y = x.exp()
+    y.sum().backward()  # frees exp's residuals
+    (g,) = engine.grad((y * 3).sum(), y)  # must not walk on into the freed ExpBackward0
+    assert_close(g, np.full(2, 3.0, dtype=np.float32))
+
+    x2 = engine.tensor([1.0, 2.0], requires_grad=True)
+    y2 = x2.exp()
+    engine.grad(y2.sum(), y2)  # must not free exp's residuals: the node was never run
+    y2.sum().backward()
+    assert_close(x2.grad, np.exp(np.array([1.0, 2.0], dtype=np.float32)))
+
+
+def test_functional_grad_with_respect_to_an_input_and_a_later_intermediate(engine):
+    x = engine.tensor([0.5, -1.0], requires_grad=True, dtype="float64")
+    tx = to_torch(x, requires_grad=True)
+    h, th = x.sin(), tx.sin()
+    out, t_out = (h * h).sum(), (th * th).sum()
+    gh, gx = engine.grad(out, [h, x])
+    tgh, tgx = torch.autograd.grad(t_out, [th, tx])
+    assert_close(gh, tgh)
+    assert_close(gx, tgx)
+
+
+def test_jacobian_of_one_input_matches_torch(engine):
+    values = np.array([0.3, -1.2, 2.0])
+    x = engine.tensor(values, dtype="float64")
+    f = lambda v: (v * v).softmax(dim=0) * 2  # noqa: E731
+    jac = engine.jacobian(f, x)
+    expected = torch.autograd.functional.jacobian(f, torch.tensor(values))
+    assert jac.shape == (3, 3)
+    assert_close(jac, expected)
+    assert x.grad is None and not x.requires_grad  # the caller's tensor is left as it was
+
+
+def test_jacobian_of_two_inputs_matches_torch(engine):
+    rng = np.random.default_rng(4)
+    a_values, b_values = rng.standard_normal((2, 3)), rng.standard_normal(3)
+    f = lambda a, b: (a * b).sum(dim=1).exp()  # noqa: E731
+    ja, jb = engine.jacobian(f, (engine.tensor(a_values, dtype="float64"), engine.tensor(b_values, dtype="float64")))
+    tja, tjb = torch.autograd.functional.jacobian(f, (torch.tensor(a_values), torch.tensor(b_values)))
+    assert ja.shape == (2, 2, 3) and jb.shape == (2, 3)
+    assert_close(ja, tja)
+    assert_close(jb, tjb)
+
+
+# --- the recorded graph ----------------------------------------------------------------------------------------
+
+
+def _structure(fn, name_of):
+    """A graph as nested (name, children) tuples; None where an input needs no gradient."""
+    if fn is None:
+        return None
+    return name_of(fn), tuple(_structure(child, name_of) for child, _ in fn.next_functions)
+
+
+def _small_graph(x, y, z):
+    return ((x * y + z.exp() * 2 - x.sin()).relu() / 3).mean()
+
+
+def test_grad_fn_names_and_next_functions_match_torch(engine):
+    rng = np.random.default_rng(5)
+    xs, ys, zs = (rng.standard_normal((2, 3)) for _ in range(3))
+    x, y, z = engine.tensor(xs, requires_grad=True), engine.tensor(ys), engine.tensor(zs, requires_grad=True)
+    tx, ty, tz = torch.tensor(xs, requires_grad=True), torch.tensor(ys), torch.tensor(zs, requires_grad=True)
+    out, t_out = _small_graph(x, y, z), _small_graph(tx, ty, tz)
+
+    assert out.grad_fn.name == "MeanBackward0"
+    mine = _structure(out.grad_fn, lambda fn: fn.name)
+    theirs = _structure(t_out.grad_fn, lambda fn: type(fn).__name__)
+    assert mine == theirs
+
+    # leaves end in their AccumulateGrad, one per leaf however often it is used
+    mul = out.grad_fn.next_functions[0][0].next_functions[0][0].next_functions[0][0].next_functions[0][0].next_functions[0][0]
+    assert mul.name == "MulBackward0"
+    accumulate, none = (edge for edge, _ in mul.next_functions)
+    assert isinstance(accumulate, AccumulateGrad) and accumulate.variable is x and none is None
+    sin = out.grad_fn.next_functions[0][0].next_functions[0][0].next_functions[0][0].next_functions[1][0]
+    assert sin.name == "SinBackward0" and sin.next_functions[0][0] is accumulate
+    assert x.grad_fn is None and y.grad_fn is None
+
+
+# --- grad mode, detach, requires_grad_ ---------------------------------------------------------------------------
+
+
+def test_no_grad_records_nothing_and_restores_the_mode(engine):
+    x = engine.tensor([1.0, 2.0], requires_grad=True)
+    with no_grad():
+        assert not is_grad_enabled()
+        y = x * 2
+        with no_grad():
+            pass
+        assert not is_grad_enabled()  # a nested block does not turn grad back on
+    assert is_grad_enabled()
+    assert not y.requires_grad and y.grad_fn is None and y.is_leaf
+    with pytest.raises(ValueError):
+        with no_grad():
+            raise ValueError("boom")
+    assert is_grad_enabled()  # restored after an exception too
+    assert (x * 2).requires_grad
+
+
+def test_detach_shares_data_but_not_history(engine):
+    x = engine.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    d = y.detach()
+    assert not d.requires_grad and d.is_leaf and d.grad_fn is None
+    assert np.shares_memory(d.array, y.array)
+    out = (d * x).sum()
+    out.backward()
+    assert_close(x.grad, d.numpy())  # d is a constant: no gradient flows through it into x twice
+
+
+def test_requires_grad_flag_changes_only_on_leaves(engine):
+    x = engine.tensor([1.0, 2.0])
+    assert x.requires_grad_() is x and x.requires_grad
+    x.requires_grad_(False)
+    assert not x.requires_grad
+    x.requires_grad = True
+    assert x.requires_grad
+
+    y = x * 2
+    with pytest.raises(GraphError, match="leaf"):
+        y.requires_grad_(False)
+    with pytest.raises(RuntimeError, match="leaf"):
+        (torch.tensor([1.0], requires_grad=True) * 2).requires_grad_(False)
+
+
+@pytest.mark.parametrize("make", [
+    lambda e: e.tensor([1, 2], requires_grad=True),
+    lambda e: e.tensor([True, False], requires_grad=True),
+    lambda e: e.tensor([1, 2], dtype="int32").requires_grad_(),
+    lambda e: e.arange(3, requires_grad=True),
+    lambda e: e.zeros(2, dtype="int64", requires_grad=True),
+], ids=["int64", "bool", "int32-requires_grad_", "arange", "zeros-int64"])
+def test_integer_and_bool_tensors_cannot_require_grad(engine, make):
+    with pytest.raises(DTypeError, match="floating point"):
+        make(engine)
+
+
+# --- in place: optimizer steps and the version counter ---------------------------------------------------------------
+
+
+def test_sgd_step_under_no_grad_equals_torchs(engine):
+    rng = np.random.default_rng(6)
+    xs, ys, w0 = rng.standard_normal((8, 3)), rng.standard_normal(8), rng.standard_normal(3)
+    x, y = engine.tensor(xs, dtype="float64"), engine.tensor(ys, dtype="float64")
+    w, b = engine.tensor(w0, requires_grad=True, dtype="float64"), engine.tensor(0.5, requires_grad=True, dtype="float64")
+    tx, ty = torch.tensor(xs), torch.tensor(ys)
+    tw, tb = torch.tensor(w0, requires_grad=True), torch.tensor(0.5, dtype=torch.float64, requires_grad=True)
+    lr = 0.1
+    for _ in range(3):
+        loss = ((x @ w + b - y) ** 2).mean()
+        loss.backward()
+        t_loss = ((tx @ tw + tb - ty) ** 2).mean()
+        t_loss.backward()
+        assert_close(loss, t_loss)
+        with no_grad():
+            w -= lr * w.grad
+            b -= lr * b.grad
+            w.grad.zero_()
+            b.grad.zero_()
+        with torch.no_grad():
+            tw -= lr * tw.grad
+            tb -= lr * tb.grad
+            tw.grad.zero_()
+            tb.grad.zero_()
+        assert w.is_leaf and w.requires_grad and b.is_leaf
+        assert_close(w, tw)
+        assert_close(b, tb)
+        assert_close(b.grad, tb.grad)  # a 0-d gradient zeroes in place like any other
+    assert w.version == 3
+
+
+def test_gradients_of_0d_leaves_are_arrays_that_update_in_place(engine):
+    x = engine.tensor(1.5, requires_grad=True)
+    y = engine.tensor(-2.0, requires_grad=True)
+    (x * y).backward()
+    assert isinstance(x.grad.array, np.ndarray) and x.grad.shape == ()
+    (x * y).backward()  # accumulates in place
+    assert x.grad.item() == -4.0 and y.grad.item() == 3.0
+    x.grad.zero_()
+    assert x.grad.item() == 0.0 and y.grad.item() == 3.0
+    (gx,) = engine.grad(x * y, [x])
+    assert isinstance(gx.array, np.ndarray) and gx.item() == -2.0
+    with no_grad():
+        x -= 0.5 * gx
+    assert x.item() == 2.5
+
+
+def test_in_place_on_a_leaf_that_requires_grad_raises_outside_no_grad(engine):
+    w = engine.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(GraphError, match="leaf"):
+        w -= 1.0
+    with pytest.raises(GraphError):
+        w.zero_()
+    assert_close(w, np.array([1.0, 2.0], dtype=np.float32))  # left unchanged
+    assert w.version == 0
+
+
+def test_in_place_change_to_a_saved_input_raises_instead_of_a_wrong_gradient(engine):
+    x = engine.tensor([1.0, 2.0], requires_grad=True)
+    w = engine.tensor([3.0, 4.0], requires_grad=True)
+    out = (x * w).sum()  # saves x and w
+    with no_grad():
+        w -= 1.0
+    assert w.version == 1
+    with pytest.raises(GraphError, match="modified by an inplace operation"):
+        out.backward()
+    assert x.grad is None
+
+
+def test_in_place_change_through_a_view_is_seen(engine):
+    """w.T saved by matmul shares w's version counter: w -= ... must invalidate it."""
+    x = engine.tensor(np.ones((2, 3)), requires_grad=True)
+    w = engine.tensor(np.arange(12.0).reshape(4, 3), requires_grad=True)
+    out = (x @ w.T).sum()
+    with no_grad():
+        w -= 0.1 * engine.ones(4, 3)
+    with pytest.raises(GraphError, match="modified by an inplace operation"):
+        out.backward()
+
+    # and the other way round: a view updated in place invalidates its saved base
+    a = engine.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    out = (a * a).sum()
+    with no_grad():
+        view = a[0]
+        view += 1.0
+    assert a.version == view.version == 1
+    with pytest.raises(GraphError, match="modified by an inplace operation"):
+        out.backward()
+
+
+def test_in_place_change_to_a_saved_output_raises(engine):
+    x = engine.tensor([0.0, 1.0], requires_grad=True)
+    y = x.exp()  # saves its output
+    out = (y * 2).sum()
+    with no_grad():
+        y += 1.0
+    with pytest.raises(GraphError, match="modified by an inplace operation"):
+        out.backward()
+
+
+def test_in_place_change_to_an_unsaved_input_is_allowed(engine):
+    x = engine.tensor([1.0, 2.0], requires_grad=True)
+    w = engine.tensor([3.0, 4.0], requires_grad=True)
+    out = (x + w).sum()  # add keeps no residuals: nothing to invalidate (as in PyTorch)
+    with no_grad():
+        w *= 2.0
+    out.backward()
+    assert_close(x.grad, np.ones(2, dtype=np.float32))
+    assert_close(w.grad, np.ones(2, dtype=np.float32))
+
+
+def test_two_leaves_get_independent_grad_arrays(engine):
+    a = engine.tensor([1.0, 2.0], requires_grad=True)
+    b = engine.tensor([3.0, 4.0], requires_grad=True)
+    (a + b).sum().backward()
+    assert not np.shares_memory(a.grad.array, b.grad.array)
+    a.grad.zero_()
+    assert_close(b.grad, np.ones(2, dtype=np.float32))
+
+    c = engine.tensor([1.0, 2.0], requires_grad=True)
+    seed = engine.tensor([5.0, 6.0])
+    (c.clone()).backward(seed)
+    c.grad.zero_()
+    assert_close(seed, np.array([5.0, 6.0], dtype=np.float32))  # the caller's gradient is not the leaf's
+
+
+# --- dtypes and factories -------------------------------------------------------------------------------------------------
+
+
+def test_default_dtypes(engine):
+    assert engine.tensor([1.0, 2.0]).dtype == np.float32
+    assert engine.tensor([1, 2]).dtype == np.int64
+    assert engine.tensor([True]).dtype == np.bool_
+    for factory in (engine.zeros, engine.ones, engine.rand, engine.randn):
+        assert factory(2, 3).dtype == np.float32 and factory(2, 3).shape == (2, 3)
+    assert engine.full((2,), 1.5).dtype == np.float32
+    assert engine.arange(3).dtype == np.int64 and engine.arange(3.0).dtype == np.float32
+    assert (engine.tensor([1, 2]) * 0.5).dtype == np.float32  # a float scalar makes an integer tensor float32
+    assert (engine.tensor([1, 2]) / engine.tensor([2, 2])).dtype == np.float32
+
+
+@pytest.mark.parametrize("dtype, expected", [
+    (np.float64, "float64"), ("float64", "float64"), (np.dtype("float64"), "float64"), ("double", "float64"),
+    ("float16", "float16"), ("int64", "int64"), (np.int32, "int32"), ("bool", "bool"), ("float32", "float32"),
+])
+def test_supported_dtypes_in_every_spelling(engine, dtype, expected):
+    t = engine.tensor([1, 0, 1], dtype=dtype)
+    assert t.dtype == np.dtype(expected)
+    assert engine.zeros(2, dtype=dtype).dtype == np.dtype(expected)
+    assert_close(t, to_torch(np.array([1, 0, 1], dtype=expected)))
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float64"])
+def test_backward_keeps_the_leafs_dtype(engine, dtype):
+    values = np.array([0.5, -1.0, 2.0])
+    x = engine.tensor(values, dtype=dtype, requires_grad=True)
+    tx = torch.tensor(values, dtype=getattr(torch, dtype), requires_grad=True)
+    (x * x * 3).sum().backward()
+    (tx * tx * 3).sum().backward()
+    assert x.grad.dtype == np.dtype(dtype)
+    assert_close(x.grad, tx.grad, rtol=1e-3 if dtype == "float16" else None)
+
+
+def test_mixed_float_dtypes_promote_and_grads_come_back_in_each_dtype(engine):
+    a = engine.tensor([1.0, 2.0], dtype="float32", requires_grad=True)
+    b = engine.tensor([3.0, 4.0], dtype="float64", requires_grad=True)
+    out = a * b
+    assert out.dtype == np.float64
+    out.sum().backward()
+    assert a.grad.dtype == np.float32 and b.grad.dtype == np.float64
+    assert_close(a.grad, np.array([3.0, 4.0], dtype=np.float32))
+
+
+def test_rand_and_randn_are_reproducible_under_manual_seed():
+    e = Engine("cpu", seed=0)
+    e.manual_seed(123)
+    first = (e.rand(3, 4).numpy(), e.randn(5, dtype="float64").numpy())
+    e.manual_seed(123)
+    second = (e.rand(3, 4).numpy(), e.randn(5, dtype="float64").numpy())
+    np.testing.assert_array_equal(first[0], second[0])
+    np.testing.assert_array_equal(first[1], second[1])
+    assert second[1].dtype == np.float64
+    assert ((first[0] >= 0) & (first[0] < 1)).all()
+    e.manual_seed(124)
+    assert not np.array_equal(e.rand(3, 4).numpy(), first[0])
+    # engines (sessions) do not share a generator
+    other = Engine("cpu", seed=123)
+    e.manual_seed(123)
+    e.rand(10)
+    np.testing.assert_array_equal(other.rand(3, 4).numpy(), first[0])
+
+
+# --- graph lifetime ---------------------------------------------------------------------------------------------------------
+
+
+def _nodes(tensor):
+    """Every Node reachable from tensor.grad_fn."""
+    seen, stack = {}, [tensor.grad_fn]
+    while stack:
+        fn = stack.pop()
+        if fn is None or id(fn) in seen:
+            continue
+        seen[id(fn)] = fn
+        stack.extend(child for child, _ in fn.next_functions)
+    return [fn for fn in seen.values() if isinstance(fn, Node)]
+
+
+def _program(engine):
+    x = engine.tensor(np.linspace(-1, 1, 6).reshape(2, 3), requires_grad=True)
+    w = engine.tensor(np.linspace(0.5, 2, 12).reshape(3, 4), requires_grad=True)
+    return x, w, ((x @ w).tanh().exp() * x.sum(dim=1, keepdim=True)).log_softmax(dim=1).mean()
+
+
+def test_backward_frees_every_saved_tensor(engine):
+    x, w, out = _program(engine)
+    nodes = _nodes(out)
+    assert any(node.saved_tensors for node in nodes)  # the graph does hold residuals before backward
+    out.backward()
+    assert [node.name for node in nodes if node.saved_tensors] == []
+
+
+def test_retain_graph_keeps_saved_tensors_and_allows_a_second_pass(engine):
+    x, w, out = _program(engine)
+    out.backward(retain_graph=True)
+    held = [node.name for node in _nodes(out) if node.saved_tensors]
+    assert {"MmBackward0", "TanhBackward0", "ExpBackward0", "LogSoftmaxBackward0"} <= set(held)
+    first = x.grad.numpy().copy()
+    out.backward()
+    assert_close(x.grad, 2 * first)
+
+
+def test_second_backward_through_a_freed_graph_names_retain_graph(engine):
+    x, w, out = _program(engine)
+    out.backward()
+    with pytest.raises(GraphError, match="retain_graph=True"):
+        out.backward()
+    with pytest.raises(GraphError, match="retain_graph=True"):
+        engine.grad(out, [x])
+
+
+def test_functional_grad_frees_the_graph_too(engine):
+    x, w, out = _program(engine)
+    engine.grad(out, [x, w])
+    assert [node.name for node in _nodes(out) if node.saved_tensors] == []
