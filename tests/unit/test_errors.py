@@ -1,0 +1,231 @@
+"""Typed errors: each names what went wrong (the op, the shapes, the input) and is the class the
+server maps to a status. Where PyTorch raises for the same mistake, the message is PyTorch's."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import numpy as np
+import pytest
+import torch
+
+from gradwire_server.engine import (
+    OPS, VJPS, DeviceError, DTypeError, EngineError, GraphError, InvalidArgument, NoDerivative, ShapeError, no_grad,
+)
+from gradwire_server.engine import ops
+
+
+def _torch_message(f) -> str:
+    with pytest.raises(RuntimeError) as info:
+        f()
+    return str(info.value)
+
+
+def test_error_classes_are_runtime_errors():
+    for cls in (EngineError, InvalidArgument, ShapeError, DTypeError, DeviceError, GraphError, NoDerivative):
+        assert issubclass(cls, RuntimeError)
+    assert issubclass(ShapeError, InvalidArgument) and issubclass(DTypeError, InvalidArgument)
+    assert issubclass(NoDerivative, NotImplementedError)
+
+
+# --- shapes ----------------------------------------------------------------------------------------------------
+
+
+def test_broadcast_mismatch_names_the_op_and_both_shapes(engine):
+    a, b = engine.zeros(2, 3), engine.zeros(2, 4)
+    with pytest.raises(ShapeError) as info:
+        a + b
+    message = str(info.value)
+    assert message.startswith("add")
+    assert "(2, 3)" in message and "(2, 4)" in message
+    assert "dimension 1" in message
+    with pytest.raises(ShapeError, match=r"^mul.*\(3,\).*\(2, 4\)"):
+        engine.zeros(3) * engine.zeros(2, 4)
+
+
+def test_matmul_mismatch_names_both_shapes(engine):
+    with pytest.raises(ShapeError) as info:
+        engine.zeros(3, 4) @ engine.zeros(5, 6)
+    message = str(info.value)
+    assert message.startswith("matmul") and "3x4" in message and "5x6" in message
+    assert "3x4 and 5x6" in _torch_message(lambda: torch.zeros(3, 4) @ torch.zeros(5, 6))
+
+
+@pytest.mark.parametrize("f, op", [
+    (lambda e: e.zeros(2, 3).reshape(5), "reshape"),
+    (lambda e: e.cat([e.zeros(2, 3), e.zeros(2, 4)]), "cat"),
+    (lambda e: e.zeros(2, 3).sum(dim=2), "sum"),
+    (lambda e: e.zeros(2, 3).transpose(0, 3), "transpose"),
+], ids=["reshape", "cat", "sum-dim", "transpose-dim"])
+def test_other_shape_errors_are_typed_and_name_the_op(engine, f, op):
+    with pytest.raises(InvalidArgument) as info:
+        f(engine)
+    assert str(info.value).startswith(op)
+
+
+def test_the_engine_stays_usable_after_an_error(engine):
+    x = engine.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(ShapeError):
+        x + engine.zeros(3)
+    (x * x).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 4.0])
+
+
+# --- dtypes ------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", ["complex64", "uint8", np.complex128, np.uint8, "int8", np.longdouble])
+def test_unsupported_dtypes_raise_a_dtype_error(engine, dtype):
+    with pytest.raises(DTypeError, match="unsupported dtype") as info:
+        engine.tensor([1.0], dtype=dtype)
+    assert "float32" in str(info.value)  # it says what is supported
+    with pytest.raises(DTypeError):
+        engine.zeros(2, dtype=dtype)
+    with pytest.raises(DTypeError):
+        engine.ones(2).to(dtype)
+
+
+def test_an_unsupported_array_dtype_is_refused(engine):
+    with pytest.raises(DTypeError, match="uint8"):
+        engine.tensor(np.array([1, 2], dtype=np.uint8))
+    with pytest.raises(DTypeError, match="complex"):
+        engine.tensor(np.array([1j]))
+
+
+def test_where_needs_a_boolean_condition(engine):
+    with pytest.raises(DTypeError, match="where"):
+        engine.where(engine.ones(2), engine.ones(2), engine.zeros(2))
+
+
+def test_float_index_tensors_are_refused(engine):
+    with pytest.raises(InvalidArgument, match="long, int, byte or bool"):
+        engine.ones(3)[engine.tensor([0.0, 1.0])]
+
+
+def test_other_devices_are_refused(engine):
+    with pytest.raises(DeviceError, match="cuda"):
+        engine.ones(2).to("cuda")
+    with pytest.raises(DeviceError):
+        engine.ones(2).to(device="tpu")
+
+
+# --- ops without a derivative ----------------------------------------------------------------------------------------
+
+
+@contextmanager
+def _ops_without_vjp():
+    """Two ops registered in OPS with no VJPS entry, removed on exit however the block ends."""
+    names = ("gw_test_twice", "gw_test_scale")
+    assert not set(names) & set(OPS)
+    ops.defop(names[0], lambda xp, x: x * 2, "GwTestTwiceBackward0")
+    ops.defop(names[1], lambda xp, x, y: x * y, "GwTestScaleBackward0", 2, broadcasts=True)
+    try:
+        yield names
+    finally:
+        for name in names:
+            OPS.pop(name, None)
+            VJPS.pop(name, None)
+
+
+@pytest.fixture
+def op_without_vjp():
+    with _ops_without_vjp() as names:
+        yield names
+
+
+def test_an_op_without_a_vjp_raises_no_derivative_naming_op_and_input(engine, op_without_vjp):
+    twice, scale = op_without_vjp
+    assert twice not in VJPS
+    x = engine.tensor([1.0, 2.0], requires_grad=True)
+    y = engine.apply(twice, x)
+    np.testing.assert_allclose(y.numpy(), [2.0, 4.0])  # the forward works
+    assert y.requires_grad and y.grad_fn.name == "GwTestTwiceBackward0"
+    with pytest.raises(NoDerivative) as info:
+        y.sum().backward()
+    assert isinstance(info.value, NotImplementedError)
+    assert f"'{twice}'" in str(info.value) and "input 0" in str(info.value)
+    assert x.grad is None  # no silent zero gradient
+
+    c = engine.tensor([3.0, 4.0])
+    z = engine.apply(scale, c, x)  # only input 1 needs a gradient
+    with pytest.raises(NoDerivative, match=rf"'{scale}'.*input 1"):
+        engine.grad(z.sum(), [x])
+
+
+def test_the_temporary_ops_are_removed_even_when_the_test_fails():
+    before = set(OPS)
+    with pytest.raises(KeyError):
+        with _ops_without_vjp() as names:
+            assert set(names) <= set(OPS)
+            raise KeyError("a failing test")
+    assert set(OPS) == before and not set(names) & set(VJPS)
+
+
+def test_no_op_in_ops_lacks_a_vjp_unless_listed_non_differentiable():
+    from gradwire_server.engine import NON_DIFFERENTIABLE
+
+    assert sorted(set(OPS) - set(VJPS) - set(NON_DIFFERENTIABLE)) == []
+    assert sorted(set(VJPS) - set(OPS)) == []
+
+
+# --- backward misuse ------------------------------------------------------------------------------------------------------
+
+
+def test_non_scalar_backward_needs_a_gradient(engine):
+    x = engine.ones(2, 3, requires_grad=True)
+    expected = _torch_message(lambda: (torch.ones(2, 3, requires_grad=True) * 2).backward())
+    with pytest.raises(InvalidArgument) as info:
+        (x * 2).backward()
+    assert str(info.value) == expected == "grad can be implicitly created only for scalar outputs"
+
+
+def test_a_gradient_of_the_wrong_shape_is_refused(engine):
+    x = engine.ones(2, 3, requires_grad=True)
+    expected = _torch_message(lambda: (torch.ones(2, 3, requires_grad=True) * 2).backward(torch.ones(3)))
+    with pytest.raises(ShapeError) as info:
+        (x * 2).backward(engine.ones(3))
+    assert str(info.value) == expected
+    with pytest.raises(ShapeError, match="Mismatch in shape"):
+        engine.grad(x * 2, [x], grad_outputs=engine.ones(2, 2))
+
+
+def test_backward_on_a_tensor_that_does_not_require_grad(engine):
+    expected = _torch_message(lambda: torch.ones(2).sum().backward())
+    with pytest.raises(GraphError) as info:
+        engine.ones(2).sum().backward()
+    assert str(info.value) == expected
+    x = engine.ones(2, requires_grad=True)
+    with no_grad():
+        y = (x * 2).sum()
+    with pytest.raises(GraphError, match="does not require grad"):
+        y.backward()
+
+
+def test_functional_grad_misuse(engine):
+    x, c = engine.ones(2, requires_grad=True), engine.ones(2)
+    with pytest.raises(GraphError, match="does not require grad"):
+        engine.grad((x * c).sum(), [c])
+    unused = engine.ones(2, requires_grad=True)
+    with pytest.raises(GraphError, match="allow_unused"):
+        engine.grad((x * 2).sum(), [x, unused])
+    gx, gu = engine.grad((x * 2).sum(), [x, unused], allow_unused=True)
+    assert gu is None and gx is not None
+
+
+# --- bad calls ------------------------------------------------------------------------------------------------------------
+
+
+def test_unknown_op_and_wrong_arity(engine):
+    x = engine.ones(2)
+    with pytest.raises(InvalidArgument, match="unknown op 'no_such_op'"):
+        engine.apply("no_such_op", x)
+    with pytest.raises(InvalidArgument, match=r"add\(\) takes 2 input\(s\) but 1 were given"):
+        engine.apply("add", x)
+    with pytest.raises(InvalidArgument, match="exp"):
+        engine.apply("exp", x, x)
+    with pytest.raises(InvalidArgument, match="non-empty"):
+        engine.apply("cat")
+    with pytest.raises(InvalidArgument, match="list of Tensors"):
+        engine.apply("stack", x, 1.0)
+    with pytest.raises(InvalidArgument, match="expected a Tensor or a number"):
+        engine.apply("add", x, "one")
