@@ -254,6 +254,7 @@ class Session:
     def stats(self) -> dict:
         """What the server holds for this session: ``tensors``, ``bytes``, ``graph_nodes``."""
         with self._lock:
+            self._flush()  # releases of collected tensors go first, so they are not counted
             cid = self._command("stats").id
             self._batch.commands[-1].stats.SetInParent()
             self._wait()
