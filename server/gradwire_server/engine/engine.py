@@ -72,7 +72,10 @@ class Engine:
             and first.dtype.kind == "f"
             and any(type(x) is Tensor and x._requires_grad for x in inputs)
         )
-        version = inputs[0]._version if op.view and type(inputs[0]) is Tensor else [0]
+        # a view op's output shares input 0's version counter only when it shares its memory: advanced
+        # indexing and a reshape of a non-contiguous array copy, and a later in-place change cannot reach them
+        shares = op.view and type(inputs[0]) is Tensor and self.xp.may_share_memory(first, arrays[0])
+        version = inputs[0]._version if shares else [0]
         result = Tensor(first, self, requires_grad, None, version)
         if requires_grad:
             result.grad_fn = self._record(op, inputs, arrays, params, out if type(out) is tuple else first, result)
