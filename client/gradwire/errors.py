@@ -87,8 +87,10 @@ def error_for(code: str, message: str, **context) -> GradwireError:
     return _BY_CODE.get(code, InternalError)(message, **context)
 
 
-def from_rpc_error(error: grpc.RpcError) -> GradwireError:
+def from_rpc_error(error: grpc.RpcError, context: str | None = None) -> GradwireError:
+    """The exception for a failed call; ``context`` (what ended) goes before the server's details."""
     code = error.code() if hasattr(error, "code") else None
     details = error.details() if hasattr(error, "details") else str(error)
     name = code.name if code is not None else "UNKNOWN"
-    return error_for(name, details or name)
+    message = details or name
+    return error_for(name, f"{context}: {message} ({name})" if context else message)

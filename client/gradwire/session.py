@@ -219,8 +219,8 @@ class Session:
             while self._acked < self._sent:
                 self._take_reply(next(self._replies))
         except grpc.RpcError as error:
-            self._closed = True
-            raise errors.from_rpc_error(error) from None
+            self._closed = True  # e.g. "Cancelling all calls" alone does not say what ended
+            raise errors.from_rpc_error(error, f"the stream of session {self.id} to {self.target} ended") from None
         except StopIteration:
             self._closed = True
             raise errors.UnavailableError(f"the server ended session {self.id}'s stream") from None

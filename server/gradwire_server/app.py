@@ -36,7 +36,8 @@ class GradwireServer:
             ("grpc.max_send_message_length", config.max_message_bytes),
         ]
         self.grpc_server = grpc.server(futures.ThreadPoolExecutor(max_workers=config.max_workers), options=options)
-        pb_grpc.add_GradwireServicer_to_server(GradwireServicer(self.registry, config), self.grpc_server)
+        self.servicer = GradwireServicer(self.registry, config)
+        pb_grpc.add_GradwireServicer_to_server(self.servicer, self.grpc_server)
         self.health = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc_server)
         reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), self.grpc_server)
@@ -59,13 +60,18 @@ class GradwireServer:
             self.registry.reap_idle()
 
     def stop(self, grace: float | None = None):
-        """Drain: refuse new work, finish in-flight batches, close sessions, stop serving."""
+        """Drain: refuse new work, finish in-flight batches, close sessions, stop serving.
+
+        ``grace`` bounds the wait for batches' replies and transfers under way; streams
+        that are only waiting for their client's next batch end at once (UNAVAILABLE).
+        """
         if self._stopped.is_set():
             return
         self._stopped.set()
         self.health.enter_graceful_shutdown()
         self.registry.drain()
-        self.grpc_server.stop(grace if grace is not None else 1.0).wait()
+        self.servicer.wait_idle(grace if grace is not None else 1.0)
+        self.grpc_server.stop(0).wait()
 
     def wait_for_termination(self, timeout=None):
         return self.grpc_server.wait_for_termination(timeout)

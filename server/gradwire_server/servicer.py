@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import logging
+import threading
 
 import grpc
 import numpy as np
@@ -53,10 +55,48 @@ def _aborts_on_error(method):
     return unary
 
 
+def _transfer(method):
+    """Count an Upload or Download as work under way for its whole call: ``stop()`` lets it finish."""
+    if inspect.isgeneratorfunction(method):
+
+        @functools.wraps(method)
+        def stream(self, request, context):
+            with self.working():
+                yield from method(self, request, context)
+
+        return stream
+
+    @functools.wraps(method)
+    def unary(self, request, context):
+        with self.working():
+            return method(self, request, context)
+
+    return unary
+
+
 class GradwireServicer(pb_grpc.GradwireServicer):
     def __init__(self, registry: SessionRegistry, config: Config):
         self.registry = registry
         self.config = config
+        self._busy = 0  # batches (until their reply is sent) and transfers under way; idle streams are not
+        self._idle = threading.Condition()
+
+    @contextlib.contextmanager
+    def working(self):
+        with self._idle:
+            self._busy += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._busy -= 1
+                if not self._busy:
+                    self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no batch or transfer is under way (replies sent); False if ``timeout`` passed first."""
+        with self._idle:
+            return self._idle.wait_for(lambda: not self._busy, timeout)
 
     def _session(self, context) -> Session:
         metadata = dict(context.invocation_metadata())
@@ -88,16 +128,18 @@ class GradwireServicer(pb_grpc.GradwireServicer):
         """Apply each batch of the session's stream in order; reply once per batch."""
         session = self._session(context)
         for batch in request_iterator:
-            if self.registry.draining:
-                raise Unavailable("server is shutting down")
-            if len(batch.commands) > self.config.max_batch_commands:
-                raise QuotaExceeded(f"max_batch_commands limit: a batch of {len(batch.commands)} commands exceeds {self.config.max_batch_commands}")
-            with session.lock:
-                self._session(context)  # ended while this batch waited? say which way
-                reply = commands.run_batch(session, batch, self.config.inline_bytes)
-            yield reply
+            with self.working():  # until the reply is sent: a shutdown waits for it
+                if self.registry.draining:
+                    raise Unavailable("server is shutting down")
+                if len(batch.commands) > self.config.max_batch_commands:
+                    raise QuotaExceeded(f"max_batch_commands limit: a batch of {len(batch.commands)} commands exceeds {self.config.max_batch_commands}")
+                with session.lock:
+                    self._session(context)  # ended while this batch waited? say which way
+                    reply = commands.run_batch(session, batch, self.config.inline_bytes)
+                yield reply
 
     @_aborts_on_error
+    @_transfer
     def Upload(self, request_iterator, context):
         """Receive one tensor in chunks, in order, and bind it to the handle in the header."""
         session = self._session(context)
@@ -126,11 +168,13 @@ class GradwireServicer(pb_grpc.GradwireServicer):
         if filled != expected:
             raise InvalidRequest(f"upload: chunks missing: received {filled} of {expected} bytes")
         with session.lock:
+            self._session(context)  # closed, expired or drained while the chunks arrived? say which way
             tensor = session.engine.adopt(buffer.view(dtype).reshape(shape), requires_grad=header.requires_grad)
             session.bind(header.handle, tensor)
         return pb.UploadReply(handle=header.handle, bytes=expected)
 
     @_aborts_on_error
+    @_transfer
     def Download(self, request, context):
         """Send one tensor in chunks; the first carries the header."""
         session = self._session(context)
