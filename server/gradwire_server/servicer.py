@@ -29,6 +29,10 @@ def _aborts_on_error(method):
     """Turn any error raised by an RPC method into its status code, never a bare UNKNOWN."""
 
     def abort(context, error):
+        if isinstance(error, grpc.RpcError) and not context.is_active():
+            # the request stream failed because the client cancelled or went away: nobody to tell
+            log.info("%s: the client ended the call", method.__name__)
+            return
         code = status_of(error)
         if code is grpc.StatusCode.INTERNAL:
             log.exception("internal error in %s", method.__name__)
