@@ -82,8 +82,12 @@ class Session:
             self._shutdown_transport()
             raise errors.UnavailableError(f"no gradwire server answered at {target} within {timeout} s") from None
         request = pb.OpenSessionRequest(session_id=self.id, seed=seed) if seed is not None else pb.OpenSessionRequest(session_id=self.id)
-        reply = self._unary(self._stub.OpenSession, request, timeout=timeout)
-        info = self._unary(self._stub.GetServerInfo, pb.ServerInfoRequest(), timeout=timeout)
+        try:
+            reply = self._unary(self._stub.OpenSession, request, timeout=timeout)
+            info = self._unary(self._stub.GetServerInfo, pb.ServerInfoRequest(), timeout=timeout)
+        except errors.GradwireError:
+            self._shutdown_transport()  # no session (max_sessions, ...): close the channel, and an embedded server
+            raise
         self._metadata += ((TOKEN_HEADER, reply.token),)
         self.device = reply.device
         self.limits = reply.limits
