@@ -20,6 +20,7 @@ import numpy as np
 
 from . import errors
 from .grad_mode import is_grad_enabled
+from .tensor import Tensor, as_dtype
 from .v1 import gradwire_pb2 as pb
 from .v1 import gradwire_pb2_grpc as pb_grpc
 from .wire import SESSION_HEADER, TOKEN_HEADER, Handle, IndexKey, chunk_views, encode_param, from_tensor_data
@@ -298,7 +299,6 @@ class Session:
     # --- factories ------------------------------------------------------------------------
     def tensor(self, data, dtype=None, requires_grad=False):
         """A tensor from a list, a scalar or a NumPy array (copied), like ``torch.tensor``."""
-        from .tensor import Tensor, as_dtype
 
         if isinstance(data, Tensor):
             data = data.numpy()
@@ -345,7 +345,6 @@ class Session:
         self._unary(self._stub.Upload, chunks())
 
     def _factory(self, name, shape, dtype, requires_grad, **params):
-        from .tensor import Tensor
 
         if requires_grad and dtype.kind != "f":
             raise errors.InvalidArgumentError("only Tensors of floating point and complex dtype can require gradients")
@@ -379,14 +378,12 @@ class Session:
         return self._sized("randn", size, dtype, requires_grad)
 
     def _sized(self, name, size, dtype, requires_grad):
-        from .tensor import as_dtype
 
         size = _size_args(size)
         return self._factory(name, size, as_dtype(dtype) if dtype is not None else np.dtype(np.float32), requires_grad, size=size)
 
     def full(self, size, fill_value, dtype=None, requires_grad=False):
         """A tensor filled with ``fill_value`` (its dtype inferred from the value, as PyTorch does)."""
-        from .tensor import as_dtype
 
         size = _size_args((size,))
         if dtype is None:
@@ -395,7 +392,6 @@ class Session:
 
     def arange(self, start, end=None, step=1, dtype=None, requires_grad=False):
         """Values from ``start`` to ``end`` (exclusive) by ``step``, like ``torch.arange``."""
-        from .tensor import as_dtype
 
         if end is None:
             start, end = 0, start
@@ -429,7 +425,6 @@ class Session:
             self._sent_command(command)
 
     def _backward(self, root, gradient, retain_graph):
-        from .tensor import Tensor
 
         if not root._requires_grad:
             raise errors.FailedPreconditionError("element 0 of tensors does not require grad and does not have a grad_fn")
@@ -448,7 +443,6 @@ class Session:
 
     def _grad_alias(self, tensor):
         """A handle that stands for ``tensor.grad`` on the server, whatever it is when used."""
-        from .tensor import Tensor
 
         alias = Tensor(self, self._handle(), tensor._shape, tensor._dtype)
         with self._lock:
@@ -458,7 +452,6 @@ class Session:
         return alias
 
     def _set_grad(self, tensor, value):
-        from .tensor import Tensor
 
         if value is not None and not isinstance(value, Tensor):
             raise errors.InvalidArgumentError(f"assigned grad expected to be a Tensor or None but got grad of type {type(value).__name__}")
@@ -474,7 +467,6 @@ class Session:
             command.set_requires_grad.requires_grad = requires_grad
 
     def _alias(self, tensor, shares_version):
-        from .tensor import Tensor
 
         out = Tensor(self, self._handle(), tensor._shape, tensor._dtype)
         with self._lock:
@@ -496,7 +488,6 @@ class Session:
             self._sent_command(command)
 
     def _functional_grad(self, outputs, inputs, grad_outputs, retain_graph):
-        from .tensor import Tensor
 
         results = [Tensor(self, self._handle(), x._shape, x._dtype) for x in inputs]
         with self._lock:
@@ -526,9 +517,7 @@ def _with_first(first, rest):
 
 
 def _set_operand(operand, value):
-    from .tensor import Tensor
-
-    if isinstance(value, Tensor):
+    if type(value) is Tensor:
         operand.handle = value._handle
     elif isinstance(value, (bool, np.bool_)):
         operand.b = bool(value)

@@ -144,7 +144,11 @@ _ENGINE_CALLS = {
 
 def _op(session, op, inline_bytes):
     engine = session.engine
-    inputs = [_operand(session, o) for o in op.inputs]
+    tensors = session.tensors
+    inputs = []
+    for operand in op.inputs:  # the hot path: a handle of a plain tensor, looked up directly
+        tensor = tensors.get(operand.handle) if operand.WhichOneof("value") == "handle" else None
+        inputs.append(tensor if type(tensor) is Tensor else _operand(session, operand))
     params = _params(session, op.params) if op.params else {}
     call = _ENGINE_CALLS.get(op.name)
     if op.no_grad:

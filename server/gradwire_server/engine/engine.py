@@ -326,6 +326,10 @@ class Engine:
         array = self.xp.asarray(array, dtype=target)
         return self._leaf(array, requires_grad)
 
+    def adopt(self, array, requires_grad=False) -> Tensor:
+        """A leaf around an existing host array: no copy on NumPy, one host-to-device copy on CuPy."""
+        return self._leaf(self.xp.asarray(array), requires_grad)
+
     def zeros(self, *size, dtype=None, requires_grad=False):
         return self.full(_size_args(size), 0, dtype=dtype or DEFAULT_FLOAT, requires_grad=requires_grad)
 
