@@ -1,0 +1,130 @@
+"""Pipelining and memory: long op chains without a round trip per op, flat server memory in a training loop."""
+
+from __future__ import annotations
+
+import gc
+
+import numpy as np
+import pytest
+import torch
+
+import gradwire as gw
+
+CHAIN_STEPS = 5_000  # two ops a step: 10,000 ops
+
+
+def test_ten_thousand_op_chain_is_pipelined(session):
+    start = np.linspace(-1.0, 1.0, 8, dtype=np.float32)
+    x0 = session.tensor(start, requires_grad=True)
+    session.sync()
+    batches_before = session._sent
+    x = x0
+    for _ in range(CHAIN_STEPS):
+        x = x * 1.0001 + 0.0
+    value = x.numpy()
+    batches = session._sent - batches_before
+    assert batches <= 10, f"{batches} batches for {2 * CHAIN_STEPS} ops: a round trip per op?"
+    assert x.grad_fn.name() == "AddBackward0"
+    assert session.stats()["graph_nodes"] == CHAIN_STEPS  # each mul by a scalar keeps its operand; the adds keep nothing
+
+    expected = start.copy()  # the same float32 arithmetic in NumPy, op for op
+    for _ in range(CHAIN_STEPS):
+        expected = expected * np.float32(1.0001) + np.float32(0.0)
+    np.testing.assert_array_equal(value, expected)
+    np.testing.assert_allclose(value, start * 1.0001**CHAIN_STEPS, rtol=1e-3)
+
+    x.sum().backward()
+    grad = x0.grad.numpy()
+    tx = torch.tensor(start, dtype=torch.float32, requires_grad=True)
+    t = tx
+    for _ in range(CHAIN_STEPS):
+        t = t * 1.0001 + 0.0
+    t.sum().backward()
+    np.testing.assert_allclose(grad, tx.grad.numpy(), rtol=1e-5)
+    np.testing.assert_allclose(grad, np.full(8, 1.0001**CHAIN_STEPS), rtol=1e-3)
+    assert session._sent - batches_before <= 20
+    assert session.stats()["graph_nodes"] == 0
+
+
+def _train(session, steps, rng):
+    """A 4-16-1 MLP regressing a fixed batch with SGD; returns the losses and the stats after each backward."""
+    xa = rng.standard_normal((32, 4)).astype(np.float32)
+    ya = (xa @ np.array([1.0, -2.0, 0.5, 3.0], dtype=np.float32))[:, None]
+    x, y = session.tensor(xa), session.tensor(ya)
+    params = [
+        session.tensor(rng.standard_normal((4, 16)).astype(np.float32) * 0.5, requires_grad=True),
+        session.zeros(16, requires_grad=True),
+        session.tensor(rng.standard_normal((16, 1)).astype(np.float32) * 0.25, requires_grad=True),
+        session.zeros(1, requires_grad=True),
+    ]
+    losses, stats = [], []
+    for _ in range(steps):
+        w1, b1, w2, b2 = params
+        loss = ((((x @ w1 + b1).tanh() @ w2 + b2) - y) ** 2).mean()
+        loss.backward()
+        losses.append(loss.item())
+        stats.append(session.stats())
+        with gw.no_grad():
+            for p in params:
+                p -= 0.05 * p.grad
+        for p in params:
+            p.grad = None
+    return losses, stats
+
+
+def test_training_loop_runs_in_flat_server_memory(server, rng):
+    s = gw.connect(server.address, timeout=10)
+    served = server.registry._sessions[s.id]
+    losses, stats = _train(s, 1000, rng)
+    assert losses[-1] < 0.1 * losses[0], f"the loss did not fall: {losses[0]} -> {losses[-1]}"
+    assert all(np.isfinite(losses))
+    holding = [step for step, st in enumerate(stats, 1) if st["graph_nodes"] != 0]
+    assert not holding, f"saved tensors left after backward at steps {holding[:10]}: {stats[holding[0] - 1]}"
+    assert stats[99] == stats[999], (stats[99], stats[999])  # step 100 and step 1000: same tensors, same bytes
+    assert len({(st["tensors"], st["bytes"]) for st in stats[1:]}) == 1, "server memory changed between steps"
+    assert stats[999]["tensors"] < 40, stats[999]  # data, params and one step's live handles
+
+    s.close()
+    assert s.id not in {x.id for x in server.registry.sessions()}
+    assert served.tensors == {} and served.failed == {}
+    with pytest.raises(gw.GradwireError, match="closed"):
+        s.stats()
+
+
+def test_collected_tensors_are_released(session):
+    keep = session.ones(4)
+    base = session.stats()["tensors"]
+    made = [session.randn(256) for _ in range(50)]
+    assert session.stats()["tensors"] == base + 50
+    before_bytes = session.stats()["bytes"]
+    del made
+    gc.collect()
+    session.sync()
+    after = session.stats()
+    assert after["tensors"] == base
+    assert before_bytes - after["bytes"] == 50 * 256 * 4
+    np.testing.assert_array_equal(keep.numpy(), np.ones(4, dtype=np.float32))
+
+
+def test_stats_right_after_collection_counts_the_release(session):
+    base = session.stats()["tensors"]
+    x = session.ones(8)
+    y = x * 2
+    assert session.stats()["tensors"] == base + 2
+    del x, y
+    gc.collect()
+    assert session.stats()["tensors"] == base  # no sync in between: stats() itself sends the release first
+
+
+def test_intermediates_of_a_dropped_graph_are_released(session):
+    w = session.randn(8, 8, requires_grad=True)
+    session.sync()
+    base = session.stats()["tensors"]
+    out = w
+    for _ in range(20):
+        out = (out @ w).tanh()
+    assert session.stats()["tensors"] == base + 40
+    del out
+    gc.collect()
+    stats = session.stats()
+    assert stats["tensors"] == base and stats["graph_nodes"] == 0, stats
