@@ -9,11 +9,13 @@ naming that command's op and the line of user code that issued it.
 
 from __future__ import annotations
 
+import atexit
 import os
 import queue
 import sys
 import threading
 import uuid
+import weakref
 
 import grpc
 import numpy as np
@@ -30,6 +32,25 @@ BATCH_COMMANDS = 2048  # a batch goes out when it holds this many commands...
 BATCH_BYTES = 4 << 20  # ...or this many bytes of inline tensors
 _MESSAGE_BYTES = 64 << 20
 _FAILED_KEPT = 1000  # sites of failed commands kept, for errors of commands that depend on them
+
+
+_open_sessions = weakref.WeakSet()
+
+
+def _close_open_sessions():
+    for session in list(_open_sessions):
+        session.close()
+
+
+# Close sessions left open when the program ends, before Python joins thread pools: an
+# embedded server's workers sit in open streams and would otherwise hold up the exit.
+# Exit hooks run newest first, so the thread pools' own hook must be registered before ours.
+import concurrent.futures.thread  # noqa: E402,F401  (registers the pools' exit hook now)
+
+try:
+    threading._register_atexit(_close_open_sessions)
+except AttributeError:  # not in every Python; atexit runs later but still frees the server's side
+    atexit.register(_close_open_sessions)
 
 
 def connect(target: str | None = None, *, api_key: str | None = None, timeout: float = 30.0, seed: int | None = None, device: str = "auto") -> "Session":
@@ -111,6 +132,7 @@ class Session:
         self._closed = False
         self._requests = queue.SimpleQueue()
         self._replies = self._stub.Run(iter(self._requests.get, None), metadata=self._metadata)
+        _open_sessions.add(self)
 
     # --- context manager and lifetime ----------------------------------------------------
     def __enter__(self):

@@ -115,3 +115,20 @@ def test_seeded_sessions_draw_the_same_numbers(server):
         b.manual_seed(7)
         np.testing.assert_array_equal(a.rand(3, 2).numpy(), b.rand(3, 2).numpy())
         assert not np.array_equal(a.rand(4).numpy(), a.rand(4).numpy())
+
+
+def test_a_program_that_never_closes_its_embedded_session_still_exits(tmp_path):
+    """An embedded server's stream workers must not hold the interpreter open at exit."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "forgetful.py"
+    script.write_text(
+        "import gradwire as gw\n"
+        "s = gw.connect(device='cpu')\n"
+        "print((s.ones(3) * 2).sum().item())\n"
+        "raise SystemExit(3)\n"
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 3, done.stderr
+    assert done.stdout.strip() == "6.0"
