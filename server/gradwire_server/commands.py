@@ -60,6 +60,8 @@ def _input_shapes(session: Session, op: pb.Op) -> str:
         kind = operand.WhichOneof("value")
         if kind == "handle":
             tensor = session.tensors.get(operand.handle)
+            if type(tensor) is GradAlias:  # a .grad handle: describe the grad it stands for, if any
+                tensor = tensor.owner.grad
             described.append(f"{tensor.dtype.name}{tuple(tensor.shape)}" if tensor is not None else f"tensor {operand.handle}")
         elif kind is not None:
             described.append(repr(getattr(operand, kind)))
