@@ -30,6 +30,7 @@ from .wire import SESSION_HEADER, TOKEN_HEADER, Handle, IndexKey, chunk_views, e
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 BATCH_COMMANDS = 2048  # a batch goes out when it holds this many commands...
 BATCH_BYTES = 4 << 20  # ...or this many bytes of inline tensors
+RELEASE_EVERY = 32  # handles of collected tensors queue up to this many before a release goes out
 _MESSAGE_BYTES = 64 << 20
 _FAILED_KEPT = 1000  # sites of failed commands kept, for errors of commands that depend on them
 
@@ -68,12 +69,26 @@ def connect(target: str | None = None, *, api_key: str | None = None, timeout: f
     return Session(target, api_key=api_key, timeout=timeout, seed=seed, device=device)
 
 
-def _user_site() -> str:
-    """'file.py:12' of the first frame outside the SDK: the user's line that issued a command."""
+def _sdk_files() -> frozenset:
+    files = set()
+    for root, _, names in os.walk(_PACKAGE_DIR):
+        files.update(os.path.join(root, n) for n in names if n.endswith(".py"))
+    return frozenset(files)
+
+
+_SDK_FILES = _sdk_files()
+
+
+def _user_site() -> tuple:
+    """(file, line) of the first frame outside the SDK: the user's line that issued a command."""
     frame = sys._getframe(2)
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+    while frame is not None and frame.f_code.co_filename in _SDK_FILES:
         frame = frame.f_back
-    return f"{frame.f_code.co_filename}:{frame.f_lineno}" if frame is not None else "<unknown>"
+    return (frame.f_code.co_filename, frame.f_lineno) if frame is not None else ("<unknown>", 0)
+
+
+def _where(site) -> str:
+    return f"{site[0]}:{site[1]}"
 
 
 class Session:
@@ -197,11 +212,21 @@ class Session:
         """Append a command to the open batch; remember which user line issued it."""
         if self._closed:
             raise errors.FailedPreconditionError(f"session {self.id} is closed")
+        if len(self._released) >= RELEASE_EVERY:
+            self._queue_releases()
         command = self._batch.commands.add()
         command.id = cid = self._next_command
         self._next_command += 1
         self._sites[cid] = (op_label, _user_site())
         return command
+
+    def _queue_releases(self):
+        """A release command for the handles of collected tensors, so the server frees them now."""
+        released, self._released = self._released, []
+        command = self._batch.commands.add()
+        command.id = self._next_command
+        self._next_command += 1
+        command.release.handles.extend(released)
 
     def _sent_command(self, command):
         """Send the batch when it is full."""
@@ -210,11 +235,7 @@ class Session:
 
     def _flush(self):
         if self._released:
-            released, self._released = self._released, []
-            command = self._batch.commands.add()
-            command.id = self._next_command
-            self._next_command += 1
-            command.release.handles.extend(released)
+            self._queue_releases()
         if not self._batch.commands:
             return
         self._sent += 1
@@ -257,10 +278,12 @@ class Session:
     def _raise_first_error(self):
         pending, self._errors = self._errors, []
         cid, error = pending[0]
-        op, site = self._failed_sites.get(cid, ("command", "<unknown>"))
+        op, site = self._failed_sites.get(cid, ("command", ("<unknown>", 0)))
+        site = _where(site)
         message = f"{op} (issued at {site}) failed: {error.message}"
         if error.caused_by:
-            cause_op, cause_site = self._failed_sites.get(error.caused_by, ("command", "<unknown>"))
+            cause_op, cause_site = self._failed_sites.get(error.caused_by, ("command", ("<unknown>", 0)))
+            cause_site = _where(cause_site)
             message = f"{op} (issued at {site}) was not run: it depends on {cause_op} (issued at {cause_site}), which failed"
         if len(pending) > 1:
             message += f" ({len(pending) - 1} later command(s) failed too, most because they depended on it)"
@@ -367,7 +390,6 @@ class Session:
         self._unary(self._stub.Upload, chunks())
 
     def _factory(self, name, shape, dtype, requires_grad, **params):
-
         if requires_grad and dtype.kind != "f":
             raise errors.InvalidArgumentError("only Tensors of floating point and complex dtype can require gradients")
         out = Tensor(self, self._handle(), shape, dtype, bool(requires_grad))
@@ -400,7 +422,6 @@ class Session:
         return self._sized("randn", size, dtype, requires_grad)
 
     def _sized(self, name, size, dtype, requires_grad):
-
         size = _size_args(size)
         return self._factory(name, size, as_dtype(dtype) if dtype is not None else np.dtype(np.float32), requires_grad, size=size)
 
@@ -447,7 +468,6 @@ class Session:
             self._sent_command(command)
 
     def _backward(self, root, gradient, retain_graph):
-
         if not root._requires_grad:
             raise errors.FailedPreconditionError("element 0 of tensors does not require grad and does not have a grad_fn")
         if gradient is None and root._shape is not None and int(np.prod(root._shape)) != 1:
@@ -459,7 +479,7 @@ class Session:
             command.backward.root = root._handle
             command.backward.gradient = gradient._handle if gradient is not None else 0
             command.backward.retain_graph = bool(retain_graph)
-            self._sent_command(command)
+            self._flush()  # backward is the heavy part: let the server start while we go on
         for leaf in _leaves(root):
             leaf._has_grad = True
 
@@ -474,7 +494,6 @@ class Session:
         return alias
 
     def _set_grad(self, tensor, value):
-
         if value is not None and not isinstance(value, Tensor):
             raise errors.InvalidArgumentError(f"assigned grad expected to be a Tensor or None but got grad of type {type(value).__name__}")
         with self._lock:
@@ -489,7 +508,6 @@ class Session:
             command.set_requires_grad.requires_grad = requires_grad
 
     def _alias(self, tensor, shares_version):
-
         out = Tensor(self, self._handle(), tensor._shape, tensor._dtype)
         with self._lock:
             command = self._command("detach" if shares_version else "data")
@@ -510,7 +528,6 @@ class Session:
             self._sent_command(command)
 
     def _functional_grad(self, outputs, inputs, grad_outputs, retain_graph):
-
         results = [Tensor(self, self._handle(), x._shape, x._dtype) for x in inputs]
         with self._lock:
             command = self._command("grad")
