@@ -25,7 +25,7 @@ from .grad_mode import is_grad_enabled
 from .tensor import Tensor, as_dtype
 from .v1 import gradwire_pb2 as pb
 from .v1 import gradwire_pb2_grpc as pb_grpc
-from .wire import SESSION_HEADER, TOKEN_HEADER, Handle, IndexKey, chunk_views, encode_param, from_tensor_data
+from .wire import SESSION_HEADER, TOKEN_HEADER, decode_chunk, encode_chunk, encode_param, from_tensor_data
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 BATCH_COMMANDS = 2048  # a batch goes out when it holds this many commands...
@@ -111,6 +111,13 @@ class Session:
         options = [("grpc.max_send_message_length", _MESSAGE_BYTES), ("grpc.max_receive_message_length", _MESSAGE_BYTES)]
         self._channel = grpc.insecure_channel(target, options=options)
         self._stub = pb_grpc.GradwireStub(self._channel)
+        # the chunked streams carry raw bytes: their data chunks are encoded by hand (wire.encode_chunk)
+        self._upload_raw = self._channel.stream_unary(
+            "/gradwire.v1.Gradwire/Upload", request_serializer=None, response_deserializer=pb.UploadReply.FromString
+        )
+        self._download_raw = self._channel.unary_stream(
+            "/gradwire.v1.Gradwire/Download", request_serializer=pb.DownloadRequest.SerializeToString, response_deserializer=None
+        )
         api_key = api_key or os.environ.get("GRADWIRE_API_KEY")
         self._metadata = ((SESSION_HEADER, self.id),) + ((("gradwire-api-key", api_key),) if api_key else ())
         try:
@@ -326,15 +333,17 @@ class Session:
 
     def _download(self, handle) -> np.ndarray:
         try:
-            chunks = self._stub.Download(pb.DownloadRequest(handle=handle), metadata=self._metadata)
-            header = next(chunks)
+            chunks = self._download_raw(pb.DownloadRequest(handle=handle), metadata=self._metadata)
+            header = pb.TensorChunk.FromString(next(chunks))
             meta = header.meta
             out = np.empty(header.total_bytes, dtype=np.uint8)
-            filled = 0
-            for chunk in _with_first(header, chunks):
-                n = len(chunk.data)
-                out[chunk.offset : chunk.offset + n] = np.frombuffer(chunk.data, dtype=np.uint8)
-                filled += n
+            out[: len(header.data)] = np.frombuffer(header.data, dtype=np.uint8)
+            filled = len(header.data)
+            for raw in chunks:
+                decoded = decode_chunk(raw)
+                offset, data = decoded if decoded is not None else _header_data(raw)
+                out[offset : offset + len(data)] = np.frombuffer(data, dtype=np.uint8)
+                filled += len(data)
         except grpc.RpcError as error:
             raise errors.from_rpc_error(error) from None
         if filled != header.total_bytes:
@@ -377,17 +386,18 @@ class Session:
         return out
 
     def _upload(self, handle, array, requires_grad):
-        def chunks():
-            for offset, view in chunk_views(array, self.limits.chunk_bytes or (1 << 20)):
-                if offset == 0:
-                    meta = pb.TensorMeta(dtype=array.dtype.name, shape=array.shape)
-                    yield pb.TensorChunk(handle=handle, meta=meta, total_bytes=array.nbytes, requires_grad=requires_grad, data=bytes(view))
-                else:
-                    yield pb.TensorChunk(offset=offset, data=bytes(view))
-            if array.nbytes == 0:
-                yield pb.TensorChunk(handle=handle, meta=pb.TensorMeta(dtype=array.dtype.name, shape=array.shape), total_bytes=0)
+        """Send a large tensor on the Upload stream; data chunks are encoded by hand, one copy each."""
 
-        self._unary(self._stub.Upload, chunks())
+        def chunks():
+            step = self.limits.chunk_bytes or (1 << 20)
+            flat = array.reshape(-1).view(np.uint8)
+            meta = pb.TensorMeta(dtype=array.dtype.name, shape=array.shape)
+            head = pb.TensorChunk(handle=handle, meta=meta, total_bytes=flat.size, requires_grad=requires_grad, data=flat[:step].tobytes())
+            yield head.SerializeToString()
+            for offset in range(step, flat.size, step):
+                yield encode_chunk(offset, flat[offset : offset + step])
+
+        self._unary(self._upload_raw, chunks())
 
     def _factory(self, name, shape, dtype, requires_grad, **params):
         if requires_grad and dtype.kind != "f":
@@ -550,9 +560,9 @@ def _size_args(size) -> tuple:
     return tuple(int(n) for n in size)
 
 
-def _with_first(first, rest):
-    yield first
-    yield from rest
+def _header_data(raw):
+    chunk = pb.TensorChunk.FromString(raw)
+    return chunk.offset, chunk.data
 
 
 def _set_operand(operand, value):

@@ -45,13 +45,6 @@ def _count(shape) -> int:
     return n
 
 
-def chunk_views(array: np.ndarray, chunk_bytes: int = CHUNK_BYTES):
-    """Yield ``(offset, memoryview)`` slices of a contiguous array's bytes, without copying."""
-    flat = memoryview(np.ascontiguousarray(array)).cast("B")
-    for offset in range(0, len(flat), chunk_bytes):
-        yield offset, flat[offset : offset + chunk_bytes]
-
-
 # --- params: Python values <-> pb.Param ---------------------------------------------------
 
 
@@ -134,3 +127,77 @@ def _decode_index_part(part: pb.IndexPart, tensor_of):
     if kind == "handle":
         return tensor_of(part.handle)
     raise ValueError("empty index part")
+
+
+# --- data chunks of the Upload/Download streams, encoded by hand ---------------------------
+# A data chunk is a TensorChunk with only `offset` (field 5) and `data` (field 6). Encoding
+# it by hand costs one copy of the bytes; protobuf's message object would cost three. The
+# bytes on the wire are the same TensorChunk, so any protobuf peer reads and writes them.
+
+_OFFSET_TAG = bytes([5 << 3 | 0])
+_DATA_TAG = bytes([6 << 3 | 2])
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def encode_chunk(offset: int, data) -> bytes:
+    """A serialized TensorChunk(offset=offset, data=data); ``data`` is any bytes-like view."""
+    prefix = (_OFFSET_TAG + _varint(offset) if offset else b"") + _DATA_TAG + _varint(len(data))
+    return b"".join((prefix, data))
+
+
+def _read_varint(raw, pos):
+    result = shift = 0
+    while True:
+        if pos >= len(raw):
+            raise ValueError("truncated varint")
+        byte = raw[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return result, pos
+        shift += 7
+        if shift > 63:
+            raise ValueError("varint too long")
+
+
+def decode_chunk(raw: bytes):
+    """``(offset, data)`` of a serialized data chunk, ``data`` a memoryview into ``raw`` (no copy).
+
+    Returns None when the chunk carries header fields (handle, meta, ...): parse it with
+    ``TensorChunk.FromString`` instead. Raises ValueError on malformed bytes.
+    """
+    view = memoryview(raw)
+    pos, offset, data = 0, 0, view[0:0]
+    while pos < len(raw):
+        tag, pos = _read_varint(raw, pos)
+        field, wire_type = tag >> 3, tag & 7
+        if wire_type == 0:
+            value, pos = _read_varint(raw, pos)
+            if field == 5:
+                offset = value if value < (1 << 63) else value - (1 << 64)
+            elif value:
+                return None
+        elif wire_type == 2:
+            length, pos = _read_varint(raw, pos)
+            if pos + length > len(raw):
+                raise ValueError("truncated field")
+            if field == 6:
+                data = view[pos : pos + length]
+            elif length or field == 2:
+                return None
+            pos += length
+        elif wire_type == 1:
+            pos += 8
+        elif wire_type == 5:
+            pos += 4
+        else:
+            raise ValueError(f"unsupported wire type {wire_type}")
+    return offset, data

@@ -24,6 +24,35 @@ SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Gradwire"].full_name
 log = logging.getLogger("gradwire.server")
 
 
+class _HandlerCapture:
+    """Stands in for a server to collect the generated method handlers."""
+
+    def add_generic_rpc_handlers(self, handlers):
+        pass
+
+    def add_registered_method_handlers(self, service, handlers):
+        self.handlers = dict(handlers)
+
+
+def service_handlers(servicer) -> dict:
+    """The generated method handlers, with Upload and Download taking raw bytes.
+
+    Their data chunks are encoded and decoded by hand (``wire.encode_chunk`` and
+    ``decode_chunk``): one copy of a tensor's bytes instead of three. The bytes on
+    the wire are the same TensorChunk messages.
+    """
+    capture = _HandlerCapture()
+    pb_grpc.add_GradwireServicer_to_server(servicer, capture)
+    handlers = capture.handlers
+    handlers["Upload"] = grpc.stream_unary_rpc_method_handler(
+        servicer.Upload, request_deserializer=None, response_serializer=pb.UploadReply.SerializeToString
+    )
+    handlers["Download"] = grpc.unary_stream_rpc_method_handler(
+        servicer.Download, request_deserializer=pb.DownloadRequest.FromString, response_serializer=None
+    )
+    return handlers
+
+
 class GradwireServer:
     """A gRPC server with the gradwire service, health and reflection, and the session reaper."""
 
@@ -37,7 +66,9 @@ class GradwireServer:
         ]
         self.grpc_server = grpc.server(futures.ThreadPoolExecutor(max_workers=config.max_workers), options=options)
         self.servicer = GradwireServicer(self.registry, config)
-        pb_grpc.add_GradwireServicer_to_server(self.servicer, self.grpc_server)
+        handlers = service_handlers(self.servicer)
+        self.grpc_server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),))
+        self.grpc_server.add_registered_method_handlers(SERVICE_NAME, handlers)
         self.health = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc_server)
         reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), self.grpc_server)

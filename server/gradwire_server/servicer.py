@@ -13,7 +13,7 @@ import numpy as np
 
 from gradwire.v1 import gradwire_pb2 as pb
 from gradwire.v1 import gradwire_pb2_grpc as pb_grpc
-from gradwire.wire import SESSION_HEADER, TOKEN_HEADER
+from gradwire.wire import SESSION_HEADER, TOKEN_HEADER, decode_chunk, encode_chunk
 
 from . import __version__, commands
 from .config import Config
@@ -145,9 +145,14 @@ class GradwireServicer(pb_grpc.GradwireServicer):
     @_aborts_on_error
     @_transfer
     def Upload(self, request_iterator, context):
-        """Receive one tensor in chunks, in order, and bind it to the handle in the header."""
+        """Receive one tensor in chunks, in order, and bind it to the handle in the header.
+
+        Requests arrive as raw bytes (see ``app.service_handlers``): data chunks are
+        read in place by ``wire.decode_chunk``, without a protobuf copy.
+        """
         session = self._session(context)
-        header = next(request_iterator, None)
+        first = next(request_iterator, None)
+        header = _parse_chunk(first) if first is not None else None
         if header is None or not header.HasField("meta"):
             raise InvalidRequest("upload: the first chunk must carry the header (handle, meta, total_bytes)")
         dtype = parse_dtype(header.meta.dtype)
@@ -161,13 +166,14 @@ class GradwireServicer(pb_grpc.GradwireServicer):
             raise QuotaExceeded(f"max_session_bytes limit: a tensor of {expected} bytes exceeds {self.config.max_session_bytes}")
         buffer = np.empty(expected, dtype=np.uint8)
         filled = 0
-        for chunk in _with_first(header, request_iterator):
-            if chunk.offset != filled:
-                raise InvalidRequest(f"upload: chunk out of order: expected offset {filled}, got {chunk.offset}")
-            end = filled + len(chunk.data)
+        chunks = _with_first((header.offset, header.data), (_chunk_data(raw) for raw in request_iterator))
+        for offset, data in chunks:
+            if offset != filled:
+                raise InvalidRequest(f"upload: chunk out of order: expected offset {filled}, got {offset}")
+            end = filled + len(data)
             if end > expected:
                 raise InvalidRequest(f"upload: {end} bytes sent for a tensor of {expected} bytes")
-            buffer[filled:end] = np.frombuffer(chunk.data, dtype=np.uint8)
+            buffer[filled:end] = np.frombuffer(data, dtype=np.uint8)
             filled = end
         if filled != expected:
             raise InvalidRequest(f"upload: chunks missing: received {filled} of {expected} bytes")
@@ -180,17 +186,18 @@ class GradwireServicer(pb_grpc.GradwireServicer):
     @_aborts_on_error
     @_transfer
     def Download(self, request, context):
-        """Send one tensor in chunks; the first carries the header."""
+        """Send one tensor in chunks; the first carries the header. Replies go out as raw bytes."""
         session = self._session(context)
         with session.lock:
             tensor = session.tensor(request.handle)
             array = np.ascontiguousarray(tensor.numpy())
             meta = commands.tensor_meta(tensor, chunked=True)
-        flat = memoryview(array).cast("B") if array.size else memoryview(b"")
+        flat = array.reshape(-1).view(np.uint8)
         step = self.config.chunk_bytes
-        yield pb.TensorChunk(handle=request.handle, meta=meta, total_bytes=len(flat), offset=0, data=bytes(flat[:step]))
-        for offset in range(step, len(flat), step):
-            yield pb.TensorChunk(offset=offset, data=bytes(flat[offset : offset + step]))
+        head = pb.TensorChunk(handle=request.handle, meta=meta, total_bytes=flat.size, offset=0, data=flat[:step].tobytes())
+        yield head.SerializeToString()
+        for offset in range(step, flat.size, step):
+            yield encode_chunk(offset, flat[offset : offset + step])
 
     @_aborts_on_error
     def GetServerInfo(self, request, context):
@@ -199,6 +206,25 @@ class GradwireServicer(pb_grpc.GradwireServicer):
             version=__version__, device=self.registry.backend.device, limits=self.limits(),
             ops=sorted(OPS), non_differentiable=sorted(NON_DIFFERENTIABLE), dtypes=sorted(SUPPORTED_DTYPES.values()),
         )
+
+
+def _parse_chunk(raw: bytes) -> pb.TensorChunk:
+    try:
+        return pb.TensorChunk.FromString(raw)
+    except Exception:  # protobuf's DecodeError, whatever the implementation
+        raise InvalidRequest("upload: a chunk is not a valid TensorChunk") from None
+
+
+def _chunk_data(raw: bytes):
+    """(offset, data) of one upload chunk; data chunks are read in place."""
+    try:
+        decoded = decode_chunk(raw)
+    except ValueError as error:
+        raise InvalidRequest(f"upload: malformed chunk: {error}") from None
+    if decoded is None:  # a chunk with header fields: parse it the ordinary way
+        chunk = _parse_chunk(raw)
+        return chunk.offset, chunk.data
+    return decoded
 
 
 def _with_first(first, rest):
