@@ -6,6 +6,7 @@ import contextlib
 import functools
 import inspect
 import logging
+import math
 import threading
 
 import grpc
@@ -159,7 +160,10 @@ class GradwireServicer(pb_grpc.GradwireServicer):
         shape = tuple(header.meta.shape)
         if any(n < 0 for n in shape):
             raise InvalidRequest(f"upload: negative dimension in shape {list(shape)}")
-        expected = dtype.itemsize * int(np.prod(shape, dtype=np.int64))
+        elements = math.prod(shape)  # exact: enormous shapes must not wrap around
+        if elements > self.config.max_tensor_elements:
+            raise QuotaExceeded(f"max_tensor_elements limit: a tensor of {elements} elements exceeds {self.config.max_tensor_elements}")
+        expected = dtype.itemsize * elements
         if header.total_bytes != expected:
             raise InvalidRequest(f"upload: total_bytes {header.total_bytes} does not match dtype {dtype.name} and shape {list(shape)} ({expected} bytes)")
         if expected > self.config.max_session_bytes:

@@ -8,6 +8,9 @@ import time
 import numpy as np
 import pytest
 
+import gradwire as gw
+from gradwire.v1 import gradwire_pb2 as pb
+
 BIG_BYTES = 512 << 20
 BIG_BUDGET_S = 30.0  # measured ~5 s up and down on 2 cores; far more means the chunked path regressed
 
@@ -64,3 +67,33 @@ def test_non_contiguous_and_zero_d_arrays(session):
         back = x.numpy()
         assert back.shape == np.shape(array)
         np.testing.assert_array_equal(back, array)
+
+
+def _upload(session, chunks):
+    """Send hand-made chunks on the session's Upload stream; the SDK's error comes back."""
+    return session._unary(session._upload_raw, (c.SerializeToString() for c in chunks))
+
+
+def _header(handle, shape, dtype="float32", total=None, data=b""):
+    itemsize = np.dtype(dtype).itemsize
+    total = itemsize * int(np.prod(shape)) if total is None else total
+    return pb.TensorChunk(handle=handle, meta=pb.TensorMeta(dtype=dtype, shape=shape), total_bytes=total, data=data)
+
+
+@pytest.mark.parametrize(
+    "chunks, error, message",
+    [
+        ([pb.TensorChunk(offset=0, data=b"abcd")], gw.InvalidArgumentError, "first chunk must carry the header"),
+        ([_header(90, [2], data=b"abcd"), pb.TensorChunk(offset=8, data=b"abcd")], gw.InvalidArgumentError, "out of order"),
+        ([_header(91, [2], data=b"abcd")], gw.InvalidArgumentError, "chunks missing"),
+        ([_header(92, [1], data=b"abcdefgh")], gw.InvalidArgumentError, "8 bytes sent for a tensor of 4"),
+        ([_header(93, [2], total=5)], gw.InvalidArgumentError, "does not match dtype"),
+        ([_header(94, [2], dtype="complex64")], gw.InvalidArgumentError, "unsupported dtype"),
+        ([_header(95, [-3])], gw.InvalidArgumentError, "negative dimension"),
+        ([_header(96, [1 << 40, 1 << 40], total=0)], gw.ResourceExhaustedError, "max_tensor_elements"),
+    ],
+)
+def test_bad_uploads_get_typed_errors_and_the_session_carries_on(session, chunks, error, message):
+    with pytest.raises(error, match=message):
+        _upload(session, chunks)
+    assert (session.ones(2) * 3).sum().item() == 6.0
