@@ -116,10 +116,11 @@ if [ "$GPU_OK" = 1 ]; then
   [ "$PYTEST_S" -lt 60 ] && PYTEST_S=60
   say "pytest ${PYTEST_ARGS[*]}  (at most ${PYTEST_S}s)"
   set -o pipefail
-  timeout -k 10 "$PYTEST_S" "$PY" -m pytest "${PYTEST_ARGS[@]}" 2>&1 | tee "$OUT/pytest.log"
+  # SIGINT at the limit: pytest then stops as on Ctrl-C, still reporting what ran and writing junit.xml
+  timeout -s INT -k 30 "$PYTEST_S" "$PY" -m pytest "${PYTEST_ARGS[@]}" 2>&1 | tee "$OUT/pytest.log"
   PYTEST_RC=$?
   set +o pipefail
-  [ "$PYTEST_RC" = 124 ] && say "pytest ran past its ${PYTEST_S}s and was stopped"
+  [ "$PYTEST_RC" = 124 ] && say "pytest ran past its ${PYTEST_S}s and was interrupted: the results are those of the tests that ran"
 else
   say "no usable GPU (see env.txt): the GPU tests are not run; tests/unit only"
   timeout -k 10 120 "$PY" -m pytest -q tests/unit -p no:cacheprovider 2>&1 | tee "$OUT/pytest.log"
