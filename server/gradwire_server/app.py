@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import sys
@@ -108,6 +109,19 @@ class GradwireServer:
         return self.grpc_server.wait_for_termination(timeout)
 
 
+def tune_garbage_collector():
+    """Collect cycles rarely, and never scan what was loaded at start.
+
+    The engine makes no reference cycles (leaves hold their AccumulateGrad weakly),
+    yet with CPython's default thresholds the cycle collector ran every 700
+    allocations over every live tensor, node and module object: half the server's
+    time per op on a pipelined chain of small ops. Only the server process does
+    this; an embedded server leaves its host program's collector alone.
+    """
+    gc.freeze()  # what was imported at start stays out of every collection
+    gc.set_threshold(50_000, 20, 20)
+
+
 def create_server(config: Config) -> tuple[GradwireServer, int]:
     """A server bound to ``config.host:config.port`` (port 0 picks one), not yet started."""
     server = GradwireServer(config)
@@ -119,6 +133,7 @@ def main(argv=None):
     config = parse_args(argv)
     server, port = create_server(config)
     server.start()
+    tune_garbage_collector()
     print(f"listening on {config.host}:{port} (device {server.backend.device})", flush=True)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
