@@ -122,7 +122,7 @@ if [ "$GPU_OK" = 1 ]; then
   set +o pipefail
   [ "$PYTEST_RC" = 124 ] && say "pytest ran past its ${PYTEST_S}s and was interrupted: the results are those of the tests that ran"
 else
-  say "no usable GPU (see env.txt): the GPU tests are not run; tests/unit only"
+  say "the preflight found no usable GPU engine, or could not import gradwire (see env.txt): tests/unit only"
   timeout -k 10 120 "$PY" -m pytest -q tests/unit -p no:cacheprovider 2>&1 | tee "$OUT/pytest.log"
   PYTEST_RC=3
 fi
