@@ -37,6 +37,7 @@ class Engine:
         self.backend = backend or Backend(device)
         self.xp = self.backend.xp
         self.device = self.backend.device
+        self._ndarray = self.xp.ndarray
         self.manual_seed(seed)
 
     # --- ops ------------------------------------------------------------------
@@ -45,42 +46,53 @@ class Engine:
         op = OPS.get(name)
         if op is None:
             raise InvalidArgument(f"unknown op {name!r}")
-        if op.arity is not None and len(inputs) != op.arity:
-            raise InvalidArgument(f"{name}() takes {op.arity} input(s) but {len(inputs)} were given")
         if op.arity is None:
             if not inputs:
                 raise InvalidArgument(f"{name}() expected a non-empty list of Tensors")
             if not all(type(t) is Tensor for t in inputs):
                 raise InvalidArgument(f"{name}() expected a list of Tensors")
-        arrays = [self._input_array(name, x) for x in inputs]
-        if op.broadcasts or op.arity is None:
+        elif len(inputs) != op.arity:
+            raise InvalidArgument(f"{name}() takes {op.arity} input(s) but {len(inputs)} were given")
+        # one pass over the inputs: their arrays, and whether any of them is tracked
+        arrays, tracked = [], False
+        for x in inputs:
+            if type(x) is Tensor:
+                if x.engine is not self and x.engine.xp is not self.xp:
+                    raise DeviceError(f"{name}: expected all tensors to be on the same device, but found {x.device} and {self.device}")
+                arrays.append(x.array)
+                tracked = tracked or x._requires_grad
+            elif isinstance(x, _SCALARS):
+                arrays.append(x)
+            else:
+                raise InvalidArgument(f"{name}(): expected a Tensor or a number as input, got {type(x).__name__}")
+        if (op.broadcasts or op.arity is None) and (name == "where" or not _same_float_dtype(arrays, self._ndarray)):
             arrays = self._promote(name, inputs, arrays)
-        for key, value in params.items():
-            if type(value) is list:
-                params[key] = tuple(value)
+        if params:
+            for key, value in params.items():
+                if type(value) is list:
+                    params[key] = tuple(value)
         try:
             out = op.forward(self.xp, *arrays, **params)
         except (ValueError, IndexError, TypeError) as error:
             raise _explain(name, inputs, params, error) from None
-        outputs = out if type(out) is tuple else (out,)
-        outputs = tuple(o if isinstance(o, self.xp.ndarray) else self.xp.asarray(o) for o in outputs)
-        first = outputs[0]
+        if type(out) is tuple:
+            out = tuple(o if type(o) is self._ndarray else self.xp.asarray(o) for o in out)
+            first = out[0]
+        else:
+            first = out = out if type(out) is self._ndarray else self.xp.asarray(out)
 
-        requires_grad = (
-            is_grad_enabled()
-            and name not in NON_DIFFERENTIABLE
-            and first.dtype.kind == "f"
-            and any(type(x) is Tensor and x._requires_grad for x in inputs)
-        )
+        requires_grad = tracked and first.dtype.kind == "f" and name not in NON_DIFFERENTIABLE and is_grad_enabled()
         # a view op's output shares input 0's version counter only when it shares its memory: advanced
         # indexing and a reshape of a non-contiguous array copy, and a later in-place change cannot reach them
-        shares = op.view and type(inputs[0]) is Tensor and self.xp.may_share_memory(first, arrays[0])
-        version = inputs[0]._version if shares else [0]
+        if op.view and type(inputs[0]) is Tensor and self.xp.may_share_memory(first, arrays[0]):
+            version = inputs[0]._version
+        else:
+            version = [0]
         result = Tensor(first, self, requires_grad, None, version)
         if requires_grad:
-            result.grad_fn = self._record(op, inputs, arrays, params, out if type(out) is tuple else first, result)
+            result.grad_fn = self._record(op, inputs, arrays, params, out, result)
         if type(out) is tuple:
-            return (result,) + tuple(Tensor(o, self) for o in outputs[1:])
+            return (result,) + tuple(Tensor(o, self) for o in out[1:])
         return result
 
     def _input_array(self, name, x):
@@ -362,6 +374,22 @@ class Engine:
         if requires_grad and not is_floating(array.dtype):
             raise DTypeError("only Tensors of floating point and complex dtype can require gradients")
         return Tensor(array, self, bool(requires_grad))
+
+
+def _same_float_dtype(arrays, ndarray) -> bool:
+    """The common case that needs no promotion: float arrays of one dtype, and Python numbers."""
+    dtype = None
+    for a in arrays:
+        if type(a) is ndarray:
+            if dtype is None:
+                if a.dtype.kind != "f":
+                    return False
+                dtype = a.dtype
+            elif a.dtype != dtype:
+                return False
+        elif type(a) is not float and type(a) is not int:
+            return False
+    return dtype is not None
 
 
 def _random_dtype(dtype):

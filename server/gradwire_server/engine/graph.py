@@ -134,7 +134,7 @@ class Node:
                     "backward(), or on a copy."
                 )
         ans, inputs = self.saved
-        rules = self.rules
+        rules, params = self.rules, self.params
         grads = []
         for argnum, edge in enumerate(self.edges):
             if edge is None:
@@ -146,9 +146,9 @@ class Node:
                     f"the derivative of '{self.op}' with respect to input {argnum} is not implemented"
                 )
             if rules.variadic:
-                grads.append(rule(xp, grad, ans, *inputs, argnum=argnum, **self.params))
+                grads.append(rule(xp, grad, ans, *inputs, argnum=argnum, **params))
             else:
-                grads.append(rule(xp, grad, ans, *inputs, **self.params))
+                grads.append(rule(xp, grad, ans, *inputs, **params))
         return grads
 
 
@@ -175,13 +175,13 @@ def _topological_order(roots):
         if root is None or root in seen:
             continue
         seen.add(root)
-        stack = [(root, iter(root.edges if isinstance(root, Node) else ()))]
+        stack = [(root, iter(root.edges if type(root) is Node else ()))]
         while stack:
             node, children = stack[-1]
             for child in children:
                 if child is not None and child not in seen:
                     seen.add(child)
-                    stack.append((child, iter(child.edges if isinstance(child, Node) else ())))
+                    stack.append((child, iter(child.edges if type(child) is Node else ())))
                     break
             else:
                 stack.pop()
@@ -215,7 +215,7 @@ def run_backward(xp, roots, root_grads, retain_graph=False, capture=None, accumu
             continue
         if capture is not None and node in capture:
             capture[node] = grad
-        if isinstance(node, AccumulateGrad) or (needed is not None and node not in needed):
+        if type(node) is AccumulateGrad or (needed is not None and node not in needed):
             if capture is None:
                 accumulate(node.variable, grad)
             continue
@@ -223,7 +223,8 @@ def run_backward(xp, roots, root_grads, retain_graph=False, capture=None, accumu
         for edge, meta, g in zip(node.edges, node.metas, input_grads):
             if edge is None or g is None:
                 continue
-            g = unbroadcast(xp, g, meta.shape)
+            if g.shape != meta.shape:
+                g = unbroadcast(xp, g, meta.shape)
             if g.dtype != meta.dtype:
                 g = g.astype(meta.dtype)
             elif g is grad and type(edge) is AccumulateGrad:

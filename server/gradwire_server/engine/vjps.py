@@ -95,12 +95,14 @@ def _permute_grad(xp, g, ans, x, dims):
 
 
 def _pow_base_grad(xp, g, ans, x, y):
-    # d(x**y)/dx is 0 where y == 0 (even at x == 0, where y * x**(y-1) is nan)
-    return g * xp.where(y == 0, 0, y * x ** (y - 1))
+    # d(x**y)/dx is 0 where y == 0 (even at x == 0, where y * x**(y-1) is nan).
+    # Conditions go through asarray: with a Python number they are a bool, which CuPy's where refuses.
+    return g * xp.where(xp.asarray(y == 0), 0, y * x ** (y - 1))
 
 
 def _pow_exponent_grad(xp, g, ans, x, y):
-    return g * xp.where((x == 0) & (y >= 0), 0, ans * xp.log(xp.where(x == 0, 1, x)))
+    at_zero = xp.asarray(x == 0)
+    return g * xp.where(at_zero & xp.asarray(y >= 0), 0, ans * xp.log(xp.where(at_zero, 1, x)))
 
 
 def _clamp_grad(xp, g, ans, x, min=None, max=None):
