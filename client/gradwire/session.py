@@ -471,7 +471,8 @@ class Session:
                 _set_operand(op.inputs.add(), x)
             if params:
                 for key, value in params.items():
-                    op.params[key].CopyFrom(encode_param(value))
+                    if value is not None and value is not False:  # None and False are every op's defaults
+                        op.params[key].CopyFrom(encode_param(value))
             op.outputs.extend([r._handle for r in results])
             if not grad_on:
                 op.no_grad = True

@@ -508,27 +508,30 @@ def _extreme(name, x, dim, keepdim):
 
 def _op(name, inputs, params=None, outputs=1):
     """Queue op ``name`` and return its output Tensor(s) at once."""
-    session = None
+    session, tracked = None, False
     for x in inputs:
-        if isinstance(x, Tensor):
+        if type(x) is Tensor:
             if session is None:
                 session = x._session
             elif x._session is not session:
                 raise errors.InvalidArgumentError(f"{name}: expected all tensors to be in the same session")
+            tracked = tracked or x._requires_grad
     if session is None:
         raise errors.InvalidArgumentError(f"{name}() needs at least one tensor input")
     grad_on = is_grad_enabled()
-    requires_grad = grad_on and name not in session._non_differentiable and any(isinstance(x, Tensor) and x._requires_grad for x in inputs)
-    meta = infer(name, inputs, params or {})
+    requires_grad = tracked and grad_on and name not in session._non_differentiable
+    meta = infer(name, inputs, params or _NO_PARAMS)
     shape, dtype = meta if meta is not None else (None, None)
     if dtype is not None and dtype.kind != "f":
         requires_grad = False
-    parents = inputs if requires_grad else None
-    results = [Tensor(session, session._handle(), shape, dtype, requires_grad, not requires_grad, parents)]
+    results = [Tensor(session, session._handle(), shape, dtype, requires_grad, not requires_grad, inputs if requires_grad else None)]
     if outputs == 2:  # max/min along a dim: values and int64 indices
         results.append(Tensor(session, session._handle(), shape, int64))
     session._op(name, inputs, params, results, grad_on)
     return results[0] if outputs == 1 else tuple(results)
+
+
+_NO_PARAMS = {}
 
 
 def cat(tensors, dim=0):
