@@ -490,10 +490,7 @@ class Session:
             command.backward.root = root._handle
             command.backward.gradient = gradient._handle if gradient is not None else 0
             command.backward.retain_graph = bool(retain_graph)
-            if self._acked == self._sent:
-                self._flush()  # the server is idle and backward is heavy: let it start while we go on
-            else:
-                self._sent_command(command)  # batches are in flight: keep batching
+            self._sent_command(command)
         for leaf in _leaves(root):
             leaf._has_grad = True
 
