@@ -21,10 +21,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from gradwire_server.engine import Engine, no_grad  # noqa: E402
+from gradwire_server.engine import Engine  # noqa: E402
 from tests.conftest import assert_close  # noqa: E402
 from tests.unit.test_op_table import (  # noqa: E402
-    NUMERIC_ROWS, TORCH_CASES, engine_inputs, first, make_inputs, numerical_vjp,
+    NUMERIC_ROWS, TORCH_CASES, check_numerical_gradient, engine_inputs, first, make_inputs,
 )
 
 
@@ -49,29 +49,7 @@ def _assert_on_gpu(tensor, what):
 @pytest.mark.parametrize("row", NUMERIC_ROWS, ids=lambda row: row.id)
 def test_numerical_gradient_on_cuda(row):
     """Every VJP rule on CuPy equals central differences of the CuPy forward, in float64."""
-    engine = Engine("cuda", seed=0)
-    values, rng = make_inputs(row, np.float64)
-    inputs = engine_inputs(engine, row, values)
-    out = first(row.run(engine, *inputs))
-    assert out.requires_grad
-    _assert_on_gpu(out, f"{row.id}: output")
-    cotangent = rng.standard_normal(out.shape).astype(out.dtype)
-    out.backward(gradient=engine.tensor(cotangent))
-
-    def forward(args):
-        with no_grad():
-            return first(row.run(engine, *engine_inputs(engine, row, args))).numpy()
-
-    rtol, atol = row.numeric_tol
-    for i, x in enumerate(inputs):
-        if i not in row.diff:
-            assert not hasattr(x, "grad") or x.grad is None, f"input {i} does not require grad but got one"
-            continue
-        assert x.grad is not None, f"input {i} got no gradient"
-        _assert_on_gpu(x.grad, f"{row.id}: d/d input {i}")
-        assert x.grad.shape == x.shape and x.grad.dtype == x.dtype, f"input {i}: grad {x.grad.shape} {x.grad.dtype}"
-        expected = numerical_vjp(forward, values, i, cotangent, row.eps)
-        assert_close(x.grad, expected, rtol=rtol, atol=atol, what=f"{row.id}: d/d input {i}")
+    check_numerical_gradient(Engine("cuda", seed=0), row, check_placement=_assert_on_gpu)
 
 
 def _run_side(engine, row, values, cotangent_from):

@@ -335,14 +335,16 @@ def test_every_differentiable_op_is_differentiated():
     assert not missing, f"differentiable ops whose gradient no row checks: {missing}"
 
 
-@pytest.mark.parametrize("row", NUMERIC_ROWS, ids=lambda row: row.id)
-def test_numerical_gradient(row):
-    """The VJP of every differentiable input equals central differences of the forward, in float64."""
-    engine = Engine("cpu", seed=0)
+def check_numerical_gradient(engine, row, check_placement=lambda tensor, what: None):
+    """Every differentiable input's VJP on ``engine`` equals central differences of its forward, in float64.
+
+    ``check_placement`` is called on the output and each gradient (the GPU tests check the device).
+    """
     values, rng = make_inputs(row, np.float64)
     inputs = engine_inputs(engine, row, values)
     out = first(row.run(engine, *inputs))
     assert out.requires_grad
+    check_placement(out, f"{row.id}: output")
     cotangent = rng.standard_normal(out.shape).astype(out.dtype)
     out.backward(gradient=engine.tensor(cotangent))
 
@@ -356,9 +358,16 @@ def test_numerical_gradient(row):
             assert not hasattr(x, "grad") or x.grad is None, f"input {i} does not require grad but got one"
             continue
         assert x.grad is not None, f"input {i} got no gradient"
+        check_placement(x.grad, f"{row.id}: d/d input {i}")
         assert x.grad.shape == x.shape and x.grad.dtype == x.dtype, f"input {i}: grad {x.grad.shape} {x.grad.dtype}"
         expected = numerical_vjp(forward, values, i, cotangent, row.eps)
         assert_close(x.grad, expected, rtol=rtol, atol=atol, what=f"{row.id}: d/d input {i}")
+
+
+@pytest.mark.parametrize("row", NUMERIC_ROWS, ids=lambda row: row.id)
+def test_numerical_gradient(row):
+    """The VJP of every differentiable input equals central differences of the forward, in float64."""
+    check_numerical_gradient(Engine("cpu", seed=0), row)
 
 
 @pytest.mark.parametrize("row, dtype", TORCH_CASES)
