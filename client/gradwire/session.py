@@ -152,6 +152,7 @@ class Session:
         self._answers = {}  # command id -> pb.Result for fetches and stats
         self._released = []  # handles of collected tensors, sent with the next batch
         self._closed = False
+        self._ended_by = None  # the error that ended the stream, if one did
         self._requests = queue.SimpleQueue()
         self._replies = self._stub.Run(iter(self._requests.get, None), metadata=self._metadata)
         _open_sessions.add(self)
@@ -218,6 +219,8 @@ class Session:
     def _command(self, op_label: str) -> pb.Command:
         """Append a command to the open batch; remember which user line issued it."""
         if self._closed:
+            if self._ended_by is not None:  # say why, not only that: the same class and message as then
+                raise type(self._ended_by)(f"session {self.id} can no longer be used: {self._ended_by}")
             raise errors.FailedPreconditionError(f"session {self.id} is closed")
         if len(self._released) >= RELEASE_EVERY:
             self._queue_releases()
@@ -275,10 +278,12 @@ class Session:
                 self._take_reply(next(self._replies))
         except grpc.RpcError as error:
             self._closed = True  # e.g. "Cancelling all calls" alone does not say what ended
-            raise errors.from_rpc_error(error, f"the stream of session {self.id} to {self.target} ended") from None
+            self._ended_by = errors.from_rpc_error(error, f"the stream of session {self.id} to {self.target} ended")
+            raise self._ended_by from None
         except StopIteration:
             self._closed = True
-            raise errors.UnavailableError(f"the server ended session {self.id}'s stream") from None
+            self._ended_by = errors.UnavailableError(f"the server ended session {self.id}'s stream")
+            raise self._ended_by from None
         if self._errors:
             self._raise_first_error()
 

@@ -159,6 +159,7 @@ def test_sigterm_with_commands_in_flight(cli_server):
         # the session is done, and every later call says so at once
         kind, later = call_with_deadline(lambda: s.ones(1).numpy())
         assert kind == "error" and isinstance(later, gw.GradwireError)
+        assert type(later) is type(value) and str(value) in str(later), "a later call must say why the session ended"
     finally:
         s.close()
 
