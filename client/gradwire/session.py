@@ -25,7 +25,7 @@ from .grad_mode import is_grad_enabled
 from .tensor import Tensor, as_dtype
 from .v1 import gradwire_pb2 as pb
 from .v1 import gradwire_pb2_grpc as pb_grpc
-from .wire import SESSION_HEADER, TOKEN_HEADER, decode_chunk, encode_chunk, encode_param, from_tensor_data
+from .wire import SESSION_HEADER, TOKEN_HEADER, BufferPool, decode_chunk, encode_chunk, encode_param, from_tensor_data
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 BATCH_COMMANDS = 2048  # a batch goes out when it holds this many commands...
@@ -153,6 +153,7 @@ class Session:
         self._released = []  # handles of collected tensors, sent with the next batch
         self._closed = False
         self._ended_by = None  # the error that ended the stream, if one did
+        self._host_buffers = BufferPool()  # downloads land in these: reused once their arrays are gone
         self._requests = queue.SimpleQueue()
         self._replies = self._stub.Run(iter(self._requests.get, None), metadata=self._metadata)
         _open_sessions.add(self)
@@ -186,6 +187,7 @@ class Session:
             pass  # the server may already be gone; the session is closed either way
         finally:
             self._closed = True
+            self._host_buffers.clear()
             self._shutdown_transport()
 
     def _shutdown_transport(self):
@@ -341,7 +343,7 @@ class Session:
             chunks = self._download_raw(pb.DownloadRequest(handle=handle), metadata=self._metadata)
             header = pb.TensorChunk.FromString(next(chunks))
             meta = header.meta
-            out = np.empty(header.total_bytes, dtype=np.uint8)
+            out = self._host_buffers.take(header.total_bytes)
             out[: len(header.data)] = np.frombuffer(header.data, dtype=np.uint8)
             filled = len(header.data)
             for raw in chunks:

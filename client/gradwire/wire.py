@@ -5,6 +5,9 @@ Tensors travel as raw C-order bytes with dtype and shape, never as repeated floa
 
 from __future__ import annotations
 
+import sys
+import threading
+
 import numpy as np
 
 from .v1 import gradwire_pb2 as pb
@@ -201,3 +204,74 @@ def decode_chunk(raw: bytes):
         else:
             raise ValueError(f"unsupported wire type {wire_type}")
     return offset, data
+
+
+# --- host buffers for large transfers -------------------------------------------------------
+
+
+def _references_when_free() -> int:
+    """What sys.getrefcount reports, inside ``_free_buffer``'s loop, for a buffer only the pool holds."""
+    buffers = [np.empty(1, dtype=np.uint8)]
+    for buffer in buffers:
+        return sys.getrefcount(buffer)
+
+
+def _refcounts_are_reliable() -> bool:
+    gil = getattr(sys, "_is_gil_enabled", lambda: True)
+    return hasattr(sys, "getrefcount") and gil()
+
+
+class BufferPool:
+    """Large host buffers for the chunked streams, reused once nothing refers to them.
+
+    A fresh buffer of hundreds of MiB costs the kernel's zeroing of every page on
+    first touch; a repeated transfer of the same size (a data batch, a checkpoint)
+    reuses the buffer of the last one instead, once its array is gone. An array, and
+    every view of it, refers to its buffer, so CPython's reference count tells when a
+    buffer is free. Buffers under ``min_bytes`` are left to malloc; free buffers
+    beyond ``max_bytes`` in all are dropped, and ``clear()`` drops every free one.
+    """
+
+    def __init__(self, max_bytes: int = 1 << 30, min_bytes: int = 8 << 20):
+        self.max_bytes = max_bytes
+        self.min_bytes = min_bytes
+        self._buffers: list[np.ndarray] = []
+        self._lock = threading.Lock()
+        self._free_refs = _references_when_free() if _refcounts_are_reliable() else None
+
+    def take(self, nbytes: int) -> np.ndarray:
+        """A uint8 buffer of ``nbytes``: a free pooled one of that size, or a new one."""
+        if self._free_refs is None or nbytes < self.min_bytes:
+            return np.empty(nbytes, dtype=np.uint8)
+        with self._lock:
+            buffer = _free_buffer(self._buffers, nbytes, self._free_refs)
+            if buffer is None:
+                buffer = np.empty(nbytes, dtype=np.uint8)
+                self._buffers.append(buffer)
+                self._trim()
+            return buffer
+
+    def _trim(self):
+        held = sum(b.nbytes for b in self._buffers)
+        while held > self.max_bytes:
+            victim = _free_buffer(self._buffers, None, self._free_refs)
+            if victim is None:
+                break
+            self._buffers.remove(victim)
+            held -= victim.nbytes
+            del victim
+
+    def clear(self):
+        """Drop every free buffer; the ones in use stay until their arrays are gone."""
+        with self._lock:
+            while (victim := _free_buffer(self._buffers, None, self._free_refs)) is not None:
+                self._buffers.remove(victim)
+                del victim
+
+
+def _free_buffer(buffers, nbytes, free_refs):
+    """The first buffer of ``nbytes`` (None: any size) that only the pool refers to."""
+    for buffer in buffers:
+        if (nbytes is None or buffer.nbytes == nbytes) and sys.getrefcount(buffer) <= free_refs:
+            return buffer
+    return None

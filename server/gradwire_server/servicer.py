@@ -168,7 +168,7 @@ class GradwireServicer(pb_grpc.GradwireServicer):
             raise InvalidRequest(f"upload: total_bytes {header.total_bytes} does not match dtype {dtype.name} and shape {list(shape)} ({expected} bytes)")
         if expected > self.config.max_session_bytes:
             raise QuotaExceeded(f"max_session_bytes limit: a tensor of {expected} bytes exceeds {self.config.max_session_bytes}")
-        buffer = np.empty(expected, dtype=np.uint8)
+        buffer = self.registry.host_buffers.take(expected)
         filled = 0
         chunks = _with_first((header.offset, header.data), (_chunk_data(raw) for raw in request_iterator))
         for offset, data in chunks:

@@ -7,6 +7,8 @@ import threading
 import time
 from collections import OrderedDict
 
+from gradwire.wire import BufferPool
+
 from .config import Config
 from .engine import Backend, Engine, GraphError, Tensor
 from .engine.graph import Node
@@ -108,6 +110,8 @@ class SessionRegistry:
         self._ended: OrderedDict[str, tuple[str, float]] = OrderedDict()
         self._lock = threading.Lock()
         self.draining = False
+        # uploads land in these: a repeated upload of one size reuses the buffer of the last, once free
+        self.host_buffers = BufferPool(max_bytes=min(1 << 30, config.max_session_bytes))
 
     def open(self, session_id: str, seed=None) -> Session:
         if not session_id or len(session_id) > 128:
@@ -149,6 +153,7 @@ class SessionRegistry:
                 self._ended.popitem(last=False)
         with session.lock:
             session.clear()
+        self.host_buffers.clear()  # what the session's uploads held goes back to the system
 
     def sessions(self) -> list[Session]:
         with self._lock:

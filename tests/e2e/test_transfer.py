@@ -97,3 +97,18 @@ def test_bad_uploads_get_typed_errors_and_the_session_carries_on(session, chunks
     with pytest.raises(error, match=message):
         _upload(session, chunks)
     assert (session.ones(2) * 3).sum().item() == 6.0
+
+
+def test_reused_transfer_buffers_never_touch_arrays_still_held(session):
+    big = np.arange(3 << 20, dtype=np.float32)  # 12 MiB: above the buffer pool's 8 MiB floor
+    t = session.tensor(big)
+    first = t.numpy()
+    second = (t + 1).numpy()
+    assert not np.shares_memory(first, second)
+    del first
+    third = (t * 2).numpy()  # may land in first's buffer, never in second's
+    again = session.tensor(big - 1)  # the server's upload buffers follow the same rule
+    np.testing.assert_array_equal(second, big + 1)
+    np.testing.assert_array_equal(third, big * 2)
+    np.testing.assert_array_equal(t.numpy(), big)
+    np.testing.assert_array_equal(again.numpy(), big - 1)

@@ -1,0 +1,39 @@
+"""The host buffer pool reuses a buffer only when no array or view refers to it."""
+
+import numpy as np
+
+from gradwire.wire import BufferPool
+
+
+def test_a_buffer_in_use_is_never_handed_out_again():
+    pool = BufferPool(min_bytes=1)
+    first = pool.take(64)
+    view = first.view(np.float32).reshape(4, 4)[1:]  # a view keeps its buffer in use
+    del first
+    second = pool.take(64)
+    assert not np.shares_memory(second, view)
+    second[:] = 1
+    view[:] = 2
+    assert (second == 1).all()
+
+
+def test_a_free_buffer_is_reused_and_clear_drops_it():
+    pool = BufferPool(min_bytes=1)
+    address = pool.take(64).ctypes.data  # dropped at once: free
+    again = pool.take(64)
+    assert again.ctypes.data == address
+    del again
+    pool.clear()
+    assert pool._buffers == []
+
+
+def test_small_buffers_are_left_to_malloc_and_the_pool_is_bounded():
+    pool = BufferPool(max_bytes=100, min_bytes=32)
+    pool.take(16)
+    assert pool._buffers == []
+    held = [pool.take(40) for _ in range(3)]  # in use: all kept, over the bound
+    assert len(pool._buffers) == 3
+    del held
+    newest = pool.take(50)  # a new size: free buffers are dropped down to the bound
+    assert sum(b.nbytes for b in pool._buffers) <= 100
+    assert any(b is newest for b in pool._buffers)
