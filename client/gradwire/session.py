@@ -25,7 +25,7 @@ from .grad_mode import is_grad_enabled
 from .tensor import Tensor, as_dtype
 from .v1 import gradwire_pb2 as pb
 from .v1 import gradwire_pb2_grpc as pb_grpc
-from .wire import SESSION_HEADER, TOKEN_HEADER, BufferPool, decode_chunk, encode_chunk, encode_param, from_tensor_data
+from .wire import API_KEY_HEADER, SESSION_HEADER, TOKEN_HEADER, BufferPool, decode_chunk, encode_chunk, encode_param, from_tensor_data
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 BATCH_COMMANDS = 2048  # a batch goes out when it holds this many commands...
@@ -119,7 +119,7 @@ class Session:
             "/gradwire.v1.Gradwire/Download", request_serializer=pb.DownloadRequest.SerializeToString, response_deserializer=None
         )
         api_key = api_key or os.environ.get("GRADWIRE_API_KEY")
-        self._metadata = ((SESSION_HEADER, self.id),) + ((("gradwire-api-key", api_key),) if api_key else ())
+        self._metadata = ((SESSION_HEADER, self.id),) + (((API_KEY_HEADER, api_key),) if api_key else ())
         try:
             grpc.channel_ready_future(self._channel).result(timeout=timeout)
         except grpc.FutureTimeoutError:
