@@ -545,8 +545,8 @@ class Session:
             inplace.no_grad = not is_grad_enabled()
             self._sent_command(command)
 
-    def _functional_grad(self, outputs, inputs, grad_outputs, retain_graph):
-        results = [Tensor(self, self._handle(), x._shape, x._dtype) for x in inputs]
+    def _functional_grad(self, outputs, inputs, grad_outputs, retain_graph, allow_unused=False):
+        handles = [self._handle() for _ in inputs]  # Tensors only for the results that exist (a Tensor releases its handle)
         with self._lock:
             command = self._command("grad")
             grad = command.grad
@@ -554,9 +554,15 @@ class Session:
             grad.inputs.extend([x._handle for x in inputs])
             grad.grad_outputs.extend([g._handle if g is not None else 0 for g in grad_outputs])
             grad.retain_graph = bool(retain_graph)
-            grad.results.extend([r._handle for r in results])
-            self._sent_command(command)
-        return results
+            grad.allow_unused = bool(allow_unused)
+            grad.results.extend(handles)
+            if allow_unused:
+                self._wait()  # which gradients are None only the server knows: a sync point
+                unused = set(self._answers.pop(command.id).unused.handles)
+            else:
+                self._sent_command(command)
+                unused = ()
+        return [None if h in unused else Tensor(self, h, x._shape, x._dtype) for h, x in zip(handles, inputs)]
 
 
 def _size_args(size) -> tuple:

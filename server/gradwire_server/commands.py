@@ -176,9 +176,15 @@ def _grad(session, grad, inline_bytes):
     grad_outputs = [session.tensor(h) if h else None for h in grad.grad_outputs] or None
     if len(grad.results) != len(inputs):
         raise InvalidRequest(f"grad: {len(inputs)} inputs but {len(grad.results)} result handles")
-    grads = session.engine.grad(outputs, inputs, grad_outputs, grad.retain_graph, allow_unused=False)
+    grads = session.engine.grad(outputs, inputs, grad_outputs, grad.retain_graph, allow_unused=grad.allow_unused)
+    unused = []
     for handle, g in zip(grad.results, grads):
-        session.bind(handle, g)
+        if g is None:
+            unused.append(handle)
+        else:
+            session.bind(handle, g)
+    if grad.allow_unused:  # the client waits for this answer to know which gradients are None
+        return pb.Result(unused=pb.Unused(handles=unused))
 
 
 def _release(session, release, inline_bytes):

@@ -407,3 +407,18 @@ def test_inplace_on_leaf_that_requires_grad_raises(session):
     x = session.tensor([1.0], requires_grad=True)
     with pytest.raises(gw.FailedPreconditionError, match="leaf Variable"):
         x += 1
+
+
+def test_functional_grad_allow_unused_gives_none_as_torch_does(session):
+    import torch
+
+    x = session.tensor([1.0, 2.0], requires_grad=True)
+    unused = session.tensor([3.0], requires_grad=True)
+    gx, gu = gw.grad((x * x).sum(), (x, unused), allow_unused=True)
+    tx = torch.tensor([1.0, 2.0], requires_grad=True)
+    tu = torch.tensor([3.0], requires_grad=True)
+    tgx, tgu = torch.autograd.grad((tx * tx).sum(), (tx, tu), allow_unused=True)
+    assert gu is None and tgu is None
+    np.testing.assert_allclose(gx.numpy(), tgx.numpy())
+    with pytest.raises(gw.FailedPreconditionError, match="allow_unused=True"):
+        gw.grad((x * 2).sum(), (x, unused))[0].numpy()

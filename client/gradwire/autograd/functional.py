@@ -8,10 +8,12 @@ from .. import errors
 from ..tensor import Tensor, stack
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=False):
+def grad(outputs, inputs, grad_outputs=None, retain_graph=False, allow_unused=False):
     """Gradients of ``outputs`` with respect to ``inputs``, as ``torch.autograd.grad``.
 
     Returns a tuple with one Tensor per input; ``.grad`` of every tensor stays as it was.
+    With ``allow_unused=True`` an input the outputs do not depend on gets None (this
+    waits for the server, which alone knows); without it, such an input is an error.
     """
     outputs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
@@ -26,7 +28,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=False):
     for i, x in enumerate(inputs):
         if not x._requires_grad:
             raise errors.FailedPreconditionError(f"One of the differentiated Tensors (input {i}) does not require grad")
-    return tuple(session._functional_grad(outputs, inputs, grad_outputs, retain_graph))
+    return tuple(session._functional_grad(outputs, inputs, grad_outputs, retain_graph, allow_unused))
 
 
 def jacobian(func, inputs):

@@ -372,19 +372,27 @@ class SessionStats(_message.Message):
     graph_nodes: int
     def __init__(self, tensors: _Optional[int] = ..., bytes: _Optional[int] = ..., graph_nodes: _Optional[int] = ...) -> None: ...
 
+class Unused(_message.Message):
+    __slots__ = ("handles",)
+    HANDLES_FIELD_NUMBER: _ClassVar[int]
+    handles: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, handles: _Optional[_Iterable[int]] = ...) -> None: ...
+
 class Result(_message.Message):
-    __slots__ = ("command", "tensor", "meta", "error", "stats")
+    __slots__ = ("command", "tensor", "meta", "error", "stats", "unused")
     COMMAND_FIELD_NUMBER: _ClassVar[int]
     TENSOR_FIELD_NUMBER: _ClassVar[int]
     META_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     STATS_FIELD_NUMBER: _ClassVar[int]
+    UNUSED_FIELD_NUMBER: _ClassVar[int]
     command: int
     tensor: TensorData
     meta: TensorMeta
     error: Error
     stats: SessionStats
-    def __init__(self, command: _Optional[int] = ..., tensor: _Optional[_Union[TensorData, _Mapping]] = ..., meta: _Optional[_Union[TensorMeta, _Mapping]] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., stats: _Optional[_Union[SessionStats, _Mapping]] = ...) -> None: ...
+    unused: Unused
+    def __init__(self, command: _Optional[int] = ..., tensor: _Optional[_Union[TensorData, _Mapping]] = ..., meta: _Optional[_Union[TensorMeta, _Mapping]] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., stats: _Optional[_Union[SessionStats, _Mapping]] = ..., unused: _Optional[_Union[Unused, _Mapping]] = ...) -> None: ...
 
 class BatchReply(_message.Message):
     __slots__ = ("seq", "results")
