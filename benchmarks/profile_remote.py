@@ -140,12 +140,15 @@ def serve(out_path, use_cprofile, capture_path=None):
             if capture_path and chunks:  # for a replay, the upload as a put command, in a batch of seq 0
                 from gradwire.v1 import gradwire_pb2 as pb
 
-                header, batch = chunks[0], pb.Batch(seq=0)
+                from gradwire.wire import decode_chunk
+
+                # Upload receives raw bytes: the header chunk, then hand-encoded data chunks
+                header, batch = pb.TensorChunk.FromString(chunks[0]), pb.Batch(seq=0)
                 put = batch.commands.add().put
                 put.handle, put.requires_grad = header.handle, header.requires_grad
                 put.tensor.dtype = header.meta.dtype
                 put.tensor.shape.extend(header.meta.shape)
-                put.tensor.data = b"".join(chunk.data for chunk in chunks)
+                put.tensor.data = header.data + b"".join(bytes(decode_chunk(raw)[1]) for raw in chunks[1:])
                 captured.append(batch.SerializeToString())
 
     def timed_download(self, request, context):
