@@ -144,14 +144,19 @@ def summarize(measured, scale):
     }
 
 
-def bench_ops(engine, repeats, inner, warmup, settle=0.0):
+def chain_inputs() -> dict:
+    """The arrays the tiny-op chain starts from (the same in every benchmark that runs it)."""
     rng = np.random.default_rng(0)
-    arrays = {
+    return {
         "x": rng.standard_normal((3, 4), dtype=np.float32),
         "b": rng.standard_normal((3, 4), dtype=np.float32),
         "d": rng.uniform(1.0, 2.0, (3, 4)).astype(np.float32),  # a divisor away from zero
         "w": rng.standard_normal((4, 3), dtype=np.float32),
     }
+
+
+def bench_ops(engine, repeats, inner, warmup, settle=0.0):
+    arrays = chain_inputs()
     eng = {k: engine.tensor(v, requires_grad=True) for k, v in arrays.items()}
     tch = {k: torch.tensor(v, requires_grad=True) for k, v in arrays.items()}
 

@@ -374,15 +374,9 @@ def op_chain_synced(x, b, d, w, sync):
 
 
 def bench_ops(session, torch, chains, repeats, synced_chains, synced_repeats, settle, server):
-    from bench_engine import CHAIN_OPS, op_chain
+    from bench_engine import CHAIN_OPS, chain_inputs, op_chain
 
-    rng = np.random.default_rng(0)
-    arrays = {
-        "x": rng.standard_normal((3, 4), dtype=np.float32),
-        "b": rng.standard_normal((3, 4), dtype=np.float32),
-        "d": rng.uniform(1.0, 2.0, (3, 4)).astype(np.float32),  # a divisor away from zero
-        "w": rng.standard_normal((4, 3), dtype=np.float32),
-    }
+    arrays = chain_inputs()
     gw_leaves = {k: session.tensor(v, requires_grad=True) for k, v in arrays.items()}
     th_leaves = {k: torch.tensor(v, requires_grad=True) for k, v in arrays.items()}
     leaves_of = {"gradwire": gw_leaves, "torch": th_leaves}
