@@ -313,7 +313,10 @@ class Session:
     def sync(self):
         """Wait until the server has applied every command issued so far; raise the first error."""
         with self._lock:
+            command = self._command("sync")
+            command.sync.SetInParent()
             self._wait()
+            self._answers.pop(command.id, None)
 
     def stats(self) -> dict:
         """What the server holds for this session: ``tensors``, ``bytes``, ``graph_nodes``."""

@@ -238,6 +238,10 @@ def _manual_seed(session, command, inline_bytes):
     session.engine.manual_seed(command.seed)
 
 
+def _sync(session, command, inline_bytes):
+    return pb.Result()  # answered in order: every command before it has run
+
+
 def _stats(session, command, inline_bytes):
     return pb.Result(stats=pb.SessionStats(**session.stats()))
 
@@ -257,4 +261,5 @@ _HANDLERS = {
     "alias": _alias,
     "manual_seed": _manual_seed,
     "stats": _stats,
+    "sync": _sync,
 }

@@ -128,3 +128,13 @@ def test_intermediates_of_a_dropped_graph_are_released(session):
     gc.collect()
     stats = session.stats()
     assert stats["tensors"] == base and stats["graph_nodes"] == 0, stats
+
+
+def test_sync_is_a_command_answered_after_everything_before_it(session):
+    x = session.ones(3)
+    y = (x * 2).sum()
+    sent = session._sent
+    session.sync()
+    assert session._sent == sent + 1 and session._acked == session._sent  # one batch, acknowledged
+    assert not session._answers  # the sync's answer was taken
+    assert y.item() == 6.0
