@@ -188,6 +188,9 @@ class Tensor:
     def grad(self, value):
         self._session._set_grad(self, value)
         self._has_grad = value is not None
+        # a Tensor read from .grad before keeps what it held (the server settles it); the next read
+        # stands for the new grad: the assigned Tensor itself, as in PyTorch, or a fresh handle
+        self._grad_alias = value
 
     @property
     def data(self) -> "Tensor":

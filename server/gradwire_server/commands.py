@@ -213,6 +213,7 @@ def _grad_of(session, grad_of, inline_bytes):
 
 def _set_grad(session, set_grad, inline_bytes):
     tensor = session.tensor(set_grad.tensor)
+    session.settle_grad_aliases(tensor)
     if not set_grad.value:
         tensor.grad = None
         return

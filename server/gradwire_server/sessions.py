@@ -35,6 +35,7 @@ class Session:
         self.engine = engine
         self.tensors: dict[int, Tensor] = {}
         self.failed: dict[int, int] = {}  # handle -> id of the command whose failure left it empty
+        self._aliases: dict[int, list[int]] = {}  # id of a tensor -> handles of GradAliases of its .grad
         self.lock = threading.Lock()
         self.last_used = time.monotonic()
 
@@ -58,6 +59,15 @@ class Session:
             raise InvalidRequest(f"handle {handle} is already in use in session {self.id}")
         self.tensors[handle] = tensor
         self.failed.pop(handle, None)
+        if type(tensor) is GradAlias:
+            self._aliases.setdefault(id(tensor.owner), []).append(handle)
+
+    def settle_grad_aliases(self, owner: Tensor):
+        """Before ``owner.grad`` is replaced: its aliases keep the grad they stood for, as PyTorch's
+        ``g = p.grad`` keeps its tensor after ``p.grad = None``."""
+        for handle in self._aliases.pop(id(owner), ()):
+            if type(self.tensors.get(handle)) is GradAlias and owner.grad is not None:
+                self.tensors[handle] = owner.grad
 
     def mark_failed(self, handle: int, command_id: int):
         if handle and handle not in self.tensors:
@@ -66,8 +76,11 @@ class Session:
     def release(self, handles):
         unknown = []
         for handle in handles:
-            if self.tensors.pop(handle, None) is None and self.failed.pop(handle, None) is None:
+            tensor = self.tensors.pop(handle, None)
+            if tensor is None and self.failed.pop(handle, None) is None:
                 unknown.append(handle)
+            elif type(tensor) is GradAlias:
+                self._aliases[id(tensor.owner)].remove(handle)
         if unknown:
             raise UnknownHandle(f"release of unknown tensor handle(s) {unknown[:10]} in session {self.id}")
 
@@ -98,6 +111,7 @@ class Session:
     def clear(self):
         self.tensors.clear()
         self.failed.clear()
+        self._aliases.clear()
 
 
 class SessionRegistry:

@@ -422,3 +422,21 @@ def test_functional_grad_allow_unused_gives_none_as_torch_does(session):
     np.testing.assert_allclose(gx.numpy(), tgx.numpy())
     with pytest.raises(gw.FailedPreconditionError, match="allow_unused=True"):
         gw.grad((x * 2).sum(), (x, unused))[0].numpy()
+
+
+def test_a_grad_read_before_it_is_replaced_keeps_what_it_held_as_in_torch(session):
+    results = {}
+    for name, make in (("gradwire", lambda v, **kw: session.tensor(v, **kw)), ("torch", lambda v, **kw: torch.tensor(v, **kw))):
+        p = make([1.0, 2.0], requires_grad=True)
+        (p * 3).sum().backward()
+        old = p.grad
+        p.grad = None
+        (p * 5).sum().backward()
+        assigned = make([1.0, 1.0])
+        p.grad = assigned
+        same_object = p.grad is assigned
+        (p * 2).sum().backward()  # accumulates into the assigned tensor, in place
+        results[name] = (np.asarray(old.tolist()), same_object, np.asarray(assigned.tolist()), np.asarray(p.grad.tolist()))
+    for ours, theirs in zip(results["gradwire"], results["torch"]):
+        np.testing.assert_array_equal(ours, theirs)
+    np.testing.assert_array_equal(results["torch"][0], [3.0, 3.0])
