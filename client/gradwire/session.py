@@ -336,7 +336,7 @@ class Session:
             self._wait()
             result = self._answers.pop(command.id)
         if result.HasField("tensor"):
-            return from_tensor_data(result.tensor)
+            return from_tensor_data(result.tensor).copy()  # writable, as numpy() is in PyTorch (protobuf's bytes are not)
         if meta_only:
             return result.meta
         return self._download(tensor._handle)

@@ -203,7 +203,10 @@ class Tensor:
 
     # --- sync points ----------------------------------------------------------------------
     def numpy(self) -> np.ndarray:
-        """The values, as a NumPy array (waits for every pending command)."""
+        """The values, as a new writable NumPy array (waits for every pending command).
+
+        Writing to it leaves the tensor on the server unchanged: it is a copy.
+        """
         array = self._session._fetch(self)
         self._shape, self._dtype = array.shape, array.dtype
         return array

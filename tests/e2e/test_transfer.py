@@ -112,3 +112,11 @@ def test_reused_transfer_buffers_never_touch_arrays_still_held(session):
     np.testing.assert_array_equal(third, big * 2)
     np.testing.assert_array_equal(t.numpy(), big)
     np.testing.assert_array_equal(again.numpy(), big - 1)
+
+
+@pytest.mark.parametrize("n", [3, 1 << 19])  # inline, and on the Download stream
+def test_numpy_gives_a_writable_copy(session, n):
+    t = session.ones(n)
+    a = t.numpy()
+    a += 1  # a user's in-place edit: allowed, and the tensor stays as it was
+    assert a[0] == 2.0 and t.numpy()[0] == 1.0
