@@ -240,7 +240,7 @@ class Tensor:
         extra = ", requires_grad=True" if self._requires_grad and self._is_leaf else ""
         if not self._is_leaf:
             extra = f", grad_fn=<{self.grad_fn.name()}>"
-        return f"tensor({np.array2string(self.numpy(), separator=', ')}{extra})"
+        return f"tensor({np.array2string(self.numpy(), separator=', ', prefix='tensor(')}{extra})"
 
     __hash__ = object.__hash__
 

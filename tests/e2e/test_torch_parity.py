@@ -440,3 +440,9 @@ def test_a_grad_read_before_it_is_replaced_keeps_what_it_held_as_in_torch(sessio
     for ours, theirs in zip(results["gradwire"], results["torch"]):
         np.testing.assert_array_equal(ours, theirs)
     np.testing.assert_array_equal(results["torch"][0], [3.0, 3.0])
+
+
+def test_repr_reads_like_torch(session):
+    x = session.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    assert repr(x) == repr(torch.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True))
+    assert repr(x * 2).endswith("grad_fn=<MulBackward0>)")
