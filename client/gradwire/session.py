@@ -330,7 +330,7 @@ class Session:
 
     def _fetch(self, tensor, meta_only=False):
         with self._lock:
-            command = self._command("fetch")
+            command = self._command("reading the metadata of a tensor" if meta_only else "reading the values of a tensor")
             command.fetch.handle = tensor._handle
             command.fetch.meta_only = meta_only
             self._wait()
