@@ -151,17 +151,19 @@ def _op(session, op, inline_bytes):
     for operand in op.inputs:  # the hot path: a handle of a plain tensor, looked up directly
         tensor = tensors.get(operand.handle) if operand.WhichOneof("value") == "handle" else None
         inputs.append(tensor if type(tensor) is Tensor else _operand(session, operand))
-    params = _params(session, op.params) if op.params else {}
-    call = _ENGINE_CALLS.get(op.name)
+    params = _params(session, op.params) if len(op.params) else {}
+    name = op.name
+    call = _ENGINE_CALLS.get(name)
     if op.no_grad:
         with set_grad_enabled(False):
-            out = call(engine, *inputs, **params) if call else engine.apply(op.name, *inputs, **params)
+            out = call(engine, *inputs, **params) if call else engine.apply(name, *inputs, **params)
     else:
-        out = call(engine, *inputs, **params) if call else engine.apply(op.name, *inputs, **params)
+        out = call(engine, *inputs, **params) if call else engine.apply(name, *inputs, **params)
+    handles = op.outputs
     outputs = out if type(out) is tuple else (out,)
-    if len(outputs) != len(op.outputs):
-        raise InvalidRequest(f"{op.name} gives {len(outputs)} output(s) but {len(op.outputs)} handle(s) were sent")
-    for handle, tensor in zip(op.outputs, outputs):
+    if len(outputs) != len(handles):
+        raise InvalidRequest(f"{name} gives {len(outputs)} output(s) but {len(handles)} handle(s) were sent")
+    for handle, tensor in zip(handles, outputs):
         session.bind(handle, tensor)
 
 
