@@ -150,6 +150,7 @@ class Session:
         self._acked = 0
         self._errors = []  # (command id, pb.Error) not yet raised
         self._answers = {}  # command id -> pb.Result for fetches and stats
+        self._new_grads = {}  # backward command id -> leaves it gave a .grad, until it is acknowledged
         self._released = []  # handles of collected tensors, sent with the next batch
         self._closed = False
         self._ended_by = None  # the error that ended the stream, if one did
@@ -266,8 +267,12 @@ class Session:
         failed = {cid for cid, _ in self._errors}
         for cid in range(first, last + 1):
             site = self._sites.pop(cid, None)
-            if cid in failed and site is not None:
-                self._failed_sites[cid] = site
+            leaves = self._new_grads.pop(cid, None)
+            if cid in failed:
+                if site is not None:
+                    self._failed_sites[cid] = site
+                for leaf in leaves or ():  # a failed backward gave these leaves no .grad
+                    leaf._has_grad, leaf._grad_alias = False, None
         while len(self._failed_sites) > _FAILED_KEPT:
             self._failed_sites.pop(next(iter(self._failed_sites)))
         self._acked = reply.seq
@@ -501,8 +506,13 @@ class Session:
             command.backward.gradient = gradient._handle if gradient is not None else 0
             command.backward.retain_graph = bool(retain_graph)
             self._sent_command(command)
-        for leaf in _leaves(root):
-            leaf._has_grad = True
+            # the leaves this pass reaches have a .grad from now on; if it fails, the ones that had
+            # none get None back when its error arrives (_take_reply)
+            newly = [leaf for leaf in _leaves(root) if not leaf._has_grad]
+            for leaf in newly:
+                leaf._has_grad = True
+            if newly:
+                self._new_grads[command.id] = newly
 
     def _grad_alias(self, tensor):
         """A handle that stands for ``tensor.grad`` on the server, whatever it is when used."""

@@ -246,3 +246,14 @@ def test_a_client_dropping_its_stream_is_not_an_internal_error(server, caplog):
         assert not errors, [r.getMessage() for r in errors]
     finally:
         s.close()
+
+
+def test_a_failed_backward_leaves_grad_none_as_torch_does(session):
+    w = session.randn(2, 3, requires_grad=True)
+    bad = (w @ session.randn(4, 5)).sum()  # fails on the server; the error comes at the next sync
+    bad.backward()
+    with pytest.raises(gw.InvalidArgumentError, match="matmul"):
+        session.sync()
+    assert w.grad is None
+    (w * 2).sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), np.full((2, 3), 2.0, dtype=np.float32))
