@@ -133,15 +133,20 @@ def _train_a_little(s, host, steps=3):
     x, y, rows = s.tensor(x_np), s.tensor(y_np), s.arange(len(y_np))
     params = [s.tensor(a, requires_grad=True) for a in param_arrays]
     for _ in range(steps):
-        loss = _forward(x, params, rows, y)
-        loss.backward()
-        with gw.no_grad():
-            for p in params:
-                p -= 0.1 * p.grad
-        for p in params:
-            p.grad = None
-        loss.item()
+        _sgd_step(x, y, rows, params)
     return x, y, rows, params
+
+
+def _sgd_step(x, y, rows, params):
+    """One training step, synced by loss.item() as a training loop does."""
+    loss = _forward(x, params, rows, y)
+    loss.backward()
+    with gw.no_grad():
+        for p in params:
+            p -= 0.1 * p.grad
+    for p in params:
+        p.grad = None
+    loss.item()
 
 
 def _host_data(seed=1, batch=1024, d=784, h=256, c=10):
@@ -208,15 +213,7 @@ def test_a_training_loop_on_the_gpu_runs_in_flat_device_memory(gpu_server):
         params = [s.tensor(a, requires_grad=True) for a in param_arrays]
         levels = []
         for _ in range(25):
-            loss = _forward(x, params, rows, y)
-            loss.backward()
-            with gw.no_grad():
-                for p in params:
-                    p -= 0.1 * p.grad
-            for p in params:
-                p.grad = None
-            loss.item()
-            del loss
+            _sgd_step(x, y, rows, params)
             s.stats()  # sends the releases of the step's collected tensors, and waits for them
             levels.append(pool_used_bytes())
     steady = levels[3:]
