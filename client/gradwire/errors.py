@@ -7,7 +7,11 @@ reaches a user.
 
 from __future__ import annotations
 
+import re
+
 import grpc
+
+_TOO_LARGE = re.compile(r"message larger than max \((\d+) vs\. (\d+)\)")
 
 
 class GradwireError(RuntimeError):
@@ -93,4 +97,7 @@ def from_rpc_error(error: grpc.RpcError, context: str | None = None) -> Gradwire
     details = error.details() if hasattr(error, "details") else str(error)
     name = code.name if code is not None else "UNKNOWN"
     message = details or name
+    too_large = _TOO_LARGE.search(message) if name == "RESOURCE_EXHAUSTED" else None
+    if too_large:  # grpc's own words name no setting: say which limit it was
+        message = f"max_message_bytes limit: a message of {too_large[1]} bytes exceeds {too_large[2]} ({message})"
     return error_for(name, f"{context}: {message} ({name})" if context else message)

@@ -137,6 +137,10 @@ class Session:
         self.limits = reply.limits
         self.server_info = info
         self._non_differentiable = frozenset(info.non_differentiable)
+        # batches stay within the server's limits: one command of room for a release, half a message of tensors
+        self._max_commands = max(1, min(BATCH_COMMANDS, (self.limits.max_batch_commands or BATCH_COMMANDS + 1) - 1))
+        self._max_message = self.limits.max_message_bytes or _MESSAGE_BYTES
+        self._max_batch_bytes = min(BATCH_BYTES, self._max_message // 2)
 
         self._lock = threading.RLock()
         self._next_handle = 1
@@ -227,6 +231,8 @@ class Session:
             raise errors.FailedPreconditionError(f"session {self.id} is closed")
         if len(self._released) >= RELEASE_EVERY:
             self._queue_releases()
+        if len(self._batch.commands) >= self._max_commands:
+            self._flush()
         command = self._batch.commands.add()
         command.id = cid = self._next_command
         self._next_command += 1
@@ -243,7 +249,7 @@ class Session:
 
     def _sent_command(self, command):
         """Send the batch when it is full."""
-        if len(self._batch.commands) >= BATCH_COMMANDS or self._batch_bytes >= BATCH_BYTES:
+        if len(self._batch.commands) >= self._max_commands or self._batch_bytes >= self._max_batch_bytes:
             self._flush()
 
     def _flush(self):
@@ -251,11 +257,13 @@ class Session:
             self._queue_releases()
         if not self._batch.commands:
             return
-        self._sent += 1
-        batch, self._batch, self._batch_bytes = self._batch, pb.Batch(), 0
-        batch.seq = self._sent
-        self._batch_ids[batch.seq] = (batch.commands[0].id, batch.commands[-1].id)
-        self._requests.put(batch)
+        batch, data_bytes = self._batch, self._batch_bytes
+        self._batch, self._batch_bytes = pb.Batch(), 0
+        for piece in _within(batch, self._max_message, data_bytes):
+            self._sent += 1
+            piece.seq = self._sent
+            self._batch_ids[piece.seq] = (piece.commands[0].id, piece.commands[-1].id)
+            self._requests.put(piece)
 
     def _take_reply(self, reply: pb.BatchReply):
         for result in reply.results:
@@ -576,6 +584,25 @@ class Session:
                 self._sent_command(command)
                 unused = ()
         return [None if h in unused else Tensor(self, h, x._shape, x._dtype) for h, x in zip(handles, inputs)]
+
+
+def _within(batch: pb.Batch, max_bytes: int, data_bytes: int) -> list:
+    """``batch``, or its commands in order in several batches that each fit in a message of ``max_bytes``.
+
+    ``data_bytes``: the tensor bytes inline in it, so the usual batch needs no sizing.
+    """
+    room = max_bytes - 64  # the batch's own fields
+    if data_bytes + 128 * len(batch.commands) < room // 2 or batch.ByteSize() <= room:
+        return [batch]
+    pieces, size = [pb.Batch()], 0
+    for command in batch.commands:
+        n = command.ByteSize() + 8  # field tag and length
+        if size + n > room and pieces[-1].commands:
+            pieces.append(pb.Batch())
+            size = 0
+        pieces[-1].commands.append(command)
+        size += n
+    return pieces
 
 
 def _size_args(size) -> tuple:

@@ -17,9 +17,11 @@ from gradwire.v1 import gradwire_pb2 as pb
 from gradwire.v1 import gradwire_pb2_grpc as pb_grpc
 
 from .config import Config, parse_args
+from .errors import InvalidRequest
 from .engine import Backend
 from .servicer import GradwireServicer
 from .sessions import SessionRegistry
+from .status import status_of
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Gradwire"].full_name
 log = logging.getLogger("gradwire.server")
@@ -36,22 +38,59 @@ class _HandlerCapture:
 
 
 def service_handlers(servicer) -> dict:
-    """The generated method handlers, with Upload and Download taking raw bytes.
+    """The generated method handlers, taking raw bytes and parsing them here.
 
-    Their data chunks are encoded and decoded by hand (``wire.encode_chunk`` and
-    ``decode_chunk``): one copy of a tensor's bytes instead of three. The bytes on
-    the wire are the same TensorChunk messages.
+    A request that is not a valid message is INVALID_ARGUMENT naming the RPC
+    (grpc's own deserializers would answer INTERNAL). Upload's and Download's
+    data chunks are encoded and decoded by hand (``wire.encode_chunk`` and
+    ``decode_chunk``): one copy of a tensor's bytes instead of three. The bytes
+    on the wire are the same TensorChunk messages.
     """
     capture = _HandlerCapture()
     pb_grpc.add_GradwireServicer_to_server(servicer, capture)
     handlers = capture.handlers
+    for method in pb.DESCRIPTOR.services_by_name["Gradwire"].methods:
+        if method.name != "Upload":  # Upload parses its chunks itself (servicer._parse_chunk)
+            handlers[method.name] = _parsing(handlers[method.name], method.name, getattr(pb, method.input_type.name))
     handlers["Upload"] = grpc.stream_unary_rpc_method_handler(
         servicer.Upload, request_deserializer=None, response_serializer=pb.UploadReply.SerializeToString
     )
-    handlers["Download"] = grpc.unary_stream_rpc_method_handler(
-        servicer.Download, request_deserializer=pb.DownloadRequest.FromString, response_serializer=None
-    )
+    download = handlers["Download"]
+    handlers["Download"] = grpc.unary_stream_rpc_method_handler(download.unary_stream, response_serializer=None)
     return handlers
+
+
+def _parsing(handler, name: str, request_type):
+    """``handler`` with its requests parsed from raw bytes: malformed ones are a typed error."""
+
+    def parse(raw):
+        try:
+            return request_type.FromString(raw)
+        except Exception:  # protobuf's DecodeError, whatever the implementation
+            raise InvalidRequest(f"{name}: the request is not a valid {request_type.DESCRIPTOR.full_name}") from None
+
+    def parse_unary(raw, context):
+        try:
+            return parse(raw)
+        except InvalidRequest as error:
+            context.abort(status_of(error), str(error))
+
+    def parsed(requests):
+        for raw in requests:
+            yield parse(raw)  # raised inside the servicer's loop: its error mapping applies
+
+    serialize = handler.response_serializer
+    if handler.request_streaming and handler.response_streaming:
+        return grpc.stream_stream_rpc_method_handler(lambda requests, context: handler.stream_stream(parsed(requests), context), response_serializer=serialize)
+    if handler.request_streaming:
+        return grpc.stream_unary_rpc_method_handler(lambda requests, context: handler.stream_unary(parsed(requests), context), response_serializer=serialize)
+    if handler.response_streaming:
+
+        def unary_stream(raw, context):
+            yield from handler.unary_stream(parse_unary(raw, context), context)
+
+        return grpc.unary_stream_rpc_method_handler(unary_stream, response_serializer=serialize)
+    return grpc.unary_unary_rpc_method_handler(lambda raw, context: handler.unary_unary(parse_unary(raw, context), context), response_serializer=serialize)
 
 
 class GradwireServer:
@@ -87,7 +126,7 @@ class GradwireServer:
         return self
 
     def _reap(self):
-        interval = min(max(self.config.idle_timeout_s / 4, 0.05), 30.0)
+        interval = self.config.reap_interval_s or min(max(self.config.idle_timeout_s / 4, 0.05), 30.0)
         while not self._stopped.wait(interval):
             self.registry.reap_idle()
 

@@ -46,6 +46,18 @@ def run_batch(session: Session, batch: pb.Batch, inline_bytes: int) -> pb.BatchR
     return pb.BatchReply(seq=batch.seq, results=results)
 
 
+def refuse_batch(session: Session, batch: pb.Batch, error: BaseException) -> pb.BatchReply:
+    """Run none of a batch: its first command answers ``error``, and every handle the batch would have
+    filled is marked failed by it, so the session stays usable and later uses say why."""
+    if not batch.commands:
+        return pb.BatchReply(seq=batch.seq)
+    first = batch.commands[0].id
+    for command in batch.commands:
+        for handle in _outputs_of(command, command.WhichOneof("kind")):
+            session.mark_failed(handle, first)
+    return pb.BatchReply(seq=batch.seq, results=[error_result(first, error)])
+
+
 def error_result(command_id: int, error: BaseException, caused_by: int = 0, context: str = "") -> pb.Result:
     return pb.Result(
         command=command_id,
@@ -109,6 +121,7 @@ def _params(session: Session, params) -> dict:
 
 def _put(session, put, inline_bytes):
     try:
+        session.quota.check_tensor(put.tensor.shape, parse_dtype(put.tensor.dtype))
         array = array_from_bytes(put.tensor.data, parse_dtype(put.tensor.dtype).name, put.tensor.shape)
     except ValueError as error:
         raise InvalidRequest(f"put: {error}") from None
@@ -130,6 +143,7 @@ def _factory(session, factory, inline_bytes):
     if make is None:
         raise InvalidRequest(f"unknown factory {factory.name!r}; known: {', '.join(_FACTORIES)}")
     params = _params(session, factory.params)
+    session.quota.before_factory(factory.name, params)
     try:
         tensor = make(session.engine, requires_grad=factory.requires_grad, **params)
     except TypeError as error:
@@ -154,6 +168,7 @@ def _op(session, op, inline_bytes):
     params = _params(session, op.params) if len(op.params) else {}
     name = op.name
     call = _ENGINE_CALLS.get(name)
+    sized = session.quota.before_op(name, inputs, params)
     if op.no_grad:
         with set_grad_enabled(False):
             out = call(engine, *inputs, **params) if call else engine.apply(name, *inputs, **params)
@@ -163,13 +178,17 @@ def _op(session, op, inline_bytes):
     outputs = out if type(out) is tuple else (out,)
     if len(outputs) != len(handles):
         raise InvalidRequest(f"{name} gives {len(outputs)} output(s) but {len(handles)} handle(s) were sent")
+    if not sized:
+        session.quota.after_op(name, inputs, outputs)
     for handle, tensor in zip(handles, outputs):
         session.bind(handle, tensor)
 
 
 def _backward(session, backward, inline_bytes):
     gradient = session.tensor(backward.gradient) if backward.gradient else None
-    session.engine.backward(session.tensor(backward.root), gradient, backward.retain_graph)
+    root = session.tensor(backward.root)
+    session.quota.before_backward(root)
+    session.engine.backward(root, gradient, backward.retain_graph)
 
 
 def _grad(session, grad, inline_bytes):
@@ -178,6 +197,7 @@ def _grad(session, grad, inline_bytes):
     grad_outputs = [session.tensor(h) if h else None for h in grad.grad_outputs] or None
     if len(grad.results) != len(inputs):
         raise InvalidRequest(f"grad: {len(inputs)} inputs but {len(grad.results)} result handles")
+    session.quota.before_grad(inputs)
     grads = session.engine.grad(outputs, inputs, grad_outputs, grad.retain_graph, allow_unused=grad.allow_unused)
     unused = []
     for handle, g in zip(grad.results, grads):

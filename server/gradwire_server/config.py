@@ -27,6 +27,8 @@ class Config:
     inline_bytes: int = INLINE_BYTES
     chunk_bytes: int = CHUNK_BYTES
     idle_timeout_s: float = 3600.0
+    reap_interval_s: float = 0.0  # 0: a quarter of idle_timeout_s, between 0.05 and 30 s
+    ended_sessions_kept: int = 10_000
     drain_timeout_s: float = 30.0
 
     def limits_help(self) -> dict:
@@ -46,6 +48,8 @@ _HELP = {
     "inline_bytes": "tensors above this many bytes travel on the chunked streams",
     "chunk_bytes": "bytes per chunk on the chunked streams",
     "idle_timeout_s": "seconds a session may stay idle before it is reaped",
+    "reap_interval_s": "seconds between sweeps for idle sessions (0: a quarter of idle_timeout_s, 0.05 to 30)",
+    "ended_sessions_kept": "ended sessions remembered, to tell a call that its session was closed or expired, and when",
     "drain_timeout_s": "seconds SIGTERM waits for in-flight batches",
 }
 

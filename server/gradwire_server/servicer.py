@@ -6,7 +6,6 @@ import contextlib
 import functools
 import inspect
 import logging
-import math
 import threading
 
 import grpc
@@ -83,6 +82,9 @@ class GradwireServicer(pb_grpc.GradwireServicer):
     def __init__(self, registry: SessionRegistry, config: Config):
         self.registry = registry
         self.config = config
+        # a tensor inline in a batch, or one chunk of one, must fit in a message with room to spare
+        self.inline_bytes = min(config.inline_bytes, config.max_message_bytes // 2)
+        self.chunk_bytes = max(1, min(config.chunk_bytes, config.max_message_bytes // 2))
         self._busy = 0  # batches (until their reply is sent) and transfers under way; idle streams are not
         self._idle = threading.Condition()
 
@@ -112,7 +114,8 @@ class GradwireServicer(pb_grpc.GradwireServicer):
         return pb.Limits(
             max_session_bytes=c.max_session_bytes, max_tensor_elements=c.max_tensor_elements,
             max_sessions=c.max_sessions, max_batch_commands=c.max_batch_commands,
-            inline_bytes=c.inline_bytes, chunk_bytes=c.chunk_bytes, idle_timeout_s=c.idle_timeout_s,
+            inline_bytes=self.inline_bytes, chunk_bytes=self.chunk_bytes, idle_timeout_s=c.idle_timeout_s,
+            max_message_bytes=c.max_message_bytes,
         )
 
     @_aborts_on_error
@@ -136,11 +139,13 @@ class GradwireServicer(pb_grpc.GradwireServicer):
             with self.working():  # until the reply is sent: a shutdown waits for it
                 if self.registry.draining:
                     raise Unavailable("server is shutting down")
-                if len(batch.commands) > self.config.max_batch_commands:
-                    raise QuotaExceeded(f"max_batch_commands limit: a batch of {len(batch.commands)} commands exceeds {self.config.max_batch_commands}")
                 with session.lock:
                     self._session(context)  # ended while this batch waited? say which way
-                    reply = commands.run_batch(session, batch, self.config.inline_bytes)
+                    if len(batch.commands) > self.config.max_batch_commands:  # refused whole; the stream goes on
+                        error = QuotaExceeded(f"max_batch_commands limit: a batch of {len(batch.commands)} commands exceeds {self.config.max_batch_commands}")
+                        reply = commands.refuse_batch(session, batch, error)
+                    else:
+                        reply = commands.run_batch(session, batch, self.inline_bytes)
                 yield reply
 
     @_aborts_on_error
@@ -158,16 +163,11 @@ class GradwireServicer(pb_grpc.GradwireServicer):
             raise InvalidRequest("upload: the first chunk must carry the header (handle, meta, total_bytes)")
         dtype = parse_dtype(header.meta.dtype)
         shape = tuple(header.meta.shape)
-        if any(n < 0 for n in shape):
-            raise InvalidRequest(f"upload: negative dimension in shape {list(shape)}")
-        elements = math.prod(shape)  # exact: enormous shapes must not wrap around
-        if elements > self.config.max_tensor_elements:
-            raise QuotaExceeded(f"max_tensor_elements limit: a tensor of {elements} elements exceeds {self.config.max_tensor_elements}")
-        expected = dtype.itemsize * elements
+        expected = dtype.itemsize * session.quota.check_elements(shape, "an uploaded tensor")
         if header.total_bytes != expected:
             raise InvalidRequest(f"upload: total_bytes {header.total_bytes} does not match dtype {dtype.name} and shape {list(shape)} ({expected} bytes)")
-        if expected > self.config.max_session_bytes:
-            raise QuotaExceeded(f"max_session_bytes limit: a tensor of {expected} bytes exceeds {self.config.max_session_bytes}")
+        with session.lock:  # the estimate and the walk behind it are the session's, like its handles
+            session.quota.reserve(expected, "an uploaded tensor")
         buffer = self.registry.host_buffers.take(expected)
         filled = 0
         chunks = _with_first((header.offset, header.data), (_chunk_data(raw) for raw in request_iterator))
@@ -197,7 +197,7 @@ class GradwireServicer(pb_grpc.GradwireServicer):
             array = np.ascontiguousarray(tensor.numpy())
             meta = commands.tensor_meta(tensor, chunked=True)
         flat = array.reshape(-1).view(np.uint8)
-        step = self.config.chunk_bytes
+        step = self.chunk_bytes
         head = pb.TensorChunk(handle=request.handle, meta=meta, total_bytes=flat.size, offset=0, data=flat[:step].tobytes())
         yield head.SerializeToString()
         for offset in range(step, flat.size, step):

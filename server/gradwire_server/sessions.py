@@ -12,9 +12,8 @@ from gradwire.wire import BufferPool
 from .config import Config
 from .engine import Backend, Engine, GraphError, Tensor
 from .engine.graph import Node
+from .quotas import SessionQuota
 from .errors import DependencyFailed, InvalidRequest, QuotaExceeded, SessionNotFound, Unauthenticated, Unavailable, UnknownHandle
-
-ENDED_RECORD = 10_000  # how many ended sessions we remember, to tell "closed" from "expired" from "unknown"
 
 
 class GradAlias:
@@ -138,6 +137,7 @@ class SessionRegistry:
             if len(self._sessions) >= self.config.max_sessions:
                 raise QuotaExceeded(f"max_sessions limit reached: {self.config.max_sessions} sessions are open")
             session = Session(session_id, secrets.token_urlsafe(32), Engine(seed=seed, backend=self.backend))
+            session.quota = SessionQuota(session, self.config.max_session_bytes, self.config.max_tensor_elements)
             self._sessions[session_id] = session
             self._ended.pop(session_id, None)
             return session
@@ -148,7 +148,8 @@ class SessionRegistry:
             ended = self._ended.get(session_id)
             if ended is not None:
                 reason, when = ended
-                raise SessionNotFound(f"session {session_id}: {reason}, {time.time() - when:.0f} s ago")
+                stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(when))
+                raise SessionNotFound(f"session {session_id}: {reason}, {time.time() - when:.0f} s ago (at {stamp} UTC)")
             raise SessionNotFound(f"unknown session {session_id}")
         if not secrets.compare_digest(session.token.encode(), (token or "").encode()):
             # the same answer as an unknown session: nobody learns which ids exist
@@ -163,7 +164,7 @@ class SessionRegistry:
                 return
             del self._sessions[session.id]
             self._ended[session.id] = (reason, time.time())
-            while len(self._ended) > ENDED_RECORD:
+            while len(self._ended) > self.config.ended_sessions_kept:
                 self._ended.popitem(last=False)
         with session.lock:
             session.clear()

@@ -37,7 +37,7 @@ class ServerInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class Limits(_message.Message):
-    __slots__ = ("max_session_bytes", "max_tensor_elements", "max_sessions", "max_batch_commands", "inline_bytes", "chunk_bytes", "idle_timeout_s")
+    __slots__ = ("max_session_bytes", "max_tensor_elements", "max_sessions", "max_batch_commands", "inline_bytes", "chunk_bytes", "idle_timeout_s", "max_message_bytes")
     MAX_SESSION_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_TENSOR_ELEMENTS_FIELD_NUMBER: _ClassVar[int]
     MAX_SESSIONS_FIELD_NUMBER: _ClassVar[int]
@@ -45,6 +45,7 @@ class Limits(_message.Message):
     INLINE_BYTES_FIELD_NUMBER: _ClassVar[int]
     CHUNK_BYTES_FIELD_NUMBER: _ClassVar[int]
     IDLE_TIMEOUT_S_FIELD_NUMBER: _ClassVar[int]
+    MAX_MESSAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
     max_session_bytes: int
     max_tensor_elements: int
     max_sessions: int
@@ -52,7 +53,8 @@ class Limits(_message.Message):
     inline_bytes: int
     chunk_bytes: int
     idle_timeout_s: float
-    def __init__(self, max_session_bytes: _Optional[int] = ..., max_tensor_elements: _Optional[int] = ..., max_sessions: _Optional[int] = ..., max_batch_commands: _Optional[int] = ..., inline_bytes: _Optional[int] = ..., chunk_bytes: _Optional[int] = ..., idle_timeout_s: _Optional[float] = ...) -> None: ...
+    max_message_bytes: int
+    def __init__(self, max_session_bytes: _Optional[int] = ..., max_tensor_elements: _Optional[int] = ..., max_sessions: _Optional[int] = ..., max_batch_commands: _Optional[int] = ..., inline_bytes: _Optional[int] = ..., chunk_bytes: _Optional[int] = ..., idle_timeout_s: _Optional[float] = ..., max_message_bytes: _Optional[int] = ...) -> None: ...
 
 class ServerInfo(_message.Message):
     __slots__ = ("version", "device", "limits", "ops", "non_differentiable", "dtypes")

@@ -1,0 +1,194 @@
+"""Per-session quotas: elements per tensor and bytes held, checked before anything is allocated.
+
+What a session holds is every distinct array its handles reach: tensors, their
+``.grad``, and the residuals saved in their graphs. Walking all of that on every
+command would cost more than most ops, so each session keeps an estimate that
+only grows (by what each command is about to allocate) and is replaced by the
+exact walk when it would cross the limit. A release makes the estimate stale on
+the high side, never the low one: a command is refused only after the walk.
+
+An op's output is sized before the op runs with the same shape rules the SDK
+uses (``gradwire.shapes``); an op those rules cannot size (indexing, a few
+argument forms) is checked right after it ran, and its output dropped unbound.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from gradwire import shapes
+
+from .engine import Tensor, parse_dtype
+from .engine.graph import AccumulateGrad, Node
+from .engine.ops import OPS
+from .errors import InvalidRequest, QuotaExceeded
+
+
+class _Shaped:
+    """What ``gradwire.shapes`` reads of a tensor: ``_shape`` and ``_dtype``."""
+
+    __slots__ = ("_shape", "_dtype")
+
+    def __init__(self, tensor: Tensor):
+        self._shape = tuple(tensor.array.shape)
+        self._dtype = tensor.array.dtype
+
+
+class SessionQuota:
+    """The limits of one session and the estimate of what it holds."""
+
+    __slots__ = ("session", "max_bytes", "max_elements", "estimate")
+
+    def __init__(self, session, max_bytes: int, max_elements: int):
+        self.session = session
+        self.max_bytes = max_bytes
+        self.max_elements = max_elements
+        self.estimate = 0  # >= the bytes the session holds, as long as every allocation went through reserve()
+
+    # --- the limits ---------------------------------------------------------------------
+    def check_elements(self, shape, what="a tensor") -> int:
+        """The element count of ``shape`` (exact, however large), refused above ``max_tensor_elements``."""
+        if any(n < 0 for n in shape):
+            raise InvalidRequest(f"negative dimension in shape {list(shape)}")
+        elements = math.prod(shape)
+        if elements > self.max_elements:
+            raise QuotaExceeded(f"max_tensor_elements limit: {what} of {elements} elements exceeds {self.max_elements}")
+        return elements
+
+    def check_tensor(self, shape, dtype, what="a tensor"):
+        """Elements and bytes of a new tensor of ``shape`` and ``dtype``, before it is made."""
+        elements = self.check_elements(shape, what)
+        self.reserve(elements * np.dtype(dtype).itemsize, what)
+
+    def reserve(self, nbytes: int, what="a tensor"):
+        """Count ``nbytes`` about to be allocated; refuse them if the session would hold more than its limit."""
+        if nbytes <= 0:
+            return
+        if self.estimate + nbytes <= self.max_bytes:
+            self.estimate += nbytes
+            return
+        held = self.estimate = held_bytes(self.session)
+        if held + nbytes > self.max_bytes:
+            raise QuotaExceeded(
+                f"max_session_bytes limit: {what} of {nbytes} bytes would bring the {held} bytes "
+                f"session {self.session.id} holds to {held + nbytes}, above {self.max_bytes}"
+            )
+        self.estimate += nbytes
+
+    # --- commands ---------------------------------------------------------------------------
+    def before_op(self, name: str, inputs, params) -> bool:
+        """Size an op's output before it runs; False if the shape rules cannot tell (check after)."""
+        if not any(type(x) is Tensor for x in inputs):
+            return False
+        shaped = [_Shaped(x) if type(x) is Tensor else x for x in inputs]
+        try:
+            meta = shapes.infer(name, shaped, params)
+        except Exception:  # noqa: BLE001 - arguments the rules do not expect: the op gives the real error
+            meta = None
+        if meta is None or meta[0] is None:
+            return False
+        shape, dtype = meta
+        op = OPS.get(name)
+        elements = self.check_elements(shape, f"the output of {name}")
+        if op is not None and not op.view:  # a view allocates nothing
+            self.reserve(elements * np.dtype(dtype).itemsize, f"the output of {name}")
+        return name not in _MORE_OUTPUTS
+
+    def after_op(self, name: str, inputs, outputs):
+        """Check outputs that were not sized before: refused ones are dropped, so their memory goes."""
+        arrays = [x.array for x in inputs if type(x) is Tensor]
+        for out in outputs:
+            self.check_elements(out.array.shape, f"the output of {name}")
+            if not any(_shares(out.array, a) for a in arrays):
+                self.reserve(out.array.nbytes, f"the output of {name}")
+
+    def before_factory(self, name: str, params: dict):
+        """Size a factory's tensor from its parameters, before it is made."""
+        try:
+            dtype = parse_dtype(params.get("dtype") or "float32")
+        except Exception:  # noqa: BLE001 - the factory itself says what is wrong with the dtype
+            return
+        if name == "arange":
+            start, end, step = params.get("start", 0), params.get("end"), params.get("step", 1)
+            if end is None:
+                start, end = 0, start
+            if not all(isinstance(v, (int, float)) for v in (start, end, step)) or step == 0:
+                return  # the factory raises its own error
+            length = max(0, math.ceil((end - start) / step)) if all(map(math.isfinite, (start, end, step))) else 0
+            shape = (length,)
+        else:
+            size = params.get("size", ())
+            if isinstance(size, int):
+                size = (size,)
+            if not isinstance(size, tuple) or not all(type(n) is int for n in size):
+                return
+            shape = size
+        self.check_tensor(shape, dtype, f"a {name} tensor")
+
+    def before_backward(self, root: Tensor):
+        """Reserve the ``.grad`` a backward pass from ``root`` will give leaves that have none yet."""
+        self.reserve(sum(leaf.array.nbytes for leaf in _leaves_without_grad(root.grad_fn)), "the gradients of backward")
+
+    def before_grad(self, inputs):
+        """Reserve what ``autograd.grad`` returns: one gradient the size of each input."""
+        self.reserve(sum(x.array.nbytes for x in inputs), "the gradients of grad")
+
+
+_MORE_OUTPUTS = {"max", "min"}  # with a dim they also give indices, checked after
+
+
+def _shares(a, b) -> bool:
+    return _owner(a) is _owner(b)
+
+
+def _owner(array):
+    """The array that owns ``array``'s memory (itself unless it is a view)."""
+    base = getattr(array, "base", None)
+    while base is not None and hasattr(base, "nbytes") and hasattr(base, "base"):
+        array, base = base, base.base
+    return array
+
+
+def _leaves_without_grad(node):
+    seen, stack, leaves = set(), [node], {}
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if type(node) is AccumulateGrad:
+            leaf = node.variable
+            if leaf is not None and leaf.grad is None:
+                leaves[id(leaf)] = leaf
+        elif type(node) is Node:
+            stack.extend(node.edges)
+    return leaves.values()
+
+
+def held_bytes(session) -> int:
+    """Bytes of the distinct arrays a session's handles reach: tensors, grads and saved residuals."""
+    arrays: dict[int, int] = {}
+
+    def count(array):
+        if array is not None and hasattr(array, "nbytes"):
+            owner = _owner(array)
+            arrays[id(owner)] = owner.nbytes
+
+    seen, stack = set(), []
+    for tensor in list(session.tensors.values()):
+        if type(tensor) is not Tensor:  # a GradAlias: the grad it stands for
+            tensor = tensor.owner
+        count(tensor.array)
+        if tensor.grad is not None:
+            count(tensor.grad.array)
+        stack.append(tensor.grad_fn)
+    while stack:
+        node = stack.pop()
+        if type(node) is not Node or id(node) in seen:
+            continue
+        seen.add(id(node))
+        for saved in node.saved_tensors:
+            count(saved)
+        stack.extend(node.edges)
+    return sum(arrays.values())
