@@ -392,21 +392,24 @@ class Session:
         if requires_grad and array.dtype.kind != "f":
             raise errors.InvalidArgumentError("only Tensors of floating point and complex dtype can require gradients")
         array = np.require(array, requirements="C")  # not ascontiguousarray: it makes a 0-d array 1-d
-        out = Tensor(self, self._handle(), array.shape, array.dtype, bool(requires_grad))
+        handle = self._handle()  # its Tensor only once sent: a refused upload leaves no handle to release
         with self._lock:
+            if self._released:  # freed first: the server's quota counts what the session holds when this arrives
+                self._queue_releases()
             if array.nbytes > self.limits.inline_bytes:
-                self._upload(out._handle, array, requires_grad)
+                self._flush()
+                self._upload(handle, array, requires_grad)
             else:
                 command = self._command("tensor")
                 put = command.put
-                put.handle = out._handle
+                put.handle = handle
                 put.requires_grad = bool(requires_grad)
                 put.tensor.dtype = array.dtype.name
                 put.tensor.shape.extend(array.shape)
                 put.tensor.data = array.tobytes()
                 self._batch_bytes += array.nbytes
                 self._sent_command(command)
-        return out
+        return Tensor(self, handle, array.shape, array.dtype, bool(requires_grad))
 
     def _upload(self, handle, array, requires_grad):
         """Send a large tensor on the Upload stream; data chunks are encoded by hand, one copy each."""
@@ -427,6 +430,8 @@ class Session:
             raise errors.InvalidArgumentError("only Tensors of floating point and complex dtype can require gradients")
         out = Tensor(self, self._handle(), shape, dtype, bool(requires_grad))
         with self._lock:
+            if self._released:  # as in tensor(): freed before the new one is counted
+                self._queue_releases()
             command = self._command(name)
             factory = command.factory
             factory.name = name
