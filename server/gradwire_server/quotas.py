@@ -86,8 +86,8 @@ class SessionQuota:
             meta = shapes.infer(name, shaped, params)
         except Exception:  # noqa: BLE001 - arguments the rules do not expect: the op gives the real error
             meta = None
-        if meta is None or meta[0] is None:
-            return False
+        if meta is None or meta[0] is None or any(n < 0 for n in meta[0]):
+            return False  # the op itself says what is wrong with its arguments
         shape, dtype = meta
         op = OPS.get(name)
         elements = self.check_elements(shape, f"the output of {name}")
