@@ -151,10 +151,22 @@ def _factory(session, factory, inline_bytes):
     session.bind(factory.handle, tensor)
 
 
+def _checked(name, call):
+    """An engine call whose wrong arity or unknown parameter is the client's error, not the server's."""
+
+    def checked(engine, *inputs, **params):
+        try:
+            return call(engine, *inputs, **params)
+        except TypeError as error:
+            raise InvalidRequest(f"{name}(): {str(error).replace('<lambda>() ', '')}") from None
+
+    return checked
+
+
 # ops that need the engine's argument handling rather than a plain table entry
 _ENGINE_CALLS = {
-    "index": lambda engine, x, key=(): engine.index(x, key),
-    "to": lambda engine, x, dtype=None: engine.to(x, dtype=dtype),
+    "index": _checked("index", lambda engine, x, key=(): engine.index(x, key)),
+    "to": _checked("to", lambda engine, x, dtype=None: engine.to(x, dtype=dtype)),
 }
 
 
@@ -258,7 +270,7 @@ def _alias(session, alias, inline_bytes):
 
 
 def _manual_seed(session, command, inline_bytes):
-    session.engine.manual_seed(command.seed)
+    session.engine.manual_seed(command.seed % 2**64)  # a negative seed wraps around, as torch.manual_seed's does
 
 
 def _sync(session, command, inline_bytes):

@@ -64,8 +64,10 @@ class Session:
     def settle_grad_aliases(self, owner: Tensor):
         """Before ``owner.grad`` is replaced: its aliases keep the grad they stood for, as PyTorch's
         ``g = p.grad`` keeps its tensor after ``p.grad = None``."""
+        if owner.grad is None:
+            return  # nothing to keep: the aliases go on standing for whatever grad comes next
         for handle in self._aliases.pop(id(owner), ()):
-            if type(self.tensors.get(handle)) is GradAlias and owner.grad is not None:
+            if type(self.tensors.get(handle)) is GradAlias:
                 self.tensors[handle] = owner.grad
 
     def mark_failed(self, handle: int, command_id: int):
@@ -79,7 +81,11 @@ class Session:
             if tensor is None and self.failed.pop(handle, None) is None:
                 unknown.append(handle)
             elif type(tensor) is GradAlias:
-                self._aliases[id(tensor.owner)].remove(handle)
+                aliases = self._aliases.get(id(tensor.owner), [])
+                if handle in aliases:
+                    aliases.remove(handle)
+                if not aliases:
+                    self._aliases.pop(id(tensor.owner), None)
         if unknown:
             raise UnknownHandle(f"release of unknown tensor handle(s) {unknown[:10]} in session {self.id}")
 

@@ -55,13 +55,15 @@ class Engine:
             raise InvalidArgument(f"{name}() takes {op.arity} input(s) but {len(inputs)} were given")
         # one pass over the inputs: their arrays, and whether any of them is tracked
         arrays, tracked = [], False
-        for x in inputs:
+        for i, x in enumerate(inputs):
             if type(x) is Tensor:
                 if x.engine is not self and x.engine.xp is not self.xp:
                     raise DeviceError(f"{name}: expected all tensors to be on the same device, but found {x.device} and {self.device}")
                 arrays.append(x.array)
                 tracked = tracked or x._requires_grad
             elif isinstance(x, _SCALARS):
+                if not op.broadcasts:  # only elementwise ops take a number where a tensor could be
+                    raise InvalidArgument(f"{name}(): argument 'input' (position {i + 1}) must be Tensor, not {type(x).__name__}")
                 arrays.append(x)
             else:
                 raise InvalidArgument(f"{name}(): expected a Tensor or a number as input, got {type(x).__name__}")
