@@ -79,6 +79,13 @@ class SessionQuota:
     # --- commands ---------------------------------------------------------------------------
     def before_op(self, name: str, inputs, params) -> bool:
         """Size an op's output before it runs; False if the shape rules cannot tell (check after)."""
+        nbytes = _same_size_output(name, inputs, params)
+        if nbytes is not None:  # the hot path: no bigger than an input that passed already
+            if self.estimate + nbytes <= self.max_bytes:
+                self.estimate += nbytes
+            else:
+                self.reserve(nbytes, f"the output of {name}")
+            return True
         if not any(type(x) is Tensor for x in inputs):
             return False
         shaped = [_Shaped(x) if type(x) is Tensor else x for x in inputs]
@@ -136,6 +143,43 @@ class SessionQuota:
 
 
 _MORE_OUTPUTS = {"max", "min"}  # with a dim they also give indices, checked after
+_UNARY = frozenset(["neg", "exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu", "clamp", "softmax", "log_softmax", "clone"])
+_ARITHMETIC = frozenset(["add", "sub", "mul", "div", "pow", "maximum", "minimum"])
+_COMPARISON = frozenset(["eq", "ne", "lt", "le", "gt", "ge"])
+
+
+_FULL_REDUCTIONS = {"sum": 0, "mean": 0, "max": 0, "min": 0, "argmax": 8, "argmin": 8}  # itemsize of the output (0: input's)
+
+
+def _same_size_output(name, inputs, params):
+    """Bytes of the output of the commonest ops, read off input 0 without the shape rules; else None.
+
+    Unary ops on a tensor, and float ops of a tensor with a number or with a tensor of its own shape
+    and dtype: the output has input 0's shape, and its dtype (bool for comparisons). A reduction over
+    everything: one element.
+    """
+    if not inputs or type(inputs[0]) is not Tensor:
+        return None
+    a = inputs[0].array
+    if name in _UNARY:
+        return a.nbytes if len(inputs) == 1 else None
+    if name in _FULL_REDUCTIONS:
+        return (_FULL_REDUCTIONS[name] or a.itemsize) if len(inputs) == 1 and not params else None
+    if len(inputs) != 2 or a.dtype.kind != "f":
+        return None
+    b = inputs[1]
+    if name == "matmul":  # (m, k) @ (k, n) of one dtype, the commonest layer; other forms take the shape rules
+        if type(b) is Tensor and a.ndim == 2 == b.array.ndim and a.shape[1] == b.array.shape[0] and a.dtype == b.array.dtype:
+            n = b.array.shape[1]
+            if n <= a.shape[1] or a.shape[0] * n <= a.size:  # no more elements than input 0 had
+                return a.shape[0] * n * a.itemsize
+        return None
+    if type(b) is float or type(b) is int or (type(b) is Tensor and b.array.shape == a.shape and b.array.dtype == a.dtype):
+        if name in _ARITHMETIC:
+            return a.nbytes
+        if name in _COMPARISON:
+            return a.size
+    return None
 
 
 def _shares(a, b) -> bool:

@@ -141,7 +141,8 @@ class SessionRegistry:
             if session_id in self._sessions:
                 raise InvalidRequest(f"session {session_id} is already open")
             if len(self._sessions) >= self.config.max_sessions:
-                raise QuotaExceeded(f"max_sessions limit reached: {self.config.max_sessions} sessions are open")
+                n = len(self._sessions)
+                raise QuotaExceeded(f"max_sessions limit: {n} sessions are open; one more would make {n + 1}, above {self.config.max_sessions}")
             session = Session(session_id, secrets.token_urlsafe(32), Engine(seed=seed, backend=self.backend))
             session.quota = SessionQuota(session, self.config.max_session_bytes, self.config.max_tensor_elements)
             self._sessions[session_id] = session

@@ -159,7 +159,7 @@ def test_sessions_per_server(quota_server):
     open_ = [gw.connect(quota_server.address, timeout=10) for _ in range(LIMITS["max_sessions"] - len(quota_server.registry.sessions()))]
     try:
         message = refused(lambda: gw.connect(quota_server.address, timeout=10), "max_sessions")
-        assert "3 sessions are open" in message
+        assert "3 sessions are open; one more would make 4, above 3" in message
         assert open_[0].tensor([1.0]).item() == 1.0
     finally:
         for session in open_:
