@@ -8,16 +8,19 @@ still work, and that the health service says SERVING.
 from __future__ import annotations
 
 import gc
+import os
 
+import grpc
 import numpy as np
 import pytest
-import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 import gradwire as gw
 from gradwire.v1 import gradwire_pb2 as pb
 from gradwire_server.app import create_server
 from gradwire_server.config import Config
+
+DEVICE = os.environ.get("GRADWIRE_TEST_DEVICE", "cpu")  # cuda: the same checks on a GPU server
 
 TYPED = {"INVALID_ARGUMENT", "NOT_FOUND", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "UNIMPLEMENTED"}
 METHODS = {  # every RPC of the service, and whether its requests and replies stream
@@ -28,7 +31,7 @@ METHODS = {  # every RPC of the service, and whether its requests and replies st
 
 @pytest.fixture(scope="module")
 def abuse_server():
-    server, port = create_server(Config(host="127.0.0.1", port=0, device="cpu"))  # the default limits
+    server, port = create_server(Config(host="127.0.0.1", port=0, device=DEVICE))  # the default limits
     server.start()
     server.address = f"127.0.0.1:{port}"
     yield server

@@ -4,6 +4,7 @@ ended, and when: expired, closed by the client, or unknown."""
 from __future__ import annotations
 
 import gc
+import os
 import time
 import weakref
 
@@ -18,13 +19,15 @@ from gradwire.wire import SESSION_HEADER, TOKEN_HEADER
 from gradwire_server.app import create_server
 from gradwire_server.config import Config
 
+DEVICE = os.environ.get("GRADWIRE_TEST_DEVICE", "cpu")  # cuda: the same checks on a GPU server
+
 IDLE_S = 1.0  # short, with room for a loaded machine between a session's own calls
 WHEN = r"\d+ s ago \(at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\)"
 
 
 @pytest.fixture
 def expiring():
-    server, port = create_server(Config(host="127.0.0.1", port=0, device="cpu", idle_timeout_s=IDLE_S, reap_interval_s=0.05, ended_sessions_kept=3))
+    server, port = create_server(Config(host="127.0.0.1", port=0, device=DEVICE, idle_timeout_s=IDLE_S, reap_interval_s=0.05, ended_sessions_kept=3))
     server.start()
     server.address = f"127.0.0.1:{port}"
     yield server
@@ -68,7 +71,7 @@ def test_an_idle_session_is_reaped_with_all_its_memory(expiring):
 
 def test_a_session_in_use_is_not_reaped():
     """The reaper's clock passed by hand: no sleeps, and no reaper thread racing a slow machine."""
-    server, port = create_server(Config(host="127.0.0.1", port=0, device="cpu", idle_timeout_s=600, reap_interval_s=600))
+    server, port = create_server(Config(host="127.0.0.1", port=0, device=DEVICE, idle_timeout_s=600, reap_interval_s=600))
     server.start()
     try:
         with gw.connect(f"127.0.0.1:{port}", timeout=10) as s:

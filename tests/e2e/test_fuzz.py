@@ -32,6 +32,8 @@ from gradwire_server.config import Config
 from gradwire_server.engine import OPS
 from gradwire_server.quotas import held_bytes
 
+DEVICE = os.environ.get("GRADWIRE_TEST_DEVICE", "cpu")  # cuda: the same checks on a GPU server
+
 EXAMPLES = int(os.environ.get("GRADWIRE_FUZZ_EXAMPLES", "800"))
 FUZZ = settings(
     max_examples=EXAMPLES, deadline=None, derandomize=not os.environ.get("GRADWIRE_FUZZ_RANDOM"), database=None,
@@ -56,7 +58,7 @@ class _Errors(logging.Handler):
 
 @pytest.fixture(scope="module")
 def fuzz_server():
-    config = Config(host="127.0.0.1", port=0, device="cpu", max_session_bytes=16 << 20, max_tensor_elements=1 << 20, max_batch_commands=64, max_sessions=16)
+    config = Config(host="127.0.0.1", port=0, device=DEVICE, max_session_bytes=16 << 20, max_tensor_elements=1 << 20, max_batch_commands=64, max_sessions=16)
     server, port = create_server(config)
     server.start()
     server.address = f"127.0.0.1:{port}"

@@ -4,6 +4,7 @@ the limit and the amount asked; the session stays usable and holds what it held 
 from __future__ import annotations
 
 import gc
+import os
 import re
 
 import grpc
@@ -16,13 +17,15 @@ from gradwire_server.app import create_server
 from gradwire_server.config import Config
 from gradwire_server.quotas import held_bytes
 
+DEVICE = os.environ.get("GRADWIRE_TEST_DEVICE", "cpu")  # cuda: the same checks on a GPU server
+
 MiB = 1 << 20
 LIMITS = dict(max_session_bytes=1 * MiB, max_tensor_elements=200_000, max_sessions=3, max_batch_commands=50, max_message_bytes=256 << 10)
 
 
 @pytest.fixture(scope="module")
 def quota_server():
-    server, port = create_server(Config(host="127.0.0.1", port=0, device="cpu", **LIMITS))
+    server, port = create_server(Config(host="127.0.0.1", port=0, device=DEVICE, **LIMITS))
     server.start()
     server.address = f"127.0.0.1:{port}"
     yield server
