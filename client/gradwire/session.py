@@ -261,27 +261,34 @@ class Session:
         for result in reply.results:
             if result.HasField("error"):
                 self._errors.append((result.command, result.error))
+                self._settle_failure(result.command)
             else:
                 self._answers[result.command] = result
+        if reply.partial:
+            return  # an early answer to a fetch: the batch's full reply follows
         first, last = self._batch_ids.pop(reply.seq, (0, -1))
-        failed = {cid for cid, _ in self._errors}
         for cid in range(first, last + 1):
-            site = self._sites.pop(cid, None)
-            leaves = self._new_grads.pop(cid, None)
-            if cid in failed:
-                if site is not None:
-                    self._failed_sites[cid] = site
-                for leaf in leaves or ():  # a failed backward gave these leaves no .grad
-                    leaf._has_grad, leaf._grad_alias = False, None
+            self._sites.pop(cid, None)
+            self._new_grads.pop(cid, None)
         while len(self._failed_sites) > _FAILED_KEPT:
             self._failed_sites.pop(next(iter(self._failed_sites)))
         self._acked = reply.seq
 
-    def _wait(self):
-        """Flush and read replies until every batch sent is acknowledged; raise the first error."""
+    def _settle_failure(self, cid):
+        """Keep a failed command's site for its error message; a failed backward gave its leaves no .grad."""
+        site = self._sites.pop(cid, None)
+        if site is not None:
+            self._failed_sites[cid] = site
+        for leaf in self._new_grads.pop(cid, None) or ():
+            leaf._has_grad, leaf._grad_alias = False, None
+
+    def _wait(self, answer=None):
+        """Flush and read replies until every batch sent is acknowledged, or until command
+        ``answer`` is answered (the server answers a fetch early when nothing later in its
+        batch can change the tensor); raise the first error known by then."""
         self._flush()
         try:
-            while self._acked < self._sent:
+            while self._acked < self._sent and answer not in self._answers:
                 self._take_reply(next(self._replies))
         except grpc.RpcError as error:
             self._closed = True  # e.g. "Cancelling all calls" alone does not say what ended
@@ -338,7 +345,7 @@ class Session:
             command = self._command("reading the metadata of a tensor" if meta_only else "reading the values of a tensor")
             command.fetch.handle = tensor._handle
             command.fetch.meta_only = meta_only
-            self._wait()
+            self._wait(answer=command.id)
             result = self._answers.pop(command.id)
         if result.HasField("tensor"):
             return from_tensor_data(result.tensor).copy()  # writable, as numpy() is in PyTorch (protobuf's bytes are not)

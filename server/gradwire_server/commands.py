@@ -23,9 +23,19 @@ from .status import describe, status_of
 log = logging.getLogger("gradwire.server")
 
 
-def run_batch(session: Session, batch: pb.Batch, inline_bytes: int) -> pb.BatchReply:
+def run_batch(session: Session, batch: pb.Batch, inline_bytes: int):
+    """Yield the batch's replies: at most one early (partial) answer to a fetch, then the full reply.
+
+    The early answer lets ``loss.item()`` return once the loss exists, while the server
+    goes on with the backward pass and the update the client queued before it.
+    """
+    commands = batch.commands
+    early = _early_fetch(commands)  # (index of the op that makes the tensor, index of its fetch)
     results = []
-    for command in batch.commands:
+    answered = -1
+    for index, command in enumerate(commands):
+        if index == answered:
+            continue
         kind = command.WhichOneof("kind")
         try:
             handler = _HANDLERS.get(kind)
@@ -43,7 +53,57 @@ def run_batch(session: Session, batch: pb.Batch, inline_bytes: int) -> pb.BatchR
                 session.mark_failed(handle, cause)
             context = _input_shapes(session, command.op) if kind == "op" else ""
             results.append(error_result(command.id, error, cause if cause != command.id else 0, context))
-    return pb.BatchReply(seq=batch.seq, results=results)
+            continue
+        if early is not None and index == early[0] and _stays_final(session, commands, *early):
+            fetch = commands[early[1]]
+            result = _fetch(session, fetch.fetch, inline_bytes)
+            result.command = fetch.id
+            results.append(result)
+            yield pb.BatchReply(seq=batch.seq, results=results, partial=True)
+            results, answered = [], early[1]
+    yield pb.BatchReply(seq=batch.seq, results=results)
+
+
+# Commands that never write into an existing tensor's values or metadata: between an op and a
+# fetch of its output they cannot change what the fetch would read. In-place updates and
+# releases are checked one by one (``_stays_final``); any other kind keeps the fetch in place.
+_LEAVE_TENSORS_ALONE = frozenset({"put", "factory", "op", "backward", "grad", "grad_of", "set_grad", "manual_seed", "stats", "sync"})
+
+
+def _early_fetch(commands):
+    """(i, j): the batch's last fetch j, of the output of op i earlier in the batch; else None."""
+    last = len(commands) - 1
+    while last >= 0 and commands[last].WhichOneof("kind") == "release":
+        last -= 1  # collected handles ride behind the fetch that flushed the batch
+    if last < 1 or commands[last].WhichOneof("kind") != "fetch":
+        return None
+    handle = commands[last].fetch.handle
+    for index in range(last - 1, -1, -1):
+        command = commands[index]
+        if command.WhichOneof("kind") == "op" and handle in command.op.outputs:
+            return index, last
+    return None
+
+
+def _stays_final(session: Session, commands, made: int, fetched: int) -> bool:
+    """True when no command between ``made`` and ``fetched`` can change the fetched tensor."""
+    handle = commands[fetched].fetch.handle
+    array = session.tensors.get(handle)
+    if type(array) is not Tensor:
+        return False
+    array = array.array
+    for command in commands[made + 1 : fetched]:
+        kind = command.WhichOneof("kind")
+        if kind in _LEAVE_TENSORS_ALONE:
+            continue
+        if kind == "release" and handle not in command.release.handles:
+            continue
+        if kind == "inplace":
+            target = session.tensors.get(command.inplace.target)  # made later in the batch: None, and unsafe
+            if type(target) is Tensor and target is not session.tensors[handle] and not session.engine.xp.may_share_memory(target.array, array):
+                continue
+        return False
+    return True
 
 
 def error_result(command_id: int, error: BaseException, caused_by: int = 0, context: str = "") -> pb.Result:

@@ -140,8 +140,7 @@ class GradwireServicer(pb_grpc.GradwireServicer):
                     raise QuotaExceeded(f"max_batch_commands limit: a batch of {len(batch.commands)} commands exceeds {self.config.max_batch_commands}")
                 with session.lock:
                     self._session(context)  # ended while this batch waited? say which way
-                    reply = commands.run_batch(session, batch, self.config.inline_bytes)
-                yield reply
+                    yield from commands.run_batch(session, batch, self.config.inline_bytes)
 
     @_aborts_on_error
     @_transfer
