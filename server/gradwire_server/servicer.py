@@ -180,7 +180,7 @@ class GradwireServicer(pb_grpc.GradwireServicer):
             filled = end
         if filled != expected:
             raise InvalidRequest(f"upload: chunks missing: received {filled} of {expected} bytes")
-        with session.lock:
+        with session.lock, session.engine.stream:
             self._session(context)  # closed, expired or drained while the chunks arrived? say which way
             tensor = session.engine.adopt(buffer.view(dtype).reshape(shape), requires_grad=header.requires_grad)
             session.bind(header.handle, tensor)
@@ -191,11 +191,10 @@ class GradwireServicer(pb_grpc.GradwireServicer):
     def Download(self, request, context):
         """Send one tensor in chunks; the first carries the header. Replies go out as raw bytes."""
         session = self._session(context)
-        with session.lock:
+        with session.lock, session.engine.stream:
             tensor = session.tensor(request.handle)
-            array = np.ascontiguousarray(tensor.numpy())
+            flat = self.registry.backend.host_bytes(tensor.array, self.registry.host_buffers.take)
             meta = commands.tensor_meta(tensor, chunked=True)
-        flat = array.reshape(-1).view(np.uint8)
         step = self.config.chunk_bytes
         head = pb.TensorChunk(handle=request.handle, meta=meta, total_bytes=flat.size, offset=0, data=flat[:step].tobytes())
         yield head.SerializeToString()

@@ -124,8 +124,8 @@ class SessionRegistry:
         self._ended: OrderedDict[str, tuple[str, float]] = OrderedDict()
         self._lock = threading.Lock()
         self.draining = False
-        # uploads land in these: a repeated upload of one size reuses the buffer of the last, once free
-        self.host_buffers = BufferPool(max_bytes=min(1 << 30, config.max_session_bytes))
+        # transfers pass through these (pinned on CUDA): a repeated one of one size reuses the buffer of the last, once free
+        self.host_buffers = BufferPool(max_bytes=min(1 << 30, config.max_session_bytes), allocate=backend.host_buffer)
 
     def open(self, session_id: str, seed=None) -> Session:
         if not session_id or len(session_id) > 128:
