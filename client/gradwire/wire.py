@@ -270,7 +270,7 @@ class BufferPool:
             victim = _free_buffer(self._buffers, None, self._free_refs)
             if victim is None:
                 break
-            self._buffers.remove(victim)
+            self._buffers = [b for b in self._buffers if b is not victim]  # by identity: == on arrays is elementwise
             held -= victim.nbytes
             del victim
 
@@ -278,7 +278,7 @@ class BufferPool:
         """Drop every free buffer; the ones in use stay until their arrays are gone."""
         with self._lock:
             while (victim := _free_buffer(self._buffers, None, self._free_refs)) is not None:
-                self._buffers.remove(victim)
+                self._buffers = [b for b in self._buffers if b is not victim]  # by identity: == on arrays is elementwise
                 del victim
 
 

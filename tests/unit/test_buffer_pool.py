@@ -57,3 +57,11 @@ def test_buffers_that_do_not_own_their_memory_are_in_use_while_a_view_lives(allo
     assert not np.shares_memory(second, view)
     del view, second
     assert pool.take(64) is pool._buffers[0]  # free again once no view lives: reused
+
+
+def test_clear_drops_free_buffers_behind_ones_in_use_of_the_same_size():
+    pool = BufferPool(min_bytes=1)
+    in_use = pool.take(64)
+    pool.take(64)  # dropped at once: free, behind the one in use
+    pool.clear()
+    assert len(pool._buffers) == 1 and pool._buffers[0] is in_use
