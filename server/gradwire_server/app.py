@@ -22,7 +22,7 @@ from .config import Config, parse_args
 from .engine import Backend
 from .servicer import GradwireServicer
 from .sessions import SessionRegistry
-from .tls import is_loopback, server_credentials
+from .tls import exposure_warnings, server_credentials
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Gradwire"].full_name
 log = logging.getLogger("gradwire.server")
@@ -84,11 +84,8 @@ class GradwireServer:
         self.port = self.grpc_server.add_secure_port(address, credentials) if credentials else self.grpc_server.add_insecure_port(address)
         if self.port == 0:
             raise OSError(f"could not bind {config.host}:{config.port}")
-        if not is_loopback(config.host):
-            if not self.api_keys.enabled:
-                log.warning("no API keys configured: anyone who reaches %s can use this server (set --api-keys-file or GRADWIRE_API_KEYS)", address)
-            if credentials is None:
-                log.warning("no TLS: tensors%s travel in clear text beyond this machine (set --tls-cert and --tls-key)", " and API keys" if self.api_keys.enabled else "")
+        for warning in exposure_warnings(address, config.host, self.api_keys.enabled, credentials is not None):
+            log.warning("%s", warning)
         self._stopped = threading.Event()
         self._reaper = threading.Thread(target=self._reap, name="gradwire-reaper", daemon=True)
 

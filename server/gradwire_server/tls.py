@@ -39,3 +39,15 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False  # a name: assume it reaches beyond this machine
+
+
+def exposure_warnings(address: str, host: str, keys: bool, tls: bool) -> list[str]:
+    """What a server bound to ``host`` beyond loopback should warn of: no API keys, no TLS."""
+    if is_loopback(host):
+        return []
+    warnings = []
+    if not keys:
+        warnings.append(f"no API keys configured: anyone who reaches {address} can use this server (set --api-keys-file or GRADWIRE_API_KEYS)")
+    if not tls:
+        warnings.append(f"no TLS: tensors{' and API keys' if keys else ''} travel in clear text beyond this machine (set --tls-cert and --tls-key)")
+    return warnings
