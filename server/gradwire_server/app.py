@@ -71,7 +71,8 @@ class GradwireServer:
             ("grpc.max_send_message_length", config.max_message_bytes),
         ]
         self.grpc_server = grpc.server(
-            futures.ThreadPoolExecutor(max_workers=config.max_workers), options=options, interceptors=[AuthInterceptor(self.api_keys)]
+            futures.ThreadPoolExecutor(max_workers=config.max_workers), options=options,
+            interceptors=[AuthInterceptor(self.api_keys)] if self.api_keys.enabled else [],  # keys cannot be enabled later
         )
         self.servicer = GradwireServicer(self.registry, config, self.api_keys)
         handlers = service_handlers(self.servicer)
