@@ -86,11 +86,10 @@ class ApiKeys:
 
     def __init__(self, keys: str = "", keys_file: str = ""):
         self.keys_file = keys_file
-        self._from_env = parse_key_list(keys) if keys else []
-        self._digests: tuple[bytes, ...] = ()
+        self._listed = parse_key_list(keys) if keys else []
         self._lock = threading.Lock()
-        self.enabled = bool(keys_file or self._from_env)
-        self._digests = tuple(self._from_env) + tuple(self._read_file())
+        self.enabled = bool(keys_file or self._listed)
+        self._digests: tuple[bytes, ...] = tuple(self._listed) + tuple(self._read_file())
 
     @classmethod
     def from_config(cls, config) -> "ApiKeys":
@@ -119,7 +118,7 @@ class ApiKeys:
             log.info("SIGHUP: no --api-keys-file to reload")
             return set()
         try:
-            digests = tuple(self._from_env) + tuple(self._read_file())
+            digests = tuple(self._listed) + tuple(self._read_file())
         except KeyFileError as error:
             log.error("API keys not reloaded, the previous keys stay in force: %s", error)
             raise

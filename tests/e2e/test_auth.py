@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import signal
+import subprocess
+import sys
 import time
 import uuid
 
@@ -178,14 +180,12 @@ def test_a_stolen_session_id_is_refused_as_an_unknown_session(keyed):
     secret = victim.tensor([42.0])
     victim.sync()
     try:
-        stub_calls = []
         with grpc.insecure_channel(keyed.address) as channel:
             stub = pb_grpc.GradwireStub(channel)
             nobody = uuid.uuid4().hex
 
             def refusal(md):
                 error = rpc_error(lambda: stub.Download(pb.DownloadRequest(handle=secret._handle), metadata=md, timeout=10))
-                stub_calls.append(error)
                 return error.code(), error.details()
 
             unknown = refusal(metadata(nobody, token_of(thief), BETA))
@@ -355,9 +355,6 @@ def test_sighup_revokes_a_key_in_a_running_server(tmp_path):
 
 
 def test_the_cli_refuses_a_malformed_keys_file(tmp_path):
-    import subprocess
-    import sys
-
     path = keys_file(tmp_path / "keys", ALPHA, "sha256:1234")
     result = subprocess.run(
         [sys.executable, "-m", "gradwire_server", "--port", "0", "--device", "cpu", "--api-keys-file", str(path)],
