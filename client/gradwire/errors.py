@@ -47,6 +47,8 @@ class ResourceExhaustedError(GradwireError):
 
 
 class UnauthenticatedError(GradwireError):
+    """A missing or invalid API key."""
+
     code = "UNAUTHENTICATED"
 
 

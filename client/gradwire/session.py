@@ -23,6 +23,7 @@ import numpy as np
 from . import errors
 from .grad_mode import is_grad_enabled
 from .tensor import Tensor, as_dtype
+from .transport import open_channel, wait_ready
 from .v1 import gradwire_pb2 as pb
 from .v1 import gradwire_pb2_grpc as pb_grpc
 from .wire import API_KEY_HEADER, SESSION_HEADER, TOKEN_HEADER, BufferPool, decode_chunk, encode_chunk, encode_param, from_tensor_data
@@ -54,7 +55,11 @@ except AttributeError:  # not in every Python; atexit runs later but still frees
     atexit.register(_close_open_sessions)
 
 
-def connect(target: str | None = None, *, api_key: str | None = None, timeout: float = 30.0, seed: int | None = None, device: str = "auto") -> "Session":
+def connect(
+    target: str | None = None, *, api_key: str | None = None, tls: bool = False, tls_ca: str | None = None,
+    tls_cert: str | None = None, tls_key: str | None = None, timeout: float = 30.0, seed: int | None = None,
+    device: str = "auto",
+) -> "Session":
     """Open a session on a gradwire server.
 
     Parameters
@@ -62,11 +67,16 @@ def connect(target: str | None = None, *, api_key: str | None = None, timeout: f
     target : "host:port" of a server; None starts an embedded server on a free
         loopback port in this process, stopped again by ``close()``.
     api_key : the key the server expects (default: ``GRADWIRE_API_KEY``).
+    tls : connect over TLS, verifying the server against the system's root
+        certificates (or ``tls_ca``). Implied by any ``tls_*`` path.
+    tls_ca : path of the PEM CA bundle that signed the server's certificate.
+    tls_cert, tls_key : paths of this client's PEM certificate and private key,
+        for a server that requires client certificates (mutual TLS).
     timeout : seconds to wait for the server to answer when connecting.
     seed : seed of the session's random generator (``rand``, ``randn``).
     device : for an embedded server: "auto", "cpu" or "cuda".
     """
-    return Session(target, api_key=api_key, timeout=timeout, seed=seed, device=device)
+    return Session(target, api_key=api_key, tls=tls, tls_ca=tls_ca, tls_cert=tls_cert, tls_key=tls_key, timeout=timeout, seed=seed, device=device)
 
 
 def _sdk_files() -> frozenset:
@@ -97,8 +107,10 @@ class Session:
     Use it as a context manager, or call ``close()``.
     """
 
-    def __init__(self, target=None, *, api_key=None, timeout=30.0, seed=None, device="auto"):
+    def __init__(self, target=None, *, api_key=None, tls=False, tls_ca=None, tls_cert=None, tls_key=None, timeout=30.0, seed=None, device="auto"):
         self._embedded = None
+        if target is None and (tls or tls_ca or tls_cert or tls_key):
+            raise errors.InvalidArgumentError("the tls options need a target: an embedded server serves plain text on loopback")
         if target is None:
             from gradwire_server.app import create_server  # the only import of the server: an embedded one
             from gradwire_server.config import Config
@@ -109,7 +121,7 @@ class Session:
         self.target = target
         self.id = uuid.uuid4().hex
         options = [("grpc.max_send_message_length", _MESSAGE_BYTES), ("grpc.max_receive_message_length", _MESSAGE_BYTES)]
-        self._channel = grpc.insecure_channel(target, options=options)
+        self._channel = open_channel(target, options, tls=tls, tls_ca=tls_ca, tls_cert=tls_cert, tls_key=tls_key)
         self._stub = pb_grpc.GradwireStub(self._channel)
         # the chunked streams carry raw bytes: their data chunks are encoded by hand (wire.encode_chunk)
         self._upload_raw = self._channel.stream_unary(
@@ -121,10 +133,10 @@ class Session:
         api_key = api_key or os.environ.get("GRADWIRE_API_KEY")
         self._metadata = ((SESSION_HEADER, self.id),) + (((API_KEY_HEADER, api_key),) if api_key else ())
         try:
-            grpc.channel_ready_future(self._channel).result(timeout=timeout)
-        except grpc.FutureTimeoutError:
+            wait_ready(self._channel, target, timeout)
+        except errors.GradwireError:
             self._shutdown_transport()
-            raise errors.UnavailableError(f"no gradwire server answered at {target} within {timeout} s") from None
+            raise
         request = pb.OpenSessionRequest(session_id=self.id, seed=seed) if seed is not None else pb.OpenSessionRequest(session_id=self.id)
         try:
             reply = self._unary(self._stub.OpenSession, request, timeout=timeout)

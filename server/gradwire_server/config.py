@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 from gradwire.wire import CHUNK_BYTES, INLINE_BYTES
 
@@ -28,6 +28,13 @@ class Config:
     chunk_bytes: int = CHUNK_BYTES
     idle_timeout_s: float = 3600.0
     drain_timeout_s: float = 30.0
+    # authentication and transport security ("" = not set); see auth.py and tls.py
+    api_keys_file: str = ""  # one key a line (or sha256:<hex>); reloaded on SIGHUP
+    api_keys: str = field(default="", repr=False, metadata={"secret": True})  # comma-separated
+    max_sessions_per_key: int = 32
+    tls_cert: str = ""
+    tls_key: str = ""
+    tls_client_ca: str = ""
 
     def limits_help(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -47,6 +54,12 @@ _HELP = {
     "chunk_bytes": "bytes per chunk on the chunked streams",
     "idle_timeout_s": "seconds a session may stay idle before it is reaped",
     "drain_timeout_s": "seconds SIGTERM waits for in-flight batches",
+    "api_keys_file": "file of API keys, one a line (sha256:<hex> for a hashed one, # comments); reloaded on SIGHUP",
+    "api_keys": "comma-separated API keys (prefer the environment twin or the file: a flag shows in ps)",
+    "max_sessions_per_key": "sessions one API key may hold open at once",
+    "tls_cert": "PEM certificate chain: serve TLS (with --tls-key)",
+    "tls_key": "PEM private key of --tls-cert",
+    "tls_client_ca": "PEM CA bundle: require client certificates it signed (mutual TLS)",
 }
 
 
@@ -67,7 +80,7 @@ def parse_args(argv=None, environ=None) -> Config:
         kwargs = {"choices": ("auto", "cpu", "cuda")} if f.name == "device" else {}
         parser.add_argument(
             "--" + f.name.replace("_", "-"), type=kind, default=default,
-            help=f"{_HELP[f.name]} (env {env_name(f.name)}; default %(default)s)", **kwargs,
+            help=f"{_HELP[f.name]} (env {env_name(f.name)}; default {'not shown' if f.metadata.get('secret') else '%(default)s'})", **kwargs,
         )
     args = parser.parse_args(argv)
     return dataclasses.replace(defaults, **vars(args))

@@ -14,9 +14,10 @@ import numpy as np
 
 from gradwire.v1 import gradwire_pb2 as pb
 from gradwire.v1 import gradwire_pb2_grpc as pb_grpc
-from gradwire.wire import SESSION_HEADER, TOKEN_HEADER, decode_chunk, encode_chunk
+from gradwire.wire import API_KEY_HEADER, SESSION_HEADER, TOKEN_HEADER, decode_chunk, encode_chunk
 
 from . import __version__, commands
+from .auth import ApiKeys
 from .config import Config
 from .engine import NON_DIFFERENTIABLE, OPS, SUPPORTED_DTYPES, parse_dtype
 from .errors import InvalidRequest, QuotaExceeded, Unavailable
@@ -80,9 +81,10 @@ def _transfer(method):
 
 
 class GradwireServicer(pb_grpc.GradwireServicer):
-    def __init__(self, registry: SessionRegistry, config: Config):
+    def __init__(self, registry: SessionRegistry, config: Config, api_keys: ApiKeys | None = None):
         self.registry = registry
         self.config = config
+        self.api_keys = api_keys or ApiKeys()  # checked by auth.AuthInterceptor; here: who owns a session
         self._busy = 0  # batches (until their reply is sent) and transfers under way; idle streams are not
         self._idle = threading.Condition()
 
@@ -105,7 +107,8 @@ class GradwireServicer(pb_grpc.GradwireServicer):
 
     def _session(self, context) -> Session:
         metadata = dict(context.invocation_metadata())
-        return self.registry.get(metadata.get(SESSION_HEADER, ""), metadata.get(TOKEN_HEADER, ""))
+        owner = self.api_keys.owner(metadata.get(API_KEY_HEADER))
+        return self.registry.get(metadata.get(SESSION_HEADER, ""), metadata.get(TOKEN_HEADER, ""), owner)
 
     def limits(self) -> pb.Limits:
         c = self.config
@@ -119,7 +122,8 @@ class GradwireServicer(pb_grpc.GradwireServicer):
     def OpenSession(self, request, context):
         """Open a session under the id the client chose; reply with its secret token."""
         seed = request.seed if request.HasField("seed") else None
-        session = self.registry.open(request.session_id, seed)
+        owner = self.api_keys.owner(dict(context.invocation_metadata()).get(API_KEY_HEADER))
+        session = self.registry.open(request.session_id, seed, owner)
         return pb.OpenSessionReply(token=session.token, device=session.engine.device, limits=self.limits())
 
     @_aborts_on_error
