@@ -16,7 +16,7 @@ from gradwire.v1 import gradwire_pb2 as pb
 from gradwire.wire import array_from_bytes, decode_param
 
 from .engine import Tensor, parse_dtype, set_grad_enabled
-from .engine import optim
+from .engine import graphview, optim
 from .errors import DependencyFailed, InvalidRequest
 from .sessions import GradAlias, Session
 from .status import describe, status_of
@@ -300,6 +300,20 @@ def _optimizer_set_state(session, command, inline_bytes):
     optimizer.load(entries)
 
 
+def _graph(session, command, inline_bytes):
+    nodes, edges = graphview.describe(session.tensor(command.root))
+    handles = {id(t): h for h, t in session.tensors.items() if type(t) is Tensor}
+    handles[id(session.tensor(command.root))] = command.root
+    return pb.Result(graph=pb.Graph(
+        nodes=[
+            pb.GraphNode(id=n.id, is_op=n.is_op, name=n.name, shape=n.shape, dtype=n.dtype, requires_grad=n.requires_grad,
+                         is_leaf=n.is_leaf, handle=handles.get(id(n.tensor), 0) if n.tensor is not None else 0, freed=n.freed)
+            for n in nodes
+        ],
+        edges=[pb.GraphEdge(src=src, dst=dst) for src, dst in edges],
+    ))
+
+
 _HANDLERS = {
     "put": _put,
     "factory": _factory,
@@ -320,4 +334,5 @@ _HANDLERS = {
     "optimizer_step": _optimizer_step,
     "optimizer_get_state": _optimizer_get_state,
     "optimizer_set_state": _optimizer_set_state,
+    "graph": _graph,
 }
