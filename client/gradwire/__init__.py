@@ -7,7 +7,7 @@
         print(x.grad.numpy())
 """
 
-from . import autograd, errors
+from . import autograd, errors, nn
 from .autograd import grad
 from .errors import (
     CancelledError, DeadlineExceededError, FailedPreconditionError, GradwireError, InternalError,
@@ -25,5 +25,5 @@ __all__ = [
     "InvalidArgumentError", "NotFoundError", "PermissionDeniedError", "ResourceExhaustedError", "Session", "Tensor",
     "UnauthenticatedError", "UnavailableError", "UnimplementedError", "autograd", "bool_", "cat", "connect",
     "enable_grad", "errors", "float16", "float32", "float64", "grad", "int32", "int64", "is_grad_enabled",
-    "maximum", "minimum", "no_grad", "set_grad_enabled", "stack", "where",
+    "maximum", "minimum", "nn", "no_grad", "set_grad_enabled", "stack", "where",
 ]

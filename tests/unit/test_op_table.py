@@ -249,6 +249,11 @@ ROWS = [
     R("to", [const([[1, 2], [3, -4]], "int64")], lambda x: x.to(torch.float32), "int-to-float", dtype=np.dtype("float32")),
     R("clone", [(3, 4)], lambda x: x.clone(), call=lambda e, x: x.clone()),
     # neural-network primitives
+    R("linear", [(4, 3), (5, 3), (5,)], F.linear, "bias"),
+    R("linear", [(4, 3), (5, 3)], F.linear, "no-bias"),
+    R("linear", [(2, 4, 3), (5, 3), (5,)], F.linear, "batched"),
+    R("linear", [(3,), (5, 3), (5,)], F.linear, "vector"),
+    R("linear", [(4, 3), (5, 3), (5,)], F.linear, "frozen-input", diff=(1, 2)),
     R("conv2d", [(2, 3, 6, 5), (4, 3, 3, 3), (4,)], lambda x, w, b: F.conv2d(x, w, b), "bias"),
     R("conv2d", [(2, 3, 7, 7), (4, 3, 3, 2)], lambda x, w: F.conv2d(x, w, stride=2, padding=1), "stride-padding", stride=2, padding=1),
     R("conv2d", [(1, 2, 6, 7), (3, 2, 3, 3), (3,)], lambda x, w, b: F.conv2d(x, w, b, stride=(2, 1), padding=(0, 2)), "asymmetric",

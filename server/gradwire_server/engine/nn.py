@@ -14,6 +14,34 @@ from __future__ import annotations
 import math
 
 
+def linear(xp, x, weight, bias=None):
+    """``torch.nn.functional.linear``: ``x @ weight.T + bias`` in one op (one command per layer on the wire)."""
+    if weight.ndim != 2 or x.ndim < 1 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(
+            f"mat1 and mat2 shapes cannot be multiplied ({math.prod(x.shape[:-1])}x{x.shape[-1] if x.ndim else 1} and "
+            f"{'x'.join(map(str, weight.shape[::-1]))})"
+        )
+    out = x @ weight.T
+    if bias is not None:
+        out += bias
+    return out
+
+
+def linear_node(shapes, params):
+    """PyTorch's node for F.linear on a matrix: AddmmBackward0 with a bias, MmBackward0 without."""
+    if len(shapes[0]) == 2:
+        return "AddmmBackward0" if len(shapes) == 3 else "MmBackward0"
+    return "LinearBackward0"
+
+
+def linear_grad(xp, g, ans, x, weight, bias=None, *, argnum):
+    if argnum == 0:
+        return g @ weight
+    if argnum == 1:
+        return g.reshape(-1, g.shape[-1]).T @ x.reshape(-1, x.shape[-1]) if g.ndim != 1 else xp.outer(g, x)
+    return g  # the walk sums it over the batch dims
+
+
 def _pair(value, name):
     if isinstance(value, int):
         return value, value

@@ -132,6 +132,7 @@ defop("to", lambda xp, x, dtype: x.astype(dtype), "ToCopyBackward0")
 defop("clone", lambda xp, x: x.copy(), "CloneBackward0")
 # neural-network primitives (their maths: nn.py); conv2d and layer_norm take an optional weight/bias
 # as a list of tensors: (x, weight[, bias])
+defop("linear", nn.linear, nn.linear_node, None)
 defop("conv2d", nn.conv2d, "ConvolutionBackward0", None)
 defop("max_pool2d", nn.max_pool2d, "MaxPool2DWithIndicesBackward0")  # (values, int64 indices), as max_pool2d_with_indices
 defop("embedding", nn.embedding, "EmbeddingBackward0", 2)  # (indices, weight), as F.embedding

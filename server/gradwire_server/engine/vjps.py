@@ -163,6 +163,7 @@ defvjp("stack", _stack_grad, saves=None, variadic=True)
 defvjp("to", _same, saves=None)  # the walk casts the gradient back to the input's dtype
 defvjp("clone", _same, saves=None)
 # neural-network primitives: the rules live beside their forwards in nn.py
+defvjp("linear", nn.linear_grad, saves="inputs", variadic=True)
 defvjp("conv2d", nn.conv2d_grad, saves="inputs", variadic=True)
 defvjp("max_pool2d", nn.max_pool2d_grad, saves="all")  # the indices of the maxima (ans) and x's shape
 defvjp("embedding", None, nn.embedding_grad, saves="inputs")  # indices are integers: no gradient
