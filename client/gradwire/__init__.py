@@ -7,7 +7,7 @@
         print(x.grad.numpy())
 """
 
-from . import autograd, errors, optim, viz
+from . import autograd, errors, nn, optim, viz
 from .autograd import grad
 from .errors import (
     CancelledError, DeadlineExceededError, FailedPreconditionError, GradwireError, InternalError,
@@ -26,5 +26,5 @@ __all__ = [
     "InvalidArgumentError", "NotFoundError", "PermissionDeniedError", "ResourceExhaustedError", "Session", "Tensor",
     "UnauthenticatedError", "UnavailableError", "UnimplementedError", "autograd", "bool_", "cat", "connect",
     "enable_grad", "errors", "float16", "float32", "float64", "grad", "int32", "int64", "is_grad_enabled", "load",
-    "maximum", "minimum", "no_grad", "optim", "save", "set_grad_enabled", "stack", "viz", "where",
+    "maximum", "minimum", "nn", "no_grad", "optim", "save", "set_grad_enabled", "stack", "viz", "where",
 ]
