@@ -612,7 +612,7 @@ def _header_data(raw):
 
 
 def _set_operand(operand, value):
-    if type(value) is Tensor:
+    if isinstance(value, Tensor):  # Tensor or Parameter
         operand.handle = value._handle
     elif isinstance(value, (bool, np.bool_)):
         operand.b = bool(value)

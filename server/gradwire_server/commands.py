@@ -16,6 +16,7 @@ from gradwire.v1 import gradwire_pb2 as pb
 from gradwire.wire import array_from_bytes, decode_param
 
 from .engine import Tensor, parse_dtype, set_grad_enabled
+from .engine import graphview, optim
 from .errors import DependencyFailed, InvalidRequest
 from .sessions import GradAlias, Session
 from .status import describe, status_of
@@ -70,9 +71,17 @@ def _run(session: Session, batch: pb.Batch, inline_bytes: int):
 
 
 # Commands that never write into an existing tensor's values or metadata: between an op and a
-# fetch of its output they cannot change what the fetch would read. In-place updates and
-# releases are checked one by one (``_stays_final``); any other kind keeps the fetch in place.
-_LEAVE_TENSORS_ALONE = frozenset({"put", "factory", "op", "backward", "grad", "grad_of", "set_grad", "manual_seed", "stats", "sync"})
+# fetch of its output they cannot change what the fetch would read. Those that update tensors
+# in place are checked tensor by tensor (``_WRITTEN``); a release must not free the fetched
+# tensor; any other kind keeps the fetch in its place.
+_LEAVE_TENSORS_ALONE = frozenset({
+    "put", "factory", "op", "backward", "grad", "grad_of", "set_grad", "manual_seed", "stats", "sync",
+    "optimizer_create", "optimizer_get_state", "optimizer_set_state", "graph",
+})
+_WRITTEN = {  # command kind -> the handles whose values it updates in place
+    "inplace": lambda inplace: (inplace.target,),
+    "optimizer_step": lambda step: [handle for group in step.groups for handle in group.params],
+}
 
 
 def _early_fetch(commands):
@@ -93,21 +102,25 @@ def _early_fetch(commands):
 def _stays_final(session: Session, commands, made: int, fetched: int) -> bool:
     """True when no command between ``made`` and ``fetched`` can change the fetched tensor."""
     handle = commands[fetched].fetch.handle
-    array = session.tensors.get(handle)
-    if type(array) is not Tensor:
+    fetched_tensor = session.tensors.get(handle)
+    if type(fetched_tensor) is not Tensor:
         return False
-    array = array.array
+    may_share_memory = session.engine.xp.may_share_memory
     for command in commands[made + 1 : fetched]:
         kind = command.WhichOneof("kind")
         if kind in _LEAVE_TENSORS_ALONE:
             continue
-        if kind == "release" and handle not in command.release.handles:
+        if kind == "release":
+            if handle in command.release.handles:
+                return False
             continue
-        if kind == "inplace":
-            target = session.tensors.get(command.inplace.target)  # made later in the batch: None, and unsafe
-            if type(target) is Tensor and target is not session.tensors[handle] and not session.engine.xp.may_share_memory(target.array, array):
-                continue
-        return False
+        written = _WRITTEN.get(kind)
+        if written is None:
+            return False
+        for target_handle in written(getattr(command, kind)):
+            target = session.tensors.get(target_handle)  # made later in the batch: None, and unsafe
+            if type(target) is not Tensor or target is fetched_tensor or may_share_memory(target.array, fetched_tensor.array):
+                return False
     return True
 
 
@@ -153,6 +166,10 @@ def _outputs_of(command, kind) -> list[int]:
         return list(body.results)
     if kind in ("grad_of", "alias"):
         return [body.result]
+    if kind == "optimizer_create":
+        return [body.optimizer]
+    if kind == "optimizer_get_state":
+        return [slot.handle for slot in body.slots]
     return []
 
 
@@ -314,6 +331,66 @@ def _stats(session, command, inline_bytes):
     return pb.Result(stats=pb.SessionStats(**session.stats()))
 
 
+def _optimizer_create(session, command, inline_bytes):
+    session.bind_optimizer(command.optimizer, optim.Optimizer(command.kind, session.engine.xp))
+
+
+def _optimizer_step(session, command, inline_bytes):
+    optimizer = session.optimizer(command.optimizer)
+    groups = []
+    for g in command.groups:
+        params = [(handle, session.tensor(handle)) for handle in g.params]
+        groups.append(optim.Group(
+            params, lr=g.lr, weight_decay=g.weight_decay, maximize=g.maximize, momentum=g.momentum, dampening=g.dampening,
+            nesterov=g.nesterov, beta1=g.beta1, beta2=g.beta2, eps=g.eps, amsgrad=g.amsgrad,
+            decoupled_weight_decay=g.decoupled_weight_decay,
+        ))
+    optimizer.step(groups)
+
+
+def _optimizer_get_state(session, command, inline_bytes):
+    optimizer = session.optimizer(command.optimizer)
+    entries, numbered = [], set()
+    for slot in command.slots:
+        value = optimizer.get(slot.param, slot.name)
+        if value is not None:
+            session.bind(slot.handle, Tensor(value, session.engine))  # the state itself, as PyTorch's state_dict holds it
+            entries.append(pb.OptimizerStateEntry(param=slot.param, name=slot.name, handle=slot.handle))
+        if slot.param not in numbered:
+            numbered.add(slot.param)
+            for name in optim.STATE_NUMBERS[optimizer.kind]:
+                number = optimizer.get(slot.param, name)
+                if number is not None:
+                    entries.append(pb.OptimizerStateEntry(param=slot.param, name=name, number=number))
+    return pb.Result(optimizer_state=pb.OptimizerState(entries=entries))
+
+
+def _optimizer_set_state(session, command, inline_bytes):
+    optimizer = session.optimizer(command.optimizer)
+    entries = []
+    for entry in command.entries:
+        kind = entry.WhichOneof("value")
+        if kind is None:
+            raise InvalidRequest(f"optimizer state {entry.name!r} of parameter {entry.param} has no value")
+        value = session.tensor(entry.handle) if kind == "handle" else entry.number
+        entries.append((entry.param, session.tensor(entry.param), entry.name, value))
+    optimizer.load(entries)
+
+
+def _graph(session, command, inline_bytes):
+    nodes, edges = graphview.describe(session.tensor(command.root))
+    handles = {id(t): h for h, t in session.tensors.items() if type(t) is Tensor}
+    handles[id(session.tensor(command.root))] = command.root
+    return pb.Result(graph=pb.Graph(
+        nodes=[
+            pb.GraphNode(id=n.id, is_op=n.is_op, name=n.name, shape=n.shape, dtype=n.dtype, requires_grad=n.requires_grad,
+                         is_leaf=n.is_leaf, handle=handles.get(id(n.tensor), 0) if n.tensor is not None else 0, freed=n.freed)
+            for n in nodes
+        ],
+        edges=[pb.GraphEdge(src=src, dst=dst) for src, dst in edges],
+    ))
+
+
 _HANDLERS = {
     "put": _put,
     "factory": _factory,
@@ -330,4 +407,9 @@ _HANDLERS = {
     "manual_seed": _manual_seed,
     "stats": _stats,
     "sync": _sync,
+    "optimizer_create": _optimizer_create,
+    "optimizer_step": _optimizer_step,
+    "optimizer_get_state": _optimizer_get_state,
+    "optimizer_set_state": _optimizer_set_state,
+    "graph": _graph,
 }

@@ -205,3 +205,31 @@ def test_an_error_after_an_early_answer_surfaces_at_the_next_sync_point(session)
         session.sync()
     assert (w * 3).tolist() == [3.0, 6.0]  # the session stays usable
     np.testing.assert_array_equal(w.grad.numpy(), [2.0, 4.0])  # the first backward's gradient
+
+
+def test_item_answers_early_past_an_optimizer_step(session, monkeypatch):
+    from gradwire_server import commands
+
+    backward_may_run = threading.Event()
+    run_backward = commands._HANDLERS["backward"]
+    monkeypatch.setitem(commands._HANDLERS, "backward", lambda *args: (backward_may_run.wait(10), run_backward(*args))[1])
+    w = session.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    opt = gw.optim.SGD([w], lr=0.25)
+    loss = (w * w).sum()
+    loss.backward()
+    opt.step()
+    value = loss.item()
+    answered_early = not backward_may_run.is_set()
+    backward_may_run.set()
+    assert answered_early and value == 14.0
+    assert w.tolist() == [0.5, 1.0, 1.5]
+
+
+def test_a_fetch_sees_an_optimizer_step_through_a_view(session):
+    w = session.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    opt = gw.optim.SGD([w], lr=0.25)
+    (w * w).sum().backward()
+    with gw.no_grad():
+        tail = w[1:]  # a view of the parameter, made by an op before the step
+    opt.step()
+    assert tail.tolist() == [1.0, 1.5]
