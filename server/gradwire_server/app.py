@@ -16,6 +16,7 @@ from grpc_reflection.v1alpha import reflection
 from gradwire.v1 import gradwire_pb2 as pb
 from gradwire.v1 import gradwire_pb2_grpc as pb_grpc
 
+from . import __version__, logs, metrics
 from .config import Config, parse_args
 from .engine import Backend
 from .servicer import GradwireServicer
@@ -61,6 +62,8 @@ class GradwireServer:
         self.config = config
         self.backend = Backend(config.device)
         self.registry = SessionRegistry(config, self.backend)
+        self.registry.metrics = self.metrics = metrics.for_server(config, self.registry, __version__, self.backend.device)
+        self.metrics_port = None  # the endpoint's port once started, where --metrics-port asks for one
         options = [
             ("grpc.max_receive_message_length", config.max_message_bytes),
             ("grpc.max_send_message_length", config.max_message_bytes),
@@ -81,6 +84,7 @@ class GradwireServer:
 
     def start(self):
         self.grpc_server.start()
+        self.metrics_port = self.metrics.serve(self.config.host, self.config.metrics_port)
         for name in ("", SERVICE_NAME):
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         self._reaper.start()
@@ -104,6 +108,7 @@ class GradwireServer:
         self.registry.drain()
         self.servicer.wait_idle(grace if grace is not None else 1.0)
         self.grpc_server.stop(0).wait()
+        self.metrics.stop()
 
     def wait_for_termination(self, timeout=None):
         return self.grpc_server.wait_for_termination(timeout)
@@ -129,12 +134,14 @@ def create_server(config: Config) -> tuple[GradwireServer, int]:
 
 
 def main(argv=None):
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = parse_args(argv)
+    logs.configure(config.log_format)
     server, port = create_server(config)
     server.start()
     tune_garbage_collector()
     print(f"listening on {config.host}:{port} (device {server.backend.device})", flush=True)
+    if server.metrics_port is not None:
+        print(f"metrics on http://{config.host}:{server.metrics_port}/metrics", flush=True)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

@@ -28,6 +28,8 @@ class Config:
     chunk_bytes: int = CHUNK_BYTES
     idle_timeout_s: float = 3600.0
     drain_timeout_s: float = 30.0
+    metrics_port: int = -1  # Prometheus endpoint on host:metrics_port; -1: off; 0 picks a free port
+    log_format: str = "text"  # text | json
 
     def limits_help(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -47,7 +49,12 @@ _HELP = {
     "chunk_bytes": "bytes per chunk on the chunked streams",
     "idle_timeout_s": "seconds a session may stay idle before it is reaped",
     "drain_timeout_s": "seconds SIGTERM waits for in-flight batches",
+    "metrics_port": "serve Prometheus metrics at http://HOST:PORT/metrics; -1: off; 0 picks a free port",
+    "log_format": "text, or json: one JSON object per line, with session and request ids",
 }
+
+
+_CHOICES = {"device": ("auto", "cpu", "cuda"), "log_format": ("text", "json")}
 
 
 def env_name(field_name: str) -> str:
@@ -64,7 +71,7 @@ def parse_args(argv=None, environ=None) -> Config:
         kind = type(default)
         if env_name(f.name) in environ:
             default = kind(environ[env_name(f.name)])
-        kwargs = {"choices": ("auto", "cpu", "cuda")} if f.name == "device" else {}
+        kwargs = {"choices": _CHOICES[f.name]} if f.name in _CHOICES else {}
         parser.add_argument(
             "--" + f.name.replace("_", "-"), type=kind, default=default,
             help=f"{_HELP[f.name]} (env {env_name(f.name)}; default %(default)s)", **kwargs,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
 import time
@@ -9,10 +10,13 @@ from collections import OrderedDict
 
 from gradwire.wire import BufferPool
 
+from . import metrics
 from .config import Config
 from .engine import Backend, Engine, GraphError, Tensor
 from .engine.graph import Node
 from .errors import DependencyFailed, InvalidRequest, QuotaExceeded, SessionNotFound, Unauthenticated, Unavailable, UnknownHandle
+
+log = logging.getLogger("gradwire.server")
 
 ENDED_RECORD = 10_000  # how many ended sessions we remember, to tell "closed" from "expired" from "unknown"
 
@@ -28,6 +32,8 @@ class GradAlias:
 
 class Session:
     """One client's tensors and graph. Commands run under ``lock``, one batch at a time."""
+
+    metrics = metrics.NULL  # the server's, set when the registry opens it
 
     def __init__(self, session_id: str, token: str, engine: Engine):
         self.id = session_id
@@ -126,6 +132,7 @@ class SessionRegistry:
         self.draining = False
         # uploads land in these: a repeated upload of one size reuses the buffer of the last, once free
         self.host_buffers = BufferPool(max_bytes=min(1 << 30, config.max_session_bytes))
+        self.metrics = metrics.NULL  # the server sets its own (metrics.for_server)
 
     def open(self, session_id: str, seed=None) -> Session:
         if not session_id or len(session_id) > 128:
@@ -140,7 +147,10 @@ class SessionRegistry:
             session = Session(session_id, secrets.token_urlsafe(32), Engine(seed=seed, backend=self.backend))
             self._sessions[session_id] = session
             self._ended.pop(session_id, None)
-            return session
+        session.metrics = self.metrics
+        self.metrics.session_opened()
+        log.info("session opened", extra={"session_id": session_id, "device": session.engine.device})
+        return session
 
     def get(self, session_id: str, token: str) -> Session:
         session = self._sessions.get(session_id)
@@ -165,6 +175,8 @@ class SessionRegistry:
             self._ended[session.id] = (reason, time.time())
             while len(self._ended) > ENDED_RECORD:
                 self._ended.popitem(last=False)
+        self.metrics.session_ended(reason)
+        log.info("session ended: %s", reason, extra={"session_id": session.id})
         with session.lock:
             session.clear()
         self.host_buffers.clear()  # what the session's uploads held goes back to the system
