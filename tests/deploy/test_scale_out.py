@@ -5,8 +5,9 @@ calls (its Run stream, and the chunked Upload and Download of a tensor over 1 Mi
 land on one replica: every replica's metrics count exactly the sessions and the
 work of the sessions its logs say it opened, and no call was refused. Every
 gradient equals PyTorch's. Then the replica holding the most sessions is killed
-(SIGKILL): its sessions are told they are lost (``gw.SessionLostError``), the
-others carry on untouched, and new sessions land on the two survivors.
+(SIGKILL): its sessions are told they are lost (``gw.SessionLostError``), whether
+their next call is on their broken stream or a chunked upload that the proxy sends
+to a survivor; the others carry on untouched, and new sessions land on the two survivors.
 """
 
 from __future__ import annotations
@@ -76,8 +77,10 @@ class Trainer:
             self.tb -= LR * self.tb.grad
         self.tw.grad = self.tb.grad = None
 
-    def step_or_error(self):
+    def step_or_error(self, upload_first=False):
         try:
+            if upload_first:  # a chunked Upload first: a unary call, routed on its own by the proxy
+                self.session.tensor(self.x)
             self.step()
             return None
         except gw.GradwireError as error:
@@ -156,12 +159,14 @@ def test_sessions_stay_on_one_replica_and_a_killed_replica_loses_only_its_own(cl
         victim = max(range(REPLICAS), key=lambda i: len(placed[i]))
         servers[victim].kill()
         lost_ids = placed[victim]
-        outcomes = in_threads(lambda t: t.step_or_error(), trainers)
-        for trainer, error in zip(trainers, outcomes):
+        outcomes = in_threads(lambda t: t.step_or_error(upload_first=trainers.index(t) % 2 == 1), trainers)
+        for index, (trainer, error) in enumerate(zip(trainers, outcomes)):
             sid = trainer.session.id
             if sid in lost_ids:
                 assert isinstance(error, gw.SessionLostError), f"session {sid} on the killed replica: {type(error).__name__}: {error}"
                 assert f"session {sid} lost" in str(error)
+                if index % 2 == 1:  # the upload reached a survivor, which said it never saw the session
+                    assert "does not know it" in str(error), str(error)
                 assert isinstance(error, gw.UnavailableError) and isinstance(error, gw.NotFoundError)
                 with pytest.raises(gw.SessionLostError, match=f"session {sid}"):  # and it stays lost
                     trainer.session.randn(2).numpy()
