@@ -83,8 +83,8 @@ class GradwireServer:
         self._reaper = threading.Thread(target=self._reap, name="gradwire-reaper", daemon=True)
 
     def start(self):
-        self.grpc_server.start()
         self.metrics_port = self.metrics.serve(self.config.host, self.config.metrics_port)
+        self.grpc_server.start()
         for name in ("", SERVICE_NAME):
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         self._reaper.start()

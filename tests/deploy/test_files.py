@@ -35,7 +35,11 @@ def server_config(environment: dict) -> Config:
     gradwire = {k: str(v) for k, v in environment.items() if k.startswith("GRADWIRE_")}
     unknown = set(gradwire) - SERVER_ENV
     assert not unknown, f"not settings of the server: {sorted(unknown)} (known: {sorted(SERVER_ENV)})"
-    return parse_args([], environ=gradwire)
+    config = parse_args([], environ=gradwire)
+    # each open session's Run stream holds a worker thread: with every session open, health
+    # checks and chunked transfers still need free ones, or probes time out and kill the replica
+    assert config.max_workers > config.max_sessions, (config.max_workers, config.max_sessions)
+    return config
 
 
 def seconds(value) -> float:
