@@ -334,9 +334,9 @@ class Session:
         """The error that ended the session's stream, and whether the session went with its server.
 
         A stream that broke (UNAVAILABLE, INTERNAL, UNKNOWN: a reset, a proxy's 502) says
-        nothing of the session, so the SDK asks: it closes the session on the server, as it
-        cannot go on without its stream. A server that does not know the session, or no
-        server at all, means the session is lost (``SessionLostError``).
+        nothing of the session, so the SDK asks, with an empty Run stream that changes
+        nothing on the server: a server that does not know the session, or no server at
+        all, means the session is lost (``SessionLostError``).
         """
         ended = errors.from_rpc_error(error, f"the stream of session {self.id} to {self.target} ended")
         code, details = _code_and_details(error)
@@ -345,7 +345,8 @@ class Session:
         if code not in ("UNAVAILABLE", "INTERNAL", "UNKNOWN"):
             return ended
         try:
-            self._stub.CloseSession(pb.CloseSessionRequest(), metadata=self._metadata, timeout=_PROBE_S)
+            for _ in self._stub.Run(iter(()), metadata=self._metadata, timeout=_PROBE_S):
+                pass
         except grpc.RpcError as probe:
             probe_code, probe_details = _code_and_details(probe)
             if errors.is_unknown_session(probe_code, probe_details, self.id):
