@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import queue
-import shutil
 import signal
 import socket
 import subprocess
