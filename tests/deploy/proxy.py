@@ -148,14 +148,19 @@ class Nginx:
         check = subprocess.run([*command, "-t"], capture_output=True, text=True)
         if check.returncode != 0:
             raise RuntimeError(f"nginx -t refused the rendered template:\n{check.stderr}")
-        self.proc = subprocess.Popen([*command, "-g", "daemon off;"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        self._wait_listening()
+        self._stderr = open(self.prefix / "stderr.log", "w")  # a file, not a pipe nobody reads
+        self.proc = subprocess.Popen([*command, "-g", "daemon off;"], stdout=subprocess.DEVNULL, stderr=self._stderr)
+        try:
+            self._wait_listening()
+        except BaseException:
+            self.close()
+            raise
 
     def _wait_listening(self):
         deadline = time.monotonic() + STARTUP_S
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"nginx exited ({self.proc.returncode}): {self.proc.stderr.read()} {self.errors()}")
+                raise RuntimeError(f"nginx exited ({self.proc.returncode}): {self.errors()}")
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
                 return
@@ -164,8 +169,8 @@ class Nginx:
         raise RuntimeError(f"nginx did not listen on {self.address} within {STARTUP_S} s: {self.errors()}")
 
     def errors(self) -> str:
-        path = self.prefix / "error.log"
-        return path.read_text() if path.exists() else ""
+        logged = [self.prefix / name for name in ("stderr.log", "error.log")]
+        return "".join(path.read_text() for path in logged if path.exists())
 
     def close(self):
         if self.proc.poll() is None:
@@ -175,4 +180,4 @@ class Nginx:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        self.proc.stderr.close()
+        self._stderr.close()
