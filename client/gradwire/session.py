@@ -34,6 +34,7 @@ BATCH_BYTES = 4 << 20  # ...or this many bytes of inline tensors
 RELEASE_EVERY = 32  # handles of collected tensors queue up to this many before a release goes out
 _MESSAGE_BYTES = 64 << 20
 _FAILED_KEPT = 1000  # sites of failed commands kept, for errors of commands that depend on them
+_PROBE_S = 5.0  # after a stream breaks: how long to wait for a server's word on the session
 
 
 _open_sessions = weakref.WeakSet()
@@ -145,6 +146,7 @@ class Session:
             self._shutdown_transport()  # no session (max_sessions, ...): close the channel, and an embedded server
             raise
         self._metadata += ((TOKEN_HEADER, reply.token),)
+        self._opened = True
         self.device = reply.device
         self.limits = reply.limits
         self.server_info = info
@@ -304,7 +306,7 @@ class Session:
                 self._take_reply(next(self._replies))
         except grpc.RpcError as error:
             self._closed = True  # e.g. "Cancelling all calls" alone does not say what ended
-            self._ended_by = errors.from_rpc_error(error, f"the stream of session {self.id} to {self.target} ended")
+            self._ended_by = self._stream_ended(error)
             raise self._ended_by from None
         except StopIteration:
             self._closed = True
@@ -331,7 +333,46 @@ class Session:
         try:
             return method(request, metadata=self._metadata, timeout=timeout)
         except grpc.RpcError as error:
-            raise errors.from_rpc_error(error) from None
+            raise self._call_error(error) from None
+
+    # --- a session lost with its server ------------------------------------------------------
+    def _lost(self, why: str) -> errors.SessionLostError:
+        return errors.SessionLostError(
+            f"session {self.id} lost: {why}; its tensors and graph went with the server that held them: open a new session"
+        )
+
+    def _call_error(self, error: grpc.RpcError) -> errors.GradwireError:
+        """The error for a failed call: ``SessionLostError`` where the server does not know this open session
+        (behind a load balancer: the replica that held it is gone and another answers for its id)."""
+        code, details = _code_and_details(error)
+        if getattr(self, "_opened", False) and errors.is_unknown_session(code, details, self.id):
+            return self._lost(f"the server answering for it at {self.target} does not know it")
+        return errors.from_rpc_error(error)
+
+    def _stream_ended(self, error: grpc.RpcError) -> errors.GradwireError:
+        """The error that ended the session's stream, and whether the session went with its server.
+
+        A stream that broke (UNAVAILABLE, INTERNAL, UNKNOWN: a reset, a proxy's 502) says
+        nothing of the session, so the SDK asks, with an empty Run stream that changes
+        nothing on the server: a server that does not know the session, or no server at
+        all, means the session is lost (``SessionLostError``).
+        """
+        ended = errors.from_rpc_error(error, f"the stream of session {self.id} to {self.target} ended")
+        code, details = _code_and_details(error)
+        if errors.is_unknown_session(code, details, self.id):
+            return self._lost(f"the server answering for it at {self.target} does not know it")
+        if code not in ("UNAVAILABLE", "INTERNAL", "UNKNOWN"):
+            return ended
+        try:
+            for _ in self._stub.Run(iter(()), metadata=self._metadata, timeout=_PROBE_S):
+                pass
+        except grpc.RpcError as probe:
+            probe_code, probe_details = _code_and_details(probe)
+            if errors.is_unknown_session(probe_code, probe_details, self.id):
+                return self._lost(f"its stream to {self.target} broke ({code}: {details}) and the server answering for it now does not know it")
+            if probe_code in ("UNAVAILABLE", "DEADLINE_EXCEEDED"):
+                return self._lost(f"its stream to {self.target} broke ({code}: {details}) and no server answers for it")
+        return ended
 
     # --- sync points -------------------------------------------------------------------
     def sync(self):
@@ -379,7 +420,7 @@ class Session:
                 out[offset : offset + len(data)] = np.frombuffer(data, dtype=np.uint8)
                 filled += len(data)
         except grpc.RpcError as error:
-            raise errors.from_rpc_error(error) from None
+            raise self._call_error(error) from None
         if filled != header.total_bytes:
             raise errors.InternalError(f"download of tensor {handle}: {filled} of {header.total_bytes} bytes arrived")
         return out.view(np.dtype(meta.dtype)).reshape(tuple(meta.shape))
@@ -604,6 +645,11 @@ def _size_args(size) -> tuple:
         if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
             raise errors.InvalidArgumentError(f"size must be a tuple of non-negative ints, got {tuple(size)!r}")
     return tuple(int(n) for n in size)
+
+
+def _code_and_details(error: grpc.RpcError) -> tuple[str, str]:
+    code = error.code() if hasattr(error, "code") else None
+    return (code.name if code is not None else "UNKNOWN"), ((error.details() if hasattr(error, "details") else None) or "")
 
 
 def _header_data(raw):

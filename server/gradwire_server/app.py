@@ -17,6 +17,7 @@ from grpc_reflection.v1alpha import reflection
 from gradwire.v1 import gradwire_pb2 as pb
 from gradwire.v1 import gradwire_pb2_grpc as pb_grpc
 
+from . import __version__, logs, metrics
 from .auth import ApiKeys, AuthInterceptor
 from .config import Config, parse_args
 from .engine import Backend
@@ -66,6 +67,8 @@ class GradwireServer:
         self.registry = SessionRegistry(config, self.backend)
         self.api_keys = ApiKeys.from_config(config)
         credentials = server_credentials(config)
+        self.registry.metrics = self.metrics = metrics.for_server(config, self.registry, __version__, self.backend.device)
+        self.metrics_port = None  # the endpoint's port once started, where --metrics-port asks for one
         options = [
             ("grpc.max_receive_message_length", config.max_message_bytes),
             ("grpc.max_send_message_length", config.max_message_bytes),
@@ -91,6 +94,7 @@ class GradwireServer:
         self._reaper = threading.Thread(target=self._reap, name="gradwire-reaper", daemon=True)
 
     def start(self):
+        self.metrics_port = self.metrics.serve(self.config.host, self.config.metrics_port)
         self.grpc_server.start()
         for name in ("", SERVICE_NAME):
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -120,6 +124,7 @@ class GradwireServer:
         self.registry.drain()
         self.servicer.wait_idle(grace if grace is not None else 1.0)
         self.grpc_server.stop(0).wait()
+        self.metrics.stop()
 
     def wait_for_termination(self, timeout=None):
         return self.grpc_server.wait_for_termination(timeout)
@@ -145,8 +150,8 @@ def create_server(config: Config) -> tuple[GradwireServer, int]:
 
 
 def main(argv=None):
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = parse_args(argv)
+    logs.configure(config.log_format)
     try:
         server, port = create_server(config)
     except ValueError as error:  # a keys file or TLS files that cannot be used
@@ -155,6 +160,8 @@ def main(argv=None):
     server.start()
     tune_garbage_collector()
     print(f"listening on {config.host}:{port} (device {server.backend.device})", flush=True)
+    if server.metrics_port is not None:
+        print(f"metrics on http://{config.host}:{server.metrics_port}/metrics", flush=True)
     signals = queue.SimpleQueue()  # put() may run in a signal handler: SimpleQueue's is reentrant
     for sig in (signal.SIGTERM, signal.SIGINT) + ((signal.SIGHUP,) if hasattr(signal, "SIGHUP") else ()):
         signal.signal(sig, lambda signum, _: signals.put(signum))

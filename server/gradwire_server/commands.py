@@ -251,7 +251,8 @@ def _op(session, op, inline_bytes):
 
 def _backward(session, backward, inline_bytes):
     gradient = session.tensor(backward.gradient) if backward.gradient else None
-    session.engine.backward(session.tensor(backward.root), gradient, backward.retain_graph)
+    with session.metrics.backward("backward"):
+        session.engine.backward(session.tensor(backward.root), gradient, backward.retain_graph)
 
 
 def _grad(session, grad, inline_bytes):
@@ -260,7 +261,8 @@ def _grad(session, grad, inline_bytes):
     grad_outputs = [session.tensor(h) if h else None for h in grad.grad_outputs] or None
     if len(grad.results) != len(inputs):
         raise InvalidRequest(f"grad: {len(inputs)} inputs but {len(grad.results)} result handles")
-    grads = session.engine.grad(outputs, inputs, grad_outputs, grad.retain_graph, allow_unused=grad.allow_unused)
+    with session.metrics.backward("grad"):
+        grads = session.engine.grad(outputs, inputs, grad_outputs, grad.retain_graph, allow_unused=grad.allow_unused)
     unused = []
     for handle, g in zip(grad.results, grads):
         if g is None:

@@ -35,6 +35,8 @@ class Config:
     tls_cert: str = ""
     tls_key: str = ""
     tls_client_ca: str = ""
+    metrics_port: int = -1  # Prometheus endpoint on host:metrics_port; -1: off; 0 picks a free port
+    log_format: str = "text"  # text | json
 
     def limits_help(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -60,7 +62,12 @@ _HELP = {
     "tls_cert": "PEM certificate chain: serve TLS (with --tls-key)",
     "tls_key": "PEM private key of --tls-cert",
     "tls_client_ca": "PEM CA bundle: require client certificates it signed (mutual TLS)",
+    "metrics_port": "serve Prometheus metrics at http://HOST:PORT/metrics; -1: off; 0 picks a free port",
+    "log_format": "text, or json: one JSON object per line, with session and request ids",
 }
+
+
+_CHOICES = {"device": ("auto", "cpu", "cuda"), "log_format": ("text", "json")}
 
 
 def env_name(field_name: str) -> str:
@@ -77,7 +84,7 @@ def parse_args(argv=None, environ=None) -> Config:
         kind = type(default)
         if env_name(f.name) in environ:
             default = kind(environ[env_name(f.name)])
-        kwargs = {"choices": ("auto", "cpu", "cuda")} if f.name == "device" else {}
+        kwargs = {"choices": _CHOICES[f.name]} if f.name in _CHOICES else {}
         parser.add_argument(
             "--" + f.name.replace("_", "-"), type=kind, default=default,
             help=f"{_HELP[f.name]} (env {env_name(f.name)}; default {'not shown' if f.metadata.get('secret') else '%(default)s'})", **kwargs,

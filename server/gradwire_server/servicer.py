@@ -16,7 +16,7 @@ from gradwire.v1 import gradwire_pb2 as pb
 from gradwire.v1 import gradwire_pb2_grpc as pb_grpc
 from gradwire.wire import API_KEY_HEADER, SESSION_HEADER, TOKEN_HEADER, decode_chunk, encode_chunk
 
-from . import __version__, commands
+from . import __version__, commands, logs
 from .auth import ApiKeys
 from .config import Config
 from .engine import NON_DIFFERENTIABLE, OPS, SUPPORTED_DTYPES, parse_dtype
@@ -30,7 +30,7 @@ log = logging.getLogger("gradwire.server")
 def _aborts_on_error(method):
     """Turn any error raised by an RPC method into its status code, never a bare UNKNOWN."""
 
-    def abort(context, error):
+    def abort(self, context, error):
         if isinstance(error, grpc.RpcError) and not context.is_active():
             # the request stream failed because the client cancelled or went away: nobody to tell
             log.info("%s: the client ended the call", method.__name__)
@@ -38,25 +38,30 @@ def _aborts_on_error(method):
         code = status_of(error)
         if code is grpc.StatusCode.INTERNAL:
             log.exception("internal error in %s", method.__name__)
+        else:
+            log.info("%s failed: %s", method.__name__, code.name, extra={"rpc": method.__name__, "code": code.name})
+        self.registry.metrics.error(code.name)
         context.abort(code, describe(error))
 
     if inspect.isgeneratorfunction(method):
 
         @functools.wraps(method)
         def stream(self, request, context):
-            try:
-                yield from method(self, request, context)
-            except Exception as error:
-                abort(context, error)
+            with logs.call_scope(context):
+                try:
+                    yield from method(self, request, context)
+                except Exception as error:
+                    abort(self, context, error)
 
         return stream
 
     @functools.wraps(method)
     def unary(self, request, context):
-        try:
-            return method(self, request, context)
-        except Exception as error:
-            abort(context, error)
+        with logs.call_scope(context):
+            try:
+                return method(self, request, context)
+            except Exception as error:
+                abort(self, context, error)
 
     return unary
 
@@ -144,7 +149,11 @@ class GradwireServicer(pb_grpc.GradwireServicer):
                     raise QuotaExceeded(f"max_batch_commands limit: a batch of {len(batch.commands)} commands exceeds {self.config.max_batch_commands}")
                 with session.lock:
                     self._session(context)  # ended while this batch waited? say which way
-                    yield from commands.run_batch(session, batch, self.config.inline_bytes)
+                    replies = []
+                    for reply in commands.run_batch(session, batch, self.config.inline_bytes):
+                        replies.append(reply)
+                        yield reply
+                self.registry.metrics.batch(batch, replies)
 
     @_aborts_on_error
     @_transfer
@@ -188,6 +197,7 @@ class GradwireServicer(pb_grpc.GradwireServicer):
             self._session(context)  # closed, expired or drained while the chunks arrived? say which way
             tensor = session.engine.adopt(buffer.view(dtype).reshape(shape), requires_grad=header.requires_grad)
             session.bind(header.handle, tensor)
+        self.registry.metrics.transfer("in", expected)
         return pb.UploadReply(handle=header.handle, bytes=expected)
 
     @_aborts_on_error
@@ -204,6 +214,7 @@ class GradwireServicer(pb_grpc.GradwireServicer):
         yield head.SerializeToString()
         for offset in range(step, flat.size, step):
             yield encode_chunk(offset, flat[offset : offset + step])
+        self.registry.metrics.transfer("out", flat.size)
 
     @_aborts_on_error
     def GetServerInfo(self, request, context):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
 import time
@@ -9,11 +10,14 @@ from collections import OrderedDict
 
 from gradwire.wire import BufferPool
 
+from . import metrics
 from .config import Config
 from .engine import Backend, Engine, GraphError, Tensor
 from .engine.graph import Node
 from .engine.optim import Optimizer
 from .errors import DependencyFailed, InvalidRequest, QuotaExceeded, SessionNotFound, Unauthenticated, Unavailable, UnknownHandle
+
+log = logging.getLogger("gradwire.server")
 
 ENDED_RECORD = 10_000  # how many ended sessions we remember, to tell "closed" from "expired" from "unknown"
 
@@ -29,6 +33,8 @@ class GradAlias:
 
 class Session:
     """One client's tensors and graph. Commands run under ``lock``, one batch at a time."""
+
+    metrics = metrics.NULL  # the server's, set when the registry opens it
 
     def __init__(self, session_id: str, token: str, engine: Engine, owner: str | None = None):
         self.id = session_id
@@ -152,6 +158,7 @@ class SessionRegistry:
         self.draining = False
         # transfers pass through these (pinned on CUDA): a repeated one of one size reuses the buffer of the last, once free
         self.host_buffers = BufferPool(max_bytes=min(1 << 30, config.max_session_bytes), allocate=backend.host_buffer)
+        self.metrics = metrics.NULL  # the server sets its own (metrics.for_server)
 
     def open(self, session_id: str, seed=None, owner: str | None = None) -> Session:
         if not session_id or len(session_id) > 128:
@@ -173,7 +180,10 @@ class SessionRegistry:
             session = Session(session_id, secrets.token_urlsafe(32), Engine(seed=seed, backend=self.backend), owner)
             self._sessions[session_id] = session
             self._ended.pop(session_id, None)
-            return session
+        session.metrics = self.metrics
+        self.metrics.session_opened()
+        log.info("session opened", extra={"session_id": session_id, "device": session.engine.device})
+        return session
 
     def get(self, session_id: str, token: str, owner: str | None = None) -> Session:
         """The open session ``session_id`` if ``token`` is its token and ``owner`` the key that opened it.
@@ -202,6 +212,8 @@ class SessionRegistry:
             self._ended[session.id] = (reason, time.time(), session.token, session.owner)
             while len(self._ended) > ENDED_RECORD:
                 self._ended.popitem(last=False)
+        self.metrics.session_ended(reason)
+        log.info("session ended: %s", reason, extra={"session_id": session.id})
         with session.lock:
             session.clear()
         self.host_buffers.clear()  # what the session's uploads held goes back to the system
