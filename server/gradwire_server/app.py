@@ -88,6 +88,9 @@ class GradwireServer:
         self.port = self.grpc_server.add_secure_port(address, credentials) if credentials else self.grpc_server.add_insecure_port(address)
         if self.port == 0:
             raise OSError(f"could not bind {config.host}:{config.port}")
+        if config.max_workers <= config.max_sessions:
+            log.warning("max_workers %d <= max_sessions %d: with every session's stream open, health checks and transfers wait for a worker",
+                        config.max_workers, config.max_sessions)
         for warning in exposure_warnings(address, config.host, self.api_keys.enabled, credentials is not None):
             log.warning("%s", warning)
         self._stopped = threading.Event()

@@ -18,7 +18,9 @@ class Config:
     host: str = "127.0.0.1"
     port: int = 50051
     device: str = "auto"  # auto | cpu | cuda
-    max_workers: int = 64  # each open session stream holds one worker thread
+    # each open session stream holds a worker thread: keep some beyond max_sessions for health
+    # checks, transfers and unary calls, or a full server fails its probes
+    max_workers: int = 96
     max_sessions: int = 64
     max_session_bytes: int = 4 << 30  # tensors one session may hold
     max_tensor_elements: int = 1 << 31
@@ -46,7 +48,7 @@ _HELP = {
     "host": "address to bind (0.0.0.0 for every interface)",
     "port": "port to bind; 0 picks a free one",
     "device": "auto: CuPy where a CUDA device is usable, else NumPy; cpu; cuda",
-    "max_workers": "worker threads (one per open session stream)",
+    "max_workers": "worker threads: one per open session stream, plus headroom for health checks and transfers (keep above --max-sessions)",
     "max_sessions": "sessions open at once on this server",
     "max_session_bytes": "bytes of tensors one session may hold",
     "max_tensor_elements": "elements in one tensor",
