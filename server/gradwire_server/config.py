@@ -28,6 +28,8 @@ class Config:
     chunk_bytes: int = CHUNK_BYTES
     idle_timeout_s: float = 3600.0
     drain_timeout_s: float = 30.0
+    dedupe_window: int = 64  # replies kept per session, so a batch resent after a reconnect is not run twice
+    keepalive_s: float = 30.0  # ping an idle connection this often; one silent for keepalive_s more is closed
 
     def limits_help(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -47,6 +49,8 @@ _HELP = {
     "chunk_bytes": "bytes per chunk on the chunked streams",
     "idle_timeout_s": "seconds a session may stay idle before it is reaped",
     "drain_timeout_s": "seconds SIGTERM waits for in-flight batches",
+    "dedupe_window": "replies kept per session to answer a batch resent after a reconnect without running it again",
+    "keepalive_s": "seconds between keepalive pings on an idle connection; a peer silent that long again is dropped",
 }
 
 
