@@ -14,6 +14,7 @@ import os
 import queue
 import sys
 import threading
+import time
 import uuid
 import weakref
 
@@ -33,6 +34,22 @@ BATCH_BYTES = 4 << 20  # ...or this many bytes of inline tensors
 RELEASE_EVERY = 32  # handles of collected tensors queue up to this many before a release goes out
 _MESSAGE_BYTES = 64 << 20
 _FAILED_KEPT = 1000  # sites of failed commands kept, for errors of commands that depend on them
+MAX_IN_FLIGHT = 32  # batches sent and not yet acknowledged; the server keeps more replies than this (dedupe_window)
+RECONNECT_BACKOFF_S = (0.05, 1.0)  # first wait between reconnect attempts, and the most; doubled each time
+# How a server that is stopping ends its streams: nothing to reconnect to. gRPC's own words, then gradwire's.
+_SERVER_STOPPING = ("Cancelling all calls", "server is shutting down")
+_CHANNEL_OPTIONS = [
+    ("grpc.max_send_message_length", _MESSAGE_BYTES),
+    ("grpc.max_receive_message_length", _MESSAGE_BYTES),
+    # a connection that went silent (a peer gone without a word) is noticed, not waited on forever
+    ("grpc.keepalive_time_ms", 30_000),
+    ("grpc.keepalive_timeout_ms", 20_000),
+    ("grpc.http2.max_pings_without_data", 0),
+    # after a cut, the channel tries again within a second, not gRPC's default of up to two minutes
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.min_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 1000),
+]
 
 
 _open_sessions = weakref.WeakSet()
@@ -54,7 +71,10 @@ except AttributeError:  # not in every Python; atexit runs later but still frees
     atexit.register(_close_open_sessions)
 
 
-def connect(target: str | None = None, *, api_key: str | None = None, timeout: float = 30.0, seed: int | None = None, device: str = "auto") -> "Session":
+def connect(
+    target: str | None = None, *, api_key: str | None = None, timeout: float = 30.0, seed: int | None = None, device: str = "auto",
+    reconnect_timeout: float = 10.0,
+) -> "Session":
     """Open a session on a gradwire server.
 
     Parameters
@@ -65,8 +85,11 @@ def connect(target: str | None = None, *, api_key: str | None = None, timeout: f
     timeout : seconds to wait for the server to answer when connecting.
     seed : seed of the session's random generator (``rand``, ``randn``).
     device : for an embedded server: "auto", "cpu" or "cuda".
+    reconnect_timeout : seconds to keep trying when the session's stream breaks (a cut
+        connection, a restarted proxy); batches not yet acknowledged are resent and the
+        server applies each exactly once. 0 gives up at once.
     """
-    return Session(target, api_key=api_key, timeout=timeout, seed=seed, device=device)
+    return Session(target, api_key=api_key, timeout=timeout, seed=seed, device=device, reconnect_timeout=reconnect_timeout)
 
 
 def _sdk_files() -> frozenset:
@@ -97,7 +120,7 @@ class Session:
     Use it as a context manager, or call ``close()``.
     """
 
-    def __init__(self, target=None, *, api_key=None, timeout=30.0, seed=None, device="auto"):
+    def __init__(self, target=None, *, api_key=None, timeout=30.0, seed=None, device="auto", reconnect_timeout=10.0):
         self._embedded = None
         if target is None:
             from gradwire_server.app import create_server  # the only import of the server: an embedded one
@@ -108,8 +131,9 @@ class Session:
             target = f"127.0.0.1:{port}"
         self.target = target
         self.id = uuid.uuid4().hex
-        options = [("grpc.max_send_message_length", _MESSAGE_BYTES), ("grpc.max_receive_message_length", _MESSAGE_BYTES)]
-        self._channel = grpc.insecure_channel(target, options=options)
+        self.reconnect_timeout = float(reconnect_timeout)
+        self.reconnects = 0  # times the stream broke and was opened again
+        self._channel = grpc.insecure_channel(target, options=_CHANNEL_OPTIONS)
         self._stub = pb_grpc.GradwireStub(self._channel)
         # the chunked streams carry raw bytes: their data chunks are encoded by hand (wire.encode_chunk)
         self._upload_raw = self._channel.stream_unary(
@@ -148,6 +172,7 @@ class Session:
         self._failed_sites = {}  # command id -> (op, site) of commands that failed
         self._sent = 0
         self._acked = 0
+        self._unacked = {}  # seq -> Batch sent and not yet acknowledged: resent after a reconnect
         self._errors = []  # (command id, pb.Error) not yet raised
         self._answers = {}  # command id -> pb.Result for fetches and stats
         self._new_grads = {}  # backward command id -> leaves it gave a .grad, until it is acknowledged
@@ -155,9 +180,12 @@ class Session:
         self._closed = False
         self._ended_by = None  # the error that ended the stream, if one did
         self._host_buffers = BufferPool()  # downloads land in these: reused once their arrays are gone
+        self._open_stream()
+        _open_sessions.add(self)
+
+    def _open_stream(self):
         self._requests = queue.SimpleQueue()
         self._replies = self._stub.Run(iter(self._requests.get, None), metadata=self._metadata)
-        _open_sessions.add(self)
 
     # --- context manager and lifetime ----------------------------------------------------
     def __enter__(self):
@@ -255,7 +283,10 @@ class Session:
         batch, self._batch, self._batch_bytes = self._batch, pb.Batch(), 0
         batch.seq = self._sent
         self._batch_ids[batch.seq] = (batch.commands[0].id, batch.commands[-1].id)
+        self._unacked[batch.seq] = batch
         self._requests.put(batch)
+        while self._sent - self._acked >= MAX_IN_FLIGHT:  # the server's window of replies must cover a resend
+            self._take_reply(self._next_reply())
 
     def _take_reply(self, reply: pb.BatchReply):
         for result in reply.results:
@@ -275,24 +306,82 @@ class Session:
                     leaf._has_grad, leaf._grad_alias = False, None
         while len(self._failed_sites) > _FAILED_KEPT:
             self._failed_sites.pop(next(iter(self._failed_sites)))
+        self._unacked.pop(reply.seq, None)
         self._acked = reply.seq
 
     def _wait(self):
         """Flush and read replies until every batch sent is acknowledged; raise the first error."""
         self._flush()
-        try:
-            while self._acked < self._sent:
-                self._take_reply(next(self._replies))
-        except grpc.RpcError as error:
-            self._closed = True  # e.g. "Cancelling all calls" alone does not say what ended
-            self._ended_by = errors.from_rpc_error(error, f"the stream of session {self.id} to {self.target} ended")
-            raise self._ended_by from None
-        except StopIteration:
-            self._closed = True
-            self._ended_by = errors.UnavailableError(f"the server ended session {self.id}'s stream")
-            raise self._ended_by from None
+        while self._acked < self._sent:
+            self._take_reply(self._next_reply())
         if self._errors:
             self._raise_first_error()
+
+    # --- a broken stream: reconnect and resend ------------------------------------------
+    def _next_reply(self) -> pb.BatchReply:
+        """The next reply on the stream; if the stream broke, reopen it and resend what is unacknowledged.
+
+        The server applies each batch once (by its seq) and answers a resent one from its
+        window of recent replies. Gives up with the last error after ``reconnect_timeout``
+        seconds, or at once for an error that reconnecting cannot mend (an unknown, closed or
+        expired session, a refused key, a server that is shutting down).
+        """
+        deadline, attempts, wait = None, 0, RECONNECT_BACKOFF_S[0]
+        while True:
+            try:
+                return next(self._replies)
+            except grpc.RpcError as error:
+                failure = error
+            except StopIteration:  # the stream ended without the replies owed: a transport's doing
+                failure = None
+            if not self._retryable(failure):
+                raise self._end(failure, attempts)
+            now = time.monotonic()
+            deadline = now + self.reconnect_timeout if deadline is None else deadline
+            if now >= deadline:
+                raise self._end(failure, attempts)
+            if attempts:
+                time.sleep(min(wait, deadline - now))
+                wait = min(2 * wait, RECONNECT_BACKOFF_S[1])
+            attempts += 1
+            self._reconnect()
+
+    def _retryable(self, error) -> bool:
+        if self._closed:
+            return False
+        if error is None:
+            return True
+        code = error.code() if hasattr(error, "code") else None
+        if code is grpc.StatusCode.UNAVAILABLE:
+            return not (error.details() or "").startswith(_SERVER_STOPPING)
+        return code is grpc.StatusCode.CANCELLED  # not by us (we are not closed): by a proxy or the network
+
+    def _reconnect(self):
+        """A new Run stream on the same channel (which reconnects itself), with every unacknowledged batch."""
+        self._requests.put(None)  # the old call stops reading its queue
+        self._replies.cancel()
+        self._open_stream()  # on a channel still down this fails at once, and says why: the caller waits and tries again
+        for seq in sorted(self._unacked):
+            self._requests.put(self._unacked[seq])
+        self.reconnects += 1
+
+    def _end(self, error, attempts) -> errors.GradwireError:
+        """The session is over: remember why, so every later call says the same."""
+        self._closed = True
+        what = f"the stream of session {self.id} to {self.target}"
+        if attempts:
+            what += f" broke and {attempts} reconnect attempt(s) over {self.reconnect_timeout:g} s failed"
+        else:
+            what += " ended"
+        if error is None:
+            self._ended_by = errors.UnavailableError(f"{what}: the server closed it")
+        elif error.code() is grpc.StatusCode.UNAVAILABLE and (error.details() or "").startswith(_SERVER_STOPPING):
+            details = error.details()
+            said = "" if details.startswith("server is shutting down") else f" ({details})"
+            self._ended_by = errors.UnavailableError(f"{what}: the server is shutting down{said} (UNAVAILABLE)")
+        else:
+            self._ended_by = errors.from_rpc_error(error, what)
+        return self._ended_by
 
     def _raise_first_error(self):
         pending, self._errors = self._errors, []
@@ -313,6 +402,21 @@ class Session:
             return method(request, metadata=self._metadata, timeout=timeout)
         except grpc.RpcError as error:
             raise errors.from_rpc_error(error) from None
+
+    def _retrying(self, call):
+        """``call()``, made again from the start while it fails in a way a reconnect mends (uploads and
+        downloads that were cut), for up to ``reconnect_timeout`` seconds."""
+        deadline, wait = None, RECONNECT_BACKOFF_S[0]
+        while True:
+            try:
+                return call()
+            except grpc.RpcError as error:
+                now = time.monotonic()
+                deadline = now + self.reconnect_timeout if deadline is None else deadline
+                if not self._retryable(error) or now >= deadline:
+                    raise errors.from_rpc_error(error) from None
+            time.sleep(min(wait, deadline - now))
+            wait = min(2 * wait, RECONNECT_BACKOFF_S[1])
 
     # --- sync points -------------------------------------------------------------------
     def sync(self):
@@ -347,6 +451,9 @@ class Session:
         return self._download(tensor._handle)
 
     def _download(self, handle) -> np.ndarray:
+        return self._retrying(lambda: self._download_once(handle))
+
+    def _download_once(self, handle) -> np.ndarray:
         try:
             chunks = self._download_raw(pb.DownloadRequest(handle=handle), metadata=self._metadata)
             header = pb.TensorChunk.FromString(next(chunks))
@@ -359,8 +466,8 @@ class Session:
                 offset, data = decoded if decoded is not None else _header_data(raw)
                 out[offset : offset + len(data)] = np.frombuffer(data, dtype=np.uint8)
                 filled += len(data)
-        except grpc.RpcError as error:
-            raise errors.from_rpc_error(error) from None
+        except StopIteration:  # no header: the stream ended empty
+            raise errors.InternalError(f"download of tensor {handle}: the stream ended before its first chunk") from None
         if filled != header.total_bytes:
             raise errors.InternalError(f"download of tensor {handle}: {filled} of {header.total_bytes} bytes arrived")
         return out.view(np.dtype(meta.dtype)).reshape(tuple(meta.shape))
@@ -412,7 +519,8 @@ class Session:
             for offset in range(step, flat.size, step):
                 yield encode_chunk(offset, flat[offset : offset + step])
 
-        self._unary(self._upload_raw, chunks())
+        # cut mid-way, the upload is sent again whole; the server binds the copy that arrives last
+        self._retrying(lambda: self._upload_raw(chunks(), metadata=self._metadata))
 
     def _factory(self, name, shape, dtype, requires_grad, **params):
         if requires_grad and dtype.kind != "f":
