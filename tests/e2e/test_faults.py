@@ -273,6 +273,7 @@ def test_a_client_killed_mid_batch_leaves_nothing_running(own_server):
         gc.collect()
         assert engine() is None, "something still holds the reaped session's engine"
         assert server.registry._ended[session_id][0] == "expired after 1 s idle"
+        print("\nkilled mid-batch: its stream ended after the batch, its session was reaped at 1 s idle and its engine freed; another session answered 20 synced ops meanwhile")
     finally:
         proc.kill()
         proc.wait()
@@ -309,6 +310,7 @@ def test_a_slow_session_does_not_stall_small_ops_of_others(own_server):
         assert done_while_slow_ran >= 20, f"only {done_while_slow_ran} small ops completed while the slow batch ran"
         kind, value = heavy.result(timeout=120)
         assert kind == "ok" and value.shape == (400, 400) and np.isfinite(value).all()
+        print(f"\nslow beside quick: {done_while_slow_ran} synced backward passes of the quick session while one batch of 200 400x400 matmuls ran")
     finally:
         slow.close()
         quick.close()
