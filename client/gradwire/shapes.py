@@ -178,6 +178,49 @@ def _to(inputs, params):
     return inputs[0]._shape, np.dtype(params["dtype"])
 
 
+def _pair(value):
+    return (value, value) if isinstance(value, int) else (tuple(value) * 2)[:2]
+
+
+def _windowed(shape, kernel, stride, padding):
+    """The (H, W) out of a convolution or pooling window over the last two dims of ``shape``."""
+    (kh, kw), (sh, sw), (ph, pw) = _pair(kernel), _pair(stride), _pair(padding)
+    h, w = shape[-2:]
+    return (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+
+
+def _linear(inputs, params):
+    x, weight = inputs[0]._shape, inputs[1]._shape
+    if not x or len(weight) != 2:
+        return None
+    return x[:-1] + weight[:1], promote(inputs[0]._dtype, inputs[1]._dtype)
+
+
+def _conv2d(inputs, params):
+    x, weight = inputs[0]._shape, inputs[1]._shape
+    if len(x) not in (3, 4) or len(weight) != 4:
+        return None
+    oh, ow = _windowed(x, weight[2:], params.get("stride", 1), params.get("padding", 0))
+    return x[:-3] + (weight[0], oh, ow), promote(inputs[0]._dtype, inputs[1]._dtype)
+
+
+def _max_pool2d(inputs, params):
+    x = inputs[0]._shape
+    kernel = params["kernel_size"]
+    stride = params.get("stride") or kernel
+    return x[:-2] + _windowed(x, kernel, stride, params.get("padding", 0)), inputs[0]._dtype
+
+
+def _embedding(inputs, params):
+    indices, weight = inputs
+    return indices._shape + weight._shape[1:], weight._dtype
+
+
+def _class_loss(inputs, params):
+    scores, target = inputs
+    return (target._shape if params.get("reduction", "mean") == "none" else ()), scores._dtype
+
+
 INFER = {
     **dict.fromkeys(["add", "sub", "mul", "pow", "maximum", "minimum"], _elementwise),
     "div": _division,
@@ -196,6 +239,12 @@ INFER = {
     "cat": _cat,
     "stack": _stack,
     "to": _to,
+    "linear": _linear,
+    "conv2d": _conv2d,
+    "max_pool2d": _max_pool2d,
+    "embedding": _embedding,
+    **dict.fromkeys(["layer_norm", "dropout"], _unary),
+    **dict.fromkeys(["nll_loss", "cross_entropy"], _class_loss),
 }
 
 

@@ -516,7 +516,7 @@ def _op(name, inputs, params=None, outputs=1):
     """Queue op ``name`` and return its output Tensor(s) at once."""
     session, tracked = None, False
     for x in inputs:
-        if type(x) is Tensor:
+        if isinstance(x, Tensor):  # Tensor or Parameter
             if session is None:
                 session = x._session
             elif x._session is not session:

@@ -16,6 +16,7 @@ from gradwire.v1 import gradwire_pb2 as pb
 from gradwire.wire import array_from_bytes, decode_param
 
 from .engine import Tensor, parse_dtype, set_grad_enabled
+from .engine import graphview, optim
 from .errors import DependencyFailed, InvalidRequest
 from .sessions import GradAlias, Session
 from .status import describe, status_of
@@ -23,9 +24,24 @@ from .status import describe, status_of
 log = logging.getLogger("gradwire.server")
 
 
-def run_batch(session: Session, batch: pb.Batch, inline_bytes: int) -> pb.BatchReply:
+def run_batch(session: Session, batch: pb.Batch, inline_bytes: int):
+    """Yield the batch's replies: at most one early (partial) answer to a fetch, then the full reply.
+
+    The early answer lets ``loss.item()`` return once the loss exists, while the server
+    goes on with the backward pass and the update the client queued before it.
+    """
+    with session.engine.stream:  # the session's own CUDA stream; nothing on NumPy
+        yield from _run(session, batch, inline_bytes)
+
+
+def _run(session: Session, batch: pb.Batch, inline_bytes: int):
+    commands = batch.commands
+    early = _early_fetch(commands)  # (index of the op that makes the tensor, index of its fetch)
     results = []
-    for command in batch.commands:
+    answered = -1
+    for index, command in enumerate(commands):
+        if index == answered:
+            continue
         kind = command.WhichOneof("kind")
         try:
             handler = _HANDLERS.get(kind)
@@ -43,7 +59,69 @@ def run_batch(session: Session, batch: pb.Batch, inline_bytes: int) -> pb.BatchR
                 session.mark_failed(handle, cause)
             context = _input_shapes(session, command.op) if kind == "op" else ""
             results.append(error_result(command.id, error, cause if cause != command.id else 0, context))
-    return pb.BatchReply(seq=batch.seq, results=results)
+            continue
+        if early is not None and index == early[0] and _stays_final(session, commands, *early):
+            fetch = commands[early[1]]
+            result = _fetch(session, fetch.fetch, inline_bytes)
+            result.command = fetch.id
+            results.append(result)
+            yield pb.BatchReply(seq=batch.seq, results=results, partial=True)
+            results, answered = [], early[1]
+    yield pb.BatchReply(seq=batch.seq, results=results)
+
+
+# Commands that never write into an existing tensor's values or metadata: between an op and a
+# fetch of its output they cannot change what the fetch would read. Those that update tensors
+# in place are checked tensor by tensor (``_WRITTEN``); a release must not free the fetched
+# tensor; any other kind keeps the fetch in its place.
+_LEAVE_TENSORS_ALONE = frozenset({
+    "put", "factory", "op", "backward", "grad", "grad_of", "set_grad", "manual_seed", "stats", "sync",
+    "optimizer_create", "optimizer_get_state", "optimizer_set_state", "graph",
+})
+_WRITTEN = {  # command kind -> the handles whose values it updates in place
+    "inplace": lambda inplace: (inplace.target,),
+    "optimizer_step": lambda step: [handle for group in step.groups for handle in group.params],
+}
+
+
+def _early_fetch(commands):
+    """(i, j): the batch's last fetch j, of the output of op i earlier in the batch; else None."""
+    last = len(commands) - 1
+    while last >= 0 and commands[last].WhichOneof("kind") == "release":
+        last -= 1  # collected handles ride behind the fetch that flushed the batch
+    if last < 1 or commands[last].WhichOneof("kind") != "fetch":
+        return None
+    handle = commands[last].fetch.handle
+    for index in range(last - 1, -1, -1):
+        command = commands[index]
+        if command.WhichOneof("kind") == "op" and handle in command.op.outputs:
+            return index, last
+    return None
+
+
+def _stays_final(session: Session, commands, made: int, fetched: int) -> bool:
+    """True when no command between ``made`` and ``fetched`` can change the fetched tensor."""
+    handle = commands[fetched].fetch.handle
+    fetched_tensor = session.tensors.get(handle)
+    if type(fetched_tensor) is not Tensor:
+        return False
+    may_share_memory = session.engine.xp.may_share_memory
+    for command in commands[made + 1 : fetched]:
+        kind = command.WhichOneof("kind")
+        if kind in _LEAVE_TENSORS_ALONE:
+            continue
+        if kind == "release":
+            if handle in command.release.handles:
+                return False
+            continue
+        written = _WRITTEN.get(kind)
+        if written is None:
+            return False
+        for target_handle in written(getattr(command, kind)):
+            target = session.tensors.get(target_handle)  # made later in the batch: None, and unsafe
+            if type(target) is not Tensor or target is fetched_tensor or may_share_memory(target.array, fetched_tensor.array):
+                return False
+    return True
 
 
 def refuse_batch(session: Session, batch: pb.Batch, error: BaseException) -> pb.BatchReply:
@@ -100,6 +178,10 @@ def _outputs_of(command, kind) -> list[int]:
         return list(body.results)
     if kind in ("grad_of", "alias"):
         return [body.result]
+    if kind == "optimizer_create":
+        return [body.optimizer]
+    if kind == "optimizer_get_state":
+        return [slot.handle for slot in body.slots]
     return []
 
 
@@ -200,7 +282,8 @@ def _backward(session, backward, inline_bytes):
     gradient = session.tensor(backward.gradient) if backward.gradient else None
     root = session.tensor(backward.root)
     session.quota.before_backward(root)
-    session.engine.backward(root, gradient, backward.retain_graph)
+    with session.metrics.backward("backward"):
+        session.engine.backward(root, gradient, backward.retain_graph)
 
 
 def _grad(session, grad, inline_bytes):
@@ -210,7 +293,8 @@ def _grad(session, grad, inline_bytes):
     if len(grad.results) != len(inputs):
         raise InvalidRequest(f"grad: {len(inputs)} inputs but {len(grad.results)} result handles")
     session.quota.before_grad(inputs)
-    grads = session.engine.grad(outputs, inputs, grad_outputs, grad.retain_graph, allow_unused=grad.allow_unused)
+    with session.metrics.backward("grad"):
+        grads = session.engine.grad(outputs, inputs, grad_outputs, grad.retain_graph, allow_unused=grad.allow_unused)
     unused = []
     for handle, g in zip(grad.results, grads):
         if g is None:
@@ -281,6 +365,66 @@ def _stats(session, command, inline_bytes):
     return pb.Result(stats=pb.SessionStats(**session.stats()))
 
 
+def _optimizer_create(session, command, inline_bytes):
+    session.bind_optimizer(command.optimizer, optim.Optimizer(command.kind, session.engine.xp))
+
+
+def _optimizer_step(session, command, inline_bytes):
+    optimizer = session.optimizer(command.optimizer)
+    groups = []
+    for g in command.groups:
+        params = [(handle, session.tensor(handle)) for handle in g.params]
+        groups.append(optim.Group(
+            params, lr=g.lr, weight_decay=g.weight_decay, maximize=g.maximize, momentum=g.momentum, dampening=g.dampening,
+            nesterov=g.nesterov, beta1=g.beta1, beta2=g.beta2, eps=g.eps, amsgrad=g.amsgrad,
+            decoupled_weight_decay=g.decoupled_weight_decay,
+        ))
+    optimizer.step(groups)
+
+
+def _optimizer_get_state(session, command, inline_bytes):
+    optimizer = session.optimizer(command.optimizer)
+    entries, numbered = [], set()
+    for slot in command.slots:
+        value = optimizer.get(slot.param, slot.name)
+        if value is not None:
+            session.bind(slot.handle, Tensor(value, session.engine))  # the state itself, as PyTorch's state_dict holds it
+            entries.append(pb.OptimizerStateEntry(param=slot.param, name=slot.name, handle=slot.handle))
+        if slot.param not in numbered:
+            numbered.add(slot.param)
+            for name in optim.STATE_NUMBERS[optimizer.kind]:
+                number = optimizer.get(slot.param, name)
+                if number is not None:
+                    entries.append(pb.OptimizerStateEntry(param=slot.param, name=name, number=number))
+    return pb.Result(optimizer_state=pb.OptimizerState(entries=entries))
+
+
+def _optimizer_set_state(session, command, inline_bytes):
+    optimizer = session.optimizer(command.optimizer)
+    entries = []
+    for entry in command.entries:
+        kind = entry.WhichOneof("value")
+        if kind is None:
+            raise InvalidRequest(f"optimizer state {entry.name!r} of parameter {entry.param} has no value")
+        value = session.tensor(entry.handle) if kind == "handle" else entry.number
+        entries.append((entry.param, session.tensor(entry.param), entry.name, value))
+    optimizer.load(entries)
+
+
+def _graph(session, command, inline_bytes):
+    nodes, edges = graphview.describe(session.tensor(command.root))
+    handles = {id(t): h for h, t in session.tensors.items() if type(t) is Tensor}
+    handles[id(session.tensor(command.root))] = command.root
+    return pb.Result(graph=pb.Graph(
+        nodes=[
+            pb.GraphNode(id=n.id, is_op=n.is_op, name=n.name, shape=n.shape, dtype=n.dtype, requires_grad=n.requires_grad,
+                         is_leaf=n.is_leaf, handle=handles.get(id(n.tensor), 0) if n.tensor is not None else 0, freed=n.freed)
+            for n in nodes
+        ],
+        edges=[pb.GraphEdge(src=src, dst=dst) for src, dst in edges],
+    ))
+
+
 _HANDLERS = {
     "put": _put,
     "factory": _factory,
@@ -297,4 +441,9 @@ _HANDLERS = {
     "manual_seed": _manual_seed,
     "stats": _stats,
     "sync": _sync,
+    "optimizer_create": _optimizer_create,
+    "optimizer_step": _optimizer_step,
+    "optimizer_get_state": _optimizer_get_state,
+    "optimizer_set_state": _optimizer_set_state,
+    "graph": _graph,
 }

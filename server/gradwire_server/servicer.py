@@ -7,15 +7,17 @@ import functools
 import inspect
 import logging
 import threading
+import time
 
 import grpc
 import numpy as np
 
 from gradwire.v1 import gradwire_pb2 as pb
 from gradwire.v1 import gradwire_pb2_grpc as pb_grpc
-from gradwire.wire import SESSION_HEADER, TOKEN_HEADER, decode_chunk, encode_chunk
+from gradwire.wire import API_KEY_HEADER, SESSION_HEADER, TOKEN_HEADER, decode_chunk, encode_chunk
 
-from . import __version__, commands
+from . import __version__, commands, logs
+from .auth import ApiKeys
 from .config import Config
 from .engine import NON_DIFFERENTIABLE, OPS, SUPPORTED_DTYPES, parse_dtype
 from .errors import InvalidRequest, QuotaExceeded, Unavailable
@@ -28,7 +30,7 @@ log = logging.getLogger("gradwire.server")
 def _aborts_on_error(method):
     """Turn any error raised by an RPC method into its status code, never a bare UNKNOWN."""
 
-    def abort(context, error):
+    def abort(self, context, error):
         if isinstance(error, grpc.RpcError) and not context.is_active():
             # the request stream failed because the client cancelled or went away: nobody to tell
             log.info("%s: the client ended the call", method.__name__)
@@ -36,25 +38,30 @@ def _aborts_on_error(method):
         code = status_of(error)
         if code is grpc.StatusCode.INTERNAL:
             log.exception("internal error in %s", method.__name__)
+        else:
+            log.info("%s failed: %s", method.__name__, code.name, extra={"rpc": method.__name__, "code": code.name})
+        self.registry.metrics.error(code.name)
         context.abort(code, describe(error))
 
     if inspect.isgeneratorfunction(method):
 
         @functools.wraps(method)
         def stream(self, request, context):
-            try:
-                yield from method(self, request, context)
-            except Exception as error:
-                abort(context, error)
+            with logs.call_scope(context):
+                try:
+                    yield from method(self, request, context)
+                except Exception as error:
+                    abort(self, context, error)
 
         return stream
 
     @functools.wraps(method)
     def unary(self, request, context):
-        try:
-            return method(self, request, context)
-        except Exception as error:
-            abort(context, error)
+        with logs.call_scope(context):
+            try:
+                return method(self, request, context)
+            except Exception as error:
+                abort(self, context, error)
 
     return unary
 
@@ -79,14 +86,16 @@ def _transfer(method):
 
 
 class GradwireServicer(pb_grpc.GradwireServicer):
-    def __init__(self, registry: SessionRegistry, config: Config):
+    def __init__(self, registry: SessionRegistry, config: Config, api_keys: ApiKeys | None = None):
         self.registry = registry
         self.config = config
+        self.api_keys = api_keys or ApiKeys()  # checked by auth.AuthInterceptor; here: who owns a session
         # a tensor inline in a batch, or one chunk of one, must fit in a message with room to spare
         self.inline_bytes = min(config.inline_bytes, config.max_message_bytes // 2)
         self.chunk_bytes = max(1, min(config.chunk_bytes, config.max_message_bytes // 2))
         self._busy = 0  # batches (until their reply is sent) and transfers under way; idle streams are not
         self._idle = threading.Condition()
+        self.streams = 0  # Run streams whose handler is running (one worker thread each)
 
     @contextlib.contextmanager
     def working(self):
@@ -107,7 +116,8 @@ class GradwireServicer(pb_grpc.GradwireServicer):
 
     def _session(self, context) -> Session:
         metadata = dict(context.invocation_metadata())
-        return self.registry.get(metadata.get(SESSION_HEADER, ""), metadata.get(TOKEN_HEADER, ""))
+        owner = self.api_keys.owner(metadata.get(API_KEY_HEADER))
+        return self.registry.get(metadata.get(SESSION_HEADER, ""), metadata.get(TOKEN_HEADER, ""), owner)
 
     def limits(self) -> pb.Limits:
         c = self.config
@@ -122,7 +132,8 @@ class GradwireServicer(pb_grpc.GradwireServicer):
     def OpenSession(self, request, context):
         """Open a session under the id the client chose; reply with its secret token."""
         seed = request.seed if request.HasField("seed") else None
-        session = self.registry.open(request.session_id, seed)
+        owner = self.api_keys.owner(dict(context.invocation_metadata()).get(API_KEY_HEADER))
+        session = self.registry.open(request.session_id, seed, owner)
         return pb.OpenSessionReply(token=session.token, device=session.engine.device, limits=self.limits())
 
     @_aborts_on_error
@@ -135,18 +146,31 @@ class GradwireServicer(pb_grpc.GradwireServicer):
     def Run(self, request_iterator, context):
         """Apply each batch of the session's stream in order; reply once per batch."""
         session = self._session(context)
-        for batch in request_iterator:
-            with self.working():  # until the reply is sent: a shutdown waits for it
-                if self.registry.draining:
-                    raise Unavailable("server is shutting down")
-                with session.lock:
-                    self._session(context)  # ended while this batch waited? say which way
-                    if len(batch.commands) > self.config.max_batch_commands:  # refused whole; the stream goes on
-                        error = QuotaExceeded(f"max_batch_commands limit: a batch of {len(batch.commands)} commands exceeds {self.config.max_batch_commands}")
-                        reply = commands.refuse_batch(session, batch, error)
-                    else:
-                        reply = commands.run_batch(session, batch, self.inline_bytes)
-                yield reply
+        with self._idle:
+            self.streams += 1
+        try:
+            for batch in request_iterator:
+                with self.working():  # until the reply is sent: a shutdown waits for it
+                    if self.registry.draining:
+                        raise Unavailable("server is shutting down")
+                    with session.lock:
+                        self._session(context)  # ended while this batch waited? say which way
+                        # a batch resent after a reconnect is answered from the session's window, not run twice;
+                        # `yield from`: a client gone at an early reply closes apply_once here, under the lock
+                        yield from session.apply_once(batch, functools.partial(self._run_batch, session), self.config.dedupe_window)
+                        session.last_used = time.monotonic()
+                    if session.last_reply is not None:
+                        self.registry.metrics.batch(batch, (session.last_reply,))
+        finally:  # the stream ended, however: its client closed it, vanished, or the server stopped
+            with self._idle:
+                self.streams -= 1
+
+    def _run_batch(self, session: Session, batch: pb.Batch):
+        """The replies of one batch; a batch over ``max_batch_commands`` is refused whole and the stream goes on."""
+        if len(batch.commands) > self.config.max_batch_commands:
+            error = QuotaExceeded(f"max_batch_commands limit: a batch of {len(batch.commands)} commands exceeds {self.config.max_batch_commands}")
+            return iter((commands.refuse_batch(session, batch, error),))
+        return commands.run_batch(session, batch, inline_bytes=self.inline_bytes)
 
     @_aborts_on_error
     @_transfer
@@ -181,10 +205,14 @@ class GradwireServicer(pb_grpc.GradwireServicer):
             filled = end
         if filled != expected:
             raise InvalidRequest(f"upload: chunks missing: received {filled} of {expected} bytes")
-        with session.lock:
+        with session.lock, session.engine.stream:
             self._session(context)  # closed, expired or drained while the chunks arrived? say which way
             tensor = session.engine.adopt(buffer.view(dtype).reshape(shape), requires_grad=header.requires_grad)
+            if header.handle and header.handle == session.last_upload:
+                session.tensors.pop(header.handle, None)  # the same upload resent, its reply lost: the new copy replaces it
             session.bind(header.handle, tensor)
+            session.last_upload = header.handle
+        self.registry.metrics.transfer("in", expected)
         return pb.UploadReply(handle=header.handle, bytes=expected)
 
     @_aborts_on_error
@@ -192,16 +220,16 @@ class GradwireServicer(pb_grpc.GradwireServicer):
     def Download(self, request, context):
         """Send one tensor in chunks; the first carries the header. Replies go out as raw bytes."""
         session = self._session(context)
-        with session.lock:
+        with session.lock, session.engine.stream:
             tensor = session.tensor(request.handle)
-            array = np.ascontiguousarray(tensor.numpy())
+            flat = self.registry.backend.host_bytes(tensor.array, self.registry.host_buffers.take)
             meta = commands.tensor_meta(tensor, chunked=True)
-        flat = array.reshape(-1).view(np.uint8)
         step = self.chunk_bytes
         head = pb.TensorChunk(handle=request.handle, meta=meta, total_bytes=flat.size, offset=0, data=flat[:step].tobytes())
         yield head.SerializeToString()
         for offset in range(step, flat.size, step):
             yield encode_chunk(offset, flat[offset : offset + step])
+        self.registry.metrics.transfer("out", flat.size)
 
     @_aborts_on_error
     def GetServerInfo(self, request, context):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
 import time
@@ -9,11 +10,15 @@ from collections import OrderedDict
 
 from gradwire.wire import BufferPool
 
+from . import metrics
 from .config import Config
 from .engine import Backend, Engine, GraphError, Tensor
 from .engine.graph import Node
-from .quotas import SessionQuota
+from .engine.optim import Optimizer
 from .errors import DependencyFailed, InvalidRequest, QuotaExceeded, SessionNotFound, Unauthenticated, Unavailable, UnknownHandle
+from .quotas import SessionQuota
+
+log = logging.getLogger("gradwire.server")
 
 
 class GradAlias:
@@ -28,15 +33,70 @@ class GradAlias:
 class Session:
     """One client's tensors and graph. Commands run under ``lock``, one batch at a time."""
 
-    def __init__(self, session_id: str, token: str, engine: Engine):
+    metrics = metrics.NULL  # the server's, set when the registry opens it
+
+    def __init__(self, session_id: str, token: str, engine: Engine, owner: str | None = None):
         self.id = session_id
         self.token = token
+        self.owner = owner  # owner id of the API key that opened it (auth.owner_of); None on an open server
         self.engine = engine
         self.tensors: dict[int, Tensor] = {}
+        self.optimizers: dict[int, Optimizer] = {}  # handle -> an optimizer's state (engine.optim)
         self.failed: dict[int, int] = {}  # handle -> id of the command whose failure left it empty
         self._aliases: dict[int, list[int]] = {}  # id of a tensor -> handles of GradAliases of its .grad
         self.lock = threading.Lock()
         self.last_used = time.monotonic()
+        self.applied_seq = 0  # the last batch applied: sequence numbers increase by one
+        self.replies: OrderedDict[int, object] = OrderedDict()  # seq -> BatchReply of the last batches applied
+        self.last_reply = None  # the full reply of the last batch applied (apply_once), for the metrics
+        self.last_upload = 0  # handle bound by the last Upload, which a client may resend if its reply was lost
+
+    # --- exactly once -----------------------------------------------------------------
+    def apply_once(self, batch, run, window: int):
+        """Yield the replies of ``run(batch)`` unless this batch was applied already; then its reply, from the window.
+
+        Call under ``lock``. A client resends every batch it has no reply for after a
+        reconnect; the ones that did arrive are answered from the last ``window``
+        replies, not run again. A batch of seq 0 is unsequenced: it is run as it comes.
+        ``run`` may yield an early answer before the full reply: the window keeps the
+        full reply with the early results in it, and a caller that stops listening at
+        the early answer (a client gone) still gets the whole batch applied, once.
+        ``last_reply`` is that kept reply afterwards (None for a resent batch).
+        """
+        seq = batch.seq
+        self.last_reply = None
+        if seq and seq <= self.applied_seq:
+            reply = self.replies.get(seq)
+            if reply is None:
+                raise InvalidRequest(
+                    f"batch {seq} of session {self.id} was applied already and its reply has left the window of the last {window} batches"
+                )
+            yield reply
+            return
+        if seq and seq != self.applied_seq + 1:
+            raise InvalidRequest(f"batch {seq} of session {self.id} is out of order: the next batch is {self.applied_seq + 1}")
+        replies = run(batch)
+        early, final = [], None
+        try:
+            for reply in replies:
+                if not reply.partial:
+                    final = reply
+                    break
+                early.extend(reply.results)
+                yield reply
+        finally:
+            if final is None:  # closed at the early answer: apply the rest of the batch all the same
+                for reply in replies:
+                    final = reply
+            if final is not None:
+                kept = final if not early else type(final)(seq=seq, results=[*early, *final.results])
+                self.last_reply = kept
+                if seq:
+                    self.applied_seq = seq
+                    self.replies[seq] = kept
+                    while len(self.replies) > window:
+                        self.replies.popitem(last=False)
+        yield final
 
     # --- handles --------------------------------------------------------------------
     def tensor(self, handle: int) -> Tensor:
@@ -54,12 +114,27 @@ class Session:
     def bind(self, handle: int, tensor):
         if handle == 0:
             raise InvalidRequest("handle 0 is reserved")
-        if handle in self.tensors:
+        if handle in self.tensors or handle in self.optimizers:
             raise InvalidRequest(f"handle {handle} is already in use in session {self.id}")
         self.tensors[handle] = tensor
         self.failed.pop(handle, None)
         if type(tensor) is GradAlias:
             self._aliases.setdefault(id(tensor.owner), []).append(handle)
+
+    def bind_optimizer(self, handle: int, optimizer: Optimizer):
+        if handle == 0:
+            raise InvalidRequest("handle 0 is reserved")
+        if handle in self.tensors or handle in self.optimizers:
+            raise InvalidRequest(f"handle {handle} is already in use in session {self.id}")
+        self.optimizers[handle] = optimizer
+
+    def optimizer(self, handle: int) -> Optimizer:
+        optimizer = self.optimizers.get(handle)
+        if optimizer is None:
+            if handle in self.failed:
+                raise DependencyFailed(f"optimizer {handle} was never created: command {self.failed[handle]} failed", self.failed[handle])
+            raise UnknownHandle(f"unknown optimizer handle {handle} in session {self.id}")
+        return optimizer
 
     def settle_grad_aliases(self, owner: Tensor):
         """Before ``owner.grad`` is replaced: its aliases keep the grad they stood for, as PyTorch's
@@ -78,6 +153,8 @@ class Session:
         unknown = []
         for handle in handles:
             tensor = self.tensors.pop(handle, None)
+            if tensor is None and self.optimizers.pop(handle, None) is not None:
+                continue
             if tensor is None and self.failed.pop(handle, None) is None:
                 unknown.append(handle)
             elif type(tensor) is GradAlias:
@@ -100,6 +177,11 @@ class Session:
                 if t is not None:
                     base = t.array.base if t.array.base is not None else t.array
                     arrays[id(base)] = base.nbytes
+        for optimizer in self.optimizers.values():
+            for state in optimizer.state.values():
+                for value in state.values():
+                    if not isinstance(value, float):
+                        arrays[id(value)] = value.nbytes
         return {"tensors": len(self.tensors), "bytes": sum(arrays.values()), "graph_nodes": self._saved_nodes()}
 
     def _saved_nodes(self) -> int:
@@ -115,6 +197,8 @@ class Session:
 
     def clear(self):
         self.tensors.clear()
+        self.optimizers.clear()
+        self.replies.clear()
         self.failed.clear()
         self._aliases.clear()
 
@@ -126,13 +210,14 @@ class SessionRegistry:
         self.config = config
         self.backend = backend
         self._sessions: dict[str, Session] = {}
-        self._ended: OrderedDict[str, tuple[str, float]] = OrderedDict()
+        self._ended: OrderedDict[str, tuple[str, float, str, str | None]] = OrderedDict()  # id -> reason, when, token, owner
         self._lock = threading.Lock()
         self.draining = False
-        # uploads land in these: a repeated upload of one size reuses the buffer of the last, once free
-        self.host_buffers = BufferPool(max_bytes=min(1 << 30, config.max_session_bytes))
+        # transfers pass through these (pinned on CUDA): a repeated one of one size reuses the buffer of the last, once free
+        self.host_buffers = BufferPool(max_bytes=min(1 << 30, config.max_session_bytes), allocate=backend.host_buffer)
+        self.metrics = metrics.NULL  # the server sets its own (metrics.for_server)
 
-    def open(self, session_id: str, seed=None) -> Session:
+    def open(self, session_id: str, seed=None, owner: str | None = None) -> Session:
         if not session_id or len(session_id) > 128:
             raise InvalidRequest("a session id of 1 to 128 characters is required")
         with self._lock:
@@ -143,23 +228,37 @@ class SessionRegistry:
             if len(self._sessions) >= self.config.max_sessions:
                 n = len(self._sessions)
                 raise QuotaExceeded(f"max_sessions limit: {n} sessions are open; one more would make {n + 1}, above {self.config.max_sessions}")
-            session = Session(session_id, secrets.token_urlsafe(32), Engine(seed=seed, backend=self.backend))
+            if owner is not None:
+                held = sum(1 for s in self._sessions.values() if s.owner == owner)
+                if held >= self.config.max_sessions_per_key:
+                    raise QuotaExceeded(
+                        f"max_sessions_per_key limit: this API key holds {held} open sessions; "
+                        f"one more would be {held + 1}, above {self.config.max_sessions_per_key}"
+                    )
+            session = Session(session_id, secrets.token_urlsafe(32), Engine(seed=seed, backend=self.backend), owner)
             session.quota = SessionQuota(session, self.config.max_session_bytes, self.config.max_tensor_elements)
             self._sessions[session_id] = session
             self._ended.pop(session_id, None)
-            return session
+        session.metrics = self.metrics
+        self.metrics.session_opened()
+        log.info("session opened", extra={"session_id": session_id, "device": session.engine.device})
+        return session
 
-    def get(self, session_id: str, token: str) -> Session:
+    def get(self, session_id: str, token: str, owner: str | None = None) -> Session:
+        """The open session ``session_id`` if ``token`` is its token and ``owner`` the key that opened it.
+
+        A wrong token or another key gets the same answer as an id never opened, for open and
+        ended sessions alike: nobody learns which ids exist, nor how an ended one ended.
+        """
         session = self._sessions.get(session_id)
         if session is None:
             ended = self._ended.get(session_id)
-            if ended is not None:
-                reason, when = ended
+            if ended is not None and _same_caller(ended[2], ended[3], token, owner):
+                reason, when = ended[:2]
                 stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(when))
                 raise SessionNotFound(f"session {session_id}: {reason}, {time.time() - when:.0f} s ago (at {stamp} UTC)")
             raise SessionNotFound(f"unknown session {session_id}")
-        if not secrets.compare_digest(session.token.encode(), (token or "").encode()):
-            # the same answer as an unknown session: nobody learns which ids exist
+        if not _same_caller(session.token, session.owner, token, owner):
             raise SessionNotFound(f"unknown session {session_id}")
         session.last_used = time.monotonic()
         return session
@@ -170,9 +269,11 @@ class SessionRegistry:
             if self._sessions.get(session.id) is not session:
                 return
             del self._sessions[session.id]
-            self._ended[session.id] = (reason, time.time())
+            self._ended[session.id] = (reason, time.time(), session.token, session.owner)
             while len(self._ended) > self.config.ended_sessions_kept:
                 self._ended.popitem(last=False)
+        self.metrics.session_ended(reason)
+        log.info("session ended: %s", reason, extra={"session_id": session.id})
         with session.lock:
             session.clear()
         self.host_buffers.clear()  # what the session's uploads held goes back to the system
@@ -183,10 +284,18 @@ class SessionRegistry:
 
     def reap_idle(self, now=None) -> int:
         now = time.monotonic() if now is None else now
-        idle = [s for s in self.sessions() if now - s.last_used > self.config.idle_timeout_s]
+        # a session running a batch is not idle, however long ago the batch began
+        idle = [s for s in self.sessions() if now - s.last_used > self.config.idle_timeout_s and not s.lock.locked()]
         for session in idle:
             self.end(session, f"expired after {self.config.idle_timeout_s:g} s idle")
         return len(idle)
+
+    def end_owned_by(self, owners, reason: str) -> int:
+        """End every session opened with one of ``owners`` (revoked keys); how many were ended."""
+        doomed = [s for s in self.sessions() if s.owner is not None and s.owner in owners]
+        for session in doomed:
+            self.end(session, reason)
+        return len(doomed)
 
     def drain(self):
         """Refuse new work, let in-flight batches finish, and close every session."""
@@ -194,3 +303,10 @@ class SessionRegistry:
             self.draining = True
         for session in self.sessions():
             self.end(session, "closed by a server shutdown")
+
+
+def _same_caller(token: str, owner: str | None, given_token: str, given_owner: str | None) -> bool:
+    """Token and key both match, compared in constant time."""
+    same_token = secrets.compare_digest(token.encode(), (given_token or "").encode())
+    same_owner = secrets.compare_digest((owner or "").encode(), (given_owner or "").encode())
+    return same_token and same_owner

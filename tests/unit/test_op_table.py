@@ -16,6 +16,7 @@ from typing import Callable, Optional
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from gradwire_server.engine import NON_DIFFERENTIABLE, OPS, Engine, no_grad
 from tests.conftest import TORCH_DTYPES, assert_close, to_torch
@@ -247,6 +248,42 @@ ROWS = [
     R("to", [(3, 4)], lambda x: x.to(torch.float16), "to-float16", dtype=np.dtype("float16"), dtypes=("float32",), numeric=False),
     R("to", [const([[1, 2], [3, -4]], "int64")], lambda x: x.to(torch.float32), "int-to-float", dtype=np.dtype("float32")),
     R("clone", [(3, 4)], lambda x: x.clone(), call=lambda e, x: x.clone()),
+    # neural-network primitives
+    R("linear", [(4, 3), (5, 3), (5,)], F.linear, "bias"),
+    R("linear", [(4, 3), (5, 3)], F.linear, "no-bias"),
+    R("linear", [(2, 4, 3), (5, 3), (5,)], F.linear, "batched"),
+    R("linear", [(3,), (5, 3), (5,)], F.linear, "vector"),
+    R("linear", [(4, 3), (5, 3), (5,)], F.linear, "frozen-input", diff=(1, 2)),
+    R("conv2d", [(2, 3, 6, 5), (4, 3, 3, 3), (4,)], lambda x, w, b: F.conv2d(x, w, b), "bias"),
+    R("conv2d", [(2, 3, 7, 7), (4, 3, 3, 2)], lambda x, w: F.conv2d(x, w, stride=2, padding=1), "stride-padding", stride=2, padding=1),
+    R("conv2d", [(1, 2, 6, 7), (3, 2, 3, 3), (3,)], lambda x, w, b: F.conv2d(x, w, b, stride=(2, 1), padding=(0, 2)), "asymmetric",
+      stride=(2, 1), padding=(0, 2)),
+    R("conv2d", [(2, 5, 5), (3, 2, 2, 2), (3,)], lambda x, w, b: F.conv2d(x, w, b, padding=1), "unbatched", padding=1),
+    R("conv2d", [(2, 3, 5, 5), (4, 3, 3, 3), (4,)], lambda x, w, b: F.conv2d(x, w, b, padding=1), "frozen-input", diff=(1, 2), padding=1),
+    R("max_pool2d", [distinct(2, 3, 6, 6)], lambda x: F.max_pool2d(x, 2, return_indices=True), "k2", kernel_size=2),
+    R("max_pool2d", [distinct(2, 2, 7, 6)], lambda x: F.max_pool2d(x, 3, 2, 1, return_indices=True), "overlapping-padded",
+      kernel_size=3, stride=2, padding=1),
+    R("max_pool2d", [distinct(2, 5, 7)], lambda x: F.max_pool2d(x, (2, 3), (1, 2), return_indices=True), "unbatched-rect",
+      kernel_size=(2, 3), stride=(1, 2)),
+    R("embedding", [const([[0, 2, 4], [2, 2, 1]], "int64"), (5, 3)], F.embedding),
+    R("embedding", [const([0, 3, 1, 3], "int64"), (4, 2)], lambda i, w: F.embedding(i, w, padding_idx=3), "padding-idx", padding_idx=3,
+      numeric=False),  # by definition no gradient reaches the padding row, though its values are read
+    R("layer_norm", [(3, 5), (5,), (5,)], lambda x, w, b: F.layer_norm(x, (5,), w, b), "affine", normalized_shape=(5,)),
+    R("layer_norm", [(2, 3, 4)], lambda x: F.layer_norm(x, (3, 4), eps=1e-3), "two-dims-plain",
+      call=lambda e, x: e.apply("layer_norm", x, normalized_shape=(3, 4), eps=1e-3)),  # (R's eps is the difference step)
+    R("dropout", [(3, 4), lambda rng: rng.uniform(0, 1, (3, 4))], lambda x, u: x * (u >= 0.3) / 0.7, diff=(0,), p=0.3),
+    R("dropout", [(3, 4), lambda rng: rng.uniform(0, 1, (3, 4))], lambda x, u: x * 0, "p1", diff=(0,), p=1.0),
+    R("nll_loss", [(4, 3), const([0, 2, 1, 2], "int64")], F.nll_loss, "mean"),
+    R("nll_loss", [(4, 3), const([0, 2, -100, 2], "int64")], lambda x, t: F.nll_loss(x, t, reduction="sum"), "sum-ignored", reduction="sum"),
+    R("nll_loss", [(2, 3, 4), const([[0, 2, 1, 2], [1, 1, 0, 2]], "int64")], lambda x, t: F.nll_loss(x, t, reduction="none"), "none-spatial",
+      reduction="none"),
+    R("cross_entropy", [(4, 3), const([0, 2, 1, 2], "int64")], F.cross_entropy, "mean"),
+    R("cross_entropy", [(5, 4), const([3, 0, 1, 1, 2], "int64")], lambda x, t: F.cross_entropy(x, t, reduction="sum"), "sum", reduction="sum"),
+    R("cross_entropy", [(4, 3), const([0, 2, 1, 2], "int64")], lambda x, t: F.cross_entropy(x, t, reduction="none"), "none", reduction="none"),
+    R("cross_entropy", [(4, 3), const([0, 7, 1, 7], "int64")], lambda x, t: F.cross_entropy(x, t, ignore_index=7), "ignore-index", ignore_index=7),
+    R("cross_entropy", [(2, 3, 2, 2), const([[[0, 2], [1, 2]], [[1, 1], [0, 2]]], "int64")], F.cross_entropy, "spatial"),
+    R("cross_entropy", [(5,), const(3, "int64")], F.cross_entropy, "unbatched"),
+    R("cross_entropy", [const([[1000.0, 1001.0, 999.5], [-1000.0, -1002.0, -999.0]]), const([1, 2], "int64")], F.cross_entropy, "large"),
     # no gradient: comparisons and arg-reductions (ties on purpose: equal elements exist)
     R("eq", [grid(3, 4), grid(3, 4)], lambda x, y: x == y, call=lambda e, x, y: x == y, diff=()),
     R("ne", [grid(3, 4), grid(1, 4)], lambda x, y: x != y, "bcast", diff=()),

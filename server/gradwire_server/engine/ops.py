@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Callable, NamedTuple, Optional, Union
 
+from . import nn
+
 
 class OpDef(NamedTuple):
     name: str
@@ -128,6 +130,16 @@ defop("cat", lambda xp, *xs, dim=0: xp.concatenate(xs, axis=dim), "CatBackward0"
 defop("stack", lambda xp, *xs, dim=0: xp.stack(xs, axis=dim), "StackBackward0", None)
 defop("to", lambda xp, x, dtype: x.astype(dtype), "ToCopyBackward0")
 defop("clone", lambda xp, x: x.copy(), "CloneBackward0")
+# neural-network primitives (their maths: nn.py); conv2d and layer_norm take an optional weight/bias
+# as a list of tensors: (x, weight[, bias])
+defop("linear", nn.linear, nn.linear_node, None)
+defop("conv2d", nn.conv2d, "ConvolutionBackward0", None)
+defop("max_pool2d", nn.max_pool2d, "MaxPool2DWithIndicesBackward0")  # (values, int64 indices), as max_pool2d_with_indices
+defop("embedding", nn.embedding, "EmbeddingBackward0", 2)  # (indices, weight), as F.embedding
+defop("layer_norm", nn.layer_norm, "NativeLayerNormBackward0", None)
+defop("dropout", nn.dropout, "NativeDropoutBackward0", 2)  # (x, uniform samples from the session's generator)
+defop("nll_loss", nn.nll_loss, "NllLossBackward0", 2)
+defop("cross_entropy", nn.cross_entropy, "CrossEntropyLossBackward0", 2)  # fused log_softmax + nll_loss
 # comparisons: no gradient (listed in vjps.NON_DIFFERENTIABLE)
 defop("eq", lambda xp, x, y: x == y, "", 2, broadcasts=True)
 defop("ne", lambda xp, x, y: x != y, "", 2, broadcasts=True)

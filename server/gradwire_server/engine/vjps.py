@@ -15,6 +15,8 @@ from __future__ import annotations
 import math
 from typing import Callable, NamedTuple, Optional
 
+from . import nn
+
 
 class VJP(NamedTuple):
     rules: tuple
@@ -160,3 +162,12 @@ defvjp("cat", _cat_grad, saves=None, variadic=True)
 defvjp("stack", _stack_grad, saves=None, variadic=True)
 defvjp("to", _same, saves=None)  # the walk casts the gradient back to the input's dtype
 defvjp("clone", _same, saves=None)
+# neural-network primitives: the rules live beside their forwards in nn.py
+defvjp("linear", nn.linear_grad, saves="inputs", variadic=True)
+defvjp("conv2d", nn.conv2d_grad, saves="inputs", variadic=True)
+defvjp("max_pool2d", nn.max_pool2d_grad, saves="all")  # the indices of the maxima (ans) and x's shape
+defvjp("embedding", None, nn.embedding_grad, saves="inputs")  # indices are integers: no gradient
+defvjp("layer_norm", nn.layer_norm_grad, saves="inputs", variadic=True)
+defvjp("dropout", nn.dropout_grad, None, saves="inputs")  # the samples are data, never differentiated
+defvjp("nll_loss", nn.nll_loss_grad, None, saves="inputs")
+defvjp("cross_entropy", nn.cross_entropy_grad, None, saves="inputs")

@@ -1,0 +1,24 @@
+"""``gradwire.nn``: PyTorch's ``torch.nn`` over tensors that live on a gradwire server.
+
+    import gradwire as gw
+    from gradwire import nn
+    import gradwire.nn.functional as F
+
+    s = gw.connect()
+    model = nn.Sequential(nn.Linear(64, 32, session=s), nn.ReLU(), nn.Linear(32, 10, session=s))
+    loss = F.cross_entropy(model(x), targets)
+
+Layers with weights take ``session=``; without it they use the only open
+session (and raise when none or several are open). Their weights are drawn on
+the server from the session's seeded generator (``session.manual_seed``).
+"""
+
+from . import functional, init
+from .layers import Conv2d, Dropout, Embedding, Flatten, Identity, LayerNorm, Linear, MaxPool2d, ReLU, Sequential, Sigmoid, Tanh
+from .module import Module, resolve_session
+from .parameter import Parameter
+
+__all__ = [
+    "Conv2d", "Dropout", "Embedding", "Flatten", "Identity", "LayerNorm", "Linear", "MaxPool2d", "Module", "Parameter",
+    "ReLU", "Sequential", "Sigmoid", "Tanh", "functional", "init", "resolve_session",
+]

@@ -1,0 +1,81 @@
+"""``gradwire.nn.init``: fill tensors in place from the session's seeded generator, as ``torch.nn.init``.
+
+The samples are drawn on the server (``rand``/``randn`` of the session), so
+``session.manual_seed(n)`` makes a model's initial weights reproducible, and no
+weight crosses the network.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..grad_mode import no_grad
+
+
+def _fan_in_and_fan_out(tensor):
+    shape = tensor.shape
+    if len(shape) < 2:
+        raise ValueError("Fan in and fan out can not be computed for tensor with fewer than 2 dimensions")
+    receptive = math.prod(shape[2:])
+    return shape[1] * receptive, shape[0] * receptive
+
+
+def calculate_gain(nonlinearity, param=None):
+    """The recommended gain for a nonlinearity, as ``torch.nn.init.calculate_gain``."""
+    if nonlinearity in ("linear", "conv1d", "conv2d", "conv3d", "sigmoid"):
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        slope = 0.01 if param is None else param
+        return math.sqrt(2.0 / (1 + slope**2))
+    raise ValueError(f"Unsupported nonlinearity {nonlinearity}")
+
+
+def uniform_(tensor, a=0.0, b=1.0):
+    """Fill ``tensor`` with samples of U(a, b)."""
+    with no_grad():
+        samples = tensor._session.rand(tensor.shape, dtype=tensor.dtype)
+        tensor.copy_(samples * (b - a) + a)
+    return tensor
+
+
+def normal_(tensor, mean=0.0, std=1.0):
+    """Fill ``tensor`` with samples of N(mean, std**2)."""
+    with no_grad():
+        samples = tensor._session.randn(tensor.shape, dtype=tensor.dtype)
+        tensor.copy_(samples * std + mean if (std, mean) != (1.0, 0.0) else samples)
+    return tensor
+
+
+def constant_(tensor, val):
+    with no_grad():
+        if val == 0:
+            tensor.zero_()
+        else:
+            tensor.copy_(tensor._session.full(tensor.shape, float(val), dtype=tensor.dtype))
+    return tensor
+
+
+def zeros_(tensor):
+    return constant_(tensor, 0)
+
+
+def ones_(tensor):
+    return constant_(tensor, 1)
+
+
+def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
+    """He initialisation, uniform: bound = gain * sqrt(3 / fan)."""
+    fan_in, fan_out = _fan_in_and_fan_out(tensor)
+    fan = fan_in if mode == "fan_in" else fan_out
+    bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / fan) if fan else 0.0
+    return uniform_(tensor, -bound, bound)
+
+
+def xavier_uniform_(tensor, gain=1.0):
+    fan_in, fan_out = _fan_in_and_fan_out(tensor)
+    bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
+    return uniform_(tensor, -bound, bound)

@@ -1,0 +1,260 @@
+"""The layers of ``gradwire.nn``: PyTorch's names, arguments, initialisation and behaviour.
+
+Every layer with weights takes ``session=`` (which session its parameters live
+in; default: the only open session) and ``dtype=`` (float32 by default). The
+initial weights are drawn on the server from the session's seeded generator,
+with PyTorch's bounds (``kaiming_uniform_(a=sqrt(5))``, that is U(-1/sqrt(fan_in),
+1/sqrt(fan_in)), for weights and biases of Linear and Conv2d).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+
+import numpy as np
+
+from .. import errors
+from ..tensor import as_dtype
+from . import functional as F
+from . import init
+from .module import Module, resolve_session
+from .parameter import Parameter
+
+__all__ = [
+    "Conv2d", "Dropout", "Embedding", "Flatten", "Identity", "LayerNorm", "Linear", "MaxPool2d", "ReLU",
+    "Sequential", "Sigmoid", "Tanh",
+]
+
+
+def _new_parameter(session, shape, dtype):
+    return Parameter(session.zeros(shape, dtype=as_dtype(dtype or "float32")))
+
+
+class Identity(Module):
+    def forward(self, input):
+        return input
+
+
+class Linear(Module):
+    """y = x @ weight.T + bias; weight (out_features, in_features)."""
+
+    def __init__(self, in_features, out_features, bias=True, *, session=None, dtype=None):
+        super().__init__()
+        session = resolve_session(session)
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = _new_parameter(session, (out_features, in_features), dtype)
+        if bias:
+            self.bias = _new_parameter(session, (out_features,), dtype)
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input):
+        return F.linear(input, self.weight, self.bias)
+
+    def extra_repr(self):
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+def _pair(value):
+    return (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+
+
+class Conv2d(Module):
+    """2-D convolution over NCHW inputs; weight (out_channels, in_channels, kH, kW)."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
+                 padding_mode="zeros", *, session=None, dtype=None):
+        super().__init__()
+        if dilation not in (1, (1, 1)) or groups != 1 or padding_mode != "zeros":
+            raise errors.UnimplementedError("Conv2d: only dilation=1, groups=1 and padding_mode='zeros' are supported")
+        session = resolve_session(session)
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
+        self.padding = padding if isinstance(padding, str) else _pair(padding)
+        self.weight = _new_parameter(session, (out_channels, in_channels) + self.kernel_size, dtype)
+        if bias:
+            self.bias = _new_parameter(session, (out_channels,), dtype)
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in = self.in_channels * math.prod(self.kernel_size)
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input):
+        return F.conv2d(input, self.weight, self.bias, self.stride, self.padding)
+
+    def extra_repr(self):
+        text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding not in ((0, 0), "valid"):
+            text += f", padding={self.padding!r}" if isinstance(self.padding, str) else f", padding={self.padding}"
+        return text + ("" if self.bias is not None else ", bias=False")
+
+
+class MaxPool2d(Module):
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = kernel_size, stride if stride is not None else kernel_size, padding
+        self.dilation, self.return_indices, self.ceil_mode = dilation, return_indices, ceil_mode
+
+    def forward(self, input):
+        return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode, self.return_indices)
+
+    def extra_repr(self):
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class Flatten(Module):
+    """Flattens dims ``start_dim`` to ``end_dim`` into one (by default all but the batch dim)."""
+
+    def __init__(self, start_dim=1, end_dim=-1):
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, input):
+        shape = input.shape
+        if not shape:
+            return input.reshape(1)
+        start, end = self.start_dim % len(shape), self.end_dim % len(shape)
+        return input.reshape(shape[:start] + (math.prod(shape[start : end + 1]),) + shape[end + 1 :])
+
+    def extra_repr(self):
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class _Activation(Module):
+    def __init__(self, inplace=False):
+        super().__init__()
+
+    def forward(self, input):
+        return getattr(input, self._method)()
+
+
+class ReLU(_Activation):
+    _method = "relu"
+
+
+class Tanh(_Activation):
+    _method = "tanh"
+
+
+class Sigmoid(_Activation):
+    _method = "sigmoid"
+
+
+class Dropout(Module):
+    """Zeroes elements with probability ``p`` in training mode (masks from the session's seeded generator); the identity in eval mode."""
+
+    def __init__(self, p=0.5, inplace=False):
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+        self.p = p
+
+    def forward(self, input):
+        return F.dropout(input, self.p, self.training)
+
+    def extra_repr(self):
+        return f"p={self.p}, inplace=False"
+
+
+class Embedding(Module):
+    """A lookup table of ``num_embeddings`` vectors of size ``embedding_dim``, initialised N(0, 1)."""
+
+    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, *, session=None, dtype=None):
+        super().__init__()
+        session = resolve_session(session)
+        if padding_idx is not None:
+            if not -num_embeddings <= padding_idx < num_embeddings:
+                raise ValueError("Padding_idx must be within num_embeddings")
+            padding_idx %= num_embeddings
+        self.num_embeddings, self.embedding_dim, self.padding_idx = num_embeddings, embedding_dim, padding_idx
+        self.weight = _new_parameter(session, (num_embeddings, embedding_dim), dtype)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        init.normal_(self.weight)
+        if self.padding_idx is not None:
+            from ..grad_mode import no_grad
+
+            with no_grad():
+                mask = np.ones((self.num_embeddings, 1), dtype=self.weight.dtype)
+                mask[self.padding_idx] = 0
+                self.weight.mul_(self.weight._session.tensor(mask))
+
+    def forward(self, input):
+        return F.embedding(input, self.weight, self.padding_idx)
+
+    def extra_repr(self):
+        return f"{self.num_embeddings}, {self.embedding_dim}" + (f", padding_idx={self.padding_idx}" if self.padding_idx is not None else "")
+
+
+class LayerNorm(Module):
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, *, session=None, dtype=None):
+        super().__init__()
+        self.normalized_shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        if elementwise_affine:
+            session = resolve_session(session)
+            self.weight = _new_parameter(session, self.normalized_shape, dtype)
+            init.ones_(self.weight)
+            if bias:
+                self.bias = _new_parameter(session, self.normalized_shape, dtype)
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def forward(self, input):
+        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+
+class Sequential(Module):
+    """Modules applied in order; built from modules or an ``OrderedDict`` of named ones."""
+
+    def __init__(self, *args):
+        super().__init__()
+        if len(args) == 1 and isinstance(args[0], OrderedDict):
+            for name, module in args[0].items():
+                self.add_module(name, module)
+        else:
+            for index, module in enumerate(args):
+                self.add_module(str(index), module)
+
+    def __getitem__(self, index):
+        modules = list(self._modules.values())
+        if isinstance(index, slice):
+            return Sequential(OrderedDict(list(self._modules.items())[index]))
+        return modules[index]
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def append(self, module):
+        self.add_module(str(len(self)), module)
+        return self
+
+    def forward(self, input):
+        for module in self._modules.values():
+            input = module(input)
+        return input

@@ -1,0 +1,325 @@
+"""``Module``: PyTorch's base class for models, over tensors that live on a gradwire server.
+
+Parameters, buffers and submodules are registered by assigning them as
+attributes; ``parameters()``, ``state_dict()``, ``train()``/``eval()`` and the rest
+walk that tree as PyTorch's do.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, namedtuple
+
+import numpy as np
+
+from .. import errors
+from ..grad_mode import no_grad
+from ..session import _open_sessions
+from ..tensor import Tensor, as_dtype
+from .parameter import Parameter
+
+_IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+def resolve_session(session=None):
+    """The session a new module's parameters live in.
+
+    ``session=`` when given; otherwise the only open session of this process. With no
+    session open, or several, the caller must say which (``gw.nn.Linear(4, 2, session=s)``).
+    """
+    if session is not None:
+        return session
+    open_now = [s for s in list(_open_sessions) if not s.closed]
+    if len(open_now) == 1:
+        return open_now[0]
+    if not open_now:
+        raise errors.FailedPreconditionError("no gradwire session is open: call gw.connect() first, or pass session=")
+    raise errors.InvalidArgumentError(f"{len(open_now)} gradwire sessions are open: pass session= to say which one the module lives in")
+
+
+class Module:
+    """Base class of all models: subclass it, assign layers and ``Parameter`` s in ``__init__``, write ``forward``."""
+
+    training: bool
+
+    def __init__(self):
+        object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    # --- registration by attribute -----------------------------------------------------
+    def __setattr__(self, name, value):
+        if "_parameters" not in self.__dict__:
+            raise AttributeError("cannot assign attributes before Module.__init__() call")
+        params, buffers, modules = self._parameters, self._buffers, self._modules
+        if isinstance(value, Parameter):
+            self._forget(name)
+            params[name] = value
+        elif name in params:
+            if value is not None:
+                raise TypeError(f"cannot assign '{type(value).__name__}' as parameter '{name}' (gradwire.nn.Parameter or None expected)")
+            params[name] = None
+        elif isinstance(value, Module):
+            self._forget(name)
+            modules[name] = value
+        elif name in modules:
+            if value is not None:
+                raise TypeError(f"cannot assign '{type(value).__name__}' as child module '{name}' (gradwire.nn.Module or None expected)")
+            modules[name] = None
+        elif name in buffers:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"cannot assign '{type(value).__name__}' as buffer '{name}' (gradwire.Tensor or None expected)")
+            buffers[name] = value
+        else:
+            object.__setattr__(self, name, value)
+
+    def _forget(self, name):
+        self.__dict__.pop(name, None)
+        for table in (self._parameters, self._buffers, self._modules):
+            table.pop(name, None)
+
+    def __getattr__(self, name):
+        for table in ("_parameters", "_buffers", "_modules"):
+            entries = self.__dict__.get(table)
+            if entries is not None and name in entries:
+                return entries[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name):
+        for table in (self._parameters, self._buffers, self._modules):
+            if name in table:
+                del table[name]
+                return
+        object.__delattr__(self, name)
+
+    def register_parameter(self, name, param):
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"cannot assign '{type(param).__name__}' object to parameter '{name}' (gradwire.nn.Parameter or None required)")
+        self._forget(name)
+        self._parameters[name] = param
+
+    def register_buffer(self, name, tensor, persistent=True):
+        """A tensor that is part of the module's state (and ``state_dict``) but not a parameter."""
+        self._forget(name)
+        self._buffers[name] = tensor
+        if not persistent:
+            object.__setattr__(self, "_non_persistent", getattr(self, "_non_persistent", set()) | {name})
+
+    def add_module(self, name, module):
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        self._forget(name)
+        self._modules[name] = module
+
+    register_module = add_module
+
+    # --- walking the tree ----------------------------------------------------------------
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+        memo = set() if memo is None else memo
+        if remove_duplicate:
+            if id(self) in memo:
+                return
+            memo.add(id(self))
+        yield prefix, self
+        for name, module in self._modules.items():
+            if module is not None:
+                yield from module.named_modules(memo, prefix + ("." if prefix else "") + name, remove_duplicate)
+
+    def modules(self):
+        for _, module in self.named_modules():
+            yield module
+
+    def named_children(self):
+        seen = set()
+        for name, module in self._modules.items():
+            if module is not None and id(module) not in seen:
+                seen.add(id(module))
+                yield name, module
+
+    def children(self):
+        for _, module in self.named_children():
+            yield module
+
+    def _named_members(self, table, prefix, recurse, remove_duplicate=True):
+        seen = set()
+        modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse else [(prefix, self)]
+        for module_prefix, module in modules:
+            for name, value in getattr(module, table).items():
+                if value is None or (remove_duplicate and id(value) in seen):
+                    continue
+                seen.add(id(value))
+                yield module_prefix + ("." if module_prefix else "") + name, value
+
+    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+        """(name, Parameter) pairs, named by their path (``"0.weight"``), each parameter once."""
+        yield from self._named_members("_parameters", prefix, recurse, remove_duplicate)
+
+    def parameters(self, recurse=True):
+        for _, param in self.named_parameters(recurse=recurse):
+            yield param
+
+    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        yield from self._named_members("_buffers", prefix, recurse, remove_duplicate)
+
+    def buffers(self, recurse=True):
+        for _, buffer in self.named_buffers(recurse=recurse):
+            yield buffer
+
+    def apply(self, fn):
+        for module in self.children():
+            module.apply(fn)
+        fn(self)
+        return self
+
+    # --- modes and gradients -----------------------------------------------------------------
+    def train(self, mode=True):
+        """Training mode (``mode=True``) or evaluation mode, for this module and every submodule (Dropout reads it)."""
+        if not isinstance(mode, bool):
+            raise ValueError("training mode is expected to be boolean")
+        object.__setattr__(self, "training", mode)
+        for module in self.children():
+            module.train(mode)
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad=True):
+        for param in self.parameters():
+            param.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none=True):
+        """Reset every parameter's ``.grad``: to None (the default), or to zeros in place."""
+        for param in self.parameters():
+            if not param._has_grad:  # (not param.grad: reading .grad would queue a command)
+                continue
+            if set_to_none:
+                param.grad = None
+            else:
+                with no_grad():
+                    param.grad.zero_()
+
+    # --- state -------------------------------------------------------------------------------
+    def state_dict(self, destination=None, prefix="", keep_vars=False):
+        """An ordered dict of every parameter and persistent buffer by name; values detached unless ``keep_vars``."""
+        out = OrderedDict() if destination is None else destination
+        for module_prefix, module in self.named_modules(prefix=prefix.rstrip(".")):
+            dot = module_prefix + ("." if module_prefix else "")
+            for name, param in module._parameters.items():
+                if param is not None:
+                    out[dot + name] = param if keep_vars else param.detach()
+            skip = getattr(module, "_non_persistent", ())
+            for name, buffer in module._buffers.items():
+                if buffer is not None and name not in skip:
+                    out[dot + name] = buffer if keep_vars else buffer.detach()
+        return out
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copy values into this module's parameters and buffers, in place (under ``no_grad``).
+
+        Values may be gradwire Tensors (of any session), NumPy arrays, or anything
+        ``numpy.asarray`` reads (PyTorch CPU tensors). With ``strict``, missing and unexpected
+        keys raise, as in PyTorch; sizes must match always. Returns ``(missing_keys, unexpected_keys)``.
+        """
+        own = self.state_dict(keep_vars=True)
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        problems = []
+        if strict:
+            if unexpected:
+                problems.append("Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ". ")
+            if missing:
+                problems.append("Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ". ")
+        pairs = []
+        for key, target in own.items():
+            if key not in state_dict:
+                continue
+            value = state_dict[key]
+            shape = tuple(value.shape) if hasattr(value, "shape") else np.shape(value)
+            if shape != tuple(target.shape):
+                problems.append(
+                    f"size mismatch for {key}: copying a param with shape {_size(shape)} from checkpoint, "
+                    f"the shape in current model is {_size(target.shape)}."
+                )
+                continue
+            pairs.append((target, value))
+        if problems:
+            raise errors.InvalidArgumentError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(problems))
+        with no_grad():
+            for target, value in pairs:
+                target.copy_(_in_session(value, target))
+        return _IncompatibleKeys(missing, unexpected)
+
+    # --- dtype and device ----------------------------------------------------------------------
+    def to(self, *args, dtype=None, device=None):
+        """``to(dtype)``, ``to(device)`` or both. A new dtype gives each parameter a converted copy: call it
+        before making the optimizer, which holds the parameters it is given."""
+        for arg in args:
+            if isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda"):
+                device = arg
+            else:
+                dtype = arg
+        for param in self.parameters():
+            param.to(device=device)  # raises for a device the server does not have
+            break
+        if dtype is None:
+            return self
+        dtype = as_dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired dtype={dtype}")
+        for module in self.modules():
+            with no_grad():
+                for name, param in module._parameters.items():
+                    if param is not None and param.dtype != dtype:
+                        module._parameters[name] = Parameter(param.to(dtype), param.requires_grad)
+                for name, buffer in module._buffers.items():
+                    if buffer is not None and buffer.dtype.kind == "f" and buffer.dtype != dtype:
+                        module._buffers[name] = buffer.to(dtype)
+        return self
+
+    def float(self):
+        return self.to("float32")
+
+    def double(self):
+        return self.to("float64")
+
+    # --- printing -----------------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self):
+        lines = []
+        for name, module in self._modules.items():
+            child = repr(module).replace("\n", "\n  ")
+            lines.append(f"({name}): {child}")
+        extra = self.extra_repr()
+        if not lines:
+            return f"{type(self).__name__}({extra})"
+        body = ([extra] if extra else []) + lines
+        return f"{type(self).__name__}(\n  " + "\n  ".join(body) + "\n)"
+
+    def __dir__(self):
+        return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers) | set(self._modules))
+
+
+def _size(shape) -> str:
+    return f"torch.Size({list(shape)})"
+
+
+def _in_session(value, target):
+    """``value`` as something ``target.copy_`` takes: a Tensor of target's session, or a scalar."""
+    if isinstance(value, Tensor):
+        if value._session is target._session:
+            return value
+        value = value.numpy()
+    if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor
+        value = value.detach().cpu().numpy()
+    array = np.asarray(value)
+    return target._session.tensor(array.astype(target.dtype, copy=False))

@@ -1,0 +1,360 @@
+"""The array maths of the neural-network primitives: convolution, pooling, layer norm, losses.
+
+Forward functions take ``(xp, *arrays, **params)`` as every entry of ``ops.OPS``;
+backward functions are the VJP rules of ``vjps.VJPS``. Nothing here asks which
+array module ``xp`` is: windows are strided views (``xp.lib.stride_tricks``)
+copied once into a matrix, so a convolution is one matrix product (im2col), on
+NumPy's BLAS and on cuBLAS alike.
+
+Layouts are PyTorch's: images NCHW (or CHW, unbatched), weights (out, in, kh, kw).
+"""
+
+from __future__ import annotations
+
+import math
+
+
+def linear(xp, x, weight, bias=None):
+    """``torch.nn.functional.linear``: ``x @ weight.T + bias`` in one op (one command per layer on the wire)."""
+    if weight.ndim != 2 or x.ndim < 1 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(
+            f"mat1 and mat2 shapes cannot be multiplied ({math.prod(x.shape[:-1])}x{x.shape[-1] if x.ndim else 1} and "
+            f"{'x'.join(map(str, weight.shape[::-1]))})"
+        )
+    out = x @ weight.T
+    if bias is not None:
+        out += bias
+    return out
+
+
+def linear_node(shapes, params):
+    """PyTorch's node for F.linear on a matrix: AddmmBackward0 with a bias, MmBackward0 without."""
+    if len(shapes[0]) == 2:
+        return "AddmmBackward0" if len(shapes) == 3 else "MmBackward0"
+    return "LinearBackward0"
+
+
+def linear_grad(xp, g, ans, x, weight, bias=None, *, argnum):
+    if argnum == 0:
+        return g @ weight
+    if argnum == 1:
+        return g.reshape(-1, g.shape[-1]).T @ x.reshape(-1, x.shape[-1]) if g.ndim != 1 else xp.outer(g, x)
+    return g  # the walk sums it over the batch dims
+
+
+def _pair(value, name):
+    if isinstance(value, int):
+        return value, value
+    value = tuple(value)
+    if len(value) == 1:
+        return value[0], value[0]
+    if len(value) != 2:
+        raise ValueError(f"expected {name} to be a single integer value or a list of 2 values to match the convolution dimensions, but got {name}={list(value)}")
+    return value
+
+
+def _batched(x, name):
+    """(N, C, H, W) from an NCHW or CHW array, and whether a batch dim was added."""
+    if x.ndim == 3:
+        return x[None], True
+    if x.ndim != 4:
+        raise ValueError(f"{name}: Expected 3D (unbatched) or 4D (batched) input, but got input of size: {list(x.shape)}")
+    return x, False
+
+
+def _out_size(size, kernel, stride, padding):
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+def _padded(xp, x, ph, pw, fill=0):
+    if not ph and not pw:
+        return x
+    n, c, h, w = x.shape
+    out = xp.full((n, c, h + 2 * ph, w + 2 * pw), fill, dtype=x.dtype)
+    out[:, :, ph : ph + h, pw : pw + w] = x
+    return out
+
+
+def _columns(xp, xpad, kh, kw, sh, sw, oh, ow):
+    """im2col: the (C*kh*kw, N*oh*ow) matrix of every window of ``xpad``; one copy of a strided view."""
+    n, c = xpad.shape[:2]
+    s_n, s_c, s_h, s_w = xpad.strides
+    windows = xp.lib.stride_tricks.as_strided(
+        xpad, shape=(c, kh, kw, n, oh, ow), strides=(s_c, s_h, s_w, s_n, s_h * sh, s_w * sw)
+    )
+    return windows.reshape(c * kh * kw, n * oh * ow)
+
+
+def _conv_geometry(x, weight, stride, padding):
+    sh, sw = _pair(stride, "stride")
+    ph, pw = _pair(padding, "padding")
+    if sh < 1 or sw < 1:
+        raise ValueError(f"non-positive stride is not supported (stride={[sh, sw]})")
+    if ph < 0 or pw < 0:
+        raise ValueError(f"negative padding is not supported (padding={[ph, pw]})")
+    if weight.ndim != 4:
+        raise ValueError(f"conv2d: weight must be 4-D (out_channels, in_channels, kH, kW), got size {list(weight.shape)}")
+    n, c, h, w = x.shape
+    o, ci, kh, kw = weight.shape
+    if ci != c:
+        raise ValueError(
+            f"Given groups=1, weight of size {list(weight.shape)}, expected input{list(x.shape)} to have {ci} channels, "
+            f"but got {c} channels instead"
+        )
+    oh, ow = _out_size(h, kh, sh, ph), _out_size(w, kw, sw, pw)
+    if oh < 1 or ow < 1:
+        raise ValueError(
+            f"Calculated padded input size per channel: ({h + 2 * ph} x {w + 2 * pw}). Kernel size: ({kh} x {kw}). "
+            "Kernel size can't be greater than actual input size"
+        )
+    return (sh, sw), (ph, pw), (kh, kw), (oh, ow)
+
+
+def conv2d(xp, x, weight, bias=None, stride=1, padding=0):
+    """``torch.nn.functional.conv2d`` (dilation 1, groups 1): im2col and one matrix product."""
+    x, unbatched = _batched(x, "conv2d")
+    (sh, sw), (ph, pw), (kh, kw), (oh, ow) = _conv_geometry(x, weight, stride, padding)
+    if bias is not None and bias.shape != (weight.shape[0],):
+        raise ValueError(f"conv2d: bias must have shape ({weight.shape[0]},), got {list(bias.shape)}")
+    n, o = x.shape[0], weight.shape[0]
+    cols = _columns(xp, _padded(xp, x, ph, pw), kh, kw, sh, sw, oh, ow)
+    out = weight.reshape(o, -1) @ cols  # (O, N*oh*ow)
+    if bias is not None:
+        out += bias[:, None]
+    out = xp.ascontiguousarray(out.reshape(o, n, oh, ow).transpose(1, 0, 2, 3))
+    return out[0] if unbatched else out
+
+
+def conv2d_grad(xp, g, ans, x, weight, bias=None, *, argnum, stride=1, padding=0):
+    """The VJP of ``conv2d`` for input ``argnum`` (0: x, 1: weight, 2: bias)."""
+    if argnum == 2:
+        return g.sum(axis=(0, 2, 3)) if g.ndim == 4 else g.sum(axis=(1, 2))
+    x, unbatched = _batched(x, "conv2d")
+    if unbatched:
+        g = g[None]
+    (sh, sw), (ph, pw), (kh, kw), (oh, ow) = _conv_geometry(x, weight, stride, padding)
+    n, c, h, w = x.shape
+    o = weight.shape[0]
+    g_mat = g.transpose(1, 0, 2, 3).reshape(o, n * oh * ow)
+    if argnum == 1:
+        cols = _columns(xp, _padded(xp, x, ph, pw), kh, kw, sh, sw, oh, ow)
+        return (g_mat @ cols.T).reshape(weight.shape)
+    # col2im: every kernel offset adds its slice of the column gradient back into the image
+    g_cols = (weight.reshape(o, -1).T @ g_mat).reshape(c, kh, kw, n, oh, ow)
+    g_pad = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=g.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            g_pad[:, :, i : i + sh * oh : sh, j : j + sw * ow : sw] += g_cols[:, i, j].transpose(1, 0, 2, 3)
+    gx = g_pad[:, :, ph : ph + h, pw : pw + w]
+    return gx[0] if unbatched else gx
+
+
+def _pool_geometry(x, kernel_size, stride, padding):
+    kh, kw = _pair(kernel_size, "kernel_size")
+    sh, sw = _pair(stride if stride is not None and stride != () else (kh, kw), "stride")
+    ph, pw = _pair(padding, "padding")
+    if kh < 1 or kw < 1 or sh < 1 or sw < 1:
+        raise ValueError(f"max_pool2d: kernel_size and stride must be greater than zero, got kernel_size={[kh, kw]}, stride={[sh, sw]}")
+    if ph < 0 or pw < 0 or 2 * ph > kh or 2 * pw > kw:
+        raise ValueError(
+            f"pad should be at most half of effective kernel size, but got pad={max(ph, pw)}, kernel_size={max(kh, kw)} and dilation=1"
+        )
+    h, w = x.shape[2:]
+    oh, ow = _out_size(h, kh, sh, ph), _out_size(w, kw, sw, pw)
+    if oh < 1 or ow < 1:
+        raise ValueError(f"max_pool2d: output size is too small (input {list(x.shape)}, kernel_size={[kh, kw]}, stride={[sh, sw]})")
+    return (kh, kw), (sh, sw), (ph, pw), (oh, ow)
+
+
+def max_pool2d(xp, x, kernel_size, stride=None, padding=0):
+    """``torch.nn.functional.max_pool2d_with_indices``: the maxima and their flat indices into each H*W plane."""
+    x, unbatched = _batched(x, "max_pool2d")
+    (kh, kw), (sh, sw), (ph, pw), (oh, ow) = _pool_geometry(x, kernel_size, stride, padding)
+    n, c, h, w = x.shape
+    low = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
+    xpad = _padded(xp, x, ph, pw, low)
+    s_n, s_c, s_h, s_w = xpad.strides
+    windows = xp.lib.stride_tricks.as_strided(
+        xpad, shape=(n, c, oh, ow, kh, kw), strides=(s_n, s_c, s_h * sh, s_w * sw, s_h, s_w)
+    ).reshape(n, c, oh, ow, kh * kw)
+    where = windows.argmax(axis=-1)
+    values = xp.take_along_axis(windows, where[..., None], axis=-1)[..., 0]
+    rows = (xp.arange(oh) * sh - ph)[:, None] + where // kw
+    cols = (xp.arange(ow) * sw - pw) + where % kw
+    indices = (rows * w + cols).astype(xp.int64)
+    return (values[0], indices[0]) if unbatched else (values, indices)
+
+
+def max_pool2d_grad(xp, g, ans, x, kernel_size, stride=None, padding=0):
+    """Each window's gradient goes to the element its maximum came from (summed where windows overlap)."""
+    _, indices = ans
+    size = math.prod(x.shape[-2:])
+    planes = math.prod(x.shape[:-2])
+    flat = (indices.reshape(planes, -1) + (xp.arange(planes) * size)[:, None]).reshape(-1)
+    grad = xp.zeros(planes * size, dtype=g.dtype)
+    kh, kw = _pair(kernel_size, "kernel_size")
+    sh, sw = _pair(stride if stride is not None and stride != () else (kh, kw), "stride")
+    if sh >= kh and sw >= kw:
+        grad[flat] = g.reshape(-1)  # windows do not overlap: every index appears once
+    else:
+        xp.add.at(grad, flat, g.reshape(-1))
+    return grad.reshape(x.shape)
+
+
+def embedding(xp, indices, weight, padding_idx=None):
+    """``torch.nn.functional.embedding``: rows of ``weight`` picked by integer ``indices``."""
+    if indices.dtype.kind not in "iu":
+        raise TypeError(
+            f"Expected tensor for argument #1 'indices' to have one of the following scalar types: Long, Int; but got {indices.dtype} instead"
+        )
+    if weight.ndim != 2:
+        raise ValueError(f"embedding: 'weight' must be 2-D, got size {list(weight.shape)}")
+    if indices.size and (indices.min() < 0 or indices.max() >= weight.shape[0]):
+        raise IndexError(f"index out of range in self (indices must be in [0, {weight.shape[0]}))")
+    return weight[indices]
+
+
+def embedding_grad(xp, g, ans, indices, weight, padding_idx=None):
+    grad = xp.zeros(weight.shape, dtype=g.dtype)
+    xp.add.at(grad, indices.reshape(-1), g.reshape(-1, weight.shape[1]))  # repeated indices accumulate
+    if padding_idx is not None:
+        grad[padding_idx] = 0  # the padding row gets no gradient, as in PyTorch
+    return grad
+
+
+def _normalized(xp, x, normalized_shape, eps):
+    k = len(normalized_shape)
+    if tuple(x.shape[x.ndim - k :]) != tuple(normalized_shape) or k == 0:
+        raise ValueError(
+            f"Given normalized_shape={list(normalized_shape)}, expected input with shape [*, {', '.join(map(str, normalized_shape))}], "
+            f"but got input of size{list(x.shape)}"
+        )
+    axes = tuple(range(x.ndim - k, x.ndim))
+    centred = x - x.mean(axis=axes, keepdims=True)
+    rstd = 1 / xp.sqrt((centred * centred).mean(axis=axes, keepdims=True) + eps)
+    return centred * rstd, rstd, axes
+
+
+def layer_norm(xp, x, weight=None, bias=None, normalized_shape=(), eps=1e-5):
+    """``torch.nn.functional.layer_norm`` over the last ``len(normalized_shape)`` dims (biased variance)."""
+    for name, p in (("weight", weight), ("bias", bias)):
+        if p is not None and tuple(p.shape) != tuple(normalized_shape):
+            raise ValueError(f"layer_norm: {name} of size {list(p.shape)} does not match normalized_shape {list(normalized_shape)}")
+    y, _, _ = _normalized(xp, x, normalized_shape, eps)
+    if weight is not None:
+        y = y * weight
+    if bias is not None:
+        y = y + bias
+    return y.astype(x.dtype, copy=False)
+
+
+def layer_norm_grad(xp, g, ans, x, weight=None, bias=None, *, argnum, normalized_shape=(), eps=1e-5):
+    """The VJP of ``layer_norm`` for x (0), weight (1) or bias (2); the walk sums weight's and bias's over the batch."""
+    if argnum == 2:
+        return g
+    xhat, rstd, axes = _normalized(xp, x, normalized_shape, eps)
+    if argnum == 1:
+        return g * xhat
+    gy = g * weight if weight is not None else g
+    return rstd * (gy - gy.mean(axis=axes, keepdims=True) - xhat * (gy * xhat).mean(axis=axes, keepdims=True))
+
+
+# --- losses over class scores: class dim 1 ((N, C), (N, C, d1, ...)) or 0 (unbatched (C,)) ---------
+
+
+def _check_targets(xp, scores, target, ignore_index, name):
+    if target.dtype.kind not in "iu":
+        raise TypeError(f"{name}: expected target of an integer dtype (class indices), but got {target.dtype}")
+    cdim = 0 if scores.ndim == 1 else 1
+    expected = scores.shape[:cdim] + scores.shape[cdim + 1 :]
+    if tuple(target.shape) != tuple(expected):
+        if scores.ndim >= 2 and target.ndim >= 1 and target.shape[0] != scores.shape[0]:
+            raise ValueError(f"Expected input batch_size ({scores.shape[0]}) to match target batch_size ({target.shape[0]}).")
+        raise ValueError(f"{name}: expected target of size {list(expected)} for input of size {list(scores.shape)}, got {list(target.shape)}")
+    valid = target != ignore_index
+    classes = scores.shape[cdim]
+    bad = valid & ((target < 0) | (target >= classes))
+    if bad.any():
+        raise IndexError(f"Target {int(target[bad].reshape(-1)[0])} is out of bounds.")
+    return cdim, valid, xp.where(valid, target, 0)
+
+
+def _reduce_loss(xp, loss, valid, reduction, name):
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "mean":
+        return loss.sum() / valid.sum().astype(loss.dtype)
+    raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _loss_grad_scale(xp, g, valid, reduction, cdim, dtype):
+    """d loss / d per-element loss, shaped to broadcast against the class dim."""
+    if reduction == "mean":
+        g = g / valid.sum().astype(dtype)
+    elif reduction == "none":
+        g = xp.expand_dims(g, cdim)
+    return g * xp.expand_dims(valid, cdim)
+
+
+def _one_hot(xp, target, cdim, classes, ndim):
+    positions = xp.arange(classes).reshape((-1,) + (1,) * (ndim - 1 - cdim))
+    return positions == xp.expand_dims(target, cdim)
+
+
+def nll_loss(xp, logp, target, reduction="mean", ignore_index=-100):
+    """``torch.nn.functional.nll_loss`` without class weights."""
+    cdim, valid, safe = _check_targets(xp, logp, target, ignore_index, "nll_loss")
+    picked = xp.take_along_axis(logp, xp.expand_dims(safe, cdim), axis=cdim).squeeze(cdim)
+    return _reduce_loss(xp, -picked * valid, valid, reduction, "nll_loss")
+
+
+def nll_loss_grad(xp, g, ans, logp, target, reduction="mean", ignore_index=-100):
+    cdim, valid, safe = _check_targets(xp, logp, target, ignore_index, "nll_loss")
+    scale = _loss_grad_scale(xp, g, valid, reduction, cdim, logp.dtype)
+    return _one_hot(xp, safe, cdim, logp.shape[cdim], logp.ndim) * -scale
+
+
+def _log_softmax(xp, x, axis):
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def cross_entropy(xp, scores, target, reduction="mean", ignore_index=-100):
+    """``torch.nn.functional.cross_entropy`` with class-index targets: log_softmax and nll_loss in one op.
+
+    Fused, so the backward is one expression (softmax minus the one-hot target) and
+    no (N, C) log-probabilities are kept between forward and backward.
+    """
+    cdim, valid, safe = _check_targets(xp, scores, target, ignore_index, "cross_entropy")
+    logp = _log_softmax(xp, scores, cdim)
+    picked = xp.take_along_axis(logp, xp.expand_dims(safe, cdim), axis=cdim).squeeze(cdim)
+    return _reduce_loss(xp, -picked * valid, valid, reduction, "cross_entropy")
+
+
+def cross_entropy_grad(xp, g, ans, scores, target, reduction="mean", ignore_index=-100):
+    cdim, valid, safe = _check_targets(xp, scores, target, ignore_index, "cross_entropy")
+    probs = xp.exp(_log_softmax(xp, scores, cdim))
+    scale = _loss_grad_scale(xp, g, valid, reduction, cdim, scores.dtype)
+    return (probs - _one_hot(xp, safe, cdim, scores.shape[cdim], scores.ndim)) * scale
+
+
+# --- dropout: the uniform samples come from the session's generator (a ``rand`` tensor) ------------
+
+
+def _keep_scale(p):
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    return 0.0 if p == 1 else 1.0 / (1.0 - p)
+
+
+def dropout(xp, x, uniform, p=0.5):
+    """Zero each element where its uniform sample is below ``p``; scale the rest by 1 / (1 - p)."""
+    if uniform.shape != x.shape:
+        raise ValueError(f"dropout: samples of shape {list(uniform.shape)} for an input of shape {list(x.shape)}")
+    return x * ((uniform >= p) * _keep_scale(p)).astype(x.dtype)
+
+
+def dropout_grad(xp, g, ans, x, uniform, p=0.5):
+    return g * ((uniform >= p) * _keep_scale(p)).astype(g.dtype)

@@ -1,0 +1,277 @@
+"""gradwire.nn against torch.nn: the same weights give the same outputs and gradients.
+
+Each model is built in gradwire (weights drawn on the server), its state_dict is
+copied into the same torch model, and both run the same inputs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn as tnn
+import torch.nn.functional as TF
+
+import gradwire as gw
+import gradwire.nn.functional as F
+from gradwire import nn
+
+
+def to_torch_model(model, reference):
+    reference.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in model.state_dict().items()})
+    return reference
+
+
+def assert_close(actual, expected, rtol=2e-5, atol=1e-6, what=""):
+    a = actual.numpy() if isinstance(actual, gw.Tensor) else np.asarray(actual)
+    b = expected.detach().numpy() if isinstance(expected, torch.Tensor) else np.asarray(expected)
+    assert a.shape == b.shape, f"{what}: shape {a.shape} != {b.shape}"
+    np.testing.assert_allclose(a, b, rtol=rtol, atol=atol, err_msg=what)
+
+
+def compare(model, reference, x, targets, session, loss="cross_entropy"):
+    """Outputs, loss and every parameter's gradient agree with torch's."""
+    out = model(session.tensor(x))
+    t_out = reference(torch.from_numpy(x))
+    assert_close(out, t_out, what="output")
+    assert out.shape == tuple(t_out.shape)  # inferred by the client, without asking the server
+    if loss == "cross_entropy":
+        value, t_value = F.cross_entropy(out, targets), TF.cross_entropy(t_out, torch.from_numpy(targets))
+    else:
+        value, t_value = F.mse_loss(out, session.tensor(targets)), TF.mse_loss(t_out, torch.from_numpy(targets))
+    value.backward()
+    t_value.backward()
+    assert_close(value, t_value, what="loss")
+    t_params = dict(reference.named_parameters())
+    for name, p in model.named_parameters():
+        assert_close(p.grad, t_params[name].grad, rtol=1e-4, atol=1e-6, what=f"grad of {name}")
+
+
+def test_mlp_matches_torch(session, rng):
+    model = nn.Sequential(nn.Linear(6, 5, session=session), nn.Tanh(), nn.Linear(5, 4, session=session), nn.Sigmoid(),
+                          nn.Linear(4, 3, bias=False, session=session))
+    reference = to_torch_model(model, tnn.Sequential(tnn.Linear(6, 5), tnn.Tanh(), tnn.Linear(5, 4), tnn.Sigmoid(), tnn.Linear(4, 3, bias=False)))
+    assert [n for n, _ in model.named_parameters()] == [n for n, _ in reference.named_parameters()]
+    compare(model, reference, rng.standard_normal((7, 6)).astype(np.float32), np.array([0, 2, 1, 1, 0, 2, 2]), session)
+
+
+def test_cnn_matches_torch(session, rng):
+    model = nn.Sequential(
+        nn.Conv2d(2, 4, 3, padding=1, session=session), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(4, 6, (3, 2), stride=2, session=session), nn.ReLU(), nn.Flatten(), nn.Linear(6 * 1 * 2, 3, session=session),
+    )
+    reference = to_torch_model(model, tnn.Sequential(
+        tnn.Conv2d(2, 4, 3, padding=1), tnn.ReLU(), tnn.MaxPool2d(2),
+        tnn.Conv2d(4, 6, (3, 2), stride=2), tnn.ReLU(), tnn.Flatten(), tnn.Linear(12, 3),
+    ))
+    compare(model, reference, rng.standard_normal((5, 2, 8, 8)).astype(np.float32), np.array([0, 2, 1, 1, 0]), session)
+
+
+class Tagger(nn.Module):
+    """Embedding -> LayerNorm -> Linear, with a parameter of its own: registration by attribute."""
+
+    def __init__(self, session):
+        super().__init__()
+        self.embed = nn.Embedding(10, 4, padding_idx=0, session=session)
+        self.norm = nn.LayerNorm(4, session=session)
+        self.head = nn.Linear(4, 3, session=session)
+        self.scale = nn.Parameter(session.ones(3))
+        self.note = "not registered"
+
+    def forward(self, tokens):
+        return self.head(self.norm(self.embed(tokens))) * self.scale
+
+
+class TorchTagger(tnn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = tnn.Embedding(10, 4, padding_idx=0)
+        self.norm = tnn.LayerNorm(4)
+        self.head = tnn.Linear(4, 3)
+        self.scale = tnn.Parameter(torch.ones(3))
+
+    def forward(self, tokens):
+        return self.head(self.norm(self.embed(tokens))) * self.scale
+
+
+def test_custom_module_with_embedding_and_layer_norm_matches_torch(session):
+    model = Tagger(session)
+    assert [n for n, _ in model.named_parameters()] == ["scale", "embed.weight", "norm.weight", "norm.bias", "head.weight", "head.bias"]
+    assert set(dict(model.named_children())) == {"embed", "norm", "head"} and "note" not in model.state_dict()
+    assert np.all(model.embed.weight.numpy()[0] == 0)  # the padding row starts at zero, as in PyTorch
+    reference = to_torch_model(model, TorchTagger())
+    tokens = np.array([[1, 0, 3, 3], [9, 2, 0, 5]])
+    out, t_out = model(session.tensor(tokens)), reference(torch.from_numpy(tokens))
+    assert_close(out, t_out, what="output")
+    targets = np.array([[0, 1, 2, 0], [2, 2, 1, 0]])
+    loss = F.cross_entropy(out.reshape(-1, 3), targets.reshape(-1))
+    t_loss = TF.cross_entropy(t_out.reshape(-1, 3), torch.from_numpy(targets.reshape(-1)))
+    loss.backward()
+    t_loss.backward()
+    t_params = dict(reference.named_parameters())
+    for name, p in model.named_parameters():
+        assert_close(p.grad, t_params[name].grad, rtol=1e-4, atol=1e-6, what=f"grad of {name}")
+    assert np.all(model.embed.weight.grad.numpy()[0] == 0)
+
+
+def test_initial_weights_follow_torch_bounds_and_the_session_seed(server):
+    def weights(seed):
+        with gw.connect(server.address, seed=seed) as s:
+            layer = nn.Linear(50, 20, session=s)
+            conv = nn.Conv2d(3, 8, 5, session=s)
+            return layer.weight.numpy(), layer.bias.numpy(), conv.weight.numpy()
+
+    w, b, c = weights(1)
+    assert np.abs(w).max() <= 1 / np.sqrt(50) and np.abs(w).max() > 0.9 / np.sqrt(50)
+    assert np.abs(b).max() <= 1 / np.sqrt(50)
+    assert np.abs(c).max() <= 1 / np.sqrt(75) and np.abs(c).max() > 0.9 / np.sqrt(75)
+    assert np.array_equal(weights(1)[0], w) and not np.array_equal(weights(2)[0], w)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_functional_losses_match_torch(session, rng, reduction):
+    x = rng.standard_normal((6, 4))
+    targets = np.array([3, 0, 1, 1, 2, 0])
+    for name in ("cross_entropy", "nll_loss", "mse_loss"):
+        xs, xt = session.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        if name == "nll_loss":
+            args, t_args = (F.log_softmax(xs, 1), targets), (TF.log_softmax(xt, 1), torch.from_numpy(targets))
+        elif name == "mse_loss":
+            y = rng.standard_normal((6, 4))
+            args, t_args = (xs, y), (xt, torch.from_numpy(y))
+        else:
+            args, t_args = (xs, session.tensor(targets)), (xt, torch.from_numpy(targets))
+        out, t_out = getattr(F, name)(*args, reduction=reduction), getattr(TF, name)(*t_args, reduction=reduction)
+        assert_close(out, t_out, rtol=1e-10, atol=1e-12, what=name)
+        cotangent = rng.standard_normal(t_out.shape)
+        out.backward(session.tensor(cotangent) if reduction == "none" else None)
+        t_out.backward(torch.from_numpy(cotangent) if reduction == "none" else None)
+        assert_close(xs.grad, xt.grad, rtol=1e-10, atol=1e-12, what=f"grad of {name}")
+
+
+def test_cross_entropy_errors_are_torchs(session):
+    x = session.tensor(np.zeros((3, 4), np.float32), requires_grad=True)
+    with pytest.raises(gw.InvalidArgumentError, match="Target 4 is out of bounds"):
+        F.cross_entropy(x, [0, 4, 1]).item()
+    with pytest.raises(gw.InvalidArgumentError, match=r"Expected input batch_size \(3\) to match target batch_size \(2\)"):
+        F.cross_entropy(x, [0, 1]).item()
+    with pytest.raises(gw.InvalidArgumentError, match="not a valid value for reduction"):
+        F.cross_entropy(x, [0, 1, 2], reduction="avg")
+    assert np.isclose(F.cross_entropy(x, [0, 1, 2]).item(), np.log(4))  # the session carries on
+
+
+def test_functional_conv_pool_softmax_match_torch(session, rng):
+    x, w, b = rng.standard_normal((2, 3, 9, 9)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+    out = F.conv2d(session.tensor(x), session.tensor(w), session.tensor(b), stride=2, padding="valid")
+    t_out = TF.conv2d(*map(torch.from_numpy, (x, w, b)), stride=2)
+    assert_close(out, t_out, rtol=1e-10, atol=1e-12)
+    same = F.conv2d(session.tensor(x), session.tensor(w), padding="same")
+    assert_close(same, TF.conv2d(torch.from_numpy(x), torch.from_numpy(w), padding="same"), rtol=1e-10, atol=1e-12)
+    values, indices = F.max_pool2d(session.tensor(x), 3, stride=2, padding=1, return_indices=True)
+    t_values, t_indices = TF.max_pool2d(torch.from_numpy(x), 3, stride=2, padding=1, return_indices=True)
+    assert_close(values, t_values)
+    assert np.array_equal(indices.numpy(), t_indices.numpy()) and indices.dtype == np.int64
+    for name in ("softmax", "log_softmax"):
+        assert_close(getattr(F, name)(session.tensor(x), 1), getattr(TF, name)(torch.from_numpy(x), 1), rtol=1e-10, atol=1e-12)
+    for name in ("relu", "tanh", "sigmoid"):
+        assert_close(getattr(F, name)(session.tensor(x)), getattr(TF, name)(torch.from_numpy(x)), rtol=1e-10, atol=1e-12)
+
+
+def test_dropout_train_eval_and_seed(session):
+    layer = nn.Dropout(0.25)
+    x = session.ones(400, 50, requires_grad=True)
+
+    def masked():
+        y = layer(x)
+        return y.numpy()
+
+    session.manual_seed(7)
+    first = masked()
+    session.manual_seed(7)
+    assert np.array_equal(masked(), first)  # the mask comes from the session's seeded generator
+    assert set(np.unique(first)) == {0.0, np.float32(1 / 0.75)}
+    assert abs((first == 0).mean() - 0.25) < 0.02
+    y = layer(x)
+    y.sum().backward()
+    kept = y.numpy() != 0
+    assert np.array_equal(x.grad.numpy() != 0, kept)  # the gradient flows through the kept elements only
+    layer.eval()
+    assert not layer.training
+    assert np.array_equal(layer(x).numpy(), np.ones((400, 50), np.float32))
+    assert layer.train().training
+
+
+def test_train_and_eval_reach_every_submodule(session):
+    model = nn.Sequential(nn.Linear(3, 3, session=session), nn.Sequential(nn.Dropout(), nn.ReLU()))
+    model.eval()
+    assert not any(m.training for m in model.modules())
+    model.train()
+    assert all(m.training for m in model.modules())
+    assert len(list(model.modules())) == 5 and len(list(model.children())) == 2
+
+
+def test_state_dict_round_trip_with_torch(session, rng):
+    model = nn.Sequential(nn.Linear(4, 3, session=session), nn.ReLU(), nn.Linear(3, 2, session=session))
+    reference = tnn.Sequential(tnn.Linear(4, 3), tnn.ReLU(), tnn.Linear(3, 2))
+    result = model.load_state_dict(reference.state_dict())  # torch tensors go in...
+    assert result.missing_keys == [] and result.unexpected_keys == []
+    for (name, p), (t_name, t) in zip(model.state_dict().items(), reference.state_dict().items()):
+        assert name == t_name and np.array_equal(p.numpy(), t.numpy())
+    x = rng.standard_normal((5, 4)).astype(np.float32)
+    assert_close(model(session.tensor(x)), reference(torch.from_numpy(x)))
+    # ...and a state dict of one gradwire model loads into another, in place
+    other = nn.Sequential(nn.Linear(4, 3, session=session), nn.ReLU(), nn.Linear(3, 2, session=session))
+    weight = other[0].weight
+    other.load_state_dict(model.state_dict())
+    assert other[0].weight is weight and np.array_equal(weight.numpy(), model[0].weight.numpy())
+    assert other[0].weight.requires_grad and other[0].weight.is_leaf
+
+
+def test_load_state_dict_reports_bad_keys_and_sizes(session):
+    model = nn.Linear(4, 3, session=session)
+    state = {k: v.numpy() for k, v in model.state_dict().items()}
+    with pytest.raises(gw.InvalidArgumentError, match='Missing key\\(s\\) in state_dict: "bias"'):
+        model.load_state_dict({"weight": state["weight"]})
+    assert model.load_state_dict({"weight": state["weight"]}, strict=False).missing_keys == ["bias"]
+    with pytest.raises(gw.InvalidArgumentError, match='Unexpected key\\(s\\) in state_dict: "extra"'):
+        model.load_state_dict({**state, "extra": state["bias"]})
+    with pytest.raises(gw.InvalidArgumentError, match=r"size mismatch for weight: copying a param with shape torch.Size\(\[3, 3\]\)"):
+        model.load_state_dict({**state, "weight": np.zeros((3, 3), np.float32)})
+
+
+def test_zero_grad_and_to(session, rng):
+    model = nn.Linear(3, 2, session=session)
+    model(session.tensor(rng.standard_normal((4, 3)).astype(np.float32))).sum().backward()
+    assert all(p.grad is not None for p in model.parameters())
+    model.zero_grad(set_to_none=False)
+    assert all(np.all(p.grad.numpy() == 0) for p in model.parameters())
+    model.zero_grad()
+    assert all(p.grad is None for p in model.parameters())
+    before = model.weight.numpy()
+    model.to(gw.float64)
+    assert model.weight.dtype == np.float64 and isinstance(model.weight, nn.Parameter) and model.weight.requires_grad
+    assert np.array_equal(model.weight.numpy(), before.astype(np.float64))
+    assert model(session.tensor(rng.standard_normal((2, 3)))).dtype == np.float64
+    assert model.to("cpu") is model
+    with pytest.raises(gw.InvalidArgumentError):
+        model.to("cuda")
+
+
+def test_registration_rules(session):
+    model = nn.Linear(2, 2, session=session)
+    with pytest.raises(TypeError, match="cannot assign 'int' as parameter 'weight'"):
+        model.weight = 3
+    model.bias = None
+    assert [n for n, _ in model.named_parameters()] == ["weight"]
+    with pytest.raises(AttributeError, match="'Linear' object has no attribute 'nothing'"):
+        model.nothing
+    assert repr(model) == "Linear(in_features=2, out_features=2, bias=False)"
+    p = nn.Parameter(session.zeros(2), requires_grad=False)
+    assert isinstance(p, gw.Tensor) and p.is_leaf and not p.requires_grad
+
+
+def test_a_module_needs_a_session_when_several_are_open(server, session):
+    with gw.connect(server.address) as other:
+        with pytest.raises(gw.InvalidArgumentError, match="pass session="):
+            nn.Linear(2, 2)
+        assert nn.Linear(2, 2, session=other).weight._session is other
