@@ -379,6 +379,7 @@ def _optimizer_step(session, command, inline_bytes):
             nesterov=g.nesterov, beta1=g.beta1, beta2=g.beta2, eps=g.eps, amsgrad=g.amsgrad,
             decoupled_weight_decay=g.decoupled_weight_decay,
         ))
+    session.quota.before_step(optimizer, groups)
     optimizer.step(groups)
 
 
@@ -408,6 +409,7 @@ def _optimizer_set_state(session, command, inline_bytes):
             raise InvalidRequest(f"optimizer state {entry.name!r} of parameter {entry.param} has no value")
         value = session.tensor(entry.handle) if kind == "handle" else entry.number
         entries.append((entry.param, session.tensor(entry.param), entry.name, value))
+    session.quota.reserve(sum(p.array.nbytes for _, p, _, v in entries if isinstance(v, Tensor)), "the loaded optimizer state")
     optimizer.load(entries)
 
 

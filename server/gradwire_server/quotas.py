@@ -1,7 +1,7 @@
 """Per-session quotas: elements per tensor and bytes held, checked before anything is allocated.
 
 What a session holds is every distinct array its handles reach: tensors, their
-``.grad``, and the residuals saved in their graphs. Walking all of that on every
+``.grad``, the residuals saved in their graphs, and its optimizers' state. Walking all of that on every
 command would cost more than most ops, so each session keeps an estimate that
 only grows (by what each command is about to allocate) and is replaced by the
 exact walk when it would cross the limit. A release makes the estimate stale on
@@ -137,6 +137,17 @@ class SessionQuota:
         """Reserve the ``.grad`` a backward pass from ``root`` will give leaves that have none yet."""
         self.reserve(sum(leaf.array.nbytes for leaf in _leaves_without_grad(root.grad_fn)), "the gradients of backward")
 
+    def before_step(self, optimizer, groups):
+        """Reserve the state an optimizer step makes for parameters that have none yet (momentum, moments)."""
+        nbytes = 0
+        for group in groups:
+            per_param = _new_state_arrays(optimizer.kind, group)
+            for key, param in group.params:
+                if per_param and param.grad is not None:
+                    have = optimizer.state.get(key, {})
+                    nbytes += param.array.nbytes * sum(name not in have for name in per_param)
+        self.reserve(nbytes, f"the state of {optimizer.kind}.step")
+
     def before_grad(self, inputs):
         """Reserve what ``autograd.grad`` returns: one gradient the size of each input."""
         self.reserve(sum(x.array.nbytes for x in inputs), "the gradients of grad")
@@ -182,6 +193,13 @@ def _same_size_output(name, inputs, params):
     return None
 
 
+def _new_state_arrays(kind, group) -> tuple:
+    """The names of the state arrays a step keeps per parameter."""
+    if kind == "sgd":
+        return ("momentum_buffer",) if group.momentum != 0 else ()
+    return ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if group.amsgrad else ())
+
+
 def _shares(a, b) -> bool:
     return _owner(a) is _owner(b)
 
@@ -211,7 +229,7 @@ def _leaves_without_grad(node):
 
 
 def held_bytes(session) -> int:
-    """Bytes of the distinct arrays a session's handles reach: tensors, grads and saved residuals."""
+    """Bytes of the distinct arrays a session holds: tensors, grads, saved residuals and optimizer state."""
     arrays: dict[int, int] = {}
 
     def count(array):
@@ -227,6 +245,10 @@ def held_bytes(session) -> int:
         if tensor.grad is not None:
             count(tensor.grad.array)
         stack.append(tensor.grad_fn)
+    for optimizer in list(getattr(session, "optimizers", {}).values()):  # momentum buffers, Adam's moments
+        for state in list(optimizer.state.values()):
+            for value in list(state.values()):
+                count(value)
     while stack:
         node = stack.pop()
         if type(node) is not Node or id(node) in seen:

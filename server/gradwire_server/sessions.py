@@ -127,6 +127,7 @@ class Session:
         if handle in self.tensors or handle in self.optimizers:
             raise InvalidRequest(f"handle {handle} is already in use in session {self.id}")
         self.optimizers[handle] = optimizer
+        self.failed.pop(handle, None)  # as bind(): a handle filled now no longer stands for a failure
 
     def optimizer(self, handle: int) -> Optimizer:
         optimizer = self.optimizers.get(handle)
@@ -146,7 +147,7 @@ class Session:
                 self.tensors[handle] = owner.grad
 
     def mark_failed(self, handle: int, command_id: int):
-        if handle and handle not in self.tensors:
+        if handle and handle not in self.tensors and handle not in self.optimizers:  # a live handle stays as it was
             self.failed[handle] = command_id
 
     def release(self, handles):

@@ -100,8 +100,8 @@ def refused_with(result, code: str, words: str):
 
 
 def run(session, *commands) -> list:
-    """One batch of ``commands`` (dicts of Command fields) on a raw Run stream: the results."""
-    batch = pb.Batch(seq=1, commands=[pb.Command(id=k, **c) for k, c in enumerate(commands, 1)])
+    """One unsequenced batch (seq 0: run as it comes) of ``commands`` (dicts of Command fields) on a raw Run stream: the results."""
+    batch = pb.Batch(seq=0, commands=[pb.Command(id=k, **c) for k, c in enumerate(commands, 1)])
     return next(session._stub.Run(iter([batch]), metadata=session._metadata, timeout=10)).results
 
 
@@ -142,7 +142,7 @@ def test_malformed_bytes_to_every_rpc(attacker, method, garbage):
 
 
 def test_a_malformed_batch_after_a_good_one_ends_only_that_stream(attacker):
-    good = pb.Batch(seq=1, commands=[pb.Command(id=1, sync=pb.Sync())]).SerializeToString()
+    good = pb.Batch(seq=0, commands=[pb.Command(id=1, sync=pb.Sync())]).SerializeToString()
     refused_with(raw(attacker, "Run", [good, b"\xff\xff"]), "INVALID_ARGUMENT", "not a valid gradwire.v1.Batch")
 
 

@@ -146,7 +146,7 @@ def test_batch_over_the_command_limit_is_resource_exhausted(small_server):
         for _ in range(60):  # 60 commands: the SDK sends them in batches the server takes (50)
             x = x + 1
         assert x.item() == 60.0
-        batch = pb.Batch(seq=1, commands=[pb.Command(id=k, sync=pb.Sync()) for k in range(1, 61)])
+        batch = pb.Batch(seq=0, commands=[pb.Command(id=k, sync=pb.Sync()) for k in range(1, 61)])
         reply = next(s._stub.Run(iter([batch]), metadata=s._metadata, timeout=10))  # a raw client's batch of 60
         assert [r.error.code for r in reply.results] == ["RESOURCE_EXHAUSTED"]
         assert "max_batch_commands limit: a batch of 60 commands exceeds 50" in reply.results[0].error.message

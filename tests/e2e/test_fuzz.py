@@ -168,6 +168,16 @@ COMMAND = st.one_of(
     st.builds(lambda s, r, v: {"alias": pb.Alias(source=s, result=r, shares_version=v)}, HANDLE, HANDLE, st.booleans()),
     st.builds(lambda s: {"manual_seed": pb.ManualSeed(seed=s)}, INT),
     st.just({"stats": pb.StatsRequest()}), st.just({"sync": pb.Sync()}), st.just({}),
+    st.builds(lambda h, k: {"optimizer_create": pb.OptimizerCreate(optimizer=h, kind=k)}, HANDLE, st.sampled_from(["sgd", "adam", "lbfgs", ""])),
+    st.builds(lambda h, groups: {"optimizer_step": pb.OptimizerStep(optimizer=h, groups=groups)}, HANDLE, st.lists(st.builds(
+        pb.OptimizerGroup, params=st.lists(HANDLE, max_size=3), lr=FLOAT, weight_decay=FLOAT, momentum=FLOAT, dampening=FLOAT,
+        nesterov=st.booleans(), beta1=FLOAT, beta2=FLOAT, eps=FLOAT, amsgrad=st.booleans(), maximize=st.booleans()), max_size=2)),
+    st.builds(lambda h, slots: {"optimizer_get_state": pb.OptimizerGetState(optimizer=h, slots=slots)}, HANDLE,
+              st.lists(st.builds(pb.OptimizerStateEntry, param=HANDLE, name=st.sampled_from(["exp_avg", "momentum_buffer", "step", "x"]), handle=HANDLE), max_size=2)),
+    st.builds(lambda h, entries: {"optimizer_set_state": pb.OptimizerSetState(optimizer=h, entries=entries)}, HANDLE,
+              st.lists(st.builds(pb.OptimizerStateEntry, param=HANDLE, name=st.sampled_from(["exp_avg", "exp_avg_sq", "momentum_buffer", "step", "x"]),
+                                 handle=HANDLE) | st.builds(pb.OptimizerStateEntry, param=HANDLE, name=st.sampled_from(["step", "exp_avg"]), number=FLOAT), max_size=3)),
+    st.builds(lambda h: {"graph": pb.GraphRequest(root=h)}, HANDLE),
 )
 VALID_PUT = st.builds(  # a few well-formed float tensors first, so more of the random commands have inputs to work on
     lambda h, shape, r, data: {"put": pb.Put(handle=h, tensor=pb.TensorData(dtype="float32", shape=shape, data=np.asarray(data, np.float32).tobytes()), requires_grad=r)},
@@ -204,13 +214,13 @@ def test_random_command_batches(fuzz_server, bystander, channel, commands):
         # release everything the batch bound: nothing is left, not even a failure record or a byte
         session = server_side(fuzz_server, sid)
         with session.lock:
-            handles = sorted(set(session.tensors) | set(session.failed))
+            handles = sorted(set(session.tensors) | set(session.failed) | set(session.optimizers))
         cleanup = pb.Batch(seq=2, commands=[pb.Command(id=1, release=pb.Release(handles=handles)), pb.Command(id=2, stats=pb.StatsRequest())])
         [reply] = list(stub.Run(iter([cleanup]), metadata=metadata, timeout=30))
         assert [r.HasField("error") for r in reply.results] == [False], reply
         assert reply.results[0].stats.tensors == 0 and reply.results[0].stats.bytes == 0
         with session.lock:
-            assert session.tensors == {} and session.failed == {} and held_bytes(session) == 0
+            assert session.tensors == {} and session.failed == {} and session.optimizers == {} and held_bytes(session) == 0
         assert serving(channel)
     finally:
         stub.CloseSession(pb.CloseSessionRequest(), metadata=metadata, timeout=10)

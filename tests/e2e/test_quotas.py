@@ -131,11 +131,28 @@ def test_backward_reserves_the_grads_it_will_make(quota_server, s):
     assert "the gradients of grad of 400000 bytes" in message
 
 
+def test_optimizer_state_counts_and_a_step_reserves_it(quota_server, s):
+    w = s.zeros(60_000, requires_grad=True)  # 240,000 bytes
+    opt = gw.optim.Adam([w], lr=0.1)
+    loss = (w * w).sum()  # w * w: 240,000 more, saved
+    loss.backward()  # w.grad: 240,000
+    message = refused(lambda: (opt.step(), s.sync()), "max_session_bytes")  # Adam's two moments: 480,000
+    assert "the state of adam.step of 480000 bytes" in message
+    del loss
+    gc.collect()
+    s.sync()  # the product and its graph go with the loss's handle
+    opt.step()
+    session = server_side(quota_server, s)
+    assert s.stats()["bytes"] == 960_000  # w, its grad and the moments
+    with session.lock:
+        assert held_bytes(session) == 960_000
+
+
 def test_saved_residuals_count_towards_the_session_bytes(quota_server, s):
     """A raw client releases the handle of an intermediate its graph still saves: the bytes stay counted."""
 
     def run(*commands):
-        batch = pb.Batch(seq=1, commands=[pb.Command(id=k, **c) for k, c in enumerate(commands, 1)])
+        batch = pb.Batch(seq=0, commands=[pb.Command(id=k, **c) for k, c in enumerate(commands, 1)])
         return next(s._stub.Run(iter([batch]), metadata=s._metadata, timeout=10)).results
 
     size = {"size": pb.Param(ints=pb.IntList(values=[50_000]))}  # 200,000 bytes each
@@ -181,7 +198,7 @@ def test_the_sdk_keeps_batches_within_the_command_and_message_limits(quota_serve
 
 def test_a_message_over_the_limit_names_max_message_bytes(quota_server, s):
     """grpc refuses a message over the server's max_message_bytes itself; the SDK's error says which limit."""
-    big = pb.Batch(seq=1, commands=[pb.Command(id=1, put=pb.Put(handle=7, tensor=pb.TensorData(dtype="uint8", shape=[300_000], data=bytes(300_000))))])
+    big = pb.Batch(seq=0, commands=[pb.Command(id=1, put=pb.Put(handle=7, tensor=pb.TensorData(dtype="uint8", shape=[300_000], data=bytes(300_000))))])
     with pytest.raises(grpc.RpcError) as info:
         next(s._stub.Run(iter([big]), metadata=s._metadata, timeout=10))
     assert info.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
