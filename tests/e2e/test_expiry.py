@@ -83,6 +83,10 @@ def test_a_session_in_use_is_not_reaped():
             assert registry.reap_idle(now=used + 599) == 0  # not yet idle long enough
             assert (x + 1).item() == 2.0  # a call counts as use
             assert session.last_used > used
+            settled = time.monotonic() + 10
+            while session.lock.locked():  # the server holds it until its reply is on the wire: busy, not idle
+                assert time.monotonic() < settled
+                time.sleep(0.01)
             assert registry.reap_idle(now=session.last_used + 599) == 0
             assert registry.reap_idle(now=session.last_used + 601) == 1
             with pytest.raises(gw.NotFoundError, match="expired after 600 s idle"):
