@@ -7,7 +7,7 @@
         print(x.grad.numpy())
 """
 
-from . import autograd, errors, nn
+from . import autograd, errors, nn, optim, viz
 from .autograd import grad
 from .errors import (
     CancelledError, DeadlineExceededError, FailedPreconditionError, GradwireError, InternalError,
@@ -15,6 +15,7 @@ from .errors import (
     UnavailableError, UnimplementedError,
 )
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .serialization import load, save
 from .session import Session, connect
 from .tensor import Tensor, bool_, cat, float16, float32, float64, int32, int64, maximum, minimum, stack, where
 
@@ -24,6 +25,6 @@ __all__ = [
     "CancelledError", "DeadlineExceededError", "FailedPreconditionError", "GradwireError", "InternalError",
     "InvalidArgumentError", "NotFoundError", "PermissionDeniedError", "ResourceExhaustedError", "Session", "Tensor",
     "UnauthenticatedError", "UnavailableError", "UnimplementedError", "autograd", "bool_", "cat", "connect",
-    "enable_grad", "errors", "float16", "float32", "float64", "grad", "int32", "int64", "is_grad_enabled",
-    "maximum", "minimum", "nn", "no_grad", "set_grad_enabled", "stack", "where",
+    "enable_grad", "errors", "float16", "float32", "float64", "grad", "int32", "int64", "is_grad_enabled", "load",
+    "maximum", "minimum", "nn", "no_grad", "optim", "save", "set_grad_enabled", "stack", "viz", "where",
 ]

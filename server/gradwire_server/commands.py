@@ -16,6 +16,7 @@ from gradwire.v1 import gradwire_pb2 as pb
 from gradwire.wire import array_from_bytes, decode_param
 
 from .engine import Tensor, parse_dtype, set_grad_enabled
+from .engine import graphview, optim
 from .errors import DependencyFailed, InvalidRequest
 from .sessions import GradAlias, Session
 from .status import describe, status_of
@@ -88,6 +89,10 @@ def _outputs_of(command, kind) -> list[int]:
         return list(body.results)
     if kind in ("grad_of", "alias"):
         return [body.result]
+    if kind == "optimizer_create":
+        return [body.optimizer]
+    if kind == "optimizer_get_state":
+        return [slot.handle for slot in body.slots]
     return []
 
 
@@ -249,6 +254,66 @@ def _stats(session, command, inline_bytes):
     return pb.Result(stats=pb.SessionStats(**session.stats()))
 
 
+def _optimizer_create(session, command, inline_bytes):
+    session.bind_optimizer(command.optimizer, optim.Optimizer(command.kind, session.engine.xp))
+
+
+def _optimizer_step(session, command, inline_bytes):
+    optimizer = session.optimizer(command.optimizer)
+    groups = []
+    for g in command.groups:
+        params = [(handle, session.tensor(handle)) for handle in g.params]
+        groups.append(optim.Group(
+            params, lr=g.lr, weight_decay=g.weight_decay, maximize=g.maximize, momentum=g.momentum, dampening=g.dampening,
+            nesterov=g.nesterov, beta1=g.beta1, beta2=g.beta2, eps=g.eps, amsgrad=g.amsgrad,
+            decoupled_weight_decay=g.decoupled_weight_decay,
+        ))
+    optimizer.step(groups)
+
+
+def _optimizer_get_state(session, command, inline_bytes):
+    optimizer = session.optimizer(command.optimizer)
+    entries, numbered = [], set()
+    for slot in command.slots:
+        value = optimizer.get(slot.param, slot.name)
+        if value is not None:
+            session.bind(slot.handle, Tensor(value, session.engine))  # the state itself, as PyTorch's state_dict holds it
+            entries.append(pb.OptimizerStateEntry(param=slot.param, name=slot.name, handle=slot.handle))
+        if slot.param not in numbered:
+            numbered.add(slot.param)
+            for name in optim.STATE_NUMBERS[optimizer.kind]:
+                number = optimizer.get(slot.param, name)
+                if number is not None:
+                    entries.append(pb.OptimizerStateEntry(param=slot.param, name=name, number=number))
+    return pb.Result(optimizer_state=pb.OptimizerState(entries=entries))
+
+
+def _optimizer_set_state(session, command, inline_bytes):
+    optimizer = session.optimizer(command.optimizer)
+    entries = []
+    for entry in command.entries:
+        kind = entry.WhichOneof("value")
+        if kind is None:
+            raise InvalidRequest(f"optimizer state {entry.name!r} of parameter {entry.param} has no value")
+        value = session.tensor(entry.handle) if kind == "handle" else entry.number
+        entries.append((entry.param, session.tensor(entry.param), entry.name, value))
+    optimizer.load(entries)
+
+
+def _graph(session, command, inline_bytes):
+    nodes, edges = graphview.describe(session.tensor(command.root))
+    handles = {id(t): h for h, t in session.tensors.items() if type(t) is Tensor}
+    handles[id(session.tensor(command.root))] = command.root
+    return pb.Result(graph=pb.Graph(
+        nodes=[
+            pb.GraphNode(id=n.id, is_op=n.is_op, name=n.name, shape=n.shape, dtype=n.dtype, requires_grad=n.requires_grad,
+                         is_leaf=n.is_leaf, handle=handles.get(id(n.tensor), 0) if n.tensor is not None else 0, freed=n.freed)
+            for n in nodes
+        ],
+        edges=[pb.GraphEdge(src=src, dst=dst) for src, dst in edges],
+    ))
+
+
 _HANDLERS = {
     "put": _put,
     "factory": _factory,
@@ -265,4 +330,9 @@ _HANDLERS = {
     "manual_seed": _manual_seed,
     "stats": _stats,
     "sync": _sync,
+    "optimizer_create": _optimizer_create,
+    "optimizer_step": _optimizer_step,
+    "optimizer_get_state": _optimizer_get_state,
+    "optimizer_set_state": _optimizer_set_state,
+    "graph": _graph,
 }

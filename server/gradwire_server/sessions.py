@@ -12,6 +12,7 @@ from gradwire.wire import BufferPool
 from .config import Config
 from .engine import Backend, Engine, GraphError, Tensor
 from .engine.graph import Node
+from .engine.optim import Optimizer
 from .errors import DependencyFailed, InvalidRequest, QuotaExceeded, SessionNotFound, Unauthenticated, Unavailable, UnknownHandle
 
 ENDED_RECORD = 10_000  # how many ended sessions we remember, to tell "closed" from "expired" from "unknown"
@@ -34,6 +35,7 @@ class Session:
         self.token = token
         self.engine = engine
         self.tensors: dict[int, Tensor] = {}
+        self.optimizers: dict[int, Optimizer] = {}  # handle -> an optimizer's state (engine.optim)
         self.failed: dict[int, int] = {}  # handle -> id of the command whose failure left it empty
         self._aliases: dict[int, list[int]] = {}  # id of a tensor -> handles of GradAliases of its .grad
         self.lock = threading.Lock()
@@ -55,12 +57,27 @@ class Session:
     def bind(self, handle: int, tensor):
         if handle == 0:
             raise InvalidRequest("handle 0 is reserved")
-        if handle in self.tensors:
+        if handle in self.tensors or handle in self.optimizers:
             raise InvalidRequest(f"handle {handle} is already in use in session {self.id}")
         self.tensors[handle] = tensor
         self.failed.pop(handle, None)
         if type(tensor) is GradAlias:
             self._aliases.setdefault(id(tensor.owner), []).append(handle)
+
+    def bind_optimizer(self, handle: int, optimizer: Optimizer):
+        if handle == 0:
+            raise InvalidRequest("handle 0 is reserved")
+        if handle in self.tensors or handle in self.optimizers:
+            raise InvalidRequest(f"handle {handle} is already in use in session {self.id}")
+        self.optimizers[handle] = optimizer
+
+    def optimizer(self, handle: int) -> Optimizer:
+        optimizer = self.optimizers.get(handle)
+        if optimizer is None:
+            if handle in self.failed:
+                raise DependencyFailed(f"optimizer {handle} was never created: command {self.failed[handle]} failed", self.failed[handle])
+            raise UnknownHandle(f"unknown optimizer handle {handle} in session {self.id}")
+        return optimizer
 
     def settle_grad_aliases(self, owner: Tensor):
         """Before ``owner.grad`` is replaced: its aliases keep the grad they stood for, as PyTorch's
@@ -77,6 +94,8 @@ class Session:
         unknown = []
         for handle in handles:
             tensor = self.tensors.pop(handle, None)
+            if tensor is None and self.optimizers.pop(handle, None) is not None:
+                continue
             if tensor is None and self.failed.pop(handle, None) is None:
                 unknown.append(handle)
             elif type(tensor) is GradAlias:
@@ -95,6 +114,11 @@ class Session:
                 if t is not None:
                     base = t.array.base if t.array.base is not None else t.array
                     arrays[id(base)] = base.nbytes
+        for optimizer in self.optimizers.values():
+            for state in optimizer.state.values():
+                for value in state.values():
+                    if not isinstance(value, float):
+                        arrays[id(value)] = value.nbytes
         return {"tensors": len(self.tensors), "bytes": sum(arrays.values()), "graph_nodes": self._saved_nodes()}
 
     def _saved_nodes(self) -> int:
@@ -110,6 +134,7 @@ class Session:
 
     def clear(self):
         self.tensors.clear()
+        self.optimizers.clear()
         self.failed.clear()
         self._aliases.clear()
 

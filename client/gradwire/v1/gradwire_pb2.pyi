@@ -304,6 +304,122 @@ class ManualSeed(_message.Message):
     seed: int
     def __init__(self, seed: _Optional[int] = ...) -> None: ...
 
+class OptimizerCreate(_message.Message):
+    __slots__ = ("optimizer", "kind")
+    OPTIMIZER_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    optimizer: int
+    kind: str
+    def __init__(self, optimizer: _Optional[int] = ..., kind: _Optional[str] = ...) -> None: ...
+
+class OptimizerGroup(_message.Message):
+    __slots__ = ("params", "lr", "weight_decay", "maximize", "momentum", "dampening", "nesterov", "beta1", "beta2", "eps", "amsgrad", "decoupled_weight_decay")
+    PARAMS_FIELD_NUMBER: _ClassVar[int]
+    LR_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_DECAY_FIELD_NUMBER: _ClassVar[int]
+    MAXIMIZE_FIELD_NUMBER: _ClassVar[int]
+    MOMENTUM_FIELD_NUMBER: _ClassVar[int]
+    DAMPENING_FIELD_NUMBER: _ClassVar[int]
+    NESTEROV_FIELD_NUMBER: _ClassVar[int]
+    BETA1_FIELD_NUMBER: _ClassVar[int]
+    BETA2_FIELD_NUMBER: _ClassVar[int]
+    EPS_FIELD_NUMBER: _ClassVar[int]
+    AMSGRAD_FIELD_NUMBER: _ClassVar[int]
+    DECOUPLED_WEIGHT_DECAY_FIELD_NUMBER: _ClassVar[int]
+    params: _containers.RepeatedScalarFieldContainer[int]
+    lr: float
+    weight_decay: float
+    maximize: bool
+    momentum: float
+    dampening: float
+    nesterov: bool
+    beta1: float
+    beta2: float
+    eps: float
+    amsgrad: bool
+    decoupled_weight_decay: bool
+    def __init__(self, params: _Optional[_Iterable[int]] = ..., lr: _Optional[float] = ..., weight_decay: _Optional[float] = ..., maximize: _Optional[bool] = ..., momentum: _Optional[float] = ..., dampening: _Optional[float] = ..., nesterov: _Optional[bool] = ..., beta1: _Optional[float] = ..., beta2: _Optional[float] = ..., eps: _Optional[float] = ..., amsgrad: _Optional[bool] = ..., decoupled_weight_decay: _Optional[bool] = ...) -> None: ...
+
+class OptimizerStep(_message.Message):
+    __slots__ = ("optimizer", "groups")
+    OPTIMIZER_FIELD_NUMBER: _ClassVar[int]
+    GROUPS_FIELD_NUMBER: _ClassVar[int]
+    optimizer: int
+    groups: _containers.RepeatedCompositeFieldContainer[OptimizerGroup]
+    def __init__(self, optimizer: _Optional[int] = ..., groups: _Optional[_Iterable[_Union[OptimizerGroup, _Mapping]]] = ...) -> None: ...
+
+class OptimizerStateEntry(_message.Message):
+    __slots__ = ("param", "name", "handle", "number")
+    PARAM_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    HANDLE_FIELD_NUMBER: _ClassVar[int]
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    param: int
+    name: str
+    handle: int
+    number: float
+    def __init__(self, param: _Optional[int] = ..., name: _Optional[str] = ..., handle: _Optional[int] = ..., number: _Optional[float] = ...) -> None: ...
+
+class OptimizerGetState(_message.Message):
+    __slots__ = ("optimizer", "slots")
+    OPTIMIZER_FIELD_NUMBER: _ClassVar[int]
+    SLOTS_FIELD_NUMBER: _ClassVar[int]
+    optimizer: int
+    slots: _containers.RepeatedCompositeFieldContainer[OptimizerStateEntry]
+    def __init__(self, optimizer: _Optional[int] = ..., slots: _Optional[_Iterable[_Union[OptimizerStateEntry, _Mapping]]] = ...) -> None: ...
+
+class OptimizerSetState(_message.Message):
+    __slots__ = ("optimizer", "entries")
+    OPTIMIZER_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    optimizer: int
+    entries: _containers.RepeatedCompositeFieldContainer[OptimizerStateEntry]
+    def __init__(self, optimizer: _Optional[int] = ..., entries: _Optional[_Iterable[_Union[OptimizerStateEntry, _Mapping]]] = ...) -> None: ...
+
+class GraphRequest(_message.Message):
+    __slots__ = ("root",)
+    ROOT_FIELD_NUMBER: _ClassVar[int]
+    root: int
+    def __init__(self, root: _Optional[int] = ...) -> None: ...
+
+class GraphNode(_message.Message):
+    __slots__ = ("id", "is_op", "name", "shape", "dtype", "requires_grad", "is_leaf", "handle", "freed")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    IS_OP_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SHAPE_FIELD_NUMBER: _ClassVar[int]
+    DTYPE_FIELD_NUMBER: _ClassVar[int]
+    REQUIRES_GRAD_FIELD_NUMBER: _ClassVar[int]
+    IS_LEAF_FIELD_NUMBER: _ClassVar[int]
+    HANDLE_FIELD_NUMBER: _ClassVar[int]
+    FREED_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    is_op: bool
+    name: str
+    shape: _containers.RepeatedScalarFieldContainer[int]
+    dtype: str
+    requires_grad: bool
+    is_leaf: bool
+    handle: int
+    freed: bool
+    def __init__(self, id: _Optional[int] = ..., is_op: _Optional[bool] = ..., name: _Optional[str] = ..., shape: _Optional[_Iterable[int]] = ..., dtype: _Optional[str] = ..., requires_grad: _Optional[bool] = ..., is_leaf: _Optional[bool] = ..., handle: _Optional[int] = ..., freed: _Optional[bool] = ...) -> None: ...
+
+class GraphEdge(_message.Message):
+    __slots__ = ("src", "dst")
+    SRC_FIELD_NUMBER: _ClassVar[int]
+    DST_FIELD_NUMBER: _ClassVar[int]
+    src: int
+    dst: int
+    def __init__(self, src: _Optional[int] = ..., dst: _Optional[int] = ...) -> None: ...
+
+class Graph(_message.Message):
+    __slots__ = ("nodes", "edges")
+    NODES_FIELD_NUMBER: _ClassVar[int]
+    EDGES_FIELD_NUMBER: _ClassVar[int]
+    nodes: _containers.RepeatedCompositeFieldContainer[GraphNode]
+    edges: _containers.RepeatedCompositeFieldContainer[GraphEdge]
+    def __init__(self, nodes: _Optional[_Iterable[_Union[GraphNode, _Mapping]]] = ..., edges: _Optional[_Iterable[_Union[GraphEdge, _Mapping]]] = ...) -> None: ...
+
 class StatsRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
@@ -313,7 +429,7 @@ class Sync(_message.Message):
     def __init__(self) -> None: ...
 
 class Command(_message.Message):
-    __slots__ = ("id", "put", "factory", "op", "backward", "grad", "release", "fetch", "inplace", "grad_of", "set_grad", "set_requires_grad", "alias", "manual_seed", "stats", "sync")
+    __slots__ = ("id", "put", "factory", "op", "backward", "grad", "release", "fetch", "inplace", "grad_of", "set_grad", "set_requires_grad", "alias", "manual_seed", "stats", "sync", "optimizer_create", "optimizer_step", "optimizer_get_state", "optimizer_set_state", "graph")
     ID_FIELD_NUMBER: _ClassVar[int]
     PUT_FIELD_NUMBER: _ClassVar[int]
     FACTORY_FIELD_NUMBER: _ClassVar[int]
@@ -330,6 +446,11 @@ class Command(_message.Message):
     MANUAL_SEED_FIELD_NUMBER: _ClassVar[int]
     STATS_FIELD_NUMBER: _ClassVar[int]
     SYNC_FIELD_NUMBER: _ClassVar[int]
+    OPTIMIZER_CREATE_FIELD_NUMBER: _ClassVar[int]
+    OPTIMIZER_STEP_FIELD_NUMBER: _ClassVar[int]
+    OPTIMIZER_GET_STATE_FIELD_NUMBER: _ClassVar[int]
+    OPTIMIZER_SET_STATE_FIELD_NUMBER: _ClassVar[int]
+    GRAPH_FIELD_NUMBER: _ClassVar[int]
     id: int
     put: Put
     factory: Factory
@@ -346,7 +467,12 @@ class Command(_message.Message):
     manual_seed: ManualSeed
     stats: StatsRequest
     sync: Sync
-    def __init__(self, id: _Optional[int] = ..., put: _Optional[_Union[Put, _Mapping]] = ..., factory: _Optional[_Union[Factory, _Mapping]] = ..., op: _Optional[_Union[Op, _Mapping]] = ..., backward: _Optional[_Union[Backward, _Mapping]] = ..., grad: _Optional[_Union[Grad, _Mapping]] = ..., release: _Optional[_Union[Release, _Mapping]] = ..., fetch: _Optional[_Union[Fetch, _Mapping]] = ..., inplace: _Optional[_Union[Inplace, _Mapping]] = ..., grad_of: _Optional[_Union[GradOf, _Mapping]] = ..., set_grad: _Optional[_Union[SetGrad, _Mapping]] = ..., set_requires_grad: _Optional[_Union[SetRequiresGrad, _Mapping]] = ..., alias: _Optional[_Union[Alias, _Mapping]] = ..., manual_seed: _Optional[_Union[ManualSeed, _Mapping]] = ..., stats: _Optional[_Union[StatsRequest, _Mapping]] = ..., sync: _Optional[_Union[Sync, _Mapping]] = ...) -> None: ...
+    optimizer_create: OptimizerCreate
+    optimizer_step: OptimizerStep
+    optimizer_get_state: OptimizerGetState
+    optimizer_set_state: OptimizerSetState
+    graph: GraphRequest
+    def __init__(self, id: _Optional[int] = ..., put: _Optional[_Union[Put, _Mapping]] = ..., factory: _Optional[_Union[Factory, _Mapping]] = ..., op: _Optional[_Union[Op, _Mapping]] = ..., backward: _Optional[_Union[Backward, _Mapping]] = ..., grad: _Optional[_Union[Grad, _Mapping]] = ..., release: _Optional[_Union[Release, _Mapping]] = ..., fetch: _Optional[_Union[Fetch, _Mapping]] = ..., inplace: _Optional[_Union[Inplace, _Mapping]] = ..., grad_of: _Optional[_Union[GradOf, _Mapping]] = ..., set_grad: _Optional[_Union[SetGrad, _Mapping]] = ..., set_requires_grad: _Optional[_Union[SetRequiresGrad, _Mapping]] = ..., alias: _Optional[_Union[Alias, _Mapping]] = ..., manual_seed: _Optional[_Union[ManualSeed, _Mapping]] = ..., stats: _Optional[_Union[StatsRequest, _Mapping]] = ..., sync: _Optional[_Union[Sync, _Mapping]] = ..., optimizer_create: _Optional[_Union[OptimizerCreate, _Mapping]] = ..., optimizer_step: _Optional[_Union[OptimizerStep, _Mapping]] = ..., optimizer_get_state: _Optional[_Union[OptimizerGetState, _Mapping]] = ..., optimizer_set_state: _Optional[_Union[OptimizerSetState, _Mapping]] = ..., graph: _Optional[_Union[GraphRequest, _Mapping]] = ...) -> None: ...
 
 class Batch(_message.Message):
     __slots__ = ("seq", "commands")
@@ -384,21 +510,31 @@ class Unused(_message.Message):
     handles: _containers.RepeatedScalarFieldContainer[int]
     def __init__(self, handles: _Optional[_Iterable[int]] = ...) -> None: ...
 
+class OptimizerState(_message.Message):
+    __slots__ = ("entries",)
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[OptimizerStateEntry]
+    def __init__(self, entries: _Optional[_Iterable[_Union[OptimizerStateEntry, _Mapping]]] = ...) -> None: ...
+
 class Result(_message.Message):
-    __slots__ = ("command", "tensor", "meta", "error", "stats", "unused")
+    __slots__ = ("command", "tensor", "meta", "error", "stats", "unused", "optimizer_state", "graph")
     COMMAND_FIELD_NUMBER: _ClassVar[int]
     TENSOR_FIELD_NUMBER: _ClassVar[int]
     META_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     STATS_FIELD_NUMBER: _ClassVar[int]
     UNUSED_FIELD_NUMBER: _ClassVar[int]
+    OPTIMIZER_STATE_FIELD_NUMBER: _ClassVar[int]
+    GRAPH_FIELD_NUMBER: _ClassVar[int]
     command: int
     tensor: TensorData
     meta: TensorMeta
     error: Error
     stats: SessionStats
     unused: Unused
-    def __init__(self, command: _Optional[int] = ..., tensor: _Optional[_Union[TensorData, _Mapping]] = ..., meta: _Optional[_Union[TensorMeta, _Mapping]] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., stats: _Optional[_Union[SessionStats, _Mapping]] = ..., unused: _Optional[_Union[Unused, _Mapping]] = ...) -> None: ...
+    optimizer_state: OptimizerState
+    graph: Graph
+    def __init__(self, command: _Optional[int] = ..., tensor: _Optional[_Union[TensorData, _Mapping]] = ..., meta: _Optional[_Union[TensorMeta, _Mapping]] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., stats: _Optional[_Union[SessionStats, _Mapping]] = ..., unused: _Optional[_Union[Unused, _Mapping]] = ..., optimizer_state: _Optional[_Union[OptimizerState, _Mapping]] = ..., graph: _Optional[_Union[Graph, _Mapping]] = ...) -> None: ...
 
 class BatchReply(_message.Message):
     __slots__ = ("seq", "results")

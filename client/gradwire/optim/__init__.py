@@ -1,0 +1,15 @@
+"""``gradwire.optim``: PyTorch's optimizers and learning-rate schedulers, stepped on the server.
+
+    opt = gw.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    loss.backward(); opt.step(); opt.zero_grad()
+
+``step()`` is one command whatever the model's size: the parameters and the optimizer's
+state stay on the server.
+"""
+
+from . import lr_scheduler
+from .adam import Adam, AdamW
+from .optimizer import Optimizer
+from .sgd import SGD
+
+__all__ = ["Adam", "AdamW", "Optimizer", "SGD", "lr_scheduler"]

@@ -1,0 +1,59 @@
+"""``Adam`` and ``AdamW`` (``torch.optim.Adam``, ``torch.optim.AdamW``)."""
+
+from __future__ import annotations
+
+from ..v1 import gradwire_pb2 as pb
+from .optimizer import Optimizer
+
+
+class Adam(Optimizer):
+    """``torch.optim.Adam``, stepped on the server.
+
+    Bias-corrected first and second moments of the gradient (``betas``), ``eps`` added to
+    the denominator, L2 ``weight_decay`` added to the gradient (or, with
+    ``decoupled_weight_decay=True``, AdamW's ``p *= 1 - lr * weight_decay``), ``amsgrad``
+    keeping the maximum second moment. State per parameter: ``step`` (a float),
+    ``exp_avg``, ``exp_avg_sq`` and, with ``amsgrad``, ``max_exp_avg_sq``.
+    ``foreach``, ``fused`` and ``capturable`` are accepted and change nothing.
+    """
+
+    _kind = "adam"
+    _state_tensors = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *, foreach=None,
+                 maximize=False, capturable=False, differentiable=False, fused=None, decoupled_weight_decay=False):
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= betas[0] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+        if not 0.0 <= betas[1] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if differentiable:
+            raise ValueError("gradwire's optimizers do not support differentiable=True")
+        defaults = {
+            "lr": lr, "betas": tuple(float(b) for b in betas), "eps": eps, "weight_decay": weight_decay,
+            "amsgrad": amsgrad, "maximize": maximize, "foreach": foreach, "capturable": capturable,
+            "differentiable": differentiable, "fused": fused, "decoupled_weight_decay": decoupled_weight_decay,
+        }
+        super().__init__(params, defaults)
+
+    def _group_message(self, group) -> pb.OptimizerGroup:
+        beta1, beta2 = group["betas"]
+        return pb.OptimizerGroup(
+            params=[p._handle for p in group["params"]], lr=float(group["lr"]), weight_decay=float(group["weight_decay"]),
+            maximize=bool(group["maximize"]), beta1=float(beta1), beta2=float(beta2), eps=float(group["eps"]),
+            amsgrad=bool(group["amsgrad"]), decoupled_weight_decay=bool(group.get("decoupled_weight_decay", False)),
+        )
+
+
+class AdamW(Adam):
+    """``torch.optim.AdamW``: Adam with decoupled weight decay (default ``weight_decay=1e-2``)."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *, maximize=False,
+                 foreach=None, capturable=False, differentiable=False, fused=None):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach, maximize=maximize, capturable=capturable,
+                         differentiable=differentiable, fused=fused, decoupled_weight_decay=True)

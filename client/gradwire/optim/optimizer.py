@@ -1,0 +1,250 @@
+"""``Optimizer``: PyTorch's optimizer API, with the step run on the server as one command.
+
+The client keeps what PyTorch users edit (``param_groups``: the parameters and the
+hyperparameters of each group); the server keeps the state (momentum buffers, Adam's
+moments) and updates the parameters in place. ``step()`` queues one ``OptimizerStep``
+command carrying every group's parameter handles and hyperparameters, so neither the
+parameters nor the state cross the network, and a scheduler's new ``lr`` applies to the
+next step. Reading the state (``state_dict()``, ``state``) is a sync point.
+"""
+
+from __future__ import annotations
+
+from .. import errors
+from ..grad_mode import enable_grad
+from ..tensor import Tensor
+from ..v1 import gradwire_pb2 as pb
+
+
+
+_UNORDERED = (
+    "optimizer parameters need to be organized in ordered collections, but the ordering of tensors "
+    "in sets will change between runs. Please use a list instead."
+)
+
+
+class _Required:
+    def __repr__(self):
+        return "<required parameter>"
+
+
+required = _Required()
+
+
+class Optimizer:
+    """Base of gradwire's optimizers (``torch.optim.Optimizer``'s API).
+
+    Parameters
+    ----------
+    params : an iterable of leaf Tensors, of ``(name, Tensor)`` pairs, or of dicts
+        (param groups: ``{"params": [...], "lr": ...}``), all in one session.
+    defaults : the hyperparameters of a group that does not name them.
+    """
+
+    _kind = ""  # the server's optimizer: "sgd" or "adam"
+    _state_tensors: tuple = ()  # names of the per-parameter state tensors the server may hold
+
+    def __init__(self, params, defaults: dict):
+        self.defaults = defaults
+        self.param_groups: list[dict] = []
+        self._session = None
+        self._handle = 0
+        if isinstance(params, Tensor):
+            raise TypeError("params argument given to the optimizer should be an iterable of Tensors or dicts, but got " + type(params).__name__)
+        if isinstance(params, set):
+            raise TypeError(_UNORDERED)
+        param_groups = list(params)
+        if len(param_groups) == 0:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(param_groups[0], dict):
+            param_groups = [{"params": param_groups}]
+        for group in param_groups:
+            self.add_param_group(group)
+        session = self.param_groups[0]["params"][0]._session
+        self._session = session
+        self._handle = session._handle()
+        with session._lock:
+            command = session._command(type(self).__name__)
+            command.optimizer_create.optimizer = self._handle
+            command.optimizer_create.kind = self._kind
+
+    def __del__(self):
+        try:
+            if self._handle:
+                self._session._release(self._handle)  # the server frees the state with the next batch
+        except Exception:
+            pass
+
+    def __repr__(self):
+        lines = [type(self).__name__ + " ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines.extend(f"    {key}: {group[key]}" for key in sorted(group) if key not in ("params", "param_names"))
+        lines.append(")")
+        return "\n".join(lines)
+
+    # --- param groups ----------------------------------------------------------------
+    def add_param_group(self, param_group: dict):
+        """Add a group of parameters (with its own hyperparameters), as ``torch.optim.Optimizer``."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
+        params = param_group["params"]
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, set):
+            raise TypeError(_UNORDERED)
+        else:
+            params = list(params)
+        names = None
+        if params and isinstance(params[0], tuple):
+            names = [name for name, _ in params]
+            params = [p for _, p in params]
+        for param in params:
+            if not isinstance(param, Tensor):
+                raise TypeError(f"optimizer can only optimize Tensors, but one of the params is {type(param).__name__}")
+            if not param.is_leaf:
+                raise ValueError("can't optimize a non-leaf Tensor")
+            session = self._session or (self.param_groups[0]["params"][0]._session if self.param_groups else param._session)
+            if param._session is not session:
+                raise errors.InvalidArgumentError("an optimizer's parameters must all live in one session")
+        group = {"params": params, **({"param_names": names} if names is not None else {})}
+        for key, value in param_group.items():
+            if key not in ("params",):
+                group[key] = value
+        for key, default in self.defaults.items():
+            if default is required and key not in group:
+                raise ValueError(f"parameter group didn't specify a value of required optimization parameter {key}")
+            group.setdefault(key, default)
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        if any(id(p) in seen for p in params):
+            raise ValueError("some parameters appear in more than one parameter group")
+        self.param_groups.append(group)
+
+    # --- the step ----------------------------------------------------------------------
+    def step(self, closure=None):
+        """One optimization step over every group: ONE command, run on the server.
+
+        ``closure`` (optional) re-evaluates the model and returns the loss, which ``step`` returns.
+        """
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        session = self._session
+        with session._lock:
+            command = session._command(type(self).__name__ + ".step")
+            step = command.optimizer_step
+            step.optimizer = self._handle
+            for group in self.param_groups:
+                step.groups.append(self._group_message(group))
+            session._sent_command(command)
+        return loss
+
+    def _group_message(self, group) -> pb.OptimizerGroup:
+        raise NotImplementedError
+
+    def zero_grad(self, set_to_none: bool = True):
+        """Reset every parameter's ``.grad``: to None (the default), or to zeros in place."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p._has_grad:
+                    if set_to_none:
+                        p.grad = None
+                    else:
+                        p.grad.zero_()
+
+    # --- state --------------------------------------------------------------------------
+    def _params(self) -> list:
+        return [p for group in self.param_groups for p in group["params"]]
+
+    def _read_state(self) -> dict:
+        """{index of the parameter: {name: Tensor or number}} for every parameter with state (a sync point)."""
+        session = self._session
+        params = self._params()
+        slots = []  # (index, name, handle)
+        with session._lock:
+            command = session._command(type(self).__name__ + ".state_dict")
+            get = command.optimizer_get_state
+            get.optimizer = self._handle
+            for index, p in enumerate(params):
+                for name in self._state_tensors:
+                    handle = session._handle()
+                    slots.append((index, name, handle))
+                    get.slots.add(param=p._handle, name=name, handle=handle)
+            session._wait()
+            answer = session._answers.pop(command.id).optimizer_state
+        index_of = {p._handle: i for i, p in enumerate(params)}
+        state: dict = {}
+        for entry in answer.entries:
+            index = index_of[entry.param]
+            if entry.WhichOneof("value") == "number":
+                state.setdefault(index, {})[entry.name] = entry.number
+            else:
+                p = params[index]
+                state.setdefault(index, {})[entry.name] = Tensor(session, entry.handle, p._shape, p._dtype)
+        # PyTorch's order within a parameter's state: the step count first, then the tensors
+        order = {name: i for i, name in enumerate(("step",) + self._state_tensors)}
+        return {i: dict(sorted(s.items(), key=lambda kv: order.get(kv[0], 99))) for i, s in sorted(state.items())}
+
+    @property
+    def state(self) -> dict:
+        """{parameter: {name: Tensor or number}}, read from the server (a sync point)."""
+        params = self._params()
+        return {params[i]: s for i, s in self._read_state().items()}
+
+    def state_dict(self) -> dict:
+        """``{"state": {index: {...}}, "param_groups": [{..., "params": [indices]}]}``, as PyTorch's.
+
+        State tensors are the server's own (a later step changes them, as in PyTorch); Adam's
+        ``step`` is a Python float.
+        """
+        groups, start = [], 0
+        for group in self.param_groups:
+            packed = {k: v for k, v in group.items() if k != "params"}
+            packed["params"] = list(range(start, start + len(group["params"])))
+            start += len(group["params"])
+            groups.append(packed)
+        return {"state": self._read_state(), "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict):
+        """Restore hyperparameters and state saved by ``state_dict()`` (state tensors are copied)."""
+        groups = self.param_groups
+        saved_groups = state_dict["param_groups"]
+        if len(groups) != len(saved_groups):
+            raise ValueError("loaded state dict has a different number of parameter groups")
+        if any(len(g["params"]) != len(s["params"]) for g, s in zip(groups, saved_groups)):
+            raise ValueError("loaded state dict contains a parameter group that doesn't match the size of optimizer's group")
+        id_map = {}
+        for group, saved in zip(groups, saved_groups):
+            id_map.update(zip(saved["params"], group["params"]))
+        session = self._session
+        keep = []  # uploaded state tensors live until the command is queued
+        entries = []
+        for index, values in state_dict["state"].items():
+            param = id_map.get(int(index)) if not isinstance(index, Tensor) else index
+            if param is None:
+                continue
+            for name, value in values.items():
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    entries.append(pb.OptimizerStateEntry(param=param._handle, name=name, number=float(value)))
+                    continue
+                if hasattr(value, "item") and name == "step":  # a 0-d tensor step (PyTorch's)
+                    entries.append(pb.OptimizerStateEntry(param=param._handle, name=name, number=float(value.item())))
+                    continue
+                if not isinstance(value, Tensor) or value._session is not session:
+                    value = session.tensor(value.numpy() if hasattr(value, "numpy") else value)
+                keep.append(value)
+                entries.append(pb.OptimizerStateEntry(param=param._handle, name=name, handle=value._handle))
+        with session._lock:
+            command = session._command(type(self).__name__ + ".load_state_dict")
+            command.optimizer_set_state.optimizer = self._handle
+            command.optimizer_set_state.entries.extend(entries)
+            session._sent_command(command)
+        new_groups = []
+        for group, saved in zip(groups, saved_groups):
+            new = {k: (tuple(v) if k == "betas" else v) for k, v in saved.items() if k != "params"}
+            new["params"] = group["params"]
+            if "param_names" in group and "param_names" not in saved:
+                new["param_names"] = group["param_names"]
+            new_groups.append(new)
+        self.param_groups = new_groups

@@ -1,0 +1,44 @@
+"""``SGD``: stochastic gradient descent with momentum, Nesterov and weight decay (``torch.optim.SGD``)."""
+
+from __future__ import annotations
+
+from ..v1 import gradwire_pb2 as pb
+from .optimizer import Optimizer
+
+
+class SGD(Optimizer):
+    """``torch.optim.SGD``, stepped on the server.
+
+    For each parameter ``p`` with gradient ``g``: ``g += weight_decay * p``; with momentum,
+    ``buf = momentum * buf + (1 - dampening) * g`` (``buf = g`` at first) and ``g = buf``, or
+    ``g += momentum * buf`` with ``nesterov``; then ``p -= lr * g``. ``maximize`` ascends.
+    ``foreach`` and ``fused`` are accepted and change nothing: every step is one fused command.
+    """
+
+    _kind = "sgd"
+    _state_tensors = ("momentum_buffer",)
+
+    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *, maximize=False,
+                 foreach=None, differentiable=False, fused=None):
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if momentum < 0.0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if differentiable:
+            raise ValueError("gradwire's optimizers do not support differentiable=True")
+        defaults = {
+            "lr": lr, "momentum": momentum, "dampening": dampening, "weight_decay": weight_decay, "nesterov": nesterov,
+            "maximize": maximize, "foreach": foreach, "differentiable": differentiable, "fused": fused,
+        }
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        super().__init__(params, defaults)
+
+    def _group_message(self, group) -> pb.OptimizerGroup:
+        return pb.OptimizerGroup(
+            params=[p._handle for p in group["params"]], lr=float(group["lr"]), weight_decay=float(group["weight_decay"]),
+            maximize=bool(group["maximize"]), momentum=float(group["momentum"]), dampening=float(group["dampening"]),
+            nesterov=bool(group["nesterov"]),
+        )

@@ -1,0 +1,126 @@
+"""Checkpoints: ``gw.save(state_dict, path)`` and ``gw.load(path, session)``, in the safetensors format.
+
+A safetensors file holds named tensors plus a string-to-string metadata map. A model's
+state dict (``{name: Tensor}``) is written as exactly those names, so PyTorch reads it
+back directly::
+
+    model.load_state_dict(safetensors.torch.load_file("model.safetensors"))
+
+A nested state dict (an optimizer's: ``{"state": {0: {"step": 3.0, "exp_avg": T}},
+"param_groups": [...]}``) is flattened: each tensor is stored under the keys of its path
+joined with dots (``"state.0.exp_avg"``), and everything else (numbers, strings, lists,
+tuples, ``None``, the dicts' key types and order) goes, as JSON, into the metadata entry
+``"gradwire.structure"``, in which each tensor stands as ``{"__tensor__": "<its key>"}``.
+``gw.load`` rebuilds the same structure; a file without that entry (one written by
+PyTorch) loads as a flat ``{name: Tensor}`` dict.
+
+Tensors travel one at a time on the session's transfer paths (the chunked Upload and
+Download streams above ``inline_bytes``), so no message bounds a checkpoint's size.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import OrderedDict
+
+import numpy as np
+
+from .tensor import Tensor
+
+STRUCTURE_KEY = "gradwire.structure"
+FORMAT_KEY = "gradwire.format"
+FORMAT = "1"
+
+
+def save(obj, path) -> None:
+    """Write a state dict (a model's or an optimizer's; any nest of dicts, lists and tuples
+    whose leaves are Tensors, NumPy arrays, numbers, strings, bools or None) to ``path``.
+
+    Each tensor's values are read from the server one tensor at a time.
+    """
+    from safetensors.numpy import save_file
+
+    if not isinstance(obj, dict):
+        raise TypeError(f"gw.save() writes a state dict (a dict), not {type(obj).__name__}")
+    arrays: dict[str, np.ndarray] = {}
+    structure = _flatten(obj, "", arrays)
+    metadata = {FORMAT_KEY: FORMAT, STRUCTURE_KEY: json.dumps(structure, allow_nan=True)}
+    save_file(arrays, os.fspath(path), metadata=metadata)
+
+
+def load(path, session):
+    """Read a checkpoint written by ``gw.save`` (or any safetensors file) into ``session``.
+
+    Returns the structure that was saved, with each tensor now a Tensor of ``session``
+    (``requires_grad=False``; ``model.load_state_dict`` and ``optimizer.load_state_dict``
+    copy them where they belong). Tensors are uploaded one at a time.
+    """
+    from safetensors import safe_open
+
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no checkpoint at {path!r}")
+    with safe_open(path, framework="numpy") as f:
+        metadata = f.metadata() or {}
+        keys = list(f.keys())
+        tensors = {}
+        for key in keys:  # one at a time: each array is uploaded, then dropped
+            tensors[key] = session.tensor(f.get_tensor(key))
+    structure = metadata.get(STRUCTURE_KEY)
+    if structure is None:
+        return OrderedDict((key, tensors[key]) for key in keys)
+    return _unflatten(json.loads(structure), tensors)
+
+
+# --- the structure, as JSON ---------------------------------------------------------------
+
+
+def _flatten(value, key: str, arrays: dict):
+    if isinstance(value, Tensor) or isinstance(value, np.ndarray) or _is_torch_tensor(value):
+        if key in arrays:
+            raise ValueError(f"two tensors of the state dict would be stored under the same key {key!r}")
+        arrays[key] = _array_of(value)
+        return {"__tensor__": key}
+    if isinstance(value, dict):
+        items = []
+        for k, v in value.items():
+            if not isinstance(k, (str, int)) or isinstance(k, bool):
+                raise TypeError(f"state dict keys must be str or int, got {type(k).__name__} ({k!r})")
+            items.append([k, _flatten(v, f"{key}.{k}" if key else str(k), arrays)])
+        return {"__dict__": items}
+    if isinstance(value, (list, tuple)):
+        items = [_flatten(v, f"{key}.{i}" if key else str(i), arrays) for i, v in enumerate(value)]
+        return {"__tuple__": items} if isinstance(value, tuple) else items
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (np.integer, np.floating, np.bool_)):
+        return value.item()
+    raise TypeError(f"gw.save() cannot store a {type(value).__name__} (at {key or 'the top level'!r})")
+
+
+def _unflatten(node, tensors: dict):
+    if isinstance(node, list):
+        return [_unflatten(v, tensors) for v in node]
+    if isinstance(node, dict):
+        if "__tensor__" in node:
+            return tensors[node["__tensor__"]]
+        if "__tuple__" in node:
+            return tuple(_unflatten(v, tensors) for v in node["__tuple__"])
+        if "__dict__" in node:
+            return OrderedDict((k, _unflatten(v, tensors)) for k, v in node["__dict__"])
+    return node
+
+
+def _array_of(value) -> np.ndarray:
+    if isinstance(value, Tensor):
+        array = value.numpy()  # one tensor's values, on the chunked Download stream when large
+    elif isinstance(value, np.ndarray):
+        array = value
+    else:  # a torch tensor
+        array = value.detach().cpu().numpy()
+    return np.ascontiguousarray(array) if array.ndim else array
+
+
+def _is_torch_tensor(value) -> bool:
+    return type(value).__module__.startswith("torch") and hasattr(value, "detach")

@@ -1,0 +1,167 @@
+"""Optimizer steps, on the server: PyTorch's SGD, Adam and AdamW, in place on the parameters.
+
+An ``Optimizer`` holds only state (momentum buffers, Adam's moments and step counts), keyed
+by whatever the caller names each parameter with (the service uses the client's handle). The
+hyperparameters arrive with every step, as the client's ``param_groups`` hold them then.
+
+The maths follows ``torch.optim``'s single-tensor code path line by line, so results agree
+with PyTorch's to rounding. Each update is a few NumPy/CuPy ufuncs writing into existing
+arrays (``out=``): no array is allocated per parameter beyond one temporary, and nothing
+leaves the device.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .errors import GraphError, InvalidArgument, ShapeError
+from .tensor import Tensor
+
+KINDS = ("sgd", "adam")  # AdamW is Adam with decoupled_weight_decay
+
+# the tensors of each kind's per-parameter state, and its numbers
+STATE_TENSORS = {
+    "sgd": ("momentum_buffer",),
+    "adam": ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"),
+}
+STATE_NUMBERS = {"sgd": (), "adam": ("step",)}
+
+
+@dataclass
+class Group:
+    """One param group's hyperparameters for one step (PyTorch's names)."""
+
+    params: list  # (key, Tensor) pairs
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    maximize: bool = False
+    momentum: float = 0.0
+    dampening: float = 0.0
+    nesterov: bool = False
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+    amsgrad: bool = False
+    decoupled_weight_decay: bool = False
+
+
+class Optimizer:
+    """The state of one optimizer; ``step(groups)`` updates the parameters in place."""
+
+    def __init__(self, kind: str, xp):
+        if kind not in KINDS:
+            raise InvalidArgument(f"unknown optimizer {kind!r}; known: {', '.join(KINDS)}")
+        self.kind = kind
+        self.xp = xp
+        self.state: dict = {}  # key -> {name: array or number}
+
+    def step(self, groups: list[Group]):
+        update = _sgd if self.kind == "sgd" else _adam
+        for group in groups:
+            for key, param in group.params:
+                if param.grad_fn is not None:
+                    raise GraphError("can't optimize a non-leaf Tensor")
+                if param.grad is None:  # as PyTorch: a parameter without a gradient is left alone
+                    continue
+                if param.dtype.kind != "f":
+                    raise InvalidArgument(f"an optimizer can only update floating point parameters, got {param.dtype}")
+                update(self.xp, param.array, param.grad.array, self.state.setdefault(key, {}), group)
+                param._version[0] += 1  # an in-place change: a pending backward that saved it will say so
+
+    # --- state, for state_dict() / load_state_dict() -------------------------------------
+    def get(self, key, name):
+        """A state tensor's array or a state number, or None where this parameter has none."""
+        return self.state.get(key, {}).get(name)
+
+    def load(self, entries):
+        """Replace all state with ``(key, param, name, value)`` entries; arrays are copied and cast
+        to the parameter's dtype, as PyTorch's ``load_state_dict`` does."""
+        tensors, numbers = STATE_TENSORS[self.kind], STATE_NUMBERS[self.kind]
+        state = {}
+        for key, param, name, value in entries:
+            if name in tensors:
+                if not isinstance(value, Tensor):
+                    raise InvalidArgument(f"optimizer state {name!r} must be a tensor")
+                if value.shape != param.shape:
+                    raise ShapeError(
+                        f"loaded state {name!r} has shape {list(value.shape)}, but its parameter has shape {list(param.shape)}"
+                    )
+                array = value.array.astype(param.dtype, copy=True)
+            elif name in numbers:
+                if isinstance(value, Tensor):
+                    raise InvalidArgument(f"optimizer state {name!r} must be a number")
+                array = float(value)
+            else:
+                known = ", ".join(tensors + numbers)
+                raise InvalidArgument(f"{self.kind} has no state named {name!r}; its state: {known}")
+            state.setdefault(key, {})[name] = array
+        self.state = state
+
+    def nbytes(self) -> int:
+        return sum(v.nbytes for s in self.state.values() for v in s.values() if not isinstance(v, float))
+
+
+def _sgd(xp, p, grad, state, group):
+    """torch.optim.SGD: weight decay, (Nesterov) momentum with dampening, then p -= lr * update."""
+    g = -grad if group.maximize else grad
+    if group.weight_decay != 0:
+        g = g + group.weight_decay * p  # a new array: the parameter's .grad stays as it was
+    momentum = group.momentum
+    if momentum != 0:
+        buf = state.get("momentum_buffer")
+        if buf is None:
+            buf = state["momentum_buffer"] = g.copy()
+        else:
+            xp.multiply(buf, momentum, out=buf)
+            buf += (1 - group.dampening) * g
+        g = g + momentum * buf if group.nesterov else buf
+    p -= group.lr * g  # p.add_(g, alpha=-lr)
+
+
+def _adam(xp, p, grad, state, group):
+    """torch.optim.Adam (and AdamW: decoupled weight decay): bias-corrected moments, optional AMSGrad."""
+    if not state:
+        state["step"] = 0.0
+        state["exp_avg"] = xp.zeros_like(p)
+        state["exp_avg_sq"] = xp.zeros_like(p)
+    if group.amsgrad and "max_exp_avg_sq" not in state:
+        state["max_exp_avg_sq"] = xp.zeros_like(p)
+    state["step"] = step = state["step"] + 1
+    lr, beta1, beta2 = group.lr, group.beta1, group.beta2
+    g = -grad if group.maximize else grad
+    if group.weight_decay != 0:
+        if group.decoupled_weight_decay:
+            xp.multiply(p, 1 - lr * group.weight_decay, out=p)
+        else:
+            g = g + group.weight_decay * p
+    exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+    # exp_avg.lerp_(g, 1 - beta1), with PyTorch's two formulas for the two halves of the weight's range
+    weight = 1 - beta1
+    tmp = g - exp_avg
+    if weight < 0.5:
+        tmp *= weight
+        exp_avg += tmp
+    else:
+        tmp *= 1 - weight
+        xp.subtract(g, tmp, out=exp_avg)
+    # exp_avg_sq.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+    xp.multiply(exp_avg_sq, beta2, out=exp_avg_sq)
+    xp.multiply(g, g, out=tmp)
+    tmp *= 1 - beta2
+    exp_avg_sq += tmp
+    bias_correction1 = 1 - beta1**step
+    bias_correction2_sqrt = math.sqrt(1 - beta2**step)
+    step_size = lr / bias_correction1
+    if group.amsgrad:
+        second = state["max_exp_avg_sq"]
+        xp.maximum(second, exp_avg_sq, out=second)
+    else:
+        second = exp_avg_sq
+    # denom = second.sqrt() / bias_correction2_sqrt + eps; p.addcdiv_(exp_avg, denom, value=-step_size)
+    denom = xp.sqrt(second, out=tmp)
+    denom /= bias_correction2_sqrt
+    denom += group.eps
+    xp.divide(exp_avg, denom, out=denom)
+    denom *= step_size
+    p -= denom

@@ -1,0 +1,330 @@
+"""gradwire.optim against torch.optim: the same model, the same initial weights, step by step."""
+
+from __future__ import annotations
+
+import gc
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import gradwire as gw
+
+torch = pytest.importorskip("torch")
+
+STEPS = 5
+TOL = 1e-5
+
+
+def _weights(seed=0):
+    rng = np.random.default_rng(seed)
+    return {
+        "w1": rng.standard_normal((5, 3)),
+        "b1": rng.standard_normal(5),
+        "w2": rng.standard_normal((2, 5)),
+        "b2": rng.standard_normal(2),
+    }
+
+
+def _data(seed=1):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((8, 3)), rng.standard_normal((8, 2))
+
+
+def _loss(p, x, y):
+    """A small MLP's mean squared error; p holds gradwire or torch tensors."""
+    h = (x @ p["w1"].T + p["b1"]).relu()
+    out = h @ p["w2"].T + p["b2"]
+    return ((out - y) ** 2).mean()
+
+
+class Pair:
+    """The same model in gradwire (``g``) and in torch (``t``), float64, same weights."""
+
+    def __init__(self, session, extra=False):
+        weights = _weights()
+        if extra:  # a parameter the loss never uses: it gets no grad and must be left alone
+            weights["unused"] = np.arange(3.0)
+        self.g = {k: session.tensor(v, dtype="float64", requires_grad=True) for k, v in weights.items()}
+        self.t = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in weights.items()}
+        x, y = _data()
+        self.gx, self.gy = session.tensor(x, dtype="float64"), session.tensor(y, dtype="float64")
+        self.tx, self.ty = torch.tensor(x), torch.tensor(y)
+
+    def train(self, gopt, topt, steps=STEPS, gsched=None, tsched=None, set_to_none=True):
+        for step in range(steps):
+            gopt.zero_grad(set_to_none=set_to_none)
+            topt.zero_grad(set_to_none=set_to_none)
+            _loss(self.g, self.gx, self.gy).backward()
+            _loss(self.t, self.tx, self.ty).backward()
+            gopt.step()
+            topt.step()
+            if gsched is not None:
+                gsched.step()
+                tsched.step()
+                assert gsched.get_last_lr() == pytest.approx(tsched.get_last_lr(), rel=1e-12)
+            self.assert_same(f"after step {step + 1}")
+
+    def assert_same(self, what):
+        for name in self.g:
+            np.testing.assert_allclose(self.g[name].numpy(), self.t[name].detach().numpy(), rtol=TOL, atol=TOL, err_msg=f"{name} {what}")
+
+
+OPTIONS = [
+    ("SGD", {"lr": 0.1}),
+    ("SGD", {"lr": 0.1, "momentum": 0.9}),
+    ("SGD", {"lr": 0.05, "momentum": 0.9, "dampening": 0.5}),
+    ("SGD", {"lr": 0.05, "momentum": 0.8, "nesterov": True}),
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "weight_decay": 0.01}),
+    ("SGD", {"lr": 0.01, "maximize": True}),
+    ("SGD", {}),
+    ("Adam", {}),
+    ("Adam", {"lr": 0.05}),
+    ("Adam", {"lr": 0.05, "weight_decay": 0.1}),
+    ("Adam", {"lr": 0.05, "amsgrad": True}),
+    ("Adam", {"lr": 0.05, "betas": (0.3, 0.5), "eps": 1e-3}),  # beta1 < 0.5: the other half of lerp
+    ("Adam", {"lr": 0.05, "maximize": True}),
+    ("Adam", {"lr": 0.05, "weight_decay": 0.1, "decoupled_weight_decay": True}),
+    ("AdamW", {}),
+    ("AdamW", {"lr": 0.05, "weight_decay": 0.1, "amsgrad": True}),
+]
+
+
+@pytest.mark.parametrize("name, options", OPTIONS, ids=[f"{n}-{o}" for n, o in OPTIONS])
+def test_optimizer_matches_torch_step_by_step(session, name, options):
+    pair = Pair(session, extra=True)
+    gopt = getattr(gw.optim, name)(pair.g.values(), **options)
+    topt = getattr(torch.optim, name)(pair.t.values(), **options)
+    pair.train(gopt, topt)
+
+
+@pytest.mark.parametrize("name, options", [("SGD", {"lr": 0.1, "momentum": 0.9}), ("Adam", {"lr": 0.05})])
+def test_param_groups_with_their_own_hyperparameters(session, name, options):
+    pair = Pair(session)
+
+    def groups(p):
+        return [{"params": [p["w1"], p["b1"]]}, {"params": [p["w2"], p["b2"]], "lr": 0.01, "weight_decay": 0.2}]
+
+    gopt = getattr(gw.optim, name)(groups(pair.g), **options)
+    topt = getattr(torch.optim, name)(groups(pair.t), **options)
+    assert [{k: v for k, v in g.items() if k != "params"} for g in gopt.param_groups] == [
+        {k: v for k, v in g.items() if k != "params"} for g in topt.param_groups
+    ]
+    pair.train(gopt, topt)
+
+
+def test_editing_lr_between_steps_changes_the_next_step(session):
+    pair = Pair(session)
+    gopt, topt = gw.optim.SGD(pair.g.values(), lr=0.1, momentum=0.5), torch.optim.SGD(pair.t.values(), lr=0.1, momentum=0.5)
+    pair.train(gopt, topt, steps=2)
+    for group in gopt.param_groups + topt.param_groups:
+        group["lr"] = 0.5
+    pair.train(gopt, topt, steps=2)
+
+
+def test_zero_grad_to_zeros_keeps_a_zero_grad(session):
+    pair = Pair(session)
+    gopt, topt = gw.optim.SGD(pair.g.values(), lr=0.1, momentum=0.9), torch.optim.SGD(pair.t.values(), lr=0.1, momentum=0.9)
+    pair.train(gopt, topt, steps=2, set_to_none=False)
+    gopt.zero_grad(set_to_none=False)
+    np.testing.assert_array_equal(pair.g["w1"].grad.numpy(), np.zeros((5, 3)))
+    gopt.zero_grad()
+    assert pair.g["w1"].grad is None
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam"])
+def test_step_is_one_command_whatever_the_number_of_parameters(session, name):
+    params = [session.randn(4, requires_grad=True) for _ in range(20)]
+    sum(((p * p).sum() for p in params[1:]), (params[0] * params[0]).sum()).backward()
+    opt = getattr(gw.optim, name)(params, lr=0.1)
+    session.sync()
+    before = [p.numpy() for p in params]
+    queued = session._next_command
+    opt.step()
+    assert session._next_command - queued == 1
+    kinds = [c.WhichOneof("kind") for c in session._batch.commands]
+    assert kinds[-1] == "optimizer_step" and kinds.count("optimizer_step") == 1
+    assert all(not np.array_equal(b, p.numpy()) for b, p in zip(before, params))
+
+
+def test_step_with_a_closure_returns_its_loss(session):
+    pair = Pair(session)
+    gopt, topt = gw.optim.SGD(pair.g.values(), lr=0.1), torch.optim.SGD(pair.t.values(), lr=0.1)
+
+    def closure(opt, p, x, y):
+        def run():
+            opt.zero_grad()
+            loss = _loss(p, x, y)
+            loss.backward()
+            return loss
+        return run
+
+    for _ in range(3):
+        gloss = gopt.step(closure(gopt, pair.g, pair.gx, pair.gy))
+        tloss = topt.step(closure(topt, pair.t, pair.tx, pair.ty))
+        assert gloss.item() == pytest.approx(tloss.item(), rel=1e-9)
+    pair.assert_same("after closure steps")
+
+
+# --- errors, PyTorch's ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name, options", [
+    ("SGD", {"lr": -1.0}),
+    ("SGD", {"momentum": -0.5}),
+    ("SGD", {"weight_decay": -1.0}),
+    ("SGD", {"nesterov": True}),
+    ("SGD", {"nesterov": True, "momentum": 0.9, "dampening": 0.1}),
+    ("Adam", {"lr": -0.1}),
+    ("Adam", {"eps": -1.0}),
+    ("Adam", {"betas": (1.0, 0.999)}),
+    ("Adam", {"betas": (0.9, -0.1)}),
+    ("AdamW", {"weight_decay": -0.01}),
+])
+def test_invalid_hyperparameters_raise_as_torch(session, name, options):
+    with pytest.raises(ValueError) as expected:
+        getattr(torch.optim, name)([torch.zeros(2, requires_grad=True)], **options)
+    with pytest.raises(ValueError) as raised:
+        getattr(gw.optim, name)([session.zeros(2, requires_grad=True)], **options)
+    assert str(raised.value) == str(expected.value)
+
+
+def test_bad_params_raise_as_torch(session):
+    with pytest.raises(ValueError, match="optimizer got an empty parameter list"):
+        gw.optim.SGD([], lr=0.1)
+    x = session.randn(3, requires_grad=True)
+    with pytest.raises(ValueError, match="can't optimize a non-leaf Tensor"):
+        gw.optim.SGD([x * 2], lr=0.1)
+    with pytest.raises(TypeError, match="ordered collections"):
+        gw.optim.SGD({x}, lr=0.1)
+    with pytest.raises(ValueError, match="some parameters appear in more than one parameter group"):
+        gw.optim.SGD([{"params": [x]}, {"params": [x]}], lr=0.1)
+    with pytest.raises(TypeError, match="optimizer can only optimize Tensors"):
+        gw.optim.SGD([x, 3.0], lr=0.1)
+
+
+# --- state ---------------------------------------------------------------------------------
+
+
+def test_state_dict_matches_torchs(session):
+    pair = Pair(session)
+    gopt = gw.optim.Adam(pair.g.values(), lr=0.05, amsgrad=True)
+    topt = torch.optim.Adam(pair.t.values(), lr=0.05, amsgrad=True)
+    pair.train(gopt, topt, steps=3)
+    gstate, tstate = gopt.state_dict(), topt.state_dict()
+    assert gstate["param_groups"] == tstate["param_groups"]
+    assert gstate["state"].keys() == tstate["state"].keys()
+    for index, tvalues in tstate["state"].items():
+        gvalues = gstate["state"][index]
+        assert list(gvalues) == list(tvalues)
+        assert gvalues["step"] == tvalues["step"].item() == 3
+        for key in ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"):
+            np.testing.assert_allclose(gvalues[key].numpy(), tvalues[key].numpy(), rtol=TOL, atol=TOL)
+
+
+@pytest.mark.parametrize("name, options", [("SGD", {"lr": 0.1, "momentum": 0.9}), ("Adam", {"lr": 0.05})])
+def test_load_state_dict_continues_as_torch_does(session, name, options):
+    """Train 2 steps, save the state, train 2 more; a fresh optimizer loaded with it trains the same."""
+    pair = Pair(session)
+    gopt = getattr(gw.optim, name)(pair.g.values(), **options)
+    topt = getattr(torch.optim, name)(pair.t.values(), **options)
+    pair.train(gopt, topt, steps=2)
+    saved = {k: v.numpy() for k, v in pair.g.items()}
+    state = gopt.state_dict()
+    state = {"state": {i: {k: (v.numpy() if isinstance(v, gw.Tensor) else v) for k, v in s.items()} for i, s in state["state"].items()},
+             "param_groups": state["param_groups"]}  # a snapshot: the live state changes with the next steps
+    pair.train(gopt, topt, steps=2)
+    after = {k: v.numpy() for k, v in pair.g.items()}
+
+    restored = {k: session.tensor(v, requires_grad=True) for k, v in saved.items()}
+    fresh = getattr(gw.optim, name)(restored.values(), lr=123.0)
+    fresh.load_state_dict(state)
+    assert fresh.param_groups[0]["lr"] == options["lr"]
+    for _ in range(2):
+        fresh.zero_grad()
+        _loss(restored, pair.gx, pair.gy).backward()
+        fresh.step()
+    for k in after:
+        np.testing.assert_array_equal(restored[k].numpy(), after[k])
+
+
+def test_load_state_dict_checks_the_groups(session):
+    x = session.randn(3, requires_grad=True)
+    opt = gw.optim.SGD([x], lr=0.1)
+    with pytest.raises(ValueError, match="different number of parameter groups"):
+        opt.load_state_dict({"state": {}, "param_groups": []})
+    with pytest.raises(ValueError, match="doesn't match the size"):
+        opt.load_state_dict({"state": {}, "param_groups": [{"lr": 0.1, "params": [0, 1]}]})
+
+
+def test_optimizer_state_is_freed_when_the_optimizer_is_collected(session):
+    params = [session.randn(1000, dtype="float64", requires_grad=True) for _ in range(3)]
+    sum((p * p).sum() for p in params).backward()
+    opt = gw.optim.Adam(params)
+    opt.step()
+    held = session.stats()["bytes"]
+    del opt
+    gc.collect()
+    freed = held - session.stats()["bytes"]
+    assert freed == 3 * 2 * 1000 * 8  # exp_avg and exp_avg_sq of each parameter
+
+
+def test_a_step_on_a_parameter_of_a_pending_graph_is_caught_by_backward(session):
+    w = session.randn(3, requires_grad=True)
+    loss = (w * w).sum()
+    loss.backward(retain_graph=True)
+    gw.optim.SGD([w], lr=0.1).step()
+    with pytest.raises(gw.FailedPreconditionError, match="modified by an inplace operation"):
+        loss.backward()
+        session.sync()
+
+
+# --- schedulers --------------------------------------------------------------------------------
+
+
+SCHEDULERS = [
+    ("StepLR", {"step_size": 2, "gamma": 0.5}),
+    ("StepLR", {"step_size": 3}),
+    ("CosineAnnealingLR", {"T_max": 4}),
+    ("CosineAnnealingLR", {"T_max": 3, "eta_min": 0.01}),
+]
+
+
+@pytest.mark.parametrize("name, options", SCHEDULERS, ids=[f"{n}-{o}" for n, o in SCHEDULERS])
+def test_scheduler_rates_match_torch(session, name, options):
+    gx, tx = session.zeros(2, requires_grad=True), torch.zeros(2, requires_grad=True)
+    gopt = gw.optim.SGD([{"params": [gx]}, {"params": [session.zeros(1, requires_grad=True)], "lr": 0.3}], lr=0.1)
+    topt = torch.optim.SGD([{"params": [tx]}, {"params": [torch.zeros(1, requires_grad=True)], "lr": 0.3}], lr=0.1)
+    gsched = getattr(gw.optim.lr_scheduler, name)(gopt, **options)
+    tsched = getattr(torch.optim.lr_scheduler, name)(topt, **options)
+    assert gsched.get_last_lr() == tsched.get_last_lr()
+    for epoch in range(12):  # past T_max: the cosine's rise back up
+        gopt.step()
+        topt.step()
+        gsched.step()
+        tsched.step()
+        assert gsched.get_last_lr() == pytest.approx(tsched.get_last_lr(), rel=1e-12, abs=1e-15), f"epoch {epoch + 1}"
+        assert [g["lr"] for g in gopt.param_groups] == gsched.get_last_lr()
+
+
+@pytest.mark.parametrize("name, options", SCHEDULERS[::2])
+def test_scheduler_step_with_an_epoch_uses_the_closed_form(session, name, options):
+    gopt = gw.optim.SGD([session.zeros(2, requires_grad=True)], lr=0.1)
+    topt = torch.optim.SGD([torch.zeros(2, requires_grad=True)], lr=0.1)
+    gsched = getattr(gw.optim.lr_scheduler, name)(gopt, **options)
+    tsched = getattr(torch.optim.lr_scheduler, name)(topt, **options)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gsched.step(5)
+        tsched.step(5)
+    assert gsched.get_last_lr() == pytest.approx(tsched.get_last_lr(), rel=1e-12)
+
+
+def test_training_with_a_scheduler_matches_torch(session):
+    pair = Pair(session)
+    gopt, topt = gw.optim.SGD(pair.g.values(), lr=0.1, momentum=0.9), torch.optim.SGD(pair.t.values(), lr=0.1, momentum=0.9)
+    gsched = gw.optim.lr_scheduler.CosineAnnealingLR(gopt, T_max=3)
+    tsched = torch.optim.lr_scheduler.CosineAnnealingLR(topt, T_max=3)
+    pair.train(gopt, topt, gsched=gsched, tsched=tsched)
+    assert gsched.get_last_lr()[0] == pytest.approx(0.1 * (1 + math.cos(math.pi * 5 / 3)) / 2)
