@@ -114,57 +114,74 @@ class LocalTorch(Remote):
         pass
 
 
+class Trainer:
+    """One model, its optimizer and the data set on one backend; ``epoch()`` trains one pass over the data."""
+
+    def __init__(self, backend, data, args):
+        x_train, y_train, x_test, y_test = data
+        self.backend, self.args = backend, args
+        # the data set goes to the server once; every epoch's shuffle is one index op there
+        self.x, self.y = backend.upload(x_train), backend.upload(y_train)
+        self.x_eval, self.y_eval = backend.upload(x_test), backend.upload(y_test)
+        self.n, self.n_eval = len(x_train), len(x_test)
+
+    def epoch(self, order, bar=None):
+        """Train on the data in ``order``; returns the mean training loss (a sync point at the end)."""
+        backend, model, optimizer, F = self.backend, self.backend.model, self.backend.optimizer, self.backend.F
+        batch, steps = self.args.batch_size, (self.n + self.args.batch_size - 1) // self.args.batch_size
+        model.train()
+        xs, ys = backend.shuffled(self.x, self.y, order)
+        loss_sum, correct = backend.zero(), backend.zero()
+        for step in range(steps):
+            xb, yb = xs[step * batch : (step + 1) * batch], ys[step * batch : (step + 1) * batch]
+            logits = model(xb)
+            loss = F.cross_entropy(logits, yb)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            with backend.no_grad():  # running figures stay on the server until the bar shows them
+                loss_sum = loss_sum + loss.detach() * min(batch, self.n - step * batch)
+                correct = correct + (logits.argmax(1) == yb).sum()
+            if bar is not None:
+                bar.update()
+                if (step + 1) % self.args.log_every == 0 or step + 1 == steps:
+                    seen = min((step + 1) * batch, self.n)  # a sync point: one round trip every log_every steps
+                    bar.set_postfix(loss=f"{backend.value(loss_sum) / seen:.4f}", acc=f"{backend.value(correct) / seen:.3f}")
+        return backend.value(loss_sum) / self.n
+
+    def evaluate(self):
+        """Accuracy on the held-out images."""
+        model = self.backend.model
+        model.eval()
+        with self.backend.no_grad():
+            correct = (model(self.x_eval).argmax(1) == self.y_eval).sum()
+        return self.backend.value(correct) / self.n_eval
+
+
 def train(args, on_epoch=None):
     """Train and evaluate; returns a dict of the test accuracy, the final training loss and the epoch times."""
     from tqdm import tqdm
 
-    x_train, y_train, x_test, y_test = load_data(args.seed)
     backend = (LocalTorch if args.local_torch else Remote)(args)
-    model, optimizer, F = backend.model, backend.optimizer, backend.F
     try:
-        # the data set goes to the server once; every epoch's shuffle is one index op there
-        x, y = backend.upload(x_train), backend.upload(y_train)
-        x_eval, y_eval = backend.upload(x_test), backend.upload(y_test)
+        trainer = Trainer(backend, load_data(args.seed), args)
         order_rng = np.random.default_rng(args.seed)
-        n, batch = len(x_train), args.batch_size
-        steps = (n + batch - 1) // batch
+        steps = (trainer.n + args.batch_size - 1) // args.batch_size
         epoch_times, accuracy, train_loss = [], 0.0, float("nan")
         for epoch in range(1, args.epochs + 1):
             start = time.perf_counter()
-            model.train()
-            xs, ys = backend.shuffled(x, y, order_rng.permutation(n))
-            loss_sum, correct = backend.zero(), backend.zero()
-            bar = tqdm(range(steps), desc=f"epoch {epoch}/{args.epochs} [{backend.name}]", unit="step",
-                       leave=not args.quiet, disable=args.quiet)
-            for step in bar:
-                xb, yb = xs[step * batch : (step + 1) * batch], ys[step * batch : (step + 1) * batch]
-                logits = model(xb)
-                loss = F.cross_entropy(logits, yb)
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                with backend.no_grad():  # running figures stay on the server until the bar shows them
-                    loss_sum = loss_sum + loss.detach() * len(yb)
-                    correct = correct + (logits.argmax(1) == yb).sum()
-                if (step + 1) % args.log_every == 0 or step + 1 == steps:
-                    seen = min((step + 1) * batch, n)  # a sync point: one round trip every log_every steps
-                    bar.set_postfix(loss=f"{backend.value(loss_sum) / seen:.4f}", acc=f"{backend.value(correct) / seen:.3f}")
-            train_loss = backend.value(loss_sum) / n
-            epoch_times.append(time.perf_counter() - start)
-            accuracy = evaluate(backend, model, x_eval, y_eval)
-            bar.write(f"epoch {epoch}: train loss {train_loss:.4f}, test accuracy {accuracy:.4f}, {epoch_times[-1]:.2f} s")
+            with tqdm(total=steps, desc=f"epoch {epoch}/{args.epochs} [{backend.name}]", unit="step", disable=args.quiet) as bar:
+                train_loss = trainer.epoch(order_rng.permutation(trainer.n), bar)
+                epoch_times.append(time.perf_counter() - start)
+                accuracy = trainer.evaluate()
+                bar.set_postfix(loss=f"{train_loss:.4f}", test_acc=f"{accuracy:.4f}")
+            if args.quiet:
+                print(f"epoch {epoch}: train loss {train_loss:.4f}, test accuracy {accuracy:.4f}, {epoch_times[-1]:.2f} s")
             if on_epoch is not None:
                 on_epoch(epoch, train_loss, accuracy, epoch_times[-1])
     finally:
         backend.close()
     return {"accuracy": accuracy, "train_loss": train_loss, "epoch_times": epoch_times}
-
-
-def evaluate(backend, model, x, y):
-    model.eval()
-    with backend.no_grad():
-        correct = (model(x).argmax(1) == y).sum()
-    return backend.value(correct) / len(y)
 
 
 def parse_args(argv=None):
@@ -178,7 +195,7 @@ def parse_args(argv=None):
     parser.add_argument("--lr", type=float, default=None, help="Adam's learning rate (default: 5e-3 for the CNN, 3e-3 for the MLP)")
     parser.add_argument("--seed", type=int, default=0, help="seeds the weights, the shuffles and the split")
     parser.add_argument("--log-every", type=int, default=10, help="steps between progress-bar updates of loss and accuracy")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars: one line per epoch")
     args = parser.parse_args(argv)
     defaults = DEFAULTS["mlp" if args.mlp else "cnn"]
     if args.epochs is None:
