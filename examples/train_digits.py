@@ -142,11 +142,13 @@ class Trainer:
             with backend.no_grad():  # running figures stay on the server until the bar shows them
                 loss_sum = loss_sum + loss.detach() * min(batch, self.n - step * batch)
                 correct = correct + (logits.argmax(1) == yb).sum()
+            if (step + 1) % self.args.log_every == 0 and step + 1 < steps:
+                seen = (step + 1) * batch  # a sync point: one round trip every log_every steps
+                progress = {"loss": f"{backend.value(loss_sum) / seen:.4f}", "acc": f"{backend.value(correct) / seen:.3f}"}
+                if bar is not None:
+                    bar.set_postfix(progress, refresh=False)
             if bar is not None:
                 bar.update()
-                if (step + 1) % self.args.log_every == 0 or step + 1 == steps:
-                    seen = min((step + 1) * batch, self.n)  # a sync point: one round trip every log_every steps
-                    bar.set_postfix(loss=f"{backend.value(loss_sum) / seen:.4f}", acc=f"{backend.value(correct) / seen:.3f}")
         return backend.value(loss_sum) / self.n
 
     def evaluate(self):

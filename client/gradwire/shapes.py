@@ -248,6 +248,30 @@ INFER = {
 }
 
 
+def index_shape(shape, parts):
+    """The shape of ``x[parts]`` for ``x`` of ``shape``, or None where it depends on values the client lacks.
+
+    ``parts`` holds ints, slices, None, Ellipsis, NumPy arrays and tensors (anything with
+    ``_shape`` and ``_dtype``). NumPy itself applies its indexing rules to a stand-in array
+    whose strides are all zero (no memory), with zero-filled index arrays of the same shapes.
+    A boolean tensor's result depends on its values: None.
+    """
+    if shape is None:
+        return None
+    stand_ins = []
+    for part in parts:
+        if hasattr(part, "_shape"):
+            if part._shape is None or part._dtype is None or part._dtype.kind not in "iu":
+                return None
+            part = np.lib.stride_tricks.as_strided(np.zeros(1, np.intp), part._shape, (0,) * len(part._shape))
+        stand_ins.append(part)
+    base = np.lib.stride_tricks.as_strided(np.zeros(1, np.bool_), shape, (0,) * len(shape))
+    try:
+        return base[tuple(stand_ins)].shape
+    except (IndexError, TypeError, ValueError):
+        return None  # the server says what is wrong
+
+
 def infer(op: str, inputs, params):
     """(shape, dtype) of op's first output, or None where the client cannot tell."""
     rule = INFER.get(op)
