@@ -211,6 +211,11 @@ def _max_pool2d(inputs, params):
     return x[:-2] + _windowed(x, kernel, stride, params.get("padding", 0)), inputs[0]._dtype
 
 
+def _max_pool2d_indices(inputs, params):
+    meta = _max_pool2d(inputs, params)
+    return meta and (meta[0], _INT64)
+
+
 def _embedding(inputs, params):
     indices, weight = inputs
     return indices._shape + weight._shape[1:], weight._dtype
@@ -242,6 +247,7 @@ INFER = {
     "linear": _linear,
     "conv2d": _conv2d,
     "max_pool2d": _max_pool2d,
+    "max_pool2d_indices": _max_pool2d_indices,
     "embedding": _embedding,
     **dict.fromkeys(["layer_norm", "dropout"], _unary),
     **dict.fromkeys(["nll_loss", "cross_entropy"], _class_loss),

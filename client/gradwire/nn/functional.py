@@ -89,8 +89,8 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     params = {"kernel_size": _pair(kernel_size), "padding": _pair(padding)}
     if stride is not None and stride != ():
         params["stride"] = _pair(stride)
-    values, indices = _op("max_pool2d", (input,), params, outputs=2)
-    return (values, indices) if return_indices else values
+    values = _op("max_pool2d", (input,), params)
+    return (values, _op("max_pool2d_indices", (input,), params)) if return_indices else values
 
 
 def dropout(input, p=0.5, training=True, inplace=False):
