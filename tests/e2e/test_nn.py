@@ -275,3 +275,30 @@ def test_a_module_needs_a_session_when_several_are_open(server, session):
         with pytest.raises(gw.InvalidArgumentError, match="pass session="):
             nn.Linear(2, 2)
         assert nn.Linear(2, 2, session=other).weight._session is other
+
+
+def test_a_training_step_never_waits_on_the_server(session, rng):
+    """Every layer's output shape is inferred by the client: a step (slices of the data set, forward,
+    loss, backward, optimizer step) is queued without one round trip."""
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1, session=session), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Dropout(0.1),
+        nn.LayerNorm(4 * 4 * 4, session=session), nn.Linear(64, 5, session=session), nn.Tanh(),
+    )
+    tagger = Tagger(session)
+    optimizer = gw.optim.SGD(list(model.parameters()) + list(tagger.parameters()), lr=0.1)
+    x = session.tensor(rng.standard_normal((16, 1, 8, 8)).astype(np.float32))
+    y = session.tensor(rng.integers(0, 5, 16))
+    tokens = session.tensor(rng.integers(0, 10, (16, 3)))
+    before = model[0].weight.numpy()
+    sent = session._sent
+    for step in range(3):
+        order = session.tensor(rng.permutation(16))
+        xb, yb = x[order][step * 4 : step * 4 + 4], y[order][step * 4 : step * 4 + 4]
+        out = model(xb) + tagger(tokens[step * 4 : step * 4 + 4]).sum((1, 2)).unsqueeze(1)
+        loss = F.cross_entropy(out, yb) + F.mse_loss(out, out.detach() * 0.5)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        assert out._shape == (4, 5) and loss._shape == ()
+    assert session._sent == sent, "a training step waited for the server"
+    assert not np.array_equal(model[0].weight.numpy(), before)  # and the steps did train

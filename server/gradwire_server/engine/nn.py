@@ -323,20 +323,28 @@ def layer_norm_grad(xp, g, ans, x, weight=None, bias=None, *, argnum, normalized
 # --- losses over class scores: class dim 1 ((N, C), (N, C, d1, ...)) or 0 (unbatched (C,)) ---------
 
 
-def _check_targets(xp, scores, target, ignore_index, name):
-    if target.dtype.kind not in "iu":
-        raise TypeError(f"{name}: expected target of an integer dtype (class indices), but got {target.dtype}")
+def _targets(xp, scores, target, ignore_index, name, check=True):
+    """(class dim, mask of the targets that count or None for all, targets safe to index with).
+
+    ``check``: raise for a bad dtype, shape or class index (the forward checks; its VJP need not).
+    """
     cdim = 0 if scores.ndim == 1 else 1
-    expected = scores.shape[:cdim] + scores.shape[cdim + 1 :]
-    if tuple(target.shape) != tuple(expected):
-        if scores.ndim >= 2 and target.ndim >= 1 and target.shape[0] != scores.shape[0]:
-            raise ValueError(f"Expected input batch_size ({scores.shape[0]}) to match target batch_size ({target.shape[0]}).")
-        raise ValueError(f"{name}: expected target of size {list(expected)} for input of size {list(scores.shape)}, got {list(target.shape)}")
-    valid = target != ignore_index
+    if check:
+        if target.dtype.kind not in "iu":
+            raise TypeError(f"{name}: expected target of an integer dtype (class indices), but got {target.dtype}")
+        expected = scores.shape[:cdim] + scores.shape[cdim + 1 :]
+        if tuple(target.shape) != tuple(expected):
+            if scores.ndim >= 2 and target.ndim >= 1 and target.shape[0] != scores.shape[0]:
+                raise ValueError(f"Expected input batch_size ({scores.shape[0]}) to match target batch_size ({target.shape[0]}).")
+            raise ValueError(f"{name}: expected target of size {list(expected)} for input of size {list(scores.shape)}, got {list(target.shape)}")
     classes = scores.shape[cdim]
-    bad = valid & ((target < 0) | (target >= classes))
-    if bad.any():
-        raise IndexError(f"Target {int(target[bad].reshape(-1)[0])} is out of bounds.")
+    if not 0 <= ignore_index < classes and (target.size == 0 or (int(target.min()) >= 0 and int(target.max()) < classes)):
+        return cdim, None, target  # the common case: every target a class, none ignored
+    valid = target != ignore_index
+    if check:
+        bad = valid & ((target < 0) | (target >= classes))
+        if bad.any():
+            raise IndexError(f"Target {int(target[bad].reshape(-1)[0])} is out of bounds.")
     return cdim, valid, xp.where(valid, target, 0)
 
 
@@ -346,17 +354,18 @@ def _reduce_loss(xp, loss, valid, reduction, name):
     if reduction == "sum":
         return loss.sum()
     if reduction == "mean":
-        return loss.sum() / valid.sum().astype(loss.dtype)
+        count = valid.sum() if valid is not None else loss.size
+        return loss.sum() / xp.asarray(count).astype(loss.dtype)
     raise ValueError(f"{reduction} is not a valid value for reduction")
 
 
-def _loss_grad_scale(xp, g, valid, reduction, cdim, dtype):
+def _loss_grad_scale(xp, g, valid, reduction, cdim, dtype, size):
     """d loss / d per-element loss, shaped to broadcast against the class dim."""
     if reduction == "mean":
-        g = g / valid.sum().astype(dtype)
+        g = g / xp.asarray(valid.sum() if valid is not None else size).astype(dtype)
     elif reduction == "none":
         g = xp.expand_dims(g, cdim)
-    return g * xp.expand_dims(valid, cdim)
+    return g * xp.expand_dims(valid, cdim) if valid is not None else g
 
 
 def _one_hot(xp, target, cdim, classes, ndim):
@@ -364,16 +373,22 @@ def _one_hot(xp, target, cdim, classes, ndim):
     return positions == xp.expand_dims(target, cdim)
 
 
+def _picked_loss(xp, logp, cdim, valid, safe):
+    picked = xp.take_along_axis(logp, xp.expand_dims(safe, cdim), axis=cdim).squeeze(cdim)
+    return -picked * valid if valid is not None else -picked
+
+
 def nll_loss(xp, logp, target, reduction="mean", ignore_index=-100):
     """``torch.nn.functional.nll_loss`` without class weights."""
-    cdim, valid, safe = _check_targets(xp, logp, target, ignore_index, "nll_loss")
-    picked = xp.take_along_axis(logp, xp.expand_dims(safe, cdim), axis=cdim).squeeze(cdim)
-    return _reduce_loss(xp, -picked * valid, valid, reduction, "nll_loss")
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    cdim, valid, safe = _targets(xp, logp, target, ignore_index, "nll_loss")
+    return _reduce_loss(xp, _picked_loss(xp, logp, cdim, valid, safe), valid, reduction, "nll_loss")
 
 
 def nll_loss_grad(xp, g, ans, logp, target, reduction="mean", ignore_index=-100):
-    cdim, valid, safe = _check_targets(xp, logp, target, ignore_index, "nll_loss")
-    scale = _loss_grad_scale(xp, g, valid, reduction, cdim, logp.dtype)
+    cdim, valid, safe = _targets(xp, logp, target, ignore_index, "nll_loss", check=False)
+    scale = _loss_grad_scale(xp, g, valid, reduction, cdim, logp.dtype, target.size)
     return _one_hot(xp, safe, cdim, logp.shape[cdim], logp.ndim) * -scale
 
 
@@ -388,16 +403,17 @@ def cross_entropy(xp, scores, target, reduction="mean", ignore_index=-100):
     Fused, so the backward is one expression (softmax minus the one-hot target) and
     no (N, C) log-probabilities are kept between forward and backward.
     """
-    cdim, valid, safe = _check_targets(xp, scores, target, ignore_index, "cross_entropy")
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    cdim, valid, safe = _targets(xp, scores, target, ignore_index, "cross_entropy")
     logp = _log_softmax(xp, scores, cdim)
-    picked = xp.take_along_axis(logp, xp.expand_dims(safe, cdim), axis=cdim).squeeze(cdim)
-    return _reduce_loss(xp, -picked * valid, valid, reduction, "cross_entropy")
+    return _reduce_loss(xp, _picked_loss(xp, logp, cdim, valid, safe), valid, reduction, "cross_entropy")
 
 
 def cross_entropy_grad(xp, g, ans, scores, target, reduction="mean", ignore_index=-100):
-    cdim, valid, safe = _check_targets(xp, scores, target, ignore_index, "cross_entropy")
+    cdim, valid, safe = _targets(xp, scores, target, ignore_index, "cross_entropy", check=False)
     probs = xp.exp(_log_softmax(xp, scores, cdim))
-    scale = _loss_grad_scale(xp, g, valid, reduction, cdim, scores.dtype)
+    scale = _loss_grad_scale(xp, g, valid, reduction, cdim, scores.dtype, target.size)
     return (probs - _one_hot(xp, safe, cdim, scores.shape[cdim], scores.ndim)) * scale
 
 
