@@ -139,8 +139,8 @@ class Trainer:
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            with backend.no_grad():  # running figures stay on the server until the bar shows them
-                loss_sum = loss_sum + loss.detach() * min(batch, self.n - step * batch)
+            with backend.no_grad():  # running figures stay on the server until the bar shows them (no graph under no_grad)
+                loss_sum = loss_sum + loss * min(batch, self.n - step * batch)
                 correct = correct + (logits.argmax(1) == yb).sum()
             if (step + 1) % self.args.log_every == 0 and step + 1 < steps:
                 seen = (step + 1) * batch  # a sync point: one round trip every log_every steps
