@@ -76,7 +76,7 @@ def main(argv=None):
                                          + (["--mlp"] if model_name == "mlp" else []))
             remote = example.Remote(ex_args)
             stack.callback(remote.close)
-            local = example.LocalTorch(types.SimpleNamespace(**{**vars(ex_args), "local_torch": True}))
+            local = example.LocalTorch(types.SimpleNamespace(**{**vars(ex_args), "local_torch": True, "torch_threads": args.threads}))
             trainers = {"gradwire": example.Trainer(remote, data, ex_args), "torch": example.Trainer(local, data, ex_args)}
             orders = np.random.default_rng(0)
             losses = {name: [] for name in trainers}

@@ -93,6 +93,7 @@ class LocalTorch(Remote):
 
         self.torch = torch
         torch.manual_seed(args.seed)
+        torch.set_num_threads(args.torch_threads)
         self.F = torch.nn.functional
         self.model = build_model(torch.nn, args.mlp)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=args.lr)
@@ -197,6 +198,8 @@ def parse_args(argv=None):
     parser.add_argument("--lr", type=float, default=None, help="Adam's learning rate (default: 5e-3 for the CNN, 3e-3 for the MLP)")
     parser.add_argument("--seed", type=int, default=0, help="seeds the weights, the shuffles and the split")
     parser.add_argument("--log-every", type=int, default=10, help="steps between progress-bar updates of loss and accuracy")
+    parser.add_argument("--torch-threads", type=int, default=1,
+                        help="torch's intra-op threads with --local-torch (default 1: for models this small, more threads only wait on each other)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars: one line per epoch")
     args = parser.parse_args(argv)
     defaults = DEFAULTS["mlp" if args.mlp else "cnn"]
