@@ -11,8 +11,8 @@ from . import autograd, errors, nn, optim, viz
 from .autograd import grad
 from .errors import (
     CancelledError, DeadlineExceededError, FailedPreconditionError, GradwireError, InternalError,
-    InvalidArgumentError, NotFoundError, PermissionDeniedError, ResourceExhaustedError, UnauthenticatedError,
-    UnavailableError, UnimplementedError,
+    InvalidArgumentError, NotFoundError, PermissionDeniedError, ResourceExhaustedError, SessionLostError,
+    UnauthenticatedError, UnavailableError, UnimplementedError,
 )
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .serialization import load, save
@@ -23,7 +23,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CancelledError", "DeadlineExceededError", "FailedPreconditionError", "GradwireError", "InternalError",
-    "InvalidArgumentError", "NotFoundError", "PermissionDeniedError", "ResourceExhaustedError", "Session", "Tensor",
+    "InvalidArgumentError", "NotFoundError", "PermissionDeniedError", "ResourceExhaustedError", "Session",
+    "SessionLostError", "Tensor",
     "UnauthenticatedError", "UnavailableError", "UnimplementedError", "autograd", "bool_", "cat", "connect",
     "enable_grad", "errors", "float16", "float32", "float64", "grad", "int32", "int64", "is_grad_enabled", "load",
     "maximum", "minimum", "nn", "no_grad", "optim", "save", "set_grad_enabled", "stack", "viz", "where",

@@ -47,6 +47,8 @@ class ResourceExhaustedError(GradwireError):
 
 
 class UnauthenticatedError(GradwireError):
+    """A missing or invalid API key."""
+
     code = "UNAUTHENTICATED"
 
 
@@ -78,6 +80,18 @@ class InternalError(GradwireError):
     code = "INTERNAL"
 
 
+class SessionLostError(UnavailableError, NotFoundError):
+    """The session is gone with the server that held it: its tensors and graph are lost.
+
+    Its stream broke and no server answers for it, or the server now answering for
+    its id (another replica behind a load balancer, or a restarted server) does not
+    know it. Retrying cannot bring it back: open a new session. Both an
+    ``UnavailableError`` and a ``NotFoundError``, for code written before it existed.
+    """
+
+    code = "UNAVAILABLE"
+
+
 _BY_CODE = {cls.code: cls for cls in GradwireError.__subclasses__()}
 _BY_CODE.update({"UNKNOWN": InternalError, "DATA_LOSS": InternalError, "ABORTED": UnavailableError, "OUT_OF_RANGE": InvalidArgumentError, "ALREADY_EXISTS": InvalidArgumentError})
 
@@ -85,6 +99,11 @@ _BY_CODE.update({"UNKNOWN": InternalError, "DATA_LOSS": InternalError, "ABORTED"
 def error_for(code: str, message: str, **context) -> GradwireError:
     """The exception for a status code name."""
     return _BY_CODE.get(code, InternalError)(message, **context)
+
+
+def is_unknown_session(code: str, details: str, session_id: str) -> bool:
+    """The server's answer for a session id it never saw (not one it closed or expired: those say so)."""
+    return code == "NOT_FOUND" and details == f"unknown session {session_id}"
 
 
 def from_rpc_error(error: grpc.RpcError, context: str | None = None) -> GradwireError:

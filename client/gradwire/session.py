@@ -23,6 +23,7 @@ import numpy as np
 from . import errors
 from .grad_mode import is_grad_enabled
 from .tensor import Tensor, as_dtype
+from .transport import open_channel, wait_ready
 from .v1 import gradwire_pb2 as pb
 from .v1 import gradwire_pb2_grpc as pb_grpc
 from .wire import API_KEY_HEADER, SESSION_HEADER, TOKEN_HEADER, BufferPool, decode_chunk, encode_chunk, encode_param, from_tensor_data
@@ -33,6 +34,7 @@ BATCH_BYTES = 4 << 20  # ...or this many bytes of inline tensors
 RELEASE_EVERY = 32  # handles of collected tensors queue up to this many before a release goes out
 _MESSAGE_BYTES = 64 << 20
 _FAILED_KEPT = 1000  # sites of failed commands kept, for errors of commands that depend on them
+_PROBE_S = 5.0  # after a stream breaks: how long to wait for a server's word on the session
 
 
 _open_sessions = weakref.WeakSet()
@@ -54,7 +56,11 @@ except AttributeError:  # not in every Python; atexit runs later but still frees
     atexit.register(_close_open_sessions)
 
 
-def connect(target: str | None = None, *, api_key: str | None = None, timeout: float = 30.0, seed: int | None = None, device: str = "auto") -> "Session":
+def connect(
+    target: str | None = None, *, api_key: str | None = None, tls: bool = False, tls_ca: str | None = None,
+    tls_cert: str | None = None, tls_key: str | None = None, timeout: float = 30.0, seed: int | None = None,
+    device: str = "auto",
+) -> "Session":
     """Open a session on a gradwire server.
 
     Parameters
@@ -62,11 +68,16 @@ def connect(target: str | None = None, *, api_key: str | None = None, timeout: f
     target : "host:port" of a server; None starts an embedded server on a free
         loopback port in this process, stopped again by ``close()``.
     api_key : the key the server expects (default: ``GRADWIRE_API_KEY``).
+    tls : connect over TLS, verifying the server against the system's root
+        certificates (or ``tls_ca``). Implied by any ``tls_*`` path.
+    tls_ca : path of the PEM CA bundle that signed the server's certificate.
+    tls_cert, tls_key : paths of this client's PEM certificate and private key,
+        for a server that requires client certificates (mutual TLS).
     timeout : seconds to wait for the server to answer when connecting.
     seed : seed of the session's random generator (``rand``, ``randn``).
     device : for an embedded server: "auto", "cpu" or "cuda".
     """
-    return Session(target, api_key=api_key, timeout=timeout, seed=seed, device=device)
+    return Session(target, api_key=api_key, tls=tls, tls_ca=tls_ca, tls_cert=tls_cert, tls_key=tls_key, timeout=timeout, seed=seed, device=device)
 
 
 def _sdk_files() -> frozenset:
@@ -97,8 +108,10 @@ class Session:
     Use it as a context manager, or call ``close()``.
     """
 
-    def __init__(self, target=None, *, api_key=None, timeout=30.0, seed=None, device="auto"):
+    def __init__(self, target=None, *, api_key=None, tls=False, tls_ca=None, tls_cert=None, tls_key=None, timeout=30.0, seed=None, device="auto"):
         self._embedded = None
+        if target is None and (tls or tls_ca or tls_cert or tls_key):
+            raise errors.InvalidArgumentError("the tls options need a target: an embedded server serves plain text on loopback")
         if target is None:
             from gradwire_server.app import create_server  # the only import of the server: an embedded one
             from gradwire_server.config import Config
@@ -109,7 +122,7 @@ class Session:
         self.target = target
         self.id = uuid.uuid4().hex
         options = [("grpc.max_send_message_length", _MESSAGE_BYTES), ("grpc.max_receive_message_length", _MESSAGE_BYTES)]
-        self._channel = grpc.insecure_channel(target, options=options)
+        self._channel = open_channel(target, options, tls=tls, tls_ca=tls_ca, tls_cert=tls_cert, tls_key=tls_key)
         self._stub = pb_grpc.GradwireStub(self._channel)
         # the chunked streams carry raw bytes: their data chunks are encoded by hand (wire.encode_chunk)
         self._upload_raw = self._channel.stream_unary(
@@ -121,10 +134,10 @@ class Session:
         api_key = api_key or os.environ.get("GRADWIRE_API_KEY")
         self._metadata = ((SESSION_HEADER, self.id),) + (((API_KEY_HEADER, api_key),) if api_key else ())
         try:
-            grpc.channel_ready_future(self._channel).result(timeout=timeout)
-        except grpc.FutureTimeoutError:
+            wait_ready(self._channel, target, timeout)
+        except errors.GradwireError:
             self._shutdown_transport()
-            raise errors.UnavailableError(f"no gradwire server answered at {target} within {timeout} s") from None
+            raise
         request = pb.OpenSessionRequest(session_id=self.id, seed=seed) if seed is not None else pb.OpenSessionRequest(session_id=self.id)
         try:
             reply = self._unary(self._stub.OpenSession, request, timeout=timeout)
@@ -133,6 +146,7 @@ class Session:
             self._shutdown_transport()  # no session (max_sessions, ...): close the channel, and an embedded server
             raise
         self._metadata += ((TOKEN_HEADER, reply.token),)
+        self._opened = True
         self.device = reply.device
         self.limits = reply.limits
         self.server_info = info
@@ -261,31 +275,38 @@ class Session:
         for result in reply.results:
             if result.HasField("error"):
                 self._errors.append((result.command, result.error))
+                self._settle_failure(result.command)
             else:
                 self._answers[result.command] = result
+        if reply.partial:
+            return  # an early answer to a fetch: the batch's full reply follows
         first, last = self._batch_ids.pop(reply.seq, (0, -1))
-        failed = {cid for cid, _ in self._errors}
         for cid in range(first, last + 1):
-            site = self._sites.pop(cid, None)
-            leaves = self._new_grads.pop(cid, None)
-            if cid in failed:
-                if site is not None:
-                    self._failed_sites[cid] = site
-                for leaf in leaves or ():  # a failed backward gave these leaves no .grad
-                    leaf._has_grad, leaf._grad_alias = False, None
+            self._sites.pop(cid, None)
+            self._new_grads.pop(cid, None)
         while len(self._failed_sites) > _FAILED_KEPT:
             self._failed_sites.pop(next(iter(self._failed_sites)))
         self._acked = reply.seq
 
-    def _wait(self):
-        """Flush and read replies until every batch sent is acknowledged; raise the first error."""
+    def _settle_failure(self, cid):
+        """Keep a failed command's site for its error message; a failed backward gave its leaves no .grad."""
+        site = self._sites.pop(cid, None)
+        if site is not None:
+            self._failed_sites[cid] = site
+        for leaf in self._new_grads.pop(cid, None) or ():
+            leaf._has_grad, leaf._grad_alias = False, None
+
+    def _wait(self, answer=None):
+        """Flush and read replies until every batch sent is acknowledged, or until command
+        ``answer`` is answered (the server answers a fetch early when nothing later in its
+        batch can change the tensor); raise the first error known by then."""
         self._flush()
         try:
-            while self._acked < self._sent:
+            while self._acked < self._sent and answer not in self._answers:
                 self._take_reply(next(self._replies))
         except grpc.RpcError as error:
             self._closed = True  # e.g. "Cancelling all calls" alone does not say what ended
-            self._ended_by = errors.from_rpc_error(error, f"the stream of session {self.id} to {self.target} ended")
+            self._ended_by = self._stream_ended(error)
             raise self._ended_by from None
         except StopIteration:
             self._closed = True
@@ -312,7 +333,46 @@ class Session:
         try:
             return method(request, metadata=self._metadata, timeout=timeout)
         except grpc.RpcError as error:
-            raise errors.from_rpc_error(error) from None
+            raise self._call_error(error) from None
+
+    # --- a session lost with its server ------------------------------------------------------
+    def _lost(self, why: str) -> errors.SessionLostError:
+        return errors.SessionLostError(
+            f"session {self.id} lost: {why}; its tensors and graph went with the server that held them: open a new session"
+        )
+
+    def _call_error(self, error: grpc.RpcError) -> errors.GradwireError:
+        """The error for a failed call: ``SessionLostError`` where the server does not know this open session
+        (behind a load balancer: the replica that held it is gone and another answers for its id)."""
+        code, details = _code_and_details(error)
+        if getattr(self, "_opened", False) and errors.is_unknown_session(code, details, self.id):
+            return self._lost(f"the server answering for it at {self.target} does not know it")
+        return errors.from_rpc_error(error)
+
+    def _stream_ended(self, error: grpc.RpcError) -> errors.GradwireError:
+        """The error that ended the session's stream, and whether the session went with its server.
+
+        A stream that broke (UNAVAILABLE, INTERNAL, UNKNOWN: a reset, a proxy's 502) says
+        nothing of the session, so the SDK asks, with an empty Run stream that changes
+        nothing on the server: a server that does not know the session, or no server at
+        all, means the session is lost (``SessionLostError``).
+        """
+        ended = errors.from_rpc_error(error, f"the stream of session {self.id} to {self.target} ended")
+        code, details = _code_and_details(error)
+        if errors.is_unknown_session(code, details, self.id):
+            return self._lost(f"the server answering for it at {self.target} does not know it")
+        if code not in ("UNAVAILABLE", "INTERNAL", "UNKNOWN"):
+            return ended
+        try:
+            for _ in self._stub.Run(iter(()), metadata=self._metadata, timeout=_PROBE_S):
+                pass
+        except grpc.RpcError as probe:
+            probe_code, probe_details = _code_and_details(probe)
+            if errors.is_unknown_session(probe_code, probe_details, self.id):
+                return self._lost(f"its stream to {self.target} broke ({code}: {details}) and the server answering for it now does not know it")
+            if probe_code in ("UNAVAILABLE", "DEADLINE_EXCEEDED"):
+                return self._lost(f"its stream to {self.target} broke ({code}: {details}) and no server answers for it")
+        return ended
 
     # --- sync points -------------------------------------------------------------------
     def sync(self):
@@ -338,7 +398,7 @@ class Session:
             command = self._command("reading the metadata of a tensor" if meta_only else "reading the values of a tensor")
             command.fetch.handle = tensor._handle
             command.fetch.meta_only = meta_only
-            self._wait()
+            self._wait(answer=command.id)
             result = self._answers.pop(command.id)
         if result.HasField("tensor"):
             return from_tensor_data(result.tensor).copy()  # writable, as numpy() is in PyTorch (protobuf's bytes are not)
@@ -360,7 +420,7 @@ class Session:
                 out[offset : offset + len(data)] = np.frombuffer(data, dtype=np.uint8)
                 filled += len(data)
         except grpc.RpcError as error:
-            raise errors.from_rpc_error(error) from None
+            raise self._call_error(error) from None
         if filled != header.total_bytes:
             raise errors.InternalError(f"download of tensor {handle}: {filled} of {header.total_bytes} bytes arrived")
         return out.view(np.dtype(meta.dtype)).reshape(tuple(meta.shape))
@@ -585,6 +645,11 @@ def _size_args(size) -> tuple:
         if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
             raise errors.InvalidArgumentError(f"size must be a tuple of non-negative ints, got {tuple(size)!r}")
     return tuple(int(n) for n in size)
+
+
+def _code_and_details(error: grpc.RpcError) -> tuple[str, str]:
+    code = error.code() if hasattr(error, "code") else None
+    return (code.name if code is not None else "UNKNOWN"), ((error.details() if hasattr(error, "details") else None) or "")
 
 
 def _header_data(raw):

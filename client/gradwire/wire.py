@@ -209,11 +209,23 @@ def decode_chunk(raw: bytes):
 # --- host buffers for large transfers -------------------------------------------------------
 
 
-def _references_when_free() -> int:
-    """What sys.getrefcount reports, inside ``_free_buffer``'s loop, for a buffer only the pool holds."""
-    buffers = [np.empty(1, dtype=np.uint8)]
+def _references_when_free(allocate) -> int:
+    """What ``_references`` reports, inside ``_free_buffer``'s loop, for a buffer only the pool holds."""
+    buffers = [allocate(1)]
     for buffer in buffers:
-        return sys.getrefcount(buffer)
+        return _references(buffer)
+
+
+def _references(buffer) -> int:
+    """References to the array that a buffer's views refer to as their base.
+
+    That is the buffer itself, unless it is a view of another ndarray: NumPy then points
+    new views at the first array up the chain that owns its data. (A buffer over pinned
+    memory has a base of another type, so its views point at the buffer.)
+    """
+    while not buffer.flags.owndata and type(buffer.base) is np.ndarray:
+        buffer = buffer.base
+    return sys.getrefcount(buffer)
 
 
 def _refcounts_are_reliable() -> bool:
@@ -232,21 +244,22 @@ class BufferPool:
     beyond ``max_bytes`` in all are dropped, and ``clear()`` drops every free one.
     """
 
-    def __init__(self, max_bytes: int = 1 << 30, min_bytes: int = 8 << 20):
+    def __init__(self, max_bytes: int = 1 << 30, min_bytes: int = 8 << 20, allocate=None):
         self.max_bytes = max_bytes
         self.min_bytes = min_bytes
+        self._allocate = allocate or _new_buffer  # the server passes pinned host memory on CUDA
         self._buffers: list[np.ndarray] = []
         self._lock = threading.Lock()
-        self._free_refs = _references_when_free() if _refcounts_are_reliable() else None
+        self._free_refs = _references_when_free(self._allocate) if _refcounts_are_reliable() else None
 
     def take(self, nbytes: int) -> np.ndarray:
         """A uint8 buffer of ``nbytes``: a free pooled one of that size, or a new one."""
         if self._free_refs is None or nbytes < self.min_bytes:
-            return np.empty(nbytes, dtype=np.uint8)
+            return self._allocate(nbytes)
         with self._lock:
             buffer = _free_buffer(self._buffers, nbytes, self._free_refs)
             if buffer is None:
-                buffer = np.empty(nbytes, dtype=np.uint8)
+                buffer = self._allocate(nbytes)
                 self._buffers.append(buffer)
                 self._trim()
             return buffer
@@ -257,7 +270,7 @@ class BufferPool:
             victim = _free_buffer(self._buffers, None, self._free_refs)
             if victim is None:
                 break
-            self._buffers.remove(victim)
+            self._buffers = [b for b in self._buffers if b is not victim]  # by identity: == on arrays is elementwise
             held -= victim.nbytes
             del victim
 
@@ -265,13 +278,17 @@ class BufferPool:
         """Drop every free buffer; the ones in use stay until their arrays are gone."""
         with self._lock:
             while (victim := _free_buffer(self._buffers, None, self._free_refs)) is not None:
-                self._buffers.remove(victim)
+                self._buffers = [b for b in self._buffers if b is not victim]  # by identity: == on arrays is elementwise
                 del victim
+
+
+def _new_buffer(nbytes: int) -> np.ndarray:
+    return np.empty(nbytes, dtype=np.uint8)
 
 
 def _free_buffer(buffers, nbytes, free_refs):
     """The first buffer of ``nbytes`` (None: any size) that only the pool refers to."""
     for buffer in buffers:
-        if (nbytes is None or buffer.nbytes == nbytes) and sys.getrefcount(buffer) <= free_refs:
+        if (nbytes is None or buffer.nbytes == nbytes) and _references(buffer) <= free_refs:
             return buffer
     return None

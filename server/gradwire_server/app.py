@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import queue
 import signal
 import sys
 import threading
@@ -16,10 +17,13 @@ from grpc_reflection.v1alpha import reflection
 from gradwire.v1 import gradwire_pb2 as pb
 from gradwire.v1 import gradwire_pb2_grpc as pb_grpc
 
+from . import __version__, logs, metrics
+from .auth import ApiKeys, AuthInterceptor
 from .config import Config, parse_args
 from .engine import Backend
 from .servicer import GradwireServicer
 from .sessions import SessionRegistry
+from .tls import exposure_warnings, server_credentials
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Gradwire"].full_name
 log = logging.getLogger("gradwire.server")
@@ -61,30 +65,49 @@ class GradwireServer:
         self.config = config
         self.backend = Backend(config.device)
         self.registry = SessionRegistry(config, self.backend)
+        self.api_keys = ApiKeys.from_config(config)
+        credentials = server_credentials(config)
+        self.registry.metrics = self.metrics = metrics.for_server(config, self.registry, __version__, self.backend.device)
+        self.metrics_port = None  # the endpoint's port once started, where --metrics-port asks for one
         options = [
             ("grpc.max_receive_message_length", config.max_message_bytes),
             ("grpc.max_send_message_length", config.max_message_bytes),
         ]
-        self.grpc_server = grpc.server(futures.ThreadPoolExecutor(max_workers=config.max_workers), options=options)
-        self.servicer = GradwireServicer(self.registry, config)
+        self.grpc_server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=config.max_workers), options=options,
+            interceptors=[AuthInterceptor(self.api_keys)] if self.api_keys.enabled else [],  # keys cannot be enabled later
+        )
+        self.servicer = GradwireServicer(self.registry, config, self.api_keys)
         handlers = service_handlers(self.servicer)
         self.grpc_server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),))
         self.grpc_server.add_registered_method_handlers(SERVICE_NAME, handlers)
         self.health = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc_server)
         reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), self.grpc_server)
-        self.port = self.grpc_server.add_insecure_port(f"{config.host}:{config.port}")
+        address = f"{config.host}:{config.port}"
+        self.port = self.grpc_server.add_secure_port(address, credentials) if credentials else self.grpc_server.add_insecure_port(address)
         if self.port == 0:
             raise OSError(f"could not bind {config.host}:{config.port}")
+        if config.max_workers <= config.max_sessions:
+            log.warning("max_workers %d <= max_sessions %d: with every session's stream open, health checks and transfers wait for a worker",
+                        config.max_workers, config.max_sessions)
+        for warning in exposure_warnings(address, config.host, self.api_keys.enabled, credentials is not None):
+            log.warning("%s", warning)
         self._stopped = threading.Event()
         self._reaper = threading.Thread(target=self._reap, name="gradwire-reaper", daemon=True)
 
     def start(self):
+        self.metrics_port = self.metrics.serve(self.config.host, self.config.metrics_port)
         self.grpc_server.start()
         for name in ("", SERVICE_NAME):
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         self._reaper.start()
         return self
+
+    def reload_api_keys(self) -> int:
+        """Read the keys file again (SIGHUP); end the sessions of revoked keys. How many were ended."""
+        revoked = self.api_keys.reload()
+        return self.registry.end_owned_by(revoked, "closed by the server: its API key was revoked") if revoked else 0
 
     def _reap(self):
         interval = min(max(self.config.idle_timeout_s / 4, 0.05), 30.0)
@@ -104,6 +127,7 @@ class GradwireServer:
         self.registry.drain()
         self.servicer.wait_idle(grace if grace is not None else 1.0)
         self.grpc_server.stop(0).wait()
+        self.metrics.stop()
 
     def wait_for_termination(self, timeout=None):
         return self.grpc_server.wait_for_termination(timeout)
@@ -129,16 +153,26 @@ def create_server(config: Config) -> tuple[GradwireServer, int]:
 
 
 def main(argv=None):
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = parse_args(argv)
-    server, port = create_server(config)
+    logs.configure(config.log_format)
+    try:
+        server, port = create_server(config)
+    except ValueError as error:  # a keys file or TLS files that cannot be used
+        print(f"gradwire-server: error: {error}", file=sys.stderr)
+        return 2
     server.start()
     tune_garbage_collector()
     print(f"listening on {config.host}:{port} (device {server.backend.device})", flush=True)
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
+    if server.metrics_port is not None:
+        print(f"metrics on http://{config.host}:{server.metrics_port}/metrics", flush=True)
+    signals = queue.SimpleQueue()  # put() may run in a signal handler: SimpleQueue's is reentrant
+    for sig in (signal.SIGTERM, signal.SIGINT) + ((signal.SIGHUP,) if hasattr(signal, "SIGHUP") else ()):
+        signal.signal(sig, lambda signum, _: signals.put(signum))
+    while (signum := signals.get()) == getattr(signal, "SIGHUP", None):
+        try:
+            server.reload_api_keys()
+        except ValueError:
+            pass  # logged; the previous keys stay in force
     log.info("shutting down: draining in-flight batches")
     server.stop(config.drain_timeout_s)
     return 0

@@ -24,9 +24,24 @@ from .status import describe, status_of
 log = logging.getLogger("gradwire.server")
 
 
-def run_batch(session: Session, batch: pb.Batch, inline_bytes: int) -> pb.BatchReply:
+def run_batch(session: Session, batch: pb.Batch, inline_bytes: int):
+    """Yield the batch's replies: at most one early (partial) answer to a fetch, then the full reply.
+
+    The early answer lets ``loss.item()`` return once the loss exists, while the server
+    goes on with the backward pass and the update the client queued before it.
+    """
+    with session.engine.stream:  # the session's own CUDA stream; nothing on NumPy
+        yield from _run(session, batch, inline_bytes)
+
+
+def _run(session: Session, batch: pb.Batch, inline_bytes: int):
+    commands = batch.commands
+    early = _early_fetch(commands)  # (index of the op that makes the tensor, index of its fetch)
     results = []
-    for command in batch.commands:
+    answered = -1
+    for index, command in enumerate(commands):
+        if index == answered:
+            continue
         kind = command.WhichOneof("kind")
         try:
             handler = _HANDLERS.get(kind)
@@ -44,7 +59,69 @@ def run_batch(session: Session, batch: pb.Batch, inline_bytes: int) -> pb.BatchR
                 session.mark_failed(handle, cause)
             context = _input_shapes(session, command.op) if kind == "op" else ""
             results.append(error_result(command.id, error, cause if cause != command.id else 0, context))
-    return pb.BatchReply(seq=batch.seq, results=results)
+            continue
+        if early is not None and index == early[0] and _stays_final(session, commands, *early):
+            fetch = commands[early[1]]
+            result = _fetch(session, fetch.fetch, inline_bytes)
+            result.command = fetch.id
+            results.append(result)
+            yield pb.BatchReply(seq=batch.seq, results=results, partial=True)
+            results, answered = [], early[1]
+    yield pb.BatchReply(seq=batch.seq, results=results)
+
+
+# Commands that never write into an existing tensor's values or metadata: between an op and a
+# fetch of its output they cannot change what the fetch would read. Those that update tensors
+# in place are checked tensor by tensor (``_WRITTEN``); a release must not free the fetched
+# tensor; any other kind keeps the fetch in its place.
+_LEAVE_TENSORS_ALONE = frozenset({
+    "put", "factory", "op", "backward", "grad", "grad_of", "set_grad", "manual_seed", "stats", "sync",
+    "optimizer_create", "optimizer_get_state", "optimizer_set_state", "graph",
+})
+_WRITTEN = {  # command kind -> the handles whose values it updates in place
+    "inplace": lambda inplace: (inplace.target,),
+    "optimizer_step": lambda step: [handle for group in step.groups for handle in group.params],
+}
+
+
+def _early_fetch(commands):
+    """(i, j): the batch's last fetch j, of the output of op i earlier in the batch; else None."""
+    last = len(commands) - 1
+    while last >= 0 and commands[last].WhichOneof("kind") == "release":
+        last -= 1  # collected handles ride behind the fetch that flushed the batch
+    if last < 1 or commands[last].WhichOneof("kind") != "fetch":
+        return None
+    handle = commands[last].fetch.handle
+    for index in range(last - 1, -1, -1):
+        command = commands[index]
+        if command.WhichOneof("kind") == "op" and handle in command.op.outputs:
+            return index, last
+    return None
+
+
+def _stays_final(session: Session, commands, made: int, fetched: int) -> bool:
+    """True when no command between ``made`` and ``fetched`` can change the fetched tensor."""
+    handle = commands[fetched].fetch.handle
+    fetched_tensor = session.tensors.get(handle)
+    if type(fetched_tensor) is not Tensor:
+        return False
+    may_share_memory = session.engine.xp.may_share_memory
+    for command in commands[made + 1 : fetched]:
+        kind = command.WhichOneof("kind")
+        if kind in _LEAVE_TENSORS_ALONE:
+            continue
+        if kind == "release":
+            if handle in command.release.handles:
+                return False
+            continue
+        written = _WRITTEN.get(kind)
+        if written is None:
+            return False
+        for target_handle in written(getattr(command, kind)):
+            target = session.tensors.get(target_handle)  # made later in the batch: None, and unsafe
+            if type(target) is not Tensor or target is fetched_tensor or may_share_memory(target.array, fetched_tensor.array):
+                return False
+    return True
 
 
 def error_result(command_id: int, error: BaseException, caused_by: int = 0, context: str = "") -> pb.Result:
@@ -174,7 +251,8 @@ def _op(session, op, inline_bytes):
 
 def _backward(session, backward, inline_bytes):
     gradient = session.tensor(backward.gradient) if backward.gradient else None
-    session.engine.backward(session.tensor(backward.root), gradient, backward.retain_graph)
+    with session.metrics.backward("backward"):
+        session.engine.backward(session.tensor(backward.root), gradient, backward.retain_graph)
 
 
 def _grad(session, grad, inline_bytes):
@@ -183,7 +261,8 @@ def _grad(session, grad, inline_bytes):
     grad_outputs = [session.tensor(h) if h else None for h in grad.grad_outputs] or None
     if len(grad.results) != len(inputs):
         raise InvalidRequest(f"grad: {len(inputs)} inputs but {len(grad.results)} result handles")
-    grads = session.engine.grad(outputs, inputs, grad_outputs, grad.retain_graph, allow_unused=grad.allow_unused)
+    with session.metrics.backward("grad"):
+        grads = session.engine.grad(outputs, inputs, grad_outputs, grad.retain_graph, allow_unused=grad.allow_unused)
     unused = []
     for handle, g in zip(grad.results, grads):
         if g is None:

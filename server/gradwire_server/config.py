@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 from gradwire.wire import CHUNK_BYTES, INLINE_BYTES
 
@@ -18,7 +18,9 @@ class Config:
     host: str = "127.0.0.1"
     port: int = 50051
     device: str = "auto"  # auto | cpu | cuda
-    max_workers: int = 64  # each open session stream holds one worker thread
+    # each open session stream holds a worker thread: keep some beyond max_sessions for health
+    # checks, transfers and unary calls, or a full server fails its probes
+    max_workers: int = 96
     max_sessions: int = 64
     max_session_bytes: int = 4 << 30  # tensors one session may hold
     max_tensor_elements: int = 1 << 31
@@ -28,6 +30,15 @@ class Config:
     chunk_bytes: int = CHUNK_BYTES
     idle_timeout_s: float = 3600.0
     drain_timeout_s: float = 30.0
+    # authentication and transport security ("" = not set); see auth.py and tls.py
+    api_keys_file: str = ""  # one key a line (or sha256:<hex>); reloaded on SIGHUP
+    api_keys: str = field(default="", repr=False, metadata={"secret": True})  # comma-separated
+    max_sessions_per_key: int = 32
+    tls_cert: str = ""
+    tls_key: str = ""
+    tls_client_ca: str = ""
+    metrics_port: int = -1  # Prometheus endpoint on host:metrics_port; -1: off; 0 picks a free port
+    log_format: str = "text"  # text | json
 
     def limits_help(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -37,7 +48,7 @@ _HELP = {
     "host": "address to bind (0.0.0.0 for every interface)",
     "port": "port to bind; 0 picks a free one",
     "device": "auto: CuPy where a CUDA device is usable, else NumPy; cpu; cuda",
-    "max_workers": "worker threads (one per open session stream)",
+    "max_workers": "worker threads: one per open session stream, plus headroom for health checks and transfers (keep above --max-sessions)",
     "max_sessions": "sessions open at once on this server",
     "max_session_bytes": "bytes of tensors one session may hold",
     "max_tensor_elements": "elements in one tensor",
@@ -47,7 +58,18 @@ _HELP = {
     "chunk_bytes": "bytes per chunk on the chunked streams",
     "idle_timeout_s": "seconds a session may stay idle before it is reaped",
     "drain_timeout_s": "seconds SIGTERM waits for in-flight batches",
+    "api_keys_file": "file of API keys, one a line (sha256:<hex> for a hashed one, # comments); reloaded on SIGHUP",
+    "api_keys": "comma-separated API keys (prefer the environment twin or the file: a flag shows in ps)",
+    "max_sessions_per_key": "sessions one API key may hold open at once",
+    "tls_cert": "PEM certificate chain: serve TLS (with --tls-key)",
+    "tls_key": "PEM private key of --tls-cert",
+    "tls_client_ca": "PEM CA bundle: require client certificates it signed (mutual TLS)",
+    "metrics_port": "serve Prometheus metrics at http://HOST:PORT/metrics; -1: off; 0 picks a free port",
+    "log_format": "text, or json: one JSON object per line, with session and request ids",
 }
+
+
+_CHOICES = {"device": ("auto", "cpu", "cuda"), "log_format": ("text", "json")}
 
 
 def env_name(field_name: str) -> str:
@@ -64,10 +86,10 @@ def parse_args(argv=None, environ=None) -> Config:
         kind = type(default)
         if env_name(f.name) in environ:
             default = kind(environ[env_name(f.name)])
-        kwargs = {"choices": ("auto", "cpu", "cuda")} if f.name == "device" else {}
+        kwargs = {"choices": _CHOICES[f.name]} if f.name in _CHOICES else {}
         parser.add_argument(
             "--" + f.name.replace("_", "-"), type=kind, default=default,
-            help=f"{_HELP[f.name]} (env {env_name(f.name)}; default %(default)s)", **kwargs,
+            help=f"{_HELP[f.name]} (env {env_name(f.name)}; default {'not shown' if f.metadata.get('secret') else '%(default)s'})", **kwargs,
         )
     args = parser.parse_args(argv)
     return dataclasses.replace(defaults, **vars(args))

@@ -14,9 +14,10 @@ import numpy as np
 
 from gradwire.v1 import gradwire_pb2 as pb
 from gradwire.v1 import gradwire_pb2_grpc as pb_grpc
-from gradwire.wire import SESSION_HEADER, TOKEN_HEADER, decode_chunk, encode_chunk
+from gradwire.wire import API_KEY_HEADER, SESSION_HEADER, TOKEN_HEADER, decode_chunk, encode_chunk
 
-from . import __version__, commands
+from . import __version__, commands, logs
+from .auth import ApiKeys
 from .config import Config
 from .engine import NON_DIFFERENTIABLE, OPS, SUPPORTED_DTYPES, parse_dtype
 from .errors import InvalidRequest, QuotaExceeded, Unavailable
@@ -29,7 +30,7 @@ log = logging.getLogger("gradwire.server")
 def _aborts_on_error(method):
     """Turn any error raised by an RPC method into its status code, never a bare UNKNOWN."""
 
-    def abort(context, error):
+    def abort(self, context, error):
         if isinstance(error, grpc.RpcError) and not context.is_active():
             # the request stream failed because the client cancelled or went away: nobody to tell
             log.info("%s: the client ended the call", method.__name__)
@@ -37,25 +38,30 @@ def _aborts_on_error(method):
         code = status_of(error)
         if code is grpc.StatusCode.INTERNAL:
             log.exception("internal error in %s", method.__name__)
+        else:
+            log.info("%s failed: %s", method.__name__, code.name, extra={"rpc": method.__name__, "code": code.name})
+        self.registry.metrics.error(code.name)
         context.abort(code, describe(error))
 
     if inspect.isgeneratorfunction(method):
 
         @functools.wraps(method)
         def stream(self, request, context):
-            try:
-                yield from method(self, request, context)
-            except Exception as error:
-                abort(context, error)
+            with logs.call_scope(context):
+                try:
+                    yield from method(self, request, context)
+                except Exception as error:
+                    abort(self, context, error)
 
         return stream
 
     @functools.wraps(method)
     def unary(self, request, context):
-        try:
-            return method(self, request, context)
-        except Exception as error:
-            abort(context, error)
+        with logs.call_scope(context):
+            try:
+                return method(self, request, context)
+            except Exception as error:
+                abort(self, context, error)
 
     return unary
 
@@ -80,9 +86,10 @@ def _transfer(method):
 
 
 class GradwireServicer(pb_grpc.GradwireServicer):
-    def __init__(self, registry: SessionRegistry, config: Config):
+    def __init__(self, registry: SessionRegistry, config: Config, api_keys: ApiKeys | None = None):
         self.registry = registry
         self.config = config
+        self.api_keys = api_keys or ApiKeys()  # checked by auth.AuthInterceptor; here: who owns a session
         self._busy = 0  # batches (until their reply is sent) and transfers under way; idle streams are not
         self._idle = threading.Condition()
 
@@ -105,7 +112,8 @@ class GradwireServicer(pb_grpc.GradwireServicer):
 
     def _session(self, context) -> Session:
         metadata = dict(context.invocation_metadata())
-        return self.registry.get(metadata.get(SESSION_HEADER, ""), metadata.get(TOKEN_HEADER, ""))
+        owner = self.api_keys.owner(metadata.get(API_KEY_HEADER))
+        return self.registry.get(metadata.get(SESSION_HEADER, ""), metadata.get(TOKEN_HEADER, ""), owner)
 
     def limits(self) -> pb.Limits:
         c = self.config
@@ -119,7 +127,8 @@ class GradwireServicer(pb_grpc.GradwireServicer):
     def OpenSession(self, request, context):
         """Open a session under the id the client chose; reply with its secret token."""
         seed = request.seed if request.HasField("seed") else None
-        session = self.registry.open(request.session_id, seed)
+        owner = self.api_keys.owner(dict(context.invocation_metadata()).get(API_KEY_HEADER))
+        session = self.registry.open(request.session_id, seed, owner)
         return pb.OpenSessionReply(token=session.token, device=session.engine.device, limits=self.limits())
 
     @_aborts_on_error
@@ -140,8 +149,11 @@ class GradwireServicer(pb_grpc.GradwireServicer):
                     raise QuotaExceeded(f"max_batch_commands limit: a batch of {len(batch.commands)} commands exceeds {self.config.max_batch_commands}")
                 with session.lock:
                     self._session(context)  # ended while this batch waited? say which way
-                    reply = commands.run_batch(session, batch, self.config.inline_bytes)
-                yield reply
+                    replies = []
+                    for reply in commands.run_batch(session, batch, self.config.inline_bytes):
+                        replies.append(reply)
+                        yield reply
+                self.registry.metrics.batch(batch, replies)
 
     @_aborts_on_error
     @_transfer
@@ -181,10 +193,11 @@ class GradwireServicer(pb_grpc.GradwireServicer):
             filled = end
         if filled != expected:
             raise InvalidRequest(f"upload: chunks missing: received {filled} of {expected} bytes")
-        with session.lock:
+        with session.lock, session.engine.stream:
             self._session(context)  # closed, expired or drained while the chunks arrived? say which way
             tensor = session.engine.adopt(buffer.view(dtype).reshape(shape), requires_grad=header.requires_grad)
             session.bind(header.handle, tensor)
+        self.registry.metrics.transfer("in", expected)
         return pb.UploadReply(handle=header.handle, bytes=expected)
 
     @_aborts_on_error
@@ -192,16 +205,16 @@ class GradwireServicer(pb_grpc.GradwireServicer):
     def Download(self, request, context):
         """Send one tensor in chunks; the first carries the header. Replies go out as raw bytes."""
         session = self._session(context)
-        with session.lock:
+        with session.lock, session.engine.stream:
             tensor = session.tensor(request.handle)
-            array = np.ascontiguousarray(tensor.numpy())
+            flat = self.registry.backend.host_bytes(tensor.array, self.registry.host_buffers.take)
             meta = commands.tensor_meta(tensor, chunked=True)
-        flat = array.reshape(-1).view(np.uint8)
         step = self.config.chunk_bytes
         head = pb.TensorChunk(handle=request.handle, meta=meta, total_bytes=flat.size, offset=0, data=flat[:step].tobytes())
         yield head.SerializeToString()
         for offset in range(step, flat.size, step):
             yield encode_chunk(offset, flat[offset : offset + step])
+        self.registry.metrics.transfer("out", flat.size)
 
     @_aborts_on_error
     def GetServerInfo(self, request, context):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
 import time
@@ -9,11 +10,14 @@ from collections import OrderedDict
 
 from gradwire.wire import BufferPool
 
+from . import metrics
 from .config import Config
 from .engine import Backend, Engine, GraphError, Tensor
 from .engine.graph import Node
 from .engine.optim import Optimizer
 from .errors import DependencyFailed, InvalidRequest, QuotaExceeded, SessionNotFound, Unauthenticated, Unavailable, UnknownHandle
+
+log = logging.getLogger("gradwire.server")
 
 ENDED_RECORD = 10_000  # how many ended sessions we remember, to tell "closed" from "expired" from "unknown"
 
@@ -30,9 +34,12 @@ class GradAlias:
 class Session:
     """One client's tensors and graph. Commands run under ``lock``, one batch at a time."""
 
-    def __init__(self, session_id: str, token: str, engine: Engine):
+    metrics = metrics.NULL  # the server's, set when the registry opens it
+
+    def __init__(self, session_id: str, token: str, engine: Engine, owner: str | None = None):
         self.id = session_id
         self.token = token
+        self.owner = owner  # owner id of the API key that opened it (auth.owner_of); None on an open server
         self.engine = engine
         self.tensors: dict[int, Tensor] = {}
         self.optimizers: dict[int, Optimizer] = {}  # handle -> an optimizer's state (engine.optim)
@@ -146,13 +153,14 @@ class SessionRegistry:
         self.config = config
         self.backend = backend
         self._sessions: dict[str, Session] = {}
-        self._ended: OrderedDict[str, tuple[str, float]] = OrderedDict()
+        self._ended: OrderedDict[str, tuple[str, float, str, str | None]] = OrderedDict()  # id -> reason, when, token, owner
         self._lock = threading.Lock()
         self.draining = False
-        # uploads land in these: a repeated upload of one size reuses the buffer of the last, once free
-        self.host_buffers = BufferPool(max_bytes=min(1 << 30, config.max_session_bytes))
+        # transfers pass through these (pinned on CUDA): a repeated one of one size reuses the buffer of the last, once free
+        self.host_buffers = BufferPool(max_bytes=min(1 << 30, config.max_session_bytes), allocate=backend.host_buffer)
+        self.metrics = metrics.NULL  # the server sets its own (metrics.for_server)
 
-    def open(self, session_id: str, seed=None) -> Session:
+    def open(self, session_id: str, seed=None, owner: str | None = None) -> Session:
         if not session_id or len(session_id) > 128:
             raise InvalidRequest("a session id of 1 to 128 characters is required")
         with self._lock:
@@ -162,21 +170,35 @@ class SessionRegistry:
                 raise InvalidRequest(f"session {session_id} is already open")
             if len(self._sessions) >= self.config.max_sessions:
                 raise QuotaExceeded(f"max_sessions limit reached: {self.config.max_sessions} sessions are open")
-            session = Session(session_id, secrets.token_urlsafe(32), Engine(seed=seed, backend=self.backend))
+            if owner is not None:
+                held = sum(1 for s in self._sessions.values() if s.owner == owner)
+                if held >= self.config.max_sessions_per_key:
+                    raise QuotaExceeded(
+                        f"max_sessions_per_key limit: this API key holds {held} open sessions; "
+                        f"one more would be {held + 1}, above {self.config.max_sessions_per_key}"
+                    )
+            session = Session(session_id, secrets.token_urlsafe(32), Engine(seed=seed, backend=self.backend), owner)
             self._sessions[session_id] = session
             self._ended.pop(session_id, None)
-            return session
+        session.metrics = self.metrics
+        self.metrics.session_opened()
+        log.info("session opened", extra={"session_id": session_id, "device": session.engine.device})
+        return session
 
-    def get(self, session_id: str, token: str) -> Session:
+    def get(self, session_id: str, token: str, owner: str | None = None) -> Session:
+        """The open session ``session_id`` if ``token`` is its token and ``owner`` the key that opened it.
+
+        A wrong token or another key gets the same answer as an id never opened, for open and
+        ended sessions alike: nobody learns which ids exist, nor how an ended one ended.
+        """
         session = self._sessions.get(session_id)
         if session is None:
             ended = self._ended.get(session_id)
-            if ended is not None:
-                reason, when = ended
+            if ended is not None and _same_caller(ended[2], ended[3], token, owner):
+                reason, when = ended[:2]
                 raise SessionNotFound(f"session {session_id}: {reason}, {time.time() - when:.0f} s ago")
             raise SessionNotFound(f"unknown session {session_id}")
-        if not secrets.compare_digest(session.token.encode(), (token or "").encode()):
-            # the same answer as an unknown session: nobody learns which ids exist
+        if not _same_caller(session.token, session.owner, token, owner):
             raise SessionNotFound(f"unknown session {session_id}")
         session.last_used = time.monotonic()
         return session
@@ -187,9 +209,11 @@ class SessionRegistry:
             if self._sessions.get(session.id) is not session:
                 return
             del self._sessions[session.id]
-            self._ended[session.id] = (reason, time.time())
+            self._ended[session.id] = (reason, time.time(), session.token, session.owner)
             while len(self._ended) > ENDED_RECORD:
                 self._ended.popitem(last=False)
+        self.metrics.session_ended(reason)
+        log.info("session ended: %s", reason, extra={"session_id": session.id})
         with session.lock:
             session.clear()
         self.host_buffers.clear()  # what the session's uploads held goes back to the system
@@ -205,9 +229,23 @@ class SessionRegistry:
             self.end(session, f"expired after {self.config.idle_timeout_s:g} s idle")
         return len(idle)
 
+    def end_owned_by(self, owners, reason: str) -> int:
+        """End every session opened with one of ``owners`` (revoked keys); how many were ended."""
+        doomed = [s for s in self.sessions() if s.owner is not None and s.owner in owners]
+        for session in doomed:
+            self.end(session, reason)
+        return len(doomed)
+
     def drain(self):
         """Refuse new work, let in-flight batches finish, and close every session."""
         with self._lock:
             self.draining = True
         for session in self.sessions():
             self.end(session, "closed by a server shutdown")
+
+
+def _same_caller(token: str, owner: str | None, given_token: str, given_owner: str | None) -> bool:
+    """Token and key both match, compared in constant time."""
+    same_token = secrets.compare_digest(token.encode(), (given_token or "").encode())
+    same_owner = secrets.compare_digest((owner or "").encode(), (given_owner or "").encode())
+    return same_token and same_owner

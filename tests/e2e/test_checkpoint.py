@@ -143,3 +143,33 @@ def test_bad_input_raises_clearly(session, tmp_path):
         gw.save({"a": {"b": session.zeros(1)}, "a.b": session.zeros(1)}, tmp_path / "x.safetensors")
     with pytest.raises(FileNotFoundError, match="no checkpoint"):
         gw.load(tmp_path / "missing.safetensors", session)
+
+
+def test_a_torch_optimizer_checkpoint_continues_in_gradwire_as_in_torch(session, tmp_path):
+    """torch trains 2 steps; its model and Adam state go through gw.save into gradwire; both train on alike."""
+    rng = np.random.default_rng(3)
+    x, y = rng.standard_normal((8, 3)), rng.standard_normal((8, 2))
+    reference = torch.nn.Sequential(torch.nn.Linear(3, 5), torch.nn.Tanh(), torch.nn.Linear(5, 2)).double()
+    topt = torch.optim.Adam(reference.parameters(), lr=0.05, amsgrad=True)
+
+    def torch_steps(n):
+        for _ in range(n):
+            topt.zero_grad()
+            torch.nn.functional.mse_loss(reference(torch.from_numpy(x)), torch.from_numpy(y)).backward()
+            topt.step()
+
+    torch_steps(2)
+    gw.save(reference.state_dict(), tmp_path / "model.safetensors")
+    gw.save(topt.state_dict(), tmp_path / "optim.safetensors")  # torch tensors, a 0-d tensor step
+    model = nn.Sequential(nn.Linear(3, 5, session=session, dtype="float64"), nn.Tanh(), nn.Linear(5, 2, session=session, dtype="float64"))
+    model.load_state_dict(gw.load(tmp_path / "model.safetensors", session))
+    gopt = gw.optim.Adam(model.parameters())
+    gopt.load_state_dict(gw.load(tmp_path / "optim.safetensors", session))
+    assert gopt.param_groups[0]["lr"] == 0.05 and gopt.param_groups[0]["amsgrad"] is True
+    torch_steps(3)
+    for _ in range(3):
+        gopt.zero_grad()
+        nn.functional.mse_loss(model(session.tensor(x)), session.tensor(y)).backward()
+        gopt.step()
+    for name, value in reference.state_dict().items():
+        np.testing.assert_allclose(model.state_dict()[name].numpy(), value.numpy(), rtol=1e-10, atol=1e-12, err_msg=name)

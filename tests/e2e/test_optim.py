@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import gradwire as gw
+from gradwire.v1 import gradwire_pb2 as pb
 
 torch = pytest.importorskip("torch")
 
@@ -328,3 +329,81 @@ def test_training_with_a_scheduler_matches_torch(session):
     tsched = torch.optim.lr_scheduler.CosineAnnealingLR(topt, T_max=3)
     pair.train(gopt, topt, gsched=gsched, tsched=tsched)
     assert gsched.get_last_lr()[0] == pytest.approx(0.1 * (1 + math.cos(math.pi * 5 / 3)) / 2)
+
+
+# --- what a client may send: typed errors, never a crash --------------------------------------
+
+
+def _send(session, fill):
+    """Queue one hand-made command and wait for its answer."""
+    with session._lock:
+        fill(session._command("raw"))
+    session.sync()
+
+
+@pytest.mark.parametrize("fill, error, message", [
+    (lambda c: c.optimizer_create.SetInParent(), gw.InvalidArgumentError, "unknown optimizer ''"),
+    (lambda c: setattr(c.optimizer_create, "kind", "rmsprop") or setattr(c.optimizer_create, "optimizer", 10**9),
+     gw.InvalidArgumentError, "unknown optimizer 'rmsprop'"),
+    (lambda c: setattr(c.optimizer_step, "optimizer", 10**9), gw.NotFoundError, "unknown optimizer handle"),
+    (lambda c: setattr(c.optimizer_get_state, "optimizer", 10**9), gw.NotFoundError, "unknown optimizer handle"),
+    (lambda c: setattr(c.optimizer_set_state, "optimizer", 10**9), gw.NotFoundError, "unknown optimizer handle"),
+    (lambda c: setattr(c.graph, "root", 10**9), gw.NotFoundError, "unknown tensor handle"),
+])
+def test_bad_optimizer_and_graph_commands_are_typed_errors(session, fill, error, message):
+    with pytest.raises(error, match=message):
+        _send(session, fill)
+    assert (session.ones(2) * 2).tolist() == [2.0, 2.0]  # the session carries on
+
+
+def test_a_step_on_a_non_leaf_or_an_unknown_param_is_refused(session):
+    w = session.randn(3, requires_grad=True)
+    opt = gw.optim.SGD([w], lr=0.1)
+    y = w * 2
+    (y * y).sum().backward(retain_graph=True)
+    with pytest.raises(gw.FailedPreconditionError, match="can't optimize a non-leaf Tensor"):
+        _send(session, lambda c: c.optimizer_step.MergeFrom(pb.OptimizerStep(optimizer=opt._handle, groups=[pb.OptimizerGroup(params=[y._handle], lr=1)])))
+    with pytest.raises(gw.NotFoundError, match="unknown tensor handle"):
+        _send(session, lambda c: c.optimizer_step.MergeFrom(pb.OptimizerStep(optimizer=opt._handle, groups=[pb.OptimizerGroup(params=[10**9])])))
+    before = w.numpy()
+    opt.step()
+    np.testing.assert_allclose(w.numpy(), before - 0.1 * 2 * 2 * 2 * before)  # d/dw sum((2w)^2) = 8w
+
+
+@pytest.mark.parametrize("entry, message", [
+    ({"name": "exp_avg", "number": 1.0}, "has no state named 'exp_avg'"),
+    ({"name": "momentum_buffer", "number": 1.0}, "must be a tensor"),
+    ({"name": "momentum_buffer"}, "has no value"),
+])
+def test_bad_optimizer_state_is_refused(session, entry, message):
+    w = session.randn(3, requires_grad=True)
+    opt = gw.optim.SGD([w], lr=0.1, momentum=0.9)
+    with pytest.raises(gw.InvalidArgumentError, match=message):
+        _send(session, lambda c: c.optimizer_set_state.MergeFrom(
+            pb.OptimizerSetState(optimizer=opt._handle, entries=[pb.OptimizerStateEntry(param=w._handle, **entry)])))
+
+
+def test_state_of_the_wrong_shape_is_refused(session):
+    w = session.randn(3, requires_grad=True)
+    opt = gw.optim.SGD([w], lr=0.1, momentum=0.9)
+    with pytest.raises(gw.InvalidArgumentError, match=r"loaded state 'momentum_buffer' has shape \[2\], but its parameter has shape \[3\]"):
+        opt.load_state_dict({"state": {0: {"momentum_buffer": np.zeros(2, dtype=np.float32)}}, "param_groups": opt.state_dict()["param_groups"]})
+        session.sync()
+
+
+def test_optimizers_train_gradwire_nn_modules_as_torch_trains_torch_nn(session):
+    model = gw.nn.Sequential(gw.nn.Linear(3, 4, session=session, dtype="float64"), gw.nn.Tanh(), gw.nn.Linear(4, 2, session=session, dtype="float64"))
+    reference = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2)).double()
+    reference.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in model.state_dict().items()})
+    gopt = gw.optim.AdamW(model.parameters(), lr=0.05)
+    topt = torch.optim.AdamW(reference.parameters(), lr=0.05)
+    x, y = _data()
+    for _ in range(STEPS):
+        gopt.zero_grad()
+        topt.zero_grad()
+        gw.nn.functional.mse_loss(model(session.tensor(x[:, :3])), session.tensor(y)).backward()
+        torch.nn.functional.mse_loss(reference(torch.tensor(x[:, :3])), torch.tensor(y)).backward()
+        gopt.step()
+        topt.step()
+    for name, value in model.state_dict().items():
+        np.testing.assert_allclose(value.numpy(), reference.state_dict()[name].numpy(), rtol=TOL, atol=TOL, err_msg=name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import threading
 
 import numpy as np
 import pytest
@@ -138,3 +139,97 @@ def test_sync_is_a_command_answered_after_everything_before_it(session):
     assert session._sent == sent + 1 and session._acked == session._sent  # one batch, acknowledged
     assert not session._answers  # the sync's answer was taken
     assert y.item() == 6.0
+
+
+# --- early answers: a fetch answered once its tensor is final ---------------------------------
+
+
+def test_item_returns_while_the_backward_queued_before_it_still_runs(session, monkeypatch):
+    """``loss.item()`` after ``backward()`` and an update answers as soon as the loss exists."""
+    from gradwire_server import commands
+
+    backward_may_run = threading.Event()
+    run_backward = commands._HANDLERS["backward"]
+
+    def held_backward(*args):
+        assert backward_may_run.wait(10), "item() did not return before the backward ran"
+        return run_backward(*args)
+
+    monkeypatch.setitem(commands._HANDLERS, "backward", held_backward)
+    w = session.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    loss = (w * w).sum()
+    loss.backward()
+    with gw.no_grad():
+        w -= 0.5 * w.grad
+    value = loss.item()
+    answered_early = not backward_may_run.is_set()
+    backward_may_run.set()
+    assert answered_early
+    assert value == 14.0
+    np.testing.assert_array_equal(w.numpy(), [0.0, 0.0, 0.0])  # the update ran after, in order
+
+
+def _torch_and_gradwire(session, program):
+    data = np.array([1.0, -2.0, 3.0], dtype=np.float32)
+    return program(torch.tensor(data), torch), program(session.tensor(data), session)
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        # an in-place update of the fetched tensor itself, after the op that made it
+        lambda x, lib: (lambda y: (y.add_(1), y)[1])(x * 2),
+        # through detach(), which shares its memory
+        lambda x, lib: (lambda y: (y.detach().mul_(10), y)[1])(x * 2),
+        # through a view made after it
+        lambda x, lib: (lambda y: (y[1:].zero_(), y)[1])(x * 2),
+        # an earlier tensor that the op's output is a view of
+        lambda x, lib: (lambda y: (lambda v: (y.sub_(5), v)[1])(y[:2]))(x * 2),
+    ],
+    ids=["inplace", "detached-alias", "later-view", "view-of-updated"],
+)
+def test_a_fetch_sees_every_change_issued_before_it(session, program):
+    with torch.no_grad():
+        expected, result = _torch_and_gradwire(session, program)
+        np.testing.assert_array_equal(result.numpy(), expected.numpy())
+        assert result.tolist() == expected.tolist()
+
+
+def test_an_error_after_an_early_answer_surfaces_at_the_next_sync_point(session):
+    w = session.tensor([1.0, 2.0], requires_grad=True)
+    loss = (w * w).sum()
+    loss.backward()
+    loss.backward()  # the graph is freed: this fails on the server, after the loss exists
+    assert loss.item() == 5.0  # answered early, as a CUDA tensor's .item() can be before a later kernel fails
+    with pytest.raises(gw.GradwireError, match=r"(?s)backward.*test_pipeline\.py.*retain_graph=True"):
+        session.sync()
+    assert (w * 3).tolist() == [3.0, 6.0]  # the session stays usable
+    np.testing.assert_array_equal(w.grad.numpy(), [2.0, 4.0])  # the first backward's gradient
+
+
+def test_item_answers_early_past_an_optimizer_step(session, monkeypatch):
+    from gradwire_server import commands
+
+    backward_may_run = threading.Event()
+    run_backward = commands._HANDLERS["backward"]
+    monkeypatch.setitem(commands._HANDLERS, "backward", lambda *args: (backward_may_run.wait(10), run_backward(*args))[1])
+    w = session.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    opt = gw.optim.SGD([w], lr=0.25)
+    loss = (w * w).sum()
+    loss.backward()
+    opt.step()
+    value = loss.item()
+    answered_early = not backward_may_run.is_set()
+    backward_may_run.set()
+    assert answered_early and value == 14.0
+    assert w.tolist() == [0.5, 1.0, 1.5]
+
+
+def test_a_fetch_sees_an_optimizer_step_through_a_view(session):
+    w = session.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    opt = gw.optim.SGD([w], lr=0.25)
+    (w * w).sum().backward()
+    with gw.no_grad():
+        tail = w[1:]  # a view of the parameter, made by an op before the step
+    opt.step()
+    assert tail.tolist() == [1.0, 1.5]

@@ -149,3 +149,54 @@ def test_an_embedded_server_on_the_gpu():
         np.testing.assert_array_equal(x.grad.numpy(), np.array([2.0, 4.0, 6.0], dtype=np.float32))
         r = s.randn(1000)
         assert r.numpy().shape == (1000,) and abs(float(r.numpy().mean())) < 0.2
+
+
+def test_sessions_training_at_once_on_their_own_streams_match_training_alone(server, local_runs):
+    """Each session's work runs on a CUDA stream of its own; sessions training at the same time
+    get exactly what one session training alone gets."""
+    import threading
+
+    sessions = [gw.connect(server.address, seed=0, timeout=30) for _ in range(3)]
+    try:
+        results, failures = [None] * len(sessions), []
+
+        def run(i):
+            try:
+                losses, params = train(lambda a, rg: sessions[i].tensor(a, requires_grad=rg), gw.no_grad)
+                results[i] = (losses, [p.numpy() for p in params])
+            except Exception as error:  # reported below, with the thread's session
+                failures.append((i, error))
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(len(sessions))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert not failures, failures
+        streams = [server.registry.get(s.id, dict(s._metadata)["gradwire-token"]).engine.stream for s in sessions]
+        assert len({id(stream) for stream in streams}) == len(sessions)
+        if not getattr(gw_engine.Backend("cuda").xp, "NUMPY_STAND_IN", False):
+            assert all(stream.ptr != 0 for stream in streams), "a session ran on the shared default stream"
+        alone_losses, alone_params = local_runs["cuda"]
+        for losses, params in results:
+            np.testing.assert_allclose(losses, alone_losses, rtol=1e-6, atol=1e-7)
+            for got, want in zip(params, alone_params):
+                np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+    finally:
+        for s in sessions:
+            s.close()
+
+
+def test_transfers_pass_through_pinned_host_memory(server, session):
+    """Uploads and downloads above the inline threshold go through page-locked host buffers."""
+    import cupy
+
+    array = np.random.default_rng(3).standard_normal((2048, 1024)).astype(np.float32)  # 8 MiB: chunked, pooled
+    t = session.tensor(array)
+    np.testing.assert_array_equal((t * 2).numpy(), array * 2)
+    np.testing.assert_array_equal(t.numpy(), array)
+    buffers = server.registry.host_buffers._buffers
+    assert buffers, "no pooled host buffer: the transfers did not go through the pool"
+    if not getattr(cupy, "NUMPY_STAND_IN", False):
+        kinds = [cupy.cuda.runtime.pointerGetAttributes(b.ctypes.data).type for b in buffers]
+        assert kinds == [getattr(cupy.cuda.runtime, "memoryTypeHost", 1)] * len(buffers), kinds  # page-locked host memory

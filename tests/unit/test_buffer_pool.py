@@ -1,6 +1,7 @@
 """The host buffer pool reuses a buffer only when no array or view refers to it."""
 
 import numpy as np
+import pytest
 
 from gradwire.wire import BufferPool
 
@@ -37,3 +38,30 @@ def test_small_buffers_are_left_to_malloc_and_the_pool_is_bounded():
     newest = pool.take(50)  # a new size: free buffers are dropped down to the bound
     assert sum(b.nbytes for b in pool._buffers) <= 100
     assert any(b is newest for b in pool._buffers)
+
+
+@pytest.mark.parametrize(
+    "allocate",
+    [
+        lambda n: np.frombuffer(bytearray(n), dtype=np.uint8),  # memory of another kind, as CuPy's pinned memory
+        lambda n: np.frombuffer(np.empty(n, dtype=np.uint8), dtype=np.uint8),  # a view of an array that owns it
+    ],
+    ids=["foreign-memory", "view-of-owner"],
+)
+def test_buffers_that_do_not_own_their_memory_are_in_use_while_a_view_lives(allocate):
+    pool = BufferPool(min_bytes=1, allocate=allocate)
+    first = pool.take(64)
+    view = first.view(np.float32).reshape(4, 4)[1:]  # NumPy points this view at the bytearray, not at `first`
+    del first
+    second = pool.take(64)
+    assert not np.shares_memory(second, view)
+    del view, second
+    assert pool.take(64) is pool._buffers[0]  # free again once no view lives: reused
+
+
+def test_clear_drops_free_buffers_behind_ones_in_use_of_the_same_size():
+    pool = BufferPool(min_bytes=1)
+    in_use = pool.take(64)
+    pool.take(64)  # dropped at once: free, behind the one in use
+    pool.clear()
+    assert len(pool._buffers) == 1 and pool._buffers[0] is in_use

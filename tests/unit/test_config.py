@@ -14,7 +14,7 @@ def test_defaults_without_flags_or_environment():
 def test_every_setting_has_a_flag_and_an_environment_twin():
     for field in dataclasses.fields(Config):
         flag = "--" + field.name.replace("_", "-")
-        value = "cpu" if field.name == "device" else "127.0.0.2" if field.name == "host" else "7"
+        value = {"device": "cpu", "host": "127.0.0.2", "log_format": "json"}.get(field.name, "7")
         assert getattr(parse_args([flag, value], environ={}), field.name) == type(getattr(Config(), field.name))(value)
         assert getattr(parse_args([], environ={env_name(field.name): value}), field.name) == type(getattr(Config(), field.name))(value)
 

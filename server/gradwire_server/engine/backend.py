@@ -67,6 +67,22 @@ def _usable_cupy():
     return cupy
 
 
+class _NoStream:
+    """NumPy's stand-in for a CUDA stream: work is done when the call returns."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def synchronize(self):
+        pass
+
+
+_NO_STREAM = _NoStream()
+
+
 class Backend:
     """The array module behind an engine: ``xp`` is ``numpy`` or ``cupy``.
 
@@ -88,6 +104,28 @@ class Backend:
     def asnumpy(self, array) -> numpy.ndarray:
         """A host (NumPy) copy of an array of this backend; no copy on NumPy."""
         return array if self.xp is numpy else self.xp.asnumpy(array)
+
+    def new_stream(self):
+        """A CUDA stream of its own, for one session: sessions' kernels and copies overlap
+        instead of queueing on the shared default stream. On NumPy a context that does nothing."""
+        return self.xp.cuda.Stream(non_blocking=True) if self.device == "cuda" else _NO_STREAM
+
+    def host_buffer(self, nbytes: int) -> numpy.ndarray:
+        """A uint8 host buffer for transfers: page-locked (pinned) on CUDA, so copies to and
+        from the device run at full speed with no staging copy by the driver."""
+        if self.device != "cuda":
+            return numpy.empty(nbytes, dtype=numpy.uint8)
+        return numpy.frombuffer(self.xp.cuda.alloc_pinned_memory(nbytes), dtype=numpy.uint8, count=nbytes)
+
+    def host_bytes(self, array, take_buffer) -> numpy.ndarray:
+        """The bytes of ``array`` in C order on the host, flat uint8: no copy of a contiguous
+        NumPy array; on CUDA one device-to-host copy into a buffer from ``take_buffer(nbytes)``."""
+        if self.device != "cuda":
+            return numpy.ascontiguousarray(array).reshape(-1).view(numpy.uint8)
+        array = self.xp.ascontiguousarray(array)
+        buffer = take_buffer(array.nbytes)
+        self.xp.asnumpy(array, out=buffer.view(array.dtype).reshape(array.shape))
+        return buffer
 
     def __repr__(self) -> str:
         return f"Backend(device={self.device!r})"

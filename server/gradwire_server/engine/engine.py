@@ -38,6 +38,7 @@ class Engine:
         self.xp = self.backend.xp
         self.device = self.backend.device
         self._ndarray = self.xp.ndarray
+        self.stream = self.backend.new_stream()  # `with engine.stream:` runs work on this engine's own CUDA stream
         self.manual_seed(seed)
 
     # --- ops ------------------------------------------------------------------
@@ -339,8 +340,12 @@ class Engine:
         return self._leaf(array, requires_grad)
 
     def adopt(self, array, requires_grad=False) -> Tensor:
-        """A leaf around an existing host array: no copy on NumPy, one host-to-device copy on CuPy."""
-        return self._leaf(self.xp.asarray(array), requires_grad)
+        """A leaf around an existing host array: no copy on NumPy, one host-to-device copy on CuPy,
+        finished before this returns (the host buffer may be reused at once)."""
+        with self.stream:
+            array = self.xp.asarray(array)
+            self.stream.synchronize()
+        return self._leaf(array, requires_grad)
 
     def zeros(self, *size, dtype=None, requires_grad=False):
         return self.full(_size_args(size), 0, dtype=dtype or DEFAULT_FLOAT, requires_grad=requires_grad)

@@ -114,7 +114,7 @@ def _sgd(xp, p, grad, state, group):
             buf = state["momentum_buffer"] = g.copy()
         else:
             xp.multiply(buf, momentum, out=buf)
-            buf += (1 - group.dampening) * g
+            buf += g if group.dampening == 0 else (1 - group.dampening) * g  # 1.0 * g is g: no temporary
         g = g + momentum * buf if group.nesterov else buf
     p -= group.lr * g  # p.add_(g, alpha=-lr)
 

@@ -14,7 +14,8 @@ What it imitates:
 - ``where`` refuses a condition that is not an array, as CuPy's does (it calls
   ``condition.astype('?')``), so that code which passes a Python bool fails here
   as it will on a GPU.
-- ``cuda.runtime`` answers one device whose name says it is this stand-in.
+- ``cuda.runtime`` answers one device whose name says it is this stand-in; ``cuda.Stream``
+  and ``cuda.alloc_pinned_memory`` exist and do nothing special.
 
 Everything else is NumPy's (module ``__getattr__``).
 """
@@ -40,6 +41,9 @@ def __getattr__(name):
 
 
 def asnumpy(a, stream=None, order="C", out=None):
+    if out is not None:
+        out[...] = a
+        return out
     return _np.asarray(a, order=order)
 
 
@@ -95,10 +99,28 @@ class _Device:
 
 
 class _Stream:
+    def __init__(self, null=False, non_blocking=False, ptds=False):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
     def synchronize(self):
         pass
 
 
 _Stream.null = _Stream()
 
-cuda = _types.SimpleNamespace(runtime=_Runtime, Device=_Device, Stream=_Stream, is_available=lambda: True)
+
+def _alloc_pinned_memory(nbytes):
+    # plain NumPy memory, which the stand-in pool counts: tensors adopted from upload buffers are
+    # those buffers here (NumPy's asarray does not copy), where CuPy copies them to the device
+    return _np.empty(nbytes, dtype=_np.uint8)
+
+
+cuda = _types.SimpleNamespace(
+    runtime=_Runtime, Device=_Device, Stream=_Stream, alloc_pinned_memory=_alloc_pinned_memory, is_available=lambda: True
+)
