@@ -302,3 +302,34 @@ def test_a_training_step_never_waits_on_the_server(session, rng):
         assert out._shape == (4, 5) and loss._shape == ()
     assert session._sent == sent, "a training step waited for the server"
     assert not np.array_equal(model[0].weight.numpy(), before)  # and the steps did train
+
+
+def test_zero_grad_is_one_command_and_earlier_grad_reads_keep_their_values(session, rng):
+    model = nn.Sequential(nn.Linear(3, 4, session=session), nn.ReLU(), nn.Linear(4, 2, session=session))
+    optimizer = gw.optim.SGD(model.parameters(), lr=0.1)
+    x = session.tensor(rng.standard_normal((5, 3)).astype(np.float32))
+    model(x).sum().backward()
+    kept = model[0].weight.grad
+    before = kept.numpy()
+    for zero_grad in (model.zero_grad, optimizer.zero_grad):
+        queued = session._next_command
+        zero_grad()
+        assert session._next_command == queued + 1  # one command for every parameter
+        assert all(p.grad is None for p in model.parameters())
+        zero_grad()  # nothing to reset: nothing sent
+        assert session._next_command == queued + 1
+        model(x).sum().backward()  # a fresh gradient, not accumulated onto the old one
+        np.testing.assert_array_equal(model[0].weight.grad.numpy(), before)
+    assert np.array_equal(kept.numpy(), before)  # g = p.grad keeps its tensor, as in PyTorch
+
+
+def test_a_grad_reset_of_several_tensors_with_a_value_is_refused(session):
+    a, b = session.ones(2, requires_grad=True), session.ones(2, requires_grad=True)
+    (a * b).sum().backward()
+    with session._lock:  # what a client other than the SDK could send
+        command = session._command("set_grad")
+        command.set_grad.tensor, command.set_grad.value = a._handle, b._handle
+        command.set_grad.more.append(b._handle)
+    with pytest.raises(gw.InvalidArgumentError, match="only have their grad set to None"):
+        session.sync()
+    np.testing.assert_array_equal(a.grad.numpy(), [1, 1])  # nothing changed
