@@ -333,3 +333,19 @@ def test_a_grad_reset_of_several_tensors_with_a_value_is_refused(session):
     with pytest.raises(gw.InvalidArgumentError, match="only have their grad set to None"):
         session.sync()
     np.testing.assert_array_equal(a.grad.numpy(), [1, 1])  # nothing changed
+
+
+def test_non_default_arguments_reach_the_server(session, rng):
+    """The SDK leaves out arguments equal to the server's defaults; the others must arrive."""
+    x, targets = rng.standard_normal((6, 4)), np.array([3, 1, 1, 1, 2, 0])
+    for kwargs in ({"ignore_index": 1}, {"ignore_index": 1, "reduction": "sum"}, {}):
+        ours = F.cross_entropy(session.tensor(x), targets, **kwargs)
+        assert_close(ours, TF.cross_entropy(torch.from_numpy(x), torch.from_numpy(targets), **kwargs), rtol=1e-10, atol=1e-12)
+        ours = F.nll_loss(session.tensor(x), targets, **kwargs)
+        assert_close(ours, TF.nll_loss(torch.from_numpy(x), torch.from_numpy(targets), **kwargs), rtol=1e-10, atol=1e-12)
+    assert_close(F.layer_norm(session.tensor(x), 4, eps=0.5), TF.layer_norm(torch.from_numpy(x), (4,), eps=0.5), rtol=1e-10, atol=1e-12)
+    images = rng.standard_normal((2, 1, 6, 6))
+    for stride in (1, 2, 3):
+        assert_close(F.max_pool2d(session.tensor(images), 3, stride), TF.max_pool2d(torch.from_numpy(images), 3, stride), rtol=0, atol=0)
+    kept = F.dropout(session.ones(1000), p=0.9).numpy()
+    assert 0.05 < (kept != 0).mean() < 0.15 and np.allclose(kept[kept != 0], 10)
