@@ -358,7 +358,7 @@ def workload_digits(s, gw, clock, mlp):
     example = load_example()
     args = example.parse_args(["--quiet"] + (["--mlp"] if mlp else []))
     backend = example.Remote.__new__(example.Remote)  # the example's backend, on this session
-    backend.gw, backend.F, backend.session = gw, gw.nn.functional, s
+    backend.gw, backend.F, backend.session, backend.stack, backend.cat = gw, gw.nn.functional, s, gw.stack, gw.cat
     backend.model = example.build_model(gw.nn, mlp, session=s)
     backend.optimizer = gw.optim.Adam(backend.model.parameters(), lr=args.lr)
     data = example.load_data(0)

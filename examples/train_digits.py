@@ -59,6 +59,7 @@ class Remote:
 
         self.gw = gw
         self.F = gw.nn.functional
+        self.stack, self.cat = gw.stack, gw.cat
         self.session = gw.connect(args.server, seed=args.seed)
         self.model = build_model(gw.nn, args.mlp, session=self.session)
         self.optimizer = gw.optim.Adam(self.model.parameters(), lr=args.lr)
@@ -92,6 +93,7 @@ class LocalTorch(Remote):
         import torch
 
         self.torch = torch
+        self.stack, self.cat = torch.stack, torch.cat
         torch.manual_seed(args.seed)
         torch.set_num_threads(args.torch_threads)
         self.F = torch.nn.functional
@@ -127,12 +129,14 @@ class Trainer:
         self.n, self.n_eval = len(x_train), len(x_test)
 
     def epoch(self, order, bar=None):
-        """Train on the data in ``order``; returns the mean training loss (a sync point at the end)."""
+        """Train on the data in ``order``; returns the mean of the batches' losses (a sync point at the end)."""
         backend, model, optimizer, F = self.backend, self.backend.model, self.backend.optimizer, self.backend.F
         batch, steps = self.args.batch_size, (self.n + self.args.batch_size - 1) // self.args.batch_size
         model.train()
         xs, ys = backend.shuffled(self.x, self.y, order)
-        loss_sum, correct = backend.zero(), backend.zero()
+        # the running loss and accuracy stay on the server: each step keeps its loss and its hits,
+        # and they are summed there once per log_every steps, when the bar shows them
+        loss_sum, correct, losses, hits = backend.zero(), backend.zero(), [], []
         for step in range(steps):
             xb, yb = xs[step * batch : (step + 1) * batch], ys[step * batch : (step + 1) * batch]
             logits = model(xb)
@@ -140,17 +144,22 @@ class Trainer:
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            with backend.no_grad():  # running figures stay on the server until the bar shows them (no graph under no_grad)
-                loss_sum = loss_sum + loss * min(batch, self.n - step * batch)
-                correct = correct + (logits.argmax(1) == yb).sum()
-            if (step + 1) % self.args.log_every == 0 and step + 1 < steps:
-                seen = (step + 1) * batch  # a sync point: one round trip every log_every steps
-                progress = {"loss": f"{backend.value(loss_sum) / seen:.4f}", "acc": f"{backend.value(correct) / seen:.3f}"}
-                if bar is not None:
-                    bar.set_postfix(progress, refresh=False)
+            losses.append(loss)
+            with backend.no_grad():
+                hits.append(logits.argmax(1) == yb)
+            if (step + 1) % self.args.log_every == 0 or step + 1 == steps:
+                with backend.no_grad():
+                    loss_sum = loss_sum + backend.stack(losses).sum()
+                    correct = correct + backend.cat(hits).sum()
+                losses, hits = [], []
+                if step + 1 < steps:  # a sync point: one round trip every log_every steps
+                    progress = {"loss": f"{backend.value(loss_sum) / (step + 1):.4f}",
+                                "acc": f"{backend.value(correct) / ((step + 1) * batch):.3f}"}
+                    if bar is not None:
+                        bar.set_postfix(progress, refresh=False)
             if bar is not None:
                 bar.update()
-        return backend.value(loss_sum) / self.n
+        return backend.value(loss_sum) / steps
 
     def evaluate(self):
         """Accuracy on the held-out images."""
