@@ -126,7 +126,9 @@ class GradwireServer:
         self.health.enter_graceful_shutdown()
         self.registry.drain()
         self.servicer.wait_idle(grace if grace is not None else 1.0)
-        self.grpc_server.stop(0).wait()
+        # a short grace, not 0: the last replies were handed to gRPC, and stop(0) cancels calls
+        # at once, which can drop a reply not yet written to the socket; idle streams end then
+        self.grpc_server.stop(min(grace, 0.5) if grace is not None else 0.5).wait()
         self.metrics.stop()
 
     def wait_for_termination(self, timeout=None):
