@@ -14,6 +14,7 @@ import os
 import queue
 import sys
 import threading
+import time
 import uuid
 import weakref
 
@@ -34,7 +35,26 @@ BATCH_BYTES = 4 << 20  # ...or this many bytes of inline tensors
 RELEASE_EVERY = 32  # handles of collected tensors queue up to this many before a release goes out
 _MESSAGE_BYTES = 64 << 20
 _FAILED_KEPT = 1000  # sites of failed commands kept, for errors of commands that depend on them
-_PROBE_S = 5.0  # after a stream breaks: how long to wait for a server's word on the session
+MAX_IN_FLIGHT = 32  # batches sent and not yet acknowledged; the server keeps more replies than this (dedupe_window)
+RECONNECT_BACKOFF_S = (0.05, 1.0)  # first wait between reconnect attempts, and the most; doubled each time
+# How a server that is stopping ends its streams: nothing to reconnect to. gRPC's own words, then gradwire's.
+_SERVER_STOPPING = ("Cancelling all calls", "server is shutting down")
+# A stream reset under the call (a proxy whose upstream died sends RST_STREAM): gRPC reports it as
+# INTERNAL, but it says nothing of the session; reconnecting finds out whether it lives on.
+_STREAM_RESET = ("Stream removed", "RST_STREAM")
+_PROBE_S = 2.0  # after the server stopped: how long to wait for a server's word on the session
+_CHANNEL_OPTIONS = [
+    ("grpc.max_send_message_length", _MESSAGE_BYTES),
+    ("grpc.max_receive_message_length", _MESSAGE_BYTES),
+    # a connection that went silent (a peer gone without a word) is noticed, not waited on forever
+    ("grpc.keepalive_time_ms", 30_000),
+    ("grpc.keepalive_timeout_ms", 20_000),
+    ("grpc.http2.max_pings_without_data", 0),
+    # after a cut, the channel tries again within a second, not gRPC's default of up to two minutes
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.min_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 1000),
+]
 
 
 _open_sessions = weakref.WeakSet()
@@ -59,7 +79,7 @@ except AttributeError:  # not in every Python; atexit runs later but still frees
 def connect(
     target: str | None = None, *, api_key: str | None = None, tls: bool = False, tls_ca: str | None = None,
     tls_cert: str | None = None, tls_key: str | None = None, timeout: float = 30.0, seed: int | None = None,
-    device: str = "auto",
+    device: str = "auto", reconnect_timeout: float = 10.0,
 ) -> "Session":
     """Open a session on a gradwire server.
 
@@ -76,8 +96,14 @@ def connect(
     timeout : seconds to wait for the server to answer when connecting.
     seed : seed of the session's random generator (``rand``, ``randn``).
     device : for an embedded server: "auto", "cpu" or "cuda".
+    reconnect_timeout : seconds to keep trying when the session's stream breaks (a cut
+        connection, a restarted proxy); batches not yet acknowledged are resent and the
+        server applies each exactly once. 0 gives up at once.
     """
-    return Session(target, api_key=api_key, tls=tls, tls_ca=tls_ca, tls_cert=tls_cert, tls_key=tls_key, timeout=timeout, seed=seed, device=device)
+    return Session(
+        target, api_key=api_key, tls=tls, tls_ca=tls_ca, tls_cert=tls_cert, tls_key=tls_key, timeout=timeout, seed=seed,
+        device=device, reconnect_timeout=reconnect_timeout,
+    )
 
 
 def _sdk_files() -> frozenset:
@@ -108,7 +134,8 @@ class Session:
     Use it as a context manager, or call ``close()``.
     """
 
-    def __init__(self, target=None, *, api_key=None, tls=False, tls_ca=None, tls_cert=None, tls_key=None, timeout=30.0, seed=None, device="auto"):
+    def __init__(self, target=None, *, api_key=None, tls=False, tls_ca=None, tls_cert=None, tls_key=None, timeout=30.0, seed=None,
+                 device="auto", reconnect_timeout=10.0):
         self._embedded = None
         if target is None and (tls or tls_ca or tls_cert or tls_key):
             raise errors.InvalidArgumentError("the tls options need a target: an embedded server serves plain text on loopback")
@@ -121,8 +148,9 @@ class Session:
             target = f"127.0.0.1:{port}"
         self.target = target
         self.id = uuid.uuid4().hex
-        options = [("grpc.max_send_message_length", _MESSAGE_BYTES), ("grpc.max_receive_message_length", _MESSAGE_BYTES)]
-        self._channel = open_channel(target, options, tls=tls, tls_ca=tls_ca, tls_cert=tls_cert, tls_key=tls_key)
+        self.reconnect_timeout = float(reconnect_timeout)
+        self.reconnects = 0  # times the stream broke and was opened again
+        self._channel = open_channel(target, _CHANNEL_OPTIONS, tls=tls, tls_ca=tls_ca, tls_cert=tls_cert, tls_key=tls_key)
         self._stub = pb_grpc.GradwireStub(self._channel)
         # the chunked streams carry raw bytes: their data chunks are encoded by hand (wire.encode_chunk)
         self._upload_raw = self._channel.stream_unary(
@@ -162,6 +190,7 @@ class Session:
         self._failed_sites = {}  # command id -> (op, site) of commands that failed
         self._sent = 0
         self._acked = 0
+        self._unacked = {}  # seq -> Batch sent and not yet acknowledged: resent after a reconnect
         self._errors = []  # (command id, pb.Error) not yet raised
         self._answers = {}  # command id -> pb.Result for fetches and stats
         self._new_grads = {}  # backward command id -> leaves it gave a .grad, until it is acknowledged
@@ -169,9 +198,12 @@ class Session:
         self._closed = False
         self._ended_by = None  # the error that ended the stream, if one did
         self._host_buffers = BufferPool()  # downloads land in these: reused once their arrays are gone
+        self._open_stream()
+        _open_sessions.add(self)
+
+    def _open_stream(self):
         self._requests = queue.SimpleQueue()
         self._replies = self._stub.Run(iter(self._requests.get, None), metadata=self._metadata)
-        _open_sessions.add(self)
 
     # --- context manager and lifetime ----------------------------------------------------
     def __enter__(self):
@@ -269,11 +301,16 @@ class Session:
         batch, self._batch, self._batch_bytes = self._batch, pb.Batch(), 0
         batch.seq = self._sent
         self._batch_ids[batch.seq] = (batch.commands[0].id, batch.commands[-1].id)
+        self._unacked[batch.seq] = batch
         self._requests.put(batch)
+        while self._sent - self._acked >= MAX_IN_FLIGHT:  # the server's window of replies must cover a resend
+            self._take_reply(self._next_reply())
 
     def _take_reply(self, reply: pb.BatchReply):
         for result in reply.results:
             if result.HasField("error"):
+                if result.command in self._failed_sites:
+                    continue  # told already, in an early reply whose batch was resent after a reconnect
                 self._errors.append((result.command, result.error))
                 self._settle_failure(result.command)
             else:
@@ -286,6 +323,7 @@ class Session:
             self._new_grads.pop(cid, None)
         while len(self._failed_sites) > _FAILED_KEPT:
             self._failed_sites.pop(next(iter(self._failed_sites)))
+        self._unacked.pop(reply.seq, None)
         self._acked = reply.seq
 
     def _settle_failure(self, cid):
@@ -301,19 +339,101 @@ class Session:
         ``answer`` is answered (the server answers a fetch early when nothing later in its
         batch can change the tensor); raise the first error known by then."""
         self._flush()
-        try:
-            while self._acked < self._sent and answer not in self._answers:
-                self._take_reply(next(self._replies))
-        except grpc.RpcError as error:
-            self._closed = True  # e.g. "Cancelling all calls" alone does not say what ended
-            self._ended_by = self._stream_ended(error)
-            raise self._ended_by from None
-        except StopIteration:
-            self._closed = True
-            self._ended_by = errors.UnavailableError(f"the server ended session {self.id}'s stream")
-            raise self._ended_by from None
+        while self._acked < self._sent and answer not in self._answers:
+            self._take_reply(self._next_reply())
         if self._errors:
             self._raise_first_error()
+
+    # --- a broken stream: reconnect and resend ------------------------------------------
+    def _next_reply(self) -> pb.BatchReply:
+        """The next reply on the stream; if the stream broke, reopen it and resend what is unacknowledged.
+
+        The server applies each batch once (by its seq) and answers a resent one from its
+        window of recent replies. Gives up with the last error after ``reconnect_timeout``
+        seconds, or at once for an error that reconnecting cannot mend (an unknown, closed or
+        expired session, a refused key, a server that is shutting down).
+        """
+        deadline, attempts, wait = None, 0, RECONNECT_BACKOFF_S[0]
+        while True:
+            try:
+                return next(self._replies)
+            except grpc.RpcError as error:
+                failure = error
+            except StopIteration:  # the stream ended without the replies owed: a transport's doing
+                failure = None
+            if not self._retryable(failure):
+                raise self._end(failure, attempts)
+            now = time.monotonic()
+            deadline = now + self.reconnect_timeout if deadline is None else deadline
+            if now >= deadline:
+                raise self._end(failure, attempts)
+            if attempts:
+                time.sleep(min(wait, deadline - now))
+                wait = min(2 * wait, RECONNECT_BACKOFF_S[1])
+            attempts += 1
+            self._reconnect()
+
+    def _retryable(self, error) -> bool:
+        if self._closed:
+            return False
+        if error is None:
+            return True
+        code = error.code() if hasattr(error, "code") else None
+        details = error.details() or ""
+        if code is grpc.StatusCode.UNAVAILABLE:
+            return not details.startswith(_SERVER_STOPPING)
+        if code in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN):
+            return any(words in details for words in _STREAM_RESET)  # the transport's, not the server's, error
+        return code is grpc.StatusCode.CANCELLED  # not by us (we are not closed): by a proxy or the network
+
+    def _reconnect(self):
+        """A new Run stream on the same channel (which reconnects itself), with every unacknowledged batch."""
+        self._requests.put(None)  # the old call stops reading its queue
+        self._replies.cancel()
+        self._open_stream()  # on a channel still down this fails at once, and says why: the caller waits and tries again
+        for seq in sorted(self._unacked):
+            self._requests.put(self._unacked[seq])
+        self.reconnects += 1
+
+    def _end(self, error, attempts) -> errors.GradwireError:
+        """The session is over: remember why, so every later call says the same."""
+        self._closed = True
+        what = f"the stream of session {self.id} to {self.target}"
+        if attempts:
+            what += f" broke and {attempts} reconnect attempt(s) over {self.reconnect_timeout:g} s failed"
+        else:
+            what += " ended"
+        code, details = _code_and_details(error) if error is not None else (None, "")
+        if error is None:
+            self._ended_by = errors.UnavailableError(f"{what}: the server closed it")
+        elif code == "UNAVAILABLE" and details.startswith(_SERVER_STOPPING):
+            said = "" if details.startswith("server is shutting down") else f" ({details})"
+            what = f"{what}: the server is shutting down{said}"
+            after = self._ask_after_session()  # nothing to resend to; but is the session gone for good?
+            self._ended_by = self._lost(f"{what}, and {after}") if after else errors.UnavailableError(f"{what} (UNAVAILABLE)")
+        elif errors.is_unknown_session(code, details, self.id):
+            # behind a load balancer: the replica that held it is gone, and another answers for its id
+            self._ended_by = self._lost(f"{what}, and the server answering for it at {self.target} does not know it")
+        elif attempts and code == "UNAVAILABLE":
+            self._ended_by = self._lost(f"{what}: no server answers for it")
+        else:
+            self._ended_by = errors.from_rpc_error(error, what)
+        return self._ended_by
+
+    def _ask_after_session(self) -> str | None:
+        """After the server stopped: why the session is lost (no server answers at the target, or
+        the one answering now does not know it), or None if that cannot be told. An empty Run
+        stream asks: it changes nothing on a server."""
+        try:
+            for _ in self._stub.Run(iter(()), metadata=self._metadata, timeout=_PROBE_S):
+                pass
+        except grpc.RpcError as probe:
+            code, details = _code_and_details(probe)
+            if errors.is_unknown_session(code, details, self.id):
+                return f"the server answering for it at {self.target} now does not know it"
+            if code in ("UNAVAILABLE", "DEADLINE_EXCEEDED") and not details.startswith(_SERVER_STOPPING):
+                return "no server answers for it"
+        return None
 
     def _raise_first_error(self):
         pending, self._errors = self._errors, []
@@ -349,30 +469,20 @@ class Session:
             return self._lost(f"the server answering for it at {self.target} does not know it")
         return errors.from_rpc_error(error)
 
-    def _stream_ended(self, error: grpc.RpcError) -> errors.GradwireError:
-        """The error that ended the session's stream, and whether the session went with its server.
-
-        A stream that broke (UNAVAILABLE, INTERNAL, UNKNOWN: a reset, a proxy's 502) says
-        nothing of the session, so the SDK asks, with an empty Run stream that changes
-        nothing on the server: a server that does not know the session, or no server at
-        all, means the session is lost (``SessionLostError``).
-        """
-        ended = errors.from_rpc_error(error, f"the stream of session {self.id} to {self.target} ended")
-        code, details = _code_and_details(error)
-        if errors.is_unknown_session(code, details, self.id):
-            return self._lost(f"the server answering for it at {self.target} does not know it")
-        if code not in ("UNAVAILABLE", "INTERNAL", "UNKNOWN"):
-            return ended
-        try:
-            for _ in self._stub.Run(iter(()), metadata=self._metadata, timeout=_PROBE_S):
-                pass
-        except grpc.RpcError as probe:
-            probe_code, probe_details = _code_and_details(probe)
-            if errors.is_unknown_session(probe_code, probe_details, self.id):
-                return self._lost(f"its stream to {self.target} broke ({code}: {details}) and the server answering for it now does not know it")
-            if probe_code in ("UNAVAILABLE", "DEADLINE_EXCEEDED"):
-                return self._lost(f"its stream to {self.target} broke ({code}: {details}) and no server answers for it")
-        return ended
+    def _retrying(self, call):
+        """``call()``, made again from the start while it fails in a way a reconnect mends (uploads and
+        downloads that were cut), for up to ``reconnect_timeout`` seconds."""
+        deadline, wait = None, RECONNECT_BACKOFF_S[0]
+        while True:
+            try:
+                return call()
+            except grpc.RpcError as error:
+                now = time.monotonic()
+                deadline = now + self.reconnect_timeout if deadline is None else deadline
+                if not self._retryable(error) or now >= deadline:
+                    raise self._call_error(error) from None
+            time.sleep(min(wait, deadline - now))
+            wait = min(2 * wait, RECONNECT_BACKOFF_S[1])
 
     # --- sync points -------------------------------------------------------------------
     def sync(self):
@@ -407,6 +517,9 @@ class Session:
         return self._download(tensor._handle)
 
     def _download(self, handle) -> np.ndarray:
+        return self._retrying(lambda: self._download_once(handle))
+
+    def _download_once(self, handle) -> np.ndarray:
         try:
             chunks = self._download_raw(pb.DownloadRequest(handle=handle), metadata=self._metadata)
             header = pb.TensorChunk.FromString(next(chunks))
@@ -419,8 +532,8 @@ class Session:
                 offset, data = decoded if decoded is not None else _header_data(raw)
                 out[offset : offset + len(data)] = np.frombuffer(data, dtype=np.uint8)
                 filled += len(data)
-        except grpc.RpcError as error:
-            raise self._call_error(error) from None
+        except StopIteration:  # no header: the stream ended empty
+            raise errors.InternalError(f"download of tensor {handle}: the stream ended before its first chunk") from None
         if filled != header.total_bytes:
             raise errors.InternalError(f"download of tensor {handle}: {filled} of {header.total_bytes} bytes arrived")
         return out.view(np.dtype(meta.dtype)).reshape(tuple(meta.shape))
@@ -472,7 +585,8 @@ class Session:
             for offset in range(step, flat.size, step):
                 yield encode_chunk(offset, flat[offset : offset + step])
 
-        self._unary(self._upload_raw, chunks())
+        # cut mid-way, the upload is sent again whole; the server binds the copy that arrives last
+        self._retrying(lambda: self._upload_raw(chunks(), metadata=self._metadata))
 
     def _factory(self, name, shape, dtype, requires_grad, **params):
         if requires_grad and dtype.kind != "f":

@@ -72,6 +72,13 @@ class GradwireServer:
         options = [
             ("grpc.max_receive_message_length", config.max_message_bytes),
             ("grpc.max_send_message_length", config.max_message_bytes),
+            # a client gone without a word (power cut, a dropped route) is noticed: its stream ends, its worker is freed
+            ("grpc.keepalive_time_ms", int(config.keepalive_s * 1000)),
+            ("grpc.keepalive_timeout_ms", int(config.keepalive_s * 1000)),
+            ("grpc.keepalive_permit_without_calls", 1),
+            # and clients may ping as the SDK does (every 30 s) without being told to calm down
+            ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),
+            ("grpc.http2.max_ping_strikes", 0),
         ]
         self.grpc_server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=config.max_workers), options=options,

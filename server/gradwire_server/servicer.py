@@ -8,6 +8,7 @@ import inspect
 import logging
 import math
 import threading
+import time
 
 import grpc
 import numpy as np
@@ -92,6 +93,7 @@ class GradwireServicer(pb_grpc.GradwireServicer):
         self.api_keys = api_keys or ApiKeys()  # checked by auth.AuthInterceptor; here: who owns a session
         self._busy = 0  # batches (until their reply is sent) and transfers under way; idle streams are not
         self._idle = threading.Condition()
+        self.streams = 0  # Run streams whose handler is running (one worker thread each)
 
     @contextlib.contextmanager
     def working(self):
@@ -141,19 +143,27 @@ class GradwireServicer(pb_grpc.GradwireServicer):
     def Run(self, request_iterator, context):
         """Apply each batch of the session's stream in order; reply once per batch."""
         session = self._session(context)
-        for batch in request_iterator:
-            with self.working():  # until the reply is sent: a shutdown waits for it
-                if self.registry.draining:
-                    raise Unavailable("server is shutting down")
-                if len(batch.commands) > self.config.max_batch_commands:
-                    raise QuotaExceeded(f"max_batch_commands limit: a batch of {len(batch.commands)} commands exceeds {self.config.max_batch_commands}")
-                with session.lock:
-                    self._session(context)  # ended while this batch waited? say which way
-                    replies = []
-                    for reply in commands.run_batch(session, batch, self.config.inline_bytes):
-                        replies.append(reply)
-                        yield reply
-                self.registry.metrics.batch(batch, replies)
+        with self._idle:
+            self.streams += 1
+        try:
+            for batch in request_iterator:
+                with self.working():  # until the reply is sent: a shutdown waits for it
+                    if self.registry.draining:
+                        raise Unavailable("server is shutting down")
+                    if len(batch.commands) > self.config.max_batch_commands:
+                        raise QuotaExceeded(f"max_batch_commands limit: a batch of {len(batch.commands)} commands exceeds {self.config.max_batch_commands}")
+                    with session.lock:
+                        self._session(context)  # ended while this batch waited? say which way
+                        # a batch resent after a reconnect is answered from the session's window, not run twice;
+                        # `yield from`: a client gone at an early reply closes apply_once here, under the lock
+                        run = functools.partial(commands.run_batch, session, inline_bytes=self.config.inline_bytes)
+                        yield from session.apply_once(batch, run, self.config.dedupe_window)
+                        session.last_used = time.monotonic()
+                    if session.last_reply is not None:
+                        self.registry.metrics.batch(batch, (session.last_reply,))
+        finally:  # the stream ended, however: its client closed it, vanished, or the server stopped
+            with self._idle:
+                self.streams -= 1
 
     @_aborts_on_error
     @_transfer
@@ -196,7 +206,10 @@ class GradwireServicer(pb_grpc.GradwireServicer):
         with session.lock, session.engine.stream:
             self._session(context)  # closed, expired or drained while the chunks arrived? say which way
             tensor = session.engine.adopt(buffer.view(dtype).reshape(shape), requires_grad=header.requires_grad)
+            if header.handle and header.handle == session.last_upload:
+                session.tensors.pop(header.handle, None)  # the same upload resent, its reply lost: the new copy replaces it
             session.bind(header.handle, tensor)
+            session.last_upload = header.handle
         self.registry.metrics.transfer("in", expected)
         return pb.UploadReply(handle=header.handle, bytes=expected)
 

@@ -47,6 +47,57 @@ class Session:
         self._aliases: dict[int, list[int]] = {}  # id of a tensor -> handles of GradAliases of its .grad
         self.lock = threading.Lock()
         self.last_used = time.monotonic()
+        self.applied_seq = 0  # the last batch applied: sequence numbers increase by one
+        self.replies: OrderedDict[int, object] = OrderedDict()  # seq -> BatchReply of the last batches applied
+        self.last_reply = None  # the full reply of the last batch applied (apply_once), for the metrics
+        self.last_upload = 0  # handle bound by the last Upload, which a client may resend if its reply was lost
+
+    # --- exactly once -----------------------------------------------------------------
+    def apply_once(self, batch, run, window: int):
+        """Yield the replies of ``run(batch)`` unless this batch was applied already; then its reply, from the window.
+
+        Call under ``lock``. A client resends every batch it has no reply for after a
+        reconnect; the ones that did arrive are answered from the last ``window``
+        replies, not run again. A batch of seq 0 is unsequenced: it is run as it comes.
+        ``run`` may yield an early answer before the full reply: the window keeps the
+        full reply with the early results in it, and a caller that stops listening at
+        the early answer (a client gone) still gets the whole batch applied, once.
+        ``last_reply`` is that kept reply afterwards (None for a resent batch).
+        """
+        seq = batch.seq
+        self.last_reply = None
+        if seq and seq <= self.applied_seq:
+            reply = self.replies.get(seq)
+            if reply is None:
+                raise InvalidRequest(
+                    f"batch {seq} of session {self.id} was applied already and its reply has left the window of the last {window} batches"
+                )
+            yield reply
+            return
+        if seq and seq != self.applied_seq + 1:
+            raise InvalidRequest(f"batch {seq} of session {self.id} is out of order: the next batch is {self.applied_seq + 1}")
+        replies = run(batch)
+        early, final = [], None
+        try:
+            for reply in replies:
+                if not reply.partial:
+                    final = reply
+                    break
+                early.extend(reply.results)
+                yield reply
+        finally:
+            if final is None:  # closed at the early answer: apply the rest of the batch all the same
+                for reply in replies:
+                    final = reply
+            if final is not None:
+                kept = final if not early else type(final)(seq=seq, results=[*early, *final.results])
+                self.last_reply = kept
+                if seq:
+                    self.applied_seq = seq
+                    self.replies[seq] = kept
+                    while len(self.replies) > window:
+                        self.replies.popitem(last=False)
+        yield final
 
     # --- handles --------------------------------------------------------------------
     def tensor(self, handle: int) -> Tensor:
@@ -142,6 +193,7 @@ class Session:
     def clear(self):
         self.tensors.clear()
         self.optimizers.clear()
+        self.replies.clear()
         self.failed.clear()
         self._aliases.clear()
 
@@ -224,7 +276,8 @@ class SessionRegistry:
 
     def reap_idle(self, now=None) -> int:
         now = time.monotonic() if now is None else now
-        idle = [s for s in self.sessions() if now - s.last_used > self.config.idle_timeout_s]
+        # a session running a batch is not idle, however long ago the batch began
+        idle = [s for s in self.sessions() if now - s.last_used > self.config.idle_timeout_s and not s.lock.locked()]
         for session in idle:
             self.end(session, f"expired after {self.config.idle_timeout_s:g} s idle")
         return len(idle)

@@ -238,7 +238,8 @@ def test_no_request_reaches_another_sessions_tensors(keyed):
                     pb.Command(id=next(c), backward=pb.Backward(root=handles[0])),
                     pb.Command(id=next(c), grad_of=pb.GradOf(tensor=handles[0], result=51)),
                 ]
-                replies = list(stub.Run(iter([pb.Batch(seq=1, commands=commands)]), metadata=md, timeout=10))
+                # seq 0: unsequenced, run as it comes (the SDK numbers its own batches from 1 on this session)
+                replies = list(stub.Run(iter([pb.Batch(seq=0, commands=commands)]), metadata=md, timeout=10))
                 errors = {r.command: r.error for r in replies[0].results if r.HasField("error")}
                 assert set(errors) == {cmd.id for cmd in commands}, "every command naming the victim's handles failed"
                 assert errors[1].code == errors[2].code == "NOT_FOUND"
@@ -246,7 +247,7 @@ def test_no_request_reaches_another_sessions_tensors(keyed):
                 assert errors[1].message.replace(f"handle {handles[0]} ", "handle # ") == errors[2].message.replace(f"handle {never_issued} ", "handle # ")
                 # a put under the victim's handle fills the other session's own table
                 put = pb.Command(id=1, put=pb.Put(handle=handles[0], tensor=pb.TensorData(dtype="float32", shape=[1], data=np.float32(-1).tobytes())))
-                list(stub.Run(iter([pb.Batch(seq=1, commands=[put])]), metadata=md, timeout=10))
+                list(stub.Run(iter([pb.Batch(seq=0, commands=[put])]), metadata=md, timeout=10))
                 error = rpc_error(lambda: stub.Download(pb.DownloadRequest(handle=handles[1]), metadata=md, timeout=10))
                 assert error.code() is grpc.StatusCode.NOT_FOUND
                 assert other.stats() == {"tensors": 1, "bytes": 4, "graph_nodes": 0}  # its put alone: nothing of the victim's
