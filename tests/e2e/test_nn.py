@@ -349,3 +349,34 @@ def test_non_default_arguments_reach_the_server(session, rng):
         assert_close(F.max_pool2d(session.tensor(images), 3, stride), TF.max_pool2d(torch.from_numpy(images), 3, stride), rtol=0, atol=0)
     kept = F.dropout(session.ones(1000), p=0.9).numpy()
     assert 0.05 < (kept != 0).mean() < 0.15 and np.allclose(kept[kept != 0], 10)
+
+
+INDEX_KEYS = [
+    lambda s: (slice(2, 5),),
+    lambda s: (slice(None, None, 3), 1),
+    lambda s: (Ellipsis, None, -1),
+    lambda s: (s.tensor(np.array([4, 0, 4])),),
+    lambda s: (slice(1, 3), s.tensor(np.array([[0, 1], [1, 0]]))),
+    lambda s: (np.array([True, False, True, False, True, False]),),
+    lambda s: ([0, 5], [1, 2]),
+    lambda s: (s.tensor(np.array([1, 2])), slice(None), s.tensor(np.array([0, 3]))),
+]
+
+
+@pytest.mark.parametrize("make_key", INDEX_KEYS)
+def test_the_client_knows_the_shape_of_an_indexed_tensor(session, make_key):
+    """x[key]'s shape comes from NumPy's rules on the client, without a round trip, and is the server's."""
+    values = np.arange(6 * 3 * 4, dtype=np.float32).reshape(6, 3, 4)
+    x = session.tensor(values)
+    key = make_key(session)
+    numpy_key = tuple(k.numpy() if isinstance(k, gw.Tensor) else k for k in key)
+    sent = session._sent
+    y = x[key if len(key) > 1 else key[0]]
+    assert y._shape == values[numpy_key].shape and session._sent == sent
+    np.testing.assert_array_equal(y.numpy(), values[numpy_key])
+
+
+def test_a_shape_that_depends_on_values_is_asked_for(session):
+    x = session.tensor(np.arange(6.0))
+    y = x[x > 2]  # a boolean tensor: the client cannot know how many are True
+    assert y._shape is None and y.shape == (3,)
