@@ -21,8 +21,11 @@ reference and their ratio:
     local PyTorch (``nn.Linear``, ``F.cross_entropy``, ``loss.item()``) from the
     same initial weights. The input batch and its targets are uploaded once and
     reused, as a data loader that keeps its batches on the server would; a
-    variant uploads the input batch at every step. Targets: within 1.2x at batch
-    64, 1.05x at batch 1024.
+    variant uploads the input batch at every step. A third variant is written as
+    a PyTorch user writes it, on both sides: ``nn.Sequential`` of ``nn.Linear``
+    and ``nn.ReLU``, ``F.cross_entropy``, ``optim.SGD``'s ``step()`` (one command
+    on the server) and ``zero_grad()``. Targets: within 1.2x at batch 64, 1.05x
+    at batch 1024.
 (c) upload and download of ``--transfer-mib`` MiB (256 by default):
     ``session.tensor(array)`` (the chunked Upload stream) and ``numpy()`` back
     (a fetch, then the chunked Download stream), against a bare gRPC byte stream
@@ -507,6 +510,61 @@ def bench_mlp(session, gw, torch, batch, repeats, inner, settle, server, upload_
     return result, losses
 
 
+def bench_mlp_nn(session, gw, torch, batch, repeats, inner, settle, server, lr=0.01):
+    """(b) as a PyTorch user writes it on both sides: nn.Sequential of nn.Linear and nn.ReLU,
+    F.cross_entropy, optim.SGD's step() and zero_grad(), loss.item() every step."""
+    import gradwire.nn.functional as gw_F
+
+    rng = np.random.default_rng(batch)
+    x_np = rng.standard_normal((batch, 784), dtype=np.float32)
+    y_np = rng.integers(0, 10, batch)
+    torch.manual_seed(0)
+    model_t = torch.nn.Sequential(
+        torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 256), torch.nn.ReLU(), torch.nn.Linear(256, 10)
+    )
+    model_g = gw.nn.Sequential(
+        gw.nn.Linear(784, 256, session=session), gw.nn.ReLU(), gw.nn.Linear(256, 256, session=session), gw.nn.ReLU(),
+        gw.nn.Linear(256, 10, session=session),
+    )
+    model_g.load_state_dict(model_t.state_dict())
+    opt_t, opt_g = torch.optim.SGD(model_t.parameters(), lr=lr), gw.optim.SGD(model_g.parameters(), lr=lr)
+    x_g, y_g = session.tensor(x_np), session.tensor(y_np)  # uploaded once
+    x_t, y_t = torch.from_numpy(x_np), torch.from_numpy(y_np)
+
+    def gradwire_step():
+        loss = gw_F.cross_entropy(model_g(x_g), y_g)
+        loss.backward()
+        opt_g.step()
+        opt_g.zero_grad()
+        return loss.item()
+
+    def torch_step():
+        loss = torch.nn.functional.cross_entropy(model_t(x_t), y_t)
+        loss.backward()
+        opt_t.step()
+        opt_t.zero_grad()
+        return loss.item()
+
+    for step in range(2):
+        losses = gradwire_step(), torch_step()
+        assert abs(losses[0] - losses[1]) <= 1e-4 * max(1.0, abs(losses[1])), f"step {step}: gradwire, torch losses {losses}"
+
+    def steps(step):
+        def sample():
+            for _ in range(inner):
+                step()
+
+        return sample
+
+    runners = {"gradwire": steps(gradwire_step), "torch": steps(torch_step)}
+    interleaved(runners, 1, settle)  # warm-up
+    result = summarize(interleaved(runners, repeats, settle, server), "gradwire", "torch", inner)
+    del model_g, opt_g, x_g, y_g
+    gc.collect()
+    session.sync()
+    return result, losses
+
+
 # --- (c) transfers --------------------------------------------------------------------
 
 
@@ -614,6 +672,7 @@ def main(argv=None):
     parser.add_argument("--mlp-inner", type=int, default=0, help="steps per sample (default: 20 at batch 64, 3 at batch 1024)")
     parser.add_argument("--batches", type=int, nargs="+", default=[64, 1024], help="MLP batch sizes (default 64 1024)")
     parser.add_argument("--no-upload-variant", action="store_true", help="skip the MLP variant that uploads the batch every step")
+    parser.add_argument("--nn-only", action="store_true", help="(b): only the variant written with nn, F.cross_entropy and optim.SGD")
     parser.add_argument("--transfer-mib", type=int, default=256, help="MiB per upload and download in (c) (default 256)")
     parser.add_argument("--transfer-repeats", type=int, default=7, help="timed transfers per side and direction (default 7)")
     parser.add_argument("--parts", default="abc", help="which parts to run (default abc)")
@@ -713,12 +772,18 @@ def main(argv=None):
                 if args.quick:
                     inner = max(1, inner // 3)
                 target = 1.2 if batch <= 64 else 1.05
-                variants = [False] if args.no_upload_variant else [False, True]
-                for upload_each_step in variants:
-                    res, losses = bench_mlp(session, gw, torch, batch, args.mlp_repeats, inner, settle, server, upload_each_step)
-                    if not upload_each_step:
+                variants = ["nn"] if args.nn_only else ["tensor"] + ([] if args.no_upload_variant else ["upload"]) + ["nn"]
+                for variant in variants:
+                    if variant == "nn":
+                        res, losses = bench_mlp_nn(session, gw, torch, batch, args.mlp_repeats, inner, settle, server)
+                    else:
+                        res, losses = bench_mlp(session, gw, torch, batch, args.mlp_repeats, inner, settle, server, variant == "upload")
+                    tgt = f"   target <= {target}x: {verdict(res['ratio'] <= target)}"
+                    if variant == "tensor":
                         label = "batch uploaded once, reused (as a data loader keeping batches on the server would)"
-                        tgt = f"   target <= {target}x: {verdict(res['ratio'] <= target)}"
+                    elif variant == "nn":
+                        label = ("written as a PyTorch user writes it, on both sides: nn.Sequential, F.cross_entropy, "
+                                 "optim.SGD step() and zero_grad(); batch uploaded once")
                     else:
                         label = "variant: the input batch uploaded every step (session.tensor(x) in the step)"
                         tgt = "   (context)"

@@ -26,7 +26,9 @@ under cProfile too, and the top functions by own time are printed (cProfile
 inflates Python-heavy code, so read those lists for shares, the timers above for
 absolute figures).
 
-Run: ``python benchmarks/profile_remote.py ops|mlp64|mlp1024|upload|download [--cprofile]``.
+Run: ``python benchmarks/profile_remote.py ops|mlp64|mlp1024|upload|download|digits-cnn|digits-mlp [--cprofile]``
+(``digits-*``: one epoch of examples/train_digits.py per unit, as bench_digits.py times it; the
+syncs inside the epoch count as enqueue time there).
 """
 
 from __future__ import annotations
@@ -349,9 +351,30 @@ def workload_transfer(s, gw, clock, direction, mib=256):
     return run, 1, "transfer"
 
 
+def workload_digits(s, gw, clock, mlp):
+    """One training epoch of examples/train_digits.py (the CNN, or the MLP) per unit; bench_digits.py times it."""
+    from bench_digits import load_example
+
+    example = load_example()
+    args = example.parse_args(["--quiet"] + (["--mlp"] if mlp else []))
+    backend = example.Remote.__new__(example.Remote)  # the example's backend, on this session
+    backend.gw, backend.F, backend.session, backend.stack, backend.cat = gw, gw.nn.functional, s, gw.stack, gw.cat
+    backend.model = example.build_model(gw.nn, mlp, session=s)
+    backend.optimizer = gw.optim.Adam(backend.model.parameters(), lr=args.lr)
+    data = example.load_data(0)
+    trainer = example.Trainer(backend, data, args)
+    orders = np.random.default_rng(0)
+
+    def run(n):
+        for _ in range(n):
+            clock.run(lambda: trainer.epoch(orders.permutation(len(data[0]))), lambda loss: loss)
+
+    return run, 1, "epoch"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("workload", nargs="?", choices=("ops", "mlp64", "mlp1024", "upload", "download"))
+    parser.add_argument("workload", nargs="?", choices=("ops", "mlp64", "mlp1024", "upload", "download", "digits-cnn", "digits-mlp"))
     parser.add_argument(
         "--replay", action="store_true",
         help="also capture the session's batches and run them again in-process through commands.run_batch "
@@ -390,6 +413,9 @@ def main(argv=None):
         if args.workload == "ops":
             run, units, unit = workload_ops(s, gw, clock, 0)
             repeats = args.repeats or 20
+        elif args.workload.startswith("digits"):
+            run, units, unit = workload_digits(s, gw, clock, args.workload == "digits-mlp")
+            repeats = args.repeats or 10
         elif args.workload.startswith("mlp"):
             run, units, unit = workload_mlp(s, gw, clock, int(args.workload[3:]))
             repeats = args.repeats or (300 if args.workload == "mlp64" else 40)

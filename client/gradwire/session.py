@@ -719,6 +719,19 @@ class Session:
             command.set_grad.tensor = tensor._handle
             command.set_grad.value = value._handle if value is not None else 0
 
+    def _set_grads_to_none(self, tensors):
+        """``t.grad = None`` for every tensor, as one command (``zero_grad()``)."""
+        tensors = [t for t in tensors if t._has_grad]
+        if not tensors:
+            return
+        with self._lock:
+            command = self._command("zero_grad")
+            command.set_grad.tensor = tensors[0]._handle
+            command.set_grad.more.extend([t._handle for t in tensors[1:]])
+            self._sent_command(command)
+        for t in tensors:
+            t._has_grad, t._grad_alias = False, None
+
     def _set_requires_grad(self, tensor, requires_grad):
         with self._lock:
             command = self._command("requires_grad_")

@@ -211,6 +211,11 @@ def _max_pool2d(inputs, params):
     return x[:-2] + _windowed(x, kernel, stride, params.get("padding", 0)), inputs[0]._dtype
 
 
+def _max_pool2d_indices(inputs, params):
+    meta = _max_pool2d(inputs, params)
+    return meta and (meta[0], _INT64)
+
+
 def _embedding(inputs, params):
     indices, weight = inputs
     return indices._shape + weight._shape[1:], weight._dtype
@@ -242,10 +247,35 @@ INFER = {
     "linear": _linear,
     "conv2d": _conv2d,
     "max_pool2d": _max_pool2d,
+    "max_pool2d_indices": _max_pool2d_indices,
     "embedding": _embedding,
     **dict.fromkeys(["layer_norm", "dropout"], _unary),
     **dict.fromkeys(["nll_loss", "cross_entropy"], _class_loss),
 }
+
+
+def index_shape(shape, parts):
+    """The shape of ``x[parts]`` for ``x`` of ``shape``, or None where it depends on values the client lacks.
+
+    ``parts`` holds ints, slices, None, Ellipsis, NumPy arrays and tensors (anything with
+    ``_shape`` and ``_dtype``). NumPy itself applies its indexing rules to a stand-in array
+    whose strides are all zero (no memory), with zero-filled index arrays of the same shapes.
+    A boolean tensor's result depends on its values: None.
+    """
+    if shape is None:
+        return None
+    stand_ins = []
+    for part in parts:
+        if hasattr(part, "_shape"):
+            if part._shape is None or part._dtype is None or part._dtype.kind not in "iu":
+                return None
+            part = np.lib.stride_tricks.as_strided(np.zeros(1, np.intp), part._shape, (0,) * len(part._shape))
+        stand_ins.append(part)
+    base = np.lib.stride_tricks.as_strided(np.zeros(1, np.bool_), shape, (0,) * len(shape))
+    try:
+        return base[tuple(stand_ins)].shape
+    except (IndexError, TypeError, ValueError):
+        return None  # the server says what is wrong
 
 
 def infer(op: str, inputs, params):

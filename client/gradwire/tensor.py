@@ -12,7 +12,7 @@ import numpy as np
 
 from . import errors
 from .grad_mode import is_grad_enabled
-from .shapes import infer
+from .shapes import index_shape, infer
 from .wire import Handle, IndexKey, encode_param
 
 float16, float32, float64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
@@ -399,9 +399,11 @@ class Tensor:
     def __getitem__(self, key):
         parts = []
         keep = []  # index tensors made here live until the command is queued
+        known = []  # the parts as the client knows them, for the output's shape
         for part in key if isinstance(key, tuple) else (key,):
             if isinstance(part, Tensor):
                 parts.append(Handle(part._handle))
+                known.append(part)
             elif isinstance(part, (list, np.ndarray)):
                 array = np.asarray(part)
                 if array.dtype.kind not in "iub":
@@ -409,9 +411,15 @@ class Tensor:
                 index = self._session.tensor(array if array.dtype.kind == "b" else array.astype(np.int64))
                 keep.append(index)
                 parts.append(Handle(index._handle))
+                known.append(array)
             else:
                 parts.append(part)
-        return _op("index", (self,), {"key": IndexKey(parts)})
+                known.append(part)
+        out = _op("index", (self,), {"key": IndexKey(parts)})
+        if out._shape is None and self._dtype is not None:
+            out._shape = index_shape(self._shape, known)
+            out._dtype = self._dtype if out._shape is not None else None
+        return out
 
     def sum(self, dim=None, keepdim=False):
         return _op("sum", (self,), {"dim": dim, "keepdim": keepdim})

@@ -331,6 +331,14 @@ def _grad_of(session, grad_of, inline_bytes):
 
 def _set_grad(session, set_grad, inline_bytes):
     tensor = session.tensor(set_grad.tensor)
+    if set_grad.more:
+        if set_grad.value:
+            raise InvalidRequest("set_grad: several tensors can only have their grad set to None")
+        tensors = [tensor] + [session.tensor(h) for h in set_grad.more]  # all found before any changes
+        for t in tensors:
+            session.settle_grad_aliases(t)
+            t.grad = None
+        return
     session.settle_grad_aliases(tensor)
     if not set_grad.value:
         tensor.grad = None

@@ -252,9 +252,9 @@ def test_zero_grad_and_to(session, rng):
     assert model.weight.dtype == np.float64 and isinstance(model.weight, nn.Parameter) and model.weight.requires_grad
     assert np.array_equal(model.weight.numpy(), before.astype(np.float64))
     assert model(session.tensor(rng.standard_normal((2, 3)))).dtype == np.float64
-    assert model.to("cpu") is model
+    assert model.to(session.device) is model
     with pytest.raises(gw.InvalidArgumentError):
-        model.to("cuda")
+        model.to("cuda" if session.device == "cpu" else "cpu")  # a device the server does not run on
 
 
 def test_registration_rules(session):
@@ -275,3 +275,108 @@ def test_a_module_needs_a_session_when_several_are_open(server, session):
         with pytest.raises(gw.InvalidArgumentError, match="pass session="):
             nn.Linear(2, 2)
         assert nn.Linear(2, 2, session=other).weight._session is other
+
+
+def test_a_training_step_never_waits_on_the_server(session, rng):
+    """Every layer's output shape is inferred by the client: a step (slices of the data set, forward,
+    loss, backward, optimizer step) is queued without one round trip."""
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1, session=session), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Dropout(0.1),
+        nn.LayerNorm(4 * 4 * 4, session=session), nn.Linear(64, 5, session=session), nn.Tanh(),
+    )
+    tagger = Tagger(session)
+    optimizer = gw.optim.SGD(list(model.parameters()) + list(tagger.parameters()), lr=0.1)
+    x = session.tensor(rng.standard_normal((16, 1, 8, 8)).astype(np.float32))
+    y = session.tensor(rng.integers(0, 5, 16))
+    tokens = session.tensor(rng.integers(0, 10, (16, 3)))
+    before = model[0].weight.numpy()
+    sent = session._sent
+    for step in range(3):
+        order = session.tensor(rng.permutation(16))
+        xb, yb = x[order][step * 4 : step * 4 + 4], y[order][step * 4 : step * 4 + 4]
+        out = model(xb) + tagger(tokens[step * 4 : step * 4 + 4]).sum((1, 2)).unsqueeze(1)
+        loss = F.cross_entropy(out, yb) + F.mse_loss(out, out.detach() * 0.5)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        assert out._shape == (4, 5) and loss._shape == ()
+    assert session._sent == sent, "a training step waited for the server"
+    assert not np.array_equal(model[0].weight.numpy(), before)  # and the steps did train
+
+
+def test_zero_grad_is_one_command_and_earlier_grad_reads_keep_their_values(session, rng):
+    model = nn.Sequential(nn.Linear(3, 4, session=session), nn.ReLU(), nn.Linear(4, 2, session=session))
+    optimizer = gw.optim.SGD(model.parameters(), lr=0.1)
+    x = session.tensor(rng.standard_normal((5, 3)).astype(np.float32))
+    model(x).sum().backward()
+    kept = model[0].weight.grad
+    before = kept.numpy()
+    for zero_grad in (model.zero_grad, optimizer.zero_grad):
+        queued = session._next_command
+        zero_grad()
+        assert session._next_command == queued + 1  # one command for every parameter
+        assert all(p.grad is None for p in model.parameters())
+        zero_grad()  # nothing to reset: nothing sent
+        assert session._next_command == queued + 1
+        model(x).sum().backward()  # a fresh gradient, not accumulated onto the old one
+        np.testing.assert_array_equal(model[0].weight.grad.numpy(), before)
+    assert np.array_equal(kept.numpy(), before)  # g = p.grad keeps its tensor, as in PyTorch
+
+
+def test_a_grad_reset_of_several_tensors_with_a_value_is_refused(session):
+    a, b = session.ones(2, requires_grad=True), session.ones(2, requires_grad=True)
+    (a * b).sum().backward()
+    with session._lock:  # what a client other than the SDK could send
+        command = session._command("set_grad")
+        command.set_grad.tensor, command.set_grad.value = a._handle, b._handle
+        command.set_grad.more.append(b._handle)
+    with pytest.raises(gw.InvalidArgumentError, match="only have their grad set to None"):
+        session.sync()
+    np.testing.assert_array_equal(a.grad.numpy(), [1, 1])  # nothing changed
+
+
+def test_non_default_arguments_reach_the_server(session, rng):
+    """The SDK leaves out arguments equal to the server's defaults; the others must arrive."""
+    x, targets = rng.standard_normal((6, 4)), np.array([3, 1, 1, 1, 2, 0])
+    for kwargs in ({"ignore_index": 1}, {"ignore_index": 1, "reduction": "sum"}, {}):
+        ours = F.cross_entropy(session.tensor(x), targets, **kwargs)
+        assert_close(ours, TF.cross_entropy(torch.from_numpy(x), torch.from_numpy(targets), **kwargs), rtol=1e-10, atol=1e-12)
+        ours = F.nll_loss(session.tensor(x), targets, **kwargs)
+        assert_close(ours, TF.nll_loss(torch.from_numpy(x), torch.from_numpy(targets), **kwargs), rtol=1e-10, atol=1e-12)
+    assert_close(F.layer_norm(session.tensor(x), 4, eps=0.5), TF.layer_norm(torch.from_numpy(x), (4,), eps=0.5), rtol=1e-10, atol=1e-12)
+    images = rng.standard_normal((2, 1, 6, 6))
+    for stride in (1, 2, 3):
+        assert_close(F.max_pool2d(session.tensor(images), 3, stride), TF.max_pool2d(torch.from_numpy(images), 3, stride), rtol=0, atol=0)
+    kept = F.dropout(session.ones(1000), p=0.9).numpy()
+    assert 0.05 < (kept != 0).mean() < 0.15 and np.allclose(kept[kept != 0], 10)
+
+
+INDEX_KEYS = [
+    lambda s: (slice(2, 5),),
+    lambda s: (slice(None, None, 3), 1),
+    lambda s: (Ellipsis, None, -1),
+    lambda s: (s.tensor(np.array([4, 0, 4])),),
+    lambda s: (slice(1, 3), s.tensor(np.array([[0, 1], [1, 0]]))),
+    lambda s: (np.array([True, False, True, False, True, False]),),
+    lambda s: ([0, 5], [1, 2]),
+    lambda s: (s.tensor(np.array([1, 2])), slice(None), s.tensor(np.array([0, 3]))),
+]
+
+
+@pytest.mark.parametrize("make_key", INDEX_KEYS)
+def test_the_client_knows_the_shape_of_an_indexed_tensor(session, make_key):
+    """x[key]'s shape comes from NumPy's rules on the client, without a round trip, and is the server's."""
+    values = np.arange(6 * 3 * 4, dtype=np.float32).reshape(6, 3, 4)
+    x = session.tensor(values)
+    key = make_key(session)
+    numpy_key = tuple(k.numpy() if isinstance(k, gw.Tensor) else k for k in key)
+    sent = session._sent
+    y = x[key if len(key) > 1 else key[0]]
+    assert y._shape == values[numpy_key].shape and session._sent == sent
+    np.testing.assert_array_equal(y.numpy(), values[numpy_key])
+
+
+def test_a_shape_that_depends_on_values_is_asked_for(session):
+    x = session.tensor(np.arange(6.0))
+    y = x[x > 2]  # a boolean tensor: the client cannot know how many are True
+    assert y._shape is None and y.shape == (3,)

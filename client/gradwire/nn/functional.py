@@ -57,7 +57,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         raise errors.UnimplementedError("conv2d: only dilation=1 and groups=1 are supported")
     padding = _conv_padding(padding, weight, stride)
     inputs = (input, weight) if bias is None else (input, weight, bias)
-    return _op("conv2d", inputs, {"stride": _pair(stride), "padding": _pair(padding)})
+    return _op("conv2d", inputs, _given(stride=(_pair(stride), (1, 1)), padding=(_pair(padding), (0, 0))))
 
 
 def _conv_padding(padding, weight, stride):
@@ -75,6 +75,11 @@ def _conv_padding(padding, weight, stride):
     return padding
 
 
+def _given(**params):
+    """The params that differ from the server's defaults (``name=(value, default)``): fewer bytes to encode and decode."""
+    return {name: value for name, (value, default) in params.items() if value != default}
+
+
 def _pair(value):
     return (value, value) if isinstance(value, (int, np.integer)) else tuple(int(v) for v in value)
 
@@ -86,11 +91,11 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     """
     if dilation not in (1, (1, 1)) or ceil_mode:
         raise errors.UnimplementedError("max_pool2d: only dilation=1 and ceil_mode=False are supported")
-    params = {"kernel_size": _pair(kernel_size), "padding": _pair(padding)}
-    if stride is not None and stride != ():
+    params = {"kernel_size": _pair(kernel_size), **_given(padding=(_pair(padding), (0, 0)))}
+    if stride is not None and stride != () and _pair(stride) != _pair(kernel_size):
         params["stride"] = _pair(stride)
-    values, indices = _op("max_pool2d", (input,), params, outputs=2)
-    return (values, indices) if return_indices else values
+    values = _op("max_pool2d", (input,), params)
+    return (values, _op("max_pool2d_indices", (input,), params)) if return_indices else values
 
 
 def dropout(input, p=0.5, training=True, inplace=False):
@@ -103,7 +108,7 @@ def dropout(input, p=0.5, training=True, inplace=False):
     if not training or p == 0.0:
         return input
     samples = input._session.rand(input.shape, dtype=input.dtype)
-    return _op("dropout", (input, samples), {"p": float(p)})
+    return _op("dropout", (input, samples), _given(p=(float(p), 0.5)))
 
 
 def embedding(input, weight, padding_idx=None):
@@ -120,7 +125,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     if weight is None and bias is not None:
         weight = input._session.ones(normalized_shape, dtype=input.dtype)
     inputs = (input,) + tuple(t for t in (weight, bias) if t is not None)
-    return _op("layer_norm", inputs, {"normalized_shape": normalized_shape, "eps": float(eps)})
+    return _op("layer_norm", inputs, {"normalized_shape": normalized_shape, **_given(eps=(float(eps), 1e-5))})
 
 
 def _as_target(target, like):
@@ -148,13 +153,13 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     One fused op on the server (log_softmax and the negative log-likelihood), numerically stable.
     """
     _check_class_loss("cross_entropy", weight, reduction, label_smoothing)
-    return _op("cross_entropy", (input, _as_target(target, input)), {"reduction": reduction, "ignore_index": int(ignore_index)})
+    return _op("cross_entropy", (input, _as_target(target, input)), _given(reduction=(reduction, "mean"), ignore_index=(int(ignore_index), -100)))
 
 
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     """Negative log-likelihood of log-probabilities ``input`` at the class indices ``target``."""
     _check_class_loss("nll_loss", weight, reduction)
-    return _op("nll_loss", (input, _as_target(target, input)), {"reduction": reduction, "ignore_index": int(ignore_index)})
+    return _op("nll_loss", (input, _as_target(target, input)), _given(reduction=(reduction, "mean"), ignore_index=(int(ignore_index), -100)))
 
 
 def mse_loss(input, target, reduction="mean"):

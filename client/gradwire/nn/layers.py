@@ -15,6 +15,7 @@ from collections import OrderedDict
 import numpy as np
 
 from .. import errors
+from ..grad_mode import no_grad
 from ..tensor import as_dtype
 from . import functional as F
 from . import init
@@ -188,8 +189,6 @@ class Embedding(Module):
     def reset_parameters(self):
         init.normal_(self.weight)
         if self.padding_idx is not None:
-            from ..grad_mode import no_grad
-
             with no_grad():
                 mask = np.ones((self.num_embeddings, 1), dtype=self.weight.dtype)
                 mask[self.padding_idx] = 0

@@ -197,14 +197,14 @@ class Module:
 
     def zero_grad(self, set_to_none=True):
         """Reset every parameter's ``.grad``: to None (the default), or to zeros in place."""
-        for param in self.parameters():
-            if not param._has_grad:  # (not param.grad: reading .grad would queue a command)
-                continue
-            if set_to_none:
-                param.grad = None
-            else:
-                with no_grad():
-                    param.grad.zero_()
+        params = [p for p in self.parameters() if p._has_grad]  # (not p.grad: reading .grad queues a command)
+        if set_to_none:
+            if params:
+                params[0]._session._set_grads_to_none(params)
+            return
+        with no_grad():
+            for param in params:
+                param.grad.zero_()
 
     # --- state -------------------------------------------------------------------------------
     def state_dict(self, destination=None, prefix="", keep_vars=False):

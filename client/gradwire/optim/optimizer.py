@@ -145,13 +145,13 @@ class Optimizer:
 
     def zero_grad(self, set_to_none: bool = True):
         """Reset every parameter's ``.grad``: to None (the default), or to zeros in place."""
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p._has_grad:
-                    if set_to_none:
-                        p.grad = None
-                    else:
-                        p.grad.zero_()
+        params = [p for group in self.param_groups for p in group["params"] if p._has_grad]
+        if set_to_none:
+            if params:
+                self._session._set_grads_to_none(params)  # one command for all of them
+            return
+        for p in params:
+            p.grad.zero_()
 
     # --- state --------------------------------------------------------------------------
     def _params(self) -> list:

@@ -275,12 +275,14 @@ class GradOf(_message.Message):
     def __init__(self, tensor: _Optional[int] = ..., result: _Optional[int] = ...) -> None: ...
 
 class SetGrad(_message.Message):
-    __slots__ = ("tensor", "value")
+    __slots__ = ("tensor", "value", "more")
     TENSOR_FIELD_NUMBER: _ClassVar[int]
     VALUE_FIELD_NUMBER: _ClassVar[int]
+    MORE_FIELD_NUMBER: _ClassVar[int]
     tensor: int
     value: int
-    def __init__(self, tensor: _Optional[int] = ..., value: _Optional[int] = ...) -> None: ...
+    more: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, tensor: _Optional[int] = ..., value: _Optional[int] = ..., more: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class SetRequiresGrad(_message.Message):
     __slots__ = ("tensor", "requires_grad")

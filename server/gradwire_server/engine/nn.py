@@ -76,13 +76,31 @@ def _padded(xp, x, ph, pw, fill=0):
 
 
 def _columns(xp, xpad, kh, kw, sh, sw, oh, ow):
-    """im2col: the (C*kh*kw, N*oh*ow) matrix of every window of ``xpad``; one copy of a strided view."""
+    """im2col, channels first: the (C*kh*kw, N*oh*ow) matrix of every window of ``xpad``; one copy of a strided view."""
     n, c = xpad.shape[:2]
     s_n, s_c, s_h, s_w = xpad.strides
     windows = xp.lib.stride_tricks.as_strided(
         xpad, shape=(c, kh, kw, n, oh, ow), strides=(s_c, s_h, s_w, s_n, s_h * sh, s_w * sw)
     )
     return windows.reshape(c * kh * kw, n * oh * ow)
+
+
+def _columns_last(xp, x, kh, kw, sh, sw, ph, pw, oh, ow):
+    """im2col, channels last: the (N*oh*ow, kh*kw*C) matrix, copied from an NHWC (padded) copy of ``x``."""
+    n, c, h, w = x.shape
+    padded = xp.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=x.dtype)
+    padded[:, ph : ph + h, pw : pw + w, :] = x.transpose(0, 2, 3, 1)
+    s_n, s_h, s_w, s_c = padded.strides
+    windows = xp.lib.stride_tricks.as_strided(
+        padded, shape=(n, oh, ow, kh, kw, c), strides=(s_n, s_h * sh, s_w * sw, s_h, s_w, s_c)
+    )
+    return windows.reshape(n * oh * ow, kh * kw * c)
+
+
+def _channels_last(channels):
+    # Copying the windows is most of a small convolution's time, and its speed is the length of
+    # the contiguous runs it copies: kw*C values with channels last, ow with channels first.
+    return channels >= 4
 
 
 def _conv_geometry(x, weight, stride, padding):
@@ -117,35 +135,53 @@ def conv2d(xp, x, weight, bias=None, stride=1, padding=0):
     if bias is not None and bias.shape != (weight.shape[0],):
         raise ValueError(f"conv2d: bias must have shape ({weight.shape[0]},), got {list(bias.shape)}")
     n, o = x.shape[0], weight.shape[0]
-    cols = _columns(xp, _padded(xp, x, ph, pw), kh, kw, sh, sw, oh, ow)
-    out = weight.reshape(o, -1) @ cols  # (O, N*oh*ow)
-    if bias is not None:
-        out += bias[:, None]
-    out = xp.ascontiguousarray(out.reshape(o, n, oh, ow).transpose(1, 0, 2, 3))
+    if _channels_last(x.shape[1]):
+        out = _columns_last(xp, x, kh, kw, sh, sw, ph, pw, oh, ow) @ weight.transpose(2, 3, 1, 0).reshape(-1, o)
+        if bias is not None:
+            out += bias
+        out = out.reshape(n, oh, ow, o).transpose(0, 3, 1, 2)
+    else:
+        out = weight.reshape(o, -1) @ _columns(xp, _padded(xp, x, ph, pw), kh, kw, sh, sw, oh, ow)  # (O, N*oh*ow)
+        if bias is not None:
+            out += bias[:, None]
+        out = out.reshape(o, n, oh, ow).transpose(1, 0, 2, 3)
+    out = xp.ascontiguousarray(out)
     return out[0] if unbatched else out
 
 
 def conv2d_grad(xp, g, ans, x, weight, bias=None, *, argnum, stride=1, padding=0):
     """The VJP of ``conv2d`` for input ``argnum`` (0: x, 1: weight, 2: bias)."""
-    if argnum == 2:
-        return g.sum(axis=(0, 2, 3)) if g.ndim == 4 else g.sum(axis=(1, 2))
     x, unbatched = _batched(x, "conv2d")
     if unbatched:
         g = g[None]
+    o = weight.shape[0]
+    if argnum == 2:
+        return xp.einsum("nol->o", g.reshape(g.shape[0], o, -1))
     (sh, sw), (ph, pw), (kh, kw), (oh, ow) = _conv_geometry(x, weight, stride, padding)
     n, c, h, w = x.shape
-    o = weight.shape[0]
-    g_mat = g.transpose(1, 0, 2, 3).reshape(o, n * oh * ow)
-    if argnum == 1:
-        cols = _columns(xp, _padded(xp, x, ph, pw), kh, kw, sh, sw, oh, ow)
-        return (g_mat @ cols.T).reshape(weight.shape)
-    # col2im: every kernel offset adds its slice of the column gradient back into the image
-    g_cols = (weight.reshape(o, -1).T @ g_mat).reshape(c, kh, kw, n, oh, ow)
-    g_pad = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=g.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            g_pad[:, :, i : i + sh * oh : sh, j : j + sw * ow : sw] += g_cols[:, i, j].transpose(1, 0, 2, 3)
-    gx = g_pad[:, :, ph : ph + h, pw : pw + w]
+    if _channels_last(c):
+        g_mat = g.transpose(0, 2, 3, 1).reshape(n * oh * ow, o)
+        if argnum == 1:
+            cols = _columns_last(xp, x, kh, kw, sh, sw, ph, pw, oh, ow)
+            return (cols.T @ g_mat).reshape(kh, kw, c, o).transpose(3, 2, 0, 1)
+        # col2im: every kernel offset adds its slice of the column gradient back into the (NHWC) image
+        g_cols = (g_mat @ weight.transpose(0, 2, 3, 1).reshape(o, -1)).reshape(n, oh, ow, kh, kw, c)
+        g_pad = xp.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=g.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                g_pad[:, i : i + sh * oh : sh, j : j + sw * ow : sw, :] += g_cols[:, :, :, i, j, :]
+        gx = g_pad[:, ph : ph + h, pw : pw + w, :].transpose(0, 3, 1, 2)
+    else:
+        g_mat = g.transpose(1, 0, 2, 3).reshape(o, n * oh * ow)
+        if argnum == 1:
+            cols = _columns(xp, _padded(xp, x, ph, pw), kh, kw, sh, sw, oh, ow)
+            return (g_mat @ cols.T).reshape(weight.shape)
+        g_cols = (weight.reshape(o, -1).T @ g_mat).reshape(c, kh, kw, n, oh, ow)
+        g_pad = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=g.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                g_pad[:, :, i : i + sh * oh : sh, j : j + sw * ow : sw] += g_cols[:, i, j].transpose(1, 0, 2, 3)
+        gx = g_pad[:, :, ph : ph + h, pw : pw + w]
     return gx[0] if unbatched else gx
 
 
@@ -166,39 +202,64 @@ def _pool_geometry(x, kernel_size, stride, padding):
     return (kh, kw), (sh, sw), (ph, pw), (oh, ow)
 
 
-def max_pool2d(xp, x, kernel_size, stride=None, padding=0):
-    """``torch.nn.functional.max_pool2d_with_indices``: the maxima and their flat indices into each H*W plane."""
-    x, unbatched = _batched(x, "max_pool2d")
-    (kh, kw), (sh, sw), (ph, pw), (oh, ow) = _pool_geometry(x, kernel_size, stride, padding)
-    n, c, h, w = x.shape
+def _pool_windows(xp, x, kernel_size, stride, padding):
+    """Geometry, the padded input, and for each kernel offset (row-major) the strided view of its elements."""
+    (kh, kw), (sh, sw), (ph, pw), (oh, ow) = geometry = _pool_geometry(x, kernel_size, stride, padding)
     low = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
     xpad = _padded(xp, x, ph, pw, low)
-    s_n, s_c, s_h, s_w = xpad.strides
-    windows = xp.lib.stride_tricks.as_strided(
-        xpad, shape=(n, c, oh, ow, kh, kw), strides=(s_n, s_c, s_h * sh, s_w * sw, s_h, s_w)
-    ).reshape(n, c, oh, ow, kh * kw)
-    where = windows.argmax(axis=-1)
-    values = xp.take_along_axis(windows, where[..., None], axis=-1)[..., 0]
-    rows = (xp.arange(oh) * sh - ph)[:, None] + where // kw
-    cols = (xp.arange(ow) * sw - pw) + where % kw
-    indices = (rows * w + cols).astype(xp.int64)
-    return (values[0], indices[0]) if unbatched else (values, indices)
+    views = [xpad[:, :, i : i + sh * oh : sh, j : j + sw * ow : sw] for i in range(kh) for j in range(kw)]
+    return geometry, xpad, views
+
+
+def max_pool2d(xp, x, kernel_size, stride=None, padding=0):
+    """``torch.nn.functional.max_pool2d``: the maximum of every window, as kh*kw elementwise maxima."""
+    x, unbatched = _batched(x, "max_pool2d")
+    _, _, views = _pool_windows(xp, x, kernel_size, stride, padding)
+    out = views[0].copy()
+    for view in views[1:]:
+        xp.maximum(out, view, out=out)
+    return out[0] if unbatched else out
 
 
 def max_pool2d_grad(xp, g, ans, x, kernel_size, stride=None, padding=0):
-    """Each window's gradient goes to the element its maximum came from (summed where windows overlap)."""
-    _, indices = ans
-    size = math.prod(x.shape[-2:])
-    planes = math.prod(x.shape[:-2])
-    flat = (indices.reshape(planes, -1) + (xp.arange(planes) * size)[:, None]).reshape(-1)
-    grad = xp.zeros(planes * size, dtype=g.dtype)
-    kh, kw = _pair(kernel_size, "kernel_size")
-    sh, sw = _pair(stride if stride is not None and stride != () else (kh, kw), "stride")
-    if sh >= kh and sw >= kw:
-        grad[flat] = g.reshape(-1)  # windows do not overlap: every index appears once
-    else:
-        xp.add.at(grad, flat, g.reshape(-1))
-    return grad.reshape(x.shape)
+    """Each window's gradient goes to its first maximum in row-major order, as PyTorch's (summed where windows overlap)."""
+    x, unbatched = _batched(x, "max_pool2d")
+    if unbatched:
+        g, ans = g[None], ans[None]
+    ((kh, kw), (sh, sw), (ph, pw), (oh, ow)), xpad, views = _pool_windows(xp, x, kernel_size, stride, padding)
+    g_pad = xp.zeros(xpad.shape, dtype=g.dtype)
+    overlapping = sh < kh or sw < kw
+    taken = None
+    for k, view in enumerate(views):
+        hit = view == ans
+        if taken is None:
+            taken = hit
+        else:
+            hit &= ~taken
+            taken |= hit
+        i, j = divmod(k, kw)
+        region = g_pad[:, :, i : i + sh * oh : sh, j : j + sw * ow : sw]
+        if overlapping:
+            region += g * hit
+        else:  # every element is in one window at most: a plain write
+            xp.multiply(g, hit, out=region)
+    gx = g_pad[:, :, ph : ph + x.shape[2], pw : pw + x.shape[3]]
+    return gx[0] if unbatched else gx
+
+
+def max_pool2d_indices(xp, x, kernel_size, stride=None, padding=0):
+    """The flat index into each input H*W plane of every window's first maximum (``return_indices=True``)."""
+    x, unbatched = _batched(x, "max_pool2d")
+    ((kh, kw), (sh, sw), (ph, pw), (oh, ow)), _, views = _pool_windows(xp, x, kernel_size, stride, padding)
+    best, where = views[0].copy(), xp.zeros(views[0].shape, dtype=xp.int64)
+    for k, view in enumerate(views[1:], 1):
+        greater = view > best  # strictly: the first maximum keeps its place
+        best = xp.where(greater, view, best)
+        where = xp.where(greater, k, where)
+    rows = (xp.arange(oh) * sh - ph)[:, None] + where // kw
+    cols = (xp.arange(ow) * sw - pw) + where % kw
+    indices = (rows * x.shape[3] + cols).astype(xp.int64)
+    return indices[0] if unbatched else indices
 
 
 def embedding(xp, indices, weight, padding_idx=None):
@@ -262,20 +323,28 @@ def layer_norm_grad(xp, g, ans, x, weight=None, bias=None, *, argnum, normalized
 # --- losses over class scores: class dim 1 ((N, C), (N, C, d1, ...)) or 0 (unbatched (C,)) ---------
 
 
-def _check_targets(xp, scores, target, ignore_index, name):
-    if target.dtype.kind not in "iu":
-        raise TypeError(f"{name}: expected target of an integer dtype (class indices), but got {target.dtype}")
+def _targets(xp, scores, target, ignore_index, name, check=True):
+    """(class dim, mask of the targets that count or None for all, targets safe to index with).
+
+    ``check``: raise for a bad dtype, shape or class index (the forward checks; its VJP need not).
+    """
     cdim = 0 if scores.ndim == 1 else 1
-    expected = scores.shape[:cdim] + scores.shape[cdim + 1 :]
-    if tuple(target.shape) != tuple(expected):
-        if scores.ndim >= 2 and target.ndim >= 1 and target.shape[0] != scores.shape[0]:
-            raise ValueError(f"Expected input batch_size ({scores.shape[0]}) to match target batch_size ({target.shape[0]}).")
-        raise ValueError(f"{name}: expected target of size {list(expected)} for input of size {list(scores.shape)}, got {list(target.shape)}")
-    valid = target != ignore_index
+    if check:
+        if target.dtype.kind not in "iu":
+            raise TypeError(f"{name}: expected target of an integer dtype (class indices), but got {target.dtype}")
+        expected = scores.shape[:cdim] + scores.shape[cdim + 1 :]
+        if tuple(target.shape) != tuple(expected):
+            if scores.ndim >= 2 and target.ndim >= 1 and target.shape[0] != scores.shape[0]:
+                raise ValueError(f"Expected input batch_size ({scores.shape[0]}) to match target batch_size ({target.shape[0]}).")
+            raise ValueError(f"{name}: expected target of size {list(expected)} for input of size {list(scores.shape)}, got {list(target.shape)}")
     classes = scores.shape[cdim]
-    bad = valid & ((target < 0) | (target >= classes))
-    if bad.any():
-        raise IndexError(f"Target {int(target[bad].reshape(-1)[0])} is out of bounds.")
+    if not 0 <= ignore_index < classes and (target.size == 0 or (int(target.min()) >= 0 and int(target.max()) < classes)):
+        return cdim, None, target  # the common case: every target a class, none ignored
+    valid = target != ignore_index
+    if check:
+        bad = valid & ((target < 0) | (target >= classes))
+        if bad.any():
+            raise IndexError(f"Target {int(target[bad].reshape(-1)[0])} is out of bounds.")
     return cdim, valid, xp.where(valid, target, 0)
 
 
@@ -285,17 +354,18 @@ def _reduce_loss(xp, loss, valid, reduction, name):
     if reduction == "sum":
         return loss.sum()
     if reduction == "mean":
-        return loss.sum() / valid.sum().astype(loss.dtype)
+        count = valid.sum() if valid is not None else loss.size
+        return loss.sum() / xp.asarray(count).astype(loss.dtype)
     raise ValueError(f"{reduction} is not a valid value for reduction")
 
 
-def _loss_grad_scale(xp, g, valid, reduction, cdim, dtype):
+def _loss_grad_scale(xp, g, valid, reduction, cdim, dtype, size):
     """d loss / d per-element loss, shaped to broadcast against the class dim."""
     if reduction == "mean":
-        g = g / valid.sum().astype(dtype)
+        g = g / xp.asarray(valid.sum() if valid is not None else size).astype(dtype)
     elif reduction == "none":
         g = xp.expand_dims(g, cdim)
-    return g * xp.expand_dims(valid, cdim)
+    return g * xp.expand_dims(valid, cdim) if valid is not None else g
 
 
 def _one_hot(xp, target, cdim, classes, ndim):
@@ -303,16 +373,22 @@ def _one_hot(xp, target, cdim, classes, ndim):
     return positions == xp.expand_dims(target, cdim)
 
 
+def _picked_loss(xp, logp, cdim, valid, safe):
+    picked = xp.take_along_axis(logp, xp.expand_dims(safe, cdim), axis=cdim).squeeze(cdim)
+    return -picked * valid if valid is not None else -picked
+
+
 def nll_loss(xp, logp, target, reduction="mean", ignore_index=-100):
     """``torch.nn.functional.nll_loss`` without class weights."""
-    cdim, valid, safe = _check_targets(xp, logp, target, ignore_index, "nll_loss")
-    picked = xp.take_along_axis(logp, xp.expand_dims(safe, cdim), axis=cdim).squeeze(cdim)
-    return _reduce_loss(xp, -picked * valid, valid, reduction, "nll_loss")
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    cdim, valid, safe = _targets(xp, logp, target, ignore_index, "nll_loss")
+    return _reduce_loss(xp, _picked_loss(xp, logp, cdim, valid, safe), valid, reduction, "nll_loss")
 
 
 def nll_loss_grad(xp, g, ans, logp, target, reduction="mean", ignore_index=-100):
-    cdim, valid, safe = _check_targets(xp, logp, target, ignore_index, "nll_loss")
-    scale = _loss_grad_scale(xp, g, valid, reduction, cdim, logp.dtype)
+    cdim, valid, safe = _targets(xp, logp, target, ignore_index, "nll_loss", check=False)
+    scale = _loss_grad_scale(xp, g, valid, reduction, cdim, logp.dtype, target.size)
     return _one_hot(xp, safe, cdim, logp.shape[cdim], logp.ndim) * -scale
 
 
@@ -327,16 +403,17 @@ def cross_entropy(xp, scores, target, reduction="mean", ignore_index=-100):
     Fused, so the backward is one expression (softmax minus the one-hot target) and
     no (N, C) log-probabilities are kept between forward and backward.
     """
-    cdim, valid, safe = _check_targets(xp, scores, target, ignore_index, "cross_entropy")
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    cdim, valid, safe = _targets(xp, scores, target, ignore_index, "cross_entropy")
     logp = _log_softmax(xp, scores, cdim)
-    picked = xp.take_along_axis(logp, xp.expand_dims(safe, cdim), axis=cdim).squeeze(cdim)
-    return _reduce_loss(xp, -picked * valid, valid, reduction, "cross_entropy")
+    return _reduce_loss(xp, _picked_loss(xp, logp, cdim, valid, safe), valid, reduction, "cross_entropy")
 
 
 def cross_entropy_grad(xp, g, ans, scores, target, reduction="mean", ignore_index=-100):
-    cdim, valid, safe = _check_targets(xp, scores, target, ignore_index, "cross_entropy")
+    cdim, valid, safe = _targets(xp, scores, target, ignore_index, "cross_entropy", check=False)
     probs = xp.exp(_log_softmax(xp, scores, cdim))
-    scale = _loss_grad_scale(xp, g, valid, reduction, cdim, scores.dtype)
+    scale = _loss_grad_scale(xp, g, valid, reduction, cdim, scores.dtype, target.size)
     return (probs - _one_hot(xp, safe, cdim, scores.shape[cdim], scores.ndim)) * scale
 
 

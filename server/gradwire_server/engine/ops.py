@@ -134,7 +134,8 @@ defop("clone", lambda xp, x: x.copy(), "CloneBackward0")
 # as a list of tensors: (x, weight[, bias])
 defop("linear", nn.linear, nn.linear_node, None)
 defop("conv2d", nn.conv2d, "ConvolutionBackward0", None)
-defop("max_pool2d", nn.max_pool2d, "MaxPool2DWithIndicesBackward0")  # (values, int64 indices), as max_pool2d_with_indices
+defop("max_pool2d", nn.max_pool2d, "MaxPool2DWithIndicesBackward0")
+defop("max_pool2d_indices", nn.max_pool2d_indices, "")  # F.max_pool2d(..., return_indices=True)'s indices
 defop("embedding", nn.embedding, "EmbeddingBackward0", 2)  # (indices, weight), as F.embedding
 defop("layer_norm", nn.layer_norm, "NativeLayerNormBackward0", None)
 defop("dropout", nn.dropout, "NativeDropoutBackward0", 2)  # (x, uniform samples from the session's generator)

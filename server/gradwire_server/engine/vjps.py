@@ -32,7 +32,7 @@ class VJP(NamedTuple):
 VJPS: dict[str, VJP] = {}
 
 # Ops whose outputs never carry a gradient (comparisons, indices).
-NON_DIFFERENTIABLE = {"eq", "ne", "lt", "le", "gt", "ge", "argmax", "argmin"}
+NON_DIFFERENTIABLE = {"eq", "ne", "lt", "le", "gt", "ge", "argmax", "argmin", "max_pool2d_indices"}
 
 
 def defvjp(op, *rules, saves="all", variadic=False):
@@ -165,7 +165,7 @@ defvjp("clone", _same, saves=None)
 # neural-network primitives: the rules live beside their forwards in nn.py
 defvjp("linear", nn.linear_grad, saves="inputs", variadic=True)
 defvjp("conv2d", nn.conv2d_grad, saves="inputs", variadic=True)
-defvjp("max_pool2d", nn.max_pool2d_grad, saves="all")  # the indices of the maxima (ans) and x's shape
+defvjp("max_pool2d", nn.max_pool2d_grad, saves="all")  # x and the maxima: the gradient goes where they are equal
 defvjp("embedding", None, nn.embedding_grad, saves="inputs")  # indices are integers: no gradient
 defvjp("layer_norm", nn.layer_norm_grad, saves="inputs", variadic=True)
 defvjp("dropout", nn.dropout_grad, None, saves="inputs")  # the samples are data, never differentiated
