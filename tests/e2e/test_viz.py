@@ -67,8 +67,10 @@ def _torch_picture(root, names):
                 continue
             if child.name() == "torch::autograd::AccumulateGrad":
                 label = tensor_label(child.variable)
-                if id(child) not in seen:
-                    seen.add(id(child))
+                # keyed by the leaf, which lives on: next_functions hands out fresh node objects,
+                # whose id() a later one may reuse once they are collected
+                if ("leaf", id(child.variable)) not in seen:
+                    seen.add(("leaf", id(child.variable)))
                     labels[label] += 1
             else:
                 label = child.name()
