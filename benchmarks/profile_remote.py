@@ -124,9 +124,10 @@ def serve(out_path, use_cprofile, capture_path=None):
                 spent += time.perf_counter() - start
             if reply is None:
                 break
+            if not reply.partial:  # the last: the caller may not ask for more
+                timers.add("run_batch", spent)
+                timers.add("commands", 0.0, len(batch.commands))
             yield reply
-        timers.add("run_batch", spent)
-        timers.add("commands", 0.0, len(batch.commands))
 
     commands.run_batch = timed_run_batch  # the servicer calls commands.run_batch through the module
 
@@ -236,6 +237,7 @@ def replay(path, repeats, skip, use_cprofile):
     between engine and decode/dispatch, without gRPC, threads or a client in the way."""
     from gradwire_server import commands, sessions
     from gradwire_server.engine import Backend, Engine
+    from gradwire_server.quotas import SessionQuota
 
     batches = read_batches(path)
     backend = Backend("cpu")
@@ -245,6 +247,7 @@ def replay(path, repeats, skip, use_cprofile):
     first_timed = [i for i, b in enumerate(batches) if b.seq >= 1][skip] if skip < sum(b.seq >= 1 for b in batches) else len(batches)
     for r in range(repeats):
         session = sessions.Session("replay", "token", Engine(backend=backend))
+        session.quota = SessionQuota(session, 1 << 62, 1 << 62)  # as the registry gives every session
         for i, batch in enumerate(batches):
             timed = i >= first_timed
             if timed and profile:
