@@ -505,6 +505,8 @@ def print_replay(args, capture, setup_batches, repeats, units, scale, label, uni
             op_chain(*leaves).backward()
 
         per_unit, count = 15, 200
+    elif not args.workload.startswith("mlp"):
+        work = None  # no engine-alone reference for this workload
     else:
         from bench_engine import make_mlp, mlp_loss, sgd_step
 
@@ -519,17 +521,18 @@ def print_replay(args, capture, setup_batches, repeats, units, scale, label, uni
             loss.item()
 
         per_unit, count = 1, 50 if batch <= 64 else 10
-    for _ in range(count):
-        work()
-    gc.collect()
-    samples = []
-    for _ in range(7):
-        start = time.perf_counter()
+    if work is not None:
         for _ in range(count):
             work()
-        samples.append((time.perf_counter() - start) / (count * per_unit))
-    samples.sort()
-    print(f"  engine alone           {samples[3] * scale:9.2f} {label} per {unit} (the same work on an Engine in this process, median of 7)")
+        gc.collect()
+        samples = []
+        for _ in range(7):
+            start = time.perf_counter()
+            for _ in range(count):
+                work()
+            samples.append((time.perf_counter() - start) / (count * per_unit))
+        samples.sort()
+        print(f"  engine alone           {samples[3] * scale:9.2f} {label} per {unit} (the same work on an Engine in this process, median of 7)")
     if profile:
         text = io.StringIO()
         pstats.Stats(profile, stream=text).sort_stats("tottime").print_stats(25)
