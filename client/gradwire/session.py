@@ -137,6 +137,7 @@ class Session:
     def __init__(self, target=None, *, api_key=None, tls=False, tls_ca=None, tls_cert=None, tls_key=None, timeout=30.0, seed=None,
                  device="auto", reconnect_timeout=10.0):
         self._embedded = None
+        self._transport_shut = False
         if target is None and (tls or tls_ca or tls_cert or tls_key):
             raise errors.InvalidArgumentError("the tls options need a target: an embedded server serves plain text on loopback")
         if target is None:
@@ -226,6 +227,8 @@ class Session:
     def close(self):
         """Close the session: the server frees all its tensors; an embedded server stops."""
         if self._closed:
+            if self._ended_by is not None and not self._transport_shut:
+                self._shutdown_transport()  # the stream ended with an error: the channel (and an embedded server) still go
             return
         try:
             with self._lock:
@@ -242,6 +245,7 @@ class Session:
             self._shutdown_transport()
 
     def _shutdown_transport(self):
+        self._transport_shut = True
         try:
             self._replies.cancel()
         except AttributeError:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 import gradwire as gw
+from gradwire.v1 import gradwire_pb2 as pb
 from gradwire_server.app import create_server
 from gradwire_server.config import Config
 
@@ -32,6 +33,9 @@ def test_a_session_whose_server_stopped_is_lost():
         assert "open a new session" in str(info.value)
         with pytest.raises(gw.SessionLostError, match=f"session {s.id} can no longer be used"):
             s.randn(1)
+        s.close()  # after the error: its channel still closes
+        with pytest.raises(ValueError, match="closed channel"):
+            s._stub.GetServerInfo(pb.ServerInfoRequest())
     finally:
         s.close()
         server.stop(grace=0)
