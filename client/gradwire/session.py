@@ -312,6 +312,7 @@ class Session:
         for piece in _within(batch, self._max_message, data_bytes):
             self._sent += 1
             piece.seq = self._sent
+            piece.acked = self._acked  # the server may forget the replies read already
             self._batch_ids[piece.seq] = (piece.commands[0].id, piece.commands[-1].id)
             self._unacked[piece.seq] = piece
             self._requests.put(piece)

@@ -65,6 +65,9 @@ class Session:
         """
         seq = batch.seq
         self.last_reply = None
+        replies = self.replies
+        while replies and next(iter(replies)) <= batch.acked:  # read by the client: never resent
+            replies.popitem(last=False)
         if seq and seq <= self.applied_seq:
             reply = self.replies.get(seq)
             if reply is None:
@@ -75,10 +78,10 @@ class Session:
             return
         if seq and seq != self.applied_seq + 1:
             raise InvalidRequest(f"batch {seq} of session {self.id} is out of order: the next batch is {self.applied_seq + 1}")
-        replies = run(batch)
+        run_replies = run(batch)
         early, final = [], None
         try:
-            for reply in replies:
+            for reply in run_replies:
                 if not reply.partial:
                     final = reply
                     break
@@ -86,7 +89,7 @@ class Session:
                 yield reply
         finally:
             if final is None:  # closed at the early answer: apply the rest of the batch all the same
-                for reply in replies:
+                for reply in run_replies:
                     final = reply
             if final is not None:
                 kept = final if not early else type(final)(seq=seq, results=[*early, *final.results])

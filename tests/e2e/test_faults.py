@@ -373,3 +373,14 @@ def test_sigterm_during_load_drains_and_tells_every_client(tmp_path):
         print(f"\nSIGTERM under load: 6 training clients, server exit code {code}; every client told: {told}")
     finally:
         server.close()
+
+
+def test_the_server_forgets_the_replies_the_client_has_read(server):
+    """The window of replies for resends holds only what the client has not read yet, so reading
+    a tensor every step (inline, up to a MiB a reply) does not pile up 64 replies per session."""
+    with gw.connect(server.address, timeout=10) as s:
+        x = s.tensor(np.ones(1000, dtype=np.float32))
+        for _ in range(100):
+            (x * 2).numpy()
+        kept = server.registry._sessions[s.id].replies
+        assert len(kept) <= 2, sorted(kept)  # the last replies, early-answered and not read to the end yet
