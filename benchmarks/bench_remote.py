@@ -489,25 +489,11 @@ def bench_mlp(session, gw, torch, batch, repeats, inner, settle, server, upload_
     def torch_step():
         return torch_nn_step(model, x_t, y_t, lr).item()
 
-    # the same work: equal losses on the first step and on the next, after one update
-    for step in range(2):
-        losses = gradwire_step(), torch_step()
-        assert abs(losses[0] - losses[1]) <= 1e-4 * max(1.0, abs(losses[1])), f"step {step}: gradwire, torch losses {losses}"
-
-    def steps(step):
-        def sample():
-            for _ in range(inner):
-                step()
-
-        return sample
-
-    runners = {"gradwire": steps(gradwire_step), "torch": steps(torch_step)}
-    interleaved(runners, 1, settle)  # warm-up
-    result = summarize(interleaved(runners, repeats, settle, server), "gradwire", "torch", inner)
+    result = time_training_steps(gradwire_step, torch_step, repeats, inner, settle, server)
     del params, x_g, y_g, rows_g
     gc.collect()
     session.sync()  # the releases go out now, not inside the next measurement
-    return result, losses
+    return result
 
 
 def bench_mlp_nn(session, gw, torch, batch, repeats, inner, settle, server, lr=0.01):
@@ -545,6 +531,17 @@ def bench_mlp_nn(session, gw, torch, batch, repeats, inner, settle, server, lr=0
         opt_t.zero_grad()
         return loss.item()
 
+    result = time_training_steps(gradwire_step, torch_step, repeats, inner, settle, server)
+    del model_g, opt_g, x_g, y_g
+    gc.collect()
+    session.sync()
+    return result
+
+
+def time_training_steps(gradwire_step, torch_step, repeats, inner, settle, server):
+    """Check that both sides do the same work (equal losses on the first step and on the next,
+    after one update), then time ``inner`` steps a sample, the sides alternating.
+    Returns the summary and the losses of the checked steps."""
     for step in range(2):
         losses = gradwire_step(), torch_step()
         assert abs(losses[0] - losses[1]) <= 1e-4 * max(1.0, abs(losses[1])), f"step {step}: gradwire, torch losses {losses}"
@@ -558,11 +555,7 @@ def bench_mlp_nn(session, gw, torch, batch, repeats, inner, settle, server, lr=0
 
     runners = {"gradwire": steps(gradwire_step), "torch": steps(torch_step)}
     interleaved(runners, 1, settle)  # warm-up
-    result = summarize(interleaved(runners, repeats, settle, server), "gradwire", "torch", inner)
-    del model_g, opt_g, x_g, y_g
-    gc.collect()
-    session.sync()
-    return result, losses
+    return summarize(interleaved(runners, repeats, settle, server), "gradwire", "torch", inner), losses
 
 
 # --- (c) transfers --------------------------------------------------------------------
