@@ -139,12 +139,23 @@ class GradwireServer:
                         config.max_workers, config.max_sessions)
         for warning in exposure_warnings(address, config.host, self.api_keys.enabled, credentials is not None):
             log.warning("%s", warning)
+        # probes (a container's HEALTHCHECK, Kubernetes' grpc: probes) speak plain text: beside a TLS
+        # port, a port of its own serves the health service alone, and nothing else
+        self.health_server, self.health_port = None, None
+        if config.health_port >= 0:
+            self.health_server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+            health_pb2_grpc.add_HealthServicer_to_server(self.health, self.health_server)
+            self.health_port = self.health_server.add_insecure_port(f"{config.host}:{config.health_port}")
+            if self.health_port == 0:
+                raise OSError(f"could not bind the health port {config.host}:{config.health_port}")
         self._stopped = threading.Event()
         self._reaper = threading.Thread(target=self._reap, name="gradwire-reaper", daemon=True)
 
     def start(self):
         self.metrics_port = self.metrics.serve(self.config.host, self.config.metrics_port)
         self.grpc_server.start()
+        if self.health_server is not None:
+            self.health_server.start()
         for name in ("", SERVICE_NAME):
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         self._reaper.start()
@@ -175,6 +186,8 @@ class GradwireServer:
         # a short grace, not 0: the last replies were handed to gRPC, and stop(0) cancels calls
         # at once, which can drop a reply not yet written to the socket; idle streams end then
         self.grpc_server.stop(min(grace, 0.5) if grace is not None else 0.5).wait()
+        if self.health_server is not None:
+            self.health_server.stop(0).wait()
         self.metrics.stop()
 
     def wait_for_termination(self, timeout=None):
@@ -213,6 +226,8 @@ def main(argv=None):
     print(f"listening on {config.host}:{port} (device {server.backend.device})", flush=True)
     if server.metrics_port is not None:
         print(f"metrics on http://{config.host}:{server.metrics_port}/metrics", flush=True)
+    if server.health_port is not None:
+        print(f"health on {config.host}:{server.health_port} (plain text)", flush=True)
     signals = queue.SimpleQueue()  # put() may run in a signal handler: SimpleQueue's is reentrant
     for sig in (signal.SIGTERM, signal.SIGINT) + ((signal.SIGHUP,) if hasattr(signal, "SIGHUP") else ()):
         signal.signal(sig, lambda signum, _: signals.put(signum))

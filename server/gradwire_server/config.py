@@ -40,6 +40,7 @@ class Config:
     tls_key: str = ""
     tls_client_ca: str = ""
     metrics_port: int = -1  # Prometheus endpoint on host:metrics_port; -1: off; 0 picks a free port
+    health_port: int = -1  # plain-text gRPC health service alone, for probes of a TLS server; -1: off; 0 picks one
     log_format: str = "text"  # text | json
     dedupe_window: int = 64  # replies kept per session, so a batch resent after a reconnect is not run twice
     keepalive_s: float = 30.0  # ping an idle connection this often; one silent for keepalive_s more is closed
@@ -71,6 +72,7 @@ _HELP = {
     "tls_key": "PEM private key of --tls-cert",
     "tls_client_ca": "PEM CA bundle: require client certificates it signed (mutual TLS)",
     "metrics_port": "serve Prometheus metrics at http://HOST:PORT/metrics; -1: off; 0 picks a free port",
+    "health_port": "serve the gRPC health service alone, in plain text, on this port (probes of a TLS server); -1: off; 0 picks a free port",
     "log_format": "text, or json: one JSON object per line, with session and request ids",
     "dedupe_window": "replies kept per session to answer a batch resent after a reconnect without running it again",
     "keepalive_s": "seconds between keepalive pings on an idle connection; a peer silent that long again is dropped",

@@ -4,8 +4,9 @@
 
 Exit status 0 when the answer is SERVING, 1 otherwise (NOT_SERVING while a server
 drains, or no answer). Without ``--address`` it asks the server this environment
-configures: ``GRADWIRE_PORT`` (and ``GRADWIRE_HOST``, where that is not a wildcard
-address) on loopback, as ``gradwire-server`` itself reads them.
+configures: ``GRADWIRE_HEALTH_PORT`` where one is set (the plain-text health port of
+a TLS server), else ``GRADWIRE_PORT``, and ``GRADWIRE_HOST`` where that is not a
+wildcard address, else loopback, as ``gradwire-server`` itself reads them.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def default_address(environ=None) -> str:
     """Where this environment's server listens, as seen from inside its container."""
     config = parse_args([], environ)
     host = "127.0.0.1" if config.host in _WILDCARDS else config.host
-    return f"{host}:{config.port}"
+    return f"{host}:{config.health_port if config.health_port > 0 else config.port}"
 
 
 def check(address: str, service: str = "", timeout: float = 3.0) -> str:

@@ -183,3 +183,31 @@ def test_the_cli_refuses_tls_flags_that_do_not_go_together(tmp_path, pki, flags,
     )
     assert result.returncode == 2
     assert message.format(**values) in result.stderr
+
+
+def test_a_tls_server_answers_probes_on_its_plain_health_port(pki):
+    """Probes speak plain text: --health-port serves the health service alone, and nothing else."""
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    from gradwire.v1 import gradwire_pb2 as pb, gradwire_pb2_grpc as pb_grpc
+    from gradwire_server import healthcheck
+
+    server = start(tls_cert=str(pki.server.cert), tls_key=str(pki.server.key), health_port=0)
+    try:
+        probe = f"127.0.0.1:{server.health_port}"
+        assert healthcheck.main(["--address", probe]) == 0
+        assert healthcheck.main(["--address", server.address, "--timeout", "2"]) == 1  # the TLS port refuses plain text
+        assert healthcheck.default_address({"GRADWIRE_PORT": "50051", "GRADWIRE_HEALTH_PORT": "8081"}) == "127.0.0.1:8081"
+        with grpc.insecure_channel(probe) as channel:
+            with pytest.raises(grpc.RpcError) as info:  # the gradwire service is not served in plain text
+                pb_grpc.GradwireStub(channel).GetServerInfo(pb.ServerInfoRequest(), timeout=5)
+            assert info.value.code() is grpc.StatusCode.UNIMPLEMENTED
+        s = gw.connect(server.address, tls_ca=pki.ca_path, timeout=10)  # the TLS port serves as before
+        assert s.ones(2).sum().item() == 2.0
+        s.close()
+    finally:
+        server.stop(grace=0.5)
+    with grpc.insecure_channel(probe) as channel:  # stopped with the server
+        with pytest.raises(grpc.RpcError):
+            health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=2)
