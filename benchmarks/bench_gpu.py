@@ -36,18 +36,12 @@ import argparse
 import json
 import os
 import platform
-import selectors
-import signal
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 def gpu_problem() -> str | None:
@@ -76,44 +70,14 @@ def gpu_problem() -> str | None:
 # --- the server process -----------------------------------------------------------------------
 
 
-class ServerProcess:
-    """``python -m gradwire_server`` on a free loopback port; ready once it prints ``listening on HOST:PORT``."""
+def server_process(device="cuda"):
+    """``python -m gradwire_server`` on a free loopback port (bench_remote's ServerProcess), this checkout first on its path."""
+    from bench_remote import CHECKOUT_PATHS, ServerProcess
 
-    def __init__(self, device="cuda", start_timeout=180.0):
-        env = dict(os.environ)
-        paths = [os.path.join(ROOT, "client"), os.path.join(ROOT, "server")]
-        env["PYTHONPATH"] = os.pathsep.join(paths + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
-        self.log = tempfile.TemporaryFile(mode="w+")  # not a pipe, which could fill and block it
-        argv = [sys.executable, "-m", "gradwire_server", "--host", "127.0.0.1", "--port", "0", "--device", device]
-        self.proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=self.log, text=True)
-        self.address, self.line = self._wait(start_timeout)
-
-    def _wait(self, timeout):
-        deadline = time.monotonic() + timeout
-        with selectors.DefaultSelector() as sel:
-            sel.register(self.proc.stdout, selectors.EVENT_READ)
-            while time.monotonic() < deadline and self.proc.poll() is None:
-                if sel.select(timeout=0.5):
-                    line = self.proc.stdout.readline()
-                    if line.startswith("listening on "):
-                        return line.split()[2], line.strip()
-        self.stop()
-        self.log.seek(0)
-        raise RuntimeError(f"the server did not start (exit status {self.proc.returncode}); its log:\n{self.log.read()[-3000:]}")
-
-    def cpu_seconds(self) -> float:
-        with open(f"/proc/{self.proc.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / _CLK_TCK  # utime + stime, all threads
-
-    def stop(self, timeout=30.0):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(CHECKOUT_PATHS + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    argv = [sys.executable, "-m", "gradwire_server", "--host", "127.0.0.1", "--port", "0", "--device", device]
+    return ServerProcess(argv, env, "the gradwire server", start_timeout=180.0)
 
 
 class EmbeddedServer:
@@ -127,8 +91,8 @@ class EmbeddedServer:
         self.server.start()
         self.address, self.line = f"127.0.0.1:{port}", f"embedded on 127.0.0.1:{port} (device {self.server.backend.device})"
 
-    def cpu_seconds(self) -> float:
-        return float("nan")  # shares this process's CPU time
+    def cpu_and_faults(self):
+        return float("nan"), 0  # it shares this process's CPU time
 
     def stop(self):
         self.server.stop(grace=1.0)
@@ -154,12 +118,12 @@ def measure(runners, repeats, inner, server):
     cpu = {name: {"client": 0.0, "server": 0.0} for name in names}
     for r in range(repeats):
         for name in names[r % len(names):] + names[: r % len(names)]:
-            own, theirs = own_cpu_seconds(), server.cpu_seconds()
+            own, theirs = own_cpu_seconds(), server.cpu_and_faults()[0]
             start = time.perf_counter()
             runners[name](inner)
             samples[name].append((time.perf_counter() - start) / inner)
             cpu[name]["client"] += own_cpu_seconds() - own
-            cpu[name]["server"] += server.cpu_seconds() - theirs
+            cpu[name]["server"] += server.cpu_and_faults()[0] - theirs
     steps = repeats * inner
     return samples, {name: {k: v / steps for k, v in c.items()} for name, c in cpu.items()}
 
@@ -295,7 +259,7 @@ def main(argv=None):
     )
     print(f"  TF32 matrix products: torch {card['torch_tf32_matmul']}, CUPY_TF32={card['CUPY_TF32']}")
 
-    server = EmbeddedServer() if args.embedded else ServerProcess()
+    server = EmbeddedServer() if args.embedded else server_process()
     args.server = server
     results = []
     try:

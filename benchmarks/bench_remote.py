@@ -106,9 +106,10 @@ class ServerProcess:
         self.name = name
         self.log = tempfile.TemporaryFile(mode="w+")  # its log; not a pipe, which could fill and block it
         self.proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=self.log, text=True)
-        self.address = self._wait_for_address(start_timeout)
+        self.line = self._wait_for_ready_line(start_timeout)  # "listening on HOST:PORT (device ...)"
+        self.address = self.line.split()[2]
 
-    def _wait_for_address(self, timeout):
+    def _wait_for_ready_line(self, timeout):
         deadline = time.monotonic() + timeout
         with selectors.DefaultSelector() as sel:
             sel.register(self.proc.stdout, selectors.EVENT_READ)
@@ -116,7 +117,7 @@ class ServerProcess:
                 if sel.select(timeout=0.5):
                     line = self.proc.stdout.readline()
                     if line.startswith("listening on "):
-                        return line.split()[2]
+                        return line.strip()
                     if not line and self.proc.poll() is not None:
                         break
                 elif self.proc.poll() is not None:
