@@ -26,7 +26,7 @@ under cProfile too, and the top functions by own time are printed (cProfile
 inflates Python-heavy code, so read those lists for shares, the timers above for
 absolute figures).
 
-Run: ``python benchmarks/profile_remote.py ops|mlp64|mlp1024|upload|download|digits-cnn|digits-mlp [--cprofile]``
+Run: ``python benchmarks/profile_remote.py ops|mlp64|mlp1024|mlp64-nn|mlp1024-nn|upload|download|digits-cnn|digits-mlp [--cprofile]``
 (``digits-*``: one epoch of examples/train_digits.py per unit, as bench_digits.py times it; the
 syncs inside the epoch count as enqueue time there).
 """
@@ -338,6 +338,30 @@ def workload_mlp(s, gw, clock, batch, lr=0.01):
     return run, 1, "step"
 
 
+def workload_mlp_nn(s, gw, clock, batch, lr=0.01):
+    """bench_remote.py's --nn-only variant: nn.Sequential, F.cross_entropy, optim.SGD."""
+    rng = np.random.default_rng(batch)
+    model = gw.nn.Sequential(
+        gw.nn.Linear(784, 256, session=s), gw.nn.ReLU(), gw.nn.Linear(256, 256, session=s), gw.nn.ReLU(),
+        gw.nn.Linear(256, 10, session=s),
+    )
+    optimizer = gw.optim.SGD(model.parameters(), lr=lr)
+    x, y = s.tensor(rng.standard_normal((batch, 784), dtype=np.float32)), s.tensor(rng.integers(0, 10, batch))
+
+    def enqueue():
+        loss = gw.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        return loss
+
+    def run(n):
+        for _ in range(n):
+            clock.run(enqueue, lambda loss: loss.item())
+
+    return run, 1, "step"
+
+
 def workload_transfer(s, gw, clock, direction, mib=256):
     array = np.random.default_rng(1).standard_normal((mib << 20) // 4, dtype=np.float32)
     held = {"t": s.tensor(array)}
@@ -377,7 +401,7 @@ def workload_digits(s, gw, clock, mlp):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("workload", nargs="?", choices=("ops", "mlp64", "mlp1024", "upload", "download", "digits-cnn", "digits-mlp"))
+    parser.add_argument("workload", nargs="?", choices=("ops", "mlp64", "mlp1024", "mlp64-nn", "mlp1024-nn", "upload", "download", "digits-cnn", "digits-mlp"))
     parser.add_argument(
         "--replay", action="store_true",
         help="also capture the session's batches and run them again in-process through commands.run_batch "
@@ -419,6 +443,9 @@ def main(argv=None):
         elif args.workload.startswith("digits"):
             run, units, unit = workload_digits(s, gw, clock, args.workload == "digits-mlp")
             repeats = args.repeats or 10
+        elif args.workload.endswith("-nn"):
+            run, units, unit = workload_mlp_nn(s, gw, clock, int(args.workload[3:-3]))
+            repeats = args.repeats or (300 if args.workload == "mlp64-nn" else 40)
         elif args.workload.startswith("mlp"):
             run, units, unit = workload_mlp(s, gw, clock, int(args.workload[3:]))
             repeats = args.repeats or (300 if args.workload == "mlp64" else 40)
@@ -505,7 +532,7 @@ def print_replay(args, capture, setup_batches, repeats, units, scale, label, uni
             op_chain(*leaves).backward()
 
         per_unit, count = 15, 200
-    elif not args.workload.startswith("mlp"):
+    elif not args.workload.startswith("mlp") or args.workload.endswith("-nn"):
         work = None  # no engine-alone reference for this workload
     else:
         from bench_engine import make_mlp, mlp_loss, sgd_step
