@@ -21,6 +21,7 @@ from .auth import ApiKeys
 from .config import Config
 from .engine import NON_DIFFERENTIABLE, OPS, SUPPORTED_DTYPES, parse_dtype
 from .errors import InvalidRequest, QuotaExceeded, Unavailable
+from .runstream import RunStream
 from .sessions import Session, SessionRegistry
 from .status import describe, status_of
 
@@ -93,21 +94,27 @@ class GradwireServicer(pb_grpc.GradwireServicer):
         # a tensor inline in a batch, or one chunk of one, must fit in a message with room to spare
         self.inline_bytes = min(config.inline_bytes, config.max_message_bytes // 2)
         self.chunk_bytes = max(1, min(config.chunk_bytes, config.max_message_bytes // 2))
-        self._busy = 0  # batches (until their reply is sent) and transfers under way; idle streams are not
+        self._busy = 0  # batches (until their full reply is sent) and transfers under way; idle streams are not
         self._idle = threading.Condition()
-        self.streams = 0  # Run streams whose handler is running (one worker thread each)
+        self.streams = 0  # Run streams whose handler is running (a gRPC thread, and two of RunStream's each)
+
+    def begin_work(self):
+        with self._idle:
+            self._busy += 1
+
+    def end_work(self):
+        with self._idle:
+            self._busy -= 1
+            if not self._busy:
+                self._idle.notify_all()
 
     @contextlib.contextmanager
     def working(self):
-        with self._idle:
-            self._busy += 1
+        self.begin_work()
         try:
             yield
         finally:
-            with self._idle:
-                self._busy -= 1
-                if not self._busy:
-                    self._idle.notify_all()
+            self.end_work()
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until no batch or transfer is under way (replies sent); False if ``timeout`` passed first."""
@@ -144,26 +151,35 @@ class GradwireServicer(pb_grpc.GradwireServicer):
 
     @_aborts_on_error
     def Run(self, request_iterator, context):
-        """Apply each batch of the session's stream in order; reply once per batch."""
+        """Apply each batch of the session's stream in order; reply once per batch (and early to a fetch).
+
+        A ``RunStream`` receives, applies and sends on separate threads, so the engine
+        never waits for the network.
+        """
         session = self._session(context)
         with self._idle:
             self.streams += 1
         try:
-            for batch in request_iterator:
-                with self.working():  # until the reply is sent: a shutdown waits for it
-                    if self.registry.draining:
-                        raise Unavailable("server is shutting down")
-                    with session.lock:
-                        self._session(context)  # ended while this batch waited? say which way
-                        # a batch resent after a reconnect is answered from the session's window, not run twice;
-                        # `yield from`: a client gone at an early reply closes apply_once here, under the lock
-                        yield from session.apply_once(batch, functools.partial(self._run_batch, session), self.config.dedupe_window)
-                        session.last_used = time.monotonic()
-                    if session.last_reply is not None:
-                        self.registry.metrics.batch(batch, (session.last_reply,))
+            stream = RunStream(
+                request_iterator, functools.partial(self._apply_batch, session, context), self.begin_work, self.end_work,
+                functools.partial(logs.call_scope, context), name=f"gradwire-run-{session.id[:8]}",
+            )
+            yield from stream.replies()
         finally:  # the stream ended, however: its client closed it, vanished, or the server stopped
             with self._idle:
                 self.streams -= 1
+
+    def _apply_batch(self, session: Session, context, batch: pb.Batch):
+        """A batch's replies, on the stream's worker thread."""
+        if self.registry.draining:
+            raise Unavailable("server is shutting down")
+        with session.lock:
+            self._session(context)  # ended while this batch waited? say which way
+            # a batch resent after a reconnect is answered from the session's window, not run twice
+            yield from session.apply_once(batch, functools.partial(self._run_batch, session), self.config.dedupe_window)
+            session.last_used = time.monotonic()
+        if session.last_reply is not None:
+            self.registry.metrics.batch(batch, (session.last_reply,))
 
     def _run_batch(self, session: Session, batch: pb.Batch):
         """The replies of one batch; a batch over ``max_batch_commands`` is refused whole and the stream goes on."""

@@ -213,18 +213,26 @@ def test_each_deferred_error_is_raised_once(session):
     del bad
 
 
-def _run_handlers(session_id):
-    """For each server thread in Run for this session: whether it is waiting for the client's next batch."""
+def _run_streams(session_id):
+    """For each server stream of this session (its handler in Run, or RunStream's threads):
+    whether it is waiting for the client's next batch."""
+    frames = sys._current_frames()
+    threads = {t.ident: t.name for t in threading.enumerate()}
     found = []
-    for top in sys._current_frames().values():
+    for ident, top in frames.items():
         chain, frame = [], top
         while frame is not None:
             chain.append(frame)
             frame = frame.f_back
-        for depth, frame in enumerate(chain):
-            served = frame.f_locals.get("session") if frame.f_code.co_name == "Run" else None
-            if frame.f_code.co_filename.endswith("servicer.py") and getattr(served, "id", None) == session_id:
-                found.append(any(f.f_code.co_name == "_next" and "grpc" in f.f_code.co_filename for f in chain[:depth]))
+        if threads.get(ident) == f"gradwire-run-{session_id[:8]}-receive":
+            found.append(any(f.f_code.co_name == "_next" and "grpc" in f.f_code.co_filename for f in chain))
+        elif threads.get(ident, "").startswith(f"gradwire-run-{session_id[:8]}"):
+            found.append(False)  # the worker: still there
+        else:
+            for frame in chain:
+                served = frame.f_locals.get("session") if frame.f_code.co_name == "Run" else None
+                if frame.f_code.co_filename.endswith("servicer.py") and getattr(served, "id", None) == session_id:
+                    found.append(False)  # the handler: still there
     return found
 
 
@@ -240,9 +248,9 @@ def test_a_client_dropping_its_stream_is_not_an_internal_error(server, caplog):
     s = gw.connect(server.address, timeout=10)
     try:
         assert s.ones(2).sum().item() == 2.0
-        _poll(lambda: _run_handlers(s.id) == [True], "the server never went back to waiting for a batch")
+        _poll(lambda: True in _run_streams(s.id), "the server never went back to waiting for a batch")
         s._replies.cancel()  # what a client that dies mid-session does to its stream
-        _poll(lambda: _run_handlers(s.id) == [], "the server never let go of the cancelled stream")
+        _poll(lambda: _run_streams(s.id) == [], "the server never let go of the cancelled stream (its threads)")
         # grpc ends the handler's wait either with an RpcError (most runs: logged at INFO) or as a
         # plain end of stream; neither is an internal error
         errors = [r for r in caplog.records if r.name.startswith("gradwire") and r.levelno >= logging.ERROR]
