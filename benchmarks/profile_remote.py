@@ -532,7 +532,31 @@ def print_replay(args, capture, setup_batches, repeats, units, scale, label, uni
             op_chain(*leaves).backward()
 
         per_unit, count = 15, 200
-    elif not args.workload.startswith("mlp") or args.workload.endswith("-nn"):
+    elif args.workload.endswith("-nn"):  # the same layers, loss and optimizer, straight on the engine
+        from gradwire_server.engine import optim
+
+        batch = int(args.workload[3:-3])
+        rng = np.random.default_rng(batch)
+        sizes = ((784, 256), (256, 256), (256, 10))
+        params = [engine.tensor(rng.standard_normal(shape, dtype=np.float32) * 0.05, requires_grad=True)
+                  for fan_in, fan_out in sizes for shape in ((fan_out, fan_in), (fan_out,))]
+        optimizer = optim.Optimizer("sgd", engine.xp)
+        x, y = engine.tensor(rng.standard_normal((batch, 784), dtype=np.float32)), engine.tensor(rng.integers(0, 10, batch))
+
+        def work():
+            h = x
+            for layer in range(3):
+                h = engine.apply("linear", h, params[2 * layer], params[2 * layer + 1])
+                h = engine.apply("relu", h) if layer < 2 else h
+            loss = engine.apply("cross_entropy", h, y)
+            engine.backward(loss)
+            optimizer.step([optim.Group(list(enumerate(params)), lr=0.01)])
+            for p in params:
+                p.grad = None
+            loss.item()
+
+        per_unit, count = 1, 50 if batch <= 64 else 10
+    elif not args.workload.startswith("mlp"):
         work = None  # no engine-alone reference for this workload
     else:
         from bench_engine import make_mlp, mlp_loss, sgd_step

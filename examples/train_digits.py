@@ -135,8 +135,12 @@ class Trainer:
         model.train()
         xs, ys = backend.shuffled(self.x, self.y, order)
         # the running loss and accuracy stay on the server: each step keeps its loss and its hits,
-        # and they are summed there once per log_every steps, when the bar shows them
+        # and they are summed there once per log_every steps. The bar shows the figures of the
+        # update before: they were computed while this update's steps were being sent, so
+        # reading them never waits for the steps queued since (the server answers such a read
+        # as soon as the batch arrives) and the server never waits for the next steps.
         loss_sum, correct, losses, hits = backend.zero(), backend.zero(), [], []
+        shown = (backend.stack([loss_sum, correct]), 0)  # (figures, steps they cover)
         for step in range(steps):
             xb, yb = xs[step * batch : (step + 1) * batch], ys[step * batch : (step + 1) * batch]
             logits = model(xb)
@@ -152,11 +156,13 @@ class Trainer:
                     loss_sum = loss_sum + backend.stack(losses).sum()
                     correct = correct + backend.cat(hits).sum()
                 losses, hits = [], []
-                if step + 1 < steps:  # a sync point: one round trip every log_every steps
-                    progress = {"loss": f"{backend.value(loss_sum) / (step + 1):.4f}",
-                                "acc": f"{backend.value(correct) / ((step + 1) * batch):.3f}"}
-                    if bar is not None:
-                        bar.set_postfix(progress, refresh=False)
+                if step + 1 < steps:  # a sync point, one update late: one round trip every log_every steps
+                    figures, covered = shown
+                    shown = (backend.stack([loss_sum, correct]), step + 1)
+                    total_loss, total_correct = figures.tolist()
+                    if bar is not None and covered:
+                        bar.set_postfix({"loss": f"{total_loss / covered:.4f}", "acc": f"{total_correct / (covered * batch):.3f}"},
+                                        refresh=False)
             if bar is not None:
                 bar.update()
         return backend.value(loss_sum) / steps

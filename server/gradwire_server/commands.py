@@ -36,9 +36,11 @@ def run_batch(session: Session, batch: pb.Batch, inline_bytes: int):
 
 def _run(session: Session, batch: pb.Batch, inline_bytes: int):
     commands = batch.commands
-    early = _early_fetch(commands)  # (index of the op that makes the tensor, index of its fetch)
+    early = _early_fetch(session, commands)  # (index of the op that makes the tensor, or -1: made before; index of its fetch)
     results = []
     answered = -1
+    if early is not None and early[0] < 0:
+        answered = yield from _answer_early(session, batch, early, results, inline_bytes)
     for index, command in enumerate(commands):
         if index == answered:
             continue
@@ -60,47 +62,81 @@ def _run(session: Session, batch: pb.Batch, inline_bytes: int):
             context = _input_shapes(session, command.op) if kind == "op" else ""
             results.append(error_result(command.id, error, cause if cause != command.id else 0, context))
             continue
-        if early is not None and index == early[0] and _stays_final(session, commands, *early):
-            fetch = commands[early[1]]
-            result = _fetch(session, fetch.fetch, inline_bytes)
-            result.command = fetch.id
-            results.append(result)
-            yield pb.BatchReply(seq=batch.seq, results=results, partial=True)
-            results, answered = [], early[1]
+        if early is not None and index == early[0]:
+            answered = yield from _answer_early(session, batch, early, results, inline_bytes)
     yield pb.BatchReply(seq=batch.seq, results=results)
+
+
+def _answer_early(session: Session, batch: pb.Batch, early, results, inline_bytes: int):
+    """Yield the early (partial) reply to fetch ``early[1]`` if nothing before it can change its tensor;
+    the index of the fetch answered, or -1."""
+    made, fetched = early
+    if not _stays_final(session, batch.commands, made, fetched):
+        return -1
+    fetch = batch.commands[fetched]
+    result = _fetch(session, fetch.fetch, inline_bytes)
+    result.command = fetch.id
+    results.append(result)
+    yield pb.BatchReply(seq=batch.seq, results=list(results), partial=True)
+    results.clear()
+    return fetched
 
 
 # Commands that never write into an existing tensor's values or metadata: between an op and a
 # fetch of its output they cannot change what the fetch would read. Those that update tensors
-# in place are checked tensor by tensor (``_WRITTEN``); a release must not free the fetched
+# in place are checked array by array (``_WRITTEN``); a release must not free the fetched
 # tensor; any other kind keeps the fetch in its place.
 _LEAVE_TENSORS_ALONE = frozenset({
-    "put", "factory", "op", "backward", "grad", "grad_of", "set_grad", "manual_seed", "stats", "sync",
+    "put", "factory", "op", "grad", "grad_of", "set_grad", "manual_seed", "stats", "sync",
     "optimizer_create", "optimizer_get_state", "optimizer_set_state", "graph",
 })
-_WRITTEN = {  # command kind -> the handles whose values it updates in place
-    "inplace": lambda inplace: (inplace.target,),
-    "optimizer_step": lambda step: [handle for group in step.groups for handle in group.params],
+
+
+def _optimizer_step_writes(session, step):
+    """The parameters, and the optimizer's state (which ``state_dict()`` hands out as tensors)."""
+    arrays = _handle_arrays(session, (handle for group in step.groups for handle in group.params))
+    optimizer = session.optimizers.get(step.optimizer)
+    if optimizer is not None:
+        arrays += [value for state in optimizer.state.values() for value in state.values() if not isinstance(value, float)]
+    return arrays
+
+
+_WRITTEN = {  # command kind -> the arrays it may update in place (None among them: one not known yet)
+    "inplace": lambda session, inplace: _handle_arrays(session, (inplace.target,)),
+    "optimizer_step": _optimizer_step_writes,
+    # backward accumulates into existing .grad tensors in place: those a client assigned (p.grad = t)
+    "backward": lambda session, backward: [t.array for t in session.assigned_grads],
 }
 
 
-def _early_fetch(commands):
-    """(i, j): the batch's last fetch j, of the output of op i earlier in the batch; else None."""
+def _handle_arrays(session, handles):
+    arrays = []
+    for handle in handles:
+        target = session.tensors.get(handle)  # made later in the batch: None, and unsafe
+        arrays.append(target.array if type(target) is Tensor else None)
+    return arrays
+
+
+def _early_fetch(session: Session, commands):
+    """(i, j): the batch's last fetch j, of the output of op i earlier in the batch, or of a tensor
+    the session held before the batch (i = -1: answered before the batch runs); else None."""
     last = len(commands) - 1
     while last >= 0 and commands[last].WhichOneof("kind") == "release":
         last -= 1  # collected handles ride behind the fetch that flushed the batch
-    if last < 1 or commands[last].WhichOneof("kind") != "fetch":
+    if last < 0 or commands[last].WhichOneof("kind") != "fetch":
         return None
     handle = commands[last].fetch.handle
     for index in range(last - 1, -1, -1):
         command = commands[index]
         if command.WhichOneof("kind") == "op" and handle in command.op.outputs:
             return index, last
+    if type(session.tensors.get(handle)) is Tensor:  # made by an earlier batch: a progress read one update late
+        return -1, last
     return None
 
 
 def _stays_final(session: Session, commands, made: int, fetched: int) -> bool:
-    """True when no command between ``made`` and ``fetched`` can change the fetched tensor."""
+    """True when no command between ``made`` and ``fetched`` can change the fetched tensor (``made`` -1: from the batch's start)."""
     handle = commands[fetched].fetch.handle
     fetched_tensor = session.tensors.get(handle)
     if type(fetched_tensor) is not Tensor:
@@ -117,9 +153,8 @@ def _stays_final(session: Session, commands, made: int, fetched: int) -> bool:
         written = _WRITTEN.get(kind)
         if written is None:
             return False
-        for target_handle in written(getattr(command, kind)):
-            target = session.tensors.get(target_handle)  # made later in the batch: None, and unsafe
-            if type(target) is not Tensor or target is fetched_tensor or may_share_memory(target.array, fetched_tensor.array):
+        for array in written(session, getattr(command, kind)):
+            if array is None or array is fetched_tensor.array or may_share_memory(array, fetched_tensor.array):
                 return False
     return True
 
@@ -350,6 +385,7 @@ def _set_grad(session, set_grad, inline_bytes):
             f"for a tensor of {tensor.dtype}{list(tensor.shape)}"
         )
     tensor.grad = value
+    session.assigned_grads.add(value)  # a later backward accumulates into it in place
 
 
 def _set_requires_grad(session, command, inline_bytes):

@@ -6,6 +6,7 @@ import logging
 import secrets
 import threading
 import time
+import weakref
 from collections import OrderedDict
 
 from gradwire.wire import BufferPool
@@ -50,6 +51,7 @@ class Session:
         self.replies: OrderedDict[int, object] = OrderedDict()  # seq -> BatchReply of the last batches applied
         self.last_reply = None  # the full reply of the last batch applied (apply_once), for the metrics
         self.last_upload = 0  # handle bound by the last Upload, which a client may resend if its reply was lost
+        self.assigned_grads = weakref.WeakSet()  # tensors a client made a .grad (p.grad = t): backward adds into them
 
     # --- exactly once -----------------------------------------------------------------
     def apply_once(self, batch, run, window: int):

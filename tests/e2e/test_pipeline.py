@@ -233,3 +233,53 @@ def test_a_fetch_sees_an_optimizer_step_through_a_view(session):
         tail = w[1:]  # a view of the parameter, made by an op before the step
     opt.step()
     assert tail.tolist() == [1.0, 1.5]
+
+
+def test_a_fetch_of_a_tensor_from_an_earlier_batch_is_answered_before_the_batch_runs(session, monkeypatch):
+    """A progress read one update late (examples/train_digits.py): the value exists before the batch
+    that asks for it, so the server answers at once and runs the batch's steps after."""
+    from gradwire_server import commands
+
+    backward_may_run = threading.Event()
+    run_backward = commands._HANDLERS["backward"]
+    monkeypatch.setitem(commands._HANDLERS, "backward", lambda *args: (backward_may_run.wait(10), run_backward(*args))[1])
+    w = session.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    opt = gw.optim.SGD([w], lr=0.25)
+    earlier = (w * 2).sum()
+    session.sync()  # `earlier` is computed in this batch; the next batch only reads it
+    (w * w).sum().backward()
+    opt.step()
+    value = earlier.item()
+    answered_early = not backward_may_run.is_set()
+    backward_may_run.set()
+    assert answered_early and value == 12.0
+    assert w.tolist() == [0.5, 1.0, 1.5]
+
+
+@pytest.mark.parametrize("where", ["earlier batch", "same batch"])
+def test_an_early_answer_never_skips_an_update_issued_before_the_fetch(session, where):
+    """What the fetched tensor shares with an optimizer's state, a .grad that backward adds into,
+    or an in-place update: each is seen by the fetch, as in PyTorch."""
+    def program(lib, tensor, sync):
+        w = tensor([1.0, 2.0, 3.0], requires_grad=True)
+        opt = lib.optim.Adam([w], lr=0.1)
+        (w * w).sum().backward()
+        opt.step()
+        exp_avg = opt.state_dict()["state"][0]["exp_avg"]  # the live state, as torch hands it out
+        assigned = tensor([10.0, 10.0, 10.0])
+        v = tensor([1.0, 1.0, 1.0], requires_grad=True)
+        v.grad = assigned
+        plain = (w * 1.0).detach()
+        sync()
+        with lib.no_grad():
+            plain += 5.0
+        (w * w).sum().backward()
+        opt.step()
+        (v * 3).sum().backward()
+        return exp_avg, assigned, plain
+
+    session_tensor = lambda data, requires_grad=False: session.tensor(data, requires_grad=requires_grad)
+    sync = session.sync if where == "earlier batch" else (lambda: None)
+    got = [program(gw, session_tensor, sync)[i].tolist() for i in range(3)]  # each read the last command of its batch
+    expected = [t.tolist() for t in program(torch, lambda data, requires_grad=False: torch.tensor(data, requires_grad=requires_grad), lambda: None)]
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
