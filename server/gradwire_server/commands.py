@@ -126,12 +126,12 @@ def _early_fetch(session: Session, commands):
     if last < 0 or commands[last].WhichOneof("kind") != "fetch":
         return None
     handle = commands[last].fetch.handle
+    if type(session.tensors.get(handle)) is Tensor:  # made by an earlier batch: a progress read one update late
+        return -1, last  # (a handle in use is never bound again: no op in this batch makes it)
     for index in range(last - 1, -1, -1):
         command = commands[index]
         if command.WhichOneof("kind") == "op" and handle in command.op.outputs:
             return index, last
-    if type(session.tensors.get(handle)) is Tensor:  # made by an earlier batch: a progress read one update late
-        return -1, last
     return None
 
 

@@ -88,11 +88,7 @@ class SessionQuota:
             return True
         if not any(type(x) is Tensor for x in inputs):
             return False
-        shaped = [_Shaped(x) if type(x) is Tensor else x for x in inputs]
-        try:
-            meta = shapes.infer(name, shaped, params)
-        except Exception:  # noqa: BLE001 - arguments the rules do not expect: the op gives the real error
-            meta = None
+        meta = _inferred(name, inputs, params)
         if meta is None or meta[0] is None or any(n < 0 for n in meta[0]):
             return False  # the op itself says what is wrong with its arguments
         shape, dtype = meta
@@ -191,6 +187,49 @@ def _same_size_output(name, inputs, params):
         if name in _COMPARISON:
             return a.size
     return None
+
+
+_HASHABLE = (int, float, bool, str, type(None))
+_INFERRED: dict = {}  # (op, input shapes and dtypes, params) -> (shape, dtype) or None: a training step asks the same each time
+_INFERRED_KEPT = 4096
+_UNKNOWN = object()
+
+
+def _inferred(name, inputs, params):
+    """``shapes.infer`` of the op, remembered for arguments made only of shapes, dtypes and plain numbers."""
+    key = _shape_key(name, inputs, params)
+    if key is not None:
+        meta = _INFERRED.get(key, _UNKNOWN)  # one lookup: another session's thread may clear the dict
+        if meta is not _UNKNOWN:
+            return meta
+    shaped = [_Shaped(x) if type(x) is Tensor else x for x in inputs]
+    try:
+        meta = shapes.infer(name, shaped, params)
+    except Exception:  # noqa: BLE001 - arguments the rules do not expect: the op gives the real error
+        meta = None
+    if key is not None:
+        if len(_INFERRED) >= _INFERRED_KEPT:
+            _INFERRED.clear()
+        _INFERRED[key] = meta
+    return meta
+
+
+def _shape_key(name, inputs, params):
+    parts = [name]
+    for x in inputs:
+        if type(x) is Tensor:
+            parts.append((x.array.shape, x.array.dtype.str))
+        elif type(x) in _HASHABLE:
+            parts.append((type(x), x))
+        else:
+            return None
+    for item in params.items():
+        value = item[1]
+        if type(value) in _HASHABLE or (type(value) in (tuple, list) and all(type(v) in _HASHABLE for v in value)):
+            parts.append((item[0], type(value), tuple(value) if type(value) is list else value))
+        else:
+            return None  # a tensor or a slice among the params: not remembered
+    return tuple(parts)
 
 
 def _new_state_arrays(kind, group) -> tuple:
