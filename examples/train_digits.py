@@ -2,7 +2,8 @@
 
 The model's weights, its gradients, the optimizer's state and the data set all
 live on a gradwire server; this script only sends commands and reads back, now
-and then, the running loss and accuracy for the progress bar. The digits are
+and then, the running loss and accuracy for the progress bar (those of the update
+before, which the server has ready: the read does not wait for the steps just sent). The digits are
 scikit-learn's bundled set (1,797 8x8 images, no download); 20% are held out
 for the test accuracy.
 
