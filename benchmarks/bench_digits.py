@@ -8,8 +8,9 @@ the samples alternating (which side goes first swaps every repeat) after a warm-
 epoch each. An epoch is what the example does: one shuffle of the training set
 (an index op on the server), 45 steps of batch 32 by default (forward, ``cross_entropy``,
 ``zero_grad``, ``backward``, ``Adam.step()``, the running loss and accuracy kept on
-the server), a progress read every 10 steps and the epoch's mean loss read at its
-end (sync points). Figures are medians; the ratio is gradwire / torch.
+the server), a progress read every 10 steps (of the figures of the update before,
+which the server answers at once: the example reads them one update late so the
+read never drains the pipeline) and the epoch's mean loss read at its end. Figures are medians; the ratio is gradwire / torch.
 
 Threads are equal, as in bench_remote.py: the server process gets
 ``OMP_NUM_THREADS``/``OPENBLAS_NUM_THREADS``/``MKL_NUM_THREADS`` = ``--threads``,
