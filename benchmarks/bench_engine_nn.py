@@ -6,7 +6,7 @@ the server's Optimizer (SGD or Adam; OPTS="sgd adam"), against nn.Linear / F.cro
 Each line: min/median microseconds of engine and torch (interleaved), ratio of the minima; "engC" is
 the engine with linear's small-batch F-ordered formulation turned off (nn._SMALL_BATCH = 0).
 
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_engine_nn.py [micro] [BATCH ...] [digits]
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_engine_nn.py [micro] [BATCH ...] [digits] [cnn]
 """
 import os, sys, time, statistics
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -68,6 +68,38 @@ def mlp(batch, sizes, opt="sgd", lr=0.01):
     if hasattr(enn, "_SMALL_BATCH"): fns["engC"] = estep_c
     return timeit(fns, inner=max(2, 20 * 64 // batch))
 
+def cnn(batch=32):
+    """examples/train_digits.py's CNN (without dropout) on 8x8 images, Adam."""
+    eng = Engine(device="cpu")
+    torch.manual_seed(0)
+    c1, c2, fc = torch.nn.Conv2d(1, 16, 3, padding=1), torch.nn.Conv2d(16, 32, 3, padding=1), torch.nn.Linear(128, 10)
+    model = torch.nn.Sequential(c1, torch.nn.ReLU(), torch.nn.MaxPool2d(2), c2, torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(), fc)
+    params = [eng.tensor(p.detach().numpy().copy(), requires_grad=True) for p in model.parameters()]
+    rng = np.random.default_rng(0)
+    x = rng.random((batch, 1, 8, 8), dtype=np.float32); y = rng.integers(0, 10, batch)
+    xe, ye, xt, yt = eng.tensor(x), eng.tensor(y), torch.from_numpy(x), torch.from_numpy(y)
+    o, topt = Optimizer("adam", eng.xp), torch.optim.Adam(model.parameters(), lr=1e-3)
+    def estep():
+        h = eng.apply("conv2d", xe, params[0], params[1], padding=1)
+        h = eng.apply("max_pool2d", eng.apply("relu", h), kernel_size=2)
+        h = eng.apply("conv2d", h, params[2], params[3], padding=1)
+        h = eng.apply("max_pool2d", eng.apply("relu", h), kernel_size=2)
+        h = eng.apply("linear", h.reshape(batch, -1), params[4], params[5])
+        loss = eng.apply("cross_entropy", h, ye)
+        loss.backward()
+        o.step([Group(params=list(enumerate(params)), lr=1e-3)])
+        for p in params: p.grad = None
+        return loss.item()
+    def tstep():
+        loss = torch.nn.functional.cross_entropy(model(xt), yt)
+        loss.backward(); topt.step(); topt.zero_grad(set_to_none=True)
+        return loss.item()
+    for _ in range(3):
+        a, b = estep(), tstep()
+        assert abs(a - b) < 1e-3 * max(1, abs(b)), (a, b)
+    return timeit({"engine": estep, "torch": tstep}, inner=20)
+
+
 def micro():
     eng = Engine(device="cpu")
     rng = np.random.default_rng(0)
@@ -105,6 +137,9 @@ if __name__ == "__main__":
         if w == "micro":
             for k, v in micro().items():
                 print(f"{k:40s} engine {v['engine'][0]:8.1f}/{v['engine'][1]:8.1f} us  torch {v['torch'][0]:8.1f}/{v['torch'][1]:8.1f} us  ratio(min) {v['engine'][0]/v['torch'][0]:.2f}")
+        elif w == "cnn":
+            v = cnn()
+            print(f"{'digits cnn b32 adam':40s} engine {v['engine'][0]:8.1f}/{v['engine'][1]:8.1f} us  torch {v['torch'][0]:8.1f}/{v['torch'][1]:8.1f} us  ratio(min) {v['engine'][0]/v['torch'][0]:.2f}")
         elif w == "digits":
             v = mlp(32, [64, 256, 10], "adam")
             print(f"{'mlp 64-256-10 b32 adam':40s} engine {v['engine'][0]:8.1f}/{v['engine'][1]:8.1f} us  torch {v['torch'][0]:8.1f}/{v['torch'][1]:8.1f} us  ratio(min) {v['engine'][0]/v['torch'][0]:.2f}" + (f"  engC {v['engC'][0]:.1f}/{v['engC'][1]:.1f} ratio {v['engC'][0]/v['torch'][0]:.2f}" if 'engC' in v else ""))

@@ -170,6 +170,12 @@ def conv2d_grad(xp, g, ans, x, weight, bias=None, *, argnum, stride=1, padding=0
         return xp.einsum("nol->o", g.reshape(g.shape[0], o, -1))
     (sh, sw), (ph, pw), (kh, kw), (oh, ow) = _conv_geometry(x, weight, stride, padding)
     n, c, h, w = x.shape
+    if argnum == 0 and sh == sw == 1 and ph < kh and pw < kw and _channels_last(c):
+        # stride 1: the input gradient is the "full" convolution of g with the flipped, transposed
+        # kernel: one im2col and one product, about twice as fast as col2im's kh*kw strided adds
+        # once x has a few channels (with one channel those adds are cheap and col2im wins)
+        gx = conv2d(xp, g, weight.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1], None, padding=(kh - 1 - ph, kw - 1 - pw))
+        return gx[0] if unbatched else gx
     if _channels_last(c):
         g_mat = g.transpose(0, 2, 3, 1).reshape(n * oh * ow, o)
         if argnum == 1:
