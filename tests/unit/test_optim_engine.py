@@ -99,3 +99,16 @@ def test_sgd_update_with_mixed_layouts_takes_the_general_path(engine):
     p.grad = engine.tensor(np.asfortranarray(np.ones((2, 3))))  # F-ordered grad, C-ordered parameter
     Optimizer("sgd", engine.xp).step([Group([(0, p)], lr=1.0)])
     np.testing.assert_array_equal(p.numpy(), np.arange(6.0).reshape(2, 3) - 1)
+
+
+@pytest.mark.parametrize("layout", ["C", "F"])
+def test_axpy_updates_in_place_in_either_layout_and_reads_overlapping_input_before_writing(layout):
+    from gradwire_server.engine.backend import axpy
+
+    x = np.asarray(np.arange(12, dtype=np.float32).reshape(3, 4), order=layout)
+    y = np.asarray(np.ones((3, 4), np.float32), order=layout)
+    assert axpy(np, 0.5, x, y) is y
+    np.testing.assert_array_equal(y, 1 + 0.5 * np.arange(12, dtype=np.float32).reshape(3, 4))
+    buffer = np.arange(6, dtype=np.float64)
+    axpy(np, 2.0, buffer[:-1], buffer[1:])  # x and y overlap: the result is as if x were read first
+    np.testing.assert_array_equal(buffer, [0, 1 + 0, 2 + 2, 3 + 4, 4 + 6, 5 + 8])

@@ -28,12 +28,12 @@ def axpy(xp, a, x, y):
 
     On NumPy arrays of one float dtype and one contiguous layout this is BLAS's axpy: one
     pass, no temporary, and a fused multiply-add as in PyTorch's CPU kernel, so the result
-    is bitwise PyTorch's. Elsewhere (CuPy, mixed layouts, other dtypes) a multiply and an add.
+    is bitwise PyTorch's. Elsewhere (CuPy, mixed layouts, other dtypes, x overlapping y) a multiply and an add.
     """
     blas = _AXPY.get(y.dtype) if xp is numpy else None
     if blas is not None and x.dtype == y.dtype and x.shape == y.shape and y.flags.writeable and (
         (x.flags.c_contiguous and y.flags.c_contiguous) or (x.flags.f_contiguous and y.flags.f_contiguous)
-    ):
+    ) and not numpy.may_share_memory(x, y):  # BLAS promises nothing for overlapping x and y; NumPy buffers them
         flat = y.ravel(order="K")  # a view of a contiguous array: BLAS writes straight into y
         blas(x.ravel(order="K"), flat, a=a)
         return y
