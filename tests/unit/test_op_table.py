@@ -264,6 +264,11 @@ ROWS = [
     R("conv2d", [(2, 4, 5, 6), (3, 4, 3, 2), (3,)], lambda x, w, b: F.conv2d(x, w, b, stride=(1, 2), padding=1), "channels-last",
       stride=(1, 2), padding=1),
     R("conv2d", [(5, 4, 4), (2, 5, 2, 2)], lambda x, w: F.conv2d(x, w, stride=2), "channels-last-unbatched", stride=2),
+    # stride 1 and four channels or more: the input gradient is a full convolution with the flipped kernel
+    R("conv2d", [(2, 4, 5, 6), (3, 4, 3, 2), (3,)], lambda x, w, b: F.conv2d(x, w, b, padding=(2, 1)), "full-conv-dx",
+      padding=(2, 1)),
+    R("conv2d", [(5, 4, 4), (2, 5, 2, 3)], lambda x, w: F.conv2d(x, w), "full-conv-dx-unbatched"),
+    R("conv2d", [(1, 4, 4, 4), (2, 4, 2, 2)], lambda x, w: F.conv2d(x, w, padding=2), "padding-past-kernel", padding=2),
     R("max_pool2d", [distinct(2, 3, 6, 6)], lambda x: F.max_pool2d(x, 2), "k2", kernel_size=2),
     R("max_pool2d", [distinct(2, 2, 7, 6)], lambda x: F.max_pool2d(x, 3, 2, 1), "overlapping-padded", kernel_size=3, stride=2, padding=1),
     R("max_pool2d", [distinct(2, 5, 7)], lambda x: F.max_pool2d(x, (2, 3), (1, 2)), "unbatched-rect", kernel_size=(2, 3), stride=(1, 2)),

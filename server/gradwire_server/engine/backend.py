@@ -15,6 +15,31 @@ import numpy
 
 DEVICES = ("auto", "cpu", "cuda")
 
+try:  # BLAS's axpy, for one-pass in-place updates on NumPy; optional (see axpy)
+    from scipy.linalg import blas as _scipy_blas
+except ImportError:  # pragma: no cover - scipy is a dependency, but the engine runs without it
+    _scipy_blas = None
+
+_AXPY = {} if _scipy_blas is None else {numpy.dtype(numpy.float32): _scipy_blas.saxpy, numpy.dtype(numpy.float64): _scipy_blas.daxpy}
+
+
+def axpy(xp, a, x, y):
+    """``y += a * x`` in place (y's memory), as torch's ``y.add_(x, alpha=a)``.
+
+    On NumPy arrays of one float dtype and one contiguous layout this is BLAS's axpy: one
+    pass, no temporary, and a fused multiply-add as in PyTorch's CPU kernel, so the result
+    is bitwise PyTorch's. Elsewhere (CuPy, mixed layouts, other dtypes, x overlapping y) a multiply and an add.
+    """
+    blas = _AXPY.get(y.dtype) if xp is numpy else None
+    if blas is not None and x.dtype == y.dtype and x.shape == y.shape and y.flags.writeable and (
+        (x.flags.c_contiguous and y.flags.c_contiguous) or (x.flags.f_contiguous and y.flags.f_contiguous)
+    ) and not numpy.may_share_memory(x, y):  # BLAS promises nothing for overlapping x and y; NumPy buffers them
+        flat = y.ravel(order="K")  # a view of a contiguous array: BLAS writes straight into y
+        blas(x.ravel(order="K"), flat, a=a)
+        return y
+    y += a * x
+    return y
+
 
 # glibc's mallopt parameters
 _M_TRIM_THRESHOLD = -1

@@ -21,10 +21,19 @@ def linear(xp, x, weight, bias=None):
             f"mat1 and mat2 shapes cannot be multiplied ({math.prod(x.shape[:-1])}x{x.shape[-1] if x.ndim else 1} and "
             f"{'x'.join(map(str, weight.shape[::-1]))})"
         )
-    out = x @ weight.T
+    if x.ndim == 2 and x.shape[0] <= _SMALL_BATCH:
+        # (weight @ x.T).T: BLAS's fast non-transposed kernel where x is F-ordered (this op's own
+        # output: every later layer), and faster than x @ weight.T at small batch where it is not.
+        # The result is F-ordered; elementwise ops keep that layout, and linear_grad answers in it.
+        out = (weight @ x.T).T
+    else:
+        out = x @ weight.T
     if bias is not None:
         out += bias
     return out
+
+
+_SMALL_BATCH = 128  # up to here the F-ordered formulation wins (1-thread OpenBLAS, 784-256-256-10 MLP); above, it loses
 
 
 def linear_node(shapes, params):
@@ -36,7 +45,9 @@ def linear_node(shapes, params):
 
 def linear_grad(xp, g, ans, x, weight, bias=None, *, argnum):
     if argnum == 0:
-        return g @ weight
+        # the gradient of an F-ordered activation F-ordered too: the elementwise VJPs before it
+        # (relu's g * (ans > 0)) then read two arrays of one layout
+        return (weight.T @ g.T).T if g.ndim == 2 and g.flags.f_contiguous and not g.flags.c_contiguous else g @ weight
     if argnum == 1:
         return g.reshape(-1, g.shape[-1]).T @ x.reshape(-1, x.shape[-1]) if g.ndim != 1 else xp.outer(g, x)
     return g  # the walk sums it over the batch dims
@@ -159,6 +170,12 @@ def conv2d_grad(xp, g, ans, x, weight, bias=None, *, argnum, stride=1, padding=0
         return xp.einsum("nol->o", g.reshape(g.shape[0], o, -1))
     (sh, sw), (ph, pw), (kh, kw), (oh, ow) = _conv_geometry(x, weight, stride, padding)
     n, c, h, w = x.shape
+    if argnum == 0 and sh == sw == 1 and ph < kh and pw < kw and _channels_last(c):
+        # stride 1: the input gradient is the "full" convolution of g with the flipped, transposed
+        # kernel: one im2col and one product, about twice as fast as col2im's kh*kw strided adds
+        # once x has a few channels (with one channel those adds are cheap and col2im wins)
+        gx = conv2d(xp, g, weight.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1], None, padding=(kh - 1 - ph, kw - 1 - pw))
+        return gx[0] if unbatched else gx
     if _channels_last(c):
         g_mat = g.transpose(0, 2, 3, 1).reshape(n * oh * ow, o)
         if argnum == 1:
@@ -406,14 +423,27 @@ def cross_entropy(xp, scores, target, reduction="mean", ignore_index=-100):
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"{reduction} is not a valid value for reduction")
     cdim, valid, safe = _targets(xp, scores, target, ignore_index, "cross_entropy")
+    if scores.ndim == 2 and valid is None:
+        # the common case, (N, C) with every target a class: only the N picked log-probabilities are
+        # formed (the same float operations as the full log_softmax's), with one fancy index
+        shifted = scores - scores.max(axis=1, keepdims=True)
+        lse = xp.log(xp.exp(shifted).sum(axis=1))
+        picked = shifted[xp.arange(scores.shape[0]), target]
+        picked -= lse
+        return _reduce_loss(xp, xp.negative(picked, out=picked), None, reduction, "cross_entropy")
     logp = _log_softmax(xp, scores, cdim)
     return _reduce_loss(xp, _picked_loss(xp, logp, cdim, valid, safe), valid, reduction, "cross_entropy")
 
 
 def cross_entropy_grad(xp, g, ans, scores, target, reduction="mean", ignore_index=-100):
     cdim, valid, safe = _targets(xp, scores, target, ignore_index, "cross_entropy", check=False)
-    probs = xp.exp(_log_softmax(xp, scores, cdim))
+    probs = _log_softmax(xp, scores, cdim)
+    xp.exp(probs, out=probs)
     scale = _loss_grad_scale(xp, g, valid, reduction, cdim, scores.dtype, target.size)
+    if scores.ndim == 2 and valid is None:  # (probs - one_hot) * scale, without forming the one-hot matrix
+        probs[xp.arange(scores.shape[0]), target] -= 1
+        probs *= scale
+        return probs
     return (probs - _one_hot(xp, safe, cdim, scores.shape[cdim], scores.ndim)) * scale
 
 

@@ -84,6 +84,12 @@ def _squeeze(xp, x, dim=None):
     return x.squeeze(dims) if dims else x
 
 
+def _relu(xp, x):
+    # against an array of zeros: NumPy's maximum with a scalar operand is about 3x slower than with two arrays
+    zeros = xp.zeros(x.shape, x.dtype, order="F" if x.flags.f_contiguous and not x.flags.c_contiguous else "C")  # x's layout
+    return xp.maximum(x, zeros, out=zeros)
+
+
 def _clamp(xp, x, min=None, max=None):
     if min is not None:
         x = xp.maximum(x, min)
@@ -110,7 +116,7 @@ defop("sin", lambda xp, x: xp.sin(x), "SinBackward0")
 defop("cos", lambda xp, x: xp.cos(x), "CosBackward0")
 defop("tanh", lambda xp, x: xp.tanh(x), "TanhBackward0")
 defop("sigmoid", _sigmoid, "SigmoidBackward0")
-defop("relu", lambda xp, x: xp.maximum(x, 0), "ReluBackward0")
+defop("relu", _relu, "ReluBackward0")
 defop("clamp", _clamp, "ClampBackward1")
 defop("matmul", lambda xp, x, y: x @ y, _matmul_node, 2)
 defop("sum", lambda xp, x, dim=None, keepdim=False: x.sum(axis=dim, keepdims=keepdim), _by_dim("SumBackward0", "SumBackward1"))

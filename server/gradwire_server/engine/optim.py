@@ -5,9 +5,9 @@ by whatever the caller names each parameter with (the service uses the client's 
 hyperparameters arrive with every step, as the client's ``param_groups`` hold them then.
 
 The maths follows ``torch.optim``'s single-tensor code path line by line, so results agree
-with PyTorch's to rounding. Each update is a few NumPy/CuPy ufuncs writing into existing
-arrays (``out=``): no array is allocated per parameter beyond one temporary, and nothing
-leaves the device.
+with PyTorch's to rounding (SGD's to the bit on NumPy: see ``backend.axpy``). Each update is a
+few NumPy/CuPy ufuncs writing into existing arrays (``out=``): no array is allocated per
+parameter beyond a temporary or two, and nothing leaves the device.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .backend import axpy
 from .errors import GraphError, InvalidArgument, ShapeError
 from .tensor import Tensor
 
@@ -103,10 +104,14 @@ class Optimizer:
 
 
 def _sgd(xp, p, grad, state, group):
-    """torch.optim.SGD: weight decay, (Nesterov) momentum with dampening, then p -= lr * update."""
-    g = -grad if group.maximize else grad
+    """torch.optim.SGD: weight decay, (Nesterov) momentum with dampening, then p -= lr * update.
+
+    Every ``x.add_(y, alpha=a)`` of PyTorch's is ``axpy``: in place, one pass, fused as PyTorch's.
+    """
+    g = xp.negative(grad, out=xp.empty_like(grad)) if group.maximize else grad  # an array even when 0-d
     if group.weight_decay != 0:
-        g = g + group.weight_decay * p  # a new array: the parameter's .grad stays as it was
+        g = g.copy() if g is grad else g  # a new array: the parameter's .grad stays as it was
+        axpy(xp, group.weight_decay, p, g)
     momentum = group.momentum
     if momentum != 0:
         buf = state.get("momentum_buffer")
@@ -114,9 +119,13 @@ def _sgd(xp, p, grad, state, group):
             buf = state["momentum_buffer"] = g.copy()
         else:
             xp.multiply(buf, momentum, out=buf)
-            buf += g if group.dampening == 0 else (1 - group.dampening) * g  # 1.0 * g is g: no temporary
-        g = g + momentum * buf if group.nesterov else buf
-    p -= group.lr * g  # p.add_(g, alpha=-lr)
+            axpy(xp, 1 - group.dampening, g, buf)
+        if group.nesterov:
+            g = g.copy() if g is grad else g
+            axpy(xp, momentum, buf, g)
+        else:
+            g = buf
+    axpy(xp, -group.lr, g, p)
 
 
 def _adam(xp, p, grad, state, group):
@@ -129,27 +138,26 @@ def _adam(xp, p, grad, state, group):
         state["max_exp_avg_sq"] = xp.zeros_like(p)
     state["step"] = step = state["step"] + 1
     lr, beta1, beta2 = group.lr, group.beta1, group.beta2
-    g = -grad if group.maximize else grad
+    g = xp.negative(grad, out=xp.empty_like(grad)) if group.maximize else grad  # an array even when 0-d
     if group.weight_decay != 0:
         if group.decoupled_weight_decay:
             xp.multiply(p, 1 - lr * group.weight_decay, out=p)
         else:
-            g = g + group.weight_decay * p
+            g = g.copy() if g is grad else g  # .grad stays as it was
+            axpy(xp, group.weight_decay, p, g)
     exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
     # exp_avg.lerp_(g, 1 - beta1), with PyTorch's two formulas for the two halves of the weight's range
     weight = 1 - beta1
-    tmp = g - exp_avg
+    tmp = xp.subtract(g, exp_avg, out=xp.empty_like(p))  # out=: an array even for a 0-d parameter
     if weight < 0.5:
-        tmp *= weight
-        exp_avg += tmp
+        axpy(xp, weight, tmp, exp_avg)  # exp_avg + weight * (g - exp_avg)
     else:
-        tmp *= 1 - weight
-        xp.subtract(g, tmp, out=exp_avg)
+        xp.copyto(exp_avg, g)
+        axpy(xp, -(1 - weight), tmp, exp_avg)  # g - (g - exp_avg) * (1 - weight)
     # exp_avg_sq.mul_(beta2).addcmul_(g, g, value=1 - beta2)
     xp.multiply(exp_avg_sq, beta2, out=exp_avg_sq)
     xp.multiply(g, g, out=tmp)
-    tmp *= 1 - beta2
-    exp_avg_sq += tmp
+    axpy(xp, 1 - beta2, tmp, exp_avg_sq)
     bias_correction1 = 1 - beta1**step
     bias_correction2_sqrt = math.sqrt(1 - beta2**step)
     step_size = lr / bias_correction1
@@ -162,6 +170,6 @@ def _adam(xp, p, grad, state, group):
     denom = xp.sqrt(second, out=tmp)
     denom /= bias_correction2_sqrt
     denom += group.eps
-    xp.divide(exp_avg, denom, out=denom)
-    denom *= step_size
-    p -= denom
+    update = xp.multiply(exp_avg, -step_size, out=xp.empty_like(p))  # PyTorch's order: (value * t1) / t2
+    xp.divide(update, denom, out=update)
+    p += update
