@@ -1,8 +1,8 @@
-"""linear answers F-ordered at small batch (a faster BLAS kernel): every op after it must not care.
+"""linear computes small batches as (weight @ x.T).T (a faster BLAS kernel) and large ones as x @ weight.T.
 
-Each case runs a linear layer, then one op on its (F-ordered) output, then a loss, in the engine
-and in torch, and compares the values and the gradients of x, weight and bias. The large batch
-takes the C-ordered formulation: the same cases there too.
+Each case runs a linear layer, then one op on its output, then a loss, in the engine and in torch,
+and compares the values and the gradients of x, weight and bias, at both batch paths. The output is
+C-ordered either way, as PyTorch's, so that a view of it shares its memory.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def test_ops_after_linear_match_torch(engine, batch, name, ours, theirs):
     mine = [engine.tensor(a, requires_grad=True) for a in arrays]
     ref = [to_torch(a, requires_grad=True) for a in arrays]
     h = engine.apply("linear", *mine)
-    assert h.array.flags.c_contiguous == (batch > engine_nn._SMALL_BATCH)  # the layout this case is about
+    assert h.array.flags.c_contiguous
     out, expected = ours(engine, h), theirs(F.linear(*ref))
     assert_close(out, expected, what=name)
     weights = np.linspace(0.5, 2.0, out.numel(), dtype=np.float32).reshape(out.shape)  # a gradient that is not all ones
@@ -56,10 +56,13 @@ def test_ops_after_linear_match_torch(engine, batch, name, ours, theirs):
         assert_close(m.grad, r.grad, rtol=1e-4, atol=1e-5, what=f"{name}: d/d{what}")
 
 
-def test_relu_keeps_the_layout_and_an_in_place_update_of_an_f_ordered_tensor_lands(engine):
-    h = engine.apply("linear", engine.tensor(np.ones((3, 2), np.float32)), engine.tensor(np.ones((4, 2), np.float32)))
-    r = h.relu()
-    assert r.array.flags.f_contiguous and not r.array.flags.c_contiguous
+@pytest.mark.parametrize("batch", [3, engine_nn._SMALL_BATCH + 2])
+def test_a_view_of_a_linear_output_shares_its_memory_as_in_torch(engine, batch):
+    x, w = np.ones((batch, 2), np.float32), np.ones((4, 2), np.float32)
+    h = engine.apply("linear", engine.tensor(x), engine.tensor(w))
+    expected = F.linear(torch.from_numpy(x), torch.from_numpy(w))
     with no_grad():
-        r += engine.tensor(np.arange(4, dtype=np.float32))
-    np.testing.assert_array_equal(r.numpy(), 2 + np.arange(4, dtype=np.float32)[None].repeat(3, 0))
+        h.reshape(-1).__iadd__(1.0)  # h.view(-1) += 1
+    with torch.no_grad():
+        expected.view(-1).add_(1.0)
+    np.testing.assert_array_equal(h.numpy(), expected.numpy())  # 3.0 everywhere, not 2.0

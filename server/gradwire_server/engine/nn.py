@@ -22,10 +22,10 @@ def linear(xp, x, weight, bias=None):
             f"{'x'.join(map(str, weight.shape[::-1]))})"
         )
     if x.ndim == 2 and x.shape[0] <= _SMALL_BATCH:
-        # (weight @ x.T).T: BLAS's fast non-transposed kernel where x is F-ordered (this op's own
-        # output: every later layer), and faster than x @ weight.T at small batch where it is not.
-        # The result is F-ordered; elementwise ops keep that layout, and linear_grad answers in it.
-        out = (weight @ x.T).T
+        # (weight @ x.T).T: at small batch OpenBLAS's kernel for this product is faster than its
+        # transposed-operand one that x @ weight.T takes. Copied back to C order (a few us): a
+        # user's view of the output must share its memory, as PyTorch's does.
+        out = xp.ascontiguousarray((weight @ x.T).T)
     else:
         out = x @ weight.T
     if bias is not None:
