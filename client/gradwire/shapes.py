@@ -264,6 +264,10 @@ def index_shape(shape, parts):
     """
     if shape is None:
         return None
+    if len(parts) <= len(shape):
+        basic = _basic_index_shape(shape, parts)
+        if basic is not _NOT_BASIC:
+            return basic
     stand_ins = []
     for part in parts:
         if hasattr(part, "_shape"):
@@ -276,6 +280,28 @@ def index_shape(shape, parts):
         return base[tuple(stand_ins)].shape
     except (IndexError, TypeError, ValueError):
         return None  # the server says what is wrong
+
+
+_NOT_BASIC = object()
+
+
+def _basic_index_shape(shape, parts):
+    """``index_shape`` for plain ints and slices (a batch's rows: ``x[i:j]``), without NumPy's stand-ins;
+    ``_NOT_BASIC`` for any other part. ``parts`` are no more than the dims of ``shape``."""
+    out = []
+    for n, part in zip(shape, parts):
+        kind = type(part)
+        if kind is slice:
+            try:
+                out.append(len(range(*part.indices(n))))
+            except (TypeError, ValueError):
+                return _NOT_BASIC  # NumPy's rules say whether it is an error
+        elif kind is int:
+            if not -n <= part < n:
+                return None  # out of range: the server says so
+        else:
+            return _NOT_BASIC
+    return tuple(out) + tuple(shape[len(parts):])
 
 
 def infer(op: str, inputs, params):
