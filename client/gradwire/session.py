@@ -335,9 +335,11 @@ class Session:
         if reply.partial:
             return  # an early answer to a fetch: the batch's full reply follows
         first, last = self._batch_ids.pop(reply.seq, (0, -1))
+        sites, new_grads = self._sites, self._new_grads
         for cid in range(first, last + 1):
-            self._sites.pop(cid, None)
-            self._new_grads.pop(cid, None)
+            sites.pop(cid, None)
+        for cid in [cid for cid in new_grads if first <= cid <= last]:  # a few backward commands, not every command
+            del new_grads[cid]
         while len(self._failed_sites) > _FAILED_KEPT:
             self._failed_sites.pop(next(iter(self._failed_sites)))
         self._unacked.pop(reply.seq, None)
