@@ -10,6 +10,7 @@ naming that command's op and the line of user code that issued it.
 from __future__ import annotations
 
 import atexit
+import math
 import os
 import queue
 import sys
@@ -27,7 +28,7 @@ from .tensor import Tensor, as_dtype
 from .transport import open_channel, wait_ready
 from .v1 import gradwire_pb2 as pb
 from .v1 import gradwire_pb2_grpc as pb_grpc
-from .wire import API_KEY_HEADER, SESSION_HEADER, TOKEN_HEADER, BufferPool, decode_chunk, encode_chunk, encode_param, from_tensor_data
+from .wire import API_KEY_HEADER, SESSION_HEADER, TOKEN_HEADER, BufferPool, decode_chunk, encode_chunk, from_tensor_data, put_param
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 BATCH_COMMANDS = 2048  # a batch goes out when it holds this many commands...
@@ -58,6 +59,8 @@ _CHANNEL_OPTIONS = [
 
 
 _open_sessions = weakref.WeakSet()
+# NumPy computes a dtype's .name in Python at every read (~2 us): the names of the usual ones, once
+_DTYPE_NAMES = {np.dtype(t): np.dtype(t).name for t in ("float16", "float32", "float64", "int32", "int64", "bool", "uint8", "int8", "int16")}
 
 
 def _close_open_sessions():
@@ -281,11 +284,14 @@ class Session:
             raise errors.FailedPreconditionError(f"session {self.id} is closed")
         if len(self._released) >= RELEASE_EVERY:
             self._queue_releases()
-        if len(self._batch.commands) >= self._max_commands:
+        commands = self._batch.commands
+        if len(commands) >= self._max_commands:
             self._flush()
-        command = self._batch.commands.add()
+            commands = self._batch.commands
+        command = commands.add()
         command.id = cid = self._next_command
-        self._next_command += 1
+        self._next_command = cid + 1
+        # the site as (file, line) only: formatting it is left to an error message
         self._sites[cid] = (op_label, _user_site())
         return command
 
@@ -331,9 +337,11 @@ class Session:
         if reply.partial:
             return  # an early answer to a fetch: the batch's full reply follows
         first, last = self._batch_ids.pop(reply.seq, (0, -1))
+        sites, new_grads = self._sites, self._new_grads
         for cid in range(first, last + 1):
-            self._sites.pop(cid, None)
-            self._new_grads.pop(cid, None)
+            sites.pop(cid, None)
+        for cid in [cid for cid in new_grads if first <= cid <= last]:  # a few backward commands, not every command
+            del new_grads[cid]
         while len(self._failed_sites) > _FAILED_KEPT:
             self._failed_sites.pop(next(iter(self._failed_sites)))
         self._unacked.pop(reply.seq, None)
@@ -582,7 +590,7 @@ class Session:
                 put = command.put
                 put.handle = handle
                 put.requires_grad = bool(requires_grad)
-                put.tensor.dtype = array.dtype.name
+                put.tensor.dtype = _DTYPE_NAMES.get(array.dtype) or array.dtype.name
                 put.tensor.shape.extend(array.shape)
                 put.tensor.data = array.tobytes()
                 self._batch_bytes += array.nbytes
@@ -617,8 +625,8 @@ class Session:
             factory.handle = out._handle
             factory.requires_grad = bool(requires_grad)
             for key, value in params.items():
-                factory.params[key].CopyFrom(encode_param(value))
-            factory.params["dtype"].CopyFrom(encode_param(dtype.name))
+                put_param(factory.params, key, value)
+            put_param(factory.params, "dtype", _DTYPE_NAMES.get(dtype) or dtype.name)
             self._sent_command(command)
         return out
 
@@ -670,25 +678,35 @@ class Session:
 
     # --- commands that Tensor methods issue ---------------------------------------------------
     def _op(self, name, inputs, params, results, grad_on):
+        # the hottest path of the SDK (every op): fields are set in place, tensors' handles directly
         with self._lock:
             command = self._command(name)
             op = command.op
             op.name = name
+            add_input = op.inputs.add
             for x in inputs:
-                _set_operand(op.inputs.add(), x)
+                if isinstance(x, Tensor):  # Tensor or Parameter
+                    add_input().handle = x._handle
+                else:
+                    _set_operand(add_input(), x)
             if params:
+                op_params = op.params
                 for key, value in params.items():
                     if value is not None and value is not False:  # None and False are every op's defaults
-                        op.params[key].CopyFrom(encode_param(value))
-            op.outputs.extend([r._handle for r in results])
+                        put_param(op_params, key, value)
+            if len(results) == 1:
+                op.outputs.append(results[0]._handle)
+            else:
+                op.outputs.extend([r._handle for r in results])
             if not grad_on:
                 op.no_grad = True
-            self._sent_command(command)
+            if len(self._batch.commands) >= self._max_commands or self._batch_bytes >= self._max_batch_bytes:
+                self._flush()  # as _sent_command: a full batch goes out
 
     def _backward(self, root, gradient, retain_graph):
         if not root._requires_grad:
             raise errors.FailedPreconditionError("element 0 of tensors does not require grad and does not have a grad_fn")
-        if gradient is None and root._shape is not None and int(np.prod(root._shape)) != 1:
+        if gradient is None and root._shape is not None and math.prod(root._shape) != 1:
             raise errors.InvalidArgumentError("grad can be implicitly created only for scalar outputs")
         if gradient is not None and not isinstance(gradient, Tensor):
             gradient = self.tensor(np.asarray(gradient, dtype=root.dtype))
@@ -835,16 +853,18 @@ def _set_operand(operand, value):
 
 
 def _leaves(root):
-    """The leaves that require grad reachable from ``root``: those a backward pass fills."""
-    seen, stack, leaves = set(), [root], []
+    """The leaves that require grad reachable from ``root``: those a backward pass fills (each once, in walk order)."""
+    if root._is_leaf:
+        return [root] if root._requires_grad else []
+    # walked at every backward(): ids of the nodes met, plain loops, and numbers among the parents skipped by type
+    seen, stack, leaves = {id(root)}, [root], []
     while stack:
-        t = stack.pop()
-        if id(t) in seen:
-            continue
-        seen.add(id(t))
-        if t._is_leaf:
-            if t._requires_grad:
-                leaves.append(t)
-        elif t._parents:
-            stack.extend(x for x in t._parents if hasattr(x, "_handle") and x._requires_grad)
+        for x in stack.pop()._parents or ():
+            if not isinstance(x, Tensor) or not x._requires_grad or id(x) in seen:
+                continue
+            seen.add(id(x))
+            if x._is_leaf:
+                leaves.append(x)
+            elif x._parents:
+                stack.append(x)
     return leaves

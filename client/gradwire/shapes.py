@@ -6,6 +6,8 @@ is not known yet, gives None, and reading ``.shape`` then asks the server.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 _FLOAT32 = np.dtype(np.float32)
@@ -22,34 +24,31 @@ def promote(a: np.dtype, b: np.dtype) -> np.dtype:
     return np.promote_types(a, b)
 
 
-def _meta(x):
-    """(shape, dtype) of a tensor, or (None, scalar) for a Python number."""
-    return (x._shape, x._dtype) if hasattr(x, "_shape") else (None, x)
-
-
 def _elementwise(inputs, params):
-    shapes, dtypes, scalar_float = [], [], False
+    # one pass, no lists: it runs for most ops, usually on tensors of one shape and dtype
+    shape = dtype = None
+    scalar_float = False
     for x in inputs:
-        shape, dtype = _meta(x)
-        if shape is None and not hasattr(x, "_shape"):
-            scalar_float |= isinstance(dtype, float)
+        if not hasattr(x, "_shape"):  # a Python number
+            scalar_float |= isinstance(x, float)
             continue
-        if shape is None or dtype is None:
+        s, d = x._shape, x._dtype
+        if s is None or d is None:
             return None
-        shapes.append(shape)
-        dtypes.append(dtype)
-    dtype = dtypes[0]
-    for d in dtypes[1:]:
-        dtype = promote(dtype, d)
-    if dtype.kind != "f" and scalar_float:
-        dtype = _FLOAT32
-    shape = shapes[0]
-    for s in shapes[1:]:
+        if dtype is None:
+            shape, dtype = s, d
+            continue
+        if d != dtype:
+            dtype = promote(dtype, d)
         if s != shape:
             try:
                 shape = np.broadcast_shapes(shape, s)
             except ValueError:
                 return None  # the server will say what is wrong
+    if dtype is None:
+        return None
+    if dtype.kind != "f" and scalar_float:
+        dtype = _FLOAT32
     return shape, dtype
 
 
@@ -112,13 +111,14 @@ def _matmul(inputs, params):
 
 
 def _reshape(inputs, params):
-    shape, size = list(params["shape"]), int(np.prod(inputs[0]._shape))
+    # math.prod, not np.prod: exact ints, and a fraction of the cost for a few dims
+    shape, size = list(params["shape"]), math.prod(inputs[0]._shape)
     if shape.count(-1) == 1:
-        known = int(np.prod([n for n in shape if n != -1]))
+        known = math.prod([n for n in shape if n != -1])
         if known == 0 or size % known:
             return None
         shape[shape.index(-1)] = size // known
-    return (tuple(shape), inputs[0]._dtype) if int(np.prod(shape)) == size else None
+    return (tuple(shape), inputs[0]._dtype) if math.prod(shape) == size else None
 
 
 def _transpose(inputs, params):
@@ -264,6 +264,10 @@ def index_shape(shape, parts):
     """
     if shape is None:
         return None
+    if len(parts) <= len(shape):
+        basic = _basic_index_shape(shape, parts)
+        if basic is not _NOT_BASIC:
+            return basic
     stand_ins = []
     for part in parts:
         if hasattr(part, "_shape"):
@@ -276,6 +280,28 @@ def index_shape(shape, parts):
         return base[tuple(stand_ins)].shape
     except (IndexError, TypeError, ValueError):
         return None  # the server says what is wrong
+
+
+_NOT_BASIC = object()
+
+
+def _basic_index_shape(shape, parts):
+    """``index_shape`` for plain ints and slices (a batch's rows: ``x[i:j]``), without NumPy's stand-ins;
+    ``_NOT_BASIC`` for any other part. ``parts`` are no more than the dims of ``shape``."""
+    out = []
+    for n, part in zip(shape, parts):
+        kind = type(part)
+        if kind is slice:
+            try:
+                out.append(len(range(*part.indices(n))))
+            except (TypeError, ValueError):
+                return _NOT_BASIC  # NumPy's rules say whether it is an error
+        elif kind is int:
+            if not -n <= part < n:
+                return None  # out of range: the server says so
+        else:
+            return _NOT_BASIC
+    return tuple(out) + tuple(shape[len(parts):])
 
 
 def infer(op: str, inputs, params):

@@ -73,6 +73,29 @@ def encode_param(value, handle_of=None) -> pb.Param:
     raise TypeError(f"cannot send a parameter of type {type(value).__name__}")
 
 
+def put_param(params, key: str, value, handle_of=None):
+    """``params[key] = encode_param(value)`` for a protobuf map of Params, without building a Param to copy.
+
+    Every op's params go through here. The value is checked before the map gains ``key``,
+    so a value that cannot be sent leaves the map as it was (as ``encode_param`` would).
+    """
+    kind = type(value)
+    if kind is int:  # the common kinds first, by exact type
+        params[key].i = value
+    elif kind is float:
+        params[key].f = value
+    elif kind is str:
+        params[key].s = value
+    elif kind is bool:
+        params[key].b = value
+    elif kind is tuple or kind is list:
+        values = [int(v) for v in value]
+        params[key].ints.values[:] = values  # sets the ints field even when empty
+    else:
+        param = encode_param(value, handle_of)
+        params[key].CopyFrom(param)
+
+
 def decode_param(param: pb.Param, tensor_of=None):
     kind = param.WhichOneof("value")
     if kind == "ints":

@@ -204,6 +204,18 @@ def test_deferred_error_names_op_file_line_and_shapes(session):
     assert session.stats()["tensors"] > 0
 
 
+def test_a_deferred_error_inside_modules_names_the_users_line(session):
+    # the command is issued a few SDK frames down (Sequential, Linear, F.linear): the site is the user's line
+    model = gw.nn.Sequential(gw.nn.Linear(4, 3, session=session), gw.nn.ReLU())
+    x = session.randn(2, 5)  # 5 features into a Linear of 4
+    line = inspect.currentframe().f_lineno + 1
+    out = model(x)
+    with pytest.raises(gw.InvalidArgumentError) as info:
+        out.sum().item()
+    assert info.value.op == "linear" and info.value.site == f"{HERE}:{line}"
+    assert f"linear (issued at {HERE}:{line}) failed: " in str(info.value)
+
+
 def test_each_deferred_error_is_raised_once(session):
     bad = session.ones(2) + session.ones(3)
     with pytest.raises(gw.InvalidArgumentError):

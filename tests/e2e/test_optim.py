@@ -124,6 +124,47 @@ def test_editing_lr_between_steps_changes_the_next_step(session):
     pair.train(gopt, topt, steps=2)
 
 
+EDITS = [
+    ("SGD", {"lr": 0.1, "momentum": 0.5}, "momentum", 0.9),
+    ("SGD", {"lr": 0.1}, "weight_decay", 0.1),
+    ("SGD", {"lr": 0.1, "momentum": 0.5}, "nesterov", True),
+    ("Adam", {"lr": 0.05}, "betas", (0.5, 0.9)),
+    ("Adam", {"lr": 0.05}, "eps", 1e-2),
+    ("Adam", {"lr": 0.05}, "weight_decay", 0.1),
+    ("Adam", {"lr": 0.05}, "maximize", True),
+]
+
+
+@pytest.mark.parametrize("name, options, key, value", EDITS, ids=[f"{n}-{k}" for n, _, k, _ in EDITS])
+def test_editing_any_hyperparameter_between_steps_changes_the_next_step(session, name, options, key, value):
+    # the step message is reused while param_groups say the same: an edit must reach the next step
+    pair = Pair(session)
+    gopt, topt = getattr(gw.optim, name)(pair.g.values(), **options), getattr(torch.optim, name)(pair.t.values(), **options)
+    pair.train(gopt, topt, steps=2)
+    for group in gopt.param_groups + topt.param_groups:
+        group[key] = value
+    pair.train(gopt, topt, steps=2)
+
+
+def test_a_param_group_added_between_steps_is_stepped_from_then_on(session):
+    pair = Pair(session)
+    gopt = gw.optim.SGD([pair.g["w1"], pair.g["b1"]], lr=0.1, momentum=0.5)
+    topt = torch.optim.SGD([pair.t["w1"], pair.t["b1"]], lr=0.1, momentum=0.5)
+    pair.train(gopt, topt, steps=2)
+    gopt.add_param_group({"params": [pair.g["w2"], pair.g["b2"]], "lr": 0.05})
+    topt.add_param_group({"params": [pair.t["w2"], pair.t["b2"]], "lr": 0.05})
+    pair.train(gopt, topt, steps=2)
+
+
+def test_params_removed_from_a_group_between_steps_are_left_alone(session):
+    pair = Pair(session)
+    gopt, topt = gw.optim.SGD(pair.g.values(), lr=0.1), torch.optim.SGD(pair.t.values(), lr=0.1)
+    pair.train(gopt, topt, steps=2)
+    for opt in (gopt, topt):
+        del opt.param_groups[0]["params"][-1]  # b2, in place: the same list
+    pair.train(gopt, topt, steps=2)
+
+
 def test_zero_grad_to_zeros_keeps_a_zero_grad(session):
     pair = Pair(session)
     gopt, topt = gw.optim.SGD(pair.g.values(), lr=0.1, momentum=0.9), torch.optim.SGD(pair.t.values(), lr=0.1, momentum=0.9)

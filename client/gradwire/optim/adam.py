@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from ..v1 import gradwire_pb2 as pb
 from .optimizer import Optimizer
 
 
@@ -41,13 +40,13 @@ class Adam(Optimizer):
         }
         super().__init__(params, defaults)
 
-    def _group_message(self, group) -> pb.OptimizerGroup:
+    def _group_fields(self, group) -> dict:
         beta1, beta2 = group["betas"]
-        return pb.OptimizerGroup(
-            params=[p._handle for p in group["params"]], lr=float(group["lr"]), weight_decay=float(group["weight_decay"]),
-            maximize=bool(group["maximize"]), beta1=float(beta1), beta2=float(beta2), eps=float(group["eps"]),
-            amsgrad=bool(group["amsgrad"]), decoupled_weight_decay=bool(group.get("decoupled_weight_decay", False)),
-        )
+        return {
+            "params": [p._handle for p in group["params"]], "lr": float(group["lr"]), "weight_decay": float(group["weight_decay"]),
+            "maximize": bool(group["maximize"]), "beta1": float(beta1), "beta2": float(beta2), "eps": float(group["eps"]),
+            "amsgrad": bool(group["amsgrad"]), "decoupled_weight_decay": bool(group.get("decoupled_weight_decay", False)),
+        }
 
 
 class AdamW(Adam):

@@ -49,6 +49,8 @@ class Optimizer:
         self.param_groups: list[dict] = []
         self._session = None
         self._handle = 0
+        self._step_fields = None  # the fields of the last step's groups, and its message
+        self._step_message = None
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of Tensors or dicts, but got " + type(params).__name__)
         if isinstance(params, set):
@@ -131,16 +133,20 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         session = self._session
+        # the step message is built again only when what it says changes (a scheduler's lr, a new
+        # group, other params): the fields are read from param_groups at every step and compared
+        fields = [self._group_fields(group) for group in self.param_groups]
+        if fields != self._step_fields:
+            self._step_message = pb.OptimizerStep(optimizer=self._handle, groups=[pb.OptimizerGroup(**f) for f in fields])
+            self._step_fields = fields
         with session._lock:
             command = session._command(type(self).__name__ + ".step")
-            step = command.optimizer_step
-            step.optimizer = self._handle
-            for group in self.param_groups:
-                step.groups.append(self._group_message(group))
+            command.optimizer_step.CopyFrom(self._step_message)
             session._sent_command(command)
         return loss
 
-    def _group_message(self, group) -> pb.OptimizerGroup:
+    def _group_fields(self, group) -> dict:
+        """The fields of the ``OptimizerGroup`` message for ``group``, by name (``params``: the handles)."""
         raise NotImplementedError
 
     def zero_grad(self, set_to_none: bool = True):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from ..v1 import gradwire_pb2 as pb
 from .optimizer import Optimizer
 
 
@@ -36,9 +35,9 @@ class SGD(Optimizer):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         super().__init__(params, defaults)
 
-    def _group_message(self, group) -> pb.OptimizerGroup:
-        return pb.OptimizerGroup(
-            params=[p._handle for p in group["params"]], lr=float(group["lr"]), weight_decay=float(group["weight_decay"]),
-            maximize=bool(group["maximize"]), momentum=float(group["momentum"]), dampening=float(group["dampening"]),
-            nesterov=bool(group["nesterov"]),
-        )
+    def _group_fields(self, group) -> dict:
+        return {
+            "params": [p._handle for p in group["params"]], "lr": float(group["lr"]), "weight_decay": float(group["weight_decay"]),
+            "maximize": bool(group["maximize"]), "momentum": float(group["momentum"]), "dampening": float(group["dampening"]),
+            "nesterov": bool(group["nesterov"]),
+        }
