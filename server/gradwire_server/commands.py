@@ -284,6 +284,8 @@ def _checked(name, call):
 _ENGINE_CALLS = {
     "index": _checked("index", lambda engine, x, key=(): engine.index(x, key)),
     "to": _checked("to", lambda engine, x, dtype=None: engine.to(x, dtype=dtype)),
+    # the SDK sends dropout(x): the engine draws the samples; dropout(x, samples) is the op itself
+    "dropout": _checked("dropout", lambda engine, x, *samples, p=0.5: engine.apply("dropout", x, *samples, p=p) if samples else engine.dropout(x, p)),
 }
 
 

@@ -172,6 +172,8 @@ def _same_size_output(name, inputs, params):
         return a.nbytes if len(inputs) == 1 else None
     if name in _FULL_REDUCTIONS:
         return (_FULL_REDUCTIONS[name] or a.itemsize) if len(inputs) == 1 and not params else None
+    if name == "dropout" and len(inputs) == 1:  # its output, and the samples it draws (kept for backward)
+        return 2 * a.nbytes
     if len(inputs) != 2 or a.dtype.kind != "f":
         return None
     b = inputs[1]

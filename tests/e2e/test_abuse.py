@@ -173,6 +173,14 @@ def test_wrong_arity(attacker):
     release_all(attacker, 53, 54, 55)
 
 
+def test_dropout_with_a_number_no_input_or_too_many(attacker):
+    x = pb.Operand(handle=1)
+    one_error(run(attacker, dict(op=pb.Op(name="dropout", inputs=[pb.Operand(f=1.0)], outputs=[60]))), "INVALID_ARGUMENT", "must be Tensor")
+    one_error(run(attacker, dict(op=pb.Op(name="dropout", outputs=[61]))), "INVALID_ARGUMENT", "dropout()")
+    one_error(run(attacker, dict(op=pb.Op(name="dropout", inputs=[x, x, x], outputs=[62]))), "INVALID_ARGUMENT", "dropout() takes 2 input(s) but 3 were given")
+    release_all(attacker, 60, 61, 62)
+
+
 @pytest.mark.parametrize("dtype", ["float33", "complex1024", "object", "U8", "<f4 ", "float32\x00"])
 def test_wrong_dtype_strings(attacker, dtype):
     one_error(run(attacker, dict(put=pb.Put(handle=56, tensor=pb.TensorData(dtype=dtype, shape=[1], data=b"\0" * 4)))), "INVALID_ARGUMENT", "")

@@ -152,6 +152,13 @@ class Engine:
         return Node(node_name, op.name, rules, tuple(edges), tuple(metas), params, (saved_ans, saved_inputs), versions)
 
     # ops that need more than a table entry's forward: argument handling only
+    def dropout(self, x, p=0.5):
+        """``F.dropout`` in training: the uniform samples drawn here, from the engine's generator, in the
+        order a ``rand`` of x's shape would draw them; one command on the wire instead of two."""
+        if type(x) is not Tensor:
+            raise InvalidArgument(f"dropout(): argument 'input' must be Tensor, not {type(x).__name__}")
+        return self.apply("dropout", x, self.rand(x.shape, dtype=x.dtype), p=p)
+
     def index(self, x, key):
         """``x[key]`` with ints, slices, None, Ellipsis, integer arrays or tensors and boolean masks."""
         return self.apply("index", x, key=self._normalize_key(key))
