@@ -274,6 +274,11 @@ ROWS = [
     R("max_pool2d", [distinct(2, 5, 7)], lambda x: F.max_pool2d(x, (2, 3), (1, 2)), "unbatched-rect", kernel_size=(2, 3), stride=(1, 2)),
     R("max_pool2d", [grid(2, 2, 5, 5)], lambda x: F.max_pool2d(x, 3, 1, 1), "ties", kernel_size=3, stride=1, padding=1,
       numeric=False),  # ties on purpose: the first maximum of a window takes its gradient, as in PyTorch
+    # windows that tile the input (stride = kernel, no padding): the path without a padded copy
+    R("max_pool2d", [grid(2, 2, 6, 6)], lambda x: F.max_pool2d(x, 2), "tiled-k2-ties", kernel_size=2, numeric=False),
+    R("max_pool2d", [distinct(2, 2, 6, 9)], lambda x: F.max_pool2d(x, 3), "tiled-k3", kernel_size=3),
+    R("max_pool2d", [grid(3, 4, 6)], lambda x: F.max_pool2d(x, (2, 3), (2, 3)), "tiled-rect-unbatched-ties", kernel_size=(2, 3),
+      stride=(2, 3), numeric=False),
     R("max_pool2d_indices", [grid(2, 3, 6, 6)], lambda x: F.max_pool2d(x, 2, return_indices=True)[1], "k2-ties", kernel_size=2, diff=()),
     R("max_pool2d_indices", [distinct(2, 2, 7, 6)], lambda x: F.max_pool2d(x, 3, 2, 1, return_indices=True)[1], "overlapping-padded",
       kernel_size=3, stride=2, padding=1, diff=()),

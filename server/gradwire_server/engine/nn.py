@@ -228,9 +228,37 @@ def _pool_windows(xp, x, kernel_size, stride, padding):
     return geometry, xpad, views
 
 
+def _tiled(x, kernel_size, stride, padding):
+    """x as (N, C, oh, kh, ow, kw) windows, a view, where they tile it exactly (stride = kernel, no
+    padding, sizes divisible: the usual pooling); else None (the general path checks the arguments)."""
+    try:
+        kh, kw = _pair(kernel_size, "kernel_size")
+        if stride is not None and stride != () and _pair(stride, "stride") != (kh, kw) or _pair(padding, "padding") != (0, 0):
+            return None
+    except (TypeError, ValueError):
+        return None
+    n, c, h, w = x.shape
+    if kh < 1 or kw < 1 or h < kh or w < kw or h % kh or w % kw:
+        return None
+    return x.reshape(n, c, h // kh, kh, w // kw, kw)
+
+
 def max_pool2d(xp, x, kernel_size, stride=None, padding=0):
     """``torch.nn.functional.max_pool2d``: the maximum of every window, as kh*kw elementwise maxima."""
     x, unbatched = _batched(x, "max_pool2d")
+    tiles = _tiled(x, kernel_size, stride, padding)
+    if tiles is not None:  # the windows straight from a view of x: no padded copy, no per-offset slicing
+        kh, kw = tiles.shape[3], tiles.shape[5]
+        if kh == kw == 2:  # the usual 2x2: two maxima of halves, each a pass over half the data
+            pair = xp.maximum(tiles[:, :, :, 0], tiles[:, :, :, 1])  # (N, C, oh, ow, 2)
+            out = xp.maximum(pair[..., 0], pair[..., 1])
+        else:
+            out = tiles[:, :, :, 0, :, 0].copy()
+            for i in range(kh):
+                for j in range(kw):
+                    if i or j:
+                        xp.maximum(out, tiles[:, :, :, i, :, j], out=out)
+        return out[0] if unbatched else out
     _, _, views = _pool_windows(xp, x, kernel_size, stride, padding)
     out = views[0].copy()
     for view in views[1:]:
@@ -243,6 +271,20 @@ def max_pool2d_grad(xp, g, ans, x, kernel_size, stride=None, padding=0):
     x, unbatched = _batched(x, "max_pool2d")
     if unbatched:
         g, ans = g[None], ans[None]
+    tiles = _tiled(x, kernel_size, stride, padding)
+    if tiles is not None:  # windows tile x: each element gets one window's gradient or none
+        gx = xp.empty(x.shape, dtype=g.dtype)
+        g_tiles, taken = gx.reshape(tiles.shape), None
+        for i in range(tiles.shape[3]):
+            for j in range(tiles.shape[5]):
+                hit = tiles[:, :, :, i, :, j] == ans
+                if taken is None:
+                    taken = hit
+                else:
+                    hit &= ~taken
+                    taken |= hit
+                xp.multiply(g, hit, out=g_tiles[:, :, :, i, :, j])
+        return gx[0] if unbatched else gx
     ((kh, kw), (sh, sw), (ph, pw), (oh, ow)), xpad, views = _pool_windows(xp, x, kernel_size, stride, padding)
     g_pad = xp.zeros(xpad.shape, dtype=g.dtype)
     overlapping = sh < kh or sw < kw
