@@ -135,12 +135,13 @@ class Trainer:
         batch, steps = self.args.batch_size, (self.n + self.args.batch_size - 1) // self.args.batch_size
         model.train()
         xs, ys = backend.shuffled(self.x, self.y, order)
-        # the running loss and accuracy stay on the server: each step keeps its loss and its hits,
-        # and they are summed there once per log_every steps. The bar shows the figures of the
+        # the running loss and accuracy stay on the server: each step keeps its loss, its logits and
+        # its targets, and they are summed there once per log_every steps (a few ops per update, none
+        # per step). The bar shows the figures of the
         # update before: they were computed while this update's steps were being sent, so
         # reading them never waits for the steps queued since (the server answers such a read
         # as soon as the batch arrives) and the server never waits for the next steps.
-        loss_sum, correct, losses, hits = backend.zero(), backend.zero(), [], []
+        loss_sum, correct, losses, outputs, targets = backend.zero(), backend.zero(), [], [], []
         shown = (backend.stack([loss_sum, correct]), 0)  # (figures, steps they cover)
         for step in range(steps):
             xb, yb = xs[step * batch : (step + 1) * batch], ys[step * batch : (step + 1) * batch]
@@ -150,13 +151,13 @@ class Trainer:
             loss.backward()
             optimizer.step()
             losses.append(loss)
-            with backend.no_grad():
-                hits.append(logits.argmax(1) == yb)
+            outputs.append(logits)
+            targets.append(yb)
             if (step + 1) % self.args.log_every == 0 or step + 1 == steps:
                 with backend.no_grad():
                     loss_sum = loss_sum + backend.stack(losses).sum()
-                    correct = correct + backend.cat(hits).sum()
-                losses, hits = [], []
+                    correct = correct + (backend.cat(outputs).argmax(1) == backend.cat(targets)).sum()
+                losses, outputs, targets = [], [], []
                 if step + 1 < steps:  # a sync point, one update late: one round trip every log_every steps
                     figures, covered = shown
                     shown = (backend.stack([loss_sum, correct]), step + 1)
