@@ -1,150 +1,214 @@
-"""The engine's nn form against PyTorch CPU, in process, 1 thread: what the server runs for nn.Linear models.
+"""The engine's nn form against PyTorch CPU, in process, one thread: what the server runs for nn models.
 
-Per-op timings (relu, cross_entropy, linear forward and forward+backward with (out, in) weights) and
-training steps: Linear layers via ``engine.apply("linear", x, w, b)``, relu, cross_entropy, backward,
-the server's Optimizer (SGD or Adam; OPTS="sgd adam"), against nn.Linear / F.cross_entropy / torch.optim.
-Each line: min/median microseconds of engine and torch (interleaved), ratio of the minima; "engC" is
-the engine with linear's small-batch F-ordered formulation turned off (nn._SMALL_BATCH = 0).
+Per-op timings (relu, cross_entropy, linear forward and forward+backward with PyTorch's (out, in)
+weights) and whole training steps: linear layers through ``engine.apply("linear", x, w, b)``, relu,
+cross_entropy, backward and the server's ``Optimizer`` (SGD, or Adam with ``OPTS="sgd adam"``),
+against nn.Linear, F.cross_entropy and torch.optim; the digits example's MLP and CNN with Adam.
+
+Each line: the minimum and the median microseconds of the engine and of torch (the two interleaved,
+which goes first swapping every repeat) and the ratio of the minima. For the MLPs, "x @ w.T" is the
+engine with linear's small-batch formulation turned off (``nn._SMALL_BATCH = 0``).
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_engine_nn.py [micro] [BATCH ...] [digits] [cnn]
 """
-import os, sys, time, statistics
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-import numpy as np, torch
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from gradwire_server.engine import Engine  # noqa: E402
+from gradwire_server.engine import nn as engine_nn  # noqa: E402
+from gradwire_server.engine.optim import Group, Optimizer  # noqa: E402
+
 torch.set_num_threads(1)
-from gradwire_server.engine import Engine, no_grad
-from gradwire_server.engine.optim import Optimizer, Group
+F = torch.nn.functional
 
-def timeit(fns, repeats=15, inner=20):
-    res = {k: [] for k in fns}
-    for k, f in fns.items():
-        for _ in range(3): f()
-    for r in range(repeats):
-        for k, f in (fns.items() if r % 2 == 0 else reversed(list(fns.items()))):
-            t = time.perf_counter()
-            for _ in range(inner): f()
-            res[k].append((time.perf_counter() - t) / inner * 1e6)
-    return {k: (min(v), statistics.median(v)) for k, v in res.items()}
 
-def mlp(batch, sizes, opt="sgd", lr=0.01):
-    eng = Engine(device="cpu")
-    torch.manual_seed(0)
-    layers = [torch.nn.Linear(a, b) for a, b in zip(sizes, sizes[1:])]
-    model = torch.nn.Sequential(*sum(([l, torch.nn.ReLU()] for l in layers), [])[:-1])
-    params = []
-    for l in layers:
-        params += [eng.tensor(l.weight.detach().numpy().copy(), requires_grad=True), eng.tensor(l.bias.detach().numpy().copy(), requires_grad=True)]
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((batch, sizes[0]), dtype=np.float32); y = rng.integers(0, sizes[-1], batch)
-    xe, ye = eng.tensor(x), eng.tensor(y)
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-    o = Optimizer(opt, eng.xp)
-    kw = dict(lr=lr) if opt == "sgd" else dict(lr=1e-3)
-    topt = torch.optim.SGD(model.parameters(), lr=lr) if opt == "sgd" else torch.optim.Adam(model.parameters(), lr=1e-3)
-    def estep():
-        h = xe
-        for i in range(0, len(params), 2):
-            h = eng.apply("linear", h, params[i], params[i + 1])
-            if i + 2 < len(params):
-                h = eng.apply("relu", h)
-        loss = eng.apply("cross_entropy", h, ye)
-        loss.backward()
-        o.step([Group(params=list(enumerate(params)), **kw)])
-        for p in params: p.grad = None
-        return loss.item()
-    def tstep():
-        loss = torch.nn.functional.cross_entropy(model(xt), yt)
-        loss.backward(); topt.step(); topt.zero_grad(set_to_none=True)
-        return loss.item()
+def timeit(runners, repeats=15, inner=20):
+    """(min, median) microseconds per call of each runner; the runners alternate within every repeat."""
+    samples = {name: [] for name in runners}
+    for run in runners.values():
+        for _ in range(3):
+            run()
+    for repeat in range(repeats):
+        order = list(runners.items())
+        for name, run in order if repeat % 2 == 0 else reversed(order):
+            start = time.perf_counter()
+            for _ in range(inner):
+                run()
+            samples[name].append((time.perf_counter() - start) / inner * 1e6)
+    return {name: (min(s), statistics.median(s)) for name, s in samples.items()}
+
+
+def report(label, timed):
+    engine, theirs = timed["engine"], timed["torch"]
+    line = f"{label:40s} engine {engine[0]:8.1f}/{engine[1]:8.1f} us  torch {theirs[0]:8.1f}/{theirs[1]:8.1f} us  ratio(min) {engine[0] / theirs[0]:.2f}"
+    if "x @ w.T" in timed:
+        plain = timed["x @ w.T"]
+        line += f"  x @ w.T {plain[0]:.1f}/{plain[1]:.1f} us ratio {plain[0] / theirs[0]:.2f}"
+    print(line)
+
+
+def check_same_losses(engine_step, torch_step):
     for _ in range(3):
-        a, b = estep(), tstep()
-        assert abs(a - b) < 1e-3 * max(1, abs(b)), (a, b)
-    from gradwire_server.engine import nn as enn
-    def estep_c():
-        old = enn._SMALL_BATCH; enn._SMALL_BATCH = 0
-        try: return estep()
-        finally: enn._SMALL_BATCH = old
-    fns = {"engine": estep, "torch": tstep}
-    if hasattr(enn, "_SMALL_BATCH"): fns["engC"] = estep_c
-    return timeit(fns, inner=max(2, 20 * 64 // batch))
+        ours, theirs = engine_step(), torch_step()
+        assert abs(ours - theirs) < 1e-3 * max(1, abs(theirs)), (ours, theirs)
+
+
+def torch_step_of(model, optimizer, x, y):
+    def step():
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        return loss.item()
+
+    return step
+
+
+def mlp(batch, sizes, kind="sgd", lr=0.01):
+    """An MLP of nn.Linear layers and ReLU, cross-entropy, ``kind`` (sgd or adam); the same weights on both sides."""
+    engine = Engine(device="cpu")
+    torch.manual_seed(0)
+    layers = [torch.nn.Linear(n_in, n_out) for n_in, n_out in zip(sizes, sizes[1:])]
+    model = torch.nn.Sequential(*[module for layer in layers for module in (layer, torch.nn.ReLU())][:-1])
+    params = [engine.tensor(p.detach().numpy().copy(), requires_grad=True) for layer in layers for p in (layer.weight, layer.bias)]
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((batch, sizes[0]), dtype=np.float32), rng.integers(0, sizes[-1], batch)
+    x_e, y_e = engine.tensor(x), engine.tensor(y)
+    optimizer = Optimizer(kind, engine.xp)
+    lr = lr if kind == "sgd" else 1e-3
+    torch_optimizer = (torch.optim.SGD if kind == "sgd" else torch.optim.Adam)(model.parameters(), lr=lr)
+
+    def engine_step():
+        h = x_e
+        for layer in range(len(layers)):
+            h = engine.apply("linear", h, params[2 * layer], params[2 * layer + 1])
+            if layer + 1 < len(layers):
+                h = engine.apply("relu", h)
+        loss = engine.apply("cross_entropy", h, y_e)
+        loss.backward()
+        optimizer.step([Group(params=list(enumerate(params)), lr=lr)])
+        for p in params:
+            p.grad = None
+        return loss.item()
+
+    def engine_step_plain():  # linear as x @ w.T at every batch size
+        small, engine_nn._SMALL_BATCH = engine_nn._SMALL_BATCH, 0
+        try:
+            return engine_step()
+        finally:
+            engine_nn._SMALL_BATCH = small
+
+    torch_step = torch_step_of(model, torch_optimizer, torch.from_numpy(x), torch.from_numpy(y))
+    check_same_losses(engine_step, torch_step)
+    return timeit({"engine": engine_step, "torch": torch_step, "x @ w.T": engine_step_plain}, inner=max(2, 20 * 64 // batch))
+
 
 def cnn(batch=32):
     """examples/train_digits.py's CNN (without dropout) on 8x8 images, Adam."""
-    eng = Engine(device="cpu")
+    engine = Engine(device="cpu")
     torch.manual_seed(0)
-    c1, c2, fc = torch.nn.Conv2d(1, 16, 3, padding=1), torch.nn.Conv2d(16, 32, 3, padding=1), torch.nn.Linear(128, 10)
-    model = torch.nn.Sequential(c1, torch.nn.ReLU(), torch.nn.MaxPool2d(2), c2, torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(), fc)
-    params = [eng.tensor(p.detach().numpy().copy(), requires_grad=True) for p in model.parameters()]
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 16, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(16, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Flatten(), torch.nn.Linear(128, 10),
+    )
+    params = [engine.tensor(p.detach().numpy().copy(), requires_grad=True) for p in model.parameters()]
     rng = np.random.default_rng(0)
-    x = rng.random((batch, 1, 8, 8), dtype=np.float32); y = rng.integers(0, 10, batch)
-    xe, ye, xt, yt = eng.tensor(x), eng.tensor(y), torch.from_numpy(x), torch.from_numpy(y)
-    o, topt = Optimizer("adam", eng.xp), torch.optim.Adam(model.parameters(), lr=1e-3)
-    def estep():
-        h = eng.apply("conv2d", xe, params[0], params[1], padding=1)
-        h = eng.apply("max_pool2d", eng.apply("relu", h), kernel_size=2)
-        h = eng.apply("conv2d", h, params[2], params[3], padding=1)
-        h = eng.apply("max_pool2d", eng.apply("relu", h), kernel_size=2)
-        h = eng.apply("linear", h.reshape(batch, -1), params[4], params[5])
-        loss = eng.apply("cross_entropy", h, ye)
+    x, y = rng.random((batch, 1, 8, 8), dtype=np.float32), rng.integers(0, 10, batch)
+    x_e, y_e = engine.tensor(x), engine.tensor(y)
+    optimizer = Optimizer("adam", engine.xp)
+
+    def engine_step():
+        h = engine.apply("conv2d", x_e, params[0], params[1], padding=1)
+        h = engine.apply("max_pool2d", engine.apply("relu", h), kernel_size=2)
+        h = engine.apply("conv2d", h, params[2], params[3], padding=1)
+        h = engine.apply("max_pool2d", engine.apply("relu", h), kernel_size=2)
+        h = engine.apply("linear", h.reshape(batch, -1), params[4], params[5])
+        loss = engine.apply("cross_entropy", h, y_e)
         loss.backward()
-        o.step([Group(params=list(enumerate(params)), lr=1e-3)])
-        for p in params: p.grad = None
+        optimizer.step([Group(params=list(enumerate(params)), lr=1e-3)])
+        for p in params:
+            p.grad = None
         return loss.item()
-    def tstep():
-        loss = torch.nn.functional.cross_entropy(model(xt), yt)
-        loss.backward(); topt.step(); topt.zero_grad(set_to_none=True)
-        return loss.item()
-    for _ in range(3):
-        a, b = estep(), tstep()
-        assert abs(a - b) < 1e-3 * max(1, abs(b)), (a, b)
-    return timeit({"engine": estep, "torch": tstep}, inner=20)
+
+    torch_step = torch_step_of(model, torch.optim.Adam(model.parameters(), lr=1e-3), torch.from_numpy(x), torch.from_numpy(y))
+    check_same_losses(engine_step, torch_step)
+    return timeit({"engine": engine_step, "torch": torch_step}, inner=20)
 
 
 def micro():
-    eng = Engine(device="cpu")
+    engine = Engine(device="cpu")
     rng = np.random.default_rng(0)
-    out = {}
+    timed = {}
     a = rng.standard_normal((64, 256), dtype=np.float32)
-    ae = eng.tensor(a, requires_grad=True); at = torch.tensor(a, requires_grad=True)
-    out["relu fwd (64,256)"] = timeit({"engine": lambda: eng.apply("relu", ae), "torch": lambda: torch.relu(at)}, inner=200)
-    s = rng.standard_normal((64, 10), dtype=np.float32); y = rng.integers(0, 10, 64)
-    se = eng.tensor(s, requires_grad=True); st = torch.tensor(s, requires_grad=True); ye = eng.tensor(y); yt = torch.from_numpy(y)
-    out["cross_entropy fwd (64,10)"] = timeit({"engine": lambda: eng.apply("cross_entropy", se, ye), "torch": lambda: torch.nn.functional.cross_entropy(st, yt)}, inner=200)
-    def ceb_e():
-        eng.apply("cross_entropy", se, ye).backward(); se.grad = None
-    def ceb_t():
-        torch.nn.functional.cross_entropy(st, yt).backward(); st.grad = None
-    out["cross_entropy fwd+bwd (64,10)"] = timeit({"engine": ceb_e, "torch": ceb_t}, inner=200)
-    for (n, i, o) in [(32, 64, 256), (64, 784, 256), (64, 256, 256), (1024, 784, 256)]:
-        x = rng.standard_normal((n, i), dtype=np.float32); w = rng.standard_normal((o, i), dtype=np.float32); b = rng.standard_normal(o, dtype=np.float32)
-        xe, we, be = eng.tensor(x), eng.tensor(w, requires_grad=True), eng.tensor(b, requires_grad=True)
-        xt, wt, bt = torch.from_numpy(x), torch.tensor(w, requires_grad=True), torch.tensor(b, requires_grad=True)
+    a_e, a_t = engine.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    timed["relu fwd (64,256)"] = timeit({"engine": lambda: engine.apply("relu", a_e), "torch": lambda: torch.relu(a_t)}, inner=200)
+
+    scores, targets = rng.standard_normal((64, 10), dtype=np.float32), rng.integers(0, 10, 64)
+    s_e, s_t = engine.tensor(scores, requires_grad=True), torch.tensor(scores, requires_grad=True)
+    y_e, y_t = engine.tensor(targets), torch.from_numpy(targets)
+    timed["cross_entropy fwd (64,10)"] = timeit(
+        {"engine": lambda: engine.apply("cross_entropy", s_e, y_e), "torch": lambda: F.cross_entropy(s_t, y_t)}, inner=200
+    )
+
+    def cross_entropy_engine():
+        engine.apply("cross_entropy", s_e, y_e).backward()
+        s_e.grad = None
+
+    def cross_entropy_torch():
+        F.cross_entropy(s_t, y_t).backward()
+        s_t.grad = None
+
+    timed["cross_entropy fwd+bwd (64,10)"] = timeit({"engine": cross_entropy_engine, "torch": cross_entropy_torch}, inner=200)
+
+    for n, n_in, n_out in [(32, 64, 256), (64, 784, 256), (64, 256, 256), (1024, 784, 256)]:
+        x = rng.standard_normal((n, n_in), dtype=np.float32)
+        w = rng.standard_normal((n_out, n_in), dtype=np.float32)
+        b = rng.standard_normal(n_out, dtype=np.float32)
+        g = rng.standard_normal((n, n_out), dtype=np.float32)
+        x_e, w_e, b_e, g_e = engine.tensor(x), engine.tensor(w, requires_grad=True), engine.tensor(b, requires_grad=True), engine.tensor(g)
+        x_t, w_t, b_t, g_t = torch.from_numpy(x), torch.tensor(w, requires_grad=True), torch.tensor(b, requires_grad=True), torch.from_numpy(g)
+        xg_e, xg_t = engine.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
         inner = max(2, 64 * 50 // n)
-        out[f"linear fwd ({n},{i})x({o},{i})"] = timeit({"engine": lambda: eng.apply("linear", xe, we, be), "torch": lambda: torch.nn.functional.linear(xt, wt, bt)}, inner=inner)
-        xe2, xt2 = eng.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
-        g = rng.standard_normal((n, o), dtype=np.float32)
-        def lb_e():
-            eng.apply("linear", xe2, we, be).backward(eng.tensor(g)); xe2.grad = we.grad = be.grad = None
-        gt = torch.from_numpy(g)
-        def lb_t():
-            torch.nn.functional.linear(xt2, wt, bt).backward(gt); xt2.grad = wt.grad = bt.grad = None
-        out[f"linear fwd+bwd ({n},{i})x({o},{i})"] = timeit({"engine": lb_e, "torch": lb_t}, inner=inner)
-    return out
+        timed[f"linear fwd ({n},{n_in})x({n_out},{n_in})"] = timeit(
+            {"engine": lambda: engine.apply("linear", x_e, w_e, b_e), "torch": lambda: F.linear(x_t, w_t, b_t)}, inner=inner
+        )
+
+        def linear_engine():
+            engine.apply("linear", xg_e, w_e, b_e).backward(g_e)
+            xg_e.grad = w_e.grad = b_e.grad = None
+
+        def linear_torch():
+            F.linear(xg_t, w_t, b_t).backward(g_t)
+            xg_t.grad = w_t.grad = b_t.grad = None
+
+        timed[f"linear fwd+bwd ({n},{n_in})x({n_out},{n_in})"] = timeit({"engine": linear_engine, "torch": linear_torch}, inner=inner)
+    return timed
+
+
+def main(argv):
+    for what in argv or ["micro", "64", "1024", "digits"]:
+        if what == "micro":
+            for label, timed in micro().items():
+                report(label, timed)
+        elif what == "cnn":
+            report("digits cnn b32 adam", cnn())
+        elif what == "digits":
+            report("mlp 64-256-10 b32 adam", mlp(32, [64, 256, 10], "adam"))
+        else:
+            for kind in os.environ.get("OPTS", "sgd").split():
+                report(f"mlp nn b{what} {kind}", mlp(int(what), [784, 256, 256, 10], kind))
+
 
 if __name__ == "__main__":
-    what = sys.argv[1:] or ["micro", "64", "1024", "digits"]
-    for w in what:
-        if w == "micro":
-            for k, v in micro().items():
-                print(f"{k:40s} engine {v['engine'][0]:8.1f}/{v['engine'][1]:8.1f} us  torch {v['torch'][0]:8.1f}/{v['torch'][1]:8.1f} us  ratio(min) {v['engine'][0]/v['torch'][0]:.2f}")
-        elif w == "cnn":
-            v = cnn()
-            print(f"{'digits cnn b32 adam':40s} engine {v['engine'][0]:8.1f}/{v['engine'][1]:8.1f} us  torch {v['torch'][0]:8.1f}/{v['torch'][1]:8.1f} us  ratio(min) {v['engine'][0]/v['torch'][0]:.2f}")
-        elif w == "digits":
-            v = mlp(32, [64, 256, 10], "adam")
-            print(f"{'mlp 64-256-10 b32 adam':40s} engine {v['engine'][0]:8.1f}/{v['engine'][1]:8.1f} us  torch {v['torch'][0]:8.1f}/{v['torch'][1]:8.1f} us  ratio(min) {v['engine'][0]/v['torch'][0]:.2f}" + (f"  engC {v['engC'][0]:.1f}/{v['engC'][1]:.1f} ratio {v['engC'][0]/v['torch'][0]:.2f}" if 'engC' in v else ""))
-        else:
-            b = int(w)
-            for opt in (os.environ.get("OPTS", "sgd").split()):
-                v = mlp(b, [784, 256, 256, 10], opt)
-                print(f"{f'mlp nn b{b} {opt}':40s} engine {v['engine'][0]:8.1f}/{v['engine'][1]:8.1f} us  torch {v['torch'][0]:8.1f}/{v['torch'][1]:8.1f} us  ratio(min) {v['engine'][0]/v['torch'][0]:.2f}" + (f"  engC {v['engC'][0]:.1f}/{v['engC'][1]:.1f} ratio {v['engC'][0]/v['torch'][0]:.2f}" if 'engC' in v else ""))
+    main(sys.argv[1:])
