@@ -123,8 +123,8 @@ def _early_fetch(session: Session, commands):
     last = len(commands) - 1
     while last >= 0 and commands[last].WhichOneof("kind") == "release":
         last -= 1  # collected handles ride behind the fetch that flushed the batch
-    if last < 0 or commands[last].WhichOneof("kind") != "fetch":
-        return None
+    if last < 1 or commands[last].WhichOneof("kind") != "fetch":
+        return None  # a fetch alone in its batch is answered as soon as early anyway
     handle = commands[last].fetch.handle
     if type(session.tensors.get(handle)) is Tensor:  # made by an earlier batch: a progress read one update late
         return -1, last  # (a handle in use is never bound again: no op in this batch makes it)
