@@ -112,3 +112,19 @@ def test_axpy_updates_in_place_in_either_layout_and_reads_overlapping_input_befo
     buffer = np.arange(6, dtype=np.float64)
     axpy(np, 2.0, buffer[:-1], buffer[1:])  # x and y overlap: the result is as if x were read first
     np.testing.assert_array_equal(buffer, [0, 1 + 0, 2 + 2, 3 + 4, 4 + 6, 5 + 8])
+
+
+@pytest.mark.parametrize("layout", ["C", "F"])
+def test_axpy_of_a_large_array_in_pieces_gives_torchs_add_bitwise(layout):
+    """Updates above one BLAS piece (backend._AXPY_CHUNK) go piece by piece on the caller's thread: the same bits."""
+    import torch
+
+    from gradwire_server.engine.backend import _AXPY_CHUNK, axpy
+
+    rng = np.random.default_rng(3)
+    shape = (3, _AXPY_CHUNK // 3 + 7, 5)  # not a whole number of pieces
+    x = np.asarray(rng.standard_normal(shape, dtype=np.float32), order=layout)
+    y = np.asarray(rng.standard_normal(shape, dtype=np.float32), order=layout)
+    expected = torch.from_numpy(np.ascontiguousarray(y)).add_(torch.from_numpy(np.ascontiguousarray(x)), alpha=-0.01).numpy()
+    assert axpy(np, -0.01, x, y) is y
+    np.testing.assert_array_equal(y, expected)

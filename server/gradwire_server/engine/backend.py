@@ -21,6 +21,11 @@ except ImportError:  # pragma: no cover - scipy is a dependency, but the engine 
     _scipy_blas = None
 
 _AXPY = {} if _scipy_blas is None else {numpy.dtype(numpy.float32): _scipy_blas.saxpy, numpy.dtype(numpy.float64): _scipy_blas.daxpy}
+# scipy's OpenBLAS is a second thread pool beside NumPy's, sized to the machine: above 10,000 elements its
+# axpy runs on all cores, and with NumPy's pool and the server's own threads the cores are oversubscribed
+# (the digits MLP's Adam step made its epoch 9x slower with 2 BLAS threads). In pieces of this many it runs
+# on the caller's thread; an update is memory-bound either way.
+_AXPY_CHUNK = 8192
 
 
 def axpy(xp, a, x, y):
@@ -34,8 +39,9 @@ def axpy(xp, a, x, y):
     if blas is not None and x.dtype == y.dtype and x.shape == y.shape and y.flags.writeable and (
         (x.flags.c_contiguous and y.flags.c_contiguous) or (x.flags.f_contiguous and y.flags.f_contiguous)
     ) and not numpy.may_share_memory(x, y):  # BLAS promises nothing for overlapping x and y; NumPy buffers them
-        flat = y.ravel(order="K")  # a view of a contiguous array: BLAS writes straight into y
-        blas(x.ravel(order="K"), flat, a=a)
+        flat_x, flat_y = x.ravel(order="K"), y.ravel(order="K")  # views of contiguous arrays: BLAS writes straight into y
+        for start in range(0, flat_y.size, _AXPY_CHUNK):
+            blas(flat_x[start : start + _AXPY_CHUNK], flat_y[start : start + _AXPY_CHUNK], a=a)
         return y
     y += a * x
     return y
