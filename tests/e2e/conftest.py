@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 import gradwire as gw
-from gradwire_server.app import create_server
-from gradwire_server.config import Config
+from tests.servers import start_server
 
 
 def pytest_configure(config):
@@ -17,9 +16,7 @@ def pytest_configure(config):
 @pytest.fixture(scope="session")
 def server():
     """One server for the whole e2e run, on 127.0.0.1 and a port the OS picks; stopped at the end."""
-    server, port = create_server(Config(host="127.0.0.1", port=0, device="cpu"))
-    server.start()
-    server.address = f"127.0.0.1:{port}"
+    server = start_server(device="cpu")
     yield server
     server.stop(grace=1.0)
 

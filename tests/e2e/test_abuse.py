@@ -17,8 +17,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 import gradwire as gw
 from gradwire.v1 import gradwire_pb2 as pb
-from gradwire_server.app import create_server
-from gradwire_server.config import Config
+from tests.servers import start_server
 
 DEVICE = os.environ.get("GRADWIRE_TEST_DEVICE", "cpu")  # cuda: the same checks on a GPU server
 
@@ -31,9 +30,7 @@ METHODS = {  # every RPC of the service, and whether its requests and replies st
 
 @pytest.fixture(scope="module")
 def abuse_server():
-    server, port = create_server(Config(host="127.0.0.1", port=0, device=DEVICE))  # the default limits
-    server.start()
-    server.address = f"127.0.0.1:{port}"
+    server = start_server(device=DEVICE)  # the default limits
     yield server
     server.stop(grace=0.5)
 

@@ -20,7 +20,8 @@ from gradwire.v1 import gradwire_pb2 as pb
 from gradwire.v1 import gradwire_pb2_grpc as pb_grpc
 from gradwire.wire import API_KEY_HEADER, SESSION_HEADER, TOKEN_HEADER
 from gradwire_server.app import create_server
-from gradwire_server.config import Config, parse_args
+from gradwire_server.config import parse_args
+from tests.servers import start_server
 
 from .test_cli import ServerProcess
 
@@ -46,9 +47,7 @@ def no_key_in_the_environment(monkeypatch):
 def keyed(tmp_path_factory):
     """A server that takes ALPHA and BETA in clear and HASHED by its digest, from a keys file."""
     path = keys_file(tmp_path_factory.mktemp("keys") / "keys", "# team keys", ALPHA, "", f"  {BETA}  ", sha256_line(HASHED))
-    server, port = create_server(Config(host="127.0.0.1", port=0, device="cpu", api_keys_file=str(path), max_sessions_per_key=3))
-    server.start()
-    server.address = f"127.0.0.1:{port}"
+    server = start_server(device="cpu", api_keys_file=str(path), max_sessions_per_key=3)
     yield server
     server.stop(grace=1.0)
 
@@ -278,9 +277,8 @@ def test_sessions_per_key_are_limited(keyed):
 
 def test_reload_revokes_keys_and_ends_their_sessions(tmp_path):
     path = keys_file(tmp_path / "keys", ALPHA, BETA)
-    server, port = create_server(Config(host="127.0.0.1", port=0, device="cpu", api_keys_file=str(path)))
-    server.start()
-    address = f"127.0.0.1:{port}"
+    server = start_server(device="cpu", api_keys_file=str(path))
+    address = server.address
     try:
         kept = gw.connect(address, api_key=BETA, timeout=10)
         doomed = gw.connect(address, api_key=ALPHA, timeout=10)

@@ -16,8 +16,7 @@ import gradwire as gw
 from gradwire.v1 import gradwire_pb2 as pb
 from gradwire.v1 import gradwire_pb2_grpc as pb_grpc
 from gradwire.wire import SESSION_HEADER, TOKEN_HEADER
-from gradwire_server.app import create_server
-from gradwire_server.config import Config
+from tests.servers import start_server
 
 DEVICE = os.environ.get("GRADWIRE_TEST_DEVICE", "cpu")  # cuda: the same checks on a GPU server
 
@@ -27,9 +26,7 @@ WHEN = r"\d+ s ago \(at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\)"
 
 @pytest.fixture
 def expiring():
-    server, port = create_server(Config(host="127.0.0.1", port=0, device=DEVICE, idle_timeout_s=IDLE_S, reap_interval_s=0.05, ended_sessions_kept=3))
-    server.start()
-    server.address = f"127.0.0.1:{port}"
+    server = start_server(device=DEVICE, idle_timeout_s=IDLE_S, reap_interval_s=0.05, ended_sessions_kept=3)
     yield server
     server.stop(grace=0.5)
 
@@ -71,10 +68,9 @@ def test_an_idle_session_is_reaped_with_all_its_memory(expiring):
 
 def test_a_session_in_use_is_not_reaped():
     """The reaper's clock passed by hand: no sleeps, and no reaper thread racing a slow machine."""
-    server, port = create_server(Config(host="127.0.0.1", port=0, device=DEVICE, idle_timeout_s=600, reap_interval_s=600))
-    server.start()
+    server = start_server(device=DEVICE, idle_timeout_s=600, reap_interval_s=600)
     try:
-        with gw.connect(f"127.0.0.1:{port}", timeout=10) as s:
+        with gw.connect(server.address, timeout=10) as s:
             x = s.tensor([1.0])
             registry = server.registry
             [session] = [x for x in registry.sessions() if x.id == s.id]

@@ -20,8 +20,7 @@ import numpy as np
 import pytest
 
 import gradwire as gw
-from gradwire_server.app import create_server
-from gradwire_server.config import Config
+from tests.servers import start_server
 from tests.e2e._proxy import CutProxy
 from tests.e2e.test_cli import EXIT_S, Call, ServerProcess
 from tests.training import train
@@ -43,9 +42,7 @@ def own_server():
     made = []
 
     def make(**config):
-        server, port = create_server(Config(host="127.0.0.1", port=0, device="cpu", **config))
-        server.start()
-        server.address = f"127.0.0.1:{port}"
+        server = start_server(device="cpu", **config)
         made.append(server)
         return server
 

@@ -27,8 +27,7 @@ import gradwire as gw
 from gradwire.v1 import gradwire_pb2 as pb
 from gradwire.v1 import gradwire_pb2_grpc as pb_grpc
 from gradwire.wire import SESSION_HEADER, TOKEN_HEADER
-from gradwire_server.app import create_server
-from gradwire_server.config import Config
+from tests.servers import start_server
 from gradwire_server.engine import OPS
 from gradwire_server.quotas import held_bytes
 
@@ -58,10 +57,7 @@ class _Errors(logging.Handler):
 
 @pytest.fixture(scope="module")
 def fuzz_server():
-    config = Config(host="127.0.0.1", port=0, device=DEVICE, max_session_bytes=16 << 20, max_tensor_elements=1 << 20, max_batch_commands=64, max_sessions=16)
-    server, port = create_server(config)
-    server.start()
-    server.address = f"127.0.0.1:{port}"
+    server = start_server(device=DEVICE, max_session_bytes=16 << 20, max_tensor_elements=1 << 20, max_batch_commands=64, max_sessions=16)
     errors = _Errors()
     logging.getLogger("gradwire.server").addHandler(errors)
     server.logged_errors = errors.records

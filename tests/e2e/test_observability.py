@@ -15,8 +15,8 @@ import gradwire as gw
 from gradwire.v1 import gradwire_pb2 as pb
 from gradwire.v1 import gradwire_pb2_grpc as pb_grpc
 from gradwire_server import __version__, healthcheck, logs, metrics
-from gradwire_server.app import SERVICE_NAME, create_server
-from gradwire_server.config import Config
+from gradwire_server.app import SERVICE_NAME
+from tests.servers import start_server
 
 
 def scrape(url: str) -> dict:
@@ -27,9 +27,7 @@ def scrape(url: str) -> dict:
 
 @pytest.fixture
 def metered():
-    server, port = create_server(Config(host="127.0.0.1", port=0, device="cpu", metrics_port=0))
-    server.start()
-    server.address = f"127.0.0.1:{port}"
+    server = start_server(device="cpu", metrics_port=0)
     server.url = f"http://127.0.0.1:{server.metrics_port}/metrics"
     yield server
     server.stop(grace=1.0)
@@ -121,9 +119,8 @@ def test_json_logs_carry_the_session_and_request_ids(server, json_log):
 
 
 def test_the_health_probe_says_serving_then_not_once_draining():
-    server, port = create_server(Config(host="127.0.0.1", port=0, device="cpu"))
-    server.start()
-    address = f"127.0.0.1:{port}"
+    server = start_server(device="cpu")
+    address = server.address
     try:
         assert healthcheck.main(["--address", address]) == 0
         assert healthcheck.main(["--address", address, "--service", SERVICE_NAME]) == 0

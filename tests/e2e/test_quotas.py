@@ -13,8 +13,7 @@ import pytest
 
 import gradwire as gw
 from gradwire.v1 import gradwire_pb2 as pb
-from gradwire_server.app import create_server
-from gradwire_server.config import Config
+from tests.servers import start_server
 from gradwire_server.quotas import held_bytes
 
 DEVICE = os.environ.get("GRADWIRE_TEST_DEVICE", "cpu")  # cuda: the same checks on a GPU server
@@ -25,9 +24,7 @@ LIMITS = dict(max_session_bytes=1 * MiB, max_tensor_elements=200_000, max_sessio
 
 @pytest.fixture(scope="module")
 def quota_server():
-    server, port = create_server(Config(host="127.0.0.1", port=0, device=DEVICE, **LIMITS))
-    server.start()
-    server.address = f"127.0.0.1:{port}"
+    server = start_server(device=DEVICE, **LIMITS)
     yield server
     server.stop(grace=0.5)
 

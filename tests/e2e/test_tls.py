@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 
 import gradwire as gw
-from gradwire_server.app import create_server
-from gradwire_server.config import Config
+from tests.servers import start_server
 
 from .certs import CertificateAuthority
 from .test_cli import ServerProcess, call_with_deadline
@@ -41,10 +40,7 @@ def pki(tmp_path_factory):
 
 
 def start(**settings):
-    server, port = create_server(Config(host="127.0.0.1", port=0, device="cpu", **settings))
-    server.start()
-    server.address = f"127.0.0.1:{port}"
-    return server
+    return start_server(device="cpu", **settings)
 
 
 @pytest.fixture(scope="module")

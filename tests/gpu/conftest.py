@@ -97,15 +97,14 @@ def torch_cuda():
 @pytest.fixture(scope="session")
 def server():
     """One server on the GPU for the run, on 127.0.0.1 and a port the OS picks; stopped at the end."""
-    from gradwire_server.app import create_server
-    from gradwire_server.config import Config
+    from tests.servers import start_server
 
-    server, port = create_server(Config(host="127.0.0.1", port=0, device="cuda"))
-    assert server.backend.device == "cuda", server.backend
-    server.start()
-    server.address = f"127.0.0.1:{port}"
-    yield server
-    server.stop(grace=1.0)
+    server = start_server(device="cuda")
+    try:
+        assert server.backend.device == "cuda", server.backend
+        yield server
+    finally:
+        server.stop(grace=1.0)
 
 
 @pytest.fixture

@@ -118,12 +118,9 @@ def test_a_dropped_graph_gives_its_bytes_back_without_backward(mlp):
 @pytest.fixture
 def gpu_server():
     """A server of its own on the GPU, so that no other test's session shares its memory readings."""
-    from gradwire_server.app import create_server
-    from gradwire_server.config import Config
+    from tests.servers import start_server
 
-    server, port = create_server(Config(host="127.0.0.1", port=0, device="cuda"))
-    server.start()
-    server.address = f"127.0.0.1:{port}"
+    server = start_server(device="cuda")
     yield server
     server.stop(grace=1.0)
 
