@@ -144,18 +144,25 @@ def test_sync_is_a_command_answered_after_everything_before_it(session):
 # --- early answers: a fetch answered once its tensor is final ---------------------------------
 
 
-def test_item_returns_while_the_backward_queued_before_it_still_runs(session, monkeypatch):
-    """``loss.item()`` after ``backward()`` and an update answers as soon as the loss exists."""
+@pytest.fixture
+def backward_may_run(monkeypatch):
+    """Every backward on the server waits for this event: a value that arrives before it is set was answered early."""
     from gradwire_server import commands
 
-    backward_may_run = threading.Event()
+    may_run = threading.Event()
     run_backward = commands._HANDLERS["backward"]
 
     def held_backward(*args):
-        assert backward_may_run.wait(10), "item() did not return before the backward ran"
+        assert may_run.wait(10), "item() did not return before the backward ran"
         return run_backward(*args)
 
     monkeypatch.setitem(commands._HANDLERS, "backward", held_backward)
+    yield may_run
+    may_run.set()  # a failed test leaves no server thread waiting
+
+
+def test_item_returns_while_the_backward_queued_before_it_still_runs(session, backward_may_run):
+    """``loss.item()`` after ``backward()`` and an update answers as soon as the loss exists."""
     w = session.tensor([1.0, 2.0, 3.0], requires_grad=True)
     loss = (w * w).sum()
     loss.backward()
@@ -207,12 +214,7 @@ def test_an_error_after_an_early_answer_surfaces_at_the_next_sync_point(session)
     np.testing.assert_array_equal(w.grad.numpy(), [2.0, 4.0])  # the first backward's gradient
 
 
-def test_item_answers_early_past_an_optimizer_step(session, monkeypatch):
-    from gradwire_server import commands
-
-    backward_may_run = threading.Event()
-    run_backward = commands._HANDLERS["backward"]
-    monkeypatch.setitem(commands._HANDLERS, "backward", lambda *args: (backward_may_run.wait(10), run_backward(*args))[1])
+def test_item_answers_early_past_an_optimizer_step(session, backward_may_run):
     w = session.tensor([1.0, 2.0, 3.0], requires_grad=True)
     opt = gw.optim.SGD([w], lr=0.25)
     loss = (w * w).sum()
@@ -235,14 +237,9 @@ def test_a_fetch_sees_an_optimizer_step_through_a_view(session):
     assert tail.tolist() == [1.0, 1.5]
 
 
-def test_a_fetch_of_a_tensor_from_an_earlier_batch_is_answered_before_the_batch_runs(session, monkeypatch):
+def test_a_fetch_of_a_tensor_from_an_earlier_batch_is_answered_before_the_batch_runs(session, backward_may_run):
     """A progress read one update late (examples/train_digits.py): the value exists before the batch
     that asks for it, so the server answers at once and runs the batch's steps after."""
-    from gradwire_server import commands
-
-    backward_may_run = threading.Event()
-    run_backward = commands._HANDLERS["backward"]
-    monkeypatch.setitem(commands._HANDLERS, "backward", lambda *args: (backward_may_run.wait(10), run_backward(*args))[1])
     w = session.tensor([1.0, 2.0, 3.0], requires_grad=True)
     opt = gw.optim.SGD([w], lr=0.25)
     earlier = (w * 2).sum()
