@@ -79,24 +79,21 @@ class SessionQuota:
     # --- commands ---------------------------------------------------------------------------
     def before_op(self, name: str, inputs, params) -> bool:
         """Size an op's output before it runs; False if the shape rules cannot tell (check after)."""
-        nbytes = _same_size_output(name, inputs, params)
-        if nbytes is not None:  # the hot path: no bigger than an input that passed already
-            if self.estimate + nbytes <= self.max_bytes:
-                self.estimate += nbytes
-            else:
-                self.reserve(nbytes, f"the output of {name}")
-            return True
-        if not any(type(x) is Tensor for x in inputs):
-            return False
-        meta = _inferred(name, inputs, params)
-        if meta is None or meta[0] is None or any(n < 0 for n in meta[0]):
-            return False  # the op itself says what is wrong with its arguments
-        shape, dtype = meta
-        op = OPS.get(name)
-        elements = self.check_elements(shape, f"the output of {name}")
-        if op is not None and not op.view:  # a view allocates nothing
-            self.reserve(elements * np.dtype(dtype).itemsize, f"the output of {name}")
-        return name not in _MORE_OUTPUTS
+        nbytes = _same_size_output(name, inputs, params)  # the hot path: no bigger than an input that passed already
+        sized = True
+        if nbytes is None:
+            size = _output_size(name, inputs, params)
+            if size is None:
+                return False  # the op itself says what is wrong with its arguments, or after_op checks it
+            shape, elements, nbytes = size
+            if elements > self.max_elements:
+                self.check_elements(shape, f"the output of {name}")  # raises, saying which limit
+            sized = name not in _MORE_OUTPUTS
+        if self.estimate + nbytes <= self.max_bytes:  # reserve()'s first case, without its message made
+            self.estimate += nbytes
+        else:
+            self.reserve(nbytes, f"the output of {name}")
+        return sized
 
     def after_op(self, name: str, inputs, outputs):
         """Check outputs that were not sized before: refused ones are dropped, so their memory goes."""
@@ -192,35 +189,43 @@ def _same_size_output(name, inputs, params):
 
 
 _HASHABLE = (int, float, bool, str, type(None))
-_INFERRED: dict = {}  # (op, input shapes and dtypes, params) -> (shape, dtype) or None: a training step asks the same each time
-_INFERRED_KEPT = 4096
+_SIZES: dict = {}  # (op, input shapes and dtypes, params) -> _output_size: a training step asks the same each time
+_SIZES_KEPT = 4096
 _UNKNOWN = object()
 
 
-def _inferred(name, inputs, params):
-    """``shapes.infer`` of the op, remembered for arguments made only of shapes, dtypes and plain numbers."""
+def _output_size(name, inputs, params):
+    """(shape, elements, bytes it allocates) of an op's output by ``shapes.infer``; None where the rules
+    cannot tell. Remembered for arguments made only of shapes, dtypes and plain numbers."""
     key = _shape_key(name, inputs, params)
     if key is not None:
-        meta = _INFERRED.get(key, _UNKNOWN)  # one lookup: another session's thread may clear the dict
-        if meta is not _UNKNOWN:
-            return meta
-    shaped = [_Shaped(x) if type(x) is Tensor else x for x in inputs]
-    try:
-        meta = shapes.infer(name, shaped, params)
-    except Exception:  # noqa: BLE001 - arguments the rules do not expect: the op gives the real error
-        meta = None
+        size = _SIZES.get(key, _UNKNOWN)  # one lookup: another session's thread may clear the dict
+        if size is not _UNKNOWN:
+            return size
+    size = None
+    if any(type(x) is Tensor for x in inputs):
+        try:
+            meta = shapes.infer(name, [_Shaped(x) if type(x) is Tensor else x for x in inputs], params)
+        except Exception:  # noqa: BLE001 - arguments the rules do not expect: the op gives the real error
+            meta = None
+        if meta is not None and meta[0] is not None and not any(n < 0 for n in meta[0]):
+            shape, dtype = meta
+            elements = math.prod(shape)
+            op = OPS.get(name)
+            view = op is not None and op.view  # a view allocates nothing
+            size = (tuple(shape), elements, 0 if view else elements * np.dtype(dtype).itemsize)
     if key is not None:
-        if len(_INFERRED) >= _INFERRED_KEPT:
-            _INFERRED.clear()
-        _INFERRED[key] = meta
-    return meta
+        if len(_SIZES) >= _SIZES_KEPT:
+            _SIZES.clear()
+        _SIZES[key] = size
+    return size
 
 
 def _shape_key(name, inputs, params):
     parts = [name]
     for x in inputs:
         if type(x) is Tensor:
-            parts.append((x.array.shape, x.array.dtype.str))
+            parts.append((x.array.shape, x.array.dtype))
         elif type(x) in _HASHABLE:
             parts.append((type(x), x))
         else:

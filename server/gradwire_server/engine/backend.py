@@ -47,6 +47,15 @@ def axpy(xp, a, x, y):
     return y
 
 
+def as_strided(xp, array, shape, strides):
+    """``xp.lib.stride_tricks.as_strided(array, shape, strides)``; on NumPy, for an array that owns its
+    C-ordered memory, the view is made directly: NumPy's own goes through an ``__array_interface__``
+    object, ten times the cost (4 against 0.4 us), paid by every im2col of a small convolution."""
+    if xp is numpy and array.base is None and array.flags.c_contiguous:
+        return numpy.ndarray(shape, array.dtype, array, 0, strides)
+    return xp.lib.stride_tricks.as_strided(array, shape=shape, strides=strides)
+
+
 # glibc's mallopt parameters
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3

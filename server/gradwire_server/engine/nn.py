@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import math
 
+from .backend import as_strided
+
 
 def linear(xp, x, weight, bias=None):
     """``torch.nn.functional.linear``: ``x @ weight.T + bias`` in one op (one command per layer on the wire)."""
@@ -90,9 +92,7 @@ def _columns(xp, xpad, kh, kw, sh, sw, oh, ow):
     """im2col, channels first: the (C*kh*kw, N*oh*ow) matrix of every window of ``xpad``; one copy of a strided view."""
     n, c = xpad.shape[:2]
     s_n, s_c, s_h, s_w = xpad.strides
-    windows = xp.lib.stride_tricks.as_strided(
-        xpad, shape=(c, kh, kw, n, oh, ow), strides=(s_c, s_h, s_w, s_n, s_h * sh, s_w * sw)
-    )
+    windows = as_strided(xp, xpad, (c, kh, kw, n, oh, ow), (s_c, s_h, s_w, s_n, s_h * sh, s_w * sw))
     return windows.reshape(c * kh * kw, n * oh * ow)
 
 
@@ -102,9 +102,7 @@ def _columns_last(xp, x, kh, kw, sh, sw, ph, pw, oh, ow):
     padded = xp.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=x.dtype)
     padded[:, ph : ph + h, pw : pw + w, :] = x.transpose(0, 2, 3, 1)
     s_n, s_h, s_w, s_c = padded.strides
-    windows = xp.lib.stride_tricks.as_strided(
-        padded, shape=(n, oh, ow, kh, kw, c), strides=(s_n, s_h * sh, s_w * sw, s_h, s_w, s_c)
-    )
+    windows = as_strided(xp, padded, (n, oh, ow, kh, kw, c), (s_n, s_h * sh, s_w * sw, s_h, s_w, s_c))
     return windows.reshape(n * oh * ow, kh * kw * c)
 
 
@@ -397,8 +395,8 @@ def _targets(xp, scores, target, ignore_index, name, check=True):
                 raise ValueError(f"Expected input batch_size ({scores.shape[0]}) to match target batch_size ({target.shape[0]}).")
             raise ValueError(f"{name}: expected target of size {list(expected)} for input of size {list(scores.shape)}, got {list(target.shape)}")
     classes = scores.shape[cdim]
-    if not 0 <= ignore_index < classes and (target.size == 0 or (int(target.min()) >= 0 and int(target.max()) < classes)):
-        return cdim, None, target  # the common case: every target a class, none ignored
+    if not 0 <= ignore_index < classes and (target.size == 0 or not (target.view(f"u{target.dtype.itemsize}") >= classes).any()):
+        return cdim, None, target  # the common case: every target a class, none ignored (negatives wrap above it)
     valid = target != ignore_index
     if check:
         bad = valid & ((target < 0) | (target >= classes))
