@@ -115,6 +115,10 @@ class GradwireServer:
             ("grpc.keepalive_time_ms", int(config.keepalive_s * 1000)),
             ("grpc.keepalive_timeout_ms", int(config.keepalive_s * 1000)),
             ("grpc.keepalive_permit_without_calls", 1),
+            # a keepalive ping sent while another ping (gRPC's own, for flow control) is unanswered waits on
+            # that one, whose timeout is this, a minute by default: without it a silent peer was dropped
+            # after 60 s whatever keepalive_s said (tests/e2e/test_faults.py, the keepalive test)
+            ("grpc.http2.ping_timeout_ms", int(config.keepalive_s * 1000)),
             # and clients may ping as the SDK does (every 30 s) without being told to calm down
             ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),
             ("grpc.http2.max_ping_strikes", 0),

@@ -196,6 +196,26 @@ def test_reconnecting_gives_up_with_a_clear_error(own_server, proxy_to):
     s.close()
 
 
+def test_a_silent_client_is_dropped_by_keepalive_and_comes_back(own_server, proxy_to):
+    # A partition that drops packets closes nothing: only the server's keepalive pings, unanswered,
+    # tell it the peer is gone. Its stream must end (its threads freed), its session must stay
+    # for a reconnect, and the client must carry on once the line is back.
+    server = own_server(keepalive_s=0.2)
+    proxy = proxy_to(server.address)
+    s = gw.connect(proxy.address, timeout=10)
+    x = s.tensor(np.arange(4.0, dtype=np.float32), requires_grad=True)
+    assert (x * 2).sum().item() == 12.0
+    assert server.servicer.streams == 1
+    proxy.hold()  # both directions: the server's pings reach nobody, and nothing is closed
+    wait_until(lambda: server.servicer.streams == 0, "the silent client's stream ending by keepalive")
+    assert s.id in server.registry._sessions  # kept for the client to reconnect to
+    proxy.release()
+    (x * x).sum().backward()
+    assert x.grad.tolist() == [0.0, 2.0, 4.0, 6.0]
+    assert s.reconnects >= 1
+    s.close()
+
+
 @pytest.mark.parametrize("lost", ["upload", "reply"])
 def test_a_cut_upload_is_sent_again_whole(own_server, proxy_to, lost):
     server = own_server()
