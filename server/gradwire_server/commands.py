@@ -141,7 +141,11 @@ def _stays_final(session: Session, commands, made: int, fetched: int) -> bool:
     fetched_tensor = session.tensors.get(handle)
     if type(fetched_tensor) is not Tensor:
         return False
+    target = fetched_tensor.array
     may_share_memory = session.engine.xp.may_share_memory
+    # an array that owns its memory shares it only with its views: another owner cannot touch it
+    # (the usual case, parameters and optimizer state against a fresh result; saves a call per array)
+    owner = target if target.base is None else None
     for command in commands[made + 1 : fetched]:
         kind = command.WhichOneof("kind")
         if kind in _LEAVE_TENSORS_ALONE:
@@ -154,7 +158,11 @@ def _stays_final(session: Session, commands, made: int, fetched: int) -> bool:
         if written is None:
             return False
         for array in written(session, getattr(command, kind)):
-            if array is None or array is fetched_tensor.array or may_share_memory(array, fetched_tensor.array):
+            if array is None or array is target:
+                return False
+            if owner is not None and array.base is None:
+                continue
+            if may_share_memory(array, target):
                 return False
     return True
 
