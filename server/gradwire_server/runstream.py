@@ -8,6 +8,10 @@ thread, those waits add to the engine's time. Here a receiver thread reads batch
 ahead, a worker applies them in order, and the handler's own thread sends the replies,
 so the engine runs while the transport moves the neighbouring messages.
 
+An early answer is the one reply a client waits for: the worker stands aside until the
+handler's thread has taken it, so the send starts at once instead of when the worker next
+releases the GIL.
+
 At most one received batch waits for the worker (``_INBOX``): past that the receiver
 stops reading and gRPC's flow control holds the client back, so a stream holds at most
 three messages on the server (one applied, one waiting, one being read).
