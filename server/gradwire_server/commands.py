@@ -303,7 +303,7 @@ def _op(session, op, inline_bytes):
     tensors = session.tensors
     inputs = []
     for operand in op.inputs:  # the hot path: a handle of a plain tensor, looked up directly
-        tensor = tensors.get(operand.handle) if operand.WhichOneof("value") == "handle" else None
+        tensor = tensors.get(operand.handle)  # a number's operand reads handle 0, which is never bound
         inputs.append(tensor if type(tensor) is Tensor else _operand(session, operand))
     params = _params(session, op.params) if len(op.params) else {}
     name = op.name

@@ -152,6 +152,7 @@ _ARITHMETIC = frozenset(["add", "sub", "mul", "div", "pow", "maximum", "minimum"
 _COMPARISON = frozenset(["eq", "ne", "lt", "le", "gt", "ge"])
 
 
+_BASIC_INDEX = (int, slice, type(None), type(Ellipsis))
 _FULL_REDUCTIONS = {"sum": 0, "mean": 0, "max": 0, "min": 0, "argmax": 8, "argmin": 8}  # itemsize of the output (0: input's)
 
 
@@ -167,6 +168,9 @@ def _same_size_output(name, inputs, params):
     a = inputs[0].array
     if name in _UNARY:
         return a.nbytes if len(inputs) == 1 else None
+    if name == "index":  # ints, slices, None and Ellipsis only (a batch's rows): a view of input 0, no new memory
+        key = params.get("key")
+        return 0 if type(key) is tuple and all(type(part) in _BASIC_INDEX for part in key) else None
     if name in _FULL_REDUCTIONS:
         return (_FULL_REDUCTIONS[name] or a.itemsize) if len(inputs) == 1 and not params else None
     if name == "dropout" and len(inputs) == 1:  # its output, and the samples it draws (kept for backward)
