@@ -28,7 +28,7 @@ from .tensor import Tensor, as_dtype
 from .transport import open_channel, wait_ready
 from .v1 import gradwire_pb2 as pb
 from .v1 import gradwire_pb2_grpc as pb_grpc
-from .wire import API_KEY_HEADER, SESSION_HEADER, TOKEN_HEADER, BufferPool, decode_chunk, encode_chunk, from_tensor_data, put_param
+from .wire import API_KEY_HEADER, REPLIES_HEADER, SESSION_HEADER, TOKEN_HEADER, BufferPool, decode_chunk, encode_chunk, from_tensor_data, put_param
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 BATCH_COMMANDS = 2048  # a batch goes out when it holds this many commands...
@@ -211,7 +211,7 @@ class Session:
 
     def _open_stream(self):
         self._requests = queue.SimpleQueue()
-        self._replies = self._stub.Run(iter(self._requests.get, None), metadata=self._metadata)
+        self._replies = self._stub.Run(iter(self._requests.get, None), metadata=self._metadata + (REPLIES_HEADER,))
 
     # --- context manager and lifetime ----------------------------------------------------
     def __enter__(self):
@@ -326,6 +326,8 @@ class Session:
                 self._take_reply(self._next_reply())
 
     def _take_reply(self, reply: pb.BatchReply):
+        for earlier in reply.earlier:  # full replies of batches before this one, carried along
+            self._take_reply(earlier)
         for result in reply.results:
             if result.HasField("error"):
                 if result.command in self._failed_sites:

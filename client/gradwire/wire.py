@@ -15,6 +15,7 @@ from .v1 import gradwire_pb2 as pb
 SESSION_HEADER = "gradwire-session"
 TOKEN_HEADER = "gradwire-token"
 API_KEY_HEADER = "gradwire-api-key"
+REPLIES_HEADER = ("gradwire-replies", "along")  # on a Run call: empty full replies may ride with the next one
 
 INLINE_BYTES = 1 << 20  # above this, tensors travel on the chunked Upload/Download streams
 CHUNK_BYTES = 1 << 20

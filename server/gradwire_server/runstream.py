@@ -26,8 +26,8 @@ from gradwire.v1 import gradwire_pb2 as pb
 
 _END = object()  # the client closed its side of the stream: no more batches
 _INBOX = 1
-_RETRY_S = 0.5
-_HANDOVER_S = 0.0005  # the longest the worker stands aside for an early answer (see _apply_one)  # how often a blocked receiver looks whether the worker has stopped
+_RETRY_S = 0.5  # how often a blocked receiver looks whether the worker has stopped
+_HANDOVER_S = 0.0005  # the longest the worker stands aside for an early answer (see _apply_one)
 
 
 class RunStream:
@@ -37,10 +37,12 @@ class RunStream:
     ``begin_work()`` and ``end_work()`` bracket each batch: it counts as work under way
     from the moment the worker takes it until its full reply is sent, or dropped because
     the client is gone, so a shutdown can wait for it. ``scope()`` is entered on each
-    worker thread (the call's log fields).
+    worker thread (the call's log fields). With ``replies_along`` (a client that reads
+    ``BatchReply.earlier``), a full reply that answers nothing waits for the next reply and
+    rides with it, when the next batch is already here to make one.
     """
 
-    def __init__(self, requests, apply_batch, begin_work, end_work, scope, name: str):
+    def __init__(self, requests, apply_batch, begin_work, end_work, scope, name: str, replies_along=False):
         self._requests = requests
         self._apply_batch = apply_batch
         self._begin_work, self._end_work = begin_work, end_work
@@ -52,6 +54,8 @@ class RunStream:
         self._worker_done = threading.Event()
         self._handler_idle = False  # the handler's thread is waiting for the next reply
         self._taken = threading.Event()  # ... and has just taken one
+        self._replies_along = replies_along
+        self._held = []  # full replies waiting to ride with the next one (the worker's)
         self._threads = (
             threading.Thread(target=self._receive, name=f"{name}-receive", daemon=True),
             threading.Thread(target=self._apply, name=f"{name}-apply", daemon=True),
@@ -74,8 +78,7 @@ class RunStream:
                 try:
                     yield item
                 finally:  # sent, or the client is gone (the generator closed here)
-                    if not item.partial:
-                        self._end_work()
+                    self._end_batches(item)
         finally:
             with self._lock:
                 self._sender_gone = True
@@ -84,8 +87,13 @@ class RunStream:
                         item = self._outbox.get_nowait()
                     except queue.Empty:
                         break
-                    if type(item) is pb.BatchReply and not item.partial:
-                        self._end_work()
+                    if type(item) is pb.BatchReply:
+                        self._end_batches(item)
+
+    def _end_batches(self, reply: pb.BatchReply):
+        """The batches whose full replies ``reply`` is or carries are over."""
+        for _ in range((0 if reply.partial else 1) + len(reply.earlier)):
+            self._end_work()
 
     # --- the worker threads ----------------------------------------------------------
     def _receive(self):
@@ -120,8 +128,10 @@ class RunStream:
                         raise batch
                     self._apply_one(batch)
             except BaseException as error:
+                self._send_held()
                 self._send(error)
             else:
+                self._send_held()
                 self._send(_END)
             finally:
                 self._worker_done.set()
@@ -132,6 +142,15 @@ class RunStream:
         try:
             for reply in self._apply_batch(batch):
                 final_handed = not reply.partial
+                if self._held:
+                    if reply.partial:  # an early answer is made for this send alone: it carries them
+                        reply.earlier.extend(self._held)
+                        self._held.clear()
+                    else:  # a full reply may be the one the session keeps for a resend: never changed
+                        self._send_held()
+                if final_handed and self._replies_along and not reply.results and self._inbox.qsize():
+                    self._held.append(reply)  # the next batch's early answer will carry it
+                    continue
                 # An early answer is what the client waits for. The handler's thread wakes to send it,
                 # but then waits for the GIL until this thread next lets go of it (the next large
                 # NumPy call, 0.1-0.2 ms into the backward pass): stand aside until it has the reply.
@@ -145,9 +164,15 @@ class RunStream:
             if not final_handed:  # refused or failed before its full reply: no send to wait for
                 self._end_work()
 
+    def _send_held(self):
+        """The held full replies on their own: no batch comes after them to carry them."""
+        for reply in self._held:
+            self._send(reply)
+        self._held.clear()
+
     def _send(self, item):
         with self._lock:
             if not self._sender_gone:
                 self._outbox.put(item)
-            elif type(item) is pb.BatchReply and not item.partial:
-                self._end_work()
+            elif type(item) is pb.BatchReply:
+                self._end_batches(item)

@@ -14,7 +14,7 @@ import numpy as np
 
 from gradwire.v1 import gradwire_pb2 as pb
 from gradwire.v1 import gradwire_pb2_grpc as pb_grpc
-from gradwire.wire import API_KEY_HEADER, SESSION_HEADER, TOKEN_HEADER, decode_chunk, encode_chunk
+from gradwire.wire import API_KEY_HEADER, REPLIES_HEADER, SESSION_HEADER, TOKEN_HEADER, decode_chunk, encode_chunk
 
 from . import __version__, commands, logs
 from .auth import ApiKeys
@@ -157,12 +157,13 @@ class GradwireServicer(pb_grpc.GradwireServicer):
         never waits for the network.
         """
         session = self._session(context)
+        replies_along = REPLIES_HEADER in context.invocation_metadata()  # a client that reads BatchReply.earlier
         with self._idle:
             self.streams += 1
         try:
             stream = RunStream(
                 request_iterator, functools.partial(self._apply_batch, session, context), self.begin_work, self.end_work,
-                functools.partial(logs.call_scope, context), name=f"gradwire-run-{session.id[:8]}",
+                functools.partial(logs.call_scope, context), name=f"gradwire-run-{session.id[:8]}", replies_along=replies_along,
             )
             yield from stream.replies()
         finally:  # the stream ended, however: its client closed it, vanished, or the server stopped

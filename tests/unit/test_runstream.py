@@ -31,9 +31,24 @@ def echo(batch):
     yield pb.BatchReply(seq=batch.seq)
 
 
-def stream(requests, apply_batch=echo, work=None):
+def stream(requests, apply_batch=echo, work=None, replies_along=False):
     work = work or Work()
-    return RunStream(iter(requests), apply_batch, work.begin, work.end, contextlib.nullcontext, "test"), work
+    run = RunStream(iter(requests), apply_batch, work.begin, work.end, contextlib.nullcontext, "test", replies_along=replies_along)
+    return run, work
+
+
+def read_as_the_sdk_does(replies):
+    """(seq, partial) of every reply in the order the SDK takes them: the ones carried first."""
+    taken = []
+
+    def take(reply):
+        for earlier in reply.earlier:
+            take(earlier)
+        taken.append((reply.seq, reply.partial))
+
+    for reply in replies:
+        take(reply)
+    return taken
 
 
 def wait_until(condition, timeout=5.0):
@@ -48,6 +63,39 @@ def test_replies_come_in_order_and_the_stream_ends_with_its_requests():
     replies = [(r.seq, r.partial) for r in run.replies()]
     assert replies == [(n, partial) for n in range(1, 6) for partial in (True, False)]
     assert work.begun == 5 and work.busy == 0
+
+
+def test_full_replies_that_answer_nothing_ride_with_the_next_early_answer():
+    def pipelined(batch):  # as a pipelining client: the next batch (or the stream's end) is there before this one is done
+        yield pb.BatchReply(seq=batch.seq, partial=True)
+        wait_until(lambda: run._inbox.qsize())
+        yield pb.BatchReply(seq=batch.seq)
+
+    run, work = stream([pb.Batch(seq=n) for n in range(1, 6)], pipelined, replies_along=True)
+    sent = list(run.replies())
+    # batches 2-5's early answers each carry the full reply before; the last goes alone at the end
+    assert [(r.seq, r.partial, [e.seq for e in r.earlier]) for r in sent] == [
+        (1, True, []), (2, True, [1]), (3, True, [2]), (4, True, [3]), (5, True, [4]), (5, False, [])]
+    assert read_as_the_sdk_does(sent) == [(n, partial) for n in range(1, 6) for partial in (True, False)]
+    assert work.begun == 5 and work.busy == 0
+
+
+def test_replies_that_answer_something_or_have_nothing_after_them_go_on_their_own():
+    def answering(batch):
+        yield pb.BatchReply(seq=batch.seq, partial=True)
+        yield pb.BatchReply(seq=batch.seq, results=[pb.Result(command=batch.seq)])  # a sync's answer, say
+
+    run, work = stream([pb.Batch(seq=n) for n in range(1, 4)], answering, replies_along=True)
+    assert [(r.seq, r.partial, len(r.earlier)) for r in run.replies()] == [
+        (n, partial, 0) for n in range(1, 4) for partial in (True, False)]
+    run, work = stream([pb.Batch(seq=1)], replies_along=True)  # nothing after it: the full reply is not held
+    assert [(r.seq, r.partial, len(r.earlier)) for r in run.replies()] == [(1, True, 0), (1, False, 0)]
+    assert work.busy == 0
+
+
+def test_a_client_that_does_not_ask_gets_every_reply_on_its_own():
+    run, work = stream([pb.Batch(seq=n) for n in range(1, 6)])
+    assert all(not r.earlier for r in run.replies()) and work.busy == 0
 
 
 def test_an_error_reading_requests_reaches_the_handler_after_the_batches_before_it():
@@ -76,14 +124,16 @@ def test_an_error_applying_a_batch_ends_the_stream_and_the_batch_counts_as_over(
     assert work.begun == 1 and work.busy == 0  # batch 2 never started
 
 
-def test_a_handler_that_stops_listening_leaves_no_batch_counted_as_under_way():
+@pytest.mark.parametrize("replies_along", [False, True])
+def test_a_handler_that_stops_listening_leaves_no_batch_counted_as_under_way(replies_along):
     gate = threading.Event()
 
     def slow(batch):
         gate.wait(5)
-        yield pb.BatchReply(seq=batch.seq)
+        yield pb.BatchReply(seq=batch.seq, partial=True)
+        yield pb.BatchReply(seq=batch.seq)  # answers nothing: held for the next early answer where asked
 
-    run, work = stream([pb.Batch(seq=n) for n in range(1, 4)], slow)
+    run, work = stream([pb.Batch(seq=n) for n in range(1, 4)], slow, replies_along=replies_along)
     replies = run.replies()
     gate.set()
     assert next(replies).seq == 1

@@ -543,14 +543,16 @@ class Result(_message.Message):
     def __init__(self, command: _Optional[int] = ..., tensor: _Optional[_Union[TensorData, _Mapping]] = ..., meta: _Optional[_Union[TensorMeta, _Mapping]] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., stats: _Optional[_Union[SessionStats, _Mapping]] = ..., unused: _Optional[_Union[Unused, _Mapping]] = ..., optimizer_state: _Optional[_Union[OptimizerState, _Mapping]] = ..., graph: _Optional[_Union[Graph, _Mapping]] = ...) -> None: ...
 
 class BatchReply(_message.Message):
-    __slots__ = ("seq", "results", "partial")
+    __slots__ = ("seq", "results", "partial", "earlier")
     SEQ_FIELD_NUMBER: _ClassVar[int]
     RESULTS_FIELD_NUMBER: _ClassVar[int]
     PARTIAL_FIELD_NUMBER: _ClassVar[int]
+    EARLIER_FIELD_NUMBER: _ClassVar[int]
     seq: int
     results: _containers.RepeatedCompositeFieldContainer[Result]
     partial: bool
-    def __init__(self, seq: _Optional[int] = ..., results: _Optional[_Iterable[_Union[Result, _Mapping]]] = ..., partial: _Optional[bool] = ...) -> None: ...
+    earlier: _containers.RepeatedCompositeFieldContainer[BatchReply]
+    def __init__(self, seq: _Optional[int] = ..., results: _Optional[_Iterable[_Union[Result, _Mapping]]] = ..., partial: _Optional[bool] = ..., earlier: _Optional[_Iterable[_Union[BatchReply, _Mapping]]] = ...) -> None: ...
 
 class TensorChunk(_message.Message):
     __slots__ = ("handle", "meta", "total_bytes", "requires_grad", "offset", "data")
