@@ -157,7 +157,7 @@ class GradwireServicer(pb_grpc.GradwireServicer):
         never waits for the network.
         """
         session = self._session(context)
-        replies_along = REPLIES_HEADER in context.invocation_metadata()  # a client that reads BatchReply.earlier
+        replies_along = REPLIES_HEADER in (context.invocation_metadata() or ())  # a client that reads BatchReply.earlier
         with self._idle:
             self.streams += 1
         try:
