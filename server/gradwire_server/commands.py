@@ -145,7 +145,7 @@ def _stays_final(session: Session, commands, made: int, fetched: int) -> bool:
     may_share_memory = session.engine.xp.may_share_memory
     # an array that owns its memory shares it only with its views: another owner cannot touch it
     # (the usual case, parameters and optimizer state against a fresh result; saves a call per array)
-    owner = target if target.base is None else None
+    owns_memory = target.base is None
     for command in commands[made + 1 : fetched]:
         kind = command.WhichOneof("kind")
         if kind in _LEAVE_TENSORS_ALONE:
@@ -160,7 +160,7 @@ def _stays_final(session: Session, commands, made: int, fetched: int) -> bool:
         for array in written(session, getattr(command, kind)):
             if array is None or array is target:
                 return False
-            if owner is not None and array.base is None:
+            if owns_memory and array.base is None:
                 continue
             if may_share_memory(array, target):
                 return False

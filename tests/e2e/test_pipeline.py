@@ -144,21 +144,34 @@ def test_sync_is_a_command_answered_after_everything_before_it(session):
 # --- early answers: a fetch answered once its tensor is final ---------------------------------
 
 
+class HeldBackward:
+    """Every backward on the server waits until released: a value that arrives before that was answered early."""
+
+    def __init__(self):
+        self.may_run = threading.Event()
+
+    def item(self, tensor):
+        """``tensor.item()``, then let the backward run; (the value, whether it came before the backward)."""
+        value = tensor.item()
+        early = not self.may_run.is_set()
+        self.may_run.set()
+        return value, early
+
+
 @pytest.fixture
 def backward_may_run(monkeypatch):
-    """Every backward on the server waits for this event: a value that arrives before it is set was answered early."""
     from gradwire_server import commands
 
-    may_run = threading.Event()
+    held = HeldBackward()
     run_backward = commands._HANDLERS["backward"]
 
     def held_backward(*args):
-        assert may_run.wait(10), "item() did not return before the backward ran"
+        assert held.may_run.wait(10), "item() did not return before the backward ran"
         return run_backward(*args)
 
     monkeypatch.setitem(commands._HANDLERS, "backward", held_backward)
-    yield may_run
-    may_run.set()  # a failed test leaves no server thread waiting
+    yield held
+    held.may_run.set()  # a failed test leaves no server thread waiting
 
 
 def test_item_returns_while_the_backward_queued_before_it_still_runs(session, backward_may_run):
@@ -168,9 +181,7 @@ def test_item_returns_while_the_backward_queued_before_it_still_runs(session, ba
     loss.backward()
     with gw.no_grad():
         w -= 0.5 * w.grad
-    value = loss.item()
-    answered_early = not backward_may_run.is_set()
-    backward_may_run.set()
+    value, answered_early = backward_may_run.item(loss)
     assert answered_early
     assert value == 14.0
     np.testing.assert_array_equal(w.numpy(), [0.0, 0.0, 0.0])  # the update ran after, in order
@@ -220,9 +231,7 @@ def test_item_answers_early_past_an_optimizer_step(session, backward_may_run):
     loss = (w * w).sum()
     loss.backward()
     opt.step()
-    value = loss.item()
-    answered_early = not backward_may_run.is_set()
-    backward_may_run.set()
+    value, answered_early = backward_may_run.item(loss)
     assert answered_early and value == 14.0
     assert w.tolist() == [0.5, 1.0, 1.5]
 
@@ -246,9 +255,7 @@ def test_a_fetch_of_a_tensor_from_an_earlier_batch_is_answered_before_the_batch_
     session.sync()  # `earlier` is computed in this batch; the next batch only reads it
     (w * w).sum().backward()
     opt.step()
-    value = earlier.item()
-    answered_early = not backward_may_run.is_set()
-    backward_may_run.set()
+    value, answered_early = backward_may_run.item(earlier)
     assert answered_early and value == 12.0
     assert w.tolist() == [0.5, 1.0, 1.5]
 
