@@ -47,15 +47,25 @@ _PROBE_S = 2.0  # after the server stopped: how long to wait for a server's word
 _CHANNEL_OPTIONS = [
     ("grpc.max_send_message_length", _MESSAGE_BYTES),
     ("grpc.max_receive_message_length", _MESSAGE_BYTES),
-    # a connection that went silent (a peer gone without a word) is noticed, not waited on forever
-    ("grpc.keepalive_time_ms", 30_000),
-    ("grpc.keepalive_timeout_ms", 20_000),
     ("grpc.http2.max_pings_without_data", 0),
     # after a cut, the channel tries again within a second, not gRPC's default of up to two minutes
     ("grpc.initial_reconnect_backoff_ms", 100),
     ("grpc.min_reconnect_backoff_ms", 100),
     ("grpc.max_reconnect_backoff_ms", 1000),
 ]
+
+
+def _channel_options(keepalive: float) -> list:
+    """The channel's options, with keepalive pings every ``keepalive`` seconds and as long to answer one.
+
+    A connection that went silent (a server or a route gone without a word) is noticed, not waited
+    on forever: the stream breaks and the session reconnects. gRPC's own ping timeout (a minute) is
+    set the same, as on the server: a keepalive ping can wait behind another unanswered ping.
+    """
+    if not isinstance(keepalive, (int, float)) or not 0 < keepalive < float("inf"):
+        raise errors.InvalidArgumentError(f"keepalive must be a positive number of seconds, got {keepalive!r}")
+    ms = max(1, int(keepalive * 1000))
+    return _CHANNEL_OPTIONS + [("grpc.keepalive_time_ms", ms), ("grpc.keepalive_timeout_ms", ms), ("grpc.http2.ping_timeout_ms", ms)]
 
 
 _open_sessions = weakref.WeakSet()
@@ -82,7 +92,7 @@ except AttributeError:  # not in every Python; atexit runs later but still frees
 def connect(
     target: str | None = None, *, api_key: str | None = None, tls: bool = False, tls_ca: str | None = None,
     tls_cert: str | None = None, tls_key: str | None = None, timeout: float = 30.0, seed: int | None = None,
-    device: str = "auto", reconnect_timeout: float = 10.0,
+    device: str = "auto", reconnect_timeout: float = 10.0, keepalive: float = 30.0,
 ) -> "Session":
     """Open a session on a gradwire server.
 
@@ -102,10 +112,13 @@ def connect(
     reconnect_timeout : seconds to keep trying when the session's stream breaks (a cut
         connection, a restarted proxy); batches not yet acknowledged are resent and the
         server applies each exactly once. 0 gives up at once.
+    keepalive : seconds between HTTP/2 keepalive pings; a server that leaves one unanswered
+        as long again is taken as gone (a dropped route closes nothing), and the session
+        reconnects as above. A gradwire server accepts pings at any rate.
     """
     return Session(
         target, api_key=api_key, tls=tls, tls_ca=tls_ca, tls_cert=tls_cert, tls_key=tls_key, timeout=timeout, seed=seed,
-        device=device, reconnect_timeout=reconnect_timeout,
+        device=device, reconnect_timeout=reconnect_timeout, keepalive=keepalive,
     )
 
 
@@ -138,8 +151,9 @@ class Session:
     """
 
     def __init__(self, target=None, *, api_key=None, tls=False, tls_ca=None, tls_cert=None, tls_key=None, timeout=30.0, seed=None,
-                 device="auto", reconnect_timeout=10.0):
+                 device="auto", reconnect_timeout=10.0, keepalive=30.0):
         self._embedded = None
+        options = _channel_options(keepalive)  # a bad value is refused before an embedded server starts
         self._transport_shut = False
         if target is None and (tls or tls_ca or tls_cert or tls_key):
             raise errors.InvalidArgumentError("the tls options need a target: an embedded server serves plain text on loopback")
@@ -154,7 +168,7 @@ class Session:
         self.id = uuid.uuid4().hex
         self.reconnect_timeout = float(reconnect_timeout)
         self.reconnects = 0  # times the stream broke and was opened again
-        self._channel = open_channel(target, _CHANNEL_OPTIONS, tls=tls, tls_ca=tls_ca, tls_cert=tls_cert, tls_key=tls_key)
+        self._channel = open_channel(target, options, tls=tls, tls_ca=tls_ca, tls_cert=tls_cert, tls_key=tls_key)
         self._stub = pb_grpc.GradwireStub(self._channel)
         # the chunked streams carry raw bytes: their data chunks are encoded by hand (wire.encode_chunk)
         self._upload_raw = self._channel.stream_unary(

@@ -216,6 +216,32 @@ def test_a_silent_client_is_dropped_by_keepalive_and_comes_back(own_server, prox
     s.close()
 
 
+def test_a_silent_server_is_noticed_by_the_sdks_keepalive_and_the_session_carries_on(own_server, proxy_to):
+    # The other side of the partition: the SDK waits on a reply that cannot come, over a connection
+    # nothing closes. Its keepalive pings, unanswered, must break that connection and start a
+    # reconnect (without them it would wait until the line came back, or for ever); the reconnect
+    # goes through once the line is back, and the pending read returns its value.
+    server = own_server()  # the server's own keepalive (30 s) stays out of this test
+    proxy = proxy_to(server.address)
+    s = gw.connect(proxy.address, timeout=10, keepalive=0.2)
+    x = s.tensor(np.arange(4.0, dtype=np.float32), requires_grad=True)
+    assert (x * 2).sum().item() == 12.0
+    proxy.hold()
+    pending = Call(lambda: (x * x).sum().item())
+    wait_until(lambda: proxy.connections >= 2, "the SDK giving up on the silent connection and dialling again")
+    proxy.release()
+    kind, value = pending.result(timeout=WAIT_S)
+    assert (kind, value) == ("ok", 14.0)
+    assert s.reconnects >= 1
+    s.close()
+
+
+def test_keepalive_must_be_a_positive_number_of_seconds():
+    for bad in (0, -1.0, float("nan"), float("inf"), "30"):
+        with pytest.raises(gw.InvalidArgumentError, match="keepalive must be a positive number of seconds"):
+            gw.connect("127.0.0.1:1", keepalive=bad)
+
+
 @pytest.mark.parametrize("lost", ["upload", "reply"])
 def test_a_cut_upload_is_sent_again_whole(own_server, proxy_to, lost):
     server = own_server()
