@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import stat
+import xml.etree.ElementTree as ET
 from collections import Counter
 
 import pytest
@@ -142,6 +144,24 @@ def test_render_runs_dot_with_the_format(session, tmp_path, monkeypatch):
     assert (tmp_path / "picture.png.args").read_text().split() == ["-Tpng", "-o", str(target)]
     g.render(tmp_path / "other", format="svg")
     assert (tmp_path / "other.args").read_text().split()[0] == "-Tsvg"
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed (.ci/run installs it)")
+def test_graphviz_draws_the_seed_programs_picture_as_svg_and_png(session, tmp_path):
+    x, y, z = session.randn(3, 4, requires_grad=True), session.randn(3, 4), session.randn(3, 4)
+    out = (x * y + z).sum()
+    g = gw.viz.graph(out, params={"x": x, "out": out})
+    svg = ET.parse(g.render(tmp_path / "seed.svg")).getroot()
+    assert svg.tag == "{http://www.w3.org/2000/svg}svg"
+    groups = {kind: [e for e in svg.iter("{http://www.w3.org/2000/svg}g") if e.get("class") == kind] for kind in ("node", "edge")}
+    assert (len(groups["node"]), len(groups["edge"])) == (7, 6)  # x, y, z, three ops, out; as parse() counts them
+    texts = Counter(t.text for t in svg.iter("{http://www.w3.org/2000/svg}text"))
+    for op in ("MulBackward0", "AddBackward0", "SumBackward0"):
+        assert texts[op] == 1
+    assert texts["requires_grad=True"] == 2 and texts["requires_grad=False"] == 2  # x and out; y and z
+    png = (tmp_path / "seed.png").read_bytes() if g.render(tmp_path / "seed.png") else b""
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 1000
+    assert ET.fromstring(g._repr_svg_()).tag == svg.tag  # what a notebook shows
 
 
 def test_graph_of_an_unknown_tensor_is_a_typed_error(session):
