@@ -13,6 +13,10 @@ batch, in one run on one card:
   batch and its targets are uploaded once and reused, as a data loader that keeps
   its batches on the server would.
 - torch: ``nn.Linear`` layers and ``F.cross_entropy`` on CUDA in this process.
+- remote, nn form: the same step as a PyTorch user writes it with the SDK
+  (``gw.nn.Sequential`` of ``Linear`` and ``ReLU``, ``F.cross_entropy``, ``optim.SGD``'s
+  ``step()`` and ``zero_grad()``), against the same torch side; printed beside the target's
+  figure, not in place of it.
 - two diagnostics: the engine in this process on CuPy (no gRPC: what the remote
   step costs without its transport), and the remote step with one sync per sample
   instead of per step (what the per-step round trip costs).
@@ -141,6 +145,12 @@ def bench_batch(batch, session, engine, args):
 
     params_r, model = make_mlp(session, args.lr)  # the same torch-initialised weights on every side
     params_e, _ = make_mlp(engine, args.lr)
+    model_r = gw.nn.Sequential(  # the step as a PyTorch user writes it, remotely: nn layers and optim.SGD
+        gw.nn.Linear(784, 256, session=session), gw.nn.ReLU(), gw.nn.Linear(256, 256, session=session), gw.nn.ReLU(),
+        gw.nn.Linear(256, 10, session=session),
+    )
+    model_r.load_state_dict(model.state_dict())
+    optimizer_r = gw.optim.SGD(model_r.parameters(), lr=args.lr)
     model = model.cuda()
     x_r, y_r, rows_r = session.tensor(x_np), session.tensor(y_np), session.arange(batch)
     x_e, y_e, rows_e = engine.tensor(x_np), engine.tensor(y_np), engine.arange(batch)
@@ -149,6 +159,13 @@ def bench_batch(batch, session, engine, args):
     def remote_step():
         loss = mlp_loss(params_r, x_r, y_r, rows_r)
         sgd_step(params_r, loss, args.lr, gw.no_grad)
+        return loss
+
+    def remote_nn_step():
+        loss = gw.nn.functional.cross_entropy(model_r(x_r), y_r)
+        loss.backward()
+        optimizer_r.step()
+        optimizer_r.zero_grad()
         return loss
 
     def engine_step():
@@ -162,9 +179,9 @@ def bench_batch(batch, session, engine, args):
     # the same work: equal losses on the first step and on the next, after one update
     losses = []
     for step in range(2):
-        losses = [remote_step().item(), engine_step().item(), torch_step().item()]
+        losses = [remote_step().item(), engine_step().item(), torch_step().item(), remote_nn_step().item()]
         ref = losses[2]
-        for name, value in zip(("remote", "engine"), losses[:2]):
+        for name, value in zip(("remote", "engine", "remote_nn"), losses[:2] + losses[3:]):
             assert abs(value - ref) <= 1e-4 * max(1.0, abs(ref)), f"batch {batch}, step {step}: {name} loss {value}, torch {ref}"
 
     def every_step(step):
@@ -181,6 +198,7 @@ def bench_batch(batch, session, engine, args):
 
     runners = {
         "remote": every_step(remote_step),
+        "remote_nn": every_step(remote_nn_step),
         "torch": every_step(torch_step),
         "engine": every_step(engine_step),
         "remote_one_sync": one_sync,
@@ -193,8 +211,11 @@ def bench_batch(batch, session, engine, args):
         "ms_per_step": ms,
         "ratio_remote_torch": ms["remote"] / ms["torch"],
         "ratio_engine_torch": ms["engine"] / ms["torch"],
+        "ratio_remote_nn_torch": ms["remote_nn"] / ms["torch"],
+        "paired_ratio_remote_nn_torch": statistics.median(r / t for r, t in zip(samples["remote_nn"], samples["torch"])),
         "paired_ratio_remote_torch": statistics.median(r / t for r, t in zip(samples["remote"], samples["torch"])),
         "cpu_ms_per_remote_step": {k: v * 1e3 for k, v in cpu["remote"].items()},
+        "cpu_ms_per_remote_nn_step": {k: v * 1e3 for k, v in cpu["remote_nn"].items()},
         "loss_after_one_step": losses,
         "samples": args.repeats,
         "steps_per_sample": args.inner,
@@ -278,6 +299,9 @@ def main(argv=None):
                 print(f"    torch CUDA, local                  {ms['torch']:8.3f} ms/step")
                 print(f"    gradwire remote, server on the GPU {ms['remote']:8.3f} ms/step   ratio {r['ratio_remote_torch']:.2f}x "
                       f"(paired {r['paired_ratio_remote_torch']:.2f}x)   target <= 1.5x: {met}")
+                print(f"    gradwire remote, nn.Sequential + optim.SGD {ms['remote_nn']:8.3f} ms/step   ratio {r['ratio_remote_nn_torch']:.2f}x "
+                      f"(paired {r['paired_ratio_remote_nn_torch']:.2f}x; CPU per step: this process "
+                      f"{r['cpu_ms_per_remote_nn_step']['client']:.3f} ms, server {r['cpu_ms_per_remote_nn_step']['server']:.3f} ms)")
                 print(f"    diagnostics: engine in-process on CuPy {ms['engine']:.3f} ms/step ({r['ratio_engine_torch']:.2f}x torch); "
                       f"remote with one sync per {r['steps_per_sample']} steps {ms['remote_one_sync']:.3f} ms/step")
                 print(f"    CPU per remote step: this process {cpu['client']:.3f} ms, server process {cpu['server']:.3f} ms")
