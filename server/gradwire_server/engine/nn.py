@@ -410,16 +410,15 @@ def _reduce_loss(xp, loss, valid, reduction, name):
         return loss
     if reduction == "sum":
         return loss.sum()
-    if reduction == "mean":
-        count = valid.sum() if valid is not None else loss.size
-        return loss.sum() / xp.asarray(count).astype(loss.dtype)
+    if reduction == "mean":  # by a count in the loss's dtype; a Python int needs no copy to the device
+        return loss.sum() / (valid.sum().astype(loss.dtype) if valid is not None else loss.size)
     raise ValueError(f"{reduction} is not a valid value for reduction")
 
 
 def _loss_grad_scale(xp, g, valid, reduction, cdim, dtype, size):
     """d loss / d per-element loss, shaped to broadcast against the class dim."""
     if reduction == "mean":
-        g = g / xp.asarray(valid.sum() if valid is not None else size).astype(dtype)
+        g = g / (valid.sum().astype(dtype) if valid is not None else size)
     elif reduction == "none":
         g = xp.expand_dims(g, cdim)
     return g * xp.expand_dims(valid, cdim) if valid is not None else g
