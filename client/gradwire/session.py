@@ -276,7 +276,7 @@ class Session:
         try:
             while self._acked < self._sent:
                 self._take_reply(next(self._replies))
-        except (grpc.RpcError, StopIteration):
+        except (grpc.RpcError, StopIteration, ValueError):  # ValueError: a call left mid-read (see _next_reply)
             pass
 
     # --- handles and commands ----------------------------------------------------------------
@@ -397,6 +397,8 @@ class Session:
             except grpc.RpcError as error:
                 failure = error
             except StopIteration:  # the stream ended without the replies owed: a transport's doing
+                failure = None
+            except ValueError:  # a read cut by Ctrl-C left the call unable to read again ("call error 8"): a new stream
                 failure = None
             if not self._retryable(failure):
                 raise self._end(failure, attempts)

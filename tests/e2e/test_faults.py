@@ -7,6 +7,7 @@ server's state (a session's lock, its applied batches, its live streams) instead
 
 from __future__ import annotations
 
+import _thread
 import gc
 import signal
 import subprocess
@@ -233,6 +234,28 @@ def test_a_silent_server_is_noticed_by_the_sdks_keepalive_and_the_session_carrie
     kind, value = pending.result(timeout=WAIT_S)
     assert (kind, value) == ("ok", 14.0)
     assert s.reconnects >= 1
+    s.close()
+
+
+def test_ctrl_c_at_a_sync_point_leaves_the_session_usable(own_server, proxy_to):
+    # A KeyboardInterrupt in the middle of reading a reply leaves gRPC's call unable to read again
+    # ("Internal gRPC call error 8", a ValueError): the SDK opens a new stream, as after a cut.
+    server = own_server()
+    proxy = proxy_to(server.address)
+    s = gw.connect(proxy.address, timeout=10)
+    x = s.tensor([1.0, 2.0])
+    assert x.sum().item() == 3.0
+    proxy.hold()  # the reply cannot come: the interrupt lands while the SDK waits for it
+    interrupt = threading.Timer(0.3, _thread.interrupt_main)
+    interrupt.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            (x * 2).sum().item()
+    finally:
+        interrupt.join()
+        proxy.release()
+    assert (x * 3).tolist() == [3.0, 6.0]
+    assert s.stats()["tensors"] == 1
     s.close()
 
 
