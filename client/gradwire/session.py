@@ -287,7 +287,7 @@ class Session:
 
     def _release(self, handle: int):
         """Called when a Tensor is collected: the server frees the handle with the next batch."""
-        if not self._closed:
+        if handle and not self._closed:  # 0: a tensor whose op was never sent
             self._released.append(handle)  # list.append is atomic: safe from any thread's GC
 
     def _command(self, op_label: str) -> pb.Command:
@@ -699,27 +699,37 @@ class Session:
         # the hottest path of the SDK (every op): fields are set in place, tensors' handles directly
         with self._lock:
             command = self._command(name)
-            op = command.op
-            op.name = name
-            add_input = op.inputs.add
-            for x in inputs:
-                if isinstance(x, Tensor):  # Tensor or Parameter
-                    add_input().handle = x._handle
-                else:
-                    _set_operand(add_input(), x)
-            if params:
-                op_params = op.params
-                for key, value in params.items():
-                    if value is not None and value is not False:  # None and False are every op's defaults
-                        put_param(op_params, key, value)
-            if len(results) == 1:
-                op.outputs.append(results[0]._handle)
-            else:
-                op.outputs.extend([r._handle for r in results])
-            if not grad_on:
-                op.no_grad = True
+            try:
+                self._fill_op(command, name, inputs, params, results, grad_on)
+            except BaseException:  # a bad parameter: the half-made command must not go out
+                del self._batch.commands[-1]
+                self._sites.pop(command.id, None)
+                raise
             if len(self._batch.commands) >= self._max_commands or self._batch_bytes >= self._max_batch_bytes:
                 self._flush()  # as _sent_command: a full batch goes out
+
+    @staticmethod
+    def _fill_op(command, name, inputs, params, results, grad_on):
+        """Set an op command's fields in place (tensors by handle); raises before anything is sent."""
+        op = command.op
+        op.name = name
+        add_input = op.inputs.add
+        for x in inputs:
+            if isinstance(x, Tensor):  # Tensor or Parameter
+                add_input().handle = x._handle
+            else:
+                _set_operand(add_input(), x)
+        if params:
+            op_params = op.params
+            for key, value in params.items():
+                if value is not None and value is not False:  # None and False are every op's defaults
+                    put_param(op_params, key, value)
+        if len(results) == 1:
+            op.outputs.append(results[0]._handle)
+        else:
+            op.outputs.extend([r._handle for r in results])
+        if not grad_on:
+            op.no_grad = True
 
     def _backward(self, root, gradient, retain_graph):
         if not root._requires_grad:
@@ -755,6 +765,13 @@ class Session:
     def _set_grad(self, tensor, value):
         if value is not None and not isinstance(value, Tensor):
             raise errors.InvalidArgumentError(f"assigned grad expected to be a Tensor or None but got grad of type {type(value).__name__}")
+        if value is not None and None not in (tensor._shape, tensor._dtype, value._shape, value._dtype) and (
+            tuple(value._shape) != tuple(tensor._shape) or value._dtype != tensor._dtype
+        ):  # known here: refused now, as PyTorch does, not at the next sync point (the server checks the rest)
+            raise errors.InvalidArgumentError(
+                f"assigned grad has data of a different size or type: {value._dtype}{list(value._shape)} "
+                f"for a tensor of {tensor._dtype}{list(tensor._shape)}"
+            )
         with self._lock:
             command = self._command("grad =")
             command.set_grad.tensor = tensor._handle
@@ -781,6 +798,7 @@ class Session:
 
     def _alias(self, tensor, shares_version):
         out = Tensor(self, self._handle(), tensor._shape, tensor._dtype)
+        out._data_of = None if shares_version else tensor  # for the data setter: p.data -= x went into p
         with self._lock:
             command = self._command("detach" if shares_version else "data")
             command.alias.source = tensor._handle

@@ -63,6 +63,21 @@ def _unary(inputs, params):
     return inputs[0]._shape, inputs[0]._dtype
 
 
+def _float_unary(inputs, params):
+    """exp, log, ...: an integer or bool tensor computes in float32, as PyTorch's default dtype."""
+    dtype = inputs[0]._dtype
+    return inputs[0]._shape, (dtype if dtype is None or dtype.kind == "f" else _FLOAT32)
+
+
+def _clamp(inputs, params):
+    dtype, bounds = inputs[0]._dtype, [type(params.get(k)) for k in ("min", "max")]
+    if dtype is not None and dtype.kind != "f" and float in bounds:
+        dtype = _FLOAT32
+    elif dtype is not None and dtype.kind == "b" and int in bounds:
+        dtype = _INT64
+    return inputs[0]._shape, dtype
+
+
 def _division(inputs, params):
     meta = _elementwise(inputs, params)
     return meta and (meta[0], meta[1] if meta[1].kind == "f" else _FLOAT32)
@@ -230,7 +245,9 @@ INFER = {
     **dict.fromkeys(["add", "sub", "mul", "pow", "maximum", "minimum"], _elementwise),
     "div": _division,
     **dict.fromkeys(["eq", "ne", "lt", "le", "gt", "ge"], _comparison),
-    **dict.fromkeys(["neg", "exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu", "clamp", "softmax", "log_softmax", "clone"], _unary),
+    **dict.fromkeys(["neg", "abs", "relu", "softmax", "log_softmax", "clone"], _unary),
+    **dict.fromkeys(["exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid"], _float_unary),
+    "clamp": _clamp,
     "where": _where,
     **dict.fromkeys(["sum", "mean", "max", "min"], _reduction),
     **dict.fromkeys(["argmax", "argmin"], _arg_reduction),

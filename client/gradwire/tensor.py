@@ -11,7 +11,7 @@ from collections import namedtuple
 import numpy as np
 
 from . import errors
-from .grad_mode import is_grad_enabled
+from .grad_mode import is_grad_enabled, no_grad
 from .shapes import index_shape, infer
 from .wire import Handle, IndexKey, encode_param
 
@@ -94,7 +94,7 @@ class Tensor:
     session's factories (``session.tensor``, ``session.randn``, ...).
     """
 
-    __slots__ = ("_session", "_handle", "_shape", "_dtype", "_requires_grad", "_is_leaf", "_parents", "_has_grad", "_grad_alias", "_grad_fn", "__weakref__")
+    __slots__ = ("_session", "_handle", "_shape", "_dtype", "_requires_grad", "_is_leaf", "_parents", "_has_grad", "_grad_alias", "_grad_fn", "_data_of", "__weakref__")
     __array_priority__ = 1000  # ndarray + Tensor defers to Tensor.__radd__
 
     def __init__(self, session, handle, shape, dtype, requires_grad=False, is_leaf=True, parents=None):
@@ -108,6 +108,7 @@ class Tensor:
         self._has_grad = False
         self._grad_alias = None
         self._grad_fn = None
+        self._data_of = None  # the tensor whose .data this is (see the data setter)
 
     def __del__(self):
         try:
@@ -150,6 +151,16 @@ class Tensor:
         if not self.shape:
             raise TypeError("len() of a 0-d tensor")
         return self.shape[0]
+
+    def __iter__(self):
+        if not self.shape:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
+
+    def __format__(self, spec):
+        if self.ndim == 0:  # f"{loss:.4f}", as PyTorch formats a 0-d tensor: its value
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
 
     @property
     def device(self) -> str:
@@ -196,6 +207,25 @@ class Tensor:
     def data(self) -> "Tensor":
         """The same values without autograd history (PyTorch's ``.data``)."""
         return self._session._alias(self, shares_version=False)
+
+    @data.setter
+    def data(self, value):
+        """``p.data = t``: ``t``'s values into ``p``, outside autograd (same shape and dtype here).
+
+        ``p.data -= lr * p.grad`` (hand-written SGD) updates ``p.data`` in place, which is ``p``'s
+        memory, then assigns it back: nothing is left to copy.
+        """
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data must be a Tensor, got {type(value).__name__}")
+        if value._data_of is self:
+            return
+        if None not in (self._shape, value._shape) and (tuple(value._shape) != tuple(self._shape) or value.dtype != self.dtype):
+            raise errors.InvalidArgumentError(
+                f"data: gradwire assigns values of the same shape and dtype only: {value.dtype}{list(value._shape)} "
+                f"into {self.dtype}{list(self._shape)}"
+            )
+        with no_grad():
+            self._session._inplace(self, "copy", value)
 
     @property
     def T(self) -> "Tensor":
@@ -299,6 +329,23 @@ class Tensor:
     def long(self):
         return self.to(int64)
 
+    def half(self):
+        return self.to(float16)
+
+    def int(self):
+        return self.to(int32)
+
+    def bool(self):
+        return self.to(bool_)
+
+    def is_floating_point(self) -> bool:
+        return self.dtype.kind == "f"
+
+    def __index__(self):  # lst[t], range(t): an integer tensor of one element, as PyTorch
+        if self.dtype.kind not in "iu" or self.numel() != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
     # --- in place: leaves under no_grad, as optimizer steps do -----------------------------------
     def _inplace(self, op, other=None):
         if self._requires_grad and is_grad_enabled():
@@ -337,40 +384,40 @@ class Tensor:
 
     # --- ops ----------------------------------------------------------------------------------
     def __add__(self, other):
-        return _op("add", (self, other))
+        return _op("add", (self, other)) if isinstance(other, _OPERANDS) else NotImplemented
 
     def __radd__(self, other):
-        return _op("add", (other, self))
+        return _op("add", (other, self)) if isinstance(other, _OPERANDS) else NotImplemented
 
     def __sub__(self, other):
-        return _op("sub", (self, other))
+        return _op("sub", (self, other)) if isinstance(other, _OPERANDS) else NotImplemented
 
     def __rsub__(self, other):
-        return _op("sub", (other, self))
+        return _op("sub", (other, self)) if isinstance(other, _OPERANDS) else NotImplemented
 
     def __mul__(self, other):
-        return _op("mul", (self, other))
+        return _op("mul", (self, other)) if isinstance(other, _OPERANDS) else NotImplemented
 
     def __rmul__(self, other):
-        return _op("mul", (other, self))
+        return _op("mul", (other, self)) if isinstance(other, _OPERANDS) else NotImplemented
 
     def __truediv__(self, other):
-        return _op("div", (self, other))
+        return _op("div", (self, other)) if isinstance(other, _OPERANDS) else NotImplemented
 
     def __rtruediv__(self, other):
-        return _op("div", (other, self))
+        return _op("div", (other, self)) if isinstance(other, _OPERANDS) else NotImplemented
 
     def __pow__(self, other):
-        return _op("pow", (self, other))
+        return _op("pow", (self, other)) if isinstance(other, _OPERANDS) else NotImplemented
 
     def __rpow__(self, other):
-        return _op("pow", (other, self))
+        return _op("pow", (other, self)) if isinstance(other, _OPERANDS) else NotImplemented
 
     def __matmul__(self, other):
-        return _op("matmul", (self, other))
+        return _op("matmul", (self, other)) if isinstance(other, _OPERANDS) else NotImplemented
 
     def __rmatmul__(self, other):
-        return _op("matmul", (other, self))
+        return _op("matmul", (other, self)) if isinstance(other, _OPERANDS) else NotImplemented
 
     def __neg__(self):
         return _op("neg", (self,))
@@ -379,24 +426,29 @@ class Tensor:
         return _op("abs", (self,))
 
     def __eq__(self, other):
-        return _op("eq", (self, other))
+        return _op("eq", (self, other)) if isinstance(other, _OPERANDS) else NotImplemented
 
     def __ne__(self, other):
-        return _op("ne", (self, other))
+        return _op("ne", (self, other)) if isinstance(other, _OPERANDS) else NotImplemented
 
     def __lt__(self, other):
-        return _op("lt", (self, other))
+        return _op("lt", (self, other)) if isinstance(other, _OPERANDS) else NotImplemented
 
     def __le__(self, other):
-        return _op("le", (self, other))
+        return _op("le", (self, other)) if isinstance(other, _OPERANDS) else NotImplemented
 
     def __gt__(self, other):
-        return _op("gt", (self, other))
+        return _op("gt", (self, other)) if isinstance(other, _OPERANDS) else NotImplemented
 
     def __ge__(self, other):
-        return _op("ge", (self, other))
+        return _op("ge", (self, other)) if isinstance(other, _OPERANDS) else NotImplemented
 
     def __getitem__(self, key):
+        if type(key) is int and self._shape is not None:  # the commonest index, checked here as PyTorch does at once
+            if not self._shape:
+                raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
+            if not -self._shape[0] <= key < self._shape[0]:
+                raise IndexError(f"index {key} is out of bounds for dimension 0 with size {self._shape[0]}")
         parts = []
         keep = []  # index tensors made here live until the command is queued
         known = []  # the parts as the client knows them, for the output's shape
@@ -455,8 +507,15 @@ class Tensor:
 
     view = reshape
 
-    def flatten(self):
-        return self.reshape(-1)
+    def flatten(self, start_dim=0, end_dim=-1):
+        """``torch.Tensor.flatten``: dims ``start_dim`` to ``end_dim`` made one (a 0-d tensor becomes 1-d)."""
+        shape = self.shape
+        if not shape:
+            return self.reshape(1)
+        start, end = start_dim % len(shape), end_dim % len(shape)
+        if start > end:
+            raise IndexError("flatten() has invalid args: start_dim cannot come after end_dim")
+        return self.reshape(shape[:start] + (-1,) + shape[end + 1 :])
 
     def transpose(self, dim0, dim1):
         return _op("transpose", (self,), {"dim0": dim0, "dim1": dim1})
@@ -522,7 +581,7 @@ def _extreme(name, x, dim, keepdim):
 
 def _op(name, inputs, params=None, outputs=1):
     """Queue op ``name`` and return its output Tensor(s) at once."""
-    session, tracked = None, False
+    session, tracked, arrays = None, False, False
     for x in inputs:
         if isinstance(x, Tensor):  # Tensor or Parameter
             if session is None:
@@ -530,8 +589,14 @@ def _op(name, inputs, params=None, outputs=1):
             elif x._session is not session:
                 raise errors.InvalidArgumentError(f"{name}: expected all tensors to be in the same session")
             tracked = tracked or x._requires_grad
+        elif isinstance(x, np.ndarray):
+            arrays = True
+        elif not isinstance(x, _NUMBERS):  # checked before anything is queued: the session goes on as before
+            raise TypeError(f"{name}(): expected a Tensor, a NumPy array or a number, got {type(x).__name__}")
     if session is None:
         raise errors.InvalidArgumentError(f"{name}() needs at least one tensor input")
+    if arrays:  # as torch takes them: tensors of their dtype
+        inputs = tuple(session.tensor(x) if isinstance(x, np.ndarray) else x for x in inputs)
     grad_on = is_grad_enabled()
     requires_grad = tracked and grad_on and name not in session._non_differentiable
     meta = infer(name, inputs, params or _NO_PARAMS)
@@ -541,11 +606,18 @@ def _op(name, inputs, params=None, outputs=1):
     results = [Tensor(session, session._handle(), shape, dtype, requires_grad, not requires_grad, inputs if requires_grad else None)]
     if outputs == 2:  # max/min along a dim: values and int64 indices
         results.append(Tensor(session, session._handle(), shape, int64))
-    session._op(name, inputs, params, results, grad_on)
+    try:
+        session._op(name, inputs, params, results, grad_on)
+    except BaseException:
+        for r in results:
+            r._handle = 0  # never sent: nothing for the server to release
+        raise
     return results[0] if outputs == 1 else tuple(results)
 
 
 _NO_PARAMS = {}
+_NUMBERS = (bool, int, float, np.bool_, np.integer, np.floating)
+_OPERANDS = (Tensor, np.ndarray) + _NUMBERS  # what an operator takes; others get NotImplemented, as torch's do
 
 
 def cat(tensors, dim=0):

@@ -70,6 +70,8 @@ class Engine:
                 raise InvalidArgument(f"{name}(): expected a Tensor or a number as input, got {type(x).__name__}")
         if (op.broadcasts or op.arity is None) and (name == "where" or not _same_float_dtype(arrays, self._ndarray)):
             arrays = self._promote(name, inputs, arrays)
+        if name in _INTEGER_RULES and arrays[0].dtype.kind in "biu":
+            arrays[0] = _INTEGER_RULES[name](name, arrays[0], params)
         if params:
             for key, value in params.items():
                 if type(value) is list:
@@ -121,10 +123,14 @@ class Engine:
             if arrays[0].dtype != np.bool_:
                 raise DTypeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype {arrays[0].dtype}")
             rest = [a.dtype for a in arrays[1:] if not isinstance(a, _SCALARS)]
-            target = rest[0] if rest else DEFAULT_FLOAT
+            # numbers alone: PyTorch's types for them (float32 with a float, else int64, or bool for two bools)
+            target = rest[0] if rest else _BOOL if all(type(a) is bool for a in arrays[1:]) else _INT64
             for d in rest[1:]:
                 target = promote(target, d)
-            return [arrays[0]] + [a if isinstance(a, _SCALARS) or a.dtype == target else a.astype(target) for a in arrays[1:]]
+            if target.kind != "f" and any(type(a) is float for a in arrays[1:]):
+                target = DEFAULT_FLOAT
+            # numbers as NumPy scalars of the result's dtype (no copy to a device): where(m, 1.0, 0.0) is float32
+            return [arrays[0]] + [target.type(a) if isinstance(a, _SCALARS) else a if a.dtype == target else a.astype(target) for a in arrays[1:]]
         return [a if isinstance(a, _SCALARS) or a.dtype == target else a.astype(target) for a in arrays]
 
     def _record(self, op, inputs, arrays, params, out, result):
@@ -389,6 +395,36 @@ class Engine:
             raise DTypeError("only Tensors of floating point and complex dtype can require gradients")
         return Tensor(array, self, bool(requires_grad))
 
+
+def _to_default_float(name, array, params):
+    return array.astype(DEFAULT_FLOAT)
+
+
+def _clamp_bounds(name, array, params):
+    # a float bound makes an integer tensor float, an int bound a bool tensor int64, as PyTorch's result type does
+    bounds = [type(params.get(k)) for k in ("min", "max")]
+    if float in bounds:
+        return array.astype(DEFAULT_FLOAT)
+    return array.astype(_INT64) if int in bounds and array.dtype == _BOOL else array
+
+
+def _refuse_integers(name, array, params):
+    if name == "mean":
+        raise DTypeError(
+            "mean(): could not infer output dtype. Input dtype must be either a floating point or complex dtype. "
+            f"Got: {_TORCH_NAMES.get(array.dtype.name, array.dtype.name)}"
+        )
+    raise DTypeError(f"{name}(): not implemented for {_TORCH_NAMES.get(array.dtype.name, array.dtype.name)} tensors: convert with .float() first")
+
+
+_BOOL, _INT64 = np.dtype(np.bool_), np.dtype(np.int64)
+_TORCH_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+# what an op does with an integer or bool input 0, as PyTorch: float ops compute in the default float dtype
+_INTEGER_RULES = {
+    **dict.fromkeys(["exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid"], _to_default_float),
+    "clamp": _clamp_bounds,
+    **dict.fromkeys(["mean", "softmax", "log_softmax"], _refuse_integers),
+}
 
 def _same_float_dtype(arrays, ndarray) -> bool:
     """The common case that needs no promotion: float arrays of one dtype, and Python numbers."""

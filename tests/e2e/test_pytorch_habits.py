@@ -1,0 +1,148 @@
+"""Things PyTorch users write without thinking: they behave as in PyTorch, and a mistake costs nothing later."""
+
+from __future__ import annotations
+
+import gc
+
+import numpy as np
+import pytest
+
+import gradwire as gw
+
+torch = pytest.importorskip("torch")
+
+
+def test_a_bad_operand_is_refused_at_once_and_the_session_goes_on(session):
+    x = session.tensor([1.0, 2.0])
+    t = torch.tensor([1.0, 2.0])
+    assert (x == None) is (t == None) is False  # noqa: E711 - what users write
+    assert (x != None) is (t != None) is True  # noqa: E711
+    assert (x == "a") is False
+    with pytest.raises(TypeError) as theirs:
+        t + [1.0, 2.0]
+    with pytest.raises(TypeError) as ours:
+        x + [1.0, 2.0]
+    assert str(ours.value) == str(theirs.value)
+    with pytest.raises(TypeError, match=r"add\(\): expected a Tensor, a NumPy array or a number, got str"):
+        x.add("one")
+    with pytest.raises(TypeError, match="got str"):
+        gw.where(x > 1, "a", 0.0)
+    gc.collect()  # the outputs the refused ops would have made: nothing to release on the server
+    assert (x * 2).tolist() == [2.0, 4.0]  # no error from before surfaces here
+    session.sync()
+    assert session.stats()["tensors"] == 1
+
+
+def test_numpy_arrays_are_operands_as_in_torch(session):
+    x, t = session.tensor([1.0, 2.0]), torch.tensor([1.0, 2.0])
+    a = np.array([0.5, 0.25])  # float64: the result is float64, as torch's
+    for ours, theirs in ((x + a, t + a), (a * x, torch.from_numpy(a) * t), (x - np.array(2.0), t - np.array(2.0))):
+        assert ours.dtype == np.dtype(str(theirs.dtype).replace("torch.", ""))
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_iterating_and_unpacking_a_tensor(session):
+    values = [[1, 2], [3, 4], [5, 6]]
+    x, t = session.tensor(values), torch.tensor(values)
+    assert [row.tolist() for row in x] == [row.tolist() for row in t]
+    first, second, third = x[:, 0]
+    assert (first.item(), second.item(), third.item()) == (1, 3, 5)
+    assert len(list(session.tensor([1.0, 2.0, 3.0]))) == 3
+    with pytest.raises(TypeError, match="iteration over a 0-d tensor"):
+        list(session.tensor(3.0))
+    with pytest.raises(IndexError) as theirs:
+        t[3]
+    with pytest.raises(IndexError) as ours:
+        x[3]
+    assert str(ours.value) == str(theirs.value)
+    assert x[-3].tolist() == t[-3].tolist()
+
+
+def test_a_0d_tensor_formats_as_its_value(session):
+    loss, t = (session.tensor([1.5, 2.0]) * 2).sum(), torch.tensor(7.0)
+    assert f"{loss:.4f}" == f"{t:.4f}" == "7.0000"
+    assert f"{loss}" == "7.0"
+    with pytest.raises(TypeError, match="unsupported format string"):
+        f"{session.tensor([1.0, 2.0]):.2f}"
+
+
+def test_handwritten_sgd_through_data_matches_torch(session):
+    start = np.array([[0.5, -1.0], [2.0, 0.25]], dtype=np.float32)
+    p, q = session.tensor(start, requires_grad=True), torch.tensor(start, requires_grad=True)
+    for _ in range(3):
+        for w in (p, q):
+            ((w * w).sum() + w.sum()).backward()
+            w.data -= 0.1 * w.grad  # the old idiom: in place on .data, then assigned back
+            w.grad = None
+    np.testing.assert_allclose(p.numpy(), q.detach().numpy(), rtol=1e-6)
+    assert p.requires_grad and p.is_leaf
+    p.data = session.zeros(2, 2)  # a whole new value, outside autograd
+    assert p.tolist() == [[0.0, 0.0], [0.0, 0.0]] and p.requires_grad
+    with pytest.raises(gw.InvalidArgumentError, match="same shape and dtype"):
+        p.data = session.zeros(3)
+
+
+def test_a_grad_of_the_wrong_shape_is_refused_when_assigned(session):
+    x = session.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(gw.InvalidArgumentError, match=r"assigned grad has data of a different size or type: float32\[3\]"):
+        x.grad = session.tensor([5.0, 5.0, 5.0])
+    assert x.grad is None
+    assert (x * 3).tolist() == [3.0, 6.0]  # nothing left to fail at the next sync point
+
+
+INTEGER_CASES = {  # what PyTorch gives for float ops on integer tensors, and for numbers alone in where()
+    "exp": lambda m, x: x.exp(),
+    "log": lambda m, x: (x + 1).log(),
+    "sqrt": lambda m, x: x.sqrt(),
+    "sin": lambda m, x: x.sin(),
+    "cos": lambda m, x: x.cos(),
+    "tanh": lambda m, x: x.tanh(),
+    "sigmoid": lambda m, x: x.sigmoid(),
+    "clamp with a float bound": lambda m, x: x.clamp(min=0.5),
+    "clamp with an int bound": lambda m, x: x.clamp(min=2),
+    "where with floats": lambda m, x: m.where(x > 1, 1.0, 0.0),
+    "where with ints": lambda m, x: m.where(x > 1, 1, 0),
+    "where with an int tensor and a float": lambda m, x: m.where(x > 1, x, 0.5),
+}
+
+
+@pytest.mark.parametrize("case", list(INTEGER_CASES))
+@pytest.mark.parametrize("dtype", ["int64", "int32", "bool"])
+def test_float_ops_on_integer_tensors_give_torchs_dtype(session, case, dtype):
+    values = np.array([0, 1, 2, 3]).astype(dtype)
+    theirs = INTEGER_CASES[case](torch, torch.from_numpy(values))
+    ours = INTEGER_CASES[case](gw, session.tensor(values))
+    expected = np.dtype(str(theirs.dtype).replace("torch.", ""))
+    assert ours.dtype == expected  # known before the server answers, and the same after
+    array = ours.numpy()
+    assert array.dtype == ours.dtype == expected
+    np.testing.assert_allclose(array, theirs.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("op", ["mean", "softmax", "log_softmax"])
+def test_ops_torch_refuses_on_integer_tensors_are_refused(session, op):
+    call = (lambda x: x.mean()) if op == "mean" else (lambda x: getattr(x, op)(0))
+    with pytest.raises((RuntimeError, NotImplementedError)):
+        call(torch.tensor([1, 2]))
+    with pytest.raises(gw.GradwireError, match="not implemented for Long|could not infer output dtype"):
+        call(session.tensor([1, 2])).numpy()
+    assert session.tensor([1.0]).item() == 1.0
+
+
+def test_conversions_flatten_and_index_as_in_torch(session):
+    values = np.arange(24.0, dtype=np.float32).reshape(2, 3, 4)
+    x, t = session.tensor(values), torch.from_numpy(values)
+    for args in [(), (1,), (0, 1), (1, -1), (-2,)]:
+        np.testing.assert_array_equal(x.flatten(*args).numpy(), t.flatten(*args).numpy())
+    assert tuple(session.tensor(2.0).flatten().shape) == tuple(torch.tensor(2.0).flatten().shape) == (1,)
+    for method in ("int", "bool", "half", "long", "double", "float"):
+        ours, theirs = getattr(x, method)(), getattr(t, method)()
+        assert ours.dtype == np.dtype(str(theirs.dtype).replace("torch.", "")), method
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    assert (x.is_floating_point(), x.long().is_floating_point()) == (t.is_floating_point(), t.long().is_floating_point())
+    assert [10, 20, 30][session.tensor(2)] == 30 and list(range(session.tensor([3]))) == [0, 1, 2]
+    with pytest.raises(TypeError) as theirs:
+        [1, 2][torch.tensor(1.0)]
+    with pytest.raises(TypeError) as ours:
+        [1, 2][session.tensor(1.0)]
+    assert str(ours.value) == str(theirs.value)
