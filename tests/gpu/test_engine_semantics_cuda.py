@@ -1,7 +1,8 @@
 """The engine's semantics and error tests again, on the CuPy backend.
 
 tests/unit's tests that take the ``engine`` fixture (autograd semantics, typed
-errors, ties and kinks) run here on a CuPy engine. A failure here is a place where
+errors, ties and kinks) run here on a CuPy engine, and tests/e2e's PyTorch habits
+(operands, iteration, dtypes of float ops on integer tensors) through a GPU server. A failure here is a place where
 the GPU backend behaves differently from the NumPy one (an error CuPy raises
 differently, or does not raise). Tests that check NumPy-specific facts are left
 out, each with the reason.
@@ -13,6 +14,7 @@ import pytest
 
 pytest.importorskip("torch")
 
+from tests.e2e import test_pytorch_habits as _habits  # noqa: E402
 from tests.gpu._reuse import reuse  # noqa: E402
 from tests.unit import test_autograd_semantics as _semantics  # noqa: E402
 from tests.unit import test_errors as _errors  # noqa: E402
@@ -32,6 +34,7 @@ REUSED = (
     + reuse(_errors, globals(), {"engine"}, CPU_ONLY)
     + reuse(_table, globals(), {"engine"}, {})
 )
+HABITS = reuse(_habits, globals(), {"session"}, {})
 
 
 def test_cuda_engine_refuses_other_devices(engine):
