@@ -13,6 +13,7 @@ import numpy as np
 _FLOAT32 = np.dtype(np.float32)
 _BOOL = np.dtype(np.bool_)
 _INT64 = np.dtype(np.int64)
+_CATEGORY = {"b": 0, "i": 1, "u": 1, "f": 2}
 
 
 def promote(a: np.dtype, b: np.dtype) -> np.dtype:
@@ -26,8 +27,8 @@ def promote(a: np.dtype, b: np.dtype) -> np.dtype:
 
 def _elementwise(inputs, params):
     # one pass, no lists: it runs for most ops, usually on tensors of one shape and dtype
-    shape = dtype = None
-    scalar_float = False
+    shape = dtype = zero_dtype = None  # dtype: of the dimensioned tensors; zero_dtype: of the 0-d ones
+    seen = scalar_float = False
     for x in inputs:
         if not hasattr(x, "_shape"):  # a Python number
             scalar_float |= isinstance(x, float)
@@ -35,16 +36,19 @@ def _elementwise(inputs, params):
         s, d = x._shape, x._dtype
         if s is None or d is None:
             return None
-        if dtype is None:
-            shape, dtype = s, d
-            continue
-        if d != dtype:
-            dtype = promote(dtype, d)
-        if s != shape:
+        if not s:
+            zero_dtype = d if zero_dtype is None or d == zero_dtype else promote(zero_dtype, d)
+        elif dtype is None or d != dtype:
+            dtype = d if dtype is None else promote(dtype, d)
+        if not seen:
+            shape, seen = s, True
+        elif s != shape:
             try:
                 shape = np.broadcast_shapes(shape, s)
             except ValueError:
                 return None  # the server will say what is wrong
+    if zero_dtype is not None and (dtype is None or _CATEGORY[zero_dtype.kind] > _CATEGORY[dtype.kind]):
+        dtype = zero_dtype  # PyTorch: a 0-d tensor decides only where its category is higher
     if dtype is None:
         return None
     if dtype.kind != "f" and scalar_float:

@@ -21,6 +21,11 @@ OPERANDS = [
     (("int64", (2, 3)), 2),
     (("float32", ()), ("float64", (5,))),
     (2.0, ("int32", (3,))),
+    # a 0-d tensor decides only where its category is higher (PyTorch's rule for "wrapped" tensors)
+    (("float32", (3,)), ("float64", ())),
+    (("int32", (2, 3)), ("int64", ())),
+    (("int64", (2,)), ("float64", ())),
+    (("float64", ()), ("float32", ())),
 ]
 
 

@@ -40,3 +40,23 @@ def promote(a: np.dtype, b: np.dtype) -> np.dtype:
     if b.kind == "f" and a.kind != "f":
         return b
     return np.promote_types(a, b)
+
+
+_CATEGORY = {"b": 0, "i": 1, "u": 1, "f": 2}
+
+
+def promote_tensors(dtypes_and_ndims) -> np.dtype | None:
+    """PyTorch's result type of tensors: dimensioned tensors decide; 0-d tensors only where their
+    category (bool < integer < float) is higher (``x + torch.tensor(1.0, dtype=float64)`` stays float32)."""
+    dims = zeros = None
+    for dtype, ndim in dtypes_and_ndims:
+        if ndim:
+            dims = dtype if dims is None else promote(dims, dtype)
+        else:
+            zeros = dtype if zeros is None else promote(zeros, dtype)
+    if dims is None:
+        return zeros
+    if zeros is not None and _CATEGORY[zeros.kind] > _CATEGORY[dims.kind]:
+        return zeros
+    return dims
+

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import graph
 from .backend import Backend
-from .dtypes import DEFAULT_FLOAT, is_floating, parse_dtype, promote
+from .dtypes import DEFAULT_FLOAT, is_floating, parse_dtype, promote, promote_tensors
 from .errors import DeviceError, DTypeError, GraphError, InvalidArgument, ShapeError
 from .graph import Meta, Node, is_grad_enabled, run_backward
 from .ops import OPS
@@ -111,22 +111,18 @@ class Engine:
 
     def _promote(self, name, inputs, arrays):
         """PyTorch's type promotion: tensors promote together; a Python float turns an integer tensor into float32."""
-        dtypes = [a.dtype for a in arrays if not isinstance(a, _SCALARS)]
-        if not dtypes:
+        target = promote_tensors((a.dtype, a.ndim) for a in arrays if not isinstance(a, _SCALARS))
+        if target is None:
             raise InvalidArgument(f"{name}() needs at least one tensor input")
-        target = dtypes[0]
-        for d in dtypes[1:]:
-            target = promote(target, d)
         if target.kind != "f" and (name == "div" or any(type(a) is float for a in arrays)):
             target = DEFAULT_FLOAT  # true division and float scalars make integer tensors float
         if name == "where":
             if arrays[0].dtype != np.bool_:
                 raise DTypeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype {arrays[0].dtype}")
-            rest = [a.dtype for a in arrays[1:] if not isinstance(a, _SCALARS)]
             # numbers alone: PyTorch's types for them (float32 with a float, else int64, or bool for two bools)
-            target = rest[0] if rest else _BOOL if all(type(a) is bool for a in arrays[1:]) else _INT64
-            for d in rest[1:]:
-                target = promote(target, d)
+            target = promote_tensors((a.dtype, a.ndim) for a in arrays[1:] if not isinstance(a, _SCALARS))
+            if target is None:
+                target = _BOOL if all(type(a) is bool for a in arrays[1:]) else _INT64
             if target.kind != "f" and any(type(a) is float for a in arrays[1:]):
                 target = DEFAULT_FLOAT
             # numbers as NumPy scalars of the result's dtype (no copy to a device): where(m, 1.0, 0.0) is float32
