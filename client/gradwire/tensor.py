@@ -6,6 +6,7 @@ come back only at sync points (``numpy()``, ``item()``, ``tolist()``, ``bool()``
 
 from __future__ import annotations
 
+import warnings
 from collections import namedtuple
 
 import numpy as np
@@ -190,6 +191,12 @@ class Tensor:
     def grad(self):
         """The accumulated gradient (a Tensor), or None before a backward pass reaches this tensor."""
         if not self._has_grad:
+            if not self._is_leaf:
+                warnings.warn(
+                    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute "
+                    "won't be populated during autograd.backward(). If you access the non-leaf Tensor by mistake, make "
+                    "sure you access the leaf Tensor instead.", UserWarning, stacklevel=2,
+                )
             return None
         if self._grad_alias is None:
             self._grad_alias = self._session._grad_alias(self)
@@ -253,7 +260,7 @@ class Tensor:
     def __bool__(self):
         array = self.numpy()
         if array.size != 1:
-            raise errors.InvalidArgumentError("Boolean value of Tensor with more than one value is ambiguous")
+            raise errors.InvalidArgumentError(f"Boolean value of Tensor with {'no values' if array.size == 0 else 'more than one value'} is ambiguous")
         return bool(array.item())
 
     def __float__(self):
@@ -465,6 +472,8 @@ class Tensor:
                 parts.append(Handle(index._handle))
                 known.append(array)
             else:
+                if type(part) is slice and part.step is not None and part.step <= 0:
+                    raise ValueError("slice step cannot be zero" if part.step == 0 else "step must be greater than zero")
                 parts.append(part)
                 known.append(part)
         out = _op("index", (self,), {"key": IndexKey(parts)})
@@ -521,6 +530,8 @@ class Tensor:
         return _op("transpose", (self,), {"dim0": dim0, "dim1": dim1})
 
     def t(self):
+        if self.ndim > 2:
+            raise errors.InvalidArgumentError(f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
         return self.transpose(0, 1) if self.ndim == 2 else self
 
     def permute(self, *dims):

@@ -146,3 +146,16 @@ def test_conversions_flatten_and_index_as_in_torch(session):
     with pytest.raises(TypeError) as ours:
         [1, 2][session.tensor(1.0)]
     assert str(ours.value) == str(theirs.value)
+
+
+def test_small_refusals_and_warnings_as_in_torch(session):
+    x, t = session.ones(2, 2, 2), torch.ones(2, 2, 2)
+    for call in (lambda a: a.t(), lambda a: bool(a[0, 0, :0]), lambda a: a[0, 0, ::-1], lambda a: a[0, 0, ::0]):
+        with pytest.raises((RuntimeError, ValueError)) as theirs:
+            call(t)
+        with pytest.raises(type(theirs.value) if type(theirs.value) is ValueError else RuntimeError) as ours:
+            call(x)
+        assert str(ours.value) == str(theirs.value)
+    leaf = session.ones(2, requires_grad=True)
+    with pytest.warns(UserWarning, match="not a leaf Tensor is being accessed"):
+        assert (leaf * 2).grad is None
