@@ -422,6 +422,7 @@ _INTEGER_RULES = {
     **dict.fromkeys(["mean", "softmax", "log_softmax"], _refuse_integers),
 }
 
+
 def _same_float_dtype(arrays, ndarray) -> bool:
     """The common case that needs no promotion: float arrays of one dtype, and Python numbers."""
     dtype = None
