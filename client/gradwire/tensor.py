@@ -327,24 +327,6 @@ class Tensor:
     def cuda(self) -> "Tensor":
         return self.to("cuda")
 
-    def float(self):
-        return self.to(float32)
-
-    def double(self):
-        return self.to(float64)
-
-    def long(self):
-        return self.to(int64)
-
-    def half(self):
-        return self.to(float16)
-
-    def int(self):
-        return self.to(int32)
-
-    def bool(self):
-        return self.to(bool_)
-
     def is_floating_point(self) -> bool:
         return self.dtype.kind == "f"
 
@@ -562,6 +544,15 @@ def _unary(name):
     return method
 
 
+def _conversion(name, dtype):
+    def method(self):
+        return self.to(dtype)
+
+    method.__name__ = name
+    method.__doc__ = f"``self.to({dtype.name})``, as ``torch.Tensor.{name}``."
+    return method
+
+
 def _binary(name):
     def method(self, other):
         return _op(name, (self, other))
@@ -575,6 +566,8 @@ for _name in ("exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "rel
     setattr(Tensor, _name, _unary(_name))
 for _name in ("add", "sub", "mul", "div", "pow", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge"):
     setattr(Tensor, _name, _binary(_name))
+for _name, _dtype in {**_ALIASES, "bool": "bool"}.items():  # float() double() half() long() int() bool()
+    setattr(Tensor, _name, _conversion(_name, np.dtype(_dtype)))
 
 
 def _sizes(args) -> tuple:
