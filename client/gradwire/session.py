@@ -216,6 +216,7 @@ class Session:
         self._errors = []  # (command id, pb.Error) not yet raised
         self._answers = {}  # command id -> pb.Result for fetches and stats
         self._new_grads = {}  # backward command id -> leaves it gave a .grad, until it is acknowledged
+        self._retaining = False  # a tensor called retain_grad(): functional grads may fill .grads too
         self._released = []  # handles of collected tensors, sent with the next batch
         self._closed = False
         self._ended_by = None  # the error that ended the stream, if one did
@@ -796,6 +797,11 @@ class Session:
             command.set_requires_grad.tensor = tensor._handle
             command.set_requires_grad.requires_grad = requires_grad
 
+    def _retain_grad(self, tensor):
+        with self._lock:
+            self._retaining = True
+            self._command("retain_grad").retain_grad.tensor = tensor._handle
+
     def _alias(self, tensor, shares_version):
         out = Tensor(self, self._handle(), tensor._shape, tensor._dtype)
         out._data_of = None if shares_version else tensor  # for the data setter: p.data -= x went into p
@@ -828,6 +834,12 @@ class Session:
             grad.retain_graph = bool(retain_graph)
             grad.allow_unused = bool(allow_unused)
             grad.results.extend(handles)
+            if self._retaining:  # the non-leaves that retain grad on its paths get a .grad, as in PyTorch
+                newly = [t for t in _retained_on_paths(outputs, inputs) if not t._has_grad]
+                for t in newly:
+                    t._has_grad = True
+                if newly:
+                    self._new_grads[command.id] = newly
             if allow_unused:
                 self._wait()  # which gradients are None only the server knows: a sync point
                 unused = set(self._answers.pop(command.id).unused.handles)
@@ -889,11 +901,12 @@ def _set_operand(operand, value):
 
 
 def _leaves(root):
-    """The leaves that require grad reachable from ``root``: those a backward pass fills (each once, in walk order)."""
+    """What a backward pass from ``root`` fills: the leaves that require grad and the non-leaves that
+    retain it (``retain_grad()``), each once, in walk order."""
     if root._is_leaf:
         return [root] if root._requires_grad else []
     # walked at every backward(): ids of the nodes met, plain loops, and numbers among the parents skipped by type
-    seen, stack, leaves = {id(root)}, [root], []
+    seen, stack, leaves = {id(root)}, [root], [root] if root._retains_grad else []
     while stack:
         for x in stack.pop()._parents or ():
             if not isinstance(x, Tensor) or not x._requires_grad or id(x) in seen:
@@ -901,6 +914,27 @@ def _leaves(root):
             seen.add(id(x))
             if x._is_leaf:
                 leaves.append(x)
-            elif x._parents:
+                continue
+            if x._retains_grad:
+                leaves.append(x)
+            if x._parents:
                 stack.append(x)
     return leaves
+
+
+def _retained_on_paths(outputs, inputs):
+    """The non-leaves that retain grad whose gradient a functional grad computes: the inputs and
+    those on a path from an output down to an input (PyTorch's retains-grad hooks fire for those)."""
+    targets = {id(x) for x in inputs}
+    reaches, found, stack = {}, [], [(y, False) for y in outputs]  # id -> a path to an input; post-order walk
+    while stack:
+        t, parents_done = stack.pop()
+        if parents_done:
+            reaches[id(t)] = hit = id(t) in targets or any(reaches.get(id(p)) for p in t._parents or () if isinstance(p, Tensor))
+            if hit and t._retains_grad:
+                found.append(t)
+        elif id(t) not in reaches:
+            reaches[id(t)] = False  # met: walked once
+            stack.append((t, True))
+            stack.extend((p, False) for p in t._parents or () if isinstance(p, Tensor) and p._requires_grad and id(p) not in reaches)
+    return found

@@ -95,7 +95,7 @@ class Tensor:
     session's factories (``session.tensor``, ``session.randn``, ...).
     """
 
-    __slots__ = ("_session", "_handle", "_shape", "_dtype", "_requires_grad", "_is_leaf", "_parents", "_has_grad", "_grad_alias", "_grad_fn", "_data_of", "__weakref__")
+    __slots__ = ("_session", "_handle", "_shape", "_dtype", "_requires_grad", "_is_leaf", "_parents", "_has_grad", "_grad_alias", "_grad_fn", "_data_of", "_retains_grad", "__weakref__")
     __array_priority__ = 1000  # ndarray + Tensor defers to Tensor.__radd__
 
     def __init__(self, session, handle, shape, dtype, requires_grad=False, is_leaf=True, parents=None):
@@ -110,6 +110,7 @@ class Tensor:
         self._grad_alias = None
         self._grad_fn = None
         self._data_of = None  # the tensor whose .data this is (see the data setter)
+        self._retains_grad = False  # a non-leaf that called retain_grad(): backward fills its .grad
 
     def __del__(self):
         try:
@@ -191,7 +192,7 @@ class Tensor:
     def grad(self):
         """The accumulated gradient (a Tensor), or None before a backward pass reaches this tensor."""
         if not self._has_grad:
-            if not self._is_leaf:
+            if not self._is_leaf and not self._retains_grad:
                 warnings.warn(
                     "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute "
                     "won't be populated during autograd.backward(). If you access the non-leaf Tensor by mistake, make "
@@ -201,6 +202,18 @@ class Tensor:
         if self._grad_alias is None:
             self._grad_alias = self._session._grad_alias(self)
         return self._grad_alias
+
+    def retain_grad(self):
+        """Let backward fill this non-leaf's ``.grad`` too, as PyTorch's; a no-op on a leaf."""
+        if not self._requires_grad:
+            raise errors.FailedPreconditionError("can't retain_grad on Tensor that has requires_grad=False")
+        if not self._is_leaf and not self._retains_grad:
+            self._session._retain_grad(self)
+            self._retains_grad = True
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains_grad
 
     @grad.setter
     def grad(self, value):

@@ -87,7 +87,7 @@ def _answer_early(session: Session, batch: pb.Batch, early, results, inline_byte
 # in place are checked array by array (``_WRITTEN``); a release must not free the fetched
 # tensor; any other kind keeps the fetch in its place.
 _LEAVE_TENSORS_ALONE = frozenset({
-    "put", "factory", "op", "grad", "grad_of", "set_grad", "manual_seed", "stats", "sync",
+    "put", "factory", "op", "grad", "grad_of", "set_grad", "retain_grad", "manual_seed", "stats", "sync",
     "optimizer_create", "optimizer_get_state", "optimizer_set_state", "graph",
 })
 
@@ -403,6 +403,10 @@ def _set_requires_grad(session, command, inline_bytes):
     session.tensor(command.tensor).requires_grad_(command.requires_grad)
 
 
+def _retain_grad(session, command, inline_bytes):
+    session.tensor(command.tensor).retain_grad()
+
+
 def _alias(session, alias, inline_bytes):
     source = session.tensor(alias.source)
     session.bind(alias.result, source.detach() if alias.shares_version else source.data)
@@ -494,6 +498,7 @@ _HANDLERS = {
     "grad_of": _grad_of,
     "set_grad": _set_grad,
     "set_requires_grad": _set_requires_grad,
+    "retain_grad": _retain_grad,
     "alias": _alias,
     "manual_seed": _manual_seed,
     "stats": _stats,

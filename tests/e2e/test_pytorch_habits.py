@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import warnings
 
 import numpy as np
 import pytest
@@ -159,3 +160,42 @@ def test_small_refusals_and_warnings_as_in_torch(session):
     leaf = session.ones(2, requires_grad=True)
     with pytest.warns(UserWarning, match="not a leaf Tensor is being accessed"):
         assert (leaf * 2).grad is None
+
+
+def test_retain_grad_fills_a_non_leafs_grad_as_in_torch(session):
+    x, tx = session.tensor([1.0, -2.0, 3.0], requires_grad=True), torch.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    y, ty = x.tanh() * 2, tx.tanh() * 2
+    z, tz = (y * y).sum(), (ty * ty).sum()
+    for t in (y, z, ty, tz):
+        t.retain_grad()
+    assert (y.retains_grad, x.retains_grad) == (ty.retains_grad, tx.retains_grad) == (True, False)
+    x.retain_grad()  # a leaf: nothing to do, as in torch
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no non-leaf warning: it retains grad
+        assert y.grad is None  # before backward
+    z.backward(retain_graph=True)
+    tz.backward(retain_graph=True)
+    for ours, theirs in ((y, ty), (z, tz), (x, tx)):
+        np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-5)
+    z.backward()  # a second pass adds, as it does into a leaf's .grad
+    tz.backward()
+    np.testing.assert_allclose(y.grad.numpy(), ty.grad.numpy(), rtol=1e-5)
+    with pytest.raises(RuntimeError) as theirs:
+        torch.ones(2).retain_grad()
+    with pytest.raises(RuntimeError) as ours:
+        session.ones(2).retain_grad()
+    assert str(ours.value) == str(theirs.value)
+
+
+def test_a_functional_grad_fills_the_retained_grads_on_its_paths_as_in_torch(session):
+    x, tx = session.tensor([1.0, 2.0], requires_grad=True), torch.tensor([1.0, 2.0], requires_grad=True)
+    y, ty = x * 2, tx * 2
+    w, tw = x * 5, tx * 5  # not on a path from the output to y: its gradient is never computed
+    for t in (y, w, ty, tw):
+        t.retain_grad()
+    (g,) = gw.grad((w + y * y).sum(), [y])
+    (tg,) = torch.autograd.grad((tw + ty * ty).sum(), [ty])
+    np.testing.assert_allclose(g.numpy(), tg.numpy())
+    np.testing.assert_allclose(y.grad.numpy(), ty.grad.numpy())
+    assert w.grad is None and tw.grad is None
+    assert x.grad is None and tx.grad is None

@@ -33,6 +33,60 @@ def test_grad_accumulates_across_backward_passes_until_zeroed(engine):
     assert_close(x.grad, np.full(3, 3.0, dtype=np.float32))
 
 
+def test_retain_grad_fills_a_non_leafs_grad_as_torch_does(engine):
+    x = engine.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    tx = to_torch(x, requires_grad=True)
+    y, ty = x * x, tx * tx
+    z, tz = (y * 3).sum(), (ty * 3).sum()
+    for t in (y, ty, z, tz):
+        t.retain_grad()
+    assert y.retains_grad and z.retains_grad and not x.retains_grad
+    x.retain_grad()  # a no-op on a leaf, as in torch
+    assert not x.retains_grad
+    z.backward(retain_graph=True)
+    tz.backward(retain_graph=True)
+    assert_close(y.grad, ty.grad)
+    assert_close(z.grad, tz.grad)  # the root's own: ones
+    assert_close(x.grad, tx.grad)
+    z.backward()  # accumulates, as a leaf's does
+    tz.backward()
+    assert_close(y.grad, ty.grad)
+    assert_close(y.grad, np.full(3, 6.0, dtype=np.float32))
+    w = engine.tensor([1.0, 2.0])
+    with pytest.raises(GraphError, match="can't retain_grad on Tensor that has requires_grad=False"):
+        w.retain_grad()
+
+
+def test_a_retained_grad_is_its_own_array(engine):
+    # add's VJP hands the incoming gradient on unchanged: the retained .grad must not be that array
+    x = engine.tensor([1.0, 2.0], requires_grad=True)
+    y = x + 1
+    y.retain_grad()
+    u = y + 0
+    u.retain_grad()
+    u.sum().backward()
+    y.grad.array += 10
+    assert_close(u.grad, np.ones(2, dtype=np.float32))
+    assert_close(x.grad, np.ones(2, dtype=np.float32))
+
+
+def test_functional_grad_fills_the_retained_grads_it_computes_as_torch_does(engine):
+    x = engine.tensor([1.0, 2.0], requires_grad=True)
+    tx = to_torch(x, requires_grad=True)
+    y, ty = x * 2, tx * 2
+    w, tw = x * 5, tx * 5  # off the path from the output to y: its gradient is never computed
+    for t in (y, ty, w, tw):
+        t.retain_grad()
+    engine.grad((y * y).sum(), [y], retain_graph=True)  # the input's own node: filled
+    torch.autograd.grad((ty * ty).sum(), [ty], retain_graph=True)
+    assert_close(y.grad, ty.grad)
+    engine.grad((w + y).sum(), [y])
+    torch.autograd.grad((tw + ty).sum(), [ty])
+    assert_close(y.grad, ty.grad)
+    assert w.grad is None and tw.grad is None
+    assert x.grad is None and tx.grad is None
+
+
 def test_functional_grad_matches_torch_and_leaves_grad_alone(engine):
     rng = np.random.default_rng(3)
     xs, ws = rng.standard_normal((4, 3)), rng.standard_normal((3, 2))

@@ -292,6 +292,12 @@ class SetRequiresGrad(_message.Message):
     requires_grad: bool
     def __init__(self, tensor: _Optional[int] = ..., requires_grad: _Optional[bool] = ...) -> None: ...
 
+class RetainGrad(_message.Message):
+    __slots__ = ("tensor",)
+    TENSOR_FIELD_NUMBER: _ClassVar[int]
+    tensor: int
+    def __init__(self, tensor: _Optional[int] = ...) -> None: ...
+
 class Alias(_message.Message):
     __slots__ = ("source", "result", "shares_version")
     SOURCE_FIELD_NUMBER: _ClassVar[int]
@@ -433,7 +439,7 @@ class Sync(_message.Message):
     def __init__(self) -> None: ...
 
 class Command(_message.Message):
-    __slots__ = ("id", "put", "factory", "op", "backward", "grad", "release", "fetch", "inplace", "grad_of", "set_grad", "set_requires_grad", "alias", "manual_seed", "stats", "sync", "optimizer_create", "optimizer_step", "optimizer_get_state", "optimizer_set_state", "graph")
+    __slots__ = ("id", "put", "factory", "op", "backward", "grad", "release", "fetch", "inplace", "grad_of", "set_grad", "set_requires_grad", "alias", "manual_seed", "stats", "sync", "optimizer_create", "optimizer_step", "optimizer_get_state", "optimizer_set_state", "graph", "retain_grad")
     ID_FIELD_NUMBER: _ClassVar[int]
     PUT_FIELD_NUMBER: _ClassVar[int]
     FACTORY_FIELD_NUMBER: _ClassVar[int]
@@ -455,6 +461,7 @@ class Command(_message.Message):
     OPTIMIZER_GET_STATE_FIELD_NUMBER: _ClassVar[int]
     OPTIMIZER_SET_STATE_FIELD_NUMBER: _ClassVar[int]
     GRAPH_FIELD_NUMBER: _ClassVar[int]
+    RETAIN_GRAD_FIELD_NUMBER: _ClassVar[int]
     id: int
     put: Put
     factory: Factory
@@ -476,7 +483,8 @@ class Command(_message.Message):
     optimizer_get_state: OptimizerGetState
     optimizer_set_state: OptimizerSetState
     graph: GraphRequest
-    def __init__(self, id: _Optional[int] = ..., put: _Optional[_Union[Put, _Mapping]] = ..., factory: _Optional[_Union[Factory, _Mapping]] = ..., op: _Optional[_Union[Op, _Mapping]] = ..., backward: _Optional[_Union[Backward, _Mapping]] = ..., grad: _Optional[_Union[Grad, _Mapping]] = ..., release: _Optional[_Union[Release, _Mapping]] = ..., fetch: _Optional[_Union[Fetch, _Mapping]] = ..., inplace: _Optional[_Union[Inplace, _Mapping]] = ..., grad_of: _Optional[_Union[GradOf, _Mapping]] = ..., set_grad: _Optional[_Union[SetGrad, _Mapping]] = ..., set_requires_grad: _Optional[_Union[SetRequiresGrad, _Mapping]] = ..., alias: _Optional[_Union[Alias, _Mapping]] = ..., manual_seed: _Optional[_Union[ManualSeed, _Mapping]] = ..., stats: _Optional[_Union[StatsRequest, _Mapping]] = ..., sync: _Optional[_Union[Sync, _Mapping]] = ..., optimizer_create: _Optional[_Union[OptimizerCreate, _Mapping]] = ..., optimizer_step: _Optional[_Union[OptimizerStep, _Mapping]] = ..., optimizer_get_state: _Optional[_Union[OptimizerGetState, _Mapping]] = ..., optimizer_set_state: _Optional[_Union[OptimizerSetState, _Mapping]] = ..., graph: _Optional[_Union[GraphRequest, _Mapping]] = ...) -> None: ...
+    retain_grad: RetainGrad
+    def __init__(self, id: _Optional[int] = ..., put: _Optional[_Union[Put, _Mapping]] = ..., factory: _Optional[_Union[Factory, _Mapping]] = ..., op: _Optional[_Union[Op, _Mapping]] = ..., backward: _Optional[_Union[Backward, _Mapping]] = ..., grad: _Optional[_Union[Grad, _Mapping]] = ..., release: _Optional[_Union[Release, _Mapping]] = ..., fetch: _Optional[_Union[Fetch, _Mapping]] = ..., inplace: _Optional[_Union[Inplace, _Mapping]] = ..., grad_of: _Optional[_Union[GradOf, _Mapping]] = ..., set_grad: _Optional[_Union[SetGrad, _Mapping]] = ..., set_requires_grad: _Optional[_Union[SetRequiresGrad, _Mapping]] = ..., alias: _Optional[_Union[Alias, _Mapping]] = ..., manual_seed: _Optional[_Union[ManualSeed, _Mapping]] = ..., stats: _Optional[_Union[StatsRequest, _Mapping]] = ..., sync: _Optional[_Union[Sync, _Mapping]] = ..., optimizer_create: _Optional[_Union[OptimizerCreate, _Mapping]] = ..., optimizer_step: _Optional[_Union[OptimizerStep, _Mapping]] = ..., optimizer_get_state: _Optional[_Union[OptimizerGetState, _Mapping]] = ..., optimizer_set_state: _Optional[_Union[OptimizerSetState, _Mapping]] = ..., graph: _Optional[_Union[GraphRequest, _Mapping]] = ..., retain_grad: _Optional[_Union[RetainGrad, _Mapping]] = ...) -> None: ...
 
 class Batch(_message.Message):
     __slots__ = ("seq", "commands", "acked")

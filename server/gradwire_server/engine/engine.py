@@ -266,7 +266,7 @@ class Engine:
         capture = dict.fromkeys(targets)
         roots = [self._root(y, i) for i, y in enumerate(outputs)]
         seeds = [self._seed(y, g, i) for i, (y, g) in enumerate(zip(outputs, grad_outputs))]
-        run_backward(self.xp, roots, seeds, retain_graph, capture=capture)
+        run_backward(self.xp, roots, seeds, retain_graph, capture=capture, accumulate=self._accumulate)  # retained grads only
         results = []
         for i, target in enumerate(targets):
             g = capture[target]

@@ -86,9 +86,10 @@ class Node:
     the residuals live and None once a backward pass has freed them.
     """
 
-    __slots__ = ("name", "op", "rules", "edges", "metas", "params", "saved", "versions", "__weakref__")
+    __slots__ = ("name", "op", "rules", "edges", "metas", "params", "saved", "versions", "retained", "__weakref__")
 
     def __init__(self, name, op, rules, edges, metas, params, saved, versions):
+        self.retained = None  # a weak ref to the output that called retain_grad(): backward fills its .grad
         self.name = name
         self.op = op
         self.rules = rules
@@ -194,8 +195,10 @@ def run_backward(xp, roots, root_grads, retain_graph=False, capture=None, accumu
     """Propagate ``root_grads`` from the ``roots`` (nodes or accumulators).
 
     With ``capture`` (a dict node -> None) the gradient reaching each captured
-    node is stored there instead of touching any ``.grad``. Otherwise every
-    ``AccumulateGrad`` reached calls ``accumulate(leaf, grad)``.
+    node is stored there instead of touching any leaf's ``.grad``. Otherwise every
+    ``AccumulateGrad`` reached calls ``accumulate(leaf, grad)``. Either way, every node
+    run or captured whose output called ``retain_grad()`` calls ``accumulate(output, copy
+    of grad)``, as PyTorch's retains-grad hook does (the walk passes ``grad`` on).
     """
     grads = {}
     for root, g in zip(roots, root_grads):
@@ -215,6 +218,10 @@ def run_backward(xp, roots, root_grads, retain_graph=False, capture=None, accumu
             continue
         if capture is not None and node in capture:
             capture[node] = grad
+        if type(node) is Node and node.retained is not None and (needed is None or node in needed or node in capture):
+            retained = node.retained()  # as torch's hook: on every pass that computes this node's gradient
+            if retained is not None:
+                accumulate(retained, xp.array(grad))
         if type(node) is AccumulateGrad or (needed is not None and node not in needed):
             if capture is None:
                 accumulate(node.variable, grad)

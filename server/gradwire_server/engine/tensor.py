@@ -124,6 +124,17 @@ class Tensor:
             self._requires_grad = bool(requires_grad)
         return self
 
+    def retain_grad(self):
+        """Let backward fill this non-leaf's ``.grad`` too, as PyTorch's (a no-op on a leaf)."""
+        if not self._requires_grad:
+            raise GraphError("can't retain_grad on Tensor that has requires_grad=False")
+        if self.grad_fn is not None:
+            self.grad_fn.retained = weakref.ref(self)
+
+    @property
+    def retains_grad(self) -> bool:
+        return self.grad_fn is not None and self.grad_fn.retained is not None and self.grad_fn.retained() is self
+
     def backward(self, gradient=None, retain_graph=False):
         self.engine.backward(self, gradient, retain_graph)
 
