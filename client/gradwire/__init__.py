@@ -11,7 +11,7 @@ from . import autograd, errors, nn, optim, viz
 from .autograd import grad
 from .errors import (
     CancelledError, DeadlineExceededError, FailedPreconditionError, GradwireError, InternalError,
-    InvalidArgumentError, NotFoundError, PermissionDeniedError, ResourceExhaustedError, SessionLostError,
+    InvalidArgumentError, InvalidIndexError, NotFoundError, PermissionDeniedError, ResourceExhaustedError, SessionLostError,
     UnauthenticatedError, UnavailableError, UnimplementedError,
 )
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
@@ -23,7 +23,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CancelledError", "DeadlineExceededError", "FailedPreconditionError", "GradwireError", "InternalError",
-    "InvalidArgumentError", "NotFoundError", "PermissionDeniedError", "ResourceExhaustedError", "Session",
+    "InvalidArgumentError", "InvalidIndexError", "NotFoundError", "PermissionDeniedError", "ResourceExhaustedError", "Session",
     "SessionLostError", "Tensor",
     "UnauthenticatedError", "UnavailableError", "UnimplementedError", "autograd", "bool_", "cat", "connect",
     "enable_grad", "errors", "float16", "float32", "float64", "grad", "int32", "int64", "is_grad_enabled", "load",

@@ -32,6 +32,10 @@ class InvalidArgumentError(GradwireError):
     code = "INVALID_ARGUMENT"
 
 
+class InvalidIndexError(InvalidArgumentError, IndexError):
+    """An index or a dim outside the tensor: an ``IndexError`` too, as PyTorch raises one."""
+
+
 class NotFoundError(GradwireError):
     """An unknown handle, or a session that is unknown, closed or expired (the message says which)."""
 
@@ -100,9 +104,16 @@ _BY_CODE = {cls.code: cls for cls in GradwireError.__subclasses__()}
 _BY_CODE.update({"UNKNOWN": InternalError, "DATA_LOSS": InternalError, "ABORTED": UnavailableError, "OUT_OF_RANGE": InvalidArgumentError, "ALREADY_EXISTS": InvalidArgumentError})
 
 
-def error_for(code: str, message: str, **context) -> GradwireError:
-    """The exception for a status code name."""
-    return _BY_CODE.get(code, InternalError)(message, **context)
+# server exception classes (``Error.type``) that have a class of their own here, more precise than the code's
+_BY_TYPE = {"IndexOutOfRange": InvalidIndexError}
+
+
+def error_for(code: str, message: str, type_name: str = "", **context) -> GradwireError:
+    """The exception for a status code name, and the server's class name where that says more."""
+    cls = _BY_TYPE.get(type_name)
+    if cls is None or cls.code != code:
+        cls = _BY_CODE.get(code, InternalError)
+    return cls(message, **context)
 
 
 def is_unknown_session(code: str, details: str, session_id: str) -> bool:

@@ -487,7 +487,7 @@ class Session:
             message = f"{op} (issued at {site}) was not run: it depends on {cause_op} (issued at {cause_site}), which failed"
         if len(pending) > 1:
             message += f" ({len(pending) - 1} later command(s) failed too, most because they depended on it)"
-        raise errors.error_for(error.code, message, op=op, site=site, command=cid)
+        raise errors.error_for(error.code, message, error.type if not error.caused_by else "", op=op, site=site, command=cid)
 
     def _unary(self, method, request, timeout=None):
         try:

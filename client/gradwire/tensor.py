@@ -141,7 +141,11 @@ class Tensor:
         return len(self.shape)
 
     def size(self, dim=None):
-        return self.shape if dim is None else self.shape[dim]
+        if dim is None:
+            return self.shape
+        if not self.shape:
+            raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+        return self.shape[_wrap_dim(dim, len(self.shape))]
 
     def dim(self) -> int:
         return self.ndim
@@ -514,9 +518,9 @@ class Tensor:
     def flatten(self, start_dim=0, end_dim=-1):
         """``torch.Tensor.flatten``: dims ``start_dim`` to ``end_dim`` made one (a 0-d tensor becomes 1-d)."""
         shape = self.shape
+        start, end = _wrap_dim(start_dim, len(shape)), _wrap_dim(end_dim, len(shape))
         if not shape:
             return self.reshape(1)
-        start, end = start_dim % len(shape), end_dim % len(shape)
         if start > end:
             raise IndexError("flatten() has invalid args: start_dim cannot come after end_dim")
         return self.reshape(shape[:start] + (-1,) + shape[end + 1 :])
@@ -612,6 +616,9 @@ def _op(name, inputs, params=None, outputs=1):
             raise TypeError(f"{name}(): expected a Tensor, a NumPy array or a number, got {type(x).__name__}")
     if session is None:
         raise errors.InvalidArgumentError(f"{name}() needs at least one tensor input")
+    dims = _DIM_PARAMS.get(name)
+    if dims is not None and params:
+        _check_dims(inputs[0], params, *dims)
     if arrays:  # as torch takes them: tensors of their dtype
         inputs = tuple(session.tensor(x) if isinstance(x, np.ndarray) else x for x in inputs)
     grad_on = is_grad_enabled()
@@ -633,6 +640,31 @@ def _op(name, inputs, params=None, outputs=1):
 
 
 _NO_PARAMS = {}
+# the params that name dims of input 0, and how many dims the output adds (unsqueeze and stack: one):
+# checked before anything is queued, as PyTorch checks them (an IndexError at once)
+_DIM_PARAMS = {
+    **dict.fromkeys(("sum", "mean", "max", "min", "argmax", "argmin", "softmax", "log_softmax", "squeeze", "cat"), (("dim",), 0)),
+    "transpose": (("dim0", "dim1"), 0), "permute": (("dims",), 0), "unsqueeze": (("dim",), 1), "stack": (("dim",), 1),
+}
+
+
+def _check_dims(x, params, names, added):
+    shape = x._shape if isinstance(x, Tensor) else None
+    if shape is None:
+        return  # not known here: the server checks
+    for key in names:
+        value = params.get(key)
+        for dim in value if isinstance(value, (tuple, list)) else (value,):
+            if isinstance(dim, (int, np.integer)) and not isinstance(dim, (bool, np.bool_)):
+                _wrap_dim(dim, len(shape) + added)
+
+
+def _wrap_dim(dim, ndim):
+    """``dim`` as an index into ``ndim`` dims (a 0-d tensor takes 0 and -1, as PyTorch's); PyTorch's IndexError otherwise."""
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return int(dim) % n
 _NUMBERS = (bool, int, float, np.bool_, np.integer, np.floating)
 _OPERANDS = (Tensor, np.ndarray) + _NUMBERS  # what an operator takes; others get NotImplemented, as torch's do
 

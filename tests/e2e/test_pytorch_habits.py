@@ -199,3 +199,67 @@ def test_a_functional_grad_fills_the_retained_grads_on_its_paths_as_in_torch(ses
     np.testing.assert_allclose(y.grad.numpy(), ty.grad.numpy())
     assert w.grad is None and tw.grad is None
     assert x.grad is None and tx.grad is None
+
+
+_DIM_MISTAKES = {  # each raises PyTorch's IndexError at once, before anything is queued
+    "sum": lambda a, z, lib: a.sum(5),
+    "sum of dims": lambda a, z, lib: a.sum((0, 2)),
+    "mean": lambda a, z, lib: a.mean(-3),
+    "max": lambda a, z, lib: a.max(2),
+    "argmax": lambda a, z, lib: a.argmax(2),
+    "softmax": lambda a, z, lib: a.softmax(2),
+    "transpose": lambda a, z, lib: a.transpose(0, 3),
+    "permute": lambda a, z, lib: a.permute(0, 2),
+    "squeeze": lambda a, z, lib: a.squeeze(3),
+    "unsqueeze": lambda a, z, lib: a.unsqueeze(4),
+    "cat": lambda a, z, lib: lib.cat([a, a], dim=2),
+    "stack": lambda a, z, lib: lib.stack([a, a], dim=-4),
+    "flatten": lambda a, z, lib: a.flatten(0, 4),
+    "size": lambda a, z, lib: a.size(2),
+    "size of 0-d": lambda a, z, lib: z.size(0),
+    "sum of 0-d": lambda a, z, lib: z.sum(1),
+}
+
+
+@pytest.mark.parametrize("mistake", _DIM_MISTAKES)
+def test_a_dim_out_of_range_is_pytorchs_index_error_at_once(session, mistake):
+    with pytest.raises(IndexError) as theirs:
+        _DIM_MISTAKES[mistake](torch.ones(2, 3), torch.tensor(2.0), torch)
+    with pytest.raises(IndexError) as ours:
+        _DIM_MISTAKES[mistake](session.ones(2, 3), session.tensor(2.0), gw)
+    assert str(ours.value) == str(theirs.value)
+    del ours, theirs  # their tracebacks hold the inputs
+    gc.collect()
+    assert session.stats()["tensors"] == 0  # nothing of the refused op is left behind
+
+
+def test_an_index_out_of_range_found_by_the_server_is_an_index_error(session):
+    x = session.ones(2, 3)
+    cases = (  # which values an index holds, only the server knows
+        lambda a, make, F: a[make([5])],
+        lambda a, make, F: a[np.array([7])],
+        lambda a, make, F: F.cross_entropy(a, make([0, 4])),
+    )
+    for case in cases:
+        with pytest.raises(IndexError) as theirs:
+            case(torch.ones(2, 3), torch.tensor, torch.nn.functional)
+        with pytest.raises(gw.InvalidIndexError) as ours:  # an IndexError and an InvalidArgumentError
+            case(x, session.tensor, gw.nn.functional).numpy()
+        assert str(theirs.value).rstrip(".") in str(ours.value)
+    assert (x * 2).sum().item() == 12.0  # the session goes on
+
+
+def test_a_0d_tensor_has_dim_0_as_in_torch(session):
+    x, t = session.tensor(2.0, requires_grad=True), torch.tensor(2.0, requires_grad=True)
+    for op in (lambda a: a.max(0).values, lambda a: a.min(-1, keepdim=True)[0], lambda a: a.squeeze(0), lambda a: a.sum(0)):
+        ours, theirs = op(x), op(t)
+        assert ours.shape == tuple(theirs.shape) == ()
+        ours.backward()
+        theirs.backward()
+        assert ours.item() == theirs.item() and x.grad.item() == t.grad.item()
+    assert x.max(0).indices.item() == t.max(0).indices.item() == 0
+    with pytest.raises(IndexError) as theirs:
+        t.squeeze(1)
+    with pytest.raises(IndexError) as ours:
+        x.squeeze(1)
+    assert str(ours.value) == str(theirs.value)

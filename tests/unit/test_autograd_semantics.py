@@ -514,3 +514,26 @@ def test_functional_grad_frees_the_graph_too(engine):
     x, w, out = _program(engine)
     engine.grad(out, [x, w])
     assert [node.name for node in _nodes(out) if node.saved_tensors] == []
+
+
+def test_a_dim_outside_the_tensor_is_an_index_error_with_torchs_words(engine):
+    from gradwire_server.engine import IndexOutOfRange
+
+    x, z = engine.tensor(np.ones((2, 3), np.float32)), engine.tensor(2.0, requires_grad=True)
+    for call, torch_call in (
+        (lambda: engine.apply("sum", x, dim=2), lambda: torch.ones(2, 3).sum(2)),
+        (lambda: engine.apply("transpose", x, dim0=0, dim1=-3), lambda: torch.ones(2, 3).transpose(0, -3)),
+        (lambda: engine.apply("max", z, dim=1), lambda: torch.tensor(2.0).max(1)),
+        (lambda: engine.apply("squeeze", z, dim=-2), lambda: torch.tensor(2.0).squeeze(-2)),
+    ):
+        with pytest.raises(IndexError) as theirs:
+            torch_call()
+        with pytest.raises(IndexOutOfRange) as ours:
+            call()
+        assert str(ours.value).endswith(str(theirs.value))
+    values, indices = engine.apply("max", z, dim=0)  # a 0-d tensor's dim 0 (and -1) is itself
+    (values * 3).backward()
+    assert (values.shape, indices.item(), z.grad.item()) == ((), 0, 3.0)
+    assert engine.apply("squeeze", z, dim=-1).grad_fn.name == "SqueezeBackward1"
+    engine.apply("sum", z, dim=0).backward()
+    assert z.grad.item() == 4.0

@@ -15,7 +15,7 @@ import numpy as np
 from . import graph
 from .backend import Backend
 from .dtypes import DEFAULT_FLOAT, is_floating, parse_dtype, promote, promote_tensors
-from .errors import DeviceError, DTypeError, GraphError, InvalidArgument, ShapeError
+from .errors import DeviceError, DTypeError, GraphError, IndexOutOfRange, InvalidArgument, ShapeError
 from .graph import Meta, Node, is_grad_enabled, run_backward
 from .ops import OPS
 from .tensor import Tensor
@@ -500,10 +500,11 @@ def _explain(name, inputs, params, error) -> Exception:
         return ShapeError(f"matmul: mat1 and mat2 shapes cannot be multiplied ({'x'.join(map(str, a))} and {'x'.join(map(str, b))})")
     if name == "reshape" and "cannot reshape" in text:
         return ShapeError(f"reshape: shape '{list(params.get('shape', ()))}' is invalid for input of size {math_prod(shapes[0])}")
-    if isinstance(error, np.exceptions.AxisError):
-        return ShapeError(f"{name}: Dimension out of range ({text}); input shape {shapes[0]}")
-    if isinstance(error, IndexError):
-        return InvalidArgument(f"{name}: {text} (input shape {shapes[0]})")
+    if isinstance(error, np.exceptions.AxisError) and error.ndim is not None:
+        n = max(error.ndim, 1)  # a 0-d tensor takes dim 0 and -1, as PyTorch's
+        return IndexOutOfRange(f"{name}: Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {error.axis})")
+    if isinstance(error, IndexError):  # NumPy's words, in PyTorch's (an axis is a dimension there)
+        return IndexOutOfRange(f"{name}: {text.replace(' for axis ', ' for dimension ')} (input shape {shapes[0]})")
     return InvalidArgument(f"{name}: {text} (input shapes {', '.join(map(str, shapes))})")
 
 

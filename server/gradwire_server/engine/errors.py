@@ -17,6 +17,10 @@ class ShapeError(InvalidArgument):
     """Shapes that an op cannot combine; the message names the op and the shapes."""
 
 
+class IndexOutOfRange(InvalidArgument, IndexError):
+    """An index or a dim outside the tensor: an ``IndexError`` too, as PyTorch's is."""
+
+
 class DTypeError(InvalidArgument):
     """A dtype the engine does not support, or one an op cannot take."""
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Callable, NamedTuple, Optional, Union
 
+import numpy as np
+
 from . import nn
 
 
@@ -50,6 +52,9 @@ def _reduce_with_index(which):
     def forward(xp, x, dim=None, keepdim=False):
         if dim is None:
             return x.max() if which == "max" else x.min()
+        if x.ndim == 0:  # PyTorch's 0-d tensor has dim 0 (and -1): its own value, at index 0
+            _zero_d_dim(dim)
+            return x.copy(), xp.zeros((), dtype=xp.int64)
         index = x.argmax(axis=dim) if which == "max" else x.argmin(axis=dim)
         values = xp.take_along_axis(x, xp.expand_dims(index, dim), axis=dim)
         if not keepdim:
@@ -76,9 +81,18 @@ def _expand(xp, x, sizes):
     return xp.broadcast_to(x, shape)
 
 
+def _zero_d_dim(dim):
+    if dim not in (0, -1):
+        raise np.exceptions.AxisError(dim, 0)
+
+
 def _squeeze(xp, x, dim=None):
     if dim is None:
         return x.squeeze()
+    if x.ndim == 0:
+        for d in (dim,) if isinstance(dim, int) else dim:
+            _zero_d_dim(d)
+        return x.view()
     dims = (dim,) if isinstance(dim, int) else tuple(dim)
     dims = tuple(d for d in dims if x.shape[d] == 1)  # PyTorch leaves a non-1 dim alone
     return x.squeeze(dims) if dims else x

@@ -41,7 +41,7 @@ def defvjp(op, *rules, saves="all", variadic=False):
 
 def _expand_reduced(xp, g, shape, dim, keepdim):
     """Undo a reduction's shape change: put back the reduced dims, broadcast to ``shape``."""
-    if dim is not None and not keepdim:
+    if dim is not None and not keepdim and shape:  # a 0-d input's dim 0 is no dim: nothing to put back
         dims = (dim,) if isinstance(dim, int) else dim
         g = xp.expand_dims(g, tuple(d % len(shape) for d in dims))
     return xp.broadcast_to(g, shape)
@@ -68,6 +68,8 @@ def _extreme_grad(xp, g, ans, x, dim=None, keepdim=False):
         mask = x == ans
         return g * mask / mask.sum()
     _, index = ans
+    if x.ndim == 0:
+        return g
     if not keepdim:
         index, g = xp.expand_dims(index, dim), xp.expand_dims(g, dim)
     positions = xp.arange(x.shape[dim]).reshape((-1,) + (1,) * (x.ndim - 1 - dim % x.ndim))
