@@ -28,10 +28,11 @@ def promote(a: np.dtype, b: np.dtype) -> np.dtype:
 def _elementwise(inputs, params):
     # one pass, no lists: it runs for most ops, usually on tensors of one shape and dtype
     shape = dtype = zero_dtype = None  # dtype: of the dimensioned tensors; zero_dtype: of the 0-d ones
-    seen = scalar_float = False
+    seen = scalar_float = scalar_int = False
     for x in inputs:
         if not hasattr(x, "_shape"):  # a Python number
-            scalar_float |= isinstance(x, float)
+            scalar_float |= isinstance(x, (float, np.floating))
+            scalar_int |= isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
             continue
         s, d = x._shape, x._dtype
         if s is None or d is None:
@@ -53,6 +54,8 @@ def _elementwise(inputs, params):
         return None
     if dtype.kind != "f" and scalar_float:
         dtype = _FLOAT32
+    elif dtype.kind == "b" and scalar_int:
+        dtype = _INT64  # a mask and an int: int64, as PyTorch's
     return shape, dtype
 
 
@@ -246,10 +249,11 @@ def _class_loss(inputs, params):
 
 
 INFER = {
-    **dict.fromkeys(["add", "sub", "mul", "pow", "maximum", "minimum"], _elementwise),
+    **dict.fromkeys(["add", "sub", "mul", "pow", "maximum", "minimum", "floor_divide", "remainder"], _elementwise),
+    **dict.fromkeys(["bitwise_and", "bitwise_or", "bitwise_xor"], _elementwise),
     "div": _division,
     **dict.fromkeys(["eq", "ne", "lt", "le", "gt", "ge"], _comparison),
-    **dict.fromkeys(["neg", "abs", "relu", "softmax", "log_softmax", "clone"], _unary),
+    **dict.fromkeys(["neg", "abs", "relu", "softmax", "log_softmax", "clone", "bitwise_not"], _unary),
     **dict.fromkeys(["exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid"], _float_unary),
     "clamp": _clamp,
     "where": _where,

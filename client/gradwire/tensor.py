@@ -425,6 +425,41 @@ class Tensor:
     def __rmatmul__(self, other):
         return _op("matmul", (other, self)) if isinstance(other, _OPERANDS) else NotImplemented
 
+    def __floordiv__(self, other):
+        return _op("floor_divide", (self, other)) if isinstance(other, _OPERANDS) else NotImplemented
+
+    def __rfloordiv__(self, other):
+        return _op("floor_divide", (other, self)) if isinstance(other, _OPERANDS) else NotImplemented
+
+    def __mod__(self, other):
+        return _op("remainder", (self, other)) if isinstance(other, _OPERANDS) else NotImplemented
+
+    def __rmod__(self, other):
+        return _op("remainder", (other, self)) if isinstance(other, _OPERANDS) else NotImplemented
+
+    def __and__(self, other):
+        return _bitwise("bitwise_and", self, other)
+
+    def __rand__(self, other):
+        return _bitwise("bitwise_and", other, self)
+
+    def __or__(self, other):
+        return _bitwise("bitwise_or", self, other)
+
+    def __ror__(self, other):
+        return _bitwise("bitwise_or", other, self)
+
+    def __xor__(self, other):
+        return _bitwise("bitwise_xor", self, other)
+
+    def __rxor__(self, other):
+        return _bitwise("bitwise_xor", other, self)
+
+    def __invert__(self):
+        if self._dtype is not None and self._dtype.kind == "f":
+            raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
+        return _op("bitwise_not", (self,))
+
     def __neg__(self):
         return _op("neg", (self,))
 
@@ -581,10 +616,41 @@ def _binary(name):
 
 for _name in ("exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu", "neg"):
     setattr(Tensor, _name, _unary(_name))
-for _name in ("add", "sub", "mul", "div", "pow", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge"):
+for _name in ("add", "sub", "mul", "div", "pow", "floor_divide", "remainder", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge"):
     setattr(Tensor, _name, _binary(_name))
 for _name, _dtype in {**_ALIASES, "bool": "bool"}.items():  # float() double() half() long() int() bool()
     setattr(Tensor, _name, _conversion(_name, np.dtype(_dtype)))
+
+
+_TORCH_TYPE_NAMES = {float16: "Half", float32: "Float", float64: "Double"}
+
+
+def _bitwise(name, *operands):
+    """``& | ^ ~`` and their methods: on masks and integers; a float tensor is refused at once, in PyTorch's words."""
+    for x in operands:
+        if not isinstance(x, _OPERANDS):
+            return NotImplemented
+        dtype = x._dtype if isinstance(x, Tensor) else getattr(x, "dtype", float32 if isinstance(x, float) else None)
+        if dtype is not None and dtype.kind == "f":
+            raise errors.UnimplementedError(f'"{name}" not implemented for \'{_TORCH_TYPE_NAMES.get(dtype, dtype.name)}\'')
+    return _op(name, operands)
+
+
+def _bitwise_method(name):
+    def method(self, other):
+        result = _bitwise(name, self, other)
+        if result is NotImplemented:
+            raise TypeError(f"{name}(): expected a Tensor, a NumPy array or a number, got {type(other).__name__}")
+        return result
+
+    method.__name__ = name
+    method.__doc__ = f"``torch.Tensor.{name}``, on bool and integer tensors, broadcasting."
+    return method
+
+
+for _name in ("bitwise_and", "bitwise_or", "bitwise_xor"):
+    setattr(Tensor, _name, _bitwise_method(_name))
+Tensor.bitwise_not = lambda self: _bitwise("bitwise_not", self)  # as ~x, with the method's words for a float
 
 
 def _sizes(args) -> tuple:

@@ -263,3 +263,70 @@ def test_a_0d_tensor_has_dim_0_as_in_torch(session):
     with pytest.raises(IndexError) as ours:
         x.squeeze(1)
     assert str(ours.value) == str(theirs.value)
+
+
+_MASK_AND_INTEGER_OPS = {
+    "m & n": lambda m, n, i, f: m & n,
+    "m | n": lambda m, n, i, f: m | n,
+    "m ^ n": lambda m, n, i, f: m ^ n,
+    "~m": lambda m, n, i, f: ~m,
+    "m & 1 (int64, as torch)": lambda m, n, i, f: m & 1,
+    "1 | m": lambda m, n, i, f: 1 | m,
+    "m | True": lambda m, n, i, f: m | True,
+    "(f > 0) & (f < 6)": lambda m, n, i, f: (f > 0) & (f < 6),
+    "~i": lambda m, n, i, f: ~i,
+    "i ^ 3": lambda m, n, i, f: i ^ 3,
+    "m + 1 (int64, as torch)": lambda m, n, i, f: m + 1,
+    "i // 2": lambda m, n, i, f: i // 2,
+    "7 // i": lambda m, n, i, f: 7 // i,
+    "i % 3": lambda m, n, i, f: i % 3,
+    "i // 2.5": lambda m, n, i, f: i // 2.5,
+    "f // 2": lambda m, n, i, f: f // 2,
+    "f % i": lambda m, n, i, f: f % i,
+    "-7.5 % f": lambda m, n, i, f: -7.5 % f,
+    "methods": lambda m, n, i, f: m.bitwise_and(n).bitwise_xor(m).bitwise_or(n).bitwise_not(),
+    "i.floor_divide(2).remainder(3)": lambda m, n, i, f: i.floor_divide(2).remainder(3),
+}
+
+
+@pytest.mark.parametrize("expression", _MASK_AND_INTEGER_OPS)
+def test_mask_and_integer_operators_as_in_torch(session, expression):
+    values = ([True, False, True, False], [False, False, True, True], [5, -3, 8, 2], [5.5, -3.25, 7.0, 0.5])
+    ours = _MASK_AND_INTEGER_OPS[expression](*(session.tensor(v) for v in values))
+    theirs = _MASK_AND_INTEGER_OPS[expression](*(torch.tensor(v) for v in values))
+    assert ours.dtype == np.dtype(str(theirs.dtype).removeprefix("torch."))  # known before any sync, as torch's
+    result = ours.numpy()
+    assert result.dtype == ours.dtype
+    np.testing.assert_array_equal(result, theirs.numpy())
+
+
+def test_mask_operators_refuse_floats_and_integer_division_by_zero_as_torch(session):
+    f, t = session.tensor([1.5, 2.0]), torch.tensor([1.5, 2.0])
+    for refused in (lambda a: a & a, lambda a: ~a, lambda a: a.bitwise_not(), lambda a: (a > 0) | 1.5):
+        with pytest.raises((TypeError, NotImplementedError)) as theirs:
+            refused(t)
+        with pytest.raises(type(theirs.value)) as ours:  # at once: the dtypes are known here
+            refused(f)
+        assert str(ours.value) == str(theirs.value).replace("_cpu", "")
+    for divide in (lambda a: a.long() // 0, lambda a: a.long() % a.long().sub(1)):
+        with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+            divide(t)
+        with pytest.raises(gw.InvalidArgumentError, match="ZeroDivisionError"):
+            divide(f).numpy()
+    assert (f // 0).tolist() == (t // 0).tolist() == [float("inf")] * 2
+
+
+def test_remainder_has_torchs_gradient_and_floor_division_none(session):
+    x, tx = session.tensor([5.5, -3.2, 7.0], requires_grad=True), torch.tensor([5.5, -3.2, 7.0], requires_grad=True)
+    y, ty = session.tensor([2.0, 2.0, -3.0], requires_grad=True), torch.tensor([2.0, 2.0, -3.0], requires_grad=True)
+    (x % y * x).sum().backward()
+    (tx % ty * tx).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(y.grad.numpy(), ty.grad.numpy(), rtol=1e-6)
+    assert (x % y).grad_fn.name() == (tx % ty).grad_fn.name() == "RemainderBackward1"
+    assert (x // y).requires_grad and (tx // ty).requires_grad
+    with pytest.raises(RuntimeError, match="derivative for aten::floor_divide is not implemented"):
+        (tx // ty).sum().backward()
+    with pytest.raises(gw.UnimplementedError, match="derivative of 'floor_divide'"):
+        (x // y).sum().backward()
+        session.sync()

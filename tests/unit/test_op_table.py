@@ -18,7 +18,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from gradwire_server.engine import NON_DIFFERENTIABLE, OPS, Engine, no_grad
+from gradwire_server.engine import NON_DIFFERENTIABLE, OPS, VJPS, Engine, no_grad
 from tests.conftest import TORCH_DTYPES, assert_close, to_torch
 
 # --- input generators: each is called with a seeded numpy Generator ------------------------------
@@ -307,6 +307,18 @@ ROWS = [
     R("cross_entropy", [(2, 3, 2, 2), const([[[0, 2], [1, 2]], [[1, 1], [0, 2]]], "int64")], F.cross_entropy, "spatial"),
     R("cross_entropy", [(5,), const(3, "int64")], F.cross_entropy, "unbatched"),
     R("cross_entropy", [const([[1000.0, 1001.0, 999.5], [-1000.0, -1002.0, -999.0]]), const([1, 2], "int64")], F.cross_entropy, "large"),
+    # floor division has no derivative in PyTorch (a backward through it raises: see test_ops_without_a_derivative)
+    R("floor_divide", [grid(3, 4, offset=0.25), const([[1.5, -2.0, 0.75, 3.0]])], lambda x, y: x // y, "bcast", diff=()),
+    R("floor_divide", [const([7, -7, 8], "int64"), 2], lambda x, y: x // y, "int-scalar", diff=()),
+    R("remainder", [grid(3, 4, offset=0.1), const([[1.37, -0.93, 2.23, 0.71]])], lambda x, y: x % y, "bcast"),
+    R("remainder", [(3, 4), 1.5], lambda x, y: x % y, "scalar-right"),
+    R("remainder", [const([7, -7, 8], "int64"), const([3, 3, -3], "int64")], lambda x, y: x % y, "int", diff=()),
+    # no gradient: bitwise ops on masks and integers
+    R("bitwise_and", [const(_mask()), const(_mask()[::-1].copy())], lambda x, y: x & y, diff=()),
+    R("bitwise_or", [const(_mask()), True], lambda x, y: x | y, "scalar", diff=()),
+    R("bitwise_xor", [const([3, 5, 6], "int64"), const([1, 1, 7], "int64")], lambda x, y: x ^ y, "int", diff=()),
+    R("bitwise_not", [const(_mask())], lambda x: ~x, diff=()),
+    R("bitwise_not", [const([3, -5], "int64")], lambda x: ~x, "int", diff=()),
     # no gradient: comparisons and arg-reductions (ties on purpose: equal elements exist)
     R("eq", [grid(3, 4), grid(3, 4)], lambda x, y: x == y, call=lambda e, x, y: x == y, diff=()),
     R("ne", [grid(3, 4), grid(1, 4)], lambda x, y: x != y, "bcast", diff=()),
@@ -388,10 +400,13 @@ def test_every_op_has_a_row():
     assert not missing, f"ops without a row in the gradient-test table: {missing}"
 
 
+NO_DERIVATIVE = sorted(op for op, vjp in VJPS.items() if not vjp.rules)  # recorded, but a backward through them raises
+
+
 def test_every_differentiable_op_is_differentiated():
     """Each op outside NON_DIFFERENTIABLE has at least one row that checks a gradient numerically."""
     checked = {row.op for row in NUMERIC_ROWS}
-    missing = sorted(set(OPS) - set(NON_DIFFERENTIABLE) - checked)
+    missing = sorted(set(OPS) - set(NON_DIFFERENTIABLE) - set(NO_DERIVATIVE) - checked)
     assert not missing, f"differentiable ops whose gradient no row checks: {missing}"
 
 
@@ -458,7 +473,34 @@ def test_matches_torch(row, dtype):
     assert all(x.grad is None for x in wrt), "engine.grad must not touch .grad"
 
 
-NO_GRAD_ROWS = [row for row in ROWS if row.op in NON_DIFFERENTIABLE]
+@pytest.mark.parametrize("op", NO_DERIVATIVE)
+def test_ops_without_a_derivative_record_one_that_raises_as_torchs_do(op):
+    engine = Engine("cpu", seed=0)
+    x, y = engine.tensor([5.5, -3.0], requires_grad=True), engine.tensor([2.0, 2.0])
+    t = to_torch(x, requires_grad=True)
+    out, t_out = engine.apply(op, x, y), getattr(torch, op)(t, to_torch(y))
+    assert out.requires_grad and t_out.requires_grad
+    with pytest.raises(NotImplementedError, match=f"derivative .*{op}.* not implemented"):
+        engine.apply("sum", out).backward()
+    with pytest.raises(RuntimeError, match=f"derivative for aten::{op} is not implemented"):
+        t_out.sum().backward()
+
+
+# rows of ops on floats (bitwise ops take none: test_bitwise_ops_refuse_floats_as_torchs_do)
+NO_GRAD_ROWS = [row for row in ROWS if row.op in NON_DIFFERENTIABLE and not row.op.startswith("bitwise_")]
+
+
+@pytest.mark.parametrize("op, inputs", [("bitwise_and", 2), ("bitwise_or", 2), ("bitwise_xor", 2), ("bitwise_not", 1)])
+def test_bitwise_ops_refuse_floats_as_torchs_do(op, inputs):
+    from gradwire_server.engine import InvalidArgument
+
+    engine = Engine("cpu", seed=0)
+    x, t = engine.tensor([1.0, 2.0]), torch.tensor([1.0, 2.0])
+    with pytest.raises((TypeError, NotImplementedError)) as theirs:
+        getattr(torch, op)(*[t] * inputs)
+    with pytest.raises(InvalidArgument) as ours:
+        engine.apply(op, *[x] * inputs)
+    assert str(theirs.value).replace("_cpu", "") in str(ours.value)
 
 
 @pytest.mark.parametrize("row", NO_GRAD_ROWS, ids=lambda row: row.id)

@@ -98,6 +98,33 @@ def _squeeze(xp, x, dim=None):
     return x.squeeze(dims) if dims else x
 
 
+_TORCH_TYPE_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double"}
+
+
+def _bitwise(name, ufunc):
+    """``&``, ``|``, ``^`` and ``~``: on bool and integer tensors only, as PyTorch's (its words when refused)."""
+
+    def forward(xp, *operands):
+        for x in operands:
+            if isinstance(x, float) or (hasattr(x, "dtype") and x.dtype.kind == "f"):
+                raise TypeError(f'"{name}" not implemented for \'{_TORCH_TYPE_NAMES.get(getattr(x, "dtype", np.float32).name, "Float")}\'')
+        return getattr(xp, ufunc)(*operands)
+
+    return forward
+
+
+def _integer_division(ufunc):
+    """``//`` and ``%``: floor rounding, as PyTorch's and NumPy's; an integer division by zero is an error, not 0."""
+
+    def forward(xp, x, y):
+        integers = not (isinstance(x, float) or (hasattr(x, "dtype") and x.dtype.kind == "f"))
+        if integers and (not y if isinstance(y, (bool, int)) else y.dtype.kind in "biu" and not y.all()):
+            raise ValueError("ZeroDivisionError")  # PyTorch's words
+        return getattr(xp, ufunc)(x, y)
+
+    return forward
+
+
 def _relu(xp, x):
     # against an array of zeros: NumPy's maximum with a scalar operand is about 3x slower than with two arrays
     zeros = xp.zeros(x.shape, x.dtype, order="F" if x.flags.f_contiguous and not x.flags.c_contiguous else "C")  # x's layout
@@ -161,7 +188,13 @@ defop("layer_norm", nn.layer_norm, "NativeLayerNormBackward0", None)
 defop("dropout", nn.dropout, "NativeDropoutBackward0", 2)  # (x, uniform samples from the session's generator)
 defop("nll_loss", nn.nll_loss, "NllLossBackward0", 2)
 defop("cross_entropy", nn.cross_entropy, "CrossEntropyLossBackward0", 2)  # fused log_softmax + nll_loss
-# comparisons: no gradient (listed in vjps.NON_DIFFERENTIABLE)
+defop("floor_divide", _integer_division("floor_divide"), "NotImplemented", 2, broadcasts=True)  # x // y: no derivative, as PyTorch's
+defop("remainder", _integer_division("remainder"), lambda shapes, params: "RemainderBackward0" if shapes[1] is None else "RemainderBackward1", 2, broadcasts=True)
+# no gradient (listed in vjps.NON_DIFFERENTIABLE): bitwise ops (masks), comparisons, arg-reductions
+defop("bitwise_and", _bitwise("bitwise_and", "bitwise_and"), "", 2, broadcasts=True)  # x & y
+defop("bitwise_or", _bitwise("bitwise_or", "bitwise_or"), "", 2, broadcasts=True)  # x | y
+defop("bitwise_xor", _bitwise("bitwise_xor", "bitwise_xor"), "", 2, broadcasts=True)  # x ^ y
+defop("bitwise_not", _bitwise("bitwise_not", "invert"), "")  # ~x
 defop("eq", lambda xp, x, y: x == y, "", 2, broadcasts=True)
 defop("ne", lambda xp, x, y: x != y, "", 2, broadcasts=True)
 defop("lt", lambda xp, x, y: x < y, "", 2, broadcasts=True)

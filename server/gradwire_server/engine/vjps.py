@@ -31,8 +31,8 @@ class VJP(NamedTuple):
 
 VJPS: dict[str, VJP] = {}
 
-# Ops whose outputs never carry a gradient (comparisons, indices).
-NON_DIFFERENTIABLE = {"eq", "ne", "lt", "le", "gt", "ge", "argmax", "argmin", "max_pool2d_indices"}
+# Ops whose outputs never carry a gradient (bitwise ops, comparisons, indices).
+NON_DIFFERENTIABLE = {"bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "eq", "ne", "lt", "le", "gt", "ge", "argmax", "argmin", "max_pool2d_indices"}
 
 
 def defvjp(op, *rules, saves="all", variadic=False):
@@ -135,6 +135,8 @@ defvjp("pow", _pow_base_grad, _pow_exponent_grad)
 defvjp("maximum", lambda xp, g, ans, x, y: g * ((x > y) + 0.5 * (x == y)), lambda xp, g, ans, x, y: g * ((y > x) + 0.5 * (x == y)), saves="inputs")
 defvjp("minimum", lambda xp, g, ans, x, y: g * ((x < y) + 0.5 * (x == y)), lambda xp, g, ans, x, y: g * ((y < x) + 0.5 * (x == y)), saves="inputs")
 defvjp("where", None, lambda xp, g, ans, c, x, y: xp.where(c, g, 0), lambda xp, g, ans, c, x, y: xp.where(c, 0, g), saves="inputs")
+defvjp("floor_divide", saves=None)  # no rule: a backward through it raises, as PyTorch's does
+defvjp("remainder", _same, lambda xp, g, ans, x, y: -g * xp.floor_divide(x, y), saves="inputs")
 defvjp("neg", lambda xp, g, ans, x: -g, saves=None)
 defvjp("exp", lambda xp, g, ans, x: g * ans, saves="ans")
 defvjp("log", lambda xp, g, ans, x: g / x, saves="inputs")
