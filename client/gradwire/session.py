@@ -778,6 +778,22 @@ class Session:
             command.set_grad.tensor = tensor._handle
             command.set_grad.value = value._handle if value is not None else 0
 
+    def _clip_grad(self, tensors, clip_value=None, max_norm=0.0, norm_type=2.0, error_if_nonfinite=False):
+        """``clip_grad_value_`` (with ``clip_value``) or ``clip_grad_norm_`` (returns the total norm) as one command."""
+        with_grads = [t for t in tensors if t._has_grad]  # PyTorch skips a parameter whose .grad is None
+        total = None if clip_value is not None else Tensor(self, self._handle(), (), with_grads[0]._dtype if with_grads else np.dtype(np.float32))
+        with self._lock:
+            command = self._command("clip_grad_value_" if total is None else "clip_grad_norm_")
+            clip = command.clip_grad
+            clip.params.extend([t._handle for t in with_grads])
+            if total is None:
+                clip.by_value, clip.clip_value = True, clip_value
+            else:
+                clip.max_norm, clip.norm_type, clip.error_if_nonfinite = max_norm, norm_type, error_if_nonfinite
+                clip.result = total._handle
+            self._sent_command(command)
+        return total
+
     def _set_grads_to_none(self, tensors):
         """``t.grad = None`` for every tensor, as one command (``zero_grad()``)."""
         tensors = [t for t in tensors if t._has_grad]

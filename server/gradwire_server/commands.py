@@ -87,7 +87,7 @@ def _answer_early(session: Session, batch: pb.Batch, early, results, inline_byte
 # in place are checked array by array (``_WRITTEN``); a release must not free the fetched
 # tensor; any other kind keeps the fetch in its place.
 _LEAVE_TENSORS_ALONE = frozenset({
-    "put", "factory", "op", "grad", "grad_of", "set_grad", "retain_grad", "manual_seed", "stats", "sync",
+    "put", "factory", "op", "grad", "grad_of", "retain_grad", "manual_seed", "stats", "sync",
     "optimizer_create", "optimizer_get_state", "optimizer_set_state", "graph",
 })
 
@@ -101,11 +101,20 @@ def _optimizer_step_writes(session, step):
     return arrays
 
 
+def _clip_grad_writes(session, clip):
+    """The .grads there are now; one made later in the batch is a fresh array, unless a client assigned it."""
+    tensors = [session.tensors.get(handle) for handle in clip.params]
+    return [t.grad.array for t in tensors if type(t) is Tensor and t.grad is not None] + [t.array for t in session.assigned_grads]
+
+
 _WRITTEN = {  # command kind -> the arrays it may update in place (None among them: one not known yet)
     "inplace": lambda session, inplace: _handle_arrays(session, (inplace.target,)),
     "optimizer_step": _optimizer_step_writes,
     # backward accumulates into existing .grad tensors in place: those a client assigned (p.grad = t)
     "backward": lambda session, backward: [t.array for t in session.assigned_grads],
+    "clip_grad": _clip_grad_writes,
+    # p.grad = t makes t's values a .grad that later commands of the batch may change in place
+    "set_grad": lambda session, set_grad: _handle_arrays(session, (set_grad.value,)) if set_grad.value else [],
 }
 
 
@@ -472,6 +481,25 @@ def _optimizer_set_state(session, command, inline_bytes):
     optimizer.load(entries)
 
 
+def _clip_grad(session, command, inline_bytes):
+    """``clip_grad_norm_``/``clip_grad_value_``: the params' .grads scaled or clamped in place (their versions move on)."""
+    grads = [g for g in (session.tensor(h).grad for h in command.params) if g is not None]
+    for g in grads:
+        if not getattr(g.array.flags, "writeable", True):  # (CuPy's arrays have no such flag: all writable)
+            raise InvalidRequest("clip_grad: a .grad is a read-only view (an expanded tensor?): assign a copy to it first")
+    xp = session.engine.xp
+    if command.by_value:
+        optim.clip_grad_value(xp, [g.array for g in grads], command.clip_value)
+        result = None
+    else:
+        total = optim.clip_grad_norm(xp, [g.array for g in grads], command.max_norm, command.norm_type, command.error_if_nonfinite)
+        result = Tensor(total, session.engine)
+    for g in grads:
+        g._version[0] += 1
+    if result is not None:
+        session.bind(command.result, result)
+
+
 def _graph(session, command, inline_bytes):
     nodes, edges = graphview.describe(session.tensor(command.root))
     handles = {id(t): h for h, t in session.tensors.items() if type(t) is Tensor}
@@ -499,6 +527,7 @@ _HANDLERS = {
     "set_grad": _set_grad,
     "set_requires_grad": _set_requires_grad,
     "retain_grad": _retain_grad,
+    "clip_grad": _clip_grad,
     "alias": _alias,
     "manual_seed": _manual_seed,
     "stats": _stats,

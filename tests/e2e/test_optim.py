@@ -448,3 +448,67 @@ def test_optimizers_train_gradwire_nn_modules_as_torch_trains_torch_nn(session):
         topt.step()
     for name, value in model.state_dict().items():
         np.testing.assert_allclose(value.numpy(), reference.state_dict()[name].numpy(), rtol=TOL, atol=TOL, err_msg=name)
+
+
+# --- gradient clipping (gw.nn.utils) ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, math.inf, 3.0])
+@pytest.mark.parametrize("max_norm", [0.5, 1e6])  # clipped, and left as it was (the coefficient clamped to 1)
+def test_clip_grad_norm_matches_torch_step_by_step(session, norm_type, max_norm):
+    pair = Pair(session, extra=True)  # the unused parameter has no .grad: skipped, as torch skips it
+    gopt, topt = gw.optim.SGD(pair.g.values(), lr=0.1, momentum=0.9), torch.optim.SGD(pair.t.values(), lr=0.1, momentum=0.9)
+    for step in range(STEPS):
+        gopt.zero_grad()
+        topt.zero_grad()
+        _loss(pair.g, pair.gx, pair.gy).backward()
+        _loss(pair.t, pair.tx, pair.ty).backward()
+        total = gw.nn.utils.clip_grad_norm_(pair.g.values(), max_norm, norm_type=norm_type)
+        t_total = torch.nn.utils.clip_grad_norm_(pair.t.values(), max_norm, norm_type=norm_type)
+        assert total.dtype == np.float64 and total.shape == ()
+        for name in ("w1", "b2"):
+            np.testing.assert_allclose(pair.g[name].grad.numpy(), pair.t[name].grad.numpy(), rtol=1e-12, atol=1e-15)
+        gopt.step()
+        topt.step()
+        assert total.item() == pytest.approx(t_total.item(), rel=1e-12)
+        pair.assert_same(f"after step {step + 1}")
+    assert pair.g["unused"].grad is None
+
+
+def test_clip_grad_value_matches_torch(session):
+    pair = Pair(session)
+    _loss(pair.g, pair.gx, pair.gy).backward()
+    _loss(pair.t, pair.tx, pair.ty).backward()
+    assert gw.nn.utils.clip_grad_value_(pair.g["w1"], 0.05) is torch.nn.utils.clip_grad_value_(pair.t["w1"], 0.05) is None
+    gw.nn.utils.clip_grad_value_(list(pair.g.values())[1:], 0.05)
+    torch.nn.utils.clip_grad_value_(list(pair.t.values())[1:], 0.05)
+    for name in pair.g:  # (the backward passes may differ in the last bit; the clamps do not)
+        np.testing.assert_allclose(pair.g[name].grad.numpy(), pair.t[name].grad.numpy(), rtol=1e-12, atol=1e-15)
+    assert np.abs(pair.g["w1"].grad.numpy()).max() == 0.05
+
+
+def test_clipping_is_one_command_and_its_mistakes_are_clear(session):
+    params = [session.randn(4, requires_grad=True) for _ in range(20)]
+    sum(((p * p).sum() for p in params[1:]), (params[0] * params[0]).sum()).backward()
+    session.sync()
+    queued = session._next_command
+    total = gw.nn.utils.clip_grad_norm_(params, 1.0)
+    assert session._next_command - queued == 1
+    assert total.item() == pytest.approx(math.sqrt(sum(((2 * p.numpy().astype(np.float64)) ** 2).sum() for p in params)), rel=1e-5)
+    no_grads = [session.ones(3, requires_grad=True)]
+    assert gw.nn.utils.clip_grad_norm_(no_grads, 1.0).item() == torch.nn.utils.clip_grad_norm_([torch.ones(3, requires_grad=True)], 1.0).item() == 0.0
+    with pytest.raises(gw.InvalidArgumentError, match="norm_type must be positive"):
+        gw.nn.utils.clip_grad_norm_(params, 1.0, norm_type=-2)
+    with pytest.raises(gw.InvalidArgumentError, match="no parameters given"):
+        gw.nn.utils.clip_grad_norm_([], 1.0)
+    w, t = session.tensor([1.0, 2.0], requires_grad=True), torch.tensor([1.0, 2.0], requires_grad=True)
+    (w * float("inf")).sum().backward()
+    (t * float("inf")).sum().backward()
+    with pytest.raises(RuntimeError) as theirs:
+        torch.nn.utils.clip_grad_norm_(t, 1.0, error_if_nonfinite=True)
+    with pytest.raises(gw.InvalidArgumentError) as ours:
+        gw.nn.utils.clip_grad_norm_(w, 1.0, error_if_nonfinite=True)
+        session.sync()  # found on the server: at the next sync point
+    assert str(theirs.value) in str(ours.value)
+    assert w.grad.tolist() == t.grad.tolist()  # refused: the gradients are as they were
+    assert session.stats()["tensors"] > 0  # the session goes on

@@ -287,3 +287,24 @@ def test_an_early_answer_never_skips_an_update_issued_before_the_fetch(session, 
     got = [program(gw, session_tensor, sync)[i].tolist() for i in range(3)]  # each read the last command of its batch
     expected = [t.tolist() for t in program(torch, lambda data, requires_grad=False: torch.tensor(data, requires_grad=requires_grad), lambda: None)]
     np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
+def test_item_answers_early_past_gradient_clipping(session, backward_may_run):
+    w = session.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    opt = gw.optim.SGD([w], lr=0.25)
+    opt.zero_grad()
+    loss = (w * w).sum()
+    loss.backward()
+    gw.nn.utils.clip_grad_norm_([w], 1.0)
+    opt.step()
+    value, answered_early = backward_may_run.item(loss)
+    assert answered_early and value == 14.0
+
+
+def test_a_fetch_of_an_assigned_grad_sees_the_clipping_after_it(session):
+    w, t = session.tensor([3.0, 4.0], requires_grad=True), torch.tensor([3.0, 4.0], requires_grad=True)
+    g, tg = session.tensor([3.0, 4.0]) * 2, torch.tensor([3.0, 4.0]) * 2
+    w.grad, t.grad = g, tg  # g is w's .grad now: clipping scales it in place
+    gw.nn.utils.clip_grad_norm_(w, 1.0)
+    torch.nn.utils.clip_grad_norm_(t, 1.0)
+    np.testing.assert_allclose(g.numpy(), tg.numpy(), rtol=1e-6)

@@ -13,12 +13,12 @@ session (and raise when none or several are open). Their weights are drawn on
 the server from the session's seeded generator (``session.manual_seed``).
 """
 
-from . import functional, init
+from . import functional, init, utils
 from .layers import Conv2d, Dropout, Embedding, Flatten, Identity, LayerNorm, Linear, MaxPool2d, ReLU, Sequential, Sigmoid, Tanh
 from .module import Module, resolve_session
 from .parameter import Parameter
 
 __all__ = [
     "Conv2d", "Dropout", "Embedding", "Flatten", "Identity", "LayerNorm", "Linear", "MaxPool2d", "Module", "Parameter",
-    "ReLU", "Sequential", "Sigmoid", "Tanh", "functional", "init", "resolve_session",
+    "ReLU", "Sequential", "Sigmoid", "Tanh", "functional", "init", "resolve_session", "utils",
 ]

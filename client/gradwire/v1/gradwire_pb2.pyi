@@ -358,6 +358,24 @@ class OptimizerStep(_message.Message):
     groups: _containers.RepeatedCompositeFieldContainer[OptimizerGroup]
     def __init__(self, optimizer: _Optional[int] = ..., groups: _Optional[_Iterable[_Union[OptimizerGroup, _Mapping]]] = ...) -> None: ...
 
+class ClipGrad(_message.Message):
+    __slots__ = ("params", "by_value", "clip_value", "max_norm", "norm_type", "error_if_nonfinite", "result")
+    PARAMS_FIELD_NUMBER: _ClassVar[int]
+    BY_VALUE_FIELD_NUMBER: _ClassVar[int]
+    CLIP_VALUE_FIELD_NUMBER: _ClassVar[int]
+    MAX_NORM_FIELD_NUMBER: _ClassVar[int]
+    NORM_TYPE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_IF_NONFINITE_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    params: _containers.RepeatedScalarFieldContainer[int]
+    by_value: bool
+    clip_value: float
+    max_norm: float
+    norm_type: float
+    error_if_nonfinite: bool
+    result: int
+    def __init__(self, params: _Optional[_Iterable[int]] = ..., by_value: _Optional[bool] = ..., clip_value: _Optional[float] = ..., max_norm: _Optional[float] = ..., norm_type: _Optional[float] = ..., error_if_nonfinite: _Optional[bool] = ..., result: _Optional[int] = ...) -> None: ...
+
 class OptimizerStateEntry(_message.Message):
     __slots__ = ("param", "name", "handle", "number")
     PARAM_FIELD_NUMBER: _ClassVar[int]
@@ -439,7 +457,7 @@ class Sync(_message.Message):
     def __init__(self) -> None: ...
 
 class Command(_message.Message):
-    __slots__ = ("id", "put", "factory", "op", "backward", "grad", "release", "fetch", "inplace", "grad_of", "set_grad", "set_requires_grad", "alias", "manual_seed", "stats", "sync", "optimizer_create", "optimizer_step", "optimizer_get_state", "optimizer_set_state", "graph", "retain_grad")
+    __slots__ = ("id", "put", "factory", "op", "backward", "grad", "release", "fetch", "inplace", "grad_of", "set_grad", "set_requires_grad", "alias", "manual_seed", "stats", "sync", "optimizer_create", "optimizer_step", "optimizer_get_state", "optimizer_set_state", "graph", "retain_grad", "clip_grad")
     ID_FIELD_NUMBER: _ClassVar[int]
     PUT_FIELD_NUMBER: _ClassVar[int]
     FACTORY_FIELD_NUMBER: _ClassVar[int]
@@ -462,6 +480,7 @@ class Command(_message.Message):
     OPTIMIZER_SET_STATE_FIELD_NUMBER: _ClassVar[int]
     GRAPH_FIELD_NUMBER: _ClassVar[int]
     RETAIN_GRAD_FIELD_NUMBER: _ClassVar[int]
+    CLIP_GRAD_FIELD_NUMBER: _ClassVar[int]
     id: int
     put: Put
     factory: Factory
@@ -484,7 +503,8 @@ class Command(_message.Message):
     optimizer_set_state: OptimizerSetState
     graph: GraphRequest
     retain_grad: RetainGrad
-    def __init__(self, id: _Optional[int] = ..., put: _Optional[_Union[Put, _Mapping]] = ..., factory: _Optional[_Union[Factory, _Mapping]] = ..., op: _Optional[_Union[Op, _Mapping]] = ..., backward: _Optional[_Union[Backward, _Mapping]] = ..., grad: _Optional[_Union[Grad, _Mapping]] = ..., release: _Optional[_Union[Release, _Mapping]] = ..., fetch: _Optional[_Union[Fetch, _Mapping]] = ..., inplace: _Optional[_Union[Inplace, _Mapping]] = ..., grad_of: _Optional[_Union[GradOf, _Mapping]] = ..., set_grad: _Optional[_Union[SetGrad, _Mapping]] = ..., set_requires_grad: _Optional[_Union[SetRequiresGrad, _Mapping]] = ..., alias: _Optional[_Union[Alias, _Mapping]] = ..., manual_seed: _Optional[_Union[ManualSeed, _Mapping]] = ..., stats: _Optional[_Union[StatsRequest, _Mapping]] = ..., sync: _Optional[_Union[Sync, _Mapping]] = ..., optimizer_create: _Optional[_Union[OptimizerCreate, _Mapping]] = ..., optimizer_step: _Optional[_Union[OptimizerStep, _Mapping]] = ..., optimizer_get_state: _Optional[_Union[OptimizerGetState, _Mapping]] = ..., optimizer_set_state: _Optional[_Union[OptimizerSetState, _Mapping]] = ..., graph: _Optional[_Union[GraphRequest, _Mapping]] = ..., retain_grad: _Optional[_Union[RetainGrad, _Mapping]] = ...) -> None: ...
+    clip_grad: ClipGrad
+    def __init__(self, id: _Optional[int] = ..., put: _Optional[_Union[Put, _Mapping]] = ..., factory: _Optional[_Union[Factory, _Mapping]] = ..., op: _Optional[_Union[Op, _Mapping]] = ..., backward: _Optional[_Union[Backward, _Mapping]] = ..., grad: _Optional[_Union[Grad, _Mapping]] = ..., release: _Optional[_Union[Release, _Mapping]] = ..., fetch: _Optional[_Union[Fetch, _Mapping]] = ..., inplace: _Optional[_Union[Inplace, _Mapping]] = ..., grad_of: _Optional[_Union[GradOf, _Mapping]] = ..., set_grad: _Optional[_Union[SetGrad, _Mapping]] = ..., set_requires_grad: _Optional[_Union[SetRequiresGrad, _Mapping]] = ..., alias: _Optional[_Union[Alias, _Mapping]] = ..., manual_seed: _Optional[_Union[ManualSeed, _Mapping]] = ..., stats: _Optional[_Union[StatsRequest, _Mapping]] = ..., sync: _Optional[_Union[Sync, _Mapping]] = ..., optimizer_create: _Optional[_Union[OptimizerCreate, _Mapping]] = ..., optimizer_step: _Optional[_Union[OptimizerStep, _Mapping]] = ..., optimizer_get_state: _Optional[_Union[OptimizerGetState, _Mapping]] = ..., optimizer_set_state: _Optional[_Union[OptimizerSetState, _Mapping]] = ..., graph: _Optional[_Union[GraphRequest, _Mapping]] = ..., retain_grad: _Optional[_Union[RetainGrad, _Mapping]] = ..., clip_grad: _Optional[_Union[ClipGrad, _Mapping]] = ...) -> None: ...
 
 class Batch(_message.Message):
     __slots__ = ("seq", "commands", "acked")

@@ -173,3 +173,46 @@ def _adam(xp, p, grad, state, group):
     update = xp.multiply(exp_avg, -step_size, out=xp.empty_like(p))  # PyTorch's order: (value * t1) / t2
     xp.divide(update, denom, out=update)
     p += update
+
+
+# --- gradient clipping (torch.nn.utils), in place on the .grads before a step -------------------
+
+
+def clip_grad_norm(xp, grads, max_norm, norm_type=2.0, error_if_nonfinite=False):
+    """``torch.nn.utils.clip_grad_norm_`` on arrays: scale them all, in place, so that their total
+    ``norm_type``-norm is at most ``max_norm``; return the total norm before clipping (0-d)."""
+    norm_type = float(norm_type)
+    if not (norm_type > 0 or math.isinf(norm_type)) or math.isnan(norm_type):
+        raise InvalidArgument(f"clip_grad_norm_: norm_type must be positive or inf, got {norm_type}")
+    if not grads:
+        return xp.zeros((), dtype=xp.float32)  # PyTorch's tensor(0.)
+    total = _vector_norm(xp, xp.stack([_vector_norm(xp, g, norm_type) for g in grads]), norm_type)
+    if error_if_nonfinite and not bool(xp.isfinite(total)):
+        raise InvalidArgument(
+            f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, so it cannot be "
+            "clipped. To disable this error and scale the gradients by the non-finite norm anyway, set "
+            "`error_if_nonfinite=False`"
+        )
+    coef = xp.minimum(float(max_norm) / (total + 1e-6), 1.0)  # PyTorch's clamp(max=1.0), in the norm's dtype
+    for g in grads:
+        xp.multiply(g, coef.astype(g.dtype), out=g)
+    return total
+
+
+def clip_grad_value(xp, grads, clip_value):
+    """``torch.nn.utils.clip_grad_value_`` on arrays: every element into [-clip_value, clip_value], in place."""
+    clip_value = float(clip_value)
+    for g in grads:
+        xp.clip(g, -clip_value, clip_value, out=g)
+
+
+def _vector_norm(xp, x, p):
+    if x.size == 0:
+        return xp.zeros((), dtype=x.dtype)
+    if math.isinf(p):
+        return xp.abs(x).max() if p > 0 else xp.abs(x).min()
+    if p == 2:
+        return xp.sqrt(xp.vdot(x, x)) if x.dtype.kind == "f" else xp.sqrt((x * x).sum())
+    if p == 1:
+        return xp.abs(x).sum()
+    return (xp.abs(x) ** p).sum() ** (1 / p)

@@ -1,0 +1,46 @@
+"""``gradwire.nn.utils``: PyTorch's gradient clipping, one command on the server whatever the model's size.
+
+    loss.backward()
+    gw.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
+    optimizer.step()
+
+The gradients never cross the network: the server scales (or clamps) them in place.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .. import errors
+from ..tensor import Tensor
+
+__all__ = ["clip_grad_norm_", "clip_grad_value_"]
+
+
+def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+    """Scale the parameters' ``.grad`` in place so that their total ``norm_type``-norm is at most
+    ``max_norm``; return that total norm before clipping, a 0-d Tensor (no sync point)."""
+    norm_type = float(norm_type)
+    if math.isnan(norm_type) or not (norm_type > 0 or math.isinf(norm_type)):
+        raise errors.InvalidArgumentError(f"clip_grad_norm_: norm_type must be positive or inf, got {norm_type}")
+    params = _with_grads(parameters, "clip_grad_norm_")
+    return params[0]._session._clip_grad(params, max_norm=float(max_norm), norm_type=norm_type, error_if_nonfinite=bool(error_if_nonfinite))
+
+
+def clip_grad_value_(parameters, clip_value, foreach=None):
+    """Clamp every element of the parameters' ``.grad`` into [-clip_value, clip_value], in place."""
+    params = _with_grads(parameters, "clip_grad_value_")
+    params[0]._session._clip_grad(params, clip_value=float(clip_value))
+
+
+def _with_grads(parameters, name):
+    """The parameters (a Tensor or an iterable of them, as PyTorch takes), at least one, of one session."""
+    params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
+    if not params:
+        raise errors.InvalidArgumentError(f"{name}: no parameters given (gradwire needs one to know the session)")
+    for p in params:
+        if not isinstance(p, Tensor):
+            raise TypeError(f"{name}: expected Tensors, got {type(p).__name__}")
+        if p._session is not params[0]._session:
+            raise errors.InvalidArgumentError(f"{name}: expected all tensors to be in the same session")
+    return params
