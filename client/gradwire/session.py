@@ -28,7 +28,7 @@ from .tensor import Tensor, as_dtype
 from .transport import open_channel, wait_ready
 from .v1 import gradwire_pb2 as pb
 from .v1 import gradwire_pb2_grpc as pb_grpc
-from .wire import API_KEY_HEADER, REPLIES_HEADER, SESSION_HEADER, TOKEN_HEADER, BufferPool, decode_chunk, encode_chunk, from_tensor_data, put_param
+from .wire import API_KEY_HEADER, REPLIES_HEADER, SESSION_HEADER, TOKEN_HEADER, BufferPool, decode_chunk, encode_chunk, encode_param, from_tensor_data, put_param
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 BATCH_COMMANDS = 2048  # a batch goes out when it holds this many commands...
@@ -828,14 +828,16 @@ class Session:
             command.alias.shares_version = shares_version
         return out
 
-    def _inplace(self, target, op, other):
+    def _inplace(self, target, op, other, key=None):
         with self._lock:
-            command = self._command(op + "_")
+            command = self._command(op + "_" if key is None else "x[...] =")
             inplace = command.inplace
             inplace.target = target._handle
             inplace.op = op
             if other is not None:
                 _set_operand(inplace.other, other)
+            if key is not None:
+                inplace.key.CopyFrom(encode_param(key))
             inplace.no_grad = not is_grad_enabled()
             self._sent_command(command)
 

@@ -353,12 +353,12 @@ class Tensor:
         return int(self.item())
 
     # --- in place: leaves under no_grad, as optimizer steps do -----------------------------------
-    def _inplace(self, op, other=None):
+    def _inplace(self, op, other=None, key=None):
         if self._requires_grad and is_grad_enabled():
             if self._is_leaf:
                 raise errors.FailedPreconditionError("a leaf Variable that requires grad is being used in an in-place operation.")
             raise errors.FailedPreconditionError("in-place operations on a tensor that requires grad are supported only under no_grad()")
-        self._session._inplace(self, op, other)
+        self._session._inplace(self, op, other, key)
         return self
 
     def __iadd__(self, other):
@@ -485,6 +485,27 @@ class Tensor:
         return _op("ge", (self, other)) if isinstance(other, _OPERANDS) else NotImplemented
 
     def __getitem__(self, key):
+        key, keep, known = self._index_key(key)
+        out = _op("index", (self,), {"key": key})
+        if out._shape is None and self._dtype is not None:
+            out._shape = index_shape(self._shape, known)
+            out._dtype = self._dtype if out._shape is not None else None
+        return out
+
+    def __setitem__(self, key, value):
+        """``x[key] = value`` in x's memory: a number or a tensor, broadcast to the indexed part, as
+        PyTorch's. Not recorded by autograd: on a tensor that requires grad, or with a value that
+        does, only under no_grad(), as gradwire's other in-place ops."""
+        if not isinstance(value, (Tensor,) + _NUMBERS):  # as torch: not a list, nor a NumPy array
+            kind = type(value)
+            raise TypeError(f"can't assign a {kind.__name__ if kind.__module__ == 'builtins' else kind.__module__ + '.' + kind.__name__} to a Tensor")
+        if isinstance(value, Tensor) and value._requires_grad and is_grad_enabled():
+            raise errors.FailedPreconditionError("in-place operations with an operand that requires grad are supported only under no_grad()")
+        key, keep, _ = self._index_key(key)
+        self._inplace("setitem", value, key)
+
+    def _index_key(self, key):
+        """(the key for the wire, the index tensors made for it, the parts as the client knows them)."""
         if type(key) is int and self._shape is not None:  # the commonest index, checked here as PyTorch does at once
             if not self._shape:
                 raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
@@ -510,11 +531,7 @@ class Tensor:
                     raise ValueError("slice step cannot be zero" if part.step == 0 else "step must be greater than zero")
                 parts.append(part)
                 known.append(part)
-        out = _op("index", (self,), {"key": IndexKey(parts)})
-        if out._shape is None and self._dtype is not None:
-            out._shape = index_shape(self._shape, known)
-            out._dtype = self._dtype if out._shape is not None else None
-        return out
+        return IndexKey(parts), keep, known
 
     def sum(self, dim=None, keepdim=False):
         return _op("sum", (self,), {"dim": dim, "keepdim": keepdim})

@@ -376,8 +376,9 @@ def _fetch(session, fetch, inline_bytes):
 def _inplace(session, inplace, inline_bytes):
     target = session.tensor(inplace.target)
     other = _operand(session, inplace.other) if inplace.HasField("other") else None
+    key = decode_param(inplace.key, session.tensor) if inplace.HasField("key") else None
     with set_grad_enabled(not inplace.no_grad):
-        session.engine.inplace(inplace.op, target, other)
+        session.engine.inplace(inplace.op, target, other, key)
 
 
 def _grad_of(session, grad_of, inline_bytes):

@@ -330,3 +330,65 @@ def test_remainder_has_torchs_gradient_and_floor_division_none(session):
     with pytest.raises(gw.UnimplementedError, match="derivative of 'floor_divide'"):
         (x // y).sum().backward()
         session.sync()
+
+
+_ASSIGNMENTS = {
+    "row = number": lambda a, lib: a.__setitem__(0, 5.0),
+    "column = tensor": lambda a, lib: a.__setitem__((slice(None), 1), lib.tensor([1.0, 2.0, 3.0])),
+    "mask = number": lambda a, lib: a.__setitem__(a == 0, 7),
+    "tensor index": lambda a, lib: a.__setitem__(lib.tensor([0, 2]), 3.0),
+    "list index": lambda a, lib: a.__setitem__([0, 2], 4.0),
+    "ellipsis": lambda a, lib: a.__setitem__((Ellipsis, -1), 1.5),
+    "broadcast row": lambda a, lib: a.__setitem__(slice(1, 3), lib.tensor([1.0, 2.0, 3.0, 4.0])),
+    "int into float": lambda a, lib: a.__setitem__((2, 2), 9),
+}
+
+
+@pytest.mark.parametrize("assignment", _ASSIGNMENTS)
+def test_item_assignment_as_in_torch(session, assignment):
+    x, t = session.tensor(np.arange(12.0).reshape(3, 4) % 3), torch.tensor(np.arange(12.0).reshape(3, 4) % 3, dtype=torch.float32)
+    view, t_view = x[1], t[1]  # a view made before sees the change, as in torch
+    _ASSIGNMENTS[assignment](t, torch)
+    _ASSIGNMENTS[assignment](x, session)
+    assert x.tolist() == t.tolist()
+    assert view.tolist() == t_view.tolist()
+
+
+def test_item_assignment_refusals_as_in_torch(session):
+    x, t = session.zeros(3, 4), torch.zeros(3, 4)
+    with pytest.raises(IndexError) as theirs:
+        t[5] = 1.0
+    with pytest.raises(IndexError) as ours:
+        x[5] = 1.0
+    assert str(ours.value) == str(theirs.value)
+    with pytest.raises(TypeError, match="can't assign a numpy.ndarray to a"):
+        t[0] = np.ones(4, np.float32)
+    with pytest.raises(TypeError, match="can't assign a numpy.ndarray to a"):
+        x[0] = np.ones(4, np.float32)
+    x[np.array([7])] = 1.0  # out of range: found by the server
+    with pytest.raises(gw.InvalidIndexError, match="index 7 is out of bounds for dimension 0 with size 3"):
+        x.numpy()
+    x[1:] = session.tensor([1.0, 2.0])  # a value that cannot broadcast
+    with pytest.raises(gw.InvalidArgumentError, match=r"value tensor of shape \[2\] cannot be broadcast to indexing result of shape \[2, 4\]"):
+        x.numpy()
+    w = session.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in an in-place operation"):
+        w[0] = 3.0
+    with pytest.raises(RuntimeError, match="operand that requires grad are supported only under no_grad"):
+        x[0, 0] = w.sum()  # torch would record it; gradwire does not record item assignment
+    with gw.no_grad():
+        w[0] = 3.0  # as an optimizer step would
+        x[0, :2] = w
+    assert w.tolist() == [3.0, 1.0] and x[0].tolist() == [3.0, 1.0, 0.0, 0.0]
+
+
+def test_item_assignment_to_a_saved_tensor_is_caught_by_backward_as_in_torch(session):
+    w, t_w = session.ones(2, requires_grad=True), torch.ones(2, requires_grad=True)
+    a, t_a = session.tensor([2.0, 3.0]), torch.tensor([2.0, 3.0])
+    out, t_out = (w * a).sum(), (t_w * t_a).sum()  # the product saves a for w's gradient
+    a[0], t_a[0] = 5.0, 5.0
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        t_out.backward()
+    with pytest.raises(gw.FailedPreconditionError, match="modified by an inplace operation"):
+        out.backward()
+        session.sync()

@@ -255,16 +255,18 @@ class Fetch(_message.Message):
     def __init__(self, handle: _Optional[int] = ..., meta_only: _Optional[bool] = ...) -> None: ...
 
 class Inplace(_message.Message):
-    __slots__ = ("target", "op", "other", "no_grad")
+    __slots__ = ("target", "op", "other", "no_grad", "key")
     TARGET_FIELD_NUMBER: _ClassVar[int]
     OP_FIELD_NUMBER: _ClassVar[int]
     OTHER_FIELD_NUMBER: _ClassVar[int]
     NO_GRAD_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
     target: int
     op: str
     other: Operand
     no_grad: bool
-    def __init__(self, target: _Optional[int] = ..., op: _Optional[str] = ..., other: _Optional[_Union[Operand, _Mapping]] = ..., no_grad: _Optional[bool] = ...) -> None: ...
+    key: Param
+    def __init__(self, target: _Optional[int] = ..., op: _Optional[str] = ..., other: _Optional[_Union[Operand, _Mapping]] = ..., no_grad: _Optional[bool] = ..., key: _Optional[_Union[Param, _Mapping]] = ...) -> None: ...
 
 class GradOf(_message.Message):
     __slots__ = ("tensor", "result")

@@ -217,16 +217,24 @@ class Engine:
         return self.apply("to", x, dtype=parse_dtype(dtype))
 
     # --- in place -------------------------------------------------------------------
-    def inplace(self, name, target, other=None):
-        """``target op= other`` in the target's memory; bumps its version counter."""
-        if target._requires_grad and is_grad_enabled():
-            if target.grad_fn is None:
-                raise GraphError("a leaf Variable that requires grad is being used in an in-place operation.")
-            raise GraphError("in-place operations on a tensor that requires grad are supported only under no_grad()")
+    def inplace(self, name, target, other=None, key=None):
+        """``target op= other`` (``setitem``: ``target[key] = other``) in the target's memory; bumps its version counter.
+
+        Not recorded: on a tensor that requires grad, or with an operand that does, only under no_grad().
+        """
+        if is_grad_enabled():
+            if target._requires_grad:
+                if target.grad_fn is None:
+                    raise GraphError("a leaf Variable that requires grad is being used in an in-place operation.")
+                raise GraphError("in-place operations on a tensor that requires grad are supported only under no_grad()")
+            if type(other) is Tensor and other._requires_grad:
+                raise GraphError("in-place operations with an operand that requires grad are supported only under no_grad()")
         array = target.array
         try:
             if name == "zero":
                 array[...] = 0
+            elif name == "setitem":
+                array[self._normalize_key(key)] = self._input_array(name, other)
             elif name == "copy":
                 self.xp.copyto(array, self._input_array(name, other), casting="same_kind")
             elif name in _INPLACE:
@@ -236,11 +244,16 @@ class Engine:
         except TypeError as error:  # NumPy's casting errors are TypeErrors
             other_dtype = getattr(other, "dtype", type(other).__name__)
             raise DTypeError(f"{name}_: result type {other_dtype} can't be cast to the desired output type {array.dtype}") from None
-        except ValueError as error:
+        except (ValueError, IndexError) as error:
             if "read-only" in str(error):
                 raise InvalidArgument(
                     f"{name}_: unsupported operation: more than one element of the written-to tensor refers to a single "
                     "memory location. Please clone() the tensor before performing the operation."
+                ) from None
+            if name == "setitem" and "could not broadcast" in str(error):
+                raise ShapeError(
+                    f"shape mismatch: value tensor of shape {list(self.xp.shape(self._input_array(name, other)))} cannot be "
+                    f"broadcast to indexing result of shape {list(array[self._normalize_key(key)].shape)}"
                 ) from None
             raise _explain(name + "_", (target, other), {}, error) from None
         target._version[0] += 1
