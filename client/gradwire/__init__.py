@@ -17,7 +17,7 @@ from .errors import (
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .serialization import load, save
 from .session import Session, connect
-from .tensor import Tensor, bool_, cat, float16, float32, float64, int32, int64, maximum, minimum, stack, where
+from .tensor import FUNCTIONS, Tensor, bool_, cat, float16, float32, float64, int32, int64, maximum, minimum, stack, where
 
 __version__ = "0.1.0"
 
@@ -28,4 +28,6 @@ __all__ = [
     "UnauthenticatedError", "UnavailableError", "UnimplementedError", "autograd", "bool_", "cat", "connect",
     "enable_grad", "errors", "float16", "float32", "float64", "grad", "int32", "int64", "is_grad_enabled", "load",
     "maximum", "minimum", "nn", "no_grad", "optim", "save", "set_grad_enabled", "stack", "viz", "where",
+    *FUNCTIONS,
 ]
+globals().update(FUNCTIONS)  # gw.exp(x), gw.sum(x, 1), ...: torch's functions of a tensor

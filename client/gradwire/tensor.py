@@ -547,6 +547,28 @@ class Tensor:
         """Over everything, a 0-d tensor; along ``dim``, a named tuple ``(values, indices)``."""
         return _extreme("min", self, dim, keepdim)
 
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        """``torch.Tensor.var``: over ``N - correction`` (1 by default: Bessel's; ``unbiased=False``: 0)."""
+        dim, correction = _spread(dim, unbiased, correction)
+        return _op("var", (self,), {"dim": dim, "correction": correction, "keepdim": keepdim})
+
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        """``torch.Tensor.std``: the square root of ``var`` with the same arguments."""
+        dim, correction = _spread(dim, unbiased, correction)
+        return _op("std", (self,), {"dim": dim, "correction": correction, "keepdim": keepdim})
+
+    def masked_fill(self, mask, value):
+        """``value`` where the boolean ``mask`` (broadcast to this shape) holds, this tensor elsewhere."""
+        if isinstance(mask, Tensor) and mask._dtype is not None and mask._dtype != bool_:
+            raise errors.InvalidArgumentError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask._dtype.name}")
+        if isinstance(value, Tensor):  # a 0-d tensor: its gradient flows too, as through where
+            if value._shape is not None and value._shape != ():
+                raise errors.InvalidArgumentError(
+                    f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with {len(value._shape)} dimension(s)."
+                )
+            return where(mask, value.to(self.dtype) if value._dtype != self._dtype else value, self)
+        return _op("masked_fill", (self, mask), {"value": value})
+
     def argmax(self, dim=None, keepdim=False):
         return _op("argmax", (self,), {"dim": dim, "keepdim": keepdim})
 
@@ -670,6 +692,17 @@ for _name in ("bitwise_and", "bitwise_or", "bitwise_xor"):
 Tensor.bitwise_not = lambda self: _bitwise("bitwise_not", self)  # as ~x, with the method's words for a float
 
 
+def _spread(dim, unbiased, correction):
+    """var's and std's (dim, correction) from PyTorch's two signatures: ``(dim, unbiased, keepdim)`` and ``correction=``."""
+    if isinstance(dim, bool):  # x.var(False): the old signature's unbiased, in dim's place
+        dim, unbiased = None, dim
+    if unbiased is not None and correction is not None:
+        raise errors.InvalidArgumentError("var(): cannot specify both unbiased and correction")
+    if correction is None:
+        correction = 1 if unbiased is None or unbiased else 0
+    return dim, correction
+
+
 def _sizes(args) -> tuple:
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
         return tuple(args[0])
@@ -726,7 +759,7 @@ _NO_PARAMS = {}
 # the params that name dims of input 0, and how many dims the output adds (unsqueeze and stack: one):
 # checked before anything is queued, as PyTorch checks them (an IndexError at once)
 _DIM_PARAMS = {
-    **dict.fromkeys(("sum", "mean", "max", "min", "argmax", "argmin", "softmax", "log_softmax", "squeeze", "cat"), (("dim",), 0)),
+    **dict.fromkeys(("sum", "mean", "var", "std", "max", "min", "argmax", "argmin", "softmax", "log_softmax", "squeeze", "cat"), (("dim",), 0)),
     "transpose": (("dim0", "dim1"), 0), "permute": (("dims",), 0), "unsqueeze": (("dim",), 1), "stack": (("dim",), 1),
 }
 
@@ -750,6 +783,31 @@ def _wrap_dim(dim, ndim):
     return int(dim) % n
 _NUMBERS = (bool, int, float, np.bool_, np.integer, np.floating)
 _OPERANDS = (Tensor, np.ndarray) + _NUMBERS  # what an operator takes; others get NotImplemented, as torch's do
+
+
+# torch.exp(x), torch.sum(x, 1), ...: PyTorch's functions of a tensor, as the methods of their first argument
+_FUNCTION_NAMES = (
+    "exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu", "neg", "clamp", "sum", "mean", "var", "std",
+    "max", "min", "argmax", "argmin", "softmax", "log_softmax", "reshape", "flatten", "transpose", "permute", "squeeze",
+    "unsqueeze", "t", "matmul", "masked_fill", "add", "sub", "mul", "div", "pow", "floor_divide", "remainder",
+    "eq", "ne", "lt", "le", "gt", "ge", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "clone", "detach",
+)
+
+
+def _function(name):
+    def function(input, *args, **kwargs):
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+        if name in ("max", "min") and args and isinstance(args[0], Tensor):  # torch.max(a, b): elementwise
+            return _op("maximum" if name == "max" else "minimum", (input, args[0]))
+        return getattr(input, name)(*args, **kwargs)
+
+    function.__name__ = name
+    function.__doc__ = f"``torch.{name}(input, ...)``: ``input.{name}(...)``."
+    return function
+
+
+FUNCTIONS = {name: _function(name) for name in _FUNCTION_NAMES}
 
 
 def cat(tensors, dim=0):

@@ -392,3 +392,75 @@ def test_item_assignment_to_a_saved_tensor_is_caught_by_backward_as_in_torch(ses
     with pytest.raises(gw.FailedPreconditionError, match="modified by an inplace operation"):
         out.backward()
         session.sync()
+
+
+_STATISTICS = {
+    "var()": lambda a: a.var(),
+    "std(1)": lambda a: a.std(1),
+    "var(0, keepdim)": lambda a: a.var(0, keepdim=True),
+    "var(unbiased=False)": lambda a: a.var(unbiased=False),
+    "std(False)": lambda a: a.std(False),
+    "var(dim=(0, 1), correction=0)": lambda a: a.var(dim=(0, 1), correction=0),
+    "std(correction=2)": lambda a: a.std(correction=2),
+}
+
+
+@pytest.mark.parametrize("statistic", _STATISTICS)
+def test_var_and_std_as_in_torch(session, statistic):
+    values = np.random.default_rng(0).standard_normal((3, 4))
+    x, t = session.tensor(values, requires_grad=True), torch.tensor(values, dtype=torch.float32, requires_grad=True)
+    ours, theirs = _STATISTICS[statistic](x), _STATISTICS[statistic](t)
+    assert ours.shape == tuple(theirs.shape)
+    assert ours.grad_fn.name() == theirs.grad_fn.name()
+    np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-5)
+    (ours * ours).sum().backward()
+    (theirs * theirs).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_var_of_one_element_and_of_integers_as_in_torch(session):
+    with pytest.warns(UserWarning, match="degrees of freedom is <= 0"):  # torch's; the value is the same
+        assert np.isnan(torch.tensor([2.0]).var().item())
+    assert np.isnan(session.tensor([2.0]).var().item())
+    with pytest.raises(RuntimeError) as theirs:
+        torch.tensor([1, 2]).var()
+    with pytest.raises(gw.InvalidArgumentError) as ours:
+        session.tensor([1, 2]).var().item()
+    assert str(theirs.value) in str(ours.value)
+
+
+def test_masked_fill_as_in_torch(session):
+    values = np.arange(6.0).reshape(2, 3)
+    x, t = session.tensor(values, requires_grad=True), torch.tensor(values, dtype=torch.float32, requires_grad=True)
+    mask = [True, False, True]
+    v, tv = session.tensor(7.0, requires_grad=True), torch.tensor(7.0, requires_grad=True)
+    ours = x.masked_fill(session.tensor(mask), -1.5) * 2 + x.masked_fill(session.tensor(mask), v)
+    theirs = t.masked_fill(torch.tensor(mask), -1.5) * 2 + t.masked_fill(torch.tensor(mask), tv)
+    np.testing.assert_array_equal(ours.detach().numpy(), theirs.detach().numpy())
+    ours.sum().backward()
+    theirs.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
+    assert v.grad.item() == tv.grad.item() == 4.0
+    assert x.masked_fill(session.tensor(mask), -1.5).grad_fn.name() == "MaskedFillBackward0"
+    i, ti = session.tensor([1, 2, 3]), torch.tensor([1, 2, 3])
+    assert i.masked_fill(session.tensor(mask), 2.5).tolist() == ti.masked_fill(torch.tensor(mask), 2.5).tolist()  # cast to int
+    with pytest.raises(RuntimeError, match="masked_fill_ only supports boolean masks"):
+        t.masked_fill(torch.tensor([1, 0, 1]), 0.0)
+    with pytest.raises(gw.InvalidArgumentError, match="masked_fill_ only supports boolean masks"):
+        x.masked_fill(session.tensor([1, 0, 1]), 0.0)
+
+
+def test_torchs_functions_of_a_tensor(session):
+    values = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]], dtype=np.float32)
+    x, t = session.tensor(values), torch.tensor(values)
+    calls = (
+        lambda lib, a: lib.exp(a), lambda lib, a: lib.sum(a, 1), lambda lib, a: lib.max(a, 0).values,
+        lambda lib, a: lib.max(a, lib.zeros_like(a) if lib is torch else a * 0), lambda lib, a: lib.softmax(a, dim=1),
+        lambda lib, a: lib.clamp(a, min=0.0), lambda lib, a: lib.matmul(a, lib.t(a)), lambda lib, a: lib.var(a, 0),
+        lambda lib, a: lib.add(a, 1), lambda lib, a: lib.flatten(a), lambda lib, a: lib.remainder(a, 0.5),
+        lambda lib, a: lib.masked_fill(a, a > 0, 0.0), lambda lib, a: lib.bitwise_not(a > 0),
+    )
+    for call in calls:
+        np.testing.assert_allclose(call(gw, x).numpy(), call(torch, t).numpy(), rtol=1e-6)
+    with pytest.raises(TypeError, match=r"exp\(\): argument 'input' \(position 1\) must be Tensor, not list"):
+        gw.exp([1.0])

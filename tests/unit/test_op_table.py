@@ -307,6 +307,13 @@ ROWS = [
     R("cross_entropy", [(2, 3, 2, 2), const([[[0, 2], [1, 2]], [[1, 1], [0, 2]]], "int64")], F.cross_entropy, "spatial"),
     R("cross_entropy", [(5,), const(3, "int64")], F.cross_entropy, "unbatched"),
     R("cross_entropy", [const([[1000.0, 1001.0, 999.5], [-1000.0, -1002.0, -999.0]]), const([1, 2], "int64")], F.cross_entropy, "large"),
+    R("var", [(3, 4)], lambda x: x.var(), "all"),
+    R("var", [(3, 4)], lambda x: x.var(1, keepdim=True), "dim1-keepdim", dim=1, keepdim=True),
+    R("var", [(2, 3, 4)], lambda x: x.var((0, 2), correction=0), "dims-correction0", dim=(0, 2), correction=0),
+    R("std", [(3, 4)], lambda x: x.std(0), "dim0", dim=0),
+    R("std", [(5,)], lambda x: x.std(correction=2), "correction2", correction=2),
+    R("masked_fill", [(3, 4), const(_mask())], lambda x, m: x.masked_fill(m, -2.5), value=-2.5),
+    R("masked_fill", [(2, 3, 4), const(_mask()[0])], lambda x, m: x.masked_fill(m, 1.0), "bcast", value=1.0),
     # floor division has no derivative in PyTorch (a backward through it raises: see test_ops_without_a_derivative)
     R("floor_divide", [grid(3, 4, offset=0.25), const([[1.5, -2.0, 0.75, 3.0]])], lambda x, y: x // y, "bcast", diff=()),
     R("floor_divide", [const([7, -7, 8], "int64"), 2], lambda x, y: x // y, "int-scalar", diff=()),

@@ -418,6 +418,8 @@ def _clamp_bounds(name, array, params):
 
 
 def _refuse_integers(name, array, params):
+    if name in ("var", "std"):
+        raise DTypeError("std and var only support floating point and complex dtypes")
     if name == "mean":
         raise DTypeError(
             "mean(): could not infer output dtype. Input dtype must be either a floating point or complex dtype. "
@@ -432,7 +434,7 @@ _TORCH_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char
 _INTEGER_RULES = {
     **dict.fromkeys(["exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid"], _to_default_float),
     "clamp": _clamp_bounds,
-    **dict.fromkeys(["mean", "softmax", "log_softmax"], _refuse_integers),
+    **dict.fromkeys(["mean", "var", "std", "softmax", "log_softmax"], _refuse_integers),
 }
 
 

@@ -125,6 +125,30 @@ def _integer_division(ufunc):
     return forward
 
 
+def _masked_fill(xp, x, mask, value=0):
+    """``x.masked_fill(mask, value)``: value (cast to x's dtype) where the boolean mask, broadcast to x, holds."""
+    if mask.dtype != np.bool_:
+        raise TypeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype.name}")
+    out = x.copy()
+    xp.copyto(out, xp.asarray(value).astype(x.dtype), where=xp.broadcast_to(mask, x.shape))
+    return out
+
+
+def _var(xp, x, dim=None, correction=1, keepdim=False):
+    """``torch.var``: the squared deviations from the mean, summed, over N - correction (Bessel's by default)."""
+    centred = x - x.mean(axis=dim, keepdims=True)
+    squares = (centred * centred).sum(axis=dim, keepdims=keepdim)
+    dof = degrees_of_freedom(x, squares, correction)
+    if dof > 0:
+        return squares / dof
+    return xp.where(xp.asarray(squares) > 0, xp.inf, xp.nan).astype(x.dtype)  # s/0 and 0/0, without NumPy's warning
+
+
+def degrees_of_freedom(x, out, correction):
+    """PyTorch's N - correction for var and std: N the input's numel over the output's, at least 0."""
+    return max(x.size // max(getattr(out, "size", 1), 1) - correction, 0)
+
+
 def _relu(xp, x):
     # against an array of zeros: NumPy's maximum with a scalar operand is about 3x slower than with two arrays
     zeros = xp.zeros(x.shape, x.dtype, order="F" if x.flags.f_contiguous and not x.flags.c_contiguous else "C")  # x's layout
@@ -164,6 +188,9 @@ defop("sum", lambda xp, x, dim=None, keepdim=False: x.sum(axis=dim, keepdims=kee
 defop("mean", lambda xp, x, dim=None, keepdim=False: x.mean(axis=dim, keepdims=keepdim), _by_dim("MeanBackward0", "MeanBackward1"))
 defop("max", _reduce_with_index("max"), _by_dim("MaxBackward1", "MaxBackward0"))
 defop("min", _reduce_with_index("min"), _by_dim("MinBackward1", "MinBackward0"))
+defop("var", _var, "VarBackward0")
+defop("std", lambda xp, x, **params: xp.sqrt(_var(xp, x, **params)), "StdBackward0")
+defop("masked_fill", _masked_fill, "MaskedFillBackward0", 2)  # (x, mask), value a number: a tensor value goes through where
 defop("softmax", _softmax, "SoftmaxBackward0")
 defop("log_softmax", _log_softmax, "LogSoftmaxBackward0")
 defop("reshape", lambda xp, x, shape: x.reshape(shape), "ViewBackward0", view=True)

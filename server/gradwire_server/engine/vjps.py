@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from typing import Callable, NamedTuple, Optional
 
-from . import nn
+from . import nn, ops
 
 
 class VJP(NamedTuple):
@@ -151,6 +151,19 @@ defvjp("clamp", _clamp_grad, saves="inputs")
 defvjp("matmul", lambda xp, g, ans, x, y: _matmul_grads(xp, g, x, y, 0), lambda xp, g, ans, x, y: _matmul_grads(xp, g, x, y, 1), saves="inputs")
 defvjp("sum", lambda xp, g, ans, x, dim=None, keepdim=False: _expand_reduced(xp, g, x.shape, dim, keepdim), saves=None)
 defvjp("mean", lambda xp, g, ans, x, dim=None, keepdim=False: _expand_reduced(xp, g, x.shape, dim, keepdim) * (g.size / max(math.prod(x.shape), 1)), saves=None)
+def _var_grad(xp, g, ans, x, dim=None, correction=1, keepdim=False, std=False):
+    """d var = 2 (x - mean) / (N - correction); d std = d var / (2 std)."""
+    dof = ops.degrees_of_freedom(x, ans, correction)
+    centred = x - x.mean(axis=dim, keepdims=True)
+    g = _expand_reduced(xp, g, x.shape, dim, keepdim)
+    if std:
+        return g * centred / (_expand_reduced(xp, xp.asarray(ans), x.shape, dim, keepdim) * (dof if dof else math.nan))
+    return g * centred * (2 / dof if dof else math.nan)
+
+
+defvjp("var", _var_grad, saves="all")
+defvjp("std", lambda xp, g, ans, x, **params: _var_grad(xp, g, ans, x, std=True, **params), saves="all")
+defvjp("masked_fill", lambda xp, g, ans, x, mask, value=0: xp.where(mask, 0, g), None, saves="inputs")
 defvjp("max", _extreme_grad)
 defvjp("min", _extreme_grad)
 defvjp("softmax", lambda xp, g, ans, x, dim: ans * (g - (g * ans).sum(axis=dim, keepdims=True)), saves="ans")
