@@ -13,6 +13,7 @@ import numpy as np
 
 from . import errors
 from .grad_mode import is_grad_enabled, no_grad
+from .printing import tensor_repr
 from .shapes import index_shape, infer
 from .wire import Handle, IndexKey, encode_param
 
@@ -291,10 +292,8 @@ class Tensor:
         return array if dtype is None else array.astype(dtype)
 
     def __repr__(self):
-        extra = ", requires_grad=True" if self._requires_grad and self._is_leaf else ""
-        if not self._is_leaf:
-            extra = f", grad_fn=<{self.grad_fn.name()}>"
-        return f"tensor({np.array2string(self.numpy(), separator=', ', prefix='tensor(')}{extra})"
+        suffixes = [f"grad_fn=<{self.grad_fn.name()}>"] if not self._is_leaf else ["requires_grad=True"] if self._requires_grad else []
+        return tensor_repr(self.numpy(), suffixes)
 
     __hash__ = object.__hash__
 

@@ -464,3 +464,40 @@ def test_torchs_functions_of_a_tensor(session):
         np.testing.assert_allclose(call(gw, x).numpy(), call(torch, t).numpy(), rtol=1e-6)
     with pytest.raises(TypeError, match=r"exp\(\): argument 'input' \(position 1\) must be Tensor, not list"):
         gw.exp([1.0])
+
+
+_RNG = np.random.default_rng(0)
+_PRINTED = {  # torch's number formats, widths, summaries of large tensors, line wraps and suffixes
+    "matrix": [[1.0, 2.0], [3.0, 4.0]],
+    "decimals": [1.5, -2.25, 3.0],
+    "0-d": 3.0,
+    "integers": [1, 2, 3],
+    "int32": np.array([1, -20], np.int32),
+    "masks": [True, False],
+    "tiny and one: scientific": [[1e-8, 1.0]],
+    "huge: scientific": [1e10, 1.0],
+    "nan and inf": [float("nan"), 1.0, float("inf")],
+    "zeros": [0.0, 0.0],
+    "float64": np.array([0.1, 2.0]),
+    "float16": np.array([0.5, 2.0], np.float16),
+    "wrapped lines": _RNG.standard_normal(30).astype(np.float32),
+    "3-d": (_RNG.standard_normal((3, 4, 5)) * 1000).astype(np.float32),
+    "summarized vector": np.arange(2000.0, dtype=np.float32),
+    "summarized matrix": _RNG.standard_normal((40, 50)).astype(np.float32),
+    "empty": np.zeros((0, 3), np.float32),
+}
+
+
+@pytest.mark.parametrize("case", _PRINTED)
+def test_a_tensor_prints_as_in_torch(session, case):
+    values = np.asarray(_PRINTED[case])
+    values = values.astype(np.float32) if values.dtype == np.float64 and case != "float64" else values
+    assert repr(session.tensor(values)) == repr(torch.from_numpy(values.copy()))
+    assert str(session.tensor(values)) == str(torch.from_numpy(values.copy()))
+
+
+def test_autograd_suffixes_print_as_in_torch(session):
+    values = _RNG.standard_normal((3, 30)).astype(np.float32)
+    w, t = session.tensor(values, requires_grad=True), torch.from_numpy(values.copy()).requires_grad_()
+    for ours, theirs in ((w, t), (w * 2, t * 2), ((w * 2).sum(), (t * 2).sum()), (w.double(), t.double())):
+        assert repr(ours) == repr(theirs)

@@ -1,0 +1,112 @@
+"""``repr(tensor)`` as PyTorch prints it: the same number format, summarization, line wrapping and suffixes.
+
+PyTorch's defaults: 4 decimals (scientific where the magnitudes call for it, integer-valued floats as
+``1.``), every element padded to the widest, tensors of more than 1,000 elements summarized to their
+first and last 3 items along each dim, lines of at most 80 characters, and ``dtype=`` named only
+where it is not the default of its kind (float32, int64, bool).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+PRECISION, THRESHOLD, EDGEITEMS, LINEWIDTH = 4, 1000, 3, 80
+_DEFAULT_DTYPES = {np.dtype(np.float32), np.dtype(np.int64), np.dtype(np.bool_)}
+
+
+def tensor_repr(values: np.ndarray, suffixes: list[str]) -> str:
+    """``tensor(...)`` of ``values``, then ``suffixes`` (``grad_fn=<...>``, ``requires_grad=True``) after the dtype."""
+    prefix = "tensor("
+    indent = len(prefix)
+    if values.size == 0:
+        body = "[]"
+        extra = [] if values.ndim == 1 else [f"size={tuple(values.shape)}"]
+    else:
+        summarize = values.size > THRESHOLD
+        formatter = _Formatter(_summarized(values) if summarize else values)
+        body = _nested(values, indent, summarize, formatter)
+        extra = []
+    if values.dtype not in _DEFAULT_DTYPES:
+        extra.append(f"dtype=torch.{values.dtype.name}")
+    return _with_suffixes(prefix + body, extra + suffixes, indent) + ")"
+
+
+class _Formatter:
+    """One number format for every element, chosen from the (summarized) values, as PyTorch's ``_Formatter``."""
+
+    def __init__(self, values: np.ndarray):
+        self.floating = values.dtype.kind == "f"
+        self.int_mode, self.sci_mode, self.width = True, False, 1
+        if not self.floating:
+            self.width = max(len(str(v)) for v in values.reshape(-1).tolist())
+            return
+        finite = values[np.isfinite(values) & (values != 0)].astype(np.float64)
+        if finite.size == 0:
+            return
+        magnitudes = np.abs(finite)
+        largest, smallest = float(magnitudes.max()), float(magnitudes.min())
+        self.int_mode = bool(np.all(finite == np.ceil(finite)))
+        if self.int_mode:
+            self.sci_mode = largest / smallest > 1000.0 or largest > 1.0e8
+        else:
+            self.sci_mode = largest / smallest > 1000.0 or largest > 1.0e8 or smallest < 1.0e-4
+        self.width = max(len(self._plain(v)) for v in finite.tolist())
+
+    def _plain(self, value: float) -> str:
+        if self.sci_mode:
+            return f"{value:.{PRECISION}e}"
+        if self.int_mode:
+            return f"{value:.0f}" + ("" if math.isinf(value) or math.isnan(value) else ".")
+        return f"{value:.{PRECISION}f}"
+
+    def format(self, value) -> str:
+        text = self._plain(value) if self.floating else str(value)
+        return text.rjust(self.width)
+
+
+def _summarized(values: np.ndarray) -> np.ndarray:
+    """The first and last ``EDGEITEMS`` along every dim: the values the summarized print shows."""
+    if values.ndim == 0:
+        return values
+    rows = list(range(EDGEITEMS)) + list(range(len(values) - EDGEITEMS, len(values))) if len(values) > 2 * EDGEITEMS else range(len(values))
+    if values.ndim == 1:
+        return values[list(rows)]
+    return np.stack([_summarized(values[i]) for i in rows])
+
+
+def _nested(values: np.ndarray, indent: int, summarize: bool, formatter: _Formatter) -> str:
+    if values.ndim == 0:
+        return formatter.format(values.item())
+    if values.ndim == 1:
+        return _vector(values, indent, summarize, formatter)
+    long = summarize and len(values) > 2 * EDGEITEMS
+    rows = list(range(EDGEITEMS)) + [None] + list(range(len(values) - EDGEITEMS, len(values))) if long else range(len(values))
+    slices = ["..." if i is None else _nested(values[i], indent + 1, summarize, formatter) for i in rows]
+    return "[" + ("," + "\n" * (values.ndim - 1) + " " * (indent + 1)).join(slices) + "]"
+
+
+def _vector(values: np.ndarray, indent: int, summarize: bool, formatter: _Formatter) -> str:
+    per_line = max(1, (LINEWIDTH - indent) // (formatter.width + 2))
+    if summarize and len(values) > 2 * EDGEITEMS:
+        items = [formatter.format(v) for v in values[:EDGEITEMS].tolist()] + [" ..."]
+        items += [formatter.format(v) for v in values[-EDGEITEMS:].tolist()]
+    else:
+        items = [formatter.format(v) for v in values.tolist()]
+    lines = [", ".join(items[i : i + per_line]) for i in range(0, len(items), per_line)]
+    return "[" + ("," + "\n" + " " * (indent + 1)).join(lines) + "]"
+
+
+def _with_suffixes(body: str, suffixes: list[str], indent: int) -> str:
+    """``body, suffix, ...``, a suffix on a line of its own where it would pass the line width."""
+    parts = [body]
+    line = len(body) - body.rfind("\n") + 1
+    for suffix in suffixes:
+        if line + len(suffix) + 2 > LINEWIDTH:
+            parts.append(",\n" + " " * indent + suffix)
+            line = indent + len(suffix)
+        else:
+            parts.append(", " + suffix)
+            line += len(suffix) + 2
+    return "".join(parts)
