@@ -299,6 +299,11 @@ def test_jacobian_matches_torch(session, rng):
     close(jm, tjm)
     single = jacobian(lambda x: x**3, session.tensor(a))
     close(single, torch.autograd.functional.jacobian(lambda x: x**3, torch.tensor(a)))
+    # an output that depends on no input: zeros, as torch's
+    zeros = jacobian(lambda x, m: session.tensor([1.0, 2.0]), (session.tensor(a), session.tensor(b)))
+    t_zeros = torch.autograd.functional.jacobian(lambda x, m: torch.tensor([1.0, 2.0]), (torch.tensor(a), torch.tensor(b)))
+    for ours, theirs in zip(zeros, t_zeros):
+        assert ours.shape == tuple(theirs.shape) and not ours.numpy().any()
 
 
 def test_no_grad(session):

@@ -144,6 +144,13 @@ def test_jacobian_of_one_input_matches_torch(engine):
     assert x.grad is None and not x.requires_grad  # the caller's tensor is left as it was
 
 
+def test_jacobian_of_an_output_that_depends_on_no_input_is_zeros_as_torchs(engine):
+    x = engine.tensor([1.0, 2.0, 3.0])
+    j = engine.jacobian(lambda a: engine.tensor([5.0, 6.0]), x)
+    t = torch.autograd.functional.jacobian(lambda a: torch.tensor([5.0, 6.0]), torch.tensor([1.0, 2.0, 3.0]))
+    assert_close(j, t)
+
+
 def test_jacobian_of_two_inputs_matches_torch(engine):
     rng = np.random.default_rng(4)
     a_values, b_values = rng.standard_normal((2, 3)), rng.standard_normal(3)
