@@ -14,10 +14,13 @@ from .errors import (
     InvalidArgumentError, InvalidIndexError, NotFoundError, PermissionDeniedError, ResourceExhaustedError, SessionLostError,
     UnauthenticatedError, UnavailableError, UnimplementedError,
 )
-from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .serialization import load, save
 from .session import Session, connect
-from .tensor import FUNCTIONS, Tensor, bool_, cat, float16, float32, float64, int32, int64, maximum, minimum, stack, where
+from .tensor import (
+    FUNCTIONS, Tensor, bool_, cat, float16, float32, float64, full_like, int32, int64, maximum, minimum, ones_like, rand_like,
+    randn_like, stack, where, zeros_like,
+)
 
 __version__ = "0.1.0"
 
@@ -28,6 +31,6 @@ __all__ = [
     "UnauthenticatedError", "UnavailableError", "UnimplementedError", "autograd", "bool_", "cat", "connect",
     "enable_grad", "errors", "float16", "float32", "float64", "grad", "int32", "int64", "is_grad_enabled", "load",
     "maximum", "minimum", "nn", "no_grad", "optim", "save", "set_grad_enabled", "stack", "viz", "where",
-    *FUNCTIONS,
+    "zeros_like", "ones_like", "full_like", "rand_like", "randn_like", "inference_mode", *FUNCTIONS,
 ]
 globals().update(FUNCTIONS)  # gw.exp(x), gw.sum(x, 1), ...: torch's functions of a tensor

@@ -50,3 +50,10 @@ class no_grad(set_grad_enabled):
 class enable_grad(set_grad_enabled):
     def __init__(self):
         super().__init__(True)
+
+
+class inference_mode(set_grad_enabled):
+    """``torch.inference_mode()``: here, as ``no_grad()`` (``inference_mode(False)``: as ``enable_grad()``)."""
+
+    def __init__(self, mode=True):
+        super().__init__(not mode)

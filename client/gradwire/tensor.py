@@ -598,6 +598,44 @@ class Tensor:
             raise IndexError("flatten() has invalid args: start_dim cannot come after end_dim")
         return self.reshape(shape[:start] + (-1,) + shape[end + 1 :])
 
+    def view_as(self, other):
+        return self.reshape(other.shape)
+
+    reshape_as = view_as
+
+    def expand_as(self, other):
+        return self.expand(other.shape)
+
+    def unbind(self, dim=0):
+        """The slices along ``dim``, each without it, as ``torch.unbind``."""
+        dim = _wrap_dim(dim, self.ndim)
+        return tuple(self[(slice(None),) * dim + (i,)] for i in range(self.shape[dim]))
+
+    def split(self, split_size_or_sections, dim=0):
+        """Pieces along ``dim`` of ``split_size`` each (the last may be smaller) or of the sizes listed, as ``torch.split``."""
+        dim = _wrap_dim(dim, self.ndim)
+        length = self.shape[dim]
+        if isinstance(split_size_or_sections, int):
+            if split_size_or_sections <= 0:
+                raise errors.InvalidArgumentError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {length}")
+            sizes = [min(split_size_or_sections, length - start) for start in range(0, length, split_size_or_sections)] or [0]
+        else:
+            sizes = list(split_size_or_sections)
+            if sum(sizes) != length:
+                raise errors.InvalidArgumentError(
+                    f"split_with_sizes expects split_sizes to sum exactly to {length} (input tensor's size at dimension {dim}), "
+                    f"but got split_sizes={sizes}"
+                )
+        starts = np.cumsum([0] + sizes[:-1]).tolist()
+        return tuple(self[(slice(None),) * dim + (slice(start, start + size),)] for start, size in zip(starts, sizes))
+
+    def chunk(self, chunks, dim=0):
+        """At most ``chunks`` pieces of equal size along ``dim`` (the last may be smaller), as ``torch.chunk``."""
+        if chunks <= 0:
+            raise errors.InvalidArgumentError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
+        length = self.shape[_wrap_dim(dim, self.ndim)]
+        return self.split(max(1, -(-length // chunks)), dim)
+
     def transpose(self, dim0, dim1):
         return _op("transpose", (self,), {"dim0": dim0, "dim1": dim1})
 
@@ -788,7 +826,7 @@ _OPERANDS = (Tensor, np.ndarray) + _NUMBERS  # what an operator takes; others ge
 _FUNCTION_NAMES = (
     "exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu", "neg", "clamp", "sum", "mean", "var", "std",
     "max", "min", "argmax", "argmin", "softmax", "log_softmax", "reshape", "flatten", "transpose", "permute", "squeeze",
-    "unsqueeze", "t", "matmul", "masked_fill", "add", "sub", "mul", "div", "pow", "floor_divide", "remainder",
+    "unsqueeze", "t", "matmul", "masked_fill", "unbind", "split", "chunk", "add", "sub", "mul", "div", "pow", "floor_divide", "remainder",
     "eq", "ne", "lt", "le", "gt", "ge", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "clone", "detach",
 )
 
@@ -807,6 +845,23 @@ def _function(name):
 
 
 FUNCTIONS = {name: _function(name) for name in _FUNCTION_NAMES}
+
+
+def _like(name):
+    def factory(input, *args, dtype=None, requires_grad=False):
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+        session, dtype = input._session, dtype if dtype is not None else input.dtype
+        if name == "full_like":
+            return session.full(input.shape, *args, dtype=dtype, requires_grad=requires_grad)
+        return getattr(session, name.removesuffix("_like"))(*input.shape, dtype=dtype, requires_grad=requires_grad)
+
+    factory.__name__ = name
+    factory.__doc__ = f"``torch.{name}``: a new tensor of ``input``'s shape, dtype (unless ``dtype=``) and session."
+    return factory
+
+
+zeros_like, ones_like, rand_like, randn_like, full_like = map(_like, ("zeros_like", "ones_like", "rand_like", "randn_like", "full_like"))
 
 
 def cat(tensors, dim=0):

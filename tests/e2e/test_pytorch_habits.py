@@ -501,3 +501,41 @@ def test_autograd_suffixes_print_as_in_torch(session):
     w, t = session.tensor(values, requires_grad=True), torch.from_numpy(values.copy()).requires_grad_()
     for ours, theirs in ((w, t), (w * 2, t * 2), ((w * 2).sum(), (t * 2).sum()), (w.double(), t.double())):
         assert repr(ours) == repr(theirs)
+
+
+_PIECES = {
+    "unbind(1)": lambda a: a.unbind(1),
+    "split(4, dim=1)": lambda a: a.split(4, dim=1),
+    "split([1, 3])": lambda a: a.split([1, 3]),
+    "chunk(4, 1)": lambda a: a.chunk(4, 1),
+    "chunk(3)": lambda a: a.chunk(3),
+    "gw.split(a, 10)": lambda a: (gw if isinstance(a, gw.Tensor) else torch).split(a, 10),
+}
+
+
+@pytest.mark.parametrize("pieces", _PIECES)
+def test_splitting_a_tensor_as_in_torch(session, pieces):
+    values = np.arange(24.0, dtype=np.float32).reshape(4, 6)
+    x, t = session.tensor(values, requires_grad=True), torch.tensor(values, requires_grad=True)
+    ours, theirs = _PIECES[pieces](x), _PIECES[pieces](t)
+    assert [p.shape for p in ours] == [tuple(p.shape) for p in theirs]
+    assert [p.tolist() for p in ours] == [p.tolist() for p in theirs]
+    sum((p * p * (i + 1)).sum() for i, p in enumerate(ours)).backward()
+    sum((p * p * (i + 1)).sum() for i, p in enumerate(theirs)).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
+
+
+def test_like_factories_shape_views_and_inference_mode_as_in_torch(session):
+    x, t = session.ones(2, 3, dtype="float64"), torch.ones(2, 3, dtype=torch.float64)
+    for name, args in (("zeros_like", ()), ("ones_like", ()), ("full_like", (2.5,)), ("rand_like", ()), ("randn_like", ())):
+        ours, theirs = getattr(gw, name)(x, *args), getattr(torch, name)(t, *args)
+        assert (ours.shape, ours.dtype, ours.requires_grad) == (tuple(theirs.shape), np.float64, False)
+        if name in ("zeros_like", "ones_like", "full_like"):
+            assert ours.tolist() == theirs.tolist()
+    assert gw.zeros_like(x, dtype="int64").dtype == np.int64
+    assert x.sum(0).expand_as(x).tolist() == t.sum(0).expand_as(t).tolist()
+    assert x.view_as(session.ones(3, 2)).shape == tuple(t.view_as(torch.ones(3, 2)).shape) == (3, 2)
+    w = session.ones(2, requires_grad=True)
+    with gw.inference_mode():
+        assert not (w * 2).requires_grad
+    assert (w * 2).requires_grad
