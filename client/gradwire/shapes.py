@@ -248,6 +248,11 @@ def _class_loss(inputs, params):
     return (target._shape if params.get("reduction", "mean") == "none" else ()), scores._dtype
 
 
+def _elementwise_loss(inputs, params):
+    x = inputs[0]
+    return (x._shape if params.get("reduction", "mean") == "none" else ()), x._dtype
+
+
 INFER = {
     **dict.fromkeys(["add", "sub", "mul", "pow", "maximum", "minimum", "floor_divide", "remainder"], _elementwise),
     **dict.fromkeys(["bitwise_and", "bitwise_or", "bitwise_xor"], _elementwise),
@@ -277,6 +282,7 @@ INFER = {
     "embedding": _embedding,
     **dict.fromkeys(["layer_norm", "dropout"], _unary),
     **dict.fromkeys(["nll_loss", "cross_entropy"], _class_loss),
+    **dict.fromkeys(["binary_cross_entropy", "binary_cross_entropy_with_logits"], _elementwise_loss),
 }
 
 

@@ -380,3 +380,81 @@ def test_a_shape_that_depends_on_values_is_asked_for(session):
     x = session.tensor(np.arange(6.0))
     y = x[x > 2]  # a boolean tensor: the client cannot know how many are True
     assert y._shape is None and y.shape == (3,)
+
+
+_LOSS_MODULES = [
+    ("CrossEntropyLoss", {}, "classes"),
+    ("CrossEntropyLoss", {"reduction": "sum", "ignore_index": 2}, "classes"),
+    ("NLLLoss", {"reduction": "none"}, "classes"),
+    ("MSELoss", {}, "values"),
+    ("BCEWithLogitsLoss", {}, "probabilities"),
+    ("BCEWithLogitsLoss", {"reduction": "none"}, "probabilities"),
+    ("BCELoss", {"reduction": "sum"}, "probabilities"),
+]
+
+
+@pytest.mark.parametrize("name, options, targets", _LOSS_MODULES, ids=[f"{n}-{o}" for n, o, _ in _LOSS_MODULES])
+def test_loss_modules_match_torch(session, rng, name, options, targets):
+    scores = rng.standard_normal((6, 4)).astype(np.float32)
+    if name == "BCELoss":
+        scores = 1 / (1 + np.exp(-scores))
+    target = {
+        "classes": rng.integers(0, 4, 6),
+        "values": rng.standard_normal((6, 4)).astype(np.float32),
+        "probabilities": rng.uniform(0, 1, (6, 4)).astype(np.float32),
+    }[targets]
+    x, t = session.tensor(scores, requires_grad=True), torch.tensor(scores, requires_grad=True)
+    ours, theirs = getattr(nn, name)(**options), getattr(tnn, name)(**options)
+    assert repr(ours) == repr(theirs)
+    value, t_value = ours(x, session.tensor(target)), theirs(t, torch.from_numpy(target))
+    assert value.shape == tuple(t_value.shape)
+    assert_close(value, t_value, what="loss")
+    if name.startswith("BCE"):  # (cross_entropy is one fused node here, mse_loss a few ops: named otherwise)
+        assert value.grad_fn.name() == t_value.grad_fn.name()
+    (value * value).sum().backward()
+    (t_value * t_value).sum().backward()
+    assert_close(x.grad, t.grad, what="d loss / d input")
+
+
+def test_logistic_regression_with_bce_with_logits_matches_torch_step_by_step(session, rng):
+    features, labels = rng.standard_normal((32, 5)).astype(np.float32), rng.integers(0, 2, (32, 1)).astype(np.float32)
+    model = nn.Sequential(nn.Linear(5, 1, session=session))
+    reference = to_torch_model(model, tnn.Sequential(tnn.Linear(5, 1)))
+    opt, t_opt = gw.optim.SGD(model.parameters(), lr=0.5), torch.optim.SGD(reference.parameters(), lr=0.5)
+    x, y = session.tensor(features), session.tensor(labels)
+    for _ in range(5):
+        opt.zero_grad()
+        t_opt.zero_grad()
+        loss, t_loss = nn.BCEWithLogitsLoss()(model(x), y), tnn.BCEWithLogitsLoss()(reference(torch.from_numpy(features)), torch.from_numpy(labels))
+        loss.backward()
+        t_loss.backward()
+        opt.step()
+        t_opt.step()
+        assert loss.item() == pytest.approx(t_loss.item(), rel=1e-5)
+    for (name, p), t_p in zip(model.named_parameters(), reference.parameters()):
+        assert_close(p, t_p, what=name)
+    probabilities = nn.Sigmoid()(model(x))
+    assert_close(F.binary_cross_entropy(probabilities, labels), TF.binary_cross_entropy(torch.sigmoid(reference(torch.from_numpy(features))), torch.from_numpy(labels)))
+
+
+def test_binary_losses_refuse_what_torch_refuses(session):
+    x = session.tensor([0.5, 1.5])
+    with pytest.raises(gw.InvalidArgumentError, match=r"Target size \(\[3\]\) must be the same as input size \(\[2\]\)"):
+        F.binary_cross_entropy_with_logits(x, [1.0, 0.0, 1.0]).item()
+    with pytest.raises(RuntimeError, match="all elements of input should be between 0 and 1"):
+        TF.binary_cross_entropy(torch.tensor([0.5, 1.5]), torch.tensor([1.0, 0.0]))
+    with pytest.raises(gw.InvalidArgumentError, match="all elements of input should be between 0 and 1"):
+        F.binary_cross_entropy(x, [1.0, 0.0]).item()
+    with pytest.raises(gw.UnimplementedError, match="pos_weight"):
+        nn.BCEWithLogitsLoss(pos_weight=session.tensor([2.0]))(x, [1.0, 0.0])
+
+
+def test_softmax_modules_match_torch(session, rng):
+    values = rng.standard_normal((2, 3, 4)).astype(np.float32)
+    for ours, theirs in ((nn.Softmax(dim=1), tnn.Softmax(dim=1)), (nn.LogSoftmax(-1), tnn.LogSoftmax(-1))):
+        assert repr(ours) == repr(theirs)
+        assert_close(ours(session.tensor(values)), theirs(torch.from_numpy(values)))
+    with pytest.warns(UserWarning, match="Implicit dimension choice for softmax"):
+        implicit = nn.Softmax()(session.tensor(values))
+    with pytest.warns(UserWarning):
+        assert_close(implicit, tnn.Softmax()(torch.from_numpy(values)))

@@ -12,7 +12,7 @@ from .. import errors
 from ..tensor import Tensor, _op
 
 __all__ = [
-    "conv2d", "cross_entropy", "dropout", "embedding", "layer_norm", "linear", "log_softmax", "max_pool2d",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "conv2d", "cross_entropy", "dropout", "embedding", "layer_norm", "linear", "log_softmax", "max_pool2d",
     "mse_loss", "nll_loss", "relu", "sigmoid", "softmax", "tanh",
 ]
 
@@ -159,6 +159,33 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     """Negative log-likelihood of log-probabilities ``input`` at the class indices ``target``."""
     _check_class_loss("nll_loss", weight, reduction)
     return _op("nll_loss", (input, _as_target(target, input)), _given(reduction=(reduction, "mean"), ignore_index=(int(ignore_index), -100)))
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None, reduction="mean", pos_weight=None):
+    """Binary cross-entropy of logits ``input`` against probabilities ``target`` (of its shape), one fused,
+    numerically stable op on the server."""
+    _check_binary_loss("binary_cross_entropy_with_logits", weight, reduction, pos_weight)
+    return _op("binary_cross_entropy_with_logits", (input, _as_probabilities(target, input)), _given(reduction=(reduction, "mean")))
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+    """Binary cross-entropy of probabilities ``input`` (in [0, 1]) against ``target``; each log at least -100, as PyTorch's."""
+    _check_binary_loss("binary_cross_entropy", weight, reduction)
+    return _op("binary_cross_entropy", (input, _as_probabilities(target, input)), _given(reduction=(reduction, "mean")))
+
+
+def _check_binary_loss(name, weight, reduction, pos_weight=None):
+    if weight is not None or pos_weight is not None:
+        raise errors.UnimplementedError(f"{name}: weight and pos_weight are not supported")
+    if reduction not in _REDUCTIONS:
+        raise errors.InvalidArgumentError(f"{reduction} is not a valid value for reduction")
+
+
+def _as_probabilities(target, like):
+    """A target of probabilities in ``like``'s session: Tensors pass; arrays and lists are uploaded in ``like``'s dtype."""
+    if isinstance(target, Tensor):
+        return target
+    return like._session.tensor(np.asarray(target, dtype=like.dtype))
 
 
 def mse_loss(input, target, reduction="mean"):

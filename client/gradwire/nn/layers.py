@@ -10,6 +10,7 @@ with PyTorch's bounds (``kaiming_uniform_(a=sqrt(5))``, that is U(-1/sqrt(fan_in
 from __future__ import annotations
 
 import math
+import warnings
 from collections import OrderedDict
 
 import numpy as np
@@ -23,8 +24,8 @@ from .module import Module, resolve_session
 from .parameter import Parameter
 
 __all__ = [
-    "Conv2d", "Dropout", "Embedding", "Flatten", "Identity", "LayerNorm", "Linear", "MaxPool2d", "ReLU",
-    "Sequential", "Sigmoid", "Tanh",
+    "Conv2d", "Dropout", "Embedding", "Flatten", "Identity", "LayerNorm", "Linear", "LogSoftmax", "MaxPool2d", "ReLU",
+    "Sequential", "Sigmoid", "Softmax", "Tanh",
 ]
 
 
@@ -155,6 +156,32 @@ class Tanh(_Activation):
 
 class Sigmoid(_Activation):
     _method = "sigmoid"
+
+
+class Softmax(Module):
+    def __init__(self, dim=None):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input):
+        return input.softmax(self._dim_for(input))
+
+    def _dim_for(self, input):
+        if self.dim is not None:
+            return self.dim
+        warnings.warn(  # PyTorch's choice and words for a module made without dim
+            f"Implicit dimension choice for {type(self).__name__.lower()} has been deprecated. Change the call to include dim=X as an argument.",
+            UserWarning, stacklevel=3,
+        )
+        return 0 if input.ndim in (0, 1, 3) else 1
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Softmax):
+    def forward(self, input):
+        return input.log_softmax(self._dim_for(input))
 
 
 class Dropout(Module):

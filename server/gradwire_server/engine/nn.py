@@ -489,6 +489,61 @@ def cross_entropy_grad(xp, g, ans, scores, target, reduction="mean", ignore_inde
 # --- dropout: the uniform samples come from the session's generator (a ``rand`` tensor) ------------
 
 
+# --- losses over probabilities and logits: elementwise, target of the input's shape and dtype ---------
+
+
+def _binary_targets(x, target, name):
+    if tuple(target.shape) != tuple(x.shape):
+        raise ValueError(f"{name}: Target size ({list(target.shape)}) must be the same as input size ({list(x.shape)})")
+    if target.dtype != x.dtype:
+        raise TypeError(f"{name}: expected target of the input's dtype {x.dtype} (probabilities), but got {target.dtype}")
+
+
+def _mean_or_sum(loss, reduction):
+    if reduction == "none":
+        return loss
+    if reduction in ("mean", "sum"):
+        return loss.mean() if reduction == "mean" else loss.sum()
+    raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _elementwise_loss_scale(xp, g, reduction, size):
+    """d loss / d per-element loss: g itself for 'none', else g spread evenly (mean) or as is (sum)."""
+    return g if reduction == "none" else g / size if reduction == "mean" else g
+
+
+def binary_cross_entropy_with_logits(xp, x, target, reduction="mean"):
+    """``F.binary_cross_entropy_with_logits``: max(x, 0) - x y + log(1 + exp(-|x|)), stable for any logit."""
+    _binary_targets(x, target, "binary_cross_entropy_with_logits")
+    return _mean_or_sum(xp.maximum(x, 0) - x * target + xp.log1p(xp.exp(-xp.abs(x))), reduction)
+
+
+def binary_cross_entropy_with_logits_grad(xp, g, ans, x, target, reduction="mean", *, argnum):
+    scale = _elementwise_loss_scale(xp, g, reduction, x.size)
+    if argnum == 0:  # sigmoid(x) - y, the sigmoid computed without overflow at either end
+        e = xp.exp(-xp.abs(x))
+        return (xp.where(x >= 0, 1 / (1 + e), e / (1 + e)) - target) * scale
+    return -x * scale
+
+
+_LOG_FLOOR = -100.0  # PyTorch clamps BCE's logs here, so a probability of 0 or 1 costs 100, not inf
+
+
+def binary_cross_entropy(xp, p, target, reduction="mean"):
+    """``F.binary_cross_entropy`` of probabilities ``p``: -(y log p + (1 - y) log(1 - p)), each log at least -100."""
+    _binary_targets(p, target, "binary_cross_entropy")
+    if p.size and bool(((p < 0) | (p > 1)).any()):
+        raise ValueError("all elements of input should be between 0 and 1")
+    return _mean_or_sum(-(target * xp.maximum(xp.log(p), _LOG_FLOOR) + (1 - target) * xp.maximum(xp.log1p(-p), _LOG_FLOOR)), reduction)
+
+
+def binary_cross_entropy_grad(xp, g, ans, p, target, reduction="mean", *, argnum):
+    scale = _elementwise_loss_scale(xp, g, reduction, p.size)
+    if argnum == 0:
+        return (p - target) / xp.maximum((1 - p) * p, 1e-12) * scale  # PyTorch's EPSILON
+    return (xp.maximum(xp.log1p(-p), _LOG_FLOOR) - xp.maximum(xp.log(p), _LOG_FLOOR)) * scale
+
+
 def _keep_scale(p):
     if not 0 <= p <= 1:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")

@@ -215,6 +215,8 @@ defop("layer_norm", nn.layer_norm, "NativeLayerNormBackward0", None)
 defop("dropout", nn.dropout, "NativeDropoutBackward0", 2)  # (x, uniform samples from the session's generator)
 defop("nll_loss", nn.nll_loss, "NllLossBackward0", 2)
 defop("cross_entropy", nn.cross_entropy, "CrossEntropyLossBackward0", 2)  # fused log_softmax + nll_loss
+defop("binary_cross_entropy", nn.binary_cross_entropy, "BinaryCrossEntropyBackward0", 2)
+defop("binary_cross_entropy_with_logits", nn.binary_cross_entropy_with_logits, "BinaryCrossEntropyWithLogitsBackward0", 2)
 defop("floor_divide", _integer_division("floor_divide"), "NotImplemented", 2, broadcasts=True)  # x // y: no derivative, as PyTorch's
 defop("remainder", _integer_division("remainder"), lambda shapes, params: "RemainderBackward0" if shapes[1] is None else "RemainderBackward1", 2, broadcasts=True)
 # no gradient (listed in vjps.NON_DIFFERENTIABLE): bitwise ops (masks), comparisons, arg-reductions

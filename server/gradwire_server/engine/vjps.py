@@ -188,3 +188,5 @@ defvjp("layer_norm", nn.layer_norm_grad, saves="inputs", variadic=True)
 defvjp("dropout", nn.dropout_grad, None, saves="inputs")  # the samples are data, never differentiated
 defvjp("nll_loss", nn.nll_loss_grad, None, saves="inputs")
 defvjp("cross_entropy", nn.cross_entropy_grad, None, saves="inputs")
+defvjp("binary_cross_entropy", nn.binary_cross_entropy_grad, saves="inputs", variadic=True)
+defvjp("binary_cross_entropy_with_logits", nn.binary_cross_entropy_with_logits_grad, saves="inputs", variadic=True)
