@@ -253,13 +253,20 @@ def _elementwise_loss(inputs, params):
     return (x._shape if params.get("reduction", "mean") == "none" else ()), x._dtype
 
 
+def _cumsum(inputs, params):
+    x = inputs[0]
+    return x._shape, (_INT64 if x._dtype.kind in "biu" else x._dtype)  # integers sum in int64, as PyTorch's
+
+
 INFER = {
     **dict.fromkeys(["add", "sub", "mul", "pow", "maximum", "minimum", "floor_divide", "remainder"], _elementwise),
     **dict.fromkeys(["bitwise_and", "bitwise_or", "bitwise_xor"], _elementwise),
     "div": _division,
     **dict.fromkeys(["eq", "ne", "lt", "le", "gt", "ge"], _comparison),
     **dict.fromkeys(["neg", "abs", "relu", "softmax", "log_softmax", "clone", "bitwise_not"], _unary),
-    **dict.fromkeys(["exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid"], _float_unary),
+    **dict.fromkeys(["exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "log1p", "expm1"], _float_unary),
+    **dict.fromkeys(["leaky_relu", "silu", "softplus", "elu", "tril", "triu"], _unary),
+    "cumsum": _cumsum,
     "clamp": _clamp,
     "where": _where,
     **dict.fromkeys(["sum", "mean", "var", "std", "max", "min"], _reduction),

@@ -598,6 +598,15 @@ class Tensor:
             raise IndexError("flatten() has invalid args: start_dim cannot come after end_dim")
         return self.reshape(shape[:start] + (-1,) + shape[end + 1 :])
 
+    def tril(self, diagonal=0):
+        return _op("tril", (self,), {"diagonal": diagonal})
+
+    def triu(self, diagonal=0):
+        return _op("triu", (self,), {"diagonal": diagonal})
+
+    def cumsum(self, dim):
+        return _op("cumsum", (self,), {"dim": dim})
+
     def view_as(self, other):
         return self.reshape(other.shape)
 
@@ -690,7 +699,7 @@ def _binary(name):
     return method
 
 
-for _name in ("exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu", "neg"):
+for _name in ("exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu", "neg", "log1p", "expm1"):
     setattr(Tensor, _name, _unary(_name))
 for _name in ("add", "sub", "mul", "div", "pow", "floor_divide", "remainder", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge"):
     setattr(Tensor, _name, _binary(_name))
@@ -796,7 +805,7 @@ _NO_PARAMS = {}
 # the params that name dims of input 0, and how many dims the output adds (unsqueeze and stack: one):
 # checked before anything is queued, as PyTorch checks them (an IndexError at once)
 _DIM_PARAMS = {
-    **dict.fromkeys(("sum", "mean", "var", "std", "max", "min", "argmax", "argmin", "softmax", "log_softmax", "squeeze", "cat"), (("dim",), 0)),
+    **dict.fromkeys(("cumsum", "sum", "mean", "var", "std", "max", "min", "argmax", "argmin", "softmax", "log_softmax", "squeeze", "cat"), (("dim",), 0)),
     "transpose": (("dim0", "dim1"), 0), "permute": (("dims",), 0), "unsqueeze": (("dim",), 1), "stack": (("dim",), 1),
 }
 
@@ -824,7 +833,7 @@ _OPERANDS = (Tensor, np.ndarray) + _NUMBERS  # what an operator takes; others ge
 
 # torch.exp(x), torch.sum(x, 1), ...: PyTorch's functions of a tensor, as the methods of their first argument
 _FUNCTION_NAMES = (
-    "exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu", "neg", "clamp", "sum", "mean", "var", "std",
+    "exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu", "neg", "log1p", "expm1", "tril", "triu", "cumsum", "clamp", "sum", "mean", "var", "std",
     "max", "min", "argmax", "argmin", "softmax", "log_softmax", "reshape", "flatten", "transpose", "permute", "squeeze",
     "unsqueeze", "t", "matmul", "masked_fill", "unbind", "split", "chunk", "add", "sub", "mul", "div", "pow", "floor_divide", "remainder",
     "eq", "ne", "lt", "le", "gt", "ge", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "clone", "detach",

@@ -458,3 +458,49 @@ def test_softmax_modules_match_torch(session, rng):
         implicit = nn.Softmax()(session.tensor(values))
     with pytest.warns(UserWarning):
         assert_close(implicit, tnn.Softmax()(torch.from_numpy(values)))
+
+
+_ACTIVATIONS = [
+    ("LeakyReLU", (0.2,), lambda F, x: F.leaky_relu(x, 0.2)),
+    ("SiLU", (), lambda F, x: F.silu(x)),
+    ("Softplus", (2.0, 3.0), lambda F, x: F.softplus(x, beta=2.0, threshold=3.0)),
+    ("ELU", (0.5,), lambda F, x: F.elu(x, alpha=0.5)),
+]
+
+
+@pytest.mark.parametrize("name, args, functional", _ACTIVATIONS, ids=[a[0] for a in _ACTIVATIONS])
+def test_activations_match_torch(session, rng, name, args, functional):
+    values = rng.standard_normal((4, 5)).astype(np.float32) * 3
+    x, t = session.tensor(values, requires_grad=True), torch.tensor(values, requires_grad=True)
+    ours, theirs = getattr(nn, name)(*args), getattr(tnn, name)(*args)
+    assert repr(ours) == repr(theirs)
+    out, t_out = ours(x), theirs(t)
+    assert_close(out, t_out)
+    assert_close(functional(F, x), functional(TF, t))
+    assert out.grad_fn.name() == t_out.grad_fn.name()
+    (out * out).sum().backward()
+    (t_out * t_out).sum().backward()
+    assert_close(x.grad, t.grad, what="d/dx")
+
+
+def test_tril_triu_cumsum_log1p_expm1_match_torch(session, rng):
+    values = rng.standard_normal((3, 4)).astype(np.float32)
+    x, t = session.tensor(values, requires_grad=True), torch.tensor(values, requires_grad=True)
+    programs = (
+        lambda a: a.tril(), lambda a: a.triu(1), lambda a: a.cumsum(1), lambda a: a.cumsum(-2),
+        lambda a: (a.abs() * 0.5).log1p(), lambda a: a.expm1(),
+    )
+    total, t_total = 0, 0
+    for program in programs:
+        out, t_out = program(x), program(t)
+        assert out.shape == tuple(t_out.shape) and out.grad_fn.name() == t_out.grad_fn.name()
+        assert_close(out, t_out)
+        total, t_total = total + (out * out).sum(), t_total + (t_out * t_out).sum()
+    total.backward()
+    t_total.backward()
+    assert_close(x.grad, t.grad, rtol=1e-4, what="d/dx")
+    counts, t_counts = session.tensor([1, 2, 3], dtype="int32").cumsum(0), torch.tensor([1, 2, 3], dtype=torch.int32).cumsum(0)
+    assert counts.dtype == np.int64 == np.dtype(str(t_counts.dtype).removeprefix("torch."))  # known before a sync
+    assert counts.tolist() == t_counts.tolist()
+    with pytest.raises(gw.InvalidArgumentError, match="input tensor must have at least 2 dimensions"):
+        session.tensor([1.0, 2.0]).tril().numpy()

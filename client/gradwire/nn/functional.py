@@ -12,7 +12,7 @@ from .. import errors
 from ..tensor import Tensor, _op
 
 __all__ = [
-    "binary_cross_entropy", "binary_cross_entropy_with_logits", "conv2d", "cross_entropy", "dropout", "embedding", "layer_norm", "linear", "log_softmax", "max_pool2d",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "conv2d", "cross_entropy", "dropout", "elu", "leaky_relu", "silu", "softplus", "embedding", "layer_norm", "linear", "log_softmax", "max_pool2d",
     "mse_loss", "nll_loss", "relu", "sigmoid", "softmax", "tanh",
 ]
 
@@ -22,6 +22,26 @@ _REDUCTIONS = ("mean", "sum", "none")
 def relu(input, inplace=False):
     """max(0, x), elementwise."""
     return input.relu()
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """x where x > 0, else ``negative_slope`` * x."""
+    return _op("leaky_relu", (input,), _given(negative_slope=(float(negative_slope), 0.01)))
+
+
+def silu(input, inplace=False):
+    """x * sigmoid(x)."""
+    return _op("silu", (input,))
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    """log(1 + exp(beta x)) / beta; x itself where beta x > ``threshold``."""
+    return _op("softplus", (input,), _given(beta=(float(beta), 1.0), threshold=(float(threshold), 20.0)))
+
+
+def elu(input, alpha=1.0, inplace=False):
+    """x where x > 0, else alpha * (exp(x) - 1)."""
+    return _op("elu", (input,), _given(alpha=(float(alpha), 1.0)))
 
 
 def tanh(input):

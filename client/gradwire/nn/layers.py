@@ -24,8 +24,8 @@ from .module import Module, resolve_session
 from .parameter import Parameter
 
 __all__ = [
-    "Conv2d", "Dropout", "Embedding", "Flatten", "Identity", "LayerNorm", "Linear", "LogSoftmax", "MaxPool2d", "ReLU",
-    "Sequential", "Sigmoid", "Softmax", "Tanh",
+    "Conv2d", "Dropout", "ELU", "Embedding", "Flatten", "Identity", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax", "MaxPool2d",
+    "ReLU", "Sequential", "SiLU", "Sigmoid", "Softmax", "Softplus", "Tanh",
 ]
 
 
@@ -182,6 +182,51 @@ class Softmax(Module):
 class LogSoftmax(Softmax):
     def forward(self, input):
         return input.log_softmax(self._dim_for(input))
+
+
+class _Settings(Module):
+    """An activation with settings: attributes of PyTorch's names, passed in that order to its functional."""
+
+    _settings = ()
+
+    def __init__(self, *values):
+        super().__init__()
+        for name, value in zip(self._settings, values):
+            setattr(self, name, value)
+
+    def forward(self, input):
+        return self._functional(input, *(getattr(self, name) for name in self._settings))
+
+    def extra_repr(self):
+        return ", ".join(f"{name}={getattr(self, name)}" for name in self._settings)
+
+
+class LeakyReLU(_Settings):
+    _settings, _functional = ("negative_slope",), staticmethod(F.leaky_relu)
+
+    def __init__(self, negative_slope=0.01, inplace=False):
+        super().__init__(negative_slope)
+
+
+class SiLU(_Settings):
+    _functional = staticmethod(F.silu)
+
+    def __init__(self, inplace=False):
+        super().__init__()
+
+
+class Softplus(_Settings):
+    _settings, _functional = ("beta", "threshold"), staticmethod(F.softplus)
+
+    def __init__(self, beta=1.0, threshold=20.0):
+        super().__init__(beta, threshold)
+
+
+class ELU(_Settings):
+    _settings, _functional = ("alpha",), staticmethod(F.elu)
+
+    def __init__(self, alpha=1.0, inplace=False):
+        super().__init__(alpha)
 
 
 class Dropout(Module):

@@ -125,6 +125,26 @@ def _integer_division(ufunc):
     return forward
 
 
+def _softplus(xp, x, beta=1.0, threshold=20.0):
+    """log(1 + exp(beta x)) / beta, and x itself where beta x passes ``threshold``, as PyTorch's."""
+    scaled = x * beta
+    return xp.where(scaled > threshold, x, xp.log1p(xp.exp(xp.minimum(scaled, threshold))) / beta)
+
+
+def _triangle(which):
+    def forward(xp, x, diagonal=0):
+        if x.ndim < 2:
+            raise ValueError(f"{which}: input tensor must have at least 2 dimensions")
+        return getattr(xp, which)(x, diagonal)
+
+    return forward
+
+
+def _cumsum(xp, x, dim):
+    # integer and bool tensors sum in int64, as PyTorch's
+    return xp.cumsum(x, axis=dim, dtype=xp.int64 if x.dtype.kind in "biu" else x.dtype)
+
+
 def _masked_fill(xp, x, mask, value=0):
     """``x.masked_fill(mask, value)``: value (cast to x's dtype) where the boolean mask, broadcast to x, holds."""
     if mask.dtype != np.bool_:
@@ -182,6 +202,15 @@ defop("cos", lambda xp, x: xp.cos(x), "CosBackward0")
 defop("tanh", lambda xp, x: xp.tanh(x), "TanhBackward0")
 defop("sigmoid", _sigmoid, "SigmoidBackward0")
 defop("relu", _relu, "ReluBackward0")
+defop("log1p", lambda xp, x: xp.log1p(x), "Log1PBackward0")
+defop("expm1", lambda xp, x: xp.expm1(x), "Expm1Backward0")
+defop("leaky_relu", lambda xp, x, negative_slope=0.01: xp.where(x > 0, x, x * negative_slope), "LeakyReluBackward0")
+defop("silu", lambda xp, x: x * _sigmoid(xp, x), "SiluBackward0")
+defop("softplus", _softplus, "SoftplusBackward0")
+defop("elu", lambda xp, x, alpha=1.0: xp.where(x > 0, x, alpha * xp.expm1(xp.minimum(x, 0))), "EluBackward0")
+defop("tril", _triangle("tril"), "TrilBackward0")
+defop("triu", _triangle("triu"), "TriuBackward0")
+defop("cumsum", _cumsum, "CumsumBackward0")
 defop("clamp", _clamp, "ClampBackward1")
 defop("matmul", lambda xp, x, y: x @ y, _matmul_node, 2)
 defop("sum", lambda xp, x, dim=None, keepdim=False: x.sum(axis=dim, keepdims=keepdim), _by_dim("SumBackward0", "SumBackward1"))

@@ -126,6 +126,11 @@ def _same(xp, g, ans, *xs, **params):
     return g
 
 
+def _silu_grad(xp, g, ans, x):
+    s = ops._sigmoid(xp, x)
+    return g * s * (1 + x * (1 - s))
+
+
 # op           d/d input 0                                   d/d input 1                                saves
 defvjp("add", _same, _same, saves=None)
 defvjp("sub", _same, lambda xp, g, ans, x, y: -g, saves=None)
@@ -147,6 +152,15 @@ defvjp("cos", lambda xp, g, ans, x: -g * xp.sin(x), saves="inputs")
 defvjp("tanh", lambda xp, g, ans, x: g * (1 - ans * ans), saves="ans")
 defvjp("sigmoid", lambda xp, g, ans, x: g * ans * (1 - ans), saves="ans")
 defvjp("relu", lambda xp, g, ans, x: g * (ans > 0), saves="ans")
+defvjp("log1p", lambda xp, g, ans, x: g / (1 + x), saves="inputs")
+defvjp("expm1", lambda xp, g, ans, x: g * (ans + 1), saves="ans")
+defvjp("leaky_relu", lambda xp, g, ans, x, negative_slope=0.01: xp.where(x > 0, g, g * negative_slope), saves="inputs")
+defvjp("silu", _silu_grad, saves="inputs")
+defvjp("softplus", lambda xp, g, ans, x, beta=1.0, threshold=20.0: xp.where(x * beta > threshold, g, g * ops._sigmoid(xp, x * beta)), saves="inputs")
+defvjp("elu", lambda xp, g, ans, x, alpha=1.0: xp.where(x > 0, g, g * alpha * xp.exp(xp.minimum(x, 0))), saves="inputs")
+defvjp("tril", lambda xp, g, ans, x, diagonal=0: xp.tril(g, diagonal), saves=None)
+defvjp("triu", lambda xp, g, ans, x, diagonal=0: xp.triu(g, diagonal), saves=None)
+defvjp("cumsum", lambda xp, g, ans, x, dim: xp.flip(xp.cumsum(xp.flip(g, dim), axis=dim), dim), saves=None)
 defvjp("clamp", _clamp_grad, saves="inputs")
 defvjp("matmul", lambda xp, g, ans, x, y: _matmul_grads(xp, g, x, y, 0), lambda xp, g, ans, x, y: _matmul_grads(xp, g, x, y, 1), saves="inputs")
 defvjp("sum", lambda xp, g, ans, x, dim=None, keepdim=False: _expand_reduced(xp, g, x.shape, dim, keepdim), saves=None)
