@@ -265,7 +265,7 @@ INFER = {
     **dict.fromkeys(["eq", "ne", "lt", "le", "gt", "ge"], _comparison),
     **dict.fromkeys(["neg", "abs", "relu", "softmax", "log_softmax", "clone", "bitwise_not"], _unary),
     **dict.fromkeys(["exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "log1p", "expm1"], _float_unary),
-    **dict.fromkeys(["leaky_relu", "silu", "softplus", "elu", "tril", "triu"], _unary),
+    **dict.fromkeys(["leaky_relu", "silu", "gelu", "softplus", "elu", "tril", "triu"], _unary),
     "cumsum": _cumsum,
     "clamp": _clamp,
     "where": _where,

@@ -465,10 +465,12 @@ _ACTIVATIONS = [
     ("SiLU", (), lambda F, x: F.silu(x)),
     ("Softplus", (2.0, 3.0), lambda F, x: F.softplus(x, beta=2.0, threshold=3.0)),
     ("ELU", (0.5,), lambda F, x: F.elu(x, alpha=0.5)),
+    ("GELU", (), lambda F, x: F.gelu(x)),
+    ("GELU", ("tanh",), lambda F, x: F.gelu(x, approximate="tanh")),
 ]
 
 
-@pytest.mark.parametrize("name, args, functional", _ACTIVATIONS, ids=[a[0] for a in _ACTIVATIONS])
+@pytest.mark.parametrize("name, args, functional", _ACTIVATIONS, ids=[f"{a[0]}{a[1]}" for a in _ACTIVATIONS])
 def test_activations_match_torch(session, rng, name, args, functional):
     values = rng.standard_normal((4, 5)).astype(np.float32) * 3
     x, t = session.tensor(values, requires_grad=True), torch.tensor(values, requires_grad=True)

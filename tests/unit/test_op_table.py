@@ -327,6 +327,8 @@ ROWS = [
     R("leaky_relu", [away(3, 4)], F.leaky_relu),
     R("leaky_relu", [away(3, 4)], lambda x: F.leaky_relu(x, 0.2), "slope", negative_slope=0.2),
     R("silu", [(3, 4)], F.silu),
+    R("gelu", [(3, 4)], F.gelu),
+    R("gelu", [(3, 4)], lambda x: F.gelu(x, approximate="tanh"), "tanh", approximate="tanh"),
     R("softplus", [(3, 4)], F.softplus),
     R("softplus", [const([-3.0, 0.5, 4.0, 30.0])], lambda x: F.softplus(x, beta=2.0, threshold=5.0), "beta-threshold", beta=2.0, threshold=5.0),
     R("elu", [away(3, 4)], F.elu),

@@ -12,7 +12,7 @@ from .. import errors
 from ..tensor import Tensor, _op
 
 __all__ = [
-    "binary_cross_entropy", "binary_cross_entropy_with_logits", "conv2d", "cross_entropy", "dropout", "elu", "leaky_relu", "silu", "softplus", "embedding", "layer_norm", "linear", "log_softmax", "max_pool2d",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "conv2d", "cross_entropy", "dropout", "elu", "gelu", "leaky_relu", "silu", "softplus", "embedding", "layer_norm", "linear", "log_softmax", "max_pool2d",
     "mse_loss", "nll_loss", "relu", "sigmoid", "softmax", "tanh",
 ]
 
@@ -32,6 +32,13 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
 def silu(input, inplace=False):
     """x * sigmoid(x)."""
     return _op("silu", (input,))
+
+
+def gelu(input, approximate="none"):
+    """x times the standard normal CDF of x; ``approximate="tanh"``: PyTorch's tanh formula."""
+    if approximate not in ("none", "tanh"):
+        raise errors.InvalidArgumentError(f"approximate argument must be either none or tanh, got {approximate!r}")
+    return _op("gelu", (input,), _given(approximate=(approximate, "none")))
 
 
 def softplus(input, beta=1.0, threshold=20.0):

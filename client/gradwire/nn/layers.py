@@ -24,7 +24,7 @@ from .module import Module, resolve_session
 from .parameter import Parameter
 
 __all__ = [
-    "Conv2d", "Dropout", "ELU", "Embedding", "Flatten", "Identity", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax", "MaxPool2d",
+    "Conv2d", "Dropout", "ELU", "Embedding", "Flatten", "GELU", "Identity", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax", "MaxPool2d",
     "ReLU", "Sequential", "SiLU", "Sigmoid", "Softmax", "Softplus", "Tanh",
 ]
 
@@ -213,6 +213,16 @@ class SiLU(_Settings):
 
     def __init__(self, inplace=False):
         super().__init__()
+
+
+class GELU(_Settings):
+    _settings, _functional = ("approximate",), staticmethod(F.gelu)
+
+    def __init__(self, approximate="none"):
+        super().__init__(approximate)
+
+    def extra_repr(self):
+        return f"approximate={self.approximate!r}"
 
 
 class Softplus(_Settings):

@@ -56,6 +56,17 @@ def as_strided(xp, array, shape, strides):
     return xp.lib.stride_tricks.as_strided(array, shape=shape, strides=strides)
 
 
+def erf(xp, x):
+    """The error function, elementwise: SciPy's on NumPy arrays, CuPy's own (``cupyx.scipy.special``) on CUDA."""
+    if xp is numpy:
+        from scipy.special import erf as host_erf
+
+        return host_erf(x)
+    from cupyx.scipy.special import erf as device_erf
+
+    return device_erf(x)
+
+
 # glibc's mallopt parameters
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3

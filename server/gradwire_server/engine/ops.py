@@ -9,11 +9,13 @@ Python scalars where the op allows them. The VJP of every entry lives in
 
 from __future__ import annotations
 
+import math
 from typing import Callable, NamedTuple, Optional, Union
 
 import numpy as np
 
 from . import nn
+from .backend import erf
 
 
 class OpDef(NamedTuple):
@@ -125,6 +127,25 @@ def _integer_division(ufunc):
     return forward
 
 
+_SQRT_HALF, _SQRT_2_OVER_PI, _GELU_CUBIC = math.sqrt(0.5), math.sqrt(2 / math.pi), 0.044715
+
+
+def gelu(xp, x, approximate="none"):
+    """x times the standard normal CDF of x (``approximate="tanh"``: PyTorch's tanh formula)."""
+    if approximate == "tanh":
+        return 0.5 * x * (1 + xp.tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * x * x * x)))
+    if approximate != "none":
+        raise ValueError(f"approximate argument must be either none or tanh, got {approximate!r}")
+    return 0.5 * x * (1 + erf(xp, x * _SQRT_HALF))
+
+
+def gelu_grad(xp, g, ans, x, approximate="none"):
+    if approximate == "tanh":
+        t = xp.tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * x * x * x))
+        return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * _SQRT_2_OVER_PI * (1 + 3 * _GELU_CUBIC * x * x))
+    return g * (0.5 * (1 + erf(xp, x * _SQRT_HALF)) + x * xp.exp(-0.5 * x * x) * (_SQRT_HALF / math.sqrt(math.pi)))
+
+
 def _softplus(xp, x, beta=1.0, threshold=20.0):
     """log(1 + exp(beta x)) / beta, and x itself where beta x passes ``threshold``, as PyTorch's."""
     scaled = x * beta
@@ -206,6 +227,7 @@ defop("log1p", lambda xp, x: xp.log1p(x), "Log1PBackward0")
 defop("expm1", lambda xp, x: xp.expm1(x), "Expm1Backward0")
 defop("leaky_relu", lambda xp, x, negative_slope=0.01: xp.where(x > 0, x, x * negative_slope), "LeakyReluBackward0")
 defop("silu", lambda xp, x: x * _sigmoid(xp, x), "SiluBackward0")
+defop("gelu", gelu, "GeluBackward0")
 defop("softplus", _softplus, "SoftplusBackward0")
 defop("elu", lambda xp, x, alpha=1.0: xp.where(x > 0, x, alpha * xp.expm1(xp.minimum(x, 0))), "EluBackward0")
 defop("tril", _triangle("tril"), "TrilBackward0")
