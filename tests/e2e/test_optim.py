@@ -330,10 +330,17 @@ SCHEDULERS = [
     ("StepLR", {"step_size": 3}),
     ("CosineAnnealingLR", {"T_max": 4}),
     ("CosineAnnealingLR", {"T_max": 3, "eta_min": 0.01}),
+    ("MultiStepLR", {"milestones": [2, 5, 5, 9], "gamma": 0.5}),
+    ("ExponentialLR", {"gamma": 0.9}),
+]
+# apart from SCHEDULERS, whose entries the closed-form test samples: step(epoch) of LambdaLR is its plain formula
+LAMBDA_SCHEDULERS = [
+    ("LambdaLR", {"lr_lambda": lambda epoch: 1 / (epoch + 1)}),
+    ("LambdaLR", {"lr_lambda": [lambda epoch: 0.5**epoch, lambda epoch: 1 + epoch]}),
 ]
 
 
-@pytest.mark.parametrize("name, options", SCHEDULERS, ids=[f"{n}-{o}" for n, o in SCHEDULERS])
+@pytest.mark.parametrize("name, options", SCHEDULERS + LAMBDA_SCHEDULERS, ids=[f"{n}-{o}" for n, o in SCHEDULERS + LAMBDA_SCHEDULERS])
 def test_scheduler_rates_match_torch(session, name, options):
     gx, tx = session.zeros(2, requires_grad=True), torch.zeros(2, requires_grad=True)
     gopt = gw.optim.SGD([{"params": [gx]}, {"params": [session.zeros(1, requires_grad=True)], "lr": 0.3}], lr=0.1)
@@ -361,6 +368,50 @@ def test_scheduler_step_with_an_epoch_uses_the_closed_form(session, name, option
         gsched.step(5)
         tsched.step(5)
     assert gsched.get_last_lr() == pytest.approx(tsched.get_last_lr(), rel=1e-12)
+
+
+PLATEAUS = [
+    ({"patience": 1, "factor": 0.5}, [5, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3]),
+    ({"mode": "max", "patience": 0, "cooldown": 2, "threshold_mode": "abs", "threshold": 0.5, "min_lr": [0.05, 0.2]},
+     [1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2]),
+]
+
+
+@pytest.mark.parametrize("options, metrics", PLATEAUS)
+def test_reduce_lr_on_plateau_matches_torch(session, options, metrics):
+    gopt = gw.optim.SGD([{"params": [session.zeros(2, requires_grad=True)]}, {"params": [session.zeros(1, requires_grad=True)], "lr": 0.3}], lr=0.1)
+    topt = torch.optim.SGD([{"params": [torch.zeros(2, requires_grad=True)]}, {"params": [torch.zeros(1, requires_grad=True)], "lr": 0.3}], lr=0.1)
+    gsched = gw.optim.lr_scheduler.ReduceLROnPlateau(gopt, **options)
+    tsched = torch.optim.lr_scheduler.ReduceLROnPlateau(topt, **options)
+    for epoch, metric in enumerate(metrics):
+        gsched.step(session.tensor(float(metric)) if epoch % 2 else metric)  # a loss tensor or a number, as users pass
+        tsched.step(metric)
+        assert gsched.get_last_lr() == pytest.approx(tsched.get_last_lr(), rel=1e-12), f"epoch {epoch + 1}"
+        assert (gsched.num_bad_epochs, gsched.best) == (tsched.num_bad_epochs, tsched.best)
+    with pytest.raises(ValueError, match="Factor should be < 1.0."):
+        gw.optim.lr_scheduler.ReduceLROnPlateau(gopt, factor=1.0)
+
+
+def test_lambda_lr_state_dict_keeps_what_torch_keeps(session):
+    class Warmup:
+        def __init__(self, steps):
+            self.steps = steps
+
+        def __call__(self, epoch):
+            return min(1.0, (epoch + 1) / self.steps)
+
+    gopt = gw.optim.SGD([session.zeros(1, requires_grad=True)], lr=0.1)
+    topt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    gsched, tsched = gw.optim.lr_scheduler.LambdaLR(gopt, Warmup(4)), torch.optim.lr_scheduler.LambdaLR(topt, Warmup(4))
+    for _ in range(2):
+        gopt.step()
+        topt.step()
+        gsched.step()
+        tsched.step()
+    assert gsched.state_dict()["lr_lambdas"] == tsched.state_dict()["lr_lambdas"] == [{"steps": 4}]
+    fresh = gw.optim.lr_scheduler.LambdaLR(gw.optim.SGD([session.zeros(1, requires_grad=True)], lr=0.1), Warmup(10))
+    fresh.load_state_dict(gsched.state_dict())
+    assert fresh.lr_lambdas[0].steps == 4 and fresh.last_epoch == 2
 
 
 def test_training_with_a_scheduler_matches_torch(session):

@@ -1,4 +1,5 @@
-"""Learning-rate schedulers: ``StepLR`` and ``CosineAnnealingLR``, with PyTorch's formulas.
+"""Learning-rate schedulers, with PyTorch's formulas: ``StepLR``, ``MultiStepLR``, ``ExponentialLR``,
+``LambdaLR``, ``CosineAnnealingLR`` and ``ReduceLROnPlateau``.
 
 A scheduler only edits ``optimizer.param_groups[i]["lr"]`` on the client; the next
 ``optimizer.step()`` carries the new rate to the server. Nothing here talks to the server.
@@ -6,8 +7,11 @@ A scheduler only edits ``optimizer.param_groups[i]["lr"]`` on the client; the ne
 
 from __future__ import annotations
 
+import bisect
 import math
+import types
 import warnings
+from collections import Counter
 
 from .optimizer import Optimizer
 
@@ -116,3 +120,127 @@ class CosineAnnealingLR(LRScheduler):
     def _get_closed_form_lr(self) -> list:
         return [self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
                 for base_lr in self.base_lrs]
+
+
+class MultiStepLR(LRScheduler):
+    """Multiply each group's rate by ``gamma`` at each of the ``milestones`` epochs (a repeated one: once per mention)."""
+
+    def __init__(self, optimizer: Optimizer, milestones, gamma: float = 0.1, last_epoch: int = -1):
+        self.milestones = Counter(milestones)
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list:
+        if self.last_epoch not in self.milestones:
+            return [group["lr"] for group in self.optimizer.param_groups]
+        return [group["lr"] * self.gamma ** self.milestones[self.last_epoch] for group in self.optimizer.param_groups]
+
+    def _get_closed_form_lr(self) -> list:
+        milestones = sorted(self.milestones.elements())
+        return [base_lr * self.gamma ** bisect.bisect_right(milestones, self.last_epoch) for base_lr in self.base_lrs]
+
+
+class ExponentialLR(LRScheduler):
+    """Multiply each group's rate by ``gamma`` every epoch."""
+
+    def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1):
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list:
+        if self.last_epoch == 0:
+            return [group["lr"] for group in self.optimizer.param_groups]
+        return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
+
+    def _get_closed_form_lr(self) -> list:
+        return [base_lr * self.gamma**self.last_epoch for base_lr in self.base_lrs]
+
+
+class LambdaLR(LRScheduler):
+    """Each group's rate: its initial rate times ``lr_lambda(epoch)`` (one function, or one per group)."""
+
+    def __init__(self, optimizer: Optimizer, lr_lambda, last_epoch: int = -1):
+        self.lr_lambdas = _per_group(optimizer, lr_lambda, "lr_lambdas")
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list:
+        return [base_lr * rate(self.last_epoch) for rate, base_lr in zip(self.lr_lambdas, self.base_lrs)]
+
+    def state_dict(self) -> dict:
+        """As PyTorch's: a plain function is not saved (None); a callable object's attributes are."""
+        state = {key: value for key, value in self.__dict__.items() if key not in ("optimizer", "lr_lambdas")}
+        state["lr_lambdas"] = [None if isinstance(rate, types.FunctionType) else rate.__dict__.copy() for rate in self.lr_lambdas]
+        return state
+
+    def load_state_dict(self, state_dict: dict):
+        state = dict(state_dict)
+        for rate, saved in zip(self.lr_lambdas, state.pop("lr_lambdas")):
+            if saved is not None:
+                rate.__dict__.update(saved)
+        self.__dict__.update(state)
+
+
+class ReduceLROnPlateau(LRScheduler):
+    """Multiply the rates by ``factor`` once a metric has stopped improving for ``patience`` epochs.
+
+    ``step(metric)`` takes the epoch's figure: a number, or a 0-d tensor (read from the server then).
+    """
+
+    def __init__(self, optimizer: Optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4, threshold_mode="rel",
+                 cooldown=0, min_lr=0, eps=1e-8):
+        if factor >= 1.0:
+            raise ValueError("Factor should be < 1.0.")
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode {mode} is unknown!")
+        if threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"threshold mode {threshold_mode} is unknown!")
+        self.min_lrs = _per_group(optimizer, min_lr, "min_lrs")
+        self.optimizer, self.factor, self.patience, self.cooldown, self.eps = optimizer, factor, patience, cooldown, eps
+        self.mode, self.threshold, self.threshold_mode = mode, threshold, threshold_mode
+        self.best = math.inf if mode == "min" else -math.inf
+        self.num_bad_epochs = self.cooldown_counter = 0
+        self.last_epoch = 0
+        self._last_lr = [group["lr"] for group in optimizer.param_groups]
+
+    @property
+    def in_cooldown(self) -> bool:
+        return self.cooldown_counter > 0
+
+    def is_better(self, a, best) -> bool:
+        if self.mode == "min":
+            return a < best * (1 - self.threshold) if self.threshold_mode == "rel" else a < best - self.threshold
+        return a > best * (self.threshold + 1) if self.threshold_mode == "rel" else a > best + self.threshold
+
+    def step(self, metrics, epoch=None):
+        current = float(metrics)
+        if epoch is not None:
+            warnings.warn("The epoch parameter in `scheduler.step()` was not necessary and is being deprecated "
+                          "where possible. Please use `scheduler.step()` to step the scheduler.", UserWarning, stacklevel=2)
+        self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
+        if self.is_better(current, self.best):
+            self.best, self.num_bad_epochs = current, 0
+        else:
+            self.num_bad_epochs += 1
+        if self.in_cooldown:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0
+        if self.num_bad_epochs > self.patience:
+            for group, min_lr in zip(self.optimizer.param_groups, self.min_lrs):
+                old = float(group["lr"])
+                new = max(old * self.factor, min_lr)
+                if old - new > self.eps:
+                    group["lr"] = new
+            self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+
+def _per_group(optimizer, value, name) -> list:
+    """``value`` for every param group: a list of one per group as it is, anything else repeated."""
+    groups = optimizer.param_groups if isinstance(optimizer, Optimizer) else ()
+    if isinstance(value, (list, tuple)):
+        if len(value) != len(groups):
+            raise ValueError(f"Expected {len(groups)} {name}, but got {len(value)}")
+        return list(value)
+    return [value] * len(groups)
