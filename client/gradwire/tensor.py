@@ -598,6 +598,21 @@ class Tensor:
             raise IndexError("flatten() has invalid args: start_dim cannot come after end_dim")
         return self.reshape(shape[:start] + (-1,) + shape[end + 1 :])
 
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
+        """The vector ``p``-norm over ``dim`` (all elements by default), as ``torch.linalg.vector_norm``;
+        ``"fro"`` is the 2-norm."""
+        if p == "fro":
+            p = 2.0
+        if isinstance(p, str) or dtype is not None:
+            raise errors.UnimplementedError(f"norm: p={p!r} and dtype= are not supported (vector norms of a number p only)")
+        return _op("norm", (self,), {"p": float(p), "dim": dim, "keepdim": keepdim})
+
+    def gather(self, dim, index):
+        """Along ``dim``, the elements that the integer tensor ``index`` names (same number of dims), as ``torch.gather``."""
+        if not isinstance(index, Tensor):
+            index = self._session.tensor(np.asarray(index, dtype=np.int64))
+        return _op("gather", (self, index), {"dim": dim})
+
     def tril(self, diagonal=0):
         return _op("tril", (self,), {"diagonal": diagonal})
 
@@ -805,7 +820,7 @@ _NO_PARAMS = {}
 # the params that name dims of input 0, and how many dims the output adds (unsqueeze and stack: one):
 # checked before anything is queued, as PyTorch checks them (an IndexError at once)
 _DIM_PARAMS = {
-    **dict.fromkeys(("cumsum", "sum", "mean", "var", "std", "max", "min", "argmax", "argmin", "softmax", "log_softmax", "squeeze", "cat"), (("dim",), 0)),
+    **dict.fromkeys(("cumsum", "gather", "norm", "sum", "mean", "var", "std", "max", "min", "argmax", "argmin", "softmax", "log_softmax", "squeeze", "cat"), (("dim",), 0)),
     "transpose": (("dim0", "dim1"), 0), "permute": (("dims",), 0), "unsqueeze": (("dim",), 1), "stack": (("dim",), 1),
 }
 
@@ -835,7 +850,7 @@ _OPERANDS = (Tensor, np.ndarray) + _NUMBERS  # what an operator takes; others ge
 _FUNCTION_NAMES = (
     "exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu", "neg", "log1p", "expm1", "tril", "triu", "cumsum", "clamp", "sum", "mean", "var", "std",
     "max", "min", "argmax", "argmin", "softmax", "log_softmax", "reshape", "flatten", "transpose", "permute", "squeeze",
-    "unsqueeze", "t", "matmul", "masked_fill", "unbind", "split", "chunk", "add", "sub", "mul", "div", "pow", "floor_divide", "remainder",
+    "unsqueeze", "t", "matmul", "masked_fill", "unbind", "split", "chunk", "gather", "norm", "add", "sub", "mul", "div", "pow", "floor_divide", "remainder",
     "eq", "ne", "lt", "le", "gt", "ge", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "clone", "detach",
 )
 

@@ -539,3 +539,32 @@ def test_like_factories_shape_views_and_inference_mode_as_in_torch(session):
     with gw.inference_mode():
         assert not (w * 2).requires_grad
     assert (w * 2).requires_grad
+
+
+def test_gather_and_norm_as_in_torch(session):
+    values = np.arange(12.0, dtype=np.float32).reshape(3, 4) - 5
+    x, t = session.tensor(values, requires_grad=True), torch.tensor(values, requires_grad=True)
+    index = [[0, 3], [1, 1], [2, 0]]
+    programs = (
+        lambda a, lib, make: a.gather(1, make(index)) * 2,
+        lambda a, lib, make: lib.gather(a, 0, make([[2, 0, 1, 1]])),
+        lambda a, lib, make: a.norm(),
+        lambda a, lib, make: a.norm(dim=1, keepdim=True),
+        lambda a, lib, make: a.norm(1, dim=0),
+        lambda a, lib, make: a.norm(float("inf")),
+    )
+    total, t_total = 0, 0
+    for program in programs:
+        ours, theirs = program(x, gw, session.tensor), program(t, torch, torch.tensor)
+        assert ours.shape == tuple(theirs.shape)
+        np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-6)
+        total, t_total = total + ours.sum(), t_total + theirs.sum()
+    total.backward()
+    t_total.backward()
+    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-5)
+    zero, t_zero = session.zeros(3, requires_grad=True), torch.zeros(3, requires_grad=True)
+    zero.norm().backward()
+    t_zero.norm().backward()
+    assert zero.grad.tolist() == t_zero.grad.tolist() == [0.0, 0.0, 0.0]  # no NaN at the origin
+    with pytest.raises(gw.InvalidIndexError, match="index 5 is out of bounds for dimension 1 with size 4"):
+        x.gather(1, [[0, 5]]).numpy()

@@ -9,6 +9,7 @@ the CPU. Adding an op without a row here fails ``test_every_op_has_a_row``.
 
 from __future__ import annotations
 
+import math
 import zlib
 from dataclasses import dataclass, field
 from typing import Callable, Optional
@@ -322,6 +323,13 @@ ROWS = [
     R("binary_cross_entropy", [lambda rng: rng.uniform(0.05, 0.95, (4, 3)), lambda rng: rng.uniform(0, 1, (4, 3))], F.binary_cross_entropy),
     R("binary_cross_entropy", [lambda rng: rng.uniform(0.05, 0.95, 5), lambda rng: rng.uniform(0, 1, 5)],
       lambda x, y: F.binary_cross_entropy(x, y, reduction="sum"), "sum", reduction="sum"),
+    R("gather", [(3, 4), const([[0, 3], [1, 1], [2, 0]], "int64")], lambda x, i: torch.gather(x, 1, i), "dim1", dim=1),
+    R("gather", [(3, 4), const([[2, 0, 1], [0, 0, 2]], "int64")], lambda x, i: torch.gather(x, 0, i), "dim0-smaller", dim=0),
+    R("norm", [(3, 4)], lambda x: torch.linalg.vector_norm(x), "all"),
+    R("norm", [(3, 4)], lambda x: torch.linalg.vector_norm(x, dim=1, keepdim=True), "dim1-keepdim", dim=1, keepdim=True),
+    R("norm", [away(3, 4)], lambda x: torch.linalg.vector_norm(x, 1, dim=0), "p1", p=1.0, dim=0),
+    R("norm", [distinct(3, 4)], lambda x: torch.linalg.vector_norm(x, math.inf, dim=1), "inf", p=math.inf, dim=1),
+    R("norm", [away(2, 5)], lambda x: torch.linalg.vector_norm(x, 3), "p3", p=3.0),
     R("log1p", [lambda rng: rng.uniform(-0.5, 2.0, (3, 4))], torch.log1p),
     R("expm1", [(3, 4)], torch.expm1),
     R("leaky_relu", [away(3, 4)], F.leaky_relu),

@@ -166,6 +166,52 @@ def _cumsum(xp, x, dim):
     return xp.cumsum(x, axis=dim, dtype=xp.int64 if x.dtype.kind in "biu" else x.dtype)
 
 
+def _gather(xp, x, index, dim):
+    """``torch.gather``: along ``dim``, the elements of x that ``index`` names (index no larger than x elsewhere)."""
+    if index.dtype.kind not in "iu":
+        raise TypeError(f"gather(): Expected dtype int64 for index, got {index.dtype}")
+    if index.ndim != x.ndim:
+        raise ValueError("Index tensor must have the same number of dimensions as input tensor")
+    d = _axis(dim, x.ndim)
+    if any(index.shape[k] > x.shape[k] for k in range(x.ndim) if k != d):
+        raise ValueError(f"Size does not match at dimension {d} expected index {list(index.shape)} to be no larger than self {list(x.shape)} apart from dimension {d}")
+    if index.size and bool(((index < 0) | (index >= x.shape[d])).any()):
+        bad = index[(index < 0) | (index >= x.shape[d])].reshape(-1)[0]
+        raise IndexError(f"index {int(bad)} is out of bounds for dimension {d} with size {x.shape[d]}")
+    part = x[tuple(slice(None) if k == d else slice(0, n) for k, n in enumerate(index.shape))]
+    return xp.take_along_axis(part, index, axis=d)
+
+
+def scatter_add_along(xp, shape, index, values, dim):
+    """Zeros of ``shape`` with ``values`` added at ``index`` along ``dim`` (repeats add): gather's VJP."""
+    out = xp.zeros(shape, values.dtype)
+    d = _axis(dim, len(shape))
+    where = [xp.arange(n).reshape((-1,) + (1,) * (index.ndim - 1 - k)) for k, n in enumerate(index.shape)]
+    where[d] = index
+    xp.add.at(out, tuple(where), values)
+    return out
+
+
+def _axis(dim, ndim):
+    if not -max(ndim, 1) <= dim < max(ndim, 1):
+        raise np.exceptions.AxisError(dim, ndim)
+    return dim % max(ndim, 1)
+
+
+def vector_norm(xp, x, p=2.0, dim=None, keepdim=False):
+    """``torch.linalg.vector_norm`` (``x.norm(p, dim)``): (sum |x|^p)^(1/p); inf: max |x|; 0: the count of nonzeros."""
+    magnitudes = xp.abs(x)
+    if p == 2:
+        return xp.sqrt((x * x).sum(axis=dim, keepdims=keepdim))
+    if math.isinf(p):
+        return magnitudes.max(axis=dim, keepdims=keepdim) if p > 0 else magnitudes.min(axis=dim, keepdims=keepdim)
+    if p == 0:
+        return (x != 0).sum(axis=dim, keepdims=keepdim).astype(x.dtype)
+    if p == 1:
+        return magnitudes.sum(axis=dim, keepdims=keepdim)
+    return (magnitudes**p).sum(axis=dim, keepdims=keepdim) ** (1.0 / p)
+
+
 def _masked_fill(xp, x, mask, value=0):
     """``x.masked_fill(mask, value)``: value (cast to x's dtype) where the boolean mask, broadcast to x, holds."""
     if mask.dtype != np.bool_:
@@ -241,6 +287,8 @@ defop("max", _reduce_with_index("max"), _by_dim("MaxBackward1", "MaxBackward0"))
 defop("min", _reduce_with_index("min"), _by_dim("MinBackward1", "MinBackward0"))
 defop("var", _var, "VarBackward0")
 defop("std", lambda xp, x, **params: xp.sqrt(_var(xp, x, **params)), "StdBackward0")
+defop("gather", _gather, "GatherBackward0", 2)  # (x, index), dim a param
+defop("norm", vector_norm, "LinalgVectorNormBackward0")
 defop("masked_fill", _masked_fill, "MaskedFillBackward0", 2)  # (x, mask), value a number: a tensor value goes through where
 defop("softmax", _softmax, "SoftmaxBackward0")
 defop("log_softmax", _log_softmax, "LogSoftmaxBackward0")

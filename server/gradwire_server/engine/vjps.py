@@ -179,6 +179,25 @@ def _var_grad(xp, g, ans, x, dim=None, correction=1, keepdim=False, std=False):
 defvjp("var", _var_grad, saves="all")
 defvjp("std", lambda xp, g, ans, x, **params: _var_grad(xp, g, ans, x, std=True, **params), saves="all")
 defvjp("masked_fill", lambda xp, g, ans, x, mask, value=0: xp.where(mask, 0, g), None, saves="inputs")
+def _norm_grad(xp, g, ans, x, p=2.0, dim=None, keepdim=False):
+    """PyTorch's: x / norm for p = 2 (0 where the norm is 0), sign(x) for 1, the maxima shared for inf."""
+    norm = _expand_reduced(xp, xp.asarray(ans), x.shape, dim, keepdim)
+    g = _expand_reduced(xp, g, x.shape, dim, keepdim)
+    if p == 0:
+        return xp.zeros(x.shape, x.dtype)
+    if p == 1:
+        return g * xp.sign(x)
+    if math.isinf(p):
+        at = (xp.abs(x) == norm).astype(x.dtype)
+        return g * xp.sign(x) * at / _expand_reduced(xp, xp.asarray(at.sum(axis=dim, keepdims=keepdim)), x.shape, dim, keepdim)
+    safe = xp.where(norm == 0, 1, norm)
+    if p == 2:
+        return xp.where(norm == 0, 0, g * x / safe)
+    return xp.where(norm == 0, 0, g * xp.sign(x) * xp.abs(x) ** (p - 1) / safe ** (p - 1))
+
+
+defvjp("norm", _norm_grad)
+defvjp("gather", lambda xp, g, ans, x, index, dim: ops.scatter_add_along(xp, x.shape, index, g, dim), None, saves="inputs")
 defvjp("max", _extreme_grad)
 defvjp("min", _extreme_grad)
 defvjp("softmax", lambda xp, g, ans, x, dim: ans * (g - (g * ans).sum(axis=dim, keepdims=True)), saves="ans")
