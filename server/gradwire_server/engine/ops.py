@@ -109,7 +109,7 @@ def _bitwise(name, ufunc):
     def forward(xp, *operands):
         for x in operands:
             if isinstance(x, float) or (hasattr(x, "dtype") and x.dtype.kind == "f"):
-                raise TypeError(f'"{name}" not implemented for \'{_TORCH_TYPE_NAMES.get(getattr(x, "dtype", np.float32).name, "Float")}\'')
+                raise TypeError(f'"{name}" not implemented for \'{_TORCH_TYPE_NAMES.get(x.dtype.name, "Float") if hasattr(x, "dtype") else "Float"}\'')
         return getattr(xp, ufunc)(*operands)
 
     return forward
