@@ -1,4 +1,4 @@
-"""Optimizer steps, on the server: PyTorch's SGD, Adam and AdamW, in place on the parameters.
+"""Optimizer steps, on the server: PyTorch's SGD, Adam, AdamW, RMSprop and Adagrad, in place on the parameters.
 
 An ``Optimizer`` holds only state (momentum buffers, Adam's moments and step counts), keyed
 by whatever the caller names each parameter with (the service uses the client's handle). The
@@ -19,14 +19,16 @@ from .backend import axpy
 from .errors import GraphError, InvalidArgument, ShapeError
 from .tensor import Tensor
 
-KINDS = ("sgd", "adam")  # AdamW is Adam with decoupled_weight_decay
+KINDS = ("sgd", "adam", "rmsprop", "adagrad")  # AdamW is Adam with decoupled_weight_decay
 
 # the tensors of each kind's per-parameter state, and its numbers
 STATE_TENSORS = {
     "sgd": ("momentum_buffer",),
     "adam": ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"),
+    "rmsprop": ("square_avg", "momentum_buffer", "grad_avg"),
+    "adagrad": ("sum",),
 }
-STATE_NUMBERS = {"sgd": (), "adam": ("step",)}
+STATE_NUMBERS = {"sgd": (), "adam": ("step",), "rmsprop": ("step",), "adagrad": ("step",)}
 
 
 @dataclass
@@ -45,6 +47,10 @@ class Group:
     eps: float = 1e-8
     amsgrad: bool = False
     decoupled_weight_decay: bool = False
+    alpha: float = 0.99
+    centered: bool = False
+    lr_decay: float = 0.0
+    initial_accumulator_value: float = 0.0
 
 
 class Optimizer:
@@ -58,7 +64,7 @@ class Optimizer:
         self.state: dict = {}  # key -> {name: array or number}
 
     def step(self, groups: list[Group]):
-        update = _sgd if self.kind == "sgd" else _adam
+        update = _UPDATES[self.kind]
         for group in groups:
             for key, param in group.params:
                 if param.grad_fn is not None:
@@ -173,6 +179,85 @@ def _adam(xp, p, grad, state, group):
     update = xp.multiply(exp_avg, -step_size, out=xp.empty_like(p))  # PyTorch's order: (value * t1) / t2
     xp.divide(update, denom, out=update)
     p += update
+
+
+def _lerp(xp, start, end, weight, tmp):
+    """``start.lerp_(end, weight)`` in place, with PyTorch's two formulas for the two halves of the weight's range."""
+    xp.subtract(end, start, out=tmp)
+    if weight < 0.5:
+        axpy(xp, weight, tmp, start)  # start + weight * (end - start)
+    else:
+        xp.copyto(start, end)
+        axpy(xp, -(1 - weight), tmp, start)  # end - (end - start) * (1 - weight)
+
+
+def _decayed(xp, p, grad, group):
+    """The gradient a step uses: negated with ``maximize``, plus ``weight_decay * p`` (a new array; .grad stays)."""
+    g = xp.negative(grad, out=xp.empty_like(grad)) if group.maximize else grad  # an array even when 0-d
+    if group.weight_decay != 0:
+        g = g.copy() if g is grad else g
+        axpy(xp, group.weight_decay, p, g)
+    return g
+
+
+def _rmsprop(xp, p, grad, state, group):
+    """torch.optim.RMSprop: a running average of the squared gradient (centered: minus the squared average
+    gradient), its square root plus eps dividing the step, optionally with momentum."""
+    if not state:
+        state["step"] = 0.0
+        state["square_avg"] = xp.zeros_like(p)
+    if group.momentum > 0 and "momentum_buffer" not in state:
+        state["momentum_buffer"] = xp.zeros_like(p)
+    if group.centered and "grad_avg" not in state:
+        state["grad_avg"] = xp.zeros_like(p)
+    state["step"] += 1
+    alpha = group.alpha
+    g = _decayed(xp, p, grad, group)
+    square_avg = state["square_avg"]
+    tmp = xp.multiply(g, g, out=xp.empty_like(p))  # square_avg.mul_(alpha).addcmul_(g, g, value=1 - alpha)
+    xp.multiply(square_avg, alpha, out=square_avg)
+    axpy(xp, 1 - alpha, tmp, square_avg)
+    if group.centered:
+        grad_avg = state["grad_avg"]
+        _lerp(xp, grad_avg, g, 1 - alpha, tmp)
+        avg = xp.multiply(grad_avg, grad_avg, out=tmp)  # square_avg.addcmul(grad_avg, grad_avg, value=-1).sqrt_()
+        xp.subtract(square_avg, avg, out=avg)
+        xp.sqrt(avg, out=avg)
+    else:
+        avg = xp.sqrt(square_avg, out=tmp)
+    avg += group.eps
+    if group.momentum > 0:
+        buf = state["momentum_buffer"]
+        xp.multiply(buf, group.momentum, out=buf)  # buf.mul_(momentum).addcdiv_(g, avg)
+        buf += g / avg
+        axpy(xp, -group.lr, buf, p)
+    else:
+        p += _scaled_ratio(xp, -group.lr, g, avg)  # p.addcdiv_(g, avg, value=-lr)
+
+
+def _adagrad(xp, p, grad, state, group):
+    """torch.optim.Adagrad: the summed squared gradient's square root plus eps divides a step of a decaying rate."""
+    if not state:
+        state["step"] = 0.0
+        state["sum"] = xp.full_like(p, group.initial_accumulator_value)
+    state["step"] = step = state["step"] + 1
+    g = _decayed(xp, p, grad, group)
+    clr = group.lr / (1 + (step - 1) * group.lr_decay)
+    total = state["sum"]
+    tmp = xp.multiply(g, g, out=xp.empty_like(p))  # sum.addcmul_(g, g, value=1)
+    total += tmp
+    std = xp.sqrt(total, out=tmp)
+    std += group.eps
+    p += _scaled_ratio(xp, -clr, g, std)  # p.addcdiv_(g, std, value=-clr)
+
+
+def _scaled_ratio(xp, value, numerator, denominator):
+    """``value * numerator / denominator`` in PyTorch's addcdiv order, in one new array."""
+    out = xp.multiply(numerator, value, out=xp.empty_like(numerator))
+    return xp.divide(out, denominator, out=out)
+
+
+_UPDATES = {"sgd": _sgd, "adam": _adam, "rmsprop": _rmsprop, "adagrad": _adagrad}
 
 
 # --- gradient clipping (torch.nn.utils), in place on the .grads before a step -------------------
