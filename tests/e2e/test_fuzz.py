@@ -168,10 +168,11 @@ COMMAND = st.one_of(
     st.builds(lambda s, r, v: {"alias": pb.Alias(source=s, result=r, shares_version=v)}, HANDLE, HANDLE, st.booleans()),
     st.builds(lambda s: {"manual_seed": pb.ManualSeed(seed=s)}, INT),
     st.just({"stats": pb.StatsRequest()}), st.just({"sync": pb.Sync()}), st.just({}),
-    st.builds(lambda h, k: {"optimizer_create": pb.OptimizerCreate(optimizer=h, kind=k)}, HANDLE, st.sampled_from(["sgd", "adam", "lbfgs", ""])),
+    st.builds(lambda h, k: {"optimizer_create": pb.OptimizerCreate(optimizer=h, kind=k)}, HANDLE, st.sampled_from(["sgd", "adam", "rmsprop", "adagrad", "lbfgs", ""])),
     st.builds(lambda h, groups: {"optimizer_step": pb.OptimizerStep(optimizer=h, groups=groups)}, HANDLE, st.lists(st.builds(
         pb.OptimizerGroup, params=st.lists(HANDLE, max_size=3), lr=FLOAT, weight_decay=FLOAT, momentum=FLOAT, dampening=FLOAT,
-        nesterov=st.booleans(), beta1=FLOAT, beta2=FLOAT, eps=FLOAT, amsgrad=st.booleans(), maximize=st.booleans()), max_size=2)),
+        nesterov=st.booleans(), beta1=FLOAT, beta2=FLOAT, eps=FLOAT, amsgrad=st.booleans(), maximize=st.booleans(), alpha=FLOAT,
+        centered=st.booleans(), lr_decay=FLOAT, initial_accumulator_value=FLOAT), max_size=2)),
     st.builds(lambda h, slots: {"optimizer_get_state": pb.OptimizerGetState(optimizer=h, slots=slots)}, HANDLE,
               st.lists(st.builds(pb.OptimizerStateEntry, param=HANDLE, name=st.sampled_from(["exp_avg", "momentum_buffer", "step", "x"]), handle=HANDLE), max_size=2)),
     st.builds(lambda h, entries: {"optimizer_set_state": pb.OptimizerSetState(optimizer=h, entries=entries)}, HANDLE,

@@ -128,3 +128,16 @@ def test_axpy_of_a_large_array_in_pieces_gives_torchs_add_bitwise(layout):
     expected = torch.from_numpy(np.ascontiguousarray(y)).add_(torch.from_numpy(np.ascontiguousarray(x)), alpha=-0.01).numpy()
     assert axpy(np, -0.01, x, y) is y
     np.testing.assert_array_equal(y, expected)
+
+
+def test_adagrad_refuses_a_decay_that_makes_the_rate_infinite():
+    from gradwire_server.engine import Engine, InvalidArgument
+    from gradwire_server.engine.optim import Group, Optimizer
+
+    engine = Engine(device="cpu")
+    p = engine.tensor([1.0, 2.0], requires_grad=True)
+    p.grad = engine.tensor([0.5, 0.5])
+    optimizer = Optimizer("adagrad", engine.xp)
+    optimizer.step([Group(params=[(1, p)], lr=0.1, lr_decay=-1.0)])  # step 1: the rate is lr
+    with pytest.raises(InvalidArgument, match="makes the rate infinite at step 2"):
+        optimizer.step([Group(params=[(1, p)], lr=0.1, lr_decay=-1.0)])

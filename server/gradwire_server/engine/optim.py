@@ -242,7 +242,10 @@ def _adagrad(xp, p, grad, state, group):
         state["sum"] = xp.full_like(p, group.initial_accumulator_value)
     state["step"] = step = state["step"] + 1
     g = _decayed(xp, p, grad, group)
-    clr = group.lr / (1 + (step - 1) * group.lr_decay)
+    decay = 1 + (step - 1) * group.lr_decay
+    if decay == 0:  # only a negative lr_decay (which the SDK refuses, as PyTorch does) gets here
+        raise InvalidArgument(f"adagrad: lr_decay {group.lr_decay} makes the rate infinite at step {int(step)}")
+    clr = group.lr / decay
     total = state["sum"]
     tmp = xp.multiply(g, g, out=xp.empty_like(p))  # sum.addcmul_(g, g, value=1)
     total += tmp
