@@ -506,3 +506,60 @@ def test_tril_triu_cumsum_log1p_expm1_match_torch(session, rng):
     assert counts.tolist() == t_counts.tolist()
     with pytest.raises(gw.InvalidArgumentError, match="input tensor must have at least 2 dimensions"):
         session.tensor([1.0, 2.0]).tril().numpy()
+
+
+def _build_tower(module, lib, **kw):
+    """A custom model over containers, as PyTorch users write one (the same code for both libraries)."""
+    module.blocks = lib.ModuleList([lib.Linear(4, 4, **kw) for _ in range(3)])
+    module.heads = lib.ModuleDict({"score": lib.Linear(4, 2, **kw), "aux": lib.Linear(4, 1, **kw)})
+
+
+def _run_tower(module, x):
+    for block in module.blocks:
+        x = block(x).relu()
+    return module.heads["score"](x), module.heads["aux"](x)
+
+
+class _Tower(nn.Module):
+    def __init__(self, session):
+        super().__init__()
+        _build_tower(self, nn, session=session)
+
+    forward = _run_tower
+
+
+class _TorchTower(tnn.Module):
+    def __init__(self):
+        super().__init__()
+        _build_tower(self, tnn)
+
+    forward = _run_tower
+
+
+def test_module_list_and_dict_match_torch(session, rng):
+    model, reference = _Tower(session), _TorchTower()
+    assert list(model.state_dict()) == list(reference.state_dict())
+    assert repr(model.blocks) == repr(reference.blocks) and repr(model.heads) == repr(reference.heads)
+    to_torch_model(model, reference)
+    x = rng.standard_normal((5, 4)).astype(np.float32)
+    (score, aux), (t_score, t_aux) = model(session.tensor(x)), reference(torch.from_numpy(x))
+    assert_close(score, t_score)
+    assert_close(aux, t_aux)
+    (score.sum() + aux.sum()).backward()
+    (t_score.sum() + t_aux.sum()).backward()
+    for (name, p), t_p in zip(model.named_parameters(), reference.parameters()):
+        assert_close(p.grad, t_p.grad, what=name)
+    # the list and dict operations, side by side
+    for lib, tower in ((nn, model), (tnn, reference)):
+        extra = lib.Linear(4, 4, session=session) if lib is nn else lib.Linear(4, 4)
+        tower.blocks.append(extra)
+        tower.blocks.insert(0, lib.ReLU())
+        del tower.blocks[2]
+        tower.heads["more"] = lib.Identity()
+        tower.heads.pop("aux")
+    assert list(model.state_dict()) == list(reference.state_dict())
+    assert [type(m).__name__ for m in model.blocks] == [type(m).__name__ for m in reference.blocks]
+    assert list(model.heads) == list(reference.heads) and "more" in model.heads and len(model.heads) == 2
+    assert type(model.blocks[-1]) is nn.Linear and len(model.blocks[1:]) == len(reference.blocks[1:])
+    with pytest.raises(IndexError):
+        model.blocks[10]
