@@ -259,19 +259,18 @@ def _cumsum(inputs, params):
 
 
 INFER = {
-    **dict.fromkeys(["add", "sub", "mul", "pow", "maximum", "minimum", "floor_divide", "remainder"], _elementwise),
-    **dict.fromkeys(["bitwise_and", "bitwise_or", "bitwise_xor"], _elementwise),
+    **dict.fromkeys(["add", "sub", "mul", "pow", "maximum", "minimum", "floor_divide", "remainder", "bitwise_and", "bitwise_or",
+                     "bitwise_xor"], _elementwise),
     "div": _division,
     **dict.fromkeys(["eq", "ne", "lt", "le", "gt", "ge"], _comparison),
-    **dict.fromkeys(["neg", "abs", "relu", "softmax", "log_softmax", "clone", "bitwise_not"], _unary),
+    **dict.fromkeys(["neg", "abs", "relu", "leaky_relu", "silu", "gelu", "softplus", "elu", "softmax", "log_softmax", "clone",
+                     "bitwise_not", "tril", "triu", "masked_fill"], _unary),
     **dict.fromkeys(["exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "log1p", "expm1"], _float_unary),
-    **dict.fromkeys(["leaky_relu", "silu", "gelu", "softplus", "elu", "tril", "triu"], _unary),
     "cumsum": _cumsum,
     "clamp": _clamp,
     "where": _where,
     **dict.fromkeys(["sum", "mean", "var", "std", "norm", "max", "min"], _reduction),
     "gather": lambda inputs, params: (inputs[1]._shape, inputs[0]._dtype),
-    "masked_fill": _unary,
     **dict.fromkeys(["argmax", "argmin"], _arg_reduction),
     "matmul": _matmul,
     "reshape": _reshape,

@@ -387,73 +387,7 @@ class Tensor:
     def mul_(self, other):
         return self._inplace("mul", other)
 
-    # --- ops ----------------------------------------------------------------------------------
-    def __add__(self, other):
-        return _op("add", (self, other)) if isinstance(other, _OPERANDS) else NotImplemented
-
-    def __radd__(self, other):
-        return _op("add", (other, self)) if isinstance(other, _OPERANDS) else NotImplemented
-
-    def __sub__(self, other):
-        return _op("sub", (self, other)) if isinstance(other, _OPERANDS) else NotImplemented
-
-    def __rsub__(self, other):
-        return _op("sub", (other, self)) if isinstance(other, _OPERANDS) else NotImplemented
-
-    def __mul__(self, other):
-        return _op("mul", (self, other)) if isinstance(other, _OPERANDS) else NotImplemented
-
-    def __rmul__(self, other):
-        return _op("mul", (other, self)) if isinstance(other, _OPERANDS) else NotImplemented
-
-    def __truediv__(self, other):
-        return _op("div", (self, other)) if isinstance(other, _OPERANDS) else NotImplemented
-
-    def __rtruediv__(self, other):
-        return _op("div", (other, self)) if isinstance(other, _OPERANDS) else NotImplemented
-
-    def __pow__(self, other):
-        return _op("pow", (self, other)) if isinstance(other, _OPERANDS) else NotImplemented
-
-    def __rpow__(self, other):
-        return _op("pow", (other, self)) if isinstance(other, _OPERANDS) else NotImplemented
-
-    def __matmul__(self, other):
-        return _op("matmul", (self, other)) if isinstance(other, _OPERANDS) else NotImplemented
-
-    def __rmatmul__(self, other):
-        return _op("matmul", (other, self)) if isinstance(other, _OPERANDS) else NotImplemented
-
-    def __floordiv__(self, other):
-        return _op("floor_divide", (self, other)) if isinstance(other, _OPERANDS) else NotImplemented
-
-    def __rfloordiv__(self, other):
-        return _op("floor_divide", (other, self)) if isinstance(other, _OPERANDS) else NotImplemented
-
-    def __mod__(self, other):
-        return _op("remainder", (self, other)) if isinstance(other, _OPERANDS) else NotImplemented
-
-    def __rmod__(self, other):
-        return _op("remainder", (other, self)) if isinstance(other, _OPERANDS) else NotImplemented
-
-    def __and__(self, other):
-        return _bitwise("bitwise_and", self, other)
-
-    def __rand__(self, other):
-        return _bitwise("bitwise_and", other, self)
-
-    def __or__(self, other):
-        return _bitwise("bitwise_or", self, other)
-
-    def __ror__(self, other):
-        return _bitwise("bitwise_or", other, self)
-
-    def __xor__(self, other):
-        return _bitwise("bitwise_xor", self, other)
-
-    def __rxor__(self, other):
-        return _bitwise("bitwise_xor", other, self)
-
+    # --- ops (the binary operators are made from _OPERATORS below the class) ------------------
     def __invert__(self):
         if self._dtype is not None and self._dtype.kind == "f":
             raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
@@ -464,24 +398,6 @@ class Tensor:
 
     def __abs__(self):
         return _op("abs", (self,))
-
-    def __eq__(self, other):
-        return _op("eq", (self, other)) if isinstance(other, _OPERANDS) else NotImplemented
-
-    def __ne__(self, other):
-        return _op("ne", (self, other)) if isinstance(other, _OPERANDS) else NotImplemented
-
-    def __lt__(self, other):
-        return _op("lt", (self, other)) if isinstance(other, _OPERANDS) else NotImplemented
-
-    def __le__(self, other):
-        return _op("le", (self, other)) if isinstance(other, _OPERANDS) else NotImplemented
-
-    def __gt__(self, other):
-        return _op("gt", (self, other)) if isinstance(other, _OPERANDS) else NotImplemented
-
-    def __ge__(self, other):
-        return _op("ge", (self, other)) if isinstance(other, _OPERANDS) else NotImplemented
 
     def __getitem__(self, key):
         key, keep, known = self._index_key(key)
@@ -751,6 +667,36 @@ def _bitwise_method(name):
 for _name in ("bitwise_and", "bitwise_or", "bitwise_xor"):
     setattr(Tensor, _name, _bitwise_method(_name))
 Tensor.bitwise_not = lambda self: _bitwise("bitwise_not", self)  # as ~x, with the method's words for a float
+
+
+def _operator(name, reflected):
+    """``x + y`` and the like: op ``name`` on (x, y), or (y, x) for the reflected ``__radd__``; an operand
+    that is neither a tensor, an array nor a number gets NotImplemented, as torch's operators give it."""
+    if name.startswith("bitwise_"):  # (_bitwise gives NotImplemented too, and refuses floats)
+
+        def method(self, other):
+            return _bitwise(name, other, self) if reflected else _bitwise(name, self, other)
+
+    else:
+
+        def method(self, other):
+            if not isinstance(other, _OPERANDS):
+                return NotImplemented
+            return _op(name, (other, self) if reflected else (self, other))
+
+    return method
+
+
+# Python's operator -> the op; each has its reflected twin (__radd__, ...), the comparisons excepted
+_OPERATORS = {
+    "add": "add", "sub": "sub", "mul": "mul", "truediv": "div", "pow": "pow", "matmul": "matmul", "floordiv": "floor_divide",
+    "mod": "remainder", "and": "bitwise_and", "or": "bitwise_or", "xor": "bitwise_xor",
+}
+_OPERATOR_METHODS = [(f"__{d}__", op, False) for d, op in _OPERATORS.items()] + [(f"__r{d}__", op, True) for d, op in _OPERATORS.items()]
+_OPERATOR_METHODS += [(f"__{op}__", op, False) for op in ("eq", "ne", "lt", "le", "gt", "ge")]  # Python reflects these itself
+for _dunder, _name, _reflected in _OPERATOR_METHODS:
+    setattr(Tensor, _dunder, _operator(_name, _reflected))
+    getattr(Tensor, _dunder).__name__ = _dunder
 
 
 def _spread(dim, unbiased, correction):

@@ -55,7 +55,7 @@ def _reduce_with_index(which):
         if dim is None:
             return x.max() if which == "max" else x.min()
         if x.ndim == 0:  # PyTorch's 0-d tensor has dim 0 (and -1): its own value, at index 0
-            _zero_d_dim(dim)
+            _axis(dim, 0)  # PyTorch's 0-d tensor has dim 0 (and -1)
             return x.copy(), xp.zeros((), dtype=xp.int64)
         index = x.argmax(axis=dim) if which == "max" else x.argmin(axis=dim)
         values = xp.take_along_axis(x, xp.expand_dims(index, dim), axis=dim)
@@ -83,17 +83,12 @@ def _expand(xp, x, sizes):
     return xp.broadcast_to(x, shape)
 
 
-def _zero_d_dim(dim):
-    if dim not in (0, -1):
-        raise np.exceptions.AxisError(dim, 0)
-
-
 def _squeeze(xp, x, dim=None):
     if dim is None:
         return x.squeeze()
     if x.ndim == 0:
         for d in (dim,) if isinstance(dim, int) else dim:
-            _zero_d_dim(d)
+            _axis(d, 0)
         return x.view()
     dims = (dim,) if isinstance(dim, int) else tuple(dim)
     dims = tuple(d for d in dims if x.shape[d] == 1)  # PyTorch leaves a non-1 dim alone
@@ -103,12 +98,17 @@ def _squeeze(xp, x, dim=None):
 _TORCH_TYPE_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double"}
 
 
+def _is_float(x) -> bool:
+    """A float array or a Python float (an operand of an elementwise op)."""
+    return isinstance(x, float) or (hasattr(x, "dtype") and x.dtype.kind == "f")
+
+
 def _bitwise(name, ufunc):
     """``&``, ``|``, ``^`` and ``~``: on bool and integer tensors only, as PyTorch's (its words when refused)."""
 
     def forward(xp, *operands):
         for x in operands:
-            if isinstance(x, float) or (hasattr(x, "dtype") and x.dtype.kind == "f"):
+            if _is_float(x):
                 raise TypeError(f'"{name}" not implemented for \'{_TORCH_TYPE_NAMES.get(x.dtype.name, "Float") if hasattr(x, "dtype") else "Float"}\'')
         return getattr(xp, ufunc)(*operands)
 
@@ -119,8 +119,7 @@ def _integer_division(ufunc):
     """``//`` and ``%``: floor rounding, as PyTorch's and NumPy's; an integer division by zero is an error, not 0."""
 
     def forward(xp, x, y):
-        integers = not (isinstance(x, float) or (hasattr(x, "dtype") and x.dtype.kind == "f"))
-        if integers and (not y if isinstance(y, (bool, int)) else y.dtype.kind in "biu" and not y.all()):
+        if not _is_float(x) and (not y if isinstance(y, (bool, int)) else y.dtype.kind in "biu" and not y.all()):
             raise ValueError("ZeroDivisionError")  # PyTorch's words
         return getattr(xp, ufunc)(x, y)
 
@@ -200,9 +199,9 @@ def _axis(dim, ndim):
 
 def vector_norm(xp, x, p=2.0, dim=None, keepdim=False):
     """``torch.linalg.vector_norm`` (``x.norm(p, dim)``): (sum |x|^p)^(1/p); inf: max |x|; 0: the count of nonzeros."""
-    magnitudes = xp.abs(x)
     if p == 2:
         return xp.sqrt((x * x).sum(axis=dim, keepdims=keepdim))
+    magnitudes = xp.abs(x)
     if math.isinf(p):
         return magnitudes.max(axis=dim, keepdims=keepdim) if p > 0 else magnitudes.min(axis=dim, keepdims=keepdim)
     if p == 0:

@@ -131,6 +131,33 @@ def _silu_grad(xp, g, ans, x):
     return g * s * (1 + x * (1 - s))
 
 
+def _var_grad(xp, g, ans, x, dim=None, correction=1, keepdim=False, std=False):
+    """d var = 2 (x - mean) / (N - correction); d std = d var / (2 std)."""
+    dof = ops.degrees_of_freedom(x, ans, correction)
+    centred = x - x.mean(axis=dim, keepdims=True)
+    g = _expand_reduced(xp, g, x.shape, dim, keepdim)
+    if std:
+        return g * centred / (_expand_reduced(xp, xp.asarray(ans), x.shape, dim, keepdim) * (dof if dof else math.nan))
+    return g * centred * (2 / dof if dof else math.nan)
+
+
+def _norm_grad(xp, g, ans, x, p=2.0, dim=None, keepdim=False):
+    """PyTorch's: x / norm for p = 2 (0 where the norm is 0), sign(x) for 1, the maxima shared for inf."""
+    norm = _expand_reduced(xp, xp.asarray(ans), x.shape, dim, keepdim)
+    g = _expand_reduced(xp, g, x.shape, dim, keepdim)
+    if p == 0:
+        return xp.zeros(x.shape, x.dtype)
+    if p == 1:
+        return g * xp.sign(x)
+    if math.isinf(p):
+        at = (xp.abs(x) == norm).astype(x.dtype)
+        return g * xp.sign(x) * at / _expand_reduced(xp, xp.asarray(at.sum(axis=dim, keepdims=keepdim)), x.shape, dim, keepdim)
+    safe = xp.where(norm == 0, 1, norm)
+    if p == 2:
+        return xp.where(norm == 0, 0, g * x / safe)
+    return xp.where(norm == 0, 0, g * xp.sign(x) * xp.abs(x) ** (p - 1) / safe ** (p - 1))
+
+
 # op           d/d input 0                                   d/d input 1                                saves
 defvjp("add", _same, _same, saves=None)
 defvjp("sub", _same, lambda xp, g, ans, x, y: -g, saves=None)
@@ -166,36 +193,9 @@ defvjp("clamp", _clamp_grad, saves="inputs")
 defvjp("matmul", lambda xp, g, ans, x, y: _matmul_grads(xp, g, x, y, 0), lambda xp, g, ans, x, y: _matmul_grads(xp, g, x, y, 1), saves="inputs")
 defvjp("sum", lambda xp, g, ans, x, dim=None, keepdim=False: _expand_reduced(xp, g, x.shape, dim, keepdim), saves=None)
 defvjp("mean", lambda xp, g, ans, x, dim=None, keepdim=False: _expand_reduced(xp, g, x.shape, dim, keepdim) * (g.size / max(math.prod(x.shape), 1)), saves=None)
-def _var_grad(xp, g, ans, x, dim=None, correction=1, keepdim=False, std=False):
-    """d var = 2 (x - mean) / (N - correction); d std = d var / (2 std)."""
-    dof = ops.degrees_of_freedom(x, ans, correction)
-    centred = x - x.mean(axis=dim, keepdims=True)
-    g = _expand_reduced(xp, g, x.shape, dim, keepdim)
-    if std:
-        return g * centred / (_expand_reduced(xp, xp.asarray(ans), x.shape, dim, keepdim) * (dof if dof else math.nan))
-    return g * centred * (2 / dof if dof else math.nan)
-
-
 defvjp("var", _var_grad, saves="all")
 defvjp("std", lambda xp, g, ans, x, **params: _var_grad(xp, g, ans, x, std=True, **params), saves="all")
 defvjp("masked_fill", lambda xp, g, ans, x, mask, value=0: xp.where(mask, 0, g), None, saves="inputs")
-def _norm_grad(xp, g, ans, x, p=2.0, dim=None, keepdim=False):
-    """PyTorch's: x / norm for p = 2 (0 where the norm is 0), sign(x) for 1, the maxima shared for inf."""
-    norm = _expand_reduced(xp, xp.asarray(ans), x.shape, dim, keepdim)
-    g = _expand_reduced(xp, g, x.shape, dim, keepdim)
-    if p == 0:
-        return xp.zeros(x.shape, x.dtype)
-    if p == 1:
-        return g * xp.sign(x)
-    if math.isinf(p):
-        at = (xp.abs(x) == norm).astype(x.dtype)
-        return g * xp.sign(x) * at / _expand_reduced(xp, xp.asarray(at.sum(axis=dim, keepdims=keepdim)), x.shape, dim, keepdim)
-    safe = xp.where(norm == 0, 1, norm)
-    if p == 2:
-        return xp.where(norm == 0, 0, g * x / safe)
-    return xp.where(norm == 0, 0, g * xp.sign(x) * xp.abs(x) ** (p - 1) / safe ** (p - 1))
-
-
 defvjp("norm", _norm_grad)
 defvjp("gather", lambda xp, g, ans, x, index, dim: ops.scatter_add_along(xp, x.shape, index, g, dim), None, saves="inputs")
 defvjp("max", _extreme_grad)
