@@ -56,6 +56,24 @@ def as_strided(xp, array, shape, strides):
     return xp.lib.stride_tricks.as_strided(array, shape=shape, strides=strides)
 
 
+def host_loops(xp):
+    """The compiled loops (``engine/loops.py``, Numba) for NumPy arrays; None for CuPy's, or where
+    Numba is not installed: the engine's array-call paths then do the same work, slower."""
+    global _loops
+    if xp is not numpy:
+        return None
+    if _loops is None:
+        try:
+            from . import loops
+        except ImportError:  # pragma: no cover - numba is a dependency, but the engine runs without it
+            loops = False
+        _loops = loops
+    return _loops or None
+
+
+_loops = None  # the loops module once imported; False where it cannot be
+
+
 def erf(xp, x):
     """The error function, elementwise: SciPy's on NumPy arrays, CuPy's own (``cupyx.scipy.special``) on CUDA."""
     if xp is numpy:

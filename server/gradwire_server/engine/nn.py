@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 
-from .backend import as_strided
+from .backend import as_strided, host_loops
 
 
 def linear(xp, x, weight, bias=None):
@@ -269,6 +269,10 @@ def max_pool2d_grad(xp, g, ans, x, kernel_size, stride=None, padding=0):
     x, unbatched = _batched(x, "max_pool2d")
     if unbatched:
         g, ans = g[None], ans[None]
+    loops = host_loops(xp)
+    gx = None if loops is None else loops.max_pool2d_grad(g, x, _pool_geometry(x, kernel_size, stride, padding))
+    if gx is not None:  # one compiled pass (NumPy), NaN windows as PyTorch's
+        return gx[0] if unbatched else gx
     tiles = _tiled(x, kernel_size, stride, padding)
     if tiles is not None:  # windows tile x: each element gets one window's gradient or none
         gx = xp.empty(x.shape, dtype=g.dtype)
@@ -307,6 +311,10 @@ def max_pool2d_grad(xp, g, ans, x, kernel_size, stride=None, padding=0):
 def max_pool2d_indices(xp, x, kernel_size, stride=None, padding=0):
     """The flat index into each input H*W plane of every window's first maximum (``return_indices=True``)."""
     x, unbatched = _batched(x, "max_pool2d")
+    loops = host_loops(xp)
+    indices = None if loops is None else loops.max_pool2d_indices(x, _pool_geometry(x, kernel_size, stride, padding))
+    if indices is not None:
+        return indices[0] if unbatched else indices
     ((kh, kw), (sh, sw), (ph, pw), (oh, ow)), _, views = _pool_windows(xp, x, kernel_size, stride, padding)
     best, where = views[0].copy(), xp.zeros(views[0].shape, dtype=xp.int64)
     for k, view in enumerate(views[1:], 1):
