@@ -258,6 +258,50 @@ def _cumsum(inputs, params):
     return x._shape, (_INT64 if x._dtype.kind in "biu" else x._dtype)  # integers sum in int64, as PyTorch's
 
 
+def _prod(inputs, params):
+    x = inputs[0]
+    return _reduced(x._shape, params.get("dim"), params.get("keepdim", False)), (_INT64 if x._dtype.kind in "biu" else x._dtype)
+
+
+def _all_dims(inputs, params):
+    """amax and amin: ``dim=()`` (their default) is every dim."""
+    dim = params.get("dim", ())
+    return _reduced(inputs[0]._shape, None if dim == () else dim, params.get("keepdim", False)), inputs[0]._dtype
+
+
+def _float_reduction(inputs, params):
+    shape, dtype = _reduction(inputs, params)
+    return shape, (dtype if dtype.kind == "f" else _FLOAT32)
+
+
+def _test(inputs, params):
+    return inputs[0]._shape, _BOOL
+
+
+def _bool_reduction(inputs, params):
+    return _reduced(inputs[0]._shape, params.get("dim"), params.get("keepdim", False)), _BOOL
+
+
+def _float_elementwise(inputs, params):
+    meta = _elementwise(inputs, params)
+    return meta and (meta[0], meta[1] if meta[1].kind == "f" else _FLOAT32)
+
+
+def _repeat(inputs, params):
+    shape, sizes = inputs[0]._shape, tuple(params["sizes"])
+    if len(sizes) < len(shape):
+        return None
+    shape = (1,) * (len(sizes) - len(shape)) + shape
+    return tuple(n * r for n, r in zip(shape, sizes)), inputs[0]._dtype
+
+
+def _topk(inputs, params):
+    shape = list(inputs[0]._shape)
+    if shape:
+        shape[params.get("dim", -1)] = params["k"]
+    return tuple(shape), inputs[0]._dtype
+
+
 INFER = {
     **dict.fromkeys(["add", "sub", "mul", "pow", "maximum", "minimum", "floor_divide", "remainder", "bitwise_and", "bitwise_or",
                      "bitwise_xor"], _elementwise),
@@ -265,7 +309,20 @@ INFER = {
     **dict.fromkeys(["eq", "ne", "lt", "le", "gt", "ge"], _comparison),
     **dict.fromkeys(["neg", "abs", "relu", "leaky_relu", "silu", "gelu", "softplus", "elu", "softmax", "log_softmax", "clone",
                      "bitwise_not", "tril", "triu", "masked_fill"], _unary),
-    **dict.fromkeys(["exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "log1p", "expm1"], _float_unary),
+    **dict.fromkeys(["exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "log1p", "expm1", "rsqrt", "reciprocal", "tan", "asin",
+                     "acos", "atan", "sinh", "cosh", "log2", "log10", "exp2", "erf"], _float_unary),
+    **dict.fromkeys(["floor", "ceil", "trunc", "round", "sign", "flip", "roll", "sort"], _unary),
+    **dict.fromkeys(["isnan", "isinf", "isfinite", "logical_not"], _test),
+    **dict.fromkeys(["logical_and", "logical_or", "logical_xor"], _comparison),
+    **dict.fromkeys(["all", "any"], _bool_reduction),
+    "count_nonzero": _arg_reduction,
+    "prod": _prod,
+    **dict.fromkeys(["amax", "amin"], _all_dims),
+    "logsumexp": _float_reduction,
+    "atan2": _float_elementwise,
+    "fmod": _elementwise,
+    "repeat": _repeat,
+    "topk": _topk,
     "cumsum": _cumsum,
     "clamp": _clamp,
     "where": _where,

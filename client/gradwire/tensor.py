@@ -24,6 +24,8 @@ _SUPPORTED = {float16, float32, float64, int32, int64, bool_}
 
 max_result = namedtuple("max", ["values", "indices"])
 min_result = namedtuple("min", ["values", "indices"])
+sort_result = namedtuple("sort", ["values", "indices"])
+topk_result = namedtuple("topk", ["values", "indices"])
 
 
 def as_dtype(dtype) -> np.dtype:
@@ -538,6 +540,190 @@ class Tensor:
     def cumsum(self, dim):
         return _op("cumsum", (self,), {"dim": dim})
 
+    def prod(self, dim=None, keepdim=False):
+        return _op("prod", (self,), {"dim": dim, "keepdim": keepdim})
+
+    def amax(self, dim=(), keepdim=False):
+        """The maximum over ``dim`` (an int or a tuple; every dim by default); ties share the gradient."""
+        return _op("amax", (self,), {"dim": dim, "keepdim": keepdim})
+
+    def amin(self, dim=(), keepdim=False):
+        """The minimum over ``dim`` (an int or a tuple; every dim by default); ties share the gradient."""
+        return _op("amin", (self,), {"dim": dim, "keepdim": keepdim})
+
+    def logsumexp(self, dim, keepdim=False):
+        return _op("logsumexp", (self,), {"dim": dim, "keepdim": keepdim})
+
+    def all(self, dim=None, keepdim=False):
+        return _op("all", (self,), {"dim": dim, "keepdim": keepdim})
+
+    def any(self, dim=None, keepdim=False):
+        return _op("any", (self,), {"dim": dim, "keepdim": keepdim})
+
+    def count_nonzero(self, dim=None):
+        return _op("count_nonzero", (self,), {"dim": dim})
+
+    def round(self, decimals=0):
+        return _op("round", (self,), {"decimals": decimals} if decimals else None)
+
+    def flip(self, *dims):
+        return _op("flip", (self,), {"dims": _sizes(dims)})
+
+    def roll(self, shifts, dims=None):
+        return _op("roll", (self,), {"shifts": shifts, "dims": dims})
+
+    def repeat(self, *sizes):
+        """This tensor's values tiled ``sizes`` times along each dim (more sizes than dims: new leading dims), as ``torch.Tensor.repeat``."""
+        sizes = _sizes(sizes)
+        if len(sizes) < self.ndim:
+            raise errors.InvalidArgumentError("Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor")
+        return _op("repeat", (self,), {"sizes": sizes})
+
+    def tile(self, *dims):
+        """``torch.Tensor.tile``: ``repeat``, with ones put before ``dims`` where it has fewer than this tensor has dims."""
+        dims = _sizes(dims)
+        return self.repeat((1,) * (self.ndim - len(dims)) + dims)
+
+    def sort(self, dim=-1, descending=False, stable=False):
+        """``(values, indices)`` along ``dim``; equal values keep their order (a stable sort, whatever ``stable`` says)."""
+        values, indices = _op("sort", (self,), {"dim": dim, "descending": descending}, outputs=2)
+        return sort_result(values, indices)
+
+    def argsort(self, dim=-1, descending=False, stable=False):
+        return self.sort(dim, descending).indices
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        """The ``k`` largest (or smallest) values along ``dim`` and their indices, largest first."""
+        values, indices = _op("topk", (self,), {"k": k, "dim": dim, "smallest": not largest}, outputs=2)
+        return topk_result(values, indices)
+
+    def square(self):
+        return self.pow(2)
+
+    def clamp_min(self, min):
+        return self.clamp(min=min)
+
+    def clamp_max(self, max):
+        return self.clamp(max=max)
+
+    clip = clamp
+
+    def narrow(self, dim, start, length):
+        """``length`` elements of ``dim`` from ``start``: a view, as ``torch.Tensor.narrow``."""
+        dim = _wrap_dim(dim, self.ndim)
+        size = self.shape[dim]
+        start = start + size if start < 0 else start
+        if not 0 <= start <= size or length < 0 or start + length > size:
+            raise IndexError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
+        return self[(slice(None),) * dim + (slice(start, start + length),)]
+
+    def movedim(self, source, destination):
+        """Dims ``source`` moved to ``destination`` (ints or sequences), the others in order, as ``torch.movedim``."""
+        n = self.ndim
+        sources = [_wrap_dim(d, n) for d in ((source,) if isinstance(source, int) else source)]
+        targets = [_wrap_dim(d, n) for d in ((destination,) if isinstance(destination, int) else destination)]
+        if len(sources) != len(targets):
+            raise errors.InvalidArgumentError(
+                f"movedim: Invalid source or destination dims: source ({list(sources)} dims) should contain the same number of dims as "
+                f"destination ({list(targets)} dims)"
+            )
+        order = [None] * n
+        for s, t in zip(sources, targets):
+            order[t] = s
+        rest = iter(d for d in range(n) if d not in sources)
+        return self.permute([d if d is not None else next(rest) for d in order])
+
+    moveaxis = movedim
+
+    @property
+    def mT(self):
+        """The last two dims swapped, as ``torch.Tensor.mT``."""
+        if self.ndim < 2:
+            raise errors.InvalidArgumentError(f"tensor.mT is only supported on matrices or batches of matrices. Got {self.ndim}-D tensor.")
+        return self.transpose(-2, -1)
+
+    def mm(self, mat2):
+        _check_ranks("mm", self, mat2, (2, 2))
+        return self.matmul(mat2)
+
+    def bmm(self, mat2):
+        _check_ranks("bmm", self, mat2, (3, 3))
+        return self.matmul(mat2)
+
+    def mv(self, vec):
+        _check_ranks("mv", self, vec, (2, 1))
+        return self.matmul(vec)
+
+    def dot(self, other):
+        _check_ranks("dot", self, other, (1, 1))
+        return self.matmul(other)
+
+    def outer(self, vec2):
+        """The outer product of two 1-D tensors, as ``torch.outer`` (a broadcast multiply, as PyTorch's)."""
+        _check_ranks("outer", self, vec2, (1, 1))
+        return self.reshape(-1, 1) * vec2
+
+    ger = outer
+
+    def atan2(self, other):
+        return _op("atan2", (self, other))
+
+    arctan2 = atan2
+
+    def fmod(self, other):
+        return _op("fmod", (self, other))
+
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
+        """Whether every element is within ``atol + rtol * |other|`` of ``other``'s, as ``torch.allclose``: a sync point."""
+        with no_grad():
+            close = (self - other).abs() <= atol + rtol * other.abs()
+            if equal_nan:
+                close = close | (self.isnan() & other.isnan())
+            return bool(close.all().item())
+
+    def equal(self, other) -> bool:
+        """Same shape and the same values, as ``torch.equal``: a sync point."""
+        if self.shape != other.shape:
+            return False
+        with no_grad():
+            return bool((self == other).all().item())
+
+    def new_tensor(self, data, dtype=None, requires_grad=False):
+        """A tensor of ``data`` in this tensor's session, with its dtype unless ``dtype=``, as ``torch.Tensor.new_tensor``."""
+        return self._session.tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_zeros(self, *size, dtype=None, requires_grad=False):
+        return self._session.zeros(*_sizes(size), dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, requires_grad=False):
+        return self._session.ones(*_sizes(size), dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, requires_grad=False):
+        return self._session.full(tuple(size), fill_value, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, requires_grad=False):
+        return self.new_zeros(*size, dtype=dtype, requires_grad=requires_grad)  # zeros: no uninitialised memory crosses sessions
+
+    def type_as(self, other):
+        return self.to(other.dtype)
+
+    def element_size(self) -> int:
+        return self.dtype.itemsize
+
+    def nelement(self) -> int:
+        return self.numel()
+
+    def fill_(self, value):
+        """Every element set to ``value``, in place (as ``x[...] = value``)."""
+        self[...] = value
+        return self
+
+    def div_(self, other):
+        return self._inplace("div", other)
+
+    def clamp_(self, min=None, max=None):
+        return self.copy_(self.clamp(min, max))
+
     def view_as(self, other):
         return self.reshape(other.shape)
 
@@ -630,9 +816,15 @@ def _binary(name):
     return method
 
 
-for _name in ("exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu", "neg", "log1p", "expm1"):
+_UNARY = ("exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu", "neg", "log1p", "expm1", "rsqrt", "reciprocal", "tan",
+          "asin", "acos", "atan", "sinh", "cosh", "log2", "log10", "exp2", "erf", "floor", "ceil", "trunc", "sign", "isnan", "isinf",
+          "isfinite", "logical_not")
+for _name in _UNARY:
     setattr(Tensor, _name, _unary(_name))
-for _name in ("add", "sub", "mul", "div", "pow", "floor_divide", "remainder", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge"):
+for _name, _alias in {"asin": "arcsin", "acos": "arccos", "atan": "arctan", "trunc": "fix", "neg": "negative"}.items():
+    setattr(Tensor, _alias, getattr(Tensor, _name))
+for _name in ("add", "sub", "mul", "div", "pow", "floor_divide", "remainder", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge",
+              "logical_and", "logical_or", "logical_xor"):
     setattr(Tensor, _name, _binary(_name))
 for _name, _dtype in {**_ALIASES, "bool": "bool"}.items():  # float() double() half() long() int() bool()
     setattr(Tensor, _name, _conversion(_name, np.dtype(_dtype)))
@@ -716,6 +908,21 @@ def _sizes(args) -> tuple:
     return tuple(args)
 
 
+def _check_ranks(name, a, b, ranks):
+    """mm, bmm, mv, dot, outer: PyTorch's words where an operand has the wrong number of dims."""
+    if not isinstance(b, Tensor) or (a.ndim, b.ndim) == ranks:
+        return
+    first_wrong = a.ndim != ranks[0]
+    message = {
+        "mm": "self must be a matrix" if first_wrong else "mat2 must be a matrix",
+        "bmm": "batch1 must be a 3D tensor" if first_wrong else "batch2 must be a 3D tensor",
+        "mv": f"vector + matrix @ vector expected, got 1, {a.ndim}, {b.ndim}",
+        "dot": f"1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors",
+        "outer": f"outer: Expected 1-D argument {'self' if first_wrong else 'vec2'}, but got {(a if first_wrong else b).ndim}-D",
+    }[name]
+    raise errors.InvalidArgumentError(message)
+
+
 def _extreme(name, x, dim, keepdim):
     if dim is None:
         return _op(name, (x,))
@@ -766,7 +973,9 @@ _NO_PARAMS = {}
 # the params that name dims of input 0, and how many dims the output adds (unsqueeze and stack: one):
 # checked before anything is queued, as PyTorch checks them (an IndexError at once)
 _DIM_PARAMS = {
-    **dict.fromkeys(("cumsum", "gather", "norm", "sum", "mean", "var", "std", "max", "min", "argmax", "argmin", "softmax", "log_softmax", "squeeze", "cat"), (("dim",), 0)),
+    **dict.fromkeys(("cumsum", "gather", "norm", "sum", "mean", "var", "std", "max", "min", "argmax", "argmin", "softmax", "log_softmax", "squeeze", "cat",
+                     "prod", "amax", "amin", "logsumexp", "all", "any", "count_nonzero", "sort", "topk"), (("dim",), 0)),
+    **dict.fromkeys(("flip", "roll"), (("dims",), 0)),
     "transpose": (("dim0", "dim1"), 0), "permute": (("dims",), 0), "unsqueeze": (("dim",), 1), "stack": (("dim",), 1),
 }
 
@@ -798,6 +1007,10 @@ _FUNCTION_NAMES = (
     "max", "min", "argmax", "argmin", "softmax", "log_softmax", "reshape", "flatten", "transpose", "permute", "squeeze",
     "unsqueeze", "t", "matmul", "masked_fill", "unbind", "split", "chunk", "gather", "norm", "add", "sub", "mul", "div", "pow", "floor_divide", "remainder",
     "eq", "ne", "lt", "le", "gt", "ge", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "clone", "detach",
+    *_UNARY[12:], "arcsin", "arccos", "arctan", "fix", "negative", "square", "round", "prod", "amax", "amin", "logsumexp", "all", "any",
+    "count_nonzero", "flip", "roll", "tile", "sort", "argsort", "topk", "clamp_min", "clamp_max", "clip", "narrow", "movedim",
+    "moveaxis", "mm", "bmm", "mv", "dot", "outer", "ger", "atan2", "arctan2", "fmod", "allclose", "equal", "logical_and", "logical_or",
+    "logical_xor",
 )
 
 

@@ -249,6 +249,126 @@ def _clamp(xp, x, min=None, max=None):
     return x
 
 
+def _rounding(ufunc):
+    """floor, ceil, trunc: an integer tensor comes back as it is (a copy), as PyTorch's; a bool one is refused."""
+
+    def forward(xp, x):
+        if x.dtype.kind == "b":
+            raise TypeError(f'"{ufunc}" not implemented for \'Bool\'')
+        return x.copy() if x.dtype.kind in "iu" else getattr(xp, ufunc)(x)
+
+    return forward
+
+
+def _round(xp, x, decimals=0):
+    """Half to even, as PyTorch's (and NumPy's); ``decimals`` on float tensors only."""
+    if x.dtype.kind == "b" or (decimals and x.dtype.kind != "f"):
+        raise TypeError(f'"round" not implemented for \'{"Bool" if x.dtype.kind == "b" else "Long"}\'')
+    return x.copy() if x.dtype.kind in "iu" else xp.round(x, decimals)
+
+
+def _sign(xp, x):
+    return x.copy() if x.dtype.kind == "b" else xp.sign(x)
+
+
+def _float_test(which):
+    """isnan, isinf, isfinite: on integer and bool tensors, every element is finite."""
+
+    def forward(xp, x):
+        if x.dtype.kind == "f":
+            return getattr(xp, which)(x)
+        return xp.full(x.shape, which == "isfinite", dtype=bool)
+
+    return forward
+
+
+def _all_any(which):
+    def forward(xp, x, dim=None, keepdim=False):
+        return getattr(x, which)(axis=dim, keepdims=keepdim)
+
+    return forward
+
+
+def _prod(xp, x, dim=None, keepdim=False):
+    # integer and bool tensors multiply in int64, as PyTorch's
+    return x.prod(axis=dim, keepdims=keepdim, dtype=xp.int64 if x.dtype.kind in "biu" else x.dtype)
+
+
+def _amax_amin(which):
+    def forward(xp, x, dim=(), keepdim=False):
+        dims = None if dim == () or dim is None else dim  # PyTorch's default () is every dim
+        return getattr(x, which)(axis=dims, keepdims=keepdim)
+
+    return forward
+
+
+def _logsumexp(xp, x, dim, keepdim=False):
+    """log(sum(exp(x))) over ``dim``, shifted by the maximum so that no exp overflows (an infinite maximum: unshifted)."""
+    top = x.max(axis=dim, keepdims=True)
+    top = xp.where(xp.isfinite(top), top, 0)
+    out = xp.log(xp.exp(x - top).sum(axis=dim, keepdims=True)) + top
+    return out if keepdim else out.squeeze(dim)
+
+
+def _flip(xp, x, dims):
+    return xp.flip(x, dims).copy()  # a new tensor, as PyTorch's (NumPy's flip is a view)
+
+
+def _roll(xp, x, shifts, dims=None):
+    return xp.roll(x, shifts, axis=dims)
+
+
+def _repeat(xp, x, sizes):
+    if len(sizes) < x.ndim:
+        raise ValueError("Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor")
+    return xp.tile(x.reshape((1,) * (len(sizes) - x.ndim) + x.shape), sizes)
+
+
+def _sort(xp, x, dim=-1, descending=False, stable=False):
+    """(values, indices) along ``dim``; ties keep their order (stable, also descending); NaN counts as the largest."""
+    if x.ndim == 0:
+        _axis(dim, 0)
+        return x.copy(), xp.zeros((), dtype=xp.int64)
+    if descending:  # the stable ascending order of the reversed values, reversed: equal values stay in order
+        n = x.shape[dim]
+        index = (n - 1) - xp.flip(xp.argsort(xp.flip(x, dim), axis=dim, kind="stable"), dim)
+    else:
+        index = xp.argsort(x, axis=dim, kind="stable")
+    return xp.take_along_axis(x, index, axis=dim), index.astype(xp.int64)
+
+
+def _topk(xp, x, k, dim=-1, smallest=False):
+    """The k largest values along ``dim`` and their indices, largest first (``smallest``: the k smallest, smallest first).
+    (Not PyTorch's ``largest=True``: every op's parameters default to None or False, which the SDK does not send.)"""
+    size = x.shape[dim] if x.ndim else 1
+    if not 0 <= k <= size:
+        raise ValueError("selected index k out of range")
+    values, index = _sort(xp, x, dim, descending=not smallest)
+    if x.ndim == 0:
+        return values, index
+    part = tuple(slice(None) if d != dim % x.ndim else slice(0, k) for d in range(x.ndim))
+    return values[part], index[part]
+
+
+def _both_float(xp, x, y):
+    """atan2's operands: integer ones compute in float32, PyTorch's default dtype."""
+    if not _is_float(x) and not _is_float(y):
+        x = xp.asarray(x).astype(np.float32) if not isinstance(x, (int, bool)) else float(x)
+        y = xp.asarray(y).astype(np.float32) if not isinstance(y, (int, bool)) else float(y)
+    return x, y
+
+
+def _atan2(xp, y, x):
+    return xp.arctan2(*_both_float(xp, y, x))
+
+
+def _fmod(xp, x, y):
+    """The remainder of a truncated division (its sign is x's), as ``torch.fmod``; an integer division by zero is an error."""
+    if not _is_float(x) and (not y if isinstance(y, (bool, int)) else y.dtype.kind in "biu" and not y.all()):
+        raise ValueError("ZeroDivisionError")
+    return xp.fmod(x, y)
+
+
 # name         forward                                                       backward node
 defop("add", lambda xp, x, y: x + y, "AddBackward0", 2, broadcasts=True)
 defop("sub", lambda xp, x, y: x - y, "SubBackward0", 2, broadcasts=True)
@@ -279,6 +399,35 @@ defop("tril", _triangle("tril"), "TrilBackward0")
 defop("triu", _triangle("triu"), "TriuBackward0")
 defop("cumsum", _cumsum, "CumsumBackward0")
 defop("clamp", _clamp, "ClampBackward1")
+defop("rsqrt", lambda xp, x: 1 / xp.sqrt(x), "RsqrtBackward0")
+defop("reciprocal", lambda xp, x: 1 / x, "ReciprocalBackward0")
+defop("tan", lambda xp, x: xp.tan(x), "TanBackward0")
+defop("asin", lambda xp, x: xp.arcsin(x), "AsinBackward0")
+defop("acos", lambda xp, x: xp.arccos(x), "AcosBackward0")
+defop("atan", lambda xp, x: xp.arctan(x), "AtanBackward0")
+defop("sinh", lambda xp, x: xp.sinh(x), "SinhBackward0")
+defop("cosh", lambda xp, x: xp.cosh(x), "CoshBackward0")
+defop("log2", lambda xp, x: xp.log2(x), "Log2Backward0")
+defop("log10", lambda xp, x: xp.log10(x), "Log10Backward0")
+defop("exp2", lambda xp, x: xp.exp2(x), "Exp2Backward0")
+defop("erf", lambda xp, x: erf(xp, x), "ErfBackward0")
+defop("atan2", _atan2, "Atan2Backward0", 2, broadcasts=True)
+defop("fmod", _fmod, lambda shapes, params: "FmodBackward0" if shapes[1] is None else "FmodBackward1", 2, broadcasts=True)
+# zero gradient almost everywhere, as PyTorch's: the output requires grad, its gradient is zeros
+defop("floor", _rounding("floor"), "FloorBackward0")
+defop("ceil", _rounding("ceil"), "CeilBackward0")
+defop("trunc", _rounding("trunc"), "TruncBackward0")
+defop("round", _round, lambda shapes, params: "RoundBackward1" if params.get("decimals") else "RoundBackward0")
+defop("sign", _sign, "SignBackward0")
+defop("prod", _prod, _by_dim("ProdBackward0", "ProdBackward1"))
+defop("amax", _amax_amin("max"), "AmaxBackward0")
+defop("amin", _amax_amin("min"), "AminBackward0")
+defop("logsumexp", _logsumexp, "LogsumexpBackward0")
+defop("flip", _flip, "FlipBackward0")
+defop("roll", _roll, "RollBackward0")
+defop("repeat", _repeat, "RepeatBackward0")
+defop("sort", _sort, "SortBackward0")  # (values, indices)
+defop("topk", _topk, "TopkBackward0")  # (values, indices)
 defop("matmul", lambda xp, x, y: x @ y, _matmul_node, 2)
 defop("sum", lambda xp, x, dim=None, keepdim=False: x.sum(axis=dim, keepdims=keepdim), _by_dim("SumBackward0", "SumBackward1"))
 defop("mean", lambda xp, x, dim=None, keepdim=False: x.mean(axis=dim, keepdims=keepdim), _by_dim("MeanBackward0", "MeanBackward1"))
@@ -330,3 +479,13 @@ defop("gt", lambda xp, x, y: x > y, "", 2, broadcasts=True)
 defop("ge", lambda xp, x, y: x >= y, "", 2, broadcasts=True)
 defop("argmax", lambda xp, x, dim=None, keepdim=False: x.argmax(axis=dim, keepdims=keepdim), "")
 defop("argmin", lambda xp, x, dim=None, keepdim=False: x.argmin(axis=dim, keepdims=keepdim), "")
+defop("isnan", _float_test("isnan"), "")
+defop("isinf", _float_test("isinf"), "")
+defop("isfinite", _float_test("isfinite"), "")
+defop("logical_not", lambda xp, x: xp.logical_not(x), "")
+defop("logical_and", lambda xp, x, y: xp.logical_and(x, y), "", 2, broadcasts=True)
+defop("logical_or", lambda xp, x, y: xp.logical_or(x, y), "", 2, broadcasts=True)
+defop("logical_xor", lambda xp, x, y: xp.logical_xor(x, y), "", 2, broadcasts=True)
+defop("all", _all_any("all"), "")
+defop("any", _all_any("any"), "")
+defop("count_nonzero", lambda xp, x, dim=None: xp.count_nonzero(x, axis=dim).astype(xp.int64), "")

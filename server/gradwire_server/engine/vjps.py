@@ -32,7 +32,8 @@ class VJP(NamedTuple):
 VJPS: dict[str, VJP] = {}
 
 # Ops whose outputs never carry a gradient (bitwise ops, comparisons, indices).
-NON_DIFFERENTIABLE = {"bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "eq", "ne", "lt", "le", "gt", "ge", "argmax", "argmin", "max_pool2d_indices"}
+NON_DIFFERENTIABLE = {"bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "eq", "ne", "lt", "le", "gt", "ge", "argmax", "argmin", "max_pool2d_indices",
+                      "isnan", "isinf", "isfinite", "logical_not", "logical_and", "logical_or", "logical_xor", "all", "any", "count_nonzero"}
 
 
 def defvjp(op, *rules, saves="all", variadic=False):
@@ -158,6 +159,64 @@ def _norm_grad(xp, g, ans, x, p=2.0, dim=None, keepdim=False):
     return xp.where(norm == 0, 0, g * xp.sign(x) * xp.abs(x) ** (p - 1) / safe ** (p - 1))
 
 
+def _zeros(xp, g, ans, *xs, **params):
+    """floor, ceil, round, trunc, sign: flat almost everywhere, so PyTorch's gradient is zeros."""
+    return xp.zeros_like(g)
+
+
+def _prod_grad(xp, g, ans, x, dim=None, keepdim=False):
+    """The product of the other elements of each one's slice, from exclusive products on either side
+    (right where some elements are zero, unlike ans / x)."""
+    if x.ndim == 0:
+        return g
+    row = x.reshape(-1) if dim is None else xp.moveaxis(x, dim, -1)
+    ones = xp.ones(row.shape[:-1] + (1,), dtype=row.dtype)
+    before = xp.cumprod(xp.concatenate([ones, row[..., :-1]], axis=-1), axis=-1)
+    after = xp.flip(xp.cumprod(xp.concatenate([ones, xp.flip(row, -1)[..., :-1]], axis=-1), axis=-1), -1)
+    others = (before * after).reshape(x.shape) if dim is None else xp.moveaxis(before * after, -1, dim)
+    return _expand_reduced(xp, g, x.shape, dim, keepdim) * others
+
+
+def _amax_amin_grad(xp, g, ans, x, dim=(), keepdim=False):
+    """To the extreme elements; ties share the gradient evenly, as PyTorch's amax/amin."""
+    dims = None if dim == () or dim is None else dim
+    wide = _expand_reduced(xp, ans, x.shape, dims, keepdim)
+    hit = x == wide
+    return _expand_reduced(xp, g, x.shape, dims, keepdim) * hit / hit.sum(axis=dims, keepdims=True)
+
+
+def _logsumexp_grad(xp, g, ans, x, dim, keepdim=False):
+    return _expand_reduced(xp, g, x.shape, dim, keepdim) * xp.exp(x - _expand_reduced(xp, ans, x.shape, dim, keepdim))
+
+
+def _roll_grad(xp, g, ans, x, shifts, dims=None):
+    back = -shifts if isinstance(shifts, int) else tuple(-s for s in shifts)
+    return xp.roll(g, back, axis=dims)
+
+
+def _repeat_grad(xp, g, ans, x, sizes):
+    """Each copy's gradient summed back: g as (copies, size) pairs per dim, the copies summed away."""
+    shape = (1,) * (len(sizes) - len(x.shape)) + tuple(x.shape)  # x: its Meta (shape and dtype)
+    pairs = tuple(n for pair in zip(sizes, shape) for n in pair)
+    return g.reshape(pairs).sum(axis=tuple(range(0, len(pairs), 2))).reshape(x.shape)
+
+
+def _sorted_grad(xp, g, ans, x, *args, dim=-1, **params):
+    """sort and topk: each value's gradient back to where it came from."""
+    if x.ndim == 0:
+        return g
+    return ops.scatter_add_along(xp, x.shape, ans[1], g, dim)
+
+
+def _atan2_grads(argnum):
+    def rule(xp, g, ans, y, x):
+        y, x = ops._both_float(xp, y, x)
+        scale = g / (x * x + y * y)
+        return scale * x if argnum == 0 else -scale * y
+
+    return rule
+
+
 # op           d/d input 0                                   d/d input 1                                saves
 defvjp("add", _same, _same, saves=None)
 defvjp("sub", _same, lambda xp, g, ans, x, y: -g, saves=None)
@@ -190,6 +249,34 @@ defvjp("tril", lambda xp, g, ans, x, diagonal=0: xp.tril(g, diagonal), saves=Non
 defvjp("triu", lambda xp, g, ans, x, diagonal=0: xp.triu(g, diagonal), saves=None)
 defvjp("cumsum", lambda xp, g, ans, x, dim: xp.flip(xp.cumsum(xp.flip(g, dim), axis=dim), dim), saves=None)
 defvjp("clamp", _clamp_grad, saves="inputs")
+defvjp("rsqrt", lambda xp, g, ans, x: -0.5 * g * ans * ans * ans, saves="ans")
+defvjp("reciprocal", lambda xp, g, ans, x: -g * ans * ans, saves="ans")
+defvjp("tan", lambda xp, g, ans, x: g * (1 + ans * ans), saves="ans")
+defvjp("asin", lambda xp, g, ans, x: g / xp.sqrt(1 - x * x), saves="inputs")
+defvjp("acos", lambda xp, g, ans, x: -g / xp.sqrt(1 - x * x), saves="inputs")
+defvjp("atan", lambda xp, g, ans, x: g / (1 + x * x), saves="inputs")
+defvjp("sinh", lambda xp, g, ans, x: g * xp.cosh(x), saves="inputs")
+defvjp("cosh", lambda xp, g, ans, x: g * xp.sinh(x), saves="inputs")
+defvjp("log2", lambda xp, g, ans, x: g / (x * math.log(2)), saves="inputs")
+defvjp("log10", lambda xp, g, ans, x: g / (x * math.log(10)), saves="inputs")
+defvjp("exp2", lambda xp, g, ans, x: g * ans * math.log(2), saves="ans")
+defvjp("erf", lambda xp, g, ans, x: g * (2 / math.sqrt(math.pi)) * xp.exp(-x * x), saves="inputs")
+defvjp("atan2", _atan2_grads(0), _atan2_grads(1), saves="inputs")
+defvjp("fmod", _same, lambda xp, g, ans, x, y: -g * xp.trunc(x / y), saves="inputs")
+defvjp("floor", _zeros, saves=None)
+defvjp("ceil", _zeros, saves=None)
+defvjp("trunc", _zeros, saves=None)
+defvjp("round", _zeros, saves=None)
+defvjp("sign", _zeros, saves=None)
+defvjp("prod", _prod_grad, saves="inputs")
+defvjp("amax", _amax_amin_grad)
+defvjp("amin", _amax_amin_grad)
+defvjp("logsumexp", _logsumexp_grad)
+defvjp("flip", lambda xp, g, ans, x, dims: xp.flip(g, dims), saves=None)
+defvjp("roll", _roll_grad, saves=None)
+defvjp("repeat", _repeat_grad, saves=None)
+defvjp("sort", _sorted_grad)
+defvjp("topk", _sorted_grad)
 defvjp("matmul", lambda xp, g, ans, x, y: _matmul_grads(xp, g, x, y, 0), lambda xp, g, ans, x, y: _matmul_grads(xp, g, x, y, 1), saves="inputs")
 defvjp("sum", lambda xp, g, ans, x, dim=None, keepdim=False: _expand_reduced(xp, g, x.shape, dim, keepdim), saves=None)
 defvjp("mean", lambda xp, g, ans, x, dim=None, keepdim=False: _expand_reduced(xp, g, x.shape, dim, keepdim) * (g.size / max(math.prod(x.shape), 1)), saves=None)
