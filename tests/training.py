@@ -58,7 +58,7 @@ def train(session, seed: int, steps: int, after_step=None):
             losses.append(loss.item())  # a sync point now and then, as a training loop logs
         if after_step is not None:
             after_step(step)
-    return [p.numpy() for p in params], losses
+    return [p.detach().numpy() for p in params], losses
 
 
 def main(argv):

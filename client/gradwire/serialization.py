@@ -114,7 +114,7 @@ def _unflatten(node, tensors: dict):
 
 def _array_of(value) -> np.ndarray:
     if isinstance(value, Tensor):
-        array = value.numpy()  # one tensor's values, on the chunked Download stream when large
+        array = value._values()  # one tensor's values, on the chunked Download stream when large
     elif isinstance(value, np.ndarray):
         array = value
     else:  # a torch tensor

@@ -583,7 +583,7 @@ class Session:
         """A tensor from a list, a scalar or a NumPy array (copied), like ``torch.tensor``."""
 
         if isinstance(data, Tensor):
-            data = data.numpy()
+            data = data._values()  # torch.tensor(t) copies t's values, requires grad or not
         if dtype is not None:
             array = np.asarray(data, dtype=as_dtype(dtype))
         elif isinstance(data, np.ndarray) or isinstance(data, np.generic):

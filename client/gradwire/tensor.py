@@ -259,26 +259,32 @@ class Tensor:
         return self.permute(tuple(reversed(range(self.ndim))))
 
     # --- sync points ----------------------------------------------------------------------
-    def numpy(self) -> np.ndarray:
+    def numpy(self, *, force=False) -> np.ndarray:
         """The values, as a new writable NumPy array (waits for every pending command).
 
-        Writing to it leaves the tensor on the server unchanged: it is a copy.
+        Writing to it leaves the tensor on the server unchanged: it is a copy. As PyTorch's, refused
+        on a tensor that requires grad: ``x.detach().numpy()``, or ``x.numpy(force=True)``.
         """
+        if self._requires_grad and not force:
+            raise errors.FailedPreconditionError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        return self._values()
+
+    def _values(self) -> np.ndarray:
         array = self._session._fetch(self)
         self._shape, self._dtype = array.shape, array.dtype
         return array
 
     def tolist(self):
-        return self.numpy().tolist()
+        return self._values().tolist()
 
     def item(self):
-        array = self.numpy()
+        array = self._values()
         if array.size != 1:
             raise errors.InvalidArgumentError(f"a Tensor with {array.size} elements cannot be converted to Scalar")
         return array.item()
 
     def __bool__(self):
-        array = self.numpy()
+        array = self._values()
         if array.size != 1:
             raise errors.InvalidArgumentError(f"Boolean value of Tensor with {'no values' if array.size == 0 else 'more than one value'} is ambiguous")
         return bool(array.item())
@@ -295,7 +301,7 @@ class Tensor:
 
     def __repr__(self):
         suffixes = [f"grad_fn=<{self.grad_fn.name()}>"] if not self._is_leaf else ["requires_grad=True"] if self._requires_grad else []
-        return tensor_repr(self.numpy(), suffixes)
+        return tensor_repr(self._values(), suffixes)
 
     __hash__ = object.__hash__
 

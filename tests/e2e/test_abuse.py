@@ -40,7 +40,7 @@ def victim(abuse_server):
     with gw.connect(abuse_server.address, timeout=10, seed=1) as s:
         w = s.randn(4, 3, requires_grad=True)
         (w * w).sum().backward()
-        s.victim = (w, w.numpy(), w.grad.numpy(), s.stats())
+        s.victim = (w, w.detach().numpy(), w.grad.detach().numpy(), s.stats())
         yield s
 
 
@@ -60,7 +60,7 @@ def attacker(abuse_server, victim):
     assert held.failed == {}, f"failed handles left behind: {sorted(held.failed)}"
     # the victim: untouched
     w, values, grad, stats = victim.victim
-    np.testing.assert_array_equal(w.numpy(), values)
+    np.testing.assert_array_equal(w.detach().numpy(), values)
     np.testing.assert_array_equal(w.grad.numpy(), grad)
     assert victim.stats() == stats
     assert health(abuse_server.address) == health_pb2.HealthCheckResponse.SERVING
@@ -272,7 +272,7 @@ def test_another_sessions_handles_are_out_of_reach(abuse_server, attacker, victi
 def test_nan_and_inf_round_trip_and_flow_through_ops(attacker):
     values = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1.5], dtype=np.float32)
     x = attacker.tensor(values, requires_grad=True)
-    back = x.numpy()
+    back = x.detach().numpy()
     assert np.array_equal(back.view(np.uint32), values.view(np.uint32))  # bit for bit, the sign of -0.0 too
     y = (x * 2).sum()
     assert np.isnan(y.item())

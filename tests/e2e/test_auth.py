@@ -218,7 +218,7 @@ def test_no_request_reaches_another_sessions_tensors(keyed):
         (w * w).sum().backward()
         victim.sync()
         g = w.grad  # a handle of its own, kept alive so the count below stays put
-        values, grad = w.numpy(), g.numpy()
+        values, grad = w.detach().numpy(), g.detach().numpy()
         held = victim.stats()
         for key in (ALPHA, BETA):
             with gw.connect(keyed.address, api_key=key, timeout=10) as other:
@@ -251,7 +251,7 @@ def test_no_request_reaches_another_sessions_tensors(keyed):
                 assert error.code() is grpc.StatusCode.NOT_FOUND
                 assert other.stats() == {"tensors": 1, "bytes": 4, "graph_nodes": 0}  # its put alone: nothing of the victim's
         assert victim.stats() == held
-        np.testing.assert_array_equal(w.numpy(), values)
+        np.testing.assert_array_equal(w.detach().numpy(), values)
         np.testing.assert_array_equal(w.grad.numpy(), grad)
 
 
@@ -326,7 +326,7 @@ def test_sighup_revokes_a_key_in_a_running_server(tmp_path):
         kept = gw.connect(process.address, api_key=BETA, timeout=10, seed=0)
         revoked = gw.connect(process.address, api_key=ALPHA, timeout=10)
         w = kept.randn(3, requires_grad=True)
-        before = w.numpy()
+        before = w.detach().numpy()
         assert revoked.tensor([1.0]).item() == 1.0
         with pytest.raises(gw.UnauthenticatedError):
             gw.connect(process.address, api_key=GAMMA, timeout=10)
@@ -342,7 +342,7 @@ def test_sighup_revokes_a_key_in_a_running_server(tmp_path):
             revoked.tensor([2.0]).item()
         with gw.connect(process.address, api_key=GAMMA, timeout=10) as s:
             assert s.tensor([7.0]).item() == 7.0
-        np.testing.assert_array_equal(w.numpy(), before)  # the still-valid key's session and its tensors
+        np.testing.assert_array_equal(w.detach().numpy(), before)  # the still-valid key's session and its tensors
         (w * 2).sum().backward()
         np.testing.assert_array_equal(w.grad.numpy(), [2.0, 2.0, 2.0])
         kept.close()

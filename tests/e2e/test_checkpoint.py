@@ -45,7 +45,7 @@ def test_a_torch_checkpoint_loads_into_gradwire_bit_identical(session, tmp_path)
     for name, value in reference.state_dict().items():
         assert model.state_dict()[name].numpy().tobytes() == value.numpy().tobytes(), name
     x = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
-    out, expected = model(session.tensor(x)).numpy(), reference(torch.from_numpy(x)).detach().numpy()
+    out, expected = model(session.tensor(x)).detach().numpy(), reference(torch.from_numpy(x)).detach().numpy()
     np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)  # float32 matmuls: rounding order only
 
 

@@ -72,7 +72,7 @@ def bystander(fuzz_server):
     with gw.connect(fuzz_server.address, timeout=10, seed=3) as s:
         w = s.randn(3, 2, requires_grad=True)
         (w.exp() * w).sum().backward()
-        s.snapshot = (w, w.numpy(), w.grad.numpy(), s.stats())
+        s.snapshot = (w, w.detach().numpy(), w.grad.detach().numpy(), s.stats())
         yield s
 
 
@@ -100,7 +100,7 @@ def server_side(server, sid):
 
 def untouched(bystander):
     w, values, grad, stats = bystander.snapshot
-    np.testing.assert_array_equal(w.numpy(), values)
+    np.testing.assert_array_equal(w.detach().numpy(), values)
     np.testing.assert_array_equal(w.grad.numpy(), grad)
     assert bystander.stats() == stats
 

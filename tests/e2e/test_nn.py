@@ -23,7 +23,7 @@ def to_torch_model(model, reference):
 
 
 def assert_close(actual, expected, rtol=2e-5, atol=1e-6, what=""):
-    a = actual.numpy() if isinstance(actual, gw.Tensor) else np.asarray(actual)
+    a = actual.detach().numpy() if isinstance(actual, gw.Tensor) else np.asarray(actual)
     b = expected.detach().numpy() if isinstance(expected, torch.Tensor) else np.asarray(expected)
     assert a.shape == b.shape, f"{what}: shape {a.shape} != {b.shape}"
     np.testing.assert_allclose(a, b, rtol=rtol, atol=atol, err_msg=what)
@@ -98,7 +98,7 @@ def test_custom_module_with_embedding_and_layer_norm_matches_torch(session):
     model = Tagger(session)
     assert [n for n, _ in model.named_parameters()] == ["scale", "embed.weight", "norm.weight", "norm.bias", "head.weight", "head.bias"]
     assert set(dict(model.named_children())) == {"embed", "norm", "head"} and "note" not in model.state_dict()
-    assert np.all(model.embed.weight.numpy()[0] == 0)  # the padding row starts at zero, as in PyTorch
+    assert np.all(model.embed.weight.detach().numpy()[0] == 0)  # the padding row starts at zero, as in PyTorch
     reference = to_torch_model(model, TorchTagger())
     tokens = np.array([[1, 0, 3, 3], [9, 2, 0, 5]])
     out, t_out = model(session.tensor(tokens)), reference(torch.from_numpy(tokens))
@@ -119,7 +119,7 @@ def test_initial_weights_follow_torch_bounds_and_the_session_seed(server):
         with gw.connect(server.address, seed=seed) as s:
             layer = nn.Linear(50, 20, session=s)
             conv = nn.Conv2d(3, 8, 5, session=s)
-            return layer.weight.numpy(), layer.bias.numpy(), conv.weight.numpy()
+            return layer.weight.detach().numpy(), layer.bias.detach().numpy(), conv.weight.detach().numpy()
 
     w, b, c = weights(1)
     assert np.abs(w).max() <= 1 / np.sqrt(50) and np.abs(w).max() > 0.9 / np.sqrt(50)
@@ -183,7 +183,7 @@ def test_dropout_train_eval_and_seed(session):
 
     def masked():
         y = layer(x)
-        return y.numpy()
+        return y.detach().numpy()
 
     session.manual_seed(7)
     first = masked()
@@ -193,11 +193,11 @@ def test_dropout_train_eval_and_seed(session):
     assert abs((first == 0).mean() - 0.25) < 0.02
     y = layer(x)
     y.sum().backward()
-    kept = y.numpy() != 0
+    kept = y.detach().numpy() != 0
     assert np.array_equal(x.grad.numpy() != 0, kept)  # the gradient flows through the kept elements only
     layer.eval()
     assert not layer.training
-    assert np.array_equal(layer(x).numpy(), np.ones((400, 50), np.float32))
+    assert np.array_equal(layer(x).detach().numpy(), np.ones((400, 50), np.float32))
     assert layer.train().training
 
 
@@ -223,7 +223,7 @@ def test_state_dict_round_trip_with_torch(session, rng):
     other = nn.Sequential(nn.Linear(4, 3, session=session), nn.ReLU(), nn.Linear(3, 2, session=session))
     weight = other[0].weight
     other.load_state_dict(model.state_dict())
-    assert other[0].weight is weight and np.array_equal(weight.numpy(), model[0].weight.numpy())
+    assert other[0].weight is weight and np.array_equal(weight.detach().numpy(), model[0].weight.detach().numpy())
     assert other[0].weight.requires_grad and other[0].weight.is_leaf
 
 
@@ -247,10 +247,10 @@ def test_zero_grad_and_to(session, rng):
     assert all(np.all(p.grad.numpy() == 0) for p in model.parameters())
     model.zero_grad()
     assert all(p.grad is None for p in model.parameters())
-    before = model.weight.numpy()
+    before = model.weight.detach().numpy()
     model.to(gw.float64)
     assert model.weight.dtype == np.float64 and isinstance(model.weight, nn.Parameter) and model.weight.requires_grad
-    assert np.array_equal(model.weight.numpy(), before.astype(np.float64))
+    assert np.array_equal(model.weight.detach().numpy(), before.astype(np.float64))
     assert model(session.tensor(rng.standard_normal((2, 3)))).dtype == np.float64
     assert model.to(session.device) is model
     with pytest.raises(gw.InvalidArgumentError):
@@ -289,7 +289,7 @@ def test_a_training_step_never_waits_on_the_server(session, rng):
     x = session.tensor(rng.standard_normal((16, 1, 8, 8)).astype(np.float32))
     y = session.tensor(rng.integers(0, 5, 16))
     tokens = session.tensor(rng.integers(0, 10, (16, 3)))
-    before = model[0].weight.numpy()
+    before = model[0].weight.detach().numpy()
     sent = session._sent
     for step in range(3):
         order = session.tensor(rng.permutation(16))
@@ -301,7 +301,7 @@ def test_a_training_step_never_waits_on_the_server(session, rng):
         optimizer.step()
         assert out._shape == (4, 5) and loss._shape == ()
     assert session._sent == sent, "a training step waited for the server"
-    assert not np.array_equal(model[0].weight.numpy(), before)  # and the steps did train
+    assert not np.array_equal(model[0].weight.detach().numpy(), before)  # and the steps did train
 
 
 def test_zero_grad_is_one_command_and_earlier_grad_reads_keep_their_values(session, rng):

@@ -47,13 +47,13 @@ def test_the_endpoint_counts_sessions_work_errors_and_bytes(metered):
         w = s.randn(1000, 4, requires_grad=True)
         (x @ w).relu().sum().backward()
         (x @ w).tanh().sum().backward()
-        x.numpy()
+        x.detach().numpy()
         with pytest.raises(gw.InvalidArgumentError):
-            (w @ w).numpy()  # one error; the fetch that depends on it fails with FAILED_PRECONDITION
+            (w @ w).detach().numpy()  # one error; the fetch that depends on it fails with FAILED_PRECONDITION
         m = scrape(metered.url)
         assert m["gradwire_sessions_live"] == 1 and m["gradwire_sessions_opened_total"] == 1
         assert m["gradwire_tensors_held"] >= 3
-        assert m["gradwire_tensor_bytes_held"] >= x.numpy().nbytes + 600 * 600 * 4 + w.numpy().nbytes
+        assert m["gradwire_tensor_bytes_held"] >= x.detach().numpy().nbytes + 600 * 600 * 4 + w.detach().numpy().nbytes
         assert m['gradwire_ops_total{op="matmul"}'] == 3
         assert m['gradwire_ops_total{op="relu"}'] == m['gradwire_ops_total{op="tanh"}'] == 1
         assert m['gradwire_commands_total{kind="backward"}'] == 2

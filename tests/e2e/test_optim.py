@@ -69,7 +69,7 @@ class Pair:
 
     def assert_same(self, what):
         for name in self.g:
-            np.testing.assert_allclose(self.g[name].numpy(), self.t[name].detach().numpy(), rtol=TOL, atol=TOL, err_msg=f"{name} {what}")
+            np.testing.assert_allclose(self.g[name].detach().numpy(), self.t[name].detach().numpy(), rtol=TOL, atol=TOL, err_msg=f"{name} {what}")
 
 
 OPTIONS = [
@@ -187,13 +187,13 @@ def test_step_is_one_command_whatever_the_number_of_parameters(session, name):
     sum(((p * p).sum() for p in params[1:]), (params[0] * params[0]).sum()).backward()
     opt = getattr(gw.optim, name)(params, lr=0.1)
     session.sync()
-    before = [p.numpy() for p in params]
+    before = [p.detach().numpy() for p in params]
     queued = session._next_command
     opt.step()
     assert session._next_command - queued == 1
     kinds = [c.WhichOneof("kind") for c in session._batch.commands]
     assert kinds[-1] == "optimizer_step" and kinds.count("optimizer_step") == 1
-    assert all(not np.array_equal(b, p.numpy()) for b, p in zip(before, params))
+    assert all(not np.array_equal(b, p.detach().numpy()) for b, p in zip(before, params))
 
 
 def test_step_with_a_closure_returns_its_loss(session):
@@ -292,12 +292,12 @@ def test_load_state_dict_continues_as_torch_does(session, name, options):
     gopt = getattr(gw.optim, name)(pair.g.values(), **options)
     topt = getattr(torch.optim, name)(pair.t.values(), **options)
     pair.train(gopt, topt, steps=2)
-    saved = {k: v.numpy() for k, v in pair.g.items()}
+    saved = {k: v.detach().numpy() for k, v in pair.g.items()}
     state = gopt.state_dict()
     state = {"state": {i: {k: (v.numpy() if isinstance(v, gw.Tensor) else v) for k, v in s.items()} for i, s in state["state"].items()},
              "param_groups": state["param_groups"]}  # a snapshot: the live state changes with the next steps
     pair.train(gopt, topt, steps=2)
-    after = {k: v.numpy() for k, v in pair.g.items()}
+    after = {k: v.detach().numpy() for k, v in pair.g.items()}
 
     restored = {k: session.tensor(v, requires_grad=True) for k, v in saved.items()}
     fresh = getattr(gw.optim, name)(restored.values(), lr=123.0)
@@ -308,7 +308,7 @@ def test_load_state_dict_continues_as_torch_does(session, name, options):
         _loss(restored, pair.gx, pair.gy).backward()
         fresh.step()
     for k in after:
-        np.testing.assert_array_equal(restored[k].numpy(), after[k])
+        np.testing.assert_array_equal(restored[k].detach().numpy(), after[k])
 
 
 def test_load_state_dict_checks_the_groups(session):
@@ -477,9 +477,9 @@ def test_a_step_on_a_non_leaf_or_an_unknown_param_is_refused(session):
         _send(session, lambda c: c.optimizer_step.MergeFrom(pb.OptimizerStep(optimizer=opt._handle, groups=[pb.OptimizerGroup(params=[y._handle], lr=1)])))
     with pytest.raises(gw.NotFoundError, match="unknown tensor handle"):
         _send(session, lambda c: c.optimizer_step.MergeFrom(pb.OptimizerStep(optimizer=opt._handle, groups=[pb.OptimizerGroup(params=[10**9])])))
-    before = w.numpy()
+    before = w.detach().numpy()
     opt.step()
-    np.testing.assert_allclose(w.numpy(), before - 0.1 * 2 * 2 * 2 * before, rtol=1e-6)  # d/dw sum((2w)^2) = 8w; float32, fused as torch
+    np.testing.assert_allclose(w.detach().numpy(), before - 0.1 * 2 * 2 * 2 * before, rtol=1e-6)  # d/dw sum((2w)^2) = 8w; float32, fused as torch
 
 
 @pytest.mark.parametrize("entry, message", [
@@ -565,7 +565,7 @@ def test_clipping_is_one_command_and_its_mistakes_are_clear(session):
     queued = session._next_command
     total = gw.nn.utils.clip_grad_norm_(params, 1.0)
     assert session._next_command - queued == 1
-    assert total.item() == pytest.approx(math.sqrt(sum(((2 * p.numpy().astype(np.float64)) ** 2).sum() for p in params)), rel=1e-5)
+    assert total.item() == pytest.approx(math.sqrt(sum(((2 * p.detach().numpy().astype(np.float64)) ** 2).sum() for p in params)), rel=1e-5)
     no_grads = [session.ones(3, requires_grad=True)]
     assert gw.nn.utils.clip_grad_norm_(no_grads, 1.0).item() == torch.nn.utils.clip_grad_norm_([torch.ones(3, requires_grad=True)], 1.0).item() == 0.0
     with pytest.raises(gw.InvalidArgumentError, match="norm_type must be positive"):

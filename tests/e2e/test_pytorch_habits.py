@@ -75,7 +75,7 @@ def test_handwritten_sgd_through_data_matches_torch(session):
             ((w * w).sum() + w.sum()).backward()
             w.data -= 0.1 * w.grad  # the old idiom: in place on .data, then assigned back
             w.grad = None
-    np.testing.assert_allclose(p.numpy(), q.detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-6)
     assert p.requires_grad and p.is_leaf
     p.data = session.zeros(2, 2)  # a whole new value, outside autograd
     assert p.tolist() == [[0.0, 0.0], [0.0, 0.0]] and p.requires_grad
@@ -412,7 +412,7 @@ def test_var_and_std_as_in_torch(session, statistic):
     ours, theirs = _STATISTICS[statistic](x), _STATISTICS[statistic](t)
     assert ours.shape == tuple(theirs.shape)
     assert ours.grad_fn.name() == theirs.grad_fn.name()
-    np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-5)
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-5)
     (ours * ours).sum().backward()
     (theirs * theirs).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-4, atol=1e-6)
@@ -567,4 +567,18 @@ def test_gather_and_norm_as_in_torch(session):
     t_zero.norm().backward()
     assert zero.grad.tolist() == t_zero.grad.tolist() == [0.0, 0.0, 0.0]  # no NaN at the origin
     with pytest.raises(gw.InvalidIndexError, match="index 5 is out of bounds for dimension 1 with size 4"):
-        x.gather(1, [[0, 5]]).numpy()
+        x.gather(1, [[0, 5]]).detach().numpy()
+
+
+def test_numpy_of_a_tensor_that_requires_grad_is_refused_as_in_torch(session):
+    w, t = session.tensor([1.0, 2.0], requires_grad=True), torch.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError) as theirs:
+        t.numpy()
+    with pytest.raises(RuntimeError) as ours:
+        w.numpy()
+    assert str(ours.value) == str(theirs.value)
+    with pytest.raises(RuntimeError, match="Can't call numpy"):
+        np.asarray(w * 2)
+    assert w.detach().numpy().tolist() == w.numpy(force=True).tolist() == t.numpy(force=True).tolist() == [1.0, 2.0]
+    assert w.tolist() == t.tolist() and (w * 2).sum().item() == (t * 2).sum().item() == 6.0  # these read values as torch's do
+    assert "requires_grad=True" in repr(w) and session.tensor(w).requires_grad is False

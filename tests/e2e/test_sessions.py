@@ -23,7 +23,7 @@ def test_sessions_are_isolated(server):
         y = b.tensor([10.0, 20.0], requires_grad=True)
         assert x._handle == y._handle  # each session numbers its own handles
         (x * 3).sum().backward()
-        np.testing.assert_array_equal(y.numpy(), [10.0, 20.0])
+        np.testing.assert_array_equal(y.detach().numpy(), [10.0, 20.0])
         assert y.grad is None
         np.testing.assert_array_equal(x.grad.numpy(), [3.0, 3.0])
         with pytest.raises(gw.InvalidArgumentError, match="same session"):
@@ -44,7 +44,7 @@ def test_concurrent_sessions_on_threads(server):
                     with gw.no_grad():
                         w -= 0.1 * w.grad
                     w.grad = None
-                results[k] = w.numpy()
+                results[k] = w.detach().numpy()
         except Exception as error:  # noqa: BLE001 - reported below
             failures.append(error)
 

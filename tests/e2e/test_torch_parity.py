@@ -12,7 +12,7 @@ from gradwire.autograd.functional import jacobian
 
 def close(actual, expected, rtol=1e-5, atol=1e-6):
     """Values (and dtype) of a gradwire Tensor, or a NumPy array, against a torch tensor."""
-    a = actual.numpy() if isinstance(actual, gw.Tensor) else np.asarray(actual)
+    a = actual.detach().numpy() if isinstance(actual, gw.Tensor) else np.asarray(actual)
     b = expected.detach().numpy()
     assert a.shape == b.shape, f"shape {a.shape} != {b.shape}"
     assert a.dtype == b.dtype, f"dtype {a.dtype} != {b.dtype}"

@@ -68,14 +68,14 @@ def local_runs():
     for device in ("cuda", "cpu"):
         engine = gw_engine.Engine(device, seed=0)
         losses, params = train(lambda a, rg: engine.tensor(a, requires_grad=rg), gw_engine.no_grad)
-        runs[device] = (losses, [p.numpy() for p in params])
+        runs[device] = (losses, [p.detach().numpy() for p in params])
     return runs
 
 
 def test_remote_training_on_the_gpu_matches_local_runs(session, local_runs):
     assert session.device == "cuda" and session.server_info.device == "cuda"
     losses, params = train(lambda a, rg: session.tensor(a, requires_grad=rg), gw.no_grad)
-    remote = [p.numpy() for p in params]
+    remote = [p.detach().numpy() for p in params]
     assert np.all(np.isfinite(losses))
     assert losses[-1] < 0.7 * losses[0], f"the loss did not fall: {losses[0]} -> {losses[-1]}"
 
@@ -101,7 +101,7 @@ def test_remote_training_on_the_gpu_matches_torch_cuda(session, torch_cuda):
     losses, params = train(lambda a, rg: session.tensor(a, requires_grad=rg), gw.no_grad)
     np.testing.assert_allclose(losses, t_losses, rtol=1e-4, atol=1e-6, err_msg="remote (GPU) vs torch CUDA: losses")
     for k, (p, t) in enumerate(zip(params, t_params)):
-        np.testing.assert_allclose(p.numpy(), _host(t), rtol=1e-4, atol=1e-5, err_msg=f"remote vs torch CUDA: parameter {k}")
+        np.testing.assert_allclose(p.detach().numpy(), _host(t), rtol=1e-4, atol=1e-5, err_msg=f"remote vs torch CUDA: parameter {k}")
 
 
 def test_training_on_the_gpu_runs_in_flat_server_memory(session):
@@ -163,7 +163,7 @@ def test_sessions_training_at_once_on_their_own_streams_match_training_alone(ser
         def run(i):
             try:
                 losses, params = train(lambda a, rg: sessions[i].tensor(a, requires_grad=rg), gw.no_grad)
-                results[i] = (losses, [p.numpy() for p in params])
+                results[i] = (losses, [p.detach().numpy() for p in params])
             except Exception as error:  # reported below, with the thread's session
                 failures.append((i, error))
 

@@ -318,7 +318,7 @@ def _in_session(value, target):
     if isinstance(value, Tensor):
         if value._session is target._session:
             return value
-        value = value.numpy()
+        value = value._values()
     if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor
         value = value.detach().cpu().numpy()
     array = np.asarray(value)

@@ -238,7 +238,7 @@ class Optimizer:
                     entries.append(pb.OptimizerStateEntry(param=param._handle, name=name, number=float(value.item())))
                     continue
                 if not isinstance(value, Tensor) or value._session is not session:
-                    value = session.tensor(value.numpy() if hasattr(value, "numpy") else value)
+                    value = session.tensor(value)  # a tensor of another session, a torch tensor or an array: copied
                 keep.append(value)
                 entries.append(pb.OptimizerStateEntry(param=param._handle, name=name, handle=value._handle))
         with session._lock:
