@@ -582,3 +582,16 @@ def test_numpy_of_a_tensor_that_requires_grad_is_refused_as_in_torch(session):
     assert w.detach().numpy().tolist() == w.numpy(force=True).tolist() == t.numpy(force=True).tolist() == [1.0, 2.0]
     assert w.tolist() == t.tolist() and (w * 2).sum().item() == (t * 2).sum().item() == 6.0  # these read values as torch's do
     assert "requires_grad=True" in repr(w) and session.tensor(w).requires_grad is False
+
+
+_KEYS = ["1:3", "0", "0, 1:3", "1:3, 0", "None", "...", "..., 0", ":", ":, :", "0:4, 2", "0, 0, 0", "[0, 2]", "x > 0", "1:3, None",
+         "None, 1:3", "::2", "-1", ":, 1:2, None", "..., None", "0:9"]
+
+
+@pytest.mark.parametrize("key", _KEYS)
+def test_indexing_names_its_node_as_torch_does(session, key):
+    values = np.arange(120, dtype=np.float32).reshape(4, 5, 6) - 60
+    x, t = session.tensor(values, requires_grad=True), torch.tensor(values, requires_grad=True)
+    ours, theirs = eval(f"x[{key}]"), eval(f"x[{key}]", {"x": t})
+    assert ours.grad_fn.name() == type(theirs.grad_fn).__name__
+    assert ours.shape == tuple(theirs.shape)

@@ -77,6 +77,31 @@ def _matmul_node(shapes, params):
     return {(1, 1): "DotBackward0", (2, 1): "MvBackward0", (2, 2): "MmBackward0"}.get((a, b), "BmmBackward0")
 
 
+def _index_node(shapes, params):
+    """PyTorch's name for the last step of ``x[key]``: an integer array or mask makes it an index;
+    else the last int (a select), slice (a slice; a whole dim's, within a tuple, is skipped) or None
+    (an unsqueeze); nothing applied at all is an alias (``x[...]``, ``x[:, :]``)."""
+    key, shape = params["key"], shapes[0] or ()
+    if any(hasattr(part, "dtype") for part in key):
+        return "IndexBackward0"
+    if len(key) == 1:  # x[k]: no step skipped, a whole dim's slice included
+        part = key[0]
+        return "AliasBackward0" if part is Ellipsis else "UnsqueezeBackward0" if part is None else "SliceBackward0" if type(part) is slice else "SelectBackward0"
+    name, dim = "AliasBackward0", 0
+    for part in key:
+        if part is Ellipsis:
+            dim += len(shape) - sum(p is not None and p is not Ellipsis for p in key)
+        elif part is None:
+            name = "UnsqueezeBackward0"
+        else:
+            if type(part) is not slice:
+                name = "SelectBackward0"
+            elif dim < len(shape) and part.indices(shape[dim]) != (0, shape[dim], 1):
+                name = "SliceBackward0"
+            dim += 1
+    return name
+
+
 def _expand(xp, x, sizes):
     lead = len(sizes) - x.ndim
     shape = tuple(x.shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(sizes))
@@ -446,7 +471,7 @@ defop("permute", lambda xp, x, dims: x.transpose(dims), "PermuteBackward0", view
 defop("expand", _expand, "ExpandBackward0", view=True)
 defop("squeeze", _squeeze, _by_dim("SqueezeBackward0", "SqueezeBackward1"), view=True)
 defop("unsqueeze", lambda xp, x, dim: xp.expand_dims(x, dim), "UnsqueezeBackward0", view=True)
-defop("index", lambda xp, x, key: x[key], "IndexBackward0", view=True)
+defop("index", lambda xp, x, key: x[key], _index_node, view=True)
 defop("cat", lambda xp, *xs, dim=0: xp.concatenate(xs, axis=dim), "CatBackward0", None)
 defop("stack", lambda xp, *xs, dim=0: xp.stack(xs, axis=dim), "StackBackward0", None)
 defop("to", lambda xp, x, dtype: x.astype(dtype), "ToCopyBackward0")
