@@ -233,6 +233,12 @@ def _max_pool2d(inputs, params):
     return x[:-2] + _windowed(x, kernel, stride, params.get("padding", 0)), inputs[0]._dtype
 
 
+def _adaptive_avg_pool2d(inputs, params):
+    x = inputs[0]._shape
+    oh, ow = params["output_size"]
+    return x[:-2] + (x[-2] if oh is None else oh, x[-1] if ow is None else ow), inputs[0]._dtype
+
+
 def _max_pool2d_indices(inputs, params):
     meta = _max_pool2d(inputs, params)
     return meta and (meta[0], _INT64)
@@ -295,6 +301,13 @@ def _repeat(inputs, params):
     return tuple(n * r for n, r in zip(shape, sizes)), inputs[0]._dtype
 
 
+def _pad(inputs, params):
+    shape, pad = list(inputs[0]._shape), params["pad"]
+    for k in range(len(pad) // 2):
+        shape[len(shape) - 1 - k] += pad[2 * k] + pad[2 * k + 1]
+    return tuple(shape), inputs[0]._dtype
+
+
 def _topk(inputs, params):
     shape = list(inputs[0]._shape)
     if shape:
@@ -323,6 +336,7 @@ INFER = {
     "fmod": _elementwise,
     "repeat": _repeat,
     "topk": _topk,
+    "pad": _pad,
     "cumsum": _cumsum,
     "clamp": _clamp,
     "where": _where,
@@ -341,10 +355,11 @@ INFER = {
     "to": _to,
     "linear": _linear,
     "conv2d": _conv2d,
-    "max_pool2d": _max_pool2d,
+    **dict.fromkeys(["max_pool2d", "avg_pool2d"], _max_pool2d),
+    "adaptive_avg_pool2d": _adaptive_avg_pool2d,
     "max_pool2d_indices": _max_pool2d_indices,
     "embedding": _embedding,
-    **dict.fromkeys(["layer_norm", "dropout"], _unary),
+    **dict.fromkeys(["layer_norm", "dropout", "batch_norm"], _unary),
     **dict.fromkeys(["nll_loss", "cross_entropy"], _class_loss),
     **dict.fromkeys(["binary_cross_entropy", "binary_cross_entropy_with_logits"], _elementwise_loss),
 }

@@ -537,6 +537,12 @@ class Tensor:
             index = self._session.tensor(np.asarray(index, dtype=np.int64))
         return _op("gather", (self, index), {"dim": dim})
 
+    def unflatten(self, dim, sizes):
+        """Dim ``dim`` as the dims ``sizes`` (one may be -1), as ``torch.Tensor.unflatten``."""
+        shape = self.shape
+        dim = _wrap_dim(dim, len(shape))
+        return self.reshape(shape[:dim] + tuple(sizes) + shape[dim + 1 :])
+
     def tril(self, diagonal=0):
         return _op("tril", (self,), {"diagonal": diagonal})
 

@@ -83,11 +83,12 @@ def _answer_early(session: Session, batch: pb.Batch, early, results, inline_byte
 
 
 # Commands that never write into an existing tensor's values or metadata: between an op and a
-# fetch of its output they cannot change what the fetch would read. Those that update tensors
+# fetch of its output they cannot change what the fetch would read. (Ops write only their outputs,
+# batch_norm's training forward excepted: ``_op_writes``.) Those that update tensors
 # in place are checked array by array (``_WRITTEN``); a release must not free the fetched
 # tensor; any other kind keeps the fetch in its place.
 _LEAVE_TENSORS_ALONE = frozenset({
-    "put", "factory", "op", "grad", "grad_of", "retain_grad", "manual_seed", "stats", "sync",
+    "put", "factory", "grad", "grad_of", "retain_grad", "manual_seed", "stats", "sync",
     "optimizer_create", "optimizer_get_state", "optimizer_set_state", "graph",
 })
 
@@ -107,7 +108,15 @@ def _clip_grad_writes(session, clip):
     return [t.grad.array for t in tensors if type(t) is Tensor and t.grad is not None] + [t.array for t in session.assigned_grads]
 
 
+def _op_writes(session, op):
+    """A training batch_norm updates its running statistics (inputs 1 and 2) in place; other ops write nothing."""
+    if op.name != "batch_norm" or "training" not in op.params or "has_stats" not in op.params:  # False params are not sent
+        return []
+    return _handle_arrays(session, (operand.handle for operand in op.inputs[1:3]))
+
+
 _WRITTEN = {  # command kind -> the arrays it may update in place (None among them: one not known yet)
+    "op": _op_writes,
     "inplace": lambda session, inplace: _handle_arrays(session, (inplace.target,)),
     "optimizer_step": _optimizer_step_writes,
     # backward accumulates into existing .grad tensors in place: those a client assigned (p.grad = t)

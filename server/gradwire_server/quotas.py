@@ -146,7 +146,7 @@ class SessionQuota:
         self.reserve(sum(x.array.nbytes for x in inputs), "the gradients of grad")
 
 
-_MORE_OUTPUTS = {"max", "min"}  # with a dim they also give indices, checked after
+_MORE_OUTPUTS = {"max", "min", "sort", "topk"}  # their indices (max and min: with a dim), checked after
 _UNARY = frozenset(["neg", "exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu", "clamp", "softmax", "log_softmax", "clone"])
 _ARITHMETIC = frozenset(["add", "sub", "mul", "div", "pow", "maximum", "minimum"])
 _COMPARISON = frozenset(["eq", "ne", "lt", "le", "gt", "ge"])

@@ -563,3 +563,112 @@ def test_module_list_and_dict_match_torch(session, rng):
     assert type(model.blocks[-1]) is nn.Linear and len(model.blocks[1:]) == len(reference.blocks[1:])
     with pytest.raises(IndexError):
         model.blocks[10]
+
+
+@pytest.mark.parametrize("cls, shape", [("BatchNorm1d", (6, 3)), ("BatchNorm1d", (4, 3, 5)), ("BatchNorm2d", (4, 3, 5, 2))])
+def test_batch_norm_trains_and_evaluates_as_torchs(session, cls, shape):
+    session.manual_seed(0)
+    ours, theirs = getattr(gw.nn, cls)(3, momentum=0.2, session=session), getattr(torch.nn, cls)(3, momentum=0.2)
+    with gw.no_grad(), torch.no_grad():
+        for p, t in ((ours.weight, theirs.weight), (ours.bias, theirs.bias)):
+            values = np.random.default_rng(len(shape)).standard_normal(3).astype(np.float32)
+            p.copy_(session.tensor(values))
+            t.copy_(torch.from_numpy(values))
+    rng = np.random.default_rng(1)
+    for step in range(3):
+        x = (rng.standard_normal(shape) * (step + 1) + step).astype(np.float32)
+        xs, xt = session.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        out, t_out = ours(xs), theirs(xt)
+        assert out.grad_fn.name() == type(t_out.grad_fn).__name__
+        cotangent = rng.standard_normal(shape).astype(np.float32)
+        out.backward(session.tensor(cotangent))
+        t_out.backward(torch.from_numpy(cotangent))
+        assert_close(out, t_out, what=f"step {step} output")
+        assert_close(xs.grad, xt.grad, what=f"step {step} d/dx")
+        for name in ("weight", "bias"):
+            assert_close(getattr(ours, name).grad, getattr(theirs, name).grad, what=f"step {step} d/d{name}")
+        ours.weight.grad = ours.bias.grad = theirs.weight.grad = theirs.bias.grad = None
+        # read in the batch that updates them: the read waits for the update
+        assert_close(ours.running_mean, theirs.running_mean, what=f"step {step} running_mean")
+        assert_close(ours.running_var, theirs.running_var, what=f"step {step} running_var")
+    assert ours.num_batches_tracked.item() == theirs.num_batches_tracked.item() == 3
+    assert set(ours.state_dict()) == set(theirs.state_dict())
+    ours.eval(), theirs.eval()
+    x = rng.standard_normal(shape).astype(np.float32)
+    xs, xt = session.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, t_out = ours(xs), theirs(xt)
+    assert_close(out, t_out, what="eval output")
+    out.sum().backward(), t_out.sum().backward()
+    assert_close(xs.grad, xt.grad, what="eval d/dx")
+    assert ours.num_batches_tracked.item() == 3 and repr(ours) == repr(theirs)
+
+
+def test_batch_norm_refusals_as_in_torch(session):
+    with pytest.raises(RuntimeError, match=r"expected 4D input \(got 3D input\)"):
+        gw.nn.BatchNorm2d(3, session=session)(session.ones(2, 3, 4))
+    with pytest.raises(RuntimeError, match="Expected more than 1 value per channel when training"):
+        gw.nn.BatchNorm1d(3, session=session)(session.ones(1, 3)).sum().item()
+    plain = gw.nn.BatchNorm1d(3, affine=False, track_running_stats=False, session=session).eval()
+    t = torch.nn.BatchNorm1d(3, affine=False, track_running_stats=False).eval()
+    x = np.arange(12, dtype=np.float32).reshape(4, 3)
+    assert_close(plain(session.tensor(x)), t(torch.from_numpy(x)), what="batch statistics in eval without running ones")
+    assert list(plain.state_dict()) == list(t.state_dict()) == []
+
+
+def test_batch_norm_without_bias_as_in_torch(session):
+    ours, theirs = gw.nn.BatchNorm1d(3, bias=False, session=session), torch.nn.BatchNorm1d(3, bias=False)
+    assert repr(ours) == repr(theirs) and ours.bias is None and list(ours.state_dict()) == list(theirs.state_dict())
+    x = np.arange(12, dtype=np.float32).reshape(4, 3) ** 1.5
+    xs, xt = session.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, t_out = ours(xs), theirs(xt)
+    (out * out).sum().backward(), (t_out * t_out).sum().backward()
+    assert_close(out, t_out, what="output")
+    assert_close(xs.grad, xt.grad, what="d/dx")
+    assert_close(ours.weight.grad, theirs.weight.grad, what="d/dweight")
+
+
+_FUNCTIONAL = [  # (name, f(F, x, y)) on x of shape (2, 3, 7, 6) that requires grad and y of its shape
+    ("avg_pool2d", lambda F_, x, y: F_.avg_pool2d(x, 2)),
+    ("avg_pool2d-padded", lambda F_, x, y: F_.avg_pool2d(x, 3, 2, 1, count_include_pad=False)),
+    ("adaptive_avg_pool2d", lambda F_, x, y: F_.adaptive_avg_pool2d(x, (3, 4))),
+    ("adaptive_avg_pool2d-1", lambda F_, x, y: F_.adaptive_avg_pool2d(x, 1)),
+    ("l1_loss", lambda F_, x, y: F_.l1_loss(x, y)),
+    ("smooth_l1_loss", lambda F_, x, y: F_.smooth_l1_loss(x, y, reduction="sum", beta=0.5)),
+    ("huber_loss", lambda F_, x, y: F_.huber_loss(x, y, reduction="none", delta=0.7)),
+    ("normalize", lambda F_, x, y: F_.normalize(x, dim=2)),
+    ("pad", lambda F_, x, y: F_.pad(x, (1, 2, -1, 0), value=0.25)),
+    ("hardtanh", lambda F_, x, y: F_.hardtanh(x, -0.5, 0.5) + F_.relu6(x * 4)),
+]
+
+
+@pytest.mark.parametrize("name, f", _FUNCTIONAL, ids=[c[0] for c in _FUNCTIONAL])
+def test_more_functional_matches_torch(session, name, f):
+    rng = np.random.default_rng(7)
+    x, y = rng.standard_normal((2, 3, 7, 6)).astype(np.float32), rng.standard_normal((2, 3, 7, 6)).astype(np.float32)
+    xs, xt = session.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, t_out = f(F, xs, session.tensor(y)), f(TF, xt, torch.from_numpy(y))
+    assert_close(out, t_out, what=f"{name} output")
+    cotangent = rng.standard_normal(t_out.shape).astype(np.float32)
+    out.backward(session.tensor(cotangent))
+    t_out.backward(torch.from_numpy(cotangent))
+    assert_close(xs.grad, xt.grad, what=f"{name} d/dx")
+
+
+def test_more_layers_and_losses_match_torch(session):
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((2, 3, 8, 8)).astype(np.float32)
+    for ours, theirs in ((gw.nn.AvgPool2d(2, padding=1), torch.nn.AvgPool2d(2, padding=1)),
+                         (gw.nn.AdaptiveAvgPool2d((2, None)), torch.nn.AdaptiveAvgPool2d((2, None))),
+                         (gw.nn.ReLU6(), torch.nn.ReLU6()), (gw.nn.Hardtanh(-2, 2), torch.nn.Hardtanh(-2, 2)),
+                         (gw.nn.Sequential(gw.nn.Flatten(), gw.nn.Unflatten(1, (3, -1))), torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Unflatten(1, (3, -1))))):
+        assert repr(ours) == repr(theirs)
+        assert_close(ours(session.tensor(x)), theirs(torch.from_numpy(x)), what=repr(theirs))
+    y = rng.standard_normal((2, 3, 8, 8)).astype(np.float32)
+    for ours, theirs in ((gw.nn.L1Loss(), torch.nn.L1Loss()), (gw.nn.SmoothL1Loss(beta=0.3), torch.nn.SmoothL1Loss(beta=0.3)),
+                         (gw.nn.HuberLoss(delta=2.0), torch.nn.HuberLoss(delta=2.0))):
+        assert_close(ours(session.tensor(x), session.tensor(y)), theirs(torch.from_numpy(x), torch.from_numpy(y)), what=repr(theirs))
+    labels = session.tensor([2, 0, 3]), torch.tensor([2, 0, 3])
+    assert F.one_hot(labels[0]).tolist() == TF.one_hot(labels[1]).tolist()
+    assert F.one_hot(labels[0], 6).dtype == np.int64 and F.one_hot(labels[0], 6).shape == (3, 6)
+    with pytest.raises(RuntimeError, match="one_hot is only applicable to index tensor"):
+        F.one_hot(session.tensor([1.0]))

@@ -125,6 +125,29 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     return (values, _op("max_pool2d_indices", (input,), params)) if return_indices else values
 
 
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None):
+    """2-D average pooling, as ``torch.nn.functional.avg_pool2d`` (``stride`` defaults to ``kernel_size``)."""
+    if ceil_mode or divisor_override is not None:
+        raise errors.UnimplementedError("avg_pool2d: ceil_mode and divisor_override are not supported")
+    params = {"kernel_size": _pair(kernel_size), **_given(padding=(_pair(padding), (0, 0)), exclude_pad=(not count_include_pad, False))}
+    if stride is not None and stride != () and _pair(stride) != _pair(kernel_size):
+        params["stride"] = _pair(stride)
+    return _op("avg_pool2d", (input,), params)
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """The means of ``output_size`` windows covering H and W, as ``torch.nn.functional.adaptive_avg_pool2d``
+    (``None`` in ``output_size`` keeps that dim's size); to 1x1 a mean over H and W, as PyTorch's."""
+    size = (output_size, output_size) if isinstance(output_size, (int, np.integer)) or output_size is None else tuple(output_size)
+    if len(size) != 2:
+        raise errors.InvalidArgumentError(f"adaptive_avg_pool2d: output_size must be 2, got {len(size)}")
+    if None in size:  # that dim's own size (the wire carries ints)
+        size = tuple(input.shape[d - 2] if n is None else n for d, n in enumerate(size))
+    if size == (1, 1):
+        return input.mean((-2, -1), keepdim=True)
+    return _op("adaptive_avg_pool2d", (input,), {"output_size": tuple(int(n) for n in size)})
+
+
 def dropout(input, p=0.5, training=True, inplace=False):
     """Zero each element with probability ``p`` and scale the others by 1 / (1 - p); the identity unless ``training``.
 
@@ -152,6 +175,26 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         weight = input._session.ones(normalized_shape, dtype=input.dtype)
     inputs = (input,) + tuple(t for t in (weight, bias) if t is not None)
     return _op("layer_norm", inputs, {"normalized_shape": normalized_shape, **_given(eps=(float(eps), 1e-5))})
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
+    """Normalise each channel (dim 1) by the batch's mean and biased variance when ``training`` (updating
+    ``running_mean`` and ``running_var`` in place on the server, the variance unbiased, as PyTorch's), else by
+    the running statistics; then scale by ``weight`` and shift by ``bias``. One command."""
+    if (running_mean is None) != (running_var is None):
+        raise errors.InvalidArgumentError("batch_norm: running_mean and running_var must be given together")
+    if momentum is None:
+        raise errors.UnimplementedError("batch_norm: momentum=None (a cumulative moving average) is not supported; give a number")
+    if not training and running_mean is None:
+        raise errors.InvalidArgumentError("running_mean must be defined in evaluation mode")
+    if (weight is None) != (bias is None):  # one without the other: the neutral one stands in
+        like = weight if weight is not None else bias
+        weight = weight if weight is not None else like._session.ones(like.shape, dtype=like.dtype)
+        bias = bias if bias is not None else like._session.zeros(like.shape, dtype=like.dtype)
+    stats = (running_mean, running_var) if running_mean is not None else ()
+    affine = (weight, bias) if weight is not None else ()
+    params = {"training": bool(training), "has_stats": bool(stats), "affine": bool(affine), **_given(momentum=(float(momentum), 0.1), eps=(float(eps), 1e-5))}
+    return _op("batch_norm", (input,) + stats + affine, params)
 
 
 def _as_target(target, like):
@@ -215,12 +258,83 @@ def _as_probabilities(target, like):
     return like._session.tensor(np.asarray(target, dtype=like.dtype))
 
 
-def mse_loss(input, target, reduction="mean"):
-    """Mean (or summed, or elementwise) squared error."""
+def _difference(input, target, reduction):
     if reduction not in _REDUCTIONS:
         raise errors.InvalidArgumentError(f"{reduction} is not a valid value for reduction")
     if not isinstance(target, Tensor):
         target = input._session.tensor(np.asarray(target, dtype=input.dtype))
-    diff = input - target
-    squared = diff * diff
-    return squared if reduction == "none" else squared.mean() if reduction == "mean" else squared.sum()
+    return input - target
+
+
+def _reduced(losses, reduction):
+    return losses if reduction == "none" else losses.mean() if reduction == "mean" else losses.sum()
+
+
+def mse_loss(input, target, reduction="mean"):
+    """Mean (or summed, or elementwise) squared error."""
+    diff = _difference(input, target, reduction)
+    return _reduced(diff * diff, reduction)
+
+
+def l1_loss(input, target, reduction="mean"):
+    """Mean (or summed, or elementwise) absolute error, as ``torch.nn.functional.l1_loss``."""
+    return _reduced(_difference(input, target, reduction).abs(), reduction)
+
+
+def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
+    """Squared below ``beta`` (halved, over ``beta``), absolute above (less ``beta / 2``), as PyTorch's."""
+    if beta < 0:
+        raise errors.InvalidArgumentError("smooth_l1_loss does not support negative values for beta.")
+    distance = _difference(input, target, reduction).abs()
+    if beta == 0:
+        return _reduced(distance, reduction)
+    from ..tensor import where  # noqa: PLC0415 - the module imports this one
+
+    return _reduced(where(distance < beta, 0.5 * distance * distance / beta, distance - 0.5 * beta), reduction)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0):
+    """Squared (halved) below ``delta``, linear above, as ``torch.nn.functional.huber_loss``: ``delta`` times smooth L1."""
+    if delta <= 0:
+        raise errors.InvalidArgumentError("huber_loss does not support non-positive values for delta.")
+    from ..tensor import where  # noqa: PLC0415
+
+    distance = _difference(input, target, reduction).abs()
+    return _reduced(where(distance < delta, 0.5 * distance * distance, delta * (distance - 0.5 * delta)), reduction)
+
+
+def one_hot(tensor, num_classes=-1):
+    """int64 rows with a 1 at each class index of ``tensor``, as ``torch.nn.functional.one_hot``
+    (``num_classes=-1``: the largest index plus one, read from the server)."""
+    if tensor.dtype.kind not in "iu":
+        raise errors.InvalidArgumentError("one_hot is only applicable to index tensor of type LongTensor.")
+    if num_classes == -1:
+        num_classes = int(tensor.max().item()) + 1 if tensor.numel() else 0
+    return (tensor.unsqueeze(-1) == tensor._session.arange(num_classes)).long()
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12):
+    """``input`` over its ``p``-norm along ``dim`` (at least ``eps``), as ``torch.nn.functional.normalize``."""
+    return input / input.norm(p, dim, keepdim=True).clamp_min(eps).expand_as(input)
+
+
+def pad(input, pad, mode="constant", value=None):
+    """``torch.nn.functional.pad`` in ``"constant"`` mode: ``pad`` is (before, after) pairs from the last dim
+    backwards; negative amounts crop."""
+    if mode != "constant":
+        raise errors.UnimplementedError(f"pad: mode {mode!r} is not supported (only 'constant')")
+    pad = tuple(int(n) for n in pad)
+    if len(pad) % 2 or len(pad) // 2 > input.ndim:
+        raise errors.InvalidArgumentError("Padding length must be divisible by 2" if len(pad) % 2 else
+                                          "Padding length should be less than or equal to two times the input dimension "
+                                          f"but got padding length {len(pad)} and input of dimension {input.ndim}")
+    return _op("pad", (input,), {"pad": pad, **_given(value=(value, None))})
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    """``input`` clamped to [min_val, max_val] (a clamp: PyTorch's own op is HardtanhBackward0)."""
+    return input.clamp(min_val, max_val)
+
+
+def relu6(input, inplace=False):
+    return hardtanh(input, 0.0, 6.0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from . import functional as F
 from .module import Module
 
-__all__ = ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "MSELoss", "NLLLoss"]
+__all__ = ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "HuberLoss", "L1Loss", "MSELoss", "NLLLoss", "SmoothL1Loss"]
 
 
 class _Loss(Module):
@@ -63,3 +63,32 @@ class BCEWithLogitsLoss(_Loss):
 
     def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean", pos_weight=None):
         super().__init__(reduction, weight=weight, pos_weight=pos_weight)
+
+
+class L1Loss(_Loss):
+    """``F.l1_loss``: the mean (or summed, or elementwise) absolute error."""
+
+    _loss = staticmethod(F.l1_loss)
+
+    def __init__(self, size_average=None, reduce=None, reduction="mean"):
+        super().__init__(reduction)
+
+
+class SmoothL1Loss(_Loss):
+    """``F.smooth_l1_loss``: squared below ``beta``, absolute above."""
+
+    _loss = staticmethod(F.smooth_l1_loss)
+
+    def __init__(self, size_average=None, reduce=None, reduction="mean", beta=1.0):
+        super().__init__(reduction, beta=beta)
+        self.beta = beta
+
+
+class HuberLoss(_Loss):
+    """``F.huber_loss``: squared below ``delta``, linear above."""
+
+    _loss = staticmethod(F.huber_loss)
+
+    def __init__(self, reduction="mean", delta=1.0):
+        super().__init__(reduction, delta=delta)
+        self.delta = delta

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 
 from .backend import as_strided, host_loops
+from .errors import NoDerivative
 
 
 def linear(xp, x, weight, bias=None):
@@ -327,6 +328,96 @@ def max_pool2d_indices(xp, x, kernel_size, stride=None, padding=0):
     return indices[0] if unbatched else indices
 
 
+def _avg_divisor(xp, x, geometry, exclude_pad):
+    """What each window's sum is divided by: kh*kw, or with ``exclude_pad`` the count of x's elements in it."""
+    (kh, kw), (sh, sw), (ph, pw), (oh, ow) = geometry
+    if not exclude_pad or (ph == 0 and pw == 0):
+        return kh * kw
+    rows = xp.minimum(xp.arange(oh) * sh - ph + kh, x.shape[2]) - xp.maximum(xp.arange(oh) * sh - ph, 0)
+    cols = xp.minimum(xp.arange(ow) * sw - pw + kw, x.shape[3]) - xp.maximum(xp.arange(ow) * sw - pw, 0)
+    return (rows[:, None] * cols[None, :]).astype(x.dtype)
+
+
+def avg_pool2d(xp, x, kernel_size, stride=None, padding=0, exclude_pad=False):
+    """``torch.nn.functional.avg_pool2d``: each window's mean, zero padding counted unless ``exclude_pad``
+    (PyTorch's ``count_include_pad=False``)."""
+    x, unbatched = _batched(x, "avg_pool2d")
+    if x.dtype.kind != "f":
+        raise TypeError(f'"avg_pool2d" not implemented for \'Long\'')
+    geometry = _pool_geometry(x, kernel_size, stride, padding)
+    (kh, kw), (sh, sw), (ph, pw), (oh, ow) = geometry
+    xpad = _padded(xp, x, ph, pw)
+    out = xp.zeros(x.shape[:2] + (oh, ow), dtype=x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            out += xpad[:, :, i : i + sh * oh : sh, j : j + sw * ow : sw]
+    out /= _avg_divisor(xp, x, geometry, exclude_pad)
+    return out[0] if unbatched else out
+
+
+def avg_pool2d_grad(xp, g, ans, x, kernel_size, stride=None, padding=0, exclude_pad=False):
+    """Each window's gradient, divided as its mean was, spread over the window (summed where windows overlap)."""
+    x, unbatched = _batched(x, "avg_pool2d")
+    if unbatched:
+        g = g[None]
+    geometry = _pool_geometry(x, kernel_size, stride, padding)
+    (kh, kw), (sh, sw), (ph, pw), (oh, ow) = geometry
+    share = g / _avg_divisor(xp, x, geometry, exclude_pad)
+    g_pad = xp.zeros((x.shape[0], x.shape[1], x.shape[2] + 2 * ph, x.shape[3] + 2 * pw), dtype=g.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            g_pad[:, :, i : i + sh * oh : sh, j : j + sw * ow : sw] += share
+    gx = g_pad[:, :, ph : ph + x.shape[2], pw : pw + x.shape[3]]
+    return gx[0] if unbatched else gx
+
+
+def _adaptive_windows(size, out):
+    """PyTorch's adaptive windows: the i-th of ``out`` covers [floor(i*size/out), ceil((i+1)*size/out))."""
+    return [((i * size) // out, -((-(i + 1) * size) // out)) for i in range(out)]
+
+
+def _adaptive_size(x, output_size):
+    oh, ow = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
+    oh, ow = x.shape[-2] if oh is None else oh, x.shape[-1] if ow is None else ow
+    if oh < 1 or ow < 1:
+        raise ValueError(f"adaptive_avg_pool2d: output_size must be positive, got {[oh, ow]}")
+    return oh, ow
+
+
+def adaptive_avg_pool2d(xp, x, output_size):
+    """``torch.nn.functional.adaptive_avg_pool2d``: the means of ``output_size`` windows that cover H and W."""
+    x, unbatched = _batched(x, "adaptive_avg_pool2d")
+    if x.dtype.kind != "f":
+        raise TypeError(f'"adaptive_avg_pool2d" not implemented for \'Long\'')
+    oh, ow = _adaptive_size(x, output_size)
+    h, w = x.shape[2:]
+    if h % oh == 0 and w % ow == 0:  # equal windows that tile x
+        out = x.reshape(x.shape[:2] + (oh, h // oh, ow, w // ow)).mean(axis=(3, 5))
+    else:
+        out = xp.empty(x.shape[:2] + (oh, ow), dtype=x.dtype)
+        for i, (r0, r1) in enumerate(_adaptive_windows(h, oh)):
+            for j, (c0, c1) in enumerate(_adaptive_windows(w, ow)):
+                out[:, :, i, j] = x[:, :, r0:r1, c0:c1].mean(axis=(2, 3))
+    return out[0] if unbatched else out
+
+
+def adaptive_avg_pool2d_grad(xp, g, ans, x, output_size):
+    x, unbatched = _batched(x, "adaptive_avg_pool2d")
+    if unbatched:
+        g = g[None]
+    oh, ow = _adaptive_size(x, output_size)
+    h, w = x.shape[2:]
+    if h % oh == 0 and w % ow == 0:
+        kh, kw = h // oh, w // ow
+        gx = xp.broadcast_to((g / (kh * kw))[:, :, :, None, :, None], x.shape[:2] + (oh, kh, ow, kw)).reshape(x.shape)
+    else:
+        gx = xp.zeros(x.shape, dtype=g.dtype)
+        for i, (r0, r1) in enumerate(_adaptive_windows(h, oh)):
+            for j, (c0, c1) in enumerate(_adaptive_windows(w, ow)):
+                gx[:, :, r0:r1, c0:c1] += (g[:, :, i, j] / ((r1 - r0) * (c1 - c0)))[:, :, None, None]
+    return gx[0] if unbatched else gx
+
+
 def embedding(xp, indices, weight, padding_idx=None):
     """``torch.nn.functional.embedding``: rows of ``weight`` picked by integer ``indices``."""
     if indices.dtype.kind not in "iu":
@@ -382,6 +473,82 @@ def layer_norm_grad(xp, g, ans, x, weight=None, bias=None, *, argnum, normalized
     if argnum == 1:
         return g * xhat
     gy = g * weight if weight is not None else g
+    return rstd * (gy - gy.mean(axis=axes, keepdims=True) - xhat * (gy * xhat).mean(axis=axes, keepdims=True))
+
+
+def _batch_norm_parts(inputs, has_stats, affine):
+    """(x, running_mean, running_var, weight, bias) from batch_norm's inputs, None where absent."""
+    x, rest = inputs[0], list(inputs[1:])
+    running_mean, running_var = (rest.pop(0), rest.pop(0)) if has_stats else (None, None)
+    weight, bias = (rest.pop(0), rest.pop(0)) if affine else (None, None)
+    return x, running_mean, running_var, weight, bias
+
+
+def _channels(xp, x, stat):
+    """A per-channel (C,) array shaped to broadcast along x's dim 1."""
+    return stat.reshape((1, -1) + (1,) * (x.ndim - 2))
+
+
+def _batch_statistics(xp, x, eps):
+    """(x normalised over every dim but 1, 1/std, the biased variance, the mean), the last three per channel."""
+    axes = (0,) + tuple(range(2, x.ndim))
+    mean = x.mean(axis=axes, keepdims=True)
+    centred = x - mean
+    var = (centred * centred).mean(axis=axes, keepdims=True)
+    rstd = 1 / xp.sqrt(var + eps)
+    return centred * rstd, rstd, var, mean
+
+
+def batch_norm(xp, *inputs, training=False, has_stats=False, affine=False, momentum=0.1, eps=1e-5):
+    """``torch.nn.functional.batch_norm`` over (N, C, ...): per channel, the batch's statistics when
+    ``training`` (the running ones, where given, updated in place: the variance unbiased, as PyTorch's),
+    else the running ones; then ``weight`` and ``bias``."""
+    x, running_mean, running_var, weight, bias = _batch_norm_parts(inputs, has_stats, affine)
+    if x.ndim < 2:
+        raise ValueError(f"batch_norm: expected an input of at least 2 dims (N, C, ...), got size {list(x.shape)}")
+    if not training and not has_stats:
+        raise ValueError("running_mean must be defined in evaluation mode")
+    channels = x.shape[1]
+    for name, stat in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias)):
+        if stat is not None and stat.shape != (channels,):
+            raise ValueError(f"{name} should contain {channels} elements not {math.prod(stat.shape)}")
+    if training:
+        count = x.size // channels
+        if training and count == 1:
+            raise ValueError(f"Expected more than 1 value per channel when training, got input size torch.Size({list(x.shape)})")
+        y, _, var, mean = _batch_statistics(xp, x, eps)
+        if training and has_stats:
+            running_mean *= 1 - momentum
+            running_mean += momentum * mean.reshape(-1)
+            running_var *= 1 - momentum
+            running_var += momentum * var.reshape(-1) * (count / max(count - 1, 1))
+    else:
+        y = (x - _channels(xp, x, running_mean)) / _channels(xp, x, xp.sqrt(running_var + eps))
+    if weight is not None:
+        y = y * _channels(xp, x, weight) + _channels(xp, x, bias)
+    return y
+
+
+def batch_norm_grad(xp, g, ans, *inputs, argnum, training=False, has_stats=False, affine=False, momentum=0.1, eps=1e-5):
+    """The VJP of ``batch_norm`` for x, weight and bias (per channel, summed here); none for the running statistics."""
+    x, running_mean, running_var, weight, bias = _batch_norm_parts(inputs, has_stats, affine)
+    axes = (0,) + tuple(range(2, x.ndim))
+    role = ("x", "running_mean", "running_var", "weight", "bias")[argnum + (0 if has_stats or argnum == 0 else 2)]
+    if role == "bias":
+        return g.sum(axis=axes)
+    if role.startswith("running"):
+        raise NoDerivative(f"the derivative for '{role}' is not implemented.")
+    batch = training
+    if batch:
+        xhat, rstd, _, _ = _batch_statistics(xp, x, eps)
+    else:
+        rstd = 1 / xp.sqrt(_channels(xp, x, running_var) + eps)
+        xhat = (x - _channels(xp, x, running_mean)) * rstd
+    if role == "weight":
+        return (g * xhat).sum(axis=axes)
+    gy = g * _channels(xp, x, weight) if weight is not None else g
+    if not batch:  # fixed statistics: an affine map of x
+        return gy * rstd
     return rstd * (gy - gy.mean(axis=axes, keepdims=True) - xhat * (gy * xhat).mean(axis=axes, keepdims=True))
 
 

@@ -394,6 +394,23 @@ def _fmod(xp, x, y):
     return xp.fmod(x, y)
 
 
+def pad(xp, x, pad, value=None):
+    """``torch.nn.functional.pad``, constant mode: (before, after) pairs from the last dim backwards; a
+    negative amount crops."""
+    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+        raise ValueError("Padding length must be divisible by 2" if len(pad) % 2 else "Padding length too large")
+    pairs = [(0, 0)] * x.ndim
+    for k in range(len(pad) // 2):
+        pairs[x.ndim - 1 - k] = (pad[2 * k], pad[2 * k + 1])
+    for d, (before, after) in enumerate(pairs):
+        if x.shape[d] + before + after < 0:
+            raise ValueError(
+                f"The input size {x.shape[d]}, plus negative padding {before} and {after} resulted in a negative output size, "
+                f"which is invalid. Check dimension {d} of your input."
+            )
+    out = xp.pad(x, [(max(b, 0), max(a, 0)) for b, a in pairs], constant_values=0 if value is None else value)
+    return out[tuple(slice(-min(b, 0), out.shape[d] + min(a, 0)) for d, (b, a) in enumerate(pairs))]
+
 # name         forward                                                       backward node
 defop("add", lambda xp, x, y: x + y, "AddBackward0", 2, broadcasts=True)
 defop("sub", lambda xp, x, y: x - y, "SubBackward0", 2, broadcasts=True)
@@ -448,6 +465,7 @@ defop("prod", _prod, _by_dim("ProdBackward0", "ProdBackward1"))
 defop("amax", _amax_amin("max"), "AmaxBackward0")
 defop("amin", _amax_amin("min"), "AminBackward0")
 defop("logsumexp", _logsumexp, "LogsumexpBackward0")
+defop("pad", pad, "ConstantPadNdBackward0")
 defop("flip", _flip, "FlipBackward0")
 defop("roll", _roll, "RollBackward0")
 defop("repeat", _repeat, "RepeatBackward0")
@@ -482,8 +500,11 @@ defop("linear", nn.linear, nn.linear_node, None)
 defop("conv2d", nn.conv2d, "ConvolutionBackward0", None)
 defop("max_pool2d", nn.max_pool2d, "MaxPool2DWithIndicesBackward0")
 defop("max_pool2d_indices", nn.max_pool2d_indices, "")  # F.max_pool2d(..., return_indices=True)'s indices
+defop("avg_pool2d", nn.avg_pool2d, "AvgPool2DBackward0")
+defop("adaptive_avg_pool2d", nn.adaptive_avg_pool2d, "AdaptiveAvgPool2DBackward0")
 defop("embedding", nn.embedding, "EmbeddingBackward0", 2)  # (indices, weight), as F.embedding
 defop("layer_norm", nn.layer_norm, "NativeLayerNormBackward0", None)
+defop("batch_norm", nn.batch_norm, "NativeBatchNormBackward0", None)  # (x[, running_mean, running_var][, weight, bias])
 defop("dropout", nn.dropout, "NativeDropoutBackward0", 2)  # (x, uniform samples from the session's generator)
 defop("nll_loss", nn.nll_loss, "NllLossBackward0", 2)
 defop("cross_entropy", nn.cross_entropy, "CrossEntropyLossBackward0", 2)  # fused log_softmax + nll_loss

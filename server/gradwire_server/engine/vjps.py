@@ -272,6 +272,7 @@ defvjp("prod", _prod_grad, saves="inputs")
 defvjp("amax", _amax_amin_grad)
 defvjp("amin", _amax_amin_grad)
 defvjp("logsumexp", _logsumexp_grad)
+defvjp("pad", lambda xp, g, ans, x, pad, value=None: ops.pad(xp, g, tuple(-n for n in pad)), saves=None)  # padding undone, crops refilled
 defvjp("flip", lambda xp, g, ans, x, dims: xp.flip(g, dims), saves=None)
 defvjp("roll", _roll_grad, saves=None)
 defvjp("repeat", _repeat_grad, saves=None)
@@ -303,9 +304,12 @@ defvjp("clone", _same, saves=None)
 # neural-network primitives: the rules live beside their forwards in nn.py
 defvjp("linear", nn.linear_grad, saves="inputs", variadic=True)
 defvjp("conv2d", nn.conv2d_grad, saves="inputs", variadic=True)
+defvjp("avg_pool2d", nn.avg_pool2d_grad, saves="inputs")
+defvjp("adaptive_avg_pool2d", nn.adaptive_avg_pool2d_grad, saves="inputs")
 defvjp("max_pool2d", nn.max_pool2d_grad, saves="all")  # x and the maxima: the gradient goes where they are equal
 defvjp("embedding", None, nn.embedding_grad, saves="inputs")  # indices are integers: no gradient
 defvjp("layer_norm", nn.layer_norm_grad, saves="inputs", variadic=True)
+defvjp("batch_norm", nn.batch_norm_grad, saves="inputs", variadic=True)  # None for the running statistics
 defvjp("dropout", nn.dropout_grad, None, saves="inputs")  # the samples are data, never differentiated
 defvjp("nll_loss", nn.nll_loss_grad, None, saves="inputs")
 defvjp("cross_entropy", nn.cross_entropy_grad, None, saves="inputs")
