@@ -672,3 +672,31 @@ def test_more_layers_and_losses_match_torch(session):
     assert F.one_hot(labels[0], 6).dtype == np.int64 and F.one_hot(labels[0], 6).shape == (3, 6)
     with pytest.raises(RuntimeError, match="one_hot is only applicable to index tensor"):
         F.one_hot(session.tensor([1.0]))
+
+
+def test_one_dimensional_layers_match_torch(session):
+    session.manual_seed(3)
+    torch.manual_seed(3)
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((2, 3, 11)).astype(np.float32)
+    conv, t_conv = gw.nn.Conv1d(3, 4, 3, stride=2, padding=1, session=session), torch.nn.Conv1d(3, 4, 3, stride=2, padding=1)
+    assert repr(conv) == repr(t_conv)
+    with gw.no_grad(), torch.no_grad():
+        conv.weight.copy_(session.tensor(t_conv.weight.numpy()))
+        conv.bias.copy_(session.tensor(t_conv.bias.numpy()))
+    for ours, theirs in ((conv, t_conv), (gw.nn.MaxPool1d(3, 2, 1), torch.nn.MaxPool1d(3, 2, 1)),
+                         (gw.nn.AvgPool1d(3, 2, 1), torch.nn.AvgPool1d(3, 2, 1)),
+                         (gw.nn.Conv1d(3, 2, 5, padding="same", bias=False, session=session), None)):
+        xs, xt = session.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        if theirs is None:  # "same" padding: the length is kept
+            assert ours(xs).shape == (2, 2, 11) and "padding='same', bias=False" in repr(ours)
+            continue
+        assert repr(ours) == repr(theirs)
+        out, t_out = ours(xs), theirs(xt)
+        assert_close(out, t_out, what=repr(theirs))
+        (out * out).sum().backward(), (t_out * t_out).sum().backward()
+        assert_close(xs.grad, xt.grad, what=f"{theirs!r} d/dx")
+    assert_close(conv.weight.grad, t_conv.weight.grad, what="conv1d d/dweight")
+    assert F.max_pool1d(session.tensor(x[0]), 2).shape == tuple(TF.max_pool1d(torch.from_numpy(x[0]), 2).shape)  # unbatched
+    with pytest.raises(RuntimeError, match=r"Expected 2D \(unbatched\) or 3D \(batched\) input to conv1d, but got input of size: \[2, 3, 4, 5\]"):
+        F.conv1d(session.ones(2, 3, 4, 5), conv.weight)

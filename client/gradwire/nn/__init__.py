@@ -15,7 +15,7 @@ the server from the session's seeded generator (``session.manual_seed``).
 
 from . import functional, init, utils
 from .layers import (
-    Hardtanh, ReLU6, Unflatten, AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, ELU, GELU, Conv2d, Dropout, Embedding, Flatten, Identity, LayerNorm, LeakyReLU, Linear, LogSoftmax, MaxPool2d, ModuleDict,
+    AvgPool1d, Conv1d, MaxPool1d, Hardtanh, ReLU6, Unflatten, AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, ELU, GELU, Conv2d, Dropout, Embedding, Flatten, Identity, LayerNorm, LeakyReLU, Linear, LogSoftmax, MaxPool2d, ModuleDict,
     ModuleList, ReLU, Sequential, SiLU, Sigmoid, Softmax, Softplus, Tanh,
 )
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss
@@ -23,7 +23,7 @@ from .module import Module, resolve_session
 from .parameter import Parameter
 
 __all__ = [
-    "AdaptiveAvgPool2d", "AvgPool2d", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d", "Conv2d", "CrossEntropyLoss", "Dropout", "ELU", "Embedding", "Flatten", "GELU", "Hardtanh", "HuberLoss", "L1Loss", "ReLU6", "SmoothL1Loss", "Unflatten",
+    "AvgPool1d", "Conv1d", "MaxPool1d", "AdaptiveAvgPool2d", "AvgPool2d", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d", "Conv2d", "CrossEntropyLoss", "Dropout", "ELU", "Embedding", "Flatten", "GELU", "Hardtanh", "HuberLoss", "L1Loss", "ReLU6", "SmoothL1Loss", "Unflatten",
     "Identity", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "MaxPool2d", "Module", "ModuleDict",
     "ModuleList", "NLLLoss", "Parameter", "ReLU", "Sequential", "SiLU", "Sigmoid", "Softmax", "Softplus", "Tanh",
     "functional", "init", "resolve_session", "utils",

@@ -87,6 +87,44 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _op("conv2d", inputs, _given(stride=(_pair(stride), (1, 1)), padding=(_pair(padding), (0, 0))))
 
 
+def _scalar(value):
+    """A 1-D op's size given as an int or PyTorch's 1-tuple: the int."""
+    return int(value[0]) if isinstance(value, (tuple, list)) else value
+
+
+def _with_length_dim(name, input):
+    """An (N, C, L) or (C, L) input as (N, C, 1, L) or (C, 1, L): the 2-D op's input for a 1-D op."""
+    if input.ndim not in (2, 3):
+        raise errors.InvalidArgumentError(f"Expected 2D (unbatched) or 3D (batched) input to {name}, but got input of size: {list(input.shape)}")
+    return input.unsqueeze(-2)
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-D convolution over an NCL (or CL) input, as ``torch.nn.functional.conv1d``: ``conv2d`` over a length
+    dim of height 1 (one command more each way; the node is SqueezeBackward1, PyTorch's ConvolutionBackward0)."""
+    x = _with_length_dim("conv1d", input)
+    if weight.ndim != 3:
+        raise errors.InvalidArgumentError(f"conv1d: weight must be 3-D (out_channels, in_channels, kW), got size {list(weight.shape)}")
+    padding = padding if isinstance(padding, str) else (0, _scalar(padding))
+    return conv2d(x, weight.unsqueeze(-2), bias, (1, _scalar(stride)), padding, dilation, groups).squeeze(-2)
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """1-D max pooling, as ``torch.nn.functional.max_pool1d``: 2-D pooling over a length dim of height 1, as PyTorch's."""
+    if return_indices:
+        raise errors.UnimplementedError("max_pool1d: return_indices is not supported")
+    stride = kernel_size if stride is None or stride == () else stride
+    x = _with_length_dim("max_pool1d", input)
+    return max_pool2d(x, (1, _scalar(kernel_size)), (1, _scalar(stride)), (0, _scalar(padding)), dilation, ceil_mode).squeeze(-2)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    """1-D average pooling, as ``torch.nn.functional.avg_pool1d``: 2-D pooling over a length dim of height 1, as PyTorch's."""
+    stride = kernel_size if stride is None or stride == () else stride
+    x = _with_length_dim("avg_pool1d", input)
+    return avg_pool2d(x, (1, _scalar(kernel_size)), (1, _scalar(stride)), (0, _scalar(padding)), ceil_mode, count_include_pad).squeeze(-2)
+
+
 def _conv_padding(padding, weight, stride):
     if padding == "valid":
         return 0

@@ -24,7 +24,7 @@ from .module import Module, resolve_session
 from .parameter import Parameter
 
 __all__ = [
-    "Hardtanh", "ReLU6", "Unflatten", "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "Dropout", "ELU", "Embedding", "Flatten", "GELU", "Identity", "LayerNorm", "LeakyReLU", "Linear",
+    "AvgPool1d", "Conv1d", "MaxPool1d", "Hardtanh", "ReLU6", "Unflatten", "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "Dropout", "ELU", "Embedding", "Flatten", "GELU", "Identity", "LayerNorm", "LeakyReLU", "Linear",
     "LogSoftmax", "MaxPool2d", "ModuleDict", "ModuleList", "ReLU", "Sequential", "SiLU", "Sigmoid", "Softmax",
     "Softplus", "Tanh",
 ]
@@ -105,6 +105,68 @@ class Conv2d(Module):
         if self.padding not in ((0, 0), "valid"):
             text += f", padding={self.padding!r}" if isinstance(self.padding, str) else f", padding={self.padding}"
         return text + ("" if self.bias is not None else ", bias=False")
+
+
+class Conv1d(Module):
+    """1-D convolution over NCL inputs; weight (out_channels, in_channels, kW)."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
+                 padding_mode="zeros", *, session=None, dtype=None):
+        super().__init__()
+        if dilation not in (1, (1,)) or groups != 1 or padding_mode != "zeros":
+            raise errors.UnimplementedError("Conv1d: only dilation=1, groups=1 and padding_mode='zeros' are supported")
+        session = resolve_session(session)
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride = _single(kernel_size), _single(stride)
+        self.padding = padding if isinstance(padding, str) else _single(padding)
+        self.weight = _new_parameter(session, (out_channels, in_channels) + self.kernel_size, dtype)
+        if bias:
+            self.bias = _new_parameter(session, (out_channels,), dtype)
+        else:
+            self.register_parameter("bias", None)
+        _reset_kaiming_uniform(self.weight, self.bias, in_channels * self.kernel_size[0])
+
+    def forward(self, input):
+        return F.conv1d(input, self.weight, self.bias, self.stride, self.padding)
+
+    def extra_repr(self):
+        text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding not in ((0,), "valid"):
+            text += f", padding={self.padding!r}" if isinstance(self.padding, str) else f", padding={self.padding}"
+        return text + ("" if self.bias is not None else ", bias=False")
+
+
+class MaxPool1d(Module):
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = kernel_size, stride if stride is not None else kernel_size, padding
+        self.dilation, self.return_indices, self.ceil_mode = dilation, return_indices, ceil_mode
+
+    def forward(self, input):
+        return F.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode, self.return_indices)
+
+    def extra_repr(self):
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class AvgPool1d(Module):
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+        super().__init__()
+        self.kernel_size, self.padding = _single(kernel_size), _single(padding)
+        self.stride = _single(stride) if stride is not None else self.kernel_size
+        self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
+
+    def forward(self, input):
+        return F.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+def _single(value):
+    """PyTorch's 1-tuples of the 1-D layers' sizes."""
+    return (int(value[0]),) if isinstance(value, (tuple, list)) else (int(value),)
 
 
 class MaxPool2d(Module):
