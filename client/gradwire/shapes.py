@@ -323,7 +323,7 @@ INFER = {
     **dict.fromkeys(["neg", "abs", "relu", "leaky_relu", "silu", "gelu", "softplus", "elu", "softmax", "log_softmax", "clone",
                      "bitwise_not", "tril", "triu", "masked_fill"], _unary),
     **dict.fromkeys(["exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "log1p", "expm1", "rsqrt", "reciprocal", "tan", "asin",
-                     "acos", "atan", "sinh", "cosh", "log2", "log10", "exp2", "erf"], _float_unary),
+                     "acos", "atan", "sinh", "cosh", "log2", "log10", "exp2", "erf", "erfinv"], _float_unary),
     **dict.fromkeys(["floor", "ceil", "trunc", "round", "sign", "flip", "roll", "sort"], _unary),
     **dict.fromkeys(["isnan", "isinf", "isfinite", "logical_not"], _test),
     **dict.fromkeys(["logical_and", "logical_or", "logical_xor"], _comparison),

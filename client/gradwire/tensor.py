@@ -829,7 +829,7 @@ def _binary(name):
 
 
 _UNARY = ("exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu", "neg", "log1p", "expm1", "rsqrt", "reciprocal", "tan",
-          "asin", "acos", "atan", "sinh", "cosh", "log2", "log10", "exp2", "erf", "floor", "ceil", "trunc", "sign", "isnan", "isinf",
+          "asin", "acos", "atan", "sinh", "cosh", "log2", "log10", "exp2", "erf", "erfinv", "floor", "ceil", "trunc", "sign", "isnan", "isinf",
           "isfinite", "logical_not")
 for _name in _UNARY:
     setattr(Tensor, _name, _unary(_name))

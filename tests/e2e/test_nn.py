@@ -700,3 +700,29 @@ def test_one_dimensional_layers_match_torch(session):
     assert F.max_pool1d(session.tensor(x[0]), 2).shape == tuple(TF.max_pool1d(torch.from_numpy(x[0]), 2).shape)  # unbatched
     with pytest.raises(RuntimeError, match=r"Expected 2D \(unbatched\) or 3D \(batched\) input to conv1d, but got input of size: \[2, 3, 4, 5\]"):
         F.conv1d(session.ones(2, 3, 4, 5), conv.weight)
+
+
+@pytest.mark.parametrize("name, args", [("kaiming_normal_", {}), ("kaiming_normal_", {"mode": "fan_out", "nonlinearity": "relu"}),
+                                        ("xavier_normal_", {"gain": 2.0}), ("trunc_normal_", {"mean": 0.5, "std": 2.0, "a": -1.0, "b": 3.0}),
+                                        ("normal_", {"mean": 1.0, "std": 0.5}), ("uniform_", {"a": -2.0, "b": 1.0})])
+def test_init_distributions_match_torchs(session, name, args):
+    """The same distribution as torch's (its mean, spread and bounds, over 160,000 samples), drawn on the server."""
+    session.manual_seed(4)
+    torch.manual_seed(4)
+    ours, theirs = session.zeros(400, 400), torch.zeros(400, 400)
+    getattr(nn.init, name)(ours, **args)
+    getattr(torch.nn.init, name)(theirs, **args)
+    a, b = ours.numpy(), theirs.numpy()
+    assert abs(a.mean() - b.mean()) < 0.02 * max(b.std(), 1e-3) + 0.01 * abs(b.mean()) + 5e-3
+    assert abs(a.std() / b.std() - 1) < 0.02
+    assert a.min() >= b.min() - 0.1 * b.std() - 1e-6 and a.max() <= b.max() + 0.1 * b.std() + 1e-6
+    if name == "trunc_normal_":
+        assert a.min() >= args["a"] and a.max() <= args["b"]
+
+
+def test_eye_init_as_torchs(session):
+    ours, theirs = session.ones(3, 5), torch.ones(3, 5)
+    nn.init.eye_(ours), torch.nn.init.eye_(theirs)
+    assert ours.tolist() == theirs.tolist()
+    with pytest.raises(ValueError, match="Only tensors with 2 dimensions are supported"):
+        nn.init.eye_(session.ones(3))

@@ -385,6 +385,7 @@ ROWS = [
     R("log10", [const([1, 10, 1000], "int64")], torch.log10, "int", diff=()),
     R("exp2", [(3, 4)], torch.exp2),
     R("erf", [(3, 4)], torch.erf),
+    R("erfinv", [lambda rng: rng.uniform(-0.9, 0.9, (3, 4))], torch.erfinv),
     R("atan2", [(3, 4), away(3, 4, gap=0.3)], torch.atan2),
     R("atan2", [(3, 1), away(4, gap=0.3)], torch.atan2, "bcast"),
     R("atan2", [const([1, -2], "int64"), const([3, 3], "int64")], torch.atan2, "int", diff=()),

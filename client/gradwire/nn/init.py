@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ..grad_mode import no_grad
 
 
@@ -79,3 +81,38 @@ def xavier_uniform_(tensor, gain=1.0):
     fan_in, fan_out = _fan_in_and_fan_out(tensor)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform_(tensor, -bound, bound)
+
+
+def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
+    """He initialisation, normal: std = gain / sqrt(fan)."""
+    fan_in, fan_out = _fan_in_and_fan_out(tensor)
+    fan = fan_in if mode == "fan_in" else fan_out
+    return normal_(tensor, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(fan) if fan else 0.0)
+
+
+def xavier_normal_(tensor, gain=1.0):
+    fan_in, fan_out = _fan_in_and_fan_out(tensor)
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
+
+
+def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0):
+    """Samples of N(mean, std**2) kept within [a, b], by PyTorch's method: uniform samples between the
+    bounds' CDFs, through the inverse CDF (``erfinv``), clamped."""
+
+    def cdf(x):
+        return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
+
+    low, high = cdf((a - mean) / std), cdf((b - mean) / std)
+    with no_grad():
+        uniform = tensor._session.rand(tensor.shape, dtype=tensor.dtype) * (2 * high - 2 * low) + (2 * low - 1)
+        tensor.copy_((uniform.erfinv() * (std * math.sqrt(2.0)) + mean).clamp(a, b))
+    return tensor
+
+
+def eye_(tensor):
+    """The identity matrix, in a 2-D tensor."""
+    if tensor.ndim != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    with no_grad():
+        tensor.copy_(tensor._session.tensor(np.eye(*tensor.shape, dtype=tensor.dtype)))
+    return tensor

@@ -74,15 +74,24 @@ def host_loops(xp):
 _loops = None  # the loops module once imported; False where it cannot be
 
 
-def erf(xp, x):
-    """The error function, elementwise: SciPy's on NumPy arrays, CuPy's own (``cupyx.scipy.special``) on CUDA."""
-    if xp is numpy:
-        from scipy.special import erf as host_erf
+def _special(name):
+    """A function of ``scipy.special``, elementwise: SciPy's on NumPy arrays, CuPy's own (``cupyx.scipy.special``) on CUDA."""
 
-        return host_erf(x)
-    from cupyx.scipy.special import erf as device_erf
+    def function(xp, x):
+        if xp is numpy:
+            import scipy.special
 
-    return device_erf(x)
+            return getattr(scipy.special, name)(x)
+        import cupyx.scipy.special
+
+        return getattr(cupyx.scipy.special, name)(x)
+
+    function.__name__ = name
+    return function
+
+
+erf = _special("erf")  # the error function
+erfinv = _special("erfinv")  # its inverse on (-1, 1)
 
 
 # glibc's mallopt parameters

@@ -15,7 +15,7 @@ from typing import Callable, NamedTuple, Optional, Union
 import numpy as np
 
 from . import nn
-from .backend import erf
+from .backend import erf, erfinv
 
 
 class OpDef(NamedTuple):
@@ -453,6 +453,7 @@ defop("log2", lambda xp, x: xp.log2(x), "Log2Backward0")
 defop("log10", lambda xp, x: xp.log10(x), "Log10Backward0")
 defop("exp2", lambda xp, x: xp.exp2(x), "Exp2Backward0")
 defop("erf", lambda xp, x: erf(xp, x), "ErfBackward0")
+defop("erfinv", lambda xp, x: erfinv(xp, x), "ErfinvBackward0")
 defop("atan2", _atan2, "Atan2Backward0", 2, broadcasts=True)
 defop("fmod", _fmod, lambda shapes, params: "FmodBackward0" if shapes[1] is None else "FmodBackward1", 2, broadcasts=True)
 # zero gradient almost everywhere, as PyTorch's: the output requires grad, its gradient is zeros
