@@ -352,11 +352,20 @@ SCHEDULERS = [
     ("CosineAnnealingLR", {"T_max": 3, "eta_min": 0.01}),
     ("MultiStepLR", {"milestones": [2, 5, 5, 9], "gamma": 0.5}),
     ("ExponentialLR", {"gamma": 0.9}),
+    ("LinearLR", {}),
+    ("LinearLR", {"start_factor": 0.5, "end_factor": 0.1, "total_iters": 4}),
+    ("ConstantLR", {}),
+    ("ConstantLR", {"factor": 0.5, "total_iters": 3}),
+    ("PolynomialLR", {"total_iters": 8, "power": 2.0}),
 ]
 # apart from SCHEDULERS, whose entries the closed-form test samples: step(epoch) of LambdaLR is its plain formula
 LAMBDA_SCHEDULERS = [
     ("LambdaLR", {"lr_lambda": lambda epoch: 1 / (epoch + 1)}),
     ("LambdaLR", {"lr_lambda": [lambda epoch: 0.5**epoch, lambda epoch: 1 + epoch]}),
+    ("MultiplicativeLR", {"lr_lambda": lambda epoch: 0.95}),
+    ("MultiplicativeLR", {"lr_lambda": [lambda epoch: 0.5, lambda epoch: 1 + 1 / (epoch + 1)]}),
+    ("CosineAnnealingWarmRestarts", {"T_0": 3}),
+    ("CosineAnnealingWarmRestarts", {"T_0": 2, "T_mult": 2, "eta_min": 0.01}),
 ]
 
 
@@ -583,3 +592,30 @@ def test_clipping_is_one_command_and_its_mistakes_are_clear(session):
     assert str(theirs.value) in str(ours.value)
     assert w.grad.tolist() == t.grad.tolist()  # refused: the gradients are as they were
     assert session.stats()["tensors"] > 0  # the session goes on
+
+
+@pytest.mark.parametrize("options", [{"T_0": 3}, {"T_0": 2, "T_mult": 2, "eta_min": 0.01}])
+def test_warm_restarts_take_fractional_epochs_as_torch(session, options):
+    gopt = gw.optim.SGD([session.zeros(2, requires_grad=True)], lr=0.1)
+    topt = torch.optim.SGD([torch.zeros(2, requires_grad=True)], lr=0.1)
+    gsched = gw.optim.lr_scheduler.CosineAnnealingWarmRestarts(gopt, **options)
+    tsched = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(topt, **options)
+    for epoch in (0.25, 0.5, 1.75, 3.0, 4.5, 7.2, 8, 13.5):  # a step per batch: fractions of epochs
+        gsched.step(epoch)
+        tsched.step(epoch)
+        assert gsched.get_last_lr() == pytest.approx(tsched.get_last_lr(), rel=1e-12), f"epoch {epoch}"
+        assert (gsched.T_i, gsched.last_epoch) == (tsched.T_i, tsched.last_epoch)
+
+
+@pytest.mark.parametrize("name, options, message", [
+    ("LinearLR", {"start_factor": 0}, "Starting multiplicative factor expected to be greater than 0"),
+    ("LinearLR", {"end_factor": 1.5}, "Ending multiplicative factor expected to be between 0 and 1"),
+    ("ConstantLR", {"factor": 2}, "Constant multiplicative factor expected to be between 0 and 1"),
+    ("CosineAnnealingWarmRestarts", {"T_0": 0}, "Expected positive integer T_0, but got 0"),
+    ("CosineAnnealingWarmRestarts", {"T_0": 2, "T_mult": 0}, "Expected integer T_mult >= 1, but got 0"),
+])
+def test_bad_scheduler_settings_are_refused_as_torch(session, name, options, message):
+    with pytest.raises(ValueError, match=message):
+        getattr(torch.optim.lr_scheduler, name)(torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1), **options)
+    with pytest.raises(ValueError, match=message):
+        getattr(gw.optim.lr_scheduler, name)(gw.optim.SGD([session.zeros(1, requires_grad=True)], lr=0.1), **options)
