@@ -15,16 +15,20 @@ the server from the session's seeded generator (``session.manual_seed``).
 
 from . import functional, init, utils
 from .layers import (
-    AvgPool1d, Conv1d, MaxPool1d, Hardtanh, ReLU6, Unflatten, AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, ELU, GELU, Conv2d, Dropout, Embedding, Flatten, Identity, LayerNorm, LeakyReLU, Linear, LogSoftmax, MaxPool2d, ModuleDict,
-    ModuleList, ReLU, Sequential, SiLU, Sigmoid, Softmax, Softplus, Tanh,
+    AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, Dropout, Dropout2d, ELU,
+    Embedding, Flatten, GELU, Hardtanh, Identity, LayerNorm, LeakyReLU, Linear, LogSoftmax, MaxPool1d, MaxPool2d,
+    ModuleDict, ModuleList, ReLU, ReLU6, Sequential, SiLU, Sigmoid, Softmax, Softplus, Tanh, Unflatten,
 )
+from .attention import MultiheadAttention
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss
 from .module import Module, resolve_session
 from .parameter import Parameter
 
 __all__ = [
-    "AvgPool1d", "Conv1d", "MaxPool1d", "AdaptiveAvgPool2d", "AvgPool2d", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d", "Conv2d", "CrossEntropyLoss", "Dropout", "ELU", "Embedding", "Flatten", "GELU", "Hardtanh", "HuberLoss", "L1Loss", "ReLU6", "SmoothL1Loss", "Unflatten",
-    "Identity", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "MaxPool2d", "Module", "ModuleDict",
-    "ModuleList", "NLLLoss", "Parameter", "ReLU", "Sequential", "SiLU", "Sigmoid", "Softmax", "Softplus", "Tanh",
-    "functional", "init", "resolve_session", "utils",
+    "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d",
+    "Conv1d", "Conv2d", "CrossEntropyLoss", "Dropout", "Dropout2d", "ELU", "Embedding", "Flatten", "GELU", "Hardtanh",
+    "HuberLoss", "Identity", "L1Loss", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "MaxPool1d",
+    "MaxPool2d", "Module", "ModuleDict", "ModuleList", "MultiheadAttention", "NLLLoss", "Parameter", "ReLU", "ReLU6",
+    "Sequential", "SiLU", "Sigmoid", "SmoothL1Loss", "Softmax", "Softplus", "Tanh", "Unflatten", "functional", "init",
+    "resolve_session", "utils",
 ]

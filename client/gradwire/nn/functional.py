@@ -6,6 +6,8 @@ Tensors, NumPy arrays or lists (uploaded to the input's session).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import errors
@@ -196,6 +198,41 @@ def dropout(input, p=0.5, training=True, inplace=False):
     if not training or p == 0.0:
         return input
     return _op("dropout", (input,), _given(p=(float(p), 0.5)))  # the server draws the samples
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels (dim 1 of (N, C, H, W), dim 0 of (C, H, W)) with probability ``p``, scaling the
+    others by 1 / (1 - p), as ``torch.nn.functional.dropout2d``: a channel mask from the session's generator."""
+    if not 0.0 <= p <= 1.0:
+        raise errors.InvalidArgumentError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    if input.ndim not in (3, 4):
+        raise errors.InvalidArgumentError(f"dropout2d: Expected 3D (unbatched) or 4D (batched) input, but got input of size: {list(input.shape)}")
+    if p == 1.0:
+        return input * 0.0
+    channels = input.shape[: input.ndim - 2] + (1, 1)
+    keep = input._session.rand(channels, dtype=input.dtype) >= p
+    return input * (keep.to(input.dtype) * (1.0 / (1.0 - p)))
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None, enable_gqa=False):
+    """softmax(query @ key^T * scale + mask) @ value over the last two dims, as PyTorch's (``scale``:
+    1/sqrt(E) by default; a boolean ``attn_mask`` or ``is_causal`` keeps where True, a float one is added)."""
+    if enable_gqa:
+        raise errors.UnimplementedError("scaled_dot_product_attention: enable_gqa is not supported")
+    if is_causal and attn_mask is not None:
+        raise errors.InvalidArgumentError("_scaled_dot_product_attention: Explicit attn_mask should not be set when is_causal=True")
+    scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
+    scores = query.matmul(key.transpose(-2, -1)) * scale
+    if is_causal:
+        attn_mask = query._session.ones(query.shape[-2], key.shape[-2], dtype="bool").tril()
+    if attn_mask is not None:
+        scores = scores.masked_fill(~attn_mask, -math.inf) if attn_mask.dtype == np.bool_ else scores + attn_mask
+    weights = softmax(scores, -1)
+    if dropout_p > 0.0:
+        weights = dropout(weights, dropout_p)
+    return weights.matmul(value)
 
 
 def embedding(input, weight, padding_idx=None):

@@ -24,7 +24,7 @@ from .module import Module, resolve_session
 from .parameter import Parameter
 
 __all__ = [
-    "AvgPool1d", "Conv1d", "MaxPool1d", "Hardtanh", "ReLU6", "Unflatten", "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "Dropout", "ELU", "Embedding", "Flatten", "GELU", "Identity", "LayerNorm", "LeakyReLU", "Linear",
+    "Dropout2d", "AvgPool1d", "Conv1d", "MaxPool1d", "Hardtanh", "ReLU6", "Unflatten", "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "Dropout", "ELU", "Embedding", "Flatten", "GELU", "Identity", "LayerNorm", "LeakyReLU", "Linear",
     "LogSoftmax", "MaxPool2d", "ModuleDict", "ModuleList", "ReLU", "Sequential", "SiLU", "Sigmoid", "Softmax",
     "Softplus", "Tanh",
 ]
@@ -375,6 +375,13 @@ class Dropout(Module):
 
     def extra_repr(self):
         return f"p={self.p}, inplace=False"
+
+
+class Dropout2d(Dropout):
+    """Zeroes whole channels with probability ``p`` in training mode, as ``torch.nn.Dropout2d``."""
+
+    def forward(self, input):
+        return F.dropout2d(input, self.p, self.training)
 
 
 class Embedding(Module):

@@ -1,0 +1,96 @@
+"""Attention, as PyTorch's ``torch.nn.MultiheadAttention``: the same parameters (so state dicts load
+either way), the same masks and the same maths, as ops on the server."""
+
+from __future__ import annotations
+
+import math
+
+from .. import errors
+from . import functional as F
+from . import init
+from .layers import Linear, _new_parameter
+from .module import Module, resolve_session
+
+__all__ = ["MultiheadAttention"]
+
+
+class MultiheadAttention(Module):
+    """Scaled dot-product attention over ``num_heads`` heads of ``embed_dim // num_heads`` dims each.
+
+    Inputs are (L, N, E), or (N, L, E) with ``batch_first``, or unbatched (L, E). ``attn_mask`` (L, S)
+    or (N * num_heads, L, S) and ``key_padding_mask`` (N, S): True (bool) where attention is not
+    allowed, or floats added to the scores. Returns ``(output, weights)``; the weights are averaged
+    over the heads unless ``average_attn_weights=False``, and None unless ``need_weights``.
+    """
+
+    def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False, add_zero_attn=False, kdim=None,
+                 vdim=None, batch_first=False, *, session=None, dtype=None):
+        super().__init__()
+        if add_bias_kv or add_zero_attn or kdim not in (None, embed_dim) or vdim not in (None, embed_dim):
+            raise errors.UnimplementedError("MultiheadAttention: add_bias_kv, add_zero_attn and kdim/vdim other than embed_dim are not supported")
+        if embed_dim % num_heads:
+            raise errors.InvalidArgumentError("embed_dim must be divisible by num_heads")
+        session = resolve_session(session)
+        self.embed_dim, self.num_heads, self.head_dim = embed_dim, num_heads, embed_dim // num_heads
+        self.dropout, self.batch_first = dropout, batch_first
+        self.in_proj_weight = _new_parameter(session, (3 * embed_dim, embed_dim), dtype)
+        init.xavier_uniform_(self.in_proj_weight)
+        if bias:
+            self.in_proj_bias = _new_parameter(session, (3 * embed_dim,), dtype)
+        else:
+            self.register_parameter("in_proj_bias", None)
+        self.out_proj = Linear(embed_dim, embed_dim, bias=bias, session=session, dtype=dtype)
+        if bias:
+            init.zeros_(self.out_proj.bias)
+
+    def forward(self, query, key, value, key_padding_mask=None, need_weights=True, attn_mask=None, average_attn_weights=True,
+                is_causal=False):
+        batched = query.ndim == 3
+        if batched and self.batch_first:
+            query, key, value = (x.transpose(0, 1) for x in (query, key, value))
+        if not batched:
+            query, key, value = (x.unsqueeze(1) for x in (query, key, value))
+            key_padding_mask = None if key_padding_mask is None else key_padding_mask.unsqueeze(0)
+        (tgt_len, batch, embed), src_len, heads = query.shape, key.shape[0], self.num_heads
+        if embed != self.embed_dim:
+            raise errors.InvalidArgumentError(f"was expecting embedding dimension of {self.embed_dim}, but got {embed}")
+        projected = []
+        for i, x in enumerate((query, key, value)):  # the packed in-projection, a third each
+            rows = slice(i * embed, (i + 1) * embed)
+            bias = None if self.in_proj_bias is None else self.in_proj_bias[rows]
+            length = tgt_len if i == 0 else src_len
+            projected.append(F.linear(x, self.in_proj_weight[rows], bias).reshape(length, batch * heads, self.head_dim).transpose(0, 1))
+        q, k, v = projected
+        if is_causal and attn_mask is None:
+            attn_mask = query._session.ones(tgt_len, src_len, dtype="bool").triu(1)
+        mask = _additive(attn_mask, q)
+        if key_padding_mask is not None:
+            padding = _additive(key_padding_mask, q).reshape(batch, 1, 1, src_len).expand(batch, heads, 1, src_len)
+            padding = padding.reshape(batch * heads, 1, src_len)
+            mask = padding if mask is None else mask + padding
+        scores = (q * math.sqrt(1.0 / self.head_dim)).matmul(k.transpose(-2, -1))
+        if mask is not None:
+            scores = scores + mask
+        weights = F.softmax(scores, -1)
+        if self.dropout > 0.0 and self.training:
+            weights = F.dropout(weights, self.dropout)
+        output = weights.matmul(v).transpose(0, 1).reshape(tgt_len * batch, embed)
+        output = self.out_proj(output).reshape(tgt_len, batch, embed)
+        if need_weights:
+            weights = weights.reshape(batch, heads, tgt_len, src_len)
+            if average_attn_weights:
+                weights = weights.mean(1)
+        if not batched:
+            return output.squeeze(1), (weights.squeeze(0) if need_weights else None)
+        if self.batch_first:
+            output = output.transpose(0, 1)
+        return output, (weights if need_weights else None)
+
+
+def _additive(mask, like):
+    """A mask as floats to add to the scores: a bool one's True is -inf (not allowed), as PyTorch's."""
+    if mask is None or mask.dtype.kind == "f":
+        return mask
+    if mask.dtype.kind != "b":
+        raise errors.InvalidArgumentError("only bool and floating types of masks are supported")
+    return like._session.zeros(mask.shape, dtype=like.dtype).masked_fill(mask, -math.inf)

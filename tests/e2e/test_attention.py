@@ -1,0 +1,113 @@
+"""Attention through the SDK against PyTorch: nn.MultiheadAttention with torch's own weights loaded,
+F.scaled_dot_product_attention and Dropout2d; outputs, attention weights and gradients."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gradwire as gw
+import gradwire.nn.functional as F
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+
+
+def close(ours, theirs, what, rtol=1e-5, atol=1e-6):
+    a = ours.detach().numpy() if isinstance(ours, gw.Tensor) else np.asarray(ours)
+    np.testing.assert_allclose(a, theirs.detach().numpy(), rtol=rtol, atol=atol, err_msg=what)
+
+
+_CASES = [  # (module kwargs, forward kwargs as (gw, torch) builders, input shape (L, N, E) before batch_first)
+    ({}, {}, "LNE"),
+    ({"batch_first": True}, {"need_weights": False}, "NLE"),
+    ({"batch_first": True, "bias": False}, {"average_attn_weights": False}, "NLE"),
+    ({}, {"attn_mask": "bool"}, "LNE"),
+    ({}, {"attn_mask": "float", "key_padding_mask": True}, "LNE"),
+    ({}, {"is_causal": True, "attn_mask": "causal"}, "LNE"),
+    ({}, {}, "LE"),
+]
+
+
+@pytest.mark.parametrize("module_kwargs, call, layout", _CASES, ids=[f"{m}-{c}-{l}" for m, c, l in _CASES])
+def test_multihead_attention_matches_torch(session, module_kwargs, call, layout):
+    torch.manual_seed(0)
+    theirs = torch.nn.MultiheadAttention(8, 2, **module_kwargs)
+    ours = gw.nn.MultiheadAttention(8, 2, session=session, **module_kwargs)
+    assert set(ours.state_dict()) == set(theirs.state_dict())
+    ours.load_state_dict(theirs.state_dict())
+    rng = np.random.default_rng(1)
+    L, S, N = 4, 5, 3
+    shape_q, shape_kv = {"LNE": ((L, N, 8), (S, N, 8)), "NLE": ((N, L, 8), (N, S, 8)), "LE": ((L, 8), (S, 8))}[layout]
+    q, k, v = rng.standard_normal(shape_q), rng.standard_normal(shape_kv), rng.standard_normal(shape_kv)
+    qs, qt = session.tensor(q, dtype=np.float32, requires_grad=True), torch.tensor(q, dtype=torch.float32, requires_grad=True)
+    ks, kt = session.tensor(k, dtype=np.float32), torch.tensor(k, dtype=torch.float32)
+    vs, vt = session.tensor(v, dtype=np.float32), torch.tensor(v, dtype=torch.float32)
+    ours_kwargs, theirs_kwargs = {}, {}
+    for name, value in call.items():
+        if name == "attn_mask":
+            if value == "bool":
+                mask = rng.random((L, S)) < 0.3
+                mask[:, 0] = False  # every query keeps a key
+                ours_kwargs[name], theirs_kwargs[name] = session.tensor(mask), torch.from_numpy(mask)
+            elif value == "float":
+                mask = rng.standard_normal((N * 2, L, S)).astype(np.float32)
+                ours_kwargs[name], theirs_kwargs[name] = session.tensor(mask), torch.from_numpy(mask)
+            else:  # causal: torch needs the mask too
+                mask = np.triu(np.ones((L, S), dtype=bool), 1)
+                ours_kwargs[name], theirs_kwargs[name] = session.tensor(mask), torch.from_numpy(mask)
+        elif name == "key_padding_mask":
+            padding = np.zeros((N, S), dtype=bool)
+            padding[0, -2:] = True
+            ours_kwargs[name], theirs_kwargs[name] = session.tensor(padding), torch.from_numpy(padding)
+        else:
+            ours_kwargs[name] = theirs_kwargs[name] = value
+    out, weights = ours(qs, ks, vs, **ours_kwargs)
+    t_out, t_weights = theirs(qt, kt, vt, **theirs_kwargs)
+    close(out, t_out, "output")
+    assert (weights is None) == (t_weights is None)
+    if weights is not None:
+        close(weights, t_weights, "attention weights")
+    cotangent = rng.standard_normal(t_out.shape).astype(np.float32)
+    out.backward(session.tensor(cotangent))
+    t_out.backward(torch.from_numpy(cotangent))
+    close(qs.grad, qt.grad, "d/dquery", atol=1e-5)
+    close(ours.in_proj_weight.grad, theirs.in_proj_weight.grad, "d/din_proj_weight", atol=1e-5)
+    close(ours.out_proj.weight.grad, theirs.out_proj.weight.grad, "d/dout_proj.weight", atol=1e-5)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"is_causal": True}, {"scale": 0.3}, {"attn_mask": "bool"}, {"attn_mask": "float"}])
+def test_scaled_dot_product_attention_matches_torch(session, kwargs):
+    rng = np.random.default_rng(2)
+    q, k, v = (rng.standard_normal((2, 3, 4, 5)).astype(np.float32) for _ in range(3))
+    ours_kwargs, theirs_kwargs = dict(kwargs), dict(kwargs)
+    if kwargs.get("attn_mask") == "bool":
+        mask = rng.random((4, 4)) < 0.6
+        mask[:, 0] = True  # True: may attend, as torch's SDPA reads a bool mask
+        ours_kwargs["attn_mask"], theirs_kwargs["attn_mask"] = session.tensor(mask), torch.from_numpy(mask)
+    elif kwargs.get("attn_mask") == "float":
+        mask = rng.standard_normal((3, 4, 4)).astype(np.float32)
+        ours_kwargs["attn_mask"], theirs_kwargs["attn_mask"] = session.tensor(mask), torch.from_numpy(mask)
+    qs, qt = session.tensor(q, requires_grad=True), torch.tensor(q, requires_grad=True)
+    out = F.scaled_dot_product_attention(qs, session.tensor(k), session.tensor(v), **ours_kwargs)
+    t_out = TF.scaled_dot_product_attention(qt, torch.from_numpy(k), torch.from_numpy(v), **theirs_kwargs)
+    close(out, t_out, "output")
+    out.sum().backward(), t_out.sum().backward()
+    close(qs.grad, qt.grad, "d/dquery", atol=1e-5)
+
+
+def test_dropout2d_zeroes_whole_channels_and_scales_the_rest(session):
+    session.manual_seed(3)
+    x = session.ones(8, 16, 3, 3, requires_grad=True)
+    layer = gw.nn.Dropout2d(0.25)
+    assert repr(layer) == repr(torch.nn.Dropout2d(0.25))
+    out = layer(x)
+    values = out.detach().numpy()
+    per_channel = values.reshape(8, 16, 9)
+    assert ((per_channel == 0).all(-1) | (per_channel == 1 / 0.75).all(-1)).all()  # each channel all dropped or all kept
+    dropped = (per_channel == 0).all(-1).mean()
+    assert 0.1 < dropped < 0.4
+    out.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), values)  # the gradient is the mask
+    layer.eval()
+    assert layer(x) is x
