@@ -1,0 +1,235 @@
+"""Recurrent layers, as PyTorch's ``torch.nn.RNN``, ``LSTM`` and ``GRU`` and their cells: the same
+parameters under the same names (state dicts load either way) and the same gate formulas, run as
+ops on the server. Each layer and direction projects the whole input sequence in one ``linear``;
+each time step then queues a handful of ops, pipelined like any others.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .. import errors
+from ..tensor import cat, stack
+from . import functional as F
+from . import init
+from .layers import _new_parameter
+from .module import Module, resolve_session
+
+__all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell"]
+
+_GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+
+def _step(mode, x_part, h, c, weight_hh, bias_hh):
+    """One time step of one cell: ``x_part`` is the input's projection (W_ih x + b_ih) for this step."""
+    h_part = F.linear(h, weight_hh, bias_hh)
+    if mode == "LSTM":
+        gates = x_part + h_part
+        i, f, g, o = gates.chunk(4, -1)
+        c = i.sigmoid() * g.tanh() + f.sigmoid() * c
+        return o.sigmoid() * c.tanh(), c
+    if mode == "GRU":
+        x_r, x_z, x_n = x_part.chunk(3, -1)
+        h_r, h_z, h_n = h_part.chunk(3, -1)
+        r, z = (x_r + h_r).sigmoid(), (x_z + h_z).sigmoid()
+        n = (x_n + r * h_n).tanh()
+        return n + z * (h - n), None  # (1 - z) * n + z * h
+    total = x_part + h_part
+    return (total.tanh() if mode == "RNN_TANH" else total.relu()), None
+
+
+class _RNNBase(Module):
+    def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+                 bidirectional=False, proj_size=0, *, session=None, dtype=None):
+        super().__init__()
+        if proj_size:
+            raise errors.UnimplementedError("LSTM: proj_size is not supported")
+        if not 0 <= dropout <= 1:
+            raise ValueError("dropout should be a number in range [0, 1] representing the probability of an element being zeroed")
+        if hidden_size <= 0 or num_layers <= 0:
+            raise ValueError("hidden_size must be greater than zero" if hidden_size <= 0 else "num_layers must be greater than zero")
+        session = resolve_session(session)
+        self.mode, self.input_size, self.hidden_size, self.num_layers = mode, input_size, hidden_size, num_layers
+        self.bias, self.batch_first, self.dropout, self.bidirectional = bias, batch_first, float(dropout), bidirectional
+        self.proj_size = 0
+        gates = _GATES[mode] * hidden_size
+        directions = 2 if bidirectional else 1
+        for layer in range(num_layers):
+            for direction in range(directions):
+                suffix = f"_l{layer}" + ("_reverse" if direction else "")
+                width = input_size if layer == 0 else hidden_size * directions
+                setattr(self, "weight_ih" + suffix, _new_parameter(session, (gates, width), dtype))
+                setattr(self, "weight_hh" + suffix, _new_parameter(session, (gates, hidden_size), dtype))
+                if bias:
+                    setattr(self, "bias_ih" + suffix, _new_parameter(session, (gates,), dtype))
+                    setattr(self, "bias_hh" + suffix, _new_parameter(session, (gates,), dtype))
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for weight in self.parameters():
+            init.uniform_(weight, -bound, bound)
+
+    def _weights(self, layer, direction):
+        suffix = f"_l{layer}" + ("_reverse" if direction else "")
+        get = lambda name: getattr(self, name + suffix) if self.bias or name.startswith("weight") else None  # noqa: E731
+        return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh")
+
+    def forward(self, input, hx=None):
+        batched = input.ndim == 3
+        if input.ndim not in (2, 3):
+            raise errors.InvalidArgumentError(f"{type(self).__name__}: Expected input to be 2D or 3D, got {input.ndim}D instead")
+        if not batched:
+            input = input.unsqueeze(1)
+        elif self.batch_first:
+            input = input.transpose(0, 1)
+        if input.shape[-1] != self.input_size:
+            raise errors.InvalidArgumentError(f"input.size(-1) must be equal to input_size. Expected {self.input_size}, got {input.shape[-1]}")
+        length, batch = input.shape[:2]
+        directions = 2 if self.bidirectional else 1
+        h0, c0 = self._initial_state(hx, batch, directions, batched, input)
+        h_n, c_n, layer_input = [], [], input
+        for layer in range(self.num_layers):
+            outputs = []
+            for direction in range(directions):
+                weight_ih, weight_hh, bias_ih, bias_hh = self._weights(layer, direction)
+                projected = F.linear(layer_input, weight_ih, bias_ih)  # every step's input part at once
+                k = layer * directions + direction
+                h, c = h0[k], (c0[k] if c0 is not None else None)
+                steps = [None] * length
+                for t in (reversed(range(length)) if direction else range(length)):
+                    h, c = _step(self.mode, projected[t], h, c, weight_hh, bias_hh)
+                    steps[t] = h
+                outputs.append(stack(steps))
+                h_n.append(h)
+                c_n.append(c)
+            layer_input = outputs[0] if directions == 1 else cat(outputs, -1)
+            if self.dropout and self.training and layer + 1 < self.num_layers:
+                layer_input = F.dropout(layer_input, self.dropout)
+        output, h_n = layer_input, stack(h_n)
+        c_n = stack(c_n) if self.mode == "LSTM" else None
+        if not batched:
+            output, h_n = output.squeeze(1), h_n.squeeze(1)
+            c_n = c_n.squeeze(1) if c_n is not None else None
+        elif self.batch_first:
+            output = output.transpose(0, 1)
+        return output, ((h_n, c_n) if self.mode == "LSTM" else h_n)
+
+    def _initial_state(self, hx, batch, directions, batched, like):
+        count = self.num_layers * directions
+        if hx is None:
+            zeros = like._session.zeros(count, batch, self.hidden_size, dtype=like.dtype)
+            return zeros, (zeros if self.mode == "LSTM" else None)
+        h0, c0 = hx if self.mode == "LSTM" else (hx, None)
+        if not batched:
+            h0, c0 = h0.unsqueeze(1), (c0.unsqueeze(1) if c0 is not None else None)
+        expected = (count, batch, self.hidden_size)
+        for name, state in (("hidden", h0), ("cell", c0)):
+            if state is not None and state.shape != expected:
+                raise errors.InvalidArgumentError(f"Expected {name} size {expected}, got {list(state.shape)}")
+        return h0, c0
+
+    def extra_repr(self):
+        text = f"{self.input_size}, {self.hidden_size}"
+        if self.num_layers != 1:
+            text += f", num_layers={self.num_layers}"
+        if self.bias is not True:
+            text += f", bias={self.bias}"
+        if self.batch_first is not False:
+            text += f", batch_first={self.batch_first}"
+        if self.dropout != 0:
+            text += f", dropout={self.dropout}"
+        if self.bidirectional is not False:
+            text += f", bidirectional={self.bidirectional}"
+        return text
+
+
+class RNN(_RNNBase):
+    """Elman RNN: h' = tanh(W_ih x + b_ih + W_hh h + b_hh) (``nonlinearity="relu"``: relu)."""
+
+    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False, dropout=0.0,
+                 bidirectional=False, *, session=None, dtype=None):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'.")
+        super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size, hidden_size, num_layers, bias, batch_first,
+                         dropout, bidirectional, session=session, dtype=dtype)
+        self.nonlinearity = nonlinearity
+
+
+class LSTM(_RNNBase):
+    """Long short-term memory: input, forget, cell and output gates (PyTorch's order in the weights)."""
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0, bidirectional=False,
+                 proj_size=0, *, session=None, dtype=None):
+        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, proj_size,
+                         session=session, dtype=dtype)
+
+
+class GRU(_RNNBase):
+    """Gated recurrent unit: reset, update and new gates (PyTorch's order in the weights)."""
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0, bidirectional=False,
+                 *, session=None, dtype=None):
+        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         session=session, dtype=dtype)
+
+
+class _CellBase(Module):
+    def __init__(self, mode, input_size, hidden_size, bias=True, *, session=None, dtype=None):
+        super().__init__()
+        session = resolve_session(session)
+        self.mode, self.input_size, self.hidden_size, self.bias = mode, input_size, hidden_size, bias
+        gates = _GATES[mode] * hidden_size
+        self.weight_ih = _new_parameter(session, (gates, input_size), dtype)
+        self.weight_hh = _new_parameter(session, (gates, hidden_size), dtype)
+        if bias:
+            self.bias_ih = _new_parameter(session, (gates,), dtype)
+            self.bias_hh = _new_parameter(session, (gates,), dtype)
+        else:
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+        bound = 1.0 / math.sqrt(hidden_size)
+        for weight in self.parameters():
+            init.uniform_(weight, -bound, bound)
+
+    def forward(self, input, hx=None):
+        batched = input.ndim == 2
+        if not batched:
+            input = input.unsqueeze(0)
+        if hx is None:
+            h = input._session.zeros(input.shape[0], self.hidden_size, dtype=input.dtype)
+            c = h if self.mode == "LSTM" else None
+        else:
+            h, c = hx if self.mode == "LSTM" else (hx, None)
+            if not batched:
+                h, c = h.unsqueeze(0), (c.unsqueeze(0) if c is not None else None)
+        h, c = _step(self.mode, F.linear(input, self.weight_ih, self.bias_ih), h, c, self.weight_hh, self.bias_hh)
+        if not batched:
+            h, c = h.squeeze(0), (c.squeeze(0) if c is not None else None)
+        return (h, c) if self.mode == "LSTM" else h
+
+    def extra_repr(self):
+        text = f"{self.input_size}, {self.hidden_size}"
+        if self.bias is not True:
+            text += f", bias={self.bias}"
+        if getattr(self, "nonlinearity", "tanh") != "tanh":
+            text += f", nonlinearity={self.nonlinearity}"
+        return text
+
+
+class RNNCell(_CellBase):
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", *, session=None, dtype=None):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"Unknown nonlinearity: {nonlinearity}")
+        super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size, hidden_size, bias, session=session, dtype=dtype)
+        self.nonlinearity = nonlinearity
+
+
+class LSTMCell(_CellBase):
+    def __init__(self, input_size, hidden_size, bias=True, *, session=None, dtype=None):
+        super().__init__("LSTM", input_size, hidden_size, bias, session=session, dtype=dtype)
+
+
+class GRUCell(_CellBase):
+    def __init__(self, input_size, hidden_size, bias=True, *, session=None, dtype=None):
+        super().__init__("GRU", input_size, hidden_size, bias, session=session, dtype=dtype)

@@ -1,0 +1,100 @@
+"""Recurrent layers through the SDK against PyTorch's, with torch's own weights loaded: outputs, final
+states and gradients (input, weights, initial state)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gradwire as gw
+
+torch = pytest.importorskip("torch")
+
+
+def close(ours, theirs, what, atol=1e-5):
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-5, atol=atol, err_msg=what)
+
+
+_LAYERS = [
+    ("LSTM", {}),
+    ("LSTM", {"num_layers": 2, "bidirectional": True}),
+    ("LSTM", {"batch_first": True, "bias": False}),
+    ("GRU", {}),
+    ("GRU", {"num_layers": 2, "batch_first": True, "bidirectional": True}),
+    ("RNN", {}),
+    ("RNN", {"nonlinearity": "relu", "num_layers": 2}),
+]
+
+
+@pytest.mark.parametrize("name, kwargs", _LAYERS, ids=[f"{n}-{k}" for n, k in _LAYERS])
+@pytest.mark.parametrize("with_state", [False, True])
+def test_recurrent_layer_matches_torch(session, name, kwargs, with_state):
+    torch.manual_seed(0)
+    theirs = getattr(torch.nn, name)(3, 4, **kwargs)
+    ours = getattr(gw.nn, name)(3, 4, session=session, **kwargs)
+    assert repr(ours) == repr(theirs) and list(ours.state_dict()) == list(theirs.state_dict())
+    ours.load_state_dict(theirs.state_dict())
+    rng = np.random.default_rng(1)
+    length, batch = 5, 2
+    x = rng.standard_normal((batch, length, 3) if kwargs.get("batch_first") else (length, batch, 3)).astype(np.float32)
+    xs, xt = session.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    layers = kwargs.get("num_layers", 1) * (2 if kwargs.get("bidirectional") else 1)
+    if with_state:
+        h0 = rng.standard_normal((layers, batch, 4)).astype(np.float32)
+        hs, ht = session.tensor(h0, requires_grad=True), torch.tensor(h0, requires_grad=True)
+        if name == "LSTM":
+            c0 = rng.standard_normal((layers, batch, 4)).astype(np.float32)
+            state, t_state = (hs, session.tensor(c0)), (ht, torch.from_numpy(c0))
+        else:
+            state, t_state = hs, ht
+        out, final = ours(xs, state)
+        t_out, t_final = theirs(xt, t_state)
+    else:
+        out, final = ours(xs)
+        t_out, t_final = theirs(xt)
+    close(out, t_out, "output")
+    finals, t_finals = (final, t_final) if name == "LSTM" else ((final,), (t_final,))
+    for k, (ours_state, their_state) in enumerate(zip(finals, t_finals)):
+        close(ours_state, their_state, f"final state {k}")
+    cotangent = rng.standard_normal(tuple(t_out.shape)).astype(np.float32)
+    (out * session.tensor(cotangent)).sum().backward()
+    (t_out * torch.from_numpy(cotangent)).sum().backward()
+    close(xs.grad, xt.grad, "d/dinput")
+    for (param_name, p), (_, t) in zip(ours.named_parameters(), theirs.named_parameters()):
+        close(p.grad, t.grad, f"d/d{param_name}")
+    if with_state:
+        close(hs.grad, ht.grad, "d/dh0")
+
+
+@pytest.mark.parametrize("name", ["LSTMCell", "GRUCell", "RNNCell"])
+def test_cells_match_torch(session, name):
+    torch.manual_seed(2)
+    theirs, ours = getattr(torch.nn, name)(3, 4), getattr(gw.nn, name)(3, 4, session=session)
+    assert repr(ours) == repr(theirs)
+    ours.load_state_dict(theirs.state_dict())
+    rng = np.random.default_rng(3)
+    xs_t = [rng.standard_normal((2, 3)).astype(np.float32) for _ in range(3)]
+    state, t_state = None, None
+    for x in xs_t:  # three steps, the state carried, as a hand-written loop does
+        state, t_state = ours(session.tensor(x), state), theirs(torch.from_numpy(x), t_state)
+    hs, ht = (state[0], t_state[0]) if name == "LSTMCell" else (state, t_state)
+    close(hs, ht, "state after three steps")
+    hs.sum().backward(), ht.sum().backward()
+    close(ours.weight_hh.grad, theirs.weight_hh.grad, "d/dweight_hh")
+    single = ours(session.tensor(xs_t[0][0]))  # unbatched
+    assert (single[0] if name == "LSTMCell" else single).shape == (4,)
+
+
+def test_unbatched_sequences_and_bad_sizes_as_in_torch(session):
+    torch.manual_seed(4)
+    theirs, ours = torch.nn.GRU(3, 4), gw.nn.GRU(3, 4, session=session)
+    ours.load_state_dict(theirs.state_dict())
+    x = np.random.default_rng(5).standard_normal((6, 3)).astype(np.float32)
+    out, h = ours(session.tensor(x))
+    t_out, t_h = theirs(torch.from_numpy(x))
+    close(out, t_out, "unbatched output")
+    close(h, t_h, "unbatched state")
+    with pytest.raises(RuntimeError, match="input.size\\(-1\\) must be equal to input_size. Expected 3, got 5"):
+        ours(session.ones(2, 1, 5))
+    with pytest.raises(RuntimeError, match=r"Expected hidden size \(1, 2, 4\), got \[1, 3, 4\]"):
+        ours(session.ones(5, 2, 3), session.zeros(1, 3, 4))
