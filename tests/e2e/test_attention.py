@@ -111,3 +111,28 @@ def test_dropout2d_zeroes_whole_channels_and_scales_the_rest(session):
     np.testing.assert_allclose(x.grad.numpy(), values)  # the gradient is the mask
     layer.eval()
     assert layer(x) is x
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"norm_first": True, "activation": "gelu", "batch_first": True}])
+def test_transformer_encoder_matches_torch(session, kwargs):
+    torch.manual_seed(5)
+    t_layer = torch.nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0, **kwargs)
+    layer = gw.nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0, session=session, **kwargs)
+    assert list(layer.state_dict()) == list(t_layer.state_dict())
+    layer.load_state_dict(t_layer.state_dict())
+    t_encoder = torch.nn.TransformerEncoder(t_layer, 2, norm=torch.nn.LayerNorm(8), enable_nested_tensor=False)
+    encoder = gw.nn.TransformerEncoder(layer, 2, norm=gw.nn.LayerNorm(8, session=session))
+    assert list(encoder.state_dict()) == list(t_encoder.state_dict())
+    with torch.no_grad():  # the copies start equal; make them differ, as training would
+        t_encoder.layers[1].linear1.weight.mul_(0.5)
+    encoder.load_state_dict(t_encoder.state_dict())
+    x = np.random.default_rng(6).standard_normal((3, 4, 8)).astype(np.float32)
+    padding = np.zeros((4, 3) if not kwargs.get("batch_first") else (3, 4), dtype=bool)
+    padding[0, -1] = True
+    xs, xt = session.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out = encoder(xs, src_key_padding_mask=session.tensor(padding))
+    t_out = t_encoder(xt, src_key_padding_mask=torch.from_numpy(padding))
+    close(out, t_out, "encoder output", atol=1e-5)
+    out.sum().backward(), t_out.sum().backward()
+    close(xs.grad, xt.grad, "d/dinput", atol=1e-5)
+    close(encoder.layers[0].linear1.weight.grad, t_encoder.layers[0].linear1.weight.grad, "d/dlinear1", atol=1e-5)

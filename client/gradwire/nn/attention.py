@@ -1,5 +1,5 @@
-"""Attention, as PyTorch's ``torch.nn.MultiheadAttention``: the same parameters (so state dicts load
-either way), the same masks and the same maths, as ops on the server."""
+"""Attention, as PyTorch's ``torch.nn.MultiheadAttention`` and ``TransformerEncoderLayer``: the same
+parameters (so state dicts load either way), the same masks and the same maths, as ops on the server."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import math
 from .. import errors
 from . import functional as F
 from . import init
-from .layers import Linear, _new_parameter
+from .layers import Dropout, LayerNorm, Linear, ModuleList, _new_parameter
 from .module import Module, resolve_session
 
-__all__ = ["MultiheadAttention"]
+__all__ = ["MultiheadAttention", "TransformerEncoder", "TransformerEncoderLayer"]
 
 
 class MultiheadAttention(Module):
@@ -94,3 +94,65 @@ def _additive(mask, like):
     if mask.dtype.kind != "b":
         raise errors.InvalidArgumentError("only bool and floating types of masks are supported")
     return like._session.zeros(mask.shape, dtype=like.dtype).masked_fill(mask, -math.inf)
+
+
+class TransformerEncoderLayer(Module):
+    """Self-attention then a feed-forward block, each with a residual connection and a LayerNorm (after, or
+    before with ``norm_first``), as ``torch.nn.TransformerEncoderLayer``: the same submodules and names."""
+
+    def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation="relu", layer_norm_eps=1e-5,
+                 batch_first=False, norm_first=False, bias=True, *, session=None, dtype=None):
+        super().__init__()
+        session = resolve_session(session)
+        self._config = dict(d_model=d_model, nhead=nhead, dim_feedforward=dim_feedforward, dropout=dropout, activation=activation,
+                            layer_norm_eps=layer_norm_eps, batch_first=batch_first, norm_first=norm_first, bias=bias)
+        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, session=session, dtype=dtype)
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, session=session, dtype=dtype)
+        self.dropout = Dropout(dropout)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, session=session, dtype=dtype)
+        self.norm_first = norm_first
+        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, session=session, dtype=dtype)
+        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, session=session, dtype=dtype)
+        self.dropout1, self.dropout2 = Dropout(dropout), Dropout(dropout)
+        if isinstance(activation, str):
+            if activation not in ("relu", "gelu"):
+                raise RuntimeError(f"activation should be relu/gelu, not {activation}")
+            activation = F.relu if activation == "relu" else F.gelu
+        self.activation = activation
+
+    def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
+        x = src
+        if self.norm_first:
+            x = x + self._attention(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
+            return x + self._feed_forward(self.norm2(x))
+        x = self.norm1(x + self._attention(x, src_mask, src_key_padding_mask, is_causal))
+        return self.norm2(x + self._feed_forward(x))
+
+    def _attention(self, x, mask, key_padding_mask, is_causal):
+        out = self.self_attn(x, x, x, attn_mask=mask, key_padding_mask=key_padding_mask, need_weights=False, is_causal=is_causal)[0]
+        return self.dropout1(out)
+
+    def _feed_forward(self, x):
+        return self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+
+
+class TransformerEncoder(Module):
+    """``num_layers`` copies of ``encoder_layer`` (each starting from its weights, as PyTorch's deep copies do),
+    then ``norm`` if given."""
+
+    def __init__(self, encoder_layer, num_layers, norm=None, enable_nested_tensor=True, mask_check=True):
+        super().__init__()
+        session = encoder_layer.self_attn.in_proj_weight._session
+        layers = []
+        for _ in range(num_layers):
+            copy = TransformerEncoderLayer(**encoder_layer._config, session=session, dtype=encoder_layer.linear1.weight.dtype)
+            copy.load_state_dict(encoder_layer.state_dict())
+            layers.append(copy)
+        self.layers = ModuleList(layers)
+        self.num_layers, self.norm = num_layers, norm
+
+    def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
+        x = src
+        for layer in self.layers:
+            x = layer(x, src_mask=mask, src_key_padding_mask=src_key_padding_mask, is_causal=bool(is_causal))
+        return self.norm(x) if self.norm is not None else x
