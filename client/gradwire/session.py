@@ -73,6 +73,19 @@ _open_sessions = weakref.WeakSet()
 _DTYPE_NAMES = {np.dtype(t): np.dtype(t).name for t in ("float16", "float32", "float64", "int32", "int64", "bool", "uint8", "int8", "int16")}
 
 
+def resolve_session(session=None):
+    """``session`` when given; otherwise the only open session of this process, for what is made without
+    one (a layer's parameters, ``gw.zeros(3)``). With none open, or several, the caller must say which."""
+    if session is not None:
+        return session
+    open_now = [s for s in list(_open_sessions) if not s.closed]
+    if len(open_now) == 1:
+        return open_now[0]
+    if not open_now:
+        raise errors.FailedPreconditionError("no gradwire session is open: call gw.connect() first, or pass session=")
+    raise errors.InvalidArgumentError(f"{len(open_now)} gradwire sessions are open: pass session= to say which one to use")
+
+
 def _close_open_sessions():
     for session in list(_open_sessions):
         session.close()
@@ -688,6 +701,33 @@ class Session:
             dtype = np.float32 if any(isinstance(v, float) for v in (start, end, step)) else np.int64
         length = max(0, int(np.ceil((end - start) / step)))
         return self._factory("arange", (length,), as_dtype(dtype), requires_grad, start=start, end=end, step=step)
+
+    def linspace(self, start, end, steps, dtype=None, requires_grad=False):
+        """``steps`` values from ``start`` to ``end`` inclusive, as ``torch.linspace``: PyTorch's formula (the
+        first half counted up from ``start``, the second back from ``end``, in the dtype's own precision, each
+        value rounded once as its fused multiply-add rounds it), computed here and uploaded."""
+        if steps < 0:
+            raise errors.InvalidArgumentError("linspace(): number of steps must be non-negative")
+        dtype = as_dtype(dtype) if dtype is not None else np.dtype(np.float32)
+        if dtype.kind == "f":
+            compute = np.dtype(np.float32) if dtype.itemsize < 4 else dtype  # float16 in float, as PyTorch's opmath
+            exact = np.float64 if compute.itemsize <= 4 else np.longdouble  # wide enough for one product and one sum
+            first, last = compute.type(start), compute.type(end)
+            step = exact((last - first) / compute.type(max(steps - 1, 1)))
+            first, last = exact(first), exact(last)
+        else:  # integers: the ends truncated to integers, the steps in double, as PyTorch's
+            compute, exact, first, last = np.dtype(np.float64), np.longdouble, np.longdouble(int(start)), np.longdouble(int(end))
+            step = np.longdouble(np.float64(last - first) / max(steps - 1, 1))
+        index = np.arange(steps, dtype=exact)
+        values = np.where(index < steps // 2, first + step * index, last - step * (steps - 1 - index)) if steps > 1 else np.full(steps, first)
+        values = values.astype(compute)  # rounded once in the computing dtype, as a fused multiply-add rounds
+        return self.tensor(values.astype(dtype), requires_grad=requires_grad)
+
+    def eye(self, n, m=None, dtype=None, requires_grad=False):
+        """The ``n`` x ``m`` identity, as ``torch.eye``, made on the server."""
+        dtype = as_dtype(dtype) if dtype is not None else np.dtype(np.float32)
+        values = (self.arange(n).unsqueeze(1) == self.arange(n if m is None else m)).to(dtype)
+        return values.requires_grad_() if requires_grad else values
 
     def manual_seed(self, seed: int):
         """Reseed this session's random generator."""

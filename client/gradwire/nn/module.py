@@ -13,27 +13,11 @@ import numpy as np
 
 from .. import errors
 from ..grad_mode import no_grad
-from ..session import _open_sessions
+from ..session import resolve_session  # noqa: F401 - layers take it from here
 from ..tensor import Tensor, as_dtype
 from .parameter import Parameter
 
 _IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
-
-
-def resolve_session(session=None):
-    """The session a new module's parameters live in.
-
-    ``session=`` when given; otherwise the only open session of this process. With no
-    session open, or several, the caller must say which (``gw.nn.Linear(4, 2, session=s)``).
-    """
-    if session is not None:
-        return session
-    open_now = [s for s in list(_open_sessions) if not s.closed]
-    if len(open_now) == 1:
-        return open_now[0]
-    if not open_now:
-        raise errors.FailedPreconditionError("no gradwire session is open: call gw.connect() first, or pass session=")
-    raise errors.InvalidArgumentError(f"{len(open_now)} gradwire sessions are open: pass session= to say which one the module lives in")
 
 
 class Module:

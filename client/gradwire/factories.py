@@ -1,0 +1,73 @@
+"""``gw.tensor``, ``gw.zeros``, ``gw.randn``, ...: PyTorch's tensor factories at the top level. Each makes
+its tensor in ``session=`` when given, else in the only open session (as layers do), so code written
+for ``torch`` reads the same. ``gw.manual_seed`` reseeds every open session."""
+
+from __future__ import annotations
+
+from .session import _open_sessions, resolve_session
+from .tensor import Tensor
+
+__all__ = ["arange", "as_tensor", "empty", "eye", "full", "is_tensor", "linspace", "manual_seed", "numel", "ones", "rand", "randn",
+           "tensor", "zeros"]
+
+
+def tensor(data, dtype=None, requires_grad=False, *, session=None):
+    """A tensor from a list, a scalar or a NumPy array (copied), as ``torch.tensor``."""
+    return resolve_session(session).tensor(data, dtype=dtype, requires_grad=requires_grad)
+
+
+def as_tensor(data, dtype=None, *, session=None):
+    """``data`` itself where it is already a tensor of that dtype, else ``tensor(data)``, as ``torch.as_tensor``."""
+    if isinstance(data, Tensor) and (dtype is None or data.dtype == dtype):
+        return data
+    if isinstance(data, Tensor):
+        return data.to(dtype)
+    return tensor(data, dtype=dtype, session=session)
+
+
+def _sized(name):
+    def factory(*size, dtype=None, requires_grad=False, session=None):
+        return getattr(resolve_session(session), name)(*size, dtype=dtype, requires_grad=requires_grad)
+
+    factory.__name__ = name
+    factory.__doc__ = f"``torch.{name}(*size)``, in ``session`` or the only open one."
+    return factory
+
+
+zeros, ones, rand, randn = map(_sized, ("zeros", "ones", "rand", "randn"))
+
+
+def empty(*size, dtype=None, requires_grad=False, session=None):
+    """Zeros: no uninitialised memory crosses sessions."""
+    return zeros(*size, dtype=dtype, requires_grad=requires_grad, session=session)
+
+
+def full(size, fill_value, dtype=None, requires_grad=False, *, session=None):
+    return resolve_session(session).full(size, fill_value, dtype=dtype, requires_grad=requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad=False, *, session=None):
+    return resolve_session(session).arange(start, end, step, dtype=dtype, requires_grad=requires_grad)
+
+
+def linspace(start, end, steps, dtype=None, requires_grad=False, *, session=None):
+    return resolve_session(session).linspace(start, end, steps, dtype=dtype, requires_grad=requires_grad)
+
+
+def eye(n, m=None, dtype=None, requires_grad=False, *, session=None):
+    return resolve_session(session).eye(n, m, dtype=dtype, requires_grad=requires_grad)
+
+
+def manual_seed(seed):
+    """Reseed every open session's generator, as ``torch.manual_seed`` seeds PyTorch's."""
+    for open_session in list(_open_sessions):
+        if not open_session.closed:
+            open_session.manual_seed(seed)
+
+
+def is_tensor(obj) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def numel(input) -> int:
+    return input.numel()
