@@ -19,7 +19,7 @@ from .factories import arange, as_tensor, empty, eye, full, is_tensor, linspace,
 from .serialization import load, save
 from .session import Session, connect
 from .tensor import (
-    FUNCTIONS, Tensor, bool_, cat, float16, float32, float64, full_like, int32, int64, maximum, minimum, ones_like, rand_like,
+    FUNCTIONS, Tensor, bool_, cat, einsum, float16, float32, float64, full_like, int32, int64, maximum, minimum, ones_like, rand_like,
     randn_like, stack, where, zeros_like,
 )
 
@@ -29,7 +29,7 @@ __all__ = [
     "CancelledError", "DeadlineExceededError", "FailedPreconditionError", "GradwireError", "InternalError",
     "InvalidArgumentError", "InvalidIndexError", "NotFoundError", "PermissionDeniedError", "ResourceExhaustedError", "Session",
     "SessionLostError", "Tensor",
-    "UnauthenticatedError", "UnavailableError", "UnimplementedError", "autograd", "bool_", "cat", "connect",
+    "UnauthenticatedError", "UnavailableError", "UnimplementedError", "autograd", "bool_", "cat", "connect", "einsum",
     "enable_grad", "errors", "float16", "float32", "float64", "grad", "int32", "int64", "is_grad_enabled", "load",
     "maximum", "minimum", "nn", "no_grad", "optim", "save", "set_grad_enabled", "stack", "viz", "where",
     "zeros_like", "ones_like", "full_like", "rand_like", "randn_like", "inference_mode", "arange", "as_tensor", "empty", "eye",

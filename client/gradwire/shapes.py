@@ -308,6 +308,50 @@ def _pad(inputs, params):
     return tuple(shape), inputs[0]._dtype
 
 
+_SUBSCRIPTS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def explicit_einsum(equation, shapes) -> str:
+    """``equation`` with ``...`` spelled out in letters of its own and the output written, as
+    ``torch.einsum`` reads the implicit form (the letters that appear once, in order; broadcast dims
+    first); a ValueError in PyTorch's words for a bad one."""
+    equation = equation.replace(" ", "")
+    lhs, arrow, rhs = equation.partition("->")
+    terms = lhs.split(",")
+    if len(terms) != len(shapes):
+        raise ValueError(f"einsum(): {'fewer' if len(shapes) < len(terms) else 'more'} operands were provided than specified in the equation")
+    named = [t.replace("...", "") for t in terms]
+    free = [c for c in _SUBSCRIPTS if c not in equation]
+    broadcast = max([len(shape) - len(name) for term, name, shape in zip(terms, named, shapes) if "..." in term] or [0])
+    spare = "".join(free[:broadcast])
+    spelled = []
+    for i, (term, name, shape) in enumerate(zip(terms, named, shapes)):
+        if "..." in term:
+            term = term.replace("...", spare[broadcast - (len(shape) - len(name)) :] if len(shape) > len(name) else "")
+        if len(term) != len(shape) or not term.isalpha() and term:
+            raise ValueError(f"einsum(): the number of subscripts in the equation ({len(name)}) does not match the number of "
+                             f"dimensions ({len(shape)}) for operand {i}{'' if '...' in terms[i] else ' and no ellipsis was given'}")
+        spelled.append(term)
+    letters, joined = "".join(spelled), "".join(named)
+    out = rhs.replace("...", spare) if arrow else spare + "".join(sorted(c for c in set(joined) if joined.count(c) == 1))
+    for c in out:
+        if c not in letters:
+            raise ValueError(f"einsum(): output subscript {c} does not appear in the equation for any input operand")
+    return ",".join(spelled) + "->" + out
+
+
+def _einsum(inputs, params):
+    lhs, out = params["equation"].split("->")
+    sizes = {}
+    for term, x in zip(lhs.split(","), inputs):
+        for c, n in zip(term, x._shape):
+            sizes[c] = max(sizes.get(c, 1), n)
+    dtype = inputs[0]._dtype
+    for x in inputs[1:]:
+        dtype = promote(dtype, x._dtype)
+    return tuple(sizes[c] for c in out), dtype
+
+
 def _topk(inputs, params):
     shape = list(inputs[0]._shape)
     if shape:
@@ -337,6 +381,7 @@ INFER = {
     "repeat": _repeat,
     "topk": _topk,
     "pad": _pad,
+    "einsum": _einsum,
     "cumsum": _cumsum,
     "clamp": _clamp,
     "where": _where,

@@ -14,7 +14,7 @@ import numpy as np
 from . import errors
 from .grad_mode import is_grad_enabled, no_grad
 from .printing import tensor_repr
-from .shapes import index_shape, infer
+from .shapes import explicit_einsum, index_shape, infer
 from .wire import Handle, IndexKey, encode_param
 
 float16, float32, float64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
@@ -1072,6 +1072,19 @@ def stack(tensors, dim=0):
 def where(condition, x, y):
     """Elementwise ``x`` where ``condition`` is True, else ``y``, as ``torch.where``."""
     return _op("where", (condition, x, y))
+
+
+def einsum(equation, *operands):
+    """``torch.einsum``: sums of products over the subscripts of ``equation`` (``...`` and the implicit output
+    form included); one op, whose equation the SDK writes out in full."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    shapes = [x.shape if isinstance(x, Tensor) else np.shape(x) for x in operands]
+    try:
+        explicit = explicit_einsum(equation, shapes)
+    except ValueError as error:
+        raise errors.InvalidArgumentError(str(error)) from None
+    return _op("einsum", tuple(operands), {"equation": explicit})
 
 
 def maximum(x, y):

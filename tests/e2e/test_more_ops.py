@@ -146,3 +146,36 @@ def test_mistakes_are_refused_in_torchs_words(session, mistake):
     expected = str(theirs.value).splitlines()[0].replace("_vml_cpu", "").replace("_cpu", "")
     assert expected in str(ours.value)
     assert (x + 1).shape == (3, 4)  # the session goes on
+
+
+_EINSUMS = [
+    ("ij,jk->ik", [(2, 3), (3, 4)]), ("ij,jk", [(2, 3), (3, 4)]), ("...ij,...jk->...ik", [(5, 2, 3), (3, 4)]),
+    ("bhqd,bhkd->bhqk", [(2, 3, 4, 5), (2, 3, 6, 5)]), ("ij->", [(3, 4)]), ("i,j->ij", [(3,), (4,)]), ("ba", [(3, 4)]),
+    ("b i j , b j k", [(2, 3, 4), (2, 4, 5)]), ("...i->...", [(2, 3, 4)]),
+]
+
+
+@pytest.mark.parametrize("equation, shapes", _EINSUMS, ids=[e for e, _ in _EINSUMS])
+def test_einsum_matches_torch(session, equation, shapes):
+    rng = np.random.default_rng(11)
+    arrays = [rng.standard_normal(shape).astype(np.float32) for shape in shapes]
+    ours_in = [session.tensor(a, requires_grad=True) for a in arrays]
+    theirs_in = [torch.tensor(a, requires_grad=True) for a in arrays]
+    ours, theirs = gw.einsum(equation, *ours_in), torch.einsum(equation, *theirs_in)
+    assert ours.shape == tuple(theirs.shape)  # known before the server answers
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-5, atol=1e-5)
+    cotangent = rng.standard_normal(tuple(theirs.shape)).astype(np.float32)
+    (ours * session.tensor(cotangent)).sum().backward()
+    (theirs * torch.from_numpy(cotangent)).sum().backward()
+    for x, t in zip(ours_in, theirs_in):
+        np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-5, atol=1e-5)
+    assert gw.einsum(equation, ours_in).shape == ours.shape  # operands as one list, as torch takes them too
+
+
+@pytest.mark.parametrize("equation, shapes", [("ij,jk->ik", [(2, 3)]), ("ij->k", [(2, 3)]), ("ijk->i", [(2, 3)]), ("ij,jk->ik", [(2, 3), (3, 4), (4,)])])
+def test_einsum_mistakes_in_torchs_words(session, equation, shapes):
+    with pytest.raises(RuntimeError) as theirs:
+        torch.einsum(equation, *[torch.ones(s) for s in shapes])
+    with pytest.raises(RuntimeError) as ours:
+        gw.einsum(equation, *[session.ones(s) for s in shapes])
+    assert str(ours.value) == str(theirs.value).splitlines()[0]

@@ -726,3 +726,34 @@ def test_eye_init_as_torchs(session):
     assert ours.tolist() == theirs.tolist()
     with pytest.raises(ValueError, match="Only tensors with 2 dimensions are supported"):
         nn.init.eye_(session.ones(3))
+
+
+def test_module_conveniences_as_in_torch(session):
+    model = nn.Sequential(nn.Linear(3, 4, session=session), nn.ReLU(), nn.Sequential(nn.Linear(4, 2, session=session)))
+    assert model.cuda() is model and model.cpu() is model  # the server keeps the tensors where it chose
+    assert model.get_submodule("2.0") is model[2][0] and model.get_parameter("2.0.bias") is model[2][0].bias
+    with pytest.raises(AttributeError, match="has no attribute `9`"):
+        model.get_submodule("9")
+    calls = []
+    pre = model[0].register_forward_pre_hook(lambda module, args: calls.append(("pre", args[0].shape)))
+    post = model.register_forward_hook(lambda module, args, output: output * 2)
+    x = session.ones(5, 3)
+    doubled = model(x)
+    post.remove()
+    plain = model(x)
+    assert calls == [("pre", (5, 3)), ("pre", (5, 3))]
+    np.testing.assert_allclose(doubled.detach().numpy(), 2 * plain.detach().numpy())
+    pre.remove()
+    model(x)
+    assert len(calls) == 2
+    assert model.half()[0].weight.dtype == np.float16
+
+
+def test_embedding_from_pretrained_as_torchs(session):
+    values = np.arange(12, dtype=np.float32).reshape(4, 3)
+    ours, theirs = nn.Embedding.from_pretrained(session.tensor(values)), torch.nn.Embedding.from_pretrained(torch.from_numpy(values))
+    assert repr(ours) == repr(theirs) and ours.weight.requires_grad is theirs.weight.requires_grad is False
+    indices = [[0, 3], [2, 2]]
+    assert ours(session.tensor(indices)).tolist() == theirs(torch.tensor(indices)).tolist()
+    trainable = nn.Embedding.from_pretrained(values, freeze=False, padding_idx=1, session=session)
+    assert trainable.weight.requires_grad and trainable.padding_idx == 1 and trainable.weight.detach().tolist() == values.tolist()

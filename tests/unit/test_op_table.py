@@ -416,6 +416,11 @@ ROWS = [
     R("logsumexp", [(2, 3, 4)], lambda x: torch.logsumexp(x, (0, 2), keepdim=True), "dims-keepdim", dim=(0, 2), keepdim=True),
     R("logsumexp", [const([[1000.0, 1000.0], [-np.inf, -np.inf]])], lambda x: torch.logsumexp(x, 1), "extremes", dim=1, numeric=False),
     # moving elements
+    R("einsum", [(2, 3), (3, 4)], lambda x, y: torch.einsum("ij,jk->ik", x, y), "matmul", equation="ij,jk->ik"),
+    R("einsum", [(2, 3, 4, 5), (2, 3, 6, 5)], lambda q, k: torch.einsum("bhqd,bhkd->bhqk", q, k), "attention", equation="bhqd,bhkd->bhqk"),
+    R("einsum", [(3, 4)], lambda x: torch.einsum("ij->j", x), "sum-out", equation="ij->j"),
+    R("einsum", [(3,), (4,), (2, 4)], lambda x, y, z: torch.einsum("i,j,kj->ik", x, y, z), "three", equation="i,j,kj->ik"),
+    R("einsum", [(5, 1, 3), (2, 3)], lambda x, y: torch.einsum("...j,kj->...k", x, y), "broadcast-size-1", equation="Abj,kj->Abk"),
     R("pad", [(2, 3, 4)], lambda x: F.pad(x, (1, 2)), "last", pad=(1, 2)),
     R("pad", [(2, 3, 4)], lambda x: F.pad(x, (1, -1, -1, 2), value=0.5), "crop-value", pad=(1, -1, -1, 2), value=0.5),
     R("pad", [const([[1, 2], [3, 4]], "int64")], lambda x: F.pad(x, (0, 0, 1, 0), value=7), "int-rows", pad=(0, 0, 1, 0), value=7, diff=()),

@@ -406,6 +406,23 @@ class Embedding(Module):
                 mask[self.padding_idx] = 0
                 self.weight.mul_(self.weight._session.tensor(mask))
 
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, *, session=None):
+        """A table holding ``embeddings`` (a 2-D tensor, array or list; copied), frozen unless ``freeze=False``."""
+        from ..tensor import Tensor  # noqa: PLC0415
+
+        if session is None and isinstance(embeddings, Tensor):
+            session = embeddings._session
+        values = embeddings.detach() if isinstance(embeddings, Tensor) else np.asarray(embeddings)
+        if len(values.shape) != 2:
+            raise ValueError("Embeddings parameter is expected to be 2-dimensional")
+        table = cls(values.shape[0], values.shape[1], padding_idx, session=session, dtype=values.dtype)
+        with no_grad():
+            table.weight.copy_(values if isinstance(values, Tensor) and values._session is table.weight._session
+                               else table.weight._session.tensor(values if not isinstance(values, Tensor) else values.numpy()))
+        table.weight.requires_grad_(not freeze)
+        return table
+
     def forward(self, input):
         return F.embedding(input, self.weight, self.padding_idx)
 

@@ -35,7 +35,31 @@ class Module:
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        hooks = self.__dict__.get("_hooks")
+        if not hooks:  # the usual case
+            return self.forward(*args, **kwargs)
+        for hook in list(hooks["forward_pre"].values()):
+            changed = hook(self, args)
+            if changed is not None:
+                args = changed if isinstance(changed, tuple) else (changed,)
+        output = self.forward(*args, **kwargs)
+        for hook in list(hooks["forward"].values()):
+            changed = hook(self, args, output)
+            if changed is not None:
+                output = changed
+        return output
+
+    def register_forward_pre_hook(self, hook):
+        """``hook(module, args)`` before each forward; what it returns (not None) replaces the args. Returns a handle with ``remove()``."""
+        return self._add_hook("forward_pre", hook)
+
+    def register_forward_hook(self, hook):
+        """``hook(module, args, output)`` after each forward; what it returns (not None) replaces the output."""
+        return self._add_hook("forward", hook)
+
+    def _add_hook(self, kind, hook):
+        hooks = self.__dict__.setdefault("_hooks", {"forward_pre": {}, "forward": {}})
+        return _HookHandle(hooks[kind], hook)
 
     # --- registration by attribute -----------------------------------------------------
     def __setattr__(self, name, value):
@@ -268,6 +292,40 @@ class Module:
                         module._buffers[name] = buffer.to(dtype)
         return self
 
+    def cpu(self):
+        """The model itself: its tensors live on the server, on the device the server chose."""
+        return self
+
+    def cuda(self, device=None):
+        """The model itself, as ``cpu()``; ``to("cuda")`` checks that the server has the device."""
+        return self
+
+    def half(self):
+        return self.to("float16")
+
+    def get_submodule(self, target: str):
+        """The submodule at the dotted path ``target`` ("" is this module), as PyTorch's."""
+        module = self
+        for name in target.split(".") if target else ():
+            if name not in module._modules:
+                raise AttributeError(f"{type(module).__name__} has no attribute `{name}`")
+            module = module._modules[name]
+        return module
+
+    def get_parameter(self, target: str):
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        if name not in module._parameters:
+            raise AttributeError(f"{type(module).__name__} has no parameter `{name}`")
+        return module._parameters[name]
+
+    def get_buffer(self, target: str):
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        if name not in module._buffers:
+            raise AttributeError(f"{type(module).__name__} has no buffer `{name}`")
+        return module._buffers[name]
+
     def float(self):
         return self.to("float32")
 
@@ -307,3 +365,23 @@ def _in_session(value, target):
         value = value.detach().cpu().numpy()
     array = np.asarray(value)
     return target._session.tensor(array.astype(target.dtype, copy=False))
+
+
+class _HookHandle:
+    """What ``register_forward_hook`` returns: ``remove()`` takes the hook away (also as a context manager)."""
+
+    _next_id = 0
+
+    def __init__(self, table, hook):
+        _HookHandle._next_id += 1
+        self.id, self._table = _HookHandle._next_id, table
+        table[self.id] = hook
+
+    def remove(self):
+        self._table.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()

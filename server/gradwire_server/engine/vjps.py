@@ -16,6 +16,7 @@ import math
 from typing import Callable, NamedTuple, Optional
 
 from . import nn, ops
+from .errors import NoDerivative
 
 
 class VJP(NamedTuple):
@@ -208,6 +209,27 @@ def _sorted_grad(xp, g, ans, x, *args, dim=-1, **params):
     return ops.scatter_add_along(xp, x.shape, ans[1], g, dim)
 
 
+def _einsum_grad(xp, g, ans, *xs, argnum, equation):
+    """An einsum of g with the other operands, to this operand's subscripts: its letters that appear nowhere
+    else were summed over, so the gradient is the same along them; dims it broadcast from 1 are summed back."""
+    lhs, arrow, out = equation.partition("->")
+    terms = lhs.split(",")
+    target = terms[argnum]
+    if not arrow or "." in equation or len(set(target)) != len(target):
+        raise NoDerivative("einsum: the gradient needs an explicit equation without repeated subscripts in an operand")
+    others = [t for j, t in enumerate(terms) if j != argnum]
+    elsewhere = set(out).union(*others)
+    kept = "".join(c for c in target if c in elsewhere)
+    grad = ops.einsum(xp, ",".join([out] + others) + "->" + kept, g, *[x for j, x in enumerate(xs) if j != argnum])
+    x = xs[argnum]
+    if kept != target:
+        grad = xp.broadcast_to(grad.reshape([n if c in elsewhere else 1 for c, n in zip(target, x.shape)]) if kept else grad, x.shape)
+    for k, n in enumerate(x.shape):
+        if n == 1 and grad.shape[k] != 1:
+            grad = grad.sum(axis=k, keepdims=True)
+    return grad
+
+
 def _atan2_grads(argnum):
     def rule(xp, g, ans, y, x):
         y, x = ops._both_float(xp, y, x)
@@ -273,6 +295,7 @@ defvjp("prod", _prod_grad, saves="inputs")
 defvjp("amax", _amax_amin_grad)
 defvjp("amin", _amax_amin_grad)
 defvjp("logsumexp", _logsumexp_grad)
+defvjp("einsum", _einsum_grad, saves="inputs", variadic=True)
 defvjp("pad", lambda xp, g, ans, x, pad, value=None: ops.pad(xp, g, tuple(-n for n in pad)), saves=None)  # padding undone, crops refilled
 defvjp("flip", lambda xp, g, ans, x, dims: xp.flip(g, dims), saves=None)
 defvjp("roll", _roll_grad, saves=None)
