@@ -757,3 +757,27 @@ def test_embedding_from_pretrained_as_torchs(session):
     assert ours(session.tensor(indices)).tolist() == theirs(torch.tensor(indices)).tolist()
     trainable = nn.Embedding.from_pretrained(values, freeze=False, padding_idx=1, session=session)
     assert trainable.weight.requires_grad and trainable.padding_idx == 1 and trainable.weight.detach().tolist() == values.tolist()
+
+
+@pytest.mark.parametrize("shape, groups, affine", [((4, 6, 3, 3), 3, True), ((2, 4, 5), 2, False), ((3, 6), 2, True)])
+def test_group_norm_matches_torch(session, shape, groups, affine):
+    torch.manual_seed(6)
+    theirs = torch.nn.GroupNorm(groups, shape[1], affine=affine)
+    ours = nn.GroupNorm(groups, shape[1], affine=affine, session=session)
+    assert repr(ours) == repr(theirs)
+    if affine:
+        with torch.no_grad():
+            theirs.weight.uniform_(0.5, 1.5)
+            theirs.bias.uniform_(-0.5, 0.5)
+        ours.load_state_dict(theirs.state_dict())
+    x = np.random.default_rng(7).standard_normal(shape).astype(np.float32)
+    xs, xt = session.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, t_out = ours(xs), theirs(xt)
+    assert_close(out, t_out, what="output")
+    cotangent = np.random.default_rng(8).standard_normal(shape).astype(np.float32)
+    out.backward(session.tensor(cotangent)), t_out.backward(torch.from_numpy(cotangent))
+    assert_close(xs.grad, xt.grad, what="d/dx", atol=1e-5)
+    if affine:
+        assert_close(ours.weight.grad, theirs.weight.grad, what="d/dweight", atol=1e-5)
+    with pytest.raises(RuntimeError, match="Expected number of channels in input to be divisible by num_groups"):
+        F.group_norm(session.ones(2, 5, 3), 2)

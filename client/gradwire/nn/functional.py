@@ -272,6 +272,23 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     return _op("batch_norm", (input,) + stats + affine, params)
 
 
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """Normalise each of ``num_groups`` groups of channels (dim 1) over its channels and positions, then
+    scale and shift per channel, as ``torch.nn.functional.group_norm`` (a layer norm of the grouped view)."""
+    batch, channels = input.shape[0], input.shape[1]
+    if channels % num_groups:
+        raise errors.InvalidArgumentError(f"Expected number of channels in input to be divisible by num_groups, but got input of shape "
+                                          f"{list(input.shape)} and num_groups={num_groups}")
+    grouped = input.reshape(batch, num_groups, -1)
+    out = layer_norm(grouped, (grouped.shape[-1],), eps=eps).reshape(input.shape)
+    per_channel = (1, channels) + (1,) * (input.ndim - 2)
+    if weight is not None:
+        out = out * weight.reshape(per_channel)
+    if bias is not None:
+        out = out + bias.reshape(per_channel)
+    return out
+
+
 def _as_target(target, like):
     """A target (class indices) in ``like``'s session: Tensors pass; arrays and lists are uploaded as int64."""
     if isinstance(target, Tensor):
