@@ -306,6 +306,32 @@ def test_jacobian_matches_torch(session, rng):
         assert ours.shape == tuple(theirs.shape) and not ours.numpy().any()
 
 
+def test_vjp_matches_torch(session, rng):
+    from gradwire.autograd.functional import vjp
+
+    a = rng.standard_normal(3).astype(np.float32)
+    b = rng.standard_normal((2, 3)).astype(np.float32)
+    v = rng.standard_normal(2).astype(np.float32)
+
+    def f(x, m):
+        return (m @ x.exp()) * 2
+
+    out, (vx, vm) = vjp(f, (session.tensor(a), session.tensor(b)), session.tensor(v))
+    t_out, (tvx, tvm) = torch.autograd.functional.vjp(f, (torch.tensor(a), torch.tensor(b)), torch.tensor(v))
+    close(out, t_out)
+    close(vx, tvx)
+    close(vm, tvm)
+    assert not out.requires_grad and not vx.requires_grad
+    scalar, single = vjp(lambda x: (x**3).sum(), session.tensor(a))
+    t_scalar, t_single = torch.autograd.functional.vjp(lambda x: (x**3).sum(), torch.tensor(a))
+    close(scalar, t_scalar)
+    close(single, t_single)
+    with pytest.raises(RuntimeError, match="The vector v can only be None if the user-provided function returns a single Tensor with a single element"):
+        vjp(f, (session.tensor(a), session.tensor(b)))
+    unused, (ux, um) = vjp(lambda x, m: x * 2, (session.tensor(a), session.tensor(b)), session.tensor(a))
+    assert not um.numpy().any() and ux.tolist() == pytest.approx((2 * a).tolist())  # an unused input: zeros, as torch's
+
+
 def test_no_grad(session):
     x = session.tensor([1.0, 2.0], requires_grad=True)
     with gw.no_grad():

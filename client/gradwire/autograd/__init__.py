@@ -1,4 +1,4 @@
-"""``gradwire.autograd``: functional gradients, as ``torch.autograd``."""
+"""``gradwire.autograd``: functional gradients, as ``torch.autograd`` (``functional.jacobian`` and ``functional.vjp``)."""
 
 from . import functional
 from .functional import grad

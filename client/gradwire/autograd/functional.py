@@ -1,4 +1,4 @@
-"""Functional autograd: ``grad`` and ``jacobian``, leaving every ``.grad`` untouched."""
+"""Functional autograd: ``grad``, ``vjp`` and ``jacobian``, leaving every ``.grad`` untouched."""
 
 from __future__ import annotations
 
@@ -52,3 +52,29 @@ def jacobian(func, inputs):
         rows.append(grad(output, inputs, session.tensor(seed.reshape(output.shape)), retain_graph=True))
     jacobians = tuple(stack([row[j] for row in rows]).reshape(output.shape + x.shape) for j, x in enumerate(inputs))
     return jacobians[0] if single else jacobians
+
+
+def vjp(func, inputs, v=None, create_graph=False, strict=False):
+    """``(func(*inputs), v^T J)``, as ``torch.autograd.functional.vjp``: ``v`` is a tensor of the output's
+    shape (None for a one-element output); the products have the inputs' shapes, detached."""
+    if create_graph:
+        raise errors.UnimplementedError("vjp: create_graph=True is not supported (gradwire does not record backward passes)")
+    single = isinstance(inputs, Tensor)
+    inputs = (inputs,) if single else tuple(inputs)
+    inputs = tuple(x.detach().requires_grad_() for x in inputs)
+    output = func(*inputs)
+    if not isinstance(output, Tensor):
+        raise errors.UnimplementedError("vjp: only a function that returns one Tensor is supported")
+    if v is None and output.numel() != 1:
+        raise errors.InvalidArgumentError("The vector v can only be None if the user-provided function returns a single Tensor with a single element.")
+    if v is not None and tuple(v.shape) != tuple(output.shape):
+        raise errors.InvalidArgumentError(f"Mismatch in shape: v has shape {list(v.shape)} but the output of the function has shape {list(output.shape)}")
+    session = output._session
+    if not output.requires_grad:
+        if strict:
+            raise errors.InvalidArgumentError("The output of the user-provided function is independent of input 0. This is not allowed in strict mode.")
+        products = tuple(session.zeros(*x.shape, dtype=x.dtype) for x in inputs)
+    else:
+        found = grad(output, inputs, v, allow_unused=True)
+        products = tuple(g.detach() if g is not None else session.zeros(*x.shape, dtype=x.dtype) for g, x in zip(found, inputs))
+    return output.detach(), (products[0] if single else products)
