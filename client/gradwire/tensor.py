@@ -736,6 +736,130 @@ class Tensor:
     def clamp_(self, min=None, max=None):
         return self.copy_(self.clamp(min, max))
 
+    def cumprod(self, dim):
+        return _op("cumprod", (self,), {"dim": dim})
+
+    def nonzero(self, *, as_tuple=False):
+        """The indices of the nonzero elements, (n, ndim) int64 (``as_tuple``: one index tensor per dim), as PyTorch's."""
+        indices = _op("nonzero", (self,))
+        return tuple(indices[:, d] for d in range(self.ndim)) if as_tuple else indices
+
+    def argwhere(self):
+        return self.nonzero()
+
+    def scatter_add(self, dim, index, src):
+        """This tensor with ``src``'s elements added along ``dim`` at ``index`` (repeats add), as ``torch.scatter_add``."""
+        if not isinstance(index, Tensor):
+            index = self._session.tensor(np.asarray(index, dtype=np.int64))
+        return _op("scatter_add", (self, index, src), {"dim": dim})
+
+    def index_select(self, dim, index):
+        """The slices of ``dim`` that the 1-D integer ``index`` names, as ``torch.index_select``."""
+        dim = _wrap_dim(dim, self.ndim)
+        return self[(slice(None),) * dim + (index,)]
+
+    def masked_select(self, mask):
+        """The elements where ``mask`` (broadcast to this shape) holds, 1-D, as ``torch.masked_select``."""
+        return self.expand(np.broadcast_shapes(self.shape, mask.shape))[mask.expand(np.broadcast_shapes(self.shape, mask.shape))]
+
+    def diagonal(self, offset=0, dim1=0, dim2=1):
+        """The diagonal of dims ``dim1`` and ``dim2`` (``offset`` above it, or below when negative) as the last dim, as PyTorch's."""
+        n = self.ndim
+        dim1, dim2 = _wrap_dim(dim1, n), _wrap_dim(dim2, n)
+        if dim1 == dim2:
+            raise errors.InvalidArgumentError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+        moved = self.permute([d for d in range(n) if d not in (dim1, dim2)] + [dim1, dim2])
+        rows, cols = self.shape[dim1], self.shape[dim2]
+        length = max(0, min(rows, cols - offset) if offset >= 0 else min(rows + offset, cols))
+        start_row, start_col = max(-offset, 0), max(offset, 0)
+        return moved[..., np.arange(start_row, start_row + length), np.arange(start_col, start_col + length)]
+
+    def diag(self, diagonal=0):
+        """A 1-D tensor's values on a square matrix's ``diagonal``, or a matrix's diagonal, as ``torch.diag``."""
+        if self.ndim == 2:
+            return self.diagonal(diagonal)
+        if self.ndim != 1:
+            raise errors.InvalidArgumentError(f"diag(): Supports 1D or 2D tensors. Got {self.ndim}D")
+        square = self._session.eye(self.shape[0], dtype=self.dtype) * self  # the values on the main diagonal
+        k = abs(diagonal)
+        return _op("pad", (square,), {"pad": (k, 0, 0, k) if diagonal >= 0 else (0, k, k, 0)}) if k else square
+
+    def trace(self):
+        if self.ndim != 2:
+            raise errors.InvalidArgumentError(f"trace: expected a matrix, but got tensor with dim {self.ndim}")
+        return self.diagonal().sum()
+
+    def lerp(self, end, weight):
+        """``self + weight * (end - self)``, as ``torch.lerp``."""
+        return self + weight * (end - self)
+
+    def addmm(self, mat1, mat2, *, beta=1, alpha=1):
+        return _scaled(self, beta) + _scaled(mat1.mm(mat2), alpha)
+
+    def addcmul(self, tensor1, tensor2, *, value=1):
+        return self + _scaled(tensor1 * tensor2, value)
+
+    def addcdiv(self, tensor1, tensor2, *, value=1):
+        return self + _scaled(tensor1 / tensor2, value)
+
+    def hypot(self, other):
+        return (self * self + other * other).sqrt()
+
+    def logaddexp(self, other):
+        """log(exp(self) + exp(other)), without overflow."""
+        top = maximum(self, other).detach()
+        top = where(top.isfinite(), top, 0.0)
+        return ((self - top).exp() + (other - top).exp()).log() + top
+
+    def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
+        """NaN, +inf and -inf replaced (by 0 and the dtype's largest and smallest finite values unless given)."""
+        if self.dtype.kind != "f":
+            return self.clone()
+        info = np.finfo(self.dtype)
+        out = self.masked_fill(self.isnan(), nan)
+        out = out.masked_fill(out == float("inf"), float(info.max) if posinf is None else posinf)
+        return out.masked_fill(out == float("-inf"), float(info.min) if neginf is None else neginf)
+
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        """Elementwise ``|self - other| <= atol + rtol * |other|`` (infinities equal to themselves), as ``torch.isclose``."""
+        close = ((self - other).abs() <= atol + rtol * other.abs()) | (self == other)
+        return close | (self.isnan() & other.isnan()) if equal_nan else close
+
+    def diff(self, n=1, dim=-1):
+        """Differences of neighbours along ``dim``, ``n`` times, as ``torch.diff``."""
+        dim = _wrap_dim(dim, self.ndim)
+        out = self
+        for _ in range(n):
+            lead = (slice(None),) * dim
+            out = out[lead + (slice(1, None),)] - out[lead + (slice(None, -1),)]
+        return out
+
+    def repeat_interleave(self, repeats, dim=None):
+        """Each element (of ``dim``; of the flattened tensor by default) repeated ``repeats`` (an int) times in place."""
+        if not isinstance(repeats, (int, np.integer)):
+            raise errors.UnimplementedError("repeat_interleave: only an int number of repeats is supported")
+        x = self.reshape(-1) if dim is None else self
+        dim = 0 if dim is None else _wrap_dim(dim, x.ndim)
+        shape = x.shape
+        spread = x.unsqueeze(dim + 1).expand(shape[: dim + 1] + (int(repeats),) + shape[dim + 1 :])
+        return spread.reshape(shape[:dim] + (shape[dim] * int(repeats),) + shape[dim + 1 :])
+
+    def kron(self, other):
+        """The Kronecker product, as ``torch.kron``."""
+        n = max(self.ndim, other.ndim)
+        a = self.reshape((1,) * (n - self.ndim) + self.shape)
+        b = other.reshape((1,) * (n - other.ndim) + other.shape)
+        spread = a.reshape(tuple(d for size in a.shape for d in (size, 1))) * b.reshape(tuple(d for size in b.shape for d in (1, size)))
+        return spread.reshape(tuple(p * q for p, q in zip(a.shape, b.shape)))
+
+    def cross(self, other, dim=None):
+        """The cross product of 3-vectors along ``dim`` (the first of size 3 by default), as ``torch.linalg.cross``."""
+        dim = next(d for d, n in enumerate(self.shape) if n == 3) if dim is None else _wrap_dim(dim, self.ndim)
+        lead = (slice(None),) * dim
+        a = [self[lead + (k,)] for k in range(3)]
+        b = [other[lead + (k,)] for k in range(3)]
+        return stack([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]], dim)
+
     def view_as(self, other):
         return self.reshape(other.shape)
 
@@ -920,6 +1044,10 @@ def _sizes(args) -> tuple:
     return tuple(args)
 
 
+def _scaled(x, factor):
+    return x if factor == 1 else x * factor
+
+
 def _check_ranks(name, a, b, ranks):
     """mm, bmm, mv, dot, outer: PyTorch's words where an operand has the wrong number of dims."""
     if not isinstance(b, Tensor) or (a.ndim, b.ndim) == ranks:
@@ -1022,7 +1150,8 @@ _FUNCTION_NAMES = (
     *_UNARY[12:], "arcsin", "arccos", "arctan", "fix", "negative", "square", "round", "prod", "amax", "amin", "logsumexp", "all", "any",
     "count_nonzero", "flip", "roll", "tile", "sort", "argsort", "topk", "clamp_min", "clamp_max", "clip", "narrow", "movedim",
     "moveaxis", "mm", "bmm", "mv", "dot", "outer", "ger", "atan2", "arctan2", "fmod", "allclose", "equal", "logical_and", "logical_or",
-    "logical_xor",
+    "logical_xor", "cumprod", "nonzero", "argwhere", "scatter_add", "index_select", "masked_select", "diagonal", "diag", "trace",
+    "lerp", "addmm", "addcmul", "addcdiv", "hypot", "logaddexp", "nan_to_num", "isclose", "diff", "repeat_interleave", "kron", "cross",
 )
 
 
@@ -1069,8 +1198,11 @@ def stack(tensors, dim=0):
     return _op("stack", tuple(tensors), {"dim": dim})
 
 
-def where(condition, x, y):
-    """Elementwise ``x`` where ``condition`` is True, else ``y``, as ``torch.where``."""
+def where(condition, x=None, y=None):
+    """Elementwise ``x`` where ``condition`` is True, else ``y``, as ``torch.where``; with the condition alone,
+    the indices where it holds, one tensor per dim."""
+    if x is None and y is None:
+        return condition.nonzero(as_tuple=True)
     return _op("where", (condition, x, y))
 
 

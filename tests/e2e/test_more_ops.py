@@ -179,3 +179,49 @@ def test_einsum_mistakes_in_torchs_words(session, equation, shapes):
     with pytest.raises(RuntimeError) as ours:
         gw.einsum(equation, *[session.ones(s) for s in shapes])
     assert str(ours.value) == str(theirs.value).splitlines()[0]
+
+
+_COMPOSITES = [
+    ("cumprod", lambda m, x: m.cumprod(x, 1)),
+    ("index_select", lambda m, x: x.index_select(1, _index(m, [2, 0, 2]))),
+    ("masked_select", lambda m, x: m.masked_select(x, x > 0.2)),
+    ("diagonal", lambda m, x: x.diagonal(1)[:2] + m.diagonal(x, -1) + m.diagonal(x.unsqueeze(0), 0, 2, 1)[0][:2]),
+    ("diag", lambda m, x: m.diag(x) * 2 + m.diag(x[0], 1)[:3, :3] + m.diag(x[1], -2)[:3, :3]),
+    ("trace", lambda m, x: m.trace(x[:, :3])),
+    ("lerp", lambda m, x: m.lerp(x, x * x, 0.3)),
+    ("addmm", lambda m, x: m.addmm(x[:, :3], x, x.T[:, :3] if hasattr(x, "T") else None, beta=0.5, alpha=2)),
+    ("addcmul-addcdiv", lambda m, x: m.addcmul(x, x, x, value=0.5) + x.addcdiv(x, x * x + 1, value=-2)),
+    ("hypot", lambda m, x: m.hypot(x, x + 1)),
+    ("logaddexp", lambda m, x: m.logaddexp(x, x * 3)),
+    ("nan_to_num", lambda m, x: m.nan_to_num(x.log(), nan=0.5, neginf=-7.0)),
+    ("diff", lambda m, x: m.diff(x) + x.diff(n=2, dim=0).sum()),
+    ("repeat_interleave", lambda m, x: x.repeat_interleave(2, dim=1) + 0 * m.repeat_interleave(x, 2)[:24].reshape(3, 8)),
+    ("kron", lambda m, x: m.kron(x[:2, :2], x[1:, 2:])),
+    ("cross", lambda m, x: m.linalg.cross(x[:, :3], x[:, 1:]) if hasattr(m, "linalg") else m.cross(x[:, :3], x[:, 1:], dim=1)),
+    ("scatter_add", lambda m, x: x.scatter_add(1, _index(m, [[0, 1], [1, 1], [3, 0]]), x[:, :2] * 2)),
+]
+
+
+def _index(m, values):
+    return m.tensor(values) if m is torch else gw.tensor(values)
+
+
+@pytest.mark.parametrize("name, f", _COMPOSITES, ids=[c[0] for c in _COMPOSITES])
+def test_composite_methods_match_torch(session, name, f):
+    x, t = session.tensor(_VALUES, requires_grad=True), torch.tensor(_VALUES, requires_grad=True)
+    ours, theirs = f(gw, x), f(torch, t)
+    assert ours.shape == tuple(theirs.shape) and ours.dtype == _dtype(theirs)
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-6, atol=1e-6)
+    cotangent = np.random.default_rng(12).standard_normal(ours.shape).astype(np.float32)
+    ours.backward(session.tensor(cotangent)), theirs.backward(torch.from_numpy(cotangent))
+    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_nonzero_where_and_isclose_as_in_torch(session):
+    x, t = session.tensor(_VALUES), torch.tensor(_VALUES)
+    assert (x > 0).nonzero().tolist() == (t > 0).nonzero().tolist()
+    assert [i.tolist() for i in gw.where(x > 0)] == [i.tolist() for i in torch.where(t > 0)]
+    assert gw.argwhere(x < 0).tolist() == torch.argwhere(t < 0).tolist()
+    assert x.isclose(x + 1e-9).tolist() == t.isclose(t + 1e-9).tolist()
+    values = [1.0, float("nan"), float("inf")]
+    assert session.tensor(values).isclose(session.tensor(values), equal_nan=True).tolist() == [True, True, True]

@@ -420,6 +420,28 @@ def pad(xp, x, pad, value=None):
     out = xp.pad(x, [(max(b, 0), max(a, 0)) for b, a in pairs], constant_values=0 if value is None else value)
     return out[tuple(slice(-min(b, 0), out.shape[d] + min(a, 0)) for d, (b, a) in enumerate(pairs))]
 
+def _cumprod(xp, x, dim):
+    # integer and bool tensors multiply in int64, as PyTorch's
+    return xp.cumprod(x, axis=dim, dtype=xp.int64 if x.dtype.kind in "biu" else x.dtype)
+
+
+def _nonzero(xp, x):
+    """The indices of the nonzero elements, one row each, (n, ndim) int64, as ``torch.nonzero``."""
+    return xp.stack(xp.nonzero(x), axis=-1).astype(xp.int64) if x.ndim else xp.zeros((int(bool(x)), 0), dtype=xp.int64)
+
+
+def _scatter_add(xp, x, index, src, dim):
+    """``x.scatter_add(dim, index, src)``: x with src's elements (as far as index reaches) added along dim at index."""
+    if index.dtype.kind not in "iu":
+        raise TypeError(f"scatter_add(): Expected dtype int64 for index, got {index.dtype}")
+    if not (index.ndim == x.ndim == src.ndim):
+        raise ValueError("Index tensor must have the same number of dimensions as self tensor")
+    d = _axis(dim, x.ndim)
+    if index.size and bool(((index < 0) | (index >= x.shape[d])).any()):
+        raise IndexError(f"index {int(index[(index < 0) | (index >= x.shape[d])].reshape(-1)[0])} is out of bounds for dimension {d} with size {x.shape[d]}")
+    part = src[tuple(slice(0, n) for n in index.shape)]
+    return x + scatter_add_along(xp, x.shape, index, part.astype(x.dtype), d)
+
 # name         forward                                                       backward node
 defop("add", lambda xp, x, y: x + y, "AddBackward0", 2, broadcasts=True)
 defop("sub", lambda xp, x, y: x - y, "SubBackward0", 2, broadcasts=True)
@@ -449,6 +471,8 @@ defop("elu", lambda xp, x, alpha=1.0: xp.where(x > 0, x, alpha * xp.expm1(xp.min
 defop("tril", _triangle("tril"), "TrilBackward0")
 defop("triu", _triangle("triu"), "TriuBackward0")
 defop("cumsum", _cumsum, "CumsumBackward0")
+defop("cumprod", _cumprod, "CumprodBackward0")
+defop("scatter_add", _scatter_add, "ScatterAddBackward0", 3)  # (x, index, src), dim a param
 defop("clamp", _clamp, "ClampBackward1")
 defop("rsqrt", lambda xp, x: 1 / xp.sqrt(x), "RsqrtBackward0")
 defop("reciprocal", lambda xp, x: 1 / x, "ReciprocalBackward0")
@@ -545,4 +569,5 @@ defop("logical_or", lambda xp, x, y: xp.logical_or(x, y), "", 2, broadcasts=True
 defop("logical_xor", lambda xp, x, y: xp.logical_xor(x, y), "", 2, broadcasts=True)
 defop("all", _all_any("all"), "")
 defop("any", _all_any("any"), "")
+defop("nonzero", _nonzero, "")
 defop("count_nonzero", lambda xp, x, dim=None: xp.count_nonzero(x, axis=dim).astype(xp.int64), "")

@@ -34,7 +34,7 @@ VJPS: dict[str, VJP] = {}
 
 # Ops whose outputs never carry a gradient (bitwise ops, comparisons, indices).
 NON_DIFFERENTIABLE = {"bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "eq", "ne", "lt", "le", "gt", "ge", "argmax", "argmin", "max_pool2d_indices",
-                      "isnan", "isinf", "isfinite", "logical_not", "logical_and", "logical_or", "logical_xor", "all", "any", "count_nonzero"}
+                      "isnan", "isinf", "isfinite", "logical_not", "logical_and", "logical_or", "logical_xor", "all", "any", "count_nonzero", "nonzero"}
 
 
 def defvjp(op, *rules, saves="all", variadic=False):
@@ -190,6 +190,27 @@ def _logsumexp_grad(xp, g, ans, x, dim, keepdim=False):
     return _expand_reduced(xp, g, x.shape, dim, keepdim) * xp.exp(x - _expand_reduced(xp, ans, x.shape, dim, keepdim))
 
 
+def _scattered_src_grad(xp, g, index, src, dim):
+    """scatter_add's gradient for src: g gathered at index, zeros past index's reach."""
+    grad = xp.zeros(src.shape, dtype=g.dtype)
+    grad[tuple(slice(0, n) for n in index.shape)] = xp.take_along_axis(g, index, axis=dim)
+    return grad
+
+
+def _cumprod_grad(xp, g, ans, x, dim):
+    """Each element's share of every later partial product: the products of the others before each
+    position, from exclusive products (right where some elements are zero, unlike ans / x)."""
+    moved, g_moved = xp.moveaxis(x, dim, -1), xp.moveaxis(g, dim, -1)
+    n = moved.shape[-1]
+    grad = xp.zeros(moved.shape, dtype=g.dtype)
+    for k in range(n):  # d ans[j] / d x[k] for j >= k: the product of x[:j+1] without x[k]
+        before = moved[..., :k].prod(axis=-1, keepdims=True)
+        after = xp.cumprod(moved[..., k + 1 :], axis=-1)
+        shares = xp.concatenate([before, before * after], axis=-1)  # j = k, k+1, ...
+        grad[..., k] = (g_moved[..., k:] * shares).sum(axis=-1)
+    return xp.moveaxis(grad, -1, dim)
+
+
 def _roll_grad(xp, g, ans, x, shifts, dims=None):
     back = -shifts if isinstance(shifts, int) else tuple(-s for s in shifts)
     return xp.roll(g, back, axis=dims)
@@ -271,6 +292,8 @@ defvjp("tril", lambda xp, g, ans, x, diagonal=0: xp.tril(g, diagonal), saves=Non
 defvjp("triu", lambda xp, g, ans, x, diagonal=0: xp.triu(g, diagonal), saves=None)
 defvjp("cumsum", lambda xp, g, ans, x, dim: xp.flip(xp.cumsum(xp.flip(g, dim), axis=dim), dim), saves=None)
 defvjp("clamp", _clamp_grad, saves="inputs")
+defvjp("cumprod", _cumprod_grad, saves="inputs")
+defvjp("scatter_add", _same, None, lambda xp, g, ans, x, index, src, dim: _scattered_src_grad(xp, g, index, src, dim), saves="inputs")
 defvjp("rsqrt", lambda xp, g, ans, x: -0.5 * g * ans * ans * ans, saves="ans")
 defvjp("reciprocal", lambda xp, g, ans, x: -g * ans * ans, saves="ans")
 defvjp("tan", lambda xp, g, ans, x: g * (1 + ans * ans), saves="ans")
