@@ -781,3 +781,39 @@ def test_group_norm_matches_torch(session, shape, groups, affine):
         assert_close(ours.weight.grad, theirs.weight.grad, what="d/dweight", atol=1e-5)
     with pytest.raises(RuntimeError, match="Expected number of channels in input to be divisible by num_groups"):
         F.group_norm(session.ones(2, 5, 3), 2)
+
+
+def test_parameter_containers_as_in_torch(session):
+    theirs = torch.nn.ParameterList([torch.nn.Parameter(torch.ones(3, 4)), torch.nn.Parameter(torch.ones(4))])
+    ours = nn.ParameterList([nn.Parameter(session.ones(3, 4)), session.ones(4)])
+    assert repr(ours) == repr(theirs) and len(ours) == 2 and ours[1].shape == (4,) and ours[1].requires_grad
+    holder, t_holder = nn.Module(), torch.nn.Module()
+    holder.ps, t_holder.ps = ours, theirs
+    assert repr(holder) == repr(t_holder) and list(holder.state_dict()) == list(t_holder.state_dict()) == ["ps.0", "ps.1"]
+    assert len(list(holder.parameters())) == 2
+    named = nn.ParameterDict({"scale": session.ones(2), "shift": nn.Parameter(session.zeros(2))})
+    assert list(named.keys()) == ["scale", "shift"] and "scale" in named and named["shift"].requires_grad
+    assert list(named.state_dict()) == ["scale", "shift"]
+
+
+_DISTANCES = [
+    ("kl_div", lambda F_, x, y: F_.kl_div(F_.log_softmax(x, 1), F_.softmax(y, 1), reduction="batchmean")),
+    ("kl_div-log-target", lambda F_, x, y: F_.kl_div(F_.log_softmax(x, 1), F_.log_softmax(y, 1), reduction="sum", log_target=True)),
+    ("kl_div-zero-targets", lambda F_, x, y: F_.kl_div(F_.log_softmax(x, 1), (y > 0.5) * 0.5, reduction="none")),
+    ("cosine_similarity", lambda F_, x, y: F_.cosine_similarity(x, y)),
+    ("pairwise_distance", lambda F_, x, y: F_.pairwise_distance(x, y, p=3.0, keepdim=True)),
+]
+
+
+@pytest.mark.parametrize("name, f", _DISTANCES, ids=[d[0] for d in _DISTANCES])
+def test_divergences_and_distances_match_torch(session, name, f):
+    rng = np.random.default_rng(13)
+    x, y = rng.standard_normal((4, 5)).astype(np.float32), rng.standard_normal((4, 5)).astype(np.float32)
+    xs, xt = session.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, t_out = f(F, xs, session.tensor(y)), f(TF, xt, torch.from_numpy(y))
+    assert_close(out, t_out, what=f"{name} output")
+    cotangent = rng.standard_normal(t_out.shape).astype(np.float32)
+    out.backward(session.tensor(cotangent)), t_out.backward(torch.from_numpy(cotangent))
+    assert_close(xs.grad, xt.grad, what=f"{name} d/dx", atol=1e-5)
+    assert repr(nn.KLDivLoss(reduction="batchmean")) == repr(torch.nn.KLDivLoss(reduction="batchmean"))
+    assert repr(nn.CosineSimilarity()) == repr(torch.nn.CosineSimilarity())

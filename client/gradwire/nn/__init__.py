@@ -15,21 +15,24 @@ the server from the session's seeded generator (``session.manual_seed``).
 
 from . import functional, init, utils
 from .layers import (
-    AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, Dropout, Dropout2d, ELU,
-    Embedding, Flatten, GELU, GroupNorm, Hardtanh, Identity, LayerNorm, LeakyReLU, Linear, LogSoftmax, MaxPool1d, MaxPool2d,
-    ModuleDict, ModuleList, ReLU, ReLU6, Sequential, SiLU, Sigmoid, Softmax, Softplus, Tanh, Unflatten,
+    AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, CosineSimilarity, Dropout,
+    Dropout2d, ELU, Embedding, Flatten, GELU, GroupNorm, Hardtanh, Identity, LayerNorm, LeakyReLU, Linear, LogSoftmax,
+    MaxPool1d, MaxPool2d, ModuleDict, ModuleList, PairwiseDistance, ParameterDict, ParameterList, ReLU, ReLU6,
+    Sequential, SiLU, Sigmoid, Softmax, Softplus, Tanh, Unflatten,
 )
 from .attention import MultiheadAttention, TransformerEncoder, TransformerEncoderLayer
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
-from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss
+from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss
 from .module import Module, resolve_session
 from .parameter import Parameter
 
 __all__ = [
     "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d",
-    "Conv1d", "Conv2d", "CrossEntropyLoss", "Dropout", "Dropout2d", "ELU", "Embedding", "Flatten", "GELU", "GRU", "GRUCell", "GroupNorm", "Hardtanh",
-    "HuberLoss", "Identity", "L1Loss", "LSTM", "LSTMCell", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "MaxPool1d",
-    "MaxPool2d", "Module", "ModuleDict", "ModuleList", "MultiheadAttention", "NLLLoss", "Parameter", "RNN", "RNNCell", "ReLU", "ReLU6",
-    "Sequential", "SiLU", "Sigmoid", "SmoothL1Loss", "Softmax", "Softplus", "Tanh", "TransformerEncoder", "TransformerEncoderLayer", "Unflatten", "functional", "init",
+    "Conv1d", "Conv2d", "CosineSimilarity", "CrossEntropyLoss", "Dropout", "Dropout2d", "ELU", "Embedding", "Flatten",
+    "GELU", "GRU", "GRUCell", "GroupNorm", "Hardtanh", "HuberLoss", "Identity", "KLDivLoss", "L1Loss", "LSTM",
+    "LSTMCell", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "MaxPool1d", "MaxPool2d", "Module",
+    "ModuleDict", "ModuleList", "MultiheadAttention", "NLLLoss", "PairwiseDistance", "Parameter", "ParameterDict",
+    "ParameterList", "RNN", "RNNCell", "ReLU", "ReLU6", "Sequential", "SiLU", "Sigmoid", "SmoothL1Loss", "Softmax",
+    "Softplus", "Tanh", "TransformerEncoder", "TransformerEncoderLayer", "Unflatten", "functional", "init",
     "resolve_session", "utils",
 ]

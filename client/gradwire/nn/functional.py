@@ -395,6 +395,32 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     return _reduced(where(distance < delta, 0.5 * distance * distance, delta * (distance - 0.5 * delta)), reduction)
 
 
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    """The pointwise KL divergence ``target * (log(target) - input)`` (``input`` log-probabilities; 0 where the
+    target is 0), as ``torch.nn.functional.kl_div``; ``reduction="batchmean"`` divides the sum by the batch size."""
+    if reduction not in _REDUCTIONS + ("batchmean",):
+        raise errors.InvalidArgumentError(f"{reduction} is not a valid value for reduction")
+    from ..tensor import where  # noqa: PLC0415 - the module imports this one
+
+    if log_target:
+        pointwise = target.exp() * (target - input)
+    else:
+        pointwise = where(target > 0, target * target.log(), 0.0) - target * input
+    if reduction == "batchmean":
+        return pointwise.sum() / (input.shape[0] if input.ndim else 1)
+    return _reduced(pointwise, reduction)
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """The cosine of the angle between ``x1`` and ``x2`` along ``dim``: each over its norm (at least ``eps``), then their dot product."""
+    return ((x1 / x1.norm(2, dim, keepdim=True).clamp_min(eps)) * (x2 / x2.norm(2, dim, keepdim=True).clamp_min(eps))).sum(dim)
+
+
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    """The ``p``-norm of ``x1 - x2 + eps`` along the last dim, as ``torch.nn.functional.pairwise_distance``."""
+    return (x1 - x2 + eps).norm(p, -1, keepdim=keepdim)
+
+
 def one_hot(tensor, num_classes=-1):
     """int64 rows with a 1 at each class index of ``tensor``, as ``torch.nn.functional.one_hot``
     (``num_classes=-1``: the largest index plus one, read from the server)."""

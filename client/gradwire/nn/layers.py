@@ -24,7 +24,7 @@ from .module import Module, resolve_session
 from .parameter import Parameter
 
 __all__ = [
-    "GroupNorm", "Dropout2d", "AvgPool1d", "Conv1d", "MaxPool1d", "Hardtanh", "ReLU6", "Unflatten", "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "Dropout", "ELU", "Embedding", "Flatten", "GELU", "Identity", "LayerNorm", "LeakyReLU", "Linear",
+    "CosineSimilarity", "PairwiseDistance", "ParameterDict", "ParameterList", "GroupNorm", "Dropout2d", "AvgPool1d", "Conv1d", "MaxPool1d", "Hardtanh", "ReLU6", "Unflatten", "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "Dropout", "ELU", "Embedding", "Flatten", "GELU", "Identity", "LayerNorm", "LeakyReLU", "Linear",
     "LogSoftmax", "MaxPool2d", "ModuleDict", "ModuleList", "ReLU", "Sequential", "SiLU", "Sigmoid", "Softmax",
     "Softplus", "Tanh",
 ]
@@ -537,6 +537,100 @@ class GroupNorm(Module):
 
     def extra_repr(self):
         return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, bias={self._with_bias}"
+
+
+class CosineSimilarity(Module):
+    def __init__(self, dim=1, eps=1e-8):
+        super().__init__()
+        self.dim, self.eps = dim, eps
+
+    def forward(self, x1, x2):
+        return F.cosine_similarity(x1, x2, self.dim, self.eps)
+
+
+class PairwiseDistance(Module):
+    def __init__(self, p=2.0, eps=1e-6, keepdim=False):
+        super().__init__()
+        self.norm, self.eps, self.keepdim = p, eps, keepdim
+
+    def forward(self, x1, x2):
+        return F.pairwise_distance(x1, x2, self.norm, self.eps, self.keepdim)
+
+
+class ParameterList(Module):
+    """Parameters in a list, registered as "0", "1", ... (tensors given are wrapped in ``Parameter``), as PyTorch's."""
+
+    def __init__(self, values=None):
+        super().__init__()
+        self.extend(values or ())
+
+    def append(self, value):
+        setattr(self, str(len(self)), value if isinstance(value, Parameter) else Parameter(value))
+        return self
+
+    def extend(self, values):
+        for value in values:
+            self.append(value)
+        return self
+
+    def __len__(self):
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters.values())
+
+    def __getitem__(self, index):
+        values = list(self._parameters.values())
+        return ParameterList(values[index]) if isinstance(index, slice) else values[index]
+
+    def __setitem__(self, index, value):
+        setattr(self, str(range(len(self))[index]), value if isinstance(value, Parameter) else Parameter(value))
+
+    def extra_repr(self):
+        return "\n".join(f"  ({name}): {_parameter_summary(p)}" for name, p in self._parameters.items())
+
+
+class ParameterDict(Module):
+    """Parameters by name, as PyTorch's (tensors given are wrapped in ``Parameter``)."""
+
+    def __init__(self, parameters=None):
+        super().__init__()
+        self.update(parameters or {})
+
+    def update(self, parameters):
+        for name, value in (parameters.items() if hasattr(parameters, "items") else parameters):
+            self[name] = value
+
+    def __setitem__(self, name, value):
+        setattr(self, name, value if isinstance(value, Parameter) else Parameter(value))
+
+    def __getitem__(self, name):
+        return self._parameters[name]
+
+    def __contains__(self, name):
+        return name in self._parameters
+
+    def __len__(self):
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters)
+
+    def keys(self):
+        return self._parameters.keys()
+
+    def values(self):
+        return self._parameters.values()
+
+    def items(self):
+        return self._parameters.items()
+
+    def extra_repr(self):
+        return "\n".join(f"  ({name}): {_parameter_summary(p)}" for name, p in self._parameters.items())
+
+
+def _parameter_summary(p):
+    return f"Parameter containing: [torch.{p.dtype.name} of size {'x'.join(str(n) for n in p.shape)}]"
 
 
 class _Numbered(Module):

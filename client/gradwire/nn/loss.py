@@ -5,7 +5,7 @@ from __future__ import annotations
 from . import functional as F
 from .module import Module
 
-__all__ = ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "HuberLoss", "L1Loss", "MSELoss", "NLLLoss", "SmoothL1Loss"]
+__all__ = ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "HuberLoss", "KLDivLoss", "L1Loss", "MSELoss", "NLLLoss", "SmoothL1Loss"]
 
 
 class _Loss(Module):
@@ -92,3 +92,13 @@ class HuberLoss(_Loss):
     def __init__(self, reduction="mean", delta=1.0):
         super().__init__(reduction, delta=delta)
         self.delta = delta
+
+
+class KLDivLoss(_Loss):
+    """``F.kl_div`` of log-probabilities against probabilities (or log-probabilities, ``log_target``)."""
+
+    _loss = staticmethod(F.kl_div)
+
+    def __init__(self, size_average=None, reduce=None, reduction="mean", log_target=False):
+        super().__init__(reduction, log_target=log_target)
+        self.log_target = log_target

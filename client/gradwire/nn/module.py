@@ -341,11 +341,10 @@ class Module:
         for name, module in self._modules.items():
             child = repr(module).replace("\n", "\n  ")
             lines.append(f"({name}): {child}")
-        extra = self.extra_repr()
-        if not lines:
-            return f"{type(self).__name__}({extra})"
-        body = ([extra] if extra else []) + lines
-        return f"{type(self).__name__}(\n  " + "\n  ".join(body) + "\n)"
+        extra = self.extra_repr().split("\n") if self.extra_repr() else []
+        if not lines and len(extra) <= 1:
+            return f"{type(self).__name__}({''.join(extra)})"
+        return f"{type(self).__name__}(\n  " + "\n  ".join(extra + lines) + "\n)"
 
     def __dir__(self):
         return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers) | set(self._modules))
