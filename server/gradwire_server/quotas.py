@@ -251,6 +251,8 @@ def _new_state_arrays(kind, group) -> tuple:
         return ("square_avg",) + (("momentum_buffer",) if group.momentum > 0 else ()) + (("grad_avg",) if group.centered else ())
     if kind == "adagrad":
         return ("sum",)
+    if kind == "adamax":
+        return ("exp_avg", "exp_inf")
     return ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if group.amsgrad else ())
 
 

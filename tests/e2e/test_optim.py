@@ -93,6 +93,11 @@ OPTIONS = [
     ("RMSprop", {"lr": 0.01, "alpha": 0.9, "momentum": 0.9, "weight_decay": 0.01}),
     ("RMSprop", {"lr": 0.01, "centered": True, "maximize": True}),
     ("RMSprop", {"lr": 0.01, "alpha": 0.3, "centered": True, "momentum": 0.5}),  # 1 - alpha > 0.5: lerp's other half
+    ("Adamax", {}),
+    ("Adamax", {"lr": 0.05, "betas": (0.3, 0.5), "weight_decay": 0.1, "maximize": True}),
+    ("RAdam", {}),
+    ("RAdam", {"lr": 0.05, "weight_decay": 0.1, "decoupled_weight_decay": True}),
+    ("RAdam", {"lr": 0.05, "weight_decay": 0.1, "maximize": True}),
     ("Adagrad", {}),
     ("Adagrad", {"lr": 0.1, "lr_decay": 0.1, "weight_decay": 0.05, "initial_accumulator_value": 0.5}),
 ]
@@ -235,6 +240,10 @@ def test_step_with_a_closure_returns_its_loss(session):
     ("Adagrad", {"eps": -1e-3}),
     ("Adagrad", {"lr_decay": -0.1}),
     ("Adagrad", {"initial_accumulator_value": -1.0}),
+    ("Adamax", {"lr": -0.1}),
+    ("Adamax", {"betas": (0.9, 1.0)}),
+    ("RAdam", {"eps": -1.0}),
+    ("RAdam", {"weight_decay": -0.1}),
 ])
 def test_invalid_hyperparameters_raise_as_torch(session, name, options):
     with pytest.raises(ValueError) as expected:
@@ -265,6 +274,8 @@ STATEFUL = [
     ("Adam", {"lr": 0.05, "amsgrad": True}),
     ("RMSprop", {"lr": 0.01, "momentum": 0.5, "centered": True}),
     ("Adagrad", {"lr": 0.1, "initial_accumulator_value": 0.1}),
+    ("Adamax", {"lr": 0.05}),
+    ("RAdam", {"lr": 0.05}),
 ]
 
 
@@ -619,3 +630,12 @@ def test_bad_scheduler_settings_are_refused_as_torch(session, name, options, mes
         getattr(torch.optim.lr_scheduler, name)(torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1), **options)
     with pytest.raises(ValueError, match=message):
         getattr(gw.optim.lr_scheduler, name)(gw.optim.SGD([session.zeros(1, requires_grad=True)], lr=0.1), **options)
+
+
+@pytest.mark.parametrize("betas", [(0.9, 0.9), (0.5, 0.8)])
+def test_radam_rectifies_as_torchs_once_the_variance_is_defined(session, betas):
+    """A short second-moment average: the rectified step starts at step 6 (beta2 0.9) or 8 (0.8); ten steps cross it."""
+    pair = Pair(session, extra=True)
+    gopt = gw.optim.RAdam(pair.g.values(), lr=0.05, betas=betas)
+    topt = torch.optim.RAdam(pair.t.values(), lr=0.05, betas=betas)
+    pair.train(gopt, topt, steps=10)

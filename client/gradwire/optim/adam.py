@@ -1,4 +1,4 @@
-"""``Adam`` and ``AdamW`` (``torch.optim.Adam``, ``torch.optim.AdamW``)."""
+"""``Adam``, ``AdamW``, ``Adamax`` and ``RAdam`` (``torch.optim``'s)."""
 
 from __future__ import annotations
 
@@ -56,3 +56,59 @@ class AdamW(Adam):
                  foreach=None, capturable=False, differentiable=False, fused=None):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach, maximize=maximize, capturable=capturable,
                          differentiable=differentiable, fused=fused, decoupled_weight_decay=True)
+
+
+def _check_adam(lr, betas, eps, weight_decay, differentiable):
+    if not 0.0 <= lr:
+        raise ValueError(f"Invalid learning rate: {lr}")
+    if not 0.0 <= eps:
+        raise ValueError(f"Invalid epsilon value: {eps}")
+    if not 0.0 <= betas[0] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+    if not 0.0 <= betas[1] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+    if not 0.0 <= weight_decay:
+        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+    if differentiable:
+        raise ValueError("gradwire's optimizers do not support differentiable=True")
+
+
+class Adamax(Adam):
+    """``torch.optim.Adamax``, stepped on the server: Adam with a decaying maximum of |g| for the second
+    moment. State per parameter: ``step``, ``exp_avg`` and ``exp_inf``."""
+
+    _kind = "adamax"
+    _state_tensors = ("exp_avg", "exp_inf")
+
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, foreach=None, *, maximize=False,
+                 differentiable=False, capturable=False):
+        _check_adam(lr, betas, eps, weight_decay, differentiable)
+        defaults = {
+            "lr": lr, "betas": tuple(float(b) for b in betas), "eps": eps, "weight_decay": weight_decay, "foreach": foreach,
+            "maximize": maximize, "differentiable": differentiable, "capturable": capturable,
+        }
+        Optimizer.__init__(self, params, defaults)
+
+    def _group_fields(self, group) -> dict:
+        return {**super()._group_fields({**group, "amsgrad": False}), "decoupled_weight_decay": False}
+
+
+class RAdam(Adam):
+    """``torch.optim.RAdam``, stepped on the server: Adam rectified by the variance of its adaptive rate
+    (momentum SGD for the first steps). State per parameter: ``step``, ``exp_avg`` and ``exp_avg_sq``."""
+
+    _kind = "radam"
+    _state_tensors = ("exp_avg", "exp_avg_sq")
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, decoupled_weight_decay=False, *,
+                 foreach=None, maximize=False, capturable=False, differentiable=False):
+        _check_adam(lr, betas, eps, weight_decay, differentiable)
+        defaults = {
+            "lr": lr, "betas": tuple(float(b) for b in betas), "eps": eps, "weight_decay": weight_decay, "maximize": maximize,
+            "foreach": foreach, "capturable": capturable, "decoupled_weight_decay": decoupled_weight_decay,
+            "differentiable": differentiable,
+        }
+        Optimizer.__init__(self, params, defaults)
+
+    def _group_fields(self, group) -> dict:
+        return super()._group_fields({**group, "amsgrad": False})

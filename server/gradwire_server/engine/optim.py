@@ -19,7 +19,7 @@ from .backend import axpy
 from .errors import GraphError, InvalidArgument, ShapeError
 from .tensor import Tensor
 
-KINDS = ("sgd", "adam", "rmsprop", "adagrad")  # AdamW is Adam with decoupled_weight_decay
+KINDS = ("sgd", "adam", "rmsprop", "adagrad", "adamax", "radam")  # AdamW is Adam with decoupled_weight_decay
 
 # the tensors of each kind's per-parameter state, and its numbers
 STATE_TENSORS = {
@@ -27,8 +27,10 @@ STATE_TENSORS = {
     "adam": ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"),
     "rmsprop": ("square_avg", "momentum_buffer", "grad_avg"),
     "adagrad": ("sum",),
+    "adamax": ("exp_avg", "exp_inf"),
+    "radam": ("exp_avg", "exp_avg_sq"),
 }
-STATE_NUMBERS = {"sgd": (), "adam": ("step",), "rmsprop": ("step",), "adagrad": ("step",)}
+STATE_NUMBERS = {"sgd": (), "adam": ("step",), "rmsprop": ("step",), "adagrad": ("step",), "adamax": ("step",), "radam": ("step",)}
 
 
 @dataclass
@@ -254,13 +256,67 @@ def _adagrad(xp, p, grad, state, group):
     p += _scaled_ratio(xp, -clr, g, std)  # p.addcdiv_(g, std, value=-clr)
 
 
+def _adamax(xp, p, grad, state, group):
+    """torch.optim.Adamax: Adam with the infinity norm: the step divides the bias-corrected first moment by a
+    decaying maximum of |g| (plus eps)."""
+    if not state:
+        state["step"] = 0.0
+        state["exp_avg"] = xp.zeros_like(p)
+        state["exp_inf"] = xp.zeros_like(p)
+    state["step"] = step = state["step"] + 1
+    g = _decayed(xp, p, grad, group)
+    exp_avg, exp_inf = state["exp_avg"], state["exp_inf"]
+    tmp = xp.empty_like(p)
+    _lerp(xp, exp_avg, g, 1 - group.beta1, tmp)
+    xp.multiply(exp_inf, group.beta2, out=exp_inf)  # torch.maximum(exp_inf.mul_(beta2), |g| + eps)
+    xp.abs(g, out=tmp)
+    tmp += group.eps
+    xp.maximum(exp_inf, tmp, out=exp_inf)
+    clr = group.lr / (1 - group.beta1**step)
+    p += _scaled_ratio(xp, -clr, exp_avg, exp_inf)  # p.addcdiv_(exp_avg, exp_inf, value=-clr)
+
+
+def _radam(xp, p, grad, state, group):
+    """torch.optim.RAdam: Adam whose adaptive step is rectified by the variance of its estimate, and plain
+    momentum SGD while that variance is undefined (the first steps)."""
+    if not state:
+        state["step"] = 0.0
+        state["exp_avg"] = xp.zeros_like(p)
+        state["exp_avg_sq"] = xp.zeros_like(p)
+    state["step"] = step = state["step"] + 1
+    lr, beta1, beta2 = group.lr, group.beta1, group.beta2
+    if group.weight_decay != 0 and group.decoupled_weight_decay:
+        xp.multiply(p, 1 - lr * group.weight_decay, out=p)
+        g = xp.negative(grad, out=xp.empty_like(grad)) if group.maximize else grad
+    else:
+        g = _decayed(xp, p, grad, group)
+    exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+    tmp = xp.empty_like(p)
+    _lerp(xp, exp_avg, g, 1 - beta1, tmp)
+    xp.multiply(exp_avg_sq, beta2, out=exp_avg_sq)  # exp_avg_sq.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+    xp.multiply(g, g, out=tmp)
+    axpy(xp, 1 - beta2, tmp, exp_avg_sq)
+    bias_correction1, bias_correction2 = 1 - beta1**step, 1 - beta2**step
+    corrected = exp_avg / bias_correction1
+    rho_inf = 2 / (1 - beta2) - 1
+    rho_t = rho_inf - 2 * step * (beta2**step) / bias_correction2
+    if rho_t > 5.0:
+        rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+        root = xp.sqrt(exp_avg_sq, out=tmp)
+        root += group.eps
+        adaptive = bias_correction2**0.5 / root
+        p -= corrected * lr * adaptive * rect  # PyTorch's order of the products
+    else:
+        p -= corrected * lr
+
+
 def _scaled_ratio(xp, value, numerator, denominator):
     """``value * numerator / denominator`` in PyTorch's addcdiv order, in one new array."""
     out = xp.multiply(numerator, value, out=xp.empty_like(numerator))
     return xp.divide(out, denominator, out=out)
 
 
-_UPDATES = {"sgd": _sgd, "adam": _adam, "rmsprop": _rmsprop, "adagrad": _adagrad}
+_UPDATES = {"sgd": _sgd, "adam": _adam, "rmsprop": _rmsprop, "adagrad": _adagrad, "adamax": _adamax, "radam": _radam}
 
 
 # --- gradient clipping (torch.nn.utils), in place on the .grads before a step -------------------
