@@ -105,7 +105,7 @@ def _optimizer_step_writes(session, step):
 def _clip_grad_writes(session, clip):
     """The .grads there are now; one made later in the batch is a fresh array, unless a client assigned it."""
     tensors = [session.tensors.get(handle) for handle in clip.params]
-    return [t.grad.array for t in tensors if type(t) is Tensor and t.grad is not None] + [t.array for t in session.assigned_grads]
+    return [t.grad.array for t in tensors if type(t) is Tensor and t.grad is not None] + [t.array for t in session.assigned_grads.values()]
 
 
 def _op_writes(session, op):
@@ -120,7 +120,7 @@ _WRITTEN = {  # command kind -> the arrays it may update in place (None among th
     "inplace": lambda session, inplace: _handle_arrays(session, (inplace.target,)),
     "optimizer_step": _optimizer_step_writes,
     # backward accumulates into existing .grad tensors in place: those a client assigned (p.grad = t)
-    "backward": lambda session, backward: [t.array for t in session.assigned_grads],
+    "backward": lambda session, backward: [t.array for t in session.assigned_grads.values()],
     "clip_grad": _clip_grad_writes,
     # p.grad = t makes t's values a .grad that later commands of the batch may change in place
     "set_grad": lambda session, set_grad: _handle_arrays(session, (set_grad.value,)) if set_grad.value else [],
@@ -415,7 +415,7 @@ def _set_grad(session, set_grad, inline_bytes):
             f"for a tensor of {tensor.dtype}{list(tensor.shape)}"
         )
     tensor.grad = value
-    session.assigned_grads.add(value)  # a later backward accumulates into it in place
+    session.assigned_grads[id(value)] = value  # a later backward accumulates into it in place
 
 
 def _set_requires_grad(session, command, inline_bytes):

@@ -51,7 +51,9 @@ class Session:
         self.replies: OrderedDict[int, object] = OrderedDict()  # seq -> BatchReply of the last batches applied
         self.last_reply = None  # the full reply of the last batch applied (apply_once), for the metrics
         self.last_upload = 0  # handle bound by the last Upload, which a client may resend if its reply was lost
-        self.assigned_grads = weakref.WeakSet()  # tensors a client made a .grad (p.grad = t): backward adds into them
+        # tensors a client made a .grad (p.grad = t): backward adds into them. Keyed by id: a WeakSet compares
+        # equal-hashed members with ==, which on tensors is elementwise
+        self.assigned_grads = weakref.WeakValueDictionary()
 
     # --- exactly once -----------------------------------------------------------------
     def apply_once(self, batch, run, window: int):

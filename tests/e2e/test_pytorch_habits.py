@@ -595,3 +595,12 @@ def test_indexing_names_its_node_as_torch_does(session, key):
     ours, theirs = eval(f"x[{key}]"), eval(f"x[{key}]", {"x": t})
     assert ours.grad_fn.name() == type(theirs.grad_fn).__name__
     assert ours.shape == tuple(theirs.shape)
+
+
+def test_one_tensor_assigned_as_grad_twice(session):
+    """``p.grad = g`` again with the same g (the server keeps each assigned grad once, by identity)."""
+    p, g = session.tensor([1.0, 2.0, 3.0], requires_grad=True), session.tensor([0.5, 0.5, 0.5])
+    p.grad = g
+    p.grad = g
+    (p * 2).sum().backward()
+    assert p.grad.tolist() == [2.5, 2.5, 2.5]
