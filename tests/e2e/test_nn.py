@@ -817,3 +817,35 @@ def test_divergences_and_distances_match_torch(session, name, f):
     assert_close(xs.grad, xt.grad, what=f"{name} d/dx", atol=1e-5)
     assert repr(nn.KLDivLoss(reduction="batchmean")) == repr(torch.nn.KLDivLoss(reduction="batchmean"))
     assert repr(nn.CosineSimilarity()) == repr(torch.nn.CosineSimilarity())
+
+
+_INTERPOLATIONS = [
+    ((2, 3, 4, 5), {"scale_factor": 2}),
+    ((2, 3, 4, 5), {"size": (7, 3)}),
+    ((2, 3, 4, 5), {"scale_factor": 2, "mode": "bilinear"}),
+    ((2, 3, 4, 5), {"size": (7, 9), "mode": "bilinear"}),
+    ((2, 3, 4, 5), {"size": (3, 2), "mode": "bilinear"}),
+    ((2, 3, 4, 5), {"scale_factor": 1.5, "mode": "bilinear", "align_corners": True}),
+    ((2, 3, 6), {"scale_factor": 2.5, "mode": "linear"}),
+    ((2, 3, 6), {"size": 4}),
+]
+
+
+@pytest.mark.parametrize("shape, kwargs", _INTERPOLATIONS, ids=[f"{s}-{k}" for s, k in _INTERPOLATIONS])
+def test_interpolate_matches_torch(session, shape, kwargs):
+    x = np.random.default_rng(14).standard_normal(shape).astype(np.float32)
+    xs, xt = session.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, t_out = F.interpolate(xs, **kwargs), TF.interpolate(xt, **kwargs)
+    assert_close(out, t_out, what="output")
+    cotangent = np.random.default_rng(15).standard_normal(tuple(t_out.shape)).astype(np.float32)
+    out.backward(session.tensor(cotangent)), t_out.backward(torch.from_numpy(cotangent))
+    assert_close(xs.grad, xt.grad, what="d/dx", atol=1e-5)
+
+
+def test_upsample_module_and_refusals_as_in_torch(session):
+    x = np.arange(8, dtype=np.float32).reshape(1, 1, 2, 4)
+    layer, t_layer = nn.Upsample(scale_factor=2, mode="bilinear"), torch.nn.Upsample(scale_factor=2, mode="bilinear")
+    assert repr(layer) == repr(t_layer)
+    assert_close(layer(session.tensor(x)), t_layer(torch.from_numpy(x)), what="upsample")
+    with pytest.raises(RuntimeError, match="only one of size or scale_factor should be defined"):
+        F.interpolate(session.tensor(x), size=3, scale_factor=2)

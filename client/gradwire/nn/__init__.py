@@ -18,7 +18,7 @@ from .layers import (
     AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, CosineSimilarity, Dropout,
     Dropout2d, ELU, Embedding, Flatten, GELU, GroupNorm, Hardtanh, Identity, LayerNorm, LeakyReLU, Linear, LogSoftmax,
     MaxPool1d, MaxPool2d, ModuleDict, ModuleList, PairwiseDistance, ParameterDict, ParameterList, ReLU, ReLU6,
-    Sequential, SiLU, Sigmoid, Softmax, Softplus, Tanh, Unflatten,
+    Sequential, SiLU, Sigmoid, Softmax, Softplus, Tanh, Unflatten, Upsample,
 )
 from .attention import MultiheadAttention, TransformerEncoder, TransformerEncoderLayer
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
@@ -33,6 +33,6 @@ __all__ = [
     "LSTMCell", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "MaxPool1d", "MaxPool2d", "Module",
     "ModuleDict", "ModuleList", "MultiheadAttention", "NLLLoss", "PairwiseDistance", "Parameter", "ParameterDict",
     "ParameterList", "RNN", "RNNCell", "ReLU", "ReLU6", "Sequential", "SiLU", "Sigmoid", "SmoothL1Loss", "Softmax",
-    "Softplus", "Tanh", "TransformerEncoder", "TransformerEncoderLayer", "Unflatten", "functional", "init",
+    "Softplus", "Tanh", "TransformerEncoder", "TransformerEncoderLayer", "Unflatten", "Upsample", "functional", "init",
     "resolve_session", "utils",
 ]

@@ -421,6 +421,48 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     return (x1 - x2 + eps).norm(p, -1, keepdim=keepdim)
 
 
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None, recompute_scale_factor=None, antialias=False):
+    """Resize the spatial dims of an (N, C, L) or (N, C, H, W) input, as ``torch.nn.functional.interpolate``:
+    ``"nearest"``, or ``"linear"``/``"bilinear"`` (``align_corners`` as PyTorch's); indexing and weighted sums
+    on the server, differentiable."""
+    spatial = input.ndim - 2
+    if spatial not in (1, 2) or (mode == "linear") != (spatial == 1) and mode != "nearest" or mode not in ("nearest", "linear", "bilinear"):
+        raise errors.UnimplementedError(f"interpolate: mode {mode!r} on a {input.ndim}-D input is not supported (nearest, linear on 3-D, bilinear on 4-D)")
+    if antialias:
+        raise errors.UnimplementedError("interpolate: antialias is not supported")
+    if (size is None) == (scale_factor is None):
+        raise errors.InvalidArgumentError("only one of size or scale_factor should be defined")
+    if mode == "nearest" and align_corners is not None:
+        raise errors.InvalidArgumentError("align_corners option can only be set with the interpolating modes: linear | bilinear | bicubic | trilinear")
+    sizes_in = input.shape[2:]
+    if size is not None:
+        sizes_out = (size,) * spatial if isinstance(size, int) else tuple(size)
+        scales = [None] * spatial
+    else:
+        factors = (scale_factor,) * spatial if isinstance(scale_factor, (int, float)) else tuple(scale_factor)
+        sizes_out = tuple(int(math.floor(n * f)) for n, f in zip(sizes_in, factors))
+        scales = [None if recompute_scale_factor else f for f in factors]
+    out = input
+    for k, (n_in, n_out, scale) in enumerate(zip(sizes_in, sizes_out, scales)):
+        dim = 2 + k
+        ratio = n_in / n_out if scale is None else 1.0 / scale  # PyTorch's source scale: the given factor, where given
+        lead = (slice(None),) * dim
+        if mode == "nearest":
+            index = np.minimum(np.floor(np.arange(n_out) * ratio).astype(np.int64), n_in - 1)
+            out = out[lead + (index,)]
+            continue
+        if align_corners:
+            src = np.arange(n_out) * ((n_in - 1) / (n_out - 1) if n_out > 1 else 0.0)
+        else:
+            src = np.maximum((np.arange(n_out) + 0.5) * ratio - 0.5, 0.0)
+        low = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
+        high = np.minimum(low + 1, n_in - 1)
+        weight = (src - low).astype(input.dtype).reshape((n_out,) + (1,) * (input.ndim - dim - 1))
+        near, far = out[lead + (low,)], out[lead + (high,)]
+        out = near + (far - near) * input._session.tensor(weight)
+    return out
+
+
 def one_hot(tensor, num_classes=-1):
     """int64 rows with a 1 at each class index of ``tensor``, as ``torch.nn.functional.one_hot``
     (``num_classes=-1``: the largest index plus one, read from the server)."""
