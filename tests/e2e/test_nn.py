@@ -849,3 +849,26 @@ def test_upsample_module_and_refusals_as_in_torch(session):
     assert_close(layer(session.tensor(x)), t_layer(torch.from_numpy(x)), what="upsample")
     with pytest.raises(RuntimeError, match="only one of size or scale_factor should be defined"):
         F.interpolate(session.tensor(x), size=3, scale_factor=2)
+
+
+def test_parameter_vectors_and_padded_sequences_as_in_torch(session):
+    from torch.nn.utils import parameters_to_vector, vector_to_parameters
+    from torch.nn.utils.rnn import pad_sequence
+
+    torch.manual_seed(9)
+    t_model = torch.nn.Linear(3, 2)
+    model = nn.Linear(3, 2, session=session)
+    model.load_state_dict(t_model.state_dict())
+    vector, t_vector = gw.nn.utils.parameters_to_vector(model.parameters()), parameters_to_vector(t_model.parameters())
+    assert_close(vector, t_vector, what="parameters as one vector")
+    (vector * vector).sum().backward(), (t_vector * t_vector).sum().backward()
+    assert_close(model.weight.grad, t_model.weight.grad, what="gradient through the vector")
+    gw.nn.utils.vector_to_parameters(vector * 2, model.parameters())
+    with torch.no_grad():
+        vector_to_parameters(t_vector * 2, t_model.parameters())
+    assert_close(model.bias, t_model.bias, what="parameters from a vector")
+    rows = [np.arange(n * 2, dtype=np.float32).reshape(n, 2) for n in (3, 1, 2)]
+    for kwargs in ({}, {"batch_first": True, "padding_value": -1.0}, {"padding_side": "left"}):
+        ours = gw.nn.utils.pad_sequence([session.tensor(r) for r in rows], **kwargs)
+        theirs = pad_sequence([torch.from_numpy(r) for r in rows], **kwargs)
+        assert ours.tolist() == theirs.tolist()
