@@ -136,20 +136,6 @@ class Conv1d(Module):
         return text + ("" if self.bias is not None else ", bias=False")
 
 
-class MaxPool1d(Module):
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
-        super().__init__()
-        self.kernel_size, self.stride, self.padding = kernel_size, stride if stride is not None else kernel_size, padding
-        self.dilation, self.return_indices, self.ceil_mode = dilation, return_indices, ceil_mode
-
-    def forward(self, input):
-        return F.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode, self.return_indices)
-
-    def extra_repr(self):
-        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
-
-
 class AvgPool1d(Module):
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
         super().__init__()
@@ -181,6 +167,13 @@ class MaxPool2d(Module):
     def extra_repr(self):
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
                 f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class MaxPool1d(MaxPool2d):
+    """``torch.nn.MaxPool1d``: MaxPool2d's settings and repr, over a length dim."""
+
+    def forward(self, input):
+        return F.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode, self.return_indices)
 
 
 class AvgPool2d(Module):
@@ -413,13 +406,11 @@ class Embedding(Module):
 
         if session is None and isinstance(embeddings, Tensor):
             session = embeddings._session
-        values = embeddings.detach() if isinstance(embeddings, Tensor) else np.asarray(embeddings)
+        values = embeddings if isinstance(embeddings, Tensor) else np.asarray(embeddings)
         if len(values.shape) != 2:
             raise ValueError("Embeddings parameter is expected to be 2-dimensional")
         table = cls(values.shape[0], values.shape[1], padding_idx, session=session, dtype=values.dtype)
-        with no_grad():
-            table.weight.copy_(values if isinstance(values, Tensor) and values._session is table.weight._session
-                               else table.weight._session.tensor(values if not isinstance(values, Tensor) else values.numpy()))
+        table.load_state_dict({"weight": values})  # copied in place, from any session or an array
         table.weight.requires_grad_(not freeze)
         return table
 

@@ -313,18 +313,19 @@ class Module:
         return module
 
     def get_parameter(self, target: str):
-        path, _, name = target.rpartition(".")
-        module = self.get_submodule(path)
-        if name not in module._parameters:
-            raise AttributeError(f"{type(module).__name__} has no parameter `{name}`")
-        return module._parameters[name]
+        return self._member(target, "_parameters", "parameter")
 
     def get_buffer(self, target: str):
+        return self._member(target, "_buffers", "buffer")
+
+    def _member(self, target, table, what):
+        """The parameter or buffer at the dotted path ``target``, as PyTorch's ``get_parameter``/``get_buffer``."""
         path, _, name = target.rpartition(".")
         module = self.get_submodule(path)
-        if name not in module._buffers:
-            raise AttributeError(f"{type(module).__name__} has no buffer `{name}`")
-        return module._buffers[name]
+        members = getattr(module, table)
+        if name not in members:
+            raise AttributeError(f"{type(module).__name__} has no {what} `{name}`")
+        return members[name]
 
     def float(self):
         return self.to("float32")
