@@ -749,6 +749,20 @@ class Session:
             if len(self._batch.commands) >= self._max_commands or self._batch_bytes >= self._max_batch_bytes:
                 self._flush()  # as _sent_command: a full batch goes out
 
+    def _op_into(self, name, inputs, params, grad_on):
+        """Queue op ``name`` with its result written into ``inputs[0]`` (an in-place op): no output handles."""
+        with self._lock:
+            command = self._command(name + "_")
+            try:
+                self._fill_op(command, name, inputs, params, (), grad_on)
+                command.op.into = inputs[0]._handle
+            except BaseException:
+                del self._batch.commands[-1]
+                self._sites.pop(command.id, None)
+                raise
+            if len(self._batch.commands) >= self._max_commands or self._batch_bytes >= self._max_batch_bytes:
+                self._flush()
+
     @staticmethod
     def _fill_op(command, name, inputs, params, results, grad_on):
         """Set an op command's fields in place (tensors by handle); raises before anything is sent."""

@@ -54,6 +54,8 @@ class GradFn:
     def name(self) -> str:
         """The node's name, as PyTorch names it (``MulBackward0``); asks the server once."""
         if self._name is None:
+            if not self._tensor._handle:  # an earlier version of a tensor changed in place: the server keeps no handle to it
+                return "UnknownBackward (an earlier version of a tensor changed in place)"
             self._name = self._tensor._session._fetch(self._tensor, meta_only=True).grad_fn
         return self._name
 
@@ -359,12 +361,19 @@ class Tensor:
             raise TypeError("only integer tensors of a single element can be converted to an index")
         return int(self.item())
 
-    # --- in place: leaves under no_grad, as optimizer steps do -----------------------------------
+    # --- in place: in this tensor's memory; under autograd the change is recorded, as PyTorch records it ---
     def _inplace(self, op, other=None, key=None):
-        if self._requires_grad and is_grad_enabled():
-            if self._is_leaf:
+        """``add sub mul div zero copy setitem``: one in-place command, or, where autograd records the change
+        (this tensor or ``other`` requires grad, grad mode on), the op written into this tensor (``_op_into``)."""
+        if is_grad_enabled() and (self._requires_grad or (isinstance(other, Tensor) and other._requires_grad)):
+            if self._requires_grad and self._is_leaf:
                 raise errors.FailedPreconditionError("a leaf Variable that requires grad is being used in an in-place operation.")
-            raise errors.FailedPreconditionError("in-place operations on a tensor that requires grad are supported only under no_grad()")
+            if op in _RECORDED_AS:
+                return _op_into(_RECORDED_AS[op], self, (other,))
+            value = 0 if op == "zero" else other
+            if not isinstance(value, Tensor):  # x[k] = 2.0 on a tensor with history: the number as a 0-d tensor
+                value = self._session.full((), value, dtype=self._dtype) if isinstance(value, _NUMBERS) else self._session.tensor(value)
+            return _op_into("index_put", self, (value,), {"key": () if key is None else key})
         self._session._inplace(self, op, other, key)
         return self
 
@@ -417,13 +426,11 @@ class Tensor:
 
     def __setitem__(self, key, value):
         """``x[key] = value`` in x's memory: a number or a tensor, broadcast to the indexed part, as
-        PyTorch's. Not recorded by autograd: on a tensor that requires grad, or with a value that
-        does, only under no_grad(), as gradwire's other in-place ops."""
+        PyTorch's. Recorded by autograd where x or the value requires grad (``CopySlices``): the
+        value's gradient is the indexed part of x's, and what was written over gets none."""
         if not isinstance(value, (Tensor,) + _NUMBERS):  # as torch: not a list, nor a NumPy array
             kind = type(value)
             raise TypeError(f"can't assign a {kind.__name__ if kind.__module__ == 'builtins' else kind.__module__ + '.' + kind.__name__} to a Tensor")
-        if isinstance(value, Tensor) and value._requires_grad and is_grad_enabled():
-            raise errors.FailedPreconditionError("in-place operations with an operand that requires grad are supported only under no_grad()")
         key, keep, _ = self._index_key(key)
         self._inplace("setitem", value, key)
 
@@ -734,7 +741,50 @@ class Tensor:
         return self._inplace("div", other)
 
     def clamp_(self, min=None, max=None):
-        return self.copy_(self.clamp(min, max))
+        return _op_into("clamp", self, (), {"min": min, "max": max})
+
+    def clamp_min_(self, min):
+        return self.clamp_(min=min)
+
+    def clamp_max_(self, max):
+        return self.clamp_(max=max)
+
+    def masked_fill_(self, mask, value):
+        """``masked_fill`` written into this tensor (a 0-d tensor ``value`` through ``copy_``)."""
+        if isinstance(value, Tensor):
+            source = self.clone() if is_grad_enabled() and (self._requires_grad or value._requires_grad) else self
+            return self.copy_(source.masked_fill(mask, value))
+        if isinstance(mask, Tensor) and mask._dtype is not None and mask._dtype != bool_:
+            raise errors.InvalidArgumentError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask._dtype.name}")
+        return _op_into("masked_fill", self, (mask,), {"value": value})
+
+    def pow_(self, exponent):
+        return _op_into("pow", self, (exponent,))
+
+    def square_(self):
+        return self.pow_(2)
+
+    def round_(self, decimals=0):
+        return _op_into("round", self, (), {"decimals": decimals} if decimals else None)
+
+    def uniform_(self, a=0.0, b=1.0):
+        """Uniform samples in [a, b) from the session's generator, written into this tensor."""
+        samples = self._session.rand(*self.shape, dtype=self.dtype)
+        return self.copy_(samples * (b - a) + a if (a, b) != (0.0, 1.0) else samples)
+
+    def normal_(self, mean=0.0, std=1.0):
+        """Normal samples from the session's generator, written into this tensor."""
+        samples = self._session.randn(*self.shape, dtype=self.dtype)
+        return self.copy_(samples * std + mean if (mean, std) != (0.0, 1.0) else samples)
+
+    def addcmul_(self, tensor1, tensor2, value=1):
+        return self.add_(_scaled(tensor1 * tensor2, value))
+
+    def addcdiv_(self, tensor1, tensor2, value=1):
+        return self.add_(_scaled(tensor1 / tensor2, value))
+
+    def lerp_(self, end, weight):
+        return self.add_((end - self) * weight)
 
     def cumprod(self, dim):
         return _op("cumprod", (self,), {"dim": dim})
@@ -934,6 +984,15 @@ def _unary(name):
     return method
 
 
+def _unary_inplace(name):
+    def method(self):
+        return _op_into(name, self)
+
+    method.__name__ = name + "_"
+    method.__doc__ = f"``{name}`` written into this tensor, as ``torch.Tensor.{name}_``."
+    return method
+
+
 def _conversion(name, dtype):
     def method(self):
         return self.to(dtype)
@@ -957,6 +1016,8 @@ _UNARY = ("exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu", 
           "isfinite", "logical_not")
 for _name in _UNARY:
     setattr(Tensor, _name, _unary(_name))
+for _name in _UNARY[: _UNARY.index("isnan")]:  # x.relu_(), x.exp_(), ...: the op written into x
+    setattr(Tensor, _name + "_", _unary_inplace(_name))
 for _name, _alias in {"asin": "arcsin", "acos": "arccos", "atan": "arctan", "trunc": "fix", "neg": "negative"}.items():
     setattr(Tensor, _alias, getattr(Tensor, _name))
 for _name in ("add", "sub", "mul", "div", "pow", "floor_divide", "remainder", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge",
@@ -1109,6 +1170,45 @@ def _op(name, inputs, params=None, outputs=1):
     return results[0] if outputs == 1 else tuple(results)
 
 
+def _op_into(name, target, others=(), params=None):
+    """``target.name_(*others)``: op ``name`` on ``(target, *others)``, its result written into target's memory.
+
+    Where autograd records it (grad mode on, an input requires grad) target takes the op's node as its
+    ``grad_fn``, as in PyTorch: ``h.relu_()``, ``h += y``, ``h[k] = v``. A leaf that requires grad is refused,
+    in PyTorch's words; so is a change the server cannot record (a view's: see ``Engine.apply_into``).
+    """
+    session = target._session
+    inputs = (target,) + tuple(session.tensor(x) if isinstance(x, np.ndarray) else x for x in others)
+    for x in inputs[1:]:
+        if isinstance(x, Tensor):
+            if x._session is not session:
+                raise errors.InvalidArgumentError(f"{name}_: expected all tensors to be in the same session")
+        elif not isinstance(x, _NUMBERS):
+            raise TypeError(f"{name}_(): expected a Tensor, a NumPy array or a number, got {type(x).__name__}")
+    grad_on = is_grad_enabled()
+    if grad_on and target._requires_grad and target._is_leaf:
+        raise errors.FailedPreconditionError("a leaf Variable that requires grad is being used in an in-place operation.")
+    recorded = (grad_on and name not in session._non_differentiable and (target._dtype is None or target._dtype.kind == "f")
+                and any(isinstance(x, Tensor) and x._requires_grad for x in inputs))
+    session._op_into(name, inputs, params, grad_on)
+    if recorded:
+        _rebase(target, inputs)
+    return target
+
+
+def _rebase(target, inputs):
+    """The client's side of a recorded in-place op: target's history so far moves to a stand-in (no handle
+    of its own: the server holds that version only inside the graph), and target is now the op's output."""
+    past = Tensor(target._session, 0, target._shape, target._dtype, target._requires_grad, target._is_leaf, target._parents)
+    past._grad_fn = target._grad_fn
+    if past._grad_fn is not None:
+        past._grad_fn._tensor = past  # its name, if read already, stays known
+    target._parents = (past,) + inputs[1:]
+    target._requires_grad, target._is_leaf, target._grad_fn = True, False, None
+
+
+# in-place kinds that are ops of their own under autograd (the others write through index_put)
+_RECORDED_AS = {"add": "add", "sub": "sub", "mul": "mul", "div": "div"}
 _NO_PARAMS = {}
 # the params that name dims of input 0, and how many dims the output adds (unsqueeze and stack: one):
 # checked before anything is queued, as PyTorch checks them (an IndexError at once)

@@ -109,10 +109,12 @@ def _clip_grad_writes(session, clip):
 
 
 def _op_writes(session, op):
-    """A training batch_norm updates its running statistics (inputs 1 and 2) in place; other ops write nothing."""
+    """An op ``into`` a tensor writes it; a training batch_norm updates its running statistics (inputs 1 and 2)
+    in place; other ops write nothing."""
+    written = _handle_arrays(session, (op.into,)) if op.into else []
     if op.name != "batch_norm" or "training" not in op.params or "has_stats" not in op.params:  # False params are not sent
-        return []
-    return _handle_arrays(session, (operand.handle for operand in op.inputs[1:3]))
+        return written
+    return written + _handle_arrays(session, (operand.handle for operand in op.inputs[1:3]))
 
 
 _WRITTEN = {  # command kind -> the arrays it may update in place (None among them: one not known yet)
@@ -313,6 +315,7 @@ _ENGINE_CALLS = {
     "to": _checked("to", lambda engine, x, dtype=None: engine.to(x, dtype=dtype)),
     # the SDK sends dropout(x): the engine draws the samples; dropout(x, samples) is the op itself
     "dropout": _checked("dropout", lambda engine, x, *samples, p=0.5: engine.apply("dropout", x, *samples, p=p) if samples else engine.dropout(x, p)),
+    "index_put": _checked("index_put", lambda engine, x, value, key=(): engine.index_put(x, value, key)),
 }
 
 
@@ -327,6 +330,9 @@ def _op(session, op, inline_bytes):
     name = op.name
     call = _ENGINE_CALLS.get(name)
     sized = session.quota.before_op(name, inputs, params)
+    if op.into:
+        _op_into(session, op, call, inputs, params)
+        return
     if op.no_grad:
         with set_grad_enabled(False):
             out = call(engine, *inputs, **params) if call else engine.apply(name, *inputs, **params)
@@ -340,6 +346,19 @@ def _op(session, op, inline_bytes):
         session.quota.after_op(name, inputs, outputs)
     for handle, tensor in zip(handles, outputs):
         session.bind(handle, tensor)
+
+
+def _op_into(session, op, call, inputs, params):
+    """``x.name_(...)``: the op on input 0, its result written into that tensor (``Engine.apply_into``)."""
+    if op.outputs or not op.inputs or op.inputs[0].handle != op.into:
+        raise InvalidRequest(f"{op.name}: an op into a tensor takes that tensor as input 0 and has no outputs")
+    engine, rest = session.engine, inputs[1:]
+
+    def compute(source):
+        return call(engine, source, *rest, **params) if call else engine.apply(op.name, source, *rest, **params)
+
+    with set_grad_enabled(not op.no_grad):
+        engine.apply_into(op.name, inputs[0], compute)
 
 
 def _backward(session, backward, inline_bytes):

@@ -101,6 +101,12 @@ def R(op, inputs, ref, name="", diff=None, call=None, dtypes=("float32", "float6
     return Row(op, tuple(inputs), ref, params, tuple(diff), call, dtypes, name, eps, numeric_tol, numeric)
 
 
+def _put(x, key, value):
+    out = x.clone()
+    out[key] = value
+    return out
+
+
 def _mask():
     return np.array([[True, False, True, False], [False, False, True, True], [True, True, False, False]])
 
@@ -232,6 +238,14 @@ ROWS = [
     R("index", [(3, 4)], lambda x: x[[True, False, True]], "bool-rows", call=lambda e, x: x[[True, False, True]]),
     R("index", [(3, 4)], lambda x: x[torch.from_numpy(_mask()[:, 0]), 1:], "bool-slice",
       call=lambda e, x: x[_mask()[:, 0], 1:]),
+    # writes out of place (x[key] = v and x.copy_(v) under autograd: Engine.apply_into writes the result back)
+    R("index_put", [(4, 3), (3,)], lambda x, v: _put(x, 1, v), "row-bcast", call=lambda e, x, v: e.index_put(x, v, (1,))),
+    R("index_put", [(4, 3), (2, 1)], lambda x, v: _put(x, (slice(1, 3), slice(None, 2)), v), "block",
+      call=lambda e, x, v: e.index_put(x, v, (slice(1, 3), slice(None, 2)))),
+    R("index_put", [(4, 3), (2, 3)], lambda x, v: _put(x, [0, 2], v), "int-list", call=lambda e, x, v: e.index_put(x, v, ([0, 2],))),
+    R("index_put", [(3, 4), ()], lambda x, v: _put(x, torch.from_numpy(_mask()), v), "bool-mask",
+      call=lambda e, x, v: e.index_put(x, v, (e.tensor(_mask()),))),
+    R("index_put", [(3, 4), (4,)], lambda x, v: x.clone().copy_(v), "all", call=lambda e, x, v: e.index_put(x, v, ())),
     # joining
     R("cat", [(2, 3), (4, 3)], lambda x, y: torch.cat([x, y]), "dim0"),
     R("cat", [(2, 3), (2, 1), (2, 2)], lambda x, y, z: torch.cat([x, y, z], dim=1), "dim1-three", dim=1),

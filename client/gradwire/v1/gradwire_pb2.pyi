@@ -194,7 +194,7 @@ class Factory(_message.Message):
     def __init__(self, name: _Optional[str] = ..., handle: _Optional[int] = ..., params: _Optional[_Mapping[str, Param]] = ..., requires_grad: _Optional[bool] = ...) -> None: ...
 
 class Op(_message.Message):
-    __slots__ = ("name", "inputs", "params", "outputs", "no_grad")
+    __slots__ = ("name", "inputs", "params", "outputs", "no_grad", "into")
     class ParamsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -207,12 +207,14 @@ class Op(_message.Message):
     PARAMS_FIELD_NUMBER: _ClassVar[int]
     OUTPUTS_FIELD_NUMBER: _ClassVar[int]
     NO_GRAD_FIELD_NUMBER: _ClassVar[int]
+    INTO_FIELD_NUMBER: _ClassVar[int]
     name: str
     inputs: _containers.RepeatedCompositeFieldContainer[Operand]
     params: _containers.MessageMap[str, Param]
     outputs: _containers.RepeatedScalarFieldContainer[int]
     no_grad: bool
-    def __init__(self, name: _Optional[str] = ..., inputs: _Optional[_Iterable[_Union[Operand, _Mapping]]] = ..., params: _Optional[_Mapping[str, Param]] = ..., outputs: _Optional[_Iterable[int]] = ..., no_grad: _Optional[bool] = ...) -> None: ...
+    into: int
+    def __init__(self, name: _Optional[str] = ..., inputs: _Optional[_Iterable[_Union[Operand, _Mapping]]] = ..., params: _Optional[_Mapping[str, Param]] = ..., outputs: _Optional[_Iterable[int]] = ..., no_grad: _Optional[bool] = ..., into: _Optional[int] = ...) -> None: ...
 
 class Backward(_message.Message):
     __slots__ = ("root", "gradient", "retain_graph")

@@ -18,7 +18,7 @@ from .dtypes import DEFAULT_FLOAT, is_floating, parse_dtype, promote, promote_te
 from .errors import DeviceError, DTypeError, GraphError, IndexOutOfRange, InvalidArgument, ShapeError
 from .graph import Meta, Node, is_grad_enabled, run_backward
 from .ops import OPS
-from .tensor import Tensor
+from .tensor import Tensor, shared_version
 from .vjps import NON_DIFFERENTIABLE, VJPS
 
 # NaN and Inf are data, not errors: the engine never warns about them.
@@ -90,7 +90,7 @@ class Engine:
         # a view op's output shares input 0's version counter only when it shares its memory: advanced
         # indexing and a reshape of a non-contiguous array copy, and a later in-place change cannot reach them
         if op.view and type(inputs[0]) is Tensor and self.xp.may_share_memory(first, arrays[0]):
-            version = inputs[0]._version
+            version = shared_version(inputs[0])
         else:
             version = [0]
         result = Tensor(first, self, requires_grad, None, version)
@@ -164,6 +164,10 @@ class Engine:
     def index(self, x, key):
         """``x[key]`` with ints, slices, None, Ellipsis, integer arrays or tensors and boolean masks."""
         return self.apply("index", x, key=self._normalize_key(key))
+
+    def index_put(self, x, value, key=()):
+        """``x`` with ``x[key] = value``, out of place (``apply_into`` writes it back for ``x[key] = value``)."""
+        return self.apply("index_put", x, value, key=self._normalize_key(key))
 
     def _normalize_key(self, key):
         xp = self.xp
@@ -257,6 +261,56 @@ class Engine:
                 ) from None
             raise _explain(name + "_", (target, other), {}, error) from None
         target._version[0] += 1
+        return target
+
+    def apply_into(self, name, target, compute):
+        """``target.name_(...)`` as PyTorch's in-place ops: ``compute(source)`` runs op ``name`` out of place on
+        ``source``, which holds target's values and history; its result is written into target's memory, and
+        where autograd recorded it target takes its node as ``grad_fn`` (``x.relu_()``, ``h += y``, ``h[k] = v``).
+
+        The source is a copy where the op's backward reads its inputs (``mul_``: PyTorch clones there too), so a
+        pending backward keeps the values it saved. A recorded change to a view, or to a tensor a view was taken
+        of, is refused: the other tensor's history would not know of it.
+        """
+        recording = is_grad_enabled()
+        if recording and target._requires_grad and target.grad_fn is None:
+            raise GraphError("a leaf Variable that requires grad is being used in an in-place operation.")
+        vjp = VJPS.get(name)
+        if recording and (vjp is None or vjp.saves in ("inputs", "all")):
+            source = Tensor(target.array.copy(), self, target._requires_grad, target.grad_fn)
+        else:
+            source = Tensor(target.array, self, target._requires_grad, target.grad_fn, target._version)
+        out = compute(source)
+        if type(out) is tuple:
+            raise InvalidArgument(f"{name}_: an op with several outputs has no in-place form")
+        array = target.array
+        if out.shape != array.shape:
+            raise ShapeError(f"output with shape {list(array.shape)} doesn't match the broadcast shape {list(out.shape)}")
+        if not self.xp.can_cast(out.dtype, array.dtype, "same_kind"):
+            raise DTypeError(f"{name}_: result type {out.dtype} can't be cast to the desired output type {array.dtype}")
+        if out.grad_fn is not None and len(target._version) > 1:
+            raise GraphError(
+                f"{name}_: an in-place operation under autograd on a view, or on a tensor a view (or detach()) was "
+                "taken of, is not supported: the other tensor's history would miss it. clone() the tensor first, "
+                "or make the change under no_grad()"
+            )
+        try:
+            self.xp.copyto(array, out.array, casting="same_kind")
+        except ValueError as error:
+            if "read-only" in str(error):
+                raise InvalidArgument(
+                    f"{name}_: unsupported operation: more than one element of the written-to tensor refers to a single "
+                    "memory location. Please clone() the tensor before performing the operation."
+                ) from None
+            raise
+        target._version[0] += 1
+        node = out.grad_fn
+        if node is not None:
+            old = target.grad_fn
+            if old is not None and old.retained is not None and old.retained() is target:
+                node.retained, old.retained = old.retained, None  # retain_grad() follows the tensor, as in PyTorch
+            target.grad_fn = node
+            target._requires_grad = True
         return target
 
     # --- autograd -------------------------------------------------------------------

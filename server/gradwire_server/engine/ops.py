@@ -245,6 +245,23 @@ def _masked_fill(xp, x, mask, value=0):
     return out
 
 
+def _index_put(xp, x, value, key):
+    """``x[key] = value`` out of place: a copy of x with value (cast to x's dtype, broadcast to the indexed
+    part) written in. Under autograd the SDK's ``x[key] = value`` and ``x.copy_(value)`` (key ``()``) are this op
+    with its result written back into x (``Engine.apply_into``)."""
+    out = x.copy()
+    out[key] = value
+    return out
+
+
+def _index_put_node(shapes, params):
+    """PyTorch's node for the write: all of x (``copy_``), at integer arrays, or into a slice of x."""
+    key = params["key"]
+    if not key:
+        return "CopyBackwards"
+    return "IndexPutBackward0" if any(hasattr(part, "dtype") for part in key) else "CopySlices"
+
+
 def _var(xp, x, dim=None, correction=1, keepdim=False):
     """``torch.var``: the squared deviations from the mean, summed, over N - correction (Bessel's by default)."""
     centred = x - x.mean(axis=dim, keepdims=True)
@@ -525,6 +542,7 @@ defop("expand", _expand, "ExpandBackward0", view=True)
 defop("squeeze", _squeeze, _by_dim("SqueezeBackward0", "SqueezeBackward1"), view=True)
 defop("unsqueeze", lambda xp, x, dim: xp.expand_dims(x, dim), "UnsqueezeBackward0", view=True)
 defop("index", lambda xp, x, key: x[key], _index_node, view=True)
+defop("index_put", _index_put, _index_put_node, 2)  # (x, value), the key a param as index's
 defop("cat", lambda xp, *xs, dim=0: xp.concatenate(xs, axis=dim), "CatBackward0", None)
 defop("stack", lambda xp, *xs, dim=0: xp.stack(xs, axis=dim), "StackBackward0", None)
 defop("to", lambda xp, x, dtype: x.astype(dtype), "ToCopyBackward0")

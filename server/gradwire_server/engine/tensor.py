@@ -12,9 +12,10 @@ class Tensor:
     """An array on the engine's device, with PyTorch's autograd attributes.
 
     ``array`` is the raw NumPy/CuPy array. ``grad_fn`` is the ``Node`` that
-    made this tensor (None on leaves). ``_version`` is a one-element list shared
-    with every view of the same memory, so an in-place change to any of them is
-    seen by a pending backward that saved one.
+    made this tensor (None on leaves). ``_version`` is a list shared with every
+    view of the same memory, so an in-place change to any of them is seen by a
+    pending backward that saved one: ``[count]``, or ``[count, True]`` once a view
+    shares it (``shared_version``).
     """
 
     __slots__ = ("array", "_requires_grad", "grad", "grad_fn", "_version", "_accumulator", "engine", "__weakref__")
@@ -139,7 +140,7 @@ class Tensor:
         self.engine.backward(self, gradient, retain_graph)
 
     def detach(self) -> "Tensor":
-        return Tensor(self.array, self.engine, version=self._version)
+        return Tensor(self.array, self.engine, version=shared_version(self))
 
     # --- in place (for optimizer steps: leaves under no_grad) -------------------------
     def __iadd__(self, other):
@@ -300,3 +301,12 @@ for _name in ("exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "rel
     setattr(Tensor, _name, _unary(_name))
 for _name in ("add", "sub", "mul", "div", "pow", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge"):
     setattr(Tensor, _name, lambda self, other, _op=_name: self.engine.apply(_op, self, other))
+
+
+def shared_version(tensor: Tensor) -> list:
+    """``tensor``'s version counter, for a view of its memory: marked shared from now on, so that
+    ``Engine.apply_into`` can refuse to record an in-place change that the view's history would miss."""
+    version = tensor._version
+    if len(version) == 1:
+        version.append(True)
+    return version

@@ -84,6 +84,12 @@ def _index_grad(xp, g, ans, x, key):
     return grad
 
 
+def _index_put_grad_x(xp, g, ans, x, value, key):
+    grad = g.copy()
+    grad[key] = 0  # what was written over passes nothing back to x
+    return grad
+
+
 def _cat_grad(xp, g, ans, *xs, argnum, dim=0):
     start = sum(xs[j].shape[dim] for j in range(argnum))
     region = [slice(None)] * g.ndim
@@ -344,6 +350,7 @@ defvjp("transpose", lambda xp, g, ans, x, dim0, dim1: g.swapaxes(dim0, dim1), sa
 defvjp("permute", _permute_grad, saves=None)
 defvjp("expand", _same, saves=None)  # the walk's un-broadcast sums the expanded dims
 defvjp("index", _index_grad, saves=None)
+defvjp("index_put", _index_put_grad_x, lambda xp, g, ans, x, value, key: g[key], saves=None)  # the walk sums value's broadcast
 defvjp("cat", _cat_grad, saves=None, variadic=True)
 defvjp("stack", _stack_grad, saves=None, variadic=True)
 defvjp("to", _same, saves=None)  # the walk casts the gradient back to the input's dtype

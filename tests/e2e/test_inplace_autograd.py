@@ -1,0 +1,157 @@
+"""In-place ops under autograd, as PyTorch records them: the tensor takes the op's node as its grad_fn,
+what was written over passes no gradient back, and a saved tensor changed in place is caught by backward."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gradwire as gw
+
+torch = pytest.importorskip("torch")
+
+X = (np.arange(12, dtype=np.float64).reshape(3, 4) - 5.5) / 3
+Y = np.linspace(-1.0, 2.0, 12).reshape(3, 4)
+
+
+def _written_row(x, y, lib):
+    h = x * 2
+    h[0] = y[0] * 3  # CopySlices: row 0 of x gets nothing, y's row 0 gets 3x
+    return h
+
+
+def _accumulated(x, y, lib):
+    h = x * 1.5
+    h.add_(y)
+    h.relu_()
+    return h
+
+
+def _multiplied(x, y, lib):
+    h = x + 1
+    h.mul_(y)  # y's gradient reads h before the change: a copy is saved, as PyTorch's
+    h.div_(y.abs() + 1)
+    return h
+
+
+def _filled_buffer(x, y, lib):
+    buf = lib.zeros(3, 4, dtype=lib.float64)  # no grad until a row needs one
+    for i in range(3):
+        buf[i] = x[i] * (i + 1) + y[2 - i]
+    return buf
+
+
+def _chain(x, y, lib):
+    h = x - 0.25
+    h.clamp_(-1.0, 1.0)
+    h.masked_fill_(h > 0.5, 0.5)
+    h += y
+    h *= x
+    h -= y * 0.5
+    h /= 2
+    h.pow_(2)
+    h.sigmoid_()  # saves its result: nothing changes it after
+    return h
+
+
+def _copied(x, y, lib):
+    h = x * 3
+    h.copy_(y.tanh())  # CopyBackwards: x gets zeros
+    return h * x
+
+
+def _zeroed(x, y, lib):
+    h = x * 2
+    h.zero_()
+    h[1:, 2] = y[1:, 0]
+    return h + y
+
+
+def _number_into_tensor_with_history(x, y, lib):
+    h = x * y
+    h[:, 1] = 0.5
+    h[2].fill_(2.0) if False else None
+    return h.sum(0)
+
+
+CASES = {f.__name__.lstrip("_"): f for f in (_written_row, _accumulated, _multiplied, _filled_buffer, _chain, _copied, _zeroed, _number_into_tensor_with_history)}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_in_place_ops_record_as_in_torch(session, case):
+    f = CASES[case]
+    x, y = session.tensor(X, requires_grad=True), session.tensor(Y, requires_grad=True)
+    tx, ty = torch.tensor(X, requires_grad=True), torch.tensor(Y, requires_grad=True)
+    out, t_out = f(x, y, gw), f(tx, ty, torch)
+    assert out.requires_grad and not out.is_leaf
+    assert out.grad_fn.name() == t_out.grad_fn.name().replace("torch::autograd::", "")
+    (out * session.tensor(np.linspace(0.5, 1.5, out.numel()).reshape(out.shape))).sum().backward()
+    (t_out * torch.tensor(np.linspace(0.5, 1.5, t_out.numel()).reshape(t_out.shape))).sum().backward()
+    np.testing.assert_allclose(out.detach().numpy(), t_out.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(y.grad.numpy(), ty.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
+def test_in_place_gradients_match_central_differences(session):
+    def loss(x_values, y_values):
+        with gw.no_grad():
+            return float(_chain(session.tensor(x_values), session.tensor(y_values), gw).sum())
+
+    x, y = session.tensor(X, requires_grad=True), session.tensor(Y, requires_grad=True)
+    _chain(x, y, gw).sum().backward()
+    eps = 1e-6
+    for values, grad, other in ((X, x.grad.numpy(), Y), (Y, y.grad.numpy(), X)):
+        numeric = np.zeros_like(values)
+        for index in np.ndindex(values.shape):
+            up, down = values.copy(), values.copy()
+            up[index] += eps
+            down[index] -= eps
+            args_up, args_down = ((up, other), (down, other)) if values is X else ((other, up), (other, down))
+            numeric[index] = (loss(*args_up) - loss(*args_down)) / (2 * eps)
+        np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-7)
+
+
+def test_a_tensor_changed_in_place_after_being_saved_fails_backward_as_in_torch(session):
+    x, tx = session.tensor(X, requires_grad=True), torch.tensor(X, requires_grad=True)
+    for lib, v in ((gw, x), (torch, tx)):
+        h = v.exp()  # exp saves its result
+        h.add_(1)
+        if lib is torch:
+            with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+                h.sum().backward()
+        else:
+            with pytest.raises(gw.FailedPreconditionError, match="modified by an inplace operation"):
+                h.sum().backward()
+                session.sync()
+
+
+def test_in_place_on_a_leaf_that_requires_grad_is_refused_at_once(session):
+    w, tw = session.ones(3, requires_grad=True), torch.ones(3, requires_grad=True)
+    for v in (w, tw):
+        for change in (lambda v: v.relu_(), lambda v: v.add_(1), lambda v: v.__setitem__(0, 2.0), lambda v: v.clamp_(0, 1)):
+            with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in an in-place operation"):
+                change(v)
+    with gw.no_grad():
+        w.relu_().mul_(2)[1] = 5.0  # under no_grad: not recorded, as an optimizer's update
+    assert w.tolist() == [2.0, 5.0, 2.0] and w.is_leaf and w.grad_fn is None
+
+
+def test_in_place_ops_without_grad_write_in_place(session):
+    x = session.tensor([-1.5, 0.5, 2.5])
+    view = x[1:]
+    x.relu_().sqrt_()
+    x.clamp_(max=1.2).round_(1)
+    assert x.tolist() == pytest.approx([0.0, 0.7, 1.2]) and view.tolist() == pytest.approx([0.7, 1.2])
+    assert not x.requires_grad and x.is_leaf
+
+
+def test_retain_grad_follows_a_tensor_changed_in_place(session):
+    x, tx = session.tensor(X, requires_grad=True), torch.tensor(X, requires_grad=True)
+    grads = []
+    for v in (x, tx):
+        h = v * 2
+        h.retain_grad()
+        h.mul_(3)
+        (h * h).sum().backward()
+        grads.append(h.grad.numpy() if v is x else h.grad.detach().numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12)
