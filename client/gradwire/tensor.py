@@ -7,6 +7,7 @@ come back only at sync points (``numpy()``, ``item()``, ``tolist()``, ``bool()``
 from __future__ import annotations
 
 import warnings
+import weakref
 from collections import namedtuple
 
 import numpy as np
@@ -100,7 +101,8 @@ class Tensor:
     session's factories (``session.tensor``, ``session.randn``, ...).
     """
 
-    __slots__ = ("_session", "_handle", "_shape", "_dtype", "_requires_grad", "_is_leaf", "_parents", "_has_grad", "_grad_alias", "_grad_fn", "_data_of", "_retains_grad", "__weakref__")
+    __slots__ = ("_session", "_handle", "_shape", "_dtype", "_requires_grad", "_is_leaf", "_parents", "_has_grad", "_grad_alias", "_grad_fn", "_data_of",
+                 "_retains_grad", "_view_of", "_views", "__weakref__")
     __array_priority__ = 1000  # ndarray + Tensor defers to Tensor.__radd__
 
     def __init__(self, session, handle, shape, dtype, requires_grad=False, is_leaf=True, parents=None):
@@ -116,6 +118,8 @@ class Tensor:
         self._grad_fn = None
         self._data_of = None  # the tensor whose .data this is (see the data setter)
         self._retains_grad = False  # a non-leaf that called retain_grad(): backward fills its .grad
+        self._view_of = None  # a view (x[1], x.T, x.view(...)): the tensor whose memory it shares (see _rebase)
+        self._views = None  # that tensor's live views, once it has one
 
     def __del__(self):
         try:
@@ -422,6 +426,8 @@ class Tensor:
         if out._shape is None and self._dtype is not None:
             out._shape = index_shape(self._shape, known)
             out._dtype = self._dtype if out._shape is not None else None
+        if not keep and not any(isinstance(part, Tensor) for part in known):  # ints, slices, None, ...: a view
+            _note_view(out, self)
         return out
 
     def __setitem__(self, key, value):
@@ -1167,7 +1173,22 @@ def _op(name, inputs, params=None, outputs=1):
         for r in results:
             r._handle = 0  # never sent: nothing for the server to release
         raise
+    if name in _VIEW_OPS:
+        _note_view(results[0], inputs[0])
     return results[0] if outputs == 1 else tuple(results)
+
+
+_VIEW_OPS = frozenset(("reshape", "transpose", "permute", "expand", "squeeze", "unsqueeze"))  # and x[basic key]
+
+
+def _note_view(view, base):
+    """``view`` shares ``base``'s memory (on the server, a view of the same root): an in-place change recorded
+    on either rewrites the other's history too (``_rebase``)."""
+    root = base if base._view_of is None else base._view_of
+    view._view_of = root
+    if root._views is None:
+        root._views = weakref.WeakSet()
+    root._views.add(view)
 
 
 def _op_into(name, target, others=(), params=None):
@@ -1186,8 +1207,9 @@ def _op_into(name, target, others=(), params=None):
         elif not isinstance(x, _NUMBERS):
             raise TypeError(f"{name}_(): expected a Tensor, a NumPy array or a number, got {type(x).__name__}")
     grad_on = is_grad_enabled()
-    if grad_on and target._requires_grad and target._is_leaf:
-        raise errors.FailedPreconditionError("a leaf Variable that requires grad is being used in an in-place operation.")
+    root = target if target._view_of is None else target._view_of
+    if grad_on and target._requires_grad and root._requires_grad and root._is_leaf:
+        raise errors.FailedPreconditionError(f"a {'' if root is target else 'view of a '}leaf Variable that requires grad is being used in an in-place operation.")
     recorded = (grad_on and name not in session._non_differentiable and (target._dtype is None or target._dtype.kind == "f")
                 and any(isinstance(x, Tensor) and x._requires_grad for x in inputs))
     session._op_into(name, inputs, params, grad_on)
@@ -1197,14 +1219,18 @@ def _op_into(name, target, others=(), params=None):
 
 
 def _rebase(target, inputs):
-    """The client's side of a recorded in-place op: target's history so far moves to a stand-in (no handle
-    of its own: the server holds that version only inside the graph), and target is now the op's output."""
-    past = Tensor(target._session, 0, target._shape, target._dtype, target._requires_grad, target._is_leaf, target._parents)
-    past._grad_fn = target._grad_fn
+    """The client's side of a recorded in-place op, as ``Engine.apply_into`` on the server: the history so far
+    of target (of its root, for a view) moves to a stand-in (no handle of its own: the server holds that
+    version only inside the graph); the root now comes from the op, and its views from the root."""
+    root = target if target._view_of is None else target._view_of
+    past = Tensor(root._session, 0, root._shape, root._dtype, root._requires_grad, root._is_leaf, root._parents)
+    past._grad_fn = root._grad_fn
     if past._grad_fn is not None:
         past._grad_fn._tensor = past  # its name, if read already, stays known
-    target._parents = (past,) + inputs[1:]
-    target._requires_grad, target._is_leaf, target._grad_fn = True, False, None
+    root._parents = (past,) + inputs[1:]
+    root._requires_grad, root._is_leaf, root._grad_fn = True, False, None
+    for view in tuple(root._views or ()):
+        view._parents, view._requires_grad, view._is_leaf, view._grad_fn = (root,), True, False, None
 
 
 # in-place kinds that are ops of their own under autograd (the others write through index_put)

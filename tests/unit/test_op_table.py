@@ -246,6 +246,10 @@ ROWS = [
     R("index_put", [(3, 4), ()], lambda x, v: _put(x, torch.from_numpy(_mask()), v), "bool-mask",
       call=lambda e, x, v: e.index_put(x, v, (e.tensor(_mask()),))),
     R("index_put", [(3, 4), (4,)], lambda x, v: x.clone().copy_(v), "all", call=lambda e, x, v: e.index_put(x, v, ())),
+    R("copy_slices", [(4, 3), (2,)], lambda r, w: _put(r, (slice(1, 3), 1), w), "slice-select",
+      call=lambda e, r, w: e.apply("copy_slices", r, w, steps=(("index", {"key": (slice(1, 3),)}), ("index", {"key": (slice(None), 1)})))),
+    R("copy_slices", [(2, 6), (3, 2)], lambda r, w: _put(r.view(3, 4), (slice(None), slice(1, 3)), w).view(2, 6), "reshape-slice",
+      call=lambda e, r, w: e.apply("copy_slices", r, w, steps=(("reshape", {"shape": (3, 4)}), ("index", {"key": (slice(None), slice(1, 3))})))),
     # joining
     R("cat", [(2, 3), (4, 3)], lambda x, y: torch.cat([x, y]), "dim0"),
     R("cat", [(2, 3), (2, 1), (2, 2)], lambda x, y, z: torch.cat([x, y, z], dim=1), "dim1-three", dim=1),

@@ -7,6 +7,7 @@ same device share nothing else, so sessions stay isolated.
 from __future__ import annotations
 
 import warnings
+import weakref
 from collections import namedtuple
 from numbers import Number
 
@@ -18,7 +19,7 @@ from .dtypes import DEFAULT_FLOAT, is_floating, parse_dtype, promote, promote_te
 from .errors import DeviceError, DTypeError, GraphError, IndexOutOfRange, InvalidArgument, ShapeError
 from .graph import Meta, Node, is_grad_enabled, run_backward
 from .ops import OPS
-from .tensor import Tensor, shared_version
+from .tensor import Tensor
 from .vjps import NON_DIFFERENTIABLE, VJPS
 
 # NaN and Inf are data, not errors: the engine never warns about them.
@@ -89,11 +90,10 @@ class Engine:
         requires_grad = tracked and first.dtype.kind == "f" and name not in NON_DIFFERENTIABLE and is_grad_enabled()
         # a view op's output shares input 0's version counter only when it shares its memory: advanced
         # indexing and a reshape of a non-contiguous array copy, and a later in-place change cannot reach them
-        if op.view and type(inputs[0]) is Tensor and self.xp.may_share_memory(first, arrays[0]):
-            version = shared_version(inputs[0])
-        else:
-            version = [0]
-        result = Tensor(first, self, requires_grad, None, version)
+        view = op.view and type(inputs[0]) is Tensor and self.xp.may_share_memory(first, arrays[0])
+        result = Tensor(first, self, requires_grad, None, inputs[0]._version if view else [0])
+        if view:
+            _note_view(result, inputs[0], name, params)
         if requires_grad:
             result.grad_fn = self._record(op, inputs, arrays, params, out, result)
         if type(out) is tuple:
@@ -269,12 +269,15 @@ class Engine:
         where autograd recorded it target takes its node as ``grad_fn`` (``x.relu_()``, ``h += y``, ``h[k] = v``).
 
         The source is a copy where the op's backward reads its inputs (``mul_``: PyTorch clones there too), so a
-        pending backward keeps the values it saved. A recorded change to a view, or to a tensor a view was taken
-        of, is refused: the other tensor's history would not know of it.
+        pending backward keeps the values it saved. A recorded change to a view goes into its root's history
+        too (a ``CopySlices`` node: the written part passes its gradient to the op, the rest to the root's
+        history before), and every live view of the root takes its history again from the root's.
         """
         recording = is_grad_enabled()
-        if recording and target._requires_grad and target.grad_fn is None:
-            raise GraphError("a leaf Variable that requires grad is being used in an in-place operation.")
+        view = target._view
+        root = target if view is None else view[0]
+        if recording and root._requires_grad and root.grad_fn is None:
+            raise GraphError(f"a {'' if view is None else 'view of a '}leaf Variable that requires grad is being used in an in-place operation.")
         vjp = VJPS.get(name)
         if recording and (vjp is None or vjp.saves in ("inputs", "all")):
             source = Tensor(target.array.copy(), self, target._requires_grad, target.grad_fn)
@@ -288,12 +291,6 @@ class Engine:
             raise ShapeError(f"output with shape {list(array.shape)} doesn't match the broadcast shape {list(out.shape)}")
         if not self.xp.can_cast(out.dtype, array.dtype, "same_kind"):
             raise DTypeError(f"{name}_: result type {out.dtype} can't be cast to the desired output type {array.dtype}")
-        if out.grad_fn is not None and len(target._version) > 1:
-            raise GraphError(
-                f"{name}_: an in-place operation under autograd on a view, or on a tensor a view (or detach()) was "
-                "taken of, is not supported: the other tensor's history would miss it. clone() the tensor first, "
-                "or make the change under no_grad()"
-            )
         try:
             self.xp.copyto(array, out.array, casting="same_kind")
         except ValueError as error:
@@ -305,13 +302,32 @@ class Engine:
             raise
         target._version[0] += 1
         node = out.grad_fn
-        if node is not None:
+        if node is None:
+            return target
+        if view is None:
             old = target.grad_fn
             if old is not None and old.retained is not None and old.retained() is target:
                 node.retained, old.retained = old.retained, None  # retain_grad() follows the tensor, as in PyTorch
             target.grad_fn = node
-            target._requires_grad = True
+        else:  # the root takes the write into its history (CopySlices); the view's history is taken again from it
+            edge = root.grad_fn or (root.accumulator() if root._requires_grad else None)
+            metas = (Meta(root.shape, root.dtype), Meta(out.shape, out.dtype))
+            root.grad_fn = Node(OPS["copy_slices"].node, "copy_slices", VJPS["copy_slices"], (edge, node), metas, {"steps": view[1]}, (None, metas), [])
+        root._requires_grad = True
+        if root._views:
+            self._retake_views(root)
         return target
+
+    def _retake_views(self, root):
+        """Every live view of ``root`` made again from root's new history (its values are root's already),
+        as PyTorch regenerates a view's grad_fn after an in-place change to its base."""
+        for view in list(root._views):
+            fresh = root
+            for name, params in view._view[1]:
+                fresh = self.apply(name, fresh, **params)
+            if fresh.grad_fn is not None:
+                fresh.grad_fn.name = "AsStridedBackward0"  # PyTorch's name for a view's node made again
+            view.grad_fn, view._requires_grad = fresh.grad_fn, fresh._requires_grad
 
     # --- autograd -------------------------------------------------------------------
     def backward(self, tensor, gradient=None, retain_graph=False):
@@ -494,6 +510,15 @@ _INTEGER_RULES = {
     "clamp": _clamp_bounds,
     **dict.fromkeys(["mean", "var", "std", "norm", "softmax", "log_softmax", "leaky_relu", "silu", "gelu", "softplus", "elu"], _refuse_integers),
 }
+
+
+def _note_view(view, base, name, params):
+    """``view`` shares ``base``'s memory: it remembers its root and the view ops from it; the root its live views."""
+    root, steps = base._view if base._view is not None else (base, ())
+    view._view = (root, steps + ((name, params),))
+    if root._views is None:
+        root._views = weakref.WeakSet()
+    root._views.add(view)
 
 
 def _same_float_dtype(arrays, ndarray) -> bool:

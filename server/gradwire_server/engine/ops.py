@@ -254,6 +254,21 @@ def _index_put(xp, x, value, key):
     return out
 
 
+def view_of(xp, array, steps):
+    """The view that the view ops ``steps`` (``((name, params), ...)``, as ``Tensor._view`` holds them) take of ``array``."""
+    for name, params in steps:
+        array = OPS[name].forward(xp, array, **params)
+    return array
+
+
+def _copy_slices(xp, root, written, steps):
+    """``root`` with its view ``steps`` overwritten by ``written``, out of place: the node that a recorded
+    in-place change to a view leaves in its root's history (``Engine.apply_into``), as PyTorch's CopySlices."""
+    out = root.copy()
+    view_of(xp, out, steps)[...] = written
+    return out
+
+
 def _index_put_node(shapes, params):
     """PyTorch's node for the write: all of x (``copy_``), at integer arrays, or into a slice of x."""
     key = params["key"]
@@ -543,6 +558,7 @@ defop("squeeze", _squeeze, _by_dim("SqueezeBackward0", "SqueezeBackward1"), view
 defop("unsqueeze", lambda xp, x, dim: xp.expand_dims(x, dim), "UnsqueezeBackward0", view=True)
 defop("index", lambda xp, x, key: x[key], _index_node, view=True)
 defop("index_put", _index_put, _index_put_node, 2)  # (x, value), the key a param as index's
+defop("copy_slices", _copy_slices, "CopySlices", 2)  # (root, written), the view's steps a param
 defop("cat", lambda xp, *xs, dim=0: xp.concatenate(xs, axis=dim), "CatBackward0", None)
 defop("stack", lambda xp, *xs, dim=0: xp.stack(xs, axis=dim), "StackBackward0", None)
 defop("to", lambda xp, x, dtype: x.astype(dtype), "ToCopyBackward0")

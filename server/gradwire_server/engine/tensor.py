@@ -12,13 +12,15 @@ class Tensor:
     """An array on the engine's device, with PyTorch's autograd attributes.
 
     ``array`` is the raw NumPy/CuPy array. ``grad_fn`` is the ``Node`` that
-    made this tensor (None on leaves). ``_version`` is a list shared with every
-    view of the same memory, so an in-place change to any of them is seen by a
-    pending backward that saved one: ``[count]``, or ``[count, True]`` once a view
-    shares it (``shared_version``).
+    made this tensor (None on leaves). ``_version`` is a one-element list shared
+    with every view of the same memory, so an in-place change to any of them is
+    seen by a pending backward that saved one. A view made by a view op knows its
+    base and how it was taken (``_view``: the root tensor and the view ops from it),
+    and the root its live views (``_views``), so that a recorded in-place change
+    to either rewrites the histories of both, as PyTorch's (``Engine.apply_into``).
     """
 
-    __slots__ = ("array", "_requires_grad", "grad", "grad_fn", "_version", "_accumulator", "engine", "__weakref__")
+    __slots__ = ("array", "_requires_grad", "grad", "grad_fn", "_version", "_accumulator", "engine", "_view", "_views", "__weakref__")
     __array_priority__ = 1000  # ndarray + Tensor defers to Tensor.__radd__
 
     def __init__(self, array, engine, requires_grad=False, grad_fn=None, version=None):
@@ -29,6 +31,8 @@ class Tensor:
         self.grad_fn = grad_fn
         self._version = version if version is not None else [0]
         self._accumulator = None
+        self._view = None  # (root tensor, ((view op, params), ...)) for a view of another tensor's memory
+        self._views = None  # a root's live views (a WeakSet), once it has had one
 
     # --- what a user reads ------------------------------------------------------
     @property
@@ -140,7 +144,7 @@ class Tensor:
         self.engine.backward(self, gradient, retain_graph)
 
     def detach(self) -> "Tensor":
-        return Tensor(self.array, self.engine, version=shared_version(self))
+        return Tensor(self.array, self.engine, version=self._version)
 
     # --- in place (for optimizer steps: leaves under no_grad) -------------------------
     def __iadd__(self, other):
@@ -302,11 +306,3 @@ for _name in ("exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "rel
 for _name in ("add", "sub", "mul", "div", "pow", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge"):
     setattr(Tensor, _name, lambda self, other, _op=_name: self.engine.apply(_op, self, other))
 
-
-def shared_version(tensor: Tensor) -> list:
-    """``tensor``'s version counter, for a view of its memory: marked shared from now on, so that
-    ``Engine.apply_into`` can refuse to record an in-place change that the view's history would miss."""
-    version = tensor._version
-    if len(version) == 1:
-        version.append(True)
-    return version

@@ -90,6 +90,12 @@ def _index_put_grad_x(xp, g, ans, x, value, key):
     return grad
 
 
+def _copy_slices_grad_root(xp, g, ans, root, written, steps):
+    grad = g.copy()
+    ops.view_of(xp, grad, steps)[...] = 0  # the written part came from the in-place op, not from the root before
+    return grad
+
+
 def _cat_grad(xp, g, ans, *xs, argnum, dim=0):
     start = sum(xs[j].shape[dim] for j in range(argnum))
     region = [slice(None)] * g.ndim
@@ -350,6 +356,8 @@ defvjp("transpose", lambda xp, g, ans, x, dim0, dim1: g.swapaxes(dim0, dim1), sa
 defvjp("permute", _permute_grad, saves=None)
 defvjp("expand", _same, saves=None)  # the walk's un-broadcast sums the expanded dims
 defvjp("index", _index_grad, saves=None)
+# a recorded in-place change to a view, in its root's history (Engine.apply_into): (root before, the op's result)
+defvjp("copy_slices", _copy_slices_grad_root, lambda xp, g, ans, root, written, steps: xp.array(ops.view_of(xp, g, steps)), saves=None)
 defvjp("index_put", _index_put_grad_x, lambda xp, g, ans, x, value, key: g[key], saves=None)  # the walk sums value's broadcast
 defvjp("cat", _cat_grad, saves=None, variadic=True)
 defvjp("stack", _stack_grad, saves=None, variadic=True)
