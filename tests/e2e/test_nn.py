@@ -6,6 +6,8 @@ copied into the same torch model, and both run the same inputs.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -445,8 +447,77 @@ def test_binary_losses_refuse_what_torch_refuses(session):
         TF.binary_cross_entropy(torch.tensor([0.5, 1.5]), torch.tensor([1.0, 0.0]))
     with pytest.raises(gw.InvalidArgumentError, match="all elements of input should be between 0 and 1"):
         F.binary_cross_entropy(x, [1.0, 0.0]).item()
-    with pytest.raises(gw.UnimplementedError, match="pos_weight"):
-        nn.BCEWithLogitsLoss(pos_weight=session.tensor([2.0]))(x, [1.0, 0.0])
+
+
+_CLASS_LOSS_OPTIONS = {
+    "weight": dict(weight=[0.5, 2.0, 1.0, 0.25]),
+    "weight-ignore-sum": dict(weight=[0.5, 2.0, 1.0, 0.25], ignore_index=1, reduction="sum"),
+    "weight-none": dict(weight=[0.5, 2.0, 1.0, 0.25], reduction="none"),
+    "smoothing": dict(label_smoothing=0.1),
+    "smoothing-ignore": dict(label_smoothing=0.2, ignore_index=3),
+    "smoothing-weight": dict(label_smoothing=0.15, weight=[0.5, 2.0, 1.0, 0.25]),
+    "smoothing-weight-ignore-sum": dict(label_smoothing=0.15, weight=[0.5, 2.0, 1.0, 0.25], ignore_index=0, reduction="sum"),
+    "smoothing-none": dict(label_smoothing=0.3, reduction="none"),
+    "probabilities": dict(probabilities=True),
+    "probabilities-smoothing-weight": dict(probabilities=True, label_smoothing=0.1, weight=[0.5, 2.0, 1.0, 0.25]),
+    "probabilities-sum": dict(probabilities=True, reduction="sum"),
+}
+
+
+@pytest.mark.parametrize("shape", [(5, 4), (2, 4, 3)], ids=["NC", "NCd"])
+@pytest.mark.parametrize("options", _CLASS_LOSS_OPTIONS)
+def test_cross_entropy_options_match_torch(session, rng, options, shape):
+    kwargs = dict(_CLASS_LOSS_OPTIONS[options])
+    probabilities = kwargs.pop("probabilities", False)
+    scores = rng.standard_normal(shape)
+    target_shape = shape[:1] + shape[2:]
+    targets = rng.dirichlet(np.ones(4), size=math.prod(target_shape)).reshape(target_shape + (4,))
+    targets = np.moveaxis(targets, -1, 1) if probabilities else rng.integers(0, 4, target_shape)
+    x, t_x = session.tensor(scores, requires_grad=True), torch.tensor(scores, requires_grad=True)
+    theirs_kwargs = {k: torch.tensor(v, dtype=torch.float64) if k == "weight" else v for k, v in kwargs.items()}
+    loss = F.cross_entropy(x, session.tensor(targets), **kwargs)
+    t_loss = TF.cross_entropy(t_x, torch.from_numpy(targets), **theirs_kwargs)
+    assert_close(loss, t_loss)
+    (loss * loss).sum().backward()
+    (t_loss * t_loss).sum().backward()
+    assert_close(x.grad, t_x.grad)
+    if not probabilities:  # the module form, and nll_loss on log-probabilities with the same weights
+        assert_close(nn.CrossEntropyLoss(**kwargs)(x, targets), tnn.CrossEntropyLoss(**theirs_kwargs)(t_x, torch.from_numpy(targets)))
+        if not kwargs.get("label_smoothing"):
+            assert_close(F.nll_loss(x.log_softmax(1), targets, **kwargs), TF.nll_loss(t_x.log_softmax(1), torch.from_numpy(targets), **theirs_kwargs))
+
+
+def test_cross_entropy_option_refusals_as_in_torch(session):
+    x = session.zeros(2, 3)
+    with pytest.raises(gw.InvalidArgumentError, match=r"weight tensor should be defined either for all 3 classes or no classes but got weight tensor of shape: \[2\]"):
+        F.cross_entropy(x, [0, 1], weight=[1.0, 2.0])
+    with pytest.raises(gw.InvalidArgumentError, match="label_smoothing must be between 0.0 and 1.0. Got: 1.5"):
+        F.cross_entropy(x, [0, 1], label_smoothing=1.5)
+    with pytest.raises(gw.InvalidArgumentError, match=r"Expected target size \[2, 3\], got \[2, 2\]"):
+        F.cross_entropy(x, np.full((2, 2), 0.5))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_binary_losses_with_weights_match_torch(session, rng, reduction):
+    logits, labels = rng.standard_normal((6, 3)) * 4, rng.integers(0, 2, (6, 3)).astype(np.float64)
+    weight, pos_weight = rng.uniform(0.5, 2.0, (6, 3)), np.array([3.0, 0.5, 1.0])
+    x, t_x = session.tensor(logits, requires_grad=True), torch.tensor(logits, requires_grad=True)
+    cases = (
+        (dict(pos_weight=pos_weight), dict(pos_weight=torch.from_numpy(pos_weight))),
+        (dict(weight=weight), dict(weight=torch.from_numpy(weight))),
+        (dict(weight=weight, pos_weight=pos_weight), dict(weight=torch.from_numpy(weight), pos_weight=torch.from_numpy(pos_weight))),
+    )
+    for ours, theirs in cases:
+        x.grad, t_x.grad = None, None
+        loss = F.binary_cross_entropy_with_logits(x, labels, reduction=reduction, **ours)
+        t_loss = TF.binary_cross_entropy_with_logits(t_x, torch.from_numpy(labels), reduction=reduction, **theirs)
+        assert_close(loss, t_loss)
+        loss.sum().backward()
+        t_loss.sum().backward()
+        assert_close(x.grad, t_x.grad)
+    p, t_p = x.sigmoid(), t_x.sigmoid()
+    assert_close(nn.BCELoss(weight=session.tensor(weight), reduction=reduction)(p, labels),
+                 tnn.BCELoss(weight=torch.from_numpy(weight), reduction=reduction)(t_p, torch.from_numpy(labels)))
 
 
 def test_softmax_modules_match_torch(session, rng):

@@ -299,48 +299,120 @@ def _as_target(target, like):
     return like._session.tensor(array.astype(np.int64, copy=False))
 
 
-def _check_class_loss(name, weight, reduction, label_smoothing=0.0):
-    if weight is not None:
-        raise errors.UnimplementedError(f"{name}: class weights are not supported")
-    if label_smoothing:
-        raise errors.UnimplementedError(f"{name}: label_smoothing is not supported")
+def _check_reduction(reduction):
     if reduction not in _REDUCTIONS:
         raise errors.InvalidArgumentError(f"{reduction} is not a valid value for reduction")
 
 
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
-    """Cross-entropy of class scores ``input`` (N, C) (or (C,), or (N, C, d1, ...)) against class indices ``target``.
+    """Cross-entropy of class scores ``input`` (N, C) (or (C,), or (N, C, d1, ...)) against class indices ``target``,
+    or against class probabilities (a float ``target`` of input's shape), as ``torch.nn.functional.cross_entropy``.
 
-    One fused op on the server (log_softmax and the negative log-likelihood), numerically stable.
+    Class indices without ``weight`` or ``label_smoothing``: one fused op on the server (log_softmax and the
+    negative log-likelihood), numerically stable; otherwise PyTorch's formulas over ``log_softmax``.
     """
-    _check_class_loss("cross_entropy", weight, reduction, label_smoothing)
-    return _op("cross_entropy", (input, _as_target(target, input)), _given(reduction=(reduction, "mean"), ignore_index=(int(ignore_index), -100)))
+    _check_reduction(reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise errors.InvalidArgumentError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    if _is_float(target):
+        return _cross_entropy_probabilities(input, _as_probabilities(target, input), weight, reduction, label_smoothing)
+    target = _as_target(target, input)
+    if weight is None and not label_smoothing:
+        return _op("cross_entropy", (input, target), _given(reduction=(reduction, "mean"), ignore_index=(int(ignore_index), -100)))
+    class_dim = 1 if input.ndim > 1 else 0
+    log_probabilities = input.log_softmax(class_dim)
+    loss = nll_loss(log_probabilities, target, weight, ignore_index, reduction)
+    if not label_smoothing:
+        return loss
+    # PyTorch's: (1 - e) * nll + e / C * the (weighted) sum of -log p over the classes, ignored targets left out
+    weight = _class_weight(weight, input, class_dim)
+    kept = target != ignore_index
+    smooth = -(log_probabilities if weight is None else log_probabilities * weight).sum(class_dim) * kept
+    if reduction == "mean":
+        smooth = smooth.sum() / (kept.sum() if weight is None else (weight.reshape(-1)[target * kept] * kept).sum())
+    elif reduction == "sum":
+        smooth = smooth.sum()
+    return loss * (1.0 - label_smoothing) + smooth * (label_smoothing / input.shape[class_dim])
+
+
+def _cross_entropy_probabilities(input, target, weight, reduction, label_smoothing):
+    """PyTorch's cross-entropy against class probabilities: -sum over classes of (weight *) target * log p,
+    the mean taken over the batch (and any further dims), the targets smoothed first."""
+    if tuple(target.shape) != tuple(input.shape):
+        raise errors.InvalidArgumentError(f"Expected target size {list(input.shape)}, got {list(target.shape)}")
+    class_dim = 1 if input.ndim > 1 else 0
+    if label_smoothing:
+        target = target * (1.0 - label_smoothing) + label_smoothing / input.shape[class_dim]
+    products = input.log_softmax(class_dim) * target
+    weight = _class_weight(weight, input, class_dim)
+    if weight is not None:
+        products = products * weight
+    return _reduced(-products.sum(class_dim), reduction)
 
 
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
-    """Negative log-likelihood of log-probabilities ``input`` at the class indices ``target``."""
-    _check_class_loss("nll_loss", weight, reduction)
-    return _op("nll_loss", (input, _as_target(target, input)), _given(reduction=(reduction, "mean"), ignore_index=(int(ignore_index), -100)))
+    """Negative log-likelihood of log-probabilities ``input`` at the class indices ``target``; with ``weight``,
+    each term weighted by its class's weight and the mean taken over the weights, as PyTorch's."""
+    _check_reduction(reduction)
+    target = _as_target(target, input)
+    if weight is None:
+        return _op("nll_loss", (input, target), _given(reduction=(reduction, "mean"), ignore_index=(int(ignore_index), -100)))
+    class_dim = 1 if input.ndim > 1 else 0
+    weight = _class_weight(weight, input, class_dim).reshape(-1)
+    kept = target != ignore_index
+    index = target * kept  # ignored targets read class 0, weighted by 0
+    weights = weight[index] * kept
+    losses = -input.gather(class_dim, index.unsqueeze(class_dim)).squeeze(class_dim) * weights
+    if reduction == "mean":
+        return losses.sum() / weights.sum()
+    return losses.sum() if reduction == "sum" else losses
+
+
+def _is_float(target):
+    dtype = target.dtype if isinstance(target, Tensor) else np.asarray(target).dtype
+    return dtype.kind == "f"
+
+
+def _class_weight(weight, input, class_dim):
+    """``weight`` (C,) as a tensor of input's dtype, shaped to broadcast along the class dim; None stays None."""
+    if weight is None:
+        return None
+    weight = _as_probabilities(weight, input)
+    classes = input.shape[class_dim]
+    if tuple(weight.shape) != (classes,):
+        raise errors.InvalidArgumentError(
+            f"weight tensor should be defined either for all {classes} classes or no classes but got weight tensor of shape: {list(weight.shape)}"
+        )
+    return weight.reshape((classes,) + (1,) * (input.ndim - class_dim - 1))
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None, reduction="mean", pos_weight=None):
-    """Binary cross-entropy of logits ``input`` against probabilities ``target`` (of its shape), one fused,
-    numerically stable op on the server."""
-    _check_binary_loss("binary_cross_entropy_with_logits", weight, reduction, pos_weight)
-    return _op("binary_cross_entropy_with_logits", (input, _as_probabilities(target, input)), _given(reduction=(reduction, "mean")))
+    """Binary cross-entropy of logits ``input`` against probabilities ``target`` (of its shape): one fused,
+    numerically stable op on the server; with ``pos_weight`` (the positives' weight, broadcast along the last
+    dim) PyTorch's stable formula over ops. ``weight`` rescales each element's loss."""
+    _check_reduction(reduction)
+    target = _as_probabilities(target, input)
+    if pos_weight is None:
+        losses = _op("binary_cross_entropy_with_logits", (input, target), _given(reduction=(reduction if weight is None else "none", "mean")))
+    else:
+        # (1 - t) x + (1 + (pw - 1) t) log(1 + exp(-x)), the log as PyTorch writes it: stable for any x
+        shift = (-input).clamp_min(0.0)
+        log_weight = (_as_probabilities(pos_weight, input) - 1.0) * target + 1.0
+        losses = (1.0 - target) * input + log_weight * (((-shift).exp() + (-input - shift).exp()).log() + shift)
+        if weight is None:
+            return _reduced(losses, reduction)
+    return losses if weight is None else _reduced(losses * _as_probabilities(weight, input), reduction)
 
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
-    """Binary cross-entropy of probabilities ``input`` (in [0, 1]) against ``target``; each log at least -100, as PyTorch's."""
-    _check_binary_loss("binary_cross_entropy", weight, reduction)
-    return _op("binary_cross_entropy", (input, _as_probabilities(target, input)), _given(reduction=(reduction, "mean")))
-
-
-def _check_binary_loss(name, weight, reduction, pos_weight=None):
-    if weight is not None or pos_weight is not None:
-        raise errors.UnimplementedError(f"{name}: weight and pos_weight are not supported")
-    if reduction not in _REDUCTIONS:
-        raise errors.InvalidArgumentError(f"{reduction} is not a valid value for reduction")
+    """Binary cross-entropy of probabilities ``input`` (in [0, 1]) against ``target``; each log at least -100, as
+    PyTorch's. ``weight`` rescales each element's loss."""
+    _check_reduction(reduction)
+    target = _as_probabilities(target, input)
+    if weight is None:
+        return _op("binary_cross_entropy", (input, target), _given(reduction=(reduction, "mean")))
+    losses = _op("binary_cross_entropy", (input, target), {"reduction": "none"})
+    return _reduced(losses * _as_probabilities(weight, input), reduction)
 
 
 def _as_probabilities(target, like):
