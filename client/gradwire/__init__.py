@@ -15,7 +15,9 @@ from .errors import (
     UnauthenticatedError, UnavailableError, UnimplementedError,
 )
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
-from .factories import arange, as_tensor, empty, eye, full, is_tensor, linspace, manual_seed, numel, ones, rand, randn, zeros
+from .factories import (
+    arange, as_tensor, empty, eye, from_numpy, full, is_tensor, linspace, manual_seed, numel, ones, rand, randint, randn, randperm, zeros,
+)
 from .serialization import load, save
 from .session import Session, connect
 from .tensor import (
@@ -33,7 +35,8 @@ __all__ = [
     "enable_grad", "errors", "float16", "float32", "float64", "grad", "int32", "int64", "is_grad_enabled", "load",
     "maximum", "minimum", "nn", "no_grad", "optim", "save", "set_grad_enabled", "stack", "viz", "where",
     "zeros_like", "ones_like", "full_like", "rand_like", "randn_like", "inference_mode", "arange", "as_tensor", "empty", "eye",
-    "full", "is_tensor", "linspace", "manual_seed", "numel", "ones", "rand", "randn", "tensor", "zeros", *FUNCTIONS,
+    "from_numpy", "full", "is_tensor", "linspace", "manual_seed", "numel", "ones", "rand", "randint", "randn", "randperm", "tensor", "zeros",
+    *FUNCTIONS,
 ]
 globals().update(FUNCTIONS)  # gw.exp(x), gw.sum(x, 1), ...: torch's functions of a tensor
 from .factories import tensor  # noqa: E402 - after the submodule of that name: gw.tensor([1, 2]) is the factory, as torch.tensor

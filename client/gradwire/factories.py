@@ -7,13 +7,33 @@ from __future__ import annotations
 from .session import _open_sessions, resolve_session
 from .tensor import Tensor
 
-__all__ = ["arange", "as_tensor", "empty", "eye", "full", "is_tensor", "linspace", "manual_seed", "numel", "ones", "rand", "randn",
-           "tensor", "zeros"]
+__all__ = ["arange", "as_tensor", "empty", "eye", "from_numpy", "full", "is_tensor", "linspace", "manual_seed", "numel", "ones", "rand",
+           "randint", "randn", "randperm", "tensor", "zeros"]
 
 
 def tensor(data, dtype=None, requires_grad=False, *, session=None):
     """A tensor from a list, a scalar or a NumPy array (copied), as ``torch.tensor``."""
     return resolve_session(session).tensor(data, dtype=dtype, requires_grad=requires_grad)
+
+
+def from_numpy(array, *, session=None):
+    """A tensor of ``array``'s dtype and values, as ``torch.from_numpy``, but a copy: a remote tensor cannot share
+    the array's memory, so a later change to the array does not reach it."""
+    import numpy as np
+
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
+    return resolve_session(session).tensor(array)
+
+
+def randint(low, high=None, size=None, *, dtype=None, requires_grad=False, session=None):
+    """``torch.randint(low=0, high, size)``: integers uniform in [low, high), in ``session`` or the only open one."""
+    return resolve_session(session).randint(low, high, size, dtype=dtype, requires_grad=requires_grad)
+
+
+def randperm(n, *, dtype=None, requires_grad=False, session=None):
+    """``torch.randperm(n)``: a random permutation of 0 .. n-1, in ``session`` or the only open one."""
+    return resolve_session(session).randperm(n, dtype=dtype, requires_grad=requires_grad)
 
 
 def as_tensor(data, dtype=None, *, session=None):

@@ -729,6 +729,26 @@ class Session:
         values = (self.arange(n).unsqueeze(1) == self.arange(n if m is None else m)).to(dtype)
         return values.requires_grad_() if requires_grad else values
 
+    def randint(self, low, high=None, size=None, dtype=None, requires_grad=False):
+        """Integers uniform in [low, high) from the session's generator, as ``torch.randint(low=0, high, size)``
+        (int64 by default): uniform samples in float64, scaled and floored on the server."""
+        if high is None or size is None:  # randint(high, size)
+            low, high, size = 0, low, high if size is None else size
+        if size is None:
+            raise TypeError("randint() missing 1 required positional argument: 'size'")
+        if high <= low:
+            raise errors.InvalidArgumentError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+        samples = (self.rand(*_size_args((size,)), dtype=np.float64) * float(high - low)).floor() + low
+        values = samples.to(as_dtype(dtype) if dtype is not None else np.dtype(np.int64))
+        return values.requires_grad_() if requires_grad else values
+
+    def randperm(self, n, dtype=None, requires_grad=False):
+        """A random permutation of 0 .. n-1 from the session's generator, as ``torch.randperm`` (int64 by default):
+        the order that sorts n uniform samples."""
+        values = self.rand(n, dtype=np.float64).argsort()
+        values = values if dtype is None else values.to(as_dtype(dtype))
+        return values.requires_grad_() if requires_grad else values
+
     def manual_seed(self, seed: int):
         """Reseed this session's random generator."""
         with self._lock:

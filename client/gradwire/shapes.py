@@ -364,7 +364,7 @@ INFER = {
                      "bitwise_xor"], _elementwise),
     "div": _division,
     **dict.fromkeys(["eq", "ne", "lt", "le", "gt", "ge"], _comparison),
-    **dict.fromkeys(["neg", "abs", "relu", "leaky_relu", "silu", "gelu", "softplus", "elu", "softmax", "log_softmax", "clone",
+    **dict.fromkeys(["neg", "abs", "relu", "leaky_relu", "silu", "gelu", "softplus", "elu", "softmax", "log_softmax", "clone", "contiguous",
                      "bitwise_not", "tril", "triu", "masked_fill"], _unary),
     **dict.fromkeys(["exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "log1p", "expm1", "rsqrt", "reciprocal", "tan", "asin",
                      "acos", "atan", "sinh", "cosh", "log2", "log10", "exp2", "erf", "erfinv"], _float_unary),

@@ -746,6 +746,11 @@ class Tensor:
     def div_(self, other):
         return self._inplace("div", other)
 
+    def contiguous(self, memory_format=None):
+        """This tensor where its memory is in C order already (the same memory: a view), else a copy in C order,
+        as ``torch.Tensor.contiguous``; only a later in-place change tells the two apart."""
+        return _op("contiguous", (self,))
+
     def clamp_(self, min=None, max=None):
         return _op_into("clamp", self, (), {"min": min, "max": max})
 

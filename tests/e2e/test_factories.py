@@ -53,3 +53,38 @@ def test_without_a_session_the_factories_say_so(monkeypatch):
     monkeypatch.setattr(gw.session, "_open_sessions", weakref.WeakSet())  # as in a process with none open
     with pytest.raises(RuntimeError, match="no gradwire session is open: call gw.connect"):
         gw.tensor([1.0])
+
+
+def test_randint_and_randperm_draw_from_the_session_generator(session):
+    gw.manual_seed(3)
+    values = gw.randint(3, 7, (2000,))
+    assert values.dtype == gw.int64 and values.shape == (2000,) and set(values.tolist()) == {3, 4, 5, 6}
+    assert set(gw.randint(4, (3, 5)).numpy().ravel()) <= {0, 1, 2, 3} and gw.randint(4, (3, 5)).shape == (3, 5)
+    assert session.randint(-2, 2, (10,), dtype=gw.int32).dtype == gw.int32
+    gw.manual_seed(5)
+    order = gw.randperm(50).tolist()
+    assert sorted(order) == list(range(50)) and order != list(range(50))
+    gw.manual_seed(5)
+    assert gw.randperm(50).tolist() == order
+    with pytest.raises(RuntimeError) as theirs:
+        torch.randint(5, 5, (2,))
+    with pytest.raises(gw.InvalidArgumentError) as ours:
+        gw.randint(5, 5, (2,))
+    assert str(ours.value) == str(theirs.value)
+
+
+def test_from_numpy_copies_the_array_in_its_dtype(session):
+    array = np.arange(6, dtype=np.int32).reshape(2, 3)
+    t = gw.from_numpy(array)
+    array[0, 0] = 9  # torch's would share memory; a remote tensor holds a copy
+    assert t.dtype == gw.int32 and t.tolist() == [[0, 1, 2], [3, 4, 5]]
+    with pytest.raises(TypeError, match="expected np.ndarray"):
+        gw.from_numpy([1, 2])
+
+
+def test_contiguous_shares_memory_only_where_it_already_was_contiguous(session):
+    x, t = session.tensor(np.arange(6.0).reshape(2, 3)), torch.arange(6.0, dtype=torch.float64).reshape(2, 3)
+    for v in (x, t):
+        v.contiguous()[0, 0] = 7.0  # the same memory
+        v.T.contiguous()[0, 1] = -1.0  # a copy
+    assert x.tolist() == t.tolist() == [[7.0, 1.0, 2.0], [3.0, 4.0, 5.0]]

@@ -410,6 +410,50 @@ def test_scheduler_step_with_an_epoch_uses_the_closed_form(session, name, option
     assert gsched.get_last_lr() == pytest.approx(tsched.get_last_lr(), rel=1e-12)
 
 
+ONE_CYCLES = [
+    ("SGD", {"momentum": 0.9}, {"max_lr": 0.5, "total_steps": 12}),
+    ("SGD", {"momentum": 0.9, "nesterov": True}, {"max_lr": [0.5, 0.2], "epochs": 3, "steps_per_epoch": 4, "anneal_strategy": "linear", "three_phase": True}),
+    ("Adam", {}, {"max_lr": 0.05, "total_steps": 12, "pct_start": 0.25, "div_factor": 10.0, "final_div_factor": 100.0}),
+    ("AdamW", {"weight_decay": 0.1}, {"max_lr": 0.05, "total_steps": 12, "cycle_momentum": False}),
+]
+
+
+@pytest.mark.parametrize("optimizer, settings, options", ONE_CYCLES, ids=[f"{o}-{i}" for i, (o, _, _) in enumerate(ONE_CYCLES)])
+def test_one_cycle_rates_momenta_and_steps_match_torch(session, optimizer, settings, options):
+    values = np.linspace(-1.0, 1.0, 6)
+    gx, tx = session.tensor(values, requires_grad=True), torch.tensor(values, requires_grad=True)
+    gy, ty = session.tensor(values[:2] * 3, requires_grad=True), torch.tensor(values[:2] * 3, requires_grad=True)
+    gopt = getattr(gw.optim, optimizer)([{"params": [gx]}, {"params": [gy], "lr": 0.3}], lr=0.1, **settings)
+    topt = getattr(torch.optim, optimizer)([{"params": [tx]}, {"params": [ty], "lr": 0.3}], lr=0.1, **settings)
+    gsched = gw.optim.lr_scheduler.OneCycleLR(gopt, **options)
+    tsched = torch.optim.lr_scheduler.OneCycleLR(topt, **options)
+    momentum = "betas" if "Adam" in optimizer else "momentum"
+    for step in range(12):
+        for group, t_group in zip(gopt.param_groups, topt.param_groups):
+            assert group["lr"] == pytest.approx(t_group["lr"], rel=1e-12), f"step {step}"
+            assert group[momentum] == pytest.approx(t_group[momentum], rel=1e-12), f"step {step}"
+        for opt, x, y in ((gopt, gx, gy), (topt, tx, ty)):
+            opt.zero_grad()
+            ((x * x).sum() + (y.sin() * x[:2]).sum()).backward()
+            opt.step()
+        gsched.step()
+        tsched.step()
+    np.testing.assert_allclose(gx.detach().numpy(), tx.detach().numpy(), rtol=1e-10)
+    np.testing.assert_allclose(gy.detach().numpy(), ty.detach().numpy(), rtol=1e-10)
+    with pytest.raises(ValueError, match="Tried to step 13 times. The specified number of total steps is 12"):
+        gsched.step()
+    with pytest.raises(ValueError, match="Tried to step 13 times"):
+        tsched.step()
+
+
+def test_one_cycle_refusals_as_in_torch(session):
+    opt = gw.optim.SGD([session.zeros(2, requires_grad=True)], lr=0.1)
+    with pytest.raises(ValueError, match=r"You must define either total_steps OR \(epochs AND steps_per_epoch\)"):
+        gw.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1)
+    with pytest.raises(ValueError, match="optimizer must support momentum or beta1 with `cycle_momentum` option enabled"):
+        gw.optim.lr_scheduler.OneCycleLR(gw.optim.Adagrad([session.zeros(2, requires_grad=True)]), max_lr=0.1, total_steps=5)
+
+
 PLATEAUS = [
     ({"patience": 1, "factor": 0.5}, [5, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3]),
     ({"mode": "max", "patience": 0, "cooldown": 2, "threshold_mode": "abs", "threshold": 0.5, "min_lr": [0.05, 0.2]},

@@ -239,6 +239,8 @@ ROWS = [
     R("index", [(3, 4)], lambda x: x[torch.from_numpy(_mask()[:, 0]), 1:], "bool-slice",
       call=lambda e, x: x[_mask()[:, 0], 1:]),
     # writes out of place (x[key] = v and x.copy_(v) under autograd: Engine.apply_into writes the result back)
+    R("contiguous", [(3, 4)], lambda x: (x * 2).contiguous(), "already", call=lambda e, x: e.apply("contiguous", x * 2)),  # (torch gives x back)
+    R("contiguous", [(3, 4)], lambda x: x.t().contiguous(), "transposed", call=lambda e, x: e.apply("contiguous", x.T)),
     R("index_put", [(4, 3), (3,)], lambda x, v: _put(x, 1, v), "row-bcast", call=lambda e, x, v: e.index_put(x, v, (1,))),
     R("index_put", [(4, 3), (2, 1)], lambda x, v: _put(x, (slice(1, 3), slice(None, 2)), v), "block",
       call=lambda e, x, v: e.index_put(x, v, (slice(1, 3), slice(None, 2)))),

@@ -563,6 +563,7 @@ defop("cat", lambda xp, *xs, dim=0: xp.concatenate(xs, axis=dim), "CatBackward0"
 defop("stack", lambda xp, *xs, dim=0: xp.stack(xs, axis=dim), "StackBackward0", None)
 defop("to", lambda xp, x, dtype: x.astype(dtype), "ToCopyBackward0")
 defop("clone", lambda xp, x: x.copy(), "CloneBackward0")
+defop("contiguous", lambda xp, x: x if x.flags.c_contiguous else x.copy(), "CloneBackward0", view=True)  # the same memory where it is already
 # neural-network primitives (their maths: nn.py); conv2d and layer_norm take an optional weight/bias
 # as a list of tensors: (x, weight[, bias])
 defop("linear", nn.linear, nn.linear_node, None)

@@ -363,6 +363,7 @@ defvjp("cat", _cat_grad, saves=None, variadic=True)
 defvjp("stack", _stack_grad, saves=None, variadic=True)
 defvjp("to", _same, saves=None)  # the walk casts the gradient back to the input's dtype
 defvjp("clone", _same, saves=None)
+defvjp("contiguous", _same, saves=None)
 # neural-network primitives: the rules live beside their forwards in nn.py
 defvjp("linear", nn.linear_grad, saves="inputs", variadic=True)
 defvjp("conv2d", nn.conv2d_grad, saves="inputs", variadic=True)
