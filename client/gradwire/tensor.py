@@ -746,6 +746,14 @@ class Tensor:
     def div_(self, other):
         return self._inplace("div", other)
 
+    def register_hook(self, hook):
+        """Not supported: PyTorch calls a tensor's hook in the middle of the backward pass, which gradwire runs
+        on the server as one command; change ``.grad`` after ``backward()`` instead."""
+        raise errors.UnimplementedError(
+            "register_hook: gradient hooks would run in this process in the middle of a backward pass that runs on the "
+            "server in one command; change .grad after backward() instead (p.grad.clamp_(-1, 1), gw.nn.utils.clip_grad_norm_)"
+        )
+
     def contiguous(self, memory_format=None):
         """This tensor where its memory is in C order already (the same memory: a view), else a copy in C order,
         as ``torch.Tensor.contiguous``; only a later in-place change tells the two apart."""

@@ -3,6 +3,8 @@ F.scaled_dot_product_attention and Dropout2d; outputs, attention weights and gra
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -136,3 +138,57 @@ def test_transformer_encoder_matches_torch(session, kwargs):
     out.sum().backward(), t_out.sum().backward()
     close(xs.grad, xt.grad, "d/dinput", atol=1e-5)
     close(encoder.layers[0].linear1.weight.grad, t_encoder.layers[0].linear1.weight.grad, "d/dlinear1", atol=1e-5)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"norm_first": True, "activation": "gelu", "batch_first": True}])
+def test_transformer_decoder_matches_torch(session, kwargs):
+    torch.manual_seed(7)
+    t_layer = torch.nn.TransformerDecoderLayer(8, 2, dim_feedforward=16, dropout=0.0, **kwargs)
+    layer = gw.nn.TransformerDecoderLayer(8, 2, dim_feedforward=16, dropout=0.0, session=session, **kwargs)
+    assert list(layer.state_dict()) == list(t_layer.state_dict())
+    t_decoder = torch.nn.TransformerDecoder(t_layer, 2, norm=torch.nn.LayerNorm(8))
+    decoder = gw.nn.TransformerDecoder(layer, 2, norm=gw.nn.LayerNorm(8, session=session))
+    assert list(decoder.state_dict()) == list(t_decoder.state_dict())
+    with torch.no_grad():
+        t_decoder.layers[1].multihead_attn.in_proj_weight.mul_(0.5)
+    decoder.load_state_dict(t_decoder.state_dict())
+    rng = np.random.default_rng(8)
+    batch_first = kwargs.get("batch_first")
+    tgt, memory = (rng.standard_normal((4, 3, 8) if batch_first else (3, 4, 8)).astype(np.float32),
+                   rng.standard_normal((4, 5, 8) if batch_first else (5, 4, 8)).astype(np.float32))
+    memory_padding = np.zeros((4, 5), dtype=bool)
+    memory_padding[1, -2:] = True
+    causal = torch.nn.Transformer.generate_square_subsequent_mask(3)
+    ours_causal = gw.nn.Transformer.generate_square_subsequent_mask(3, session=session)
+    assert ours_causal.tolist() == causal.tolist()
+    ts, ms = session.tensor(tgt, requires_grad=True), session.tensor(memory, requires_grad=True)
+    tt, mt = torch.tensor(tgt, requires_grad=True), torch.tensor(memory, requires_grad=True)
+    out = decoder(ts, ms, tgt_mask=ours_causal, memory_key_padding_mask=session.tensor(memory_padding))
+    t_out = t_decoder(tt, mt, tgt_mask=causal, memory_key_padding_mask=torch.from_numpy(memory_padding))
+    close(out, t_out, "decoder output", atol=1e-5)
+    (out * out).sum().backward(), (t_out * t_out).sum().backward()
+    close(ts.grad, tt.grad, "d/dtgt", atol=1e-5)
+    close(ms.grad, mt.grad, "d/dmemory", atol=1e-5)
+    close(decoder.layers[0].multihead_attn.in_proj_weight.grad, t_decoder.layers[0].multihead_attn.in_proj_weight.grad, "d/dcross", atol=1e-5)
+
+
+def test_transformer_matches_torch(session):
+    torch.manual_seed(9)
+    t_model = torch.nn.Transformer(8, 2, num_encoder_layers=2, num_decoder_layers=1, dim_feedforward=12, dropout=0.0, batch_first=True)
+    model = gw.nn.Transformer(8, 2, num_encoder_layers=2, num_decoder_layers=1, dim_feedforward=12, dropout=0.0, batch_first=True, session=session)
+    assert list(model.state_dict()) == list(t_model.state_dict())
+    for name, p in model.named_parameters():  # the weight matrices start Xavier-uniform, the rest as their layers make them
+        bound = math.sqrt(6.0 / sum(p.shape[:2])) if p.dim() > 1 else None
+        if bound is not None:
+            assert float(p.abs().max()) <= bound, name
+    model.load_state_dict(t_model.state_dict())
+    rng = np.random.default_rng(10)
+    src, tgt = rng.standard_normal((2, 5, 8)).astype(np.float32), rng.standard_normal((2, 3, 8)).astype(np.float32)
+    ss, ts = session.tensor(src, requires_grad=True), session.tensor(tgt)
+    st, tt = torch.tensor(src, requires_grad=True), torch.tensor(tgt)
+    mask = gw.nn.Transformer.generate_square_subsequent_mask(3, session=session)
+    out = model(ss, ts, tgt_mask=mask, tgt_is_causal=True)
+    t_out = t_model(st, tt, tgt_mask=torch.nn.Transformer.generate_square_subsequent_mask(3), tgt_is_causal=True)
+    close(out, t_out, "transformer output", atol=1e-5)
+    out.sum().backward(), t_out.sum().backward()
+    close(ss.grad, st.grad, "d/dsrc", atol=1e-5)

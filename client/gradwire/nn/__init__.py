@@ -20,7 +20,7 @@ from .layers import (
     MaxPool1d, MaxPool2d, ModuleDict, ModuleList, PairwiseDistance, ParameterDict, ParameterList, ReLU, ReLU6,
     Sequential, SiLU, Sigmoid, Softmax, Softplus, Tanh, Unflatten, Upsample,
 )
-from .attention import MultiheadAttention, TransformerEncoder, TransformerEncoderLayer
+from .attention import MultiheadAttention, Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss
 from .module import Module, resolve_session
@@ -33,6 +33,7 @@ __all__ = [
     "LSTMCell", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "MaxPool1d", "MaxPool2d", "Module",
     "ModuleDict", "ModuleList", "MultiheadAttention", "NLLLoss", "PairwiseDistance", "Parameter", "ParameterDict",
     "ParameterList", "RNN", "RNNCell", "ReLU", "ReLU6", "Sequential", "SiLU", "Sigmoid", "SmoothL1Loss", "Softmax",
-    "Softplus", "Tanh", "TransformerEncoder", "TransformerEncoderLayer", "Unflatten", "Upsample", "functional", "init",
+    "Softplus", "Tanh", "Transformer", "TransformerDecoder", "TransformerDecoderLayer", "TransformerEncoder",
+    "TransformerEncoderLayer", "Unflatten", "Upsample", "functional", "init",
     "resolve_session", "utils",
 ]

@@ -1,5 +1,6 @@
-"""Attention, as PyTorch's ``torch.nn.MultiheadAttention`` and ``TransformerEncoderLayer``: the same
-parameters (so state dicts load either way), the same masks and the same maths, as ops on the server."""
+"""Attention, as PyTorch's ``torch.nn.MultiheadAttention``, the Transformer's encoder and decoder layers and stacks,
+and ``Transformer``: the same parameters (so state dicts load either way), the same masks and the same maths, as ops
+on the server."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from . import init
 from .layers import Dropout, LayerNorm, Linear, ModuleList, _new_parameter
 from .module import Module, resolve_session
 
-__all__ = ["MultiheadAttention", "TransformerEncoder", "TransformerEncoderLayer"]
+__all__ = ["MultiheadAttention", "Transformer", "TransformerDecoder", "TransformerDecoderLayer", "TransformerEncoder", "TransformerEncoderLayer"]
 
 
 class MultiheadAttention(Module):
@@ -100,6 +101,8 @@ class TransformerEncoderLayer(Module):
     """Self-attention then a feed-forward block, each with a residual connection and a LayerNorm (after, or
     before with ``norm_first``), as ``torch.nn.TransformerEncoderLayer``: the same submodules and names."""
 
+    _norms = 2  # the decoder layer has a third, for its attention over the memory
+
     def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation="relu", layer_norm_eps=1e-5,
                  batch_first=False, norm_first=False, bias=True, *, session=None, dtype=None):
         super().__init__()
@@ -107,18 +110,27 @@ class TransformerEncoderLayer(Module):
         self._config = dict(d_model=d_model, nhead=nhead, dim_feedforward=dim_feedforward, dropout=dropout, activation=activation,
                             layer_norm_eps=layer_norm_eps, batch_first=batch_first, norm_first=norm_first, bias=bias)
         self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, session=session, dtype=dtype)
+        if self._norms == 3:
+            self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, session=session, dtype=dtype)
         self.linear1 = Linear(d_model, dim_feedforward, bias=bias, session=session, dtype=dtype)
         self.dropout = Dropout(dropout)
         self.linear2 = Linear(dim_feedforward, d_model, bias=bias, session=session, dtype=dtype)
         self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, session=session, dtype=dtype)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, session=session, dtype=dtype)
-        self.dropout1, self.dropout2 = Dropout(dropout), Dropout(dropout)
+        for i in range(1, self._norms + 1):  # norm1, norm2 (, norm3), then dropout1, dropout2 (, dropout3), as PyTorch orders them
+            setattr(self, f"norm{i}", LayerNorm(d_model, eps=layer_norm_eps, bias=bias, session=session, dtype=dtype))
+        for i in range(1, self._norms + 1):
+            setattr(self, f"dropout{i}", Dropout(dropout))
         if isinstance(activation, str):
             if activation not in ("relu", "gelu"):
                 raise RuntimeError(f"activation should be relu/gelu, not {activation}")
             activation = F.relu if activation == "relu" else F.gelu
         self.activation = activation
+
+    def _copy(self):
+        """A new layer of this one's settings and weights (PyTorch's stacks deep-copy their layer)."""
+        copy = type(self)(**self._config, session=self.linear1.weight._session, dtype=self.linear1.weight.dtype)
+        copy.load_state_dict(self.state_dict())
+        return copy
 
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
         x = src
@@ -133,7 +145,31 @@ class TransformerEncoderLayer(Module):
         return self.dropout1(out)
 
     def _feed_forward(self, x):
-        return self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+        dropout = self.dropout3 if self._norms == 3 else self.dropout2
+        return dropout(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+
+
+class TransformerDecoderLayer(TransformerEncoderLayer):
+    """Self-attention over the target, attention over the encoder's ``memory``, then a feed-forward block, each
+    with a residual connection and a LayerNorm (after, or before with ``norm_first``), as
+    ``torch.nn.TransformerDecoderLayer``: the same submodules and names."""
+
+    _norms = 3
+
+    def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None, memory_key_padding_mask=None,
+                tgt_is_causal=False, memory_is_causal=False):
+        x = tgt
+        if self.norm_first:
+            x = x + self._attention(self.norm1(x), tgt_mask, tgt_key_padding_mask, tgt_is_causal)
+            x = x + self._memory_attention(self.norm2(x), memory, memory_mask, memory_key_padding_mask, memory_is_causal)
+            return x + self._feed_forward(self.norm3(x))
+        x = self.norm1(x + self._attention(x, tgt_mask, tgt_key_padding_mask, tgt_is_causal))
+        x = self.norm2(x + self._memory_attention(x, memory, memory_mask, memory_key_padding_mask, memory_is_causal))
+        return self.norm3(x + self._feed_forward(x))
+
+    def _memory_attention(self, x, memory, mask, key_padding_mask, is_causal):
+        out = self.multihead_attn(x, memory, memory, attn_mask=mask, key_padding_mask=key_padding_mask, need_weights=False, is_causal=is_causal)[0]
+        return self.dropout2(out)
 
 
 class TransformerEncoder(Module):
@@ -142,13 +178,7 @@ class TransformerEncoder(Module):
 
     def __init__(self, encoder_layer, num_layers, norm=None, enable_nested_tensor=True, mask_check=True):
         super().__init__()
-        session = encoder_layer.self_attn.in_proj_weight._session
-        layers = []
-        for _ in range(num_layers):
-            copy = TransformerEncoderLayer(**encoder_layer._config, session=session, dtype=encoder_layer.linear1.weight.dtype)
-            copy.load_state_dict(encoder_layer.state_dict())
-            layers.append(copy)
-        self.layers = ModuleList(layers)
+        self.layers = ModuleList([encoder_layer._copy() for _ in range(num_layers)])
         self.num_layers, self.norm = num_layers, norm
 
     def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
@@ -156,3 +186,65 @@ class TransformerEncoder(Module):
         for layer in self.layers:
             x = layer(x, src_mask=mask, src_key_padding_mask=src_key_padding_mask, is_causal=bool(is_causal))
         return self.norm(x) if self.norm is not None else x
+
+
+class TransformerDecoder(Module):
+    """``num_layers`` copies of ``decoder_layer`` (each starting from its weights), then ``norm`` if given, as
+    ``torch.nn.TransformerDecoder``."""
+
+    def __init__(self, decoder_layer, num_layers, norm=None):
+        super().__init__()
+        self.layers = ModuleList([decoder_layer._copy() for _ in range(num_layers)])
+        self.num_layers, self.norm = num_layers, norm
+
+    def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None, memory_key_padding_mask=None,
+                tgt_is_causal=None, memory_is_causal=False):
+        x = tgt
+        for layer in self.layers:
+            x = layer(x, memory, tgt_mask=tgt_mask, memory_mask=memory_mask, tgt_key_padding_mask=tgt_key_padding_mask,
+                      memory_key_padding_mask=memory_key_padding_mask, tgt_is_causal=bool(tgt_is_causal), memory_is_causal=memory_is_causal)
+        return self.norm(x) if self.norm is not None else x
+
+
+class Transformer(Module):
+    """An encoder stack and a decoder stack, each ending in a LayerNorm, as ``torch.nn.Transformer``: the same
+    submodules and names; every weight matrix starts Xavier-uniform, as PyTorch's ``_reset_parameters`` does."""
+
+    def __init__(self, d_model=512, nhead=8, num_encoder_layers=6, num_decoder_layers=6, dim_feedforward=2048, dropout=0.1,
+                 activation="relu", custom_encoder=None, custom_decoder=None, layer_norm_eps=1e-5, batch_first=False,
+                 norm_first=False, bias=True, *, session=None, dtype=None):
+        super().__init__()
+        session = resolve_session(session)
+        settings = dict(dim_feedforward=dim_feedforward, dropout=dropout, activation=activation, layer_norm_eps=layer_norm_eps,
+                        batch_first=batch_first, norm_first=norm_first, bias=bias, session=session, dtype=dtype)
+        if custom_encoder is not None:
+            self.encoder = custom_encoder
+        else:
+            norm = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, session=session, dtype=dtype)
+            self.encoder = TransformerEncoder(TransformerEncoderLayer(d_model, nhead, **settings), num_encoder_layers, norm)
+        if custom_decoder is not None:
+            self.decoder = custom_decoder
+        else:
+            norm = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, session=session, dtype=dtype)
+            self.decoder = TransformerDecoder(TransformerDecoderLayer(d_model, nhead, **settings), num_decoder_layers, norm)
+        for p in self.parameters():
+            if p.dim() > 1:
+                init.xavier_uniform_(p)
+        self.d_model, self.nhead, self.batch_first = d_model, nhead, batch_first
+
+    def forward(self, src, tgt, src_mask=None, tgt_mask=None, memory_mask=None, src_key_padding_mask=None, tgt_key_padding_mask=None,
+                memory_key_padding_mask=None, src_is_causal=None, tgt_is_causal=None, memory_is_causal=False):
+        batch_dim = 0 if self.batch_first else 1
+        if src.ndim == 3 and tgt.ndim == 3 and src.shape[batch_dim] != tgt.shape[batch_dim]:
+            raise RuntimeError("the batch number of src and tgt must be equal")
+        if src.shape[-1] != self.d_model or tgt.shape[-1] != self.d_model:
+            raise RuntimeError("the feature number of src and tgt must be equal to d_model")
+        memory = self.encoder(src, mask=src_mask, src_key_padding_mask=src_key_padding_mask, is_causal=src_is_causal)
+        return self.decoder(tgt, memory, tgt_mask=tgt_mask, memory_mask=memory_mask, tgt_key_padding_mask=tgt_key_padding_mask,
+                            memory_key_padding_mask=memory_key_padding_mask, tgt_is_causal=tgt_is_causal, memory_is_causal=memory_is_causal)
+
+    @staticmethod
+    def generate_square_subsequent_mask(sz, device=None, dtype=None, *, session=None):
+        """The (sz, sz) causal mask: 0.0 on and below the diagonal, -inf above, as PyTorch's."""
+        session = resolve_session(session)
+        return session.full((sz, sz), -math.inf, dtype=dtype or "float32").triu(1)

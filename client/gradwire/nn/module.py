@@ -57,6 +57,15 @@ class Module:
         """``hook(module, args, output)`` after each forward; what it returns (not None) replaces the output."""
         return self._add_hook("forward", hook)
 
+    def register_full_backward_hook(self, hook):
+        """Not supported, as ``Tensor.register_hook``: the backward pass runs on the server in one command."""
+        raise errors.UnimplementedError(
+            "register_full_backward_hook: backward hooks would run in this process in the middle of a backward pass that runs "
+            "on the server in one command; read or change the parameters' .grad after backward() instead"
+        )
+
+    register_backward_hook = register_full_backward_hook
+
     def _add_hook(self, kind, hook):
         hooks = self.__dict__.setdefault("_hooks", {"forward_pre": {}, "forward": {}})
         return _HookHandle(hooks[kind], hook)
