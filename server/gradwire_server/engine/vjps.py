@@ -16,6 +16,7 @@ import math
 from typing import Callable, NamedTuple, Optional
 
 from . import nn, ops
+from .backend import as_strided
 from .errors import NoDerivative
 
 
@@ -244,23 +245,35 @@ def _sorted_grad(xp, g, ans, x, *args, dim=-1, **params):
 
 def _einsum_grad(xp, g, ans, *xs, argnum, equation):
     """An einsum of g with the other operands, to this operand's subscripts: its letters that appear nowhere
-    else were summed over, so the gradient is the same along them; dims it broadcast from 1 are summed back."""
+    else were summed over, so the gradient is the same along them; dims it broadcast from 1 are summed back.
+    A letter repeated within the operand (``"ii->i"``) read its diagonal: the gradient goes there, zero elsewhere."""
     lhs, arrow, out = equation.partition("->")
     terms = lhs.split(",")
     target = terms[argnum]
-    if not arrow or "." in equation or len(set(target)) != len(target):
-        raise NoDerivative("einsum: the gradient needs an explicit equation without repeated subscripts in an operand")
+    if not arrow or "." in equation:
+        raise NoDerivative("einsum: the gradient needs an explicit equation (the SDK writes one)")
+    x = xs[argnum]
+    sizes = dict(zip(target, x.shape))
+    unique = "".join(dict.fromkeys(target))
     others = [t for j, t in enumerate(terms) if j != argnum]
     elsewhere = set(out).union(*others)
-    kept = "".join(c for c in target if c in elsewhere)
+    kept = "".join(c for c in unique if c in elsewhere)
     grad = ops.einsum(xp, ",".join([out] + others) + "->" + kept, g, *[x for j, x in enumerate(xs) if j != argnum])
-    x = xs[argnum]
-    if kept != target:
-        grad = xp.broadcast_to(grad.reshape([n if c in elsewhere else 1 for c, n in zip(target, x.shape)]) if kept else grad, x.shape)
-    for k, n in enumerate(x.shape):
+    shape = tuple(sizes[c] for c in unique)
+    if kept != unique:  # (a kept letter keeps g's size, broadcast from 1 or not: summed back below)
+        along = dict(zip(kept, grad.shape))
+        grad = xp.broadcast_to(grad.reshape([along.get(c, 1) for c in unique]), [along.get(c, n) for c, n in zip(unique, shape)])
+    for k, n in enumerate(shape):
         if n == 1 and grad.shape[k] != 1:
             grad = grad.sum(axis=k, keepdims=True)
-    return grad
+    if unique == target:
+        return grad
+    full = xp.zeros(x.shape, dtype=grad.dtype)
+    strides = {}
+    for c, stride in zip(target, full.strides):  # a repeated letter steps along each of its dims at once
+        strides[c] = strides.get(c, 0) + stride
+    as_strided(xp, full, shape, tuple(strides[c] for c in unique))[...] = grad
+    return full
 
 
 def _atan2_grads(argnum):
