@@ -905,13 +905,18 @@ class Session:
     def _inplace(self, target, op, other, key=None):
         with self._lock:
             command = self._command(op + "_" if key is None else "x[...] =")
-            inplace = command.inplace
-            inplace.target = target._handle
-            inplace.op = op
-            if other is not None:
-                _set_operand(inplace.other, other)
-            if key is not None:
-                inplace.key.CopyFrom(encode_param(key))
+            try:
+                inplace = command.inplace
+                inplace.target = target._handle
+                inplace.op = op
+                if other is not None:
+                    _set_operand(inplace.other, other)
+                if key is not None:
+                    inplace.key.CopyFrom(encode_param(key))
+            except BaseException:  # a bad operand: the half-made command must not go out
+                del self._batch.commands[-1]
+                self._sites.pop(command.id, None)
+                raise
             inplace.no_grad = not is_grad_enabled()
             self._sent_command(command)
 

@@ -369,6 +369,8 @@ class Tensor:
     def _inplace(self, op, other=None, key=None):
         """``add sub mul div zero copy setitem``: one in-place command, or, where autograd records the change
         (this tensor or ``other`` requires grad, grad mode on), the op written into this tensor (``_op_into``)."""
+        if isinstance(other, np.ndarray) or _is_torch_tensor(other):
+            other = self._session.tensor(other)  # as the out-of-place ops take them
         if is_grad_enabled() and (self._requires_grad or (isinstance(other, Tensor) and other._requires_grad)):
             if self._requires_grad and self._is_leaf:
                 raise errors.FailedPreconditionError("a leaf Variable that requires grad is being used in an in-place operation.")
@@ -434,6 +436,8 @@ class Tensor:
         """``x[key] = value`` in x's memory: a number or a tensor, broadcast to the indexed part, as
         PyTorch's. Recorded by autograd where x or the value requires grad (``CopySlices``): the
         value's gradient is the indexed part of x's, and what was written over gets none."""
+        if _is_torch_tensor(value):  # a local torch tensor's values, uploaded
+            value = self._session.tensor(value)
         if not isinstance(value, (Tensor,) + _NUMBERS):  # as torch: not a list, nor a NumPy array
             kind = type(value)
             raise TypeError(f"can't assign a {kind.__name__ if kind.__module__ == 'builtins' else kind.__module__ + '.' + kind.__name__} to a Tensor")
@@ -1088,7 +1092,7 @@ def _operator(name, reflected):
     else:
 
         def method(self, other):
-            if not isinstance(other, _OPERANDS):
+            if not isinstance(other, _OPERANDS) and not _is_torch_tensor(other):
                 return NotImplemented
             return _op(name, (other, self) if reflected else (self, other))
 
@@ -1160,7 +1164,7 @@ def _op(name, inputs, params=None, outputs=1):
             elif x._session is not session:
                 raise errors.InvalidArgumentError(f"{name}: expected all tensors to be in the same session")
             tracked = tracked or x._requires_grad
-        elif isinstance(x, np.ndarray):
+        elif isinstance(x, np.ndarray) or _is_torch_tensor(x):
             arrays = True
         elif not isinstance(x, _NUMBERS):  # checked before anything is queued: the session goes on as before
             raise TypeError(f"{name}(): expected a Tensor, a NumPy array or a number, got {type(x).__name__}")
@@ -1169,8 +1173,8 @@ def _op(name, inputs, params=None, outputs=1):
     dims = _DIM_PARAMS.get(name)
     if dims is not None and params:
         _check_dims(inputs[0], params, *dims)
-    if arrays:  # as torch takes them: tensors of their dtype
-        inputs = tuple(session.tensor(x) if isinstance(x, np.ndarray) else x for x in inputs)
+    if arrays:  # as torch takes them: tensors of their dtype (a local torch tensor's values too, as a batch from a DataLoader)
+        inputs = tuple(session.tensor(x) if isinstance(x, np.ndarray) or _is_torch_tensor(x) else x for x in inputs)
     grad_on = is_grad_enabled()
     requires_grad = tracked and grad_on and name not in session._non_differentiable
     meta = infer(name, inputs, params or _NO_PARAMS)
@@ -1212,7 +1216,7 @@ def _op_into(name, target, others=(), params=None):
     in PyTorch's words; so is a change the server cannot record (a view's: see ``Engine.apply_into``).
     """
     session = target._session
-    inputs = (target,) + tuple(session.tensor(x) if isinstance(x, np.ndarray) else x for x in others)
+    inputs = (target,) + tuple(session.tensor(x) if isinstance(x, np.ndarray) or _is_torch_tensor(x) else x for x in others)
     for x in inputs[1:]:
         if isinstance(x, Tensor):
             if x._session is not session:
@@ -1277,7 +1281,14 @@ def _wrap_dim(dim, ndim):
         raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
     return int(dim) % n
 _NUMBERS = (bool, int, float, np.bool_, np.integer, np.floating)
-_OPERANDS = (Tensor, np.ndarray) + _NUMBERS  # what an operator takes; others get NotImplemented, as torch's do
+_OPERANDS = (Tensor, np.ndarray) + _NUMBERS  # what an operator takes (and a local torch tensor); others get NotImplemented, as torch's do
+
+
+def _is_torch_tensor(x) -> bool:
+    """A local PyTorch tensor (a DataLoader's batch): its values are an operand, uploaded as a NumPy array's
+    are; found by its class, so gradwire never imports torch. (One that requires grad or lives on a GPU is
+    refused by torch's own conversion, in its words.)"""
+    return any(cls.__name__ == "Tensor" and cls.__module__ == "torch" for cls in type(x).__mro__)
 
 
 # torch.exp(x), torch.sum(x, 1), ...: PyTorch's functions of a tensor, as the methods of their first argument

@@ -604,3 +604,20 @@ def test_one_tensor_assigned_as_grad_twice(session):
     p.grad = g
     (p * 2).sum().backward()
     assert p.grad.tolist() == [2.5, 2.5, 2.5]
+
+
+def test_local_torch_tensors_are_operands_as_numpy_arrays_are(session):
+    """A batch from a torch DataLoader goes straight into a remote model: its values are uploaded."""
+    x, t = session.ones(2, 3), torch.arange(6.0).reshape(2, 3)
+    assert (x + t).tolist() == (t + 1).tolist() and isinstance(t + x, gw.Tensor)
+    layer = gw.nn.Linear(3, 2, session=session)
+    assert layer(t).shape == (2, 2)
+    x.add_(t)
+    x[0] = torch.tensor([9.0, 9.0, 9.0])
+    assert x.tolist() == [[9.0, 9.0, 9.0], [4.0, 5.0, 6.0]]
+    assert (x * torch.tensor([1, 2, 3])).dtype == gw.float32  # int64 values promote as torch's do
+    with pytest.raises(RuntimeError, match="Can't call numpy\\(\\) on Tensor that requires grad"):
+        x + torch.ones(3, requires_grad=True)  # torch's own refusal: its graph cannot cross
+    with pytest.raises(gw.InvalidArgumentError, match="expected a Tensor or a number, got str"):
+        x.add_("one")
+    assert x.tolist() == [[9.0, 9.0, 9.0], [4.0, 5.0, 6.0]]  # the refused command never went out
