@@ -152,6 +152,10 @@ COMMAND = st.one_of(
     st.builds(lambda n, h, p, r: {"factory": pb.Factory(name=n, handle=h, params=p, requires_grad=r)},
               st.sampled_from(["zeros", "ones", "rand", "randn", "full", "arange", "eye"]), HANDLE, PARAMS, st.booleans()),
     st.builds(lambda n, i, p, o, g: {"op": pb.Op(name=n, inputs=i, params=p, outputs=o, no_grad=g)}, NAME, st.lists(OPERAND, max_size=3), PARAMS, st.lists(HANDLE, max_size=2), st.booleans()),
+    # an op into a tensor (x.relu_(), x[k] = v under autograd): input 0 the target, mostly
+    st.builds(lambda n, h, i, p, o, g, other: {"op": pb.Op(name=n, inputs=[pb.Operand(handle=h)] + i, params=p, outputs=o, no_grad=g, into=other or h)},
+              NAME | st.sampled_from(["index_put", "copy_slices", "relu", "mul", "add", "clamp", "masked_fill", "dropout"]), HANDLE,
+              st.lists(OPERAND, max_size=2), PARAMS, st.lists(HANDLE, max_size=1), st.booleans(), st.just(0) | HANDLE),
     st.builds(lambda r, g, k: {"backward": pb.Backward(root=r, gradient=g, retain_graph=k)}, HANDLE, HANDLE, st.booleans()),
     st.builds(lambda o, i, g, k, u, r: {"grad": pb.Grad(outputs=o, inputs=i, grad_outputs=g, retain_graph=k, allow_unused=u, results=r)},
               st.lists(HANDLE, max_size=2), st.lists(HANDLE, max_size=2), st.lists(HANDLE, max_size=2), st.booleans(), st.booleans(), st.lists(HANDLE, max_size=2)),
