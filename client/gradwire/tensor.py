@@ -1212,8 +1212,8 @@ def _op_into(name, target, others=(), params=None):
     """``target.name_(*others)``: op ``name`` on ``(target, *others)``, its result written into target's memory.
 
     Where autograd records it (grad mode on, an input requires grad) target takes the op's node as its
-    ``grad_fn``, as in PyTorch: ``h.relu_()``, ``h += y``, ``h[k] = v``. A leaf that requires grad is refused,
-    in PyTorch's words; so is a change the server cannot record (a view's: see ``Engine.apply_into``).
+    ``grad_fn``, as in PyTorch: ``h.relu_()``, ``h += y``, ``h[k] = v``; a view's change goes into its base's history
+    too (``Engine.apply_into``). A leaf that requires grad, or a view of one, is refused, in PyTorch's words.
     """
     session = target._session
     inputs = (target,) + tuple(session.tensor(x) if isinstance(x, np.ndarray) or _is_torch_tensor(x) else x for x in others)

@@ -544,3 +544,28 @@ def test_a_dim_outside_the_tensor_is_an_index_error_with_torchs_words(engine):
     assert engine.apply("squeeze", z, dim=-1).grad_fn.name == "SqueezeBackward1"
     engine.apply("sum", z, dim=0).backward()
     assert z.grad.item() == 4.0
+
+
+def test_in_place_ops_under_autograd_record_as_torchs(engine):
+    values = np.arange(6.0).reshape(2, 3) - 2.5
+    x, tx = engine.tensor(values, requires_grad=True), torch.tensor(values, requires_grad=True)
+    h, th = x * 2, tx * 2
+    h += x
+    th += tx
+    engine.inplace("setitem", h, 0.0, (0, 1))
+    th[0, 1] = 0.0
+    h *= x
+    th *= tx
+    row, t_row = h[1], th[1]
+    engine.apply_into("relu", row, lambda source: engine.apply("relu", source))
+    t_row.relu_()
+    assert h.grad_fn.name == th.grad_fn.name().replace("torch::autograd::", "") == "CopySlices"
+    engine.apply("sum", h * h).backward()
+    (th * th).sum().backward()
+    np.testing.assert_allclose(h.array, th.detach().numpy())
+    np.testing.assert_allclose(x.grad.array, tx.grad.numpy())
+    leaf = engine.tensor(values, requires_grad=True)
+    with pytest.raises(GraphError, match="a leaf Variable that requires grad is being used in an in-place operation"):
+        leaf += 1.0
+    with pytest.raises(GraphError, match="a view of a leaf Variable that requires grad is being used in an in-place operation"):
+        engine.apply_into("relu", leaf[0], lambda source: engine.apply("relu", source))

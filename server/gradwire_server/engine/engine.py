@@ -224,15 +224,16 @@ class Engine:
     def inplace(self, name, target, other=None, key=None):
         """``target op= other`` (``setitem``: ``target[key] = other``) in the target's memory; bumps its version counter.
 
-        Not recorded: on a tensor that requires grad, or with an operand that does, only under no_grad().
+        Where autograd records it (grad mode on; target or ``other`` requires grad) it goes through ``apply_into``:
+        ``add sub mul div`` as themselves, ``zero copy setitem`` as ``index_put``.
         """
-        if is_grad_enabled():
-            if target._requires_grad:
-                if target.grad_fn is None:
-                    raise GraphError("a leaf Variable that requires grad is being used in an in-place operation.")
-                raise GraphError("in-place operations on a tensor that requires grad are supported only under no_grad()")
-            if type(other) is Tensor and other._requires_grad:
-                raise GraphError("in-place operations with an operand that requires grad are supported only under no_grad()")
+        if is_grad_enabled() and (target._requires_grad or (type(other) is Tensor and other._requires_grad)):
+            if name in _INPLACE:
+                return self.apply_into(name, target, lambda source: self.apply(name, source, other))
+            if name not in ("zero", "copy", "setitem"):
+                raise InvalidArgument(f"unknown in-place op {name!r}")
+            value = other if type(other) is Tensor else Tensor(self.xp.asarray(0 if name == "zero" else self._input_array(name, other), dtype=target.dtype), self)
+            return self.apply_into("index_put", target, lambda source: self.index_put(source, value, key if name == "setitem" else ()))
         array = target.array
         try:
             if name == "zero":
