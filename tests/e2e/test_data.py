@@ -1,0 +1,88 @@
+"""gradwire.utils.data: PyTorch's Dataset, TensorDataset, DataLoader and random_split, batches on the server."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gradwire as gw
+from gradwire.utils.data import DataLoader, Dataset, TensorDataset, default_collate, random_split
+
+torch = pytest.importorskip("torch")
+
+
+def test_a_tensor_dataset_is_batched_on_the_server_as_torchs_loader_batches(session):
+    features, labels = np.arange(20.0).reshape(10, 2), np.arange(10) % 3
+    ours = DataLoader(TensorDataset(session.tensor(features), session.tensor(labels)), batch_size=4)
+    theirs = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.from_numpy(features), torch.from_numpy(labels)), batch_size=4)
+    assert len(ours) == len(theirs) == 3
+    for (x, y), (tx, ty) in zip(ours, theirs, strict=True):
+        assert isinstance(x, gw.Tensor) and x.tolist() == tx.tolist() and y.tolist() == ty.tolist()
+    last = list(DataLoader(TensorDataset(session.tensor(features)), batch_size=4, drop_last=True))
+    assert len(last) == 2 and last[-1][0].shape == (4, 2)
+    session.sync()
+    before = session.stats()["tensors"]
+    for _ in DataLoader(TensorDataset(session.tensor(features)), batch_size=3, shuffle=True, generator=0):
+        pass
+    session.sync()
+    assert session.stats()["tensors"] <= before + 1  # the batches come and go; the data stays where it was
+
+
+def test_shuffled_epochs_cover_every_sample_once_in_a_new_order(session):
+    data = TensorDataset(session.tensor(np.arange(12)))
+    loader = DataLoader(data, batch_size=5, shuffle=True, generator=3)
+    epochs = [np.concatenate([batch.numpy() for (batch,) in loader]).tolist() for _ in range(2)]
+    assert sorted(epochs[0]) == sorted(epochs[1]) == list(range(12)) and epochs[0] != epochs[1]
+    again = DataLoader(data, batch_size=5, shuffle=True, generator=3)
+    assert np.concatenate([batch.numpy() for (batch,) in again]).tolist() == epochs[0]  # a seed makes it reproducible
+
+
+class _Squares(Dataset):
+    def __len__(self):
+        return 5
+
+    def __getitem__(self, i):
+        return {"x": np.array([i, i * i], dtype=np.float32), "label": i % 2}, float(i)
+
+
+def test_other_datasets_are_collated_as_torchs_default_collate(session):
+    ours, theirs = list(DataLoader(_Squares(), batch_size=2)), list(torch.utils.data.DataLoader(_Squares(), batch_size=2))
+    assert len(ours) == len(theirs) == 3
+    for (fields, value), (t_fields, t_value) in zip(ours, theirs):
+        assert fields["x"].tolist() == t_fields["x"].tolist() and fields["x"].dtype == gw.float32
+        assert fields["label"].tolist() == t_fields["label"].tolist() and fields["label"].dtype == gw.int64
+        assert value.tolist() == t_value.tolist()
+    stacked = default_collate([session.ones(2), session.zeros(2)])
+    assert stacked.tolist() == [[1.0, 1.0], [0.0, 0.0]]
+    assert list(DataLoader(_Squares(), batch_size=None))[3][1] == 3.0  # one sample at a time, as it is
+
+
+def test_random_split_and_subsets(session):
+    data = TensorDataset(np.arange(10), np.arange(10) * 10)
+    train, test = random_split(data, [0.7, 0.3], generator=1)
+    assert (len(train), len(test)) == (7, 3)
+    seen = sorted(int(train[i][0]) for i in range(7)) + sorted(int(test[i][0]) for i in range(3))
+    assert sorted(seen) == list(range(10))
+    assert all(int(b) == 10 * int(a) for a, b in (train[i] for i in range(7)))
+    with pytest.raises(ValueError, match="Sum of input lengths does not equal the length of the input dataset"):
+        random_split(data, [4, 4])
+    with pytest.raises(ValueError, match="Size mismatch between tensors"):
+        TensorDataset(np.arange(3), np.arange(4))
+
+
+def test_a_remote_model_trains_from_the_loader(session):
+    rng = np.random.default_rng(0)
+    features = rng.standard_normal((64, 3)).astype(np.float32)
+    labels = (features @ np.array([1.0, -2.0, 0.5], np.float32) > 0).astype(np.int64)
+    loader = DataLoader(TensorDataset(session.tensor(features), session.tensor(labels)), batch_size=16, shuffle=True, generator=0)
+    model = gw.nn.Linear(3, 2, session=session)
+    optimizer = gw.optim.SGD(model.parameters(), lr=0.5)
+    losses = []
+    for _ in range(15):
+        for x, y in loader:
+            loss = gw.nn.functional.cross_entropy(model(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0]
