@@ -7,7 +7,7 @@
         print(x.grad.numpy())
 """
 
-from . import autograd, errors, nn, optim, utils, viz
+from . import autograd, errors, linalg, nn, optim, utils, viz
 from .autograd import grad
 from .errors import (
     CancelledError, DeadlineExceededError, FailedPreconditionError, GradwireError, InternalError,
@@ -21,8 +21,8 @@ from .factories import (
 from .serialization import load, save
 from .session import Session, connect
 from .tensor import (
-    FUNCTIONS, Tensor, bool_, cat, einsum, float16, float32, float64, full_like, int32, int64, maximum, minimum, ones_like, rand_like,
-    randn_like, stack, where, zeros_like,
+    FUNCTIONS, Tensor, bool_, broadcast_to, cat, einsum, float16, float32, float64, full_like, int32, int64, maximum, meshgrid, minimum,
+    ones_like, rand_like, randn_like, stack, std_mean, tensordot, var_mean, where, zeros_like,
 )
 
 __version__ = "0.1.0"
@@ -33,10 +33,13 @@ __all__ = [
     "SessionLostError", "Tensor",
     "UnauthenticatedError", "UnavailableError", "UnimplementedError", "autograd", "bool_", "cat", "connect", "einsum",
     "enable_grad", "errors", "float16", "float32", "float64", "grad", "int32", "int64", "is_grad_enabled", "load",
-    "maximum", "minimum", "nn", "no_grad", "optim", "save", "set_grad_enabled", "stack", "utils", "viz", "where",
+    "maximum", "minimum", "nn", "no_grad", "broadcast_to", "meshgrid", "tensordot", "std_mean", "var_mean", "linalg",
+    "optim", "save", "set_grad_enabled", "stack", "utils", "viz", "where",
     "zeros_like", "ones_like", "full_like", "rand_like", "randn_like", "inference_mode", "arange", "as_tensor", "empty", "eye",
     "from_numpy", "full", "is_tensor", "linspace", "manual_seed", "numel", "ones", "rand", "randint", "randn", "randperm", "tensor", "zeros",
     *FUNCTIONS,
 ]
 globals().update(FUNCTIONS)  # gw.exp(x), gw.sum(x, 1), ...: torch's functions of a tensor
 from .factories import tensor  # noqa: E402 - after the submodule of that name: gw.tensor([1, 2]) is the factory, as torch.tensor
+# PyTorch's dtype aliases (torch.long, torch.float, ...), set last and kept out of __all__: they shadow builtins
+long, int, float, double, half, bool = int64, int32, float32, float64, float16, bool_  # noqa: A001

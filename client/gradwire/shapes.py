@@ -384,6 +384,7 @@ INFER = {
     "einsum": _einsum,
     **dict.fromkeys(["cumsum", "cumprod"], _cumsum),
     "scatter_add": lambda inputs, params: (inputs[0]._shape, inputs[0]._dtype),
+    "scatter": lambda inputs, params: (inputs[0]._shape, inputs[0]._dtype),
     "clamp": _clamp,
     "where": _where,
     **dict.fromkeys(["sum", "mean", "var", "std", "norm", "max", "min"], _reduction),

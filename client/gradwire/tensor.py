@@ -473,11 +473,12 @@ class Tensor:
                 known.append(part)
         return IndexKey(parts), keep, known
 
-    def sum(self, dim=None, keepdim=False):
-        return _op("sum", (self,), {"dim": dim, "keepdim": keepdim})
+    def sum(self, dim=None, keepdim=False, *, dtype=None):
+        """The sum over ``dim`` (all elements by default); ``dtype``: computed in that dtype, as PyTorch's."""
+        return _op("sum", (self if dtype is None else self.to(dtype),), {"dim": dim, "keepdim": keepdim})
 
-    def mean(self, dim=None, keepdim=False):
-        return _op("mean", (self,), {"dim": dim, "keepdim": keepdim})
+    def mean(self, dim=None, keepdim=False, *, dtype=None):
+        return _op("mean", (self if dtype is None else self.to(dtype),), {"dim": dim, "keepdim": keepdim})
 
     def max(self, dim=None, keepdim=False):
         """Over everything, a 0-d tensor; along ``dim``, a named tuple ``(values, indices)``."""
@@ -515,11 +516,11 @@ class Tensor:
     def argmin(self, dim=None, keepdim=False):
         return _op("argmin", (self,), {"dim": dim, "keepdim": keepdim})
 
-    def softmax(self, dim):
-        return _op("softmax", (self,), {"dim": dim})
+    def softmax(self, dim, dtype=None):
+        return _op("softmax", (self if dtype is None else self.to(dtype),), {"dim": dim})
 
-    def log_softmax(self, dim):
-        return _op("log_softmax", (self,), {"dim": dim})
+    def log_softmax(self, dim, dtype=None):
+        return _op("log_softmax", (self if dtype is None else self.to(dtype),), {"dim": dim})
 
     def clamp(self, min=None, max=None):
         return _op("clamp", (self,), {"min": min, "max": max})
@@ -749,6 +750,65 @@ class Tensor:
 
     def div_(self, other):
         return self._inplace("div", other)
+
+    def type(self, dtype=None):
+        """``x.type(dtype)``: ``x.to(dtype)``; with no dtype, the type's name as PyTorch writes it (``gradwire.FloatTensor``)."""
+        if dtype is None:
+            return f"gradwire.{_TENSOR_TYPE_NAMES.get(self.dtype, self.dtype.name)}Tensor"
+        return self.to(dtype)
+
+    def scatter(self, dim, index, src=None, value=None, *, reduce=None):
+        """This tensor with ``src``'s elements (or ``value``) written along ``dim`` at ``index``, as ``torch.scatter``."""
+        return _op("scatter", self._scatter_inputs("scatter", index, src, value, reduce), {"dim": dim})
+
+    def scatter_(self, dim, index, src=None, value=None, *, reduce=None):
+        return _op_into("scatter", self, self._scatter_inputs("scatter_", index, src, value, reduce)[1:], {"dim": dim})
+
+    def scatter_add_(self, dim, index, src):
+        return _op_into("scatter_add", self, (_as_index(self, index), src), {"dim": dim})
+
+    def _scatter_inputs(self, name, index, src, value, reduce):
+        if reduce is not None:
+            raise errors.UnimplementedError(f"{name}: reduce= is not supported (scatter_add does reduce='add')")
+        if (src is None) == (value is None):
+            raise TypeError(f"{name}() expects either a src tensor or a value")
+        index = _as_index(self, index)
+        if src is None or not isinstance(src, Tensor):  # a number: a tensor of index's shape and this dtype, made there
+            src = self._session.full(tuple(index.shape), value if src is None else src, dtype=self.dtype)
+        return (self, index, src)
+
+    def index_add(self, dim, index, source, *, alpha=1):
+        """``source``'s slices along ``dim`` added into this tensor's at ``index`` (repeats add), as ``torch.index_add``."""
+        return self.scatter_add(dim, *self._index_add_inputs(dim, index, source, alpha))
+
+    def index_add_(self, dim, index, source, *, alpha=1):
+        return self.scatter_add_(dim, *self._index_add_inputs(dim, index, source, alpha))
+
+    def _index_add_inputs(self, dim, index, source, alpha):
+        """index_add as scatter_add: the 1-D index spread over source's shape along dim."""
+        index, dim = _as_index(self, index), _wrap_dim(dim, self.ndim)
+        if index.ndim != 1:
+            raise errors.InvalidArgumentError("index_add_(): Index is supposed to be a vector")
+        shape = [1] * source.ndim
+        shape[dim] = -1
+        return index.reshape(shape).expand(tuple(source.shape)), _scaled(source, alpha)
+
+    def index_fill(self, dim, index, value):
+        """``value`` in the slices along ``dim`` at ``index``, as ``torch.index_fill``."""
+        return self.masked_fill(self._index_mask(dim, index), value)
+
+    def index_fill_(self, dim, index, value):
+        return self.masked_fill_(self._index_mask(dim, index), value)
+
+    def _index_mask(self, dim, index):
+        dim = _wrap_dim(dim, self.ndim)
+        mask = self._session.zeros(self.shape[dim] if self.ndim else 1, dtype="bool")
+        with no_grad():
+            mask[_as_index(self, index)] = True
+        shape = [1] * self.ndim
+        if self.ndim:
+            shape[dim] = -1
+        return mask.reshape(shape)
 
     def register_hook(self, hook):
         """Not supported: PyTorch calls a tensor's hook in the middle of the backward pass, which gradwire runs
@@ -1051,6 +1111,12 @@ for _name, _dtype in {**_ALIASES, "bool": "bool"}.items():  # float() double() h
 
 
 _TORCH_TYPE_NAMES = {float16: "Half", float32: "Float", float64: "Double"}
+_TENSOR_TYPE_NAMES = {**_TORCH_TYPE_NAMES, int64: "Long", int32: "Int", bool_: "Bool"}
+
+
+def _as_index(x, index):
+    """An index for x's session: Tensors pass; lists and arrays are uploaded as int64."""
+    return index if isinstance(index, Tensor) else x._session.tensor(np.asarray(index, dtype=np.int64))
 
 
 def _bitwise(name, *operands):
@@ -1302,6 +1368,7 @@ _FUNCTION_NAMES = (
     "moveaxis", "mm", "bmm", "mv", "dot", "outer", "ger", "atan2", "arctan2", "fmod", "allclose", "equal", "logical_and", "logical_or",
     "logical_xor", "cumprod", "nonzero", "argwhere", "scatter_add", "index_select", "masked_select", "diagonal", "diag", "trace",
     "lerp", "addmm", "addcmul", "addcdiv", "hypot", "logaddexp", "nan_to_num", "isclose", "diff", "repeat_interleave", "kron", "cross",
+    "scatter", "index_add", "index_fill",
 )
 
 
@@ -1354,6 +1421,64 @@ def where(condition, x=None, y=None):
     if x is None and y is None:
         return condition.nonzero(as_tuple=True)
     return _op("where", (condition, x, y))
+
+
+def broadcast_to(input, size):
+    return input.expand(*size) if isinstance(size, (tuple, list)) else input.expand(size)
+
+
+def meshgrid(*tensors, indexing="ij"):
+    """Coordinate grids from 1-D tensors, as ``torch.meshgrid`` (``indexing="xy"`` swaps the first two dims)."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing not in ("ij", "xy"):
+        raise errors.InvalidArgumentError(f'torch.meshgrid: indexing must be one of "xy" or "ij", but received: {indexing}')
+    sizes = [int(t.numel()) for t in tensors]
+    order = list(range(len(tensors)))
+    if indexing == "xy" and len(tensors) >= 2:
+        order[0], order[1] = 1, 0
+    shape = tuple(sizes[k] for k in order)
+    grids = []
+    for i, t in enumerate(tensors):
+        view = [1] * len(tensors)
+        view[order.index(i)] = -1
+        grids.append(t.reshape(view).expand(*shape))
+    return tuple(grids)
+
+
+def tensordot(a, b, dims=2):
+    """Sums of products over ``dims`` (a count of a's last and b's first dims, or two lists of dims), as
+    ``torch.tensordot``: one einsum."""
+    if isinstance(dims, int):
+        dims = (list(range(a.ndim - dims, a.ndim)), list(range(dims)))
+    first, second = ([d % a.ndim for d in _listed(dims[0])], [d % b.ndim for d in _listed(dims[1])])
+    if len(first) != len(second):
+        raise errors.InvalidArgumentError("both dimension lists should have same length")
+    letters = iter("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    a_subscripts = [next(letters) for _ in range(a.ndim)]
+    b_subscripts = [next(letters) for _ in range(b.ndim)]
+    for i, j in zip(first, second):
+        b_subscripts[j] = a_subscripts[i]
+    out = [c for k, c in enumerate(a_subscripts) if k not in first] + [c for k, c in enumerate(b_subscripts) if k not in second]
+    return einsum(f"{''.join(a_subscripts)},{''.join(b_subscripts)}->{''.join(out)}", a, b)
+
+
+def _listed(dims):
+    return [dims] if isinstance(dims, int) else list(dims)
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """``(std, mean)`` over ``dim``, as ``torch.std_mean``."""
+    if isinstance(dim, bool):  # std_mean(x, False): the old signature's unbiased
+        dim, unbiased = None, dim
+    return input.std(dim, unbiased, keepdim, correction=correction), input.mean(dim, keepdim)
+
+
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """``(var, mean)`` over ``dim``, as ``torch.var_mean``."""
+    if isinstance(dim, bool):  # var_mean(x, False): the old signature's unbiased
+        dim, unbiased = None, dim
+    return input.var(dim, unbiased, keepdim, correction=correction), input.mean(dim, keepdim)
 
 
 def einsum(equation, *operands):

@@ -386,6 +386,8 @@ ROWS = [
     R("cumprod", [(3, 4)], lambda x: torch.cumprod(x, 1), "dim1", dim=1),
     R("cumprod", [const([[1.5, 0.0, 2.0, -1.0], [0.0, 0.0, 3.0, 0.5]])], lambda x: torch.cumprod(x, -1), "zeros", dim=-1),
     R("cumprod", [const([[2, 3], [4, 5]], "int64")], lambda x: torch.cumprod(x, 0), "int", dim=0, diff=()),
+    R("scatter", [(3, 4), const([[0, 1], [1, 3], [3, 0]], "int64"), (3, 2)], lambda x, i, src: torch.scatter(x, 1, i, src), dim=1),
+    R("scatter", [(3, 2), const([[2, 0], [0, 1]], "int64"), (2, 2)], lambda x, i, src: torch.scatter(x, 0, i, src), "dim0", dim=0),
     R("scatter_add", [(3, 4), const([[0, 1], [1, 1], [3, 0]], "int64"), (3, 2)], lambda x, i, src: torch.scatter_add(x, 1, i, src),
       "dim1-repeats", dim=1),
     R("scatter_add", [(3, 2), const([[2, 0], [0, 0]], "int64"), (2, 2)], lambda x, i, src: torch.scatter_add(x, 0, i, src), "dim0", dim=0),

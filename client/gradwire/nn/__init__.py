@@ -18,11 +18,15 @@ from .layers import (
     AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, CosineSimilarity, Dropout,
     Dropout2d, ELU, Embedding, Flatten, GELU, GroupNorm, Hardtanh, Identity, LayerNorm, LeakyReLU, Linear, LogSoftmax,
     MaxPool1d, MaxPool2d, ModuleDict, ModuleList, PairwiseDistance, ParameterDict, ParameterList, ReLU, ReLU6,
-    Sequential, SiLU, Sigmoid, Softmax, Softplus, Tanh, Unflatten, Upsample,
+    Sequential, SiLU, Sigmoid, Softmax, Softplus, Tanh, Unflatten, Upsample, Mish, Hardswish, Hardsigmoid, LogSigmoid, Softsign,
+    Tanhshrink, GLU, Threshold, Softmax2d, PReLU,
 )
 from .attention import MultiheadAttention, Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
-from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss
+from .loss import (
+    BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CrossEntropyLoss, GaussianNLLLoss, HingeEmbeddingLoss, HuberLoss, KLDivLoss, L1Loss,
+    MarginRankingLoss, MSELoss, NLLLoss, PoissonNLLLoss, SmoothL1Loss, SoftMarginLoss, TripletMarginLoss,
+)
 from .module import Module, resolve_session
 from .parameter import Parameter
 
@@ -35,5 +39,7 @@ __all__ = [
     "ParameterList", "RNN", "RNNCell", "ReLU", "ReLU6", "Sequential", "SiLU", "Sigmoid", "SmoothL1Loss", "Softmax",
     "Softplus", "Tanh", "Transformer", "TransformerDecoder", "TransformerDecoderLayer", "TransformerEncoder",
     "TransformerEncoderLayer", "Unflatten", "Upsample", "functional", "init",
-    "resolve_session", "utils",
+    "resolve_session", "utils", "Mish", "Hardswish", "Hardsigmoid", "LogSigmoid", "Softsign", "Tanhshrink", "GLU", "Threshold",
+    "Softmax2d", "PReLU", "CosineEmbeddingLoss", "GaussianNLLLoss", "HingeEmbeddingLoss", "MarginRankingLoss", "PoissonNLLLoss",
+    "SoftMarginLoss", "TripletMarginLoss",
 ]

@@ -61,14 +61,78 @@ def sigmoid(input):
     return input.sigmoid()
 
 
-def softmax(input, dim):
-    """exp(x) / sum(exp(x)) along ``dim`` (computed stably)."""
-    return input.softmax(dim)
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """exp(x) / sum(exp(x)) along ``dim`` (computed stably; in ``dtype`` when given)."""
+    return input.softmax(_implicit_dim(input, dim), dtype)
 
 
-def log_softmax(input, dim):
-    """x - logsumexp(x) along ``dim`` (computed stably)."""
-    return input.log_softmax(dim)
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """x - logsumexp(x) along ``dim`` (computed stably; in ``dtype`` when given)."""
+    return input.log_softmax(_implicit_dim(input, dim), dtype)
+
+
+def _implicit_dim(input, dim):
+    """PyTorch's legacy choice where no dim is given: 0 for 0-, 1- and 3-d inputs, else 1 (it warns too)."""
+    if dim is not None:
+        return dim
+    import warnings
+
+    warnings.warn("Implicit dimension choice for softmax has been deprecated. Change the call to include dim=X as an argument.", UserWarning, stacklevel=3)
+    return 0 if input.ndim in (0, 1, 3) else 1
+
+
+# --- activations PyTorch has as ops of their own, here compositions of ops -------------------------------------
+def mish(input, inplace=False):
+    """x * tanh(softplus(x))."""
+    return input * softplus(input).tanh()
+
+
+def hardswish(input, inplace=False):
+    """x * relu6(x + 3) / 6."""
+    return input * (input + 3.0).clamp(0.0, 6.0) / 6.0
+
+
+def hardsigmoid(input, inplace=False):
+    """relu6(x + 3) / 6."""
+    return (input + 3.0).clamp(0.0, 6.0) / 6.0
+
+
+def logsigmoid(input):
+    """log(sigmoid(x)), computed as -softplus(-x): stable at both ends."""
+    return -softplus(-input)
+
+
+def softsign(input):
+    return input / (input.abs() + 1.0)
+
+
+def tanhshrink(input):
+    return input - input.tanh()
+
+
+def glu(input, dim=-1):
+    """The first half of ``input`` along ``dim`` gated by the sigmoid of the second, as ``torch.nn.functional.glu``."""
+    size = input.shape[dim]
+    if size % 2:
+        raise errors.InvalidArgumentError(f"Halving dimension must be even, but dimension {dim % input.ndim} is size {size}")
+    first, second = input.chunk(2, dim)
+    return first * second.sigmoid()
+
+
+def threshold(input, threshold, value, inplace=False):
+    """x where x > ``threshold``, else ``value``."""
+    return _op("where", (input > threshold, input, value))
+
+
+def prelu(input, weight):
+    """x where x > 0, else ``weight`` * x, ``weight`` (1 or one per channel, dim 1) broadcast along the channels."""
+    if weight.numel() != 1:
+        if input.ndim < 2 or input.shape[1] != weight.numel():
+            raise errors.InvalidArgumentError(
+                f"Mismatch of parameter numbers and input channel size. Found parameter numbers = {weight.numel()} and channel size = {input.shape[1] if input.ndim > 1 else 1}."
+            )
+        weight = weight.reshape((-1,) + (1,) * (input.ndim - 2))
+    return _op("where", (input > 0, input, weight * input))
 
 
 def linear(input, weight, bias=None):
@@ -481,6 +545,77 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     if reduction == "batchmean":
         return pointwise.sum() / (input.shape[0] if input.ndim else 1)
     return _reduced(pointwise, reduction)
+
+
+# --- losses PyTorch has as ops of their own, here compositions of ops --------------------------------------------
+def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None, reduction="mean"):
+    """max(0, -target * (input1 - input2) + margin)."""
+    _check_reduction(reduction)
+    return _reduced((-_as_probabilities(target, input1) * (input1 - input2) + margin).clamp_min(0.0), reduction)
+
+
+def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"):
+    """x where target is 1, max(0, margin - x) where it is -1 (PyTorch's: each term where target is not the other)."""
+    _check_reduction(reduction)
+    target = _as_probabilities(target, input)
+    zeros = input * 0.0
+    losses = _op("where", (target != 1, (margin - input).clamp_min(0.0), zeros)) + _op("where", (target != -1, input, zeros))
+    return _reduced(losses, reduction)
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """log(1 + exp(-target * x)), computed as softplus: stable."""
+    _check_reduction(reduction)
+    return _reduced(softplus(-_as_probabilities(target, input) * input), reduction)
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None, reduction="mean"):
+    """1 - cos(x1, x2) where target is 1, max(0, cos - margin) where it is -1; the cosine over the last dim
+    with PyTorch's epsilon (1e-12) added to each squared magnitude."""
+    _check_reduction(reduction)
+    target = _as_probabilities(target, input1)
+    dim = input1.ndim - 1
+    cosine = (input1 * input2).sum(dim) / (((input1 * input1).sum(dim) + 1e-12) * ((input2 * input2).sum(dim) + 1e-12)).sqrt()
+    zeros = cosine * 0.0
+    losses = _op("where", (target == 1, 1.0 - cosine, zeros)) + _op("where", (target == -1, (cosine - margin).clamp_min(0.0), zeros))
+    return _reduced(losses, reduction)
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6, swap=False, size_average=None, reduce=None, reduction="mean"):
+    """max(0, d(anchor, positive) - d(anchor, negative) + margin), d the ``pairwise_distance``; ``swap``: the
+    closer of d(anchor, negative) and d(positive, negative)."""
+    _check_reduction(reduction)
+    to_positive, to_negative = pairwise_distance(anchor, positive, p, eps), pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        to_negative = _op("minimum", (to_negative, pairwise_distance(positive, negative, p, eps)))
+    return _reduced((to_positive - to_negative + margin).clamp_min(0.0), reduction)
+
+
+def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None, reduction="mean"):
+    """exp(x) - target * x (``log_input``), or x - target * log(x + eps); ``full``: Stirling's term for targets above 1."""
+    _check_reduction(reduction)
+    target = _as_probabilities(target, input)
+    losses = input.exp() - target * input if log_input else input - target * (input + eps).log()
+    if full:
+        stirling = target * target.log() - target + 0.5 * (2 * math.pi * target).log()
+        losses = losses + _op("where", (target > 1, stirling, stirling * 0.0))
+    return _reduced(losses, reduction)
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    """0.5 * (log(var) + (input - target)^2 / var) (+ 0.5 log(2 pi) with ``full``); var held at least ``eps`` for
+    the values, its gradient passed through unchanged, as PyTorch clamps it under no_grad."""
+    _check_reduction(reduction)
+    target, var = _as_probabilities(target, input), _as_probabilities(var, input)
+    if var.ndim == input.ndim - 1 or (var.ndim == input.ndim and var.shape[-1] == 1 and input.shape[-1] != 1):
+        var = var.unsqueeze(-1) if var.ndim == input.ndim - 1 else var
+    if bool((var < 0).any()):
+        raise errors.InvalidArgumentError("var has negative entry/entries")
+    var = var + (var.clamp_min(eps) - var).detach()
+    losses = 0.5 * (var.log() + (input - target) ** 2 / var)
+    if full:
+        losses = losses + 0.5 * math.log(2 * math.pi)
+    return _reduced(losses, reduction)
 
 
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):

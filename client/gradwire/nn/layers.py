@@ -26,7 +26,7 @@ from .parameter import Parameter
 __all__ = [
     "Upsample", "CosineSimilarity", "PairwiseDistance", "ParameterDict", "ParameterList", "GroupNorm", "Dropout2d", "AvgPool1d", "Conv1d", "MaxPool1d", "Hardtanh", "ReLU6", "Unflatten", "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "Dropout", "ELU", "Embedding", "Flatten", "GELU", "Identity", "LayerNorm", "LeakyReLU", "Linear",
     "LogSoftmax", "MaxPool2d", "ModuleDict", "ModuleList", "ReLU", "Sequential", "SiLU", "Sigmoid", "Softmax",
-    "Softplus", "Tanh",
+    "Softplus", "Tanh", "Mish", "Hardswish", "Hardsigmoid", "LogSigmoid", "Softsign", "Tanhshrink", "GLU", "Threshold", "Softmax2d", "PReLU",
 ]
 
 
@@ -314,6 +314,72 @@ class _Settings(Module):
 
     def extra_repr(self):
         return ", ".join(f"{name}={getattr(self, name)}" for name in self._settings)
+
+
+class Mish(_Settings):
+    _functional = staticmethod(F.mish)
+
+    def __init__(self, inplace=False):
+        super().__init__()
+
+
+class Hardswish(Mish):
+    _functional = staticmethod(F.hardswish)
+
+
+class Hardsigmoid(Mish):
+    _functional = staticmethod(F.hardsigmoid)
+
+
+class LogSigmoid(_Settings):
+    _functional = staticmethod(F.logsigmoid)
+
+
+class Softsign(LogSigmoid):
+    _functional = staticmethod(F.softsign)
+
+
+class Tanhshrink(LogSigmoid):
+    _functional = staticmethod(F.tanhshrink)
+
+
+class GLU(_Settings):
+    _settings, _functional = ("dim",), staticmethod(F.glu)
+
+    def __init__(self, dim=-1):
+        super().__init__(dim)
+
+
+class Threshold(_Settings):
+    _settings, _functional = ("threshold", "value"), staticmethod(F.threshold)
+
+    def __init__(self, threshold, value, inplace=False):
+        super().__init__(threshold, value)
+
+
+class Softmax2d(Module):
+    """Softmax over the channels (dim -3) of (N, C, H, W) or (C, H, W) inputs."""
+
+    def forward(self, input):
+        if input.ndim not in (3, 4):
+            raise errors.InvalidArgumentError(f"Softmax2d: expected input to be 3D or 4D, got {input.ndim}D instead")
+        return input.softmax(-3)
+
+
+class PReLU(Module):
+    """x where x > 0, else a learned slope times x: one slope, or one per channel (``num_parameters``), starting
+    at ``init``, as ``torch.nn.PReLU``."""
+
+    def __init__(self, num_parameters=1, init=0.25, *, session=None, dtype=None):
+        super().__init__()
+        self.num_parameters = num_parameters
+        self.weight = Parameter(resolve_session(session).full((num_parameters,), float(init), dtype=as_dtype(dtype or "float32")))
+
+    def forward(self, input):
+        return F.prelu(input, self.weight)
+
+    def extra_repr(self):
+        return f"num_parameters={self.num_parameters}"
 
 
 class LeakyReLU(_Settings):

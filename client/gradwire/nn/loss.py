@@ -5,7 +5,8 @@ from __future__ import annotations
 from . import functional as F
 from .module import Module
 
-__all__ = ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "HuberLoss", "KLDivLoss", "L1Loss", "MSELoss", "NLLLoss", "SmoothL1Loss"]
+__all__ = ["BCELoss", "BCEWithLogitsLoss", "CosineEmbeddingLoss", "CrossEntropyLoss", "GaussianNLLLoss", "HingeEmbeddingLoss", "HuberLoss",
+           "KLDivLoss", "L1Loss", "MSELoss", "MarginRankingLoss", "NLLLoss", "PoissonNLLLoss", "SmoothL1Loss", "SoftMarginLoss", "TripletMarginLoss"]
 
 
 class _Loss(Module):
@@ -102,3 +103,64 @@ class KLDivLoss(_Loss):
     def __init__(self, size_average=None, reduce=None, reduction="mean", log_target=False):
         super().__init__(reduction, log_target=log_target)
         self.log_target = log_target
+
+
+class _PairLoss(_Loss):
+    """A loss of two inputs and a target (or of three inputs): ``forward(input1, input2, target)``."""
+
+    def forward(self, input1, input2, target):
+        return self._loss(input1, input2, target, reduction=self.reduction, **self._settings)
+
+
+class MarginRankingLoss(_PairLoss):
+    _loss = staticmethod(F.margin_ranking_loss)
+
+    def __init__(self, margin=0.0, size_average=None, reduce=None, reduction="mean"):
+        super().__init__(reduction, margin=margin)
+        self.margin = margin
+
+
+class CosineEmbeddingLoss(MarginRankingLoss):
+    _loss = staticmethod(F.cosine_embedding_loss)
+
+
+class TripletMarginLoss(_PairLoss):
+    _loss = staticmethod(F.triplet_margin_loss)
+
+    def __init__(self, margin=1.0, p=2.0, eps=1e-6, swap=False, size_average=None, reduce=None, reduction="mean"):
+        super().__init__(reduction, margin=margin, p=p, eps=eps, swap=swap)
+        self.margin, self.p, self.eps, self.swap = margin, p, eps, swap
+
+
+class HingeEmbeddingLoss(_Loss):
+    _loss = staticmethod(F.hinge_embedding_loss)
+
+    def __init__(self, margin=1.0, size_average=None, reduce=None, reduction="mean"):
+        super().__init__(reduction, margin=margin)
+        self.margin = margin
+
+
+class SoftMarginLoss(_Loss):
+    _loss = staticmethod(F.soft_margin_loss)
+
+    def __init__(self, size_average=None, reduce=None, reduction="mean"):
+        super().__init__(reduction)
+
+
+class PoissonNLLLoss(_Loss):
+    _loss = staticmethod(F.poisson_nll_loss)
+
+    def __init__(self, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None, reduction="mean"):
+        super().__init__(reduction, log_input=log_input, full=full, eps=eps)
+        self.log_input, self.full, self.eps = log_input, full, eps
+
+
+class GaussianNLLLoss(_Loss):
+    _loss = staticmethod(F.gaussian_nll_loss)
+
+    def __init__(self, *, full=False, eps=1e-6, reduction="mean"):
+        super().__init__(reduction, full=full, eps=eps)
+        self.full, self.eps = full, eps
+
+    def forward(self, input, target, var):
+        return self._loss(input, target, var, reduction=self.reduction, **self._settings)

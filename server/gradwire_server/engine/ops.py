@@ -209,10 +209,7 @@ def _gather(xp, x, index, dim):
 def scatter_add_along(xp, shape, index, values, dim):
     """Zeros of ``shape`` with ``values`` added at ``index`` along ``dim`` (repeats add): gather's VJP."""
     out = xp.zeros(shape, values.dtype)
-    d = _axis(dim, len(shape))
-    where = [xp.arange(n).reshape((-1,) + (1,) * (index.ndim - 1 - k)) for k, n in enumerate(index.shape)]
-    where[d] = index
-    xp.add.at(out, tuple(where), values)
+    xp.add.at(out, along(xp, index, _axis(dim, len(shape))), values)
     return out
 
 
@@ -462,17 +459,39 @@ def _nonzero(xp, x):
     return xp.stack(xp.nonzero(x), axis=-1).astype(xp.int64) if x.ndim else xp.zeros((int(bool(x)), 0), dtype=xp.int64)
 
 
-def _scatter_add(xp, x, index, src, dim):
-    """``x.scatter_add(dim, index, src)``: x with src's elements (as far as index reaches) added along dim at index."""
+def _scatter_checked(name, xp, x, index, src, dim):
+    """(dim as an axis, src's part that index reaches), after PyTorch's checks of the three."""
     if index.dtype.kind not in "iu":
-        raise TypeError(f"scatter_add(): Expected dtype int64 for index, got {index.dtype}")
+        raise TypeError(f"{name}(): Expected dtype int64 for index, got {index.dtype}")
     if not (index.ndim == x.ndim == src.ndim):
         raise ValueError("Index tensor must have the same number of dimensions as self tensor")
     d = _axis(dim, x.ndim)
     if index.size and bool(((index < 0) | (index >= x.shape[d])).any()):
         raise IndexError(f"index {int(index[(index < 0) | (index >= x.shape[d])].reshape(-1)[0])} is out of bounds for dimension {d} with size {x.shape[d]}")
-    part = src[tuple(slice(0, n) for n in index.shape)]
+    return d, src[tuple(slice(0, n) for n in index.shape)]
+
+
+def along(xp, index, dim):
+    """The full index tuple that puts ``index`` along ``dim`` and every other dim's own positions: x[along(...)] is
+    take_along_axis, x[along(...)] = v put_along_axis (the same on CuPy)."""
+    where = [xp.arange(n).reshape((-1,) + (1,) * (index.ndim - 1 - k)) for k, n in enumerate(index.shape)]
+    where[dim] = index
+    return tuple(where)
+
+
+def _scatter_add(xp, x, index, src, dim):
+    """``x.scatter_add(dim, index, src)``: x with src's elements (as far as index reaches) added along dim at index."""
+    d, part = _scatter_checked("scatter_add", xp, x, index, src, dim)
     return x + scatter_add_along(xp, x.shape, index, part.astype(x.dtype), d)
+
+
+def _scatter(xp, x, index, src, dim):
+    """``x.scatter(dim, index, src)``: x with src's elements (as far as index reaches) written along dim at index
+    (where index repeats a position, one of them wins, as in PyTorch)."""
+    d, part = _scatter_checked("scatter", xp, x, index, src, dim)
+    out = x.copy()
+    out[along(xp, index, d)] = part
+    return out
 
 # name         forward                                                       backward node
 defop("add", lambda xp, x, y: x + y, "AddBackward0", 2, broadcasts=True)
@@ -505,6 +524,7 @@ defop("triu", _triangle("triu"), "TriuBackward0")
 defop("cumsum", _cumsum, "CumsumBackward0")
 defop("cumprod", _cumprod, "CumprodBackward0")
 defop("scatter_add", _scatter_add, "ScatterAddBackward0", 3)  # (x, index, src), dim a param
+defop("scatter", _scatter, "ScatterBackward0", 3)  # (x, index, src), dim a param; a number src: a full tensor from the SDK
 defop("clamp", _clamp, "ClampBackward1")
 defop("rsqrt", lambda xp, x: 1 / xp.sqrt(x), "RsqrtBackward0")
 defop("reciprocal", lambda xp, x: 1 / x, "ReciprocalBackward0")

@@ -210,6 +210,12 @@ def _scattered_src_grad(xp, g, index, src, dim):
     return grad
 
 
+def _scatter_grad_x(xp, g, ans, x, index, src, dim):
+    grad = g.copy()
+    grad[ops.along(xp, index, ops._axis(dim, g.ndim))] = 0  # what was written over passes nothing back
+    return grad
+
+
 def _cumprod_grad(xp, g, ans, x, dim):
     """Each element's share of every later partial product: the products of the others before each
     position, from exclusive products (right where some elements are zero, unlike ans / x)."""
@@ -319,6 +325,7 @@ defvjp("cumsum", lambda xp, g, ans, x, dim: xp.flip(xp.cumsum(xp.flip(g, dim), a
 defvjp("clamp", _clamp_grad, saves="inputs")
 defvjp("cumprod", _cumprod_grad, saves="inputs")
 defvjp("scatter_add", _same, None, lambda xp, g, ans, x, index, src, dim: _scattered_src_grad(xp, g, index, src, dim), saves="inputs")
+defvjp("scatter", _scatter_grad_x, None, lambda xp, g, ans, x, index, src, dim: _scattered_src_grad(xp, g, index, src, dim), saves="inputs")
 defvjp("rsqrt", lambda xp, g, ans, x: -0.5 * g * ans * ans * ans, saves="ans")
 defvjp("reciprocal", lambda xp, g, ans, x: -g * ans * ans, saves="ans")
 defvjp("tan", lambda xp, g, ans, x: g * (1 + ans * ans), saves="ans")

@@ -1,0 +1,56 @@
+"""``gradwire.linalg``: PyTorch's ``torch.linalg`` norms and cross product, as ops on the server."""
+
+from __future__ import annotations
+
+import math
+
+from . import errors
+from .tensor import Tensor
+
+__all__ = ["cross", "matrix_norm", "norm", "vector_norm"]
+
+
+def cross(input: Tensor, other: Tensor, *, dim=-1) -> Tensor:
+    """The cross product of 3-vectors along ``dim`` (the last by default), as ``torch.linalg.cross``."""
+    return input.cross(other, dim)
+
+
+def vector_norm(x: Tensor, ord=2, dim=None, keepdim=False, *, dtype=None) -> Tensor:
+    """``(sum |x|^ord)^(1/ord)`` over ``dim`` (all elements by default); ``inf``/``-inf`` the largest/smallest ``|x|``,
+    ``0`` the count of nonzeros, as ``torch.linalg.vector_norm``."""
+    x = x if dtype is None else x.to(dtype)
+    return x.norm(float(ord), dim, keepdim)
+
+
+def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None) -> Tensor:
+    """The Frobenius norm, or the largest (``ord=inf``: rows', ``1``: columns') absolute sum, or the smallest
+    (``-inf``, ``-1``), over the two dims ``dim``, as ``torch.linalg.matrix_norm``; the spectral and nuclear
+    norms need an SVD, which gradwire does not have."""
+    A = A if dtype is None else A.to(dtype)
+    if len(dim) != 2:
+        raise errors.InvalidArgumentError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {tuple(dim)}")
+    rows, columns = (d % A.ndim for d in dim)
+    if ord == "fro":
+        return A.norm(2.0, (rows, columns), keepdim)
+    if ord in (math.inf, -math.inf, 1, -1):
+        summed, across = (columns, rows) if ord in (math.inf, -math.inf) else (rows, columns)
+        sums = A.abs().sum(summed, keepdim=True)
+        out = sums.amax(across, keepdim=True) if ord > 0 else sums.amin(across, keepdim=True)
+        return out if keepdim else out.squeeze((rows, columns))
+    raise errors.UnimplementedError(f"linalg.matrix_norm: ord={ord!r} needs a singular value decomposition, which gradwire does not have")
+
+
+def norm(A: Tensor, ord=None, dim=None, keepdim=False, *, dtype=None) -> Tensor:
+    """``torch.linalg.norm``: a vector norm over one dim (or all elements of a vector, or of anything when
+    ``ord`` is None), a matrix norm over two."""
+    if isinstance(dim, int):
+        dim = (dim,)
+    if ord is None:
+        return vector_norm(A, 2, dim, keepdim, dtype=dtype)
+    if (dim is not None and len(dim) == 2) or (dim is None and A.ndim == 2):
+        return matrix_norm(A, ord, dim if dim is not None else (-2, -1), keepdim, dtype=dtype)
+    if ord == "fro" or ord == "nuc":
+        raise errors.InvalidArgumentError(f"linalg.norm: order {ord} not supported for a vector norm")
+    if dim is None and A.ndim != 1:
+        raise errors.InvalidArgumentError(f"linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. Got {A.ndim}D.")
+    return vector_norm(A, ord, dim, keepdim, dtype=dtype)

@@ -1,0 +1,172 @@
+"""More of PyTorch's surface against torch, values and gradients: activations and losses built from ops, scatter and
+the index_* writes, meshgrid/tensordot/std_mean, torch.linalg's norms, dtype aliases and dtype= arguments."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import gradwire as gw
+import gradwire.nn.functional as F
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+
+RNG = np.random.default_rng(11)
+A = RNG.standard_normal((4, 6)) * 2  # away from the kinks at 0 and +-3 (hardswish, hardsigmoid)
+A[np.abs(A) < 0.05] += 0.2
+A[np.abs(np.abs(A) - 3) < 0.05] += 0.2
+B = RNG.standard_normal((4, 6))
+C = RNG.standard_normal((4, 6))
+SIGNS = np.where(RNG.standard_normal(4) > 0, 1.0, -1.0)
+POSITIVE = RNG.uniform(0.5, 3.0, (4, 6))
+
+
+def _compare(session, f, *arrays, rtol=1e-10, atol=1e-12):
+    ours = [session.tensor(a, requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out, t_out = f(gw, F, *ours), f(torch, TF, *theirs)
+    np.testing.assert_allclose(out.detach().numpy(), t_out.detach().numpy(), rtol=rtol, atol=atol)
+    weights = np.linspace(0.5, 1.5, int(np.prod(t_out.shape))).reshape(tuple(t_out.shape))
+    (out * session.tensor(weights)).sum().backward()
+    (t_out * torch.tensor(weights)).sum().backward()
+    for x, t in zip(ours, theirs):
+        if t.grad is not None:
+            np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=rtol, atol=atol)
+
+
+ACTIVATIONS = {
+    "mish": lambda lib, f, x: f.mish(x),
+    "hardswish": lambda lib, f, x: f.hardswish(x),
+    "hardsigmoid": lambda lib, f, x: f.hardsigmoid(x),
+    "logsigmoid": lambda lib, f, x: f.logsigmoid(x * 20),  # far into both tails
+    "softsign": lambda lib, f, x: f.softsign(x),
+    "tanhshrink": lambda lib, f, x: f.tanhshrink(x),
+    "glu": lambda lib, f, x: f.glu(x, 1),
+    "threshold": lambda lib, f, x: f.threshold(x, 0.5, -2.0),
+    "prelu": lambda lib, f, x: f.prelu(x.reshape(2, 3, 4), lib.tensor([0.25, -0.5, 2.0], dtype=lib.float64)),
+    "softmax dtype": lambda lib, f, x: f.softmax(x.float(), dim=1, dtype=lib.float64),
+    "log_softmax dtype": lambda lib, f, x: f.log_softmax(x.float(), -1, dtype=lib.float64),
+    "sum dtype": lambda lib, f, x: x.float().sum(1, dtype=lib.float64),
+}
+
+
+# where torch's kernel rounds differently: 1/6 as a float32 constant (hardsigmoid's backward), softplus's linear
+# tail past threshold 20 against torch's exact log-sigmoid (1e-9 relative), float32 inputs of the dtype= cases
+_LOOSER = {"hardsigmoid": (1e-7, 1e-12), "logsigmoid": (1e-8, 1e-12), "softmax dtype": (1e-6, 1e-7), "log_softmax dtype": (1e-6, 1e-7),
+           "sum dtype": (1e-6, 1e-7), "Hardsigmoid": (1e-7, 1e-12)}
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_activations_match_torch(session, name):
+    rtol, atol = _LOOSER.get(name, (1e-10, 1e-12))
+    _compare(session, ACTIVATIONS[name], A, rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize("module", ["Mish", "Hardswish", "Hardsigmoid", "LogSigmoid", "Softsign", "Tanhshrink", "Softmax2d"])
+def test_activation_modules_match_torch(session, module):
+    x = A.reshape(1, 4, 2, 3)
+    assert repr(getattr(gw.nn, module)()) == repr(getattr(torch.nn, module)())
+    rtol, atol = _LOOSER.get(module, (1e-10, 1e-12))
+    _compare(session, lambda lib, f, v: getattr(lib.nn, module)()(v), x, rtol=rtol, atol=atol)
+
+
+def test_prelu_and_glu_and_threshold_modules_match_torch(session):
+    for ours, theirs in ((gw.nn.PReLU(3, 0.1, session=session, dtype=gw.float64), torch.nn.PReLU(3, 0.1, dtype=torch.float64)),
+                         (gw.nn.GLU(0), torch.nn.GLU(0)), (gw.nn.Threshold(0.1, 20), torch.nn.Threshold(0.1, 20))):
+        assert repr(ours) == repr(theirs)
+        x = session.tensor(A.reshape(4, 3, 2), requires_grad=True)
+        tx = torch.tensor(A.reshape(4, 3, 2), requires_grad=True)
+        out, t_out = ours(x), theirs(tx)
+        np.testing.assert_allclose(out.detach().numpy(), t_out.detach().numpy(), rtol=1e-12)
+        out.sum().backward(), t_out.sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12)
+        if isinstance(ours, gw.nn.PReLU):
+            np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=1e-12)
+
+
+LOSSES = {
+    "margin_ranking": lambda lib, f, x, y: f.margin_ranking_loss(x[:, 0], y[:, 0], lib.tensor(SIGNS), margin=0.3),
+    "hinge_embedding": lambda lib, f, x, y: f.hinge_embedding_loss(x, lib.tensor(np.sign(B)), margin=0.7, reduction="sum"),
+    "soft_margin": lambda lib, f, x, y: f.soft_margin_loss(x * 10, lib.tensor(np.sign(C))),
+    "cosine_embedding": lambda lib, f, x, y: f.cosine_embedding_loss(x, y, lib.tensor(SIGNS), margin=0.1),
+    "cosine_embedding none": lambda lib, f, x, y: f.cosine_embedding_loss(x, y, lib.tensor(SIGNS), reduction="none"),
+    "triplet_margin": lambda lib, f, x, y: f.triplet_margin_loss(x, y, x * 0.5 + y, margin=2.0),
+    "triplet_margin swap p1": lambda lib, f, x, y: f.triplet_margin_loss(x, y, x * 0.5 + y, p=1.0, swap=True),
+    "poisson_nll": lambda lib, f, x, y: f.poisson_nll_loss(x * 0.3, lib.tensor(POSITIVE)),
+    "poisson_nll full": lambda lib, f, x, y: f.poisson_nll_loss(x.abs() + 0.1, lib.tensor(POSITIVE), log_input=False, full=True),
+    "gaussian_nll": lambda lib, f, x, y: f.gaussian_nll_loss(x, y, (x * x).sum(1) * 0.1 + 1e-7),
+    "gaussian_nll full": lambda lib, f, x, y: f.gaussian_nll_loss(x, y, y.abs() + 0.5, full=True, reduction="sum"),
+}
+
+
+@pytest.mark.parametrize("name", LOSSES)
+def test_losses_match_torch(session, name):
+    _compare(session, LOSSES[name], A, B)
+
+
+def test_loss_modules_match_torch(session):
+    pairs = ((gw.nn.MarginRankingLoss(0.2), torch.nn.MarginRankingLoss(0.2)), (gw.nn.CosineEmbeddingLoss(0.1), torch.nn.CosineEmbeddingLoss(0.1)))
+    for ours, theirs in pairs:
+        out = ours(session.tensor(A[:, 0]), session.tensor(B[:, 0]), session.tensor(SIGNS)) if isinstance(ours, gw.nn.MarginRankingLoss) and not isinstance(ours, gw.nn.CosineEmbeddingLoss) \
+            else ours(session.tensor(A), session.tensor(B), session.tensor(SIGNS))
+        t_out = theirs(torch.tensor(A[:, 0]), torch.tensor(B[:, 0]), torch.tensor(SIGNS)) if type(theirs) is torch.nn.MarginRankingLoss \
+            else theirs(torch.tensor(A), torch.tensor(B), torch.tensor(SIGNS))
+        assert out.item() == pytest.approx(t_out.item(), rel=1e-12)
+    triplet = gw.nn.TripletMarginLoss(margin=0.5)(session.tensor(A), session.tensor(B), session.tensor(C))
+    assert triplet.item() == pytest.approx(torch.nn.TripletMarginLoss(margin=0.5)(torch.tensor(A), torch.tensor(B), torch.tensor(C)).item(), rel=1e-12)
+    gauss = gw.nn.GaussianNLLLoss()(session.tensor(A), session.tensor(B), session.tensor(POSITIVE))
+    assert gauss.item() == pytest.approx(torch.nn.GaussianNLLLoss()(torch.tensor(A), torch.tensor(B), torch.tensor(POSITIVE)).item(), rel=1e-12)
+
+
+INDEX = np.array([[0, 2], [1, 0], [3, 3], [5, 4]])
+WRITES = {
+    "scatter src": lambda lib, f, x, y: x.scatter(1, lib.tensor(INDEX), y[:, :2]),
+    "scatter value": lambda lib, f, x, y: x.scatter(1, lib.tensor(INDEX), 7.5),
+    "scatter dim0": lambda lib, f, x, y: lib.scatter(x, 0, lib.tensor(np.array([[3, 1, 0, 2, 1, 3]])), y[:1]),
+    "scatter_ on a copy": lambda lib, f, x, y: (x * 1).scatter_(1, lib.tensor(INDEX), y[:, 2:4]),
+    "scatter_add_ on a copy": lambda lib, f, x, y: (x * 1).scatter_add_(1, lib.tensor(np.array([[0, 0], [1, 1], [2, 3], [5, 5]])), y[:, :2]),
+    "index_add": lambda lib, f, x, y: x.index_add(1, lib.tensor([5, 0, 5]), y[:, :3], alpha=2.0),
+    "index_add_ on a copy": lambda lib, f, x, y: (x * 1).index_add_(0, lib.tensor([1, 1]), y[:2]),
+    "index_fill": lambda lib, f, x, y: x.index_fill(1, lib.tensor([0, 4]), -1.0),
+    "index_fill_ on a copy": lambda lib, f, x, y: (x * 1).index_fill_(0, lib.tensor([2]), 3.0) * y,
+    "tensordot": lambda lib, f, x, y: lib.tensordot(x.reshape(4, 2, 3), y.reshape(2, 3, 4), dims=2),
+    "tensordot lists": lambda lib, f, x, y: lib.tensordot(x.reshape(4, 2, 3), y.reshape(4, 3, 2), dims=([0, 2], [0, 1])),
+    "std_mean": lambda lib, f, x, y: lib.stack(lib.std_mean(x, 1)),
+    "var_mean": lambda lib, f, x, y: lib.stack(lib.var_mean(x, 0, correction=0)),
+    "linalg.norm": lambda lib, f, x, y: lib.linalg.norm(x).reshape(1),
+    "linalg.norm dim": lambda lib, f, x, y: lib.linalg.norm(x, dim=1),
+    "linalg.norm inf": lambda lib, f, x, y: lib.linalg.norm(x, ord=math.inf).reshape(1),
+    "linalg.vector_norm 3": lambda lib, f, x, y: lib.linalg.vector_norm(x, 3, dim=0),
+    "linalg.matrix_norm 1": lambda lib, f, x, y: lib.linalg.matrix_norm(x.reshape(2, 2, 6), ord=1),
+    "linalg.matrix_norm -inf keepdim": lambda lib, f, x, y: lib.linalg.matrix_norm(x.reshape(2, 2, 6), ord=-math.inf, keepdim=True),
+    "linalg.matrix_norm fro": lambda lib, f, x, y: lib.linalg.matrix_norm(x.reshape(2, 2, 6)),
+    "meshgrid ij": lambda lib, f, x, y: lib.stack(lib.meshgrid(x[0, :3], y[1], indexing="ij")),
+    "meshgrid xy": lambda lib, f, x, y: lib.stack(lib.meshgrid(x[0, :3], y[1], x[2, :2], indexing="xy")),
+    "broadcast_to": lambda lib, f, x, y: lib.broadcast_to(x[0], (3, 6)),
+}
+
+
+@pytest.mark.parametrize("name", WRITES)
+def test_writes_and_reductions_match_torch(session, name):
+    _compare(session, WRITES[name], A, B)
+
+
+def test_dtype_aliases_and_type(session):
+    for alias, dtype in (("long", "int64"), ("int", "int32"), ("float", "float32"), ("double", "float64"), ("half", "float16"), ("bool", "bool")):
+        assert getattr(gw, alias) == np.dtype(dtype) and str(getattr(torch, alias)) == f"torch.{dtype}"
+    x, t = session.zeros(2, dtype=gw.long), torch.zeros(2, dtype=torch.long)
+    assert x.dtype == gw.int64 and x.type() == "gradwire.LongTensor" and t.type() == "torch.LongTensor"
+    assert x.type(gw.float).dtype == gw.float32 and session.ones(1).type() == "gradwire.FloatTensor"
+
+
+def test_scatter_refusals_as_in_torch(session):
+    x = session.zeros(2, 3)
+    with pytest.raises(TypeError, match="scatter\\(\\) expects either a src tensor or a value"):
+        x.scatter(1, [[0], [1]])
+    with pytest.raises(gw.InvalidIndexError, match="index 3 is out of bounds for dimension 1 with size 3"):
+        x.scatter(1, [[0], [3]], 1.0).numpy()
+    with pytest.raises(gw.InvalidArgumentError, match="Halving dimension must be even, but dimension 1 is size 3"):
+        F.glu(x)
