@@ -6,6 +6,7 @@ come back only at sync points (``numpy()``, ``item()``, ``tolist()``, ``bool()``
 
 from __future__ import annotations
 
+import math
 import warnings
 import weakref
 from collections import namedtuple
@@ -26,6 +27,8 @@ _SUPPORTED = {float16, float32, float64, int32, int64, bool_}
 max_result = namedtuple("max", ["values", "indices"])
 min_result = namedtuple("min", ["values", "indices"])
 sort_result = namedtuple("sort", ["values", "indices"])
+kthvalue_result = namedtuple("kthvalue", ["values", "indices"])
+median_result = namedtuple("median", ["values", "indices"])
 topk_result = namedtuple("topk", ["values", "indices"])
 
 
@@ -618,6 +621,57 @@ class Tensor:
         """``(values, indices)`` along ``dim``; equal values keep their order (a stable sort, whatever ``stable`` says)."""
         values, indices = _op("sort", (self,), {"dim": dim, "descending": descending}, outputs=2)
         return sort_result(values, indices)
+
+    def kthvalue(self, k, dim=-1, keepdim=False):
+        """The ``k``-th smallest value along ``dim`` and its index, as ``torch.kthvalue``: a sort's ``k - 1``-th."""
+        dim = _wrap_dim(dim, self.ndim)
+        size = self.shape[dim] if self.ndim else 1
+        if not 1 <= k <= size:
+            raise IndexError(f"kthvalue(): selected number k out of range for dimension {dim}")
+        values, indices = self.sort(dim) if self.ndim else (self, self.long() * 0)
+        lead = (slice(None),) * dim
+        pick = lead + ((slice(k - 1, k),) if keepdim else (k - 1,)) if self.ndim else ()
+        return kthvalue_result(values[pick], indices[pick])
+
+    def median(self, dim=None, keepdim=False):
+        """The lower median (of all elements: a 0-d tensor; along ``dim``: values and indices), as ``torch.median``."""
+        if dim is None:
+            flat = self.reshape(-1)
+            return flat.sort().values[(flat.shape[0] - 1) // 2]
+        dim = _wrap_dim(dim, self.ndim)
+        result = self.kthvalue((self.shape[dim] - 1) // 2 + 1 if self.ndim else 1, dim, keepdim)
+        return median_result(*result)
+
+    def quantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
+        """The ``q``-quantile(s) along ``dim`` (of all elements by default), as ``torch.quantile``: between the two
+        nearest sorted values, by ``interpolation`` (linear, lower, higher, nearest, midpoint)."""
+        if interpolation not in ("linear", "lower", "higher", "nearest", "midpoint"):
+            raise errors.InvalidArgumentError("quantile() interpolation must be one of linear, lower, higher, midpoint or nearest. Got " + str(interpolation))
+        many = not isinstance(q, (int, float))
+        qs = [float(v) for v in (q.tolist() if isinstance(q, Tensor) else np.asarray(q).reshape(-1).tolist())] if many else [float(q)]
+        if any(not 0.0 <= v <= 1.0 for v in qs):
+            raise errors.InvalidArgumentError("quantile() q values must be in the range [0, 1]")
+        source = self.reshape(-1) if dim is None else self
+        d = 0 if dim is None else _wrap_dim(dim, self.ndim)
+        ordered = source.sort(d).values
+        n, lead = source.shape[d], (slice(None),) * d
+        out = []
+        for v in qs:
+            position = v * (n - 1)
+            low, high = math.floor(position), math.ceil(position)
+            if interpolation == "nearest":
+                low = high = int(round(position))  # half to even, as torch's
+            elif interpolation == "lower":
+                high = low
+            elif interpolation == "higher":
+                low = high
+            below, above = ordered[lead + (low,)], ordered[lead + (high,)]
+            weight = 0.5 if interpolation == "midpoint" else position - low
+            value = below if low == high or weight == 0 else below + (above - below) * weight
+            out.append(value.unsqueeze(d) if keepdim and dim is not None else value)
+        if dim is None and keepdim:
+            out = [v.reshape((1,) * self.ndim) for v in out]
+        return stack(out) if many else out[0]
 
     def argsort(self, dim=-1, descending=False, stable=False):
         return self.sort(dim, descending).indices
@@ -1368,7 +1422,7 @@ _FUNCTION_NAMES = (
     "moveaxis", "mm", "bmm", "mv", "dot", "outer", "ger", "atan2", "arctan2", "fmod", "allclose", "equal", "logical_and", "logical_or",
     "logical_xor", "cumprod", "nonzero", "argwhere", "scatter_add", "index_select", "masked_select", "diagonal", "diag", "trace",
     "lerp", "addmm", "addcmul", "addcdiv", "hypot", "logaddexp", "nan_to_num", "isclose", "diff", "repeat_interleave", "kron", "cross",
-    "scatter", "index_add", "index_fill",
+    "scatter", "index_add", "index_fill", "kthvalue", "median", "quantile",
 )
 
 

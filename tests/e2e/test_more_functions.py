@@ -170,3 +170,39 @@ def test_scatter_refusals_as_in_torch(session):
         x.scatter(1, [[0], [3]], 1.0).numpy()
     with pytest.raises(gw.InvalidArgumentError, match="Halving dimension must be even, but dimension 1 is size 3"):
         F.glu(x)
+
+
+ORDER_STATS = {
+    "median": lambda lib, f, x, y: x.median().reshape(1),
+    "median dim": lambda lib, f, x, y: x.median(1).values,
+    "median dim keepdim": lambda lib, f, x, y: x.median(0, keepdim=True).values,
+    "kthvalue": lambda lib, f, x, y: x.kthvalue(2, 1).values,
+    "kthvalue keepdim": lambda lib, f, x, y: lib.kthvalue(x, 3, 0, keepdim=True).values,
+    "quantile": lambda lib, f, x, y: x.quantile(0.3).reshape(1),
+    "quantile dim list": lambda lib, f, x, y: x.quantile(lib.tensor([0.25, 0.5, 0.9], dtype=lib.float64), dim=1),
+    "quantile keepdim lower": lambda lib, f, x, y: x.quantile(0.7, dim=0, keepdim=True, interpolation="lower"),
+    "quantile higher": lambda lib, f, x, y: x.quantile(0.45, dim=1, interpolation="higher"),
+    "quantile nearest": lambda lib, f, x, y: x.quantile(0.5, dim=1, interpolation="nearest"),
+    "quantile midpoint": lambda lib, f, x, y: x.quantile(0.33, dim=1, interpolation="midpoint"),
+    "quantile all keepdim": lambda lib, f, x, y: x.quantile(0.6, keepdim=True),
+    "instance_norm": lambda lib, f, x, y: f.instance_norm(x.reshape(2, 3, 4), weight=lib.tensor([1.0, 2.0, 0.5], dtype=lib.float64),
+                                                          bias=lib.tensor([0.0, 1.0, -1.0], dtype=lib.float64)),
+    "InstanceNorm2d": lambda lib, f, x, y: lib.nn.InstanceNorm2d(2)(x.reshape(2, 2, 2, 3)),
+    "InstanceNorm1d unbatched": lambda lib, f, x, y: lib.nn.InstanceNorm1d(4)(x),
+}
+
+
+@pytest.mark.parametrize("name", ORDER_STATS)
+def test_order_statistics_and_instance_norm_match_torch(session, name):
+    _compare(session, ORDER_STATS[name], A, B, rtol=1e-9, atol=1e-12)
+
+
+def test_median_and_kthvalue_give_torchs_indices(session):
+    x, t = session.tensor(A), torch.tensor(A)
+    assert x.median(1).indices.tolist() == t.median(1).indices.tolist()
+    assert x.kthvalue(4, 0).indices.tolist() == t.kthvalue(4, 0).indices.tolist()
+    for kwargs in ({}, {"affine": True}, {"affine": True, "bias": False}):
+        ours, theirs = gw.nn.InstanceNorm2d(3, session=session, **kwargs), torch.nn.InstanceNorm2d(3, **kwargs)
+        assert repr(ours) == repr(theirs) and list(ours.state_dict()) == list(theirs.state_dict())
+    with pytest.raises(gw.UnimplementedError, match="track_running_stats=True is not supported"):
+        gw.nn.InstanceNorm1d(3, track_running_stats=True)

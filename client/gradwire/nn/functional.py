@@ -336,6 +336,16 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     return _op("batch_norm", (input,) + stats + affine, params)
 
 
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True, momentum=0.1, eps=1e-5):
+    """Normalise each channel of each sample over its positions, then scale and shift per channel, as
+    ``torch.nn.functional.instance_norm``: a group norm with a group per channel. Running statistics are not kept."""
+    if running_mean is not None or running_var is not None or not use_input_stats:
+        raise errors.UnimplementedError("instance_norm: running statistics (track_running_stats=True) are not supported")
+    if input.ndim < 3:
+        raise errors.InvalidArgumentError(f"instance_norm: expected an input with a batch, a channel and at least one position dim, got {input.ndim}D")
+    return group_norm(input, input.shape[1], weight, bias, eps)
+
+
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     """Normalise each of ``num_groups`` groups of channels (dim 1) over its channels and positions, then
     scale and shift per channel, as ``torch.nn.functional.group_norm`` (a layer norm of the grouped view)."""

@@ -26,7 +26,7 @@ from .parameter import Parameter
 __all__ = [
     "Upsample", "CosineSimilarity", "PairwiseDistance", "ParameterDict", "ParameterList", "GroupNorm", "Dropout2d", "AvgPool1d", "Conv1d", "MaxPool1d", "Hardtanh", "ReLU6", "Unflatten", "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "Dropout", "ELU", "Embedding", "Flatten", "GELU", "Identity", "LayerNorm", "LeakyReLU", "Linear",
     "LogSoftmax", "MaxPool2d", "ModuleDict", "ModuleList", "ReLU", "Sequential", "SiLU", "Sigmoid", "Softmax",
-    "Softplus", "Tanh", "Mish", "Hardswish", "Hardsigmoid", "LogSigmoid", "Softsign", "Tanhshrink", "GLU", "Threshold", "Softmax2d", "PReLU",
+    "Softplus", "Tanh", "Mish", "Hardswish", "Hardsigmoid", "LogSigmoid", "Softsign", "Tanhshrink", "GLU", "Threshold", "Softmax2d", "PReLU", "InstanceNorm1d", "InstanceNorm2d",
 ]
 
 
@@ -594,6 +594,49 @@ class GroupNorm(Module):
 
     def extra_repr(self):
         return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, bias={self._with_bias}"
+
+
+class _InstanceNorm(Module):
+    """``torch.nn.InstanceNorm1d/2d``: each channel of each sample normalised over its positions (``affine``: then a
+    learned per-channel scale and shift); no running statistics."""
+
+    _dims = 2
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False, *, bias=True, session=None, dtype=None):
+        super().__init__()
+        if track_running_stats:
+            raise errors.UnimplementedError(f"{type(self).__name__}: track_running_stats=True is not supported")
+        self.num_features, self.eps, self.momentum, self.affine, self.track_running_stats = num_features, eps, momentum, affine, False
+        self._with_bias = affine and bias
+        session = resolve_session(session) if affine else None
+        if affine:
+            self.weight = _new_parameter(session, (num_features,), dtype)
+            init.ones_(self.weight)
+        else:
+            self.register_parameter("weight", None)
+        if self._with_bias:
+            self.bias = _new_parameter(session, (num_features,), dtype)
+        else:
+            self.register_parameter("bias", None)
+
+    def forward(self, input):
+        if input.ndim == self._dims + 1:  # unbatched (C, ...)
+            return self.forward(input.unsqueeze(0)).squeeze(0)
+        if input.ndim != self._dims + 2:
+            raise errors.InvalidArgumentError(f"{type(self).__name__}: expected {self._dims + 1}D or {self._dims + 2}D input (got {input.ndim}D input)")
+        return F.instance_norm(input, weight=self.weight, bias=self.bias, eps=self.eps)
+
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, bias={self._with_bias}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+class InstanceNorm1d(_InstanceNorm):
+    _dims = 1
+
+
+class InstanceNorm2d(_InstanceNorm):
+    _dims = 2
 
 
 class Upsample(Module):
