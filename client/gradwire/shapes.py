@@ -222,7 +222,8 @@ def _conv2d(inputs, params):
     x, weight = inputs[0]._shape, inputs[1]._shape
     if len(x) not in (3, 4) or len(weight) != 4:
         return None
-    oh, ow = _windowed(x, weight[2:], params.get("stride", 1), params.get("padding", 0))
+    (dh, dw), (kh, kw) = _pair(params.get("dilation", 1)), weight[2:]
+    oh, ow = _windowed(x, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), params.get("stride", 1), params.get("padding", 0))
     return x[:-3] + (weight[0], oh, ow), promote(inputs[0]._dtype, inputs[1]._dtype)
 
 

@@ -206,3 +206,41 @@ def test_median_and_kthvalue_give_torchs_indices(session):
         assert repr(ours) == repr(theirs) and list(ours.state_dict()) == list(theirs.state_dict())
     with pytest.raises(gw.UnimplementedError, match="track_running_stats=True is not supported"):
         gw.nn.InstanceNorm1d(3, track_running_stats=True)
+
+
+CONVS = [
+    ("Conv2d", dict(in_channels=4, out_channels=6, kernel_size=3, padding=2, dilation=2, groups=2), (2, 4, 9, 8)),
+    ("Conv2d", dict(in_channels=6, out_channels=6, kernel_size=(3, 3), stride=2, padding=1, groups=6, bias=False), (2, 6, 7, 7)),  # depthwise
+    ("Conv2d", dict(in_channels=3, out_channels=4, kernel_size=3, padding="same", dilation=(1, 2)), (1, 3, 6, 9)),
+    ("Conv1d", dict(in_channels=4, out_channels=4, kernel_size=3, padding=4, dilation=4, groups=4), (2, 4, 16)),  # a TCN's layer
+    ("Conv1d", dict(in_channels=2, out_channels=6, kernel_size=2, dilation=3, groups=2), (2, 10)),
+]
+
+
+@pytest.mark.parametrize("name, kwargs, shape", CONVS, ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(CONVS)])
+def test_dilated_and_grouped_convolutions_match_torch(session, name, kwargs, shape):
+    ours, theirs = getattr(gw.nn, name)(**kwargs, session=session, dtype=gw.float64), getattr(torch.nn, name)(**kwargs, dtype=torch.float64)
+    assert repr(ours) == repr(theirs)
+    assert {k: tuple(v.shape) for k, v in ours.state_dict().items()} == {k: tuple(v.shape) for k, v in theirs.state_dict().items()}
+    bound = 1 / math.sqrt(kwargs["in_channels"] // kwargs.get("groups", 1) * math.prod(theirs.kernel_size))
+    assert float(ours.weight.abs().max()) <= bound  # PyTorch's init, fan-in over a group's channels
+    ours.load_state_dict(theirs.state_dict())
+    values = RNG.standard_normal(shape)
+    x, tx = session.tensor(values, requires_grad=True), torch.tensor(values, requires_grad=True)
+    out, t_out = ours(x), theirs(tx)
+    assert out.shape == tuple(t_out.shape)
+    np.testing.assert_allclose(out.detach().numpy(), t_out.detach().numpy(), rtol=1e-10, atol=1e-12)
+    (out * out).sum().backward(), (t_out * t_out).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_convolution_group_refusals_as_in_torch(session):
+    for kwargs in (dict(in_channels=3, out_channels=4, kernel_size=3, groups=2), dict(in_channels=4, out_channels=3, kernel_size=3, groups=2)):
+        with pytest.raises(ValueError) as theirs:
+            torch.nn.Conv2d(**kwargs)
+        with pytest.raises(ValueError) as ours:
+            gw.nn.Conv2d(**kwargs, session=session)
+        assert str(ours.value) == str(theirs.value)
+    with pytest.raises(gw.InvalidArgumentError, match=r"Given groups=2, weight of size \[4, 3, 3, 3\], expected input\[1, 4, 5, 5\] to have 6 channels"):
+        F.conv2d(session.zeros(1, 4, 5, 5), session.zeros(4, 3, 3, 3), groups=2).numpy()

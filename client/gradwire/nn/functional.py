@@ -143,14 +143,13 @@ def linear(input, weight, bias=None):
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D convolution (cross-correlation) over an NCHW (or CHW) input, as ``torch.nn.functional.conv2d``.
 
-    ``padding`` may be an int, a pair, ``"valid"`` (0) or ``"same"`` (stride 1, odd kernels).
-    ``dilation`` and ``groups`` other than 1 are not supported.
+    ``padding`` may be an int, a pair, ``"valid"`` (0) or ``"same"`` (stride 1, a dilated kernel of odd extent);
+    ``dilation`` spreads the kernel; ``groups`` splits the channels into that many separate convolutions.
     """
-    if dilation not in (1, (1, 1)) or groups != 1:
-        raise errors.UnimplementedError("conv2d: only dilation=1 and groups=1 are supported")
-    padding = _conv_padding(padding, weight, stride)
+    padding = _conv_padding(padding, weight, stride, dilation)
     inputs = (input, weight) if bias is None else (input, weight, bias)
-    return _op("conv2d", inputs, _given(stride=(_pair(stride), (1, 1)), padding=(_pair(padding), (0, 0))))
+    return _op("conv2d", inputs, _given(stride=(_pair(stride), (1, 1)), padding=(_pair(padding), (0, 0)), dilation=(_pair(dilation), (1, 1)),
+                                        groups=(int(groups), 1)))
 
 
 def _scalar(value):
@@ -172,7 +171,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if weight.ndim != 3:
         raise errors.InvalidArgumentError(f"conv1d: weight must be 3-D (out_channels, in_channels, kW), got size {list(weight.shape)}")
     padding = padding if isinstance(padding, str) else (0, _scalar(padding))
-    return conv2d(x, weight.unsqueeze(-2), bias, (1, _scalar(stride)), padding, dilation, groups).squeeze(-2)
+    return conv2d(x, weight.unsqueeze(-2), bias, (1, _scalar(stride)), padding, (1, _scalar(dilation)), groups).squeeze(-2)
 
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
@@ -191,16 +190,17 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     return avg_pool2d(x, (1, _scalar(kernel_size)), (1, _scalar(stride)), (0, _scalar(padding)), ceil_mode, count_include_pad).squeeze(-2)
 
 
-def _conv_padding(padding, weight, stride):
+def _conv_padding(padding, weight, stride, dilation=1):
     if padding == "valid":
         return 0
     if padding == "same":
         if _pair(stride) != (1, 1):
             raise errors.InvalidArgumentError("padding='same' is not supported for strided convolutions")
-        kh, kw = weight.shape[2:]
-        if kh % 2 == 0 or kw % 2 == 0:
-            raise errors.UnimplementedError("padding='same' is supported for odd kernel sizes only")
-        return kh // 2, kw // 2
+        (dh, dw), (kh, kw) = _pair(dilation), weight.shape[2:]
+        extent_h, extent_w = dh * (kh - 1), dw * (kw - 1)
+        if extent_h % 2 or extent_w % 2:
+            raise errors.UnimplementedError("padding='same' is supported where the dilated kernel has an odd extent only (it pads both sides alike)")
+        return extent_h // 2, extent_w // 2
     if isinstance(padding, str):
         raise errors.InvalidArgumentError(f"Invalid padding string '{padding}', should be one of ['valid', 'same']")
     return padding

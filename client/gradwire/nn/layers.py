@@ -75,19 +75,26 @@ def _pair(value):
     return (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
 
 
-class Conv2d(Module):
-    """2-D convolution over NCHW inputs; weight (out_channels, in_channels, kH, kW)."""
+class _Conv(Module):
+    """A convolution layer's settings, weight (out_channels, in_channels // groups, *kernel) and bias, PyTorch's."""
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
                  padding_mode="zeros", *, session=None, dtype=None):
         super().__init__()
-        if dilation not in (1, (1, 1)) or groups != 1 or padding_mode != "zeros":
-            raise errors.UnimplementedError("Conv2d: only dilation=1, groups=1 and padding_mode='zeros' are supported")
+        if padding_mode != "zeros":
+            raise errors.UnimplementedError(f"{type(self).__name__}: only padding_mode='zeros' is supported")
+        if not isinstance(groups, int) or groups <= 0:
+            raise ValueError("groups must be a positive integer")
+        if in_channels % groups:
+            raise ValueError("in_channels must be divisible by groups")
+        if out_channels % groups:
+            raise ValueError("out_channels must be divisible by groups")
         session = resolve_session(session)
-        self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
-        self.padding = padding if isinstance(padding, str) else _pair(padding)
-        self.weight = _new_parameter(session, (out_channels, in_channels) + self.kernel_size, dtype)
+        size = self._size
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size, self.stride, self.dilation = size(kernel_size), size(stride), size(dilation)
+        self.padding = padding if isinstance(padding, str) else size(padding)
+        self.weight = _new_parameter(session, (out_channels, in_channels // groups) + self.kernel_size, dtype)
         if bias:
             self.bias = _new_parameter(session, (out_channels,), dtype)
         else:
@@ -95,45 +102,33 @@ class Conv2d(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        _reset_kaiming_uniform(self.weight, self.bias, self.in_channels * math.prod(self.kernel_size))
+        _reset_kaiming_uniform(self.weight, self.bias, self.in_channels // self.groups * math.prod(self.kernel_size))
 
     def forward(self, input):
-        return F.conv2d(input, self.weight, self.bias, self.stride, self.padding)
+        return self._functional(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
     def extra_repr(self):
+        ones = (1,) * len(self.kernel_size)
         text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding not in ((0, 0), "valid"):
-            text += f", padding={self.padding!r}" if isinstance(self.padding, str) else f", padding={self.padding}"
+        if self.padding != (0,) * len(ones):  # a string too, unquoted, as PyTorch prints it
+            text += f", padding={self.padding}"
+        if self.dilation != ones:
+            text += f", dilation={self.dilation}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
         return text + ("" if self.bias is not None else ", bias=False")
 
 
-class Conv1d(Module):
-    """1-D convolution over NCL inputs; weight (out_channels, in_channels, kW)."""
+class Conv2d(_Conv):
+    """2-D convolution over NCHW inputs; weight (out_channels, in_channels // groups, kH, kW)."""
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
-                 padding_mode="zeros", *, session=None, dtype=None):
-        super().__init__()
-        if dilation not in (1, (1,)) or groups != 1 or padding_mode != "zeros":
-            raise errors.UnimplementedError("Conv1d: only dilation=1, groups=1 and padding_mode='zeros' are supported")
-        session = resolve_session(session)
-        self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride = _single(kernel_size), _single(stride)
-        self.padding = padding if isinstance(padding, str) else _single(padding)
-        self.weight = _new_parameter(session, (out_channels, in_channels) + self.kernel_size, dtype)
-        if bias:
-            self.bias = _new_parameter(session, (out_channels,), dtype)
-        else:
-            self.register_parameter("bias", None)
-        _reset_kaiming_uniform(self.weight, self.bias, in_channels * self.kernel_size[0])
+    _size, _functional = staticmethod(_pair), staticmethod(F.conv2d)
 
-    def forward(self, input):
-        return F.conv1d(input, self.weight, self.bias, self.stride, self.padding)
 
-    def extra_repr(self):
-        text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding not in ((0,), "valid"):
-            text += f", padding={self.padding!r}" if isinstance(self.padding, str) else f", padding={self.padding}"
-        return text + ("" if self.bias is not None else ", bias=False")
+class Conv1d(_Conv):
+    """1-D convolution over NCL inputs; weight (out_channels, in_channels // groups, kW)."""
+
+    _size, _functional = staticmethod(lambda value: _single(value)), staticmethod(F.conv1d)
 
 
 class AvgPool1d(Module):

@@ -89,21 +89,22 @@ def _padded(xp, x, ph, pw, fill=0):
     return out
 
 
-def _columns(xp, xpad, kh, kw, sh, sw, oh, ow):
-    """im2col, channels first: the (C*kh*kw, N*oh*ow) matrix of every window of ``xpad``; one copy of a strided view."""
+def _columns(xp, xpad, kh, kw, sh, sw, oh, ow, dh=1, dw=1):
+    """im2col, channels first: the (C*kh*kw, N*oh*ow) matrix of every window of ``xpad`` (a kernel dilated by
+    ``dh``, ``dw`` reads every dh-th row and dw-th column); one copy of a strided view."""
     n, c = xpad.shape[:2]
     s_n, s_c, s_h, s_w = xpad.strides
-    windows = as_strided(xp, xpad, (c, kh, kw, n, oh, ow), (s_c, s_h, s_w, s_n, s_h * sh, s_w * sw))
+    windows = as_strided(xp, xpad, (c, kh, kw, n, oh, ow), (s_c, s_h * dh, s_w * dw, s_n, s_h * sh, s_w * sw))
     return windows.reshape(c * kh * kw, n * oh * ow)
 
 
-def _columns_last(xp, x, kh, kw, sh, sw, ph, pw, oh, ow):
+def _columns_last(xp, x, kh, kw, sh, sw, ph, pw, oh, ow, dh=1, dw=1):
     """im2col, channels last: the (N*oh*ow, kh*kw*C) matrix, copied from an NHWC (padded) copy of ``x``."""
     n, c, h, w = x.shape
     padded = xp.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=x.dtype)
     padded[:, ph : ph + h, pw : pw + w, :] = x.transpose(0, 2, 3, 1)
     s_n, s_h, s_w, s_c = padded.strides
-    windows = as_strided(xp, padded, (n, oh, ow, kh, kw, c), (s_n, s_h * sh, s_w * sw, s_h, s_w, s_c))
+    windows = as_strided(xp, padded, (n, oh, ow, kh, kw, c), (s_n, s_h * sh, s_w * sw, s_h * dh, s_w * dw, s_c))
     return windows.reshape(n * oh * ow, kh * kw * c)
 
 
@@ -113,45 +114,64 @@ def _channels_last(channels):
     return channels >= 4
 
 
-def _conv_geometry(x, weight, stride, padding):
+def _conv_geometry(x, weight, stride, padding, dilation=1, groups=1):
     sh, sw = _pair(stride, "stride")
     ph, pw = _pair(padding, "padding")
+    dh, dw = _pair(dilation, "dilation")
     if sh < 1 or sw < 1:
         raise ValueError(f"non-positive stride is not supported (stride={[sh, sw]})")
     if ph < 0 or pw < 0:
         raise ValueError(f"negative padding is not supported (padding={[ph, pw]})")
+    if dh < 1 or dw < 1:
+        raise ValueError(f"dilation should be greater than zero (dilation={[dh, dw]})")
+    if not isinstance(groups, int) or groups < 1:
+        raise ValueError("non-positive groups is not supported")
     if weight.ndim != 4:
         raise ValueError(f"conv2d: weight must be 4-D (out_channels, in_channels, kH, kW), got size {list(weight.shape)}")
     n, c, h, w = x.shape
     o, ci, kh, kw = weight.shape
-    if ci != c:
+    if o % groups:
+        raise ValueError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, but got weight of size {list(weight.shape)} instead")
+    if ci * groups != c:
         raise ValueError(
-            f"Given groups=1, weight of size {list(weight.shape)}, expected input{list(x.shape)} to have {ci} channels, "
+            f"Given groups={groups}, weight of size {list(weight.shape)}, expected input{list(x.shape)} to have {ci * groups} channels, "
             f"but got {c} channels instead"
         )
-    oh, ow = _out_size(h, kh, sh, ph), _out_size(w, kw, sw, pw)
+    oh, ow = _out_size(h, dh * (kh - 1) + 1, sh, ph), _out_size(w, dw * (kw - 1) + 1, sw, pw)
     if oh < 1 or ow < 1:
         raise ValueError(
-            f"Calculated padded input size per channel: ({h + 2 * ph} x {w + 2 * pw}). Kernel size: ({kh} x {kw}). "
+            f"Calculated padded input size per channel: ({h + 2 * ph} x {w + 2 * pw}). Kernel size: ({dh * (kh - 1) + 1} x {dw * (kw - 1) + 1}). "
             "Kernel size can't be greater than actual input size"
         )
-    return (sh, sw), (ph, pw), (kh, kw), (oh, ow)
+    return (sh, sw), (ph, pw), (kh, kw), (oh, ow), (dh, dw)
 
 
-def conv2d(xp, x, weight, bias=None, stride=1, padding=0):
-    """``torch.nn.functional.conv2d`` (dilation 1, groups 1): im2col and one matrix product."""
+def _per_group(xp, groups, x, weight, bias, work, axis):
+    """A grouped convolution's result (or one of its gradients) from each group's own, joined along ``axis``:
+    group k's input channels and output channels are its slices of x's and of the weight's."""
+    c, o = x.shape[1] // groups, weight.shape[0] // groups
+    parts = [work(x[:, k * c : (k + 1) * c], weight[k * o : (k + 1) * o], None if bias is None else bias[k * o : (k + 1) * o]) for k in range(groups)]
+    return xp.concatenate(parts, axis=axis)
+
+
+def conv2d(xp, x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """``torch.nn.functional.conv2d``: im2col and one matrix product (a dilated kernel reads its windows with
+    wider steps; ``groups``: one such convolution per group of channels)."""
     x, unbatched = _batched(x, "conv2d")
-    (sh, sw), (ph, pw), (kh, kw), (oh, ow) = _conv_geometry(x, weight, stride, padding)
+    (sh, sw), (ph, pw), (kh, kw), (oh, ow), (dh, dw) = _conv_geometry(x, weight, stride, padding, dilation, groups)
     if bias is not None and bias.shape != (weight.shape[0],):
         raise ValueError(f"conv2d: bias must have shape ({weight.shape[0]},), got {list(bias.shape)}")
+    if groups > 1:
+        out = _per_group(xp, groups, x, weight, bias, lambda xg, wg, bg: conv2d(xp, xg, wg, bg, stride, padding, dilation), axis=1)
+        return out[0] if unbatched else out
     n, o = x.shape[0], weight.shape[0]
     if _channels_last(x.shape[1]):
-        out = _columns_last(xp, x, kh, kw, sh, sw, ph, pw, oh, ow) @ weight.transpose(2, 3, 1, 0).reshape(-1, o)
+        out = _columns_last(xp, x, kh, kw, sh, sw, ph, pw, oh, ow, dh, dw) @ weight.transpose(2, 3, 1, 0).reshape(-1, o)
         if bias is not None:
             out += bias
         out = out.reshape(n, oh, ow, o).transpose(0, 3, 1, 2)
     else:
-        out = weight.reshape(o, -1) @ _columns(xp, _padded(xp, x, ph, pw), kh, kw, sh, sw, oh, ow)  # (O, N*oh*ow)
+        out = weight.reshape(o, -1) @ _columns(xp, _padded(xp, x, ph, pw), kh, kw, sh, sw, oh, ow, dh, dw)  # (O, N*oh*ow)
         if bias is not None:
             out += bias[:, None]
         out = out.reshape(o, n, oh, ow).transpose(1, 0, 2, 3)
@@ -159,7 +179,7 @@ def conv2d(xp, x, weight, bias=None, stride=1, padding=0):
     return out[0] if unbatched else out
 
 
-def conv2d_grad(xp, g, ans, x, weight, bias=None, *, argnum, stride=1, padding=0):
+def conv2d_grad(xp, g, ans, x, weight, bias=None, *, argnum, stride=1, padding=0, dilation=1, groups=1):
     """The VJP of ``conv2d`` for input ``argnum`` (0: x, 1: weight, 2: bias)."""
     x, unbatched = _batched(x, "conv2d")
     if unbatched:
@@ -167,36 +187,45 @@ def conv2d_grad(xp, g, ans, x, weight, bias=None, *, argnum, stride=1, padding=0
     o = weight.shape[0]
     if argnum == 2:
         return xp.einsum("nol->o", g.reshape(g.shape[0], o, -1))
-    (sh, sw), (ph, pw), (kh, kw), (oh, ow) = _conv_geometry(x, weight, stride, padding)
+    if groups > 1:  # each group's gradient from its own slices of g, x and the weight
+        per = o // groups
+        group_g = iter([g[:, k * per : (k + 1) * per] for k in range(groups)])
+
+        def work(xg, wg, bg):
+            return conv2d_grad(xp, next(group_g), None, xg, wg, argnum=argnum, stride=stride, padding=padding, dilation=dilation)
+
+        gx = _per_group(xp, groups, x, weight, None, work, axis=1 if argnum == 0 else 0)
+        return gx[0] if unbatched and argnum == 0 else gx
+    (sh, sw), (ph, pw), (kh, kw), (oh, ow), (dh, dw) = _conv_geometry(x, weight, stride, padding, dilation)
     n, c, h, w = x.shape
-    if argnum == 0 and sh == sw == 1 and ph < kh and pw < kw and _channels_last(c):
+    if argnum == 0 and sh == sw == 1 and ph <= dh * (kh - 1) and pw <= dw * (kw - 1) and _channels_last(c):
         # stride 1: the input gradient is the "full" convolution of g with the flipped, transposed
         # kernel: one im2col and one product, about twice as fast as col2im's kh*kw strided adds
         # once x has a few channels (with one channel those adds are cheap and col2im wins)
-        gx = conv2d(xp, g, weight.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1], None, padding=(kh - 1 - ph, kw - 1 - pw))
+        gx = conv2d(xp, g, weight.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1], None, padding=(dh * (kh - 1) - ph, dw * (kw - 1) - pw), dilation=(dh, dw))
         return gx[0] if unbatched else gx
     if _channels_last(c):
         g_mat = g.transpose(0, 2, 3, 1).reshape(n * oh * ow, o)
         if argnum == 1:
-            cols = _columns_last(xp, x, kh, kw, sh, sw, ph, pw, oh, ow)
+            cols = _columns_last(xp, x, kh, kw, sh, sw, ph, pw, oh, ow, dh, dw)
             return (cols.T @ g_mat).reshape(kh, kw, c, o).transpose(3, 2, 0, 1)
         # col2im: every kernel offset adds its slice of the column gradient back into the (NHWC) image
         g_cols = (g_mat @ weight.transpose(0, 2, 3, 1).reshape(o, -1)).reshape(n, oh, ow, kh, kw, c)
         g_pad = xp.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=g.dtype)
         for i in range(kh):
             for j in range(kw):
-                g_pad[:, i : i + sh * oh : sh, j : j + sw * ow : sw, :] += g_cols[:, :, :, i, j, :]
+                g_pad[:, i * dh : i * dh + sh * oh : sh, j * dw : j * dw + sw * ow : sw, :] += g_cols[:, :, :, i, j, :]
         gx = g_pad[:, ph : ph + h, pw : pw + w, :].transpose(0, 3, 1, 2)
     else:
         g_mat = g.transpose(1, 0, 2, 3).reshape(o, n * oh * ow)
         if argnum == 1:
-            cols = _columns(xp, _padded(xp, x, ph, pw), kh, kw, sh, sw, oh, ow)
+            cols = _columns(xp, _padded(xp, x, ph, pw), kh, kw, sh, sw, oh, ow, dh, dw)
             return (g_mat @ cols.T).reshape(weight.shape)
         g_cols = (weight.reshape(o, -1).T @ g_mat).reshape(c, kh, kw, n, oh, ow)
         g_pad = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=g.dtype)
         for i in range(kh):
             for j in range(kw):
-                g_pad[:, :, i : i + sh * oh : sh, j : j + sw * ow : sw] += g_cols[:, i, j].transpose(1, 0, 2, 3)
+                g_pad[:, :, i * dh : i * dh + sh * oh : sh, j * dw : j * dw + sw * ow : sw] += g_cols[:, i, j].transpose(1, 0, 2, 3)
         gx = g_pad[:, :, ph : ph + h, pw : pw + w]
     return gx[0] if unbatched else gx
 
