@@ -227,6 +227,17 @@ def _conv2d(inputs, params):
     return x[:-3] + (weight[0], oh, ow), promote(inputs[0]._dtype, inputs[1]._dtype)
 
 
+def _conv_transpose2d(inputs, params):
+    x, weight = inputs[0]._shape, inputs[1]._shape
+    if len(x) not in (3, 4) or len(weight) != 4:
+        return None
+    (sh, sw), (ph, pw), (oph, opw), (dh, dw) = (_pair(params.get(k, default)) for k, default in
+                                                (("stride", 1), ("padding", 0), ("output_padding", 0), ("dilation", 1)))
+    h = (x[-2] - 1) * sh - 2 * ph + dh * (weight[2] - 1) + oph + 1
+    w = (x[-1] - 1) * sw - 2 * pw + dw * (weight[3] - 1) + opw + 1
+    return x[:-3] + (weight[1] * params.get("groups", 1), h, w), promote(inputs[0]._dtype, inputs[1]._dtype)
+
+
 def _max_pool2d(inputs, params):
     x = inputs[0]._shape
     kernel = params["kernel_size"]
@@ -403,6 +414,7 @@ INFER = {
     "to": _to,
     "linear": _linear,
     "conv2d": _conv2d,
+    "conv_transpose2d": _conv_transpose2d,
     **dict.fromkeys(["max_pool2d", "avg_pool2d"], _max_pool2d),
     "adaptive_avg_pool2d": _adaptive_avg_pool2d,
     "max_pool2d_indices": _max_pool2d_indices,

@@ -244,3 +244,29 @@ def test_convolution_group_refusals_as_in_torch(session):
         assert str(ours.value) == str(theirs.value)
     with pytest.raises(gw.InvalidArgumentError, match=r"Given groups=2, weight of size \[4, 3, 3, 3\], expected input\[1, 4, 5, 5\] to have 6 channels"):
         F.conv2d(session.zeros(1, 4, 5, 5), session.zeros(4, 3, 3, 3), groups=2).numpy()
+
+
+TRANSPOSED = [
+    ("ConvTranspose2d", dict(in_channels=4, out_channels=6, kernel_size=3, stride=2, padding=1, output_padding=1, groups=2, dilation=2), (2, 4, 4, 5)),
+    ("ConvTranspose2d", dict(in_channels=3, out_channels=2, kernel_size=(2, 3), stride=2, bias=False), (1, 3, 3, 3)),
+    ("ConvTranspose1d", dict(in_channels=4, out_channels=2, kernel_size=4, stride=2, padding=1), (2, 4, 7)),
+]
+
+
+@pytest.mark.parametrize("name, kwargs, shape", TRANSPOSED, ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(TRANSPOSED)])
+def test_transposed_convolutions_match_torch(session, name, kwargs, shape):
+    ours, theirs = getattr(gw.nn, name)(**kwargs, session=session, dtype=gw.float64), getattr(torch.nn, name)(**kwargs, dtype=torch.float64)
+    assert repr(ours) == repr(theirs)
+    assert {k: tuple(v.shape) for k, v in ours.state_dict().items()} == {k: tuple(v.shape) for k, v in theirs.state_dict().items()}
+    assert float(ours.weight.abs().max()) <= 1 / math.sqrt(theirs.weight.shape[1] * math.prod(theirs.kernel_size))
+    ours.load_state_dict(theirs.state_dict())
+    values = RNG.standard_normal(shape)
+    x, tx = session.tensor(values, requires_grad=True), torch.tensor(values, requires_grad=True)
+    out, t_out = ours(x), theirs(tx)
+    assert out.shape == tuple(t_out.shape)
+    np.testing.assert_allclose(out.detach().numpy(), t_out.detach().numpy(), rtol=1e-10, atol=1e-12)
+    (out * out).sum().backward(), (t_out * t_out).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=1e-10, atol=1e-12)
+    if theirs.bias is not None:
+        np.testing.assert_allclose(ours.bias.grad.numpy(), theirs.bias.grad.numpy(), rtol=1e-10, atol=1e-12)

@@ -152,6 +152,24 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                                         groups=(int(groups), 1)))
 
 
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """The transposed 2-D convolution (the adjoint of ``conv2d``), weight (in_channels, out_channels // groups, kH, kW),
+    as ``torch.nn.functional.conv_transpose2d``: conv2d's input gradient on the server."""
+    inputs = (input, weight) if bias is None else (input, weight, bias)
+    return _op("conv_transpose2d", inputs, _given(stride=(_pair(stride), (1, 1)), padding=(_pair(padding), (0, 0)),
+                                                  output_padding=(_pair(output_padding), (0, 0)), groups=(int(groups), 1),
+                                                  dilation=(_pair(dilation), (1, 1))))
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """The transposed 1-D convolution over an NCL (or CL) input: ``conv_transpose2d`` over a length dim of height 1."""
+    x = _with_length_dim("conv_transpose1d", input)
+    if weight.ndim != 3:
+        raise errors.InvalidArgumentError(f"conv_transpose1d: weight must be 3-D (in_channels, out_channels // groups, kW), got size {list(weight.shape)}")
+    return conv_transpose2d(x, weight.unsqueeze(-2), bias, (1, _scalar(stride)), (0, _scalar(padding)), (0, _scalar(output_padding)),
+                            groups, (1, _scalar(dilation))).squeeze(-2)
+
+
 def _scalar(value):
     """A 1-D op's size given as an int or PyTorch's 1-tuple: the int."""
     return int(value[0]) if isinstance(value, (tuple, list)) else value

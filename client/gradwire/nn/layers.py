@@ -26,7 +26,7 @@ from .parameter import Parameter
 __all__ = [
     "Upsample", "CosineSimilarity", "PairwiseDistance", "ParameterDict", "ParameterList", "GroupNorm", "Dropout2d", "AvgPool1d", "Conv1d", "MaxPool1d", "Hardtanh", "ReLU6", "Unflatten", "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "Dropout", "ELU", "Embedding", "Flatten", "GELU", "Identity", "LayerNorm", "LeakyReLU", "Linear",
     "LogSoftmax", "MaxPool2d", "ModuleDict", "ModuleList", "ReLU", "Sequential", "SiLU", "Sigmoid", "Softmax",
-    "Softplus", "Tanh", "Mish", "Hardswish", "Hardsigmoid", "LogSigmoid", "Softsign", "Tanhshrink", "GLU", "Threshold", "Softmax2d", "PReLU", "InstanceNorm1d", "InstanceNorm2d",
+    "Softplus", "Tanh", "Mish", "Hardswish", "Hardsigmoid", "LogSigmoid", "Softsign", "Tanhshrink", "GLU", "Threshold", "Softmax2d", "PReLU", "InstanceNorm1d", "InstanceNorm2d", "ConvTranspose1d", "ConvTranspose2d",
 ]
 
 
@@ -78,8 +78,10 @@ def _pair(value):
 class _Conv(Module):
     """A convolution layer's settings, weight (out_channels, in_channels // groups, *kernel) and bias, PyTorch's."""
 
+    _transposed = False
+
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
-                 padding_mode="zeros", *, session=None, dtype=None):
+                 padding_mode="zeros", *, session=None, dtype=None, output_padding=0):
         super().__init__()
         if padding_mode != "zeros":
             raise errors.UnimplementedError(f"{type(self).__name__}: only padding_mode='zeros' is supported")
@@ -94,7 +96,10 @@ class _Conv(Module):
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.kernel_size, self.stride, self.dilation = size(kernel_size), size(stride), size(dilation)
         self.padding = padding if isinstance(padding, str) else size(padding)
-        self.weight = _new_parameter(session, (out_channels, in_channels // groups) + self.kernel_size, dtype)
+        if self._transposed:
+            self.output_padding = size(output_padding)
+        channels = (in_channels, out_channels // groups) if self._transposed else (out_channels, in_channels // groups)
+        self.weight = _new_parameter(session, channels + self.kernel_size, dtype)
         if bias:
             self.bias = _new_parameter(session, (out_channels,), dtype)
         else:
@@ -102,18 +107,23 @@ class _Conv(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        _reset_kaiming_uniform(self.weight, self.bias, self.in_channels // self.groups * math.prod(self.kernel_size))
+        # PyTorch's fan-in: the weight's dim 1 times the kernel (in_channels // groups; out_channels // groups transposed)
+        _reset_kaiming_uniform(self.weight, self.bias, self.weight.shape[1] * math.prod(self.kernel_size))
 
     def forward(self, input):
+        if self._transposed:
+            return self._functional(input, self.weight, self.bias, self.stride, self.padding, self.output_padding, self.groups, self.dilation)
         return self._functional(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
     def extra_repr(self):
-        ones = (1,) * len(self.kernel_size)
+        zeros, ones = (0,) * len(self.kernel_size), (1,) * len(self.kernel_size)
         text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding != (0,) * len(ones):  # a string too, unquoted, as PyTorch prints it
+        if self.padding != zeros:  # a string too, unquoted, as PyTorch prints it
             text += f", padding={self.padding}"
         if self.dilation != ones:
             text += f", dilation={self.dilation}"
+        if self._transposed and self.output_padding != zeros:
+            text += f", output_padding={self.output_padding}"
         if self.groups != 1:
             text += f", groups={self.groups}"
         return text + ("" if self.bias is not None else ", bias=False")
@@ -129,6 +139,23 @@ class Conv1d(_Conv):
     """1-D convolution over NCL inputs; weight (out_channels, in_channels // groups, kW)."""
 
     _size, _functional = staticmethod(lambda value: _single(value)), staticmethod(F.conv1d)
+
+
+class ConvTranspose2d(_Conv):
+    """Transposed 2-D convolution; weight (in_channels, out_channels // groups, kH, kW); PyTorch's argument order."""
+
+    _size, _functional, _transposed = staticmethod(_pair), staticmethod(F.conv_transpose2d), True
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1, bias=True, dilation=1,
+                 padding_mode="zeros", *, session=None, dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode,
+                         session=session, dtype=dtype, output_padding=output_padding)
+
+
+class ConvTranspose1d(ConvTranspose2d):
+    """Transposed 1-D convolution; weight (in_channels, out_channels // groups, kW)."""
+
+    _size, _functional = staticmethod(lambda value: _single(value)), staticmethod(F.conv_transpose1d)
 
 
 class AvgPool1d(Module):

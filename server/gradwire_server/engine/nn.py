@@ -230,6 +230,56 @@ def conv2d_grad(xp, g, ans, x, weight, bias=None, *, argnum, stride=1, padding=0
     return gx[0] if unbatched else gx
 
 
+def conv_transpose2d(xp, x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """``torch.nn.functional.conv_transpose2d``: the adjoint of ``conv2d`` with this weight (in_channels,
+    out_channels // groups, kH, kW), that is conv2d's input gradient with x in the place of the output's."""
+    x, unbatched = _batched(x, "conv_transpose2d")
+    if weight.ndim != 4:
+        raise ValueError(f"conv_transpose2d: weight must be 4-D (in_channels, out_channels // groups, kH, kW), got size {list(weight.shape)}")
+    if x.shape[1] != weight.shape[0]:
+        raise ValueError(f"Given transposed=1, weight of size {list(weight.shape)}, expected input{list(x.shape)} to have {weight.shape[0]} channels, "
+                         f"but got {x.shape[1]} channels instead")
+    out_shape = _transposed_shape(x, weight, stride, padding, output_padding, groups, dilation)
+    if bias is not None and bias.shape != (out_shape[1],):
+        raise ValueError(f"conv_transpose2d: bias must have shape ({out_shape[1]},), got {list(bias.shape)}")
+    out = conv2d_grad(xp, x, None, xp.empty(out_shape, dtype=x.dtype), weight, argnum=0, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    if bias is not None:
+        out = out + bias.reshape(-1, 1, 1)
+    out = xp.ascontiguousarray(out)
+    return out[0] if unbatched else out
+
+
+def _transposed_shape(x, weight, stride, padding, output_padding, groups, dilation):
+    """The output's (N, C, H, W): (H_in - 1) * stride - 2 * padding + dilation * (kH - 1) + output_padding + 1."""
+    (sh, sw), (ph, pw), (oph, opw), (dh, dw) = (_pair(v, name) for v, name in
+                                                ((stride, "stride"), (padding, "padding"), (output_padding, "output_padding"), (dilation, "dilation")))
+    if not (0 <= oph < max(sh, dh) and 0 <= opw < max(sw, dw)):
+        raise ValueError(f"output padding must be smaller than either stride or dilation, but got output_padding={[oph, opw]}, "
+                         f"stride={[sh, sw]}, dilation={[dh, dw]}")
+    if not isinstance(groups, int) or groups < 1 or weight.shape[0] % groups:
+        raise ValueError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, but got weight of size {list(weight.shape)} instead")
+    kh, kw = weight.shape[2:]
+    h = (x.shape[2] - 1) * sh - 2 * ph + dh * (kh - 1) + oph + 1
+    w = (x.shape[3] - 1) * sw - 2 * pw + dw * (kw - 1) + opw + 1
+    if h < 1 or w < 1:
+        raise ValueError(f"conv_transpose2d: the output size ({h} x {w}) is too small")
+    return (x.shape[0], weight.shape[1] * groups, h, w)
+
+
+def conv_transpose2d_grad(xp, g, ans, x, weight, bias=None, *, argnum, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """The VJP of ``conv_transpose2d``: for x, conv2d of g; for the weight, conv2d's weight gradient with g as
+    its input and x as its output's gradient; for the bias, g summed over all but the channels."""
+    x, unbatched = _batched(x, "conv_transpose2d")
+    if unbatched:
+        g = g[None]
+    if argnum == 2:
+        return g.sum(axis=(0, 2, 3))
+    if argnum == 0:
+        gx = conv2d(xp, g, weight, None, stride, padding, dilation, groups)
+        return gx[0] if unbatched else gx
+    return conv2d_grad(xp, x, None, g, weight, argnum=1, stride=stride, padding=padding, dilation=dilation, groups=groups)
+
+
 def _pool_geometry(x, kernel_size, stride, padding):
     kh, kw = _pair(kernel_size, "kernel_size")
     sh, sw = _pair(stride if stride is not None and stride != () else (kh, kw), "stride")

@@ -588,6 +588,7 @@ defop("contiguous", lambda xp, x: x if x.flags.c_contiguous else x.copy(), "Clon
 # as a list of tensors: (x, weight[, bias])
 defop("linear", nn.linear, nn.linear_node, None)
 defop("conv2d", nn.conv2d, "ConvolutionBackward0", None)
+defop("conv_transpose2d", nn.conv_transpose2d, "ConvolutionBackward0", None)  # (x, weight[, bias]), as conv2d
 defop("max_pool2d", nn.max_pool2d, "MaxPool2DWithIndicesBackward0")
 defop("max_pool2d_indices", nn.max_pool2d_indices, "")  # F.max_pool2d(..., return_indices=True)'s indices
 defop("avg_pool2d", nn.avg_pool2d, "AvgPool2DBackward0")

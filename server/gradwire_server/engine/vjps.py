@@ -387,6 +387,7 @@ defvjp("contiguous", _same, saves=None)
 # neural-network primitives: the rules live beside their forwards in nn.py
 defvjp("linear", nn.linear_grad, saves="inputs", variadic=True)
 defvjp("conv2d", nn.conv2d_grad, saves="inputs", variadic=True)
+defvjp("conv_transpose2d", nn.conv_transpose2d_grad, saves="inputs", variadic=True)
 defvjp("avg_pool2d", nn.avg_pool2d_grad, saves="inputs")
 defvjp("adaptive_avg_pool2d", nn.adaptive_avg_pool2d_grad, saves="inputs")
 defvjp("max_pool2d", nn.max_pool2d_grad, saves="all")  # x and the maxima: the gradient goes where they are equal
