@@ -253,7 +253,7 @@ def _new_state_arrays(kind, group) -> tuple:
         return ("sum",)
     if kind == "adamax":
         return ("exp_avg", "exp_inf")
-    return ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if group.amsgrad else ())
+    return ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if group.amsgrad and kind == "adam" else ())
 
 
 def _shares(a, b) -> bool:

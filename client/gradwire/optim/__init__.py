@@ -8,9 +8,9 @@ state stay on the server.
 """
 
 from . import lr_scheduler
-from .adam import Adam, Adamax, AdamW, RAdam
+from .adam import Adam, Adamax, AdamW, NAdam, RAdam
 from .optimizer import Optimizer
 from .rmsprop import Adagrad, RMSprop
 from .sgd import SGD
 
-__all__ = ["Adagrad", "Adam", "Adamax", "AdamW", "Optimizer", "RAdam", "RMSprop", "SGD", "lr_scheduler"]
+__all__ = ["Adagrad", "Adam", "Adamax", "AdamW", "NAdam", "Optimizer", "RAdam", "RMSprop", "SGD", "lr_scheduler"]

@@ -1,4 +1,4 @@
-"""``Adam``, ``AdamW``, ``Adamax`` and ``RAdam`` (``torch.optim``'s)."""
+"""``Adam``, ``AdamW``, ``Adamax``, ``RAdam`` and ``NAdam`` (``torch.optim``'s)."""
 
 from __future__ import annotations
 
@@ -101,3 +101,26 @@ class RAdam(Adam):
 
     def _group_fields(self, group) -> dict:
         return super()._group_fields({**group, "amsgrad": False})
+
+
+class NAdam(Adam):
+    """``torch.optim.NAdam``, stepped on the server: Adam with Nesterov momentum whose coefficient warms up over
+    the steps (``momentum_decay``). State per parameter: ``step``, ``mu_product``, ``exp_avg`` and ``exp_avg_sq``."""
+
+    _kind = "nadam"
+    _state_tensors = ("exp_avg", "exp_avg_sq")
+
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3, decoupled_weight_decay=False, *,
+                 foreach=None, maximize=False, capturable=False, differentiable=False):
+        _check_adam(lr, betas, eps, weight_decay, differentiable)
+        if not 0.0 <= momentum_decay:
+            raise ValueError(f"Invalid momentum_decay value: {momentum_decay}")
+        defaults = {
+            "lr": lr, "betas": tuple(float(b) for b in betas), "eps": eps, "weight_decay": weight_decay, "momentum_decay": momentum_decay,
+            "decoupled_weight_decay": decoupled_weight_decay, "maximize": maximize, "foreach": foreach, "capturable": capturable,
+            "differentiable": differentiable,
+        }
+        Optimizer.__init__(self, params, defaults)
+
+    def _group_fields(self, group) -> dict:
+        return {**super()._group_fields({**group, "amsgrad": False}), "momentum_decay": float(group["momentum_decay"])}

@@ -188,8 +188,8 @@ class Optimizer:
             else:
                 p = params[index]
                 state.setdefault(index, {})[entry.name] = Tensor(session, entry.handle, p._shape, p._dtype)
-        # PyTorch's order within a parameter's state: the step count first, then the tensors
-        order = {name: i for i, name in enumerate(("step",) + self._state_tensors)}
+        # PyTorch's order within a parameter's state: the step count (and NAdam's mu_product) first, then the tensors
+        order = {name: i for i, name in enumerate(_STATE_NUMBERS + self._state_tensors)}
         return {i: dict(sorted(s.items(), key=lambda kv: order.get(kv[0], 99))) for i, s in sorted(state.items())}
 
     @property
@@ -234,7 +234,7 @@ class Optimizer:
                 if isinstance(value, (int, float)) and not isinstance(value, bool):
                     entries.append(pb.OptimizerStateEntry(param=param._handle, name=name, number=float(value)))
                     continue
-                if hasattr(value, "item") and name == "step":  # a 0-d tensor step (PyTorch's)
+                if hasattr(value, "item") and name in _STATE_NUMBERS:  # a 0-d tensor step (PyTorch's)
                     entries.append(pb.OptimizerStateEntry(param=param._handle, name=name, number=float(value.item())))
                     continue
                 if not isinstance(value, Tensor) or value._session is not session:
@@ -254,3 +254,6 @@ class Optimizer:
                 new["param_names"] = group["param_names"]
             new_groups.append(new)
         self.param_groups = new_groups
+
+
+_STATE_NUMBERS = ("step", "mu_product")  # the state that is a number on the server (a 0-d tensor in PyTorch's state dicts)

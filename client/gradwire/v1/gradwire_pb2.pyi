@@ -327,7 +327,7 @@ class OptimizerCreate(_message.Message):
     def __init__(self, optimizer: _Optional[int] = ..., kind: _Optional[str] = ...) -> None: ...
 
 class OptimizerGroup(_message.Message):
-    __slots__ = ("params", "lr", "weight_decay", "maximize", "momentum", "dampening", "nesterov", "beta1", "beta2", "eps", "amsgrad", "decoupled_weight_decay", "alpha", "centered", "lr_decay", "initial_accumulator_value")
+    __slots__ = ("params", "lr", "weight_decay", "maximize", "momentum", "dampening", "nesterov", "beta1", "beta2", "eps", "amsgrad", "decoupled_weight_decay", "alpha", "centered", "lr_decay", "initial_accumulator_value", "momentum_decay")
     PARAMS_FIELD_NUMBER: _ClassVar[int]
     LR_FIELD_NUMBER: _ClassVar[int]
     WEIGHT_DECAY_FIELD_NUMBER: _ClassVar[int]
@@ -344,6 +344,7 @@ class OptimizerGroup(_message.Message):
     CENTERED_FIELD_NUMBER: _ClassVar[int]
     LR_DECAY_FIELD_NUMBER: _ClassVar[int]
     INITIAL_ACCUMULATOR_VALUE_FIELD_NUMBER: _ClassVar[int]
+    MOMENTUM_DECAY_FIELD_NUMBER: _ClassVar[int]
     params: _containers.RepeatedScalarFieldContainer[int]
     lr: float
     weight_decay: float
@@ -360,7 +361,8 @@ class OptimizerGroup(_message.Message):
     centered: bool
     lr_decay: float
     initial_accumulator_value: float
-    def __init__(self, params: _Optional[_Iterable[int]] = ..., lr: _Optional[float] = ..., weight_decay: _Optional[float] = ..., maximize: _Optional[bool] = ..., momentum: _Optional[float] = ..., dampening: _Optional[float] = ..., nesterov: _Optional[bool] = ..., beta1: _Optional[float] = ..., beta2: _Optional[float] = ..., eps: _Optional[float] = ..., amsgrad: _Optional[bool] = ..., decoupled_weight_decay: _Optional[bool] = ..., alpha: _Optional[float] = ..., centered: _Optional[bool] = ..., lr_decay: _Optional[float] = ..., initial_accumulator_value: _Optional[float] = ...) -> None: ...
+    momentum_decay: float
+    def __init__(self, params: _Optional[_Iterable[int]] = ..., lr: _Optional[float] = ..., weight_decay: _Optional[float] = ..., maximize: _Optional[bool] = ..., momentum: _Optional[float] = ..., dampening: _Optional[float] = ..., nesterov: _Optional[bool] = ..., beta1: _Optional[float] = ..., beta2: _Optional[float] = ..., eps: _Optional[float] = ..., amsgrad: _Optional[bool] = ..., decoupled_weight_decay: _Optional[bool] = ..., alpha: _Optional[float] = ..., centered: _Optional[bool] = ..., lr_decay: _Optional[float] = ..., initial_accumulator_value: _Optional[float] = ..., momentum_decay: _Optional[float] = ...) -> None: ...
 
 class OptimizerStep(_message.Message):
     __slots__ = ("optimizer", "groups")

@@ -19,7 +19,7 @@ from .backend import axpy
 from .errors import GraphError, InvalidArgument, ShapeError
 from .tensor import Tensor
 
-KINDS = ("sgd", "adam", "rmsprop", "adagrad", "adamax", "radam")  # AdamW is Adam with decoupled_weight_decay
+KINDS = ("sgd", "adam", "rmsprop", "adagrad", "adamax", "radam", "nadam")  # AdamW is Adam with decoupled_weight_decay
 
 # the tensors of each kind's per-parameter state, and its numbers
 STATE_TENSORS = {
@@ -29,8 +29,9 @@ STATE_TENSORS = {
     "adagrad": ("sum",),
     "adamax": ("exp_avg", "exp_inf"),
     "radam": ("exp_avg", "exp_avg_sq"),
+    "nadam": ("exp_avg", "exp_avg_sq"),
 }
-STATE_NUMBERS = {"sgd": (), "adam": ("step",), "rmsprop": ("step",), "adagrad": ("step",), "adamax": ("step",), "radam": ("step",)}
+STATE_NUMBERS = {"sgd": (), "adam": ("step",), "rmsprop": ("step",), "adagrad": ("step",), "adamax": ("step",), "radam": ("step",), "nadam": ("step", "mu_product")}
 
 
 @dataclass
@@ -53,6 +54,7 @@ class Group:
     centered: bool = False
     lr_decay: float = 0.0
     initial_accumulator_value: float = 0.0
+    momentum_decay: float = 4e-3
 
 
 class Optimizer:
@@ -316,7 +318,37 @@ def _scaled_ratio(xp, value, numerator, denominator):
     return xp.divide(out, denominator, out=out)
 
 
-_UPDATES = {"sgd": _sgd, "adam": _adam, "rmsprop": _rmsprop, "adagrad": _adagrad, "adamax": _adamax, "radam": _radam}
+def _nadam(xp, p, grad, state, group):
+    """torch.optim.NAdam: Adam with Nesterov momentum, its momentum coefficient on a warming schedule
+    (``momentum_decay``) whose running product corrects the first moment's bias."""
+    if not state:
+        state["step"] = 0.0
+        state["mu_product"] = 1.0
+        state["exp_avg"] = xp.zeros_like(p)
+        state["exp_avg_sq"] = xp.zeros_like(p)
+    state["step"] = step = state["step"] + 1
+    lr, beta1, beta2 = group.lr, group.beta1, group.beta2
+    if group.weight_decay != 0 and group.decoupled_weight_decay:
+        xp.multiply(p, 1 - lr * group.weight_decay, out=p)
+        g = xp.negative(grad, out=xp.empty_like(grad)) if group.maximize else grad
+    else:
+        g = _decayed(xp, p, grad, group)
+    mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * group.momentum_decay))
+    mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * group.momentum_decay))
+    state["mu_product"] = mu_product = state["mu_product"] * mu
+    exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+    tmp = xp.empty_like(p)
+    _lerp(xp, exp_avg, g, 1 - beta1, tmp)
+    xp.multiply(exp_avg_sq, beta2, out=exp_avg_sq)
+    xp.multiply(g, g, out=tmp)
+    axpy(xp, 1 - beta2, tmp, exp_avg_sq)
+    denom = xp.sqrt(exp_avg_sq / (1 - beta2**step))
+    denom += group.eps
+    p += g / denom * (-lr * (1.0 - mu) / (1.0 - mu_product))  # PyTorch's two addcdiv_ steps, in its order
+    p += exp_avg / denom * (-lr * mu_next / (1.0 - mu_product * mu_next))
+
+
+_UPDATES = {"sgd": _sgd, "adam": _adam, "rmsprop": _rmsprop, "adagrad": _adagrad, "adamax": _adamax, "radam": _radam, "nadam": _nadam}
 
 
 # --- gradient clipping (torch.nn.utils), in place on the .grads before a step -------------------
