@@ -270,3 +270,18 @@ def test_transposed_convolutions_match_torch(session, name, kwargs, shape):
     np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=1e-10, atol=1e-12)
     if theirs.bias is not None:
         np.testing.assert_allclose(ours.bias.grad.numpy(), theirs.bias.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("size, shape", [((1, 1), (2, 3, 5, 4)), ((2, 2), (2, 3, 6, 4)), ((3, 2), (1, 2, 7, 5)), ((None, 2), (3, 5, 3))])
+def test_adaptive_max_pooling_matches_torch(session, size, shape):
+    values = RNG.permutation(math.prod(shape)).reshape(shape).astype(np.float64)  # distinct: one maximum per window
+    _compare(session, lambda lib, f, x: f.adaptive_max_pool2d(x, size), values)
+    assert repr(gw.nn.AdaptiveMaxPool2d(size)) == repr(torch.nn.AdaptiveMaxPool2d(size))
+    if size == (2, 2):
+        ours, theirs = F.adaptive_max_pool2d(session.tensor(values), size, True), TF.adaptive_max_pool2d(torch.tensor(values), size, True)
+        assert ours[1].tolist() == theirs[1].tolist()
+
+
+def test_adaptive_max_pool1d_matches_torch(session):
+    values = RNG.permutation(2 * 3 * 7).reshape(2, 3, 7).astype(np.float64)
+    _compare(session, lambda lib, f, x: lib.nn.AdaptiveMaxPool1d(3)(x), values)

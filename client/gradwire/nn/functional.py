@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from .. import errors
-from ..tensor import Tensor, _op
+from ..tensor import Tensor, _op, stack
 
 __all__ = [
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "conv2d", "cross_entropy", "dropout", "elu", "gelu", "leaky_relu", "silu", "softplus", "embedding", "layer_norm", "linear", "log_softmax", "max_pool2d",
@@ -268,6 +268,33 @@ def adaptive_avg_pool2d(input, output_size):
     if size == (1, 1):
         return input.mean((-2, -1), keepdim=True)
     return _op("adaptive_avg_pool2d", (input,), {"output_size": tuple(int(n) for n in size)})
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """The maxima of ``output_size`` windows covering H and W (PyTorch's: row i spans floor(i H / oh) to
+    ceil((i + 1) H / oh)), as ``torch.nn.functional.adaptive_max_pool2d``: one max_pool2d where the windows tile
+    the input, else a max per window, stacked; ``return_indices`` where they tile."""
+    size = (output_size, output_size) if isinstance(output_size, (int, np.integer)) or output_size is None else tuple(output_size)
+    if len(size) != 2:
+        raise errors.InvalidArgumentError(f"adaptive_max_pool2d: output_size must be 2, got {len(size)}")
+    h, w = input.shape[-2:]
+    oh, ow = (h if size[0] is None else int(size[0])), (w if size[1] is None else int(size[1]))
+    if oh < 1 or ow < 1:
+        raise errors.InvalidArgumentError(f"adaptive_max_pool2d: elements of output_size must be greater than or equal to 1, got {[oh, ow]}")
+    if h % oh == 0 and w % ow == 0:
+        return max_pool2d(input, (h // oh, w // ow), return_indices=return_indices)
+    if return_indices:
+        raise errors.UnimplementedError("adaptive_max_pool2d: return_indices needs windows that tile the input (H and W divisible by the output size)")
+    rows = [(i * h // oh, -(-(i + 1) * h // oh)) for i in range(oh)]
+    columns = [(j * w // ow, -(-(j + 1) * w // ow)) for j in range(ow)]
+    cells = [stack([input[..., r0:r1, c0:c1].amax((-2, -1)) for c0, c1 in columns], -1) for r0, r1 in rows]
+    return stack(cells, -2)
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    """``adaptive_max_pool2d`` over a length dim of height 1 (NCL or CL inputs)."""
+    out = adaptive_max_pool2d(_with_length_dim("adaptive_max_pool1d", input), (1, _scalar(output_size)), return_indices)
+    return tuple(t.squeeze(-2) for t in out) if return_indices else out.squeeze(-2)
 
 
 def dropout(input, p=0.5, training=True, inplace=False):
