@@ -622,6 +622,19 @@ class Tensor:
         values, indices = _op("sort", (self,), {"dim": dim, "descending": descending}, outputs=2)
         return sort_result(values, indices)
 
+    def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
+        """The distinct values (or slices along ``dim``), sorted, as ``torch.unique``; with ``return_inverse`` each
+        element's position among them, with ``return_counts`` how often each occurs. Not differentiable."""
+        values, inverse, counts = _op("unique", (self,), {"dim": dim}, outputs=3)
+        extra = ((inverse,) if return_inverse else ()) + ((counts,) if return_counts else ())
+        return (values,) + extra if extra else values
+
+    def bincount(self, weights=None, minlength=0):
+        """How often each of 0 .. max occurs in this 1-D non-negative integer tensor (``weights``: their sums),
+        at least ``minlength`` long, as ``torch.bincount``."""
+        params = {"minlength": minlength} if minlength else None
+        return _op("bincount", (self,), params) if weights is None else _op("bincount_weighted", (self, weights), params)
+
     def kthvalue(self, k, dim=-1, keepdim=False):
         """The ``k``-th smallest value along ``dim`` and its index, as ``torch.kthvalue``: a sort's ``k - 1``-th."""
         dim = _wrap_dim(dim, self.ndim)
@@ -1302,8 +1315,8 @@ def _op(name, inputs, params=None, outputs=1):
     if dtype is not None and dtype.kind != "f":
         requires_grad = False
     results = [Tensor(session, session._handle(), shape, dtype, requires_grad, not requires_grad, inputs if requires_grad else None)]
-    if outputs == 2:  # max/min along a dim: values and int64 indices
-        results.append(Tensor(session, session._handle(), shape, int64))
+    for _ in range(outputs - 1):  # max/min along a dim, sort, topk, unique: int64 indices (or counts) after the values
+        results.append(Tensor(session, session._handle(), shape if outputs == 2 else None, int64))
     try:
         session._op(name, inputs, params, results, grad_on)
     except BaseException:
@@ -1422,7 +1435,7 @@ _FUNCTION_NAMES = (
     "moveaxis", "mm", "bmm", "mv", "dot", "outer", "ger", "atan2", "arctan2", "fmod", "allclose", "equal", "logical_and", "logical_or",
     "logical_xor", "cumprod", "nonzero", "argwhere", "scatter_add", "index_select", "masked_select", "diagonal", "diag", "trace",
     "lerp", "addmm", "addcmul", "addcdiv", "hypot", "logaddexp", "nan_to_num", "isclose", "diff", "repeat_interleave", "kron", "cross",
-    "scatter", "index_add", "index_fill", "kthvalue", "median", "quantile",
+    "scatter", "index_add", "index_fill", "kthvalue", "median", "quantile", "unique", "bincount",
 )
 
 

@@ -285,3 +285,22 @@ def test_adaptive_max_pooling_matches_torch(session, size, shape):
 def test_adaptive_max_pool1d_matches_torch(session):
     values = RNG.permutation(2 * 3 * 7).reshape(2, 3, 7).astype(np.float64)
     _compare(session, lambda lib, f, x: lib.nn.AdaptiveMaxPool1d(3)(x), values)
+
+
+def test_unique_and_bincount_match_torch(session):
+    values = np.array([3, 1, 3, 2, 1, 3, 7])
+    x, t = session.tensor(values), torch.tensor(values)
+    assert x.unique().tolist() == t.unique().tolist()
+    for ours, theirs in zip(gw.unique(x, return_inverse=True, return_counts=True), torch.unique(t, return_inverse=True, return_counts=True)):
+        assert ours.tolist() == theirs.tolist()
+    floats = session.tensor([2.5, -1.0, 2.5])
+    assert floats.unique().tolist() == [-1.0, 2.5] and floats.unique().dtype == gw.float32
+    rows = np.array([[1, 2], [1, 2], [0, 1]])
+    assert session.tensor(rows).unique(dim=0).tolist() == torch.tensor(rows).unique(dim=0).tolist()
+    assert x.bincount().tolist() == t.bincount().tolist() and gw.bincount(x, minlength=10).tolist() == torch.bincount(t, minlength=10).tolist()
+    weights = np.linspace(0.5, 2.0, 7)
+    ours, theirs = x.bincount(session.tensor(weights)), t.bincount(torch.tensor(weights))
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy()) and None
+    assert ours.dtype == gw.float64
+    with pytest.raises(gw.InvalidArgumentError, match="bincount only supports 1-d non-negative integral inputs"):
+        session.tensor([1, -2]).bincount().numpy()

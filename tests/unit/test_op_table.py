@@ -513,6 +513,12 @@ ROWS = [
     R("count_nonzero", [grid(3, 4)], torch.count_nonzero, "all", diff=()),
     R("nonzero", [grid(3, 4)], torch.nonzero, diff=()),
     R("nonzero", [const(_mask())], torch.nonzero, "mask", diff=()),
+    R("unique", [const([3, 1, 3, 2, 1, 3], "int64")], lambda x: torch.unique(x, return_inverse=True, return_counts=True), diff=()),
+    R("unique", [const([[1, 2], [1, 2], [0, 1]], "int64")], lambda x: torch.unique(x, return_inverse=True, return_counts=True, dim=0),
+      "dim0", dim=0, diff=()),
+    R("bincount", [const([3, 1, 3, 2, 1, 3], "int64")], torch.bincount, diff=()),
+    R("bincount", [const([0, 1], "int64")], lambda x: torch.bincount(x, minlength=5), "minlength", minlength=5, diff=()),
+    R("bincount_weighted", [const([3, 1, 3, 0], "int64"), (4,)], lambda x, w: torch.bincount(x, w), diff=()),
     R("count_nonzero", [grid(3, 4)], lambda x: torch.count_nonzero(x, 1), "dim1", dim=1, diff=()),
     R("argmax", [distinct(3, 4)], lambda x: x.argmax(), "all", diff=()),
     R("argmax", [distinct(3, 4)], lambda x: x.argmax(dim=1), "dim1", call=lambda e, x: x.argmax(dim=1), diff=()),
@@ -675,7 +681,8 @@ def test_ops_without_a_derivative_record_one_that_raises_as_torchs_do(op):
 
 
 # rows of ops on floats (bitwise ops take none: test_bitwise_ops_refuse_floats_as_torchs_do)
-NO_GRAD_ROWS = [row for row in ROWS if row.op in NON_DIFFERENTIABLE and not row.op.startswith("bitwise_")
+# (bincount's weights: torch records a node whose backward raises; gradwire's output has no grad: both refuse a backward)
+NO_GRAD_ROWS = [row for row in ROWS if row.op in NON_DIFFERENTIABLE and not row.op.startswith("bitwise_") and row.op != "bincount_weighted"
                 and any(isinstance(spec, tuple) or (callable(spec) and _makes_floats(spec)) for spec in row.inputs)]
 
 

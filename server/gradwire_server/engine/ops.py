@@ -454,6 +454,29 @@ def _cumprod(xp, x, dim):
     return xp.cumprod(x, axis=dim, dtype=xp.int64 if x.dtype.kind in "biu" else x.dtype)
 
 
+def _unique(xp, x, dim):
+    """``torch.unique``: the sorted distinct values (or slices along ``dim``), each element's position among
+    them, and how often each occurs."""
+    values, inverse, counts = xp.unique(x, return_inverse=True, return_counts=True, axis=dim)
+    shape = x.shape if dim is None else (x.shape[dim],)
+    return values, inverse.reshape(shape).astype(xp.int64), counts.astype(xp.int64)
+
+
+def _bincount(xp, x, weights, minlength):
+    """``torch.bincount``: how often each value 0..max occurs in the 1-D non-negative integer ``x`` (with
+    ``weights``, their sums, in the weights' float dtype: float32 weights give float32 here, as PyTorch's)."""
+    if x.ndim != 1 or x.dtype.kind not in "iu":
+        raise TypeError(f"bincount only supports 1-d non-negative integral inputs, got a {x.ndim}-d {x.dtype} tensor")
+    if x.size and bool((x < 0).any()):
+        raise ValueError("bincount only supports 1-d non-negative integral inputs.")
+    if minlength < 0:
+        raise ValueError("minlength should be >= 0")
+    if weights is not None and weights.shape != x.shape:
+        raise ValueError("weights should be 1-d and have the same length as input")
+    counts = xp.bincount(x, weights=weights, minlength=minlength)
+    return counts.astype(weights.dtype if weights is not None and weights.dtype.kind == "f" else xp.int64)
+
+
 def _nonzero(xp, x):
     """The indices of the nonzero elements, one row each, (n, ndim) int64, as ``torch.nonzero``."""
     return xp.stack(xp.nonzero(x), axis=-1).astype(xp.int64) if x.ndim else xp.zeros((int(bool(x)), 0), dtype=xp.int64)
@@ -626,4 +649,7 @@ defop("logical_xor", lambda xp, x, y: xp.logical_xor(x, y), "", 2, broadcasts=Tr
 defop("all", _all_any("all"), "")
 defop("any", _all_any("any"), "")
 defop("nonzero", _nonzero, "")
+defop("unique", lambda xp, x, dim=None: _unique(xp, x, dim), "")  # (values, inverse, counts), sorted
+defop("bincount", lambda xp, x, minlength=0: _bincount(xp, x, None, minlength), "")
+defop("bincount_weighted", lambda xp, x, weights, minlength=0: _bincount(xp, x, weights, minlength), "", 2)  # (x, weights): no promotion
 defop("count_nonzero", lambda xp, x, dim=None: xp.count_nonzero(x, axis=dim).astype(xp.int64), "")
