@@ -304,3 +304,45 @@ def test_unique_and_bincount_match_torch(session):
     assert ours.dtype == gw.float64
     with pytest.raises(gw.InvalidArgumentError, match="bincount only supports 1-d non-negative integral inputs"):
         session.tensor([1, -2]).bincount().numpy()
+
+
+PADS = {
+    "reflect": lambda lib, f, x: f.pad(x.reshape(1, 2, 3, 4), (2, 3, 1, 2), mode="reflect"),
+    "replicate": lambda lib, f, x: f.pad(x.reshape(2, 3, 4), (3, 1), mode="replicate"),
+    "circular": lambda lib, f, x: f.pad(x.reshape(1, 2, 3, 4), (4, 2, 0, 3), mode="circular"),
+    "ReflectionPad2d": lambda lib, f, x: lib.nn.ReflectionPad2d((1, 2, 0, 1))(x.reshape(1, 2, 3, 4)),
+    "ReplicationPad1d": lambda lib, f, x: lib.nn.ReplicationPad1d(2)(x.reshape(2, 3, 4)),
+    "CircularPad2d": lambda lib, f, x: lib.nn.CircularPad2d(1)(x.reshape(1, 2, 3, 4)),
+    "ZeroPad2d": lambda lib, f, x: lib.nn.ZeroPad2d((1, 0, 2, 1))(x.reshape(2, 3, 4)),
+    "ConstantPad1d": lambda lib, f, x: lib.nn.ConstantPad1d(2, 0.5)(x.reshape(2, 3, 4)),
+    "softmin": lambda lib, f, x: f.softmin(x, 1),
+    "selu": lambda lib, f, x: f.selu(x),
+    "celu": lambda lib, f, x: f.celu(x, 0.7),
+    "hardshrink": lambda lib, f, x: f.hardshrink(x, 0.8),
+    "softshrink": lambda lib, f, x: f.softshrink(x, 0.8),
+    "pixel_shuffle": lambda lib, f, x: f.pixel_shuffle(x.reshape(1, 8, 3, 1), 2),
+    "pixel_unshuffle": lambda lib, f, x: f.pixel_unshuffle(x.reshape(1, 2, 4, 3).repeat(1, 1, 1, 2), 2),
+    "bilinear": lambda lib, f, x: f.bilinear(x[:, :2], x[:, 2:5], x.reshape(2, 3, 4)[:, :2, :3], x[0, :2]),
+}
+
+
+@pytest.mark.parametrize("name", PADS)
+def test_padding_shuffles_and_more_activations_match_torch(session, name):
+    _compare(session, PADS[name], A, rtol=1e-7 if name == "celu" else 1e-10)  # (torch's celu scales by 1/alpha as a float32)
+
+
+def test_new_layers_reprs_match_torch(session):
+    pairs = [(gw.nn.ZeroPad2d(1), torch.nn.ZeroPad2d(1)), (gw.nn.ConstantPad1d(2, 0.5), torch.nn.ConstantPad1d(2, 0.5)),
+             (gw.nn.ReflectionPad2d((1, 2, 0, 1)), torch.nn.ReflectionPad2d((1, 2, 0, 1))), (gw.nn.Hardshrink(), torch.nn.Hardshrink()),
+             (gw.nn.CELU(), torch.nn.CELU()), (gw.nn.SELU(), torch.nn.SELU()), (gw.nn.Softmin(1), torch.nn.Softmin(1)),
+             (gw.nn.PixelShuffle(2), torch.nn.PixelShuffle(2)), (gw.nn.Bilinear(2, 3, 4, session=session), torch.nn.Bilinear(2, 3, 4)),
+             (gw.nn.Identity(5, foo=1), torch.nn.Identity(5, foo=1))]
+    for ours, theirs in pairs:
+        assert repr(ours) == repr(theirs)
+    layer, t_layer = gw.nn.Bilinear(2, 3, 4, session=session, dtype=gw.float64), torch.nn.Bilinear(2, 3, 4, dtype=torch.float64)
+    assert float(layer.weight.abs().max()) <= 1 / math.sqrt(2)
+    layer.load_state_dict(t_layer.state_dict())
+    out, t_out = layer(session.tensor(A[:, :2]), session.tensor(B[:, :3])), t_layer(torch.tensor(A[:, :2]), torch.tensor(B[:, :3]))
+    np.testing.assert_allclose(out.detach().numpy(), t_out.detach().numpy(), rtol=1e-12)
+    with pytest.raises(gw.InvalidArgumentError, match="Padding size should be less than the corresponding input dimension"):
+        F.pad(session.zeros(1, 2, 3), (3, 0), mode="reflect")

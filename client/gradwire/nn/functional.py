@@ -741,16 +741,39 @@ def normalize(input, p=2.0, dim=1, eps=1e-12):
 
 
 def pad(input, pad, mode="constant", value=None):
-    """``torch.nn.functional.pad`` in ``"constant"`` mode: ``pad`` is (before, after) pairs from the last dim
-    backwards; negative amounts crop."""
-    if mode != "constant":
-        raise errors.UnimplementedError(f"pad: mode {mode!r} is not supported (only 'constant')")
+    """``torch.nn.functional.pad``: ``pad`` is (before, after) pairs from the last dim backwards. ``"constant"``
+    (negative amounts crop) is one op; ``"reflect"``, ``"replicate"`` and ``"circular"`` gather each padded dim
+    through an index of its positions, as PyTorch reads them (the gradient scatters back the same way)."""
     pad = tuple(int(n) for n in pad)
     if len(pad) % 2 or len(pad) // 2 > input.ndim:
         raise errors.InvalidArgumentError("Padding length must be divisible by 2" if len(pad) % 2 else
                                           "Padding length should be less than or equal to two times the input dimension "
                                           f"but got padding length {len(pad)} and input of dimension {input.ndim}")
-    return _op("pad", (input,), {"pad": pad, **_given(value=(value, None))})
+    if mode == "constant":
+        return _op("pad", (input,), {"pad": pad, **_given(value=(value, None))})
+    if mode not in ("reflect", "replicate", "circular"):
+        raise errors.InvalidArgumentError(f"Unrecognised padding mode {mode}")
+    out = input
+    for k in range(len(pad) // 2):
+        before, after = pad[2 * k], pad[2 * k + 1]
+        dim = input.ndim - 1 - k
+        size = input.shape[dim]
+        if mode == "reflect" and (before >= size or after >= size):
+            raise errors.InvalidArgumentError(f"Argument #4: Padding size should be less than the corresponding input dimension, "
+                                              f"but got: padding ({before}, {after}) at dimension {dim} of input {list(input.shape)}")
+        if mode == "circular" and (before > size or after > size):
+            raise errors.InvalidArgumentError("Padding value causes wrapping around more than once.")
+        positions = np.arange(-before, size + after)
+        if mode == "reflect":
+            period = 2 * (size - 1) if size > 1 else 1
+            positions = np.abs(positions) % period
+            positions = np.where(positions >= size, period - positions, positions)
+        elif mode == "replicate":
+            positions = np.clip(positions, 0, size - 1)
+        else:
+            positions = positions % size
+        out = out[(slice(None),) * dim + (positions,)]
+    return out
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
@@ -760,3 +783,62 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
 
 def relu6(input, inplace=False):
     return hardtanh(input, 0.0, 6.0)
+
+
+def softmin(input, dim=None, _stacklevel=3, dtype=None):
+    """softmax(-x) along ``dim``."""
+    return softmax(-input, dim, dtype=dtype)
+
+
+_SELU_ALPHA, _SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+
+
+def selu(input, inplace=False):
+    """scale * (x where x > 0, else alpha * (exp(x) - 1)), PyTorch's constants."""
+    return elu(input, _SELU_ALPHA) * _SELU_SCALE
+
+
+def celu(input, alpha=1.0, inplace=False):
+    """x where x > 0, else alpha * (exp(x / alpha) - 1)."""
+    return _op("where", (input > 0, input, ((input / alpha).exp() - 1.0) * alpha))
+
+
+def hardshrink(input, lambd=0.5):
+    """x where |x| > lambd, else 0."""
+    return _op("where", (input.abs() > lambd, input, input * 0.0))
+
+
+def softshrink(input, lambd=0.5):
+    """x - lambd above lambd, x + lambd below -lambd, 0 between."""
+    return _op("where", (input > lambd, input - lambd, _op("where", (input < -lambd, input + lambd, input * 0.0))))
+
+
+def pixel_shuffle(input, upscale_factor):
+    """(*, C r^2, H, W) to (*, C, H r, W r), as ``torch.nn.functional.pixel_shuffle``: a reshape and a permute."""
+    r = int(upscale_factor)
+    *lead, c, h, w = input.shape
+    if c % (r * r):
+        raise errors.InvalidArgumentError(f"pixel_shuffle expects its input's 'channel' dimension to be divisible by the square of upscale_factor, "
+                                          f"but input.size(-3)={c} is not divisible by {r * r}")
+    n = len(lead)
+    out = input.reshape(*lead, c // (r * r), r, r, h, w).permute(*range(n), n, n + 3, n + 1, n + 4, n + 2)
+    return out.reshape(*lead, c // (r * r), h * r, w * r)
+
+
+def pixel_unshuffle(input, downscale_factor):
+    """(*, C, H r, W r) to (*, C r^2, H, W), the inverse of ``pixel_shuffle``."""
+    r = int(downscale_factor)
+    *lead, c, h, w = input.shape
+    if h % r or w % r:
+        raise errors.InvalidArgumentError(f"pixel_unshuffle expects height and width to be divisible by downscale_factor, got {h} and {w} for {r}")
+    n = len(lead)
+    out = input.reshape(*lead, c, h // r, r, w // r, r).permute(*range(n), n, n + 2, n + 4, n + 1, n + 3)
+    return out.reshape(*lead, c * r * r, h // r, w // r)
+
+
+def bilinear(input1, input2, weight, bias=None):
+    """x1^T A x2 (+ b) for each output feature, as ``torch.nn.functional.bilinear``: one einsum."""
+    from ..tensor import einsum
+
+    out = einsum("...i,oij,...j->...o", input1, weight, input2)
+    return out if bias is None else out + bias

@@ -27,6 +27,7 @@ __all__ = [
     "Upsample", "CosineSimilarity", "PairwiseDistance", "ParameterDict", "ParameterList", "GroupNorm", "Dropout2d", "AvgPool1d", "Conv1d", "MaxPool1d", "Hardtanh", "ReLU6", "Unflatten", "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "Dropout", "ELU", "Embedding", "Flatten", "GELU", "Identity", "LayerNorm", "LeakyReLU", "Linear",
     "LogSoftmax", "MaxPool2d", "ModuleDict", "ModuleList", "ReLU", "Sequential", "SiLU", "Sigmoid", "Softmax",
     "Softplus", "Tanh", "Mish", "Hardswish", "Hardsigmoid", "LogSigmoid", "Softsign", "Tanhshrink", "GLU", "Threshold", "Softmax2d", "PReLU", "InstanceNorm1d", "InstanceNorm2d", "ConvTranspose1d", "ConvTranspose2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
+    "Softmin", "SELU", "CELU", "Hardshrink", "Softshrink", "ZeroPad1d", "ZeroPad2d", "ConstantPad1d", "ConstantPad2d", "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d", "ReplicationPad2d", "CircularPad1d", "CircularPad2d", "PixelShuffle", "PixelUnshuffle", "Bilinear",
 ]
 
 
@@ -35,8 +36,93 @@ def _new_parameter(session, shape, dtype):
 
 
 class Identity(Module):
+    """Its input, unchanged; any arguments are accepted and ignored, as PyTorch's."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
     def forward(self, input):
         return input
+
+
+class _Pad(Module):
+    """A padding layer: ``F.pad`` with its amounts (an int for every side, or PyTorch's tuple), mode and value."""
+
+    _mode, _sides, _value = "constant", 2, 0.0
+
+    def __init__(self, padding, value=None):
+        super().__init__()
+        self.padding = (int(padding),) * self._sides if isinstance(padding, int) else tuple(padding)
+        if value is not None or self._mode == "constant":
+            self.value = self._value if value is None else value
+
+    def forward(self, input):
+        return F.pad(input, self.padding, self._mode, getattr(self, "value", None))
+
+    def extra_repr(self):  # PyTorch's: ConstantPad1d(padding=(2, 2), value=0.5), ZeroPad2d((1, 1, 1, 1))
+        return f"padding={self.padding}, value={self.value}" if type(self).__name__.startswith("Constant") else f"{self.padding}"
+
+
+def _pad_layer(name, mode, sides, constant=False):
+    """A padding layer's class: ``(padding, value)`` for the constant ones, ``(padding)`` for the rest."""
+    attrs = {"_mode": mode, "_sides": sides, "__doc__": f"``F.pad`` in {mode!r} mode over the last {sides // 2} dim(s), as ``torch.nn.{name}``."}
+    if not constant:
+        attrs["__init__"] = lambda self, padding: _Pad.__init__(self, padding)
+    return type(name, (_Pad,), attrs)
+
+
+ZeroPad1d, ZeroPad2d = _pad_layer("ZeroPad1d", "constant", 2), _pad_layer("ZeroPad2d", "constant", 4)
+ConstantPad1d, ConstantPad2d = _pad_layer("ConstantPad1d", "constant", 2, True), _pad_layer("ConstantPad2d", "constant", 4, True)
+ReflectionPad1d, ReflectionPad2d = _pad_layer("ReflectionPad1d", "reflect", 2), _pad_layer("ReflectionPad2d", "reflect", 4)
+ReplicationPad1d, ReplicationPad2d = _pad_layer("ReplicationPad1d", "replicate", 2), _pad_layer("ReplicationPad2d", "replicate", 4)
+CircularPad1d, CircularPad2d = _pad_layer("CircularPad1d", "circular", 2), _pad_layer("CircularPad2d", "circular", 4)
+
+
+class PixelShuffle(Module):
+    def __init__(self, upscale_factor):
+        super().__init__()
+        self.upscale_factor = upscale_factor
+
+    def forward(self, input):
+        return F.pixel_shuffle(input, self.upscale_factor)
+
+    def extra_repr(self):
+        return f"upscale_factor={self.upscale_factor}"
+
+
+class PixelUnshuffle(Module):
+    def __init__(self, downscale_factor):
+        super().__init__()
+        self.downscale_factor = downscale_factor
+
+    def forward(self, input):
+        return F.pixel_unshuffle(input, self.downscale_factor)
+
+    def extra_repr(self):
+        return f"downscale_factor={self.downscale_factor}"
+
+
+class Bilinear(Module):
+    """x1^T A x2 + b per output feature, as ``torch.nn.Bilinear``: weight (out, in1, in2), PyTorch's uniform start."""
+
+    def __init__(self, in1_features, in2_features, out_features, bias=True, *, session=None, dtype=None):
+        super().__init__()
+        session = resolve_session(session)
+        self.in1_features, self.in2_features, self.out_features = in1_features, in2_features, out_features
+        self.weight = _new_parameter(session, (out_features, in1_features, in2_features), dtype)
+        bound = 1 / math.sqrt(in1_features)
+        init.uniform_(self.weight, -bound, bound)
+        if bias:
+            self.bias = _new_parameter(session, (out_features,), dtype)
+            init.uniform_(self.bias, -bound, bound)
+        else:
+            self.register_parameter("bias", None)
+
+    def forward(self, input1, input2):
+        return F.bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self):
+        return f"in1_features={self.in1_features}, in2_features={self.in2_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
 def _reset_kaiming_uniform(weight, bias, fan_in):
@@ -353,6 +439,39 @@ class _Settings(Module):
 
     def extra_repr(self):
         return ", ".join(f"{name}={getattr(self, name)}" for name in self._settings)
+
+
+class Softmin(Softmax):
+    def forward(self, input):
+        return F.softmin(input, self._dim_for(input))
+
+
+class SELU(_Settings):
+    _functional = staticmethod(F.selu)
+
+    def __init__(self, inplace=False):
+        super().__init__()
+
+
+class CELU(_Settings):
+    _settings, _functional = ("alpha",), staticmethod(F.celu)
+
+    def __init__(self, alpha=1.0, inplace=False):
+        super().__init__(alpha)
+
+
+class Hardshrink(_Settings):
+    _settings, _functional = ("lambd",), staticmethod(F.hardshrink)
+
+    def __init__(self, lambd=0.5):
+        super().__init__(lambd)
+
+    def extra_repr(self):
+        return f"{self.lambd}"
+
+
+class Softshrink(Hardshrink):
+    _functional = staticmethod(F.softshrink)
 
 
 class Mish(_Settings):
