@@ -99,6 +99,12 @@ LOSSES = {
     "poisson_nll full": lambda lib, f, x, y: f.poisson_nll_loss(x.abs() + 0.1, lib.tensor(POSITIVE), log_input=False, full=True),
     "gaussian_nll": lambda lib, f, x, y: f.gaussian_nll_loss(x, y, (x * x).sum(1) * 0.1 + 1e-7),
     "gaussian_nll full": lambda lib, f, x, y: f.gaussian_nll_loss(x, y, y.abs() + 0.5, full=True, reduction="sum"),
+    "multilabel_soft_margin": lambda lib, f, x, y: f.multilabel_soft_margin_loss(x, lib.tensor((B > 0).astype(np.float64))),
+    "multilabel_soft_margin weight none": lambda lib, f, x, y: f.multilabel_soft_margin_loss(
+        x, lib.tensor((C > 0).astype(np.float64)), weight=lib.tensor(np.linspace(0.5, 2.0, 6)), reduction="none"),
+    "multi_margin": lambda lib, f, x, y: f.multi_margin_loss(x, lib.tensor([0, 5, 2, 2])),
+    "multi_margin p2 weight sum": lambda lib, f, x, y: f.multi_margin_loss(x * 0.3, lib.tensor([1, 0, 4, 3]), p=2, margin=0.5,
+                                                                          weight=lib.tensor(np.linspace(0.5, 2.0, 6)), reduction="sum"),
 }
 
 

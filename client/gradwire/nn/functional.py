@@ -673,6 +673,36 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     return _reduced(losses, reduction)
 
 
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+    """The binary logistic loss of each class (``target`` 0 or 1 per class), averaged over the classes: -(y log
+    sigmoid(x) + (1 - y) log sigmoid(-x)), each class weighted by ``weight``."""
+    _check_reduction(reduction)
+    target = _as_probabilities(target, input)
+    losses = -(target * logsigmoid(input) + (1.0 - target) * logsigmoid(-input))
+    if weight is not None:
+        losses = losses * _as_probabilities(weight, input)
+    return _reduced(losses.sum(input.ndim - 1) / input.shape[-1], reduction)
+
+
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None, reduction="mean"):
+    """The multi-class hinge loss: for each class j other than the target y, max(0, margin - x[y] + x[j])^p
+    (times ``weight[y]``), summed and divided by the number of classes."""
+    _check_reduction(reduction)
+    if p not in (1, 2):
+        raise errors.InvalidArgumentError("only p == 1 and p == 2 supported")
+    target = _as_target(target, input)
+    scores = input if input.ndim == 2 else input.unsqueeze(0)
+    labels = target.reshape(-1, 1)
+    terms = (margin - scores.gather(1, labels) + scores).clamp_min(0.0)
+    if p == 2:
+        terms = terms * terms
+    if weight is not None:
+        terms = terms * _as_probabilities(weight, input)[labels]
+    others = one_hot(labels.squeeze(1), scores.shape[1]) == 0  # the target's own term is left out
+    losses = (terms * others).sum(1) / scores.shape[1]
+    return _reduced(losses if input.ndim == 2 else losses.squeeze(0), reduction)
+
+
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     """The cosine of the angle between ``x1`` and ``x2`` along ``dim``: each over its norm (at least ``eps``), then their dot product."""
     return ((x1 / x1.norm(2, dim, keepdim=True).clamp_min(eps)) * (x2 / x2.norm(2, dim, keepdim=True).clamp_min(eps))).sum(dim)

@@ -6,7 +6,7 @@ from . import functional as F
 from .module import Module
 
 __all__ = ["BCELoss", "BCEWithLogitsLoss", "CosineEmbeddingLoss", "CrossEntropyLoss", "GaussianNLLLoss", "HingeEmbeddingLoss", "HuberLoss",
-           "KLDivLoss", "L1Loss", "MSELoss", "MarginRankingLoss", "NLLLoss", "PoissonNLLLoss", "SmoothL1Loss", "SoftMarginLoss", "TripletMarginLoss"]
+           "KLDivLoss", "L1Loss", "MSELoss", "MarginRankingLoss", "MultiLabelSoftMarginLoss", "MultiMarginLoss", "NLLLoss", "PoissonNLLLoss", "SmoothL1Loss", "SoftMarginLoss", "TripletMarginLoss"]
 
 
 class _Loss(Module):
@@ -164,3 +164,18 @@ class GaussianNLLLoss(_Loss):
 
     def forward(self, input, target, var):
         return self._loss(input, target, var, reduction=self.reduction, **self._settings)
+
+
+class MultiLabelSoftMarginLoss(_Loss):
+    _loss = staticmethod(F.multilabel_soft_margin_loss)
+
+    def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean"):
+        super().__init__(reduction, weight=weight)
+
+
+class MultiMarginLoss(_Loss):
+    _loss = staticmethod(F.multi_margin_loss)
+
+    def __init__(self, p=1, margin=1.0, weight=None, size_average=None, reduce=None, reduction="mean"):
+        super().__init__(reduction, p=p, margin=margin, weight=weight)
+        self.p, self.margin = p, margin
