@@ -98,3 +98,32 @@ def test_unbatched_sequences_and_bad_sizes_as_in_torch(session):
         ours(session.ones(2, 1, 5))
     with pytest.raises(RuntimeError, match=r"Expected hidden size \(1, 2, 4\), got \[1, 3, 4\]"):
         ours(session.ones(5, 2, 3), session.zeros(1, 3, 4))
+
+
+@pytest.mark.parametrize("mode", ["LSTM", "GRU", "RNN"])
+def test_packed_sequences_match_torch(session, mode):
+    from gradwire.nn.utils.rnn import pack_padded_sequence, pack_sequence, pad_packed_sequence
+
+    values, lengths = np.random.default_rng(3).standard_normal((3, 5, 4)), [5, 2, 3]
+    torch.manual_seed(0)
+    theirs = getattr(torch.nn, mode)(4, 6, num_layers=2, bidirectional=True, batch_first=True, dtype=torch.float64)
+    ours = getattr(gw.nn, mode)(4, 6, num_layers=2, bidirectional=True, batch_first=True, session=session, dtype=gw.float64)
+    ours.load_state_dict(theirs.state_dict())
+    x, tx = session.tensor(values, requires_grad=True), torch.tensor(values, requires_grad=True)
+    packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+    t_packed = torch.nn.utils.rnn.pack_padded_sequence(tx, lengths, batch_first=True, enforce_sorted=False)
+    np.testing.assert_array_equal(packed.data.detach().numpy(), t_packed.data.detach().numpy())
+    assert packed.batch_sizes.tolist() == t_packed.batch_sizes.tolist()
+    (out, state), (t_out, t_state) = ours(packed), theirs(t_packed)
+    (out, out_lengths), (t_out, t_lengths) = pad_packed_sequence(out, batch_first=True), torch.nn.utils.rnn.pad_packed_sequence(t_out, batch_first=True)
+    h, t_h = (state[0], t_state[0]) if mode == "LSTM" else (state, t_state)
+    np.testing.assert_allclose(out.detach().numpy(), t_out.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(h.detach().numpy(), t_h.detach().numpy(), rtol=1e-10, atol=1e-12)
+    assert out_lengths.tolist() == t_lengths.tolist()
+    (out.sum() + (h * h).sum()).backward(), (t_out.sum() + (t_h * t_h).sum()).backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-9, atol=1e-12)
+    padded, _ = pad_packed_sequence(pack_sequence([x[0], x[2, :3]]), padding_value=-1.0, total_length=6)
+    t_padded, _ = torch.nn.utils.rnn.pad_packed_sequence(torch.nn.utils.rnn.pack_sequence([tx[0], tx[2, :3]]), padding_value=-1.0, total_length=6)
+    np.testing.assert_array_equal(padded.detach().numpy(), t_padded.detach().numpy())
+    with pytest.raises(gw.InvalidArgumentError, match="must be sorted in decreasing order when `enforce_sorted` is True"):
+        pack_padded_sequence(x, lengths, batch_first=True)

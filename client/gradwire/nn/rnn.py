@@ -76,6 +76,13 @@ class _RNNBase(Module):
         return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh")
 
     def forward(self, input, hx=None):
+        from .utils.rnn import PackedSequence  # noqa: PLC0415
+
+        packed = input if isinstance(input, PackedSequence) else None
+        if packed is not None:  # the padded steps, time first; each sequence's state held past its end (see _step's use)
+            input = packed.padded
+            if self.batch_first:
+                input = input.transpose(0, 1)
         batched = input.ndim == 3
         if input.ndim not in (2, 3):
             raise errors.InvalidArgumentError(f"{type(self).__name__}: Expected input to be 2D or 3D, got {input.ndim}D instead")
@@ -88,6 +95,7 @@ class _RNNBase(Module):
         length, batch = input.shape[:2]
         directions = 2 if self.bidirectional else 1
         h0, c0 = self._initial_state(hx, batch, directions, batched, input)
+        running = packed.mask(input) if packed is not None else None  # (time, batch, 1): 1 while a sequence runs
         h_n, c_n, layer_input = [], [], input
         for layer in range(self.num_layers):
             outputs = []
@@ -98,8 +106,15 @@ class _RNNBase(Module):
                 h, c = h0[k], (c0[k] if c0 is not None else None)
                 steps = [None] * length
                 for t in (reversed(range(length)) if direction else range(length)):
-                    h, c = _step(self.mode, projected[t], h, c, weight_hh, bias_hh)
-                    steps[t] = h
+                    if running is None:
+                        h, c = _step(self.mode, projected[t], h, c, weight_hh, bias_hh)
+                        steps[t] = h
+                        continue
+                    h_new, c_new = _step(self.mode, projected[t], h, c, weight_hh, bias_hh)
+                    keep = running[t]  # past its end a sequence keeps its state and outputs zeros, as PyTorch's packed run
+                    steps[t] = h_new * keep
+                    h = steps[t] + h * (1.0 - keep)
+                    c = c_new * keep + c * (1.0 - keep) if c is not None else None
                 outputs.append(stack(steps))
                 h_n.append(h)
                 c_n.append(c)
@@ -108,7 +123,9 @@ class _RNNBase(Module):
                 layer_input = F.dropout(layer_input, self.dropout)
         output, h_n = layer_input, stack(h_n)
         c_n = stack(c_n) if self.mode == "LSTM" else None
-        if not batched:
+        if packed is not None:
+            output = type(packed)(output, packed.lengths, packed.sorted_indices, packed.unsorted_indices)
+        elif not batched:
             output, h_n = output.squeeze(1), h_n.squeeze(1)
             c_n = c_n.squeeze(1) if c_n is not None else None
         elif self.batch_first:

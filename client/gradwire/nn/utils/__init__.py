@@ -1,5 +1,5 @@
 """``gradwire.nn.utils``: PyTorch's gradient clipping, one command on the server whatever the model's size;
-``parameters_to_vector``/``vector_to_parameters`` and ``pad_sequence``.
+``parameters_to_vector``/``vector_to_parameters``; ``rnn``: padded and packed sequences.
 
     loss.backward()
     gw.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import math
 
-from .. import errors
-from ..tensor import Tensor
+from ... import errors
+from ...tensor import Tensor
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "pad_sequence", "parameters_to_vector", "vector_to_parameters"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "pad_sequence", "parameters_to_vector", "rnn", "vector_to_parameters"]
 
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
@@ -68,19 +68,5 @@ def vector_to_parameters(vec, parameters):
             start += count
 
 
-def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="right"):
-    """Sequences of different lengths (dim 0) stacked into one tensor, padded with ``padding_value``, as
-    ``torch.nn.utils.rnn.pad_sequence``: (longest, batch, ...), or (batch, longest, ...) with ``batch_first``."""
-    from ..tensor import cat, stack  # noqa: PLC0415
-
-    if padding_side not in ("left", "right"):
-        raise errors.InvalidArgumentError(f"padding_side must be 'left' or 'right', got {padding_side!r}")
-    longest = max(s.shape[0] for s in sequences)
-    padded = []
-    for s in sequences:
-        missing = longest - s.shape[0]
-        if missing:
-            filler = s._session.full((missing,) + tuple(s.shape[1:]), padding_value, dtype=s.dtype)
-            s = cat([s, filler] if padding_side == "right" else [filler, s])
-        padded.append(s)
-    return stack(padded, 0 if batch_first else 1)
+from . import rnn  # noqa: E402 - torch.nn.utils.rnn's names
+from .rnn import pad_sequence  # noqa: E402
