@@ -49,14 +49,14 @@ def _with_grads(parameters, name):
 
 def parameters_to_vector(parameters):
     """The parameters flattened and joined into one 1-D tensor (a new one: gradients flow to them), as PyTorch's."""
-    from ..tensor import cat  # noqa: PLC0415 - the tensor module is imported above; cat is a function of it
+    from ...tensor import cat  # noqa: PLC0415 - the tensor module is imported above; cat is a function of it
 
     return cat([p.reshape(-1) for p in parameters])
 
 
 def vector_to_parameters(vec, parameters):
     """Copy the slices of the 1-D ``vec`` into the parameters, in order, in place (under no_grad), as PyTorch's."""
-    from ..grad_mode import no_grad  # noqa: PLC0415
+    from ...grad_mode import no_grad  # noqa: PLC0415
 
     if not isinstance(vec, Tensor):
         raise TypeError(f"expected torch.Tensor, but got: {type(vec).__name__}")
