@@ -1297,9 +1297,11 @@ def _op(name, inputs, params=None, outputs=1):
             elif x._session is not session:
                 raise errors.InvalidArgumentError(f"{name}: expected all tensors to be in the same session")
             tracked = tracked or x._requires_grad
+        elif isinstance(x, _NUMBERS):
+            continue
         elif isinstance(x, np.ndarray) or _is_torch_tensor(x):
             arrays = True
-        elif not isinstance(x, _NUMBERS):  # checked before anything is queued: the session goes on as before
+        else:  # checked before anything is queued: the session goes on as before
             raise TypeError(f"{name}(): expected a Tensor, a NumPy array or a number, got {type(x).__name__}")
     if session is None:
         raise errors.InvalidArgumentError(f"{name}() needs at least one tensor input")

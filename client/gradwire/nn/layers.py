@@ -78,30 +78,6 @@ ReplicationPad1d, ReplicationPad2d = _pad_layer("ReplicationPad1d", "replicate",
 CircularPad1d, CircularPad2d = _pad_layer("CircularPad1d", "circular", 2), _pad_layer("CircularPad2d", "circular", 4)
 
 
-class PixelShuffle(Module):
-    def __init__(self, upscale_factor):
-        super().__init__()
-        self.upscale_factor = upscale_factor
-
-    def forward(self, input):
-        return F.pixel_shuffle(input, self.upscale_factor)
-
-    def extra_repr(self):
-        return f"upscale_factor={self.upscale_factor}"
-
-
-class PixelUnshuffle(Module):
-    def __init__(self, downscale_factor):
-        super().__init__()
-        self.downscale_factor = downscale_factor
-
-    def forward(self, input):
-        return F.pixel_unshuffle(input, self.downscale_factor)
-
-    def extra_repr(self):
-        return f"downscale_factor={self.downscale_factor}"
-
-
 class Bilinear(Module):
     """x1^T A x2 + b per output feature, as ``torch.nn.Bilinear``: weight (out, in1, in2), PyTorch's uniform start."""
 
@@ -439,6 +415,20 @@ class _Settings(Module):
 
     def extra_repr(self):
         return ", ".join(f"{name}={getattr(self, name)}" for name in self._settings)
+
+
+class PixelShuffle(_Settings):
+    _settings, _functional = ("upscale_factor",), staticmethod(F.pixel_shuffle)
+
+    def __init__(self, upscale_factor):
+        super().__init__(upscale_factor)
+
+
+class PixelUnshuffle(_Settings):
+    _settings, _functional = ("downscale_factor",), staticmethod(F.pixel_unshuffle)
+
+    def __init__(self, downscale_factor):
+        super().__init__(downscale_factor)
 
 
 class Softmin(Softmax):

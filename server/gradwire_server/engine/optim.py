@@ -278,26 +278,33 @@ def _adamax(xp, p, grad, state, group):
     p += _scaled_ratio(xp, -clr, exp_avg, exp_inf)  # p.addcdiv_(exp_avg, exp_inf, value=-clr)
 
 
-def _radam(xp, p, grad, state, group):
-    """torch.optim.RAdam: Adam whose adaptive step is rectified by the variance of its estimate, and plain
-    momentum SGD while that variance is undefined (the first steps)."""
-    if not state:
+def _adam_moments(xp, p, grad, state, group):
+    """RAdam's and NAdam's common start: the step count, weight decay (decoupled: p shrinks; else added to
+    the gradient) and both moments updated in place; (step, the gradient used, a scratch array of p's shape)."""
+    if "exp_avg" not in state:  # the first step (NAdam's mu_product may be there already)
         state["step"] = 0.0
         state["exp_avg"] = xp.zeros_like(p)
         state["exp_avg_sq"] = xp.zeros_like(p)
     state["step"] = step = state["step"] + 1
-    lr, beta1, beta2 = group.lr, group.beta1, group.beta2
     if group.weight_decay != 0 and group.decoupled_weight_decay:
-        xp.multiply(p, 1 - lr * group.weight_decay, out=p)
+        xp.multiply(p, 1 - group.lr * group.weight_decay, out=p)
         g = xp.negative(grad, out=xp.empty_like(grad)) if group.maximize else grad
     else:
         g = _decayed(xp, p, grad, group)
-    exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-    tmp = xp.empty_like(p)
-    _lerp(xp, exp_avg, g, 1 - beta1, tmp)
-    xp.multiply(exp_avg_sq, beta2, out=exp_avg_sq)  # exp_avg_sq.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+    exp_avg, exp_avg_sq, tmp = state["exp_avg"], state["exp_avg_sq"], xp.empty_like(p)
+    _lerp(xp, exp_avg, g, 1 - group.beta1, tmp)
+    xp.multiply(exp_avg_sq, group.beta2, out=exp_avg_sq)  # exp_avg_sq.mul_(beta2).addcmul_(g, g, value=1 - beta2)
     xp.multiply(g, g, out=tmp)
-    axpy(xp, 1 - beta2, tmp, exp_avg_sq)
+    axpy(xp, 1 - group.beta2, tmp, exp_avg_sq)
+    return step, g, tmp
+
+
+def _radam(xp, p, grad, state, group):
+    """torch.optim.RAdam: Adam whose adaptive step is rectified by the variance of its estimate, and plain
+    momentum SGD while that variance is undefined (the first steps)."""
+    step, g, tmp = _adam_moments(xp, p, grad, state, group)
+    lr, beta1, beta2 = group.lr, group.beta1, group.beta2
+    exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
     bias_correction1, bias_correction2 = 1 - beta1**step, 1 - beta2**step
     corrected = exp_avg / bias_correction1
     rho_inf = 2 / (1 - beta2) - 1
@@ -321,27 +328,13 @@ def _scaled_ratio(xp, value, numerator, denominator):
 def _nadam(xp, p, grad, state, group):
     """torch.optim.NAdam: Adam with Nesterov momentum, its momentum coefficient on a warming schedule
     (``momentum_decay``) whose running product corrects the first moment's bias."""
-    if not state:
-        state["step"] = 0.0
-        state["mu_product"] = 1.0
-        state["exp_avg"] = xp.zeros_like(p)
-        state["exp_avg_sq"] = xp.zeros_like(p)
-    state["step"] = step = state["step"] + 1
+    state.setdefault("mu_product", 1.0)
+    step, g, tmp = _adam_moments(xp, p, grad, state, group)
     lr, beta1, beta2 = group.lr, group.beta1, group.beta2
-    if group.weight_decay != 0 and group.decoupled_weight_decay:
-        xp.multiply(p, 1 - lr * group.weight_decay, out=p)
-        g = xp.negative(grad, out=xp.empty_like(grad)) if group.maximize else grad
-    else:
-        g = _decayed(xp, p, grad, group)
     mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * group.momentum_decay))
     mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * group.momentum_decay))
     state["mu_product"] = mu_product = state["mu_product"] * mu
     exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-    tmp = xp.empty_like(p)
-    _lerp(xp, exp_avg, g, 1 - beta1, tmp)
-    xp.multiply(exp_avg_sq, beta2, out=exp_avg_sq)
-    xp.multiply(g, g, out=tmp)
-    axpy(xp, 1 - beta2, tmp, exp_avg_sq)
     denom = xp.sqrt(exp_avg_sq / (1 - beta2**step))
     denom += group.eps
     p += g / denom * (-lr * (1.0 - mu) / (1.0 - mu_product))  # PyTorch's two addcdiv_ steps, in its order
