@@ -23,7 +23,7 @@ import grpc
 import numpy as np
 
 from . import errors
-from .grad_mode import is_grad_enabled
+from .grad_mode import is_grad_enabled, no_grad
 from .tensor import Tensor, as_dtype
 from .transport import open_channel, wait_ready
 from .v1 import gradwire_pb2 as pb
@@ -230,6 +230,7 @@ class Session:
         self._answers = {}  # command id -> pb.Result for fetches and stats
         self._new_grads = {}  # backward command id -> leaves it gave a .grad, until it is acknowledged
         self._retaining = False  # a tensor called retain_grad(): functional grads may fill .grads too
+        self._hooking = False  # a tensor has had a hook (register_hook): passes look for hooked tensors
         self._released = []  # handles of collected tensors, sent with the next batch
         self._closed = False
         self._ended_by = None  # the error that ended the stream, if one did
@@ -818,6 +819,9 @@ class Session:
             command.backward.root = root._handle
             command.backward.gradient = gradient._handle if gradient is not None else 0
             command.backward.retain_graph = bool(retain_graph)
+            hooked = _hooked_on_paths([root]) if self._hooking else None
+            if hooked:
+                hook_grads = self._stop_at(command.backward, hooked)
             self._sent_command(command)
             # the leaves this pass reaches have a .grad from now on; if it fails, the ones that had
             # none get None back when its error arrives (_take_reply)
@@ -826,6 +830,62 @@ class Session:
                 leaf._has_grad = True
             if newly:
                 self._new_grads[command.id] = newly
+        if hooked:
+            self._run_hooks(command.id, hooked, hook_grads, newly)
+
+    # --- passes that stop at hooked tensors (register_hook) -------------------------------
+    def _stop_at(self, body, hooked):
+        """Name the hooked tensors in a Backward or Grad command; the handles their gradients will have."""
+        hook_grads = [self._handle() for _ in hooked]
+        body.hooked.extend([t._handle for t in hooked])
+        body.hook_grads.extend(hook_grads)
+        return hook_grads
+
+    def _run_hooks(self, answer, hooked, hook_grads, newly=()):
+        """Drive a pass stopped at hooked tensors: at each stop, that tensor's hooks in the order registered, then a
+        Resume with what they made of the gradient. A sync point per stop. The pass's last answer (a HookStop).
+
+        A pass that ends in an error (a hook's, or the server's) leaves ``newly``, the leaves that had no
+        ``.grad`` before it, with none: the server's half-made gradients are dropped."""
+        try:
+            while True:
+                try:
+                    self._wait(answer)
+                except BaseException:
+                    stopped = self._answers.pop(answer, None)
+                    if stopped is not None and not stopped.hook_stop.done:  # an earlier command's error: end the pass too
+                        self._resume(abort=True)
+                    raise
+                stop = self._answers.pop(answer).hook_stop
+                if stop.done:
+                    return stop
+                tensor = hooked[stop.index]
+                grad = given = Tensor(self, hook_grads[stop.index], tensor._shape, tensor._dtype)
+                try:
+                    for hook in list((tensor._hooks or {}).values()):  # removed meanwhile: none left, the pass goes on
+                        with no_grad():  # as in PyTorch: the pass records no graph (no create_graph here)
+                            result = hook(grad)
+                        if result is not None:
+                            grad = _hook_result(hook, result, grad)
+                except BaseException:
+                    self._resume(abort=True)
+                    raise
+                answer = self._resume(None if grad is given else grad)
+        except BaseException:
+            if newly and not self._closed:
+                for leaf in newly:
+                    leaf._has_grad = True  # (so that the command below names it)
+                self._set_grads_to_none(newly)
+            raise
+
+    def _resume(self, gradient=None, abort=False):
+        with self._lock:
+            command = self._command("resume")
+            command.resume.gradient = gradient._handle if gradient is not None else 0
+            command.resume.abort = abort
+            if abort:
+                self._flush()
+            return command.id
 
     def _grad_alias(self, tensor):
         """A handle that stands for ``tensor.grad`` on the server, whatever it is when used."""
@@ -931,18 +991,23 @@ class Session:
             grad.retain_graph = bool(retain_graph)
             grad.allow_unused = bool(allow_unused)
             grad.results.extend(handles)
+            hooked = _hooked_on_paths(outputs) if self._hooking else None
+            if hooked:
+                hook_grads = self._stop_at(grad, hooked)
             if self._retaining:  # the non-leaves that retain grad on its paths get a .grad, as in PyTorch
                 newly = [t for t in _retained_on_paths(outputs, inputs) if not t._has_grad]
                 for t in newly:
                     t._has_grad = True
                 if newly:
                     self._new_grads[command.id] = newly
-            if allow_unused:
+            if allow_unused and not hooked:
                 self._wait()  # which gradients are None only the server knows: a sync point
                 unused = set(self._answers.pop(command.id).unused.handles)
             else:
                 self._sent_command(command)
                 unused = ()
+        if hooked:  # a sync point at each stop, and at the end (the answer says which gradients are None)
+            unused = set(self._run_hooks(command.id, hooked, hook_grads).unused)
         return [None if h in unused else Tensor(self, h, x._shape, x._dtype) for h, x in zip(handles, inputs)]
 
 
@@ -1017,6 +1082,42 @@ def _leaves(root):
             if x._parents:
                 stack.append(x)
     return leaves
+
+
+def _hooked_on_paths(roots):
+    """The tensors with hooks (register_hook) that a pass from ``roots`` may reach, the roots too, each once."""
+    seen, stack, hooked = set(), [], []
+    for root in roots:
+        if id(root) not in seen:
+            seen.add(id(root))
+            stack.append(root)
+    while stack:
+        x = stack.pop()
+        if x._hooks:
+            hooked.append(x)
+        for parent in x._parents or ():
+            if isinstance(parent, Tensor) and parent._requires_grad and id(parent) not in seen:
+                seen.add(id(parent))
+                stack.append(parent)
+    return hooked
+
+
+_LEGACY_TYPES = {"float16": "torch.HalfTensor", "float32": "torch.FloatTensor", "float64": "torch.DoubleTensor"}
+
+
+def _hook_result(hook, result, grad):
+    """What a hook returned, checked as PyTorch checks it: a Tensor of the gradient's size and type."""
+    if not isinstance(result, Tensor):
+        raise TypeError(f"expected Variable, but hook returned '{type(result).__name__}'")
+    if result._session is not grad._session:
+        raise errors.InvalidArgumentError("a hook returned a tensor of another session")
+    name = getattr(hook, "__name__", type(hook).__name__)
+    if tuple(result.shape) != tuple(grad.shape):
+        raise errors.InvalidArgumentError(f"hook '{name}' has changed the size of value")
+    if result.dtype != grad.dtype:
+        was, got = (_LEGACY_TYPES.get(t.name, t.name) for t in (grad.dtype, result.dtype))
+        raise errors.InvalidArgumentError(f"hook '{name}' has changed the type of value (was {was} got {got})")
+    return result
 
 
 def _retained_on_paths(outputs, inputs):

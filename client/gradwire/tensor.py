@@ -105,7 +105,7 @@ class Tensor:
     """
 
     __slots__ = ("_session", "_handle", "_shape", "_dtype", "_requires_grad", "_is_leaf", "_parents", "_has_grad", "_grad_alias", "_grad_fn", "_data_of",
-                 "_retains_grad", "_view_of", "_views", "__weakref__")
+                 "_retains_grad", "_view_of", "_views", "_hooks", "__weakref__")
     __array_priority__ = 1000  # ndarray + Tensor defers to Tensor.__radd__
 
     def __init__(self, session, handle, shape, dtype, requires_grad=False, is_leaf=True, parents=None):
@@ -123,6 +123,7 @@ class Tensor:
         self._retains_grad = False  # a non-leaf that called retain_grad(): backward fills its .grad
         self._view_of = None  # a view (x[1], x.T, x.view(...)): the tensor whose memory it shares (see _rebase)
         self._views = None  # that tensor's live views, once it has one
+        self._hooks = None  # register_hook's, by handle id, once it has one
 
     def __del__(self):
         try:
@@ -878,12 +879,19 @@ class Tensor:
         return mask.reshape(shape)
 
     def register_hook(self, hook):
-        """Not supported: PyTorch calls a tensor's hook in the middle of the backward pass, which gradwire runs
-        on the server as one command; change ``.grad`` after ``backward()`` instead."""
-        raise errors.UnimplementedError(
-            "register_hook: gradient hooks would run in this process in the middle of a backward pass that runs on the "
-            "server in one command; change .grad after backward() instead (p.grad.clamp_(-1, 1), gw.nn.utils.clip_grad_norm_)"
-        )
+        """``hook(grad)`` whenever a backward pass (or ``gw.grad``) has this tensor's whole gradient; what it
+        returns (not None) goes on in its place, into ``.grad`` for a leaf. Returns a handle with ``remove()``.
+
+        The pass runs on the server and stops there for the hook: a round trip for each hooked tensor it reaches.
+        """
+        if not self._requires_grad:
+            raise errors.FailedPreconditionError("cannot register a hook on a tensor that doesn't require gradient")
+        from .utils.hooks import RemovableHandle  # (gradwire.utils imports this module)
+
+        if self._hooks is None:
+            self._hooks = {}
+        self._session._hooking = True
+        return RemovableHandle(self._hooks, hook)
 
     def contiguous(self, memory_format=None):
         """This tensor where its memory is in C order already (the same memory: a view), else a copy in C order,

@@ -9,6 +9,7 @@ a reason that names the first failure.
 from __future__ import annotations
 
 import logging
+from typing import NamedTuple, Sequence
 
 import numpy as np
 
@@ -365,6 +366,9 @@ def _backward(session, backward, inline_bytes):
     gradient = session.tensor(backward.gradient) if backward.gradient else None
     root = session.tensor(backward.root)
     session.quota.before_backward(root)
+    if backward.hooked:
+        walk = session.engine.backward_walk(root, gradient, backward.retain_graph, _hooked(session, backward))
+        return _begin_pass(session, _Pass(walk, "backward", backward.hook_grads, ()))
     with session.metrics.backward("backward"):
         session.engine.backward(root, gradient, backward.retain_graph)
 
@@ -376,16 +380,86 @@ def _grad(session, grad, inline_bytes):
     if len(grad.results) != len(inputs):
         raise InvalidRequest(f"grad: {len(inputs)} inputs but {len(grad.results)} result handles")
     session.quota.before_grad(inputs)
+    if grad.hooked:
+        walk = session.engine.grad_walk(outputs, inputs, grad_outputs, grad.retain_graph, grad.allow_unused, _hooked(session, grad))
+        return _begin_pass(session, _Pass(walk, "grad", grad.hook_grads, grad.results))
     with session.metrics.backward("grad"):
         grads = session.engine.grad(outputs, inputs, grad_outputs, grad.retain_graph, allow_unused=grad.allow_unused)
+    unused = _bind_grads(session, grad.results, grads)
+    if grad.allow_unused:  # the client waits for this answer to know which gradients are None
+        return pb.Result(unused=pb.Unused(handles=unused))
+
+
+def _bind_grads(session, handles, grads):
+    """Bind a Grad's results; the handles of those that are None (unused inputs)."""
     unused = []
-    for handle, g in zip(grad.results, grads):
+    for handle, g in zip(handles, grads):
         if g is None:
             unused.append(handle)
         else:
             session.bind(handle, g)
-    if grad.allow_unused:  # the client waits for this answer to know which gradients are None
-        return pb.Result(unused=pb.Unused(handles=unused))
+    return unused
+
+
+# --- passes stopped at tensor hooks --------------------------------------------------
+# A pass with hooked tensors stops at each (``Engine.backward_walk``): the server binds the gradient
+# there and answers; the client runs the tensor's hooks (which queue ops of their own) and sends a
+# Resume with their result. A hook may run a pass of its own, which ends before the hook returns:
+# the session keeps its stopped passes as a stack, and a Resume goes to the last.
+
+MAX_STOPPED_PASSES = 16  # passes begun inside hooks, one inside another
+
+
+class _Pass(NamedTuple):
+    walk: object  # the engine's generator
+    kind: str  # "backward" or "grad", for the metrics
+    hook_grads: Sequence[int]  # where each stop's gradient is bound
+    results: Sequence[int]  # a Grad's result handles
+
+
+def _hooked(session, command):
+    if len(command.hook_grads) != len(command.hooked):
+        raise InvalidRequest(f"{len(command.hooked)} hooked tensors but {len(command.hook_grads)} handles for their gradients")
+    return [session.tensor(h) for h in command.hooked]
+
+
+def _begin_pass(session, stopped):
+    if len(session.passes) >= MAX_STOPPED_PASSES:
+        stopped.walk.close()
+        raise InvalidRequest(f"more than {MAX_STOPPED_PASSES} backward passes stopped at hooks, one inside another")
+    session.passes.append(stopped)
+    return _go_on(session, None)
+
+
+def _go_on(session, changed):
+    """Run the last stopped pass to its next stop or its end; the HookStop answer."""
+    stopped = session.passes[-1]
+    try:
+        with session.metrics.backward(stopped.kind):
+            index, grad = stopped.walk.send(changed)
+    except StopIteration as end:
+        session.passes.pop()
+        unused = _bind_grads(session, stopped.results, end.value) if stopped.kind == "grad" else ()
+        return pb.Result(hook_stop=pb.HookStop(done=True, unused=unused))
+    except BaseException:
+        session.passes.pop()  # the walk is over: the error is the pass's answer
+        raise
+    session.bind(stopped.hook_grads[index], grad)
+    return pb.Result(hook_stop=pb.HookStop(index=index))
+
+
+def _resume(session, resume, inline_bytes):
+    if not session.passes:
+        raise InvalidRequest("resume: no backward pass is stopped at a hooked tensor")
+    if resume.abort:
+        session.passes.pop().walk.close()
+        return None
+    try:
+        changed = session.tensor(resume.gradient) if resume.gradient else None
+    except Exception:
+        session.passes.pop().walk.close()  # the hooks' result never came: nothing to go on with
+        raise
+    return _go_on(session, changed)
 
 
 def _release(session, release, inline_bytes):
@@ -558,6 +632,7 @@ _HANDLERS = {
     "set_requires_grad": _set_requires_grad,
     "retain_grad": _retain_grad,
     "clip_grad": _clip_grad,
+    "resume": _resume,
     "alias": _alias,
     "manual_seed": _manual_seed,
     "stats": _stats,

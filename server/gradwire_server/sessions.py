@@ -44,6 +44,7 @@ class Session:
         self.tensors: dict[int, Tensor] = {}
         self.optimizers: dict[int, Optimizer] = {}  # handle -> an optimizer's state (engine.optim)
         self.failed: dict[int, int] = {}  # handle -> id of the command whose failure left it empty
+        self.passes: list = []  # backward passes stopped at tensor hooks, the last begun last (commands._Pass)
         self._aliases: dict[int, list[int]] = {}  # id of a tensor -> handles of GradAliases of its .grad
         self.lock = threading.Lock()
         self.last_used = time.monotonic()
@@ -209,6 +210,7 @@ class Session:
         self.replies.clear()
         self.failed.clear()
         self._aliases.clear()
+        self.passes.clear()
 
 
 class SessionRegistry:

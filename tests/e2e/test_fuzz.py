@@ -159,6 +159,13 @@ COMMAND = st.one_of(
     st.builds(lambda r, g, k: {"backward": pb.Backward(root=r, gradient=g, retain_graph=k)}, HANDLE, HANDLE, st.booleans()),
     st.builds(lambda o, i, g, k, u, r: {"grad": pb.Grad(outputs=o, inputs=i, grad_outputs=g, retain_graph=k, allow_unused=u, results=r)},
               st.lists(HANDLE, max_size=2), st.lists(HANDLE, max_size=2), st.lists(HANDLE, max_size=2), st.booleans(), st.booleans(), st.lists(HANDLE, max_size=2)),
+    # passes that stop at hooked tensors, and what goes on with them (or ends them)
+    st.builds(lambda r, k, t, g: {"backward": pb.Backward(root=r, retain_graph=k, hooked=t, hook_grads=g)},
+              HANDLE, st.booleans(), st.lists(HANDLE, max_size=2), st.lists(HANDLE, max_size=2)),
+    st.builds(lambda o, i, u, r, t, g: {"grad": pb.Grad(outputs=o, inputs=i, allow_unused=u, results=r, hooked=t, hook_grads=g)},
+              st.lists(HANDLE, max_size=1), st.lists(HANDLE, max_size=1), st.booleans(), st.lists(HANDLE, max_size=1),
+              st.lists(HANDLE, max_size=2), st.lists(HANDLE, max_size=2)),
+    st.builds(lambda g, a: {"resume": pb.Resume(gradient=g, abort=a)}, st.just(0) | HANDLE, st.booleans()),
     st.builds(lambda h: {"release": pb.Release(handles=h)}, st.lists(HANDLE, max_size=3)),
     st.builds(lambda h, m: {"fetch": pb.Fetch(handle=h, meta_only=m)}, HANDLE, st.booleans()),
     st.builds(lambda t, o, x, g: {"inplace": pb.Inplace(target=t, op=o, other=x, no_grad=g)}, HANDLE, st.sampled_from(["add", "sub", "mul", "div", "zero", "copy", "pow", "setitem"]), OPERAND, st.booleans()),

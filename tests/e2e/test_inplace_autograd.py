@@ -213,11 +213,3 @@ def test_a_view_changed_by_its_own_sibling_is_caught_as_in_torch(session):
         with pytest.raises(RuntimeError, match="modified by an inplace operation"):
             h.sum().backward()
             session.sync()
-
-
-def test_gradient_hooks_say_they_are_not_supported(session):
-    w = session.ones(2, requires_grad=True)
-    with pytest.raises(gw.UnimplementedError, match="register_hook: gradient hooks"):
-        w.register_hook(lambda g: g * 2)
-    with pytest.raises(gw.UnimplementedError, match="register_full_backward_hook"):
-        gw.nn.Linear(2, 2, session=session).register_full_backward_hook(lambda *args: None)

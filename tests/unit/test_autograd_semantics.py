@@ -569,3 +569,29 @@ def test_in_place_ops_under_autograd_record_as_torchs(engine):
         leaf += 1.0
     with pytest.raises(GraphError, match="a view of a leaf Variable that requires grad is being used in an in-place operation"):
         engine.apply_into("relu", leaf[0], lambda source: engine.apply("relu", source))
+
+
+def test_tensor_hooks_in_process_change_the_gradient_where_torchs_do(engine):
+    x = engine.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    tx = to_torch(x, requires_grad=True)
+    h, th = x * x, tx * tx
+    th.register_hook(lambda g: g * 3)
+    tx.register_hook(lambda g: g + 1)
+    (th.exp() * tx).sum().backward()
+    engine.backward((h.exp() * x).sum(), hooks=[(h, lambda g: g * 3), (x, lambda g: g + 1)])
+    assert_close(x.grad, tx.grad)
+
+    h, th = x * x, tx * tx
+    th.register_hook(lambda g: g * 0)
+    (ours,) = engine.grad((h + x).sum(), x, hooks=[(h, lambda g: g * 0), (x, lambda g: g + 1)])
+    (theirs,) = torch.autograd.grad((th + tx).sum(), tx)  # tx's +1 hook still on: applies to the captured gradient
+    assert_close(ours, theirs)
+
+
+def test_a_hook_that_changes_the_gradients_size_is_refused(engine):
+    x = engine.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    h = x * 2
+    with pytest.raises(GraphError, match="hook has changed the size of value"):
+        engine.backward(h.sum(), hooks=[(h, lambda g: g[:2])])
+    with pytest.raises(GraphError, match="cannot register a hook on a tensor that doesn't require gradient"):
+        engine.backward((x * 2).sum(), hooks=[(engine.tensor([1.0]), lambda g: g)])

@@ -12,9 +12,10 @@ from collections import OrderedDict, namedtuple
 import numpy as np
 
 from .. import errors
-from ..grad_mode import no_grad
+from ..grad_mode import is_grad_enabled, no_grad
 from ..session import resolve_session  # noqa: F401 - layers take it from here
 from ..tensor import Tensor, as_dtype
+from ..utils.hooks import RemovableHandle
 from .parameter import Parameter
 
 _IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -42,11 +43,17 @@ class Module:
             changed = hook(self, args)
             if changed is not None:
                 args = changed if isinstance(changed, tuple) else (changed,)
+        backward = None
+        if (hooks["backward"] or hooks["backward_pre"]) and is_grad_enabled():
+            backward = _BackwardHooks(self, hooks, args)
+            args = backward.inputs
         output = self.forward(*args, **kwargs)
         for hook in list(hooks["forward"].values()):
             changed = hook(self, args, output)
             if changed is not None:
                 output = changed
+        if backward is not None:
+            backward.watch(output)
         return output
 
     def register_forward_pre_hook(self, hook):
@@ -58,17 +65,23 @@ class Module:
         return self._add_hook("forward", hook)
 
     def register_full_backward_hook(self, hook):
-        """Not supported, as ``Tensor.register_hook``: the backward pass runs on the server in one command."""
-        raise errors.UnimplementedError(
-            "register_full_backward_hook: backward hooks would run in this process in the middle of a backward pass that runs "
-            "on the server in one command; read or change the parameters' .grad after backward() instead"
-        )
+        """``hook(module, grad_input, grad_output)`` once a backward pass has the gradient of the module's input
+        (None where it needs none); what it returns (not None) replaces grad_input. On tensor hooks
+        (``Tensor.register_hook``): for a module called with one tensor that requires grad and one tensor out."""
+        return self._add_hook("backward", hook)
 
-    register_backward_hook = register_full_backward_hook
+    def register_full_backward_pre_hook(self, hook):
+        """``hook(module, grad_output)`` once a backward pass has the gradient of the module's output; what it
+        returns (not None) replaces grad_output."""
+        return self._add_hook("backward_pre", hook)
+
+    def register_backward_hook(self, hook):
+        """PyTorch's deprecated form, whose grad_input are those of the module's last op: not supported."""
+        raise errors.UnimplementedError("register_backward_hook: the deprecated form is not supported; use register_full_backward_hook")
 
     def _add_hook(self, kind, hook):
-        hooks = self.__dict__.setdefault("_hooks", {"forward_pre": {}, "forward": {}})
-        return _HookHandle(hooks[kind], hook)
+        hooks = self.__dict__.setdefault("_hooks", {"forward_pre": {}, "forward": {}, "backward": {}, "backward_pre": {}})
+        return RemovableHandle(hooks[kind], hook)
 
     # --- registration by attribute -----------------------------------------------------
     def __setattr__(self, name, value):
@@ -376,21 +389,57 @@ def _in_session(value, target):
     return target._session.tensor(array.astype(target.dtype, copy=False))
 
 
-class _HookHandle:
-    """What ``register_forward_hook`` returns: ``remove()`` takes the hook away (also as a context manager)."""
+class _BackwardHooks:
+    """One call's full backward (pre-)hooks, on tensor hooks: the output's gradient is grad_output, and the
+    gradient reaching the input through an identity (``view_as``) taken for this call alone is grad_input."""
 
-    _next_id = 0
+    def __init__(self, module, hooks, args):
+        self.module, self.hooks = module, hooks
+        tensors = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+        self.wanting = [i for i in tensors if args[i].requires_grad]
+        if len(self.wanting) > 1:
+            raise errors.UnimplementedError(
+                "register_full_backward_hook: a module called with more than one tensor that requires grad (gradwire "
+                "computes each input's gradient apart, not at once); hook the tensors themselves (Tensor.register_hook)"
+            )
+        self.tensor_args = tensors
+        inputs = list(args)
+        for i in self.wanting:
+            inputs[i] = args[i].view_as(args[i])
+            inputs[i].register_hook(self._input_grad)
+        self.inputs = tuple(inputs)
+        self.grad_output = None
 
-    def __init__(self, table, hook):
-        _HookHandle._next_id += 1
-        self.id, self._table = _HookHandle._next_id, table
-        table[self.id] = hook
+    def watch(self, output):
+        if not isinstance(output, Tensor):
+            raise errors.UnimplementedError(
+                f"register_full_backward_hook: a module whose output is a {type(output).__name__}, not one tensor"
+            )
+        if output.requires_grad:
+            output.register_hook(self._output_grad)
 
-    def remove(self):
-        self._table.pop(self.id, None)
+    def _output_grad(self, grad):
+        for hook in list(self.hooks["backward_pre"].values()):
+            changed = hook(self.module, (grad,))
+            if changed is not None:
+                grad = changed[0] if isinstance(changed, (tuple, list)) else changed
+        self.grad_output = (grad,)
+        if not self.wanting:  # no input needs a gradient: the hooks run now, as PyTorch's do
+            self._run_hooks([None] * len(self.tensor_args))
+        return grad
 
-    def __enter__(self):
-        return self
+    def _input_grad(self, grad):
+        return self._run_hooks([grad if i in self.wanting else None for i in self.tensor_args])[self.tensor_args.index(self.wanting[0])]
 
-    def __exit__(self, *exc):
-        self.remove()
+    def _run_hooks(self, grad_input):
+        grad_input = tuple(grad_input)
+        for hook in list(self.hooks["backward"].values()):
+            changed = hook(self.module, grad_input, self.grad_output)
+            if changed is not None:
+                changed = tuple(changed) if isinstance(changed, (tuple, list)) else (changed,)
+                if len(changed) != len(grad_input):
+                    raise errors.InvalidArgumentError(
+                        f"Backward hook returned an invalid number of grad_input, got {len(changed)}, but expected {len(grad_input)}"
+                    )
+                grad_input = changed
+        return grad_input

@@ -1,5 +1,5 @@
-"""``gradwire.utils``: PyTorch's ``torch.utils`` where a training loop needs it (``data``)."""
+"""``gradwire.utils``: PyTorch's ``torch.utils`` where a training loop needs it (``data``, ``hooks``)."""
 
-from . import data
+from . import data, hooks
 
-__all__ = ["data"]
+__all__ = ["data", "hooks"]

@@ -217,30 +217,46 @@ class Op(_message.Message):
     def __init__(self, name: _Optional[str] = ..., inputs: _Optional[_Iterable[_Union[Operand, _Mapping]]] = ..., params: _Optional[_Mapping[str, Param]] = ..., outputs: _Optional[_Iterable[int]] = ..., no_grad: _Optional[bool] = ..., into: _Optional[int] = ...) -> None: ...
 
 class Backward(_message.Message):
-    __slots__ = ("root", "gradient", "retain_graph")
+    __slots__ = ("root", "gradient", "retain_graph", "hooked", "hook_grads")
     ROOT_FIELD_NUMBER: _ClassVar[int]
     GRADIENT_FIELD_NUMBER: _ClassVar[int]
     RETAIN_GRAPH_FIELD_NUMBER: _ClassVar[int]
+    HOOKED_FIELD_NUMBER: _ClassVar[int]
+    HOOK_GRADS_FIELD_NUMBER: _ClassVar[int]
     root: int
     gradient: int
     retain_graph: bool
-    def __init__(self, root: _Optional[int] = ..., gradient: _Optional[int] = ..., retain_graph: _Optional[bool] = ...) -> None: ...
+    hooked: _containers.RepeatedScalarFieldContainer[int]
+    hook_grads: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, root: _Optional[int] = ..., gradient: _Optional[int] = ..., retain_graph: _Optional[bool] = ..., hooked: _Optional[_Iterable[int]] = ..., hook_grads: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class Grad(_message.Message):
-    __slots__ = ("outputs", "inputs", "grad_outputs", "retain_graph", "allow_unused", "results")
+    __slots__ = ("outputs", "inputs", "grad_outputs", "retain_graph", "allow_unused", "results", "hooked", "hook_grads")
     OUTPUTS_FIELD_NUMBER: _ClassVar[int]
     INPUTS_FIELD_NUMBER: _ClassVar[int]
     GRAD_OUTPUTS_FIELD_NUMBER: _ClassVar[int]
     RETAIN_GRAPH_FIELD_NUMBER: _ClassVar[int]
     ALLOW_UNUSED_FIELD_NUMBER: _ClassVar[int]
     RESULTS_FIELD_NUMBER: _ClassVar[int]
+    HOOKED_FIELD_NUMBER: _ClassVar[int]
+    HOOK_GRADS_FIELD_NUMBER: _ClassVar[int]
     outputs: _containers.RepeatedScalarFieldContainer[int]
     inputs: _containers.RepeatedScalarFieldContainer[int]
     grad_outputs: _containers.RepeatedScalarFieldContainer[int]
     retain_graph: bool
     allow_unused: bool
     results: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, outputs: _Optional[_Iterable[int]] = ..., inputs: _Optional[_Iterable[int]] = ..., grad_outputs: _Optional[_Iterable[int]] = ..., retain_graph: _Optional[bool] = ..., allow_unused: _Optional[bool] = ..., results: _Optional[_Iterable[int]] = ...) -> None: ...
+    hooked: _containers.RepeatedScalarFieldContainer[int]
+    hook_grads: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, outputs: _Optional[_Iterable[int]] = ..., inputs: _Optional[_Iterable[int]] = ..., grad_outputs: _Optional[_Iterable[int]] = ..., retain_graph: _Optional[bool] = ..., allow_unused: _Optional[bool] = ..., results: _Optional[_Iterable[int]] = ..., hooked: _Optional[_Iterable[int]] = ..., hook_grads: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class Resume(_message.Message):
+    __slots__ = ("gradient", "abort")
+    GRADIENT_FIELD_NUMBER: _ClassVar[int]
+    ABORT_FIELD_NUMBER: _ClassVar[int]
+    gradient: int
+    abort: bool
+    def __init__(self, gradient: _Optional[int] = ..., abort: _Optional[bool] = ...) -> None: ...
 
 class Release(_message.Message):
     __slots__ = ("handles",)
@@ -471,7 +487,7 @@ class Sync(_message.Message):
     def __init__(self) -> None: ...
 
 class Command(_message.Message):
-    __slots__ = ("id", "put", "factory", "op", "backward", "grad", "release", "fetch", "inplace", "grad_of", "set_grad", "set_requires_grad", "alias", "manual_seed", "stats", "sync", "optimizer_create", "optimizer_step", "optimizer_get_state", "optimizer_set_state", "graph", "retain_grad", "clip_grad")
+    __slots__ = ("id", "put", "factory", "op", "backward", "grad", "release", "fetch", "inplace", "grad_of", "set_grad", "set_requires_grad", "alias", "manual_seed", "stats", "sync", "optimizer_create", "optimizer_step", "optimizer_get_state", "optimizer_set_state", "graph", "retain_grad", "clip_grad", "resume")
     ID_FIELD_NUMBER: _ClassVar[int]
     PUT_FIELD_NUMBER: _ClassVar[int]
     FACTORY_FIELD_NUMBER: _ClassVar[int]
@@ -495,6 +511,7 @@ class Command(_message.Message):
     GRAPH_FIELD_NUMBER: _ClassVar[int]
     RETAIN_GRAD_FIELD_NUMBER: _ClassVar[int]
     CLIP_GRAD_FIELD_NUMBER: _ClassVar[int]
+    RESUME_FIELD_NUMBER: _ClassVar[int]
     id: int
     put: Put
     factory: Factory
@@ -518,7 +535,8 @@ class Command(_message.Message):
     graph: GraphRequest
     retain_grad: RetainGrad
     clip_grad: ClipGrad
-    def __init__(self, id: _Optional[int] = ..., put: _Optional[_Union[Put, _Mapping]] = ..., factory: _Optional[_Union[Factory, _Mapping]] = ..., op: _Optional[_Union[Op, _Mapping]] = ..., backward: _Optional[_Union[Backward, _Mapping]] = ..., grad: _Optional[_Union[Grad, _Mapping]] = ..., release: _Optional[_Union[Release, _Mapping]] = ..., fetch: _Optional[_Union[Fetch, _Mapping]] = ..., inplace: _Optional[_Union[Inplace, _Mapping]] = ..., grad_of: _Optional[_Union[GradOf, _Mapping]] = ..., set_grad: _Optional[_Union[SetGrad, _Mapping]] = ..., set_requires_grad: _Optional[_Union[SetRequiresGrad, _Mapping]] = ..., alias: _Optional[_Union[Alias, _Mapping]] = ..., manual_seed: _Optional[_Union[ManualSeed, _Mapping]] = ..., stats: _Optional[_Union[StatsRequest, _Mapping]] = ..., sync: _Optional[_Union[Sync, _Mapping]] = ..., optimizer_create: _Optional[_Union[OptimizerCreate, _Mapping]] = ..., optimizer_step: _Optional[_Union[OptimizerStep, _Mapping]] = ..., optimizer_get_state: _Optional[_Union[OptimizerGetState, _Mapping]] = ..., optimizer_set_state: _Optional[_Union[OptimizerSetState, _Mapping]] = ..., graph: _Optional[_Union[GraphRequest, _Mapping]] = ..., retain_grad: _Optional[_Union[RetainGrad, _Mapping]] = ..., clip_grad: _Optional[_Union[ClipGrad, _Mapping]] = ...) -> None: ...
+    resume: Resume
+    def __init__(self, id: _Optional[int] = ..., put: _Optional[_Union[Put, _Mapping]] = ..., factory: _Optional[_Union[Factory, _Mapping]] = ..., op: _Optional[_Union[Op, _Mapping]] = ..., backward: _Optional[_Union[Backward, _Mapping]] = ..., grad: _Optional[_Union[Grad, _Mapping]] = ..., release: _Optional[_Union[Release, _Mapping]] = ..., fetch: _Optional[_Union[Fetch, _Mapping]] = ..., inplace: _Optional[_Union[Inplace, _Mapping]] = ..., grad_of: _Optional[_Union[GradOf, _Mapping]] = ..., set_grad: _Optional[_Union[SetGrad, _Mapping]] = ..., set_requires_grad: _Optional[_Union[SetRequiresGrad, _Mapping]] = ..., alias: _Optional[_Union[Alias, _Mapping]] = ..., manual_seed: _Optional[_Union[ManualSeed, _Mapping]] = ..., stats: _Optional[_Union[StatsRequest, _Mapping]] = ..., sync: _Optional[_Union[Sync, _Mapping]] = ..., optimizer_create: _Optional[_Union[OptimizerCreate, _Mapping]] = ..., optimizer_step: _Optional[_Union[OptimizerStep, _Mapping]] = ..., optimizer_get_state: _Optional[_Union[OptimizerGetState, _Mapping]] = ..., optimizer_set_state: _Optional[_Union[OptimizerSetState, _Mapping]] = ..., graph: _Optional[_Union[GraphRequest, _Mapping]] = ..., retain_grad: _Optional[_Union[RetainGrad, _Mapping]] = ..., clip_grad: _Optional[_Union[ClipGrad, _Mapping]] = ..., resume: _Optional[_Union[Resume, _Mapping]] = ...) -> None: ...
 
 class Batch(_message.Message):
     __slots__ = ("seq", "commands", "acked")
@@ -558,6 +576,16 @@ class Unused(_message.Message):
     handles: _containers.RepeatedScalarFieldContainer[int]
     def __init__(self, handles: _Optional[_Iterable[int]] = ...) -> None: ...
 
+class HookStop(_message.Message):
+    __slots__ = ("done", "index", "unused")
+    DONE_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    UNUSED_FIELD_NUMBER: _ClassVar[int]
+    done: bool
+    index: int
+    unused: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, done: _Optional[bool] = ..., index: _Optional[int] = ..., unused: _Optional[_Iterable[int]] = ...) -> None: ...
+
 class OptimizerState(_message.Message):
     __slots__ = ("entries",)
     ENTRIES_FIELD_NUMBER: _ClassVar[int]
@@ -565,7 +593,7 @@ class OptimizerState(_message.Message):
     def __init__(self, entries: _Optional[_Iterable[_Union[OptimizerStateEntry, _Mapping]]] = ...) -> None: ...
 
 class Result(_message.Message):
-    __slots__ = ("command", "tensor", "meta", "error", "stats", "unused", "optimizer_state", "graph")
+    __slots__ = ("command", "tensor", "meta", "error", "stats", "unused", "optimizer_state", "graph", "hook_stop")
     COMMAND_FIELD_NUMBER: _ClassVar[int]
     TENSOR_FIELD_NUMBER: _ClassVar[int]
     META_FIELD_NUMBER: _ClassVar[int]
@@ -574,6 +602,7 @@ class Result(_message.Message):
     UNUSED_FIELD_NUMBER: _ClassVar[int]
     OPTIMIZER_STATE_FIELD_NUMBER: _ClassVar[int]
     GRAPH_FIELD_NUMBER: _ClassVar[int]
+    HOOK_STOP_FIELD_NUMBER: _ClassVar[int]
     command: int
     tensor: TensorData
     meta: TensorMeta
@@ -582,7 +611,8 @@ class Result(_message.Message):
     unused: Unused
     optimizer_state: OptimizerState
     graph: Graph
-    def __init__(self, command: _Optional[int] = ..., tensor: _Optional[_Union[TensorData, _Mapping]] = ..., meta: _Optional[_Union[TensorMeta, _Mapping]] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., stats: _Optional[_Union[SessionStats, _Mapping]] = ..., unused: _Optional[_Union[Unused, _Mapping]] = ..., optimizer_state: _Optional[_Union[OptimizerState, _Mapping]] = ..., graph: _Optional[_Union[Graph, _Mapping]] = ...) -> None: ...
+    hook_stop: HookStop
+    def __init__(self, command: _Optional[int] = ..., tensor: _Optional[_Union[TensorData, _Mapping]] = ..., meta: _Optional[_Union[TensorMeta, _Mapping]] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., stats: _Optional[_Union[SessionStats, _Mapping]] = ..., unused: _Optional[_Union[Unused, _Mapping]] = ..., optimizer_state: _Optional[_Union[OptimizerState, _Mapping]] = ..., graph: _Optional[_Union[Graph, _Mapping]] = ..., hook_stop: _Optional[_Union[HookStop, _Mapping]] = ...) -> None: ...
 
 class BatchReply(_message.Message):
     __slots__ = ("seq", "results", "partial", "earlier")

@@ -17,7 +17,7 @@ from . import graph
 from .backend import Backend
 from .dtypes import DEFAULT_FLOAT, is_floating, parse_dtype, promote, promote_tensors
 from .errors import DeviceError, DTypeError, GraphError, IndexOutOfRange, InvalidArgument, ShapeError
-from .graph import Meta, Node, is_grad_enabled, run_backward
+from .graph import Meta, Node, is_grad_enabled, walk_backward
 from .ops import OPS
 from .tensor import Tensor
 from .vjps import NON_DIFFERENTIABLE, VJPS
@@ -331,13 +331,27 @@ class Engine:
             view.grad_fn, view._requires_grad = fresh.grad_fn, fresh._requires_grad
 
     # --- autograd -------------------------------------------------------------------
-    def backward(self, tensor, gradient=None, retain_graph=False):
-        """Accumulate d(tensor)/d(leaf) into every leaf's ``.grad`` (vector-Jacobian product with ``gradient``)."""
-        seed = self._seed(tensor, gradient, 0)
-        run_backward(self.xp, [self._root(tensor, 0)], [seed], retain_graph, accumulate=self._accumulate)
+    def backward(self, tensor, gradient=None, retain_graph=False, hooks=()):
+        """Accumulate d(tensor)/d(leaf) into every leaf's ``.grad`` (vector-Jacobian product with ``gradient``).
 
-    def grad(self, outputs, inputs, grad_outputs=None, retain_graph=False, allow_unused=False):
+        ``hooks``: (tensor, hook) pairs, PyTorch's tensor hooks: ``hook(grad)`` once the pass has that
+        tensor's whole gradient; what it returns (not None) goes on in its place.
+        """
+        _drive(self.backward_walk(tensor, gradient, retain_graph, [x for x, _ in hooks]), hooks)
+
+    def backward_walk(self, tensor, gradient=None, retain_graph=False, hooked=()):
+        """``backward`` as a generator that stops at each tensor of ``hooked`` whose gradient the pass
+        computes: it yields (its index in ``hooked``, the gradient) and goes on with the Tensor sent back
+        (None: the gradient as it was). The server drives it across batches, a client's hooks between."""
+        seed = self._seed(tensor, gradient, 0)
+        return self._walk([self._root(tensor, 0)], [seed], retain_graph, None, hooked)
+
+    def grad(self, outputs, inputs, grad_outputs=None, retain_graph=False, allow_unused=False, hooks=()):
         """Gradients of ``outputs`` with respect to ``inputs``, returned, leaving every ``.grad`` untouched."""
+        return _drive(self.grad_walk(outputs, inputs, grad_outputs, retain_graph, allow_unused, [x for x, _ in hooks]), hooks)
+
+    def grad_walk(self, outputs, inputs, grad_outputs=None, retain_graph=False, allow_unused=False, hooked=()):
+        """``grad`` as a generator that stops as ``backward_walk`` does; the gradients are its return value."""
         outputs = [outputs] if type(outputs) is Tensor else list(outputs)
         single = type(inputs) is Tensor
         inputs = [inputs] if single else list(inputs)
@@ -350,7 +364,33 @@ class Engine:
         capture = dict.fromkeys(targets)
         roots = [self._root(y, i) for i, y in enumerate(outputs)]
         seeds = [self._seed(y, g, i) for i, (y, g) in enumerate(zip(outputs, grad_outputs))]
-        run_backward(self.xp, roots, seeds, retain_graph, capture=capture, accumulate=self._accumulate)  # retained grads only
+        return self._captured(self._walk(roots, seeds, retain_graph, capture, hooked), capture, targets, allow_unused)
+
+    def _walk(self, roots, seeds, retain_graph, capture, hooked):
+        stops = None
+        if hooked:
+            stops = {}
+            for i, x in enumerate(hooked):
+                if not x._requires_grad:
+                    raise GraphError("cannot register a hook on a tensor that doesn't require gradient")
+                stops[x.grad_fn or x.accumulator()] = i
+        return self._tensors_at_stops(walk_backward(self.xp, roots, seeds, retain_graph, capture, self._accumulate, stops))
+
+    def _tensors_at_stops(self, walk):
+        """``walk``, its stops' gradients given as Tensors and taken back as arrays. Copies both ways: what a
+        hook keeps, or returns and keeps, never becomes a leaf's ``.grad``, which later passes add into."""
+        changed = None
+        while True:
+            try:
+                index, grad = walk.send(changed)
+            except StopIteration:
+                return
+            changed = yield index, Tensor(self.xp.array(grad), self)
+            if changed is not None:
+                changed = self.xp.array(changed.array)
+
+    def _captured(self, walk, capture, targets, allow_unused):
+        yield from walk  # (retained grads are all that it accumulates)
         results = []
         for i, target in enumerate(targets):
             g = capture[target]
@@ -612,3 +652,14 @@ def math_prod(shape):
     for s in shape:
         n *= s
     return n
+
+
+def _drive(walk, hooks):
+    """Run a backward walk to its end in process, calling ``hooks[i]``'s function at its stop i; its result."""
+    changed = None
+    while True:
+        try:
+            index, grad = walk.send(changed)
+        except StopIteration as end:
+            return end.value
+        changed = hooks[index][1](grad)

@@ -3,8 +3,9 @@
 A ``Node`` is what PyTorch calls a ``grad_fn``: it names the op's backward
 (``MulBackward0``), holds the residuals the VJP rules need, and points at the
 nodes of its inputs through ``next_functions``. Leaves that require grad end in
-an ``AccumulateGrad``. ``run_backward`` sorts the graph topologically, walks it
-in reverse, and un-broadcasts every input gradient in one place.
+an ``AccumulateGrad``. ``walk_backward`` sorts the graph topologically, walks it
+in reverse, and un-broadcasts every input gradient in one place; it stops where a
+tensor hook (``register_hook``) must see a gradient.
 """
 
 from __future__ import annotations
@@ -191,14 +192,19 @@ def _topological_order(roots):
     return order
 
 
-def run_backward(xp, roots, root_grads, retain_graph=False, capture=None, accumulate=None):
-    """Propagate ``root_grads`` from the ``roots`` (nodes or accumulators).
+def walk_backward(xp, roots, root_grads, retain_graph=False, capture=None, accumulate=None, stops=None):
+    """Propagate ``root_grads`` from the ``roots`` (nodes or accumulators); a generator.
 
     With ``capture`` (a dict node -> None) the gradient reaching each captured
     node is stored there instead of touching any leaf's ``.grad``. Otherwise every
     ``AccumulateGrad`` reached calls ``accumulate(leaf, grad)``. Either way, every node
     run or captured whose output called ``retain_grad()`` calls ``accumulate(output, copy
     of grad)``, as PyTorch's retains-grad hook does (the walk passes ``grad`` on).
+
+    ``stops`` (a dict node -> key) are PyTorch's tensor hooks: at each stop node the walk
+    reaches, its gradient complete (the walk is in topological order), it yields ``(key, grad)``
+    and goes on with what is sent back in place of ``grad`` (None: ``grad`` as it is), before
+    the node runs, a leaf's gradient is accumulated or a captured one is taken.
     """
     grads = {}
     for root, g in zip(roots, root_grads):
@@ -216,6 +222,15 @@ def run_backward(xp, roots, root_grads, retain_graph=False, capture=None, accumu
         grad = grads.pop(node, None)
         if grad is None:
             continue
+        if stops is not None and node in stops and (needed is None or node in needed or node in capture):
+            changed = yield stops[node], grad
+            if changed is not None:
+                if changed.shape != grad.shape or changed.dtype != grad.dtype:
+                    raise GraphError(
+                        f"hook has changed the {'size' if changed.shape != grad.shape else 'type'} of value "
+                        f"(was {grad.dtype}{list(grad.shape)} got {changed.dtype}{list(changed.shape)})"
+                    )
+                grad = changed
         if capture is not None and node in capture:
             capture[node] = grad
         if type(node) is Node and node.retained is not None and (needed is None or node in needed or node in capture):
