@@ -23,7 +23,7 @@ import grpc
 import numpy as np
 
 from . import errors
-from .grad_mode import is_grad_enabled, no_grad
+from .grad_mode import is_grad_enabled, set_grad_enabled
 from .tensor import Tensor, as_dtype
 from .transport import open_channel, wait_ready
 from .v1 import gradwire_pb2 as pb
@@ -807,7 +807,7 @@ class Session:
         if not grad_on:
             op.no_grad = True
 
-    def _backward(self, root, gradient, retain_graph):
+    def _backward(self, root, gradient, retain_graph, create_graph=False):
         if not root._requires_grad:
             raise errors.FailedPreconditionError("element 0 of tensors does not require grad and does not have a grad_fn")
         if gradient is None and root._shape is not None and math.prod(root._shape) != 1:
@@ -819,19 +819,35 @@ class Session:
             command.backward.root = root._handle
             command.backward.gradient = gradient._handle if gradient is not None else 0
             command.backward.retain_graph = bool(retain_graph)
+            command.backward.create_graph = bool(create_graph)
             hooked = _hooked_on_paths([root]) if self._hooking else None
             if hooked:
                 hook_grads = self._stop_at(command.backward, hooked)
-            self._sent_command(command)
             # the leaves this pass reaches have a .grad from now on; if it fails, the ones that had
             # none get None back when its error arrives (_take_reply)
-            newly = [leaf for leaf in _leaves(root) if not leaf._has_grad]
+            leaves, uncertain = _leaves(root)
+            newly = [leaf for leaf in leaves if not leaf._has_grad]
+            uncertain = uncertain and bool(newly)
+            if uncertain:  # the pass runs through a recorded gradient: the server says which leaves it reached
+                command.backward.report.extend([leaf._handle for leaf in newly])
+            self._sent_command(command)
             for leaf in newly:
                 leaf._has_grad = True
+            if create_graph:  # a recorded .grad has a graph: reading it gives a tensor that requires grad
+                for leaf in leaves:
+                    if leaf._is_leaf:
+                        leaf._grad_alias, leaf._grad_graph = None, (leaf._grad_graph or ()) + (root,)
             if newly:
                 self._new_grads[command.id] = newly
+            if uncertain and not hooked:
+                self._wait(command.id)
+                missed = set(self._answers.pop(command.id).unused.handles)
         if hooked:
-            self._run_hooks(command.id, hooked, hook_grads, newly)
+            missed = set(self._run_hooks(command.id, hooked, hook_grads, newly, create_graph and (root,)).unused)
+        if uncertain:
+            for leaf in newly:
+                if leaf._handle in missed:
+                    leaf._has_grad, leaf._grad_graph = False, None
 
     # --- passes that stop at hooked tensors (register_hook) -------------------------------
     def _stop_at(self, body, hooked):
@@ -841,12 +857,13 @@ class Session:
         body.hook_grads.extend(hook_grads)
         return hook_grads
 
-    def _run_hooks(self, answer, hooked, hook_grads, newly=()):
+    def _run_hooks(self, answer, hooked, hook_grads, newly=(), recorded=()):
         """Drive a pass stopped at hooked tensors: at each stop, that tensor's hooks in the order registered, then a
         Resume with what they made of the gradient. A sync point per stop. The pass's last answer (a HookStop).
 
         A pass that ends in an error (a hook's, or the server's) leaves ``newly``, the leaves that had no
-        ``.grad`` before it, with none: the server's half-made gradients are dropped."""
+        ``.grad`` before it, with none: the server's half-made gradients are dropped. ``recorded``: the pass's
+        roots, where it records its gradients (create_graph): the hooks then run in grad mode, as PyTorch's."""
         try:
             while True:
                 try:
@@ -861,9 +878,11 @@ class Session:
                     return stop
                 tensor = hooked[stop.index]
                 grad = given = Tensor(self, hook_grads[stop.index], tensor._shape, tensor._dtype)
+                if recorded:
+                    grad._requires_grad, grad._is_leaf, grad._parents, grad._opaque = True, False, recorded, True
                 try:
                     for hook in list((tensor._hooks or {}).values()):  # removed meanwhile: none left, the pass goes on
-                        with no_grad():  # as in PyTorch: the pass records no graph (no create_graph here)
+                        with set_grad_enabled(bool(recorded)):  # as in PyTorch: grad mode is create_graph's
                             result = hook(grad)
                         if result is not None:
                             grad = _hook_result(hook, result, grad)
@@ -891,6 +910,8 @@ class Session:
         """A handle that stands for ``tensor.grad`` on the server, whatever it is when used."""
 
         alias = Tensor(self, self._handle(), tensor._shape, tensor._dtype)
+        if tensor._grad_graph:  # recorded by create_graph: a non-leaf with a graph the server holds
+            alias._requires_grad, alias._is_leaf, alias._parents, alias._opaque = True, False, tensor._grad_graph, True
         with self._lock:
             command = self._command("grad")
             command.grad_of.tensor = tensor._handle
@@ -939,7 +960,7 @@ class Session:
             command.set_grad.more.extend([t._handle for t in tensors[1:]])
             self._sent_command(command)
         for t in tensors:
-            t._has_grad, t._grad_alias = False, None
+            t._has_grad, t._grad_alias, t._grad_graph = False, None, None
 
     def _set_requires_grad(self, tensor, requires_grad):
         with self._lock:
@@ -980,7 +1001,7 @@ class Session:
             inplace.no_grad = not is_grad_enabled()
             self._sent_command(command)
 
-    def _functional_grad(self, outputs, inputs, grad_outputs, retain_graph, allow_unused=False):
+    def _functional_grad(self, outputs, inputs, grad_outputs, retain_graph, allow_unused=False, create_graph=False):
         handles = [self._handle() for _ in inputs]  # Tensors only for the results that exist (a Tensor releases its handle)
         with self._lock:
             command = self._command("grad")
@@ -990,6 +1011,7 @@ class Session:
             grad.grad_outputs.extend([g._handle if g is not None else 0 for g in grad_outputs])
             grad.retain_graph = bool(retain_graph)
             grad.allow_unused = bool(allow_unused)
+            grad.create_graph = bool(create_graph)
             grad.results.extend(handles)
             hooked = _hooked_on_paths(outputs) if self._hooking else None
             if hooked:
@@ -1007,8 +1029,13 @@ class Session:
                 self._sent_command(command)
                 unused = ()
         if hooked:  # a sync point at each stop, and at the end (the answer says which gradients are None)
-            unused = set(self._run_hooks(command.id, hooked, hook_grads).unused)
-        return [None if h in unused else Tensor(self, h, x._shape, x._dtype) for h, x in zip(handles, inputs)]
+            unused = set(self._run_hooks(command.id, hooked, hook_grads, (), create_graph and tuple(outputs)).unused)
+        results = [None if h in unused else Tensor(self, h, x._shape, x._dtype) for h, x in zip(handles, inputs)]
+        if create_graph:  # recorded: each depends on what the outputs depend on, as far as the client can tell
+            for g in results:
+                if g is not None:
+                    g._requires_grad, g._is_leaf, g._parents, g._opaque = True, False, tuple(outputs), True
+        return results
 
 
 def _within(batch: pb.Batch, max_bytes: int, data_bytes: int) -> list:
@@ -1064,11 +1091,12 @@ def _set_operand(operand, value):
 
 def _leaves(root):
     """What a backward pass from ``root`` fills: the leaves that require grad and the non-leaves that
-    retain it (``retain_grad()``), each once, in walk order."""
+    retain it (``retain_grad()``), each once, in walk order; and whether the walk met a recorded gradient
+    (create_graph), whose parents stand for more than it may reach: then only the server can tell."""
     if root._is_leaf:
-        return [root] if root._requires_grad else []
+        return ([root] if root._requires_grad else []), False
     # walked at every backward(): ids of the nodes met, plain loops, and numbers among the parents skipped by type
-    seen, stack, leaves = {id(root)}, [root], [root] if root._retains_grad else []
+    seen, stack, leaves, uncertain = {id(root)}, [root], [root] if root._retains_grad else [], root._opaque
     while stack:
         for x in stack.pop()._parents or ():
             if not isinstance(x, Tensor) or not x._requires_grad or id(x) in seen:
@@ -1079,9 +1107,11 @@ def _leaves(root):
                 continue
             if x._retains_grad:
                 leaves.append(x)
+            if x._opaque:
+                uncertain = True
             if x._parents:
                 stack.append(x)
-    return leaves
+    return leaves, uncertain
 
 
 def _hooked_on_paths(roots):

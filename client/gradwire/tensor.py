@@ -105,7 +105,7 @@ class Tensor:
     """
 
     __slots__ = ("_session", "_handle", "_shape", "_dtype", "_requires_grad", "_is_leaf", "_parents", "_has_grad", "_grad_alias", "_grad_fn", "_data_of",
-                 "_retains_grad", "_view_of", "_views", "_hooks", "__weakref__")
+                 "_retains_grad", "_view_of", "_views", "_hooks", "_opaque", "_grad_graph", "__weakref__")
     __array_priority__ = 1000  # ndarray + Tensor defers to Tensor.__radd__
 
     def __init__(self, session, handle, shape, dtype, requires_grad=False, is_leaf=True, parents=None):
@@ -124,6 +124,8 @@ class Tensor:
         self._view_of = None  # a view (x[1], x.T, x.view(...)): the tensor whose memory it shares (see _rebase)
         self._views = None  # that tensor's live views, once it has one
         self._hooks = None  # register_hook's, by handle id, once it has one
+        self._opaque = False  # a recorded gradient (create_graph): the server alone knows which leaves it reaches
+        self._grad_graph = None  # a leaf whose .grad was recorded (create_graph): the roots of those passes
 
     def __del__(self):
         try:
@@ -236,6 +238,7 @@ class Tensor:
     def grad(self, value):
         self._session._set_grad(self, value)
         self._has_grad = value is not None
+        self._grad_graph = None
         # a Tensor read from .grad before keeps what it held (the server settles it); the next read
         # stands for the new grad: the assigned Tensor itself, as in PyTorch, or a fresh handle
         self._grad_alias = value
@@ -316,13 +319,17 @@ class Tensor:
     __hash__ = object.__hash__
 
     # --- autograd ---------------------------------------------------------------------------
-    def backward(self, gradient=None, retain_graph=False):
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate the gradient of this tensor into every leaf that requires grad.
 
         A non-scalar tensor needs ``gradient`` (the vector of a vector-Jacobian product).
-        The graph is freed afterwards unless ``retain_graph=True``.
+        The graph is freed afterwards unless ``retain_graph=True``. With ``create_graph=True`` the
+        gradients are recorded, each ``.grad`` a tensor with a graph to differentiate again (the graph
+        is then kept unless ``retain_graph=False``), as PyTorch's double backward.
         """
-        self._session._backward(self, gradient, retain_graph)
+        if inputs is not None:
+            raise errors.UnimplementedError("backward: inputs= is not supported; gw.grad(outputs, inputs) gives those gradients")
+        self._session._backward(self, gradient, create_graph if retain_graph is None else retain_graph, create_graph)
 
     def detach(self) -> "Tensor":
         """The same values, cut from the graph (shares memory and the version counter)."""

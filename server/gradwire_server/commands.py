@@ -366,11 +366,19 @@ def _backward(session, backward, inline_bytes):
     gradient = session.tensor(backward.gradient) if backward.gradient else None
     root = session.tensor(backward.root)
     session.quota.before_backward(root)
+    if backward.create_graph:
+        session.quota.before_recorded_backward([root.grad_fn])
     if backward.hooked:
-        walk = session.engine.backward_walk(root, gradient, backward.retain_graph, _hooked(session, backward))
-        return _begin_pass(session, _Pass(walk, "backward", backward.hook_grads, ()))
+        walk = session.engine.backward_walk(root, gradient, backward.retain_graph, _hooked(session, backward), backward.create_graph)
+        return _begin_pass(session, _Pass(walk, "backward", backward.hook_grads, backward.report))
     with session.metrics.backward("backward"):
-        session.engine.backward(root, gradient, backward.retain_graph)
+        session.engine.backward(root, gradient, backward.retain_graph, create_graph=backward.create_graph)
+    if backward.report:  # the client waits for this answer to know which leaves have a .grad
+        return pb.Result(unused=pb.Unused(handles=_without_grad(session, backward.report)))
+
+
+def _without_grad(session, handles):
+    return [h for h in handles if session.tensor(h).grad is None]
 
 
 def _grad(session, grad, inline_bytes):
@@ -380,11 +388,13 @@ def _grad(session, grad, inline_bytes):
     if len(grad.results) != len(inputs):
         raise InvalidRequest(f"grad: {len(inputs)} inputs but {len(grad.results)} result handles")
     session.quota.before_grad(inputs)
+    if grad.create_graph:
+        session.quota.before_recorded_backward([y.grad_fn for y in outputs])
     if grad.hooked:
-        walk = session.engine.grad_walk(outputs, inputs, grad_outputs, grad.retain_graph, grad.allow_unused, _hooked(session, grad))
+        walk = session.engine.grad_walk(outputs, inputs, grad_outputs, grad.retain_graph, grad.allow_unused, _hooked(session, grad), grad.create_graph)
         return _begin_pass(session, _Pass(walk, "grad", grad.hook_grads, grad.results))
     with session.metrics.backward("grad"):
-        grads = session.engine.grad(outputs, inputs, grad_outputs, grad.retain_graph, allow_unused=grad.allow_unused)
+        grads = session.engine.grad(outputs, inputs, grad_outputs, grad.retain_graph, allow_unused=grad.allow_unused, create_graph=grad.create_graph)
     unused = _bind_grads(session, grad.results, grads)
     if grad.allow_unused:  # the client waits for this answer to know which gradients are None
         return pb.Result(unused=pb.Unused(handles=unused))
@@ -414,7 +424,7 @@ class _Pass(NamedTuple):
     walk: object  # the engine's generator
     kind: str  # "backward" or "grad", for the metrics
     hook_grads: Sequence[int]  # where each stop's gradient is bound
-    results: Sequence[int]  # a Grad's result handles
+    results: Sequence[int]  # a Grad's result handles; a Backward's leaves to report on
 
 
 def _hooked(session, command):
@@ -439,7 +449,7 @@ def _go_on(session, changed):
             index, grad = stopped.walk.send(changed)
     except StopIteration as end:
         session.passes.pop()
-        unused = _bind_grads(session, stopped.results, end.value) if stopped.kind == "grad" else ()
+        unused = _bind_grads(session, stopped.results, end.value) if stopped.kind == "grad" else _without_grad(session, stopped.results)
         return pb.Result(hook_stop=pb.HookStop(done=True, unused=unused))
     except BaseException:
         session.passes.pop()  # the walk is over: the error is the pass's answer

@@ -141,6 +141,10 @@ class SessionQuota:
                     nbytes += param.array.nbytes * sum(name not in have for name in per_param)
         self.reserve(nbytes, f"the state of {optimizer.kind}.step")
 
+    def before_recorded_backward(self, roots):
+        """create_graph: the recorded gradients save about what the graph behind ``roots`` saves, once more."""
+        self.reserve(_saved_bytes(roots), "the recorded gradients of create_graph")
+
     def before_grad(self, inputs):
         """Reserve what ``autograd.grad`` returns: one gradient the size of each input."""
         self.reserve(sum(x.array.nbytes for x in inputs), "the gradients of grad")
@@ -282,6 +286,23 @@ def _leaves_without_grad(node):
         elif type(node) is Node:
             stack.extend(node.edges)
     return leaves.values()
+
+
+def _saved_bytes(roots):
+    """Bytes of the residuals the nodes reachable from ``roots`` save (each array once)."""
+    seen, stack, arrays = set(), list(roots), {}
+    while stack:
+        node = stack.pop()
+        if type(node) is not Node or id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.extend(node.edges)
+        if node.saved is not None:
+            ans, inputs = node.saved
+            for array in (*(ans if type(ans) is tuple else (ans,)), *inputs):
+                if hasattr(array, "nbytes"):
+                    arrays[id(array)] = array.nbytes
+    return sum(arrays.values())
 
 
 def held_bytes(session) -> int:

@@ -128,6 +128,15 @@ def test_backward_reserves_the_grads_it_will_make(quota_server, s):
     assert "the gradients of grad of 400000 bytes" in message
 
 
+def test_a_recorded_backward_reserves_what_its_gradients_save(quota_server, s):
+    x = s.zeros(40_000, requires_grad=True)  # 160,000 bytes
+    y = x.exp().exp().exp().sum()  # each exp saves its output: 480,000 bytes of residuals, held
+    message = refused(lambda: gw.autograd.grad(y, x, create_graph=True)[0].detach().numpy(), "max_session_bytes")
+    assert "the recorded gradients of create_graph of 480000 bytes" in message
+    (g,) = gw.autograd.grad(y, x)  # without create_graph: only the gradient itself
+    assert g.sum().item() > 0
+
+
 def test_optimizer_state_counts_and_a_step_reserves_it(quota_server, s):
     w = s.zeros(60_000, requires_grad=True)  # 240,000 bytes
     opt = gw.optim.Adam([w], lr=0.1)

@@ -1,4 +1,4 @@
-"""``gradwire.autograd``: functional gradients, as ``torch.autograd`` (``functional.jacobian`` and ``functional.vjp``)."""
+"""``gradwire.autograd``: functional gradients, as ``torch.autograd`` (``functional.jacobian``, ``vjp``, ``hvp`` and ``hessian``)."""
 
 from . import functional
 from .functional import grad

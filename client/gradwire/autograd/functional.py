@@ -8,7 +8,7 @@ from .. import errors
 from ..tensor import Tensor, stack
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=False, allow_unused=False):
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
     """Gradients of ``outputs`` with respect to ``inputs``, as ``torch.autograd.grad``.
 
     Returns a tuple with one Tensor per input; ``.grad`` of every tensor stays as it was.
@@ -28,7 +28,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=False, allow_unused=Fa
     for i, x in enumerate(inputs):
         if not x._requires_grad:
             raise errors.FailedPreconditionError(f"One of the differentiated Tensors (input {i}) does not require grad")
-    return tuple(session._functional_grad(outputs, inputs, grad_outputs, retain_graph, allow_unused))
+    retain_graph = create_graph if retain_graph is None else retain_graph
+    return tuple(session._functional_grad(outputs, inputs, grad_outputs, retain_graph, allow_unused, create_graph))
 
 
 def jacobian(func, inputs):
@@ -58,7 +59,7 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
     """``(func(*inputs), v^T J)``, as ``torch.autograd.functional.vjp``: ``v`` is a tensor of the output's
     shape (None for a one-element output); the products have the inputs' shapes, detached."""
     if create_graph:
-        raise errors.UnimplementedError("vjp: create_graph=True is not supported (gradwire does not record backward passes)")
+        raise errors.UnimplementedError("vjp: create_graph=True is not supported; gw.grad(outputs, inputs, v, create_graph=True) records the product")
     single = isinstance(inputs, Tensor)
     inputs = (inputs,) if single else tuple(inputs)
     inputs = tuple(x.detach().requires_grad_() for x in inputs)
@@ -78,3 +79,51 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
         found = grad(output, inputs, v, allow_unused=True)
         products = tuple(g.detach() if g is not None else session.zeros(*x.shape, dtype=x.dtype) for g, x in zip(found, inputs))
     return output.detach(), (products[0] if single else products)
+
+
+def _scalar_output(func, inputs, name):
+    """(single, the inputs as fresh leaves, func's one-element output plus 0 x every input: so each input is
+    in the graph and its gradient, a zero where func does not use it, needs no allow_unused round trip)."""
+    single = isinstance(inputs, Tensor)
+    inputs = tuple(x.detach().requires_grad_() for x in ((inputs,) if single else inputs))
+    output = func(*inputs)
+    if not isinstance(output, Tensor) or output.numel() != 1:
+        raise errors.InvalidArgumentError(f"The Tensor returned by the function given to {name} should contain a single element")
+    return single, inputs, output, output.reshape(()) + _zeros_used(inputs)
+
+
+def _zeros_used(inputs):
+    return sum((x * 0).sum() for x in inputs)
+
+
+def hvp(func, inputs, v=None, create_graph=False, strict=False):
+    """``(func(*inputs), H v)``, as ``torch.autograd.functional.hvp``: the Hessian of a one-element function
+    times ``v`` (the inputs' shapes), by double backward; the products detached."""
+    if create_graph:
+        raise errors.UnimplementedError("hvp: create_graph=True is not supported; gw.grad(..., create_graph=True) twice records it")
+    single, inputs, output, total = _scalar_output(func, inputs, "hvp")
+    vs = (v,) if isinstance(v, Tensor) else tuple(v) if v is not None else (None,) * len(inputs)
+    if len(vs) != len(inputs) or any(u is None for u in vs):
+        raise errors.InvalidArgumentError("hvp: v must be given, one tensor per input, each of its input's shape")
+    firsts = grad(total, inputs, create_graph=True)
+    products = grad(sum((g * u).sum() for g, u in zip(firsts, vs)) + _zeros_used(inputs), inputs)
+    products = tuple(p.detach() for p in products)
+    return output.detach(), (products[0] if single else products)
+
+
+def hessian(func, inputs):
+    """The Hessian of a one-element function, as ``torch.autograd.functional.hessian``: shaped ``input.shape +
+    input.shape`` for one input; for several a tuple of tuples (block i, j: input i's shape + input j's).
+    One recorded gradient, then a pipelined gradient of each of its elements: no round trip per row."""
+    single, inputs, _, total = _scalar_output(func, inputs, "hessian")
+    session = inputs[0]._session
+    firsts = grad(total, inputs, create_graph=True)
+    blocks = []
+    for g, x in zip(firsts, inputs):
+        flat, rows = g.reshape(-1), []
+        for k in range(x.numel()):
+            seed = np.zeros(x.numel(), dtype=x.dtype)
+            seed[k] = 1
+            rows.append(grad((flat * session.tensor(seed)).sum() + _zeros_used(inputs), inputs, retain_graph=True))
+        blocks.append(tuple(stack([row[j] for row in rows]).reshape(tuple(x.shape) + tuple(y.shape)).detach() for j, y in enumerate(inputs)))
+    return blocks[0][0] if single else tuple(blocks)

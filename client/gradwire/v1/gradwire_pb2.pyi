@@ -217,21 +217,25 @@ class Op(_message.Message):
     def __init__(self, name: _Optional[str] = ..., inputs: _Optional[_Iterable[_Union[Operand, _Mapping]]] = ..., params: _Optional[_Mapping[str, Param]] = ..., outputs: _Optional[_Iterable[int]] = ..., no_grad: _Optional[bool] = ..., into: _Optional[int] = ...) -> None: ...
 
 class Backward(_message.Message):
-    __slots__ = ("root", "gradient", "retain_graph", "hooked", "hook_grads")
+    __slots__ = ("root", "gradient", "retain_graph", "hooked", "hook_grads", "create_graph", "report")
     ROOT_FIELD_NUMBER: _ClassVar[int]
     GRADIENT_FIELD_NUMBER: _ClassVar[int]
     RETAIN_GRAPH_FIELD_NUMBER: _ClassVar[int]
     HOOKED_FIELD_NUMBER: _ClassVar[int]
     HOOK_GRADS_FIELD_NUMBER: _ClassVar[int]
+    CREATE_GRAPH_FIELD_NUMBER: _ClassVar[int]
+    REPORT_FIELD_NUMBER: _ClassVar[int]
     root: int
     gradient: int
     retain_graph: bool
     hooked: _containers.RepeatedScalarFieldContainer[int]
     hook_grads: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, root: _Optional[int] = ..., gradient: _Optional[int] = ..., retain_graph: _Optional[bool] = ..., hooked: _Optional[_Iterable[int]] = ..., hook_grads: _Optional[_Iterable[int]] = ...) -> None: ...
+    create_graph: bool
+    report: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, root: _Optional[int] = ..., gradient: _Optional[int] = ..., retain_graph: _Optional[bool] = ..., hooked: _Optional[_Iterable[int]] = ..., hook_grads: _Optional[_Iterable[int]] = ..., create_graph: _Optional[bool] = ..., report: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class Grad(_message.Message):
-    __slots__ = ("outputs", "inputs", "grad_outputs", "retain_graph", "allow_unused", "results", "hooked", "hook_grads")
+    __slots__ = ("outputs", "inputs", "grad_outputs", "retain_graph", "allow_unused", "results", "hooked", "hook_grads", "create_graph")
     OUTPUTS_FIELD_NUMBER: _ClassVar[int]
     INPUTS_FIELD_NUMBER: _ClassVar[int]
     GRAD_OUTPUTS_FIELD_NUMBER: _ClassVar[int]
@@ -240,6 +244,7 @@ class Grad(_message.Message):
     RESULTS_FIELD_NUMBER: _ClassVar[int]
     HOOKED_FIELD_NUMBER: _ClassVar[int]
     HOOK_GRADS_FIELD_NUMBER: _ClassVar[int]
+    CREATE_GRAPH_FIELD_NUMBER: _ClassVar[int]
     outputs: _containers.RepeatedScalarFieldContainer[int]
     inputs: _containers.RepeatedScalarFieldContainer[int]
     grad_outputs: _containers.RepeatedScalarFieldContainer[int]
@@ -248,7 +253,8 @@ class Grad(_message.Message):
     results: _containers.RepeatedScalarFieldContainer[int]
     hooked: _containers.RepeatedScalarFieldContainer[int]
     hook_grads: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, outputs: _Optional[_Iterable[int]] = ..., inputs: _Optional[_Iterable[int]] = ..., grad_outputs: _Optional[_Iterable[int]] = ..., retain_graph: _Optional[bool] = ..., allow_unused: _Optional[bool] = ..., results: _Optional[_Iterable[int]] = ..., hooked: _Optional[_Iterable[int]] = ..., hook_grads: _Optional[_Iterable[int]] = ...) -> None: ...
+    create_graph: bool
+    def __init__(self, outputs: _Optional[_Iterable[int]] = ..., inputs: _Optional[_Iterable[int]] = ..., grad_outputs: _Optional[_Iterable[int]] = ..., retain_graph: _Optional[bool] = ..., allow_unused: _Optional[bool] = ..., results: _Optional[_Iterable[int]] = ..., hooked: _Optional[_Iterable[int]] = ..., hook_grads: _Optional[_Iterable[int]] = ..., create_graph: _Optional[bool] = ...) -> None: ...
 
 class Resume(_message.Message):
     __slots__ = ("gradient", "abort")

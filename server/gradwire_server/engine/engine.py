@@ -17,7 +17,8 @@ from . import graph
 from .backend import Backend
 from .dtypes import DEFAULT_FLOAT, is_floating, parse_dtype, promote, promote_tensors
 from .errors import DeviceError, DTypeError, GraphError, IndexOutOfRange, InvalidArgument, ShapeError
-from .graph import Meta, Node, is_grad_enabled, walk_backward
+from .graph import Meta, Node, is_grad_enabled, set_grad_enabled, walk_backward
+from .traced import Traced, TracedNumpy, traced_input_grads
 from .ops import OPS
 from .tensor import Tensor
 from .vjps import NON_DIFFERENTIABLE, VJPS
@@ -331,26 +332,29 @@ class Engine:
             view.grad_fn, view._requires_grad = fresh.grad_fn, fresh._requires_grad
 
     # --- autograd -------------------------------------------------------------------
-    def backward(self, tensor, gradient=None, retain_graph=False, hooks=()):
+    def backward(self, tensor, gradient=None, retain_graph=None, hooks=(), create_graph=False):
         """Accumulate d(tensor)/d(leaf) into every leaf's ``.grad`` (vector-Jacobian product with ``gradient``).
 
         ``hooks``: (tensor, hook) pairs, PyTorch's tensor hooks: ``hook(grad)`` once the pass has that
-        tensor's whole gradient; what it returns (not None) goes on in its place.
+        tensor's whole gradient; what it returns (not None) goes on in its place. ``create_graph``: the
+        gradients are recorded (``traced``), to be differentiated again; the graph is kept unless
+        ``retain_graph=False``, as PyTorch's.
         """
-        _drive(self.backward_walk(tensor, gradient, retain_graph, [x for x, _ in hooks]), hooks)
+        _drive(self.backward_walk(tensor, gradient, retain_graph, [x for x, _ in hooks], create_graph), hooks)
 
-    def backward_walk(self, tensor, gradient=None, retain_graph=False, hooked=()):
+    def backward_walk(self, tensor, gradient=None, retain_graph=None, hooked=(), create_graph=False):
         """``backward`` as a generator that stops at each tensor of ``hooked`` whose gradient the pass
         computes: it yields (its index in ``hooked``, the gradient) and goes on with the Tensor sent back
         (None: the gradient as it was). The server drives it across batches, a client's hooks between."""
         seed = self._seed(tensor, gradient, 0)
-        return self._walk([self._root(tensor, 0)], [seed], retain_graph, None, hooked)
+        return self._walk([self._root(tensor, 0)], [seed], retain_graph, None, hooked, create_graph)
 
-    def grad(self, outputs, inputs, grad_outputs=None, retain_graph=False, allow_unused=False, hooks=()):
+    def grad(self, outputs, inputs, grad_outputs=None, retain_graph=None, allow_unused=False, hooks=(), create_graph=False):
         """Gradients of ``outputs`` with respect to ``inputs``, returned, leaving every ``.grad`` untouched."""
-        return _drive(self.grad_walk(outputs, inputs, grad_outputs, retain_graph, allow_unused, [x for x, _ in hooks]), hooks)
+        walk = self.grad_walk(outputs, inputs, grad_outputs, retain_graph, allow_unused, [x for x, _ in hooks], create_graph)
+        return _drive(walk, hooks)
 
-    def grad_walk(self, outputs, inputs, grad_outputs=None, retain_graph=False, allow_unused=False, hooked=()):
+    def grad_walk(self, outputs, inputs, grad_outputs=None, retain_graph=None, allow_unused=False, hooked=(), create_graph=False):
         """``grad`` as a generator that stops as ``backward_walk`` does; the gradients are its return value."""
         outputs = [outputs] if type(outputs) is Tensor else list(outputs)
         single = type(inputs) is Tensor
@@ -364,9 +368,9 @@ class Engine:
         capture = dict.fromkeys(targets)
         roots = [self._root(y, i) for i, y in enumerate(outputs)]
         seeds = [self._seed(y, g, i) for i, (y, g) in enumerate(zip(outputs, grad_outputs))]
-        return self._captured(self._walk(roots, seeds, retain_graph, capture, hooked), capture, targets, allow_unused)
+        return self._captured(self._walk(roots, seeds, retain_graph, capture, hooked, create_graph), capture, targets, allow_unused)
 
-    def _walk(self, roots, seeds, retain_graph, capture, hooked):
+    def _walk(self, roots, seeds, retain_graph, capture, hooked, create_graph):
         stops = None
         if hooked:
             stops = {}
@@ -374,20 +378,33 @@ class Engine:
                 if not x._requires_grad:
                     raise GraphError("cannot register a hook on a tensor that doesn't require gradient")
                 stops[x.grad_fn or x.accumulator()] = i
-        return self._tensors_at_stops(walk_backward(self.xp, roots, seeds, retain_graph, capture, self._accumulate, stops))
+        if retain_graph is None:
+            retain_graph = create_graph
+        if not create_graph:
+            return self._tensors_at_stops(walk_backward(self.xp, roots, seeds, retain_graph, capture, self._accumulate, stops))
+        seeds = [Traced(Tensor(seed, self)) for seed in seeds]
+        walk = walk_backward(TracedNumpy(self), roots, seeds, retain_graph, capture, self._accumulate, stops,
+                             input_grads=lambda node, grad: traced_input_grads(self, node, grad))
+        return self._tensors_at_stops(walk, recorded=True)
 
-    def _tensors_at_stops(self, walk):
+    def _tensors_at_stops(self, walk, recorded=False):
         """``walk``, its stops' gradients given as Tensors and taken back as arrays. Copies both ways: what a
-        hook keeps, or returns and keeps, never becomes a leaf's ``.grad``, which later passes add into."""
+        hook keeps, or returns and keeps, never becomes a leaf's ``.grad``, which later passes add into.
+        A ``recorded`` walk (create_graph) runs in grad mode, its gradients tensors with their graph."""
         changed = None
         while True:
             try:
-                index, grad = walk.send(changed)
+                with set_grad_enabled(recorded):
+                    index, grad = walk.send(changed)
             except StopIteration:
                 return
-            changed = yield index, Tensor(self.xp.array(grad), self)
-            if changed is not None:
-                changed = self.xp.array(changed.array)
+            if recorded:
+                changed = yield index, grad.tensor
+                changed = None if changed is None else Traced(changed)
+            else:
+                changed = yield index, Tensor(self.xp.array(grad), self)
+                if changed is not None:
+                    changed = self.xp.array(changed.array)
 
     def _captured(self, walk, capture, targets, allow_unused):
         yield from walk  # (retained grads are all that it accumulates)
@@ -399,7 +416,10 @@ class Engine:
                     f"One of the differentiated Tensors (input {i}) appears to not have been used in the graph. "
                     "Set allow_unused=True if this is the desired behavior."
                 )
-            results.append(None if g is None else Tensor(self.xp.asarray(g), self))  # a NumPy scalar -> 0-d array
+            if type(g) is Traced:
+                results.append(g.tensor)
+            else:
+                results.append(None if g is None else Tensor(self.xp.asarray(g), self))  # a NumPy scalar -> 0-d array
         return tuple(results)
 
     def jacobian(self, func, inputs):
@@ -441,6 +461,9 @@ class Engine:
         return g.astype(tensor.dtype, copy=True)  # the caller keeps its array; the walk may hand ours to a leaf
 
     def _accumulate(self, leaf, grad):
+        if type(grad) is Traced:  # create_graph: the .grad is the recorded gradient; a later one adds out of place
+            leaf.grad = grad.tensor if leaf.grad is None else self.apply("add", leaf.grad, grad.tensor)
+            return
         if leaf.grad is None:
             # a gradient that is a view, or passed through unchanged, may be shared with another leaf;
             # a NumPy scalar (the gradient of a 0-d op) is read-only too, and xp.array makes it a 0-d array.

@@ -123,8 +123,9 @@ class Node:
     def __repr__(self):
         return f"<{self.name} object at {id(self):#x}>"
 
-    def input_grads(self, xp, grad):
-        """Apply the VJP rule of every input that needs a gradient."""
+    def input_grads(self, xp, grad, saved=None, rule=None):
+        """Apply the VJP rule of every input that needs a gradient. ``saved`` and ``rule`` stand in for the
+        residuals and the table's rules where a gradient is recorded (``traced.traced_input_grads``)."""
         if self.saved is None:
             raise GraphError(FREED_MESSAGE)
         for cell, expected in self.versions:
@@ -135,22 +136,22 @@ class Node:
                     f"expected version {expected} instead. Hint: do the in-place update after "
                     "backward(), or on a copy."
                 )
-        ans, inputs = self.saved
+        ans, inputs = saved or self.saved
         rules, params = self.rules, self.params
         grads = []
         for argnum, edge in enumerate(self.edges):
             if edge is None:
                 grads.append(None)
                 continue
-            rule = rules.for_input(argnum)
-            if rule is None:
+            input_rule = rule or rules.for_input(argnum)
+            if input_rule is None:
                 raise NoDerivative(
                     f"the derivative of '{self.op}' with respect to input {argnum} is not implemented"
                 )
             if rules.variadic:
-                grads.append(rule(xp, grad, ans, *inputs, argnum=argnum, **params))
+                grads.append(input_rule(xp, grad, ans, *inputs, argnum=argnum, **params))
             else:
-                grads.append(rule(xp, grad, ans, *inputs, **params))
+                grads.append(input_rule(xp, grad, ans, *inputs, **params))
         return grads
 
 
@@ -192,7 +193,7 @@ def _topological_order(roots):
     return order
 
 
-def walk_backward(xp, roots, root_grads, retain_graph=False, capture=None, accumulate=None, stops=None):
+def walk_backward(xp, roots, root_grads, retain_graph=False, capture=None, accumulate=None, stops=None, input_grads=None):
     """Propagate ``root_grads`` from the ``roots`` (nodes or accumulators); a generator.
 
     With ``capture`` (a dict node -> None) the gradient reaching each captured
@@ -205,6 +206,9 @@ def walk_backward(xp, roots, root_grads, retain_graph=False, capture=None, accum
     reaches, its gradient complete (the walk is in topological order), it yields ``(key, grad)``
     and goes on with what is sent back in place of ``grad`` (None: ``grad`` as it is), before
     the node runs, a leaf's gradient is accumulated or a captured one is taken.
+
+    ``input_grads(node, grad)``, where given, computes a node's input gradients in place of
+    ``node.input_grads(xp, grad)``: create_graph's recorded gradients (``traced``).
     """
     grads = {}
     for root, g in zip(roots, root_grads):
@@ -241,8 +245,8 @@ def walk_backward(xp, roots, root_grads, retain_graph=False, capture=None, accum
             if capture is None:
                 accumulate(node.variable, grad)
             continue
-        input_grads = node.input_grads(xp, grad)
-        for edge, meta, g in zip(node.edges, node.metas, input_grads):
+        computed = node.input_grads(xp, grad) if input_grads is None else input_grads(node, grad)
+        for edge, meta, g in zip(node.edges, node.metas, computed):
             if edge is None or g is None:
                 continue
             if g.shape != meta.shape:

@@ -1,0 +1,366 @@
+"""Gradients that are recorded themselves (``create_graph=True``), from the one VJP table.
+
+A VJP rule is written against NumPy: ``rule(xp, g, ans, *inputs)`` calls ``xp``'s functions
+and the arrays' methods. Run it on ``Traced`` values with a ``TracedNumpy`` for ``xp`` and every
+call is an engine op, recorded as any other: the gradient it returns has a graph, and a
+second backward differentiates it (PyTorch's double backward), with no second table of
+formulas. The residuals a node saved come back as tensors on that node's edges (an input) or
+on the node itself (its output), so the recorded gradient depends on what they depend on.
+
+Ops whose rules trace, and whose double backward the tests check against PyTorch, are in
+``TRACEABLE``; a pass with ``create_graph`` through any other op raises ``NoDerivative``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import nn
+from .errors import NoDerivative
+from .graph import AccumulateGrad, Meta, Node
+
+# Every op here has a row in tests/unit/test_double_backward.py (against torch.autograd.grad with create_graph).
+TRACEABLE = frozenset({
+    "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu",
+    "leaky_relu", "log1p", "expm1", "rsqrt", "reciprocal", "tan", "sinh", "cosh", "atan", "maximum", "minimum",
+    "where", "clamp", "sum", "mean", "matmul", "linear", "reshape", "squeeze", "unsqueeze", "transpose", "permute",
+    "expand", "index", "to", "clone", "contiguous", "softmax", "log_softmax", "norm", "var", "std", "silu",
+    "cat", "stack", "flip", "masked_fill",
+    "acos", "amax", "amin", "asin", "atan2", "batch_norm", "binary_cross_entropy_with_logits", "ceil", "cross_entropy",
+    "cumsum", "elu", "erf", "erfinv", "exp2", "floor", "fmod", "gelu", "layer_norm", "log10", "log2", "logsumexp", "max",
+    "min", "nll_loss", "repeat", "roll", "round", "sign", "softplus", "tril", "triu", "trunc", "conv2d", "conv_transpose2d",
+})
+
+
+class _Flags:
+    """What a rule may ask of a traced value's layout: C order, as every op's output is taken to be."""
+
+    c_contiguous = True
+    f_contiguous = False
+    writeable = True
+
+
+class Traced:
+    """An engine Tensor as a VJP rule sees an array: its operators and methods are recorded engine ops."""
+
+    __slots__ = ("tensor",)
+    __array_priority__ = 2000  # ndarray * Traced defers to Traced.__rmul__
+    flags = _Flags()
+
+    def __init__(self, tensor):
+        self.tensor = tensor
+
+    def __getattr__(self, name):
+        raise NoDerivative(f"the array method {name!r}")
+
+    def __setitem__(self, key, value):
+        raise NoDerivative("a write into an array")
+
+    # what a rule reads
+    shape = property(lambda self: self.tensor.shape)
+    ndim = property(lambda self: self.tensor.ndim)
+    dtype = property(lambda self: self.tensor.dtype)
+    size = property(lambda self: math.prod(self.tensor.shape))
+    T = property(lambda self: _apply("permute", self, dims=tuple(reversed(range(self.ndim)))))
+
+    # operators
+    __add__ = lambda self, other: _apply("add", self, other)
+    __radd__ = lambda self, other: _apply("add", other, self)
+    __sub__ = lambda self, other: _apply("sub", self, other)
+    __rsub__ = lambda self, other: _apply("sub", other, self)
+    __mul__ = lambda self, other: _apply("mul", self, other)
+    __rmul__ = lambda self, other: _apply("mul", other, self)
+    __truediv__ = lambda self, other: _apply("div", self, other)
+    __rtruediv__ = lambda self, other: _apply("div", other, self)
+    __pow__ = lambda self, other: _apply("pow", self, other)
+    __rpow__ = lambda self, other: _apply("pow", other, self)
+    __matmul__ = lambda self, other: _apply("matmul", self, other)
+    __rmatmul__ = lambda self, other: _apply("matmul", other, self)
+    __neg__ = lambda self: _apply("neg", self)
+    __gt__ = lambda self, other: _apply("gt", self, other)
+    __ge__ = lambda self, other: _apply("ge", self, other)
+    __lt__ = lambda self, other: _apply("lt", self, other)
+    __le__ = lambda self, other: _apply("le", self, other)
+    __eq__ = lambda self, other: _apply("eq", self, other)
+    __ne__ = lambda self, other: _apply("ne", self, other)
+    __and__ = lambda self, other: _apply("logical_and", self, other)
+    __rand__ = lambda self, other: _apply("logical_and", other, self)
+    __or__ = lambda self, other: _apply("logical_or", self, other)
+    __invert__ = lambda self: _apply("logical_not", self)
+    __hash__ = object.__hash__
+
+    def __getitem__(self, key):
+        key = tuple(k.tensor if type(k) is Traced else k for k in key) if type(key) is tuple else (key.tensor if type(key) is Traced else key)
+        return Traced(self.tensor.engine.index(self.tensor, key))
+
+    # NumPy's methods
+    def sum(self, axis=None, keepdims=False):
+        return _apply("sum", self, dim=axis, keepdim=keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        return _apply("mean", self, dim=axis, keepdim=keepdims)
+
+    def reshape(self, *shape):
+        return _apply("reshape", self, shape=tuple(shape[0]) if len(shape) == 1 and not isinstance(shape[0], int) else shape)
+
+    def swapaxes(self, a, b):
+        return _apply("transpose", self, dim0=a, dim1=b)
+
+    def transpose(self, *axes):
+        return _apply("permute", self, dims=tuple(axes[0]) if len(axes) == 1 else axes)
+
+    def squeeze(self, axis=None):
+        return _apply("squeeze", self, dim=axis)
+
+    def astype(self, dtype, copy=True):
+        return self if np.dtype(dtype) == self.dtype and not copy else _apply("to", self, dtype=np.dtype(dtype))
+
+    def copy(self):
+        return _apply("clone", self)
+
+
+def _unwrap(value):
+    return value.tensor if type(value) is Traced else value
+
+
+def _apply(name, *inputs, **params):
+    first = next(x for x in inputs if type(x) is Traced)
+    return Traced(first.tensor.engine.apply(name, *map(_unwrap, inputs), **params))
+
+
+def _expand_dims(x, axes):
+    axes = (axes,) if isinstance(axes, int) else tuple(axes)
+    out_ndim = x.ndim + len(axes)
+    for axis in sorted(a % out_ndim for a in axes):
+        x = _apply("unsqueeze", x, dim=axis)
+    return x
+
+
+class TracedNumpy:
+    """A stand-in for NumPy (``xp``) in the traceable rules: its functions are engine ops on Traced values;
+    the constants a rule makes (zeros, positions) are tensors of ``engine`` that need no gradient."""
+
+    def __init__(self, engine):
+        self.engine = engine
+
+    def __getattr__(self, name):
+        raise NoDerivative(f"the function xp.{name}")
+
+    def _constant(self, array):
+        return Traced(self.engine.tensor(array))
+
+    @staticmethod
+    def asarray(x):
+        return x
+
+    @staticmethod
+    def array(x):
+        return x.copy() if type(x) is Traced else x
+
+    def where(self, condition, x, y):
+        if type(condition) is not Traced:  # a Python bool: one of the two, whole
+            return x if condition else y
+        return Traced(self.engine.apply("where", condition.tensor, _unwrap(x), _unwrap(y)))
+
+    @staticmethod
+    def expand_dims(x, axes):
+        return _expand_dims(x, axes)
+
+    @staticmethod
+    def broadcast_to(x, shape):
+        return x if tuple(x.shape) == tuple(shape) else _apply("expand", x, sizes=tuple(shape))
+
+    @staticmethod
+    def moveaxis(x, source, destination):
+        order = [d for d in range(x.ndim) if d != source % x.ndim]
+        order.insert(destination % x.ndim, source % x.ndim)
+        return x.transpose(order)
+
+    def zeros(self, shape, dtype=None):
+        return self._constant(self.engine.xp.zeros(shape, dtype=dtype or np.float32))
+
+    def zeros_like(self, x):
+        return self.zeros(x.shape, x.dtype)
+
+    def arange(self, n):
+        return self._constant(self.engine.xp.arange(n))
+
+    @staticmethod
+    def flip(x, dims):
+        return _apply("flip", x, dims=dims if isinstance(dims, (tuple, list)) else (dims,))
+
+    @staticmethod
+    def cumsum(x, axis):
+        return _apply("cumsum", x, dim=axis)
+
+    @staticmethod
+    def tril(x, k=0):
+        return _apply("tril", x, diagonal=k)
+
+    @staticmethod
+    def triu(x, k=0):
+        return _apply("triu", x, diagonal=k)
+
+    @staticmethod
+    def roll(x, shifts, axis=None):
+        return _apply("roll", x, shifts=shifts, dims=axis)
+
+    @staticmethod
+    def take(x, index, axis):
+        key = (slice(None),) * (axis % x.ndim) + (index,)
+        return x[key]
+
+    @staticmethod
+    def outer(x, y):
+        return _expand_dims(x, 1) * _expand_dims(y, 0)
+
+    @staticmethod
+    def special(name, x):
+        """``backend.erf``/``erfinv`` (SciPy's on NumPy): the engine's ops of those names."""
+        return _apply(name, x)
+
+
+def _function(op):
+    """``xp.<op>`` on Traced values, NumPy's on numbers (a rule may pass it an op's Python-number input)."""
+    return staticmethod(lambda *args: _apply(op, *args) if any(type(a) is Traced for a in args) else getattr(np, op)(*args))
+
+
+for _name in ("exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sign", "sinh", "cosh", "log1p", "expm1", "maximum", "minimum",
+              "trunc", "floor_divide"):
+    setattr(TracedNumpy, _name, _function(_name))
+
+
+# --- the residuals, as tensors on the graph ------------------------------------------------
+
+
+def residuals(engine, node: Node):
+    """``node``'s saved (ans, inputs) as Traced tensors: an input on its edge (its node, or the leaf
+    itself), the output on ``node``; unsaved inputs stay ``Meta`` (their shape and dtype)."""
+    from .tensor import Tensor
+
+    ans, inputs = node.saved
+    traced_inputs = []
+    for value, edge in zip(inputs, node.edges):
+        if value is None or isinstance(value, Meta) or not hasattr(value, "shape"):
+            traced_inputs.append(value)  # a Meta, or a Python number the op was given
+        elif type(edge) is AccumulateGrad:
+            traced_inputs.append(Traced(edge.variable))
+        else:
+            traced_inputs.append(Traced(Tensor(value, engine, edge is not None, edge)))
+    if ans is not None:
+        if type(ans) is tuple:
+            ans = (Traced(Tensor(ans[0], engine, True, node)),) + tuple(Traced(Tensor(a, engine)) for a in ans[1:])
+        else:
+            ans = Traced(Tensor(ans, engine, True, node))
+    return ans, tuple(traced_inputs)
+
+
+def traced_input_grads(engine, node: Node, grad: Traced):
+    """``node.input_grads`` with recorded gradients; NoDerivative for an op outside ``TRACEABLE``."""
+    if node.op not in TRACEABLE:
+        raise NoDerivative(f"double backward (create_graph=True) through '{node.op}' ({node.name}) is not supported")
+    rule_override = OVERRIDES.get(node.op)
+    try:
+        return node.input_grads(TracedNumpy(engine), grad, residuals(engine, node), rule_override)
+    except NoDerivative as error:
+        raise NoDerivative(f"double backward (create_graph=True) through '{node.op}' ({node.name}) is not supported: its gradient uses {error}") from None
+
+
+def _index_grad(xp, g, ans, x, key):
+    """``x[key]``'s gradient, recorded: g written into zeros of x's shape (``index_put``). Where integer arrays in
+    the key name an element twice, its gradients must add up, which a write does not do: there the gradient is
+    a product with a constant 0/1 matrix (x's elements by g's), up to ``_MAX_ONE_HOT`` entries."""
+    engine = g.tensor.engine
+    if any(hasattr(k, "shape") for k in key):
+        exp = engine.xp
+        positions = exp.arange(math.prod(x.shape)).reshape(x.shape)[key].reshape(-1)
+        if exp.unique(positions).size != positions.size:
+            if math.prod(x.shape) * positions.size > _MAX_ONE_HOT:
+                raise NoDerivative("an index that names an element twice, in a tensor this large")
+            one_hot = exp.zeros((math.prod(x.shape), positions.size), dtype=g.dtype)
+            one_hot[positions, exp.arange(positions.size)] = 1
+            return (Traced(engine.tensor(one_hot)) @ g.reshape(-1)).reshape(x.shape)
+    return Traced(engine.index_put(engine.zeros(x.shape, dtype=g.dtype), g.tensor, key))
+
+
+_MAX_ONE_HOT = 1 << 24
+
+
+def _class_loss_parts(g, scores, target, reduction, ignore_index, name):
+    """(class dim, the targets' one-hot as a constant, the scale of each element's gradient, recorded),
+    from the same helpers as the array rules: the targets are data, never differentiated."""
+    engine = g.tensor.engine
+    target = target.tensor.array
+    cdim, valid, safe = nn._targets(engine.xp, scores, target, ignore_index, name, check=False)
+    one_hot = nn._one_hot(engine.xp, safe, cdim, scores.shape[cdim], scores.ndim).astype(scores.dtype)
+    valid = None if valid is None else Traced(engine.tensor(valid))
+    scale = nn._loss_grad_scale(TracedNumpy(engine), g, valid, reduction, cdim, scores.dtype, target.size)
+    return cdim, Traced(engine.tensor(one_hot)), scale
+
+
+def _cross_entropy_grad(xp, g, ans, scores, target, reduction="mean", ignore_index=-100):
+    """(softmax(scores) - one_hot(target)) * scale, as ``nn.cross_entropy_grad`` computes it in place."""
+    cdim, one_hot, scale = _class_loss_parts(g, scores, target, reduction, ignore_index, "cross_entropy")
+    return (_apply("softmax", scores, dim=cdim) - one_hot) * scale
+
+
+def _nll_loss_grad(xp, g, ans, logp, target, reduction="mean", ignore_index=-100):
+    _, one_hot, scale = _class_loss_parts(g, logp, target, reduction, ignore_index, "nll_loss")
+    return one_hot * -scale
+
+
+# --- convolutions: each gradient is a convolution itself (conv2d's input gradient is conv_transpose2d) -------
+
+
+def _conv_weight_grad(x, g, weight_shape, stride, padding, dilation, groups):
+    """d conv2d(x, w) / d w against g (N, O, oh, ow), for batched x: per group, conv2d of x's channels as the
+    batch with g's as the kernel, stride and dilation trading places, cropped to the kernel's size."""
+    (sh, sw), (ph, pw), (dh, dw) = nn._pair(stride, "stride"), nn._pair(padding, "padding"), nn._pair(dilation, "dilation")
+    o, per_group, kh, kw = weight_shape
+    blocks = []
+    for k in range(groups):
+        xk = x[:, k * per_group : (k + 1) * per_group].swapaxes(0, 1)  # (C/groups, N, H, W)
+        gk = g[:, k * (o // groups) : (k + 1) * (o // groups)].swapaxes(0, 1)  # (O/groups, N, oh, ow)
+        out = _apply("conv2d", xk, gk, stride=(dh, dw), padding=(ph, pw), dilation=(sh, sw))
+        blocks.append(out.swapaxes(0, 1)[:, :, :kh, :kw])
+    return blocks[0] if groups == 1 else Traced(g.tensor.engine.apply("cat", *(b.tensor for b in blocks), dim=0))
+
+
+def _batched(x, g):
+    """(x, g, unbatched): a CHW input and its gradient with a batch dim of one put in front."""
+    if x.ndim == 3:
+        return x[None], g[None], True
+    return x, g, False
+
+
+def _conv2d_grad(xp, g, ans, x, weight, bias=None, *, argnum, stride=1, padding=0, dilation=1, groups=1):
+    x, g, unbatched = _batched(x, g)
+    if argnum == 2:
+        return g.sum(axis=(0, 2, 3))
+    if argnum == 1:
+        return _conv_weight_grad(x, g, weight.shape, stride, padding, dilation, groups)
+    (sh, sw), (ph, pw), (dh, dw) = nn._pair(stride, "stride"), nn._pair(padding, "padding"), nn._pair(dilation, "dilation")
+    kh, kw = weight.shape[2:]
+    output_padding = tuple(size - ((n - 1) * s - 2 * p + d * (k - 1) + 1)
+                           for size, n, s, p, d, k in zip(x.shape[2:], g.shape[2:], (sh, sw), (ph, pw), (dh, dw), (kh, kw)))
+    gx = _apply("conv_transpose2d", g, weight, stride=(sh, sw), padding=(ph, pw), output_padding=output_padding, groups=groups,
+                dilation=(dh, dw))
+    return gx[0] if unbatched else gx
+
+
+def _conv_transpose2d_grad(xp, g, ans, x, weight, bias=None, *, argnum, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    x, g, unbatched = _batched(x, g)
+    if argnum == 2:
+        return g.sum(axis=(0, 2, 3))
+    if argnum == 0:
+        gx = _apply("conv2d", g, weight, stride=stride, padding=padding, dilation=dilation, groups=groups)
+        return gx[0] if unbatched else gx
+    return _conv_weight_grad(g, x, weight.shape, stride, padding, dilation, groups)  # g in the input's place
+
+
+OVERRIDES = {
+    "index": _index_grad, "cross_entropy": _cross_entropy_grad, "nll_loss": _nll_loss_grad,
+    "conv2d": _conv2d_grad, "conv_transpose2d": _conv_transpose2d_grad,
+}
