@@ -10,9 +10,11 @@ naming that command's op and the line of user code that issued it.
 from __future__ import annotations
 
 import atexit
+import hashlib
 import math
 import os
 import queue
+import secrets
 import sys
 import threading
 import time
@@ -231,6 +233,7 @@ class Session:
         self._new_grads = {}  # backward command id -> leaves it gave a .grad, until it is acknowledged
         self._retaining = False  # a tensor called retain_grad(): functional grads may fill .grads too
         self._hooking = False  # a tensor has had a hook (register_hook): passes look for hooked tensors
+        self._seed_base, self._forks = seed, 0  # the last manual seed, and the seeds forked from it since (_fork_seed)
         self._released = []  # handles of collected tensors, sent with the next batch
         self._closed = False
         self._ended_by = None  # the error that ended the stream, if one did
@@ -752,8 +755,21 @@ class Session:
 
     def manual_seed(self, seed: int):
         """Reseed this session's random generator."""
+        self._seed_base, self._forks = int(seed), 0
+        self._reseed(seed)
+
+    def _reseed(self, seed: int):
         with self._lock:
             self._command("manual_seed").manual_seed.seed = int(seed)
+
+    def _fork_seed(self) -> int:
+        """A fresh seed for a stretch of random ops that must run twice alike (a checkpointed function, run
+        again in backward): derived from the last manual seed and a count, so a seeded run stays reproducible."""
+        if self._seed_base is None:
+            self._seed_base = secrets.randbits(62)
+        self._forks += 1
+        digest = hashlib.blake2b(f"{self._seed_base}:{self._forks}".encode(), digest_size=8).digest()
+        return int.from_bytes(digest, "little") >> 2
 
 
     # --- commands that Tensor methods issue ---------------------------------------------------
@@ -881,7 +897,9 @@ class Session:
                 if recorded:
                     grad._requires_grad, grad._is_leaf, grad._parents, grad._opaque = True, False, recorded, True
                 try:
-                    for hook in list((tensor._hooks or {}).values()):  # removed meanwhile: none left, the pass goes on
+                    # in the order registered, those that read the final gradient (a custom Function's output) last
+                    hooks = sorted((tensor._hooks or {}).values(), key=lambda hook: getattr(hook, "reads_final", False))
+                    for hook in hooks:  # (removed meanwhile: none left, the pass goes on)
                         with set_grad_enabled(bool(recorded)):  # as in PyTorch: grad mode is create_graph's
                             result = hook(grad)
                         if result is not None:

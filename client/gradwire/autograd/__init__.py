@@ -1,6 +1,7 @@
-"""``gradwire.autograd``: functional gradients, as ``torch.autograd`` (``functional.jacobian``, ``vjp``, ``hvp`` and ``hessian``)."""
+"""``gradwire.autograd``: functional gradients, as ``torch.autograd`` (``functional.jacobian``, ``vjp``, ``hvp`` and ``hessian``) and custom functions (``Function``)."""
 
-from . import functional
+from . import function, functional
+from .function import Function, FunctionCtx
 from .functional import grad
 
-__all__ = ["functional", "grad"]
+__all__ = ["Function", "FunctionCtx", "function", "functional", "grad"]

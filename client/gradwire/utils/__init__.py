@@ -1,5 +1,5 @@
-"""``gradwire.utils``: PyTorch's ``torch.utils`` where a training loop needs it (``data``, ``hooks``)."""
+"""``gradwire.utils``: PyTorch's ``torch.utils`` where a training loop needs it (``data``, ``hooks``, ``checkpoint``)."""
 
-from . import data, hooks
+from . import checkpoint, data, hooks
 
-__all__ = ["data", "hooks"]
+__all__ = ["checkpoint", "data", "hooks"]

@@ -1,0 +1,150 @@
+"""Custom autograd functions (``gw.autograd.Function``) and activation checkpointing (``gw.utils.checkpoint``),
+against PyTorch's: gradients through them, several outputs, an output the pass does not reach, a gradient
+reversal, double backward through a differentiable custom backward, and the server memory a checkpoint saves."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gradwire as gw
+from gradwire.utils.checkpoint import checkpoint
+
+torch = pytest.importorskip("torch")
+
+X = np.linspace(-1.5, 2.0, 12).reshape(3, 4)
+
+
+def _functions(lib):
+    class Cube(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, scale):
+            ctx.save_for_backward(x)
+            ctx.scale = scale
+            return x * x * x * scale
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return 3 * x * x * g * ctx.scale, None
+
+    class Split(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, y):
+            return x * y, x + y
+
+        @staticmethod
+        def backward(ctx, g_product, g_sum):  # an output the pass did not reach comes as zeros
+            return g_product * 2 + g_sum, g_product - g_sum
+
+    class ReverseGradient(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.clone()
+
+        @staticmethod
+        def backward(ctx, g):
+            return -0.5 * g
+
+    return Cube, Split, ReverseGradient
+
+
+def _run(lib, session):
+    make = (lambda a: torch.tensor(a, requires_grad=True)) if lib is torch else (lambda a: session.tensor(a, requires_grad=True))
+    x, y = make(X), make(X[::-1].copy())
+    Cube, Split, ReverseGradient = _functions(lib)
+    out = Cube.apply(x.sin(), 2.0)
+    assert out.requires_grad and not out.is_leaf
+    product, _ = Split.apply(out, y)
+    loss = (product.tanh() * ReverseGradient.apply(y * 3)).sum()
+    loss.backward()
+    a, b = Split.apply(x, y)
+    (a * b).mean().backward()
+    return [x.grad, y.grad]
+
+
+def test_custom_functions_give_pytorchs_gradients(session):
+    theirs, ours = _run(torch, None), _run(gw, session)
+    for t, o in zip(theirs, ours):
+        np.testing.assert_allclose(o.numpy(), t.numpy(), rtol=1e-12, atol=1e-12)
+    session.sync()
+    assert session.stats()["graph_nodes"] == 0
+
+
+def test_a_custom_backward_made_of_ops_is_differentiated_again(session):
+    results = []
+    for lib in (torch, gw):
+        Cube, _, _ = _functions(lib)
+        x = torch.tensor(X, requires_grad=True) if lib is torch else session.tensor(X, requires_grad=True)
+        grad = torch.autograd.grad if lib is torch else gw.grad
+        (g,) = grad(Cube.apply(x, 1.5).sum(), x, create_graph=True)  # 4.5 x^2, recorded
+        results.append(grad(g.sum(), x)[0])  # 9 x
+    np.testing.assert_allclose(results[1].numpy(), results[0].numpy(), rtol=1e-12)
+
+
+def test_a_backward_that_returns_the_wrong_number_of_gradients_says_so(session):
+    class Bad(gw.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g, g
+
+    x = session.tensor(X, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"function BadBackward returned an incorrect number of gradients \(expected 1, got 2\)"):
+        Bad.apply(x).sum().backward()
+    (x * 2).sum().backward()  # the session goes on
+    np.testing.assert_array_equal(x.grad.numpy(), np.full(X.shape, 2.0))
+
+
+def _model(lib, session):
+    torch.manual_seed(0)
+    layers = [torch.nn.Linear(4, 32), torch.nn.Tanh(), torch.nn.Linear(32, 32), torch.nn.Tanh(), torch.nn.Linear(32, 2)]
+    reference = torch.nn.Sequential(*layers).double()
+    if lib is torch:
+        return reference
+    model = gw.nn.Sequential(gw.nn.Linear(4, 32, session=session), gw.nn.Tanh(), gw.nn.Linear(32, 32, session=session), gw.nn.Tanh(),
+                             gw.nn.Linear(32, 2, session=session)).double()
+    model.load_state_dict({k: v.numpy() for k, v in reference.state_dict().items()})
+    return model
+
+
+def test_checkpointed_segments_give_pytorchs_gradients_and_hold_less(session):
+    data = np.random.default_rng(0).normal(size=(64, 4))
+    grads = []
+    for lib in (torch, gw):
+        model = _model(lib, session)
+        x = torch.tensor(data, requires_grad=True) if lib is torch else session.tensor(data, requires_grad=True)
+        run = torch.utils.checkpoint.checkpoint if lib is torch else checkpoint
+        kwargs = {"use_reentrant": False} if lib is torch else {}
+        middle = run(lambda h: model[3](model[2](model[1](model[0](h)))), x, **kwargs)
+        loss = (model[4](middle) ** 2).mean()
+        if lib is gw:
+            held_checkpointed = session.stats()["bytes"]
+        loss.backward()
+        grads.append([x.grad] + [p.grad for p in model.parameters()])
+    for theirs, ours in zip(*grads):
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12, atol=1e-12)
+
+    model = _model(gw, session)  # the same forward without the checkpoint holds the segment's insides too
+    x = session.tensor(data, requires_grad=True)
+    loss = (model(x) ** 2).mean()
+    assert session.stats()["bytes"] > held_checkpointed + 3 * 64 * 32 * 8  # three (64, 32) float64 activations at least
+    loss.backward()
+
+
+def test_a_checkpointed_dropout_draws_the_same_samples_when_run_again(session):
+    dropout = gw.nn.Dropout(0.5)
+    x = session.tensor(np.ones((16, 16)), requires_grad=True)
+    out = checkpoint(lambda h: dropout(h) * 3, x)
+    out.sum().backward()
+    kept = out.detach().numpy() != 0
+    assert 0 < kept.sum() < kept.size
+    np.testing.assert_array_equal(x.grad.numpy(), np.where(kept, 6.0, 0.0))  # 3 x the dropout's scale of 2, where kept
+    gw.manual_seed(5)
+    first = checkpoint(lambda h: dropout(h), x).detach().numpy()
+    gw.manual_seed(5)
+    again = checkpoint(lambda h: dropout(h), x).detach().numpy()
+    np.testing.assert_array_equal(first, again)  # a seeded run stays reproducible
