@@ -110,7 +110,7 @@ def test_an_op_whose_gradient_is_not_recorded_says_so(session):
 
 def test_a_maml_step_through_a_small_cnn_matches_torch(session):
     """Second-order MAML: one inner SGD step taken with recorded gradients, the outer loss differentiated
-    through it (convolution, relu, linear, cross-entropy)."""
+    through it (convolution, relu, pooling, indexing, linear, cross-entropy)."""
     rng = np.random.default_rng(3)
     x_np, y_np = rng.normal(size=(4, 1, 6, 6)), np.array([0, 1, 2, 1])
     shapes = [(3, 1, 3, 3), (3,), (3, 27), (3,)]  # 6x6 padded, every other row and column: 3x3 per channel
@@ -125,7 +125,7 @@ def test_a_maml_step_through_a_small_cnn_matches_torch(session):
 
         def loss(ps):
             h = functional.relu(functional.conv2d(x, ps[0], ps[1], padding=1))
-            h = h[:, :, ::2, ::2]  # a strided view: indexing, recorded
+            h = functional.max_pool2d(h, 2) + functional.avg_pool2d(h, 2) + h[:, :, ::2, ::2]  # pooling and indexing
             return functional.cross_entropy(functional.linear(h.reshape(4, -1), ps[2], ps[3]), y)
 
         inner = grad(loss(params), params, create_graph=True)

@@ -246,6 +246,9 @@ def test_ctrl_c_at_a_sync_point_leaves_the_session_usable(own_server, proxy_to):
     x = s.tensor([1.0, 2.0])
     assert x.sum().item() == 3.0
     proxy.hold()  # the reply cannot come: the interrupt lands while the SDK waits for it
+    # Python's own SIGINT handler, as a terminal's user has it: a process started in the background by a
+    # non-interactive shell (CI) inherits SIGINT ignored, and interrupt_main() then does nothing
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     interrupt = threading.Timer(0.3, _thread.interrupt_main)
     interrupt.start()
     try:
@@ -253,6 +256,7 @@ def test_ctrl_c_at_a_sync_point_leaves_the_session_usable(own_server, proxy_to):
             (x * 2).sum().item()
     finally:
         interrupt.join()
+        signal.signal(signal.SIGINT, previous)
         proxy.release()
     assert (x * 3).tolist() == [3.0, 6.0]
     assert s.stats()["tensors"] == 1

@@ -123,9 +123,9 @@ class Node:
     def __repr__(self):
         return f"<{self.name} object at {id(self):#x}>"
 
-    def input_grads(self, xp, grad, saved=None, rule=None):
-        """Apply the VJP rule of every input that needs a gradient. ``saved`` and ``rule`` stand in for the
-        residuals and the table's rules where a gradient is recorded (``traced.traced_input_grads``)."""
+    def input_grads(self, xp, grad, saved=None, rules=None):
+        """Apply the VJP rule of every input that needs a gradient. ``saved`` and ``rules`` (a ``vjps.VJP``) stand
+        in for the residuals and the table's rules where a gradient is recorded (``traced.traced_input_grads``)."""
         if self.saved is None:
             raise GraphError(FREED_MESSAGE)
         for cell, expected in self.versions:
@@ -137,13 +137,13 @@ class Node:
                     "backward(), or on a copy."
                 )
         ans, inputs = saved or self.saved
-        rules, params = self.rules, self.params
+        rules, params = rules or self.rules, self.params
         grads = []
         for argnum, edge in enumerate(self.edges):
             if edge is None:
                 grads.append(None)
                 continue
-            input_rule = rule or rules.for_input(argnum)
+            input_rule = rules.for_input(argnum)
             if input_rule is None:
                 raise NoDerivative(
                     f"the derivative of '{self.op}' with respect to input {argnum} is not implemented"

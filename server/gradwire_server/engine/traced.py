@@ -20,6 +20,7 @@ import numpy as np
 from . import nn
 from .errors import NoDerivative
 from .graph import AccumulateGrad, Meta, Node
+from .vjps import VJP
 
 # Every op here has a row in tests/unit/test_double_backward.py (against torch.autograd.grad with create_graph).
 TRACEABLE = frozenset({
@@ -31,6 +32,7 @@ TRACEABLE = frozenset({
     "acos", "amax", "amin", "asin", "atan2", "batch_norm", "binary_cross_entropy_with_logits", "ceil", "cross_entropy",
     "cumsum", "elu", "erf", "erfinv", "exp2", "floor", "fmod", "gelu", "layer_norm", "log10", "log2", "logsumexp", "max",
     "min", "nll_loss", "repeat", "roll", "round", "sign", "softplus", "tril", "triu", "trunc", "conv2d", "conv_transpose2d",
+    "avg_pool2d", "adaptive_avg_pool2d", "max_pool2d", "gather", "scatter_add", "embedding", "pad",
 })
 
 
@@ -261,9 +263,8 @@ def traced_input_grads(engine, node: Node, grad: Traced):
     """``node.input_grads`` with recorded gradients; NoDerivative for an op outside ``TRACEABLE``."""
     if node.op not in TRACEABLE:
         raise NoDerivative(f"double backward (create_graph=True) through '{node.op}' ({node.name}) is not supported")
-    rule_override = OVERRIDES.get(node.op)
     try:
-        return node.input_grads(TracedNumpy(engine), grad, residuals(engine, node), rule_override)
+        return node.input_grads(TracedNumpy(engine), grad, residuals(engine, node), OVERRIDES.get(node.op))
     except NoDerivative as error:
         raise NoDerivative(f"double backward (create_graph=True) through '{node.op}' ({node.name}) is not supported: its gradient uses {error}") from None
 
@@ -360,7 +361,105 @@ def _conv_transpose2d_grad(xp, g, ans, x, weight, bias=None, *, argnum, stride=1
     return _conv_weight_grad(g, x, weight.shape, stride, padding, dilation, groups)  # g in the input's place
 
 
+# --- pooling: linear in g, so each gradient is an op of g with constant positions or weights ------------------
+
+
+def _avg_pool2d_grad(xp, g, ans, x, kernel_size, stride=None, padding=0, exclude_pad=False):
+    """Each window's share spread over it: conv_transpose2d of g (divided as the mean was) with a kernel of ones,
+    one group per channel."""
+    engine = g.tensor.engine
+    x, g, unbatched = _batched(x, g)
+    geometry = nn._pool_geometry(x, kernel_size, stride, padding)
+    (kh, kw), (sh, sw), (ph, pw), (oh, ow) = geometry
+    divisor = nn._avg_divisor(engine.xp, x, geometry, exclude_pad)
+    share = g / (divisor if isinstance(divisor, int) else Traced(engine.tensor(divisor)))
+    ones = Traced(engine.tensor(engine.xp.ones((x.shape[1], 1, kh, kw), dtype=g.dtype)))
+    output_padding = (x.shape[2] - ((oh - 1) * sh - 2 * ph + kh), x.shape[3] - ((ow - 1) * sw - 2 * pw + kw))
+    gx = _apply("conv_transpose2d", share, ones, stride=(sh, sw), padding=(ph, pw), output_padding=output_padding, groups=x.shape[1])
+    return gx[0] if unbatched else gx
+
+
+def _adaptive_avg_pool2d_grad(xp, g, ans, x, output_size):
+    """The pooling is A g B^T per plane, A and B averaging matrices (one row per output row or column, 1 / the
+    window's length over its window): its gradient is A^T g B, two products with constants."""
+    engine = g.tensor.engine
+    h, w = x.shape[-2:]
+    oh, ow = g.shape[-2:]
+
+    def averaging(n, windows):
+        matrix = np.zeros((len(windows), n), dtype=g.dtype)
+        for i, (start, stop) in enumerate(windows):
+            matrix[i, start:stop] = 1.0 / (stop - start)
+        return Traced(engine.tensor(engine.xp.asarray(matrix)))
+
+    rows, cols = averaging(h, nn._adaptive_windows(h, oh)), averaging(w, nn._adaptive_windows(w, ow))
+    return rows.T @ g @ cols
+
+
+def _max_pool2d_grad(xp, g, ans, x, kernel_size, stride=None, padding=0):
+    """Each window's gradient to its maximum (PyTorch's choice among ties and NaNs, from the indices op): a
+    scatter-add of g into each (N, C) plane, at positions that are data."""
+    engine = g.tensor.engine
+    indices = engine.apply("max_pool2d_indices", x.tensor, kernel_size=kernel_size, stride=stride, padding=padding)
+    x, g, unbatched = _batched(x, g)
+    n, c, h, w = x.shape
+    index = Traced(indices).reshape(n, c, -1)
+    zeros = Traced(engine.zeros((n, c, h * w), dtype=g.dtype))
+    gx = _apply("scatter_add", zeros, index, g.reshape(n, c, -1), dim=2).reshape(n, c, h, w)
+    return gx[0] if unbatched else gx
+
+
+# --- gathers and scatters: each one's gradient is the other --------------------------------------------------
+
+
+def _gather_grad(xp, g, ans, x, index, dim):
+    engine = g.tensor.engine
+    return _apply("scatter_add", Traced(engine.zeros(x.shape, dtype=g.dtype)), index, g, dim=dim)
+
+
+def _scattered_src_grad(xp, g, ans, x, index, src, dim):
+    gathered = _apply("gather", g, index, dim=dim)
+    if tuple(index.shape) == tuple(src.shape):
+        return gathered
+    pad = []
+    for have, want in zip(reversed(index.shape), reversed(src.shape)):  # zeros past index's reach
+        pad += [0, want - have]
+    return _apply("pad", gathered, pad=tuple(pad))
+
+
+def _embedding_grad(xp, g, ans, indices, weight, padding_idx=None):
+    """Rows of g added into the rows the indices name (a scatter-add along dim 0); none to the padding row."""
+    engine = g.tensor.engine
+    rows = indices.tensor.array.reshape(-1, 1)
+    index = Traced(engine.tensor(engine.xp.broadcast_to(rows, (rows.shape[0], weight.shape[1])).copy()))
+    grad = _apply("scatter_add", Traced(engine.zeros(weight.shape, dtype=g.dtype)), index, g.reshape(-1, weight.shape[1]), dim=0)
+    if padding_idx is not None:
+        keep = engine.xp.ones((weight.shape[0], 1), dtype=g.dtype)
+        keep[padding_idx] = 0
+        grad = grad * Traced(engine.tensor(keep))
+    return grad
+
+
+def _pad_grad(xp, g, ans, x, pad, value=None):
+    return _apply("pad", g, pad=tuple(-n for n in pad))
+
+
+def _override(*rules, variadic=False):
+    return VJP(rules, None, variadic)
+
+
+# the ops whose array rules work in place: their recorded rules, as the VJP table gives them (one per input)
 OVERRIDES = {
-    "index": _index_grad, "cross_entropy": _cross_entropy_grad, "nll_loss": _nll_loss_grad,
-    "conv2d": _conv2d_grad, "conv_transpose2d": _conv_transpose2d_grad,
+    "index": _override(_index_grad),
+    "cross_entropy": _override(_cross_entropy_grad),
+    "nll_loss": _override(_nll_loss_grad),
+    "conv2d": _override(_conv2d_grad, variadic=True),
+    "conv_transpose2d": _override(_conv_transpose2d_grad, variadic=True),
+    "avg_pool2d": _override(_avg_pool2d_grad),
+    "adaptive_avg_pool2d": _override(_adaptive_avg_pool2d_grad),
+    "max_pool2d": _override(_max_pool2d_grad),
+    "gather": _override(_gather_grad),
+    "scatter_add": _override(lambda xp, g, ans, x, index, src, dim: g, None, _scattered_src_grad),
+    "embedding": _override(None, _embedding_grad),
+    "pad": _override(_pad_grad),
 }
