@@ -213,3 +213,39 @@ def test_a_view_changed_by_its_own_sibling_is_caught_as_in_torch(session):
         with pytest.raises(RuntimeError, match="modified by an inplace operation"):
             h.sum().backward()
             session.sync()
+
+
+INPLACE_ACTIVATIONS = [
+    ("relu", {}), ("leaky_relu", {"negative_slope": 0.2}), ("silu", {}), ("elu", {"alpha": 0.7}), ("mish", {}),
+    ("hardswish", {}), ("hardsigmoid", {}), ("hardtanh", {"min_val": -0.5, "max_val": 0.8}), ("relu6", {}), ("selu", {}),
+    ("celu", {"alpha": 1.3}), ("threshold", {"threshold": 0.1, "value": -2.0}),
+]
+
+
+@pytest.mark.parametrize("name, kwargs", INPLACE_ACTIVATIONS, ids=[n for n, _ in INPLACE_ACTIVATIONS])
+def test_activations_with_inplace_write_into_their_input_as_pytorchs(session, name, kwargs):
+    results = []
+    for lib in (torch, gw):
+        F = torch.nn.functional if lib is torch else gw.nn.functional
+        make = torch.tensor if lib is torch else session.tensor
+        x = make(X * 2, requires_grad=True)
+        h = x * 1.5  # a non-leaf: changed in place, it takes the activation's history
+        out = getattr(F, name)(h, inplace=True, **kwargs)
+        assert out is h
+        (h * h).sum().backward()
+        results.append((h.detach().numpy().copy(), x.grad.numpy().copy()))
+        with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in an in-place operation"):
+            getattr(F, name)(make(X, requires_grad=True), inplace=True, **kwargs)
+    for ours, theirs in zip(results[1], results[0]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-7)
+
+
+def test_modules_with_inplace_true_write_into_their_input_and_say_so(session):
+    model = gw.nn.Sequential(gw.nn.Linear(4, 3, session=session), gw.nn.ReLU(inplace=True), gw.nn.Dropout(0.5, inplace=True),
+                             gw.nn.LeakyReLU(0.1, inplace=True), gw.nn.ReLU6(inplace=True))
+    assert "ReLU(inplace=True)" in repr(model) and "Dropout(p=0.5, inplace=True)" in repr(model)
+    assert "LeakyReLU(negative_slope=0.1, inplace=True)" in repr(model) and "ReLU6(inplace=True)" in repr(model)
+    assert repr(gw.nn.ReLU()) == "ReLU()" == repr(torch.nn.ReLU())
+    h = model[0](session.tensor(X))
+    assert model[1](h) is h and model[3](h) is h
+    assert (h.detach().numpy() >= 0).all()

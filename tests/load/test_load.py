@@ -33,7 +33,10 @@ CLIENTS = 16
 SEEDS = 8  # clients k and k + 8 train the same model: each seed's run alone is the reference for two
 STEPS = 200
 CLIENT_DEADLINE_S = 120.0  # per client process; the whole test takes a fraction of this
-RSS_GROWTH_ALLOWED = 0.05
+# Round after round of this load, the server's RSS creeps by about 1 MiB a round whatever the code (glibc's per-thread
+# arenas and gRPC's buffers: six rounds took it from 92.7 to 98.2 MiB at 8537a46 and from 93.9 to 99.9 at cb80b3f), and
+# one round's reading moves by +-1.5%: 8% flags what stays behind per session or per step, not that drift.
+RSS_GROWTH_ALLOWED = 0.08
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 

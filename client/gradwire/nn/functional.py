@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from .. import errors
-from ..tensor import Tensor, _op, stack
+from ..tensor import Tensor, _op, _op_into, stack
 
 __all__ = [
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "conv2d", "cross_entropy", "dropout", "elu", "gelu", "leaky_relu", "silu", "softplus", "embedding", "layer_norm", "linear", "log_softmax", "max_pool2d",
@@ -22,18 +22,29 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 
 def relu(input, inplace=False):
-    """max(0, x), elementwise."""
-    return input.relu()
+    """max(0, x), elementwise; ``inplace=True`` writes it into ``input`` (``relu_``)."""
+    return input.relu_() if inplace else input.relu()
+
+
+def _written(input, function, inplace):
+    """``function(input)``; with ``inplace=True`` written into ``input`` (recorded as an in-place change, as
+    PyTorch's in-place activations are), computed from a copy so that what its ops save is not the changed input."""
+    return input.copy_(function(input.clone())) if inplace else function(input)
+
+
+def _activation(name, input, params, inplace):
+    """An activation op of the server's, into ``input`` where ``inplace``."""
+    return _op_into(name, input, (), params) if inplace else _op(name, (input,), params)
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
     """x where x > 0, else ``negative_slope`` * x."""
-    return _op("leaky_relu", (input,), _given(negative_slope=(float(negative_slope), 0.01)))
+    return _activation("leaky_relu", input, _given(negative_slope=(float(negative_slope), 0.01)), inplace)
 
 
 def silu(input, inplace=False):
     """x * sigmoid(x)."""
-    return _op("silu", (input,))
+    return _activation("silu", input, {}, inplace)
 
 
 def gelu(input, approximate="none"):
@@ -50,7 +61,7 @@ def softplus(input, beta=1.0, threshold=20.0):
 
 def elu(input, alpha=1.0, inplace=False):
     """x where x > 0, else alpha * (exp(x) - 1)."""
-    return _op("elu", (input,), _given(alpha=(float(alpha), 1.0)))
+    return _activation("elu", input, _given(alpha=(float(alpha), 1.0)), inplace)
 
 
 def tanh(input):
@@ -84,17 +95,17 @@ def _implicit_dim(input, dim):
 # --- activations PyTorch has as ops of their own, here compositions of ops -------------------------------------
 def mish(input, inplace=False):
     """x * tanh(softplus(x))."""
-    return input * softplus(input).tanh()
+    return _written(input, lambda x: x * softplus(x).tanh(), inplace)
 
 
 def hardswish(input, inplace=False):
     """x * relu6(x + 3) / 6."""
-    return input * (input + 3.0).clamp(0.0, 6.0) / 6.0
+    return _written(input, lambda x: x * (x + 3.0).clamp(0.0, 6.0) / 6.0, inplace)
 
 
 def hardsigmoid(input, inplace=False):
     """relu6(x + 3) / 6."""
-    return (input + 3.0).clamp(0.0, 6.0) / 6.0
+    return _written(input, lambda x: (x + 3.0).clamp(0.0, 6.0) / 6.0, inplace)
 
 
 def logsigmoid(input):
@@ -121,7 +132,7 @@ def glu(input, dim=-1):
 
 def threshold(input, threshold, value, inplace=False):
     """x where x > ``threshold``, else ``value``."""
-    return _op("where", (input > threshold, input, value))
+    return _written(input, lambda x: _op("where", (x > threshold, x, value)), inplace)
 
 
 def prelu(input, weight):
@@ -306,7 +317,7 @@ def dropout(input, p=0.5, training=True, inplace=False):
         raise errors.InvalidArgumentError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0.0:
         return input
-    return _op("dropout", (input,), _given(p=(float(p), 0.5)))  # the server draws the samples
+    return _activation("dropout", input, _given(p=(float(p), 0.5)), inplace)  # the server draws the samples
 
 
 def dropout2d(input, p=0.5, training=True, inplace=False):
@@ -319,10 +330,10 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
     if input.ndim not in (3, 4):
         raise errors.InvalidArgumentError(f"dropout2d: Expected 3D (unbatched) or 4D (batched) input, but got input of size: {list(input.shape)}")
     if p == 1.0:
-        return input * 0.0
+        return _written(input, lambda x: x * 0.0, inplace)
     channels = input.shape[: input.ndim - 2] + (1, 1)
     keep = input._session.rand(channels, dtype=input.dtype) >= p
-    return input * (keep.to(input.dtype) * (1.0 / (1.0 - p)))
+    return _written(input, lambda x: x * (keep.to(x.dtype) * (1.0 / (1.0 - p))), inplace)
 
 
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None, enable_gqa=False):
@@ -807,12 +818,13 @@ def pad(input, pad, mode="constant", value=None):
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
-    """``input`` clamped to [min_val, max_val] (a clamp: PyTorch's own op is HardtanhBackward0)."""
-    return input.clamp(min_val, max_val)
+    """``input`` clamped to [min_val, max_val]; its gradient 1 strictly inside, 0 at the bounds and beyond, as
+    PyTorch's (a clamp's is 1 at the bounds too)."""
+    return _written(input, lambda x: _op("where", ((x > min_val) & (x < max_val), x, x.clamp(min_val, max_val).detach())), inplace)
 
 
 def relu6(input, inplace=False):
-    return hardtanh(input, 0.0, 6.0)
+    return hardtanh(input, 0.0, 6.0, inplace)
 
 
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
@@ -825,12 +837,12 @@ _SELU_ALPHA, _SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804
 
 def selu(input, inplace=False):
     """scale * (x where x > 0, else alpha * (exp(x) - 1)), PyTorch's constants."""
-    return elu(input, _SELU_ALPHA) * _SELU_SCALE
+    return _written(input, lambda x: elu(x, _SELU_ALPHA) * _SELU_SCALE, inplace)
 
 
 def celu(input, alpha=1.0, inplace=False):
     """x where x > 0, else alpha * (exp(x / alpha) - 1)."""
-    return _op("where", (input > 0, input, ((input / alpha).exp() - 1.0) * alpha))
+    return _written(input, lambda x: _op("where", (x > 0, x, ((x / alpha).exp() - 1.0) * alpha)), inplace)
 
 
 def hardshrink(input, lambd=0.5):

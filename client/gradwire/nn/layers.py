@@ -321,35 +321,43 @@ class Flatten(Module):
 
 
 class _Activation(Module):
-    def __init__(self, inplace=False):
+    def __init__(self):
         super().__init__()
 
     def forward(self, input):
         return getattr(input, self._method)()
 
 
-class ReLU(_Activation):
-    _method = "relu"
+class ReLU(Module):
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input):
+        return F.relu(input, self.inplace)
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
 
 
 class Hardtanh(Module):
     def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
         super().__init__()
-        self.min_val, self.max_val = min_val, max_val
+        self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
 
     def forward(self, input):
-        return F.hardtanh(input, self.min_val, self.max_val)
+        return F.hardtanh(input, self.min_val, self.max_val, self.inplace)
 
     def extra_repr(self):
-        return f"min_val={self.min_val}, max_val={self.max_val}"
+        return f"min_val={self.min_val}, max_val={self.max_val}" + (", inplace=True" if self.inplace else "")
 
 
 class ReLU6(Hardtanh):
     def __init__(self, inplace=False):
-        super().__init__(0.0, 6.0)
+        super().__init__(0.0, 6.0, inplace)
 
     def extra_repr(self):
-        return ""
+        return "inplace=True" if self.inplace else ""
 
 
 class Unflatten(Module):
@@ -405,16 +413,20 @@ class _Settings(Module):
 
     _settings = ()
 
-    def __init__(self, *values):
+    def __init__(self, *values, inplace=None):
         super().__init__()
         for name, value in zip(self._settings, values):
             setattr(self, name, value)
+        if inplace is not None:  # an activation PyTorch can run in place: its inplace= goes to the functional
+            self.inplace = inplace
 
     def forward(self, input):
-        return self._functional(input, *(getattr(self, name) for name in self._settings))
+        settings = (getattr(self, name) for name in self._settings)
+        return self._functional(input, *settings, inplace=self.inplace) if "inplace" in self.__dict__ else self._functional(input, *settings)
 
     def extra_repr(self):
-        return ", ".join(f"{name}={getattr(self, name)}" for name in self._settings)
+        text = ", ".join(f"{name}={getattr(self, name)}" for name in self._settings)
+        return text + (", " if text else "") + "inplace=True" if self.__dict__.get("inplace") else text
 
 
 class PixelShuffle(_Settings):
@@ -440,14 +452,14 @@ class SELU(_Settings):
     _functional = staticmethod(F.selu)
 
     def __init__(self, inplace=False):
-        super().__init__()
+        super().__init__(inplace=inplace)
 
 
 class CELU(_Settings):
     _settings, _functional = ("alpha",), staticmethod(F.celu)
 
     def __init__(self, alpha=1.0, inplace=False):
-        super().__init__(alpha)
+        super().__init__(alpha, inplace=inplace)
 
 
 class Hardshrink(_Settings):
@@ -468,7 +480,7 @@ class Mish(_Settings):
     _functional = staticmethod(F.mish)
 
     def __init__(self, inplace=False):
-        super().__init__()
+        super().__init__(inplace=inplace)
 
 
 class Hardswish(Mish):
@@ -502,7 +514,7 @@ class Threshold(_Settings):
     _settings, _functional = ("threshold", "value"), staticmethod(F.threshold)
 
     def __init__(self, threshold, value, inplace=False):
-        super().__init__(threshold, value)
+        super().__init__(threshold, value, inplace=inplace)
 
 
 class Softmax2d(Module):
@@ -534,14 +546,14 @@ class LeakyReLU(_Settings):
     _settings, _functional = ("negative_slope",), staticmethod(F.leaky_relu)
 
     def __init__(self, negative_slope=0.01, inplace=False):
-        super().__init__(negative_slope)
+        super().__init__(negative_slope, inplace=inplace)
 
 
 class SiLU(_Settings):
     _functional = staticmethod(F.silu)
 
     def __init__(self, inplace=False):
-        super().__init__()
+        super().__init__(inplace=inplace)
 
 
 class GELU(_Settings):
@@ -565,7 +577,7 @@ class ELU(_Settings):
     _settings, _functional = ("alpha",), staticmethod(F.elu)
 
     def __init__(self, alpha=1.0, inplace=False):
-        super().__init__(alpha)
+        super().__init__(alpha, inplace=inplace)
 
 
 class Dropout(Module):
@@ -575,20 +587,20 @@ class Dropout(Module):
         super().__init__()
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-        self.p = p
+        self.p, self.inplace = p, inplace
 
     def forward(self, input):
-        return F.dropout(input, self.p, self.training)
+        return F.dropout(input, self.p, self.training, self.inplace)
 
     def extra_repr(self):
-        return f"p={self.p}, inplace=False"
+        return f"p={self.p}, inplace={self.inplace}"
 
 
 class Dropout2d(Dropout):
     """Zeroes whole channels with probability ``p`` in training mode, as ``torch.nn.Dropout2d``."""
 
     def forward(self, input):
-        return F.dropout2d(input, self.p, self.training)
+        return F.dropout2d(input, self.p, self.training, self.inplace)
 
 
 class Embedding(Module):

@@ -381,7 +381,8 @@ class Engine:
         if retain_graph is None:
             retain_graph = create_graph
         if not create_graph:
-            return self._tensors_at_stops(walk_backward(self.xp, roots, seeds, retain_graph, capture, self._accumulate, stops))
+            walk = walk_backward(self.xp, roots, seeds, retain_graph, capture, self._accumulate, stops)
+            return walk if stops is None else self._tensors_at_stops(walk)  # (without stops it never yields)
         seeds = [Traced(Tensor(seed, self)) for seed in seeds]
         walk = walk_backward(TracedNumpy(self), roots, seeds, retain_graph, capture, self._accumulate, stops,
                              input_grads=lambda node, grad: traced_input_grads(self, node, grad))
