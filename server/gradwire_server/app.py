@@ -184,6 +184,8 @@ class GradwireServer:
         if self._stopped.is_set():
             return
         self._stopped.set()
+        self.registry.draining = True  # first: a batch that comes from now on is refused
+        log.info("shutting down: draining in-flight batches")
         self.health.enter_graceful_shutdown()
         self.registry.drain()
         self.servicer.wait_idle(grace if grace is not None else 1.0)
@@ -240,7 +242,6 @@ def main(argv=None):
             server.reload_api_keys()
         except ValueError:
             pass  # logged; the previous keys stay in force
-    log.info("shutting down: draining in-flight batches")
     server.stop(config.drain_timeout_s)
     return 0
 

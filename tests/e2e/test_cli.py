@@ -149,8 +149,11 @@ def test_sigterm_with_commands_in_flight(cli_server):
         cli_server.proc.send_signal(signal.SIGTERM)
 
         kind, value = call_with_deadline(total.item)
-        if kind == "ok":  # the server drained the batch it had: then the next one is refused
+        if kind == "ok":  # the server drained the batch it had: then, once it has begun shutting down, the next is refused
             assert np.isfinite(value)
+            deadline = time.monotonic() + EXIT_S  # (the signal may reach the server after the batch's answer left it)
+            while "shutting down" not in cli_server.logged() and time.monotonic() < deadline:
+                time.sleep(0.01)
             kind, value = call_with_deadline(lambda: s.ones(1).sum().item())
         assert kind == "error", f"the server answered after shutdown: {value!r}"
         assert_told_unavailable(value, s)
