@@ -280,3 +280,16 @@ def test_a_failed_backward_leaves_grad_none_as_torch_does(session):
     assert w.grad is None
     (w * 2).sum().backward()
     np.testing.assert_array_equal(w.grad.numpy(), np.full((2, 3), 2.0, dtype=np.float32))
+
+
+def test_a_backward_that_fails_part_way_leaves_no_half_made_grad(session):
+    """The pass reaches w's leaf before it fails at floor_divide (no derivative): w had no .grad before, so it has
+    none after, on the server as in the SDK, and the next pass gives w exactly its own gradient."""
+    w = session.tensor([1.0, 2.0], requires_grad=True)
+    x = session.tensor([1.5, 2.5], requires_grad=True)
+    with pytest.raises(gw.UnimplementedError, match="the derivative of 'floor_divide'"):
+        (((x * 3) // 1).sum() + (w * 2).sum()).backward()
+        session.sync()
+    assert w.grad is None and x.grad is None
+    (w * 5).sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [5.0, 5.0])  # not 7: nothing of the failed pass stays behind

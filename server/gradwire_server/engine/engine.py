@@ -340,7 +340,20 @@ class Engine:
         gradients are recorded (``traced``), to be differentiated again; the graph is kept unless
         ``retain_graph=False``, as PyTorch's.
         """
-        _drive(self.backward_walk(tensor, gradient, retain_graph, [x for x, _ in hooks], create_graph), hooks)
+        given = []  # the tensors this pass gives a first .grad: if it fails part way, they have none again
+
+        def accumulate(leaf, grad):
+            if leaf.grad is None:
+                given.append(leaf)
+            self._accumulate(leaf, grad)
+
+        seed = self._seed(tensor, gradient, 0)
+        try:
+            _drive(self._walk([self._root(tensor, 0)], [seed], retain_graph, None, [x for x, _ in hooks], create_graph, accumulate), hooks)
+        except BaseException:
+            for leaf in given:  # (those that had one keep what was added: PyTorch's partial pass does the same)
+                leaf.grad = None
+            raise
 
     def backward_walk(self, tensor, gradient=None, retain_graph=None, hooked=(), create_graph=False):
         """``backward`` as a generator that stops at each tensor of ``hooked`` whose gradient the pass
@@ -370,7 +383,7 @@ class Engine:
         seeds = [self._seed(y, g, i) for i, (y, g) in enumerate(zip(outputs, grad_outputs))]
         return self._captured(self._walk(roots, seeds, retain_graph, capture, hooked, create_graph), capture, targets, allow_unused)
 
-    def _walk(self, roots, seeds, retain_graph, capture, hooked, create_graph):
+    def _walk(self, roots, seeds, retain_graph, capture, hooked, create_graph, accumulate=None):
         stops = None
         if hooked:
             stops = {}
@@ -381,10 +394,10 @@ class Engine:
         if retain_graph is None:
             retain_graph = create_graph
         if not create_graph:
-            walk = walk_backward(self.xp, roots, seeds, retain_graph, capture, self._accumulate, stops)
+            walk = walk_backward(self.xp, roots, seeds, retain_graph, capture, accumulate or self._accumulate, stops)
             return walk if stops is None else self._tensors_at_stops(walk)  # (without stops it never yields)
         seeds = [Traced(Tensor(seed, self)) for seed in seeds]
-        walk = walk_backward(TracedNumpy(self), roots, seeds, retain_graph, capture, self._accumulate, stops,
+        walk = walk_backward(TracedNumpy(self), roots, seeds, retain_graph, capture, accumulate or self._accumulate, stops,
                              input_grads=lambda node, grad: traced_input_grads(self, node, grad))
         return self._tensors_at_stops(walk, recorded=True)
 
