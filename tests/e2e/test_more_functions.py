@@ -223,13 +223,8 @@ CONVS = [
 ]
 
 
-@pytest.mark.parametrize("name, kwargs, shape", CONVS, ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(CONVS)])
-def test_dilated_and_grouped_convolutions_match_torch(session, name, kwargs, shape):
-    ours, theirs = getattr(gw.nn, name)(**kwargs, session=session, dtype=gw.float64), getattr(torch.nn, name)(**kwargs, dtype=torch.float64)
-    assert repr(ours) == repr(theirs)
-    assert {k: tuple(v.shape) for k, v in ours.state_dict().items()} == {k: tuple(v.shape) for k, v in theirs.state_dict().items()}
-    bound = 1 / math.sqrt(kwargs["in_channels"] // kwargs.get("groups", 1) * math.prod(theirs.kernel_size))
-    assert float(ours.weight.abs().max()) <= bound  # PyTorch's init, fan-in over a group's channels
+def _same_layer_run(session, ours, theirs, shape):
+    """With torch's weights: outputs, and the input's and weight's gradients of sum(out^2), equal to torch's."""
     ours.load_state_dict(theirs.state_dict())
     values = RNG.standard_normal(shape)
     x, tx = session.tensor(values, requires_grad=True), torch.tensor(values, requires_grad=True)
@@ -239,6 +234,16 @@ def test_dilated_and_grouped_convolutions_match_torch(session, name, kwargs, sha
     (out * out).sum().backward(), (t_out * t_out).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name, kwargs, shape", CONVS, ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(CONVS)])
+def test_dilated_and_grouped_convolutions_match_torch(session, name, kwargs, shape):
+    ours, theirs = getattr(gw.nn, name)(**kwargs, session=session, dtype=gw.float64), getattr(torch.nn, name)(**kwargs, dtype=torch.float64)
+    assert repr(ours) == repr(theirs)
+    assert {k: tuple(v.shape) for k, v in ours.state_dict().items()} == {k: tuple(v.shape) for k, v in theirs.state_dict().items()}
+    bound = 1 / math.sqrt(kwargs["in_channels"] // kwargs.get("groups", 1) * math.prod(theirs.kernel_size))
+    assert float(ours.weight.abs().max()) <= bound  # PyTorch's init, fan-in over a group's channels
+    _same_layer_run(session, ours, theirs, shape)
 
 
 def test_convolution_group_refusals_as_in_torch(session):
@@ -265,15 +270,7 @@ def test_transposed_convolutions_match_torch(session, name, kwargs, shape):
     assert repr(ours) == repr(theirs)
     assert {k: tuple(v.shape) for k, v in ours.state_dict().items()} == {k: tuple(v.shape) for k, v in theirs.state_dict().items()}
     assert float(ours.weight.abs().max()) <= 1 / math.sqrt(theirs.weight.shape[1] * math.prod(theirs.kernel_size))
-    ours.load_state_dict(theirs.state_dict())
-    values = RNG.standard_normal(shape)
-    x, tx = session.tensor(values, requires_grad=True), torch.tensor(values, requires_grad=True)
-    out, t_out = ours(x), theirs(tx)
-    assert out.shape == tuple(t_out.shape)
-    np.testing.assert_allclose(out.detach().numpy(), t_out.detach().numpy(), rtol=1e-10, atol=1e-12)
-    (out * out).sum().backward(), (t_out * t_out).sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=1e-10, atol=1e-12)
+    _same_layer_run(session, ours, theirs, shape)
     if theirs.bias is not None:
         np.testing.assert_allclose(ours.bias.grad.numpy(), theirs.bias.grad.numpy(), rtol=1e-10, atol=1e-12)
 

@@ -347,20 +347,19 @@ class Engine:
                 given.append(leaf)
             self._accumulate(leaf, grad)
 
-        seed = self._seed(tensor, gradient, 0)
         try:
-            _drive(self._walk([self._root(tensor, 0)], [seed], retain_graph, None, [x for x, _ in hooks], create_graph, accumulate), hooks)
+            _drive(self.backward_walk(tensor, gradient, retain_graph, [x for x, _ in hooks], create_graph, accumulate), hooks)
         except BaseException:
             for leaf in given:  # (those that had one keep what was added: PyTorch's partial pass does the same)
                 leaf.grad = None
             raise
 
-    def backward_walk(self, tensor, gradient=None, retain_graph=None, hooked=(), create_graph=False):
+    def backward_walk(self, tensor, gradient=None, retain_graph=None, hooked=(), create_graph=False, accumulate=None):
         """``backward`` as a generator that stops at each tensor of ``hooked`` whose gradient the pass
         computes: it yields (its index in ``hooked``, the gradient) and goes on with the Tensor sent back
         (None: the gradient as it was). The server drives it across batches, a client's hooks between."""
         seed = self._seed(tensor, gradient, 0)
-        return self._walk([self._root(tensor, 0)], [seed], retain_graph, None, hooked, create_graph)
+        return self._walk([self._root(tensor, 0)], [seed], retain_graph, None, hooked, create_graph, accumulate)
 
     def grad(self, outputs, inputs, grad_outputs=None, retain_graph=None, allow_unused=False, hooks=(), create_graph=False):
         """Gradients of ``outputs`` with respect to ``inputs``, returned, leaving every ``.grad`` untouched."""
