@@ -388,6 +388,36 @@ def test_in_place_change_to_an_unsaved_input_is_allowed(engine):
     assert_close(w.grad, np.ones(2, dtype=np.float32))
 
 
+def _steps_before_backward(lib, case, tensor):
+    """A graph, an in-place step on a tensor whose value no gradient that is due reads, then backward: the leaf's grad."""
+    data = np.arange(6.0, dtype=np.float32).reshape(2, 3)
+    x = tensor(data)
+    if case == "weight-after-matmul":  # x @ w: w's gradient reads x; x needs none, so w is not kept
+        leaf = changed = tensor(np.ones((3, 4), dtype=np.float32), True)
+        out = x @ leaf
+    elif case == "weight-after-linear":
+        leaf = changed = tensor(np.ones((4, 3), dtype=np.float32), True)
+        out = lib.apply("linear", x, leaf) if lib is not torch else torch.nn.functional.linear(x, leaf)
+    else:  # h * x: h's gradient reads x, not h
+        leaf = tensor(data, True)
+        changed = leaf * 1.0
+        out = changed * x
+    with torch.no_grad() if lib is torch else no_grad():
+        changed -= 1.0
+    out.sum().backward()
+    return leaf.grad.numpy()
+
+
+@pytest.mark.parametrize("case", ["weight-after-matmul", "weight-after-linear", "input-after-mul-by-a-constant"])
+def test_an_input_no_due_gradient_reads_may_change_in_place_before_backward(engine, case):
+    """PyTorch keeps an input only for the gradients that read it, and only where they are due: x @ w with x data
+    keeps x (w's gradient reads it) but not w, so a step on w before the backward is no error. A change to what is
+    kept still raises (the tests above)."""
+    ours = _steps_before_backward(engine, case, lambda a, grad=False: engine.tensor(a, requires_grad=grad))
+    theirs = _steps_before_backward(torch, case, lambda a, grad=False: torch.tensor(a, requires_grad=grad))
+    np.testing.assert_array_equal(ours, theirs)
+
+
 def test_two_leaves_get_independent_grad_arrays(engine):
     a = engine.tensor([1.0, 2.0], requires_grad=True)
     b = engine.tensor([3.0, 4.0], requires_grad=True)

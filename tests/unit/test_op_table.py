@@ -9,6 +9,7 @@ the CPU. Adding an op without a row here fails ``test_every_op_has_a_row``.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import zlib
 from dataclasses import dataclass, field
@@ -405,6 +406,10 @@ ROWS = [
     R("scatter_add", [(3, 4), const([[0, 1], [1, 1], [3, 0]], "int64"), (3, 2)], lambda x, i, src: torch.scatter_add(x, 1, i, src),
       "dim1-repeats", dim=1),
     R("scatter_add", [(3, 2), const([[2, 0], [0, 0]], "int64"), (2, 2)], lambda x, i, src: torch.scatter_add(x, 0, i, src), "dim0", dim=0),
+    # an index with fewer rows than x: src's gradient is g gathered where index reaches (torch's own backward
+    # refuses a src larger than index)
+    R("scatter_add", [(3, 4), const([[0, 3], [2, 2]], "int64"), (2, 2)], lambda x, i, src: torch.scatter_add(x, 1, i, src),
+      "index-smaller", dim=1),
     R("cumsum", [(2, 3, 4)], lambda x: torch.cumsum(x, -3), "dim-3", dim=-3),
     # floor division has no derivative in PyTorch (a backward through it raises: see test_ops_without_a_derivative)
     R("floor_divide", [grid(3, 4, offset=0.25), const([[1.5, -2.0, 0.75, 3.0]])], lambda x, y: x // y, "bcast", diff=()),
@@ -665,6 +670,24 @@ def test_matches_torch(row, dtype):
     for i, g, t in zip(row.diff, grads, t_grads):
         assert_close(g, t, what=f"{row.id}: d/d input {i}")
     assert all(x.grad is None for x in wrt), "engine.grad must not touch .grad"
+
+
+# ops that keep only the inputs their due gradients read (``reads`` in the VJP table): the rule of each input
+# must work with the others' shapes alone where they need no gradient
+@pytest.mark.parametrize("row", [row for row in ROWS if row.op in VJPS and VJPS[row.op].reads is not None and len(row.diff) > 1],
+                         ids=lambda row: row.id)
+def test_each_input_alone_requiring_grad_gets_torchs_gradient(row):
+    """With only input i requiring grad, the op keeps what i's rule reads and nothing else; the gradient is torch's."""
+    for i in row.diff:
+        alone = dataclasses.replace(row, diff=(i,))
+        engine = Engine("cpu", seed=0)
+        values, rng = make_inputs(alone, np.float64)
+        inputs, t_inputs = engine_inputs(engine, alone, values), torch_inputs(alone, values)
+        y, t_y = first(alone.run(engine, *inputs)), first(alone.ref(*t_inputs))
+        cotangent = rng.standard_normal(y.shape)
+        (g,) = engine.grad(y, [inputs[i]], grad_outputs=engine.tensor(cotangent))
+        (t,) = torch.autograd.grad(t_y, [t_inputs[i]], grad_outputs=torch.from_numpy(cotangent))
+        assert_close(g, t, what=f"{row.id}: d/d input {i}, alone")
 
 
 @pytest.mark.parametrize("op", NO_DERIVATIVE)

@@ -142,7 +142,14 @@ class Engine:
                 metas.append(None)
                 edges.append(None)
         versions = []
-        if saves in ("inputs", "all"):
+        if saves in ("inputs", "all") and vjp is not None and vjp.reads is not None:
+            # only the inputs that the rules of the inputs needing a gradient read (numbers are kept as they are)
+            read = {j for i, edge in enumerate(edges) if edge is not None for j in vjp.reads[i]}
+            saved_inputs = tuple(
+                a if i in read or type(x) is not Tensor else m for i, (x, a, m) in enumerate(zip(inputs, arrays, metas))
+            )
+            versions = [(x._version, x._version[0]) for i, x in enumerate(inputs) if i in read and type(x) is Tensor]
+        elif saves in ("inputs", "all"):
             saved_inputs = tuple(arrays)
             versions = [(x._version, x._version[0]) for x in inputs if type(x) is Tensor]
         else:

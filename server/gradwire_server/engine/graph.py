@@ -53,6 +53,10 @@ class Meta(NamedTuple):
     shape: tuple
     dtype: object
 
+    @property
+    def ndim(self):
+        return len(self.shape)
+
 
 FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or directly access saved tensors after "

@@ -812,4 +812,5 @@ def dropout(xp, x, uniform, p=0.5):
 
 
 def dropout_grad(xp, g, ans, x, uniform, p=0.5):
-    return g * ((uniform >= p) * _keep_scale(p)).astype(g.dtype)
+    # (g * mask) * scale in g's dtype, as PyTorch's native_dropout_backward; bitwise the forward's factor
+    return g * (uniform >= p).astype(g.dtype) * _keep_scale(p)

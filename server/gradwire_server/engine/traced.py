@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from . import nn
+from . import nn, ops
 from .errors import NoDerivative
 from .graph import AccumulateGrad, Meta, Node
 from .vjps import VJP
@@ -33,6 +33,7 @@ TRACEABLE = frozenset({
     "cumsum", "elu", "erf", "erfinv", "exp2", "floor", "fmod", "gelu", "layer_norm", "log10", "log2", "logsumexp", "max",
     "min", "nll_loss", "repeat", "roll", "round", "sign", "softplus", "tril", "triu", "trunc", "conv2d", "conv_transpose2d",
     "avg_pool2d", "adaptive_avg_pool2d", "max_pool2d", "gather", "scatter_add", "embedding", "pad",
+    "binary_cross_entropy", "copy_slices", "cumprod", "dropout", "einsum", "index_put", "prod", "remainder", "scatter", "sort", "topk",
 })
 
 
@@ -122,6 +123,9 @@ class Traced:
     def copy(self):
         return _apply("clone", self)
 
+    def prod(self, axis=None, keepdims=False):
+        return _apply("prod", self, dim=axis, keepdim=keepdims)
+
 
 def _unwrap(value):
     return value.tensor if type(value) is Traced else value
@@ -186,6 +190,26 @@ class TracedNumpy:
     def zeros_like(self, x):
         return self.zeros(x.shape, x.dtype)
 
+    def ones(self, shape, dtype=None):
+        return self._constant(self.engine.xp.ones(shape, dtype=dtype or np.float32))
+
+    def eye(self, n, dtype=None):
+        return self._constant(self.engine.xp.eye(n, dtype=dtype or np.float32))
+
+    def floor_divide(self, x, y):
+        """A constant (its derivative is zero wherever it has one): remainder's rule reads it as data."""
+        return self._constant(self.engine.xp.floor_divide(*(v.tensor.array if type(v) is Traced else v for v in (x, y))))
+
+    def concatenate(self, xs, axis=0):
+        return Traced(self.engine.apply("cat", *map(_unwrap, xs), dim=axis))
+
+    def stack(self, xs, axis=0):
+        return Traced(self.engine.apply("stack", *map(_unwrap, xs), dim=axis))
+
+    @staticmethod
+    def einsum(equation, *xs, optimize=False):
+        return _apply("einsum", *xs, equation=equation)
+
     def arange(self, n):
         return self._constant(self.engine.xp.arange(n))
 
@@ -196,6 +220,10 @@ class TracedNumpy:
     @staticmethod
     def cumsum(x, axis):
         return _apply("cumsum", x, dim=axis)
+
+    @staticmethod
+    def cumprod(x, axis):
+        return _apply("cumprod", x, dim=axis)
 
     @staticmethod
     def tril(x, k=0):
@@ -230,7 +258,7 @@ def _function(op):
 
 
 for _name in ("exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sign", "sinh", "cosh", "log1p", "expm1", "maximum", "minimum",
-              "trunc", "floor_divide"):
+              "trunc"):
     setattr(TracedNumpy, _name, _function(_name))
 
 
@@ -427,6 +455,51 @@ def _scattered_src_grad(xp, g, ans, x, index, src, dim):
     return _apply("pad", gathered, pad=tuple(pad))
 
 
+def _sorted_grad(xp, g, ans, x, *args, dim=-1, **params):
+    """sort and topk: each value's gradient back to where it came from (the indices: data)."""
+    if x.ndim == 0:
+        return g
+    return _apply("scatter_add", Traced(g.tensor.engine.zeros(x.shape, dtype=g.dtype)), ans[1], g, dim=dim)
+
+
+# --- writes over an input: what was written over passes nothing back, g times a constant 0/1 mask ------------
+
+
+def _written_over(g, write):
+    """g times ones that ``write(mask, exp)`` zeroes where the op wrote (``exp``: the engine's array module)."""
+    engine = g.tensor.engine
+    mask = engine.xp.ones(g.shape, dtype=g.dtype)
+    write(mask, engine.xp)
+    return g * Traced(engine.tensor(mask))
+
+
+def _scatter_grad_x(xp, g, ans, x, index, src, dim):
+    def write(mask, exp):
+        mask[ops.along(exp, index.tensor.array, ops._axis(dim, mask.ndim))] = 0
+
+    return _written_over(g, write)
+
+
+def _index_put_grad_x(xp, g, ans, x, value, key):
+    def write(mask, exp):
+        mask[key] = 0
+
+    return _written_over(g, write)
+
+
+def _copy_slices_grad_root(xp, g, ans, root, written, steps):
+    def write(mask, exp):
+        ops.view_of(exp, mask, steps)[...] = 0
+
+    return _written_over(g, write)
+
+
+def _copy_slices_grad_written(xp, g, ans, root, written, steps):
+    for name, params in steps:  # the view the in-place op wrote, taken of g by recorded ops
+        g = _apply(name, g, **params)
+    return g
+
+
 def _embedding_grad(xp, g, ans, indices, weight, padding_idx=None):
     """Rows of g added into the rows the indices name (a scatter-add along dim 0); none to the padding row."""
     engine = g.tensor.engine
@@ -462,4 +535,9 @@ OVERRIDES = {
     "scatter_add": _override(lambda xp, g, ans, x, index, src, dim: g, None, _scattered_src_grad),
     "embedding": _override(None, _embedding_grad),
     "pad": _override(_pad_grad),
+    "sort": _override(_sorted_grad),
+    "topk": _override(_sorted_grad),
+    "scatter": _override(_scatter_grad_x, None, _scattered_src_grad),
+    "index_put": _override(_index_put_grad_x, lambda xp, g, ans, x, value, key: g[key]),
+    "copy_slices": _override(_copy_slices_grad_root, _copy_slices_grad_written),
 }

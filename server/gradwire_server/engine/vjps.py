@@ -13,10 +13,10 @@ A rule of None means "not implemented": reaching it raises ``NoDerivative``.
 from __future__ import annotations
 
 import math
+import string
 from typing import Callable, NamedTuple, Optional
 
 from . import nn, ops
-from .backend import as_strided
 from .errors import NoDerivative
 
 
@@ -24,6 +24,10 @@ class VJP(NamedTuple):
     rules: tuple
     saves: Optional[str]
     variadic: bool  # one rule for every input, called with argnum=i
+    # per input, the inputs its rule reads (None: all): an input that no rule of a gradient-requiring input reads is
+    # not saved (its Meta stands in), so an in-place change to it later is no error, as in PyTorch (mul saves x only
+    # for y's gradient)
+    reads: Optional[tuple] = None
 
     def for_input(self, argnum) -> Optional[Callable]:
         if self.variadic:
@@ -39,8 +43,8 @@ NON_DIFFERENTIABLE = {"bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",
                       "unique", "bincount", "bincount_weighted"}
 
 
-def defvjp(op, *rules, saves="all", variadic=False):
-    VJPS[op] = VJP(rules, saves, variadic)
+def defvjp(op, *rules, saves="all", variadic=False, reads=None):
+    VJPS[op] = VJP(rules, saves, variadic, reads)
 
 
 def _expand_reduced(xp, g, shape, dim, keepdim):
@@ -52,18 +56,17 @@ def _expand_reduced(xp, g, shape, dim, keepdim):
 
 
 def _matmul_grads(xp, g, x, y, argnum):
-    # Treat 1-D operands as a row (x) or a column (y), as matmul does, then drop that dim again.
-    x2 = x[None, :] if x.ndim == 1 else x
-    y2 = y[:, None] if y.ndim == 1 else y
+    # Treat 1-D operands as a row (x) or a column (y), as matmul does, then drop that dim again. Each
+    # gradient reads the other operand only (this one may be its Meta).
     # y's column first: for 1-D @ 1-D, g is 0-d and only (1,) can take a dim at -2
     if y.ndim == 1:
         g = xp.expand_dims(g, -1)
     if x.ndim == 1:
         g = xp.expand_dims(g, -2)
     if argnum == 0:
-        gx = g @ y2.swapaxes(-1, -2)
+        gx = g @ (y[:, None] if y.ndim == 1 else y).swapaxes(-1, -2)
         return gx.squeeze(-2) if x.ndim == 1 else gx
-    gy = x2.swapaxes(-1, -2) @ g
+    gy = (x[None, :] if x.ndim == 1 else x).swapaxes(-1, -2) @ g
     return gy.squeeze(-1) if y.ndim == 1 else gy
 
 
@@ -207,7 +210,7 @@ def _logsumexp_grad(xp, g, ans, x, dim, keepdim=False):
 def _scattered_src_grad(xp, g, index, src, dim):
     """scatter_add's gradient for src: g gathered at index, zeros past index's reach."""
     grad = xp.zeros(src.shape, dtype=g.dtype)
-    grad[tuple(slice(0, n) for n in index.shape)] = xp.take_along_axis(g, index, axis=dim)
+    grad[tuple(slice(0, n) for n in index.shape)] = g[ops.along(xp, index, ops._axis(dim, g.ndim))]  # index may be smaller than g
     return grad
 
 
@@ -221,13 +224,13 @@ def _cumprod_grad(xp, g, ans, x, dim):
     """Each element's share of every later partial product: the products of the others before each
     position, from exclusive products (right where some elements are zero, unlike ans / x)."""
     moved, g_moved = xp.moveaxis(x, dim, -1), xp.moveaxis(g, dim, -1)
-    n = moved.shape[-1]
-    grad = xp.zeros(moved.shape, dtype=g.dtype)
-    for k in range(n):  # d ans[j] / d x[k] for j >= k: the product of x[:j+1] without x[k]
+    columns = []
+    for k in range(moved.shape[-1]):  # d ans[j] / d x[k] for j >= k: the product of x[:j+1] without x[k]
         before = moved[..., :k].prod(axis=-1, keepdims=True)
         after = xp.cumprod(moved[..., k + 1 :], axis=-1)
         shares = xp.concatenate([before, before * after], axis=-1)  # j = k, k+1, ...
-        grad[..., k] = (g_moved[..., k:] * shares).sum(axis=-1)
+        columns.append((g_moved[..., k:] * shares).sum(axis=-1))
+    grad = xp.stack(columns, axis=-1) if columns else xp.zeros(moved.shape, dtype=g.dtype)  # (no writes: it records too)
     return xp.moveaxis(grad, -1, dim)
 
 
@@ -275,12 +278,18 @@ def _einsum_grad(xp, g, ans, *xs, argnum, equation):
             grad = grad.sum(axis=k, keepdims=True)
     if unique == target:
         return grad
-    full = xp.zeros(x.shape, dtype=grad.dtype)
-    strides = {}
-    for c, stride in zip(target, full.strides):  # a repeated letter steps along each of its dims at once
-        strides[c] = strides.get(c, 0) + stride
-    as_strided(xp, full, shape, tuple(strides[c] for c in unique))[...] = grad
-    return full
+    # a repeated letter: grad on the diagonal, an einsum with an identity matrix per repeat ("i,ij->ij" for "ii")
+    free = iter(c for c in string.ascii_letters if c not in equation)
+    placed, identities, seen = [], [], set()
+    for c in target:
+        if c in seen:
+            twin = next(free)
+            identities.append((c + twin, xp.eye(sizes[c], dtype=grad.dtype)))
+            c = twin
+        seen.add(c)
+        placed.append(c)
+    terms = ",".join([unique] + [term for term, _ in identities]) + "->" + "".join(placed)
+    return ops.einsum(xp, terms, grad, *[eye for _, eye in identities])
 
 
 def _atan2_grads(argnum):
@@ -295,12 +304,13 @@ def _atan2_grads(argnum):
 # op           d/d input 0                                   d/d input 1                                saves
 defvjp("add", _same, _same, saves=None)
 defvjp("sub", _same, lambda xp, g, ans, x, y: -g, saves=None)
-defvjp("mul", lambda xp, g, ans, x, y: g * y, lambda xp, g, ans, x, y: g * x, saves="inputs")
-defvjp("div", lambda xp, g, ans, x, y: g / y, lambda xp, g, ans, x, y: -g * x / (y * y), saves="inputs")
+defvjp("mul", lambda xp, g, ans, x, y: g * y, lambda xp, g, ans, x, y: g * x, saves="inputs", reads=((1,), (0,)))
+defvjp("div", lambda xp, g, ans, x, y: g / y, lambda xp, g, ans, x, y: -g * x / (y * y), saves="inputs", reads=((1,), (0, 1)))
 defvjp("pow", _pow_base_grad, _pow_exponent_grad)
 defvjp("maximum", lambda xp, g, ans, x, y: g * ((x > y) + 0.5 * (x == y)), lambda xp, g, ans, x, y: g * ((y > x) + 0.5 * (x == y)), saves="inputs")
 defvjp("minimum", lambda xp, g, ans, x, y: g * ((x < y) + 0.5 * (x == y)), lambda xp, g, ans, x, y: g * ((y < x) + 0.5 * (x == y)), saves="inputs")
-defvjp("where", None, lambda xp, g, ans, c, x, y: xp.where(c, g, 0), lambda xp, g, ans, c, x, y: xp.where(c, 0, g), saves="inputs")
+defvjp("where", None, lambda xp, g, ans, c, x, y: xp.where(c, g, 0), lambda xp, g, ans, c, x, y: xp.where(c, 0, g), saves="inputs",
+       reads=((), (0,), (0,)))
 defvjp("floor_divide", saves=None)  # no rule: a backward through it raises, as PyTorch's does
 defvjp("remainder", _same, lambda xp, g, ans, x, y: -g * xp.floor_divide(x, y), saves="inputs")
 defvjp("neg", lambda xp, g, ans, x: -g, saves=None)
@@ -358,12 +368,13 @@ defvjp("roll", _roll_grad, saves=None)
 defvjp("repeat", _repeat_grad, saves=None)
 defvjp("sort", _sorted_grad)
 defvjp("topk", _sorted_grad)
-defvjp("matmul", lambda xp, g, ans, x, y: _matmul_grads(xp, g, x, y, 0), lambda xp, g, ans, x, y: _matmul_grads(xp, g, x, y, 1), saves="inputs")
+defvjp("matmul", lambda xp, g, ans, x, y: _matmul_grads(xp, g, x, y, 0), lambda xp, g, ans, x, y: _matmul_grads(xp, g, x, y, 1), saves="inputs",
+       reads=((1,), (0,)))
 defvjp("sum", lambda xp, g, ans, x, dim=None, keepdim=False: _expand_reduced(xp, g, x.shape, dim, keepdim), saves=None)
 defvjp("mean", lambda xp, g, ans, x, dim=None, keepdim=False: _expand_reduced(xp, g, x.shape, dim, keepdim) * (g.size / max(math.prod(x.shape), 1)), saves=None)
 defvjp("var", _var_grad, saves="all")
 defvjp("std", lambda xp, g, ans, x, **params: _var_grad(xp, g, ans, x, std=True, **params), saves="all")
-defvjp("masked_fill", lambda xp, g, ans, x, mask, value=0: xp.where(mask, 0, g), None, saves="inputs")
+defvjp("masked_fill", lambda xp, g, ans, x, mask, value=0: xp.where(mask, 0, g), None, saves="inputs", reads=((1,), ()))
 defvjp("norm", _norm_grad)
 defvjp("gather", lambda xp, g, ans, x, index, dim: ops.scatter_add_along(xp, x.shape, index, g, dim), None, saves="inputs")
 defvjp("max", _extreme_grad)
@@ -386,7 +397,7 @@ defvjp("to", _same, saves=None)  # the walk casts the gradient back to the input
 defvjp("clone", _same, saves=None)
 defvjp("contiguous", _same, saves=None)
 # neural-network primitives: the rules live beside their forwards in nn.py
-defvjp("linear", nn.linear_grad, saves="inputs", variadic=True)
+defvjp("linear", nn.linear_grad, saves="inputs", variadic=True, reads=((1,), (0,), ()))
 defvjp("conv2d", nn.conv2d_grad, saves="inputs", variadic=True)
 defvjp("conv_transpose2d", nn.conv_transpose2d_grad, saves="inputs", variadic=True)
 defvjp("avg_pool2d", nn.avg_pool2d_grad, saves="inputs")
