@@ -90,7 +90,7 @@ class AccumulateGrad:
         self.variable = variable
 
     def name(self) -> str:
-        return "AccumulateGrad"
+        return "torch::autograd::AccumulateGrad"  # PyTorch's name for it (its type's name is AccumulateGrad)
 
     def __repr__(self):
         return "<AccumulateGrad object>"

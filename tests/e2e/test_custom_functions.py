@@ -71,6 +71,19 @@ def test_custom_functions_give_pytorchs_gradients(session):
     assert session.stats()["graph_nodes"] == 0
 
 
+def test_a_custom_functions_outputs_name_its_node_as_pytorch_does(session):
+    described = []
+    for lib in (torch, gw):
+        make = (lambda a: torch.tensor(a, requires_grad=True)) if lib is torch else (lambda a: session.tensor(a, requires_grad=True))
+        x, y = make(X), make(X)
+        Cube, Split, _ = _functions(lib)
+        outs = [Cube.apply(x.sin(), 2.0), *Split.apply(x, y * 2)]
+        described.append([(out.grad_fn.name(), [None if f is None else f.name() for f, _ in out.grad_fn.next_functions]) for out in outs])
+        described[-1].append(repr(outs[0]).endswith("grad_fn=<CubeBackward>)"))
+    assert described[1] == described[0]
+    assert described[0][0] == ("CubeBackward", ["SinBackward0"])  # (the number 2.0 is no input node)
+
+
 def test_a_custom_backward_made_of_ops_is_differentiated_again(session):
     results = []
     for lib in (torch, gw):

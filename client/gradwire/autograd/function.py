@@ -14,7 +14,7 @@ import weakref
 
 from .. import errors
 from ..grad_mode import is_grad_enabled, no_grad
-from ..tensor import Tensor
+from ..tensor import GradFn, Tensor
 
 
 class FunctionCtx:
@@ -43,9 +43,10 @@ class Function:
     """Subclass with ``@staticmethod forward(ctx, *args)`` and ``backward(ctx, *grad_outputs)``; call ``apply``.
 
     ``backward`` runs in this process during the pass (a round trip for each output and input it stops at) and
-    returns one gradient (or None) per input of ``forward``. Differences from PyTorch: the outputs' ``grad_fn`` is
-    the tie's node (``AddBackward0``); an input whose gradient is None gets zeros in its ``.grad`` if nothing else
-    gives it one.
+    returns one gradient (or None) per input of ``forward``. The outputs' ``grad_fn`` is named ``<Name>Backward``,
+    its ``next_functions`` one per input, as PyTorch's (the server's graph, and ``gradwire.viz``, show the tie's
+    ``AddBackward0``). Difference from PyTorch: an input whose gradient is None gets zeros in its ``.grad`` if
+    nothing else gives it one.
     """
 
     @staticmethod
@@ -74,6 +75,9 @@ class Function:
                 continue
             out = out + tie
             out.register_hook(node.output_hook(k))  # (the hook holds the node: it lives as long as an output)
+            out._parents = tuple(x for x in args if isinstance(x, Tensor))  # what the tie reaches; PyTorch's next_functions
+            out._grad_fn = GradFn(out)
+            out._grad_fn._name = f"{cls.__name__}Backward"
             tied.append(out)
         inputs_hooked = weakref.ref(node)
         for i, x in enumerate(args):
@@ -106,16 +110,16 @@ class _Node:
         if self.grad_inputs is None:
             if all(g is None for g in self.grad_outputs):
                 return None  # no pass through the outputs: nothing to add
-            self.grad_inputs, self.remaining = self.run_backward(), set(self.wanting)
-            self.grad_outputs = [None] * len(self.grad_outputs)
+            grad_outputs, self.grad_outputs = self.grad_outputs, [None] * len(self.grad_outputs)  # (this pass's, even if it fails)
+            self.grad_inputs, self.remaining = self.run_backward(grad_outputs), set(self.wanting)
         self.remaining.discard(i)
         share = self.grad_inputs[i]
         if not self.remaining:
             self.grad_inputs = None
         return share
 
-    def run_backward(self):
-        grads = list(self.grad_outputs)
+    def run_backward(self, grad_outputs):
+        grads = list(grad_outputs)
         if self.ctx.materialize_grads:  # an output the pass did not reach: zeros, as PyTorch gives
             grads = [g if g is not None or out is None else out[0].zeros(*out[1], dtype=out[2]) for g, out in zip(grads, self.outputs)]
         result = self.cls.backward(self.ctx, *grads)
