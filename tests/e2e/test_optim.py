@@ -419,6 +419,50 @@ def test_scheduler_step_with_an_epoch_uses_the_closed_form(session, name, option
     assert gsched.get_last_lr() == pytest.approx(tsched.get_last_lr(), rel=1e-12)
 
 
+COMBINED = {
+    "sequential": lambda lib, opt: lib.SequentialLR(opt, [lib.LinearLR(opt, start_factor=0.1, total_iters=3), lib.ExponentialLR(opt, 0.8),
+                                                          lib.StepLR(opt, 2, gamma=0.5)], milestones=[4, 8]),
+    "chained": lambda lib, opt: lib.ChainedScheduler([lib.ConstantLR(opt, factor=0.5, total_iters=3), lib.ExponentialLR(opt, 0.9)]),
+    "sequential-of-chained": lambda lib, opt: lib.SequentialLR(
+        opt, [lib.ChainedScheduler([lib.LinearLR(opt, start_factor=0.2, total_iters=2), lib.ExponentialLR(opt, 0.95)]),
+              lib.CosineAnnealingLR(opt, T_max=5)], milestones=[5]),
+}
+
+
+@pytest.mark.parametrize("name", COMBINED)
+def test_combined_schedulers_match_torch_and_resume_from_their_state(session, name):
+    gopt = gw.optim.SGD([{"params": [session.zeros(2, requires_grad=True)]}, {"params": [session.zeros(1, requires_grad=True)], "lr": 0.3}], lr=0.1)
+    topt = torch.optim.SGD([{"params": [torch.zeros(2, requires_grad=True)]}, {"params": [torch.zeros(1, requires_grad=True)], "lr": 0.3}], lr=0.1)
+    gsched, tsched = COMBINED[name](gw.optim.lr_scheduler, gopt), COMBINED[name](torch.optim.lr_scheduler, topt)
+    assert gsched.get_last_lr() == pytest.approx(tsched.get_last_lr(), rel=1e-12)
+    for epoch in range(12):
+        if epoch == 6:  # a new optimizer and scheduler pair, resumed from the state dicts: the same rates go on
+            saved_opt, saved = gopt.state_dict(), gsched.state_dict()
+            gopt = gw.optim.SGD([{"params": [session.zeros(2, requires_grad=True)]},
+                                 {"params": [session.zeros(1, requires_grad=True)], "lr": 0.3}], lr=0.1)
+            gsched = COMBINED[name](gw.optim.lr_scheduler, gopt)
+            gopt.load_state_dict(saved_opt)
+            gsched.load_state_dict(saved)
+        gopt.step()
+        topt.step()
+        gsched.step()
+        tsched.step()
+        assert gsched.get_last_lr() == pytest.approx(tsched.get_last_lr(), rel=1e-12, abs=1e-15), f"epoch {epoch + 1}"
+        assert [g["lr"] for g in gopt.param_groups] == pytest.approx([g["lr"] for g in topt.param_groups], rel=1e-12)
+
+
+def test_combined_schedulers_refuse_what_torchs_refuse(session):
+    opt = gw.optim.SGD([session.zeros(2, requires_grad=True)], lr=0.1)
+    other = gw.optim.SGD([session.zeros(2, requires_grad=True)], lr=0.1)
+    lib = gw.optim.lr_scheduler
+    with pytest.raises(ValueError, match="expects number of schedulers provided to be one more than the number of milestone"):
+        lib.SequentialLR(opt, [lib.StepLR(opt, 2), lib.StepLR(opt, 3)], milestones=[])
+    with pytest.raises(ValueError, match="does not support `ReduceLROnPlateau`"):
+        lib.ChainedScheduler([lib.ReduceLROnPlateau(opt)])
+    with pytest.raises(ValueError, match="expects all schedulers to belong to the same optimizer"):
+        lib.SequentialLR(opt, [lib.StepLR(opt, 2), lib.StepLR(other, 3)], milestones=[2])
+
+
 ONE_CYCLES = [
     ("SGD", {"momentum": 0.9}, {"max_lr": 0.5, "total_steps": 12}),
     ("SGD", {"momentum": 0.9, "nesterov": True}, {"max_lr": [0.5, 0.2], "epochs": 3, "steps_per_epoch": 4, "anneal_strategy": "linear", "three_phase": True}),

@@ -1,6 +1,7 @@
 """Learning-rate schedulers, with PyTorch's formulas: ``StepLR``, ``MultiStepLR``, ``ExponentialLR``,
 ``LambdaLR``, ``MultiplicativeLR``, ``LinearLR``, ``ConstantLR``, ``PolynomialLR``, ``CosineAnnealingLR``,
-``CosineAnnealingWarmRestarts``, ``OneCycleLR`` and ``ReduceLROnPlateau``.
+``CosineAnnealingWarmRestarts``, ``OneCycleLR`` and ``ReduceLROnPlateau``; ``SequentialLR`` and ``ChainedScheduler``
+to combine them.
 
 A scheduler only edits ``optimizer.param_groups[i]["lr"]`` on the client; the next
 ``optimizer.step()`` carries the new rate to the server. Nothing here talks to the server.
@@ -37,6 +38,9 @@ class LRScheduler:
                     raise KeyError(f"param 'initial_lr' is not specified in param_groups[{i}] when resuming an optimizer")
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
+        self._initial_step()
+
+    def _initial_step(self):
         self._step_count = 0
         self._is_initial = True
         self.step()
@@ -61,6 +65,14 @@ class LRScheduler:
                           "where possible. Please use `scheduler.step()` to step the scheduler.", UserWarning, stacklevel=2)
             self.last_epoch = epoch
             values = self._get_closed_form_lr()
+        self._set_rates(values)
+
+    def _jump_to(self, epoch: int):
+        """``epoch``'s rates from the closed form, with no warning: how SequentialLR starts its next scheduler."""
+        self.last_epoch = epoch
+        self._set_rates(self._get_closed_form_lr())
+
+    def _set_rates(self, values):
         for group, lr in zip(self.optimizer.param_groups, values):
             group["lr"] = lr
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
@@ -149,7 +161,7 @@ class ExponentialLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list:
-        if self.last_epoch == 0:
+        if self._is_initial:  # (not last_epoch 0: inside SequentialLR, its epoch 0 after the first is a step, as in PyTorch)
             return [group["lr"] for group in self.optimizer.param_groups]
         return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
 
@@ -452,3 +464,90 @@ def _per_group(optimizer, value, name) -> list:
             raise ValueError(f"Expected {len(groups)} {name}, but got {len(value)}")
         return list(value)
     return [value] * len(groups)
+
+
+def _check_combined(name, schedulers, optimizer):
+    if len(schedulers) < 1:
+        raise ValueError(f"{name} expects at least one scheduler{' to be chained' if name == 'ChainedScheduler' else ''}, but got no scheduler.")
+    for index, scheduler in enumerate(schedulers):
+        if not hasattr(scheduler, "optimizer"):
+            raise TypeError(f"{name} at index {index} should have `optimizer` as its attribute.")
+        if isinstance(scheduler, ReduceLROnPlateau):
+            raise ValueError(
+                f"{name} does not support `ReduceLROnPlateau` scheduler as it requires additional kwargs to be specified when "
+                f"calling `step`, but got one at index {index} in the given schedulers sequence."
+            )
+        if scheduler.optimizer is not optimizer:
+            raise ValueError(
+                f"{name} expects all schedulers to belong to the same optimizer, but got scheduler "
+                f"{type(scheduler).__name__} at index {index} has {scheduler.optimizer}, which is different from {type(optimizer).__name__}."
+            )
+
+
+class _Combined(LRScheduler):
+    """What SequentialLR and ChainedScheduler share: their schedulers' states inside their own."""
+
+    def state_dict(self) -> dict:
+        state = {key: value for key, value in self.__dict__.items() if key not in ("optimizer", "_schedulers")}
+        state["_schedulers"] = [scheduler.state_dict() for scheduler in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict: dict):
+        state = dict(state_dict)  # (the caller's dict keeps its "_schedulers")
+        for scheduler, saved in zip(self._schedulers, state.pop("_schedulers")):
+            scheduler.load_state_dict(saved)
+        self.__dict__.update(state)
+
+
+class SequentialLR(_Combined):
+    """``schedulers[i]`` sets the rates from epoch ``milestones[i - 1]`` on, starting there from its own epoch 0."""
+
+    def __init__(self, optimizer: Optimizer, schedulers: list, milestones: list, last_epoch: int = -1):
+        _check_combined("SequentialLR", schedulers, optimizer)
+        if len(milestones) != len(schedulers) - 1:
+            raise ValueError(
+                "Sequential Schedulers expects number of schedulers provided to be one more than the number of milestone points, "
+                f"but got number of schedulers {len(schedulers)} and the number of milestones to be equal to {len(milestones)}"
+            )
+        self._schedulers, self._milestones = schedulers, milestones
+        self.optimizer, self.last_epoch = optimizer, last_epoch + 1
+        for group in optimizer.param_groups:  # the rates as they were before any of the schedulers took its first step
+            group["lr"] = group["initial_lr"]
+        _undo_first_steps(self)
+        first = self._schedulers[bisect.bisect_right(milestones, 0)]
+        first._initial_step()
+        self._last_lr = first.get_last_lr()
+
+    def step(self):
+        self.last_epoch += 1
+        index = bisect.bisect_right(self._milestones, self.last_epoch)
+        scheduler = self._schedulers[index]
+        if index > 0 and self._milestones[index - 1] == self.last_epoch:
+            scheduler._jump_to(0)
+        else:
+            scheduler.step()
+        self._last_lr = scheduler.get_last_lr()
+
+
+def _undo_first_steps(scheduler):
+    """Each scheduler (inside combined ones too) back one epoch: the step its construction took is taken again later."""
+    for inner in getattr(scheduler, "_schedulers", ()):
+        if hasattr(inner, "_schedulers"):
+            _undo_first_steps(inner)
+        else:
+            inner.last_epoch -= 1
+
+
+class ChainedScheduler(_Combined):
+    """Every scheduler steps at each ``step()``, in order, each from the rates the one before it set."""
+
+    def __init__(self, schedulers: list, optimizer: Optimizer | None = None):
+        optimizer = optimizer or (schedulers[0].optimizer if schedulers else None)
+        _check_combined("ChainedScheduler", schedulers, optimizer)
+        self._schedulers, self.optimizer = schedulers, optimizer
+        self._last_lr = [group["lr"] for group in optimizer.param_groups]
+
+    def step(self):
+        for scheduler in self._schedulers:
+            scheduler.step()
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
