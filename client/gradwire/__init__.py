@@ -16,12 +16,13 @@ from .errors import (
 )
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .factories import (
-    arange, as_tensor, empty, eye, from_numpy, full, is_tensor, linspace, manual_seed, numel, ones, rand, randint, randn, randperm, zeros,
+    arange, as_tensor, empty, eye, from_numpy, full, is_tensor, linspace, manual_seed, numel, ones, rand, randint, randn, randperm,
+    tril_indices, triu_indices, zeros,
 )
 from .serialization import load, save
 from .session import Session, connect
 from .tensor import (
-    FUNCTIONS, Tensor, bool_, broadcast_to, cat, einsum, float16, float32, float64, full_like, int32, int64, maximum, meshgrid, minimum,
+    FUNCTIONS, Tensor, bool_, broadcast_to, cat, cdist, einsum, float16, float32, float64, full_like, int32, int64, maximum, meshgrid, minimum,
     ones_like, rand_like, randn_like, stack, std_mean, tensordot, var_mean, where, zeros_like,
 )
 
@@ -37,6 +38,7 @@ __all__ = [
     "optim", "save", "set_grad_enabled", "stack", "utils", "viz", "where",
     "zeros_like", "ones_like", "full_like", "rand_like", "randn_like", "inference_mode", "arange", "as_tensor", "empty", "eye",
     "from_numpy", "full", "is_tensor", "linspace", "manual_seed", "numel", "ones", "rand", "randint", "randn", "randperm", "tensor", "zeros",
+    "cdist", "tril_indices", "triu_indices",
     *FUNCTIONS,
 ]
 globals().update(FUNCTIONS)  # gw.exp(x), gw.sum(x, 1), ...: torch's functions of a tensor

@@ -8,7 +8,7 @@ from .session import _open_sessions, resolve_session
 from .tensor import Tensor
 
 __all__ = ["arange", "as_tensor", "empty", "eye", "from_numpy", "full", "is_tensor", "linspace", "manual_seed", "numel", "ones", "rand",
-           "randint", "randn", "randperm", "tensor", "zeros"]
+           "randint", "randn", "randperm", "tensor", "tril_indices", "triu_indices", "zeros"]
 
 
 def tensor(data, dtype=None, requires_grad=False, *, session=None):
@@ -76,6 +76,14 @@ def linspace(start, end, steps, dtype=None, requires_grad=False, *, session=None
 
 def eye(n, m=None, dtype=None, requires_grad=False, *, session=None):
     return resolve_session(session).eye(n, m, dtype=dtype, requires_grad=requires_grad)
+
+
+def tril_indices(row, col, offset=0, *, dtype=None, session=None):
+    return resolve_session(session).tril_indices(row, col, offset, dtype=dtype)
+
+
+def triu_indices(row, col, offset=0, *, dtype=None, session=None):
+    return resolve_session(session).triu_indices(row, col, offset, dtype=dtype)
 
 
 def manual_seed(seed):

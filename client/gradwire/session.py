@@ -727,6 +727,24 @@ class Session:
         values = values.astype(compute)  # rounded once in the computing dtype, as a fused multiply-add rounds
         return self.tensor(values.astype(dtype), requires_grad=requires_grad)
 
+    def empty(self, *size, dtype=None, requires_grad=False):
+        """Zeros, as ``torch.empty``'s shape and dtype: no uninitialised memory crosses sessions."""
+        return self._sized("zeros", size, dtype, requires_grad)
+
+    def tril_indices(self, row, col, offset=0, dtype=None):
+        """``torch.tril_indices``: the (2, N) row and column indices of the lower triangle, row by row (int64)."""
+        return self._triangle_indices(np.tril_indices, row, col, offset, dtype)
+
+    def triu_indices(self, row, col, offset=0, dtype=None):
+        """``torch.triu_indices``: the (2, N) row and column indices of the upper triangle, row by row (int64)."""
+        return self._triangle_indices(np.triu_indices, row, col, offset, dtype)
+
+    def _triangle_indices(self, indices, row, col, offset, dtype):
+        if row < 0 or col < 0:
+            raise errors.InvalidArgumentError(f"row must be non-negative, got{row}" if row < 0 else f"col must be non-negative, got{col}")
+        dtype = as_dtype(dtype) if dtype is not None else np.dtype(np.int64)
+        return self.tensor(np.stack(indices(row, offset, col)).astype(dtype).reshape(2, -1))
+
     def eye(self, n, m=None, dtype=None, requires_grad=False):
         """The ``n`` x ``m`` identity, as ``torch.eye``, made on the server."""
         dtype = as_dtype(dtype) if dtype is not None else np.dtype(np.float32)

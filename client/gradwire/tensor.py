@@ -187,6 +187,9 @@ class Tensor:
     def device(self) -> str:
         return self._session.device
 
+    is_cuda = property(lambda self: self._session.device == "cuda")
+    is_cpu = property(lambda self: self._session.device == "cpu")
+
     @property
     def requires_grad(self) -> bool:
         return self._requires_grad
@@ -1528,6 +1531,20 @@ def meshgrid(*tensors, indexing="ij"):
         view[order.index(i)] = -1
         grids.append(t.reshape(view).expand(*shape))
     return tuple(grids)
+
+
+def cdist(x1, x2, p=2.0):
+    """``torch.cdist``: the ``p``-norm distance between each row of ``x1`` (..., P, M) and each of ``x2`` (..., R, M),
+    as (..., P, R), from the differences of every pair (P * R * M values on the server); a zero distance passes a
+    zero gradient, as PyTorch's."""
+    if x1.ndim < 2 or x2.ndim < 2:
+        raise errors.InvalidArgumentError(f"cdist only supports at least 2D tensors, X1 got: {x1.ndim}D" if x1.ndim < 2 else
+                                          f"cdist only supports at least 2D tensors, X2 got: {x2.ndim}D")
+    if x1.shape[-1] != x2.shape[-1]:
+        raise errors.InvalidArgumentError(f"X1 and X2 must have the same number of columns. X1: {x1.shape[-1]} X2: {x2.shape[-1]}")
+    if p < 0:
+        raise errors.InvalidArgumentError(f"cdist only supports non-negative p values")
+    return (x1.unsqueeze(-2) - x2.unsqueeze(-3)).norm(p, dim=-1)
 
 
 def tensordot(a, b, dims=2):

@@ -349,3 +349,48 @@ def test_new_layers_reprs_match_torch(session):
     np.testing.assert_allclose(out.detach().numpy(), t_out.detach().numpy(), rtol=1e-12)
     with pytest.raises(gw.InvalidArgumentError, match="Padding size should be less than the corresponding input dimension"):
         F.pad(session.zeros(1, 2, 3), (3, 0), mode="reflect")
+
+
+# --- distances, triangle indices, Gumbel-softmax -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("p", [2.0, 1.0, 3.0, math.inf])
+def test_cdist_matches_torch_a_zero_distance_included(session, p):
+    x2 = np.concatenate([B[:2, :3], A[1:2, :3]])  # A's row 1 again: a zero distance, whose gradient is 0 in torch
+    _compare(session, lambda lib, F, a, b: lib.cdist(a, b, p=p), A[:, :3], x2)
+    batched = RNG.standard_normal((2, 3, 4)), RNG.standard_normal((2, 5, 4))
+    _compare(session, lambda lib, F, a, b: lib.cdist(a, b, p=p), *batched)
+    with pytest.raises(gw.InvalidArgumentError, match="X1 and X2 must have the same number of columns"):
+        gw.cdist(session.tensor(A), session.tensor(B[:, :3]))
+
+
+@pytest.mark.parametrize("row, col, offset", [(3, 4, 0), (4, 3, -1), (3, 3, 1), (0, 0, 0), (5, 2, 3)])
+def test_triangle_indices_match_torch(session, row, col, offset):
+    for name in ("tril_indices", "triu_indices"):
+        ours, theirs = getattr(gw, name)(row, col, offset, session=session), getattr(torch, name)(row, col, offset)
+        assert ours.dtype == gw.int64 and tuple(ours.shape) == tuple(theirs.shape), name
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy(), err_msg=name)
+
+
+def test_gumbel_softmax_samples_the_softmax_and_hard_passes_the_soft_gradient(session):
+    logits = session.tensor(np.log([[0.6, 0.3, 0.1]] * 2000), requires_grad=True)
+    weights = session.tensor(RNG.standard_normal((2000, 3)))
+    samples = {}
+    for hard in (False, True):
+        session.manual_seed(3)  # the same noise for both
+        samples[hard] = F.gumbel_softmax(logits, tau=0.5, hard=hard)
+        (samples[hard] * weights).sum().backward()
+        samples[hard, "grad"] = logits.grad.numpy().copy()
+        logits.grad = None
+    soft, hard = samples[False].detach().numpy(), samples[True].detach().numpy()
+    np.testing.assert_allclose(soft.sum(-1), 1.0, rtol=1e-12)
+    np.testing.assert_array_equal(hard, np.eye(3)[soft.argmax(-1)])  # the one-hot of the soft sample's argmax
+    # argmax(logits + Gumbel noise) is a draw from softmax(logits): 2000 draws, each frequency within 4 points
+    np.testing.assert_allclose(hard.mean(0), [0.6, 0.3, 0.1], atol=0.04)
+    np.testing.assert_allclose(samples[True, "grad"], samples[False, "grad"], rtol=1e-12, atol=1e-15)  # straight-through
+    assert np.abs(samples[False, "grad"]).sum() > 0
+
+
+def test_device_flags_and_empty(session):
+    x = session.empty(2, 3, dtype=gw.float64)
+    assert (x.is_cpu, x.is_cuda) == (True, False) and x.dtype == gw.float64 and tuple(x.shape) == (2, 3)

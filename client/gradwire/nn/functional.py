@@ -776,6 +776,19 @@ def one_hot(tensor, num_classes=-1):
     return (tensor.unsqueeze(-1) == tensor._session.arange(num_classes)).long()
 
 
+def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
+    """``torch.nn.functional.gumbel_softmax``: softmax((logits + g) / tau) with Gumbel(0, 1) noise g drawn from the
+    session's generator (-log of an exponential sample); ``hard=True`` gives the one-hot of each argmax, with the
+    soft sample's gradient (straight-through)."""
+    exponential = -(1.0 - logits._session.rand(*logits.shape, dtype=logits.dtype)).log()  # (1 - u): u may be 0, never 1
+    soft = ((logits - exponential.log()) / tau).softmax(dim)
+    if not hard:
+        return soft
+    index = soft.argmax(dim, keepdim=True)
+    one_hot = (index == logits._session.arange(soft.shape[dim]).reshape([-1] + [1] * (soft.ndim - 1 - dim % soft.ndim))).to(soft.dtype)
+    return one_hot - soft.detach() + soft
+
+
 def normalize(input, p=2.0, dim=1, eps=1e-12):
     """``input`` over its ``p``-norm along ``dim`` (at least ``eps``), as ``torch.nn.functional.normalize``."""
     return input / input.norm(p, dim, keepdim=True).clamp_min(eps).expand_as(input)
