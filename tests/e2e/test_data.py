@@ -86,3 +86,46 @@ def test_a_remote_model_trains_from_the_loader(session):
             optimizer.step()
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
+
+
+def test_samplers_and_batch_samplers_drive_the_loader_as_torchs_do(session):
+    from gradwire.utils.data import BatchSampler, RandomSampler, SequentialSampler, SubsetRandomSampler, WeightedRandomSampler
+
+    data = TensorDataset(session.tensor(np.arange(10) * 10))
+    # a batch sampler's lists, as they come (not consecutive, not sorted): the same batches as torch's loader
+    batches = [[3, 1], [9, 0, 4], [7]]
+    ours = [b.tolist() for (b,) in DataLoader(data, batch_sampler=batches)]
+    theirs = [b.tolist() for (b,) in torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.arange(10) * 10), batch_sampler=batches)]
+    assert ours == theirs == [[30, 10], [90, 0, 40], [70]]
+    assert len(DataLoader(data, batch_sampler=batches)) == 3
+    # a sampler's order, batched
+    subset = DataLoader(data, batch_size=2, sampler=SubsetRandomSampler([1, 4, 6], generator=0))
+    drawn = [row for (b,) in subset for row in b.tolist()]
+    assert sorted(drawn) == [10, 40, 60] and len(subset) == 2
+    assert list(BatchSampler(SequentialSampler(range(7)), 3, drop_last=True)) == [[0, 1, 2], [3, 4, 5]]
+    assert list(BatchSampler(range(7), 3, drop_last=False))[-1] == [6]
+    # with replacement, more draws than rows; weighted: the weights' proportions, bounded draws
+    assert len(list(RandomSampler(range(3), replacement=True, num_samples=8, generator=1))) == 8
+    drawn = list(RandomSampler(range(4), num_samples=6, generator=1))  # a whole permutation, then part of another
+    assert sorted(drawn[:4]) == [0, 1, 2, 3] and len(set(drawn[4:])) == 2
+    counts = np.bincount(list(WeightedRandomSampler([0.1, 0.0, 0.9], 4000, generator=2)), minlength=3)
+    assert counts[1] == 0 and abs(counts[2] / 4000 - 0.9) < 0.03
+    assert sorted(WeightedRandomSampler([1, 1, 1, 5], 4, replacement=False, generator=2)) == [0, 1, 2, 3]
+
+
+def test_loader_and_sampler_refusals_as_in_torch(session):
+    from gradwire.utils.data import BatchSampler, RandomSampler, WeightedRandomSampler
+
+    data = TensorDataset(session.tensor(np.arange(4)))
+    with pytest.raises(ValueError, match="sampler option is mutually exclusive with shuffle"):
+        DataLoader(data, sampler=range(4), shuffle=True)
+    with pytest.raises(ValueError, match="batch_sampler option is mutually exclusive with batch_size, shuffle, sampler, and drop_last"):
+        DataLoader(data, batch_size=2, batch_sampler=[[0, 1]])
+    with pytest.raises(ValueError, match="num_samples should be a positive integer value, but got num_samples=0"):
+        RandomSampler(range(4), num_samples=0)
+    with pytest.raises(ValueError, match="weights should be a 1d sequence"):
+        WeightedRandomSampler([[1.0, 2.0]], 2)
+    with pytest.raises(RuntimeError, match="cannot sample n_sample > prob_dist.size"):
+        WeightedRandomSampler([1.0, 0.0], 2, replacement=False)
+    with pytest.raises(TypeError, match="drop_last should be a boolean value"):
+        BatchSampler(range(4), 2, drop_last=1)

@@ -1,10 +1,15 @@
-"""``gradwire.utils.data``: PyTorch's ``Dataset``, ``TensorDataset``, ``DataLoader`` and ``random_split``.
+"""``gradwire.utils.data``: PyTorch's ``Dataset``, ``TensorDataset``, ``DataLoader``, ``random_split`` and the
+samplers (``SequentialSampler``, ``RandomSampler``, ``SubsetRandomSampler``, ``WeightedRandomSampler``,
+``BatchSampler``).
 
 A ``TensorDataset`` of gradwire tensors keeps its data on the server: each batch the loader makes is one
 index op per tensor there (the batch's row numbers are all that crosses the network), so a training loop
 need not upload its data every epoch. Other datasets are read sample by sample in this process and each
 batch is collated as PyTorch's ``default_collate`` does: gradwire tensors stacked on the server, NumPy arrays
 and numbers stacked here and uploaded to the session (``session=``, or the only open one).
+
+Randomness (shuffling, samplers, ``random_split``) is NumPy's here, from a ``generator`` that is a NumPy
+``Generator`` or a seed: the same seed gives the same order, not the order of PyTorch's generator.
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ from .. import errors
 from ..session import resolve_session
 from ..tensor import Tensor, stack
 
-__all__ = ["DataLoader", "Dataset", "Subset", "TensorDataset", "default_collate", "random_split"]
+__all__ = ["BatchSampler", "DataLoader", "Dataset", "RandomSampler", "Sampler", "SequentialSampler", "Subset", "SubsetRandomSampler",
+           "TensorDataset", "WeightedRandomSampler", "default_collate", "random_split"]
 
 
 class Dataset:
@@ -80,6 +86,121 @@ def random_split(dataset, lengths, generator=None):
     return subsets
 
 
+# --- samplers: the order in which a loader reads a dataset's indices -------------------------------------------
+
+
+class Sampler:
+    """An iterable of dataset indices (``torch.utils.data.Sampler``); subclasses give ``__iter__`` and ``__len__``."""
+
+    def __iter__(self):
+        raise NotImplementedError
+
+
+class SequentialSampler(Sampler):
+    def __init__(self, data_source):
+        self.data_source = data_source
+
+    def __iter__(self):
+        return iter(range(len(self.data_source)))
+
+    def __len__(self):
+        return len(self.data_source)
+
+
+def _positive(name, value):
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"{name} should be a positive integer value, but got {name}={value}")
+
+
+def _boolean(name, value):
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} should be a boolean value, but got {name}={value}")
+
+
+class RandomSampler(Sampler):
+    """A fresh permutation each pass (or ``num_samples`` draws, with ``replacement``)."""
+
+    def __init__(self, data_source, replacement=False, num_samples=None, generator=None):
+        _boolean("replacement", replacement)
+        self.data_source, self.replacement, self._num_samples = data_source, replacement, num_samples
+        _positive("num_samples", self.num_samples)
+        self._rng = np.random.default_rng(generator)
+
+    @property
+    def num_samples(self):
+        return len(self.data_source) if self._num_samples is None else self._num_samples
+
+    def __iter__(self):
+        n = len(self.data_source)
+        if self.replacement:
+            return iter(self._rng.integers(0, n, self.num_samples).tolist())
+        whole, rest = divmod(self.num_samples, n)  # more samples than the data: whole permutations, then part of one
+        return iter([i for _ in range(whole) for i in self._rng.permutation(n).tolist()] + self._rng.permutation(n)[:rest].tolist())
+
+    def __len__(self):
+        return self.num_samples
+
+
+class SubsetRandomSampler(Sampler):
+    """The given indices, in a fresh random order each pass."""
+
+    def __init__(self, indices, generator=None):
+        self.indices, self._rng = list(indices), np.random.default_rng(generator)
+
+    def __iter__(self):
+        return iter([self.indices[i] for i in self._rng.permutation(len(self.indices))])
+
+    def __len__(self):
+        return len(self.indices)
+
+
+class WeightedRandomSampler(Sampler):
+    """``num_samples`` indices drawn with probabilities proportional to ``weights`` (with or without replacement)."""
+
+    def __init__(self, weights, num_samples, replacement=True, generator=None):
+        _positive("num_samples", num_samples)
+        _boolean("replacement", replacement)
+        weights = np.asarray(weights.numpy() if isinstance(weights, Tensor) else weights, dtype=np.float64)
+        if weights.ndim != 1:
+            raise ValueError(f"weights should be a 1d sequence but given weights have shape {tuple(weights.shape)}")
+        if (weights < 0).any() or not np.isfinite(weights).all() or weights.sum() <= 0:
+            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0, or a negative or non-finite weight)")
+        if not replacement and num_samples > np.count_nonzero(weights):
+            raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+        self.weights, self.num_samples, self.replacement = weights, num_samples, replacement
+        self._rng = np.random.default_rng(generator)
+
+    def __iter__(self):
+        chosen = self._rng.choice(len(self.weights), self.num_samples, replace=self.replacement, p=self.weights / self.weights.sum())
+        return iter(chosen.tolist())
+
+    def __len__(self):
+        return self.num_samples
+
+
+class BatchSampler(Sampler):
+    """Lists of ``batch_size`` indices from ``sampler``; ``drop_last`` leaves out a short last one."""
+
+    def __init__(self, sampler, batch_size, drop_last):
+        _positive("batch_size", batch_size)
+        _boolean("drop_last", drop_last)
+        self.sampler, self.batch_size, self.drop_last = sampler, batch_size, drop_last
+
+    def __iter__(self):
+        batch = []
+        for index in self.sampler:
+            batch.append(index)
+            if len(batch) == self.batch_size:
+                yield batch
+                batch = []
+        if batch and not self.drop_last:
+            yield batch
+
+    def __len__(self):
+        whole, rest = divmod(len(self.sampler), self.batch_size)
+        return whole + (1 if rest and not self.drop_last else 0)
+
+
 def default_collate(samples, session=None):
     """A batch from a list of samples, as PyTorch's: tuples and lists collated field by field, dicts key by key;
     gradwire tensors stacked (on their server); NumPy arrays and numbers stacked here and uploaded."""
@@ -104,41 +225,46 @@ def default_collate(samples, session=None):
 
 class DataLoader:
     """Batches of ``dataset``, as ``torch.utils.data.DataLoader``: ``batch_size`` samples (None: one sample at a
-    time, not collated), in order or, with ``shuffle``, in an order drawn each epoch by ``generator`` (a NumPy
-    ``Generator`` or a seed); ``drop_last`` leaves out a short last batch. A ``TensorDataset`` of gradwire
-    tensors is batched on the server (one index op per tensor); other datasets through ``collate_fn``
-    (``default_collate``). ``num_workers`` and the other loading options of PyTorch's are accepted and ignored."""
+    time, not collated), in order, shuffled each epoch (``shuffle``, drawn by ``generator``: a NumPy ``Generator``
+    or a seed), in the order of a ``sampler``, or as a ``batch_sampler``'s lists; ``drop_last`` leaves out a short
+    last batch. A ``TensorDataset`` of gradwire tensors is batched on the server (one index op per tensor); other
+    datasets through ``collate_fn`` (``default_collate``). ``num_workers`` and the other loading options of
+    PyTorch's are accepted and ignored."""
 
     def __init__(self, dataset, batch_size=1, shuffle=False, sampler=None, batch_sampler=None, num_workers=0, collate_fn=None,
                  pin_memory=False, drop_last=False, timeout=0, worker_init_fn=None, generator=None, *, session=None, **ignored):
-        if sampler is not None or batch_sampler is not None:
-            raise errors.UnimplementedError("DataLoader: sampler and batch_sampler are not supported; use shuffle=, or a Subset")
-        if batch_size is not None and (not isinstance(batch_size, int) or batch_size <= 0):
+        if sampler is not None and shuffle:
+            raise ValueError("sampler option is mutually exclusive with shuffle")
+        if batch_sampler is not None:
+            if batch_size != 1 or shuffle or sampler is not None or drop_last:
+                raise ValueError("batch_sampler option is mutually exclusive with batch_size, shuffle, sampler, and drop_last")
+            batch_size, drop_last = None, False
+        elif batch_size is not None and (not isinstance(batch_size, int) or batch_size <= 0):
             raise ValueError(f"batch_size should be a positive integer value, but got batch_size={batch_size}")
+        if sampler is None:
+            sampler = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
+        # batches of consecutive rows, in order: slices of a TensorDataset's tensors
+        self._in_order = batch_sampler is None and type(sampler) is SequentialSampler
+        if batch_size is not None:
+            batch_sampler = BatchSampler(sampler, batch_size, drop_last)
         self.dataset, self.batch_size, self.shuffle, self.drop_last = dataset, batch_size, shuffle, drop_last
+        self.sampler, self.batch_sampler = sampler, batch_sampler
         self.collate_fn, self.num_workers = collate_fn, num_workers
-        self._rng = np.random.default_rng(generator)
         self._session = session
 
     def __len__(self):
-        if self.batch_size is None:
-            return len(self.dataset)
-        whole, rest = divmod(len(self.dataset), self.batch_size)
-        return whole + (1 if rest and not self.drop_last else 0)
+        return len(self.batch_sampler) if self.batch_sampler is not None else len(self.sampler)
 
     def __iter__(self):
-        order = self._rng.permutation(len(self.dataset)) if self.shuffle else np.arange(len(self.dataset))
-        if self.batch_size is None:
-            for index in order:
+        if self.batch_sampler is None:  # batch_size=None: samples one at a time, not collated
+            for index in self.sampler:
                 yield self.dataset[int(index)]
             return
         on_server = isinstance(self.dataset, TensorDataset) and self.collate_fn is None and all(isinstance(t, Tensor) for t in self.dataset.tensors)
-        for start in range(0, len(order), self.batch_size):
-            rows = order[start : start + self.batch_size]
-            if len(rows) < self.batch_size and self.drop_last:
-                return
-            if on_server:  # one index op per tensor; contiguous rows in order are a slice (a view, no index upload)
-                key = slice(int(rows[0]), int(rows[-1]) + 1) if not self.shuffle else rows.astype(np.int64)
+        for batch in self.batch_sampler:
+            rows = np.asarray(batch, dtype=np.int64)
+            if on_server:  # one index op per tensor; in order, a batch's rows are a slice (a view, no index upload)
+                key = slice(int(rows[0]), int(rows[-1]) + 1) if self._in_order else rows
                 yield tuple(t[key] for t in self.dataset.tensors)
             else:
                 samples = [self.dataset[int(i)] for i in rows]
