@@ -636,10 +636,11 @@ def test_module_list_and_dict_match_torch(session, rng):
         model.blocks[10]
 
 
-@pytest.mark.parametrize("cls, shape", [("BatchNorm1d", (6, 3)), ("BatchNorm1d", (4, 3, 5)), ("BatchNorm2d", (4, 3, 5, 2))])
-def test_batch_norm_trains_and_evaluates_as_torchs(session, cls, shape):
+@pytest.mark.parametrize("cls, shape, momentum", [("BatchNorm1d", (6, 3), 0.2), ("BatchNorm1d", (4, 3, 5), 0.2), ("BatchNorm2d", (4, 3, 5, 2), 0.2),
+                                                  ("BatchNorm2d", (4, 3, 5, 2), None)])  # None: a cumulative average
+def test_batch_norm_trains_and_evaluates_as_torchs(session, cls, shape, momentum):
     session.manual_seed(0)
-    ours, theirs = getattr(gw.nn, cls)(3, momentum=0.2, session=session), getattr(torch.nn, cls)(3, momentum=0.2)
+    ours, theirs = getattr(gw.nn, cls)(3, momentum=momentum, session=session), getattr(torch.nn, cls)(3, momentum=momentum)
     with gw.no_grad(), torch.no_grad():
         for p, t in ((ours.weight, theirs.weight), (ours.bias, theirs.bias)):
             values = np.random.default_rng(len(shape)).standard_normal(3).astype(np.float32)

@@ -704,12 +704,15 @@ class _BatchNorm(Module):
         if input.ndim not in self._ranks:
             raise errors.InvalidArgumentError(f"expected {' or '.join(f'{r}D' for r in self._ranks)} input (got {input.ndim}D input)")
         batch_statistics = self.training or self.running_mean is None
+        momentum = 0.0 if self.momentum is None else self.momentum
         if self.training and self.num_batches_tracked is not None:
             with no_grad():
                 self.num_batches_tracked += 1
+            if self.momentum is None:  # a cumulative average: the count is read from the server (a sync point)
+                momentum = 1.0 / float(self.num_batches_tracked.item())
         return F.batch_norm(input, self.running_mean if not self.training or self.track_running_stats else None,
                             self.running_var if not self.training or self.track_running_stats else None,
-                            self.weight, self.bias, batch_statistics, self.momentum, self.eps)
+                            self.weight, self.bias, batch_statistics, momentum, self.eps)
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, bias={self._with_bias}, "
