@@ -238,11 +238,18 @@ def _conv_transpose2d(inputs, params):
     return x[:-3] + (weight[1] * params.get("groups", 1), h, w), promote(inputs[0]._dtype, inputs[1]._dtype)
 
 
+def _pooled(size, kernel, stride, padding, dilation, ceil_mode):
+    """PyTorch's pooling output length (``ceil_mode``: a last window that starts inside the input or its left padding)."""
+    out = (size + 2 * padding - dilation * (kernel - 1) - 1 + (stride - 1 if ceil_mode else 0)) // stride + 1
+    return out - 1 if ceil_mode and (out - 1) * stride >= size + padding else out
+
+
 def _max_pool2d(inputs, params):
     x = inputs[0]._shape
-    kernel = params["kernel_size"]
-    stride = params.get("stride") or kernel
-    return x[:-2] + _windowed(x, kernel, stride, params.get("padding", 0)), inputs[0]._dtype
+    kernel = _pair(params["kernel_size"])
+    stride, padding, dilation = _pair(params.get("stride") or kernel), _pair(params.get("padding", 0)), _pair(params.get("dilation", 1))
+    ceil_mode = params.get("ceil_mode", False)
+    return x[:-2] + tuple(_pooled(n, k, s, p, d, ceil_mode) for n, k, s, p, d in zip(x[-2:], kernel, stride, padding, dilation)), inputs[0]._dtype
 
 
 def _adaptive_avg_pool2d(inputs, params):

@@ -394,3 +394,31 @@ def test_gumbel_softmax_samples_the_softmax_and_hard_passes_the_soft_gradient(se
 def test_device_flags_and_empty(session):
     x = session.empty(2, 3, dtype=gw.float64)
     assert (x.is_cpu, x.is_cuda) == (True, False) and x.dtype == gw.float64 and tuple(x.shape) == (2, 3)
+
+
+POOLINGS = {  # through the SDK: the modules and functions with ceil_mode, dilation and divisor_override
+    "max2d-ceil": lambda lib, F, x: lib.nn.MaxPool2d(3, 2, ceil_mode=True)(x),
+    "max2d-dilated-padded": lambda lib, F, x: F.max_pool2d(x, 2, 1, 1, dilation=2),
+    "max2d-ceil-indices": lambda lib, F, x: F.max_pool2d(x, 2, ceil_mode=True, return_indices=True)[0],
+    "max1d-dilated-ceil": lambda lib, F, x: lib.nn.MaxPool1d(2, 2, dilation=2, ceil_mode=True)(x.flatten(2)),
+    "avg2d-ceil": lambda lib, F, x: lib.nn.AvgPool2d(2, ceil_mode=True)(x),
+    "avg2d-ceil-exclude": lambda lib, F, x: F.avg_pool2d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False),
+    "avg2d-divisor": lambda lib, F, x: lib.nn.AvgPool2d(3, 2, 1, divisor_override=5)(x),
+    "avg1d-ceil": lambda lib, F, x: F.avg_pool1d(x.flatten(2), 4, 3, ceil_mode=True),
+}
+
+
+@pytest.mark.parametrize("name", POOLINGS)
+def test_pooling_with_ceil_mode_dilation_and_divisor_matches_torch(session, name):
+    x = np.random.default_rng(5).permutation(2 * 3 * 7 * 5).reshape(2, 3, 7, 5) / 10.0  # distinct: one maximum per window
+    _compare(session, POOLINGS[name], x)
+
+
+def test_pooling_indices_and_reprs_with_ceil_mode_match_torch(session):
+    x = np.random.default_rng(6).permutation(3 * 7 * 5).reshape(1, 3, 7, 5).astype(np.float32)
+    _, ours = gw.nn.functional.max_pool2d(session.tensor(x), 3, 2, 1, dilation=(1, 2), ceil_mode=True, return_indices=True)
+    _, theirs = TF.max_pool2d(torch.from_numpy(x), 3, 2, 1, dilation=(1, 2), ceil_mode=True, return_indices=True)
+    assert tuple(ours.shape) == tuple(theirs.shape) and ours.tolist() == theirs.tolist()
+    assert repr(gw.nn.MaxPool2d(3, 2, ceil_mode=True)) == repr(torch.nn.MaxPool2d(3, 2, ceil_mode=True))
+    with pytest.raises(gw.InvalidArgumentError, match="divisor must be not zero"):
+        gw.nn.functional.avg_pool2d(session.tensor(x), 2, divisor_override=0).sum().item()

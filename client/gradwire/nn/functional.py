@@ -209,7 +209,7 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         raise errors.UnimplementedError("max_pool1d: return_indices is not supported")
     stride = kernel_size if stride is None or stride == () else stride
     x = _with_length_dim("max_pool1d", input)
-    return max_pool2d(x, (1, _scalar(kernel_size)), (1, _scalar(stride)), (0, _scalar(padding)), dilation, ceil_mode).squeeze(-2)
+    return max_pool2d(x, (1, _scalar(kernel_size)), (1, _scalar(stride)), (0, _scalar(padding)), (1, _scalar(dilation)), ceil_mode).squeeze(-2)
 
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
@@ -245,13 +245,13 @@ def _pair(value):
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
-    """2-D max pooling, as ``torch.nn.functional.max_pool2d`` (``stride`` defaults to ``kernel_size``).
+    """2-D max pooling, as ``torch.nn.functional.max_pool2d`` (``stride`` defaults to ``kernel_size``; ``dilation``
+    spreads each window; ``ceil_mode`` adds a last window that runs past the input where one would start inside it).
 
     With ``return_indices=True``, also the flat index into each input H*W plane of every maximum.
     """
-    if dilation not in (1, (1, 1)) or ceil_mode:
-        raise errors.UnimplementedError("max_pool2d: only dilation=1 and ceil_mode=False are supported")
-    params = {"kernel_size": _pair(kernel_size), **_given(padding=(_pair(padding), (0, 0)))}
+    params = {"kernel_size": _pair(kernel_size), **_given(padding=(_pair(padding), (0, 0)), dilation=(_pair(dilation), (1, 1)),
+                                                           ceil_mode=(bool(ceil_mode), False))}
     if stride is not None and stride != () and _pair(stride) != _pair(kernel_size):
         params["stride"] = _pair(stride)
     values = _op("max_pool2d", (input,), params)
@@ -259,10 +259,11 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None):
-    """2-D average pooling, as ``torch.nn.functional.avg_pool2d`` (``stride`` defaults to ``kernel_size``)."""
-    if ceil_mode or divisor_override is not None:
-        raise errors.UnimplementedError("avg_pool2d: ceil_mode and divisor_override are not supported")
-    params = {"kernel_size": _pair(kernel_size), **_given(padding=(_pair(padding), (0, 0)), exclude_pad=(not count_include_pad, False))}
+    """2-D average pooling, as ``torch.nn.functional.avg_pool2d`` (``stride`` defaults to ``kernel_size``; ``ceil_mode``
+    as ``max_pool2d``'s, its last windows divided by their size within the padded input; ``divisor_override``
+    divides every window's sum instead)."""
+    params = {"kernel_size": _pair(kernel_size), **_given(padding=(_pair(padding), (0, 0)), exclude_pad=(not count_include_pad, False),
+                                                           ceil_mode=(bool(ceil_mode), False), divisor=(divisor_override, None))}
     if stride is not None and stride != () and _pair(stride) != _pair(kernel_size):
         params["stride"] = _pair(stride)
     return _op("avg_pool2d", (input,), params)

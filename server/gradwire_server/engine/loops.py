@@ -37,15 +37,23 @@ def _better(plane, k, at, best):
 
 
 @_compile(inline="always")
-def _window_max(plane, top, left, kh, kw, h, w):
+def _inside(start, k, d, n):
+    """The kernel offsets [a0, a1) whose element start + a * d lies in [0, n)."""
+    return (0 if start >= 0 else (d - 1 - start) // d), min(k, (n - start + d - 1) // d)
+
+
+@_compile(inline="always")
+def _window_max(plane, top, left, kh, kw, h, w, dh, dw):
     """The flat index in ``plane`` (one H*W channel, flat) of the window's maximum, by PyTorch's test:
-    a value greater than the best so far, or a NaN, takes its place (rows, then columns)."""
-    r0, r1, c0, c1 = max(top, 0), min(top + kh, h), max(left, 0), min(left + kw, w)
-    at = r0 * w + c0
+    a value greater than the best so far, or a NaN, takes its place (rows, then columns). The window's
+    elements are every dh-th row and dw-th column from (top, left); those outside the plane are padding."""
+    a0, a1 = _inside(top, kh, dh, h)
+    b0, b1 = _inside(left, kw, dw, w)
+    at = (top + a0 * dh) * w + left + b0 * dw
     best = plane[at]
-    for r in range(r0, r1):
-        for s in range(c0, c1):
-            at, best = _better(plane, r * w + s, at, best)
+    for a in range(a0, a1):
+        for b in range(b0, b1):
+            at, best = _better(plane, (top + a * dh) * w + left + b * dw, at, best)
     return at
 
 
@@ -67,24 +75,24 @@ def _pool2x2_grad(planes, g, h, w):
 
 
 @_compile
-def _pool_argmax(planes, h, w, kh, kw, sh, sw, ph, pw, oh, ow):
+def _pool_argmax(planes, h, w, kh, kw, sh, sw, ph, pw, oh, ow, dh, dw):
     where = np.empty((planes.shape[0], oh * ow), dtype=np.int64)
     for p in range(planes.shape[0]):
         plane = planes[p]
         for i in range(oh):
             for j in range(ow):
-                where[p, i * ow + j] = _window_max(plane, i * sh - ph, j * sw - pw, kh, kw, h, w)
+                where[p, i * ow + j] = _window_max(plane, i * sh - ph, j * sw - pw, kh, kw, h, w, dh, dw)
     return where
 
 
 @_compile
-def _pool_grad(planes, g, h, w, kh, kw, sh, sw, ph, pw, oh, ow):
+def _pool_grad(planes, g, h, w, kh, kw, sh, sw, ph, pw, oh, ow, dh, dw):
     gx = np.zeros(planes.shape, dtype=g.dtype)
     for p in range(planes.shape[0]):
         plane, out = planes[p], gx[p]
         for i in range(oh):
             for j in range(ow):
-                out[_window_max(plane, i * sh - ph, j * sw - pw, kh, kw, h, w)] += g[p, i * ow + j]
+                out[_window_max(plane, i * sh - ph, j * sw - pw, kh, kw, h, w, dh, dw)] += g[p, i * ow + j]
     return gx
 
 
@@ -93,13 +101,13 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 def max_pool2d_indices(x, geometry):
     """Each window's maximum as a flat index into its H*W plane, for a float (N, C, H, W) array;
-    ``geometry`` is ``((kh, kw), (sh, sw), (ph, pw), (oh, ow))``. None for other dtypes."""
+    ``geometry`` is ``((kh, kw), (sh, sw), (ph, pw), (oh, ow), (dh, dw))``. None for other dtypes."""
     if x.dtype not in _FLOATS:
         return None
     n, c, h, w = x.shape
-    (kh, kw), (sh, sw), (ph, pw), (oh, ow) = geometry
+    (kh, kw), (sh, sw), (ph, pw), (oh, ow), (dh, dw) = geometry
     planes = np.ascontiguousarray(x).reshape(n * c, h * w)
-    return _pool_argmax(planes, h, w, kh, kw, sh, sw, ph, pw, oh, ow).reshape(n, c, oh, ow)
+    return _pool_argmax(planes, h, w, kh, kw, sh, sw, ph, pw, oh, ow, dh, dw).reshape(n, c, oh, ow)
 
 
 def max_pool2d_grad(g, x, geometry):
@@ -108,9 +116,9 @@ def max_pool2d_grad(g, x, geometry):
     if g.dtype != x.dtype or x.dtype not in _FLOATS:
         return None
     n, c, h, w = x.shape
-    (kh, kw), (sh, sw), (ph, pw), (oh, ow) = geometry
+    (kh, kw), (sh, sw), (ph, pw), (oh, ow), (dh, dw) = geometry
     planes = np.ascontiguousarray(x).reshape(n * c, h * w)
     flat_g = np.ascontiguousarray(g).reshape(n * c, oh * ow)
-    if (kh, kw, sh, sw, ph, pw) == (2, 2, 2, 2, 0, 0):
+    if (kh, kw, sh, sw, ph, pw, dh, dw) == (2, 2, 2, 2, 0, 0, 1, 1) and 2 * oh <= h and 2 * ow <= w:  # (not ceil_mode's overhang)
         return _pool2x2_grad(planes, flat_g, h, w).reshape(x.shape)
-    return _pool_grad(planes, flat_g, h, w, kh, kw, sh, sw, ph, pw, oh, ow).reshape(x.shape)
+    return _pool_grad(planes, flat_g, h, w, kh, kw, sh, sw, ph, pw, oh, ow, dh, dw).reshape(x.shape)

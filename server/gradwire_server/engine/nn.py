@@ -280,38 +280,74 @@ def conv_transpose2d_grad(xp, g, ans, x, weight, bias=None, *, argnum, stride=1,
     return conv2d_grad(xp, x, None, g, weight, argnum=1, stride=stride, padding=padding, dilation=dilation, groups=groups)
 
 
-def _pool_geometry(x, kernel_size, stride, padding):
+def _pool_size(size, kernel, stride, padding, dilation, ceil_mode):
+    """PyTorch's pooling output length: windows that fit (floor), or with ``ceil_mode`` one more where a last
+    window starts inside the input or its left padding and runs past the end."""
+    span = dilation * (kernel - 1) + 1
+    out = (size + 2 * padding - span + (stride - 1 if ceil_mode else 0)) // stride + 1
+    if ceil_mode and (out - 1) * stride >= size + padding:
+        out -= 1
+    return out
+
+
+def _pool_geometry(x, kernel_size, stride, padding, dilation=1, ceil_mode=False):
+    """``((kh, kw), (sh, sw), (ph, pw), (oh, ow), (dh, dw))`` of a pooling of NCHW ``x``, checked as PyTorch checks it."""
     kh, kw = _pair(kernel_size, "kernel_size")
     sh, sw = _pair(stride if stride is not None and stride != () else (kh, kw), "stride")
     ph, pw = _pair(padding, "padding")
+    dh, dw = _pair(dilation, "dilation")
     if kh < 1 or kw < 1 or sh < 1 or sw < 1:
         raise ValueError(f"max_pool2d: kernel_size and stride must be greater than zero, got kernel_size={[kh, kw]}, stride={[sh, sw]}")
+    if dh < 1 or dw < 1:
+        raise ValueError(f"dilation should be greater than zero, but got dilationH: {dh} dilationW: {dw}")
     if ph < 0 or pw < 0 or 2 * ph > kh or 2 * pw > kw:
         raise ValueError(
-            f"pad should be at most half of effective kernel size, but got pad={max(ph, pw)}, kernel_size={max(kh, kw)} and dilation=1"
+            f"pad should be at most half of effective kernel size, but got pad={max(ph, pw)}, kernel_size={max(kh, kw)} and "
+            f"dilation={max(dh, dw)}"
         )
     h, w = x.shape[2:]
-    oh, ow = _out_size(h, kh, sh, ph), _out_size(w, kw, sw, pw)
+    oh, ow = _pool_size(h, kh, sh, ph, dh, ceil_mode), _pool_size(w, kw, sw, pw, dw, ceil_mode)
     if oh < 1 or ow < 1:
         raise ValueError(f"max_pool2d: output size is too small (input {list(x.shape)}, kernel_size={[kh, kw]}, stride={[sh, sw]})")
-    return (kh, kw), (sh, sw), (ph, pw), (oh, ow)
+    return (kh, kw), (sh, sw), (ph, pw), (oh, ow), (dh, dw)
 
 
-def _pool_windows(xp, x, kernel_size, stride, padding):
+def _pool_padded(xp, x, geometry, fill):
+    """x with ``fill`` around it: the padding, and past the bottom and right edges as far as ceil_mode's last windows reach."""
+    (kh, kw), (sh, sw), (ph, pw), (oh, ow), (dh, dw) = geometry
+    n, c, h, w = x.shape
+    height = max(h + 2 * ph, (oh - 1) * sh + dh * (kh - 1) + 1)
+    width = max(w + 2 * pw, (ow - 1) * sw + dw * (kw - 1) + 1)
+    if (height, width) == (h, w):
+        return x
+    out = xp.full((n, c, height, width), fill, dtype=x.dtype)
+    out[:, :, ph : ph + h, pw : pw + w] = x
+    return out
+
+
+def _window_offsets(geometry):
+    """For each kernel offset (row-major), the slices of a padded plane that its element of every window takes."""
+    (kh, kw), (sh, sw), _, (oh, ow), (dh, dw) = geometry
+    return [(slice(i * dh, i * dh + sh * (oh - 1) + 1, sh), slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)) for i in range(kh) for j in range(kw)]
+
+
+def _pool_windows(xp, x, kernel_size, stride, padding, dilation=1, ceil_mode=False):
     """Geometry, the padded input, and for each kernel offset (row-major) the strided view of its elements."""
-    (kh, kw), (sh, sw), (ph, pw), (oh, ow) = geometry = _pool_geometry(x, kernel_size, stride, padding)
+    geometry = _pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode)
     low = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
-    xpad = _padded(xp, x, ph, pw, low)
-    views = [xpad[:, :, i : i + sh * oh : sh, j : j + sw * ow : sw] for i in range(kh) for j in range(kw)]
-    return geometry, xpad, views
+    xpad = _pool_padded(xp, x, geometry, low)
+    return geometry, xpad, [xpad[:, :, rows, cols] for rows, cols in _window_offsets(geometry)]
 
 
-def _tiled(x, kernel_size, stride, padding):
+def _tiled(x, kernel_size, stride, padding, dilation=1):
     """x as (N, C, oh, kh, ow, kw) windows, a view, where they tile it exactly (stride = kernel, no
-    padding, sizes divisible: the usual pooling); else None (the general path checks the arguments)."""
+    padding or dilation, sizes divisible: the usual pooling, ceil_mode or not); else None (the general
+    path checks the arguments)."""
     try:
         kh, kw = _pair(kernel_size, "kernel_size")
         if stride is not None and stride != () and _pair(stride, "stride") != (kh, kw) or _pair(padding, "padding") != (0, 0):
+            return None
+        if _pair(dilation, "dilation") != (1, 1):
             return None
     except (TypeError, ValueError):
         return None
@@ -321,10 +357,10 @@ def _tiled(x, kernel_size, stride, padding):
     return x.reshape(n, c, h // kh, kh, w // kw, kw)
 
 
-def max_pool2d(xp, x, kernel_size, stride=None, padding=0):
+def max_pool2d(xp, x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
     """``torch.nn.functional.max_pool2d``: the maximum of every window, as kh*kw elementwise maxima."""
     x, unbatched = _batched(x, "max_pool2d")
-    tiles = _tiled(x, kernel_size, stride, padding)
+    tiles = _tiled(x, kernel_size, stride, padding, dilation)
     if tiles is not None:  # the windows straight from a view of x: no padded copy, no per-offset slicing
         kh, kw = tiles.shape[3], tiles.shape[5]
         if kh == kw == 2:  # the usual 2x2: two maxima of halves, each a pass over half the data
@@ -337,23 +373,23 @@ def max_pool2d(xp, x, kernel_size, stride=None, padding=0):
                     if i or j:
                         xp.maximum(out, tiles[:, :, :, i, :, j], out=out)
         return out[0] if unbatched else out
-    _, _, views = _pool_windows(xp, x, kernel_size, stride, padding)
+    _, _, views = _pool_windows(xp, x, kernel_size, stride, padding, dilation, ceil_mode)
     out = views[0].copy()
     for view in views[1:]:
         xp.maximum(out, view, out=out)
     return out[0] if unbatched else out
 
 
-def max_pool2d_grad(xp, g, ans, x, kernel_size, stride=None, padding=0):
+def max_pool2d_grad(xp, g, ans, x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
     """Each window's gradient goes to its first maximum in row-major order, as PyTorch's (summed where windows overlap)."""
     x, unbatched = _batched(x, "max_pool2d")
     if unbatched:
         g, ans = g[None], ans[None]
     loops = host_loops(xp)
-    gx = None if loops is None else loops.max_pool2d_grad(g, x, _pool_geometry(x, kernel_size, stride, padding))
+    gx = None if loops is None else loops.max_pool2d_grad(g, x, _pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode))
     if gx is not None:  # one compiled pass (NumPy), NaN windows as PyTorch's
         return gx[0] if unbatched else gx
-    tiles = _tiled(x, kernel_size, stride, padding)
+    tiles = _tiled(x, kernel_size, stride, padding, dilation)
     if tiles is not None:  # windows tile x: each element gets one window's gradient or none
         gx = xp.empty(x.shape, dtype=g.dtype)
         g_tiles, taken = gx.reshape(tiles.shape), None
@@ -367,19 +403,19 @@ def max_pool2d_grad(xp, g, ans, x, kernel_size, stride=None, padding=0):
                     taken |= hit
                 xp.multiply(g, hit, out=g_tiles[:, :, :, i, :, j])
         return gx[0] if unbatched else gx
-    ((kh, kw), (sh, sw), (ph, pw), (oh, ow)), xpad, views = _pool_windows(xp, x, kernel_size, stride, padding)
+    geometry, xpad, views = _pool_windows(xp, x, kernel_size, stride, padding, dilation, ceil_mode)
+    (kh, kw), (sh, sw), (ph, pw), _, (dh, dw) = geometry
     g_pad = xp.zeros(xpad.shape, dtype=g.dtype)
-    overlapping = sh < kh or sw < kw
+    overlapping = sh < kh or sw < kw or dh > 1 or dw > 1  # (dilated windows may interleave)
     taken = None
-    for k, view in enumerate(views):
+    for view, (rows, cols) in zip(views, _window_offsets(geometry)):
         hit = view == ans
         if taken is None:
             taken = hit
         else:
             hit &= ~taken
             taken |= hit
-        i, j = divmod(k, kw)
-        region = g_pad[:, :, i : i + sh * oh : sh, j : j + sw * ow : sw]
+        region = g_pad[:, :, rows, cols]
         if overlapping:
             region += g * hit
         else:  # every element is in one window at most: a plain write
@@ -388,64 +424,74 @@ def max_pool2d_grad(xp, g, ans, x, kernel_size, stride=None, padding=0):
     return gx[0] if unbatched else gx
 
 
-def max_pool2d_indices(xp, x, kernel_size, stride=None, padding=0):
+def max_pool2d_indices(xp, x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
     """The flat index into each input H*W plane of every window's first maximum (``return_indices=True``)."""
     x, unbatched = _batched(x, "max_pool2d")
     loops = host_loops(xp)
-    indices = None if loops is None else loops.max_pool2d_indices(x, _pool_geometry(x, kernel_size, stride, padding))
+    indices = None if loops is None else loops.max_pool2d_indices(x, _pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode))
     if indices is not None:
         return indices[0] if unbatched else indices
-    ((kh, kw), (sh, sw), (ph, pw), (oh, ow)), _, views = _pool_windows(xp, x, kernel_size, stride, padding)
+    ((kh, kw), (sh, sw), (ph, pw), (oh, ow), (dh, dw)), _, views = _pool_windows(xp, x, kernel_size, stride, padding, dilation, ceil_mode)
     best, where = views[0].copy(), xp.zeros(views[0].shape, dtype=xp.int64)
     for k, view in enumerate(views[1:], 1):
         greater = view > best  # strictly: the first maximum keeps its place
         best = xp.where(greater, view, best)
         where = xp.where(greater, k, where)
-    rows = (xp.arange(oh) * sh - ph)[:, None] + where // kw
-    cols = (xp.arange(ow) * sw - pw) + where % kw
+    rows = (xp.arange(oh) * sh - ph)[:, None] + (where // kw) * dh
+    cols = (xp.arange(ow) * sw - pw) + (where % kw) * dw
     indices = (rows * x.shape[3] + cols).astype(xp.int64)
     return indices[0] if unbatched else indices
 
 
-def _avg_divisor(xp, x, geometry, exclude_pad):
-    """What each window's sum is divided by: kh*kw, or with ``exclude_pad`` the count of x's elements in it."""
-    (kh, kw), (sh, sw), (ph, pw), (oh, ow) = geometry
-    if not exclude_pad or (ph == 0 and pw == 0):
+def _avg_divisor(xp, x, geometry, exclude_pad, divisor=None):
+    """What each window's sum is divided by, as PyTorch's: ``divisor`` (divisor_override) where given; else the
+    window's size within the padded input (kh*kw but for ceil_mode's last windows), or with ``exclude_pad`` the
+    count of x's own elements in it. A number where it is the same for every window."""
+    if divisor:
+        return divisor
+    (kh, kw), (sh, sw), (ph, pw), (oh, ow), _ = geometry
+    h, w = x.shape[2:]
+    sizes = []
+    for n, k, s, p, o in ((h, kh, sh, ph, oh), (w, kw, sw, pw, ow)):
+        starts = xp.arange(o) * s - p
+        ends = xp.minimum(starts + k, n + p)
+        sizes.append(xp.minimum(ends, n) - xp.maximum(starts, 0) if exclude_pad else ends - starts)
+    rows, cols = sizes
+    if bool((rows == kh).all()) and bool((cols == kw).all()):
         return kh * kw
-    rows = xp.minimum(xp.arange(oh) * sh - ph + kh, x.shape[2]) - xp.maximum(xp.arange(oh) * sh - ph, 0)
-    cols = xp.minimum(xp.arange(ow) * sw - pw + kw, x.shape[3]) - xp.maximum(xp.arange(ow) * sw - pw, 0)
     return (rows[:, None] * cols[None, :]).astype(x.dtype)
 
 
-def avg_pool2d(xp, x, kernel_size, stride=None, padding=0, exclude_pad=False):
+def avg_pool2d(xp, x, kernel_size, stride=None, padding=0, exclude_pad=False, ceil_mode=False, divisor=None):
     """``torch.nn.functional.avg_pool2d``: each window's mean, zero padding counted unless ``exclude_pad``
-    (PyTorch's ``count_include_pad=False``)."""
+    (PyTorch's ``count_include_pad=False``); ``divisor`` is ``divisor_override``."""
     x, unbatched = _batched(x, "avg_pool2d")
     if x.dtype.kind != "f":
         raise TypeError(f'"avg_pool2d" not implemented for \'Long\'')
-    geometry = _pool_geometry(x, kernel_size, stride, padding)
-    (kh, kw), (sh, sw), (ph, pw), (oh, ow) = geometry
-    xpad = _padded(xp, x, ph, pw)
-    out = xp.zeros(x.shape[:2] + (oh, ow), dtype=x.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            out += xpad[:, :, i : i + sh * oh : sh, j : j + sw * ow : sw]
-    out /= _avg_divisor(xp, x, geometry, exclude_pad)
+    if divisor is not None and divisor == 0:
+        raise ValueError("divisor must be not zero")
+    geometry = _pool_geometry(x, kernel_size, stride, padding, 1, ceil_mode)
+    xpad = _pool_padded(xp, x, geometry, 0)
+    out = xp.zeros(x.shape[:2] + geometry[3], dtype=x.dtype)
+    for rows, cols in _window_offsets(geometry):
+        out += xpad[:, :, rows, cols]
+    out /= _avg_divisor(xp, x, geometry, exclude_pad, divisor)
     return out[0] if unbatched else out
 
 
-def avg_pool2d_grad(xp, g, ans, x, kernel_size, stride=None, padding=0, exclude_pad=False):
+def avg_pool2d_grad(xp, g, ans, x, kernel_size, stride=None, padding=0, exclude_pad=False, ceil_mode=False, divisor=None):
     """Each window's gradient, divided as its mean was, spread over the window (summed where windows overlap)."""
     x, unbatched = _batched(x, "avg_pool2d")
     if unbatched:
         g = g[None]
-    geometry = _pool_geometry(x, kernel_size, stride, padding)
-    (kh, kw), (sh, sw), (ph, pw), (oh, ow) = geometry
-    share = g / _avg_divisor(xp, x, geometry, exclude_pad)
-    g_pad = xp.zeros((x.shape[0], x.shape[1], x.shape[2] + 2 * ph, x.shape[3] + 2 * pw), dtype=g.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            g_pad[:, :, i : i + sh * oh : sh, j : j + sw * ow : sw] += share
+    geometry = _pool_geometry(x, kernel_size, stride, padding, 1, ceil_mode)
+    (kh, kw), (sh, sw), (ph, pw), (oh, ow), _ = geometry
+    share = g / _avg_divisor(xp, x, geometry, exclude_pad, divisor)
+    height = max(x.shape[2] + 2 * ph, (oh - 1) * sh + kh)
+    width = max(x.shape[3] + 2 * pw, (ow - 1) * sw + kw)
+    g_pad = xp.zeros((x.shape[0], x.shape[1], height, width), dtype=g.dtype)
+    for rows, cols in _window_offsets(geometry):
+        g_pad[:, :, rows, cols] += share
     gx = g_pad[:, :, ph : ph + x.shape[2], pw : pw + x.shape[3]]
     return gx[0] if unbatched else gx
 

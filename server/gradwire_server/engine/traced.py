@@ -392,18 +392,21 @@ def _conv_transpose2d_grad(xp, g, ans, x, weight, bias=None, *, argnum, stride=1
 # --- pooling: linear in g, so each gradient is an op of g with constant positions or weights ------------------
 
 
-def _avg_pool2d_grad(xp, g, ans, x, kernel_size, stride=None, padding=0, exclude_pad=False):
+def _avg_pool2d_grad(xp, g, ans, x, kernel_size, stride=None, padding=0, exclude_pad=False, ceil_mode=False, divisor=None):
     """Each window's share spread over it: conv_transpose2d of g (divided as the mean was) with a kernel of ones,
-    one group per channel."""
+    one group per channel; cropped to x where ceil_mode's last windows reach past it."""
     engine = g.tensor.engine
     x, g, unbatched = _batched(x, g)
-    geometry = nn._pool_geometry(x, kernel_size, stride, padding)
-    (kh, kw), (sh, sw), (ph, pw), (oh, ow) = geometry
-    divisor = nn._avg_divisor(engine.xp, x, geometry, exclude_pad)
+    geometry = nn._pool_geometry(x, kernel_size, stride, padding, 1, ceil_mode)
+    (kh, kw), (sh, sw), (ph, pw), (oh, ow), _ = geometry
+    divisor = nn._avg_divisor(engine.xp, x, geometry, exclude_pad, divisor)
     share = g / (divisor if isinstance(divisor, int) else Traced(engine.tensor(divisor)))
     ones = Traced(engine.tensor(engine.xp.ones((x.shape[1], 1, kh, kw), dtype=g.dtype)))
-    output_padding = (x.shape[2] - ((oh - 1) * sh - 2 * ph + kh), x.shape[3] - ((ow - 1) * sw - 2 * pw + kw))
+    reach = ((oh - 1) * sh - 2 * ph + kh, (ow - 1) * sw - 2 * pw + kw)  # the transposed convolution's size
+    output_padding = tuple(max(n - r, 0) for n, r in zip(x.shape[2:], reach))
     gx = _apply("conv_transpose2d", share, ones, stride=(sh, sw), padding=(ph, pw), output_padding=output_padding, groups=x.shape[1])
+    if any(r > n for n, r in zip(x.shape[2:], reach)):
+        gx = gx[:, :, : x.shape[2], : x.shape[3]]
     return gx[0] if unbatched else gx
 
 
@@ -424,11 +427,11 @@ def _adaptive_avg_pool2d_grad(xp, g, ans, x, output_size):
     return rows.T @ g @ cols
 
 
-def _max_pool2d_grad(xp, g, ans, x, kernel_size, stride=None, padding=0):
+def _max_pool2d_grad(xp, g, ans, x, kernel_size, stride=None, padding=0, **geometry):
     """Each window's gradient to its maximum (PyTorch's choice among ties and NaNs, from the indices op): a
-    scatter-add of g into each (N, C) plane, at positions that are data."""
+    scatter-add of g into each (N, C) plane, at positions that are data. (``geometry``: dilation, ceil_mode.)"""
     engine = g.tensor.engine
-    indices = engine.apply("max_pool2d_indices", x.tensor, kernel_size=kernel_size, stride=stride, padding=padding)
+    indices = engine.apply("max_pool2d_indices", x.tensor, kernel_size=kernel_size, stride=stride, padding=padding, **geometry)
     x, g, unbatched = _batched(x, g)
     n, c, h, w = x.shape
     index = Traced(indices).reshape(n, c, -1)
