@@ -17,7 +17,7 @@ from . import errors
 from .grad_mode import is_grad_enabled, no_grad
 from .printing import tensor_repr
 from .shapes import explicit_einsum, index_shape, infer
-from .wire import Handle, IndexKey, encode_param
+from .wire import Handle, IndexKey
 
 float16, float32, float64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
 int32, int64, bool_ = np.dtype(np.int32), np.dtype(np.int64), np.dtype(np.bool_)
@@ -1543,7 +1543,7 @@ def cdist(x1, x2, p=2.0):
     if x1.shape[-1] != x2.shape[-1]:
         raise errors.InvalidArgumentError(f"X1 and X2 must have the same number of columns. X1: {x1.shape[-1]} X2: {x2.shape[-1]}")
     if p < 0:
-        raise errors.InvalidArgumentError(f"cdist only supports non-negative p values")
+        raise errors.InvalidArgumentError("cdist only supports non-negative p values")
     return (x1.unsqueeze(-2) - x2.unsqueeze(-3)).norm(p, dim=-1)
 
 

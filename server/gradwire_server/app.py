@@ -237,7 +237,7 @@ def main(argv=None):
     signals = queue.SimpleQueue()  # put() may run in a signal handler: SimpleQueue's is reentrant
     for sig in (signal.SIGTERM, signal.SIGINT) + ((signal.SIGHUP,) if hasattr(signal, "SIGHUP") else ()):
         signal.signal(sig, lambda signum, _: signals.put(signum))
-    while (signum := signals.get()) == getattr(signal, "SIGHUP", None):
+    while signals.get() == getattr(signal, "SIGHUP", None):
         try:
             server.reload_api_keys()
         except ValueError:

@@ -11,8 +11,6 @@ from __future__ import annotations
 import logging
 from typing import NamedTuple, Sequence
 
-import numpy as np
-
 from gradwire.v1 import gradwire_pb2 as pb
 from gradwire.wire import array_from_bytes, decode_param
 

@@ -16,7 +16,7 @@ from .config import Config
 from .engine import Backend, Engine, GraphError, Tensor
 from .engine.graph import Node
 from .engine.optim import Optimizer
-from .errors import DependencyFailed, InvalidRequest, QuotaExceeded, SessionNotFound, Unauthenticated, Unavailable, UnknownHandle
+from .errors import DependencyFailed, InvalidRequest, QuotaExceeded, SessionNotFound, Unavailable, UnknownHandle
 from .quotas import SessionQuota
 
 log = logging.getLogger("gradwire.server")

@@ -46,7 +46,8 @@ class _Squares(Dataset):
 
 
 def test_other_datasets_are_collated_as_torchs_default_collate(session):
-    ours, theirs = list(DataLoader(_Squares(), batch_size=2)), list(torch.utils.data.DataLoader(_Squares(), batch_size=2))
+    # (session= given: an earlier test's session may not be collected yet, and then two are open)
+    ours, theirs = list(DataLoader(_Squares(), batch_size=2, session=session)), list(torch.utils.data.DataLoader(_Squares(), batch_size=2))
     assert len(ours) == len(theirs) == 3
     for (fields, value), (t_fields, t_value) in zip(ours, theirs):
         assert fields["x"].tolist() == t_fields["x"].tolist() and fields["x"].dtype == gw.float32

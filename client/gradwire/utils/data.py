@@ -19,7 +19,6 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from .. import errors
 from ..session import resolve_session
 from ..tensor import Tensor, stack
 

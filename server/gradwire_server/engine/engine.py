@@ -9,13 +9,11 @@ from __future__ import annotations
 import warnings
 import weakref
 from collections import namedtuple
-from numbers import Number
 
 import numpy as np
 
-from . import graph
 from .backend import Backend
-from .dtypes import DEFAULT_FLOAT, is_floating, parse_dtype, promote, promote_tensors
+from .dtypes import DEFAULT_FLOAT, is_floating, parse_dtype, promote_tensors
 from .errors import DeviceError, DTypeError, GraphError, IndexOutOfRange, InvalidArgument, ShapeError
 from .graph import Meta, Node, is_grad_enabled, set_grad_enabled, walk_backward
 from .traced import Traced, TracedNumpy, traced_input_grads
@@ -254,7 +252,7 @@ class Engine:
                 getattr(self.xp, _INPLACE[name])(array, self._input_array(name, other), out=array, casting="same_kind")
             else:
                 raise InvalidArgument(f"unknown in-place op {name!r}")
-        except TypeError as error:  # NumPy's casting errors are TypeErrors
+        except TypeError:  # NumPy's casting errors are TypeErrors
             other_dtype = getattr(other, "dtype", type(other).__name__)
             raise DTypeError(f"{name}_: result type {other_dtype} can't be cast to the desired output type {array.dtype}") from None
         except (ValueError, IndexError) as error:

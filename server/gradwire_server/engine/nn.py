@@ -467,7 +467,7 @@ def avg_pool2d(xp, x, kernel_size, stride=None, padding=0, exclude_pad=False, ce
     (PyTorch's ``count_include_pad=False``); ``divisor`` is ``divisor_override``."""
     x, unbatched = _batched(x, "avg_pool2d")
     if x.dtype.kind != "f":
-        raise TypeError(f'"avg_pool2d" not implemented for \'Long\'')
+        raise TypeError('"avg_pool2d" not implemented for \'Long\'')
     if divisor is not None and divisor == 0:
         raise ValueError("divisor must be not zero")
     geometry = _pool_geometry(x, kernel_size, stride, padding, 1, ceil_mode)
@@ -513,7 +513,7 @@ def adaptive_avg_pool2d(xp, x, output_size):
     """``torch.nn.functional.adaptive_avg_pool2d``: the means of ``output_size`` windows that cover H and W."""
     x, unbatched = _batched(x, "adaptive_avg_pool2d")
     if x.dtype.kind != "f":
-        raise TypeError(f'"adaptive_avg_pool2d" not implemented for \'Long\'')
+        raise TypeError('"adaptive_avg_pool2d" not implemented for \'Long\'')
     oh, ow = _adaptive_size(x, output_size)
     h, w = x.shape[2:]
     if h % oh == 0 and w % ow == 0:  # equal windows that tile x

@@ -103,7 +103,7 @@ class Tensor:
 
     def __bool__(self):
         if self.array.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
         return bool(self.array.item())
 
     __hash__ = object.__hash__
