@@ -1,13 +1,44 @@
-"""``gradwire.linalg``: PyTorch's ``torch.linalg`` norms and cross product, as ops on the server."""
+"""``gradwire.linalg``: PyTorch's ``torch.linalg`` norms, cross product, and inverse, determinants, solve and Cholesky
+factor of batches of square matrices, as ops on the server (each differentiable, twice over but for ``det``)."""
 
 from __future__ import annotations
 
 import math
 
 from . import errors
-from .tensor import Tensor
+from .tensor import Tensor, _op
 
-__all__ = ["cross", "matrix_norm", "norm", "vector_norm"]
+__all__ = ["cholesky", "cross", "det", "inv", "matrix_norm", "norm", "slogdet", "solve", "vector_norm"]
+
+
+def inv(A: Tensor) -> Tensor:
+    """The inverse of each square matrix of ``A`` (..., n, n), as ``torch.linalg.inv``."""
+    return A.inverse()
+
+
+def det(A: Tensor) -> Tensor:
+    """The determinant of each square matrix, as ``torch.linalg.det`` (its gradient at a singular matrix is the
+    adjugate's transpose, the derivative; PyTorch's is zero there)."""
+    return A.det()
+
+
+def slogdet(A: Tensor):
+    """``(sign, logabsdet)``, as ``torch.linalg.slogdet``: log |det A| without overflow, and the determinant's sign."""
+    return A.slogdet()
+
+
+def solve(A: Tensor, B: Tensor, *, left=True) -> Tensor:
+    """X with A X = B, as ``torch.linalg.solve``: B a vector (or a batch of them, B of A's shape without its last dim)
+    or a matrix; batch dims broadcast."""
+    if not left:
+        raise errors.UnimplementedError("linalg.solve: left=False is not supported; solve A^T X^T = B^T instead")
+    return _op("solve", (A, B))
+
+
+def cholesky(A: Tensor, *, upper=False) -> Tensor:
+    """The lower (or ``upper``) triangular L with A = L L^T of each symmetric positive-definite matrix, as
+    ``torch.linalg.cholesky`` (reading A's lower triangle; its gradient symmetric, as PyTorch's)."""
+    return _op("cholesky", (A,), {"upper": True} if upper else None)
 
 
 def cross(input: Tensor, other: Tensor, *, dim=-1) -> Tensor:

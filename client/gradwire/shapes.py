@@ -378,7 +378,30 @@ def _topk(inputs, params):
     return tuple(shape), inputs[0]._dtype
 
 
+def _square(inputs, params):
+    a = inputs[0]._shape
+    return (a, inputs[0]._dtype) if len(a) >= 2 and a[-1] == a[-2] and inputs[0]._dtype.kind == "f" else None
+
+
+def _determinant(inputs, params):
+    meta = _square(inputs, params)
+    return meta and (meta[0][:-2], meta[1])
+
+
+def _solve(inputs, params):
+    a, b = inputs[0]._shape, inputs[1]._shape
+    if _square(inputs, params) is None or not b:
+        return None
+    vector = len(b) == 1 or (len(b) == len(a) - 1 and b == a[:-1])
+    if vector:
+        return np.broadcast_shapes(a[:-2], b[:-1]) + (a[-1],), promote(inputs[0]._dtype, inputs[1]._dtype)
+    return np.broadcast_shapes(a[:-2], b[:-2]) + (a[-1], b[-1]), promote(inputs[0]._dtype, inputs[1]._dtype)
+
+
 INFER = {
+    **dict.fromkeys(["inv", "cholesky"], _square),
+    **dict.fromkeys(["det", "slogdet", "slogdet_sign"], _determinant),
+    "solve": _solve,
     **dict.fromkeys(["add", "sub", "mul", "pow", "maximum", "minimum", "floor_divide", "remainder", "bitwise_and", "bitwise_or",
                      "bitwise_xor"], _elementwise),
     "div": _division,

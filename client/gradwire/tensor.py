@@ -30,6 +30,7 @@ sort_result = namedtuple("sort", ["values", "indices"])
 kthvalue_result = namedtuple("kthvalue", ["values", "indices"])
 median_result = namedtuple("median", ["values", "indices"])
 topk_result = namedtuple("topk", ["values", "indices"])
+slogdet_result = namedtuple("slogdet", ["sign", "logabsdet"])
 
 
 def as_dtype(dtype) -> np.dtype:
@@ -707,6 +708,22 @@ class Tensor:
 
     def square(self):
         return self.pow(2)
+
+    # linear algebra on (..., n, n) matrices (gradwire.linalg has them under torch.linalg's names)
+    def inverse(self):
+        return _op("inv", (self,))
+
+    def det(self):
+        return _op("det", (self,))
+
+    def slogdet(self):
+        """``(sign, logabsdet)`` of the determinants, as ``torch.slogdet``."""
+        return slogdet_result(_op("slogdet_sign", (self,)), _op("slogdet", (self,)))
+
+    def logdet(self):
+        """log det A: NaN where the determinant is negative, as ``torch.logdet``."""
+        sign, logabsdet = self.slogdet()
+        return where(sign < 0, math.nan, logabsdet)
 
     def clamp_min(self, min):
         return self.clamp(min=min)
@@ -1455,7 +1472,7 @@ _FUNCTION_NAMES = (
     "moveaxis", "mm", "bmm", "mv", "dot", "outer", "ger", "atan2", "arctan2", "fmod", "allclose", "equal", "logical_and", "logical_or",
     "logical_xor", "cumprod", "nonzero", "argwhere", "scatter_add", "index_select", "masked_select", "diagonal", "diag", "trace",
     "lerp", "addmm", "addcmul", "addcdiv", "hypot", "logaddexp", "nan_to_num", "isclose", "diff", "repeat_interleave", "kron", "cross",
-    "scatter", "index_add", "index_fill", "kthvalue", "median", "quantile", "unique", "bincount",
+    "scatter", "index_add", "index_fill", "kthvalue", "median", "quantile", "unique", "bincount", "inverse", "det", "slogdet", "logdet",
 )
 
 

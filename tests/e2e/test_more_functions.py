@@ -422,3 +422,63 @@ def test_pooling_indices_and_reprs_with_ceil_mode_match_torch(session):
     assert repr(gw.nn.MaxPool2d(3, 2, ceil_mode=True)) == repr(torch.nn.MaxPool2d(3, 2, ceil_mode=True))
     with pytest.raises(gw.InvalidArgumentError, match="divisor must be not zero"):
         gw.nn.functional.avg_pool2d(session.tensor(x), 2, divisor_override=0).sum().item()
+
+
+# --- linear algebra -----------------------------------------------------------------------------------------
+
+
+def _gp_loss(lib, x, y, log_scale, solve_with):
+    """A Gaussian process's negative log marginal likelihood: 0.5 y^T K^-1 y + 0.5 log det K, K an RBF kernel."""
+    distances = ((x.unsqueeze(1) - x.unsqueeze(0)) ** 2).sum(-1)
+    kernel = (-distances / (2 * log_scale.exp() ** 2)).exp() + 0.1 * (lib.eye(6, dtype=lib.float64) if lib is torch else
+                                                                       x._session.eye(6, dtype=gw.float64))
+    if solve_with == "cholesky":
+        factor = lib.linalg.cholesky(kernel)
+        alpha = lib.linalg.solve(factor.mT, lib.linalg.solve(factor, y))
+        logdet = 2 * factor.diagonal().log().sum()
+    else:
+        alpha = lib.linalg.solve(kernel, y) if solve_with == "solve" else lib.linalg.inv(kernel) @ y
+        logdet = lib.linalg.slogdet(kernel)[1] if solve_with == "solve" else lib.logdet(kernel)
+    return 0.5 * (y * alpha).sum() + 0.5 * logdet
+
+
+@pytest.mark.parametrize("solve_with", ["solve", "inv", "cholesky"])
+def test_a_gaussian_process_likelihood_and_its_curvature_match_torch(session, solve_with):
+    rng = np.random.default_rng(7)
+    x, y = rng.standard_normal((6, 2)), rng.standard_normal(6)
+    results = []
+    for lib in (torch, gw):
+        tensor = torch.tensor if lib is torch else session.tensor
+        xs, ys, log_scale = tensor(x, requires_grad=True), tensor(y), tensor(np.float64(0.3), requires_grad=True)
+        grad = torch.autograd.grad if lib is torch else gw.grad
+        loss = _gp_loss(lib, xs, ys, log_scale, solve_with)
+        g_scale, g_x = grad(loss, (log_scale, xs), create_graph=True)
+        (curvature,) = grad(g_scale, log_scale)  # d2 loss / d log_scale^2
+        results.append([loss, g_scale, g_x, curvature])
+    for what, ours, theirs in zip(("loss", "d/dlog_scale", "d/dx", "curvature"), results[1], results[0]):
+        np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-9, atol=1e-12, err_msg=what)
+
+
+def test_linear_algebra_shapes_values_and_refusals_as_torchs(session):
+    a = np.random.default_rng(8).standard_normal((2, 3, 3)) + 3 * np.eye(3)
+    ours, theirs = session.tensor(a), torch.tensor(a)
+    sign, logabsdet = gw.linalg.slogdet(ours)
+    t_sign, t_logabsdet = torch.linalg.slogdet(theirs)
+    np.testing.assert_allclose(sign.numpy(), t_sign.numpy())
+    np.testing.assert_allclose(logabsdet.numpy(), t_logabsdet.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(gw.det(ours).numpy(), torch.det(theirs).numpy(), rtol=1e-12)
+    for b in (np.ones(3), np.ones((2, 3)), np.ones((3, 4))):  # one vector for every matrix, a vector each, a matrix
+        solved = gw.linalg.solve(ours, session.tensor(b))
+        expected = torch.linalg.solve(theirs, torch.tensor(b))
+        assert tuple(solved.shape) == tuple(expected.shape)
+        np.testing.assert_allclose(solved.numpy(), expected.numpy(), rtol=1e-12)
+    with pytest.raises(gw.InvalidArgumentError, match="linalg.inv: A must be batches of square matrices, but they are 2 by 3 matrices"):
+        gw.linalg.inv(session.ones(2, 3)).sum().item()
+    with pytest.raises(gw.InvalidArgumentError, match="the input matrix is singular"):
+        gw.linalg.inv(session.zeros(3, 3)).sum().item()
+    with pytest.raises(gw.InvalidArgumentError, match="linalg.cholesky: The factorization could not be completed because the input is not positive-definite"):
+        gw.linalg.cholesky(-session.eye(3)).sum().item()
+    with pytest.raises(gw.InvalidArgumentError, match=r"linalg.solve: Incompatible shapes of A and B for the equation AX = B \(3x3 and 4x1\)"):
+        gw.linalg.solve(session.eye(3), session.zeros(4)).sum().item()
+    with pytest.raises(RuntimeError, match="Expected a floating point or complex tensor as input. Got Long"):
+        gw.linalg.inv(session.tensor([[1, 2], [3, 4]])).sum().item()

@@ -61,6 +61,32 @@ def grid(*shape, offset=0.0):
     return lambda rng: rng.integers(-4, 4, shape) * 0.5 + offset
 
 
+def well(*dims, negative=False):
+    """Well-conditioned n x n matrices (a random one plus n on the diagonal), ``well(*batch, n)``; ``negative``: det < 0."""
+    def make(rng):
+        n = dims[-1]
+        a = rng.standard_normal(dims + (n,)) + n * np.eye(n)
+        if negative:
+            a[..., 0, :] *= -1
+        return a
+    return make
+
+
+def _det3(a):
+    return (a[0, 0] * (a[1, 1] * a[2, 2] - a[1, 2] * a[2, 1]) - a[0, 1] * (a[1, 0] * a[2, 2] - a[1, 2] * a[2, 0])
+            + a[0, 2] * (a[1, 0] * a[2, 1] - a[1, 1] * a[2, 0]))
+
+
+def _spd(a):
+    """(A + A^T) / 2 @ itself plus the identity: symmetric positive-definite, A's gradient symmetric (engine or torch)."""
+    if isinstance(a, torch.Tensor):
+        s = (a + a.mT) / 2
+        return s @ s + torch.eye(a.shape[-1], dtype=a.dtype)
+    e = a.engine
+    s = e.apply("mul", e.apply("add", a, e.apply("transpose", a, dim0=-1, dim1=-2)), 0.5)
+    return e.apply("add", e.apply("matmul", s, s), e.tensor(np.eye(a.shape[-1], dtype=a.dtype)))
+
+
 def const(values, dtype=None):
     return lambda rng: np.array(values, dtype=dtype)
 
@@ -418,6 +444,27 @@ ROWS = [
     R("cumprod", [(3, 4)], lambda x: torch.cumprod(x, 1), "dim1", dim=1),
     R("cumprod", [const([[1.5, 0.0, 2.0, -1.0], [0.0, 0.0, 3.0, 0.5]])], lambda x: torch.cumprod(x, -1), "zeros", dim=-1),
     R("cumprod", [const([[2, 3], [4, 5]], "int64")], lambda x: torch.cumprod(x, 0), "int", dim=0, diff=()),
+    # linear algebra: well-conditioned matrices (a random one plus n on the diagonal), a singular one, a negative det
+    R("inv", [well(3)], torch.linalg.inv),
+    R("inv", [well(2, 3)], torch.linalg.inv, "batched"),
+    R("det", [well(3)], torch.linalg.det),
+    R("det", [well(2, 3)], torch.linalg.det, "batched"),
+    # at a singular matrix the derivative is adj(A)^T (the numeric check confirms it), which torch.linalg.det's own
+    # backward gives as zeros (det times A^-T): the reference is the 3x3 cofactor expansion, differentiated by torch
+    R("det", [const([[1.0, 2.0, 0.5], [2.0, 4.0, 1.0], [0.0, 1.0, 3.0]])], lambda a: _det3(a), "singular"),
+    R("slogdet", [well(3, negative=True)], lambda a: torch.linalg.slogdet(a)[1], "negative-det"),
+    R("slogdet", [well(2, 3)], lambda a: torch.linalg.slogdet(a)[1], "batched"),
+    # the sign requires grad in torch too, and its gradient is zero (torch calls it unused: the + 0 * sum links it)
+    R("slogdet_sign", [well(2, 3, negative=True)], lambda a: torch.linalg.slogdet(a)[0] + 0 * a.sum((-1, -2)), "batched"),
+    R("solve", [well(3), (3,)], torch.linalg.solve, "vector"),
+    R("solve", [well(3), (3, 2)], torch.linalg.solve, "matrix"),
+    R("solve", [well(2, 3), (3,)], torch.linalg.solve, "batched-A-one-vector"),
+    R("solve", [well(2, 3), (2, 3)], torch.linalg.solve, "batched-vectors"),
+    R("solve", [well(3), (2, 3, 2)], torch.linalg.solve, "broadcast-A"),
+    # cholesky reads A's lower triangle: checked through sym(A) = (A + A^T) / 2, as its gradient is symmetric
+    R("cholesky", [well(3)], lambda a: torch.linalg.cholesky(_spd(a)), call=lambda e, a: e.apply("cholesky", _spd(a))),
+    R("cholesky", [well(2, 3)], lambda a: torch.linalg.cholesky(_spd(a), upper=True), "batched-upper",
+      call=lambda e, a: e.apply("cholesky", _spd(a), upper=True)),
     R("scatter", [(3, 4), const([[0, 1], [1, 3], [3, 0]], "int64"), (3, 2)], lambda x, i, src: torch.scatter(x, 1, i, src), dim=1),
     R("scatter", [(3, 2), const([[2, 0], [0, 1]], "int64"), (2, 2)], lambda x, i, src: torch.scatter(x, 0, i, src), "dim0", dim=0),
     R("scatter_add", [(3, 4), const([[0, 1], [1, 1], [3, 0]], "int64"), (3, 2)], lambda x, i, src: torch.scatter_add(x, 1, i, src),

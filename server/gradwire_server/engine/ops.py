@@ -14,7 +14,7 @@ from typing import Callable, NamedTuple, Optional, Union
 
 import numpy as np
 
-from . import nn
+from . import linalg, nn
 from .backend import erf, erfinv
 
 
@@ -582,6 +582,12 @@ defop("repeat", _repeat, "RepeatBackward0")
 defop("sort", _sort, "SortBackward0")  # (values, indices)
 defop("topk", _topk, "TopkBackward0")  # (values, indices)
 defop("matmul", lambda xp, x, y: x @ y, _matmul_node, 2)
+defop("inv", linalg.inv, "LinalgInvExBackward0")
+defop("det", linalg.det, "LinalgDetBackward0")
+defop("slogdet", linalg.slogdet, "LinalgSlogdetBackward0")  # log|det A|; its sign is the next op's
+defop("slogdet_sign", linalg.slogdet_sign, "LinalgSlogdetBackward0")
+defop("solve", linalg.solve, "LinalgSolveExBackward0", 2)
+defop("cholesky", linalg.cholesky, "LinalgCholeskyExBackward0")
 defop("sum", lambda xp, x, dim=None, keepdim=False: x.sum(axis=dim, keepdims=keepdim), _by_dim("SumBackward0", "SumBackward1"))
 defop("mean", lambda xp, x, dim=None, keepdim=False: x.mean(axis=dim, keepdims=keepdim), _by_dim("MeanBackward0", "MeanBackward1"))
 defop("max", _reduce_with_index("max"), _by_dim("MaxBackward1", "MaxBackward0"))

@@ -34,6 +34,7 @@ TRACEABLE = frozenset({
     "min", "nll_loss", "repeat", "roll", "round", "sign", "softplus", "tril", "triu", "trunc", "conv2d", "conv_transpose2d",
     "avg_pool2d", "adaptive_avg_pool2d", "max_pool2d", "gather", "scatter_add", "embedding", "pad",
     "binary_cross_entropy", "copy_slices", "cumprod", "dropout", "einsum", "index_put", "prod", "remainder", "scatter", "sort", "topk",
+    "inv", "slogdet", "slogdet_sign", "solve", "cholesky",
 })
 
 
@@ -210,6 +211,12 @@ class TracedNumpy:
     def einsum(equation, *xs, optimize=False):
         return _apply("einsum", *xs, equation=equation)
 
+    broadcast_shapes = staticmethod(np.broadcast_shapes)
+
+    @property
+    def linalg(self):
+        return _TracedLinalg
+
     def arange(self, n):
         return self._constant(self.engine.xp.arange(n))
 
@@ -250,6 +257,13 @@ class TracedNumpy:
     def special(name, x):
         """``backend.erf``/``erfinv`` (SciPy's on NumPy): the engine's ops of those names."""
         return _apply(name, x)
+
+
+class _TracedLinalg:
+    """``xp.linalg`` in the traceable rules: the engine's linear-algebra ops."""
+
+    inv = staticmethod(lambda a: _apply("inv", a))
+    solve = staticmethod(lambda a, b: _apply("solve", a, b))
 
 
 def _function(op):

@@ -16,7 +16,7 @@ import math
 import string
 from typing import Callable, NamedTuple, Optional
 
-from . import nn, ops
+from . import linalg, nn, ops
 from .errors import NoDerivative
 
 
@@ -368,6 +368,12 @@ defvjp("roll", _roll_grad, saves=None)
 defvjp("repeat", _repeat_grad, saves=None)
 defvjp("sort", _sorted_grad)
 defvjp("topk", _sorted_grad)
+defvjp("inv", linalg.inv_grad, saves="ans")
+defvjp("det", linalg.det_grad, saves="inputs")
+defvjp("slogdet", linalg.slogdet_grad, saves="inputs")
+defvjp("slogdet_sign", lambda xp, g, ans, a: xp.zeros(a.shape, dtype=g.dtype), saves=None)  # piecewise constant; torch's requires grad too
+defvjp("solve", linalg.solve_grad, saves="all", variadic=True)
+defvjp("cholesky", linalg.cholesky_grad, saves="ans")
 defvjp("matmul", lambda xp, g, ans, x, y: _matmul_grads(xp, g, x, y, 0), lambda xp, g, ans, x, y: _matmul_grads(xp, g, x, y, 1), saves="inputs",
        reads=((1,), (0,)))
 defvjp("sum", lambda xp, g, ans, x, dim=None, keepdim=False: _expand_reduced(xp, g, x.shape, dim, keepdim), saves=None)
