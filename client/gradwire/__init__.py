@@ -16,7 +16,7 @@ from .errors import (
 )
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .factories import (
-    arange, as_tensor, empty, eye, from_numpy, full, is_tensor, linspace, manual_seed, numel, ones, rand, randint, randn, randperm,
+    arange, as_tensor, empty, eye, from_numpy, full, is_tensor, linspace, manual_seed, normal, numel, ones, rand, randint, randn, randperm,
     tril_indices, triu_indices, zeros,
 )
 from .serialization import load, save
@@ -38,7 +38,7 @@ __all__ = [
     "optim", "save", "set_grad_enabled", "stack", "utils", "viz", "where",
     "zeros_like", "ones_like", "full_like", "rand_like", "randn_like", "inference_mode", "arange", "as_tensor", "empty", "eye",
     "from_numpy", "full", "is_tensor", "linspace", "manual_seed", "numel", "ones", "rand", "randint", "randn", "randperm", "tensor", "zeros",
-    "cdist", "tril_indices", "triu_indices",
+    "cdist", "tril_indices", "triu_indices", "normal",
     *FUNCTIONS,
 ]
 globals().update(FUNCTIONS)  # gw.exp(x), gw.sum(x, 1), ...: torch's functions of a tensor

@@ -4,11 +4,13 @@ for ``torch`` reads the same. ``gw.manual_seed`` reseeds every open session."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from .session import _open_sessions, resolve_session
 from .tensor import Tensor
 
 __all__ = ["arange", "as_tensor", "empty", "eye", "from_numpy", "full", "is_tensor", "linspace", "manual_seed", "numel", "ones", "rand",
-           "randint", "randn", "randperm", "tensor", "tril_indices", "triu_indices", "zeros"]
+           "normal", "randint", "randn", "randperm", "tensor", "tril_indices", "triu_indices", "zeros"]
 
 
 def tensor(data, dtype=None, requires_grad=False, *, session=None):
@@ -19,8 +21,6 @@ def tensor(data, dtype=None, requires_grad=False, *, session=None):
 def from_numpy(array, *, session=None):
     """A tensor of ``array``'s dtype and values, as ``torch.from_numpy``, but a copy: a remote tensor cannot share
     the array's memory, so a later change to the array does not reach it."""
-    import numpy as np
-
     if not isinstance(array, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
     return resolve_session(session).tensor(array)
@@ -76,6 +76,22 @@ def linspace(start, end, steps, dtype=None, requires_grad=False, *, session=None
 
 def eye(n, m=None, dtype=None, requires_grad=False, *, session=None):
     return resolve_session(session).eye(n, m, dtype=dtype, requires_grad=requires_grad)
+
+
+def normal(mean, std=1.0, size=None, *, dtype=None, requires_grad=False, session=None):
+    """``torch.normal``: samples of N(mean, std^2), ``mean`` and ``std`` tensors (broadcast together) or numbers (then
+    ``size`` gives the shape), from the session's generator."""
+    tensors = [t for t in (mean, std) if isinstance(t, Tensor)]
+    if not tensors:
+        if size is None:
+            raise TypeError("normal(): with a number mean and std, size= gives the shape")
+        samples = resolve_session(session).randn(*((size,) if isinstance(size, int) else size), dtype=dtype)
+        out = samples * std + mean
+    else:
+        first = tensors[0]
+        shape = np.broadcast_shapes(*(tuple(t.shape) for t in tensors))
+        out = first._session.randn(*shape, dtype=dtype or first.dtype) * std + mean
+    return out.requires_grad_() if requires_grad else out
 
 
 def tril_indices(row, col, offset=0, *, dtype=None, session=None):

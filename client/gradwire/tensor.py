@@ -962,6 +962,44 @@ class Tensor:
         samples = self._session.randn(*self.shape, dtype=self.dtype)
         return self.copy_(samples * std + mean if (mean, std) != (0.0, 1.0) else samples)
 
+    def bernoulli_(self, p=0.5):
+        """0/1 samples, each 1 with probability ``p`` (a number or a tensor), written into this tensor."""
+        return self.copy_((self._session.rand(*self.shape, dtype=self.dtype if self.dtype.kind == "f" else float32) < p).to(self.dtype))
+
+    def exponential_(self, lambd=1.0):
+        """Exponential samples of rate ``lambd`` (-log(1 - u) / lambd), written into this tensor."""
+        return self.copy_(-(1.0 - self._session.rand(*self.shape, dtype=self.dtype)).log() / lambd)
+
+    # sampling, from the session's generator (reproducible under manual_seed, but not PyTorch's sequence)
+    def bernoulli(self):
+        """0/1 samples, 1 with the probability each element of this tensor holds, as ``torch.bernoulli``."""
+        return (self._session.rand(*self.shape, dtype=self.dtype) < self.detach()).to(self.dtype)
+
+    def multinomial(self, num_samples, replacement=False):
+        """``num_samples`` category indices per row of weights (1-D or 2-D), as ``torch.multinomial``: with
+        ``replacement`` by the inverse of the cumulative weights, without it by the Gumbel top-k trick (the
+        ``num_samples`` largest log-weights plus Gumbel noise: a draw without replacement, weight by weight)."""
+        if self.ndim not in (1, 2):
+            raise errors.InvalidArgumentError("prob_dist must be 1 or 2 dim")
+        if self.dtype.kind != "f":
+            raise errors.InvalidArgumentError("multinomial only supports floating-point dtypes for input")
+        if num_samples <= 0:
+            raise errors.InvalidArgumentError("cannot sample n_sample <= 0 samples")
+        n = self.shape[-1]
+        if not replacement and num_samples > n:
+            raise errors.InvalidArgumentError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+        weights = self.detach() if self.ndim == 2 else self.detach().unsqueeze(0)
+        rows = weights.shape[0]
+        if replacement:
+            cumulative = weights.cumsum(-1)
+            cumulative = cumulative / cumulative[:, -1:]
+            u = self._session.rand(rows, num_samples, 1, dtype=self.dtype)
+            picked = (u >= cumulative.unsqueeze(1)).sum(-1).clamp_max(n - 1)  # (1.0 - rounding: never past the last)
+        else:
+            gumbel = -(-(1.0 - self._session.rand(rows, n, dtype=self.dtype)).log()).log()
+            picked = (weights.log() + gumbel).topk(num_samples, dim=-1).indices
+        return picked if self.ndim == 2 else picked.squeeze(0)
+
     def addcmul_(self, tensor1, tensor2, value=1):
         return self.add_(_scaled(tensor1 * tensor2, value))
 
@@ -1473,6 +1511,7 @@ _FUNCTION_NAMES = (
     "logical_xor", "cumprod", "nonzero", "argwhere", "scatter_add", "index_select", "masked_select", "diagonal", "diag", "trace",
     "lerp", "addmm", "addcmul", "addcdiv", "hypot", "logaddexp", "nan_to_num", "isclose", "diff", "repeat_interleave", "kron", "cross",
     "scatter", "index_add", "index_fill", "kthvalue", "median", "quantile", "unique", "bincount", "inverse", "det", "slogdet", "logdet",
+    "bernoulli", "multinomial",
 )
 
 

@@ -482,3 +482,38 @@ def test_linear_algebra_shapes_values_and_refusals_as_torchs(session):
         gw.linalg.solve(session.eye(3), session.zeros(4)).sum().item()
     with pytest.raises(RuntimeError, match="Expected a floating point or complex tensor as input. Got Long"):
         gw.linalg.inv(session.tensor([[1, 2], [3, 4]])).sum().item()
+
+
+# --- sampling -------------------------------------------------------------------------------------------------
+
+
+def test_multinomial_draws_the_weights_with_and_without_replacement(session):
+    session.manual_seed(4)
+    weights = session.tensor([[1.0, 0.0, 3.0, 6.0]] * 3000)
+    drawn = gw.multinomial(weights, 1, replacement=True).numpy()
+    assert drawn.shape == (3000, 1) and drawn.dtype == np.int64
+    np.testing.assert_allclose(np.bincount(drawn.ravel(), minlength=4) / 3000, [0.1, 0.0, 0.3, 0.6], atol=0.03)  # bounded draws
+    without = weights.multinomial(3).numpy()  # three of the three categories that have weight: each row a permutation
+    assert (np.sort(without, axis=1) == [0, 2, 3]).all()
+    firsts = np.bincount(without[:, 0], minlength=4) / 3000  # the first draw is a draw by weight
+    np.testing.assert_allclose(firsts, [0.1, 0.0, 0.3, 0.6], atol=0.03)
+    assert gw.multinomial(session.tensor([0.2, 0.8]), 5, replacement=True).shape == (5,)
+    with pytest.raises(gw.InvalidArgumentError, match="cannot sample n_sample > prob_dist.size"):
+        weights.multinomial(5)
+
+
+def test_bernoulli_and_normal_sample_their_distributions(session):
+    session.manual_seed(5)
+    p = session.tensor(np.linspace(0.0, 1.0, 5).repeat(2000).reshape(5, 2000))
+    drawn = gw.bernoulli(p).numpy()
+    assert set(np.unique(drawn)) <= {0.0, 1.0} and drawn[0].sum() == 0 and drawn[-1].sum() == 2000
+    np.testing.assert_allclose(drawn.mean(1), np.linspace(0.0, 1.0, 5), atol=0.04)
+    samples = gw.normal(2.0, 0.5, size=(20000,), session=session).numpy()
+    assert abs(samples.mean() - 2.0) < 0.02 and abs(samples.std() - 0.5) < 0.02
+    means = session.tensor([[-1.0], [3.0]])
+    shaped = gw.normal(means, session.tensor([0.1, 0.2, 0.3])).numpy()  # broadcast: (2, 3)
+    assert shaped.shape == (2, 3) and np.abs(shaped - [[-1.0], [3.0]]).max() < 2.0
+    filled = session.zeros(4000).bernoulli_(0.25).numpy()
+    assert set(np.unique(filled)) == {0.0, 1.0} and abs(filled.mean() - 0.25) < 0.03
+    rates = session.zeros(20000).exponential_(2.0).numpy()
+    assert rates.min() >= 0 and abs(rates.mean() - 0.5) < 0.02
