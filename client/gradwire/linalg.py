@@ -1,5 +1,6 @@
 """``gradwire.linalg``: PyTorch's ``torch.linalg`` norms, cross product, and inverse, determinants, solve and Cholesky
-factor of batches of square matrices, as ops on the server (each differentiable, twice over but for ``det``)."""
+factor of batches of square matrices, their eigenvalues and singular values, as ops on the server (each
+differentiable, and twice over but for ``det``, ``eigvalsh`` and ``svdvals``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,21 @@ import math
 from . import errors
 from .tensor import Tensor, _op
 
-__all__ = ["cholesky", "cross", "det", "inv", "matrix_norm", "norm", "slogdet", "solve", "vector_norm"]
+__all__ = ["cholesky", "cross", "det", "eigvalsh", "inv", "matrix_norm", "norm", "slogdet", "solve", "svdvals", "vector_norm"]
+
+
+def eigvalsh(A: Tensor, UPLO="L") -> Tensor:
+    """The eigenvalues, ascending, of each symmetric matrix (its lower triangle read, or its upper with ``UPLO="U"``),
+    as ``torch.linalg.eigvalsh``; differentiable (V diag(g) V^T), once."""
+    if UPLO not in ("L", "U"):
+        raise errors.InvalidArgumentError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
+    return _op("eigvalsh", (A,), {"upper": True} if UPLO == "U" else None)
+
+
+def svdvals(A: Tensor) -> Tensor:
+    """The singular values, descending, of each matrix (..., m, n), as ``torch.linalg.svdvals``; differentiable
+    (U diag(g) V^T), once."""
+    return _op("svdvals", (A,))
 
 
 def inv(A: Tensor) -> Tensor:
@@ -54,9 +69,9 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim=False, *, dtype=None) -> Ten
 
 
 def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None) -> Tensor:
-    """The Frobenius norm, or the largest (``ord=inf``: rows', ``1``: columns') absolute sum, or the smallest
-    (``-inf``, ``-1``), over the two dims ``dim``, as ``torch.linalg.matrix_norm``; the spectral and nuclear
-    norms need an SVD, which gradwire does not have."""
+    """The Frobenius norm, the largest (``ord=inf``: rows', ``1``: columns') absolute sum or the smallest (``-inf``,
+    ``-1``), the spectral norm (``2``: the largest singular value; ``-2`` the smallest) or the nuclear norm
+    (``"nuc"``: their sum), over the two dims ``dim``, as ``torch.linalg.matrix_norm``."""
     A = A if dtype is None else A.to(dtype)
     if len(dim) != 2:
         raise errors.InvalidArgumentError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {tuple(dim)}")
@@ -68,7 +83,12 @@ def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None
         sums = A.abs().sum(summed, keepdim=True)
         out = sums.amax(across, keepdim=True) if ord > 0 else sums.amin(across, keepdim=True)
         return out if keepdim else out.squeeze((rows, columns))
-    raise errors.UnimplementedError(f"linalg.matrix_norm: ord={ord!r} needs a singular value decomposition, which gradwire does not have")
+    if ord in (2, -2, "nuc"):  # from the singular values: the largest, the smallest, their sum
+        moved = A.movedim((rows, columns), (-2, -1))
+        values = svdvals(moved)
+        out = values.sum(-1) if ord == "nuc" else values.amax(-1) if ord == 2 else values.amin(-1)
+        return out.unsqueeze(-1).unsqueeze(-1).movedim((-2, -1), (rows, columns)) if keepdim else out
+    raise errors.InvalidArgumentError(f"linalg.matrix_norm: Order {ord} not supported.")
 
 
 def norm(A: Tensor, ord=None, dim=None, keepdim=False, *, dtype=None) -> Tensor:

@@ -402,6 +402,9 @@ INFER = {
     **dict.fromkeys(["inv", "cholesky"], _square),
     **dict.fromkeys(["det", "slogdet", "slogdet_sign"], _determinant),
     "solve": _solve,
+    "eigvalsh": lambda inputs, params: (lambda meta: meta and (meta[0][:-1], meta[1]))(_square(inputs, params)),
+    "svdvals": lambda inputs, params: ((inputs[0]._shape[:-2] + (min(inputs[0]._shape[-2:]),), inputs[0]._dtype)
+                                       if len(inputs[0]._shape) >= 2 and inputs[0]._dtype.kind == "f" else None),
     **dict.fromkeys(["add", "sub", "mul", "pow", "maximum", "minimum", "floor_divide", "remainder", "bitwise_and", "bitwise_or",
                      "bitwise_xor"], _elementwise),
     "div": _division,

@@ -77,6 +77,14 @@ def _det3(a):
             + a[0, 2] * (a[1, 0] * a[2, 1] - a[1, 1] * a[2, 0]))
 
 
+def _sym(a):
+    """(A + A^T) / 2: a symmetric matrix whose gradient is symmetric, for the ops that read one triangle."""
+    if isinstance(a, torch.Tensor):
+        return (a + a.mT) / 2
+    e = a.engine
+    return e.apply("mul", e.apply("add", a, e.apply("transpose", a, dim0=-1, dim1=-2)), 0.5)
+
+
 def _spd(a):
     """(A + A^T) / 2 @ itself plus the identity: symmetric positive-definite, A's gradient symmetric (engine or torch)."""
     if isinstance(a, torch.Tensor):
@@ -461,6 +469,12 @@ ROWS = [
     R("solve", [well(2, 3), (3,)], torch.linalg.solve, "batched-A-one-vector"),
     R("solve", [well(2, 3), (2, 3)], torch.linalg.solve, "batched-vectors"),
     R("solve", [well(3), (2, 3, 2)], torch.linalg.solve, "broadcast-A"),
+    R("eigvalsh", [(3, 3)], lambda a: torch.linalg.eigvalsh(_sym(a)), call=lambda e, a: e.apply("eigvalsh", _sym(a))),
+    R("eigvalsh", [(2, 4, 4)], lambda a: torch.linalg.eigvalsh(_sym(a), UPLO="U"), "batched-upper",
+      call=lambda e, a: e.apply("eigvalsh", _sym(a), upper=True)),
+    R("svdvals", [(3, 3)], torch.linalg.svdvals),
+    R("svdvals", [(2, 4, 3)], torch.linalg.svdvals, "batched-tall"),
+    R("svdvals", [(3, 5)], torch.linalg.svdvals, "wide"),
     # cholesky reads A's lower triangle: checked through sym(A) = (A + A^T) / 2, as its gradient is symmetric
     R("cholesky", [well(3)], lambda a: torch.linalg.cholesky(_spd(a)), call=lambda e, a: e.apply("cholesky", _spd(a))),
     R("cholesky", [well(2, 3)], lambda a: torch.linalg.cholesky(_spd(a), upper=True), "batched-upper",

@@ -1,5 +1,5 @@
-"""Linear algebra on batches of square matrices (``torch.linalg``'s inv, det, slogdet, solve, cholesky): the
-forwards, checked and worded as PyTorch's, and their VJP rules.
+"""Linear algebra on batches of matrices (``torch.linalg``'s inv, det, slogdet, solve, cholesky, eigvalsh, svdvals):
+the forwards, checked and worded as PyTorch's, and their VJP rules.
 
 Each works on ``(..., n, n)`` stacks through ``xp.linalg`` (NumPy's LAPACK, CuPy's cuSOLVER). NumPy raises for a
 singular matrix or one that is not positive-definite; CuPy gives NaNs there, as its LAPACK calls do not check.
@@ -114,6 +114,33 @@ def solve_grad(xp, g, ans, a, b, *, argnum):
         return g_b[..., 0] if vector else g_b
     x = ans[..., None] if vector else ans
     return -(g_b @ _mT(x))
+
+
+def eigvalsh(xp, a, upper=False):
+    """The eigenvalues of each symmetric matrix, ascending (its lower triangle read, or ``upper``)."""
+    _square(xp, a, "eigvalsh")
+    return xp.linalg.eigvalsh(a, UPLO="U" if upper else "L")
+
+
+def eigvalsh_grad(xp, g, ans, a, upper=False):
+    """d w_i = v_i^T dA v_i: the gradient is V diag(g) V^T (the eigenvectors found again)."""
+    _, v = xp.linalg.eigh(a, UPLO="U" if upper else "L")
+    return (v * g[..., None, :]) @ _mT(v)
+
+
+def svdvals(xp, a):
+    """The singular values of each matrix (..., m, n), descending."""
+    if a.dtype.kind != "f":
+        raise TypeError(f"linalg.svd: Expected a floating point or complex tensor as input. Got {_torch_type(a.dtype)}")
+    if a.ndim < 2:
+        raise ValueError("linalg.svd: The input tensor A must have at least 2 dimensions.")
+    return xp.linalg.svd(a, compute_uv=False)
+
+
+def svdvals_grad(xp, g, ans, a):
+    """d s_i = u_i^T dA v_i: the gradient is U diag(g) V^T (the singular vectors found again, thin)."""
+    u, _, vt = xp.linalg.svd(a, full_matrices=False)
+    return (u * g[..., None, :]) @ vt
 
 
 def cholesky(xp, a, upper=False):

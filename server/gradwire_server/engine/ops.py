@@ -588,6 +588,8 @@ defop("slogdet", linalg.slogdet, "LinalgSlogdetBackward0")  # log|det A|; its si
 defop("slogdet_sign", linalg.slogdet_sign, "LinalgSlogdetBackward0")
 defop("solve", linalg.solve, "LinalgSolveExBackward0", 2)
 defop("cholesky", linalg.cholesky, "LinalgCholeskyExBackward0")
+defop("eigvalsh", linalg.eigvalsh, "LinalgEighBackward0")
+defop("svdvals", linalg.svdvals, "LinalgSvdBackward0")
 defop("sum", lambda xp, x, dim=None, keepdim=False: x.sum(axis=dim, keepdims=keepdim), _by_dim("SumBackward0", "SumBackward1"))
 defop("mean", lambda xp, x, dim=None, keepdim=False: x.mean(axis=dim, keepdims=keepdim), _by_dim("MeanBackward0", "MeanBackward1"))
 defop("max", _reduce_with_index("max"), _by_dim("MaxBackward1", "MaxBackward0"))

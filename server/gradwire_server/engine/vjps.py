@@ -374,6 +374,8 @@ defvjp("slogdet", linalg.slogdet_grad, saves="inputs")
 defvjp("slogdet_sign", lambda xp, g, ans, a: xp.zeros(a.shape, dtype=g.dtype), saves=None)  # piecewise constant; torch's requires grad too
 defvjp("solve", linalg.solve_grad, saves="all", variadic=True)
 defvjp("cholesky", linalg.cholesky_grad, saves="ans")
+defvjp("eigvalsh", linalg.eigvalsh_grad, saves="inputs")  # the vectors are found again in the backward
+defvjp("svdvals", linalg.svdvals_grad, saves="inputs")
 defvjp("matmul", lambda xp, g, ans, x, y: _matmul_grads(xp, g, x, y, 0), lambda xp, g, ans, x, y: _matmul_grads(xp, g, x, y, 1), saves="inputs",
        reads=((1,), (0,)))
 defvjp("sum", lambda xp, g, ans, x, dim=None, keepdim=False: _expand_reduced(xp, g, x.shape, dim, keepdim), saves=None)
