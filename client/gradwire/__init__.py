@@ -7,7 +7,7 @@
         print(x.grad.numpy())
 """
 
-from . import autograd, distributions, errors, linalg, nn, optim, utils, viz
+from . import autograd, cuda, distributions, errors, linalg, nn, optim, utils, viz
 from .autograd import grad
 from .errors import (
     CancelledError, DeadlineExceededError, FailedPreconditionError, GradwireError, InternalError,
@@ -22,17 +22,23 @@ from .factories import (
 from .serialization import load, save
 from .session import Session, connect
 from .tensor import (
-    FUNCTIONS, Tensor, bool_, broadcast_to, cat, cdist, einsum, float16, float32, float64, full_like, int32, int64, maximum, meshgrid, minimum,
+    FUNCTIONS, Tensor, bool_, broadcast_to, cat, cdist, device, einsum, float16, float32, float64, full_like, int32, int64, maximum, meshgrid, minimum,
     ones_like, rand_like, randn_like, stack, std_mean, tensordot, var_mean, where, zeros_like,
 )
 
 __version__ = "0.1.0"
 
+
+def get_default_dtype():
+    """float32, PyTorch's default, which gradwire's factories and layers use (there is no set_default_dtype)."""
+    return float32
+
 __all__ = [
     "CancelledError", "DeadlineExceededError", "FailedPreconditionError", "GradwireError", "InternalError",
     "InvalidArgumentError", "InvalidIndexError", "NotFoundError", "PermissionDeniedError", "ResourceExhaustedError", "Session",
     "SessionLostError", "Tensor",
-    "UnauthenticatedError", "UnavailableError", "UnimplementedError", "autograd", "bool_", "cat", "connect", "distributions", "einsum",
+    "UnauthenticatedError", "UnavailableError", "UnimplementedError", "autograd", "bool_", "cat", "connect", "cuda", "device", "distributions",
+    "einsum", "get_default_dtype",
     "enable_grad", "errors", "float16", "float32", "float64", "grad", "int32", "int64", "is_grad_enabled", "load",
     "maximum", "minimum", "nn", "no_grad", "broadcast_to", "meshgrid", "tensordot", "std_mean", "var_mean", "linalg",
     "optim", "save", "set_grad_enabled", "stack", "utils", "viz", "where",

@@ -47,6 +47,50 @@ def as_dtype(dtype) -> np.dtype:
     return parsed
 
 
+class device:
+    """``torch.device``: a device type (``"cpu"`` or ``"cuda"``) and an optional index. A gradwire tensor stays on its
+    server's device, chosen at ``connect``: a device given to ``to()`` is checked, and nothing moves."""
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, type, index=None):
+        if isinstance(type, device):
+            type, index = type.type, type.index
+        kind, _, number = str(type).partition(":")
+        if kind not in ("cpu", "cuda") or (number and not number.isdigit()):
+            raise errors.InvalidArgumentError(f"Expected one of cpu, cuda device type at start of device string: {type}")
+        self.type, self.index = kind, int(number) if number else index
+
+    def __str__(self):
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __repr__(self):
+        return f"device(type='{self.type}')" if self.index is None else f"device(type='{self.type}', index={self.index})"
+
+    def __eq__(self, other):
+        if isinstance(other, str):
+            try:
+                other = device(other)
+            except errors.GradwireError:
+                return False
+        return isinstance(other, device) and (self.type, self.index) == (other.type, other.index)
+
+    def __hash__(self):
+        return hash((self.type, self.index))
+
+
+def _device_type(value):
+    """``"cpu"`` or ``"cuda"`` from a device or its name; an error for anything else."""
+    return device(value).type
+
+
+_DEVICE_TYPES = frozenset(("cpu", "cuda", "mps", "xpu", "hip", "xla", "meta", "ipu", "hpu", "mtia"))  # PyTorch's, to tell from dtypes
+
+
+def _is_device(value):
+    return isinstance(value, device) or (isinstance(value, str) and value.split(":")[0] in _DEVICE_TYPES)
+
+
 class GradFn:
     """What PyTorch calls a ``grad_fn``: the backward node that made a tensor."""
 
@@ -354,14 +398,15 @@ class Tensor:
 
     # --- device and dtype --------------------------------------------------------------------
     def to(self, *args, dtype=None, device=None) -> "Tensor":
-        """``to(dtype)``, ``to(device)`` or both; the same tensor when nothing changes."""
+        """``to(dtype)``, ``to(device)`` or both; the same tensor when nothing changes. A device is checked and
+        otherwise left alone: the tensor stays on its server's device (``x.cpu().numpy()`` reads it as ever)."""
         for arg in args:
-            if isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda"):
+            if _is_device(arg):
                 device = arg
             else:
                 dtype = arg
-        if device is not None and str(device).split(":")[0] != self.device:
-            raise errors.InvalidArgumentError(f"device {device!r} is not available: this session's server runs on {self.device!r}")
+        if device is not None:
+            _device_type(device)
         if dtype is None or as_dtype(dtype) == self._dtype:
             return self
         return _op("to", (self,), {"dtype": as_dtype(dtype).name})

@@ -255,8 +255,11 @@ def test_zero_grad_and_to(session, rng):
     assert np.array_equal(model.weight.detach().numpy(), before.astype(np.float64))
     assert model(session.tensor(rng.standard_normal((2, 3)))).dtype == np.float64
     assert model.to(session.device) is model
-    with pytest.raises(gw.InvalidArgumentError):
-        model.to("cuda" if session.device == "cpu" else "cpu")  # a device the server does not run on
+    # another device is checked and left alone: the parameters stay on the server's device, as cuda() and cpu() leave them
+    assert model.to("cuda" if session.device == "cpu" else "cpu") is model and model.to(gw.device("cuda", 0)) is model
+    assert model.weight.device == session.device
+    with pytest.raises(gw.InvalidArgumentError, match="Expected one of cpu, cuda device type at start of device string: tpu"):
+        model.to(gw.device("tpu"))
 
 
 def test_registration_rules(session):

@@ -621,3 +621,16 @@ def test_local_torch_tensors_are_operands_as_numpy_arrays_are(session):
     with pytest.raises(gw.InvalidArgumentError, match="expected a Tensor or a number, got str"):
         x.add_("one")
     assert x.tolist() == [[9.0, 9.0, 9.0], [4.0, 5.0, 6.0]]  # the refused command never went out
+
+
+def test_device_idioms_of_pytorch_code_run_unchanged(session):
+    """``device = "cuda" if cuda.is_available() else "cpu"``, ``.to(device)``, ``.cpu().numpy()``: a tensor stays on its
+    server's device, whatever the client names, and reads back as ever."""
+    device = gw.device("cuda" if gw.cuda.is_available() else "cpu")
+    assert gw.cuda.is_available() == (session.device == "cuda") and gw.cuda.device_count() == int(session.device == "cuda")
+    assert device == session.device and str(device) == session.device and repr(gw.device("cuda:1")) == "device(type='cuda', index=1)"
+    x = session.tensor([1.0, 2.0]).to(device)
+    assert x.cpu().numpy().tolist() == [1.0, 2.0] and x.cuda() is x and x.to("cpu", gw.float64).dtype == gw.float64
+    assert gw.get_default_dtype() == gw.float32
+    with pytest.raises(gw.InvalidArgumentError, match="Expected one of cpu, cuda device type"):
+        x.to("mps")

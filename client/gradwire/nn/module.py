@@ -14,7 +14,7 @@ import numpy as np
 from .. import errors
 from ..grad_mode import is_grad_enabled, no_grad
 from ..session import resolve_session  # noqa: F401 - layers take it from here
-from ..tensor import Tensor, as_dtype
+from ..tensor import Tensor, _device_type, _is_device, as_dtype
 from ..utils.hooks import RemovableHandle
 from .parameter import Parameter
 
@@ -292,13 +292,12 @@ class Module:
         """``to(dtype)``, ``to(device)`` or both. A new dtype gives each parameter a converted copy: call it
         before making the optimizer, which holds the parameters it is given."""
         for arg in args:
-            if isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda"):
+            if _is_device(arg):
                 device = arg
             else:
                 dtype = arg
-        for param in self.parameters():
-            param.to(device=device)  # raises for a device the server does not have
-            break
+        if device is not None:
+            _device_type(device)  # checked; the parameters stay on their server's device, as cuda() and cpu() leave them
         if dtype is None:
             return self
         dtype = as_dtype(dtype)
