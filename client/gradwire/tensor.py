@@ -251,8 +251,10 @@ class Tensor:
     def grad_fn(self):
         if self._is_leaf:
             return None
-        if self._grad_fn is None:
-            self._grad_fn = GradFn(self)
+        if type(self._grad_fn) is not GradFn:  # None, or the node's name where it is known already (a custom Function's)
+            node = GradFn(self)
+            node._name = self._grad_fn
+            self._grad_fn = node  # (a cycle, node <-> tensor: the garbage collector releases them together)
         return self._grad_fn
 
     @property
@@ -1495,7 +1497,7 @@ def _rebase(target, inputs):
     root = target if target._view_of is None else target._view_of
     past = Tensor(root._session, 0, root._shape, root._dtype, root._requires_grad, root._is_leaf, root._parents)
     past._grad_fn = root._grad_fn
-    if past._grad_fn is not None:
+    if type(past._grad_fn) is GradFn:
         past._grad_fn._tensor = past  # its name, if read already, stays known
     root._parents = (past,) + inputs[1:]
     root._requires_grad, root._is_leaf, root._grad_fn = True, False, None

@@ -161,3 +161,23 @@ def test_a_checkpointed_dropout_draws_the_same_samples_when_run_again(session):
     gw.manual_seed(5)
     again = checkpoint(lambda h: dropout(h), x).detach().numpy()
     np.testing.assert_array_equal(first, again)  # a seeded run stays reproducible
+
+
+def test_a_custom_functions_outputs_are_released_without_the_garbage_collector(session):
+    """No reference cycle through the outputs' node (its name is kept as a string until grad_fn is read)."""
+    import gc
+
+    Cube = _functions(gw)[0]
+    x = session.tensor(X, requires_grad=True)
+    (Cube.apply(x, 2.0) * 1.0).sum().backward()
+    session.sync()
+    before = session.stats()["tensors"]
+    gc.disable()
+    try:
+        for _ in range(5):
+            (Cube.apply(x, 2.0) * 1.0).sum().backward()
+        session.sync()
+        after = session.stats()["tensors"]
+    finally:
+        gc.enable()
+    assert after <= before

@@ -14,7 +14,7 @@ import weakref
 
 from .. import errors
 from ..grad_mode import is_grad_enabled, no_grad
-from ..tensor import GradFn, Tensor
+from ..tensor import Tensor
 
 
 class FunctionCtx:
@@ -76,8 +76,7 @@ class Function:
             out = out + tie
             out.register_hook(node.output_hook(k))  # (the hook holds the node: it lives as long as an output)
             out._parents = tuple(x for x in args if isinstance(x, Tensor))  # what the tie reaches; PyTorch's next_functions
-            out._grad_fn = GradFn(out)
-            out._grad_fn._name = f"{cls.__name__}Backward"
+            out._grad_fn = f"{cls.__name__}Backward"  # the name its grad_fn will have (no node object until read)
             tied.append(out)
         inputs_hooked = weakref.ref(node)
         for i, x in enumerate(args):
