@@ -920,12 +920,15 @@ class Session:
                     for hook in hooks:  # (removed meanwhile: none left, the pass goes on)
                         with set_grad_enabled(bool(recorded)):  # as in PyTorch: grad mode is create_graph's
                             result = hook(grad)
+                        if result is NO_GRADIENT:  # (a custom Function's input whose backward gave None)
+                            grad = NO_GRADIENT
+                            break
                         if result is not None:
                             grad = _hook_result(hook, result, grad)
                 except BaseException:
                     self._resume(abort=True)
                     raise
-                answer = self._resume(None if grad is given else grad)
+                answer = self._resume(drop=True) if grad is NO_GRADIENT else self._resume(None if grad is given else grad)
         except BaseException:
             if newly and not self._closed:
                 for leaf in newly:
@@ -933,11 +936,11 @@ class Session:
                 self._set_grads_to_none(newly)
             raise
 
-    def _resume(self, gradient=None, abort=False):
+    def _resume(self, gradient=None, abort=False, drop=False):
         with self._lock:
             command = self._command("resume")
             command.resume.gradient = gradient._handle if gradient is not None else 0
-            command.resume.abort = abort
+            command.resume.abort, command.resume.drop = abort, drop
             if abort:
                 self._flush()
             return command.id
@@ -1169,6 +1172,9 @@ def _hooked_on_paths(roots):
 
 
 _LEGACY_TYPES = {"float16": "torch.HalfTensor", "float32": "torch.FloatTensor", "float64": "torch.DoubleTensor"}
+
+
+NO_GRADIENT = object()  # what an internal hook returns for "no gradient goes on from this tensor" (Resume.drop)
 
 
 def _hook_result(hook, result, grad):

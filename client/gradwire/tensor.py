@@ -94,11 +94,12 @@ def _is_device(value):
 class GradFn:
     """What PyTorch calls a ``grad_fn``: the backward node that made a tensor."""
 
-    __slots__ = ("_tensor", "_name")
+    __slots__ = ("_tensor", "_name", "_inputs")
 
-    def __init__(self, tensor):
+    def __init__(self, tensor, name=None, inputs=None):
         self._tensor = tensor
-        self._name = None
+        self._name = name
+        self._inputs = inputs  # where not the tensor's parents in the client's graph (a custom Function's inputs)
 
     def name(self) -> str:
         """The node's name, as PyTorch names it (``MulBackward0``); asks the server once."""
@@ -112,7 +113,7 @@ class GradFn:
     def next_functions(self):
         """``((node, 0), ...)`` per input: a ``GradFn``, an ``AccumulateGrad`` for leaves, or None."""
         out = []
-        for x in self._tensor._parents or ():
+        for x in (self._inputs if self._inputs is not None else self._tensor._parents) or ():
             if not isinstance(x, Tensor) or not x._requires_grad:
                 out.append((None, 0))
             elif x._is_leaf:
@@ -251,9 +252,8 @@ class Tensor:
     def grad_fn(self):
         if self._is_leaf:
             return None
-        if type(self._grad_fn) is not GradFn:  # None, or the node's name where it is known already (a custom Function's)
-            node = GradFn(self)
-            node._name = self._grad_fn
+        if type(self._grad_fn) is not GradFn:  # None, or (name, inputs) where known already (a custom Function's)
+            node = GradFn(self) if self._grad_fn is None else GradFn(self, *self._grad_fn)
             self._grad_fn = node  # (a cycle, node <-> tensor: the garbage collector releases them together)
         return self._grad_fn
 

@@ -14,7 +14,7 @@ from typing import NamedTuple, Sequence
 from gradwire.v1 import gradwire_pb2 as pb
 from gradwire.wire import array_from_bytes, decode_param
 
-from .engine import Tensor, parse_dtype, set_grad_enabled
+from .engine import DROPPED, Tensor, parse_dtype, set_grad_enabled
 from .engine import graphview, optim
 from .errors import DependencyFailed, InvalidRequest
 from .sessions import GradAlias, Session
@@ -463,7 +463,7 @@ def _resume(session, resume, inline_bytes):
         session.passes.pop().walk.close()
         return None
     try:
-        changed = session.tensor(resume.gradient) if resume.gradient else None
+        changed = DROPPED if resume.drop else session.tensor(resume.gradient) if resume.gradient else None
     except Exception:
         session.passes.pop().walk.close()  # the hooks' result never came: nothing to go on with
         raise

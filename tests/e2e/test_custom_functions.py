@@ -181,3 +181,58 @@ def test_a_custom_functions_outputs_are_released_without_the_garbage_collector(s
     finally:
         gc.enable()
     assert after <= before
+
+
+def test_an_input_whose_gradient_backward_returns_as_none_gets_none_as_in_pytorch(session):
+    results = []
+    for lib in (torch, gw):
+        class Scale(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x, factor):
+                ctx.save_for_backward(factor)
+                return x * factor
+
+            @staticmethod
+            def backward(ctx, g):
+                (factor,) = ctx.saved_tensors
+                return g * factor, None  # none for the factor, though it requires grad
+
+        make = (lambda a: torch.tensor(a, requires_grad=True)) if lib is torch else (lambda a: session.tensor(a, requires_grad=True))
+        x, factor, other = make(X), make(X[::-1].copy()), make(X)
+        Scale.apply(x, factor).sum().backward()
+        alone = factor.grad  # None: nothing else reached it
+        (Scale.apply(other, factor) + factor * 3).sum().backward()  # another path to the factor: only it counts
+        grad = torch.autograd.grad if lib is torch else gw.grad
+        unused = grad(Scale.apply(x, factor).sum(), factor, allow_unused=True)[0]
+        results.append((alone, factor.grad, x.grad, unused))
+    (t_alone, t_factor, t_x, t_unused), (alone, factor, x, unused) = results
+    assert t_alone is None and alone is None and t_unused is None and unused is None
+    np.testing.assert_array_equal(factor.numpy(), t_factor.numpy())  # 3s: the other path's
+    np.testing.assert_allclose(x.numpy(), t_x.numpy(), rtol=1e-12)
+
+
+def test_a_gradient_of_the_wrong_shape_is_refused_and_another_dtype_is_cast_as_in_pytorch(session):
+    class Wrong(gw.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g.sum(0)
+
+    class Single(gw.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return (g * 2).float()  # float32 for a float64 input: cast back, as PyTorch casts it
+
+    x = session.tensor(X, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"Function WrongBackward returned an invalid gradient at index 0 - got \[4\] but expected shape compatible with \[3, 4\]"):
+        Wrong.apply(x).sum().backward()
+    Single.apply(x).sum().backward()
+    assert x.grad.dtype == gw.float64
+    np.testing.assert_array_equal(x.grad.numpy(), np.full(X.shape, 2.0))

@@ -1,19 +1,19 @@
 """``gw.autograd.Function``: PyTorch's custom autograd functions, on tensor hooks.
 
-``forward`` runs here, its ops on the server under no_grad; each output is then tied to the inputs
-that require grad by a term that adds nothing (an empty slice of each, summed) but puts the inputs
-behind the outputs in the graph. A backward pass that reaches the outputs stops at each (a tensor hook)
-and keeps its gradient; at the first input it reaches (all the outputs are done by then: they come
-first in the pass's order) it calls ``backward`` with those gradients, and each input's hook adds the
-gradient ``backward`` returned for it to what reached it through the tie (zeros).
+``forward`` runs here, its ops on the server under no_grad. Each input that requires grad then gets an alias
+(``x[...]``, a view: nothing copied) that only a tie reads: a term that adds nothing (an empty slice of each alias,
+summed) to every output, which puts the inputs behind the outputs in the graph. A backward pass that reaches the
+outputs stops at each (a tensor hook) and keeps its gradient; at the first alias it reaches (all the outputs are
+done by then: they come first in the pass's order) it calls ``backward`` with those gradients, and each alias's
+hook puts the gradient ``backward`` returned for its input in place of the tie's zeros, or, where that is None, no
+gradient at all (Resume.drop): the input then gets nothing from this function, as in PyTorch.
 """
 
 from __future__ import annotations
 
-import weakref
-
 from .. import errors
 from ..grad_mode import is_grad_enabled, no_grad
+from ..session import NO_GRADIENT
 from ..tensor import Tensor
 
 
@@ -44,9 +44,8 @@ class Function:
 
     ``backward`` runs in this process during the pass (a round trip for each output and input it stops at) and
     returns one gradient (or None) per input of ``forward``. The outputs' ``grad_fn`` is named ``<Name>Backward``,
-    its ``next_functions`` one per input, as PyTorch's (the server's graph, and ``gradwire.viz``, show the tie's
-    ``AddBackward0``). Difference from PyTorch: an input whose gradient is None gets zeros in its ``.grad`` if
-    nothing else gives it one.
+    its ``next_functions`` one per tensor input, as PyTorch's (the server's graph, and ``gradwire.viz``, show the
+    tie's nodes).
     """
 
     @staticmethod
@@ -62,27 +61,28 @@ class Function:
         ctx = FunctionCtx(args)
         with no_grad():
             result = cls.forward(ctx, *args)
-        wanting = [x for x in args if isinstance(x, Tensor) and x.requires_grad]
+        wanting = [i for i, x in enumerate(args) if isinstance(x, Tensor) and x.requires_grad]
         if not wanting or not is_grad_enabled():
             return result
         outputs = result if isinstance(result, tuple) else (result,)
-        tie = sum(x.reshape(-1)[:0].sum() for x in wanting)
         node = _Node(cls, ctx, args, outputs)
+        aliases = []
+        for i in wanting:  # an alias each, read by the tie alone: its gradient is this function's share for input i
+            alias = args[i][...]
+            alias.register_hook(node.input_hook(i))  # (the hook holds the node: it lives as long as the outputs' graph)
+            alias._opaque = True  # whether the pass goes on to the input only backward says: the server reports the leaves
+            aliases.append(alias)
+        tie = sum(alias.reshape(-1)[:0].sum() for alias in aliases)
+        inputs = tuple(x for x in args if isinstance(x, Tensor))
         tied = []
         for k, out in enumerate(outputs):
             if not isinstance(out, Tensor) or out.dtype.kind != "f" or id(out) in ctx._non_differentiable:
                 tied.append(out)
                 continue
             out = out + tie
-            out.register_hook(node.output_hook(k))  # (the hook holds the node: it lives as long as an output)
-            out._parents = tuple(x for x in args if isinstance(x, Tensor))  # what the tie reaches; PyTorch's next_functions
-            out._grad_fn = f"{cls.__name__}Backward"  # the name its grad_fn will have (no node object until read)
+            out.register_hook(node.output_hook(k))
+            out._grad_fn = (f"{cls.__name__}Backward", inputs)  # its grad_fn's name and next_functions, as PyTorch's
             tied.append(out)
-        inputs_hooked = weakref.ref(node)
-        for i, x in enumerate(args):
-            if isinstance(x, Tensor) and x.requires_grad:
-                handle = x.register_hook(_input_hook(inputs_hooked, i))
-                weakref.finalize(node, handle.remove)  # an input's hook goes with the outputs
         return tuple(tied) if isinstance(result, tuple) else tied[0]
 
 
@@ -91,7 +91,7 @@ class _Node:
 
     def __init__(self, cls, ctx, inputs, outputs):
         self.cls, self.ctx, self.n_inputs = cls, ctx, len(inputs)
-        self.wanting = {i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad}
+        self.wanting = {i: (tuple(x.shape), x.dtype) for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad}
         self.outputs = [(out._session, tuple(out.shape), out.dtype) if isinstance(out, Tensor) else None for out in outputs]
         self.grad_outputs = [None] * len(outputs)
         self.grad_inputs, self.remaining = None, set()
@@ -103,6 +103,13 @@ class _Node:
 
         keep.reads_final = True  # after the output's other hooks: a later Function's share for it, a user's hook
         return keep
+
+    def input_hook(self, i):
+        def share(grad):
+            value = self.share(i)
+            return NO_GRADIENT if value is None else value
+
+        return share
 
     def share(self, i):
         """Input i's gradient from ``backward``, run at the first input the pass reaches; None if none."""
@@ -127,12 +134,16 @@ class _Node:
             raise errors.InvalidArgumentError(
                 f"function {self.cls.__name__}Backward returned an incorrect number of gradients (expected {self.n_inputs}, got {len(result)})"
             )
-        return result
-
-
-def _input_hook(node_ref, i):
-    def add(grad):
-        node = node_ref()
-        share = None if node is None else node.share(i)
-        return None if share is None else grad + share
-    return add
+        checked = list(result)
+        for i, (shape, dtype) in self.wanting.items():
+            g = checked[i]
+            if g is None:
+                continue
+            if not isinstance(g, Tensor):
+                raise TypeError(f"function {self.cls.__name__}Backward returned a gradient different than None at position {i + 1}, "
+                                "but the corresponding forward input was not a Variable")
+            if tuple(g.shape) != shape:
+                raise errors.InvalidArgumentError(f"Function {self.cls.__name__}Backward returned an invalid gradient at index {i} - "
+                                                  f"got {list(g.shape)} but expected shape compatible with {list(shape)}")
+            checked[i] = g if g.dtype == dtype else g.to(dtype)  # PyTorch casts it to the input's dtype
+        return checked

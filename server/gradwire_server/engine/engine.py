@@ -15,7 +15,7 @@ import numpy as np
 from .backend import Backend
 from .dtypes import DEFAULT_FLOAT, is_floating, parse_dtype, promote_tensors
 from .errors import DeviceError, DTypeError, GraphError, IndexOutOfRange, InvalidArgument, ShapeError
-from .graph import Meta, Node, is_grad_enabled, set_grad_enabled, walk_backward
+from .graph import DROPPED, Meta, Node, is_grad_enabled, set_grad_enabled, walk_backward
 from .traced import Traced, TracedNumpy, traced_input_grads
 from .ops import OPS
 from .tensor import Tensor
@@ -418,10 +418,10 @@ class Engine:
                 return
             if recorded:
                 changed = yield index, grad.tensor
-                changed = None if changed is None else Traced(changed)
+                changed = changed if changed is None or changed is DROPPED else Traced(changed)
             else:
                 changed = yield index, Tensor(self.xp.array(grad), self)
-                if changed is not None:
+                if changed is not None and changed is not DROPPED:
                     changed = self.xp.array(changed.array)
 
     def _captured(self, walk, capture, targets, allow_unused):

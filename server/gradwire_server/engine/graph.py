@@ -197,6 +197,9 @@ def _topological_order(roots):
     return order
 
 
+DROPPED = object()  # sent back at a stop: no gradient goes on from there (a custom Function's backward returned None)
+
+
 def walk_backward(xp, roots, root_grads, retain_graph=False, capture=None, accumulate=None, stops=None, input_grads=None):
     """Propagate ``root_grads`` from the ``roots`` (nodes or accumulators); a generator.
 
@@ -208,8 +211,9 @@ def walk_backward(xp, roots, root_grads, retain_graph=False, capture=None, accum
 
     ``stops`` (a dict node -> key) are PyTorch's tensor hooks: at each stop node the walk
     reaches, its gradient complete (the walk is in topological order), it yields ``(key, grad)``
-    and goes on with what is sent back in place of ``grad`` (None: ``grad`` as it is), before
-    the node runs, a leaf's gradient is accumulated or a captured one is taken.
+    and goes on with what is sent back in place of ``grad`` (None: ``grad`` as it is; ``DROPPED``: none at
+    all, the node neither run nor accumulated nor captured), before the node runs, a leaf's gradient is
+    accumulated or a captured one is taken.
 
     ``input_grads(node, grad)``, where given, computes a node's input gradients in place of
     ``node.input_grads(xp, grad)``: create_graph's recorded gradients (``traced``).
@@ -232,6 +236,10 @@ def walk_backward(xp, roots, root_grads, retain_graph=False, capture=None, accum
             continue
         if stops is not None and node in stops and (needed is None or node in needed or node in capture):
             changed = yield stops[node], grad
+            if changed is DROPPED:
+                if not retain_graph and type(node) is Node:
+                    node.release()
+                continue
             if changed is not None:
                 if changed.shape != grad.shape or changed.dtype != grad.dtype:
                     raise GraphError(
