@@ -178,3 +178,19 @@ def test_a_maml_step_through_a_small_cnn_matches_torch(session):
         grads.append([p.grad for p in params])
     for theirs, ours in zip(*grads):
         _close(ours, theirs)
+
+
+def test_a_recorded_gradient_that_reads_its_input_only_through_a_comparison_requires_grad_as_in_pytorch(session):
+    """relu's gradient is g * (x > 0): torch's recorded one requires grad (it read x), and differentiating it gives
+    zeros, not an error; a constant one (x * 2's) requires none in either."""
+    results = []
+    for lib in (torch, gw):
+        x = torch.tensor(X, requires_grad=True) if lib is torch else session.tensor(X, requires_grad=True)
+        grad = torch.autograd.grad if lib is torch else gw.grad
+        (g,) = grad(x.relu().sum(), x, create_graph=True)
+        (constant,) = grad((x * 2).sum(), x, create_graph=True)
+        (second,) = grad(g.sum(), x)
+        results.append((g.requires_grad, constant.requires_grad, second))
+    assert results[0][:2] == (True, False)
+    assert results[1][0] is True
+    np.testing.assert_array_equal(results[1][2].numpy(), results[0][2].numpy())

@@ -305,10 +305,28 @@ def traced_input_grads(engine, node: Node, grad: Traced):
     """``node.input_grads`` with recorded gradients; NoDerivative for an op outside ``TRACEABLE``."""
     if node.op not in TRACEABLE:
         raise NoDerivative(f"double backward (create_graph=True) through '{node.op}' ({node.name}) is not supported")
+    saved = residuals(engine, node)
     try:
-        return node.input_grads(TracedNumpy(engine), grad, residuals(engine, node), OVERRIDES.get(node.op))
+        grads = node.input_grads(TracedNumpy(engine), grad, saved, OVERRIDES.get(node.op))
     except NoDerivative as error:
         raise NoDerivative(f"double backward (create_graph=True) through '{node.op}' ({node.name}) is not supported: its gradient uses {error}") from None
+    return _linked(grads, saved, grad)
+
+
+def _linked(grads, saved, grad):
+    """As PyTorch's, a recorded gradient requires grad where what its formula read does, even where it reads it only
+    through a comparison (relu's g * (ans > 0)): such a gradient gets an empty slice of that residual, summed (an
+    exact 0), added, so a pass from it reaches what it read, with zeros."""
+    ans, inputs = saved
+    read = [r for r in (*(ans if type(ans) is tuple else (ans,)), *inputs, grad) if type(r) is Traced and r.tensor.requires_grad]
+    if not read:
+        return grads
+    tie = None
+    for k, g in enumerate(grads):
+        if type(g) is Traced and not g.tensor.requires_grad:
+            tie = tie if tie is not None else read[0].reshape(-1)[:0].sum()
+            grads[k] = g + tie
+    return grads
 
 
 def _index_grad(xp, g, ans, x, key):
