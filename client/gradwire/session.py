@@ -233,6 +233,7 @@ class Session:
         self._new_grads = {}  # backward command id -> leaves it gave a .grad, until it is acknowledged
         self._retaining = False  # a tensor called retain_grad(): functional grads may fill .grads too
         self._hooking = False  # a tensor has had a hook (register_hook): passes look for hooked tensors
+        self._running_passes = []  # passes whose hooks are running, innermost last: (roots, hooked, hooked meanwhile)
         self._seed_base, self._forks = seed, 0  # the last manual seed, and the seeds forked from it since (_fork_seed)
         self._released = []  # handles of collected tensors, sent with the next batch
         self._closed = False
@@ -877,13 +878,24 @@ class Session:
                 self._wait(command.id)
                 missed = set(self._answers.pop(command.id).unused.handles)
         if hooked:
-            missed = set(self._run_hooks(command.id, hooked, hook_grads, newly, create_graph and (root,)).unused)
+            missed = set(self._run_hooks(command.id, hooked, hook_grads, newly, create_graph and (root,), (root,)).unused)
         if uncertain:
             for leaf in newly:
                 if leaf._handle in missed:
                     leaf._has_grad, leaf._grad_graph = False, None
 
     # --- passes that stop at hooked tensors (register_hook) -------------------------------
+    def _hook_added(self, tensor):
+        """A hook registered while a pass's hooks run: a stop of that pass where the pass may still reach the tensor
+        (where it has passed it already, the tensor is not on its way: PyTorch's hook would not fire either)."""
+        if not self._running_passes:
+            return
+        roots, hooked, meanwhile = self._running_passes[-1]
+        if any(t is tensor for t in hooked) or any(t is tensor for t in meanwhile):
+            return
+        if any(t is tensor for t in _hooked_on_paths(roots)):
+            meanwhile.append(tensor)
+
     def _stop_at(self, body, hooked):
         """Name the hooked tensors in a Backward or Grad command; the handles their gradients will have."""
         hook_grads = [self._handle() for _ in hooked]
@@ -891,13 +903,16 @@ class Session:
         body.hook_grads.extend(hook_grads)
         return hook_grads
 
-    def _run_hooks(self, answer, hooked, hook_grads, newly=(), recorded=()):
+    def _run_hooks(self, answer, hooked, hook_grads, newly=(), recorded=(), roots=()):
         """Drive a pass stopped at hooked tensors: at each stop, that tensor's hooks in the order registered, then a
         Resume with what they made of the gradient. A sync point per stop. The pass's last answer (a HookStop).
 
         A pass that ends in an error (a hook's, or the server's) leaves ``newly``, the leaves that had no
         ``.grad`` before it, with none: the server's half-made gradients are dropped. ``recorded``: the pass's
-        roots, where it records its gradients (create_graph): the hooks then run in grad mode, as PyTorch's."""
+        roots, where it records its gradients (create_graph): the hooks then run in grad mode, as PyTorch's. A hook
+        registered meanwhile on a tensor the pass may still reach becomes a stop of its own (sent with the Resume)."""
+        running = (roots, hooked, [])
+        self._running_passes.append(running)
         try:
             while True:
                 try:
@@ -928,19 +943,29 @@ class Session:
                 except BaseException:
                     self._resume(abort=True)
                     raise
-                answer = self._resume(drop=True) if grad is NO_GRADIENT else self._resume(None if grad is given else grad)
+                more, running[2][:] = list(running[2]), []
+                answer = self._resume(None if grad is given or grad is NO_GRADIENT else grad, drop=grad is NO_GRADIENT,
+                                      more=more, hooked=hooked, hook_grads=hook_grads)
         except BaseException:
             if newly and not self._closed:
                 for leaf in newly:
                     leaf._has_grad = True  # (so that the command below names it)
                 self._set_grads_to_none(newly)
             raise
+        finally:
+            self._running_passes.pop()
 
-    def _resume(self, gradient=None, abort=False, drop=False):
+    def _resume(self, gradient=None, abort=False, drop=False, more=(), hooked=None, hook_grads=None):
         with self._lock:
             command = self._command("resume")
             command.resume.gradient = gradient._handle if gradient is not None else 0
             command.resume.abort, command.resume.drop = abort, drop
+            for tensor in more:  # stops from now on, numbered after the pass's others
+                handle = self._handle()
+                command.resume.hooked.append(tensor._handle)
+                command.resume.hook_grads.append(handle)
+                hooked.append(tensor)
+                hook_grads.append(handle)
             if abort:
                 self._flush()
             return command.id
@@ -1068,7 +1093,7 @@ class Session:
                 self._sent_command(command)
                 unused = ()
         if hooked:  # a sync point at each stop, and at the end (the answer says which gradients are None)
-            unused = set(self._run_hooks(command.id, hooked, hook_grads, (), create_graph and tuple(outputs)).unused)
+            unused = set(self._run_hooks(command.id, hooked, hook_grads, (), create_graph and tuple(outputs), tuple(outputs)).unused)
         results = [None if h in unused else Tensor(self, h, x._shape, x._dtype) for h, x in zip(handles, inputs)]
         if create_graph:  # recorded: each depends on what the outputs depend on, as far as the client can tell
             for g in results:

@@ -965,7 +965,9 @@ class Tensor:
         if self._hooks is None:
             self._hooks = {}
         self._session._hooking = True
-        return RemovableHandle(self._hooks, hook)
+        handle = RemovableHandle(self._hooks, hook)
+        self._session._hook_added(self)  # (inside another hook: a pass under way may still reach it)
+        return handle
 
     def contiguous(self, memory_format=None):
         """This tensor where its memory is in C order already (the same memory: a view), else a copy in C order,

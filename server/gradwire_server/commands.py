@@ -367,8 +367,10 @@ def _backward(session, backward, inline_bytes):
     if backward.create_graph:
         session.quota.before_recorded_backward([root.grad_fn])
     if backward.hooked:
-        walk = session.engine.backward_walk(root, gradient, backward.retain_graph, _hooked(session, backward), backward.create_graph)
-        return _begin_pass(session, _Pass(walk, "backward", backward.hook_grads, backward.report))
+        stops = {}
+        walk = session.engine.backward_walk(root, gradient, backward.retain_graph, _hooked(session, backward), backward.create_graph,
+                                            stops=stops)
+        return _begin_pass(session, _Pass(walk, "backward", list(backward.hook_grads), backward.report, stops))
     with session.metrics.backward("backward"):
         session.engine.backward(root, gradient, backward.retain_graph, create_graph=backward.create_graph)
     if backward.report:  # the client waits for this answer to know which leaves have a .grad
@@ -389,8 +391,10 @@ def _grad(session, grad, inline_bytes):
     if grad.create_graph:
         session.quota.before_recorded_backward([y.grad_fn for y in outputs])
     if grad.hooked:
-        walk = session.engine.grad_walk(outputs, inputs, grad_outputs, grad.retain_graph, grad.allow_unused, _hooked(session, grad), grad.create_graph)
-        return _begin_pass(session, _Pass(walk, "grad", grad.hook_grads, grad.results))
+        stops = {}
+        walk = session.engine.grad_walk(outputs, inputs, grad_outputs, grad.retain_graph, grad.allow_unused, _hooked(session, grad), grad.create_graph,
+                                        stops=stops)
+        return _begin_pass(session, _Pass(walk, "grad", list(grad.hook_grads), grad.results, stops))
     with session.metrics.backward("grad"):
         grads = session.engine.grad(outputs, inputs, grad_outputs, grad.retain_graph, allow_unused=grad.allow_unused, create_graph=grad.create_graph)
     unused = _bind_grads(session, grad.results, grads)
@@ -421,8 +425,9 @@ MAX_STOPPED_PASSES = 16  # passes begun inside hooks, one inside another
 class _Pass(NamedTuple):
     walk: object  # the engine's generator
     kind: str  # "backward" or "grad", for the metrics
-    hook_grads: Sequence[int]  # where each stop's gradient is bound
+    hook_grads: list  # where each stop's gradient is bound (a Resume may add stops: tensors hooked meanwhile)
     results: Sequence[int]  # a Grad's result handles; a Backward's leaves to report on
+    stops: dict  # the walk's stops, which it reads as it goes
 
 
 def _hooked(session, command):
@@ -464,6 +469,12 @@ def _resume(session, resume, inline_bytes):
         return None
     try:
         changed = DROPPED if resume.drop else session.tensor(resume.gradient) if resume.gradient else None
+        if len(resume.hooked) != len(resume.hook_grads):
+            raise InvalidRequest(f"resume: {len(resume.hooked)} hooked tensors but {len(resume.hook_grads)} handles for their gradients")
+        stopped = session.passes[-1]
+        for tensor, handle in zip(_hooked(session, resume), resume.hook_grads):  # hooked during the hooks: later stops
+            session.engine.stop_at(stopped.stops, tensor, len(stopped.hook_grads))
+            stopped.hook_grads.append(handle)
     except Exception:
         session.passes.pop().walk.close()  # the hooks' result never came: nothing to go on with
         raise

@@ -125,9 +125,33 @@ def _nested_pass_in_a_hook(x, w, lib):
     return _grads(x, w) + inner
 
 
+def _hooks_registered_by_a_hook(x, w, lib):
+    """A hook on the last activation registers hooks on an earlier one (reached later: it fires in this pass), on
+    the leaf x (fires) and on itself (already past: not this pass), as PyTorch runs them."""
+    fired = []
+    h1 = (x * 3).tanh()
+    h2 = h1 @ w
+
+    def late(g):
+        fired.append("h2-late")
+
+    def first(g):
+        h1.register_hook(lambda g1: fired.append("h1") or g1 * 2)
+        x.register_hook(lambda gx: fired.append("x") or gx + 1)
+        h2.register_hook(late)
+        return g
+
+    h2.register_hook(first)
+    h2.sum().backward()
+    h2b = (x * 3).tanh() @ w  # a new pass through new tensors: x's hook fires again, h1's and late are not on its way
+    h2b.sum().backward()
+    return _grads(x, w) + [np.array([fired.count(k) for k in ("h1", "x", "h2-late")], dtype=float)]
+
+
 PROGRAMS = [
     _leaf_hook, _activation_hooks_in_a_layer_stack, _retained_and_hooked, _used_twice_called_once, _root_hook,
     _removed, _retained_graph_twice, _functional_grad, _functional_grad_unused, _nested_pass_in_a_hook,
+    _hooks_registered_by_a_hook,
 ]
 
 

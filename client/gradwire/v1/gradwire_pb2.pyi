@@ -257,14 +257,18 @@ class Grad(_message.Message):
     def __init__(self, outputs: _Optional[_Iterable[int]] = ..., inputs: _Optional[_Iterable[int]] = ..., grad_outputs: _Optional[_Iterable[int]] = ..., retain_graph: _Optional[bool] = ..., allow_unused: _Optional[bool] = ..., results: _Optional[_Iterable[int]] = ..., hooked: _Optional[_Iterable[int]] = ..., hook_grads: _Optional[_Iterable[int]] = ..., create_graph: _Optional[bool] = ...) -> None: ...
 
 class Resume(_message.Message):
-    __slots__ = ("gradient", "abort", "drop")
+    __slots__ = ("gradient", "abort", "drop", "hooked", "hook_grads")
     GRADIENT_FIELD_NUMBER: _ClassVar[int]
     ABORT_FIELD_NUMBER: _ClassVar[int]
     DROP_FIELD_NUMBER: _ClassVar[int]
+    HOOKED_FIELD_NUMBER: _ClassVar[int]
+    HOOK_GRADS_FIELD_NUMBER: _ClassVar[int]
     gradient: int
     abort: bool
     drop: bool
-    def __init__(self, gradient: _Optional[int] = ..., abort: _Optional[bool] = ..., drop: _Optional[bool] = ...) -> None: ...
+    hooked: _containers.RepeatedScalarFieldContainer[int]
+    hook_grads: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, gradient: _Optional[int] = ..., abort: _Optional[bool] = ..., drop: _Optional[bool] = ..., hooked: _Optional[_Iterable[int]] = ..., hook_grads: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class Release(_message.Message):
     __slots__ = ("handles",)

@@ -359,19 +359,21 @@ class Engine:
                 leaf.grad = None
             raise
 
-    def backward_walk(self, tensor, gradient=None, retain_graph=None, hooked=(), create_graph=False, accumulate=None):
+    def backward_walk(self, tensor, gradient=None, retain_graph=None, hooked=(), create_graph=False, accumulate=None, stops=None):
         """``backward`` as a generator that stops at each tensor of ``hooked`` whose gradient the pass
         computes: it yields (its index in ``hooked``, the gradient) and goes on with the Tensor sent back
-        (None: the gradient as it was). The server drives it across batches, a client's hooks between."""
+        (None: the gradient as it was). The server drives it across batches, a client's hooks between.
+        ``stops``, a dict, is filled with the stops and read as the walk goes: one added later (``stop_at``)
+        stops a pass that has not reached it yet."""
         seed = self._seed(tensor, gradient, 0)
-        return self._walk([self._root(tensor, 0)], [seed], retain_graph, None, hooked, create_graph, accumulate)
+        return self._walk([self._root(tensor, 0)], [seed], retain_graph, None, hooked, create_graph, accumulate, stops)
 
     def grad(self, outputs, inputs, grad_outputs=None, retain_graph=None, allow_unused=False, hooks=(), create_graph=False):
         """Gradients of ``outputs`` with respect to ``inputs``, returned, leaving every ``.grad`` untouched."""
         walk = self.grad_walk(outputs, inputs, grad_outputs, retain_graph, allow_unused, [x for x, _ in hooks], create_graph)
         return _drive(walk, hooks)
 
-    def grad_walk(self, outputs, inputs, grad_outputs=None, retain_graph=None, allow_unused=False, hooked=(), create_graph=False):
+    def grad_walk(self, outputs, inputs, grad_outputs=None, retain_graph=None, allow_unused=False, hooked=(), create_graph=False, stops=None):
         """``grad`` as a generator that stops as ``backward_walk`` does; the gradients are its return value."""
         outputs = [outputs] if type(outputs) is Tensor else list(outputs)
         single = type(inputs) is Tensor
@@ -385,16 +387,13 @@ class Engine:
         capture = dict.fromkeys(targets)
         roots = [self._root(y, i) for i, y in enumerate(outputs)]
         seeds = [self._seed(y, g, i) for i, (y, g) in enumerate(zip(outputs, grad_outputs))]
-        return self._captured(self._walk(roots, seeds, retain_graph, capture, hooked, create_graph), capture, targets, allow_unused)
+        return self._captured(self._walk(roots, seeds, retain_graph, capture, hooked, create_graph, stops=stops), capture, targets, allow_unused)
 
-    def _walk(self, roots, seeds, retain_graph, capture, hooked, create_graph, accumulate=None):
-        stops = None
-        if hooked:
-            stops = {}
+    def _walk(self, roots, seeds, retain_graph, capture, hooked, create_graph, accumulate=None, stops=None):
+        if hooked or stops is not None:
+            stops = {} if stops is None else stops
             for i, x in enumerate(hooked):
-                if not x._requires_grad:
-                    raise GraphError("cannot register a hook on a tensor that doesn't require gradient")
-                stops[x.grad_fn or x.accumulator()] = i
+                self.stop_at(stops, x, i)
         if retain_graph is None:
             retain_graph = create_graph
         if not create_graph:
@@ -404,6 +403,13 @@ class Engine:
         walk = walk_backward(TracedNumpy(self), roots, seeds, retain_graph, capture, accumulate or self._accumulate, stops,
                              input_grads=lambda node, grad: traced_input_grads(self, node, grad))
         return self._tensors_at_stops(walk, recorded=True)
+
+    @staticmethod
+    def stop_at(stops, tensor, index):
+        """Make ``tensor`` the walk's stop ``index`` (``stops`` as given to ``backward_walk``)."""
+        if not tensor._requires_grad:
+            raise GraphError("cannot register a hook on a tensor that doesn't require gradient")
+        stops[tensor.grad_fn or tensor.accumulator()] = index
 
     def _tensors_at_stops(self, walk, recorded=False):
         """``walk``, its stops' gradients given as Tensors and taken back as arrays. Copies both ways: what a
