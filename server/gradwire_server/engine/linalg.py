@@ -7,7 +7,7 @@ singular matrix or one that is not positive-definite; CuPy gives NaNs there, as 
 
 from __future__ import annotations
 
-import numpy
+import numpy  # (numpy.broadcast_shapes: of shapes, on any device; CuPy has none)
 
 
 def _square(xp, a, name):
@@ -99,7 +99,7 @@ def solve(xp, a, b):
         columns = matrix.shape[-1] if matrix.ndim >= 2 else 1
         raise ValueError(f"linalg.solve: Incompatible shapes of A and B for the equation AX = B ({a.shape[-2]}x{a.shape[-1]} and "
                          f"{matrix.shape[-2] if matrix.ndim >= 2 else matrix.shape[-1]}x{columns})")
-    batch = xp.broadcast_shapes(a.shape[:-2], matrix.shape[:-2])
+    batch = numpy.broadcast_shapes(a.shape[:-2], matrix.shape[:-2])
     x = _lapack(xp, "solve", lambda: xp.linalg.solve(xp.broadcast_to(a, batch + a.shape[-2:]), xp.broadcast_to(matrix, batch + matrix.shape[-2:])))
     return x[..., 0] if vector else x
 
@@ -108,7 +108,7 @@ def solve_grad(xp, g, ans, a, b, *, argnum):
     """B's gradient solves A^T G_B = g; A's is -G_B X^T (the walk sums broadcast batch dims back)."""
     vector = _is_vector(a, b)
     g_matrix = g[..., None] if vector else g
-    batch = xp.broadcast_shapes(a.shape[:-2], g_matrix.shape[:-2])
+    batch = numpy.broadcast_shapes(a.shape[:-2], g_matrix.shape[:-2])
     g_b = xp.linalg.solve(xp.broadcast_to(_mT(a), batch + a.shape[-2:]), xp.broadcast_to(g_matrix, batch + g_matrix.shape[-2:]))
     if argnum == 1:
         return g_b[..., 0] if vector else g_b

@@ -211,8 +211,6 @@ class TracedNumpy:
     def einsum(equation, *xs, optimize=False):
         return _apply("einsum", *xs, equation=equation)
 
-    broadcast_shapes = staticmethod(np.broadcast_shapes)
-
     @property
     def linalg(self):
         return _TracedLinalg
