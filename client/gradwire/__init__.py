@@ -22,7 +22,7 @@ from .factories import (
 from .serialization import load, save
 from .session import Session, connect
 from .tensor import (
-    FUNCTIONS, Tensor, bool_, broadcast_to, cat, cdist, device, einsum, float16, float32, float64, full_like, int32, int64, maximum, meshgrid, minimum,
+    FUNCTIONS, Size, Tensor, bool_, broadcast_to, cat, cdist, device, einsum, float16, float32, float64, full_like, int32, int64, maximum, meshgrid, minimum,
     ones_like, rand_like, randn_like, stack, std_mean, tensordot, var_mean, where, zeros_like,
 )
 
@@ -36,7 +36,7 @@ def get_default_dtype():
 __all__ = [
     "CancelledError", "DeadlineExceededError", "FailedPreconditionError", "GradwireError", "InternalError",
     "InvalidArgumentError", "InvalidIndexError", "NotFoundError", "PermissionDeniedError", "ResourceExhaustedError", "Session",
-    "SessionLostError", "Tensor",
+    "SessionLostError", "Size", "Tensor",
     "UnauthenticatedError", "UnavailableError", "UnimplementedError", "autograd", "bool_", "cat", "connect", "cuda", "device", "distributions",
     "einsum", "get_default_dtype",
     "enable_grad", "errors", "float16", "float32", "float64", "grad", "int32", "int64", "is_grad_enabled", "load",

@@ -47,6 +47,20 @@ def as_dtype(dtype) -> np.dtype:
     return parsed
 
 
+class Size(tuple):
+    """A tensor's shape, a tuple as ``torch.Size`` is: ``numel()``, and printed as PyTorch prints it."""
+
+    def numel(self) -> int:
+        return math.prod(self)
+
+    def __getitem__(self, key):
+        item = tuple.__getitem__(self, key)
+        return Size(item) if isinstance(key, slice) else item
+
+    def __repr__(self):
+        return f"torch.Size({list(self)})"
+
+
 class device:
     """``torch.device``: a device type (``"cpu"`` or ``"cuda"``) and an optional index. A gradwire tensor stays on its
     server's device, chosen at ``connect``: a device given to ``to()`` is checked, and nothing moves."""
@@ -185,11 +199,11 @@ class Tensor:
         self._shape, self._dtype = tuple(meta.shape), np.dtype(meta.dtype)
 
     @property
-    def shape(self) -> tuple:
-        """The shape, as a tuple (a sync point only when the client cannot infer it)."""
+    def shape(self) -> Size:
+        """The shape, a ``Size`` (a tuple; a sync point only when the client cannot infer it)."""
         if self._shape is None:
             self._meta()
-        return self._shape
+        return Size(self._shape)
 
     @property
     def dtype(self) -> np.dtype:

@@ -634,3 +634,10 @@ def test_device_idioms_of_pytorch_code_run_unchanged(session):
     assert gw.get_default_dtype() == gw.float32
     with pytest.raises(gw.InvalidArgumentError, match="Expected one of cpu, cuda device type"):
         x.to("mps")
+
+
+def test_a_shape_is_a_size_as_in_pytorch(session):
+    ours, theirs = session.zeros(2, 3, 4).shape, torch.zeros(2, 3, 4).shape
+    assert isinstance(ours, tuple) and ours == theirs == (2, 3, 4) and ours.numel() == theirs.numel() == 24
+    assert repr(ours) == repr(theirs) == "torch.Size([2, 3, 4])" and repr(ours[1:]) == repr(theirs[1:]) and ours[-1] == 4
+    assert session.zeros(2, 3).size() == (2, 3) and session.zeros(()).shape.numel() == 1
