@@ -87,11 +87,10 @@ def _sym(a):
 
 def _spd(a):
     """(A + A^T) / 2 @ itself plus the identity: symmetric positive-definite, A's gradient symmetric (engine or torch)."""
+    s = _sym(a)
     if isinstance(a, torch.Tensor):
-        s = (a + a.mT) / 2
         return s @ s + torch.eye(a.shape[-1], dtype=a.dtype)
     e = a.engine
-    s = e.apply("mul", e.apply("add", a, e.apply("transpose", a, dim0=-1, dim1=-2)), 0.5)
     return e.apply("add", e.apply("matmul", s, s), e.tensor(np.eye(a.shape[-1], dtype=a.dtype)))
 
 

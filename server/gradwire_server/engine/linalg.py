@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy  # (numpy.broadcast_shapes: of shapes, on any device; CuPy has none)
 
+from . import ops  # (ops imports this module: its names are read when called)
+
 
 def _square(xp, a, name):
     if a.dtype.kind != "f":
@@ -56,8 +58,7 @@ def det_grad(xp, g, ans, a):
     """g times the adjugate's transpose, from an SVD (A = U S V^T: adj(A)^T = det(U) det(V) U diag(prod of the other
     singular values) V^T), which is right for singular matrices too, where det(A) A^-T is not defined."""
     u, s, vt = xp.linalg.svd(a)
-    n = s.shape[-1]
-    others = xp.stack([xp.prod(xp.concatenate([s[..., :i], s[..., i + 1 :]], axis=-1), axis=-1) for i in range(n)], axis=-1) if n > 1 else xp.ones_like(s)
+    others = ops.products_of_others(xp, s)
     scale = (g * xp.linalg.det(u) * xp.linalg.det(vt))[..., None, None]
     return scale * ((u * others[..., None, :]) @ vt)
 

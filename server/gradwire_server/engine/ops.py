@@ -343,6 +343,15 @@ def _all_any(which):
     return forward
 
 
+def products_of_others(xp, row):
+    """Each element's product of the others along the last axis, from exclusive products on either side (right where
+    some elements are zero, unlike prod / x): prod's gradient, and det's from its singular values."""
+    ones = xp.ones(row.shape[:-1] + (1,), dtype=row.dtype)
+    before = xp.cumprod(xp.concatenate([ones, row[..., :-1]], axis=-1), axis=-1)
+    after = xp.flip(xp.cumprod(xp.concatenate([ones, xp.flip(row, -1)[..., :-1]], axis=-1), axis=-1), -1)
+    return before * after
+
+
 def _prod(xp, x, dim=None, keepdim=False):
     # integer and bool tensors multiply in int64, as PyTorch's
     return x.prod(axis=dim, keepdims=keepdim, dtype=xp.int64 if x.dtype.kind in "biu" else x.dtype)

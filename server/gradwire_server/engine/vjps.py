@@ -187,11 +187,8 @@ def _prod_grad(xp, g, ans, x, dim=None, keepdim=False):
     (right where some elements are zero, unlike ans / x)."""
     if x.ndim == 0:
         return g
-    row = x.reshape(-1) if dim is None else xp.moveaxis(x, dim, -1)
-    ones = xp.ones(row.shape[:-1] + (1,), dtype=row.dtype)
-    before = xp.cumprod(xp.concatenate([ones, row[..., :-1]], axis=-1), axis=-1)
-    after = xp.flip(xp.cumprod(xp.concatenate([ones, xp.flip(row, -1)[..., :-1]], axis=-1), axis=-1), -1)
-    others = (before * after).reshape(x.shape) if dim is None else xp.moveaxis(before * after, -1, dim)
+    others = ops.products_of_others(xp, x.reshape(-1) if dim is None else xp.moveaxis(x, dim, -1))
+    others = others.reshape(x.shape) if dim is None else xp.moveaxis(others, -1, dim)
     return _expand_reduced(xp, g, x.shape, dim, keepdim) * others
 
 
