@@ -389,11 +389,10 @@ class Tensor:
         A non-scalar tensor needs ``gradient`` (the vector of a vector-Jacobian product).
         The graph is freed afterwards unless ``retain_graph=True``. With ``create_graph=True`` the
         gradients are recorded, each ``.grad`` a tensor with a graph to differentiate again (the graph
-        is then kept unless ``retain_graph=False``), as PyTorch's double backward.
+        is then kept unless ``retain_graph=False``), as PyTorch's double backward. ``inputs``: the tensors whose
+        ``.grad`` is accumulated into, alone (the others' stay as they are), as PyTorch's.
         """
-        if inputs is not None:
-            raise errors.UnimplementedError("backward: inputs= is not supported; gw.grad(outputs, inputs) gives those gradients")
-        self._session._backward(self, gradient, create_graph if retain_graph is None else retain_graph, create_graph)
+        self._session._backward(self, gradient, create_graph if retain_graph is None else retain_graph, create_graph, inputs=inputs)
 
     def detach(self) -> "Tensor":
         """The same values, cut from the graph (shares memory and the version counter)."""
