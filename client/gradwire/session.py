@@ -684,17 +684,28 @@ class Session:
         """A tensor of ones (float32 unless ``dtype``)."""
         return self._sized("ones", size, dtype, requires_grad)
 
-    def rand(self, *size, dtype=None, requires_grad=False):
-        """Uniform [0, 1) samples from the session's seeded generator."""
-        return self._sized("rand", size, dtype, requires_grad)
+    def rand(self, *size, generator=None, dtype=None, requires_grad=False):
+        """Uniform [0, 1) samples from ``generator`` (a ``gw.Generator``), else the session's seeded generator."""
+        return self._sized("rand", size, dtype, requires_grad, generator)
 
-    def randn(self, *size, dtype=None, requires_grad=False):
-        """Standard normal samples from the session's seeded generator."""
-        return self._sized("randn", size, dtype, requires_grad)
+    def randn(self, *size, generator=None, dtype=None, requires_grad=False):
+        """Standard normal samples from ``generator`` (a ``gw.Generator``), else the session's seeded generator."""
+        return self._sized("randn", size, dtype, requires_grad, generator)
 
-    def _sized(self, name, size, dtype, requires_grad):
+    def _sized(self, name, size, dtype, requires_grad, generator=None):
         size = _size_args(size)
-        return self._factory(name, size, as_dtype(dtype) if dtype is not None else np.dtype(np.float32), requires_grad, size=size)
+        dtype = as_dtype(dtype) if dtype is not None else np.dtype(np.float32)
+        if generator is None:
+            return self._factory(name, size, dtype, requires_grad, size=size)
+        return self._factory(name, size, dtype, requires_grad, size=size, generator=self._generator_handle(generator))
+
+    def _generator_handle(self, generator) -> int:
+        handle = getattr(generator, "_handle", None)
+        if handle is None:
+            raise TypeError(f"generator must be a gradwire Generator, not {type(generator).__name__}")
+        if generator._session is not self:
+            raise errors.InvalidArgumentError("the generator belongs to another session")
+        return handle
 
     def full(self, size, fill_value, dtype=None, requires_grad=False):
         """A tensor filled with ``fill_value`` (its dtype inferred from the value, as PyTorch does)."""
@@ -761,7 +772,7 @@ class Session:
         values = (self.arange(n).unsqueeze(1) == self.arange(n if m is None else m)).to(dtype)
         return values.requires_grad_() if requires_grad else values
 
-    def randint(self, low, high=None, size=None, dtype=None, requires_grad=False):
+    def randint(self, low, high=None, size=None, dtype=None, requires_grad=False, *, generator=None):
         """Integers uniform in [low, high) from the session's generator, as ``torch.randint(low=0, high, size)``
         (int64 by default): uniform samples in float64, scaled and floored on the server."""
         if high is None or size is None:  # randint(high, size)
@@ -770,14 +781,14 @@ class Session:
             raise TypeError("randint() missing 1 required positional argument: 'size'")
         if high <= low:
             raise errors.InvalidArgumentError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
-        samples = (self.rand(*_size_args((size,)), dtype=np.float64) * float(high - low)).floor() + low
+        samples = (self.rand(*_size_args((size,)), generator=generator, dtype=np.float64) * float(high - low)).floor() + low
         values = samples.to(as_dtype(dtype) if dtype is not None else np.dtype(np.int64))
         return values.requires_grad_() if requires_grad else values
 
-    def randperm(self, n, dtype=None, requires_grad=False):
+    def randperm(self, n, dtype=None, requires_grad=False, *, generator=None):
         """A random permutation of 0 .. n-1 from the session's generator, as ``torch.randperm`` (int64 by default):
         the order that sorts n uniform samples."""
-        values = self.rand(n, dtype=np.float64).argsort()
+        values = self.rand(n, generator=generator, dtype=np.float64).argsort()
         values = values if dtype is None else values.to(as_dtype(dtype))
         return values.requires_grad_() if requires_grad else values
 
@@ -786,9 +797,39 @@ class Session:
         self._seed_base, self._forks = int(seed), 0
         self._reseed(seed)
 
-    def _reseed(self, seed: int):
+    def _reseed(self, seed: int, generator: int = 0):
         with self._lock:
-            self._command("manual_seed").manual_seed.seed = int(seed)
+            command = self._command("manual_seed")
+            command.manual_seed.seed = _as_int64(seed)
+            command.manual_seed.generator = generator
+
+    def _generator_create(self, seed: int) -> int:
+        """A ``gw.Generator``'s state on the server: its handle."""
+        handle = self._handle()
+        with self._lock:
+            command = self._command("Generator")
+            command.generator_create.generator = handle
+            command.generator_create.seed = _as_int64(seed)
+        return handle
+
+    def get_rng_state(self, generator: int = 0) -> Tensor:
+        """The state of the session's generator (or of a ``gw.Generator``'s handle): a uint8 tensor, as
+        ``torch.get_rng_state``'s (its bytes are this server's, not PyTorch's)."""
+        out = Tensor(self, self._handle(), None, np.dtype(np.uint8))
+        with self._lock:
+            command = self._command("get_rng_state")
+            command.get_rng_state.generator = generator
+            command.get_rng_state.result = out._handle
+        return out
+
+    def set_rng_state(self, new_state, generator: int = 0):
+        """Restore a state ``get_rng_state`` gave, as ``torch.set_rng_state``."""
+        if not isinstance(new_state, Tensor):
+            raise TypeError(f"expected a torch.ByteTensor, but got {type(new_state).__name__}")
+        with self._lock:
+            command = self._command("set_rng_state")
+            command.set_rng_state.generator = generator
+            command.set_rng_state.state = new_state._handle
 
     def _fork_seed(self) -> int:
         """A fresh seed for a stretch of random ops that must run twice alike (a checkpointed function, run
@@ -921,6 +962,8 @@ class Session:
             if uncertain and not hooked:
                 self._wait(command.id)
                 missed = set(self._answers.pop(command.id).unused.handles)
+            elif body.detect_anomaly and not hooked:
+                self._wait()  # anomaly detection: a sync point, so that a NaN raises here, as PyTorch's does
         if hooked:
             missed = set(self._run_hooks(command.id, hooked, hook_grads, newly, create_graph and roots, roots).unused)
         if uncertain:
@@ -1131,9 +1174,9 @@ class Session:
                     t._has_grad = True
                 if newly:
                     self._new_grads[command.id] = newly
-            if allow_unused and not hooked:
-                self._wait()  # which gradients are None only the server knows: a sync point
-                unused = set(self._answers.pop(command.id).unused.handles)
+            if (allow_unused or grad.detect_anomaly) and not hooked:
+                self._wait()  # which gradients are None only the server knows (anomaly detection: a NaN raises here): a sync point
+                unused = set(self._answers.pop(command.id).unused.handles) if allow_unused else ()
             else:
                 self._sent_command(command)
                 unused = ()
@@ -1164,6 +1207,12 @@ def _within(batch: pb.Batch, max_bytes: int, data_bytes: int) -> list:
         pieces[-1].commands.append(command)
         size += n
     return pieces
+
+
+def _as_int64(seed) -> int:
+    """A seed as the wire's int64: one of 64 bits or more wraps around (the server takes it modulo 2**64)."""
+    seed = int(seed) % 2**64
+    return seed - 2**64 if seed >= 2**63 else seed
 
 
 def _size_args(size) -> tuple:

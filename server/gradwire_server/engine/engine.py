@@ -551,7 +551,7 @@ class Engine:
             state = _or_default(generator, self.generator).bit_generator.state
         except AttributeError:  # (CuPy's generator keeps no readable state)
             raise InvalidArgument(f"get_rng_state: the generator state of {self.device} is not supported") from None
-        return Tensor(self.xp.asarray(np.frombuffer(json.dumps(state).encode(), dtype=np.uint8)), self)
+        return Tensor(self.xp.asarray(np.frombuffer(json.dumps(state).encode(), dtype=np.uint8).copy()), self)  # (its own memory)
 
     def set_rng_state(self, state, generator=None):
         """Restore a state ``rng_state`` gave, into ``generator`` (the session's without one)."""
