@@ -14,11 +14,12 @@ from .errors import (
     InvalidArgumentError, InvalidIndexError, NotFoundError, PermissionDeniedError, ResourceExhaustedError, SessionLostError,
     UnauthenticatedError, UnavailableError, UnimplementedError,
 )
-from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .grad_mode import enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad, set_grad_enabled
 from .factories import (
     arange, as_tensor, empty, eye, from_numpy, full, is_tensor, linspace, manual_seed, normal, numel, ones, rand, randint, randn, randperm,
     tril_indices, triu_indices, zeros,
 )
+from .generator import Generator, get_rng_state, set_rng_state
 from .serialization import load, save
 from .session import Session, connect
 from .tensor import (
@@ -44,7 +45,7 @@ __all__ = [
     "optim", "save", "set_grad_enabled", "stack", "utils", "viz", "where",
     "zeros_like", "ones_like", "full_like", "rand_like", "randn_like", "inference_mode", "arange", "as_tensor", "empty", "eye",
     "from_numpy", "full", "is_tensor", "linspace", "manual_seed", "numel", "ones", "rand", "randint", "randn", "randperm", "tensor", "zeros",
-    "cdist", "tril_indices", "triu_indices", "normal",
+    "cdist", "tril_indices", "triu_indices", "normal", "Generator", "get_rng_state", "set_rng_state", "is_inference_mode_enabled",
     *FUNCTIONS,
 ]
 globals().update(FUNCTIONS)  # gw.exp(x), gw.sum(x, 1), ...: torch's functions of a tensor

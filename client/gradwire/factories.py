@@ -26,14 +26,20 @@ def from_numpy(array, *, session=None):
     return resolve_session(session).tensor(array)
 
 
-def randint(low, high=None, size=None, *, dtype=None, requires_grad=False, session=None):
-    """``torch.randint(low=0, high, size)``: integers uniform in [low, high), in ``session`` or the only open one."""
-    return resolve_session(session).randint(low, high, size, dtype=dtype, requires_grad=requires_grad)
+def randint(low, high=None, size=None, *, generator=None, dtype=None, requires_grad=False, session=None):
+    """``torch.randint(low=0, high, size)``: integers uniform in [low, high), in ``session`` or the only open one
+    (from ``generator``, a ``gw.Generator``, where given)."""
+    return _session_of(session, generator).randint(low, high, size, dtype=dtype, requires_grad=requires_grad, generator=generator)
 
 
-def randperm(n, *, dtype=None, requires_grad=False, session=None):
+def randperm(n, *, generator=None, dtype=None, requires_grad=False, session=None):
     """``torch.randperm(n)``: a random permutation of 0 .. n-1, in ``session`` or the only open one."""
-    return resolve_session(session).randperm(n, dtype=dtype, requires_grad=requires_grad)
+    return _session_of(session, generator).randperm(n, dtype=dtype, requires_grad=requires_grad, generator=generator)
+
+
+def _session_of(session, generator):
+    """``session``; else a generator's own; else the only open one."""
+    return resolve_session(session if session is not None or generator is None else getattr(generator, "_session", None))
 
 
 def as_tensor(data, dtype=None, *, session=None):
@@ -48,6 +54,11 @@ def as_tensor(data, dtype=None, *, session=None):
 def _sized(name):
     def factory(*size, dtype=None, requires_grad=False, session=None):
         return getattr(resolve_session(session), name)(*size, dtype=dtype, requires_grad=requires_grad)
+
+    def sampler(*size, generator=None, dtype=None, requires_grad=False, session=None):
+        return getattr(_session_of(session, generator), name)(*size, generator=generator, dtype=dtype, requires_grad=requires_grad)
+
+    factory = sampler if name in ("rand", "randn") else factory  # rand and randn draw from generator= where given
 
     factory.__name__ = name
     factory.__doc__ = f"``torch.{name}(*size)``, in ``session`` or the only open one."
@@ -78,19 +89,19 @@ def eye(n, m=None, dtype=None, requires_grad=False, *, session=None):
     return resolve_session(session).eye(n, m, dtype=dtype, requires_grad=requires_grad)
 
 
-def normal(mean, std=1.0, size=None, *, dtype=None, requires_grad=False, session=None):
+def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, requires_grad=False, session=None):
     """``torch.normal``: samples of N(mean, std^2), ``mean`` and ``std`` tensors (broadcast together) or numbers (then
-    ``size`` gives the shape), from the session's generator."""
+    ``size`` gives the shape), from ``generator`` (a ``gw.Generator``) or the session's generator."""
     tensors = [t for t in (mean, std) if isinstance(t, Tensor)]
     if not tensors:
         if size is None:
             raise TypeError("normal(): with a number mean and std, size= gives the shape")
-        samples = resolve_session(session).randn(*((size,) if isinstance(size, int) else size), dtype=dtype)
+        samples = _session_of(session, generator).randn(*((size,) if isinstance(size, int) else size), generator=generator, dtype=dtype)
         out = samples * std + mean
     else:
         first = tensors[0]
         shape = np.broadcast_shapes(*(tuple(t.shape) for t in tensors))
-        out = first._session.randn(*shape, dtype=dtype or first.dtype) * std + mean
+        out = first._session.randn(*shape, generator=generator, dtype=dtype or first.dtype) * std + mean
     return out.requires_grad_() if requires_grad else out
 
 

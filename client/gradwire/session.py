@@ -25,7 +25,7 @@ import grpc
 import numpy as np
 
 from . import errors
-from .grad_mode import is_grad_enabled, set_grad_enabled
+from .grad_mode import _anomaly, is_grad_enabled, set_grad_enabled
 from .tensor import Tensor, as_dtype
 from .transport import open_channel, wait_ready
 from .v1 import gradwire_pb2 as pb
@@ -38,6 +38,7 @@ BATCH_BYTES = 4 << 20  # ...or this many bytes of inline tensors
 RELEASE_EVERY = 32  # handles of collected tensors queue up to this many before a release goes out
 _MESSAGE_BYTES = 64 << 20
 _FAILED_KEPT = 1000  # sites of failed commands kept, for errors of commands that depend on them
+_TRACED_KEPT = 100_000  # sites of ops issued under anomaly detection kept, for a backward's NaN error to name
 MAX_IN_FLIGHT = 32  # batches sent and not yet acknowledged; the server keeps more replies than this (dedupe_window)
 RECONNECT_BACKOFF_S = (0.05, 1.0)  # first wait between reconnect attempts, and the most; doubled each time
 # How a server that is stopping ends its streams: nothing to reconnect to. gRPC's own words, then gradwire's.
@@ -225,6 +226,7 @@ class Session:
         self._sites = {}  # command id -> (op, site) for commands not yet acknowledged
         self._batch_ids = {}  # batch seq -> (first command id, last command id)
         self._failed_sites = {}  # command id -> (op, site) of commands that failed
+        self._traced_sites = {}  # command id -> (op, site) of ops issued under anomaly detection (Op.trace)
         self._sent = 0
         self._acked = 0
         self._unacked = {}  # seq -> Batch sent and not yet acknowledged: resent after a reconnect
@@ -503,6 +505,9 @@ class Session:
             cause_op, cause_site = self._failed_sites.get(error.caused_by, ("command", ("<unknown>", 0)))
             cause_site = _where(cause_site)
             message = f"{op} (issued at {site}) was not run: it depends on {cause_op} (issued at {cause_site}), which failed"
+        traced = self._traced_sites.get(error.forward_command) if error.forward_command else None
+        if traced is not None:  # anomaly detection: the op whose backward failed, as PyTorch's forward traceback
+            message += f"\nError detected in the backward of {traced[0]}, issued at {_where(traced[1])}"
         if len(pending) > 1:
             message += f" ({len(pending) - 1} later command(s) failed too, most because they depended on it)"
         raise errors.error_for(error.code, message, error.type if not error.caused_by else "", op=op, site=site, command=cid)
@@ -552,14 +557,18 @@ class Session:
             self._answers.pop(command.id, None)
 
     def stats(self) -> dict:
-        """What the server holds for this session: ``tensors``, ``bytes``, ``graph_nodes``."""
+        """What the server holds for this session: ``tensors``, ``bytes``, ``graph_nodes``; and ``generators`` (live
+        ``gw.Generator``s) while it holds any."""
         with self._lock:
             self._flush()  # releases of collected tensors go first, so they are not counted
             cid = self._command("stats").id
             self._batch.commands[-1].stats.SetInParent()
             self._wait()
             stats = self._answers.pop(cid).stats
-        return {"tensors": stats.tensors, "bytes": stats.bytes, "graph_nodes": stats.graph_nodes}
+        held = {"tensors": stats.tensors, "bytes": stats.bytes, "graph_nodes": stats.graph_nodes}
+        if stats.generators:
+            held["generators"] = stats.generators
+        return held
 
     def _fetch(self, tensor, meta_only=False):
         with self._lock:
@@ -675,17 +684,28 @@ class Session:
         """A tensor of ones (float32 unless ``dtype``)."""
         return self._sized("ones", size, dtype, requires_grad)
 
-    def rand(self, *size, dtype=None, requires_grad=False):
-        """Uniform [0, 1) samples from the session's seeded generator."""
-        return self._sized("rand", size, dtype, requires_grad)
+    def rand(self, *size, generator=None, dtype=None, requires_grad=False):
+        """Uniform [0, 1) samples from ``generator`` (a ``gw.Generator``), else the session's seeded generator."""
+        return self._sized("rand", size, dtype, requires_grad, generator)
 
-    def randn(self, *size, dtype=None, requires_grad=False):
-        """Standard normal samples from the session's seeded generator."""
-        return self._sized("randn", size, dtype, requires_grad)
+    def randn(self, *size, generator=None, dtype=None, requires_grad=False):
+        """Standard normal samples from ``generator`` (a ``gw.Generator``), else the session's seeded generator."""
+        return self._sized("randn", size, dtype, requires_grad, generator)
 
-    def _sized(self, name, size, dtype, requires_grad):
+    def _sized(self, name, size, dtype, requires_grad, generator=None):
         size = _size_args(size)
-        return self._factory(name, size, as_dtype(dtype) if dtype is not None else np.dtype(np.float32), requires_grad, size=size)
+        dtype = as_dtype(dtype) if dtype is not None else np.dtype(np.float32)
+        if generator is None:
+            return self._factory(name, size, dtype, requires_grad, size=size)
+        return self._factory(name, size, dtype, requires_grad, size=size, generator=self._generator_handle(generator))
+
+    def _generator_handle(self, generator) -> int:
+        handle = getattr(generator, "_handle", None)
+        if handle is None:
+            raise TypeError(f"generator must be a gradwire Generator, not {type(generator).__name__}")
+        if generator._session is not self:
+            raise errors.InvalidArgumentError("the generator belongs to another session")
+        return handle
 
     def full(self, size, fill_value, dtype=None, requires_grad=False):
         """A tensor filled with ``fill_value`` (its dtype inferred from the value, as PyTorch does)."""
@@ -752,7 +772,7 @@ class Session:
         values = (self.arange(n).unsqueeze(1) == self.arange(n if m is None else m)).to(dtype)
         return values.requires_grad_() if requires_grad else values
 
-    def randint(self, low, high=None, size=None, dtype=None, requires_grad=False):
+    def randint(self, low, high=None, size=None, dtype=None, requires_grad=False, *, generator=None):
         """Integers uniform in [low, high) from the session's generator, as ``torch.randint(low=0, high, size)``
         (int64 by default): uniform samples in float64, scaled and floored on the server."""
         if high is None or size is None:  # randint(high, size)
@@ -761,14 +781,14 @@ class Session:
             raise TypeError("randint() missing 1 required positional argument: 'size'")
         if high <= low:
             raise errors.InvalidArgumentError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
-        samples = (self.rand(*_size_args((size,)), dtype=np.float64) * float(high - low)).floor() + low
+        samples = (self.rand(*_size_args((size,)), generator=generator, dtype=np.float64) * float(high - low)).floor() + low
         values = samples.to(as_dtype(dtype) if dtype is not None else np.dtype(np.int64))
         return values.requires_grad_() if requires_grad else values
 
-    def randperm(self, n, dtype=None, requires_grad=False):
+    def randperm(self, n, dtype=None, requires_grad=False, *, generator=None):
         """A random permutation of 0 .. n-1 from the session's generator, as ``torch.randperm`` (int64 by default):
         the order that sorts n uniform samples."""
-        values = self.rand(n, dtype=np.float64).argsort()
+        values = self.rand(n, generator=generator, dtype=np.float64).argsort()
         values = values if dtype is None else values.to(as_dtype(dtype))
         return values.requires_grad_() if requires_grad else values
 
@@ -777,9 +797,39 @@ class Session:
         self._seed_base, self._forks = int(seed), 0
         self._reseed(seed)
 
-    def _reseed(self, seed: int):
+    def _reseed(self, seed: int, generator: int = 0):
         with self._lock:
-            self._command("manual_seed").manual_seed.seed = int(seed)
+            command = self._command("manual_seed")
+            command.manual_seed.seed = _as_int64(seed)
+            command.manual_seed.generator = generator
+
+    def _generator_create(self, seed: int) -> int:
+        """A ``gw.Generator``'s state on the server: its handle."""
+        handle = self._handle()
+        with self._lock:
+            command = self._command("Generator")
+            command.generator_create.generator = handle
+            command.generator_create.seed = _as_int64(seed)
+        return handle
+
+    def get_rng_state(self, generator: int = 0) -> Tensor:
+        """The state of the session's generator (or of a ``gw.Generator``'s handle): a uint8 tensor, as
+        ``torch.get_rng_state``'s (its bytes are this server's, not PyTorch's)."""
+        out = Tensor(self, self._handle(), None, np.dtype(np.uint8))
+        with self._lock:
+            command = self._command("get_rng_state")
+            command.get_rng_state.generator = generator
+            command.get_rng_state.result = out._handle
+        return out
+
+    def set_rng_state(self, new_state, generator: int = 0):
+        """Restore a state ``get_rng_state`` gave, as ``torch.set_rng_state``."""
+        if not isinstance(new_state, Tensor):
+            raise TypeError(f"expected a torch.ByteTensor, but got {type(new_state).__name__}")
+        with self._lock:
+            command = self._command("set_rng_state")
+            command.set_rng_state.generator = generator
+            command.set_rng_state.state = new_state._handle
 
     def _fork_seed(self) -> int:
         """A fresh seed for a stretch of random ops that must run twice alike (a checkpointed function, run
@@ -802,6 +852,8 @@ class Session:
                 del self._batch.commands[-1]
                 self._sites.pop(command.id, None)
                 raise
+            if _anomaly.enabled:
+                self._trace(command)
             if len(self._batch.commands) >= self._max_commands or self._batch_bytes >= self._max_batch_bytes:
                 self._flush()  # as _sent_command: a full batch goes out
 
@@ -816,8 +868,17 @@ class Session:
                 del self._batch.commands[-1]
                 self._sites.pop(command.id, None)
                 raise
+            if _anomaly.enabled:
+                self._trace(command)
             if len(self._batch.commands) >= self._max_commands or self._batch_bytes >= self._max_batch_bytes:
                 self._flush()
+
+    def _trace(self, command):
+        """Anomaly detection: the op's nodes keep its command id, and this session its site, for a NaN's error."""
+        command.op.trace = command.id
+        self._traced_sites[command.id] = self._sites[command.id]
+        if len(self._traced_sites) > _TRACED_KEPT:
+            self._traced_sites.pop(next(iter(self._traced_sites)))
 
     @staticmethod
     def _fill_op(command, name, inputs, params, results, grad_on):
@@ -842,43 +903,69 @@ class Session:
         if not grad_on:
             op.no_grad = True
 
-    def _backward(self, root, gradient, retain_graph, create_graph=False):
-        if not root._requires_grad:
-            raise errors.FailedPreconditionError("element 0 of tensors does not require grad and does not have a grad_fn")
-        if gradient is None and root._shape is not None and math.prod(root._shape) != 1:
-            raise errors.InvalidArgumentError("grad can be implicitly created only for scalar outputs")
-        if gradient is not None and not isinstance(gradient, Tensor):
-            gradient = self.tensor(np.asarray(gradient, dtype=root.dtype))
+    def _backward(self, root, gradient, retain_graph, create_graph=False, inputs=None, more=()):
+        """One backward pass from ``root`` (and the (tensor, gradient) pairs of ``more``: ``autograd.backward`` of
+        several tensors); ``inputs``: the tensors whose ``.grad`` it fills, alone (None: every leaf it reaches)."""
+        pairs = [(root, gradient), *more]
+        for i, (tensor, g) in enumerate(pairs):
+            if not isinstance(tensor, Tensor):
+                raise TypeError(f"backward: element {i} of tensors is not a Tensor but {type(tensor).__name__}")
+            if g is None and tensor._shape is not None and math.prod(tensor._shape) != 1:
+                raise errors.InvalidArgumentError("grad can be implicitly created only for scalar outputs")
+        for i, (tensor, _) in enumerate(pairs):
+            if not tensor._requires_grad:
+                raise errors.FailedPreconditionError(f"element {i} of tensors does not require grad and does not have a grad_fn")
+        if inputs is not None:
+            inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+            if not inputs:
+                raise errors.InvalidArgumentError("`inputs` argument to `backward()` cannot be empty.")
+            for i, x in enumerate(inputs):
+                if not isinstance(x, Tensor):
+                    raise TypeError(f"backward: element {i} of inputs is not a Tensor but {type(x).__name__}")
+                if not x._requires_grad:
+                    raise errors.FailedPreconditionError(f"One of the differentiated Tensors (input {i}) does not require grad")
+        pairs = [(t, g if g is None or isinstance(g, Tensor) else self.tensor(np.asarray(g, dtype=t.dtype))) for t, g in pairs]
+        roots = tuple(t for t, _ in pairs)
         with self._lock:
             command = self._command("backward")
-            command.backward.root = root._handle
-            command.backward.gradient = gradient._handle if gradient is not None else 0
-            command.backward.retain_graph = bool(retain_graph)
-            command.backward.create_graph = bool(create_graph)
-            hooked = _hooked_on_paths([root]) if self._hooking else None
+            body = command.backward
+            body.root = root._handle
+            body.gradient = pairs[0][1]._handle if pairs[0][1] is not None else 0
+            body.more_roots.extend([t._handle for t, _ in pairs[1:]])
+            body.more_gradients.extend([g._handle if g is not None else 0 for _, g in pairs[1:]])
+            body.retain_graph = bool(retain_graph)
+            body.create_graph = bool(create_graph)
+            body.detect_anomaly = _anomaly.enabled and _anomaly.check_nan
+            hooked = _hooked_on_paths(roots) if self._hooking else None
             if hooked:
-                hook_grads = self._stop_at(command.backward, hooked)
+                hook_grads = self._stop_at(body, hooked)
             # the leaves this pass reaches have a .grad from now on; if it fails, the ones that had
             # none get None back when its error arrives (_take_reply)
-            leaves, uncertain = _leaves(root)
+            if inputs is None:
+                leaves, uncertain = _leaves_of(roots)
+            else:
+                body.inputs.extend([x._handle for x in inputs])
+                leaves, uncertain = _inputs_reached(roots, inputs)
             newly = [leaf for leaf in leaves if not leaf._has_grad]
             uncertain = uncertain and bool(newly)
             if uncertain:  # the pass runs through a recorded gradient: the server says which leaves it reached
-                command.backward.report.extend([leaf._handle for leaf in newly])
+                body.report.extend([leaf._handle for leaf in newly])
             self._sent_command(command)
             for leaf in newly:
                 leaf._has_grad = True
             if create_graph:  # a recorded .grad has a graph: reading it gives a tensor that requires grad
                 for leaf in leaves:
                     if leaf._is_leaf:
-                        leaf._grad_alias, leaf._grad_graph = None, (leaf._grad_graph or ()) + (root,)
+                        leaf._grad_alias, leaf._grad_graph = None, (leaf._grad_graph or ()) + roots
             if newly:
                 self._new_grads[command.id] = newly
             if uncertain and not hooked:
                 self._wait(command.id)
                 missed = set(self._answers.pop(command.id).unused.handles)
+            elif body.detect_anomaly and not hooked:
+                self._wait()  # anomaly detection: a sync point, so that a NaN raises here, as PyTorch's does
         if hooked:
-            missed = set(self._run_hooks(command.id, hooked, hook_grads, newly, create_graph and (root,), (root,)).unused)
+            missed = set(self._run_hooks(command.id, hooked, hook_grads, newly, create_graph and roots, roots).unused)
         if uncertain:
             for leaf in newly:
                 if leaf._handle in missed:
@@ -1076,6 +1163,7 @@ class Session:
             grad.retain_graph = bool(retain_graph)
             grad.allow_unused = bool(allow_unused)
             grad.create_graph = bool(create_graph)
+            grad.detect_anomaly = _anomaly.enabled and _anomaly.check_nan
             grad.results.extend(handles)
             hooked = _hooked_on_paths(outputs) if self._hooking else None
             if hooked:
@@ -1086,9 +1174,9 @@ class Session:
                     t._has_grad = True
                 if newly:
                     self._new_grads[command.id] = newly
-            if allow_unused and not hooked:
-                self._wait()  # which gradients are None only the server knows: a sync point
-                unused = set(self._answers.pop(command.id).unused.handles)
+            if (allow_unused or grad.detect_anomaly) and not hooked:
+                self._wait()  # which gradients are None only the server knows (anomaly detection: a NaN raises here): a sync point
+                unused = set(self._answers.pop(command.id).unused.handles) if allow_unused else ()
             else:
                 self._sent_command(command)
                 unused = ()
@@ -1119,6 +1207,12 @@ def _within(batch: pb.Batch, max_bytes: int, data_bytes: int) -> list:
         pieces[-1].commands.append(command)
         size += n
     return pieces
+
+
+def _as_int64(seed) -> int:
+    """A seed as the wire's int64: one of 64 bits or more wraps around (the server takes it modulo 2**64)."""
+    seed = int(seed) % 2**64
+    return seed - 2**64 if seed >= 2**63 else seed
 
 
 def _size_args(size) -> tuple:
@@ -1176,6 +1270,44 @@ def _leaves(root):
             if x._parents:
                 stack.append(x)
     return leaves, uncertain
+
+
+def _leaves_of(roots):
+    """``_leaves`` of several roots: each leaf once; uncertain if any walk is."""
+    if len(roots) == 1:
+        return _leaves(roots[0])
+    found, seen, uncertain = [], set(), False
+    for root in roots:
+        leaves, unsure = _leaves(root)
+        uncertain = uncertain or unsure
+        for leaf in leaves:
+            if id(leaf) not in seen:
+                seen.add(id(leaf))
+                found.append(leaf)
+    return found, uncertain
+
+
+def _inputs_reached(roots, inputs):
+    """What a pass from ``roots`` with ``inputs=`` fills: the inputs it reaches and the non-leaves that retain grad
+    on a path to one; uncertain where a walk meets a recorded gradient (then the server says)."""
+    wanted = {id(x) for x in inputs}
+    reached, seen, stack, uncertain = set(), set(), [], False
+    for root in roots:
+        if id(root) not in seen:
+            seen.add(id(root))
+            stack.append(root)
+    while stack:
+        x = stack.pop()
+        if id(x) in wanted:
+            reached.add(id(x))
+        uncertain = uncertain or x._opaque
+        for parent in x._parents or ():
+            if isinstance(parent, Tensor) and parent._requires_grad and id(parent) not in seen:
+                seen.add(id(parent))
+                stack.append(parent)
+    found = [x for x in dict((id(x), x) for x in inputs).values() if id(x) in reached]
+    retained = [t for t in _retained_on_paths(roots, inputs) if id(t) not in wanted]
+    return found + retained, uncertain
 
 
 def _hooked_on_paths(roots):

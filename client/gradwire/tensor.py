@@ -389,11 +389,10 @@ class Tensor:
         A non-scalar tensor needs ``gradient`` (the vector of a vector-Jacobian product).
         The graph is freed afterwards unless ``retain_graph=True``. With ``create_graph=True`` the
         gradients are recorded, each ``.grad`` a tensor with a graph to differentiate again (the graph
-        is then kept unless ``retain_graph=False``), as PyTorch's double backward.
+        is then kept unless ``retain_graph=False``), as PyTorch's double backward. ``inputs``: the tensors whose
+        ``.grad`` is accumulated into, alone (the others' stay as they are), as PyTorch's.
         """
-        if inputs is not None:
-            raise errors.UnimplementedError("backward: inputs= is not supported; gw.grad(outputs, inputs) gives those gradients")
-        self._session._backward(self, gradient, create_graph if retain_graph is None else retain_graph, create_graph)
+        self._session._backward(self, gradient, create_graph if retain_graph is None else retain_graph, create_graph, inputs=inputs)
 
     def detach(self) -> "Tensor":
         """The same values, cut from the graph (shares memory and the version counter)."""
@@ -1015,30 +1014,31 @@ class Tensor:
     def round_(self, decimals=0):
         return _op_into("round", self, (), {"decimals": decimals} if decimals else None)
 
-    def uniform_(self, a=0.0, b=1.0):
-        """Uniform samples in [a, b) from the session's generator, written into this tensor."""
-        samples = self._session.rand(*self.shape, dtype=self.dtype)
+    def uniform_(self, a=0.0, b=1.0, *, generator=None):
+        """Uniform samples in [a, b) from ``generator`` or the session's generator, written into this tensor."""
+        samples = self._session.rand(*self.shape, generator=generator, dtype=self.dtype)
         return self.copy_(samples * (b - a) + a if (a, b) != (0.0, 1.0) else samples)
 
-    def normal_(self, mean=0.0, std=1.0):
-        """Normal samples from the session's generator, written into this tensor."""
-        samples = self._session.randn(*self.shape, dtype=self.dtype)
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        """Normal samples from ``generator`` or the session's generator, written into this tensor."""
+        samples = self._session.randn(*self.shape, generator=generator, dtype=self.dtype)
         return self.copy_(samples * std + mean if (mean, std) != (0.0, 1.0) else samples)
 
-    def bernoulli_(self, p=0.5):
+    def bernoulli_(self, p=0.5, *, generator=None):
         """0/1 samples, each 1 with probability ``p`` (a number or a tensor), written into this tensor."""
-        return self.copy_((self._session.rand(*self.shape, dtype=self.dtype if self.dtype.kind == "f" else float32) < p).to(self.dtype))
+        samples = self._session.rand(*self.shape, generator=generator, dtype=self.dtype if self.dtype.kind == "f" else float32)
+        return self.copy_((samples < p).to(self.dtype))
 
-    def exponential_(self, lambd=1.0):
+    def exponential_(self, lambd=1.0, *, generator=None):
         """Exponential samples of rate ``lambd`` (-log(1 - u) / lambd), written into this tensor."""
-        return self.copy_(-(1.0 - self._session.rand(*self.shape, dtype=self.dtype)).log() / lambd)
+        return self.copy_(-(1.0 - self._session.rand(*self.shape, generator=generator, dtype=self.dtype)).log() / lambd)
 
     # sampling, from the session's generator (reproducible under manual_seed, but not PyTorch's sequence)
-    def bernoulli(self):
+    def bernoulli(self, *, generator=None):
         """0/1 samples, 1 with the probability each element of this tensor holds, as ``torch.bernoulli``."""
-        return (self._session.rand(*self.shape, dtype=self.dtype) < self.detach()).to(self.dtype)
+        return (self._session.rand(*self.shape, generator=generator, dtype=self.dtype) < self.detach()).to(self.dtype)
 
-    def multinomial(self, num_samples, replacement=False):
+    def multinomial(self, num_samples, replacement=False, *, generator=None):
         """``num_samples`` category indices per row of weights (1-D or 2-D), as ``torch.multinomial``: with
         ``replacement`` by the inverse of the cumulative weights, without it by the Gumbel top-k trick (the
         ``num_samples`` largest log-weights plus Gumbel noise: a draw without replacement, weight by weight)."""
@@ -1056,10 +1056,10 @@ class Tensor:
         if replacement:
             cumulative = weights.cumsum(-1)
             cumulative = cumulative / cumulative[:, -1:]
-            u = self._session.rand(rows, num_samples, 1, dtype=self.dtype)
+            u = self._session.rand(rows, num_samples, 1, generator=generator, dtype=self.dtype)
             picked = (u >= cumulative.unsqueeze(1)).sum(-1).clamp_max(n - 1)  # (1.0 - rounding: never past the last)
         else:
-            gumbel = -(-(1.0 - self._session.rand(rows, n, dtype=self.dtype)).log()).log()
+            gumbel = -(-(1.0 - self._session.rand(rows, n, generator=generator, dtype=self.dtype)).log()).log()
             picked = (weights.log() + gumbel).topk(num_samples, dim=-1).indices
         return picked if self.ndim == 2 else picked.squeeze(0)
 

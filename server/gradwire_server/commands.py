@@ -14,7 +14,7 @@ from typing import NamedTuple, Sequence
 from gradwire.v1 import gradwire_pb2 as pb
 from gradwire.wire import array_from_bytes, decode_param
 
-from .engine import DROPPED, Tensor, parse_dtype, set_grad_enabled
+from .engine import DROPPED, AnomalyError, Tensor, parse_dtype, set_grad_enabled
 from .engine import graphview, optim
 from .errors import DependencyFailed, InvalidRequest
 from .sessions import GradAlias, Session
@@ -88,7 +88,7 @@ def _answer_early(session: Session, batch: pb.Batch, early, results, inline_byte
 # tensor; any other kind keeps the fetch in its place.
 _LEAVE_TENSORS_ALONE = frozenset({
     "put", "factory", "grad", "grad_of", "retain_grad", "manual_seed", "stats", "sync",
-    "optimizer_create", "optimizer_get_state", "optimizer_set_state", "graph",
+    "optimizer_create", "optimizer_get_state", "optimizer_set_state", "graph", "generator_create", "get_rng_state", "set_rng_state",
 })
 
 
@@ -201,7 +201,8 @@ def refuse_batch(session: Session, batch: pb.Batch, error: BaseException) -> pb.
 def error_result(command_id: int, error: BaseException, caused_by: int = 0, context: str = "") -> pb.Result:
     return pb.Result(
         command=command_id,
-        error=pb.Error(code=status_of(error).name, type=type(error).__name__, message=describe(error) + context, caused_by=caused_by),
+        error=pb.Error(code=status_of(error).name, type=type(error).__name__, message=describe(error) + context, caused_by=caused_by,
+                       forward_command=getattr(error, "trace", 0) if isinstance(error, AnomalyError) else 0),
     )
 
 
@@ -238,8 +239,10 @@ def _outputs_of(command, kind) -> list[int]:
         return [body.handle]
     if kind == "grad":
         return list(body.results)
-    if kind in ("grad_of", "alias"):
+    if kind in ("grad_of", "alias", "get_rng_state"):
         return [body.result]
+    if kind == "generator_create":
+        return [body.generator]
     if kind == "optimizer_create":
         return [body.optimizer]
     if kind == "optimizer_get_state":
@@ -288,6 +291,8 @@ def _factory(session, factory, inline_bytes):
     if make is None:
         raise InvalidRequest(f"unknown factory {factory.name!r}; known: {', '.join(_FACTORIES)}")
     params = _params(session, factory.params)
+    if "generator" in params:  # rand(..., generator=g): g's handle
+        params["generator"] = session.generator(params["generator"])
     session.quota.before_factory(factory.name, params)
     try:
         tensor = make(session.engine, requires_grad=factory.requires_grad, **params)
@@ -319,6 +324,16 @@ _ENGINE_CALLS = {
 
 
 def _op(session, op, inline_bytes):
+    if op.trace:  # issued under anomaly detection: the nodes it records keep its command id
+        session.engine.trace = op.trace
+        try:
+            return _apply_op(session, op)
+        finally:
+            session.engine.trace = 0
+    return _apply_op(session, op)
+
+
+def _apply_op(session, op):
     engine = session.engine
     tensors = session.tensors
     inputs = []
@@ -364,15 +379,26 @@ def _backward(session, backward, inline_bytes):
     gradient = session.tensor(backward.gradient) if backward.gradient else None
     root = session.tensor(backward.root)
     session.quota.before_backward(root)
+    if backward.more_roots:  # torch.autograd.backward(tensors, grad_tensors): one pass from every root
+        if len(backward.more_gradients) != len(backward.more_roots):
+            raise InvalidRequest(f"backward: {len(backward.more_roots)} more roots but {len(backward.more_gradients)} gradients")
+        more = [session.tensor(h) for h in backward.more_roots]
+        for tensor in more:
+            session.quota.before_backward(tensor)
+        root = [root, *more]
+        gradient = [gradient, *(session.tensor(h) if h else None for h in backward.more_gradients)]
+    roots = root if type(root) is list else [root]
+    inputs = [session.tensor(h) for h in backward.inputs] or None
     if backward.create_graph:
-        session.quota.before_recorded_backward([root.grad_fn])
+        session.quota.before_recorded_backward([r.grad_fn for r in roots])
     if backward.hooked:
         stops = {}
         walk = session.engine.backward_walk(root, gradient, backward.retain_graph, _hooked(session, backward), backward.create_graph,
-                                            stops=stops)
+                                            stops=stops, inputs=inputs, check_nan=backward.detect_anomaly)
         return _begin_pass(session, _Pass(walk, "backward", list(backward.hook_grads), backward.report, stops))
     with session.metrics.backward("backward"):
-        session.engine.backward(root, gradient, backward.retain_graph, create_graph=backward.create_graph)
+        session.engine.backward(root, gradient, backward.retain_graph, create_graph=backward.create_graph, inputs=inputs,
+                                check_nan=backward.detect_anomaly)
     if backward.report:  # the client waits for this answer to know which leaves have a .grad
         return pb.Result(unused=pb.Unused(handles=_without_grad(session, backward.report)))
 
@@ -393,10 +419,11 @@ def _grad(session, grad, inline_bytes):
     if grad.hooked:
         stops = {}
         walk = session.engine.grad_walk(outputs, inputs, grad_outputs, grad.retain_graph, grad.allow_unused, _hooked(session, grad), grad.create_graph,
-                                        stops=stops)
+                                        stops=stops, check_nan=grad.detect_anomaly)
         return _begin_pass(session, _Pass(walk, "grad", list(grad.hook_grads), grad.results, stops))
     with session.metrics.backward("grad"):
-        grads = session.engine.grad(outputs, inputs, grad_outputs, grad.retain_graph, allow_unused=grad.allow_unused, create_graph=grad.create_graph)
+        grads = session.engine.grad(outputs, inputs, grad_outputs, grad.retain_graph, allow_unused=grad.allow_unused, create_graph=grad.create_graph,
+                                    check_nan=grad.detect_anomaly)
     unused = _bind_grads(session, grad.results, grads)
     if grad.allow_unused:  # the client waits for this answer to know which gradients are None
         return pb.Result(unused=pb.Unused(handles=unused))
@@ -544,7 +571,26 @@ def _alias(session, alias, inline_bytes):
 
 
 def _manual_seed(session, command, inline_bytes):
-    session.engine.manual_seed(command.seed % 2**64)  # a negative seed wraps around, as torch.manual_seed's does
+    seed = command.seed % 2**64  # a negative seed wraps around, as torch.manual_seed's does
+    if command.generator:
+        session.generator(command.generator)  # (a known one)
+        session.generators[command.generator] = session.engine.new_generator(seed)
+    else:
+        session.engine.manual_seed(seed)
+
+
+def _generator_create(session, command, inline_bytes):
+    session.bind_generator(command.generator, session.engine.new_generator(command.seed % 2**64))
+
+
+def _get_rng_state(session, command, inline_bytes):
+    generator = session.generator(command.generator) if command.generator else None
+    session.bind(command.result, session.engine.rng_state(generator))
+
+
+def _set_rng_state(session, command, inline_bytes):
+    generator = session.generator(command.generator) if command.generator else None
+    session.engine.set_rng_state(session.tensor(command.state), generator)
 
 
 def _sync(session, command, inline_bytes):
@@ -661,4 +707,7 @@ _HANDLERS = {
     "optimizer_get_state": _optimizer_get_state,
     "optimizer_set_state": _optimizer_set_state,
     "graph": _graph,
+    "generator_create": _generator_create,
+    "get_rng_state": _get_rng_state,
+    "set_rng_state": _set_rng_state,
 }

@@ -43,6 +43,7 @@ class Session:
         self.engine = engine
         self.tensors: dict[int, Tensor] = {}
         self.optimizers: dict[int, Optimizer] = {}  # handle -> an optimizer's state (engine.optim)
+        self.generators: dict[int, object] = {}  # handle -> a gw.Generator's random generator (Engine.new_generator)
         self.failed: dict[int, int] = {}  # handle -> id of the command whose failure left it empty
         self.passes: list = []  # backward passes stopped at tensor hooks, the last begun last (commands._Pass)
         self._aliases: dict[int, list[int]] = {}  # id of a tensor -> handles of GradAliases of its .grad
@@ -122,7 +123,7 @@ class Session:
     def bind(self, handle: int, tensor):
         if handle == 0:
             raise InvalidRequest("handle 0 is reserved")
-        if handle in self.tensors or handle in self.optimizers:
+        if handle in self.tensors or handle in self.optimizers or handle in self.generators:
             raise InvalidRequest(f"handle {handle} is already in use in session {self.id}")
         self.tensors[handle] = tensor
         self.failed.pop(handle, None)
@@ -132,10 +133,26 @@ class Session:
     def bind_optimizer(self, handle: int, optimizer: Optimizer):
         if handle == 0:
             raise InvalidRequest("handle 0 is reserved")
-        if handle in self.tensors or handle in self.optimizers:
+        if handle in self.tensors or handle in self.optimizers or handle in self.generators:
             raise InvalidRequest(f"handle {handle} is already in use in session {self.id}")
         self.optimizers[handle] = optimizer
         self.failed.pop(handle, None)  # as bind(): a handle filled now no longer stands for a failure
+
+    def bind_generator(self, handle: int, generator):
+        if handle == 0:
+            raise InvalidRequest("handle 0 is reserved")
+        if handle in self.tensors or handle in self.optimizers or handle in self.generators:
+            raise InvalidRequest(f"handle {handle} is already in use in session {self.id}")
+        self.generators[handle] = generator
+        self.failed.pop(handle, None)
+
+    def generator(self, handle: int):
+        generator = self.generators.get(handle)
+        if generator is None:
+            if handle in self.failed:
+                raise DependencyFailed(f"generator {handle} was never created: command {self.failed[handle]} failed", self.failed[handle])
+            raise UnknownHandle(f"unknown generator handle {handle} in session {self.id}")
+        return generator
 
     def optimizer(self, handle: int) -> Optimizer:
         optimizer = self.optimizers.get(handle)
@@ -155,14 +172,14 @@ class Session:
                 self.tensors[handle] = owner.grad
 
     def mark_failed(self, handle: int, command_id: int):
-        if handle and handle not in self.tensors and handle not in self.optimizers:  # a live handle stays as it was
+        if handle and handle not in self.tensors and handle not in self.optimizers and handle not in self.generators:  # a live handle stays
             self.failed[handle] = command_id
 
     def release(self, handles):
         unknown = []
         for handle in handles:
             tensor = self.tensors.pop(handle, None)
-            if tensor is None and self.optimizers.pop(handle, None) is not None:
+            if tensor is None and (self.optimizers.pop(handle, None) is not None or self.generators.pop(handle, None) is not None):
                 continue
             if tensor is None and self.failed.pop(handle, None) is None:
                 unknown.append(handle)
@@ -191,7 +208,7 @@ class Session:
                 for value in state.values():
                     if not isinstance(value, float):
                         arrays[id(value)] = value.nbytes
-        return {"tensors": len(self.tensors), "bytes": sum(arrays.values()), "graph_nodes": self._saved_nodes()}
+        return {"tensors": len(self.tensors), "bytes": sum(arrays.values()), "graph_nodes": self._saved_nodes(), "generators": len(self.generators)}
 
     def _saved_nodes(self) -> int:
         seen, stack, holding = set(), [t.grad_fn for t in self.tensors.values() if type(t) is Tensor and t.grad_fn], 0
@@ -207,6 +224,7 @@ class Session:
     def clear(self):
         self.tensors.clear()
         self.optimizers.clear()
+        self.generators.clear()
         self.replies.clear()
         self.failed.clear()
         self._aliases.clear()

@@ -1,4 +1,5 @@
-"""Functional autograd: ``grad``, ``vjp`` and ``jacobian``, leaving every ``.grad`` untouched."""
+"""Functional autograd: ``grad``, ``vjp``, ``jvp``, ``jacobian``, ``hvp``, ``vhp`` and ``hessian``, leaving every ``.grad``
+untouched; and ``backward``, which fills them."""
 
 from __future__ import annotations
 
@@ -30,6 +31,27 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             raise errors.FailedPreconditionError(f"One of the differentiated Tensors (input {i}) does not require grad")
     retain_graph = create_graph if retain_graph is None else retain_graph
     return tuple(session._functional_grad(outputs, inputs, grad_outputs, retain_graph, allow_unused, create_graph))
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, grad_variables=None, inputs=None):
+    """``torch.autograd.backward``: one backward pass from every tensor of ``tensors``, each seeded with its
+    ``grad_tensors`` entry (None for a one-element tensor), accumulating into the ``.grad`` of every leaf reached,
+    or of ``inputs`` alone. The graph is freed afterwards unless ``retain_graph`` (default: ``create_graph``)."""
+    if grad_variables is not None:  # PyTorch's old name for it
+        grad_tensors = grad_variables if grad_tensors is None else grad_tensors
+    tensors = (tensors,) if isinstance(tensors, Tensor) else tuple(tensors)
+    if not tensors:
+        raise errors.InvalidArgumentError("backward() got no tensors to differentiate")
+    if grad_tensors is None or isinstance(grad_tensors, Tensor):
+        grad_tensors = (grad_tensors,) * len(tensors) if grad_tensors is None else (grad_tensors,)
+    grad_tensors = tuple(grad_tensors)
+    if len(grad_tensors) != len(tensors):
+        raise errors.InvalidArgumentError(f"got {len(tensors)} tensors and {len(grad_tensors)} gradients")
+    if not isinstance(tensors[0], Tensor):
+        raise TypeError(f"backward: element 0 of tensors is not a Tensor but {type(tensors[0]).__name__}")
+    retain_graph = create_graph if retain_graph is None else retain_graph
+    tensors[0]._session._backward(tensors[0], grad_tensors[0], retain_graph, create_graph, inputs=inputs,
+                                  more=tuple(zip(tensors[1:], grad_tensors[1:])))
 
 
 def jacobian(func, inputs):
@@ -99,16 +121,60 @@ def _zeros_used(inputs):
 def hvp(func, inputs, v=None, create_graph=False, strict=False):
     """``(func(*inputs), H v)``, as ``torch.autograd.functional.hvp``: the Hessian of a one-element function
     times ``v`` (the inputs' shapes), by double backward; the products detached."""
+    return _second_order_product(func, inputs, v, create_graph, "hvp")
+
+
+def vhp(func, inputs, v=None, create_graph=False, strict=False):
+    """``(func(*inputs), v^T H)``, as ``torch.autograd.functional.vhp``: ``v`` times the Hessian of a one-element
+    function, by double backward (the gradient of the gradient's dot product with ``v``); the products detached."""
+    return _second_order_product(func, inputs, v, create_graph, "vhp")
+
+
+def _second_order_product(func, inputs, v, create_graph, name):
+    """d(grad(func) . v)/d inputs: v^T H (which is H v, the Hessian being symmetric where it is continuous)."""
     if create_graph:
-        raise errors.UnimplementedError("hvp: create_graph=True is not supported; gw.grad(..., create_graph=True) twice records it")
-    single, inputs, output, total = _scalar_output(func, inputs, "hvp")
+        raise errors.UnimplementedError(f"{name}: create_graph=True is not supported; gw.grad(..., create_graph=True) twice records it")
+    single, inputs, output, total = _scalar_output(func, inputs, name)
     vs = (v,) if isinstance(v, Tensor) else tuple(v) if v is not None else (None,) * len(inputs)
     if len(vs) != len(inputs) or any(u is None for u in vs):
-        raise errors.InvalidArgumentError("hvp: v must be given, one tensor per input, each of its input's shape")
+        raise errors.InvalidArgumentError(f"{name}: v must be given, one tensor per input, each of its input's shape")
+    for u, x in zip(vs, inputs):
+        if tuple(u.shape) != tuple(x.shape):
+            raise errors.InvalidArgumentError(f"Mismatch in shape: v has shape {list(u.shape)} but the input has shape {list(x.shape)}")
     firsts = grad(total, inputs, create_graph=True)
     products = grad(sum((g * u).sum() for g, u in zip(firsts, vs)) + _zeros_used(inputs), inputs)
     products = tuple(p.detach() for p in products)
     return output.detach(), (products[0] if single else products)
+
+
+def jvp(func, inputs, v=None, create_graph=False, strict=False):
+    """``(func(*inputs), J v)``, as ``torch.autograd.functional.jvp``: the Jacobian of ``func`` at ``inputs`` times
+    ``v`` (the inputs' shapes; None for a single one-element input), by the double-vjp trick PyTorch's uses: the
+    vjp with a dummy ``u`` is linear in ``u``, and its own vjp with ``v`` is ``J v``. The products detached."""
+    if create_graph:
+        raise errors.UnimplementedError("jvp: create_graph=True is not supported; gw.grad(..., create_graph=True) records the products")
+    single = isinstance(inputs, Tensor)
+    inputs = tuple(x.detach().requires_grad_() for x in ((inputs,) if single else inputs))
+    if v is None:
+        if len(inputs) != 1 or inputs[0].numel() != 1:
+            raise errors.InvalidArgumentError("The vector v can only be None if the input to the user-provided function is a single Tensor with a single element.")
+        vs = (inputs[0].detach() * 0 + 1,)
+    else:
+        vs = (v,) if isinstance(v, Tensor) else tuple(v)
+    if len(vs) != len(inputs):
+        raise errors.InvalidArgumentError(f"The given v should contain a single Tensor for each input; got {len(vs)} for {len(inputs)} inputs")
+    for u, x in zip(vs, inputs):
+        if tuple(u.shape) != tuple(x.shape):
+            raise errors.InvalidArgumentError(f"Mismatch in shape: v has shape {list(u.shape)} but the input has shape {list(x.shape)}")
+    output = func(*inputs)
+    if not isinstance(output, Tensor):
+        raise errors.UnimplementedError("jvp: only a function that returns one Tensor is supported")
+    session = output._session
+    dummy = session.zeros(*output.shape, dtype=output.dtype, requires_grad=True)
+    tied = output + _zeros_used(inputs)  # every input in the graph: its gradient a zero where func does not use it
+    firsts = grad(tied, inputs, dummy, create_graph=True)
+    product, = grad(sum((g * u).sum() for g, u in zip(firsts, vs)) + (dummy * 0).sum(), dummy)
+    return output.detach(), product.detach()
 
 
 def hessian(func, inputs):

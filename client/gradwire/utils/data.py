@@ -9,7 +9,9 @@ batch is collated as PyTorch's ``default_collate`` does: gradwire tensors stacke
 and numbers stacked here and uploaded to the session (``session=``, or the only open one).
 
 Randomness (shuffling, samplers, ``random_split``) is NumPy's here, from a ``generator`` that is a NumPy
-``Generator`` or a seed: the same seed gives the same order, not the order of PyTorch's generator.
+``Generator``, a seed, or a ``gw.Generator`` (each pass then seeds NumPy's with a number drawn from it, on the
+server: one round trip a pass, and ``g.manual_seed(n)`` repeats the orders): the same seed gives the same order,
+not the order of PyTorch's generator.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from ..generator import Generator
 from ..session import resolve_session
 from ..tensor import Tensor, stack
 
@@ -66,6 +69,18 @@ class Subset(Dataset):
         return len(self.indices)
 
 
+class _Draws:
+    """Where a sampler's NumPy generator comes from: fixed (a NumPy ``Generator``, a seed or None), or a fresh one
+    each pass seeded from a ``gw.Generator``, which thus decides the order as PyTorch's generator does."""
+
+    def __init__(self, generator):
+        self.source = generator if isinstance(generator, Generator) else None
+        self.rng = None if self.source is not None else np.random.default_rng(generator)
+
+    def __call__(self) -> np.random.Generator:
+        return self.rng if self.source is None else np.random.default_rng(self.source._draw_seed())
+
+
 def random_split(dataset, lengths, generator=None):
     """Disjoint ``Subset``s of the given lengths (or fractions summing to 1, the remainder spread one at a time
     from the first, as PyTorch's), in an order drawn by ``generator`` (a NumPy ``Generator`` or a seed)."""
@@ -77,7 +92,7 @@ def random_split(dataset, lengths, generator=None):
         lengths = counts
     if sum(lengths) != total:
         raise ValueError("Sum of input lengths does not equal the length of the input dataset!")
-    order = np.random.default_rng(generator).permutation(total).tolist()
+    order = _Draws(generator)().permutation(total).tolist()
     subsets, start = [], 0
     for length in lengths:
         subsets.append(Subset(dataset, order[start : start + length]))
@@ -123,18 +138,18 @@ class RandomSampler(Sampler):
         _boolean("replacement", replacement)
         self.data_source, self.replacement, self._num_samples = data_source, replacement, num_samples
         _positive("num_samples", self.num_samples)
-        self._rng = np.random.default_rng(generator)
+        self.generator, self._draws = generator, _Draws(generator)
 
     @property
     def num_samples(self):
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
     def __iter__(self):
-        n = len(self.data_source)
+        n, rng = len(self.data_source), self._draws()
         if self.replacement:
-            return iter(self._rng.integers(0, n, self.num_samples).tolist())
+            return iter(rng.integers(0, n, self.num_samples).tolist())
         whole, rest = divmod(self.num_samples, n)  # more samples than the data: whole permutations, then part of one
-        return iter([i for _ in range(whole) for i in self._rng.permutation(n).tolist()] + self._rng.permutation(n)[:rest].tolist())
+        return iter([i for _ in range(whole) for i in rng.permutation(n).tolist()] + rng.permutation(n)[:rest].tolist())
 
     def __len__(self):
         return self.num_samples
@@ -144,10 +159,10 @@ class SubsetRandomSampler(Sampler):
     """The given indices, in a fresh random order each pass."""
 
     def __init__(self, indices, generator=None):
-        self.indices, self._rng = list(indices), np.random.default_rng(generator)
+        self.indices, self.generator, self._draws = list(indices), generator, _Draws(generator)
 
     def __iter__(self):
-        return iter([self.indices[i] for i in self._rng.permutation(len(self.indices))])
+        return iter([self.indices[i] for i in self._draws().permutation(len(self.indices))])
 
     def __len__(self):
         return len(self.indices)
@@ -167,10 +182,10 @@ class WeightedRandomSampler(Sampler):
         if not replacement and num_samples > np.count_nonzero(weights):
             raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
         self.weights, self.num_samples, self.replacement = weights, num_samples, replacement
-        self._rng = np.random.default_rng(generator)
+        self.generator, self._draws = generator, _Draws(generator)
 
     def __iter__(self):
-        chosen = self._rng.choice(len(self.weights), self.num_samples, replace=self.replacement, p=self.weights / self.weights.sum())
+        chosen = self._draws().choice(len(self.weights), self.num_samples, replace=self.replacement, p=self.weights / self.weights.sum())
         return iter(chosen.tolist())
 
     def __len__(self):
@@ -224,8 +239,8 @@ def default_collate(samples, session=None):
 
 class DataLoader:
     """Batches of ``dataset``, as ``torch.utils.data.DataLoader``: ``batch_size`` samples (None: one sample at a
-    time, not collated), in order, shuffled each epoch (``shuffle``, drawn by ``generator``: a NumPy ``Generator``
-    or a seed), in the order of a ``sampler``, or as a ``batch_sampler``'s lists; ``drop_last`` leaves out a short
+    time, not collated), in order, shuffled each epoch (``shuffle``, drawn by ``generator``: a NumPy ``Generator``,
+    a seed or a ``gw.Generator``), in the order of a ``sampler``, or as a ``batch_sampler``'s lists; ``drop_last`` leaves out a short
     last batch. A ``TensorDataset`` of gradwire tensors is batched on the server (one index op per tensor); other
     datasets through ``collate_fn`` (``default_collate``). ``num_workers`` and the other loading options of
     PyTorch's are accepted and ignored."""

@@ -194,7 +194,7 @@ class Factory(_message.Message):
     def __init__(self, name: _Optional[str] = ..., handle: _Optional[int] = ..., params: _Optional[_Mapping[str, Param]] = ..., requires_grad: _Optional[bool] = ...) -> None: ...
 
 class Op(_message.Message):
-    __slots__ = ("name", "inputs", "params", "outputs", "no_grad", "into")
+    __slots__ = ("name", "inputs", "params", "outputs", "no_grad", "into", "trace")
     class ParamsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -208,16 +208,18 @@ class Op(_message.Message):
     OUTPUTS_FIELD_NUMBER: _ClassVar[int]
     NO_GRAD_FIELD_NUMBER: _ClassVar[int]
     INTO_FIELD_NUMBER: _ClassVar[int]
+    TRACE_FIELD_NUMBER: _ClassVar[int]
     name: str
     inputs: _containers.RepeatedCompositeFieldContainer[Operand]
     params: _containers.MessageMap[str, Param]
     outputs: _containers.RepeatedScalarFieldContainer[int]
     no_grad: bool
     into: int
-    def __init__(self, name: _Optional[str] = ..., inputs: _Optional[_Iterable[_Union[Operand, _Mapping]]] = ..., params: _Optional[_Mapping[str, Param]] = ..., outputs: _Optional[_Iterable[int]] = ..., no_grad: _Optional[bool] = ..., into: _Optional[int] = ...) -> None: ...
+    trace: int
+    def __init__(self, name: _Optional[str] = ..., inputs: _Optional[_Iterable[_Union[Operand, _Mapping]]] = ..., params: _Optional[_Mapping[str, Param]] = ..., outputs: _Optional[_Iterable[int]] = ..., no_grad: _Optional[bool] = ..., into: _Optional[int] = ..., trace: _Optional[int] = ...) -> None: ...
 
 class Backward(_message.Message):
-    __slots__ = ("root", "gradient", "retain_graph", "hooked", "hook_grads", "create_graph", "report")
+    __slots__ = ("root", "gradient", "retain_graph", "hooked", "hook_grads", "create_graph", "report", "more_roots", "more_gradients", "inputs", "detect_anomaly")
     ROOT_FIELD_NUMBER: _ClassVar[int]
     GRADIENT_FIELD_NUMBER: _ClassVar[int]
     RETAIN_GRAPH_FIELD_NUMBER: _ClassVar[int]
@@ -225,6 +227,10 @@ class Backward(_message.Message):
     HOOK_GRADS_FIELD_NUMBER: _ClassVar[int]
     CREATE_GRAPH_FIELD_NUMBER: _ClassVar[int]
     REPORT_FIELD_NUMBER: _ClassVar[int]
+    MORE_ROOTS_FIELD_NUMBER: _ClassVar[int]
+    MORE_GRADIENTS_FIELD_NUMBER: _ClassVar[int]
+    INPUTS_FIELD_NUMBER: _ClassVar[int]
+    DETECT_ANOMALY_FIELD_NUMBER: _ClassVar[int]
     root: int
     gradient: int
     retain_graph: bool
@@ -232,10 +238,14 @@ class Backward(_message.Message):
     hook_grads: _containers.RepeatedScalarFieldContainer[int]
     create_graph: bool
     report: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, root: _Optional[int] = ..., gradient: _Optional[int] = ..., retain_graph: _Optional[bool] = ..., hooked: _Optional[_Iterable[int]] = ..., hook_grads: _Optional[_Iterable[int]] = ..., create_graph: _Optional[bool] = ..., report: _Optional[_Iterable[int]] = ...) -> None: ...
+    more_roots: _containers.RepeatedScalarFieldContainer[int]
+    more_gradients: _containers.RepeatedScalarFieldContainer[int]
+    inputs: _containers.RepeatedScalarFieldContainer[int]
+    detect_anomaly: bool
+    def __init__(self, root: _Optional[int] = ..., gradient: _Optional[int] = ..., retain_graph: _Optional[bool] = ..., hooked: _Optional[_Iterable[int]] = ..., hook_grads: _Optional[_Iterable[int]] = ..., create_graph: _Optional[bool] = ..., report: _Optional[_Iterable[int]] = ..., more_roots: _Optional[_Iterable[int]] = ..., more_gradients: _Optional[_Iterable[int]] = ..., inputs: _Optional[_Iterable[int]] = ..., detect_anomaly: _Optional[bool] = ...) -> None: ...
 
 class Grad(_message.Message):
-    __slots__ = ("outputs", "inputs", "grad_outputs", "retain_graph", "allow_unused", "results", "hooked", "hook_grads", "create_graph")
+    __slots__ = ("outputs", "inputs", "grad_outputs", "retain_graph", "allow_unused", "results", "hooked", "hook_grads", "create_graph", "detect_anomaly")
     OUTPUTS_FIELD_NUMBER: _ClassVar[int]
     INPUTS_FIELD_NUMBER: _ClassVar[int]
     GRAD_OUTPUTS_FIELD_NUMBER: _ClassVar[int]
@@ -245,6 +255,7 @@ class Grad(_message.Message):
     HOOKED_FIELD_NUMBER: _ClassVar[int]
     HOOK_GRADS_FIELD_NUMBER: _ClassVar[int]
     CREATE_GRAPH_FIELD_NUMBER: _ClassVar[int]
+    DETECT_ANOMALY_FIELD_NUMBER: _ClassVar[int]
     outputs: _containers.RepeatedScalarFieldContainer[int]
     inputs: _containers.RepeatedScalarFieldContainer[int]
     grad_outputs: _containers.RepeatedScalarFieldContainer[int]
@@ -254,7 +265,8 @@ class Grad(_message.Message):
     hooked: _containers.RepeatedScalarFieldContainer[int]
     hook_grads: _containers.RepeatedScalarFieldContainer[int]
     create_graph: bool
-    def __init__(self, outputs: _Optional[_Iterable[int]] = ..., inputs: _Optional[_Iterable[int]] = ..., grad_outputs: _Optional[_Iterable[int]] = ..., retain_graph: _Optional[bool] = ..., allow_unused: _Optional[bool] = ..., results: _Optional[_Iterable[int]] = ..., hooked: _Optional[_Iterable[int]] = ..., hook_grads: _Optional[_Iterable[int]] = ..., create_graph: _Optional[bool] = ...) -> None: ...
+    detect_anomaly: bool
+    def __init__(self, outputs: _Optional[_Iterable[int]] = ..., inputs: _Optional[_Iterable[int]] = ..., grad_outputs: _Optional[_Iterable[int]] = ..., retain_graph: _Optional[bool] = ..., allow_unused: _Optional[bool] = ..., results: _Optional[_Iterable[int]] = ..., hooked: _Optional[_Iterable[int]] = ..., hook_grads: _Optional[_Iterable[int]] = ..., create_graph: _Optional[bool] = ..., detect_anomaly: _Optional[bool] = ...) -> None: ...
 
 class Resume(_message.Message):
     __slots__ = ("gradient", "abort", "drop", "hooked", "hook_grads")
@@ -341,10 +353,36 @@ class Alias(_message.Message):
     def __init__(self, source: _Optional[int] = ..., result: _Optional[int] = ..., shares_version: _Optional[bool] = ...) -> None: ...
 
 class ManualSeed(_message.Message):
-    __slots__ = ("seed",)
+    __slots__ = ("seed", "generator")
     SEED_FIELD_NUMBER: _ClassVar[int]
+    GENERATOR_FIELD_NUMBER: _ClassVar[int]
     seed: int
-    def __init__(self, seed: _Optional[int] = ...) -> None: ...
+    generator: int
+    def __init__(self, seed: _Optional[int] = ..., generator: _Optional[int] = ...) -> None: ...
+
+class GeneratorCreate(_message.Message):
+    __slots__ = ("generator", "seed")
+    GENERATOR_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    generator: int
+    seed: int
+    def __init__(self, generator: _Optional[int] = ..., seed: _Optional[int] = ...) -> None: ...
+
+class GetRngState(_message.Message):
+    __slots__ = ("generator", "result")
+    GENERATOR_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    generator: int
+    result: int
+    def __init__(self, generator: _Optional[int] = ..., result: _Optional[int] = ...) -> None: ...
+
+class SetRngState(_message.Message):
+    __slots__ = ("generator", "state")
+    GENERATOR_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    generator: int
+    state: int
+    def __init__(self, generator: _Optional[int] = ..., state: _Optional[int] = ...) -> None: ...
 
 class OptimizerCreate(_message.Message):
     __slots__ = ("optimizer", "kind")
@@ -499,7 +537,7 @@ class Sync(_message.Message):
     def __init__(self) -> None: ...
 
 class Command(_message.Message):
-    __slots__ = ("id", "put", "factory", "op", "backward", "grad", "release", "fetch", "inplace", "grad_of", "set_grad", "set_requires_grad", "alias", "manual_seed", "stats", "sync", "optimizer_create", "optimizer_step", "optimizer_get_state", "optimizer_set_state", "graph", "retain_grad", "clip_grad", "resume")
+    __slots__ = ("id", "put", "factory", "op", "backward", "grad", "release", "fetch", "inplace", "grad_of", "set_grad", "set_requires_grad", "alias", "manual_seed", "stats", "sync", "optimizer_create", "optimizer_step", "optimizer_get_state", "optimizer_set_state", "graph", "retain_grad", "clip_grad", "resume", "generator_create", "get_rng_state", "set_rng_state")
     ID_FIELD_NUMBER: _ClassVar[int]
     PUT_FIELD_NUMBER: _ClassVar[int]
     FACTORY_FIELD_NUMBER: _ClassVar[int]
@@ -524,6 +562,9 @@ class Command(_message.Message):
     RETAIN_GRAD_FIELD_NUMBER: _ClassVar[int]
     CLIP_GRAD_FIELD_NUMBER: _ClassVar[int]
     RESUME_FIELD_NUMBER: _ClassVar[int]
+    GENERATOR_CREATE_FIELD_NUMBER: _ClassVar[int]
+    GET_RNG_STATE_FIELD_NUMBER: _ClassVar[int]
+    SET_RNG_STATE_FIELD_NUMBER: _ClassVar[int]
     id: int
     put: Put
     factory: Factory
@@ -548,7 +589,10 @@ class Command(_message.Message):
     retain_grad: RetainGrad
     clip_grad: ClipGrad
     resume: Resume
-    def __init__(self, id: _Optional[int] = ..., put: _Optional[_Union[Put, _Mapping]] = ..., factory: _Optional[_Union[Factory, _Mapping]] = ..., op: _Optional[_Union[Op, _Mapping]] = ..., backward: _Optional[_Union[Backward, _Mapping]] = ..., grad: _Optional[_Union[Grad, _Mapping]] = ..., release: _Optional[_Union[Release, _Mapping]] = ..., fetch: _Optional[_Union[Fetch, _Mapping]] = ..., inplace: _Optional[_Union[Inplace, _Mapping]] = ..., grad_of: _Optional[_Union[GradOf, _Mapping]] = ..., set_grad: _Optional[_Union[SetGrad, _Mapping]] = ..., set_requires_grad: _Optional[_Union[SetRequiresGrad, _Mapping]] = ..., alias: _Optional[_Union[Alias, _Mapping]] = ..., manual_seed: _Optional[_Union[ManualSeed, _Mapping]] = ..., stats: _Optional[_Union[StatsRequest, _Mapping]] = ..., sync: _Optional[_Union[Sync, _Mapping]] = ..., optimizer_create: _Optional[_Union[OptimizerCreate, _Mapping]] = ..., optimizer_step: _Optional[_Union[OptimizerStep, _Mapping]] = ..., optimizer_get_state: _Optional[_Union[OptimizerGetState, _Mapping]] = ..., optimizer_set_state: _Optional[_Union[OptimizerSetState, _Mapping]] = ..., graph: _Optional[_Union[GraphRequest, _Mapping]] = ..., retain_grad: _Optional[_Union[RetainGrad, _Mapping]] = ..., clip_grad: _Optional[_Union[ClipGrad, _Mapping]] = ..., resume: _Optional[_Union[Resume, _Mapping]] = ...) -> None: ...
+    generator_create: GeneratorCreate
+    get_rng_state: GetRngState
+    set_rng_state: SetRngState
+    def __init__(self, id: _Optional[int] = ..., put: _Optional[_Union[Put, _Mapping]] = ..., factory: _Optional[_Union[Factory, _Mapping]] = ..., op: _Optional[_Union[Op, _Mapping]] = ..., backward: _Optional[_Union[Backward, _Mapping]] = ..., grad: _Optional[_Union[Grad, _Mapping]] = ..., release: _Optional[_Union[Release, _Mapping]] = ..., fetch: _Optional[_Union[Fetch, _Mapping]] = ..., inplace: _Optional[_Union[Inplace, _Mapping]] = ..., grad_of: _Optional[_Union[GradOf, _Mapping]] = ..., set_grad: _Optional[_Union[SetGrad, _Mapping]] = ..., set_requires_grad: _Optional[_Union[SetRequiresGrad, _Mapping]] = ..., alias: _Optional[_Union[Alias, _Mapping]] = ..., manual_seed: _Optional[_Union[ManualSeed, _Mapping]] = ..., stats: _Optional[_Union[StatsRequest, _Mapping]] = ..., sync: _Optional[_Union[Sync, _Mapping]] = ..., optimizer_create: _Optional[_Union[OptimizerCreate, _Mapping]] = ..., optimizer_step: _Optional[_Union[OptimizerStep, _Mapping]] = ..., optimizer_get_state: _Optional[_Union[OptimizerGetState, _Mapping]] = ..., optimizer_set_state: _Optional[_Union[OptimizerSetState, _Mapping]] = ..., graph: _Optional[_Union[GraphRequest, _Mapping]] = ..., retain_grad: _Optional[_Union[RetainGrad, _Mapping]] = ..., clip_grad: _Optional[_Union[ClipGrad, _Mapping]] = ..., resume: _Optional[_Union[Resume, _Mapping]] = ..., generator_create: _Optional[_Union[GeneratorCreate, _Mapping]] = ..., get_rng_state: _Optional[_Union[GetRngState, _Mapping]] = ..., set_rng_state: _Optional[_Union[SetRngState, _Mapping]] = ...) -> None: ...
 
 class Batch(_message.Message):
     __slots__ = ("seq", "commands", "acked")
@@ -561,26 +605,30 @@ class Batch(_message.Message):
     def __init__(self, seq: _Optional[int] = ..., commands: _Optional[_Iterable[_Union[Command, _Mapping]]] = ..., acked: _Optional[int] = ...) -> None: ...
 
 class Error(_message.Message):
-    __slots__ = ("code", "type", "message", "caused_by")
+    __slots__ = ("code", "type", "message", "caused_by", "forward_command")
     CODE_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     CAUSED_BY_FIELD_NUMBER: _ClassVar[int]
+    FORWARD_COMMAND_FIELD_NUMBER: _ClassVar[int]
     code: str
     type: str
     message: str
     caused_by: int
-    def __init__(self, code: _Optional[str] = ..., type: _Optional[str] = ..., message: _Optional[str] = ..., caused_by: _Optional[int] = ...) -> None: ...
+    forward_command: int
+    def __init__(self, code: _Optional[str] = ..., type: _Optional[str] = ..., message: _Optional[str] = ..., caused_by: _Optional[int] = ..., forward_command: _Optional[int] = ...) -> None: ...
 
 class SessionStats(_message.Message):
-    __slots__ = ("tensors", "bytes", "graph_nodes")
+    __slots__ = ("tensors", "bytes", "graph_nodes", "generators")
     TENSORS_FIELD_NUMBER: _ClassVar[int]
     BYTES_FIELD_NUMBER: _ClassVar[int]
     GRAPH_NODES_FIELD_NUMBER: _ClassVar[int]
+    GENERATORS_FIELD_NUMBER: _ClassVar[int]
     tensors: int
     bytes: int
     graph_nodes: int
-    def __init__(self, tensors: _Optional[int] = ..., bytes: _Optional[int] = ..., graph_nodes: _Optional[int] = ...) -> None: ...
+    generators: int
+    def __init__(self, tensors: _Optional[int] = ..., bytes: _Optional[int] = ..., graph_nodes: _Optional[int] = ..., generators: _Optional[int] = ...) -> None: ...
 
 class Unused(_message.Message):
     __slots__ = ("handles",)

@@ -6,6 +6,7 @@ same device share nothing else, so sessions stay isolated.
 
 from __future__ import annotations
 
+import json
 import warnings
 import weakref
 from collections import namedtuple
@@ -15,7 +16,7 @@ import numpy as np
 from .backend import Backend
 from .dtypes import DEFAULT_FLOAT, is_floating, parse_dtype, promote_tensors
 from .errors import DeviceError, DTypeError, GraphError, IndexOutOfRange, InvalidArgument, ShapeError
-from .graph import DROPPED, Meta, Node, is_grad_enabled, set_grad_enabled, walk_backward
+from .graph import DROPPED, AccumulateGrad, Meta, Node, is_grad_enabled, set_grad_enabled, walk_backward
 from .traced import Traced, TracedNumpy, traced_input_grads
 from .ops import OPS
 from .tensor import Tensor
@@ -39,6 +40,7 @@ class Engine:
         self.device = self.backend.device
         self._ndarray = self.xp.ndarray
         self.stream = self.backend.new_stream()  # `with engine.stream:` runs work on this engine's own CUDA stream
+        self.trace = 0  # anomaly detection: the id nodes recorded now keep (Node.trace), to name their forward op
         self.manual_seed(seed)
 
     # --- ops ------------------------------------------------------------------
@@ -157,7 +159,10 @@ class Engine:
             versions.append((result._version, result._version[0]))
         node_name = op.node if type(op.node) is str else op.node([m.shape if m else None for m in metas], params)
         rules = vjp or _NO_RULES
-        return Node(node_name, op.name, rules, tuple(edges), tuple(metas), params, (saved_ans, saved_inputs), versions)
+        node = Node(node_name, op.name, rules, tuple(edges), tuple(metas), params, (saved_ans, saved_inputs), versions)
+        if self.trace:
+            node.trace = self.trace
+        return node
 
     # ops that need more than a table entry's forward: argument handling only
     def dropout(self, x, p=0.5):
@@ -337,13 +342,15 @@ class Engine:
             view.grad_fn, view._requires_grad = fresh.grad_fn, fresh._requires_grad
 
     # --- autograd -------------------------------------------------------------------
-    def backward(self, tensor, gradient=None, retain_graph=None, hooks=(), create_graph=False):
+    def backward(self, tensor, gradient=None, retain_graph=None, hooks=(), create_graph=False, inputs=None, check_nan=False):
         """Accumulate d(tensor)/d(leaf) into every leaf's ``.grad`` (vector-Jacobian product with ``gradient``).
 
-        ``hooks``: (tensor, hook) pairs, PyTorch's tensor hooks: ``hook(grad)`` once the pass has that
-        tensor's whole gradient; what it returns (not None) goes on in its place. ``create_graph``: the
-        gradients are recorded (``traced``), to be differentiated again; the graph is kept unless
-        ``retain_graph=False``, as PyTorch's.
+        ``tensor`` may be a list of tensors (``gradient`` then a list, one each, None for a one-element tensor),
+        as ``torch.autograd.backward``. ``hooks``: (tensor, hook) pairs, PyTorch's tensor hooks: ``hook(grad)``
+        once the pass has that tensor's whole gradient; what it returns (not None) goes on in its place.
+        ``create_graph``: the gradients are recorded (``traced``), to be differentiated again; the graph is kept
+        unless ``retain_graph=False``, as PyTorch's. ``inputs``: only these tensors' ``.grad`` is accumulated
+        into. ``check_nan``: anomaly detection, a node that makes a NaN gradient raises ``AnomalyError``.
         """
         given = []  # the tensors this pass gives a first .grad: if it fails part way, they have none again
 
@@ -353,27 +360,55 @@ class Engine:
             self._accumulate(leaf, grad)
 
         try:
-            _drive(self.backward_walk(tensor, gradient, retain_graph, [x for x, _ in hooks], create_graph, accumulate), hooks)
+            _drive(self.backward_walk(tensor, gradient, retain_graph, [x for x, _ in hooks], create_graph, accumulate, inputs=inputs,
+                                      check_nan=check_nan), hooks)
         except BaseException:
             for leaf in given:  # (those that had one keep what was added: PyTorch's partial pass does the same)
                 leaf.grad = None
             raise
 
-    def backward_walk(self, tensor, gradient=None, retain_graph=None, hooked=(), create_graph=False, accumulate=None, stops=None):
+    def backward_walk(self, tensor, gradient=None, retain_graph=None, hooked=(), create_graph=False, accumulate=None, stops=None, inputs=None,
+                      check_nan=False):
         """``backward`` as a generator that stops at each tensor of ``hooked`` whose gradient the pass
         computes: it yields (its index in ``hooked``, the gradient) and goes on with the Tensor sent back
         (None: the gradient as it was). The server drives it across batches, a client's hooks between.
         ``stops``, a dict, is filled with the stops and read as the walk goes: one added later (``stop_at``)
         stops a pass that has not reached it yet."""
-        seed = self._seed(tensor, gradient, 0)
-        return self._walk([self._root(tensor, 0)], [seed], retain_graph, None, hooked, create_graph, accumulate, stops)
+        tensors, gradients = ([tensor], [gradient]) if type(tensor) is Tensor else (list(tensor), list(gradient or [None] * len(tensor)))
+        if len(gradients) != len(tensors):
+            raise InvalidArgument(f"grad_tensors has {len(gradients)} element(s) but tensors has {len(tensors)}")
+        roots = [self._root(t, i) for i, t in enumerate(tensors)]
+        seeds = [self._seed(t, g, i) for i, (t, g) in enumerate(zip(tensors, gradients))]
+        if create_graph:
+            seeds = _recorded_seeds(tensors, gradients, seeds)
+        accumulate = accumulate or self._accumulate
+        if inputs is None:
+            return self._walk(roots, seeds, retain_graph, None, hooked, create_graph, accumulate, stops, check_nan)
+        for i, x in enumerate(inputs):
+            if not x._requires_grad:
+                raise GraphError(f"One of the differentiated Tensors (input {i}) does not require grad")
+        targets = [x.grad_fn or x.accumulator() for x in inputs]
+        capture = dict.fromkeys(targets)
+        walk = self._walk(roots, seeds, retain_graph, capture, hooked, create_graph, accumulate, stops, check_nan)
+        return self._into_inputs(walk, capture, targets, inputs, accumulate)
 
-    def grad(self, outputs, inputs, grad_outputs=None, retain_graph=None, allow_unused=False, hooks=(), create_graph=False):
+    def _into_inputs(self, walk, capture, targets, inputs, accumulate):
+        """``backward(inputs=...)``: a pass that captures the inputs' gradients (running only the nodes on a path
+        to one, as ``grad``), then accumulates each into its tensor's ``.grad``; an input not reached keeps its own."""
+        yield from walk
+        for x, target in zip(inputs, targets):
+            g = capture[target]
+            if g is not None:
+                # a non-leaf's gradient may be the array the walk passed on: its .grad gets its own
+                accumulate(x, g if type(g) is Traced or type(target) is AccumulateGrad else self.xp.array(g))
+
+    def grad(self, outputs, inputs, grad_outputs=None, retain_graph=None, allow_unused=False, hooks=(), create_graph=False, check_nan=False):
         """Gradients of ``outputs`` with respect to ``inputs``, returned, leaving every ``.grad`` untouched."""
-        walk = self.grad_walk(outputs, inputs, grad_outputs, retain_graph, allow_unused, [x for x, _ in hooks], create_graph)
+        walk = self.grad_walk(outputs, inputs, grad_outputs, retain_graph, allow_unused, [x for x, _ in hooks], create_graph, check_nan=check_nan)
         return _drive(walk, hooks)
 
-    def grad_walk(self, outputs, inputs, grad_outputs=None, retain_graph=None, allow_unused=False, hooked=(), create_graph=False, stops=None):
+    def grad_walk(self, outputs, inputs, grad_outputs=None, retain_graph=None, allow_unused=False, hooked=(), create_graph=False, stops=None,
+                  check_nan=False):
         """``grad`` as a generator that stops as ``backward_walk`` does; the gradients are its return value."""
         outputs = [outputs] if type(outputs) is Tensor else list(outputs)
         single = type(inputs) is Tensor
@@ -387,9 +422,12 @@ class Engine:
         capture = dict.fromkeys(targets)
         roots = [self._root(y, i) for i, y in enumerate(outputs)]
         seeds = [self._seed(y, g, i) for i, (y, g) in enumerate(zip(outputs, grad_outputs))]
-        return self._captured(self._walk(roots, seeds, retain_graph, capture, hooked, create_graph, stops=stops), capture, targets, allow_unused)
+        if create_graph:
+            seeds = _recorded_seeds(outputs, grad_outputs, seeds)
+        walk = self._walk(roots, seeds, retain_graph, capture, hooked, create_graph, stops=stops, check_nan=check_nan)
+        return self._captured(walk, capture, targets, allow_unused)
 
-    def _walk(self, roots, seeds, retain_graph, capture, hooked, create_graph, accumulate=None, stops=None):
+    def _walk(self, roots, seeds, retain_graph, capture, hooked, create_graph, accumulate=None, stops=None, check_nan=False):
         if hooked or stops is not None:
             stops = {} if stops is None else stops
             for i, x in enumerate(hooked):
@@ -397,11 +435,11 @@ class Engine:
         if retain_graph is None:
             retain_graph = create_graph
         if not create_graph:
-            walk = walk_backward(self.xp, roots, seeds, retain_graph, capture, accumulate or self._accumulate, stops)
+            walk = walk_backward(self.xp, roots, seeds, retain_graph, capture, accumulate or self._accumulate, stops, check_nan=check_nan)
             return walk if stops is None else self._tensors_at_stops(walk)  # (without stops it never yields)
-        seeds = [Traced(Tensor(seed, self)) for seed in seeds]
+        seeds = [Traced(seed if type(seed) is Tensor else Tensor(seed, self)) for seed in seeds]
         walk = walk_backward(TracedNumpy(self), roots, seeds, retain_graph, capture, accumulate or self._accumulate, stops,
-                             input_grads=lambda node, grad: traced_input_grads(self, node, grad))
+                             input_grads=lambda node, grad: traced_input_grads(self, node, grad), check_nan=check_nan)
         return self._tensors_at_stops(walk, recorded=True)
 
     @staticmethod
@@ -501,7 +539,30 @@ class Engine:
     # --- factories --------------------------------------------------------------
     def manual_seed(self, seed):
         """Reseed this engine's generator (``rand``/``randn``); None draws a fresh seed."""
-        self.generator = self.xp.random.default_rng(seed)
+        self.generator = self.new_generator(seed)
+
+    def new_generator(self, seed=None):
+        """A random generator of its own (a ``gw.Generator``), for the ``generator=`` of ``rand``/``randn``."""
+        return self.xp.random.default_rng(seed)
+
+    def rng_state(self, generator=None) -> Tensor:
+        """``get_rng_state()``: the generator's state (the session's without one) as a uint8 tensor, opaque bytes."""
+        try:
+            state = _or_default(generator, self.generator).bit_generator.state
+        except AttributeError:  # (CuPy's generator keeps no readable state)
+            raise InvalidArgument(f"get_rng_state: the generator state of {self.device} is not supported") from None
+        return Tensor(self.xp.asarray(np.frombuffer(json.dumps(state).encode(), dtype=np.uint8).copy()), self)  # (its own memory)
+
+    def set_rng_state(self, state, generator=None):
+        """Restore a state ``rng_state`` gave, into ``generator`` (the session's without one)."""
+        if state.dtype != np.uint8 or state.ndim != 1:
+            raise DTypeError(f"set_rng_state: expected a 1-D uint8 tensor (a state get_rng_state gave), got {state.dtype}{list(state.shape)}")
+        try:
+            _or_default(generator, self.generator).bit_generator.state = json.loads(state.numpy().tobytes().decode())
+        except AttributeError:
+            raise InvalidArgument(f"set_rng_state: the generator state of {self.device} is not supported") from None
+        except (ValueError, TypeError, KeyError) as error:
+            raise InvalidArgument(f"set_rng_state: not a state get_rng_state gave ({error})") from None
 
     def tensor(self, data, dtype=None, requires_grad=False) -> Tensor:
         """A leaf from a list, a scalar, a NumPy array or a tensor (copied)."""
@@ -552,18 +613,31 @@ class Engine:
             dtype = DEFAULT_FLOAT if any(isinstance(v, float) for v in (start, end, step)) else np.int64
         return self._leaf(self.xp.arange(start, end, step, dtype=parse_dtype(dtype)), requires_grad)
 
-    def rand(self, *size, dtype=None, requires_grad=False):
+    def rand(self, *size, dtype=None, requires_grad=False, generator=None):
+        """Uniform [0, 1) samples from ``generator`` (a ``new_generator``), else the engine's own."""
         dtype = parse_dtype(dtype or DEFAULT_FLOAT)
-        return self._leaf(self.generator.random(_size_args(size), dtype=_random_dtype(dtype)).astype(dtype, copy=False), requires_grad)
+        rng = _or_default(generator, self.generator)
+        return self._leaf(rng.random(_size_args(size), dtype=_random_dtype(dtype)).astype(dtype, copy=False), requires_grad)
 
-    def randn(self, *size, dtype=None, requires_grad=False):
+    def randn(self, *size, dtype=None, requires_grad=False, generator=None):
         dtype = parse_dtype(dtype or DEFAULT_FLOAT)
-        return self._leaf(self.generator.standard_normal(_size_args(size), dtype=_random_dtype(dtype)).astype(dtype, copy=False), requires_grad)
+        rng = _or_default(generator, self.generator)
+        return self._leaf(rng.standard_normal(_size_args(size), dtype=_random_dtype(dtype)).astype(dtype, copy=False), requires_grad)
 
     def _leaf(self, array, requires_grad):
         if requires_grad and not is_floating(array.dtype):
             raise DTypeError("only Tensors of floating point and complex dtype can require gradients")
         return Tensor(array, self, bool(requires_grad))
+
+
+def _recorded_seeds(outputs, gradients, seeds):
+    """create_graph: a given gradient that requires grad seeds the pass as it is, so the gradients recorded depend
+    on it, as PyTorch's (the double-vjp trick of ``jvp`` differentiates with respect to it)."""
+    return [g if type(g) is Tensor and g._requires_grad and g.dtype == y.dtype else s for y, g, s in zip(outputs, gradients, seeds)]
+
+
+def _or_default(generator, default):
+    return default if generator is None else generator
 
 
 def _to_default_float(name, array, params):

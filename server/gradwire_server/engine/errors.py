@@ -35,3 +35,12 @@ class GraphError(EngineError):
 
 class NoDerivative(EngineError, NotImplementedError):
     """An op has no backward rule for one of its inputs."""
+
+
+class AnomalyError(GraphError):
+    """A backward node made a NaN input gradient while anomaly detection is on (``autograd.detect_anomaly``).
+    ``trace``: the id of the op command that recorded the node, when it was issued under anomaly detection too."""
+
+    def __init__(self, message, trace=0):
+        super().__init__(message)
+        self.trace = trace

@@ -14,7 +14,7 @@ import threading
 from contextlib import contextmanager
 from typing import NamedTuple
 
-from .errors import GraphError, NoDerivative
+from .errors import AnomalyError, GraphError, NoDerivative
 
 # --- grad mode (thread-local, as in PyTorch) -----------------------------------
 
@@ -91,7 +91,8 @@ class Node:
     the residuals live and None once a backward pass has freed them.
     """
 
-    __slots__ = ("name", "op", "rules", "edges", "metas", "params", "saved", "versions", "retained", "__weakref__")
+    # ``trace``: set only on nodes recorded under anomaly detection (the id of the op command that made it)
+    __slots__ = ("name", "op", "rules", "edges", "metas", "params", "saved", "versions", "retained", "trace", "__weakref__")
 
     def __init__(self, name, op, rules, edges, metas, params, saved, versions):
         self.retained = None  # a weak ref to the output that called retain_grad(): backward fills its .grad
@@ -197,10 +198,19 @@ def _topological_order(roots):
     return order
 
 
+def _check_nan(xp, node, computed):
+    for index, g in enumerate(computed):
+        if g is None:
+            continue
+        array = g.tensor.array if hasattr(type(g), "tensor") else g  # a recorded (create_graph) gradient: its values
+        if getattr(array, "dtype", None) is not None and array.dtype.kind in "fc" and bool(xp.isnan(array).any()):
+            raise AnomalyError(f"Function '{node.name}' returned nan values in its {index}th output.", getattr(node, "trace", 0))
+
+
 DROPPED = object()  # sent back at a stop: no gradient goes on from there (a custom Function's backward returned None)
 
 
-def walk_backward(xp, roots, root_grads, retain_graph=False, capture=None, accumulate=None, stops=None, input_grads=None):
+def walk_backward(xp, roots, root_grads, retain_graph=False, capture=None, accumulate=None, stops=None, input_grads=None, check_nan=False):
     """Propagate ``root_grads`` from the ``roots`` (nodes or accumulators); a generator.
 
     With ``capture`` (a dict node -> None) the gradient reaching each captured
@@ -217,6 +227,8 @@ def walk_backward(xp, roots, root_grads, retain_graph=False, capture=None, accum
 
     ``input_grads(node, grad)``, where given, computes a node's input gradients in place of
     ``node.input_grads(xp, grad)``: create_graph's recorded gradients (``traced``).
+
+    ``check_nan`` (anomaly detection): a node whose input gradients hold a NaN raises ``AnomalyError``.
     """
     grads = {}
     for root, g in zip(roots, root_grads):
@@ -258,6 +270,8 @@ def walk_backward(xp, roots, root_grads, retain_graph=False, capture=None, accum
                 accumulate(node.variable, grad)
             continue
         computed = node.input_grads(xp, grad) if input_grads is None else input_grads(node, grad)
+        if check_nan:
+            _check_nan(xp if input_grads is None else xp.engine.xp, node, computed)  # (traced: the real module)
         for edge, meta, g in zip(node.edges, node.metas, computed):
             if edge is None or g is None:
                 continue
