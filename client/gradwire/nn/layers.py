@@ -700,6 +700,14 @@ class _BatchNorm(Module):
             for name in ("running_mean", "running_var", "num_batches_tracked"):
                 self.register_buffer(name, None)
 
+    def reset_running_stats(self):
+        """Running mean to 0, running variance to 1, the batch count to 0 (in place, on the server)."""
+        if self.track_running_stats:
+            with no_grad():
+                self.running_mean.zero_()
+                self.running_var.fill_(1)
+                self.num_batches_tracked.zero_()
+
     def forward(self, input):
         if input.ndim not in self._ranks:
             raise errors.InvalidArgumentError(f"expected {' or '.join(f'{r}D' for r in self._ranks)} input (got {input.ndim}D input)")
