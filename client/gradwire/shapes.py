@@ -258,6 +258,25 @@ def _adaptive_avg_pool2d(inputs, params):
     return x[:-2] + (x[-2] if oh is None else oh, x[-1] if ow is None else ow), inputs[0]._dtype
 
 
+def _im2col(inputs, params):
+    x = inputs[0]._shape
+    if len(x) not in (3, 4):
+        return None
+    (kh, kw), (dh, dw) = _pair(params["kernel_size"]), _pair(params.get("dilation", 1))
+    oh, ow = _windowed(x, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), params.get("stride", 1), params.get("padding", 0))
+    if oh < 1 or ow < 1:
+        return None  # the server says why
+    return x[:-3] + (x[-3] * kh * kw, oh * ow), inputs[0]._dtype
+
+
+def _col2im(inputs, params):
+    x = inputs[0]._shape
+    (kh, kw), (h, w) = _pair(params["kernel_size"]), _pair(params["output_size"])
+    if len(x) not in (2, 3) or x[-2] % (kh * kw):
+        return None
+    return x[:-2] + (x[-2] // (kh * kw), h, w), inputs[0]._dtype
+
+
 def _max_pool2d_indices(inputs, params):
     meta = _max_pool2d(inputs, params)
     return meta and (meta[0], _INT64)
@@ -450,6 +469,8 @@ INFER = {
     "conv_transpose2d": _conv_transpose2d,
     **dict.fromkeys(["max_pool2d", "avg_pool2d"], _max_pool2d),
     "adaptive_avg_pool2d": _adaptive_avg_pool2d,
+    "im2col": _im2col,
+    "col2im": _col2im,
     "max_pool2d_indices": _max_pool2d_indices,
     "embedding": _embedding,
     **dict.fromkeys(["layer_norm", "dropout", "batch_norm"], _unary),

@@ -614,7 +614,9 @@ def _optimizer_step(session, command, inline_bytes):
             params, lr=g.lr, weight_decay=g.weight_decay, maximize=g.maximize, momentum=g.momentum, dampening=g.dampening,
             nesterov=g.nesterov, beta1=g.beta1, beta2=g.beta2, eps=g.eps, amsgrad=g.amsgrad,
             decoupled_weight_decay=g.decoupled_weight_decay, alpha=g.alpha, centered=g.centered, lr_decay=g.lr_decay,
-            initial_accumulator_value=g.initial_accumulator_value, momentum_decay=g.momentum_decay,
+            initial_accumulator_value=g.initial_accumulator_value, momentum_decay=g.momentum_decay, rho=g.rho,
+            etaminus=g.etaminus, etaplus=g.etaplus, step_size_min=g.step_size_min, step_size_max=g.step_size_max,
+            lambd=g.lambd, t0=g.t0,
         ))
     session.quota.before_step(optimizer, groups)
     optimizer.step(groups)

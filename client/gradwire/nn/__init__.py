@@ -20,7 +20,7 @@ from .layers import (
     MaxPool1d, MaxPool2d, ModuleDict, ModuleList, PairwiseDistance, ParameterDict, ParameterList, ReLU, ReLU6,
     Sequential, SiLU, Sigmoid, Softmax, Softplus, Tanh, Unflatten, Upsample, Mish, Hardswish, Hardsigmoid, LogSigmoid, Softsign,
     Tanhshrink, GLU, Threshold, Softmax2d, PReLU, InstanceNorm1d, InstanceNorm2d, ConvTranspose1d, ConvTranspose2d,
-    AdaptiveMaxPool1d, AdaptiveMaxPool2d, Softmin, SELU, CELU, Hardshrink, Softshrink, ZeroPad1d, ZeroPad2d, ConstantPad1d, ConstantPad2d, ReflectionPad1d, ReflectionPad2d, ReplicationPad1d, ReplicationPad2d, CircularPad1d, CircularPad2d, PixelShuffle, PixelUnshuffle, Bilinear,
+    AdaptiveMaxPool1d, AdaptiveMaxPool2d, AdaptiveAvgPool1d, AlphaDropout, EmbeddingBag, Fold, Unfold, Softmin, SELU, CELU, Hardshrink, Softshrink, ZeroPad1d, ZeroPad2d, ConstantPad1d, ConstantPad2d, ReflectionPad1d, ReflectionPad2d, ReplicationPad1d, ReplicationPad2d, CircularPad1d, CircularPad2d, PixelShuffle, PixelUnshuffle, Bilinear,
 )
 from .attention import MultiheadAttention, Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
@@ -42,5 +42,5 @@ __all__ = [
     "TransformerEncoderLayer", "Unflatten", "Upsample", "functional", "init",
     "resolve_session", "utils", "Mish", "Hardswish", "Hardsigmoid", "LogSigmoid", "Softsign", "Tanhshrink", "GLU", "Threshold",
     "Softmax2d", "PReLU", "InstanceNorm1d", "InstanceNorm2d", "ConvTranspose1d", "ConvTranspose2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "CosineEmbeddingLoss", "Softmin", "SELU", "CELU", "Hardshrink", "Softshrink", "ZeroPad1d", "ZeroPad2d", "ConstantPad1d", "ConstantPad2d", "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d", "ReplicationPad2d", "CircularPad1d", "CircularPad2d", "PixelShuffle", "PixelUnshuffle", "Bilinear", "GaussianNLLLoss", "HingeEmbeddingLoss", "MarginRankingLoss", "MultiLabelSoftMarginLoss", "MultiMarginLoss", "PoissonNLLLoss",
-    "SoftMarginLoss", "TripletMarginLoss",
+    "SoftMarginLoss", "TripletMarginLoss", "AdaptiveAvgPool1d", "AlphaDropout", "EmbeddingBag", "Fold", "Unfold",
 ]

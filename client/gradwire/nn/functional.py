@@ -282,6 +282,27 @@ def adaptive_avg_pool2d(input, output_size):
     return _op("adaptive_avg_pool2d", (input,), {"output_size": tuple(int(n) for n in size)})
 
 
+def adaptive_avg_pool1d(input, output_size):
+    """The means of ``output_size`` windows covering L, as ``torch.nn.functional.adaptive_avg_pool1d``:
+    ``adaptive_avg_pool2d`` over a length dim of height 1 (NCL or CL inputs)."""
+    size = _scalar(output_size)
+    return adaptive_avg_pool2d(_with_length_dim("adaptive_avg_pool1d", input), (1, size)).squeeze(-2)
+
+
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+    """Every sliding block of an (N, C, H, W) (or (C, H, W)) input as a column of an (N, C*kh*kw, L) output, as
+    ``torch.nn.functional.unfold`` (im2col; its gradient is ``fold``)."""
+    return _op("im2col", (input,), {"kernel_size": _pair(kernel_size), "dilation": _pair(dilation), "padding": _pair(padding),
+                                    "stride": _pair(stride)})
+
+
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """The columns of an (N, C*kh*kw, L) (or (C*kh*kw, L)) input summed back into their blocks of an (N, C, H, W)
+    output of ``output_size``, as ``torch.nn.functional.fold`` (col2im, the adjoint of ``unfold``)."""
+    return _op("col2im", (input,), {"output_size": _pair(output_size), "kernel_size": _pair(kernel_size), "dilation": _pair(dilation),
+                                    "padding": _pair(padding), "stride": _pair(stride)})
+
+
 def adaptive_max_pool2d(input, output_size, return_indices=False):
     """The maxima of ``output_size`` windows covering H and W (PyTorch's: row i spans floor(i H / oh) to
     ceil((i + 1) H / oh)), as ``torch.nn.functional.adaptive_max_pool2d``: one max_pool2d where the windows tile
@@ -335,6 +356,98 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
     channels = input.shape[: input.ndim - 2] + (1, 1)
     keep = input._session.rand(channels, dtype=input.dtype) >= p
     return _written(input, lambda x: x * (keep.to(x.dtype) * (1.0 / (1.0 - p))), inplace)
+
+
+def alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """Dropout that keeps SELU's self-normalising mean and variance, as ``torch.nn.functional.alpha_dropout``: a dropped
+    element becomes SELU's negative saturation value, then an affine map restores the statistics; the identity
+    unless ``training``. The mask is drawn from the session's seeded generator."""
+    if not 0.0 <= p <= 1.0:
+        raise errors.InvalidArgumentError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return _written(input, lambda x: x * 0.0, inplace)
+    alpha = 1.7580993408473766  # SELU's scale * alpha: -alpha is where it saturates
+    a = 1.0 / math.sqrt((alpha * alpha * p + 1) * (1 - p))
+    keep = (input._session.rand(input.shape, dtype=input.dtype) >= p).to(input.dtype)
+    shift = (keep - 1.0) * (alpha * a) + alpha * a * p  # PyTorch's b: noise.add(-1).mul_(alpha * a).add_(alpha * a * p)
+    return _written(input, lambda x: x * (keep * a) + shift, inplace)
+
+
+def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False, mode="mean", sparse=False,
+                  per_sample_weights=None, include_last_offset=False, padding_idx=None):
+    """Sums, means or maxima of bags of embeddings, as ``torch.nn.functional.embedding_bag``: a 2-D ``input`` is one bag
+    per row; a 1-D one is split into bags at ``offsets`` (their starts; ``include_last_offset``: and the end).
+    ``per_sample_weights`` scale each embedding (mode ``sum``); entries equal to ``padding_idx`` are left out of
+    their bag; an empty bag gives zeros. Composed of ops on the server (a bag-membership mask), with no sync point."""
+    from ..tensor import where  # noqa: PLC0415 - the tensor module is imported above; where is a function of it
+
+    if max_norm is not None or scale_grad_by_freq or sparse:
+        raise errors.UnimplementedError("embedding_bag: max_norm, scale_grad_by_freq and sparse are not supported")
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError(f"mode has to be one of sum, mean or max, but got {mode}")  # PyTorch's words
+    if per_sample_weights is not None:
+        if mode != "sum":
+            raise NotImplementedError(f"embedding_bag: per_sample_weights was not None. per_sample_weights is only supported "
+                                      f"for mode='sum' (got mode='{mode}'). Please open a feature request on GitHub.")
+        if tuple(per_sample_weights.shape) != tuple(input.shape):
+            raise ValueError(f"embedding_bag: If per_sample_weights ({tuple(per_sample_weights.shape)}) is not None, then it must have "
+                             f"the same shape as the input ({tuple(input.shape)})")
+    if padding_idx is not None:
+        if not -weight.shape[0] <= padding_idx < weight.shape[0]:
+            raise AssertionError("Padding_idx must be within num_embeddings")
+        padding_idx %= weight.shape[0]
+    input = _as_target(input, weight)
+    if input.ndim == 2:
+        if offsets is not None:
+            raise ValueError("if input is 2D, then offsets has to be None, as input is treated is a mini-batch of fixed length "
+                             f"sequences. However, found offsets of type {type(offsets)}")
+        member = None if padding_idx is None else (input != padding_idx)  # (B, N): who counts in its row's bag
+        rows = embedding(input, weight)  # (B, N, D)
+        weights = member.to(weight.dtype) if member is not None else None
+        if per_sample_weights is not None:
+            weights = per_sample_weights if weights is None else weights * per_sample_weights
+        if mode == "max":
+            picked = rows if member is None else where(member.unsqueeze(-1), rows, float("-inf"))
+            out = picked.amax(1)
+            return out if member is None else where(member.any(1, keepdim=True), out, 0.0)
+        total = (rows * weights.unsqueeze(-1)).sum(1) if weights is not None else rows.sum(1)
+        if mode == "sum":
+            return total
+        if member is None:
+            return total / input.shape[1]
+        return total / member.sum(1, keepdim=True).clamp_min(1).to(weight.dtype)
+    if input.ndim != 1:
+        raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input.ndim}")
+    if offsets is None:
+        raise ValueError("offsets has to be a 1D Tensor but got None")
+    offsets = _as_target(offsets, weight)
+    if offsets.ndim != 1:
+        raise ValueError("offsets has to be a 1D Tensor")
+    n = input.shape[0]
+    session = input._session
+    if include_last_offset:
+        starts, ends = offsets[:-1], offsets[1:]
+    else:
+        from ..tensor import cat  # noqa: PLC0415
+
+        starts, ends = offsets, cat([offsets[1:], session.tensor([n], dtype=offsets.dtype)])
+    position = session.arange(n, dtype=offsets.dtype).unsqueeze(0)
+    member = (position >= starts.unsqueeze(1)) & (position < ends.unsqueeze(1))  # (B, n): element j is in bag b
+    if padding_idx is not None:
+        member = member & (input != padding_idx).unsqueeze(0)
+    rows = embedding(input, weight)  # (n, D)
+    if mode == "max":
+        out = where(member.unsqueeze(-1), rows.unsqueeze(0), float("-inf")).amax(1)
+        return where(member.any(1, keepdim=True), out, 0.0)
+    weights = member.to(weight.dtype)
+    if per_sample_weights is not None:
+        weights = weights * per_sample_weights.unsqueeze(0)
+    total = weights @ rows
+    if mode == "sum":
+        return total
+    return total / member.sum(1, keepdim=True).clamp_min(1).to(weight.dtype)
 
 
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None, enable_gqa=False):

@@ -7,10 +7,14 @@
 state stay on the server.
 """
 
-from . import lr_scheduler
+from . import lr_scheduler, swa_utils
 from .adam import Adam, Adamax, AdamW, NAdam, RAdam
 from .optimizer import Optimizer
-from .rmsprop import Adagrad, RMSprop
-from .sgd import SGD
+from .rmsprop import Adadelta, Adagrad, RMSprop
+from .rprop import Rprop
+from .sgd import ASGD, SGD
 
-__all__ = ["Adagrad", "Adam", "Adamax", "AdamW", "NAdam", "Optimizer", "RAdam", "RMSprop", "SGD", "lr_scheduler"]
+__all__ = [
+    "ASGD", "Adadelta", "Adagrad", "Adam", "Adamax", "AdamW", "NAdam", "Optimizer", "RAdam", "RMSprop", "Rprop", "SGD",
+    "lr_scheduler", "swa_utils",
+]

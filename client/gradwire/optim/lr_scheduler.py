@@ -1,6 +1,6 @@
 """Learning-rate schedulers, with PyTorch's formulas: ``StepLR``, ``MultiStepLR``, ``ExponentialLR``,
 ``LambdaLR``, ``MultiplicativeLR``, ``LinearLR``, ``ConstantLR``, ``PolynomialLR``, ``CosineAnnealingLR``,
-``CosineAnnealingWarmRestarts``, ``OneCycleLR`` and ``ReduceLROnPlateau``; ``SequentialLR`` and ``ChainedScheduler``
+``CosineAnnealingWarmRestarts``, ``OneCycleLR``, ``CyclicLR`` and ``ReduceLROnPlateau``; ``SequentialLR`` and ``ChainedScheduler``
 to combine them.
 
 A scheduler only edits ``optimizer.param_groups[i]["lr"]`` on the client; the next
@@ -10,6 +10,7 @@ A scheduler only edits ``optimizer.param_groups[i]["lr"]`` on the client; the ne
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 import types
 import warnings
@@ -383,6 +384,117 @@ class OneCycleLR(LRScheduler):
                     break
                 start = end
         return rates
+
+
+class CyclicLR(LRScheduler):
+    """The cyclical learning rate policy, as PyTorch's: each rate moves between ``base_lr`` and ``max_lr`` along a
+    triangle of ``step_size_up`` + ``step_size_down`` steps, its height scaled per cycle (``triangular``: 1,
+    ``triangular2``: halved each cycle) or per step (``exp_range``: ``gamma ** step``), or by ``scale_fn``. With
+    ``cycle_momentum`` the momentum (SGD's ``momentum``, Adam's beta1) cycles the other way, between
+    ``max_momentum`` and ``base_momentum``. A step per batch."""
+
+    def __init__(self, optimizer: Optimizer, base_lr, max_lr, step_size_up=2000, step_size_down=None, mode="triangular",
+                 gamma=1.0, scale_fn=None, scale_mode="cycle", cycle_momentum=True, base_momentum=0.8, max_momentum=0.9,
+                 last_epoch=-1):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        self.optimizer = optimizer
+        base_lrs = _format_param("base_lr", optimizer, base_lr)
+        if last_epoch == -1:
+            for lr, group in zip(base_lrs, optimizer.param_groups):
+                group["lr"] = lr
+        self.max_lrs = _format_param("max_lr", optimizer, max_lr)
+        step_size_up = float(step_size_up)
+        step_size_down = float(step_size_down) if step_size_down is not None else step_size_up
+        self.total_size = step_size_up + step_size_down
+        self.step_ratio = step_size_up / self.total_size
+        if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
+            raise ValueError("mode is invalid and scale_fn is None")
+        self.mode, self.gamma = mode, gamma
+        self._scale_fn_custom = scale_fn
+        self.scale_mode = scale_mode
+        self._init_scale_fn()
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+                raise ValueError("optimizer must support momentum or beta1 with `cycle_momentum` option enabled")
+            self.use_beta1 = "betas" in optimizer.defaults
+            self.base_momentums = _format_param("base_momentum", optimizer, base_momentum)
+            self.max_momentums = _format_param("max_momentum", optimizer, max_momentum)
+            if last_epoch == -1:
+                for high, low, group in zip(self.max_momentums, self.base_momentums, optimizer.param_groups):
+                    _set_momentum(group, high, self.use_beta1)
+                    group["max_momentum"], group["base_momentum"] = high, low
+        super().__init__(optimizer, last_epoch)
+        self.base_lrs = base_lrs
+
+    def _init_scale_fn(self):
+        if self._scale_fn_custom is not None:
+            return
+        if self.mode == "triangular":
+            self._scale_fn_ref, self.scale_mode = _triangular_scale, "cycle"
+        elif self.mode == "triangular2":
+            self._scale_fn_ref, self.scale_mode = _triangular2_scale, "cycle"
+        elif self.mode == "exp_range":
+            self._scale_fn_ref, self.scale_mode = functools.partial(_exp_range_scale, self.gamma), "iterations"
+
+    def scale_fn(self, x) -> float:
+        """The height's scale at cycle (or step) ``x``."""
+        if self._scale_fn_custom is not None:
+            return self._scale_fn_custom(x)
+        return self._scale_fn_ref(x)
+
+    def get_lr(self) -> list:
+        cycle = math.floor(1 + self.last_epoch / self.total_size)
+        x = 1.0 + self.last_epoch / self.total_size - cycle
+        scale_factor = x / self.step_ratio if x <= self.step_ratio else (x - 1) / (self.step_ratio - 1)
+        scale = self.scale_fn(cycle if self.scale_mode == "cycle" else self.last_epoch)
+        rates = [base_lr + (max_lr - base_lr) * scale_factor * scale for base_lr, max_lr in zip(self.base_lrs, self.max_lrs)]
+        if self.cycle_momentum:
+            for group, low, high in zip(self.optimizer.param_groups, self.base_momentums, self.max_momentums):
+                _set_momentum(group, high - (high - low) * scale_factor * scale, self.use_beta1)
+        return rates
+
+    def state_dict(self) -> dict:
+        """As PyTorch's: the scale function is kept only when it is a callable object (its ``__dict__``)."""
+        state = super().state_dict()
+        state.pop("_scale_fn_ref", None)
+        fn = state.pop("_scale_fn_custom")
+        state["_scale_fn_custom"] = None
+        if fn is not None and not isinstance(fn, types.FunctionType):
+            state["_scale_fn_custom"] = fn.__dict__.copy()
+        return state
+
+    def load_state_dict(self, state_dict: dict):
+        state_dict = dict(state_dict)
+        fn = state_dict.pop("_scale_fn_custom")
+        super().load_state_dict(state_dict)
+        if fn is not None:
+            self._scale_fn_custom.__dict__.update(fn)
+        self._init_scale_fn()
+
+
+def _triangular_scale(x):
+    return 1.0
+
+
+def _triangular2_scale(x):
+    return 1 / (2.0 ** (x - 1))
+
+
+def _exp_range_scale(gamma, x):
+    return gamma**x
+
+
+def _format_param(name, optimizer, value) -> list:
+    """``value`` for every param group, with the message of PyTorch's ``_format_param`` (CyclicLR, SWALR)."""
+    groups = optimizer.param_groups
+    if isinstance(value, (list, tuple)):
+        if len(value) != len(groups):
+            raise ValueError(f"{name} must have the same length as optimizer.param_groups. "
+                             f"{name} has {len(value)} values, param_groups has {len(groups)}.")
+        return list(value)
+    return [value] * len(groups)
 
 
 def _cosine_anneal(start, end, pct):

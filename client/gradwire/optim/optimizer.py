@@ -188,7 +188,7 @@ class Optimizer:
             else:
                 p = params[index]
                 state.setdefault(index, {})[entry.name] = Tensor(session, entry.handle, p._shape, p._dtype)
-        # PyTorch's order within a parameter's state: the step count (and NAdam's mu_product) first, then the tensors
+        # PyTorch's order within a parameter's state: the step count (NAdam's mu_product, ASGD's eta and mu) first, then the tensors
         order = {name: i for i, name in enumerate(_STATE_NUMBERS + self._state_tensors)}
         return {i: dict(sorted(s.items(), key=lambda kv: order.get(kv[0], 99))) for i, s in sorted(state.items())}
 
@@ -256,4 +256,4 @@ class Optimizer:
         self.param_groups = new_groups
 
 
-_STATE_NUMBERS = ("step", "mu_product")  # the state that is a number on the server (a 0-d tensor in PyTorch's state dicts)
+_STATE_NUMBERS = ("step", "mu_product", "eta", "mu")  # the state that is a number on the server (a 0-d tensor in PyTorch's state dicts)

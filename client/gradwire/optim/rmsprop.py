@@ -1,4 +1,4 @@
-"""``RMSprop`` and ``Adagrad`` (``torch.optim.RMSprop``, ``torch.optim.Adagrad``)."""
+"""``RMSprop``, ``Adagrad`` and ``Adadelta`` (``torch.optim.RMSprop``, ``torch.optim.Adagrad``, ``torch.optim.Adadelta``)."""
 
 from __future__ import annotations
 
@@ -73,4 +73,34 @@ class Adagrad(Optimizer):
             "params": [p._handle for p in group["params"]], "lr": float(group["lr"]), "weight_decay": float(group["weight_decay"]),
             "maximize": bool(group["maximize"]), "lr_decay": float(group["lr_decay"]), "eps": float(group["eps"]),
             "initial_accumulator_value": float(group["initial_accumulator_value"]),
+        }
+
+
+class Adadelta(Optimizer):
+    """``torch.optim.Adadelta``, stepped on the server.
+
+    Running averages (smoothing ``rho``) of the squared gradient and of the squared update; each step is the
+    gradient times ``sqrt(acc_delta + eps) / sqrt(square_avg + eps)``, scaled by ``lr``, with optional L2
+    ``weight_decay``. State per parameter: ``step``, ``square_avg`` and ``acc_delta``.
+    """
+
+    _kind = "adadelta"
+    _state_tensors = ("square_avg", "acc_delta")
+
+    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *, capturable=False, maximize=False,
+                 differentiable=False):
+        _check(differentiable, lr=lr)
+        if not 0.0 <= rho <= 1.0:
+            raise ValueError(f"Invalid rho value: {rho}")
+        _check(differentiable, eps=eps, weight_decay=weight_decay)
+        defaults = {
+            "lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay, "maximize": maximize, "capturable": capturable,
+            "foreach": foreach, "differentiable": differentiable,
+        }
+        super().__init__(params, defaults)
+
+    def _group_fields(self, group) -> dict:
+        return {
+            "params": [p._handle for p in group["params"]], "lr": float(group["lr"]), "weight_decay": float(group["weight_decay"]),
+            "maximize": bool(group["maximize"]), "rho": float(group["rho"]), "eps": float(group["eps"]),
         }

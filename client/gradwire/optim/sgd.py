@@ -1,4 +1,5 @@
-"""``SGD``: stochastic gradient descent with momentum, Nesterov and weight decay (``torch.optim.SGD``)."""
+"""``SGD``: stochastic gradient descent with momentum, Nesterov and weight decay (``torch.optim.SGD``); ``ASGD``,
+averaged SGD (``torch.optim.ASGD``)."""
 
 from __future__ import annotations
 
@@ -40,4 +41,37 @@ class SGD(Optimizer):
             "params": [p._handle for p in group["params"]], "lr": float(group["lr"]), "weight_decay": float(group["weight_decay"]),
             "maximize": bool(group["maximize"]), "momentum": float(group["momentum"]), "dampening": float(group["dampening"]),
             "nesterov": bool(group["nesterov"]),
+        }
+
+
+class ASGD(Optimizer):
+    """``torch.optim.ASGD``, stepped on the server: averaged stochastic gradient descent.
+
+    ``p *= 1 - lambd * eta`` then ``p -= eta * g`` with a decaying rate ``eta = lr / (1 + lambd * lr * step) ** alpha``;
+    ``ax`` keeps the running average of the iterates from step ``t0`` on (weight ``mu = 1 / max(1, step - t0)``).
+    State per parameter: ``step``, ``eta`` and ``mu`` (numbers) and ``ax``.
+    """
+
+    _kind = "asgd"
+    _state_tensors = ("ax",)
+
+    def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0, foreach=None, maximize=False,
+                 differentiable=False, capturable=False):
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if differentiable:
+            raise ValueError("gradwire's optimizers do not support differentiable=True")
+        defaults = {
+            "lr": lr, "lambd": lambd, "alpha": alpha, "t0": t0, "weight_decay": weight_decay, "foreach": foreach,
+            "maximize": maximize, "differentiable": differentiable, "capturable": capturable,
+        }
+        super().__init__(params, defaults)
+
+    def _group_fields(self, group) -> dict:
+        return {
+            "params": [p._handle for p in group["params"]], "lr": float(group["lr"]), "weight_decay": float(group["weight_decay"]),
+            "maximize": bool(group["maximize"]), "lambd": float(group["lambd"]), "alpha": float(group["alpha"]),
+            "t0": float(group["t0"]),
         }

@@ -393,7 +393,7 @@ class OptimizerCreate(_message.Message):
     def __init__(self, optimizer: _Optional[int] = ..., kind: _Optional[str] = ...) -> None: ...
 
 class OptimizerGroup(_message.Message):
-    __slots__ = ("params", "lr", "weight_decay", "maximize", "momentum", "dampening", "nesterov", "beta1", "beta2", "eps", "amsgrad", "decoupled_weight_decay", "alpha", "centered", "lr_decay", "initial_accumulator_value", "momentum_decay")
+    __slots__ = ("params", "lr", "weight_decay", "maximize", "momentum", "dampening", "nesterov", "beta1", "beta2", "eps", "amsgrad", "decoupled_weight_decay", "alpha", "centered", "lr_decay", "initial_accumulator_value", "momentum_decay", "rho", "etaminus", "etaplus", "step_size_min", "step_size_max", "lambd", "t0")
     PARAMS_FIELD_NUMBER: _ClassVar[int]
     LR_FIELD_NUMBER: _ClassVar[int]
     WEIGHT_DECAY_FIELD_NUMBER: _ClassVar[int]
@@ -411,6 +411,13 @@ class OptimizerGroup(_message.Message):
     LR_DECAY_FIELD_NUMBER: _ClassVar[int]
     INITIAL_ACCUMULATOR_VALUE_FIELD_NUMBER: _ClassVar[int]
     MOMENTUM_DECAY_FIELD_NUMBER: _ClassVar[int]
+    RHO_FIELD_NUMBER: _ClassVar[int]
+    ETAMINUS_FIELD_NUMBER: _ClassVar[int]
+    ETAPLUS_FIELD_NUMBER: _ClassVar[int]
+    STEP_SIZE_MIN_FIELD_NUMBER: _ClassVar[int]
+    STEP_SIZE_MAX_FIELD_NUMBER: _ClassVar[int]
+    LAMBD_FIELD_NUMBER: _ClassVar[int]
+    T0_FIELD_NUMBER: _ClassVar[int]
     params: _containers.RepeatedScalarFieldContainer[int]
     lr: float
     weight_decay: float
@@ -428,7 +435,14 @@ class OptimizerGroup(_message.Message):
     lr_decay: float
     initial_accumulator_value: float
     momentum_decay: float
-    def __init__(self, params: _Optional[_Iterable[int]] = ..., lr: _Optional[float] = ..., weight_decay: _Optional[float] = ..., maximize: _Optional[bool] = ..., momentum: _Optional[float] = ..., dampening: _Optional[float] = ..., nesterov: _Optional[bool] = ..., beta1: _Optional[float] = ..., beta2: _Optional[float] = ..., eps: _Optional[float] = ..., amsgrad: _Optional[bool] = ..., decoupled_weight_decay: _Optional[bool] = ..., alpha: _Optional[float] = ..., centered: _Optional[bool] = ..., lr_decay: _Optional[float] = ..., initial_accumulator_value: _Optional[float] = ..., momentum_decay: _Optional[float] = ...) -> None: ...
+    rho: float
+    etaminus: float
+    etaplus: float
+    step_size_min: float
+    step_size_max: float
+    lambd: float
+    t0: float
+    def __init__(self, params: _Optional[_Iterable[int]] = ..., lr: _Optional[float] = ..., weight_decay: _Optional[float] = ..., maximize: _Optional[bool] = ..., momentum: _Optional[float] = ..., dampening: _Optional[float] = ..., nesterov: _Optional[bool] = ..., beta1: _Optional[float] = ..., beta2: _Optional[float] = ..., eps: _Optional[float] = ..., amsgrad: _Optional[bool] = ..., decoupled_weight_decay: _Optional[bool] = ..., alpha: _Optional[float] = ..., centered: _Optional[bool] = ..., lr_decay: _Optional[float] = ..., initial_accumulator_value: _Optional[float] = ..., momentum_decay: _Optional[float] = ..., rho: _Optional[float] = ..., etaminus: _Optional[float] = ..., etaplus: _Optional[float] = ..., step_size_min: _Optional[float] = ..., step_size_max: _Optional[float] = ..., lambd: _Optional[float] = ..., t0: _Optional[float] = ...) -> None: ...
 
 class OptimizerStep(_message.Message):
     __slots__ = ("optimizer", "groups")

@@ -280,6 +280,75 @@ def conv_transpose2d_grad(xp, g, ans, x, weight, bias=None, *, argnum, stride=1,
     return conv2d_grad(xp, x, None, g, weight, argnum=1, stride=stride, padding=padding, dilation=dilation, groups=groups)
 
 
+def _unfold_geometry(size, kernel_size, dilation, padding, stride, name):
+    """((kh, kw), (dh, dw), (ph, pw), (sh, sw), (oh, ow)) of F.unfold over an (H, W) plane, checked as PyTorch checks it."""
+    (kh, kw), (dh, dw), (ph, pw), (sh, sw) = (_pair(v, k) for v, k in
+                                              ((kernel_size, "kernel_size"), (dilation, "dilation"), (padding, "padding"), (stride, "stride")))
+    if min(kh, kw, dh, dw, sh, sw) <= 0 or min(ph, pw) < 0:
+        raise ValueError(f"{name}: kernel_size, dilation and stride must be greater than zero and padding non-negative, but got "
+                         f"kernel_size=({kh}, {kw}), dilation=({dh}, {dw}), padding=({ph}, {pw}), stride=({sh}, {sw})")
+    h, w = size
+    oh = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    ow = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    if oh < 1 or ow < 1:
+        raise ValueError(f"{name}: calculated shape of the array of sliding blocks as ({oh}, {ow}), which is too small "
+                         f"(non-positive); input spatial size ({h}, {w}), kernel_size=({kh}, {kw}), dilation=({dh}, {dw}), "
+                         f"padding=({ph}, {pw}), stride=({sh}, {sw})")
+    return (kh, kw), (dh, dw), (ph, pw), (sh, sw), (oh, ow)
+
+
+def im2col(xp, x, kernel_size, dilation=1, padding=0, stride=1):
+    """``torch.nn.functional.unfold``: every sliding block of an (N, C, H, W) (or (C, H, W)) input as a column,
+    (N, C*kh*kw, L) with L the number of blocks; the column's rows run over C, then kh, then kw."""
+    if x.ndim not in (3, 4):
+        raise ValueError(f"Input Error: Only 3D or 4D input Tensors are supported (got {x.ndim}D)")
+    x, unbatched = _batched(x, "unfold")
+    (kh, kw), (dh, dw), (ph, pw), (sh, sw), (oh, ow) = _unfold_geometry(x.shape[2:], kernel_size, dilation, padding, stride, "unfold")
+    n, c = x.shape[:2]
+    cols = _columns(xp, _padded(xp, x, ph, pw), kh, kw, sh, sw, oh, ow, dh, dw)  # (C*kh*kw, N*L)
+    out = xp.ascontiguousarray(cols.reshape(c * kh * kw, n, oh * ow).transpose(1, 0, 2))
+    return out[0] if unbatched else out
+
+
+def col2im(xp, cols, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """``torch.nn.functional.fold``, the adjoint of ``im2col``: sum each column (N, C*kh*kw, L) back into its block
+    of an (N, C, H, W) output of ``output_size``; overlapping blocks add up."""
+    if cols.ndim not in (2, 3):
+        raise ValueError(f"Input Error: Only unbatched (2D) or batched (3D) input Tensors are supported (got {cols.ndim}D)")
+    unbatched = cols.ndim == 2
+    if unbatched:
+        cols = cols[None]
+    h, w = _pair(output_size, "output_size")
+    (kh, kw), (dh, dw), (ph, pw), (sh, sw), (oh, ow) = _unfold_geometry((h, w), kernel_size, dilation, padding, stride, "fold")
+    n, rows, length = cols.shape
+    if rows % (kh * kw):
+        raise ValueError(f"Expected size of input's dimension 1 to be divisible by the product of kernel_size, but got "
+                         f"input.size(1)={rows} and kernel_size=({kh}, {kw})")
+    if length != oh * ow:
+        raise ValueError(f"Given output_size=({h}, {w}), kernel_size=({kh}, {kw}), dilation=({dh}, {dw}), padding=({ph}, {pw}), "
+                         f"stride=({sh}, {sw}), expected size of input's dimension 2 to match the calculated number of sliding "
+                         f"blocks {oh} * {ow} = {oh * ow}, but got input.size(2)={length}.")
+    c = rows // (kh * kw)
+    blocks = cols.reshape(n, c, kh, kw, oh, ow)
+    out = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+    for i in range(kh):  # every kernel offset adds its slice of every block back (col2im, as conv2d's input gradient)
+        for j in range(kw):
+            out[:, :, i * dh : i * dh + sh * oh : sh, j * dw : j * dw + sw * ow : sw] += blocks[:, :, i, j]
+    out = out[:, :, ph : ph + h, pw : pw + w]
+    out = xp.ascontiguousarray(out)
+    return out[0] if unbatched else out
+
+
+def im2col_grad(xp, g, ans, x, kernel_size, dilation=1, padding=0, stride=1):
+    """The VJP of ``im2col``: ``col2im`` of the gradient into x's plane (its adjoint)."""
+    return col2im(xp, g, x.shape[-2:], kernel_size, dilation, padding, stride)
+
+
+def col2im_grad(xp, g, ans, cols, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """The VJP of ``col2im``: ``im2col`` of the gradient (its adjoint)."""
+    return im2col(xp, g, kernel_size, dilation, padding, stride)
+
+
 def _pool_size(size, kernel, stride, padding, dilation, ceil_mode):
     """PyTorch's pooling output length: windows that fit (floor), or with ``ceil_mode`` one more where a last
     window starts inside the input or its left padding and runs past the end."""

@@ -634,6 +634,8 @@ defop("max_pool2d_indices", nn.max_pool2d_indices, "")  # F.max_pool2d(..., retu
 defop("avg_pool2d", nn.avg_pool2d, "AvgPool2DBackward0")
 defop("adaptive_avg_pool2d", nn.adaptive_avg_pool2d, "AdaptiveAvgPool2DBackward0")
 defop("embedding", nn.embedding, "EmbeddingBackward0", 2)  # (indices, weight), as F.embedding
+defop("im2col", nn.im2col, "Im2ColBackward0")  # F.unfold
+defop("col2im", nn.col2im, "Col2ImBackward0")  # F.fold: im2col's adjoint
 defop("layer_norm", nn.layer_norm, "NativeLayerNormBackward0", None)
 defop("batch_norm", nn.batch_norm, "NativeBatchNormBackward0", None)  # (x[, running_mean, running_var][, weight, bias])
 defop("dropout", nn.dropout, "NativeDropoutBackward0", 2)  # (x, uniform samples from the session's generator)

@@ -1,4 +1,5 @@
-"""Optimizer steps, on the server: PyTorch's SGD, Adam, AdamW, RMSprop and Adagrad, in place on the parameters.
+"""Optimizer steps, on the server: PyTorch's SGD, Adam (AdamW), Adamax, RAdam, NAdam, RMSprop, Adagrad, Adadelta,
+Rprop and ASGD, in place on the parameters.
 
 An ``Optimizer`` holds only state (momentum buffers, Adam's moments and step counts), keyed
 by whatever the caller names each parameter with (the service uses the client's handle). The
@@ -19,7 +20,7 @@ from .backend import axpy
 from .errors import GraphError, InvalidArgument, ShapeError
 from .tensor import Tensor
 
-KINDS = ("sgd", "adam", "rmsprop", "adagrad", "adamax", "radam", "nadam")  # AdamW is Adam with decoupled_weight_decay
+KINDS = ("sgd", "adam", "rmsprop", "adagrad", "adamax", "radam", "nadam", "adadelta", "rprop", "asgd")  # AdamW is Adam with decoupled_weight_decay
 
 # the tensors of each kind's per-parameter state, and its numbers
 STATE_TENSORS = {
@@ -30,8 +31,14 @@ STATE_TENSORS = {
     "adamax": ("exp_avg", "exp_inf"),
     "radam": ("exp_avg", "exp_avg_sq"),
     "nadam": ("exp_avg", "exp_avg_sq"),
+    "adadelta": ("square_avg", "acc_delta"),
+    "rprop": ("prev", "step_size"),
+    "asgd": ("ax",),
 }
-STATE_NUMBERS = {"sgd": (), "adam": ("step",), "rmsprop": ("step",), "adagrad": ("step",), "adamax": ("step",), "radam": ("step",), "nadam": ("step", "mu_product")}
+STATE_NUMBERS = {
+    "sgd": (), "adam": ("step",), "rmsprop": ("step",), "adagrad": ("step",), "adamax": ("step",), "radam": ("step",),
+    "nadam": ("step", "mu_product"), "adadelta": ("step",), "rprop": ("step",), "asgd": ("step", "eta", "mu"),
+}
 
 
 @dataclass
@@ -55,6 +62,13 @@ class Group:
     lr_decay: float = 0.0
     initial_accumulator_value: float = 0.0
     momentum_decay: float = 4e-3
+    rho: float = 0.9
+    etaminus: float = 0.5
+    etaplus: float = 1.2
+    step_size_min: float = 1e-6
+    step_size_max: float = 50.0
+    lambd: float = 1e-4
+    t0: float = 1e6
 
 
 class Optimizer:
@@ -341,7 +355,77 @@ def _nadam(xp, p, grad, state, group):
     p += exp_avg / denom * (-lr * mu_next / (1.0 - mu_product * mu_next))
 
 
-_UPDATES = {"sgd": _sgd, "adam": _adam, "rmsprop": _rmsprop, "adagrad": _adagrad, "adamax": _adamax, "radam": _radam, "nadam": _nadam}
+def _adadelta(xp, p, grad, state, group):
+    """torch.optim.Adadelta: the step is the gradient scaled by the ratio of two running root-mean-squares,
+    of the past updates and of the gradients (each plus eps), times ``lr``."""
+    if not state:
+        state["step"] = 0.0
+        state["square_avg"] = xp.zeros_like(p)
+        state["acc_delta"] = xp.zeros_like(p)
+    state["step"] += 1
+    rho = group.rho
+    g = _decayed(xp, p, grad, group)
+    square_avg, acc_delta = state["square_avg"], state["acc_delta"]
+    tmp = xp.multiply(g, g, out=xp.empty_like(p))  # square_avg.mul_(rho).addcmul_(g, g, value=1 - rho)
+    xp.multiply(square_avg, rho, out=square_avg)
+    axpy(xp, 1 - rho, tmp, square_avg)
+    std = xp.add(square_avg, group.eps, out=tmp)  # square_avg.add(eps).sqrt_()
+    xp.sqrt(std, out=std)
+    delta = xp.add(acc_delta, group.eps, out=xp.empty_like(p))  # acc_delta.add(eps).sqrt_().div_(std).mul_(g)
+    xp.sqrt(delta, out=delta)
+    xp.divide(delta, std, out=delta)
+    xp.multiply(delta, g, out=delta)
+    xp.multiply(delta, delta, out=tmp)  # acc_delta.mul_(rho).addcmul_(delta, delta, value=1 - rho)
+    xp.multiply(acc_delta, rho, out=acc_delta)
+    axpy(xp, 1 - rho, tmp, acc_delta)
+    axpy(xp, -group.lr, delta, p)
+
+
+def _rprop(xp, p, grad, state, group):
+    """torch.optim.Rprop: only the gradient's sign counts. Each element's step size grows by ``etaplus`` while the
+    sign holds and shrinks by ``etaminus`` when it flips (within the bounds); after a flip that element rests one
+    step (its remembered gradient is zeroed)."""
+    if not state:
+        state["step"] = 0.0
+        state["prev"] = xp.zeros_like(p)
+        state["step_size"] = xp.full_like(p, group.lr)
+    state["step"] += 1
+    g = xp.negative(grad, out=xp.empty_like(grad)) if group.maximize else grad.copy()  # a copy: .grad stays
+    prev, step_size = state["prev"], state["step_size"]
+    sign = xp.sign(xp.multiply(g, prev, out=xp.empty_like(p)))
+    factor = xp.where(sign > 0, group.etaplus, xp.where(sign < 0, group.etaminus, 1.0)).astype(p.dtype, copy=False)
+    xp.multiply(step_size, factor, out=step_size)  # step_size.mul_(sign).clamp_(min, max)
+    xp.clip(step_size, group.step_size_min, group.step_size_max, out=step_size)
+    g[sign < 0] = 0  # PyTorch's grad[sign.eq(etaminus)] = 0: the elements whose sign flipped
+    p -= xp.sign(g) * step_size  # p.addcmul_(g.sign(), step_size, value=-1)
+    xp.copyto(prev, g)
+
+
+def _asgd(xp, p, grad, state, group):
+    """torch.optim.ASGD: SGD with a decaying rate ``eta`` and a decay term ``lambd``, keeping ``ax``, the average of
+    the iterates from step ``t0`` on (weighted by ``mu``; before t0 ax is the iterate itself)."""
+    if not state:
+        state["step"] = 0.0
+        state["eta"] = float(group.lr)
+        state["mu"] = 1.0
+        state["ax"] = xp.zeros_like(p)
+    state["step"] = step = state["step"] + 1
+    g = _decayed(xp, p, grad, group)
+    eta, ax = state["eta"], state["ax"]
+    xp.multiply(p, 1 - group.lambd * eta, out=p)  # p.mul_(1 - lambd * eta).add_(g, alpha=-eta)
+    axpy(xp, -eta, g, p)
+    if state["mu"] != 1:  # ax.add_(p.sub(ax).mul_(mu))
+        ax += (p - ax) * state["mu"]
+    else:
+        xp.copyto(ax, p)
+    state["eta"] = group.lr / ((1 + group.lambd * group.lr * step) ** group.alpha)
+    state["mu"] = 1 / max(1, step - group.t0)
+
+
+_UPDATES = {
+    "sgd": _sgd, "adam": _adam, "rmsprop": _rmsprop, "adagrad": _adagrad, "adamax": _adamax, "radam": _radam, "nadam": _nadam,
+    "adadelta": _adadelta, "rprop": _rprop, "asgd": _asgd,
+}
 
 
 # --- gradient clipping (torch.nn.utils), in place on the .grads before a step -------------------

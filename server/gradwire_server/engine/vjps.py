@@ -409,6 +409,8 @@ defvjp("avg_pool2d", nn.avg_pool2d_grad, saves="inputs")
 defvjp("adaptive_avg_pool2d", nn.adaptive_avg_pool2d_grad, saves="inputs")
 defvjp("max_pool2d", nn.max_pool2d_grad, saves="all")  # x and the maxima: the gradient goes where they are equal
 defvjp("embedding", None, nn.embedding_grad, saves="inputs")  # indices are integers: no gradient
+defvjp("im2col", nn.im2col_grad, saves=None)  # linear: each is the other's adjoint, and needs only x's shape
+defvjp("col2im", nn.col2im_grad, saves=None)
 defvjp("layer_norm", nn.layer_norm_grad, saves="inputs", variadic=True)
 defvjp("batch_norm", nn.batch_norm_grad, saves="inputs", variadic=True)  # None for the running statistics
 defvjp("dropout", nn.dropout_grad, None, saves="inputs")  # the samples are data, never differentiated
