@@ -1694,7 +1694,7 @@ _NO_PARAMS = {}
 # checked before anything is queued, as PyTorch checks them (an IndexError at once)
 _DIM_PARAMS = {
     **dict.fromkeys(("cumsum", "gather", "norm", "sum", "mean", "var", "std", "max", "min", "argmax", "argmin", "softmax", "log_softmax", "squeeze", "cat",
-                     "prod", "amax", "amin", "logsumexp", "all", "any", "count_nonzero", "sort", "topk"), (("dim",), 0)),
+                     "prod", "amax", "amin", "logsumexp", "all", "any", "count_nonzero", "sort", "topk", "cummax", "cummin"), (("dim",), 0)),
     **dict.fromkeys(("flip", "roll"), (("dims",), 0)),
     "transpose": (("dim0", "dim1"), 0), "permute": (("dims",), 0), "unsqueeze": (("dim",), 1), "stack": (("dim",), 1),
 }
@@ -1940,7 +1940,7 @@ def _at_least(x, ndim):
     if x.ndim >= ndim:
         return x
     if ndim == 3:
-        return x.reshape({0: (1, 1, 1), 1: (1, x.shape[0], 1), 2: tuple(x.shape) + (1,)}[x.ndim])
+        return x.reshape((1, 1, 1) if x.ndim == 0 else (1, x.shape[0], 1) if x.ndim == 1 else tuple(x.shape) + (1,))
     return x.reshape((1,) * (ndim - x.ndim) + tuple(x.shape))
 
 
