@@ -547,15 +547,27 @@ def _cumulative_extreme(which):
             return x.copy(), xp.zeros((), dtype=xp.int64)
         d = _axis(dim, x.ndim)
         moved = xp.moveaxis(x, d, -1)
-        values = getattr(xp, which).accumulate(moved, axis=-1)
+        values = _accumulate(xp, getattr(xp, which), moved)
         hit = moved == values
         if x.dtype.kind == "f":
             hit |= xp.isnan(moved)
         positions = xp.where(hit, xp.arange(moved.shape[-1]), 0)
-        index = xp.maximum.accumulate(positions, axis=-1).astype(xp.int64)
+        index = _accumulate(xp, xp.maximum, positions).astype(xp.int64)
         return xp.ascontiguousarray(xp.moveaxis(values, -1, d)), xp.ascontiguousarray(xp.moveaxis(index, -1, d))
 
     return forward
+
+
+def _accumulate(xp, ufunc, a):
+    """``ufunc.accumulate`` along the last axis; one step per position where the array module's ufunc has no
+    accumulate (CuPy's, before v13)."""
+    try:
+        return ufunc.accumulate(a, axis=-1)
+    except (AttributeError, NotImplementedError):
+        out = a.copy()
+        for k in range(1, a.shape[-1]):
+            out[..., k] = ufunc(out[..., k - 1], a[..., k])
+        return out
 
 
 def _searchsorted(xp, sorted_sequence, values, right=False, out_int32=False):
