@@ -7,7 +7,7 @@
         print(x.grad.numpy())
 """
 
-from . import autograd, cuda, distributions, errors, linalg, nn, optim, utils, viz
+from . import autograd, cuda, distributions, errors, linalg, nn, optim, special, utils, viz
 from .autograd import grad
 from .errors import (
     CancelledError, DeadlineExceededError, FailedPreconditionError, GradwireError, InternalError,
@@ -16,16 +16,20 @@ from .errors import (
 )
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad, set_grad_enabled
 from .factories import (
-    arange, as_tensor, empty, eye, from_numpy, full, is_tensor, linspace, manual_seed, normal, numel, ones, rand, randint, randn, randperm,
-    tril_indices, triu_indices, zeros,
+    arange, as_tensor, empty, eye, from_numpy, full, initial_seed, is_tensor, linspace, logspace, manual_seed, normal, numel, ones, rand, randint,
+    randn, randperm, seed, tril_indices, triu_indices, zeros,
 )
 from .generator import Generator, get_rng_state, set_rng_state
+from .printing import set_printoptions
 from .serialization import load, save
 from .session import Session, connect
 from .tensor import (
-    FUNCTIONS, Size, Tensor, bool_, broadcast_to, cat, cdist, device, einsum, float16, float32, float64, full_like, int32, int64, maximum, meshgrid, minimum,
-    ones_like, rand_like, randn_like, stack, std_mean, tensordot, var_mean, where, zeros_like,
+    FUNCTIONS, Size, Tensor, atleast_1d, atleast_2d, atleast_3d, block_diag, bool_, broadcast_tensors, broadcast_to, bucketize, cartesian_prod, cat,
+    cdist, column_stack, combinations, concat, concatenate, device, dstack, einsum, empty_like, float16, float32, float64, full_like, hstack, int32,
+    int64, maximum, meshgrid, minimum, ones_like, polygamma, rand_like, randn_like, row_stack, searchsorted, stack, std_mean, tensordot, var_mean,
+    vstack, where, zeros_like,
 )
+from .typeinfo import finfo, iinfo
 
 __version__ = "0.1.0"
 
@@ -46,6 +50,9 @@ __all__ = [
     "zeros_like", "ones_like", "full_like", "rand_like", "randn_like", "inference_mode", "arange", "as_tensor", "empty", "eye",
     "from_numpy", "full", "is_tensor", "linspace", "manual_seed", "numel", "ones", "rand", "randint", "randn", "randperm", "tensor", "zeros",
     "cdist", "tril_indices", "triu_indices", "normal", "Generator", "get_rng_state", "set_rng_state", "is_inference_mode_enabled",
+    "cdist", "tril_indices", "triu_indices", "normal", "special", "atleast_1d", "atleast_2d", "atleast_3d", "block_diag", "broadcast_tensors",
+    "bucketize", "cartesian_prod", "column_stack", "combinations", "concat", "concatenate", "dstack", "empty_like", "hstack", "polygamma",
+    "row_stack", "searchsorted", "vstack", "finfo", "iinfo", "initial_seed", "logspace", "seed", "set_printoptions",
     *FUNCTIONS,
 ]
 globals().update(FUNCTIONS)  # gw.exp(x), gw.sum(x, 1), ...: torch's functions of a tensor

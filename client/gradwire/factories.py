@@ -4,13 +4,16 @@ for ``torch`` reads the same. ``gw.manual_seed`` reseeds every open session."""
 
 from __future__ import annotations
 
+import secrets
+
 import numpy as np
 
 from .session import _open_sessions, resolve_session
-from .tensor import Tensor
+from .errors import InvalidArgumentError
+from .tensor import Tensor, as_dtype
 
-__all__ = ["arange", "as_tensor", "empty", "eye", "from_numpy", "full", "is_tensor", "linspace", "manual_seed", "numel", "ones", "rand",
-           "normal", "randint", "randn", "randperm", "tensor", "tril_indices", "triu_indices", "zeros"]
+__all__ = ["arange", "as_tensor", "empty", "eye", "from_numpy", "full", "initial_seed", "is_tensor", "linspace", "logspace", "manual_seed", "numel",
+           "ones", "rand", "normal", "randint", "randn", "randperm", "seed", "tensor", "tril_indices", "triu_indices", "zeros"]
 
 
 def tensor(data, dtype=None, requires_grad=False, *, session=None):
@@ -85,6 +88,16 @@ def linspace(start, end, steps, dtype=None, requires_grad=False, *, session=None
     return resolve_session(session).linspace(start, end, steps, dtype=dtype, requires_grad=requires_grad)
 
 
+def logspace(start, end, steps, base=10.0, dtype=None, requires_grad=False, *, session=None):
+    """``steps`` powers of ``base`` with exponents evenly spaced from ``start`` to ``end``, as ``torch.logspace``:
+    computed here in float64, then cast to ``dtype`` (float32 by default) and uploaded."""
+    if steps < 0:
+        raise InvalidArgumentError("number of steps must be non-negative")
+    exponents = np.linspace(float(start), float(end), steps, dtype=np.float64)
+    values = np.power(float(base), exponents).astype(as_dtype(dtype) if dtype is not None else np.float32)
+    return resolve_session(session).tensor(values, requires_grad=requires_grad)
+
+
 def eye(n, m=None, dtype=None, requires_grad=False, *, session=None):
     return resolve_session(session).eye(n, m, dtype=dtype, requires_grad=requires_grad)
 
@@ -118,6 +131,19 @@ def manual_seed(seed):
     for open_session in list(_open_sessions):
         if not open_session.closed:
             open_session.manual_seed(seed)
+
+
+def seed() -> int:
+    """Reseed every open session's generator with one fresh random 63-bit seed and return it, as ``torch.seed``."""
+    fresh = secrets.randbits(63)
+    manual_seed(fresh)
+    return fresh
+
+
+def initial_seed(*, session=None) -> int:
+    """The seed that ``session``'s generator (the only open one's by default) was last seeded with: ``connect(seed=)``'s
+    (one drawn at random there when none is given), ``manual_seed``'s or ``seed``'s, as ``torch.initial_seed``."""
+    return resolve_session(session).initial_seed()
 
 
 def is_tensor(obj) -> bool:

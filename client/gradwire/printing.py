@@ -13,6 +13,27 @@ import math
 import numpy as np
 
 PRECISION, THRESHOLD, EDGEITEMS, LINEWIDTH = 4, 1000, 3, 80
+SCI_MODE = None  # None: chosen from the values; True or False: always or never scientific (set_printoptions)
+_PROFILES = {"default": (4, 1000, 3, 80), "short": (2, 1000, 2, 80), "full": (4, math.inf, 3, 80)}  # precision, threshold, edgeitems, linewidth
+
+
+def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None, profile=None, sci_mode=None):
+    """How tensors print, as ``torch.set_printoptions``: digits after the point (``precision``), the element count above
+    which a tensor is summarized (``threshold``) to ``edgeitems`` per end of each dim, the line width, a ``profile``
+    ("default", "short", "full") to start from, and ``sci_mode`` (True, False, or None: chosen from the values; every
+    call sets it, as PyTorch's). Process-wide."""
+    global PRECISION, THRESHOLD, EDGEITEMS, LINEWIDTH, SCI_MODE
+    if profile is not None and profile in _PROFILES:  # an unknown profile changes nothing, as in PyTorch
+        PRECISION, THRESHOLD, EDGEITEMS, LINEWIDTH = _PROFILES[profile]
+    if precision is not None:
+        PRECISION = precision
+    if threshold is not None:
+        THRESHOLD = threshold
+    if edgeitems is not None:
+        EDGEITEMS = edgeitems
+    if linewidth is not None:
+        LINEWIDTH = linewidth
+    SCI_MODE = sci_mode
 _DEFAULT_DTYPES = {np.dtype(np.float32), np.dtype(np.int64), np.dtype(np.bool_)}
 
 
@@ -48,7 +69,9 @@ class _Formatter:
         magnitudes = np.abs(finite)
         largest, smallest = float(magnitudes.max()), float(magnitudes.min())
         self.int_mode = bool(np.all(finite == np.ceil(finite)))
-        if self.int_mode:
+        if SCI_MODE is not None:
+            self.sci_mode = bool(SCI_MODE)
+        elif self.int_mode:
             self.sci_mode = largest / smallest > 1000.0 or largest > 1.0e8
         else:
             self.sci_mode = largest / smallest > 1000.0 or largest > 1.0e8 or smallest < 1.0e-4

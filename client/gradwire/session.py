@@ -123,7 +123,7 @@ def connect(
     tls_cert, tls_key : paths of this client's PEM certificate and private key,
         for a server that requires client certificates (mutual TLS).
     timeout : seconds to wait for the server to answer when connecting.
-    seed : seed of the session's random generator (``rand``, ``randn``).
+    seed : seed of the session's random generator (``rand``, ``randn``); drawn at random when None (``initial_seed()`` tells it).
     device : for an embedded server: "auto", "cpu" or "cuda".
     reconnect_timeout : seconds to keep trying when the session's stream breaks (a cut
         connection, a restarted proxy); batches not yet acknowledged are resent and the
@@ -200,7 +200,9 @@ class Session:
         except errors.GradwireError:
             self._shutdown_transport()
             raise
-        request = pb.OpenSessionRequest(session_id=self.id, seed=seed) if seed is not None else pb.OpenSessionRequest(session_id=self.id)
+        if seed is None:  # drawn here, so that initial_seed() can tell it, as torch.initial_seed() does
+            seed = secrets.randbits(63)
+        request = pb.OpenSessionRequest(session_id=self.id, seed=seed)
         try:
             reply = self._unary(self._stub.OpenSession, request, timeout=timeout)
             info = self._unary(self._stub.GetServerInfo, pb.ServerInfoRequest(), timeout=timeout)
@@ -796,6 +798,10 @@ class Session:
         """Reseed this session's random generator."""
         self._seed_base, self._forks = int(seed), 0
         self._reseed(seed)
+
+    def initial_seed(self) -> int:
+        """The seed this session's generator was last seeded with (at ``connect`` or by ``manual_seed``), as ``torch.initial_seed``."""
+        return self._seed_base
 
     def _reseed(self, seed: int, generator: int = 0):
         with self._lock:

@@ -6,6 +6,7 @@ come back only at sync points (``numpy()``, ``item()``, ``tolist()``, ``bool()``
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 import weakref
@@ -30,6 +31,8 @@ sort_result = namedtuple("sort", ["values", "indices"])
 kthvalue_result = namedtuple("kthvalue", ["values", "indices"])
 median_result = namedtuple("median", ["values", "indices"])
 topk_result = namedtuple("topk", ["values", "indices"])
+cummax_result = namedtuple("cummax", ["values", "indices"])
+cummin_result = namedtuple("cummin", ["values", "indices"])
 slogdet_result = namedtuple("slogdet", ["sign", "logabsdet"])
 
 
@@ -1260,6 +1263,168 @@ class Tensor:
     def clone(self):
         return _op("clone", (self,))
 
+    def swapaxes(self, axis0, axis1):
+        """``transpose(axis0, axis1)``, NumPy's name, as ``torch.swapaxes``."""
+        return self.transpose(axis0, axis1)
+
+    def swapdims(self, dim0, dim1):
+        """``transpose(dim0, dim1)``, as ``torch.swapdims``."""
+        return self.transpose(dim0, dim1)
+
+    def polygamma(self, n):
+        """The ``n``-th derivative of digamma, elementwise, as ``torch.Tensor.polygamma`` (``torch.polygamma(n, x)``)."""
+        if n < 0:
+            raise errors.InvalidArgumentError("polygamma(n, x) does not support negative n.")
+        return _op("polygamma", (self,), {"n": n})
+
+    def cummax(self, dim):
+        """``(values, indices)``: the running maximum along ``dim`` and where it was (last) reached, as ``torch.cummax``."""
+        return cummax_result(*_op("cummax", (self,), {"dim": dim}, outputs=2))
+
+    def cummin(self, dim):
+        """``(values, indices)``: the running minimum along ``dim`` and where it was (last) reached, as ``torch.cummin``."""
+        return cummin_result(*_op("cummin", (self,), {"dim": dim}, outputs=2))
+
+    def frac(self):
+        """The fractional part, ``x - trunc(x)`` (its sign is x's), as ``torch.frac``; its gradient passes unchanged."""
+        if self.dtype.kind != "f":
+            raise errors.UnimplementedError(f'"frac_cpu" not implemented for \'{_TENSOR_TYPE_NAMES.get(self.dtype, self.dtype.name)}\'')
+        return self - self.trunc()
+
+    def fmax(self, other):
+        """The elementwise maximum where a NaN loses to a number, as ``torch.fmax``: at a tie the gradient goes to ``self``."""
+        return _nan_ignoring_extreme("fmax", self, other, self.ge)
+
+    def fmin(self, other):
+        """The elementwise minimum where a NaN loses to a number, as ``torch.fmin``: at a tie the gradient goes to ``self``."""
+        return _nan_ignoring_extreme("fmin", self, other, self.le)
+
+    def nansum(self, dim=None, keepdim=False, *, dtype=None):
+        """The sum over ``dim`` with NaNs counted as zero (they get no gradient), as ``torch.nansum``."""
+        x = self if dtype is None else self.to(dtype)
+        return (x.masked_fill(x.isnan(), 0) if x.dtype.kind == "f" else x).sum(dim, keepdim)
+
+    def nanmean(self, dim=None, keepdim=False, *, dtype=None):
+        """The mean over ``dim`` of the elements that are not NaN, as ``torch.nanmean``."""
+        x = self if dtype is None else self.to(dtype)
+        if x.dtype.kind != "f":
+            raise errors.InvalidArgumentError(
+                f"nanmean(): expected input to have floating point or complex dtype but got {_TENSOR_TYPE_NAMES.get(x.dtype, x.dtype.name)}"
+            )
+        return x.nansum(dim, keepdim) / x.isnan().logical_not().sum(dim, keepdim)
+
+    def take(self, index):
+        """The elements at ``index`` of this tensor read as 1-D, in ``index``'s shape, as ``torch.take``."""
+        index = _as_index(self, index)
+        if index.dtype != int64:
+            raise errors.InvalidArgumentError(f"take(): Expected a long tensor for index, but got {_TENSOR_TYPE_NAMES.get(index.dtype, index.dtype.name)}")
+        return self.reshape(-1)[index]
+
+    def take_along_dim(self, indices, dim=None):
+        """Along ``dim``, the elements that ``indices`` names (both broadcast over the other dims), as ``torch.take_along_dim``;
+        with no dim, ``take_along_dim`` of both flattened."""
+        indices = _as_index(self, indices)
+        if indices.dtype.kind not in "iu":
+            raise errors.InvalidArgumentError("torch.take_along_dim(): dtype of indices should be Long but got " + _TENSOR_TYPE_NAMES.get(indices.dtype, str(indices.dtype)))
+        if dim is None:
+            return self.reshape(-1).gather(0, indices.reshape(-1))
+        if self.ndim != indices.ndim:
+            raise errors.InvalidArgumentError(
+                "torch.take_along_dim(): input and indices should have the same number of dimensions, but got "
+                f"{self.ndim} dimensions for input, and {indices.ndim} dimensions for indices"
+            )
+        dim = _wrap_dim(dim, self.ndim)
+        x_shape, i_shape = list(self.shape), list(indices.shape)
+        x_shape[dim] = i_shape[dim] = 1
+        shape = np.broadcast_shapes(tuple(x_shape), tuple(i_shape))
+        x = self.expand(shape[:dim] + (self.shape[dim],) + shape[dim + 1 :]) if tuple(x_shape) != shape else self
+        indices = indices.expand(shape[:dim] + (indices.shape[dim],) + shape[dim + 1 :]) if tuple(i_shape) != shape else indices
+        return x.gather(dim, indices)
+
+    def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        """``beta * self + alpha * (batch1 @ batch2)`` of (b, n, m) and (b, m, p) batches, as ``torch.baddbmm``."""
+        return _beta_scaled(self, beta) + _scaled(batch1.bmm(batch2), alpha)
+
+    def addbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        """``beta * self + alpha * sum_b (batch1[b] @ batch2[b])``, as ``torch.addbmm``."""
+        _check_ranks("bmm", batch1, batch2, (3, 3))
+        if batch1.shape[0] != batch2.shape[0]:
+            raise errors.InvalidArgumentError(f"batch1 and batch2 must have same number of batches, got {batch1.shape[0]} and {batch2.shape[0]}")
+        return _beta_scaled(self, beta) + _scaled(batch1.bmm(batch2).sum(0), alpha)
+
+    def addmv(self, mat, vec, *, beta=1, alpha=1):
+        """``beta * self + alpha * (mat @ vec)``, as ``torch.addmv``."""
+        if isinstance(mat, Tensor) and isinstance(vec, Tensor) and mat.ndim == 2 and vec.ndim == 1 and mat.shape[1] != vec.shape[0]:
+            raise errors.InvalidArgumentError(f"size mismatch, got input ({', '.join(map(str, self.shape))}), mat ({mat.shape[0]}x{mat.shape[1]}), vec ({vec.shape[0]})")
+        return _beta_scaled(self, beta) + _scaled(mat.mv(vec), alpha)
+
+    def addr(self, vec1, vec2, *, beta=1, alpha=1):
+        """``beta * self + alpha * outer(vec1, vec2)``, as ``torch.addr``."""
+        for name, v in (("vec1", vec1), ("vec2", vec2)):
+            if v.ndim != 1:
+                raise errors.InvalidArgumentError(f"addr: Expected 1-D argument {name}, but got {v.ndim}-D")
+        return _beta_scaled(self, beta) + _scaled(vec1.outer(vec2), alpha)
+
+    def dist(self, other, p=2):
+        """The ``p``-norm of ``self - other`` (broadcast), as ``torch.dist``."""
+        return (self - other).norm(p)
+
+    def diag_embed(self, offset=0, dim1=-2, dim2=-1):
+        """Each last-dim vector on the ``offset`` diagonal of a matrix in dims ``dim1`` and ``dim2`` of the output, zeros
+        elsewhere, as ``torch.diag_embed``."""
+        n = self.ndim + 1
+        d1, d2 = _wrap_dim(dim1, n), _wrap_dim(dim2, n)
+        if d1 == d2:
+            raise errors.InvalidArgumentError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+        size = self.shape[-1] if self.ndim else 1
+        vectors = self.reshape(1) if not self.ndim else self
+        square = self._session.eye(size, dtype=self.dtype) * vectors.unsqueeze(-2)  # [..., i, j] = x[..., j] where i == j
+        k = abs(offset)
+        if k:
+            square = _op("pad", (square,), {"pad": (k, 0, 0, k) if offset >= 0 else (0, k, k, 0)})
+        return square.movedim((-2, -1), (d1, d2))
+
+    def logit(self, eps=None):
+        """log(p / (1 - p)), with p clamped to [eps, 1 - eps] first when ``eps`` is given, as ``torch.logit``."""
+        p = self if eps is None else self.clamp(eps, 1 - eps)
+        return (p / (1 - p)).log()
+
+    def xlogy(self, other):
+        """``self * log(other)``, 0 where self is 0 (unless other is NaN), as ``torch.xlogy``."""
+        return _xlog(self, other, lambda y: y.log() if isinstance(y, Tensor) else math.log(y))
+
+    def sinc(self):
+        """sin(pi x) / (pi x), 1 at 0 (where its gradient is 0), as ``torch.sinc``."""
+        at_zero = self == 0
+        safe = self.masked_fill(at_zero, 1.0) * math.pi
+        return where(at_zero, 1.0, safe.sin() / safe)
+
+
+def _nan_ignoring_extreme(name, x, other, wins):
+    """fmax and fmin: ``x`` where it wins (``x >= other``, ``x <= other``) or other is NaN, else ``other``: a NaN
+    loses to a number, and the gradient goes to the one chosen (x at a tie), as PyTorch's."""
+    if not isinstance(other, Tensor):
+        raise TypeError(f"{name}(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}")
+    return where(wins(other) | other.isnan(), x, other)
+
+
+def _xlog(x, y, log):
+    """``x * log(y)``, 0 where x is 0 and y is not NaN (xlogy, xlog1py): the zero's gradient passes to neither."""
+    if not isinstance(x, Tensor):
+        x = y._session.full((), x, dtype=y.dtype if y.dtype.kind == "f" else float32)
+    zero = x == 0
+    if isinstance(y, Tensor):
+        zero = zero & y.isnan().logical_not()
+        y = where(zero, 1.0, y)  # log(1) = 0 where the product is 0: finite gradients there
+    return where(zero, 0.0, x * log(y))
+
+
+def _beta_scaled(input, beta):
+    """``beta * input``; for beta 0, zeros that pass input a zero gradient: its NaN and inf are not propagated, as PyTorch's."""
+    if beta == 0:
+        return input.masked_fill(input._session.full(tuple(input.shape), True, dtype=bool_), 0)
+    return _scaled(input, beta)
+
 
 def _unary(name):
     def method(self):
@@ -1298,7 +1463,8 @@ def _binary(name):
 
 
 _UNARY = ("exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu", "neg", "log1p", "expm1", "rsqrt", "reciprocal", "tan",
-          "asin", "acos", "atan", "sinh", "cosh", "log2", "log10", "exp2", "erf", "erfinv", "floor", "ceil", "trunc", "sign", "isnan", "isinf",
+          "asin", "acos", "atan", "sinh", "cosh", "log2", "log10", "exp2", "erf", "erfinv", "erfc", "lgamma", "digamma", "i0", "floor", "ceil",
+          "trunc", "sign", "isnan", "isinf",
           "isfinite", "logical_not")
 for _name in _UNARY:
     setattr(Tensor, _name, _unary(_name))
@@ -1528,7 +1694,7 @@ _NO_PARAMS = {}
 # checked before anything is queued, as PyTorch checks them (an IndexError at once)
 _DIM_PARAMS = {
     **dict.fromkeys(("cumsum", "gather", "norm", "sum", "mean", "var", "std", "max", "min", "argmax", "argmin", "softmax", "log_softmax", "squeeze", "cat",
-                     "prod", "amax", "amin", "logsumexp", "all", "any", "count_nonzero", "sort", "topk"), (("dim",), 0)),
+                     "prod", "amax", "amin", "logsumexp", "all", "any", "count_nonzero", "sort", "topk", "cummax", "cummin"), (("dim",), 0)),
     **dict.fromkeys(("flip", "roll"), (("dims",), 0)),
     "transpose": (("dim0", "dim1"), 0), "permute": (("dims",), 0), "unsqueeze": (("dim",), 1), "stack": (("dim",), 1),
 }
@@ -1574,7 +1740,8 @@ _FUNCTION_NAMES = (
     "logical_xor", "cumprod", "nonzero", "argwhere", "scatter_add", "index_select", "masked_select", "diagonal", "diag", "trace",
     "lerp", "addmm", "addcmul", "addcdiv", "hypot", "logaddexp", "nan_to_num", "isclose", "diff", "repeat_interleave", "kron", "cross",
     "scatter", "index_add", "index_fill", "kthvalue", "median", "quantile", "unique", "bincount", "inverse", "det", "slogdet", "logdet",
-    "bernoulli", "multinomial",
+    "bernoulli", "multinomial", "swapaxes", "swapdims", "take", "take_along_dim", "baddbmm", "addbmm", "addmv", "addr", "dist", "diag_embed",
+    "nanmean", "nansum", "fmax", "fmin", "frac", "cummax", "cummin", "logit", "xlogy", "sinc",
 )
 
 
@@ -1611,9 +1778,25 @@ def _like(name):
 zeros_like, ones_like, rand_like, randn_like, full_like = map(_like, ("zeros_like", "ones_like", "rand_like", "randn_like", "full_like"))
 
 
+def empty_like(input, *, dtype=None, requires_grad=False):
+    """``torch.empty_like``: zeros of ``input``'s shape, dtype and session (no uninitialised memory crosses sessions)."""
+    return zeros_like(input, dtype=dtype, requires_grad=requires_grad)
+
+
 def cat(tensors, dim=0):
-    """Concatenate tensors along an existing dim, as ``torch.cat``."""
-    return _op("cat", tuple(tensors), {"dim": dim})
+    """Concatenate tensors along an existing dim, as ``torch.cat`` (``torch.concat``, ``torch.concatenate``)."""
+    tensors = tuple(tensors)
+    if not tensors:
+        raise errors.InvalidArgumentError("torch.cat(): expected a non-empty list of Tensors")
+    return _op("cat", tensors, {"dim": dim})
+
+
+def concatenate(tensors, axis=0):
+    """``torch.concatenate``: ``cat``, with NumPy's ``axis``."""
+    return cat(tensors, axis)
+
+
+concat = cat
 
 
 def stack(tensors, dim=0):
@@ -1720,3 +1903,161 @@ def maximum(x, y):
 
 def minimum(x, y):
     return _op("minimum", (x, y))
+
+
+def polygamma(n, input):
+    """``torch.polygamma(n, input)``: the ``n``-th derivative of digamma, elementwise."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"polygamma(): argument 'input' (position 2) must be Tensor, not {type(input).__name__}")
+    return input.polygamma(n)
+
+
+def _tensor_list(name, tensors):
+    """The tensors of ``f(a, b)`` or ``f([a, b])`` (atleast_*d, broadcast_tensors, block_diag, cartesian_prod), and whether
+    they came as one sequence."""
+    listed = len(tensors) == 1 and isinstance(tensors[0], (list, tuple))
+    tensors = tuple(tensors[0]) if listed else tuple(tensors)
+    for k, x in enumerate(tensors):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{name}(): argument 'tensors' (position {k + 1}) must be tuple of Tensors, not {type(x).__name__}")
+    return tensors, listed
+
+
+def _atleast(ndim):
+    def function(*tensors):
+        listed_tensors, listed = _tensor_list(f"atleast_{ndim}d", tensors)
+        out = tuple(_at_least(x, ndim) for x in listed_tensors)
+        return out[0] if len(out) == 1 and not listed else out
+
+    function.__name__ = f"atleast_{ndim}d"
+    function.__doc__ = (f"Each tensor viewed with at least {ndim} dims (a 0-d tensor as ones; "
+                        f"{'a 1-D one as a row' if ndim == 2 else 'a 1-D (n) as (1, n, 1), a 2-D (m, n) as (m, n, 1)' if ndim == 3 else 'as it is otherwise'}), "
+                        f"as ``torch.atleast_{ndim}d``: one tensor for one, a tuple for several.")
+    return function
+
+
+def _at_least(x, ndim):
+    if x.ndim >= ndim:
+        return x
+    if ndim == 3:
+        return x.reshape((1, 1, 1) if x.ndim == 0 else (1, x.shape[0], 1) if x.ndim == 1 else tuple(x.shape) + (1,))
+    return x.reshape((1,) * (ndim - x.ndim) + tuple(x.shape))
+
+
+atleast_1d, atleast_2d, atleast_3d = _atleast(1), _atleast(2), _atleast(3)
+
+
+def _stacked(name, dim, ndim):
+    def function(tensors):
+        tensors = tuple(tensors)
+        if not tensors:
+            raise errors.InvalidArgumentError(f"{name} expects a non-empty TensorList")
+        lifted = [_at_least(x, ndim) for x in tensors]
+        along = 0 if name == "hstack" and all(x.ndim == 1 for x in lifted) else dim
+        return cat(lifted, along)
+
+    function.__name__ = name
+    function.__doc__ = {
+        "hstack": "Tensors joined column-wise (along dim 1; 1-D ones along dim 0), as ``torch.hstack``.",
+        "vstack": "Tensors joined row-wise, 1-D ones as rows, as ``torch.vstack`` (``torch.row_stack``).",
+        "dstack": "Tensors joined along dim 2, each made at least 3-D, as ``torch.dstack``.",
+    }[name]
+    return function
+
+
+hstack, vstack, dstack = _stacked("hstack", 1, 1), _stacked("vstack", 0, 2), _stacked("dstack", 2, 3)
+row_stack = vstack
+
+
+def column_stack(tensors):
+    """Tensors as columns side by side: 0-d and 1-D ones as (n, 1) columns, as ``torch.column_stack``."""
+    tensors = tuple(tensors)
+    if not tensors:
+        raise errors.InvalidArgumentError("column_stack expects a non-empty TensorList")
+    return cat([x.reshape(-1, 1) if x.ndim <= 1 else x for x in tensors], 1)
+
+
+def broadcast_tensors(*tensors):
+    """The tensors expanded to their common broadcast shape (views), as ``torch.broadcast_tensors``."""
+    tensors, _ = _tensor_list("broadcast_tensors", tensors)
+    shape = ()
+    for other in (tuple(x.shape) for x in tensors):
+        n = max(len(shape), len(other))
+        a, b = (1,) * (n - len(shape)) + shape, (1,) * (n - len(other)) + other
+        for d in range(n):
+            if a[d] != b[d] and 1 not in (a[d], b[d]):  # PyTorch's words, for the first pair that disagrees
+                raise errors.InvalidArgumentError(f"The size of tensor a ({a[d]}) must match the size of tensor b ({b[d]}) at non-singleton dimension {d}")
+        shape = np.broadcast_shapes(a, b)
+    return tuple(x if tuple(x.shape) == shape else x.expand(shape) for x in tensors)
+
+
+def block_diag(*tensors):
+    """The tensors (0-d, 1-D as a row, or 2-D) down the diagonal of one matrix, zeros elsewhere, as ``torch.block_diag``."""
+    tensors, _ = _tensor_list("block_diag", tensors)
+    for k, x in enumerate(tensors):
+        if x.ndim > 2:
+            raise errors.InvalidArgumentError(f"torch.block_diag: Input tensors must have 2 or fewer dimensions. Input {k} has {x.ndim} dimensions")
+    blocks = [_at_least(x, 2) for x in tensors]
+    if not blocks:
+        raise errors.InvalidArgumentError("block_diag() needs at least one tensor input (gradwire makes tensors in a session)")
+    width, left, rows = sum(b.shape[1] for b in blocks), 0, []
+    for b in blocks:
+        right = width - left - b.shape[1]
+        rows.append(_op("pad", (b,), {"pad": (left, right, 0, 0)}) if left or right else b)
+        left += b.shape[1]
+    return cat(rows, 0)
+
+
+def cartesian_prod(*tensors):
+    """Every combination of one element from each 1-D tensor, one row each (``itertools.product``'s order), as
+    ``torch.cartesian_prod``; a single tensor comes back as it is."""
+    tensors, _ = _tensor_list("cartesian_prod", tensors)
+    for x in tensors:
+        if x.ndim != 1:
+            raise errors.InvalidArgumentError(f"Expect a 1D vector, but got shape {list(x.shape)}")
+    if len(tensors) == 1:
+        return tensors[0]
+    return stack([grid.reshape(-1) for grid in meshgrid(*tensors, indexing="ij")], 1)
+
+
+def combinations(input, r=2, with_replacement=False):
+    """The length-``r`` combinations of a 1-D tensor's elements (with replacement: ``combinations_with_replacement``),
+    one row each, in ``itertools``' order, as ``torch.combinations``."""
+    if input.ndim != 1:
+        raise errors.InvalidArgumentError(f"Expect a 1D vector, but got shape {list(input.shape)}")
+    if r < 0:
+        raise errors.InvalidArgumentError(f"Expect a non-negative number, but got {r}")
+    if r == 0:
+        return input[:0]
+    pick = itertools.combinations_with_replacement if with_replacement else itertools.combinations
+    rows = np.array(list(pick(range(input.shape[0]), r)), dtype=np.int64).reshape(-1, r)
+    return input[rows]
+
+
+def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None, sorter=None):
+    """Where each of ``input`` would go in the innermost rows of ``sorted_sequence`` to keep them sorted (``right`` or
+    ``side="right"``: after equal elements), as ``torch.searchsorted``; ``sorter``: the order that sorts an unsorted
+    sequence. Not differentiable."""
+    if side is not None:
+        if side not in ("left", "right"):
+            raise errors.InvalidArgumentError(f"torch.searchsorted(): side can only be 'left' or 'right' but got {side}")
+        if right and side == "left":
+            raise errors.InvalidArgumentError("torch.searchsorted(): side and right can't be set to opposites, got side of left while right was True")
+        right = side == "right"
+    if not isinstance(sorted_sequence, Tensor):
+        raise TypeError(f"searchsorted(): argument 'sorted_sequence' (position 1) must be Tensor, not {type(sorted_sequence).__name__}")
+    if sorter is not None:
+        sorted_sequence = sorted_sequence.gather(-1, _as_index(sorted_sequence, sorter))
+    if not isinstance(input, Tensor):  # a number: a 0-d result
+        input = sorted_sequence._session.tensor(np.asarray(input))
+    return _op("searchsorted", (sorted_sequence, input), {"right": right, "out_int32": out_int32})
+
+
+def bucketize(input, boundaries, *, out_int32=False, right=False):
+    """The bucket of each element among the 1-D ascending ``boundaries`` (``right``: boundaries[i-1] <= x < boundaries[i];
+    else boundaries[i-1] < x <= boundaries[i]), as ``torch.bucketize``. Not differentiable."""
+    if not isinstance(boundaries, Tensor):
+        raise TypeError(f"bucketize(): argument 'boundaries' (position 2) must be Tensor, not {type(boundaries).__name__}")
+    if boundaries.ndim != 1:
+        raise errors.InvalidArgumentError(f"boundaries tensor must be 1 dimension, but got dim({boundaries.ndim})")
+    return searchsorted(boundaries, input, out_int32=out_int32, right=right)

@@ -130,3 +130,75 @@ def test_loader_and_sampler_refusals_as_in_torch(session):
         WeightedRandomSampler([1.0, 0.0], 2, replacement=False)
     with pytest.raises(TypeError, match="drop_last should be a boolean value"):
         BatchSampler(range(4), 2, drop_last=1)
+
+
+class _Stream(gw.utils.data.IterableDataset):
+    """The numbers start .. stop - 1 as (feature pair, label) samples, read once per pass; a length where asked for."""
+
+    def __init__(self, start, stop, sized=True):
+        self.start, self.stop, self.sized = start, stop, sized
+
+    def __iter__(self):
+        return iter((np.array([i, i * 0.5]), i % 2) for i in range(self.start, self.stop))
+
+    def __len__(self):
+        if not self.sized:
+            raise TypeError("object of type '_Stream' has no len()")
+        return self.stop - self.start
+
+
+class _TorchStream(torch.utils.data.IterableDataset):
+    def __init__(self, start, stop):
+        self.start, self.stop = start, stop
+
+    def __iter__(self):
+        return iter((np.array([i, i * 0.5]), i % 2) for i in range(self.start, self.stop))
+
+    def __len__(self):
+        return self.stop - self.start
+
+
+def test_an_iterable_dataset_is_batched_in_its_own_order_as_torchs(session):
+    for kwargs in ({"batch_size": 3}, {"batch_size": 3, "drop_last": True}, {"batch_size": None}, {}):
+        ours, theirs = DataLoader(_Stream(0, 7), session=session, **kwargs), torch.utils.data.DataLoader(_TorchStream(0, 7), **kwargs)
+        assert len(ours) == len(theirs), kwargs
+        batches, t_batches = list(ours), list(theirs)
+        assert len(batches) == len(t_batches), kwargs
+        for (x, y), (tx, ty) in zip(batches, t_batches):
+            assert np.asarray(x.tolist() if isinstance(x, gw.Tensor) else x).tolist() == np.asarray(tx).tolist()
+            assert (y.tolist() if isinstance(y, gw.Tensor) else y) == (ty.tolist() if isinstance(ty, torch.Tensor) else ty)
+    chained = gw.utils.data.ChainDataset([_Stream(0, 2), _Stream(5, 7)])
+    assert [int(y) for _, y in chained] == [0, 1, 1, 0] and len(chained) == 4
+    assert [b[1].tolist() for b in DataLoader(_Stream(0, 2) + _Stream(5, 8), batch_size=2, session=session)] == [[0, 1], [1, 0], [1]]
+    with pytest.raises(TypeError):
+        len(DataLoader(_Stream(0, 3, sized=False), batch_size=2))
+    assert len(list(DataLoader(_Stream(0, 3, sized=False), batch_size=2, session=session))) == 2
+
+
+@pytest.mark.parametrize("option", ["shuffle", "sampler", "batch_sampler"])
+def test_an_iterable_dataset_refuses_a_sampler_as_torchs(option):
+    value = True if option == "shuffle" else [0, 1]
+    with pytest.raises(ValueError) as theirs:
+        torch.utils.data.DataLoader(_TorchStream(0, 3), **{option: value})
+    with pytest.raises(ValueError) as ours:
+        DataLoader(_Stream(0, 3), **{option: value})
+    assert str(ours.value) == str(theirs.value)
+
+
+def test_concat_dataset_indexes_through_its_parts_as_torchs(session):
+    parts = [TensorDataset(np.arange(3.0)), TensorDataset(np.arange(10.0, 14.0)), TensorDataset(np.arange(20.0, 22.0))]
+    t_parts = [torch.utils.data.TensorDataset(torch.arange(start, stop)) for start, stop in ((0.0, 3.0), (10.0, 14.0), (20.0, 22.0))]
+    ours, theirs = gw.utils.data.ConcatDataset(parts), torch.utils.data.ConcatDataset(t_parts)
+    assert len(ours) == len(theirs) and ours.cumulative_sizes == theirs.cumulative_sizes
+    for i in list(range(len(ours))) + [-1, -len(ours)]:
+        assert float(ours[i][0]) == float(theirs[i][0]), i
+    assert len(parts[0] + parts[1]) == 7
+    with pytest.raises(ValueError, match="absolute value of index should not exceed dataset length"):
+        ours[-len(ours) - 1]
+    for bad, message in (([], "datasets should not be an empty iterable"), ([_Stream(0, 2)], "ConcatDataset does not support IterableDataset")):
+        with pytest.raises(AssertionError, match=message):
+            torch.utils.data.ConcatDataset(bad if not bad else [_TorchStream(0, 2)])
+        with pytest.raises(AssertionError, match=message):
+            gw.utils.data.ConcatDataset(bad)
+    batches = [b[0].tolist() for b in DataLoader(ours, batch_size=4, session=session)]
+    assert batches == [b[0].tolist() for b in torch.utils.data.DataLoader(theirs, batch_size=4)]

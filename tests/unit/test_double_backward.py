@@ -44,7 +44,8 @@ def _first_grads(engine, row, values, cotangent, cubed):
 
 # torch's double backward of binary_cross_entropy is a closed form of its own; the engine differentiates its
 # first-order rule: the same values, rounded differently where p (1 - p) is small
-SECOND_ORDER_RTOL = {"binary_cross_entropy": 1e-8}
+# torch's polygamma(n >= 1) is good to about 1e-9 relative, SciPy's (the engine's) to the last digit
+SECOND_ORDER_RTOL = {"binary_cross_entropy": 1e-8, "lgamma": 1e-8, "digamma": 1e-8, "polygamma": 1e-8}
 
 
 @pytest.mark.parametrize("row", TRACED_ROWS, ids=lambda row: row.id)
@@ -76,7 +77,8 @@ def _check_second_order(row, cubed):
     t_wrt = [t_inputs[i] for i in row.diff]
     t_grads = torch.autograd.grad(t_out, t_wrt, grad_outputs=torch.from_numpy(cotangent), create_graph=True, allow_unused=True)
     for i, g, t in zip(row.diff, grads, t_grads):  # the recorded first order is the first order
-        assert_close(g if g is not None else np.zeros(t.shape), t.detach().numpy(force=True), what=f"{row.id}: recorded first order, input {i}")
+        assert_close(g if g is not None else np.zeros(t.shape), t.detach().numpy(force=True), rtol=row.torch_tol[0], atol=row.torch_tol[1],
+                     what=f"{row.id}: recorded first order, input {i}")
     present = [(g, u) for g, u in zip(grads, directions) if g is not None and g.requires_grad]
     if not present:
         return False

@@ -1,5 +1,5 @@
-"""``gradwire.utils.data``: PyTorch's ``Dataset``, ``TensorDataset``, ``DataLoader``, ``random_split`` and the
-samplers (``SequentialSampler``, ``RandomSampler``, ``SubsetRandomSampler``, ``WeightedRandomSampler``,
+"""``gradwire.utils.data``: PyTorch's ``Dataset``, ``IterableDataset``, ``TensorDataset``, ``ConcatDataset``,
+``ChainDataset``, ``DataLoader``, ``random_split`` and the samplers (``SequentialSampler``, ``RandomSampler``, ``SubsetRandomSampler``, ``WeightedRandomSampler``,
 ``BatchSampler``).
 
 A ``TensorDataset`` of gradwire tensors keeps its data on the server: each batch the loader makes is one
@@ -16,6 +16,8 @@ not the order of PyTorch's generator.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 
@@ -25,7 +27,7 @@ from ..generator import Generator
 from ..session import resolve_session
 from ..tensor import Tensor, stack
 
-__all__ = ["BatchSampler", "DataLoader", "Dataset", "RandomSampler", "Sampler", "SequentialSampler", "Subset", "SubsetRandomSampler",
+__all__ = ["BatchSampler", "ChainDataset", "ConcatDataset", "DataLoader", "Dataset", "IterableDataset", "RandomSampler", "Sampler", "SequentialSampler", "Subset", "SubsetRandomSampler",
            "TensorDataset", "WeightedRandomSampler", "default_collate", "random_split"]
 
 
@@ -34,6 +36,66 @@ class Dataset:
 
     def __getitem__(self, index):
         raise NotImplementedError("Subclasses of Dataset should implement __getitem__.")
+
+    def __add__(self, other):
+        return ConcatDataset([self, other])
+
+
+class IterableDataset(Dataset):
+    """A stream of samples: ``__iter__`` (no ``__getitem__``), as ``torch.utils.data.IterableDataset``. A ``DataLoader``
+    reads it in its own order, with no sampler, ``batch_size`` samples to a batch."""
+
+    def __iter__(self):
+        raise NotImplementedError("Subclasses of IterableDataset should implement __iter__.")
+
+    def __add__(self, other):
+        return ChainDataset([self, other])
+
+
+class ConcatDataset(Dataset):
+    """Map-style datasets one after another, as ``torch.utils.data.ConcatDataset``: index ``i`` is found through
+    ``cumulative_sizes`` (the running totals of their lengths)."""
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise AssertionError("datasets should not be an empty iterable")
+        for d in self.datasets:
+            if isinstance(d, IterableDataset):
+                raise AssertionError("ConcatDataset does not support IterableDataset")
+        self.cumulative_sizes = list(itertools.accumulate(len(d) for d in self.datasets))
+
+    def __len__(self):
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, idx):
+        if idx < 0:
+            if -idx > len(self):
+                raise ValueError("absolute value of index should not exceed dataset length")
+            idx = len(self) + idx
+        which = bisect.bisect_right(self.cumulative_sizes, idx)
+        return self.datasets[which][idx - (self.cumulative_sizes[which - 1] if which else 0)]
+
+
+class ChainDataset(IterableDataset):
+    """Iterable datasets one after another, as ``torch.utils.data.ChainDataset``."""
+
+    def __init__(self, datasets):
+        self.datasets = datasets
+
+    def __iter__(self):
+        for d in self.datasets:
+            if not isinstance(d, IterableDataset):
+                raise AssertionError("ChainDataset only supports IterableDataset")
+            yield from d
+
+    def __len__(self):
+        total = 0
+        for d in self.datasets:
+            if not isinstance(d, IterableDataset):
+                raise AssertionError("ChainDataset only supports IterableDataset")
+            total += len(d)
+        return total
 
 
 class TensorDataset(Dataset):
@@ -247,7 +309,12 @@ class DataLoader:
 
     def __init__(self, dataset, batch_size=1, shuffle=False, sampler=None, batch_sampler=None, num_workers=0, collate_fn=None,
                  pin_memory=False, drop_last=False, timeout=0, worker_init_fn=None, generator=None, *, session=None, **ignored):
-        if sampler is not None and shuffle:
+        self._iterable = isinstance(dataset, IterableDataset)
+        if self._iterable:  # read in the dataset's own order: no sampler, as PyTorch's
+            for name, value in (("shuffle", shuffle), ("sampler", sampler), ("batch_sampler", batch_sampler)):
+                if value not in (False, None):
+                    raise ValueError(f"DataLoader with IterableDataset: expected unspecified {name} option, but got {name}={value}")
+        elif sampler is not None and shuffle:
             raise ValueError("sampler option is mutually exclusive with shuffle")
         if batch_sampler is not None:
             if batch_size != 1 or shuffle or sampler is not None or drop_last:
@@ -255,11 +322,11 @@ class DataLoader:
             batch_size, drop_last = None, False
         elif batch_size is not None and (not isinstance(batch_size, int) or batch_size <= 0):
             raise ValueError(f"batch_size should be a positive integer value, but got batch_size={batch_size}")
-        if sampler is None:
+        if sampler is None and not self._iterable:
             sampler = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
         # batches of consecutive rows, in order: slices of a TensorDataset's tensors
         self._in_order = batch_sampler is None and type(sampler) is SequentialSampler
-        if batch_size is not None:
+        if batch_size is not None and not self._iterable:
             batch_sampler = BatchSampler(sampler, batch_size, drop_last)
         self.dataset, self.batch_size, self.shuffle, self.drop_last = dataset, batch_size, shuffle, drop_last
         self.sampler, self.batch_sampler = sampler, batch_sampler
@@ -267,9 +334,17 @@ class DataLoader:
         self._session = session
 
     def __len__(self):
+        if self._iterable:  # the dataset's own length, where it has one (a TypeError otherwise), in batches
+            length = len(self.dataset)
+            if self.batch_size is None:
+                return length
+            return length // self.batch_size if self.drop_last else -(-length // self.batch_size)
         return len(self.batch_sampler) if self.batch_sampler is not None else len(self.sampler)
 
     def __iter__(self):
+        if self._iterable:
+            yield from self._iterate_stream()
+            return
         if self.batch_sampler is None:  # batch_size=None: samples one at a time, not collated
             for index in self.sampler:
                 yield self.dataset[int(index)]
@@ -283,3 +358,17 @@ class DataLoader:
             else:
                 samples = [self.dataset[int(i)] for i in rows]
                 yield (self.collate_fn or (lambda batch: default_collate(batch, self._session)))(samples)
+
+    def _iterate_stream(self):
+        """An IterableDataset's samples as they come: one at a time (``batch_size=None``), or ``batch_size`` to a batch
+        through ``collate_fn``, the short last one left out with ``drop_last``."""
+        samples = iter(self.dataset)
+        if self.batch_size is None:
+            yield from samples
+            return
+        collate = self.collate_fn or (lambda batch: default_collate(batch, self._session))
+        while True:
+            batch = list(itertools.islice(samples, self.batch_size))
+            if not batch or (self.drop_last and len(batch) < self.batch_size):
+                return
+            yield collate(batch)

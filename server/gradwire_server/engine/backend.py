@@ -74,26 +74,36 @@ def host_loops(xp):
 _loops = None  # the loops module once imported; False where it cannot be
 
 
-def _special(name):
-    """A function of ``scipy.special``, elementwise: SciPy's on NumPy arrays, CuPy's own (``cupyx.scipy.special``) on CUDA."""
+def _special(name, op=None, params=()):
+    """A function of ``scipy.special``, elementwise: SciPy's on NumPy arrays, CuPy's own (``cupyx.scipy.special``) on CUDA,
+    in the input's float dtype (SciPy's polygamma answers float32 in float64). ``op``: the engine op of the same
+    function, which a traced rule records (``traced.TracedNumpy.special``); ``params``: keyword arguments passed to
+    SciPy's function before x (polygamma's order ``n``)."""
 
-    def function(xp, x):
+    def function(xp, x, **kwargs):
         if hasattr(xp, "special"):  # a stand-in for NumPy that records (traced.TracedNumpy)
-            return xp.special(name, x)
+            return xp.special(op or name, x, **kwargs)
         if xp is numpy:
-            import scipy.special
+            import scipy.special as module
+        else:
+            import cupyx.scipy.special as module
+        out = getattr(module, name)(*(kwargs[p] for p in params), x)
+        dtype = getattr(x, "dtype", None)
+        return out.astype(dtype, copy=False) if dtype is not None and dtype.kind == "f" and out.dtype != dtype else out
 
-            return getattr(scipy.special, name)(x)
-        import cupyx.scipy.special
-
-        return getattr(cupyx.scipy.special, name)(x)
-
-    function.__name__ = name
+    function.__name__ = op or name
     return function
 
 
 erf = _special("erf")  # the error function
 erfinv = _special("erfinv")  # its inverse on (-1, 1)
+erfc = _special("erfc")  # 1 - erf, exact in the tail
+erfcx = _special("erfcx", "erfcx")  # exp(x^2) erfc(x), finite where erfc underflows
+lgamma = _special("gammaln", "lgamma")  # log |Gamma(x)|
+digamma = _special("digamma")  # d/dx lgamma
+polygamma = _special("polygamma", params=("n",))  # the n-th derivative of digamma
+i0 = _special("i0")  # the modified Bessel function of the first kind, order 0
+i1 = _special("i1")  # order 1: i0's derivative (no op of its own: i0's gradient is not traced)
 
 
 # glibc's mallopt parameters

@@ -15,7 +15,7 @@ from typing import Callable, NamedTuple, Optional, Union
 import numpy as np
 
 from . import linalg, nn
-from .backend import erf, erfinv
+from .backend import digamma, erf, erfc, erfcx, erfinv, i0, lgamma, polygamma
 
 
 class OpDef(NamedTuple):
@@ -525,6 +525,70 @@ def _scatter(xp, x, index, src, dim):
     out[along(xp, index, d)] = part
     return out
 
+def _digamma(xp, x):
+    """SciPy's digamma, with PyTorch's poles at zero: -inf at +0, +inf at -0 (NaN at the negative integers)."""
+    return xp.where(x == 0, xp.copysign(xp.inf, -x), digamma(xp, x))
+
+
+def _polygamma(xp, x, n):
+    """``torch.polygamma(n, x)``: the ``n``-th derivative of digamma (n = 0: digamma itself)."""
+    if n < 0:
+        raise ValueError("polygamma(n, x) does not support negative n.")
+    return _digamma(xp, x) if n == 0 else polygamma(xp, x, n=n)
+
+
+def _cumulative_extreme(which):
+    """``torch.cummax``/``cummin`` along ``dim``: the running extreme and the index it was last reached at (a tie
+    moves the index on, as PyTorch's); a NaN, once met, is the extreme from there (its index, and a later NaN's)."""
+
+    def forward(xp, x, dim):
+        if x.ndim == 0:
+            _axis(dim, 0)
+            return x.copy(), xp.zeros((), dtype=xp.int64)
+        d = _axis(dim, x.ndim)
+        moved = xp.moveaxis(x, d, -1)
+        values = _accumulate(xp, getattr(xp, which), moved)
+        hit = moved == values
+        if x.dtype.kind == "f":
+            hit |= xp.isnan(moved)
+        positions = xp.where(hit, xp.arange(moved.shape[-1]), 0)
+        index = _accumulate(xp, xp.maximum, positions).astype(xp.int64)
+        return xp.ascontiguousarray(xp.moveaxis(values, -1, d)), xp.ascontiguousarray(xp.moveaxis(index, -1, d))
+
+    return forward
+
+
+def _accumulate(xp, ufunc, a):
+    """``ufunc.accumulate`` along the last axis; one step per position where the array module's ufunc has no
+    accumulate (CuPy's, before v13)."""
+    try:
+        return ufunc.accumulate(a, axis=-1)
+    except (AttributeError, NotImplementedError):
+        out = a.copy()
+        for k in range(1, a.shape[-1]):
+            out[..., k] = ufunc(out[..., k - 1], a[..., k])
+        return out
+
+
+def _searchsorted(xp, sorted_sequence, values, right=False, out_int32=False):
+    """``torch.searchsorted``: where each of ``values`` would go in the innermost rows of ``sorted_sequence`` to keep
+    them sorted (``right``: after equal elements); a 1-D sequence serves every value, an N-D one the values of its row."""
+    side, dtype = ("right" if right else "left"), (xp.int32 if out_int32 else xp.int64)
+    if sorted_sequence.ndim == 1:
+        return xp.asarray(xp.searchsorted(sorted_sequence, values, side=side)).astype(dtype)
+    if sorted_sequence.ndim == 0 or values.ndim == 0 or sorted_sequence.shape[:-1] != values.shape[:-1]:
+        raise ValueError(
+            "torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 dimensions of boundaries tensor and input "
+            f"value tensor must match, but we got boundaries tensor {list(sorted_sequence.shape)} and input value tensor {list(values.shape)}"
+        )
+    rows = sorted_sequence.reshape(-1, sorted_sequence.shape[-1])
+    wanted = values.reshape(rows.shape[0], values.shape[-1])
+    out = xp.zeros(wanted.shape, dtype=dtype)
+    for k in range(rows.shape[0]):  # NumPy's searchsorted takes one sorted row at a time
+        out[k] = xp.searchsorted(rows[k], wanted[k], side=side)
+    return out.reshape(values.shape)
+
+
 # name         forward                                                       backward node
 defop("add", lambda xp, x, y: x + y, "AddBackward0", 2, broadcasts=True)
 defop("sub", lambda xp, x, y: x - y, "SubBackward0", 2, broadcasts=True)
@@ -571,6 +635,12 @@ defop("log10", lambda xp, x: xp.log10(x), "Log10Backward0")
 defop("exp2", lambda xp, x: xp.exp2(x), "Exp2Backward0")
 defop("erf", lambda xp, x: erf(xp, x), "ErfBackward0")
 defop("erfinv", lambda xp, x: erfinv(xp, x), "ErfinvBackward0")
+defop("erfc", lambda xp, x: erfc(xp, x), "ErfcBackward0")
+defop("erfcx", lambda xp, x: erfcx(xp, x), "SpecialErfcxBackward0")
+defop("lgamma", lambda xp, x: lgamma(xp, x), "LgammaBackward0")
+defop("digamma", _digamma, "DigammaBackward0")
+defop("polygamma", _polygamma, "PolygammaBackward0")  # the order n a param, as torch.polygamma(n, x)'s
+defop("i0", lambda xp, x: i0(xp, x), "I0Backward0")
 defop("atan2", _atan2, "Atan2Backward0", 2, broadcasts=True)
 defop("fmod", _fmod, lambda shapes, params: "FmodBackward0" if shapes[1] is None else "FmodBackward1", 2, broadcasts=True)
 # zero gradient almost everywhere, as PyTorch's: the output requires grad, its gradient is zeros
@@ -589,6 +659,8 @@ defop("flip", _flip, "FlipBackward0")
 defop("roll", _roll, "RollBackward0")
 defop("repeat", _repeat, "RepeatBackward0")
 defop("sort", _sort, "SortBackward0")  # (values, indices)
+defop("cummax", _cumulative_extreme("maximum"), "CummaxBackward0")  # (values, indices)
+defop("cummin", _cumulative_extreme("minimum"), "CumminBackward0")  # (values, indices)
 defop("topk", _topk, "TopkBackward0")  # (values, indices)
 defop("matmul", lambda xp, x, y: x @ y, _matmul_node, 2)
 defop("inv", linalg.inv, "LinalgInvExBackward0")
@@ -671,4 +743,5 @@ defop("nonzero", _nonzero, "")
 defop("unique", lambda xp, x, dim=None: _unique(xp, x, dim), "")  # (values, inverse, counts), sorted
 defop("bincount", lambda xp, x, minlength=0: _bincount(xp, x, None, minlength), "")
 defop("bincount_weighted", lambda xp, x, weights, minlength=0: _bincount(xp, x, weights, minlength), "", 2)  # (x, weights): no promotion
+defop("searchsorted", _searchsorted, "", 2)  # (sorted_sequence, values): no promotion
 defop("count_nonzero", lambda xp, x, dim=None: xp.count_nonzero(x, axis=dim).astype(xp.int64), "")

@@ -34,7 +34,7 @@ TRACEABLE = frozenset({
     "min", "nll_loss", "repeat", "roll", "round", "sign", "softplus", "tril", "triu", "trunc", "conv2d", "conv_transpose2d",
     "avg_pool2d", "adaptive_avg_pool2d", "max_pool2d", "gather", "scatter_add", "embedding", "pad",
     "binary_cross_entropy", "copy_slices", "cumprod", "dropout", "einsum", "index_put", "prod", "remainder", "scatter", "sort", "topk",
-    "inv", "slogdet", "slogdet_sign", "solve", "cholesky",
+    "inv", "slogdet", "slogdet_sign", "solve", "cholesky", "erfc", "erfcx", "lgamma", "digamma", "polygamma",
 })
 
 
@@ -252,9 +252,9 @@ class TracedNumpy:
         return _expand_dims(x, 1) * _expand_dims(y, 0)
 
     @staticmethod
-    def special(name, x):
-        """``backend.erf``/``erfinv`` (SciPy's on NumPy): the engine's ops of those names."""
-        return _apply(name, x)
+    def special(name, x, **params):
+        """``backend.erf``, ``lgamma``, ``polygamma``, ... (SciPy's on NumPy): the engine's ops of those names."""
+        return _apply(name, x, **params)
 
 
 class _TracedLinalg:

@@ -16,7 +16,7 @@ import math
 import string
 from typing import Callable, NamedTuple, Optional
 
-from . import linalg, nn, ops
+from . import backend, linalg, nn, ops
 from .errors import NoDerivative
 
 
@@ -40,7 +40,7 @@ VJPS: dict[str, VJP] = {}
 # Ops whose outputs never carry a gradient (bitwise ops, comparisons, indices).
 NON_DIFFERENTIABLE = {"bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "eq", "ne", "lt", "le", "gt", "ge", "argmax", "argmin", "max_pool2d_indices",
                       "isnan", "isinf", "isfinite", "logical_not", "logical_and", "logical_or", "logical_xor", "all", "any", "count_nonzero", "nonzero",
-                      "unique", "bincount", "bincount_weighted"}
+                      "unique", "bincount", "bincount_weighted", "searchsorted"}
 
 
 def defvjp(op, *rules, saves="all", variadic=False, reads=None):
@@ -347,6 +347,12 @@ defvjp("log10", lambda xp, g, ans, x: g / (x * math.log(10)), saves="inputs")
 defvjp("exp2", lambda xp, g, ans, x: g * ans * math.log(2), saves="ans")
 defvjp("erf", lambda xp, g, ans, x: g * (2 / math.sqrt(math.pi)) * xp.exp(-x * x), saves="inputs")
 defvjp("erfinv", lambda xp, g, ans, x: g * (math.sqrt(math.pi) / 2) * xp.exp(ans * ans), saves="ans")
+defvjp("erfc", lambda xp, g, ans, x: g * (-2 / math.sqrt(math.pi)) * xp.exp(-x * x), saves="inputs")
+defvjp("erfcx", lambda xp, g, ans, x: g * (2 * x * ans - 2 / math.sqrt(math.pi)), saves="all")
+defvjp("lgamma", lambda xp, g, ans, x: g * backend.digamma(xp, x), saves="inputs")
+defvjp("digamma", lambda xp, g, ans, x: g * backend.polygamma(xp, x, n=1), saves="inputs")
+defvjp("polygamma", lambda xp, g, ans, x, n: g * backend.polygamma(xp, x, n=n + 1), saves="inputs")
+defvjp("i0", lambda xp, g, ans, x: g * backend.i1(xp, x), saves="inputs")
 defvjp("atan2", _atan2_grads(0), _atan2_grads(1), saves="inputs")
 defvjp("fmod", _same, lambda xp, g, ans, x, y: -g * xp.trunc(x / y), saves="inputs")
 defvjp("floor", _zeros, saves=None)
@@ -365,6 +371,8 @@ defvjp("roll", _roll_grad, saves=None)
 defvjp("repeat", _repeat_grad, saves=None)
 defvjp("sort", _sorted_grad)
 defvjp("topk", _sorted_grad)
+defvjp("cummax", _sorted_grad)  # each running extreme's gradient back to where it was reached
+defvjp("cummin", _sorted_grad)
 defvjp("inv", linalg.inv_grad, saves="ans")
 defvjp("det", linalg.det_grad, saves="inputs")
 defvjp("slogdet", linalg.slogdet_grad, saves="inputs")
