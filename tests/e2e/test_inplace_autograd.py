@@ -174,6 +174,15 @@ def test_in_place_ops_without_grad_write_in_place(session):
     assert not x.requires_grad and x.is_leaf
 
 
+def test_copy_casts_to_the_destination_dtype_as_torch(session):
+    values = [1.7, -2.5, 3.0]
+    for dtype, torch_dtype in ((gw.int64, torch.int64), (gw.bool_, torch.bool), (gw.float32, torch.float32)):
+        ours, theirs = session.zeros(3, dtype=dtype), torch.zeros(3, dtype=torch_dtype)
+        ours.copy_(session.tensor(values, dtype=gw.float64))
+        theirs.copy_(torch.tensor(values, dtype=torch.float64))
+        assert ours.dtype == dtype and ours.tolist() == theirs.tolist()
+
+
 def test_retain_grad_follows_a_tensor_changed_in_place(session):
     x, tx = session.tensor(X, requires_grad=True), torch.tensor(X, requires_grad=True)
     grads = []

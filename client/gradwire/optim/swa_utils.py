@@ -39,7 +39,7 @@ def get_ema_multi_avg_fn(decay=0.999):
                 if p_ema.is_floating_point():
                     p_ema.lerp_(p_model, 1 - decay)
                 else:
-                    _assign(p_ema, p_ema * decay + p_model * (1 - decay))
+                    p_ema.copy_(p_ema * decay + p_model * (1 - decay))
 
     return ema_update
 
@@ -54,7 +54,7 @@ def get_swa_multi_avg_fn():
                 if p_avg.is_floating_point():
                     p_avg.lerp_(p_model, 1 / (n + 1))
                 else:
-                    _assign(p_avg, p_avg + (p_model - p_avg) / (n + 1))
+                    p_avg.copy_(p_avg + (p_model - p_avg) / (n + 1))
 
     return swa_update
 
@@ -79,11 +79,6 @@ def get_swa_avg_fn():
             return averaged_param + (current_param - averaged_param) / (num_averaged + 1)
 
     return swa_update
-
-
-def _assign(target, value):
-    """``target.copy_(value)`` in place, cast as torch's ``copy_`` casts (an averaged integer buffer is truncated)."""
-    target.copy_(value if value.dtype == target.dtype else value.to(target.dtype))
 
 
 def _copy_module(model: Module) -> Module:
@@ -146,10 +141,10 @@ class AveragedModel(Module):
                 self.multi_avg_fn([a for a, _ in pairs], [m for _, m in pairs], self.n_averaged)
             elif self.avg_fn is None:  # PyTorch's default on CPU: averaged + (current - averaged) / (n + 1), per tensor
                 for averaged, current in pairs:
-                    _assign(averaged, averaged + (current - averaged) / (n + 1))
+                    averaged.copy_(averaged + (current - averaged) / (n + 1))
             else:
                 for averaged, current in pairs:
-                    _assign(averaged, self.avg_fn(averaged, current, self.n_averaged))
+                    averaged.copy_(self.avg_fn(averaged, current, self.n_averaged))
             if not self.use_buffers:
                 for b_swa, b_model in zip(self.module.buffers(), model.buffers()):
                     b_swa.detach().copy_(b_model.detach())

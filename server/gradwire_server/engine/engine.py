@@ -252,7 +252,7 @@ class Engine:
             elif name == "setitem":
                 array[self._normalize_key(key)] = self._input_array(name, other)
             elif name == "copy":
-                self.xp.copyto(array, self._input_array(name, other), casting="same_kind")
+                self.xp.copyto(array, self._input_array(name, other), casting="unsafe")  # copy_ casts to any dtype, as PyTorch's
             elif name in _INPLACE:
                 getattr(self.xp, _INPLACE[name])(array, self._input_array(name, other), out=array, casting="same_kind")
             else:
