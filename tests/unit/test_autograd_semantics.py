@@ -699,7 +699,7 @@ def test_a_graph_picture_draws_a_node_with_several_outputs_once(engine):
     from gradwire_server.engine.graphview import describe
 
     a = engine.tensor(np.random.default_rng(2).standard_normal((3, 3)).astype(np.float32), requires_grad=True)
-    q, r = engine.apply("linalg_qr", a)
+    q, r = engine.apply("linalg_qr", a)  # (mode "reduced": the default)
     nodes, edges = describe((q * r).sum())
     names = [n.name for n in nodes if n.is_op]
     assert names.count("LinalgQrBackward0") == 1 and "MulBackward0" in names

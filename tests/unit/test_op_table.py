@@ -504,15 +504,15 @@ ROWS = [
     # decompositions with several outputs, one node: singular vectors and eigenvectors are unique up to sign only, so
     # their rows check functions that a sign flip leaves alone (_svd_invariants, _eigh_invariants); Q and R are unique
     R("linalg_svd", [(3, 3)], lambda a: _svd_invariants(torch.cat, *torch.linalg.svd(a)), "square",
-      call=lambda e, a: _svd_invariants(e.cat, *e.apply("linalg_svd", a))),
+      call=lambda e, a: _svd_invariants(e.cat, *e.apply("linalg_svd", a, full_matrices=True))),
     R("linalg_svd", [(4, 3)], lambda a: _svd_invariants(torch.cat, *torch.linalg.svd(a, full_matrices=False)), "tall",
       call=lambda e, a: _svd_invariants(e.cat, *e.apply("linalg_svd", a, full_matrices=False))),
     R("linalg_svd", [(2, 3, 5)], lambda a: _svd_invariants(torch.cat, *torch.linalg.svd(a, full_matrices=False)), "batched-wide",
       call=lambda e, a: _svd_invariants(e.cat, *e.apply("linalg_svd", a, full_matrices=False))),
     # full matrices of a non-square A: the columns past min(m, n) are not unique, and not differentiated (as torch's)
     R("linalg_svd", [(5, 3)], lambda a: _svd_invariants(torch.cat, *torch.linalg.svd(a)), "full-tall",
-      call=lambda e, a: _svd_invariants(e.cat, *e.apply("linalg_svd", a))),
-    R("linalg_svd", [(4, 3)], lambda a: torch.linalg.svd(a)[1], "S-alone", call=lambda e, a: e.apply("linalg_svd", a)[1]),
+      call=lambda e, a: _svd_invariants(e.cat, *e.apply("linalg_svd", a, full_matrices=True))),
+    R("linalg_svd", [(4, 3)], lambda a: torch.linalg.svd(a)[1], "S-alone", call=lambda e, a: e.apply("linalg_svd", a, full_matrices=True)[1]),
     R("linalg_svd", [(3, 4)], lambda a: _squared(torch.linalg.svd(a, full_matrices=False)[2]), "Vh-alone",
       call=lambda e, a: _squared(e.apply("linalg_svd", a, full_matrices=False)[2])),
     R("linalg_eigh", [(4, 4)], lambda a: _eigh_invariants(torch.cat, *torch.linalg.eigh(_sym(a))),
