@@ -74,6 +74,10 @@ def test_svd_gradient_through_singular_values_alone_and_the_old_torch_svd(sessio
     _up_to_sign(V, tV, axis=-2)
     full = gw.svd(A, some=False)
     assert full.U.shape == tuple(torch.svd(t, some=False).U.shape) and full._fields == ("U", "S", "V")
+    values_only, t_values_only = A.svd(compute_uv=False), torch.svd(t, compute_uv=False)
+    for ours, theirs in zip(values_only, t_values_only):
+        assert ours.shape == tuple(theirs.shape)
+        _close(ours, theirs)
 
 
 @pytest.mark.parametrize("UPLO", ["L", "U"])

@@ -1,7 +1,8 @@
 """The forward table: one entry per op.
 
 Each entry is ``forward(xp, *arrays, **params) -> array`` (or a tuple, whose
-first element is the differentiable output), the name PyTorch gives its
+first element is the differentiable output, or whose first n are where the VJP
+entry says ``outputs=n``: one node for them all), the name PyTorch gives its
 backward node, and the op's arity (None: any number of tensors). Inputs may be
 Python scalars where the op allows them. The VJP of every entry lives in
 ``vjps.py`` under the same name.

@@ -2,7 +2,9 @@
 
 ``defvjp(op, rule_0, rule_1, ..., saves=...)`` gives one rule per input,
 ``rule(xp, g, ans, *inputs, **params) -> gradient of that input``. ``ans`` is
-the forward output (a tuple for ops with several outputs). ``saves`` says which
+the forward output (a tuple for ops with several outputs; where ``outputs=n`` makes
+the first n differentiable, ``g`` is a tuple of their gradients, None for one
+that never arrived). ``saves`` says which
 residuals the node keeps between forward and backward: None (only shapes and
 dtypes: unsaved inputs arrive as ``graph.Meta``), "inputs", "ans" or "all".
 A rule may return a gradient of the broadcast shape: the backward walk
