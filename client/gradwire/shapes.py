@@ -111,6 +111,12 @@ def _reduction(inputs, params):
     return _reduced(x._shape, params.get("dim"), params.get("keepdim", False)), x._dtype
 
 
+def _sum(inputs, params):
+    """As torch's sum: bool and integer tensors sum to int64."""
+    shape, dtype = _reduction(inputs, params)
+    return shape, (_INT64 if dtype is not None and dtype.kind in "biu" else dtype)
+
+
 def _arg_reduction(inputs, params):
     return _reduced(inputs[0]._shape, params.get("dim"), params.get("keepdim", False)), _INT64
 
@@ -419,7 +425,7 @@ def _solve(inputs, params):
 
 INFER = {
     **dict.fromkeys(["inv", "cholesky"], _square),
-    **dict.fromkeys(["det", "slogdet", "slogdet_sign"], _determinant),
+    **dict.fromkeys(["det", "slogdet"], _determinant),  # (slogdet: its first output, the sign; the SDK knows both)
     "solve": _solve,
     "eigvalsh": lambda inputs, params: (lambda meta: meta and (meta[0][:-1], meta[1]))(_square(inputs, params)),
     "svdvals": lambda inputs, params: ((inputs[0]._shape[:-2] + (min(inputs[0]._shape[-2:]),), inputs[0]._dtype)
@@ -453,7 +459,8 @@ INFER = {
     "scatter": lambda inputs, params: (inputs[0]._shape, inputs[0]._dtype),
     "clamp": _clamp,
     "where": _where,
-    **dict.fromkeys(["sum", "mean", "var", "std", "norm", "max", "min"], _reduction),
+    **dict.fromkeys(["mean", "var", "std", "norm", "max", "min"], _reduction),
+    "sum": _sum,
     "gather": lambda inputs, params: (inputs[1]._shape, inputs[0]._dtype),
     **dict.fromkeys(["argmax", "argmin"], _arg_reduction),
     "matmul": _matmul,

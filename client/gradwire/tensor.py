@@ -780,8 +780,16 @@ class Tensor:
         return _op("det", (self,))
 
     def slogdet(self):
-        """``(sign, logabsdet)`` of the determinants, as ``torch.slogdet``."""
-        return slogdet_result(_op("slogdet_sign", (self,)), _op("slogdet", (self,)))
+        """``(sign, logabsdet)`` of the determinants, as ``torch.slogdet``: one op, one node for both outputs."""
+        from . import linalg
+
+        return linalg.slogdet(self)
+
+    def svd(self, some=True, compute_uv=True):
+        """``(U, S, V)`` with A = U diag(S) V^T, as ``torch.svd`` (V, not V^T; ``some=False``: full U and V)."""
+        from . import linalg
+
+        return linalg._torch_svd(self, some, compute_uv)
 
     def logdet(self):
         """log det A: NaN where the determinant is negative, as ``torch.logdet``."""
@@ -1589,8 +1597,9 @@ def _extreme(name, x, dim, keepdim):
     return (max_result if name == "max" else min_result)(values, indices)
 
 
-def _op(name, inputs, params=None, outputs=1):
-    """Queue op ``name`` and return its output Tensor(s) at once."""
+def _op(name, inputs, params=None, outputs=1, metas=None):
+    """Queue op ``name`` and return its output Tensor(s) at once. ``metas``: an op with several differentiable outputs
+    (``linalg.svd``), each output's ``(shape, dtype)`` as far as the caller knows them (None where it cannot tell)."""
     session, tracked, arrays = None, False, False
     for x in inputs:
         if isinstance(x, Tensor):  # Tensor or Parameter
@@ -1618,8 +1627,12 @@ def _op(name, inputs, params=None, outputs=1):
     shape, dtype = meta if meta is not None else (None, None)
     if dtype is not None and dtype.kind != "f":
         requires_grad = False
-    results = [Tensor(session, session._handle(), shape, dtype, requires_grad, not requires_grad, inputs if requires_grad else None)]
-    for _ in range(outputs - 1):  # max/min along a dim, sort, topk, unique: int64 indices (or counts) after the values
+    if metas is not None:  # one node for them all, on the server as in PyTorch: each output requires grad where the op does
+        outputs = len(metas)
+        results = [Tensor(session, session._handle(), s, d, requires_grad, not requires_grad, inputs if requires_grad else None) for s, d in metas]
+    else:
+        results = [Tensor(session, session._handle(), shape, dtype, requires_grad, not requires_grad, inputs if requires_grad else None)]
+    for _ in range(outputs - len(results)):  # max/min along a dim, sort, topk, unique: int64 indices (or counts) after the values
         results.append(Tensor(session, session._handle(), shape if outputs == 2 else None, int64))
     try:
         session._op(name, inputs, params, results, grad_on)
@@ -1739,7 +1752,7 @@ _FUNCTION_NAMES = (
     "moveaxis", "mm", "bmm", "mv", "dot", "outer", "ger", "atan2", "arctan2", "fmod", "allclose", "equal", "logical_and", "logical_or",
     "logical_xor", "cumprod", "nonzero", "argwhere", "scatter_add", "index_select", "masked_select", "diagonal", "diag", "trace",
     "lerp", "addmm", "addcmul", "addcdiv", "hypot", "logaddexp", "nan_to_num", "isclose", "diff", "repeat_interleave", "kron", "cross",
-    "scatter", "index_add", "index_fill", "kthvalue", "median", "quantile", "unique", "bincount", "inverse", "det", "slogdet", "logdet",
+    "scatter", "index_add", "index_fill", "kthvalue", "median", "quantile", "unique", "bincount", "inverse", "det", "slogdet", "logdet", "svd",
     "bernoulli", "multinomial", "swapaxes", "swapdims", "take", "take_along_dim", "baddbmm", "addbmm", "addmv", "addr", "dist", "diag_embed",
     "nanmean", "nansum", "fmax", "fmin", "frac", "cummax", "cummin", "logit", "xlogy", "sinc",
 )

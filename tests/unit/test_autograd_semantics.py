@@ -625,3 +625,81 @@ def test_a_hook_that_changes_the_gradients_size_is_refused(engine):
         engine.backward(h.sum(), hooks=[(h, lambda g: g[:2])])
     with pytest.raises(GraphError, match="cannot register a hook on a tensor that doesn't require gradient"):
         engine.backward((x * 2).sum(), hooks=[(engine.tensor([1.0]), lambda g: g)])
+
+
+# --- ops with several differentiable outputs: one node, as torch's ----------------------------------------------
+
+
+def _svd_pair(engine, values):
+    a = engine.tensor(values, requires_grad=True)
+    ta = to_torch(a, requires_grad=True)
+    return a, ta, engine.apply("linalg_svd", a, full_matrices=False), torch.linalg.svd(ta, full_matrices=False)
+
+
+def test_the_outputs_of_an_svd_share_one_node_and_its_rule_runs_once(engine, monkeypatch):
+    from gradwire_server.engine import graph
+
+    values = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
+    a, ta, (u, s, vh), (tu, ts, tvh) = _svd_pair(engine, values)
+    assert u.grad_fn is s.grad_fn is vh.grad_fn and u.grad_fn.name_() == "LinalgSvdBackward0"
+    assert [t.output_nr for t in (u, s, vh)] == [0, 1, 2]
+    y = ((u * u) @ s).sum() + (vh * vh).sum() * s.sum()
+    calls = []
+    original = graph.Node.input_grads
+    monkeypatch.setattr(graph.Node, "input_grads", lambda self, *args, **kw: calls.append(self.name) or original(self, *args, **kw))
+    y.backward()
+    (((tu * tu) @ ts).sum() + (tvh * tvh).sum() * ts.sum()).backward()
+    assert calls.count("LinalgSvdBackward0") == 1
+    assert_close(a.grad, ta.grad, rtol=1e-4, atol=1e-5)
+    consumer = ((u * u) @ s).grad_fn
+    assert [(edge.name_(), nr) for edge, nr in consumer.next_functions] == [("MulBackward0", 0), ("LinalgSvdBackward0", 1)]
+
+
+def test_hooks_captures_and_retained_grads_of_each_output_of_a_node(engine):
+    values = np.random.default_rng(1).standard_normal((3, 3)).astype(np.float32)
+    a, ta, (u, s, vh), (tu, ts, tvh) = _svd_pair(engine, values)
+    s.retain_grad()
+    ts.retain_grad()
+    assert s.retains_grad and not u.retains_grad
+    ts.register_hook(lambda g: g * 2)
+    loss, t_loss = (u * u).sum() * 0 + (s * s).sum() + (vh * vh)[0].sum() * 0, (tu * tu).sum() * 0 + (ts * ts).sum() + (tvh * tvh)[0].sum() * 0
+    t_loss.backward(retain_graph=True)
+    engine.backward(loss, hooks=[(s, lambda g: g * 2)], retain_graph=True)
+    assert_close(a.grad, ta.grad, rtol=1e-4, atol=1e-5)
+    assert_close(s.grad, ts.grad)
+    assert u.grad is None
+    (g_s,) = engine.grad(loss, s)
+    assert_close(g_s, 2 * s.numpy())
+
+
+def test_in_place_change_to_a_saved_output_of_a_node_with_several_raises(engine):
+    a = engine.tensor(np.eye(3, dtype=np.float32) * 2 + 0.1, requires_grad=True)
+    w, v = engine.apply("linalg_eigh", a)
+    loss = (v * v).sum() + w.sum()
+    engine.inplace("mul", v, 2.0)  # v.mul_(2): v now comes from the multiplication, its old value saved by eigh's node
+    assert v.grad_fn.name_() == "MulBackward0" and v.output_nr == 0 and w.output_nr == 0
+    with pytest.raises(GraphError, match="modified by an inplace operation"):
+        loss.backward()
+
+
+def test_slogdet_is_one_op_whose_sign_passes_no_gradient(engine):
+    values = np.array([[0.0, 2.0], [3.0, 1.0]], dtype=np.float32)
+    a = engine.tensor(values, requires_grad=True)
+    sign, logabsdet = engine.apply("slogdet", a)
+    assert sign.grad_fn is logabsdet.grad_fn and sign.requires_grad
+    (sign * 5).sum().backward(retain_graph=True)
+    assert_close(a.grad, np.zeros((2, 2), dtype=np.float32))
+    logabsdet.backward()
+    assert_close(a.grad, np.linalg.inv(values).T)
+    with pytest.raises(GraphError, match="retain_graph=True"):
+        sign.backward()
+
+
+def test_a_graph_picture_draws_a_node_with_several_outputs_once(engine):
+    from gradwire_server.engine.graphview import describe
+
+    a = engine.tensor(np.random.default_rng(2).standard_normal((3, 3)).astype(np.float32), requires_grad=True)
+    q, r = engine.apply("linalg_qr", a)  # (mode "reduced": the default)
+    nodes, edges = describe((q * r).sum())
+    names = [n.name for n in nodes if n.is_op]
+    assert names.count("LinalgQrBackward0") == 1 and "MulBackward0" in names

@@ -94,6 +94,32 @@ def _spd(a):
     return e.apply("add", e.apply("matmul", s, s), e.tensor(np.eye(a.shape[-1], dtype=a.dtype)))
 
 
+def _times(x, y):
+    return x * y
+
+
+def _squared(x):
+    return x * x
+
+
+def _flat(cat, *outputs):
+    """The outputs flattened into one vector (engine.cat or torch.cat)."""
+    return cat([o.reshape(-1) for o in outputs])
+
+
+def _svd_invariants(cat, u, s, vh):
+    """Functions of an SVD that flipping a singular pair's signs (u_i, v_i -> -u_i, -v_i) leaves alone: the first
+    min(m, n) singular vectors squared, S, and U diag(S) Vh (A again), flattened into one vector."""
+    k = s.shape[-1]
+    u, vh = u[..., :, :k], vh[..., :k, :]
+    return _flat(cat, u * u, s, vh * vh, (u * s.unsqueeze(-2)) @ vh)
+
+
+def _eigh_invariants(cat, w, v):
+    """The eigenvalues, the eigenvectors squared and V diag(w)^2 V^T: none changes when an eigenvector's sign does."""
+    return _flat(cat, w, v * v, (v * (w * w).unsqueeze(-2)) @ v.transpose(-1, -2))
+
+
 def const(values, dtype=None):
     return lambda rng: np.array(values, dtype=dtype)
 
@@ -469,10 +495,11 @@ ROWS = [
     # at a singular matrix the derivative is adj(A)^T (the numeric check confirms it), which torch.linalg.det's own
     # backward gives as zeros (det times A^-T): the reference is the 3x3 cofactor expansion, differentiated by torch
     R("det", [const([[1.0, 2.0, 0.5], [2.0, 4.0, 1.0], [0.0, 1.0, 3.0]])], lambda a: _det3(a), "singular"),
-    R("slogdet", [well(3, negative=True)], lambda a: torch.linalg.slogdet(a)[1], "negative-det"),
-    R("slogdet", [well(2, 3)], lambda a: torch.linalg.slogdet(a)[1], "batched"),
-    # the sign requires grad in torch too, and its gradient is zero (torch calls it unused: the + 0 * sum links it)
-    R("slogdet_sign", [well(2, 3, negative=True)], lambda a: torch.linalg.slogdet(a)[0] + 0 * a.sum((-1, -2)), "batched"),
+    # slogdet: one op, (sign, logabsdet) sharing one node; the sign requires grad too, as torch's, and passes none back
+    R("slogdet", [well(3, negative=True)], lambda a: torch.linalg.slogdet(a)[1], "negative-det", call=lambda e, a: e.apply("slogdet", a)[1]),
+    R("slogdet", [well(2, 3)], lambda a: torch.linalg.slogdet(a)[1], "batched", call=lambda e, a: e.apply("slogdet", a)[1]),
+    R("slogdet", [well(2, 3, negative=True)], lambda a: _times(*torch.linalg.slogdet(a)), "sign-times-logabsdet",
+      call=lambda e, a: _times(*e.apply("slogdet", a))),
     R("solve", [well(3), (3,)], torch.linalg.solve, "vector"),
     R("solve", [well(3), (3, 2)], torch.linalg.solve, "matrix"),
     R("solve", [well(2, 3), (3,)], torch.linalg.solve, "batched-A-one-vector"),
@@ -484,6 +511,33 @@ ROWS = [
     R("svdvals", [(3, 3)], torch.linalg.svdvals),
     R("svdvals", [(2, 4, 3)], torch.linalg.svdvals, "batched-tall"),
     R("svdvals", [(3, 5)], torch.linalg.svdvals, "wide"),
+    # decompositions with several outputs, one node: singular vectors and eigenvectors are unique up to sign only, so
+    # their rows check functions that a sign flip leaves alone (_svd_invariants, _eigh_invariants); Q and R are unique
+    R("linalg_svd", [(3, 3)], lambda a: _svd_invariants(torch.cat, *torch.linalg.svd(a)), "square",
+      call=lambda e, a: _svd_invariants(e.cat, *e.apply("linalg_svd", a, full_matrices=True))),
+    R("linalg_svd", [(4, 3)], lambda a: _svd_invariants(torch.cat, *torch.linalg.svd(a, full_matrices=False)), "tall",
+      call=lambda e, a: _svd_invariants(e.cat, *e.apply("linalg_svd", a, full_matrices=False))),
+    R("linalg_svd", [(2, 3, 5)], lambda a: _svd_invariants(torch.cat, *torch.linalg.svd(a, full_matrices=False)), "batched-wide",
+      call=lambda e, a: _svd_invariants(e.cat, *e.apply("linalg_svd", a, full_matrices=False))),
+    # full matrices of a non-square A: the columns past min(m, n) are not unique, and not differentiated (as torch's)
+    R("linalg_svd", [(5, 3)], lambda a: _svd_invariants(torch.cat, *torch.linalg.svd(a)), "full-tall",
+      call=lambda e, a: _svd_invariants(e.cat, *e.apply("linalg_svd", a, full_matrices=True))),
+    R("linalg_svd", [(4, 3)], lambda a: torch.linalg.svd(a)[1], "S-alone", call=lambda e, a: e.apply("linalg_svd", a, full_matrices=True)[1]),
+    R("linalg_svd", [(3, 4)], lambda a: _squared(torch.linalg.svd(a, full_matrices=False)[2]), "Vh-alone",
+      call=lambda e, a: _squared(e.apply("linalg_svd", a, full_matrices=False)[2])),
+    R("linalg_eigh", [(4, 4)], lambda a: _eigh_invariants(torch.cat, *torch.linalg.eigh(_sym(a))),
+      call=lambda e, a: _eigh_invariants(e.cat, *e.apply("linalg_eigh", _sym(a)))),
+    R("linalg_eigh", [(2, 3, 3)], lambda a: _eigh_invariants(torch.cat, *torch.linalg.eigh(_sym(a), UPLO="U")), "batched-upper",
+      call=lambda e, a: _eigh_invariants(e.cat, *e.apply("linalg_eigh", _sym(a), upper=True))),
+    R("linalg_eigh", [(3, 3)], lambda a: _squared(torch.linalg.eigh(_sym(a))[1]), "vectors-alone",
+      call=lambda e, a: _squared(e.apply("linalg_eigh", _sym(a))[1])),
+    R("linalg_qr", [(4, 3)], lambda a: _flat(torch.cat, *torch.linalg.qr(a)), "tall", call=lambda e, a: _flat(e.cat, *e.apply("linalg_qr", a))),
+    R("linalg_qr", [(3, 3)], lambda a: _flat(torch.cat, *torch.linalg.qr(a)), "square", call=lambda e, a: _flat(e.cat, *e.apply("linalg_qr", a))),
+    R("linalg_qr", [(2, 3, 5)], lambda a: _flat(torch.cat, *torch.linalg.qr(a)), "batched-wide",
+      call=lambda e, a: _flat(e.cat, *e.apply("linalg_qr", a))),
+    R("linalg_qr", [(3, 4)], lambda a: _flat(torch.cat, *torch.linalg.qr(a, mode="complete")), "complete-wide",
+      call=lambda e, a: _flat(e.cat, *e.apply("linalg_qr", a, mode="complete"))),
+    R("linalg_qr", [(4, 3)], lambda a: torch.linalg.qr(a)[1], "R-alone", call=lambda e, a: e.apply("linalg_qr", a)[1]),
     # cholesky reads A's lower triangle: checked through sym(A) = (A + A^T) / 2, as its gradient is symmetric
     R("cholesky", [well(3)], lambda a: torch.linalg.cholesky(_spd(a)), call=lambda e, a: e.apply("cholesky", _spd(a))),
     R("cholesky", [well(2, 3)], lambda a: torch.linalg.cholesky(_spd(a), upper=True), "batched-upper",

@@ -116,3 +116,27 @@ def eye_(tensor):
     with no_grad():
         tensor.copy_(tensor._session.tensor(np.eye(*tensor.shape, dtype=tensor.dtype)))
     return tensor
+
+
+def orthogonal_(tensor, gain=1):
+    """A (semi-)orthogonal matrix, times ``gain``, as ``torch.nn.init.orthogonal_``: normal draws from the session's
+    generator as a (rows, numel / rows) matrix (transposed where it is wide), its QR's Q with each column's sign
+    made that of R's diagonal, written back in the tensor's shape."""
+    from .. import linalg
+
+    if tensor.ndim < 2:
+        raise ValueError("Only tensors with 2 or more dimensions are supported")
+    if tensor.numel() == 0:
+        return tensor  # no-op, as torch's
+    rows = tensor.shape[0]
+    cols = tensor.numel() // rows
+    with no_grad():
+        flattened = tensor._session.randn((rows, cols), dtype=tensor.dtype)
+        if rows < cols:
+            flattened = flattened.T
+        q, r = linalg.qr(flattened)
+        q = q * r.diagonal().sign()
+        if rows < cols:
+            q = q.T
+        tensor.copy_((q * gain).reshape(tensor.shape))
+    return tensor

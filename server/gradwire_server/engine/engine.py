@@ -95,11 +95,29 @@ class Engine:
         result = Tensor(first, self, requires_grad, None, inputs[0]._version if view else [0])
         if view:
             _note_view(result, inputs[0], name, params)
-        if requires_grad:
-            result.grad_fn = self._record(op, inputs, arrays, params, out, result)
         if type(out) is tuple:
-            return (result,) + tuple(Tensor(o, self) for o in out[1:])
+            return self._several(op, inputs, arrays, params, out, result, tracked and name not in NON_DIFFERENTIABLE and is_grad_enabled())
+        if requires_grad:
+            result.grad_fn = self._record(op, inputs, arrays, params, out, (result,))
         return result
+
+    def _several(self, op, inputs, arrays, params, out, result, tracking):
+        """The outputs of an op that gives several. Where its VJP entry names n differentiable outputs (``svd``: U, S,
+        Vh), the first n share one node, each with its output number; else only the first is differentiable
+        (values, then indices)."""
+        vjp = VJPS.get(op.name)
+        n = vjp.outputs if vjp is not None else 1
+        results = (result,) + tuple(Tensor(o, self, tracking and k < n and o.dtype.kind == "f") for k, o in enumerate(out[1:], 1))
+        if n == 1:
+            if result._requires_grad:
+                result.grad_fn = self._record(op, inputs, arrays, params, out, results)
+            return results
+        if tracking and any(r._requires_grad for r in results[:n]):
+            node = self._record(op, inputs, arrays, params, out, results[:n])
+            node.outputs = tuple(Meta(o.shape, o.dtype) for o in out[:n])
+            for k, r in enumerate(results[:n]):
+                r._requires_grad, r.grad_fn, r._output_nr = True, node, k
+        return results
 
     def _input_array(self, name, x):
         if type(x) is Tensor:
@@ -130,14 +148,22 @@ class Engine:
             return [arrays[0]] + [target.type(a) if isinstance(a, _SCALARS) else a if a.dtype == target else a.astype(target) for a in arrays[1:]]
         return [a if isinstance(a, _SCALARS) or a.dtype == target else a.astype(target) for a in arrays]
 
-    def _record(self, op, inputs, arrays, params, out, result):
+    def _record(self, op, inputs, arrays, params, out, results):
         vjp = VJPS.get(op.name)
         saves = vjp.saves if vjp is not None else "all"
-        edges, metas = [], []
+        edges, metas, nrs = [], [], None
         for x in inputs:
             if type(x) is Tensor:
                 metas.append(Meta(x.array.shape, x.array.dtype))
-                edges.append(x.grad_fn or (x.accumulator() if x._requires_grad else None))
+                node = x.grad_fn
+                if node is None:
+                    edges.append(x.accumulator() if x._requires_grad else None)
+                    continue
+                if node.outputs is not None:  # an output of a node with several: the edge takes its number
+                    if nrs is None:
+                        nrs = [None] * len(inputs)
+                    nrs[len(edges)] = x._output_nr
+                edges.append(node)
             else:
                 metas.append(None)
                 edges.append(None)
@@ -156,10 +182,11 @@ class Engine:
             saved_inputs = tuple(metas)
         saved_ans = out if saves in ("ans", "all") else None
         if saved_ans is not None:
-            versions.append((result._version, result._version[0]))
+            versions.extend((r._version, r._version[0]) for r in results)
         node_name = op.node if type(op.node) is str else op.node([m.shape if m else None for m in metas], params)
         rules = vjp or _NO_RULES
-        node = Node(node_name, op.name, rules, tuple(edges), tuple(metas), params, (saved_ans, saved_inputs), versions)
+        node = Node(node_name, op.name, rules, tuple(edges), tuple(metas), params, (saved_ans, saved_inputs), versions,
+                    nrs=None if nrs is None else tuple(nrs))
         if self.trace:
             node.trace = self.trace
         return node
@@ -295,6 +322,7 @@ class Engine:
             source = Tensor(target.array.copy(), self, target._requires_grad, target.grad_fn)
         else:
             source = Tensor(target.array, self, target._requires_grad, target.grad_fn, target._version)
+        source._output_nr = target._output_nr
         out = compute(source)
         if type(out) is tuple:
             raise InvalidArgument(f"{name}_: an op with several outputs has no in-place form")
@@ -318,13 +346,18 @@ class Engine:
             return target
         if view is None:
             old = target.grad_fn
-            if old is not None and old.retained is not None and old.retained() is target:
-                node.retained, old.retained = old.retained, None  # retain_grad() follows the tensor, as in PyTorch
-            target.grad_fn = node
+            if old is not None and old.retains(target):
+                node.retained = weakref.ref(target)  # retain_grad() follows the tensor, as in PyTorch
+                old.retain(target, None)
+            target.grad_fn, target._output_nr = node, 0
         else:  # the root takes the write into its history (CopySlices); the view's history is taken again from it
             edge = root.grad_fn or (root.accumulator() if root._requires_grad else None)
             metas = (Meta(root.shape, root.dtype), Meta(out.shape, out.dtype))
-            root.grad_fn = Node(OPS["copy_slices"].node, "copy_slices", VJPS["copy_slices"], (edge, node), metas, {"steps": view[1]}, (None, metas), [])
+            # a root that is one output of a node with several (svd's U): the edge takes its number
+            nrs = (root._output_nr, None) if root.grad_fn is not None and root.grad_fn.outputs is not None else None
+            root.grad_fn = Node(OPS["copy_slices"].node, "copy_slices", VJPS["copy_slices"], (edge, node), metas, {"steps": view[1]}, (None, metas), [],
+                                nrs=nrs)
+            root._output_nr = 0
         root._requires_grad = True
         if root._views:
             self._retake_views(root)
@@ -339,7 +372,7 @@ class Engine:
                 fresh = self.apply(name, fresh, **params)
             if fresh.grad_fn is not None:
                 fresh.grad_fn.name = "AsStridedBackward0"  # PyTorch's name for a view's node made again
-            view.grad_fn, view._requires_grad = fresh.grad_fn, fresh._requires_grad
+            view.grad_fn, view._requires_grad, view._output_nr = fresh.grad_fn, fresh._requires_grad, fresh._output_nr
 
     # --- autograd -------------------------------------------------------------------
     def backward(self, tensor, gradient=None, retain_graph=None, hooks=(), create_graph=False, inputs=None, check_nan=False):
@@ -387,7 +420,7 @@ class Engine:
         for i, x in enumerate(inputs):
             if not x._requires_grad:
                 raise GraphError(f"One of the differentiated Tensors (input {i}) does not require grad")
-        targets = [x.grad_fn or x.accumulator() for x in inputs]
+        targets = [_endpoint(x) for x in inputs]
         capture = dict.fromkeys(targets)
         walk = self._walk(roots, seeds, retain_graph, capture, hooked, create_graph, accumulate, stops, check_nan)
         return self._into_inputs(walk, capture, targets, inputs, accumulate)
@@ -418,7 +451,7 @@ class Engine:
         for i, x in enumerate(inputs):
             if not x._requires_grad:
                 raise GraphError(f"One of the differentiated Tensors (input {i}) does not require grad")
-        targets = [x.grad_fn or x.accumulator() for x in inputs]
+        targets = [_endpoint(x) for x in inputs]
         capture = dict.fromkeys(targets)
         roots = [self._root(y, i) for i, y in enumerate(outputs)]
         seeds = [self._seed(y, g, i) for i, (y, g) in enumerate(zip(outputs, grad_outputs))]
@@ -447,7 +480,7 @@ class Engine:
         """Make ``tensor`` the walk's stop ``index`` (``stops`` as given to ``backward_walk``)."""
         if not tensor._requires_grad:
             raise GraphError("cannot register a hook on a tensor that doesn't require gradient")
-        stops[tensor.grad_fn or tensor.accumulator()] = index
+        stops[_endpoint(tensor)] = index
 
     def _tensors_at_stops(self, walk, recorded=False):
         """``walk``, its stops' gradients given as Tensors and taken back as arrays. Copies both ways: what a
@@ -508,7 +541,7 @@ class Engine:
     def _root(self, tensor, i):
         if not tensor._requires_grad:
             raise GraphError(f"element {i} of tensors does not require grad and does not have a grad_fn")
-        return tensor.grad_fn or tensor.accumulator()
+        return _endpoint(tensor)
 
     def _seed(self, tensor, gradient, i):
         if gradient is None:
@@ -638,6 +671,15 @@ def _recorded_seeds(outputs, gradients, seeds):
 
 def _or_default(generator, default):
     return default if generator is None else generator
+
+
+def _endpoint(tensor):
+    """Where a backward pass meets ``tensor``: its node, ``(node, output number)`` for an output of a node with
+    several, or its leaf's ``AccumulateGrad``."""
+    node = tensor.grad_fn
+    if node is None:
+        return tensor.accumulator()
+    return node if node.outputs is None else (node, tensor._output_nr)
 
 
 def _to_default_float(name, array, params):

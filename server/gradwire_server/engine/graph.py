@@ -6,6 +6,12 @@ nodes of its inputs through ``next_functions``. Leaves that require grad end in
 an ``AccumulateGrad``. ``walk_backward`` sorts the graph topologically, walks it
 in reverse, and un-broadcasts every input gradient in one place; it stops where a
 tensor hook (``register_hook``) must see a gradient.
+
+An op with several differentiable outputs (``linalg.svd``: U, S, Vh) records one node, as PyTorch's: every
+output refers to it with its output number (``Tensor._output_nr``), ``Node.outputs`` holds the outputs'
+shapes and dtypes, and an edge into such a node carries that number (``Node.nrs``). The walk gathers the
+gradients of all of its outputs (a list, None where none arrived) and calls its rule once. Tensor hooks,
+captured and retained gradients of such an output are keyed by ``(node, output number)``.
 """
 
 from __future__ import annotations
@@ -92,10 +98,13 @@ class Node:
     """
 
     # ``trace``: set only on nodes recorded under anomaly detection (the id of the op command that made it)
-    __slots__ = ("name", "op", "rules", "edges", "metas", "params", "saved", "versions", "retained", "trace", "__weakref__")
+    __slots__ = ("name", "op", "rules", "edges", "metas", "params", "saved", "versions", "retained", "outputs", "nrs", "trace", "__weakref__")
 
-    def __init__(self, name, op, rules, edges, metas, params, saved, versions):
-        self.retained = None  # a weak ref to the output that called retain_grad(): backward fills its .grad
+    def __init__(self, name, op, rules, edges, metas, params, saved, versions, outputs=None, nrs=None):
+        # a weak ref to the output that called retain_grad(): backward fills its .grad (several outputs: a list, one per output)
+        self.retained = None
+        self.outputs = outputs  # several differentiable outputs: their Metas (the gradients the rule gets, a list); else None
+        self.nrs = nrs  # None, or per edge the output number it takes where that edge is a node with several outputs
         self.name = name
         self.op = op
         self.rules = rules
@@ -107,7 +116,25 @@ class Node:
 
     @property
     def next_functions(self):
-        return tuple((edge, 0) for edge in self.edges)
+        if self.nrs is None:
+            return tuple((edge, 0) for edge in self.edges)
+        return tuple((edge, nr or 0) for edge, nr in zip(self.edges, self.nrs))
+
+    def retains(self, tensor) -> bool:
+        """Whether ``tensor`` (one of this node's outputs) called retain_grad()."""
+        ref = self.retained
+        if ref is not None and self.outputs is not None:
+            ref = ref[tensor._output_nr]
+        return ref is not None and ref() is tensor
+
+    def retain(self, tensor, ref):
+        """Remember ``ref`` (a weak ref to ``tensor``, or None) as the output whose .grad backward fills."""
+        if self.outputs is None:
+            self.retained = ref
+            return
+        if self.retained is None:
+            self.retained = [None] * len(self.outputs)
+        self.retained[tensor._output_nr] = ref
 
     def name_(self):
         return self.name
@@ -143,6 +170,8 @@ class Node:
                 )
         ans, inputs = saved or self.saved
         rules, params = rules or self.rules, self.params
+        if self.outputs is not None:
+            grad = tuple(grad)  # (one per output, None where none arrived: each rule takes that as zeros)
         grads = []
         for argnum, edge in enumerate(self.edges):
             if edge is None:
@@ -232,12 +261,17 @@ def walk_backward(xp, roots, root_grads, retain_graph=False, capture=None, accum
     """
     grads = {}
     for root, g in zip(roots, root_grads):
-        grads[root] = grads[root] + g if root in grads else g
+        if type(root) is tuple:  # (node, output number): an output of a node with several
+            _add_to_output(grads, root[0], root[1], g)
+        else:
+            grads[root] = grads[root] + g if root in grads else g
+    roots = [root[0] if type(root) is tuple else root for root in roots]
     order = _topological_order(roots)
     needed = None
     if capture is not None:
         # as torch.autograd.grad: run only the nodes on a path to an input; the rest is neither run nor freed
         needed, live = set(), set(capture)
+        live.update(key[0] for key in capture if type(key) is tuple)
         for node in reversed(order):  # inputs before the nodes that consume them
             if isinstance(node, Node) and any(edge in live for edge in node.edges):
                 needed.add(node)
@@ -246,41 +280,110 @@ def walk_backward(xp, roots, root_grads, retain_graph=False, capture=None, accum
         grad = grads.pop(node, None)
         if grad is None:
             continue
-        if stops is not None and node in stops and (needed is None or node in needed or node in capture):
-            changed = yield stops[node], grad
-            if changed is DROPPED:
-                if not retain_graph and type(node) is Node:
-                    node.release()
+        if type(grad) is list:  # the gathered gradients of a node with several outputs
+            grad = yield from _at_outputs(xp, node, grad, retain_graph, capture, accumulate, stops, needed)
+            if grad is None:
                 continue
-            if changed is not None:
-                if changed.shape != grad.shape or changed.dtype != grad.dtype:
-                    raise GraphError(
-                        f"hook has changed the {'size' if changed.shape != grad.shape else 'type'} of value "
-                        f"(was {grad.dtype}{list(grad.shape)} got {changed.dtype}{list(changed.shape)})"
-                    )
-                grad = changed
-        if capture is not None and node in capture:
-            capture[node] = grad
-        if type(node) is Node and node.retained is not None and (needed is None or node in needed or node in capture):
-            retained = node.retained()  # as torch's hook: on every pass that computes this node's gradient
-            if retained is not None:
-                accumulate(retained, xp.array(grad))
-        if type(node) is AccumulateGrad or (needed is not None and node not in needed):
-            if capture is None:
-                accumulate(node.variable, grad)
-            continue
+        else:
+            if stops is not None and node in stops and (needed is None or node in needed or node in capture):
+                changed = yield stops[node], grad
+                if changed is DROPPED:
+                    if not retain_graph and type(node) is Node:
+                        node.release()
+                    continue
+                if changed is not None:
+                    _check_hooked(changed, grad)
+                    grad = changed
+            if capture is not None and node in capture:
+                capture[node] = grad
+            if type(node) is Node and node.retained is not None and (needed is None or node in needed or node in capture):
+                retained = node.retained()  # as torch's hook: on every pass that computes this node's gradient
+                if retained is not None:
+                    accumulate(retained, xp.array(grad))
+            if type(node) is AccumulateGrad or (needed is not None and node not in needed):
+                if capture is None:
+                    accumulate(node.variable, grad)
+                continue
         computed = node.input_grads(xp, grad) if input_grads is None else input_grads(node, grad)
         if check_nan:
             _check_nan(xp if input_grads is None else xp.engine.xp, node, computed)  # (traced: the real module)
-        for edge, meta, g in zip(node.edges, node.metas, computed):
-            if edge is None or g is None:
-                continue
-            if g.shape != meta.shape:
-                g = unbroadcast(xp, g, meta.shape)
-            if g.dtype != meta.dtype:
-                g = g.astype(meta.dtype)
-            elif g is grad and type(edge) is AccumulateGrad:
-                g = g.copy()  # passed through unchanged: this array may reach another leaf too
-            grads[edge] = grads[edge] + g if edge in grads else g
+        if node.nrs is not None:
+            _spread(xp, grads, node, grad, computed)
+        else:
+            for edge, meta, g in zip(node.edges, node.metas, computed):
+                if edge is None or g is None:
+                    continue
+                if g.shape != meta.shape:
+                    g = unbroadcast(xp, g, meta.shape)
+                if g.dtype != meta.dtype:
+                    g = g.astype(meta.dtype)
+                elif g is grad and type(edge) is AccumulateGrad:
+                    g = g.copy()  # passed through unchanged: this array may reach another leaf too
+                grads[edge] = grads[edge] + g if edge in grads else g
         if not retain_graph:
             node.release()
+
+
+def _check_hooked(changed, grad):
+    if changed.shape != grad.shape or changed.dtype != grad.dtype:
+        raise GraphError(
+            f"hook has changed the {'size' if changed.shape != grad.shape else 'type'} of value "
+            f"(was {grad.dtype}{list(grad.shape)} got {changed.dtype}{list(changed.shape)})"
+        )
+
+
+def _add_to_output(grads, node, nr, g):
+    """Add ``g`` to the gradient of output ``nr`` of ``node`` (a node with several outputs)."""
+    slots = grads.get(node)
+    if slots is None:
+        slots = grads[node] = [None] * len(node.outputs)
+    slots[nr] = g if slots[nr] is None else slots[nr] + g
+
+
+def _spread(xp, grads, node, grad, computed):
+    """The walk's loop over ``node``'s input gradients where an edge goes into a node with several outputs."""
+    passed = grad if type(grad) is tuple else (grad,)
+    for edge, nr, meta, g in zip(node.edges, node.nrs, node.metas, computed):
+        if edge is None or g is None:
+            continue
+        if g.shape != meta.shape:
+            g = unbroadcast(xp, g, meta.shape)
+        if g.dtype != meta.dtype:
+            g = g.astype(meta.dtype)
+        elif type(edge) is AccumulateGrad and any(g is p for p in passed):
+            g = g.copy()
+        if nr is None:
+            grads[edge] = grads[edge] + g if edge in grads else g
+        else:
+            _add_to_output(grads, edge, nr, g)
+
+
+def _at_outputs(xp, node, slots, retain_graph, capture, accumulate, stops, needed):
+    """The stops, captures and retained gradients of a node with several outputs (each keyed by (node, number)),
+    a generator as the walk; returns its outputs' gradients for the rule, or None where it is not to run."""
+    on_path = needed is None or node in needed
+    for nr, grad in enumerate(slots):
+        if grad is None:
+            continue
+        key = (node, nr)
+        if stops is not None and key in stops and (on_path or key in capture):
+            changed = yield stops[key], grad
+            if changed is DROPPED:
+                slots[nr] = None
+                continue
+            if changed is not None:
+                _check_hooked(changed, grad)
+                slots[nr] = grad = changed
+        if capture is not None and key in capture:
+            capture[key] = grad
+        if node.retained is not None and node.retained[nr] is not None and (on_path or key in capture):
+            retained = node.retained[nr]()
+            if retained is not None:
+                accumulate(retained, xp.array(grad))
+    if all(g is None for g in slots):  # every output's gradient dropped by its hook
+        if not retain_graph:
+            node.release()
+        return None
+    if not on_path:
+        return None
+    return slots

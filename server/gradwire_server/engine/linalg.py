@@ -1,5 +1,5 @@
-"""Linear algebra on batches of matrices (``torch.linalg``'s inv, det, slogdet, solve, cholesky, eigvalsh, svdvals):
-the forwards, checked and worded as PyTorch's, and their VJP rules.
+"""Linear algebra on batches of matrices (``torch.linalg``'s inv, det, slogdet, solve, cholesky, eigvalsh, svdvals, and
+the decompositions with several outputs: svd, eigh, qr): the forwards, checked and worded as PyTorch's, and their VJP rules.
 
 Each works on ``(..., n, n)`` stacks through ``xp.linalg`` (NumPy's LAPACK, CuPy's cuSOLVER). NumPy raises for a
 singular matrix or one that is not positive-definite; CuPy gives NaNs there, as its LAPACK calls do not check.
@@ -64,19 +64,17 @@ def det_grad(xp, g, ans, a):
 
 
 def slogdet(xp, a):
-    """log |det(A)| (the differentiable half of ``torch.linalg.slogdet``; its sign is ``slogdet_sign``)."""
+    """``(sign, log |det A|)``, as ``torch.linalg.slogdet``: one op, two outputs sharing one node."""
     _square(xp, a, "slogdet")
-    return xp.linalg.slogdet(a)[1]
-
-
-def slogdet_sign(xp, a):
-    _square(xp, a, "slogdet")
-    return xp.linalg.slogdet(a)[0]
+    return tuple(xp.linalg.slogdet(a))
 
 
 def slogdet_grad(xp, g, ans, a):
-    """d log|det A| = tr(A^-1 dA): the gradient is g A^-T."""
-    return g[..., None, None] * _mT(_lapack(xp, "slogdet", lambda: xp.linalg.inv(a)))
+    """d log|det A| = tr(A^-1 dA): the gradient is g A^-T (the sign is piecewise constant: its gradient adds nothing)."""
+    g_logabsdet = g[1]
+    if g_logabsdet is None:
+        return xp.zeros(a.shape, dtype=a.dtype)
+    return g_logabsdet[..., None, None] * _mT(_lapack(xp, "slogdet", lambda: xp.linalg.inv(a)))
 
 
 def _is_vector(a, b):
@@ -160,3 +158,126 @@ def cholesky_grad(xp, g, ans, a, upper=False):
     full = _mT(xp.linalg.solve(_mT(lower), _mT(left)))  # (L^-T (L^-T P)^T)^T = L^-T P L^-1
     return 0.5 * (full + _mT(full))
 
+
+
+# --- decompositions with several outputs: one node, the gradients of all outputs gathered (None: none arrived) ------
+
+
+def _float_matrices(xp, a, name):
+    if a.dtype.kind != "f":
+        raise TypeError(f"linalg.{name}: Expected a floating point or complex tensor as input. Got {_torch_type(a.dtype)}")
+    if a.ndim < 2:
+        raise ValueError(f"linalg.{name}: The input tensor A must have at least 2 dimensions.")
+
+
+def svd(xp, a, full_matrices=False):
+    """``(U, S, Vh)`` with A = U diag(S) Vh, S descending, as ``torch.linalg.svd`` (whose default, full matrices, the SDK
+    asks for: False is every op parameter's default on the wire)."""
+    _float_matrices(xp, a, "svd")
+    return tuple(xp.linalg.svd(a, full_matrices=full_matrices))
+
+
+def svd_grad(xp, g, ans, a, full_matrices=False):
+    """PyTorch's rule (real case). With E_ij = s_j^2 - s_i^2 and skew(X) = X - X^T, the reduced factors' gradients give
+    U [skew(U^T gU) S / E + S skew(Vh gVh^T) / E + diag(gS)] Vh, plus (I - U U^T) gU S^-1 Vh for a tall A and
+    U S^-1 gVh (I - V Vh) for a wide one. Full matrices: as PyTorch, the columns of U and rows of Vh past min(m, n)
+    are not differentiated (their gradients are ignored). Repeated singular values give inf/nan, as PyTorch's."""
+    g_u, g_s, g_vh = g
+    u, s, vh = ans
+    m, n = a.shape[-2:]
+    k = s.shape[-1]
+    if full_matrices and m != n:
+        u, vh = u[..., :, :k], vh[..., :k, :]
+        g_u = None if g_u is None else g_u[..., :, :k]
+        g_vh = None if g_vh is None else g_vh[..., :k, :]
+    eye = xp.eye(k, dtype=a.dtype)
+    core = 0 if g_s is None else eye * g_s[..., None, :]
+    if g_u is None and g_vh is None:
+        return (u * g_s[..., None, :]) @ vh
+    s_row, s_col = s[..., None, :], s[..., :, None]  # s_j along a row, s_i down a column
+    e = s_row * s_row - s_col * s_col + eye  # (its diagonal 1: the skew parts are 0 there)
+    if g_u is not None:
+        utgu = _mT(u) @ g_u
+        core = core + (utgu - _mT(utgu)) * s_row / e
+    if g_vh is not None:
+        vtgv = vh @ _mT(g_vh)
+        core = core + s_col * (vtgv - _mT(vtgv)) / e
+    grad = u @ core @ vh
+    if m > k and g_u is not None:
+        grad = grad + ((g_u - u @ (_mT(u) @ g_u)) / s_row) @ vh
+    if n > k and g_vh is not None:
+        grad = grad + u @ ((g_vh - (g_vh @ _mT(vh)) @ vh) / s_col)
+    return grad
+
+
+def eigh(xp, a, upper=False):
+    """``(eigenvalues, eigenvectors)`` of each symmetric matrix, ascending, reading its lower (or ``upper``) triangle."""
+    _square(xp, a, "eigh")
+    return tuple(xp.linalg.eigh(a, UPLO="U" if upper else "L"))
+
+
+def eigh_grad(xp, g, ans, a, upper=False):
+    """PyTorch's rule: the symmetric part of V (diag(gw) + (V^T gV) / E) V^T, E_ij = w_j - w_i off the diagonal
+    (repeated eigenvalues give inf/nan, as PyTorch's)."""
+    g_w, g_v = g
+    w, v = ans
+    n = w.shape[-1]
+    eye = xp.eye(n, dtype=a.dtype)
+    if g_v is None:
+        return (v * g_w[..., None, :]) @ _mT(v)
+    e = w[..., None, :] - w[..., :, None] + eye
+    core = (_mT(v) @ g_v) / e * (1 - eye)
+    if g_w is not None:
+        core = core + eye * g_w[..., None, :]
+    grad = v @ core @ _mT(v)
+    return 0.5 * (grad + _mT(grad))  # symmetric, as PyTorch's (a perturbation of A is taken to be symmetric)
+
+
+_QR_MODES = ("reduced", "complete", "r")
+
+
+def qr(xp, a, mode="reduced"):
+    """``(Q, R)`` with A = QR, as ``torch.linalg.qr`` (``mode="r"``: Q is an empty tensor)."""
+    if mode not in _QR_MODES:
+        raise ValueError(f"qr received unrecognized mode '{mode}' but expected one of 'reduced' (default), 'r', or 'complete'")
+    _float_matrices(xp, a, "qr")
+    if mode == "r":
+        return xp.zeros((0,), dtype=a.dtype), xp.linalg.qr(a, mode="r")
+    return tuple(xp.linalg.qr(a, mode=mode))
+
+
+def _qr_square_grad(xp, g_q, g_r, q, r):
+    """A = QR with R square (m >= n): with M = Q^T gQ - gR R^T and N = gR R^T + tril(M - M^T, -1), the gradient is
+    (gQ + Q (N - Q^T gQ)) R^-T (derived from dQ = (I - Q Q^T) dA R^-1 + Q C, C = Q^T dQ skew)."""
+    n = r.shape[-1]
+    lower = xp.tril(xp.ones((n, n), dtype=r.dtype), -1)  # the strictly lower triangle
+    grt = 0 if g_r is None else g_r @ _mT(r)
+    qtgq = 0 if g_q is None else _mT(q) @ g_q
+    m_ = qtgq - grt
+    b = q @ (grt + (m_ - _mT(m_)) * lower - qtgq)
+    if g_q is not None:
+        b = b + g_q
+    return _mT(xp.linalg.solve(r, _mT(b)))  # B R^-T
+
+
+def qr_grad(xp, g, ans, a, mode="reduced"):
+    """PyTorch's cases: a tall A in reduced mode (or a square one), and a wide one, A = [X | Y], R = [U | V]: Y's
+    gradient is Q gV, X's that of X = QU with gQ + Y gV^T for Q's."""
+    if mode == "r":
+        raise ValueError("The derivative of linalg.qr depends on Q, which is not computed when mode='r'. "
+                         "Please use linalg.qr(A, mode='reduced') if you are going to differentiate through linalg.qr.")
+    m, n = a.shape[-2:]
+    if mode == "complete" and m > n:
+        raise ValueError("The QR decomposition is not differentiable when mode='complete' and nrows > ncols.")
+    g_q, g_r = g
+    q, r = ans
+    if m >= n:
+        return _qr_square_grad(xp, g_q, g_r, q, r)
+    y = a[..., :, m:]
+    g_u = None if g_r is None else g_r[..., :, :m]
+    g_v = None if g_r is None else g_r[..., :, m:]
+    if g_v is not None:
+        g_q = y @ _mT(g_v) if g_q is None else g_q + y @ _mT(g_v)
+    g_x = _qr_square_grad(xp, g_q, g_u, q, r[..., :, :m])
+    g_y = xp.zeros(g_x.shape[:-1] + (n - m,), dtype=a.dtype) if g_v is None else q @ g_v
+    return xp.concatenate([g_x, g_y], axis=-1)

@@ -1,7 +1,8 @@
 """The forward table: one entry per op.
 
 Each entry is ``forward(xp, *arrays, **params) -> array`` (or a tuple, whose
-first element is the differentiable output), the name PyTorch gives its
+first element is the differentiable output, or whose first n are where the VJP
+entry says ``outputs=n``: one node for them all), the name PyTorch gives its
 backward node, and the op's arity (None: any number of tensors). Inputs may be
 Python scalars where the op allows them. The VJP of every entry lives in
 ``vjps.py`` under the same name.
@@ -665,12 +666,15 @@ defop("topk", _topk, "TopkBackward0")  # (values, indices)
 defop("matmul", lambda xp, x, y: x @ y, _matmul_node, 2)
 defop("inv", linalg.inv, "LinalgInvExBackward0")
 defop("det", linalg.det, "LinalgDetBackward0")
-defop("slogdet", linalg.slogdet, "LinalgSlogdetBackward0")  # log|det A|; its sign is the next op's
-defop("slogdet_sign", linalg.slogdet_sign, "LinalgSlogdetBackward0")
+defop("slogdet", linalg.slogdet, "LinalgSlogdetBackward0")  # (sign, log|det A|): one node for both
 defop("solve", linalg.solve, "LinalgSolveExBackward0", 2)
 defop("cholesky", linalg.cholesky, "LinalgCholeskyExBackward0")
 defop("eigvalsh", linalg.eigvalsh, "LinalgEighBackward0")
 defop("svdvals", linalg.svdvals, "LinalgSvdBackward0")
+# decompositions with several outputs, each output differentiable, one node shared (vjps: outputs=)
+defop("linalg_svd", linalg.svd, "LinalgSvdBackward0")  # (U, S, Vh)
+defop("linalg_eigh", linalg.eigh, "LinalgEighBackward0")  # (eigenvalues, eigenvectors)
+defop("linalg_qr", linalg.qr, "LinalgQrBackward0")  # (Q, R)
 defop("sum", lambda xp, x, dim=None, keepdim=False: x.sum(axis=dim, keepdims=keepdim), _by_dim("SumBackward0", "SumBackward1"))
 defop("mean", lambda xp, x, dim=None, keepdim=False: x.mean(axis=dim, keepdims=keepdim), _by_dim("MeanBackward0", "MeanBackward1"))
 defop("max", _reduce_with_index("max"), _by_dim("MaxBackward1", "MaxBackward0"))

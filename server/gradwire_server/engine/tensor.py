@@ -20,7 +20,7 @@ class Tensor:
     to either rewrites the histories of both, as PyTorch's (``Engine.apply_into``).
     """
 
-    __slots__ = ("array", "_requires_grad", "grad", "grad_fn", "_version", "_accumulator", "engine", "_view", "_views", "__weakref__")
+    __slots__ = ("array", "_requires_grad", "grad", "grad_fn", "_version", "_accumulator", "engine", "_view", "_views", "_output_nr", "__weakref__")
     __array_priority__ = 1000  # ndarray + Tensor defers to Tensor.__radd__
 
     def __init__(self, array, engine, requires_grad=False, grad_fn=None, version=None):
@@ -33,6 +33,7 @@ class Tensor:
         self._accumulator = None
         self._view = None  # (root tensor, ((view op, params), ...)) for a view of another tensor's memory
         self._views = None  # a root's live views (a WeakSet), once it has had one
+        self._output_nr = 0  # which output of grad_fn this is (a node with several outputs: linalg.svd's U, S, Vh)
 
     # --- what a user reads ------------------------------------------------------
     @property
@@ -134,14 +135,18 @@ class Tensor:
         if not self._requires_grad:
             raise GraphError("can't retain_grad on Tensor that has requires_grad=False")
         if self.grad_fn is not None:
-            self.grad_fn.retained = weakref.ref(self)
+            self.grad_fn.retain(self, weakref.ref(self))
 
     @property
     def retains_grad(self) -> bool:
-        return self.grad_fn is not None and self.grad_fn.retained is not None and self.grad_fn.retained() is self
+        return self.grad_fn is not None and self.grad_fn.retains(self)
 
     def backward(self, gradient=None, retain_graph=False):
         self.engine.backward(self, gradient, retain_graph)
+
+    @property
+    def output_nr(self) -> int:
+        return self._output_nr
 
     def detach(self) -> "Tensor":
         return Tensor(self.array, self.engine, version=self._version)

@@ -34,7 +34,7 @@ TRACEABLE = frozenset({
     "min", "nll_loss", "repeat", "roll", "round", "sign", "softplus", "tril", "triu", "trunc", "conv2d", "conv_transpose2d",
     "avg_pool2d", "adaptive_avg_pool2d", "max_pool2d", "gather", "scatter_add", "embedding", "pad",
     "binary_cross_entropy", "copy_slices", "cumprod", "dropout", "einsum", "index_put", "prod", "remainder", "scatter", "sort", "topk",
-    "inv", "slogdet", "slogdet_sign", "solve", "cholesky", "erfc", "erfcx", "lgamma", "digamma", "polygamma",
+    "inv", "slogdet", "solve", "cholesky", "linalg_svd", "linalg_eigh", "linalg_qr", "erfc", "erfcx", "lgamma", "digamma", "polygamma",
 })
 
 
@@ -284,19 +284,31 @@ def residuals(engine, node: Node):
 
     ans, inputs = node.saved
     traced_inputs = []
-    for value, edge in zip(inputs, node.edges):
+    for k, (value, edge) in enumerate(zip(inputs, node.edges)):
         if value is None or isinstance(value, Meta) or not hasattr(value, "shape"):
             traced_inputs.append(value)  # a Meta, or a Python number the op was given
         elif type(edge) is AccumulateGrad:
             traced_inputs.append(Traced(edge.variable))
         else:
-            traced_inputs.append(Traced(Tensor(value, engine, edge is not None, edge)))
+            tensor = Tensor(value, engine, edge is not None, edge)
+            if node.nrs is not None and node.nrs[k] is not None:
+                tensor._output_nr = node.nrs[k]  # an output of a node with several: that output
+            traced_inputs.append(Traced(tensor))
     if ans is not None:
         if type(ans) is tuple:
-            ans = (Traced(Tensor(ans[0], engine, True, node)),) + tuple(Traced(Tensor(a, engine)) for a in ans[1:])
+            n = 1 if node.outputs is None else len(node.outputs)
+            ans = tuple(Traced(_output(engine, a, node, k) if k < n else Tensor(a, engine)) for k, a in enumerate(ans))
         else:
             ans = Traced(Tensor(ans, engine, True, node))
     return ans, tuple(traced_inputs)
+
+
+def _output(engine, array, node, nr):
+    from .tensor import Tensor
+
+    tensor = Tensor(array, engine, True, node)
+    tensor._output_nr = nr
+    return tensor
 
 
 def traced_input_grads(engine, node: Node, grad: Traced):
@@ -304,6 +316,8 @@ def traced_input_grads(engine, node: Node, grad: Traced):
     if node.op not in TRACEABLE:
         raise NoDerivative(f"double backward (create_graph=True) through '{node.op}' ({node.name}) is not supported")
     saved = residuals(engine, node)
+    if node.outputs is not None:  # the gathered gradients: those that arrived (recorded), None for the others
+        grad = tuple(grad)
     try:
         grads = node.input_grads(TracedNumpy(engine), grad, saved, OVERRIDES.get(node.op))
     except NoDerivative as error:
@@ -316,7 +330,8 @@ def _linked(grads, saved, grad):
     through a comparison (relu's g * (ans > 0)): such a gradient gets an empty slice of that residual, summed (an
     exact 0), added, so a pass from it reaches what it read, with zeros."""
     ans, inputs = saved
-    read = [r for r in (*(ans if type(ans) is tuple else (ans,)), *inputs, grad) if type(r) is Traced and r.tensor.requires_grad]
+    read = [r for r in (*(ans if type(ans) is tuple else (ans,)), *inputs, *(grad if type(grad) is tuple else (grad,)))
+            if type(r) is Traced and r.tensor.requires_grad]
     if not read:
         return grads
     tie = None

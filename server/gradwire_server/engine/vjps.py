@@ -2,7 +2,9 @@
 
 ``defvjp(op, rule_0, rule_1, ..., saves=...)`` gives one rule per input,
 ``rule(xp, g, ans, *inputs, **params) -> gradient of that input``. ``ans`` is
-the forward output (a tuple for ops with several outputs). ``saves`` says which
+the forward output (a tuple for ops with several outputs; where ``outputs=n`` makes
+the first n differentiable, ``g`` is a tuple of their gradients, None for one
+that never arrived). ``saves`` says which
 residuals the node keeps between forward and backward: None (only shapes and
 dtypes: unsaved inputs arrive as ``graph.Meta``), "inputs", "ans" or "all".
 A rule may return a gradient of the broadcast shape: the backward walk
@@ -28,6 +30,9 @@ class VJP(NamedTuple):
     # not saved (its Meta stands in), so an in-place change to it later is no error, as in PyTorch (mul saves x only
     # for y's gradient)
     reads: Optional[tuple] = None
+    # how many of the op's outputs are differentiable and share its node (svd: U, S, Vh); each rule then takes g as a
+    # tuple of their gradients, None for an output whose gradient never arrived (a zero the rule need not compute with)
+    outputs: int = 1
 
     def for_input(self, argnum) -> Optional[Callable]:
         if self.variadic:
@@ -43,8 +48,8 @@ NON_DIFFERENTIABLE = {"bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",
                       "unique", "bincount", "bincount_weighted", "searchsorted"}
 
 
-def defvjp(op, *rules, saves="all", variadic=False, reads=None):
-    VJPS[op] = VJP(rules, saves, variadic, reads)
+def defvjp(op, *rules, saves="all", variadic=False, reads=None, outputs=1):
+    VJPS[op] = VJP(rules, saves, variadic, reads, outputs)
 
 
 def _expand_reduced(xp, g, shape, dim, keepdim):
@@ -375,12 +380,14 @@ defvjp("cummax", _sorted_grad)  # each running extreme's gradient back to where 
 defvjp("cummin", _sorted_grad)
 defvjp("inv", linalg.inv_grad, saves="ans")
 defvjp("det", linalg.det_grad, saves="inputs")
-defvjp("slogdet", linalg.slogdet_grad, saves="inputs")
-defvjp("slogdet_sign", lambda xp, g, ans, a: xp.zeros(a.shape, dtype=g.dtype), saves=None)  # piecewise constant; torch's requires grad too
+defvjp("slogdet", linalg.slogdet_grad, saves="inputs", outputs=2)  # the sign requires grad too, as torch's; it passes none back
 defvjp("solve", linalg.solve_grad, saves="all", variadic=True)
 defvjp("cholesky", linalg.cholesky_grad, saves="ans")
 defvjp("eigvalsh", linalg.eigvalsh_grad, saves="inputs")  # the vectors are found again in the backward
 defvjp("svdvals", linalg.svdvals_grad, saves="inputs")
+defvjp("linalg_svd", linalg.svd_grad, saves="all", outputs=3)  # (the input for its shape only)
+defvjp("linalg_eigh", linalg.eigh_grad, saves="ans", outputs=2)
+defvjp("linalg_qr", linalg.qr_grad, saves="all", outputs=2)  # a wide A's right block is read
 defvjp("matmul", lambda xp, g, ans, x, y: _matmul_grads(xp, g, x, y, 0), lambda xp, g, ans, x, y: _matmul_grads(xp, g, x, y, 1), saves="inputs",
        reads=((1,), (0,)))
 defvjp("sum", lambda xp, g, ans, x, dim=None, keepdim=False: _expand_reduced(xp, g, x.shape, dim, keepdim), saves=None)
