@@ -24,6 +24,9 @@ class Config:
     max_sessions: int = 64
     max_session_bytes: int = 4 << 30  # tensors one session may hold
     max_tensor_elements: int = 1 << 31
+    # handles one session may hold: each costs the server some 450 bytes beyond its array, which
+    # max_session_bytes does not count, so a flood of tiny tensors cannot exhaust the host's memory
+    max_session_handles: int = 1 << 20
     max_batch_commands: int = 100_000
     max_message_bytes: int = 64 << 20  # one gRPC message (batches); tensors above inline_bytes are chunked
     inline_bytes: int = INLINE_BYTES
@@ -57,6 +60,7 @@ _HELP = {
     "max_sessions": "sessions open at once on this server",
     "max_session_bytes": "bytes of tensors one session may hold",
     "max_tensor_elements": "elements in one tensor",
+    "max_session_handles": "handles (tensors, optimizers, generators) one session may hold at once",
     "max_batch_commands": "commands in one batch",
     "max_message_bytes": "largest gRPC message accepted",
     "inline_bytes": "tensors above this many bytes travel on the chunked streams",

@@ -35,6 +35,7 @@ class Session:
     """One client's tensors and graph. Commands run under ``lock``, one batch at a time."""
 
     metrics = metrics.NULL  # the server's, set when the registry opens it
+    max_handles = Config.max_session_handles  # the server's limit, set when the registry opens it
 
     def __init__(self, session_id: str, token: str, engine: Engine, owner: str | None = None):
         self.id = session_id
@@ -125,6 +126,8 @@ class Session:
             raise InvalidRequest("handle 0 is reserved")
         if handle in self.tensors or handle in self.optimizers or handle in self.generators:
             raise InvalidRequest(f"handle {handle} is already in use in session {self.id}")
+        if len(self.tensors) >= self.max_handles:
+            self._refuse_handle()
         self.tensors[handle] = tensor
         self.failed.pop(handle, None)
         if type(tensor) is GradAlias:
@@ -135,6 +138,8 @@ class Session:
             raise InvalidRequest("handle 0 is reserved")
         if handle in self.tensors or handle in self.optimizers or handle in self.generators:
             raise InvalidRequest(f"handle {handle} is already in use in session {self.id}")
+        if len(self.tensors) + len(self.optimizers) + len(self.generators) >= self.max_handles:
+            self._refuse_handle()
         self.optimizers[handle] = optimizer
         self.failed.pop(handle, None)  # as bind(): a handle filled now no longer stands for a failure
 
@@ -143,8 +148,18 @@ class Session:
             raise InvalidRequest("handle 0 is reserved")
         if handle in self.tensors or handle in self.optimizers or handle in self.generators:
             raise InvalidRequest(f"handle {handle} is already in use in session {self.id}")
+        if len(self.tensors) + len(self.optimizers) + len(self.generators) >= self.max_handles:
+            self._refuse_handle()
         self.generators[handle] = generator
         self.failed.pop(handle, None)
+
+    def _refuse_handle(self):
+        held = len(self.tensors) + len(self.optimizers) + len(self.generators)
+        raise QuotaExceeded(
+            f"max_session_handles limit: session {self.id} holds {held} handles (tensors, optimizers, generators); "
+            f"one more would be above {self.max_handles}. Tensors still referenced on the client keep theirs: drop them (del) "
+            "or keep fewer alive"
+        )
 
     def generator(self, handle: int):
         generator = self.generators.get(handle)
@@ -173,6 +188,8 @@ class Session:
 
     def mark_failed(self, handle: int, command_id: int):
         if handle and handle not in self.tensors and handle not in self.optimizers and handle not in self.generators:  # a live handle stays
+            if len(self.failed) >= self.max_handles:  # bounded too: the oldest failure is forgotten (its handle then reads as unknown)
+                del self.failed[next(iter(self.failed))]
             self.failed[handle] = command_id
 
     def release(self, handles):
@@ -265,6 +282,7 @@ class SessionRegistry:
                     )
             session = Session(session_id, secrets.token_urlsafe(32), Engine(seed=seed, backend=self.backend), owner)
             session.quota = SessionQuota(session, self.config.max_session_bytes, self.config.max_tensor_elements)
+            session.max_handles = self.config.max_session_handles
             self._sessions[session_id] = session
             self._ended.pop(session_id, None)
         session.metrics = self.metrics

@@ -19,7 +19,8 @@ from gradwire_server.quotas import held_bytes
 DEVICE = os.environ.get("GRADWIRE_TEST_DEVICE", "cpu")  # cuda: the same checks on a GPU server
 
 MiB = 1 << 20
-LIMITS = dict(max_session_bytes=1 * MiB, max_tensor_elements=200_000, max_sessions=3, max_batch_commands=50, max_message_bytes=256 << 10)
+LIMITS = dict(max_session_bytes=1 * MiB, max_tensor_elements=200_000, max_sessions=3, max_batch_commands=50, max_message_bytes=256 << 10,
+              max_session_handles=400)
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +48,19 @@ def refused(action, limit: str) -> str:
     message = str(info.value)
     assert f"{limit} limit" in message, message
     return message
+
+
+def test_handles_past_the_session_limit_are_refused_and_released_ones_make_room(quota_server, s):
+    """Tiny tensors cost the server far more than their bytes: their count is limited, so a flood cannot exhaust it."""
+    held = [s.tensor(float(k)) for k in range(400)]
+    assert s.stats()["tensors"] == 400
+    message = refused(lambda: s.tensor(1.0).item(), "max_session_handles")
+    assert "holds 400 handles" in message and "above 400" in message
+    refused(lambda: (gw.Generator(session=s), s.sync()), "max_session_handles")
+    del held[:10]
+    gc.collect()
+    assert (s.tensor(2.0) * 3).item() == 6.0  # released handles make room; the session goes on
+    assert s.stats()["tensors"] <= 400
 
 
 def test_a_put_over_the_session_bytes_is_refused_and_the_session_goes_on(quota_server, s):
