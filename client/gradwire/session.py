@@ -559,18 +559,15 @@ class Session:
             self._answers.pop(command.id, None)
 
     def stats(self) -> dict:
-        """What the server holds for this session: ``tensors``, ``bytes``, ``graph_nodes``; and ``generators`` (live
-        ``gw.Generator``s) while it holds any."""
+        """What the server holds for this session: ``tensors``, ``bytes``, ``graph_nodes`` and ``generators`` (live
+        ``gw.Generator``s)."""
         with self._lock:
             self._flush()  # releases of collected tensors go first, so they are not counted
             cid = self._command("stats").id
             self._batch.commands[-1].stats.SetInParent()
             self._wait()
             stats = self._answers.pop(cid).stats
-        held = {"tensors": stats.tensors, "bytes": stats.bytes, "graph_nodes": stats.graph_nodes}
-        if stats.generators:
-            held["generators"] = stats.generators
-        return held
+        return {"tensors": stats.tensors, "bytes": stats.bytes, "graph_nodes": stats.graph_nodes, "generators": stats.generators}
 
     def _fetch(self, tensor, meta_only=False):
         with self._lock:
