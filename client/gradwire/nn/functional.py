@@ -6,12 +6,14 @@ Tensors, NumPy arrays or lists (uploaded to the input's session).
 
 from __future__ import annotations
 
+import itertools
 import math
+import warnings
 
 import numpy as np
 
 from .. import errors
-from ..tensor import Tensor, _op, _op_into, stack
+from ..tensor import Tensor, _op, _op_into, stack, where
 
 __all__ = [
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "conv2d", "cross_entropy", "dropout", "elu", "gelu", "leaky_relu", "silu", "softplus", "embedding", "layer_norm", "linear", "log_softmax", "max_pool2d",
@@ -219,17 +221,18 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     return avg_pool2d(x, (1, _scalar(kernel_size)), (1, _scalar(stride)), (0, _scalar(padding)), ceil_mode, count_include_pad).squeeze(-2)
 
 
-def _conv_padding(padding, weight, stride, dilation=1):
+def _conv_padding(padding, weight, stride, dilation=1, sizes=None):
+    """An int or tuple padding as given; "valid" and "same" as their amounts (``sizes``: the op's tuple maker, _pair by default)."""
+    sizes = sizes or _pair
     if padding == "valid":
         return 0
     if padding == "same":
-        if _pair(stride) != (1, 1):
+        if sizes(stride) != sizes(1):
             raise errors.InvalidArgumentError("padding='same' is not supported for strided convolutions")
-        (dh, dw), (kh, kw) = _pair(dilation), weight.shape[2:]
-        extent_h, extent_w = dh * (kh - 1), dw * (kw - 1)
-        if extent_h % 2 or extent_w % 2:
+        extents = tuple(d * (k - 1) for d, k in zip(sizes(dilation), weight.shape[2:]))
+        if any(e % 2 for e in extents):
             raise errors.UnimplementedError("padding='same' is supported where the dilated kernel has an odd extent only (it pads both sides alike)")
-        return extent_h // 2, extent_w // 2
+        return tuple(e // 2 for e in extents)
     if isinstance(padding, str):
         raise errors.InvalidArgumentError(f"Invalid padding string '{padding}', should be one of ['valid', 'same']")
     return padding
@@ -328,6 +331,149 @@ def adaptive_max_pool1d(input, output_size, return_indices=False):
     """``adaptive_max_pool2d`` over a length dim of height 1 (NCL or CL inputs)."""
     out = adaptive_max_pool2d(_with_length_dim("adaptive_max_pool1d", input), (1, _scalar(output_size)), return_indices)
     return tuple(t.squeeze(-2) for t in out) if return_indices else out.squeeze(-2)
+
+
+# --- 3-D convolution and pooling: the 2-D ops over depth folded into the batch or the channels -----------------
+#
+# conv3d gathers each output depth's kd input slices into channels (depth's im2col, one index op) and runs
+# one conv2d over them with the weight seen as (O, C*kd, kh, kw); conv_transpose3d is conv_transpose2d per
+# input slice, its kd output slices added back along depth (index_add, that gather's adjoint). Pooling is
+# separable: over (H, W) with each depth slice a plane, then over depth with the (H, W) positions as a
+# width. Gradients (and double backward) are those of the 2-D ops, index and index_add.
+
+
+def _triple(value):
+    return (value,) * 3 if isinstance(value, (int, np.integer)) else tuple(int(v) for v in value)
+
+
+def _volume(input, message):
+    """An (N, C, D, H, W) input, or a (C, D, H, W) one with a batch dim added; and whether it was added."""
+    if input.ndim not in (4, 5):
+        raise errors.InvalidArgumentError(message)
+    return (input.unsqueeze(0), True) if input.ndim == 4 else (input, False)
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """3-D convolution (cross-correlation) over an NCDHW (or CDHW) input, as ``torch.nn.functional.conv3d``
+    (``padding``: an int, a triple, ``"valid"`` or ``"same"``): each output depth's kd input slices gathered into
+    channels, then one ``conv2d`` with the weight viewed as (out_channels, in_channels // groups * kD, kH, kW)."""
+    x, unbatched = _volume(input, f"Expected 4D (unbatched) or 5D (batched) input to conv3d, but got input of size: {list(input.shape)}")
+    if weight.ndim != 5:
+        raise errors.InvalidArgumentError(f"conv3d: weight must be 5-D (out_channels, in_channels, kD, kH, kW), got size {list(weight.shape)}")
+    padding = _triple(_conv_padding(padding, weight, stride, dilation, _triple))
+    (sd, sh, sw), (pd, ph, pw), (dd, dh, dw) = _triple(stride), padding, _triple(dilation)
+    n, c, d, h, w = x.shape
+    o, ci, kd, kh, kw = weight.shape
+    if ci * groups != c:
+        raise errors.InvalidArgumentError(f"Given groups={groups}, weight of size {list(weight.shape)}, expected input{list(x.shape)} to have "
+                                          f"{ci * groups} channels, but got {c} channels instead")
+    spans, padded = (dd * (kd - 1) + 1, dh * (kh - 1) + 1, dw * (kw - 1) + 1), (d + 2 * pd, h + 2 * ph, w + 2 * pw)
+    if any(p < k for p, k in zip(padded, spans)):
+        raise errors.InvalidArgumentError(f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). Kernel size: "
+                                          f"({' x '.join(map(str, spans))}). Kernel size can't be greater than actual input size")
+    od = (padded[0] - spans[0]) // sd + 1
+    if pd:
+        x = pad(x, (0, 0, 0, 0, pd, pd))
+    slices = (np.arange(od)[:, None] * sd + np.arange(kd) * dd).reshape(-1)  # output depth i's kd input slices
+    if not (kd == 1 and od == x.shape[2] and sd == 1):
+        x = x[:, :, slices]
+    cols = x.reshape(n, c, od, kd, h, w).permute(0, 2, 1, 3, 4, 5).reshape(n * od, c * kd, h, w)  # channel c*kd + i
+    out = conv2d(cols, weight.reshape(o, ci * kd, kh, kw), bias, (sh, sw), (ph, pw), (dh, dw), groups)
+    out = out.reshape(n, od, o, out.shape[2], out.shape[3]).permute(0, 2, 1, 3, 4)
+    return out.squeeze(0) if unbatched else out
+
+
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """The transposed 3-D convolution (the adjoint of ``conv3d``), weight (in_channels, out_channels // groups, kD, kH,
+    kW), as ``torch.nn.functional.conv_transpose3d``: ``conv_transpose2d`` of every input depth slice into kD output
+    slices at once (the weight viewed as (in_channels, out_channels // groups * kD, kH, kW)), added back along depth."""
+    x, unbatched = _volume(input, f"Expected 4D (unbatched) or 5D (batched) input to conv_transpose3d, but got input of size: {list(input.shape)}")
+    if weight.ndim != 5:
+        raise errors.InvalidArgumentError(f"conv_transpose3d: weight must be 5-D (in_channels, out_channels // groups, kD, kH, kW), "
+                                          f"got size {list(weight.shape)}")
+    (sd, sh, sw), (pd, ph, pw), (opd, oph, opw), (dd, dh, dw) = (_triple(v) for v in (stride, padding, output_padding, dilation))
+    n, c, d, h, w = x.shape
+    ci, co, kd, kh, kw = weight.shape
+    if c != ci:
+        raise errors.InvalidArgumentError(f"Given transposed=1, weight of size {list(weight.shape)}, expected input{list(x.shape)} to have "
+                                          f"{ci} channels, but got {c} channels instead")
+    if not 0 <= opd < max(sd, dd):
+        raise errors.InvalidArgumentError(f"output padding must be smaller than either stride or dilation, but got output_padding={[opd, oph, opw]}, "
+                                          f"stride={[sd, sh, sw]}, dilation={[dd, dh, dw]}")
+    depth = (d - 1) * sd - 2 * pd + dd * (kd - 1) + opd + 1
+    if depth < 1:
+        raise errors.InvalidArgumentError(f"conv_transpose3d: the output depth ({depth}) is too small")
+    planes = x.permute(0, 2, 1, 3, 4).reshape(n * d, c, h, w)
+    y = conv_transpose2d(planes, weight.reshape(ci, co * kd, kh, kw), None, (sh, sw), (ph, pw), (oph, opw), groups, (dh, dw))
+    co *= groups
+    oh, ow = y.shape[2:]
+    y = y.reshape(n, d, co, kd, oh, ow).permute(0, 2, 1, 3, 4, 5).reshape(n, co, d * kd, oh, ow)  # slice d*kd + i
+    targets = (np.arange(d)[:, None] * sd + np.arange(kd) * dd - pd).reshape(-1)  # the output depth of each
+    kept = (targets >= 0) & (targets < depth)
+    if not kept.all():
+        y, targets = y[:, :, np.flatnonzero(kept)], targets[kept]
+    if not np.array_equal(targets, np.arange(depth)):
+        y = x._session.zeros((n, co, depth, oh, ow), dtype=y.dtype).index_add(2, x._session.tensor(targets), y)
+    if bias is not None:
+        y = y + bias.reshape(-1, 1, 1, 1)
+    return y.squeeze(0) if unbatched else y
+
+
+def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """3-D max pooling, as ``torch.nn.functional.max_pool3d``: ``max_pool2d`` over (H, W), then over depth. The
+    maximum is separable and each pass keeps its first maximum, so the gradient goes where PyTorch's goes (the
+    first maximum in (d, h, w) order). ``return_indices``: flat indices into each input D*H*W volume."""
+    x, unbatched = _volume(input, "non-empty 4D or 5D (batch mode) tensor expected for input")
+    (kd, kh, kw) = _triple(kernel_size)
+    (sd, sh, sw) = _triple(stride) if stride is not None and stride != () else (kd, kh, kw)
+    (pd, ph, pw), (dd, dh, dw) = _triple(padding), _triple(dilation)
+    n, c, d, h, w = x.shape
+    planes = max_pool2d(x.reshape(n, c * d, h, w), (kh, kw), (sh, sw), (ph, pw), (dh, dw), ceil_mode, return_indices)
+    planes, where = planes if return_indices else (planes, None)
+    oh, ow = planes.shape[2:]
+    out = max_pool2d(planes.reshape(n, c, d, oh * ow), (kd, 1), (sd, 1), (pd, 0), (dd, 1), ceil_mode, return_indices)
+    out, depth = out if return_indices else (out, None)
+    od = out.shape[2]
+    out = out.reshape(n, c, od, oh, ow)
+    if return_indices:  # depth's index d*oh*ow + p names the plane's maximum; its index h*W + w that plane's
+        depth = depth.reshape(n, c, od * oh * ow)
+        where = (depth // (oh * ow)) * (h * w) + where.reshape(n, c, d * oh * ow).gather(2, depth)
+        out = (out, where.reshape(n, c, od, oh, ow))
+        return tuple(t.squeeze(0) for t in out) if unbatched else out
+    return out.squeeze(0) if unbatched else out
+
+
+def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None):
+    """3-D average pooling, as ``torch.nn.functional.avg_pool3d``: ``avg_pool2d`` over (H, W), then over depth. Each
+    window's divisor is the product of its extents along each dim (padding counted or not), so the two passes'
+    divisors multiply to PyTorch's; ``divisor_override``: sums first, then that one divisor."""
+    x, unbatched = _volume(input, "non-empty 4D or 5D (batch mode) tensor expected for input")
+    (kd, kh, kw) = _triple(kernel_size)
+    (sd, sh, sw) = _triple(stride) if stride is not None and stride != () else (kd, kh, kw)
+    (pd, ph, pw) = _triple(padding)
+    n, c, d, h, w = x.shape
+    planes = avg_pool2d(x.reshape(n, c * d, h, w), (kh, kw), (sh, sw), (ph, pw), ceil_mode, count_include_pad, 1 if divisor_override else None)
+    oh, ow = planes.shape[2:]
+    out = avg_pool2d(planes.reshape(n, c, d, oh * ow), (kd, 1), (sd, 1), (pd, 0), ceil_mode, count_include_pad, divisor_override)
+    out = out.reshape(n, c, out.shape[2], oh, ow)
+    return out.squeeze(0) if unbatched else out
+
+
+def adaptive_avg_pool3d(input, output_size):
+    """The means of ``output_size`` windows covering D, H and W, as ``torch.nn.functional.adaptive_avg_pool3d``
+    (``None`` keeps that dim's size): ``adaptive_avg_pool2d`` over (H, W), then over depth."""
+    x, unbatched = _volume(input, f"adaptive_avg_pool3d(): Expected 4D or 5D tensor, but got {list(input.shape)}")
+    size = (output_size,) * 3 if isinstance(output_size, (int, np.integer)) or output_size is None else tuple(output_size)
+    if len(size) != 3:
+        raise errors.InvalidArgumentError(f"adaptive_avg_pool3d: output_size must be 3, got {len(size)}")
+    n, c, d, h, w = x.shape
+    od, oh, ow = (n_in if n_out is None else int(n_out) for n_in, n_out in zip((d, h, w), size))
+    if (od, oh, ow) == (1, 1, 1):
+        out = x.mean((-3, -2, -1), keepdim=True)
+    else:
+        planes = adaptive_avg_pool2d(x.reshape(n, c * d, h, w), (oh, ow))
+        out = adaptive_avg_pool2d(planes.reshape(n, c, d, oh * ow), (od, oh * ow)).reshape(n, c, od, oh, ow)
+    return out.squeeze(0) if unbatched else out
 
 
 def dropout(input, p=0.5, training=True, inplace=False):
@@ -839,12 +985,13 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
 
 
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None, recompute_scale_factor=None, antialias=False):
-    """Resize the spatial dims of an (N, C, L) or (N, C, H, W) input, as ``torch.nn.functional.interpolate``:
-    ``"nearest"``, or ``"linear"``/``"bilinear"`` (``align_corners`` as PyTorch's); indexing and weighted sums
-    on the server, differentiable."""
+    """Resize the spatial dims of an (N, C, L), (N, C, H, W) or (N, C, D, H, W) input, as
+    ``torch.nn.functional.interpolate``: ``"nearest"``, or ``"linear"``/``"bilinear"``/``"trilinear"`` (``align_corners``
+    as PyTorch's), one dim at a time; indexing and weighted sums on the server, differentiable."""
     spatial = input.ndim - 2
-    if spatial not in (1, 2) or (mode == "linear") != (spatial == 1) and mode != "nearest" or mode not in ("nearest", "linear", "bilinear"):
-        raise errors.UnimplementedError(f"interpolate: mode {mode!r} on a {input.ndim}-D input is not supported (nearest, linear on 3-D, bilinear on 4-D)")
+    if spatial not in (1, 2, 3) or mode not in ("nearest", ("linear", "bilinear", "trilinear")[spatial - 1]):
+        raise errors.UnimplementedError(f"interpolate: mode {mode!r} on a {input.ndim}-D input is not supported "
+                                        "(nearest, linear on 3-D, bilinear on 4-D, trilinear on 5-D)")
     if antialias:
         raise errors.UnimplementedError("interpolate: antialias is not supported")
     if (size is None) == (scale_factor is None):
@@ -878,6 +1025,128 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         near, far = out[lead + (low,)], out[lead + (high,)]
         out = near + (far - near) * input._session.tensor(weight)
     return out
+
+
+def _linspace_from_neg_one(steps, align_corners):
+    """PyTorch's affine_grid base coordinates along one dim: -1 to 1, or the pixel centres without align_corners."""
+    if steps <= 1:
+        return np.zeros(1)
+    points = np.linspace(-1.0, 1.0, steps)
+    return points if align_corners else points * (steps - 1) / steps
+
+
+_ALIGN_CORNERS_WARNING = ("Default grid_sample and affine_grid behavior has changed to align_corners=False since 1.3.0. Please specify "
+                          "align_corners=True if the old behavior is desired. See the documentation of grid_sample for details.")
+
+
+def affine_grid(theta, size, align_corners=None):
+    """The sampling grid (N, H, W, 2) (or (N, D, H, W, 3)) of a batch of affine matrices ``theta`` (N, 2, 3) (or
+    (N, 3, 4)) for an output of ``size``, as ``torch.nn.functional.affine_grid``: the base grid of normalised (x, y[, z], 1)
+    coordinates times theta transposed, one matmul (its gradient reaches theta)."""
+    if align_corners is None:
+        warnings.warn(_ALIGN_CORNERS_WARNING, stacklevel=2)
+        align_corners = False
+    if not theta.is_floating_point():
+        raise ValueError(f"Expected theta to have floating point type, but got {theta.dtype}")
+    size = tuple(int(n) for n in size)
+    if len(size) not in (4, 5):
+        raise NotImplementedError(f"affine_grid only supports 4D and 5D sizes, for 2D and 3D affine transforms, respectively. Got size {size}.")
+    k = len(size) - 2
+    if theta.ndim != 3 or tuple(theta.shape[1:]) != (k, k + 1):
+        raise ValueError(f"Expected a batch of {k}D affine matrices of shape Nx{k}x{k + 1} for size {size}. Got {list(theta.shape)}.")
+    if align_corners and min(size[2:]) == 1:
+        warnings.warn("Since version 1.3.0, affine_grid behavior has changed for unit-size grids when align_corners=True. This is not an "
+                      "intended use case of affine_grid. See the documentation of affine_grid for details.", stacklevel=2)
+    elif min(size) <= 0:
+        raise ValueError(f"Expected non-zero, positive output size. Got {size}")
+    if theta.shape[0] != size[0]:
+        raise errors.InvalidArgumentError(f"affine_grid: theta holds {theta.shape[0]} matrices for a size of batch {size[0]}")
+    axes = [_linspace_from_neg_one(n, align_corners) for n in size[2:]]
+    base = np.stack(list(np.meshgrid(*axes, indexing="ij"))[::-1] + [np.ones(size[2:])], axis=-1)  # (..., H, W, k + 1): x, y[, z], 1
+    base = theta._session.tensor(base.reshape(1, -1, k + 1), dtype=theta.dtype)
+    return (base @ theta.transpose(1, 2)).reshape(size[0], *size[2:], k)
+
+
+def _reflected(coords, twice_low, twice_high):
+    """PyTorch's reflect_coordinates: coordinates folded into [twice_low / 2, twice_high / 2] by reflections off its ends."""
+    if twice_low == twice_high:
+        return (coords * 0.0).detach()
+    low, span = twice_low / 2, (twice_high - twice_low) / 2
+    shifted = coords - low
+    shifted = where(shifted < 0, -shifted, shifted)  # |x - low|, its gradient +1 at 0 as PyTorch's
+    flips = (shifted / span).floor().detach()
+    extra = shifted.fmod(span)
+    return where(flips.remainder(2) == 0, extra + low, -extra + (span + low))
+
+
+def _source_coordinates(grid, size, padding_mode, align_corners):
+    """Normalised grid coordinates along one dim as (fractional) indices into a dim of ``size``, padded as PyTorch's."""
+    coords = (grid + 1.0) * ((size - 1) / 2) if align_corners else ((grid + 1.0) * size - 1.0) / 2
+    if padding_mode == "border":
+        coords = coords.clamp(0, size - 1)
+    elif padding_mode == "reflection":
+        coords = _reflected(coords, 0, 2 * (size - 1)) if align_corners else _reflected(coords, -1, 2 * size - 1)
+        coords = coords.clamp(0, size - 1)
+    return coords
+
+
+def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
+    """``input`` (N, C, H, W) (or (N, C, D, H, W)) sampled at the normalised (x, y[, z]) points of ``grid`` (N, Ho, Wo, 2)
+    (or (N, Do, Ho, Wo, 3)), as ``torch.nn.functional.grid_sample``: ``"bilinear"`` (trilinear on 5-D) or ``"nearest"``;
+    ``padding_mode`` ``"zeros"``, ``"border"`` or ``"reflection"``. Built from gathers at the clamped integer corners,
+    weighted by the fractional parts and a mask of the corners inside the input, so the gradient reaches input and
+    grid (nearest: zeros for grid, as PyTorch's)."""
+    if mode not in ("bilinear", "nearest", "bicubic"):
+        raise ValueError(f"nn.functional.grid_sample(): expected mode to be 'bilinear', 'nearest' or 'bicubic', but got: '{mode}'")
+    if padding_mode not in ("zeros", "border", "reflection"):
+        raise ValueError(f"nn.functional.grid_sample(): expected padding_mode to be 'zeros', 'border', or 'reflection', but got: '{padding_mode}'")
+    if align_corners is None:
+        warnings.warn(_ALIGN_CORNERS_WARNING, stacklevel=2)
+        align_corners = False
+    if input.dtype != grid.dtype:
+        raise errors.InvalidArgumentError(f"grid_sampler(): expected input and grid to have same dtype, but input has {input.dtype} and grid has {grid.dtype}")
+    if input.ndim not in (4, 5) or grid.ndim != input.ndim:
+        raise errors.InvalidArgumentError(f"grid_sampler(): expected 4D or 5D input and grid with same number of dimensions, but got input with sizes "
+                                          f"{list(input.shape)} and grid with sizes {list(grid.shape)}")
+    if input.shape[0] != grid.shape[0]:
+        raise errors.InvalidArgumentError(f"grid_sampler(): expected grid and input to have same batch size, but got input with sizes "
+                                          f"{list(input.shape)} and grid with sizes {list(grid.shape)}")
+    k = input.ndim - 2
+    if grid.shape[-1] != k:
+        raise errors.InvalidArgumentError(f"grid_sampler(): expected grid to have size {k} in last dimension, but got grid with sizes {list(grid.shape)}")
+    if mode == "bicubic":
+        raise errors.UnimplementedError("grid_sample: mode 'bicubic' is not supported" if k == 2 else "grid_sampler(): bicubic interpolation only supports 4D input.")
+    n, c, sizes = input.shape[0], input.shape[1], input.shape[2:]
+    points = math.prod(grid.shape[1:-1])
+    strides = [math.prod(sizes[j + 1 :]) for j in range(k)]
+    flat = input.reshape(n, c, -1)
+    # per input dim (D, H, W order; the grid's last component is x, along W): its coordinates, and for each
+    # corner (0: below, 1: above) the clamped flat-index part and the weight, zero where the corner is outside
+    parts = []
+    for j, size in enumerate(sizes):
+        coords = _source_coordinates(grid[..., k - 1 - j].reshape(n, 1, points), size, padding_mode, align_corners)
+        if mode == "nearest":
+            corners, weights = [coords.detach().round()], [None]
+        else:
+            low = coords.detach().floor()
+            frac = coords - low
+            corners, weights = [low, low + 1.0], [1.0 - frac, frac]
+        sides = []
+        for at, weight in zip(corners, weights):
+            inside = ((at >= 0) & (at <= size - 1)).to(input.dtype)
+            weight = inside if weight is None else weight * inside
+            sides.append((at.clamp(0, size - 1).long() * strides[j] if strides[j] != 1 else at.clamp(0, size - 1).long(), weight))
+        parts.append(sides)
+    out = None
+    for corner in itertools.product(*parts):
+        index, weight = corner[0]
+        for more_index, more_weight in corner[1:]:
+            index, weight = index + more_index, weight * more_weight
+        term = flat.gather(2, index.expand(n, c, points)) * weight
+        out = term if out is None else out + term
+    if mode == "nearest" and grid.requires_grad:  # no gradient through rounding: zeros for grid, as PyTorch's
+        out = out + where(grid._session.tensor(False), grid, grid._session.zeros((), dtype=grid.dtype)).sum()
+    return out.reshape(n, c, *grid.shape[1:-1])
 
 
 def one_hot(tensor, num_classes=-1):

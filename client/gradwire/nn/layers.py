@@ -28,6 +28,7 @@ __all__ = [
     "LogSoftmax", "MaxPool2d", "ModuleDict", "ModuleList", "ReLU", "Sequential", "SiLU", "Sigmoid", "Softmax",
     "Softplus", "Tanh", "Mish", "Hardswish", "Hardsigmoid", "LogSigmoid", "Softsign", "Tanhshrink", "GLU", "Threshold", "Softmax2d", "PReLU", "InstanceNorm1d", "InstanceNorm2d", "ConvTranspose1d", "ConvTranspose2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
     "Softmin", "SELU", "CELU", "Hardshrink", "Softshrink", "ZeroPad1d", "ZeroPad2d", "ConstantPad1d", "ConstantPad2d", "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d", "ReplicationPad2d", "CircularPad1d", "CircularPad2d", "PixelShuffle", "PixelUnshuffle", "Bilinear",    "AdaptiveAvgPool1d", "AlphaDropout", "EmbeddingBag", "Fold", "Unfold",
+    "Conv3d", "ConvTranspose3d", "MaxPool3d", "AvgPool3d", "AdaptiveAvgPool3d", "BatchNorm3d", "InstanceNorm3d",
 ]
 
 
@@ -220,6 +221,22 @@ class ConvTranspose1d(ConvTranspose2d):
     _size, _functional = staticmethod(lambda value: _single(value)), staticmethod(F.conv_transpose1d)
 
 
+class Conv3d(_Conv):
+    """3-D convolution over NCDHW inputs; weight (out_channels, in_channels // groups, kD, kH, kW)."""
+
+    _size, _functional = staticmethod(lambda value: _triple(value)), staticmethod(F.conv3d)
+
+
+class ConvTranspose3d(ConvTranspose2d):
+    """Transposed 3-D convolution; weight (in_channels, out_channels // groups, kD, kH, kW)."""
+
+    _size, _functional = staticmethod(lambda value: _triple(value)), staticmethod(F.conv_transpose3d)
+
+
+def _triple(value):
+    return (int(value),) * 3 if isinstance(value, (int, np.integer)) else tuple(int(v) for v in value)
+
+
 class AvgPool1d(Module):
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
         super().__init__()
@@ -283,6 +300,25 @@ class AdaptiveAvgPool2d(Module):
 
     def extra_repr(self):
         return f"output_size={self.output_size}"
+
+
+class MaxPool3d(MaxPool2d):
+    """``torch.nn.MaxPool3d``: MaxPool2d's settings and repr, over (D, H, W)."""
+
+    def forward(self, input):
+        return F.max_pool3d(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode, self.return_indices)
+
+
+class AvgPool3d(AvgPool2d):
+    """``torch.nn.AvgPool3d``: AvgPool2d's settings and repr, over (D, H, W)."""
+
+    def forward(self, input):
+        return F.avg_pool3d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad, self.divisor_override)
+
+
+class AdaptiveAvgPool3d(AdaptiveAvgPool2d):
+    def forward(self, input):
+        return F.adaptive_avg_pool3d(input, self.output_size)
 
 
 class AdaptiveAvgPool1d(Module):
@@ -837,6 +873,12 @@ class BatchNorm2d(_BatchNorm):
     _ranks = (4,)
 
 
+class BatchNorm3d(_BatchNorm):
+    """``torch.nn.BatchNorm3d``: over (N, C, D, H, W)."""
+
+    _ranks = (5,)
+
+
 class GroupNorm(Module):
     """``torch.nn.GroupNorm``: ``num_groups`` groups of channels normalised, then a per-channel scale and shift."""
 
@@ -906,6 +948,10 @@ class InstanceNorm1d(_InstanceNorm):
 
 class InstanceNorm2d(_InstanceNorm):
     _dims = 2
+
+
+class InstanceNorm3d(_InstanceNorm):
+    _dims = 3
 
 
 class Upsample(Module):
