@@ -304,3 +304,26 @@ def test_fp16_gradients_are_refused_as_torch(session):
     scaler.scale(w.sum()).backward()
     with pytest.raises(ValueError, match="Attempting to unscale FP16 gradients."):
         scaler.step(opt)
+
+
+def test_cuda_table_follows_torchs_cuda_lists(session, monkeypatch):
+    """The 'cuda' table, on a session that says it computes on CUDA (the values still come from this CPU server):
+    torch's CUDA lists keep softmax, exp, sum and layer_norm in float32, put mv in float16, promote dot, and refuse
+    binary_cross_entropy. (A CPU session's tensors are left alone by autocast("cuda"), as torch leaves CPU tensors.)"""
+    monkeypatch.setattr(session, "device", "cuda")
+    a, v = session.tensor(_arrays()["a"]).half(), session.tensor(_arrays()["v"])
+    with gw.amp.autocast("cuda"):
+        assert gw.is_autocast_enabled("cuda") and not gw.is_autocast_enabled("cpu")
+        got = {
+            "softmax": a.softmax(1), "exp": a.exp(), "sum": a.sum(), "layer_norm": GF.layer_norm(a, (4,)), "mm": a.float() @ a.float(),
+            "mv": a.float().mv(v), "dot": v.dot(v.half()), "relu": a.relu(), "cross_entropy": GF.cross_entropy(a, session.tensor([0, 1, 2, 3])),
+        }
+        with pytest.raises(RuntimeError, match="binary_cross_entropy and torch.nn.BCELoss are unsafe to autocast"):
+            GF.binary_cross_entropy(a.sigmoid(), a.sigmoid())
+        with gw.amp.autocast("cpu", enabled=False):  # another device type's region: the CUDA one goes on
+            assert (a.float() @ a.float()).dtype == gw.float16
+    assert {k: str(t.dtype) for k, t in got.items()} == {
+        "softmax": "float32", "exp": "float32", "sum": "float32", "layer_norm": "float32", "mm": "float16", "mv": "float16",
+        "dot": "float32", "relu": "float16", "cross_entropy": "float32",
+    }
+    assert got["softmax"].numpy().dtype == np.float32
