@@ -7,7 +7,9 @@
         print(x.grad.numpy())
 """
 
-from . import autograd, cuda, distributions, errors, linalg, nn, optim, special, utils, viz
+from . import amp, autograd, cpu, cuda, distributions, errors, linalg, nn, optim, special, utils, viz
+from .amp import autocast
+from .amp.autocast_mode import get_autocast_dtype, is_autocast_enabled
 from .autograd import grad
 from .errors import (
     CancelledError, DeadlineExceededError, FailedPreconditionError, GradwireError, InternalError,
@@ -42,8 +44,8 @@ __all__ = [
     "CancelledError", "DeadlineExceededError", "FailedPreconditionError", "GradwireError", "InternalError",
     "InvalidArgumentError", "InvalidIndexError", "NotFoundError", "PermissionDeniedError", "ResourceExhaustedError", "Session",
     "SessionLostError", "Size", "Tensor",
-    "UnauthenticatedError", "UnavailableError", "UnimplementedError", "autograd", "bool_", "cat", "connect", "cuda", "device", "distributions",
-    "einsum", "get_default_dtype",
+    "UnauthenticatedError", "UnavailableError", "UnimplementedError", "amp", "autocast", "autograd", "cpu", "bool_", "cat", "connect", "cuda", "device", "distributions",
+    "einsum", "get_autocast_dtype", "get_default_dtype", "is_autocast_enabled",
     "enable_grad", "errors", "float16", "float32", "float64", "grad", "int32", "int64", "is_grad_enabled", "load",
     "maximum", "minimum", "nn", "no_grad", "broadcast_to", "meshgrid", "tensordot", "std_mean", "var_mean", "linalg",
     "optim", "save", "set_grad_enabled", "stack", "utils", "viz", "where",

@@ -4,7 +4,10 @@ as in PyTorch code."""
 
 from __future__ import annotations
 
+from .amp import _device_namespace
 from .session import _open_sessions
+
+amp = _device_namespace("cuda")  # torch.cuda.amp.autocast / GradScaler: deprecated aliases of gw.amp's, as torch's
 
 
 def is_available() -> bool:

@@ -1103,6 +1103,18 @@ class Session:
             self._sent_command(command)
         return total
 
+    def _unscale_grads(self, tensors, inv_scale):
+        """``GradScaler.unscale_``: the tensors' .grads checked for inf/NaN and multiplied by ``inv_scale`` in place,
+        as one command; returns found_inf (0-d float32, 1.0 where a grad held an inf or a NaN), not yet fetched."""
+        found_inf = Tensor(self, self._handle(), (), np.dtype(np.float32))
+        with self._lock:
+            command = self._command("GradScaler.unscale_")
+            clip = command.clip_grad
+            clip.params.extend([t._handle for t in tensors if t._has_grad])
+            clip.unscale, clip.inv_scale, clip.result = True, inv_scale, found_inf._handle
+            self._sent_command(command)
+        return found_inf
+
     def _set_grads_to_none(self, tensors):
         """``t.grad = None`` for every tensor, as one command (``zero_grad()``)."""
         tensors = [t for t in tensors if t._has_grad]

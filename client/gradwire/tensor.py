@@ -15,6 +15,7 @@ from collections import namedtuple
 import numpy as np
 
 from . import errors
+from .amp import autocast_mode as _amp
 from .grad_mode import is_grad_enabled, no_grad
 from .printing import tensor_repr
 from .shapes import explicit_einsum, index_shape, infer
@@ -730,6 +731,7 @@ class Tensor:
         result = self.kthvalue((self.shape[dim] - 1) // 2 + 1 if self.ndim else 1, dim, keepdim)
         return median_result(*result)
 
+    @_amp.autocast_op("quantile")
     def quantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
         """The ``q``-quantile(s) along ``dim`` (of all elements by default), as ``torch.quantile``: between the two
         nearest sorted values, by ``interpolation`` (linear, lower, higher, nearest, midpoint)."""
@@ -846,10 +848,12 @@ class Tensor:
         _check_ranks("bmm", self, mat2, (3, 3))
         return self.matmul(mat2)
 
+    @_amp.autocast_op("mv")
     def mv(self, vec):
         _check_ranks("mv", self, vec, (2, 1))
         return self.matmul(vec)
 
+    @_amp.autocast_op("dot")
     def dot(self, other):
         _check_ranks("dot", self, other, (1, 1))
         return self.matmul(other)
@@ -1131,6 +1135,7 @@ class Tensor:
         k = abs(diagonal)
         return _op("pad", (square,), {"pad": (k, 0, 0, k) if diagonal >= 0 else (0, k, k, 0)}) if k else square
 
+    @_amp.autocast_op("trace")
     def trace(self):
         if self.ndim != 2:
             raise errors.InvalidArgumentError(f"trace: expected a matrix, but got tensor with dim {self.ndim}")
@@ -1140,6 +1145,7 @@ class Tensor:
         """``self + weight * (end - self)``, as ``torch.lerp``."""
         return self + weight * (end - self)
 
+    @_amp.autocast_op("addmm")
     def addmm(self, mat1, mat2, *, beta=1, alpha=1):
         return _scaled(self, beta) + _scaled(mat1.mm(mat2), alpha)
 
@@ -1349,10 +1355,12 @@ class Tensor:
         indices = indices.expand(shape[:dim] + (indices.shape[dim],) + shape[dim + 1 :]) if tuple(i_shape) != shape else indices
         return x.gather(dim, indices)
 
+    @_amp.autocast_op("baddbmm")
     def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
         """``beta * self + alpha * (batch1 @ batch2)`` of (b, n, m) and (b, m, p) batches, as ``torch.baddbmm``."""
         return _beta_scaled(self, beta) + _scaled(batch1.bmm(batch2), alpha)
 
+    @_amp.autocast_op("addbmm")
     def addbmm(self, batch1, batch2, *, beta=1, alpha=1):
         """``beta * self + alpha * sum_b (batch1[b] @ batch2[b])``, as ``torch.addbmm``."""
         _check_ranks("bmm", batch1, batch2, (3, 3))
@@ -1360,12 +1368,14 @@ class Tensor:
             raise errors.InvalidArgumentError(f"batch1 and batch2 must have same number of batches, got {batch1.shape[0]} and {batch2.shape[0]}")
         return _beta_scaled(self, beta) + _scaled(batch1.bmm(batch2).sum(0), alpha)
 
+    @_amp.autocast_op("addmv")
     def addmv(self, mat, vec, *, beta=1, alpha=1):
         """``beta * self + alpha * (mat @ vec)``, as ``torch.addmv``."""
         if isinstance(mat, Tensor) and isinstance(vec, Tensor) and mat.ndim == 2 and vec.ndim == 1 and mat.shape[1] != vec.shape[0]:
             raise errors.InvalidArgumentError(f"size mismatch, got input ({', '.join(map(str, self.shape))}), mat ({mat.shape[0]}x{mat.shape[1]}), vec ({vec.shape[0]})")
         return _beta_scaled(self, beta) + _scaled(mat.mv(vec), alpha)
 
+    @_amp.autocast_op("addr")
     def addr(self, vec1, vec2, *, beta=1, alpha=1):
         """``beta * self + alpha * outer(vec1, vec2)``, as ``torch.addr``."""
         for name, v in (("vec1", vec1), ("vec2", vec2)):
@@ -1373,6 +1383,7 @@ class Tensor:
                 raise errors.InvalidArgumentError(f"addr: Expected 1-D argument {name}, but got {v.ndim}-D")
         return _beta_scaled(self, beta) + _scaled(vec1.outer(vec2), alpha)
 
+    @_amp.autocast_op("dist")
     def dist(self, other, p=2):
         """The ``p``-norm of ``self - other`` (broadcast), as ``torch.dist``."""
         return (self - other).norm(p)
@@ -1621,6 +1632,8 @@ def _op(name, inputs, params=None, outputs=1, metas=None):
         _check_dims(inputs[0], params, *dims)
     if arrays:  # as torch takes them: tensors of their dtype (a local torch tensor's values too, as a batch from a DataLoader)
         inputs = tuple(session.tensor(x) if isinstance(x, np.ndarray) or _is_torch_tensor(x) else x for x in inputs)
+    if _amp.state.active:  # under gw.amp.autocast: floating inputs cast as torch's op lists say for this op
+        inputs = _amp.cast_inputs(name, inputs)
     grad_on = is_grad_enabled()
     requires_grad = tracked and grad_on and name not in session._non_differentiable
     meta = infer(name, inputs, params or _NO_PARAMS)
@@ -1848,6 +1861,7 @@ def meshgrid(*tensors, indexing="ij"):
     return tuple(grids)
 
 
+@_amp.autocast_op("cdist")
 def cdist(x1, x2, p=2.0):
     """``torch.cdist``: the ``p``-norm distance between each row of ``x1`` (..., P, M) and each of ``x2`` (..., R, M),
     as (..., P, R), from the differences of every pair (P * R * M values on the server); a zero distance passes a

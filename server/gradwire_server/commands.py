@@ -247,6 +247,8 @@ def _outputs_of(command, kind) -> list[int]:
         return [body.optimizer]
     if kind == "optimizer_get_state":
         return [slot.handle for slot in body.slots]
+    if kind == "clip_grad":  # clip_grad_norm_'s total, unscale's found_inf
+        return [body.result] if body.result else []
     return []
 
 
@@ -653,13 +655,16 @@ def _optimizer_set_state(session, command, inline_bytes):
 
 
 def _clip_grad(session, command, inline_bytes):
-    """``clip_grad_norm_``/``clip_grad_value_``: the params' .grads scaled or clamped in place (their versions move on)."""
+    """``clip_grad_norm_``/``clip_grad_value_``/``GradScaler.unscale_``: the params' .grads scaled or clamped in place
+    (their versions move on)."""
     grads = [g for g in (session.tensor(h).grad for h in command.params) if g is not None]
     for g in grads:
         if not getattr(g.array.flags, "writeable", True):  # (CuPy's arrays have no such flag: all writable)
             raise InvalidRequest("clip_grad: a .grad is a read-only view (an expanded tensor?): assign a copy to it first")
     xp = session.engine.xp
-    if command.by_value:
+    if command.unscale:
+        result = Tensor(optim.unscale_grads(xp, [g.array for g in grads], command.inv_scale), session.engine)
+    elif command.by_value:
         optim.clip_grad_value(xp, [g.array for g in grads], command.clip_value)
         result = None
     else:

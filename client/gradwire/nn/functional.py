@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 
 from .. import errors
+from ..amp.autocast_mode import autocast_op
 from ..tensor import Tensor, _op, _op_into, stack, where
 
 __all__ = [
@@ -56,6 +57,7 @@ def gelu(input, approximate="none"):
     return _op("gelu", (input,), _given(approximate=(approximate, "none")))
 
 
+@autocast_op("softplus")
 def softplus(input, beta=1.0, threshold=20.0):
     """log(1 + exp(beta x)) / beta; x itself where beta x > ``threshold``."""
     return _op("softplus", (input,), _given(beta=(float(beta), 1.0), threshold=(float(threshold), 20.0)))
@@ -137,6 +139,7 @@ def threshold(input, threshold, value, inplace=False):
     return _written(input, lambda x: _op("where", (x > threshold, x, value)), inplace)
 
 
+@autocast_op("prelu")
 def prelu(input, weight):
     """x where x > 0, else ``weight`` * x, ``weight`` (1 or one per channel, dim 1) broadcast along the channels."""
     if weight.numel() != 1:
@@ -596,6 +599,7 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
     return total / member.sum(1, keepdim=True).clamp_min(1).to(weight.dtype)
 
 
+@autocast_op("scaled_dot_product_attention")
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None, enable_gqa=False):
     """softmax(query @ key^T * scale + mask) @ value over the last two dims, as PyTorch's (``scale``:
     1/sqrt(E) by default; a boolean ``attn_mask`` or ``is_causal`` keeps where True, a float one is added)."""
@@ -623,6 +627,7 @@ def embedding(input, weight, padding_idx=None):
     return _op("embedding", (input, weight), {"padding_idx": padding_idx})
 
 
+@autocast_op("layer_norm")
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalise over the last ``len(normalized_shape)`` dims (biased variance), then scale and shift."""
     normalized_shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
@@ -662,6 +667,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     return group_norm(input, input.shape[1], weight, bias, eps)
 
 
+@autocast_op("group_norm")
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     """Normalise each of ``num_groups`` groups of channels (dim 1) over its channels and positions, then
     scale and shift per channel, as ``torch.nn.functional.group_norm`` (a layer norm of the grouped view)."""
@@ -694,6 +700,7 @@ def _check_reduction(reduction):
         raise errors.InvalidArgumentError(f"{reduction} is not a valid value for reduction")
 
 
+@autocast_op("cross_entropy")
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
     """Cross-entropy of class scores ``input`` (N, C) (or (C,), or (N, C, d1, ...)) against class indices ``target``,
     or against class probabilities (a float ``target`` of input's shape), as ``torch.nn.functional.cross_entropy``.
@@ -740,6 +747,7 @@ def _cross_entropy_probabilities(input, target, weight, reduction, label_smoothi
     return _reduced(-products.sum(class_dim), reduction)
 
 
+@autocast_op("nll_loss")
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     """Negative log-likelihood of log-probabilities ``input`` at the class indices ``target``; with ``weight``,
     each term weighted by its class's weight and the mean taken over the weights, as PyTorch's."""
@@ -776,6 +784,7 @@ def _class_weight(weight, input, class_dim):
     return weight.reshape((classes,) + (1,) * (input.ndim - class_dim - 1))
 
 
+@autocast_op("binary_cross_entropy_with_logits")
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None, reduction="mean", pos_weight=None):
     """Binary cross-entropy of logits ``input`` against probabilities ``target`` (of its shape): one fused,
     numerically stable op on the server; with ``pos_weight`` (the positives' weight, broadcast along the last
@@ -794,6 +803,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     return losses if weight is None else _reduced(losses * _as_probabilities(weight, input), reduction)
 
 
+@autocast_op("binary_cross_entropy")
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
     """Binary cross-entropy of probabilities ``input`` (in [0, 1]) against ``target``; each log at least -100, as
     PyTorch's. ``weight`` rescales each element's loss."""
@@ -824,17 +834,20 @@ def _reduced(losses, reduction):
     return losses if reduction == "none" else losses.mean() if reduction == "mean" else losses.sum()
 
 
+@autocast_op("mse_loss")
 def mse_loss(input, target, reduction="mean"):
     """Mean (or summed, or elementwise) squared error."""
     diff = _difference(input, target, reduction)
     return _reduced(diff * diff, reduction)
 
 
+@autocast_op("l1_loss")
 def l1_loss(input, target, reduction="mean"):
     """Mean (or summed, or elementwise) absolute error, as ``torch.nn.functional.l1_loss``."""
     return _reduced(_difference(input, target, reduction).abs(), reduction)
 
 
+@autocast_op("smooth_l1_loss")
 def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
     """Squared below ``beta`` (halved, over ``beta``), absolute above (less ``beta / 2``), as PyTorch's."""
     if beta < 0:
@@ -847,6 +860,7 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
     return _reduced(where(distance < beta, 0.5 * distance * distance / beta, distance - 0.5 * beta), reduction)
 
 
+@autocast_op("huber_loss")
 def huber_loss(input, target, reduction="mean", delta=1.0):
     """Squared (halved) below ``delta``, linear above, as ``torch.nn.functional.huber_loss``: ``delta`` times smooth L1."""
     if delta <= 0:
@@ -857,6 +871,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     return _reduced(where(distance < delta, 0.5 * distance * distance, delta * (distance - 0.5 * delta)), reduction)
 
 
+@autocast_op("kl_div")
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
     """The pointwise KL divergence ``target * (log(target) - input)`` (``input`` log-probabilities; 0 where the
     target is 0), as ``torch.nn.functional.kl_div``; ``reduction="batchmean"`` divides the sum by the batch size."""
@@ -874,12 +889,14 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
 
 
 # --- losses PyTorch has as ops of their own, here compositions of ops --------------------------------------------
+@autocast_op("margin_ranking_loss")
 def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None, reduction="mean"):
     """max(0, -target * (input1 - input2) + margin)."""
     _check_reduction(reduction)
     return _reduced((-_as_probabilities(target, input1) * (input1 - input2) + margin).clamp_min(0.0), reduction)
 
 
+@autocast_op("hinge_embedding_loss")
 def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"):
     """x where target is 1, max(0, margin - x) where it is -1 (PyTorch's: each term where target is not the other)."""
     _check_reduction(reduction)
@@ -889,12 +906,14 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
     return _reduced(losses, reduction)
 
 
+@autocast_op("soft_margin_loss")
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """log(1 + exp(-target * x)), computed as softplus: stable."""
     _check_reduction(reduction)
     return _reduced(softplus(-_as_probabilities(target, input) * input), reduction)
 
 
+@autocast_op("cosine_embedding_loss")
 def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None, reduction="mean"):
     """1 - cos(x1, x2) where target is 1, max(0, cos - margin) where it is -1; the cosine over the last dim
     with PyTorch's epsilon (1e-12) added to each squared magnitude."""
@@ -907,6 +926,7 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,
     return _reduced(losses, reduction)
 
 
+@autocast_op("triplet_margin_loss")
 def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6, swap=False, size_average=None, reduce=None, reduction="mean"):
     """max(0, d(anchor, positive) - d(anchor, negative) + margin), d the ``pairwise_distance``; ``swap``: the
     closer of d(anchor, negative) and d(positive, negative)."""
@@ -917,6 +937,7 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6,
     return _reduced((to_positive - to_negative + margin).clamp_min(0.0), reduction)
 
 
+@autocast_op("poisson_nll_loss")
 def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None, reduction="mean"):
     """exp(x) - target * x (``log_input``), or x - target * log(x + eps); ``full``: Stirling's term for targets above 1."""
     _check_reduction(reduction)
@@ -955,6 +976,7 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
     return _reduced(losses.sum(input.ndim - 1) / input.shape[-1], reduction)
 
 
+@autocast_op("multi_margin_loss")
 def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None, reduction="mean"):
     """The multi-class hinge loss: for each class j other than the target y, max(0, margin - x[y] + x[j])^p
     (times ``weight[y]``), summed and divided by the number of classes."""
@@ -974,6 +996,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     return _reduced(losses if input.ndim == 2 else losses.squeeze(0), reduction)
 
 
+@autocast_op("cosine_similarity")
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     """The cosine of the angle between ``x1`` and ``x2`` along ``dim``: each over its norm (at least ``eps``), then their dot product."""
     return ((x1 / x1.norm(2, dim, keepdim=True).clamp_min(eps)) * (x2 / x2.norm(2, dim, keepdim=True).clamp_min(eps))).sum(dim)

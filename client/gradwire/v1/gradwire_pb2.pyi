@@ -453,7 +453,7 @@ class OptimizerStep(_message.Message):
     def __init__(self, optimizer: _Optional[int] = ..., groups: _Optional[_Iterable[_Union[OptimizerGroup, _Mapping]]] = ...) -> None: ...
 
 class ClipGrad(_message.Message):
-    __slots__ = ("params", "by_value", "clip_value", "max_norm", "norm_type", "error_if_nonfinite", "result")
+    __slots__ = ("params", "by_value", "clip_value", "max_norm", "norm_type", "error_if_nonfinite", "result", "unscale", "inv_scale")
     PARAMS_FIELD_NUMBER: _ClassVar[int]
     BY_VALUE_FIELD_NUMBER: _ClassVar[int]
     CLIP_VALUE_FIELD_NUMBER: _ClassVar[int]
@@ -461,6 +461,8 @@ class ClipGrad(_message.Message):
     NORM_TYPE_FIELD_NUMBER: _ClassVar[int]
     ERROR_IF_NONFINITE_FIELD_NUMBER: _ClassVar[int]
     RESULT_FIELD_NUMBER: _ClassVar[int]
+    UNSCALE_FIELD_NUMBER: _ClassVar[int]
+    INV_SCALE_FIELD_NUMBER: _ClassVar[int]
     params: _containers.RepeatedScalarFieldContainer[int]
     by_value: bool
     clip_value: float
@@ -468,7 +470,9 @@ class ClipGrad(_message.Message):
     norm_type: float
     error_if_nonfinite: bool
     result: int
-    def __init__(self, params: _Optional[_Iterable[int]] = ..., by_value: _Optional[bool] = ..., clip_value: _Optional[float] = ..., max_norm: _Optional[float] = ..., norm_type: _Optional[float] = ..., error_if_nonfinite: _Optional[bool] = ..., result: _Optional[int] = ...) -> None: ...
+    unscale: bool
+    inv_scale: float
+    def __init__(self, params: _Optional[_Iterable[int]] = ..., by_value: _Optional[bool] = ..., clip_value: _Optional[float] = ..., max_norm: _Optional[float] = ..., norm_type: _Optional[float] = ..., error_if_nonfinite: _Optional[bool] = ..., result: _Optional[int] = ..., unscale: _Optional[bool] = ..., inv_scale: _Optional[float] = ...) -> None: ...
 
 class OptimizerStateEntry(_message.Message):
     __slots__ = ("param", "name", "handle", "number")

@@ -459,6 +459,17 @@ def clip_grad_value(xp, grads, clip_value):
         xp.clip(g, -clip_value, clip_value, out=g)
 
 
+def unscale_grads(xp, grads, inv_scale):
+    """``GradScaler.unscale_`` on arrays (torch's ``_amp_foreach_non_finite_check_and_unscale_``): each grad checked
+    for an inf or a NaN, then multiplied by ``inv_scale`` in place; return found_inf, 0-d float32 (1.0 where one
+    held a non-finite value). Device ops only: nothing waits on the GPU here."""
+    found = xp.zeros((), dtype=bool)
+    for g in grads:
+        found = xp.logical_or(found, ~xp.isfinite(g).all())  # checked before the multiply, as torch's kernel
+        xp.multiply(g, g.dtype.type(inv_scale), out=g)
+    return found.astype(xp.float32)
+
+
 def _vector_norm(xp, x, p):
     if x.size == 0:
         return xp.zeros((), dtype=x.dtype)
