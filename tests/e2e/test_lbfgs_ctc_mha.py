@@ -1,0 +1,129 @@
+"""Against PyTorch through a real server: optim.LBFGS (with and without the strong-Wolfe line search, its state
+dict), F.ctc_loss / nn.CTCLoss (values and gradients) and F.multi_head_attention_forward."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gradwire as gw
+import gradwire.nn.functional as F
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+
+
+def close(ours, theirs, what, rtol=1e-6, atol=1e-6):
+    a = ours.detach().numpy() if isinstance(ours, gw.Tensor) else np.asarray(ours)
+    b = theirs.detach().numpy() if isinstance(theirs, torch.Tensor) else np.asarray(theirs)
+    np.testing.assert_allclose(a, b, rtol=rtol, atol=atol, err_msg=what)
+
+
+# --- LBFGS ------------------------------------------------------------------------------------------
+
+def _problem(session, kind, seed=0):
+    """A small float64 least-squares or (ridge) logistic-regression problem, badly scaled so that the
+    line search zooms: gradwire's parameters, torch's, and a loss for each."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((30, 4)) * np.array([1.0, 3.0, 0.3, 5.0])
+    y = (rng.random(30) < 0.5).astype(np.float64) if kind == "logistic" else rng.standard_normal(30)
+    w, b = rng.standard_normal(4), rng.standard_normal(())
+    ours = [session.tensor(w, dtype="float64", requires_grad=True), session.tensor(b, dtype="float64", requires_grad=True)]
+    theirs = [torch.tensor(w, requires_grad=True), torch.tensor(b, requires_grad=True)]
+
+    def loss(params, X, y, F):
+        z = X.matmul(params[0]) + params[1]
+        if kind == "logistic":
+            return F.binary_cross_entropy_with_logits(z, y) + 0.01 * (params[0] ** 2).sum()
+        return ((z - y) ** 2).mean()
+
+    Xs, ys = session.tensor(X, dtype="float64"), session.tensor(y, dtype="float64")
+    Xt, yt = torch.tensor(X), torch.tensor(y)
+    return ours, theirs, (lambda p: loss(p, Xs, ys, F)), (lambda p: loss(p, Xt, yt, TF))
+
+
+def _closure(opt, params, loss):
+    def closure():
+        opt.zero_grad()
+        value = loss(params)
+        value.backward()
+        return value
+    return closure
+
+
+@pytest.mark.parametrize("line_search_fn", [None, "strong_wolfe"])
+@pytest.mark.parametrize("kind", ["least_squares", "logistic"])
+def test_lbfgs_matches_torch_step_by_step(session, kind, line_search_fn):
+    ours, theirs, our_loss, their_loss = _problem(session, kind)
+    options = dict(lr=1, max_iter=4, history_size=3, line_search_fn=line_search_fn)  # the history fills and shifts
+    gopt, topt = gw.optim.LBFGS(ours, **options), torch.optim.LBFGS(theirs, **options)
+    for step in range(4):
+        ours_loss = gopt.step(_closure(gopt, ours, our_loss))
+        theirs_loss = topt.step(_closure(topt, theirs, their_loss))
+        close(ours_loss, theirs_loss, f"loss of step {step}")
+        for i, (p, q) in enumerate(zip(ours, theirs)):
+            close(p, q, f"parameter {i} after step {step}")
+    state, their_state = gopt.state_dict()["state"][0], topt.state_dict()["state"][0]
+    assert list(state) == list(their_state)
+    assert (state["func_evals"], state["n_iter"]) == (their_state["func_evals"], their_state["n_iter"])
+    assert len(state["old_dirs"]) == len(their_state["old_dirs"]) == 3
+    for name in ("d", "prev_flat_grad", "H_diag"):
+        assert isinstance(state[name], gw.Tensor)  # the vectors stay on the server
+        close(state[name], their_state[name], name)
+    close(float(state["t"]), float(their_state["t"]), "t")
+
+
+@pytest.mark.parametrize("line_search_fn", [None, "strong_wolfe"])
+def test_lbfgs_load_state_dict_continues_as_torch(session, line_search_fn):
+    ours, theirs, our_loss, their_loss = _problem(session, "logistic", seed=3)
+    options = dict(max_iter=3, history_size=4, line_search_fn=line_search_fn)
+    gopt, topt = gw.optim.LBFGS(ours, **options), torch.optim.LBFGS(theirs, **options)
+    for _ in range(2):
+        gopt.step(_closure(gopt, ours, our_loss))
+        topt.step(_closure(topt, theirs, their_loss))
+    fresh = gw.optim.LBFGS(ours, lr=123.0)
+    fresh.load_state_dict(gopt.state_dict())
+    assert fresh.param_groups[0]["lr"] == 1 and fresh.param_groups[0]["max_iter"] == 3
+    del gopt  # the copy stands alone
+    for step in range(2):
+        fresh.step(_closure(fresh, ours, our_loss))
+        topt.step(_closure(topt, theirs, their_loss))
+        for i, (p, q) in enumerate(zip(ours, theirs)):
+            close(p, q, f"parameter {i} after step {step} of the restored optimizer")
+    assert fresh.state_dict()["state"][0]["func_evals"] == topt.state_dict()["state"][0]["func_evals"]
+
+
+def test_lbfgs_stops_at_once_when_the_gradient_is_small(session):
+    p = session.tensor([1.0, 2.0], dtype="float64", requires_grad=True)
+    opt = gw.optim.LBFGS([p])
+
+    def closure():
+        opt.zero_grad()
+        loss = ((p - session.tensor([1.0, 2.0], dtype="float64")) ** 2).sum()
+        loss.backward()
+        return loss
+
+    assert opt.step(closure).item() == 0.0
+    assert opt.state_dict()["state"][0] == {"func_evals": 1, "n_iter": 0}
+    assert list(opt.state) == [p]
+
+
+def test_lbfgs_raises_as_torch(session):
+    p = session.zeros(2, requires_grad=True)
+    with pytest.raises(TypeError, match=r"step\(\) missing 1 required positional argument: 'closure'"):
+        gw.optim.LBFGS([p]).step()
+    with pytest.raises(ValueError, match="LBFGS doesn't support per-parameter options"):
+        gw.optim.LBFGS([{"params": [p]}, {"params": [session.zeros(1, requires_grad=True)]}])
+    with pytest.raises(ValueError, match="Invalid learning rate: -1"):
+        gw.optim.LBFGS([p], lr=-1)
+    assert gw.optim.LBFGS([p], max_iter=8).param_groups[0]["max_eval"] == 10
+    opt = gw.optim.LBFGS([p], line_search_fn="armijo")
+
+    def closure():
+        opt.zero_grad()
+        loss = ((p - 1.0) ** 2).sum()
+        loss.backward()
+        return loss
+
+    with pytest.raises(RuntimeError, match="only 'strong_wolfe' is supported"):
+        opt.step(closure)
