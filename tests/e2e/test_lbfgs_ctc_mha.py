@@ -127,3 +127,59 @@ def test_lbfgs_raises_as_torch(session):
 
     with pytest.raises(RuntimeError, match="only 'strong_wolfe' is supported"):
         opt.step(closure)
+
+
+# --- CTC ------------------------------------------------------------------------------------------------
+
+_TARGETS = np.array([[1, 1, 2], [1, 2, 3], [4, 0, 0]])
+_LENGTHS = [  # (input_lengths, target_lengths): full, shorter inputs, an empty target, impossible alignments
+    ([6, 6, 6], [3, 3, 1]),
+    ([5, 6, 2], [3, 2, 1]),
+    ([3, 6, 4], [3, 2, 0]),  # the repeated 1, 1 needs a blank between: 3 steps cannot hold 1 _ 1 2
+    ([6, 1, 6], [2, 3, 1]),  # 3 labels in 1 step
+]
+
+
+def _log_probs(session, seed=0, shape=(6, 3, 5)):
+    x = np.random.default_rng(seed).standard_normal(shape)
+    x = x - np.log(np.exp(x).sum(-1, keepdims=True))
+    return session.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+
+
+@pytest.mark.parametrize("zero_infinity", [False, True])
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+@pytest.mark.parametrize("lengths", _LENGTHS, ids=["full", "shorter", "empty-target", "impossible"])
+def test_ctc_loss_matches_torch(session, lengths, reduction, zero_infinity):
+    input_lengths, target_lengths = lengths
+    ours, theirs = _log_probs(session)
+    loss = F.ctc_loss(ours, _TARGETS, input_lengths, target_lengths, reduction=reduction, zero_infinity=zero_infinity)
+    their_loss = TF.ctc_loss(theirs, torch.tensor(_TARGETS), input_lengths, target_lengths, reduction=reduction, zero_infinity=zero_infinity)
+    close(loss, their_loss, "loss", rtol=1e-9)
+    cotangent = np.random.default_rng(1).standard_normal(their_loss.shape)
+    loss.backward(session.tensor(cotangent))
+    their_loss.backward(torch.tensor(cotangent))
+    # NaN where PyTorch's is: over an impossible sample's steps when zero_infinity is False
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-7, atol=1e-9, equal_nan=True, err_msg="d/dlog_probs")
+
+
+def test_ctc_loss_concatenated_targets_tensor_lengths_and_the_module(session):
+    ours, theirs = _log_probs(session, seed=2, shape=(7, 3, 6))
+    targets, target_lengths, input_lengths = [3, 3, 5, 1, 2, 2, 4, 1], [3, 1, 4], [7, 5, 6]
+    loss = gw.nn.CTCLoss(blank=2)(ours, session.tensor(targets), session.tensor(input_lengths), session.tensor(target_lengths))
+    their_loss = torch.nn.CTCLoss(blank=2)(theirs, torch.tensor(targets), torch.tensor(input_lengths), torch.tensor(target_lengths))
+    close(loss, their_loss, "loss", rtol=1e-9)
+    loss.backward()
+    their_loss.backward()
+    close(ours.grad, theirs.grad, "d/dlog_probs", rtol=1e-7, atol=1e-9)
+
+
+def test_ctc_loss_unbatched_float32(session):
+    x = np.random.default_rng(3).standard_normal((5, 4)).astype(np.float32)
+    ours, theirs = session.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    loss = F.ctc_loss(F.log_softmax(ours, 1), [1, 3], 5, 2, reduction="none")
+    their_loss = TF.ctc_loss(theirs.log_softmax(1), torch.tensor([1, 3]), torch.tensor(5), torch.tensor(2), reduction="none")
+    assert loss.shape == their_loss.shape == ()
+    close(loss, their_loss, "loss", rtol=1e-5)
+    loss.backward()
+    their_loss.backward()
+    close(ours.grad, theirs.grad, "d/dx", rtol=1e-4, atol=1e-5)

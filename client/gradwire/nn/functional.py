@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from .. import errors
-from ..tensor import Tensor, _op, _op_into, stack
+from ..tensor import Tensor, _op, _op_into, cat, stack, where
 
 __all__ = [
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "conv2d", "cross_entropy", "dropout", "elu", "gelu", "leaky_relu", "silu", "softplus", "embedding", "layer_norm", "linear", "log_softmax", "max_pool2d",
@@ -826,6 +826,84 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     others = one_hot(labels.squeeze(1), scores.shape[1]) == 0  # the target's own term is left out
     losses = (terms * others).sum(1) / scores.shape[1]
     return _reduced(losses if input.ndim == 2 else losses.squeeze(0), reduction)
+
+
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean", zero_infinity=False):
+    """The Connectionist Temporal Classification loss, as ``torch.nn.functional.ctc_loss``.
+
+    ``log_probs`` (T, N, C) (or (T, C) unbatched) are log-probabilities over C classes, ``blank`` among them;
+    ``targets`` are padded, (N, S), or concatenated, 1-D of ``sum(target_lengths)``; ``input_lengths`` and
+    ``target_lengths`` are per sample (tensors, or sequences of ints). The loss of a sample is the negative
+    log-likelihood of its target summed over every alignment; ``mean`` divides each by its target length, then
+    averages. An impossible alignment costs inf (its gradient NaN, as PyTorch's), or 0 with ``zero_infinity``.
+
+    Made of ops, so the gradient comes from autograd: the forward (alpha) recursion over the extended
+    target (blank, l1, blank, l2, ..., blank: 2S + 1 states), one ``logsumexp`` of shifted alphas per time step.
+    Concatenated targets with ``target_lengths`` a Tensor read the lengths (a sync point); nothing else does.
+    """
+    _check_reduction(reduction)
+    session = log_probs._session
+    batched = log_probs.ndim == 3
+    targets = _as_target(targets, log_probs).to("int64")
+    if not batched:
+        log_probs, targets = log_probs.unsqueeze(1), targets.unsqueeze(0)
+    steps, batch = log_probs.shape[:2]
+    dtype = log_probs.dtype
+    input_lengths, target_lengths = (
+        (x if isinstance(x, Tensor) else session.tensor(np.asarray(x, dtype=np.int64))).reshape(-1).to("int64")
+        for x in (input_lengths, target_lengths))
+    if targets.ndim == 1:  # concatenated: padded to the longest target (what lies past a target's end is never read)
+        counts = [int(n) for n in target_lengths.tolist()]
+        width = max(counts, default=0)
+        starts = np.cumsum([0] + counts[:-1])
+        index = np.minimum(starts[:, None] + np.arange(width)[None, :], max(targets.shape[0] - 1, 0))
+        targets = targets[session.tensor(index.astype(np.int64))] if width else session.zeros(batch, 0, dtype="int64")
+    width = targets.shape[1]
+    states = 2 * width + 1
+    # log(0) is a very negative finite number: a logsumexp of -infs alone would give NaN gradients, and
+    # sums of a few of these stay finite
+    neg = max(-1e30, float(np.finfo(dtype).min) / 64)
+    extended = stack([session.full((batch, width), blank, dtype="int64"), targets], 2).reshape(batch, 2 * width)
+    extended = cat([extended, session.full((batch, 1), blank, dtype="int64")], 1)  # blank, l1, blank, ..., lS, blank
+    # a state is reached from two back too unless it is a blank or repeats the label two back
+    skips = cat([session.zeros(batch, min(2, states), dtype="bool"), extended[:, 2:] != extended[:, :-2]], 1)
+    skips = session.zeros(batch, states, dtype=dtype).masked_fill(skips.logical_not(), neg)
+    emitted = log_probs.gather(2, extended.unsqueeze(0).expand(steps, batch, states)).clamp_min(neg)  # (T, N, 2S + 1)
+    live = session.arange(steps).reshape(steps, 1, 1) < input_lengths.reshape(1, batch, 1)  # t < T_n: (T, N, 1)
+    pad = session.full((batch, 2), neg, dtype=dtype)
+    # before the first step all the mass is in the state before the first blank, which the step moves to
+    # the first blank or the first label
+    alpha = cat([session.zeros(batch, 1, dtype=dtype), session.full((batch, states - 1), neg, dtype=dtype)], 1)
+    for t, (emit, running) in enumerate(zip(emitted.unbind(0), live.unbind(0))):
+        moves = [alpha, cat([pad[:, :1], alpha[:, :-1]], 1)]
+        if states > 2:
+            moves.append(cat([pad, alpha[:, :-2]], 1) + skips)
+        alpha = where(running, stack(moves, 0).logsumexp(0) + emit, alpha)  # frozen past the sample's length
+    # the alignment ends in the last blank or in the last label
+    last = 2 * target_lengths
+    ends = alpha.gather(1, stack([last, (last - 1).clamp_min(0)], 1))
+    ends = ends + session.zeros(batch, 2, dtype=dtype).masked_fill(stack([last < 0, last == 0], 1), neg)
+    losses = -ends.logsumexp(1)
+    possible = losses < -neg / 2
+    # PyTorch's gradient is not quite that of this value: its backward assumes log_probs came from a
+    # log_softmax and adds exp(log_probs) on each sample's steps (which a log_softmax's backward then cancels).
+    # Added here as a term worth 0 with that gradient, so that gradients agree with PyTorch's for any input.
+    probs = log_probs.exp()
+    losses = losses + where(live, probs - probs.detach(), 0.0).sum((0, 2))
+    if zero_infinity:
+        losses = where(possible, losses, session.zeros(batch, dtype=dtype))
+    else:
+        # inf, with PyTorch's gradient: NaN over the sample's log-probabilities up to its length. -logsumexp
+        # over one element of (x - inf) is inf and its gradient exp(-inf + inf) is NaN; possible samples add 0 - 0
+        impossible = possible.logical_not()
+        touched = where(live & impossible.reshape(1, batch, 1), log_probs, 0.0).sum((0, 2))
+        poisoned = touched + session.zeros(batch, dtype=dtype).masked_fill(impossible, -math.inf)
+        losses = where(possible, losses, -poisoned.unsqueeze(1).logsumexp(1))
+    if reduction == "mean":
+        return (losses / target_lengths.clamp_min(1).to(dtype)).mean()
+    if reduction == "sum":
+        return losses.sum()
+    return losses if batched else losses.squeeze(0)
 
 
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
