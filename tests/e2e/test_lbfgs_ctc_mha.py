@@ -183,3 +183,140 @@ def test_ctc_loss_unbatched_float32(session):
     loss.backward()
     their_loss.backward()
     close(ours.grad, theirs.grad, "d/dx", rtol=1e-4, atol=1e-5)
+
+
+# --- multi_head_attention_forward -------------------------------------------------------------------------
+
+_MHA_CASES = [  # (name, options): masks, weights, the extras of the functional
+    ("plain", {}),
+    ("kpm-bool-no-weights", {"key_padding_mask": "bool", "need_weights": False}),
+    ("kpm-float-per-head", {"key_padding_mask": "float", "average_attn_weights": False}),
+    ("mask-bool-2d", {"attn_mask": "bool2"}),
+    ("mask-float-3d-kpm", {"attn_mask": "float3", "key_padding_mask": "bool"}),
+    ("causal", {"attn_mask": "causal", "is_causal": True, "need_weights": False}),
+    ("bias-kv-zero-attn", {"bias_kv": True, "add_zero_attn": True, "attn_mask": "bool2", "key_padding_mask": "bool"}),
+    ("separate-weights", {"separate": True, "key_padding_mask": "bool"}),
+    ("static-kv", {"static": True, "attn_mask": "float3"}),
+    ("unbatched", {"unbatched": True, "attn_mask": "bool2", "key_padding_mask": "bool"}),
+    ("no-bias", {"no_bias": True}),
+]
+
+
+@pytest.mark.filterwarnings("ignore:Support for mismatched key_padding_mask and attn_mask")  # float and bool masks: both warn
+@pytest.mark.parametrize("options", [o for _, o in _MHA_CASES], ids=[n for n, _ in _MHA_CASES])
+def test_multi_head_attention_forward_matches_torch(session, options):
+    rng = np.random.default_rng(4)
+    L, S, N, E, H = 4, 5, 2, 6, 3
+    kdim = 4 if options.get("separate") else E
+    ours, theirs = {}, {}
+
+    def both(name, array, grad=False):
+        ours[name] = session.tensor(array, requires_grad=grad)
+        theirs[name] = torch.tensor(array, requires_grad=grad)
+
+    batch_shape = (lambda n, e: (n, e)) if options.get("unbatched") else (lambda n, e: (n, N, e))
+    both("query", rng.standard_normal(batch_shape(L, E)), grad=True)
+    both("key", rng.standard_normal(batch_shape(S, kdim)), grad=True)
+    both("value", rng.standard_normal(batch_shape(S, kdim)), grad=True)
+    if options.get("separate"):
+        both("q_proj_weight", rng.standard_normal((E, E)) * 0.4, grad=True)
+        both("k_proj_weight", rng.standard_normal((E, kdim)) * 0.4, grad=True)
+        both("v_proj_weight", rng.standard_normal((E, kdim)) * 0.4, grad=True)
+        ours["in_proj_weight"] = theirs["in_proj_weight"] = None
+    else:
+        both("in_proj_weight", rng.standard_normal((3 * E, E)) * 0.4, grad=True)
+    if options.get("no_bias"):
+        ours["in_proj_bias"] = theirs["in_proj_bias"] = ours["out_proj_bias"] = theirs["out_proj_bias"] = None
+    else:
+        both("in_proj_bias", rng.standard_normal(3 * E) * 0.1, grad=True)
+        both("out_proj_bias", rng.standard_normal(E) * 0.1, grad=True)
+    both("out_proj_weight", rng.standard_normal((E, E)) * 0.4, grad=True)
+    if options.get("bias_kv"):
+        both("bias_k", rng.standard_normal((1, 1, E)), grad=True)
+        both("bias_v", rng.standard_normal((1, 1, E)), grad=True)
+    else:
+        ours["bias_k"] = theirs["bias_k"] = ours["bias_v"] = theirs["bias_v"] = None
+    rows = (1 if options.get("unbatched") else N) * H
+    if options.get("static"):
+        both("static_k", rng.standard_normal((rows, S, E // H)), grad=True)
+        both("static_v", rng.standard_normal((rows, S, E // H)), grad=True)
+    mask = options.get("attn_mask")
+    if mask == "bool2":
+        allowed = rng.random((L, S)) < 0.3
+        allowed[:, 0] = False  # every query keeps a key
+        both("attn_mask", allowed)
+    elif mask == "float3":
+        both("attn_mask", rng.standard_normal((rows, L, S)))
+    elif mask == "causal":
+        both("attn_mask", np.triu(np.ones((L, S), dtype=bool), 1))
+    padding = options.get("key_padding_mask")
+    if padding:
+        blocked = np.zeros((N, S), dtype=bool)
+        blocked[0, -2:] = True
+        blocked = blocked[0] if options.get("unbatched") else blocked
+        both("key_padding_mask", blocked if padding == "bool" else np.where(blocked, -1e4, 0.0))
+    flags = {k: options[k] for k in ("need_weights", "average_attn_weights", "is_causal") if k in options}
+
+    def run(values, functional):
+        args = [values[name] for name in ("query", "key", "value")] + [E, H, values["in_proj_weight"], values["in_proj_bias"],
+                                                                        values["bias_k"], values["bias_v"], bool(options.get("add_zero_attn")),
+                                                                        0.0, values["out_proj_weight"], values["out_proj_bias"]]
+        extra = {name: values[name] for name in ("key_padding_mask", "attn_mask", "q_proj_weight", "k_proj_weight", "v_proj_weight",
+                                                 "static_k", "static_v") if name in values}
+        return functional(*args, use_separate_proj_weight=bool(options.get("separate")), **extra, **flags)
+
+    out, weights = run(ours, F.multi_head_attention_forward)
+    t_out, t_weights = run(theirs, TF.multi_head_attention_forward)
+    close(out, t_out, "output", rtol=1e-9, atol=1e-10)
+    assert (weights is None) == (t_weights is None)
+    if weights is not None:
+        close(weights, t_weights, "attention weights", rtol=1e-9, atol=1e-10)
+    cotangent = rng.standard_normal(t_out.shape)
+    out.backward(session.tensor(cotangent))
+    t_out.backward(torch.tensor(cotangent))
+    for name, t in theirs.items():
+        if isinstance(t, torch.Tensor) and t.requires_grad:
+            if t.grad is None:  # the key and value beside static ones
+                assert ours[name].grad is None, name
+            else:
+                close(ours[name].grad, t.grad, f"d/d{name}", rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("kwargs", [{"kdim": 4, "vdim": 3}, {"add_bias_kv": True, "add_zero_attn": True, "batch_first": True}])
+def test_multihead_attention_module_with_the_functionals_extras(session, kwargs):
+    torch.manual_seed(0)
+    theirs = torch.nn.MultiheadAttention(6, 2, dtype=torch.float64, **kwargs)
+    ours = gw.nn.MultiheadAttention(6, 2, session=session, dtype="float64", **kwargs)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    ours.load_state_dict(theirs.state_dict())
+    rng = np.random.default_rng(5)
+    L, S = ((2, 4), (2, 5)) if kwargs.get("batch_first") else ((4, 2), (5, 2))
+    q = rng.standard_normal(L + (6,))
+    k, v = rng.standard_normal(S + (kwargs.get("kdim", 6),)), rng.standard_normal(S + (kwargs.get("vdim", 6),))
+    out, weights = ours(session.tensor(q), session.tensor(k), session.tensor(v))
+    t_out, t_weights = theirs(torch.tensor(q), torch.tensor(k), torch.tensor(v))
+    close(out, t_out, "output", rtol=1e-9, atol=1e-10)
+    close(weights, t_weights, "weights", rtol=1e-9, atol=1e-10)
+    out.sum().backward()
+    t_out.sum().backward()
+    for (name, p), (t_name, t_p) in zip(ours.named_parameters(), theirs.named_parameters()):
+        assert name == t_name
+        close(p.grad, t_p.grad, f"d/d{name}", rtol=1e-8, atol=1e-10)
+
+
+def test_multi_head_attention_forward_raises_as_torch(session):
+    m = gw.nn.MultiheadAttention(4, 2, session=session)
+    x = session.zeros(3, 2, 4)
+    with pytest.raises(RuntimeError, match="Need attn_mask if specifying the is_causal hint"):
+        m(x, x, x, is_causal=True)
+    with pytest.raises(AssertionError, match="only bool and floating types of attn_mask are supported"):
+        m(x, x, x, attn_mask=session.zeros(3, 3, dtype="int64"))
+    with pytest.raises(RuntimeError, match=r"The shape of the 2D attn_mask is \(3, 2\), but should be \(3, 3\)."):
+        m(x, x, x, attn_mask=session.zeros(3, 2))
+    with pytest.raises(AssertionError, match="was expecting embedding dimension of 4, but got 5"):
+        F.multi_head_attention_forward(session.zeros(3, 2, 5), x, x, 4, 2, m.in_proj_weight, m.in_proj_bias, None, None, False, 0.0,
+                                       m.out_proj.weight, m.out_proj.bias)
+    with pytest.warns(UserWarning, match="Support for mismatched key_padding_mask and attn_mask is deprecated"):
+        m(x, x, x, attn_mask=session.zeros(3, 3), key_padding_mask=session.zeros(2, 3, dtype="bool"))
+    with pytest.raises(AssertionError, match="embed_dim must be divisible by num_heads"):
+        gw.nn.MultiheadAttention(5, 2, session=session)
