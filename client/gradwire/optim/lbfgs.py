@@ -5,7 +5,8 @@ the history of steps and gradient changes) are tensors on the server, made with 
 gradients' views, ``dot``, ``add``), and only scalars cross the network: the loss, the tests of the
 stopping conditions and of the line search, where PyTorch's own LBFGS calls ``float``/``item`` too.
 Each function evaluation is one sync point (its loss and the numbers the next decision needs, fetched
-together); the two-loop recursion over the history is streamed without one.
+together), and each iteration two more (the curvature test y.s and the slope along the direction); the
+two-loop recursion over the history is streamed without one.
 """
 
 from __future__ import annotations
