@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 
-from .. import errors
 from . import functional as F
 from . import init
 from .layers import Dropout, LayerNorm, Linear, ModuleList, _new_parameter
@@ -16,85 +15,75 @@ __all__ = ["MultiheadAttention", "Transformer", "TransformerDecoder", "Transform
 
 
 class MultiheadAttention(Module):
-    """Scaled dot-product attention over ``num_heads`` heads of ``embed_dim // num_heads`` dims each.
+    """Scaled dot-product attention over ``num_heads`` heads of ``embed_dim // num_heads`` dims each, as
+    ``torch.nn.MultiheadAttention``: ``F.multi_head_attention_forward`` with this module's weights.
 
-    Inputs are (L, N, E), or (N, L, E) with ``batch_first``, or unbatched (L, E). ``attn_mask`` (L, S)
+    Inputs are (L, N, E), or (N, L, E) with ``batch_first``, or unbatched (L, E); keys and values of other
+    widths with ``kdim``/``vdim`` (three projection matrices then, as PyTorch's). ``attn_mask`` (L, S)
     or (N * num_heads, L, S) and ``key_padding_mask`` (N, S): True (bool) where attention is not
-    allowed, or floats added to the scores. Returns ``(output, weights)``; the weights are averaged
-    over the heads unless ``average_attn_weights=False``, and None unless ``need_weights``.
+    allowed, or floats added to the scores. ``add_bias_kv`` learns one more key and value, ``add_zero_attn``
+    adds a zero one. Returns ``(output, weights)``; the weights are averaged over the heads unless
+    ``average_attn_weights=False``, and None unless ``need_weights``.
     """
 
     def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False, add_zero_attn=False, kdim=None,
                  vdim=None, batch_first=False, *, session=None, dtype=None):
         super().__init__()
-        if add_bias_kv or add_zero_attn or kdim not in (None, embed_dim) or vdim not in (None, embed_dim):
-            raise errors.UnimplementedError("MultiheadAttention: add_bias_kv, add_zero_attn and kdim/vdim other than embed_dim are not supported")
-        if embed_dim % num_heads:
-            raise errors.InvalidArgumentError("embed_dim must be divisible by num_heads")
+        if embed_dim <= 0 or num_heads <= 0:
+            raise ValueError(f"embed_dim and num_heads must be greater than 0, got embed_dim={embed_dim} and num_heads={num_heads} instead")
         session = resolve_session(session)
-        self.embed_dim, self.num_heads, self.head_dim = embed_dim, num_heads, embed_dim // num_heads
-        self.dropout, self.batch_first = dropout, batch_first
-        self.in_proj_weight = _new_parameter(session, (3 * embed_dim, embed_dim), dtype)
-        init.xavier_uniform_(self.in_proj_weight)
+        self.embed_dim = embed_dim
+        self.kdim = kdim if kdim is not None else embed_dim
+        self.vdim = vdim if vdim is not None else embed_dim
+        self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
+        self.num_heads, self.dropout, self.batch_first = num_heads, dropout, batch_first
+        self.head_dim = embed_dim // num_heads
+        if self.head_dim * num_heads != embed_dim:
+            raise AssertionError("embed_dim must be divisible by num_heads")
+        if self._qkv_same_embed_dim:  # PyTorch's names and order, so that state dicts load either way
+            self.in_proj_weight = _new_parameter(session, (3 * embed_dim, embed_dim), dtype)
+            for name in ("q_proj_weight", "k_proj_weight", "v_proj_weight"):
+                self.register_parameter(name, None)
+        else:
+            self.q_proj_weight = _new_parameter(session, (embed_dim, embed_dim), dtype)
+            self.k_proj_weight = _new_parameter(session, (embed_dim, self.kdim), dtype)
+            self.v_proj_weight = _new_parameter(session, (embed_dim, self.vdim), dtype)
+            self.register_parameter("in_proj_weight", None)
         if bias:
             self.in_proj_bias = _new_parameter(session, (3 * embed_dim,), dtype)
         else:
             self.register_parameter("in_proj_bias", None)
         self.out_proj = Linear(embed_dim, embed_dim, bias=bias, session=session, dtype=dtype)
+        if add_bias_kv:
+            self.bias_k = _new_parameter(session, (1, 1, embed_dim), dtype)
+            self.bias_v = _new_parameter(session, (1, 1, embed_dim), dtype)
+        else:
+            self.bias_k = self.bias_v = None
+        self.add_zero_attn = add_zero_attn
+        for weight in (self.in_proj_weight, self.q_proj_weight, self.k_proj_weight, self.v_proj_weight):
+            if weight is not None:
+                init.xavier_uniform_(weight)
         if bias:
             init.zeros_(self.out_proj.bias)
+        for extra in (self.bias_k, self.bias_v):
+            if extra is not None:
+                init.xavier_normal_(extra)
 
     def forward(self, query, key, value, key_padding_mask=None, need_weights=True, attn_mask=None, average_attn_weights=True,
                 is_causal=False):
         batched = query.ndim == 3
         if batched and self.batch_first:
             query, key, value = (x.transpose(0, 1) for x in (query, key, value))
-        if not batched:
-            query, key, value = (x.unsqueeze(1) for x in (query, key, value))
-            key_padding_mask = None if key_padding_mask is None else key_padding_mask.unsqueeze(0)
-        (tgt_len, batch, embed), src_len, heads = query.shape, key.shape[0], self.num_heads
-        if embed != self.embed_dim:
-            raise errors.InvalidArgumentError(f"was expecting embedding dimension of {self.embed_dim}, but got {embed}")
-        projected = []
-        for i, x in enumerate((query, key, value)):  # the packed in-projection, a third each
-            rows = slice(i * embed, (i + 1) * embed)
-            bias = None if self.in_proj_bias is None else self.in_proj_bias[rows]
-            length = tgt_len if i == 0 else src_len
-            projected.append(F.linear(x, self.in_proj_weight[rows], bias).reshape(length, batch * heads, self.head_dim).transpose(0, 1))
-        q, k, v = projected
-        if is_causal and attn_mask is None:
-            attn_mask = query._session.ones(tgt_len, src_len, dtype="bool").triu(1)
-        mask = _additive(attn_mask, q)
-        if key_padding_mask is not None:
-            padding = _additive(key_padding_mask, q).reshape(batch, 1, 1, src_len).expand(batch, heads, 1, src_len)
-            padding = padding.reshape(batch * heads, 1, src_len)
-            mask = padding if mask is None else mask + padding
-        scores = (q * math.sqrt(1.0 / self.head_dim)).matmul(k.transpose(-2, -1))
-        if mask is not None:
-            scores = scores + mask
-        weights = F.softmax(scores, -1)
-        if self.dropout > 0.0 and self.training:
-            weights = F.dropout(weights, self.dropout)
-        output = weights.matmul(v).transpose(0, 1).reshape(tgt_len * batch, embed)
-        output = self.out_proj(output).reshape(tgt_len, batch, embed)
-        if need_weights:
-            weights = weights.reshape(batch, heads, tgt_len, src_len)
-            if average_attn_weights:
-                weights = weights.mean(1)
-        if not batched:
-            return output.squeeze(1), (weights.squeeze(0) if need_weights else None)
-        if self.batch_first:
+        separate = not self._qkv_same_embed_dim
+        output, weights = F.multi_head_attention_forward(
+            query, key, value, self.embed_dim, self.num_heads, self.in_proj_weight, self.in_proj_bias, self.bias_k, self.bias_v,
+            self.add_zero_attn, self.dropout, self.out_proj.weight, self.out_proj.bias, training=self.training,
+            key_padding_mask=key_padding_mask, need_weights=need_weights, attn_mask=attn_mask, use_separate_proj_weight=separate,
+            q_proj_weight=self.q_proj_weight, k_proj_weight=self.k_proj_weight, v_proj_weight=self.v_proj_weight,
+            average_attn_weights=average_attn_weights, is_causal=is_causal)
+        if batched and self.batch_first:
             output = output.transpose(0, 1)
-        return output, (weights if need_weights else None)
-
-
-def _additive(mask, like):
-    """A mask as floats to add to the scores: a bool one's True is -inf (not allowed), as PyTorch's."""
-    if mask is None or mask.dtype.kind == "f":
-        return mask
-    if mask.dtype.kind != "b":
-        raise errors.InvalidArgumentError("only bool and floating types of masks are supported")
-    return like._session.zeros(mask.shape, dtype=like.dtype).masked_fill(mask, -math.inf)
+        return output, weights
 
 
 class TransformerEncoderLayer(Module):

@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import errors
 from ..amp.autocast_mode import autocast_op
-from ..tensor import Tensor, _op, _op_into, stack, where
+from ..tensor import Tensor, _op, _op_into, cat, stack, where
 
 __all__ = [
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "conv2d", "cross_entropy", "dropout", "elu", "gelu", "leaky_relu", "silu", "softplus", "embedding", "layer_norm", "linear", "log_softmax", "max_pool2d",
@@ -619,6 +619,138 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     return weights.matmul(value)
 
 
+def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_heads, in_proj_weight, in_proj_bias, bias_k, bias_v,
+                                 add_zero_attn, dropout_p, out_proj_weight, out_proj_bias, training=True, key_padding_mask=None,
+                                 need_weights=True, attn_mask=None, use_separate_proj_weight=False, q_proj_weight=None,
+                                 k_proj_weight=None, v_proj_weight=None, static_k=None, static_v=None, average_attn_weights=True,
+                                 is_causal=False):
+    """Multi-head attention, as ``torch.nn.functional.multi_head_attention_forward`` (what ``nn.MultiheadAttention``
+    runs): sequence first, (L, N, E) query and (S, N, E) key and value, or unbatched (L, E).
+
+    The in-projection is packed (``in_proj_weight``, (3E, E)) or, with ``use_separate_proj_weight``, three
+    matrices (a key and value of other widths then); ``bias_k``/``bias_v`` append one learned key and value,
+    ``add_zero_attn`` a zero one; ``static_k``/``static_v`` ((N * heads, S, E / heads)) replace the projected
+    key and value. ``attn_mask`` (L, S) or (N * heads, L, S) and ``key_padding_mask`` (N, S): True (bool) where
+    attention is not allowed, or floats added to the scores. ``is_causal`` is a hint that ``attn_mask`` is the
+    causal mask (which it needs, as PyTorch's). Returns ``(output, weights)``: the weights (N, L, S), averaged
+    over the heads unless ``average_attn_weights=False`` ((N, heads, L, S)), or None unless ``need_weights``.
+    """
+    batched = _mha_shape_check(query, key, value, key_padding_mask, attn_mask, num_heads)
+    if key_padding_mask is not None and attn_mask is not None and key_padding_mask.dtype != attn_mask.dtype:
+        warnings.warn("Support for mismatched key_padding_mask and attn_mask is deprecated. Use same type for both instead.", stacklevel=2)
+    if not batched:
+        query, key, value = (x.unsqueeze(1) for x in (query, key, value))
+        key_padding_mask = None if key_padding_mask is None else key_padding_mask.unsqueeze(0)
+    (tgt_len, batch, embed_dim), src_len = query.shape, key.shape[0]
+    key_padding_mask = _additive_mask(key_padding_mask, "key_padding_mask", query)
+    if is_causal and attn_mask is None:
+        raise RuntimeError("Need attn_mask if specifying the is_causal hint. You may use the Transformer module method "
+                           "`generate_square_subsequent_mask` to create this mask.")
+    attn_mask = _additive_mask(attn_mask, "attn_mask", query)
+    if embed_dim != embed_dim_to_check:
+        raise AssertionError(f"was expecting embedding dimension of {embed_dim_to_check}, but got {embed_dim}")
+    head_dim = embed_dim // num_heads
+    if head_dim * num_heads != embed_dim:
+        raise AssertionError(f"embed_dim {embed_dim} not divisible by num_heads {num_heads}")
+    if use_separate_proj_weight:
+        if tuple(key.shape[:2]) != tuple(value.shape[:2]):
+            raise AssertionError(f"key's sequence and batch dims {tuple(key.shape[:2])} do not match value's {tuple(value.shape[:2])}")
+        weights = (q_proj_weight, k_proj_weight, v_proj_weight)
+    else:
+        if tuple(key.shape) != tuple(value.shape):
+            raise AssertionError(f"key shape {tuple(key.shape)} does not match value shape {tuple(value.shape)}")
+        if in_proj_weight is None:
+            raise AssertionError("use_separate_proj_weight is False but in_proj_weight is None")
+        weights = tuple(in_proj_weight[i * embed_dim:(i + 1) * embed_dim] for i in range(3))  # a third each
+    q, k, v = (linear(x, w, None if in_proj_bias is None else in_proj_bias[i * embed_dim:(i + 1) * embed_dim])
+               for i, (x, w) in enumerate(zip((query, key, value), weights)))
+    if attn_mask is not None:
+        expected = (tgt_len, src_len) if attn_mask.ndim == 2 else (batch * num_heads, tgt_len, src_len)
+        if attn_mask.ndim not in (2, 3):
+            raise RuntimeError(f"attn_mask's dimension {attn_mask.ndim} is not supported")
+        if tuple(attn_mask.shape) != expected:
+            raise RuntimeError(f"The shape of the {attn_mask.ndim}D attn_mask is {tuple(attn_mask.shape)}, but should be {expected}.")
+        if attn_mask.ndim == 2:
+            attn_mask = attn_mask.unsqueeze(0)
+    if (bias_k is None) != (bias_v is None):
+        raise AssertionError("bias_k is set but bias_v is None" if bias_v is None else "bias_v is set but bias_k is None")
+    if bias_k is not None:  # one more key and value, learned: every mask gets a column that allows it
+        if static_k is not None or static_v is not None:
+            raise AssertionError(f"bias cannot be added to static {'key' if static_k is not None else 'value'}.")
+        k, v = cat([k, bias_k.expand(1, batch, embed_dim)]), cat([v, bias_v.expand(1, batch, embed_dim)])
+        attn_mask, key_padding_mask = (None if m is None else pad(m, (0, 1)) for m in (attn_mask, key_padding_mask))
+    q = q.reshape(tgt_len, batch * num_heads, head_dim).transpose(0, 1)
+    k, v = ((x.reshape(x.shape[0], batch * num_heads, head_dim).transpose(0, 1) if static is None else _static(static, name, batch * num_heads, head_dim))
+            for x, static, name in ((k, static_k, "static_k"), (v, static_v, "static_v")))
+    if add_zero_attn:  # one more key and value, of zeros
+        zeros = query._session.zeros(batch * num_heads, 1, head_dim, dtype=k.dtype)
+        k, v = cat([k, zeros], 1), cat([v, zeros], 1)
+        attn_mask, key_padding_mask = (None if m is None else pad(m, (0, 1)) for m in (attn_mask, key_padding_mask))
+    src_len = k.shape[1]
+    if key_padding_mask is not None:
+        for i, size in enumerate((batch, src_len)):
+            if key_padding_mask.shape[i] != size:
+                raise AssertionError(f"Expected key_padded_mask.shape[{i}] to be {size}, but got {key_padding_mask.shape[i]}")
+        padding = key_padding_mask.reshape(batch, 1, 1, src_len).expand(batch, num_heads, 1, src_len).reshape(batch * num_heads, 1, src_len)
+        attn_mask = padding if attn_mask is None else attn_mask + padding
+    scores = (q * math.sqrt(1.0 / head_dim)).matmul(k.transpose(-2, -1))
+    if attn_mask is not None:
+        scores = scores + attn_mask
+    attention = softmax(scores, -1)
+    if dropout_p > 0.0 and training:
+        attention = dropout(attention, dropout_p)
+    output = attention.matmul(v).transpose(0, 1).reshape(tgt_len * batch, embed_dim)
+    output = linear(output, out_proj_weight, out_proj_bias).reshape(tgt_len, batch, out_proj_weight.shape[0])
+    if not need_weights:
+        return (output if batched else output.squeeze(1)), None
+    attention = attention.reshape(batch, num_heads, tgt_len, src_len)
+    if average_attn_weights:
+        attention = attention.mean(1)
+    return (output, attention) if batched else (output.squeeze(1), attention.squeeze(0))
+
+
+def _mha_shape_check(query, key, value, key_padding_mask, attn_mask, num_heads):
+    """Whether the inputs are batched (3-D) or not (2-D), as PyTorch's checks of their shapes."""
+    if query.ndim == 3:
+        if key.ndim != 3 or value.ndim != 3:
+            raise AssertionError(f"For batched (3-D) `query`, expected `key` and `value` to be 3-D but found {key.ndim}-D and {value.ndim}-D tensors respectively")
+        if key_padding_mask is not None and key_padding_mask.ndim != 2:
+            raise AssertionError(f"For batched (3-D) `query`, expected `key_padding_mask` to be `None` or 2-D but found {key_padding_mask.ndim}-D tensor instead")
+        if attn_mask is not None and attn_mask.ndim not in (2, 3):
+            raise AssertionError(f"For batched (3-D) `query`, expected `attn_mask` to be `None`, 2-D or 3-D but found {attn_mask.ndim}-D tensor instead")
+        return True
+    if query.ndim == 2:
+        if key.ndim != 2 or value.ndim != 2:
+            raise AssertionError(f"For unbatched (2-D) `query`, expected `key` and `value` to be 2-D but found {key.ndim}-D and {value.ndim}-D tensors respectively")
+        if key_padding_mask is not None and key_padding_mask.ndim != 1:
+            raise AssertionError(f"For unbatched (2-D) `query`, expected `key_padding_mask` to be `None` or 1-D but found {key_padding_mask.ndim}-D tensor instead")
+        if attn_mask is not None:
+            if attn_mask.ndim not in (2, 3):
+                raise AssertionError(f"For unbatched (2-D) `query`, expected `attn_mask` to be `None`, 2-D or 3-D but found {attn_mask.ndim}-D tensor instead")
+            if attn_mask.ndim == 3 and tuple(attn_mask.shape) != (num_heads, query.shape[0], key.shape[0]):
+                raise AssertionError(f"Expected `attn_mask` shape to be {(num_heads, query.shape[0], key.shape[0])} but got {tuple(attn_mask.shape)}")
+        return False
+    raise AssertionError(f"query should be unbatched 2D or batched 3D tensor but received {query.ndim}-D query tensor")
+
+
+def _additive_mask(mask, name, like):
+    """A mask as floats to add to the scores: a bool one's True is -inf (not allowed), as PyTorch's ``_canonical_mask``."""
+    if mask is None or mask.dtype.kind == "f":
+        return mask
+    if mask.dtype.kind != "b":
+        raise AssertionError(f"only bool and floating types of {name} are supported")
+    return like._session.zeros(mask.shape, dtype=like.dtype).masked_fill(mask, -math.inf)
+
+
+def _static(static, name, rows, head_dim):
+    """A given key or value (``static_k``, ``static_v``), checked against the shape the heads need."""
+    if static.shape[0] != rows:
+        raise AssertionError(f"expecting {name}.size(0) of {rows}, but got {static.shape[0]}")
+    if static.shape[2] != head_dim:
+        raise AssertionError(f"expecting {name}.size(2) of {head_dim}, but got {static.shape[2]}")
+    return static
+
+
 def embedding(input, weight, padding_idx=None):
     """Rows of ``weight`` picked by the integer tensor ``input``; no gradient reaches row ``padding_idx``."""
     input = _as_target(input, weight)
@@ -994,6 +1126,84 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     others = one_hot(labels.squeeze(1), scores.shape[1]) == 0  # the target's own term is left out
     losses = (terms * others).sum(1) / scores.shape[1]
     return _reduced(losses if input.ndim == 2 else losses.squeeze(0), reduction)
+
+
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean", zero_infinity=False):
+    """The Connectionist Temporal Classification loss, as ``torch.nn.functional.ctc_loss``.
+
+    ``log_probs`` (T, N, C) (or (T, C) unbatched) are log-probabilities over C classes, ``blank`` among them;
+    ``targets`` are padded, (N, S), or concatenated, 1-D of ``sum(target_lengths)``; ``input_lengths`` and
+    ``target_lengths`` are per sample (tensors, or sequences of ints). The loss of a sample is the negative
+    log-likelihood of its target summed over every alignment; ``mean`` divides each by its target length, then
+    averages. An impossible alignment costs inf (its gradient NaN, as PyTorch's), or 0 with ``zero_infinity``.
+
+    Made of ops, so the gradient comes from autograd: the forward (alpha) recursion over the extended
+    target (blank, l1, blank, l2, ..., blank: 2S + 1 states), one ``logsumexp`` of shifted alphas per time step.
+    Concatenated targets with ``target_lengths`` a Tensor read the lengths (a sync point); nothing else does.
+    """
+    _check_reduction(reduction)
+    session = log_probs._session
+    batched = log_probs.ndim == 3
+    targets = _as_target(targets, log_probs).to("int64")
+    if not batched:
+        log_probs, targets = log_probs.unsqueeze(1), targets.unsqueeze(0)
+    steps, batch = log_probs.shape[:2]
+    dtype = log_probs.dtype
+    input_lengths, target_lengths = (
+        (x if isinstance(x, Tensor) else session.tensor(np.asarray(x, dtype=np.int64))).reshape(-1).to("int64")
+        for x in (input_lengths, target_lengths))
+    if targets.ndim == 1:  # concatenated: padded to the longest target (what lies past a target's end is never read)
+        counts = [int(n) for n in target_lengths.tolist()]
+        width = max(counts, default=0)
+        starts = np.cumsum([0] + counts[:-1])
+        index = np.minimum(starts[:, None] + np.arange(width)[None, :], max(targets.shape[0] - 1, 0))
+        targets = targets[session.tensor(index.astype(np.int64))] if width else session.zeros(batch, 0, dtype="int64")
+    width = targets.shape[1]
+    states = 2 * width + 1
+    # log(0) is a very negative finite number: a logsumexp of -infs alone would give NaN gradients, and
+    # sums of a few of these stay finite
+    neg = max(-1e30, float(np.finfo(dtype).min) / 64)
+    extended = stack([session.full((batch, width), blank, dtype="int64"), targets], 2).reshape(batch, 2 * width)
+    extended = cat([extended, session.full((batch, 1), blank, dtype="int64")], 1)  # blank, l1, blank, ..., lS, blank
+    # a state is reached from two back too unless it is a blank or repeats the label two back
+    skips = cat([session.zeros(batch, min(2, states), dtype="bool"), extended[:, 2:] != extended[:, :-2]], 1)
+    skips = session.zeros(batch, states, dtype=dtype).masked_fill(skips.logical_not(), neg)
+    emitted = log_probs.gather(2, extended.unsqueeze(0).expand(steps, batch, states)).clamp_min(neg)  # (T, N, 2S + 1)
+    live = session.arange(steps).reshape(steps, 1, 1) < input_lengths.reshape(1, batch, 1)  # t < T_n: (T, N, 1)
+    pad = session.full((batch, 2), neg, dtype=dtype)
+    # before the first step all the mass is in the state before the first blank, which the step moves to
+    # the first blank or the first label
+    alpha = cat([session.zeros(batch, 1, dtype=dtype), session.full((batch, states - 1), neg, dtype=dtype)], 1)
+    for t, (emit, running) in enumerate(zip(emitted.unbind(0), live.unbind(0))):
+        moves = [alpha, cat([pad[:, :1], alpha[:, :-1]], 1)]
+        if states > 2:
+            moves.append(cat([pad, alpha[:, :-2]], 1) + skips)
+        alpha = where(running, stack(moves, 0).logsumexp(0) + emit, alpha)  # frozen past the sample's length
+    # the alignment ends in the last blank or in the last label
+    last = 2 * target_lengths
+    ends = alpha.gather(1, stack([last, (last - 1).clamp_min(0)], 1))
+    ends = ends + session.zeros(batch, 2, dtype=dtype).masked_fill(stack([last < 0, last == 0], 1), neg)
+    losses = -ends.logsumexp(1)
+    possible = losses < -neg / 2
+    # PyTorch's gradient is not quite that of this value: its backward assumes log_probs came from a
+    # log_softmax and adds exp(log_probs) on each sample's steps (which a log_softmax's backward then cancels).
+    # Added here as a term worth 0 with that gradient, so that gradients agree with PyTorch's for any input.
+    probs = log_probs.exp()
+    losses = losses + where(live, probs - probs.detach(), 0.0).sum((0, 2))
+    if zero_infinity:
+        losses = where(possible, losses, session.zeros(batch, dtype=dtype))
+    else:
+        # inf, with PyTorch's gradient: NaN over the sample's log-probabilities up to its length. -logsumexp
+        # over one element of (x - inf) is inf and its gradient exp(-inf + inf) is NaN; possible samples add 0 - 0
+        impossible = possible.logical_not()
+        touched = where(live & impossible.reshape(1, batch, 1), log_probs, 0.0).sum((0, 2))
+        poisoned = touched + session.zeros(batch, dtype=dtype).masked_fill(impossible, -math.inf)
+        losses = where(possible, losses, -poisoned.unsqueeze(1).logsumexp(1))
+    if reduction == "mean":
+        return (losses / target_lengths.clamp_min(1).to(dtype)).mean()
+    if reduction == "sum":
+        return losses.sum()
+    return losses if batched else losses.squeeze(0)
 
 
 @autocast_op("cosine_similarity")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from . import functional as F
 from .module import Module
 
-__all__ = ["BCELoss", "BCEWithLogitsLoss", "CosineEmbeddingLoss", "CrossEntropyLoss", "GaussianNLLLoss", "HingeEmbeddingLoss", "HuberLoss",
+__all__ = ["BCELoss", "BCEWithLogitsLoss", "CTCLoss", "CosineEmbeddingLoss", "CrossEntropyLoss", "GaussianNLLLoss", "HingeEmbeddingLoss", "HuberLoss",
            "KLDivLoss", "L1Loss", "MSELoss", "MarginRankingLoss", "MultiLabelSoftMarginLoss", "MultiMarginLoss", "NLLLoss", "PoissonNLLLoss", "SmoothL1Loss", "SoftMarginLoss", "TripletMarginLoss"]
 
 
@@ -179,3 +179,17 @@ class MultiMarginLoss(_Loss):
     def __init__(self, p=1, margin=1.0, weight=None, size_average=None, reduce=None, reduction="mean"):
         super().__init__(reduction, p=p, margin=margin, weight=weight)
         self.p, self.margin = p, margin
+
+
+class CTCLoss(_Loss):
+    """``F.ctc_loss``: the Connectionist Temporal Classification loss of (T, N, C) log-probabilities against
+    padded or concatenated targets, given each sample's input and target lengths."""
+
+    _loss = staticmethod(F.ctc_loss)
+
+    def __init__(self, blank=0, reduction="mean", zero_infinity=False):
+        super().__init__(reduction, blank=blank, zero_infinity=zero_infinity)
+        self.blank, self.zero_infinity = blank, zero_infinity
+
+    def forward(self, log_probs, targets, input_lengths, target_lengths):
+        return self._loss(log_probs, targets, input_lengths, target_lengths, reduction=self.reduction, **self._settings)

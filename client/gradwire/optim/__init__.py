@@ -4,17 +4,19 @@
     loss.backward(); opt.step(); opt.zero_grad()
 
 ``step()`` is one command whatever the model's size: the parameters and the optimizer's
-state stay on the server.
+state stay on the server. ``LBFGS`` is stepped by the SDK with ops on server tensors: only
+scalars cross the network.
 """
 
 from . import lr_scheduler, swa_utils
 from .adam import Adam, Adamax, AdamW, NAdam, RAdam
+from .lbfgs import LBFGS
 from .optimizer import Optimizer
 from .rmsprop import Adadelta, Adagrad, RMSprop
 from .rprop import Rprop
 from .sgd import ASGD, SGD
 
 __all__ = [
-    "ASGD", "Adadelta", "Adagrad", "Adam", "Adamax", "AdamW", "NAdam", "Optimizer", "RAdam", "RMSprop", "Rprop", "SGD",
+    "ASGD", "Adadelta", "Adagrad", "Adam", "Adamax", "AdamW", "LBFGS", "NAdam", "Optimizer", "RAdam", "RMSprop", "Rprop", "SGD",
     "lr_scheduler", "swa_utils",
 ]

@@ -41,7 +41,7 @@ class Optimizer:
     defaults : the hyperparameters of a group that does not name them.
     """
 
-    _kind = ""  # the server's optimizer: "sgd" or "adam"
+    _kind = ""  # the server's optimizer: "sgd", "adam", ...; none for one the SDK steps with ops (LBFGS)
     _state_tensors: tuple = ()  # names of the per-parameter state tensors the server may hold
 
     def __init__(self, params, defaults: dict):
@@ -64,6 +64,8 @@ class Optimizer:
             self.add_param_group(group)
         session = self.param_groups[0]["params"][0]._session
         self._session = session
+        if not self._kind:  # stepped by the SDK from ops (LBFGS): no optimizer on the server
+            return
         self._handle = session._handle()
         with session._lock:
             command = session._command(type(self).__name__)
