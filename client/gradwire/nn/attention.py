@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 
-from .. import errors
+from .. import defaults, errors
 from . import functional as F
 from . import init
 from .layers import Dropout, LayerNorm, Linear, ModuleList, _new_parameter
@@ -247,4 +247,4 @@ class Transformer(Module):
     def generate_square_subsequent_mask(sz, device=None, dtype=None, *, session=None):
         """The (sz, sz) causal mask: 0.0 on and below the diagonal, -inf above, as PyTorch's."""
         session = resolve_session(session)
-        return session.full((sz, sz), -math.inf, dtype=dtype or "float32").triu(1)
+        return session.full((sz, sz), -math.inf, dtype=dtype or defaults.current).triu(1)
