@@ -614,7 +614,10 @@ class Session:
         if isinstance(data, Tensor):
             data = data._values()  # torch.tensor(t) copies t's values, requires grad or not
         if dtype is not None:
-            array = np.asarray(data, dtype=as_dtype(dtype))
+            try:
+                array = np.asarray(data, dtype=as_dtype(dtype))
+            except OverflowError:  # a Python int outside the dtype
+                raise errors.InvalidArgumentError(f"value cannot be converted to type {as_dtype(dtype).name} without overflow") from None
         elif isinstance(data, np.ndarray) or isinstance(data, np.generic):
             array = np.asarray(data)
         else:  # Python numbers: float -> the default dtype (float32), int -> int64, as PyTorch infers

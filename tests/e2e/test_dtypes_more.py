@@ -102,6 +102,17 @@ def test_a_clamp_bound_outside_the_dtype_is_refused_as_torch(session):
         session.tensor(np.array([1, 2], dtype=np.int8)).clamp(-300).tolist()
 
 
+def test_numbers_into_narrow_tensors_wrap_or_are_refused_as_torch(session):
+    for make in (lambda m: m.full((2,), -1, dtype=m.uint8), lambda m: m.zeros(3, dtype=m.int8).add_(200),
+                 lambda m: m.tensor([250, 3], dtype=m.uint8).mul_(3)):
+        _same(make(gw), make(torch))
+    for make in (lambda m: m.full((2,), 300, dtype=m.uint8), lambda m: m.zeros(2, dtype=m.int8).fill_(128)):
+        with pytest.raises(RuntimeError, match="value cannot be converted to type u?int8_t without overflow"):
+            make(torch)
+        with pytest.raises(gw.GradwireError, match="value cannot be converted to type u?int8_t without overflow"):
+            make(gw).tolist()
+
+
 def test_image_bytes_to_floats_as_torch(session):
     img = np.random.default_rng(3).integers(0, 256, (2, 5, 5, 3)).astype(np.uint8)
     x = session.tensor(img)

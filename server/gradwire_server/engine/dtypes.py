@@ -45,6 +45,16 @@ def wrap_integer(value, dtype: np.dtype):
     return dtype.type(value)
 
 
+def checked_integer(value, dtype: np.dtype):
+    """A Python int as a number of the integer ``dtype``, as PyTorch converts a fill value or a clamp bound: one outside
+    the dtype is refused, except a negative one within the range's size for an unsigned dtype, which wraps."""
+    info = np.iinfo(dtype)
+    low = -int(info.max) if dtype.kind == "u" else int(info.min)
+    if not low <= value <= int(info.max):
+        raise DTypeError(f"value cannot be converted to type {dtype.name}_t without overflow")
+    return dtype.type(value % (int(info.max) + 1) if dtype.kind == "u" else value)
+
+
 def is_floating(dtype: np.dtype) -> bool:
     return dtype.kind == "f"
 

@@ -14,7 +14,7 @@ from collections import namedtuple
 import numpy as np
 
 from .backend import Backend
-from .dtypes import DEFAULT_FLOAT, is_floating, parse_dtype, promote_tensors, wrap_integer
+from .dtypes import DEFAULT_FLOAT, checked_integer, is_floating, parse_dtype, promote_tensors, wrap_integer
 from .errors import DeviceError, DTypeError, GraphError, IndexOutOfRange, InvalidArgument, ShapeError
 from .graph import DROPPED, AccumulateGrad, Meta, Node, is_grad_enabled, set_grad_enabled, walk_backward
 from .traced import Traced, TracedNumpy, traced_input_grads
@@ -151,8 +151,9 @@ class Engine:
             # numbers as NumPy scalars of the result's dtype (no copy to a device): where(m, 1.0, 0.0) is float32
             return [arrays[0]] + [_as_number(a, target) if isinstance(a, _SCALARS) else a if a.dtype == target else a.astype(target)
                                   for a in arrays[1:]]
-        if target.kind in "iu" and target.itemsize < 8:
-            return [_as_number(a, target) if isinstance(a, _SCALARS) else a if a.dtype == target else a.astype(target) for a in arrays]
+        if target.kind in "iu" and target.itemsize < 8:  # (a NumPy float scalar, not a Python float, is left to NumPy)
+            return [(wrap_integer(a, target) if isinstance(a, (int, np.integer)) and not isinstance(a, (bool, np.bool_)) else a)
+                    if isinstance(a, _SCALARS) else a if a.dtype == target else a.astype(target) for a in arrays]
         return [a if isinstance(a, _SCALARS) or a.dtype == target else a.astype(target) for a in arrays]
 
     def _record(self, op, inputs, arrays, params, out, results):
@@ -280,6 +281,8 @@ class Engine:
             value = other if type(other) is Tensor else Tensor(self.xp.asarray(0 if name == "zero" else self._input_array(name, other), dtype=target.dtype), self)
             return self.apply_into("index_put", target, lambda source: self.index_put(source, value, key if name == "setitem" else ()))
         array = target.array
+        if array.dtype.kind in "iu" and type(other) is int and array.dtype.itemsize < 8:  # a number into a narrow integer tensor:
+            other = checked_integer(other, array.dtype) if name == "setitem" else wrap_integer(other, array.dtype)  # as PyTorch's
         try:
             if name == "zero":
                 array[...] = 0
@@ -642,7 +645,10 @@ class Engine:
     def full(self, size, fill_value, dtype=None, requires_grad=False):
         if dtype is None:
             dtype = np.bool_ if isinstance(fill_value, bool) else np.int64 if isinstance(fill_value, int) else DEFAULT_FLOAT
-        return self._leaf(self.xp.full(_size_args((size,)), fill_value, dtype=parse_dtype(dtype)), requires_grad)
+        dtype = parse_dtype(dtype)
+        if dtype.kind in "iu" and isinstance(fill_value, int) and not isinstance(fill_value, bool):
+            fill_value = checked_integer(fill_value, dtype)  # 300 into uint8 is refused, -1 wraps, as PyTorch's
+        return self._leaf(self.xp.full(_size_args((size,)), fill_value, dtype=dtype), requires_grad)
 
     def arange(self, start, end=None, step=1, dtype=None, requires_grad=False):
         if end is None:

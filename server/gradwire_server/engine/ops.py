@@ -17,6 +17,7 @@ import numpy as np
 
 from . import linalg, nn
 from .backend import digamma, erf, erfc, erfcx, erfinv, i0, lgamma, polygamma
+from .dtypes import checked_integer
 
 
 class OpDef(NamedTuple):
@@ -296,19 +297,9 @@ def _relu(xp, x):
     return xp.maximum(x, zeros, out=zeros)
 
 
-def _checked_integer(value, dtype):
-    """A Python int as a number of the integer ``dtype``, as PyTorch's checked conversion of a scalar: one outside the
-    dtype is refused, except a negative one within the range's size for an unsigned dtype, which wraps."""
-    info = np.iinfo(dtype)
-    low = -int(info.max) if dtype.kind == "u" else int(info.min)
-    if not low <= value <= int(info.max):
-        raise ValueError(f"value cannot be converted to type {dtype.name}_t without overflow")
-    return dtype.type(value % (int(info.max) + 1) if dtype.kind == "u" else value)
-
-
 def _clamp(xp, x, min=None, max=None):
     if x.dtype.kind in "iu":  # integer bounds as PyTorch converts them: checked, a negative one wrapped into an unsigned dtype
-        min, max = (_checked_integer(b, x.dtype) if isinstance(b, int) else b for b in (min, max))
+        min, max = (checked_integer(b, x.dtype) if isinstance(b, int) else b for b in (min, max))
     if min is not None:
         x = xp.maximum(x, min)
     if max is not None:
