@@ -14,6 +14,9 @@ TORCH_DTYPES = {
     np.dtype("float32"): torch.float32,
     np.dtype("float64"): torch.float64,
     np.dtype("int32"): torch.int32,
+    np.dtype("int16"): torch.int16,
+    np.dtype("int8"): torch.int8,
+    np.dtype("uint8"): torch.uint8,
     np.dtype("int64"): torch.int64,
     np.dtype("bool"): torch.bool,
 }

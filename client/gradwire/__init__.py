@@ -27,25 +27,21 @@ from .serialization import load, save
 from .session import Session, connect
 from .tensor import (
     FUNCTIONS, Size, Tensor, atleast_1d, atleast_2d, atleast_3d, block_diag, bool_, broadcast_tensors, broadcast_to, bucketize, cartesian_prod, cat,
-    cdist, column_stack, combinations, concat, concatenate, device, dstack, einsum, empty_like, float16, float32, float64, full_like, hstack, int32,
-    int64, maximum, meshgrid, minimum, ones_like, polygamma, rand_like, randn_like, row_stack, searchsorted, stack, std_mean, tensordot, var_mean,
-    vstack, where, zeros_like,
+    cdist, column_stack, combinations, concat, concatenate, device, dstack, einsum, empty_like, float16, float32, float64, full_like, hstack, int8,
+    int16, int32, int64, maximum, meshgrid, minimum, ones_like, polygamma, rand_like, randint_like, randn_like, row_stack, searchsorted, stack,
+    std_mean, tensordot, uint8, var_mean, vstack, where, zeros_like,
 )
 from .typeinfo import finfo, iinfo
+from .defaults import get_default_dtype, set_default_dtype
 
 __version__ = "0.1.0"
-
-
-def get_default_dtype():
-    """float32, PyTorch's default, which gradwire's factories and layers use (there is no set_default_dtype)."""
-    return float32
 
 __all__ = [
     "CancelledError", "DeadlineExceededError", "FailedPreconditionError", "GradwireError", "InternalError",
     "InvalidArgumentError", "InvalidIndexError", "NotFoundError", "PermissionDeniedError", "ResourceExhaustedError", "Session",
     "SessionLostError", "Size", "Tensor",
     "UnauthenticatedError", "UnavailableError", "UnimplementedError", "amp", "autocast", "autograd", "cpu", "bool_", "cat", "connect", "cuda", "device", "distributions",
-    "einsum", "get_autocast_dtype", "get_default_dtype", "is_autocast_enabled",
+    "einsum", "get_autocast_dtype", "get_default_dtype", "is_autocast_enabled", "set_default_dtype", "uint8", "int8", "int16", "randint_like",
     "enable_grad", "errors", "float16", "float32", "float64", "grad", "int32", "int64", "is_grad_enabled", "load",
     "maximum", "minimum", "nn", "no_grad", "broadcast_to", "meshgrid", "tensordot", "std_mean", "var_mean", "linalg",
     "optim", "save", "set_grad_enabled", "stack", "utils", "viz", "where",
@@ -60,4 +56,4 @@ __all__ = [
 globals().update(FUNCTIONS)  # gw.exp(x), gw.sum(x, 1), ...: torch's functions of a tensor
 from .factories import tensor  # noqa: E402 - after the submodule of that name: gw.tensor([1, 2]) is the factory, as torch.tensor
 # PyTorch's dtype aliases (torch.long, torch.float, ...), set last and kept out of __all__: they shadow builtins
-long, int, float, double, half, bool = int64, int32, float32, float64, float16, bool_  # noqa: A001
+long, int, float, double, half, short, bool = int64, int32, float32, float64, float16, int16, bool_  # noqa: A001

@@ -8,6 +8,7 @@ import secrets
 
 import numpy as np
 
+from . import defaults
 from .session import _open_sessions, resolve_session
 from .errors import InvalidArgumentError
 from .tensor import Tensor, as_dtype
@@ -94,7 +95,7 @@ def logspace(start, end, steps, base=10.0, dtype=None, requires_grad=False, *, s
     if steps < 0:
         raise InvalidArgumentError("number of steps must be non-negative")
     exponents = np.linspace(float(start), float(end), steps, dtype=np.float64)
-    values = np.power(float(base), exponents).astype(as_dtype(dtype) if dtype is not None else np.float32)
+    values = np.power(float(base), exponents).astype(as_dtype(dtype) if dtype is not None else defaults.current)
     return resolve_session(session).tensor(values, requires_grad=requires_grad)
 
 

@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 
+from . import defaults
+
 PRECISION, THRESHOLD, EDGEITEMS, LINEWIDTH = 4, 1000, 3, 80
 SCI_MODE = None  # None: chosen from the values; True or False: always or never scientific (set_printoptions)
 _PROFILES = {"default": (4, 1000, 3, 80), "short": (2, 1000, 2, 80), "full": (4, math.inf, 3, 80)}  # precision, threshold, edgeitems, linewidth
@@ -34,7 +36,7 @@ def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=N
     if linewidth is not None:
         LINEWIDTH = linewidth
     SCI_MODE = sci_mode
-_DEFAULT_DTYPES = {np.dtype(np.float32), np.dtype(np.int64), np.dtype(np.bool_)}
+_DEFAULT_DTYPES = {np.dtype(np.int64), np.dtype(np.bool_)}  # and the default float dtype (float32 unless set)
 
 
 def tensor_repr(values: np.ndarray, suffixes: list[str]) -> str:
@@ -49,7 +51,7 @@ def tensor_repr(values: np.ndarray, suffixes: list[str]) -> str:
         formatter = _Formatter(_summarized(values) if summarize else values)
         body = _nested(values, indent, summarize, formatter)
         extra = []
-    if values.dtype not in _DEFAULT_DTYPES:
+    if values.dtype not in _DEFAULT_DTYPES and values.dtype != defaults.current:
         extra.append(f"dtype=torch.{values.dtype.name}")
     return _with_suffixes(prefix + body, extra + suffixes, indent) + ")"
 

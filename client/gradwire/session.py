@@ -24,7 +24,7 @@ import weakref
 import grpc
 import numpy as np
 
-from . import errors
+from . import defaults, errors
 from .grad_mode import _anomaly, is_grad_enabled, set_grad_enabled
 from .tensor import Tensor, as_dtype
 from .transport import open_channel, wait_ready
@@ -611,13 +611,16 @@ class Session:
         if isinstance(data, Tensor):
             data = data._values()  # torch.tensor(t) copies t's values, requires grad or not
         if dtype is not None:
-            array = np.asarray(data, dtype=as_dtype(dtype))
+            try:
+                array = np.asarray(data, dtype=as_dtype(dtype))
+            except OverflowError:  # a Python int outside the dtype
+                raise errors.InvalidArgumentError(f"value cannot be converted to type {as_dtype(dtype).name} without overflow") from None
         elif isinstance(data, np.ndarray) or isinstance(data, np.generic):
             array = np.asarray(data)
-        else:  # Python numbers: float -> float32, int -> int64, as PyTorch infers
+        else:  # Python numbers: float -> the default dtype (float32), int -> int64, as PyTorch infers
             array = np.asarray(data)
             if array.dtype.kind == "f":
-                array = array.astype(np.float32)
+                array = array.astype(defaults.current)
             elif array.dtype.kind in "iu":
                 array = array.astype(np.int64)
         if requires_grad and array.dtype.kind != "f":
@@ -676,11 +679,11 @@ class Session:
         return out
 
     def zeros(self, *size, dtype=None, requires_grad=False):
-        """A tensor of zeros (float32 unless ``dtype``)."""
+        """A tensor of zeros (the default dtype, float32, unless ``dtype``)."""
         return self._sized("zeros", size, dtype, requires_grad)
 
     def ones(self, *size, dtype=None, requires_grad=False):
-        """A tensor of ones (float32 unless ``dtype``)."""
+        """A tensor of ones (the default dtype, float32, unless ``dtype``)."""
         return self._sized("ones", size, dtype, requires_grad)
 
     def rand(self, *size, generator=None, dtype=None, requires_grad=False):
@@ -693,7 +696,7 @@ class Session:
 
     def _sized(self, name, size, dtype, requires_grad, generator=None):
         size = _size_args(size)
-        dtype = as_dtype(dtype) if dtype is not None else np.dtype(np.float32)
+        dtype = as_dtype(dtype) if dtype is not None else defaults.current
         if generator is None:
             return self._factory(name, size, dtype, requires_grad, size=size)
         return self._factory(name, size, dtype, requires_grad, size=size, generator=self._generator_handle(generator))
@@ -711,7 +714,7 @@ class Session:
 
         size = _size_args((size,))
         if dtype is None:
-            dtype = np.bool_ if isinstance(fill_value, bool) else np.int64 if isinstance(fill_value, int) else np.float32
+            dtype = np.bool_ if isinstance(fill_value, bool) else np.int64 if isinstance(fill_value, int) else defaults.current
         return self._factory("full", size, as_dtype(dtype), requires_grad, size=size, fill_value=fill_value)
 
     def arange(self, start, end=None, step=1, dtype=None, requires_grad=False):
@@ -722,7 +725,7 @@ class Session:
         if step == 0:
             raise errors.InvalidArgumentError("arange(): step must be nonzero")
         if dtype is None:
-            dtype = np.float32 if any(isinstance(v, float) for v in (start, end, step)) else np.int64
+            dtype = defaults.current if any(isinstance(v, float) for v in (start, end, step)) else np.int64
         length = max(0, int(np.ceil((end - start) / step)))
         return self._factory("arange", (length,), as_dtype(dtype), requires_grad, start=start, end=end, step=step)
 
@@ -732,7 +735,7 @@ class Session:
         value rounded once as its fused multiply-add rounds it), computed here and uploaded."""
         if steps < 0:
             raise errors.InvalidArgumentError("linspace(): number of steps must be non-negative")
-        dtype = as_dtype(dtype) if dtype is not None else np.dtype(np.float32)
+        dtype = as_dtype(dtype) if dtype is not None else defaults.current
         if dtype.kind == "f":
             compute = np.dtype(np.float32) if dtype.itemsize < 4 else dtype  # float16 in float, as PyTorch's opmath
             exact = np.float64 if compute.itemsize <= 4 else np.longdouble  # wide enough for one product and one sum
@@ -767,7 +770,7 @@ class Session:
 
     def eye(self, n, m=None, dtype=None, requires_grad=False):
         """The ``n`` x ``m`` identity, as ``torch.eye``, made on the server."""
-        dtype = as_dtype(dtype) if dtype is not None else np.dtype(np.float32)
+        dtype = as_dtype(dtype) if dtype is not None else defaults.current
         values = (self.arange(n).unsqueeze(1) == self.arange(n if m is None else m)).to(dtype)
         return values.requires_grad_() if requires_grad else values
 

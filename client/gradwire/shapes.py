@@ -10,7 +10,8 @@ import math
 
 import numpy as np
 
-_FLOAT32 = np.dtype(np.float32)
+from . import defaults
+
 _BOOL = np.dtype(np.bool_)
 _INT64 = np.dtype(np.int64)
 _CATEGORY = {"b": 0, "i": 1, "u": 1, "f": 2}
@@ -53,7 +54,7 @@ def _elementwise(inputs, params):
     if dtype is None:
         return None
     if dtype.kind != "f" and scalar_float:
-        dtype = _FLOAT32
+        dtype = defaults.current
     elif dtype.kind == "b" and scalar_int:
         dtype = _INT64  # a mask and an int: int64, as PyTorch's
     return shape, dtype
@@ -71,15 +72,15 @@ def _unary(inputs, params):
 
 
 def _float_unary(inputs, params):
-    """exp, log, ...: an integer or bool tensor computes in float32, as PyTorch's default dtype."""
+    """exp, log, ...: an integer or bool tensor computes in the default float dtype, as PyTorch's."""
     dtype = inputs[0]._dtype
-    return inputs[0]._shape, (dtype if dtype is None or dtype.kind == "f" else _FLOAT32)
+    return inputs[0]._shape, (dtype if dtype is None or dtype.kind == "f" else defaults.current)
 
 
 def _clamp(inputs, params):
     dtype, bounds = inputs[0]._dtype, [type(params.get(k)) for k in ("min", "max")]
     if dtype is not None and dtype.kind != "f" and float in bounds:
-        dtype = _FLOAT32
+        dtype = defaults.current
     elif dtype is not None and dtype.kind == "b" and int in bounds:
         dtype = _INT64
     return inputs[0]._shape, dtype
@@ -87,7 +88,7 @@ def _clamp(inputs, params):
 
 def _division(inputs, params):
     meta = _elementwise(inputs, params)
-    return meta and (meta[0], meta[1] if meta[1].kind == "f" else _FLOAT32)
+    return meta and (meta[0], meta[1] if meta[1].kind == "f" else defaults.current)
 
 
 def _comparison(inputs, params):
@@ -321,7 +322,7 @@ def _all_dims(inputs, params):
 
 def _float_reduction(inputs, params):
     shape, dtype = _reduction(inputs, params)
-    return shape, (dtype if dtype.kind == "f" else _FLOAT32)
+    return shape, (dtype if dtype.kind == "f" else defaults.current)
 
 
 def _test(inputs, params):
@@ -334,7 +335,7 @@ def _bool_reduction(inputs, params):
 
 def _float_elementwise(inputs, params):
     meta = _elementwise(inputs, params)
-    return meta and (meta[0], meta[1] if meta[1].kind == "f" else _FLOAT32)
+    return meta and (meta[0], meta[1] if meta[1].kind == "f" else defaults.current)
 
 
 def _repeat(inputs, params):
@@ -445,6 +446,8 @@ INFER = {
     **dict.fromkeys(["logical_and", "logical_or", "logical_xor"], _comparison),
     **dict.fromkeys(["all", "any"], _bool_reduction),
     "count_nonzero": _arg_reduction,
+    "mode": lambda inputs, params: (_reduced(inputs[0]._shape, params.get("dim", -1), params.get("keepdim", False)), inputs[0]._dtype),
+    "histc": lambda inputs, params: ((params.get("bins", 100),), inputs[0]._dtype),
     "prod": _prod,
     **dict.fromkeys(["amax", "amin"], _all_dims),
     "logsumexp": _float_reduction,
@@ -505,7 +508,7 @@ def index_shape(shape, parts):
     stand_ins = []
     for part in parts:
         if hasattr(part, "_shape"):
-            if part._shape is None or part._dtype is None or part._dtype.kind not in "iu":
+            if part._shape is None or part._dtype is None or part._dtype.kind not in "iu" or part._dtype.itemsize < 4:  # (uint8: a mask)
                 return None
             part = np.lib.stride_tricks.as_strided(np.zeros(1, np.intp), part._shape, (0,) * len(part._shape))
         stand_ins.append(part)

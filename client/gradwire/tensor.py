@@ -14,7 +14,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from . import errors
+from . import defaults, errors
 from .amp import autocast_mode as _amp
 from .grad_mode import is_grad_enabled, no_grad
 from .printing import tensor_repr
@@ -23,14 +23,16 @@ from .wire import Handle, IndexKey
 
 float16, float32, float64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
 int32, int64, bool_ = np.dtype(np.int32), np.dtype(np.int64), np.dtype(np.bool_)
-_ALIASES = {"float": "float32", "double": "float64", "half": "float16", "long": "int64", "int": "int32"}
-_SUPPORTED = {float16, float32, float64, int32, int64, bool_}
+uint8, int8, int16 = np.dtype(np.uint8), np.dtype(np.int8), np.dtype(np.int16)
+_ALIASES = {"float": "float32", "double": "float64", "half": "float16", "long": "int64", "int": "int32", "short": "int16"}
+_SUPPORTED = {float16, float32, float64, uint8, int8, int16, int32, int64, bool_}
 
 max_result = namedtuple("max", ["values", "indices"])
 min_result = namedtuple("min", ["values", "indices"])
 sort_result = namedtuple("sort", ["values", "indices"])
 kthvalue_result = namedtuple("kthvalue", ["values", "indices"])
 median_result = namedtuple("median", ["values", "indices"])
+mode_result = namedtuple("mode", ["values", "indices"])
 topk_result = namedtuple("topk", ["values", "indices"])
 cummax_result = namedtuple("cummax", ["values", "indices"])
 cummin_result = namedtuple("cummin", ["values", "indices"])
@@ -535,12 +537,17 @@ class Tensor:
         known = []  # the parts as the client knows them, for the output's shape
         for part in key if isinstance(key, tuple) else (key,):
             if isinstance(part, Tensor):
+                if part._dtype is not None and part._dtype.kind in "iu" and part._dtype.itemsize < 4:
+                    _small_index(part._dtype)  # uint8: a mask, with PyTorch's warning (the server reads it as one)
                 parts.append(Handle(part._handle))
                 known.append(part)
             elif isinstance(part, (list, np.ndarray)):
                 array = np.asarray(part)
                 if array.dtype.kind not in "iub":
                     raise errors.InvalidArgumentError("tensors used as indices must be long, int, byte or bool tensors")
+                if array.dtype == uint8 and isinstance(part, np.ndarray):  # a mask, as torch takes a uint8 array (int8: indices)
+                    _small_index(array.dtype)
+                    array = array.astype(bool)
                 index = self._session.tensor(array if array.dtype.kind == "b" else array.astype(np.int64))
                 keep.append(index)
                 parts.append(Handle(index._handle))
@@ -721,6 +728,25 @@ class Tensor:
         lead = (slice(None),) * dim
         pick = lead + ((slice(k - 1, k),) if keepdim else (k - 1,)) if self.ndim else ()
         return kthvalue_result(values[pick], indices[pick])
+
+    def mode(self, dim=-1, keepdim=False):
+        """The most frequent value along ``dim`` (the smallest of those tied) and the index of its last occurrence,
+        a named tuple ``(values, indices)``, as ``torch.mode`` on the CPU; the gradient goes to that index."""
+        if self._shape is not None:
+            _wrap_dim(dim, len(self._shape))
+        values, indices = _op("mode", (self,), {"dim": dim, "keepdim": keepdim}, outputs=2)
+        return mode_result(values, indices)
+
+    def histc(self, bins=100, min=0, max=0):
+        """Counts of the elements in ``bins`` equal bins over [``min``, ``max``] (both 0: the elements' own range),
+        as ``torch.histc``: in this tensor's float dtype; elements outside the range are not counted; no gradient."""
+        if self._dtype is not None and self._dtype.kind != "f":
+            raise errors.UnimplementedError(f'"histogram_cpu" not implemented for \'{_TENSOR_TYPE_NAMES.get(self._dtype, self._dtype.name)}\'')
+        if bins <= 0:
+            raise errors.InvalidArgumentError(f"torch.histogram(): bins must be > 0, but got {bins} for dimension 0")
+        if min > max:
+            raise errors.InvalidArgumentError("torch.histc: max must be larger than min")
+        return _op("histc", (self,), {"bins": int(bins), "min": float(min), "max": float(max)})
 
     def median(self, dim=None, keepdim=False):
         """The lower median (of all elements: a 0-d tensor; along ``dim``: values and indices), as ``torch.median``."""
@@ -1041,7 +1067,7 @@ class Tensor:
 
     def bernoulli_(self, p=0.5, *, generator=None):
         """0/1 samples, each 1 with probability ``p`` (a number or a tensor), written into this tensor."""
-        samples = self._session.rand(*self.shape, generator=generator, dtype=self.dtype if self.dtype.kind == "f" else float32)
+        samples = self._session.rand(*self.shape, generator=generator, dtype=self.dtype if self.dtype.kind == "f" else defaults.current)
         return self.copy_((samples < p).to(self.dtype))
 
     def exponential_(self, lambd=1.0, *, generator=None):
@@ -1430,7 +1456,7 @@ def _nan_ignoring_extreme(name, x, other, wins):
 def _xlog(x, y, log):
     """``x * log(y)``, 0 where x is 0 and y is not NaN (xlogy, xlog1py): the zero's gradient passes to neither."""
     if not isinstance(x, Tensor):
-        x = y._session.full((), x, dtype=y.dtype if y.dtype.kind == "f" else float32)
+        x = y._session.full((), x, dtype=y.dtype if y.dtype.kind == "f" else defaults.current)
     zero = x == 0
     if isinstance(y, Tensor):
         zero = zero & y.isnan().logical_not()
@@ -1494,12 +1520,20 @@ for _name, _alias in {"asin": "arcsin", "acos": "arccos", "atan": "arctan", "tru
 for _name in ("add", "sub", "mul", "div", "pow", "floor_divide", "remainder", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge",
               "logical_and", "logical_or", "logical_xor"):
     setattr(Tensor, _name, _binary(_name))
-for _name, _dtype in {**_ALIASES, "bool": "bool"}.items():  # float() double() half() long() int() bool()
+for _name, _dtype in {**_ALIASES, "bool": "bool", "byte": "uint8", "char": "int8"}.items():  # float() double() ... byte() char() bool()
     setattr(Tensor, _name, _conversion(_name, np.dtype(_dtype)))
 
 
 _TORCH_TYPE_NAMES = {float16: "Half", float32: "Float", float64: "Double"}
-_TENSOR_TYPE_NAMES = {**_TORCH_TYPE_NAMES, int64: "Long", int32: "Int", bool_: "Bool"}
+_TENSOR_TYPE_NAMES = {**_TORCH_TYPE_NAMES, int64: "Long", int32: "Int", int16: "Short", int8: "Char", uint8: "Byte", bool_: "Bool"}
+
+
+def _small_index(dtype):
+    """An index tensor of fewer than 32 bits, as PyTorch takes one: uint8 is a mask (deprecated: a warning), int8
+    and int16 are refused."""
+    if dtype != uint8:
+        raise errors.InvalidIndexError("tensors used as indices must be long, int, byte or bool tensors")
+    warnings.warn("indexing with dtype torch.uint8 is now deprecated, please use a dtype torch.bool instead.", UserWarning, stacklevel=4)
 
 
 def _as_index(x, index):
@@ -1634,6 +1668,8 @@ def _op(name, inputs, params=None, outputs=1, metas=None):
         inputs = tuple(session.tensor(x) if isinstance(x, np.ndarray) or _is_torch_tensor(x) else x for x in inputs)
     if _amp.state.active:  # under gw.amp.autocast: floating inputs cast as torch's op lists say for this op
         inputs = _amp.cast_inputs(name, inputs)
+    if defaults.current is not defaults.FLOAT32 and name not in _NO_DEFAULT_DTYPE:  # (the server's is float32)
+        params = {**(params or {}), "default_dtype": defaults.current.name}
     grad_on = is_grad_enabled()
     requires_grad = tracked and grad_on and name not in session._non_differentiable
     meta = infer(name, inputs, params or _NO_PARAMS)
@@ -1659,6 +1695,7 @@ def _op(name, inputs, params=None, outputs=1, metas=None):
 
 
 _VIEW_OPS = frozenset(("reshape", "transpose", "permute", "expand", "squeeze", "unsqueeze"))  # and x[basic key]
+_NO_DEFAULT_DTYPE = frozenset(("index", "to", "dropout", "index_put"))  # the server's engine calls take no such param
 
 
 def _note_view(view, base):
@@ -1767,7 +1804,7 @@ _FUNCTION_NAMES = (
     "lerp", "addmm", "addcmul", "addcdiv", "hypot", "logaddexp", "nan_to_num", "isclose", "diff", "repeat_interleave", "kron", "cross",
     "scatter", "index_add", "index_fill", "kthvalue", "median", "quantile", "unique", "bincount", "inverse", "det", "slogdet", "logdet", "svd",
     "bernoulli", "multinomial", "swapaxes", "swapdims", "take", "take_along_dim", "baddbmm", "addbmm", "addmv", "addr", "dist", "diag_embed",
-    "nanmean", "nansum", "fmax", "fmin", "frac", "cummax", "cummin", "logit", "xlogy", "sinc",
+    "nanmean", "nansum", "fmax", "fmin", "frac", "cummax", "cummin", "logit", "xlogy", "sinc", "mode", "histc",
 )
 
 
@@ -1802,6 +1839,17 @@ def _like(name):
 
 
 zeros_like, ones_like, rand_like, randn_like, full_like = map(_like, ("zeros_like", "ones_like", "rand_like", "randn_like", "full_like"))
+
+
+def randint_like(input, low=0, high=None, *, dtype=None, requires_grad=False, generator=None):
+    """``torch.randint_like``: integers uniform in [low, high) (``randint_like(input, high)``: from 0) in ``input``'s
+    shape, dtype (unless ``dtype=``) and session."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"randint_like(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+    if high is None:
+        low, high = 0, low
+    return input._session.randint(low, high, tuple(input.shape), dtype=dtype if dtype is not None else input.dtype,
+                                  requires_grad=requires_grad, generator=generator)
 
 
 def empty_like(input, *, dtype=None, requires_grad=False):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import defaults
 from .tensor import _ALIASES
 
 __all__ = ["finfo", "iinfo"]
@@ -22,12 +23,12 @@ def _parse(dtype) -> np.dtype:
 
 
 class finfo:
-    """The limits of a float dtype (float32, PyTorch's default, when none is given), as ``torch.finfo``: ``bits``,
+    """The limits of a float dtype (the default dtype, float32, when none is given), as ``torch.finfo``: ``bits``,
     ``eps`` (the gap above 1), ``max``, ``min``, ``tiny`` and ``smallest_normal`` (the smallest positive normal number),
     ``resolution`` (10 ** -decimal digits) and ``dtype`` (its name), all Python numbers."""
 
     def __init__(self, type=None):
-        dtype = np.dtype(np.float32) if type is None else _parse(type)
+        dtype = defaults.current if type is None else _parse(type)
         if dtype.kind != "f":
             raise TypeError("torch.finfo() requires a floating point input type. Use torch.iinfo to handle 'torch.finfo'")
         info = np.finfo(dtype)

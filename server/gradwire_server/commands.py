@@ -15,6 +15,7 @@ from gradwire.v1 import gradwire_pb2 as pb
 from gradwire.wire import array_from_bytes, decode_param
 
 from .engine import DROPPED, AnomalyError, Tensor, parse_dtype, set_grad_enabled
+from .engine.dtypes import DEFAULT_FLOAT, parse_default_float
 from .engine import graphview, optim
 from .errors import DependencyFailed, InvalidRequest
 from .sessions import GradAlias, Session
@@ -343,6 +344,17 @@ def _apply_op(session, op):
         tensor = tensors.get(operand.handle)  # a number's operand reads handle 0, which is never bound
         inputs.append(tensor if type(tensor) is Tensor else _operand(session, operand))
     params = _params(session, op.params) if len(op.params) else {}
+    if "default_dtype" in params:  # the client's set_default_dtype, for this op alone: the engine keeps no such state
+        engine.default_float = parse_default_float(params.pop("default_dtype"))
+        try:
+            return _run_op(session, op, inputs, params)
+        finally:
+            engine.default_float = DEFAULT_FLOAT
+    return _run_op(session, op, inputs, params)
+
+
+def _run_op(session, op, inputs, params):
+    engine = session.engine
     name = op.name
     call = _ENGINE_CALLS.get(name)
     sized = session.quota.before_op(name, inputs, params)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+from .. import defaults
 from . import functional as F
 from . import init
 from .layers import Dropout, LayerNorm, Linear, ModuleList, _new_parameter
@@ -236,4 +237,4 @@ class Transformer(Module):
     def generate_square_subsequent_mask(sz, device=None, dtype=None, *, session=None):
         """The (sz, sz) causal mask: 0.0 on and below the diagonal, -inf above, as PyTorch's."""
         session = resolve_session(session)
-        return session.full((sz, sz), -math.inf, dtype=dtype or "float32").triu(1)
+        return session.full((sz, sz), -math.inf, dtype=dtype or defaults.current).triu(1)

@@ -1,7 +1,7 @@
 """The layers of ``gradwire.nn``: PyTorch's names, arguments, initialisation and behaviour.
 
 Every layer with weights takes ``session=`` (which session its parameters live
-in; default: the only open session) and ``dtype=`` (float32 by default). The
+in; default: the only open session) and ``dtype=`` (the default dtype, float32, by default). The
 initial weights are drawn on the server from the session's seeded generator,
 with PyTorch's bounds (``kaiming_uniform_(a=sqrt(5))``, that is U(-1/sqrt(fan_in),
 1/sqrt(fan_in)), for weights and biases of Linear and Conv2d).
@@ -15,7 +15,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .. import errors
+from .. import defaults, errors
 from ..grad_mode import no_grad
 from ..tensor import as_dtype
 from . import functional as F
@@ -33,7 +33,7 @@ __all__ = [
 
 
 def _new_parameter(session, shape, dtype):
-    return Parameter(session.zeros(shape, dtype=as_dtype(dtype or "float32")))
+    return Parameter(session.zeros(shape, dtype=as_dtype(dtype or defaults.current)))
 
 
 class Identity(Module):
@@ -612,7 +612,7 @@ class PReLU(Module):
     def __init__(self, num_parameters=1, init=0.25, *, session=None, dtype=None):
         super().__init__()
         self.num_parameters = num_parameters
-        self.weight = Parameter(resolve_session(session).full((num_parameters,), float(init), dtype=as_dtype(dtype or "float32")))
+        self.weight = Parameter(resolve_session(session).full((num_parameters,), float(init), dtype=as_dtype(dtype or defaults.current)))
 
     def forward(self, input):
         return F.prelu(input, self.weight)
@@ -827,8 +827,8 @@ class _BatchNorm(Module):
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
         if track_running_stats:
-            self.register_buffer("running_mean", session.zeros(num_features, dtype=as_dtype(dtype or "float32")))
-            self.register_buffer("running_var", session.ones(num_features, dtype=as_dtype(dtype or "float32")))
+            self.register_buffer("running_mean", session.zeros(num_features, dtype=as_dtype(dtype or defaults.current)))
+            self.register_buffer("running_var", session.ones(num_features, dtype=as_dtype(dtype or defaults.current)))
             self.register_buffer("num_batches_tracked", session.tensor(0, dtype="int64"))
         else:
             for name in ("running_mean", "running_var", "num_batches_tracked"):

@@ -8,10 +8,10 @@ from .errors import DTypeError
 
 DEFAULT_FLOAT = np.dtype(np.float32)
 
-SUPPORTED = {np.dtype(name): name for name in ("float32", "float64", "float16", "int64", "int32", "bool")}
+SUPPORTED = {np.dtype(name): name for name in ("float32", "float64", "float16", "int64", "int32", "int16", "int8", "uint8", "bool")}
 
 # PyTorch's alternative spellings, so "float", "double", "long" read as users expect.
-_ALIASES = {"float": "float32", "double": "float64", "half": "float16", "long": "int64", "int": "int32"}
+_ALIASES = {"float": "float32", "double": "float64", "half": "float16", "long": "int64", "int": "int32", "short": "int16"}
 
 
 def parse_dtype(dtype) -> np.dtype:
@@ -25,6 +25,34 @@ def parse_dtype(dtype) -> np.dtype:
     if parsed not in SUPPORTED:
         raise DTypeError(f"unsupported dtype {dtype!r}; supported: {', '.join(SUPPORTED.values())}")
     return parsed
+
+
+def parse_default_float(dtype) -> np.dtype:
+    """The default float dtype an op command names (``set_default_dtype`` on the client): a float dtype."""
+    parsed = parse_dtype(dtype)
+    if parsed.kind != "f":
+        raise DTypeError("only floating-point types are supported as the default type")
+    return parsed
+
+
+def wrap_integer(value, dtype: np.dtype):
+    """A Python integer as a number of the integer ``dtype``, wrapped as C casts it (PyTorch's ``uint8 + 300``
+    adds 44): NumPy refuses a Python int out of a dtype's range."""
+    bits = dtype.itemsize * 8
+    value = int(value) & ((1 << bits) - 1)
+    if dtype.kind == "i" and value >= 1 << (bits - 1):
+        value -= 1 << bits
+    return dtype.type(value)
+
+
+def checked_integer(value, dtype: np.dtype):
+    """A Python int as a number of the integer ``dtype``, as PyTorch converts a fill value or a clamp bound: one outside
+    the dtype is refused, except a negative one within the range's size for an unsigned dtype, which wraps."""
+    info = np.iinfo(dtype)
+    low = -int(info.max) if dtype.kind == "u" else int(info.min)
+    if not low <= value <= int(info.max):
+        raise DTypeError(f"value cannot be converted to type {dtype.name}_t without overflow")
+    return dtype.type(value % (int(info.max) + 1) if dtype.kind == "u" else value)
 
 
 def is_floating(dtype: np.dtype) -> bool:

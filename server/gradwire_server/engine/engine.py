@@ -14,7 +14,7 @@ from collections import namedtuple
 import numpy as np
 
 from .backend import Backend
-from .dtypes import DEFAULT_FLOAT, is_floating, parse_dtype, promote_tensors
+from .dtypes import DEFAULT_FLOAT, checked_integer, is_floating, parse_dtype, promote_tensors, wrap_integer
 from .errors import DeviceError, DTypeError, GraphError, IndexOutOfRange, InvalidArgument, ShapeError
 from .graph import DROPPED, AccumulateGrad, Meta, Node, is_grad_enabled, set_grad_enabled, walk_backward
 from .traced import Traced, TracedNumpy, traced_input_grads
@@ -41,6 +41,9 @@ class Engine:
         self._ndarray = self.xp.ndarray
         self.stream = self.backend.new_stream()  # `with engine.stream:` runs work on this engine's own CUDA stream
         self.trace = 0  # anomaly detection: the id nodes recorded now keep (Node.trace), to name their forward op
+        # the float dtype integer tensors become (x / 2, exp(x)): float32 unless the op's command names the
+        # client's default dtype (``set_default_dtype``), which commands.py sets for that op alone
+        self.default_float = DEFAULT_FLOAT
         self.manual_seed(seed)
 
     # --- ops ------------------------------------------------------------------
@@ -73,7 +76,7 @@ class Engine:
         if (op.broadcasts or op.arity is None) and (name == "where" or not _same_float_dtype(arrays, self._ndarray)):
             arrays = self._promote(name, inputs, arrays)
         if name in _INTEGER_RULES and arrays[0].dtype.kind in "biu":
-            arrays[0] = _INTEGER_RULES[name](name, arrays[0], params)
+            arrays[0] = _INTEGER_RULES[name](name, arrays[0], params, self.default_float)
         if params:
             for key, value in params.items():
                 if type(value) is list:
@@ -129,12 +132,13 @@ class Engine:
         raise InvalidArgument(f"{name}(): expected a Tensor or a number as input, got {type(x).__name__}")
 
     def _promote(self, name, inputs, arrays):
-        """PyTorch's type promotion: tensors promote together; a Python float turns an integer tensor into float32."""
+        """PyTorch's type promotion: tensors promote together; a Python float turns an integer tensor into the default
+        float dtype; a Python int meets a narrower integer tensor as a number of its dtype, wrapped (uint8 + 300 adds 44)."""
         target = promote_tensors((a.dtype, a.ndim) for a in arrays if not isinstance(a, _SCALARS))
         if target is None:
             raise InvalidArgument(f"{name}() needs at least one tensor input")
-        if target.kind != "f" and (name == "div" or any(type(a) is float for a in arrays)):
-            target = DEFAULT_FLOAT  # true division and float scalars make integer tensors float
+        if target.kind != "f" and (name in _FLOAT_RESULTS or any(type(a) is float for a in arrays)):
+            target = self.default_float  # true division and float scalars make integer tensors float
         if name == "where":
             if arrays[0].dtype != np.bool_:
                 raise DTypeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype {arrays[0].dtype}")
@@ -143,9 +147,13 @@ class Engine:
             if target is None:
                 target = _BOOL if all(type(a) is bool for a in arrays[1:]) else _INT64
             if target.kind != "f" and any(type(a) is float for a in arrays[1:]):
-                target = DEFAULT_FLOAT
+                target = self.default_float
             # numbers as NumPy scalars of the result's dtype (no copy to a device): where(m, 1.0, 0.0) is float32
-            return [arrays[0]] + [target.type(a) if isinstance(a, _SCALARS) else a if a.dtype == target else a.astype(target) for a in arrays[1:]]
+            return [arrays[0]] + [_as_number(a, target) if isinstance(a, _SCALARS) else a if a.dtype == target else a.astype(target)
+                                  for a in arrays[1:]]
+        if target.kind in "iu" and target.itemsize < 8:  # (a NumPy float scalar, not a Python float, is left to NumPy)
+            return [(wrap_integer(a, target) if isinstance(a, (int, np.integer)) and not isinstance(a, (bool, np.bool_)) else a)
+                    if isinstance(a, _SCALARS) else a if a.dtype == target else a.astype(target) for a in arrays]
         return [a if isinstance(a, _SCALARS) or a.dtype == target else a.astype(target) for a in arrays]
 
     def _record(self, op, inputs, arrays, params, out, results):
@@ -218,10 +226,10 @@ class Engine:
             elif not (part is None or part is Ellipsis or isinstance(part, (int, np.integer, slice))):
                 raise InvalidArgument(f"index: unsupported index of type {type(part).__name__}")
             if hasattr(part, "dtype"):
-                if part.dtype == np.bool_:
+                if part.dtype == np.bool_ or part.dtype == np.uint8:  # uint8: a mask too, as PyTorch's (the SDK warns)
                     parts.extend(part.nonzero())  # a mask is the indices where it is True
                     continue
-                if part.dtype.kind not in "iu":
+                if part.dtype.kind not in "iu" or part.dtype.itemsize < 4:  # int8, int16: refused, as PyTorch
                     raise InvalidArgument("tensors used as indices must be long, int, byte or bool tensors")
             parts.append(part)
         return tuple(parts)
@@ -273,6 +281,8 @@ class Engine:
             value = other if type(other) is Tensor else Tensor(self.xp.asarray(0 if name == "zero" else self._input_array(name, other), dtype=target.dtype), self)
             return self.apply_into("index_put", target, lambda source: self.index_put(source, value, key if name == "setitem" else ()))
         array = target.array
+        if array.dtype.kind in "iu" and type(other) is int and array.dtype.itemsize < 8:  # a number into a narrow integer tensor:
+            other = checked_integer(other, array.dtype) if name == "setitem" else wrap_integer(other, array.dtype)  # as PyTorch's
         try:
             if name == "zero":
                 array[...] = 0
@@ -635,7 +645,10 @@ class Engine:
     def full(self, size, fill_value, dtype=None, requires_grad=False):
         if dtype is None:
             dtype = np.bool_ if isinstance(fill_value, bool) else np.int64 if isinstance(fill_value, int) else DEFAULT_FLOAT
-        return self._leaf(self.xp.full(_size_args((size,)), fill_value, dtype=parse_dtype(dtype)), requires_grad)
+        dtype = parse_dtype(dtype)
+        if dtype.kind in "iu" and isinstance(fill_value, int) and not isinstance(fill_value, bool):
+            fill_value = checked_integer(fill_value, dtype)  # 300 into uint8 is refused, -1 wraps, as PyTorch's
+        return self._leaf(self.xp.full(_size_args((size,)), fill_value, dtype=dtype), requires_grad)
 
     def arange(self, start, end=None, step=1, dtype=None, requires_grad=False):
         if end is None:
@@ -682,19 +695,26 @@ def _endpoint(tensor):
     return node if node.outputs is None else (node, tensor._output_nr)
 
 
-def _to_default_float(name, array, params):
-    return array.astype(DEFAULT_FLOAT)
+def _as_number(value, dtype):
+    """A Python number as a NumPy scalar of ``dtype``; an integer wrapped into an integer dtype, as PyTorch's."""
+    if dtype.kind in "iu" and isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        return wrap_integer(value, dtype)
+    return dtype.type(value)
 
 
-def _clamp_bounds(name, array, params):
+def _to_default_float(name, array, params, default):
+    return array.astype(default)
+
+
+def _clamp_bounds(name, array, params, default):
     # a float bound makes an integer tensor float, an int bound a bool tensor int64, as PyTorch's result type does
     bounds = [type(params.get(k)) for k in ("min", "max")]
     if float in bounds:
-        return array.astype(DEFAULT_FLOAT)
+        return array.astype(default)
     return array.astype(_INT64) if int in bounds and array.dtype == _BOOL else array
 
 
-def _refuse_integers(name, array, params):
+def _refuse_integers(name, array, params, default):
     if name in ("var", "std"):
         raise DTypeError("std and var only support floating point and complex dtypes")
     if name == "mean":
@@ -706,6 +726,7 @@ def _refuse_integers(name, array, params):
 
 
 _BOOL, _INT64 = np.dtype(np.bool_), np.dtype(np.int64)
+_FLOAT_RESULTS = frozenset(("div", "atan2"))  # ops whose integer inputs compute in the default float dtype
 _TORCH_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
 # what an op does with an integer or bool input 0, as PyTorch: float ops compute in the default float dtype
 _INTEGER_RULES = {

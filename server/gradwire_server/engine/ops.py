@@ -17,6 +17,7 @@ import numpy as np
 
 from . import linalg, nn
 from .backend import digamma, erf, erfc, erfcx, erfinv, i0, lgamma, polygamma
+from .dtypes import checked_integer
 
 
 class OpDef(NamedTuple):
@@ -297,6 +298,8 @@ def _relu(xp, x):
 
 
 def _clamp(xp, x, min=None, max=None):
+    if x.dtype.kind in "iu":  # integer bounds as PyTorch converts them: checked, a negative one wrapped into an unsigned dtype
+        min, max = (checked_integer(b, x.dtype) if isinstance(b, int) else b for b in (min, max))
     if min is not None:
         x = xp.maximum(x, min)
     if max is not None:
@@ -487,6 +490,61 @@ def _bincount(xp, x, weights, minlength):
     return counts.astype(weights.dtype if weights is not None and weights.dtype.kind == "f" else xp.int64)
 
 
+def _mode(xp, x, dim=-1, keepdim=False):
+    """``torch.mode`` along ``dim``: the most frequent value (the smallest of those tied) and the index of its
+    last occurrence, as PyTorch's CPU kernel gives it. The runs of equal values in a stable sort: the longest
+    first run wins, and its end is the value's last position in the input."""
+    if x.ndim == 0:
+        _axis(dim, 0)
+        return x.copy(), xp.zeros((), dtype=xp.int64)
+    d = _axis(dim, x.ndim)
+    moved = xp.moveaxis(x, d, -1)
+    if moved.shape[-1] == 0:
+        raise IndexError(f"mode(): Expected reduction dim {d} to have non-zero size.")
+    order = xp.argsort(moved, axis=-1, kind="stable")
+    values = xp.take_along_axis(moved, order, axis=-1)
+    positions = xp.arange(values.shape[-1])
+    starts = xp.ones(values.shape, dtype=bool)
+    starts[..., 1:] = values[..., 1:] != values[..., :-1]
+    ends = xp.ones(values.shape, dtype=bool)
+    ends[..., :-1] = starts[..., 1:]
+    first = _accumulate(xp, xp.maximum, xp.where(starts, positions, 0))
+    best = xp.where(ends, positions - first + 1, 0).argmax(axis=-1)[..., None]  # argmax: the first of the longest
+    value, index = xp.take_along_axis(values, best, axis=-1), xp.take_along_axis(order, best, axis=-1).astype(xp.int64)
+    if keepdim:
+        return xp.ascontiguousarray(xp.moveaxis(value, -1, d)), xp.ascontiguousarray(xp.moveaxis(index, -1, d))
+    return value[..., 0], index[..., 0]
+
+
+def _histc(xp, x, bins=100, min=0, max=0):
+    """``torch.histc``: counts of ``x`` in ``bins`` equal bins over [min, max] (both 0: the data's own range;
+    an empty range widened by 1 each way), in x's dtype; values outside, and NaN, are not counted. The bin of
+    a value as PyTorch's kernel finds it, in x's precision: (v - min) * bins / (max - min), truncated, the
+    last edge falling in the last bin."""
+    if x.dtype.kind != "f":
+        raise TypeError(f'"histogram_cpu" not implemented for \'{_TORCH_INTEGER_NAMES.get(x.dtype.name, x.dtype.name)}\'')
+    if bins <= 0:
+        raise ValueError(f"torch.histogram(): bins must be > 0, but got {bins} for dimension 0")
+    low, high = float(min), float(max)
+    if low == high and x.size:
+        low, high = float(x.min()), float(x.max())
+    if low == high:
+        low, high = low - 1, high + 1
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise ValueError(f"torch.histc: range of [{low:g}, {high:g}] is not finite")
+    if low > high:
+        raise ValueError("torch.histc: max must be larger than min")
+    flat = x.reshape(-1)
+    low, high = x.dtype.type(low), x.dtype.type(high)  # the edges in x's dtype, as its linspace makes them
+    kept = flat[(flat >= low) & (flat <= high)]
+    where = ((kept - low) * x.dtype.type(bins) / (high - low)).astype(xp.int64)
+    where = xp.minimum(where, bins - 1)
+    return xp.bincount(where, minlength=bins)[:bins].astype(x.dtype)
+
+
+_TORCH_INTEGER_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+
+
 def _nonzero(xp, x):
     """The indices of the nonzero elements, one row each, (n, ndim) int64, as ``torch.nonzero``."""
     return xp.stack(xp.nonzero(x), axis=-1).astype(xp.int64) if x.ndim else xp.zeros((int(bool(x)), 0), dtype=xp.int64)
@@ -663,6 +721,7 @@ defop("sort", _sort, "SortBackward0")  # (values, indices)
 defop("cummax", _cumulative_extreme("maximum"), "CummaxBackward0")  # (values, indices)
 defop("cummin", _cumulative_extreme("minimum"), "CumminBackward0")  # (values, indices)
 defop("topk", _topk, "TopkBackward0")  # (values, indices)
+defop("mode", _mode, "ModeBackward0")  # (values, indices)
 defop("matmul", lambda xp, x, y: x @ y, _matmul_node, 2)
 defop("inv", linalg.inv, "LinalgInvExBackward0")
 defop("det", linalg.det, "LinalgDetBackward0")
@@ -675,7 +734,9 @@ defop("svdvals", linalg.svdvals, "LinalgSvdBackward0")
 defop("linalg_svd", linalg.svd, "LinalgSvdBackward0")  # (U, S, Vh)
 defop("linalg_eigh", linalg.eigh, "LinalgEighBackward0")  # (eigenvalues, eigenvectors)
 defop("linalg_qr", linalg.qr, "LinalgQrBackward0")  # (Q, R)
-defop("sum", lambda xp, x, dim=None, keepdim=False: x.sum(axis=dim, keepdims=keepdim), _by_dim("SumBackward0", "SumBackward1"))
+# integer and bool tensors sum in int64, as PyTorch's (NumPy's sum of uint8 is uint64)
+defop("sum", lambda xp, x, dim=None, keepdim=False: x.sum(axis=dim, keepdims=keepdim, dtype=xp.int64 if x.dtype.kind in "biu" else None),
+      _by_dim("SumBackward0", "SumBackward1"))
 defop("mean", lambda xp, x, dim=None, keepdim=False: x.mean(axis=dim, keepdims=keepdim), _by_dim("MeanBackward0", "MeanBackward1"))
 defop("max", _reduce_with_index("max"), _by_dim("MaxBackward1", "MaxBackward0"))
 defop("min", _reduce_with_index("min"), _by_dim("MinBackward1", "MinBackward0"))
@@ -748,4 +809,5 @@ defop("unique", lambda xp, x, dim=None: _unique(xp, x, dim), "")  # (values, inv
 defop("bincount", lambda xp, x, minlength=0: _bincount(xp, x, None, minlength), "")
 defop("bincount_weighted", lambda xp, x, weights, minlength=0: _bincount(xp, x, weights, minlength), "", 2)  # (x, weights): no promotion
 defop("searchsorted", _searchsorted, "", 2)  # (sorted_sequence, values): no promotion
+defop("histc", _histc, "")  # no derivative, as PyTorch's
 defop("count_nonzero", lambda xp, x, dim=None: xp.count_nonzero(x, axis=dim).astype(xp.int64), "")

@@ -45,7 +45,7 @@ VJPS: dict[str, VJP] = {}
 # Ops whose outputs never carry a gradient (bitwise ops, comparisons, indices).
 NON_DIFFERENTIABLE = {"bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "eq", "ne", "lt", "le", "gt", "ge", "argmax", "argmin", "max_pool2d_indices",
                       "isnan", "isinf", "isfinite", "logical_not", "logical_and", "logical_or", "logical_xor", "all", "any", "count_nonzero", "nonzero",
-                      "unique", "bincount", "bincount_weighted", "searchsorted"}
+                      "unique", "bincount", "bincount_weighted", "searchsorted", "histc"}
 
 
 def defvjp(op, *rules, saves="all", variadic=False, reads=None, outputs=1):
@@ -399,6 +399,7 @@ defvjp("norm", _norm_grad)
 defvjp("gather", lambda xp, g, ans, x, index, dim: ops.scatter_add_along(xp, x.shape, index, g, dim), None, saves="inputs")
 defvjp("max", _extreme_grad)
 defvjp("min", _extreme_grad)
+defvjp("mode", lambda xp, g, ans, x, dim=-1, keepdim=False: _extreme_grad(xp, g, ans, x, dim, keepdim))  # to the index it gives
 defvjp("softmax", lambda xp, g, ans, x, dim: ans * (g - (g * ans).sum(axis=dim, keepdims=True)), saves="ans")
 defvjp("log_softmax", lambda xp, g, ans, x, dim: g - xp.exp(ans) * g.sum(axis=dim, keepdims=True), saves="ans")
 defvjp("reshape", _reshape_back, saves=None)

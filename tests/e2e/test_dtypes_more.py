@@ -1,0 +1,291 @@
+"""uint8, int8 and int16 end to end, set_default_dtype, randint_like, histc and mode: through the SDK and a real
+server, against torch (values, dtypes, the dtype the client infers before any sync, errors)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import gradwire as gw
+
+torch = pytest.importorskip("torch")
+
+SMALL = ["uint8", "int8", "int16"]
+
+
+def _values(dtype, rng, shape=(3, 4)):
+    info = np.iinfo(dtype)
+    return rng.integers(info.min, int(info.max) + 1, shape).astype(dtype)
+
+
+def _same(ours, theirs, what=""):
+    """Same dtype (the one the client inferred too, where it did), shape and values."""
+    expected = np.dtype(str(theirs.dtype).removeprefix("torch."))
+    if ours._dtype is not None:
+        assert ours._dtype == expected, f"{what}: inferred {ours._dtype} != {expected}"
+    got = ours.detach().numpy()
+    assert got.dtype == expected, f"{what}: {got.dtype} != {expected}"
+    np.testing.assert_allclose(got, theirs.detach().numpy(), rtol=1e-6, err_msg=what)
+
+
+# each row: (name, f(x, y) as written for gw and torch alike); y is nonzero where the op divides
+OPS = [
+    ("add", lambda x, y: x + y), ("sub", lambda x, y: x - y), ("mul", lambda x, y: x * y),
+    ("add-300", lambda x, y: x + 300), ("mul-neg", lambda x, y: x * -1), ("rsub", lambda x, y: 5 - x),
+    ("floordiv", lambda x, y: x // y), ("remainder", lambda x, y: x % y), ("truediv", lambda x, y: x / y),
+    ("div-int", lambda x, y: x / 3), ("mul-float", lambda x, y: x * 1.5), ("pow", lambda x, y: x ** 2),
+    ("neg", lambda x, y: -x), ("abs", lambda x, y: x.abs()), ("sign", lambda x, y: x.sign()),
+    ("lt", lambda x, y: x < y), ("eq", lambda x, y: x == y), ("ge-300", lambda x, y: x >= 300), ("ne-scalar", lambda x, y: x != 3),
+    ("and", lambda x, y: x & y), ("or", lambda x, y: x | y), ("xor", lambda x, y: x ^ y), ("not", lambda x, y: ~x),
+    ("and-int", lambda x, y: x & 7),
+    ("sum", lambda x, y: x.sum()), ("sum-dim", lambda x, y: x.sum(1)), ("prod-dim", lambda x, y: x.prod(0)),
+    ("cumsum", lambda x, y: x.cumsum(1)), ("cumprod", lambda x, y: x.cumprod(0)),
+    ("max", lambda x, y: x.max()), ("min-dim-values", lambda x, y: x.min(1).values), ("max-dim-indices", lambda x, y: x.max(0).indices),
+    ("argmax", lambda x, y: x.argmax()), ("amax", lambda x, y: x.amax(1)),
+    ("sort", lambda x, y: x.sort(1).values), ("flip", lambda x, y: x.flip(0)), ("t", lambda x, y: x.t()), ("reshape", lambda x, y: x.reshape(-1)),
+    ("clamp", lambda x, y: x.clamp(0, 60)), ("clamp-neg", lambda x, y: x.clamp(min=-3)), ("clamp-float", lambda x, y: x.clamp(max=2.5)), ("maximum", lambda x, y: x.maximum(y)),
+    ("where", lambda x, y: _mod(x).where(x > y, x, y)), ("cat", lambda x, y: _mod(x).cat([x, y])),
+    ("index", lambda x, y: x[1:, ::2]), ("exp", lambda x, y: x.exp()), ("sqrt-abs", lambda x, y: x.abs().sqrt()),
+    ("float", lambda x, y: x.float()), ("double", lambda x, y: x.double()), ("long", lambda x, y: x.long()),
+    ("byte", lambda x, y: x.byte()), ("char", lambda x, y: x.char()), ("short", lambda x, y: x.short()), ("bool", lambda x, y: x.bool()),
+    ("count_nonzero", lambda x, y: x.count_nonzero()), ("mode", lambda x, y: x.mode(1).values), ("mode-indices", lambda x, y: x.mode(0).indices),
+]
+
+
+def _mod(x):
+    return gw if isinstance(x, gw.Tensor) else torch
+
+
+@pytest.mark.parametrize("dtype", SMALL)
+def test_ops_over_each_small_integer_dtype_match_torch(session, dtype):
+    rng = np.random.default_rng(1)
+    xa, ya = _values(dtype, rng), _values(dtype, rng)
+    ya[ya == 0] = 1
+    xa[0, 0] = 0  # (a mode's tie and a zero)
+    x, y, tx, ty = session.tensor(xa), session.tensor(ya), torch.from_numpy(xa), torch.from_numpy(ya)
+    assert x.dtype == getattr(gw, dtype) == np.dtype(dtype)
+    for name, f in OPS:
+        with np.errstate(all="ignore"):
+            _same(f(x, y), f(tx, ty), f"{dtype} {name}")
+
+
+PAIRS = [("uint8", "int8"), ("uint8", "int16"), ("int8", "int16"), ("uint8", "bool"), ("int8", "int64"), ("uint8", "int32"),
+         ("int16", "float32"), ("uint8", "float16"), ("bool", "int8")]
+
+
+@pytest.mark.parametrize("a, b", PAIRS)
+def test_promotion_of_two_tensors_is_torchs(session, a, b):
+    rng = np.random.default_rng(2)
+    xa, ya = (np.abs(_values(d, rng)) if d not in ("bool", "float16", "float32") else rng.integers(0, 2, (3, 4)).astype(d) for d in (a, b))
+    x, y, tx, ty = session.tensor(xa), session.tensor(ya), torch.from_numpy(xa), torch.from_numpy(ya)
+    for name, f in (("add", lambda p, q: p + q), ("mul", lambda p, q: p * q), ("lt", lambda p, q: p < q), ("max", lambda p, q: _mod(p).maximum(p, q))):
+        _same(f(x, y), f(tx, ty), f"{a} {name} {b}")
+        _same(f(y, x), f(ty, tx), f"{b} {name} {a}")
+
+
+def test_a_zero_dim_tensor_or_a_number_leaves_a_narrow_dtype_alone_as_torch(session):
+    xa = np.array([[250, 3]], dtype=np.uint8)
+    x, tx = session.tensor(xa), torch.from_numpy(xa)
+    for f in (lambda t, m: t + m.tensor(7), lambda t, m: t * m.tensor(-1, dtype=m.int8), lambda t, m: t + m.tensor(2.5),
+              lambda t, m: t - 260, lambda t, m: t + True, lambda t, m: m.tensor(2, dtype=m.int16) * t):
+        _same(f(x, gw), f(tx, torch))
+
+
+def test_a_clamp_bound_outside_the_dtype_is_refused_as_torch(session):
+    with pytest.raises(RuntimeError, match="value cannot be converted to type uint8_t without overflow"):
+        torch.tensor([1, 2], dtype=torch.uint8).clamp(max=300)
+    with pytest.raises(gw.GradwireError, match="value cannot be converted to type uint8_t without overflow"):
+        session.tensor(np.array([1, 2], dtype=np.uint8)).clamp(max=300).tolist()
+    with pytest.raises(gw.GradwireError, match="value cannot be converted to type int8_t without overflow"):
+        session.tensor(np.array([1, 2], dtype=np.int8)).clamp(-300).tolist()
+
+
+def test_numbers_into_narrow_tensors_wrap_or_are_refused_as_torch(session):
+    for make in (lambda m: m.full((2,), -1, dtype=m.uint8), lambda m: m.zeros(3, dtype=m.int8).add_(200),
+                 lambda m: m.tensor([250, 3], dtype=m.uint8).mul_(3)):
+        _same(make(gw), make(torch))
+    for make in (lambda m: m.full((2,), 300, dtype=m.uint8), lambda m: m.zeros(2, dtype=m.int8).fill_(128)):
+        with pytest.raises(RuntimeError, match="value cannot be converted to type u?int8_t without overflow"):
+            make(torch)
+        with pytest.raises(gw.GradwireError, match="value cannot be converted to type u?int8_t without overflow"):
+            make(gw).tolist()
+
+
+def test_image_bytes_to_floats_as_torch(session):
+    img = np.random.default_rng(3).integers(0, 256, (2, 5, 5, 3)).astype(np.uint8)
+    x = session.tensor(img)
+    assert x.dtype == gw.uint8  # as torch.from_numpy keeps it
+    _same(x.float() / 255, torch.from_numpy(img).float() / 255)
+    _same(x.permute(0, 3, 1, 2).float().mean((2, 3)), torch.from_numpy(img).permute(0, 3, 1, 2).float().mean((2, 3)))
+    assert gw.from_numpy(img).dtype == gw.uint8
+
+
+def test_casts_into_narrow_integers_wrap_as_torchs(session):
+    fa = np.array([300.7, -1.5, 127.9, 200.0, -129.0], dtype=np.float32)
+    f, tf = session.tensor(fa), torch.from_numpy(fa)
+    for dtype in SMALL:
+        _same(f.to(getattr(gw, dtype)), tf.to(getattr(torch, dtype)), dtype)
+    wide = np.array([70000, -1, 255, 256], dtype=np.int64)
+    for dtype in SMALL:
+        _same(session.tensor(wide).to(dtype), torch.from_numpy(wide).to(getattr(torch, dtype)), dtype)
+
+
+def test_factories_and_aliases(session):
+    assert gw.short == gw.int16 and gw.uint8 == np.dtype(np.uint8) and gw.int8 == np.dtype(np.int8)
+    for dtype in SMALL:
+        for ours, theirs in ((gw.zeros(2, 3, dtype=getattr(gw, dtype)), torch.zeros(2, 3, dtype=getattr(torch, dtype))),
+                             (gw.ones(4, dtype=dtype), torch.ones(4, dtype=getattr(torch, dtype))),
+                             (gw.full((2,), 100, dtype=getattr(gw, dtype)), torch.full((2,), 100, dtype=getattr(torch, dtype))),
+                             (gw.arange(2, 11, 3, dtype=getattr(gw, dtype)), torch.arange(2, 11, 3, dtype=getattr(torch, dtype))),
+                             (gw.tensor([1, 2, 3], dtype=f"torch.{dtype}"), torch.tensor([1, 2, 3], dtype=getattr(torch, dtype)))):
+            _same(ours, theirs, dtype)
+        r = gw.randint(-5 if dtype != "uint8" else 0, 100, (50,), dtype=getattr(gw, dtype))
+        assert r._dtype == r.numpy().dtype == np.dtype(dtype) and r.numpy().min() >= (-5 if dtype != "uint8" else 0) and r.numpy().max() < 100
+        info, tinfo = gw.iinfo(getattr(gw, dtype)), torch.iinfo(getattr(torch, dtype))
+        assert (info.min, info.max, info.bits, repr(info)) == (tinfo.min, tinfo.max, tinfo.bits, repr(tinfo))
+    x = session.tensor(np.array([1, 200], dtype=np.uint8))
+    assert repr(x) == repr(torch.tensor([1, 200], dtype=torch.uint8)) and x.type() == "gradwire.ByteTensor"
+    assert x.element_size() == 1 and x.short().element_size() == 2
+
+
+def test_a_uint8_index_is_a_mask_with_torchs_warning_and_int8_is_refused(session):
+    values = np.arange(12).reshape(4, 3)
+    x, tx = session.tensor(values), torch.from_numpy(values)
+    mask = np.array([1, 0, 3, 0], dtype=np.uint8)
+    for index in (session.tensor(mask), mask):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            _same(x[index], tx[torch.from_numpy(mask)])
+        assert any("indexing with dtype torch.uint8 is now deprecated, please use a dtype torch.bool instead." in str(w.message) for w in caught)
+    for dtype in ("int8", "int16"):
+        with pytest.raises(IndexError, match="tensors used as indices must be long, int, byte or bool tensors"):
+            x[session.tensor(np.array([0, 1], dtype=dtype))]
+        with pytest.raises(IndexError):
+            tx[torch.tensor([0, 1], dtype=getattr(torch, dtype))]
+
+
+def test_a_mean_of_bytes_is_refused_in_torchs_words(session):
+    x = session.tensor(np.array([1, 2], dtype=np.uint8))
+    with pytest.raises(gw.GradwireError, match="mean\\(\\): could not infer output dtype. Input dtype must be either a floating point or "
+                                               "complex dtype. Got: Byte"):
+        x.mean().item()
+
+
+def test_checkpoints_keep_narrow_integers_and_torch_reads_them(session, tmp_path):
+    from safetensors.torch import load_file
+
+    rng = np.random.default_rng(4)
+    state = {d: session.tensor(_values(d, rng)) for d in SMALL}
+    gw.save(state, tmp_path / "small.safetensors")
+    back = gw.load(tmp_path / "small.safetensors", session)
+    theirs = load_file(str(tmp_path / "small.safetensors"))
+    for d in SMALL:
+        assert back[d].dtype == np.dtype(d) and theirs[d].dtype == getattr(torch, d)
+        np.testing.assert_array_equal(back[d].numpy(), state[d].numpy())
+        np.testing.assert_array_equal(theirs[d].numpy(), state[d].numpy())
+
+
+# --- set_default_dtype -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def float64_default():
+    gw.set_default_dtype(gw.float64)
+    torch.set_default_dtype(torch.float64)
+    try:
+        yield
+    finally:
+        gw.set_default_dtype(gw.float32)
+        torch.set_default_dtype(torch.float32)
+
+
+def test_default_dtype_drives_factories_layers_and_promotion(session, float64_default):
+    assert gw.get_default_dtype() == gw.float64
+    ints = np.array([1, 2, 7], dtype=np.int64)
+    small = np.array([1, 2, 7], dtype=np.uint8)
+    cases = [
+        (lambda m: m.tensor([1.5, 2.0]), "tensor"), (lambda m: m.tensor(0.1), "tensor-0d"), (lambda m: m.zeros(2), "zeros"),
+        (lambda m: m.ones(2, 2), "ones"), (lambda m: m.full((2,), 1.5), "full"), (lambda m: m.arange(0.0, 1.0, 0.25), "arange"),
+        (lambda m: m.linspace(0, 1, 5), "linspace"), (lambda m: m.eye(2), "eye"), (lambda m: m.tensor([1, 2]), "ints stay int64"),
+        (lambda m: m.tensor(ints) / 3, "true division"), (lambda m: m.tensor(ints) * 0.1, "float scalar"),
+        (lambda m: m.tensor(small) / 255, "bytes / 255"), (lambda m: m.tensor(ints).exp(), "exp"), (lambda m: m.tensor(ints).sqrt(), "sqrt"),
+        (lambda m: m.tensor(ints).clamp(max=1.5), "clamp"), (lambda m: m.atan2(m.tensor(ints), m.tensor(ints + 1)), "atan2"),
+        (lambda m: m.where(m.tensor(ints) > 1, m.tensor(ints), 0.5), "where"),
+        (lambda m: m.tensor(np.float32([1.5])) * 2.0, "float32 stays float32"),
+    ]
+    for make, what in cases:
+        _same(make(gw), make(torch), what)
+    assert gw.rand(3)._dtype == gw.rand(3).numpy().dtype == np.float64 and gw.randn(2).dtype == gw.float64
+    layer, tlayer = gw.nn.Linear(3, 2), torch.nn.Linear(3, 2)
+    assert layer.weight.dtype == layer.weight.detach().numpy().dtype == gw.float64 == np.dtype(str(tlayer.weight.dtype).removeprefix("torch."))
+    assert gw.nn.Conv2d(1, 2, 3).weight.dtype == gw.float64 and gw.nn.BatchNorm1d(3).running_mean.dtype == gw.float64
+    assert repr(gw.tensor([1.0])) == repr(torch.tensor([1.0])) and repr(gw.tensor([1.0], dtype=gw.float32)) == repr(torch.tensor([1.0], dtype=torch.float32))
+    assert gw.finfo().eps == torch.finfo().eps
+
+
+def test_set_default_dtype_refuses_what_torch_refuses(session):
+    for bad, tbad in ((gw.int32, torch.int32), (gw.bool_, torch.bool), (gw.uint8, torch.uint8)):
+        with pytest.raises(TypeError) as ours:
+            gw.set_default_dtype(bad)
+        with pytest.raises(TypeError) as theirs:
+            torch.set_default_dtype(tbad)
+        assert str(ours.value) == str(theirs.value)
+    with pytest.raises(TypeError, match="invalid dtype object: only floating-point types are supported as the default type"):
+        gw.set_default_dtype(3)
+    assert gw.get_default_dtype() == gw.float32 and gw.tensor([0.5]).dtype == gw.float32 and (gw.tensor([1]) / 2).dtype == gw.float32
+
+
+# --- randint_like, histc, mode -----------------------------------------------------------------------
+
+
+def test_randint_like_keeps_shape_and_dtype(session):
+    for like, args, dtype in ((gw.zeros(2, 3), (5,), None), (gw.zeros(4, dtype=gw.int32), (3, 9), None), (gw.zeros(3), (0, 200), gw.uint8)):
+        out = gw.randint_like(like, *args, dtype=dtype)
+        low, high = (0, *args) if len(args) == 1 else args
+        theirs = torch.randint_like(torch.zeros(tuple(like.shape), dtype=getattr(torch, like.dtype.name)), *args,
+                                    dtype=None if dtype is None else getattr(torch, dtype.name))
+        values = out.numpy()
+        assert out.shape == like.shape and values.dtype == np.dtype(str(theirs.dtype).removeprefix("torch."))
+        assert values.min() >= low and values.max() < high and np.all(values == np.floor(values))
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"bins": 7, "min": -1, "max": 1}, {"bins": 3}, {"bins": 10, "min": 0, "max": 9}, {"bins": 4, "min": 0.5, "max": 0.5}])
+def test_histc_matches_torch(session, kwargs):
+    rng = np.random.default_rng(5)
+    for values in (rng.standard_normal(500).astype(np.float32), rng.integers(0, 10, (4, 25)).astype(np.float64), np.array([2.0, 2.0], np.float32)):
+        _same(session.tensor(values).histc(**kwargs), torch.histc(torch.from_numpy(values), **kwargs), str(kwargs))
+        _same(gw.histc(session.tensor(values), **kwargs), torch.from_numpy(values).histc(**kwargs), str(kwargs))
+
+
+def test_histc_has_no_gradient_and_refuses_integers_as_torch(session):
+    x = session.tensor(np.float32([0.1, 0.5, 0.9]), requires_grad=True)
+    h = x.histc(3, 0, 1)
+    assert not h.requires_grad and h.grad_fn is None and h.tolist() == [1.0, 1.0, 1.0]
+    with pytest.raises(NotImplementedError, match="\"histogram_cpu\" not implemented for 'Long'"):
+        torch.histc(torch.tensor([1, 2]), 3)
+    with pytest.raises(gw.UnimplementedError, match="\"histogram_cpu\" not implemented for 'Long'"):
+        session.tensor([1, 2]).histc(3)
+    with pytest.raises(gw.InvalidArgumentError, match="torch.histc: max must be larger than min"):
+        x.histc(3, 2, 1)
+
+
+@pytest.mark.parametrize("shape, dim, keepdim", [((4, 9), 1, False), ((4, 9), 0, True), ((3, 5, 7), -2, False), ((6,), -1, False), ((), 0, False)])
+def test_mode_values_indices_and_gradient_match_torch(session, shape, dim, keepdim):
+    values = np.random.default_rng(6).integers(0, 4, shape).astype(np.float32)
+    x, tx = session.tensor(values, requires_grad=True), torch.tensor(values, requires_grad=True)
+    ours, theirs = gw.mode(x, dim, keepdim), torch.mode(tx, dim, keepdim)
+    _same(ours.values, theirs.values)
+    _same(ours.indices, theirs.indices)
+    assert ours.values.grad_fn.name() == theirs.values.grad_fn.name() == "ModeBackward0"
+    ours.values.sum().backward()
+    theirs.values.sum().backward()
+    _same(x.grad, tx.grad)
+
+
+def test_mode_ties_take_the_smallest_value_and_its_last_index(session):
+    values = np.array([[3, 1, 3, 1, 2, 2, 7], [5, 5, 4, 4, 0, 0, 9]], dtype=np.int64)
+    ours, theirs = session.tensor(values).mode(), torch.from_numpy(values).mode()
+    assert ours.values.tolist() == theirs.values.tolist() == [1, 0] and ours.indices.tolist() == theirs.indices.tolist() == [3, 5]
+    assert type(ours).__name__ == "mode" and ours._fields == ("values", "indices")
