@@ -389,7 +389,9 @@ LAMBDA_SCHEDULERS = [
 ]
 
 
-@pytest.mark.parametrize("name, options", SCHEDULERS + LAMBDA_SCHEDULERS, ids=[f"{n}-{o}" for n, o in SCHEDULERS + LAMBDA_SCHEDULERS])
+# ids without the lambdas' addresses: every worker of a parallel run (pytest-xdist) must name the cases alike
+@pytest.mark.parametrize("name, options", SCHEDULERS + LAMBDA_SCHEDULERS,
+                         ids=[f"{n}-{k}{o}" for k, (n, o) in enumerate(SCHEDULERS + LAMBDA_SCHEDULERS) for o in [o if "lr_lambda" not in o else ""]])
 def test_scheduler_rates_match_torch(session, name, options):
     gx, tx = session.zeros(2, requires_grad=True), torch.zeros(2, requires_grad=True)
     gopt = gw.optim.SGD([{"params": [gx]}, {"params": [session.zeros(1, requires_grad=True)], "lr": 0.3}], lr=0.1)
