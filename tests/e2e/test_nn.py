@@ -6,6 +6,7 @@ copied into the same torch model, and both run the same inputs.
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import numpy as np
@@ -17,6 +18,10 @@ import torch.nn.functional as TF
 import gradwire as gw
 import gradwire.nn.functional as F
 from gradwire import nn
+
+# torch 2.13 (the pinned one) has bias= on its norm layers and shows it in their reprs; an older torch (the GPU
+# image's) has neither, and those comparisons are left out there
+TORCH_NORMS_TAKE_BIAS = "bias" in inspect.signature(torch.nn.GroupNorm.__init__).parameters
 
 
 def to_torch_model(model, reference):
@@ -675,7 +680,7 @@ def test_batch_norm_trains_and_evaluates_as_torchs(session, cls, shape, momentum
     assert_close(out, t_out, what="eval output")
     out.sum().backward(), t_out.sum().backward()
     assert_close(xs.grad, xt.grad, what="eval d/dx")
-    assert ours.num_batches_tracked.item() == 3 and repr(ours) == repr(theirs)
+    assert ours.num_batches_tracked.item() == 3 and (repr(ours) == repr(theirs) or not TORCH_NORMS_TAKE_BIAS)
 
 
 def test_batch_norm_refusals_as_in_torch(session):
@@ -690,6 +695,7 @@ def test_batch_norm_refusals_as_in_torch(session):
     assert list(plain.state_dict()) == list(t.state_dict()) == []
 
 
+@pytest.mark.skipif(not TORCH_NORMS_TAKE_BIAS, reason=f"torch {torch.__version__}'s norm layers take no bias= (2.13's do)")
 def test_batch_norm_without_bias_as_in_torch(session):
     ours, theirs = gw.nn.BatchNorm1d(3, bias=False, session=session), torch.nn.BatchNorm1d(3, bias=False)
     assert repr(ours) == repr(theirs) and ours.bias is None and list(ours.state_dict()) == list(theirs.state_dict())
@@ -790,7 +796,13 @@ def test_init_distributions_match_torchs(session, name, args):
     a, b = ours.numpy(), theirs.numpy()
     assert abs(a.mean() - b.mean()) < 0.02 * max(b.std(), 1e-3) + 0.01 * abs(b.mean()) + 5e-3
     assert abs(a.std() / b.std() - 1) < 0.02
-    assert a.min() >= b.min() - 0.1 * b.std() - 1e-6 and a.max() <= b.max() + 0.1 * b.std() + 1e-6
+    if name in ("uniform_", "trunc_normal_"):  # bounded: the same bounds
+        assert a.min() >= b.min() - 0.1 * b.std() - 1e-6 and a.max() <= b.max() + 0.1 * b.std() + 1e-6
+    else:  # a normal's extremes are chance (two draws' differ by a third of a spread): its tails' weight instead
+        def tails(v):
+            return float((np.abs(v - v.mean()) > 3 * v.std()).mean())  # 0.27% for a normal: about 430 of 160,000
+
+        assert abs(tails(a) - tails(b)) < 1e-3
     if name == "trunc_normal_":
         assert a.min() >= args["a"] and a.max() <= args["b"]
 
@@ -839,7 +851,7 @@ def test_group_norm_matches_torch(session, shape, groups, affine):
     torch.manual_seed(6)
     theirs = torch.nn.GroupNorm(groups, shape[1], affine=affine)
     ours = nn.GroupNorm(groups, shape[1], affine=affine, session=session)
-    assert repr(ours) == repr(theirs)
+    assert repr(ours) == repr(theirs) or not TORCH_NORMS_TAKE_BIAS
     if affine:
         with torch.no_grad():
             theirs.weight.uniform_(0.5, 1.5)

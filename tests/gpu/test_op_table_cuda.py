@@ -138,6 +138,12 @@ def test_cuda_matches_torch_cuda(row, dtype, cuda_engine, torch_cuda):
     wrt = [inputs[i] for i in row.diff]
     grads = cuda_engine.grad(y, wrt, grad_outputs=cuda_engine.tensor(cotangent))
     t_grads = torch.autograd.grad(t_y, [t_inputs[i] for i in row.diff], grad_outputs=torch.from_numpy(cotangent).cuda())
+    # float32 gradients of decompositions differ with the algorithm (cuSOLVER's here, torch's own there) by more
+    # than a rounding: 2.5e-4 relative seen for linalg_svd
+    rtol, atol = (1e-3, 1e-5) if row.op in _DECOMPOSITIONS and np.dtype(dtype) == np.float32 else (None, None)
     for i, g, t in zip(row.diff, grads, t_grads):
-        assert_close(g, _host(t), what=f"{row.id}: d/d input {i}")
+        assert_close(g, _host(t), rtol=rtol, atol=atol, what=f"{row.id}: d/d input {i}")
+
+
+_DECOMPOSITIONS = frozenset({"linalg_svd", "linalg_eigh", "linalg_qr"})
 

@@ -592,8 +592,8 @@ def test_in_place_ops_under_autograd_record_as_torchs(engine):
     assert h.grad_fn.name == th.grad_fn.name().replace("torch::autograd::", "") == "CopySlices"
     engine.apply("sum", h * h).backward()
     (th * th).sum().backward()
-    np.testing.assert_allclose(h.array, th.detach().numpy())
-    np.testing.assert_allclose(x.grad.array, tx.grad.numpy())
+    np.testing.assert_allclose(h.numpy(), th.detach().numpy())  # (numpy(): a host copy on CuPy too)
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy())
     leaf = engine.tensor(values, requires_grad=True)
     with pytest.raises(GraphError, match="a leaf Variable that requires grad is being used in an in-place operation"):
         leaf += 1.0

@@ -12,7 +12,7 @@ import torch
 from gradwire_server.engine import (
     OPS, VJPS, DeviceError, DTypeError, EngineError, GraphError, InvalidArgument, NoDerivative, ShapeError, no_grad,
 )
-from gradwire_server.engine import ops
+from gradwire_server.engine import Engine, ops
 
 
 def _torch_message(f) -> str:
@@ -229,3 +229,32 @@ def test_unknown_op_and_wrong_arity(engine):
         engine.apply("stack", x, 1.0)
     with pytest.raises(InvalidArgument, match="expected a Tensor or a number"):
         engine.apply("add", x, "one")
+
+
+INDEX_CASES = {
+    "past the end": lambda e, x, xg: e.index(x, (np.array([5]),)),
+    "below minus the size": lambda e, x, xg: e.index(x, (slice(None), np.array([-4]))),
+    "after an ellipsis": lambda e, x, xg: e.index(x, (Ellipsis, np.array([3]))),
+    "after a new axis": lambda e, x, xg: e.index(x, (None, np.array([1]), np.array([7]))),
+    "assigned without grad": lambda e, x, xg: e.inplace("setitem", x, 1.0, key=(np.array([2]),)),
+    "assigned with grad": lambda e, x, xg: e.index_put(xg * 1, e.tensor(np.float32(1)), (np.array([9]),)),
+}
+
+
+@pytest.mark.parametrize("case", INDEX_CASES, ids=list(INDEX_CASES))
+def test_an_index_out_of_range_is_refused_alike_where_the_array_module_would_wrap_it(case):
+    """CuPy wraps an integer index around where NumPy refuses it: on such a module the engine checks first
+    (``Backend.wraps_indices``), and says what NumPy's refusal says, in PyTorch's words."""
+    messages = []
+    for wraps in (False, True):
+        engine = Engine("cpu")
+        engine.backend.wraps_indices = wraps  # NumPy playing a module that wraps: the check itself runs
+        x = engine.tensor(np.ones((2, 3), np.float32))
+        with pytest.raises(IndexError) as info:
+            INDEX_CASES[case](engine, x, engine.tensor(np.ones((2, 3), np.float32), requires_grad=True))
+        assert "is out of bounds for dimension" in str(info.value)
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]
+    engine = Engine("cpu")
+    engine.backend.wraps_indices = True
+    assert engine.index(engine.tensor(np.arange(6.0).reshape(2, 3)), (np.array([1, -2]),)).array[:, 0].tolist() == [3.0, 0.0]

@@ -85,9 +85,11 @@ def _special(name, op=None, params=()):
             return xp.special(op or name, x, **kwargs)
         if xp is numpy:
             import scipy.special as module
+            args = [kwargs[p] for p in params]
         else:
             import cupyx.scipy.special as module
-        out = getattr(module, name)(*(kwargs[p] for p in params), x)
+            args = [xp.asarray(kwargs[p]) for p in params]  # CuPy's polygamma compares n elementwise: an array, not an int
+        out = getattr(module, name)(*args, x)
         dtype = getattr(x, "dtype", None)
         return out.astype(dtype, copy=False) if dtype is not None and dtype.kind == "f" and out.dtype != dtype else out
 
@@ -188,6 +190,8 @@ class Backend:
             raise RuntimeError("device='cuda' was asked for, but no usable CUDA device and CuPy were found")
         self.xp = cupy if cupy is not None else numpy
         self.device = "cuda" if cupy is not None else "cpu"
+        # NumPy refuses an integer index out of range; CuPy wraps it around, so the engine checks first (a sync)
+        self.wraps_indices = cupy is not None
         if cupy is None:
             keep_freed_host_memory()
 

@@ -77,12 +77,17 @@ class Engine:
             arrays = self._promote(name, inputs, arrays)
         if name in _INTEGER_RULES and arrays[0].dtype.kind in "biu":
             arrays[0] = _INTEGER_RULES[name](name, arrays[0], params, self.default_float)
+        forward_params = params
         if params:
             for key, value in params.items():
                 if type(value) is list:
                     params[key] = tuple(value)
         try:
-            out = op.forward(self.xp, *arrays, **params)
+            if name in _REDUCTIONS and params.get("dim") is not None and getattr(arrays[0], "ndim", 1) == 0:
+                # a 0-d tensor has dim 0 (and -1), as PyTorch's: the reduction is over everything (CuPy refuses axis 0
+                # of a 0-d array, NumPy takes it only as an int); the node keeps the dim, for its name
+                forward_params = {**params, "dim": _zero_d_dim(params["dim"])}
+            out = op.forward(self.xp, *arrays, **forward_params)
         except (ValueError, IndexError, TypeError) as error:
             raise _explain(name, inputs, params, error) from None
         if type(out) is tuple:
@@ -209,13 +214,26 @@ class Engine:
 
     def index(self, x, key):
         """``x[key]`` with ints, slices, None, Ellipsis, integer arrays or tensors and boolean masks."""
-        return self.apply("index", x, key=self._normalize_key(key))
+        return self.apply("index", x, key=self._normalize_key(key, x, "index"))
 
     def index_put(self, x, value, key=()):
         """``x`` with ``x[key] = value``, out of place (``apply_into`` writes it back for ``x[key] = value``)."""
-        return self.apply("index_put", x, value, key=self._normalize_key(key))
+        return self.apply("index_put", x, value, key=self._normalize_key(key, x, "index_put"))
 
-    def _normalize_key(self, key):
+    def _normalize_key(self, key, x=None, name=None):
+        """The key's parts as the array module takes them; with ``x``, checked against its shape where the module
+        would wrap an index around (an IndexError in NumPy's words, made PyTorch's for op ``name`` if given)."""
+        parts = self._key_parts(key)
+        if x is not None and self.backend.wraps_indices:
+            try:
+                _check_index_bounds(x.shape, parts)
+            except IndexError as error:
+                if name is None:
+                    raise
+                raise _explain(name, (x,), {}, error) from None
+        return parts
+
+    def _key_parts(self, key):
         xp = self.xp
         parts = []
         for part in key if type(key) is tuple else (key,):
@@ -287,7 +305,7 @@ class Engine:
             if name == "zero":
                 array[...] = 0
             elif name == "setitem":
-                array[self._normalize_key(key)] = self._input_array(name, other)
+                array[self._normalize_key(key, target)] = self._input_array(name, other)
             elif name == "copy":
                 self.xp.copyto(array, self._input_array(name, other), casting="unsafe")  # copy_ casts to any dtype, as PyTorch's
             elif name in _INPLACE:
@@ -674,6 +692,39 @@ class Engine:
         if requires_grad and not is_floating(array.dtype):
             raise DTypeError("only Tensors of floating point and complex dtype can require gradients")
         return Tensor(array, self, bool(requires_grad))
+
+
+# reductions over ``dim`` (a number or a tuple): on a 0-d tensor dim 0 and -1 mean the whole tensor
+_REDUCTIONS = frozenset({
+    "sum", "mean", "prod", "amax", "amin", "logsumexp", "var", "std", "norm", "argmax", "argmin", "all", "any", "count_nonzero",
+    "nansum", "nanmean",
+})
+
+
+def _zero_d_dim(dim):
+    for d in dim if type(dim) is tuple else (dim,):
+        if d not in (0, -1):
+            raise np.exceptions.AxisError(d, 0)
+    return None
+
+
+def _check_index_bounds(shape, parts):
+    """Refuse an integer-array index out of range as NumPy does (the same words), for an array module that would wrap
+    it around (CuPy): PyTorch's CUDA kernels stop at such an index too. One reduction and a sync per array index."""
+    consumed = sum(1 for part in parts if part is not None and part is not Ellipsis)
+    dim = 0
+    for part in parts:
+        if part is None:
+            continue
+        if part is Ellipsis:
+            dim += len(shape) - consumed + 1
+            continue
+        if hasattr(part, "dtype") and dim < len(shape) and part.size:
+            n = shape[dim]
+            outside = (part < -n) | (part >= n)
+            if bool(outside.any()):
+                raise IndexError(f"index {int(part[outside].reshape(-1)[0])} is out of bounds for axis {dim} with size {n}")
+        dim += 1
 
 
 def _recorded_seeds(outputs, gradients, seeds):

@@ -748,7 +748,14 @@ defop("masked_fill", _masked_fill, "MaskedFillBackward0", 2)  # (x, mask), value
 defop("softmax", _softmax, "SoftmaxBackward0")
 defop("log_softmax", _log_softmax, "LogSoftmaxBackward0")
 defop("reshape", lambda xp, x, shape: x.reshape(shape), "ViewBackward0", view=True)
-defop("transpose", lambda xp, x, dim0, dim1: x.swapaxes(dim0, dim1), "TransposeBackward0", view=True)
+def _transpose(xp, x, dim0, dim1):
+    """``x.transpose(dim0, dim1)``: the dims checked here (CuPy's swapaxes says only "Axis out of range"); a 0-d
+    tensor's dim 0 and -1 swap with themselves, as PyTorch's."""
+    dim0, dim1 = _axis(dim0, x.ndim), _axis(dim1, x.ndim)
+    return x.swapaxes(dim0, dim1) if x.ndim else x[()]
+
+
+defop("transpose", _transpose, "TransposeBackward0", view=True)
 defop("permute", lambda xp, x, dims: x.transpose(dims), "PermuteBackward0", view=True)
 defop("expand", _expand, "ExpandBackward0", view=True)
 defop("squeeze", _squeeze, _by_dim("SqueezeBackward0", "SqueezeBackward1"), view=True)
