@@ -141,6 +141,8 @@ def test_cuda_matches_torch_cuda(row, dtype, cuda_engine, torch_cuda):
     # float32 gradients of decompositions differ with the algorithm (cuSOLVER's here, torch's own there) by more
     # than a rounding: 2.5e-4 relative seen for linalg_svd
     rtol, atol = (1e-3, 1e-5) if row.op in _DECOMPOSITIONS and np.dtype(dtype) == np.float32 else (None, None)
+    if np.dtype(dtype) == np.float64 and row.torch_tol != (None, None):  # torch's kernel the less exact (polygamma: 1e-9)
+        rtol, atol = row.torch_tol
     for i, g, t in zip(row.diff, grads, t_grads):
         assert_close(g, _host(t), rtol=rtol, atol=atol, what=f"{row.id}: d/d input {i}")
 

@@ -321,7 +321,8 @@ class Engine:
                     f"{name}_: unsupported operation: more than one element of the written-to tensor refers to a single "
                     "memory location. Please clone() the tensor before performing the operation."
                 ) from None
-            if name == "setitem" and "could not broadcast" in str(error):
+            # NumPy: "could not broadcast input array from shape ..."; CuPy: "operands could not be broadcast together ..."
+            if name == "setitem" and ("could not broadcast" in str(error) or "could not be broadcast" in str(error)):
                 raise ShapeError(
                     f"shape mismatch: value tensor of shape {list(self.xp.shape(self._input_array(name, other)))} cannot be "
                     f"broadcast to indexing result of shape {list(array[self._normalize_key(key)].shape)}"
