@@ -279,9 +279,12 @@ def test_reload_revokes_keys_and_ends_their_sessions(tmp_path):
     path = keys_file(tmp_path / "keys", ALPHA, BETA)
     server = start_server(device="cpu", api_keys_file=str(path))
     address = server.address
+    opened = []  # closed at the end: an unclosed session outlives the test until a garbage collection, and
+    # then a later test's gw.zeros(...) finds two sessions open
     try:
         kept = gw.connect(address, api_key=BETA, timeout=10)
         doomed = gw.connect(address, api_key=ALPHA, timeout=10)
+        opened += [kept, doomed]
         w = kept.tensor([1.0, 2.0], requires_grad=True)
         doomed.tensor([3.0]).item()
         # a half-written or malformed file changes nothing
@@ -307,6 +310,8 @@ def test_reload_revokes_keys_and_ends_their_sessions(tmp_path):
             with pytest.raises(gw.UnauthenticatedError):
                 gw.connect(address, api_key=key, timeout=10)
     finally:
+        for opened_session in opened:
+            opened_session.close()
         server.stop(grace=1.0)
 
 
