@@ -122,35 +122,28 @@ class Session:
         return tensor.owner.grad
 
     def bind(self, handle: int, tensor):
-        if handle == 0:
-            raise InvalidRequest("handle 0 is reserved")
-        if handle in self.tensors or handle in self.optimizers or handle in self.generators:
-            raise InvalidRequest(f"handle {handle} is already in use in session {self.id}")
-        if len(self.tensors) >= self.max_handles:
-            self._refuse_handle()
+        self._claim(handle, len(self.tensors))  # (the hot path: the tensors alone are counted here)
         self.tensors[handle] = tensor
-        self.failed.pop(handle, None)
         if type(tensor) is GradAlias:
             self._aliases.setdefault(id(tensor.owner), []).append(handle)
 
     def bind_optimizer(self, handle: int, optimizer: Optimizer):
-        if handle == 0:
-            raise InvalidRequest("handle 0 is reserved")
-        if handle in self.tensors or handle in self.optimizers or handle in self.generators:
-            raise InvalidRequest(f"handle {handle} is already in use in session {self.id}")
-        if len(self.tensors) + len(self.optimizers) + len(self.generators) >= self.max_handles:
-            self._refuse_handle()
+        self._claim(handle, len(self.tensors) + len(self.optimizers) + len(self.generators))
         self.optimizers[handle] = optimizer
-        self.failed.pop(handle, None)  # as bind(): a handle filled now no longer stands for a failure
 
     def bind_generator(self, handle: int, generator):
+        self._claim(handle, len(self.tensors) + len(self.optimizers) + len(self.generators))
+        self.generators[handle] = generator
+
+    def _claim(self, handle: int, held: int):
+        """Refuse a handle that is reserved or in use, or one more than the session may hold; else it stands
+        for a failure no longer."""
         if handle == 0:
             raise InvalidRequest("handle 0 is reserved")
         if handle in self.tensors or handle in self.optimizers or handle in self.generators:
             raise InvalidRequest(f"handle {handle} is already in use in session {self.id}")
-        if len(self.tensors) + len(self.optimizers) + len(self.generators) >= self.max_handles:
+        if held >= self.max_handles:
             self._refuse_handle()
-        self.generators[handle] = generator
         self.failed.pop(handle, None)
 
     def _refuse_handle(self):
