@@ -1309,20 +1309,11 @@ def _inputs_reached(roots, inputs):
     """What a pass from ``roots`` with ``inputs=`` fills: the inputs it reaches and the non-leaves that retain grad
     on a path to one; uncertain where a walk meets a recorded gradient (then the server says)."""
     wanted = {id(x) for x in inputs}
-    reached, seen, stack, uncertain = set(), set(), [], False
-    for root in roots:
-        if id(root) not in seen:
-            seen.add(id(root))
-            stack.append(root)
-    while stack:
-        x = stack.pop()
+    reached, uncertain = set(), False
+    for x in _upstream(roots):
         if id(x) in wanted:
             reached.add(id(x))
         uncertain = uncertain or x._opaque
-        for parent in x._parents or ():
-            if isinstance(parent, Tensor) and parent._requires_grad and id(parent) not in seen:
-                seen.add(id(parent))
-                stack.append(parent)
     found = [x for x in dict((id(x), x) for x in inputs).values() if id(x) in reached]
     retained = [t for t in _retained_on_paths(roots, inputs) if id(t) not in wanted]
     return found + retained, uncertain
@@ -1330,20 +1321,23 @@ def _inputs_reached(roots, inputs):
 
 def _hooked_on_paths(roots):
     """The tensors with hooks (register_hook) that a pass from ``roots`` may reach, the roots too, each once."""
-    seen, stack, hooked = set(), [], []
+    return [x for x in _upstream(roots) if x._hooks]
+
+
+def _upstream(roots):
+    """The roots and every tensor that requires grad above them in the graph the client knows, each once."""
+    seen, stack = set(), []
     for root in roots:
         if id(root) not in seen:
             seen.add(id(root))
             stack.append(root)
     while stack:
         x = stack.pop()
-        if x._hooks:
-            hooked.append(x)
+        yield x
         for parent in x._parents or ():
             if isinstance(parent, Tensor) and parent._requires_grad and id(parent) not in seen:
                 seen.add(id(parent))
                 stack.append(parent)
-    return hooked
 
 
 _LEGACY_TYPES = {"float16": "torch.HalfTensor", "float32": "torch.FloatTensor", "float64": "torch.DoubleTensor"}
