@@ -291,13 +291,7 @@ class LBFGS(Optimizer):
 
     def state_dict(self) -> dict:
         """``{"state": {0: {...}}, "param_groups": [...]}``, as PyTorch's; the tensors are the server's own."""
-        groups, start = [], 0
-        for group in self.param_groups:
-            packed = {k: v for k, v in group.items() if k != "params"}
-            packed["params"] = list(range(start, start + len(group["params"])))
-            start += len(group["params"])
-            groups.append(packed)
-        return {"state": {0: dict(self._lbfgs_state)} if self._lbfgs_state else {}, "param_groups": groups}
+        return {"state": {0: dict(self._lbfgs_state)} if self._lbfgs_state else {}, "param_groups": self._packed_groups()}
 
     def load_state_dict(self, state_dict: dict):
         """Restore the hyperparameters and the state saved by ``state_dict()`` (tensors are copied into this session)."""

@@ -206,13 +206,17 @@ class Optimizer:
         State tensors are the server's own (a later step changes them, as in PyTorch); Adam's
         ``step`` is a Python float.
         """
+        return {"state": self._read_state(), "param_groups": self._packed_groups()}
+
+    def _packed_groups(self) -> list:
+        """``param_groups`` as a state dict holds them: each parameter by its index over all groups."""
         groups, start = [], 0
         for group in self.param_groups:
             packed = {k: v for k, v in group.items() if k != "params"}
             packed["params"] = list(range(start, start + len(group["params"])))
             start += len(group["params"])
             groups.append(packed)
-        return {"state": self._read_state(), "param_groups": groups}
+        return groups
 
     def load_state_dict(self, state_dict: dict):
         """Restore hyperparameters and state saved by ``state_dict()`` (state tensors are copied)."""
