@@ -327,30 +327,25 @@ _ENGINE_CALLS = {
 
 
 def _op(session, op, inline_bytes):
-    if op.trace:  # issued under anomaly detection: the nodes it records keep its command id
-        session.engine.trace = op.trace
-        try:
-            return _apply_op(session, op)
-        finally:
-            session.engine.trace = 0
-    return _apply_op(session, op)
-
-
-def _apply_op(session, op):
-    engine = session.engine
     tensors = session.tensors
     inputs = []
     for operand in op.inputs:  # the hot path: a handle of a plain tensor, looked up directly
         tensor = tensors.get(operand.handle)  # a number's operand reads handle 0, which is never bound
         inputs.append(tensor if type(tensor) is Tensor else _operand(session, operand))
     params = _params(session, op.params) if len(op.params) else {}
-    if "default_dtype" in params:  # the client's set_default_dtype, for this op alone: the engine keeps no such state
-        engine.default_float = parse_default_float(params.pop("default_dtype"))
-        try:
-            return _run_op(session, op, inputs, params)
-        finally:
-            engine.default_float = DEFAULT_FLOAT
-    return _run_op(session, op, inputs, params)
+    default_dtype = params.pop("default_dtype", None) if params else None
+    if not (op.trace or default_dtype):
+        return _run_op(session, op, inputs, params)
+    # the engine's state for this op alone: under anomaly detection the nodes it records keep its command id;
+    # the client's set_default_dtype (the engine keeps no such state between ops)
+    engine = session.engine
+    engine.trace = op.trace
+    if default_dtype:
+        engine.default_float = parse_default_float(default_dtype)
+    try:
+        return _run_op(session, op, inputs, params)
+    finally:
+        engine.trace, engine.default_float = 0, DEFAULT_FLOAT
 
 
 def _run_op(session, op, inputs, params):
