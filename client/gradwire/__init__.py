@@ -7,10 +7,14 @@
         print(x.grad.numpy())
 """
 
-from . import amp, autograd, cpu, cuda, distributions, errors, linalg, nn, optim, special, utils, viz
+from . import amp, autograd, backends, cpu, cuda, distributions, errors, linalg, nn, optim, random, special, testing, utils, viz
 from .amp import autocast
 from .amp.autocast_mode import get_autocast_dtype, is_autocast_enabled
 from .autograd import grad
+from .backends import (
+    are_deterministic_algorithms_enabled, compile, get_float32_matmul_precision, is_deterministic_algorithms_warn_only_enabled,
+    set_float32_matmul_precision, use_deterministic_algorithms,
+)
 from .errors import (
     CancelledError, DeadlineExceededError, FailedPreconditionError, GradwireError, InternalError,
     InvalidArgumentError, InvalidIndexError, NotFoundError, PermissionDeniedError, ResourceExhaustedError, SessionLostError,
@@ -19,7 +23,7 @@ from .errors import (
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad, set_grad_enabled
 from .factories import (
     arange, as_tensor, empty, eye, from_numpy, full, initial_seed, is_tensor, linspace, logspace, manual_seed, normal, numel, ones, rand, randint,
-    randn, randperm, seed, tril_indices, triu_indices, zeros,
+    randn, randperm, seed, tril_indices, triu_indices, typename, zeros,
 )
 from .generator import Generator, get_rng_state, set_rng_state
 from .printing import set_printoptions
@@ -51,6 +55,8 @@ __all__ = [
     "cdist", "tril_indices", "triu_indices", "normal", "special", "atleast_1d", "atleast_2d", "atleast_3d", "block_diag", "broadcast_tensors",
     "bucketize", "cartesian_prod", "column_stack", "combinations", "concat", "concatenate", "dstack", "empty_like", "hstack", "polygamma",
     "row_stack", "searchsorted", "vstack", "finfo", "iinfo", "initial_seed", "logspace", "seed", "set_printoptions",
+    "backends", "random", "testing", "compile", "typename", "set_float32_matmul_precision", "get_float32_matmul_precision",
+    "use_deterministic_algorithms", "are_deterministic_algorithms_enabled", "is_deterministic_algorithms_warn_only_enabled",
     *FUNCTIONS,
 ]
 globals().update(FUNCTIONS)  # gw.exp(x), gw.sum(x, 1), ...: torch's functions of a tensor

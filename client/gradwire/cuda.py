@@ -18,3 +18,34 @@ def is_available() -> bool:
 def device_count() -> int:
     """1 where an open session's server has CUDA (a session uses one device), else 0."""
     return int(is_available())
+
+
+def _cuda_sessions():
+    return [s for s in list(_open_sessions) if not s.closed and s.device == "cuda"]
+
+
+def synchronize(device=None) -> None:
+    """Wait until the server of every open CUDA session has run all the work sent to it, as
+    ``torch.cuda.synchronize`` waits for the GPU (an error that work raised surfaces here)."""
+    for session in _cuda_sessions():
+        session.sync()
+
+
+def manual_seed(seed) -> None:
+    """Reseed the generator of every open CUDA session (``torch.cuda.manual_seed``: the GPU's generator only)."""
+    for session in _cuda_sessions():
+        session.manual_seed(seed)
+
+
+manual_seed_all = manual_seed  # a session uses one device
+
+
+def memory_allocated(device=None) -> int:
+    """The bytes that the open CUDA sessions' live tensors hold on their servers (``stats()["bytes"]``): this
+    client's share of the GPU's memory, where ``torch.cuda.memory_allocated`` counts the process's."""
+    return sum(session.stats()["bytes"] for session in _cuda_sessions())
+
+
+def empty_cache() -> None:
+    """Accepted for ``torch.cuda.empty_cache()``; it does nothing: the server's memory pool is shared by its
+    sessions and managed by the server."""

@@ -1,0 +1,73 @@
+"""The process-wide switches that PyTorch training scripts set at the top: ``gw.backends.cudnn.benchmark``,
+``gw.backends.cuda.matmul.allow_tf32``, ``gw.set_float32_matmul_precision``, ``gw.use_deterministic_algorithms``,
+and ``gw.compile``.
+
+They are accepted, kept and read back as in PyTorch so that such a script runs unchanged, but they change nothing:
+the server chooses its kernels (NumPy's or CuPy's; no cuDNN autotuning, no TF32) and runs each op eagerly as it
+arrives, and its kernels give the same result for the same input on every run.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+_MATMUL_PRECISIONS = ("highest", "high", "medium")
+_COMPILE_MODES = ("default", "lite", "reduce-overhead", "max-autotune-no-cudagraphs", "max-autotune")
+
+cudnn = SimpleNamespace(enabled=True, benchmark=False, deterministic=False, allow_tf32=True,
+                        is_available=lambda: False, version=lambda: None)
+cuda = SimpleNamespace(matmul=SimpleNamespace(allow_tf32=False, allow_fp16_reduced_precision_reduction=True,
+                                              allow_bf16_reduced_precision_reduction=True))
+mps = SimpleNamespace(is_available=lambda: False, is_built=lambda: False)
+
+_state = {"matmul_precision": "highest", "deterministic": False, "warn_only": False}
+
+
+def set_float32_matmul_precision(precision: str) -> None:
+    """``torch.set_float32_matmul_precision``: kept and read back; the server's float32 matmuls are always full
+    precision. An unknown name warns and is ignored, as in PyTorch."""
+    if precision not in _MATMUL_PRECISIONS:
+        import warnings
+
+        warnings.warn(f"{precision} is not one of 'highest', 'high', or 'medium'; the current"
+                      "setFloat32MatmulPrecision call has no effect.", UserWarning, stacklevel=2)
+        return
+    _state["matmul_precision"] = precision
+
+
+def get_float32_matmul_precision() -> str:
+    return _state["matmul_precision"]
+
+
+def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:
+    """``torch.use_deterministic_algorithms``: kept and read back; every server kernel is deterministic already."""
+    for argument, value in (("'mode' (position 1)", mode), ("'warn_only'", warn_only)):
+        if not isinstance(value, bool):
+            raise TypeError(f"_set_deterministic_algorithms(): argument {argument} must be bool, "
+                            f"not {type(value).__name__}")
+    _state["deterministic"], _state["warn_only"] = mode, warn_only
+
+
+def are_deterministic_algorithms_enabled() -> bool:
+    return _state["deterministic"]
+
+
+def is_deterministic_algorithms_warn_only_enabled() -> bool:
+    return _state["warn_only"]
+
+
+def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mode=None, options=None, name=None,
+            disable=False, **kwargs):
+    """``torch.compile``: returns ``model`` itself (the server runs each op as it arrives; there is nothing to
+    compile on the client). Usable as ``gw.compile(model)``, ``@gw.compile`` and ``@gw.compile(mode=...)``, with
+    torch's checks of its arguments."""
+    if mode is not None and options is not None:
+        raise RuntimeError("Either mode or options can be specified, but both can't be specified at the same time.")
+    if mode is not None and mode not in _COMPILE_MODES:
+        raise RuntimeError(f"Unrecognized mode={mode}, should be one of: {', '.join(_COMPILE_MODES)}")
+    if model is None:
+        return lambda fn: compile(fn, fullgraph=fullgraph, dynamic=dynamic, backend=backend, mode=mode,
+                                  options=options, name=name, disable=disable, **kwargs)
+    if not callable(model):
+        raise AssertionError(f"A callable function is expected, but {type(model)} is provided.")
+    return model
