@@ -326,3 +326,22 @@ def test_spectral_norm_on_a_transposed_convolution_uses_dim_1(session, rng):
     with pytest.raises(ValueError) as raised:
         nn.utils.spectral_norm(nn.Linear(2, 2, session=session), n_power_iterations=0)
     assert str(raised.value) == str(expected.value)
+
+
+@pytest.mark.parametrize("shape", [(8, 3), (4, 3, 5, 5)])
+def test_batch_norm_momentum_none_is_a_cumulative_average_without_a_sync_point(session, rng, monkeypatch, shape):
+    ours = (nn.BatchNorm1d if len(shape) == 2 else nn.BatchNorm2d)(3, momentum=None)
+    theirs = (tnn.BatchNorm1d if len(shape) == 2 else tnn.BatchNorm2d)(3, momentum=None)
+    waits = []
+    real_wait = session._wait
+    monkeypatch.setattr(session, "_wait", lambda *a, **k: waits.append(1) or real_wait(*a, **k))
+    batches = [(rng.standard_normal(shape) * (i + 1) + i).astype(np.float32) for i in range(4)]
+    outputs = [ours(session.tensor(x)) for x in batches]
+    assert not waits  # four training forwards, nothing read back
+    for x, out in zip(batches, outputs):
+        assert_close(out, theirs(torch.tensor(x)), rtol=1e-5, atol=1e-5)
+    assert_close(ours.running_mean, theirs.running_mean, rtol=1e-6, atol=1e-6)
+    assert_close(ours.running_var, theirs.running_var, rtol=1e-6, atol=1e-6)
+    assert ours.num_batches_tracked.item() == 4
+    ours.eval(), theirs.eval()
+    assert_close(ours(session.tensor(batches[0])), theirs(torch.tensor(batches[0])), rtol=1e-5, atol=1e-5)

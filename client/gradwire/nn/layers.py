@@ -850,11 +850,21 @@ class _BatchNorm(Module):
         if self.training and self.num_batches_tracked is not None:
             with no_grad():
                 self.num_batches_tracked += 1
-            if self.momentum is None:  # a cumulative average: the count is read from the server (a sync point)
-                momentum = 1.0 / float(self.num_batches_tracked.item())
+                if self.momentum is None and self.running_mean is not None:
+                    self._cumulative_average(input.detach())
         return F.batch_norm(input, self.running_mean if not self.training or self.track_running_stats else None,
                             self.running_var if not self.training or self.track_running_stats else None,
                             self.weight, self.bias, batch_statistics, momentum, self.eps)
+
+    def _cumulative_average(self, input):
+        """momentum=None: the running statistics become the mean of every batch's so far, as PyTorch's, updated
+        here with the count as a server tensor (no sync point); the batch_norm op then runs with momentum 0."""
+        dims = (0,) + tuple(range(2, input.ndim))
+        if input.numel() // input.shape[1] <= 1:
+            return  # the batch_norm op refuses the batch, with PyTorch's message
+        weight = 1.0 / self.num_batches_tracked.to(self.running_mean.dtype)
+        self.running_mean.mul_(1 - weight).add_(input.mean(dims) * weight)
+        self.running_var.mul_(1 - weight).add_(input.var(dims) * weight)
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, bias={self._with_bias}, "
