@@ -7,7 +7,7 @@
         print(x.grad.numpy())
 """
 
-from . import amp, autograd, cpu, cuda, distributions, errors, linalg, nn, optim, special, utils, viz
+from . import amp, autograd, cpu, cuda, distributions, errors, func, linalg, nn, optim, special, utils, viz
 from .amp import autocast
 from .amp.autocast_mode import get_autocast_dtype, is_autocast_enabled
 from .autograd import grad
@@ -17,6 +17,7 @@ from .errors import (
     UnauthenticatedError, UnavailableError, UnimplementedError,
 )
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad, set_grad_enabled
+from .func import vmap
 from .factories import (
     arange, as_tensor, empty, eye, from_numpy, full, initial_seed, is_tensor, linspace, logspace, manual_seed, normal, numel, ones, rand, randint,
     randn, randperm, seed, tril_indices, triu_indices, zeros,
@@ -50,7 +51,7 @@ __all__ = [
     "cdist", "tril_indices", "triu_indices", "normal", "Generator", "get_rng_state", "set_rng_state", "is_inference_mode_enabled",
     "cdist", "tril_indices", "triu_indices", "normal", "special", "atleast_1d", "atleast_2d", "atleast_3d", "block_diag", "broadcast_tensors",
     "bucketize", "cartesian_prod", "column_stack", "combinations", "concat", "concatenate", "dstack", "empty_like", "hstack", "polygamma",
-    "row_stack", "searchsorted", "vstack", "finfo", "iinfo", "initial_seed", "logspace", "seed", "set_printoptions",
+    "row_stack", "searchsorted", "vstack", "finfo", "iinfo", "initial_seed", "logspace", "seed", "set_printoptions", "func", "vmap",
     *FUNCTIONS,
 ]
 globals().update(FUNCTIONS)  # gw.exp(x), gw.sum(x, 1), ...: torch's functions of a tensor
