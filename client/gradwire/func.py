@@ -150,6 +150,9 @@ def _split_aux(output, has_aux, name):
         return output, None
     if not (isinstance(output, tuple) and len(output) == 2):
         raise errors.InvalidArgumentError(f"{name}: output of function f should be a tuple: (output, aux) if has_aux is True")
+    for x in _flatten(output[1])[0]:
+        if not isinstance(x, Tensor):
+            raise errors.InvalidArgumentError(f"Expected tensors, got unsupported type {type(x)}")
     return output
 
 

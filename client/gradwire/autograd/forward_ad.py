@@ -96,9 +96,9 @@ def make_dual(tensor, tangent, *, level=None):
         raise TypeError(f"make_dual(): argument 'tangent' (position 2) must be Tensor, not {type(tangent).__name__}")
     found = _level(level, "make")
     if tensor.dtype.kind not in "fc":
-        raise ValueError(f"Expected primal to be floating point or complex, but got: {tensor.dtype}")
+        raise ValueError(f"Expected primal to be floating point or complex, but got: torch.{tensor.dtype.name}")
     if tangent.dtype.kind not in "fc":
-        raise ValueError(f"Expected tangent to be floating point or complex, but got: {tangent.dtype}")
+        raise ValueError(f"Expected tangent to be floating point or complex, but got: torch.{tangent.dtype.name}")
     if tuple(tensor.shape) != tuple(tangent.shape):
         raise errors.InvalidArgumentError(
             "Trying to set a forward gradient that has a different size than that of the original Tensor, this is not supported. "
