@@ -6,7 +6,8 @@
 
 How they are computed, and what differs from torch.func. The transforms run on the server's reverse mode: each call
 differentiates with respect to fresh copies of its inputs (``gw.autograd.grad``), so they nest (``grad(grad(f))``,
-``jacrev(jacrev(f))``) by recording the inner gradients (``create_graph``) when an input already requires grad.
+``jacrev(jacrev(f))``) by recording the inner gradients (``create_graph``) when an input already requires grad. As
+torch.func's, they differentiate inside ``no_grad()`` too (and then record nothing).
 
 - ``jvp`` uses the double-vjp trick (two backward passes, see ``gw.autograd.forward_ad``); ``jacfwd`` gives the same
   matrix as ``jacrev``, computed by reverse mode (one pipelined backward pass per output element).
@@ -27,6 +28,7 @@ from . import errors
 from .autograd.forward_ad import tangents as _tangents
 from .autograd.functional import _zeros_used
 from .autograd.functional import grad as _grad
+from .grad_mode import enable_grad, is_grad_enabled
 from .tensor import Tensor, stack
 
 __all__ = ["functional_call", "grad", "grad_and_value", "hessian", "jacfwd", "jacrev", "jvp", "vjp", "vmap"]
@@ -87,12 +89,13 @@ def _map(fn, tree):
 # --- the shared machinery ---------------------------------------------------------------------------------------
 
 
-def _fresh(x):
-    """``x`` as a tensor to differentiate with respect to: a new leaf cut from any graph, or, where ``x`` requires grad
-    (an outer transform's input, or the caller's), a view of it so that the result stays differentiable."""
+def _fresh(x, record):
+    """``x`` as a tensor to differentiate with respect to: a new leaf cut from any graph, or, where the results are
+    recorded and ``x`` requires grad (an outer transform's input, or the caller's), a view of it so that the result
+    stays differentiable with respect to ``x``."""
     if not isinstance(x, Tensor):
         raise ValueError(f"Thing passed to transform API must be Tensor, got {type(x)}")
-    return x.view_as(x) if x.requires_grad else x.detach().requires_grad_()
+    return x.view_as(x) if record and x.requires_grad else x.detach().requires_grad_()
 
 
 def _argnums(argnums, args):
@@ -121,16 +124,15 @@ class _Prepared:
         self.positions = _argnums(argnums, args)
         self.single = isinstance(argnums, int)
         self.args = list(args)
-        self.leaves, self.specs, self.record = [], [], False
+        self.leaves, self.specs = [], []
+        # recorded where some argument requires grad and grad mode is on (outside the transform: inside, it always is)
+        self.record = is_grad_enabled() and any(isinstance(x, Tensor) and x.requires_grad for arg in args for x in _flatten(arg)[0])
         for a in self.positions:
             leaves, spec = _flatten(args[a])
-            self.record = self.record or any(isinstance(x, Tensor) and x.requires_grad for x in leaves)
-            fresh = [_fresh(x) for x in leaves]
+            fresh = [_fresh(x, self.record) for x in leaves]
             self.leaves += fresh
             self.specs.append((spec, len(fresh)))
             self.args[a] = _unflatten(spec, fresh)
-        self.record = self.record or any(isinstance(x, Tensor) and x.requires_grad
-                                         for k, arg in enumerate(args) if k not in self.positions for x in _flatten(arg)[0])
 
     def shaped(self, flat):
         """Per-leaf results arranged as the differentiated arguments: one tree (an int ``argnums``), else a tuple."""
@@ -167,18 +169,19 @@ def grad_and_value(func, argnums=0, has_aux=False):
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         prepared = _Prepared(args, argnums)
-        output, aux = _split_aux(func(*prepared.args, **kwargs), has_aux, "grad_and_value(f)(*args)")
-        if not isinstance(output, Tensor):
-            raise errors.InvalidArgumentError(f"grad_and_value(f)(*args): Expected f(*args) to return a Tensor, got {type(output)}")
-        if output.dim() != 0:
-            raise errors.InvalidArgumentError(
-                f"grad_and_value(f)(*args): Expected f(*args) to return a scalar Tensor, got tensor with {output.dim()} dims. "
-                "Maybe you wanted to use the vjp or jacrev APIs instead?")
-        tied = output + _zeros_used(prepared.leaves)  # every input reached: a zero gradient where unused, no round trip
-        found = _grad(tied, prepared.leaves, create_graph=prepared.record)
-        gradients = prepared.shaped([prepared.out(g) for g in found])
-        value = prepared.out(output)
-        return (gradients, (value, _map(prepared.out, aux))) if has_aux else (gradients, value)
+        with enable_grad():  # a transform differentiates even under no_grad(), as torch.func's
+            output, aux = _split_aux(func(*prepared.args, **kwargs), has_aux, "grad_and_value(f)(*args)")
+            if not isinstance(output, Tensor):
+                raise errors.InvalidArgumentError(f"grad_and_value(f)(*args): Expected f(*args) to return a Tensor, got {type(output)}")
+            if output.dim() != 0:
+                raise errors.InvalidArgumentError(
+                    f"grad_and_value(f)(*args): Expected f(*args) to return a scalar Tensor, got tensor with {output.dim()} dims. "
+                    "Maybe you wanted to use the vjp or jacrev APIs instead?")
+            tied = output + _zeros_used(prepared.leaves)  # every input reached: a zero gradient where unused, no round trip
+            found = _grad(tied, prepared.leaves, create_graph=prepared.record)
+            gradients = prepared.shaped([prepared.out(g) for g in found])
+            value = prepared.out(output)
+            return (gradients, (value, _map(prepared.out, aux))) if has_aux else (gradients, value)
 
     return wrapper
 
@@ -206,7 +209,8 @@ def vjp(func, *primals, has_aux=False):
     prepared = _Prepared(primals, tuple(range(len(primals)))) if primals else None
     if prepared is None:
         raise errors.InvalidArgumentError("vjp(f, *primals): expected at least one primal")
-    output, aux = _split_aux(func(*prepared.args), has_aux, "vjp(f, *primals)")
+    with enable_grad():  # a transform differentiates even under no_grad(), as torch.func's
+        output, aux = _split_aux(func(*prepared.args), has_aux, "vjp(f, *primals)")
     outputs, spec = _flatten(output)
     for y in outputs:
         if not isinstance(y, Tensor):
@@ -223,8 +227,9 @@ def vjp(func, *primals, has_aux=False):
                 raise errors.InvalidArgumentError(
                     f"Mismatch in shape: grad_output[{k}] has a shape of {v.shape!r} and output[{k}] has a shape of {y.shape!r}.")
         ys = list(outputs)
-        ys[0] = ys[0] + _zeros_used(prepared.leaves)  # every primal reached: zeros where unused, no round trip
-        found = _grad(ys, prepared.leaves, list(given), retain_graph=True, create_graph=prepared.record)
+        with enable_grad():
+            ys[0] = ys[0] + _zeros_used(prepared.leaves)  # every primal reached: zeros where unused, no round trip
+            found = _grad(ys, prepared.leaves, list(given), retain_graph=True, create_graph=prepared.record)
         return prepared.shaped([prepared.out(g) for g in found])  # a tuple, one tree per primal
 
     result = _unflatten(spec, [prepared.out(y) for y in outputs])
@@ -253,13 +258,14 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
                 "Trying to set a forward gradient that has a different size than that of the original Tensor, this is not supported. "
                 f"Tensor is of size {list(p.shape)} while the given forward gradient is of size {list(t.shape)}.")
     prepared = _Prepared(primals, tuple(range(len(primals))))
-    record = prepared.record or any(t.requires_grad for t in t_leaves)
-    output, aux = _split_aux(func(*prepared.args), has_aux, "jvp(f, primals, tangents)")
-    outputs, spec = _flatten(output)
-    for y in outputs:
-        if not isinstance(y, Tensor):
-            raise errors.InvalidArgumentError(f"jvp(f, primals, tangents): expected f(*primals) to return only tensors, got unsupported type {type(y)}")
-    products = _tangents(outputs, prepared.leaves, t_leaves, create_graph=record)
+    record = prepared.record or (is_grad_enabled() and any(t.requires_grad for t in t_leaves))
+    with enable_grad():  # a transform differentiates even under no_grad(), as torch.func's
+        output, aux = _split_aux(func(*prepared.args), has_aux, "jvp(f, primals, tangents)")
+        outputs, spec = _flatten(output)
+        for y in outputs:
+            if not isinstance(y, Tensor):
+                raise errors.InvalidArgumentError(f"jvp(f, primals, tangents): expected f(*primals) to return only tensors, got unsupported type {type(y)}")
+        products = _tangents(outputs, prepared.leaves, t_leaves, create_graph=record)
     out = (lambda y: y) if record else (lambda y: y.detach() if isinstance(y, Tensor) else y)
     result = (_unflatten(spec, [out(y) for y in outputs]), _unflatten(spec, products))
     return (*result, _map(out, aux)) if has_aux else result
@@ -279,15 +285,16 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         prepared = _Prepared(args, argnums)
-        output, aux = _split_aux(func(*prepared.args, **kwargs), has_aux, "jacrev(f, ...)(*args)")
-        outputs, spec = _flatten(output)
-        blocks = []
-        for y in outputs:
-            if not isinstance(y, Tensor):
-                raise errors.InvalidArgumentError(f"jacrev(f, ...)(*args): expected f(*args) to return only tensors, got unsupported type {type(y)}")
-            blocks.append(prepared.shaped([prepared.out(j) for j in _jacobian(y, prepared.leaves, prepared.record)]))
-        jacobians = _unflatten(spec, blocks)
-        return (jacobians, _map(prepared.out, aux)) if has_aux else jacobians
+        with enable_grad():
+            output, aux = _split_aux(func(*prepared.args, **kwargs), has_aux, "jacrev(f, ...)(*args)")
+            outputs, spec = _flatten(output)
+            blocks = []
+            for y in outputs:
+                if not isinstance(y, Tensor):
+                    raise errors.InvalidArgumentError(f"jacrev(f, ...)(*args): expected f(*args) to return only tensors, got unsupported type {type(y)}")
+                blocks.append(prepared.shaped([prepared.out(j) for j in _jacobian(y, prepared.leaves, prepared.record)]))
+            jacobians = _unflatten(spec, blocks)
+            return (jacobians, _map(prepared.out, aux)) if has_aux else jacobians
 
     return wrapper
 

@@ -246,6 +246,19 @@ def test_grad_of_input_that_requires_grad_is_differentiable(session):
     close(x.grad, tx.grad)
 
 
+def test_transforms_under_no_grad(session):
+    """A transform differentiates inside no_grad() too (torch.func's rule), and its results carry no graph."""
+    (y, v), (ty, tv) = both(session, Y, V)
+    x, tx = session.tensor(X, requires_grad=True), torch.tensor(X, requires_grad=True)
+    with gw.no_grad(), torch.no_grad():
+        ours = [gw.func.grad(lambda a: f(gw, a, y))(x), gw.func.jvp(lambda a: g(gw, a, y), (x,), (v,)),
+                gw.func.jacrev(lambda a: g(gw, a, y))(x), gw.func.vjp(lambda a: g(gw, a, y), x)[1](v)]
+        theirs = [tfunc.grad(lambda a: f(torch, a, ty))(tx), tfunc.jvp(lambda a: g(torch, a, ty), (tx,), (tv,)),
+                  tfunc.jacrev(lambda a: g(torch, a, ty))(tx), tfunc.vjp(lambda a: g(torch, a, ty), tx)[1](tv)]
+    close(ours, theirs)
+    assert not ours[0].requires_grad and not ours[1][1].requires_grad
+
+
 def test_grad_errors_as_torch(session):
     (x, y), (tx, ty) = both(session, X, Y)
     raises_like(lambda: gw.func.grad(lambda a: a * 2)(x), lambda: tfunc.grad(lambda a: a * 2)(tx))
