@@ -206,9 +206,10 @@ def vjp(func, *primals, has_aux=False):
     """``torch.func.vjp``: ``(func(*primals), vjp_fn)`` (with ``has_aux``: and ``aux``); ``vjp_fn(cotangents)``, with
     ``cotangents`` of the output's structure and shapes, returns a tuple with ``v^T J`` for each primal. ``vjp_fn`` may
     be called again: the graph is kept while it lives."""
-    prepared = _Prepared(primals, tuple(range(len(primals)))) if primals else None
-    if prepared is None:
-        raise errors.InvalidArgumentError("vjp(f, *primals): expected at least one primal")
+    if not primals:  # nothing to differentiate: f() (a TypeError where f takes arguments, as torch's), and no products
+        output, aux = _split_aux(func(), has_aux, "vjp(f, *primals)")
+        return (output, lambda cotangents: (), aux) if has_aux else (output, lambda cotangents: ())
+    prepared = _Prepared(primals, tuple(range(len(primals))))
     with enable_grad():  # a transform differentiates even under no_grad(), as torch.func's
         output, aux = _split_aux(func(*prepared.args), has_aux, "vjp(f, *primals)")
     outputs, spec = _flatten(output)
@@ -356,7 +357,6 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
             raise ValueError(f"{where}: expected `in_dims` to be int or a (potentially nested) tuple matching the structure of inputs, got: {type(in_dims)}.")
         leaves, spec = _flatten(args)
         dims = _broadcast_dims(in_dims, args, spec, where)
-        size = None
         sizes = []
         for x, d in zip(leaves, dims):
             if d is None:

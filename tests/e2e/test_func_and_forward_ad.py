@@ -292,6 +292,9 @@ def test_vjp_and_jvp(session):
     close(fn({"s": v, "c": w}), t_fn({"s": tv, "c": tw}))
     raises_like(lambda: gw.func.vjp(lambda a: a * 2, x)[1](v[:2]), lambda: tfunc.vjp(lambda a: a * 2, tx)[1](tv[:2]))
     raises_like(lambda: gw.func.vjp(lambda a: 2, x), lambda: tfunc.vjp(lambda a: 2, tx))
+    raises_like(lambda: gw.func.vjp(lambda a: a * 2)[1](v), lambda: tfunc.vjp(lambda a: a * 2)[1](tv))
+    with pytest.raises(RuntimeError, match="Expected pytree structure of cotangents to be the same as pytree structure of outputs"):
+        gw.func.vjp(lambda a: a * 2, x)[1]((v,))
 
     ours = gw.func.jvp(lambda a, b: g(gw, a, b), (x, y), (v, w))
     theirs = tfunc.jvp(lambda a, b: g(torch, a, b), (tx, ty), (tv, tw))
