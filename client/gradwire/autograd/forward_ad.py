@@ -17,8 +17,8 @@ is linear in ``u``, and its vjp with the tangents ``v`` is ``J v``. The values a
   requires grad (then it is ``y``, with its graph);
 - tangents flow only through recorded ops: under ``no_grad()`` (which torch's forward mode ignores) the results carry
   none, and only the ops that support double backward (``create_graph=True``) carry one (any other names itself);
-- each ``unpack_dual`` of a computed tensor costs two backward passes (one round trip); the level keeps the graph
-  alive until it exits;
+- each ``unpack_dual`` of a computed tensor costs two backward passes (one round trip) and keeps the graph; a
+  ``backward()`` that frees the graph (no ``retain_graph=True``) ends the tangents of what it ran through;
 - ``make_dual`` of a tensor computed from a dual (not of a dual itself) is not refused, as torch refuses it.
 """
 
