@@ -7,7 +7,7 @@
         print(x.grad.numpy())
 """
 
-from . import amp, autograd, backends, cpu, cuda, distributions, errors, linalg, nn, optim, random, special, testing, utils, viz
+from . import amp, autograd, backends, cpu, cuda, distributions, errors, func, linalg, nn, optim, random, special, testing, utils, viz
 from .amp import autocast
 from .amp.autocast_mode import get_autocast_dtype, is_autocast_enabled
 from .autograd import grad
@@ -21,6 +21,7 @@ from .errors import (
     UnauthenticatedError, UnavailableError, UnimplementedError,
 )
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad, set_grad_enabled
+from .func import vmap
 from .factories import (
     arange, as_tensor, empty, eye, from_numpy, full, initial_seed, is_tensor, linspace, logspace, manual_seed, normal, numel, ones, rand, randint,
     randn, randperm, seed, tril_indices, triu_indices, typename, zeros,
@@ -54,7 +55,7 @@ __all__ = [
     "cdist", "tril_indices", "triu_indices", "normal", "Generator", "get_rng_state", "set_rng_state", "is_inference_mode_enabled",
     "cdist", "tril_indices", "triu_indices", "normal", "special", "atleast_1d", "atleast_2d", "atleast_3d", "block_diag", "broadcast_tensors",
     "bucketize", "cartesian_prod", "column_stack", "combinations", "concat", "concatenate", "dstack", "empty_like", "hstack", "polygamma",
-    "row_stack", "searchsorted", "vstack", "finfo", "iinfo", "initial_seed", "logspace", "seed", "set_printoptions",
+    "row_stack", "searchsorted", "vstack", "finfo", "iinfo", "initial_seed", "logspace", "seed", "set_printoptions", "func", "vmap",
     "backends", "random", "testing", "compile", "typename", "set_float32_matmul_precision", "get_float32_matmul_precision",
     "use_deterministic_algorithms", "are_deterministic_algorithms_enabled", "is_deterministic_algorithms_warn_only_enabled",
     *FUNCTIONS,

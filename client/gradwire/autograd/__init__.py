@@ -1,12 +1,19 @@
 """``gradwire.autograd``: functional gradients, as ``torch.autograd`` (``grad``, ``backward``, ``functional.jacobian``,
-``vjp``, ``jvp``, ``hvp``, ``vhp`` and ``hessian``), custom functions (``Function``), ``gradcheck`` and
-``gradgradcheck``, and anomaly detection (``detect_anomaly``, ``set_detect_anomaly``)."""
+``vjp``, ``jvp``, ``hvp``, ``vhp`` and ``hessian``), forward-mode AD (``forward_ad``, by double backward), custom
+functions (``Function``), ``gradcheck`` and ``gradgradcheck``, anomaly detection (``detect_anomaly``,
+``set_detect_anomaly``), the grad-mode switches (``no_grad``, ``enable_grad``, ``set_grad_enabled``, ``inference_mode``,
+the same objects as ``gw``'s) and the legacy ``Variable``."""
 
-from ..grad_mode import detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, set_detect_anomaly
-from . import function, functional
+from ..grad_mode import (
+    detect_anomaly, enable_grad, inference_mode, is_anomaly_check_nan_enabled, is_anomaly_enabled, no_grad, set_detect_anomaly,
+    set_grad_enabled,
+)
+from . import anomaly_mode, forward_ad, function, functional, grad_mode
 from .function import Function, FunctionCtx
 from .functional import backward, grad
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .variable import Variable
 
-__all__ = ["Function", "FunctionCtx", "GradcheckError", "backward", "detect_anomaly", "function", "functional", "grad", "gradcheck",
-           "gradgradcheck", "is_anomaly_check_nan_enabled", "is_anomaly_enabled", "set_detect_anomaly"]
+__all__ = ["Function", "FunctionCtx", "GradcheckError", "Variable", "anomaly_mode", "backward", "detect_anomaly", "enable_grad", "forward_ad",
+           "function", "functional", "grad", "grad_mode", "gradcheck", "gradgradcheck", "inference_mode", "is_anomaly_check_nan_enabled",
+           "is_anomaly_enabled", "no_grad", "set_detect_anomaly", "set_grad_enabled"]

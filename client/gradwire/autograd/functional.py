@@ -79,12 +79,10 @@ def jacobian(func, inputs):
 
 def vjp(func, inputs, v=None, create_graph=False, strict=False):
     """``(func(*inputs), v^T J)``, as ``torch.autograd.functional.vjp``: ``v`` is a tensor of the output's
-    shape (None for a one-element output); the products have the inputs' shapes, detached."""
-    if create_graph:
-        raise errors.UnimplementedError("vjp: create_graph=True is not supported; gw.grad(outputs, inputs, v, create_graph=True) records the product")
+    shape (None for a one-element output); the products have the inputs' shapes, detached (with ``create_graph=True``:
+    recorded, differentiable again with respect to the inputs and ``v``)."""
     single = isinstance(inputs, Tensor)
-    inputs = (inputs,) if single else tuple(inputs)
-    inputs = tuple(x.detach().requires_grad_() for x in inputs)
+    inputs = _fresh((inputs,) if single else tuple(inputs), create_graph)
     output = func(*inputs)
     if not isinstance(output, Tensor):
         raise errors.UnimplementedError("vjp: only a function that returns one Tensor is supported")
@@ -98,16 +96,30 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
             raise errors.InvalidArgumentError("The output of the user-provided function is independent of input 0. This is not allowed in strict mode.")
         products = tuple(session.zeros(*x.shape, dtype=x.dtype) for x in inputs)
     else:
-        found = grad(output, inputs, v, allow_unused=True)
-        products = tuple(g.detach() if g is not None else session.zeros(*x.shape, dtype=x.dtype) for g, x in zip(found, inputs))
-    return output.detach(), (products[0] if single else products)
+        found = grad(output, inputs, v, allow_unused=True, create_graph=create_graph)
+        products = tuple(g if g is not None else session.zeros(*x.shape, dtype=x.dtype) for g, x in zip(found, inputs))
+    return _post(output, create_graph), _post(products[0] if single else products, create_graph)
 
 
-def _scalar_output(func, inputs, name):
+def _fresh(inputs, create_graph):
+    """The inputs as tensors to differentiate with respect to, as torch's functional API makes them: cut from any graph
+    (a new leaf each), except with ``create_graph`` where one that requires grad stays attached (a view of it), so that
+    the results are differentiable with respect to the caller's tensors."""
+    return tuple(x.view_as(x) if create_graph and x.requires_grad else x.detach().requires_grad_() for x in inputs)
+
+
+def _post(result, create_graph):
+    """The results as torch returns them: detached, unless ``create_graph``."""
+    if create_graph:
+        return result
+    return result.detach() if isinstance(result, Tensor) else tuple(r.detach() for r in result)
+
+
+def _scalar_output(func, inputs, name, create_graph=False):
     """(single, the inputs as fresh leaves, func's one-element output plus 0 x every input: so each input is
     in the graph and its gradient, a zero where func does not use it, needs no allow_unused round trip)."""
     single = isinstance(inputs, Tensor)
-    inputs = tuple(x.detach().requires_grad_() for x in ((inputs,) if single else inputs))
+    inputs = _fresh((inputs,) if single else tuple(inputs), create_graph)
     output = func(*inputs)
     if not isinstance(output, Tensor) or output.numel() != 1:
         raise errors.InvalidArgumentError(f"The Tensor returned by the function given to {name} should contain a single element")
@@ -120,21 +132,21 @@ def _zeros_used(inputs):
 
 def hvp(func, inputs, v=None, create_graph=False, strict=False):
     """``(func(*inputs), H v)``, as ``torch.autograd.functional.hvp``: the Hessian of a one-element function
-    times ``v`` (the inputs' shapes), by double backward; the products detached."""
+    times ``v`` (the inputs' shapes), by double backward; the products detached (with ``create_graph=True``: recorded,
+    differentiable again with respect to the inputs and ``v``, a third-order pass on the server)."""
     return _second_order_product(func, inputs, v, create_graph, "hvp")
 
 
 def vhp(func, inputs, v=None, create_graph=False, strict=False):
     """``(func(*inputs), v^T H)``, as ``torch.autograd.functional.vhp``: ``v`` times the Hessian of a one-element
-    function, by double backward (the gradient of the gradient's dot product with ``v``); the products detached."""
+    function, by double backward (the gradient of the gradient's dot product with ``v``); the products detached (with
+    ``create_graph=True``: recorded, differentiable again)."""
     return _second_order_product(func, inputs, v, create_graph, "vhp")
 
 
 def _second_order_product(func, inputs, v, create_graph, name):
     """d(grad(func) . v)/d inputs: v^T H (which is H v, the Hessian being symmetric where it is continuous)."""
-    if create_graph:
-        raise errors.UnimplementedError(f"{name}: create_graph=True is not supported; gw.grad(..., create_graph=True) twice records it")
-    single, inputs, output, total = _scalar_output(func, inputs, name)
+    single, inputs, output, total = _scalar_output(func, inputs, name, create_graph)
     vs = (v,) if isinstance(v, Tensor) else tuple(v) if v is not None else (None,) * len(inputs)
     if len(vs) != len(inputs) or any(u is None for u in vs):
         raise errors.InvalidArgumentError(f"{name}: v must be given, one tensor per input, each of its input's shape")
@@ -142,19 +154,17 @@ def _second_order_product(func, inputs, v, create_graph, name):
         if tuple(u.shape) != tuple(x.shape):
             raise errors.InvalidArgumentError(f"Mismatch in shape: v has shape {list(u.shape)} but the input has shape {list(x.shape)}")
     firsts = grad(total, inputs, create_graph=True)
-    products = grad(sum((g * u).sum() for g, u in zip(firsts, vs)) + _zeros_used(inputs), inputs)
-    products = tuple(p.detach() for p in products)
-    return output.detach(), (products[0] if single else products)
+    products = grad(sum((g * u).sum() for g, u in zip(firsts, vs)) + _zeros_used(inputs), inputs, create_graph=create_graph)
+    return _post(output, create_graph), _post(products[0] if single else products, create_graph)
 
 
 def jvp(func, inputs, v=None, create_graph=False, strict=False):
     """``(func(*inputs), J v)``, as ``torch.autograd.functional.jvp``: the Jacobian of ``func`` at ``inputs`` times
     ``v`` (the inputs' shapes; None for a single one-element input), by the double-vjp trick PyTorch's uses: the
-    vjp with a dummy ``u`` is linear in ``u``, and its own vjp with ``v`` is ``J v``. The products detached."""
-    if create_graph:
-        raise errors.UnimplementedError("jvp: create_graph=True is not supported; gw.grad(..., create_graph=True) records the products")
+    vjp with a dummy ``u`` is linear in ``u``, and its own vjp with ``v`` is ``J v``. The products detached (with
+    ``create_graph=True``: recorded, differentiable again with respect to the inputs and ``v``)."""
     single = isinstance(inputs, Tensor)
-    inputs = tuple(x.detach().requires_grad_() for x in ((inputs,) if single else inputs))
+    inputs = _fresh((inputs,) if single else tuple(inputs), create_graph)
     if v is None:
         if len(inputs) != 1 or inputs[0].numel() != 1:
             raise errors.InvalidArgumentError("The vector v can only be None if the input to the user-provided function is a single Tensor with a single element.")
@@ -173,8 +183,8 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
     dummy = session.zeros(*output.shape, dtype=output.dtype, requires_grad=True)
     tied = output + _zeros_used(inputs)  # every input in the graph: its gradient a zero where func does not use it
     firsts = grad(tied, inputs, dummy, create_graph=True)
-    product, = grad(sum((g * u).sum() for g, u in zip(firsts, vs)) + (dummy * 0).sum(), dummy)
-    return output.detach(), product.detach()
+    product, = grad(sum((g * u).sum() for g, u in zip(firsts, vs)) + (dummy * 0).sum(), dummy, create_graph=create_graph)
+    return _post(output, create_graph), _post(product, create_graph)
 
 
 def hessian(func, inputs):

@@ -18,7 +18,7 @@ from ...tensor import Tensor
 
 __all__ = [
     "clip_grad_norm_", "clip_grad_value_", "pad_sequence", "parameters_to_vector", "parametrizations", "remove_spectral_norm",
-    "remove_weight_norm", "rnn", "spectral_norm", "vector_to_parameters", "weight_norm",
+    "remove_weight_norm", "rnn", "spectral_norm", "stateless", "vector_to_parameters", "weight_norm",
 ]
 
 
@@ -77,3 +77,4 @@ from .rnn import pad_sequence  # noqa: E402
 from . import parametrizations  # noqa: E402
 from .spectral_norm import remove_spectral_norm, spectral_norm  # noqa: E402
 from .weight_norm import remove_weight_norm, weight_norm  # noqa: E402
+from . import stateless  # noqa: E402
