@@ -139,3 +139,18 @@ def test_create_graph_keeps_the_graph_and_records_leaf_grads():
     tx.grad.sum().backward()
     assert_close(x.grad, tx.grad)
     engine.backward(y)  # the graph was kept (retain_graph follows create_graph)
+
+
+def test_a_recorded_backward_through_a_freed_graph_says_so_as_torch():
+    engine = Engine("cpu", seed=0)
+    x = engine.tensor([0.5, -1.0, 2.0], requires_grad=True)
+    y = engine.apply("sum", engine.apply("exp", x))
+    engine.backward(y)  # frees the graph
+    tx = torch.tensor([0.5, -1.0, 2.0], requires_grad=True)
+    ty = tx.exp().sum()
+    ty.backward()
+    with pytest.raises(RuntimeError) as theirs:
+        torch.autograd.grad(ty, tx, create_graph=True)
+    with pytest.raises(RuntimeError) as ours:
+        engine.grad(y, x, create_graph=True)
+    assert str(ours.value) == str(theirs.value)

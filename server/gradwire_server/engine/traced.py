@@ -19,7 +19,7 @@ import numpy as np
 
 from . import nn, ops
 from .errors import NoDerivative
-from .graph import AccumulateGrad, Meta, Node
+from .graph import FREED_MESSAGE, AccumulateGrad, GraphError, Meta, Node
 from .vjps import VJP
 
 # Every op here has a row in tests/unit/test_double_backward.py (against torch.autograd.grad with create_graph).
@@ -282,6 +282,8 @@ def residuals(engine, node: Node):
     itself), the output on ``node``; unsaved inputs stay ``Meta`` (their shape and dtype)."""
     from .tensor import Tensor
 
+    if node.saved is None:
+        raise GraphError(FREED_MESSAGE)
     ans, inputs = node.saved
     traced_inputs = []
     for k, (value, edge) in enumerate(zip(inputs, node.edges)):
