@@ -454,7 +454,7 @@ INFER = {
     "prod": _prod,
     **dict.fromkeys(["amax", "amin"], _all_dims),
     "logsumexp": _float_reduction,
-    "atan2": _float_elementwise,
+    **dict.fromkeys(["atan2", "copysign"], _float_elementwise),
     "fmod": _elementwise,
     "repeat": _repeat,
     "topk": _topk,

@@ -778,7 +778,7 @@ def _refuse_integers(name, array, params, default):
 
 
 _BOOL, _INT64 = np.dtype(np.bool_), np.dtype(np.int64)
-_FLOAT_RESULTS = frozenset(("div", "atan2"))  # ops whose integer inputs compute in the default float dtype
+_FLOAT_RESULTS = frozenset(("div", "atan2", "copysign"))  # ops whose integer inputs compute in the default float dtype
 _TORCH_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
 # what an op does with an integer or bool input 0, as PyTorch: float ops compute in the default float dtype
 _INTEGER_RULES = {
