@@ -948,9 +948,6 @@ class Tensor:
         self[...] = value
         return self
 
-    def div_(self, other):
-        return self._inplace("div", other)
-
     def type(self, dtype=None):
         """``x.type(dtype)``: ``x.to(dtype)``; with no dtype, the type's name as PyTorch writes it (``gradwire.FloatTensor``)."""
         if dtype is None:
@@ -1659,7 +1656,7 @@ class Tensor:
         if interpolation not in ("linear", "lower", "higher", "nearest", "midpoint"):
             raise errors.InvalidArgumentError(f"quantile() interpolation must be one of linear, lower, higher, midpoint or nearest, but got {interpolation}")
         if self.dtype.kind != "f":
-            raise errors.InvalidArgumentError(f"quantile() input tensor must be either float or double dtype")
+            raise errors.InvalidArgumentError("quantile() input tensor must be either float or double dtype")
         many = not isinstance(q, (int, float))
         qs = [float(v) for v in (q.tolist() if isinstance(q, Tensor) else np.asarray(q).reshape(-1).tolist())] if many else [float(q)]
         if many and any(not 0.0 <= v <= 1.0 for v in qs):

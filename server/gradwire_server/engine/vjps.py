@@ -366,8 +366,8 @@ defvjp("atanh", lambda xp, g, ans, x: g / (1 - x * x), saves="inputs")
 defvjp("logcumsumexp", _logcumsumexp_grad)
 defvjp("frexp", lambda xp, g, ans, x: g * xp.ldexp(xp.ones_like(g), -ans[1]), saves="ans")  # the mantissa's: g / 2**exponent
 defvjp("nextafter", _same, _zeros, saves=None)  # other: a zero gradient, as PyTorch's
-# copysign: to x, sign(x) times the result's sign (0 at x = 0, as PyTorch's); to y, zeros
-defvjp("copysign", lambda xp, g, ans, x, y: g * xp.sign(x) * xp.copysign(1, ans).astype(g.dtype), _zeros, saves="all")
+# copysign: to x, sign(x) times y's sign bit's (0 at x = 0, as PyTorch's); to y, zeros
+defvjp("copysign", lambda xp, g, ans, x, y: g * xp.sign(x) * xp.where(xp.signbit(y), -1, 1).astype(g.dtype), _zeros, saves="inputs")
 defvjp("heaviside", saves=None)  # no derivative, as PyTorch's: a backward through it says so
 defvjp("sinh", lambda xp, g, ans, x: g * xp.cosh(x), saves="inputs")
 defvjp("cosh", lambda xp, g, ans, x: g * xp.sinh(x), saves="inputs")
