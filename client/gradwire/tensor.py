@@ -2358,7 +2358,7 @@ _FUNCTION_NAMES = (
     "histogram", "renorm", "mvlgamma",
     # torch's in-place functions of these (torch.asinh_(x) is x.asinh_())
     "asinh_", "acosh_", "atanh_", "arcsinh_", "arccosh_", "arctanh_", "arcsin_", "arccos_", "arctan_", "negative_", "deg2rad_", "rad2deg_",
-    "gcd_", "lcm_", "ldexp_",
+    "gcd_", "lcm_", "ldexp_", "fix_", "frac_", "logit_", "nan_to_num_", "xlogy_", "sinc_", "clip_", "addmv_",
 )
 
 
