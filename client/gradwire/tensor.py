@@ -37,6 +37,10 @@ topk_result = namedtuple("topk", ["values", "indices"])
 cummax_result = namedtuple("cummax", ["values", "indices"])
 cummin_result = namedtuple("cummin", ["values", "indices"])
 slogdet_result = namedtuple("slogdet", ["sign", "logabsdet"])
+frexp_result = namedtuple("frexp", ["mantissa", "exponent"])
+nanmedian_result = namedtuple("nanmedian", ["values", "indices"])
+aminmax_result = namedtuple("aminmax", ["min", "max"])
+histogram_result = namedtuple("histogram", ["hist", "bin_edges"])
 
 
 def as_dtype(dtype) -> np.dtype:
@@ -944,9 +948,6 @@ class Tensor:
         self[...] = value
         return self
 
-    def div_(self, other):
-        return self._inplace("div", other)
-
     def type(self, dtype=None):
         """``x.type(dtype)``: ``x.to(dtype)``; with no dtype, the type's name as PyTorch writes it (``gradwire.FloatTensor``)."""
         if dtype is None:
@@ -1030,6 +1031,8 @@ class Tensor:
 
     def clamp_(self, min=None, max=None):
         return _op_into("clamp", self, (), {"min": min, "max": max})
+
+    clip_ = clamp_
 
     def clamp_min_(self, min):
         return self.clamp_(min=min)
@@ -1444,6 +1447,543 @@ class Tensor:
         safe = self.masked_fill(at_zero, 1.0) * math.pi
         return where(at_zero, 1.0, safe.sin() / safe)
 
+    # --- more of torch's maths: aliases, number-theory and floating-point functions, predicates, statistics ---------
+    def div(self, other, *, rounding_mode=None):
+        """``self / other`` (integers divide in the default float dtype); ``rounding_mode="trunc"`` or ``"floor"``: the
+        quotient rounded toward zero or down, in the inputs' dtype, with a zero gradient, as ``torch.div``."""
+        if rounding_mode is None:
+            return _op("div", (self, other))
+        if rounding_mode not in ("trunc", "floor"):
+            raise errors.InvalidArgumentError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'")
+        quotient = self.detach().floor_divide(other.detach() if isinstance(other, Tensor) else other)
+        if rounding_mode == "trunc":
+            if quotient.dtype.kind == "f":
+                quotient = (self.detach() / (other.detach() if isinstance(other, Tensor) else other)).trunc()
+            else:  # floor's quotient, one up where it was negative and inexact
+                quotient = quotient + ((quotient < 0) & (quotient * other != self)).to(quotient.dtype)
+        if quotient.dtype.kind == "f" and is_grad_enabled() and any(isinstance(t, Tensor) and t._requires_grad for t in (self, other)):
+            # PyTorch's rounded division passes a zero gradient: the quotient chosen everywhere over self / other
+            everywhere = self._session.full(tuple(quotient.shape), True, dtype=bool_)
+            return where(everywhere, quotient, self / other)
+        return quotient
+
+    divide = div
+
+    def true_divide(self, other):
+        """``self / other``, as ``torch.true_divide``."""
+        return _op("div", (self, other))
+
+    def div_(self, other, *, rounding_mode=None):
+        if rounding_mode is None:
+            return self._inplace("div", other)
+        return _written(self, Tensor.div, other, rounding_mode=rounding_mode)
+
+    divide_ = div_
+
+    def true_divide_(self, other):
+        return self._inplace("div", other)
+
+    def subtract(self, other, *, alpha=1):
+        """``self - alpha * other``, as ``torch.subtract``."""
+        return _op("sub", (self, _scaled(other, alpha)))
+
+    def subtract_(self, other, *, alpha=1):
+        return self.sub_(other, alpha)
+
+    def positive(self):
+        """This tensor itself, as ``torch.positive`` (``+x``); refused on a bool tensor, in PyTorch's words."""
+        if self.dtype == bool_:
+            raise errors.InvalidArgumentError("The `+` operator, on a bool tensor is not supported.")
+        return self
+
+    __pos__ = positive
+
+    def deg2rad(self):
+        """Degrees to radians, as ``torch.deg2rad`` (integers compute in the default float dtype)."""
+        return self * (math.pi / 180)
+
+    def rad2deg(self):
+        """Radians to degrees, as ``torch.rad2deg`` (integers compute in the default float dtype)."""
+        return self * (180 / math.pi)
+
+    def deg2rad_(self):
+        return _written(self, Tensor.deg2rad)
+
+    def rad2deg_(self):
+        return _written(self, Tensor.rad2deg)
+
+    def logaddexp2(self, other):
+        """log2(2**self + 2**other), without overflow, as ``torch.logaddexp2``."""
+        top = maximum(self, other).detach()
+        top = where(top.isfinite(), top, 0.0)
+        return ((self - top).exp2() + (other - top).exp2()).log2() + top
+
+    def float_power(self, exponent):
+        """``self ** exponent`` in float64 (both operands made float64 first), as ``torch.float_power``."""
+        return self.to(float64).pow(exponent.to(float64) if isinstance(exponent, Tensor) else exponent)
+
+    def float_power_(self, exponent):
+        if self.dtype != float64:
+            raise errors.InvalidArgumentError(
+                f"the base given to float_power_ has dtype {_TENSOR_TYPE_NAMES.get(self.dtype, self.dtype.name)} but the operation's result "
+                "requires dtype Double"
+            )
+        return self.pow_(exponent.to(float64) if isinstance(exponent, Tensor) else exponent)
+
+    def heaviside(self, values):
+        """1 where this tensor is above zero, ``values`` where it is zero, 0 elsewhere (NaN included), as ``torch.heaviside``:
+        ``values`` a tensor of the same dtype. No derivative, as PyTorch's: a backward through it says so."""
+        _check_heaviside(self, values)
+        return _op("heaviside", (self, values))
+
+    def heaviside_(self, values):
+        _check_heaviside(self, values)
+        return _inplace_op(self, "heaviside", (values,))
+
+    def signbit(self):
+        """Whether the sign bit is set (-0.0 and a negative NaN too), as ``torch.signbit``."""
+        return _op("signbit", (self,))
+
+    def copysign(self, other):
+        """|self| with the sign of ``other`` (its sign bit: -0.0 counts as negative), in a float dtype, as ``torch.copysign``;
+        the gradient to self is ``sign(self) * sign(result)`` (0 at self = 0), zeros to other."""
+        return _op("copysign", (self, other))
+
+    def copysign_(self, other):
+        return _inplace_op(self, "copysign", (other,))
+
+    def gcd(self, other):
+        """The greatest common divisor (non-negative), elementwise, of integer tensors, as ``torch.gcd``."""
+        return _integer_pair("gcd", self, other)
+
+    def lcm(self, other):
+        """The least common multiple (non-negative), elementwise, of integer tensors, as ``torch.lcm``."""
+        return _integer_pair("lcm", self, other)
+
+    def gcd_(self, other):
+        _integer_pair("gcd", self, other, check_only=True)
+        return _inplace_op(self, "gcd", (other,))
+
+    def lcm_(self, other):
+        _integer_pair("lcm", self, other, check_only=True)
+        return _inplace_op(self, "lcm", (other,))
+
+    def ldexp(self, other):
+        """``self * 2**other``, as ``torch.ldexp`` (in a float dtype; differentiable in both)."""
+        return self * (2.0**other if isinstance(other, Tensor) else float(2.0**other))
+
+    def ldexp_(self, other):
+        return _written(self, Tensor.ldexp, other)
+
+    def frexp(self):
+        """``(mantissa, exponent)`` with self = mantissa * 2**exponent and |mantissa| in [0.5, 1) (0 for 0), the exponent
+        int32, as ``torch.frexp``; the mantissa's gradient is g / 2**exponent."""
+        if self.dtype.kind != "f":
+            raise errors.InvalidArgumentError("torch.frexp() only supports floating-point dtypes")
+        mantissa, exponent = _op("frexp", (self,), outputs=2)
+        exponent._dtype = int32
+        return frexp_result(mantissa, exponent)
+
+    def nextafter(self, other):
+        """The next float after self toward ``other``, elementwise, as ``torch.nextafter`` (its gradient passes to self)."""
+        _check_nextafter(self, other)
+        return _op("nextafter", (self, other))
+
+    def nextafter_(self, other):
+        _check_nextafter(self, other)
+        return _inplace_op(self, "nextafter", (other,))
+
+    def isposinf(self):
+        """Whether each element is +inf, as ``torch.isposinf``."""
+        return self == math.inf
+
+    def isneginf(self):
+        """Whether each element is -inf, as ``torch.isneginf``."""
+        return self == -math.inf
+
+    def isreal(self):
+        """True everywhere: every gradwire dtype is real (``torch.isreal``)."""
+        return self._session.ones(*self.shape, dtype=bool_)
+
+    def is_complex(self) -> bool:
+        return False
+
+    def is_signed(self) -> bool:
+        """Whether the dtype is signed (every float and intN; not uint8 nor bool), as ``torch.Tensor.is_signed``."""
+        return self.dtype not in (uint8, bool_)
+
+    def is_nonzero(self) -> bool:
+        """The one element's truth, as ``torch.is_nonzero``: a sync point; refused for any other number of elements."""
+        n = self.numel()
+        if n != 1:
+            raise errors.InvalidArgumentError(f"Boolean value of Tensor with {'no values' if n == 0 else 'more than one value'} is ambiguous")
+        return bool(self.item())
+
+    def is_same_size(self, other) -> bool:
+        return tuple(self.shape) == tuple(other.shape)
+
+    def logcumsumexp(self, dim):
+        """log(cumsum(exp(self))) along ``dim``, one logaddexp at a time (no underflow where the terms are far apart), as
+        ``torch.logcumsumexp``."""
+        if self._dtype is not None and self._dtype.kind != "f":
+            raise errors.UnimplementedError(f'"logcumsumexp_out_cpu" not implemented for \'{_TENSOR_TYPE_NAMES.get(self._dtype, self._dtype.name)}\'')
+        return _op("logcumsumexp", (self,), {"dim": dim})
+
+    def nanmedian(self, dim=None, keepdim=False):
+        """The lower median of the values that are not NaN (NaN where all are), as ``torch.nanmedian``: of everything, a
+        0-d tensor; along ``dim``, a named tuple ``(values, indices)``. The gradient goes to the element picked."""
+        if self.dtype.kind != "f":
+            return self.median() if dim is None else self.median(dim, keepdim)
+        if dim is None:
+            flat = self.reshape(-1)
+            ordered = flat.sort().values  # NaN sort last
+            pick = ((flat.isnan().logical_not().sum() - 1).clamp(min=0) // 2).reshape(1)
+            return ordered.gather(0, pick).reshape(())
+        d = _wrap_dim(dim, self.ndim)
+        x = self.reshape(1) if self.ndim == 0 else self
+        values, indices = x.sort(d)
+        pick = (x.isnan().logical_not().sum(d, keepdim=True) - 1).clamp(min=0) // 2
+        values, indices = values.gather(d, pick), indices.gather(d, pick)
+        if self.ndim == 0:
+            values, indices = values.reshape(()), indices.reshape(())
+        elif not keepdim:
+            values, indices = values.squeeze(d), indices.squeeze(d)
+        return nanmedian_result(values, indices)
+
+    def nanquantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
+        """``quantile`` of the values that are not NaN (NaN where all are: the first of them, sorted), as
+        ``torch.nanquantile``."""
+        if interpolation not in ("linear", "lower", "higher", "nearest", "midpoint"):
+            raise errors.InvalidArgumentError(f"quantile() interpolation must be one of linear, lower, higher, midpoint or nearest, but got {interpolation}")
+        if self.dtype.kind != "f":
+            raise errors.InvalidArgumentError("quantile() input tensor must be either float or double dtype")
+        many = not isinstance(q, (int, float))
+        qs = [float(v) for v in (q.tolist() if isinstance(q, Tensor) else np.asarray(q).reshape(-1).tolist())] if many else [float(q)]
+        if many and any(not 0.0 <= v <= 1.0 for v in qs):
+            raise errors.InvalidArgumentError("quantile() q values must be in the range [0, 1]")
+        if not many and not 0.0 <= qs[0] <= 1.0:
+            raise errors.InvalidArgumentError(f"quantile() q must be in the range [0, 1] but got {qs[0]}")
+        source = self.reshape(-1) if dim is None else self.reshape(1) if self.ndim == 0 else self
+        d = 0 if dim is None else _wrap_dim(dim, self.ndim)
+        ordered = source.sort(d).values  # NaN sort last: the first count are the numbers
+        count = source.isnan().logical_not().sum(d, keepdim=True)
+        last = (count - 1).clamp(min=0).to(self.dtype)
+        out = []
+        for v in qs:
+            position = last * v
+            if interpolation == "nearest":
+                low = high = position.round()  # half to even, as torch's
+            else:
+                low, high = position.floor(), position.ceil()
+                if interpolation == "lower":
+                    high = low
+                elif interpolation == "higher":
+                    low = high
+            below = ordered.gather(d, low.long())
+            if interpolation in ("linear", "midpoint"):
+                above = ordered.gather(d, high.long())
+                value = below.lerp(above, 0.5 if interpolation == "midpoint" else position - low)
+            else:
+                value = below
+            if dim is None:
+                value = value.reshape((1,) * self.ndim if keepdim else ())
+            elif not keepdim or self.ndim == 0:
+                value = value.squeeze(d) if self.ndim else value.reshape(())
+            out.append(value)
+        return stack(out) if many else out[0]
+
+    def cov(self, *, correction=1, fweights=None, aweights=None):
+        """The covariance of the rows (variables) over the columns (observations), as ``torch.cov``: ``fweights`` (integer
+        counts) and ``aweights`` (importance) weigh the observations; a single variable gives a 0-d tensor."""
+        if self.ndim > 2:
+            raise errors.InvalidArgumentError(f"cov(): expected input to have two or fewer dimensions but got an input with {self.ndim} dimensions")
+        x = self.reshape(1, -1) if self.ndim < 2 else self
+        if x.dtype.kind != "f":
+            x = x.to(defaults.current)
+        weights = fweights
+        if aweights is not None:
+            weights = aweights if weights is None else weights * aweights
+        if weights is None:
+            mean, norm = x.mean(1, keepdim=True), max(x.shape[1] - correction, 0)
+        else:
+            total = weights.sum()
+            mean = (x * weights).sum(1, keepdim=True) / total
+            if correction == 0:
+                norm = total
+            elif aweights is None:
+                norm = total - correction
+            else:
+                norm = total - correction * (weights * aweights).sum() / total
+            norm = norm.clamp(min=0)
+        centred = x - mean
+        return ((centred * weights if weights is not None else centred).matmul(centred.T) / norm).squeeze()
+
+    def corrcoef(self):
+        """Pearson's correlation coefficients of the rows, as ``torch.corrcoef``: ``cov`` over the outer product of the
+        standard deviations, clipped to [-1, 1]."""
+        c = self.cov()
+        if c.ndim == 0:
+            return c / c
+        stddev = c.diagonal().sqrt()
+        return (c / stddev.reshape(-1, 1) / stddev.reshape(1, -1)).clamp(-1, 1)
+
+    def inner(self, other):
+        """Sums of products over the last dims of both (a 0-d operand: a product), as ``torch.inner``."""
+        if self.ndim == 0 or other.ndim == 0:
+            return self * other
+        if self.shape[-1] != other.shape[-1]:
+            raise errors.InvalidArgumentError(
+                f"inner() the last dimension must match on both input tensors but got shapes {list(self.shape)} and {list(other.shape)}"
+            )
+        return tensordot(self, other, ([self.ndim - 1], [other.ndim - 1]))
+
+    def vdot(self, other):
+        """The dot product of two 1-D tensors (real: ``dot``), as ``torch.vdot``."""
+        return self.dot(other)
+
+    def aminmax(self, *, dim=None, keepdim=False):
+        """``(min, max)`` over ``dim`` (everything by default), a named tuple, as ``torch.aminmax``; ties share the gradient."""
+        dims = () if dim is None else dim
+        return aminmax_result(self.amin(dims, keepdim), self.amax(dims, keepdim))
+
+    def msort(self):
+        """The values sorted along dim 0, as ``torch.msort``."""
+        return self.sort(0).values
+
+    def histogram(self, bins, *, range=None, weight=None, density=False):
+        """``(hist, bin_edges)``: counts (or summed ``weight``) of the elements in ``bins`` equal bins over ``range`` (the
+        elements' own by default: a sync point) or between the edges of a 1-D tensor ``bins``, the last edge inclusive,
+        as ``torch.histogram``; ``density``: normalised to integrate to 1. Not differentiable here (PyTorch's has no
+        derivative either)."""
+        if self.dtype.kind != "f":
+            raise errors.UnimplementedError(f'"histogramdd" not implemented for \'{_TENSOR_TYPE_NAMES.get(self.dtype, self.dtype.name)}\'')
+        flat = self.detach().reshape(-1)
+        if isinstance(bins, Tensor):
+            edges = bins.detach()
+        else:
+            if bins <= 0:
+                raise errors.InvalidArgumentError(f"torch.histogramdd(): bins must be > 0, but got {bins} for dimension 0")
+            low, high = (float(range[0]), float(range[1])) if range is not None else (
+                (float(flat.min().item()), float(flat.max().item())) if flat.numel() else (0.0, 0.0))
+            if low > high:
+                raise errors.InvalidArgumentError(f"torch.histogramdd: min should not exceed max, but got min {low:g} max {high:g} for dimension 0")
+            if low == high:
+                low, high = low - 0.5, high + 0.5
+            edges = self._session.linspace(low, high, int(bins) + 1, dtype=self.dtype)
+        n = edges.shape[0] - 1
+        index = (searchsorted(edges, flat, right=True) - 1).clamp(0, n - 1)  # the last edge falls in the last bin
+        inside = (flat >= edges[0]) & (flat <= edges[-1])
+        counts = inside.to(self.dtype) if weight is None else inside.to(self.dtype) * weight.detach().reshape(-1).to(self.dtype)
+        hist = index.bincount(counts, minlength=n).to(self.dtype)
+        if density:
+            hist = hist / (hist.sum() * edges.diff())
+        return histogram_result(hist, edges)
+
+    def renorm(self, p, dim, maxnorm):
+        """Each slice along ``dim`` whose ``p``-norm exceeds ``maxnorm`` scaled down to it (``maxnorm / (norm + 1e-7)``),
+        as ``torch.renorm``; differentiable through the norm, as PyTorch's."""
+        if self.ndim <= 1:
+            raise errors.InvalidArgumentError(f"renorm: input needs at least 2 dimensions, got {self.ndim} dimensions")
+        if p <= 0:
+            raise errors.InvalidArgumentError("renorm: non-positive-norm not supported")
+        if maxnorm < 0:
+            raise errors.InvalidArgumentError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm:g}")
+        d = _wrap_dim(dim, self.ndim)
+        norms = self.norm(p, dim=tuple(k for k in range(self.ndim) if k != d), keepdim=True)
+        return self * where(norms > maxnorm, maxnorm / (norms + 1e-7), 1.0)
+
+    def renorm_(self, p, dim, maxnorm):
+        return _written(self, Tensor.renorm, p, dim, maxnorm)
+
+    def mvlgamma(self, p):
+        """The log of the multivariate gamma function of dimension ``p``: sum over i < p of lgamma(x - i/2) plus
+        p (p - 1) / 4 log(pi), as ``torch.mvlgamma``."""
+        if p < 1:
+            raise errors.InvalidArgumentError("p has to be greater than or equal to 1")
+        shifted = stack([self + (-(p - 1) / 2 + k / 2) for k in range(p)], -1)  # torch's order of the terms
+        return shifted.lgamma().sum(-1) + p * (p - 1) * math.log(math.pi) / 4
+
+    def mvlgamma_(self, p):
+        return _written(self, Tensor.mvlgamma, p)
+
+    # in place: the ops written into this tensor (torch's Tensor has each)
+    def eq_(self, other):
+        """``self == other`` written into this tensor as 1 and 0, in its dtype (as PyTorch's in-place comparisons)."""
+        return _inplace_op(self, "eq", (other,))
+
+    def ne_(self, other):
+        return _inplace_op(self, "ne", (other,))
+
+    def lt_(self, other):
+        return _inplace_op(self, "lt", (other,))
+
+    def le_(self, other):
+        return _inplace_op(self, "le", (other,))
+
+    def gt_(self, other):
+        return _inplace_op(self, "gt", (other,))
+
+    def ge_(self, other):
+        return _inplace_op(self, "ge", (other,))
+
+    def fmod_(self, other):
+        return _inplace_op(self, "fmod", (other,))
+
+    def remainder_(self, other):
+        return _inplace_op(self, "remainder", (other,))
+
+    def floor_divide_(self, other):
+        return _inplace_op(self, "floor_divide", (other,))
+
+    def atan2_(self, other):
+        return _inplace_op(self, "atan2", (other,))
+
+    arctan2_ = atan2_
+
+    def logical_and_(self, other):
+        return _inplace_op(self, "logical_and", (other,))
+
+    def logical_or_(self, other):
+        return _inplace_op(self, "logical_or", (other,))
+
+    def logical_xor_(self, other):
+        return _inplace_op(self, "logical_xor", (other,))
+
+    def logical_not_(self):
+        return _inplace_op(self, "logical_not")
+
+    def bitwise_and_(self, other):
+        return _bitwise_into("bitwise_and", self, other)
+
+    def bitwise_or_(self, other):
+        return _bitwise_into("bitwise_or", self, other)
+
+    def bitwise_xor_(self, other):
+        return _bitwise_into("bitwise_xor", self, other)
+
+    def bitwise_not_(self):
+        return _bitwise_into("bitwise_not", self)
+
+    def cumsum_(self, dim):
+        return _inplace_op(self, "cumsum", (), {"dim": dim})
+
+    def cumprod_(self, dim):
+        return _inplace_op(self, "cumprod", (), {"dim": dim})
+
+    def tril_(self, diagonal=0):
+        return _inplace_op(self, "tril", (), {"diagonal": diagonal})
+
+    def triu_(self, diagonal=0):
+        return _inplace_op(self, "triu", (), {"diagonal": diagonal})
+
+    def polygamma_(self, n):
+        if n < 0:
+            raise errors.InvalidArgumentError("polygamma(n, x) does not support negative n.")
+        return _inplace_op(self, "polygamma", (), {"n": n})
+
+    def frac_(self):
+        return _written(self, Tensor.frac)
+
+    def logit_(self, eps=None):
+        return _written(self, Tensor.logit, eps)
+
+    def hypot_(self, other):
+        return _written(self, Tensor.hypot, other)
+
+    def sinc_(self):
+        return _written(self, Tensor.sinc)
+
+    def xlogy_(self, other):
+        return _written(self, Tensor.xlogy, other)
+
+    def nan_to_num_(self, nan=0.0, posinf=None, neginf=None):
+        return _written(self, Tensor.nan_to_num, nan, posinf, neginf)
+
+    def addmm_(self, mat1, mat2, *, beta=1, alpha=1):
+        return _written(self, Tensor.addmm, mat1, mat2, beta=beta, alpha=alpha)
+
+    def addmv_(self, mat, vec, *, beta=1, alpha=1):
+        return _written(self, Tensor.addmv, mat, vec, beta=beta, alpha=alpha)
+
+    def addr_(self, vec1, vec2, *, beta=1, alpha=1):
+        return _written(self, Tensor.addr, vec1, vec2, beta=beta, alpha=alpha)
+
+    def addbmm_(self, batch1, batch2, *, beta=1, alpha=1):
+        return _written(self, Tensor.addbmm, batch1, batch2, beta=beta, alpha=alpha)
+
+    def baddbmm_(self, batch1, batch2, *, beta=1, alpha=1):
+        return _written(self, Tensor.baddbmm, batch1, batch2, beta=beta, alpha=alpha)
+
+
+def _written(target, compute, *args, **kwargs):
+    """An in-place op made of others: ``compute(target, *args)`` written into target's memory (recorded by
+    autograd as a copy, so the gradient flows through the op), refused first, in PyTorch's words, where it would not fit.
+    Where autograd records it the op reads a clone of target: the nodes keep the values they saved, as PyTorch's."""
+    recording = is_grad_enabled() and any(isinstance(t, Tensor) and t._requires_grad for t in (target,) + args + tuple(kwargs.values()))
+    result = compute(target.clone() if recording else target, *args, **kwargs)
+    if result._shape is not None and target._shape is not None and tuple(result._shape) != tuple(target._shape):
+        raise errors.InvalidArgumentError(f"output with shape {list(target._shape)} doesn't match the broadcast shape {list(result._shape)}")
+    _check_cast(result.dtype, target.dtype)
+    return target.copy_(result if result.dtype == target.dtype else result.to(target.dtype))
+
+
+def _check_cast(result, target):
+    """An in-place op's result must cast to its tensor's dtype (float to float, int to int or float, ...), as PyTorch's."""
+    if result is not None and target is not None and result != target and not np.can_cast(result, target, "same_kind"):
+        raise errors.InvalidArgumentError(
+            f"result type {_TENSOR_TYPE_NAMES.get(result, result.name)} can't be cast to the desired output type {_TENSOR_TYPE_NAMES.get(target, target.name)}"
+        )
+
+
+def _inplace_op(target, name, others=(), params=None):
+    """``target.name_(*others)`` for an engine op: its result's dtype checked here (as PyTorch's, in its words), then one
+    in-place command (``_op_into``)."""
+    meta = infer(name, (target,) + tuple(others), params or _NO_PARAMS)
+    if meta is not None:
+        if meta[0] is not None and target._shape is not None and tuple(meta[0]) != tuple(target._shape):
+            raise errors.InvalidArgumentError(f"output with shape {list(target._shape)} doesn't match the broadcast shape {list(meta[0])}")
+        _check_cast(meta[1], target._dtype)
+    if is_grad_enabled() and target._requires_grad and name in ("eq", "ne", "lt", "le", "gt", "ge"):
+        # PyTorch records x.eq_(y) on a tensor that requires grad, with a zero gradient to what came before: a copy of
+        # the (gradient-free) result (its logical_*_ leave the history as it was, as _op_into does)
+        return _written(target, lambda source: _op(name, (source,) + tuple(others), params))
+    return _op_into(name, target, others, params)
+
+
+def _bitwise_into(name, target, *others):
+    for x in (target,) + others:
+        dtype = x._dtype if isinstance(x, Tensor) else float32 if isinstance(x, float) else None
+        if dtype is not None and dtype.kind == "f":
+            raise errors.UnimplementedError(f'"{name}_cpu" not implemented for \'{_TORCH_TYPE_NAMES.get(dtype, dtype.name)}\'')
+    return _inplace_op(target, name, others)
+
+
+def _tensor_argument(name, argument, value, position=2):
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{name}(): argument '{argument}' (position {position}) must be Tensor, not {type(value).__name__}")
+
+
+def _check_nextafter(x, other):
+    _tensor_argument("nextafter", "other", other)
+    for t in (x, other):
+        if t._dtype is not None and t._dtype.kind != "f":
+            raise errors.UnimplementedError(f'"nextafter_cpu" not implemented for \'{_TENSOR_TYPE_NAMES.get(t._dtype, t._dtype.name)}\'')
+
+
+def _check_heaviside(x, values):
+    _tensor_argument("heaviside", "values", values)
+    if x.dtype != values.dtype:
+        raise errors.InvalidArgumentError("heaviside is not yet implemented for tensors with different dtypes.")
+
+
+def _integer_pair(name, x, other, check_only=False):
+    """gcd and lcm: integer tensors only, refused at once in PyTorch's words otherwise."""
+    _tensor_argument(name, "other", other)
+    for t in (x, other):
+        if t._dtype is not None and t._dtype.kind not in "iu":
+            raise errors.UnimplementedError(f'"{name}_cpu" not implemented for \'{_TENSOR_TYPE_NAMES.get(t._dtype, t._dtype.name)}\'')
+    return None if check_only else _op(name, (x, other))
+
 
 def _nan_ignoring_extreme(name, x, other, wins):
     """fmax and fmin: ``x`` where it wins (``x >= other``, ``x <= other``) or other is NaN, else ``other``: a NaN
@@ -1508,18 +2048,24 @@ def _binary(name):
 
 
 _UNARY = ("exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu", "neg", "log1p", "expm1", "rsqrt", "reciprocal", "tan",
-          "asin", "acos", "atan", "sinh", "cosh", "log2", "log10", "exp2", "erf", "erfinv", "erfc", "lgamma", "digamma", "i0", "floor", "ceil",
+          "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "log2", "log10", "exp2", "erf", "erfinv", "erfc", "lgamma", "digamma", "i0", "floor", "ceil",
           "trunc", "sign", "isnan", "isinf",
           "isfinite", "logical_not")
 for _name in _UNARY:
     setattr(Tensor, _name, _unary(_name))
 for _name in _UNARY[: _UNARY.index("isnan")]:  # x.relu_(), x.exp_(), ...: the op written into x
     setattr(Tensor, _name + "_", _unary_inplace(_name))
-for _name, _alias in {"asin": "arcsin", "acos": "arccos", "atan": "arctan", "trunc": "fix", "neg": "negative"}.items():
+for _name, _alias in {"asin": "arcsin", "acos": "arccos", "atan": "arctan", "asinh": "arcsinh", "acosh": "arccosh", "atanh": "arctanh",
+                     "trunc": "fix", "neg": "negative", "abs": "absolute", "sign": "sgn"}.items():
     setattr(Tensor, _alias, getattr(Tensor, _name))
-for _name in ("add", "sub", "mul", "div", "pow", "floor_divide", "remainder", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge",
+    setattr(Tensor, _alias + "_", getattr(Tensor, _name + "_"))
+for _name in ("add", "sub", "mul", "pow", "floor_divide", "remainder", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge",
               "logical_and", "logical_or", "logical_xor"):
     setattr(Tensor, _name, _binary(_name))
+for _name, _alias in {"mul": "multiply", "mul_": "multiply_", "gt": "greater", "ge": "greater_equal", "lt": "less", "le": "less_equal",
+                     "ne": "not_equal", "gt_": "greater_", "ge_": "greater_equal_", "lt_": "less_", "le_": "less_equal_",
+                     "ne_": "not_equal_"}.items():  # PyTorch's other names for them
+    setattr(Tensor, _alias, getattr(Tensor, _name))
 for _name, _dtype in {**_ALIASES, "bool": "bool", "byte": "uint8", "char": "int8"}.items():  # float() double() ... byte() char() bool()
     setattr(Tensor, _name, _conversion(_name, np.dtype(_dtype)))
 
@@ -1805,6 +2351,14 @@ _FUNCTION_NAMES = (
     "scatter", "index_add", "index_fill", "kthvalue", "median", "quantile", "unique", "bincount", "inverse", "det", "slogdet", "logdet", "svd",
     "bernoulli", "multinomial", "swapaxes", "swapdims", "take", "take_along_dim", "baddbmm", "addbmm", "addmv", "addr", "dist", "diag_embed",
     "nanmean", "nansum", "fmax", "fmin", "frac", "cummax", "cummin", "logit", "xlogy", "sinc", "mode", "histc",
+    "arcsinh", "arccosh", "arctanh", "absolute", "multiply", "subtract", "divide", "true_divide", "greater", "greater_equal", "less",
+    "less_equal", "not_equal", "positive", "sgn", "deg2rad", "rad2deg", "logaddexp2", "float_power", "heaviside", "signbit", "copysign",
+    "gcd", "lcm", "ldexp", "frexp", "nextafter", "isneginf", "isposinf", "isreal", "is_floating_point", "is_complex", "is_signed",
+    "is_nonzero", "is_same_size", "logcumsumexp", "nanmedian", "nanquantile", "cov", "corrcoef", "inner", "vdot", "aminmax", "msort",
+    "histogram", "renorm", "mvlgamma",
+    # torch's in-place functions of these (torch.asinh_(x) is x.asinh_())
+    "asinh_", "acosh_", "atanh_", "arcsinh_", "arccosh_", "arctanh_", "arcsin_", "arccos_", "arctan_", "negative_", "deg2rad_", "rad2deg_",
+    "gcd_", "lcm_", "ldexp_", "fix_", "frac_", "logit_", "nan_to_num_", "xlogy_", "sinc_", "clip_", "addmv_",
 )
 
 
@@ -1822,6 +2376,52 @@ def _function(name):
 
 
 FUNCTIONS = {name: _function(name) for name in _FUNCTION_NAMES}
+
+
+def rsub(input, other, *, alpha=1):
+    """``other - alpha * input``, as ``torch.rsub``."""
+    _tensor_argument("rsub", "input", input, 1)
+    return other - _scaled(input, alpha)
+
+
+def _trapezoid_widths(name, y, x, dx, dim):
+    """(the dim, the spacing: a number, or the widths between the sample points of ``x``, shaped to broadcast along it)."""
+    d = _wrap_dim(dim, y.ndim)
+    if x is None:
+        return d, 1 if dx is None else dx
+    if x.ndim == 1:
+        if x.shape[0] != y.shape[d]:
+            raise errors.InvalidArgumentError(f"{name}: There must be one `x` value for each sample point")
+        return d, x.diff().reshape([-1 if k == d else 1 for k in range(y.ndim)])
+    return d, x.diff(dim=dim)
+
+
+def trapezoid(y, x=None, *, dx=None, dim=-1):
+    """The trapezoid rule's integral of ``y`` along ``dim``: over the sample points ``x`` (1-D, or broadcasting with y), or
+    spaced ``dx`` apart (1 by default), as ``torch.trapezoid``."""
+    _tensor_argument("trapezoid", "y", y, 1)
+    d, widths = _trapezoid_widths("trapezoid", y, x, dx, dim)
+    lead = (slice(None),) * d
+    if not isinstance(widths, Tensor):  # PyTorch's form for a constant spacing
+        return (y.sum(d) - (y[lead + (0,)] + y[lead + (-1,)]) * 0.5) * widths if y.shape[d] else y.sum(d) * widths
+    return ((y[lead + (slice(None, -1),)] + y[lead + (slice(1, None),)]) * widths).sum(d) / 2.0
+
+
+def trapz(y, x=None, *, dx=None, dim=-1):
+    """``torch.trapz``: ``trapezoid``'s older name."""
+    return trapezoid(y, x, dx=dx, dim=dim)
+
+
+def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
+    """The trapezoid rule's running integral of ``y`` along ``dim`` (one element fewer), as ``torch.cumulative_trapezoid``."""
+    _tensor_argument("cumulative_trapezoid", "y", y, 1)
+    d, widths = _trapezoid_widths("cumulative_trapezoid", y, x, dx, dim)
+    lead = (slice(None),) * d
+    pairs = y[lead + (slice(None, -1),)] + y[lead + (slice(1, None),)]
+    return (pairs * (widths / 2.0) if not isinstance(widths, Tensor) else pairs * widths / 2.0).cumsum(d)
+
+
+FUNCTIONS.update(rsub=rsub, trapezoid=trapezoid, trapz=trapz, cumulative_trapezoid=cumulative_trapezoid)
 
 
 def _like(name):

@@ -778,13 +778,13 @@ def _refuse_integers(name, array, params, default):
 
 
 _BOOL, _INT64 = np.dtype(np.bool_), np.dtype(np.int64)
-_FLOAT_RESULTS = frozenset(("div", "atan2"))  # ops whose integer inputs compute in the default float dtype
+_FLOAT_RESULTS = frozenset(("div", "atan2", "copysign"))  # ops whose integer inputs compute in the default float dtype
 _TORCH_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
 # what an op does with an integer or bool input 0, as PyTorch: float ops compute in the default float dtype
 _INTEGER_RULES = {
     **dict.fromkeys(["exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "log1p", "expm1", "rsqrt", "reciprocal", "tan", "asin",
                      "acos", "atan", "sinh", "cosh", "log2", "log10", "exp2", "erf", "erfinv", "logsumexp", "erfc", "erfcx",
-                     "lgamma", "digamma", "polygamma", "i0"], _to_default_float),
+                     "lgamma", "digamma", "polygamma", "i0", "asinh", "acosh", "atanh"], _to_default_float),
     "clamp": _clamp_bounds,
     **dict.fromkeys(["mean", "var", "std", "norm", "softmax", "log_softmax", "leaky_relu", "silu", "gelu", "softplus", "elu"], _refuse_integers),
 }

@@ -648,6 +648,57 @@ def _searchsorted(xp, sorted_sequence, values, right=False, out_int32=False):
     return out.reshape(values.shape)
 
 
+def _logcumsumexp(xp, x, dim):
+    """log(cumsum(exp(x))) along ``dim``, one logaddexp at a time: exact where the terms differ by far more than
+    exp's range (a composition through a global shift gives -inf there)."""
+    if x.ndim == 0:
+        _axis(dim, 0)
+        return x.copy()
+    d = _axis(dim, x.ndim)
+    return xp.ascontiguousarray(xp.moveaxis(_accumulate(xp, xp.logaddexp, xp.moveaxis(x, d, -1)), -1, d))
+
+
+def _torch_type_name(dtype) -> str:
+    return {**_TORCH_TYPE_NAMES, **_TORCH_INTEGER_NAMES}.get(dtype.name, dtype.name)
+
+
+def _integers_only(ufunc):
+    """gcd and lcm: on integer tensors only (not bool), as PyTorch's, in its words where refused."""
+
+    def forward(xp, x, y):
+        for a in (x, y):
+            if hasattr(a, "dtype") and a.dtype.kind not in "iu":
+                raise TypeError(f'"{ufunc}_cpu" not implemented for \'{_torch_type_name(a.dtype)}\'')
+        return getattr(xp, ufunc)(x, y)
+
+    return forward
+
+
+def _nextafter(xp, x, y):
+    for a in (x, y):
+        if hasattr(a, "dtype") and a.dtype.kind != "f":
+            raise TypeError(f'"nextafter_cpu" not implemented for \'{_torch_type_name(a.dtype)}\'')
+    return xp.nextafter(x, y)
+
+
+def _signbit(xp, x):
+    """Whether the sign bit is set: -0.0 and a negative NaN too, as PyTorch's; an integer's is x < 0."""
+    return xp.signbit(x) if x.dtype.kind == "f" else x < 0
+
+
+def _frexp(xp, x):
+    """(mantissa, exponent) with x = mantissa * 2**exponent, |mantissa| in [0.5, 1); the exponent int32, as PyTorch's."""
+    if x.dtype.kind != "f":
+        raise TypeError("torch.frexp() only supports floating-point dtypes")
+    mantissa, exponent = xp.frexp(x)
+    return mantissa, exponent.astype(xp.int32)
+
+
+def _heaviside(xp, x, values):
+    """1 above zero, ``values`` at zero, 0 elsewhere (NaN included, as PyTorch's), in the inputs' dtype."""
+    return xp.where(x == 0, values, (x > 0).astype(x.dtype))
+
+
 # name         forward                                                       backward node
 defop("add", lambda xp, x, y: x + y, "AddBackward0", 2, broadcasts=True)
 defop("sub", lambda xp, x, y: x - y, "SubBackward0", 2, broadcasts=True)
@@ -687,6 +738,17 @@ defop("tan", lambda xp, x: xp.tan(x), "TanBackward0")
 defop("asin", lambda xp, x: xp.arcsin(x), "AsinBackward0")
 defop("acos", lambda xp, x: xp.arccos(x), "AcosBackward0")
 defop("atan", lambda xp, x: xp.arctan(x), "AtanBackward0")
+defop("asinh", lambda xp, x: xp.arcsinh(x), "AsinhBackward0")
+defop("acosh", lambda xp, x: xp.arccosh(x), "AcoshBackward0")
+defop("atanh", lambda xp, x: xp.arctanh(x), "AtanhBackward0")
+defop("logcumsumexp", _logcumsumexp, "LogcumsumexpBackward0")
+defop("signbit", _signbit, "SignbitBackward0")
+defop("frexp", _frexp, "FrexpBackward0")  # (mantissa, exponent)
+defop("gcd", _integers_only("gcd"), "GcdBackward0", 2, broadcasts=True)
+defop("lcm", _integers_only("lcm"), "LcmBackward0", 2, broadcasts=True)
+defop("nextafter", _nextafter, "NextafterBackward0", 2, broadcasts=True)
+defop("copysign", lambda xp, x, y: xp.copysign(x, y), "CopysignBackward0", 2, broadcasts=True)
+defop("heaviside", _heaviside, "HeavisideBackward0", 2, broadcasts=True)
 defop("sinh", lambda xp, x: xp.sinh(x), "SinhBackward0")
 defop("cosh", lambda xp, x: xp.cosh(x), "CoshBackward0")
 defop("log2", lambda xp, x: xp.log2(x), "Log2Backward0")

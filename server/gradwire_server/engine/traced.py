@@ -35,6 +35,7 @@ TRACEABLE = frozenset({
     "avg_pool2d", "adaptive_avg_pool2d", "max_pool2d", "gather", "scatter_add", "embedding", "pad",
     "binary_cross_entropy", "copy_slices", "cumprod", "dropout", "einsum", "index_put", "prod", "remainder", "scatter", "sort", "topk",
     "inv", "slogdet", "solve", "cholesky", "linalg_svd", "linalg_eigh", "linalg_qr", "erfc", "erfcx", "lgamma", "digamma", "polygamma",
+    "asinh", "acosh", "atanh",
 })
 
 

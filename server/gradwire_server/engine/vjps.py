@@ -45,7 +45,8 @@ VJPS: dict[str, VJP] = {}
 # Ops whose outputs never carry a gradient (bitwise ops, comparisons, indices).
 NON_DIFFERENTIABLE = {"bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "eq", "ne", "lt", "le", "gt", "ge", "argmax", "argmin", "max_pool2d_indices",
                       "isnan", "isinf", "isfinite", "logical_not", "logical_and", "logical_or", "logical_xor", "all", "any", "count_nonzero", "nonzero",
-                      "unique", "bincount", "bincount_weighted", "searchsorted", "histc"}
+                      "unique", "bincount", "bincount_weighted", "searchsorted", "histc",
+                      "signbit", "gcd", "lcm"}
 
 
 def defvjp(op, *rules, saves="all", variadic=False, reads=None, outputs=1):
@@ -248,6 +249,20 @@ def _repeat_grad(xp, g, ans, x, sizes):
     return g.reshape(pairs).sum(axis=tuple(range(0, len(pairs), 2))).reshape(x.shape)
 
 
+def _logcumsumexp_grad(xp, g, ans, x, dim):
+    """d/dx_j = sum over i >= j of g_i exp(x_j - ans_i), as PyTorch's: the positive and negative parts of g each as a
+    reversed logcumsumexp of log|g| - ans, so no exp overflows."""
+    if x.ndim == 0:
+        return g
+    d = dim % x.ndim
+
+    def part(weights):
+        logs = xp.where(weights > 0, xp.log(xp.where(weights > 0, weights, 1)), -xp.inf) - ans
+        return xp.exp(x + xp.flip(ops._logcumsumexp(xp, xp.flip(logs, d), d), d))
+
+    return part(g) - part(-g)
+
+
 def _sorted_grad(xp, g, ans, x, *args, dim=-1, **params):
     """sort and topk: each value's gradient back to where it came from."""
     if x.ndim == 0:
@@ -345,6 +360,15 @@ defvjp("tan", lambda xp, g, ans, x: g * (1 + ans * ans), saves="ans")
 defvjp("asin", lambda xp, g, ans, x: g / xp.sqrt(1 - x * x), saves="inputs")
 defvjp("acos", lambda xp, g, ans, x: -g / xp.sqrt(1 - x * x), saves="inputs")
 defvjp("atan", lambda xp, g, ans, x: g / (1 + x * x), saves="inputs")
+defvjp("asinh", lambda xp, g, ans, x: g / xp.sqrt(x * x + 1), saves="inputs")
+defvjp("acosh", lambda xp, g, ans, x: g / xp.sqrt((x - 1) * (x + 1)), saves="inputs")
+defvjp("atanh", lambda xp, g, ans, x: g / (1 - x * x), saves="inputs")
+defvjp("logcumsumexp", _logcumsumexp_grad)
+defvjp("frexp", lambda xp, g, ans, x: g * xp.ldexp(xp.ones_like(g), -ans[1]), saves="ans")  # the mantissa's: g / 2**exponent
+defvjp("nextafter", _same, _zeros, saves=None)  # other: a zero gradient, as PyTorch's
+# copysign: to x, sign(x) times y's sign bit's (0 at x = 0, as PyTorch's); to y, zeros
+defvjp("copysign", lambda xp, g, ans, x, y: g * xp.sign(x) * xp.where(xp.signbit(y), -1, 1).astype(g.dtype), _zeros, saves="inputs")
+defvjp("heaviside", saves=None)  # no derivative, as PyTorch's: a backward through it says so
 defvjp("sinh", lambda xp, g, ans, x: g * xp.cosh(x), saves="inputs")
 defvjp("cosh", lambda xp, g, ans, x: g * xp.sinh(x), saves="inputs")
 defvjp("log2", lambda xp, g, ans, x: g / (x * math.log(2)), saves="inputs")
