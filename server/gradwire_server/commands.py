@@ -30,7 +30,7 @@ def run_batch(session: Session, batch: pb.Batch, inline_bytes: int):
     The early answer lets ``loss.item()`` return once the loss exists, while the server
     goes on with the backward pass and the update the client queued before it.
     """
-    with session.engine.stream:  # the session's own CUDA stream; nothing on NumPy
+    with session.engine.stream, session.engine.backend.quiet():  # the session's own CUDA stream; nothing on NumPy
         yield from _run(session, batch, inline_bytes)
 
 

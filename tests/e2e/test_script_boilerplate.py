@@ -166,3 +166,17 @@ def test_assert_close_compares_a_gradwire_result_with_torchs_directly(session):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         gw.testing.assert_close(session.tensor([0.0]), np.zeros(1, dtype=np.float32))  # no division warning
+
+
+def test_a_script_that_turns_warnings_into_errors_still_gets_inf_and_nan_as_values(session):
+    # the server runs in this process (start_server): its NumPy must not warn where torch gives inf or NaN
+    x = session.tensor([0.0, 1.0, -1.0], requires_grad=True)
+    t = torch.tensor([0.0, 1.0, -1.0], requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ours = x.log() + (x / 0) + x.atanh()
+        ours.sum().backward()
+        theirs = t.log() + (t / 0) + t.atanh()
+        theirs.sum().backward()
+        gw.testing.assert_close(ours, theirs, equal_nan=True)
+        gw.testing.assert_close(x.grad, t.grad, equal_nan=True)

@@ -204,6 +204,13 @@ class Backend:
         instead of queueing on the shared default stream. On NumPy a context that does nothing."""
         return self.xp.cuda.Stream(non_blocking=True) if self.device == "cuda" else _NO_STREAM
 
+    @staticmethod
+    def quiet():
+        """A context in which NumPy's floating-point warnings (log(0), 0/0, overflow) are not raised: in PyTorch
+        inf and NaN are values, and a warning would become an error where the embedding process turns warnings
+        into errors (``-W error``). CuPy raises none."""
+        return numpy.errstate(all="ignore")
+
     def host_buffer(self, nbytes: int) -> numpy.ndarray:
         """A uint8 host buffer for transfers: page-locked (pinned) on CUDA, so copies to and
         from the device run at full speed with no staging copy by the driver."""
