@@ -1535,7 +1535,7 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
 
 def _check_p(p):
     if not 0.0 <= p <= 1.0:
-        raise errors.InvalidArgumentError(f"dropout probability has to be between 0 and 1, but got {p}")
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
 
 
 def _channel_dropout(input, p, inplace, alpha=False):
@@ -1728,7 +1728,7 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
     """Each element over (k + alpha * the mean of the squares of ``size`` neighbouring channels)^beta, as
     ``torch.nn.functional.local_response_norm`` (the window runs from size // 2 channels before to (size - 1) // 2 after)."""
     if input.ndim < 3:
-        raise errors.InvalidArgumentError(f"Expected 3D or higher dimensionality                          input (got {input.ndim} dimensions)")
+        raise ValueError(f"Expected 3D or higher dimensionality                          input (got {input.ndim} dimensions)")
     if input.numel() == 0:
         return input
     n, c = input.shape[:2]
@@ -1843,7 +1843,7 @@ def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_fu
     ``pairwise_distance``), as ``torch.nn.functional.triplet_margin_with_distance_loss``; ``swap``: the smaller of
     d(anchor, negative) and d(positive, negative)."""
     if margin <= 0:
-        raise errors.InvalidArgumentError(f"triplet_margin_with_distance_loss: expected margin to be greater than 0, got {margin} instead")
+        raise ValueError(f"margin must be greater than 0, got {margin}")
     _check_reduction(reduction)
     a, p, n = anchor.ndim, positive.ndim, negative.ndim
     if not a == p == n:

@@ -16,7 +16,7 @@ from ..grad_mode import is_grad_enabled, no_grad
 from ..session import resolve_session  # noqa: F401 - layers take it from here
 from ..tensor import Tensor, _device_type, _is_device, as_dtype
 from ..utils.hooks import RemovableHandle
-from .parameter import Parameter
+from .parameter import Buffer, Parameter
 
 _IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
@@ -102,6 +102,8 @@ class Module:
             if value is not None:
                 raise TypeError(f"cannot assign '{type(value).__name__}' as child module '{name}' (gradwire.nn.Module or None expected)")
             modules[name] = None
+        elif isinstance(value, Buffer):  # torch.nn.Buffer: registered, persistent as it says
+            self.register_buffer(name, value, value.persistent)
         elif name in buffers:
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(f"cannot assign '{type(value).__name__}' as buffer '{name}' (gradwire.Tensor or None expected)")
@@ -140,6 +142,8 @@ class Module:
         self._buffers[name] = tensor
         if not persistent:
             object.__setattr__(self, "_non_persistent", getattr(self, "_non_persistent", set()) | {name})
+        elif name in getattr(self, "_non_persistent", ()):
+            object.__setattr__(self, "_non_persistent", self._non_persistent - {name})
 
     def add_module(self, name, module):
         if module is not None and not isinstance(module, Module):
