@@ -791,12 +791,38 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True, momentum=0.1, eps=1e-5):
     """Normalise each channel of each sample over its positions, then scale and shift per channel, as
-    ``torch.nn.functional.instance_norm``: a group norm with a group per channel. Running statistics are not kept."""
-    if running_mean is not None or running_var is not None or not use_input_stats:
-        raise errors.UnimplementedError("instance_norm: running statistics (track_running_stats=True) are not supported")
+    ``torch.nn.functional.instance_norm``: a group norm with a group per channel. With ``running_mean`` and
+    ``running_var``, ``use_input_stats`` updates them in place with the batch's mean of the per-sample statistics
+    (a batch norm of the (1, N*C, ...) view, as PyTorch's); without ``use_input_stats`` they normalise instead."""
+    if (running_mean is None) != (running_var is None):
+        raise ValueError("running_mean and running_var must either both be None or neither be None")
+    if not use_input_stats and running_mean is None:
+        raise errors.InvalidArgumentError("Expected running_mean and running_var to be defined when use_input_stats is false")
     if input.ndim < 3:
         raise errors.InvalidArgumentError(f"instance_norm: expected an input with a batch, a channel and at least one position dim, got {input.ndim}D")
-    return group_norm(input, input.shape[1], weight, bias, eps)
+    if running_mean is None:
+        return group_norm(input, input.shape[1], weight, bias, eps)
+    if not use_input_stats:
+        return batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)
+    n, c = input.shape[:2]
+    with _no_grad():  # each sample's copy of the running statistics, updated by the batch norm, then averaged back
+        means, variances = running_mean.repeat(n), running_var.repeat(n)
+    out = batch_norm(input.reshape(1, n * c, -1), means, variances, None, None, True, momentum, eps).reshape(input.shape)
+    with _no_grad():
+        running_mean.copy_(means.reshape(n, c).mean(0))
+        running_var.copy_(variances.reshape(n, c).mean(0))
+    per_channel = (1, c) + (1,) * (input.ndim - 2)
+    if weight is not None:
+        out = out * weight.reshape(per_channel)
+    if bias is not None:
+        out = out + bias.reshape(per_channel)
+    return out
+
+
+def _no_grad():
+    from ..grad_mode import no_grad  # noqa: PLC0415
+
+    return no_grad()
 
 
 @autocast_op("group_norm")

@@ -1062,18 +1062,25 @@ class GroupNorm(Module):
 
 
 class _InstanceNorm(Module):
-    """``torch.nn.InstanceNorm1d/2d``: each channel of each sample normalised over its positions (``affine``: then a
-    learned per-channel scale and shift); no running statistics."""
+    """``torch.nn.InstanceNorm1d/2d/3d``: each channel of each sample normalised over its positions (``affine``: then a
+    learned per-channel scale and shift); ``track_running_stats``: running statistics as BatchNorm's buffers, updated
+    in training and used in eval mode."""
 
     _dims = 2
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False, *, bias=True, session=None, dtype=None):
         super().__init__()
-        if track_running_stats:
-            raise errors.UnimplementedError(f"{type(self).__name__}: track_running_stats=True is not supported")
-        self.num_features, self.eps, self.momentum, self.affine, self.track_running_stats = num_features, eps, momentum, affine, False
+        self.num_features, self.eps, self.momentum, self.affine = num_features, eps, momentum, affine
+        self.track_running_stats = track_running_stats
         self._with_bias = affine and bias
-        session = resolve_session(session) if affine else None
+        session = resolve_session(session) if affine or track_running_stats else None
+        if track_running_stats:
+            self.register_buffer("running_mean", session.zeros(num_features, dtype=as_dtype(dtype or defaults.current)))
+            self.register_buffer("running_var", session.ones(num_features, dtype=as_dtype(dtype or defaults.current)))
+            self.register_buffer("num_batches_tracked", session.tensor(0, dtype="int64"))
+        else:
+            for name in ("running_mean", "running_var", "num_batches_tracked"):
+                self.register_buffer(name, None)
         if affine:
             self.weight = _new_parameter(session, (num_features,), dtype)
             init.ones_(self.weight)
@@ -1089,7 +1096,8 @@ class _InstanceNorm(Module):
             return self.forward(input.unsqueeze(0)).squeeze(0)
         if input.ndim != self._dims + 2:
             raise errors.InvalidArgumentError(f"{type(self).__name__}: expected {self._dims + 1}D or {self._dims + 2}D input (got {input.ndim}D input)")
-        return F.instance_norm(input, weight=self.weight, bias=self.bias, eps=self.eps)
+        return F.instance_norm(input, self.running_mean, self.running_var, self.weight, self.bias, self.training or not self.track_running_stats,
+                               0.0 if self.momentum is None else self.momentum, self.eps)
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, bias={self._with_bias}, "
