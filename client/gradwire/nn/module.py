@@ -263,6 +263,10 @@ class Module:
         keys raise, as in PyTorch; sizes must match always. Returns ``(missing_keys, unexpected_keys)``.
         """
         own = self.state_dict(keep_vars=True)
+        for key, target in own.items():  # a lazy module's uninitialized tensors take the checkpoint's shapes, as PyTorch's
+            if getattr(target, "_uninitialized", False) and key in state_dict:
+                value = state_dict[key]
+                target.materialize(tuple(value.shape) if hasattr(value, "shape") else np.shape(value))
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         problems = []
