@@ -64,12 +64,16 @@ _HANDLE = Tensor.__dict__["_handle"]  # the slot: an uninitialized tensor's prop
 
 
 def _caller():
-    """The name of the tensor method (or function) that reached for an uninitialized tensor's array, for the message."""
+    """The op (or tensor method) that reached for an uninitialized tensor's array, for the message."""
     frame = sys._getframe(2)
-    while frame is not None and (frame.f_code.co_name in ("method", "function", "wrapper")
-                                 or frame.f_code.co_name.startswith("_") and not frame.f_code.co_name.startswith("__")):
+    while frame is not None:
+        code = frame.f_code.co_name
+        if code in ("_op", "_op_into") and isinstance(frame.f_locals.get("name"), str):
+            return frame.f_locals["name"]
+        if not code.startswith("_") and code not in ("method", "function", "wrapper"):
+            return code
         frame = frame.f_back
-    return frame.f_code.co_name if frame is not None else "an op"
+    return "an op"
 
 
 class UninitializedTensorMixin:
