@@ -51,9 +51,10 @@ __all__ = [
     "cdist", "tril_indices", "triu_indices", "normal", "special", "atleast_1d", "atleast_2d", "atleast_3d", "block_diag", "broadcast_tensors",
     "bucketize", "cartesian_prod", "column_stack", "combinations", "concat", "concatenate", "dstack", "empty_like", "hstack", "polygamma",
     "row_stack", "searchsorted", "vstack", "finfo", "iinfo", "initial_seed", "logspace", "seed", "set_printoptions",
-    *FUNCTIONS,
+    *FUNCTIONS, *nn.functional.TORCH_FUNCTIONS,
 ]
 globals().update(FUNCTIONS)  # gw.exp(x), gw.sum(x, 1), ...: torch's functions of a tensor
+globals().update(nn.functional.TORCH_FUNCTIONS)  # gw.conv2d, gw.dropout(x, p, train), ...: torch's top-level functional ops
 from .factories import tensor  # noqa: E402 - after the submodule of that name: gw.tensor([1, 2]) is the factory, as torch.tensor
 # PyTorch's dtype aliases (torch.long, torch.float, ...), set last and kept out of __all__: they shadow builtins
 long, int, float, double, half, short, bool = int64, int32, float32, float64, float16, int16, bool_  # noqa: A001

@@ -1896,3 +1896,95 @@ def pdist(input, p=2):
     if first.size == 0:
         return input.reshape(-1)[:0]
     return (input[first] - input[second]).norm(p, 1)
+
+
+# --- torch.conv2d, torch.dropout, ...: the functional ops PyTorch also exports at its top level, with the
+# signatures they have there (all-positional norms and dropouts, reductions as ints, torch.embedding's order) --
+
+_REDUCTION_ENUM = {0: "none", 1: "mean", 2: "sum"}
+
+
+def _enum_reduction(reduction):
+    if reduction not in _REDUCTION_ENUM:
+        raise errors.InvalidArgumentError(f"{reduction} is not a valid value for reduction")
+    return _REDUCTION_ENUM[reduction]
+
+
+def _feature_dropout(input, p, train, inplace=False):
+    _check_p(p)
+    return _channel_dropout(input, p, inplace) if train and p > 0 else input
+
+
+def _torch_functions():
+    def embedding_(weight, indices, padding_idx=-1, scale_grad_by_freq=False, sparse=False):
+        return embedding(indices, weight, None if padding_idx == -1 else padding_idx)
+
+    table = {
+        "conv1d": conv1d, "conv2d": conv2d, "conv3d": conv3d, "conv_transpose1d": conv_transpose1d, "conv_transpose2d": conv_transpose2d,
+        "conv_transpose3d": conv_transpose3d, "bilinear": bilinear, "pixel_shuffle": pixel_shuffle, "pixel_unshuffle": pixel_unshuffle,
+        "pairwise_distance": pairwise_distance, "cosine_similarity": cosine_similarity, "pdist": pdist, "channel_shuffle": channel_shuffle,
+        "rms_norm": rms_norm, "prelu": prelu, "hardshrink": hardshrink, "adaptive_avg_pool1d": adaptive_avg_pool1d,
+        "embedding": embedding_,
+        "selu": lambda input: selu(input), "selu_": lambda input: selu(input, True),
+        "celu": lambda input, alpha=1.0: celu(input, alpha), "celu_": lambda input, alpha=1.0: celu(input, alpha, True),
+        "threshold": lambda input, threshold_, value: threshold(input, threshold_, value),
+        "threshold_": lambda input, threshold_, value: threshold(input, threshold_, value, True),
+        "rrelu": lambda input, lower=1.0 / 8, upper=1.0 / 3, training=False, generator=None: rrelu(input, lower, upper, training),
+        "rrelu_": lambda input, lower=1.0 / 8, upper=1.0 / 3, training=False, generator=None: rrelu(input, lower, upper, training, True),
+        "relu_": lambda input: relu(input, True),
+        "dropout": lambda input, p, train: dropout(input, p, train), "dropout_": lambda input, p, train: dropout(input, p, train, True),
+        "alpha_dropout": lambda input, p, train: alpha_dropout(input, p, train),
+        "alpha_dropout_": lambda input, p, train: alpha_dropout(input, p, train, True),
+        "feature_alpha_dropout": lambda input, p, train: feature_alpha_dropout(input, p, train),
+        "feature_alpha_dropout_": lambda input, p, train: feature_alpha_dropout(input, p, train, True),
+        "feature_dropout": lambda input, p, train: _feature_dropout(input, p, train),
+        "feature_dropout_": lambda input, p, train: _feature_dropout(input, p, train, True),
+        "layer_norm": lambda input, normalized_shape, weight=None, bias=None, eps=1e-5, cudnn_enable=True: layer_norm(
+            input, normalized_shape, weight, bias, eps),
+        "group_norm": lambda input, num_groups, weight=None, bias=None, eps=1e-5, cudnn_enabled=True: group_norm(input, num_groups, weight, bias, eps),
+        "batch_norm": lambda input, weight, bias, running_mean, running_var, training, momentum, eps, cudnn_enabled: batch_norm(
+            input, running_mean, running_var, weight, bias, training, momentum, eps),
+        "instance_norm": lambda input, weight, bias, running_mean, running_var, use_input_stats, momentum, eps, cudnn_enabled: instance_norm(
+            input, running_mean, running_var, weight, bias, use_input_stats, momentum, eps),
+        "max_pool1d": lambda input, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False: max_pool1d(
+            input, kernel_size, stride, padding, dilation, ceil_mode),
+        "max_pool2d": lambda input, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False: max_pool2d(
+            input, kernel_size, stride, padding, dilation, ceil_mode),
+        "max_pool3d": lambda input, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False: max_pool3d(
+            input, kernel_size, stride, padding, dilation, ceil_mode),
+        "max_pool1d_with_indices": lambda input, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False: max_pool1d(
+            input, kernel_size, stride, padding, dilation, ceil_mode, True),
+        "avg_pool1d": lambda input, kernel_size, stride=(), padding=0, ceil_mode=False, count_include_pad=True: avg_pool1d(
+            input, kernel_size, stride, padding, ceil_mode, count_include_pad),
+        "adaptive_max_pool1d": lambda input, output_size: adaptive_max_pool1d(input, output_size, True),
+        "kl_div": lambda input, target, reduction=1, *, log_target=False: kl_div(input, target, reduction=_enum_reduction(reduction),
+                                                                                 log_target=log_target),
+        "binary_cross_entropy_with_logits": lambda input, target, weight=None, pos_weight=None, reduction=1: binary_cross_entropy_with_logits(
+            input, target, weight, reduction=_enum_reduction(reduction), pos_weight=pos_weight),
+        "cosine_embedding_loss": lambda input1, input2, target, margin=0.0, reduction=1: cosine_embedding_loss(
+            input1, input2, target, margin, reduction=_enum_reduction(reduction)),
+        "hinge_embedding_loss": lambda input, target, margin=1.0, reduction=1: hinge_embedding_loss(
+            input, target, margin, reduction=_enum_reduction(reduction)),
+        "margin_ranking_loss": lambda input1, input2, target, margin=0.0, reduction=1: margin_ranking_loss(
+            input1, input2, target, margin, reduction=_enum_reduction(reduction)),
+        "poisson_nll_loss": lambda input, target, log_input, full, eps, reduction: poisson_nll_loss(
+            input, target, log_input, full, eps=eps, reduction=_enum_reduction(reduction)),
+        "triplet_margin_loss": lambda anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6, swap=False, reduction=1: triplet_margin_loss(
+            anchor, positive, negative, margin, p, eps, swap, reduction=_enum_reduction(reduction)),
+        "ctc_loss": lambda log_probs, targets, input_lengths, target_lengths, blank=0, reduction=1, zero_infinity=False: ctc_loss(
+            log_probs, targets, input_lengths, target_lengths, blank, _enum_reduction(reduction), zero_infinity),
+    }
+    out = {}
+    for name, function in table.items():
+        if function.__name__ == "<lambda>" or function.__name__ != name:  # a wrapper of its own: torch's name, a docstring
+            def named(*args, __function=function, **kwargs):
+                return __function(*args, **kwargs)
+
+            named.__name__ = named.__qualname__ = name
+            named.__doc__ = f"``torch.{name}``: ``torch.nn.functional``'s op with the signature PyTorch gives it at the top level."
+            function = named
+        out[name] = function
+    return out
+
+
+TORCH_FUNCTIONS = _torch_functions()
