@@ -1730,7 +1730,7 @@ def _max_unpool(name, input, indices, kernel_size, stride, padding, output_size,
         top, bottom = int(flat_index.max().item()), int(flat_index.min().item())
         if top >= plane or bottom < 0:
             bad = top if top >= plane else bottom
-            raise errors.InvalidArgumentError(f"Found an invalid max index: {bad} (output volumes are of size {'x'.join(map(str, out_size))}")
+            raise errors.InvalidArgumentError(f"Found an invalid max index: {bad} (output volumes are of size {'x'.join(map(str, out_size))})")
     zeros = input._session.zeros(lead + (plane,), dtype=input.dtype)
     return zeros.scatter(len(lead), flat_index, input.reshape(lead + (-1,))).reshape(lead + out_size)
 
@@ -1902,6 +1902,8 @@ def pdist(input, p=2):
 # signatures they have there (all-positional norms and dropouts, reductions as ints, torch.embedding's order) --
 
 _REDUCTION_ENUM = {0: "none", 1: "mean", 2: "sum"}
+# the losses' reduction is an int there (0 none, 1 mean, 2 sum); where it is left out, torch's binding reads 0 (no
+# reduction), whatever its schema says: torch.margin_ranking_loss(a, b, y) is unreduced, and so is gradwire's
 
 
 def _enum_reduction(reduction):
@@ -1957,21 +1959,21 @@ def _torch_functions():
         "avg_pool1d": lambda input, kernel_size, stride=(), padding=0, ceil_mode=False, count_include_pad=True: avg_pool1d(
             input, kernel_size, stride, padding, ceil_mode, count_include_pad),
         "adaptive_max_pool1d": lambda input, output_size: adaptive_max_pool1d(input, output_size, True),
-        "kl_div": lambda input, target, reduction=1, *, log_target=False: kl_div(input, target, reduction=_enum_reduction(reduction),
+        "kl_div": lambda input, target, reduction=0, *, log_target=False: kl_div(input, target, reduction=_enum_reduction(reduction),
                                                                                  log_target=log_target),
-        "binary_cross_entropy_with_logits": lambda input, target, weight=None, pos_weight=None, reduction=1: binary_cross_entropy_with_logits(
+        "binary_cross_entropy_with_logits": lambda input, target, weight=None, pos_weight=None, reduction=0: binary_cross_entropy_with_logits(
             input, target, weight, reduction=_enum_reduction(reduction), pos_weight=pos_weight),
-        "cosine_embedding_loss": lambda input1, input2, target, margin=0.0, reduction=1: cosine_embedding_loss(
+        "cosine_embedding_loss": lambda input1, input2, target, margin=0.0, reduction=0: cosine_embedding_loss(
             input1, input2, target, margin, reduction=_enum_reduction(reduction)),
-        "hinge_embedding_loss": lambda input, target, margin=1.0, reduction=1: hinge_embedding_loss(
+        "hinge_embedding_loss": lambda input, target, margin=1.0, reduction=0: hinge_embedding_loss(
             input, target, margin, reduction=_enum_reduction(reduction)),
-        "margin_ranking_loss": lambda input1, input2, target, margin=0.0, reduction=1: margin_ranking_loss(
+        "margin_ranking_loss": lambda input1, input2, target, margin=0.0, reduction=0: margin_ranking_loss(
             input1, input2, target, margin, reduction=_enum_reduction(reduction)),
         "poisson_nll_loss": lambda input, target, log_input, full, eps, reduction: poisson_nll_loss(
             input, target, log_input, full, eps=eps, reduction=_enum_reduction(reduction)),
-        "triplet_margin_loss": lambda anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6, swap=False, reduction=1: triplet_margin_loss(
+        "triplet_margin_loss": lambda anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6, swap=False, reduction=0: triplet_margin_loss(
             anchor, positive, negative, margin, p, eps, swap, reduction=_enum_reduction(reduction)),
-        "ctc_loss": lambda log_probs, targets, input_lengths, target_lengths, blank=0, reduction=1, zero_infinity=False: ctc_loss(
+        "ctc_loss": lambda log_probs, targets, input_lengths, target_lengths, blank=0, reduction=0, zero_infinity=False: ctc_loss(
             log_probs, targets, input_lengths, target_lengths, blank, _enum_reduction(reduction), zero_infinity),
     }
     out = {}

@@ -968,7 +968,7 @@ class _BatchNorm(Module):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, *, bias=True, session=None, dtype=None):
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
-        self.affine, self.track_running_stats, self._with_bias = affine, track_running_stats, bias
+        self.affine, self.track_running_stats, self._with_bias = affine, track_running_stats, affine and bias  # PyTorch's repr: bias=False without affine
         session = resolve_session(session) if affine or track_running_stats else None
         if affine:
             self.weight = _new_parameter(session, (num_features,), dtype)
