@@ -77,6 +77,10 @@ FUNCTIONAL = {
     "adaptive_max_pool1d_with_indices": (lambda lib, x: _lib(lib)[0].adaptive_max_pool1d_with_indices(x, 4), SEQ),
     "adaptive_max_pool2d_with_indices": (lambda lib, x: _lib(lib)[0].adaptive_max_pool2d_with_indices(x, (3, 2)), IMG),
     "adaptive_max_pool3d": (lambda lib, x: _lib(lib)[0].adaptive_max_pool3d(x, (3, 3, 4)), VOL),
+    # windows that do not tile the input, with ties: torch's first maximum, its index, and the gradient to it alone
+    "adaptive_max_pool2d-uneven-ties": (lambda lib, x: _lib(lib)[0].adaptive_max_pool2d(x, (4, 5), return_indices=True), np.round(IMG)),
+    "adaptive_max_pool1d-uneven-ties": (lambda lib, x: _lib(lib)[0].adaptive_max_pool1d_with_indices(x, 5), np.round(SEQ)),
+    "adaptive_max_pool3d-uneven-ties": (lambda lib, x: _lib(lib)[0].adaptive_max_pool3d_with_indices(x, (3, 3, 4)), np.round(VOL)),
     "adaptive_max_pool3d-indices": (lambda lib, x: _lib(lib)[0].adaptive_max_pool3d(x, (2, 1, 3), return_indices=True), VOL),
     "adaptive_max_pool3d-unbatched": (lambda lib, x: _lib(lib)[0].adaptive_max_pool3d(x[0], 2), VOL),
     "max_unpool1d": (lambda lib, x: _unpool(lib, x, 1), SEQ),
@@ -406,6 +410,8 @@ def test_lazy_load_state_dict_and_uninitialized_use(session):
     with pytest.raises(RuntimeError, match=r"Expected 2D \(unbatched\) or 3D \(batched\) input to LazyConv1d"):
         nn.LazyConv1d(4, 3)(session.ones(1, 1, 3, 5, 5))
     nn.LazyLinear(3, bias=False)(session.ones(2, 2))  # no bias: only the weight to materialize
+    lazy = nn.LazyConv1d(2, 3).double()  # before the first forward: materialized in that dtype, as torch's
+    assert lazy(session.ones(1, 4, 5, dtype=gw.float64)).dtype == gw.float64 and lazy.weight.dtype == gw.float64
 
 
 # --- torch.conv2d, torch.dropout, ...: the top-level ones, with torch's top-level signatures ---------------------

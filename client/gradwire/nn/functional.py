@@ -312,7 +312,7 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
 def adaptive_max_pool2d(input, output_size, return_indices=False):
     """The maxima of ``output_size`` windows covering H and W (PyTorch's: row i spans floor(i H / oh) to
     ceil((i + 1) H / oh)), as ``torch.nn.functional.adaptive_max_pool2d``: one max_pool2d where the windows tile
-    the input, else a max per window, stacked; ``return_indices`` where they tile."""
+    the input, else a max per window, stacked (``return_indices``: an argmax per window)."""
     size = (output_size, output_size) if isinstance(output_size, (int, np.integer)) or output_size is None else tuple(output_size)
     if len(size) != 2:
         raise errors.InvalidArgumentError(f"adaptive_max_pool2d: output_size must be 2, got {len(size)}")
@@ -322,12 +322,20 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
         raise errors.InvalidArgumentError(f"adaptive_max_pool2d: elements of output_size must be greater than or equal to 1, got {[oh, ow]}")
     if h % oh == 0 and w % ow == 0:
         return max_pool2d(input, (h // oh, w // ow), return_indices=return_indices)
-    if return_indices:
-        raise errors.UnimplementedError("adaptive_max_pool2d: return_indices needs windows that tile the input (H and W divisible by the output size)")
+    # each window's first maximum (argmax's; PyTorch's too) as a flat index into the H*W plane, then the values
+    # gathered there: the gradient goes to that one element, as PyTorch's (an amax would share it among ties)
     rows = [(i * h // oh, -(-(i + 1) * h // oh)) for i in range(oh)]
     columns = [(j * w // ow, -(-(j + 1) * w // ow)) for j in range(ow)]
-    cells = [stack([input[..., r0:r1, c0:c1].amax((-2, -1)) for c0, c1 in columns], -1) for r0, r1 in rows]
-    return stack(cells, -2)
+    lead = tuple(input.shape[:-2])
+    where = stack([stack([_window_argmax(input[..., r0:r1, c0:c1], lead, r0, c0, w) for c0, c1 in columns], -1) for r0, r1 in rows], -2)
+    values = input.reshape(lead + (h * w,)).gather(-1, where.reshape(lead + (oh * ow,))).reshape(lead + (oh, ow))
+    return (values, where) if return_indices else values
+
+
+def _window_argmax(window, lead, r0, c0, w):
+    local = window.detach().reshape(lead + (-1,)).argmax(-1)
+    width = window.shape[-1]
+    return (local // width + r0) * w + local % width + c0
 
 
 def adaptive_max_pool1d(input, output_size, return_indices=False):
@@ -1675,8 +1683,8 @@ def adaptive_max_pool2d_with_indices(input, output_size, return_indices=True):
 
 def adaptive_max_pool3d(input, output_size, return_indices=False):
     """The maxima of ``output_size`` windows covering D, H and W, as ``torch.nn.functional.adaptive_max_pool3d``
-    (``None`` keeps that dim's size): ``max_pool3d`` where the windows tile the input (``return_indices`` there
-    only), else ``adaptive_max_pool2d`` over (H, W), then over depth (the maximum is separable)."""
+    (``None`` keeps that dim's size): ``max_pool3d`` where the windows tile the input, else ``adaptive_max_pool2d``
+    over (H, W), then over depth (the maximum is separable, and each pass keeps its first maximum)."""
     x, unbatched = _volume(input, f"adaptive_max_pool3d(): Expected 4D or 5D tensor, but got: {list(input.shape)}")
     size = (output_size,) * 3 if isinstance(output_size, (int, np.integer)) or output_size is None else tuple(output_size)
     if len(size) != 3:
@@ -1685,11 +1693,15 @@ def adaptive_max_pool3d(input, output_size, return_indices=False):
     od, oh, ow = (n_in if n_out is None else int(n_out) for n_in, n_out in zip((d, h, w), size))
     if d % od == 0 and h % oh == 0 and w % ow == 0:
         out = max_pool3d(x, (d // od, h // oh, w // ow), return_indices=return_indices)
-    else:
-        if return_indices:
-            raise errors.UnimplementedError("adaptive_max_pool3d: return_indices needs windows that tile the input (D, H and W divisible by the output size)")
+    elif not return_indices:
         planes = adaptive_max_pool2d(x.reshape(n, c * d, h, w), (oh, ow))
         out = adaptive_max_pool2d(planes.reshape(n, c, d, oh * ow), (od, oh * ow)).reshape(n, c, od, oh, ow)
+    else:  # as max_pool3d's: depth's index k = d*oh*ow + p names the plane whose maximum won; its index h*W + w that plane's
+        planes, where = adaptive_max_pool2d(x.reshape(n, c * d, h, w), (oh, ow), True)
+        values, depth = adaptive_max_pool2d(planes.reshape(n, c, d, oh * ow), (od, oh * ow), True)
+        depth = depth.reshape(n, c, od * oh * ow)
+        where = (depth // (oh * ow)) * (h * w) + where.reshape(n, c, d * oh * ow).gather(2, depth)
+        out = (values.reshape(n, c, od, oh, ow), where.reshape(n, c, od, oh, ow))
     if unbatched:
         return tuple(t.squeeze(0) for t in out) if return_indices else out.squeeze(0)
     return out
@@ -1726,8 +1738,8 @@ def _max_unpool(name, input, indices, kernel_size, stride, padding, output_size,
     lead = tuple(input.shape[: input.ndim - dims])
     plane = math.prod(out_size)
     flat_index = indices.reshape(lead + (-1,))
-    if flat_index.numel():
-        top, bottom = int(flat_index.max().item()), int(flat_index.min().item())
+    if flat_index.numel():  # checked as PyTorch checks them: one read of the extremes (a sync point)
+        top, bottom = stack([flat_index.max(), flat_index.min()]).tolist()
         if top >= plane or bottom < 0:
             bad = top if top >= plane else bottom
             raise errors.InvalidArgumentError(f"Found an invalid max index: {bad} (output volumes are of size {'x'.join(map(str, out_size))})")

@@ -314,10 +314,14 @@ class Module:
         for module in self.modules():
             with no_grad():
                 for name, param in module._parameters.items():
-                    if param is not None and param.dtype != dtype:
+                    if getattr(param, "_uninitialized", False):  # a lazy module's placeholder: materialized in the new dtype
+                        param.to(dtype)
+                    elif param is not None and param.dtype != dtype:
                         module._parameters[name] = Parameter(param.to(dtype), param.requires_grad)
                 for name, buffer in module._buffers.items():
-                    if buffer is not None and buffer.dtype.kind == "f" and buffer.dtype != dtype:
+                    if getattr(buffer, "_uninitialized", False):
+                        buffer.to(dtype)
+                    elif buffer is not None and buffer.dtype.kind == "f" and buffer.dtype != dtype:
                         module._buffers[name] = buffer.to(dtype)
         return self
 

@@ -106,6 +106,21 @@ class UninitializedTensorMixin:
     def detach(self):  # state_dict() holds the placeholder itself, as PyTorch's
         return self
 
+    def to(self, *args, dtype=None, device=None):
+        """The placeholder itself, to be materialized in ``dtype`` (a device is checked and left alone)."""
+        from ..tensor import _device_type, _is_device  # noqa: PLC0415
+
+        for arg in args:
+            if _is_device(arg):
+                device = arg
+            else:
+                dtype = arg
+        if device is not None:
+            _device_type(device)
+        if dtype is not None:
+            self._dtype = as_dtype(dtype)
+        return self
+
     def __repr__(self):
         return f"<{type(self).__name__}>"
 
