@@ -1555,7 +1555,9 @@ def bilinear(input1, input2, weight, bias=None):
 def rms_norm(input, normalized_shape, weight=None, eps=None):
     """``input`` over the root mean square of its last ``len(normalized_shape)`` dims (plus ``eps``, by default the
     dtype's machine epsilon), times ``weight``, as ``torch.nn.functional.rms_norm``."""
-    shape = (int(normalized_shape),) if isinstance(normalized_shape, (int, np.integer)) else tuple(int(n) for n in normalized_shape)
+    if isinstance(normalized_shape, (int, np.integer)):
+        raise TypeError(f"rms_norm(): argument 'normalized_shape' (position 2) must be tuple of ints, not {type(normalized_shape).__name__}")
+    shape = tuple(int(n) for n in normalized_shape)
     k = len(shape)
     if k == 0 or tuple(input.shape[input.ndim - k:]) != shape or input.ndim < k:
         raise errors.InvalidArgumentError(f"Given normalized_shape={list(shape)}, expected input with shape [*{', '.join(map(str, shape))}], "
@@ -1606,8 +1608,7 @@ def dropout1d(input, p=0.5, training=True, inplace=False):
     if not training or p == 0.0:
         return input
     if unbatched:
-        out = _channel_dropout(input.unsqueeze(0), p, False).squeeze(0)
-        return input.copy_(out) if inplace else out
+        return _written(input, lambda x: _channel_dropout(x.unsqueeze(0), p, False).squeeze(0), inplace)
     return _channel_dropout(input, p, inplace)
 
 
@@ -1619,8 +1620,7 @@ def dropout3d(input, p=0.5, training=True, inplace=False):
     if not training or p == 0.0:
         return input
     if unbatched:
-        out = _channel_dropout(input.unsqueeze(0), p, False).squeeze(0)
-        return input.copy_(out) if inplace else out
+        return _written(input, lambda x: _channel_dropout(x.unsqueeze(0), p, False).squeeze(0), inplace)
     return _channel_dropout(input, p, inplace)
 
 
@@ -1640,21 +1640,39 @@ def _lp_pool(input, norm_type, kernel, pooled):
     return (out.sign() * out.abs().relu() * float(math.prod(kernel))).pow(1.0 / norm_type)
 
 
+def _check_windows(input, kernel, stride, ceil_mode):
+    """PyTorch's refusal of windows larger than the input (without ceil_mode), in its words for each rank."""
+    stride = kernel if stride is None else ((int(_scalar(stride)),) if len(kernel) == 1 else (_pair if len(kernel) == 2 else _triple)(stride))
+    sizes = tuple(input.shape[input.ndim - len(kernel):])
+    if ceil_mode or all(n >= k for n, k in zip(sizes, kernel)):
+        return
+    if len(kernel) == 3:
+        raise errors.InvalidArgumentError("input image (T: {} H: {} W: {}) smaller than kernel size (kT: {} kH: {} kW: {})".format(*sizes, *kernel))
+    planes = input.shape[input.ndim - len(kernel) - 1] if input.ndim > len(kernel) else 1
+    given, out = ((1,) + sizes, (1,) + tuple((n - k) // s + 1 for n, k, s in zip(sizes, kernel, stride))) if len(kernel) == 1 else (
+        sizes, tuple((n - k) // s + 1 for n, k, s in zip(sizes, kernel, stride)))
+    raise errors.InvalidArgumentError(f"Given input size: ({'x'.join(map(str, (planes,) + given))}). Calculated output size: "
+                                      f"({'x'.join(map(str, (planes,) + out))}). Output size is too small")
+
+
 def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
     """The ``norm_type``-norm of each window along L, as ``torch.nn.functional.lp_pool1d``."""
     k = _scalar(kernel_size)
+    _check_windows(input, (k,), stride, ceil_mode)
     return _lp_pool(input, norm_type, (k,), lambda x: avg_pool1d(x, k, stride if stride is not None else k, 0, ceil_mode))
 
 
 def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
     """The ``norm_type``-norm of each (kH, kW) window, as ``torch.nn.functional.lp_pool2d``."""
     k = _pair(kernel_size)
+    _check_windows(input, k, stride, ceil_mode)
     return _lp_pool(input, norm_type, k, lambda x: avg_pool2d(x, k, stride if stride is not None else k, 0, ceil_mode))
 
 
 def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
     """The ``norm_type``-norm of each (kD, kH, kW) window, as ``torch.nn.functional.lp_pool3d``."""
     k = _triple(kernel_size)
+    _check_windows(input, k, stride, ceil_mode)
     return _lp_pool(input, norm_type, k, lambda x: avg_pool3d(x, k, stride if stride is not None else k, 0, ceil_mode))
 
 
@@ -1722,16 +1740,15 @@ def _max_unpool(name, input, indices, kernel_size, stride, padding, output_size,
     default = tuple((n - 1) * s - 2 * p + k for n, s, p, k in zip(spatial, stride, padding, kernel))
     if output_size is None:
         out_size = default
-    else:
+    else:  # PyTorch's checks, its words, the size printed as given
+        if len(output_size) == dims + 2:
+            output_size = output_size[2:]
+        if len(output_size) != dims:
+            raise ValueError(f"output_size should be a sequence containing {dims} or {dims + 2} elements, but it has a length of '{len(output_size)}'")
+        for d, (n, size, s) in enumerate(zip(output_size, default, stride)):
+            if not size - s < n < size + s:
+                raise ValueError(f'invalid output_size "{output_size}" (dim {d} must be between {size - s} and {size + s})')
         out_size = tuple(int(n) for n in output_size)
-        if len(out_size) == dims + 2 or len(out_size) == dims + 1:
-            out_size = out_size[len(out_size) - dims:]
-        if len(out_size) != dims:
-            raise errors.InvalidArgumentError(f"output_size should be a sequence containing {dims} or {dims + 2} elements, but it has a length of "
-                                              f"'{len(output_size)}'")
-        for n, d, s in zip(out_size, default, stride):
-            if not d - s < n < d + s:
-                raise errors.InvalidArgumentError(f"invalid output_size \"{list(out_size)}\" (dim {out_size.index(n)} must be between {d - s} and {d + s})")
     if tuple(indices.shape) != tuple(input.shape):
         raise errors.InvalidArgumentError(f"Expected shape of indices to be same as that of the input tensor ({list(input.shape)}) but got indices "
                                           f"tensor with shape: {list(indices.shape)}")
@@ -1988,17 +2005,12 @@ def _torch_functions():
         "ctc_loss": lambda log_probs, targets, input_lengths, target_lengths, blank=0, reduction=0, zero_infinity=False: ctc_loss(
             log_probs, targets, input_lengths, target_lengths, blank, _enum_reduction(reduction), zero_infinity),
     }
-    out = {}
     for name, function in table.items():
-        if function.__name__ == "<lambda>" or function.__name__ != name:  # a wrapper of its own: torch's name, a docstring
-            def named(*args, __function=function, **kwargs):
-                return __function(*args, **kwargs)
-
-            named.__name__ = named.__qualname__ = name
-            named.__doc__ = f"``torch.{name}``: ``torch.nn.functional``'s op with the signature PyTorch gives it at the top level."
-            function = named
-        out[name] = function
-    return out
+        if function.__name__ == "<lambda>" or function.__name__ != name:  # torch's name (in a TypeError too) and a docstring
+            function.__code__ = function.__code__.replace(co_name=name, co_qualname=name)
+            function.__name__ = function.__qualname__ = name
+            function.__doc__ = f"``torch.{name}``: ``torch.nn.functional``'s op with the signature PyTorch gives it at the top level."
+    return table
 
 
 TORCH_FUNCTIONS = _torch_functions()
