@@ -58,9 +58,10 @@ __all__ = [
     "row_stack", "searchsorted", "vstack", "finfo", "iinfo", "initial_seed", "logspace", "seed", "set_printoptions", "func", "vmap",
     "backends", "random", "testing", "compile", "typename", "set_float32_matmul_precision", "get_float32_matmul_precision",
     "use_deterministic_algorithms", "are_deterministic_algorithms_enabled", "is_deterministic_algorithms_warn_only_enabled",
-    *FUNCTIONS,
+    *FUNCTIONS, *nn.functional.TORCH_FUNCTIONS,
 ]
 globals().update(FUNCTIONS)  # gw.exp(x), gw.sum(x, 1), ...: torch's functions of a tensor
+globals().update(nn.functional.TORCH_FUNCTIONS)  # gw.conv2d, gw.dropout(x, p, train), ...: torch's top-level functional ops
 from .factories import tensor  # noqa: E402 - after the submodule of that name: gw.tensor([1, 2]) is the factory, as torch.tensor
 # PyTorch's dtype aliases (torch.long, torch.float, ...), set last and kept out of __all__: they shadow builtins
 long, int, float, double, half, short, bool = int64, int32, float32, float64, float16, int16, bool_  # noqa: A001

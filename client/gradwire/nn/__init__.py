@@ -22,15 +22,23 @@ from .layers import (
     Tanhshrink, GLU, Threshold, Softmax2d, PReLU, InstanceNorm1d, InstanceNorm2d, ConvTranspose1d, ConvTranspose2d,
     AdaptiveMaxPool1d, AdaptiveMaxPool2d, AdaptiveAvgPool1d, AlphaDropout, EmbeddingBag, Fold, Unfold, Softmin, SELU, CELU, Hardshrink, Softshrink, ZeroPad1d, ZeroPad2d, ConstantPad1d, ConstantPad2d, ReflectionPad1d, ReflectionPad2d, ReplicationPad1d, ReplicationPad2d, CircularPad1d, CircularPad2d, PixelShuffle, PixelUnshuffle, Bilinear,
     Conv3d, ConvTranspose3d, MaxPool3d, AvgPool3d, AdaptiveAvgPool3d, BatchNorm3d, InstanceNorm3d,
+    RMSNorm, Dropout1d, Dropout3d, FeatureAlphaDropout, LPPool1d, LPPool2d, LPPool3d, MaxUnpool1d, MaxUnpool2d, MaxUnpool3d, AdaptiveMaxPool3d,
+    LocalResponseNorm, RReLU, ChannelShuffle, UpsamplingNearest2d, UpsamplingBilinear2d, ZeroPad3d, ConstantPad3d, ReflectionPad3d,
+    ReplicationPad3d, CircularPad3d,
 )
 from .attention import MultiheadAttention, Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .loss import (
     BCELoss, BCEWithLogitsLoss, CTCLoss, CosineEmbeddingLoss, CrossEntropyLoss, GaussianNLLLoss, HingeEmbeddingLoss, HuberLoss, KLDivLoss, L1Loss,
     MarginRankingLoss, MSELoss, MultiLabelSoftMarginLoss, MultiMarginLoss, NLLLoss, PoissonNLLLoss, SmoothL1Loss, SoftMarginLoss, TripletMarginLoss,
+    MultiLabelMarginLoss, TripletMarginWithDistanceLoss,
 )
 from .module import Module, resolve_session
-from .parameter import Parameter
+from .parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter
+from .lazy import (
+    LazyBatchNorm1d, LazyBatchNorm2d, LazyBatchNorm3d, LazyConv1d, LazyConv2d, LazyConv3d, LazyConvTranspose1d, LazyConvTranspose2d,
+    LazyConvTranspose3d, LazyInstanceNorm1d, LazyInstanceNorm2d, LazyInstanceNorm3d, LazyLinear,
+)
 
 __all__ = [
     "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "CTCLoss", "BatchNorm2d",
@@ -45,4 +53,10 @@ __all__ = [
     "Softmax2d", "PReLU", "InstanceNorm1d", "InstanceNorm2d", "ConvTranspose1d", "ConvTranspose2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "CosineEmbeddingLoss", "Softmin", "SELU", "CELU", "Hardshrink", "Softshrink", "ZeroPad1d", "ZeroPad2d", "ConstantPad1d", "ConstantPad2d", "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d", "ReplicationPad2d", "CircularPad1d", "CircularPad2d", "PixelShuffle", "PixelUnshuffle", "Bilinear", "GaussianNLLLoss", "HingeEmbeddingLoss", "MarginRankingLoss", "MultiLabelSoftMarginLoss", "MultiMarginLoss", "PoissonNLLLoss",
     "SoftMarginLoss", "TripletMarginLoss", "AdaptiveAvgPool1d", "AlphaDropout", "EmbeddingBag", "Fold", "Unfold",
     "Conv3d", "ConvTranspose3d", "MaxPool3d", "AvgPool3d", "AdaptiveAvgPool3d", "BatchNorm3d", "InstanceNorm3d",
+    "RMSNorm", "Dropout1d", "Dropout3d", "FeatureAlphaDropout", "LPPool1d", "LPPool2d", "LPPool3d", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d",
+    "AdaptiveMaxPool3d", "LocalResponseNorm", "RReLU", "ChannelShuffle", "UpsamplingNearest2d", "UpsamplingBilinear2d", "ZeroPad3d",
+    "ConstantPad3d", "ReflectionPad3d", "ReplicationPad3d", "CircularPad3d", "MultiLabelMarginLoss", "TripletMarginWithDistanceLoss", "Buffer",
+    "UninitializedBuffer", "UninitializedParameter", "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d", "LazyConv1d", "LazyConv2d",
+    "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d", "LazyInstanceNorm1d", "LazyInstanceNorm2d",
+    "LazyInstanceNorm3d", "LazyLinear",
 ]

@@ -209,12 +209,12 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
-    """1-D max pooling, as ``torch.nn.functional.max_pool1d``: 2-D pooling over a length dim of height 1, as PyTorch's."""
-    if return_indices:
-        raise errors.UnimplementedError("max_pool1d: return_indices is not supported")
+    """1-D max pooling, as ``torch.nn.functional.max_pool1d``: 2-D pooling over a length dim of height 1, as PyTorch's
+    (``return_indices``: the index along L of every maximum, the flat index into a 1 x L plane)."""
     stride = kernel_size if stride is None or stride == () else stride
     x = _with_length_dim("max_pool1d", input)
-    return max_pool2d(x, (1, _scalar(kernel_size)), (1, _scalar(stride)), (0, _scalar(padding)), (1, _scalar(dilation)), ceil_mode).squeeze(-2)
+    out = max_pool2d(x, (1, _scalar(kernel_size)), (1, _scalar(stride)), (0, _scalar(padding)), (1, _scalar(dilation)), ceil_mode, return_indices)
+    return tuple(t.squeeze(-2) for t in out) if return_indices else out.squeeze(-2)
 
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
@@ -312,7 +312,7 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
 def adaptive_max_pool2d(input, output_size, return_indices=False):
     """The maxima of ``output_size`` windows covering H and W (PyTorch's: row i spans floor(i H / oh) to
     ceil((i + 1) H / oh)), as ``torch.nn.functional.adaptive_max_pool2d``: one max_pool2d where the windows tile
-    the input, else a max per window, stacked; ``return_indices`` where they tile."""
+    the input, else a max per window, stacked (``return_indices``: an argmax per window)."""
     size = (output_size, output_size) if isinstance(output_size, (int, np.integer)) or output_size is None else tuple(output_size)
     if len(size) != 2:
         raise errors.InvalidArgumentError(f"adaptive_max_pool2d: output_size must be 2, got {len(size)}")
@@ -322,12 +322,20 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
         raise errors.InvalidArgumentError(f"adaptive_max_pool2d: elements of output_size must be greater than or equal to 1, got {[oh, ow]}")
     if h % oh == 0 and w % ow == 0:
         return max_pool2d(input, (h // oh, w // ow), return_indices=return_indices)
-    if return_indices:
-        raise errors.UnimplementedError("adaptive_max_pool2d: return_indices needs windows that tile the input (H and W divisible by the output size)")
+    # each window's first maximum (argmax's; PyTorch's too) as a flat index into the H*W plane, then the values
+    # gathered there: the gradient goes to that one element, as PyTorch's (an amax would share it among ties)
     rows = [(i * h // oh, -(-(i + 1) * h // oh)) for i in range(oh)]
     columns = [(j * w // ow, -(-(j + 1) * w // ow)) for j in range(ow)]
-    cells = [stack([input[..., r0:r1, c0:c1].amax((-2, -1)) for c0, c1 in columns], -1) for r0, r1 in rows]
-    return stack(cells, -2)
+    lead = tuple(input.shape[:-2])
+    where = stack([stack([_window_argmax(input[..., r0:r1, c0:c1], lead, r0, c0, w) for c0, c1 in columns], -1) for r0, r1 in rows], -2)
+    values = input.reshape(lead + (h * w,)).gather(-1, where.reshape(lead + (oh * ow,))).reshape(lead + (oh, ow))
+    return (values, where) if return_indices else values
+
+
+def _window_argmax(window, lead, r0, c0, w):
+    local = window.detach().reshape(lead + (-1,)).argmax(-1)
+    width = window.shape[-1]
+    return (local // width + r0) * w + local % width + c0
 
 
 def adaptive_max_pool1d(input, output_size, return_indices=False):
@@ -791,12 +799,38 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True, momentum=0.1, eps=1e-5):
     """Normalise each channel of each sample over its positions, then scale and shift per channel, as
-    ``torch.nn.functional.instance_norm``: a group norm with a group per channel. Running statistics are not kept."""
-    if running_mean is not None or running_var is not None or not use_input_stats:
-        raise errors.UnimplementedError("instance_norm: running statistics (track_running_stats=True) are not supported")
+    ``torch.nn.functional.instance_norm``: a group norm with a group per channel. With ``running_mean`` and
+    ``running_var``, ``use_input_stats`` updates them in place with the batch's mean of the per-sample statistics
+    (a batch norm of the (1, N*C, ...) view, as PyTorch's); without ``use_input_stats`` they normalise instead."""
+    if (running_mean is None) != (running_var is None):
+        raise ValueError("running_mean and running_var must either both be None or neither be None")
+    if not use_input_stats and running_mean is None:
+        raise errors.InvalidArgumentError("Expected running_mean and running_var to be defined when use_input_stats is false")
     if input.ndim < 3:
         raise errors.InvalidArgumentError(f"instance_norm: expected an input with a batch, a channel and at least one position dim, got {input.ndim}D")
-    return group_norm(input, input.shape[1], weight, bias, eps)
+    if running_mean is None:
+        return group_norm(input, input.shape[1], weight, bias, eps)
+    if not use_input_stats:
+        return batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)
+    n, c = input.shape[:2]
+    with _no_grad():  # each sample's copy of the running statistics, updated by the batch norm, then averaged back
+        means, variances = running_mean.repeat(n), running_var.repeat(n)
+    out = batch_norm(input.reshape(1, n * c, -1), means, variances, None, None, True, momentum, eps).reshape(input.shape)
+    with _no_grad():
+        running_mean.copy_(means.reshape(n, c).mean(0))
+        running_var.copy_(variances.reshape(n, c).mean(0))
+    per_channel = (1, c) + (1,) * (input.ndim - 2)
+    if weight is not None:
+        out = out * weight.reshape(per_channel)
+    if bias is not None:
+        out = out + bias.reshape(per_channel)
+    return out
+
+
+def _no_grad():
+    from ..grad_mode import no_grad  # noqa: PLC0415
+
+    return no_grad()
 
 
 @autocast_op("group_norm")
@@ -1513,3 +1547,470 @@ def bilinear(input1, input2, weight, bias=None):
 
     out = einsum("...i,oij,...j->...o", input1, weight, input2)
     return out if bias is None else out + bias
+
+
+# --- more of PyTorch's functional API: RMS norm, channel dropouts, LP pooling, unpooling, LRN, RReLU, ... ------
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    """``input`` over the root mean square of its last ``len(normalized_shape)`` dims (plus ``eps``, by default the
+    dtype's machine epsilon), times ``weight``, as ``torch.nn.functional.rms_norm``."""
+    if isinstance(normalized_shape, (int, np.integer)):
+        raise TypeError(f"rms_norm(): argument 'normalized_shape' (position 2) must be tuple of ints, not {type(normalized_shape).__name__}")
+    shape = tuple(int(n) for n in normalized_shape)
+    k = len(shape)
+    if k == 0 or tuple(input.shape[input.ndim - k:]) != shape or input.ndim < k:
+        raise errors.InvalidArgumentError(f"Given normalized_shape={list(shape)}, expected input with shape [*{', '.join(map(str, shape))}], "
+                                          f"but got input of size{list(input.shape)}")
+    if eps is None:
+        eps = float(np.finfo(np.dtype(str(input.dtype))).eps)
+    dims = tuple(range(-k, 0))
+    out = input * ((input * input).mean(dims, keepdim=True) + eps).rsqrt()
+    return out if weight is None else out * weight
+
+
+def _check_p(p):
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
+def _channel_dropout(input, p, inplace, alpha=False):
+    """PyTorch's feature dropout: one draw per (sample, channel) of an (N, C, *) input, kept with probability 1 - p;
+    kept channels scaled by 1 / (1 - p), or, ``alpha``: alpha dropout's affine map with the dropped ones at SELU's
+    saturation value."""
+    if input.ndim < 2:
+        raise errors.InvalidArgumentError("Feature dropout requires at least 2 dimensions in the input")
+    if p == 1.0:
+        return _written(input, lambda x: x * 0.0, inplace)
+    keep = (input._session.rand(input.shape[:2] + (1,) * (input.ndim - 2), dtype=input.dtype) >= p).to(input.dtype)
+    if not alpha:
+        return _written(input, lambda x: x * (keep * (1.0 / (1.0 - p))), inplace)
+    selu_alpha = 1.7580993408473766
+    a = 1.0 / math.sqrt((selu_alpha * selu_alpha * p + 1) * (1 - p))
+    shift = (keep - 1.0) * (selu_alpha * a) + selu_alpha * a * p
+    return _written(input, lambda x: x * (keep * a) + shift, inplace)
+
+
+def _unbatched_channels(input, name, ranks, spatial):
+    if input.ndim not in ranks:
+        raise errors.InvalidArgumentError(
+            f"{name}: Expected {ranks[0]}D or {ranks[1]}D input, but received a {input.ndim}D input. Note that {name} exists to provide channel-wise "
+            f"dropout on inputs with {spatial} spatial dimension{'s' if spatial > 1 else ''}, a channel dimension, and an optional batch dimension "
+            f"(i.e. {ranks[0]}D or {ranks[1]}D inputs).")
+    return input.ndim == ranks[0]
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of an (N, C, L) or (C, L) input with probability ``p`` (the rest scaled by 1 / (1 - p)), as
+    ``torch.nn.functional.dropout1d``; the mask from the session's seeded generator."""
+    _check_p(p)
+    unbatched = _unbatched_channels(input, "dropout1d", (2, 3), 1)
+    if not training or p == 0.0:
+        return input
+    if unbatched:
+        return _written(input, lambda x: _channel_dropout(x.unsqueeze(0), p, False).squeeze(0), inplace)
+    return _channel_dropout(input, p, inplace)
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of an (N, C, D, H, W) or (C, D, H, W) input with probability ``p``, as
+    ``torch.nn.functional.dropout3d``; the mask from the session's seeded generator."""
+    _check_p(p)
+    unbatched = _unbatched_channels(input, "dropout3d", (4, 5), 3)
+    if not training or p == 0.0:
+        return input
+    if unbatched:
+        return _written(input, lambda x: _channel_dropout(x.unsqueeze(0), p, False).squeeze(0), inplace)
+    return _channel_dropout(input, p, inplace)
+
+
+def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """Alpha dropout of whole channels (dim 1) of an (N, C, *) input, as ``torch.nn.functional.feature_alpha_dropout``:
+    a dropped channel becomes SELU's saturation value, then the affine map that keeps zero mean and unit variance."""
+    _check_p(p)
+    if not training or p == 0.0:
+        return input
+    return _channel_dropout(input, p, inplace, alpha=True)
+
+
+def _lp_pool(input, norm_type, kernel, pooled):
+    """PyTorch's LP pooling: the average of x^p over each window, times the window's size, to the power 1 / p
+    (sign(s) * relu(|s|) keeps the gradient of a zero sum zero)."""
+    out = pooled(input.pow(norm_type))
+    return (out.sign() * out.abs().relu() * float(math.prod(kernel))).pow(1.0 / norm_type)
+
+
+def _check_windows(input, kernel, stride, ceil_mode):
+    """PyTorch's refusal of windows larger than the input (without ceil_mode), in its words for each rank."""
+    stride = kernel if stride is None else ((int(_scalar(stride)),) if len(kernel) == 1 else (_pair if len(kernel) == 2 else _triple)(stride))
+    sizes = tuple(input.shape[input.ndim - len(kernel):])
+    if ceil_mode or all(n >= k for n, k in zip(sizes, kernel)):
+        return
+    if len(kernel) == 3:
+        raise errors.InvalidArgumentError("input image (T: {} H: {} W: {}) smaller than kernel size (kT: {} kH: {} kW: {})".format(*sizes, *kernel))
+    planes = input.shape[input.ndim - len(kernel) - 1] if input.ndim > len(kernel) else 1
+    given, out = ((1,) + sizes, (1,) + tuple((n - k) // s + 1 for n, k, s in zip(sizes, kernel, stride))) if len(kernel) == 1 else (
+        sizes, tuple((n - k) // s + 1 for n, k, s in zip(sizes, kernel, stride)))
+    raise errors.InvalidArgumentError(f"Given input size: ({'x'.join(map(str, (planes,) + given))}). Calculated output size: "
+                                      f"({'x'.join(map(str, (planes,) + out))}). Output size is too small")
+
+
+def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """The ``norm_type``-norm of each window along L, as ``torch.nn.functional.lp_pool1d``."""
+    k = _scalar(kernel_size)
+    _check_windows(input, (k,), stride, ceil_mode)
+    return _lp_pool(input, norm_type, (k,), lambda x: avg_pool1d(x, k, stride if stride is not None else k, 0, ceil_mode))
+
+
+def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """The ``norm_type``-norm of each (kH, kW) window, as ``torch.nn.functional.lp_pool2d``."""
+    k = _pair(kernel_size)
+    _check_windows(input, k, stride, ceil_mode)
+    return _lp_pool(input, norm_type, k, lambda x: avg_pool2d(x, k, stride if stride is not None else k, 0, ceil_mode))
+
+
+def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """The ``norm_type``-norm of each (kD, kH, kW) window, as ``torch.nn.functional.lp_pool3d``."""
+    k = _triple(kernel_size)
+    _check_windows(input, k, stride, ceil_mode)
+    return _lp_pool(input, norm_type, k, lambda x: avg_pool3d(x, k, stride if stride is not None else k, 0, ceil_mode))
+
+
+def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=True):
+    """``max_pool1d`` and the index along L of every maximum."""
+    return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=True):
+    """``max_pool2d`` and the flat index into each H*W plane of every maximum."""
+    return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool3d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=True):
+    """``max_pool3d`` and the flat index into each D*H*W volume of every maximum."""
+    return max_pool3d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def adaptive_max_pool1d_with_indices(input, output_size, return_indices=True):
+    return adaptive_max_pool1d(input, output_size, True)
+
+
+def adaptive_max_pool2d_with_indices(input, output_size, return_indices=True):
+    return adaptive_max_pool2d(input, output_size, True)
+
+
+def adaptive_max_pool3d(input, output_size, return_indices=False):
+    """The maxima of ``output_size`` windows covering D, H and W, as ``torch.nn.functional.adaptive_max_pool3d``
+    (``None`` keeps that dim's size): ``max_pool3d`` where the windows tile the input, else ``adaptive_max_pool2d``
+    over (H, W), then over depth (the maximum is separable, and each pass keeps its first maximum)."""
+    x, unbatched = _volume(input, f"adaptive_max_pool3d(): Expected 4D or 5D tensor, but got: {list(input.shape)}")
+    size = (output_size,) * 3 if isinstance(output_size, (int, np.integer)) or output_size is None else tuple(output_size)
+    if len(size) != 3:
+        raise errors.InvalidArgumentError(f"adaptive_max_pool3d: internal error: output_size.size() must be 3")
+    n, c, d, h, w = x.shape
+    od, oh, ow = (n_in if n_out is None else int(n_out) for n_in, n_out in zip((d, h, w), size))
+    if d % od == 0 and h % oh == 0 and w % ow == 0:
+        out = max_pool3d(x, (d // od, h // oh, w // ow), return_indices=return_indices)
+    elif not return_indices:
+        planes = adaptive_max_pool2d(x.reshape(n, c * d, h, w), (oh, ow))
+        out = adaptive_max_pool2d(planes.reshape(n, c, d, oh * ow), (od, oh * ow)).reshape(n, c, od, oh, ow)
+    else:  # as max_pool3d's: depth's index k = d*oh*ow + p names the plane whose maximum won; its index h*W + w that plane's
+        planes, where = adaptive_max_pool2d(x.reshape(n, c * d, h, w), (oh, ow), True)
+        values, depth = adaptive_max_pool2d(planes.reshape(n, c, d, oh * ow), (od, oh * ow), True)
+        depth = depth.reshape(n, c, od * oh * ow)
+        where = (depth // (oh * ow)) * (h * w) + where.reshape(n, c, d * oh * ow).gather(2, depth)
+        out = (values.reshape(n, c, od, oh, ow), where.reshape(n, c, od, oh, ow))
+    if unbatched:
+        return tuple(t.squeeze(0) for t in out) if return_indices else out.squeeze(0)
+    return out
+
+
+def adaptive_max_pool3d_with_indices(input, output_size, return_indices=True):
+    return adaptive_max_pool3d(input, output_size, True)
+
+
+def _max_unpool(name, input, indices, kernel_size, stride, padding, output_size, dims):
+    """Each value of ``input`` put at its flat ``indices`` into a zero output's trailing ``dims`` dims (``max_pool*``'s
+    with ``return_indices``, inverted): one scatter (its gradient a gather)."""
+    sizes = (lambda v: (int(_scalar(v)),)) if dims == 1 else (_pair if dims == 2 else _triple)
+    kernel = sizes(kernel_size)
+    stride = sizes(stride) if stride is not None and stride != () else kernel
+    padding = sizes(padding)
+    spatial = tuple(input.shape[input.ndim - dims:])
+    default = tuple((n - 1) * s - 2 * p + k for n, s, p, k in zip(spatial, stride, padding, kernel))
+    if output_size is None:
+        out_size = default
+    else:  # PyTorch's checks, its words, the size printed as given
+        if len(output_size) == dims + 2:
+            output_size = output_size[2:]
+        if len(output_size) != dims:
+            raise ValueError(f"output_size should be a sequence containing {dims} or {dims + 2} elements, but it has a length of '{len(output_size)}'")
+        for d, (n, size, s) in enumerate(zip(output_size, default, stride)):
+            if not size - s < n < size + s:
+                raise ValueError(f'invalid output_size "{output_size}" (dim {d} must be between {size - s} and {size + s})')
+        out_size = tuple(int(n) for n in output_size)
+    if tuple(indices.shape) != tuple(input.shape):
+        raise errors.InvalidArgumentError(f"Expected shape of indices to be same as that of the input tensor ({list(input.shape)}) but got indices "
+                                          f"tensor with shape: {list(indices.shape)}")
+    lead = tuple(input.shape[: input.ndim - dims])
+    plane = math.prod(out_size)
+    flat_index = indices.reshape(lead + (-1,))
+    if flat_index.numel():  # checked as PyTorch checks them: one read of the extremes (a sync point)
+        top, bottom = stack([flat_index.max(), flat_index.min()]).tolist()
+        if top >= plane or bottom < 0:
+            bad = top if top >= plane else bottom
+            raise errors.InvalidArgumentError(f"Found an invalid max index: {bad} (output volumes are of size {'x'.join(map(str, out_size))})")
+    zeros = input._session.zeros(lead + (plane,), dtype=input.dtype)
+    return zeros.scatter(len(lead), flat_index, input.reshape(lead + (-1,))).reshape(lead + out_size)
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The partial inverse of ``max_pool1d``: each value at its index along L, zeros elsewhere, as ``torch.nn.functional.max_unpool1d``."""
+    return _max_unpool("max_unpool1d", input, indices, kernel_size, stride, padding, output_size, 1)
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The partial inverse of ``max_pool2d``: each value at its flat index into H*W, zeros elsewhere."""
+    return _max_unpool("max_unpool2d", input, indices, kernel_size, stride, padding, output_size, 2)
+
+
+def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The partial inverse of ``max_pool3d``: each value at its flat index into D*H*W, zeros elsewhere."""
+    return _max_unpool("max_unpool3d", input, indices, kernel_size, stride, padding, output_size, 3)
+
+
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+    """Each element over (k + alpha * the mean of the squares of ``size`` neighbouring channels)^beta, as
+    ``torch.nn.functional.local_response_norm`` (the window runs from size // 2 channels before to (size - 1) // 2 after)."""
+    if input.ndim < 3:
+        raise ValueError(f"Expected 3D or higher dimensionality                          input (got {input.ndim} dimensions)")
+    if input.numel() == 0:
+        return input
+    n, c = input.shape[:2]
+    squares = (input * input).reshape(n, 1, c, -1)
+    squares = pad(squares, (0, 0, size // 2, (size - 1) // 2))
+    div = avg_pool2d(squares, (size, 1), stride=1).reshape(input.shape)
+    return input / (div * alpha + k).pow(beta)
+
+
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+    """Randomized leaky ReLU, as ``torch.nn.functional.rrelu``: in training each non-positive element is scaled by a
+    slope drawn uniformly from [lower, upper] (the session's seeded generator); otherwise by (lower + upper) / 2."""
+    if not training:
+        return leaky_relu(input, (lower + upper) / 2, inplace)
+    slopes = input._session.rand(input.shape, dtype=input.dtype) * (upper - lower) + lower
+    return _written(input, lambda x: _op("where", (x <= 0, x * slopes, x)), inplace)
+
+
+def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
+    """``rrelu`` written into ``input``."""
+    return rrelu(input, lower, upper, training, True)
+
+
+def relu_(input):
+    return relu(input, True)
+
+
+def elu_(input, alpha=1.0):
+    return elu(input, alpha, True)
+
+
+def leaky_relu_(input, negative_slope=0.01):
+    return leaky_relu(input, negative_slope, True)
+
+
+def hardtanh_(input, min_val=-1.0, max_val=1.0):
+    return hardtanh(input, min_val, max_val, True)
+
+
+def threshold_(input, threshold, value):
+    return globals()["threshold"](input, threshold, value, True)
+
+
+def celu_(input, alpha=1.0):
+    return celu(input, alpha, True)
+
+
+def selu_(input):
+    return selu(input, True)
+
+
+def channel_shuffle(input, groups):
+    """(N, C, *) with C split into ``groups`` groups, the channels interleaved (group-major to member-major), as
+    ``torch.nn.functional.channel_shuffle``: a reshape, a transpose and a reshape."""
+    if input.ndim <= 2:
+        raise errors.InvalidArgumentError(f"channel_shuffle expects input with > 2 dims, but got input with sizes {list(input.shape)}")
+    groups = int(groups)
+    if groups <= 0:
+        raise errors.InvalidArgumentError(f"Number of groups to divide channels in must be positive. Value of groups:{groups}")
+    n, c, *rest = input.shape
+    if c % groups:
+        raise errors.InvalidArgumentError(f"Number of channels must be divisible by groups. Got {c} channels and {groups} groups.")
+    return input.reshape(n, groups, c // groups, *rest).transpose(1, 2).reshape(input.shape)
+
+
+def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    """``interpolate``, under its old name (PyTorch warns that it is deprecated)."""
+    warnings.warn("`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` instead.", stacklevel=2)
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input, size=None, scale_factor=None):
+    """``interpolate`` in ``"nearest"`` mode (PyTorch warns that it is deprecated)."""
+    warnings.warn("`nn.functional.upsample_nearest` is deprecated. Use `nn.functional.interpolate` instead.", stacklevel=2)
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input, size=None, scale_factor=None):
+    """``interpolate`` in ``"bilinear"`` mode with ``align_corners=True`` (PyTorch warns that it is deprecated)."""
+    warnings.warn("`nn.functional.upsample_bilinear` is deprecated. Use `nn.functional.interpolate` instead.", stacklevel=2)
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """The multi-class multi-label hinge loss, as ``torch.nn.functional.multilabel_margin_loss``: ``target`` holds each
+    sample's class indices, ended by the first -1; every (target class j, other class i) pair adds
+    max(0, 1 - (x[j] - x[i])), the sum over C."""
+    _check_reduction(reduction)
+    target = _as_target(target, input)
+    if input.ndim > 2:
+        raise errors.InvalidArgumentError(f"Expected non-empty vector or matrix with optional 0-dim batch size, but got: {list(input.shape)}")
+    if tuple(target.shape) != tuple(input.shape):
+        raise errors.InvalidArgumentError(f"inconsistent target size: {list(target.shape)} for input of size: {list(input.shape)}")
+    batched = input.ndim == 2
+    x = input if batched else input.reshape(1, -1)
+    y = target.reshape(x.shape).to("int64")
+    c = x.shape[1]
+    valid = (y >= 0).to("int64").cumprod(1).to(x.dtype)  # the indices before the first -1
+    index = y.clamp_min(0)
+    is_target = x._session.zeros(x.shape, dtype=x.dtype).scatter_add(1, index, valid) > 0
+    chosen = x.gather(1, index)  # (N, T)
+    margins = (1.0 - chosen.unsqueeze(2) + x.unsqueeze(1)).relu()  # (N, T, C)
+    others = (~is_target).to(x.dtype).unsqueeze(1)
+    losses = (margins * valid.unsqueeze(2) * others).sum((1, 2)) / c
+    if not batched:
+        losses = losses.squeeze(0)
+    return _reduced(losses, reduction)
+
+
+def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None, margin=1.0, swap=False, reduction="mean"):
+    """max(0, d(anchor, positive) - d(anchor, negative) + margin) with any ``distance_function`` (by default
+    ``pairwise_distance``), as ``torch.nn.functional.triplet_margin_with_distance_loss``; ``swap``: the smaller of
+    d(anchor, negative) and d(positive, negative)."""
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    _check_reduction(reduction)
+    a, p, n = anchor.ndim, positive.ndim, negative.ndim
+    if not a == p == n:
+        raise errors.InvalidArgumentError(f"The anchor, positive, and negative tensors are expected to have the same number of dimensions, but "
+                                          f"got: anchor {a}D, positive {p}D, and negative {n}D inputs")
+    distance = distance_function if distance_function is not None else pairwise_distance
+    positive_distance, negative_distance = distance(anchor, positive), distance(anchor, negative)
+    if swap:
+        from ..tensor import minimum  # noqa: PLC0415
+
+        negative_distance = minimum(negative_distance, distance(positive, negative))
+    return _reduced((positive_distance - negative_distance + margin).clamp_min(0.0), reduction)
+
+
+def pdist(input, p=2):
+    """The ``p``-norm distance between every pair of rows i < j of an (N, M) input, in row-major order of the pairs,
+    as ``torch.nn.functional.pdist``."""
+    if input.ndim != 2:
+        raise errors.InvalidArgumentError(f"pdist only supports 2D tensors, got: {input.ndim}D")
+    if p < 0:
+        raise errors.InvalidArgumentError("pdist only supports non-negative p values")
+    n = input.shape[0]
+    first, second = np.triu_indices(n, 1)
+    if first.size == 0:
+        return input.reshape(-1)[:0]
+    return (input[first] - input[second]).norm(p, 1)
+
+
+# --- torch.conv2d, torch.dropout, ...: the functional ops PyTorch also exports at its top level, with the
+# signatures they have there (all-positional norms and dropouts, reductions as ints, torch.embedding's order) --
+
+_REDUCTION_ENUM = {0: "none", 1: "mean", 2: "sum"}
+# the losses' reduction is an int there (0 none, 1 mean, 2 sum); where it is left out, torch's binding reads 0 (no
+# reduction), whatever its schema says: torch.margin_ranking_loss(a, b, y) is unreduced, and so is gradwire's
+
+
+def _enum_reduction(reduction):
+    if reduction not in _REDUCTION_ENUM:
+        raise errors.InvalidArgumentError(f"{reduction} is not a valid value for reduction")
+    return _REDUCTION_ENUM[reduction]
+
+
+def _feature_dropout(input, p, train, inplace=False):
+    _check_p(p)
+    return _channel_dropout(input, p, inplace) if train and p > 0 else input
+
+
+def _torch_functions():
+    def embedding_(weight, indices, padding_idx=-1, scale_grad_by_freq=False, sparse=False):
+        return embedding(indices, weight, None if padding_idx == -1 else padding_idx)
+
+    table = {
+        "conv1d": conv1d, "conv2d": conv2d, "conv3d": conv3d, "conv_transpose1d": conv_transpose1d, "conv_transpose2d": conv_transpose2d,
+        "conv_transpose3d": conv_transpose3d, "bilinear": bilinear, "pixel_shuffle": pixel_shuffle, "pixel_unshuffle": pixel_unshuffle,
+        "pairwise_distance": pairwise_distance, "cosine_similarity": cosine_similarity, "pdist": pdist, "channel_shuffle": channel_shuffle,
+        "rms_norm": rms_norm, "prelu": prelu, "hardshrink": hardshrink, "adaptive_avg_pool1d": adaptive_avg_pool1d,
+        "embedding": embedding_,
+        "selu": lambda input: selu(input), "selu_": lambda input: selu(input, True),
+        "celu": lambda input, alpha=1.0: celu(input, alpha), "celu_": lambda input, alpha=1.0: celu(input, alpha, True),
+        "threshold": lambda input, threshold_, value: threshold(input, threshold_, value),
+        "threshold_": lambda input, threshold_, value: threshold(input, threshold_, value, True),
+        "rrelu": lambda input, lower=1.0 / 8, upper=1.0 / 3, training=False, generator=None: rrelu(input, lower, upper, training),
+        "rrelu_": lambda input, lower=1.0 / 8, upper=1.0 / 3, training=False, generator=None: rrelu(input, lower, upper, training, True),
+        "relu_": lambda input: relu(input, True),
+        "dropout": lambda input, p, train: dropout(input, p, train), "dropout_": lambda input, p, train: dropout(input, p, train, True),
+        "alpha_dropout": lambda input, p, train: alpha_dropout(input, p, train),
+        "alpha_dropout_": lambda input, p, train: alpha_dropout(input, p, train, True),
+        "feature_alpha_dropout": lambda input, p, train: feature_alpha_dropout(input, p, train),
+        "feature_alpha_dropout_": lambda input, p, train: feature_alpha_dropout(input, p, train, True),
+        "feature_dropout": lambda input, p, train: _feature_dropout(input, p, train),
+        "feature_dropout_": lambda input, p, train: _feature_dropout(input, p, train, True),
+        "layer_norm": lambda input, normalized_shape, weight=None, bias=None, eps=1e-5, cudnn_enable=True: layer_norm(
+            input, normalized_shape, weight, bias, eps),
+        "group_norm": lambda input, num_groups, weight=None, bias=None, eps=1e-5, cudnn_enabled=True: group_norm(input, num_groups, weight, bias, eps),
+        "batch_norm": lambda input, weight, bias, running_mean, running_var, training, momentum, eps, cudnn_enabled: batch_norm(
+            input, running_mean, running_var, weight, bias, training, momentum, eps),
+        "instance_norm": lambda input, weight, bias, running_mean, running_var, use_input_stats, momentum, eps, cudnn_enabled: instance_norm(
+            input, running_mean, running_var, weight, bias, use_input_stats, momentum, eps),
+        "max_pool1d": lambda input, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False: max_pool1d(
+            input, kernel_size, stride, padding, dilation, ceil_mode),
+        "max_pool2d": lambda input, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False: max_pool2d(
+            input, kernel_size, stride, padding, dilation, ceil_mode),
+        "max_pool3d": lambda input, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False: max_pool3d(
+            input, kernel_size, stride, padding, dilation, ceil_mode),
+        "max_pool1d_with_indices": lambda input, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False: max_pool1d(
+            input, kernel_size, stride, padding, dilation, ceil_mode, True),
+        "avg_pool1d": lambda input, kernel_size, stride=(), padding=0, ceil_mode=False, count_include_pad=True: avg_pool1d(
+            input, kernel_size, stride, padding, ceil_mode, count_include_pad),
+        "adaptive_max_pool1d": lambda input, output_size: adaptive_max_pool1d(input, output_size, True),
+        "kl_div": lambda input, target, reduction=0, *, log_target=False: kl_div(input, target, reduction=_enum_reduction(reduction),
+                                                                                 log_target=log_target),
+        "binary_cross_entropy_with_logits": lambda input, target, weight=None, pos_weight=None, reduction=0: binary_cross_entropy_with_logits(
+            input, target, weight, reduction=_enum_reduction(reduction), pos_weight=pos_weight),
+        "cosine_embedding_loss": lambda input1, input2, target, margin=0.0, reduction=0: cosine_embedding_loss(
+            input1, input2, target, margin, reduction=_enum_reduction(reduction)),
+        "hinge_embedding_loss": lambda input, target, margin=1.0, reduction=0: hinge_embedding_loss(
+            input, target, margin, reduction=_enum_reduction(reduction)),
+        "margin_ranking_loss": lambda input1, input2, target, margin=0.0, reduction=0: margin_ranking_loss(
+            input1, input2, target, margin, reduction=_enum_reduction(reduction)),
+        "poisson_nll_loss": lambda input, target, log_input, full, eps, reduction: poisson_nll_loss(
+            input, target, log_input, full, eps=eps, reduction=_enum_reduction(reduction)),
+        "triplet_margin_loss": lambda anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6, swap=False, reduction=0: triplet_margin_loss(
+            anchor, positive, negative, margin, p, eps, swap, reduction=_enum_reduction(reduction)),
+        "ctc_loss": lambda log_probs, targets, input_lengths, target_lengths, blank=0, reduction=0, zero_infinity=False: ctc_loss(
+            log_probs, targets, input_lengths, target_lengths, blank, _enum_reduction(reduction), zero_infinity),
+    }
+    for name, function in table.items():
+        if function.__name__ == "<lambda>" or function.__name__ != name:  # torch's name (in a TypeError too) and a docstring
+            function.__code__ = function.__code__.replace(co_name=name, co_qualname=name)
+            function.__name__ = function.__qualname__ = name
+            function.__doc__ = f"``torch.{name}``: ``torch.nn.functional``'s op with the signature PyTorch gives it at the top level."
+    return table
+
+
+TORCH_FUNCTIONS = _torch_functions()

@@ -29,6 +29,9 @@ __all__ = [
     "Softplus", "Tanh", "Mish", "Hardswish", "Hardsigmoid", "LogSigmoid", "Softsign", "Tanhshrink", "GLU", "Threshold", "Softmax2d", "PReLU", "InstanceNorm1d", "InstanceNorm2d", "ConvTranspose1d", "ConvTranspose2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
     "Softmin", "SELU", "CELU", "Hardshrink", "Softshrink", "ZeroPad1d", "ZeroPad2d", "ConstantPad1d", "ConstantPad2d", "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d", "ReplicationPad2d", "CircularPad1d", "CircularPad2d", "PixelShuffle", "PixelUnshuffle", "Bilinear",    "AdaptiveAvgPool1d", "AlphaDropout", "EmbeddingBag", "Fold", "Unfold",
     "Conv3d", "ConvTranspose3d", "MaxPool3d", "AvgPool3d", "AdaptiveAvgPool3d", "BatchNorm3d", "InstanceNorm3d",
+    "RMSNorm", "Dropout1d", "Dropout3d", "FeatureAlphaDropout", "LPPool1d", "LPPool2d", "LPPool3d", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d",
+    "AdaptiveMaxPool3d", "LocalResponseNorm", "RReLU", "ChannelShuffle", "UpsamplingNearest2d", "UpsamplingBilinear2d", "ZeroPad3d",
+    "ConstantPad3d", "ReflectionPad3d", "ReplicationPad3d", "CircularPad3d",
 ]
 
 
@@ -77,6 +80,9 @@ ConstantPad1d, ConstantPad2d = _pad_layer("ConstantPad1d", "constant", 2, True),
 ReflectionPad1d, ReflectionPad2d = _pad_layer("ReflectionPad1d", "reflect", 2), _pad_layer("ReflectionPad2d", "reflect", 4)
 ReplicationPad1d, ReplicationPad2d = _pad_layer("ReplicationPad1d", "replicate", 2), _pad_layer("ReplicationPad2d", "replicate", 4)
 CircularPad1d, CircularPad2d = _pad_layer("CircularPad1d", "circular", 2), _pad_layer("CircularPad2d", "circular", 4)
+ZeroPad3d, ConstantPad3d = _pad_layer("ZeroPad3d", "constant", 6), _pad_layer("ConstantPad3d", "constant", 6, True)
+ReflectionPad3d, ReplicationPad3d = _pad_layer("ReflectionPad3d", "reflect", 6), _pad_layer("ReplicationPad3d", "replicate", 6)
+CircularPad3d = _pad_layer("CircularPad3d", "circular", 6)
 
 
 class Bilinear(Module):
@@ -379,6 +385,67 @@ class AdaptiveMaxPool2d(Module):
 class AdaptiveMaxPool1d(AdaptiveMaxPool2d):
     def forward(self, input):
         return F.adaptive_max_pool1d(input, self.output_size, self.return_indices)
+
+
+class AdaptiveMaxPool3d(AdaptiveMaxPool2d):
+    def forward(self, input):
+        return F.adaptive_max_pool3d(input, self.output_size, self.return_indices)
+
+
+class _LPPool(Module):
+    """``torch.nn.LPPool1d/2d/3d``: the ``norm_type``-norm of each window (``F.lp_pool*``)."""
+
+    def __init__(self, norm_type, kernel_size, stride=None, ceil_mode=False):
+        super().__init__()
+        self.norm_type, self.kernel_size, self.stride, self.ceil_mode = norm_type, kernel_size, stride, ceil_mode
+
+    def forward(self, input):
+        return self._functional(input, float(self.norm_type), self.kernel_size, self.stride, self.ceil_mode)
+
+    def extra_repr(self):
+        return f"norm_type={self.norm_type}, kernel_size={self.kernel_size}, stride={self.stride}, ceil_mode={self.ceil_mode}"
+
+
+class LPPool1d(_LPPool):
+    _functional = staticmethod(F.lp_pool1d)
+
+
+class LPPool2d(_LPPool):
+    _functional = staticmethod(F.lp_pool2d)
+
+
+class LPPool3d(_LPPool):
+    _functional = staticmethod(F.lp_pool3d)
+
+
+class _MaxUnpool(Module):
+    """``torch.nn.MaxUnpool1d/2d/3d``: ``forward(input, indices, output_size=None)`` puts each value at its index
+    (``MaxPool*``'s with ``return_indices=True``), zeros elsewhere."""
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        size = self._size
+        self.kernel_size = size(kernel_size)
+        self.stride = size(stride if stride is not None else kernel_size)
+        self.padding = size(padding)
+
+    def forward(self, input, indices, output_size=None):
+        return self._functional(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxUnpool1d(_MaxUnpool):
+    _size, _functional = staticmethod(lambda value: _single(value)), staticmethod(F.max_unpool1d)
+
+
+class MaxUnpool2d(_MaxUnpool):
+    _size, _functional = staticmethod(_pair), staticmethod(F.max_unpool2d)
+
+
+class MaxUnpool3d(_MaxUnpool):
+    _size, _functional = staticmethod(lambda value: _triple(value)), staticmethod(F.max_unpool3d)
 
 
 class Flatten(Module):
@@ -689,6 +756,69 @@ class Dropout2d(Dropout):
         return F.dropout2d(input, self.p, self.training, self.inplace)
 
 
+class Dropout1d(Dropout):
+    """Zeroes whole channels of (N, C, L) or (C, L) inputs with probability ``p`` in training mode (``F.dropout1d``)."""
+
+    def forward(self, input):
+        return F.dropout1d(input, self.p, self.training, self.inplace)
+
+
+class Dropout3d(Dropout):
+    """Zeroes whole channels of (N, C, D, H, W) or (C, D, H, W) inputs with probability ``p`` in training mode (``F.dropout3d``)."""
+
+    def forward(self, input):
+        return F.dropout3d(input, self.p, self.training, self.inplace)
+
+
+class FeatureAlphaDropout(Dropout):
+    """Alpha dropout of whole channels in training mode (``F.feature_alpha_dropout``); the identity in eval mode."""
+
+    def forward(self, input):
+        return F.feature_alpha_dropout(input, self.p, self.training)
+
+
+class RReLU(Module):
+    """Randomized leaky ReLU (``F.rrelu``): random slopes in [lower, upper] in training mode, their mean in eval mode."""
+
+    def __init__(self, lower=1.0 / 8, upper=1.0 / 3, inplace=False):
+        super().__init__()
+        self.lower, self.upper, self.inplace = lower, upper, inplace
+
+    def forward(self, input):
+        return F.rrelu(input, self.lower, self.upper, self.training, self.inplace)
+
+    def extra_repr(self):
+        return f"lower={self.lower}, upper={self.upper}" + (", inplace=True" if self.inplace else "")
+
+
+class ChannelShuffle(Module):
+    """Interleaves the channels of ``groups`` groups (``F.channel_shuffle``)."""
+
+    def __init__(self, groups):
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, input):
+        return F.channel_shuffle(input, self.groups)
+
+    def extra_repr(self):
+        return f"groups={self.groups}"
+
+
+class LocalResponseNorm(Module):
+    """Each element over (k + alpha * the mean square of ``size`` neighbouring channels)^beta (``F.local_response_norm``)."""
+
+    def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0):
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def forward(self, input):
+        return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self):
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
 class Embedding(Module):
     """A lookup table of ``num_embeddings`` vectors of size ``embedding_dim``, initialised N(0, 1)."""
 
@@ -805,6 +935,30 @@ class LayerNorm(Module):
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
 
 
+class RMSNorm(Module):
+    """``torch.nn.RMSNorm``: the last dims over their root mean square (``F.rms_norm``), then a learned scale (ones at start)."""
+
+    def __init__(self, normalized_shape, eps=None, elementwise_affine=True, *, session=None, dtype=None):
+        super().__init__()
+        self.normalized_shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        if elementwise_affine:
+            self.weight = _new_parameter(resolve_session(session), self.normalized_shape, dtype)
+            init.ones_(self.weight)
+        else:
+            self.register_parameter("weight", None)
+
+    def reset_parameters(self):
+        if self.weight is not None:
+            init.ones_(self.weight)
+
+    def forward(self, input):
+        return F.rms_norm(input, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self):
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+
 class _BatchNorm(Module):
     """Per-channel normalisation over a batch: learned ``weight`` and ``bias`` (``affine``), running
     statistics as buffers (``track_running_stats``) that training updates on the server; ``eval()`` uses them."""
@@ -814,7 +968,7 @@ class _BatchNorm(Module):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, *, bias=True, session=None, dtype=None):
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
-        self.affine, self.track_running_stats, self._with_bias = affine, track_running_stats, bias
+        self.affine, self.track_running_stats, self._with_bias = affine, track_running_stats, affine and bias  # PyTorch's repr: bias=False without affine
         session = resolve_session(session) if affine or track_running_stats else None
         if affine:
             self.weight = _new_parameter(session, (num_features,), dtype)
@@ -918,18 +1072,25 @@ class GroupNorm(Module):
 
 
 class _InstanceNorm(Module):
-    """``torch.nn.InstanceNorm1d/2d``: each channel of each sample normalised over its positions (``affine``: then a
-    learned per-channel scale and shift); no running statistics."""
+    """``torch.nn.InstanceNorm1d/2d/3d``: each channel of each sample normalised over its positions (``affine``: then a
+    learned per-channel scale and shift); ``track_running_stats``: running statistics as BatchNorm's buffers, updated
+    in training and used in eval mode."""
 
     _dims = 2
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False, *, bias=True, session=None, dtype=None):
         super().__init__()
-        if track_running_stats:
-            raise errors.UnimplementedError(f"{type(self).__name__}: track_running_stats=True is not supported")
-        self.num_features, self.eps, self.momentum, self.affine, self.track_running_stats = num_features, eps, momentum, affine, False
+        self.num_features, self.eps, self.momentum, self.affine = num_features, eps, momentum, affine
+        self.track_running_stats = track_running_stats
         self._with_bias = affine and bias
-        session = resolve_session(session) if affine else None
+        session = resolve_session(session) if affine or track_running_stats else None
+        if track_running_stats:
+            self.register_buffer("running_mean", session.zeros(num_features, dtype=as_dtype(dtype or defaults.current)))
+            self.register_buffer("running_var", session.ones(num_features, dtype=as_dtype(dtype or defaults.current)))
+            self.register_buffer("num_batches_tracked", session.tensor(0, dtype="int64"))
+        else:
+            for name in ("running_mean", "running_var", "num_batches_tracked"):
+                self.register_buffer(name, None)
         if affine:
             self.weight = _new_parameter(session, (num_features,), dtype)
             init.ones_(self.weight)
@@ -945,7 +1106,8 @@ class _InstanceNorm(Module):
             return self.forward(input.unsqueeze(0)).squeeze(0)
         if input.ndim != self._dims + 2:
             raise errors.InvalidArgumentError(f"{type(self).__name__}: expected {self._dims + 1}D or {self._dims + 2}D input (got {input.ndim}D input)")
-        return F.instance_norm(input, weight=self.weight, bias=self.bias, eps=self.eps)
+        return F.instance_norm(input, self.running_mean, self.running_var, self.weight, self.bias, self.training or not self.track_running_stats,
+                               0.0 if self.momentum is None else self.momentum, self.eps)
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, bias={self._with_bias}, "
@@ -978,6 +1140,20 @@ class Upsample(Module):
     def extra_repr(self):
         text = f"scale_factor={self.scale_factor!r}" if self.scale_factor is not None else f"size={self.size!r}"
         return text + f", mode={self.mode!r}"
+
+
+class UpsamplingNearest2d(Upsample):
+    """``torch.nn.UpsamplingNearest2d``: ``Upsample`` in ``"nearest"`` mode."""
+
+    def __init__(self, size=None, scale_factor=None):
+        super().__init__(size, scale_factor, mode="nearest")
+
+
+class UpsamplingBilinear2d(Upsample):
+    """``torch.nn.UpsamplingBilinear2d``: ``Upsample`` in ``"bilinear"`` mode with ``align_corners=True``."""
+
+    def __init__(self, size=None, scale_factor=None):
+        super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
 
 
 class CosineSimilarity(Module):

@@ -16,7 +16,7 @@ from ..grad_mode import is_grad_enabled, no_grad
 from ..session import resolve_session  # noqa: F401 - layers take it from here
 from ..tensor import Tensor, _device_type, _is_device, as_dtype
 from ..utils.hooks import RemovableHandle
-from .parameter import Parameter
+from .parameter import Buffer, Parameter
 
 _IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
@@ -102,6 +102,8 @@ class Module:
             if value is not None:
                 raise TypeError(f"cannot assign '{type(value).__name__}' as child module '{name}' (gradwire.nn.Module or None expected)")
             modules[name] = None
+        elif isinstance(value, Buffer):  # torch.nn.Buffer: registered, persistent as it says
+            self.register_buffer(name, value, value.persistent)
         elif name in buffers:
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(f"cannot assign '{type(value).__name__}' as buffer '{name}' (gradwire.Tensor or None expected)")
@@ -140,6 +142,8 @@ class Module:
         self._buffers[name] = tensor
         if not persistent:
             object.__setattr__(self, "_non_persistent", getattr(self, "_non_persistent", set()) | {name})
+        elif name in getattr(self, "_non_persistent", ()):
+            object.__setattr__(self, "_non_persistent", self._non_persistent - {name})
 
     def add_module(self, name, module):
         if module is not None and not isinstance(module, Module):
@@ -259,6 +263,10 @@ class Module:
         keys raise, as in PyTorch; sizes must match always. Returns ``(missing_keys, unexpected_keys)``.
         """
         own = self.state_dict(keep_vars=True)
+        for key, target in own.items():  # a lazy module's uninitialized tensors take the checkpoint's shapes, as PyTorch's
+            if getattr(target, "_uninitialized", False) and key in state_dict:
+                value = state_dict[key]
+                target.materialize(tuple(value.shape) if hasattr(value, "shape") else np.shape(value))
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         problems = []
@@ -306,10 +314,14 @@ class Module:
         for module in self.modules():
             with no_grad():
                 for name, param in module._parameters.items():
-                    if param is not None and param.dtype != dtype:
+                    if getattr(param, "_uninitialized", False):  # a lazy module's placeholder: materialized in the new dtype
+                        param.to(dtype)
+                    elif param is not None and param.dtype != dtype:
                         module._parameters[name] = Parameter(param.to(dtype), param.requires_grad)
                 for name, buffer in module._buffers.items():
-                    if buffer is not None and buffer.dtype.kind == "f" and buffer.dtype != dtype:
+                    if getattr(buffer, "_uninitialized", False):
+                        buffer.to(dtype)
+                    elif buffer is not None and buffer.dtype.kind == "f" and buffer.dtype != dtype:
                         module._buffers[name] = buffer.to(dtype)
         return self
 
