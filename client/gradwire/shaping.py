@@ -587,12 +587,15 @@ def _strides_of(x):
 
 
 def _layout_strides(shape, layout):
-    if layout is None:
-        return _c_strides(shape)
-    name, params, base_shape, base_layout = layout
-    base_shape = tuple(base_shape)
-    base_strides = _layout_strides(base_shape, base_layout)
-    return _view_strides(name, params, shape, base_shape, base_strides)
+    """The strides at the end of a chain of view records (walked, not recursed: a loop of views makes a long one)."""
+    chain = []
+    while layout is not None:
+        chain.append((shape, layout))
+        shape, layout = tuple(layout[2]), layout[3]
+    strides = _c_strides(shape)
+    for view_shape, (name, params, base_shape, _) in reversed(chain):
+        strides = _view_strides(name, params, view_shape, tuple(base_shape), strides)
+    return strides
 
 
 def _view_strides(name, params, shape, base_shape, base_strides):
