@@ -379,3 +379,26 @@ def test_post_accumulate_grad_hook(session):
         (w * 2).register_post_accumulate_grad_hook(hook)
     with pytest.raises(RuntimeError, match="post accumulate grad hooks cannot be registered on non-leaf tensors"):
         (torch.ones(2, requires_grad=True) * 2).register_post_accumulate_grad_hook(hook)
+
+
+def test_scatter_reductions_without_ufunc_at_match_numpys():
+    """The engine's path for an array module without ``ufunc.at`` (CuPy has it for a few ufuncs only), on NumPy."""
+    from gradwire_server.engine import ops
+
+    rng = np.random.default_rng(3)
+    where = (np.array([0, 2, 0, 1, 0, 2]), np.array([1, 1, 1, 3, 1, 0]))
+    values = np.round(rng.standard_normal(6), 1)
+    values[3] = 0.0
+    for name in ("add", "multiply", "maximum", "minimum"):
+        for base in (np.round(rng.standard_normal((3, 4)), 1), np.array([[np.nan] * 4] * 3), rng.integers(-3, 4, (3, 4))):
+            v = values.astype(base.dtype) if base.dtype.kind == "f" else np.round(values * 10).astype(base.dtype)
+            expected, ours = base.copy(), base.copy()
+            getattr(np, name).at(expected, where, v)
+            ops.reduce_at(np, name, ours, where, v, portable=True)
+            np.testing.assert_allclose(ours, expected, rtol=1e-12, err_msg=name)
+    with_nan = values.copy()
+    with_nan[0] = np.nan
+    expected, ours = np.zeros((3, 4)), np.zeros((3, 4))
+    np.maximum.at(expected, where, with_nan)
+    ops.reduce_at(np, "maximum", ours, where, with_nan, portable=True)
+    np.testing.assert_array_equal(ours, expected)

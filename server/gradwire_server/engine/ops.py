@@ -602,11 +602,46 @@ def _scatter_reduce(xp, x, index, src, dim, reduce, include_self=True):
     out = x.copy()
     if not include_self:
         out[where] = _reduce_identity(xp, reduce, x.dtype)
-    getattr(xp, _REDUCE_UFUNCS[reduce]).at(out, where, part.astype(x.dtype))
+    reduce_at(xp, _REDUCE_UFUNCS[reduce], out, where, part.astype(x.dtype))
     if reduce == "mean":
         count = scatter_counts(xp, x.shape, index, d, include_self, x.dtype)
         out = out // count if x.dtype.kind in "iub" else out / count
     return out
+
+
+def reduce_at(xp, name, out, where, values, portable=False):
+    """``getattr(xp, name).at(out, where, values)`` for ``add multiply maximum minimum``: NumPy's; where the array
+    module has no such ``at`` (CuPy's ufuncs have it for a few only), or ``portable``, the same from plain indexing:
+    a product through sums of logs (counting zeros and signs apart), an extreme by passes that each raise (lower)
+    the positions that some value still beats, as many as the most values one position gets."""
+    if not portable and (xp is np or name == "add"):
+        getattr(xp, name).at(out, where, values)
+        return
+    if not portable:
+        try:
+            getattr(xp, name).at(out, where, values)
+            return
+        except (AttributeError, NotImplementedError, TypeError):
+            pass
+    where = xp.broadcast_arrays(*where) if where else where
+    values = xp.broadcast_to(values, where[0].shape if where else ())
+    if name == "add":
+        xp.add.at(out, tuple(where), values)
+    elif name == "multiply":
+        magnitude, zeros, negatives = (xp.zeros(out.shape, xp.float64) for _ in range(3))
+        xp.add.at(magnitude, tuple(where), xp.log(xp.where(values == 0, 1, xp.abs(values)).astype(xp.float64)))
+        xp.add.at(zeros, tuple(where), (values == 0).astype(xp.float64))
+        xp.add.at(negatives, tuple(where), (values < 0).astype(xp.float64))
+        factor = xp.where(zeros > 0, 0.0, xp.where(negatives % 2 == 1, -1.0, 1.0) * xp.exp(magnitude))
+        out[...] = (out * factor).astype(out.dtype) if out.dtype.kind == "f" else xp.rint(out * factor).astype(out.dtype)
+    else:
+        beats = xp.greater if name == "maximum" else xp.less
+        where, values = tuple(w.reshape(-1) for w in where), values.reshape(-1)
+        while True:
+            better = beats(values, out[where]) | (xp.isnan(values) & ~xp.isnan(out[where]) if values.dtype.kind == "f" else False)
+            if not bool(better.any()):
+                return
+            out[tuple(w[better] for w in where)] = values[better]  # (one of several values for a position wins: the next pass tries the rest)
 
 
 def _reduce_identity(xp, reduce, dtype):

@@ -135,7 +135,7 @@ def _scatter_prod_grads(xp, g, ans, x, part, where, own):
     zeros = xp.where(own, x == 0, False).astype(g.dtype)
     xp.add.at(zeros, where, (part == 0).astype(g.dtype))
     nonzero = xp.where(own & (x != 0), x, 1).astype(g.dtype)
-    xp.multiply.at(nonzero, where, xp.where(part == 0, 1, part).astype(g.dtype))  # the product of the nonzero factors
+    ops.reduce_at(xp, "multiply", nonzero, where, xp.where(part == 0, 1, part).astype(g.dtype))  # the product of the nonzero factors
     others_x = xp.where(x == 0, xp.where(zeros == 1, nonzero, 0), ans / xp.where(x == 0, 1, x))
     others_part = xp.where(part == 0, xp.where(zeros[where] == 1, nonzero[where], 0), ans[where] / xp.where(part == 0, 1, part))
     return g * others_x * own, g[where] * others_part
