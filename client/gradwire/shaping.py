@@ -208,11 +208,11 @@ def _in_place_view(self, name, make):
     past = Tensor.__new__(Tensor)
     for slot in _SLOTS:
         setattr(past, slot, getattr(self, slot))
+    out = make(past)  # (a bad dim raises here, before anything changed)
     if self._views is not None:  # views of the earlier version stay views of it
         for view in tuple(self._views):
             view._view_of = past
         self._views = None
-    out = make(past)
     self._handle, out._handle = out._handle, 0  # (out is dropped: a handle of 0 is released by no one)
     self._shape, self._dtype, self._parents, self._grad_fn = out._shape, out._dtype, out._parents, out._grad_fn
     self._requires_grad, self._is_leaf = out._requires_grad, out._is_leaf
@@ -239,7 +239,7 @@ def squeeze_(self, dim=None):
 def t_(self):
     if self.ndim > 2:
         raise errors.InvalidArgumentError(f"t_() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
-    return _in_place_view(self, "t", lambda x: x.t())
+    return _in_place_view(self, "t", lambda x: x.t()) if self.ndim == 2 else self  # (0-d and 1-D: nothing changes)
 
 
 def transpose_(self, dim0, dim1):

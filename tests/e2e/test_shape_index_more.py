@@ -402,3 +402,26 @@ def test_scatter_reductions_without_ufunc_at_match_numpys():
     np.maximum.at(expected, where, with_nan)
     ops.reduce_at(np, "maximum", ours, where, with_nan, portable=True)
     np.testing.assert_array_equal(ours, expected)
+
+
+def test_in_place_shape_ops_with_views_and_in_place_changes(session):
+    """A view taken before an in-place shape op still shares the memory; later in-place changes reach it, and the
+    gradients are torch's."""
+
+    def run(lib, leaf):
+        h = leaf * 2
+        v = h[0]
+        h.unsqueeze_(0)
+        h.mul_(3)
+        w = h.squeeze_(0)[1]
+        h.t_()
+        ((v * 5).sum() + (w * 7).sum() + (h * h).sum()).backward()
+        return v.detach().numpy(), h.detach().numpy(), leaf.grad.numpy(), h.grad_fn.name(), tuple(h.shape), h.stride()
+
+    ours = run(gw, session.tensor(X[:2, :3], requires_grad=True))
+    theirs = run(torch, torch.tensor(X[:2, :3], requires_grad=True))
+    for k, (a, b) in enumerate(zip(ours, theirs)):
+        if isinstance(a, np.ndarray):
+            np.testing.assert_allclose(a, b, rtol=1e-12, err_msg=str(k))
+        else:
+            assert a == b, k
