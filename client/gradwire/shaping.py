@@ -72,7 +72,7 @@ def tensor_split(self, indices_or_sections, dim=0):
             bounds.append((start, end))
             start = end
     else:
-        cuts = [int(i) for i in indices_or_sections]
+        cuts = [int(i) + length if int(i) < 0 else int(i) for i in indices_or_sections]  # a negative index counts from the end
         starts, ends = [0] + cuts, cuts + [length]
         bounds = list(zip(starts, ends))
     return tuple(self[_lead(d) + (slice(max(0, min(s, length)), max(0, min(max(s, e), length))),)] for s, e in bounds)
@@ -108,11 +108,8 @@ def rot90(self, k=1, dims=(0, 1)):
     if self.ndim < 2:
         raise errors.InvalidArgumentError(f"expected total dims >= 2, but got total dims = {self.ndim}")
     d0, d1 = dims
-    if d0 == d1 or abs(d0 - d1) == self.ndim:
+    if _wrap_dim(d0, self.ndim) == _wrap_dim(d1, self.ndim):
         raise errors.InvalidArgumentError(f"expected rotation dims to be different, but got dim0 = {d0} and dim1 = {d1}")
-    for name, d in (("dim0", d0), ("dim1", d1)):
-        if not -self.ndim <= d < self.ndim:
-            raise errors.InvalidArgumentError(f"Rotation {name} out of range, {name} = {d}")
     k %= 4
     if k == 1:
         return self.flip(d1).transpose(d0, d1)
@@ -307,11 +304,15 @@ def _scatter_reduce_inputs(self, index, src, reduce):
 def _index_tuple(indices):
     if isinstance(indices, Tensor) or not isinstance(indices, (tuple, list)):
         raise TypeError(f"index_put(): argument 'indices' must be tuple of Tensors, not {type(indices).__name__}")
+    for k, part in enumerate(indices):
+        if not isinstance(part, Tensor):
+            raise TypeError(f"expected Tensor as element {k} in argument 0, but got {type(part).__name__}")
     return tuple(indices)
 
 
-def _index_put_parts(self, indices, values, accumulate):
-    key, keep, _ = self._index_key(_index_tuple(indices))
+def _index_put_parts(self, indices, values, accumulate, internal=False):
+    """(the op's params, the index tensors made for them); ``internal``: a key of the SDK's own, slices and all."""
+    key, keep, _ = self._index_key(tuple(indices) if internal else _index_tuple(indices))
     if not isinstance(values, Tensor):
         raise TypeError(f"index_put(): argument 'values' must be Tensor, not {type(values).__name__}")
     if values.dtype != self.dtype:
@@ -333,6 +334,12 @@ def index_put_(self, indices, values, accumulate=False):
     return _op_into("index_put", self, (values,), params)
 
 
+def _put(self, key, values, in_place=False):
+    """``x[key] = values`` out of place (or in place) for a key of the SDK's own (slices, ``...``)."""
+    params, keep = _index_put_parts(self, key, values, False, internal=True)
+    return _op_into("index_put", self, (values,), params) if in_place else _op("index_put", (self, values), params)
+
+
 def _index_copy_key(self, dim, index, source, name):
     d = _wrap_dim(dim, self.ndim)
     index = _as_index(self, index)
@@ -344,26 +351,31 @@ def _index_copy_key(self, dim, index, source, name):
         raise errors.InvalidIndexError(f"{name}(): Number of indices ({count}) should be equal to source.size(dim) ({source_size})")
     if index.dtype != int64:
         raise errors.InvalidIndexError(f"{name}(): Expected a long tensor for index, but got {_TENSOR_TYPE_NAMES.get(index.dtype, index.dtype.name)}")
+    if source.dtype != self.dtype:
+        raise errors.InvalidArgumentError(f"{name}(): self and source expected to have the same dtype, but got (self) "
+                                          f"{_TENSOR_TYPE_NAMES[self.dtype]} and (source) {_TENSOR_TYPE_NAMES[source.dtype]}")
     return (_lead(d) + (index.reshape(-1),)) if self.ndim else (index.reshape(-1),)
 
 
 def index_copy(self, dim, index, source):
     """This tensor with ``source``'s slices along ``dim`` written at ``index``, as ``torch.index_copy``."""
     key = _index_copy_key(self, dim, index, source, "index_copy_")
-    return self.index_put(key, source if self.ndim else source.reshape(1))
+    return _put(self, key, source if self.ndim else source.reshape(1))
 
 
 def index_copy_(self, dim, index, source):
     key = _index_copy_key(self, dim, index, source, "index_copy_")
-    return self.index_put_(key, source if self.ndim else source.reshape(1))
+    return _put(self, key, source if self.ndim else source.reshape(1), in_place=True)
 
 
 def _masked_scatter_parts(self, mask, source):
     if not isinstance(mask, Tensor) or mask.dtype != bool_:
+        dtype = getattr(mask, "dtype", None)
         raise errors.InvalidArgumentError(f"masked_scatter_ only supports boolean masks, but got mask with dtype "
-                                          f"{getattr(mask, 'dtype', type(mask).__name__)}")
-    if source.dtype != self.dtype:
-        raise errors.InvalidArgumentError(f"masked_scatter_: expected self and source to have same dtypes but got {self.dtype} and {source.dtype}")
+                                          f"{_TENSOR_TYPE_NAMES.get(dtype, getattr(dtype, 'name', type(mask).__name__))}")
+    if source.dtype != self.dtype:  # (torch's words, its missing space too)
+        raise errors.InvalidArgumentError(f"masked_scatter: expected self and source to have same dtypes but got"
+                                          f"{_TENSOR_TYPE_NAMES[self.dtype]} and {_TENSOR_TYPE_NAMES[source.dtype]}")
     mask = mask.expand(tuple(self.shape)) if tuple(mask.shape) != tuple(self.shape) else mask
     count = int(mask.sum().item())  # a sync point: how many of source's elements go in
     if count > source.numel():
@@ -383,17 +395,21 @@ def masked_scatter_(self, mask, source):
     return self.index_put_((mask,), values)
 
 
-def _check_embedded(src, part_shape):
+def _embedded(self, src, part_shape):
+    """src, checked against the part of self it goes into, in self's dtype (the scatters cast it, as torch's)."""
     if tuple(src.shape) != tuple(part_shape):
         raise errors.InvalidArgumentError(f"expected src to have a size equal to the slice of self. src size = {_shape_str(src.shape)}, "
                                           f"slice size = {_shape_str(part_shape)}")
+    return src if src.dtype == self.dtype else src.to(self.dtype)
 
 
 def select_scatter(self, src, dim, index):
     """This tensor with ``src`` written into ``select(dim, index)``, as ``torch.select_scatter``."""
-    part = self.select(dim, index)
-    _check_embedded(src, part.shape)
     d = _wrap_dim(dim, self.ndim)
+    shape = tuple(self.shape)
+    if not -shape[d] <= index < shape[d]:
+        raise IndexError(f"select(): index {index} out of range for tensor of size {_shape_str(shape)} at dimension {d}")
+    src = _embedded(self, src, shape[:d] + shape[d + 1 :])
     return _op("index_put", (self, src), {"key": IndexKey(list(_lead(d) + (int(index),)))})
 
 
@@ -401,22 +417,25 @@ def slice_scatter(self, src, dim=0, start=None, end=None, step=1):
     """This tensor with ``src`` written into ``dim``'s slice ``start:end:step``, as ``torch.slice_scatter``."""
     d = _wrap_dim(dim, self.ndim)
     key = _lead(d) + (slice(start, end, step),)
-    _check_embedded(src, self[key].shape)
+    shape = tuple(self.shape)
+    src = _embedded(self, src, shape[:d] + (len(range(*key[-1].indices(shape[d]))),) + shape[d + 1 :])
     return _op("index_put", (self, src), {"key": IndexKey(list(key))})
 
 
 def diagonal_scatter(self, src, offset=0, dim1=0, dim2=1):
     """This tensor with ``src`` written into ``diagonal(offset, dim1, dim2)``, as ``torch.diagonal_scatter``."""
-    part = self.diagonal(offset, dim1, dim2)
-    _check_embedded(src, part.shape)
-    n = self.ndim
+    n, shape = self.ndim, tuple(self.shape)
     d1, d2 = _wrap_dim(dim1, n), _wrap_dim(dim2, n)
+    if d1 == d2:
+        raise errors.InvalidArgumentError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
     order = [d for d in range(n) if d not in (d1, d2)] + [d1, d2]
-    length = part.shape[-1]
+    rows_n, cols_n = shape[d1], shape[d2]
+    length = max(0, min(rows_n, cols_n - offset) if offset >= 0 else min(rows_n + offset, cols_n))
+    src = _embedded(self, src, tuple(shape[d] for d in order[:-2]) + (length,))
     rows = np.arange(max(-offset, 0), max(-offset, 0) + length)
     cols = np.arange(max(offset, 0), max(offset, 0) + length)
     moved = self.permute(order)
-    written = moved.index_put((Ellipsis, rows, cols), src) if length else moved
+    written = _put(moved, (Ellipsis, rows, cols), src) if length else moved
     return written.permute(tuple(int(k) for k in np.argsort(order)))
 
 
@@ -462,7 +481,7 @@ def unravel_index(indices, shape):
         raise TypeError(f"expected 'indices' to be integer dtype, but got {_torch_name(indices.dtype)}")
     shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)
     if any(s < 0 for s in shape):
-        raise errors.InvalidArgumentError("'shape' cannot have negative values, but got " + str(tuple(shape)))
+        raise ValueError("'shape' cannot have negative values, but got " + str(tuple(shape)))
     rest, coords = indices.long(), []
     for size in reversed(shape):
         coords.append(rest.remainder(size))
