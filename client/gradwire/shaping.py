@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from . import defaults, errors
+from .amp import autocast_mode as _amp
 from .grad_mode import is_grad_enabled, no_grad
 from .shapes import _CATEGORY, _elementwise
 from .tensor import (
@@ -315,7 +316,7 @@ def _index_put_parts(self, indices, values, accumulate, internal=False):
     key, keep, _ = self._index_key(tuple(indices) if internal else _index_tuple(indices))
     if not isinstance(values, Tensor):
         raise TypeError(f"index_put(): argument 'values' must be Tensor, not {type(values).__name__}")
-    if values.dtype != self.dtype:
+    if values.dtype != self.dtype and not _amp.state.active:  # (autocast promotes index_put's inputs, as torch's)
         raise errors.InvalidArgumentError(f"Index put requires the source and destination dtypes match, got "
                                           f"{_TENSOR_TYPE_NAMES.get(self.dtype, self.dtype.name)} for the destination and "
                                           f"{_TENSOR_TYPE_NAMES.get(values.dtype, values.dtype.name)} for the source.")
@@ -351,7 +352,7 @@ def _index_copy_key(self, dim, index, source, name):
         raise errors.InvalidIndexError(f"{name}(): Number of indices ({count}) should be equal to source.size(dim) ({source_size})")
     if index.dtype != int64:
         raise errors.InvalidIndexError(f"{name}(): Expected a long tensor for index, but got {_TENSOR_TYPE_NAMES.get(index.dtype, index.dtype.name)}")
-    if source.dtype != self.dtype:
+    if source.dtype != self.dtype and not _amp.state.active:  # (autocast promotes index_copy's inputs, as torch's)
         raise errors.InvalidArgumentError(f"{name}(): self and source expected to have the same dtype, but got (self) "
                                           f"{_TENSOR_TYPE_NAMES[self.dtype]} and (source) {_TENSOR_TYPE_NAMES[source.dtype]}")
     return (_lead(d) + (index.reshape(-1),)) if self.ndim else (index.reshape(-1),)
