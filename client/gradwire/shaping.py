@@ -532,10 +532,6 @@ def can_cast(from_, to):
     return _CATEGORY[a.kind] <= _CATEGORY[b.kind]
 
 
-class _Scalar:
-    """A number, for the elementwise promotion rule."""
-
-
 def result_type(tensor1, tensor2):
     """The dtype an elementwise op of the two (tensors or numbers) computes in, as ``torch.result_type``."""
     operands = [x for x in (tensor1, tensor2)]
@@ -775,5 +771,5 @@ Tensor.itemsize = property(lambda self: self.dtype.itemsize, doc="The bytes of o
 # torch.ravel(x), torch.select(x, 0, 1), ...: the methods of their first argument
 _TORCH_LEVEL = ("ravel", "select", "tensor_split", "hsplit", "vsplit", "dsplit", "split_with_sizes", "rot90", "fliplr", "flipud", "diagflat",
                 "unflatten", "scatter_reduce", "index_put", "index_put_", "index_copy", "masked_scatter", "select_scatter", "slice_scatter",
-                "diagonal_scatter", "unique_consecutive", "detach_")
+                "diagonal_scatter", "unique_consecutive", "detach_", "get_device")
 FUNCTIONS.update({name: _function(name) for name in _TORCH_LEVEL})
