@@ -703,7 +703,14 @@ def random_(self, from_=0, to=None, *, generator=None):
         to = (2 ** _MANTISSA[dtype.name] + 1) if dtype.kind == "f" else 2 if dtype == bool_ else int(np.iinfo(dtype).max) + 1
     if from_ >= to:
         raise errors.InvalidArgumentError(f"random_ expects 'from' to be less than 'to', but got from={from_} >= to={to}")
-    samples = self._session.randint(from_, to, tuple(self.shape), dtype=int64, generator=generator)
+    shape = tuple(self.shape)
+    if to - from_ > 2**53:  # past float64's integers (randint scales a float64 sample): two draws of 31 and 32 bits
+        high = self._session.randint(0, 2**31, shape, dtype=int64, generator=generator)
+        low = self._session.randint(0, 2**32, shape, dtype=int64, generator=generator)
+        bits = high * 2**32 + low  # uniform in [0, 2^63)
+        samples = (bits if to - from_ == 2**63 else bits.remainder(to - from_)) + from_
+    else:
+        samples = self._session.randint(from_, to, shape, dtype=int64, generator=generator)
     return self.copy_(samples.to(self.dtype))
 
 

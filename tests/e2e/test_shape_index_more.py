@@ -348,6 +348,8 @@ def test_random_fills_by_their_moments(session):
     values = r.numpy()
     assert set(np.unique(values).tolist()) == set(range(3, 9)) and abs(values.mean() - 5.5) < 0.05
     assert set(np.unique(session.zeros(n, dtype=gw.int64).random_(4).numpy()).tolist()) == {0, 1, 2, 3}
+    longs = session.zeros(n, dtype=gw.int64).random_().numpy()  # 0 .. 2^63 - 1, every bit random
+    assert longs.min() >= 0 and longs.max() > 2**62 and 0.45 < np.mean(longs & 1) < 0.55 and 0.45 < np.mean((longs >> 40) & 1) < 0.55
     wide = session.zeros(n, dtype=gw.int16).random_().numpy()
     assert wide.min() >= 0 and wide.max() > 30000 and wide.dtype == np.int16
     logn = session.zeros(n, dtype=gw.float64).log_normal_(0.5, 0.4).numpy()
