@@ -437,3 +437,24 @@ def test_in_place_shape_ops_with_views_and_in_place_changes(session):
             np.testing.assert_allclose(a, b, rtol=1e-12, err_msg=str(k))
         else:
             assert a == b, k
+
+
+def test_twice_differentiable_but_scatter_reduce(session):
+    """The compositions differentiate twice (their ops do); scatter_reduce's double backward is refused, not wrong."""
+
+    def f(lib, x):
+        u = x.unfold(1, 3, 2)
+        v = x.index_put((_long(lib, x, [0, 0, 2]),), x[1:4] * 2, accumulate=True)
+        d = x.diagonal_scatter(x[0, :4] ** 2)
+        return (u**3).sum() + (v**3).sum() + (d**3).sum() + (x.rot90() ** 3).sum() + (x.tensor_split(4, 1)[1] ** 3).sum()
+
+    x, tx = session.tensor(X, requires_grad=True), torch.tensor(X, requires_grad=True)
+    (g,) = gw.grad(f(gw, x), x, create_graph=True)
+    (tg,) = torch.autograd.grad(f(torch, tx), tx, create_graph=True)
+    (gg,) = gw.grad((g * g).sum(), x)
+    (tgg,) = torch.autograd.grad((tg * tg).sum(), tx)
+    np.testing.assert_allclose(gg.numpy(), tgg.numpy(), rtol=1e-10)
+    y = x.scatter_reduce(1, _long(gw, x, [[0, 0]]), x[:1, :2], "prod")
+    (g,) = gw.grad((y**2).sum(), x, create_graph=True)
+    with pytest.raises(gw.UnimplementedError, match="double backward .* through 'scatter_reduce'"):
+        g.sum().item()
