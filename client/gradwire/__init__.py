@@ -23,13 +23,15 @@ from .errors import (
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad, set_grad_enabled
 from .func import vmap
 from .factories import (
-    arange, as_tensor, empty, eye, from_numpy, full, initial_seed, is_tensor, linspace, logspace, manual_seed, normal, numel, ones, rand, randint,
-    randn, randperm, seed, tril_indices, triu_indices, typename, zeros,
+    arange, as_tensor, asarray, empty, empty_strided, eye, from_numpy, full, initial_seed, is_tensor, linspace, logspace, manual_seed, normal,
+    numel, ones, rand, randint, randn, randperm, scalar_tensor, seed, tril_indices, triu_indices, typename, zeros,
 )
 from .generator import Generator, get_rng_state, set_rng_state
 from .printing import set_printoptions
 from .serialization import load, save
 from .session import Session, connect
+from . import shaping  # noqa: F401 - more Tensor methods, and their torch-level names in FUNCTIONS
+from .shaping import broadcast_shapes, can_cast, promote_types, result_type, unravel_index
 from .tensor import (
     FUNCTIONS, Size, Tensor, atleast_1d, atleast_2d, atleast_3d, block_diag, bool_, broadcast_tensors, broadcast_to, bucketize, cartesian_prod, cat,
     cdist, column_stack, combinations, concat, concatenate, device, dstack, einsum, empty_like, float16, float32, float64, full_like, hstack, int8,
@@ -53,11 +55,12 @@ __all__ = [
     "zeros_like", "ones_like", "full_like", "rand_like", "randn_like", "inference_mode", "arange", "as_tensor", "empty", "eye",
     "from_numpy", "full", "is_tensor", "linspace", "manual_seed", "numel", "ones", "rand", "randint", "randn", "randperm", "tensor", "zeros",
     "cdist", "tril_indices", "triu_indices", "normal", "Generator", "get_rng_state", "set_rng_state", "is_inference_mode_enabled",
-    "cdist", "tril_indices", "triu_indices", "normal", "special", "atleast_1d", "atleast_2d", "atleast_3d", "block_diag", "broadcast_tensors",
+    "special", "atleast_1d", "atleast_2d", "atleast_3d", "block_diag", "broadcast_tensors",
     "bucketize", "cartesian_prod", "column_stack", "combinations", "concat", "concatenate", "dstack", "empty_like", "hstack", "polygamma",
     "row_stack", "searchsorted", "vstack", "finfo", "iinfo", "initial_seed", "logspace", "seed", "set_printoptions", "func", "vmap",
     "backends", "random", "testing", "compile", "typename", "set_float32_matmul_precision", "get_float32_matmul_precision",
     "use_deterministic_algorithms", "are_deterministic_algorithms_enabled", "is_deterministic_algorithms_warn_only_enabled",
+    "broadcast_shapes", "can_cast", "promote_types", "result_type", "unravel_index", "asarray", "scalar_tensor", "empty_strided",
     *FUNCTIONS, *nn.functional.TORCH_FUNCTIONS,
 ]
 globals().update(FUNCTIONS)  # gw.exp(x), gw.sum(x, 1), ...: torch's functions of a tensor

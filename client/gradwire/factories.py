@@ -13,7 +13,7 @@ from .session import _open_sessions, resolve_session
 from .errors import InvalidArgumentError
 from .tensor import Tensor, as_dtype
 
-__all__ = ["arange", "as_tensor", "empty", "eye", "from_numpy", "full", "initial_seed", "is_tensor", "linspace", "logspace", "manual_seed", "numel",
+__all__ = ["arange", "as_tensor", "asarray", "empty", "empty_strided", "scalar_tensor", "eye", "from_numpy", "full", "initial_seed", "is_tensor", "linspace", "logspace", "manual_seed", "numel",
            "ones", "rand", "normal", "randint", "randn", "randperm", "seed", "tensor", "tril_indices", "triu_indices", "zeros"]
 
 
@@ -53,6 +53,40 @@ def as_tensor(data, dtype=None, *, session=None):
     if isinstance(data, Tensor):
         return data.to(dtype)
     return tensor(data, dtype=dtype, session=session)
+
+
+def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False, session=None):
+    """``obj`` as a tensor, as ``torch.asarray``: a gradwire tensor itself where its dtype is already right and no
+    ``copy=True`` asks otherwise; other data (lists, numbers, NumPy arrays, local torch tensors) is always copied, so
+    ``copy=False`` with them is refused: a remote tensor cannot share their memory."""
+    if device is not None:  # checked, as to() checks one: the tensor stays on its server's device
+        from .tensor import _device_type
+
+        _device_type(device)
+    if isinstance(obj, Tensor):
+        out = obj if dtype is None or as_dtype(dtype) == obj.dtype else obj.to(dtype)
+        if copy and out is obj:
+            out = obj.clone()
+        if requires_grad and not out.requires_grad:
+            out = out.detach().requires_grad_() if not out.is_leaf else out.requires_grad_()
+        return out
+    if copy is False:
+        raise ValueError("asarray(): can't alias memory that is not a gradwire tensor's: a remote tensor is always a copy (copy=False)")
+    return resolve_session(session).tensor(obj, dtype=dtype, requires_grad=requires_grad)
+
+
+def scalar_tensor(s, *, dtype=None, requires_grad=False, session=None):
+    """A 0-d tensor of the number ``s``, in the default float dtype unless ``dtype=``, as ``torch.scalar_tensor``."""
+    return resolve_session(session).full((), s, dtype=dtype if dtype is not None else defaults.current, requires_grad=requires_grad)
+
+
+def empty_strided(size, stride, *, dtype=None, requires_grad=False, session=None):
+    """``torch.empty_strided``: a tensor of ``size`` (zeros, as ``empty``'s). ``stride`` is checked and otherwise not
+    kept: the server lays every new tensor out in C order (``stride()`` says so)."""
+    size, stride = tuple(size), tuple(stride)
+    if len(size) != len(stride):
+        raise InvalidArgumentError("mismatch in length of strides and shape")
+    return resolve_session(session).zeros(*size, dtype=dtype, requires_grad=requires_grad)
 
 
 def _sized(name):

@@ -976,6 +976,11 @@ class Session:
             for leaf in newly:
                 if leaf._handle in missed:
                     leaf._has_grad, leaf._grad_graph = False, None
+        for leaf in leaves:  # register_post_accumulate_grad_hook's, once the pass has accumulated into .grad
+            if leaf._post_hooks and leaf._is_leaf and leaf._has_grad:
+                for hook in tuple(leaf._post_hooks.values()):
+                    with set_grad_enabled(bool(create_graph)):
+                        hook(leaf)
 
     # --- passes that stop at hooked tensors (register_hook) -------------------------------
     def _hook_added(self, tensor):

@@ -463,6 +463,8 @@ INFER = {
     **dict.fromkeys(["cumsum", "cumprod"], _cumsum),
     "scatter_add": lambda inputs, params: (inputs[0]._shape, inputs[0]._dtype),
     "scatter": lambda inputs, params: (inputs[0]._shape, inputs[0]._dtype),
+    "scatter_reduce": lambda inputs, params: (inputs[0]._shape, inputs[0]._dtype),
+    "index_put": lambda inputs, params: (inputs[0]._shape, inputs[0]._dtype),
     "clamp": _clamp,
     "where": _where,
     **dict.fromkeys(["mean", "var", "std", "norm", "max", "min"], _reduction),

@@ -175,7 +175,7 @@ class Tensor:
     """
 
     __slots__ = ("_session", "_handle", "_shape", "_dtype", "_requires_grad", "_is_leaf", "_parents", "_has_grad", "_grad_alias", "_grad_fn", "_data_of",
-                 "_retains_grad", "_view_of", "_views", "_hooks", "_opaque", "_grad_graph", "__weakref__")
+                 "_retains_grad", "_view_of", "_views", "_hooks", "_opaque", "_grad_graph", "_layout", "_post_hooks", "__weakref__")
     __array_priority__ = 1000  # ndarray + Tensor defers to Tensor.__radd__
 
     def __init__(self, session, handle, shape, dtype, requires_grad=False, is_leaf=True, parents=None):
@@ -196,6 +196,8 @@ class Tensor:
         self._hooks = None  # register_hook's, by handle id, once it has one
         self._opaque = False  # a recorded gradient (create_graph): the server alone knows which leaves it reaches
         self._grad_graph = None  # a leaf whose .grad was recorded (create_graph): the roots of those passes
+        self._layout = None  # a view: (op, params, base's shape, base's _layout), for stride(); None: C order
+        self._post_hooks = None  # register_post_accumulate_grad_hook's, by handle id, once it has one
 
     def __del__(self):
         try:
@@ -515,6 +517,8 @@ class Tensor:
             out._dtype = self._dtype if out._shape is not None else None
         if not keep and not any(isinstance(part, Tensor) for part in known):  # ints, slices, None, ...: a view
             _note_view(out, self)
+            if self._shape is not None:
+                out._layout = ("index", known, self._shape, self._layout)
         return out
 
     def __setitem__(self, key, value):
@@ -644,12 +648,6 @@ class Tensor:
         if not isinstance(index, Tensor):
             index = self._session.tensor(np.asarray(index, dtype=np.int64))
         return _op("gather", (self, index), {"dim": dim})
-
-    def unflatten(self, dim, sizes):
-        """Dim ``dim`` as the dims ``sizes`` (one may be -1), as ``torch.Tensor.unflatten``."""
-        shape = self.shape
-        dim = _wrap_dim(dim, len(shape))
-        return self.reshape(shape[:dim] + tuple(sizes) + shape[dim + 1 :])
 
     def tril(self, diagonal=0):
         return _op("tril", (self,), {"diagonal": diagonal})
@@ -2237,6 +2235,8 @@ def _op(name, inputs, params=None, outputs=1, metas=None):
         raise
     if name in _VIEW_OPS:
         _note_view(results[0], inputs[0])
+        if inputs[0]._shape is not None:
+            results[0]._layout = (name, params, inputs[0]._shape, inputs[0]._layout)
     return results[0] if outputs == 1 else tuple(results)
 
 
@@ -2303,7 +2303,8 @@ _NO_PARAMS = {}
 # checked before anything is queued, as PyTorch checks them (an IndexError at once)
 _DIM_PARAMS = {
     **dict.fromkeys(("cumsum", "gather", "norm", "sum", "mean", "var", "std", "max", "min", "argmax", "argmin", "softmax", "log_softmax", "squeeze", "cat",
-                     "prod", "amax", "amin", "logsumexp", "all", "any", "count_nonzero", "sort", "topk", "cummax", "cummin"), (("dim",), 0)),
+                     "prod", "amax", "amin", "logsumexp", "all", "any", "count_nonzero", "sort", "topk", "cummax", "cummin", "scatter_reduce"),
+                    (("dim",), 0)),
     **dict.fromkeys(("flip", "roll"), (("dims",), 0)),
     "transpose": (("dim0", "dim1"), 0), "permute": (("dims",), 0), "unsqueeze": (("dim",), 1), "stack": (("dim",), 1),
 }

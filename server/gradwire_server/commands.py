@@ -322,7 +322,7 @@ _ENGINE_CALLS = {
     "to": _checked("to", lambda engine, x, dtype=None: engine.to(x, dtype=dtype)),
     # the SDK sends dropout(x): the engine draws the samples; dropout(x, samples) is the op itself
     "dropout": _checked("dropout", lambda engine, x, *samples, p=0.5: engine.apply("dropout", x, *samples, p=p) if samples else engine.dropout(x, p)),
-    "index_put": _checked("index_put", lambda engine, x, value, key=(): engine.index_put(x, value, key)),
+    "index_put": _checked("index_put", lambda engine, x, value, key=(), accumulate=False: engine.index_put(x, value, key, accumulate)),
 }
 
 

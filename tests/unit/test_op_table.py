@@ -551,6 +551,22 @@ ROWS = [
     # refuses a src larger than index)
     R("scatter_add", [(3, 4), const([[0, 3], [2, 2]], "int64"), (2, 2)], lambda x, i, src: torch.scatter_add(x, 1, i, src),
       "index-smaller", dim=1),
+    # scatter_reduce: each reduction with and without x's own values; an index with fewer rows than x
+    *[R("scatter_reduce", [(3, 4), const([[0, 1, 0, 3], [2, 2, 2, 0]], "int64"), (2, 4)],
+        lambda x, i, src, r=reduce, s=include: torch.scatter_reduce(x, 1, i, src, r, include_self=s),
+        f"{reduce}-{'self' if include else 'no-self'}", dim=1, reduce=reduce, include_self=include)
+      for reduce in ("sum", "prod", "mean", "amax", "amin") for include in (True, False)],
+    R("scatter_reduce", [(3, 2), const([[2, 0], [2, 2]], "int64"), (2, 2)], lambda x, i, src: torch.scatter_reduce(x, 0, i, src, "mean"), "dim0",
+      dim=0, reduce="mean"),
+    # zeros among a product's factors (one, or two, at a position): the gradient of each is the others' product, exactly
+    R("scatter_reduce", [const([[0.0, 2.0, 1.5], [0.5, 0.0, 3.0]]), const([[0, 0, 1], [1, 1, 2]], "int64"), const([[1.5, 0.0, 2.0], [0.0, -1.0, 0.5]])],
+      lambda x, i, src: torch.scatter_reduce(x, 1, i, src, "prod"), "prod-zeros", dim=1, reduce="prod"),
+    # ties of amax with x's own value and among src's: shared evenly, as torch's (a kink: no numerical check)
+    R("scatter_reduce", [const([[1.0, 2.0, 1.0], [3.0, 0.0, 3.0]]), const([[0, 0, 2], [1, 1, 0]], "int64"), const([[1.0, 1.0, 0.5], [1.0, 1.0, 3.0]])],
+      lambda x, i, src: torch.scatter_reduce(x, 1, i, src, "amax", include_self=False), "amax-ties", dim=1, reduce="amax", include_self=False,
+      numeric=False),
+    R("index_put", [(4, 3), (3, 3)], lambda x, v: x.index_put((torch.tensor([0, 2, 0]),), v, accumulate=True), "accumulate-repeats",
+      call=lambda e, x, v: e.index_put(x, v, ([0, 2, 0],), accumulate=True)),
     R("cumsum", [(2, 3, 4)], lambda x: torch.cumsum(x, -3), "dim-3", dim=-3),
     # floor division has no derivative in PyTorch (a backward through it raises: see test_ops_without_a_derivative)
     R("floor_divide", [grid(3, 4, offset=0.25), const([[1.5, -2.0, 0.75, 3.0]])], lambda x, y: x // y, "bcast", diff=()),

@@ -216,9 +216,11 @@ class Engine:
         """``x[key]`` with ints, slices, None, Ellipsis, integer arrays or tensors and boolean masks."""
         return self.apply("index", x, key=self._normalize_key(key, x, "index"))
 
-    def index_put(self, x, value, key=()):
-        """``x`` with ``x[key] = value``, out of place (``apply_into`` writes it back for ``x[key] = value``)."""
-        return self.apply("index_put", x, value, key=self._normalize_key(key, x, "index_put"))
+    def index_put(self, x, value, key=(), accumulate=False):
+        """``x`` with ``x[key] = value`` (``accumulate``: ``+=``, repeats adding up), out of place (``apply_into`` writes
+        it back for ``x[key] = value``)."""
+        key = self._normalize_key(key, x, "index_put")
+        return self.apply("index_put", x, value, key=key, accumulate=True) if accumulate else self.apply("index_put", x, value, key=key)
 
     def _normalize_key(self, key, x=None, name=None):
         """The key's parts as the array module takes them; with ``x``, checked against its shape where the module

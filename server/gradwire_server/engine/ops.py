@@ -244,12 +244,16 @@ def _masked_fill(xp, x, mask, value=0):
     return out
 
 
-def _index_put(xp, x, value, key):
+def _index_put(xp, x, value, key, accumulate=False):
     """``x[key] = value`` out of place: a copy of x with value (cast to x's dtype, broadcast to the indexed
-    part) written in. Under autograd the SDK's ``x[key] = value`` and ``x.copy_(value)`` (key ``()``) are this op
-    with its result written back into x (``Engine.apply_into``)."""
+    part) written in; ``accumulate``: added in, an element that the key names twice getting both (``index_put``'s).
+    Under autograd the SDK's ``x[key] = value`` and ``x.copy_(value)`` (key ``()``) are this op with its result
+    written back into x (``Engine.apply_into``)."""
     out = x.copy()
-    out[key] = value
+    if accumulate:
+        xp.add.at(out, key, xp.broadcast_to(xp.asarray(value).astype(x.dtype), out[key].shape))
+    else:
+        out[key] = value
     return out
 
 
@@ -584,6 +588,80 @@ def _scatter(xp, x, index, src, dim):
     out[along(xp, index, d)] = part
     return out
 
+_REDUCE_UFUNCS = {"sum": "add", "mean": "add", "prod": "multiply", "amax": "maximum", "amin": "minimum"}
+
+
+def _scatter_reduce(xp, x, index, src, dim, reduce, include_self=True):
+    """``x.scatter_reduce(dim, index, src, reduce, include_self)``: src's elements (as far as index reaches) reduced
+    along dim into the positions index names, x's own value among them unless ``include_self`` is False; the
+    positions index does not name keep x's. ``mean`` divides by the count (floored for integers, as PyTorch's)."""
+    if reduce not in _REDUCE_UFUNCS:
+        raise ValueError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
+    d, part = _scatter_checked("scatter_reduce", xp, x, index, src, dim)
+    where = along(xp, index, d)
+    out = x.copy()
+    if not include_self:
+        out[where] = _reduce_identity(xp, reduce, x.dtype)
+    reduce_at(xp, _REDUCE_UFUNCS[reduce], out, where, part.astype(x.dtype))
+    if reduce == "mean":
+        count = scatter_counts(xp, x.shape, index, d, include_self, x.dtype)
+        out = out // count if x.dtype.kind in "iub" else out / count
+    return out
+
+
+def reduce_at(xp, name, out, where, values, portable=False):
+    """``getattr(xp, name).at(out, where, values)`` for ``add multiply maximum minimum``: NumPy's; where the array
+    module has no such ``at`` (CuPy's ufuncs have it for a few only), or ``portable``, the same from plain indexing:
+    a product through sums of logs (counting zeros and signs apart), an extreme by passes that each raise (lower)
+    the positions that some value still beats, as many as the most values one position gets."""
+    if not portable and (xp is np or name == "add"):
+        getattr(xp, name).at(out, where, values)
+        return
+    if not portable:
+        try:
+            getattr(xp, name).at(out, where, values)
+            return
+        except (AttributeError, NotImplementedError, TypeError):
+            pass
+    where = xp.broadcast_arrays(*where) if where else where
+    values = xp.broadcast_to(values, where[0].shape if where else ())
+    if name == "add":
+        xp.add.at(out, tuple(where), values)
+    elif name == "multiply":
+        magnitude, zeros, negatives = (xp.zeros(out.shape, xp.float64) for _ in range(3))
+        xp.add.at(magnitude, tuple(where), xp.log(xp.where(values == 0, 1, xp.abs(values)).astype(xp.float64)))
+        xp.add.at(zeros, tuple(where), (values == 0).astype(xp.float64))
+        xp.add.at(negatives, tuple(where), (values < 0).astype(xp.float64))
+        factor = xp.where(zeros > 0, 0.0, xp.where(negatives % 2 == 1, -1.0, 1.0) * xp.exp(magnitude))
+        out[...] = (out * factor).astype(out.dtype) if out.dtype.kind == "f" else xp.rint(out * factor).astype(out.dtype)
+    else:
+        beats = xp.greater if name == "maximum" else xp.less
+        where, values = tuple(w.reshape(-1) for w in where), values.reshape(-1)
+        while True:
+            better = beats(values, out[where]) | (xp.isnan(values) & ~xp.isnan(out[where]) if values.dtype.kind == "f" else False)
+            if not bool(better.any()):
+                return
+            out[tuple(w[better] for w in where)] = values[better]  # (one of several values for a position wins: the next pass tries the rest)
+
+
+def _reduce_identity(xp, reduce, dtype):
+    if reduce in ("sum", "mean"):
+        return 0
+    if reduce == "prod":
+        return 1
+    if dtype.kind == "f":
+        return -xp.inf if reduce == "amax" else xp.inf
+    info = np.iinfo(dtype) if dtype.kind != "b" else None
+    return (info.min if reduce == "amax" else info.max) if info else reduce == "amin"
+
+
+def scatter_counts(xp, shape, index, dim, include_self, dtype):
+    """How many values each position of a scatter's output reduces (x's own one where ``include_self``), at least 1."""
+    count = xp.ones(shape, dtype) if include_self else xp.zeros(shape, dtype)
+    xp.add.at(count, along(xp, index, dim), 1)
+    return xp.maximum(count, 1)
+
+
 def _digamma(xp, x):
     """SciPy's digamma, with PyTorch's poles at zero: -inf at +0, +inf at -0 (NaN at the negative integers)."""
     return xp.where(x == 0, xp.copysign(xp.inf, -x), digamma(xp, x))
@@ -730,6 +808,7 @@ defop("triu", _triangle("triu"), "TriuBackward0")
 defop("cumsum", _cumsum, "CumsumBackward0")
 defop("cumprod", _cumprod, "CumprodBackward0")
 defop("scatter_add", _scatter_add, "ScatterAddBackward0", 3)  # (x, index, src), dim a param
+defop("scatter_reduce", _scatter_reduce, "ScatterReduceBackward0", 3)  # (x, index, src); dim, reduce, include_self params
 defop("scatter", _scatter, "ScatterBackward0", 3)  # (x, index, src), dim a param; a number src: a full tensor from the SDK
 defop("clamp", _clamp, "ClampBackward1")
 defop("rsqrt", lambda xp, x: 1 / xp.sqrt(x), "RsqrtBackward0")

@@ -531,7 +531,10 @@ def _scatter_grad_x(xp, g, ans, x, index, src, dim):
     return _written_over(g, write)
 
 
-def _index_put_grad_x(xp, g, ans, x, value, key):
+def _index_put_grad_x(xp, g, ans, x, value, key, accumulate=False):
+    if accumulate:
+        return g
+
     def write(mask, exp):
         mask[key] = 0
 
@@ -589,6 +592,6 @@ OVERRIDES = {
     "sort": _override(_sorted_grad),
     "topk": _override(_sorted_grad),
     "scatter": _override(_scatter_grad_x, None, _scattered_src_grad),
-    "index_put": _override(_index_put_grad_x, lambda xp, g, ans, x, value, key: g[key]),
+    "index_put": _override(_index_put_grad_x, lambda xp, g, ans, x, value, key, accumulate=False: g[key]),
     "copy_slices": _override(_copy_slices_grad_root, _copy_slices_grad_written),
 }

@@ -95,10 +95,51 @@ def _index_grad(xp, g, ans, x, key):
     return grad
 
 
-def _index_put_grad_x(xp, g, ans, x, value, key):
+def _index_put_grad_x(xp, g, ans, x, value, key, accumulate=False):
+    if accumulate:  # x's values are all still there, added to
+        return g
     grad = g.copy()
     grad[key] = 0  # what was written over passes nothing back to x
     return grad
+
+
+def _scatter_reduce_grads(xp, g, ans, x, index, src, dim, reduce, include_self=True):
+    """(x's gradient, src's) of ``scatter_reduce``, PyTorch's: sum and mean pass g (over the count); prod passes the
+    product of the others, exactly where a factor is zero (the others' product without it, where it is the only
+    zero); amax and amin share g evenly among the values equal to the result."""
+    d = ops._axis(dim, x.ndim)
+    where = ops.along(xp, index, d)
+    part = src[tuple(slice(0, n) for n in index.shape)]
+    scattered = xp.zeros(x.shape, bool)
+    scattered[where] = True
+    own = xp.ones(x.shape, bool) if include_self else ~scattered  # where x's own value is in the result
+    if reduce in ("sum", "mean"):
+        g = g / ops.scatter_counts(xp, x.shape, index, d, include_self, g.dtype) if reduce == "mean" else g
+        grad_x, grad_part = g * own, g[where]
+    elif reduce == "prod":
+        grad_x, grad_part = _scatter_prod_grads(xp, g, ans, x, part, where, own)
+    else:  # amax, amin: ties share; x's value counts among them even where include_self leaves it out, as PyTorch's
+        chosen_x = x == ans
+        chosen_part = part == ans[where]
+        count = chosen_x.astype(g.dtype)
+        xp.add.at(count, where, chosen_part.astype(g.dtype))
+        share = g / xp.maximum(count, 1)
+        grad_x, grad_part = share * (chosen_x & own), share[where] * chosen_part
+    grad_src = xp.zeros(src.shape, g.dtype)
+    grad_src[tuple(slice(0, n) for n in index.shape)] = grad_part
+    return grad_x, grad_src
+
+
+def _scatter_prod_grads(xp, g, ans, x, part, where, own):
+    """The product's gradients: each factor's is g times the product of the others. Where a factor is not zero that
+    is ans / factor; where it is, the product of the nonzero others if it is the only zero there, else 0."""
+    zeros = xp.where(own, x == 0, False).astype(g.dtype)
+    xp.add.at(zeros, where, (part == 0).astype(g.dtype))
+    nonzero = xp.where(own & (x != 0), x, 1).astype(g.dtype)
+    ops.reduce_at(xp, "multiply", nonzero, where, xp.where(part == 0, 1, part).astype(g.dtype))  # the product of the nonzero factors
+    others_x = xp.where(x == 0, xp.where(zeros == 1, nonzero, 0), ans / xp.where(x == 0, 1, x))
+    others_part = xp.where(part == 0, xp.where(zeros[where] == 1, nonzero[where], 0), ans[where] / xp.where(part == 0, 1, part))
+    return g * others_x * own, g[where] * others_part
 
 
 def _copy_slices_grad_root(xp, g, ans, root, written, steps):
@@ -353,6 +394,8 @@ defvjp("cumsum", lambda xp, g, ans, x, dim: xp.flip(xp.cumsum(xp.flip(g, dim), a
 defvjp("clamp", _clamp_grad, saves="inputs")
 defvjp("cumprod", _cumprod_grad, saves="inputs")
 defvjp("scatter_add", _same, None, lambda xp, g, ans, x, index, src, dim: _scattered_src_grad(xp, g, index, src, dim), saves="inputs")
+defvjp("scatter_reduce", lambda xp, g, ans, *inputs, **params: _scatter_reduce_grads(xp, g, ans, *inputs, **params)[0], None,
+       lambda xp, g, ans, *inputs, **params: _scatter_reduce_grads(xp, g, ans, *inputs, **params)[1])
 defvjp("scatter", _scatter_grad_x, None, lambda xp, g, ans, x, index, src, dim: _scattered_src_grad(xp, g, index, src, dim), saves="inputs")
 defvjp("rsqrt", lambda xp, g, ans, x: -0.5 * g * ans * ans * ans, saves="ans")
 defvjp("reciprocal", lambda xp, g, ans, x: -g * ans * ans, saves="ans")
@@ -435,7 +478,7 @@ defvjp("expand", _same, saves=None)  # the walk's un-broadcast sums the expanded
 defvjp("index", _index_grad, saves=None)
 # a recorded in-place change to a view, in its root's history (Engine.apply_into): (root before, the op's result)
 defvjp("copy_slices", _copy_slices_grad_root, lambda xp, g, ans, root, written, steps: xp.array(ops.view_of(xp, g, steps)), saves=None)
-defvjp("index_put", _index_put_grad_x, lambda xp, g, ans, x, value, key: g[key], saves=None)  # the walk sums value's broadcast
+defvjp("index_put", _index_put_grad_x, lambda xp, g, ans, x, value, key, accumulate=False: g[key], saves=None)  # the walk sums value's broadcast
 defvjp("cat", _cat_grad, saves=None, variadic=True)
 defvjp("stack", _stack_grad, saves=None, variadic=True)
 defvjp("to", _same, saves=None)  # the walk casts the gradient back to the input's dtype
