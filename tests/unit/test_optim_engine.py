@@ -125,9 +125,24 @@ def test_axpy_of_a_large_array_in_pieces_gives_torchs_add_bitwise(layout):
     shape = (3, _AXPY_CHUNK // 3 + 7, 5)  # not a whole number of pieces
     x = np.asarray(rng.standard_normal(shape, dtype=np.float32), order=layout)
     y = np.asarray(rng.standard_normal(shape, dtype=np.float32), order=layout)
-    expected = torch.from_numpy(np.ascontiguousarray(y)).add_(torch.from_numpy(np.ascontiguousarray(x)), alpha=-0.01).numpy()
+    # torch on tensors of the same layout: it walks memory in order as BLAS does, so both round the same elements
+    # in their vector loops and the same few in their scalar tails (a C copy of F arrays is a different order)
+    expected = torch.from_numpy(y.copy(order="K")).add_(torch.from_numpy(x.copy(order="K")), alpha=-0.01).numpy()
     assert axpy(np, -0.01, x, y) is y
     np.testing.assert_array_equal(y, expected)
+
+
+@pytest.mark.parametrize("n", [1, 31, 127, 129, 1000, 8192 + 77])
+def test_axpy_of_any_length_gives_torchs_add_bitwise(n):
+    """A length that is not a whole number of BLAS vector blocks: the tail is fused by hand, as torch fuses it."""
+    import torch
+
+    from gradwire_server.engine.backend import axpy
+
+    rng = np.random.default_rng(n)
+    x, y = rng.standard_normal(n, dtype=np.float32), rng.standard_normal(n, dtype=np.float32)
+    expected = torch.from_numpy(y.copy()).add_(torch.from_numpy(x), alpha=0.37).numpy()
+    np.testing.assert_array_equal(axpy(np, 0.37, x, y), expected)
 
 
 def test_adagrad_refuses_a_decay_that_makes_the_rate_infinite():

@@ -26,6 +26,7 @@ _AXPY = {} if _scipy_blas is None else {numpy.dtype(numpy.float32): _scipy_blas.
 # (the digits MLP's Adam step made its epoch 9x slower with 2 BLAS threads). In pieces of this many it runs
 # on the caller's thread; an update is memory-bound either way.
 _AXPY_CHUNK = 8192
+_AXPY_BLOCK = 128  # a multiple of every OpenBLAS axpy kernel's vector block
 
 
 def axpy(xp, a, x, y):
@@ -40,8 +41,16 @@ def axpy(xp, a, x, y):
         (x.flags.c_contiguous and y.flags.c_contiguous) or (x.flags.f_contiguous and y.flags.f_contiguous)
     ) and not numpy.may_share_memory(x, y):  # BLAS promises nothing for overlapping x and y; NumPy buffers them
         flat_x, flat_y = x.ravel(order="K"), y.ravel(order="K")  # views of contiguous arrays: BLAS writes straight into y
-        for start in range(0, flat_y.size, _AXPY_CHUNK):
-            blas(flat_x[start : start + _AXPY_CHUNK], flat_y[start : start + _AXPY_CHUNK], a=a)
+        # OpenBLAS's vector loop fuses the multiply-add; its scalar tail (the last few elements of a call) may not.
+        # So BLAS takes whole vector blocks only, and a float32 tail is fused by hand: in float64 the product is
+        # exact and the sum rounds once more than an FMA's would (a different float32 with odds about 2**-29).
+        whole = flat_y.size if y.dtype != numpy.float32 else flat_y.size - flat_y.size % _AXPY_BLOCK
+        for start in range(0, whole, _AXPY_CHUNK):
+            stop = min(start + _AXPY_CHUNK, whole)
+            blas(flat_x[start:stop], flat_y[start:stop], a=a)
+        if whole < flat_y.size:
+            tail_y = flat_y[whole:]
+            tail_y[...] = tail_y.astype(numpy.float64) + float(numpy.float32(a)) * flat_x[whole:].astype(numpy.float64)
         return y
     y += a * x
     return y
