@@ -31,6 +31,7 @@ from .tensor import (
     int16, int32, int64, maximum, meshgrid, minimum, ones_like, polygamma, rand_like, randint_like, randn_like, row_stack, searchsorted, stack,
     std_mean, tensordot, uint8, var_mean, vstack, where, zeros_like,
 )
+from .linalg import lu_unpack
 from .typeinfo import finfo, iinfo
 from .defaults import get_default_dtype, set_default_dtype
 
@@ -50,7 +51,7 @@ __all__ = [
     "cdist", "tril_indices", "triu_indices", "normal", "Generator", "get_rng_state", "set_rng_state", "is_inference_mode_enabled",
     "cdist", "tril_indices", "triu_indices", "normal", "special", "atleast_1d", "atleast_2d", "atleast_3d", "block_diag", "broadcast_tensors",
     "bucketize", "cartesian_prod", "column_stack", "combinations", "concat", "concatenate", "dstack", "empty_like", "hstack", "polygamma",
-    "row_stack", "searchsorted", "vstack", "finfo", "iinfo", "initial_seed", "logspace", "seed", "set_printoptions",
+    "row_stack", "searchsorted", "vstack", "lu_unpack", "finfo", "iinfo", "initial_seed", "logspace", "seed", "set_printoptions",
     *FUNCTIONS,
 ]
 globals().update(FUNCTIONS)  # gw.exp(x), gw.sum(x, 1), ...: torch's functions of a tensor
