@@ -39,12 +39,12 @@ def _lapack(xp, name, call, a=None):
         pass
     if name == "cholesky":
         info = None if a is None else cholesky_info(xp, a)
-        return _raise(name, info, lambda k: "The factorization could not be completed because the input is not positive-definite "
+        return _raise("linalg.cholesky", info, lambda k: "The factorization could not be completed because the input is not positive-definite "
                       f"(the leading minor of order {k} is not positive-definite).")
     info = None if a is None else lu_factor(xp, a)[2]
     if name == "solve":
         return _raise("torch.linalg.solve", info, lambda k: "The solver failed because the input matrix is singular.")
-    return _raise(name if name.startswith("cholesky_") else f"linalg.{name}", info,
+    return _raise(f"linalg.{name}", info,
                   lambda k: f"The diagonal element {k} is zero, the inversion could not be completed because the input matrix is singular.")
 
 
