@@ -257,6 +257,8 @@ def _new_state_arrays(kind, group) -> tuple:
         return ("sum",)
     if kind == "adamax":
         return ("exp_avg", "exp_inf")
+    if kind == "adafactor":  # a vector's variance; a matrix's row and column factors, less (reserved as one whole)
+        return ("variance",)
     return ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if group.amsgrad and kind == "adam" else ())
 
 

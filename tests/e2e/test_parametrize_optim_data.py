@@ -12,6 +12,8 @@ import pytest
 import gradwire as gw
 from gradwire.utils import data as gw_data
 
+from .test_optim import TOL, Pair, _loss
+
 torch = pytest.importorskip("torch")
 from torch.utils import data as torch_data  # noqa: E402
 
@@ -89,3 +91,60 @@ def test_distributed_sampler_shuffles_by_epoch_the_same_on_every_replica(session
     loader = gw_data.DataLoader(list(range(8)), batch_size=2, sampler=gw_data.DistributedSampler(range(8), num_replicas=2, rank=1, shuffle=False),
                                 session=session)
     assert [b.numpy().tolist() for b in loader] == [[1, 3], [5, 7]]
+
+
+# --- Adafactor ----------------------------------------------------------------------------------------------------
+
+ADAFACTOR = [
+    {},
+    {"lr": 0.05, "beta2_decay": -0.5, "eps": (1e-6, 1e-2), "d": 1.5, "weight_decay": 0.1},
+    {"lr": 0.02, "maximize": True},
+]
+
+
+@pytest.mark.parametrize("options", ADAFACTOR, ids=str)
+def test_adafactor_matches_torch_step_by_step(session, options):
+    pair = Pair(session, extra=True)  # matrices (row and column factors), vectors, and a parameter with no grad
+    gopt, topt = gw.optim.Adafactor(pair.g.values(), **options), torch.optim.Adafactor(pair.t.values(), **options)
+    pair.train(gopt, topt, steps=6)
+    assert gopt.param_groups == [{**g, "params": gopt.param_groups[0]["params"]} for g in topt.param_groups]
+
+
+def test_adafactor_state_dict_and_its_round_trip(session):
+    pair = Pair(session)
+    gopt, topt = gw.optim.Adafactor(pair.g.values(), lr=0.05), torch.optim.Adafactor(pair.t.values(), lr=0.05)
+    pair.train(gopt, topt, steps=3)
+    gstate, tstate = gopt.state_dict(), topt.state_dict()
+    assert gstate["param_groups"] == tstate["param_groups"]
+    for index, tvalues in tstate["state"].items():
+        gvalues = gstate["state"][index]
+        assert list(gvalues) == list(tvalues)  # step, then row_var and col_var (a matrix) or variance (a vector)
+        for key, tvalue in tvalues.items():
+            if key == "step":
+                assert gvalues[key] == tvalue.item()
+            else:
+                assert gvalues[key].shape == tuple(tvalue.shape)
+                np.testing.assert_allclose(gvalues[key].numpy(), tvalue.numpy(), rtol=TOL, atol=TOL)
+    saved = {k: v.detach().numpy() for k, v in pair.g.items()}
+    numbers = {"state": {i: {k: (v.numpy() if isinstance(v, gw.Tensor) else v) for k, v in s.items()} for i, s in gstate["state"].items()},
+               "param_groups": gstate["param_groups"]}
+    torchs = {"state": {i: {k: v.clone() for k, v in s.items()} for i, s in tstate["state"].items()}, "param_groups": tstate["param_groups"]}
+    pair.train(gopt, topt, steps=2)
+    for loaded in (numbers, torchs):
+        restored = {k: session.tensor(v, requires_grad=True) for k, v in saved.items()}
+        fresh = gw.optim.Adafactor(restored.values(), lr=1.0)
+        fresh.load_state_dict(loaded)
+        assert fresh.param_groups[0]["lr"] == 0.05
+        for _ in range(2):
+            fresh.zero_grad()
+            _loss(restored, pair.gx, pair.gy).backward()
+            fresh.step()
+        for k in restored:
+            np.testing.assert_allclose(restored[k].detach().numpy(), pair.t[k].detach().numpy(), rtol=TOL, atol=TOL)
+
+
+def test_adafactor_refuses_what_torchs_refuses(session):
+    w = session.tensor(np.ones((2, 2)), requires_grad=True)
+    t = torch.ones(2, 2, requires_grad=True)
+    for options in ({"lr": -1.0}, {"beta2_decay": 0.5}, {"eps": (-1.0, 1e-3)}, {"eps": (None, -1.0)}, {"d": 0.5}, {"weight_decay": -1.0}):
+        _raises_as_torch(lambda: gw.optim.Adafactor([w], **options), lambda: torch.optim.Adafactor([t], **options))

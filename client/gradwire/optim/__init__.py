@@ -9,6 +9,7 @@ scalars cross the network.
 """
 
 from . import lr_scheduler, swa_utils
+from .adafactor import Adafactor
 from .adam import Adam, Adamax, AdamW, NAdam, RAdam
 from .lbfgs import LBFGS
 from .optimizer import Optimizer
@@ -17,6 +18,6 @@ from .rprop import Rprop
 from .sgd import ASGD, SGD
 
 __all__ = [
-    "ASGD", "Adadelta", "Adagrad", "Adam", "Adamax", "AdamW", "LBFGS", "NAdam", "Optimizer", "RAdam", "RMSprop", "Rprop", "SGD",
+    "ASGD", "Adadelta", "Adafactor", "Adagrad", "Adam", "Adamax", "AdamW", "LBFGS", "NAdam", "Optimizer", "RAdam", "RMSprop", "Rprop", "SGD",
     "lr_scheduler", "swa_utils",
 ]
