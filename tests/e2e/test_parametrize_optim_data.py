@@ -148,3 +148,191 @@ def test_adafactor_refuses_what_torchs_refuses(session):
     t = torch.ones(2, 2, requires_grad=True)
     for options in ({"lr": -1.0}, {"beta2_decay": 0.5}, {"eps": (-1.0, 1e-3)}, {"eps": (None, -1.0)}, {"d": 0.5}, {"weight_decay": -1.0}):
         _raises_as_torch(lambda: gw.optim.Adafactor([w], **options), lambda: torch.optim.Adafactor([t], **options))
+
+
+# --- parametrize and parametrizations -----------------------------------------------------------------------------
+
+
+def _linears(session, n_in=3, n_out=3, seed=0):
+    torch.manual_seed(seed)
+    theirs = torch.nn.Linear(n_in, n_out).double()
+    ours = gw.nn.Linear(n_in, n_out, session=session).double()
+    ours.load_state_dict(theirs.state_dict())
+    return ours, theirs
+
+
+class _Symmetric(gw.nn.Module):
+    def forward(self, X):
+        return X.triu() + X.triu(1).mT
+
+    def right_inverse(self, A):
+        return A.triu()
+
+
+class _TSymmetric(torch.nn.Module):
+    def forward(self, X):
+        return X.triu() + X.triu(1).mT
+
+    def right_inverse(self, A):
+        return A.triu()
+
+
+class _Scale(gw.nn.Module):  # no right_inverse
+    def forward(self, X):
+        return 2 * X
+
+
+class _TScale(torch.nn.Module):
+    def forward(self, X):
+        return 2 * X
+
+
+_TSymmetric.__name__, _TScale.__name__ = "_Symmetric", "_Scale"  # (named in torch's error messages)
+
+
+def _same_module(session, ours, theirs, x=None):
+    """The same state dict keys and values, and the same output and gradients for one input."""
+    ours_sd, theirs_sd = ours.state_dict(), theirs.state_dict()
+    assert list(ours_sd) == list(theirs_sd)
+    for key in theirs_sd:
+        _close(ours_sd[key], theirs_sd[key])
+    x = np.random.default_rng(2).standard_normal((4, theirs.in_features)) if x is None else x
+    out, t_out = ours(session.tensor(x)), theirs(torch.tensor(x))
+    _close(out, t_out)
+    (out * out).sum().backward()
+    (t_out * t_out).sum().backward()
+    for (name, p), (t_name, tp) in zip(ours.named_parameters(), theirs.named_parameters()):
+        assert name == t_name
+        _close(p.grad, tp.grad)
+
+
+def test_register_parametrization_layout_values_gradients_and_assignment(session):
+    P = gw.nn.utils.parametrize
+    TP = torch.nn.utils.parametrize
+    ours, theirs = _linears(session)
+    weight, t_weight = ours.weight, theirs.weight
+    P.register_parametrization(ours, "weight", _Symmetric())
+    TP.register_parametrization(theirs, "weight", _TSymmetric())
+    assert type(ours).__name__ == type(theirs).__name__ == "ParametrizedLinear" and isinstance(ours, gw.nn.Linear)
+    assert P.type_before_parametrizations(ours) is gw.nn.Linear
+    assert ours.parametrizations.weight.original is weight and theirs.parametrizations.weight.original is t_weight  # the same Parameter
+    assert P.is_parametrized(ours) and P.is_parametrized(ours, "weight") and not P.is_parametrized(ours, "bias")
+    _same_module(session, ours, theirs)
+    np.testing.assert_allclose(ours.weight.detach().numpy(), ours.weight.detach().numpy().T)
+    # a second parametrization is applied after the first; assignment goes through right_inverse (torch's error without one)
+    P.register_parametrization(ours, "weight", _Scale())
+    TP.register_parametrization(theirs, "weight", _TScale())
+    _same_module(session, ours, theirs)
+    _raises_as_torch(lambda: setattr(ours, "weight", session.tensor(np.eye(3))), lambda: setattr(theirs, "weight", torch.eye(3, dtype=torch.float64)))
+    ours2, theirs2 = _linears(session)
+    P.register_parametrization(ours2, "weight", _Symmetric())
+    TP.register_parametrization(theirs2, "weight", _TSymmetric())
+    value = np.arange(9.0).reshape(3, 3)
+    ours2.weight = session.tensor(value)
+    theirs2.weight = torch.tensor(value)
+    _close(ours2.parametrizations.weight.original, theirs2.parametrizations.weight.original)
+    _close(ours2.weight, theirs2.weight)
+
+
+def test_parametrization_shape_checks_and_unsafe(session):
+    class Rows(gw.nn.Module):
+        def forward(self, X):
+            return X[:2]
+
+    class TRows(torch.nn.Module):
+        def forward(self, X):
+            return X[:2]
+
+    ours, theirs = _linears(session)
+    _raises_as_torch(lambda: gw.nn.utils.parametrize.register_parametrization(ours, "weight", Rows()),
+                     lambda: torch.nn.utils.parametrize.register_parametrization(theirs, "weight", TRows()))
+    _raises_as_torch(lambda: gw.nn.utils.parametrize.register_parametrization(ours, "nothing", Rows()),
+                     lambda: torch.nn.utils.parametrize.register_parametrization(theirs, "nothing", TRows()))
+    gw.nn.utils.parametrize.register_parametrization(ours, "weight", Rows(), unsafe=True)
+    torch.nn.utils.parametrize.register_parametrization(theirs, "weight", TRows(), unsafe=True)
+    assert ours.weight.shape == tuple(theirs.weight.shape) == (2, 3)
+    assert repr(ours) == repr(theirs).replace("TRows", "Rows")
+
+
+def test_cached_computes_once_per_block(session):
+    ours, _ = _linears(session)
+    gw.nn.utils.parametrize.register_parametrization(ours, "weight", _Symmetric())
+    assert ours.weight is not ours.weight
+    with gw.nn.utils.parametrize.cached():
+        first = ours.weight
+        assert ours.weight is first
+    assert ours.weight is not first
+
+
+@pytest.mark.parametrize("leave_parametrized", [True, False])
+def test_remove_parametrizations_as_torchs(session, leave_parametrized):
+    P, TP = gw.nn.utils.parametrize, torch.nn.utils.parametrize
+    ours, theirs = _linears(session)
+    P.register_parametrization(ours, "weight", _Symmetric())
+    TP.register_parametrization(theirs, "weight", _TSymmetric())
+    original = ours.parametrizations.weight.original
+    P.remove_parametrizations(ours, "weight", leave_parametrized=leave_parametrized)
+    TP.remove_parametrizations(theirs, "weight", leave_parametrized=leave_parametrized)
+    assert type(ours) is gw.nn.Linear and not P.is_parametrized(ours) and "parametrizations" not in dict(ours.named_children())
+    assert ours.weight is original and isinstance(ours.weight, gw.nn.Parameter)
+    _same_module(session, ours, theirs)
+    _raises_as_torch(lambda: P.remove_parametrizations(ours, "weight"), lambda: TP.remove_parametrizations(theirs, "weight"))
+
+
+def test_weight_norm_parametrization_originals_and_removal(session):
+    ours, theirs = _linears(session, 3, 4)
+    gw.nn.utils.parametrizations.weight_norm(ours)
+    torch.nn.utils.parametrizations.weight_norm(theirs)
+    assert "parametrizations.weight.original0" in ours.state_dict()
+    _same_module(session, ours, theirs)
+    _raises_as_torch(lambda: gw.nn.utils.parametrize.remove_parametrizations(ours, "weight", leave_parametrized=False),
+                     lambda: torch.nn.utils.parametrize.remove_parametrizations(theirs, "weight", leave_parametrized=False))
+    gw.nn.utils.parametrize.remove_parametrizations(ours, "weight")
+    torch.nn.utils.parametrize.remove_parametrizations(theirs, "weight")
+    ours.zero_grad()
+    theirs.zero_grad()
+    _same_module(session, ours, theirs)
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (5, 3), (3, 5)], ids=str)
+@pytest.mark.parametrize("orthogonal_map", [None, "matrix_exp", "cayley", "householder"])
+def test_orthogonal_as_torchs(session, shape, orthogonal_map):
+    ours, theirs = _linears(session, shape[1], shape[0], seed=3)
+    gw.nn.utils.parametrizations.orthogonal(ours, orthogonal_map=orthogonal_map)
+    torch.nn.utils.parametrizations.orthogonal(theirs, orthogonal_map=orthogonal_map)
+    Q = ours.weight.detach().numpy()
+    small = min(shape)
+    np.testing.assert_allclose(Q.T @ Q if shape[0] >= shape[1] else Q @ Q.T, np.eye(small), atol=1e-12)
+    if shape[0] == shape[1]:  # the orthogonalized weight is unique; a non-square one is completed with random columns
+        _close(ours.weight, theirs.weight, atol=1e-12)
+    ours.load_state_dict(theirs.state_dict())  # torch's base: then every value and gradient is the same
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    with torch.no_grad():  # away from the start, where the map is not the identity
+        theirs.parametrizations.weight.original.add_(0.1 * torch.tensor(np.random.default_rng(4).standard_normal(shape)))
+    ours.load_state_dict(theirs.state_dict())
+    _same_module(session, ours, theirs)
+
+
+def test_orthogonal_refusals(session):
+    ours, theirs = _linears(session)
+    _raises_as_torch(lambda: gw.nn.utils.parametrizations.orthogonal(ours, "bias"),
+                     lambda: torch.nn.utils.parametrizations.orthogonal(theirs, "bias"))
+    _raises_as_torch(lambda: gw.nn.utils.parametrizations.orthogonal(ours, orthogonal_map="qr"),
+                     lambda: torch.nn.utils.parametrizations.orthogonal(theirs, orthogonal_map="qr"))
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_spectral_norm_parametrization_as_torchs(session, training):
+    ours, theirs = _linears(session, 4, 3)
+    gw.nn.utils.parametrizations.spectral_norm(ours)
+    torch.nn.utils.parametrizations.spectral_norm(theirs)
+    assert list(ours.state_dict()) == list(theirs.state_dict())  # ..., parametrizations.weight.original, .0._u, .0._v
+    ours.load_state_dict(theirs.state_dict())
+    ours.train(training)
+    theirs.train(training)
+    s = np.linalg.svd(ours.weight.detach().numpy(), compute_uv=False)
+    assert s[0] == pytest.approx(1.0, rel=1e-6)
+    for _ in range(2):  # each read in training mode takes a step of the power method
+        ours.zero_grad()
+        theirs.zero_grad()
+        _same_module(session, ours, theirs)
