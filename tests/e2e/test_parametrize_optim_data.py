@@ -16,6 +16,8 @@ from .test_optim import TOL, Pair, _loss
 
 torch = pytest.importorskip("torch")
 from torch.utils import data as torch_data  # noqa: E402
+import torch.nn.utils.parametrize  # noqa: E402,F401 - torch.nn.utils's submodules, imported by name
+import torch.nn.utils.prune  # noqa: E402,F401
 
 
 def _close(ours, theirs, rtol=1e-6, atol=1e-7):
@@ -28,7 +30,7 @@ def _raises_as_torch(ours, theirs):
         theirs()
     with pytest.raises(type(expected.value)) as raised:
         ours()
-    assert str(raised.value) == str(expected.value)
+    assert str(raised.value) == str(expected.value).replace("torch.nn.", "gradwire.nn.")  # (a class named by its module)
 
 
 # --- data -------------------------------------------------------------------------------------------------------
@@ -336,3 +338,108 @@ def test_spectral_norm_parametrization_as_torchs(session, training):
         ours.zero_grad()
         theirs.zero_grad()
         _same_module(session, ours, theirs)
+
+
+# --- prune --------------------------------------------------------------------------------------------------------
+
+
+def _convs(session, seed=0):
+    torch.manual_seed(seed)
+    theirs = torch.nn.Conv2d(3, 4, 2).double()
+    ours = gw.nn.Conv2d(3, 4, 2, session=session).double()
+    ours.load_state_dict(theirs.state_dict())
+    return ours, theirs
+
+
+def _same_pruned(session, ours, theirs, x):
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    for key, value in theirs.state_dict().items():
+        _close(ours.state_dict()[key], value)
+    out, t_out = ours(session.tensor(x)), theirs(torch.tensor(x))
+    _close(out, t_out)
+    (out * out).sum().backward()
+    (t_out * t_out).sum().backward()
+    for (name, p), (t_name, tp) in zip(ours.named_parameters(), theirs.named_parameters()):
+        assert name == t_name
+        _close(p.grad, tp.grad)  # zero where pruned
+
+
+_X = np.random.default_rng(5).standard_normal((2, 3, 5, 5))
+
+
+@pytest.mark.parametrize("how", ["identity", "l1-fraction", "l1-count", "l1-twice", "ln-structured", "ln-structured-inf", "l1-scores",
+                                 "ln-then-l1"])
+def test_deterministic_pruning_as_torchs(session, how):
+    ours, theirs = _convs(session)
+    weight = ours.weight
+    for prune, module in ((gw.nn.utils.prune, ours), (torch.nn.utils.prune, theirs)):
+        if how == "identity":
+            prune.identity(module, "weight")
+        elif how == "l1-fraction":
+            prune.l1_unstructured(module, "weight", amount=0.3)
+        elif how == "l1-count":
+            prune.l1_unstructured(module, "bias", amount=2)
+        elif how == "l1-twice":  # the second prunes 40% of what the first left
+            prune.l1_unstructured(module, "weight", amount=0.3)
+            prune.l1_unstructured(module, "weight", amount=0.4)
+        elif how == "ln-structured":
+            prune.ln_structured(module, "weight", amount=0.5, n=2, dim=0)
+        elif how == "ln-structured-inf":
+            prune.ln_structured(module, "weight", amount=1, n=float("inf"), dim=1)
+        elif how == "l1-scores":
+            scores = np.arange(48.0).reshape(4, 3, 2, 2)
+            prune.l1_unstructured(module, "weight", amount=5, importance_scores=session.tensor(scores) if module is ours else torch.tensor(scores))
+        else:
+            prune.ln_structured(module, "weight", amount=1, n=1, dim=0)
+            prune.l1_unstructured(module, "weight", amount=0.5)
+    assert gw.nn.utils.prune.is_pruned(ours) and torch.nn.utils.prune.is_pruned(theirs)
+    if how != "l1-count":
+        assert ours.weight_orig is weight and not isinstance(ours.weight, gw.nn.Parameter)
+    _same_pruned(session, ours, theirs, _X)
+
+
+def test_remove_makes_the_pruning_permanent(session):
+    ours, theirs = _convs(session)
+    for prune, module in ((gw.nn.utils.prune, ours), (torch.nn.utils.prune, theirs)):
+        prune.l1_unstructured(module, "weight", amount=0.5)
+        prune.remove(module, "weight")
+    assert not gw.nn.utils.prune.is_pruned(ours) and isinstance(ours.weight, gw.nn.Parameter)
+    assert int((ours.weight == 0).sum().item()) == 24  # half of its 48
+    _same_pruned(session, ours, theirs, _X)
+    _raises_as_torch(lambda: gw.nn.utils.prune.remove(ours, "bias"), lambda: torch.nn.utils.prune.remove(theirs, "bias"))
+
+
+def test_global_unstructured_as_torchs(session):
+    ours, theirs = [], []
+    for seed in (0, 1):
+        o, t = _convs(session, seed)
+        ours.append(o)
+        theirs.append(t)
+    gw.nn.utils.prune.global_unstructured([(m, "weight") for m in ours] + [(ours[0], "bias")], gw.nn.utils.prune.L1Unstructured, amount=0.4)
+    torch.nn.utils.prune.global_unstructured([(m, "weight") for m in theirs] + [(theirs[0], "bias")], torch.nn.utils.prune.L1Unstructured, amount=0.4)
+    for o, t in zip(ours, theirs):
+        _same_pruned(session, o, t, _X)
+    _raises_as_torch(lambda: gw.nn.utils.prune.global_unstructured([(ours[1], "bias")], gw.nn.utils.prune.LnStructured, amount=1, n=2, dim=0),
+                     lambda: torch.nn.utils.prune.global_unstructured([(theirs[1], "bias")], torch.nn.utils.prune.LnStructured, amount=1, n=2, dim=0))
+
+
+def test_random_pruning_counts_and_layout(session):
+    ours, theirs = _convs(session)
+    gw.nn.utils.prune.random_unstructured(ours, "weight", amount=0.25)
+    torch.nn.utils.prune.random_unstructured(theirs, "weight", amount=0.25)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert int(ours.weight_mask.sum().item()) == int(theirs.weight_mask.sum().item()) == 36
+    o2, _ = _convs(session)
+    gw.nn.utils.prune.random_structured(o2, "weight", amount=2, dim=0)
+    kept = o2.weight_mask.numpy().reshape(4, -1)
+    assert sorted(kept.min(axis=1)) == [0, 0, 1, 1] and (kept.min(axis=1) == kept.max(axis=1)).all()  # whole channels
+    np.testing.assert_array_equal(o2.weight.detach().numpy(), o2.weight_orig.detach().numpy() * o2.weight_mask.numpy())
+
+
+def test_pruning_amounts_refused_as_torchs(session):
+    ours, theirs = _convs(session)
+    for amount in (1.5, -1, 100):
+        _raises_as_torch(lambda: gw.nn.utils.prune.l1_unstructured(ours, "weight", amount=amount),
+                         lambda: torch.nn.utils.prune.l1_unstructured(theirs, "weight", amount=amount))
+    _raises_as_torch(lambda: gw.nn.utils.prune.ln_structured(ours, "bias", amount=1, n=2, dim=0),
+                     lambda: torch.nn.utils.prune.ln_structured(theirs, "bias", amount=1, n=2, dim=0))
