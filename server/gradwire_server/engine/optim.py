@@ -123,9 +123,8 @@ class Optimizer:
                     raise InvalidArgument(f"optimizer state {name!r} must be a tensor")
                 expected = state_shape(self.kind, name, param.shape)
                 if tuple(value.shape) != expected:
-                    raise ShapeError(
-                        f"loaded state {name!r} has shape {list(value.shape)}, but its parameter's is {list(expected)}"
-                    )
+                    whose = "its parameter has shape" if expected == tuple(param.shape) else "it must have shape"
+                    raise ShapeError(f"loaded state {name!r} has shape {list(value.shape)}, but {whose} {list(expected)}")
                 array = value.array.astype(param.dtype, copy=True)
             elif name in numbers:
                 if isinstance(value, Tensor):
