@@ -251,6 +251,8 @@ def _new_state_arrays(kind, group) -> tuple:
     """The names of the state arrays a step keeps per parameter."""
     if kind == "sgd":
         return ("momentum_buffer",) if group.momentum != 0 else ()
+    if kind == "muon":
+        return ("momentum_buffer",)
     if kind == "rmsprop":
         return ("square_avg",) + (("momentum_buffer",) if group.momentum > 0 else ()) + (("grad_avg",) if group.centered else ())
     if kind == "adagrad":

@@ -443,3 +443,65 @@ def test_pruning_amounts_refused_as_torchs(session):
                          lambda: torch.nn.utils.prune.l1_unstructured(theirs, "weight", amount=amount))
     _raises_as_torch(lambda: gw.nn.utils.prune.ln_structured(ours, "bias", amount=1, n=2, dim=0),
                      lambda: torch.nn.utils.prune.ln_structured(theirs, "bias", amount=1, n=2, dim=0))
+
+
+# --- Muon ---------------------------------------------------------------------------------------------------------
+
+MUON = [
+    {},
+    {"lr": 0.02, "momentum": 0.9, "nesterov": False, "weight_decay": 0.0, "adjust_lr_fn": "match_rms_adamw"},
+    {"lr": 0.01, "ns_steps": 3, "ns_coefficients": (2.0, -1.5, 0.5), "adjust_lr_fn": "original"},
+]
+
+
+def _matrices(session):
+    rng = np.random.default_rng(8)
+    values = {"w1": rng.standard_normal((6, 3)), "w2": rng.standard_normal((2, 6))}
+    ours = {k: session.tensor(v, requires_grad=True) for k, v in values.items()}
+    theirs = {k: torch.tensor(v, requires_grad=True) for k, v in values.items()}
+    x, y = np.random.default_rng(9).standard_normal((8, 3)), np.random.default_rng(10).standard_normal((8, 2))
+    return ours, theirs, (session.tensor(x), session.tensor(y)), (torch.tensor(x), torch.tensor(y))
+
+
+def _mlp_loss(p, x, y):
+    return (((x @ p["w1"].T).tanh() @ p["w2"].T - y) ** 2).mean()
+
+
+def _train(gopt, topt, ours, theirs, gdata, tdata, steps):
+    for step in range(steps):
+        for opt, params, data in ((gopt, ours, gdata), (topt, theirs, tdata)):
+            opt.zero_grad()
+            _mlp_loss(params, *data).backward()
+            opt.step()
+        for k in ours:
+            np.testing.assert_allclose(ours[k].detach().numpy(), theirs[k].detach().numpy(), rtol=TOL, atol=TOL, err_msg=f"{k} after step {step + 1}")
+
+
+@pytest.mark.parametrize("options", MUON, ids=str)
+def test_muon_matches_torch_step_by_step(session, options):
+    ours, theirs, gdata, tdata = _matrices(session)
+    gopt, topt = gw.optim.Muon(ours.values(), **options), torch.optim.Muon(theirs.values(), **options)
+    _train(gopt, topt, ours, theirs, gdata, tdata, steps=5)
+    assert gopt.param_groups == [{**g, "params": gopt.param_groups[0]["params"]} for g in topt.param_groups]
+
+
+def test_muon_state_dict_round_trip_and_refusals(session):
+    ours, theirs, gdata, tdata = _matrices(session)
+    gopt, topt = gw.optim.Muon(ours.values(), lr=0.02), torch.optim.Muon(theirs.values(), lr=0.02)
+    _train(gopt, topt, ours, theirs, gdata, tdata, steps=2)
+    gstate, tstate = gopt.state_dict(), topt.state_dict()
+    assert gstate["param_groups"] == tstate["param_groups"]
+    for index, tvalues in tstate["state"].items():
+        assert list(gstate["state"][index]) == list(tvalues) == ["momentum_buffer"]
+        _close(gstate["state"][index]["momentum_buffer"], tvalues["momentum_buffer"], rtol=TOL, atol=TOL)
+    fresh = gw.optim.Muon(ours.values(), lr=1.0)
+    fresh.load_state_dict({"state": {i: {k: v.clone() for k, v in s.items()} for i, s in tstate["state"].items()}, "param_groups": tstate["param_groups"]})
+    _train(fresh, topt, ours, theirs, gdata, tdata, steps=2)
+    vector, t_vector = session.tensor(np.ones(3), requires_grad=True), torch.ones(3, requires_grad=True)
+    _raises_as_torch(lambda: gw.optim.Muon([vector]), lambda: torch.optim.Muon([t_vector]))
+    for options in ({"lr": -1.0}, {"momentum": -0.5}, {"weight_decay": -1.0}, {"adjust_lr_fn": "other"}):
+        _raises_as_torch(lambda: gw.optim.Muon(ours.values(), **options), lambda: torch.optim.Muon(theirs.values(), **options))
+    too_many, t_too_many = gw.optim.Muon(ours.values(), ns_steps=100), torch.optim.Muon(theirs.values(), ns_steps=100)
+    _mlp_loss(ours, *gdata).backward()
+    _mlp_loss(theirs, *tdata).backward()
+    _raises_as_torch(too_many.step, t_too_many.step)

@@ -1,5 +1,5 @@
 """Optimizer steps, on the server: PyTorch's SGD, Adam (AdamW), Adamax, RAdam, NAdam, RMSprop, Adagrad, Adadelta,
-Rprop, ASGD and Adafactor, in place on the parameters.
+Rprop, ASGD, Adafactor and Muon, in place on the parameters.
 
 An ``Optimizer`` holds only state (momentum buffers, Adam's moments and step counts), keyed
 by whatever the caller names each parameter with (the service uses the client's handle). The
@@ -20,7 +20,7 @@ from .backend import axpy
 from .errors import GraphError, InvalidArgument, ShapeError
 from .tensor import Tensor
 
-KINDS = ("sgd", "adam", "rmsprop", "adagrad", "adamax", "radam", "nadam", "adadelta", "rprop", "asgd", "adafactor")  # AdamW is Adam with decoupled_weight_decay
+KINDS = ("sgd", "adam", "rmsprop", "adagrad", "adamax", "radam", "nadam", "adadelta", "rprop", "asgd", "adafactor", "muon")  # AdamW is Adam with decoupled_weight_decay
 
 # the tensors of each kind's per-parameter state, and its numbers
 STATE_TENSORS = {
@@ -35,11 +35,13 @@ STATE_TENSORS = {
     "rprop": ("prev", "step_size"),
     "asgd": ("ax",),
     "adafactor": ("row_var", "col_var", "variance"),  # the row and column factors of a matrix's, a vector's own
+    "muon": ("momentum_buffer",),
 }
 STATE_NUMBERS = {
     "sgd": (), "adam": ("step",), "rmsprop": ("step",), "adagrad": ("step",), "adamax": ("step",), "radam": ("step",),
     "nadam": ("step", "mu_product"), "adadelta": ("step",), "rprop": ("step",), "asgd": ("step", "eta", "mu"),
     "adafactor": ("step",),
+    "muon": (),
 }
 
 
@@ -72,7 +74,9 @@ class Group:
     lambd: float = 1e-4
     t0: float = 1e6
     # Adafactor's hyperparameters travel in fields of the message that it has no other use for (no protocol change):
-    # beta2_decay in beta2, eps = (eps1, eps2) in eps (negative: None, the dtype's eps) and alpha, d in rho
+    # beta2_decay in beta2, eps = (eps1, eps2) in eps (negative: None, the dtype's eps) and alpha, d in rho.
+    # Muon's likewise: ns_coefficients (a, b, c) in beta1, beta2 and alpha, ns_steps in t0, adjust_lr_fn
+    # "match_rms_adamw" as centered (None and "original" are the same)
 
 
 def state_shape(kind, name, shape):
@@ -487,9 +491,59 @@ def _adafactor(xp, p, grad, state, group):
     p += update
 
 
+def _bfloat16(xp, x):
+    """x rounded to bfloat16's precision (to nearest, ties to even), held in float32: NumPy has no bfloat16, and
+    torch's Muon orthogonalizes in it (each op's float32 result rounded once: torch's on the CPU, to the bit)."""
+    bits = xp.array(x, dtype=xp.float32, order="C").view(xp.uint32)  # (a copy, of any shape: 0-d too)
+    bits = (bits + (((bits >> 16) & 1) + 0x7FFF)) & 0xFFFF0000
+    return bits.view(xp.float32)
+
+
+def _newton_schulz(xp, g, coefficients, steps, eps):
+    """torch.optim.Muon's orthogonalization: a quintic Newton-Schulz iteration on G / ||G||, in bfloat16."""
+    a, b, c = coefficients
+    x = _bfloat16(xp, g)
+    tall = g.shape[0] > g.shape[1]
+    if tall:
+        x = x.T
+    norm = float(xp.sqrt((x * x).sum(dtype=xp.float32)))
+    x = _bfloat16(xp, x / float(_bfloat16(xp, xp.asarray(max(norm, eps)))))
+    for _ in range(steps):
+        gram = _bfloat16(xp, x @ x.T)
+        gram_update = _bfloat16(xp, b * gram + c * (gram @ gram))
+        x = _bfloat16(xp, a * x + gram_update @ x)
+    return x.T if tall else x
+
+
+def _muon(xp, p, grad, state, group):
+    """torch.optim.Muon: momentum (Nesterov's by default), the update orthogonalized by Newton-Schulz in bfloat16,
+    a rate scaled by the matrix's shape (sqrt(max(1, rows/cols)), or 0.2 sqrt(max(rows, cols)) for
+    "match_rms_adamw"), decoupled weight decay. 2-D parameters only."""
+    if grad.ndim != 2:
+        raise InvalidArgument("Param gradient must be a 2D matrix")
+    if "momentum_buffer" not in state:
+        state["momentum_buffer"] = xp.zeros_like(grad)
+    buf = state["momentum_buffer"]
+    momentum = group.momentum
+    _lerp(xp, buf, grad, 1 - momentum, xp.empty_like(buf))
+    if group.nesterov:
+        update = grad.copy()
+        _lerp(xp, update, buf, momentum, xp.empty_like(update))
+    else:
+        update = buf
+    steps = int(group.t0)
+    if steps >= 100:
+        raise InvalidArgument("Number of steps must be less than 100 for computational efficiency")
+    ortho = _newton_schulz(xp, update, (group.beta1, group.beta2, group.alpha), steps, group.eps)
+    rows, columns = p.shape
+    ratio = 0.2 * math.sqrt(max(rows, columns)) if group.centered else math.sqrt(max(1, rows / columns))
+    xp.multiply(p, 1 - group.lr * group.weight_decay, out=p)
+    p += ortho.astype(p.dtype) * (-group.lr * ratio)
+
+
 _UPDATES = {
     "sgd": _sgd, "adam": _adam, "rmsprop": _rmsprop, "adagrad": _adagrad, "adamax": _adamax, "radam": _radam, "nadam": _nadam,
-    "adadelta": _adadelta, "rprop": _rprop, "asgd": _asgd, "adafactor": _adafactor,
+    "adadelta": _adadelta, "rprop": _rprop, "asgd": _asgd, "adafactor": _adafactor, "muon": _muon,
 }
 
 
