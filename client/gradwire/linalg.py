@@ -14,7 +14,7 @@ import numpy as np
 from . import errors
 from .tensor import Tensor, _op, slogdet_result
 
-__all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "inv_ex", "lstsq", "lu",
+__all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh", "householder_product", "inv", "inv_ex", "lstsq", "lu",
            "lu_factor", "lu_factor_ex", "lu_solve", "matmul", "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm",
            "pinv", "qr", "slogdet", "solve", "solve_ex", "solve_triangular", "svd", "svdvals", "tensorinv", "tensorsolve", "vander", "vecdot",
            "vector_norm"]
@@ -315,6 +315,17 @@ lu_factor_ex_result = namedtuple("linalg_lu_factor_ex", ["LU", "pivots", "info"]
 lu_result = namedtuple("linalg_lu", ["P", "L", "U"])
 lu_unpack_result = namedtuple("lu_unpack", ["P", "L", "U"])
 triangular_solve_result = namedtuple("triangular_solve", ["solution", "cloned_coefficient"])
+geqrf_result = namedtuple("geqrf", ["a", "tau"])
+
+
+def geqrf(A: Tensor) -> geqrf_result:
+    """``(a, tau)``, LAPACK's QR in Householder form, as ``torch.geqrf``: R on and above the diagonal of ``a``, the
+    reflectors below it, their scales ``tau`` (``householder_product(a, tau)`` is Q). One op; not differentiable
+    (torch's backward through it raises)."""
+    batch = _batch(A, 2)
+    k = None if A._shape is None or len(A._shape) < 2 else min(A._shape[-2:])
+    a, tau = _op("geqrf", (A,), None, extras=[(_shaped(batch, k), A._dtype)])
+    return geqrf_result(a, tau)
 
 
 def cholesky_ex(A: Tensor, *, upper=False, check_errors=False) -> cholesky_ex_result:
@@ -516,7 +527,27 @@ def cond(A: Tensor, p=None) -> Tensor:
     if p not in ("fro", "nuc", math.inf, -math.inf, 1, -1):
         raise errors.InvalidArgumentError(f"linalg.cond got an invalid norm type: {p}")
     _square_check(A, "linalg.cond")
-    return matrix_norm(A, p) * matrix_norm(inv(A), p)
+    inverse, info = inv_ex(A)  # a singular matrix's condition number is inf, as torch's (no error)
+    return _where(info > 0, math.inf, matrix_norm(A, p) * matrix_norm(inverse, p))
+
+
+def householder_product(A: Tensor, tau: Tensor) -> Tensor:
+    """The first n columns of H_1 ... H_k, H_i = I - tau_i v_i v_i^T with v_i column i of A (..., m, n) below the
+    diagonal, a 1 on it and zeros above, as ``torch.linalg.householder_product`` (``orgqr``): LAPACK's geqrf's Q from
+    its reflectors. Written with matmuls: differentiable in A and tau."""
+    m, n = A.shape[-2:]
+    k = tau.shape[-1]
+    if m < n:
+        raise errors.InvalidArgumentError("torch.linalg.householder_product: input.shape[-2] must be greater than or equal to input.shape[-1]")
+    if n < k:
+        raise errors.InvalidArgumentError("torch.linalg.householder_product: input.shape[-1] must be greater than or equal to tau.shape[-1]")
+    session = A._session
+    V = A.tril(-1) + session.tensor(np.eye(m, n, dtype=A.dtype))
+    Q = session.tensor(np.eye(m, n, dtype=A.dtype))
+    for i in range(k - 1, -1, -1):  # H_1 (H_2 (... (H_k I)))
+        v = V[..., :, i:i + 1]
+        Q = Q - (v * tau[..., i:i + 1].unsqueeze(-1)) @ (v.mT @ Q)
+    return Q
 
 
 def _numel(shape):

@@ -434,6 +434,7 @@ def _solve_triangular(inputs, params):
 INFER = {
     **dict.fromkeys(["inv", "cholesky", "cholesky_ex"], _square),  # (cholesky_ex: its first output, L)
     "solve_triangular": _solve_triangular,
+    "geqrf": lambda inputs, params: (inputs[0]._shape, inputs[0]._dtype) if len(inputs[0]._shape) >= 2 and inputs[0]._dtype.kind == "f" else None,
     "lu_factor": lambda inputs, params: (inputs[0]._shape, inputs[0]._dtype) if len(inputs[0]._shape) >= 2 and inputs[0]._dtype.kind == "f" else None,
     "lu_permutation": lambda inputs, params: (inputs[0]._shape[:-1] + (params["m"],), np.dtype(np.int64)) if inputs[0]._shape else None,
     **dict.fromkeys(["det", "slogdet"], _determinant),  # (slogdet: its first output, the sign; the SDK knows both)

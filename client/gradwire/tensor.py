@@ -875,6 +875,18 @@ class Tensor:
         LU, pivots, info = linalg.lu_factor_ex(self, pivot=pivot)
         return (LU, pivots, info) if get_infos else (LU, pivots)
 
+    def geqrf(self):
+        """``(a, tau)``: QR in Householder form, as ``torch.geqrf`` (not differentiable)."""
+        from . import linalg
+
+        return linalg.geqrf(self)
+
+    def orgqr(self, input2):
+        """The Q of Householder reflectors and their scales ``input2``, as ``torch.orgqr`` (``linalg.householder_product``)."""
+        from . import linalg
+
+        return linalg.householder_product(self, input2)
+
     def lu_solve(self, LU_data, LU_pivots):
         """X with A X = self, A given by ``lu``'s factors, as ``torch.lu_solve``."""
         from . import linalg
@@ -1870,7 +1882,7 @@ _FUNCTION_NAMES = (
     "logical_xor", "cumprod", "nonzero", "argwhere", "scatter_add", "index_select", "masked_select", "diagonal", "diag", "trace",
     "lerp", "addmm", "addcmul", "addcdiv", "hypot", "logaddexp", "nan_to_num", "isclose", "diff", "repeat_interleave", "kron", "cross",
     "scatter", "index_add", "index_fill", "kthvalue", "median", "quantile", "unique", "bincount", "inverse", "det", "slogdet", "logdet", "svd",
-    "cholesky", "cholesky_solve", "cholesky_inverse", "matrix_exp", "matrix_power", "pinverse", "qr", "triangular_solve", "lu", "lu_solve",
+    "cholesky", "cholesky_solve", "cholesky_inverse", "matrix_exp", "matrix_power", "pinverse", "qr", "triangular_solve", "lu", "lu_solve", "orgqr", "geqrf",
     "bernoulli", "multinomial", "swapaxes", "swapdims", "take", "take_along_dim", "baddbmm", "addbmm", "addmv", "addr", "dist", "diag_embed",
     "nanmean", "nansum", "fmax", "fmin", "frac", "cummax", "cummin", "logit", "xlogy", "sinc", "mode", "histc",
 )

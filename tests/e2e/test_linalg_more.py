@@ -244,3 +244,28 @@ def test_torch_level_cholesky_solve_inverse_triangular_solve_and_tensor_methods(
     _close(Q, tQ)
     _close(R, tR)
     assert session.tensor(_RHS).qr(some=False).Q.shape == (2, 4, 4)
+
+
+@pytest.mark.parametrize("shape,k", [((5, 3), 3), ((5, 3), 2), ((2, 4, 4), 4)], ids=str)
+def test_householder_product_and_orgqr(session, shape, k):
+    tau = np.random.default_rng(6).uniform(0.5, 1.5, shape[:-2] + (k,))
+    a = np.random.default_rng(7).standard_normal(shape)
+    _grads_match(session, gw.linalg.householder_product, torch.linalg.householder_product, a, tau)
+    _close(session.tensor(a).orgqr(session.tensor(tau)), torch.orgqr(torch.tensor(a), torch.tensor(tau)))
+    with pytest.raises(gw.InvalidArgumentError, match="input.shape\\[-2\\] must be greater than or equal to input.shape\\[-1\\]"):
+        gw.linalg.householder_product(session.tensor(np.ones((2, 3))), session.tensor(np.ones(1)))
+
+
+def test_cond_of_a_singular_matrix_as_torchs(session):
+    for p in (None, 1, "fro"):
+        np.testing.assert_array_equal(gw.linalg.cond(session.tensor(np.zeros((2, 3, 3))), p).numpy(),
+                                      torch.linalg.cond(torch.zeros(2, 3, 3, dtype=torch.float64), p).numpy())
+
+
+def test_geqrf_and_its_q_as_torchs(session):
+    a = np.random.default_rng(9).standard_normal((2, 5, 3))
+    ours, theirs = gw.geqrf(session.tensor(a)), torch.geqrf(torch.tensor(a))
+    assert ours._fields == ("a", "tau") and ours.tau.shape == (2, 3)
+    _close(ours.a, theirs.a)
+    _close(ours.tau, theirs.tau)
+    _close(gw.linalg.householder_product(*ours), torch.linalg.householder_product(*theirs))

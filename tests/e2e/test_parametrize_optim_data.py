@@ -315,6 +315,16 @@ def test_orthogonal_as_torchs(session, shape, orthogonal_map):
     _same_module(session, ours, theirs)
 
 
+@pytest.mark.parametrize("orthogonal_map,shape", [("matrix_exp", (3, 3)), ("cayley", (4, 2)), ("householder", (3, 3)), ("householder", (5, 3)),
+                                                  ("householder", (3, 5))], ids=str)
+def test_orthogonal_without_trivialization_as_torchs(session, shape, orthogonal_map):
+    ours, theirs = _linears(session, shape[1], shape[0], seed=6)
+    gw.nn.utils.parametrizations.orthogonal(ours, orthogonal_map=orthogonal_map, use_trivialization=False)
+    torch.nn.utils.parametrizations.orthogonal(theirs, orthogonal_map=orthogonal_map, use_trivialization=False)
+    assert list(ours.state_dict()) == list(theirs.state_dict())  # no base
+    _same_module(session, ours, theirs)  # householder: the weight's own orthogonalization, from geqrf
+
+
 def test_orthogonal_refusals(session):
     ours, theirs = _linears(session)
     _raises_as_torch(lambda: gw.nn.utils.parametrizations.orthogonal(ours, "bias"),

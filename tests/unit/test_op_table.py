@@ -556,6 +556,8 @@ ROWS = [
     R("lu_factor", [(2, 3, 3)], lambda a: torch.linalg.lu_factor(a).LU, "batched", call=lambda e, a: e.apply("lu_factor", a)[0]),
     R("lu_factor", [(3, 5)], lambda a: torch.linalg.lu_factor(a).LU, "wide", call=lambda e, a: e.apply("lu_factor", a)[0]),
     R("lu_factor", [(2, 5, 3)], lambda a: torch.linalg.lu_factor(a).LU, "tall", call=lambda e, a: e.apply("lu_factor", a)[0]),
+    R("geqrf", [(2, 5, 3)], lambda a: torch.geqrf(a)[0], "batched-tall", diff=(), call=lambda e, a: e.apply("geqrf", a)[0]),
+    R("geqrf", [(3, 4)], lambda a: torch.geqrf(a)[1], "wide-tau", diff=(), call=lambda e, a: e.apply("geqrf", a)[1]),
     R("lu_permutation", [const([[2, 3, 3], [1, 3, 3]], "int32")], lambda p: torch.lu_unpack(torch.zeros(2, 3, 3), p).P.argmax(-2), m=3),
     R("scatter", [(3, 4), const([[0, 1], [1, 3], [3, 0]], "int64"), (3, 2)], lambda x, i, src: torch.scatter(x, 1, i, src), dim=1),
     R("scatter", [(3, 2), const([[2, 0], [0, 1]], "int64"), (2, 2)], lambda x, i, src: torch.scatter(x, 0, i, src), "dim0", dim=0),
@@ -893,8 +895,8 @@ def test_ops_without_a_derivative_record_one_that_raises_as_torchs_do(op):
 
 
 # rows of ops on floats (bitwise ops take none: test_bitwise_ops_refuse_floats_as_torchs_do)
-# (bincount's weights: torch records a node whose backward raises; gradwire's output has no grad: both refuse a backward)
-NO_GRAD_ROWS = [row for row in ROWS if row.op in NON_DIFFERENTIABLE and not row.op.startswith("bitwise_") and row.op != "bincount_weighted"
+# (bincount's weights and geqrf: torch records a node whose backward raises; gradwire's output has no grad: both refuse a backward)
+NO_GRAD_ROWS = [row for row in ROWS if row.op in NON_DIFFERENTIABLE and not row.op.startswith("bitwise_") and row.op not in ("bincount_weighted", "geqrf")
                 and any(isinstance(spec, tuple) or (callable(spec) and _makes_floats(spec)) for spec in row.inputs)]
 
 

@@ -197,6 +197,14 @@ def _unit_lower(xp, lu):
     return xp.tril(lu, -1) + xp.eye(m, k, dtype=lu.dtype)
 
 
+def geqrf(xp, a):
+    """``(a, tau)``, LAPACK's geqrf as ``torch.geqrf``: R on and above the diagonal of ``a``, the Householder vectors
+    below it, and their scales ``tau`` (NumPy's and CuPy's QR in "raw" mode, whose ``h`` is its transpose)."""
+    _float_matrices(xp, a, "geqrf")
+    h, tau = xp.linalg.qr(a, mode="raw")
+    return xp.ascontiguousarray(_mT(h)), tau
+
+
 def cholesky_info(xp, a):
     """The 1-based order of the first leading minor of each matrix that is not positive-definite (0 where it is)."""
     n = a.shape[-1]

@@ -18,7 +18,7 @@ import numpy as np
 
 from ... import errors, linalg
 from ...grad_mode import no_grad
-from ...tensor import Tensor, cat, int32
+from ...tensor import Tensor, cat, int32, where
 from .. import functional as F
 from ..module import Module
 from . import parametrize
@@ -115,19 +115,6 @@ def _eye(like, n, k=None):
     return like._session.tensor(np.eye(n, n if k is None else k, dtype=like.dtype))
 
 
-def _householder_product(A, tau):
-    """H_1 ... H_k's first k columns (``torch.linalg.householder_product``): H_i = I - tau_i v_i v_i^T, v_i column i of
-    A below the diagonal with a 1 on it and zeros above."""
-    n, k = A.shape[-2:]
-    unit = _eye(A, n, k)
-    V = A.tril(-1) + unit
-    Q = _eye(A, n)
-    for i in range(k):
-        v = V[..., :, i:i + 1]
-        Q = Q - (Q @ v) * tau[..., i:i + 1].unsqueeze(-1) @ v.mT
-    return Q[..., :, :k]
-
-
 def _make_orthogonal(A):
     """The Q of A's QR decomposition, its columns signed so that R's diagonal is positive (unique: as torch's)."""
     Q, R = linalg.qr(A)
@@ -169,7 +156,7 @@ class _Orthogonal(Module):
         else:
             A = X.tril(-1)
             tau = 2.0 / (1.0 + (A * A).sum(-2))
-            Q = _householder_product(A, tau)
+            Q = linalg.householder_product(A, tau)
             Q = Q * X.diagonal(0, -2, -1).to(int32).unsqueeze(-2)  # the signs of the diagonal (truncated, as torch's .int())
         if self._buffers.get("base") is not None:
             Q = self.base @ Q
@@ -187,7 +174,15 @@ class _Orthogonal(Module):
             Q = Q.mT
             n, k = k, n
         if "base" not in self._buffers:
-            raise NotImplementedError("It is not possible to assign to the matrix exponential or the Cayley parametrizations when use_trivialization=False.")
+            if self.orthogonal_map != "householder":
+                raise NotImplementedError("It is not possible to assign to the matrix exponential or the Cayley parametrizations when use_trivialization=False.")
+            # Householder form: geqrf's reflectors, the diagonal the signs of R's (so that R's is positive), and the
+            # sign flipped where LAPACK used no reflection (tau exactly 0)
+            A, tau = linalg.geqrf(Q)
+            signs = A.diagonal(0, -2, -1).sign()
+            signs = where(tau == 0.0, -signs, signs)
+            A = A.tril(-1) + A.triu(1) + _eye(A, n, k) * signs.unsqueeze(-2)
+            return A.mT if transpose else A
         if n == k:
             Q = Q.clone() if _is_orthogonal(Q) else _make_orthogonal(Q)
         else:  # completed into an n x n orthogonal matrix with random columns
@@ -211,8 +206,6 @@ def orthogonal(module, name="weight", orthogonal_map=None, *, use_trivialization
         orthogonal_map = "matrix_exp" if weight.shape[-2] == weight.shape[-1] else "householder"
     if orthogonal_map not in _MAPS:
         raise ValueError(f'orthogonal_map has to be one of "matrix_exp", "cayley", "householder". Got: {orthogonal_map}')
-    if orthogonal_map == "householder" and not use_trivialization:  # (torch finds A from Q with LAPACK's geqrf)
-        raise errors.UnimplementedError("orthogonal: orthogonal_map='householder' with use_trivialization=False is not supported")
     orth = _Orthogonal(weight, orthogonal_map, use_trivialization=use_trivialization)
     parametrize.register_parametrization(module, name, orth, unsafe=True)
     return module
