@@ -88,10 +88,19 @@ def solve_triangular(xp, a, b, upper=False, unitriangular=False):
     return _substitute(xp, a, b, upper, unitriangular)
 
 
+def _triangular(xp, a, b, upper, unit):
+    """The triangular solve in a VJP rule: by substitution on arrays, the engine's op when the rule is traced
+    (``create_graph``: its ``xp.linalg`` has one)."""
+    traced = getattr(xp.linalg, "solve_triangular", None)  # (NumPy's and CuPy's linalg have none)
+    if traced is not None:
+        return traced(a, b, upper=upper, unitriangular=unit)
+    return _substitute(xp, a, b, upper, unit)
+
+
 def solve_triangular_grad(xp, g, ans, a, b, *, argnum, upper=False, unitriangular=False):
     """B's gradient solves A^T G_B = g (A^T triangular the other way); A's is -G_B X^T on A's triangle (off its
     diagonal where ``unitriangular``), as PyTorch's; the walk sums broadcast batch dims back."""
-    g_b = _substitute(xp, _mT(a), g, not upper, unitriangular)
+    g_b = _triangular(xp, _mT(a), g, not upper, unitriangular)
     if argnum == 1:
         return g_b
     g_a = -(g_b @ _mT(ans))
