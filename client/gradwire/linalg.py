@@ -342,7 +342,8 @@ def cholesky_ex(A: Tensor, *, upper=False, check_errors=False) -> cholesky_ex_re
 def lu_factor_ex(A: Tensor, *, pivot=True, check_errors=False) -> lu_factor_ex_result:
     """``(LU, pivots, info)`` of each matrix (..., m, n), as ``torch.linalg.lu_factor_ex``: partial pivoting (LAPACK's
     getrf), L (unit diagonal, implied) below the diagonal of LU and U on and above it; pivots 1-based int32 row swaps;
-    info (int32) the first zero pivot's 1-based column, 0 where none. One op; LU differentiable (square, wide and tall)."""
+    info (int32) the first zero pivot's 1-based column, 0 where none. One op; LU differentiable (square, wide and tall),
+    twice over."""
     if not pivot:
         raise errors.InvalidArgumentError("linalg.lu_factor: LU without pivoting is not implemented on the CPU")
     batch = _batch(A, 2)

@@ -269,3 +269,19 @@ def test_geqrf_and_its_q_as_torchs(session):
     _close(ours.a, theirs.a)
     _close(ours.tau, theirs.tau)
     _close(gw.linalg.householder_product(*ours), torch.linalg.householder_product(*theirs))
+
+
+def test_second_derivatives_through_lu_solve_as_torchs(session):
+    """grad with create_graph through lu_factor and the triangular solves, then a second backward."""
+    A, tA = _pair(session, _SQUARE)
+    B, tB = _pair(session, _RHS)
+
+    def first(lib, A, B):
+        X = lib.linalg.lu_solve(*lib.linalg.lu_factor(A), B)
+        (gA,) = lib.autograd.grad((X ** 3).sum(), [A], create_graph=True)
+        return (gA * gA).sum()
+
+    first(gw, A, B).backward()
+    first(torch, tA, tB).backward()
+    _close(A.grad, tA.grad, rtol=1e-6, atol=1e-8)
+    _close(B.grad, tB.grad, rtol=1e-6, atol=1e-8)

@@ -167,43 +167,45 @@ def lu_permutation(xp, pivots, m):
 
 def _lu_square_grad(xp, g_l, g_u, lower, upper):
     """A = P L U, square: P L^-T [tril(L^T gL, -1) + triu(gU U^T)] U^-T, without P (PyTorch's rule)."""
-    n = lower.shape[-1]
     core = xp.tril(_mT(lower) @ g_l, -1) + xp.triu(g_u @ _mT(upper))
-    left = _substitute(xp, _mT(lower), core, True, True)  # L^-T core
-    return _mT(_substitute(xp, upper, _mT(left), True, False))  # (U^-1 (L^-T core)^T)^T = L^-T core U^-T
+    left = _triangular(xp, _mT(lower), core, True, True)  # L^-T core
+    return _mT(_triangular(xp, upper, _mT(left), True, False))  # (U^-1 (L^-T core)^T)^T = L^-T core U^-T
 
 
 def lu_factor_grad(xp, g, ans, a):
     """The gradient through the packed factors (L below the diagonal, U on and above it). Square: PyTorch's rule. Wide
     (m < n, A = P L [U1 | U2]): U2 = L^-1 P^T A2, so A2's gradient is P L^-T gU2 and L's takes -L^-T gU2 U2^T more.
-    Tall (m > n, P^T A = [L1; L2] U): L2 = (P^T A)_2 U^-1, so (P^T A)_2's is gL2 U^-T and U's takes -L2^T gL2 U^-T more."""
+    Tall (m > n, P^T A = [L1; L2] U): L2 = (P^T A)_2 U^-1, so (P^T A)_2's is gL2 U^-T and U's takes -L2^T gL2 U^-T more.
+    Written in ops that trace (differentiable twice over)."""
     lu, pivots, _ = ans
     m, n = a.shape[-2:]
-    k = min(m, n)
-    perm = _permutation(xp, pivots, m)
     if m == n:
         g_pa = _lu_square_grad(xp, xp.tril(g, -1), xp.triu(g), _unit_lower(xp, lu), xp.triu(lu))
     elif m < n:
         lower, u1, u2 = _unit_lower(xp, lu[..., :, :m]), xp.triu(lu[..., :, :m]), lu[..., :, m:]
-        g_u2 = g[..., :, m:]
-        left = _substitute(xp, _mT(lower), g_u2, True, True)  # L^-T gU2
+        left = _triangular(xp, _mT(lower), g[..., :, m:], True, True)  # L^-T gU2
         g_l = xp.tril(g[..., :, :m] - left @ _mT(u2), -1)
         g_pa = xp.concatenate([_lu_square_grad(xp, g_l, xp.triu(g[..., :, :m]), lower, u1), left], axis=-1)
     else:
         l1, l2, upper = _unit_lower(xp, lu[..., :n, :]), lu[..., n:, :], xp.triu(lu[..., :n, :])
-        g_l2 = g[..., n:, :]
-        right = _mT(_substitute(xp, upper, _mT(g_l2), True, False))  # gL2 U^-T = (U^-1 gL2^T)^T
+        right = _mT(_triangular(xp, upper, _mT(g[..., n:, :]), True, False))  # gL2 U^-T = (U^-1 gL2^T)^T
         g_u = xp.triu(g[..., :n, :] - _mT(l2) @ right)
         g_pa = xp.concatenate([_lu_square_grad(xp, xp.tril(g[..., :n, :], -1), g_u, l1, upper), right], axis=-2)
-    # g_pa is the gradient for P^T A, whose row i is A's row perm[i]: scattered back
-    g_a = xp.zeros(g_pa.shape, dtype=g_pa.dtype)
-    xp.put_along_axis(g_a, xp.broadcast_to(perm[..., :, None], g_pa.shape), g_pa, axis=-2)
-    return g_a
+    # g_pa is the gradient for P^T A: A's is P g_pa
+    return _permutation_matrix(xp, pivots, m, g_pa.dtype) @ g_pa
+
+
+def _permutation_matrix(xp, pivots, m, dtype):
+    """P, with P[perm[i], i] = 1, from the pivots (the engine's op where the rule is traced)."""
+    traced = getattr(xp.linalg, "lu_permutation", None)
+    perm = traced(pivots, m) if traced is not None else _permutation(xp, pivots, m)
+    return (xp.expand_dims(perm, -2) == xp.expand_dims(xp.arange(m), -1)).astype(dtype)
 
 
 def _unit_lower(xp, lu):
+    """L of a square or tall packed LU: its strictly lower part, ones on the diagonal."""
     m, k = lu.shape[-2], lu.shape[-1]
-    return xp.tril(lu, -1) + xp.eye(m, k, dtype=lu.dtype)
+    return xp.tril(lu, -1) + xp.eye(m, dtype=lu.dtype)[:, :k]
 
 
 def geqrf(xp, a):

@@ -34,7 +34,7 @@ TRACEABLE = frozenset({
     "min", "nll_loss", "repeat", "roll", "round", "sign", "softplus", "tril", "triu", "trunc", "conv2d", "conv_transpose2d",
     "avg_pool2d", "adaptive_avg_pool2d", "max_pool2d", "gather", "scatter_add", "embedding", "pad",
     "binary_cross_entropy", "copy_slices", "cumprod", "dropout", "einsum", "index_put", "prod", "remainder", "scatter", "sort", "topk",
-    "inv", "slogdet", "solve", "cholesky", "cholesky_ex", "solve_triangular", "linalg_svd", "linalg_eigh", "linalg_qr", "erfc", "erfcx", "lgamma", "digamma", "polygamma",
+    "inv", "slogdet", "solve", "cholesky", "cholesky_ex", "solve_triangular", "lu_factor", "linalg_svd", "linalg_eigh", "linalg_qr", "erfc", "erfcx", "lgamma", "digamma", "polygamma",
 })
 
 
@@ -262,6 +262,7 @@ class _TracedLinalg:
 
     inv = staticmethod(lambda a: _apply("inv", a))
     solve = staticmethod(lambda a, b: _apply("solve", a, b))
+    lu_permutation = staticmethod(lambda pivots, m: _apply("lu_permutation", pivots, m=m))
     solve_triangular = staticmethod(lambda a, b, upper=False, unitriangular=False: _apply("solve_triangular", a, b, upper=upper, unitriangular=unitriangular))
 
 
