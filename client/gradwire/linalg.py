@@ -2,7 +2,11 @@
 factor of batches of square matrices, their eigenvalues and singular values, as ops on the server (each
 differentiable, and twice over but for ``det``, ``eigvalsh`` and ``svdvals``); the decompositions ``svd``, ``eigh``,
 ``qr`` and ``slogdet`` as one op each, its outputs sharing one backward node (differentiable twice over), and
-``pinv``, ``lstsq``, ``matrix_rank``, ``matrix_power`` and ``multi_dot`` written with them."""
+``pinv``, ``lstsq``, ``matrix_rank``, ``matrix_power`` and ``multi_dot`` written with them; LU with partial pivoting
+(``lu_factor``/``lu_factor_ex``, one op) and triangular solves (``solve_triangular``, one op), and on them ``lu``,
+``lu_solve``, ``lu_unpack``, the ``*_ex`` variants with their int32 ``info``, ``cholesky_solve``/``cholesky_inverse``
+and ``triangular_solve``; ``matrix_exp``, ``householder_product``, ``cond``, ``tensorinv``, ``tensorsolve`` and the
+small ones written with ops. ``LinAlgError`` is raised, as torch's, for a singular or indefinite matrix."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Linear algebra on batches of matrices (``torch.linalg``'s inv, det, slogdet, solve, cholesky, eigvalsh, svdvals, and
-the decompositions with several outputs: svd, eigh, qr): the forwards, checked and worded as PyTorch's, and their VJP rules.
+"""Linear algebra on batches of matrices (``torch.linalg``'s inv, det, slogdet, solve, cholesky, cholesky_ex, eigvalsh,
+svdvals, solve_triangular, geqrf, and the decompositions with several outputs: svd, eigh, qr, lu_factor): the forwards,
+checked and worded as PyTorch's (a singular or indefinite matrix: ``LinAlgError``), and their VJP rules.
 
 Each works on ``(..., n, n)`` stacks through ``xp.linalg`` (NumPy's LAPACK, CuPy's cuSOLVER). NumPy raises for a
 singular matrix or one that is not positive-definite; CuPy gives NaNs there, as its LAPACK calls do not check.
@@ -216,23 +217,29 @@ def geqrf(xp, a):
     return xp.ascontiguousarray(_mT(h)), tau
 
 
+def _factors(xp, a) -> bool:
+    """Whether the Cholesky factorization of ``a`` succeeds: NumPy raises where it does not, CuPy gives NaNs."""
+    try:
+        return bool(xp.isfinite(xp.linalg.cholesky(a)).all())
+    except getattr(xp.linalg, "LinAlgError", numpy.linalg.LinAlgError):
+        return False
+
+
 def cholesky_info(xp, a):
-    """The 1-based order of the first leading minor of each matrix that is not positive-definite (0 where it is)."""
+    """The 1-based order of the first leading minor of each matrix that is not positive-definite (0 where it is):
+    a binary search over the orders (a leading minor of one that is positive-definite is too), matrix by matrix,
+    only for the matrices whose factorization fails."""
     n = a.shape[-1]
     flat = a.reshape((-1, n, n))
     info = numpy.zeros(flat.shape[0], dtype=numpy.int32)
     for b in range(flat.shape[0]):
-        try:
-            xp.linalg.cholesky(flat[b])
+        if n == 0 or _factors(xp, flat[b]):
             continue
-        except getattr(xp.linalg, "LinAlgError", numpy.linalg.LinAlgError):
-            pass
-        for order in range(1, n + 1):
-            try:
-                xp.linalg.cholesky(flat[b, :order, :order])
-            except getattr(xp.linalg, "LinAlgError", numpy.linalg.LinAlgError):
-                info[b] = order
-                break
+        good, bad = 0, n  # the largest order known to factor, the smallest known not to
+        while bad - good > 1:
+            middle = (good + bad) // 2
+            good, bad = (middle, bad) if _factors(xp, flat[b, :middle, :middle]) else (good, middle)
+        info[b] = bad
     return xp.asarray(info.reshape(a.shape[:-2]))
 
 
