@@ -515,3 +515,36 @@ def test_muon_state_dict_round_trip_and_refusals(session):
     _mlp_loss(ours, *gdata).backward()
     _mlp_loss(theirs, *tdata).backward()
     _raises_as_torch(too_many.step, t_too_many.step)
+
+
+def test_adafactor_float32_batched_matrices_and_a_scalar(session):
+    """float32 (eps1 None: float32's eps), a batch of matrices (factors over its last two dims) and a 0-d parameter."""
+    rng = np.random.default_rng(11)
+    values = {"w": rng.standard_normal((2, 4, 3)).astype(np.float32), "b": rng.standard_normal(3).astype(np.float32), "c": np.float32(0.7)}
+    ours = {k: session.tensor(np.asarray(v), requires_grad=True) for k, v in values.items()}
+    theirs = {k: torch.tensor(np.asarray(v), requires_grad=True) for k, v in values.items()}
+    gopt, topt = gw.optim.Adafactor(ours.values(), lr=0.05), torch.optim.Adafactor(theirs.values(), lr=0.05)
+    x = rng.standard_normal((5, 4)).astype(np.float32)
+    for _ in range(4):
+        for opt, p, X in ((gopt, ours, session.tensor(x)), (topt, theirs, torch.tensor(x))):
+            opt.zero_grad()
+            (((X @ p["w"]).tanh() * p["b"]).sum() * p["c"]).backward()
+            opt.step()
+        for k in ours:
+            assert ours[k].dtype == gw.float32
+            _close(ours[k], theirs[k], rtol=1e-5, atol=1e-6)
+    assert gopt.state_dict()["state"][0]["col_var"].shape == (2, 1, 3)
+
+
+def test_a_pruned_weight_follows_its_orig_through_optimizer_steps(session):
+    ours, theirs = _convs(session)
+    gw.nn.utils.prune.l1_unstructured(ours, "weight", amount=0.5)
+    torch.nn.utils.prune.l1_unstructured(theirs, "weight", amount=0.5)
+    gopt, topt = gw.optim.SGD(ours.parameters(), lr=0.1), torch.optim.SGD(theirs.parameters(), lr=0.1)
+    for _ in range(2):  # each forward recomputes weight = weight_orig * weight_mask (the pre-hook)
+        gopt.zero_grad()
+        topt.zero_grad()
+        _same_pruned(session, ours, theirs, _X)
+        gopt.step()
+        topt.step()
+    _close(ours.weight, theirs.weight)
