@@ -36,6 +36,11 @@ class InvalidIndexError(InvalidArgumentError, IndexError):
     """An index or a dim outside the tensor: an ``IndexError`` too, as PyTorch raises one."""
 
 
+class LinAlgError(InvalidArgumentError):
+    """A matrix that a decomposition or inverse cannot take (singular, not positive-definite), as
+    ``torch.linalg.LinAlgError`` (a ``RuntimeError``); also ``gradwire.linalg.LinAlgError``."""
+
+
 class NotFoundError(GradwireError):
     """An unknown handle, or a session that is unknown, closed or expired (the message says which)."""
 
@@ -105,7 +110,7 @@ _BY_CODE.update({"UNKNOWN": InternalError, "DATA_LOSS": InternalError, "ABORTED"
 
 
 # server exception classes (``Error.type``) that have a class of their own here, more precise than the code's
-_BY_TYPE = {"IndexOutOfRange": InvalidIndexError}
+_BY_TYPE = {"IndexOutOfRange": InvalidIndexError, "LinAlgError": LinAlgError}
 
 
 def error_for(code: str, message: str, type_name: str = "", **context) -> GradwireError:

@@ -2,7 +2,11 @@
 factor of batches of square matrices, their eigenvalues and singular values, as ops on the server (each
 differentiable, and twice over but for ``det``, ``eigvalsh`` and ``svdvals``); the decompositions ``svd``, ``eigh``,
 ``qr`` and ``slogdet`` as one op each, its outputs sharing one backward node (differentiable twice over), and
-``pinv``, ``lstsq``, ``matrix_rank``, ``matrix_power`` and ``multi_dot`` written with them."""
+``pinv``, ``lstsq``, ``matrix_rank``, ``matrix_power`` and ``multi_dot`` written with them; LU with partial pivoting
+(``lu_factor``/``lu_factor_ex``, one op) and triangular solves (``solve_triangular``, one op), and on them ``lu``,
+``lu_solve``, ``lu_unpack``, the ``*_ex`` variants with their int32 ``info``, ``cholesky_solve``/``cholesky_inverse``
+and ``triangular_solve``; ``matrix_exp``, ``householder_product``, ``cond``, ``tensorinv``, ``tensorsolve`` and the
+small ones written with ops. ``LinAlgError`` is raised, as torch's, for a singular or indefinite matrix."""
 
 from __future__ import annotations
 
@@ -14,8 +18,10 @@ import numpy as np
 from . import errors
 from .tensor import Tensor, _op, slogdet_result
 
-__all__ = ["cholesky", "cross", "det", "eigh", "eigvalsh", "inv", "lstsq", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot",
-           "norm", "pinv", "qr", "slogdet", "solve", "svd", "svdvals", "vector_norm"]
+__all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh", "householder_product", "inv", "inv_ex", "lstsq", "lu",
+           "lu_factor", "lu_factor_ex", "lu_solve", "matmul", "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm",
+           "pinv", "qr", "slogdet", "solve", "solve_ex", "solve_triangular", "svd", "svdvals", "tensorinv", "tensorsolve", "vander", "vecdot",
+           "vector_norm"]
 
 # torch.return_types' named tuples
 svd_result = namedtuple("linalg_svd", ["U", "S", "Vh"])
@@ -23,6 +29,7 @@ eigh_result = namedtuple("linalg_eigh", ["eigenvalues", "eigenvectors"])
 qr_result = namedtuple("linalg_qr", ["Q", "R"])
 lstsq_result = namedtuple("linalg_lstsq", ["solution", "residuals", "rank", "singular_values"])
 torch_svd_result = namedtuple("svd", ["U", "S", "V"])
+torch_qr_result = namedtuple("qr", ["Q", "R"])
 
 
 def eigvalsh(A: Tensor, UPLO="L") -> Tensor:
@@ -233,10 +240,13 @@ def multi_dot(tensors) -> Tensor:
 
 
 def solve(A: Tensor, B: Tensor, *, left=True) -> Tensor:
-    """X with A X = B, as ``torch.linalg.solve``: B a vector (or a batch of them, B of A's shape without its last dim)
-    or a matrix; batch dims broadcast."""
-    if not left:
-        raise errors.UnimplementedError("linalg.solve: left=False is not supported; solve A^T X^T = B^T instead")
+    """X with A X = B (X A = B where not ``left``), as ``torch.linalg.solve``: B a vector (or a batch of them, B of A's
+    shape without its last dim) or a matrix; batch dims broadcast."""
+    if not left:  # X A = B is A^T X^T = B^T
+        if B.ndim < 2:
+            raise errors.InvalidArgumentError(f"linalg.solve: Incompatible shapes of A and B for the equation XA = B "
+                                              f"({A.shape[-2]}x{A.shape[-1]} and {B.shape[-1]}x1)")
+        return _op("solve", (A.mT, B.mT)).mT
     return _op("solve", (A, B))
 
 
@@ -295,3 +305,306 @@ def norm(A: Tensor, ord=None, dim=None, keepdim=False, *, dtype=None) -> Tensor:
     if dim is None and A.ndim != 1:
         raise errors.InvalidArgumentError(f"linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. Got {A.ndim}D.")
     return vector_norm(A, ord, dim, keepdim, dtype=dtype)
+
+
+# --- the *_ex variants, LU, triangular solves, and what is written with them ---------------------------------------
+
+LinAlgError = errors.LinAlgError
+
+cholesky_ex_result = namedtuple("linalg_cholesky_ex", ["L", "info"])
+inv_ex_result = namedtuple("linalg_inv_ex", ["inverse", "info"])
+solve_ex_result = namedtuple("linalg_solve_ex", ["result", "info"])
+lu_factor_result = namedtuple("linalg_lu_factor", ["LU", "pivots"])
+lu_factor_ex_result = namedtuple("linalg_lu_factor_ex", ["LU", "pivots", "info"])
+lu_result = namedtuple("linalg_lu", ["P", "L", "U"])
+lu_unpack_result = namedtuple("lu_unpack", ["P", "L", "U"])
+triangular_solve_result = namedtuple("triangular_solve", ["solution", "cloned_coefficient"])
+geqrf_result = namedtuple("geqrf", ["a", "tau"])
+
+
+def geqrf(A: Tensor) -> geqrf_result:
+    """``(a, tau)``, LAPACK's QR in Householder form, as ``torch.geqrf``: R on and above the diagonal of ``a``, the
+    reflectors below it, their scales ``tau`` (``householder_product(a, tau)`` is Q). One op; not differentiable
+    (torch's backward through it raises)."""
+    batch = _batch(A, 2)
+    k = None if A._shape is None or len(A._shape) < 2 else min(A._shape[-2:])
+    a, tau = _op("geqrf", (A,), None, extras=[(_shaped(batch, k), A._dtype)])
+    return geqrf_result(a, tau)
+
+
+def cholesky_ex(A: Tensor, *, upper=False, check_errors=False) -> cholesky_ex_result:
+    """``(L, info)``, as ``torch.linalg.cholesky_ex``: info (int32, one per matrix) the order of the first leading minor
+    that is not positive-definite, 0 where the factorization succeeded; no error then (its L is NaN, where torch's
+    holds LAPACK's partial factor) unless ``check_errors``. Differentiable as ``cholesky``."""
+    L, info = _op("cholesky_ex", (A,), {"upper": True} if upper else None, extras=[(_batch(A, 2), np.int32)])
+    if check_errors:  # (info read back: one round trip)
+        _check_info(info, "linalg.cholesky_ex", lambda k: "The factorization could not be completed because the input is not "
+                    f"positive-definite (the leading minor of order {k} is not positive-definite).", errors.LinAlgError)
+    return cholesky_ex_result(L, info)
+
+
+def lu_factor_ex(A: Tensor, *, pivot=True, check_errors=False) -> lu_factor_ex_result:
+    """``(LU, pivots, info)`` of each matrix (..., m, n), as ``torch.linalg.lu_factor_ex``: partial pivoting (LAPACK's
+    getrf), L (unit diagonal, implied) below the diagonal of LU and U on and above it; pivots 1-based int32 row swaps;
+    info (int32) the first zero pivot's 1-based column, 0 where none. One op; LU differentiable (square, wide and tall),
+    twice over."""
+    if not pivot:
+        raise errors.InvalidArgumentError("linalg.lu_factor: LU without pivoting is not implemented on the CPU")
+    batch = _batch(A, 2)
+    k = None if A._shape is None or len(A._shape) < 2 else min(A._shape[-2:])
+    LU, pivots, info = _op("lu_factor", (A,), None, extras=[(_shaped(batch, k), np.int32), (batch, np.int32)])
+    if check_errors:
+        _check_info(info, "torch.linalg.lu_factor_ex", _lu_words)
+    return lu_factor_ex_result(LU, pivots, info)
+
+
+def _lu_words(k):
+    return (f"U[{k},{k}] is zero and using it on lu_solve would result in a division by zero. If you still want to perform the "
+            "factorization, consider calling linalg.lu(A, pivot) or linalg.lu_factor_ex(A, pivot)")
+
+
+def _check_info(info, name, words, cls=errors.InvalidArgumentError):
+    """torch's eager check of ``info`` (one round trip: the values are read here)."""
+    values = np.asarray(info.numpy())
+    if values.any():
+        flat = values.reshape(-1)
+        bad = int(np.flatnonzero(flat)[0])
+        where = f"(Batch element {bad}): " if values.ndim else ""
+        raise cls(f"{name}: {where}{words(int(flat[bad]))}")
+
+
+def lu_factor(A: Tensor, *, pivot=True) -> lu_factor_result:
+    """``(LU, pivots)``, as ``torch.linalg.lu_factor``: ``lu_factor_ex``, and torch's error where a pivot is zero
+    (which reads info back: one round trip)."""
+    LU, pivots, info = lu_factor_ex(A, pivot=pivot)
+    _check_info(info, "torch.linalg.lu_factor", _lu_words)
+    return lu_factor_result(LU, pivots)
+
+
+def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data=True, unpack_pivots=True) -> lu_unpack_result:
+    """``(P, L, U)`` from ``lu_factor``'s packed factors, A = P L U, as ``torch.lu_unpack`` (P a permutation matrix of
+    LU's dtype; an empty tensor for what is not unpacked). L and U are differentiable, as torch's."""
+    m, n = LU_data.shape[-2:]
+    k = min(m, n)
+    session = LU_data._session
+    empty = session.tensor(np.zeros((0,), dtype=LU_data.dtype))
+    if unpack_data:
+        eye = session.tensor(np.eye(m, k, dtype=LU_data.dtype))
+        L = LU_data[..., :, :k].tril(-1) + eye
+        U = LU_data[..., :k, :].triu()
+    else:
+        L = U = empty
+    P = _permutation_matrix(LU_pivots, m, LU_data.dtype) if unpack_pivots else empty
+    return lu_unpack_result(P, L, U)
+
+
+def _permutation_matrix(pivots, m, dtype):
+    """P with P[perm[i], i] = 1 (A = P L U), from LAPACK's pivots; built on the server."""
+    perm = _op("lu_permutation", (pivots,), {"m": int(m)})
+    rows = pivots._session.tensor(np.arange(m, dtype=np.int64).reshape(m, 1))
+    return (perm.unsqueeze(-2) == rows).to(dtype)
+
+
+def lu(A: Tensor, *, pivot=True) -> lu_result:
+    """``(P, L, U)`` with A = P L U, as ``torch.linalg.lu`` (no error for a singular matrix); L and U differentiable."""
+    LU, pivots, _ = lu_factor_ex(A, pivot=pivot)
+    return lu_result(*lu_unpack(LU, pivots))
+
+
+def solve_triangular(A: Tensor, B: Tensor, *, upper, left=True, unitriangular=False) -> Tensor:
+    """X with A X = B (X A = B where not ``left``), A upper (or lower) triangular, as ``torch.linalg.solve_triangular``:
+    only that triangle of A is read (not its diagonal where ``unitriangular``); batch dims broadcast; a zero on the
+    diagonal gives inf/nan, as torch's. One op; differentiable in A (that triangle) and B."""
+    if not left:  # X A = B is A^T X^T = B^T
+        return solve_triangular(A.mT, B.mT, upper=not upper, unitriangular=unitriangular).mT
+    params = {k: True for k, v in (("upper", upper), ("unitriangular", unitriangular)) if v}
+    return _op("solve_triangular", (A, B), params or None)
+
+
+def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left=True, adjoint=False) -> Tensor:
+    """X with A X = B (A^T X = B where ``adjoint``; X A = B where not ``left``), A = P L U given by ``lu_factor``, as
+    ``torch.linalg.lu_solve``; differentiable in LU and B."""
+    if not left:  # X A = B is A^T X^T = B^T; X A^T = B is A X^T = B^T
+        return lu_solve(LU, pivots, B.mT, left=True, adjoint=not adjoint).mT
+    P, L, U = lu_unpack(LU, pivots)
+    if adjoint:  # U^T L^T P^T X = B
+        Y = solve_triangular(U.mT, B, upper=False)
+        return P @ solve_triangular(L.mT, Y, upper=True, unitriangular=True)
+    Y = solve_triangular(L, P.mT @ B, upper=False, unitriangular=True)
+    return solve_triangular(U, Y, upper=True)
+
+
+def inv_ex(A: Tensor, *, check_errors=False) -> inv_ex_result:
+    """``(inverse, info)``, as ``torch.linalg.inv_ex``: from the LU factors (a singular matrix gives inf/nan and its
+    info the first zero pivot, no error unless ``check_errors``); differentiable as ``inv``."""
+    _square_check(A, "linalg.inv_ex")
+    LU, pivots, info = lu_factor_ex(A)
+    if check_errors:
+        _check_info(info, "linalg.inv_ex", _singular_words, errors.LinAlgError)
+    eye = A._session.tensor(np.eye(A.shape[-1], dtype=A.dtype))
+    return inv_ex_result(lu_solve(LU, pivots, eye), info)
+
+
+def _singular_words(k):
+    return f"The diagonal element {k} is zero, the inversion could not be completed because the input matrix is singular."
+
+
+def _square_check(A, name):
+    if A.ndim < 2:
+        raise errors.InvalidArgumentError(f"{name}: The input tensor A must have at least 2 dimensions.")
+    if A.shape[-1] != A.shape[-2]:
+        raise errors.InvalidArgumentError(f"{name}: A must be batches of square matrices, but they are {A.shape[-2]} by {A.shape[-1]} matrices")
+
+
+def solve_ex(A: Tensor, B: Tensor, *, left=True, check_errors=False) -> solve_ex_result:
+    """``(result, info)``, as ``torch.linalg.solve_ex``: from the LU factors (no error for a singular A unless
+    ``check_errors``: inf/nan, and its info the first zero pivot)."""
+    _square_check(A, "linalg.solve_ex")
+    LU, pivots, info = lu_factor_ex(A)
+    if check_errors:
+        _check_info(info, "torch.linalg.solve_ex", lambda k: "The solver failed because the input matrix is singular.", errors.LinAlgError)
+    vector = B.ndim == 1 or (left and B.ndim == A.ndim - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
+    X = lu_solve(LU, pivots, B.unsqueeze(-1) if vector else B, left=left)
+    return solve_ex_result(X.squeeze(-1) if vector else X, info)
+
+
+def matrix_exp(A: Tensor) -> Tensor:
+    """e^A of each square matrix, as ``torch.linalg.matrix_exp``: scaling and squaring, a degree-18 Taylor polynomial of
+    A / 2^s with ||A / 2^s||_1 <= 1 (s from the largest 1-norm of the batch, which is read back: one round trip);
+    written with matmuls, so differentiable (twice over) with the same gradient as torch's, up to rounding."""
+    _square_check(A, "linalg.matrix_exp")
+    n = A.shape[-1]
+    eye = A._session.tensor(np.eye(n, dtype=A.dtype))
+    if A.numel() == 0:
+        return A.clone()
+    norm = float(A.detach().abs().sum(-2).amax().item())
+    s = max(0, math.ceil(math.log2(norm))) if norm > 1 else 0
+    X = A / (2.0 ** s) if s else A
+    T = eye + X / 18.0
+    for j in range(17, 0, -1):  # Horner: I + X/j (I + X/(j+1) (...))
+        T = eye + (X @ T) / float(j)
+    for _ in range(s):
+        T = T @ T
+    return T
+
+
+def vander(x: Tensor, *, N=None) -> Tensor:
+    """The Vandermonde matrix of each vector, columns x^0, x^1, ..., x^(N-1) (N = its length by default), as
+    ``torch.linalg.vander``; a running product, so differentiable at zero too."""
+    if x.ndim < 1:
+        raise errors.InvalidArgumentError("linalg.vander: x must have at least one dimension.")
+    n = x.shape[-1] if N is None else N
+    if n <= 1:
+        raise errors.InvalidArgumentError("N must be greater than 1.")
+    if x.dtype == np.bool_:
+        x = x.to(np.int64)
+    ones = x._session.ones(tuple(x.shape) + (1,), dtype=x.dtype)
+    powers = x.unsqueeze(-1).expand(*x.shape, n - 1)
+    from .tensor import cat
+
+    return cat([ones, powers], -1).cumprod(-1)
+
+
+def vecdot(x: Tensor, y: Tensor, *, dim=-1) -> Tensor:
+    """The dot product of vectors along ``dim`` (batch dims broadcast), as ``torch.linalg.vecdot`` (real tensors)."""
+    return (x * y).sum(dim)
+
+
+def diagonal(A: Tensor, *, offset=0, dim1=-2, dim2=-1) -> Tensor:
+    """``torch.linalg.diagonal``: ``A.diagonal(offset, dim1, dim2)``, the last two dims by default."""
+    return A.diagonal(offset, dim1, dim2)
+
+
+def matmul(input: Tensor, other: Tensor) -> Tensor:
+    """``torch.linalg.matmul``: ``input @ other``."""
+    return input @ other
+
+
+def cond(A: Tensor, p=None) -> Tensor:
+    """The condition number of each matrix in the norm ``p``, as ``torch.linalg.cond``: from the singular values for
+    ``p`` None or 2 (the largest over the smallest; -2 the inverse), else ``matrix_norm(A, p) * matrix_norm(inv(A), p)``
+    (square matrices only)."""
+    if p in (None, 2, -2):
+        if A.ndim < 2:
+            raise errors.InvalidArgumentError(f"linalg.cond: The input tensor A must have at least 2 dimensions.")
+        S = svdvals(A)
+        return S[..., 0] / S[..., -1] if p != -2 else S[..., -1] / S[..., 0]
+    if p not in ("fro", "nuc", math.inf, -math.inf, 1, -1):
+        raise errors.InvalidArgumentError(f"linalg.cond got an invalid norm type: {p}")
+    _square_check(A, "linalg.cond")
+    inverse, info = inv_ex(A)  # a singular matrix's condition number is inf, as torch's (no error)
+    return _where(info > 0, math.inf, matrix_norm(A, p) * matrix_norm(inverse, p))
+
+
+def householder_product(A: Tensor, tau: Tensor) -> Tensor:
+    """The first n columns of H_1 ... H_k, H_i = I - tau_i v_i v_i^T with v_i column i of A (..., m, n) below the
+    diagonal, a 1 on it and zeros above, as ``torch.linalg.householder_product`` (``orgqr``): LAPACK's geqrf's Q from
+    its reflectors. Written with matmuls: differentiable in A and tau."""
+    m, n = A.shape[-2:]
+    k = tau.shape[-1]
+    if m < n:
+        raise errors.InvalidArgumentError("torch.linalg.householder_product: input.shape[-2] must be greater than or equal to input.shape[-1]")
+    if n < k:
+        raise errors.InvalidArgumentError("torch.linalg.householder_product: input.shape[-1] must be greater than or equal to tau.shape[-1]")
+    session = A._session
+    V = A.tril(-1) + session.tensor(np.eye(m, n, dtype=A.dtype))
+    Q = session.tensor(np.eye(m, n, dtype=A.dtype))
+    for i in range(k - 1, -1, -1):  # H_1 (H_2 (... (H_k I)))
+        v = V[..., :, i:i + 1]
+        Q = Q - (v * tau[..., i:i + 1].unsqueeze(-1)) @ (v.mT @ Q)
+    return Q
+
+
+def _numel(shape):
+    return int(np.prod(shape, dtype=np.int64))
+
+
+def tensorinv(A: Tensor, ind=2) -> Tensor:
+    """The inverse of A read as a matrix, its first ``ind`` dims the rows: shape A.shape[ind:] + A.shape[:ind], as
+    ``torch.linalg.tensorinv``."""
+    if not isinstance(ind, int) or ind <= 0:
+        raise errors.InvalidArgumentError(f"Expected a strictly positive integer for 'ind', but got {ind}")
+    rows, columns = tuple(A.shape[:ind]), tuple(A.shape[ind:])
+    if _numel(columns) != _numel(rows):
+        raise errors.InvalidArgumentError(f"Expected self to satisfy the requirement prod(self.shape[ind:]) == prod(self.shape[:ind]), "
+                                          f"but got {_numel(columns)} != {_numel(rows)}")
+    return inv(A.reshape(_numel(rows), _numel(columns))).reshape(*columns, *rows)
+
+
+def tensorsolve(A: Tensor, B: Tensor, dims=None) -> Tensor:
+    """X with ``tensordot(A, X, X.ndim) = B``, X of shape A.shape[B.ndim:], as ``torch.linalg.tensorsolve`` (``dims``:
+    A's dims moved to the end first)."""
+    if dims is not None:
+        dims = [d % A.ndim for d in dims]
+        A = A.permute(*[d for d in range(A.ndim) if d not in dims], *dims)
+    result = tuple(A.shape[B.ndim:])
+    if _numel(result) != _numel(B.shape):
+        raise errors.InvalidArgumentError(f"Expected self to satisfy the requirement prod(self.shape[other.ndim:]) == prod(self.shape[:other.ndim]), "
+                                          f"but got {_numel(result)} != {_numel(A.shape[:B.ndim])}")
+    return solve(A.reshape(_numel(B.shape), _numel(result)), B.reshape(-1)).reshape(*result)
+
+
+# --- torch's functions of these names outside torch.linalg --------------------------------------------------------
+
+
+def cholesky_solve(B: Tensor, L: Tensor, upper=False) -> Tensor:
+    """X with A X = B for A = L L^T (U^T U where ``upper``), as ``torch.cholesky_solve``: two triangular solves."""
+    if upper:
+        return solve_triangular(L, solve_triangular(L.mT, B, upper=False), upper=True)
+    return solve_triangular(L.mT, solve_triangular(L, B, upper=False), upper=True)
+
+
+def cholesky_inverse(L: Tensor, upper=False) -> Tensor:
+    """A^-1 for A = L L^T (U^T U where ``upper``), as ``torch.cholesky_inverse``."""
+    eye = L._session.tensor(np.eye(L.shape[-1], dtype=L.dtype))
+    return cholesky_solve(eye, L, upper)
+
+
+def triangular_solve(b: Tensor, A: Tensor, upper=True, transpose=False, unitriangular=False) -> triangular_solve_result:
+    """``(solution, cloned_coefficient)``: X with A X = b (A^T X = b where ``transpose``), A upper (or lower) triangular,
+    as the older ``torch.triangular_solve``."""
+    if transpose:
+        X = solve_triangular(A.mT, b, upper=not upper, unitriangular=unitriangular)
+    else:
+        X = solve_triangular(A, b, upper=upper, unitriangular=unitriangular)
+    return triangular_solve_result(X, A.clone())

@@ -424,8 +424,19 @@ def _solve(inputs, params):
     return np.broadcast_shapes(a[:-2], b[:-2]) + (a[-1], b[-1]), promote(inputs[0]._dtype, inputs[1]._dtype)
 
 
+def _solve_triangular(inputs, params):
+    a, b = inputs[0]._shape, inputs[1]._shape
+    if _square(inputs, params) is None or len(b) < 2 or b[-2] != a[-1] or inputs[1]._dtype.kind != "f":
+        return None
+    return np.broadcast_shapes(a[:-2], b[:-2]) + b[-2:], promote(inputs[0]._dtype, inputs[1]._dtype)
+
+
 INFER = {
-    **dict.fromkeys(["inv", "cholesky"], _square),
+    **dict.fromkeys(["inv", "cholesky", "cholesky_ex"], _square),  # (cholesky_ex: its first output, L)
+    "solve_triangular": _solve_triangular,
+    "geqrf": lambda inputs, params: (inputs[0]._shape, inputs[0]._dtype) if len(inputs[0]._shape) >= 2 and inputs[0]._dtype.kind == "f" else None,
+    "lu_factor": lambda inputs, params: (inputs[0]._shape, inputs[0]._dtype) if len(inputs[0]._shape) >= 2 and inputs[0]._dtype.kind == "f" else None,
+    "lu_permutation": lambda inputs, params: (inputs[0]._shape[:-1] + (params["m"],), np.dtype(np.int64)) if inputs[0]._shape else None,
     **dict.fromkeys(["det", "slogdet"], _determinant),  # (slogdet: its first output, the sign; the SDK knows both)
     "solve": _solve,
     "eigvalsh": lambda inputs, params: (lambda meta: meta and (meta[0][:-1], meta[1]))(_square(inputs, params)),

@@ -821,6 +821,80 @@ class Tensor:
 
         return linalg._torch_svd(self, some, compute_uv)
 
+    def cholesky(self, upper=False):
+        """The Cholesky factor, as ``torch.cholesky`` (``linalg.cholesky``; ``upper``: U with A = U^T U)."""
+        from . import linalg
+
+        return linalg.cholesky(self, upper=upper)
+
+    def cholesky_solve(self, input2, upper=False):
+        """X with A X = self for A = L L^T, L = ``input2``, as ``torch.cholesky_solve``."""
+        from . import linalg
+
+        return linalg.cholesky_solve(self, input2, upper)
+
+    def cholesky_inverse(self, upper=False):
+        """A^-1 for A = L L^T, L this tensor, as ``torch.cholesky_inverse``."""
+        from . import linalg
+
+        return linalg.cholesky_inverse(self, upper)
+
+    def matrix_exp(self):
+        """e^A, as ``torch.matrix_exp`` (``linalg.matrix_exp``)."""
+        from . import linalg
+
+        return linalg.matrix_exp(self)
+
+    def matrix_power(self, n):
+        """A^n, as ``torch.matrix_power`` (``linalg.matrix_power``)."""
+        from . import linalg
+
+        return linalg.matrix_power(self, n)
+
+    def pinverse(self, rcond=1e-15):
+        """The pseudo-inverse, singular values below ``rcond`` times the largest taken as zero, as ``torch.pinverse``."""
+        from . import linalg
+
+        return linalg.pinv(self, rtol=rcond)
+
+    def qr(self, some=True):
+        """``(Q, R)``, reduced (complete where not ``some``), as ``torch.qr``."""
+        from . import linalg
+
+        Q, R = linalg.qr(self, "reduced" if some else "complete")
+        return linalg.torch_qr_result(Q, R)
+
+    def triangular_solve(self, A, upper=True, transpose=False, unitriangular=False):
+        """``(solution, cloned_coefficient)`` of A X = self, as ``torch.triangular_solve``."""
+        from . import linalg
+
+        return linalg.triangular_solve(self, A, upper, transpose, unitriangular)
+
+    def lu(self, pivot=True, get_infos=False):
+        """``(LU, pivots)`` (and ``infos`` where ``get_infos``), as ``torch.lu``: ``linalg.lu_factor_ex``."""
+        from . import linalg
+
+        LU, pivots, info = linalg.lu_factor_ex(self, pivot=pivot)
+        return (LU, pivots, info) if get_infos else (LU, pivots)
+
+    def geqrf(self):
+        """``(a, tau)``: QR in Householder form, as ``torch.geqrf`` (not differentiable)."""
+        from . import linalg
+
+        return linalg.geqrf(self)
+
+    def orgqr(self, input2):
+        """The Q of Householder reflectors and their scales ``input2``, as ``torch.orgqr`` (``linalg.householder_product``)."""
+        from . import linalg
+
+        return linalg.householder_product(self, input2)
+
+    def lu_solve(self, LU_data, LU_pivots):
+        """X with A X = self, A given by ``lu``'s factors, as ``torch.lu_solve``."""
+        from . import linalg
+
+        return linalg.lu_solve(LU_data, LU_pivots, self)
+
     def logdet(self):
         """log det A: NaN where the determinant is negative, as ``torch.logdet``."""
         sign, logabsdet = self.slogdet()
@@ -2186,9 +2260,11 @@ def _extreme(name, x, dim, keepdim):
     return (max_result if name == "max" else min_result)(values, indices)
 
 
-def _op(name, inputs, params=None, outputs=1, metas=None):
+def _op(name, inputs, params=None, outputs=1, metas=None, extras=None):
     """Queue op ``name`` and return its output Tensor(s) at once. ``metas``: an op with several differentiable outputs
-    (``linalg.svd``), each output's ``(shape, dtype)`` as far as the caller knows them (None where it cannot tell)."""
+    (``linalg.svd``), each output's ``(shape, dtype)`` as far as the caller knows them (None where it cannot tell).
+    ``extras``: the ``(shape, dtype)`` of each output after the first where none of them is differentiable and they
+    are not int64 indices (``linalg.lu_factor_ex``'s int32 pivots and info)."""
     session, tracked, arrays = None, False, False
     for x in inputs:
         if isinstance(x, Tensor):  # Tensor or Parameter
@@ -2225,6 +2301,9 @@ def _op(name, inputs, params=None, outputs=1, metas=None):
         results = [Tensor(session, session._handle(), s, d, requires_grad, not requires_grad, inputs if requires_grad else None) for s, d in metas]
     else:
         results = [Tensor(session, session._handle(), shape, dtype, requires_grad, not requires_grad, inputs if requires_grad else None)]
+    if extras is not None:
+        outputs = 1 + len(extras)
+        results.extend(Tensor(session, session._handle(), s, np.dtype(d)) for s, d in extras)
     for _ in range(outputs - len(results)):  # max/min along a dim, sort, topk, unique: int64 indices (or counts) after the values
         results.append(Tensor(session, session._handle(), shape if outputs == 2 else None, int64))
     try:
@@ -2350,6 +2429,7 @@ _FUNCTION_NAMES = (
     "logical_xor", "cumprod", "nonzero", "argwhere", "scatter_add", "index_select", "masked_select", "diagonal", "diag", "trace",
     "lerp", "addmm", "addcmul", "addcdiv", "hypot", "logaddexp", "nan_to_num", "isclose", "diff", "repeat_interleave", "kron", "cross",
     "scatter", "index_add", "index_fill", "kthvalue", "median", "quantile", "unique", "bincount", "inverse", "det", "slogdet", "logdet", "svd",
+    "cholesky", "cholesky_solve", "cholesky_inverse", "matrix_exp", "matrix_power", "pinverse", "qr", "triangular_solve", "lu", "lu_solve", "orgqr", "geqrf",
     "bernoulli", "multinomial", "swapaxes", "swapdims", "take", "take_along_dim", "baddbmm", "addbmm", "addmv", "addr", "dist", "diag_embed",
     "nanmean", "nansum", "fmax", "fmin", "frac", "cummax", "cummin", "logit", "xlogy", "sinc", "mode", "histc",
     "arcsinh", "arccosh", "arctanh", "absolute", "multiply", "subtract", "divide", "true_divide", "greater", "greater_equal", "less",

@@ -251,12 +251,16 @@ def _new_state_arrays(kind, group) -> tuple:
     """The names of the state arrays a step keeps per parameter."""
     if kind == "sgd":
         return ("momentum_buffer",) if group.momentum != 0 else ()
+    if kind == "muon":
+        return ("momentum_buffer",)
     if kind == "rmsprop":
         return ("square_avg",) + (("momentum_buffer",) if group.momentum > 0 else ()) + (("grad_avg",) if group.centered else ())
     if kind == "adagrad":
         return ("sum",)
     if kind == "adamax":
         return ("exp_avg", "exp_inf")
+    if kind == "adafactor":  # a vector's variance; a matrix's row and column factors, less (reserved as one whole)
+        return ("variance",)
     return ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if group.amsgrad and kind == "adam" else ())
 
 

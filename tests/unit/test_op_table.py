@@ -542,6 +542,23 @@ ROWS = [
     R("cholesky", [well(3)], lambda a: torch.linalg.cholesky(_spd(a)), call=lambda e, a: e.apply("cholesky", _spd(a))),
     R("cholesky", [well(2, 3)], lambda a: torch.linalg.cholesky(_spd(a), upper=True), "batched-upper",
       call=lambda e, a: e.apply("cholesky", _spd(a), upper=True)),
+    R("cholesky_ex", [well(2, 3)], lambda a: torch.linalg.cholesky_ex(_spd(a)).L, "batched",
+      call=lambda e, a: e.apply("cholesky_ex", _spd(a))[0]),
+    R("cholesky_ex", [well(3)], lambda a: torch.linalg.cholesky_ex(_spd(a), upper=True).L, "upper",
+      call=lambda e, a: e.apply("cholesky_ex", _spd(a), upper=True)[0]),
+    # solve_triangular reads one triangle of A (off the diagonal where unitriangular): A's gradient is that triangle's
+    R("solve_triangular", [well(3), (3, 2)], lambda a, b: torch.linalg.solve_triangular(a, b, upper=True), "upper", upper=True),
+    R("solve_triangular", [well(2, 3), (3, 2)], lambda a, b: torch.linalg.solve_triangular(a, b, upper=False), "lower-broadcast"),
+    R("solve_triangular", [(3, 3), (2, 3, 1)], lambda a, b: torch.linalg.solve_triangular(a, b, upper=True, unitriangular=True),
+      "unitriangular", upper=True, unitriangular=True),
+    # lu_factor: (LU, pivots, info), the packed factors differentiable (square, wide, tall; pivots fixed near the point)
+    R("lu_factor", [(4, 4)], lambda a: torch.linalg.lu_factor(a).LU, "square", call=lambda e, a: e.apply("lu_factor", a)[0]),
+    R("lu_factor", [(2, 3, 3)], lambda a: torch.linalg.lu_factor(a).LU, "batched", call=lambda e, a: e.apply("lu_factor", a)[0]),
+    R("lu_factor", [(3, 5)], lambda a: torch.linalg.lu_factor(a).LU, "wide", call=lambda e, a: e.apply("lu_factor", a)[0]),
+    R("lu_factor", [(2, 5, 3)], lambda a: torch.linalg.lu_factor(a).LU, "tall", call=lambda e, a: e.apply("lu_factor", a)[0]),
+    R("geqrf", [(2, 5, 3)], lambda a: torch.geqrf(a)[0], "batched-tall", diff=(), call=lambda e, a: e.apply("geqrf", a)[0]),
+    R("geqrf", [(3, 4)], lambda a: torch.geqrf(a)[1], "wide-tau", diff=(), call=lambda e, a: e.apply("geqrf", a)[1]),
+    R("lu_permutation", [const([[2, 3, 3], [1, 3, 3]], "int32")], lambda p: torch.lu_unpack(torch.zeros(2, 3, 3), p).P.argmax(-2), m=3),
     R("scatter", [(3, 4), const([[0, 1], [1, 3], [3, 0]], "int64"), (3, 2)], lambda x, i, src: torch.scatter(x, 1, i, src), dim=1),
     R("scatter", [(3, 2), const([[2, 0], [0, 1]], "int64"), (2, 2)], lambda x, i, src: torch.scatter(x, 0, i, src), "dim0", dim=0),
     R("scatter_add", [(3, 4), const([[0, 1], [1, 1], [3, 0]], "int64"), (3, 2)], lambda x, i, src: torch.scatter_add(x, 1, i, src),
@@ -917,8 +934,8 @@ def test_ops_without_a_derivative_record_one_that_raises_as_torchs_do(op):
 
 
 # rows of ops on floats (bitwise ops take none: test_bitwise_ops_refuse_floats_as_torchs_do)
-# (bincount's weights: torch records a node whose backward raises; gradwire's output has no grad: both refuse a backward)
-NO_GRAD_ROWS = [row for row in ROWS if row.op in NON_DIFFERENTIABLE and not row.op.startswith("bitwise_") and row.op != "bincount_weighted"
+# (bincount's weights and geqrf: torch records a node whose backward raises; gradwire's output has no grad: both refuse a backward)
+NO_GRAD_ROWS = [row for row in ROWS if row.op in NON_DIFFERENTIABLE and not row.op.startswith("bitwise_") and row.op not in ("bincount_weighted", "geqrf")
                 and any(isinstance(spec, tuple) or (callable(spec) and _makes_floats(spec)) for spec in row.inputs)]
 
 

@@ -1329,15 +1329,16 @@ class ModuleList(_Numbered):
     def __repr__(self):
         """PyTorch's: a run of equal children is one line, ``(0-2): 3 x Linear(...)``."""
         children = [repr(module).replace("\n", "\n  ") for module in self._modules.values()]
+        name = type(self).__name__  # (parametrize's ParametrizationList is one)
         if not children:
-            return "ModuleList()"
+            return f"{name}()"
         lines, start = [], 0
         for end in range(1, len(children) + 1):
             if end == len(children) or children[end] != children[start]:
                 count = end - start
                 lines.append(f"({start}): {children[start]}" if count == 1 else f"({start}-{end - 1}): {count} x {children[start]}")
                 start = end
-        return "ModuleList(\n  " + "\n  ".join(lines) + "\n)"
+        return f"{name}(\n  " + "\n  ".join(lines) + "\n)"
 
 
 class ModuleDict(Module):

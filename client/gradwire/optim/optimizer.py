@@ -189,10 +189,14 @@ class Optimizer:
                 state.setdefault(index, {})[entry.name] = entry.number
             else:
                 p = params[index]
-                state.setdefault(index, {})[entry.name] = Tensor(session, entry.handle, p._shape, p._dtype)
+                state.setdefault(index, {})[entry.name] = Tensor(session, entry.handle, self._state_shape(entry.name, p._shape), p._dtype)
         # PyTorch's order within a parameter's state: the step count (NAdam's mu_product, ASGD's eta and mu) first, then the tensors
         order = {name: i for i, name in enumerate(_STATE_NUMBERS + self._state_tensors)}
         return {i: dict(sorted(s.items(), key=lambda kv: order.get(kv[0], 99))) for i, s in sorted(state.items())}
+
+    def _state_shape(self, name, shape):
+        """The shape of state tensor ``name`` of a parameter of ``shape`` (the parameter's, but for Adafactor's)."""
+        return shape
 
     @property
     def state(self) -> dict:

@@ -1,6 +1,7 @@
 """``gradwire.utils.data``: PyTorch's ``Dataset``, ``IterableDataset``, ``TensorDataset``, ``ConcatDataset``,
-``ChainDataset``, ``DataLoader``, ``random_split`` and the samplers (``SequentialSampler``, ``RandomSampler``, ``SubsetRandomSampler``, ``WeightedRandomSampler``,
-``BatchSampler``).
+``ChainDataset``, ``StackDataset``, ``DataLoader``, ``random_split``, ``default_collate``, ``default_convert``,
+``get_worker_info`` and the samplers (``SequentialSampler``, ``RandomSampler``, ``SubsetRandomSampler``,
+``WeightedRandomSampler``, ``BatchSampler``, ``DistributedSampler``).
 
 A ``TensorDataset`` of gradwire tensors keeps its data on the server: each batch the loader makes is one
 index op per tensor there (the batch's row numbers are all that crosses the network), so a training loop
@@ -27,8 +28,9 @@ from ..generator import Generator
 from ..session import resolve_session
 from ..tensor import Tensor, stack
 
-__all__ = ["BatchSampler", "ChainDataset", "ConcatDataset", "DataLoader", "Dataset", "IterableDataset", "RandomSampler", "Sampler", "SequentialSampler", "Subset", "SubsetRandomSampler",
-           "TensorDataset", "WeightedRandomSampler", "default_collate", "random_split"]
+__all__ = ["BatchSampler", "ChainDataset", "ConcatDataset", "DataLoader", "Dataset", "DistributedSampler", "IterableDataset", "RandomSampler", "Sampler",
+           "SequentialSampler", "StackDataset", "Subset", "SubsetRandomSampler", "TensorDataset", "WeightedRandomSampler", "default_collate",
+           "default_convert", "get_worker_info", "random_split"]
 
 
 class Dataset:
@@ -114,6 +116,36 @@ class TensorDataset(Dataset):
 
     def __len__(self):
         return len(self.tensors[0])
+
+
+class StackDataset(Dataset):
+    """Datasets of one length side by side, as ``torch.utils.data.StackDataset``: sample ``i`` is the tuple of their
+    samples ``i`` (datasets given by position) or the dict of them (given by keyword)."""
+
+    def __init__(self, *args, **kwargs):
+        if args and kwargs:
+            raise ValueError("Supported either ``tuple``- (via ``args``) or``dict``- (via ``kwargs``) like input/output, but both types are given.")
+        datasets = args or tuple(kwargs.values())
+        if not datasets:
+            raise ValueError("At least one dataset should be passed")
+        self._length = len(datasets[0])
+        if any(self._length != len(dataset) for dataset in datasets):
+            raise ValueError("Size mismatch between datasets")
+        self.datasets = args if args else dict(kwargs)
+
+    def __getitem__(self, index):
+        if isinstance(self.datasets, dict):
+            return {key: dataset[index] for key, dataset in self.datasets.items()}
+        return tuple(dataset[index] for dataset in self.datasets)
+
+    def __len__(self):
+        return self._length
+
+
+def get_worker_info():
+    """None: the samples are read in this process, as ``torch.utils.data.get_worker_info`` answers in the main process
+    (a ``DataLoader`` here takes ``num_workers`` and loads in this process all the same)."""
+    return None
 
 
 class Subset(Dataset):
@@ -277,6 +309,47 @@ class BatchSampler(Sampler):
         return whole + (1 if rest and not self.drop_last else 0)
 
 
+class DistributedSampler(Sampler):
+    """This replica's share of a dataset's indices, as ``torch.utils.data.DistributedSampler`` (``num_replicas`` and
+    ``rank`` given: gradwire has no process group): every ``num_replicas``-th index from ``rank``, the list first
+    padded with its own head to a multiple of ``num_replicas`` (or cut to one, ``drop_last``). ``shuffle`` orders
+    it by a NumPy permutation seeded with ``seed + epoch`` (``set_epoch``): the same on every replica, a new one
+    each epoch, but not torch's order."""
+
+    def __init__(self, dataset, num_replicas=None, rank=None, shuffle=True, seed=0, drop_last=False):
+        if num_replicas is None or rank is None:
+            raise ValueError("Default process group has not been initialized, please make sure to call init_process_group.")
+        if rank >= num_replicas or rank < 0:
+            raise ValueError(f"Invalid rank {rank}, rank should be in the interval [0, {num_replicas - 1}]")
+        self.dataset, self.num_replicas, self.rank, self.epoch, self.drop_last = dataset, num_replicas, rank, 0, drop_last
+        if drop_last and len(dataset) % num_replicas != 0:
+            self.num_samples = math.ceil((len(dataset) - num_replicas) / num_replicas)
+        else:
+            self.num_samples = math.ceil(len(dataset) / num_replicas)
+        self.total_size = self.num_samples * num_replicas
+        self.shuffle, self.seed = shuffle, seed
+
+    def __iter__(self):
+        n = len(self.dataset)
+        indices = np.random.default_rng(self.seed + self.epoch).permutation(n).tolist() if self.shuffle else list(range(n))
+        if not self.drop_last:
+            padding = self.total_size - len(indices)
+            if padding <= len(indices):
+                indices += indices[:padding]
+            else:
+                indices += (indices * math.ceil(padding / len(indices)))[:padding]
+        else:
+            indices = indices[: self.total_size]
+        return iter(indices[self.rank : self.total_size : self.num_replicas])
+
+    def __len__(self):
+        return self.num_samples
+
+    def set_epoch(self, epoch):
+        """The epoch whose order ``shuffle`` gives (call it before each epoch's iterator, as with torch's)."""
+        self.epoch = epoch
+
+
 def default_collate(samples, session=None):
     """A batch from a list of samples, as PyTorch's: tuples and lists collated field by field, dicts key by key;
     gradwire tensors stacked (on their server); NumPy arrays and numbers stacked here and uploaded."""
@@ -297,6 +370,31 @@ def default_collate(samples, session=None):
     if values.dtype.kind not in "biuf":
         raise TypeError(f"default_collate: batch must contain tensors, NumPy arrays, numbers, dicts or lists; found {values.dtype}")
     return resolve_session(session).tensor(values)
+
+
+def default_convert(data, session=None):
+    """``torch.utils.data.default_convert``: NumPy arrays and NumPy numbers turned into tensors of the session
+    (``session=``, or the only open one), one by one (nothing stacked), inside dicts, named tuples and lists (a plain
+    tuple becomes a list, as torch's); arrays of strings or objects, Python numbers and everything else left as they are."""
+    if isinstance(data, (np.ndarray, np.generic)):
+        if data.dtype.kind in "biuf":
+            return resolve_session(session).tensor(np.asarray(data))
+        return data
+    if isinstance(data, Mapping):
+        try:
+            return type(data)({key: default_convert(value, session) for key, value in data.items()})
+        except TypeError:
+            return {key: default_convert(value, session) for key, value in data.items()}
+    if isinstance(data, tuple) and hasattr(data, "_fields"):
+        return type(data)(*(default_convert(d, session) for d in data))
+    if isinstance(data, tuple):
+        return [default_convert(d, session) for d in data]
+    if isinstance(data, Sequence) and not isinstance(data, (str, bytes)):
+        try:
+            return type(data)([default_convert(d, session) for d in data])
+        except TypeError:
+            return [default_convert(d, session) for d in data]
+    return data
 
 
 class DataLoader:

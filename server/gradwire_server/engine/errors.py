@@ -21,6 +21,11 @@ class IndexOutOfRange(InvalidArgument, IndexError):
     """An index or a dim outside the tensor: an ``IndexError`` too, as PyTorch's is."""
 
 
+class LinAlgError(InvalidArgument):
+    """A matrix that a decomposition or inverse cannot take (singular, not positive-definite): PyTorch's
+    ``torch.linalg.LinAlgError``, a ``RuntimeError``."""
+
+
 class DTypeError(InvalidArgument):
     """A dtype the engine does not support, or one an op cannot take."""
 

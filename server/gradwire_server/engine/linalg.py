@@ -1,5 +1,6 @@
-"""Linear algebra on batches of matrices (``torch.linalg``'s inv, det, slogdet, solve, cholesky, eigvalsh, svdvals, and
-the decompositions with several outputs: svd, eigh, qr): the forwards, checked and worded as PyTorch's, and their VJP rules.
+"""Linear algebra on batches of matrices (``torch.linalg``'s inv, det, slogdet, solve, cholesky, cholesky_ex, eigvalsh,
+svdvals, solve_triangular, geqrf, and the decompositions with several outputs: svd, eigh, qr, lu_factor): the forwards,
+checked and worded as PyTorch's (a singular or indefinite matrix: ``LinAlgError``), and their VJP rules.
 
 Each works on ``(..., n, n)`` stacks through ``xp.linalg`` (NumPy's LAPACK, CuPy's cuSOLVER). NumPy raises for a
 singular matrix or one that is not positive-definite; CuPy gives NaNs there, as its LAPACK calls do not check.
@@ -10,6 +11,7 @@ from __future__ import annotations
 import numpy  # (numpy.broadcast_shapes: of shapes, on any device; CuPy has none)
 
 from . import ops  # (ops imports this module: its names are read when called)
+from .errors import LinAlgError
 
 
 def _square(xp, a, name):
@@ -29,19 +31,236 @@ def _mT(a):
     return a.swapaxes(-1, -2)
 
 
-def _lapack(xp, name, call):
-    """``call()``, NumPy's LinAlgError in PyTorch's words."""
+def _lapack(xp, name, call, a=None):
+    """``call()``, NumPy's LinAlgError as PyTorch's ``LinAlgError``, in its words (naming the batch element and the
+    zero pivot, or the leading minor that is not positive-definite, where ``a`` is given)."""
     try:
         return call()
-    except getattr(xp.linalg, "LinAlgError", numpy.linalg.LinAlgError) as error:
-        if name == "cholesky":
-            raise ValueError("linalg.cholesky: The factorization could not be completed because the input is not positive-definite.") from None
-        raise ValueError(f"linalg.{name}: The inversion could not be completed because the input matrix is singular. ({error})") from None
+    except getattr(xp.linalg, "LinAlgError", numpy.linalg.LinAlgError):
+        pass
+    if name == "cholesky":
+        info = None if a is None else cholesky_info(xp, a)
+        return _raise("linalg.cholesky", info, lambda k: "The factorization could not be completed because the input is not positive-definite "
+                      f"(the leading minor of order {k} is not positive-definite).")
+    info = None if a is None else lu_factor(xp, a)[2]
+    if name == "solve":
+        return _raise("torch.linalg.solve", info, lambda k: "The solver failed because the input matrix is singular.")
+    return _raise(f"linalg.{name}", info,
+                  lambda k: f"The diagonal element {k} is zero, the inversion could not be completed because the input matrix is singular.")
+
+
+def _raise(name, info, words):
+    """PyTorch's message for the first failing matrix: ``info`` (one per matrix, 0 where it succeeded) says which."""
+    if info is None:
+        raise LinAlgError(f"{name}: {words('?')}")
+    flat = numpy.asarray(info.get() if hasattr(info, "get") else info).reshape(-1)
+    bad = int(numpy.flatnonzero(flat)[0]) if flat.any() else 0
+    where = f"(Batch element {bad}): " if numpy.ndim(info) > 0 else ""
+    raise LinAlgError(f"{name}: {where}{words(int(flat[bad]))}")
+
+
+def _substitute(xp, a, b, upper, unit):
+    """X with T X = B for T the upper (or lower) triangle of each matrix of ``a`` (its diagonal taken as ones where
+    ``unit``), by substitution, row by row: a zero on the diagonal gives inf/nan, as LAPACK's trsm (no error)."""
+    n = a.shape[-1]
+    batch = numpy.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    x = xp.zeros(batch + b.shape[-2:], dtype=numpy.result_type(a.dtype, b.dtype))
+    with numpy.errstate(divide="ignore", invalid="ignore"):
+        for i in (range(n - 1, -1, -1) if upper else range(n)):
+            # the rows of x not yet found are zero: the sum takes only the ones found
+            s = b[..., i, :] - (a[..., i, :, None] * x).sum(axis=-2)
+            x[..., i, :] = s if unit else s / a[..., i, i, None]
+    return x
+
+
+def solve_triangular(xp, a, b, upper=False, unitriangular=False):
+    """X with A X = B for A upper (or lower) triangular, as ``torch.linalg.solve_triangular(A, B, upper=...)`` (the
+    other triangle of A not read; its diagonal not read either where ``unitriangular``); batch dims broadcast."""
+    for x, which in ((a, "A"), (b, "B")):
+        if x.dtype.kind != "f":
+            raise TypeError(f"linalg.solve_triangular: Expected a floating point or complex tensor as input. Got {_torch_type(x.dtype)}")
+        if x.ndim < 2:
+            raise ValueError(f"linalg.solve_triangular: The input tensor {which} must have at least 2 dimensions.")
+    if a.shape[-1] != a.shape[-2]:
+        raise ValueError(f"linalg.solve_triangular: A must be batches of square matrices, but they are {a.shape[-2]} by {a.shape[-1]} matrices")
+    if b.shape[-2] != a.shape[-1]:
+        raise ValueError(f"linalg.solve_triangular: Incompatible shapes of A and B for the equation AX = B "
+                         f"({a.shape[-2]}x{a.shape[-1]} and {b.shape[-2]}x{b.shape[-1]})")
+    return _substitute(xp, a, b, upper, unitriangular)
+
+
+def _triangular(xp, a, b, upper, unit):
+    """The triangular solve in a VJP rule: by substitution on arrays, the engine's op when the rule is traced
+    (``create_graph``: its ``xp.linalg`` has one)."""
+    traced = getattr(xp.linalg, "solve_triangular", None)  # (NumPy's and CuPy's linalg have none)
+    if traced is not None:
+        return traced(a, b, upper=upper, unitriangular=unit)
+    return _substitute(xp, a, b, upper, unit)
+
+
+def solve_triangular_grad(xp, g, ans, a, b, *, argnum, upper=False, unitriangular=False):
+    """B's gradient solves A^T G_B = g (A^T triangular the other way); A's is -G_B X^T on A's triangle (off its
+    diagonal where ``unitriangular``), as PyTorch's; the walk sums broadcast batch dims back."""
+    g_b = _triangular(xp, _mT(a), g, not upper, unitriangular)
+    if argnum == 1:
+        return g_b
+    g_a = -(g_b @ _mT(ans))
+    k = 1 if unitriangular else 0
+    return xp.triu(g_a, k) if upper else xp.tril(g_a, -k)
+
+
+def lu_factor(xp, a):
+    """``(LU, pivots, info)`` of each matrix (..., m, n), as ``torch.linalg.lu_factor_ex``: LAPACK getrf's partial
+    pivoting (the row with the largest |entry| in each column, the first of ties), L's unit diagonal implied, pivots
+    1-based int32; info the 1-based column of the first zero pivot (0 where none). No error for a singular matrix."""
+    if a.dtype.kind != "f":
+        raise TypeError(f"linalg.lu_factor: Expected a floating point or complex tensor as input. Got {_torch_type(a.dtype)}")
+    if a.ndim < 2:
+        raise ValueError("linalg.lu_factor: The input tensor A must have at least 2 dimensions.")
+    m, n = a.shape[-2:]
+    k = min(m, n)
+    batch = a.shape[:-2]
+    lu = a.reshape((-1, m, n)).copy()
+    count = lu.shape[0]
+    pivots = xp.zeros((count, k), dtype=xp.int32)
+    info = xp.zeros((count,), dtype=xp.int32)
+    every = xp.arange(count)
+    for j in range(k):
+        p = j + xp.abs(lu[:, j:, j]).argmax(axis=1) if count else xp.zeros((0,), dtype=xp.int64)
+        pivots[:, j] = p + 1
+        row_j, row_p = lu[:, j, :].copy(), lu[every, p, :].copy()
+        lu[every, p, :] = row_j
+        lu[:, j, :] = row_p
+        pivot = lu[:, j, j]
+        zero = pivot == 0
+        info = xp.where((info == 0) & zero, j + 1, info).astype(xp.int32)
+        if j + 1 < m:  # (a zero pivot's column is zero below it too: left as it is, as LAPACK's)
+            lu[:, j + 1:, j] /= xp.where(zero, 1, pivot)[:, None]
+            lu[:, j + 1:, j + 1:] -= lu[:, j + 1:, j, None] * lu[:, j, None, j + 1:]
+    return lu.reshape(batch + (m, n)), pivots.reshape(batch + (k,)), info.reshape(batch)
+
+
+def _permutation(xp, pivots, m):
+    """perm with (P^T A)[i] = A[perm[i]], from LAPACK's 1-based row swaps (each matrix's own)."""
+    batch, k = pivots.shape[:-1], pivots.shape[-1]
+    flat = pivots.reshape((-1, k)).astype(xp.int64) - 1
+    perm = xp.broadcast_to(xp.arange(m), (flat.shape[0], m)).copy()
+    every = xp.arange(flat.shape[0])
+    for j in range(k):
+        p = flat[:, j]
+        at_j, at_p = perm[:, j].copy(), perm[every, p].copy()
+        perm[every, p] = at_j
+        perm[:, j] = at_p
+    return perm.reshape(batch + (m,))
+
+
+def lu_permutation(xp, pivots, m):
+    """The row order of LAPACK's pivots (1-based swaps, ..., k): perm, (..., m) int64, with A = P L U for P the
+    permutation matrix with P[perm[i], i] = 1 (torch.linalg.lu_factor's pivots as lu_unpack reads them)."""
+    if pivots.dtype.kind not in "iu":
+        raise TypeError(f"lu_unpack: LU_pivots is expected to be a contiguous tensor of torch.int32 dtype. Got {_torch_type(pivots.dtype)}")
+    if pivots.ndim < 1 or pivots.shape[-1] > m:
+        raise ValueError(f"lu_unpack: the pivots (size {pivots.shape[-1] if pivots.ndim else 0}) must number at most the rows ({m})")
+    if pivots.size and (int(pivots.min()) < 1 or int(pivots.max()) > m):
+        raise ValueError(f"lu_unpack: the pivots must be in [1, {m}]")
+    return _permutation(xp, pivots, m)
+
+
+def _lu_square_grad(xp, g_l, g_u, lower, upper):
+    """A = P L U, square: P L^-T [tril(L^T gL, -1) + triu(gU U^T)] U^-T, without P (PyTorch's rule)."""
+    core = xp.tril(_mT(lower) @ g_l, -1) + xp.triu(g_u @ _mT(upper))
+    left = _triangular(xp, _mT(lower), core, True, True)  # L^-T core
+    return _mT(_triangular(xp, upper, _mT(left), True, False))  # (U^-1 (L^-T core)^T)^T = L^-T core U^-T
+
+
+def lu_factor_grad(xp, g, ans, a):
+    """The gradient through the packed factors (L below the diagonal, U on and above it). Square: PyTorch's rule. Wide
+    (m < n, A = P L [U1 | U2]): U2 = L^-1 P^T A2, so A2's gradient is P L^-T gU2 and L's takes -L^-T gU2 U2^T more.
+    Tall (m > n, P^T A = [L1; L2] U): L2 = (P^T A)_2 U^-1, so (P^T A)_2's is gL2 U^-T and U's takes -L2^T gL2 U^-T more.
+    Written in ops that trace (differentiable twice over)."""
+    lu, pivots, _ = ans
+    m, n = a.shape[-2:]
+    if m == n:
+        g_pa = _lu_square_grad(xp, xp.tril(g, -1), xp.triu(g), _unit_lower(xp, lu), xp.triu(lu))
+    elif m < n:
+        lower, u1, u2 = _unit_lower(xp, lu[..., :, :m]), xp.triu(lu[..., :, :m]), lu[..., :, m:]
+        left = _triangular(xp, _mT(lower), g[..., :, m:], True, True)  # L^-T gU2
+        g_l = xp.tril(g[..., :, :m] - left @ _mT(u2), -1)
+        g_pa = xp.concatenate([_lu_square_grad(xp, g_l, xp.triu(g[..., :, :m]), lower, u1), left], axis=-1)
+    else:
+        l1, l2, upper = _unit_lower(xp, lu[..., :n, :]), lu[..., n:, :], xp.triu(lu[..., :n, :])
+        right = _mT(_triangular(xp, upper, _mT(g[..., n:, :]), True, False))  # gL2 U^-T = (U^-1 gL2^T)^T
+        g_u = xp.triu(g[..., :n, :] - _mT(l2) @ right)
+        g_pa = xp.concatenate([_lu_square_grad(xp, xp.tril(g[..., :n, :], -1), g_u, l1, upper), right], axis=-2)
+    # g_pa is the gradient for P^T A: A's is P g_pa
+    return _permutation_matrix(xp, pivots, m, g_pa.dtype) @ g_pa
+
+
+def _permutation_matrix(xp, pivots, m, dtype):
+    """P, with P[perm[i], i] = 1, from the pivots (the engine's op where the rule is traced)."""
+    traced = getattr(xp.linalg, "lu_permutation", None)
+    perm = traced(pivots, m) if traced is not None else _permutation(xp, pivots, m)
+    return (xp.expand_dims(perm, -2) == xp.expand_dims(xp.arange(m), -1)).astype(dtype)
+
+
+def _unit_lower(xp, lu):
+    """L of a square or tall packed LU: its strictly lower part, ones on the diagonal."""
+    m, k = lu.shape[-2], lu.shape[-1]
+    return xp.tril(lu, -1) + xp.eye(m, dtype=lu.dtype)[:, :k]
+
+
+def geqrf(xp, a):
+    """``(a, tau)``, LAPACK's geqrf as ``torch.geqrf``: R on and above the diagonal of ``a``, the Householder vectors
+    below it, and their scales ``tau`` (NumPy's and CuPy's QR in "raw" mode, whose ``h`` is its transpose)."""
+    _float_matrices(xp, a, "geqrf")
+    h, tau = xp.linalg.qr(a, mode="raw")
+    return xp.ascontiguousarray(_mT(h)), tau
+
+
+def _factors(xp, a) -> bool:
+    """Whether the Cholesky factorization of ``a`` succeeds: NumPy raises where it does not, CuPy gives NaNs."""
+    try:
+        return bool(xp.isfinite(xp.linalg.cholesky(a)).all())
+    except getattr(xp.linalg, "LinAlgError", numpy.linalg.LinAlgError):
+        return False
+
+
+def cholesky_info(xp, a):
+    """The 1-based order of the first leading minor of each matrix that is not positive-definite (0 where it is):
+    a binary search over the orders (a leading minor of one that is positive-definite is too), matrix by matrix,
+    only for the matrices whose factorization fails."""
+    n = a.shape[-1]
+    flat = a.reshape((-1, n, n))
+    info = numpy.zeros(flat.shape[0], dtype=numpy.int32)
+    for b in range(flat.shape[0]):
+        if n == 0 or _factors(xp, flat[b]):
+            continue
+        good, bad = 0, n  # the largest order known to factor, the smallest known not to
+        while bad - good > 1:
+            middle = (good + bad) // 2
+            good, bad = (middle, bad) if _factors(xp, flat[b, :middle, :middle]) else (good, middle)
+        info[b] = bad
+    return xp.asarray(info.reshape(a.shape[:-2]))
+
+
+def cholesky_ex(xp, a, upper=False):
+    """``(L, info)``, as ``torch.linalg.cholesky_ex``: no error for a matrix that is not positive-definite; its info
+    the order of the first leading minor that is not, and its L NaN (LAPACK leaves a partial factor there)."""
+    _square(xp, a, "cholesky_ex")
+    info = cholesky_info(xp, a)
+    good = (info == 0)[..., None, None]
+    lower = xp.linalg.cholesky(xp.where(good, a, xp.eye(a.shape[-1], dtype=a.dtype)))
+    lower = xp.where(good, lower, xp.nan)
+    return (_mT(lower) if upper else lower), info
+
+
+def cholesky_ex_grad(xp, g, ans, a, upper=False):
+    return cholesky_grad(xp, g, ans[0], a, upper)
 
 
 def inv(xp, a):
     _square(xp, a, "inv")
-    return _lapack(xp, "inv", lambda: xp.linalg.inv(a))
+    return _lapack(xp, "inv", lambda: xp.linalg.inv(a), a)
 
 
 def inv_grad(xp, g, ans, a):
@@ -99,7 +318,8 @@ def solve(xp, a, b):
         raise ValueError(f"linalg.solve: Incompatible shapes of A and B for the equation AX = B ({a.shape[-2]}x{a.shape[-1]} and "
                          f"{matrix.shape[-2] if matrix.ndim >= 2 else matrix.shape[-1]}x{columns})")
     batch = numpy.broadcast_shapes(a.shape[:-2], matrix.shape[:-2])
-    x = _lapack(xp, "solve", lambda: xp.linalg.solve(xp.broadcast_to(a, batch + a.shape[-2:]), xp.broadcast_to(matrix, batch + matrix.shape[-2:])))
+    x = _lapack(xp, "solve", lambda: xp.linalg.solve(xp.broadcast_to(a, batch + a.shape[-2:]), xp.broadcast_to(matrix, batch + matrix.shape[-2:])),
+                xp.broadcast_to(a, batch + a.shape[-2:]))
     return x[..., 0] if vector else x
 
 
@@ -144,7 +364,7 @@ def svdvals_grad(xp, g, ans, a):
 
 def cholesky(xp, a, upper=False):
     _square(xp, a, "cholesky")
-    lower = _lapack(xp, "cholesky", lambda: xp.linalg.cholesky(a))
+    lower = _lapack(xp, "cholesky", lambda: xp.linalg.cholesky(a), a)
     return _mT(lower) if upper else lower
 
 

@@ -869,6 +869,11 @@ defop("det", linalg.det, "LinalgDetBackward0")
 defop("slogdet", linalg.slogdet, "LinalgSlogdetBackward0")  # (sign, log|det A|): one node for both
 defop("solve", linalg.solve, "LinalgSolveExBackward0", 2)
 defop("cholesky", linalg.cholesky, "LinalgCholeskyExBackward0")
+defop("cholesky_ex", linalg.cholesky_ex, "LinalgCholeskyExBackward0")  # (L, info): no error where not positive-definite
+defop("solve_triangular", linalg.solve_triangular, "LinalgSolveTriangularBackward0", 2)
+defop("lu_factor", linalg.lu_factor, "LinalgLuFactorExBackward0")  # (LU, pivots, info): the first differentiable
+defop("lu_permutation", linalg.lu_permutation, "LuPermutation")  # pivots to the row order (not differentiable)
+defop("geqrf", linalg.geqrf, "GeqrfBackward0")  # (a, tau): not differentiable, as torch's
 defop("eigvalsh", linalg.eigvalsh, "LinalgEighBackward0")
 defop("svdvals", linalg.svdvals, "LinalgSvdBackward0")
 # decompositions with several outputs, each output differentiable, one node shared (vjps: outputs=)

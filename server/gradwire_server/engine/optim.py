@@ -1,5 +1,5 @@
 """Optimizer steps, on the server: PyTorch's SGD, Adam (AdamW), Adamax, RAdam, NAdam, RMSprop, Adagrad, Adadelta,
-Rprop and ASGD, in place on the parameters.
+Rprop, ASGD, Adafactor and Muon, in place on the parameters.
 
 An ``Optimizer`` holds only state (momentum buffers, Adam's moments and step counts), keyed
 by whatever the caller names each parameter with (the service uses the client's handle). The
@@ -20,7 +20,7 @@ from .backend import axpy
 from .errors import GraphError, InvalidArgument, ShapeError
 from .tensor import Tensor
 
-KINDS = ("sgd", "adam", "rmsprop", "adagrad", "adamax", "radam", "nadam", "adadelta", "rprop", "asgd")  # AdamW is Adam with decoupled_weight_decay
+KINDS = ("sgd", "adam", "rmsprop", "adagrad", "adamax", "radam", "nadam", "adadelta", "rprop", "asgd", "adafactor", "muon")  # AdamW is Adam with decoupled_weight_decay
 
 # the tensors of each kind's per-parameter state, and its numbers
 STATE_TENSORS = {
@@ -34,10 +34,14 @@ STATE_TENSORS = {
     "adadelta": ("square_avg", "acc_delta"),
     "rprop": ("prev", "step_size"),
     "asgd": ("ax",),
+    "adafactor": ("row_var", "col_var", "variance"),  # the row and column factors of a matrix's, a vector's own
+    "muon": ("momentum_buffer",),
 }
 STATE_NUMBERS = {
     "sgd": (), "adam": ("step",), "rmsprop": ("step",), "adagrad": ("step",), "adamax": ("step",), "radam": ("step",),
     "nadam": ("step", "mu_product"), "adadelta": ("step",), "rprop": ("step",), "asgd": ("step", "eta", "mu"),
+    "adafactor": ("step",),
+    "muon": (),
 }
 
 
@@ -69,6 +73,19 @@ class Group:
     step_size_max: float = 50.0
     lambd: float = 1e-4
     t0: float = 1e6
+    # Adafactor's hyperparameters travel in fields of the message that it has no other use for (no protocol change):
+    # beta2_decay in beta2, eps = (eps1, eps2) in eps (negative: None, the dtype's eps) and alpha, d in rho.
+    # Muon's likewise: ns_coefficients (a, b, c) in beta1, beta2 and alpha, ns_steps in t0, adjust_lr_fn
+    # "match_rms_adamw" as centered (None and "original" are the same)
+
+
+def state_shape(kind, name, shape):
+    """The shape of a state tensor of a parameter of ``shape``: the parameter's, but for Adafactor's factors."""
+    if kind == "adafactor" and name == "row_var":
+        return tuple(shape[:-1]) + (1,)
+    if kind == "adafactor" and name == "col_var":
+        return tuple(shape[:-2]) + (1,) + tuple(shape[-1:])
+    return tuple(shape)
 
 
 class Optimizer:
@@ -108,10 +125,10 @@ class Optimizer:
             if name in tensors:
                 if not isinstance(value, Tensor):
                     raise InvalidArgument(f"optimizer state {name!r} must be a tensor")
-                if value.shape != param.shape:
-                    raise ShapeError(
-                        f"loaded state {name!r} has shape {list(value.shape)}, but its parameter has shape {list(param.shape)}"
-                    )
+                expected = state_shape(self.kind, name, param.shape)
+                if tuple(value.shape) != expected:
+                    whose = "its parameter has shape" if expected == tuple(param.shape) else "it must have shape"
+                    raise ShapeError(f"loaded state {name!r} has shape {list(value.shape)}, but {whose} {list(expected)}")
                 array = value.array.astype(param.dtype, copy=True)
             elif name in numbers:
                 if isinstance(value, Tensor):
@@ -422,9 +439,111 @@ def _asgd(xp, p, grad, state, group):
     state["mu"] = 1 / max(1, step - group.t0)
 
 
+def _lerp(xp, state, end, weight, tmp):
+    """state.lerp_(end, weight), with PyTorch's two formulas for the two halves of the weight's range."""
+    xp.subtract(end, state, out=tmp)
+    if weight < 0.5:
+        tmp *= weight
+        state += tmp
+    else:
+        tmp *= 1 - weight
+        xp.subtract(end, tmp, out=state)
+
+
+def _adafactor(xp, p, grad, state, group):
+    """torch.optim.Adafactor (its single-tensor code): the second moment of a matrix's gradient kept as its row and
+    column means (of a vector, whole), smoothed with weight step^beta2_decay; an update of RMS at most ``d``, scaled
+    by min(lr, 1/sqrt(step)) times the parameter's RMS (at least eps2); decoupled weight decay."""
+    if not state:
+        state["step"] = 0.0
+        if grad.ndim > 1:
+            state["row_var"] = xp.zeros(state_shape("adafactor", "row_var", grad.shape), dtype=p.dtype)
+            state["col_var"] = xp.zeros(state_shape("adafactor", "col_var", grad.shape), dtype=p.dtype)
+        else:
+            state["variance"] = xp.zeros_like(p)
+    g = xp.negative(grad, out=xp.empty_like(grad)) if group.maximize else grad
+    lr, beta2_decay, eps2, d = group.lr, group.beta2, group.alpha, group.rho
+    eps1 = float(xp.finfo(p.dtype).eps) if group.eps < 0 else group.eps
+    state["step"] = step = state["step"] + 1
+    one_minus_beta2_t = step**beta2_decay
+    rho_t = min(lr, 1 / step**0.5)
+    alpha = max(eps2, float(_vector_norm(xp, p, 2.0)) / max(p.size, 1) ** 0.5) * rho_t
+    if group.weight_decay != 0:
+        xp.multiply(p, 1 - lr * group.weight_decay, out=p)
+    if g.ndim > 1:
+        row_var, col_var = state["row_var"], state["col_var"]
+        square = g * g
+        _lerp(xp, row_var, square.sum(axis=-1, keepdims=True) / g.shape[-1], one_minus_beta2_t, xp.empty_like(row_var))
+        _lerp(xp, col_var, square.sum(axis=-2, keepdims=True) / g.shape[-2], one_minus_beta2_t, xp.empty_like(col_var))
+        var_estimate = row_var @ col_var
+        var_estimate /= xp.maximum(row_var.mean(axis=-2, keepdims=True), eps1)
+    else:
+        variance = state["variance"]
+        _lerp(xp, variance, g * g, one_minus_beta2_t, xp.empty_like(variance))
+        var_estimate = variance.copy()
+    # eps1 squared, as the square root is taken after: eps1's own magnitude
+    update = xp.maximum(var_estimate, eps1 * eps1, out=var_estimate)
+    xp.sqrt(update, out=update)
+    xp.divide(1, update, out=update)
+    update *= g
+    denom = max(1.0, float(_vector_norm(xp, update, 2.0)) / (max(update.size, 1) ** 0.5 * d))
+    update *= -alpha / denom
+    p += update
+
+
+def _bfloat16(xp, x):
+    """x rounded to bfloat16's precision (to nearest, ties to even), held in float32: NumPy has no bfloat16, and
+    torch's Muon orthogonalizes in it (each op's float32 result rounded once: torch's on the CPU, to the bit)."""
+    bits = xp.array(x, dtype=xp.float32, order="C").view(xp.uint32)  # (a copy, of any shape: 0-d too)
+    bits = (bits + (((bits >> 16) & 1) + 0x7FFF)) & 0xFFFF0000
+    return bits.view(xp.float32)
+
+
+def _newton_schulz(xp, g, coefficients, steps, eps):
+    """torch.optim.Muon's orthogonalization: a quintic Newton-Schulz iteration on G / ||G||, in bfloat16."""
+    a, b, c = coefficients
+    x = _bfloat16(xp, g)
+    tall = g.shape[0] > g.shape[1]
+    if tall:
+        x = x.T
+    norm = float(xp.sqrt((x * x).sum(dtype=xp.float32)))
+    x = _bfloat16(xp, x / float(_bfloat16(xp, xp.asarray(max(norm, eps)))))
+    for _ in range(steps):
+        gram = _bfloat16(xp, x @ x.T)
+        gram_update = _bfloat16(xp, b * gram + c * (gram @ gram))
+        x = _bfloat16(xp, a * x + gram_update @ x)
+    return x.T if tall else x
+
+
+def _muon(xp, p, grad, state, group):
+    """torch.optim.Muon: momentum (Nesterov's by default), the update orthogonalized by Newton-Schulz in bfloat16,
+    a rate scaled by the matrix's shape (sqrt(max(1, rows/cols)), or 0.2 sqrt(max(rows, cols)) for
+    "match_rms_adamw"), decoupled weight decay. 2-D parameters only."""
+    if grad.ndim != 2:
+        raise InvalidArgument("Param gradient must be a 2D matrix")
+    if "momentum_buffer" not in state:
+        state["momentum_buffer"] = xp.zeros_like(grad)
+    buf = state["momentum_buffer"]
+    momentum = group.momentum
+    _lerp(xp, buf, grad, 1 - momentum, xp.empty_like(buf))
+    if group.nesterov:
+        update = grad.copy()
+        _lerp(xp, update, buf, momentum, xp.empty_like(update))
+    else:
+        update = buf
+    steps = int(group.t0)
+    if steps >= 100:
+        raise InvalidArgument("Number of steps must be less than 100 for computational efficiency")
+    ortho = _newton_schulz(xp, update, (group.beta1, group.beta2, group.alpha), steps, group.eps)
+    rows, columns = p.shape
+    ratio = 0.2 * math.sqrt(max(rows, columns)) if group.centered else math.sqrt(max(1, rows / columns))
+    xp.multiply(p, 1 - group.lr * group.weight_decay, out=p)
+    p += ortho.astype(p.dtype) * (-group.lr * ratio)
+
+
 _UPDATES = {
     "sgd": _sgd, "adam": _adam, "rmsprop": _rmsprop, "adagrad": _adagrad, "adamax": _adamax, "radam": _radam, "nadam": _nadam,
-    "adadelta": _adadelta, "rprop": _rprop, "asgd": _asgd,
+    "adadelta": _adadelta, "rprop": _rprop, "asgd": _asgd, "adafactor": _adafactor, "muon": _muon,
 }
 
 

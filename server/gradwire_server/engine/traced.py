@@ -34,8 +34,8 @@ TRACEABLE = frozenset({
     "min", "nll_loss", "repeat", "roll", "round", "sign", "softplus", "tril", "triu", "trunc", "conv2d", "conv_transpose2d",
     "avg_pool2d", "adaptive_avg_pool2d", "max_pool2d", "gather", "scatter_add", "embedding", "pad",
     "binary_cross_entropy", "copy_slices", "cumprod", "dropout", "einsum", "index_put", "prod", "remainder", "scatter", "sort", "topk",
-    "inv", "slogdet", "solve", "cholesky", "linalg_svd", "linalg_eigh", "linalg_qr", "erfc", "erfcx", "lgamma", "digamma", "polygamma",
-    "asinh", "acosh", "atanh",
+    "inv", "slogdet", "solve", "cholesky", "cholesky_ex", "solve_triangular", "lu_factor", "linalg_svd", "linalg_eigh", "linalg_qr",
+    "erfc", "erfcx", "lgamma", "digamma", "polygamma", "asinh", "acosh", "atanh",
 })
 
 
@@ -263,6 +263,8 @@ class _TracedLinalg:
 
     inv = staticmethod(lambda a: _apply("inv", a))
     solve = staticmethod(lambda a, b: _apply("solve", a, b))
+    lu_permutation = staticmethod(lambda pivots, m: _apply("lu_permutation", pivots, m=m))
+    solve_triangular = staticmethod(lambda a, b, upper=False, unitriangular=False: _apply("solve_triangular", a, b, upper=upper, unitriangular=unitriangular))
 
 
 def _function(op):

@@ -45,7 +45,7 @@ VJPS: dict[str, VJP] = {}
 # Ops whose outputs never carry a gradient (bitwise ops, comparisons, indices).
 NON_DIFFERENTIABLE = {"bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "eq", "ne", "lt", "le", "gt", "ge", "argmax", "argmin", "max_pool2d_indices",
                       "isnan", "isinf", "isfinite", "logical_not", "logical_and", "logical_or", "logical_xor", "all", "any", "count_nonzero", "nonzero",
-                      "unique", "bincount", "bincount_weighted", "searchsorted", "histc",
+                      "unique", "bincount", "bincount_weighted", "searchsorted", "histc", "lu_permutation", "geqrf",
                       "signbit", "gcd", "lcm"}
 
 
@@ -450,6 +450,9 @@ defvjp("det", linalg.det_grad, saves="inputs")
 defvjp("slogdet", linalg.slogdet_grad, saves="inputs", outputs=2)  # the sign requires grad too, as torch's; it passes none back
 defvjp("solve", linalg.solve_grad, saves="all", variadic=True)
 defvjp("cholesky", linalg.cholesky_grad, saves="ans")
+defvjp("cholesky_ex", linalg.cholesky_ex_grad, saves="ans")
+defvjp("solve_triangular", linalg.solve_triangular_grad, saves="all", variadic=True)
+defvjp("lu_factor", linalg.lu_factor_grad, saves="all")
 defvjp("eigvalsh", linalg.eigvalsh_grad, saves="inputs")  # the vectors are found again in the backward
 defvjp("svdvals", linalg.svdvals_grad, saves="inputs")
 defvjp("linalg_svd", linalg.svd_grad, saves="all", outputs=3)  # (the input for its shape only)

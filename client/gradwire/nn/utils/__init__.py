@@ -1,6 +1,7 @@
 """``gradwire.nn.utils``: PyTorch's gradient clipping, one command on the server whatever the model's size;
 ``parameters_to_vector``/``vector_to_parameters``; ``rnn``: padded and packed sequences; ``weight_norm``,
-``spectral_norm`` (forward pre-hooks) and ``parametrizations.weight_norm``.
+``spectral_norm`` (forward pre-hooks); ``parametrize`` (PyTorch's parametrizations of a module's tensors) and
+``parametrizations`` built on it (``orthogonal``, ``weight_norm``, ``spectral_norm``); ``prune``.
 
     loss.backward()
     gw.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
@@ -17,8 +18,8 @@ from ... import errors
 from ...tensor import Tensor
 
 __all__ = [
-    "clip_grad_norm_", "clip_grad_value_", "pad_sequence", "parameters_to_vector", "parametrizations", "remove_spectral_norm",
-    "remove_weight_norm", "rnn", "spectral_norm", "stateless", "vector_to_parameters", "weight_norm",
+    "clip_grad_norm_", "clip_grad_value_", "pad_sequence", "parameters_to_vector", "parametrizations", "parametrize", "prune",
+    "remove_spectral_norm", "remove_weight_norm", "rnn", "spectral_norm", "stateless", "vector_to_parameters", "weight_norm",
 ]
 
 
@@ -74,7 +75,9 @@ def vector_to_parameters(vec, parameters):
 
 from . import rnn  # noqa: E402 - torch.nn.utils.rnn's names
 from .rnn import pad_sequence  # noqa: E402
+from . import parametrize  # noqa: E402
 from . import parametrizations  # noqa: E402
+from . import prune  # noqa: E402
 from .spectral_norm import remove_spectral_norm, spectral_norm  # noqa: E402
 from .weight_norm import remove_weight_norm, weight_norm  # noqa: E402
 from . import stateless  # noqa: E402
