@@ -289,3 +289,23 @@ def test_mode_ties_take_the_smallest_value_and_its_last_index(session):
     ours, theirs = session.tensor(values).mode(), torch.from_numpy(values).mode()
     assert ours.values.tolist() == theirs.values.tolist() == [1, 0] and ours.indices.tolist() == theirs.indices.tolist() == [3, 5]
     assert type(ours).__name__ == "mode" and ours._fields == ("values", "indices")
+
+
+@pytest.mark.parametrize("dtype, value", [("int32", 2.0**31), ("int32", float("nan")), ("int32", float("inf")),
+                                          ("int64", 2.0**70), ("uint8", 300.0)])
+def test_a_number_that_does_not_fit_an_integer_tensor_is_refused_as_torch(session, dtype, value):
+    with pytest.raises((RuntimeError, ValueError)):
+        torch.zeros(3, dtype=getattr(torch, dtype))[:] = value
+    x = session.zeros(3, dtype=dtype)
+    x[:] = value
+    with pytest.raises(gw.GradwireError, match=f"value cannot be converted to type {dtype}_t without overflow"):
+        x.tolist()
+    x[:] = 3.7  # a float that fits is truncated, as torch's
+    assert x.tolist() == [3, 3, 3]
+
+
+def test_an_int_beyond_int64_is_refused_at_once_as_torch(session):
+    with pytest.raises(ValueError):
+        torch.zeros(3, dtype=torch.int64)[:] = 2**63
+    with pytest.raises(ValueError):
+        session.zeros(3, dtype="int64")[:] = 2**63

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .errors import DTypeError
@@ -50,6 +52,8 @@ def checked_integer(value, dtype: np.dtype):
     the dtype is refused, except a negative one within the range's size for an unsigned dtype, which wraps."""
     info = np.iinfo(dtype)
     low = -int(info.max) if dtype.kind == "u" else int(info.min)
+    if type(value) is float:  # truncated toward zero, as a C cast; inf and NaN fit nowhere
+        value = int(value) if math.isfinite(value) else info.max + 1
     if not low <= value <= int(info.max):
         raise DTypeError(f"value cannot be converted to type {dtype.name}_t without overflow")
     return dtype.type(value % (int(info.max) + 1) if dtype.kind == "u" else value)

@@ -301,8 +301,11 @@ class Engine:
             value = other if type(other) is Tensor else Tensor(self.xp.asarray(0 if name == "zero" else self._input_array(name, other), dtype=target.dtype), self)
             return self.apply_into("index_put", target, lambda source: self.index_put(source, value, key if name == "setitem" else ()))
         array = target.array
-        if array.dtype.kind in "iu" and type(other) is int and array.dtype.itemsize < 8:  # a number into a narrow integer tensor:
-            other = checked_integer(other, array.dtype) if name == "setitem" else wrap_integer(other, array.dtype)  # as PyTorch's
+        if array.dtype.kind in "iu" and type(other) in (int, float):  # a number into an integer tensor, as PyTorch's:
+            if name == "setitem":  # stored only where it fits
+                other = checked_integer(other, array.dtype)
+            elif type(other) is int and array.dtype.itemsize < 8:  # an op's operand wraps
+                other = wrap_integer(other, array.dtype)
         try:
             if name == "zero":
                 array[...] = 0
