@@ -1,0 +1,239 @@
+"""``Gamma``, ``Chi2``, ``Beta``, ``Dirichlet`` and ``StudentT``: the Gamma family.
+
+Their ``log_prob``, ``entropy`` and moments are compositions of ops (``lgamma``, ``digamma``), differentiable as
+PyTorch's. Their samples are not reparameterized here (``has_rsample`` False, ``rsample`` raises): PyTorch
+differentiates a Gamma draw with respect to its concentration implicitly, through the derivative of the regularized
+incomplete gamma function, which the engine does not have. Gamma draws are Marsaglia and Tsang's method written in
+ops: a few proposals per element drawn at once, the first accepted kept (a read of the server, and another round
+only where none was accepted)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..tensor import Size, stack, where
+from . import constraints
+from .distribution import Distribution, _numbers
+from .utils import broadcast_all
+
+__all__ = ["Beta", "Chi2", "Dirichlet", "Gamma", "StudentT"]
+
+_PROPOSALS = 4  # per element and round: each accepted with probability >= 0.95 (concentration >= 1)
+
+
+def _standard_gamma(concentration):
+    """Gamma(concentration, 1) draws of ``concentration``'s shape (out of the graph). Below 1, a draw of
+    concentration + 1 times U^(1/concentration)."""
+    alpha = concentration.detach()
+    session, dtype, shape = alpha._session, alpha.dtype, tuple(alpha.shape)
+    boosted = where(alpha < 1, alpha + 1, alpha)
+    d = boosted - 1.0 / 3.0
+    c = (9 * d).rsqrt()
+    result, done = alpha.new_zeros(*shape), alpha.new_zeros(*shape, dtype="bool")
+    while True:
+        z = session.randn(_PROPOSALS, *shape, dtype=dtype)
+        u = session.rand(_PROPOSALS, *shape, dtype=dtype)
+        v = (1 + c * z) ** 3
+        positive = v > 0
+        v_safe = where(positive, v, 1.0)
+        accepted = positive & (u.log() < 0.5 * z * z + d - d * v_safe + d * v_safe.log())
+        first = accepted.to(dtype).argmax(0, keepdim=True)  # the first accepted proposal (0 where none)
+        draw = (d * v_safe).gather(0, first).squeeze(0)
+        found = accepted.any(0)
+        result = where(done, result, draw)
+        done = done | found
+        if bool(done.all().item()):
+            break
+    small = session.rand(*shape, dtype=dtype)
+    result = where(alpha < 1, result * small.pow(alpha.reciprocal()), result)
+    return result.clamp(min=float(np.finfo(dtype).tiny))
+
+
+class Gamma(Distribution):
+    """Gamma(concentration, rate), density x^(a-1) e^(-rate x) rate^a / Gamma(a), as ``torch.distributions.Gamma``
+    (``sample`` only: see the module's docstring)."""
+
+    arg_constraints = {"concentration": constraints.positive, "rate": constraints.positive}
+    support = constraints.nonnegative
+
+    def __init__(self, concentration, rate, validate_args=None):
+        self.concentration, self.rate = broadcast_all(concentration, rate)
+        super().__init__(self.concentration.shape, validate_args=validate_args,
+                         _numbers=_numbers(concentration=concentration, rate=rate))
+
+    mean = property(lambda self: self.concentration / self.rate)
+    mode = property(lambda self: ((self.concentration - 1) / self.rate).clamp(min=0))
+    variance = property(lambda self: self.concentration / self.rate.pow(2))
+
+    def sample(self, sample_shape=()):
+        shape = self._extended_shape(sample_shape)
+        return _standard_gamma(self.concentration.expand(*shape)) / self.rate.detach()
+
+    def log_prob(self, value):
+        self._validate_sample(value)
+        a, b = self.concentration, self.rate
+        return a.xlogy(b) + (a - 1).xlogy(value) - b * value - a.lgamma()
+
+    def entropy(self):
+        a = self.concentration
+        return a - self.rate.log() + a.lgamma() + (1.0 - a) * a.digamma()
+
+
+class Chi2(Gamma):
+    """Chi-squared with ``df`` degrees of freedom: Gamma(df / 2, 1 / 2), as ``torch.distributions.Chi2``."""
+
+    arg_constraints = {"df": constraints.positive}
+
+    def __init__(self, df, validate_args=None):
+        (df_t,) = broadcast_all(df)
+        self.concentration, self.rate = 0.5 * df_t, df_t.new_full(tuple(df_t.shape), 0.5)
+        Distribution.__init__(self, df_t.shape, validate_args=validate_args, _numbers=_numbers(df=df))
+
+    df = property(lambda self: self.concentration * 2)
+
+    def expand(self, batch_shape, _instance=None):
+        new = Distribution.expand(self, batch_shape, _instance)
+        new.concentration = self.concentration.expand(*batch_shape)
+        new.rate = self.rate.expand(*batch_shape)
+        return new
+
+
+class Dirichlet(Distribution):
+    """Dirichlet(concentration) over the simplex of the last dim, as ``torch.distributions.Dirichlet`` (``sample``
+    only: see the module's docstring)."""
+
+    arg_constraints = {"concentration": constraints.independent(constraints.positive, 1)}
+    support = constraints.simplex
+
+    def __init__(self, concentration, validate_args=None):
+        if concentration.dim() < 1:
+            raise ValueError("`concentration` parameter must be at least one-dimensional.")
+        self.concentration = concentration
+        super().__init__(concentration.shape[:-1], concentration.shape[-1:], validate_args=validate_args)
+
+    def sample(self, sample_shape=()):
+        shape = self._extended_shape(sample_shape)
+        gammas = _standard_gamma(self.concentration.expand(*shape))
+        return gammas / gammas.sum(-1, keepdim=True)
+
+    def log_prob(self, value):
+        self._validate_sample(value)
+        c = self.concentration
+        return (c - 1).xlogy(value).sum(-1) + c.sum(-1).lgamma() - c.lgamma().sum(-1)
+
+    @property
+    def mean(self):
+        return self.concentration / self.concentration.sum(-1, keepdim=True)
+
+    @property
+    def mode(self):
+        c = self.concentration
+        mode = (c - 1).clamp(min=0.0)
+        mode = mode / mode.sum(-1, keepdim=True)
+        # where every concentration is below 1 the density peaks at a vertex: the largest concentration's
+        vertex = (c == c.amax(-1, keepdim=True)).to(c.dtype)
+        vertex = vertex * (vertex.cumsum(-1) == 1).to(c.dtype)  # the first of ties
+        return where((c < 1).all(-1, keepdim=True), vertex, mode)
+
+    @property
+    def variance(self):
+        c = self.concentration
+        total = c.sum(-1, keepdim=True)
+        return c * (total - c) / (total.pow(2) * (total + 1))
+
+    def entropy(self):
+        c = self.concentration
+        k, a0 = c.shape[-1], c.sum(-1)
+        return c.lgamma().sum(-1) - a0.lgamma() - (k - a0) * a0.digamma() - ((c - 1.0) * c.digamma()).sum(-1)
+
+
+class Beta(Distribution):
+    """Beta(concentration1, concentration0) on [0, 1], as ``torch.distributions.Beta`` (a two-category Dirichlet;
+    ``sample`` only: see the module's docstring)."""
+
+    arg_constraints = {"concentration1": constraints.positive, "concentration0": constraints.positive}
+    support = constraints.unit_interval
+
+    def __init__(self, concentration1, concentration0, validate_args=None):
+        c1, c0 = broadcast_all(concentration1, concentration0)
+        self._dirichlet = Dirichlet(stack([c1, c0], -1), validate_args=False)
+        super().__init__(self._dirichlet._batch_shape, validate_args=validate_args,
+                         _numbers=_numbers(concentration1=concentration1, concentration0=concentration0))
+
+    def expand(self, batch_shape, _instance=None):
+        new = self._get_checked_instance(Beta, _instance)
+        batch_shape = Size(tuple(batch_shape))
+        new._dirichlet = self._dirichlet.expand(batch_shape)
+        Distribution.__init__(new, batch_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+    concentration1 = property(lambda self: self._dirichlet.concentration[..., 0])
+    concentration0 = property(lambda self: self._dirichlet.concentration[..., 1])
+    mean = property(lambda self: self.concentration1 / (self.concentration1 + self.concentration0))
+
+    @property
+    def mode(self):
+        return self._dirichlet.mode[..., 0]
+
+    @property
+    def variance(self):
+        total = self.concentration1 + self.concentration0
+        return self.concentration1 * self.concentration0 / (total.pow(2) * (total + 1))
+
+    def sample(self, sample_shape=()):
+        return self._dirichlet.sample(sample_shape)[..., 0]
+
+    def log_prob(self, value):
+        self._validate_sample(value)
+        heads_tails = stack([value, 1.0 - value], -1)
+        return self._dirichlet.log_prob(heads_tails)
+
+    def entropy(self):
+        return self._dirichlet.entropy()
+
+
+class StudentT(Distribution):
+    """Student's t with ``df`` degrees of freedom, shifted by ``loc`` and scaled by ``scale``, as
+    ``torch.distributions.StudentT`` (``sample`` only: its chi-squared part is a Gamma draw)."""
+
+    arg_constraints = {"df": constraints.positive, "loc": constraints.real, "scale": constraints.positive}
+    support = constraints.real
+
+    def __init__(self, df, loc=0.0, scale=1.0, validate_args=None):
+        self.df, self.loc, self.scale = broadcast_all(df, loc, scale)
+        super().__init__(self.df.shape, validate_args=validate_args, _numbers=_numbers(df=df, loc=loc, scale=scale))
+
+    @property
+    def mean(self):
+        return where(self.df <= 1, math.nan, self.loc)
+
+    mode = property(lambda self: self.loc)
+
+    @property
+    def variance(self):
+        df = self.df
+        finite = self.scale.pow(2) * df / (df - 2)
+        return where(df <= 1, math.nan, where(df <= 2, math.inf, finite))
+
+    def sample(self, sample_shape=()):
+        shape = self._extended_shape(sample_shape)
+        df = self.df.detach().expand(*shape)
+        x = self.df._session.randn(*shape, dtype=self.df.dtype)
+        z = 2 * _standard_gamma(0.5 * df)  # chi-squared(df)
+        return self.loc.detach() + self.scale.detach() * x * (z / df).rsqrt()
+
+    def log_prob(self, value):
+        self._validate_sample(value)
+        y = (value - self.loc) / self.scale
+        z = self.scale.log() + 0.5 * self.df.log() + 0.5 * math.log(math.pi) + (0.5 * self.df).lgamma() \
+            - (0.5 * (self.df + 1.0)).lgamma()
+        return -0.5 * (self.df + 1.0) * (y.pow(2) / self.df).log1p() - z
+
+    def entropy(self):
+        df = self.df
+        lbeta = (0.5 * df).lgamma() + math.lgamma(0.5) - (0.5 * (df + 1)).lgamma()
+        return self.scale.log() + 0.5 * (df + 1) * ((0.5 * (df + 1)).digamma() - (0.5 * df).digamma()) \
+            + 0.5 * df.log() + lbeta
