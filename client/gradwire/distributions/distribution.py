@@ -186,7 +186,7 @@ class Distribution:
         event_dim_start = value.ndim - len(self._event_shape)
         if value.shape[event_dim_start:] != self._event_shape:
             raise ValueError(f"The right-most size of value must match event_shape: {value.size()} vs {self._event_shape}.")
-        actual_shape, expected_shape = value.size(), self._batch_shape + self._event_shape
+        actual_shape, expected_shape = value.size(), Size(tuple(self._batch_shape) + tuple(self._event_shape))
         for i, j in zip(reversed(actual_shape), reversed(expected_shape)):
             if i != 1 and j != 1 and i != j:
                 raise ValueError(f"Value is not broadcastable with batch_shape+event_shape: {actual_shape} vs {expected_shape}.")

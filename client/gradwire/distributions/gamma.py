@@ -132,9 +132,9 @@ class Dirichlet(Distribution):
         c = self.concentration
         mode = (c - 1).clamp(min=0.0)
         mode = mode / mode.sum(-1, keepdim=True)
-        # where every concentration is below 1 the density peaks at a vertex: the largest concentration's
-        vertex = (c == c.amax(-1, keepdim=True)).to(c.dtype)
-        vertex = vertex * (vertex.cumsum(-1) == 1).to(c.dtype)  # the first of ties
+        # where every concentration is below 1 the density is largest at the vertices: PyTorch's answer there is
+        # the first vertex (the argmax of its 0/0), and so is this one
+        vertex = (c._session.arange(c.shape[-1]) == 0).to(c.dtype)
         return where((c < 1).all(-1, keepdim=True), vertex, mode)
 
     @property
@@ -158,9 +158,14 @@ class Beta(Distribution):
 
     def __init__(self, concentration1, concentration0, validate_args=None):
         c1, c0 = broadcast_all(concentration1, concentration0)
-        self._dirichlet = Dirichlet(stack([c1, c0], -1), validate_args=False)
-        super().__init__(self._dirichlet._batch_shape, validate_args=validate_args,
-                         _numbers=_numbers(concentration1=concentration1, concentration0=concentration0))
+        numbers = _numbers(concentration1=concentration1, concentration0=concentration0)
+        # PyTorch checks the two as its Dirichlet's concentration; numbers are checked here, the Dirichlet's
+        # tensor (read back) only where they fail, for PyTorch's message
+        mode = validate_args if validate_args is not None else self._validate_args
+        if mode is None and not all(v > 0 for v in numbers.values()):
+            mode = True
+        self._dirichlet = Dirichlet(stack([c1, c0], -1), validate_args=mode)
+        super().__init__(self._dirichlet._batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(Beta, _instance)

@@ -7,6 +7,7 @@ import math
 from ..tensor import Size, where
 from . import constraints
 from .cauchy import Cauchy
+from .distribution import _numbers
 from .normal import Normal
 from .transformed_distribution import TransformedDistribution
 from .transforms import AbsTransform
@@ -21,7 +22,8 @@ class _Half(TransformedDistribution):
     _base = None
 
     def __init__(self, scale, validate_args=None):
-        super().__init__(self._base(0, scale, validate_args=validate_args), AbsTransform(), validate_args=validate_args)
+        super().__init__(self._base(0, scale, validate_args=False), AbsTransform(), validate_args=validate_args,
+                         _numbers=_numbers(scale=scale))
 
     def expand(self, batch_shape, _instance=None):
         return super().expand(batch_shape, _instance=self._get_checked_instance(type(self), _instance))

@@ -183,7 +183,7 @@ def _kl_multivariatenormal_multivariatenormal(p, q):
     half_term1 = q_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1) - p_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)
     n = p.event_shape[0]
     batch = tuple(np.broadcast_shapes(tuple(q_tril.shape[:-2]), tuple(p_tril.shape[:-2])))
-    solved = linalg.solve(q_tril.expand(*batch, n, n), p_tril.expand(*batch, n, n))  # q_L^-1 p_L
+    solved = linalg.solve(q_tril.tril().expand(*batch, n, n), p_tril.expand(*batch, n, n))  # q_L^-1 p_L, q's lower triangle
     term2 = solved.pow(2).sum(-1).sum(-1)
     term3 = _batch_mahalanobis(q_tril, q.loc - p.loc)
     return half_term1 + 0.5 * (term2 + term3 - n)

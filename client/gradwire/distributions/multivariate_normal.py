@@ -19,9 +19,11 @@ def _eye_like(m):
     return m._session.eye(m.shape[-1], dtype=m.dtype)
 
 
-def _solve_lower(tril, rhs):
-    """tril^-1 rhs over broadcast batches (a general solve: the engine has no triangular one; exact in value)."""
+def _solve_lower(tril, rhs, lower_only=True):
+    """tril^-1 rhs over broadcast batches: a general solve of the lower triangle (the engine has no triangular
+    solve), so that, as PyTorch's, it neither reads the upper triangle nor gives it a gradient."""
     batch = np.broadcast_shapes(tuple(tril.shape[:-2]), tuple(rhs.shape[:-2]))
+    tril = tril.tril() if lower_only else tril
     return linalg.solve(tril.expand(*batch, *tril.shape[-2:]), rhs.expand(*batch, *rhs.shape[-2:]))
 
 
@@ -99,7 +101,8 @@ class MultivariateNormal(Distribution):
 
     @lazy_property
     def precision_matrix(self):
-        inverse = _solve_lower(self._unbroadcasted_scale_tril, _eye_like(self._unbroadcasted_scale_tril))
+        # (L L^T)^-1 of the whole factor, as PyTorch's cholesky_inverse differentiates it
+        inverse = _solve_lower(self._unbroadcasted_scale_tril, _eye_like(self._unbroadcasted_scale_tril), lower_only=False)
         return (inverse.mT @ inverse).expand(*self._batch_shape, *self._event_shape, *self._event_shape)
 
     mean = property(lambda self: self.loc)
