@@ -9,7 +9,9 @@ Differences from PyTorch, each for a reason:
 - Validation (``validate_args``): Python-number arguments are checked by default, as PyTorch checks everything;
   tensor arguments and ``log_prob``'s value only with ``validate_args=True`` or after
   ``Distribution.set_default_validate_args(True)``, since each check reads the server (see ``Distribution``).
-- ``Gamma``, ``Chi2``, ``Beta``, ``Dirichlet`` and ``StudentT`` have ``sample`` but no ``rsample`` (see ``gamma``).
+- Gamma draws (and so ``Chi2``, ``Beta``, ``Dirichlet``, ``StudentT``) are Marsaglia and Tsang's method in ops; their
+  ``rsample`` gradient is PyTorch's implicit one, from a series (see ``gamma``); Poisson and Binomial draws invert
+  the cdf over a window (see ``poisson``).
 """
 
 from . import constraints, transforms
