@@ -82,7 +82,7 @@ class Distribution:
         batch_shape = Size(tuple(batch_shape))
         new = _instance if _instance is not None else type(self).__new__(type(self))
         old = len(self._batch_shape)
-        lazies = [name for name, v in vars(type(self)).items() if isinstance(v, lazy_property)]
+        lazies = {name for cls in type(self).__mro__ for name, v in vars(cls).items() if isinstance(v, lazy_property)}
         for name, value in self.__dict__.items():
             if isinstance(value, Tensor) and (name in self._params() or name in lazies):
                 value = value.expand(*batch_shape, *value.shape[old:])

@@ -271,6 +271,15 @@ class PowerTransform(Transform):
     def sign(self):
         return self.exponent.sign() if isinstance(self.exponent, Tensor) else (1 if self.exponent > 0 else -1)
 
+    def __eq__(self, other):
+        if not isinstance(other, PowerTransform):
+            return False
+        if isinstance(self.exponent, Tensor) or isinstance(other.exponent, Tensor):
+            return bool((self.exponent == other.exponent).all().item())  # a read of the server
+        return self.exponent == other.exponent
+
+    __hash__ = Transform.__hash__
+
     def _call(self, x):
         return x.pow(self.exponent)
 
@@ -278,8 +287,13 @@ class PowerTransform(Transform):
         return y.pow(1 / self.exponent)
 
     def log_abs_det_jacobian(self, x, y):
-        exponent = self.exponent.abs() if isinstance(self.exponent, Tensor) else abs(self.exponent)
-        return (exponent * y / x).log() if isinstance(exponent, Tensor) else (y / x).log() + math.log(exponent)
+        return (self.exponent * y / x).abs().log()
+
+    def forward_shape(self, shape):
+        return tuple(np.broadcast_shapes(tuple(shape), tuple(getattr(self.exponent, "shape", ()))))
+
+    def inverse_shape(self, shape):
+        return self.forward_shape(shape)
 
 
 class SigmoidTransform(Transform):
