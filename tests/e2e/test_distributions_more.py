@@ -6,7 +6,7 @@ generator is not PyTorch's); reparameterized gradients against closed forms."""
 from __future__ import annotations
 
 import math
-import warnings
+import re
 
 import numpy as np
 import pytest
@@ -419,10 +419,11 @@ def test_reprs_match_torch(session):
 
 
 def _error(f):
+    """The type and message of what f raises (runs of spaces as one: one of torch's messages has a run of them)."""
     try:
         f()
     except (ValueError, NotImplementedError, TypeError) as e:
-        return type(e).__name__, str(e)
+        return type(e).__name__, re.sub(" +", " ", str(e))
     return None
 
 
@@ -453,6 +454,16 @@ def test_validation_of_numbers_is_always_on_and_of_tensors_on_request(session, m
         lambda lib, t: _dist(lib).Binomial(3, t([0.5]), validate_args=True).log_prob(t([4.0])),
         lambda lib, t: _dist(lib).MultivariateNormal(t([0.0, 0.0]), scale_tril=t([[1.0, 1.0], [0.0, 1.0]]), validate_args=True),
         lambda lib, t: _dist(lib).Distribution.set_default_validate_args("yes"),
+        lambda lib, t: _dist(lib).MixtureSameFamily(_dist(lib).Normal(0.0, 1.0), _dist(lib).Normal(t([0.0]), 1.0)),
+        lambda lib, t: _dist(lib).MixtureSameFamily(_dist(lib).Categorical(t([0.5, 0.5])), "normal"),
+        lambda lib, t: _dist(lib).MixtureSameFamily(_dist(lib).Categorical(t([0.2, 0.3, 0.5])), _dist(lib).Normal(t([0.0, 1.0]), 1.0)),
+        lambda lib, t: _dist(lib).MixtureSameFamily(_dist(lib).Categorical(t([[0.5, 0.5]] * 3)), _dist(lib).Normal(t([[0.0, 1.0]] * 2), 1.0)),
+        lambda lib, t: _dist(lib).Multinomial(2.5, t([0.5, 0.5])),
+        lambda lib, t: _dist(lib).Bernoulli(),
+        lambda lib, t: _dist(lib).TransformedDistribution(_dist(lib).Normal(0.0, 1.0), "exp"),
+        lambda lib, t: _dist(lib).kl_divergence(_dist(lib).MultivariateNormal(t([0.0]), t([[1.0]])),
+                                                _dist(lib).MultivariateNormal(t([0.0, 0.0]), t([[1.0, 0.0], [0.0, 1.0]]))),
+        lambda lib, t: _dist(lib).Binomial(t([3.0, 4.0]), t([0.5, 0.5])).entropy(),
     ]
     for k, case in enumerate(cases):
         ours, theirs = _error(lambda: case(gw, s.tensor)), _error(lambda: case(torch, torch.tensor))
@@ -512,3 +523,17 @@ def test_a_gaussian_mixture_fit_matches_torch(session):
         grads.append([v.grad.numpy() for v in (logits, loc, log_scale)])
     for ours, theirs in zip(grads[1], grads[0]):
         np.testing.assert_allclose(ours, theirs, rtol=1e-10)
+
+
+def test_sample_is_out_of_the_graph_and_rsample_in_it(session):
+    for lib, tensor in ((torch, torch.tensor), (gw, session.tensor)):
+        a, b = tensor([0.5, 1.5], requires_grad=True), tensor([1.0, 2.0], requires_grad=True)
+        D = _dist(lib)
+        for dist in (D.Normal(a, b), D.LogNormal(a, b), D.Gumbel(a, b), D.Uniform(a, a + b), D.Weibull(b, b + 1), D.Pareto(b, b + 2),
+                     D.TransformedDistribution(D.Normal(a * 0, 1.0), D.AffineTransform(a, b)), D.Gamma(b, a + 1), D.Beta(a, b),
+                     D.Dirichlet(b), D.StudentT(b + 2, a, b), D.RelaxedBernoulli(b, logits=a), D.Laplace(a, b),
+                     D.MixtureSameFamily(D.Categorical(logits=a), D.Normal(a, b)), D.Bernoulli(logits=a), D.Poisson(b)):
+            name = type(dist).__name__
+            assert not dist.sample((3,)).requires_grad, f"{lib.__name__} {name}"
+            if dist.has_rsample:
+                assert dist.rsample((3,)).requires_grad, f"{lib.__name__} {name}"

@@ -168,14 +168,6 @@ class Distribution:
     def _extended_shape(self, sample_shape=()):
         return Size(_shape(sample_shape) + self._batch_shape + self._event_shape)
 
-    def _session(self):
-        for value in self.__dict__.values():
-            if isinstance(value, Tensor):
-                return value._session
-            if isinstance(value, Distribution):
-                return value._session()
-        raise AttributeError("a distribution with no tensor")
-
     def _validate_sample(self, value):
         """The checks of a value to score (``log_prob``, ``cdf``, ``icdf``): a number is refused (as PyTorch,
         unless ``validate_args=False``), shapes are checked (free), and the support only under ``validate_args``."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from ..tensor import Size, where
+from ..tensor import where
 from . import constraints
 from .cauchy import Cauchy
 from .distribution import _numbers

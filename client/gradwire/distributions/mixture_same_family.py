@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .. import grad_mode
 from ..tensor import Size
 from .categorical import Categorical
 from .distribution import Distribution
@@ -23,7 +24,7 @@ class MixtureSameFamily(Distribution):
         if not isinstance(mixture_distribution, Categorical):
             raise ValueError(" The Mixture distribution needs to be an  instance of torch.distributions.Categorical")
         if not isinstance(component_distribution, Distribution):
-            raise ValueError("The Component distribution need to be an instance of torch.distributions.Distribution")
+            raise ValueError("The Component distribution needs to be an instance of torch.distributions.Distribution")
         mdbs, cdbs = mixture_distribution.batch_shape, component_distribution.batch_shape[:-1]
         for size1, size2 in zip(reversed(mdbs), reversed(cdbs)):
             if size1 != 1 and size2 != 1 and size1 != size2:
@@ -90,6 +91,10 @@ class MixtureSameFamily(Distribution):
         return (log_prob_x + log_mix_prob).logsumexp(-1)
 
     def sample(self, sample_shape=()):
+        with grad_mode.no_grad():
+            return self._sample(sample_shape)
+
+    def _sample(self, sample_shape):
         sample_shape = Size((sample_shape,) if isinstance(sample_shape, int) else tuple(sample_shape))
         sample_len, batch_len = len(sample_shape), len(self.batch_shape)
         gather_dim = sample_len + batch_len

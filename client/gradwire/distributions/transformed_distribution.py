@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .. import grad_mode
 from ..tensor import Size
 from . import constraints
 from .distribution import Distribution
@@ -72,10 +73,11 @@ class TransformedDistribution(Distribution):
     has_rsample = property(lambda self: self.base_dist.has_rsample)
 
     def sample(self, sample_shape=()):
-        x = self.base_dist.sample(sample_shape)
-        for transform in self.transforms:
-            x = transform(x)
-        return x
+        with grad_mode.no_grad():  # (transforms may hold parameters that require grad)
+            x = self.base_dist.sample(sample_shape)
+            for transform in self.transforms:
+                x = transform(x)
+            return x
 
     def rsample(self, sample_shape=()):
         x = self.base_dist.rsample(sample_shape)
