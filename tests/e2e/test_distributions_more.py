@@ -376,6 +376,8 @@ TRANSFORMS = {
     "Inverse": lambda lib, s: _dist(lib).ExpTransform().inv,
     "Softmax": lambda lib, s: _dist(lib).SoftmaxTransform(),
     "Power": lambda lib, s: _dist(lib).PowerTransform(s),
+    "Softplus": lambda lib, s: _dist(lib).SoftplusTransform(),
+    "StickBreaking": lambda lib, s: _dist(lib).StickBreakingTransform(),
 }
 
 
@@ -389,6 +391,8 @@ def test_transforms_match_torch(session, name):
     y, t_y = ours(x), theirs(t_x)
     _compare(y, t_y, leaves, t_leaves, f"{name} forward")
     _compare(ours.inv(y), theirs.inv(t_y), leaves, t_leaves, f"{name} inverse")
+    if name == "StickBreaking":
+        assert tuple(ours.forward_shape((3, 4))) == tuple(theirs.forward_shape((3, 4))) == (3, 5)
     if name != "Softmax":
         _compare(ours.log_abs_det_jacobian(x, y), theirs.log_abs_det_jacobian(t_x, t_y), leaves, t_leaves, f"{name} log|J|")
     if name in ("Exp", "Tanh", "Sigmoid", "Affine-negative"):
@@ -537,3 +541,31 @@ def test_sample_is_out_of_the_graph_and_rsample_in_it(session):
             assert not dist.sample((3,)).requires_grad, f"{lib.__name__} {name}"
             if dist.has_rsample:
                 assert dist.rsample((3,)).requires_grad, f"{lib.__name__} {name}"
+
+
+REGISTRY_CASES = ["real", "positive", "nonnegative", "greater_than(-1.5)", "less_than(2.0)", "unit_interval", "interval(-1.0, 3.0)",
+                  "half_open_interval(0.0, 2.0)", "simplex", "independent(positive, 1)", "lower_cholesky"]
+
+
+@pytest.mark.parametrize("text", REGISTRY_CASES)
+def test_biject_to_and_transform_to_match_torch(session, text):
+    x = RNG.standard_normal((4, 4)) * 0.5
+    leaves, t_leaves = _leaves(session, (x,))
+    for registry in ("biject_to", "transform_to"):
+        ours_c = eval(text, vars(gw.distributions.constraints))  # noqa: S307
+        theirs_c = eval(text, vars(torch.distributions.constraints))  # noqa: S307
+        try:
+            theirs = getattr(torch.distributions, registry)(theirs_c)
+        except NotImplementedError as e:
+            with pytest.raises(NotImplementedError, match=re.escape(str(e))):
+                getattr(gw.distributions, registry)(ours_c)
+            continue
+        ours = getattr(gw.distributions, registry)(ours_c)
+        assert repr(ours) == repr(theirs)
+        y, t_y = ours(leaves[0]), theirs(t_leaves[0])
+        _compare(y, t_y, leaves, t_leaves, f"{registry}({text})")
+        assert bool(ours_c.check(y).all().item())
+        if theirs.bijective:
+            _compare(ours.log_abs_det_jacobian(leaves[0], y), theirs.log_abs_det_jacobian(t_leaves[0], t_y), leaves, t_leaves,
+                     f"{registry}({text}) log|J|")
+            _compare(ours.inv(y), theirs.inv(t_y), leaves, t_leaves, f"{registry}({text}) inverse")

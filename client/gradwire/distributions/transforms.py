@@ -8,13 +8,14 @@ import numbers
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import Tensor, cat
 from . import constraints
 from .utils import _softplus, _sum_rightmost
 
 __all__ = [
-    "AbsTransform", "AffineTransform", "ComposeTransform", "ExpTransform", "IndependentTransform", "PowerTransform",
-    "SigmoidTransform", "SoftmaxTransform", "TanhTransform", "Transform", "identity_transform",
+    "AbsTransform", "AffineTransform", "ComposeTransform", "ExpTransform", "IndependentTransform", "LowerCholeskyTransform",
+    "PowerTransform", "SigmoidTransform", "SoftmaxTransform", "SoftplusTransform", "StickBreakingTransform", "TanhTransform",
+    "Transform", "identity_transform",
 ]
 
 
@@ -433,3 +434,82 @@ class SoftmaxTransform(Transform):
 
     def _inverse(self, y):
         return y.log()
+
+
+class SoftplusTransform(Transform):
+    """y = log(1 + exp(x)); its inverse x = y + log(-expm1(-y))."""
+
+    domain, codomain, bijective, sign = constraints.real, constraints.positive, True, 1
+
+    def __eq__(self, other):
+        return isinstance(other, SoftplusTransform)
+
+    __hash__ = Transform.__hash__
+
+    def _call(self, x):
+        return _softplus(x)
+
+    def _inverse(self, y):
+        return (-(-y).expm1()).log() + y
+
+    def log_abs_det_jacobian(self, x, y):
+        return -_softplus(-x)
+
+
+class StickBreakingTransform(Transform):
+    """R^(K-1) onto the K-simplex by stick breaking: the k-th coordinate takes sigmoid(x_k - log(K - 1 - k)) of the
+    stick left (so x = 0 lands on the centre). Bijective, unlike ``SoftmaxTransform``."""
+
+    domain, codomain, bijective = constraints.real_vector, constraints.simplex, True
+
+    def __eq__(self, other):
+        return isinstance(other, StickBreakingTransform)
+
+    __hash__ = Transform.__hash__
+
+    @staticmethod
+    def _offset_log(x, n):
+        # log(n + 1 - k) for k = 1 .. n: the centring shift of each coordinate
+        return (n + 1 - x.new_ones(n).cumsum(-1)).log()
+
+    def _call(self, x):
+        n = x.shape[-1]
+        z = SigmoidTransform()(x - self._offset_log(x, n))
+        z_cumprod = (1 - z).cumprod(-1)
+        ones = x.new_ones(*x.shape[:-1], 1)
+        return cat([z, ones], -1) * cat([ones, z_cumprod], -1)
+
+    def _inverse(self, y):
+        y_crop = y[..., :-1]
+        n = y_crop.shape[-1]
+        remaining = (1 - y_crop.cumsum(-1)).clamp(min=float(np.finfo(y.dtype).tiny))
+        return y_crop.log() - remaining.log() + self._offset_log(y, n)
+
+    def log_abs_det_jacobian(self, x, y):
+        x = x - self._offset_log(x, x.shape[-1])
+        # log sigmoid(x) = -softplus(-x)
+        return (-x - _softplus(-x) + y[..., :-1].log()).sum(-1)
+
+    def forward_shape(self, shape):
+        return tuple(shape[:-1]) + (shape[-1] + 1,)
+
+    def inverse_shape(self, shape):
+        return tuple(shape[:-1]) + (shape[-1] - 1,)
+
+
+class LowerCholeskyTransform(Transform):
+    """An unconstrained square matrix to a lower triangular one with a positive diagonal: the strict lower triangle
+    kept, the diagonal exponentiated (not bijective: the upper triangle is dropped)."""
+
+    domain, codomain = constraints.independent(constraints.real, 2), constraints.lower_cholesky
+
+    def __eq__(self, other):
+        return isinstance(other, LowerCholeskyTransform)
+
+    __hash__ = Transform.__hash__
+
+    def _call(self, x):
+        return x.tril(-1) + x.diagonal(dim1=-2, dim2=-1).exp().diag_embed()
+
+    def _inverse(self, y):
+        return y.tril(-1) + y.diagonal(dim1=-2, dim2=-1).log().diag_embed()
