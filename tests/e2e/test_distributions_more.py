@@ -341,6 +341,9 @@ def test_kl_dispatch_and_registration(session):
     assert gw.distributions.kl_divergence(q, q).item() == 0.0
     with pytest.raises(TypeError, match="Expected type_p to be a Distribution subclass"):
         gw.distributions.register_kl(int, gw.distributions.Normal)
+    gw.distributions.register_kl(gw.distributions.Normal, Wide)(lambda p, q: p.loc * 0 + 7.0)
+    with pytest.warns(RuntimeWarning, match=re.escape("Ambiguous kl_divergence(Wide, Wide). Please register_kl(Wide, Wide)")):
+        assert gw.distributions.kl_divergence(p, p).item() == 42.0  # (p's nearest match first, as PyTorch)
 
 
 CONSTRAINTS = [
