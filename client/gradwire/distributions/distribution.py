@@ -118,18 +118,22 @@ class Distribution:
 
     @property
     def mean(self):
+        """The mean (NaN or inf where it does not exist, as PyTorch's)."""
         raise NotImplementedError
 
     @property
     def mode(self):
+        """The most likely value."""
         raise NotImplementedError(f"{self.__class__} does not implement mode")
 
     @property
     def variance(self):
+        """The variance."""
         raise NotImplementedError
 
     @property
     def stddev(self):
+        """The standard deviation, the variance's square root."""
         return self.variance.sqrt()
 
     def sample(self, sample_shape=()):
@@ -147,18 +151,24 @@ class Distribution:
         return self.sample(Size((n,)))
 
     def log_prob(self, value):
+        """The log density (or log mass) at ``value``, batched."""
         raise NotImplementedError
 
     def cdf(self, value):
+        """The cumulative distribution function at ``value``."""
         raise NotImplementedError
 
     def icdf(self, value):
+        """The inverse of the cdf: the quantile of probability ``value``."""
         raise NotImplementedError
 
     def enumerate_support(self, expand=True):
+        """Every value of a discrete distribution's support along a new first dim (``expand``: broadcast to the
+        batch shape)."""
         raise NotImplementedError
 
     def entropy(self):
+        """The entropy, batched (in nats)."""
         raise NotImplementedError
 
     def perplexity(self):
