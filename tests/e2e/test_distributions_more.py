@@ -67,6 +67,8 @@ FAMILIES = {
                        "log_prob entropy mean variance scale_tril precision_matrix", MVN_VALUES),
     "MVN-precision": (lambda lib, m, s: _dist(lib).MultivariateNormal(m[0], precision_matrix=s), (MVN_LOC, SPD),
                       "log_prob entropy variance scale_tril covariance_matrix", MVN_VALUES),
+    "LowRankMVN": (lambda lib, m, w, d: _dist(lib).LowRankMultivariateNormal(m, w[..., :2], d[:, :3]), (MVN_LOC, A, SCALE),
+                   "log_prob entropy mean variance scale_tril covariance_matrix precision_matrix", MVN_VALUES),
     "Independent": (lambda lib, a, b: _dist(lib).Independent(_dist(lib).Normal(a, b), 1), (LOC, SCALE), "log_prob entropy mean variance", REAL),
     "Transformed-affine-tanh": (
         lambda lib, a, b: _dist(lib).TransformedDistribution(
@@ -164,6 +166,8 @@ SAMPLED = {  # name: (build(lib), sample size, tolerance on the mean and on the 
     "Multinomial": lambda lib: _dist(lib).Multinomial(7, lib.tensor([0.2, 0.5, 0.3])),
     "OneHotCategorical": lambda lib: _dist(lib).OneHotCategorical(lib.tensor([0.2, 0.5, 0.3])),
     "MultivariateNormal": lambda lib: _dist(lib).MultivariateNormal(lib.tensor([1.0, -1.0]), lib.tensor([[2.0, 0.6], [0.6, 0.5]])),
+    "LowRankMVN": lambda lib: _dist(lib).LowRankMultivariateNormal(lib.tensor([1.0, -1.0, 0.0]), lib.tensor([[1.0], [0.5], [-1.0]]),
+                                                                   lib.tensor([0.5, 1.0, 0.2])),
     "MixtureSameFamily": lambda lib: _dist(lib).MixtureSameFamily(_dist(lib).Categorical(lib.tensor([0.3, 0.7])),
                                                                   _dist(lib).Normal(lib.tensor([-2.0, 2.0]), lib.tensor([0.5, 1.0]))),
     "Gamma": lambda lib: _dist(lib).Gamma(lib.tensor([0.3, 1.0, 4.5]), lib.tensor([1.0, 2.0, 0.5])),
@@ -305,6 +309,11 @@ KL_PAIRS = {  # name: (build p, build q) from the leaves LOC, SCALE, RATE, PROBS
     "Normal-Gumbel": ("Normal(l, s)", "Gumbel(l.flip(0), r)"),
     "Beta-Uniform": ("Beta(c, r)", "Uniform(l * 0 - 0.5, l * 0 + 1.5)"),
     "Pareto": ("Pareto(s, c)", "Pareto(s.flip(0), r)"),
+    "LowRankMVN": ("LowRankMultivariateNormal(l[:, :3], x[:, :3, None] * x[:, None, 3:], s[:, :3])",
+                   "LowRankMultivariateNormal(l[:, 1:], t[..., :1], r[:, 1:])"),
+    "LowRankMVN-MVN": ("LowRankMultivariateNormal(l[:, :3], x[:, :3, None] * x[:, None, 3:], s[:, :3])",
+                       "MultivariateNormal(l[:, 1:], scale_tril=t)"),
+    "MVN-LowRankMVN": ("MultivariateNormal(l[:, 1:], scale_tril=t)", "LowRankMultivariateNormal(l[:, :3], t[..., :2], r[:, :3])"),
 }
 
 
@@ -471,6 +480,8 @@ def test_validation_of_numbers_is_always_on_and_of_tensors_on_request(session, m
         lambda lib, t: _dist(lib).kl_divergence(_dist(lib).MultivariateNormal(t([0.0]), t([[1.0]])),
                                                 _dist(lib).MultivariateNormal(t([0.0, 0.0]), t([[1.0, 0.0], [0.0, 1.0]]))),
         lambda lib, t: _dist(lib).Binomial(t([3.0, 4.0]), t([0.5, 0.5])).entropy(),
+        lambda lib, t: _dist(lib).LowRankMultivariateNormal(t([0.0, 1.0]), t([[1.0, 2.0, 3.0]]), t([1.0, 1.0])),
+        lambda lib, t: _dist(lib).LowRankMultivariateNormal(t([0.0, 1.0]), t([[1.0], [2.0]]), t([1.0, 1.0, 1.0])),
     ]
     for k, case in enumerate(cases):
         ours, theirs = _error(lambda: case(gw, s.tensor)), _error(lambda: case(torch, torch.tensor))
@@ -505,6 +516,7 @@ def test_enumerate_support_expand_and_sample_n(session):
                   lambda lib, t: _dist(lib).LogNormal(t([0.0, 1.0]), 0.5),
                   lambda lib, t: _dist(lib).Gumbel(t([0.0, 1.0]), 0.5),
                   lambda lib, t: _dist(lib).Independent(_dist(lib).Normal(t([0.0, 1.0]), 1.0), 1),
+                  lambda lib, t: _dist(lib).LowRankMultivariateNormal(t([0.0, 1.0]), t([[1.0], [2.0]]), t([1.0, 0.5])),
                   lambda lib, t: _dist(lib).Bernoulli(logits=t([0.0, 1.0]))):
         ours, theirs = build(gw, s.tensor), build(torch, torch.tensor)
         shape = (4,) + tuple(theirs.batch_shape) if theirs.batch_shape else (4,)

@@ -24,6 +24,7 @@ from .gumbel import Gumbel
 from .half_normal import HalfNormal
 from .independent import Independent
 from .laplace import Laplace
+from .lowrank_multivariate_normal import LowRankMultivariateNormal
 from .multivariate_normal import MultivariateNormal, _batch_mahalanobis
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
@@ -176,18 +177,33 @@ def _kl_laplace_laplace(p, q):
     return -scale_ratio.log() + loc_abs_diff / q.scale + scale_ratio * (-loc_abs_diff / p.scale).exp() - 1
 
 
+def _kl_gaussians(p_tril, p_loc, q_tril, q_loc, n):
+    """KL of N(p_loc, p_tril p_tril^T) from N(q_loc, q_tril q_tril^T): log det ratio, trace and Mahalanobis terms."""
+    half_term1 = q_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1) - p_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)
+    batch = tuple(np.broadcast_shapes(tuple(q_tril.shape[:-2]), tuple(p_tril.shape[:-2])))
+    solved = linalg.solve(q_tril.tril().expand(*batch, n, n), p_tril.expand(*batch, n, n))  # q_L^-1 p_L, q's lower triangle
+    term2 = solved.pow(2).sum(-1).sum(-1)
+    term3 = _batch_mahalanobis(q_tril, q_loc - p_loc)
+    return half_term1 + 0.5 * (term2 + term3 - n)
+
+
 @register_kl(MultivariateNormal, MultivariateNormal)
 def _kl_multivariatenormal_multivariatenormal(p, q):
     if p.event_shape != q.event_shape:
         raise ValueError("KL-divergence between two Multivariate Normals with different event shapes cannot be computed")
-    p_tril, q_tril = p._unbroadcasted_scale_tril, q._unbroadcasted_scale_tril
-    half_term1 = q_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1) - p_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)
-    n = p.event_shape[0]
-    batch = tuple(np.broadcast_shapes(tuple(q_tril.shape[:-2]), tuple(p_tril.shape[:-2])))
-    solved = linalg.solve(q_tril.tril().expand(*batch, n, n), p_tril.expand(*batch, n, n))  # q_L^-1 p_L, q's lower triangle
-    term2 = solved.pow(2).sum(-1).sum(-1)
-    term3 = _batch_mahalanobis(q_tril, q.loc - p.loc)
-    return half_term1 + 0.5 * (term2 + term3 - n)
+    return _kl_gaussians(p._unbroadcasted_scale_tril, p.loc, q._unbroadcasted_scale_tril, q.loc, p.event_shape[0])
+
+
+@register_kl(LowRankMultivariateNormal, LowRankMultivariateNormal)
+@register_kl(LowRankMultivariateNormal, MultivariateNormal)
+@register_kl(MultivariateNormal, LowRankMultivariateNormal)
+def _kl_lowrank_gaussians(p, q):
+    # (in n x n factors: PyTorch's rules keep to the m x m capacitance where they can; the same value)
+    if p.event_shape != q.event_shape:
+        both = isinstance(p, LowRankMultivariateNormal) and isinstance(q, LowRankMultivariateNormal)
+        raise ValueError(f"KL-divergence between two {'Low Rank' if both else '(Low Rank)'} Multivariate Normals with "
+                         "different event shapes cannot be computed")
+    return _kl_gaussians(p.scale_tril, p.loc, q.scale_tril, q.loc, p.event_shape[0])
 
 
 @register_kl(Normal, Normal)
