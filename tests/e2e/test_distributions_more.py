@@ -211,6 +211,14 @@ def test_discrete_samples_follow_the_pmf(session):
         freq = (drawn[:, None] == values).mean(0)
         pmf = build(torch).log_prob(torch.tensor(values, dtype=torch.float32)).exp().double().numpy()
         np.testing.assert_array_less(np.abs(freq - pmf), 5 * np.sqrt(pmf * (1 - pmf) / n) + 1e-3)
+    # unvalidated arguments outside the support: NaN draws (never a sampler that does not finish)
+    nan = math.nan
+    for dist in (gw.distributions.Poisson(session.tensor([nan, 2.0, -1.0, math.inf]), validate_args=False),
+                 gw.distributions.Gamma(session.tensor([nan, 2.0, -1.0, math.inf]), 1.0, validate_args=False),
+                 gw.distributions.Binomial(session.tensor([nan, 2.0, -1.0, 4.0]), session.tensor([0.5, 0.5, 0.5, 1.5]),
+                                           validate_args=False)):
+        drawn = dist.sample((3,)).numpy()
+        assert np.isnan(drawn[:, [0, 2, 3]]).all() and np.isfinite(drawn[:, 1]).all()
     # a relaxed Bernoulli draw is above 1/2 exactly when its logistic noise is above -logits: with probability probs
     relaxed = gw.distributions.RelaxedBernoulli(session.tensor(0.3), session.tensor([0.2, 0.9])).sample((n,)).numpy()
     assert ((relaxed > 0) & (relaxed < 1)).all()

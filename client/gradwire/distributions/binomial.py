@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from ..tensor import stack, where
 from . import constraints
 from .distribution import Distribution, _numbers
 from .poisson import _inverse_cdf_counts
@@ -67,12 +68,19 @@ class Binomial(Distribution):
     def sample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
         n, p = self.total_count.detach().expand(*shape), self.probs.detach().expand(*shape)
+        valid = (n >= 0) & n.isfinite() & (p >= 0) & (p <= 1)  # elsewhere NaN (unvalidated arguments)
+        n, p = where(valid, n, 0.0), where(valid, p, 0.5)
+        logits = where(valid, self.logits.detach().expand(*shape), 0.0)
         mean, sd = n * p, (n * p * (1 - p)).sqrt()
-        top_n, top_sd = (float(v) for v in (self.total_count.max().item(), sd.max().item())) if n.numel() else (0.0, 0.0)
+        if n.numel():
+            top_n, top_sd = (float(v) for v in stack([n.max(), sd.max()]).tolist())  # one read of the server
+        else:
+            top_n, top_sd = 0.0, 0.0
         width = int(min(top_n + 1, math.ceil(20 * top_sd + 40)))
         low = (mean - 10 * sd - 20).clamp(min=0).floor().minimum(n + 1 - width).clamp(min=0)
         u = n._session.rand(*shape, dtype=n.dtype)
-        return _inverse_cdf_counts(lambda k: self._log_pmf(k, n, self.logits.detach()), low, width, u).minimum(n)
+        drawn = _inverse_cdf_counts(lambda k: self._log_pmf(k, n, logits), low, width, u).minimum(n)
+        return where(valid, drawn, math.nan)
 
     @staticmethod
     def _log_pmf(k, n, logits):

@@ -23,6 +23,7 @@ from .utils import broadcast_all
 __all__ = ["Beta", "Chi2", "Dirichlet", "Gamma", "StudentT"]
 
 _PROPOSALS = 4  # per element and round: each accepted with probability >= 0.95 (concentration >= 1)
+_MAX_ROUNDS = 64
 
 
 def _standard_gamma_grad(alpha, x):
@@ -57,14 +58,16 @@ def _rsample_standard_gamma(concentration):
 
 def _standard_gamma(concentration):
     """Gamma(concentration, 1) draws of ``concentration``'s shape (out of the graph). Below 1, a draw of
-    concentration + 1 times U^(1/concentration)."""
+    concentration + 1 times U^(1/concentration). NaN where the concentration is not a positive finite number."""
     alpha = concentration.detach()
     session, dtype, shape = alpha._session, alpha.dtype, tuple(alpha.shape)
+    valid = (alpha > 0) & alpha.isfinite()
+    alpha = where(valid, alpha, 1.0)
     boosted = where(alpha < 1, alpha + 1, alpha)
     d = boosted - 1.0 / 3.0
     c = (9 * d).rsqrt()
-    result, done = alpha.new_zeros(*shape), alpha.new_zeros(*shape, dtype="bool")
-    while True:
+    result, done = alpha.new_zeros(*shape), valid.logical_not()
+    for _ in range(_MAX_ROUNDS):
         z = session.randn(_PROPOSALS, *shape, dtype=dtype)
         u = session.rand(_PROPOSALS, *shape, dtype=dtype)
         v = (1 + c * z) ** 3
@@ -73,14 +76,15 @@ def _standard_gamma(concentration):
         accepted = positive & (u.log() < 0.5 * z * z + d - d * v_safe + d * v_safe.log())
         first = accepted.to(dtype).argmax(0, keepdim=True)  # the first accepted proposal (0 where none)
         draw = (d * v_safe).gather(0, first).squeeze(0)
-        found = accepted.any(0)
         result = where(done, result, draw)
-        done = done | found
+        done = done | accepted.any(0)
         if bool(done.all().item()):
             break
+    else:  # (each round leaves an element undrawn with probability below 1e-5)
+        raise RuntimeError("Gamma sampling: no proposal accepted")
     small = session.rand(*shape, dtype=dtype)
     result = where(alpha < 1, result * small.pow(alpha.reciprocal()), result)
-    return result.clamp(min=float(np.finfo(dtype).tiny))
+    return where(valid, result.clamp(min=float(np.finfo(dtype).tiny)), math.nan)
 
 
 class Gamma(Distribution):

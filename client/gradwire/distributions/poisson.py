@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from ..tensor import where
 from . import constraints
 from .distribution import Distribution, _numbers
 from .utils import broadcast_all
@@ -37,11 +38,14 @@ class Poisson(Distribution):
     def sample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
         rate = self.rate.detach().expand(*shape)
-        top = float(self.rate.max().item()) if self.rate.numel() else 0.0
+        valid = (rate >= 0) & rate.isfinite()  # elsewhere NaN (unvalidated arguments)
+        rate = where(valid, rate, 0.0)
+        top = float(rate.max().item()) if rate.numel() else 0.0
         width = int(math.ceil(20 * math.sqrt(top) + 40))
         low = (rate - 10 * rate.sqrt() - 20).clamp(min=0).floor()
         u = rate._session.rand(*shape, dtype=rate.dtype)
-        return _inverse_cdf_counts(lambda k: k.xlogy(rate) - rate - (k + 1).lgamma(), low, width, u)
+        drawn = _inverse_cdf_counts(lambda k: k.xlogy(rate) - rate - (k + 1).lgamma(), low, width, u)
+        return where(valid, drawn, math.nan)
 
     def log_prob(self, value):
         self._validate_sample(value)
