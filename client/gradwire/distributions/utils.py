@@ -1,0 +1,92 @@
+"""What the distributions share: numbers made tensors in the right session, parameters broadcast together,
+probabilities and logits each from the other, and PyTorch's ``lazy_property``."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .. import defaults
+from ..session import resolve_session
+from ..tensor import Tensor, broadcast_tensors
+
+__all__ = ["broadcast_all", "clamp_probs", "lazy_property", "logits_to_probs", "probs_to_logits"]
+
+euler_constant = 0.57721566490153286060
+
+
+def _first_tensor(values):
+    return next((v for v in values if isinstance(v, Tensor)), None)
+
+
+def _tensor_like(value, like, session=None):
+    """``value`` (a number or an array) as a tensor of ``like``'s session and dtype; with no ``like``, of the only
+    open session and the default dtype, as PyTorch makes a number a tensor of its default dtype."""
+    if isinstance(value, Tensor):
+        return value
+    if like is None:
+        return resolve_session(session).tensor(np.asarray(value, dtype=defaults.current))
+    return like._session.tensor(np.asarray(value, dtype=like.dtype if like.dtype.kind == "f" else defaults.current))
+
+
+def broadcast_all(*values):
+    """``torch.distributions.utils.broadcast_all``: tensors and numbers broadcast to one shape; numbers become
+    tensors of the first tensor's session and dtype (none: the only open session and the default dtype)."""
+    if not all(isinstance(v, (Tensor, numbers.Number)) for v in values):
+        raise ValueError("Input arguments must all be instances of numbers.Number, torch.Tensor or objects implementing __torch_function__.")
+    like = _first_tensor(values)
+    if like is not None and like.dtype.kind != "f":
+        like = next((v for v in values if isinstance(v, Tensor) and v.dtype.kind == "f"), like)
+    tensors = [_tensor_like(v, like) for v in values]
+    return tuple(broadcast_tensors(*tensors)) if len(tensors) > 1 else tuple(tensors)
+
+
+def _sum_rightmost(value, dim):
+    """Sum out the ``dim`` rightmost dims."""
+    if dim == 0:
+        return value
+    return value.reshape(*value.shape[: value.ndim - dim], -1).sum(-1)
+
+
+def clamp_probs(probs):
+    """Probabilities kept in [eps, 1 - eps] of their dtype."""
+    eps = float(np.finfo(probs.dtype).eps)
+    return probs.clamp(min=eps, max=1 - eps)
+
+
+def logits_to_probs(logits, is_binary=False):
+    """Sigmoid (binary) or softmax over the last dim."""
+    return logits.sigmoid() if is_binary else logits.softmax(-1)
+
+
+def probs_to_logits(probs, is_binary=False):
+    """Logits of probabilities clamped away from 0 and 1: log p - log(1 - p) (binary), else log p."""
+    clamped = clamp_probs(probs)
+    return clamped.log() - (-clamped).log1p() if is_binary else clamped.log()
+
+
+def _softplus(x):
+    return x.clamp(min=0) + (-x.abs()).exp().log1p()
+
+
+def _bce_with_logits(logits, target):
+    """``binary_cross_entropy_with_logits(logits, target, reduction="none")``, its stable form."""
+    return logits.clamp(min=0) - logits * target + (-logits.abs()).exp().log1p()
+
+
+class lazy_property:
+    """A property computed on first use and then kept in the instance (PyTorch's ``lazy_property``: ``logits`` of
+    a distribution made from ``probs``, and the other way round)."""
+
+    def __init__(self, wrapped):
+        self.wrapped = wrapped
+        self.__doc__ = wrapped.__doc__
+        self.__name__ = wrapped.__name__
+
+    def __get__(self, instance, obj_type=None):
+        if instance is None:
+            return self
+        value = self.wrapped(instance)
+        instance.__dict__[self.wrapped.__name__] = value
+        return value
