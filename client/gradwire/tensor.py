@@ -67,6 +67,19 @@ class Size(tuple):
         item = tuple.__getitem__(self, key)
         return Size(item) if isinstance(key, slice) else item
 
+    def __add__(self, other):
+        if not isinstance(other, tuple):
+            raise TypeError(f"can only concatenate tuple (not {type(other).__name__}) to torch.Size")
+        return Size(tuple.__add__(self, other))
+
+    def __radd__(self, other):
+        return Size(tuple(other) + tuple(self))
+
+    def __mul__(self, count):
+        return Size(tuple.__mul__(self, count))
+
+    __rmul__ = __mul__
+
     def __repr__(self):
         return f"torch.Size({list(self)})"
 
@@ -617,6 +630,9 @@ class Tensor:
         return _op("log_softmax", (self if dtype is None else self.to(dtype),), {"dim": dim})
 
     def clamp(self, min=None, max=None):
+        if isinstance(min, Tensor) or isinstance(max, Tensor):  # tensor bounds, elementwise: a gradient to each where it binds
+            out = self if min is None else where(self < min, min, self)
+            return out if max is None else where(out > max, max, out)
         return _op("clamp", (self,), {"min": min, "max": max})
 
     def reshape(self, *shape):

@@ -641,3 +641,27 @@ def test_a_shape_is_a_size_as_in_pytorch(session):
     assert isinstance(ours, tuple) and ours == theirs == (2, 3, 4) and ours.numel() == theirs.numel() == 24
     assert repr(ours) == repr(theirs) == "torch.Size([2, 3, 4])" and repr(ours[1:]) == repr(theirs[1:]) and ours[-1] == 4
     assert session.zeros(2, 3).size() == (2, 3) and session.zeros(()).shape.numel() == 1
+
+
+def test_a_size_stays_a_size_when_extended_as_torchs():
+    for ours, theirs in ((gw.Size([2, 3]), torch.Size([2, 3])),):
+        assert repr(ours + (4,)) == repr(theirs + (4,)) and repr((1,) + ours) == repr((1,) + theirs)
+        assert repr(ours * 2) == repr(theirs * 2)
+        with pytest.raises(TypeError) as err:
+            theirs + [1]
+        with pytest.raises(TypeError, match=str(err.value).replace("(", r"\(").replace(")", r"\)")):
+            ours + [1]
+
+
+def test_clamp_takes_tensor_bounds_with_torchs_values_dtypes_and_gradients(session):
+    x, t = session.tensor([1.0, 5.0, -3.0], requires_grad=True), torch.tensor([1.0, 5.0, -3.0], requires_grad=True)
+    lo, tlo = session.zeros(3, requires_grad=True), torch.zeros(3, requires_grad=True)
+    hi, thi = session.tensor(4.0, requires_grad=True), torch.tensor(4.0, requires_grad=True)
+    ours, theirs = x.clamp(lo, hi), t.clamp(tlo, thi)
+    ours.sum().backward()
+    theirs.sum().backward()
+    for a, b in ((ours, theirs), (x.grad, t.grad), (lo.grad, tlo.grad), (hi.grad, thi.grad)):
+        gw.testing.assert_close(a, b)
+    ints, tints = session.tensor([1, 5, -3]), torch.tensor([1, 5, -3])
+    gw.testing.assert_close(ints.clamp(session.tensor(0.5), 2), tints.clamp(torch.tensor(0.5), 2))
+    gw.testing.assert_close(gw.clamp(ints, max=session.tensor(2)), torch.clamp(tints, max=torch.tensor(2)))
