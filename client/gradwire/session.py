@@ -243,6 +243,8 @@ class Session:
         self._closed = False
         self._ended_by = None  # the error that ended the stream, if one did
         self._host_buffers = BufferPool()  # downloads land in these: reused once their arrays are gone
+        self._profiler = None  # gw.profiler's collector while a profile records: the time blocked at sync points goes to it
+        self._next_range = 1  # ids of record_function ranges on the server (ProfileRange.id)
         self._open_stream()
         _open_sessions.add(self)
 
@@ -398,11 +400,22 @@ class Session:
         """Flush and read replies until every batch sent is acknowledged, or until command
         ``answer`` is answered (the server answers a fetch early when nothing later in its
         batch can change the tensor); raise the first error known by then."""
+        profiler = self._profiler
+        if profiler is not None:  # a profile records the time blocked here, the round trips, as an event of its own
+            start = time.perf_counter_ns()
+            try:
+                self._wait_replies(answer)
+            finally:
+                profiler.waited(start, time.perf_counter_ns())
+        else:
+            self._wait_replies(answer)
+        if self._errors:
+            self._raise_first_error()
+
+    def _wait_replies(self, answer):
         self._flush()
         while self._acked < self._sent and answer not in self._answers:
             self._take_reply(self._next_reply())
-        if self._errors:
-            self._raise_first_error()
 
     # --- a broken stream: reconnect and resend ------------------------------------------
     def _next_reply(self) -> pb.BatchReply:
@@ -567,7 +580,48 @@ class Session:
             self._batch.commands[-1].stats.SetInParent()
             self._wait()
             stats = self._answers.pop(cid).stats
-        return {"tensors": stats.tensors, "bytes": stats.bytes, "graph_nodes": stats.graph_nodes, "generators": stats.generators}
+        return {"tensors": stats.tensors, "bytes": stats.bytes, "graph_nodes": stats.graph_nodes, "generators": stats.generators,
+                "profile_events": stats.profile_events}
+
+    # --- the profiler (gw.profiler) ---------------------------------------------------------
+    def _profile_start(self, collector, record_shapes: bool, device_time: bool):
+        """Start the server's collection, pipelined (no round trip), and send the time blocked at sync points to ``collector``."""
+        with self._lock:
+            command = self._command("profiler start")
+            command.profile_start.record_shapes, command.profile_start.device_time = record_shapes, device_time
+            self._sent_command(command)
+            self._profiler = collector
+
+    def _profile_range(self, name: str = "", range_id: int = 0) -> int:
+        """Begin a labelled range on the server's track (``name``), or end range ``range_id``; pipelined."""
+        with self._lock:
+            command = self._command("record_function")
+            if range_id:
+                command.profile_range.id, command.profile_range.end = range_id, True
+            else:
+                range_id = self._next_range
+                self._next_range += 1
+                command.profile_range.id, command.profile_range.name = range_id, name
+            self._sent_command(command)
+        return range_id
+
+    def _profile_stop(self) -> tuple[pb.ProfileEvents, int]:
+        """Stop the server's collection: its events (a ProfileEvents) and when the answer came (perf_counter_ns)."""
+        handle = self._handle()
+        with self._lock:
+            self._profiler = None  # (the wait for the events is the profiler's, not the program's)
+            command = self._command("profiler stop")
+            command.profile_stop.result = handle
+            self._wait(answer=command.id)
+            arrived = time.perf_counter_ns()
+            answer = self._answers.pop(command.id).profile
+        if answer.chunked:  # too many for one reply: they wait in a tensor, fetched on the chunked stream
+            try:
+                data = self._download(handle)
+            finally:
+                self._release(handle)
+            answer = pb.ProfileEvents.FromString(data.tobytes())
+        return answer, arrived  # (inline: the handle was never bound, and is never used again)
 
     def _fetch(self, tensor, meta_only=False):
         with self._lock:
