@@ -572,8 +572,8 @@ class Session:
             self._answers.pop(command.id, None)
 
     def stats(self) -> dict:
-        """What the server holds for this session: ``tensors``, ``bytes``, ``graph_nodes`` and ``generators`` (live
-        ``gw.Generator``s)."""
+        """What the server holds for this session: ``tensors``, ``bytes``, ``graph_nodes``, ``generators`` (live
+        ``gw.Generator``s) and ``profile_events`` (events a profile that is on has collected: ``gw.profiler``)."""
         with self._lock:
             self._flush()  # releases of collected tensors go first, so they are not counted
             cid = self._command("stats").id
@@ -606,22 +606,39 @@ class Session:
         return range_id
 
     def _profile_stop(self) -> tuple[pb.ProfileEvents, int]:
-        """Stop the server's collection: its events (a ProfileEvents) and when the answer came (perf_counter_ns)."""
+        """Stop the server's collection: its events (a ProfileEvents) and the time on this clock (perf_counter_ns) the
+        stop ran at on the server's, as well as can be told: the middle of its round trip, made with nothing before it
+        left to run (the commands still in flight are waited for first), so that no queue skews the middle."""
         handle = self._handle()
         with self._lock:
-            self._profiler = None  # (the wait for the events is the profiler's, not the program's)
-            command = self._command("profiler stop")
-            command.profile_stop.result = handle
-            self._wait(answer=command.id)
-            arrived = time.perf_counter_ns()
-            answer = self._answers.pop(command.id).profile
+            self._profiler = None  # (the waits for the events are the profiler's, not the program's)
+            try:
+                self._wait()
+            except BaseException:  # a command of the program failed: its error goes up, and the server stops collecting all the same
+                answer, _ = self._profile_stop_command(handle)
+                if answer.chunked:
+                    self._release(handle)
+                raise
+            answer, at = self._profile_stop_command(handle)
         if answer.chunked:  # too many for one reply: they wait in a tensor, fetched on the chunked stream
             try:
                 data = self._download(handle)
             finally:
                 self._release(handle)
             answer = pb.ProfileEvents.FromString(data.tobytes())
-        return answer, arrived  # (inline: the handle was never bound, and is never used again)
+        return answer, at  # (inline: the handle was never bound, and is never used again)
+
+    def _profile_stop_command(self, handle):
+        command = self._command("profiler stop")
+        command.profile_stop.result = handle
+        sent = time.perf_counter_ns()
+        try:
+            self._wait(answer=command.id)
+        finally:
+            arrived = time.perf_counter_ns()
+            result = self._answers.pop(command.id, None)
+        answer = result.profile if result is not None else pb.ProfileEvents()
+        return answer, (sent + arrived) // 2
 
     def _fetch(self, tensor, meta_only=False):
         with self._lock:

@@ -42,6 +42,7 @@ def _run(session: Session, batch: pb.Batch, inline_bytes: int):
     early = _early_fetch(session, commands)  # (index of the op that makes the tensor, or -1: made before; index of its fetch)
     results = []
     answered = -1
+    engine = session.engine
     if early is not None and early[0] < 0:
         answered = yield from _answer_early(session, batch, early, results, inline_bytes)
     for index, command in enumerate(commands):
@@ -52,7 +53,7 @@ def _run(session: Session, batch: pb.Batch, inline_bytes: int):
             handler = _HANDLERS.get(kind)
             if handler is None:
                 raise InvalidRequest(f"command {command.id} has no kind")
-            if session.engine.profiler is None:  # all that profiling costs while it is off
+            if engine.profiler is None:  # all that profiling costs while it is off
                 result = handler(session, getattr(command, kind), inline_bytes)
             else:
                 result = _profiled(session, command, kind, handler, inline_bytes)
