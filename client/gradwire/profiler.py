@@ -204,6 +204,8 @@ class profile:
         global _current
         if _current is self:
             return
+        if _current is not None:  # (torch's would run, and report nothing right)
+            raise RuntimeError("a gw.profiler profile is recording already: stop it before another starts")
         from .session import resolve_session
 
         self._session = resolve_session(self._session_given)

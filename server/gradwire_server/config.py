@@ -28,8 +28,9 @@ class Config:
     # max_session_bytes does not count, so a flood of tiny tensors cannot exhaust the host's memory
     max_session_handles: int = 1 << 20
     max_batch_commands: int = 100_000
-    # events one session's profile keeps (gw.profiler): some 200 bytes each on the server; more are counted as dropped
-    max_profile_events: int = 1_000_000
+    # events one session's profile keeps (gw.profiler): some 200 bytes each on the server (20 MB a session at most,
+    # some thousands of steps of a small model); more are counted as dropped
+    max_profile_events: int = 100_000
     max_message_bytes: int = 64 << 20  # one gRPC message (batches); tensors above inline_bytes are chunked
     inline_bytes: int = INLINE_BYTES
     chunk_bytes: int = CHUNK_BYTES

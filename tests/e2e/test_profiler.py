@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from collections import Counter
 
 import numpy as np
@@ -320,3 +321,44 @@ def test_bad_table_arguments_and_names_give_torchs_errors(session):
                 pass
 
     _raises_like(lambda: named(gw, gw.profiler), lambda: named(torch, torch.profiler))
+
+
+class _FakeDeviceClock:
+    """Stands in for the CUDA events of a GPU server (engine/backend.py's DeviceClock): marks are the host's clock."""
+
+    def mark(self):
+        return time.perf_counter_ns()
+
+    def synchronize(self):
+        pass
+
+    def elapsed_ns(self, start, end):
+        return end - start
+
+
+def test_device_time_fills_the_cuda_columns(session, monkeypatch):
+    """The CUDA columns' plumbing on a CPU server, its device clock faked (the CUDA events themselves: tests/gpu)."""
+    from gradwire_server.engine.backend import Backend
+
+    monkeypatch.setattr(Backend, "device_clock", lambda self: _FakeDeviceClock())
+    x = session.tensor(X, requires_grad=True)
+    with gw.profiler.profile(activities=[gw.profiler.ProfilerActivity.CPU]) as prof:
+        (x * 2).sum().backward()
+    assert all(e.device_time_total == 0 for e in prof.events()) and "CUDA" not in prof.key_averages().table()
+    with gw.profiler.profile(activities=[gw.profiler.ProfilerActivity.CPU, gw.profiler.ProfilerActivity.CUDA]) as prof:
+        with gw.profiler.record_function("timed"):
+            (x * 2).sum().backward()
+        x.grad.sum().item()
+    server = [e for e in prof.events() if e.track == "server"]
+    assert all(e.device_time_total > 0 and 0 <= e.self_device_time_total <= e.device_time_total for e in server)
+    [timed] = [e for e in server if e.name == "timed"]
+    assert timed.self_device_time_total < timed.device_time_total  # its ops' device time is theirs
+    lines = prof.key_averages().table(sort_by="self_cuda_time_total").splitlines()
+    assert "Self CUDA   Self CUDA %    CUDA total  CUDA time avg    # of Calls" in lines[1]
+    assert lines[-1].startswith("Self CUDA time total: ")
+
+
+def test_one_profile_at_a_time(session):
+    with gw.profiler.profile():
+        with pytest.raises(RuntimeError, match="recording already"):
+            gw.profiler.profile().start()

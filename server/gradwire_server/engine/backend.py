@@ -183,7 +183,7 @@ class DeviceClock:
 
     def mark(self):
         event = self._cuda.Event()
-        event.record()
+        event.record(self._cuda.get_current_stream())  # (record()'s default is the null stream, which a non-blocking one does not wait for)
         return event
 
     def synchronize(self):
