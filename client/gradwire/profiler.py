@@ -28,7 +28,9 @@ the default there) the CUDA columns are device time between CUDA events recorded
 session's stream. Server and client events are on separate tracks of the Chrome trace; the server's clock is
 aligned with the client's at the stop (the middle of its round trip, made once nothing else is in flight: off by
 half the difference between the two directions' latencies, some microseconds on loopback).
-Not measured: memory (``profile_memory``) and stacks (``with_stack``) are accepted and not reported.
+``with_stack=True``: each server event's ``stack`` is the user's frames that issued its command (``file(line):
+function``, innermost first; a backward node's: the ``backward()`` call's), for ``key_averages(group_by_stack_n=N)``
+and the table's Source Location. Not measured: memory (``profile_memory`` is accepted and not reported).
 """
 
 from __future__ import annotations
@@ -115,6 +117,7 @@ class _Cycle:
     def __init__(self):
         self.origin = time.perf_counter_ns()
         self.events = []  # (name, start_ns, end_ns)
+        self.stacks = {}  # with_stack: command id -> the user's stack that issued it (the session fills it)
 
     def waited(self, start: int, end: int):
         self.events.append(("[client] wait", start, end))
@@ -253,7 +256,7 @@ class profile:
             self._save()
         if action in _RECORDING and self._cycle is None:
             self._cycle = _Cycle()
-            self._session._profile_start(self._cycle, self.record_shapes, ProfilerActivity.CUDA in self.activities)
+            self._session._profile_start(self._cycle, self.record_shapes, ProfilerActivity.CUDA in self.activities, bool(self.with_stack))
 
     def _save(self):
         """Stop the server's collection and read its events with the client's, then ``on_trace_ready``."""
@@ -263,7 +266,8 @@ class profile:
         events = [
             FunctionEvent(e.name, "server", (e.start_ns + shift) / 1e3, (e.start_ns + shift + e.duration_ns) / 1e3,
                           device_time_total=e.device_ns / 1e3 if e.device_ns >= 0 else 0.0,
-                          input_shapes=[list(s.values) for s in e.shapes] if self.record_shapes else [], command=e.command)
+                          input_shapes=[list(s.values) for s in e.shapes] if self.record_shapes else [], command=e.command,
+                          stack=cycle.stacks.get(e.command, []))
             for e in answer.events
         ]
         events += [FunctionEvent(name, "client", (start - cycle.origin) / 1e3, (end - cycle.origin) / 1e3) for name, start, end in cycle.events]
@@ -286,7 +290,7 @@ class profile:
         """The events averaged by name (and input shapes): an ``EventList`` of ``FunctionEventAvg``, for ``table()``."""
         if self._events is None:
             raise AssertionError("Profiler must be initialized before getting key averages")
-        return self._events.key_averages(group_by_input_shape)
+        return self._events.key_averages(group_by_input_shape, group_by_stack_n)
 
     def export_chrome_trace(self, path: str):
         """Write the last span as a Chrome trace (chrome://tracing, Perfetto): the client and the server on tracks of their own."""
@@ -302,7 +306,7 @@ class FunctionEvent:
     """One timed event (times in microseconds since the profile began, on the client's clock). ``track``: "server" or
     "client". ``self_*``: less the time of the events inside it on its track (``cpu_children``)."""
 
-    def __init__(self, name, track, start_us, end_us, device_time_total=0.0, input_shapes=None, command=0):
+    def __init__(self, name, track, start_us, end_us, device_time_total=0.0, input_shapes=None, command=0, stack=None):
         self.name = name
         self.track = track
         self.start_us = start_us
@@ -310,6 +314,7 @@ class FunctionEvent:
         self.device_time_total = device_time_total
         self.input_shapes = input_shapes if input_shapes is not None else []
         self.command = command  # the command the server ran it for (0: a client event)
+        self.stack = stack if stack is not None else []  # with_stack: the user's frames that issued that command
         self.id = 0
         self.count = 1
         self.cpu_children = []
@@ -343,9 +348,10 @@ class FunctionEvent:
 class FunctionEventAvg:
     """The events of one key: ``count`` of them, their times summed (``cpu_time``, ``device_time``: the average)."""
 
-    def __init__(self, key, input_shapes=None):
+    def __init__(self, key, input_shapes=None, stack=None):
         self.key = key
         self.input_shapes = input_shapes if input_shapes is not None else []
+        self.stack = stack if stack is not None else []
         self.count = 0
         self.cpu_time_total = self.self_cpu_time_total = 0.0
         self.device_time_total = self.self_device_time_total = 0.0
@@ -405,12 +411,15 @@ class EventList(list):
     def self_cpu_time_total(self):
         return sum(e.self_cpu_time_total for e in self)
 
-    def key_averages(self, group_by_input_shape: bool = False):
+    def key_averages(self, group_by_input_shape: bool = False, group_by_stack_n: int = 0):
+        """Averages by name, and by input shapes and the innermost ``group_by_stack_n`` frames of the stack where asked."""
         averages = {}
         for event in self:
-            key = (event.key, str(event.input_shapes)) if group_by_input_shape else event.key
+            key = (event.key, str(event.input_shapes) if group_by_input_shape else None,
+                   tuple(event.stack[:group_by_stack_n]) if group_by_stack_n > 0 else None)
             if key not in averages:
-                averages[key] = FunctionEventAvg(event.key, event.input_shapes if group_by_input_shape else [])
+                averages[key] = FunctionEventAvg(event.key, event.input_shapes if group_by_input_shape else [],
+                                                 event.stack[:group_by_stack_n] if group_by_stack_n > 0 else [])
             averages[key].add(event)
         return EventList(averages.values(), self.dropped, self.limit, self.session, nested=False)
 
@@ -423,8 +432,10 @@ class EventList(list):
     def table(self, sort_by=None, row_limit=100, max_src_column_width=75, max_name_column_width=55, max_shapes_column_width=80,
               header=None, top_level_events_only=False, time_unit=None):
         """torch's table: Name, Self CPU %, Self CPU, CPU total %, CPU total, CPU time avg (the CUDA columns where there is
-        device time), # of Calls (and Input Shapes when grouped by them), sorted by ``sort_by`` (an attribute, descending)."""
-        return _table(self, sort_by, row_limit, max_name_column_width, max_shapes_column_width, header, top_level_events_only, time_unit)
+        device time), # of Calls (and Input Shapes when grouped by them, Source Location where there are stacks), sorted
+        by ``sort_by`` (an attribute, descending)."""
+        return _table(self, sort_by, row_limit, max_name_column_width, max_shapes_column_width, max_src_column_width, header,
+                      top_level_events_only, time_unit)
 
     def export_chrome_trace(self, path: str):
         trace = []
@@ -463,7 +474,15 @@ def _share(part, whole):
     return "NaN" if whole == 0 else f"{part * 100.0 / whole:.2f}%"
 
 
-def _table(events, sort_by, row_limit, max_name_width, max_shapes_width, header, top_level_only, time_unit):
+def _trim_path(path, width):
+    if len(path) > width:
+        path = path[len(path) - width :]
+        if len(path) > 3:
+            path = "..." + path[3:]
+    return path
+
+
+def _table(events, sort_by, row_limit, max_name_width, max_shapes_width, max_src_width, header, top_level_only, time_unit):
     rows = list(events)
     if top_level_only:
         rows = [e for e in rows if getattr(e, "cpu_parent", None) is None]
@@ -474,6 +493,7 @@ def _table(events, sort_by, row_limit, max_name_width, max_shapes_width, header,
         return ""
     has_device = any(e.self_device_time_total > 0 for e in rows)
     has_shapes = any(e.input_shapes for e in rows)
+    has_stack = any(e.stack for e in rows)
     name_width = min(max(len(e.key) for e in rows) + 4, max_name_width)
     shapes_width = min(max(len(str(e.input_shapes)) for e in rows) + 4, max_shapes_width)
     headers = ["Name", "Self CPU %", "Self CPU", "CPU total %", "CPU total", "CPU time avg"]
@@ -485,6 +505,11 @@ def _table(events, sort_by, row_limit, max_name_width, max_shapes_width, header,
         headers.append("Input Shapes")
         widths.append(shapes_width)
     row_format = "".join(f"{{: >{w}}}  " for w in widths)
+    if has_stack:
+        headers.append("Source Location")
+        src_width = min(max(len(e.stack[0]) for e in rows if e.stack) + 4, max_src_width)
+        widths.append(src_width)
+        row_format += f"{{: <{src_width}}}  "
     rule = "".join("-" * w + "  " for w in widths)
     self_cpu = sum(e.self_cpu_time_total for e in events)
     self_device = sum(e.self_device_time_total for e in events)
@@ -504,9 +529,14 @@ def _table(events, sort_by, row_limit, max_name_width, max_shapes_width, header,
                       _format_time(event.device_time_total, time_unit), _format_time(event.device_time_total / max(event.count, 1), time_unit)]
         cells.append(event.count)
         if has_shapes:
-            shapes = str(event.input_shapes)
-            cells.append(shapes if len(shapes) <= shapes_width else shapes[: shapes_width - 3] + "...")
+            cells.append(str(event.input_shapes)[:shapes_width])
+        if has_stack:
+            cells.append(_trim_path(event.stack[0], src_width) if event.stack else "")
         lines.append(row_format.format(*cells))
+        if has_stack:  # the outer frames below, one a line, then a blank line
+            blank = [""] * (len(headers) - 1)
+            lines += [row_format.format(*blank, _trim_path(frame, src_width)) for frame in event.stack[1:]]
+            lines.append(row_format.format(*blank, ""))
     lines.append(rule)
     lines.append(f"Self CPU time total: {_format_time(self_cpu, time_unit)}")
     if has_device:

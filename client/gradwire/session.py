@@ -156,6 +156,18 @@ def _user_site() -> tuple:
     return (frame.f_code.co_filename, frame.f_lineno) if frame is not None else ("<unknown>", 0)
 
 
+def _user_stack(limit: int = 32) -> list:
+    """The frames outside the SDK that issued a command, innermost first, as torch's profiler writes a stack:
+    ``file(line): function``."""
+    stack, frame = [], sys._getframe(2)
+    while frame is not None and len(stack) < limit:
+        code = frame.f_code
+        if code.co_filename not in _SDK_FILES:
+            stack.append(f"{code.co_filename}({frame.f_lineno}): {code.co_name}")
+        frame = frame.f_back
+    return stack
+
+
 def _where(site) -> str:
     return f"{site[0]}:{site[1]}"
 
@@ -244,6 +256,7 @@ class Session:
         self._ended_by = None  # the error that ended the stream, if one did
         self._host_buffers = BufferPool()  # downloads land in these: reused once their arrays are gone
         self._profiler = None  # gw.profiler's collector while a profile records: the time blocked at sync points goes to it
+        self._profile_stacks = None  # while a profile with_stack records: command id -> the user's stack that issued it
         self._next_range = 1  # ids of record_function ranges on the server (ProfileRange.id)
         self._open_stream()
         _open_sessions.add(self)
@@ -332,6 +345,8 @@ class Session:
         self._next_command = cid + 1
         # the site as (file, line) only: formatting it is left to an error message
         self._sites[cid] = (op_label, _user_site())
+        if self._profile_stacks is not None:  # a profile with_stack: the user's stack that issued the command
+            self._profile_stacks[cid] = _user_stack()
         return command
 
     def _queue_releases(self):
@@ -584,13 +599,16 @@ class Session:
                 "profile_events": stats.profile_events}
 
     # --- the profiler (gw.profiler) ---------------------------------------------------------
-    def _profile_start(self, collector, record_shapes: bool, device_time: bool):
-        """Start the server's collection, pipelined (no round trip), and send the time blocked at sync points to ``collector``."""
+    def _profile_start(self, collector, record_shapes: bool, device_time: bool, with_stack: bool = False):
+        """Start the server's collection, pipelined (no round trip), and send the time blocked at sync points to ``collector``
+        (``with_stack``: and the stack of each command issued from now on to ``collector.stacks``)."""
         with self._lock:
             command = self._command("profiler start")
             command.profile_start.record_shapes, command.profile_start.device_time = record_shapes, device_time
             self._sent_command(command)
             self._profiler = collector
+            if with_stack:
+                self._profile_stacks = collector.stacks = {}
 
     def _profile_range(self, name: str = "", range_id: int = 0) -> int:
         """Begin a labelled range on the server's track (``name``), or end range ``range_id``; pipelined."""
@@ -611,7 +629,7 @@ class Session:
         left to run (the commands still in flight are waited for first), so that no queue skews the middle."""
         handle = self._handle()
         with self._lock:
-            self._profiler = None  # (the waits for the events are the profiler's, not the program's)
+            self._profiler = self._profile_stacks = None  # (the waits for the events are the profiler's, not the program's)
             try:
                 self._wait()
             except BaseException:  # a command of the program failed: its error goes up, and the server stops collecting all the same

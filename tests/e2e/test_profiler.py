@@ -329,9 +329,6 @@ class _FakeDeviceClock:
     def mark(self):
         return time.perf_counter_ns()
 
-    def synchronize(self):
-        pass
-
     def elapsed_ns(self, start, end):
         return end - start
 
@@ -362,3 +359,33 @@ def test_one_profile_at_a_time(session):
     with gw.profiler.profile():
         with pytest.raises(RuntimeError, match="recording already"):
             gw.profiler.profile().start()
+
+
+def _forward(x):
+    return (x * 2).tanh().sum()  # the line the mul and the tanh are issued at
+
+
+def test_with_stack_names_the_lines_that_issued_each_command(session):
+    import inspect
+
+    x = session.tensor(X, requires_grad=True)
+    here = inspect.getsourcefile(_forward)
+    issued_at = inspect.getsourcelines(_forward)[1] + 1
+    with gw.profiler.profile(with_stack=True) as prof:
+        forward_line = inspect.currentframe().f_lineno + 1
+        loss = _forward(x)
+        backward_line = inspect.currentframe().f_lineno + 1
+        loss.backward()
+        x.grad.numpy()
+    by_name = {e.name: e for e in prof.events() if e.track == "server"}
+    assert by_name["gradwire::mul"].stack[0] == f"{here}({issued_at}): _forward"
+    assert by_name["gradwire::mul"].stack[1] == f"{here}({forward_line}): test_with_stack_names_the_lines_that_issued_each_command"
+    assert by_name["TanhBackward0"].stack[0] == by_name["gradwire::backward"].stack[0] == f"{here}({backward_line}): test_with_stack_names_the_lines_that_issued_each_command"
+    averages = prof.key_averages(group_by_stack_n=1)
+    assert [a.stack for a in averages if a.key == "gradwire::tanh"] == [[f"{here}({issued_at}): _forward"]]
+    table = averages.table(sort_by="cpu_time_total")
+    assert "Source Location" in table.splitlines()[1] and f"({issued_at}): _forward" in table
+    # without with_stack, no stacks and no column
+    with gw.profiler.profile() as plain:
+        _forward(x).item()
+    assert all(e.stack == [] for e in plain.events()) and "Source Location" not in plain.key_averages().table()

@@ -29,7 +29,7 @@ class profile(_profiler.profile):
     def key_averages(self, group_by_input_shape=False, group_by_stack_n=0, group_by_overload_name=False):
         if self._events is None:
             return EventList()
-        return super().key_averages(group_by_input_shape)
+        return super().key_averages(group_by_input_shape, group_by_stack_n)
 
     def events(self):
         return self._events if self._events is not None else EventList()

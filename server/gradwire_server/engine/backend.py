@@ -186,11 +186,8 @@ class DeviceClock:
         event.record(self._cuda.get_current_stream())  # (record()'s default is the null stream, which a non-blocking one does not wait for)
         return event
 
-    def synchronize(self):
-        pass  # each reading waits for its own end event (elapsed_ns): the other sessions' streams are not waited on
-
     def elapsed_ns(self, start, end) -> int:
-        end.synchronize()
+        end.synchronize()  # this event alone: the other sessions' streams are not waited on
         return int(self._cuda.get_elapsed_time(start, end) * 1e6)
 
 

@@ -29,15 +29,12 @@ class Profiler:
         self.ranges: dict[int, tuple] = {}  # an open record_function range: id -> (name, start, device mark)
         self.origin = perf_counter_ns()
 
-    def now(self) -> int:
-        return perf_counter_ns()
-
     def mark(self):
         """A device event recorded now on the current stream (CUDA), or None."""
         return self.device_clock.mark() if self.device_clock is not None else None
 
     def add(self, name: str, start: int, end: int, shapes=None, device=None):
-        """Keep one event (``start``, ``end`` from ``now()``; ``device``: (mark, mark) or None), or count it as dropped."""
+        """Keep one event (``start``, ``end``: ``perf_counter_ns()``; ``device``: (mark, mark) or None), or count it as dropped."""
         if len(self.events) >= self.limit:
             self.dropped += 1
             return
@@ -68,9 +65,7 @@ class Profiler:
         for range_id in list(self.ranges):
             self.end_range(range_id)
         stop = perf_counter_ns() - self.origin
-        clock = self.device_clock
-        if clock is not None:
-            clock.synchronize()
+        clock = self.device_clock  # (each reading waits for its end event)
         events = [
             (e[NAME], e[START], e[DURATION], clock.elapsed_ns(*e[DEVICE]) if e[DEVICE] is not None else -1, e[SHAPES], e[COMMAND])
             for e in self.events
