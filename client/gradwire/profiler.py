@@ -37,13 +37,16 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import gzip
 import json
+import os
+import socket
 import time
 import warnings
 
 __all__ = [
     "EventList", "FunctionEvent", "FunctionEventAvg", "ProfilerAction", "ProfilerActivity", "profile", "record_function", "schedule",
-    "supported_activities",
+    "supported_activities", "tensorboard_trace_handler",
 ]
 
 _current = None  # the profile recording now: record_function's ranges go to it (one at a time, as torch's)
@@ -102,6 +105,24 @@ def schedule(*, wait: int, warmup: int, active: int, repeat: int = 0, skip_first
         return ProfilerAction.RECORD if at < cycle - 1 else ProfilerAction.RECORD_AND_SAVE
 
     return action
+
+
+def tensorboard_trace_handler(dir_name: str, worker_name: str | None = None, use_gzip: bool = False, use_python_export: bool = False):
+    """``torch.profiler.tensorboard_trace_handler``: an ``on_trace_ready`` that writes each recorded span's Chrome trace
+    into ``dir_name`` as ``{worker_name}.{time_ns}.pt.trace.json`` (``.gz`` with ``use_gzip``); ``worker_name`` defaults
+    to ``{hostname}_{pid}``."""
+
+    def handler(prof):
+        nonlocal worker_name
+        try:
+            os.makedirs(dir_name, exist_ok=True)
+        except Exception as error:
+            raise RuntimeError("Can't create directory: " + dir_name) from error
+        worker_name = worker_name or f"{socket.gethostname()}_{os.getpid()}"
+        path = os.path.join(dir_name, f"{worker_name}.{time.time_ns()}.pt.trace.json" + (".gz" if use_gzip else ""))
+        prof.export_chrome_trace(path)
+
+    return handler
 
 
 def _always_record(step: int) -> ProfilerAction:
@@ -292,8 +313,9 @@ class profile:
             raise AssertionError("Profiler must be initialized before getting key averages")
         return self._events.key_averages(group_by_input_shape, group_by_stack_n)
 
-    def export_chrome_trace(self, path: str):
-        """Write the last span as a Chrome trace (chrome://tracing, Perfetto): the client and the server on tracks of their own."""
+    def export_chrome_trace(self, path: str, use_python_export: bool = False):
+        """Write the last span as a Chrome trace (chrome://tracing, Perfetto): the client and the server on tracks of their own
+        (a path ending in ``.gz``: gzipped)."""
         if self._events is None:
             raise AssertionError("Profiler must be initialized before exporting chrome trace")
         return self._events.export_chrome_trace(path)
@@ -409,6 +431,7 @@ class EventList(list):
 
     @property
     def self_cpu_time_total(self):
+        """The self CPU times summed: all the time measured, each moment once per track."""
         return sum(e.self_cpu_time_total for e in self)
 
     def key_averages(self, group_by_input_shape: bool = False, group_by_stack_n: int = 0):
@@ -424,6 +447,7 @@ class EventList(list):
         return EventList(averages.values(), self.dropped, self.limit, self.session, nested=False)
 
     def total_average(self):
+        """One ``FunctionEventAvg`` of every event, keyed "Total"."""
         total = FunctionEventAvg("Total")
         for event in self:
             total.add(event)
@@ -438,6 +462,7 @@ class EventList(list):
                       top_level_events_only, time_unit)
 
     def export_chrome_trace(self, path: str):
+        """Write the events as a Chrome trace: process 0 the client, process 1 the server (a ``.gz`` path: gzipped)."""
         trace = []
         for pid, label in ((0, "gradwire client"), (1, f"gradwire server (session {self.session})")):
             trace.append({"name": "process_name", "ph": "M", "pid": pid, "tid": 0, "args": {"name": label}})
@@ -455,7 +480,7 @@ class EventList(list):
                 "pid": 0 if event.track == "client" else 1, "tid": 0, "ts": round(event.start_us, 3),
                 "dur": round(event.cpu_time_total, 3), "args": args,
             })
-        with open(path, "w") as out:
+        with (gzip.open if path.endswith(".gz") else open)(path, "wt") as out:
             json.dump({"traceEvents": trace, "displayTimeUnit": "ms", "gradwireDroppedEvents": self.dropped}, out)
 
 

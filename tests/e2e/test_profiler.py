@@ -389,3 +389,17 @@ def test_with_stack_names_the_lines_that_issued_each_command(session):
     with gw.profiler.profile() as plain:
         _forward(x).item()
     assert all(e.stack == [] for e in plain.events()) and "Source Location" not in plain.key_averages().table()
+
+
+def test_tensorboard_trace_handler_writes_a_trace_a_cycle(session, tmp_path):
+    handler = gw.profiler.tensorboard_trace_handler(str(tmp_path / "logs"), worker_name="w")
+    x = session.tensor(X)
+    with gw.profiler.profile(schedule=gw.profiler.schedule(wait=0, warmup=1, active=1, repeat=3), on_trace_ready=handler) as prof:
+        for _ in range(6):
+            (x * 2).sum().item()
+            prof.step()
+    files = sorted((tmp_path / "logs").iterdir())
+    assert len(files) == 3 and all(f.name.startswith("w.") and f.name.endswith(".pt.trace.json") for f in files)
+    for f in files:
+        names = {e["name"] for e in json.loads(f.read_text())["traceEvents"]}
+        assert {"gradwire::mul", "gradwire::sum", "gradwire::fetch", "[client] wait"} <= names
