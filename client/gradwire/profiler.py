@@ -135,8 +135,8 @@ _RECORDING = (ProfilerAction.RECORD, ProfilerAction.RECORD_AND_SAVE)
 class _Cycle:
     """The client's side of one recorded span: its ranges and waits (perf_counter_ns)."""
 
-    def __init__(self):
-        self.origin = time.perf_counter_ns()
+    def __init__(self, origin: int):
+        self.origin = origin  # the profile's start: every span of one profile on one time axis (acc_events)
         self.events = []  # (name, start_ns, end_ns)
         self.stacks = {}  # with_stack: command id -> the user's stack that issued it (the session fills it)
 
@@ -213,6 +213,7 @@ class profile:
         self._cycle = None  # the span being recorded, else None
         self._events = None  # the last recorded span's EventList
         self._step_range = None
+        self._origin = 0  # perf_counter_ns() at start(): time 0 of the events
 
     # --- lifetime ------------------------------------------------------------------
     def __enter__(self):
@@ -236,6 +237,7 @@ class profile:
         if self.activities is None:
             self.activities = {ProfilerActivity.CPU} | ({ProfilerActivity.CUDA} if self._session.device == "cuda" else set())
         _current = self
+        self._origin = time.perf_counter_ns()
         self.step_num = 0
         self.current_action = self.schedule(0)
         self._transit(None, self.current_action)
@@ -246,10 +248,12 @@ class profile:
         global _current
         if _current is not self:
             return
-        self._end_step()
-        if self._cycle is not None:
-            self._save()
-        _current = None
+        try:
+            self._end_step()
+            if self._cycle is not None:
+                self._save()
+        finally:  # (a failed command's error comes up here: the profile is over all the same)
+            _current = None
 
     def step(self):
         """The end of a training step: the schedule's action for the next step takes over."""
@@ -276,7 +280,7 @@ class profile:
         if previous in _RECORDING and (previous is ProfilerAction.RECORD_AND_SAVE or action not in _RECORDING):
             self._save()
         if action in _RECORDING and self._cycle is None:
-            self._cycle = _Cycle()
+            self._cycle = _Cycle(self._origin)
             self._session._profile_start(self._cycle, self.record_shapes, ProfilerActivity.CUDA in self.activities, bool(self.with_stack))
 
     def _save(self):
@@ -419,6 +423,7 @@ class EventList(list):
         self.sort(key=lambda e: (e.start_us, -e.end_us))
         for i, event in enumerate(self):
             event.id = i + 1
+            event.cpu_parent, event.cpu_children = None, []
         for track in ("server", "client"):
             stack = []
             for event in (e for e in self if e.track == track):

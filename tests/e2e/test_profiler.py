@@ -403,3 +403,25 @@ def test_tensorboard_trace_handler_writes_a_trace_a_cycle(session, tmp_path):
     for f in files:
         names = {e["name"] for e in json.loads(f.read_text())["traceEvents"]}
         assert {"gradwire::mul", "gradwire::sum", "gradwire::fetch", "[client] wait"} <= names
+
+
+def test_acc_events_keeps_every_cycle_and_a_failed_command_ends_the_profile(session):
+    x = session.tensor(X)
+    schedule = gw.profiler.schedule(wait=0, warmup=1, active=1, repeat=2)
+    with gw.profiler.profile(schedule=schedule, acc_events=True) as prof:
+        for _ in range(4):
+            (x * 2).sum().item()
+            prof.step()
+    events = prof.events()
+    assert _server_counts(prof)["gradwire::mul"] == 2 and [e.name for e in events if e.name.startswith("ProfilerStep")] == ["ProfilerStep#1", "ProfilerStep#3"]
+    first, second = [e for e in events if e.name == "ProfilerStep#1"][0], [e for e in events if e.name == "ProfilerStep#3"][0]
+    assert first.end_us <= second.start_us  # one time axis for both cycles
+    assert all(len(e.cpu_children) == len(set(map(id, e.cpu_children))) for e in events)
+    # an op that fails inside a profile: its error comes up at the stop, and the profile (and the server's collection) is over
+    with pytest.raises(gw.InvalidArgumentError):
+        with gw.profiler.profile():
+            x @ session.tensor(np.ones((3, 3), np.float32))
+    assert session.stats()["profile_events"] == 0
+    with gw.profiler.profile() as again:
+        (x * 2).sum().item()
+    assert _server_counts(again)["gradwire::mul"] == 1
