@@ -7,7 +7,7 @@
         print(x.grad.numpy())
 """
 
-from . import amp, autograd, backends, cpu, cuda, distributions, errors, func, linalg, nn, optim, random, special, testing, utils, viz
+from . import amp, autograd, backends, cpu, cuda, distributions, errors, func, linalg, nn, optim, profiler, random, special, testing, utils, viz
 from .amp import autocast
 from .amp.autocast_mode import get_autocast_dtype, is_autocast_enabled
 from .autograd import grad
@@ -52,7 +52,7 @@ __all__ = [
     "einsum", "get_autocast_dtype", "get_default_dtype", "is_autocast_enabled", "set_default_dtype", "uint8", "int8", "int16", "randint_like",
     "enable_grad", "errors", "float16", "float32", "float64", "grad", "int32", "int64", "is_grad_enabled", "load",
     "maximum", "minimum", "nn", "no_grad", "broadcast_to", "meshgrid", "tensordot", "std_mean", "var_mean", "linalg",
-    "optim", "save", "set_grad_enabled", "stack", "utils", "viz", "where",
+    "optim", "profiler", "save", "set_grad_enabled", "stack", "utils", "viz", "where",
     "zeros_like", "ones_like", "full_like", "rand_like", "randn_like", "inference_mode", "arange", "as_tensor", "empty", "eye",
     "from_numpy", "full", "is_tensor", "linspace", "manual_seed", "numel", "ones", "rand", "randint", "randn", "randperm", "tensor", "zeros",
     "cdist", "tril_indices", "triu_indices", "normal", "Generator", "get_rng_state", "set_rng_state", "is_inference_mode_enabled",

@@ -156,6 +156,18 @@ def _user_site() -> tuple:
     return (frame.f_code.co_filename, frame.f_lineno) if frame is not None else ("<unknown>", 0)
 
 
+def _user_stack(limit: int = 32) -> list:
+    """The frames outside the SDK that issued a command, innermost first, as torch's profiler writes a stack:
+    ``file(line): function``."""
+    stack, frame = [], sys._getframe(2)
+    while frame is not None and len(stack) < limit:
+        code = frame.f_code
+        if code.co_filename not in _SDK_FILES:
+            stack.append(f"{code.co_filename}({frame.f_lineno}): {code.co_name}")
+        frame = frame.f_back
+    return stack
+
+
 def _where(site) -> str:
     return f"{site[0]}:{site[1]}"
 
@@ -243,6 +255,9 @@ class Session:
         self._closed = False
         self._ended_by = None  # the error that ended the stream, if one did
         self._host_buffers = BufferPool()  # downloads land in these: reused once their arrays are gone
+        self._profiler = None  # gw.profiler's collector while a profile records: the time blocked at sync points goes to it
+        self._profile_stacks = None  # while a profile with_stack records: command id -> the user's stack that issued it
+        self._next_range = 1  # ids of record_function ranges on the server (ProfileRange.id)
         self._open_stream()
         _open_sessions.add(self)
 
@@ -330,6 +345,8 @@ class Session:
         self._next_command = cid + 1
         # the site as (file, line) only: formatting it is left to an error message
         self._sites[cid] = (op_label, _user_site())
+        if self._profile_stacks is not None:  # a profile with_stack: the user's stack that issued the command
+            self._profile_stacks[cid] = _user_stack()
         return command
 
     def _queue_releases(self):
@@ -398,11 +415,22 @@ class Session:
         """Flush and read replies until every batch sent is acknowledged, or until command
         ``answer`` is answered (the server answers a fetch early when nothing later in its
         batch can change the tensor); raise the first error known by then."""
+        profiler = self._profiler
+        if profiler is not None:  # a profile records the time blocked here, the round trips, as an event of its own
+            start = time.perf_counter_ns()
+            try:
+                self._wait_replies(answer)
+            finally:
+                profiler.waited(start, time.perf_counter_ns())
+        else:
+            self._wait_replies(answer)
+        if self._errors:
+            self._raise_first_error()
+
+    def _wait_replies(self, answer):
         self._flush()
         while self._acked < self._sent and answer not in self._answers:
             self._take_reply(self._next_reply())
-        if self._errors:
-            self._raise_first_error()
 
     # --- a broken stream: reconnect and resend ------------------------------------------
     def _next_reply(self) -> pb.BatchReply:
@@ -559,15 +587,76 @@ class Session:
             self._answers.pop(command.id, None)
 
     def stats(self) -> dict:
-        """What the server holds for this session: ``tensors``, ``bytes``, ``graph_nodes`` and ``generators`` (live
-        ``gw.Generator``s)."""
+        """What the server holds for this session: ``tensors``, ``bytes``, ``graph_nodes``, ``generators`` (live
+        ``gw.Generator``s) and ``profile_events`` (events a profile that is on has collected: ``gw.profiler``)."""
         with self._lock:
             self._flush()  # releases of collected tensors go first, so they are not counted
             cid = self._command("stats").id
             self._batch.commands[-1].stats.SetInParent()
             self._wait()
             stats = self._answers.pop(cid).stats
-        return {"tensors": stats.tensors, "bytes": stats.bytes, "graph_nodes": stats.graph_nodes, "generators": stats.generators}
+        return {"tensors": stats.tensors, "bytes": stats.bytes, "graph_nodes": stats.graph_nodes, "generators": stats.generators,
+                "profile_events": stats.profile_events}
+
+    # --- the profiler (gw.profiler) ---------------------------------------------------------
+    def _profile_start(self, collector, record_shapes: bool, device_time: bool, with_stack: bool = False):
+        """Start the server's collection, pipelined (no round trip), and send the time blocked at sync points to ``collector``
+        (``with_stack``: and the stack of each command issued from now on to ``collector.stacks``)."""
+        with self._lock:
+            command = self._command("profiler start")
+            command.profile_start.record_shapes, command.profile_start.device_time = record_shapes, device_time
+            self._sent_command(command)
+            self._profiler = collector
+            if with_stack:
+                self._profile_stacks = collector.stacks = {}
+
+    def _profile_range(self, name: str = "", range_id: int = 0) -> int:
+        """Begin a labelled range on the server's track (``name``), or end range ``range_id``; pipelined."""
+        with self._lock:
+            command = self._command("record_function")
+            if range_id:
+                command.profile_range.id, command.profile_range.end = range_id, True
+            else:
+                range_id = self._next_range
+                self._next_range += 1
+                command.profile_range.id, command.profile_range.name = range_id, name
+            self._sent_command(command)
+        return range_id
+
+    def _profile_stop(self) -> tuple[pb.ProfileEvents, int]:
+        """Stop the server's collection: its events (a ProfileEvents) and the time on this clock (perf_counter_ns) the
+        stop ran at on the server's, as well as can be told: the middle of its round trip, made with nothing before it
+        left to run (the commands still in flight are waited for first), so that no queue skews the middle."""
+        handle = self._handle()
+        with self._lock:
+            self._profiler = self._profile_stacks = None  # (the waits for the events are the profiler's, not the program's)
+            try:
+                self._wait()
+            except BaseException:  # a command of the program failed: its error goes up, and the server stops collecting all the same
+                answer, _ = self._profile_stop_command(handle)
+                if answer.chunked:
+                    self._release(handle)
+                raise
+            answer, at = self._profile_stop_command(handle)
+        if answer.chunked:  # too many for one reply: they wait in a tensor, fetched on the chunked stream
+            try:
+                data = self._download(handle)
+            finally:
+                self._release(handle)
+            answer = pb.ProfileEvents.FromString(data.tobytes())
+        return answer, at  # (inline: the handle was never bound, and is never used again)
+
+    def _profile_stop_command(self, handle):
+        command = self._command("profiler stop")
+        command.profile_stop.result = handle
+        sent = time.perf_counter_ns()
+        try:
+            self._wait(answer=command.id)
+        finally:
+            arrived = time.perf_counter_ns()
+            result = self._answers.pop(command.id, None)
+        answer = result.profile if result is not None else pb.ProfileEvents()
+        return answer, (sent + arrived) // 2
 
     def _fetch(self, tensor, meta_only=False):
         with self._lock:

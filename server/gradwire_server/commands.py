@@ -11,12 +11,15 @@ from __future__ import annotations
 import logging
 from typing import NamedTuple, Sequence
 
+import numpy as np
+
 from gradwire.v1 import gradwire_pb2 as pb
 from gradwire.wire import array_from_bytes, decode_param
 
 from .engine import DROPPED, AnomalyError, Tensor, parse_dtype, set_grad_enabled
 from .engine.dtypes import DEFAULT_FLOAT, parse_default_float
 from .engine import graphview, optim
+from .engine.profiler import Profiler
 from .errors import DependencyFailed, InvalidRequest
 from .sessions import GradAlias, Session
 from .status import describe, status_of
@@ -39,6 +42,7 @@ def _run(session: Session, batch: pb.Batch, inline_bytes: int):
     early = _early_fetch(session, commands)  # (index of the op that makes the tensor, or -1: made before; index of its fetch)
     results = []
     answered = -1
+    engine = session.engine
     if early is not None and early[0] < 0:
         answered = yield from _answer_early(session, batch, early, results, inline_bytes)
     for index, command in enumerate(commands):
@@ -49,7 +53,10 @@ def _run(session: Session, batch: pb.Batch, inline_bytes: int):
             handler = _HANDLERS.get(kind)
             if handler is None:
                 raise InvalidRequest(f"command {command.id} has no kind")
-            result = handler(session, getattr(command, kind), inline_bytes)
+            if engine.profiler is None:  # all that profiling costs while it is off
+                result = handler(session, getattr(command, kind), inline_bytes)
+            else:
+                result = _profiled(session, command, kind, handler, inline_bytes)
             if result is not None:
                 result.command = command.id
                 results.append(result)
@@ -74,7 +81,10 @@ def _answer_early(session: Session, batch: pb.Batch, early, results, inline_byte
     if not _stays_final(session, batch.commands, made, fetched):
         return -1
     fetch = batch.commands[fetched]
-    result = _fetch(session, fetch.fetch, inline_bytes)
+    if session.engine.profiler is None:
+        result = _fetch(session, fetch.fetch, inline_bytes)
+    else:
+        result = _profiled(session, fetch, "fetch", _fetch, inline_bytes)
     result.command = fetch.id
     results.append(result)
     yield pb.BatchReply(seq=batch.seq, results=list(results), partial=True)
@@ -90,6 +100,7 @@ def _answer_early(session: Session, batch: pb.Batch, early, results, inline_byte
 _LEAVE_TENSORS_ALONE = frozenset({
     "put", "factory", "grad", "grad_of", "retain_grad", "manual_seed", "stats", "sync",
     "optimizer_create", "optimizer_get_state", "optimizer_set_state", "graph", "generator_create", "get_rng_state", "set_rng_state",
+    "profile_start", "profile_range",
 })
 
 
@@ -249,6 +260,8 @@ def _outputs_of(command, kind) -> list[int]:
     if kind == "optimizer_get_state":
         return [slot.handle for slot in body.slots]
     if kind == "clip_grad":  # clip_grad_norm_'s total, unscale's found_inf
+        return [body.result] if body.result else []
+    if kind == "profile_stop":  # events too many to answer inline
         return [body.result] if body.result else []
     return []
 
@@ -697,6 +710,100 @@ def _graph(session, command, inline_bytes):
     ))
 
 
+# --- the profiler (engine/profiler.py) ------------------------------------------------
+# While a profile is on, each command runs through ``_profiled``: timed under a name that says what it was
+# (gw.profiler documents them), with its inputs' shapes where asked for. Backward passes time each of their
+# nodes themselves (``Engine._walk``); the profile's own commands are not events.
+
+_OPTIMIZER_NAMES = {  # torch.optim's class names, for "Optimizer.step#SGD.step" as torch's profiler names a step
+    "sgd": "SGD", "adam": "Adam", "rmsprop": "RMSprop", "adagrad": "Adagrad", "adamax": "Adamax", "radam": "RAdam", "nadam": "NAdam",
+    "adadelta": "Adadelta", "rprop": "Rprop", "asgd": "ASGD",
+}
+_NOT_EVENTS = frozenset({"profile_start", "profile_range", "profile_stop"})
+
+
+def _event_name(session, kind, body) -> str:
+    if kind == "op":
+        return f"gradwire::{body.name}_" if body.into else f"gradwire::{body.name}"
+    if kind == "inplace":
+        return "gradwire::setitem" if body.op == "setitem" else f"gradwire::{body.op}_"
+    if kind == "factory":
+        return f"gradwire::{body.name}"
+    if kind == "optimizer_step":
+        optimizer = session.optimizers.get(body.optimizer)
+        name = _OPTIMIZER_NAMES.get(optimizer.kind, optimizer.kind) if optimizer is not None else "Optimizer"
+        if name == "Adam" and any(g.decoupled_weight_decay for g in body.groups):
+            name = "AdamW"
+        return f"Optimizer.step#{name}.step"
+    return f"gradwire::{kind}"
+
+
+def _event_shapes(session, kind, body):
+    """record_shapes: an op's inputs' shapes, [] for a number (torch's Input Shapes); other commands' none."""
+    if kind != "op":
+        return []
+    shapes = []
+    for operand in body.inputs:
+        tensor = session.tensors.get(operand.handle) if operand.WhichOneof("value") == "handle" else None
+        if type(tensor) is GradAlias:
+            tensor = tensor.owner.grad
+        shapes.append(list(tensor.shape) if tensor is not None else [])
+    return shapes
+
+
+def _profiled(session, command, kind, handler, inline_bytes):
+    profiler = session.engine.profiler
+    body = getattr(command, kind)
+    if kind in _NOT_EVENTS:
+        return handler(session, body, inline_bytes)
+    profiler.command = command.id
+    shapes = _event_shapes(session, kind, body) if profiler.record_shapes else None
+    return profiler.timed(_event_name(session, kind, body), handler, session, body, inline_bytes, shapes=shapes)
+
+
+def _profile_start(session, command, inline_bytes):
+    engine = session.engine
+    clock = engine.backend.device_clock() if command.device_time else None
+    engine.profiler = Profiler(session.max_profile_events, command.record_shapes, clock)
+
+
+def _profile_range(session, command, inline_bytes):
+    profiler = session.engine.profiler
+    if profiler is None:
+        return  # a range of a profile that is not on (one stopped, or never started): nothing to time
+    if command.end:
+        profiler.end_range(command.id)
+    elif len(profiler.ranges) >= MAX_OPEN_RANGES:
+        raise InvalidRequest(f"profile_range: more than {MAX_OPEN_RANGES} ranges open at once")
+    else:
+        profiler.begin_range(command.id, command.name)
+
+
+MAX_OPEN_RANGES = 10_000  # record_function ranges open at once, one inside another (a client that never ends them)
+
+
+def _profile_stop(session, command, inline_bytes):
+    """The events of the profile (none where it was not on), inline or, too many for a reply, in a tensor."""
+    engine = session.engine
+    profiler, engine.profiler = engine.profiler, None
+    if profiler is None:
+        return pb.Result(profile=pb.ProfileEvents())
+    events, dropped, stop = profiler.finish()
+    answer = pb.ProfileEvents(
+        events=[
+            pb.ProfileEvent(name=name, start_ns=start, duration_ns=duration, device_ns=device,
+                            shapes=[pb.IntList(values=s) for s in shapes] if shapes else (), command=cid)
+            for name, start, duration, device, shapes, cid in events
+        ],
+        dropped=dropped, stop_ns=stop,
+    )
+    if answer.ByteSize() <= inline_bytes or not command.result:
+        return pb.Result(profile=answer)
+    data = np.frombuffer(answer.SerializeToString(), dtype=np.uint8)
+    session.bind(command.result, session.engine.tensor(data))
+    return pb.Result(profile=pb.ProfileEvents(dropped=dropped, stop_ns=stop, chunked=True))
+
+
 _HANDLERS = {
     "put": _put,
     "factory": _factory,
@@ -724,4 +831,7 @@ _HANDLERS = {
     "generator_create": _generator_create,
     "get_rng_state": _get_rng_state,
     "set_rng_state": _set_rng_state,
+    "profile_start": _profile_start,
+    "profile_range": _profile_range,
+    "profile_stop": _profile_stop,
 }

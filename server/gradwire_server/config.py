@@ -28,6 +28,9 @@ class Config:
     # max_session_bytes does not count, so a flood of tiny tensors cannot exhaust the host's memory
     max_session_handles: int = 1 << 20
     max_batch_commands: int = 100_000
+    # events one session's profile keeps (gw.profiler): some 200 bytes each on the server (20 MB a session at most,
+    # some thousands of steps of a small model); more are counted as dropped
+    max_profile_events: int = 100_000
     max_message_bytes: int = 64 << 20  # one gRPC message (batches); tensors above inline_bytes are chunked
     inline_bytes: int = INLINE_BYTES
     chunk_bytes: int = CHUNK_BYTES
@@ -62,6 +65,7 @@ _HELP = {
     "max_tensor_elements": "elements in one tensor",
     "max_session_handles": "handles (tensors, optimizers, generators) one session may hold at once",
     "max_batch_commands": "commands in one batch",
+    "max_profile_events": "profiler events one session keeps while it profiles (gw.profiler); events past it are counted as dropped",
     "max_message_bytes": "largest gRPC message accepted",
     "inline_bytes": "tensors above this many bytes travel on the chunked streams",
     "chunk_bytes": "bytes per chunk on the chunked streams",

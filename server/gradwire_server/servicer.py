@@ -132,7 +132,7 @@ class GradwireServicer(pb_grpc.GradwireServicer):
             max_session_bytes=c.max_session_bytes, max_tensor_elements=c.max_tensor_elements,
             max_sessions=c.max_sessions, max_batch_commands=c.max_batch_commands,
             inline_bytes=self.inline_bytes, chunk_bytes=self.chunk_bytes, idle_timeout_s=c.idle_timeout_s,
-            max_message_bytes=c.max_message_bytes,
+            max_message_bytes=c.max_message_bytes, max_profile_events=c.max_profile_events,
         )
 
     @_aborts_on_error

@@ -36,6 +36,7 @@ class Session:
 
     metrics = metrics.NULL  # the server's, set when the registry opens it
     max_handles = Config.max_session_handles  # the server's limit, set when the registry opens it
+    max_profile_events = Config.max_profile_events  # likewise
 
     def __init__(self, session_id: str, token: str, engine: Engine, owner: str | None = None):
         self.id = session_id
@@ -218,7 +219,9 @@ class Session:
                 for value in state.values():
                     if not isinstance(value, float):
                         arrays[id(value)] = value.nbytes
-        return {"tensors": len(self.tensors), "bytes": sum(arrays.values()), "graph_nodes": self._saved_nodes(), "generators": len(self.generators)}
+        profiler = self.engine.profiler
+        return {"tensors": len(self.tensors), "bytes": sum(arrays.values()), "graph_nodes": self._saved_nodes(), "generators": len(self.generators),
+                "profile_events": len(profiler.events) if profiler is not None else 0}
 
     def _saved_nodes(self) -> int:
         seen, stack, holding = set(), [t.grad_fn for t in self.tensors.values() if type(t) is Tensor and t.grad_fn], 0
@@ -239,6 +242,7 @@ class Session:
         self.failed.clear()
         self._aliases.clear()
         self.passes.clear()
+        self.engine.profiler = None
 
 
 class SessionRegistry:
@@ -276,6 +280,7 @@ class SessionRegistry:
             session = Session(session_id, secrets.token_urlsafe(32), Engine(seed=seed, backend=self.backend), owner)
             session.quota = SessionQuota(session, self.config.max_session_bytes, self.config.max_tensor_elements)
             session.max_handles = self.config.max_session_handles
+            session.max_profile_events = self.config.max_profile_events
             self._sessions[session_id] = session
             self._ended.pop(session_id, None)
         session.metrics = self.metrics

@@ -249,7 +249,7 @@ def test_no_request_reaches_another_sessions_tensors(keyed):
                 list(stub.Run(iter([pb.Batch(seq=0, commands=[put])]), metadata=md, timeout=10))
                 error = rpc_error(lambda: stub.Download(pb.DownloadRequest(handle=handles[1]), metadata=md, timeout=10))
                 assert error.code() is grpc.StatusCode.NOT_FOUND
-                assert other.stats() == {"tensors": 1, "bytes": 4, "graph_nodes": 0, "generators": 0}  # its put alone: nothing of the victim's
+                assert other.stats() == {"tensors": 1, "bytes": 4, "graph_nodes": 0, "generators": 0, "profile_events": 0}  # its put alone: nothing of the victim's
         assert victim.stats() == held
         np.testing.assert_array_equal(w.detach().numpy(), values)
         np.testing.assert_array_equal(w.grad.numpy(), grad)

@@ -202,6 +202,10 @@ COMMAND = st.one_of(
               st.lists(st.builds(pb.OptimizerStateEntry, param=HANDLE, name=st.sampled_from(["exp_avg", "exp_avg_sq", "momentum_buffer", "step", "x"]),
                                  handle=HANDLE) | st.builds(pb.OptimizerStateEntry, param=HANDLE, name=st.sampled_from(["step", "exp_avg"]), number=FLOAT), max_size=3)),
     st.builds(lambda h: {"graph": pb.GraphRequest(root=h)}, HANDLE),
+    # the profiler: started, ranges begun and ended (by any id, some never begun), stopped with a handle for many events
+    st.builds(lambda r, d: {"profile_start": pb.ProfileStart(record_shapes=r, device_time=d)}, st.booleans(), st.booleans()),
+    st.builds(lambda i, n, e: {"profile_range": pb.ProfileRange(id=i, name=n, end=e)}, HANDLE, st.text(max_size=8), st.booleans()),
+    st.builds(lambda h: {"profile_stop": pb.ProfileStop(result=h)}, st.just(0) | HANDLE),
 )
 VALID_PUT = st.builds(  # a few well-formed float tensors first, so more of the random commands have inputs to work on
     lambda h, shape, r, data: {"put": pb.Put(handle=h, tensor=pb.TensorData(dtype="float32", shape=shape, data=np.asarray(data, np.float32).tobytes()), requires_grad=r)},

@@ -66,7 +66,7 @@ def test_handles_past_the_session_limit_are_refused_and_released_ones_make_room(
 def test_a_put_over_the_session_bytes_is_refused_and_the_session_goes_on(quota_server, s):
     held = [s.tensor(np.full(12_000, k, dtype=np.float32)) for k in range(20)]  # 20 x 48,000 bytes inline
     before = s.stats()
-    assert before == {"tensors": 20, "bytes": 960_000, "graph_nodes": 0, "generators": 0}
+    assert before == {"tensors": 20, "bytes": 960_000, "graph_nodes": 0, "generators": 0, "profile_events": 0}
     message = refused(lambda: s.tensor(np.ones(24_000, dtype=np.float32)).numpy(), "max_session_bytes")
     assert "a tensor of 96000 bytes would bring the 960000 bytes" in message and f"above {MiB}" in message
     assert s.stats() == before  # nothing bound, nothing held

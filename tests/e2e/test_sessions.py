@@ -28,7 +28,7 @@ def test_sessions_are_isolated(server):
         np.testing.assert_array_equal(x.grad.numpy(), [3.0, 3.0])
         with pytest.raises(gw.InvalidArgumentError, match="same session"):
             x + y
-        assert b.stats() == {"tensors": 1, "bytes": 8, "graph_nodes": 0, "generators": 0}  # y alone: nothing of a's
+        assert b.stats() == {"tensors": 1, "bytes": 8, "graph_nodes": 0, "generators": 0, "profile_events": 0}  # y alone: nothing of a's
 
 
 def test_concurrent_sessions_on_threads(server):

@@ -37,7 +37,7 @@ class ServerInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class Limits(_message.Message):
-    __slots__ = ("max_session_bytes", "max_tensor_elements", "max_sessions", "max_batch_commands", "inline_bytes", "chunk_bytes", "idle_timeout_s", "max_message_bytes")
+    __slots__ = ("max_session_bytes", "max_tensor_elements", "max_sessions", "max_batch_commands", "inline_bytes", "chunk_bytes", "idle_timeout_s", "max_message_bytes", "max_profile_events")
     MAX_SESSION_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_TENSOR_ELEMENTS_FIELD_NUMBER: _ClassVar[int]
     MAX_SESSIONS_FIELD_NUMBER: _ClassVar[int]
@@ -46,6 +46,7 @@ class Limits(_message.Message):
     CHUNK_BYTES_FIELD_NUMBER: _ClassVar[int]
     IDLE_TIMEOUT_S_FIELD_NUMBER: _ClassVar[int]
     MAX_MESSAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MAX_PROFILE_EVENTS_FIELD_NUMBER: _ClassVar[int]
     max_session_bytes: int
     max_tensor_elements: int
     max_sessions: int
@@ -54,7 +55,8 @@ class Limits(_message.Message):
     chunk_bytes: int
     idle_timeout_s: float
     max_message_bytes: int
-    def __init__(self, max_session_bytes: _Optional[int] = ..., max_tensor_elements: _Optional[int] = ..., max_sessions: _Optional[int] = ..., max_batch_commands: _Optional[int] = ..., inline_bytes: _Optional[int] = ..., chunk_bytes: _Optional[int] = ..., idle_timeout_s: _Optional[float] = ..., max_message_bytes: _Optional[int] = ...) -> None: ...
+    max_profile_events: int
+    def __init__(self, max_session_bytes: _Optional[int] = ..., max_tensor_elements: _Optional[int] = ..., max_sessions: _Optional[int] = ..., max_batch_commands: _Optional[int] = ..., inline_bytes: _Optional[int] = ..., chunk_bytes: _Optional[int] = ..., idle_timeout_s: _Optional[float] = ..., max_message_bytes: _Optional[int] = ..., max_profile_events: _Optional[int] = ...) -> None: ...
 
 class ServerInfo(_message.Message):
     __slots__ = ("version", "device", "limits", "ops", "non_differentiable", "dtypes")
@@ -546,6 +548,58 @@ class Graph(_message.Message):
     edges: _containers.RepeatedCompositeFieldContainer[GraphEdge]
     def __init__(self, nodes: _Optional[_Iterable[_Union[GraphNode, _Mapping]]] = ..., edges: _Optional[_Iterable[_Union[GraphEdge, _Mapping]]] = ...) -> None: ...
 
+class ProfileStart(_message.Message):
+    __slots__ = ("record_shapes", "device_time")
+    RECORD_SHAPES_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_TIME_FIELD_NUMBER: _ClassVar[int]
+    record_shapes: bool
+    device_time: bool
+    def __init__(self, record_shapes: _Optional[bool] = ..., device_time: _Optional[bool] = ...) -> None: ...
+
+class ProfileRange(_message.Message):
+    __slots__ = ("id", "name", "end")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    name: str
+    end: bool
+    def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ..., end: _Optional[bool] = ...) -> None: ...
+
+class ProfileStop(_message.Message):
+    __slots__ = ("result",)
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    result: int
+    def __init__(self, result: _Optional[int] = ...) -> None: ...
+
+class ProfileEvent(_message.Message):
+    __slots__ = ("name", "start_ns", "duration_ns", "device_ns", "shapes", "command")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    START_NS_FIELD_NUMBER: _ClassVar[int]
+    DURATION_NS_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_NS_FIELD_NUMBER: _ClassVar[int]
+    SHAPES_FIELD_NUMBER: _ClassVar[int]
+    COMMAND_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    start_ns: int
+    duration_ns: int
+    device_ns: int
+    shapes: _containers.RepeatedCompositeFieldContainer[IntList]
+    command: int
+    def __init__(self, name: _Optional[str] = ..., start_ns: _Optional[int] = ..., duration_ns: _Optional[int] = ..., device_ns: _Optional[int] = ..., shapes: _Optional[_Iterable[_Union[IntList, _Mapping]]] = ..., command: _Optional[int] = ...) -> None: ...
+
+class ProfileEvents(_message.Message):
+    __slots__ = ("events", "dropped", "stop_ns", "chunked")
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    DROPPED_FIELD_NUMBER: _ClassVar[int]
+    STOP_NS_FIELD_NUMBER: _ClassVar[int]
+    CHUNKED_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[ProfileEvent]
+    dropped: int
+    stop_ns: int
+    chunked: bool
+    def __init__(self, events: _Optional[_Iterable[_Union[ProfileEvent, _Mapping]]] = ..., dropped: _Optional[int] = ..., stop_ns: _Optional[int] = ..., chunked: _Optional[bool] = ...) -> None: ...
+
 class StatsRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
@@ -555,7 +609,7 @@ class Sync(_message.Message):
     def __init__(self) -> None: ...
 
 class Command(_message.Message):
-    __slots__ = ("id", "put", "factory", "op", "backward", "grad", "release", "fetch", "inplace", "grad_of", "set_grad", "set_requires_grad", "alias", "manual_seed", "stats", "sync", "optimizer_create", "optimizer_step", "optimizer_get_state", "optimizer_set_state", "graph", "retain_grad", "clip_grad", "resume", "generator_create", "get_rng_state", "set_rng_state")
+    __slots__ = ("id", "put", "factory", "op", "backward", "grad", "release", "fetch", "inplace", "grad_of", "set_grad", "set_requires_grad", "alias", "manual_seed", "stats", "sync", "optimizer_create", "optimizer_step", "optimizer_get_state", "optimizer_set_state", "graph", "retain_grad", "clip_grad", "resume", "generator_create", "get_rng_state", "set_rng_state", "profile_start", "profile_range", "profile_stop")
     ID_FIELD_NUMBER: _ClassVar[int]
     PUT_FIELD_NUMBER: _ClassVar[int]
     FACTORY_FIELD_NUMBER: _ClassVar[int]
@@ -583,6 +637,9 @@ class Command(_message.Message):
     GENERATOR_CREATE_FIELD_NUMBER: _ClassVar[int]
     GET_RNG_STATE_FIELD_NUMBER: _ClassVar[int]
     SET_RNG_STATE_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_START_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_RANGE_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_STOP_FIELD_NUMBER: _ClassVar[int]
     id: int
     put: Put
     factory: Factory
@@ -610,7 +667,10 @@ class Command(_message.Message):
     generator_create: GeneratorCreate
     get_rng_state: GetRngState
     set_rng_state: SetRngState
-    def __init__(self, id: _Optional[int] = ..., put: _Optional[_Union[Put, _Mapping]] = ..., factory: _Optional[_Union[Factory, _Mapping]] = ..., op: _Optional[_Union[Op, _Mapping]] = ..., backward: _Optional[_Union[Backward, _Mapping]] = ..., grad: _Optional[_Union[Grad, _Mapping]] = ..., release: _Optional[_Union[Release, _Mapping]] = ..., fetch: _Optional[_Union[Fetch, _Mapping]] = ..., inplace: _Optional[_Union[Inplace, _Mapping]] = ..., grad_of: _Optional[_Union[GradOf, _Mapping]] = ..., set_grad: _Optional[_Union[SetGrad, _Mapping]] = ..., set_requires_grad: _Optional[_Union[SetRequiresGrad, _Mapping]] = ..., alias: _Optional[_Union[Alias, _Mapping]] = ..., manual_seed: _Optional[_Union[ManualSeed, _Mapping]] = ..., stats: _Optional[_Union[StatsRequest, _Mapping]] = ..., sync: _Optional[_Union[Sync, _Mapping]] = ..., optimizer_create: _Optional[_Union[OptimizerCreate, _Mapping]] = ..., optimizer_step: _Optional[_Union[OptimizerStep, _Mapping]] = ..., optimizer_get_state: _Optional[_Union[OptimizerGetState, _Mapping]] = ..., optimizer_set_state: _Optional[_Union[OptimizerSetState, _Mapping]] = ..., graph: _Optional[_Union[GraphRequest, _Mapping]] = ..., retain_grad: _Optional[_Union[RetainGrad, _Mapping]] = ..., clip_grad: _Optional[_Union[ClipGrad, _Mapping]] = ..., resume: _Optional[_Union[Resume, _Mapping]] = ..., generator_create: _Optional[_Union[GeneratorCreate, _Mapping]] = ..., get_rng_state: _Optional[_Union[GetRngState, _Mapping]] = ..., set_rng_state: _Optional[_Union[SetRngState, _Mapping]] = ...) -> None: ...
+    profile_start: ProfileStart
+    profile_range: ProfileRange
+    profile_stop: ProfileStop
+    def __init__(self, id: _Optional[int] = ..., put: _Optional[_Union[Put, _Mapping]] = ..., factory: _Optional[_Union[Factory, _Mapping]] = ..., op: _Optional[_Union[Op, _Mapping]] = ..., backward: _Optional[_Union[Backward, _Mapping]] = ..., grad: _Optional[_Union[Grad, _Mapping]] = ..., release: _Optional[_Union[Release, _Mapping]] = ..., fetch: _Optional[_Union[Fetch, _Mapping]] = ..., inplace: _Optional[_Union[Inplace, _Mapping]] = ..., grad_of: _Optional[_Union[GradOf, _Mapping]] = ..., set_grad: _Optional[_Union[SetGrad, _Mapping]] = ..., set_requires_grad: _Optional[_Union[SetRequiresGrad, _Mapping]] = ..., alias: _Optional[_Union[Alias, _Mapping]] = ..., manual_seed: _Optional[_Union[ManualSeed, _Mapping]] = ..., stats: _Optional[_Union[StatsRequest, _Mapping]] = ..., sync: _Optional[_Union[Sync, _Mapping]] = ..., optimizer_create: _Optional[_Union[OptimizerCreate, _Mapping]] = ..., optimizer_step: _Optional[_Union[OptimizerStep, _Mapping]] = ..., optimizer_get_state: _Optional[_Union[OptimizerGetState, _Mapping]] = ..., optimizer_set_state: _Optional[_Union[OptimizerSetState, _Mapping]] = ..., graph: _Optional[_Union[GraphRequest, _Mapping]] = ..., retain_grad: _Optional[_Union[RetainGrad, _Mapping]] = ..., clip_grad: _Optional[_Union[ClipGrad, _Mapping]] = ..., resume: _Optional[_Union[Resume, _Mapping]] = ..., generator_create: _Optional[_Union[GeneratorCreate, _Mapping]] = ..., get_rng_state: _Optional[_Union[GetRngState, _Mapping]] = ..., set_rng_state: _Optional[_Union[SetRngState, _Mapping]] = ..., profile_start: _Optional[_Union[ProfileStart, _Mapping]] = ..., profile_range: _Optional[_Union[ProfileRange, _Mapping]] = ..., profile_stop: _Optional[_Union[ProfileStop, _Mapping]] = ...) -> None: ...
 
 class Batch(_message.Message):
     __slots__ = ("seq", "commands", "acked")
@@ -637,16 +697,18 @@ class Error(_message.Message):
     def __init__(self, code: _Optional[str] = ..., type: _Optional[str] = ..., message: _Optional[str] = ..., caused_by: _Optional[int] = ..., forward_command: _Optional[int] = ...) -> None: ...
 
 class SessionStats(_message.Message):
-    __slots__ = ("tensors", "bytes", "graph_nodes", "generators")
+    __slots__ = ("tensors", "bytes", "graph_nodes", "generators", "profile_events")
     TENSORS_FIELD_NUMBER: _ClassVar[int]
     BYTES_FIELD_NUMBER: _ClassVar[int]
     GRAPH_NODES_FIELD_NUMBER: _ClassVar[int]
     GENERATORS_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_EVENTS_FIELD_NUMBER: _ClassVar[int]
     tensors: int
     bytes: int
     graph_nodes: int
     generators: int
-    def __init__(self, tensors: _Optional[int] = ..., bytes: _Optional[int] = ..., graph_nodes: _Optional[int] = ..., generators: _Optional[int] = ...) -> None: ...
+    profile_events: int
+    def __init__(self, tensors: _Optional[int] = ..., bytes: _Optional[int] = ..., graph_nodes: _Optional[int] = ..., generators: _Optional[int] = ..., profile_events: _Optional[int] = ...) -> None: ...
 
 class Unused(_message.Message):
     __slots__ = ("handles",)
@@ -671,7 +733,7 @@ class OptimizerState(_message.Message):
     def __init__(self, entries: _Optional[_Iterable[_Union[OptimizerStateEntry, _Mapping]]] = ...) -> None: ...
 
 class Result(_message.Message):
-    __slots__ = ("command", "tensor", "meta", "error", "stats", "unused", "optimizer_state", "graph", "hook_stop")
+    __slots__ = ("command", "tensor", "meta", "error", "stats", "unused", "optimizer_state", "graph", "hook_stop", "profile")
     COMMAND_FIELD_NUMBER: _ClassVar[int]
     TENSOR_FIELD_NUMBER: _ClassVar[int]
     META_FIELD_NUMBER: _ClassVar[int]
@@ -681,6 +743,7 @@ class Result(_message.Message):
     OPTIMIZER_STATE_FIELD_NUMBER: _ClassVar[int]
     GRAPH_FIELD_NUMBER: _ClassVar[int]
     HOOK_STOP_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_FIELD_NUMBER: _ClassVar[int]
     command: int
     tensor: TensorData
     meta: TensorMeta
@@ -690,7 +753,8 @@ class Result(_message.Message):
     optimizer_state: OptimizerState
     graph: Graph
     hook_stop: HookStop
-    def __init__(self, command: _Optional[int] = ..., tensor: _Optional[_Union[TensorData, _Mapping]] = ..., meta: _Optional[_Union[TensorMeta, _Mapping]] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., stats: _Optional[_Union[SessionStats, _Mapping]] = ..., unused: _Optional[_Union[Unused, _Mapping]] = ..., optimizer_state: _Optional[_Union[OptimizerState, _Mapping]] = ..., graph: _Optional[_Union[Graph, _Mapping]] = ..., hook_stop: _Optional[_Union[HookStop, _Mapping]] = ...) -> None: ...
+    profile: ProfileEvents
+    def __init__(self, command: _Optional[int] = ..., tensor: _Optional[_Union[TensorData, _Mapping]] = ..., meta: _Optional[_Union[TensorMeta, _Mapping]] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., stats: _Optional[_Union[SessionStats, _Mapping]] = ..., unused: _Optional[_Union[Unused, _Mapping]] = ..., optimizer_state: _Optional[_Union[OptimizerState, _Mapping]] = ..., graph: _Optional[_Union[Graph, _Mapping]] = ..., hook_stop: _Optional[_Union[HookStop, _Mapping]] = ..., profile: _Optional[_Union[ProfileEvents, _Mapping]] = ...) -> None: ...
 
 class BatchReply(_message.Message):
     __slots__ = ("seq", "results", "partial", "earlier")

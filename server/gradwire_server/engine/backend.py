@@ -184,6 +184,22 @@ class _NoStream:
 _NO_STREAM = _NoStream()
 
 
+class DeviceClock:
+    """CUDA events recorded on the current stream (the session's), for the profiler's device times."""
+
+    def __init__(self, cupy):
+        self._cuda = cupy.cuda
+
+    def mark(self):
+        event = self._cuda.Event()
+        event.record(self._cuda.get_current_stream())  # (record()'s default is the null stream, which a non-blocking one does not wait for)
+        return event
+
+    def elapsed_ns(self, start, end) -> int:
+        end.synchronize()  # this event alone: the other sessions' streams are not waited on
+        return int(self._cuda.get_elapsed_time(start, end) * 1e6)
+
+
 class Backend:
     """The array module behind an engine: ``xp`` is ``numpy`` or ``cupy``.
 
@@ -212,6 +228,10 @@ class Backend:
         """A CUDA stream of its own, for one session: sessions' kernels and copies overlap
         instead of queueing on the shared default stream. On NumPy a context that does nothing."""
         return self.xp.cuda.Stream(non_blocking=True) if self.device == "cuda" else _NO_STREAM
+
+    def device_clock(self):
+        """A ``DeviceClock`` on CUDA (device times for the profiler); None on NumPy, whose work is timed by the wall clock."""
+        return DeviceClock(self.xp) if self.device == "cuda" else None
 
     @staticmethod
     def quiet():

@@ -44,6 +44,7 @@ class Engine:
         # the float dtype integer tensors become (x / 2, exp(x)): float32 unless the op's command names the
         # client's default dtype (``set_default_dtype``), which commands.py sets for that op alone
         self.default_float = DEFAULT_FLOAT
+        self.profiler = None  # a profile.Profiler while the session profiles: backward passes time each node
         self.manual_seed(seed)
 
     # --- ops ------------------------------------------------------------------
@@ -501,12 +502,19 @@ class Engine:
                 self.stop_at(stops, x, i)
         if retain_graph is None:
             retain_graph = create_graph
+        accumulate, profiler = accumulate or self._accumulate, self.profiler
         if not create_graph:
-            walk = walk_backward(self.xp, roots, seeds, retain_graph, capture, accumulate or self._accumulate, stops, check_nan=check_nan)
+            if profiler is not None:  # each node timed under its grad_fn's name, each .grad accumulated as AccumulateGrad
+                walk = walk_backward(self.xp, roots, seeds, retain_graph, capture, profiler.timed_accumulate(accumulate), stops,
+                                     input_grads=profiler.timed_input_grads(self.xp), check_nan=check_nan)
+            else:
+                walk = walk_backward(self.xp, roots, seeds, retain_graph, capture, accumulate, stops, check_nan=check_nan)
             return walk if stops is None else self._tensors_at_stops(walk)  # (without stops it never yields)
         seeds = [Traced(seed if type(seed) is Tensor else Tensor(seed, self)) for seed in seeds]
-        walk = walk_backward(TracedNumpy(self), roots, seeds, retain_graph, capture, accumulate or self._accumulate, stops,
-                             input_grads=lambda node, grad: traced_input_grads(self, node, grad), check_nan=check_nan)
+        input_grads = lambda node, grad: traced_input_grads(self, node, grad)  # noqa: E731
+        if profiler is not None:
+            input_grads, accumulate = profiler.timed_input_grads(self.xp, input_grads), profiler.timed_accumulate(accumulate)
+        walk = walk_backward(TracedNumpy(self), roots, seeds, retain_graph, capture, accumulate, stops, input_grads=input_grads, check_nan=check_nan)
         return self._tensors_at_stops(walk, recorded=True)
 
     @staticmethod

@@ -306,7 +306,7 @@ def walk_backward(xp, roots, root_grads, retain_graph=False, capture=None, accum
                 continue
         computed = node.input_grads(xp, grad) if input_grads is None else input_grads(node, grad)
         if check_nan:
-            _check_nan(xp if input_grads is None else xp.engine.xp, node, computed)  # (traced: the real module)
+            _check_nan(xp.engine.xp if hasattr(xp, "engine") else xp, node, computed)  # (traced: the real module)
         if node.nrs is not None:
             _spread(xp, grads, node, grad, computed)
         else:  # the hot path, inline (a call per node costs the training step): _spread is its twin for output numbers
