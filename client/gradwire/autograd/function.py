@@ -11,32 +11,82 @@ gradient at all (Resume.drop): the input then gets nothing from this function, a
 
 from __future__ import annotations
 
+import functools
+
 from .. import errors
 from ..grad_mode import is_grad_enabled, no_grad
 from ..session import NO_GRADIENT
-from ..tensor import Tensor
+from ..tensor import Tensor, _node_hook_result
+
+
+_FREED = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after they have already been freed). "
+    "Saved intermediate values of the graph are freed when you call .backward() or autograd.grad(). Specify retain_graph=True "
+    "if you need to backward through the graph a second time or if you need to access saved tensors after calling backward."
+)
 
 
 class FunctionCtx:
-    """``ctx``: what ``forward`` keeps for ``backward`` (``save_for_backward``, attributes)."""
+    """``ctx``: what ``forward`` (or ``setup_context``) keeps for ``backward`` (``save_for_backward``, attributes).
+
+    ``saved_tensors`` is freed by the first backward pass through the function that does not retain the graph: read
+    after that, it raises PyTorch's error."""
 
     def __init__(self, inputs):
         self.needs_input_grad = tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs)
-        self.saved_tensors = ()
+        self.to_save = ()
         self.materialize_grads = True
         self._non_differentiable = set()
+        self._freed = False
+        self._node_metadata = {}  # the node's (grad_fn.metadata)
+        self._hooks = {"pre": {}, "post": {}}  # the node's (grad_fn.register_prehook / register_hook)
+
+    def _node_hooks(self, kind, fn):
+        from ..utils.hooks import RemovableHandle
+
+        return RemovableHandle(self._hooks[kind], fn)
 
     def save_for_backward(self, *tensors):
-        self.saved_tensors = tensors
+        """Keep ``tensors`` (Tensors or None) for ``backward``, which reads them as ``ctx.saved_tensors``."""
+        for i, t in enumerate(tensors):
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError(f"save_for_backward can only save variables, but argument {i} is of type {type(t).__name__}")
+        self.to_save = tensors
+
+    @property
+    def saved_tensors(self):
+        if self._freed:
+            raise RuntimeError(_FREED)
+        return tuple(self.to_save)
+
+    saved_variables = saved_tensors
 
     def mark_non_differentiable(self, *tensors):
+        """These outputs get no gradient (their grad_output in ``backward`` is zeros, or None without materialize)."""
         self._non_differentiable.update(id(t) for t in tensors)
 
     def set_materialize_grads(self, value):
+        """``False``: an output the pass does not reach gives ``backward`` None instead of zeros."""
         self.materialize_grads = bool(value)
 
     def mark_dirty(self, *tensors):
-        raise errors.UnimplementedError("autograd.Function: mark_dirty (in-place forward) is not supported; return a new tensor")
+        raise errors.UnimplementedError(
+            "autograd.Function: mark_dirty (an in-place forward) is not supported: the function's outputs are tied to its "
+            "inputs by a term added to each output, and an input changed in place would have to become that new tensor; "
+            "return a new tensor instead"
+        )
+
+
+def once_differentiable(fn):
+    """``@once_differentiable`` under ``@staticmethod backward``: ``backward`` runs under no_grad, so that its results
+    carry no graph (a double backward through it finds no gradient), as PyTorch's."""
+
+    @functools.wraps(fn)
+    def wrapper(ctx, *args):
+        with no_grad():
+            return fn(ctx, *args)
+
+    return wrapper
 
 
 class Function:
@@ -56,11 +106,35 @@ class Function:
     def backward(ctx, *grad_outputs):
         raise NotImplementedError("You must implement either the backward or vjp method for your custom autograd.Function to use it with backward mode AD.")
 
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        """PyTorch 2's style: ``forward(*args)`` without ctx, then ``setup_context(ctx, inputs, output)`` saves for backward."""
+        raise NotImplementedError("setup_context is not implemented.")
+
+    generate_vmap_rule = False  # (gw.vmap runs the function once per slice: no rule is needed)
+
+    @staticmethod
+    def vmap(info, in_dims, *args):
+        """PyTorch's vmap rule: not used by ``gw.vmap``, which calls ``apply`` once per slice."""
+        raise NotImplementedError(
+            "To use autograd.Function with vmap, you must either override the vmap staticmethod or set generate_vmap_rule=True."
+        )
+
+    @staticmethod
+    def vjp(ctx, *grad_outputs):
+        """Another name for ``backward``: define either."""
+        raise NotImplementedError("You must implement either the backward or vjp method for your custom autograd.Function to use it with backward mode AD.")
+
     @classmethod
-    def apply(cls, *args):
+    def apply(cls, *args, **kwargs):
         ctx = FunctionCtx(args)
+        separate = cls.setup_context is not Function.setup_context  # torch 2's style: forward without ctx
         with no_grad():
-            result = cls.forward(ctx, *args)
+            if separate:
+                result = cls.forward(*args, **kwargs)
+                cls.setup_context(ctx, args, result)
+            else:
+                result = cls.forward(ctx, *args, **kwargs)
         wanting = [i for i, x in enumerate(args) if isinstance(x, Tensor) and x.requires_grad]
         if not wanting or not is_grad_enabled():
             return result
@@ -81,7 +155,7 @@ class Function:
                 continue
             out = out + tie
             out.register_hook(node.output_hook(k))
-            out._grad_fn = (f"{cls.__name__}Backward", inputs)  # its grad_fn's name and next_functions, as PyTorch's
+            out._grad_fn = (f"{cls.__name__}Backward", inputs, ctx)  # its grad_fn's name, next_functions and ctx, as PyTorch's
             tied.append(out)
         return tuple(tied) if isinstance(result, tuple) else tied[0]
 
@@ -95,6 +169,7 @@ class _Node:
         self.outputs = [(out._session, tuple(out.shape), out.dtype) if isinstance(out, Tensor) else None for out in outputs]
         self.grad_outputs = [None] * len(outputs)
         self.grad_inputs, self.remaining = None, set()
+        self.session = next(x._session for x in inputs if isinstance(x, Tensor))
 
     def output_hook(self, k):
         def keep(grad):
@@ -118,6 +193,9 @@ class _Node:
                 return None  # no pass through the outputs: nothing to add
             grad_outputs, self.grad_outputs = self.grad_outputs, [None] * len(self.grad_outputs)  # (this pass's, even if it fails)
             self.grad_inputs, self.remaining = self.run_backward(grad_outputs), set(self.wanting)
+            retains = self.session._passes_retain
+            if retains and not retains[-1]:  # a pass that frees the graph frees what ctx saved, as PyTorch's
+                self.ctx._freed = True
         self.remaining.discard(i)
         share = self.grad_inputs[i]
         if not self.remaining:
@@ -128,7 +206,12 @@ class _Node:
         grads = list(grad_outputs)
         if self.ctx.materialize_grads:  # an output the pass did not reach: zeros, as PyTorch gives
             grads = [g if g is not None or out is None else out[0].zeros(*out[1], dtype=out[2]) for g, out in zip(grads, self.outputs)]
-        result = self.cls.backward(self.ctx, *grads)
+        for hook in list(self.ctx._hooks["pre"].values()):
+            changed = _node_hook_result(hook, hook(tuple(grads)), tuple(grads))
+            if changed is not None:
+                grads = list(changed) if len(grads) > 1 else [changed]
+        backward = self.cls.vjp if self.cls.vjp is not Function.vjp else self.cls.backward
+        result = backward(self.ctx, *grads)
         result = result if isinstance(result, tuple) else (result,)
         if len(result) != self.n_inputs:
             raise errors.InvalidArgumentError(
@@ -146,4 +229,8 @@ class _Node:
                 raise errors.InvalidArgumentError(f"Function {self.cls.__name__}Backward returned an invalid gradient at index {i} - "
                                                   f"got {list(g.shape)} but expected shape compatible with {list(shape)}")
             checked[i] = g if g.dtype == dtype else g.to(dtype)  # PyTorch casts it to the input's dtype
+        for hook in list(self.ctx._hooks["post"].values()):
+            changed = _node_hook_result(hook, hook(tuple(checked), tuple(grads)), tuple(checked))
+            if changed is not None:
+                checked = list(changed) if len(checked) > 1 else [changed]
         return checked
