@@ -104,7 +104,7 @@ def _shift_operands(name, *operands):
 
 def _shift(op, short, reflected=False, inplace=False):
     def method(self, other):
-        if _shift_operands(short, self, other) is NotImplemented:
+        if _shift_operands(short + "_cpu", self, other) is NotImplemented:  # (PyTorch's words, its CPU kernel's name)
             if op.startswith("__"):
                 return NotImplemented
             raise TypeError(f"{op}(): expected a Tensor, a NumPy array or a number, got {type(other).__name__}")

@@ -261,3 +261,278 @@ def test_optimizer_state_dict_hooks(session):
     opt.load_state_dict(sd)
     t_opt.load_state_dict(t_sd)
     assert logs["gw"] == logs["torch"]
+
+
+# --- autograd.Function: torch 2's style, ctx rules ----------------------------------------------------------------------
+def _functions(lib):
+    once = gw.autograd.function.once_differentiable if lib is gw else torch.autograd.function.once_differentiable
+
+    class Scale(lib.autograd.Function):
+        @staticmethod
+        def forward(x, k):
+            return x * k, (x * k).sum()
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.save_for_backward(inputs[0])
+            ctx.k = inputs[1]
+            ctx.mark_non_differentiable(output[1])
+
+        @staticmethod
+        @once
+        def backward(ctx, g, g_sum):
+            (x,) = ctx.saved_tensors
+            return g * ctx.k + x * 0.0, None
+
+    return Scale
+
+
+def test_function_setup_context_style(session):
+    Scale, TScale = _functions(gw), _functions(torch)
+    x, t_x = session.tensor(X, requires_grad=True), torch.tensor(X, requires_grad=True)
+    (y, total), (t_y, t_total) = Scale.apply(x, 3.0), TScale.apply(t_x, 3.0)
+    assert not total.requires_grad and not t_total.requires_grad
+    assert y.grad_fn.name() == t_y.grad_fn.name() == "ScaleBackward"
+    assert y.grad_fn.k == t_y.grad_fn.k == 3.0 and y.grad_fn.needs_input_grad == t_y.grad_fn.needs_input_grad == (True, False)
+    (y * y).sum().backward()
+    (t_y * t_y).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), t_x.grad.numpy())
+    # the saved tensors are freed by that pass: reading them again raises torch's error
+    _raises_like(lambda: y.grad_fn.saved_tensors, lambda: t_y.grad_fn.saved_tensors)
+
+
+def test_function_saved_tensors_kept_with_retain_graph_and_checked(session):
+    Scale = _functions(gw)
+    x = session.tensor(X, requires_grad=True)
+    y, _ = Scale.apply(x, 2.0)
+    y.sum().backward(retain_graph=True)
+    assert len(y.grad_fn.saved_tensors) == 1
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.full(X.shape, 4.0))
+
+    class Bad(gw.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x, 3)
+            return x * 2
+
+    class TBad(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x, 3)
+            return x * 2
+
+    _raises_like(lambda: Bad.apply(x), lambda: TBad.apply(torch.tensor(X, requires_grad=True)))
+
+
+def test_once_differentiable_gives_no_graph(session):
+    Scale, TScale = _functions(gw), _functions(torch)
+    x, t_x = session.tensor(X, requires_grad=True), torch.tensor(X, requires_grad=True)
+    (g,) = gw.autograd.grad(Scale.apply(x, 3.0)[0].sum(), x, create_graph=True)
+    (t_g,) = torch.autograd.grad(TScale.apply(t_x, 3.0)[0].sum(), t_x, create_graph=True)
+    # (torch's g does not require grad; gradwire's says it does, as it cannot tell a recorded gradient without a graph)
+    np.testing.assert_allclose(g.detach().numpy(), t_g.numpy())
+
+
+def test_function_through_vmap(session):
+    Scale = _functions(gw)
+    x = session.tensor(X, requires_grad=True)
+    out = gw.vmap(lambda row: Scale.apply(row, 2.0)[0] ** 2)(x)
+    out.sum().backward()
+    np.testing.assert_allclose(out.detach().numpy(), (2 * X) ** 2)
+    np.testing.assert_allclose(x.grad.numpy(), 8 * X)
+    assert Scale.generate_vmap_rule is torch.autograd.Function.generate_vmap_rule
+
+
+def test_mark_dirty_is_refused_clearly(session):
+    class AddOne(gw.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            x.add_(1.0)
+            ctx.mark_dirty(x)
+            return x
+
+    with pytest.raises(NotImplementedError, match="mark_dirty"):
+        AddOne.apply(session.tensor(X, requires_grad=True) * 1.0)
+
+
+# --- graph nodes ------------------------------------------------------------------------------------------------------
+def test_node_hooks_order_and_arguments(session):
+    logs = {}
+    for lib, make in ((gw, session.tensor), (torch, torch.tensor)):
+        x, w = make(X, requires_grad=True), make(Y, requires_grad=True)
+        y = x * w
+        log = logs[lib.__name__] = []
+        node = y.grad_fn
+        assert isinstance(node, lib.autograd.graph.Node)
+        node.metadata["tag"] = 1
+        y.register_hook(lambda g, log=log: log.append(("tensor", g.detach().numpy().round(10).tolist())))
+        node.register_hook(lambda gi, go, log=log: log.append(("post", [t.numpy().round(10).tolist() for t in gi], go[0].numpy().round(10).tolist())))
+        node.register_prehook(lambda go, log=log: log.append(("pre", go[0].numpy().round(10).tolist())) or (go[0] * 2,))
+        (y * 3).sum().backward()
+        log.append(("grads", x.grad.numpy().round(10).tolist(), w.grad.numpy().round(10).tolist(), y.grad_fn.metadata, node.requires_grad))
+    assert logs["gradwire"] == logs["torch"]
+
+
+def test_node_hook_errors_and_leaf_nodes(session):
+    for bad, message in ((lambda go: 3, "expected tuple, but hook returned 'int'"),
+                         (lambda go: (go[0], go[0]), "hook '<lambda>' has returned an incorrect number of values (got 2, but expected 1)")):
+        x, t_x = session.tensor(X, requires_grad=True), torch.tensor(X, requires_grad=True)
+        y, t_y = x.exp(), t_x.exp()
+        y.grad_fn.register_prehook(bad)
+        t_y.grad_fn.register_prehook(bad)
+        _raises_like(lambda: y.sum().backward(), lambda: t_y.sum().backward())
+    logs = {}
+    for lib, make in ((gw, session.tensor), (torch, torch.tensor)):
+        a = make(X, requires_grad=True)
+        acc = (a * 1).grad_fn.next_functions[0][0]
+        assert acc is (a * 1).grad_fn.next_functions[0][0]
+        log = logs[lib.__name__] = []
+        acc.register_prehook(lambda go, log=log: log.append(("pre", go[0].numpy().round(10).tolist())))
+        acc.register_hook(lambda gi, go, log=log: log.append(("post", gi, go[0].numpy().round(10).tolist())))
+        (a * 2).sum().backward()
+        edge = lib.autograd.graph.get_gradient_edge(a)
+        log.append((edge.node is acc, edge.output_nr))
+    assert logs["gradwire"] == logs["torch"]
+
+
+def test_function_node_hooks_replace_grads(session):
+    logs = {}
+    for lib, make in ((gw, session.tensor), (torch, torch.tensor)):
+        Scale = _functions(lib)
+        x = make(X, requires_grad=True)
+        y, _ = Scale.apply(x, 2.0)
+        log = logs[lib.__name__] = []
+        y.grad_fn.register_prehook(lambda go, log=log: log.append(("pre", len(go), go[1])) or (go[0] * 10, go[1]))
+        y.grad_fn.register_hook(lambda gi, go, log=log: log.append(("post", len(gi), len(go), go[1])) or (gi[0] + 1,))
+        y.sum().backward()
+        log.append(x.grad.numpy().round(10).tolist())
+    assert logs["gradwire"] == logs["torch"]
+
+
+def test_multi_grad_hook(session):
+    logs = {}
+    for lib, make in ((gw, session.tensor), (torch, torch.tensor)):
+        a, b = make(X, requires_grad=True), make(Y[0], requires_grad=True)
+        log = logs[lib.__name__] = []
+        h = lib.autograd.graph.register_multi_grad_hook((a, b), lambda grads, log=log: log.append([None if g is None else tuple(g.shape) for g in grads]))
+        (a.sum() * 2).backward()
+        (a.sum() + b.sum()).backward()
+        lib.autograd.graph.register_multi_grad_hook((a, b), lambda g, log=log: log.append(("any", tuple(g.shape))), mode="any")
+        (b.sum() * 3).backward()
+        h.remove()
+        (a.sum() * 3).backward()
+    assert logs["gradwire"] == logs["torch"]
+    _raises_like(lambda: gw.autograd.graph.register_multi_grad_hook([session.tensor(X, requires_grad=True)], print, mode="some"),
+                 lambda: torch.autograd.graph.register_multi_grad_hook([torch.tensor(X, requires_grad=True)], print, mode="some"))
+
+
+def test_saved_tensor_hooks(session):
+    x = session.tensor(X, requires_grad=True)
+    with gw.autograd.graph.save_on_cpu(pin_memory=True):  # a no-op: the saved tensors are the server's
+        y = (x * x).sum()
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * X)
+    with pytest.raises(NotImplementedError, match="saved_tensors_hooks"):
+        with gw.autograd.graph.saved_tensors_hooks(lambda t: t, lambda t: t):
+            pass
+    with gw.autograd.graph.disable_saved_tensors_hooks("no hooks here"):
+        with pytest.raises(RuntimeError, match="no hooks here"):
+            with gw.autograd.graph.save_on_cpu():
+                pass
+    with torch.autograd.graph.disable_saved_tensors_hooks("no hooks here"):
+        with pytest.raises(RuntimeError, match="no hooks here"):
+            with torch.autograd.graph.save_on_cpu():
+                pass
+    gw.autograd.graph.increment_version(x)
+    _raises_like(lambda: gw.autograd.graph.get_gradient_edge(session.tensor(X)), lambda: torch.autograd.graph.get_gradient_edge(torch.tensor(X)))
+
+
+# --- Tensor leftovers -------------------------------------------------------------------------------------------------
+def _same(session, f, *arrays, grad=True):
+    ours = [session.tensor(a, requires_grad=grad and a.dtype.kind == "f") for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=grad and a.dtype.kind == "f") for a in arrays]
+    out, t_out = f(ours), f(theirs)
+    np.testing.assert_allclose(out.detach().numpy(), t_out.detach().numpy(), rtol=1e-12)
+    assert out.dtype.name == str(t_out.dtype).replace("torch.", "")
+    if grad and t_out.requires_grad:
+        weights = RNG.standard_normal(tuple(t_out.shape))
+        (out * session.tensor(weights)).sum().backward()
+        (t_out * torch.tensor(weights)).sum().backward()
+        for o, t in zip(ours, theirs):
+            if t.grad is not None:
+                np.testing.assert_allclose(o.grad.numpy(), t.grad.numpy(), rtol=1e-12)
+
+
+def test_tensor_leftover_compositions(session):
+    mask = X > 0
+    _same(session, lambda a: a[0].broadcast_to((3, 4, 5)), X)
+    _same(session, lambda a: a[0].where(a[2], a[1]), X, Y, mask)
+    _same(session, lambda a: a[0].hardshrink(0.6), X)
+    _same(session, lambda a: a[0].prelu(a[1]), X, np.array([0.25]))
+    _same(session, lambda a: a[0].narrow_copy(1, 1, 3), X)
+    _same(session, lambda a: a[0].unsafe_chunk(2, 1)[1] * 2, X)
+    _same(session, lambda a: a[0].unsafe_split(2, 1)[2] * 2, X)
+    _same(session, lambda a: a[0].unsafe_split_with_sizes([1, 4], 1)[1] * 2, X)
+    index = np.array([0, 3, 0, 2])
+    for reduce in ("prod", "mean", "amax", "amin"):
+        for include_self in (True, False):
+            _same(session, lambda a: a[0].index_reduce(0, a[2], a[1], reduce, include_self=include_self), X, Y, index, grad=reduce != "amax")
+    _same(session, lambda a: a[0].clone().index_reduce_(1, a[2], a[1][:, :4], "prod"), X, Y, index)
+    flat = np.array([0, 7, -1, 3])
+    _same(session, lambda a: a[0].put(a[2], a[1][0, :4]), X, Y, flat)
+    _same(session, lambda a: a[0].put(a[2], a[1][0, :4], accumulate=True), X, Y, np.array([1, 1, 2, 19]))
+    _same(session, lambda a: (a[0] * 1).put_(a[2], a[1][0, :4]), X, Y, flat)
+    _raises_like(lambda: session.tensor(X).index_reduce(0, session.tensor(index), session.tensor(Y), "sum"),
+                 lambda: torch.tensor(X).index_reduce(0, torch.tensor(index), torch.tensor(Y), "sum"))
+
+
+def test_fill_diagonal(session):
+    for shape, wrap in (((7, 3), True), ((7, 3), False), ((3, 5), False), ((3, 3, 3), False)):
+        _same(session, lambda a: (a[0] * 1).fill_diagonal_(-2.0, wrap=wrap), RNG.standard_normal(shape))
+    _raises_like(lambda: session.tensor(np.ones((2, 3, 4))).fill_diagonal_(1), lambda: torch.ones(2, 3, 4).fill_diagonal_(1))
+    _raises_like(lambda: session.tensor(np.ones(3)).fill_diagonal_(1), lambda: torch.ones(3).fill_diagonal_(1))
+
+
+def test_bit_shifts(session):
+    a, b = np.array([1, -8, 5, 3, 100]), np.array([1, 2, 70, -1, 3])
+    x, y, t_x, t_y = session.tensor(a), session.tensor(b), torch.tensor(a), torch.tensor(b)
+    for ours, theirs in (((x << y), (t_x << t_y)), ((x >> y), (t_x >> t_y)), ((3 << y.abs()), (3 << t_y.abs())), ((x >> 1), (t_x >> 1)),
+                         (x.bitwise_left_shift(2), t_x.bitwise_left_shift(2)), (gw.bitwise_right_shift(x, y), torch.bitwise_right_shift(t_x, t_y)),
+                         (x.to("int8") << 2, t_x.to(torch.int8) << 2), (x.to("uint8") >> 9, t_x.to(torch.uint8) >> 9)):
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+        assert ours.dtype.name == str(theirs.dtype).replace("torch.", "")
+    z, t_z = x.clone(), t_x.clone()
+    z <<= 2
+    t_z <<= 2
+    z.bitwise_right_shift_(y.abs())
+    t_z.bitwise_right_shift_(t_y.abs())
+    np.testing.assert_array_equal(z.numpy(), t_z.numpy())
+    _raises_like(lambda: session.tensor(X) << 1, lambda: torch.tensor(X) << 1)
+    _raises_like(lambda: session.tensor(X) >> 1, lambda: torch.tensor(X) >> 1)
+
+
+def test_new_resize_and_memory_methods(session):
+    x, t_x = session.tensor(X), torch.tensor(X)
+    assert tuple(x.new(2, 3).shape) == tuple(t_x.new(2, 3).shape) and x.new(2, 3).dtype == gw.float64
+    np.testing.assert_array_equal(x.new([1, 2]).numpy(), t_x.new([1, 2]).numpy())
+    assert tuple(x.new().shape) == tuple(t_x.new().shape) == (0,)
+    assert tuple(x.new_empty_strided((2, 3), (1, 2)).shape) == (2, 3)
+    for sizes in ((2, 2), (20,), (5, 5)):
+        ours, theirs = session.tensor(X).resize_(*sizes), torch.tensor(X).resize_(*sizes)
+        assert tuple(ours.shape) == tuple(theirs.shape)
+        n = min(X.size, int(np.prod(sizes)))
+        np.testing.assert_array_equal(ours.numpy().reshape(-1)[:n], theirs.numpy().reshape(-1)[:n])
+    assert tuple(session.tensor(X).resize_as_(session.tensor(Y[:2])).shape) == (2, 5)
+    _raises_like(lambda: session.tensor(X, requires_grad=True).resize_(3), lambda: torch.tensor(X, requires_grad=True).resize_(3))
+    assert x.pin_memory() is x and not x.is_pinned() and x.share_memory_() is x and x.is_shared()
+    assert x.is_inference() == t_x.is_inference() == False  # noqa: E712
+    assert (x * 1).output_nr == (t_x * 1).output_nr == 0
+    ours, theirs = session.tensor(X), torch.tensor(X)
+    ours.apply_(lambda v: v * v + 1)
+    theirs.apply_(lambda v: v * v + 1)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy())
+    ours.map_(session.tensor(Y[0]), lambda p, q: p - 2 * q)
+    theirs.map_(torch.tensor(Y[0]), lambda p, q: p - 2 * q)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy())
+    _raises_like(lambda: session.tensor(X, requires_grad=True).apply_(abs), lambda: torch.tensor(X, requires_grad=True).apply_(abs))

@@ -170,6 +170,7 @@ class _Node:
         self.grad_outputs = [None] * len(outputs)
         self.grad_inputs, self.remaining = None, set()
         self.session = next(x._session for x in inputs if isinstance(x, Tensor))
+        self.tensor_positions = [i for i, x in enumerate(inputs) if isinstance(x, Tensor)]
 
     def output_hook(self, k):
         def keep(grad):
@@ -204,12 +205,13 @@ class _Node:
 
     def run_backward(self, grad_outputs):
         grads = list(grad_outputs)
-        if self.ctx.materialize_grads:  # an output the pass did not reach: zeros, as PyTorch gives
-            grads = [g if g is not None or out is None else out[0].zeros(*out[1], dtype=out[2]) for g, out in zip(grads, self.outputs)]
-        for hook in list(self.ctx._hooks["pre"].values()):
+        for hook in list(self.ctx._hooks["pre"].values()):  # the node's prehooks: before zeros stand in for None, as PyTorch's
             changed = _node_hook_result(hook, hook(tuple(grads)), tuple(grads))
             if changed is not None:
                 grads = list(changed) if len(grads) > 1 else [changed]
+        seen = tuple(grads)
+        if self.ctx.materialize_grads:  # an output the pass did not reach: zeros, as PyTorch gives
+            grads = [g if g is not None or out is None else out[0].zeros(*out[1], dtype=out[2]) for g, out in zip(grads, self.outputs)]
         backward = self.cls.vjp if self.cls.vjp is not Function.vjp else self.cls.backward
         result = backward(self.ctx, *grads)
         result = result if isinstance(result, tuple) else (result,)
@@ -229,8 +231,12 @@ class _Node:
                 raise errors.InvalidArgumentError(f"Function {self.cls.__name__}Backward returned an invalid gradient at index {i} - "
                                                   f"got {list(g.shape)} but expected shape compatible with {list(shape)}")
             checked[i] = g if g.dtype == dtype else g.to(dtype)  # PyTorch casts it to the input's dtype
-        for hook in list(self.ctx._hooks["post"].values()):
-            changed = _node_hook_result(hook, hook(tuple(checked), tuple(grads)), tuple(checked))
-            if changed is not None:
-                checked = list(changed) if len(checked) > 1 else [changed]
+        if self.ctx._hooks["post"]:  # the node's hooks: one gradient per tensor input (PyTorch's node has an edge for those only)
+            grad_inputs = tuple(checked[i] for i in self.tensor_positions)
+            for hook in list(self.ctx._hooks["post"].values()):
+                changed = _node_hook_result(hook, hook(grad_inputs, seen), grad_inputs)
+                if changed is not None:
+                    grad_inputs = tuple(changed) if len(grad_inputs) > 1 else (changed,)
+            for i, g in zip(self.tensor_positions, grad_inputs):
+                checked[i] = g
         return checked

@@ -85,7 +85,7 @@ class _MultiHandle:
 def register_multi_grad_hook(tensors, fn, *, mode="all"):
     """``fn`` once per backward pass that reaches any of ``tensors``: with ``mode="all"``, ``fn(grads)`` at the end of
     the pass, a gradient per tensor (None for those it did not reach); with ``mode="any"``, ``fn(grad)`` with the first
-    gradient the pass computes. Returns a handle with ``remove()``."""
+    gradient the pass computes (also at the end of the pass: PyTorch's runs at once). Returns a handle with ``remove()``."""
     if mode not in ("all", "any"):
         raise ValueError(f"Expects mode to be one of ('all', 'any') but got {mode}")
     tensors = tuple(tensors)
@@ -94,23 +94,20 @@ def register_multi_grad_hook(tensors, fn, *, mode="all"):
     session = tensors[0]._session
     from ..utils.hooks import RemovableHandle
 
-    state = {"grads": {}, "fired": False}
+    state = {"grads": {}}
 
     def keeper(i):
         def keep(grad):
-            if mode == "all":
-                state["grads"][i] = grad
-            elif not state["fired"]:
-                state["fired"] = True
-                fn(grad)
+            if mode == "all" or not state["grads"]:
+                state["grads"][i] = grad  # ("any": the first; called at the end of the pass, in the order registered)
 
         keep.reads_final = True  # the gradient the tensor's other hooks leave
         return keep
 
     def finish():
-        grads, state["grads"], state["fired"] = state["grads"], {}, False
-        if mode == "all" and grads:
-            fn(tuple(grads.get(i) for i in range(len(tensors))))
+        grads, state["grads"] = state["grads"], {}
+        if grads:
+            fn(tuple(grads.get(i) for i in range(len(tensors))) if mode == "all" else next(iter(grads.values())))
 
     handles = [t.register_hook(keeper(i)) for i, t in enumerate(tensors) if t.requires_grad]
     return _MultiHandle(handles, RemovableHandle(session._pass_end, finish))
