@@ -344,16 +344,42 @@ def test_function_through_vmap(session):
     assert Scale.generate_vmap_rule is torch.autograd.Function.generate_vmap_rule
 
 
-def test_mark_dirty_is_refused_clearly(session):
-    class AddOne(gw.autograd.Function):
+def _dirty_function(lib):
+    class MulAdd(lib.autograd.Function):  # x.mul_(k).add_(y) in place, y's gradient k-free
         @staticmethod
-        def forward(ctx, x):
-            x.add_(1.0)
+        def forward(ctx, x, y, k):
+            x.mul_(k).add_(y)
             ctx.mark_dirty(x)
+            ctx.k = k
             return x
 
-    with pytest.raises(NotImplementedError, match="mark_dirty"):
-        AddOne.apply(session.tensor(X, requires_grad=True) * 1.0)
+        @staticmethod
+        def backward(ctx, g):
+            return g * ctx.k, g, None
+
+    return MulAdd
+
+
+def test_mark_dirty(session):
+    results = {}
+    for lib, make in ((gw, session.tensor), (torch, torch.tensor)):
+        a, y = make(X, requires_grad=True), make(Y, requires_grad=True)
+        x = a * 1.0
+        out = _dirty_function(lib).apply(x, y, 3.0)
+        assert out is x and x.grad_fn.name() == "MulAddBackward" and not x.is_leaf
+        (x * x).sum().backward()
+        results[lib.__name__] = (x.detach().numpy(), a.grad.numpy(), y.grad.numpy())
+    for ours, theirs in zip(results["gradwire"], results["torch"]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+    # a plain tensor changed in place by a function of one that requires grad: it takes the graph, as in PyTorch's
+    plain, y = session.tensor(X), session.tensor(Y, requires_grad=True)
+    t_plain, t_y = torch.tensor(X), torch.tensor(Y, requires_grad=True)
+    _dirty_function(gw).apply(plain, y, 2.0).sum().backward()
+    _dirty_function(torch).apply(t_plain, t_y, 2.0).sum().backward()
+    assert plain.requires_grad and t_plain.requires_grad
+    np.testing.assert_allclose(y.grad.numpy(), t_y.grad.numpy())
+    _raises_like(lambda: _dirty_function(gw).apply(session.tensor(X, requires_grad=True), y, 2.0),
+                 lambda: _dirty_function(torch).apply(torch.tensor(X, requires_grad=True), t_y, 2.0))
 
 
 # --- graph nodes ------------------------------------------------------------------------------------------------------

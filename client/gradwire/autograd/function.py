@@ -7,6 +7,9 @@ outputs stops at each (a tensor hook) and keeps its gradient; at the first alias
 done by then: they come first in the pass's order) it calls ``backward`` with those gradients, and each alias's
 hook puts the gradient ``backward`` returned for its input in place of the tie's zeros, or, where that is None, no
 gradient at all (Resume.drop): the input then gets nothing from this function, as in PyTorch.
+
+An input ``forward`` changed in place (``ctx.mark_dirty``) moves to a stand-in (the function's input: the alias and
+``next_functions`` read it), and the Python object the caller holds takes the tied output's handle and history.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ class FunctionCtx:
         self.materialize_grads = True
         self._non_differentiable = set()
         self._freed = False
+        self._dirty = ()
         self._node_metadata = {}  # the node's (grad_fn.metadata)
         self._hooks = {"pre": {}, "post": {}}  # the node's (grad_fn.register_prehook / register_hook)
 
@@ -70,11 +74,9 @@ class FunctionCtx:
         self.materialize_grads = bool(value)
 
     def mark_dirty(self, *tensors):
-        raise errors.UnimplementedError(
-            "autograd.Function: mark_dirty (an in-place forward) is not supported: the function's outputs are tied to its "
-            "inputs by a term added to each output, and an input changed in place would have to become that new tensor; "
-            "return a new tensor instead"
-        )
+        """These inputs were changed in place by ``forward`` (which returns them): each becomes the function's output,
+        its earlier version the function's input, as PyTorch's."""
+        self._dirty = tensors
 
 
 def once_differentiable(fn):
@@ -139,6 +141,8 @@ class Function:
         if not wanting or not is_grad_enabled():
             return result
         outputs = result if isinstance(result, tuple) else (result,)
+        earlier = _earlier_versions(ctx, args, outputs)  # mark_dirty's inputs: their earlier versions are the function's inputs
+        args = tuple(earlier.get(id(x), x) for x in args)
         node = _Node(cls, ctx, args, outputs)
         aliases = []
         for i in wanting:  # an alias each, read by the tie alone: its gradient is this function's share for input i
@@ -153,11 +157,44 @@ class Function:
             if not isinstance(out, Tensor) or out.dtype.kind != "f" or id(out) in ctx._non_differentiable:
                 tied.append(out)
                 continue
-            out = out + tie
+            dirty = out if id(out) in earlier else None
+            out = (earlier[id(out)].detach() if dirty is not None else out) + tie
             out.register_hook(node.output_hook(k))
             out._grad_fn = (f"{cls.__name__}Backward", inputs, ctx)  # its grad_fn's name, next_functions and ctx, as PyTorch's
+            if dirty is not None:  # the changed input becomes the output: the same Python object, as in PyTorch
+                _become(dirty, out)
+                out = dirty
             tied.append(out)
         return tuple(tied) if isinstance(result, tuple) else tied[0]
+
+
+def _earlier_versions(ctx, args, outputs):
+    """{id(input): a stand-in for its version before ``forward`` changed it} for each tensor ``mark_dirty`` names (each
+    an input that ``forward`` returns), as PyTorch requires them."""
+    earlier = {}
+    for x in ctx._dirty:
+        if not any(x is a for a in args) or not any(x is o for o in outputs):
+            raise errors.InvalidArgumentError("mark_dirty: gradwire takes only inputs that forward changed in place and returns")
+        if x._is_leaf and x._requires_grad:
+            raise RuntimeError("a leaf Variable that requires grad has been used in an in-place operation.")
+        if x._view_of is not None or x._views:
+            raise errors.UnimplementedError("mark_dirty: gradwire does not take a view, or a tensor with views, changed in place by a custom Function")
+        past = Tensor.__new__(Tensor)
+        for slot in _SLOTS:
+            setattr(past, slot, getattr(x, slot))
+        earlier[id(x)] = past
+    return earlier
+
+
+def _become(x, out):
+    """The Python object ``x`` takes ``out``'s handle and history (its earlier version lives on in the stand-in)."""
+    x._handle, out._handle = out._handle, 0  # (out is dropped: a handle of 0 is released by no one)
+    for slot in ("_shape", "_dtype", "_parents", "_requires_grad", "_is_leaf", "_grad_fn", "_hooks", "_opaque", "_layout"):
+        setattr(x, slot, getattr(out, slot))
+    x._has_grad, x._grad_alias, x._grad_graph, x._data_of, x._post_hooks, x._retains_grad = False, None, None, None, None, False
+
+
+_SLOTS = tuple(s for s in Tensor.__slots__ if s != "__weakref__")
 
 
 class _Node:
