@@ -90,6 +90,14 @@ def test_load_state_dict_hooks(session):
     assert calls["gw"] == calls["torch"]
     assert repr(result) == repr(t_result) == "<All keys matched successfully>"
     assert "2.bias" in state and "2.bias" in t_state  # the hooks edit a copy
+    # the private form: no module first, unless with_module
+    seen = {"gw": [], "torch": []}
+    for key, m in (("gw", model), ("torch", reference)):
+        m._register_load_state_dict_pre_hook(lambda sd, prefix, *rest, log=seen[key]: log.append((prefix, len(rest))))
+        m[0]._register_load_state_dict_pre_hook(lambda mod, sd, prefix, *rest, log=seen[key]: log.append((type(mod).__name__, prefix)), with_module=True)
+    model.load_state_dict(state)
+    reference.load_state_dict(t_state)
+    assert seen["gw"] == seen["torch"] == [("", 5), ("Linear", "0.")]
 
 
 def test_load_state_dict_errors_and_non_strict_keys(session):
@@ -398,6 +406,18 @@ def test_node_hooks_order_and_arguments(session):
         (y * 3).sum().backward()
         log.append(("grads", x.grad.numpy().round(10).tolist(), w.grad.numpy().round(10).tolist(), y.grad_fn.metadata, node.requires_grad))
     assert logs["gradwire"] == logs["torch"]
+
+
+def test_op_node_hook_observes_only(session):
+    x, w = session.tensor(X, requires_grad=True), session.tensor(Y, requires_grad=True)
+    y = x * w
+    y.grad_fn.register_hook(lambda gi, go: (gi[0] * 2, gi[1]))
+    with pytest.raises(NotImplementedError, match="replacing an op's grad_inputs is not supported"):
+        y.sum().backward()
+    z = x * (x * 2)  # one input depends on the other: the node's own input gradients cannot be told apart
+    z.grad_fn.register_hook(lambda gi, go: None)
+    with pytest.raises(NotImplementedError, match="use register_prehook"):
+        z.sum().backward()
 
 
 def test_node_hook_errors_and_leaf_nodes(session):
