@@ -128,8 +128,8 @@ def new(self, *args, **kwargs):
 
 
 def _is_size(value):
-    return isinstance(value, tuple) and all(isinstance(v, (int, np.integer)) for v in value) and type(value).__name__ in ("Size", "tuple") and \
-        type(value) is not tuple
+    """A ``Size`` (gradwire's or torch's): sizes, where a plain tuple or list is data."""
+    return isinstance(value, tuple) and type(value).__name__ == "Size"
 
 
 def new_empty_strided(self, size, stride, dtype=None, requires_grad=False, **kwargs):

@@ -212,17 +212,19 @@ def test_optimizer_step_hooks(session):
     p, t_p, opt, t_opt = _opt_pair(session)
     logs = {"gw": [], "torch": []}
     handles = []
-    for key, o, param, lib in (("gw", opt, p, gw), ("torch", t_opt, t_p, torch)):
-        log = logs[key]
-        module = gw.optim.optimizer if lib is gw else T_OPTIMIZER
-        handles.append(module.register_optimizer_step_pre_hook(lambda o, args, kwargs, log=log: log.append(("global pre", len(args), args[0] is o, kwargs))))
-        handles.append(module.register_optimizer_step_post_hook(lambda o, args, kwargs, log=log: log.append(("global post",))))
-        o.register_step_pre_hook(lambda o, args, kwargs, log=log: log.append(("pre", len(args))))
-        o.register_step_post_hook(lambda o, args, kwargs, log=log, param=param: log.append(("post", np.round(param.detach().numpy(), 12).tolist())))
-        (param * param).sum().backward()
-        o.step()
-    for h in handles:
-        h.remove()
+    try:
+        for key, o, param, lib in (("gw", opt, p, gw), ("torch", t_opt, t_p, torch)):
+            log = logs[key]
+            module = gw.optim.optimizer if lib is gw else T_OPTIMIZER
+            handles.append(module.register_optimizer_step_pre_hook(lambda o, args, kwargs, log=log: log.append(("global pre", len(args), args[0] is o, kwargs))))
+            handles.append(module.register_optimizer_step_post_hook(lambda o, args, kwargs, log=log: log.append(("global post",))))
+            o.register_step_pre_hook(lambda o, args, kwargs, log=log: log.append(("pre", len(args))))
+            o.register_step_post_hook(lambda o, args, kwargs, log=log, param=param: log.append(("post", np.round(param.detach().numpy(), 12).tolist())))
+            (param * param).sum().backward()
+            o.step()
+    finally:  # (the global hooks must not outlive the test)
+        for h in handles:
+            h.remove()
     assert logs["gw"] == logs["torch"]
     assert logs["gw"][0] == ("global pre", 1, True, {}) and logs["gw"][-1] == ("global post",)
     # a pre hook's (args, kwargs) go to step; anything else is refused
