@@ -31,6 +31,7 @@ from .printing import set_printoptions
 from .serialization import load, save
 from .session import Session, connect
 from . import shaping  # noqa: F401 - more Tensor methods, and their torch-level names in FUNCTIONS
+from . import tensor_methods  # noqa: F401 - the rest of torch.Tensor's methods (put, fill_diagonal_, <<, resize_, apply_, ...)
 from .shaping import broadcast_shapes, can_cast, promote_types, result_type, unravel_index
 from .tensor import (
     FUNCTIONS, Size, Tensor, atleast_1d, atleast_2d, atleast_3d, block_diag, bool_, broadcast_tensors, broadcast_to, bucketize, cartesian_prod, cat,

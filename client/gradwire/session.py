@@ -250,6 +250,8 @@ class Session:
         self._retaining = False  # a tensor called retain_grad(): functional grads may fill .grads too
         self._hooking = False  # a tensor has had a hook (register_hook): passes look for hooked tensors
         self._running_passes = []  # passes whose hooks are running, innermost last: (roots, hooked, hooked meanwhile)
+        self._pass_end = {}  # callbacks at the end of each pass that stopped at hooks (register_multi_grad_hook's)
+        self._passes_retain = []  # whether each of those keeps its graph (retain_graph): a custom Function's ctx frees its saved tensors if not
         self._seed_base, self._forks = seed, 0  # the last manual seed, and the seeds forked from it since (_fork_seed)
         self._released = []  # handles of collected tensors, sent with the next batch
         self._closed = False
@@ -1060,7 +1062,7 @@ class Session:
             elif body.detect_anomaly and not hooked:
                 self._wait()  # anomaly detection: a sync point, so that a NaN raises here, as PyTorch's does
         if hooked:
-            missed = set(self._run_hooks(command.id, hooked, hook_grads, newly, create_graph and roots, roots).unused)
+            missed = set(self._run_hooks(command.id, hooked, hook_grads, newly, create_graph and roots, roots, retain_graph).unused)
         if uncertain:
             for leaf in newly:
                 if leaf._handle in missed:
@@ -1090,7 +1092,7 @@ class Session:
         body.hook_grads.extend(hook_grads)
         return hook_grads
 
-    def _run_hooks(self, answer, hooked, hook_grads, newly=(), recorded=(), roots=()):
+    def _run_hooks(self, answer, hooked, hook_grads, newly=(), recorded=(), roots=(), retain=True):
         """Drive a pass stopped at hooked tensors: at each stop, that tensor's hooks in the order registered, then a
         Resume with what they made of the gradient. A sync point per stop. The pass's last answer (a HookStop).
 
@@ -1100,6 +1102,7 @@ class Session:
         registered meanwhile on a tensor the pass may still reach becomes a stop of its own (sent with the Resume)."""
         running = (roots, hooked, [])
         self._running_passes.append(running)
+        self._passes_retain.append(bool(retain))
         try:
             while True:
                 try:
@@ -1111,6 +1114,8 @@ class Session:
                     raise
                 stop = self._answers.pop(answer).hook_stop
                 if stop.done:
+                    for finish in list(self._pass_end.values()):
+                        finish()
                     return stop
                 tensor = hooked[stop.index]
                 grad = given = Tensor(self, hook_grads[stop.index], tensor._shape, tensor._dtype)
@@ -1118,7 +1123,7 @@ class Session:
                     grad._requires_grad, grad._is_leaf, grad._parents, grad._opaque = True, False, recorded, True
                 try:
                     # in the order registered, those that read the final gradient (a custom Function's output) last
-                    hooks = sorted((tensor._hooks or {}).values(), key=lambda hook: getattr(hook, "reads_final", False))
+                    hooks = sorted((tensor._hooks or {}).values(), key=_hook_order)
                     for hook in hooks:  # (removed meanwhile: none left, the pass goes on)
                         with set_grad_enabled(bool(recorded)):  # as in PyTorch: grad mode is create_graph's
                             result = hook(grad)
@@ -1141,6 +1146,7 @@ class Session:
             raise
         finally:
             self._running_passes.pop()
+            self._passes_retain.pop()
 
     def _resume(self, gradient=None, abort=False, drop=False, more=(), hooked=None, hook_grads=None):
         with self._lock:
@@ -1293,7 +1299,7 @@ class Session:
                 self._sent_command(command)
                 unused = ()
         if hooked:  # a sync point at each stop, and at the end (the answer says which gradients are None)
-            unused = set(self._run_hooks(command.id, hooked, hook_grads, (), create_graph and tuple(outputs), tuple(outputs)).unused)
+            unused = set(self._run_hooks(command.id, hooked, hook_grads, (), create_graph and tuple(outputs), tuple(outputs), retain_graph).unused)
         results = [None if h in unused else Tensor(self, h, x._shape, x._dtype) for h, x in zip(handles, inputs)]
         if create_graph:  # recorded: each depends on what the outputs depend on, as far as the client can tell
             for g in results:
@@ -1438,6 +1444,12 @@ _LEGACY_TYPES = {"float16": "torch.HalfTensor", "float32": "torch.FloatTensor", 
 
 
 NO_GRADIENT = object()  # what an internal hook returns for "no gradient goes on from this tensor" (Resume.drop)
+
+
+def _hook_order(hook):
+    """Where a hook runs among a tensor's: the user's tensor hooks (0), a node's prehooks (1) and hooks (1.5), then a
+    custom Function's (``reads_final``: 2), each kind in the order registered."""
+    return getattr(hook, "_order", 2 if getattr(hook, "reads_final", False) else 0)
 
 
 def _hook_result(hook, result, grad):

@@ -443,7 +443,7 @@ INFER = {
     "svdvals": lambda inputs, params: ((inputs[0]._shape[:-2] + (min(inputs[0]._shape[-2:]),), inputs[0]._dtype)
                                        if len(inputs[0]._shape) >= 2 and inputs[0]._dtype.kind == "f" else None),
     **dict.fromkeys(["add", "sub", "mul", "pow", "maximum", "minimum", "floor_divide", "remainder", "bitwise_and", "bitwise_or",
-                     "bitwise_xor"], _elementwise),
+                     "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift"], _elementwise),
     "div": _division,
     **dict.fromkeys(["eq", "ne", "lt", "le", "gt", "ge"], _comparison),
     **dict.fromkeys(["neg", "abs", "relu", "leaky_relu", "silu", "gelu", "softplus", "elu", "softmax", "log_softmax", "clone", "contiguous",

@@ -129,14 +129,26 @@ def _is_device(value):
 
 
 class GradFn:
-    """What PyTorch calls a ``grad_fn``: the backward node that made a tensor."""
+    """What PyTorch calls a ``grad_fn``: the backward node that made a tensor (``gw.autograd.graph.Node``).
 
-    __slots__ = ("_tensor", "_name", "_inputs")
+    Each output of an op has a node of its own here (PyTorch's multi-output ops share one): a hook on it sees that
+    output's gradient. A custom Function's outputs share their function's node (its ctx, hooks and metadata).
+    """
 
-    def __init__(self, tensor, name=None, inputs=None):
+    __slots__ = ("_tensor", "_name", "_inputs", "_ctx", "_metadata")
+
+    def __init__(self, tensor, name=None, inputs=None, ctx=None):
         self._tensor = tensor
         self._name = name
         self._inputs = inputs  # where not the tensor's parents in the client's graph (a custom Function's inputs)
+        self._ctx = ctx  # a custom Function's ctx: its attributes read through the node, as PyTorch's
+        self._metadata = None
+
+    def __getattr__(self, name):
+        ctx = GradFn._ctx.__get__(self)
+        if ctx is not None and not name.startswith("__"):
+            return getattr(ctx, name)
+        raise AttributeError(f"'{self.name()}' object has no attribute '{name}'")
 
     def name(self) -> str:
         """The node's name, as PyTorch names it (``MulBackward0``); asks the server once."""
@@ -150,30 +162,158 @@ class GradFn:
     def next_functions(self):
         """``((node, 0), ...)`` per input: a ``GradFn``, an ``AccumulateGrad`` for leaves, or None."""
         out = []
-        for x in (self._inputs if self._inputs is not None else self._tensor._parents) or ():
+        for x in self._input_tensors():
             if not isinstance(x, Tensor) or not x._requires_grad:
                 out.append((None, 0))
             elif x._is_leaf:
-                out.append((AccumulateGrad(x), 0))
+                out.append((AccumulateGrad.of(x), 0))
             else:
                 out.append((x.grad_fn, 0))
         return tuple(out)
+
+    def _input_tensors(self):
+        return (self._inputs if self._inputs is not None else self._tensor._parents) or ()
+
+    @property
+    def metadata(self) -> dict:
+        """A dict of the user's own, kept with the node."""
+        if self._ctx is not None:
+            return self._ctx._node_metadata
+        if self._metadata is None:
+            self._metadata = {}
+        return self._metadata
+
+    @property
+    def requires_grad(self) -> bool:
+        return True  # (a node exists only where a gradient flows)
+
+    def register_prehook(self, fn):
+        """``fn(grad_outputs)`` when a backward pass reaches the node, before it computes its inputs' gradients (after
+        the output tensor's own hooks); what it returns (not None: a tuple) is the gradient from then on."""
+        if self._ctx is not None:
+            return self._ctx._node_hooks("pre", fn)
+        def hook(grad):
+            return _node_hook_result(fn, fn((grad,)), (grad,))
+
+        hook._order = 1  # after the tensor's hooks, before a custom Function's (reads_final)
+        return self._tensor.register_hook(hook)
+
+    def register_hook(self, fn):
+        """``fn(grad_inputs, grad_outputs)`` once the node has its inputs' gradients (None for an input that needs none).
+
+        On a custom Function's node, what it returns (not None: a tuple) replaces ``grad_inputs``. On an op's node the
+        hook observes: gradwire computes that op's gradients on the server as part of the pass (a second, small
+        gradient computation for the hook: a sync point), and a hook that returns new ones raises."""
+        if self._ctx is not None:
+            return self._ctx._node_hooks("post", fn)
+        node = self
+
+        def hook(grad):
+            inputs = node._input_tensors()
+            wanting = [x for x in inputs if isinstance(x, Tensor) and x._requires_grad]
+            if any(getattr(x, "_opaque", False) for x in (node._tensor, *wanting)) or _related(wanting):
+                raise errors.UnimplementedError(
+                    f"{node.name()}.register_hook: gradwire computes a node's input gradients for the hook apart from the pass, "
+                    "which it cannot do where one input depends on another or on a recorded gradient; use register_prehook"
+                )
+            session = node._tensor._session
+            hooking, session._hooking = session._hooking, False  # (the hooks of this pass do not run again inside it)
+            try:
+                with no_grad():
+                    got = session._functional_grad([node._tensor], wanting, [grad], retain_graph=True, allow_unused=True) if wanting else []
+            finally:
+                session._hooking = hooking
+            by_id = {id(x): g for x, g in zip(wanting, got)}
+            grad_inputs = tuple(by_id.get(id(x)) if isinstance(x, Tensor) else None for x in inputs)
+            if fn(grad_inputs, (grad,)) is not None:
+                raise errors.UnimplementedError(
+                    f"{node.name()}.register_hook: replacing an op's grad_inputs is not supported (only a custom Function's); "
+                    "change the gradient before the op with register_prehook"
+                )
+
+        hook._order = 1.5  # after the prehooks
+        return self._tensor.register_hook(hook)
 
     def __repr__(self):
         return f"<{self.name()} object>"
 
 
-class AccumulateGrad:
-    """The node that ends a path at a leaf; ``variable`` is that leaf."""
+def _related(tensors):
+    """Whether one of ``tensors`` depends on another (a node's inputs' gradients then differ from a functional grad's)."""
+    ids = {id(x) for x in tensors}
+    for x in tensors:
+        stack, seen = list(x._parents or ()), set()
+        while stack:
+            p = stack.pop()
+            if not isinstance(p, Tensor) or id(p) in seen:
+                continue
+            if id(p) in ids:
+                return True
+            seen.add(id(p))
+            stack.extend(p._parents or ())
+    return False
 
-    __slots__ = ("variable",)
+
+def _node_hook_result(fn, result, given):
+    """What a node hook returned, checked as PyTorch checks it: None, or a tuple like ``given``."""
+    if result is None:
+        return None
+    if not isinstance(result, tuple):
+        raise TypeError(f"expected tuple, but hook returned '{type(result).__name__}'")
+    if len(result) != len(given):
+        name = getattr(fn, "__name__", type(fn).__name__)
+        raise errors.InvalidArgumentError(f"hook '{name}' has returned an incorrect number of values (got {len(result)}, but expected {len(given)})")
+    for value, old in zip(result, given):
+        if value is not None and old is not None and tuple(value.shape) != tuple(old.shape):
+            name = getattr(fn, "__name__", type(fn).__name__)
+            raise errors.InvalidArgumentError(f"hook '{name}' has changed the size of value")
+    return result[0] if len(result) == 1 else result
+
+
+class AccumulateGrad:
+    """The node that ends a path at a leaf; ``variable`` is that leaf (one node per leaf, as PyTorch's)."""
+
+    __slots__ = ("variable", "_metadata", "__weakref__")
     next_functions = ()
 
     def __init__(self, variable):
         self.variable = variable
+        self._metadata = None
+
+    @staticmethod
+    def of(leaf):
+        """The leaf's node, kept with it (so that its hooks and metadata last)."""
+        node = leaf._grad_fn
+        if type(node) is not AccumulateGrad:
+            node = leaf._grad_fn = AccumulateGrad(leaf)
+        return node
 
     def name(self) -> str:
         return "torch::autograd::AccumulateGrad"  # PyTorch's name for it (its type's name is AccumulateGrad)
+
+    @property
+    def metadata(self) -> dict:
+        if self._metadata is None:
+            self._metadata = {}
+        return self._metadata
+
+    requires_grad = True
+
+    def register_prehook(self, fn):
+        """``fn((grad,))`` before the leaf's gradient is accumulated; what it returns (a tuple) is accumulated instead."""
+        def hook(grad):
+            return _node_hook_result(fn, fn((grad,)), (grad,))
+
+        hook._order = 1
+        return self.variable.register_hook(hook)
+
+    def register_hook(self, fn):
+        """``fn((), (grad,))`` when the leaf's gradient is accumulated (it has no inputs to give gradients to)."""
+        def hook(grad):
+            fn((), (grad,))
+
+        hook._order = 1.5
+        return self.variable.register_hook(hook)
 
     def __repr__(self):
         return "<AccumulateGrad object>"
@@ -291,8 +431,8 @@ class Tensor:
     def grad_fn(self):
         if self._is_leaf:
             return None
-        if type(self._grad_fn) is not GradFn:  # None, or (name, inputs) where known already (a custom Function's)
-            node = GradFn(self) if self._grad_fn is None else GradFn(self, *self._grad_fn)
+        if type(self._grad_fn) is not GradFn:  # None, or (name, inputs[, ctx]) where known already (a custom Function's)
+            node = GradFn(self) if self._grad_fn is None or type(self._grad_fn) is AccumulateGrad else GradFn(self, *self._grad_fn)
             self._grad_fn = node  # (a cycle, node <-> tensor: the garbage collector releases them together)
         return self._grad_fn
 

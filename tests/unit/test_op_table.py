@@ -716,6 +716,10 @@ ROWS = [
     R("bitwise_and", [const(_mask()), const(_mask()[::-1].copy())], lambda x, y: x & y, diff=()),
     R("bitwise_or", [const(_mask()), True], lambda x, y: x | y, "scalar", diff=()),
     R("bitwise_xor", [const([3, 5, 6], "int64"), const([1, 1, 7], "int64")], lambda x, y: x ^ y, "int", diff=()),
+    R("bitwise_left_shift", [const([1, -8, 5, 3, 100], "int64"), const([1, 2, 70, -1, 3], "int64")], lambda x, y: x << y, "int", diff=()),
+    R("bitwise_left_shift", [const([1, -8, 100], "int8"), 2], lambda x, y: x << y, "int8-wraps", diff=()),
+    R("bitwise_right_shift", [const([1, -8, 5, -3, 100], "int64"), const([1, 2, 70, 64, 3], "int64")], lambda x, y: x >> y, "int", diff=()),
+    R("bitwise_right_shift", [const([200, 7], "uint8"), const([9, 1], "uint8")], lambda x, y: x >> y, "uint8", diff=()),
     R("bitwise_not", [const(_mask())], lambda x: ~x, diff=()),
     R("bitwise_not", [const([3, -5], "int64")], lambda x: ~x, "int", diff=()),
     # no gradient: comparisons and arg-reductions (ties on purpose: equal elements exist)
@@ -939,7 +943,8 @@ NO_GRAD_ROWS = [row for row in ROWS if row.op in NON_DIFFERENTIABLE and not row.
                 and any(isinstance(spec, tuple) or (callable(spec) and _makes_floats(spec)) for spec in row.inputs)]
 
 
-@pytest.mark.parametrize("op, inputs", [("bitwise_and", 2), ("bitwise_or", 2), ("bitwise_xor", 2), ("bitwise_not", 1)])
+@pytest.mark.parametrize("op, inputs", [("bitwise_and", 2), ("bitwise_or", 2), ("bitwise_xor", 2), ("bitwise_not", 1),
+                                        ("bitwise_left_shift", 2), ("bitwise_right_shift", 2)])
 def test_bitwise_ops_refuse_floats_as_torchs_do(op, inputs):
     from gradwire_server.engine import InvalidArgument
 

@@ -7,36 +7,88 @@ outputs stops at each (a tensor hook) and keeps its gradient; at the first alias
 done by then: they come first in the pass's order) it calls ``backward`` with those gradients, and each alias's
 hook puts the gradient ``backward`` returned for its input in place of the tie's zeros, or, where that is None, no
 gradient at all (Resume.drop): the input then gets nothing from this function, as in PyTorch.
+
+An input ``forward`` changed in place (``ctx.mark_dirty``) moves to a stand-in (the function's input: the alias and
+``next_functions`` read it), and the Python object the caller holds takes the tied output's handle and history.
 """
 
 from __future__ import annotations
 
+import functools
+
 from .. import errors
 from ..grad_mode import is_grad_enabled, no_grad
 from ..session import NO_GRADIENT
-from ..tensor import Tensor
+from ..tensor import Tensor, _node_hook_result
+
+
+_FREED = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after they have already been freed). "
+    "Saved intermediate values of the graph are freed when you call .backward() or autograd.grad(). Specify retain_graph=True "
+    "if you need to backward through the graph a second time or if you need to access saved tensors after calling backward."
+)
 
 
 class FunctionCtx:
-    """``ctx``: what ``forward`` keeps for ``backward`` (``save_for_backward``, attributes)."""
+    """``ctx``: what ``forward`` (or ``setup_context``) keeps for ``backward`` (``save_for_backward``, attributes).
+
+    ``saved_tensors`` is freed by the first backward pass through the function that does not retain the graph: read
+    after that, it raises PyTorch's error."""
 
     def __init__(self, inputs):
         self.needs_input_grad = tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs)
-        self.saved_tensors = ()
+        self.to_save = ()
         self.materialize_grads = True
         self._non_differentiable = set()
+        self._freed = False
+        self._dirty = ()
+        self._node_metadata = {}  # the node's (grad_fn.metadata)
+        self._hooks = {"pre": {}, "post": {}}  # the node's (grad_fn.register_prehook / register_hook)
+
+    def _node_hooks(self, kind, fn):
+        from ..utils.hooks import RemovableHandle
+
+        return RemovableHandle(self._hooks[kind], fn)
 
     def save_for_backward(self, *tensors):
-        self.saved_tensors = tensors
+        """Keep ``tensors`` (Tensors or None) for ``backward``, which reads them as ``ctx.saved_tensors``."""
+        for i, t in enumerate(tensors):
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError(f"save_for_backward can only save variables, but argument {i} is of type {type(t).__name__}")
+        self.to_save = tensors
+
+    @property
+    def saved_tensors(self):
+        if self._freed:
+            raise RuntimeError(_FREED)
+        return tuple(self.to_save)
+
+    saved_variables = saved_tensors
 
     def mark_non_differentiable(self, *tensors):
+        """These outputs get no gradient (their grad_output in ``backward`` is zeros, or None without materialize)."""
         self._non_differentiable.update(id(t) for t in tensors)
 
     def set_materialize_grads(self, value):
+        """``False``: an output the pass does not reach gives ``backward`` None instead of zeros."""
         self.materialize_grads = bool(value)
 
     def mark_dirty(self, *tensors):
-        raise errors.UnimplementedError("autograd.Function: mark_dirty (in-place forward) is not supported; return a new tensor")
+        """These inputs were changed in place by ``forward`` (which returns them): each becomes the function's output,
+        its earlier version the function's input, as PyTorch's."""
+        self._dirty = tensors
+
+
+def once_differentiable(fn):
+    """``@once_differentiable`` under ``@staticmethod backward``: ``backward`` runs under no_grad, so that its results
+    carry no graph (a double backward through it finds no gradient), as PyTorch's."""
+
+    @functools.wraps(fn)
+    def wrapper(ctx, *args):
+        with no_grad():
+            return fn(ctx, *args)
+
+    return wrapper
 
 
 class Function:
@@ -56,15 +108,41 @@ class Function:
     def backward(ctx, *grad_outputs):
         raise NotImplementedError("You must implement either the backward or vjp method for your custom autograd.Function to use it with backward mode AD.")
 
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        """PyTorch 2's style: ``forward(*args)`` without ctx, then ``setup_context(ctx, inputs, output)`` saves for backward."""
+        raise NotImplementedError("setup_context is not implemented.")
+
+    generate_vmap_rule = False  # (gw.vmap runs the function once per slice: no rule is needed)
+
+    @staticmethod
+    def vmap(info, in_dims, *args):
+        """PyTorch's vmap rule: not used by ``gw.vmap``, which calls ``apply`` once per slice."""
+        raise NotImplementedError(
+            "To use autograd.Function with vmap, you must either override the vmap staticmethod or set generate_vmap_rule=True."
+        )
+
+    @staticmethod
+    def vjp(ctx, *grad_outputs):
+        """Another name for ``backward``: define either."""
+        raise NotImplementedError("You must implement either the backward or vjp method for your custom autograd.Function to use it with backward mode AD.")
+
     @classmethod
-    def apply(cls, *args):
+    def apply(cls, *args, **kwargs):
         ctx = FunctionCtx(args)
+        separate = cls.setup_context is not Function.setup_context  # torch 2's style: forward without ctx
         with no_grad():
-            result = cls.forward(ctx, *args)
+            if separate:
+                result = cls.forward(*args, **kwargs)
+                cls.setup_context(ctx, args, result)
+            else:
+                result = cls.forward(ctx, *args, **kwargs)
         wanting = [i for i, x in enumerate(args) if isinstance(x, Tensor) and x.requires_grad]
         if not wanting or not is_grad_enabled():
             return result
         outputs = result if isinstance(result, tuple) else (result,)
+        earlier = _earlier_versions(ctx, args, outputs)  # mark_dirty's inputs: their earlier versions are the function's inputs
+        args = tuple(earlier.get(id(x), x) for x in args)
         node = _Node(cls, ctx, args, outputs)
         aliases = []
         for i in wanting:  # an alias each, read by the tie alone: its gradient is this function's share for input i
@@ -79,11 +157,44 @@ class Function:
             if not isinstance(out, Tensor) or out.dtype.kind != "f" or id(out) in ctx._non_differentiable:
                 tied.append(out)
                 continue
-            out = out + tie
+            dirty = out if id(out) in earlier else None
+            out = (earlier[id(out)].detach() if dirty is not None else out) + tie
             out.register_hook(node.output_hook(k))
-            out._grad_fn = (f"{cls.__name__}Backward", inputs)  # its grad_fn's name and next_functions, as PyTorch's
+            out._grad_fn = (f"{cls.__name__}Backward", inputs, ctx)  # its grad_fn's name, next_functions and ctx, as PyTorch's
+            if dirty is not None:  # the changed input becomes the output: the same Python object, as in PyTorch
+                _become(dirty, out)
+                out = dirty
             tied.append(out)
         return tuple(tied) if isinstance(result, tuple) else tied[0]
+
+
+def _earlier_versions(ctx, args, outputs):
+    """{id(input): a stand-in for its version before ``forward`` changed it} for each tensor ``mark_dirty`` names (each
+    an input that ``forward`` returns), as PyTorch requires them."""
+    earlier = {}
+    for x in ctx._dirty:
+        if not any(x is a for a in args) or not any(x is o for o in outputs):
+            raise errors.InvalidArgumentError("mark_dirty: gradwire takes only inputs that forward changed in place and returns")
+        if x._is_leaf and x._requires_grad:
+            raise RuntimeError("a leaf Variable that requires grad has been used in an in-place operation.")
+        if x._view_of is not None or x._views:
+            raise errors.UnimplementedError("mark_dirty: gradwire does not take a view, or a tensor with views, changed in place by a custom Function")
+        past = Tensor.__new__(Tensor)
+        for slot in _SLOTS:
+            setattr(past, slot, getattr(x, slot))
+        earlier[id(x)] = past
+    return earlier
+
+
+def _become(x, out):
+    """The Python object ``x`` takes ``out``'s handle and history (its earlier version lives on in the stand-in)."""
+    x._handle, out._handle = out._handle, 0  # (out is dropped: a handle of 0 is released by no one)
+    for slot in ("_shape", "_dtype", "_parents", "_requires_grad", "_is_leaf", "_grad_fn", "_hooks", "_opaque", "_layout"):
+        setattr(x, slot, getattr(out, slot))
+    x._has_grad, x._grad_alias, x._grad_graph, x._data_of, x._post_hooks, x._retains_grad = False, None, None, None, None, False
+
+
+_SLOTS = tuple(s for s in Tensor.__slots__ if s != "__weakref__")
 
 
 class _Node:
@@ -95,6 +206,8 @@ class _Node:
         self.outputs = [(out._session, tuple(out.shape), out.dtype) if isinstance(out, Tensor) else None for out in outputs]
         self.grad_outputs = [None] * len(outputs)
         self.grad_inputs, self.remaining = None, set()
+        self.session = next(x._session for x in inputs if isinstance(x, Tensor))
+        self.tensor_positions = [i for i, x in enumerate(inputs) if isinstance(x, Tensor)]
 
     def output_hook(self, k):
         def keep(grad):
@@ -118,6 +231,9 @@ class _Node:
                 return None  # no pass through the outputs: nothing to add
             grad_outputs, self.grad_outputs = self.grad_outputs, [None] * len(self.grad_outputs)  # (this pass's, even if it fails)
             self.grad_inputs, self.remaining = self.run_backward(grad_outputs), set(self.wanting)
+            retains = self.session._passes_retain
+            if retains and not retains[-1]:  # a pass that frees the graph frees what ctx saved, as PyTorch's
+                self.ctx._freed = True
         self.remaining.discard(i)
         share = self.grad_inputs[i]
         if not self.remaining:
@@ -126,9 +242,15 @@ class _Node:
 
     def run_backward(self, grad_outputs):
         grads = list(grad_outputs)
+        for hook in list(self.ctx._hooks["pre"].values()):  # the node's prehooks: before zeros stand in for None, as PyTorch's
+            changed = _node_hook_result(hook, hook(tuple(grads)), tuple(grads))
+            if changed is not None:
+                grads = list(changed) if len(grads) > 1 else [changed]
+        seen = tuple(grads)
         if self.ctx.materialize_grads:  # an output the pass did not reach: zeros, as PyTorch gives
             grads = [g if g is not None or out is None else out[0].zeros(*out[1], dtype=out[2]) for g, out in zip(grads, self.outputs)]
-        result = self.cls.backward(self.ctx, *grads)
+        backward = self.cls.vjp if self.cls.vjp is not Function.vjp else self.cls.backward
+        result = backward(self.ctx, *grads)
         result = result if isinstance(result, tuple) else (result,)
         if len(result) != self.n_inputs:
             raise errors.InvalidArgumentError(
@@ -146,4 +268,12 @@ class _Node:
                 raise errors.InvalidArgumentError(f"Function {self.cls.__name__}Backward returned an invalid gradient at index {i} - "
                                                   f"got {list(g.shape)} but expected shape compatible with {list(shape)}")
             checked[i] = g if g.dtype == dtype else g.to(dtype)  # PyTorch casts it to the input's dtype
+        if self.ctx._hooks["post"]:  # the node's hooks: one gradient per tensor input (PyTorch's node has an edge for those only)
+            grad_inputs = tuple(checked[i] for i in self.tensor_positions)
+            for hook in list(self.ctx._hooks["post"].values()):
+                changed = _node_hook_result(hook, hook(grad_inputs, seen), grad_inputs)
+                if changed is not None:
+                    grad_inputs = tuple(changed) if len(grad_inputs) > 1 else (changed,)
+            for i, g in zip(self.tensor_positions, grad_inputs):
+                checked[i] = g
         return checked

@@ -8,6 +8,7 @@ walk that tree as PyTorch's do.
 from __future__ import annotations
 
 from collections import OrderedDict, namedtuple
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -18,7 +19,13 @@ from ..tensor import Tensor, _device_type, _is_device, as_dtype
 from ..utils.hooks import RemovableHandle
 from .parameter import Buffer, Parameter
 
-_IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+class _IncompatibleKeys(namedtuple("_IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    __slots__ = ()
+
+    def __repr__(self):
+        return "<All keys matched successfully>" if not self.missing_keys and not self.unexpected_keys else super().__repr__()
+
+    __str__ = __repr__
 
 
 class Module:
@@ -241,59 +248,186 @@ class Module:
                 param.grad.zero_()
 
     # --- state -------------------------------------------------------------------------------
-    def state_dict(self, destination=None, prefix="", keep_vars=False):
-        """An ordered dict of every parameter and persistent buffer by name; values detached unless ``keep_vars``."""
-        out = OrderedDict() if destination is None else destination
-        for module_prefix, module in self.named_modules(prefix=prefix.rstrip(".")):
-            dot = module_prefix + ("." if module_prefix else "")
-            for name, param in module._parameters.items():
-                if param is not None:
-                    out[dot + name] = param if keep_vars else param.detach()
-            skip = getattr(module, "_non_persistent", ())
-            for name, buffer in module._buffers.items():
-                if buffer is not None and name not in skip:
-                    out[dot + name] = buffer if keep_vars else buffer.detach()
-        return out
+    def get_extra_state(self):
+        """What ``state_dict`` keeps under ``"_extra_state"`` besides tensors: override it (and ``set_extra_state``)."""
+        raise RuntimeError(
+            "Reached a code path in Module.get_extra_state() that should never be called. Please file an issue at "
+            "https://github.com/pytorch/pytorch/issues/new?template=bug-report.yml to report this bug."
+        )
 
-    def load_state_dict(self, state_dict, strict=True):
+    def set_extra_state(self, state):
+        """Restore what ``get_extra_state`` returned, from a state dict's ``"_extra_state"``: override it."""
+        raise RuntimeError(
+            "Reached a code path in Module.set_extra_state() that should never be called. Please file an issue at "
+            "https://github.com/pytorch/pytorch/issues/new?template=bug-report.yml to report this bug."
+        )
+
+    def _state_hooks(self, kind):
+        table = self.__dict__.get("_state_dict_hooks")
+        if table is None:
+            table = {"pre": {}, "post": {}, "load_pre": {}, "load_post": {}}
+            object.__setattr__(self, "_state_dict_hooks", table)
+        return table[kind]
+
+    def register_state_dict_pre_hook(self, hook):
+        """``hook(module, prefix, keep_vars)`` before ``state_dict`` saves this module's entries."""
+        return RemovableHandle(self._state_hooks("pre"), hook)
+
+    def register_state_dict_post_hook(self, hook):
+        """``hook(module, state_dict, prefix, local_metadata)`` once this module's entries are in; it edits the dict in place
+        and returns None."""
+        return RemovableHandle(self._state_hooks("post"), (hook, True))
+
+    def _register_state_dict_hook(self, hook):
+        """PyTorch's private form of the post hook: what it returns (not None) is the state dict from then on."""
+        return RemovableHandle(self._state_hooks("post"), (hook, False))
+
+    def register_load_state_dict_pre_hook(self, hook):
+        """``hook(module, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)`` before
+        ``load_state_dict`` loads this module's entries; it may edit ``state_dict``."""
+        return RemovableHandle(self._state_hooks("load_pre"), hook)
+
+    def _register_load_state_dict_pre_hook(self, hook, with_module=False):
+        """PyTorch's private form: ``hook(state_dict, prefix, ...)``, the module first with ``with_module``."""
+        return self.register_load_state_dict_pre_hook(hook if with_module else (lambda module, *args: hook(*args)))
+
+    def register_load_state_dict_post_hook(self, hook):
+        """``hook(module, incompatible_keys)`` after ``load_state_dict``, before a strict load raises: it may clear
+        ``incompatible_keys.missing_keys``/``unexpected_keys`` in place; it returns None."""
+        return RemovableHandle(self._state_hooks("load_post"), hook)
+
+    def _has_extra_state(self):
+        return type(self).get_extra_state is not Module.get_extra_state
+
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        for name, param in self._parameters.items():
+            if param is not None:
+                destination[prefix + name] = param if keep_vars else param.detach()
+        skip = getattr(self, "_non_persistent", ())
+        for name, buffer in self._buffers.items():
+            if buffer is not None and name not in skip:
+                destination[prefix + name] = buffer if keep_vars else buffer.detach()
+        if self._has_extra_state():
+            destination[prefix + "_extra_state"] = self.get_extra_state()
+
+    def state_dict(self, *args, destination=None, prefix="", keep_vars=False):
+        """An ordered dict of every parameter and persistent buffer by name (a module shared under two names: under
+        both, as PyTorch's), values detached unless ``keep_vars``; ``get_extra_state()`` under ``"_extra_state"`` where
+        a module overrides it; its ``_metadata`` holds each module's version. The state-dict hooks run as PyTorch's."""
+        if args:  # PyTorch's positional form (destination, prefix, keep_vars)
+            destination, prefix, keep_vars = (list(args) + [destination, prefix, keep_vars][len(args):])[:3]
+        if destination is None:
+            destination = OrderedDict()
+            destination._metadata = OrderedDict()
+        hooks = self.__dict__.get("_state_dict_hooks") or {"pre": {}, "post": {}}
+        local_metadata = {"version": getattr(type(self), "_version", 1)}
+        if hasattr(destination, "_metadata"):
+            destination._metadata[prefix[:-1]] = local_metadata
+        for hook in list(hooks["pre"].values()):
+            hook(self, prefix, keep_vars)
+        self._save_to_state_dict(destination, prefix, keep_vars)
+        for name, module in self._modules.items():
+            if module is not None:
+                module.state_dict(destination=destination, prefix=prefix + name + ".", keep_vars=keep_vars)
+        for hook, public in list(hooks["post"].values()):
+            result = hook(self, destination, prefix, local_metadata)
+            if public and result is not None:
+                raise RuntimeError("state_dict post-hook must return None")
+            if result is not None:
+                destination = result
+        return destination
+
+    def load_state_dict(self, state_dict, strict=True, assign=False):
         """Copy values into this module's parameters and buffers, in place (under ``no_grad``).
 
         Values may be gradwire Tensors (of any session), NumPy arrays, or anything
         ``numpy.asarray`` reads (PyTorch CPU tensors). With ``strict``, missing and unexpected
-        keys raise, as in PyTorch; sizes must match always. Returns ``(missing_keys, unexpected_keys)``.
+        keys raise, as in PyTorch; sizes must match always. With ``assign``, the module takes the given tensors
+        themselves (a parameter keeps its ``requires_grad``) instead of copying into its own. The load-state-dict
+        hooks run as PyTorch's. Returns ``(missing_keys, unexpected_keys)``.
         """
-        own = self.state_dict(keep_vars=True)
-        for key, target in own.items():  # a lazy module's uninitialized tensors take the checkpoint's shapes, as PyTorch's
-            if getattr(target, "_uninitialized", False) and key in state_dict:
-                value = state_dict[key]
-                target.materialize(tuple(value.shape) if hasattr(value, "shape") else np.shape(value))
-        missing = [k for k in own if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in own]
-        problems = []
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
+        metadata = getattr(state_dict, "_metadata", None)
+        state_dict = OrderedDict(state_dict)  # (the hooks edit a copy)
+        if metadata is not None:
+            state_dict._metadata = metadata
+        missing, unexpected, problems = [], [], []
+        pairs = []  # (module, table, name, target, value): copied once every check has passed
+
+        def load(module, local, prefix=""):
+            local_metadata = {} if metadata is None else metadata.get(prefix[:-1], {})
+            hooks = module.__dict__.get("_state_dict_hooks")
+            for hook in list(hooks["load_pre"].values()) if hooks else ():  # (strict: True, as PyTorch passes it)
+                hook(module, local, prefix, local_metadata, True, missing, unexpected, problems)
+            module._load_own(local, prefix, missing, unexpected, problems, pairs)
+            for name, child in module._modules.items():
+                if child is not None:
+                    child_prefix = prefix + name + "."
+                    load(child, {k: v for k, v in local.items() if k.startswith(child_prefix)}, child_prefix)
+            incompatible = _IncompatibleKeys(missing, unexpected)
+            for hook in list(hooks["load_post"].values()) if hooks else ():  # they may edit the lists in place
+                if hook(module, incompatible) is not None:
+                    raise AssertionError(
+                        "Hooks registered with ``register_load_state_dict_post_hook`` are not expected to return new values, "
+                        "if incompatible_keys need to be modified, it should be done inplace."
+                    )
+
+        load(self, state_dict)
         if strict:
             if unexpected:
-                problems.append("Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ". ")
+                problems.insert(0, "Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ". ")
             if missing:
-                problems.append("Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ". ")
-        pairs = []
-        for key, target in own.items():
+                problems.insert(0, "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ". ")
+        if problems:
+            raise errors.InvalidArgumentError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(problems))
+        with no_grad():
+            for module, table, name, target, value in pairs:
+                if table is None:
+                    module.set_extra_state(value)
+                elif assign:
+                    value = _as_tensor_of(value, target)
+                    if table == "_parameters" and not isinstance(value, Parameter):
+                        value = Parameter(value, target.requires_grad)
+                    getattr(module, table)[name] = value
+                else:
+                    target.copy_(_in_session(value, target))
+        return _IncompatibleKeys(missing, unexpected)
+
+    def _load_own(self, state_dict, prefix, missing, unexpected, problems, pairs):
+        skip = getattr(self, "_non_persistent", ())
+        own = [(t, n, v) for t in ("_parameters", "_buffers") for n, v in getattr(self, t).items()
+               if v is not None and not (t == "_buffers" and n in skip)]
+        for table, name, target in own:
+            key = prefix + name
             if key not in state_dict:
+                missing.append(key)
                 continue
             value = state_dict[key]
             shape = tuple(value.shape) if hasattr(value, "shape") else np.shape(value)
-            if shape != tuple(target.shape):
+            if getattr(target, "_uninitialized", False):  # a lazy module's tensor takes the checkpoint's shape, as PyTorch's
+                target.materialize(shape)
+            elif shape != tuple(target.shape):
                 problems.append(
                     f"size mismatch for {key}: copying a param with shape {_size(shape)} from checkpoint, "
                     f"the shape in current model is {_size(target.shape)}."
                 )
                 continue
-            pairs.append((target, value))
-        if problems:
-            raise errors.InvalidArgumentError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(problems))
-        with no_grad():
-            for target, value in pairs:
-                target.copy_(_in_session(value, target))
-        return _IncompatibleKeys(missing, unexpected)
+            pairs.append((self, table, name, target, value))
+        extra = prefix + "_extra_state"
+        if type(self).set_extra_state is not Module.set_extra_state:
+            if extra in state_dict:
+                pairs.append((self, None, None, None, state_dict[extra]))
+            else:
+                missing.append(extra)
+        elif extra in state_dict:
+            unexpected.append(extra)
+        names = {n for _, n, _ in own}
+        for key in state_dict:
+            if key.startswith(prefix) and key != extra:
+                first, *rest = key[len(prefix):].split(".", 1)
+                if (first not in self._modules) if rest else (first not in names):
+                    unexpected.append(key)
 
     # --- dtype and device ----------------------------------------------------------------------
     def to(self, *args, dtype=None, device=None):
@@ -345,6 +479,60 @@ class Module:
             module = module._modules[name]
         return module
 
+    def set_submodule(self, target: str, module, strict: bool = False):
+        """Put ``module`` at the dotted path ``target`` (its parent must exist), as PyTorch's; with ``strict``, only in
+        place of a submodule that is there already."""
+        if target == "":
+            raise ValueError("Cannot set the submodule without a target name!")
+        atoms = target.split(".")
+        if not isinstance(module, Module):
+            raise ValueError(f"`module` is not an nn.Module, found {type(module)}")
+        parent = self.get_submodule(".".join(atoms[:-1]))
+        name = atoms[-1]
+        if strict and not hasattr(parent, name):
+            raise AttributeError(f"{type(parent).__name__} has no attribute `{name}`")
+        if hasattr(parent, name) and not isinstance(getattr(parent, name), Module):
+            raise AttributeError(f"`{name}` is not an nn.Module")
+        setattr(parent, name, module)
+
+    def to_empty(self, *, device, recurse=True):
+        """Each parameter and buffer in place of new, uninitialized memory of its shape and dtype (zeros here: no
+        uninitialized memory leaves the server), as PyTorch's (the parameters stay the same objects)."""
+        _device_type(device)
+        modules = self.modules() if recurse else (self,)
+        with no_grad():
+            for module in modules:
+                for table in (module._parameters, module._buffers):
+                    for tensor in table.values():
+                        if tensor is not None and not getattr(tensor, "_uninitialized", False):
+                            tensor.zero_()
+        return self
+
+    def type(self, dst_type):
+        """Every parameter and buffer (integer ones too, as PyTorch's) converted to ``dst_type``."""
+        dtype = as_dtype(dst_type)
+        for module in self.modules():
+            with no_grad():
+                for name, param in module._parameters.items():
+                    if param is not None and param.dtype != dtype:
+                        module._parameters[name] = Parameter(param.to(dtype), param.requires_grad)
+                for name, buffer in module._buffers.items():
+                    if buffer is not None and buffer.dtype != dtype:
+                        module._buffers[name] = buffer.to(dtype)
+        return self
+
+    def share_memory(self):
+        """The model itself: its tensors live on the server already, where every process that holds the session
+        reaches them (``Tensor.share_memory_``)."""
+        return self
+
+    def compile(self, *args, **kwargs):
+        """In place, as PyTorch's; a no-op past ``gw.compile``'s checks of its arguments (the server runs each op as it
+        arrives: nothing to compile). Returns None."""
+        from ..backends import compile as compile_fn
+
+        compile_fn(self, *args, **kwargs)
+
     def get_parameter(self, target: str):
         return self._member(target, "_parameters", "parameter")
 
@@ -386,6 +574,13 @@ class Module:
 
 def _size(shape) -> str:
     return f"torch.Size({list(shape)})"
+
+
+def _as_tensor_of(value, target):
+    """``value`` as a Tensor of target's session (itself where it is one already), in target's dtype (``assign``)."""
+    if isinstance(value, Tensor) and value._session is target._session:
+        return value
+    return _in_session(value, target)
 
 
 def _in_session(value, target):

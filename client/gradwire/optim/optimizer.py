@@ -10,10 +10,58 @@ next step. Reading the state (``state_dict()``, ``state``) is a sync point.
 
 from __future__ import annotations
 
+import functools
+from collections import OrderedDict
+from itertools import chain
+
 from .. import errors
 from ..grad_mode import enable_grad
 from ..tensor import Tensor
+from ..utils.hooks import RemovableHandle
 from ..v1 import gradwire_pb2 as pb
+
+_global_optimizer_pre_hooks: OrderedDict = OrderedDict()
+_global_optimizer_post_hooks: OrderedDict = OrderedDict()
+
+
+def register_optimizer_step_pre_hook(hook):
+    """``hook(optimizer, args, kwargs)`` before every optimizer's ``step`` (before the optimizer's own pre hooks);
+    what it returns (not None) is ``(new_args, new_kwargs)``. Returns a handle with ``remove()``."""
+    return RemovableHandle(_global_optimizer_pre_hooks, hook)
+
+
+def register_optimizer_step_post_hook(hook):
+    """``hook(optimizer, args, kwargs)`` after every optimizer's ``step`` (after the optimizer's own post hooks)."""
+    return RemovableHandle(_global_optimizer_post_hooks, hook)
+
+
+def _with_step_hooks(step):
+    """``step`` wrapped to run the step hooks (as PyTorch's ``profile_hook_step``): on the client, around the queued
+    step command (a post hook that reads a parameter waits for the step). ``args`` holds the optimizer first."""
+
+    @functools.wraps(step)
+    def wrapper(*args, **kwargs):
+        self = args[0]
+        if self.__dict__.get("_in_step"):  # a subclass's step calling its base's: the hooks run once
+            return step(*args, **kwargs)
+        for hook in chain(_global_optimizer_pre_hooks.values(), self._hook_table("step_pre").values()):
+            result = hook(self, args, kwargs)
+            if result is not None:
+                if isinstance(result, tuple) and len(result) == 2:
+                    args, kwargs = result
+                else:
+                    raise RuntimeError(f"{step} must return None or a tuple of (new_args, new_kwargs), but got {result}.")
+        self._in_step = True
+        try:
+            out = step(*args, **kwargs)
+        finally:
+            self._in_step = False
+        for hook in chain(self._hook_table("step_post").values(), _global_optimizer_post_hooks.values()):
+            hook(self, args, kwargs)
+        return out
+
+    wrapper._with_step_hooks = True
+    return wrapper
 
 
 
@@ -43,6 +91,47 @@ class Optimizer:
 
     _kind = ""  # the server's optimizer: "sgd", "adam", ...; none for one the SDK steps with ops (LBFGS)
     _state_tensors: tuple = ()  # names of the per-parameter state tensors the server may hold
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        step = cls.__dict__.get("step")
+        if step is not None and not getattr(step, "_with_step_hooks", False):
+            cls.step = _with_step_hooks(step)
+
+    def _hook_table(self, kind) -> OrderedDict:
+        tables = self.__dict__.setdefault("_hooks", {})
+        return tables.setdefault(kind, OrderedDict())
+
+    def _add_hook(self, kind, hook, prepend=False):
+        handle = RemovableHandle(self._hook_table(kind), hook)
+        if prepend:
+            self._hook_table(kind).move_to_end(handle.id, last=False)
+        return handle
+
+    def register_step_pre_hook(self, hook):
+        """``hook(optimizer, args, kwargs)`` before each ``step`` (``args`` holds the optimizer first); what it returns
+        (not None) is ``(new_args, new_kwargs)``. Runs here, before the step command is queued."""
+        return self._add_hook("step_pre", hook)
+
+    def register_step_post_hook(self, hook):
+        """``hook(optimizer, args, kwargs)`` after each ``step`` (the step command queued: reading a parameter waits for it)."""
+        return self._add_hook("step_post", hook)
+
+    def register_state_dict_pre_hook(self, hook, prepend=False):
+        """``hook(optimizer)`` before ``state_dict`` builds the dict."""
+        return self._add_hook("state_dict_pre", hook, prepend)
+
+    def register_state_dict_post_hook(self, hook, prepend=False):
+        """``hook(optimizer, state_dict)`` on the dict ``state_dict`` built; what it returns (not None) is returned instead."""
+        return self._add_hook("state_dict_post", hook, prepend)
+
+    def register_load_state_dict_pre_hook(self, hook, prepend=False):
+        """``hook(optimizer, state_dict)`` before ``load_state_dict``; what it returns (not None) is loaded instead."""
+        return self._add_hook("load_state_dict_pre", hook, prepend)
+
+    def register_load_state_dict_post_hook(self, hook, prepend=False):
+        """``hook(optimizer)`` once ``load_state_dict`` has loaded."""
+        return self._add_hook("load_state_dict_post", hook, prepend)
 
     def __init__(self, params, defaults: dict):
         self.defaults = defaults
@@ -210,7 +299,14 @@ class Optimizer:
         State tensors are the server's own (a later step changes them, as in PyTorch); Adam's
         ``step`` is a Python float.
         """
-        return {"state": self._read_state(), "param_groups": self._packed_groups()}
+        for hook in list(self._hook_table("state_dict_pre").values()):
+            hook(self)
+        state_dict = {"state": self._read_state(), "param_groups": self._packed_groups()}
+        for hook in list(self._hook_table("state_dict_post").values()):
+            result = hook(self, state_dict)
+            if result is not None:
+                state_dict = result
+        return state_dict
 
     def _packed_groups(self) -> list:
         """``param_groups`` as a state dict holds them: each parameter by its index over all groups."""
@@ -224,6 +320,15 @@ class Optimizer:
 
     def load_state_dict(self, state_dict: dict):
         """Restore hyperparameters and state saved by ``state_dict()`` (state tensors are copied)."""
+        for hook in list(self._hook_table("load_state_dict_pre").values()):
+            result = hook(self, state_dict)
+            if result is not None:
+                state_dict = result
+        self._load_state_dict(state_dict)
+        for hook in list(self._hook_table("load_state_dict_post").values()):
+            hook(self)
+
+    def _load_state_dict(self, state_dict: dict):
         groups = self.param_groups
         saved_groups = state_dict["param_groups"]
         if len(groups) != len(saved_groups):
@@ -267,3 +372,6 @@ class Optimizer:
 
 
 _STATE_NUMBERS = ("step", "mu_product", "eta", "mu")  # the state that is a number on the server (a 0-d tensor in PyTorch's state dicts)
+
+
+Optimizer.step = _with_step_hooks(Optimizer.step)

@@ -142,6 +142,27 @@ def _bitwise(name, ufunc):
     return forward
 
 
+def _shift(name, left):
+    """``<<`` and ``>>`` on integer tensors, as PyTorch's: a shift by a negative count or by the width or more gives
+    0 (``>>`` of a negative signed number: -1), where C (and NumPy) leave it undefined."""
+
+    def forward(xp, x, y):
+        for v in (x, y):
+            if _is_float(v):
+                raise TypeError(f'"{name}" not implemented for \'{_TORCH_TYPE_NAMES.get(v.dtype.name, "Float") if hasattr(v, "dtype") else "Float"}\'')
+        dtype = next(v.dtype for v in (x, y) if hasattr(v, "dtype"))  # (promoted already: the tensors share one dtype)
+        x, y = xp.asarray(x, dtype=dtype), xp.asarray(y)
+        bits = dtype.itemsize * 8
+        outside = (y < 0) | (y >= bits) if dtype.kind != "b" else xp.zeros(y.shape, dtype=bool)
+        count = xp.where(outside, 0, y).astype(dtype)
+        if left:
+            return xp.where(outside, 0, xp.left_shift(x, count)).astype(dtype)
+        fill = xp.right_shift(x, bits - 1) if dtype.kind == "i" else xp.zeros_like(x)
+        return xp.where(outside, fill, xp.right_shift(x, count)).astype(dtype)
+
+    return forward
+
+
 def _integer_division(ufunc):
     """``//`` and ``%``: floor rounding, as PyTorch's and NumPy's; an integer division by zero is an error, not 0."""
 
@@ -940,6 +961,8 @@ defop("bitwise_and", _bitwise("bitwise_and", "bitwise_and"), "", 2, broadcasts=T
 defop("bitwise_or", _bitwise("bitwise_or", "bitwise_or"), "", 2, broadcasts=True)  # x | y
 defop("bitwise_xor", _bitwise("bitwise_xor", "bitwise_xor"), "", 2, broadcasts=True)  # x ^ y
 defop("bitwise_not", _bitwise("bitwise_not", "invert"), "")  # ~x
+defop("bitwise_left_shift", _shift("lshift", True), "", 2, broadcasts=True)  # x << y
+defop("bitwise_right_shift", _shift("rshift", False), "", 2, broadcasts=True)  # x >> y
 defop("eq", lambda xp, x, y: x == y, "", 2, broadcasts=True)
 defop("ne", lambda xp, x, y: x != y, "", 2, broadcasts=True)
 defop("lt", lambda xp, x, y: x < y, "", 2, broadcasts=True)
