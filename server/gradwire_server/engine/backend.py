@@ -168,6 +168,23 @@ def _usable_cupy():
     return cupy
 
 
+def _holds_bfloat16(xp) -> bool:
+    """Whether ``xp`` holds ml_dtypes' bfloat16 arrays: copied in from the host, cast to float32 and back and
+    copied out. NumPy does once ml_dtypes is installed; CuPy's support is new (14.x, experimental), so it is tried."""
+    from .dtypes import BFLOAT16
+    if BFLOAT16 is None:
+        return False
+    if xp is numpy:
+        return True
+    try:  # pragma: no cover - needs a GPU
+        host = numpy.array([1.5, -2.0], dtype=BFLOAT16)
+        device = xp.asarray(host)
+        back = xp.asnumpy((device.astype(xp.float32) * 2).astype(BFLOAT16))
+        return back.dtype == BFLOAT16 and back.tobytes() == (host.astype(numpy.float32) * 2).astype(BFLOAT16).tobytes()
+    except Exception:
+        return False
+
+
 class _NoStream:
     """NumPy's stand-in for a CUDA stream: work is done when the call returns."""
 
@@ -201,8 +218,15 @@ class Backend:
         self.device = "cuda" if cupy is not None else "cpu"
         # NumPy refuses an integer index out of range; CuPy wraps it around, so the engine checks first (a sync)
         self.wraps_indices = cupy is not None
+        # whether arrays of ml_dtypes' bfloat16 live in this module (the engine computes them in float32)
+        self.bfloat16 = _holds_bfloat16(self.xp)
         if cupy is None:
             keep_freed_host_memory()
+
+    def dtypes(self) -> list:
+        """The names of the dtypes this backend holds, sorted (the server info's): bfloat16 only where it can."""
+        from .dtypes import SUPPORTED
+        return sorted(name for name in SUPPORTED.values() if name != "bfloat16" or self.bfloat16)
 
     def asnumpy(self, array) -> numpy.ndarray:
         """A host (NumPy) copy of an array of this backend; no copy on NumPy."""
