@@ -753,6 +753,14 @@ class Session:
         if steps < 0:
             raise errors.InvalidArgumentError("linspace(): number of steps must be non-negative")
         dtype = as_dtype(dtype) if dtype is not None else defaults.current
+        if dtype == floats.bfloat16 and steps > 1:  # PyTorch's bfloat16 kernel rounds the step, each product and each sum
+            wide = np.float32
+            first, last = np.float32(start).astype(dtype).astype(wide), np.float32(end).astype(dtype).astype(wide)
+            step = ((last - first) / wide(steps - 1)).astype(dtype).astype(wide)
+            index = np.arange(steps, dtype=wide)
+            up = first + (step * index).astype(dtype).astype(wide)
+            down = last - (step * (steps - 1 - index)).astype(dtype).astype(wide)
+            return self.tensor(np.where(index < steps // 2, up, down).astype(dtype), requires_grad=requires_grad)
         if is_floating(dtype):
             compute = np.dtype(np.float32) if dtype.itemsize < 4 else dtype  # float16 in float, as PyTorch's opmath
             exact = np.float64 if compute.itemsize <= 4 else np.longdouble  # wide enough for one product and one sum
