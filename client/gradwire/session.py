@@ -629,7 +629,7 @@ class Session:
                 array = array.astype(np.int64)
         if requires_grad and not is_floating(array.dtype):
             raise errors.InvalidArgumentError("only Tensors of floating point and complex dtype can require gradients")
-        if array.dtype == floats.bfloat16:
+        if floats.is_bfloat16(array.dtype):
             self._check_dtype(array.dtype)
         array = np.require(array, requirements="C")  # not ascontiguousarray: it makes a 0-d array 1-d
         handle = self._handle()  # its Tensor only once sent: a refused upload leaves no handle to release
@@ -669,14 +669,14 @@ class Session:
     def _check_dtype(self, dtype):
         """Refuse a dtype the server does not hold (its ServerInfo's dtypes): bfloat16 on a device whose array module
         has none (CuPy without bfloat16 support), before anything is sent."""
-        if dtype == floats.bfloat16 and "bfloat16" not in self.server_info.dtypes:
+        if floats.is_bfloat16(dtype) and "bfloat16" not in self.server_info.dtypes:
             raise errors.InvalidArgumentError(
                 f"BFloat16 is not supported on this session's device ({self.device!r}): the server's array module cannot "
                 "hold bfloat16 arrays; use float16 or float32"
             )
 
     def _factory(self, name, shape, dtype, requires_grad, **params):
-        if dtype == floats.bfloat16:
+        if floats.is_bfloat16(dtype):
             self._check_dtype(dtype)
         if requires_grad and not is_floating(dtype):
             raise errors.InvalidArgumentError("only Tensors of floating point and complex dtype can require gradients")
@@ -753,7 +753,7 @@ class Session:
         if steps < 0:
             raise errors.InvalidArgumentError("linspace(): number of steps must be non-negative")
         dtype = as_dtype(dtype) if dtype is not None else defaults.current
-        if dtype == floats.bfloat16 and steps > 1:  # PyTorch's bfloat16 kernel rounds the step, each product and each sum
+        if floats.is_bfloat16(dtype) and steps > 1:  # PyTorch's bfloat16 kernel rounds the step, each product and each sum
             wide = np.float32
             first, last = np.float32(start).astype(dtype).astype(wide), np.float32(end).astype(dtype).astype(wide)
             step = ((last - first) / wide(steps - 1)).astype(dtype).astype(wide)

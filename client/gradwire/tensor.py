@@ -442,7 +442,7 @@ class Tensor:
         if dtype is None or as_dtype(dtype) == self._dtype:
             return self
         dtype = as_dtype(dtype)
-        if dtype == bfloat16:
+        if floats.is_bfloat16(dtype):
             self._session._check_dtype(dtype)
         return _op("to", (self,), {"dtype": dtype.name})
 

@@ -26,7 +26,7 @@ import warnings
 
 import numpy as np
 
-from ..floats import bfloat16 as _BFLOAT16, is_floating, promote_floats
+from ..floats import bfloat16 as _BFLOAT16, is_bfloat16, is_floating, promote_floats
 
 _FLOAT16, _FLOAT32, _FLOAT64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
 # torch's defaults: bfloat16 on 'cpu' (float16 where ml_dtypes is missing), float16 on 'cuda'
@@ -142,9 +142,9 @@ class autocast:
             if device_type == "cuda" and not _cuda_available():
                 warnings.warn("CUDA is not available (no open session's server computes on CUDA). Disabling autocast.", stacklevel=2)
                 enabled = False
-            elif device_type == "cuda" and fast_dtype == _BFLOAT16 and not _cuda_bfloat16():
+            elif device_type == "cuda" and is_bfloat16(fast_dtype) and not _cuda_bfloat16():
                 raise RuntimeError("Current CUDA Device does not support bfloat16. Please switch dtype to float16.")
-            elif fast_dtype != _FLOAT16 and fast_dtype != _BFLOAT16:
+            elif fast_dtype != _FLOAT16 and not is_bfloat16(fast_dtype):
                 name = device_type.upper()
                 warnings.warn(
                     f"In {name} autocast, but the target dtype is not supported. Disabling autocast.\n"
