@@ -25,6 +25,8 @@ _AXPY = {} if _scipy_blas is None else {numpy.dtype(numpy.float32): _scipy_blas.
 # axpy runs on all cores, and with NumPy's pool and the server's own threads the cores are oversubscribed
 # (the digits MLP's Adam step made its epoch 9x slower with 2 BLAS threads). In pieces of this many it runs
 # on the caller's thread; an update is memory-bound either way.
+from .dtypes import COMPUTE as _COMPUTE  # noqa: E402 - (dtypes imports nothing of the engine)
+
 _AXPY_CHUNK = 8192
 _AXPY_BLOCK = 128  # a multiple of every OpenBLAS axpy kernel's vector block
 
@@ -51,6 +53,10 @@ def axpy(xp, a, x, y):
         if whole < flat_y.size:
             tail_y = flat_y[whole:]
             tail_y[...] = tail_y.astype(numpy.float64) + float(numpy.float32(a)) * flat_x[whole:].astype(numpy.float64)
+        return y
+    wide = _COMPUTE.get(y.dtype)
+    if wide is not None:  # bfloat16: y + a * x in float32, rounded once, as PyTorch's add_ (not a rounded product added)
+        y[...] = y.astype(wide) + a * x.astype(wide)
         return y
     y += a * x
     return y
