@@ -723,7 +723,7 @@ def geometric_(self, p, *, generator=None):
     as ``torch.Tensor.geometric_``: ceil(log(1 - u) / log(1 - p))."""
     if not 0 < p < 1:
         raise errors.InvalidArgumentError(f"geometric_ expects p to be in (0, 1), but got p={p}")
-    u = self._session.rand(*self.shape, generator=generator, dtype=self.dtype if self.dtype.kind == "f" else defaults.current)
+    u = self._session.rand(*self.shape, generator=generator, dtype=self.dtype if is_floating(self.dtype) else defaults.current)
     return self.copy_(((1.0 - u).log() / math.log1p(-p)).ceil().clamp_min(1).to(self.dtype))
 
 

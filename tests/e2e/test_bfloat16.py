@@ -293,3 +293,24 @@ def test_an_engine_without_bfloat16_refuses_it():
                     lambda: engine.adopt(A.astype(gw.bfloat16))):
         with pytest.raises(DTypeError, match=r"BFloat16 is not supported on this server's device \('cpu'\)"):
             refused()
+
+
+def test_default_dtype_and_assert_close_take_bfloat16(session):
+    gw.set_default_dtype(gw.bfloat16)
+    torch.set_default_dtype(torch.bfloat16)
+    try:
+        for f in (lambda lib, T: T([1.5, 2.0]), lambda lib, T: T([1, 2]) / 3, lambda lib, T: T([1, 2]) * 0.5):
+            ours, theirs = f(gw, session.tensor), f(torch, torch.tensor)
+            assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.") == "bfloat16"
+            np.testing.assert_array_equal(ours.float().numpy(), theirs.float().numpy())
+        assert gw.nn.Linear(2, 3).weight.dtype == gw.bfloat16 and gw.get_default_dtype() == gw.bfloat16
+    finally:
+        gw.set_default_dtype(gw.float32)
+        torch.set_default_dtype(torch.float32)
+    x = session.tensor(A, dtype=gw.bfloat16)
+    t = torch.tensor(A, dtype=torch.bfloat16)
+    gw.testing.assert_close(x * 1.004, t)  # torch's bfloat16 tolerance: rtol 1.6e-2
+    with pytest.raises(AssertionError, match="Tensor-likes are not close"):
+        gw.testing.assert_close(x * 1.05, t)
+    with pytest.raises(AssertionError, match="dtype"):
+        gw.testing.assert_close(x.float(), t)
