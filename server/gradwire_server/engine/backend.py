@@ -13,6 +13,8 @@ import platform
 
 import numpy
 
+from .dtypes import BFLOAT16, COMPUTE as _COMPUTE, SUPPORTED as _SUPPORTED
+
 DEVICES = ("auto", "cpu", "cuda")
 
 try:  # BLAS's axpy, for one-pass in-place updates on NumPy; optional (see axpy)
@@ -25,8 +27,6 @@ _AXPY = {} if _scipy_blas is None else {numpy.dtype(numpy.float32): _scipy_blas.
 # axpy runs on all cores, and with NumPy's pool and the server's own threads the cores are oversubscribed
 # (the digits MLP's Adam step made its epoch 9x slower with 2 BLAS threads). In pieces of this many it runs
 # on the caller's thread; an update is memory-bound either way.
-from .dtypes import COMPUTE as _COMPUTE  # noqa: E402 - (dtypes imports nothing of the engine)
-
 _AXPY_CHUNK = 8192
 _AXPY_BLOCK = 128  # a multiple of every OpenBLAS axpy kernel's vector block
 
@@ -176,8 +176,8 @@ def _usable_cupy():
 
 def _holds_bfloat16(xp) -> bool:
     """Whether ``xp`` holds ml_dtypes' bfloat16 arrays: copied in from the host, cast to float32 and back and
-    copied out. NumPy does once ml_dtypes is installed; CuPy's support is new (14.x, experimental), so it is tried."""
-    from .dtypes import BFLOAT16
+    copied out. NumPy does once ml_dtypes is installed; CuPy's is recent and experimental (cupy/cupy#9494, merged
+    January 2026; cupyx has none, cupy/cupy#9630), so it is tried."""
     if BFLOAT16 is None:
         return False
     if xp is numpy:
@@ -231,8 +231,7 @@ class Backend:
 
     def dtypes(self) -> list:
         """The names of the dtypes this backend holds, sorted (the server info's): bfloat16 only where it can."""
-        from .dtypes import SUPPORTED
-        return sorted(name for name in SUPPORTED.values() if name != "bfloat16" or self.bfloat16)
+        return sorted(name for name in _SUPPORTED.values() if name != "bfloat16" or self.bfloat16)
 
     def asnumpy(self, array) -> numpy.ndarray:
         """A host (NumPy) copy of an array of this backend; no copy on NumPy."""

@@ -74,11 +74,6 @@ def is_floating(dtype: np.dtype) -> bool:
     return dtype.kind == "f" or dtype in _OTHER_FLOATS
 
 
-def kind(dtype: np.dtype) -> str:
-    """``dtype.kind``, with bfloat16 a float ("f") as in PyTorch."""
-    return "f" if dtype in _OTHER_FLOATS else dtype.kind
-
-
 def promote(a: np.dtype, b: np.dtype) -> np.dtype:
     """PyTorch's promotion for two tensors: a float meets an integer as that float."""
     if a == b:

@@ -14,7 +14,7 @@ from collections import namedtuple
 import numpy as np
 
 from .backend import Backend
-from .dtypes import COMPUTE, DEFAULT_FLOAT, checked_integer, is_floating, kind, parse_dtype, promote_tensors, wrap_integer
+from .dtypes import COMPUTE, DEFAULT_FLOAT, checked_integer, is_floating, parse_dtype, promote_tensors, wrap_integer
 from .errors import DeviceError, DTypeError, GraphError, IndexOutOfRange, InvalidArgument, ShapeError
 from .graph import DROPPED, AccumulateGrad, Meta, Node, is_grad_enabled, set_grad_enabled, walk_backward
 from .traced import Traced, TracedNumpy, traced_input_grads
@@ -100,7 +100,7 @@ class Engine:
         else:
             first = out = out if type(out) is self._ndarray else self.xp.asarray(out)
 
-        requires_grad = tracked and is_floating(first.dtype) and name not in NON_DIFFERENTIABLE and is_grad_enabled()
+        requires_grad = tracked and (first.dtype.kind == "f" or first.dtype in COMPUTE) and name not in NON_DIFFERENTIABLE and is_grad_enabled()
         # a view op's output shares input 0's version counter only when it shares its memory: advanced
         # indexing and a reshape of a non-contiguous array copy, and a later in-place change cannot reach them
         view = op.view and type(inputs[0]) is Tensor and self.xp.may_share_memory(first, arrays[0])
@@ -158,7 +158,7 @@ class Engine:
         (values, then indices)."""
         vjp = VJPS.get(op.name)
         n = vjp.outputs if vjp is not None else 1
-        results = (result,) + tuple(Tensor(o, self, tracking and k < n and is_floating(o.dtype)) for k, o in enumerate(out[1:], 1))
+        results = (result,) + tuple(Tensor(o, self, tracking and k < n and (o.dtype.kind == "f" or o.dtype in COMPUTE)) for k, o in enumerate(out[1:], 1))
         if n == 1:
             if result._requires_grad:
                 result.grad_fn = self._record(op, inputs, arrays, params, out, results)
