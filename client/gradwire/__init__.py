@@ -35,7 +35,7 @@ from . import tensor_methods  # noqa: F401 - the rest of torch.Tensor's methods 
 from .shaping import broadcast_shapes, can_cast, promote_types, result_type, unravel_index
 from .tensor import (
     FUNCTIONS, Size, Tensor, atleast_1d, atleast_2d, atleast_3d, block_diag, bool_, broadcast_tensors, broadcast_to, bucketize, cartesian_prod, cat,
-    cdist, column_stack, combinations, concat, concatenate, device, dstack, einsum, empty_like, float16, float32, float64, full_like, hstack, int8,
+    bfloat16, cdist, column_stack, combinations, concat, concatenate, device, dstack, einsum, empty_like, float16, float32, float64, full_like, hstack, int8,
     int16, int32, int64, maximum, meshgrid, minimum, ones_like, polygamma, rand_like, randint_like, randn_like, row_stack, searchsorted, stack,
     std_mean, tensordot, uint8, var_mean, vstack, where, zeros_like,
 )
@@ -51,7 +51,7 @@ __all__ = [
     "SessionLostError", "Size", "Tensor",
     "UnauthenticatedError", "UnavailableError", "UnimplementedError", "amp", "autocast", "autograd", "cpu", "bool_", "cat", "connect", "cuda", "device", "distributions",
     "einsum", "get_autocast_dtype", "get_default_dtype", "is_autocast_enabled", "set_default_dtype", "uint8", "int8", "int16", "randint_like",
-    "enable_grad", "errors", "float16", "float32", "float64", "grad", "int32", "int64", "is_grad_enabled", "load",
+    "enable_grad", "errors", "bfloat16", "float16", "float32", "float64", "grad", "int32", "int64", "is_grad_enabled", "load",
     "maximum", "minimum", "nn", "no_grad", "broadcast_to", "meshgrid", "tensordot", "std_mean", "var_mean", "linalg",
     "optim", "profiler", "save", "set_grad_enabled", "stack", "utils", "viz", "where",
     "zeros_like", "ones_like", "full_like", "rand_like", "randn_like", "inference_mode", "arange", "as_tensor", "empty", "eye",

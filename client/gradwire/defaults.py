@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .floats import is_floating
+
 FLOAT32 = np.dtype(np.float32)
 current = FLOAT32  # read as ``defaults.current`` at each use: set_default_dtype rebinds it
 
@@ -20,8 +22,8 @@ def get_default_dtype() -> np.dtype:
 
 
 def set_default_dtype(d) -> None:
-    """Set the default float dtype, as ``torch.set_default_dtype``: a floating-point dtype (float32, float64 or
-    float16); anything else is a TypeError in PyTorch's words. Process-wide: every session of this process."""
+    """Set the default float dtype, as ``torch.set_default_dtype``: a floating-point dtype (float32, float64, float16
+    or bfloat16); anything else is a TypeError in PyTorch's words. Process-wide: every session of this process."""
     global current
     from .tensor import as_dtype  # (tensor imports this module)
 
@@ -29,6 +31,6 @@ def set_default_dtype(d) -> None:
         parsed = as_dtype(d)
     except Exception:  # not a dtype at all
         raise TypeError("invalid dtype object: only floating-point types are supported as the default type") from None
-    if parsed.kind != "f":
+    if not is_floating(parsed):
         raise TypeError("only floating-point types are supported as the default type")
     current = FLOAT32 if parsed == FLOAT32 else parsed  # the one object: the SDK tests ``is not FLOAT32`` per op

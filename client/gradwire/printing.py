@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from .floats import is_floating
 from . import defaults
 
 PRECISION, THRESHOLD, EDGEITEMS, LINEWIDTH = 4, 1000, 3, 80
@@ -60,7 +61,7 @@ class _Formatter:
     """One number format for every element, chosen from the (summarized) values, as PyTorch's ``_Formatter``."""
 
     def __init__(self, values: np.ndarray):
-        self.floating = values.dtype.kind == "f"
+        self.floating = is_floating(values.dtype)
         self.int_mode, self.sci_mode, self.width = True, False, 1
         if not self.floating:
             self.width = max(len(str(v)) for v in values.reshape(-1).tolist())

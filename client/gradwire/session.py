@@ -24,6 +24,8 @@ import weakref
 import grpc
 import numpy as np
 
+from . import floats
+from .floats import is_floating
 from . import defaults, errors
 from .grad_mode import _anomaly, is_grad_enabled, set_grad_enabled
 from .tensor import Tensor, as_dtype
@@ -74,6 +76,8 @@ def _channel_options(keepalive: float) -> list:
 _open_sessions = weakref.WeakSet()
 # NumPy computes a dtype's .name in Python at every read (~2 us): the names of the usual ones, once
 _DTYPE_NAMES = {np.dtype(t): np.dtype(t).name for t in ("float16", "float32", "float64", "int32", "int64", "bool", "uint8", "int8", "int16")}
+if floats.bfloat16 is not None:
+    _DTYPE_NAMES[floats.bfloat16] = "bfloat16"
 
 
 def resolve_session(session=None):
@@ -710,12 +714,14 @@ class Session:
             array = np.asarray(data)
         else:  # Python numbers: float -> the default dtype (float32), int -> int64, as PyTorch infers
             array = np.asarray(data)
-            if array.dtype.kind == "f":
+            if is_floating(array.dtype):
                 array = array.astype(defaults.current)
             elif array.dtype.kind in "iu":
                 array = array.astype(np.int64)
-        if requires_grad and array.dtype.kind != "f":
+        if requires_grad and not is_floating(array.dtype):
             raise errors.InvalidArgumentError("only Tensors of floating point and complex dtype can require gradients")
+        if floats.is_bfloat16(array.dtype):
+            self._check_dtype(array.dtype)
         array = np.require(array, requirements="C")  # not ascontiguousarray: it makes a 0-d array 1-d
         handle = self._handle()  # its Tensor only once sent: a refused upload leaves no handle to release
         with self._lock:
@@ -751,8 +757,19 @@ class Session:
         # cut mid-way, the upload is sent again whole; the server binds the copy that arrives last
         self._retrying(lambda: self._upload_raw(chunks(), metadata=self._metadata))
 
+    def _check_dtype(self, dtype):
+        """Refuse a dtype the server does not hold (its ServerInfo's dtypes): bfloat16 on a device whose array module
+        has none (CuPy without bfloat16 support), before anything is sent."""
+        if floats.is_bfloat16(dtype) and "bfloat16" not in self.server_info.dtypes:
+            raise errors.InvalidArgumentError(
+                f"BFloat16 is not supported on this session's device ({self.device!r}): the server's array module cannot "
+                "hold bfloat16 arrays; use float16 or float32"
+            )
+
     def _factory(self, name, shape, dtype, requires_grad, **params):
-        if requires_grad and dtype.kind != "f":
+        if floats.is_bfloat16(dtype):
+            self._check_dtype(dtype)
+        if requires_grad and not is_floating(dtype):
             raise errors.InvalidArgumentError("only Tensors of floating point and complex dtype can require gradients")
         out = Tensor(self, self._handle(), shape, dtype, bool(requires_grad))
         with self._lock:
@@ -827,7 +844,15 @@ class Session:
         if steps < 0:
             raise errors.InvalidArgumentError("linspace(): number of steps must be non-negative")
         dtype = as_dtype(dtype) if dtype is not None else defaults.current
-        if dtype.kind == "f":
+        if floats.is_bfloat16(dtype) and steps > 1:  # PyTorch's bfloat16 kernel rounds the step, each product and each sum
+            wide = np.float32
+            first, last = np.float32(start).astype(dtype).astype(wide), np.float32(end).astype(dtype).astype(wide)
+            step = ((last - first) / wide(steps - 1)).astype(dtype).astype(wide)
+            index = np.arange(steps, dtype=wide)
+            up = first + (step * index).astype(dtype).astype(wide)
+            down = last - (step * (steps - 1 - index)).astype(dtype).astype(wide)
+            return self.tensor(np.where(index < steps // 2, up, down).astype(dtype), requires_grad=requires_grad)
+        if is_floating(dtype):
             compute = np.dtype(np.float32) if dtype.itemsize < 4 else dtype  # float16 in float, as PyTorch's opmath
             exact = np.float64 if compute.itemsize <= 4 else np.longdouble  # wide enough for one product and one sum
             first, last = compute.type(start), compute.type(end)
@@ -1440,7 +1465,7 @@ def _upstream(roots):
                 stack.append(parent)
 
 
-_LEGACY_TYPES = {"float16": "torch.HalfTensor", "float32": "torch.FloatTensor", "float64": "torch.DoubleTensor"}
+_LEGACY_TYPES = {"float16": "torch.HalfTensor", "float32": "torch.FloatTensor", "float64": "torch.DoubleTensor", "bfloat16": "torch.BFloat16Tensor"}
 
 
 NO_GRADIENT = object()  # what an internal hook returns for "no gradient goes on from this tensor" (Resume.drop)

@@ -10,20 +10,22 @@ import math
 
 import numpy as np
 
+from .floats import is_floating, promote_floats
 from . import defaults
 
 _BOOL = np.dtype(np.bool_)
 _INT64 = np.dtype(np.int64)
-_CATEGORY = {"b": 0, "i": 1, "u": 1, "f": 2}
+_CATEGORY = {"b": 0, "i": 1, "u": 1, "f": 2, "V": 2}  # V: bfloat16
 
 
 def promote(a: np.dtype, b: np.dtype) -> np.dtype:
     """PyTorch's promotion for two tensors: a float meets an integer as that float."""
     if a == b:
         return a
-    if (a.kind == "f") != (b.kind == "f"):
-        return a if a.kind == "f" else b
-    return np.promote_types(a, b)
+    a_float, b_float = is_floating(a), is_floating(b)
+    if a_float != b_float:
+        return a if a_float else b
+    return promote_floats(a, b) if a_float else np.promote_types(a, b)
 
 
 def _elementwise(inputs, params):
@@ -53,7 +55,7 @@ def _elementwise(inputs, params):
         dtype = zero_dtype  # PyTorch: a 0-d tensor decides only where its category is higher
     if dtype is None:
         return None
-    if dtype.kind != "f" and scalar_float:
+    if not is_floating(dtype) and scalar_float:
         dtype = defaults.current
     elif dtype.kind == "b" and scalar_int:
         dtype = _INT64  # a mask and an int: int64, as PyTorch's
@@ -74,12 +76,12 @@ def _unary(inputs, params):
 def _float_unary(inputs, params):
     """exp, log, ...: an integer or bool tensor computes in the default float dtype, as PyTorch's."""
     dtype = inputs[0]._dtype
-    return inputs[0]._shape, (dtype if dtype is None or dtype.kind == "f" else defaults.current)
+    return inputs[0]._shape, (dtype if dtype is None or is_floating(dtype) else defaults.current)
 
 
 def _clamp(inputs, params):
     dtype, bounds = inputs[0]._dtype, [type(params.get(k)) for k in ("min", "max")]
-    if dtype is not None and dtype.kind != "f" and float in bounds:
+    if dtype is not None and not is_floating(dtype) and float in bounds:
         dtype = defaults.current
     elif dtype is not None and dtype.kind == "b" and int in bounds:
         dtype = _INT64
@@ -88,7 +90,7 @@ def _clamp(inputs, params):
 
 def _division(inputs, params):
     meta = _elementwise(inputs, params)
-    return meta and (meta[0], meta[1] if meta[1].kind == "f" else defaults.current)
+    return meta and (meta[0], meta[1] if is_floating(meta[1]) else defaults.current)
 
 
 def _comparison(inputs, params):
@@ -322,7 +324,7 @@ def _all_dims(inputs, params):
 
 def _float_reduction(inputs, params):
     shape, dtype = _reduction(inputs, params)
-    return shape, (dtype if dtype.kind == "f" else defaults.current)
+    return shape, (dtype if is_floating(dtype) else defaults.current)
 
 
 def _test(inputs, params):
@@ -335,7 +337,7 @@ def _bool_reduction(inputs, params):
 
 def _float_elementwise(inputs, params):
     meta = _elementwise(inputs, params)
-    return meta and (meta[0], meta[1] if meta[1].kind == "f" else defaults.current)
+    return meta and (meta[0], meta[1] if is_floating(meta[1]) else defaults.current)
 
 
 def _repeat(inputs, params):
@@ -406,7 +408,7 @@ def _topk(inputs, params):
 
 def _square(inputs, params):
     a = inputs[0]._shape
-    return (a, inputs[0]._dtype) if len(a) >= 2 and a[-1] == a[-2] and inputs[0]._dtype.kind == "f" else None
+    return (a, inputs[0]._dtype) if len(a) >= 2 and a[-1] == a[-2] and is_floating(inputs[0]._dtype) else None
 
 
 def _determinant(inputs, params):
@@ -426,7 +428,7 @@ def _solve(inputs, params):
 
 def _solve_triangular(inputs, params):
     a, b = inputs[0]._shape, inputs[1]._shape
-    if _square(inputs, params) is None or len(b) < 2 or b[-2] != a[-1] or inputs[1]._dtype.kind != "f":
+    if _square(inputs, params) is None or len(b) < 2 or b[-2] != a[-1] or not is_floating(inputs[1]._dtype):
         return None
     return np.broadcast_shapes(a[:-2], b[:-2]) + b[-2:], promote(inputs[0]._dtype, inputs[1]._dtype)
 
@@ -434,14 +436,14 @@ def _solve_triangular(inputs, params):
 INFER = {
     **dict.fromkeys(["inv", "cholesky", "cholesky_ex"], _square),  # (cholesky_ex: its first output, L)
     "solve_triangular": _solve_triangular,
-    "geqrf": lambda inputs, params: (inputs[0]._shape, inputs[0]._dtype) if len(inputs[0]._shape) >= 2 and inputs[0]._dtype.kind == "f" else None,
-    "lu_factor": lambda inputs, params: (inputs[0]._shape, inputs[0]._dtype) if len(inputs[0]._shape) >= 2 and inputs[0]._dtype.kind == "f" else None,
+    "geqrf": lambda inputs, params: (inputs[0]._shape, inputs[0]._dtype) if len(inputs[0]._shape) >= 2 and is_floating(inputs[0]._dtype) else None,
+    "lu_factor": lambda inputs, params: (inputs[0]._shape, inputs[0]._dtype) if len(inputs[0]._shape) >= 2 and is_floating(inputs[0]._dtype) else None,
     "lu_permutation": lambda inputs, params: (inputs[0]._shape[:-1] + (params["m"],), np.dtype(np.int64)) if inputs[0]._shape else None,
     **dict.fromkeys(["det", "slogdet"], _determinant),  # (slogdet: its first output, the sign; the SDK knows both)
     "solve": _solve,
     "eigvalsh": lambda inputs, params: (lambda meta: meta and (meta[0][:-1], meta[1]))(_square(inputs, params)),
     "svdvals": lambda inputs, params: ((inputs[0]._shape[:-2] + (min(inputs[0]._shape[-2:]),), inputs[0]._dtype)
-                                       if len(inputs[0]._shape) >= 2 and inputs[0]._dtype.kind == "f" else None),
+                                       if len(inputs[0]._shape) >= 2 and is_floating(inputs[0]._dtype) else None),
     **dict.fromkeys(["add", "sub", "mul", "pow", "maximum", "minimum", "floor_divide", "remainder", "bitwise_and", "bitwise_or",
                      "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift"], _elementwise),
     "div": _division,

@@ -13,7 +13,8 @@ import numpy as np
 from . import defaults, errors
 from .amp import autocast_mode as _amp
 from .grad_mode import is_grad_enabled, no_grad
-from .shapes import _CATEGORY, _elementwise
+from .floats import is_floating, kind
+from .shapes import _CATEGORY, _elementwise, promote
 from .tensor import (
     FUNCTIONS, Size, Tensor, _TENSOR_TYPE_NAMES, _as_index, _function, _note_view, _op, _op_into, _wrap_dim, as_dtype, bool_, int64,
 )
@@ -518,18 +519,14 @@ def broadcast_shapes(*shapes):
 def promote_types(type1, type2):
     """The smallest dtype both ``type1`` and ``type2`` convert to without loss of kind, as ``torch.promote_types``."""
     a, b = as_dtype(type1), as_dtype(type2)
-    if a == b:
-        return a
-    if (a.kind == "f") != (b.kind == "f"):
-        return a if a.kind == "f" else b
-    return np.promote_types(a, b)
+    return promote(a, b)  # (bfloat16 with float16: float32, as torch's)
 
 
 def can_cast(from_, to):
     """Whether PyTorch's casting rules allow ``from_`` into ``to``: never to a lower category (float > integer > bool),
     as ``torch.can_cast``."""
     a, b = as_dtype(from_), as_dtype(to)
-    return _CATEGORY[a.kind] <= _CATEGORY[b.kind]
+    return _CATEGORY[kind(a)] <= _CATEGORY[kind(b)]
 
 
 def result_type(tensor1, tensor2):
@@ -690,7 +687,7 @@ def get_device(self):
 
 
 # --- sampling in place -----------------------------------------------------------------------------------------------
-_MANTISSA = {"float16": 11, "float32": 24, "float64": 53}
+_MANTISSA = {"float16": 11, "float32": 24, "float64": 53, "bfloat16": 8}
 
 
 def random_(self, from_=0, to=None, *, generator=None):
@@ -700,7 +697,7 @@ def random_(self, from_=0, to=None, *, generator=None):
         from_, to = 0, from_
     if to is None:
         dtype = self.dtype
-        to = (2 ** _MANTISSA[dtype.name] + 1) if dtype.kind == "f" else 2 if dtype == bool_ else int(np.iinfo(dtype).max) + 1
+        to = (2 ** _MANTISSA[dtype.name] + 1) if is_floating(dtype) else 2 if dtype == bool_ else int(np.iinfo(dtype).max) + 1
     if from_ >= to:
         raise errors.InvalidArgumentError(f"random_ expects 'from' to be less than 'to', but got from={from_} >= to={to}")
     shape = tuple(self.shape)
@@ -726,7 +723,7 @@ def geometric_(self, p, *, generator=None):
     as ``torch.Tensor.geometric_``: ceil(log(1 - u) / log(1 - p))."""
     if not 0 < p < 1:
         raise errors.InvalidArgumentError(f"geometric_ expects p to be in (0, 1), but got p={p}")
-    u = self._session.rand(*self.shape, generator=generator, dtype=self.dtype if self.dtype.kind == "f" else defaults.current)
+    u = self._session.rand(*self.shape, generator=generator, dtype=self.dtype if is_floating(self.dtype) else defaults.current)
     return self.copy_(((1.0 - u).log() / math.log1p(-p)).ceil().clamp_min(1).to(self.dtype))
 
 

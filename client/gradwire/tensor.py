@@ -14,6 +14,8 @@ from collections import namedtuple
 
 import numpy as np
 
+from . import floats
+from .floats import is_floating
 from . import defaults, errors
 from .amp import autocast_mode as _amp
 from .grad_mode import is_grad_enabled, no_grad
@@ -26,6 +28,9 @@ int32, int64, bool_ = np.dtype(np.int32), np.dtype(np.int64), np.dtype(np.bool_)
 uint8, int8, int16 = np.dtype(np.uint8), np.dtype(np.int8), np.dtype(np.int16)
 _ALIASES = {"float": "float32", "double": "float64", "half": "float16", "long": "int64", "int": "int32", "short": "int16"}
 _SUPPORTED = {float16, float32, float64, uint8, int8, int16, int32, int64, bool_}
+bfloat16 = floats.bfloat16  # ml_dtypes' (None where it is not installed)
+if bfloat16 is not None:
+    _SUPPORTED.add(bfloat16)
 
 max_result = namedtuple("max", ["values", "indices"])
 min_result = namedtuple("min", ["values", "indices"])
@@ -569,7 +574,7 @@ class Tensor:
                 "you can only change requires_grad flags of leaf variables. If you want to use a computed "
                 "variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach()."
             )
-        if requires_grad and self._dtype is not None and self._dtype.kind != "f":
+        if requires_grad and self._dtype is not None and not is_floating(self._dtype):
             raise errors.InvalidArgumentError("only Tensors of floating point and complex dtype can require gradients")
         if self._is_leaf:
             self._session._set_requires_grad(self, bool(requires_grad))
@@ -589,7 +594,10 @@ class Tensor:
             _device_type(device)
         if dtype is None or as_dtype(dtype) == self._dtype:
             return self
-        return _op("to", (self,), {"dtype": as_dtype(dtype).name})
+        dtype = as_dtype(dtype)
+        if floats.is_bfloat16(dtype):
+            self._session._check_dtype(dtype)
+        return _op("to", (self,), {"dtype": dtype.name})
 
     def cpu(self) -> "Tensor":
         return self.to("cpu")
@@ -598,7 +606,7 @@ class Tensor:
         return self.to("cuda")
 
     def is_floating_point(self) -> bool:
-        return self.dtype.kind == "f"
+        return is_floating(self.dtype)
 
     def __index__(self):  # lst[t], range(t): an integer tensor of one element, as PyTorch
         if self.dtype.kind not in "iu" or self.numel() != 1:
@@ -652,7 +660,7 @@ class Tensor:
 
     # --- ops (the binary operators are made from _OPERATORS below the class) ------------------
     def __invert__(self):
-        if self._dtype is not None and self._dtype.kind == "f":
+        if self._dtype is not None and is_floating(self._dtype):
             raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
         return _op("bitwise_not", (self,))
 
@@ -898,7 +906,7 @@ class Tensor:
     def histc(self, bins=100, min=0, max=0):
         """Counts of the elements in ``bins`` equal bins over [``min``, ``max``] (both 0: the elements' own range),
         as ``torch.histc``: in this tensor's float dtype; elements outside the range are not counted; no gradient."""
-        if self._dtype is not None and self._dtype.kind != "f":
+        if self._dtype is not None and not is_floating(self._dtype):
             raise errors.UnimplementedError(f'"histogram_cpu" not implemented for \'{_TENSOR_TYPE_NAMES.get(self._dtype, self._dtype.name)}\'')
         if bins <= 0:
             raise errors.InvalidArgumentError(f"torch.histogram(): bins must be > 0, but got {bins} for dimension 0")
@@ -1298,7 +1306,7 @@ class Tensor:
 
     def bernoulli_(self, p=0.5, *, generator=None):
         """0/1 samples, each 1 with probability ``p`` (a number or a tensor), written into this tensor."""
-        samples = self._session.rand(*self.shape, generator=generator, dtype=self.dtype if self.dtype.kind == "f" else defaults.current)
+        samples = self._session.rand(*self.shape, generator=generator, dtype=self.dtype if is_floating(self.dtype) else defaults.current)
         return self.copy_((samples < p).to(self.dtype))
 
     def exponential_(self, lambd=1.0, *, generator=None):
@@ -1316,7 +1324,7 @@ class Tensor:
         ``num_samples`` largest log-weights plus Gumbel noise: a draw without replacement, weight by weight)."""
         if self.ndim not in (1, 2):
             raise errors.InvalidArgumentError("prob_dist must be 1 or 2 dim")
-        if self.dtype.kind != "f":
+        if not is_floating(self.dtype):
             raise errors.InvalidArgumentError("multinomial only supports floating-point dtypes for input")
         if num_samples <= 0:
             raise errors.InvalidArgumentError("cannot sample n_sample <= 0 samples")
@@ -1423,7 +1431,7 @@ class Tensor:
 
     def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
         """NaN, +inf and -inf replaced (by 0 and the dtype's largest and smallest finite values unless given)."""
-        if self.dtype.kind != "f":
+        if not is_floating(self.dtype):
             return self.clone()
         info = np.finfo(self.dtype)
         out = self.masked_fill(self.isnan(), nan)
@@ -1558,7 +1566,7 @@ class Tensor:
 
     def frac(self):
         """The fractional part, ``x - trunc(x)`` (its sign is x's), as ``torch.frac``; its gradient passes unchanged."""
-        if self.dtype.kind != "f":
+        if not is_floating(self.dtype):
             raise errors.UnimplementedError(f'"frac_cpu" not implemented for \'{_TENSOR_TYPE_NAMES.get(self.dtype, self.dtype.name)}\'')
         return self - self.trunc()
 
@@ -1573,12 +1581,12 @@ class Tensor:
     def nansum(self, dim=None, keepdim=False, *, dtype=None):
         """The sum over ``dim`` with NaNs counted as zero (they get no gradient), as ``torch.nansum``."""
         x = self if dtype is None else self.to(dtype)
-        return (x.masked_fill(x.isnan(), 0) if x.dtype.kind == "f" else x).sum(dim, keepdim)
+        return (x.masked_fill(x.isnan(), 0) if is_floating(x.dtype) else x).sum(dim, keepdim)
 
     def nanmean(self, dim=None, keepdim=False, *, dtype=None):
         """The mean over ``dim`` of the elements that are not NaN, as ``torch.nanmean``."""
         x = self if dtype is None else self.to(dtype)
-        if x.dtype.kind != "f":
+        if not is_floating(x.dtype):
             raise errors.InvalidArgumentError(
                 f"nanmean(): expected input to have floating point or complex dtype but got {_TENSOR_TYPE_NAMES.get(x.dtype, x.dtype.name)}"
             )
@@ -1685,11 +1693,11 @@ class Tensor:
             raise errors.InvalidArgumentError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'")
         quotient = self.detach().floor_divide(other.detach() if isinstance(other, Tensor) else other)
         if rounding_mode == "trunc":
-            if quotient.dtype.kind == "f":
+            if is_floating(quotient.dtype):
                 quotient = (self.detach() / (other.detach() if isinstance(other, Tensor) else other)).trunc()
             else:  # floor's quotient, one up where it was negative and inexact
                 quotient = quotient + ((quotient < 0) & (quotient * other != self)).to(quotient.dtype)
-        if quotient.dtype.kind == "f" and is_grad_enabled() and any(isinstance(t, Tensor) and t._requires_grad for t in (self, other)):
+        if is_floating(quotient.dtype) and is_grad_enabled() and any(isinstance(t, Tensor) and t._requires_grad for t in (self, other)):
             # PyTorch's rounded division passes a zero gradient: the quotient chosen everywhere over self / other
             everywhere = self._session.full(tuple(quotient.shape), True, dtype=bool_)
             return where(everywhere, quotient, self / other)
@@ -1806,7 +1814,7 @@ class Tensor:
     def frexp(self):
         """``(mantissa, exponent)`` with self = mantissa * 2**exponent and |mantissa| in [0.5, 1) (0 for 0), the exponent
         int32, as ``torch.frexp``; the mantissa's gradient is g / 2**exponent."""
-        if self.dtype.kind != "f":
+        if not is_floating(self.dtype):
             raise errors.InvalidArgumentError("torch.frexp() only supports floating-point dtypes")
         mantissa, exponent = _op("frexp", (self,), outputs=2)
         exponent._dtype = int32
@@ -1853,14 +1861,14 @@ class Tensor:
     def logcumsumexp(self, dim):
         """log(cumsum(exp(self))) along ``dim``, one logaddexp at a time (no underflow where the terms are far apart), as
         ``torch.logcumsumexp``."""
-        if self._dtype is not None and self._dtype.kind != "f":
+        if self._dtype is not None and not is_floating(self._dtype):
             raise errors.UnimplementedError(f'"logcumsumexp_out_cpu" not implemented for \'{_TENSOR_TYPE_NAMES.get(self._dtype, self._dtype.name)}\'')
         return _op("logcumsumexp", (self,), {"dim": dim})
 
     def nanmedian(self, dim=None, keepdim=False):
         """The lower median of the values that are not NaN (NaN where all are), as ``torch.nanmedian``: of everything, a
         0-d tensor; along ``dim``, a named tuple ``(values, indices)``. The gradient goes to the element picked."""
-        if self.dtype.kind != "f":
+        if not is_floating(self.dtype):
             return self.median() if dim is None else self.median(dim, keepdim)
         if dim is None:
             flat = self.reshape(-1)
@@ -1883,7 +1891,7 @@ class Tensor:
         ``torch.nanquantile``."""
         if interpolation not in ("linear", "lower", "higher", "nearest", "midpoint"):
             raise errors.InvalidArgumentError(f"quantile() interpolation must be one of linear, lower, higher, midpoint or nearest, but got {interpolation}")
-        if self.dtype.kind != "f":
+        if not is_floating(self.dtype):
             raise errors.InvalidArgumentError("quantile() input tensor must be either float or double dtype")
         many = not isinstance(q, (int, float))
         qs = [float(v) for v in (q.tolist() if isinstance(q, Tensor) else np.asarray(q).reshape(-1).tolist())] if many else [float(q)]
@@ -1926,7 +1934,7 @@ class Tensor:
         if self.ndim > 2:
             raise errors.InvalidArgumentError(f"cov(): expected input to have two or fewer dimensions but got an input with {self.ndim} dimensions")
         x = self.reshape(1, -1) if self.ndim < 2 else self
-        if x.dtype.kind != "f":
+        if not is_floating(x.dtype):
             x = x.to(defaults.current)
         weights = fweights
         if aweights is not None:
@@ -1983,7 +1991,7 @@ class Tensor:
         elements' own by default: a sync point) or between the edges of a 1-D tensor ``bins``, the last edge inclusive,
         as ``torch.histogram``; ``density``: normalised to integrate to 1. Not differentiable here (PyTorch's has no
         derivative either)."""
-        if self.dtype.kind != "f":
+        if not is_floating(self.dtype):
             raise errors.UnimplementedError(f'"histogramdd" not implemented for \'{_TENSOR_TYPE_NAMES.get(self.dtype, self.dtype.name)}\'')
         flat = self.detach().reshape(-1)
         if isinstance(bins, Tensor):
@@ -2181,7 +2189,7 @@ def _inplace_op(target, name, others=(), params=None):
 def _bitwise_into(name, target, *others):
     for x in (target,) + others:
         dtype = x._dtype if isinstance(x, Tensor) else float32 if isinstance(x, float) else None
-        if dtype is not None and dtype.kind == "f":
+        if dtype is not None and is_floating(dtype):
             raise errors.UnimplementedError(f'"{name}_cpu" not implemented for \'{_TORCH_TYPE_NAMES.get(dtype, dtype.name)}\'')
     return _inplace_op(target, name, others)
 
@@ -2194,7 +2202,7 @@ def _tensor_argument(name, argument, value, position=2):
 def _check_nextafter(x, other):
     _tensor_argument("nextafter", "other", other)
     for t in (x, other):
-        if t._dtype is not None and t._dtype.kind != "f":
+        if t._dtype is not None and not is_floating(t._dtype):
             raise errors.UnimplementedError(f'"nextafter_cpu" not implemented for \'{_TENSOR_TYPE_NAMES.get(t._dtype, t._dtype.name)}\'')
 
 
@@ -2224,7 +2232,7 @@ def _nan_ignoring_extreme(name, x, other, wins):
 def _xlog(x, y, log):
     """``x * log(y)``, 0 where x is 0 and y is not NaN (xlogy, xlog1py): the zero's gradient passes to neither."""
     if not isinstance(x, Tensor):
-        x = y._session.full((), x, dtype=y.dtype if y.dtype.kind == "f" else defaults.current)
+        x = y._session.full((), x, dtype=y.dtype if is_floating(y.dtype) else defaults.current)
     zero = x == 0
     if isinstance(y, Tensor):
         zero = zero & y.isnan().logical_not()
@@ -2296,9 +2304,11 @@ for _name, _alias in {"mul": "multiply", "mul_": "multiply_", "gt": "greater", "
     setattr(Tensor, _alias, getattr(Tensor, _name))
 for _name, _dtype in {**_ALIASES, "bool": "bool", "byte": "uint8", "char": "int8"}.items():  # float() double() ... byte() char() bool()
     setattr(Tensor, _name, _conversion(_name, np.dtype(_dtype)))
+if bfloat16 is not None:
+    Tensor.bfloat16 = _conversion("bfloat16", bfloat16)
 
 
-_TORCH_TYPE_NAMES = {float16: "Half", float32: "Float", float64: "Double"}
+_TORCH_TYPE_NAMES = {float16: "Half", float32: "Float", float64: "Double", bfloat16: "BFloat16"}
 _TENSOR_TYPE_NAMES = {**_TORCH_TYPE_NAMES, int64: "Long", int32: "Int", int16: "Short", int8: "Char", uint8: "Byte", bool_: "Bool"}
 
 
@@ -2321,7 +2331,7 @@ def _bitwise(name, *operands):
         if not isinstance(x, _OPERANDS):
             return NotImplemented
         dtype = x._dtype if isinstance(x, Tensor) else getattr(x, "dtype", float32 if isinstance(x, float) else None)
-        if dtype is not None and dtype.kind == "f":
+        if dtype is not None and is_floating(dtype):
             raise errors.UnimplementedError(f'"{name}" not implemented for \'{_TORCH_TYPE_NAMES.get(dtype, dtype.name)}\'')
     return _op(name, operands)
 
@@ -2450,7 +2460,7 @@ def _op(name, inputs, params=None, outputs=1, metas=None, extras=None):
     requires_grad = tracked and grad_on and name not in session._non_differentiable
     meta = infer(name, inputs, params or _NO_PARAMS)
     shape, dtype = meta if meta is not None else (None, None)
-    if dtype is not None and dtype.kind != "f":
+    if dtype is not None and not is_floating(dtype):
         requires_grad = False
     if metas is not None:  # one node for them all, on the server as in PyTorch: each output requires grad where the op does
         outputs = len(metas)
@@ -2508,7 +2518,7 @@ def _op_into(name, target, others=(), params=None):
     root = target if target._view_of is None else target._view_of
     if grad_on and target._requires_grad and root._requires_grad and root._is_leaf:
         raise errors.FailedPreconditionError(f"a {'' if root is target else 'view of a '}leaf Variable that requires grad is being used in an in-place operation.")
-    recorded = (grad_on and name not in session._non_differentiable and (target._dtype is None or target._dtype.kind == "f")
+    recorded = (grad_on and name not in session._non_differentiable and (target._dtype is None or is_floating(target._dtype))
                 and any(isinstance(x, Tensor) and x._requires_grad for x in inputs))
     session._op_into(name, inputs, params, grad_on)
     if recorded:

@@ -15,12 +15,16 @@ from numbers import Number
 
 import numpy as np
 
+from . import floats
+
 # torch.testing's default (rtol, atol) per dtype; integers and bool compare exactly.
 _DEFAULT_TOLERANCES = {
     np.dtype("float16"): (1e-3, 1e-5),
     np.dtype("float32"): (1.3e-6, 1e-5),
     np.dtype("float64"): (1e-7, 1e-7),
 }
+if floats.bfloat16 is not None:
+    _DEFAULT_TOLERANCES[floats.bfloat16] = (1.6e-2, 1e-5)
 
 
 def assert_close(actual, expected, *, allow_subclasses=True, rtol=None, atol=None, equal_nan=False,
@@ -96,7 +100,10 @@ def _fetch(value):
     if isinstance(value, np.ndarray):
         return value, "cpu"
     device = str(value.device)  # a torch tensor
-    return value.detach().cpu().numpy(), "cpu" if device == "cpu" else device
+    value = value.detach().cpu()
+    if str(value.dtype) == "torch.bfloat16" and floats.bfloat16 is not None:  # (torch's numpy() refuses bfloat16)
+        return value.float().numpy().astype(floats.bfloat16), "cpu" if device == "cpu" else device
+    return value.numpy(), "cpu" if device == "cpu" else device
 
 
 def _tolerances(dtypes, rtol, atol):
@@ -116,6 +123,8 @@ def _compare_tensors(actual, expected, *, rtol, atol, equal_nan, check_device, c
     if check_dtype and a.dtype != e.dtype:
         return f"The values for attribute 'dtype' do not match: torch.{a.dtype.name} != torch.{e.dtype.name}."
     rtol, atol = _tolerances((a.dtype, e.dtype), rtol, atol)
+    if floats.is_bfloat16(a.dtype) or floats.is_bfloat16(e.dtype):  # compared in float32, where bfloat16 is exact
+        a, e = (x.astype(np.float32) if floats.is_bfloat16(x.dtype) else x for x in (a, e))
     if a.dtype != e.dtype:
         common = np.result_type(a.dtype, e.dtype)
         a, e = a.astype(common), e.astype(common)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .floats import finfo_of, is_floating
 from . import defaults
 from .tensor import _ALIASES
 
@@ -29,9 +30,9 @@ class finfo:
 
     def __init__(self, type=None):
         dtype = defaults.current if type is None else _parse(type)
-        if dtype.kind != "f":
+        if not is_floating(dtype):
             raise TypeError("torch.finfo() requires a floating point input type. Use torch.iinfo to handle 'torch.finfo'")
-        info = np.finfo(dtype)
+        info = finfo_of(dtype)  # (bfloat16: ml_dtypes' finfo)
         self.bits, self.dtype = int(info.bits), dtype.name
         self.eps, self.max, self.min = float(info.eps), float(info.max), float(info.min)
         self.tiny = self.smallest_normal = float(info.smallest_normal)

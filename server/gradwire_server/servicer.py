@@ -253,7 +253,7 @@ class GradwireServicer(pb_grpc.GradwireServicer):
         """Version, device, limits and capabilities of this server."""
         return pb.ServerInfo(
             version=__version__, device=self.registry.backend.device, limits=self.limits(),
-            ops=sorted(OPS), non_differentiable=sorted(NON_DIFFERENTIABLE), dtypes=sorted(SUPPORTED_DTYPES.values()),
+            ops=sorted(OPS), non_differentiable=sorted(NON_DIFFERENTIABLE), dtypes=self.registry.backend.dtypes(),
         )
 
 

@@ -3,7 +3,8 @@
 Inside an enabled region, an op whose name is in the device's table below has its floating inputs cast first
 (a ``to`` op each, recorded by autograd, so gradients flow back to float32 parameters as float32):
 
-- ``lower``: to the region's dtype (float16): matmuls, convolutions, ``linear``;
+- ``lower``: to the region's dtype (bfloat16 on 'cpu', float16 on 'cuda', unless the region names one): matmuls,
+  convolutions, ``linear``;
 - ``fp32``: to float32: losses, and on CUDA the ops torch keeps in float32 there (``exp log pow softmax sum ...``);
 - ``promote``: all to the widest floating dtype among them (``cat stack ...``);
 - ``banned``: refused, as torch refuses ``binary_cross_entropy`` under CUDA autocast.
@@ -25,7 +26,11 @@ import warnings
 
 import numpy as np
 
+from ..floats import bfloat16 as _BFLOAT16, is_bfloat16, is_floating, promote_floats
+
 _FLOAT16, _FLOAT32, _FLOAT64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
+# torch's defaults: bfloat16 on 'cpu' (float16 where ml_dtypes is missing), float16 on 'cuda'
+_DEFAULT_DTYPES = {"cuda": _FLOAT16, "cpu": _BFLOAT16 if _BFLOAT16 is not None else _FLOAT16}
 _DEVICE_TYPES = ("cuda", "cpu")
 
 # --- the op tables: gradwire op name -> policy, one per device type ---------------------------------------------
@@ -72,7 +77,7 @@ class _State(threading.local):
 
     def __init__(self):
         self.enabled = {device: False for device in _DEVICE_TYPES}
-        self.dtype = {device: _FLOAT16 for device in _DEVICE_TYPES}
+        self.dtype = dict(_DEFAULT_DTYPES)
         self.cache_enabled = True
         self.nesting = 0
         self.excluded = 0  # inside an @autocast_op function: its ops are not cast again
@@ -97,8 +102,8 @@ def is_autocast_enabled(device_type: str = "cuda") -> bool:
 
 
 def get_autocast_dtype(device_type: str):
-    """The dtype autocast casts to on ``device_type``: float16 unless a region set another (gradwire has no bfloat16, so
-    float16 is the default on 'cpu' too, where torch's is bfloat16)."""
+    """The dtype autocast casts to on ``device_type`` unless a region set another: as torch's, bfloat16 on 'cpu' and
+    float16 on 'cuda'."""
     if not is_autocast_available(device_type):
         raise RuntimeError(f"User specified an unsupported autocast device_type '{device_type}'")
     return state.dtype[device_type]
@@ -115,13 +120,14 @@ def clear_autocast_cache():
 
 class autocast:
     """``torch.amp.autocast(device_type, dtype=None, enabled=True, cache_enabled=None)``: a context manager and a
-    decorator inside which matmuls and convolutions run in float16 and losses (and, on CUDA, the ops torch lists) in
-    float32, as torch's op lists say. ``dtype``: float16 only (the default on both 'cuda' and 'cpu'; NumPy and CuPy have
-    no bfloat16: 'cuda' refuses it with torch's words, 'cpu' warns and disables autocast, as torch does for a dtype its
-    CPU autocast lacks). ``cache_enabled``: a float32 leaf that requires grad (a weight) is cast once per region.
+    decorator inside which matmuls and convolutions run in a lower precision and losses (and, on CUDA, the ops torch
+    lists) in float32, as torch's op lists say. ``dtype``: bfloat16 (the default on 'cpu', as torch's) or float16 (the
+    default on 'cuda'); another dtype warns and disables autocast, as torch does. On 'cuda' bfloat16 needs a server
+    whose device holds it (``Session.server_info.dtypes``): else it is refused with torch's words.
+    ``cache_enabled``: a float32 leaf that requires grad (a weight) is cast once per region.
 
-    Nest ``autocast(device_type, enabled=False)`` to run a part in the inputs' own dtypes; outputs made in float16 stay
-    float16 there (cast them with ``.float()``). The region covers this thread's ops on tensors of ``device_type``.
+    Nest ``autocast(device_type, enabled=False)`` to run a part in the inputs' own dtypes; outputs made in the lower
+    dtype stay so there (cast them with ``.float()``). The region covers this thread's ops on tensors of ``device_type``.
     """
 
     def __init__(self, device_type, dtype=None, enabled=True, cache_enabled=None):
@@ -136,17 +142,17 @@ class autocast:
             if device_type == "cuda" and not _cuda_available():
                 warnings.warn("CUDA is not available (no open session's server computes on CUDA). Disabling autocast.", stacklevel=2)
                 enabled = False
-            elif device_type == "cuda" and fast_dtype == "bfloat16":
+            elif device_type == "cuda" and is_bfloat16(fast_dtype) and not _cuda_bfloat16():
                 raise RuntimeError("Current CUDA Device does not support bfloat16. Please switch dtype to float16.")
-            elif fast_dtype != _FLOAT16:
+            elif fast_dtype != _FLOAT16 and not is_bfloat16(fast_dtype):
                 name = device_type.upper()
                 warnings.warn(
                     f"In {name} autocast, but the target dtype is not supported. Disabling autocast.\n"
-                    f"{name} Autocast only supports dtypes of float16 currently (gradwire has no bfloat16).",
+                    f"{name} Autocast only supports dtypes of torch.bfloat16, torch.float16 currently.",
                     stacklevel=2,
                 )
                 enabled = False
-        self.fast_dtype = fast_dtype if fast_dtype != "bfloat16" else _FLOAT16
+        self.fast_dtype = fast_dtype
         self._enabled = bool(enabled)
 
     def __enter__(self):
@@ -188,12 +194,17 @@ class autocast:
 
 
 def _read_dtype(dtype):
-    """A dtype as gradwire reads it, or "bfloat16" (torch.bfloat16, "bfloat16"), which it cannot represent."""
-    if str(dtype).removeprefix("torch.") == "bfloat16":
-        return "bfloat16"
+    """A dtype as gradwire reads it (``gw.bfloat16``, "bfloat16", "torch.float16", ...)."""
     from ..tensor import as_dtype
 
     return as_dtype(dtype)
+
+
+def _cuda_bfloat16():
+    """Whether an open CUDA session's server holds bfloat16 (CuPy with ml_dtypes' bfloat16)."""
+    from ..cuda import _cuda_sessions
+
+    return any("bfloat16" in s.server_info.dtypes for s in _cuda_sessions())
 
 
 def _cuda_available():
@@ -226,7 +237,7 @@ def cast_inputs(name, inputs):
         widest = None
         for x in inputs:
             if _eligible(x):
-                widest = x._dtype if widest is None else np.promote_types(widest, x._dtype)
+                widest = x._dtype if widest is None else promote_floats(widest, x._dtype)
         return inputs if widest is None else tuple(_cast(x, widest) for x in inputs)
     raise RuntimeError(_BANNED)
 
@@ -234,7 +245,7 @@ def cast_inputs(name, inputs):
 def _eligible(x):
     """A floating tensor that is not float64, of a known dtype: what torch's autocast casts."""
     dtype = getattr(x, "_dtype", None)
-    return dtype is not None and dtype.kind == "f" and dtype != _FLOAT64
+    return dtype is not None and is_floating(dtype) and dtype != _FLOAT64
 
 
 def _cast(x, dtype):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 
 from .. import errors
+from ..floats import is_floating
 from ..grad_mode import is_grad_enabled, no_grad
 from ..session import NO_GRADIENT
 from ..tensor import Tensor, _node_hook_result
@@ -154,7 +155,7 @@ class Function:
         inputs = tuple(x for x in args if isinstance(x, Tensor))
         tied = []
         for k, out in enumerate(outputs):
-            if not isinstance(out, Tensor) or out.dtype.kind != "f" or id(out) in ctx._non_differentiable:
+            if not isinstance(out, Tensor) or not is_floating(out.dtype) or id(out) in ctx._non_differentiable:
                 tied.append(out)
                 continue
             dirty = out if id(out) in earlier else None

@@ -16,6 +16,7 @@ import warnings
 import numpy as np
 
 from .. import errors
+from ..floats import is_floating
 from ..printing import tensor_repr
 from ..tensor import Tensor, stack
 from .functional import _zeros_used, grad
@@ -99,7 +100,7 @@ def _differentiable(outputs):
 def _check(func, tupled, diff, eps, atol, rtol):
     outputs = _as_tuple(func(*tupled))
     wrt = [tupled[i] for i in diff]
-    floating = [o for o in outputs if isinstance(o, Tensor) and o.dtype.kind == "f"]
+    floating = [o for o in outputs if isinstance(o, Tensor) and is_floating(o.dtype)]
     checked = _differentiable(outputs)
     if not checked:  # nothing to differentiate: the numerical gradient must be zero, as PyTorch checks
         for k, numerical in enumerate(_numerical(func, tupled, diff, [outputs.index(o) for o in floating], eps)):

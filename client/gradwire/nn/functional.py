@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 
 from .. import errors
+from ..floats import is_floating
 from ..amp.autocast_mode import autocast_op
 from ..tensor import Tensor, _op, _op_into, cat, stack, where
 
@@ -743,7 +744,7 @@ def _mha_shape_check(query, key, value, key_padding_mask, attn_mask, num_heads):
 
 def _additive_mask(mask, name, like):
     """A mask as floats to add to the scores: a bool one's True is -inf (not allowed), as PyTorch's ``_canonical_mask``."""
-    if mask is None or mask.dtype.kind == "f":
+    if mask is None or is_floating(mask.dtype):
         return mask
     if mask.dtype.kind != "b":
         raise AssertionError(f"only bool and floating types of {name} are supported")
@@ -934,7 +935,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
 
 def _is_float(target):
     dtype = target.dtype if isinstance(target, Tensor) else np.asarray(target).dtype
-    return dtype.kind == "f"
+    return is_floating(dtype)
 
 
 def _class_weight(weight, input, class_dim):

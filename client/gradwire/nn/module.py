@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from ..floats import is_floating
 from .. import errors
 from ..grad_mode import is_grad_enabled, no_grad
 from ..session import resolve_session  # noqa: F401 - layers take it from here
@@ -443,7 +444,7 @@ class Module:
         if dtype is None:
             return self
         dtype = as_dtype(dtype)
-        if dtype.kind != "f":
+        if not is_floating(dtype):
             raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired dtype={dtype}")
         for module in self.modules():
             with no_grad():
@@ -455,7 +456,7 @@ class Module:
                 for name, buffer in module._buffers.items():
                     if getattr(buffer, "_uninitialized", False):
                         buffer.to(dtype)
-                    elif buffer is not None and buffer.dtype.kind == "f" and buffer.dtype != dtype:
+                    elif buffer is not None and is_floating(buffer.dtype) and buffer.dtype != dtype:
                         module._buffers[name] = buffer.to(dtype)
         return self
 
@@ -469,6 +470,10 @@ class Module:
 
     def half(self):
         return self.to("float16")
+
+    def bfloat16(self):
+        """Floating-point parameters and buffers cast to bfloat16, as ``torch.nn.Module.bfloat16``."""
+        return self.to("bfloat16")
 
     def get_submodule(self, target: str):
         """The submodule at the dotted path ``target`` ("" is this module), as PyTorch's."""

@@ -13,6 +13,8 @@ import platform
 
 import numpy
 
+from .dtypes import BFLOAT16, COMPUTE as _COMPUTE, SUPPORTED as _SUPPORTED
+
 DEVICES = ("auto", "cpu", "cuda")
 
 try:  # BLAS's axpy, for one-pass in-place updates on NumPy; optional (see axpy)
@@ -51,6 +53,10 @@ def axpy(xp, a, x, y):
         if whole < flat_y.size:
             tail_y = flat_y[whole:]
             tail_y[...] = tail_y.astype(numpy.float64) + float(numpy.float32(a)) * flat_x[whole:].astype(numpy.float64)
+        return y
+    wide = _COMPUTE.get(y.dtype)
+    if wide is not None:  # bfloat16: y + a * x in float32, rounded once, as PyTorch's add_ (not a rounded product added)
+        y[...] = y.astype(wide) + a * x.astype(wide)
         return y
     y += a * x
     return y
@@ -168,6 +174,23 @@ def _usable_cupy():
     return cupy
 
 
+def _holds_bfloat16(xp) -> bool:
+    """Whether ``xp`` holds ml_dtypes' bfloat16 arrays: copied in from the host, cast to float32 and back and
+    copied out. NumPy does once ml_dtypes is installed; CuPy's is recent and experimental (cupy/cupy#9494, merged
+    January 2026; cupyx has none, cupy/cupy#9630), so it is tried."""
+    if BFLOAT16 is None:
+        return False
+    if xp is numpy:
+        return True
+    try:  # pragma: no cover - needs a GPU
+        host = numpy.array([1.5, -2.0], dtype=BFLOAT16)
+        device = xp.asarray(host)
+        back = xp.asnumpy((device.astype(xp.float32) * 2).astype(BFLOAT16))
+        return back.dtype == BFLOAT16 and back.tobytes() == (host.astype(numpy.float32) * 2).astype(BFLOAT16).tobytes()
+    except Exception:
+        return False
+
+
 class _NoStream:
     """NumPy's stand-in for a CUDA stream: work is done when the call returns."""
 
@@ -217,8 +240,14 @@ class Backend:
         self.device = "cuda" if cupy is not None else "cpu"
         # NumPy refuses an integer index out of range; CuPy wraps it around, so the engine checks first (a sync)
         self.wraps_indices = cupy is not None
+        # whether arrays of ml_dtypes' bfloat16 live in this module (the engine computes them in float32)
+        self.bfloat16 = _holds_bfloat16(self.xp)
         if cupy is None:
             keep_freed_host_memory()
+
+    def dtypes(self) -> list:
+        """The names of the dtypes this backend holds, sorted (the server info's): bfloat16 only where it can."""
+        return sorted(name for name in _SUPPORTED.values() if name != "bfloat16" or self.bfloat16)
 
     def asnumpy(self, array) -> numpy.ndarray:
         """A host (NumPy) copy of an array of this backend; no copy on NumPy."""

@@ -10,7 +10,22 @@ from .errors import DTypeError
 
 DEFAULT_FLOAT = np.dtype(np.float32)
 
+try:  # NumPy has no bfloat16; ml_dtypes (a dependency) registers one with NumPy, with ufunc loops
+    import ml_dtypes
+    BFLOAT16 = np.dtype(ml_dtypes.bfloat16)
+except ImportError:  # pragma: no cover - the engine runs without it, and without bfloat16
+    BFLOAT16 = None
+
 SUPPORTED = {np.dtype(name): name for name in ("float32", "float64", "float16", "int64", "int32", "int16", "int8", "uint8", "bool")}
+if BFLOAT16 is not None:
+    SUPPORTED[BFLOAT16] = "bfloat16"
+
+# Storage dtypes the engine computes in another (``Engine.apply``): ml_dtypes' bfloat16 is a NumPy "V" kind with ufunc
+# loops in bfloat16 only (sums accumulate in bfloat16, no matmul, no SciPy special functions). PyTorch's CPU kernels
+# compute bfloat16 in float32 and round the result once; so does the engine, and its backward rules run in float32.
+COMPUTE = {} if BFLOAT16 is None else {BFLOAT16: np.dtype(np.float32)}
+# dtypes that are floating point but not of NumPy's kind "f"
+_OTHER_FLOATS = frozenset(COMPUTE)
 
 # PyTorch's alternative spellings, so "float", "double", "long" read as users expect.
 _ALIASES = {"float": "float32", "double": "float64", "half": "float16", "long": "int64", "int": "int32", "short": "int16"}
@@ -32,7 +47,7 @@ def parse_dtype(dtype) -> np.dtype:
 def parse_default_float(dtype) -> np.dtype:
     """The default float dtype an op command names (``set_default_dtype`` on the client): a float dtype."""
     parsed = parse_dtype(dtype)
-    if parsed.kind != "f":
+    if not is_floating(parsed):
         raise DTypeError("only floating-point types are supported as the default type")
     return parsed
 
@@ -60,21 +75,24 @@ def checked_integer(value, dtype: np.dtype):
 
 
 def is_floating(dtype: np.dtype) -> bool:
-    return dtype.kind == "f"
+    return dtype.kind == "f" or dtype in _OTHER_FLOATS
 
 
 def promote(a: np.dtype, b: np.dtype) -> np.dtype:
     """PyTorch's promotion for two tensors: a float meets an integer as that float."""
     if a == b:
         return a
-    if a.kind == "f" and b.kind != "f":
+    a_float, b_float = is_floating(a), is_floating(b)
+    if a_float and not b_float:
         return a
-    if b.kind == "f" and a.kind != "f":
+    if b_float and not a_float:
         return b
+    if a in _OTHER_FLOATS or b in _OTHER_FLOATS:  # bfloat16 with float16 is float32, as PyTorch's
+        return np.promote_types(COMPUTE.get(a, a), COMPUTE.get(b, b))
     return np.promote_types(a, b)
 
 
-_CATEGORY = {"b": 0, "i": 1, "u": 1, "f": 2}
+_CATEGORY = {"b": 0, "i": 1, "u": 1, "f": 2, "V": 2}
 
 
 def promote_tensors(dtypes_and_ndims) -> np.dtype | None:

@@ -14,7 +14,7 @@ from collections import namedtuple
 import numpy as np
 
 from .backend import Backend
-from .dtypes import DEFAULT_FLOAT, checked_integer, is_floating, parse_dtype, promote_tensors, wrap_integer
+from .dtypes import COMPUTE, DEFAULT_FLOAT, checked_integer, is_floating, parse_dtype, promote_tensors, wrap_integer
 from .errors import DeviceError, DTypeError, GraphError, IndexOutOfRange, InvalidArgument, ShapeError
 from .graph import DROPPED, AccumulateGrad, Meta, Node, is_grad_enabled, set_grad_enabled, walk_backward
 from .traced import Traced, TracedNumpy, traced_input_grads
@@ -83,6 +83,10 @@ class Engine:
             for key, value in params.items():
                 if type(value) is list:
                     params[key] = tuple(value)
+        # a bfloat16 op runs in float32 and its result is rounded once (``dtypes.COMPUTE``); views stay views
+        stored = arrays[0].dtype if type(arrays[0]) is self._ndarray and arrays[0].dtype in COMPUTE else None
+        if stored is not None:
+            return self._apply_computed(op, name, inputs, arrays, params, forward_params, tracked, stored)
         try:
             if name in _REDUCTIONS and params.get("dim") is not None and getattr(arrays[0], "ndim", 1) == 0:
                 # a 0-d tensor has dim 0 (and -1), as PyTorch's: the reduction is over everything (CuPy refuses axis 0
@@ -97,7 +101,7 @@ class Engine:
         else:
             first = out = out if type(out) is self._ndarray else self.xp.asarray(out)
 
-        requires_grad = tracked and first.dtype.kind == "f" and name not in NON_DIFFERENTIABLE and is_grad_enabled()
+        requires_grad = tracked and (first.dtype.kind == "f" or first.dtype in COMPUTE) and name not in NON_DIFFERENTIABLE and is_grad_enabled()
         # a view op's output shares input 0's version counter only when it shares its memory: advanced
         # indexing and a reshape of a non-contiguous array copy, and a later in-place change cannot reach them
         view = op.view and type(inputs[0]) is Tensor and self.xp.may_share_memory(first, arrays[0])
@@ -110,13 +114,52 @@ class Engine:
             result.grad_fn = self._record(op, inputs, arrays, params, out, (result,))
         return result
 
+    def _apply_computed(self, op, name, inputs, arrays, params, forward_params, tracked, stored):
+        """``apply`` for an op whose first input is of a storage dtype the engine computes in another (bfloat16, in
+        float32): the inputs of that dtype widened, the op run, its outputs of the wide dtype rounded back once (an op
+        that names its result's dtype keeps it). A view op runs on the stored arrays, sharing their memory. A node
+        recorded keeps the wide inputs and outputs, so the backward rules run in float32 too (``Node.input_grads``
+        widens the gradients that come in); the walk rounds each input's gradient to its dtype."""
+        wide = COMPUTE[stored]
+        computed = arrays if op.view else [a.astype(wide) if type(a) is self._ndarray and a.dtype == stored else a for a in arrays]
+        try:
+            if name in _REDUCTIONS and params.get("dim") is not None and getattr(arrays[0], "ndim", 1) == 0:
+                forward_params = {**params, "dim": _zero_d_dim(params["dim"])}
+            out = op.forward(self.xp, *computed, **forward_params)
+        except (ValueError, IndexError, TypeError) as error:
+            raise _explain(name, inputs, params, error) from None
+        several = type(out) is tuple
+        wide_out = tuple(self.xp.asarray(o) for o in out) if several else (self.xp.asarray(out),)
+        keep = op.view or "dtype" in params
+        stored_out = tuple(o if keep or o.dtype != wide else o.astype(stored) for o in wide_out)
+        first = stored_out[0]
+        recording = tracked and name not in NON_DIFFERENTIABLE and is_grad_enabled()
+        view = op.view and type(inputs[0]) is Tensor and self.xp.may_share_memory(first, arrays[0])
+        result = Tensor(first, self, recording and is_floating(first.dtype), None, inputs[0]._version if view else [0])
+        if view:
+            _note_view(result, inputs[0], name, params)
+        if recording:  # residuals in the wide dtype: the rounded outputs, widened again
+            saved_out = tuple(o.astype(wide) if o.dtype == stored else o for o in stored_out)
+            saved_in = computed if not op.view else [a.astype(wide) if type(a) is self._ndarray and a.dtype == stored else a for a in arrays]
+            saved_out = saved_out if several else saved_out[0]
+        if several:
+            if not recording:
+                return (result,) + tuple(Tensor(o, self) for o in stored_out[1:])
+            results = self._several(op, inputs, saved_in, params, saved_out, result, True)
+            for r, o in zip(results[1:], stored_out[1:]):  # the tensors hold the rounded outputs
+                r.array = o
+            return results
+        if result._requires_grad:
+            result.grad_fn = self._record(op, inputs, saved_in, params, saved_out, (result,))
+        return result
+
     def _several(self, op, inputs, arrays, params, out, result, tracking):
         """The outputs of an op that gives several. Where its VJP entry names n differentiable outputs (``svd``: U, S,
         Vh), the first n share one node, each with its output number; else only the first is differentiable
         (values, then indices)."""
         vjp = VJPS.get(op.name)
         n = vjp.outputs if vjp is not None else 1
-        results = (result,) + tuple(Tensor(o, self, tracking and k < n and o.dtype.kind == "f") for k, o in enumerate(out[1:], 1))
+        results = (result,) + tuple(Tensor(o, self, tracking and k < n and (o.dtype.kind == "f" or o.dtype in COMPUTE)) for k, o in enumerate(out[1:], 1))
         if n == 1:
             if result._requires_grad:
                 result.grad_fn = self._record(op, inputs, arrays, params, out, results)
@@ -143,7 +186,7 @@ class Engine:
         target = promote_tensors((a.dtype, a.ndim) for a in arrays if not isinstance(a, _SCALARS))
         if target is None:
             raise InvalidArgument(f"{name}() needs at least one tensor input")
-        if target.kind != "f" and (name in _FLOAT_RESULTS or any(type(a) is float for a in arrays)):
+        if not is_floating(target) and (name in _FLOAT_RESULTS or any(type(a) is float for a in arrays)):
             target = self.default_float  # true division and float scalars make integer tensors float
         if name == "where":
             if arrays[0].dtype != np.bool_:
@@ -152,7 +195,7 @@ class Engine:
             target = promote_tensors((a.dtype, a.ndim) for a in arrays[1:] if not isinstance(a, _SCALARS))
             if target is None:
                 target = _BOOL if all(type(a) is bool for a in arrays[1:]) else _INT64
-            if target.kind != "f" and any(type(a) is float for a in arrays[1:]):
+            if not is_floating(target) and any(type(a) is float for a in arrays[1:]):
                 target = self.default_float
             # numbers as NumPy scalars of the result's dtype (no copy to a device): where(m, 1.0, 0.0) is float32
             return [arrays[0]] + [_as_number(a, target) if isinstance(a, _SCALARS) else a if a.dtype == target else a.astype(target)
@@ -285,6 +328,7 @@ class Engine:
             raise DeviceError(f"device {device!r} is not available: this engine runs on {self.device!r}")
         if dtype is None or parse_dtype(dtype) == x.dtype:
             return x
+        self._check_held(dtype)
         return self.apply("to", x, dtype=parse_dtype(dtype))
 
     # --- in place -------------------------------------------------------------------
@@ -644,6 +688,7 @@ class Engine:
         if type(data) is Tensor:
             data = data.array
         explicit = hasattr(data, "dtype")
+        self._check_held(data.dtype if explicit else None, dtype)
         try:
             array = self.xp.array(data) if explicit else np.array(data)
         except (ValueError, TypeError) as error:
@@ -663,6 +708,7 @@ class Engine:
     def adopt(self, array, requires_grad=False) -> Tensor:
         """A leaf around an existing host array: no copy on NumPy, one host-to-device copy on CuPy,
         finished before this returns (the host buffer may be reused at once)."""
+        self._check_held(array.dtype)
         with self.stream:
             array = self.xp.asarray(array)
             self.stream.synchronize()
@@ -702,7 +748,13 @@ class Engine:
         rng = _or_default(generator, self.generator)
         return self._leaf(rng.standard_normal(_size_args(size), dtype=_random_dtype(dtype)).astype(dtype, copy=False), requires_grad)
 
+    def _check_held(self, *dtypes):
+        """Refuse bfloat16 where this engine's array module cannot hold it (``Backend.bfloat16``: CuPy without it)."""
+        if not self.backend.bfloat16 and any(d is not None and parse_dtype(d) in COMPUTE for d in dtypes):
+            raise DTypeError(f"BFloat16 is not supported on this server's device ({self.device!r}): its array module cannot hold bfloat16 arrays")
+
     def _leaf(self, array, requires_grad):
+        self._check_held(array.dtype)
         if requires_grad and not is_floating(array.dtype):
             raise DTypeError("only Tensors of floating point and complex dtype can require gradients")
         return Tensor(array, self, bool(requires_grad))
@@ -829,7 +881,7 @@ def _same_float_dtype(arrays, ndarray) -> bool:
 
 
 def _random_dtype(dtype):
-    if dtype.kind != "f":
+    if not is_floating(dtype):
         raise DTypeError(f"rand/randn: expected a floating point dtype, got {dtype}")
     return np.float64 if dtype == np.float64 else np.float32
 

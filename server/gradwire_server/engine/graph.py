@@ -20,6 +20,7 @@ import threading
 from contextlib import contextmanager
 from typing import NamedTuple
 
+from .dtypes import COMPUTE
 from .errors import AnomalyError, GraphError, NoDerivative
 
 # --- grad mode (thread-local, as in PyTorch) -----------------------------------
@@ -171,7 +172,9 @@ class Node:
         ans, inputs = saved or self.saved
         rules, params = rules or self.rules, self.params
         if self.outputs is not None:
-            grad = tuple(grad)  # (one per output, None where none arrived: each rule takes that as zeros)
+            grad = tuple(g if g is None or g.dtype not in COMPUTE else g.astype(COMPUTE[g.dtype]) for g in grad)
+        elif grad.dtype in COMPUTE:  # a bfloat16 output: its rule runs in float32, as its op did (``Engine._apply_computed``)
+            grad = grad.astype(COMPUTE[grad.dtype])
         grads = []
         for argnum, edge in enumerate(self.edges):
             if edge is None:

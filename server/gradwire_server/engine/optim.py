@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass
 
 from .backend import axpy
+from .dtypes import is_floating
 from .errors import GraphError, InvalidArgument, ShapeError
 from .tensor import Tensor
 
@@ -106,7 +107,7 @@ class Optimizer:
                     raise GraphError("can't optimize a non-leaf Tensor")
                 if param.grad is None:  # as PyTorch: a parameter without a gradient is left alone
                     continue
-                if param.dtype.kind != "f":
+                if not is_floating(param.dtype):
                     raise InvalidArgument(f"an optimizer can only update floating point parameters, got {param.dtype}")
                 update(self.xp, param.array, param.grad.array, self.state.setdefault(key, {}), group)
                 param._version[0] += 1  # an in-place change: a pending backward that saved it will say so
