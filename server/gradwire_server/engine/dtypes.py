@@ -8,10 +8,12 @@ from .errors import DTypeError
 
 DEFAULT_FLOAT = np.dtype(np.float32)
 
-SUPPORTED = {np.dtype(name): name for name in ("float32", "float64", "float16", "int64", "int32", "int16", "int8", "uint8", "bool")}
+SUPPORTED = {np.dtype(name): name for name in ("float32", "float64", "float16", "int64", "int32", "int16", "int8", "uint8", "bool",
+                                                   "complex64", "complex128")}
 
 # PyTorch's alternative spellings, so "float", "double", "long" read as users expect.
-_ALIASES = {"float": "float32", "double": "float64", "half": "float16", "long": "int64", "int": "int32", "short": "int16"}
+_ALIASES = {"float": "float32", "double": "float64", "half": "float16", "long": "int64", "int": "int32", "short": "int16", "cfloat": "complex64",
+            "cdouble": "complex128"}
 
 
 def parse_dtype(dtype) -> np.dtype:
@@ -56,26 +58,41 @@ def checked_integer(value, dtype: np.dtype):
 
 
 def is_floating(dtype: np.dtype) -> bool:
-    return dtype.kind == "f"
+    """Float or complex: the dtypes that carry gradients."""
+    return dtype.kind in "fc"
+
+
+def complex_of(dtype: np.dtype) -> np.dtype:
+    """The complex dtype of a float one's precision (float64 -> complex128; float32 and float16 -> complex64), as
+    PyTorch's ``toComplexType``; a complex dtype is its own."""
+    if dtype.kind == "c":
+        return dtype
+    return np.dtype(np.complex128) if dtype == np.float64 else np.dtype(np.complex64)
+
+
+def real_of(dtype: np.dtype) -> np.dtype:
+    """The float dtype of a complex one's precision (complex64 -> float32); any other dtype is its own."""
+    return np.dtype(np.float64) if dtype == np.complex128 else np.dtype(np.float32) if dtype == np.complex64 else dtype
 
 
 def promote(a: np.dtype, b: np.dtype) -> np.dtype:
-    """PyTorch's promotion for two tensors: a float meets an integer as that float."""
+    """PyTorch's promotion for two tensors: a float (or complex) meets an integer as that float; a complex one meets a
+    float as the complex dtype of the wider precision (complex64 and float64 give complex128)."""
     if a == b:
         return a
-    if a.kind == "f" and b.kind != "f":
+    if a.kind in "fc" and b.kind not in "fc":
         return a
-    if b.kind == "f" and a.kind != "f":
+    if b.kind in "fc" and a.kind not in "fc":
         return b
     return np.promote_types(a, b)
 
 
-_CATEGORY = {"b": 0, "i": 1, "u": 1, "f": 2}
+_CATEGORY = {"b": 0, "i": 1, "u": 1, "f": 2, "c": 3}
 
 
 def promote_tensors(dtypes_and_ndims) -> np.dtype | None:
     """PyTorch's result type of tensors: dimensioned tensors decide; 0-d tensors only where their
-    category (bool < integer < float) is higher (``x + torch.tensor(1.0, dtype=float64)`` stays float32)."""
+    category (bool < integer < float < complex) is higher (``x + torch.tensor(1.0, dtype=float64)`` stays float32)."""
     dims = zeros = None
     for dtype, ndim in dtypes_and_ndims:
         if ndim:
@@ -85,6 +102,7 @@ def promote_tensors(dtypes_and_ndims) -> np.dtype | None:
     if dims is None:
         return zeros
     if zeros is not None and _CATEGORY[zeros.kind] > _CATEGORY[dims.kind]:
-        return zeros
+        # a complex 0-d tensor meets float ones as the complex dtype of the wider precision (complex64, float64: complex128)
+        return promote(zeros, dims) if zeros.kind == "c" and dims.kind == "f" else zeros
     return dims
 

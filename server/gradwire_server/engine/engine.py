@@ -14,8 +14,8 @@ from collections import namedtuple
 import numpy as np
 
 from .backend import Backend
-from .dtypes import DEFAULT_FLOAT, checked_integer, is_floating, parse_dtype, promote_tensors, wrap_integer
-from .errors import DeviceError, DTypeError, GraphError, IndexOutOfRange, InvalidArgument, ShapeError
+from .dtypes import DEFAULT_FLOAT, checked_integer, complex_of, is_floating, parse_dtype, promote_tensors, wrap_integer
+from .errors import DeviceError, DTypeError, GraphError, IndexOutOfRange, InvalidArgument, NotForComplex, ShapeError
 from .graph import DROPPED, AccumulateGrad, Meta, Node, is_grad_enabled, set_grad_enabled, walk_backward
 from .traced import Traced, TracedNumpy, traced_input_grads
 from .ops import OPS
@@ -28,6 +28,16 @@ warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"gradwire_ser
 MaxResult = namedtuple("max", ["values", "indices"])
 MinResult = namedtuple("min", ["values", "indices"])
 _SCALARS = (bool, int, float, np.number, np.bool_)
+# ops that compute rightly on complex tensors, with a VJP rule that is right for them (vjps.CONJUGATED or a rule of
+# their own); any other op given a complex tensor is refused, as PyTorch refuses orders, clamps, rounding, ...
+COMPLEX_OPS = frozenset((
+    "add", "sub", "mul", "div", "neg", "pow", "matmul", "exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "sinh", "cosh", "sigmoid",
+    "reciprocal", "rsqrt", "log10", "log2", "sum", "mean", "prod", "cumsum", "reshape", "transpose", "permute", "squeeze", "unsqueeze",
+    "expand", "index", "index_put", "copy_slices", "cat", "stack", "where", "eq", "ne", "clone", "contiguous", "to", "flip", "roll",
+    "repeat", "tril", "triu", "abs", "isnan", "isinf", "isfinite", "masked_fill", "einsum", "linear",
+    "real", "imag", "conj", "angle", "complex", "polar", "view_as_real", "view_as_complex", "fftn", "ifftn", "rfftn", "irfftn",
+    "linalg_eig",
+))
 _INPLACE = {"add": "add", "sub": "subtract", "mul": "multiply", "div": "true_divide"}
 
 
@@ -75,6 +85,8 @@ class Engine:
                 raise InvalidArgument(f"{name}(): expected a Tensor or a number as input, got {type(x).__name__}")
         if (op.broadcasts or op.arity is None) and (name == "where" or not _same_float_dtype(arrays, self._ndarray)):
             arrays = self._promote(name, inputs, arrays)
+        elif type(arrays[0]) is self._ndarray and arrays[0].dtype.kind == "c" and name not in COMPLEX_OPS:
+            raise _not_for_complex(name, arrays[0].dtype)
         if name in _INTEGER_RULES and arrays[0].dtype.kind in "biu":
             arrays[0] = _INTEGER_RULES[name](name, arrays[0], params, self.default_float)
         forward_params = params
@@ -96,7 +108,7 @@ class Engine:
         else:
             first = out = out if type(out) is self._ndarray else self.xp.asarray(out)
 
-        requires_grad = tracked and first.dtype.kind == "f" and name not in NON_DIFFERENTIABLE and is_grad_enabled()
+        requires_grad = tracked and first.dtype.kind in "fc" and name not in NON_DIFFERENTIABLE and is_grad_enabled()
         # a view op's output shares input 0's version counter only when it shares its memory: advanced
         # indexing and a reshape of a non-contiguous array copy, and a later in-place change cannot reach them
         view = op.view and type(inputs[0]) is Tensor and self.xp.may_share_memory(first, arrays[0])
@@ -115,7 +127,7 @@ class Engine:
         (values, then indices)."""
         vjp = VJPS.get(op.name)
         n = vjp.outputs if vjp is not None else 1
-        results = (result,) + tuple(Tensor(o, self, tracking and k < n and o.dtype.kind == "f") for k, o in enumerate(out[1:], 1))
+        results = (result,) + tuple(Tensor(o, self, tracking and k < n and o.dtype.kind in "fc") for k, o in enumerate(out[1:], 1))
         if n == 1:
             if result._requires_grad:
                 result.grad_fn = self._record(op, inputs, arrays, params, out, results)
@@ -142,8 +154,10 @@ class Engine:
         target = promote_tensors((a.dtype, a.ndim) for a in arrays if not isinstance(a, _SCALARS))
         if target is None:
             raise InvalidArgument(f"{name}() needs at least one tensor input")
-        if target.kind != "f" and (name in _FLOAT_RESULTS or any(type(a) is float for a in arrays)):
+        if target.kind not in "fc" and (name in _FLOAT_RESULTS or any(type(a) is float for a in arrays)):
             target = self.default_float  # true division and float scalars make integer tensors float
+        if target.kind == "c" and name not in COMPLEX_OPS:
+            raise _not_for_complex(name, target)
         if name == "where":
             if arrays[0].dtype != np.bool_:
                 raise DTypeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype {arrays[0].dtype}")
@@ -151,7 +165,7 @@ class Engine:
             target = promote_tensors((a.dtype, a.ndim) for a in arrays[1:] if not isinstance(a, _SCALARS))
             if target is None:
                 target = _BOOL if all(type(a) is bool for a in arrays[1:]) else _INT64
-            if target.kind != "f" and any(type(a) is float for a in arrays[1:]):
+            if target.kind not in "fc" and any(type(a) is float for a in arrays[1:]):
                 target = self.default_float
             # numbers as NumPy scalars of the result's dtype (no copy to a device): where(m, 1.0, 0.0) is float32
             return [arrays[0]] + [_as_number(a, target) if isinstance(a, _SCALARS) else a if a.dtype == target else a.astype(target)
@@ -578,6 +592,8 @@ class Engine:
         if gradient is None:
             if tensor.array.size != 1:
                 raise InvalidArgument("grad can be implicitly created only for scalar outputs")
+            if tensor.dtype.kind == "c":
+                raise InvalidArgument(f"grad can be implicitly created only for real scalar outputs but got torch.{tensor.dtype.name}")
             return self.xp.ones(tensor.shape, dtype=tensor.dtype)
         g = gradient.array if type(gradient) is Tensor else self.xp.asarray(gradient)
         if g.shape != tensor.shape:
@@ -642,7 +658,7 @@ class Engine:
         elif explicit:
             target = parse_dtype(array.dtype)
         else:  # Python numbers: float -> float32, int -> int64, as PyTorch infers
-            kinds = {"f": DEFAULT_FLOAT, "i": np.dtype(np.int64), "u": np.dtype(np.int64), "b": np.dtype(np.bool_)}
+            kinds = {"f": DEFAULT_FLOAT, "i": np.dtype(np.int64), "u": np.dtype(np.int64), "b": np.dtype(np.bool_), "c": complex_of(DEFAULT_FLOAT)}
             if array.dtype.kind not in kinds:
                 raise DTypeError(f"tensor(): could not infer the dtype of {type(data).__name__} with elements of type {array.dtype}")
             target = kinds[array.dtype.kind]
@@ -815,6 +831,26 @@ def _same_float_dtype(arrays, ndarray) -> bool:
         elif type(a) is not float and type(a) is not int:
             return False
     return dtype is not None
+
+
+# PyTorch's words where an op is refused for a complex tensor; the others say '"<op>" not implemented for 'ComplexFloat''
+_COMPLEX_REFUSALS = {
+    "clamp": "clamp is not supported for complex types", "relu": "clamp is not supported for complex types",
+    "maximum": "maximum not implemented for complex tensors.", "minimum": "minimum not implemented for complex tensors.",
+    "sort": "Sort does not support complex dtypes on CPU", "topk": "topk does not support complex dtypes on CPU",
+    "argmax": "argmax(): does not support complex input", "argmin": "argmin(): does not support complex input",
+    "floor": "floor is not supported for complex inputs", "ceil": "ceil is not supported for complex inputs",
+    "trunc": "trunc is not supported for complex inputs",
+    "sign": "Unlike NumPy, torch.sign is not intended to support complex numbers. Please use torch.sgn instead.",
+}
+_KERNEL_NAMES = {"lt": "lt_cpu", "le": "le_cpu", "gt": "gt_cpu", "ge": "ge_cpu", "max": "max_all", "min": "min_all", "amax": "max_values_cpu",
+                 "amin": "min_values_cpu", "atan2": "atan2_cpu", "remainder": "remainder_cpu", "fmod": "fmod_cpu", "erf": "erf_vml_cpu",
+                 "round": "round_vml_cpu"}
+
+
+def _not_for_complex(name, dtype):
+    return NotForComplex(_COMPLEX_REFUSALS.get(name) or
+                         f"\"{_KERNEL_NAMES.get(name, name)}\" not implemented for '{'ComplexDouble' if dtype == np.complex128 else 'ComplexFloat'}'")
 
 
 def _random_dtype(dtype):

@@ -172,6 +172,14 @@ class Node:
         rules, params = rules or self.rules, self.params
         if self.outputs is not None:
             grad = tuple(grad)  # (one per output, None where none arrived: each rule takes that as zeros)
+        elif grad.dtype.kind == "c" and getattr(rules, "conjugated", False):
+            # a holomorphic op's rule is written for real numbers (g * f'(z)); PyTorch's gradient of a complex input
+            # is g * conj(f'(z)): the rule's answer to conj(g), conjugated (a real input then takes its real part)
+            grads = self._input_grads(xp, grad.conj(), ans, inputs, rules, params)
+            return [None if g is None else g.conj() for g in grads]
+        return self._input_grads(xp, grad, ans, inputs, rules, params)
+
+    def _input_grads(self, xp, grad, ans, inputs, rules, params):
         grads = []
         for argnum, edge in enumerate(self.edges):
             if edge is None:
@@ -316,7 +324,7 @@ def walk_backward(xp, roots, root_grads, retain_graph=False, capture=None, accum
                 if g.shape != meta.shape:
                     g = unbroadcast(xp, g, meta.shape)
                 if g.dtype != meta.dtype:
-                    g = g.astype(meta.dtype)
+                    g = g.astype(meta.dtype) if g.dtype.kind != "c" or meta.dtype.kind == "c" else g.real.astype(meta.dtype)
                 elif g is grad and type(edge) is AccumulateGrad:
                     g = g.copy()  # passed through unchanged: this array may reach another leaf too
                 grads[edge] = grads[edge] + g if edge in grads else g
@@ -349,7 +357,7 @@ def _spread(xp, grads, node, grad, computed):
         if g.shape != meta.shape:
             g = unbroadcast(xp, g, meta.shape)
         if g.dtype != meta.dtype:
-            g = g.astype(meta.dtype)
+            g = g.astype(meta.dtype) if g.dtype.kind != "c" or meta.dtype.kind == "c" else g.real.astype(meta.dtype)
         elif type(edge) is AccumulateGrad and any(g is p for p in passed):
             g = g.copy()
         if nr is None:

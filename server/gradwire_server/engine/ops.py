@@ -18,6 +18,7 @@ import numpy as np
 from . import linalg, nn
 from .backend import digamma, erf, erfc, erfcx, erfinv, i0, lgamma, polygamma
 from .dtypes import checked_integer
+from .errors import DTypeError, InvalidArgument
 
 
 class OpDef(NamedTuple):
@@ -37,6 +38,8 @@ def defop(name, forward, node, arity=1, broadcasts=False, view=False):
 
 
 def _sigmoid(xp, x):
+    if x.dtype.kind == "c":
+        return 1 / (1 + xp.exp(-x))
     # exp of a non-positive number never overflows: stable at both ends
     e = xp.exp(-xp.abs(x))
     return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
@@ -964,3 +967,74 @@ defop("bincount_weighted", lambda xp, x, weights, minlength=0: _bincount(xp, x, 
 defop("searchsorted", _searchsorted, "", 2)  # (sorted_sequence, values): no promotion
 defop("histc", _histc, "")  # no derivative, as PyTorch's
 defop("count_nonzero", lambda xp, x, dim=None: xp.count_nonzero(x, axis=dim).astype(xp.int64), "")
+
+
+# --- complex numbers and the discrete Fourier transform -------------------------------------------------------------
+def _complex(xp, real, imag):
+    """``torch.complex``: two float tensors of one dtype as one complex tensor of that precision."""
+    for name, part in (("real", real), ("imag", imag)):
+        if not hasattr(part, "dtype"):
+            raise InvalidArgument(f"complex(): argument '{name}' must be Tensor, not {type(part).__name__}")
+    if real.dtype.kind != "f" or imag.dtype.kind != "f":
+        raise DTypeError(f"Expected both inputs to be Half, Float or Double tensors but got {_type_name(real.dtype)} and {_type_name(imag.dtype)}")
+    if real.dtype != imag.dtype:
+        raise DTypeError(f"Expected object of scalar type {_type_name(real.dtype)} but got scalar type {_type_name(imag.dtype)} for second argument")
+    shape = xp.broadcast_shapes(real.shape, imag.shape)
+    out = xp.empty(shape, dtype=xp.complex128 if real.dtype == xp.float64 else xp.complex64)
+    out.real, out.imag = real, imag
+    return out
+
+
+def _type_name(dtype):
+    return {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool", "float16": "Half", "float32": "Float",
+            "float64": "Double", "complex64": "ComplexFloat", "complex128": "ComplexDouble"}.get(dtype.name, dtype.name)
+
+
+def _imag(xp, x):
+    if x.dtype.kind != "c":
+        raise InvalidArgument("imag is not implemented for tensors with non-complex dtypes.")
+    return xp.ascontiguousarray(x.imag)  # a copy (PyTorch's is a view)
+
+
+def _spectral_input(xp, x):
+    """The array an FFT transforms: an integer or bool one in float32, as PyTorch's (a float16 one too)."""
+    return x if x.dtype.kind == "c" or x.dtype in (xp.float32, xp.float64) else x.astype(xp.float32)
+
+
+def _fftn(xp, x, s, dim, norm="backward", inverse=False):
+    transform = xp.fft.ifftn if inverse else xp.fft.fftn
+    return transform(_spectral_input(xp, x), s=s, axes=dim, norm=norm)
+
+
+def _rfftn(xp, x, s, dim, norm="backward"):
+    if x.dtype.kind == "c":
+        raise DTypeError(f"rfftn expects a real-valued input tensor, but got {_type_name(x.dtype)}")
+    return xp.fft.rfftn(_spectral_input(xp, x), s=s, axes=dim, norm=norm)
+
+
+def _irfftn(xp, x, s, dim, norm="backward"):
+    x = _spectral_input(xp, x)
+    if x.dtype.kind != "c":  # a real input is read as complex, as PyTorch's
+        x = x.astype(xp.complex128 if x.dtype == xp.float64 else xp.complex64)
+    return xp.fft.irfftn(x, s=s, axes=dim, norm=norm)
+
+
+def resized(xp, a, shape):
+    """``a`` cropped or zero-padded at the end of every dim to ``shape`` (how an FFT's ``n``/``s`` resizes its input)."""
+    if a.shape == tuple(shape):
+        return a
+    out = xp.zeros(shape, dtype=a.dtype)
+    common = tuple(slice(0, min(m, n)) for m, n in zip(a.shape, shape))
+    out[common] = a[common]
+    return out
+
+
+defop("real", lambda xp, x: xp.ascontiguousarray(x.real), "RealBackward0")  # a copy (PyTorch's is a view)
+defop("imag", _imag, "ImagBackward0")
+defop("conj", lambda xp, x: xp.conj(x), "ConjPhysicalBackward0")  # conj_physical: PyTorch's lazy conj bit is not kept
+defop("angle", lambda xp, x: xp.angle(_spectral_input(xp, x)).astype(_spectral_input(xp, x).real.dtype, copy=False), "AngleBackward0")
+defop("complex", _complex, "ComplexBackward0", 2)
+defop("fftn", lambda xp, x, s, dim, norm="backward": _fftn(xp, x, s, dim, norm), "FftC2CBackward0")
+defop("ifftn", lambda xp, x, s, dim, norm="backward": _fftn(xp, x, s, dim, norm, inverse=True), "FftC2CBackward0")
+defop("rfftn", _rfftn, "FftR2CBackward0")
+defop("irfftn", _irfftn, "FftC2RBackward0")
