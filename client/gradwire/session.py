@@ -73,7 +73,8 @@ def _channel_options(keepalive: float) -> list:
 
 _open_sessions = weakref.WeakSet()
 # NumPy computes a dtype's .name in Python at every read (~2 us): the names of the usual ones, once
-_DTYPE_NAMES = {np.dtype(t): np.dtype(t).name for t in ("float16", "float32", "float64", "int32", "int64", "bool", "uint8", "int8", "int16")}
+_DTYPE_NAMES = {np.dtype(t): np.dtype(t).name for t in ("float16", "float32", "float64", "int32", "int64", "bool", "uint8", "int8", "int16",
+                                                         "complex64", "complex128")}
 
 
 def resolve_session(session=None):
@@ -623,7 +624,9 @@ class Session:
                 array = array.astype(defaults.current)
             elif array.dtype.kind in "iu":
                 array = array.astype(np.int64)
-        if requires_grad and array.dtype.kind != "f":
+            elif array.dtype.kind == "c":  # complex numbers: the default float dtype's complex (complex64), as PyTorch infers
+                array = array.astype(np.complex128 if defaults.current == np.float64 else np.complex64)
+        if requires_grad and array.dtype.kind not in "fc":
             raise errors.InvalidArgumentError("only Tensors of floating point and complex dtype can require gradients")
         array = np.require(array, requirements="C")  # not ascontiguousarray: it makes a 0-d array 1-d
         handle = self._handle()  # its Tensor only once sent: a refused upload leaves no handle to release
@@ -661,7 +664,7 @@ class Session:
         self._retrying(lambda: self._upload_raw(chunks(), metadata=self._metadata))
 
     def _factory(self, name, shape, dtype, requires_grad, **params):
-        if requires_grad and dtype.kind != "f":
+        if requires_grad and dtype.kind not in "fc":
             raise errors.InvalidArgumentError("only Tensors of floating point and complex dtype can require gradients")
         out = Tensor(self, self._handle(), shape, dtype, bool(requires_grad))
         with self._lock:
@@ -918,6 +921,8 @@ class Session:
                 raise TypeError(f"backward: element {i} of tensors is not a Tensor but {type(tensor).__name__}")
             if g is None and tensor._shape is not None and math.prod(tensor._shape) != 1:
                 raise errors.InvalidArgumentError("grad can be implicitly created only for scalar outputs")
+            if g is None and tensor._dtype is not None and tensor._dtype.kind == "c":
+                raise errors.InvalidArgumentError(f"grad can be implicitly created only for real scalar outputs but got torch.{tensor._dtype.name}")
         for i, (tensor, _) in enumerate(pairs):
             if not tensor._requires_grad:
                 raise errors.FailedPreconditionError(f"element {i} of tensors does not require grad and does not have a grad_fn")

@@ -14,16 +14,22 @@ from . import defaults
 
 _BOOL = np.dtype(np.bool_)
 _INT64 = np.dtype(np.int64)
-_CATEGORY = {"b": 0, "i": 1, "u": 1, "f": 2}
+_CATEGORY = {"b": 0, "i": 1, "u": 1, "f": 2, "c": 3}
+_COMPLEX64, _COMPLEX128 = np.dtype(np.complex64), np.dtype(np.complex128)
 
 
 def promote(a: np.dtype, b: np.dtype) -> np.dtype:
-    """PyTorch's promotion for two tensors: a float meets an integer as that float."""
+    """PyTorch's promotion for two tensors: a float (or complex) meets an integer as that float; complex and float
+    meet as the complex dtype of the wider precision."""
     if a == b:
         return a
-    if (a.kind == "f") != (b.kind == "f"):
-        return a if a.kind == "f" else b
+    if (a.kind in "fc") != (b.kind in "fc"):
+        return a if a.kind in "fc" else b
     return np.promote_types(a, b)
+
+
+def _real_of(dtype):
+    return np.dtype(np.float64) if dtype == _COMPLEX128 else np.dtype(np.float32) if dtype == _COMPLEX64 else dtype
 
 
 def _elementwise(inputs, params):
@@ -50,10 +56,11 @@ def _elementwise(inputs, params):
             except ValueError:
                 return None  # the server will say what is wrong
     if zero_dtype is not None and (dtype is None or _CATEGORY[zero_dtype.kind] > _CATEGORY[dtype.kind]):
-        dtype = zero_dtype  # PyTorch: a 0-d tensor decides only where its category is higher
+        # PyTorch: a 0-d tensor decides only where its category is higher (a complex one with floats: the wider precision)
+        dtype = promote(zero_dtype, dtype) if zero_dtype.kind == "c" and dtype is not None and dtype.kind == "f" else zero_dtype
     if dtype is None:
         return None
-    if dtype.kind != "f" and scalar_float:
+    if dtype.kind not in "fc" and scalar_float:
         dtype = defaults.current
     elif dtype.kind == "b" and scalar_int:
         dtype = _INT64  # a mask and an int: int64, as PyTorch's
@@ -74,7 +81,7 @@ def _unary(inputs, params):
 def _float_unary(inputs, params):
     """exp, log, ...: an integer or bool tensor computes in the default float dtype, as PyTorch's."""
     dtype = inputs[0]._dtype
-    return inputs[0]._shape, (dtype if dtype is None or dtype.kind == "f" else defaults.current)
+    return inputs[0]._shape, (dtype if dtype is None or dtype.kind in "fc" else defaults.current)
 
 
 def _clamp(inputs, params):
@@ -88,7 +95,7 @@ def _clamp(inputs, params):
 
 def _division(inputs, params):
     meta = _elementwise(inputs, params)
-    return meta and (meta[0], meta[1] if meta[1].kind == "f" else defaults.current)
+    return meta and (meta[0], meta[1] if meta[1].kind in "fc" else defaults.current)
 
 
 def _comparison(inputs, params):
@@ -322,7 +329,7 @@ def _all_dims(inputs, params):
 
 def _float_reduction(inputs, params):
     shape, dtype = _reduction(inputs, params)
-    return shape, (dtype if dtype.kind == "f" else defaults.current)
+    return shape, (dtype if dtype.kind in "fc" else defaults.current)
 
 
 def _test(inputs, params):
@@ -335,7 +342,7 @@ def _bool_reduction(inputs, params):
 
 def _float_elementwise(inputs, params):
     meta = _elementwise(inputs, params)
-    return meta and (meta[0], meta[1] if meta[1].kind == "f" else defaults.current)
+    return meta and (meta[0], meta[1] if meta[1].kind in "fc" else defaults.current)
 
 
 def _repeat(inputs, params):
@@ -446,7 +453,9 @@ INFER = {
                      "bitwise_xor"], _elementwise),
     "div": _division,
     **dict.fromkeys(["eq", "ne", "lt", "le", "gt", "ge"], _comparison),
-    **dict.fromkeys(["neg", "abs", "relu", "leaky_relu", "silu", "gelu", "softplus", "elu", "softmax", "log_softmax", "clone", "contiguous",
+    "abs": lambda inputs, params: (inputs[0]._shape, _real_of(inputs[0]._dtype)),
+    **dict.fromkeys(["real", "imag"], lambda inputs, params: (inputs[0]._shape, _real_of(inputs[0]._dtype))),
+    **dict.fromkeys(["neg", "conj", "relu", "leaky_relu", "silu", "gelu", "softplus", "elu", "softmax", "log_softmax", "clone", "contiguous",
                      "bitwise_not", "tril", "triu", "masked_fill"], _unary),
     **dict.fromkeys(["exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "log1p", "expm1", "rsqrt", "reciprocal", "tan", "asin",
                      "acos", "atan", "sinh", "cosh", "log2", "log10", "exp2", "erf", "erfinv", "erfc", "erfcx", "lgamma", "digamma",

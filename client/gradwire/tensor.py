@@ -24,8 +24,10 @@ from .wire import Handle, IndexKey
 float16, float32, float64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
 int32, int64, bool_ = np.dtype(np.int32), np.dtype(np.int64), np.dtype(np.bool_)
 uint8, int8, int16 = np.dtype(np.uint8), np.dtype(np.int8), np.dtype(np.int16)
-_ALIASES = {"float": "float32", "double": "float64", "half": "float16", "long": "int64", "int": "int32", "short": "int16"}
-_SUPPORTED = {float16, float32, float64, uint8, int8, int16, int32, int64, bool_}
+complex64, complex128 = np.dtype(np.complex64), np.dtype(np.complex128)
+_ALIASES = {"float": "float32", "double": "float64", "half": "float16", "long": "int64", "int": "int32", "short": "int16",
+            "cfloat": "complex64", "cdouble": "complex128"}
+_SUPPORTED = {float16, float32, float64, uint8, int8, int16, int32, int64, bool_, complex64, complex128}
 
 max_result = namedtuple("max", ["values", "indices"])
 min_result = namedtuple("min", ["values", "indices"])
@@ -175,7 +177,7 @@ class Tensor:
     """
 
     __slots__ = ("_session", "_handle", "_shape", "_dtype", "_requires_grad", "_is_leaf", "_parents", "_has_grad", "_grad_alias", "_grad_fn", "_data_of",
-                 "_retains_grad", "_view_of", "_views", "_hooks", "_opaque", "_grad_graph", "_layout", "_post_hooks", "__weakref__")
+                 "_retains_grad", "_view_of", "_views", "_hooks", "_opaque", "_grad_graph", "_layout", "_post_hooks", "_bits", "__weakref__")
     __array_priority__ = 1000  # ndarray + Tensor defers to Tensor.__radd__
 
     def __init__(self, session, handle, shape, dtype, requires_grad=False, is_leaf=True, parents=None):
@@ -416,7 +418,7 @@ class Tensor:
                 "you can only change requires_grad flags of leaf variables. If you want to use a computed "
                 "variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach()."
             )
-        if requires_grad and self._dtype is not None and self._dtype.kind != "f":
+        if requires_grad and self._dtype is not None and self._dtype.kind not in "fc":
             raise errors.InvalidArgumentError("only Tensors of floating point and complex dtype can require gradients")
         if self._is_leaf:
             self._session._set_requires_grad(self, bool(requires_grad))
@@ -1673,13 +1675,6 @@ class Tensor:
         """Whether each element is -inf, as ``torch.isneginf``."""
         return self == -math.inf
 
-    def isreal(self):
-        """True everywhere: every gradwire dtype is real (``torch.isreal``)."""
-        return self._session.ones(*self.shape, dtype=bool_)
-
-    def is_complex(self) -> bool:
-        return False
-
     def is_signed(self) -> bool:
         """Whether the dtype is signed (every float and intN; not uint8 nor bool), as ``torch.Tensor.is_signed``."""
         return self.dtype not in (uint8, bool_)
@@ -2142,7 +2137,7 @@ for _name, _dtype in {**_ALIASES, "bool": "bool", "byte": "uint8", "char": "int8
     setattr(Tensor, _name, _conversion(_name, np.dtype(_dtype)))
 
 
-_TORCH_TYPE_NAMES = {float16: "Half", float32: "Float", float64: "Double"}
+_TORCH_TYPE_NAMES = {float16: "Half", float32: "Float", float64: "Double", complex64: "ComplexFloat", complex128: "ComplexDouble"}
 _TENSOR_TYPE_NAMES = {**_TORCH_TYPE_NAMES, int64: "Long", int32: "Int", int16: "Short", int8: "Char", uint8: "Byte", bool_: "Bool"}
 
 
@@ -2275,6 +2270,8 @@ def _op(name, inputs, params=None, outputs=1, metas=None, extras=None):
             tracked = tracked or x._requires_grad
         elif isinstance(x, _NUMBERS):
             continue
+        elif isinstance(x, (complex, np.complexfloating)):  # a complex number: a 0-d tensor (the wire's numbers are real)
+            arrays = True
         elif isinstance(x, np.ndarray) or _is_torch_tensor(x):
             arrays = True
         else:  # checked before anything is queued: the session goes on as before
@@ -2285,7 +2282,8 @@ def _op(name, inputs, params=None, outputs=1, metas=None, extras=None):
     if dims is not None and params:
         _check_dims(inputs[0], params, *dims)
     if arrays:  # as torch takes them: tensors of their dtype (a local torch tensor's values too, as a batch from a DataLoader)
-        inputs = tuple(session.tensor(x) if isinstance(x, np.ndarray) or _is_torch_tensor(x) else x for x in inputs)
+        inputs = tuple(session.tensor(x) if isinstance(x, np.ndarray) or _is_torch_tensor(x) else
+                       _complex_number(x, inputs) if isinstance(x, (complex, np.complexfloating)) else x for x in inputs)
     if _amp.state.active:  # under gw.amp.autocast: floating inputs cast as torch's op lists say for this op
         inputs = _amp.cast_inputs(name, inputs)
     if defaults.current is not defaults.FLOAT32 and name not in _NO_DEFAULT_DTYPE:  # (the server's is float32)
@@ -2294,7 +2292,7 @@ def _op(name, inputs, params=None, outputs=1, metas=None, extras=None):
     requires_grad = tracked and grad_on and name not in session._non_differentiable
     meta = infer(name, inputs, params or _NO_PARAMS)
     shape, dtype = meta if meta is not None else (None, None)
-    if dtype is not None and dtype.kind != "f":
+    if dtype is not None and dtype.kind not in "fc":
         requires_grad = False
     if metas is not None:  # one node for them all, on the server as in PyTorch: each output requires grad where the op does
         outputs = len(metas)
@@ -2352,7 +2350,7 @@ def _op_into(name, target, others=(), params=None):
     root = target if target._view_of is None else target._view_of
     if grad_on and target._requires_grad and root._requires_grad and root._is_leaf:
         raise errors.FailedPreconditionError(f"a {'' if root is target else 'view of a '}leaf Variable that requires grad is being used in an in-place operation.")
-    recorded = (grad_on and name not in session._non_differentiable and (target._dtype is None or target._dtype.kind == "f")
+    recorded = (grad_on and name not in session._non_differentiable and (target._dtype is None or target._dtype.kind in "fc")
                 and any(isinstance(x, Tensor) and x._requires_grad for x in inputs))
     session._op_into(name, inputs, params, grad_on)
     if recorded:
@@ -2407,7 +2405,21 @@ def _wrap_dim(dim, ndim):
         raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
     return int(dim) % n
 _NUMBERS = (bool, int, float, np.bool_, np.integer, np.floating)
-_OPERANDS = (Tensor, np.ndarray) + _NUMBERS  # what an operator takes (and a local torch tensor); others get NotImplemented, as torch's do
+_OPERANDS = (Tensor, np.ndarray, complex, np.complexfloating) + _NUMBERS
+
+
+def _complex_number(z, inputs):
+    """A complex number among an op's operands as a 0-d tensor of the complex dtype PyTorch's promotion gives it: a
+    float64 tensor's complex128, else the default float dtype's complex64 (a wrapped number does not widen a tensor)."""
+    dtypes = [x._dtype for x in inputs if isinstance(x, Tensor) and x._dtype is not None]
+    if any(d.kind == "c" for d in dtypes):
+        dtype = max((d for d in dtypes if d.kind == "c"), key=lambda d: d.itemsize)
+    elif any(d == float64 for d in dtypes) or (not any(d.kind == "f" for d in dtypes) and defaults.current == float64):
+        dtype = complex128
+    else:
+        dtype = complex64
+    session = next(x._session for x in inputs if isinstance(x, Tensor))
+    return session.tensor(np.asarray(z, dtype=dtype))  # what an operator takes (and a local torch tensor); others get NotImplemented, as torch's do
 
 
 def _is_torch_tensor(x) -> bool:
