@@ -120,6 +120,10 @@ def view_as_real(input):
     _tensor("view_as_real", input)
     if not _is_complex(input):
         raise errors.InvalidArgumentError("view_as_real is only supported for complex tensors")
+    if _bits(input) & _CONJ:
+        raise errors.InvalidArgumentError(
+            "view_as_real doesn't work on unresolved conjugated tensors.  To resolve the conjugate tensor so you can view it as real, use "
+            "self.resolve_conj(); however, be warned that the resulting tensor will NOT alias the original.")
     return _stack_last(input.real, input.imag)
 
 

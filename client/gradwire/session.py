@@ -1163,6 +1163,8 @@ class Session:
         return out
 
     def _inplace(self, target, op, other, key=None):
+        if isinstance(other, (complex, np.complexfloating)):  # a complex number: a 0-d tensor (the wire's numbers are real)
+            other = self.tensor(np.asarray(other, dtype=np.complex128 if target._dtype == np.complex128 else np.complex64))
         with self._lock:
             command = self._command(op + "_" if key is None else "x[...] =")
             try:

@@ -56,8 +56,8 @@ def _elementwise(inputs, params):
             except ValueError:
                 return None  # the server will say what is wrong
     if zero_dtype is not None and (dtype is None or _CATEGORY[zero_dtype.kind] > _CATEGORY[dtype.kind]):
-        # PyTorch: a 0-d tensor decides only where its category is higher (a complex one with floats: the wider precision)
-        dtype = promote(zero_dtype, dtype) if zero_dtype.kind == "c" and dtype is not None and dtype.kind == "f" else zero_dtype
+        # PyTorch: a 0-d tensor decides only where its category is higher (a complex one with floats: their precision's complex)
+        dtype = (_COMPLEX128 if dtype == np.float64 else _COMPLEX64) if zero_dtype.kind == "c" and dtype is not None and dtype.kind == "f" else zero_dtype
     if dtype is None:
         return None
     if dtype.kind not in "fc" and scalar_float:

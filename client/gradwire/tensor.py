@@ -358,6 +358,11 @@ class Tensor:
         """
         if self._requires_grad and not force:
             raise errors.FailedPreconditionError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        bits = getattr(self, "_bits", 0)  # conj()'s mark, and its imaginary part's (gradwire.complexes)
+        if bits and not force:
+            kind = "conjugate" if bits & 1 else "negative"
+            raise errors.FailedPreconditionError(f"Can't call numpy() on Tensor that has {kind} bit set. "
+                                                 f"Use tensor.resolve_{'conj' if bits & 1 else 'neg'}().numpy() instead.")
         return self._values()
 
     def _values(self) -> np.ndarray:
@@ -410,7 +415,11 @@ class Tensor:
 
     def detach(self) -> "Tensor":
         """The same values, cut from the graph (shares memory and the version counter)."""
-        return self._session._alias(self, shares_version=True)
+        out = self._session._alias(self, shares_version=True)
+        bits = getattr(self, "_bits", 0)
+        if bits:  # conj()'s mark stays, as PyTorch's conjugate bit
+            out._bits = bits
+        return out
 
     def requires_grad_(self, requires_grad=True) -> "Tensor":
         if not self._is_leaf and not requires_grad:
@@ -529,7 +538,7 @@ class Tensor:
         value's gradient is the indexed part of x's, and what was written over gets none."""
         if _is_torch_tensor(value):  # a local torch tensor's values, uploaded
             value = self._session.tensor(value)
-        if not isinstance(value, (Tensor,) + _NUMBERS):  # as torch: not a list, nor a NumPy array
+        if not isinstance(value, (Tensor, complex, np.complexfloating) + _NUMBERS):  # as torch: not a list, nor a NumPy array
             kind = type(value)
             raise TypeError(f"can't assign a {kind.__name__ if kind.__module__ == 'builtins' else kind.__module__ + '.' + kind.__name__} to a Tensor")
         key, keep, _ = self._index_key(key)
@@ -2339,7 +2348,8 @@ def _op_into(name, target, others=(), params=None):
     too (``Engine.apply_into``). A leaf that requires grad, or a view of one, is refused, in PyTorch's words.
     """
     session = target._session
-    inputs = (target,) + tuple(session.tensor(x) if isinstance(x, np.ndarray) or _is_torch_tensor(x) else x for x in others)
+    inputs = (target,) + tuple(session.tensor(x) if isinstance(x, np.ndarray) or _is_torch_tensor(x) else
+                               _complex_number(x, (target,)) if isinstance(x, (complex, np.complexfloating)) else x for x in others)
     for x in inputs[1:]:
         if isinstance(x, Tensor):
             if x._session is not session:

@@ -102,7 +102,7 @@ def promote_tensors(dtypes_and_ndims) -> np.dtype | None:
     if dims is None:
         return zeros
     if zeros is not None and _CATEGORY[zeros.kind] > _CATEGORY[dims.kind]:
-        # a complex 0-d tensor meets float ones as the complex dtype of the wider precision (complex64, float64: complex128)
-        return promote(zeros, dims) if zeros.kind == "c" and dims.kind == "f" else zeros
+        # a complex 0-d tensor meets float ones as their precision's complex dtype (complex128, float32: complex64)
+        return complex_of(dims) if zeros.kind == "c" and dims.kind == "f" else zeros
     return dims
 
