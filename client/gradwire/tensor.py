@@ -1278,6 +1278,10 @@ class Tensor:
 
     def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
         """NaN, +inf and -inf replaced (by 0 and the dtype's largest and smallest finite values unless given)."""
+        if self.dtype.kind == "c":  # each part on its own, as PyTorch's
+            from .complexes import complex
+
+            return complex(self.real.nan_to_num(nan, posinf, neginf), self.imag.nan_to_num(nan, posinf, neginf))
         if self.dtype.kind != "f":
             return self.clone()
         info = np.finfo(self.dtype)
@@ -1774,7 +1778,7 @@ class Tensor:
         if self.ndim > 2:
             raise errors.InvalidArgumentError(f"cov(): expected input to have two or fewer dimensions but got an input with {self.ndim} dimensions")
         x = self.reshape(1, -1) if self.ndim < 2 else self
-        if x.dtype.kind != "f":
+        if x.dtype.kind not in "fc":
             x = x.to(defaults.current)
         weights = fweights
         if aweights is not None:
@@ -1792,7 +1796,7 @@ class Tensor:
                 norm = total - correction * (weights * aweights).sum() / total
             norm = norm.clamp(min=0)
         centred = x - mean
-        return ((centred * weights if weights is not None else centred).matmul(centred.T) / norm).squeeze()
+        return ((centred * weights if weights is not None else centred).matmul(centred.T.conj()) / norm).squeeze()  # (conj: complex)
 
     def corrcoef(self):
         """Pearson's correlation coefficients of the rows, as ``torch.corrcoef``: ``cov`` over the outer product of the
@@ -1814,8 +1818,8 @@ class Tensor:
         return tensordot(self, other, ([self.ndim - 1], [other.ndim - 1]))
 
     def vdot(self, other):
-        """The dot product of two 1-D tensors (real: ``dot``), as ``torch.vdot``."""
-        return self.dot(other)
+        """The dot product of two 1-D tensors, the first conjugated (real: ``dot``), as ``torch.vdot``."""
+        return self.conj().dot(other)
 
     def aminmax(self, *, dim=None, keepdim=False):
         """``(min, max)`` over ``dim`` (everything by default), a named tuple, as ``torch.aminmax``; ties share the gradient."""

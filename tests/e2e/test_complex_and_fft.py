@@ -238,7 +238,9 @@ _UNARY = [
     lambda lib, z: z.clone(), lambda lib, z: z.abs() * z, lambda lib, z: (z * z.conj()).real, lambda lib, z: z.exp().abs().log(),
     lambda lib, z: z.masked_fill(z.real > 0, 0), lambda lib, z: z.tan(), lambda lib, z: z.sinh(), lambda lib, z: z.cosh(),
     lambda lib, z: z.rsqrt(), lambda lib, z: z.log2(), lambda lib, z: z.log10(), lambda lib, z: z.T.contiguous(), lambda lib, z: z.repeat(2, 1),
-    lambda lib, z: lib.einsum("ij,kj->ik", z, z),
+    lambda lib, z: lib.einsum("ij,kj->ik", z, z), lambda lib, z: lib.vdot(z[0], z[1]), lambda lib, z: lib.cov(z),
+    lambda lib, z: lib.nan_to_num(z.detach() / (z.real > 0)), lambda lib, z: z.square(), lambda lib, z: lib.outer(z[0], z[1]),
+    lambda lib, z: z.diagonal().sum(), lambda lib, z: z.trace(), lambda lib, z: lib.kron(z[:2, :2], z[1:, 2:]),
 ]
 
 
