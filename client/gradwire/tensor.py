@@ -447,7 +447,10 @@ class Tensor:
             _device_type(device)
         if dtype is None or as_dtype(dtype) == self._dtype:
             return self
-        return _op("to", (self,), {"dtype": as_dtype(dtype).name})
+        dtype = as_dtype(dtype)
+        if dtype.kind != "c" and self._dtype is not None and self._dtype.kind == "c":
+            warnings.warn("Casting complex values to real discards the imaginary part", UserWarning, stacklevel=2)
+        return _op("to", (self,), {"dtype": dtype.name})
 
     def cpu(self) -> "Tensor":
         return self.to("cpu")

@@ -428,3 +428,42 @@ def test_fft_argument_errors_as_torch(session):
     _refused(lambda: gw.fft.irfft(session.ones(1)), lambda: torch.fft.irfft(torch.ones(1)))
     with pytest.raises(IndexError):
         gw.fft.fft(x, dim=2)
+
+
+def test_casting_complex_to_real_keeps_the_real_part_and_warns_as_torch(session):
+    z, t = session.tensor(Z, requires_grad=True), torch.tensor(Z, requires_grad=True)
+    with pytest.warns(UserWarning, match="Casting complex values to real discards the imaginary part"):
+        y = z.double()
+    with pytest.warns(UserWarning):
+        u = t.double()
+    (y * y).sum().backward()
+    (u * u).sum().backward()
+    np.testing.assert_allclose(z.grad.numpy(), t.grad.numpy(), rtol=1e-12)
+    assert z.grad.dtype == gw.complex128
+
+
+# --- gw.linalg.eig and eigvals ---------------------------------------------------------------------------------------
+def _eig_invariants(lib, w, v):
+    """A loss of what the eigenvectors' phases leave alone: the eigenvalues (both parts) and |V|."""
+    return lib.cat([(w * w).real.reshape(-1), w.imag.reshape(-1), (v.abs() ** 2).reshape(-1)])
+
+
+@pytest.mark.parametrize("make", [
+    lambda: RNG.standard_normal((4, 4)), lambda: RNG.standard_normal((2, 3, 3)) + 1j * RNG.standard_normal((2, 3, 3)),
+])
+def test_eig_and_eigvals_as_torch(session, make):
+    a = make()
+    _compare(session, lambda lib, x: _eig_invariants(lib, *lib.linalg.eig(x)), a, rtol=1e-8, atol=1e-9)
+    _compare(session, lambda lib, x: lib.linalg.eigvals(x), a, rtol=1e-8, atol=1e-9)
+    _compare(session, lambda lib, x: lib.linalg.eigvals(x), a.astype(np.complex64 if a.dtype.kind == "c" else np.float32), rtol=1e-3, atol=1e-4)
+    w, v = gw.linalg.eig(session.tensor(a))
+    t_w, t_v = torch.linalg.eig(torch.tensor(a))
+    assert str(w.dtype) == str(t_w.dtype).removeprefix("torch.") and type(gw.linalg.eig(session.tensor(a))).__name__ == "linalg_eig"
+    np.testing.assert_allclose(w.numpy(), t_w.numpy(), rtol=1e-10)  # the same eigenvalues in the same order
+    np.testing.assert_allclose((session.tensor(a).to(v.dtype) @ v).numpy(), (v * w.unsqueeze(-2)).numpy(), atol=1e-10)  # A V = V diag(w)
+
+
+def test_eig_refuses_a_loss_of_the_eigenvectors_phases_as_torch(session):
+    a = RNG.standard_normal((3, 3))
+    x, t = session.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    _refused(lambda: (gw.linalg.eig(x)[1].imag.sum().backward(), x.grad)[1], lambda: torch.linalg.eig(t)[1].imag.sum().backward())

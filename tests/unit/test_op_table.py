@@ -175,6 +175,14 @@ def _ri(lib, z):
     return lib.cat([lib.apply("real", z), lib.apply("imag", z)])
 
 
+def _eig_invariants(lib, w, v):
+    """What a phase of each eigenvector leaves alone: the eigenvalues' squares (both parts) and |V|^2, as one real tensor."""
+    if lib is torch:
+        return torch.cat([(w * w).real.reshape(-1), (w * w).imag.reshape(-1), (v.abs() ** 2).reshape(-1)])
+    ww, vv = lib.apply("mul", w, w), lib.apply("abs", v)
+    return lib.cat([lib.apply("reshape", part, shape=(-1,)) for part in (lib.apply("real", ww), lib.apply("imag", ww), lib.apply("mul", vv, vv))])
+
+
 def _put(x, key, value):
     out = x.clone()
     out[key] = value
@@ -793,6 +801,11 @@ ROWS = [
       call=lambda e, x: _ri(e, e.apply("rfftn", x, s=(8,), dim=(1,), norm="backward"))),
     R("irfftn", [(3, 4), (3, 4)], lambda x, y: torch.fft.irfftn(torch.complex(x, y), s=(3, 6), dim=(0, 1)),
       call=lambda e, x, y: e.apply("irfftn", e.apply("complex", x, y), s=(3, 6), dim=(0, 1), norm="backward")),
+    R("linalg_eig", [(4, 4)], lambda a: _eig_invariants(torch, *torch.linalg.eig(a)), call=lambda e, a: _eig_invariants(e, *e.apply("linalg_eig", a)),
+      numeric_tol=(1e-4, 1e-6), dtypes=("float64",)),  # (float32: LAPACK's rounding differs from torch's beyond the table's tolerance)
+    R("linalg_eig", [(2, 3, 3), (2, 3, 3)], lambda x, y: _eig_invariants(torch, *torch.linalg.eig(torch.complex(x, y))), "complex-batched",
+      call=lambda e, x, y: _eig_invariants(e, *e.apply("linalg_eig", e.apply("complex", x, y))), numeric_tol=(1e-4, 1e-6),
+      dtypes=("float64",)),
     R("irfftn", [(2, 4), (2, 4)], lambda x, y: torch.fft.irfft(torch.complex(x, y), n=5, norm="ortho"), "odd",
       call=lambda e, x, y: e.apply("irfftn", e.apply("complex", x, y), s=(5,), dim=(1,), norm="ortho")),
 ]

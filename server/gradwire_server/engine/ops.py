@@ -882,6 +882,7 @@ defop("svdvals", linalg.svdvals, "LinalgSvdBackward0")
 # decompositions with several outputs, each output differentiable, one node shared (vjps: outputs=)
 defop("linalg_svd", linalg.svd, "LinalgSvdBackward0")  # (U, S, Vh)
 defop("linalg_eigh", linalg.eigh, "LinalgEighBackward0")  # (eigenvalues, eigenvectors)
+defop("linalg_eig", linalg.eig, "LinalgEigBackward0")  # (eigenvalues, eigenvectors), complex
 defop("linalg_qr", linalg.qr, "LinalgQrBackward0")  # (Q, R)
 # integer and bool tensors sum in int64, as PyTorch's (NumPy's sum of uint8 is uint64)
 defop("sum", lambda xp, x, dim=None, keepdim=False: x.sum(axis=dim, keepdims=keepdim, dtype=xp.int64 if x.dtype.kind in "biu" else None),
@@ -914,7 +915,7 @@ defop("index_put", _index_put, _index_put_node, 2)  # (x, value), the key a para
 defop("copy_slices", _copy_slices, "CopySlices", 2)  # (root, written), the view's steps a param
 defop("cat", lambda xp, *xs, dim=0: xp.concatenate(xs, axis=dim), "CatBackward0", None)
 defop("stack", lambda xp, *xs, dim=0: xp.stack(xs, axis=dim), "StackBackward0", None)
-defop("to", lambda xp, x, dtype: x.astype(dtype), "ToCopyBackward0")
+defop("to", lambda xp, x, dtype: (x.real if x.dtype.kind == "c" and dtype.kind != "c" else x).astype(dtype), "ToCopyBackward0")  # (complex to real: the real part)
 defop("clone", lambda xp, x: x.copy(), "CloneBackward0")
 defop("contiguous", lambda xp, x: x if x.flags.c_contiguous else x.copy(), "CloneBackward0", view=True)  # the same memory where it is already
 # neural-network primitives (their maths: nn.py); conv2d and layer_norm take an optional weight/bias

@@ -459,6 +459,7 @@ defvjp("eigvalsh", linalg.eigvalsh_grad, saves="inputs")  # the vectors are foun
 defvjp("svdvals", linalg.svdvals_grad, saves="inputs")
 defvjp("linalg_svd", linalg.svd_grad, saves="all", outputs=3)  # (the input for its shape only)
 defvjp("linalg_eigh", linalg.eigh_grad, saves="ans", outputs=2)
+defvjp("linalg_eig", linalg.eig_grad, saves="ans", outputs=2)
 defvjp("linalg_qr", linalg.qr_grad, saves="all", outputs=2)  # a wide A's right block is read
 defvjp("matmul", lambda xp, g, ans, x, y: _matmul_grads(xp, g, x, y, 0), lambda xp, g, ans, x, y: _matmul_grads(xp, g, x, y, 1), saves="inputs",
        reads=((1,), (0,)))
