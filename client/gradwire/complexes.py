@@ -93,6 +93,18 @@ def angle(self):
     return _op("angle", (self,))
 
 
+_sign = Tensor.sign
+
+
+def sgn(self):
+    """``sign`` of a real tensor; ``z / |z|`` (0 at 0) of a complex one, as ``torch.sgn``."""
+    if not _is_complex(self):
+        return _sign(self)
+    magnitude = self.abs()
+    zero = magnitude == 0
+    return (self / magnitude.masked_fill(zero, 1)).masked_fill(zero, 0)
+
+
 def H(self):
     """The conjugate transpose of a matrix (the transpose of a vector or a number: itself), as ``torch.Tensor.H``."""
     if self.ndim > 2:
@@ -169,12 +181,12 @@ _BOOL = np.dtype(np.bool_)
 
 for _name, _method in {"conj": conj, "conj_physical": conj_physical, "resolve_conj": resolve_conj, "resolve_neg": resolve_neg,
                        "is_conj": is_conj, "is_neg": is_neg, "is_complex": is_complex, "isreal": isreal, "angle": angle,
-                       "adjoint": adjoint}.items():
+                       "adjoint": adjoint, "sgn": sgn}.items():
     setattr(Tensor, _name, _method)
 for _name, _method in {"real": real, "imag": imag, "H": H, "mH": mH}.items():
     setattr(Tensor, _name, property(_method, doc=_method.__doc__))
 
-_TORCH_LEVEL = ("conj", "conj_physical", "resolve_conj", "resolve_neg", "is_conj", "is_neg", "is_complex", "isreal", "angle", "adjoint")
+_TORCH_LEVEL = ("conj", "conj_physical", "resolve_conj", "resolve_neg", "is_conj", "is_neg", "is_complex", "isreal", "angle", "adjoint", "sgn")
 FUNCTIONS.update({name: _function(name) for name in _TORCH_LEVEL})
 
 

@@ -240,7 +240,7 @@ _UNARY = [
     lambda lib, z: z.rsqrt(), lambda lib, z: z.log2(), lambda lib, z: z.log10(), lambda lib, z: z.T.contiguous(), lambda lib, z: z.repeat(2, 1),
     lambda lib, z: lib.einsum("ij,kj->ik", z, z), lambda lib, z: lib.vdot(z[0], z[1]), lambda lib, z: lib.cov(z),
     lambda lib, z: lib.nan_to_num(z.detach() / (z.real > 0)), lambda lib, z: z.square(), lambda lib, z: lib.outer(z[0], z[1]),
-    lambda lib, z: z.diagonal().sum(), lambda lib, z: z.trace(), lambda lib, z: lib.kron(z[:2, :2], z[1:, 2:]),
+    lambda lib, z: z.diagonal().sum(), lambda lib, z: z.trace(), lambda lib, z: z.sgn(), lambda lib, z: lib.sgn(z * (z.real > 0)), lambda lib, z: lib.kron(z[:2, :2], z[1:, 2:]),
 ]
 
 

@@ -377,7 +377,14 @@ defvjp("neg", lambda xp, g, ans, x: -g, saves=None)
 defvjp("exp", lambda xp, g, ans, x: g * ans, saves="ans")
 defvjp("log", lambda xp, g, ans, x: g / x, saves="inputs")
 defvjp("sqrt", lambda xp, g, ans, x: g / (2 * ans), saves="ans")
-defvjp("abs", lambda xp, g, ans, x: g * xp.sign(x), saves="inputs")
+def _abs_grad(xp, g, ans, x):
+    if x.dtype.kind == "c":  # g z / |z| (0 at 0), PyTorch's sgn: NumPy 1's and CuPy's sign of a complex number is another
+        magnitude = xp.abs(x)
+        return g * xp.where(magnitude == 0, 0, x / xp.where(magnitude == 0, 1, magnitude))
+    return g * xp.sign(x)
+
+
+defvjp("abs", _abs_grad, saves="inputs")
 defvjp("sin", lambda xp, g, ans, x: g * xp.cos(x), saves="inputs")
 defvjp("cos", lambda xp, g, ans, x: -g * xp.sin(x), saves="inputs")
 defvjp("tanh", lambda xp, g, ans, x: g * (1 - ans * ans), saves="ans")
