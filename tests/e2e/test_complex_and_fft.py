@@ -179,6 +179,21 @@ def test_complex_from_real_parts(session, f):
     _compare(session, f, R.astype(np.float32), R[::-1].astype(np.float32), rtol=1e-5, atol=1e-6)
 
 
+def test_complex_keeps_infinities_signed_zeros_and_nans_as_torch(session):
+    re, im = [np.inf, -0.0, 1.0, np.nan], [0.0, np.nan, -np.inf, -0.0]
+    ours = gw.complex(session.tensor(re), session.tensor(im)).numpy()
+    assert ours.tobytes() == torch.complex(torch.tensor(re), torch.tensor(im)).numpy().tobytes()
+    path = session.tensor(ours)
+    assert gw.view_as_real(path).numpy().tobytes() == torch.view_as_real(torch.tensor(ours)).numpy().tobytes()
+
+
+def test_saved_and_loaded(session, tmp_path):
+    z = session.tensor(Z.astype(np.complex64))
+    gw.save({"z": z}, tmp_path / "z.pt")
+    back = gw.load(tmp_path / "z.pt", session=session)["z"]
+    assert back.dtype == gw.complex64 and back.numpy().tobytes() == Z.astype(np.complex64).tobytes()
+
+
 def test_helpers_of_real_tensors_as_torch(session):
     x, t = session.tensor(R), torch.tensor(R)
     assert x.real is x and x.conj() is x and x.conj_physical() is x and x.resolve_conj() is x and x.resolve_neg() is x

@@ -980,9 +980,10 @@ def _complex(xp, real, imag):
         raise DTypeError(f"Expected both inputs to be Half, Float or Double tensors but got {_type_name(real.dtype)} and {_type_name(imag.dtype)}")
     if real.dtype != imag.dtype:
         raise DTypeError(f"Expected object of scalar type {_type_name(real.dtype)} but got scalar type {_type_name(imag.dtype)} for second argument")
-    shape = xp.broadcast_shapes(real.shape, imag.shape)
+    shape = np.broadcast_shapes(real.shape, imag.shape)  # (of shapes, on any device: CuPy has none)
     out = xp.empty(shape, dtype=xp.complex128 if real.dtype == xp.float64 else xp.complex64)
-    out.real, out.imag = real, imag
+    out.real[...] = real  # the parts as they are: inf and -0.0 stay (real + 1j * imag would make inf * 1j a NaN)
+    out.imag[...] = imag
     return out
 
 
