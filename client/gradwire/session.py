@@ -1164,6 +1164,9 @@ class Session:
 
     def _inplace(self, target, op, other, key=None):
         if isinstance(other, (complex, np.complexfloating)):  # a complex number: a 0-d tensor (the wire's numbers are real)
+            if op == "setitem" and target._dtype is not None and target._dtype.kind != "c":  # PyTorch's words
+                name = {"float32": "float", "float64": "double", "float16": "c10::Half"}.get(target._dtype.name, target._dtype.name)
+                raise errors.InvalidArgumentError(f"value cannot be converted to type {name} without overflow")
             other = self.tensor(np.asarray(other, dtype=np.complex128 if target._dtype == np.complex128 else np.complex64))
         with self._lock:
             command = self._command(op + "_" if key is None else "x[...] =")

@@ -288,6 +288,14 @@ def test_in_place_arithmetic_and_indexed_writes(session):
     np.testing.assert_allclose(z.numpy(), t.numpy(), rtol=1e-12)
 
 
+def test_in_place_refusals_as_torch(session):
+    _refused(lambda: session.ones(2).__setitem__(0, 1j), lambda: torch.ones(2).__setitem__(0, 1j))
+    _refused(lambda: session.ones(2, dtype=gw.float64).__setitem__(0, 1j), lambda: torch.ones(2, dtype=torch.float64).__setitem__(0, 1j))
+    _refused(lambda: session.ones(2).mul_(1j), lambda: torch.ones(2).mul_(1j))
+    _refused(lambda: session.ones(2).add_(session.tensor([1j, 1j])), lambda: torch.ones(2).add_(torch.tensor([1j, 1j])))
+    _refused(lambda: session.tensor([1j]).relu_(), lambda: torch.tensor([1j]).relu_(), NotImplementedError)
+
+
 def test_gradient_against_numerical_derivatives_of_real_and_imaginary_parts(session):
     """torch's .grad of a complex leaf is dL/d(re) + i dL/d(im): checked by central differences of each part."""
     def loss(lib, z):
@@ -347,7 +355,7 @@ def test_ops_refused_for_complex_in_torchs_words(session, f, t_f):
 @pytest.mark.parametrize("f", [
     lambda z: z.log1p(), lambda z: z.var(), lambda z: z.std(), lambda z: z.softmax(0), lambda z: z.cumprod(0), lambda z: z.norm(),
     lambda z: z.logsumexp(0), lambda z: gw.nn.functional.gelu(z), lambda z: z.asin(), lambda z: z.expm1(), lambda z: z.min(),
-    lambda z: gw.linalg.det(z[:, :3]),
+    lambda z: gw.linalg.det(z[:, :3]), lambda z: z.real.scatter_add(0, gw.tensor([[0, 1, 2, 0]]), z[:1]), lambda z: gw.nn.functional.embedding(gw.tensor([0, 1]), z),
 ])
 def test_ops_not_brought_to_complex_refuse_rather_than_answer_wrongly(session, f):
     with pytest.raises(NotImplementedError, match="not implemented for 'ComplexDouble'|not supported|complex"):

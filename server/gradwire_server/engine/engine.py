@@ -18,7 +18,7 @@ from .dtypes import DEFAULT_FLOAT, checked_integer, complex_of, is_floating, par
 from .errors import DeviceError, DTypeError, GraphError, IndexOutOfRange, InvalidArgument, NotForComplex, ShapeError
 from .graph import DROPPED, AccumulateGrad, Meta, Node, is_grad_enabled, set_grad_enabled, walk_backward
 from .traced import Traced, TracedNumpy, traced_input_grads
-from .ops import OPS
+from .ops import OPS, type_name
 from .tensor import Tensor
 from .vjps import NON_DIFFERENTIABLE, VJPS
 
@@ -70,23 +70,26 @@ class Engine:
         elif len(inputs) != op.arity:
             raise InvalidArgument(f"{name}() takes {op.arity} input(s) but {len(inputs)} were given")
         # one pass over the inputs: their arrays, and whether any of them is tracked
-        arrays, tracked = [], False
+        arrays, tracked, complex_input = [], False, None
         for i, x in enumerate(inputs):
             if type(x) is Tensor:
                 if x.engine is not self and x.engine.xp is not self.xp:
                     raise DeviceError(f"{name}: expected all tensors to be on the same device, but found {x.device} and {self.device}")
-                arrays.append(x.array)
+                array = x.array
+                arrays.append(array)
                 tracked = tracked or x._requires_grad
+                if array.dtype.kind == "c":
+                    complex_input = array.dtype
             elif isinstance(x, _SCALARS):
                 if not op.broadcasts:  # only elementwise ops take a number where a tensor could be
                     raise InvalidArgument(f"{name}(): argument 'input' (position {i + 1}) must be Tensor, not {type(x).__name__}")
                 arrays.append(x)
             else:
                 raise InvalidArgument(f"{name}(): expected a Tensor or a number as input, got {type(x).__name__}")
+        if complex_input is not None and name not in COMPLEX_OPS:
+            raise _not_for_complex(name, complex_input)
         if (op.broadcasts or op.arity is None) and (name == "where" or not _same_float_dtype(arrays, self._ndarray)):
             arrays = self._promote(name, inputs, arrays)
-        elif type(arrays[0]) is self._ndarray and arrays[0].dtype.kind == "c" and name not in COMPLEX_OPS:
-            raise _not_for_complex(name, arrays[0].dtype)
         if name in _INTEGER_RULES and arrays[0].dtype.kind in "biu":
             arrays[0] = _INTEGER_RULES[name](name, arrays[0], params, self.default_float)
         forward_params = params
@@ -156,8 +159,6 @@ class Engine:
             raise InvalidArgument(f"{name}() needs at least one tensor input")
         if target.kind not in "fc" and (name in _FLOAT_RESULTS or any(type(a) is float for a in arrays)):
             target = self.default_float  # true division and float scalars make integer tensors float
-        if target.kind == "c" and name not in COMPLEX_OPS:
-            raise _not_for_complex(name, target)
         if name == "where":
             if arrays[0].dtype != np.bool_:
                 raise DTypeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype {arrays[0].dtype}")
@@ -329,8 +330,9 @@ class Engine:
             else:
                 raise InvalidArgument(f"unknown in-place op {name!r}")
         except TypeError:  # NumPy's casting errors are TypeErrors
-            other_dtype = getattr(other, "dtype", type(other).__name__)
-            raise DTypeError(f"{name}_: result type {other_dtype} can't be cast to the desired output type {array.dtype}") from None
+            other_dtype = getattr(other, "dtype", None)  # (PyTorch's names of the types)
+            other_name = type_name(other_dtype) if other_dtype is not None else type(other).__name__
+            raise DTypeError(f"{name}_: result type {other_name} can't be cast to the desired output type {type_name(array.dtype)}") from None
         except (ValueError, IndexError) as error:
             if "read-only" in str(error):
                 raise InvalidArgument(
@@ -375,7 +377,7 @@ class Engine:
         if out.shape != array.shape:
             raise ShapeError(f"output with shape {list(array.shape)} doesn't match the broadcast shape {list(out.shape)}")
         if not self.xp.can_cast(out.dtype, array.dtype, "same_kind"):
-            raise DTypeError(f"{name}_: result type {out.dtype} can't be cast to the desired output type {array.dtype}")
+            raise DTypeError(f"{name}_: result type {type_name(out.dtype)} can't be cast to the desired output type {type_name(array.dtype)}")
         try:
             self.xp.copyto(array, out.array, casting="same_kind")
         except ValueError as error:

@@ -739,7 +739,7 @@ def _logcumsumexp(xp, x, dim):
     return xp.ascontiguousarray(xp.moveaxis(_accumulate(xp, xp.logaddexp, xp.moveaxis(x, d, -1)), -1, d))
 
 
-def _torch_type_name(dtype) -> str:
+def _torchtype_name(dtype) -> str:
     return {**_TORCH_TYPE_NAMES, **_TORCH_INTEGER_NAMES}.get(dtype.name, dtype.name)
 
 
@@ -749,7 +749,7 @@ def _integers_only(ufunc):
     def forward(xp, x, y):
         for a in (x, y):
             if hasattr(a, "dtype") and a.dtype.kind not in "iu":
-                raise TypeError(f'"{ufunc}_cpu" not implemented for \'{_torch_type_name(a.dtype)}\'')
+                raise TypeError(f'"{ufunc}_cpu" not implemented for \'{_torchtype_name(a.dtype)}\'')
         return getattr(xp, ufunc)(x, y)
 
     return forward
@@ -758,7 +758,7 @@ def _integers_only(ufunc):
 def _nextafter(xp, x, y):
     for a in (x, y):
         if hasattr(a, "dtype") and a.dtype.kind != "f":
-            raise TypeError(f'"nextafter_cpu" not implemented for \'{_torch_type_name(a.dtype)}\'')
+            raise TypeError(f'"nextafter_cpu" not implemented for \'{_torchtype_name(a.dtype)}\'')
     return xp.nextafter(x, y)
 
 
@@ -977,9 +977,9 @@ def _complex(xp, real, imag):
         if not hasattr(part, "dtype"):
             raise InvalidArgument(f"complex(): argument '{name}' must be Tensor, not {type(part).__name__}")
     if real.dtype.kind != "f" or imag.dtype.kind != "f":
-        raise DTypeError(f"Expected both inputs to be Half, Float or Double tensors but got {_type_name(real.dtype)} and {_type_name(imag.dtype)}")
+        raise DTypeError(f"Expected both inputs to be Half, Float or Double tensors but got {type_name(real.dtype)} and {type_name(imag.dtype)}")
     if real.dtype != imag.dtype:
-        raise DTypeError(f"Expected object of scalar type {_type_name(real.dtype)} but got scalar type {_type_name(imag.dtype)} for second argument")
+        raise DTypeError(f"Expected object of scalar type {type_name(real.dtype)} but got scalar type {type_name(imag.dtype)} for second argument")
     shape = np.broadcast_shapes(real.shape, imag.shape)  # (of shapes, on any device: CuPy has none)
     out = xp.empty(shape, dtype=xp.complex128 if real.dtype == xp.float64 else xp.complex64)
     out.real[...] = real  # the parts as they are: inf and -0.0 stay (real + 1j * imag would make inf * 1j a NaN)
@@ -987,7 +987,7 @@ def _complex(xp, real, imag):
     return out
 
 
-def _type_name(dtype):
+def type_name(dtype):
     return {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool", "float16": "Half", "float32": "Float",
             "float64": "Double", "complex64": "ComplexFloat", "complex128": "ComplexDouble"}.get(dtype.name, dtype.name)
 
@@ -1010,7 +1010,7 @@ def _fftn(xp, x, s, dim, norm="backward", inverse=False):
 
 def _rfftn(xp, x, s, dim, norm="backward"):
     if x.dtype.kind == "c":
-        raise DTypeError(f"rfftn expects a real-valued input tensor, but got {_type_name(x.dtype)}")
+        raise DTypeError(f"rfftn expects a real-valued input tensor, but got {type_name(x.dtype)}")
     return xp.fft.rfftn(_spectral_input(xp, x), s=s, axes=dim, norm=norm)
 
 
