@@ -200,6 +200,7 @@ class Tensor:
         self._grad_graph = None  # a leaf whose .grad was recorded (create_graph): the roots of those passes
         self._layout = None  # a view: (op, params, base's shape, base's _layout), for stride(); None: C order
         self._post_hooks = None  # register_post_accumulate_grad_hook's, by handle id, once it has one
+        self._bits = 0  # conj()'s mark (1) and its imaginary part's (2), as PyTorch's conjugate and negative bits (complexes.py)
 
     def __del__(self):
         try:
