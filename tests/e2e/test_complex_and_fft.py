@@ -86,6 +86,17 @@ def test_dtypes_and_their_aliases(session):
     assert session.tensor([1, 2]).to(gw.cdouble).dtype == gw.complex128
 
 
+@pytest.mark.parametrize("dtype", ["complex64", "complex128"])
+def test_random_complex_tensors_as_torchs_distributions(session, dtype):
+    n = session.randn(20000, dtype=dtype).numpy()
+    u = session.rand(20000, dtype=dtype).numpy()
+    assert n.dtype == u.dtype == np.dtype(dtype)
+    assert abs(n.real.var() - 0.5) < 0.03 and abs(n.imag.var() - 0.5) < 0.03 and abs(np.mean(np.abs(n) ** 2) - 1) < 0.05
+    assert 0 <= u.real.min() and u.real.max() < 1 and 0 <= u.imag.min() and u.imag.max() < 1 and abs(u.imag.mean() - 0.5) < 0.02
+    assert gw.randn_like(session.tensor(Z)).dtype == gw.complex128
+    assert session.randn(2, dtype=dtype, requires_grad=True).requires_grad
+
+
 def test_tensor_of_complex_numbers_and_arrays(session):
     assert str(session.tensor([1 + 2j, 3]).dtype) == str(torch.tensor([1 + 2j, 3]).dtype).removeprefix("torch.") == "complex64"
     assert session.tensor(2j).dtype == gw.complex64 and session.tensor(2j).shape == ()

@@ -7,6 +7,7 @@ same device share nothing else, so sessions stay isolated.
 from __future__ import annotations
 
 import json
+import math
 import warnings
 import weakref
 from collections import namedtuple
@@ -35,7 +36,7 @@ COMPLEX_OPS = frozenset((
     "reciprocal", "rsqrt", "log10", "log2", "sum", "mean", "prod", "cumsum", "reshape", "transpose", "permute", "squeeze", "unsqueeze",
     "expand", "index", "index_put", "copy_slices", "cat", "stack", "where", "eq", "ne", "clone", "contiguous", "to", "flip", "roll",
     "repeat", "tril", "triu", "abs", "isnan", "isinf", "isfinite", "masked_fill", "einsum", "linear",
-    "real", "imag", "conj", "angle", "complex", "polar", "view_as_real", "view_as_complex", "fftn", "ifftn", "rfftn", "irfftn",
+    "real", "imag", "conj", "angle", "complex", "fftn", "ifftn", "rfftn", "irfftn",
     "linalg_eig",
 ))
 _INPLACE = {"add": "add", "sub": "subtract", "mul": "multiply", "div": "true_divide"}
@@ -702,11 +703,17 @@ class Engine:
         """Uniform [0, 1) samples from ``generator`` (a ``new_generator``), else the engine's own."""
         dtype = parse_dtype(dtype or DEFAULT_FLOAT)
         rng = _or_default(generator, self.generator)
+        if dtype.kind == "c":  # each part uniform in [0, 1), as PyTorch's
+            parts = rng.random(_size_args(size) + (2,), dtype=_random_dtype(dtype))
+            return self._leaf(_as_complex(parts, dtype), requires_grad)
         return self._leaf(rng.random(_size_args(size), dtype=_random_dtype(dtype)).astype(dtype, copy=False), requires_grad)
 
     def randn(self, *size, dtype=None, requires_grad=False, generator=None):
         dtype = parse_dtype(dtype or DEFAULT_FLOAT)
         rng = _or_default(generator, self.generator)
+        if dtype.kind == "c":  # variance 1 in all, each part N(0, 1/2), as PyTorch's
+            parts = rng.standard_normal(_size_args(size) + (2,), dtype=_random_dtype(dtype)) * _random_dtype(dtype)(math.sqrt(0.5))
+            return self._leaf(_as_complex(parts, dtype), requires_grad)
         return self._leaf(rng.standard_normal(_size_args(size), dtype=_random_dtype(dtype)).astype(dtype, copy=False), requires_grad)
 
     def _leaf(self, array, requires_grad):
@@ -856,9 +863,16 @@ def _not_for_complex(name, dtype):
 
 
 def _random_dtype(dtype):
-    if dtype.kind != "f":
+    if dtype.kind not in "fc":
         raise DTypeError(f"rand/randn: expected a floating point dtype, got {dtype}")
-    return np.float64 if dtype == np.float64 else np.float32
+    return np.float64 if dtype in (np.float64, np.complex128) else np.float32
+
+
+def _as_complex(parts, dtype):
+    """(..., 2) real and imaginary parts as one complex array of ``dtype``."""
+    out = parts[..., 0].astype(dtype)
+    out.imag[...] = parts[..., 1]
+    return out
 
 
 def _size_args(size) -> tuple:
