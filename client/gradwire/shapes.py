@@ -32,6 +32,37 @@ def _real_of(dtype):
     return np.dtype(np.float64) if dtype == _COMPLEX128 else np.dtype(np.float32) if dtype == _COMPLEX64 else dtype
 
 
+def _spectral_real(dtype):
+    """The real dtype an FFT (or angle) computes in: an integer or bool tensor's is the default float dtype."""
+    return _real_of(dtype) if dtype.kind in "fc" else defaults.current
+
+
+def _fft(inputs, params):
+    """fftn, ifftn, rfftn, irfftn: each dim in ``dim`` resized to its ``s`` (rfftn's last to s // 2 + 1); complex results
+    but irfftn's."""
+    shape = list(inputs[0]._shape)
+    s, dims = params["s"], params["dim"]
+    for d, n in zip(dims, s):
+        shape[d] = n
+    real = _spectral_real(inputs[0]._dtype)
+    if params.get("_op") == "rfftn":
+        shape[dims[-1]] = s[-1] // 2 + 1
+    if params.get("_op") == "irfftn":
+        return tuple(shape), real
+    return tuple(shape), (_COMPLEX128 if real == np.float64 else _COMPLEX64)
+
+
+def _fft_rule(op):
+    return lambda inputs, params: _fft(inputs, {**params, "_op": op})
+
+
+def _complex(inputs, params):
+    a, b = inputs
+    if a._dtype != b._dtype or a._dtype.kind != "f":
+        return None  # the server refuses, in torch's words
+    return np.broadcast_shapes(a._shape, b._shape), (_COMPLEX128 if a._dtype == np.float64 else _COMPLEX64)
+
+
 def _elementwise(inputs, params):
     # one pass, no lists: it runs for most ops, usually on tensors of one shape and dtype
     shape = dtype = zero_dtype = None  # dtype: of the dimensioned tensors; zero_dtype: of the 0-d ones
@@ -455,6 +486,9 @@ INFER = {
     **dict.fromkeys(["eq", "ne", "lt", "le", "gt", "ge"], _comparison),
     "abs": lambda inputs, params: (inputs[0]._shape, _real_of(inputs[0]._dtype)),
     **dict.fromkeys(["real", "imag"], lambda inputs, params: (inputs[0]._shape, _real_of(inputs[0]._dtype))),
+    "angle": lambda inputs, params: (inputs[0]._shape, _spectral_real(inputs[0]._dtype)),
+    "complex": _complex,
+    **{op: _fft_rule(op) for op in ("fftn", "ifftn", "rfftn", "irfftn")},
     **dict.fromkeys(["neg", "conj", "relu", "leaky_relu", "silu", "gelu", "softplus", "elu", "softmax", "log_softmax", "clone", "contiguous",
                      "bitwise_not", "tril", "triu", "masked_fill"], _unary),
     **dict.fromkeys(["exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "log1p", "expm1", "rsqrt", "reciprocal", "tan", "asin",

@@ -230,6 +230,8 @@ def test_conjugate_and_negative_marks_as_torch(session):
               lambda v: v.conj_physical().is_conj(), lambda v: v.conj().imag.is_neg(), lambda v: v.imag.is_neg(),
               lambda v: v.conj().imag.resolve_neg().is_neg(), lambda v: (v.conj() + 1).is_conj(), lambda v: v.is_neg()):
         assert f(z) == f(t)
+    assert gw.fft.ihfft(session.tensor(R)).is_conj() == torch.fft.ihfft(torch.tensor(R)).is_conj()
+    assert gw.fft.hfft(z).is_conj() == torch.fft.hfft(t).is_conj()
 
 
 # --- arithmetic and common ops: values and gradients -----------------------------------------------------------------
@@ -449,6 +451,26 @@ def test_fft_of_integers_and_frequencies_and_shifts(session):
                 np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
     _compare(session, lambda lib, x: lib.fft.fftshift(lib.fft.fft2(x)), Z)
     _compare(session, lambda lib, x: lib.fft.ifftshift(x, dim=(0, 1)), R)
+
+
+def test_fft_and_angle_of_integers_follow_the_default_dtype(session):
+    ints = np.arange(6)
+    for default in (gw.float64, gw.float32):
+        gw.set_default_dtype(default)
+        torch.set_default_dtype(getattr(torch, str(default)))
+        try:
+            for f in (lambda lib, x: lib.fft.fft(x), lambda lib, x: lib.fft.rfft(x), lambda lib, x: lib.fft.irfft(x), lambda lib, x: lib.angle(x - 3),
+                      lambda lib, x: lib.fft.ifft2(x.reshape(2, 3))):
+                ours, theirs = f(gw, session.tensor(ints)), f(torch, torch.tensor(ints))
+                assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")  # (known before the server answers)
+                np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6, atol=1e-6)
+                assert ours.dtype == ours.detach().numpy().dtype
+        finally:
+            gw.set_default_dtype(gw.float32)
+            torch.set_default_dtype(torch.float32)
+    _refused(lambda: gw.fft.fft(session.ones(4, dtype=gw.float16)), lambda: torch.fft.fft(torch.ones(4, dtype=torch.float16)))
+    np.testing.assert_array_equal(session.tensor([1.0, -1.0], dtype=gw.float16).angle().numpy(),
+                                  torch.tensor([1.0, -1.0], dtype=torch.float16).angle().numpy())
 
 
 def test_fft_argument_errors_as_torch(session):

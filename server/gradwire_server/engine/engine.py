@@ -811,7 +811,8 @@ _TORCH_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char
 _INTEGER_RULES = {
     **dict.fromkeys(["exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "log1p", "expm1", "rsqrt", "reciprocal", "tan", "asin",
                      "acos", "atan", "sinh", "cosh", "log2", "log10", "exp2", "erf", "erfinv", "logsumexp", "erfc", "erfcx",
-                     "lgamma", "digamma", "polygamma", "i0", "asinh", "acosh", "atanh"], _to_default_float),
+                     "lgamma", "digamma", "polygamma", "i0", "asinh", "acosh", "atanh", "angle", "fftn", "ifftn", "rfftn", "irfftn"],
+                    _to_default_float),
     "clamp": _clamp_bounds,
     **dict.fromkeys(["mean", "var", "std", "norm", "softmax", "log_softmax", "leaky_relu", "silu", "gelu", "softplus", "elu"], _refuse_integers),
 }

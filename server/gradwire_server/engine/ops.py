@@ -999,8 +999,11 @@ def _imag(xp, x):
 
 
 def _spectral_input(xp, x):
-    """The array an FFT transforms: an integer or bool one in float32, as PyTorch's (a float16 one too)."""
-    return x if x.dtype.kind == "c" or x.dtype in (xp.float32, xp.float64) else x.astype(xp.float32)
+    """The array an FFT transforms (an integer one arrives in the default float dtype: engine._INTEGER_RULES); float16 is
+    refused, as PyTorch's CPU FFTs refuse it."""
+    if x.dtype == xp.float16:
+        raise DTypeError("Unsupported dtype Half")
+    return x
 
 
 def _fftn(xp, x, s, dim, norm="backward", inverse=False):
@@ -1034,7 +1037,7 @@ def resized(xp, a, shape):
 defop("real", lambda xp, x: xp.ascontiguousarray(x.real), "RealBackward0")  # a copy (PyTorch's is a view)
 defop("imag", _imag, "ImagBackward0")
 defop("conj", lambda xp, x: xp.conj(x), "ConjPhysicalBackward0")  # conj_physical: PyTorch's lazy conj bit is not kept
-defop("angle", lambda xp, x: xp.angle(_spectral_input(xp, x)).astype(_spectral_input(xp, x).real.dtype, copy=False), "AngleBackward0")
+defop("angle", lambda xp, x: xp.angle(x).astype(x.real.dtype, copy=False), "AngleBackward0")
 defop("complex", _complex, "ComplexBackward0", 2)
 defop("fftn", lambda xp, x, s, dim, norm="backward": _fftn(xp, x, s, dim, norm), "FftC2CBackward0")
 defop("ifftn", lambda xp, x, s, dim, norm="backward": _fftn(xp, x, s, dim, norm, inverse=True), "FftC2CBackward0")
