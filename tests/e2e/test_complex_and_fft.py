@@ -152,6 +152,12 @@ def test_type_promotion(session, a, b):
     ours = session.ones(2, dtype=a) + session.ones(2, dtype=b)
     theirs = torch.ones(2, dtype=getattr(torch, a)) + torch.ones(2, dtype=getattr(torch, b))
     assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+    assert str(gw.promote_types(a, b)) == str(torch.promote_types(getattr(torch, a), getattr(torch, b))).removeprefix("torch.")
+    for x, y in ((a, b), (b, a)):
+        assert gw.can_cast(x, y) == torch.can_cast(getattr(torch, x), getattr(torch, y))
+    for operand in (1j, 2.5, 3):
+        t_type = torch.result_type(torch.ones(2, dtype=getattr(torch, b)), operand)
+        assert str(gw.result_type(session.ones(2, dtype=b), operand)) == str(t_type).removeprefix("torch.")
     if b == "float16" or a[0] != "c":
         return  # (torch's answer below would be complex32, a dtype gradwire does not have)
     zero_d = session.ones(2, dtype=b) * session.tensor(1j, dtype=a)  # a 0-d complex tensor decides over dimensioned floats
