@@ -84,6 +84,7 @@ def test_dtypes_and_their_aliases(session):
     assert session.zeros(2, dtype=gw.cfloat, requires_grad=True).requires_grad
     assert session.tensor(1.0).cfloat().dtype == gw.complex64 and session.tensor(1.0).cdouble().dtype == gw.complex128
     assert session.tensor([1, 2]).to(gw.cdouble).dtype == gw.complex128
+    assert repr(gw.finfo(gw.complex64)) == repr(torch.finfo(torch.complex64)) and gw.finfo(gw.cdouble).dtype == "float64"
 
 
 @pytest.mark.parametrize("dtype", ["complex64", "complex128"])
