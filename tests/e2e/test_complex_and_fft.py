@@ -359,6 +359,14 @@ def test_backward_from_a_complex_output(session):
     np.testing.assert_allclose(gx.numpy(), gu.numpy(), rtol=1e-10)
 
 
+def test_double_backward_through_complex_ops_is_refused_not_wrong(session):
+    z = session.tensor(Z, requires_grad=True)
+    with pytest.raises(NotImplementedError, match="double backward"):
+        (g,) = gw.autograd.grad((z * z).abs().sum(), z, create_graph=True)
+        g.abs().sum().backward()
+        z.grad.numpy()
+
+
 @pytest.mark.parametrize("f, t_f", [
     (lambda z: z < z, lambda t: t < t), (lambda z: z >= 1, lambda t: t >= 1), (lambda z: z.max(), lambda t: t.max()),
     (lambda z: z.relu(), lambda t: t.relu()), (lambda z: z.clamp(0, 1), lambda t: t.clamp(0, 1)),
