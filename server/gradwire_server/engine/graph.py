@@ -170,16 +170,13 @@ class Node:
                 )
         ans, inputs = saved or self.saved
         rules, params = rules or self.rules, self.params
+        conjugated = False
         if self.outputs is not None:
             grad = tuple(grad)  # (one per output, None where none arrived: each rule takes that as zeros)
         elif grad.dtype.kind == "c" and getattr(rules, "conjugated", False):
             # a holomorphic op's rule is written for real numbers (g * f'(z)); PyTorch's gradient of a complex input
             # is g * conj(f'(z)): the rule's answer to conj(g), conjugated (a real input then takes its real part)
-            grads = self._input_grads(xp, grad.conj(), ans, inputs, rules, params)
-            return [None if g is None else g.conj() for g in grads]
-        return self._input_grads(xp, grad, ans, inputs, rules, params)
-
-    def _input_grads(self, xp, grad, ans, inputs, rules, params):
+            grad, conjugated = grad.conj(), True
         grads = []
         for argnum, edge in enumerate(self.edges):
             if edge is None:
@@ -194,6 +191,8 @@ class Node:
                 grads.append(input_rule(xp, grad, ans, *inputs, argnum=argnum, **params))
             else:
                 grads.append(input_rule(xp, grad, ans, *inputs, **params))
+        if conjugated:
+            return [None if g is None else g.conj() for g in grads]
         return grads
 
 
