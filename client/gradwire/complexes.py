@@ -19,6 +19,7 @@ from .tensor import FUNCTIONS, Tensor, _TENSOR_TYPE_NAMES, _function, _op, float
 
 
 _CONJ, _NEG = 1, 2  # PyTorch's conjugate and negative bits, as marks on a Tensor (``_bits``): the values are already resolved
+_PART = 4  # a copy where PyTorch's is a view of a complex tensor's part: in-place changes refused (session._inplace)
 
 
 def _bits(x) -> int:
@@ -31,7 +32,11 @@ def _is_complex(x) -> bool:
 
 def real(self):
     """The real part, as ``torch.Tensor.real``: of a real tensor, the tensor itself; a copy for a complex one."""
-    return _op("real", (self,)) if _is_complex(self) else self
+    if not _is_complex(self):
+        return self
+    out = _op("real", (self,))
+    out._bits = _PART
+    return out
 
 
 def imag(self):
@@ -39,8 +44,7 @@ def imag(self):
     if not _is_complex(self):
         raise errors.InvalidArgumentError("imag is not implemented for tensors with non-complex dtypes.")
     out = _op("imag", (self,))
-    if _bits(self) & _CONJ:  # PyTorch's imaginary part of a lazy conjugate is a negated view
-        out._bits = _NEG
+    out._bits = _PART | (_NEG if _bits(self) & _CONJ else 0)  # PyTorch's imaginary part of a lazy conjugate is a negated view
     return out
 
 
@@ -136,7 +140,9 @@ def view_as_real(input):
         raise errors.InvalidArgumentError(
             "view_as_real doesn't work on unresolved conjugated tensors.  To resolve the conjugate tensor so you can view it as real, use "
             "self.resolve_conj(); however, be warned that the resulting tensor will NOT alias the original.")
-    return _stack_last(input.real, input.imag)
+    out = _stack_last(input.real, input.imag)
+    out._bits = _PART
+    return out
 
 
 def _stack_last(re, im):
@@ -152,7 +158,9 @@ def view_as_complex(input):
             f"{_TENSOR_TYPE_NAMES.get(input.dtype, input.dtype.name)}")
     if input.ndim == 0 or input.shape[-1] != 2:
         raise errors.InvalidArgumentError("Tensor must have a last dimension of size 2")
-    return complex(input[..., 0], input[..., 1])
+    out = complex(input[..., 0], input[..., 1])
+    out._bits = _PART
+    return out
 
 
 def complex(real, imag):

@@ -868,6 +868,8 @@ class Session:
 
     def _op_into(self, name, inputs, params, grad_on):
         """Queue op ``name`` with its result written into ``inputs[0]`` (an in-place op): no output handles."""
+        if inputs[0]._bits & _PART or (inputs[0]._view_of is not None and inputs[0]._view_of._bits & _PART):
+            _refuse_part_write(name + "_")
         with self._lock:
             command = self._command(name + "_")
             try:
@@ -1163,6 +1165,8 @@ class Session:
         return out
 
     def _inplace(self, target, op, other, key=None):
+        if target._bits & _PART or (target._view_of is not None and target._view_of._bits & _PART):
+            _refuse_part_write("x[...] =" if op == "setitem" else op + "_")
         if isinstance(other, (complex, np.complexfloating)):  # a complex number: a 0-d tensor (the wire's numbers are real)
             if op == "setitem" and target._dtype is not None and target._dtype.kind != "c":  # PyTorch's words
                 name = {"float32": "float", "float64": "double", "float16": "c10::Half"}.get(target._dtype.name, target._dtype.name)
@@ -1265,6 +1269,16 @@ def _code_and_details(error: grpc.RpcError) -> tuple[str, str]:
 def _header_data(raw):
     chunk = pb.TensorChunk.FromString(raw)
     return chunk.offset, chunk.data
+
+
+_PART = 4  # Tensor._bits: a copy of a complex tensor's part (x.real, x.imag, view_as_real), where PyTorch's is a view
+
+
+def _refuse_part_write(what):
+    raise errors.InvalidArgumentError(
+        f"{what}: this tensor is a copy of a complex tensor's real or imaginary part (x.real, x.imag, view_as_real(x), "
+        "view_as_complex(x)), not a view as in PyTorch: a change to it would not reach the complex tensor. Build the new "
+        "values out of place, with gw.complex(real, imag).")
 
 
 def _set_operand(operand, value):

@@ -200,7 +200,9 @@ class Tensor:
         self._grad_graph = None  # a leaf whose .grad was recorded (create_graph): the roots of those passes
         self._layout = None  # a view: (op, params, base's shape, base's _layout), for stride(); None: C order
         self._post_hooks = None  # register_post_accumulate_grad_hook's, by handle id, once it has one
-        self._bits = 0  # conj()'s mark (1) and its imaginary part's (2), as PyTorch's conjugate and negative bits (complexes.py)
+        # conj()'s mark (1) and its imaginary part's (2), as PyTorch's conjugate and negative bits; 4: a copy of a complex
+        # tensor's part, where PyTorch's is a view (in-place changes refused) (complexes.py)
+        self._bits = 0
 
     def __del__(self):
         try:
@@ -359,7 +361,7 @@ class Tensor:
         """
         if self._requires_grad and not force:
             raise errors.FailedPreconditionError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
-        bits = getattr(self, "_bits", 0)  # conj()'s mark, and its imaginary part's (gradwire.complexes)
+        bits = self._bits & 3  # conj()'s mark, and its imaginary part's (gradwire.complexes)
         if bits and not force:
             kind = "conjugate" if bits & 1 else "negative"
             raise errors.FailedPreconditionError(f"Can't call numpy() on Tensor that has {kind} bit set. "

@@ -308,6 +308,20 @@ def test_in_place_arithmetic_and_indexed_writes(session):
     np.testing.assert_allclose(z.numpy(), t.numpy(), rtol=1e-12)
 
 
+def test_writes_into_copies_of_parts_are_refused_rather_than_lost(session):
+    """PyTorch's real, imag, view_as_real and view_as_complex are views: a write to one changes the complex tensor.
+    gradwire's are copies, so it refuses the write instead of losing it."""
+    z = session.tensor(Z)
+    for part in (lambda: z.real, lambda: z.imag, lambda: gw.view_as_real(z), lambda: gw.view_as_complex(session.tensor(R[:, :2].copy())),
+                 lambda: z.real.detach(), lambda: z.imag[0]):
+        with pytest.raises(gw.InvalidArgumentError, match="not a view"):
+            part()[0] = 1.0
+        with pytest.raises(gw.InvalidArgumentError, match="not a view"):
+            part().mul_(2)
+    assert (z.real * 2).add_(1) is not None  # a new tensor made from a part is free to change
+    np.testing.assert_array_equal(z.numpy(), Z)
+
+
 def test_in_place_refusals_as_torch(session):
     _refused(lambda: session.ones(2).__setitem__(0, 1j), lambda: torch.ones(2).__setitem__(0, 1j))
     _refused(lambda: session.ones(2, dtype=gw.float64).__setitem__(0, 1j), lambda: torch.ones(2, dtype=torch.float64).__setitem__(0, 1j))
