@@ -250,7 +250,18 @@ _BINARY = [
 ]
 
 
-@pytest.mark.parametrize("f", _BINARY)
+def _written(lib, a, b):
+    out = a * 1
+    out[1] = b[0] * 2
+    out[:, 0] *= b[:, 1]
+    return out
+
+
+def _with_zeros(lib, a, b):
+    return (a * (b.real > 0)).prod(1) + (a * (b.real > 0.5)).prod()
+
+
+@pytest.mark.parametrize("f", _BINARY + [_written, _with_zeros])
 def test_binary_ops_on_complex_tensors(session, f):
     _compare(session, f, Z, W)
     _compare(session, f, Z.astype(np.complex64), W.astype(np.complex64), rtol=2e-4, atol=1e-5)
