@@ -563,3 +563,36 @@ def test_eig_refuses_a_loss_of_the_eigenvectors_phases_as_torch(session):
     a = RNG.standard_normal((3, 3))
     x, t = session.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
     _refused(lambda: (gw.linalg.eig(x)[1].imag.sum().backward(), x.grad)[1], lambda: torch.linalg.eig(t)[1].imag.sum().backward())
+
+
+# --- complex parameters in optimizers ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("name, kwargs", [
+    ("SGD", {"lr": 0.1, "momentum": 0.9}), ("Adam", {"lr": 0.1}), ("AdamW", {"lr": 0.1, "amsgrad": True}), ("RMSprop", {"lr": 0.01, "momentum": 0.5}),
+    ("Adagrad", {"lr": 0.1}), ("Adamax", {"lr": 0.1}), ("NAdam", {"lr": 0.1}), ("RAdam", {"lr": 0.1}), ("Adadelta", {"lr": 1.0}),
+    ("Rprop", {"lr": 0.1}), ("ASGD", {"lr": 0.1}),
+])
+def test_optimizers_step_complex_parameters_as_torch(session, name, kwargs):
+    """PyTorch's optimizers update a complex parameter's real and imaginary parts as real numbers; their state is complex."""
+    start = Z  # complex128: the comparison is of the update, not of float32 rounding
+    p, t = gw.nn.Parameter(session.tensor(start)), torch.nn.Parameter(torch.tensor(start))
+    opt, t_opt = getattr(gw.optim, name)([p], **kwargs), getattr(torch.optim, name)([t], **kwargs)
+    for _ in range(3):
+        for o, x, lib in ((opt, p, gw), (t_opt, t, torch)):
+            o.zero_grad()
+            (lib.fft.fft(x) * (1 + 2j)).abs().sum().backward()
+            o.step()
+    np.testing.assert_allclose(p.detach().numpy(), t.detach().numpy(), rtol=1e-7, atol=1e-8)  # (NAdam, ASGD: as for real ones)
+    ours, theirs = opt.state_dict()["state"][0], t_opt.state_dict()["state"][0]
+    for key, value in theirs.items():
+        if isinstance(value, torch.Tensor) and value.ndim:
+            assert ours[key].dtype == gw.complex128 and tuple(ours[key].shape) == tuple(value.shape)
+            np.testing.assert_allclose(ours[key].numpy(), value.numpy(), rtol=1e-7, atol=1e-8)
+
+
+def test_optimizers_that_read_matrix_shapes_refuse_complex_parameters(session):
+    p = gw.nn.Parameter(session.tensor(Z.astype(np.complex64)))
+    opt = gw.optim.Adafactor([p])
+    (p * p).abs().sum().backward()
+    with pytest.raises(gw.InvalidArgumentError, match="floating point parameters"):
+        opt.step()
+        p.detach().numpy()

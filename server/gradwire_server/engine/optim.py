@@ -107,6 +107,10 @@ class Optimizer:
                 if param.grad is None:  # as PyTorch: a parameter without a gradient is left alone
                     continue
                 if param.dtype.kind != "f":
+                    if param.dtype.kind == "c" and self.kind not in _REAL_ONLY:
+                        _complex_update(self.xp, update, param.array, param.grad.array, self.state.setdefault(key, {}), group)
+                        param._version[0] += 1
+                        continue
                     raise InvalidArgument(f"an optimizer can only update floating point parameters, got {param.dtype}")
                 update(self.xp, param.array, param.grad.array, self.state.setdefault(key, {}), group)
                 param._version[0] += 1  # an in-place change: a pending backward that saved it will say so
@@ -539,6 +543,29 @@ def _muon(xp, p, grad, state, group):
     ratio = 0.2 * math.sqrt(max(rows, columns)) if group.centered else math.sqrt(max(1, rows / columns))
     xp.multiply(p, 1 - group.lr * group.weight_decay, out=p)
     p += ortho.astype(p.dtype) * (-group.lr * ratio)
+
+
+_REAL_ONLY = frozenset(("adafactor", "muon"))  # their states and updates read a matrix's shape: no complex parameters
+
+
+def _complex_update(xp, update, p, grad, state, group):
+    """A complex parameter's step as PyTorch's: the update of an elementwise optimizer on its real and imaginary parts as
+    real numbers (``view_as_real``); its state tensors kept complex, as PyTorch's."""
+    if not p.flags.c_contiguous:
+        raise InvalidArgument("an optimizer can only update a complex parameter whose memory is contiguous")
+    real = xp.float64 if p.dtype == xp.complex128 else xp.float32
+
+    def as_real(a):
+        return a.reshape(-1).view(real)
+
+    views = {k: as_real(v) if getattr(v, "dtype", None) is not None and v.dtype.kind == "c" else v for k, v in state.items()}
+    update(xp, as_real(p), as_real(xp.ascontiguousarray(grad)), views, group)
+    size = 2 * p.size
+    for k, v in views.items():
+        if getattr(v, "dtype", None) is not None and v.dtype == real and v.size == size:
+            state[k] = v.view(p.dtype).reshape(p.shape)  # (the same memory: later steps change it in place)
+        else:
+            state[k] = v
 
 
 _UPDATES = {

@@ -124,7 +124,7 @@ class Tensor:
                 "you can only change requires_grad flags of leaf variables. If you want to use a computed "
                 "variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach()."
             )
-        if requires_grad and self.dtype.kind != "f":
+        if requires_grad and self.dtype.kind not in "fc":
             raise DTypeError("only Tensors of floating point and complex dtype can require gradients")
         if self.grad_fn is None:
             self._requires_grad = bool(requires_grad)
