@@ -596,3 +596,15 @@ def test_optimizers_that_read_matrix_shapes_refuse_complex_parameters(session):
     with pytest.raises(gw.InvalidArgumentError, match="floating point parameters"):
         opt.step()
         p.detach().numpy()
+
+
+def test_gradient_clipping_of_complex_gradients_as_torch(session):
+    for norm_type in (2.0, 1.0, float("inf"), 3.0):
+        p, t = gw.nn.Parameter(session.tensor(Z)), torch.nn.Parameter(torch.tensor(Z))
+        (p * p).sum().real.backward()
+        (t * t).sum().real.backward()
+        total = gw.nn.utils.clip_grad_norm_([p], 0.5, norm_type=norm_type)
+        t_total = torch.nn.utils.clip_grad_norm_([t], 0.5, norm_type=norm_type)
+        np.testing.assert_allclose(float(total), float(t_total), rtol=1e-10)
+        np.testing.assert_allclose(p.grad.numpy(), t.grad.numpy(), rtol=1e-10)
+    _refused(lambda: (gw.nn.utils.clip_grad_value_([p], 0.1), p.grad)[1], lambda: torch.nn.utils.clip_grad_value_([t], 0.1), NotImplementedError)

@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass
 
 from .backend import axpy
-from .errors import GraphError, InvalidArgument, ShapeError
+from .errors import GraphError, InvalidArgument, NotForComplex, ShapeError
 from .tensor import Tensor
 
 KINDS = ("sgd", "adam", "rmsprop", "adagrad", "adamax", "radam", "nadam", "adadelta", "rprop", "asgd", "adafactor", "muon")  # AdamW is Adam with decoupled_weight_decay
@@ -602,6 +602,9 @@ def clip_grad_value(xp, grads, clip_value):
     """``torch.nn.utils.clip_grad_value_`` on arrays: every element into [-clip_value, clip_value], in place."""
     clip_value = float(clip_value)
     for g in grads:
+        if g.dtype.kind == "c":
+            raise NotForComplex("clamp is not supported for complex types")
+    for g in grads:
         xp.clip(g, -clip_value, clip_value, out=g)
 
 
@@ -617,6 +620,8 @@ def unscale_grads(xp, grads, inv_scale):
 
 
 def _vector_norm(xp, x, p):
+    if x.dtype.kind == "c":  # of the magnitudes, as PyTorch's (x * x would square the complex numbers)
+        x = xp.abs(x)
     if x.size == 0:
         return xp.zeros((), dtype=x.dtype)
     if math.isinf(p):
