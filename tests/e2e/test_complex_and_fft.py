@@ -384,6 +384,14 @@ def test_backward_from_a_complex_output(session):
     np.testing.assert_allclose(gx.numpy(), gu.numpy(), rtol=1e-10)
 
 
+def test_losses_on_complex_tensors_as_torch(session):
+    z, t = session.tensor(Z), torch.tensor(Z)
+    w, u = session.tensor(W), torch.tensor(W)
+    np.testing.assert_allclose(gw.nn.functional.l1_loss(z, w).numpy(), torch.nn.functional.l1_loss(t, u).numpy(), rtol=1e-12)
+    for name in ("mse_loss", "huber_loss", "smooth_l1_loss"):
+        _refused(lambda: getattr(gw.nn.functional, name)(z, w), lambda: getattr(torch.nn.functional, name)(t, u), NotImplementedError)
+
+
 def test_double_backward_through_complex_ops_is_refused_not_wrong(session):
     z = session.tensor(Z, requires_grad=True)
     with pytest.raises(NotImplementedError, match="double backward"):
