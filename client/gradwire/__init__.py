@@ -31,11 +31,14 @@ from .printing import set_printoptions
 from .serialization import load, save
 from .session import Session, connect
 from . import shaping  # noqa: F401 - more Tensor methods, and their torch-level names in FUNCTIONS
+from . import complexes  # noqa: F401 - complex tensors' methods (real, imag, conj, ...), and their torch-level names
+from . import fft  # noqa: E402 - gw.fft, as torch.fft
 from . import tensor_methods  # noqa: F401 - the rest of torch.Tensor's methods (put, fill_diagonal_, <<, resize_, apply_, ...)
 from .shaping import broadcast_shapes, can_cast, promote_types, result_type, unravel_index
 from .tensor import (
     FUNCTIONS, Size, Tensor, atleast_1d, atleast_2d, atleast_3d, block_diag, bool_, broadcast_tensors, broadcast_to, bucketize, cartesian_prod, cat,
-    bfloat16, cdist, column_stack, combinations, concat, concatenate, device, dstack, einsum, empty_like, float16, float32, float64, full_like, hstack, int8,
+    bfloat16, cdist, column_stack, combinations, complex64, complex128, concat, concatenate, device, dstack, einsum, empty_like, float16, float32,
+    float64, full_like, hstack, int8,
     int16, int32, int64, maximum, meshgrid, minimum, ones_like, polygamma, rand_like, randint_like, randn_like, row_stack, searchsorted, stack,
     std_mean, tensordot, uint8, var_mean, vstack, where, zeros_like,
 )
@@ -51,7 +54,8 @@ __all__ = [
     "SessionLostError", "Size", "Tensor",
     "UnauthenticatedError", "UnavailableError", "UnimplementedError", "amp", "autocast", "autograd", "cpu", "bool_", "cat", "connect", "cuda", "device", "distributions",
     "einsum", "get_autocast_dtype", "get_default_dtype", "is_autocast_enabled", "set_default_dtype", "uint8", "int8", "int16", "randint_like",
-    "enable_grad", "errors", "bfloat16", "float16", "float32", "float64", "grad", "int32", "int64", "is_grad_enabled", "load",
+    "enable_grad", "errors", "bfloat16", "float16", "float32", "float64", "complex64", "complex128", "fft", "grad", "int32", "int64",
+    "is_grad_enabled", "load",
     "maximum", "minimum", "nn", "no_grad", "broadcast_to", "meshgrid", "tensordot", "std_mean", "var_mean", "linalg",
     "optim", "profiler", "save", "set_grad_enabled", "stack", "utils", "viz", "where",
     "zeros_like", "ones_like", "full_like", "rand_like", "randn_like", "inference_mode", "arange", "as_tensor", "empty", "eye",
@@ -70,3 +74,5 @@ globals().update(nn.functional.TORCH_FUNCTIONS)  # gw.conv2d, gw.dropout(x, p, t
 from .factories import tensor  # noqa: E402 - after the submodule of that name: gw.tensor([1, 2]) is the factory, as torch.tensor
 # PyTorch's dtype aliases (torch.long, torch.float, ...), set last and kept out of __all__: they shadow builtins
 long, int, float, double, half, short, bool = int64, int32, float32, float64, float16, int16, bool_  # noqa: A001
+cfloat, cdouble = complex64, complex128
+complex = complexes.complex  # noqa: A001 - torch.complex(real, imag)

@@ -22,6 +22,11 @@ def is_floating(dtype) -> bool:
     return dtype.kind == "f" or dtype in _OTHER
 
 
+def is_inexact(dtype) -> bool:
+    """Float (bfloat16 included) or complex: the dtypes that can carry gradients."""
+    return dtype.kind in "fc" or dtype in _OTHER
+
+
 def is_bfloat16(dtype) -> bool:
     """Whether ``dtype`` is bfloat16 (never where ml_dtypes is missing: ``np.dtype(x) == None`` holds for float64)."""
     return dtype in _OTHER

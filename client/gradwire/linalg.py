@@ -18,7 +18,7 @@ import numpy as np
 from . import errors
 from .tensor import Tensor, _op, slogdet_result
 
-__all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh", "householder_product", "inv", "inv_ex", "lstsq", "lu",
+__all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eig", "eigvals", "eigh", "eigvalsh", "householder_product", "inv", "inv_ex", "lstsq", "lu",
            "lu_factor", "lu_factor_ex", "lu_solve", "matmul", "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm",
            "pinv", "qr", "slogdet", "solve", "solve_ex", "solve_triangular", "svd", "svdvals", "tensorinv", "tensorsolve", "vander", "vecdot",
            "vector_norm"]
@@ -26,6 +26,8 @@ __all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "di
 # torch.return_types' named tuples
 svd_result = namedtuple("linalg_svd", ["U", "S", "Vh"])
 eigh_result = namedtuple("linalg_eigh", ["eigenvalues", "eigenvectors"])
+eig_result = namedtuple("linalg_eig", ["eigenvalues", "eigenvectors"])
+_FLOAT64, _COMPLEX64, _COMPLEX128 = np.dtype(np.float64), np.dtype(np.complex64), np.dtype(np.complex128)
 qr_result = namedtuple("linalg_qr", ["Q", "R"])
 lstsq_result = namedtuple("linalg_lstsq", ["solution", "residuals", "rank", "singular_values"])
 torch_svd_result = namedtuple("svd", ["U", "S", "V"])
@@ -106,6 +108,21 @@ def eigh(A: Tensor, UPLO="L") -> eigh_result:
     batch = _batch(A, 2)
     return eigh_result(*_op("linalg_eigh", (A,), {"upper": True} if UPLO == "U" else None,
                             metas=[(_shaped(batch, n), A._dtype), (_shaped(batch, n, n), A._dtype)]))
+
+
+def eig(A: Tensor) -> eig_result:
+    """``(eigenvalues, eigenvectors)`` of each square matrix, complex (of a real matrix too), the eigenvectors of norm 1,
+    as ``torch.linalg.eig``; one op, one node (``LinalgEigBackward0``), PyTorch's gradient (refused, in its words, for a
+    loss that depends on the eigenvectors' phases). On a GPU it is computed on the server's host, as CuPy has none."""
+    n = None if A._shape is None or len(A._shape) < 1 else A._shape[-1]
+    batch = _batch(A, 2)
+    dtype = None if A._dtype is None else _COMPLEX128 if A._dtype in (_FLOAT64, _COMPLEX128) else _COMPLEX64
+    return eig_result(*_op("linalg_eig", (A,), metas=[(_shaped(batch, n), dtype), (_shaped(batch, n, n), dtype)]))
+
+
+def eigvals(A: Tensor) -> Tensor:
+    """The eigenvalues of each square matrix, complex, as ``torch.linalg.eigvals`` (``eig``'s first output)."""
+    return eig(A).eigenvalues
 
 
 def qr(A: Tensor, mode="reduced") -> qr_result:

@@ -37,7 +37,7 @@ def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=N
     if linewidth is not None:
         LINEWIDTH = linewidth
     SCI_MODE = sci_mode
-_DEFAULT_DTYPES = {np.dtype(np.int64), np.dtype(np.bool_)}  # and the default float dtype (float32 unless set)
+_DEFAULT_DTYPES = {np.dtype(np.int64), np.dtype(np.bool_)}  # and the default float dtype (float32 unless set), and its complex
 
 
 def tensor_repr(values: np.ndarray, suffixes: list[str]) -> str:
@@ -49,10 +49,11 @@ def tensor_repr(values: np.ndarray, suffixes: list[str]) -> str:
         extra = [] if values.ndim == 1 else [f"size={tuple(values.shape)}"]
     else:
         summarize = values.size > THRESHOLD
-        formatter = _Formatter(_summarized(values) if summarize else values)
+        shown = _summarized(values) if summarize else values
+        formatter = _ComplexFormatter(shown) if values.dtype.kind == "c" else _Formatter(shown)
         body = _nested(values, indent, summarize, formatter)
         extra = []
-    if values.dtype not in _DEFAULT_DTYPES and values.dtype != defaults.current:
+    if values.dtype not in _DEFAULT_DTYPES and values.dtype != defaults.current and values.dtype != _complex_of(defaults.current):
         extra.append(f"dtype=torch.{values.dtype.name}")
     return _with_suffixes(prefix + body, extra + suffixes, indent) + ")"
 
@@ -90,6 +91,22 @@ class _Formatter:
     def format(self, value) -> str:
         text = self._plain(value) if self.floating else str(value)
         return text.rjust(self.width)
+
+
+class _ComplexFormatter:
+    """PyTorch's complex format: the real parts' format, then the imaginary parts' with its sign and a ``j``."""
+
+    def __init__(self, values: np.ndarray):
+        self.real, self.imag = _Formatter(values.real), _Formatter(values.imag)
+        self.width = self.real.width + self.imag.width + 1
+
+    def format(self, value) -> str:
+        imag = (self.imag.format(value.imag) + "j").lstrip()
+        return self.real.format(value.real) + (imag if imag[0] in "+-" else "+" + imag)
+
+
+def _complex_of(dtype):
+    return np.dtype(np.complex128) if dtype == np.float64 else np.dtype(np.complex64)
 
 
 def _summarized(values: np.ndarray) -> np.ndarray:

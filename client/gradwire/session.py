@@ -75,7 +75,8 @@ def _channel_options(keepalive: float) -> list:
 
 _open_sessions = weakref.WeakSet()
 # NumPy computes a dtype's .name in Python at every read (~2 us): the names of the usual ones, once
-_DTYPE_NAMES = {np.dtype(t): np.dtype(t).name for t in ("float16", "float32", "float64", "int32", "int64", "bool", "uint8", "int8", "int16")}
+_DTYPE_NAMES = {np.dtype(t): np.dtype(t).name for t in ("float16", "float32", "float64", "int32", "int64", "bool", "uint8", "int8", "int16",
+                                                         "complex64", "complex128")}
 if floats.bfloat16 is not None:
     _DTYPE_NAMES[floats.bfloat16] = "bfloat16"
 
@@ -718,7 +719,9 @@ class Session:
                 array = array.astype(defaults.current)
             elif array.dtype.kind in "iu":
                 array = array.astype(np.int64)
-        if requires_grad and not is_floating(array.dtype):
+            elif array.dtype.kind == "c":  # complex numbers: the default float dtype's complex (complex64), as PyTorch infers
+                array = array.astype(np.complex128 if defaults.current == np.float64 else np.complex64)
+        if requires_grad and not floats.is_inexact(array.dtype):
             raise errors.InvalidArgumentError("only Tensors of floating point and complex dtype can require gradients")
         if floats.is_bfloat16(array.dtype):
             self._check_dtype(array.dtype)
@@ -769,7 +772,7 @@ class Session:
     def _factory(self, name, shape, dtype, requires_grad, **params):
         if floats.is_bfloat16(dtype):
             self._check_dtype(dtype)
-        if requires_grad and not is_floating(dtype):
+        if requires_grad and not floats.is_inexact(dtype):
             raise errors.InvalidArgumentError("only Tensors of floating point and complex dtype can require gradients")
         out = Tensor(self, self._handle(), shape, dtype, bool(requires_grad))
         with self._lock:
@@ -981,6 +984,8 @@ class Session:
 
     def _op_into(self, name, inputs, params, grad_on):
         """Queue op ``name`` with its result written into ``inputs[0]`` (an in-place op): no output handles."""
+        if inputs[0]._bits & _PART or (inputs[0]._view_of is not None and inputs[0]._view_of._bits & _PART):
+            _refuse_part_write(name + "_")
         with self._lock:
             command = self._command(name + "_")
             try:
@@ -1034,6 +1039,8 @@ class Session:
                 raise TypeError(f"backward: element {i} of tensors is not a Tensor but {type(tensor).__name__}")
             if g is None and tensor._shape is not None and math.prod(tensor._shape) != 1:
                 raise errors.InvalidArgumentError("grad can be implicitly created only for scalar outputs")
+            if g is None and tensor._dtype is not None and tensor._dtype.kind == "c":
+                raise errors.InvalidArgumentError(f"grad can be implicitly created only for real scalar outputs but got torch.{tensor._dtype.name}")
         for i, (tensor, _) in enumerate(pairs):
             if not tensor._requires_grad:
                 raise errors.FailedPreconditionError(f"element {i} of tensors does not require grad and does not have a grad_fn")
@@ -1278,6 +1285,13 @@ class Session:
         return out
 
     def _inplace(self, target, op, other, key=None):
+        if target._bits & _PART or (target._view_of is not None and target._view_of._bits & _PART):
+            _refuse_part_write("x[...] =" if op == "setitem" else op + "_")
+        if isinstance(other, (complex, np.complexfloating)):  # a complex number: a 0-d tensor (the wire's numbers are real)
+            if op == "setitem" and target._dtype is not None and target._dtype.kind != "c":  # PyTorch's words
+                name = {"float32": "float", "float64": "double", "float16": "c10::Half"}.get(target._dtype.name, target._dtype.name)
+                raise errors.InvalidArgumentError(f"value cannot be converted to type {name} without overflow")
+            other = self.tensor(np.asarray(other, dtype=np.complex128 if target._dtype == np.complex128 else np.complex64))
         with self._lock:
             command = self._command(op + "_" if key is None else "x[...] =")
             try:
@@ -1375,6 +1389,16 @@ def _code_and_details(error: grpc.RpcError) -> tuple[str, str]:
 def _header_data(raw):
     chunk = pb.TensorChunk.FromString(raw)
     return chunk.offset, chunk.data
+
+
+_PART = 4  # Tensor._bits: a copy of a complex tensor's part (x.real, x.imag, view_as_real), where PyTorch's is a view
+
+
+def _refuse_part_write(what):
+    raise errors.InvalidArgumentError(
+        f"{what}: this tensor is a copy of a complex tensor's real or imaginary part (x.real, x.imag, view_as_real(x), "
+        "view_as_complex(x)), not a view as in PyTorch: a change to it would not reach the complex tensor. Build the new "
+        "values out of place, with gw.complex(real, imag).")
 
 
 def _set_operand(operand, value):

@@ -10,22 +10,59 @@ import math
 
 import numpy as np
 
-from .floats import is_floating, promote_floats
+from .floats import is_floating, is_inexact, promote_floats
 from . import defaults
 
 _BOOL = np.dtype(np.bool_)
 _INT64 = np.dtype(np.int64)
-_CATEGORY = {"b": 0, "i": 1, "u": 1, "f": 2, "V": 2}  # V: bfloat16
+_CATEGORY = {"b": 0, "i": 1, "u": 1, "f": 2, "V": 2, "c": 3}  # V: bfloat16
+_COMPLEX64, _COMPLEX128 = np.dtype(np.complex64), np.dtype(np.complex128)
 
 
 def promote(a: np.dtype, b: np.dtype) -> np.dtype:
-    """PyTorch's promotion for two tensors: a float meets an integer as that float."""
+    """PyTorch's promotion for two tensors: a float (or complex) meets an integer as that float; complex and float
+    meet as the complex dtype of the wider precision."""
     if a == b:
         return a
-    a_float, b_float = is_floating(a), is_floating(b)
+    a_float, b_float = is_inexact(a), is_inexact(b)
     if a_float != b_float:
         return a if a_float else b
     return promote_floats(a, b) if a_float else np.promote_types(a, b)
+
+
+def _real_of(dtype):
+    return np.dtype(np.float64) if dtype == _COMPLEX128 else np.dtype(np.float32) if dtype == _COMPLEX64 else dtype
+
+
+def _spectral_real(dtype):
+    """The real dtype an FFT (or angle) computes in: an integer or bool tensor's is the default float dtype."""
+    return _real_of(dtype) if dtype.kind in "fc" else defaults.current
+
+
+def _fft(inputs, params):
+    """fftn, ifftn, rfftn, irfftn: each dim in ``dim`` resized to its ``s`` (rfftn's last to s // 2 + 1); complex results
+    but irfftn's."""
+    shape = list(inputs[0]._shape)
+    s, dims = params["s"], params["dim"]
+    for d, n in zip(dims, s):
+        shape[d] = n
+    real = _spectral_real(inputs[0]._dtype)
+    if params.get("_op") == "rfftn":
+        shape[dims[-1]] = s[-1] // 2 + 1
+    if params.get("_op") == "irfftn":
+        return tuple(shape), real
+    return tuple(shape), (_COMPLEX128 if real == np.float64 else _COMPLEX64)
+
+
+def _fft_rule(op):
+    return lambda inputs, params: _fft(inputs, {**params, "_op": op})
+
+
+def _complex(inputs, params):
+    a, b = inputs
+    if a._dtype != b._dtype or a._dtype.kind != "f":
+        return None  # the server refuses, in torch's words
+    return np.broadcast_shapes(a._shape, b._shape), (_COMPLEX128 if a._dtype == np.float64 else _COMPLEX64)
 
 
 def _elementwise(inputs, params):
@@ -52,10 +89,11 @@ def _elementwise(inputs, params):
             except ValueError:
                 return None  # the server will say what is wrong
     if zero_dtype is not None and (dtype is None or _CATEGORY[zero_dtype.kind] > _CATEGORY[dtype.kind]):
-        dtype = zero_dtype  # PyTorch: a 0-d tensor decides only where its category is higher
+        # PyTorch: a 0-d tensor decides only where its category is higher (a complex one with floats: their precision's complex)
+        dtype = (_COMPLEX128 if dtype == np.float64 else _COMPLEX64) if zero_dtype.kind == "c" and dtype is not None and dtype.kind == "f" else zero_dtype
     if dtype is None:
         return None
-    if not is_floating(dtype) and scalar_float:
+    if not is_inexact(dtype) and scalar_float:
         dtype = defaults.current
     elif dtype.kind == "b" and scalar_int:
         dtype = _INT64  # a mask and an int: int64, as PyTorch's
@@ -76,7 +114,7 @@ def _unary(inputs, params):
 def _float_unary(inputs, params):
     """exp, log, ...: an integer or bool tensor computes in the default float dtype, as PyTorch's."""
     dtype = inputs[0]._dtype
-    return inputs[0]._shape, (dtype if dtype is None or is_floating(dtype) else defaults.current)
+    return inputs[0]._shape, (dtype if dtype is None or is_inexact(dtype) else defaults.current)
 
 
 def _clamp(inputs, params):
@@ -90,7 +128,7 @@ def _clamp(inputs, params):
 
 def _division(inputs, params):
     meta = _elementwise(inputs, params)
-    return meta and (meta[0], meta[1] if is_floating(meta[1]) else defaults.current)
+    return meta and (meta[0], meta[1] if is_inexact(meta[1]) else defaults.current)
 
 
 def _comparison(inputs, params):
@@ -324,7 +362,7 @@ def _all_dims(inputs, params):
 
 def _float_reduction(inputs, params):
     shape, dtype = _reduction(inputs, params)
-    return shape, (dtype if is_floating(dtype) else defaults.current)
+    return shape, (dtype if is_inexact(dtype) else defaults.current)
 
 
 def _test(inputs, params):
@@ -337,7 +375,7 @@ def _bool_reduction(inputs, params):
 
 def _float_elementwise(inputs, params):
     meta = _elementwise(inputs, params)
-    return meta and (meta[0], meta[1] if is_floating(meta[1]) else defaults.current)
+    return meta and (meta[0], meta[1] if is_inexact(meta[1]) else defaults.current)
 
 
 def _repeat(inputs, params):
@@ -448,7 +486,12 @@ INFER = {
                      "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift"], _elementwise),
     "div": _division,
     **dict.fromkeys(["eq", "ne", "lt", "le", "gt", "ge"], _comparison),
-    **dict.fromkeys(["neg", "abs", "relu", "leaky_relu", "silu", "gelu", "softplus", "elu", "softmax", "log_softmax", "clone", "contiguous",
+    "abs": lambda inputs, params: (inputs[0]._shape, _real_of(inputs[0]._dtype)),
+    **dict.fromkeys(["real", "imag"], lambda inputs, params: (inputs[0]._shape, _real_of(inputs[0]._dtype))),
+    "angle": lambda inputs, params: (inputs[0]._shape, _spectral_real(inputs[0]._dtype)),
+    "complex": _complex,
+    **{op: _fft_rule(op) for op in ("fftn", "ifftn", "rfftn", "irfftn")},
+    **dict.fromkeys(["neg", "conj", "relu", "leaky_relu", "silu", "gelu", "softplus", "elu", "softmax", "log_softmax", "clone", "contiguous",
                      "bitwise_not", "tril", "triu", "masked_fill"], _unary),
     **dict.fromkeys(["exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "log1p", "expm1", "rsqrt", "reciprocal", "tan", "asin",
                      "acos", "atan", "sinh", "cosh", "log2", "log10", "exp2", "erf", "erfinv", "erfc", "erfcx", "lgamma", "digamma",

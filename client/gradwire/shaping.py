@@ -518,12 +518,11 @@ def broadcast_shapes(*shapes):
 
 def promote_types(type1, type2):
     """The smallest dtype both ``type1`` and ``type2`` convert to without loss of kind, as ``torch.promote_types``."""
-    a, b = as_dtype(type1), as_dtype(type2)
-    return promote(a, b)  # (bfloat16 with float16: float32, as torch's)
+    return promote(as_dtype(type1), as_dtype(type2))  # (float and complex meet as the complex of the wider precision; bfloat16 with float16: float32)
 
 
 def can_cast(from_, to):
-    """Whether PyTorch's casting rules allow ``from_`` into ``to``: never to a lower category (float > integer > bool),
+    """Whether PyTorch's casting rules allow ``from_`` into ``to``: never to a lower category (complex > float > integer > bool),
     as ``torch.can_cast``."""
     a, b = as_dtype(from_), as_dtype(to)
     return _CATEGORY[kind(a)] <= _CATEGORY[kind(b)]
@@ -534,9 +533,11 @@ def result_type(tensor1, tensor2):
     operands = [x for x in (tensor1, tensor2)]
     tensors = [x for x in operands if isinstance(x, Tensor)]
     for x in operands:
-        if not isinstance(x, (Tensor, bool, int, float, np.bool_, np.integer, np.floating)):
+        if not isinstance(x, (Tensor, bool, int, float, complex, np.bool_, np.integer, np.floating, np.complexfloating)):
             raise TypeError(f"result_type() received an invalid combination of arguments - got ({type(tensor1).__name__}, {type(tensor2).__name__})")
     if not tensors:  # two numbers: the wider kind's default dtype
+        if any(isinstance(x, (complex, np.complexfloating)) for x in operands):
+            return np.dtype(np.complex128) if defaults.current == np.float64 else np.dtype(np.complex64)
         if any(isinstance(x, (float, np.floating)) for x in operands):
             return defaults.current
         if all(isinstance(x, (bool, np.bool_)) for x in operands):
@@ -545,7 +546,11 @@ def result_type(tensor1, tensor2):
     for x in tensors:
         x.dtype  # (known: the promotion rule reads _dtype and _shape)
         x.shape
-    return _elementwise(operands, {})[1]
+    dtype = _elementwise([x for x in operands if not isinstance(x, (complex, np.complexfloating))], {})[1]
+    if dtype.kind != "c" and any(isinstance(x, (complex, np.complexfloating)) for x in operands):  # a complex number: its complex
+        wide = dtype == np.float64 or (dtype.kind != "f" and defaults.current == np.float64)
+        dtype = np.dtype(np.complex128 if wide else np.complex64)
+    return dtype
 
 
 # --- metadata ----------------------------------------------------------------------------------------------------------

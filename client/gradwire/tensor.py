@@ -15,7 +15,7 @@ from collections import namedtuple
 import numpy as np
 
 from . import floats
-from .floats import is_floating
+from .floats import is_floating, is_inexact
 from . import defaults, errors
 from .amp import autocast_mode as _amp
 from .grad_mode import is_grad_enabled, no_grad
@@ -26,8 +26,10 @@ from .wire import Handle, IndexKey
 float16, float32, float64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
 int32, int64, bool_ = np.dtype(np.int32), np.dtype(np.int64), np.dtype(np.bool_)
 uint8, int8, int16 = np.dtype(np.uint8), np.dtype(np.int8), np.dtype(np.int16)
-_ALIASES = {"float": "float32", "double": "float64", "half": "float16", "long": "int64", "int": "int32", "short": "int16"}
-_SUPPORTED = {float16, float32, float64, uint8, int8, int16, int32, int64, bool_}
+complex64, complex128 = np.dtype(np.complex64), np.dtype(np.complex128)
+_ALIASES = {"float": "float32", "double": "float64", "half": "float16", "long": "int64", "int": "int32", "short": "int16",
+            "cfloat": "complex64", "cdouble": "complex128"}
+_SUPPORTED = {float16, float32, float64, uint8, int8, int16, int32, int64, bool_, complex64, complex128}
 bfloat16 = floats.bfloat16  # ml_dtypes' (None where it is not installed)
 if bfloat16 is not None:
     _SUPPORTED.add(bfloat16)
@@ -333,7 +335,7 @@ class Tensor:
     """
 
     __slots__ = ("_session", "_handle", "_shape", "_dtype", "_requires_grad", "_is_leaf", "_parents", "_has_grad", "_grad_alias", "_grad_fn", "_data_of",
-                 "_retains_grad", "_view_of", "_views", "_hooks", "_opaque", "_grad_graph", "_layout", "_post_hooks", "__weakref__")
+                 "_retains_grad", "_view_of", "_views", "_hooks", "_opaque", "_grad_graph", "_layout", "_post_hooks", "_bits", "__weakref__")
     __array_priority__ = 1000  # ndarray + Tensor defers to Tensor.__radd__
 
     def __init__(self, session, handle, shape, dtype, requires_grad=False, is_leaf=True, parents=None):
@@ -356,6 +358,9 @@ class Tensor:
         self._grad_graph = None  # a leaf whose .grad was recorded (create_graph): the roots of those passes
         self._layout = None  # a view: (op, params, base's shape, base's _layout), for stride(); None: C order
         self._post_hooks = None  # register_post_accumulate_grad_hook's, by handle id, once it has one
+        # conj()'s mark (1) and its imaginary part's (2), as PyTorch's conjugate and negative bits; 4: a copy of a complex
+        # tensor's part, where PyTorch's is a view (in-place changes refused) (complexes.py)
+        self._bits = 0
 
     def __del__(self):
         try:
@@ -514,6 +519,11 @@ class Tensor:
         """
         if self._requires_grad and not force:
             raise errors.FailedPreconditionError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        bits = self._bits & 3  # conj()'s mark, and its imaginary part's (gradwire.complexes)
+        if bits and not force:
+            kind = "conjugate" if bits & 1 else "negative"
+            raise errors.FailedPreconditionError(f"Can't call numpy() on Tensor that has {kind} bit set. "
+                                                 f"Use tensor.resolve_{'conj' if bits & 1 else 'neg'}().numpy() instead.")
         return self._values()
 
     def _values(self) -> np.ndarray:
@@ -566,7 +576,11 @@ class Tensor:
 
     def detach(self) -> "Tensor":
         """The same values, cut from the graph (shares memory and the version counter)."""
-        return self._session._alias(self, shares_version=True)
+        out = self._session._alias(self, shares_version=True)
+        bits = getattr(self, "_bits", 0)
+        if bits:  # conj()'s mark stays, as PyTorch's conjugate bit
+            out._bits = bits
+        return out
 
     def requires_grad_(self, requires_grad=True) -> "Tensor":
         if not self._is_leaf and not requires_grad:
@@ -574,7 +588,7 @@ class Tensor:
                 "you can only change requires_grad flags of leaf variables. If you want to use a computed "
                 "variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach()."
             )
-        if requires_grad and self._dtype is not None and not is_floating(self._dtype):
+        if requires_grad and self._dtype is not None and not is_inexact(self._dtype):
             raise errors.InvalidArgumentError("only Tensors of floating point and complex dtype can require gradients")
         if self._is_leaf:
             self._session._set_requires_grad(self, bool(requires_grad))
@@ -597,6 +611,8 @@ class Tensor:
         dtype = as_dtype(dtype)
         if floats.is_bfloat16(dtype):
             self._session._check_dtype(dtype)
+        if dtype.kind != "c" and self._dtype is not None and self._dtype.kind == "c":
+            warnings.warn("Casting complex values to real discards the imaginary part", UserWarning, stacklevel=2)
         return _op("to", (self,), {"dtype": dtype.name})
 
     def cpu(self) -> "Tensor":
@@ -688,7 +704,7 @@ class Tensor:
         value's gradient is the indexed part of x's, and what was written over gets none."""
         if _is_torch_tensor(value):  # a local torch tensor's values, uploaded
             value = self._session.tensor(value)
-        if not isinstance(value, (Tensor,) + _NUMBERS):  # as torch: not a list, nor a NumPy array
+        if not isinstance(value, (Tensor, complex, np.complexfloating) + _NUMBERS):  # as torch: not a list, nor a NumPy array
             kind = type(value)
             raise TypeError(f"can't assign a {kind.__name__ if kind.__module__ == 'builtins' else kind.__module__ + '.' + kind.__name__} to a Tensor")
         key, keep, _ = self._index_key(key)
@@ -1431,6 +1447,10 @@ class Tensor:
 
     def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
         """NaN, +inf and -inf replaced (by 0 and the dtype's largest and smallest finite values unless given)."""
+        if self.dtype.kind == "c":  # each part on its own, as PyTorch's
+            from .complexes import complex
+
+            return complex(self.real.nan_to_num(nan, posinf, neginf), self.imag.nan_to_num(nan, posinf, neginf))
         if not is_floating(self.dtype):
             return self.clone()
         info = np.finfo(self.dtype)
@@ -1837,13 +1857,6 @@ class Tensor:
         """Whether each element is -inf, as ``torch.isneginf``."""
         return self == -math.inf
 
-    def isreal(self):
-        """True everywhere: every gradwire dtype is real (``torch.isreal``)."""
-        return self._session.ones(*self.shape, dtype=bool_)
-
-    def is_complex(self) -> bool:
-        return False
-
     def is_signed(self) -> bool:
         """Whether the dtype is signed (every float and intN; not uint8 nor bool), as ``torch.Tensor.is_signed``."""
         return self.dtype not in (uint8, bool_)
@@ -1934,7 +1947,7 @@ class Tensor:
         if self.ndim > 2:
             raise errors.InvalidArgumentError(f"cov(): expected input to have two or fewer dimensions but got an input with {self.ndim} dimensions")
         x = self.reshape(1, -1) if self.ndim < 2 else self
-        if not is_floating(x.dtype):
+        if not is_inexact(x.dtype):
             x = x.to(defaults.current)
         weights = fweights
         if aweights is not None:
@@ -1952,7 +1965,7 @@ class Tensor:
                 norm = total - correction * (weights * aweights).sum() / total
             norm = norm.clamp(min=0)
         centred = x - mean
-        return ((centred * weights if weights is not None else centred).matmul(centred.T) / norm).squeeze()
+        return ((centred * weights if weights is not None else centred).matmul(centred.T.conj()) / norm).squeeze()  # (conj: complex)
 
     def corrcoef(self):
         """Pearson's correlation coefficients of the rows, as ``torch.corrcoef``: ``cov`` over the outer product of the
@@ -1974,8 +1987,8 @@ class Tensor:
         return tensordot(self, other, ([self.ndim - 1], [other.ndim - 1]))
 
     def vdot(self, other):
-        """The dot product of two 1-D tensors (real: ``dot``), as ``torch.vdot``."""
-        return self.dot(other)
+        """The dot product of two 1-D tensors, the first conjugated (real: ``dot``), as ``torch.vdot``."""
+        return self.conj().dot(other)
 
     def aminmax(self, *, dim=None, keepdim=False):
         """``(min, max)`` over ``dim`` (everything by default), a named tuple, as ``torch.aminmax``; ties share the gradient."""
@@ -2308,7 +2321,8 @@ if bfloat16 is not None:
     Tensor.bfloat16 = _conversion("bfloat16", bfloat16)
 
 
-_TORCH_TYPE_NAMES = {float16: "Half", float32: "Float", float64: "Double", bfloat16: "BFloat16"}
+_TORCH_TYPE_NAMES = {float16: "Half", float32: "Float", float64: "Double", bfloat16: "BFloat16", complex64: "ComplexFloat",
+                     complex128: "ComplexDouble"}
 _TENSOR_TYPE_NAMES = {**_TORCH_TYPE_NAMES, int64: "Long", int32: "Int", int16: "Short", int8: "Char", uint8: "Byte", bool_: "Bool"}
 
 
@@ -2441,6 +2455,8 @@ def _op(name, inputs, params=None, outputs=1, metas=None, extras=None):
             tracked = tracked or x._requires_grad
         elif isinstance(x, _NUMBERS):
             continue
+        elif isinstance(x, (complex, np.complexfloating)):  # a complex number: a 0-d tensor (the wire's numbers are real)
+            arrays = True
         elif isinstance(x, np.ndarray) or _is_torch_tensor(x):
             arrays = True
         else:  # checked before anything is queued: the session goes on as before
@@ -2451,7 +2467,8 @@ def _op(name, inputs, params=None, outputs=1, metas=None, extras=None):
     if dims is not None and params:
         _check_dims(inputs[0], params, *dims)
     if arrays:  # as torch takes them: tensors of their dtype (a local torch tensor's values too, as a batch from a DataLoader)
-        inputs = tuple(session.tensor(x) if isinstance(x, np.ndarray) or _is_torch_tensor(x) else x for x in inputs)
+        inputs = tuple(session.tensor(x) if isinstance(x, np.ndarray) or _is_torch_tensor(x) else
+                       _complex_number(x, inputs) if isinstance(x, (complex, np.complexfloating)) else x for x in inputs)
     if _amp.state.active:  # under gw.amp.autocast: floating inputs cast as torch's op lists say for this op
         inputs = _amp.cast_inputs(name, inputs)
     if defaults.current is not defaults.FLOAT32 and name not in _NO_DEFAULT_DTYPE:  # (the server's is float32)
@@ -2460,7 +2477,7 @@ def _op(name, inputs, params=None, outputs=1, metas=None, extras=None):
     requires_grad = tracked and grad_on and name not in session._non_differentiable
     meta = infer(name, inputs, params or _NO_PARAMS)
     shape, dtype = meta if meta is not None else (None, None)
-    if dtype is not None and not is_floating(dtype):
+    if dtype is not None and not is_inexact(dtype):
         requires_grad = False
     if metas is not None:  # one node for them all, on the server as in PyTorch: each output requires grad where the op does
         outputs = len(metas)
@@ -2507,7 +2524,8 @@ def _op_into(name, target, others=(), params=None):
     too (``Engine.apply_into``). A leaf that requires grad, or a view of one, is refused, in PyTorch's words.
     """
     session = target._session
-    inputs = (target,) + tuple(session.tensor(x) if isinstance(x, np.ndarray) or _is_torch_tensor(x) else x for x in others)
+    inputs = (target,) + tuple(session.tensor(x) if isinstance(x, np.ndarray) or _is_torch_tensor(x) else
+                               _complex_number(x, (target,)) if isinstance(x, (complex, np.complexfloating)) else x for x in others)
     for x in inputs[1:]:
         if isinstance(x, Tensor):
             if x._session is not session:
@@ -2518,7 +2536,7 @@ def _op_into(name, target, others=(), params=None):
     root = target if target._view_of is None else target._view_of
     if grad_on and target._requires_grad and root._requires_grad and root._is_leaf:
         raise errors.FailedPreconditionError(f"a {'' if root is target else 'view of a '}leaf Variable that requires grad is being used in an in-place operation.")
-    recorded = (grad_on and name not in session._non_differentiable and (target._dtype is None or is_floating(target._dtype))
+    recorded = (grad_on and name not in session._non_differentiable and (target._dtype is None or is_inexact(target._dtype))
                 and any(isinstance(x, Tensor) and x._requires_grad for x in inputs))
     session._op_into(name, inputs, params, grad_on)
     if recorded:
@@ -2573,7 +2591,21 @@ def _wrap_dim(dim, ndim):
         raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
     return int(dim) % n
 _NUMBERS = (bool, int, float, np.bool_, np.integer, np.floating)
-_OPERANDS = (Tensor, np.ndarray) + _NUMBERS  # what an operator takes (and a local torch tensor); others get NotImplemented, as torch's do
+_OPERANDS = (Tensor, np.ndarray, complex, np.complexfloating) + _NUMBERS
+
+
+def _complex_number(z, inputs):
+    """A complex number among an op's operands as a 0-d tensor of the complex dtype PyTorch's promotion gives it: a
+    float64 tensor's complex128, else the default float dtype's complex64 (a wrapped number does not widen a tensor)."""
+    dtypes = [x._dtype for x in inputs if isinstance(x, Tensor) and x._dtype is not None]
+    if any(d.kind == "c" for d in dtypes):
+        dtype = max((d for d in dtypes if d.kind == "c"), key=lambda d: d.itemsize)
+    elif any(d == float64 for d in dtypes) or (not any(d.kind == "f" for d in dtypes) and defaults.current == float64):
+        dtype = complex128
+    else:
+        dtype = complex64
+    session = next(x._session for x in inputs if isinstance(x, Tensor))
+    return session.tensor(np.asarray(z, dtype=dtype))  # what an operator takes (and a local torch tensor); others get NotImplemented, as torch's do
 
 
 def _is_torch_tensor(x) -> bool:

@@ -30,6 +30,8 @@ class finfo:
 
     def __init__(self, type=None):
         dtype = defaults.current if type is None else _parse(type)
+        if dtype.kind == "c":  # a complex dtype's parts, as PyTorch's
+            dtype = np.dtype(np.float64) if dtype == np.complex128 else np.dtype(np.float32)
         if not is_floating(dtype):
             raise TypeError("torch.finfo() requires a floating point input type. Use torch.iinfo to handle 'torch.finfo'")
         info = finfo_of(dtype)  # (bfloat16: ml_dtypes' finfo)

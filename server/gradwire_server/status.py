@@ -17,6 +17,7 @@ _STATUS_OF = (
     (errors.InvalidRequest, grpc.StatusCode.INVALID_ARGUMENT),
     (errors.DependencyFailed, grpc.StatusCode.FAILED_PRECONDITION),
     (engine_errors.NoDerivative, grpc.StatusCode.UNIMPLEMENTED),
+    (engine_errors.NotForComplex, grpc.StatusCode.UNIMPLEMENTED),
     (engine_errors.InvalidArgument, grpc.StatusCode.INVALID_ARGUMENT),  # shapes, dtypes, devices too
     (engine_errors.GraphError, grpc.StatusCode.FAILED_PRECONDITION),
     (MemoryError, grpc.StatusCode.RESOURCE_EXHAUSTED),

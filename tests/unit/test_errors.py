@@ -74,7 +74,7 @@ def test_the_engine_stays_usable_after_an_error(engine):
 # --- dtypes ------------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("dtype", ["complex64", "uint16", np.complex128, np.uint32, "uint64", np.longdouble])
+@pytest.mark.parametrize("dtype", ["complex32", "uint16", np.clongdouble, np.uint32, "uint64", np.longdouble])
 def test_unsupported_dtypes_raise_a_dtype_error(engine, dtype):
     with pytest.raises(DTypeError, match="unsupported dtype") as info:
         engine.tensor([1.0], dtype=dtype)
@@ -88,8 +88,8 @@ def test_unsupported_dtypes_raise_a_dtype_error(engine, dtype):
 def test_an_unsupported_array_dtype_is_refused(engine):
     with pytest.raises(DTypeError, match="uint16"):
         engine.tensor(np.array([1, 2], dtype=np.uint16))
-    with pytest.raises(DTypeError, match="complex"):
-        engine.tensor(np.array([1j]))
+    with pytest.raises(DTypeError, match="complex256"):
+        engine.tensor(np.array([1j], dtype=np.clongdouble))
 
 
 def test_where_needs_a_boolean_condition(engine):

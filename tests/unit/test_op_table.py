@@ -163,6 +163,26 @@ def R(op, inputs, ref, name="", diff=None, call=None, dtypes=("float32", "float6
     return Row(op, tuple(inputs), ref, params, tuple(diff), call, dtypes, name, eps, numeric_tol, numeric, torch_tol)
 
 
+def _cmul(e, x, y):
+    """complex(x, y) * exp(complex(y, x)) on the engine: a product and an exp of complex numbers (their rules conjugated)."""
+    return e.apply("mul", e.apply("complex", x, y), e.apply("exp", e.apply("complex", y, x)))
+
+
+def _ri(lib, z):
+    """Every real and imaginary part of a complex result, as one real tensor."""
+    if lib is torch:
+        return torch.cat([z.real, z.imag])
+    return lib.cat([lib.apply("real", z), lib.apply("imag", z)])
+
+
+def _eig_invariants(lib, w, v):
+    """What a phase of each eigenvector leaves alone: the eigenvalues' squares (both parts) and |V|^2, as one real tensor."""
+    if lib is torch:
+        return torch.cat([(w * w).real.reshape(-1), (w * w).imag.reshape(-1), (v.abs() ** 2).reshape(-1)])
+    ww, vv = lib.apply("mul", w, w), lib.apply("abs", v)
+    return lib.cat([lib.apply("reshape", part, shape=(-1,)) for part in (lib.apply("real", ww), lib.apply("imag", ww), lib.apply("mul", vv, vv))])
+
+
 def _put(x, key, value):
     out = x.clone()
     out[key] = value
@@ -762,6 +782,36 @@ ROWS = [
     R("argmax", [distinct(3, 4)], lambda x: x.argmax(dim=1), "dim1", call=lambda e, x: x.argmax(dim=1), diff=()),
     R("argmin", [distinct(3, 4)], lambda x: x.argmin(dim=0, keepdim=True), "dim0-keepdim", dim=0, keepdim=True, diff=()),
     R("argmin", [distinct(2, 3)], lambda x: x.argmin(), "all", call=lambda e, x: x.argmin(), diff=()),
+    # complex numbers and the FFTs: real inputs made complex with ``complex``, real outputs through real/imag (every
+    # part of a complex result in ``_ri``), so both the numerical check and torch's gradient apply
+    R("complex", [(3, 4), (3, 4)], lambda x, y: torch.complex(x, y).abs(), call=lambda e, x, y: e.apply("abs", e.apply("complex", x, y))),
+    R("real", [(3, 4), (3, 4)], lambda x, y: (torch.complex(x, y) * torch.complex(y, x).exp()).real,
+      call=lambda e, x, y: e.apply("real", _cmul(e, x, y))),
+    R("imag", [(3, 4), (3, 4)], lambda x, y: (torch.complex(x, y) * torch.complex(y, x).exp()).imag,
+      call=lambda e, x, y: e.apply("imag", _cmul(e, x, y))),
+    R("conj", [(3, 4), (3, 4)], lambda x, y: _ri(torch, torch.complex(x, y).conj() / torch.complex(y, x + 3)),
+      call=lambda e, x, y: _ri(e, e.apply("div", e.apply("conj", e.apply("complex", x, y)), e.apply("complex", y, x + 3)))),
+    R("angle", [(3, 4), (3, 4)], lambda x, y: torch.complex(x, y).angle(), call=lambda e, x, y: e.apply("angle", e.apply("complex", x, y))),
+    R("angle", [away(3, 4)], torch.angle, "real"),
+    R("fftn", [(3, 4), (3, 4)], lambda x, y: _ri(torch, torch.fft.fftn(torch.complex(x, y), s=(4, 3), dim=(0, 1), norm="ortho")),
+      call=lambda e, x, y: _ri(e, e.apply("fftn", e.apply("complex", x, y), s=(4, 3), dim=(0, 1), norm="ortho"))),
+    R("fftn", [(3, 5)], lambda x: _ri(torch, torch.fft.fft(x, n=4)), "real-input",
+      call=lambda e, x: _ri(e, e.apply("fftn", x, s=(4,), dim=(1,), norm="backward"))),
+    R("ifftn", [(3, 4), (3, 4)], lambda x, y: _ri(torch, torch.fft.ifftn(torch.complex(x, y), s=(2, 6), dim=(0, 1))),
+      call=lambda e, x, y: _ri(e, e.apply("ifftn", e.apply("complex", x, y), s=(2, 6), dim=(0, 1), norm="backward"))),
+    R("rfftn", [(3, 6)], lambda x: _ri(torch, torch.fft.rfftn(x, s=(3, 5), dim=(0, 1), norm="forward")),
+      call=lambda e, x: _ri(e, e.apply("rfftn", x, s=(3, 5), dim=(0, 1), norm="forward"))),
+    R("rfftn", [(2, 6)], lambda x: _ri(torch, torch.fft.rfft(x, n=8)), "padded",
+      call=lambda e, x: _ri(e, e.apply("rfftn", x, s=(8,), dim=(1,), norm="backward"))),
+    R("irfftn", [(3, 4), (3, 4)], lambda x, y: torch.fft.irfftn(torch.complex(x, y), s=(3, 6), dim=(0, 1)),
+      call=lambda e, x, y: e.apply("irfftn", e.apply("complex", x, y), s=(3, 6), dim=(0, 1), norm="backward")),
+    R("linalg_eig", [(4, 4)], lambda a: _eig_invariants(torch, *torch.linalg.eig(a)), call=lambda e, a: _eig_invariants(e, *e.apply("linalg_eig", a)),
+      numeric_tol=(1e-4, 1e-6), dtypes=("float64",)),  # (float32: LAPACK's rounding differs from torch's beyond the table's tolerance)
+    R("linalg_eig", [(2, 3, 3), (2, 3, 3)], lambda x, y: _eig_invariants(torch, *torch.linalg.eig(torch.complex(x, y))), "complex-batched",
+      call=lambda e, x, y: _eig_invariants(e, *e.apply("linalg_eig", e.apply("complex", x, y))), numeric_tol=(1e-4, 1e-6),
+      dtypes=("float64",)),
+    R("irfftn", [(2, 4), (2, 4)], lambda x, y: torch.fft.irfft(torch.complex(x, y), n=5, norm="ortho"), "odd",
+      call=lambda e, x, y: e.apply("irfftn", e.apply("complex", x, y), s=(5,), dim=(1,), norm="ortho")),
 ]
 
 assert len({row.id for row in ROWS}) == len(ROWS), "row ids must be unique"

@@ -989,9 +989,14 @@ def _as_probabilities(target, like):
     return like._session.tensor(np.asarray(target, dtype=like.dtype))
 
 
-def _difference(input, target, reduction):
+def _difference(input, target, reduction, kernel=None):
     if reduction not in _REDUCTIONS:
         raise errors.InvalidArgumentError(f"{reduction} is not a valid value for reduction")
+    if kernel is not None:  # torch's kernel of this loss takes no complex numbers (its words)
+        for x in (input, target):
+            dtype = getattr(x, "_dtype", None)
+            if dtype is not None and dtype.kind == "c":
+                raise errors.UnimplementedError(f'"{kernel}" not implemented for \'{"ComplexDouble" if dtype == np.complex128 else "ComplexFloat"}\'')
     if not isinstance(target, Tensor):
         target = input._session.tensor(np.asarray(target, dtype=input.dtype))
     return input - target
@@ -1004,7 +1009,7 @@ def _reduced(losses, reduction):
 @autocast_op("mse_loss")
 def mse_loss(input, target, reduction="mean"):
     """Mean (or summed, or elementwise) squared error."""
-    diff = _difference(input, target, reduction)
+    diff = _difference(input, target, reduction, "mse_cpu")
     return _reduced(diff * diff, reduction)
 
 
@@ -1019,7 +1024,7 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
     """Squared below ``beta`` (halved, over ``beta``), absolute above (less ``beta / 2``), as PyTorch's."""
     if beta < 0:
         raise errors.InvalidArgumentError("smooth_l1_loss does not support negative values for beta.")
-    distance = _difference(input, target, reduction).abs()
+    distance = _difference(input, target, reduction, "smooth_l1_cpu").abs()
     if beta == 0:
         return _reduced(distance, reduction)
     from ..tensor import where  # noqa: PLC0415 - the module imports this one
@@ -1034,7 +1039,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
         raise errors.InvalidArgumentError("huber_loss does not support non-positive values for delta.")
     from ..tensor import where  # noqa: PLC0415
 
-    distance = _difference(input, target, reduction).abs()
+    distance = _difference(input, target, reduction, "huber_cpu").abs()
     return _reduced(where(distance < delta, 0.5 * distance * distance, delta * (distance - 0.5 * delta)), reduction)
 
 

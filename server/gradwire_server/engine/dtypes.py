@@ -16,7 +16,8 @@ try:  # NumPy has no bfloat16; ml_dtypes (a dependency) registers one with NumPy
 except ImportError:  # pragma: no cover - the engine runs without it, and without bfloat16
     BFLOAT16 = None
 
-SUPPORTED = {np.dtype(name): name for name in ("float32", "float64", "float16", "int64", "int32", "int16", "int8", "uint8", "bool")}
+SUPPORTED = {np.dtype(name): name for name in ("float32", "float64", "float16", "int64", "int32", "int16", "int8", "uint8", "bool",
+                                                   "complex64", "complex128")}
 if BFLOAT16 is not None:
     SUPPORTED[BFLOAT16] = "bfloat16"
 
@@ -24,11 +25,12 @@ if BFLOAT16 is not None:
 # loops in bfloat16 only (sums accumulate in bfloat16, no matmul, no SciPy special functions). PyTorch's CPU kernels
 # compute bfloat16 in float32 and round the result once; so does the engine, and its backward rules run in float32.
 COMPUTE = {} if BFLOAT16 is None else {BFLOAT16: np.dtype(np.float32)}
-# dtypes that are floating point but not of NumPy's kind "f"
+# dtypes that are floating point but not of NumPy's kinds "f" and "c"
 _OTHER_FLOATS = frozenset(COMPUTE)
 
 # PyTorch's alternative spellings, so "float", "double", "long" read as users expect.
-_ALIASES = {"float": "float32", "double": "float64", "half": "float16", "long": "int64", "int": "int32", "short": "int16"}
+_ALIASES = {"float": "float32", "double": "float64", "half": "float16", "long": "int64", "int": "int32", "short": "int16", "cfloat": "complex64",
+            "cdouble": "complex128"}
 
 
 def parse_dtype(dtype) -> np.dtype:
@@ -75,11 +77,26 @@ def checked_integer(value, dtype: np.dtype):
 
 
 def is_floating(dtype: np.dtype) -> bool:
-    return dtype.kind == "f" or dtype in _OTHER_FLOATS
+    """Float (bfloat16 too) or complex: the dtypes that carry gradients."""
+    return dtype.kind in "fc" or dtype in _OTHER_FLOATS
+
+
+def complex_of(dtype: np.dtype) -> np.dtype:
+    """The complex dtype of a float one's precision (float64 -> complex128; float32 and float16 -> complex64), as
+    PyTorch's ``toComplexType``; a complex dtype is its own."""
+    if dtype.kind == "c":
+        return dtype
+    return np.dtype(np.complex128) if dtype == np.float64 else np.dtype(np.complex64)
+
+
+def real_of(dtype: np.dtype) -> np.dtype:
+    """The float dtype of a complex one's precision (complex64 -> float32); any other dtype is its own."""
+    return np.dtype(np.float64) if dtype == np.complex128 else np.dtype(np.float32) if dtype == np.complex64 else dtype
 
 
 def promote(a: np.dtype, b: np.dtype) -> np.dtype:
-    """PyTorch's promotion for two tensors: a float meets an integer as that float."""
+    """PyTorch's promotion for two tensors: a float (or complex) meets an integer as that float; a complex one meets a
+    float as the complex dtype of the wider precision (complex64 and float64 give complex128)."""
     if a == b:
         return a
     a_float, b_float = is_floating(a), is_floating(b)
@@ -92,12 +109,12 @@ def promote(a: np.dtype, b: np.dtype) -> np.dtype:
     return np.promote_types(a, b)
 
 
-_CATEGORY = {"b": 0, "i": 1, "u": 1, "f": 2, "V": 2}
+_CATEGORY = {"b": 0, "i": 1, "u": 1, "f": 2, "V": 2, "c": 3}
 
 
 def promote_tensors(dtypes_and_ndims) -> np.dtype | None:
     """PyTorch's result type of tensors: dimensioned tensors decide; 0-d tensors only where their
-    category (bool < integer < float) is higher (``x + torch.tensor(1.0, dtype=float64)`` stays float32)."""
+    category (bool < integer < float < complex) is higher (``x + torch.tensor(1.0, dtype=float64)`` stays float32)."""
     dims = zeros = None
     for dtype, ndim in dtypes_and_ndims:
         if ndim:
@@ -107,6 +124,7 @@ def promote_tensors(dtypes_and_ndims) -> np.dtype | None:
     if dims is None:
         return zeros
     if zeros is not None and _CATEGORY[zeros.kind] > _CATEGORY[dims.kind]:
-        return zeros
+        # a complex 0-d tensor meets float ones as their precision's complex dtype (complex128, float32: complex64)
+        return complex_of(dims) if zeros.kind == "c" and dims.kind == "f" else zeros
     return dims
 

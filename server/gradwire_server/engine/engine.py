@@ -7,6 +7,7 @@ same device share nothing else, so sessions stay isolated.
 from __future__ import annotations
 
 import json
+import math
 import warnings
 import weakref
 from collections import namedtuple
@@ -14,11 +15,11 @@ from collections import namedtuple
 import numpy as np
 
 from .backend import Backend
-from .dtypes import COMPUTE, DEFAULT_FLOAT, checked_integer, is_floating, parse_dtype, promote_tensors, wrap_integer
-from .errors import DeviceError, DTypeError, GraphError, IndexOutOfRange, InvalidArgument, ShapeError
+from .dtypes import COMPUTE, DEFAULT_FLOAT, checked_integer, complex_of, is_floating, parse_dtype, promote_tensors, wrap_integer
+from .errors import DeviceError, DTypeError, GraphError, IndexOutOfRange, InvalidArgument, NotForComplex, ShapeError
 from .graph import DROPPED, AccumulateGrad, Meta, Node, is_grad_enabled, set_grad_enabled, walk_backward
 from .traced import Traced, TracedNumpy, traced_input_grads
-from .ops import OPS
+from .ops import OPS, type_name
 from .tensor import Tensor
 from .vjps import NON_DIFFERENTIABLE, VJPS
 
@@ -28,6 +29,16 @@ warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"gradwire_ser
 MaxResult = namedtuple("max", ["values", "indices"])
 MinResult = namedtuple("min", ["values", "indices"])
 _SCALARS = (bool, int, float, np.number, np.bool_)
+# ops that compute rightly on complex tensors, with a VJP rule that is right for them (vjps.CONJUGATED or a rule of
+# their own); any other op given a complex tensor is refused, as PyTorch refuses orders, clamps, rounding, ...
+COMPLEX_OPS = frozenset((
+    "add", "sub", "mul", "div", "neg", "pow", "matmul", "exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "sinh", "cosh", "sigmoid",
+    "reciprocal", "rsqrt", "log10", "log2", "sum", "mean", "prod", "cumsum", "reshape", "transpose", "permute", "squeeze", "unsqueeze",
+    "expand", "index", "index_put", "copy_slices", "cat", "stack", "where", "eq", "ne", "clone", "contiguous", "to", "flip", "roll",
+    "repeat", "tril", "triu", "abs", "isnan", "isinf", "isfinite", "masked_fill", "einsum", "linear",
+    "real", "imag", "conj", "angle", "complex", "fftn", "ifftn", "rfftn", "irfftn",
+    "linalg_eig",
+))
 _INPLACE = {"add": "add", "sub": "subtract", "mul": "multiply", "div": "true_divide"}
 
 
@@ -61,19 +72,24 @@ class Engine:
         elif len(inputs) != op.arity:
             raise InvalidArgument(f"{name}() takes {op.arity} input(s) but {len(inputs)} were given")
         # one pass over the inputs: their arrays, and whether any of them is tracked
-        arrays, tracked = [], False
+        arrays, tracked, complex_input = [], False, None
         for i, x in enumerate(inputs):
             if type(x) is Tensor:
                 if x.engine is not self and x.engine.xp is not self.xp:
                     raise DeviceError(f"{name}: expected all tensors to be on the same device, but found {x.device} and {self.device}")
-                arrays.append(x.array)
+                array = x.array
+                arrays.append(array)
                 tracked = tracked or x._requires_grad
+                if array.dtype.kind == "c":
+                    complex_input = array.dtype
             elif isinstance(x, _SCALARS):
                 if not op.broadcasts:  # only elementwise ops take a number where a tensor could be
                     raise InvalidArgument(f"{name}(): argument 'input' (position {i + 1}) must be Tensor, not {type(x).__name__}")
                 arrays.append(x)
             else:
                 raise InvalidArgument(f"{name}(): expected a Tensor or a number as input, got {type(x).__name__}")
+        if complex_input is not None and name not in COMPLEX_OPS:
+            raise _not_for_complex(name, complex_input)
         if (op.broadcasts or op.arity is None) and (name == "where" or not _same_float_dtype(arrays, self._ndarray)):
             arrays = self._promote(name, inputs, arrays)
         if name in _INTEGER_RULES and arrays[0].dtype.kind in "biu":
@@ -101,7 +117,7 @@ class Engine:
         else:
             first = out = out if type(out) is self._ndarray else self.xp.asarray(out)
 
-        requires_grad = tracked and (first.dtype.kind == "f" or first.dtype in COMPUTE) and name not in NON_DIFFERENTIABLE and is_grad_enabled()
+        requires_grad = tracked and (first.dtype.kind in "fc" or first.dtype in COMPUTE) and name not in NON_DIFFERENTIABLE and is_grad_enabled()
         # a view op's output shares input 0's version counter only when it shares its memory: advanced
         # indexing and a reshape of a non-contiguous array copy, and a later in-place change cannot reach them
         view = op.view and type(inputs[0]) is Tensor and self.xp.may_share_memory(first, arrays[0])
@@ -159,7 +175,7 @@ class Engine:
         (values, then indices)."""
         vjp = VJPS.get(op.name)
         n = vjp.outputs if vjp is not None else 1
-        results = (result,) + tuple(Tensor(o, self, tracking and k < n and (o.dtype.kind == "f" or o.dtype in COMPUTE)) for k, o in enumerate(out[1:], 1))
+        results = (result,) + tuple(Tensor(o, self, tracking and k < n and (o.dtype.kind in "fc" or o.dtype in COMPUTE)) for k, o in enumerate(out[1:], 1))
         if n == 1:
             if result._requires_grad:
                 result.grad_fn = self._record(op, inputs, arrays, params, out, results)
@@ -363,8 +379,9 @@ class Engine:
             else:
                 raise InvalidArgument(f"unknown in-place op {name!r}")
         except TypeError:  # NumPy's casting errors are TypeErrors
-            other_dtype = getattr(other, "dtype", type(other).__name__)
-            raise DTypeError(f"{name}_: result type {other_dtype} can't be cast to the desired output type {array.dtype}") from None
+            other_dtype = getattr(other, "dtype", None)  # (PyTorch's names of the types)
+            other_name = type_name(other_dtype) if other_dtype is not None else type(other).__name__
+            raise DTypeError(f"{name}_: result type {other_name} can't be cast to the desired output type {type_name(array.dtype)}") from None
         except (ValueError, IndexError) as error:
             if "read-only" in str(error):
                 raise InvalidArgument(
@@ -409,7 +426,7 @@ class Engine:
         if out.shape != array.shape:
             raise ShapeError(f"output with shape {list(array.shape)} doesn't match the broadcast shape {list(out.shape)}")
         if not self.xp.can_cast(out.dtype, array.dtype, "same_kind"):
-            raise DTypeError(f"{name}_: result type {out.dtype} can't be cast to the desired output type {array.dtype}")
+            raise DTypeError(f"{name}_: result type {type_name(out.dtype)} can't be cast to the desired output type {type_name(array.dtype)}")
         try:
             self.xp.copyto(array, out.array, casting="same_kind")
         except ValueError as error:
@@ -633,6 +650,8 @@ class Engine:
         if gradient is None:
             if tensor.array.size != 1:
                 raise InvalidArgument("grad can be implicitly created only for scalar outputs")
+            if tensor.dtype.kind == "c":
+                raise InvalidArgument(f"grad can be implicitly created only for real scalar outputs but got torch.{tensor.dtype.name}")
             return self.xp.ones(tensor.shape, dtype=tensor.dtype)
         g = gradient.array if type(gradient) is Tensor else self.xp.asarray(gradient)
         if g.shape != tensor.shape:
@@ -698,7 +717,7 @@ class Engine:
         elif explicit:
             target = parse_dtype(array.dtype)
         else:  # Python numbers: float -> float32, int -> int64, as PyTorch infers
-            kinds = {"f": DEFAULT_FLOAT, "i": np.dtype(np.int64), "u": np.dtype(np.int64), "b": np.dtype(np.bool_)}
+            kinds = {"f": DEFAULT_FLOAT, "i": np.dtype(np.int64), "u": np.dtype(np.int64), "b": np.dtype(np.bool_), "c": complex_of(DEFAULT_FLOAT)}
             if array.dtype.kind not in kinds:
                 raise DTypeError(f"tensor(): could not infer the dtype of {type(data).__name__} with elements of type {array.dtype}")
             target = kinds[array.dtype.kind]
@@ -741,11 +760,17 @@ class Engine:
         """Uniform [0, 1) samples from ``generator`` (a ``new_generator``), else the engine's own."""
         dtype = parse_dtype(dtype or DEFAULT_FLOAT)
         rng = _or_default(generator, self.generator)
+        if dtype.kind == "c":  # each part uniform in [0, 1), as PyTorch's
+            parts = rng.random(_size_args(size) + (2,), dtype=_random_dtype(dtype))
+            return self._leaf(_as_complex(parts, dtype), requires_grad)
         return self._leaf(rng.random(_size_args(size), dtype=_random_dtype(dtype)).astype(dtype, copy=False), requires_grad)
 
     def randn(self, *size, dtype=None, requires_grad=False, generator=None):
         dtype = parse_dtype(dtype or DEFAULT_FLOAT)
         rng = _or_default(generator, self.generator)
+        if dtype.kind == "c":  # variance 1 in all, each part N(0, 1/2), as PyTorch's
+            parts = rng.standard_normal(_size_args(size) + (2,), dtype=_random_dtype(dtype)) * _random_dtype(dtype)(math.sqrt(0.5))
+            return self._leaf(_as_complex(parts, dtype), requires_grad)
         return self._leaf(rng.standard_normal(_size_args(size), dtype=_random_dtype(dtype)).astype(dtype, copy=False), requires_grad)
 
     def _check_held(self, *dtypes):
@@ -849,7 +874,8 @@ _TORCH_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char
 _INTEGER_RULES = {
     **dict.fromkeys(["exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "log1p", "expm1", "rsqrt", "reciprocal", "tan", "asin",
                      "acos", "atan", "sinh", "cosh", "log2", "log10", "exp2", "erf", "erfinv", "logsumexp", "erfc", "erfcx",
-                     "lgamma", "digamma", "polygamma", "i0", "asinh", "acosh", "atanh"], _to_default_float),
+                     "lgamma", "digamma", "polygamma", "i0", "asinh", "acosh", "atanh", "angle", "fftn", "ifftn", "rfftn", "irfftn"],
+                    _to_default_float),
     "clamp": _clamp_bounds,
     **dict.fromkeys(["mean", "var", "std", "norm", "softmax", "log_softmax", "leaky_relu", "silu", "gelu", "softplus", "elu"], _refuse_integers),
 }
@@ -880,10 +906,37 @@ def _same_float_dtype(arrays, ndarray) -> bool:
     return dtype is not None
 
 
+# PyTorch's words where an op is refused for a complex tensor; the others say '"<op>" not implemented for 'ComplexFloat''
+_COMPLEX_REFUSALS = {
+    "clamp": "clamp is not supported for complex types", "relu": "clamp is not supported for complex types",
+    "maximum": "maximum not implemented for complex tensors.", "minimum": "minimum not implemented for complex tensors.",
+    "sort": "Sort does not support complex dtypes on CPU", "topk": "topk does not support complex dtypes on CPU",
+    "argmax": "argmax(): does not support complex input", "argmin": "argmin(): does not support complex input",
+    "floor": "floor is not supported for complex inputs", "ceil": "ceil is not supported for complex inputs",
+    "trunc": "trunc is not supported for complex inputs",
+    "sign": "Unlike NumPy, torch.sign is not intended to support complex numbers. Please use torch.sgn instead.",
+}
+_KERNEL_NAMES = {"lt": "lt_cpu", "le": "le_cpu", "gt": "gt_cpu", "ge": "ge_cpu", "max": "max_all", "min": "min_all", "amax": "max_values_cpu",
+                 "amin": "min_values_cpu", "atan2": "atan2_cpu", "remainder": "remainder_cpu", "fmod": "fmod_cpu", "erf": "erf_vml_cpu",
+                 "round": "round_vml_cpu"}
+
+
+def _not_for_complex(name, dtype):
+    return NotForComplex(_COMPLEX_REFUSALS.get(name) or
+                         f"\"{_KERNEL_NAMES.get(name, name)}\" not implemented for '{'ComplexDouble' if dtype == np.complex128 else 'ComplexFloat'}'")
+
+
 def _random_dtype(dtype):
     if not is_floating(dtype):
         raise DTypeError(f"rand/randn: expected a floating point dtype, got {dtype}")
-    return np.float64 if dtype == np.float64 else np.float32
+    return np.float64 if dtype in (np.float64, np.complex128) else np.float32
+
+
+def _as_complex(parts, dtype):
+    """(..., 2) real and imaginary parts as one complex array of ``dtype``."""
+    out = parts[..., 0].astype(dtype)
+    out.imag[...] = parts[..., 1]
+    return out
 
 
 def _size_args(size) -> tuple:

@@ -42,6 +42,10 @@ class NoDerivative(EngineError, NotImplementedError):
     """An op has no backward rule for one of its inputs."""
 
 
+class NotForComplex(EngineError, NotImplementedError):
+    """An op PyTorch does not implement for complex tensors (an order, a clamp, ...): its words."""
+
+
 class AnomalyError(GraphError):
     """A backward node made a NaN input gradient while anomaly detection is on (``autograd.detect_anomaly``).
     ``trace``: the id of the op command that recorded the node, when it was issued under anomaly detection too."""

@@ -171,10 +171,16 @@ class Node:
                 )
         ans, inputs = saved or self.saved
         rules, params = rules or self.rules, self.params
+        conjugated = False
         if self.outputs is not None:
+            # (one per output, None where none arrived: each rule takes that as zeros)
             grad = tuple(g if g is None or g.dtype not in COMPUTE else g.astype(COMPUTE[g.dtype]) for g in grad)
         elif grad.dtype in COMPUTE:  # a bfloat16 output: its rule runs in float32, as its op did (``Engine._apply_computed``)
             grad = grad.astype(COMPUTE[grad.dtype])
+        elif grad.dtype.kind == "c" and getattr(rules, "conjugated", False):
+            # a holomorphic op's rule is written for real numbers (g * f'(z)); PyTorch's gradient of a complex input
+            # is g * conj(f'(z)): the rule's answer to conj(g), conjugated (a real input then takes its real part)
+            grad, conjugated = grad.conj(), True
         grads = []
         for argnum, edge in enumerate(self.edges):
             if edge is None:
@@ -189,6 +195,8 @@ class Node:
                 grads.append(input_rule(xp, grad, ans, *inputs, argnum=argnum, **params))
             else:
                 grads.append(input_rule(xp, grad, ans, *inputs, **params))
+        if conjugated:
+            return [None if g is None else g.conj() for g in grads]
         return grads
 
 
@@ -319,7 +327,7 @@ def walk_backward(xp, roots, root_grads, retain_graph=False, capture=None, accum
                 if g.shape != meta.shape:
                     g = unbroadcast(xp, g, meta.shape)
                 if g.dtype != meta.dtype:
-                    g = g.astype(meta.dtype)
+                    g = g.astype(meta.dtype) if g.dtype.kind != "c" or meta.dtype.kind == "c" else g.real.astype(meta.dtype)
                 elif g is grad and type(edge) is AccumulateGrad:
                     g = g.copy()  # passed through unchanged: this array may reach another leaf too
                 grads[edge] = grads[edge] + g if edge in grads else g
@@ -352,7 +360,7 @@ def _spread(xp, grads, node, grad, computed):
         if g.shape != meta.shape:
             g = unbroadcast(xp, g, meta.shape)
         if g.dtype != meta.dtype:
-            g = g.astype(meta.dtype)
+            g = g.astype(meta.dtype) if g.dtype.kind != "c" or meta.dtype.kind == "c" else g.real.astype(meta.dtype)
         elif type(edge) is AccumulateGrad and any(g is p for p in passed):
             g = g.copy()
         if nr is None:

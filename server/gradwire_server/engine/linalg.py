@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy  # (numpy.broadcast_shapes: of shapes, on any device; CuPy has none)
 
 from . import ops  # (ops imports this module: its names are read when called)
-from .errors import LinAlgError
+from .errors import InvalidArgument, LinAlgError
 
 
 def _square(xp, a, name):
@@ -501,3 +501,48 @@ def qr_grad(xp, g, ans, a, mode="reduced"):
     g_x = _qr_square_grad(xp, g_q, g_u, q, r[..., :, :m])
     g_y = xp.zeros(g_x.shape[:-1] + (n - m,), dtype=a.dtype) if g_v is None else q @ g_v
     return xp.concatenate([g_x, g_y], axis=-1)
+
+
+# --- the general eigendecomposition: complex eigenvalues and eigenvectors ----------------------------------------------
+
+
+def eig(xp, a):
+    """``(eigenvalues, eigenvectors)`` of each square matrix, complex (of a real one too), the eigenvectors of norm 1, as
+    ``torch.linalg.eig``. On an array module without a general eigensolver (CuPy), NumPy's on the host."""
+    if a.dtype.kind not in "fc":
+        raise TypeError(f"linalg.eig: Expected a floating point or complex tensor as input. Got {_torch_type(a.dtype)}")
+    if a.ndim < 2:
+        raise ValueError("linalg.eig: The input tensor A must have at least 2 dimensions.")
+    if a.shape[-1] != a.shape[-2]:
+        raise ValueError(f"linalg.eig: A must be batches of square matrices, but they are {a.shape[-2]} by {a.shape[-1]} matrices")
+    complex_dtype = numpy.complex128 if a.dtype in (numpy.float64, numpy.complex128) else numpy.complex64
+    solver = getattr(xp.linalg, "eig", None)
+    if solver is None:  # (CuPy): on the host, back to the device
+        w, v = numpy.linalg.eig(numpy.asarray(a.get() if hasattr(a, "get") else a))
+        return xp.asarray(w.astype(complex_dtype)), xp.asarray(v.astype(complex_dtype))
+    w, v = solver(a)
+    return w.astype(complex_dtype, copy=False), v.astype(complex_dtype, copy=False)
+
+
+def eig_grad(xp, g, ans, a):
+    """PyTorch's rule: gA = V^-H (diag(gL) + (V^H gV - V^H V diag(re(diag(V^H gV)))) / conj(E)) V^H, E_ij = L_j - L_i off the
+    diagonal; refused, in PyTorch's words, where the loss depends on the eigenvectors' phases (ill-defined). A real A
+    takes the real part (the backward walk)."""
+    g_l, g_v = g
+    w, v = ans
+    vh = _mT(v).conj()
+    if g_v is None:
+        return xp.linalg.solve(vh, g_l[..., :, None] * vh)
+    vhgv = vh @ g_v
+    diagonal = xp.diagonal(vhgv, axis1=-2, axis2=-1)
+    if not bool(xp.allclose(diagonal.imag, 0, rtol=1e-2, atol=1e-2)):
+        raise InvalidArgument("linalg_eig_backward: The eigenvectors in the complex case are specified up to multiplication by e^{i phi}. "
+                              "The specified loss function depends on this quantity, so it is ill-defined.")
+    vhgv = vhgv - vh @ (v * diagonal.real[..., None, :])
+    n = w.shape[-1]
+    eye = xp.eye(n, dtype=bool)
+    e = w.conj()[..., None, :] - w.conj()[..., :, None]
+    core = xp.where(eye, 0, vhgv / xp.where(eye, 1, e))
+    if g_l is not None:
+        core = core + eye * g_l[..., None, :]
+    return xp.linalg.solve(vh, core @ vh)

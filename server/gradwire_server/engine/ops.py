@@ -18,6 +18,7 @@ import numpy as np
 from . import linalg, nn
 from .backend import digamma, erf, erfc, erfcx, erfinv, i0, lgamma, polygamma
 from .dtypes import checked_integer
+from .errors import DTypeError, InvalidArgument
 
 
 class OpDef(NamedTuple):
@@ -37,6 +38,8 @@ def defop(name, forward, node, arity=1, broadcasts=False, view=False):
 
 
 def _sigmoid(xp, x):
+    if x.dtype.kind == "c":
+        return 1 / (1 + xp.exp(-x))
     # exp of a non-positive number never overflows: stable at both ends
     e = xp.exp(-xp.abs(x))
     return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
@@ -757,7 +760,7 @@ def _logcumsumexp(xp, x, dim):
     return xp.ascontiguousarray(xp.moveaxis(_accumulate(xp, xp.logaddexp, xp.moveaxis(x, d, -1)), -1, d))
 
 
-def _torch_type_name(dtype) -> str:
+def _torchtype_name(dtype) -> str:
     return {**_TORCH_TYPE_NAMES, **_TORCH_INTEGER_NAMES}.get(dtype.name, dtype.name)
 
 
@@ -767,7 +770,7 @@ def _integers_only(ufunc):
     def forward(xp, x, y):
         for a in (x, y):
             if hasattr(a, "dtype") and a.dtype.kind not in "iu":
-                raise TypeError(f'"{ufunc}_cpu" not implemented for \'{_torch_type_name(a.dtype)}\'')
+                raise TypeError(f'"{ufunc}_cpu" not implemented for \'{_torchtype_name(a.dtype)}\'')
         return getattr(xp, ufunc)(x, y)
 
     return forward
@@ -776,7 +779,7 @@ def _integers_only(ufunc):
 def _nextafter(xp, x, y):
     for a in (x, y):
         if hasattr(a, "dtype") and a.dtype.kind != "f":
-            raise TypeError(f'"nextafter_cpu" not implemented for \'{_torch_type_name(a.dtype)}\'')
+            raise TypeError(f'"nextafter_cpu" not implemented for \'{_torchtype_name(a.dtype)}\'')
     return xp.nextafter(x, y)
 
 
@@ -900,6 +903,7 @@ defop("svdvals", linalg.svdvals, "LinalgSvdBackward0")
 # decompositions with several outputs, each output differentiable, one node shared (vjps: outputs=)
 defop("linalg_svd", linalg.svd, "LinalgSvdBackward0")  # (U, S, Vh)
 defop("linalg_eigh", linalg.eigh, "LinalgEighBackward0")  # (eigenvalues, eigenvectors)
+defop("linalg_eig", linalg.eig, "LinalgEigBackward0")  # (eigenvalues, eigenvectors), complex
 defop("linalg_qr", linalg.qr, "LinalgQrBackward0")  # (Q, R)
 # integer and bool tensors sum in int64, as PyTorch's (NumPy's sum of uint8 is uint64)
 defop("sum", lambda xp, x, dim=None, keepdim=False: x.sum(axis=dim, keepdims=keepdim, dtype=xp.int64 if x.dtype.kind in "biu" else None),
@@ -932,7 +936,7 @@ defop("index_put", _index_put, _index_put_node, 2)  # (x, value), the key a para
 defop("copy_slices", _copy_slices, "CopySlices", 2)  # (root, written), the view's steps a param
 defop("cat", lambda xp, *xs, dim=0: xp.concatenate(xs, axis=dim), "CatBackward0", None)
 defop("stack", lambda xp, *xs, dim=0: xp.stack(xs, axis=dim), "StackBackward0", None)
-defop("to", lambda xp, x, dtype: x.astype(dtype), "ToCopyBackward0")
+defop("to", lambda xp, x, dtype: (x.real if x.dtype.kind == "c" and dtype.kind != "c" else x).astype(dtype), "ToCopyBackward0")  # (complex to real: the real part)
 defop("clone", lambda xp, x: x.copy(), "CloneBackward0")
 defop("contiguous", lambda xp, x: x if x.flags.c_contiguous else x.copy(), "CloneBackward0", view=True)  # the same memory where it is already
 # neural-network primitives (their maths: nn.py); conv2d and layer_norm take an optional weight/bias
@@ -987,3 +991,78 @@ defop("bincount_weighted", lambda xp, x, weights, minlength=0: _bincount(xp, x, 
 defop("searchsorted", _searchsorted, "", 2)  # (sorted_sequence, values): no promotion
 defop("histc", _histc, "")  # no derivative, as PyTorch's
 defop("count_nonzero", lambda xp, x, dim=None: xp.count_nonzero(x, axis=dim).astype(xp.int64), "")
+
+
+# --- complex numbers and the discrete Fourier transform -------------------------------------------------------------
+def _complex(xp, real, imag):
+    """``torch.complex``: two float tensors of one dtype as one complex tensor of that precision."""
+    for name, part in (("real", real), ("imag", imag)):
+        if not hasattr(part, "dtype"):
+            raise InvalidArgument(f"complex(): argument '{name}' must be Tensor, not {type(part).__name__}")
+    if real.dtype.kind != "f" or imag.dtype.kind != "f":
+        raise DTypeError(f"Expected both inputs to be Half, Float or Double tensors but got {type_name(real.dtype)} and {type_name(imag.dtype)}")
+    if real.dtype != imag.dtype:
+        raise DTypeError(f"Expected object of scalar type {type_name(real.dtype)} but got scalar type {type_name(imag.dtype)} for second argument")
+    shape = np.broadcast_shapes(real.shape, imag.shape)  # (of shapes, on any device: CuPy has none)
+    out = xp.empty(shape, dtype=xp.complex128 if real.dtype == xp.float64 else xp.complex64)
+    out.real[...] = real  # the parts as they are: inf and -0.0 stay (real + 1j * imag would make inf * 1j a NaN)
+    out.imag[...] = imag
+    return out
+
+
+def type_name(dtype):
+    return {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool", "float16": "Half", "float32": "Float",
+            "float64": "Double", "complex64": "ComplexFloat", "complex128": "ComplexDouble"}.get(dtype.name, dtype.name)
+
+
+def _imag(xp, x):
+    if x.dtype.kind != "c":
+        raise InvalidArgument("imag is not implemented for tensors with non-complex dtypes.")
+    return xp.ascontiguousarray(x.imag)  # a copy (PyTorch's is a view)
+
+
+def _spectral_input(xp, x):
+    """The array an FFT transforms (an integer one arrives in the default float dtype: engine._INTEGER_RULES); float16 is
+    refused, as PyTorch's CPU FFTs refuse it."""
+    if x.dtype == xp.float16:
+        raise DTypeError("Unsupported dtype Half")
+    return x
+
+
+def _fftn(xp, x, s, dim, norm="backward", inverse=False):
+    transform = xp.fft.ifftn if inverse else xp.fft.fftn
+    return transform(_spectral_input(xp, x), s=s, axes=dim, norm=norm)
+
+
+def _rfftn(xp, x, s, dim, norm="backward"):
+    if x.dtype.kind == "c":
+        raise DTypeError(f"rfftn expects a real-valued input tensor, but got {type_name(x.dtype)}")
+    return xp.fft.rfftn(_spectral_input(xp, x), s=s, axes=dim, norm=norm)
+
+
+def _irfftn(xp, x, s, dim, norm="backward"):
+    x = _spectral_input(xp, x)
+    if x.dtype.kind != "c":  # a real input is read as complex, as PyTorch's
+        x = x.astype(xp.complex128 if x.dtype == xp.float64 else xp.complex64)
+    return xp.fft.irfftn(x, s=s, axes=dim, norm=norm)
+
+
+def resized(xp, a, shape):
+    """``a`` cropped or zero-padded at the end of every dim to ``shape`` (how an FFT's ``n``/``s`` resizes its input)."""
+    if a.shape == tuple(shape):
+        return a
+    out = xp.zeros(shape, dtype=a.dtype)
+    common = tuple(slice(0, min(m, n)) for m, n in zip(a.shape, shape))
+    out[common] = a[common]
+    return out
+
+
+defop("real", lambda xp, x: xp.ascontiguousarray(x.real), "RealBackward0")  # a copy (PyTorch's is a view)
+defop("imag", _imag, "ImagBackward0")
+defop("conj", lambda xp, x: xp.conj(x), "ConjPhysicalBackward0")  # conj_physical: PyTorch's lazy conj bit is not kept
+defop("angle", lambda xp, x: xp.angle(x).astype(x.real.dtype, copy=False), "AngleBackward0")
+defop("complex", _complex, "ComplexBackward0", 2)
+defop("fftn", lambda xp, x, s, dim, norm="backward": _fftn(xp, x, s, dim, norm), "FftC2CBackward0")
+defop("ifftn", lambda xp, x, s, dim, norm="backward": _fftn(xp, x, s, dim, norm, inverse=True), "FftC2CBackward0")
+defop("rfftn", _rfftn, "FftR2CBackward0")
+defop("irfftn", _irfftn, "FftC2RBackward0")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from .backend import axpy
 from .dtypes import is_floating
-from .errors import GraphError, InvalidArgument, ShapeError
+from .errors import GraphError, InvalidArgument, NotForComplex, ShapeError
 from .tensor import Tensor
 
 KINDS = ("sgd", "adam", "rmsprop", "adagrad", "adamax", "radam", "nadam", "adadelta", "rprop", "asgd", "adafactor", "muon")  # AdamW is Adam with decoupled_weight_decay
@@ -107,7 +107,11 @@ class Optimizer:
                     raise GraphError("can't optimize a non-leaf Tensor")
                 if param.grad is None:  # as PyTorch: a parameter without a gradient is left alone
                     continue
-                if not is_floating(param.dtype):
+                if param.dtype.kind == "c" and self.kind not in _REAL_ONLY:  # as PyTorch: a complex one as its real view
+                    _complex_update(self.xp, update, param.array, param.grad.array, self.state.setdefault(key, {}), group)
+                    param._version[0] += 1
+                    continue
+                if not is_floating(param.dtype) or param.dtype.kind == "c":
                     raise InvalidArgument(f"an optimizer can only update floating point parameters, got {param.dtype}")
                 update(self.xp, param.array, param.grad.array, self.state.setdefault(key, {}), group)
                 param._version[0] += 1  # an in-place change: a pending backward that saved it will say so
@@ -542,6 +546,29 @@ def _muon(xp, p, grad, state, group):
     p += ortho.astype(p.dtype) * (-group.lr * ratio)
 
 
+_REAL_ONLY = frozenset(("adafactor", "muon"))  # their states and updates read a matrix's shape: no complex parameters
+
+
+def _complex_update(xp, update, p, grad, state, group):
+    """A complex parameter's step as PyTorch's: the update of an elementwise optimizer on its real and imaginary parts as
+    real numbers (``view_as_real``); its state tensors kept complex, as PyTorch's."""
+    if not p.flags.c_contiguous:
+        raise InvalidArgument("an optimizer can only update a complex parameter whose memory is contiguous")
+    real = xp.float64 if p.dtype == xp.complex128 else xp.float32
+
+    def as_real(a):
+        return a.reshape(-1).view(real)
+
+    views = {k: as_real(v) if getattr(v, "dtype", None) is not None and v.dtype.kind == "c" else v for k, v in state.items()}
+    update(xp, as_real(p), as_real(xp.ascontiguousarray(grad)), views, group)
+    size = 2 * p.size
+    for k, v in views.items():
+        if getattr(v, "dtype", None) is not None and v.dtype == real and v.size == size:
+            state[k] = v.view(p.dtype).reshape(p.shape)  # (the same memory: later steps change it in place)
+        else:
+            state[k] = v
+
+
 _UPDATES = {
     "sgd": _sgd, "adam": _adam, "rmsprop": _rmsprop, "adagrad": _adagrad, "adamax": _adamax, "radam": _radam, "nadam": _nadam,
     "adadelta": _adadelta, "rprop": _rprop, "asgd": _asgd, "adafactor": _adafactor, "muon": _muon,
@@ -576,6 +603,9 @@ def clip_grad_value(xp, grads, clip_value):
     """``torch.nn.utils.clip_grad_value_`` on arrays: every element into [-clip_value, clip_value], in place."""
     clip_value = float(clip_value)
     for g in grads:
+        if g.dtype.kind == "c":
+            raise NotForComplex("clamp is not supported for complex types")
+    for g in grads:
         xp.clip(g, -clip_value, clip_value, out=g)
 
 
@@ -591,6 +621,8 @@ def unscale_grads(xp, grads, inv_scale):
 
 
 def _vector_norm(xp, x, p):
+    if x.dtype.kind == "c":  # of the magnitudes, as PyTorch's (x * x would square the complex numbers)
+        x = xp.abs(x)
     if x.size == 0:
         return xp.zeros((), dtype=x.dtype)
     if math.isinf(p):

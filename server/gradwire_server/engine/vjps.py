@@ -33,6 +33,8 @@ class VJP(NamedTuple):
     # how many of the op's outputs are differentiable and share its node (svd: U, S, Vh); each rule then takes g as a
     # tuple of their gradients, None for an output whose gradient never arrived (a zero the rule need not compute with)
     outputs: int = 1
+    # a holomorphic op whose rules, written for real numbers, serve complex ones conjugated (``Node.input_grads``)
+    conjugated: bool = False
 
     def for_input(self, argnum) -> Optional[Callable]:
         if self.variadic:
@@ -375,7 +377,14 @@ defvjp("neg", lambda xp, g, ans, x: -g, saves=None)
 defvjp("exp", lambda xp, g, ans, x: g * ans, saves="ans")
 defvjp("log", lambda xp, g, ans, x: g / x, saves="inputs")
 defvjp("sqrt", lambda xp, g, ans, x: g / (2 * ans), saves="ans")
-defvjp("abs", lambda xp, g, ans, x: g * xp.sign(x), saves="inputs")
+def _abs_grad(xp, g, ans, x):
+    if x.dtype.kind == "c":  # g z / |z| (0 at 0), PyTorch's sgn: NumPy 1's and CuPy's sign of a complex number is another
+        magnitude = xp.abs(x)
+        return g * xp.where(magnitude == 0, 0, x / xp.where(magnitude == 0, 1, magnitude))
+    return g * xp.sign(x)
+
+
+defvjp("abs", _abs_grad, saves="inputs")
 defvjp("sin", lambda xp, g, ans, x: g * xp.cos(x), saves="inputs")
 defvjp("cos", lambda xp, g, ans, x: -g * xp.sin(x), saves="inputs")
 defvjp("tanh", lambda xp, g, ans, x: g * (1 - ans * ans), saves="ans")
@@ -457,6 +466,7 @@ defvjp("eigvalsh", linalg.eigvalsh_grad, saves="inputs")  # the vectors are foun
 defvjp("svdvals", linalg.svdvals_grad, saves="inputs")
 defvjp("linalg_svd", linalg.svd_grad, saves="all", outputs=3)  # (the input for its shape only)
 defvjp("linalg_eigh", linalg.eigh_grad, saves="ans", outputs=2)
+defvjp("linalg_eig", linalg.eig_grad, saves="ans", outputs=2)
 defvjp("linalg_qr", linalg.qr_grad, saves="all", outputs=2)  # a wide A's right block is read
 defvjp("matmul", lambda xp, g, ans, x, y: _matmul_grads(xp, g, x, y, 0), lambda xp, g, ans, x, y: _matmul_grads(xp, g, x, y, 1), saves="inputs",
        reads=((1,), (0,)))
@@ -504,3 +514,63 @@ defvjp("nll_loss", nn.nll_loss_grad, None, saves="inputs")
 defvjp("cross_entropy", nn.cross_entropy_grad, None, saves="inputs")
 defvjp("binary_cross_entropy", nn.binary_cross_entropy_grad, saves="inputs", variadic=True)
 defvjp("binary_cross_entropy_with_logits", nn.binary_cross_entropy_with_logits_grad, saves="inputs", variadic=True)
+
+# complex numbers: PyTorch's gradient of a complex input is dL/d(re) + i dL/d(im) (conj-Wirtinger, times 2)
+defvjp("real", _same, saves=None)  # the walk casts g to the input's complex dtype: g + 0i
+defvjp("imag", lambda xp, g, ans, x: g * 1j, saves=None)
+defvjp("conj", lambda xp, g, ans, x: xp.conj(g), saves=None)
+defvjp("complex", lambda xp, g, ans, re, im: xp.ascontiguousarray(g.real), lambda xp, g, ans, re, im: xp.ascontiguousarray(g.imag), saves=None)
+
+
+def _angle_grad(xp, g, ans, x):
+    if x.dtype.kind != "c":  # 0 or pi: flat
+        return xp.zeros(x.shape, dtype=g.dtype)
+    magnitude = xp.abs(x) ** 2
+    return xp.where(x == 0, 0, g * x * 1j / xp.where(x == 0, 1, magnitude))
+
+
+defvjp("angle", _angle_grad, saves="inputs")
+
+# the FFTs (linear): a transform's adjoint is the opposite one with the dual normalization, its input resized back
+_DUAL_NORM = {"backward": "forward", "forward": "backward", "ortho": "ortho"}
+
+
+def _fftn_grad(inverse):
+    def rule(xp, g, ans, x, s, dim, norm="backward"):
+        transform = xp.fft.fftn if inverse else xp.fft.ifftn
+        return ops.resized(xp, transform(g, axes=dim, norm=_DUAL_NORM[norm]), x.shape)
+
+    return rule
+
+
+def _rfftn_grad(xp, g, ans, x, s, dim, norm="backward"):
+    """Zeros in place of the half spectrum rfft dropped, the inverse c2c transform, its real part (PyTorch's)."""
+    last = dim[-1]
+    full = list(g.shape)
+    full[last] = s[-1]
+    return ops.resized(xp, xp.fft.ifftn(ops.resized(xp, g, full), axes=dim, norm=_DUAL_NORM[norm]).real, x.shape)
+
+
+def _irfftn_grad(xp, g, ans, x, s, dim, norm="backward"):
+    """PyTorch's: the one-sided r2c transform of g, its entries that stand for two (a frequency and its mirror) doubled."""
+    grad = xp.fft.rfftn(g, axes=dim, norm=_DUAL_NORM[norm])
+    last = dim[-1]
+    double = g.shape[last] - grad.shape[last]
+    if double > 0:
+        index = [slice(None)] * grad.ndim
+        index[last] = slice(1, 1 + double)
+        grad[tuple(index)] *= 2
+    return ops.resized(xp, grad, x.shape)
+
+
+defvjp("fftn", _fftn_grad(False), saves=None)
+defvjp("ifftn", _fftn_grad(True), saves=None)
+defvjp("rfftn", _rfftn_grad, saves=None)
+defvjp("irfftn", _irfftn_grad, saves=None)
+
+# holomorphic ops whose rules above are written for real numbers (g * f'(z)); for a complex gradient the backward
+# walk (``Node.input_grads``) gives them conj(g), and conjugates what they return: PyTorch's g * conj(f'(z))
+CONJUGATED = ("mul", "div", "pow", "matmul", "exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "sinh", "cosh", "sigmoid", "reciprocal",
+              "rsqrt", "log10", "log2", "prod", "einsum", "linear")
+for _name in CONJUGATED:
+    VJPS[_name] = VJPS[_name]._replace(conjugated=True)
