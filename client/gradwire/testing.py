@@ -3,8 +3,9 @@ and messages.
 
 Tensor-likes are gradwire tensors, NumPy arrays and (so that a result can be checked against PyTorch's directly)
 torch tensors; a tensor-like is compared with any other tensor-like, where torch's own function pairs only a type
-with itself. Each gradwire tensor is fetched once (a sync point). Numbers, sequences and mappings are compared as
-torch compares them, item by item.
+with itself. Devices are compared between two gradwire tensors (or two torch tensors), not between a gradwire tensor
+and a local reference. Each gradwire tensor is fetched once (a sync point). Numbers, sequences and mappings are
+compared as torch compares them, item by item.
 """
 
 from __future__ import annotations
@@ -114,8 +115,12 @@ def _tolerances(dtypes, rtol, atol):
 
 
 def _compare_tensors(actual, expected, *, rtol, atol, equal_nan, check_device, check_dtype):
+    from .tensor import Tensor
+
     a, a_device = _fetch(actual)
     e, e_device = _fetch(expected)
+    if isinstance(actual, Tensor) != isinstance(expected, Tensor):  # a local reference beside a remote result: its
+        a_device = e_device  # device is this machine's, not a place the server's tensor could be; not compared
     if a.shape != e.shape:
         return f"The values for attribute 'shape' do not match: torch.Size({list(a.shape)}) != torch.Size({list(e.shape)})."
     if check_device and a_device != e_device:

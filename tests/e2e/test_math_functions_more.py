@@ -409,6 +409,6 @@ ERRORS = {
 
 
 @pytest.mark.parametrize("name", ERRORS)
-def test_errors_are_torchs(shared, name):
+def test_math_errors_are_torchs(shared, name):
     _same_error(lambda lib: ERRORS[name](lib, shared.tensor(X)), lambda lib: ERRORS[name](lib, torch.tensor(X)))
     assert shared.tensor([1.0, 2.0]).sum().item() == 3.0  # the session goes on

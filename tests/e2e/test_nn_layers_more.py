@@ -304,7 +304,7 @@ ERRORS = {
 
 
 @pytest.mark.parametrize("name", ERRORS)
-def test_errors_are_torchs(session, name):
+def test_layer_errors_are_torchs(session, name):
     x = RNG.standard_normal((4, 12))
     with pytest.raises(Exception) as t_info:
         ERRORS[name](torch, torch.tensor(x))

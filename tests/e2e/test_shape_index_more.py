@@ -198,7 +198,7 @@ ERRORS = {
 
 
 @pytest.mark.parametrize("name", ERRORS)
-def test_errors_are_torchs(session, name):
+def test_shape_and_index_errors_are_torchs(session, name):
     _same_error(lambda lib: ERRORS[name](lib, session.tensor(X)), lambda lib: ERRORS[name](lib, torch.tensor(X)))
     assert session.tensor([1.0, 2.0]).sum().item() == 3.0  # the session goes on
 
@@ -302,7 +302,8 @@ def test_metadata(session):
     assert x.ndimension() == t.ndimension() == 3
     assert x.nbytes == t.nbytes == 96 and x.itemsize == t.itemsize == 4
     assert session.tensor([1, 2], dtype=gw.int16).nbytes == 4 and session.tensor(True).itemsize == 1
-    assert x.get_device() == t.get_device() == gw.get_device(x) == -1  # a CPU server, as a CPU tensor's
+    # a CPU server's tensor is -1, as a CPU tensor's; a CUDA server's is on its device 0
+    assert x.get_device() == gw.get_device(x) == (0 if session.device == "cuda" else t.get_device())
     assert not hasattr(x, "data_ptr")  # a remote tensor has no address here
 
 

@@ -258,3 +258,8 @@ def test_an_index_out_of_range_is_refused_alike_where_the_array_module_would_wra
     engine = Engine("cpu")
     engine.backend.wraps_indices = True
     assert engine.index(engine.tensor(np.arange(6.0).reshape(2, 3)), (np.array([1, -2]),)).array[:, 0].tolist() == [3.0, 0.0]
+    # indices in range after an ellipsis, or after a boolean mask, are checked against the dims they index
+    cube = engine.tensor(np.arange(24.0).reshape(3, 4, 2))
+    assert engine.index(cube, (Ellipsis, np.array([1, 3]), np.array([0, 1]))).array.tolist() == [[2.0, 7.0], [10.0, 15.0], [18.0, 23.0]]
+    mask = np.array([[True, False, False, True]] * 3)
+    assert engine.index(cube, (mask, np.array([1, 1, 0, 1, 1, 0]))).array.tolist() == [1.0, 7.0, 8.0, 15.0, 17.0, 22.0]

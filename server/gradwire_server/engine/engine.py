@@ -802,13 +802,16 @@ def _zero_d_dim(dim):
 def _check_index_bounds(shape, parts):
     """Refuse an integer-array index out of range as NumPy does (the same words), for an array module that would wrap
     it around (CuPy): PyTorch's CUDA kernels stop at such an index too. One reduction and a sync per array index."""
-    consumed = sum(1 for part in parts if part is not None and part is not Ellipsis)
+    consumed = sum(_dims_indexed(part) for part in parts if part is not None and part is not Ellipsis)
     dim = 0
     for part in parts:
         if part is None:
             continue
         if part is Ellipsis:
-            dim += len(shape) - consumed + 1
+            dim += len(shape) - consumed  # the dims the parts after it do not take
+            continue
+        if _dims_indexed(part) != 1:  # a boolean mask: its shape is checked by the array module
+            dim += _dims_indexed(part)
             continue
         if hasattr(part, "dtype") and dim < len(shape) and part.size:
             n = shape[dim]
@@ -816,6 +819,11 @@ def _check_index_bounds(shape, parts):
             if bool(outside.any()):
                 raise IndexError(f"index {int(part[outside].reshape(-1)[0])} is out of bounds for axis {dim} with size {n}")
         dim += 1
+
+
+def _dims_indexed(part) -> int:
+    """How many of the array's dims an index part takes: a boolean mask its own ndim, anything else one."""
+    return part.ndim if getattr(part, "dtype", None) is not None and part.dtype == np.bool_ else 1
 
 
 def _recorded_seeds(outputs, gradients, seeds):

@@ -23,6 +23,7 @@ Everything else is NumPy's (module ``__getattr__``).
 from __future__ import annotations
 
 import tracemalloc as _tracemalloc
+import time as _time
 import types as _types
 
 import numpy as _np
@@ -121,6 +122,24 @@ def _alloc_pinned_memory(nbytes):
     return _np.empty(nbytes, dtype=_np.uint8)
 
 
+class _Event:
+    """A CUDA event as the host's clock: work is done when its call returns here."""
+
+    def __init__(self, block=False, disable_timing=False, interprocess=False):
+        self.time = None
+
+    def record(self, stream=None):
+        self.time = _time.perf_counter()
+
+    def synchronize(self):
+        pass
+
+
+def _get_elapsed_time(start, end):
+    return (end.time - start.time) * 1e3  # milliseconds, as CuPy's
+
+
 cuda = _types.SimpleNamespace(
-    runtime=_Runtime, Device=_Device, Stream=_Stream, alloc_pinned_memory=_alloc_pinned_memory, is_available=lambda: True
+    runtime=_Runtime, Device=_Device, Stream=_Stream, Event=_Event, get_elapsed_time=_get_elapsed_time,
+    get_current_stream=lambda: _Stream.null, alloc_pinned_memory=_alloc_pinned_memory, is_available=lambda: True
 )
