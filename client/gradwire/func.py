@@ -202,6 +202,15 @@ def grad(func, argnums=0, has_aux=False):
 # --- vjp and jvp -------------------------------------------------------------------------------------------------
 
 
+def _tensor_outputs(output, call):
+    """``output`` flattened (leaves, structure), every leaf a tensor, as torch.func's transforms require."""
+    outputs, spec = _flatten(output)
+    for y in outputs:
+        if not isinstance(y, Tensor):
+            raise errors.InvalidArgumentError(f"{call}: expected f(*primals) to return only tensors, got unsupported type {type(y)}")
+    return outputs, spec
+
+
 def vjp(func, *primals, has_aux=False):
     """``torch.func.vjp``: ``(func(*primals), vjp_fn)`` (with ``has_aux``: and ``aux``); ``vjp_fn(cotangents)``, with
     ``cotangents`` of the output's structure and shapes, returns a tuple with ``v^T J`` for each primal. ``vjp_fn`` may
@@ -212,10 +221,7 @@ def vjp(func, *primals, has_aux=False):
     prepared = _Prepared(primals, tuple(range(len(primals))))
     with enable_grad():  # a transform differentiates even under no_grad(), as torch.func's
         output, aux = _split_aux(func(*prepared.args), has_aux, "vjp(f, *primals)")
-    outputs, spec = _flatten(output)
-    for y in outputs:
-        if not isinstance(y, Tensor):
-            raise errors.InvalidArgumentError(f"vjp(f, *primals): expected f(*primals) to return only tensors, got unsupported type {type(y)}")
+    outputs, spec = _tensor_outputs(output, "vjp(f, *primals)")
 
     def vjp_fn(cotangents):
         given, given_spec = _flatten(cotangents)
@@ -262,10 +268,7 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     record = prepared.record or (is_grad_enabled() and any(t.requires_grad for t in t_leaves))
     with enable_grad():  # a transform differentiates even under no_grad(), as torch.func's
         output, aux = _split_aux(func(*prepared.args), has_aux, "jvp(f, primals, tangents)")
-        outputs, spec = _flatten(output)
-        for y in outputs:
-            if not isinstance(y, Tensor):
-                raise errors.InvalidArgumentError(f"jvp(f, primals, tangents): expected f(*primals) to return only tensors, got unsupported type {type(y)}")
+        outputs, spec = _tensor_outputs(output, "jvp(f, primals, tangents)")
         products = _tangents(outputs, prepared.leaves, t_leaves, create_graph=record)
     out = (lambda y: y) if record else (lambda y: y.detach() if isinstance(y, Tensor) else y)
     result = (_unflatten(spec, [out(y) for y in outputs]), _unflatten(spec, products))

@@ -135,6 +135,19 @@ def _is_device(value):
     return isinstance(value, device) or (isinstance(value, str) and value.split(":")[0] in _DEVICE_TYPES)
 
 
+def _to_dtype(args, dtype=None, device=None):
+    """The dtype that ``to(*args, dtype=, device=)`` asks for (None: none), its device checked: a tensor stays on its
+    server's device, so a device only has to be one."""
+    for arg in args:
+        if _is_device(arg):
+            device = arg
+        else:
+            dtype = arg
+    if device is not None:
+        _device_type(device)
+    return dtype
+
+
 class GradFn:
     """What PyTorch calls a ``grad_fn``: the backward node that made a tensor (``gw.autograd.graph.Node``).
 
@@ -599,13 +612,7 @@ class Tensor:
     def to(self, *args, dtype=None, device=None) -> "Tensor":
         """``to(dtype)``, ``to(device)`` or both; the same tensor when nothing changes. A device is checked and
         otherwise left alone: the tensor stays on its server's device (``x.cpu().numpy()`` reads it as ever)."""
-        for arg in args:
-            if _is_device(arg):
-                device = arg
-            else:
-                dtype = arg
-        if device is not None:
-            _device_type(device)
+        dtype = _to_dtype(args, dtype, device)
         if dtype is None or as_dtype(dtype) == self._dtype:
             return self
         dtype = as_dtype(dtype)

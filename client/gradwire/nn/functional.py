@@ -1606,28 +1606,27 @@ def _unbatched_channels(input, name, ranks, spatial):
     return input.ndim == ranks[0]
 
 
-def dropout1d(input, p=0.5, training=True, inplace=False):
-    """Zero whole channels of an (N, C, L) or (C, L) input with probability ``p`` (the rest scaled by 1 / (1 - p)), as
-    ``torch.nn.functional.dropout1d``; the mask from the session's seeded generator."""
+def _channel_dropout_nd(input, p, training, inplace, name, ranks, spatial):
+    """dropout1d/dropout3d: a batched input's channels dropped, an unbatched one's as a batch of one."""
     _check_p(p)
-    unbatched = _unbatched_channels(input, "dropout1d", (2, 3), 1)
+    unbatched = _unbatched_channels(input, name, ranks, spatial)
     if not training or p == 0.0:
         return input
     if unbatched:
         return _written(input, lambda x: _channel_dropout(x.unsqueeze(0), p, False).squeeze(0), inplace)
     return _channel_dropout(input, p, inplace)
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of an (N, C, L) or (C, L) input with probability ``p`` (the rest scaled by 1 / (1 - p)), as
+    ``torch.nn.functional.dropout1d``; the mask from the session's seeded generator."""
+    return _channel_dropout_nd(input, p, training, inplace, "dropout1d", (2, 3), 1)
 
 
 def dropout3d(input, p=0.5, training=True, inplace=False):
     """Zero whole channels of an (N, C, D, H, W) or (C, D, H, W) input with probability ``p``, as
     ``torch.nn.functional.dropout3d``; the mask from the session's seeded generator."""
-    _check_p(p)
-    unbatched = _unbatched_channels(input, "dropout3d", (4, 5), 3)
-    if not training or p == 0.0:
-        return input
-    if unbatched:
-        return _written(input, lambda x: _channel_dropout(x.unsqueeze(0), p, False).squeeze(0), inplace)
-    return _channel_dropout(input, p, inplace)
+    return _channel_dropout_nd(input, p, training, inplace, "dropout3d", (4, 5), 3)
 
 
 def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):

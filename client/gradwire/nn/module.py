@@ -16,7 +16,7 @@ from ..floats import is_floating
 from .. import errors
 from ..grad_mode import is_grad_enabled, no_grad
 from ..session import resolve_session  # noqa: F401 - layers take it from here
-from ..tensor import Tensor, _device_type, _is_device, as_dtype
+from ..tensor import Tensor, _device_type, _to_dtype, as_dtype
 from ..utils.hooks import RemovableHandle
 from .parameter import Buffer, Parameter
 
@@ -434,13 +434,7 @@ class Module:
     def to(self, *args, dtype=None, device=None):
         """``to(dtype)``, ``to(device)`` or both. A new dtype gives each parameter a converted copy: call it
         before making the optimizer, which holds the parameters it is given."""
-        for arg in args:
-            if _is_device(arg):
-                device = arg
-            else:
-                dtype = arg
-        if device is not None:
-            _device_type(device)  # checked; the parameters stay on their server's device, as cuda() and cpu() leave them
+        dtype = _to_dtype(args, dtype, device)  # a device is checked; the parameters stay on their server's device
         if dtype is None:
             return self
         dtype = as_dtype(dtype)

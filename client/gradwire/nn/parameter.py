@@ -108,15 +108,9 @@ class UninitializedTensorMixin:
 
     def to(self, *args, dtype=None, device=None):
         """The placeholder itself, to be materialized in ``dtype`` (a device is checked and left alone)."""
-        from ..tensor import _device_type, _is_device  # noqa: PLC0415
+        from ..tensor import _to_dtype  # noqa: PLC0415
 
-        for arg in args:
-            if _is_device(arg):
-                device = arg
-            else:
-                dtype = arg
-        if device is not None:
-            _device_type(device)
+        dtype = _to_dtype(args, dtype, device)
         if dtype is not None:
             self._dtype = as_dtype(dtype)
         return self

@@ -103,14 +103,7 @@ class Engine:
         stored = arrays[0].dtype if type(arrays[0]) is self._ndarray and arrays[0].dtype in COMPUTE else None
         if stored is not None:
             return self._apply_computed(op, name, inputs, arrays, params, forward_params, tracked, stored)
-        try:
-            if name in _REDUCTIONS and params.get("dim") is not None and getattr(arrays[0], "ndim", 1) == 0:
-                # a 0-d tensor has dim 0 (and -1), as PyTorch's: the reduction is over everything (CuPy refuses axis 0
-                # of a 0-d array, NumPy takes it only as an int); the node keeps the dim, for its name
-                forward_params = {**params, "dim": _zero_d_dim(params["dim"])}
-            out = op.forward(self.xp, *arrays, **forward_params)
-        except (ValueError, IndexError, TypeError) as error:
-            raise _explain(name, inputs, params, error) from None
+        out = self._forward(op, name, inputs, arrays, params, forward_params)
         if type(out) is tuple:
             out = tuple(o if type(o) is self._ndarray else self.xp.asarray(o) for o in out)
             first = out[0]
@@ -130,6 +123,17 @@ class Engine:
             result.grad_fn = self._record(op, inputs, arrays, params, out, (result,))
         return result
 
+    def _forward(self, op, name, inputs, arrays, params, forward_params):
+        """The op's forward on ``arrays``, the array module's complaint about them turned into PyTorch's words."""
+        try:
+            if name in _REDUCTIONS and params.get("dim") is not None and getattr(arrays[0], "ndim", 1) == 0:
+                # a 0-d tensor has dim 0 (and -1), as PyTorch's: the reduction is over everything (CuPy refuses axis 0
+                # of a 0-d array, NumPy takes it only as an int); the node keeps the dim, for its name
+                forward_params = {**params, "dim": _zero_d_dim(params["dim"])}
+            return op.forward(self.xp, *arrays, **forward_params)
+        except (ValueError, IndexError, TypeError) as error:
+            raise _explain(name, inputs, params, error) from None
+
     def _apply_computed(self, op, name, inputs, arrays, params, forward_params, tracked, stored):
         """``apply`` for an op whose first input is of a storage dtype the engine computes in another (bfloat16, in
         float32): the inputs of that dtype widened, the op run, its outputs of the wide dtype rounded back once (an op
@@ -138,12 +142,7 @@ class Engine:
         widens the gradients that come in); the walk rounds each input's gradient to its dtype."""
         wide = COMPUTE[stored]
         computed = arrays if op.view else [a.astype(wide) if type(a) is self._ndarray and a.dtype == stored else a for a in arrays]
-        try:
-            if name in _REDUCTIONS and params.get("dim") is not None and getattr(arrays[0], "ndim", 1) == 0:
-                forward_params = {**params, "dim": _zero_d_dim(params["dim"])}
-            out = op.forward(self.xp, *computed, **forward_params)
-        except (ValueError, IndexError, TypeError) as error:
-            raise _explain(name, inputs, params, error) from None
+        out = self._forward(op, name, inputs, computed, params, forward_params)
         several = type(out) is tuple
         wide_out = tuple(self.xp.asarray(o) for o in out) if several else (self.xp.asarray(out),)
         keep = op.view or "dtype" in params
