@@ -14,6 +14,17 @@ from .utils import _check_probs_xor_logits, _ProbsOrLogits
 __all__ = ["Categorical"]
 
 
+def _expand_around_categorical(self, new, batch_shape):
+    """``expand`` of a distribution built around a ``Categorical`` (``self._categorical``): ``new`` (from
+    ``_get_checked_instance``) given the categorical expanded to ``batch_shape``, this event shape and this
+    validation."""
+    batch_shape = Size(tuple(batch_shape))
+    new._categorical = self._categorical.expand(batch_shape)
+    Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
+    new._validate_args = self._validate_args
+    return new
+
+
 class Categorical(_ProbsOrLogits, Distribution):
     """A category index per row of ``probs`` (normalized here) or ``logits`` (normalized as log-softmax), over the
     last dim, as ``torch.distributions.Categorical``."""
