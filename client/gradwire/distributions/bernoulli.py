@@ -7,12 +7,12 @@ import math
 from .. import tensor as _t
 from . import constraints
 from .distribution import Distribution, _numbers
-from .utils import _bce_with_logits, broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+from .utils import _bce_with_logits, _ProbsOrLogits, broadcast_all
 
 __all__ = ["Bernoulli"]
 
 
-class Bernoulli(Distribution):
+class Bernoulli(_ProbsOrLogits, Distribution):
     """1 with probability ``probs`` (or ``sigmoid(logits)``), as ``torch.distributions.Bernoulli``."""
 
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
@@ -20,27 +20,8 @@ class Bernoulli(Distribution):
     has_enumerate_support = True
 
     def __init__(self, probs=None, logits=None, validate_args=None):
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        if probs is not None:
-            (self.probs,) = broadcast_all(probs)
-        else:
-            (self.logits,) = broadcast_all(logits)
-        self._param = self.probs if probs is not None else self.logits
-        super().__init__(self._param.shape, validate_args=validate_args, _numbers=_numbers(probs=probs, logits=logits))
-
-    def expand(self, batch_shape, _instance=None):
-        new = super().expand(batch_shape, _instance)
-        new._param = new.probs if "probs" in self.__dict__ else new.logits
-        return new
-
-    @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self):
-        return logits_to_probs(self.logits, is_binary=True)
+        param = self._set_probs_or_logits(probs, logits)
+        super().__init__(param.shape, validate_args=validate_args, _numbers=_numbers(probs=probs, logits=logits))
 
     mean = property(lambda self: self.probs)
     variance = property(lambda self: self.probs * (1 - self.probs))

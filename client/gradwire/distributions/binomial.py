@@ -8,7 +8,7 @@ from ..tensor import stack, where
 from . import constraints
 from .distribution import Distribution, _numbers
 from .poisson import _inverse_cdf_counts
-from .utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+from .utils import _ProbsOrLogits
 
 __all__ = ["Binomial"]
 
@@ -18,7 +18,7 @@ def _clamp_by_zero(x):
     return (x.clamp(min=0) + x - x.clamp(max=0)) / 2
 
 
-class Binomial(Distribution):
+class Binomial(_ProbsOrLogits, Distribution):
     """Successes in ``total_count`` trials, each a success with probability ``probs`` (or ``sigmoid(logits)``), as
     ``torch.distributions.Binomial``. Sampled by inverting the cdf over a window of mean +- 10 standard deviations
     (one read of the server for the window's width)."""
@@ -28,34 +28,13 @@ class Binomial(Distribution):
     has_enumerate_support = True
 
     def __init__(self, total_count=1, probs=None, logits=None, validate_args=None):
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        if probs is not None:
-            self.total_count, self.probs = broadcast_all(total_count, probs)
-            self.total_count = self.total_count.to(self.probs.dtype)
-        else:
-            self.total_count, self.logits = broadcast_all(total_count, logits)
-            self.total_count = self.total_count.to(self.logits.dtype)
-        self._param = self.probs if probs is not None else self.logits
-        super().__init__(self._param.size(), validate_args=validate_args,
+        param = self._set_probs_or_logits(probs, logits, total_count=total_count)
+        super().__init__(param.size(), validate_args=validate_args,
                          _numbers=_numbers(total_count=total_count, probs=probs, logits=logits))
-
-    def expand(self, batch_shape, _instance=None):
-        new = super().expand(batch_shape, _instance)
-        new._param = new.probs if "probs" in self.__dict__ else new.logits
-        return new
 
     @constraints.dependent_property(is_discrete=True, event_dim=0)
     def support(self):
         return constraints.integer_interval(0, self.total_count)
-
-    @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self):
-        return logits_to_probs(self.logits, is_binary=True)
 
     @property
     def param_shape(self):

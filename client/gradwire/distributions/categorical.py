@@ -9,21 +9,32 @@ import numpy as np
 from ..tensor import Size, broadcast_tensors
 from . import constraints
 from .distribution import Distribution
-from .utils import lazy_property, logits_to_probs, probs_to_logits
+from .utils import _check_probs_xor_logits, _ProbsOrLogits
 
 __all__ = ["Categorical"]
 
 
-class Categorical(Distribution):
+def _expand_around_categorical(self, new, batch_shape):
+    """``expand`` of a distribution built around a ``Categorical`` (``self._categorical``): ``new`` (from
+    ``_get_checked_instance``) given the categorical expanded to ``batch_shape``, this event shape and this
+    validation."""
+    batch_shape = Size(tuple(batch_shape))
+    new._categorical = self._categorical.expand(batch_shape)
+    Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
+    new._validate_args = self._validate_args
+    return new
+
+
+class Categorical(_ProbsOrLogits, Distribution):
     """A category index per row of ``probs`` (normalized here) or ``logits`` (normalized as log-softmax), over the
     last dim, as ``torch.distributions.Categorical``."""
 
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
     has_enumerate_support = True
+    _binary_logits = False
 
     def __init__(self, probs=None, logits=None, validate_args=None):
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        _check_probs_xor_logits(probs, logits)
         if probs is not None:
             if probs.dim() < 1:
                 raise ValueError("`probs` parameter must be at least one-dimensional.")
@@ -36,22 +47,9 @@ class Categorical(Distribution):
         self._num_events = self._param.size()[-1]
         super().__init__(self._param.size()[:-1], validate_args=validate_args)
 
-    def expand(self, batch_shape, _instance=None):
-        new = super().expand(batch_shape, _instance)
-        new._param = new.probs if "probs" in self.__dict__ else new.logits
-        return new
-
     @constraints.dependent_property(is_discrete=True, event_dim=0)
     def support(self):
         return constraints.integer_interval(0, self._num_events - 1)
-
-    @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs)
-
-    @lazy_property
-    def probs(self):
-        return logits_to_probs(self.logits)
 
     @property
     def param_shape(self):

@@ -4,24 +4,14 @@ from __future__ import annotations
 
 import math
 
-from . import constraints
-from .distribution import Distribution, _numbers
-from .utils import broadcast_all
+from .distribution import _LocationScale
 
 __all__ = ["Cauchy"]
 
 
-class Cauchy(Distribution):
+class Cauchy(_LocationScale):
     """The Cauchy (Lorentz) distribution of ``loc`` and ``scale``, as ``torch.distributions.Cauchy``: no mean
     (NaN) and an infinite variance."""
-
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.real
-    has_rsample = True
-
-    def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        super().__init__(self.loc.shape, validate_args=validate_args, _numbers=_numbers(loc=loc, scale=scale))
 
     mean = property(lambda self: self.loc.new_full(tuple(self._extended_shape()), math.nan))
     mode = property(lambda self: self.loc)

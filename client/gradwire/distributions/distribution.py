@@ -16,7 +16,7 @@ import numpy as np
 from .. import grad_mode
 from ..tensor import Size, Tensor
 from . import constraints
-from .utils import lazy_property
+from .utils import broadcast_all, lazy_property
 
 __all__ = ["Distribution"]
 
@@ -227,3 +227,16 @@ def _all_true(valid):
 def _numbers(**arguments):
     """The arguments given as Python numbers: validated here, free of a round trip."""
     return {k: v for k, v in arguments.items() if isinstance(v, numbers.Number)}
+
+
+class _LocationScale(Distribution):
+    """A real distribution of ``loc`` and a positive ``scale``, broadcast together (tensors or numbers), with a
+    reparameterized sample: what Normal, Laplace and Cauchy share."""
+
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.real
+    has_rsample = True
+
+    def __init__(self, loc, scale, validate_args=None):
+        self.loc, self.scale = broadcast_all(loc, scale)
+        super().__init__(self.loc.shape, validate_args=validate_args, _numbers=_numbers(loc=loc, scale=scale))

@@ -7,12 +7,12 @@ import numpy as np
 from ..tensor import where
 from . import constraints
 from .distribution import Distribution, _numbers
-from .utils import _bce_with_logits, broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+from .utils import _bce_with_logits, _ProbsOrLogits, broadcast_all
 
 __all__ = ["Geometric"]
 
 
-class Geometric(Distribution):
+class Geometric(_ProbsOrLogits, Distribution):
     """Failures before the first success, each trial a success with probability ``probs`` (or ``sigmoid(logits)``),
     as ``torch.distributions.Geometric``: support 0, 1, 2, ..."""
 
@@ -20,23 +20,9 @@ class Geometric(Distribution):
     support = constraints.nonnegative_integer
 
     def __init__(self, probs=None, logits=None, validate_args=None):
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        if probs is not None:
-            (self.probs,) = broadcast_all(probs)
-        else:
-            (self.logits,) = broadcast_all(logits)
-        param = self.probs if probs is not None else self.logits
+        param = self._set_probs_or_logits(probs, logits)
         super().__init__(param.shape, validate_args=validate_args, _numbers=_numbers(probs=probs, logits=logits))
         # (PyTorch also refuses probs == 0: outside (0, 1], not checked by unit_interval)
-
-    @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self):
-        return logits_to_probs(self.logits, is_binary=True)
 
     mean = property(lambda self: 1.0 / self.probs - 1.0)
     mode = property(lambda self: self.probs.new_zeros(*self.probs.shape))

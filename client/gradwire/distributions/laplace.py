@@ -6,23 +6,13 @@ import math
 
 import numpy as np
 
-from . import constraints
-from .distribution import Distribution, _numbers
-from .utils import broadcast_all
+from .distribution import _LocationScale
 
 __all__ = ["Laplace"]
 
 
-class Laplace(Distribution):
+class Laplace(_LocationScale):
     """The Laplace distribution of ``loc`` and ``scale``, elementwise, as ``torch.distributions.Laplace``."""
-
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.real
-    has_rsample = True
-
-    def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        super().__init__(self.loc.shape, validate_args=validate_args, _numbers=_numbers(loc=loc, scale=scale))
 
     mean = property(lambda self: self.loc)
     mode = property(lambda self: self.loc)

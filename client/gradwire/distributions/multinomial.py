@@ -8,7 +8,7 @@ from ..nn import functional as F
 from ..tensor import Size, broadcast_tensors, where
 from . import constraints
 from .binomial import Binomial
-from .categorical import Categorical
+from .categorical import Categorical, _expand_around_categorical
 from .distribution import Distribution
 
 __all__ = ["Multinomial"]
@@ -32,12 +32,9 @@ class Multinomial(Distribution):
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(Multinomial, _instance)
-        batch_shape = Size(tuple(batch_shape))
         new.total_count = self.total_count
-        new._categorical = self._categorical.expand(batch_shape)
+        new = _expand_around_categorical(self, new, batch_shape)
         new._binomial = Binomial(total_count=self.total_count, probs=new._categorical.probs)
-        Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
-        new._validate_args = self._validate_args
         return new
 
     @constraints.dependent_property(is_discrete=True, event_dim=1)

@@ -7,12 +7,12 @@ from . import constraints
 from .distribution import Distribution, _numbers
 from .gamma import Gamma
 from .poisson import Poisson
-from .utils import _softplus, broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+from .utils import _ProbsOrLogits, _softplus
 
 __all__ = ["NegativeBinomial"]
 
 
-class NegativeBinomial(Distribution):
+class NegativeBinomial(_ProbsOrLogits, Distribution):
     """Failures before ``total_count`` successes of Bernoulli trials, each a success with probability 1 - ``probs``
     (PyTorch's convention: ``probs`` is the probability of the counted outcome), as
     ``torch.distributions.NegativeBinomial``. Sampled as a Poisson of a Gamma draw."""
@@ -22,31 +22,14 @@ class NegativeBinomial(Distribution):
     support = constraints.nonnegative_integer
 
     def __init__(self, total_count, probs=None, logits=None, validate_args=None):
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        if probs is not None:
-            self.total_count, self.probs = broadcast_all(total_count, probs)
-            self.total_count = self.total_count.to(self.probs.dtype)
-        else:
-            self.total_count, self.logits = broadcast_all(total_count, logits)
-            self.total_count = self.total_count.to(self.logits.dtype)
-        self._param = self.probs if probs is not None else self.logits
-        super().__init__(self._param.size(), validate_args=validate_args,
+        param = self._set_probs_or_logits(probs, logits, total_count=total_count)
+        super().__init__(param.size(), validate_args=validate_args,
                          _numbers=_numbers(total_count=total_count, probs=probs, logits=logits))
 
     def expand(self, batch_shape, _instance=None):
         new = super().expand(batch_shape, _instance)
         new.__dict__.pop("_gamma", None)
-        new._param = new.probs if "probs" in self.__dict__ else new.logits
         return new
-
-    @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self):
-        return logits_to_probs(self.logits, is_binary=True)
 
     param_shape = property(lambda self: self._param.size())
     mean = property(lambda self: self.total_count * self.logits.exp())

@@ -4,23 +4,13 @@ from __future__ import annotations
 
 import math
 
-from . import constraints
-from .distribution import Distribution, _numbers
-from .utils import broadcast_all
+from .distribution import _LocationScale
 
 __all__ = ["Normal"]
 
 
-class Normal(Distribution):
+class Normal(_LocationScale):
     """N(loc, scale^2) over the broadcast of ``loc`` and ``scale`` (tensors or numbers), as ``torch.distributions.Normal``."""
-
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.real
-    has_rsample = True
-
-    def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        super().__init__(self.loc.shape, validate_args=validate_args, _numbers=_numbers(loc=loc, scale=scale))
 
     mean = property(lambda self: self.loc)
     mode = property(lambda self: self.loc)

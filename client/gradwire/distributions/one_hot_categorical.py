@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from ..nn import functional as F
-from ..tensor import Size
 from . import constraints
-from .categorical import Categorical
+from .categorical import Categorical, _expand_around_categorical
 from .distribution import Distribution
 
 __all__ = ["OneHotCategorical", "OneHotCategoricalStraightThrough"]
@@ -24,12 +23,7 @@ class OneHotCategorical(Distribution):
         super().__init__(batch_shape, event_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(type(self), _instance)
-        batch_shape = Size(tuple(batch_shape))
-        new._categorical = self._categorical.expand(batch_shape)
-        Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return _expand_around_categorical(self, self._get_checked_instance(type(self), _instance), batch_shape)
 
     _param = property(lambda self: self._categorical._param)
     probs = property(lambda self: self._categorical.probs)

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from ..tensor import Size
 from . import constraints
+from .categorical import Categorical, _expand_around_categorical
 from .distribution import Distribution, _numbers
 from .transformed_distribution import TransformedDistribution
 from .transforms import ExpTransform, SigmoidTransform
-from .utils import broadcast_all, clamp_probs, lazy_property, logits_to_probs, probs_to_logits
+from .utils import _ProbsOrLogits, broadcast_all, clamp_probs
 
 __all__ = ["ExpRelaxedCategorical", "LogitRelaxedBernoulli", "RelaxedBernoulli", "RelaxedOneHotCategorical"]
 
 
-class LogitRelaxedBernoulli(Distribution):
+class LogitRelaxedBernoulli(_ProbsOrLogits, Distribution):
     """The logit of a ``RelaxedBernoulli`` draw: (logistic noise + logits) / temperature."""
 
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
@@ -20,30 +20,9 @@ class LogitRelaxedBernoulli(Distribution):
     has_rsample = True
 
     def __init__(self, temperature, probs=None, logits=None, validate_args=None):
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        if probs is not None:
-            (self.probs,) = broadcast_all(probs)
-            param = self.probs
-        else:
-            (self.logits,) = broadcast_all(logits)
-            param = self.logits
+        param = self._set_probs_or_logits(probs, logits)
         self.temperature = temperature if not isinstance(temperature, (int, float)) else param.new_tensor(float(temperature))
-        self._param = param
         super().__init__(param.shape, validate_args=validate_args, _numbers=_numbers(probs=probs, logits=logits))
-
-    def expand(self, batch_shape, _instance=None):
-        new = super().expand(batch_shape, _instance)
-        new._param = new.probs if "probs" in self.__dict__ else new.logits
-        return new
-
-    @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self):
-        return logits_to_probs(self.logits, is_binary=True)
 
     param_shape = property(lambda self: self._param.size())
 
@@ -60,24 +39,31 @@ class LogitRelaxedBernoulli(Distribution):
         return self.temperature.log() + diff - 2 * diff.exp().log1p()
 
 
-class RelaxedBernoulli(TransformedDistribution):
+class _RelaxedThroughTransform(TransformedDistribution):
+    """A relaxed distribution: a ``_base_class(temperature, probs, logits)`` draw through ``_transform_class()``,
+    with the base's ``temperature``, ``logits`` and ``probs`` (RelaxedBernoulli, RelaxedOneHotCategorical)."""
+
+    has_rsample = True
+
+    def __init__(self, temperature, probs=None, logits=None, validate_args=None):
+        base = self._base_class(temperature, probs, logits, validate_args=validate_args)
+        super().__init__(base, self._transform_class(), validate_args=validate_args)
+
+    temperature = property(lambda self: self.base_dist.temperature)
+    logits = property(lambda self: self.base_dist.logits)
+    probs = property(lambda self: self.base_dist.probs)
+
+
+class RelaxedBernoulli(_RelaxedThroughTransform):
     """A relaxed (continuous in (0, 1)) Bernoulli of ``temperature``, as ``torch.distributions.RelaxedBernoulli``:
     sigmoid of a ``LogitRelaxedBernoulli``."""
 
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.unit_interval
-    has_rsample = True
-
-    def __init__(self, temperature, probs=None, logits=None, validate_args=None):
-        base = LogitRelaxedBernoulli(temperature, probs, logits, validate_args=validate_args)
-        super().__init__(base, SigmoidTransform(), validate_args=validate_args)
+    _base_class, _transform_class = LogitRelaxedBernoulli, SigmoidTransform
 
     def expand(self, batch_shape, _instance=None):
         return super().expand(batch_shape, _instance=self._get_checked_instance(RelaxedBernoulli, _instance))
-
-    temperature = property(lambda self: self.base_dist.temperature)
-    logits = property(lambda self: self.base_dist.logits)
-    probs = property(lambda self: self.base_dist.probs)
 
 
 class ExpRelaxedCategorical(Distribution):
@@ -88,7 +74,6 @@ class ExpRelaxedCategorical(Distribution):
     has_rsample = True
 
     def __init__(self, temperature, probs=None, logits=None, validate_args=None):
-        from .categorical import Categorical
         self._categorical = Categorical(probs, logits)
         param = self._categorical._param
         self.temperature = temperature if not isinstance(temperature, (int, float)) else param.new_tensor(float(temperature))
@@ -96,11 +81,8 @@ class ExpRelaxedCategorical(Distribution):
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(ExpRelaxedCategorical, _instance)
-        batch_shape = Size(tuple(batch_shape))
-        new.temperature, new._categorical = self.temperature, self._categorical.expand(batch_shape)
-        Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        new.temperature = self.temperature
+        return _expand_around_categorical(self, new, batch_shape)
 
     param_shape = property(lambda self: self._categorical.param_shape)
     logits = property(lambda self: self._categorical.logits)
@@ -124,21 +106,13 @@ class ExpRelaxedCategorical(Distribution):
         return score + log_scale
 
 
-class RelaxedOneHotCategorical(TransformedDistribution):
+class RelaxedOneHotCategorical(_RelaxedThroughTransform):
     """A relaxed one-hot categorical (Concrete, Gumbel-softmax) of ``temperature``, points of the simplex, as
     ``torch.distributions.RelaxedOneHotCategorical``: exp of an ``ExpRelaxedCategorical``."""
 
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
     support = constraints.simplex
-    has_rsample = True
-
-    def __init__(self, temperature, probs=None, logits=None, validate_args=None):
-        base = ExpRelaxedCategorical(temperature, probs, logits, validate_args=validate_args)
-        super().__init__(base, ExpTransform(), validate_args=validate_args)
+    _base_class, _transform_class = ExpRelaxedCategorical, ExpTransform
 
     def expand(self, batch_shape, _instance=None):
         return super().expand(batch_shape, _instance=self._get_checked_instance(RelaxedOneHotCategorical, _instance))
-
-    temperature = property(lambda self: self.base_dist.temperature)
-    logits = property(lambda self: self.base_dist.logits)
-    probs = property(lambda self: self.base_dist.probs)

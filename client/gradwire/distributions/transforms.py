@@ -125,6 +125,17 @@ class _InverseTransform(Transform):
         return self._inv.forward_shape(shape)
 
 
+class _ParameterFreeTransform(Transform):
+    """A transform with no parameters, so equal to every other of its kind (an instance of the class that derives
+    from this one, or of a subclass): ``ExpTransform() == ExpTransform()``."""
+
+    def __eq__(self, other):
+        kind = next(cls for cls in type(self).__mro__ if _ParameterFreeTransform in cls.__bases__)
+        return isinstance(other, kind)
+
+    __hash__ = Transform.__hash__
+
+
 class ComposeTransform(Transform):
     """The transforms of ``parts`` applied in order (an empty list: the identity)."""
 
@@ -239,15 +250,10 @@ class IndependentTransform(Transform):
         return f"{type(self).__name__}({self.base_transform!r}, {self.reinterpreted_batch_ndims})"
 
 
-class ExpTransform(Transform):
+class ExpTransform(_ParameterFreeTransform):
     """y = exp(x)."""
 
     domain, codomain, bijective, sign = constraints.real, constraints.positive, True, 1
-
-    def __eq__(self, other):
-        return isinstance(other, ExpTransform)
-
-    __hash__ = Transform.__hash__
 
     def _call(self, x):
         return x.exp()
@@ -297,15 +303,10 @@ class PowerTransform(Transform):
         return self.forward_shape(shape)
 
 
-class SigmoidTransform(Transform):
+class SigmoidTransform(_ParameterFreeTransform):
     """y = sigmoid(x), kept in [tiny, 1 - eps] of its dtype (as PyTorch)."""
 
     domain, codomain, bijective, sign = constraints.real, constraints.unit_interval, True, 1
-
-    def __eq__(self, other):
-        return isinstance(other, SigmoidTransform)
-
-    __hash__ = Transform.__hash__
 
     def _call(self, x):
         finfo = np.finfo(x.dtype)
@@ -320,15 +321,10 @@ class SigmoidTransform(Transform):
         return -_softplus(-x) - _softplus(x)
 
 
-class TanhTransform(Transform):
+class TanhTransform(_ParameterFreeTransform):
     """y = tanh(x); its log-|Jacobian| in the stable form 2 (log 2 - x - softplus(-2x))."""
 
     domain, codomain, bijective, sign = constraints.real, constraints.interval(-1.0, 1.0), True, 1
-
-    def __eq__(self, other):
-        return isinstance(other, TanhTransform)
-
-    __hash__ = Transform.__hash__
 
     def _call(self, x):
         return x.tanh()
@@ -340,15 +336,10 @@ class TanhTransform(Transform):
         return 2.0 * (math.log(2.0) - x - _softplus(-2.0 * x))
 
 
-class AbsTransform(Transform):
+class AbsTransform(_ParameterFreeTransform):
     """y = |x| (not bijective: its inverse is the identity)."""
 
     domain, codomain = constraints.real, constraints.positive
-
-    def __eq__(self, other):
-        return isinstance(other, AbsTransform)
-
-    __hash__ = Transform.__hash__
 
     def _call(self, x):
         return x.abs()
@@ -418,15 +409,10 @@ class AffineTransform(Transform):
         return self.forward_shape(shape)
 
 
-class SoftmaxTransform(Transform):
+class SoftmaxTransform(_ParameterFreeTransform):
     """y = softmax(x) over the last dim (not bijective: its inverse is log y)."""
 
     domain, codomain = constraints.real_vector, constraints.simplex
-
-    def __eq__(self, other):
-        return isinstance(other, SoftmaxTransform)
-
-    __hash__ = Transform.__hash__
 
     def _call(self, x):
         probs = (x - x.amax(-1, keepdim=True)).exp()
@@ -436,15 +422,10 @@ class SoftmaxTransform(Transform):
         return y.log()
 
 
-class SoftplusTransform(Transform):
+class SoftplusTransform(_ParameterFreeTransform):
     """y = log(1 + exp(x)); its inverse x = y + log(-expm1(-y))."""
 
     domain, codomain, bijective, sign = constraints.real, constraints.positive, True, 1
-
-    def __eq__(self, other):
-        return isinstance(other, SoftplusTransform)
-
-    __hash__ = Transform.__hash__
 
     def _call(self, x):
         return _softplus(x)
@@ -456,16 +437,11 @@ class SoftplusTransform(Transform):
         return -_softplus(-x)
 
 
-class StickBreakingTransform(Transform):
+class StickBreakingTransform(_ParameterFreeTransform):
     """R^(K-1) onto the K-simplex by stick breaking: the k-th coordinate takes sigmoid(x_k - log(K - 1 - k)) of the
     stick left (so x = 0 lands on the centre). Bijective, unlike ``SoftmaxTransform``."""
 
     domain, codomain, bijective = constraints.real_vector, constraints.simplex, True
-
-    def __eq__(self, other):
-        return isinstance(other, StickBreakingTransform)
-
-    __hash__ = Transform.__hash__
 
     @staticmethod
     def _offset_log(x, n):
@@ -497,16 +473,11 @@ class StickBreakingTransform(Transform):
         return tuple(shape[:-1]) + (shape[-1] - 1,)
 
 
-class LowerCholeskyTransform(Transform):
+class LowerCholeskyTransform(_ParameterFreeTransform):
     """An unconstrained square matrix to a lower triangular one with a positive diagonal: the strict lower triangle
     kept, the diagonal exponentiated (not bijective: the upper triangle is dropped)."""
 
     domain, codomain = constraints.independent(constraints.real, 2), constraints.lower_cholesky
-
-    def __eq__(self, other):
-        return isinstance(other, LowerCholeskyTransform)
-
-    __hash__ = Transform.__hash__
 
     def _call(self, x):
         return x.tril(-1) + x.diagonal(dim1=-2, dim2=-1).exp().diag_embed()

@@ -1,5 +1,6 @@
 """What the distributions share: numbers made tensors in the right session, parameters broadcast together,
-probabilities and logits each from the other, and PyTorch's ``lazy_property``."""
+probabilities and logits each from the other, PyTorch's ``lazy_property``, and the probs-or-logits
+parameterisation (``_ProbsOrLogits``) of the distributions of Bernoulli trials and of categories."""
 
 from __future__ import annotations
 
@@ -90,3 +91,44 @@ class lazy_property:
         value = self.wrapped(instance)
         instance.__dict__[self.wrapped.__name__] = value
         return value
+
+
+def _check_probs_xor_logits(probs, logits):
+    """PyTorch's error when neither or both of ``probs`` and ``logits`` are given."""
+    if (probs is None) == (logits is None):
+        raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+
+
+class _ProbsOrLogits:
+    """A distribution given by ``probs`` or by ``logits`` (one of them), the other made on first use, as PyTorch's
+    Bernoulli, Binomial, Geometric, NegativeBinomial, LogitRelaxedBernoulli and Categorical each write out.
+    ``_param`` is the one given (its shape, dtype and session); ``_binary_logits`` says which logits: log-odds and
+    sigmoid (one trial's success), else log-probabilities and softmax over the last dim (categories).
+    A base class to list before ``Distribution``."""
+
+    _binary_logits = True
+
+    def _set_probs_or_logits(self, probs, logits, **counts):
+        """Sets ``probs`` or ``logits``, whichever is given, broadcast with ``counts`` (each set as an attribute of
+        the parameter's dtype, e.g. ``total_count``), and ``_param``; returns ``_param``."""
+        _check_probs_xor_logits(probs, logits)
+        name, given = ("probs", probs) if probs is not None else ("logits", logits)
+        *counted, param = broadcast_all(*counts.values(), given)
+        for count_name, count in zip(counts, counted):
+            setattr(self, count_name, count.to(param.dtype))
+        setattr(self, name, param)
+        self._param = param
+        return param
+
+    def expand(self, batch_shape, _instance=None):
+        new = super().expand(batch_shape, _instance)
+        new._param = new.probs if "probs" in self.__dict__ else new.logits
+        return new
+
+    @lazy_property
+    def logits(self):
+        return probs_to_logits(self.probs, is_binary=self._binary_logits)
+
+    @lazy_property
+    def probs(self):
+        return logits_to_probs(self.logits, is_binary=self._binary_logits)
