@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import gradwire as gw
+from tests.e2e._torch_compare import assert_matches_torch, assert_same_error
 
 torch = pytest.importorskip("torch")
 
@@ -32,36 +33,6 @@ WITH_NAN[3] = np.nan  # a row of NaN alone
 WIDE = np.array([[-1000.0, 0.0, -2000.0, 3.0, 700.0], [5.0, -800.0, 4.0, -np.inf, 1.0]])  # exp over- and underflows
 SPECIAL = np.array([-2.0, -0.0, 0.0, 3.5, np.inf, -np.inf, np.nan, 1e-300])
 TIES = np.round(X * 2) / 2
-
-
-def _compare(session, f, *arrays, rtol=1e-10, atol=1e-12):
-    """f(gw, ...) against f(torch, ...): every output's shape, dtype, values and requires_grad, and the gradients of a
-    weighted sum of the float outputs (float inputs require grad)."""
-    ours = [session.tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays]
-    theirs = [torch.tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays]
-    out, t_out = f(gw, *ours), f(torch, *theirs)
-    outs, t_outs = (out, t_out) if isinstance(t_out, tuple) else ((out,), (t_out,))
-    assert len(outs) == len(t_outs)
-    total, t_total = 0.0, 0.0
-    for k, (o, t) in enumerate(zip(outs, t_outs)):
-        assert tuple(o.shape) == tuple(t.shape), f"output {k}: shape {tuple(o.shape)} != {tuple(t.shape)}"
-        assert str(o.dtype) == str(t.dtype).removeprefix("torch."), f"output {k}: dtype {o.dtype} != {t.dtype}"
-        loose = t.dtype == torch.float32  # float32 results (of integer inputs, say): a last-place difference of the kernels
-        np.testing.assert_allclose(o.detach().numpy(), t.detach().numpy(), rtol=max(rtol, 1e-6) if loose else rtol,
-                                   atol=max(atol, 1e-7) if loose else atol, err_msg=f"output {k}")
-        assert o.requires_grad == t.requires_grad, f"output {k}: requires_grad"
-        if t.requires_grad:
-            weights = np.linspace(0.5, 1.5, t.numel()).reshape(tuple(t.shape))
-            total, t_total = total + (o * session.tensor(weights)).sum(), t_total + (t * torch.tensor(weights)).sum()
-    if isinstance(t_total, torch.Tensor):
-        total.backward()
-        t_total.backward()
-    for k, (x, t) in enumerate(zip(ours, theirs)):
-        if t.grad is None:
-            assert x.grad is None, f"input {k} got a gradient torch gives none"
-        else:
-            np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(force=True), rtol=rtol, atol=atol, err_msg=f"d/d input {k}")
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -273,7 +244,7 @@ _LOOSER = {"mvlgamma": (1e-8, 1e-12), "mvlgamma_": (1e-8, 1e-12), "polygamma_": 
 def test_functions_match_torch(shared, name):
     f, *arrays = FUNCTIONS[name]
     rtol, atol = _LOOSER.get(name, (1e-10, 1e-12))
-    _compare(shared, f, *arrays, rtol=rtol, atol=atol)
+    assert_matches_torch(shared, f, *arrays, rtol=rtol, atol=atol, float32_floor=(1e-6, 1e-7))
 
 
 def test_inverse_hyperbolics_keep_their_precision(session):
@@ -358,15 +329,6 @@ def test_division_by_zero_in_rounded_integer_division_is_refused(session):
         torch.div(torch.tensor([1, 2]), torch.tensor([1, 0]), rounding_mode="trunc")
 
 
-def _same_error(ours, theirs):
-    """Both raise, and gradwire's message holds torch's."""
-    with pytest.raises(Exception) as t_info:
-        theirs(torch)
-    with pytest.raises(Exception) as info:
-        ours(gw)
-    assert str(t_info.value) in str(info.value), (str(info.value), str(t_info.value))
-    return info.value
-
 
 ERRORS = {
     "gcd-float": lambda lib, x: lib.gcd(x, x),
@@ -410,5 +372,5 @@ ERRORS = {
 
 @pytest.mark.parametrize("name", ERRORS)
 def test_math_errors_are_torchs(shared, name):
-    _same_error(lambda lib: ERRORS[name](lib, shared.tensor(X)), lambda lib: ERRORS[name](lib, torch.tensor(X)))
+    assert_same_error(lambda lib: ERRORS[name](lib, shared.tensor(X)), lambda lib: ERRORS[name](lib, torch.tensor(X)))
     assert shared.tensor([1.0, 2.0]).sum().item() == 3.0  # the session goes on

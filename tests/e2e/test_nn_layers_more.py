@@ -14,6 +14,7 @@ import pytest
 import gradwire as gw
 import gradwire.nn.functional as F
 from gradwire import nn
+from tests.e2e._torch_compare import assert_matches_torch
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -24,35 +25,13 @@ IMG = RNG.standard_normal((2, 4, 6, 6))  # (N, C, H, W)
 VOL = RNG.standard_normal((2, 2, 4, 4, 6))  # (N, C, D, H, W)
 ROWS = RNG.standard_normal((5, 4))
 TRIPLE = [RNG.standard_normal((4, 5)) for _ in range(3)]
+TOLERANCE = {"rtol": 1e-9, "atol": 1e-11}  # the layers' comparisons (indices are integers: exact)
 LABELS = np.array([[3, 0, -1, 1], [1, 2, 3, -1], [2, -1, 0, 0]])
 
 
 def _lib(lib):
     """(the functional module, the top-level module) of gradwire or torch."""
     return (F, gw) if lib is gw else (TF, torch)
-
-
-def _compare(session, f, *arrays, rtol=1e-9, atol=1e-11):
-    """f(lib, ...) for lib gw and torch: the same values (indices exactly) and the same gradients of a weighted sum."""
-    ours = [session.tensor(a, requires_grad=True) for a in arrays]
-    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
-    out, t_out = f(gw, *ours), f(torch, *theirs)
-    outs, t_outs = (out, t_out) if isinstance(t_out, tuple) else ((out,), (t_out,))
-    assert len(outs) == len(t_outs)
-    total, t_total = 0.0, 0.0
-    for k, (o, t) in enumerate(zip(outs, t_outs)):
-        assert tuple(o.shape) == tuple(t.shape), f"output {k}: shape {tuple(o.shape)} != {tuple(t.shape)}"
-        assert str(o.dtype) == str(t.dtype).removeprefix("torch."), f"output {k}: dtype {o.dtype} != {t.dtype}"
-        np.testing.assert_allclose(o.detach().numpy(), t.detach().numpy(), rtol=rtol, atol=atol, err_msg=f"output {k}")
-        if t.requires_grad:
-            weights = np.linspace(0.5, 1.5, t.numel()).reshape(tuple(t.shape))
-            total, t_total = total + (o * session.tensor(weights)).sum(), t_total + (t * torch.tensor(weights)).sum()
-    total.backward()
-    t_total.backward()
-    for k, (x, t) in enumerate(zip(ours, theirs)):
-        assert (x.grad is None) == (t.grad is None), f"input {k}: gradient or not"
-        if t.grad is not None:
-            np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=rtol, atol=atol, err_msg=f"d/d input {k}")
 
 
 def _unpool(lib, x, dims, **kwargs):
@@ -119,7 +98,7 @@ def test_functional_matches_torch(session, name):
     f, *arrays = FUNCTIONAL[name]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # upsample*'s deprecation
-        _compare(session, f, *arrays)
+        assert_matches_torch(session, f, *arrays, **TOLERANCE)
 
 
 def test_upsample_warns_as_torch(session):
@@ -183,7 +162,7 @@ def test_modules_match_torch(session):
         def run(lib, *xs, ours=ours, theirs=theirs, extra=extra):
             return (ours if lib is gw else theirs)(*xs, *extra(lib, xs[0]))
 
-        _compare(session, run, *arrays)
+        assert_matches_torch(session, run, *arrays, **TOLERANCE)
         for (key, value), (t_key, t_value) in zip(ours.state_dict().items(), theirs.state_dict().items()):
             np.testing.assert_allclose(value.numpy(), t_value.numpy(), rtol=1e-9, err_msg=f"{name}: {key} after the forward")
         for (key, p), (_, t_p) in zip(ours.named_parameters(), theirs.named_parameters()):
@@ -206,7 +185,7 @@ def test_max_unpool_modules_invert_pooling(session):
             p, u = (pool, unpool) if lib is gw else (t_pool, t_unpool)
             return u(*p(x), output_size=x.shape)
 
-        _compare(session, run, x)
+        assert_matches_torch(session, run, x, **TOLERANCE)
     assert repr(nn.MaxUnpool1d(3, 2, 1)) == repr(torch.nn.MaxUnpool1d(3, 2, 1))
     assert repr(nn.MaxUnpool3d((1, 2, 2), padding=1)) == repr(torch.nn.MaxUnpool3d((1, 2, 2), padding=1))
 
@@ -404,7 +383,7 @@ def test_lazy_modules_match_torch(session):
         assert y.shape == theirs(torch.tensor(x)).shape
         # now the same weights (and running statistics): the values and gradients of the next forward
         theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()})
-        _compare(session, lambda lib, t, ours=ours, theirs=theirs: (ours if lib is gw else theirs)(t), x)
+        assert_matches_torch(session, lambda lib, t, ours=ours, theirs=theirs: (ours if lib is gw else theirs)(t), x, **TOLERANCE)
 
 
 def test_lazy_load_state_dict_and_uninitialized_use(session):
@@ -489,7 +468,7 @@ TOP_LEVEL = {
 @pytest.mark.parametrize("name", TOP_LEVEL)
 def test_top_level_functions_match_torch(session, name):
     f, *arrays = TOP_LEVEL[name]
-    _compare(session, f, *arrays)
+    assert_matches_torch(session, f, *arrays, **TOLERANCE)
 
 
 def test_top_level_dropouts(session):

@@ -193,7 +193,8 @@ _TSymmetric.__name__, _TScale.__name__ = "_Symmetric", "_Scale"  # (named in tor
 
 
 def _same_module(session, ours, theirs, x=None):
-    """The same state dict keys and values, and the same output and gradients for one input."""
+    """The same state dict keys and values, and the same output and gradients for one input (a pruned weight's
+    gradient too: zero where pruned)."""
     ours_sd, theirs_sd = ours.state_dict(), theirs.state_dict()
     assert list(ours_sd) == list(theirs_sd)
     for key in theirs_sd:
@@ -361,19 +362,6 @@ def _convs(session, seed=0):
     return ours, theirs
 
 
-def _same_pruned(session, ours, theirs, x):
-    assert list(ours.state_dict()) == list(theirs.state_dict())
-    for key, value in theirs.state_dict().items():
-        _close(ours.state_dict()[key], value)
-    out, t_out = ours(session.tensor(x)), theirs(torch.tensor(x))
-    _close(out, t_out)
-    (out * out).sum().backward()
-    (t_out * t_out).sum().backward()
-    for (name, p), (t_name, tp) in zip(ours.named_parameters(), theirs.named_parameters()):
-        assert name == t_name
-        _close(p.grad, tp.grad)  # zero where pruned
-
-
 _X = np.random.default_rng(5).standard_normal((2, 3, 5, 5))
 
 
@@ -405,7 +393,7 @@ def test_deterministic_pruning_as_torchs(session, how):
     assert gw.nn.utils.prune.is_pruned(ours) and torch.nn.utils.prune.is_pruned(theirs)
     if how != "l1-count":
         assert ours.weight_orig is weight and not isinstance(ours.weight, gw.nn.Parameter)
-    _same_pruned(session, ours, theirs, _X)
+    _same_module(session, ours, theirs, _X)
 
 
 def test_remove_makes_the_pruning_permanent(session):
@@ -415,7 +403,7 @@ def test_remove_makes_the_pruning_permanent(session):
         prune.remove(module, "weight")
     assert not gw.nn.utils.prune.is_pruned(ours) and isinstance(ours.weight, gw.nn.Parameter)
     assert int((ours.weight == 0).sum().item()) == 24  # half of its 48
-    _same_pruned(session, ours, theirs, _X)
+    _same_module(session, ours, theirs, _X)
     _raises_as_torch(lambda: gw.nn.utils.prune.remove(ours, "bias"), lambda: torch.nn.utils.prune.remove(theirs, "bias"))
 
 
@@ -428,7 +416,7 @@ def test_global_unstructured_as_torchs(session):
     gw.nn.utils.prune.global_unstructured([(m, "weight") for m in ours] + [(ours[0], "bias")], gw.nn.utils.prune.L1Unstructured, amount=0.4)
     torch.nn.utils.prune.global_unstructured([(m, "weight") for m in theirs] + [(theirs[0], "bias")], torch.nn.utils.prune.L1Unstructured, amount=0.4)
     for o, t in zip(ours, theirs):
-        _same_pruned(session, o, t, _X)
+        _same_module(session, o, t, _X)
     _raises_as_torch(lambda: gw.nn.utils.prune.global_unstructured([(ours[1], "bias")], gw.nn.utils.prune.LnStructured, amount=1, n=2, dim=0),
                      lambda: torch.nn.utils.prune.global_unstructured([(theirs[1], "bias")], torch.nn.utils.prune.LnStructured, amount=1, n=2, dim=0))
 
@@ -544,7 +532,7 @@ def test_a_pruned_weight_follows_its_orig_through_optimizer_steps(session):
     for _ in range(2):  # each forward recomputes weight = weight_orig * weight_mask (the pre-hook)
         gopt.zero_grad()
         topt.zero_grad()
-        _same_pruned(session, ours, theirs, _X)
+        _same_module(session, ours, theirs, _X)
         gopt.step()
         topt.step()
     _close(ours.weight, theirs.weight)

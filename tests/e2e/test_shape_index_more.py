@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import gradwire as gw
+from tests.e2e._torch_compare import assert_matches_torch, assert_same_error
 
 torch = pytest.importorskip("torch")
 
@@ -17,33 +18,6 @@ Y = RNG.standard_normal((4, 6))
 C = RNG.standard_normal((2, 3, 4))
 STEPS = np.round(X)  # ties for amax/amin, zeros for prod
 STEPS[0, :3] = 0.0
-
-
-def _compare(session, f, *arrays, rtol=1e-10, atol=1e-12):
-    """f(gw, ...) against f(torch, ...): every output's values, shape, dtype and requires_grad, and the gradient of a
-    weighted sum of the float outputs."""
-    ours = [session.tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays]
-    theirs = [torch.tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays]
-    out, t_out = f(gw, *ours), f(torch, *theirs)
-    outs, t_outs = (out, t_out) if isinstance(t_out, (tuple, list)) else ((out,), (t_out,))
-    assert len(outs) == len(t_outs)
-    total, t_total = 0.0, 0.0
-    for k, (o, t) in enumerate(zip(outs, t_outs)):
-        assert tuple(o.shape) == tuple(t.shape), f"output {k}: shape {tuple(o.shape)} != {tuple(t.shape)}"
-        assert str(o.dtype) == str(t.dtype).removeprefix("torch."), f"output {k}: dtype {o.dtype} != {t.dtype}"
-        np.testing.assert_allclose(o.detach().numpy(), t.detach().numpy(), rtol=rtol, atol=atol, err_msg=f"output {k}")
-        assert o.requires_grad == t.requires_grad, f"output {k}: requires_grad"
-        if t.requires_grad:
-            weights = np.linspace(0.5, 1.5, t.numel()).reshape(tuple(t.shape))
-            total, t_total = total + (o * session.tensor(weights)).sum(), t_total + (t * torch.tensor(weights)).sum()
-    if isinstance(t_total, torch.Tensor):
-        total.backward()
-        t_total.backward()
-    for k, (x, t) in enumerate(zip(ours, theirs)):
-        if t.grad is None:
-            assert x.grad is None, f"input {k} got a gradient torch gives none"
-        else:
-            np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=rtol, atol=atol, err_msg=f"d/d input {k}")
 
 
 def _long(lib, x, values):
@@ -129,18 +103,8 @@ FUNCTIONS["scatter_reduce-int"] = (lambda lib, x: x.long().scatter_reduce(1, _lo
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_functions_match_torch(session, name):
     f, *arrays = FUNCTIONS[name]
-    _compare(session, f, *arrays)
+    assert_matches_torch(session, f, *arrays)
 
-
-def _same_error(ours, theirs):
-    """Both raise, the same kind of exception (torch's RuntimeError: a gw error, which is one), and gradwire's message
-    holds torch's."""
-    with pytest.raises(Exception) as t_info:
-        theirs(torch)
-    with pytest.raises(Exception) as info:
-        ours(gw)
-    assert isinstance(info.value, type(t_info.value)), (type(info.value), type(t_info.value))
-    assert str(t_info.value) in str(info.value), (str(info.value), str(t_info.value))
 
 
 ERRORS = {
@@ -199,7 +163,7 @@ ERRORS = {
 
 @pytest.mark.parametrize("name", ERRORS)
 def test_shape_and_index_errors_are_torchs(session, name):
-    _same_error(lambda lib: ERRORS[name](lib, session.tensor(X)), lambda lib: ERRORS[name](lib, torch.tensor(X)))
+    assert_same_error(lambda lib: ERRORS[name](lib, session.tensor(X)), lambda lib: ERRORS[name](lib, torch.tensor(X)), same_type=True)
     assert session.tensor([1.0, 2.0]).sum().item() == 3.0  # the session goes on
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import gradwire as gw
+from tests.e2e._torch_compare import assert_matches_torch, assert_same_error
 
 torch = pytest.importorskip("torch")
 
@@ -26,32 +27,6 @@ WITH_NAN[0, 1] = WITH_NAN[2, 0] = WITH_NAN[2, 5] = np.nan
 TIES = np.where(RNG.standard_normal((4, 6)) > 0, X, Y)  # equal to X about half the time: fmax/fmin's ties
 TIES[1, 2] = np.nan
 STEPS = np.round(X * 2) / 2  # ties for cummax/cummin
-
-
-def _compare(session, f, *arrays, rtol=1e-10, atol=1e-12):
-    """f(gw, ...) against f(torch, ...): the values of every output and the gradient of a weighted sum of the float ones."""
-    ours = [session.tensor(a, requires_grad=True) for a in arrays]
-    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
-    out, t_out = f(gw, *ours), f(torch, *theirs)
-    outs, t_outs = (out, t_out) if isinstance(t_out, tuple) else ((out,), (t_out,))
-    assert len(outs) == len(t_outs)
-    total, t_total = 0.0, 0.0
-    for k, (o, t) in enumerate(zip(outs, t_outs)):
-        assert tuple(o.shape) == tuple(t.shape), f"output {k}: shape {tuple(o.shape)} != {tuple(t.shape)}"
-        assert str(o.dtype) == str(t.dtype).removeprefix("torch."), f"output {k}: dtype {o.dtype} != {t.dtype}"
-        np.testing.assert_allclose(o.detach().numpy(), t.detach().numpy(), rtol=rtol, atol=atol, err_msg=f"output {k}")
-        assert o.requires_grad == t.requires_grad, f"output {k}: requires_grad"
-        if t.requires_grad:
-            weights = np.linspace(0.5, 1.5, t.numel()).reshape(tuple(t.shape))
-            total, t_total = total + (o * session.tensor(weights)).sum(), t_total + (t * torch.tensor(weights)).sum()
-    if isinstance(t_total, torch.Tensor):
-        total.backward()
-        t_total.backward()
-    for k, (x, t) in enumerate(zip(ours, theirs)):
-        if t.grad is None:
-            assert x.grad is None, f"input {k} got a gradient torch gives none"
-        else:
-            np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=rtol, atol=atol, err_msg=f"d/d input {k}")
 
 
 def _long(lib, x, values):
@@ -123,7 +98,7 @@ _LOOSER = {"lgamma": (1e-8, 1e-12), "lgamma-method": (1e-8, 1e-12), "digamma": (
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_functions_match_torch(session, name):
     f, *arrays = FUNCTIONS[name]
-    _compare(session, f, *arrays, rtol=_LOOSER.get(name, (1e-10, 1e-12))[0], atol=_LOOSER.get(name, (1e-10, 1e-12))[1])
+    assert_matches_torch(session, f, *arrays, rtol=_LOOSER.get(name, (1e-10, 1e-12))[0], atol=_LOOSER.get(name, (1e-10, 1e-12))[1])
 
 
 SPECIAL = {
@@ -163,7 +138,7 @@ _SPECIAL_LOOSER = {"polygamma": (1e-8, 1e-12), "digamma": (1e-8, 1e-12), "psi": 
 def test_special_matches_torch(session, name):
     f, *arrays = SPECIAL[name]
     rtol, atol = _SPECIAL_LOOSER.get(name, (1e-10, 1e-12))
-    _compare(session, f, *arrays, rtol=rtol, atol=atol)
+    assert_matches_torch(session, f, *arrays, rtol=rtol, atol=atol)
 
 
 def test_special_entr_at_zero_and_below_is_torchs(session):
@@ -201,15 +176,6 @@ def test_searchsorted_and_bucketize_match_torch(session):
         assert not ours.requires_grad and not theirs.requires_grad
 
 
-def _same_error(ours, theirs):
-    """Both raise, and gradwire's message holds torch's."""
-    with pytest.raises(Exception) as t_info:
-        theirs(torch)
-    with pytest.raises(Exception) as info:
-        ours(gw)
-    assert str(t_info.value) in str(info.value), (str(info.value), str(t_info.value))
-    return info.value
-
 
 ERRORS = {
     "hstack-empty": lambda lib, x: lib.hstack([]),
@@ -241,7 +207,7 @@ ERRORS = {
 
 @pytest.mark.parametrize("name", ERRORS)
 def test_errors_are_torchs(session, name):
-    _same_error(lambda lib: ERRORS[name](lib, session.tensor(X) if lib is gw else torch.tensor(X)), lambda lib: ERRORS[name](lib, torch.tensor(X)))
+    assert_same_error(lambda lib: ERRORS[name](lib, session.tensor(X) if lib is gw else torch.tensor(X)), lambda lib: ERRORS[name](lib, torch.tensor(X)))
     assert session.tensor([1.0, 2.0]).sum().item() == 3.0  # the session goes on
 
 
