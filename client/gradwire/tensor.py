@@ -1812,8 +1812,6 @@ class Tensor:
         the gradient to self is ``sign(self) * sign(result)`` (0 at self = 0), zeros to other."""
         return _op("copysign", (self, other))
 
-    def copysign_(self, other):
-        return _inplace_op(self, "copysign", (other,))
 
     def gcd(self, other):
         """The greatest common divisor (non-negative), elementwise, of integer tensors, as ``torch.gcd``."""
@@ -2062,49 +2060,7 @@ class Tensor:
     def mvlgamma_(self, p):
         return _written(self, Tensor.mvlgamma, p)
 
-    # in place: the ops written into this tensor (torch's Tensor has each)
-    def eq_(self, other):
-        """``self == other`` written into this tensor as 1 and 0, in its dtype (as PyTorch's in-place comparisons)."""
-        return _inplace_op(self, "eq", (other,))
-
-    def ne_(self, other):
-        return _inplace_op(self, "ne", (other,))
-
-    def lt_(self, other):
-        return _inplace_op(self, "lt", (other,))
-
-    def le_(self, other):
-        return _inplace_op(self, "le", (other,))
-
-    def gt_(self, other):
-        return _inplace_op(self, "gt", (other,))
-
-    def ge_(self, other):
-        return _inplace_op(self, "ge", (other,))
-
-    def fmod_(self, other):
-        return _inplace_op(self, "fmod", (other,))
-
-    def remainder_(self, other):
-        return _inplace_op(self, "remainder", (other,))
-
-    def floor_divide_(self, other):
-        return _inplace_op(self, "floor_divide", (other,))
-
-    def atan2_(self, other):
-        return _inplace_op(self, "atan2", (other,))
-
-    arctan2_ = atan2_
-
-    def logical_and_(self, other):
-        return _inplace_op(self, "logical_and", (other,))
-
-    def logical_or_(self, other):
-        return _inplace_op(self, "logical_or", (other,))
-
-    def logical_xor_(self, other):
-        return _inplace_op(self, "logical_xor", (other,))
-
+    # in place: the ops written into this tensor (torch's Tensor has each; the binary ones below the class)
     def logical_not_(self):
         return _inplace_op(self, "logical_not")
 
@@ -2307,6 +2263,14 @@ _UNARY = ("exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu", 
           "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "log2", "log10", "exp2", "erf", "erfinv", "erfc", "lgamma", "digamma", "i0", "floor", "ceil",
           "trunc", "sign", "isnan", "isinf",
           "isfinite", "logical_not")
+def _binary_into(name):
+    def method(self, other):
+        return _inplace_op(self, name, (other,))
+
+    method.__name__ = method.__qualname__ = name + "_"
+    return method
+
+
 for _name in _UNARY:
     setattr(Tensor, _name, _unary(_name))
 for _name in _UNARY[: _UNARY.index("isnan")]:  # x.relu_(), x.exp_(), ...: the op written into x
@@ -2318,6 +2282,10 @@ for _name, _alias in {"asin": "arcsin", "acos": "arccos", "atan": "arctan", "asi
 for _name in ("add", "sub", "mul", "pow", "floor_divide", "remainder", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge",
               "logical_and", "logical_or", "logical_xor"):
     setattr(Tensor, _name, _binary(_name))
+for _name in ("eq", "ne", "lt", "le", "gt", "ge", "fmod", "remainder", "floor_divide", "atan2", "logical_and", "logical_or", "logical_xor",
+              "copysign"):  # x.gt_(y), ...: the op written into x (a comparison in x's dtype, as PyTorch's)
+    setattr(Tensor, _name + "_", _binary_into(_name))
+Tensor.arctan2_ = Tensor.atan2_
 for _name, _alias in {"mul": "multiply", "mul_": "multiply_", "gt": "greater", "ge": "greater_equal", "lt": "less", "le": "less_equal",
                      "ne": "not_equal", "gt_": "greater_", "ge_": "greater_equal_", "lt_": "less_", "le_": "less_equal_",
                      "ne_": "not_equal_"}.items():  # PyTorch's other names for them

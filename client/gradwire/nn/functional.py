@@ -820,7 +820,12 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     with _no_grad():
         running_mean.copy_(means.reshape(n, c).mean(0))
         running_var.copy_(variances.reshape(n, c).mean(0))
-    per_channel = (1, c) + (1,) * (input.ndim - 2)
+    return _per_channel_affine(out, weight, bias)
+
+
+def _per_channel_affine(out, weight, bias):
+    """``out`` scaled by ``weight`` and shifted by ``bias``, one of each per channel (dim 1), either one optional."""
+    per_channel = (1, out.shape[1]) + (1,) * (out.ndim - 2)
     if weight is not None:
         out = out * weight.reshape(per_channel)
     if bias is not None:
@@ -843,13 +848,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
         raise errors.InvalidArgumentError(f"Expected number of channels in input to be divisible by num_groups, but got input of shape "
                                           f"{list(input.shape)} and num_groups={num_groups}")
     grouped = input.reshape(batch, num_groups, -1)
-    out = layer_norm(grouped, (grouped.shape[-1],), eps=eps).reshape(input.shape)
-    per_channel = (1, channels) + (1,) * (input.ndim - 2)
-    if weight is not None:
-        out = out * weight.reshape(per_channel)
-    if bias is not None:
-        out = out + bias.reshape(per_channel)
-    return out
+    return _per_channel_affine(layer_norm(grouped, (grouped.shape[-1],), eps=eps).reshape(input.shape), weight, bias)
 
 
 def _as_target(target, like):
