@@ -15,6 +15,11 @@ def _is_fixture(obj) -> bool:
     return type(obj).__name__ == "FixtureFunctionDefinition" or hasattr(obj, "_pytestfixturefunction")
 
 
+def _parameters(fixture) -> set:
+    function = fixture._get_wrapped_function() if hasattr(fixture, "_get_wrapped_function") else getattr(fixture, "__wrapped__", fixture)
+    return set(inspect.signature(function).parameters)
+
+
 def reuse(module, namespace: dict, uses: set, skip: dict) -> list:
     """Copy into ``namespace`` every ``test_*`` function of ``module`` that takes one of the
     fixtures in ``uses``, except those named in ``skip`` (name -> why it is CPU-only), and
@@ -25,6 +30,9 @@ def reuse(module, namespace: dict, uses: set, skip: dict) -> list:
     stale = sorted(set(skip) - set(vars(module)))
     if stale:
         raise LookupError(f"{module.__name__} has no test(s) {stale}: update the skip list")
+    # a fixture of the module's own that takes one of ``uses`` (a module-scoped session, say) counts as one of them:
+    # it is copied too, and then serves every test of the namespace, so such a module gets a namespace of its own
+    uses = uses | {name for name, obj in vars(module).items() if _is_fixture(obj) and uses & _parameters(obj)}
     copied = []
     for name, obj in vars(module).items():
         if _is_fixture(obj) and name not in namespace:
