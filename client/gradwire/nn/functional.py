@@ -471,15 +471,21 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     return out.squeeze(0) if unbatched else out
 
 
+def _adaptive_3d_size(x, output_size, message):
+    """An adaptive 3-D pool's (D, H, W) output size: one number for all three, ``None`` keeping that dim's size;
+    ``message`` (formatted with the count given) where it is not three."""
+    size = (output_size,) * 3 if isinstance(output_size, (int, np.integer)) or output_size is None else tuple(output_size)
+    if len(size) != 3:
+        raise errors.InvalidArgumentError(message.format(len(size)))
+    return tuple(n_in if n_out is None else int(n_out) for n_in, n_out in zip(x.shape[-3:], size))
+
+
 def adaptive_avg_pool3d(input, output_size):
     """The means of ``output_size`` windows covering D, H and W, as ``torch.nn.functional.adaptive_avg_pool3d``
     (``None`` keeps that dim's size): ``adaptive_avg_pool2d`` over (H, W), then over depth."""
     x, unbatched = _volume(input, f"adaptive_avg_pool3d(): Expected 4D or 5D tensor, but got {list(input.shape)}")
-    size = (output_size,) * 3 if isinstance(output_size, (int, np.integer)) or output_size is None else tuple(output_size)
-    if len(size) != 3:
-        raise errors.InvalidArgumentError(f"adaptive_avg_pool3d: output_size must be 3, got {len(size)}")
     n, c, d, h, w = x.shape
-    od, oh, ow = (n_in if n_out is None else int(n_out) for n_in, n_out in zip((d, h, w), size))
+    od, oh, ow = _adaptive_3d_size(x, output_size, "adaptive_avg_pool3d: output_size must be 3, got {}")
     if (od, oh, ow) == (1, 1, 1):
         out = x.mean((-3, -2, -1), keepdim=True)
     else:
@@ -1708,11 +1714,8 @@ def adaptive_max_pool3d(input, output_size, return_indices=False):
     (``None`` keeps that dim's size): ``max_pool3d`` where the windows tile the input, else ``adaptive_max_pool2d``
     over (H, W), then over depth (the maximum is separable, and each pass keeps its first maximum)."""
     x, unbatched = _volume(input, f"adaptive_max_pool3d(): Expected 4D or 5D tensor, but got: {list(input.shape)}")
-    size = (output_size,) * 3 if isinstance(output_size, (int, np.integer)) or output_size is None else tuple(output_size)
-    if len(size) != 3:
-        raise errors.InvalidArgumentError(f"adaptive_max_pool3d: internal error: output_size.size() must be 3")
     n, c, d, h, w = x.shape
-    od, oh, ow = (n_in if n_out is None else int(n_out) for n_in, n_out in zip((d, h, w), size))
+    od, oh, ow = _adaptive_3d_size(x, output_size, "adaptive_max_pool3d: internal error: output_size.size() must be 3")
     if d % od == 0 and h % oh == 0 and w % ow == 0:
         out = max_pool3d(x, (d // od, h // oh, w // ow), return_indices=return_indices)
     elif not return_indices:

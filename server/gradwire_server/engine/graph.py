@@ -327,7 +327,7 @@ def walk_backward(xp, roots, root_grads, retain_graph=False, capture=None, accum
                 if g.shape != meta.shape:
                     g = unbroadcast(xp, g, meta.shape)
                 if g.dtype != meta.dtype:
-                    g = g.astype(meta.dtype) if g.dtype.kind != "c" or meta.dtype.kind == "c" else g.real.astype(meta.dtype)
+                    g = _cast(g, meta.dtype)
                 elif g is grad and type(edge) is AccumulateGrad:
                     g = g.copy()  # passed through unchanged: this array may reach another leaf too
                 grads[edge] = grads[edge] + g if edge in grads else g
@@ -351,6 +351,11 @@ def _add_to_output(grads, node, nr, g):
     slots[nr] = g if slots[nr] is None else slots[nr] + g
 
 
+def _cast(g, dtype):
+    """A gradient in its input's dtype; a complex one reaching a real input gives its real part, as PyTorch's."""
+    return g.astype(dtype) if g.dtype.kind != "c" or dtype.kind == "c" else g.real.astype(dtype)
+
+
 def _spread(xp, grads, node, grad, computed):
     """The walk's loop over ``node``'s input gradients where an edge goes into a node with several outputs."""
     passed = grad if type(grad) is tuple else (grad,)
@@ -360,7 +365,7 @@ def _spread(xp, grads, node, grad, computed):
         if g.shape != meta.shape:
             g = unbroadcast(xp, g, meta.shape)
         if g.dtype != meta.dtype:
-            g = g.astype(meta.dtype) if g.dtype.kind != "c" or meta.dtype.kind == "c" else g.real.astype(meta.dtype)
+            g = _cast(g, meta.dtype)
         elif type(edge) is AccumulateGrad and any(g is p for p in passed):
             g = g.copy()
         if nr is None:
