@@ -17,7 +17,7 @@ from grpc_reflection.v1alpha import reflection
 from gradwire.v1 import gradwire_pb2 as pb
 from gradwire.v1 import gradwire_pb2_grpc as pb_grpc
 
-from . import __version__, logs, metrics
+from . import __version__, compiled, logs, metrics
 from .auth import ApiKeys, AuthInterceptor
 from .config import Config, parse_args
 from .errors import InvalidRequest
@@ -141,6 +141,9 @@ class GradwireServer:
         if config.max_workers <= config.max_sessions:
             log.warning("max_workers %d <= max_sessions %d: with every session's stream open, health checks and transfers wait for a worker",
                         config.max_workers, config.max_sessions)
+        modules = compiled.status()
+        log.info("hot path: %d of %d modules compiled (Cython), the rest run as Python source",
+                 sum(state == "compiled" for state in modules.values()), len(modules))
         for warning in exposure_warnings(address, config.host, self.api_keys.enabled, credentials is not None):
             log.warning("%s", warning)
         # probes (a container's HEALTHCHECK, Kubernetes' grpc: probes) speak plain text: beside a TLS
