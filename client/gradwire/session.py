@@ -35,7 +35,7 @@ from .v1 import gradwire_pb2_grpc as pb_grpc
 from .wire import API_KEY_HEADER, REPLIES_HEADER, SESSION_HEADER, TOKEN_HEADER, BufferPool, decode_chunk, encode_chunk, encode_param, from_tensor_data, put_param
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
-BATCH_COMMANDS = 2048  # a batch goes out when it holds this many commands...
+BATCH_COMMANDS = 1024  # a batch goes out when it holds this many commands (a long stream of ops: the server starts on it sooner)...
 BATCH_BYTES = 4 << 20  # ...or this many bytes of inline tensors
 RELEASE_EVERY = 32  # handles of collected tensors queue up to this many before a release goes out
 _MESSAGE_BYTES = 64 << 20
@@ -1012,12 +1012,21 @@ class Session:
         """Set an op command's fields in place (tensors by handle); raises before anything is sent."""
         op = command.op
         op.name = name
-        add_input = op.inputs.add
+        handles = []
         for x in inputs:
-            if isinstance(x, Tensor):  # Tensor or Parameter
-                add_input().handle = x._handle
-            else:
-                _set_operand(add_input(), x)
+            if not isinstance(x, Tensor):  # (Tensor or Parameter)
+                break
+            handles.append(x._handle)
+        else:  # every input a tensor: a packed list of handles, cheap both ways
+            op.tensor_inputs.extend(handles)
+            handles = None
+        if handles is not None:
+            add_input = op.inputs.add
+            for x in inputs:
+                if isinstance(x, Tensor):
+                    add_input().handle = x._handle
+                else:
+                    _set_operand(add_input(), x)
         if params:
             op_params = op.params
             for key, value in params.items():

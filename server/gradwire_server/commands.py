@@ -125,7 +125,7 @@ def _op_writes(session, op):
     written = _handle_arrays(session, (op.into,)) if op.into else []
     if op.name != "batch_norm" or "training" not in op.params or "has_stats" not in op.params:  # False params are not sent
         return written
-    return written + _handle_arrays(session, (operand.handle for operand in op.inputs[1:3]))
+    return written + _handle_arrays(session, _input_handles(op)[1:3])
 
 
 _WRITTEN = {  # command kind -> the arrays it may update in place (None among them: one not known yet)
@@ -161,8 +161,11 @@ def _early_fetch(session: Session, commands):
         return -1, last  # (a handle in use is never bound again: no op in this batch makes it)
     for index in range(last - 1, -1, -1):
         command = commands[index]
-        if command.WhichOneof("kind") == "op" and handle in command.op.outputs:
+        kind = command.WhichOneof("kind")
+        if kind == "op" and handle in command.op.outputs:
             return index, last
+        if kind == "grad_of" and command.grad_of.result == handle:
+            return None  # x.grad read back: it is whole only once the batch is done (no need to look further)
     return None
 
 
@@ -218,16 +221,21 @@ def error_result(command_id: int, error: BaseException, caused_by: int = 0, cont
     )
 
 
+def _input_handles(op: pb.Op) -> list:
+    """An op's inputs by handle, 0 for a number."""
+    return list(op.tensor_inputs) or [operand.handle for operand in op.inputs]
+
+
 def _input_shapes(session: Session, op: pb.Op) -> str:
     """' [inputs: (3, 4), 2.0]': what an op was given, for its error message."""
     described = []
-    for operand in op.inputs:
-        kind = operand.WhichOneof("value")
+    for handle, operand in zip(_input_handles(op), list(op.inputs) or [None] * len(op.tensor_inputs)):
+        kind = operand.WhichOneof("value") if operand is not None else "handle"
         if kind == "handle":
-            tensor = session.tensors.get(operand.handle)
+            tensor = session.tensors.get(handle)
             if type(tensor) is GradAlias:  # a .grad handle: describe the grad it stands for, if any
                 tensor = tensor.owner.grad
-            described.append(f"{tensor.dtype.name}{tuple(tensor.shape)}" if tensor is not None else f"tensor {operand.handle}")
+            described.append(f"{tensor.dtype.name}{tuple(tensor.shape)}" if tensor is not None else f"tensor {handle}")
         elif kind is not None:
             described.append(repr(getattr(operand, kind)))
     return f" [inputs: {', '.join(described)}]"
@@ -341,10 +349,19 @@ _ENGINE_CALLS = {
 
 def _op(session, op, inline_bytes):
     tensors = session.tensors
-    inputs = []
-    for operand in op.inputs:  # the hot path: a handle of a plain tensor, looked up directly
-        tensor = tensors.get(operand.handle)  # a number's operand reads handle 0, which is never bound
-        inputs.append(tensor if type(tensor) is Tensor else _operand(session, operand))
+    handles = op.tensor_inputs
+    if handles:  # the hot path: every input a tensor, by handle; a plain tensor looked up directly
+        if op.inputs:
+            raise InvalidRequest(f"{op.name}: an op's inputs go in inputs or in tensor_inputs, not in both")
+        inputs = [tensors.get(handle) for handle in handles]
+        for i, tensor in enumerate(inputs):
+            if type(tensor) is not Tensor:
+                inputs[i] = session.tensor(handles[i])  # a .grad's alias, or the error that says why there is none
+    else:
+        inputs = []
+        for operand in op.inputs:
+            tensor = tensors.get(operand.handle)  # a number's operand reads handle 0, which is never bound
+            inputs.append(tensor if type(tensor) is Tensor else _operand(session, operand))
     params = _params(session, op.params) if len(op.params) else {}
     default_dtype = params.pop("default_dtype", None) if params else None
     if not (op.trace or default_dtype):
@@ -386,7 +403,7 @@ def _run_op(session, op, inputs, params):
 
 def _op_into(session, op, call, inputs, params):
     """``x.name_(...)``: the op on input 0, its result written into that tensor (``Engine.apply_into``)."""
-    if op.outputs or not op.inputs or op.inputs[0].handle != op.into:
+    if op.outputs or not inputs or _input_handles(op)[0] != op.into:
         raise InvalidRequest(f"{op.name}: an op into a tensor takes that tensor as input 0 and has no outputs")
     engine, rest = session.engine, inputs[1:]
 
@@ -743,8 +760,8 @@ def _event_shapes(session, kind, body):
     if kind != "op":
         return []
     shapes = []
-    for operand in body.inputs:
-        tensor = session.tensors.get(operand.handle) if operand.WhichOneof("value") == "handle" else None
+    for handle in _input_handles(body):
+        tensor = session.tensors.get(handle)  # (0 for a number: never bound)
         if type(tensor) is GradAlias:
             tensor = tensor.owner.grad
         shapes.append(list(tensor.shape) if tensor is not None else [])

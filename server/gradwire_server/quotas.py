@@ -277,19 +277,19 @@ def _owner(array):
 
 
 def _leaves_without_grad(node):
-    seen, stack, leaves = set(), [node], {}
+    seen, stack, leaves = set(), [node], []  # (nodes hash by identity; a leaf has one AccumulateGrad)
     while stack:
         node = stack.pop()
-        if node is None or id(node) in seen:
+        if node is None or node in seen:
             continue
-        seen.add(id(node))
-        if type(node) is AccumulateGrad:
+        seen.add(node)
+        if type(node) is Node:
+            stack.extend(node.edges)
+        elif type(node) is AccumulateGrad:
             leaf = node.variable
             if leaf is not None and leaf.grad is None:
-                leaves[id(leaf)] = leaf
-        elif type(node) is Node:
-            stack.extend(node.edges)
-    return leaves.values()
+                leaves.append(leaf)
+    return leaves
 
 
 def _saved_bytes(roots):

@@ -170,6 +170,17 @@ def test_wrong_arity(attacker):
     release_all(attacker, 53, 54, 55)
 
 
+def test_tensor_inputs_packed_alongside_operands_or_naming_unknown_handles(attacker):
+    # the packed handles are a tensor-only op's inputs: the two forms together are refused, not merged
+    one_error(run(attacker, dict(op=pb.Op(name="add", inputs=[pb.Operand(f=1.0)], tensor_inputs=[1], outputs=[63]))),
+              "INVALID_ARGUMENT", "add: an op's inputs go in inputs or in tensor_inputs, not in both")
+    one_error(run(attacker, dict(op=pb.Op(name="neg", tensor_inputs=[987654], outputs=[64]))), "NOT_FOUND", "unknown tensor handle 987654")
+    one_error(run(attacker, dict(op=pb.Op(name="add", tensor_inputs=[1], outputs=[65]))), "INVALID_ARGUMENT", "add() takes 2 input(s) but 1 were given")
+    results = run(attacker, dict(op=pb.Op(name="mul", tensor_inputs=[1, 1], outputs=[66])), dict(fetch=pb.Fetch(handle=66)))
+    assert not any(r.HasField("error") for r in results), results
+    release_all(attacker, 63, 64, 65, 66)
+
+
 def test_dropout_with_a_number_no_input_or_too_many(attacker):
     x = pb.Operand(handle=1)
     one_error(run(attacker, dict(op=pb.Op(name="dropout", inputs=[pb.Operand(f=1.0)], outputs=[60]))), "INVALID_ARGUMENT", "must be Tensor")

@@ -196,7 +196,7 @@ class Factory(_message.Message):
     def __init__(self, name: _Optional[str] = ..., handle: _Optional[int] = ..., params: _Optional[_Mapping[str, Param]] = ..., requires_grad: _Optional[bool] = ...) -> None: ...
 
 class Op(_message.Message):
-    __slots__ = ("name", "inputs", "params", "outputs", "no_grad", "into", "trace")
+    __slots__ = ("name", "inputs", "params", "outputs", "no_grad", "into", "trace", "tensor_inputs")
     class ParamsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -211,6 +211,7 @@ class Op(_message.Message):
     NO_GRAD_FIELD_NUMBER: _ClassVar[int]
     INTO_FIELD_NUMBER: _ClassVar[int]
     TRACE_FIELD_NUMBER: _ClassVar[int]
+    TENSOR_INPUTS_FIELD_NUMBER: _ClassVar[int]
     name: str
     inputs: _containers.RepeatedCompositeFieldContainer[Operand]
     params: _containers.MessageMap[str, Param]
@@ -218,7 +219,8 @@ class Op(_message.Message):
     no_grad: bool
     into: int
     trace: int
-    def __init__(self, name: _Optional[str] = ..., inputs: _Optional[_Iterable[_Union[Operand, _Mapping]]] = ..., params: _Optional[_Mapping[str, Param]] = ..., outputs: _Optional[_Iterable[int]] = ..., no_grad: _Optional[bool] = ..., into: _Optional[int] = ..., trace: _Optional[int] = ...) -> None: ...
+    tensor_inputs: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, name: _Optional[str] = ..., inputs: _Optional[_Iterable[_Union[Operand, _Mapping]]] = ..., params: _Optional[_Mapping[str, Param]] = ..., outputs: _Optional[_Iterable[int]] = ..., no_grad: _Optional[bool] = ..., into: _Optional[int] = ..., trace: _Optional[int] = ..., tensor_inputs: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class Backward(_message.Message):
     __slots__ = ("root", "gradient", "retain_graph", "hooked", "hook_grads", "create_graph", "report", "more_roots", "more_gradients", "inputs", "detect_anomaly")

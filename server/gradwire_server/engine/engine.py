@@ -71,28 +71,40 @@ class Engine:
                 raise InvalidArgument(f"{name}() expected a list of Tensors")
         elif len(inputs) != op.arity:
             raise InvalidArgument(f"{name}() takes {op.arity} input(s) but {len(inputs)} were given")
-        # one pass over the inputs: their arrays, and whether any of them is tracked
-        arrays, tracked, complex_input = [], False, None
+        # one pass over the inputs: their arrays, whether any of them is tracked, and whether they are the common case
+        # that needs no promotion: float arrays of one dtype, and Python numbers (``uniform``: that dtype, else False)
+        arrays, tracked, complex_input, uniform = [], False, None, None
+        ndarray = self._ndarray
         for i, x in enumerate(inputs):
             if type(x) is Tensor:
                 if x.engine is not self and x.engine.xp is not self.xp:
                     raise DeviceError(f"{name}: expected all tensors to be on the same device, but found {x.device} and {self.device}")
                 array = x.array
                 arrays.append(array)
-                tracked = tracked or x._requires_grad
-                if array.dtype.kind == "c":
-                    complex_input = array.dtype
+                if x._requires_grad:
+                    tracked = True
+                dtype = array.dtype
+                kind = dtype.kind
+                if uniform is None:
+                    uniform = dtype if kind == "f" and type(array) is ndarray else False
+                elif uniform is not False and (dtype != uniform or type(array) is not ndarray):
+                    uniform = False
+                if kind == "c":
+                    complex_input = dtype
             elif isinstance(x, _SCALARS):
                 if not op.broadcasts:  # only elementwise ops take a number where a tensor could be
                     raise InvalidArgument(f"{name}(): argument 'input' (position {i + 1}) must be Tensor, not {type(x).__name__}")
                 arrays.append(x)
+                if type(x) is not float and type(x) is not int:
+                    uniform = False
             else:
                 raise InvalidArgument(f"{name}(): expected a Tensor or a number as input, got {type(x).__name__}")
+        uniform = uniform is not None and uniform is not False
         if complex_input is not None and name not in COMPLEX_OPS:
             raise _not_for_complex(name, complex_input)
-        if (op.broadcasts or op.arity is None) and (name == "where" or not _same_float_dtype(arrays, self._ndarray)):
+        if (op.broadcasts or op.arity is None) and (name == "where" or not uniform):
             arrays = self._promote(name, inputs, arrays)
-        if name in _INTEGER_RULES and arrays[0].dtype.kind in "biu":
+        if not uniform and name in _INTEGER_RULES and arrays[0].dtype.kind in "biu":
             arrays[0] = _INTEGER_RULES[name](name, arrays[0], params, self.default_float)
         forward_params = params
         if params:
@@ -100,7 +112,8 @@ class Engine:
                 if type(value) is list:
                     params[key] = tuple(value)
         # a bfloat16 op runs in float32 and its result is rounded once (``dtypes.COMPUTE``); views stay views
-        stored = arrays[0].dtype if type(arrays[0]) is self._ndarray and arrays[0].dtype in COMPUTE else None
+        # (a uniform op's arrays are of a float kind: bfloat16's is "V")
+        stored = None if uniform or type(arrays[0]) is not ndarray or arrays[0].dtype not in COMPUTE else arrays[0].dtype
         if stored is not None:
             return self._apply_computed(op, name, inputs, arrays, params, forward_params, tracked, stored)
         out = self._forward(op, name, inputs, arrays, params, forward_params)
@@ -222,11 +235,12 @@ class Engine:
 
     def _record(self, op, inputs, arrays, params, out, results):
         vjp = VJPS.get(op.name)
-        saves = vjp.saves if vjp is not None else "all"
+        saves, reads = ("all", None) if vjp is None else (vjp.saves, vjp.reads)
         edges, metas, nrs = [], [], None
         for x in inputs:
             if type(x) is Tensor:
-                metas.append(Meta(x.array.shape, x.array.dtype))
+                array = x.array
+                metas.append(_new_tuple(Meta, (array.shape, array.dtype)))  # Meta(...) without its Python __new__
                 node = x.grad_fn
                 if node is None:
                     edges.append(x.accumulator() if x._requires_grad else None)
@@ -239,22 +253,35 @@ class Engine:
             else:
                 metas.append(None)
                 edges.append(None)
-        versions = []
-        if saves in ("inputs", "all") and vjp is not None and vjp.reads is not None:
-            # only the inputs that the rules of the inputs needing a gradient read (numbers are kept as they are)
-            read = {j for i, edge in enumerate(edges) if edge is not None for j in vjp.reads[i]}
-            saved_inputs = tuple(
-                a if i in read or type(x) is not Tensor else m for i, (x, a, m) in enumerate(zip(inputs, arrays, metas))
-            )
-            versions = [(x._version, x._version[0]) for i, x in enumerate(inputs) if i in read and type(x) is Tensor]
-        elif saves in ("inputs", "all"):
-            saved_inputs = tuple(arrays)
-            versions = [(x._version, x._version[0]) for x in inputs if type(x) is Tensor]
+        versions = []  # (a saved tensor's version cell, its version now), checked by backward
+        if saves == "inputs" or saves == "all":
+            if reads is not None:  # only the inputs that the rules of the inputs needing a gradient read (numbers as they are)
+                read = set()
+                for i, edge in enumerate(edges):
+                    if edge is not None:
+                        read.update(reads[i])
+                saved = []
+                for i, x in enumerate(inputs):
+                    if type(x) is not Tensor:
+                        saved.append(arrays[i])
+                    elif i in read:
+                        saved.append(arrays[i])
+                        versions.append((x._version, x._version[0]))
+                    else:
+                        saved.append(metas[i])
+                saved_inputs = tuple(saved)
+            else:
+                saved_inputs = tuple(arrays)
+                for x in inputs:
+                    if type(x) is Tensor:
+                        versions.append((x._version, x._version[0]))
         else:
             saved_inputs = tuple(metas)
-        saved_ans = out if saves in ("ans", "all") else None
-        if saved_ans is not None:
-            versions.extend((r._version, r._version[0]) for r in results)
+        saved_ans = None
+        if saves == "ans" or saves == "all":
+            saved_ans = out
+            for r in results:
+                versions.append((r._version, r._version[0]))
         node_name = op.node if type(op.node) is str else op.node([m.shape if m else None for m in metas], params)
         rules = vjp or _NO_RULES
         node = Node(node_name, op.name, rules, tuple(edges), tuple(metas), params, (saved_ans, saved_inputs), versions,
@@ -897,22 +924,6 @@ def _note_view(view, base, name, params):
     root._views.add(view)
 
 
-def _same_float_dtype(arrays, ndarray) -> bool:
-    """The common case that needs no promotion: float arrays of one dtype, and Python numbers."""
-    dtype = None
-    for a in arrays:
-        if type(a) is ndarray:
-            if dtype is None:
-                if a.dtype.kind != "f":
-                    return False
-                dtype = a.dtype
-            elif a.dtype != dtype:
-                return False
-        elif type(a) is not float and type(a) is not int:
-            return False
-    return dtype is not None
-
-
 # PyTorch's words where an op is refused for a complex tensor; the others say '"<op>" not implemented for 'ComplexFloat''
 _COMPLEX_REFUSALS = {
     "clamp": "clamp is not supported for complex types", "relu": "clamp is not supported for complex types",
@@ -977,6 +988,7 @@ class _NoRules:
 
 
 _NO_RULES = _NoRules()
+_new_tuple = tuple.__new__  # a NamedTuple made directly: tuple.__new__(Meta, (shape, dtype))
 
 
 def _explain(name, inputs, params, error) -> Exception:

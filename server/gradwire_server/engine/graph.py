@@ -25,11 +25,15 @@ from .errors import AnomalyError, GraphError, NoDerivative
 
 # --- grad mode (thread-local, as in PyTorch) -----------------------------------
 
-_mode = threading.local()
+class _GradMode(threading.local):
+    enabled = True  # every thread's default: read off the class, with no AttributeError raised and caught per op
+
+
+_mode = _GradMode()
 
 
 def is_grad_enabled() -> bool:
-    return getattr(_mode, "enabled", True)
+    return _mode.enabled
 
 
 @contextmanager
@@ -175,6 +179,8 @@ class Node:
         if self.outputs is not None:
             # (one per output, None where none arrived: each rule takes that as zeros)
             grad = tuple(g if g is None or g.dtype not in COMPUTE else g.astype(COMPUTE[g.dtype]) for g in grad)
+        elif grad.dtype.kind == "f":
+            pass  # the common case: a real float gradient goes to the rules as it is
         elif grad.dtype in COMPUTE:  # a bfloat16 output: its rule runs in float32, as its op did (``Engine._apply_computed``)
             grad = grad.astype(COMPUTE[grad.dtype])
         elif grad.dtype.kind == "c" and getattr(rules, "conjugated", False):
