@@ -12,7 +12,7 @@ An early answer is the one reply a client waits for: the worker stands aside unt
 handler's thread has taken it, so the send starts at once instead of when the worker next
 releases the GIL.
 
-At most one received batch waits for the worker (``_INBOX``): past that the receiver
+At most one received batch waits for the worker (the inbox's one slot): past that the receiver
 stops reading and gRPC's flow control holds the client back, so a stream holds at most
 three messages on the server (one applied, one waiting, one being read).
 """
@@ -25,7 +25,6 @@ import threading
 from gradwire.v1 import gradwire_pb2 as pb
 
 _END = object()  # the client closed its side of the stream: no more batches
-_INBOX = 1
 _RETRY_S = 0.5  # how often a blocked receiver looks whether the worker has stopped
 _HANDOVER_S = 0.0005  # the longest the worker stands aside for an early answer (see _apply_one)
 
@@ -47,7 +46,10 @@ class RunStream:
         self._apply_batch = apply_batch
         self._begin_work, self._end_work = begin_work, end_work
         self._scope = scope
-        self._inbox = queue.Queue(_INBOX)
+        # the inbox and its one slot: the receiver takes the slot to put a batch in, the worker frees it as it takes one
+        # out (a C-level queue and lock: Queue(1)'s Python conditions cost the worker's GIL more, batch after batch)
+        self._inbox = queue.SimpleQueue()
+        self._slot = threading.Lock()
         self._outbox = queue.SimpleQueue()
         self._lock = threading.Lock()  # between the worker's handing over and the handler's leaving
         self._sender_gone = False
@@ -110,11 +112,9 @@ class RunStream:
     def _hand_over(self, item) -> bool:
         """Put ``item`` in the inbox once there is room; False if the worker has stopped taking them."""
         while not self._worker_done.is_set():
-            try:
-                self._inbox.put(item, timeout=_RETRY_S)
+            if self._slot.acquire(timeout=_RETRY_S):
+                self._inbox.put(item)
                 return True
-            except queue.Full:
-                continue
         return False
 
     def _apply(self):
@@ -122,6 +122,7 @@ class RunStream:
             try:
                 while True:
                     batch = self._inbox.get()
+                    self._slot.release()  # room for the next batch: the receiver reads it while this one runs
                     if batch is _END:
                         break
                     if isinstance(batch, BaseException):
