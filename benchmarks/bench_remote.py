@@ -158,7 +158,17 @@ def code_version():
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown (no git)"
-    return (commit or "unknown") + (" + uncommitted changes in client/, server/, proto/" if dirty else "")
+    return (commit or "unknown") + (" + uncommitted changes in client/, server/, proto/" if dirty else "") + compiled_modules()
+
+
+def compiled_modules():
+    """'; server hot path: N of M modules compiled', as the server processes (same path) will find them."""
+    try:
+        from gradwire_server import compiled
+    except ImportError:  # a checkout from before the compiled hot path
+        return ""
+    modules = compiled.status()
+    return f"; server hot path: {sum(state == 'compiled' for state in modules.values())} of {len(modules)} modules compiled"
 
 
 def server_env(threads):

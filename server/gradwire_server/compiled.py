@@ -20,7 +20,8 @@ import os
 import sys
 import warnings
 
-# per op and per command, the most Python: decode and dispatch, apply and record, the backward walk
+# per op and per command, the most Python: decode and dispatch, apply and record, the backward walk, the network
+# primitives' forwards and rules, the optimizers' steps
 MODULES = (
     "gradwire_server.commands",
     "gradwire_server.runstream",
@@ -33,6 +34,8 @@ MODULES = (
     "gradwire_server.engine.ops",
     "gradwire_server.engine.backend",
     "gradwire_server.engine.dtypes",
+    "gradwire_server.engine.nn",
+    "gradwire_server.engine.optim",
 )
 RECORD = "_compiled.json"  # module -> the sha256 of the source it was compiled from
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
