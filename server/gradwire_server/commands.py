@@ -655,7 +655,8 @@ def _optimizer_step(session, command, inline_bytes):
             decoupled_weight_decay=g.decoupled_weight_decay, alpha=g.alpha, centered=g.centered, lr_decay=g.lr_decay,
             initial_accumulator_value=g.initial_accumulator_value, momentum_decay=g.momentum_decay, rho=g.rho,
             etaminus=g.etaminus, etaplus=g.etaplus, step_size_min=g.step_size_min, step_size_max=g.step_size_max,
-            lambd=g.lambd, t0=g.t0,
+            lambd=g.lambd, t0=g.t0, beta2_decay=g.beta2_decay, eps1=g.eps1 if g.HasField("eps1") else None, eps2=g.eps2, d=g.d,
+            ns_coefficients=tuple(g.ns_coefficients), ns_steps=g.ns_steps, adjust_lr_fn=g.adjust_lr_fn or None,
         ))
     session.quota.before_step(optimizer, groups)
     optimizer.step(groups)

@@ -35,14 +35,14 @@ class Adafactor(Optimizer):
         super().__init__(params, defaults)
 
     def _group_fields(self, group) -> dict:
-        # the message's fields that Adafactor has no other use for carry its own (the server reads them so):
-        # beta2_decay in beta2, eps1 in eps (-1: None), eps2 in alpha, d in rho
         eps1, eps2 = group["eps"]
-        return {
+        fields = {
             "params": [p._handle for p in group["params"]], "lr": float(group["lr"]), "weight_decay": float(group["weight_decay"]),
-            "maximize": bool(group["maximize"]), "beta2": float(group["beta2_decay"]), "eps": -1.0 if eps1 is None else float(eps1),
-            "alpha": float(eps2), "rho": float(group["d"]),
+            "maximize": bool(group["maximize"]), "beta2_decay": float(group["beta2_decay"]), "eps2": float(eps2), "d": float(group["d"]),
         }
+        if eps1 is not None:  # unset: None, the parameter dtype's eps
+            fields["eps1"] = float(eps1)
+        return fields
 
     def _state_shape(self, name, shape):
         if shape is None:

@@ -39,15 +39,14 @@ class Muon(Optimizer):
                     raise ValueError(f"Muon only supports 2D parameters whereas we found a parameter with size: torch.Size({list(p.shape)})")
 
     def _group_fields(self, group) -> dict:
-        # checked at each step, as torch's are; the message's fields that Muon has no other use for carry its own (the
-        # server reads them so): ns_coefficients in beta1, beta2 and alpha, ns_steps in t0, "match_rms_adamw" as centered
+        # checked at each step, as torch's are
         if group["ns_steps"] >= 100:
             raise ValueError("Number of steps must be less than 100 for computational efficiency")
         if len(group["ns_coefficients"]) != 3:
             raise ValueError("Coefficients must be a tuple of exactly 3 values")
-        a, b, c = group["ns_coefficients"]
         return {
             "params": [p._handle for p in group["params"]], "lr": float(group["lr"]), "weight_decay": float(group["weight_decay"]),
-            "momentum": float(group["momentum"]), "nesterov": bool(group["nesterov"]), "beta1": float(a), "beta2": float(b),
-            "alpha": float(c), "eps": float(group["eps"]), "t0": float(group["ns_steps"]), "centered": group["adjust_lr_fn"] == "match_rms_adamw",
+            "momentum": float(group["momentum"]), "nesterov": bool(group["nesterov"]), "eps": float(group["eps"]),
+            "ns_coefficients": [float(c) for c in group["ns_coefficients"]], "ns_steps": int(group["ns_steps"]),
+            "adjust_lr_fn": group["adjust_lr_fn"] or "",
         }

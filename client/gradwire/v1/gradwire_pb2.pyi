@@ -397,7 +397,7 @@ class OptimizerCreate(_message.Message):
     def __init__(self, optimizer: _Optional[int] = ..., kind: _Optional[str] = ...) -> None: ...
 
 class OptimizerGroup(_message.Message):
-    __slots__ = ("params", "lr", "weight_decay", "maximize", "momentum", "dampening", "nesterov", "beta1", "beta2", "eps", "amsgrad", "decoupled_weight_decay", "alpha", "centered", "lr_decay", "initial_accumulator_value", "momentum_decay", "rho", "etaminus", "etaplus", "step_size_min", "step_size_max", "lambd", "t0")
+    __slots__ = ("params", "lr", "weight_decay", "maximize", "momentum", "dampening", "nesterov", "beta1", "beta2", "eps", "amsgrad", "decoupled_weight_decay", "alpha", "centered", "lr_decay", "initial_accumulator_value", "momentum_decay", "rho", "etaminus", "etaplus", "step_size_min", "step_size_max", "lambd", "t0", "beta2_decay", "eps1", "eps2", "d", "ns_coefficients", "ns_steps", "adjust_lr_fn")
     PARAMS_FIELD_NUMBER: _ClassVar[int]
     LR_FIELD_NUMBER: _ClassVar[int]
     WEIGHT_DECAY_FIELD_NUMBER: _ClassVar[int]
@@ -422,6 +422,13 @@ class OptimizerGroup(_message.Message):
     STEP_SIZE_MAX_FIELD_NUMBER: _ClassVar[int]
     LAMBD_FIELD_NUMBER: _ClassVar[int]
     T0_FIELD_NUMBER: _ClassVar[int]
+    BETA2_DECAY_FIELD_NUMBER: _ClassVar[int]
+    EPS1_FIELD_NUMBER: _ClassVar[int]
+    EPS2_FIELD_NUMBER: _ClassVar[int]
+    D_FIELD_NUMBER: _ClassVar[int]
+    NS_COEFFICIENTS_FIELD_NUMBER: _ClassVar[int]
+    NS_STEPS_FIELD_NUMBER: _ClassVar[int]
+    ADJUST_LR_FN_FIELD_NUMBER: _ClassVar[int]
     params: _containers.RepeatedScalarFieldContainer[int]
     lr: float
     weight_decay: float
@@ -446,7 +453,14 @@ class OptimizerGroup(_message.Message):
     step_size_max: float
     lambd: float
     t0: float
-    def __init__(self, params: _Optional[_Iterable[int]] = ..., lr: _Optional[float] = ..., weight_decay: _Optional[float] = ..., maximize: _Optional[bool] = ..., momentum: _Optional[float] = ..., dampening: _Optional[float] = ..., nesterov: _Optional[bool] = ..., beta1: _Optional[float] = ..., beta2: _Optional[float] = ..., eps: _Optional[float] = ..., amsgrad: _Optional[bool] = ..., decoupled_weight_decay: _Optional[bool] = ..., alpha: _Optional[float] = ..., centered: _Optional[bool] = ..., lr_decay: _Optional[float] = ..., initial_accumulator_value: _Optional[float] = ..., momentum_decay: _Optional[float] = ..., rho: _Optional[float] = ..., etaminus: _Optional[float] = ..., etaplus: _Optional[float] = ..., step_size_min: _Optional[float] = ..., step_size_max: _Optional[float] = ..., lambd: _Optional[float] = ..., t0: _Optional[float] = ...) -> None: ...
+    beta2_decay: float
+    eps1: float
+    eps2: float
+    d: float
+    ns_coefficients: _containers.RepeatedScalarFieldContainer[float]
+    ns_steps: int
+    adjust_lr_fn: str
+    def __init__(self, params: _Optional[_Iterable[int]] = ..., lr: _Optional[float] = ..., weight_decay: _Optional[float] = ..., maximize: _Optional[bool] = ..., momentum: _Optional[float] = ..., dampening: _Optional[float] = ..., nesterov: _Optional[bool] = ..., beta1: _Optional[float] = ..., beta2: _Optional[float] = ..., eps: _Optional[float] = ..., amsgrad: _Optional[bool] = ..., decoupled_weight_decay: _Optional[bool] = ..., alpha: _Optional[float] = ..., centered: _Optional[bool] = ..., lr_decay: _Optional[float] = ..., initial_accumulator_value: _Optional[float] = ..., momentum_decay: _Optional[float] = ..., rho: _Optional[float] = ..., etaminus: _Optional[float] = ..., etaplus: _Optional[float] = ..., step_size_min: _Optional[float] = ..., step_size_max: _Optional[float] = ..., lambd: _Optional[float] = ..., t0: _Optional[float] = ..., beta2_decay: _Optional[float] = ..., eps1: _Optional[float] = ..., eps2: _Optional[float] = ..., d: _Optional[float] = ..., ns_coefficients: _Optional[_Iterable[float]] = ..., ns_steps: _Optional[int] = ..., adjust_lr_fn: _Optional[str] = ...) -> None: ...
 
 class OptimizerStep(_message.Message):
     __slots__ = ("optimizer", "groups")

@@ -74,10 +74,13 @@ class Group:
     step_size_max: float = 50.0
     lambd: float = 1e-4
     t0: float = 1e6
-    # Adafactor's hyperparameters travel in fields of the message that it has no other use for (no protocol change):
-    # beta2_decay in beta2, eps = (eps1, eps2) in eps (negative: None, the dtype's eps) and alpha, d in rho.
-    # Muon's likewise: ns_coefficients (a, b, c) in beta1, beta2 and alpha, ns_steps in t0, adjust_lr_fn
-    # "match_rms_adamw" as centered (None and "original" are the same)
+    beta2_decay: float = -0.8  # Adafactor
+    eps1: float | None = None  # Adafactor: None, the parameter dtype's eps
+    eps2: float = 1e-3  # Adafactor
+    d: float = 1.0  # Adafactor
+    ns_coefficients: tuple = (3.4445, -4.775, 2.0315)  # Muon
+    ns_steps: int = 5  # Muon
+    adjust_lr_fn: str | None = None  # Muon: None or "original", or "match_rms_adamw"
 
 
 def state_shape(kind, name, shape):
@@ -467,8 +470,8 @@ def _adafactor(xp, p, grad, state, group):
         else:
             state["variance"] = xp.zeros_like(p)
     g = xp.negative(grad, out=xp.empty_like(grad)) if group.maximize else grad
-    lr, beta2_decay, eps2, d = group.lr, group.beta2, group.alpha, group.rho
-    eps1 = float(xp.finfo(p.dtype).eps) if group.eps < 0 else group.eps
+    lr, beta2_decay, eps2, d = group.lr, group.beta2_decay, group.eps2, group.d
+    eps1 = float(xp.finfo(p.dtype).eps) if group.eps1 is None else group.eps1
     state["step"] = step = state["step"] + 1
     one_minus_beta2_t = step**beta2_decay
     rho_t = min(lr, 1 / step**0.5)
@@ -536,12 +539,14 @@ def _muon(xp, p, grad, state, group):
         _lerp(xp, update, buf, momentum, xp.empty_like(update))
     else:
         update = buf
-    steps = int(group.t0)
+    steps = group.ns_steps
     if steps >= 100:
         raise InvalidArgument("Number of steps must be less than 100 for computational efficiency")
-    ortho = _newton_schulz(xp, update, (group.beta1, group.beta2, group.alpha), steps, group.eps)
+    if len(group.ns_coefficients) != 3:
+        raise InvalidArgument("Coefficients must be a tuple of exactly 3 values")
+    ortho = _newton_schulz(xp, update, tuple(group.ns_coefficients), steps, group.eps)
     rows, columns = p.shape
-    ratio = 0.2 * math.sqrt(max(rows, columns)) if group.centered else math.sqrt(max(1, rows / columns))
+    ratio = 0.2 * math.sqrt(max(rows, columns)) if group.adjust_lr_fn == "match_rms_adamw" else math.sqrt(max(1, rows / columns))
     xp.multiply(p, 1 - group.lr * group.weight_decay, out=p)
     p += ortho.astype(p.dtype) * (-group.lr * ratio)
 
