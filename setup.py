@@ -12,6 +12,7 @@ build time skips the step.
 import json
 import os
 import runpy
+import sys
 
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
@@ -40,7 +41,11 @@ class BuildAndRecord(build_ext):
 def extensions():
     if os.environ.get("GRADWIRE_PURE_PYTHON"):
         return []
-    from Cython.Build import cythonize
+    try:
+        from Cython.Build import cythonize
+    except ImportError:  # a build without its isolated environment (--no-build-isolation) and no Cython: Python source
+        print("gradwire: Cython is not installed; the server's hot path stays Python source", file=sys.stderr)
+        return []
 
     modules = [Extension(name, [compiled["source_path"](name, "server")], optional=True, extra_compile_args=["-g0"]) for name in compiled["MODULES"]]
     directives = {
