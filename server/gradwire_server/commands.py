@@ -229,13 +229,13 @@ def _input_handles(op: pb.Op) -> list:
 def _input_shapes(session: Session, op: pb.Op) -> str:
     """' [inputs: (3, 4), 2.0]': what an op was given, for its error message."""
     described = []
-    for handle, operand in zip(_input_handles(op), list(op.inputs) or [None] * len(op.tensor_inputs)):
-        kind = operand.WhichOneof("value") if operand is not None else "handle"
+    for operand in list(op.inputs) or [pb.Operand(handle=handle) for handle in op.tensor_inputs]:
+        kind = operand.WhichOneof("value")
         if kind == "handle":
-            tensor = session.tensors.get(handle)
+            tensor = session.tensors.get(operand.handle)
             if type(tensor) is GradAlias:  # a .grad handle: describe the grad it stands for, if any
                 tensor = tensor.owner.grad
-            described.append(f"{tensor.dtype.name}{tuple(tensor.shape)}" if tensor is not None else f"tensor {handle}")
+            described.append(f"{tensor.dtype.name}{tuple(tensor.shape)}" if tensor is not None else f"tensor {operand.handle}")
         elif kind is not None:
             described.append(repr(getattr(operand, kind)))
     return f" [inputs: {', '.join(described)}]"

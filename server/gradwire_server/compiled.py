@@ -51,7 +51,7 @@ def digest(path: str) -> str:
 
 
 def _extension(module: str) -> str | None:
-    base = os.path.join(os.path.dirname(_PACKAGE_DIR), *module.split("."))
+    base = source_path(module)[: -len(".py")]
     return next((base + suffix for suffix in importlib.machinery.EXTENSION_SUFFIXES if os.path.exists(base + suffix)), None)
 
 
@@ -83,7 +83,7 @@ def guard():
     if _state:
         return
     pure = bool(os.environ.get("GRADWIRE_PURE_PYTHON"))
-    recorded = {} if pure else _recorded()
+    recorded = _recorded()
     stale, from_source = [], []
     for module in MODULES:
         if _extension(module) is None:
@@ -93,7 +93,8 @@ def guard():
         _state[module] = "compiled" if current else "source"
         if not current:
             from_source.append(module)
-            stale += [] if pure else [module]
+            if not pure:
+                stale.append(module)
     if from_source:
         sys.meta_path.insert(0, _FromSource(from_source))
     if stale:
