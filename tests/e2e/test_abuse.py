@@ -181,6 +181,17 @@ def test_tensor_inputs_packed_alongside_operands_or_naming_unknown_handles(attac
     release_all(attacker, 63, 64, 65, 66)
 
 
+def test_a_failed_ops_error_names_its_inputs_in_either_form(attacker):
+    shape = {"shape": pb.Param(ints=pb.IntList(values=[3]))}
+    packed = run(attacker, dict(op=pb.Op(name="reshape", tensor_inputs=[1], params=shape, outputs=[67])))
+    operands = run(attacker, dict(op=pb.Op(name="reshape", inputs=[pb.Operand(handle=1)], params=shape, outputs=[68])))
+    one_error(packed, "INVALID_ARGUMENT", "[inputs: float32(2,)]")
+    assert errors_of(packed) == errors_of(operands)
+    one_error(run(attacker, dict(op=pb.Op(name="matmul", inputs=[pb.Operand(handle=1), pb.Operand(f=2.0)], outputs=[69]))),
+              "INVALID_ARGUMENT", "[inputs: float32(2,), 2.0]")
+    release_all(attacker, 67, 68, 69)
+
+
 def test_dropout_with_a_number_no_input_or_too_many(attacker):
     x = pb.Operand(handle=1)
     one_error(run(attacker, dict(op=pb.Op(name="dropout", inputs=[pb.Operand(f=1.0)], outputs=[60]))), "INVALID_ARGUMENT", "must be Tensor")
