@@ -25,7 +25,10 @@ reference and their ratio:
     a PyTorch user writes it, on both sides: ``nn.Sequential`` of ``nn.Linear``
     and ``nn.ReLU``, ``F.cross_entropy``, ``optim.SGD``'s ``step()`` (one command
     on the server) and ``zero_grad()``. Targets: within 1.2x at batch 64, 1.05x
-    at batch 1024.
+    at batch 1024. For context at batch 64, that variant again in samples of
+    200 steps: a 20-step sample starts right after the other side's turn, and
+    its first steps pay the wake-up of a server gone idle; a loop that never
+    pauses does not.
 (c) upload and download of ``--transfer-mib`` MiB (256 by default):
     ``session.tensor(array)`` (the chunked Upload stream) and ``numpy()`` back
     (a fetch, then the chunked Download stream), against a bare gRPC byte stream
@@ -91,6 +94,7 @@ for _path in reversed(CHECKOUT_PATHS):
 # file with --raw-server) and profile_remote.py's server process should carry no more than the
 # plain gradwire server does.
 
+STEADY_STEPS, STEADY_REPEATS = 200, 7  # the context line of (b)'s nn form at small batches
 RAW_SERVICE = "gradwire_bench.RawBytes"  # the bare reference of part (c)
 _MESSAGE_BYTES = 64 << 20  # the SDK's channel options, used for the bare channel too
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -803,6 +807,15 @@ def main(argv=None):
                         f"{u['torch']['client_cpu'] * 1e3:.2f}; page faults per step: server {u['gradwire']['server_faults']:.0f}, "
                         f"torch {u['torch']['client_faults']:.0f}; loss after one step: gradwire {losses[0]:.6f}, torch {losses[1]:.6f}"
                     )
+                    if variant == "nn" and batch <= 256 and not args.quick:
+                        # each sample above starts right after the other side's turn, and a server gone idle wakes
+                        # slowly (RESULTS.md, session 14): long samples show what a loop that never pauses pays
+                        steady, _ = bench_mlp_nn(session, gw, torch, batch, STEADY_REPEATS, STEADY_STEPS, settle, server)
+                        print(
+                            f"      (context) steps back to back, median of {STEADY_REPEATS} samples x {STEADY_STEPS} steps: "
+                            f"gradwire {steady['gradwire'] * 1e3:.3f} ms   torch {steady['torch'] * 1e3:.3f} ms   "
+                            f"ratio {steady['ratio']:.3f}x (paired {steady['paired']:.3f}x)"
+                        )
             print()
 
         if "c" in args.parts:
