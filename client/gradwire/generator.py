@@ -54,10 +54,6 @@ class Generator:
         self._session.set_rng_state(new_state, self._handle)
         return self
 
-    def _draw_seed(self) -> int:
-        """A seed drawn from it (a sync point): for client-side shuffling (``gradwire.utils.data``) that follows it."""
-        return int(self._session.randint(0, 2**53, (1,), generator=self).item())
-
     def __repr__(self):
         return f"<gradwire.Generator object at {id(self):#x}>"
 

@@ -1,4 +1,4 @@
-"""Checkpoints: ``gw.save(state_dict, path)`` and ``gw.load(path, session)``, in the safetensors format.
+"""Checkpoints: ``gw.save(obj, f)`` and ``gw.load(f, session=None)``, in the safetensors format.
 
 A safetensors file holds named tensors plus a string-to-string metadata map. A model's
 state dict (``{name: Tensor}``) is written as exactly those names, so PyTorch reads it
@@ -26,6 +26,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from .session import Session, resolve_session
 from .tensor import Tensor
 
 STRUCTURE_KEY = "gradwire.structure"
@@ -33,44 +34,82 @@ FORMAT_KEY = "gradwire.format"
 FORMAT = "1"
 
 
-def save(obj, path) -> None:
-    """Write a state dict (a model's or an optimizer's; any nest of dicts, lists and tuples
-    whose leaves are Tensors, NumPy arrays, numbers, strings, bools or None) to ``path``.
+def save(obj, f) -> None:
+    """Write ``obj`` to ``f`` (a path, or a file opened for writing in binary mode), as ``torch.save`` does:
+    a state dict (a model's or an optimizer's), a tensor, or any nest of dicts, lists and tuples whose leaves are
+    Tensors, NumPy arrays, numbers, strings, bools or None.
 
     Each tensor's values are read from the server one tensor at a time.
     """
+    from safetensors.numpy import save as to_bytes
     from safetensors.numpy import save_file
 
-    if not isinstance(obj, dict):
-        raise TypeError(f"gw.save() writes a state dict (a dict), not {type(obj).__name__}")
     arrays: dict[str, np.ndarray] = {}
-    structure = _flatten(obj, "", arrays)
+    # a state dict's tensors keep their own names (PyTorch reads them); a lone tensor is stored as "tensor"
+    structure = _flatten(obj, "" if isinstance(obj, (dict, list, tuple)) else "tensor", arrays)
     metadata = {FORMAT_KEY: FORMAT, STRUCTURE_KEY: json.dumps(structure, allow_nan=True)}
-    save_file(arrays, os.fspath(path), metadata=metadata)
+    if hasattr(f, "write"):
+        f.write(to_bytes(arrays, metadata=metadata))
+    else:
+        save_file(arrays, os.fspath(f), metadata=metadata)
 
 
-def load(path, session):
-    """Read a checkpoint written by ``gw.save`` (or any safetensors file) into ``session``.
+def load(f, session=None, *, map_location=None, weights_only=True, mmap=None):
+    """Read what ``gw.save`` wrote (or any safetensors file) from ``f`` (a path, or a file opened for reading in
+    binary mode) into ``session`` (the only open one when not given).
 
-    Returns the structure that was saved, with each tensor now a Tensor of ``session``
-    (``requires_grad=False``; ``model.load_state_dict`` and ``optimizer.load_state_dict``
-    copy them where they belong). Tensors are uploaded one at a time.
+    Returns the structure that was saved, with each tensor now a Tensor of the session (``requires_grad=False``;
+    ``model.load_state_dict`` and ``optimizer.load_state_dict`` copy them where they belong). Tensors are uploaded
+    one at a time. ``map_location``, ``weights_only`` and ``mmap`` are ``torch.load``'s and change nothing: the
+    tensors live on the session's device, and a safetensors file holds no code to run. ``gw.load(f, "cpu")``, the
+    map location where torch.load takes it, is understood as such.
     """
     from safetensors import safe_open
+    from safetensors.numpy import load as from_bytes
 
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"no checkpoint at {path!r}")
-    with safe_open(path, framework="numpy") as f:
-        metadata = f.metadata() or {}
-        keys = list(f.keys())
-        tensors = {}
-        for key in keys:  # one at a time: each array is uploaded, then dropped
-            tensors[key] = session.tensor(f.get_tensor(key))
+    if session is not None and not isinstance(session, Session):  # gw.load(f, "cpu"): torch.load's second argument
+        session, map_location = None, session
+    session = resolve_session(session)
+    if hasattr(f, "read"):
+        data = f.read()
+        _refuse_pickle(data[:2], getattr(f, "name", "the file"))
+        metadata = _metadata_of(data)
+        arrays = from_bytes(data)
+        keys = list(arrays)
+        tensors = {key: session.tensor(arrays.pop(key)) for key in keys}
+    else:
+        path = os.fspath(f)
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"no checkpoint at {path!r}")
+        with open(path, "rb") as opened:
+            _refuse_pickle(opened.read(2), repr(path))
+        with safe_open(path, framework="numpy") as opened:
+            metadata = opened.metadata() or {}
+            keys = list(opened.keys())
+            tensors = {key: session.tensor(opened.get_tensor(key)) for key in keys}  # one at a time: uploaded, then dropped
     structure = metadata.get(STRUCTURE_KEY)
     if structure is None:
         return OrderedDict((key, tensors[key]) for key in keys)
     return _unflatten(json.loads(structure), tensors)
+
+
+def _refuse_pickle(head: bytes, name: str):
+    """torch.save writes a zip of pickles (its first bytes "PK"): say so, rather than safetensors' header error."""
+    if head == b"PK":
+        raise ValueError(
+            f"{name} was written by torch.save (a pickle archive); gw.load reads safetensors files: convert it with "
+            "safetensors.torch.save_file(torch.load(path), new_path) (a model's state dict) or load it with torch and "
+            "pass the tensors to gw.tensor"
+        )
+
+
+def _metadata_of(data: bytes) -> dict:
+    """The metadata map of a safetensors file's bytes: its header is 8 bytes of length, then that much JSON."""
+    try:
+        size = int.from_bytes(data[:8], "little")
+        return json.loads(data[8 : 8 + size]).get("__metadata__") or {}
+    except (ValueError, AttributeError):
+        raise ValueError("not a safetensors file: its header does not read as one") from None
 
 
 # --- the structure, as JSON ---------------------------------------------------------------

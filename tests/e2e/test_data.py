@@ -45,6 +45,20 @@ class _Squares(Dataset):
         return {"x": np.array([i, i * i], dtype=np.float32), "label": i % 2}, float(i)
 
 
+def test_gw_manual_seed_repeats_the_shuffled_order_as_torch_manual_seed_does(session):
+    """With no generator, each pass draws its seed from the session's default generator."""
+    data = TensorDataset(session.arange(40))
+
+    def orders():
+        gw.manual_seed(5)
+        loader = DataLoader(data, batch_size=40, shuffle=True)
+        return [next(iter(loader))[0].tolist() for _ in range(2)]
+
+    first, second = orders(), orders()
+    assert first == second  # the same seed, the same orders
+    assert first[0] != first[1] and sorted(first[0]) == list(range(40))  # a new order each pass
+
+
 def test_other_datasets_are_collated_as_torchs_default_collate(session):
     # (session= given: an earlier test's session may not be collected yet, and then two are open)
     ours, theirs = list(DataLoader(_Squares(), batch_size=2, session=session)), list(torch.utils.data.DataLoader(_Squares(), batch_size=2))

@@ -11,8 +11,9 @@ and numbers stacked here and uploaded to the session (``session=``, or the only 
 
 Randomness (shuffling, samplers, ``random_split``) is NumPy's here, from a ``generator`` that is a NumPy
 ``Generator``, a seed, or a ``gw.Generator`` (each pass then seeds NumPy's with a number drawn from it, on the
-server: one round trip a pass, and ``g.manual_seed(n)`` repeats the orders): the same seed gives the same order,
-not the order of PyTorch's generator.
+server: one round trip a pass, and ``g.manual_seed(n)`` repeats the orders). With no generator each pass draws its
+seed from the open session's default generator, so ``gw.manual_seed(n)`` repeats them too, as ``torch.manual_seed``
+does. The same seed gives the same order, not the order of PyTorch's generator.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from ..generator import Generator
-from ..session import resolve_session
+from ..session import _open_sessions, resolve_session
 from ..tensor import Tensor, stack
 
 __all__ = ["BatchSampler", "ChainDataset", "ConcatDataset", "DataLoader", "Dataset", "DistributedSampler", "IterableDataset", "RandomSampler", "Sampler",
@@ -164,15 +165,27 @@ class Subset(Dataset):
 
 
 class _Draws:
-    """Where a sampler's NumPy generator comes from: fixed (a NumPy ``Generator``, a seed or None), or a fresh one
-    each pass seeded from a ``gw.Generator``, which thus decides the order as PyTorch's generator does."""
+    """Where a sampler's NumPy generator comes from, pass by pass: fixed when ``generator`` is a NumPy ``Generator``
+    or a seed; a fresh one each pass seeded by a number drawn from a ``gw.Generator``; with no generator, drawn from
+    the open session's default generator, so that ``gw.manual_seed(n)`` repeats the orders, as ``torch.manual_seed``
+    does (fresh entropy when no session, or several, are open)."""
 
     def __init__(self, generator):
-        self.source = generator if isinstance(generator, Generator) else None
-        self.rng = None if self.source is not None else np.random.default_rng(generator)
+        self.generator = generator
+        self.rng = None if generator is None or isinstance(generator, Generator) else np.random.default_rng(generator)
 
     def __call__(self) -> np.random.Generator:
-        return self.rng if self.source is None else np.random.default_rng(self.source._draw_seed())
+        if self.rng is not None:
+            return self.rng
+        if self.generator is not None:
+            return np.random.default_rng(_draw_seed(self.generator._session, self.generator))
+        open_now = [s for s in list(_open_sessions) if not s.closed]
+        return np.random.default_rng(_draw_seed(open_now[0]) if len(open_now) == 1 else None)
+
+
+def _draw_seed(session, generator=None) -> int:
+    """A seed drawn from ``generator`` or the session's default one (a round trip), as PyTorch's samplers draw theirs."""
+    return int(session.randint(0, 2**53, (1,), generator=generator).item())
 
 
 def random_split(dataset, lengths, generator=None):
