@@ -41,6 +41,7 @@ from .tensor import (
     float64, full_like, hstack, int8,
     int16, int32, int64, maximum, meshgrid, minimum, ones_like, polygamma, rand_like, randint_like, randn_like, row_stack, searchsorted, stack,
     std_mean, tensordot, uint8, var_mean, vstack, where, zeros_like,
+    channels_last, channels_last_3d, contiguous_format, layout, memory_format, preserve_format, strided,
 )
 from .linalg import lu_unpack
 from .typeinfo import finfo, iinfo
@@ -67,7 +68,8 @@ __all__ = [
     "backends", "random", "testing", "compile", "typename", "set_float32_matmul_precision", "get_float32_matmul_precision",
     "use_deterministic_algorithms", "are_deterministic_algorithms_enabled", "is_deterministic_algorithms_warn_only_enabled",
     "broadcast_shapes", "can_cast", "promote_types", "result_type", "unravel_index", "asarray", "scalar_tensor", "empty_strided",
-    "lu_unpack", *FUNCTIONS, *nn.functional.TORCH_FUNCTIONS,
+    "lu_unpack", "channels_last", "channels_last_3d", "contiguous_format", "layout", "memory_format", "preserve_format", "strided",
+    *FUNCTIONS, *nn.functional.TORCH_FUNCTIONS,
 ]
 globals().update(FUNCTIONS)  # gw.exp(x), gw.sum(x, 1), ...: torch's functions of a tensor
 globals().update(nn.functional.TORCH_FUNCTIONS)  # gw.conv2d, gw.dropout(x, p, train), ...: torch's top-level functional ops

@@ -1,6 +1,7 @@
 """``gw.tensor``, ``gw.zeros``, ``gw.randn``, ...: PyTorch's tensor factories at the top level. Each makes
 its tensor in ``session=`` when given, else in the only open session (as layers do), so code written
-for ``torch`` reads the same. ``gw.manual_seed`` reseeds every open session."""
+for ``torch`` reads the same; each takes PyTorch's ``device``, ``layout``, ``pin_memory`` and ``memory_format``
+keywords too (``tensor.placed``). ``gw.manual_seed`` reseeds every open session."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ import numpy as np
 from . import defaults
 from .session import _open_sessions, resolve_session
 from .errors import InvalidArgumentError
-from .tensor import Tensor, as_dtype
+from .tensor import Tensor, as_dtype, placed
 
 __all__ = ["arange", "as_tensor", "asarray", "empty", "empty_strided", "scalar_tensor", "eye", "from_numpy", "full", "initial_seed", "is_tensor", "linspace", "logspace", "manual_seed", "numel",
            "ones", "rand", "normal", "randint", "randn", "randperm", "seed", "tensor", "tril_indices", "triu_indices", "zeros"]
 
 
+@placed
 def tensor(data, dtype=None, requires_grad=False, *, session=None):
     """A tensor from a list, a scalar or a NumPy array (copied), as ``torch.tensor``."""
     return resolve_session(session).tensor(data, dtype=dtype, requires_grad=requires_grad)
@@ -30,12 +32,14 @@ def from_numpy(array, *, session=None):
     return resolve_session(session).tensor(array)
 
 
+@placed
 def randint(low, high=None, size=None, *, generator=None, dtype=None, requires_grad=False, session=None):
     """``torch.randint(low=0, high, size)``: integers uniform in [low, high), in ``session`` or the only open one
     (from ``generator``, a ``gw.Generator``, where given)."""
     return _session_of(session, generator).randint(low, high, size, dtype=dtype, requires_grad=requires_grad, generator=generator)
 
 
+@placed
 def randperm(n, *, generator=None, dtype=None, requires_grad=False, session=None):
     """``torch.randperm(n)``: a random permutation of 0 .. n-1, in ``session`` or the only open one."""
     return _session_of(session, generator).randperm(n, dtype=dtype, requires_grad=requires_grad, generator=generator)
@@ -46,6 +50,7 @@ def _session_of(session, generator):
     return resolve_session(session if session is not None or generator is None else getattr(generator, "_session", None))
 
 
+@placed
 def as_tensor(data, dtype=None, *, session=None):
     """``data`` itself where it is already a tensor of that dtype, else ``tensor(data)``, as ``torch.as_tensor``."""
     if isinstance(data, Tensor) and (dtype is None or data.dtype == dtype):
@@ -75,11 +80,13 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False, ses
     return resolve_session(session).tensor(obj, dtype=dtype, requires_grad=requires_grad)
 
 
+@placed
 def scalar_tensor(s, *, dtype=None, requires_grad=False, session=None):
     """A 0-d tensor of the number ``s``, in the default float dtype unless ``dtype=``, as ``torch.scalar_tensor``."""
     return resolve_session(session).full((), s, dtype=dtype if dtype is not None else defaults.current, requires_grad=requires_grad)
 
 
+@placed
 def empty_strided(size, stride, *, dtype=None, requires_grad=False, session=None):
     """``torch.empty_strided``: a tensor of ``size`` (zeros, as ``empty``'s). ``stride`` is checked and otherwise not
     kept: the server lays every new tensor out in C order (``stride()`` says so)."""
@@ -103,26 +110,31 @@ def _sized(name):
     return factory
 
 
-zeros, ones, rand, randn = map(_sized, ("zeros", "ones", "rand", "randn"))
+zeros, ones, rand, randn = (placed(_sized(name)) for name in ("zeros", "ones", "rand", "randn"))
 
 
+@placed
 def empty(*size, dtype=None, requires_grad=False, session=None):
     """Zeros: no uninitialised memory crosses sessions."""
     return zeros(*size, dtype=dtype, requires_grad=requires_grad, session=session)
 
 
+@placed
 def full(size, fill_value, dtype=None, requires_grad=False, *, session=None):
     return resolve_session(session).full(size, fill_value, dtype=dtype, requires_grad=requires_grad)
 
 
+@placed
 def arange(start, end=None, step=1, dtype=None, requires_grad=False, *, session=None):
     return resolve_session(session).arange(start, end, step, dtype=dtype, requires_grad=requires_grad)
 
 
+@placed
 def linspace(start, end, steps, dtype=None, requires_grad=False, *, session=None):
     return resolve_session(session).linspace(start, end, steps, dtype=dtype, requires_grad=requires_grad)
 
 
+@placed
 def logspace(start, end, steps, base=10.0, dtype=None, requires_grad=False, *, session=None):
     """``steps`` powers of ``base`` with exponents evenly spaced from ``start`` to ``end``, as ``torch.logspace``:
     computed here in float64, then cast to ``dtype`` (float32 by default) and uploaded."""
@@ -133,10 +145,12 @@ def logspace(start, end, steps, base=10.0, dtype=None, requires_grad=False, *, s
     return resolve_session(session).tensor(values, requires_grad=requires_grad)
 
 
+@placed
 def eye(n, m=None, dtype=None, requires_grad=False, *, session=None):
     return resolve_session(session).eye(n, m, dtype=dtype, requires_grad=requires_grad)
 
 
+@placed
 def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, requires_grad=False, session=None):
     """``torch.normal``: samples of N(mean, std^2), ``mean`` and ``std`` tensors (broadcast together) or numbers (then
     ``size`` gives the shape), from ``generator`` (a ``gw.Generator``) or the session's generator."""
@@ -153,10 +167,12 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, requires_gra
     return out.requires_grad_() if requires_grad else out
 
 
+@placed
 def tril_indices(row, col, offset=0, *, dtype=None, session=None):
     return resolve_session(session).tril_indices(row, col, offset, dtype=dtype)
 
 
+@placed
 def triu_indices(row, col, offset=0, *, dtype=None, session=None):
     return resolve_session(session).triu_indices(row, col, offset, dtype=dtype)
 

@@ -6,6 +6,7 @@ come back only at sync points (``numpy()``, ``item()``, ``tolist()``, ``bool()``
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import warnings
@@ -121,6 +122,62 @@ class device:
 
     def __hash__(self):
         return hash((self.type, self.index))
+
+
+class layout:
+    """``torch.layout``: ``gw.strided`` is the one layout gradwire's tensors have (``x.layout``)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return f"torch.{self.name}"
+
+
+class memory_format:
+    """``torch.memory_format``: ``gw.contiguous_format``, ``preserve_format``, ``channels_last`` and
+    ``channels_last_3d``, accepted where PyTorch takes one; the server lays out every new tensor in C order."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return f"torch.{self.name}"
+
+
+_Layout, _MemoryFormat = layout, memory_format  # the classes, where parameters of their names hide them
+strided = layout("strided")
+contiguous_format, preserve_format, channels_last, channels_last_3d = map(
+    memory_format, ("contiguous_format", "preserve_format", "channels_last", "channels_last_3d"))
+
+
+def _check_placement(device=None, layout=None, memory_format=None):
+    """PyTorch's placement keywords, checked: a device (the tensor is made on its session's device all the same, as
+    ``to()`` leaves it there), the strided layout, a memory format."""
+    if device is not None:
+        _device_type(device)
+    if layout is not None and not isinstance(layout, _Layout):
+        raise TypeError(f"argument 'layout' must be torch.layout, not {type(layout).__name__}")
+    if layout is not None and layout is not strided:
+        raise errors.InvalidArgumentError(f"gradwire tensors have the strided layout only, not {layout!r}")
+    if memory_format is not None and not isinstance(memory_format, _MemoryFormat):
+        raise TypeError(f"argument 'memory_format' must be torch.memory_format, not {type(memory_format).__name__}")
+
+
+def placed(factory):
+    """``factory`` taking PyTorch's factory keywords too: ``device``, ``layout`` and ``memory_format`` (checked, see
+    ``_check_placement``) and ``pin_memory`` (nothing to pin: the values live on the server)."""
+
+    @functools.wraps(factory)
+    def with_placement(*args, device=None, layout=None, pin_memory=False, memory_format=None, **kwargs):
+        _check_placement(device, layout, memory_format)
+        return factory(*args, **kwargs)
+
+    return with_placement
 
 
 def _device_type(value):
@@ -432,8 +489,9 @@ class Tensor:
         return object.__format__(self, spec)
 
     @property
-    def device(self) -> str:
-        return self._session.device
+    def device(self) -> device:
+        """The session's device, as ``torch.device`` (``x.device.type``); it equals its name (``x.device == "cpu"``)."""
+        return device(self._session.device)
 
     is_cuda = property(lambda self: self._session.device == "cuda")
     is_cpu = property(lambda self: self._session.device == "cpu")
@@ -609,12 +667,14 @@ class Tensor:
         return self
 
     # --- device and dtype --------------------------------------------------------------------
-    def to(self, *args, dtype=None, device=None) -> "Tensor":
-        """``to(dtype)``, ``to(device)`` or both; the same tensor when nothing changes. A device is checked and
-        otherwise left alone: the tensor stays on its server's device (``x.cpu().numpy()`` reads it as ever)."""
+    def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False, memory_format=None) -> "Tensor":
+        """``to(dtype)``, ``to(device)``, ``to(other)`` or both; the same tensor when nothing changes (a copy with
+        ``copy=True``). A device is checked and otherwise left alone: the tensor stays on its server's device
+        (``x.cpu().numpy()`` reads it as ever). ``non_blocking`` changes nothing: every op is sent without waiting."""
+        _check_placement(memory_format=memory_format)
         dtype = _to_dtype(args, dtype, device)
         if dtype is None or as_dtype(dtype) == self._dtype:
-            return self
+            return self.clone() if copy else self
         dtype = as_dtype(dtype)
         if floats.is_bfloat16(dtype):
             self._session._check_dtype(dtype)
@@ -622,11 +682,18 @@ class Tensor:
             warnings.warn("Casting complex values to real discards the imaginary part", UserWarning, stacklevel=2)
         return _op("to", (self,), {"dtype": dtype.name})
 
-    def cpu(self) -> "Tensor":
-        return self.to("cpu")
+    def cpu(self, memory_format=None) -> "Tensor":
+        return self.to("cpu", memory_format=memory_format)
 
-    def cuda(self) -> "Tensor":
-        return self.to("cuda")
+    def cuda(self, device=None, non_blocking=False, memory_format=None) -> "Tensor":
+        """This tensor, on its server's device; ``device`` (an index, a name or a ``gw.device``) is checked."""
+        if device is not None and not isinstance(device, int):
+            _device_type(device)
+        return self.to("cuda", memory_format=memory_format)
+
+    @property
+    def layout(self) -> layout:
+        return strided
 
     def is_floating_point(self) -> bool:
         return is_floating(self.dtype)
@@ -1177,19 +1244,24 @@ class Tensor:
         with no_grad():
             return bool((self == other).all().item())
 
+    @placed
     def new_tensor(self, data, dtype=None, requires_grad=False):
         """A tensor of ``data`` in this tensor's session, with its dtype unless ``dtype=``, as ``torch.Tensor.new_tensor``."""
         return self._session.tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
 
+    @placed
     def new_zeros(self, *size, dtype=None, requires_grad=False):
         return self._session.zeros(*_sizes(size), dtype=dtype or self.dtype, requires_grad=requires_grad)
 
+    @placed
     def new_ones(self, *size, dtype=None, requires_grad=False):
         return self._session.ones(*_sizes(size), dtype=dtype or self.dtype, requires_grad=requires_grad)
 
+    @placed
     def new_full(self, size, fill_value, dtype=None, requires_grad=False):
         return self._session.full(tuple(size), fill_value, dtype=dtype or self.dtype, requires_grad=requires_grad)
 
+    @placed
     def new_empty(self, *size, dtype=None, requires_grad=False):
         return self.new_zeros(*size, dtype=dtype, requires_grad=requires_grad)  # zeros: no uninitialised memory crosses sessions
 
@@ -1566,7 +1638,8 @@ class Tensor:
     def matmul(self, other):
         return _op("matmul", (self, other))
 
-    def clone(self):
+    def clone(self, memory_format=None):
+        _check_placement(memory_format=memory_format)
         return _op("clone", (self,))
 
     def swapaxes(self, axis0, axis1):
@@ -2692,9 +2765,10 @@ def _like(name):
     return factory
 
 
-zeros_like, ones_like, rand_like, randn_like, full_like = map(_like, ("zeros_like", "ones_like", "rand_like", "randn_like", "full_like"))
+zeros_like, ones_like, rand_like, randn_like, full_like = (placed(_like(name)) for name in ("zeros_like", "ones_like", "rand_like", "randn_like", "full_like"))
 
 
+@placed
 def randint_like(input, low=0, high=None, *, dtype=None, requires_grad=False, generator=None):
     """``torch.randint_like``: integers uniform in [low, high) (``randint_like(input, high)``: from 0) in ``input``'s
     shape, dtype (unless ``dtype=``) and session."""
@@ -2706,6 +2780,7 @@ def randint_like(input, low=0, high=None, *, dtype=None, requires_grad=False, ge
                                   requires_grad=requires_grad, generator=generator)
 
 
+@placed
 def empty_like(input, *, dtype=None, requires_grad=False):
     """``torch.empty_like``: zeros of ``input``'s shape, dtype and session (no uninitialised memory crosses sessions)."""
     return zeros_like(input, dtype=dtype, requires_grad=requires_grad)

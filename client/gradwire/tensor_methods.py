@@ -9,7 +9,7 @@ import numpy as np
 from . import errors
 from .grad_mode import no_grad
 from .nn import functional as F
-from .tensor import _OPERANDS, FUNCTIONS, _TORCH_TYPE_NAMES, Tensor, _function, _op, _sizes, _wrap_dim, int64, where
+from .tensor import _OPERANDS, FUNCTIONS, _TORCH_TYPE_NAMES, Tensor, _function, _op, _sizes, _wrap_dim, int64, placed, where
 
 
 def broadcast_to(self, size):
@@ -132,7 +132,8 @@ def _is_size(value):
     return isinstance(value, tuple) and type(value).__name__ == "Size"
 
 
-def new_empty_strided(self, size, stride, dtype=None, requires_grad=False, **kwargs):
+@placed
+def new_empty_strided(self, size, stride, dtype=None, requires_grad=False):
     """A new tensor of ``size`` (zeros: no uninitialized memory); gradwire's tensors are laid out by the server, and the
     ``stride`` asked for is not kept."""
     return self.new_empty(*size, dtype=dtype, requires_grad=requires_grad)

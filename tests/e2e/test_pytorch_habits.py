@@ -636,6 +636,37 @@ def test_device_idioms_of_pytorch_code_run_unchanged(session):
         x.to("mps")
 
 
+def test_placement_keywords_of_a_training_loop_run_unchanged(session):
+    """``torch.zeros(n, device=x.device)``, ``x.to(device, non_blocking=True)``, ``x.device.type``, ``x.cuda(0)``, layouts
+    and memory formats: accepted as PyTorch takes them, checked, and the tensors stay on the server's device."""
+    x = session.tensor([[1.0, 2.0], [3.0, 4.0]])
+    device = x.device
+    assert device.type == session.device and device == session.device and str(device) == session.device
+    made = [
+        gw.zeros(2, device=device), gw.ones(2, device=device, dtype=gw.float64), gw.randn(2, device=device), gw.rand(2, device=str(device)),
+        gw.full((2,), 3.0, device=device), gw.arange(2, device=device), gw.tensor([5.0, 6.0], device=device, requires_grad=True),
+        gw.empty(2, device=device, memory_format=gw.contiguous_format), gw.eye(2, device=device), gw.linspace(0, 1, 2, device=device),
+        gw.randint(0, 3, (2,), device=device), gw.randperm(2, device=device), gw.zeros_like(x, device=device, memory_format=gw.preserve_format),
+        gw.empty_like(x, device=device), x.new_zeros(2, device=device), x.new_tensor([1, 2], device=device), gw.as_tensor([1.0], device=device),
+        gw.ones(2, pin_memory=True, layout=gw.strided), gw.tril_indices(2, 2, device=device),
+    ]
+    assert all(t.device == device and t.layout is gw.strided for t in made)
+    assert made[1].dtype == gw.float64 and made[6].requires_grad and made[12].shape == (2, 2)
+    moved = x.to(device, non_blocking=True)
+    assert moved is x and x.to(device, copy=True) is not x and x.to(device, gw.float64, non_blocking=True).dtype == gw.float64
+    assert x.cuda(0) is x and x.cpu(memory_format=gw.contiguous_format) is x
+    assert x.clone(memory_format=gw.channels_last).tolist() == x.tolist()
+    model = gw.nn.Linear(2, 2, session=session)
+    assert model.to(device, non_blocking=True) is model and model.to(memory_format=gw.channels_last) is model
+    assert repr(gw.strided) == repr(torch.strided) and repr(gw.channels_last) == repr(torch.channels_last)
+    with pytest.raises(gw.InvalidArgumentError, match="Expected one of cpu, cuda device type"):
+        gw.zeros(2, device="mps")
+    with pytest.raises(TypeError, match="argument 'layout' must be torch.layout, not int"):
+        gw.zeros(2, layout=0)
+    with pytest.raises(TypeError, match="argument 'memory_format' must be torch.memory_format, not str"):
+        x.clone(memory_format="channels_last")
+
+
 def test_a_shape_is_a_size_as_in_pytorch(session):
     ours, theirs = session.zeros(2, 3, 4).shape, torch.zeros(2, 3, 4).shape
     assert isinstance(ours, tuple) and ours == theirs == (2, 3, 4) and ours.numel() == theirs.numel() == 24

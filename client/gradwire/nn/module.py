@@ -16,7 +16,7 @@ from ..floats import is_floating
 from .. import errors
 from ..grad_mode import is_grad_enabled, no_grad
 from ..session import resolve_session  # noqa: F401 - layers take it from here
-from ..tensor import Tensor, _device_type, _to_dtype, as_dtype
+from ..tensor import Tensor, _check_placement, _device_type, _to_dtype, as_dtype
 from ..utils.hooks import RemovableHandle
 from .parameter import Buffer, Parameter
 
@@ -431,9 +431,11 @@ class Module:
                     unexpected.append(key)
 
     # --- dtype and device ----------------------------------------------------------------------
-    def to(self, *args, dtype=None, device=None):
+    def to(self, *args, dtype=None, device=None, non_blocking=False, memory_format=None):
         """``to(dtype)``, ``to(device)`` or both. A new dtype gives each parameter a converted copy: call it
-        before making the optimizer, which holds the parameters it is given."""
+        before making the optimizer, which holds the parameters it is given. ``non_blocking`` and ``memory_format``
+        change nothing (every op is sent without waiting; the server lays out tensors in C order)."""
+        _check_placement(memory_format=memory_format)
         dtype = _to_dtype(args, dtype, device)  # a device is checked; the parameters stay on their server's device
         if dtype is None:
             return self
