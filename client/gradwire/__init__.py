@@ -12,8 +12,9 @@ from .amp import autocast
 from .amp.autocast_mode import get_autocast_dtype, is_autocast_enabled
 from .autograd import grad
 from .backends import (
-    are_deterministic_algorithms_enabled, compile, get_float32_matmul_precision, is_deterministic_algorithms_warn_only_enabled,
-    set_float32_matmul_precision, use_deterministic_algorithms,
+    are_deterministic_algorithms_enabled, compile, get_float32_matmul_precision, get_num_interop_threads, get_num_threads,
+    is_deterministic_algorithms_warn_only_enabled, set_float32_matmul_precision, set_num_interop_threads, set_num_threads,
+    use_deterministic_algorithms,
 )
 from .errors import (
     CancelledError, DeadlineExceededError, FailedPreconditionError, GradwireError, InternalError,
@@ -66,7 +67,8 @@ __all__ = [
     "bucketize", "cartesian_prod", "column_stack", "combinations", "concat", "concatenate", "dstack", "empty_like", "hstack", "polygamma",
     "row_stack", "searchsorted", "vstack", "finfo", "iinfo", "initial_seed", "logspace", "seed", "set_printoptions", "func", "vmap",
     "backends", "random", "testing", "compile", "typename", "set_float32_matmul_precision", "get_float32_matmul_precision",
-    "use_deterministic_algorithms", "are_deterministic_algorithms_enabled", "is_deterministic_algorithms_warn_only_enabled",
+    "use_deterministic_algorithms", "are_deterministic_algorithms_enabled", "set_num_threads", "get_num_threads",
+    "set_num_interop_threads", "get_num_interop_threads", "is_deterministic_algorithms_warn_only_enabled",
     "broadcast_shapes", "can_cast", "promote_types", "result_type", "unravel_index", "asarray", "scalar_tensor", "empty_strided",
     "lu_unpack", "channels_last", "channels_last_3d", "contiguous_format", "layout", "memory_format", "preserve_format", "strided",
     *FUNCTIONS, *nn.functional.TORCH_FUNCTIONS,

@@ -1,6 +1,6 @@
 """The process-wide switches that PyTorch training scripts set at the top: ``gw.backends.cudnn.benchmark``,
 ``gw.backends.cuda.matmul.allow_tf32``, ``gw.set_float32_matmul_precision``, ``gw.use_deterministic_algorithms``,
-and ``gw.compile``.
+``gw.set_num_threads`` and ``gw.compile``.
 
 They are accepted, kept and read back as in PyTorch so that such a script runs unchanged, but they change nothing:
 the server chooses its kernels (NumPy's or CuPy's; no cuDNN autotuning, no TF32) and runs each op eagerly as it
@@ -9,6 +9,7 @@ arrives, and its kernels give the same result for the same input on every run.
 
 from __future__ import annotations
 
+import os
 from types import SimpleNamespace
 
 _MATMUL_PRECISIONS = ("highest", "high", "medium")
@@ -20,7 +21,8 @@ cuda = SimpleNamespace(matmul=SimpleNamespace(allow_tf32=False, allow_fp16_reduc
                                               allow_bf16_reduced_precision_reduction=True))
 mps = SimpleNamespace(is_available=lambda: False, is_built=lambda: False)
 
-_state = {"matmul_precision": "highest", "deterministic": False, "warn_only": False}
+_state = {"matmul_precision": "highest", "deterministic": False, "warn_only": False,
+          "threads": os.cpu_count() or 1, "interop_threads": os.cpu_count() or 1}
 
 
 def set_float32_matmul_precision(precision: str) -> None:
@@ -37,6 +39,28 @@ def set_float32_matmul_precision(precision: str) -> None:
 
 def get_float32_matmul_precision() -> str:
     return _state["matmul_precision"]
+
+
+def set_num_threads(n: int) -> None:
+    """``torch.set_num_threads``: kept and read back; the server's threads are its operator's to set."""
+    if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
+        raise RuntimeError("set_num_threads expects a positive integer")
+    _state["threads"] = n
+
+
+def get_num_threads() -> int:
+    return _state["threads"]
+
+
+def set_num_interop_threads(n: int) -> None:
+    """``torch.set_num_interop_threads``: kept and read back, as ``set_num_threads``."""
+    if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
+        raise RuntimeError("set_num_interop_threads expects a positive integer")
+    _state["interop_threads"] = n
+
+
+def get_num_interop_threads() -> int:
+    return _state["interop_threads"]
 
 
 def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:

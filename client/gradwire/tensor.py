@@ -1283,6 +1283,11 @@ class Tensor:
         """``x.type(dtype)``: ``x.to(dtype)``; with no dtype, the type's name as PyTorch writes it (``gradwire.FloatTensor``)."""
         if dtype is None:
             return f"gradwire.{_TENSOR_TYPE_NAMES.get(self.dtype, self.dtype.name)}Tensor"
+        if isinstance(dtype, str) and dtype.endswith("Tensor"):  # "torch.DoubleTensor", as type() names them
+            named = {name: dtype for dtype, name in _TENSOR_TYPE_NAMES.items()}.get(dtype.rpartition(".")[2].removesuffix("Tensor"))
+            if named is None:
+                raise ValueError(f"invalid type: '{dtype}'")
+            dtype = named
         return self.to(dtype)
 
     def scatter(self, dim, index, src=None, value=None, *, reduce=None):

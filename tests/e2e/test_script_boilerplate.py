@@ -45,6 +45,16 @@ def test_the_switches_a_script_sets_are_kept_and_read_back():
     for bad in (lambda m: m.use_deterministic_algorithms("yes"), lambda m: m.use_deterministic_algorithms(True, warn_only=1)):
         assert _outcome(lambda: bad(gw)) == _outcome(lambda: bad(torch))
 
+    threads = gw.get_num_threads()
+    gw.set_num_threads(3)
+    gw.set_num_interop_threads(2)  # torch allows this once per process, before any parallel work: not called on torch
+    assert gw.get_num_threads() == 3 and gw.get_num_interop_threads() == 2
+    gw.set_num_threads(threads)
+    for bad in (lambda m: m.set_num_threads(0), lambda m: m.set_num_threads(-1)):
+        theirs = _outcome(lambda: bad(torch))
+        assert theirs is not None and _outcome(lambda: bad(gw)) == theirs
+    assert _outcome(lambda: gw.set_num_interop_threads(0)) == (RuntimeError, "set_num_interop_threads expects a positive integer")
+
 
 def test_compile_returns_the_model_and_checks_its_arguments(session):
     model = gw.nn.Linear(3, 2)
@@ -64,6 +74,10 @@ def test_compile_returns_the_model_and_checks_its_arguments(session):
 
 def test_typename_names_tensors_as_their_type_does(session):
     assert gw.typename(session.tensor([1.0])) == session.tensor([1.0]).type() == "gradwire.FloatTensor"
+    x, t = session.tensor([1.5]), torch.tensor([1.5])
+    for name in ("torch.DoubleTensor", "torch.LongTensor", "torch.HalfTensor"):
+        assert str(x.type(name).dtype) == str(t.type(name).dtype).removeprefix("torch.")
+    assert _outcome(lambda: x.type("torch.FooTensor")) == _outcome(lambda: t.type("torch.FooTensor"))
     assert gw.typename(3) == torch.typename(3) == "int"
     assert gw.typename(np.zeros(1)) == torch.typename(np.zeros(1))
 
