@@ -54,6 +54,12 @@ class Generator:
         self._session.set_rng_state(new_state, self._handle)
         return self
 
+    def __deepcopy__(self, memo):
+        """A new generator in the same session, in this one's state, as ``copy.deepcopy`` of PyTorch's."""
+        copied = Generator(self.device, session=self._session)
+        copied._initial = self._initial
+        return copied.set_state(self.get_state())
+
     def __repr__(self):
         return f"<gradwire.Generator object at {id(self):#x}>"
 

@@ -273,6 +273,12 @@ class Session:
         self._replies = self._stub.Run(iter(self._requests.get, None), metadata=self._metadata + (REPLIES_HEADER,))
 
     # --- context manager and lifetime ----------------------------------------------------
+    def __deepcopy__(self, memo):
+        return self  # a deep copy of what holds a session (a model, a state dict) copies its tensors, in this session
+
+    def __reduce_ex__(self, protocol):
+        raise TypeError("a gradwire Session is a connection to a server and cannot be pickled")
+
     def __enter__(self):
         return self
 

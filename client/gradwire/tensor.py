@@ -438,6 +438,30 @@ class Tensor:
         except Exception:
             pass  # interpreter shutdown: the server frees the session anyway
 
+    # --- copies: a deep copy is a new tensor on the server; a pickle cannot carry one --------------
+    def __deepcopy__(self, memo):
+        """``copy.deepcopy``: a new leaf in the same session with a copy of the values (and of ``.grad``), as PyTorch's,
+        which copies leaves only. A model's ``deepcopy`` (an EMA or a target network) comes through here."""
+        if not self._is_leaf:
+            raise errors.FailedPreconditionError(
+                "Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol at the moment.")
+        with no_grad():
+            out = self._copied(self.clone())
+        memo[id(self)] = out
+        grad = self.grad
+        if grad is not None:
+            out.grad = grad.__deepcopy__(memo)
+        return out
+
+    def _copied(self, values: "Tensor") -> "Tensor":
+        """``values`` (a fresh copy of this tensor's) made what this tensor is: a leaf that requires grad where it did;
+        Parameter and Buffer wrap it as themselves."""
+        return values.requires_grad_() if self._requires_grad else values
+
+    def __reduce_ex__(self, protocol):
+        raise TypeError("a gradwire Tensor lives in its session on the server and cannot be pickled: write it with "
+                        "gw.save, or pickle its values (x.numpy())")
+
     # --- what the client knows, or asks once ------------------------------------------------
     def _meta(self):
         meta = self._session._fetch(self, meta_only=True)

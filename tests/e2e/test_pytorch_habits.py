@@ -667,6 +667,39 @@ def test_placement_keywords_of_a_training_loop_run_unchanged(session):
         x.clone(memory_format="channels_last")
 
 
+def test_deepcopy_of_a_model_makes_a_target_network_as_in_torch(session):
+    """``copy.deepcopy(model)`` (EMA weights, a DQN's target network): new leaves with the values and grads copied on
+    the server, tied weights kept tied, in the same session; the copy moves apart from the original."""
+    import copy
+    import pickle
+
+    model = gw.nn.Sequential(gw.nn.Linear(2, 3, session=session), gw.nn.BatchNorm1d(3, session=session), gw.nn.Linear(3, 3, session=session))
+    model[0].bias = model[2].bias  # tied: one parameter in two places
+    model(session.randn(4, 2)).sum().backward()
+    opt = gw.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    opt.step()
+    target = copy.deepcopy(model)
+    for (name, ours), theirs in zip(model.named_parameters(), target.parameters()):
+        assert type(theirs) is gw.nn.Parameter and theirs is not ours and theirs.requires_grad, name
+        assert theirs.tolist() == ours.tolist() and theirs.grad.tolist() == ours.grad.tolist(), name
+    assert target[0].bias is target[2].bias and target[1].running_mean.tolist() == model[1].running_mean.tolist()
+    with gw.no_grad():
+        target[0].weight.add_(1.0)
+    assert np.allclose((target[0].weight - model[0].weight).detach().numpy(), 1.0)  # the original is untouched
+    state = copy.deepcopy(opt.state_dict())
+    assert state["state"][0]["momentum_buffer"].tolist() == opt.state_dict()["state"][0]["momentum_buffer"].tolist()
+    g = gw.Generator(session=session).manual_seed(3)
+    assert session.rand(3, generator=copy.deepcopy(g)).tolist() == session.rand(3, generator=g).tolist()
+
+    with pytest.raises(RuntimeError) as theirs:
+        copy.deepcopy(torch.ones(1, requires_grad=True) * 2)
+    with pytest.raises(gw.FailedPreconditionError) as ours:
+        copy.deepcopy(model[0].weight * 2)
+    assert str(ours.value) == str(theirs.value).split("  ")[0]
+    with pytest.raises(TypeError, match="cannot be pickled: write it with gw.save"):
+        pickle.dumps(model[0].weight)
+
+
 def test_a_shape_is_a_size_as_in_pytorch(session):
     ours, theirs = session.zeros(2, 3, 4).shape, torch.zeros(2, 3, 4).shape
     assert isinstance(ours, tuple) and ours == theirs == (2, 3, 4) and ours.numel() == theirs.numel() == 24

@@ -40,6 +40,9 @@ class Parameter(Tensor):
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
 
+    def _copied(self, values):
+        return Parameter(values, self.requires_grad)
+
 
 class Buffer(Tensor):
     """A Tensor that a ``Module`` registers as a buffer when assigned as its attribute, as ``torch.nn.Buffer``
@@ -58,6 +61,9 @@ class Buffer(Tensor):
         self.persistent = persistent
         if data.requires_grad:
             self.requires_grad_(True)
+
+    def _copied(self, values):
+        return Buffer(values.requires_grad_(self.requires_grad), persistent=self.persistent)
 
 
 _HANDLE = Tensor.__dict__["_handle"]  # the slot: an uninitialized tensor's property below stands in front of it

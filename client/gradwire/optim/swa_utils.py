@@ -21,8 +21,6 @@ import math
 from ..grad_mode import no_grad
 from ..nn.layers import _BatchNorm
 from ..nn.module import Module
-from ..nn.parameter import Parameter
-from ..tensor import Tensor
 from .lr_scheduler import LRScheduler, _format_param
 
 __all__ = ["AveragedModel", "SWALR", "get_ema_avg_fn", "get_ema_multi_avg_fn", "get_swa_avg_fn", "get_swa_multi_avg_fn", "update_bn"]
@@ -81,26 +79,6 @@ def get_swa_avg_fn():
     return swa_update
 
 
-def _copy_module(model: Module) -> Module:
-    """``copy.deepcopy(model)`` with its parameters and buffers cloned on the server (the session itself is shared)."""
-    memo = {}
-    for module in model.modules():
-        for name, param in module._parameters.items():
-            if param is not None and id(param) not in memo:
-                memo[id(param)] = Parameter(param.detach().clone(), param.requires_grad)
-        for name, buffer in module._buffers.items():
-            if buffer is not None and id(buffer) not in memo:
-                memo[id(buffer)] = buffer.detach().clone()
-    for value in list(memo.values()):
-        memo.setdefault(id(value._session), value._session)
-    for module in model.modules():  # a tensor held otherwise (a cached mask, a constant) is cloned as well
-        for value in vars(module).values():
-            if isinstance(value, Tensor) and id(value) not in memo:
-                memo[id(value)] = value.detach().clone()
-                memo.setdefault(id(value._session), value._session)
-    return copy.deepcopy(model, memo)
-
-
 class AveragedModel(Module):
     """``torch.optim.swa_utils.AveragedModel``: a copy of ``model`` whose weights are an average of the model's.
 
@@ -114,7 +92,7 @@ class AveragedModel(Module):
         super().__init__()
         if avg_fn is not None and multi_avg_fn is not None:
             raise AssertionError("Only one of avg_fn and multi_avg_fn should be provided")
-        self.module = _copy_module(model)
+        self.module = copy.deepcopy(model)  # tensors cloned on the server; the session is shared (Tensor.__deepcopy__)
         if device is not None:
             self.module = self.module.to(device)
         session = next(itertools.chain(model.parameters(), model.buffers()))._session
