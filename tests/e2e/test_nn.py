@@ -915,6 +915,14 @@ _INTERPOLATIONS = [
     ((2, 3, 4, 5), {"scale_factor": 1.5, "mode": "bilinear", "align_corners": True}),
     ((2, 3, 6), {"scale_factor": 2.5, "mode": "linear"}),
     ((2, 3, 6), {"size": 4}),
+    ((2, 3, 5, 7), {"size": (9, 4), "mode": "bicubic"}),
+    ((2, 3, 5, 7), {"size": (9, 4), "mode": "bicubic", "align_corners": True}),
+    ((1, 2, 8, 6), {"scale_factor": 0.5, "mode": "bicubic"}),
+    ((1, 2, 4, 4), {"scale_factor": 2.5, "mode": "bicubic"}),
+    ((1, 2, 8, 6), {"size": (3, 4), "mode": "area"}),
+    ((1, 2, 7), {"size": 5, "mode": "area"}),
+    ((1, 2, 7, 5), {"size": (4, 9), "mode": "nearest-exact"}),
+    ((1, 2, 7), {"scale_factor": 1.7, "mode": "nearest-exact"}),
 ]
 
 

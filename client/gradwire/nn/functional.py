@@ -1262,19 +1262,25 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     return (x1 - x2 + eps).norm(p, -1, keepdim=keepdim)
 
 
+_INTERPOLATING = ("linear", "bilinear", "trilinear")  # by spatial dims; "bicubic" is 2-D only
+
+
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None, recompute_scale_factor=None, antialias=False):
     """Resize the spatial dims of an (N, C, L), (N, C, H, W) or (N, C, D, H, W) input, as
-    ``torch.nn.functional.interpolate``: ``"nearest"``, or ``"linear"``/``"bilinear"``/``"trilinear"`` (``align_corners``
-    as PyTorch's), one dim at a time; indexing and weighted sums on the server, differentiable."""
+    ``torch.nn.functional.interpolate``: ``"nearest"``, ``"nearest-exact"``, ``"linear"``/``"bilinear"``/``"trilinear"``,
+    ``"bicubic"`` (4-D; PyTorch's cubic convolution, A = -0.75, taps clamped at the border) with ``align_corners`` as
+    PyTorch's, and ``"area"`` (adaptive average pooling); one dim at a time, as indexing and weighted sums on the
+    server, differentiable."""
     spatial = input.ndim - 2
-    if spatial not in (1, 2, 3) or mode not in ("nearest", ("linear", "bilinear", "trilinear")[spatial - 1]):
+    modes = ("nearest", "nearest-exact", "area") + ((_INTERPOLATING[spatial - 1],) if 1 <= spatial <= 3 else ()) + (("bicubic",) if spatial == 2 else ())
+    if spatial not in (1, 2, 3) or mode not in modes:
         raise errors.UnimplementedError(f"interpolate: mode {mode!r} on a {input.ndim}-D input is not supported "
-                                        "(nearest, linear on 3-D, bilinear on 4-D, trilinear on 5-D)")
+                                        "(nearest, nearest-exact, area; linear on 3-D, bilinear and bicubic on 4-D, trilinear on 5-D)")
     if antialias:
         raise errors.UnimplementedError("interpolate: antialias is not supported")
     if (size is None) == (scale_factor is None):
         raise errors.InvalidArgumentError("only one of size or scale_factor should be defined")
-    if mode == "nearest" and align_corners is not None:
+    if mode in ("nearest", "nearest-exact", "area") and align_corners is not None:
         raise errors.InvalidArgumentError("align_corners option can only be set with the interpolating modes: linear | bilinear | bicubic | trilinear")
     sizes_in = input.shape[2:]
     if size is not None:
@@ -1284,25 +1290,49 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         factors = (scale_factor,) * spatial if isinstance(scale_factor, (int, float)) else tuple(scale_factor)
         sizes_out = tuple(int(math.floor(n * f)) for n, f in zip(sizes_in, factors))
         scales = [None if recompute_scale_factor else f for f in factors]
+    if mode == "area":
+        return (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d)[spatial - 1](input, sizes_out)
     out = input
     for k, (n_in, n_out, scale) in enumerate(zip(sizes_in, sizes_out, scales)):
         dim = 2 + k
         ratio = n_in / n_out if scale is None else 1.0 / scale  # PyTorch's source scale: the given factor, where given
         lead = (slice(None),) * dim
-        if mode == "nearest":
-            index = np.minimum(np.floor(np.arange(n_out) * ratio).astype(np.int64), n_in - 1)
+        if mode in ("nearest", "nearest-exact"):
+            offset = 0.5 if mode == "nearest-exact" else 0.0
+            index = np.minimum(np.floor((np.arange(n_out) + offset) * ratio).astype(np.int64), n_in - 1)
             out = out[lead + (index,)]
             continue
         if align_corners:
             src = np.arange(n_out) * ((n_in - 1) / (n_out - 1) if n_out > 1 else 0.0)
         else:
-            src = np.maximum((np.arange(n_out) + 0.5) * ratio - 0.5, 0.0)
-        low = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
+            src = (np.arange(n_out) + 0.5) * ratio - 0.5
+            if mode != "bicubic":  # the cubic kernel reads taps left of the first sample; the linear one starts there
+                src = np.maximum(src, 0.0)
+        low = np.floor(src).astype(np.int64)
+        shape = (n_out,) + (1,) * (input.ndim - dim - 1)
+        if mode == "bicubic":
+            taps = [np.clip(low + d, 0, n_in - 1) for d in (-1, 0, 1, 2)]
+            weights = _cubic_weights(src - low)
+            terms = [out[lead + (tap,)] * input._session.tensor(w.astype(input.dtype).reshape(shape)) for tap, w in zip(taps, weights)]
+            out = terms[0] + terms[1] + terms[2] + terms[3]
+            continue
+        low = np.minimum(low, n_in - 1)
         high = np.minimum(low + 1, n_in - 1)
-        weight = (src - low).astype(input.dtype).reshape((n_out,) + (1,) * (input.ndim - dim - 1))
+        weight = (src - low).astype(input.dtype).reshape(shape)
         near, far = out[lead + (low,)], out[lead + (high,)]
         out = near + (far - near) * input._session.tensor(weight)
     return out
+
+
+def _cubic_weights(t, a=-0.75):
+    """The four taps' weights at fractions ``t`` (PyTorch's cubic convolution, Keys' kernel with ``a``)."""
+    def near(x):  # |x| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x):  # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    return far(t + 1.0), near(t), near(1.0 - t), far(2.0 - t)
 
 
 def _linspace_from_neg_one(steps, align_corners):
