@@ -519,6 +519,8 @@ class Tensor:
 
     is_cuda = property(lambda self: self._session.device == "cuda")
     is_cpu = property(lambda self: self._session.device == "cpu")
+    # what a gradwire tensor never is (PyTorch's other layouts and devices), for the libraries that ask
+    is_sparse = is_sparse_csr = is_quantized = is_meta = is_mps = is_xpu = is_nested = is_mkldnn = property(lambda self: False)
 
     @property
     def requires_grad(self) -> bool:

@@ -651,6 +651,7 @@ def test_placement_keywords_of_a_training_loop_run_unchanged(session):
         gw.ones(2, pin_memory=True, layout=gw.strided), gw.tril_indices(2, 2, device=device),
     ]
     assert all(t.device == device and t.layout is gw.strided for t in made)
+    assert not any(getattr(x, name) for name in ("is_sparse", "is_sparse_csr", "is_quantized", "is_meta", "is_mps", "is_nested"))
     assert made[1].dtype == gw.float64 and made[6].requires_grad and made[12].shape == (2, 2)
     moved = x.to(device, non_blocking=True)
     assert moved is x and x.to(device, copy=True) is not x and x.to(device, gw.float64, non_blocking=True).dtype == gw.float64
