@@ -227,7 +227,10 @@ def _cat(inputs, params):
     shapes = [x._shape for x in inputs]
     if any(s is None for s in shapes):
         return None
-    dim = params.get("dim", 0) % len(shapes[0])
+    shapes = [s for s in shapes if s != (0,)] or [(0,)]  # 1-D empty tensors are skipped (PyTorch's legacy rule)
+    dim = params.get("dim", 0) % max(len(shapes[0]), 1)
+    if not shapes[0] or any(len(s) != len(shapes[0]) or any(a != b for d, (a, b) in enumerate(zip(s, shapes[0])) if d != dim) for s in shapes):
+        return None  # refused by the server, with PyTorch's words
     out = list(shapes[0])
     out[dim] = sum(s[dim] for s in shapes)
     dtype = inputs[0]._dtype

@@ -2644,7 +2644,7 @@ _NO_PARAMS = {}
 # the params that name dims of input 0, and how many dims the output adds (unsqueeze and stack: one):
 # checked before anything is queued, as PyTorch checks them (an IndexError at once)
 _DIM_PARAMS = {
-    **dict.fromkeys(("cumsum", "gather", "norm", "sum", "mean", "var", "std", "max", "min", "argmax", "argmin", "softmax", "log_softmax", "squeeze", "cat",
+    **dict.fromkeys(("cumsum", "gather", "norm", "sum", "mean", "var", "std", "max", "min", "argmax", "argmin", "softmax", "log_softmax", "squeeze",
                      "prod", "amax", "amin", "logsumexp", "all", "any", "count_nonzero", "sort", "topk", "cummax", "cummin", "scatter_reduce"),
                     (("dim",), 0)),
     **dict.fromkeys(("flip", "roll"), (("dims",), 0)),
@@ -2822,6 +2822,9 @@ def cat(tensors, dim=0):
     tensors = tuple(tensors)
     if not tensors:
         raise errors.InvalidArgumentError("torch.cat(): expected a non-empty list of Tensors")
+    # dim names a dim of the first tensor that is not 1-D and empty: those are skipped (PyTorch's legacy rule)
+    first = next((t for t in tensors if isinstance(t, Tensor) and t._shape != (0,)), tensors[0])
+    _check_dims(first, {"dim": dim}, ("dim",), 0)
     return _op("cat", tensors, {"dim": dim})
 
 

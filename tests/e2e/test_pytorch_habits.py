@@ -701,6 +701,28 @@ def test_deepcopy_of_a_model_makes_a_target_network_as_in_torch(session):
         pickle.dumps(model[0].weight)
 
 
+@pytest.mark.parametrize("shapes, dim", [([(0,), (2, 3)], 1), ([(2, 3), (0,), (2, 4)], 1), ([(0,), (0,)], 0), ([(2, 3), (4, 3)], -2)])
+def test_cat_skips_one_dimensional_empty_tensors_as_torch_does(session, shapes, dim):
+    """``torch.cat([torch.empty(0), x], dim)``: the accumulator idiom; the empty tensor is skipped, its gradient empty."""
+    arrays = [np.random.default_rng(3).standard_normal(shape).astype(np.float32) for shape in shapes]
+    ours = [session.tensor(a, requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out, expected = gw.cat(ours, dim), torch.cat(theirs, dim)
+    assert out.shape == expected.shape and out.detach().numpy().tolist() == expected.detach().numpy().tolist()
+    (out * out).sum().backward(), (expected * expected).sum().backward()
+    for a, b in zip(ours, theirs):
+        assert a.grad.shape == b.grad.shape and np.allclose(a.grad.numpy(), b.grad.numpy())
+
+
+@pytest.mark.parametrize("shapes", [[(2, 3), (2, 4)], [(2,), (2, 3)], [(), (2,)]])
+def test_cat_refuses_mismatched_tensors_in_torchs_words(session, shapes):
+    with pytest.raises(RuntimeError) as theirs:
+        torch.cat([torch.zeros(shape) for shape in shapes])
+    with pytest.raises(gw.InvalidArgumentError) as ours:
+        gw.cat([session.zeros(*shape) for shape in shapes]).tolist()
+    assert f"cat: {theirs.value}" in str(ours.value)
+
+
 def test_a_shape_is_a_size_as_in_pytorch(session):
     ours, theirs = session.zeros(2, 3, 4).shape, torch.zeros(2, 3, 4).shape
     assert isinstance(ours, tuple) and ours == theirs == (2, 3, 4) and ours.numel() == theirs.numel() == 24

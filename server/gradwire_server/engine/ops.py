@@ -934,7 +934,30 @@ defop("unsqueeze", lambda xp, x, dim: xp.expand_dims(x, dim), "UnsqueezeBackward
 defop("index", lambda xp, x, key: x[key], _index_node, view=True)
 defop("index_put", _index_put, _index_put_node, 2)  # (x, value), the key a param as index's
 defop("copy_slices", _copy_slices, "CopySlices", 2)  # (root, written), the view's steps a param
-defop("cat", lambda xp, *xs, dim=0: xp.concatenate(xs, axis=dim), "CatBackward0", None)
+def is_legacy_empty(x) -> bool:
+    """A 1-D tensor of no elements: ``torch.cat`` skips it, whatever the others' shapes (PyTorch's legacy rule)."""
+    return x.ndim == 1 and x.shape[0] == 0
+
+
+def _cat(xp, *xs, dim=0):
+    """``torch.cat``, with PyTorch's checks and words (NumPy's differ) and its legacy rule for 1-D empty tensors."""
+    for i, x in enumerate(xs):
+        if x.ndim == 0:
+            raise ValueError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
+    kept = [(i, x) for i, x in enumerate(xs) if not is_legacy_empty(x)] or [(0, xs[0])]
+    first = kept[0][1]
+    axis = _axis(dim, first.ndim)
+    for i, x in kept[1:]:
+        if x.ndim != first.ndim:
+            raise ValueError(f"Tensors must have same number of dimensions: got {first.ndim} and {x.ndim}")
+        for d in range(first.ndim):
+            if d != axis and x.shape[d] != first.shape[d]:
+                raise ValueError(f"Sizes of tensors must match except in dimension {axis}. Expected size {first.shape[d]} but got "
+                                 f"size {x.shape[d]} for tensor number {i} in the list.")
+    return xp.concatenate([x for _, x in kept], axis=axis)
+
+
+defop("cat", _cat, "CatBackward0", None)
 defop("stack", lambda xp, *xs, dim=0: xp.stack(xs, axis=dim), "StackBackward0", None)
 defop("to", lambda xp, x, dtype: (x.real if x.dtype.kind == "c" and dtype.kind != "c" else x).astype(dtype), "ToCopyBackward0")  # (complex to real: the real part)
 defop("clone", lambda xp, x: x.copy(), "CloneBackward0")

@@ -151,7 +151,10 @@ def _copy_slices_grad_root(xp, g, ans, root, written, steps):
 
 
 def _cat_grad(xp, g, ans, *xs, argnum, dim=0):
-    start = sum(xs[j].shape[dim] for j in range(argnum))
+    if ops.is_legacy_empty(xs[argnum]) and g.ndim != 1:  # skipped by the forward: no elements, no gradient
+        return xp.zeros((0,), dtype=g.dtype)
+    dim = dim % g.ndim
+    start = sum(xs[j].shape[dim] for j in range(argnum) if not ops.is_legacy_empty(xs[j]))
     region = [slice(None)] * g.ndim
     region[dim] = slice(start, start + xs[argnum].shape[dim])
     return g[tuple(region)]
