@@ -1582,15 +1582,38 @@ class Tensor:
             out = out[lead + (slice(1, None),)] - out[lead + (slice(None, -1),)]
         return out
 
-    def repeat_interleave(self, repeats, dim=None):
-        """Each element (of ``dim``; of the flattened tensor by default) repeated ``repeats`` (an int) times in place."""
-        if not isinstance(repeats, (int, np.integer)):
-            raise errors.UnimplementedError("repeat_interleave: only an int number of repeats is supported")
+    def repeat_interleave(self, repeats=None, dim=None, *, output_size=None):
+        """Each element (of ``dim``; of the flattened tensor by default) repeated ``repeats`` times in place, as
+        ``torch.repeat_interleave``: an int, or a tensor of counts, one per element (read here: a sync point, as the
+        output's size depends on them); ``t.repeat_interleave()`` alone: each index repeated ``t[index]`` times."""
+        if repeats is None:  # torch.repeat_interleave(counts): the indices, each as often as its count
+            return self._session.tensor(np.repeat(np.arange(self.numel()), self._repeat_counts(self.numel())))
         x = self.reshape(-1) if dim is None else self
         dim = 0 if dim is None else _wrap_dim(dim, x.ndim)
+        if isinstance(repeats, Tensor):
+            counts = repeats._repeat_counts(x.shape[dim] if x.ndim else 1, dim)
+            if counts.size != 1:
+                return x[(slice(None),) * dim + (np.repeat(np.arange(x.shape[dim]), counts),)]
+            repeats = int(counts[0])
+        if repeats < 0:
+            raise errors.InvalidArgumentError("Repeats must be non-negative")
         shape = x.shape
         spread = x.unsqueeze(dim + 1).expand(shape[: dim + 1] + (int(repeats),) + shape[dim + 1 :])
         return spread.reshape(shape[:dim] + (shape[dim] * int(repeats),) + shape[dim + 1 :])
+
+    def _repeat_counts(self, size, dim=0) -> np.ndarray:
+        """This tensor's values as repeat counts for the ``size`` elements along ``dim``, checked as PyTorch checks them."""
+        if self.ndim > 1:
+            raise errors.InvalidArgumentError("repeats must be 0-dim or 1-dim tensor")
+        if self.dtype.kind not in "iu":
+            raise errors.UnimplementedError(f'"repeat_interleave_cpu" not implemented for \'{_TENSOR_TYPE_NAMES.get(self.dtype, self.dtype.name)}\'')
+        counts = np.asarray(self.tolist(), dtype=np.int64).reshape(-1)
+        if (counts < 0).any():
+            raise errors.InvalidArgumentError("repeats can not be negative")
+        if counts.size != 1 and counts.size != size:
+            raise errors.InvalidArgumentError(f"repeats must have the same size as input along dim, but got repeats.size(0) = {counts.size} "
+                                              f"and input.size({dim}) = {size}")
+        return counts
 
     def kron(self, other):
         """The Kronecker product, as ``torch.kron``."""
@@ -1655,7 +1678,12 @@ class Tensor:
         return self.transpose(0, 1) if self.ndim == 2 else self
 
     def permute(self, *dims):
-        return _op("permute", (self,), {"dims": _sizes(dims)})
+        dims = _sizes(dims)
+        if self._shape is not None and len(dims) != len(self._shape):  # PyTorch checks the count before the dims
+            raise errors.InvalidArgumentError(
+                "permute(sparse_coo): number of dimensions in the tensor input does not match the length of the desired ordering of "
+                f"dimensions i.e. input.dim() = {len(self._shape)} is not equal to len(dims) = {len(dims)}")
+        return _op("permute", (self,), {"dims": dims})
 
     def expand(self, *sizes):
         return _op("expand", (self,), {"sizes": _sizes(sizes)})

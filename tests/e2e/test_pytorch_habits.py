@@ -723,6 +723,54 @@ def test_cat_refuses_mismatched_tensors_in_torchs_words(session, shapes):
     assert f"cat: {theirs.value}" in str(ours.value)
 
 
+_MISTAKES = [  # each refused by torch and by gradwire (at the next sync point), in torch's words
+    "m.stack([m.zeros(2), m.zeros(3)])",
+    "m.zeros(2, 3).gather(1, m.zeros(3, 1, dtype=m.int64))",
+    "m.zeros(2, 3).permute(0, 0)",
+    "m.zeros(2, 3).permute(0, 1, 2)",
+    "m.zeros(2, 3).expand(3, 3)",
+    "m.zeros(2, 3).expand(3)",
+    "m.zeros(2, 3).expand(-1, 2, 3)",
+    "m.zeros(4).view(-1, -1)",
+    "m.zeros(3).sum(dim=(0, 0))",
+    "m.einsum('ij,jk->ik', m.zeros(2, 3), m.zeros(2, 3))",
+    "m.einsum('ii->i', m.zeros(2, 3))",
+    "m.nn.functional.max_pool2d(m.zeros(1, 1, 2, 2), 3)",
+    "m.nn.functional.cross_entropy(m.zeros(2, 3), m.zeros(2, 3, dtype=m.int64))",
+    "m.nn.functional.embedding(m.tensor([0.5]), m.zeros(3, 2))",
+    "m.nn.functional.one_hot(m.tensor([3]), 2)",
+    "m.nn.functional.one_hot(m.tensor([-1]), 3)",
+    "m.zeros(2, 3).repeat_interleave(m.tensor([1, 2]), dim=1)",
+    "m.zeros(2, 3).repeat_interleave(m.tensor([1, -1]), dim=0)",
+    "m.zeros(2).repeat_interleave(-1)",
+]
+
+
+@pytest.mark.parametrize("mistake", _MISTAKES)
+def test_a_mistake_is_refused_in_torchs_words(session, mistake):
+    with pytest.raises(Exception) as theirs:
+        eval(mistake, {"m": torch})
+    with pytest.raises(gw.GradwireError) as ours:
+        result = eval(mistake, {"m": gw})
+        session.sync()
+        result.tolist()
+    assert str(theirs.value).splitlines()[0] in str(ours.value)
+
+
+def test_one_hot_and_repeat_interleave_by_counts_as_in_torch(session):
+    labels = np.array([[0, 2], [1, 2]])
+    assert gw.nn.functional.one_hot(session.tensor(labels)).tolist() == torch.nn.functional.one_hot(torch.tensor(labels)).tolist()
+    assert gw.nn.functional.one_hot(session.tensor(labels), 4).shape == (2, 2, 4)
+    x, t = session.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True), torch.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    ours, theirs = x.repeat_interleave(session.tensor([1, 2]), dim=0), t.repeat_interleave(torch.tensor([1, 2]), dim=0)
+    assert ours.tolist() == theirs.tolist()
+    (ours * ours).sum().backward(), (theirs * theirs).sum().backward()
+    assert x.grad.tolist() == t.grad.tolist()
+    assert x.repeat_interleave(session.tensor(2), dim=1).tolist() == t.repeat_interleave(torch.tensor(2), dim=1).tolist()
+    assert gw.repeat_interleave(session.tensor([1, 0, 2])).tolist() == torch.repeat_interleave(torch.tensor([1, 0, 2])).tolist()
+    assert gw.nn.functional.linear(x, session.tensor([1.0, -1.0])).tolist() == torch.nn.functional.linear(t, torch.tensor([1.0, -1.0])).tolist()
+
+
 def test_a_shape_is_a_size_as_in_pytorch(session):
     ours, theirs = session.zeros(2, 3, 4).shape, torch.zeros(2, 3, 4).shape
     assert isinstance(ours, tuple) and ours == theirs == (2, 3, 4) and ours.numel() == theirs.numel() == 24

@@ -153,7 +153,10 @@ def prelu(input, weight):
 
 
 def linear(input, weight, bias=None):
-    """``input @ weight.T + bias``, in one op."""
+    """``input @ weight.T + bias``, in one op (a 1-D ``weight``: ``input @ weight + bias``, as PyTorch's)."""
+    if isinstance(weight, Tensor) and weight.ndim == 1:
+        out = input @ weight
+        return out if bias is None else out + bias
     return _op("linear", (input, weight) if bias is None else (input, weight, bias))
 
 
@@ -1459,12 +1462,10 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
 
 def one_hot(tensor, num_classes=-1):
     """int64 rows with a 1 at each class index of ``tensor``, as ``torch.nn.functional.one_hot``
-    (``num_classes=-1``: the largest index plus one, read from the server)."""
+    (``num_classes=-1``: the largest index plus one; its shape is then the server's to tell)."""
     if tensor.dtype.kind not in "iu":
         raise errors.InvalidArgumentError("one_hot is only applicable to index tensor of type LongTensor.")
-    if num_classes == -1:
-        num_classes = int(tensor.max().item()) + 1 if tensor.numel() else 0
-    return (tensor.unsqueeze(-1) == tensor._session.arange(num_classes)).long()
+    return _op("one_hot", (tensor,), {"num_classes": int(num_classes)})  # the server checks the values
 
 
 def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):

@@ -21,6 +21,16 @@ SUPPORTED = {np.dtype(name): name for name in ("float32", "float64", "float16", 
 if BFLOAT16 is not None:
     SUPPORTED[BFLOAT16] = "bfloat16"
 
+# PyTorch's names of the scalar types, as its messages quote them ("not implemented for 'Long'")
+TORCH_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool", "float16": "Half",
+               "float32": "Float", "float64": "Double", "bfloat16": "BFloat16", "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
+
+
+def torch_name(dtype) -> str:
+    """PyTorch's name of ``dtype``'s scalar type (``Long``, ``Float``, ...)."""
+    return TORCH_NAMES.get(dtype.name, dtype.name)
+
+
 # Storage dtypes the engine computes in another (``Engine.apply``): ml_dtypes' bfloat16 is a NumPy "V" kind with ufunc
 # loops in bfloat16 only (sums accumulate in bfloat16, no matmul, no SciPy special functions). PyTorch's CPU kernels
 # compute bfloat16 in float32 and round the result once; so does the engine, and its backward rules run in float32.

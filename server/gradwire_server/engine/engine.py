@@ -15,11 +15,11 @@ from collections import namedtuple
 import numpy as np
 
 from .backend import Backend
-from .dtypes import COMPUTE, DEFAULT_FLOAT, checked_integer, complex_of, is_floating, parse_dtype, promote_tensors, wrap_integer
+from .dtypes import COMPUTE, DEFAULT_FLOAT, checked_integer, complex_of, is_floating, parse_dtype, promote_tensors, torch_name, wrap_integer
 from .errors import DeviceError, DTypeError, GraphError, IndexOutOfRange, InvalidArgument, NotForComplex, ShapeError
 from .graph import DROPPED, AccumulateGrad, Meta, Node, is_grad_enabled, set_grad_enabled, walk_backward
 from .traced import Traced, TracedNumpy, traced_input_grads
-from .ops import OPS, type_name
+from .ops import OPS
 from .tensor import Tensor
 from .vjps import NON_DIFFERENTIABLE, VJPS
 
@@ -406,8 +406,8 @@ class Engine:
                 raise InvalidArgument(f"unknown in-place op {name!r}")
         except TypeError:  # NumPy's casting errors are TypeErrors
             other_dtype = getattr(other, "dtype", None)  # (PyTorch's names of the types)
-            other_name = type_name(other_dtype) if other_dtype is not None else type(other).__name__
-            raise DTypeError(f"{name}_: result type {other_name} can't be cast to the desired output type {type_name(array.dtype)}") from None
+            other_name = torch_name(other_dtype) if other_dtype is not None else type(other).__name__
+            raise DTypeError(f"{name}_: result type {other_name} can't be cast to the desired output type {torch_name(array.dtype)}") from None
         except (ValueError, IndexError) as error:
             if "read-only" in str(error):
                 raise InvalidArgument(
@@ -452,7 +452,7 @@ class Engine:
         if out.shape != array.shape:
             raise ShapeError(f"output with shape {list(array.shape)} doesn't match the broadcast shape {list(out.shape)}")
         if not self.xp.can_cast(out.dtype, array.dtype, "same_kind"):
-            raise DTypeError(f"{name}_: result type {type_name(out.dtype)} can't be cast to the desired output type {type_name(array.dtype)}")
+            raise DTypeError(f"{name}_: result type {torch_name(out.dtype)} can't be cast to the desired output type {torch_name(array.dtype)}")
         try:
             self.xp.copyto(array, out.array, casting="same_kind")
         except ValueError as error:
@@ -896,14 +896,13 @@ def _refuse_integers(name, array, params, default):
     if name == "mean":
         raise DTypeError(
             "mean(): could not infer output dtype. Input dtype must be either a floating point or complex dtype. "
-            f"Got: {_TORCH_NAMES.get(array.dtype.name, array.dtype.name)}"
+            f"Got: {torch_name(array.dtype)}"
         )
-    raise DTypeError(f"{name}(): not implemented for {_TORCH_NAMES.get(array.dtype.name, array.dtype.name)} tensors: convert with .float() first")
+    raise DTypeError(f"{name}(): not implemented for {torch_name(array.dtype)} tensors: convert with .float() first")
 
 
 _BOOL, _INT64 = np.dtype(np.bool_), np.dtype(np.int64)
 _FLOAT_RESULTS = frozenset(("div", "atan2", "copysign"))  # ops whose integer inputs compute in the default float dtype
-_TORCH_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
 # what an op does with an integer or bool input 0, as PyTorch: float ops compute in the default float dtype
 _INTEGER_RULES = {
     **dict.fromkeys(["exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "log1p", "expm1", "rsqrt", "reciprocal", "tan", "asin",
@@ -1013,6 +1012,11 @@ def _explain(name, inputs, params, error) -> Exception:
         return ShapeError(f"matmul: mat1 and mat2 shapes cannot be multiplied ({'x'.join(map(str, a))} and {'x'.join(map(str, b))})")
     if name == "reshape" and "cannot reshape" in text:
         return ShapeError(f"reshape: shape '{list(params.get('shape', ()))}' is invalid for input of size {math_prod(shapes[0])}")
+    if "duplicate value in 'axis'" in text:  # a reduction over a dim named twice
+        dims = [d % max(len(shapes[0]), 1) for d in params.get("dim", ())] if isinstance(shapes[0], tuple) else []
+        twice = next((d for i, d in enumerate(dims) if d in dims[:i]), None)
+        if twice is not None:
+            return InvalidArgument(f"{name}: dim {twice} appears multiple times in the list of dims")
     if isinstance(error, np.exceptions.AxisError) and error.ndim is not None:
         n = max(error.ndim, 1)  # a 0-d tensor takes dim 0 and -1, as PyTorch's
         return IndexOutOfRange(f"{name}: Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {error.axis})")

@@ -11,20 +11,17 @@ from __future__ import annotations
 import numpy  # (numpy.broadcast_shapes: of shapes, on any device; CuPy has none)
 
 from . import ops  # (ops imports this module: its names are read when called)
+from .dtypes import torch_name
 from .errors import InvalidArgument, LinAlgError
 
 
 def _square(xp, a, name):
     if a.dtype.kind != "f":
-        raise TypeError(f"linalg.{name}: Expected a floating point or complex tensor as input. Got {_torch_type(a.dtype)}")
+        raise TypeError(f"linalg.{name}: Expected a floating point or complex tensor as input. Got {torch_name(a.dtype)}")
     if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
         if a.ndim < 2:
             raise ValueError(f"linalg.{name}: The input tensor A must have at least 2 dimensions.")
         raise ValueError(f"linalg.{name}: A must be batches of square matrices, but they are {a.shape[-2]} by {a.shape[-1]} matrices")
-
-
-def _torch_type(dtype):
-    return {"int64": "Long", "int32": "Int", "bool": "Bool", "int16": "Short", "int8": "Char", "uint8": "Byte"}.get(dtype.name, dtype.name)
 
 
 def _mT(a):
@@ -78,7 +75,7 @@ def solve_triangular(xp, a, b, upper=False, unitriangular=False):
     other triangle of A not read; its diagonal not read either where ``unitriangular``); batch dims broadcast."""
     for x, which in ((a, "A"), (b, "B")):
         if x.dtype.kind != "f":
-            raise TypeError(f"linalg.solve_triangular: Expected a floating point or complex tensor as input. Got {_torch_type(x.dtype)}")
+            raise TypeError(f"linalg.solve_triangular: Expected a floating point or complex tensor as input. Got {torch_name(x.dtype)}")
         if x.ndim < 2:
             raise ValueError(f"linalg.solve_triangular: The input tensor {which} must have at least 2 dimensions.")
     if a.shape[-1] != a.shape[-2]:
@@ -114,7 +111,7 @@ def lu_factor(xp, a):
     pivoting (the row with the largest |entry| in each column, the first of ties), L's unit diagonal implied, pivots
     1-based int32; info the 1-based column of the first zero pivot (0 where none). No error for a singular matrix."""
     if a.dtype.kind != "f":
-        raise TypeError(f"linalg.lu_factor: Expected a floating point or complex tensor as input. Got {_torch_type(a.dtype)}")
+        raise TypeError(f"linalg.lu_factor: Expected a floating point or complex tensor as input. Got {torch_name(a.dtype)}")
     if a.ndim < 2:
         raise ValueError("linalg.lu_factor: The input tensor A must have at least 2 dimensions.")
     m, n = a.shape[-2:]
@@ -158,7 +155,7 @@ def lu_permutation(xp, pivots, m):
     """The row order of LAPACK's pivots (1-based swaps, ..., k): perm, (..., m) int64, with A = P L U for P the
     permutation matrix with P[perm[i], i] = 1 (torch.linalg.lu_factor's pivots as lu_unpack reads them)."""
     if pivots.dtype.kind not in "iu":
-        raise TypeError(f"lu_unpack: LU_pivots is expected to be a contiguous tensor of torch.int32 dtype. Got {_torch_type(pivots.dtype)}")
+        raise TypeError(f"lu_unpack: LU_pivots is expected to be a contiguous tensor of torch.int32 dtype. Got {torch_name(pivots.dtype)}")
     if pivots.ndim < 1 or pivots.shape[-1] > m:
         raise ValueError(f"lu_unpack: the pivots (size {pivots.shape[-1] if pivots.ndim else 0}) must number at most the rows ({m})")
     if pivots.size and (int(pivots.min()) < 1 or int(pivots.max()) > m):
@@ -311,7 +308,7 @@ def solve(xp, a, b):
     """X with A X = B, as ``torch.linalg.solve`` (B a vector, or a batch of them, where it has one dim fewer than A)."""
     _square(xp, a, "solve")
     if b.dtype.kind != "f":
-        raise TypeError(f"linalg.solve: Expected a floating point tensor as B. Got {_torch_type(b.dtype)}")
+        raise TypeError(f"linalg.solve: Expected a floating point tensor as B. Got {torch_name(b.dtype)}")
     matrix, vector = _as_matrix(a, b)
     if matrix.ndim < 2 or matrix.shape[-2] != a.shape[-1]:
         columns = matrix.shape[-1] if matrix.ndim >= 2 else 1
@@ -350,7 +347,7 @@ def eigvalsh_grad(xp, g, ans, a, upper=False):
 def svdvals(xp, a):
     """The singular values of each matrix (..., m, n), descending."""
     if a.dtype.kind != "f":
-        raise TypeError(f"linalg.svd: Expected a floating point or complex tensor as input. Got {_torch_type(a.dtype)}")
+        raise TypeError(f"linalg.svd: Expected a floating point or complex tensor as input. Got {torch_name(a.dtype)}")
     if a.ndim < 2:
         raise ValueError("linalg.svd: The input tensor A must have at least 2 dimensions.")
     return xp.linalg.svd(a, compute_uv=False)
@@ -385,7 +382,7 @@ def cholesky_grad(xp, g, ans, a, upper=False):
 
 def _float_matrices(xp, a, name):
     if a.dtype.kind != "f":
-        raise TypeError(f"linalg.{name}: Expected a floating point or complex tensor as input. Got {_torch_type(a.dtype)}")
+        raise TypeError(f"linalg.{name}: Expected a floating point or complex tensor as input. Got {torch_name(a.dtype)}")
     if a.ndim < 2:
         raise ValueError(f"linalg.{name}: The input tensor A must have at least 2 dimensions.")
 
@@ -510,7 +507,7 @@ def eig(xp, a):
     """``(eigenvalues, eigenvectors)`` of each square matrix, complex (of a real one too), the eigenvectors of norm 1, as
     ``torch.linalg.eig``. On an array module without a general eigensolver (CuPy), NumPy's on the host."""
     if a.dtype.kind not in "fc":
-        raise TypeError(f"linalg.eig: Expected a floating point or complex tensor as input. Got {_torch_type(a.dtype)}")
+        raise TypeError(f"linalg.eig: Expected a floating point or complex tensor as input. Got {torch_name(a.dtype)}")
     if a.ndim < 2:
         raise ValueError("linalg.eig: The input tensor A must have at least 2 dimensions.")
     if a.shape[-1] != a.shape[-2]:

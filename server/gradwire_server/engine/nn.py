@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 
 from .backend import as_strided, host_loops
+from .dtypes import torch_name
 from .errors import NoDerivative
 
 
@@ -377,7 +378,8 @@ def _pool_geometry(x, kernel_size, stride, padding, dilation=1, ceil_mode=False)
     h, w = x.shape[2:]
     oh, ow = _pool_size(h, kh, sh, ph, dh, ceil_mode), _pool_size(w, kw, sw, pw, dw, ceil_mode)
     if oh < 1 or ow < 1:
-        raise ValueError(f"max_pool2d: output size is too small (input {list(x.shape)}, kernel_size={[kh, kw]}, stride={[sh, sw]})")
+        raise ValueError(f"Given input size: ({'x'.join(map(str, x.shape[1:]))}). Calculated output size: ({x.shape[1]}x{oh}x{ow}). "
+                         "Output size is too small")
     return (kh, kw), (sh, sw), (ph, pw), (oh, ow), (dh, dw)
 
 
@@ -616,7 +618,7 @@ def embedding(xp, indices, weight, padding_idx=None):
     """``torch.nn.functional.embedding``: rows of ``weight`` picked by integer ``indices``."""
     if indices.dtype.kind not in "iu":
         raise TypeError(
-            f"Expected tensor for argument #1 'indices' to have one of the following scalar types: Long, Int; but got {indices.dtype} instead"
+            f"Expected tensor for argument #1 'indices' to have one of the following scalar types: Long, Int; but got torch.{torch_name(indices.dtype)}Tensor instead (while checking arguments for embedding)"
         )
     if weight.ndim != 2:
         raise ValueError(f"embedding: 'weight' must be 2-D, got size {list(weight.shape)}")
@@ -758,6 +760,8 @@ def _targets(xp, scores, target, ignore_index, name, check=True):
     if check:
         if target.dtype.kind not in "iu":
             raise TypeError(f"{name}: expected target of an integer dtype (class indices), but got {target.dtype}")
+        if name == "cross_entropy" and target.shape == scores.shape:  # class probabilities, of an integer dtype
+            raise TypeError(f"Expected floating point type for target with class probabilities, got {torch_name(target.dtype)}")
         expected = scores.shape[:cdim] + scores.shape[cdim + 1 :]
         if tuple(target.shape) != tuple(expected):
             if scores.ndim >= 2 and target.ndim >= 1 and target.shape[0] != scores.shape[0]:

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import linalg, nn
 from .backend import digamma, erf, erfc, erfcx, erfinv, i0, lgamma, polygamma
-from .dtypes import checked_integer
+from .dtypes import TORCH_NAMES, checked_integer, torch_name
 from .errors import DTypeError, InvalidArgument
 
 
@@ -108,9 +108,21 @@ def _index_node(shapes, params):
 
 
 def _expand(xp, x, sizes):
+    """``x.expand(*sizes)``: -1 keeps a dim; PyTorch's checks and words (NumPy's broadcast error says neither)."""
     lead = len(sizes) - x.ndim
+    if lead < 0:
+        raise ValueError(f"expand(torch.{torch_name(x.dtype)}Tensor{{{list(x.shape)}}}, size={list(sizes)}): the number of "
+                         f"sizes provided ({len(sizes)}) must be greater or equal to the number of dimensions in the tensor ({x.ndim})")
+    for i, n in enumerate(sizes):
+        if i < lead:
+            if n == -1:
+                raise ValueError(f"The expanded size of the tensor (-1) isn't allowed in a leading, non-existing dimension {i}")
+        elif n != -1 and n != x.shape[i - lead] and x.shape[i - lead] != 1:
+            raise ValueError(f"The expanded size of the tensor ({n}) must match the existing size ({x.shape[i - lead]}) at non-singleton "
+                             f"dimension {i}.  Target sizes: {list(sizes)}.  Tensor sizes: {list(x.shape)}")
     shape = tuple(x.shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(sizes))
     return xp.broadcast_to(x, shape)
+
 
 
 def _squeeze(xp, x, dim=None):
@@ -125,8 +137,6 @@ def _squeeze(xp, x, dim=None):
     return x.squeeze(dims) if dims else x
 
 
-_TORCH_TYPE_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double"}
-
 
 def _is_float(x) -> bool:
     """A float array or a Python float (an operand of an elementwise op)."""
@@ -139,7 +149,7 @@ def _bitwise(name, ufunc):
     def forward(xp, *operands):
         for x in operands:
             if _is_float(x):
-                raise TypeError(f'"{name}" not implemented for \'{_TORCH_TYPE_NAMES.get(x.dtype.name, "Float") if hasattr(x, "dtype") else "Float"}\'')
+                raise TypeError(f'"{name}" not implemented for \'{TORCH_NAMES.get(x.dtype.name, "Float") if hasattr(x, "dtype") else "Float"}\'')
         return getattr(xp, ufunc)(*operands)
 
     return forward
@@ -152,7 +162,7 @@ def _shift(name, left):
     def forward(xp, x, y):
         for v in (x, y):
             if _is_float(v):
-                raise TypeError(f'"{name}" not implemented for \'{_TORCH_TYPE_NAMES.get(v.dtype.name, "Float") if hasattr(v, "dtype") else "Float"}\'')
+                raise TypeError(f'"{name}" not implemented for \'{TORCH_NAMES.get(v.dtype.name, "Float") if hasattr(v, "dtype") else "Float"}\'')
         dtype = next(v.dtype for v in (x, y) if hasattr(v, "dtype"))  # (promoted already: the tensors share one dtype)
         x, y = xp.asarray(x, dtype=dtype), xp.asarray(y)
         bits = dtype.itemsize * 8
@@ -223,8 +233,10 @@ def _gather(xp, x, index, dim):
     if index.ndim != x.ndim:
         raise ValueError("Index tensor must have the same number of dimensions as input tensor")
     d = _axis(dim, x.ndim)
-    if any(index.shape[k] > x.shape[k] for k in range(x.ndim) if k != d):
-        raise ValueError(f"Size does not match at dimension {d} expected index {list(index.shape)} to be no larger than self {list(x.shape)} apart from dimension {d}")
+    for k in range(x.ndim):
+        if k != d and index.shape[k] > x.shape[k]:
+            raise ValueError(f"Size does not match at dimension {k} expected index {list(index.shape)} to be no larger than self "
+                             f"{list(x.shape)} apart from dimension {d}")
     if index.size and bool(((index < 0) | (index >= x.shape[d])).any()):
         bad = index[(index < 0) | (index >= x.shape[d])].reshape(-1)[0]
         raise IndexError(f"index {int(bad)} is out of bounds for dimension {d} with size {x.shape[d]}")
@@ -468,8 +480,17 @@ def einsum(xp, equation, *xs):
     """``xp.einsum``; contracted pairwise through BLAS (``optimize``) where the plain loop would be long: more than
     a million products (planning costs some 50 us, more than a small contraction saves)."""
     sizes = {}
-    for term, x in zip(equation.partition("->")[0].split(","), xs):
-        sizes.update(zip(term, getattr(x, "shape", ())))
+    for operand, (term, x) in enumerate(zip(equation.partition("->")[0].split(","), xs)):
+        seen = {}
+        for letter, n in zip(term, getattr(x, "shape", ())):  # PyTorch's checks, in its words (NumPy's are terse)
+            if letter in seen and seen[letter] != n:
+                raise ValueError(f"einsum(): subscript {letter} is repeated for operand {operand} but the sizes don't match, {n} != {seen[letter]}")
+            seen[letter] = n
+            if sizes.get(letter, n) != n and 1 not in (n, sizes[letter]):
+                raise ValueError(f"einsum(): subscript {letter} has size {n} for operand {operand} which does not broadcast with previously "
+                                 f"seen size {sizes[letter]}")
+            if sizes.get(letter, 1) == 1:
+                sizes[letter] = n
     return xp.einsum(equation, *xs, optimize=math.prod(sizes.values()) > 1_000_000)
 
 
@@ -550,7 +571,7 @@ def _histc(xp, x, bins=100, min=0, max=0):
     a value as PyTorch's kernel finds it, in x's precision: (v - min) * bins / (max - min), truncated, the
     last edge falling in the last bin."""
     if x.dtype.kind != "f":
-        raise TypeError(f'"histogram_cpu" not implemented for \'{_TORCH_INTEGER_NAMES.get(x.dtype.name, x.dtype.name)}\'')
+        raise TypeError(f'"histogram_cpu" not implemented for \'{torch_name(x.dtype)}\'')
     if bins <= 0:
         raise ValueError(f"torch.histogram(): bins must be > 0, but got {bins} for dimension 0")
     low, high = float(min), float(max)
@@ -570,7 +591,6 @@ def _histc(xp, x, bins=100, min=0, max=0):
     return xp.bincount(where, minlength=bins)[:bins].astype(x.dtype)
 
 
-_TORCH_INTEGER_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
 
 
 def _nonzero(xp, x):
@@ -760,17 +780,13 @@ def _logcumsumexp(xp, x, dim):
     return xp.ascontiguousarray(xp.moveaxis(_accumulate(xp, xp.logaddexp, xp.moveaxis(x, d, -1)), -1, d))
 
 
-def _torchtype_name(dtype) -> str:
-    return {**_TORCH_TYPE_NAMES, **_TORCH_INTEGER_NAMES}.get(dtype.name, dtype.name)
-
-
 def _integers_only(ufunc):
     """gcd and lcm: on integer tensors only (not bool), as PyTorch's, in its words where refused."""
 
     def forward(xp, x, y):
         for a in (x, y):
             if hasattr(a, "dtype") and a.dtype.kind not in "iu":
-                raise TypeError(f'"{ufunc}_cpu" not implemented for \'{_torchtype_name(a.dtype)}\'')
+                raise TypeError(f'"{ufunc}_cpu" not implemented for \'{torch_name(a.dtype)}\'')
         return getattr(xp, ufunc)(x, y)
 
     return forward
@@ -779,7 +795,7 @@ def _integers_only(ufunc):
 def _nextafter(xp, x, y):
     for a in (x, y):
         if hasattr(a, "dtype") and a.dtype.kind != "f":
-            raise TypeError(f'"nextafter_cpu" not implemented for \'{_torchtype_name(a.dtype)}\'')
+            raise TypeError(f'"nextafter_cpu" not implemented for \'{torch_name(a.dtype)}\'')
     return xp.nextafter(x, y)
 
 
@@ -918,7 +934,13 @@ defop("norm", vector_norm, "LinalgVectorNormBackward0")
 defop("masked_fill", _masked_fill, "MaskedFillBackward0", 2)  # (x, mask), value a number: a tensor value goes through where
 defop("softmax", _softmax, "SoftmaxBackward0")
 defop("log_softmax", _log_softmax, "LogSoftmaxBackward0")
-defop("reshape", lambda xp, x, shape: x.reshape(shape), "ViewBackward0", view=True)
+def _reshape(xp, x, shape):
+    if sum(1 for n in shape if n == -1) > 1:
+        raise ValueError("only one dimension can be inferred")
+    return x.reshape(shape)
+
+
+defop("reshape", _reshape, "ViewBackward0", view=True)
 def _transpose(xp, x, dim0, dim1):
     """``x.transpose(dim0, dim1)``: the dims checked here (CuPy's swapaxes says only "Axis out of range"); a 0-d
     tensor's dim 0 and -1 swap with themselves, as PyTorch's."""
@@ -927,7 +949,17 @@ def _transpose(xp, x, dim0, dim1):
 
 
 defop("transpose", _transpose, "TransposeBackward0", view=True)
-defop("permute", lambda xp, x, dims: x.transpose(dims), "PermuteBackward0", view=True)
+def _permute(xp, x, dims):
+    if len(dims) != x.ndim:
+        raise ValueError(f"permute(sparse_coo): number of dimensions in the tensor input does not match the length of the desired "
+                         f"ordering of dimensions i.e. input.dim() = {x.ndim} is not equal to len(dims) = {len(dims)}")
+    wrapped = [_axis(d, x.ndim) for d in dims]
+    if len(set(wrapped)) != len(wrapped):
+        raise ValueError("permute(): duplicate dims are not allowed.")
+    return x.transpose(wrapped)
+
+
+defop("permute", _permute, "PermuteBackward0", view=True)
 defop("expand", _expand, "ExpandBackward0", view=True)
 defop("squeeze", _squeeze, _by_dim("SqueezeBackward0", "SqueezeBackward1"), view=True)
 defop("unsqueeze", lambda xp, x, dim: xp.expand_dims(x, dim), "UnsqueezeBackward0", view=True)
@@ -958,7 +990,14 @@ def _cat(xp, *xs, dim=0):
 
 
 defop("cat", _cat, "CatBackward0", None)
-defop("stack", lambda xp, *xs, dim=0: xp.stack(xs, axis=dim), "StackBackward0", None)
+def _stack(xp, *xs, dim=0):
+    for i, x in enumerate(xs[1:], 1):
+        if x.shape != xs[0].shape:
+            raise ValueError(f"stack expects each tensor to be equal size, but got {list(xs[0].shape)} at entry 0 and {list(x.shape)} at entry {i}")
+    return xp.stack(xs, axis=dim)
+
+
+defop("stack", _stack, "StackBackward0", None)
 defop("to", lambda xp, x, dtype: (x.real if x.dtype.kind == "c" and dtype.kind != "c" else x).astype(dtype), "ToCopyBackward0")  # (complex to real: the real part)
 defop("clone", lambda xp, x: x.copy(), "CloneBackward0")
 defop("contiguous", lambda xp, x: x if x.flags.c_contiguous else x.copy(), "CloneBackward0", view=True)  # the same memory where it is already
@@ -1010,6 +1049,25 @@ defop("any", _all_any("any"), "")
 defop("nonzero", _nonzero, "")
 defop("unique", lambda xp, x, dim=None: _unique(xp, x, dim), "")  # (values, inverse, counts), sorted
 defop("bincount", lambda xp, x, minlength=0: _bincount(xp, x, None, minlength), "")
+
+
+def _one_hot(xp, x, num_classes=-1):
+    """``F.one_hot``: int64 rows with a 1 at each class index, the values checked as PyTorch checks them (here, so the
+    client need not read them; ``num_classes=-1``: the largest value plus one)."""
+    if x.dtype.kind not in "iu":
+        raise TypeError("one_hot is only applicable to index tensor of type LongTensor.")
+    if x.size and int(x.min()) < 0:
+        raise ValueError("Class values must be non-negative.")
+    if num_classes == -1:
+        if not x.size:
+            raise ValueError("Can not infer total number of classes from empty tensor.")
+        num_classes = int(x.max()) + 1
+    elif x.size and int(x.max()) >= num_classes:
+        raise ValueError("Class values must be smaller than num_classes.")
+    return (x[..., None] == xp.arange(num_classes)).astype(xp.int64)
+
+
+defop("one_hot", _one_hot, "")
 defop("bincount_weighted", lambda xp, x, weights, minlength=0: _bincount(xp, x, weights, minlength), "", 2)  # (x, weights): no promotion
 defop("searchsorted", _searchsorted, "", 2)  # (sorted_sequence, values): no promotion
 defop("histc", _histc, "")  # no derivative, as PyTorch's
@@ -1023,19 +1081,14 @@ def _complex(xp, real, imag):
         if not hasattr(part, "dtype"):
             raise InvalidArgument(f"complex(): argument '{name}' must be Tensor, not {type(part).__name__}")
     if real.dtype.kind != "f" or imag.dtype.kind != "f":
-        raise DTypeError(f"Expected both inputs to be Half, Float or Double tensors but got {type_name(real.dtype)} and {type_name(imag.dtype)}")
+        raise DTypeError(f"Expected both inputs to be Half, Float or Double tensors but got {torch_name(real.dtype)} and {torch_name(imag.dtype)}")
     if real.dtype != imag.dtype:
-        raise DTypeError(f"Expected object of scalar type {type_name(real.dtype)} but got scalar type {type_name(imag.dtype)} for second argument")
+        raise DTypeError(f"Expected object of scalar type {torch_name(real.dtype)} but got scalar type {torch_name(imag.dtype)} for second argument")
     shape = np.broadcast_shapes(real.shape, imag.shape)  # (of shapes, on any device: CuPy has none)
     out = xp.empty(shape, dtype=xp.complex128 if real.dtype == xp.float64 else xp.complex64)
     out.real[...] = real  # the parts as they are: inf and -0.0 stay (real + 1j * imag would make inf * 1j a NaN)
     out.imag[...] = imag
     return out
-
-
-def type_name(dtype):
-    return {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool", "float16": "Half", "float32": "Float",
-            "float64": "Double", "complex64": "ComplexFloat", "complex128": "ComplexDouble"}.get(dtype.name, dtype.name)
 
 
 def _imag(xp, x):
@@ -1059,7 +1112,7 @@ def _fftn(xp, x, s, dim, norm="backward", inverse=False):
 
 def _rfftn(xp, x, s, dim, norm="backward"):
     if x.dtype.kind == "c":
-        raise DTypeError(f"rfftn expects a real-valued input tensor, but got {type_name(x.dtype)}")
+        raise DTypeError(f"rfftn expects a real-valued input tensor, but got {torch_name(x.dtype)}")
     return xp.fft.rfftn(_spectral_input(xp, x), s=s, axes=dim, norm=norm)
 
 
