@@ -728,7 +728,7 @@ class Session:
             elif array.dtype.kind == "c":  # complex numbers: the default float dtype's complex (complex64), as PyTorch infers
                 array = array.astype(np.complex128 if defaults.current == np.float64 else np.complex64)
         if requires_grad and not floats.is_inexact(array.dtype):
-            raise errors.InvalidArgumentError("only Tensors of floating point and complex dtype can require gradients")
+            raise errors.InvalidArgumentError("Only Tensors of floating point and complex dtype can require gradients")
         if floats.is_bfloat16(array.dtype):
             self._check_dtype(array.dtype)
         array = np.require(array, requirements="C")  # not ascontiguousarray: it makes a 0-d array 1-d
@@ -779,7 +779,7 @@ class Session:
         if floats.is_bfloat16(dtype):
             self._check_dtype(dtype)
         if requires_grad and not floats.is_inexact(dtype):
-            raise errors.InvalidArgumentError("only Tensors of floating point and complex dtype can require gradients")
+            raise errors.InvalidArgumentError("Only Tensors of floating point and complex dtype can require gradients")
         out = Tensor(self, self._handle(), shape, dtype, bool(requires_grad))
         with self._lock:
             if self._released:  # as in tensor(): freed before the new one is counted
@@ -830,6 +830,10 @@ class Session:
         """A tensor filled with ``fill_value`` (its dtype inferred from the value, as PyTorch does)."""
 
         size = _size_args((size,))
+        if isinstance(fill_value, Tensor) and fill_value.numel() == 1:  # a one-element tensor is a number here, as in PyTorch
+            fill_value = fill_value.item()
+        if not isinstance(fill_value, (bool, int, float, complex, np.number, np.bool_)):
+            raise TypeError(f"full(): argument 'fill_value' (position 2) must be Number, not {type(fill_value).__name__}")
         if dtype is None:
             dtype = np.bool_ if isinstance(fill_value, bool) else np.int64 if isinstance(fill_value, int) else defaults.current
         return self._factory("full", size, as_dtype(dtype), requires_grad, size=size, fill_value=fill_value)
@@ -841,6 +845,8 @@ class Session:
             start, end = 0, start
         if step == 0:
             raise errors.InvalidArgumentError("arange(): step must be nonzero")
+        if (end - start) * step < 0:
+            raise errors.InvalidArgumentError("upper bound and lower bound inconsistent with step sign")
         if dtype is None:
             dtype = defaults.current if any(isinstance(v, float) for v in (start, end, step)) else np.int64
         length = max(0, int(np.ceil((end - start) / step)))
@@ -1052,13 +1058,12 @@ class Session:
         for i, (tensor, g) in enumerate(pairs):
             if not isinstance(tensor, Tensor):
                 raise TypeError(f"backward: element {i} of tensors is not a Tensor but {type(tensor).__name__}")
+            if not tensor._requires_grad:  # checked first, as PyTorch does
+                raise errors.FailedPreconditionError(f"element {i} of tensors does not require grad and does not have a grad_fn")
             if g is None and tensor._shape is not None and math.prod(tensor._shape) != 1:
                 raise errors.InvalidArgumentError("grad can be implicitly created only for scalar outputs")
             if g is None and tensor._dtype is not None and tensor._dtype.kind == "c":
                 raise errors.InvalidArgumentError(f"grad can be implicitly created only for real scalar outputs but got torch.{tensor._dtype.name}")
-        for i, (tensor, _) in enumerate(pairs):
-            if not tensor._requires_grad:
-                raise errors.FailedPreconditionError(f"element {i} of tensors does not require grad and does not have a grad_fn")
         if inputs is not None:
             inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
             if not inputs:
@@ -1067,7 +1072,7 @@ class Session:
                 if not isinstance(x, Tensor):
                     raise TypeError(f"backward: element {i} of inputs is not a Tensor but {type(x).__name__}")
                 if not x._requires_grad:
-                    raise errors.FailedPreconditionError(f"One of the differentiated Tensors (input {i}) does not require grad")
+                    raise errors.FailedPreconditionError(f"One of the differentiated Tensors does not require grad (input {i})")
         pairs = [(t, g if g is None or isinstance(g, Tensor) else self.tensor(np.asarray(g, dtype=t.dtype))) for t, g in pairs]
         roots = tuple(t for t, _ in pairs)
         with self._lock:

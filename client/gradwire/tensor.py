@@ -686,7 +686,7 @@ class Tensor:
                 "variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach()."
             )
         if requires_grad and self._dtype is not None and not is_inexact(self._dtype):
-            raise errors.InvalidArgumentError("only Tensors of floating point and complex dtype can require gradients")
+            raise errors.InvalidArgumentError("only Tensors of floating point dtype can require gradients")
         if self._is_leaf:
             self._session._set_requires_grad(self, bool(requires_grad))
             self._requires_grad = bool(requires_grad)

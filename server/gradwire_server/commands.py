@@ -320,7 +320,7 @@ def _factory(session, factory, inline_bytes):
     session.quota.before_factory(factory.name, params)
     try:
         tensor = make(session.engine, requires_grad=factory.requires_grad, **params)
-    except TypeError as error:
+    except (TypeError, ValueError) as error:  # a parameter the engine cannot use: the client's error
         raise InvalidRequest(f"{factory.name}: {error}") from None
     session.bind(factory.handle, tensor)
 

@@ -28,7 +28,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             raise errors.FailedPreconditionError(f"element {i} of tensors does not require grad and does not have a grad_fn")
     for i, x in enumerate(inputs):
         if not x._requires_grad:
-            raise errors.FailedPreconditionError(f"One of the differentiated Tensors (input {i}) does not require grad")
+            raise errors.FailedPreconditionError(f"One of the differentiated Tensors does not require grad (input {i})")
     retain_graph = create_graph if retain_graph is None else retain_graph
     return tuple(session._functional_grad(outputs, inputs, grad_outputs, retain_graph, allow_unused, create_graph))
 

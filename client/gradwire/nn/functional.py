@@ -15,7 +15,7 @@ import numpy as np
 from .. import errors
 from ..floats import is_floating
 from ..amp.autocast_mode import autocast_op
-from ..tensor import Tensor, _op, _op_into, cat, stack, where
+from ..tensor import Size, Tensor, _op, _op_into, cat, stack, where
 
 __all__ = [
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "conv2d", "cross_entropy", "dropout", "elu", "gelu", "leaky_relu", "silu", "softplus", "embedding", "layer_norm", "linear", "log_softmax", "max_pool2d",
@@ -208,8 +208,39 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     x = _with_length_dim("conv1d", input)
     if weight.ndim != 3:
         raise errors.InvalidArgumentError(f"conv1d: weight must be 3-D (out_channels, in_channels, kW), got size {list(weight.shape)}")
+    _check_conv1d(input, weight, padding, dilation, groups)
     padding = padding if isinstance(padding, str) else (0, _scalar(padding))
     return conv2d(x, weight.unsqueeze(-2), bias, (1, _scalar(stride)), padding, (1, _scalar(dilation)), groups).squeeze(-2)
+
+
+def _check_conv1d(input, weight, padding, dilation, groups):
+    """PyTorch's checks of a 1-D convolution, in its words, where the shapes are known here (the 2-D convolution that
+    runs it would name shapes with a height dim the caller never wrote)."""
+    shape, kernel = input._shape, weight._shape
+    if shape is None or kernel is None:
+        return
+    batched = shape if len(shape) == 3 else (1,) + tuple(shape)
+    if batched[1] != kernel[1] * groups:
+        raise errors.InvalidArgumentError(f"Given groups={groups}, weight of size {list(kernel)}, expected input{list(batched)} to have "
+                                          f"{kernel[1] * groups} channels, but got {batched[1]} channels instead")
+    if isinstance(padding, str):
+        return
+    padded, extent = batched[2] + 2 * _scalar(padding), _scalar(dilation) * (kernel[2] - 1) + 1
+    if padded < extent:
+        raise errors.InvalidArgumentError(f"Calculated padded input size per channel: ({padded}). Kernel size: ({extent}). Kernel size can't "
+                                          "be greater than actual input size")
+
+
+def _check_pool1d(name, input, kernel_size, stride, padding, dilation, ceil_mode):
+    """PyTorch's refusal of a 1-D pooling whose output would be empty, in its words (see ``_check_conv1d``)."""
+    if input._shape is None:
+        return
+    length, k, s, p, d = input._shape[-1], _scalar(kernel_size), _scalar(stride), _scalar(padding), _scalar(dilation)
+    out = (length + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)) // s + 1
+    if ceil_mode and (out - 1) * s >= length + p:
+        out -= 1
+    if out <= 0:
+        raise errors.InvalidArgumentError(f"{name}() Invalid computed output size: {out}")
 
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
@@ -217,6 +248,7 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     (``return_indices``: the index along L of every maximum, the flat index into a 1 x L plane)."""
     stride = kernel_size if stride is None or stride == () else stride
     x = _with_length_dim("max_pool1d", input)
+    _check_pool1d("max_pool1d", input, kernel_size, stride, padding, dilation, ceil_mode)
     out = max_pool2d(x, (1, _scalar(kernel_size)), (1, _scalar(stride)), (0, _scalar(padding)), (1, _scalar(dilation)), ceil_mode, return_indices)
     return tuple(t.squeeze(-2) for t in out) if return_indices else out.squeeze(-2)
 
@@ -966,6 +998,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     dim) PyTorch's stable formula over ops. ``weight`` rescales each element's loss."""
     _check_reduction(reduction)
     target = _as_probabilities(target, input)
+    if target._shape is not None and input._shape is not None and target._shape != input._shape:
+        raise ValueError(f"Target size ({Size(target._shape)}) must be the same as input size ({Size(input._shape)})")
     if pos_weight is None:
         losses = _op("binary_cross_entropy_with_logits", (input, target), _given(reduction=(reduction if weight is None else "none", "mean")))
     else:
@@ -984,6 +1018,9 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     PyTorch's. ``weight`` rescales each element's loss."""
     _check_reduction(reduction)
     target = _as_probabilities(target, input)
+    if target._shape is not None and input._shape is not None and target._shape != input._shape:
+        raise ValueError(f"Using a target size ({Size(target._shape)}) that is different to the input size ({Size(input._shape)}) is "
+                         "deprecated. Please ensure they have the same size.")
     if weight is None:
         return _op("binary_cross_entropy", (input, target), _given(reduction=(reduction, "mean")))
     losses = _op("binary_cross_entropy", (input, target), {"reduction": "none"})
@@ -1265,7 +1302,7 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     return (x1 - x2 + eps).norm(p, -1, keepdim=keepdim)
 
 
-_INTERPOLATING = ("linear", "bilinear", "trilinear")  # by spatial dims; "bicubic" is 2-D only
+_NEEDS_DIMS = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5}  # the interpolating modes, and the input's dims each takes
 
 
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None, recompute_scale_factor=None, antialias=False):
@@ -1275,8 +1312,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     PyTorch's, and ``"area"`` (adaptive average pooling); one dim at a time, as indexing and weighted sums on the
     server, differentiable."""
     spatial = input.ndim - 2
-    modes = ("nearest", "nearest-exact", "area") + ((_INTERPOLATING[spatial - 1],) if 1 <= spatial <= 3 else ()) + (("bicubic",) if spatial == 2 else ())
-    if spatial not in (1, 2, 3) or mode not in modes:
+    if mode in _NEEDS_DIMS and input.ndim != _NEEDS_DIMS[mode]:
+        raise errors.UnimplementedError(f"Got {input.ndim}D input, but {mode} mode needs {_NEEDS_DIMS[mode]}D input")
+    if spatial not in (1, 2, 3) or mode not in ("nearest", "nearest-exact", "area", *_NEEDS_DIMS):
         raise errors.UnimplementedError(f"interpolate: mode {mode!r} on a {input.ndim}-D input is not supported "
                                         "(nearest, nearest-exact, area; linear on 3-D, bilinear and bicubic on 4-D, trilinear on 5-D)")
     if antialias:

@@ -637,7 +637,7 @@ class Engine:
             g = capture[target]
             if g is None and not allow_unused:
                 raise GraphError(
-                    f"One of the differentiated Tensors (input {i}) appears to not have been used in the graph. "
+                    f"The differentiated Tensor at index {i} appears to not have been used in the graph. "
                     "Set allow_unused=True if this is the desired behavior."
                 )
             if type(g) is Traced:
@@ -766,6 +766,8 @@ class Engine:
         return self.full(_size_args(size), 1, dtype=dtype or DEFAULT_FLOAT, requires_grad=requires_grad)
 
     def full(self, size, fill_value, dtype=None, requires_grad=False):
+        if not isinstance(fill_value, _SCALARS + (complex,)):
+            raise InvalidArgument(f"full(): argument 'fill_value' must be Number, not {type(fill_value).__name__}")
         if dtype is None:
             dtype = np.bool_ if isinstance(fill_value, bool) else np.int64 if isinstance(fill_value, int) else DEFAULT_FLOAT
         dtype = parse_dtype(dtype)
@@ -778,6 +780,8 @@ class Engine:
             start, end = 0, start
         if step == 0:
             raise InvalidArgument("arange(): step must be nonzero")
+        if (end - start) * step < 0:
+            raise InvalidArgument("upper bound and lower bound inconsistent with step sign")
         if dtype is None:
             dtype = DEFAULT_FLOAT if any(isinstance(v, float) for v in (start, end, step)) else np.int64
         return self._leaf(self.xp.arange(start, end, step, dtype=parse_dtype(dtype)), requires_grad)
@@ -1008,8 +1012,9 @@ def _explain(name, inputs, params, error) -> Exception:
                     )
         return ShapeError(f"{name}: shapes {', '.join(map(str, shapes))} cannot be broadcast together")
     if name == "matmul" and ("mismatch" in text or "not aligned" in text or "matmul" in text):
-        a, b = shapes
-        return ShapeError(f"matmul: mat1 and mat2 shapes cannot be multiplied ({'x'.join(map(str, a))} and {'x'.join(map(str, b))})")
+        return ShapeError(f"matmul: {_matmul_mismatch(*shapes)}")
+    if "too many indices for array" in text and isinstance(shapes[0], tuple):
+        return IndexOutOfRange(f"{name}: too many indices for tensor of dimension {len(shapes[0])}")
     if name == "reshape" and "cannot reshape" in text:
         return ShapeError(f"reshape: shape '{list(params.get('shape', ()))}' is invalid for input of size {math_prod(shapes[0])}")
     if "duplicate value in 'axis'" in text:  # a reduction over a dim named twice
@@ -1023,6 +1028,18 @@ def _explain(name, inputs, params, error) -> Exception:
     if isinstance(error, IndexError):  # NumPy's words, in PyTorch's (an axis is a dimension there)
         return IndexOutOfRange(f"{name}: {text.replace(' for axis ', ' for dimension ')} (input shape {shapes[0]})")
     return InvalidArgument(f"{name}: {text} (input shapes {', '.join(map(str, shapes))})")
+
+
+def _matmul_mismatch(a, b) -> str:
+    """PyTorch's words for the product of shapes ``a`` and ``b`` that do not fit, by the kernel its matmul picks."""
+    if len(a) == 1 and len(b) == 1:
+        return (f"inconsistent tensor size, expected tensor [{a[0]}] and src [{b[0]}] to have the same number of elements, but got "
+                f"{a[0]} and {b[0]} elements respectively")
+    if len(a) == 2 and len(b) == 1:
+        return f"size mismatch, got input ({a[0]}), mat ({a[0]}x{a[1]}), vec ({b[0]})"
+    if len(a) == 3 and len(b) == 3 and a[0] == b[0]:
+        return f"Expected size for first two dimensions of batch2 tensor to be: [{a[0]}, {a[2]}] but got: [{b[0]}, {b[1]}]."
+    return f"mat1 and mat2 shapes cannot be multiplied ({'x'.join(map(str, a))} and {'x'.join(map(str, b))})"
 
 
 def math_prod(shape):
