@@ -214,9 +214,11 @@ def _output_size(name, inputs, params):
     if any(type(x) is Tensor for x in inputs):
         try:
             meta = shapes.infer(name, [_Shaped(x) if type(x) is Tensor else x for x in inputs], params)
+            if meta is not None and meta[0] is not None and not all(isinstance(n, (int, np.integer)) and n >= 0 for n in meta[0]):
+                meta = None  # a size made of what the client sent (topk's k): the op checks it
         except Exception:  # noqa: BLE001 - arguments the rules do not expect: the op gives the real error
             meta = None
-        if meta is not None and meta[0] is not None and not any(n < 0 for n in meta[0]):
+        if meta is not None and meta[0] is not None:
             shape, dtype = meta
             elements = math.prod(shape)
             op = OPS.get(name)

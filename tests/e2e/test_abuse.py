@@ -209,6 +209,15 @@ def test_wrong_dtype_strings(attacker, dtype):
     release_all(attacker, 56, 57, 58)
 
 
+def test_params_of_the_wrong_kind_are_invalid_not_internal(attacker):
+    """A string where a number goes: the op's size rules (the quota's look ahead) and factories must not trip on it."""
+    one_error(run(attacker, dict(op=pb.Op(name="topk", inputs=[pb.Operand(handle=1)], params={"k": pb.Param(s="a")}, outputs=[66, 67]))),
+              "INVALID_ARGUMENT", "topk")
+    one_error(run(attacker, dict(factory=pb.Factory(name="full", handle=68, params={"size": pb.Param(ints=pb.IntList(values=[2])),
+                                                                                   "fill_value": pb.Param(s="a")}))), "INVALID_ARGUMENT", "fill_value")
+    release_all(attacker, 66, 67, 68)
+
+
 # --- shapes and byte lengths --------------------------------------------------------------------------
 
 
