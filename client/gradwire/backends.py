@@ -43,9 +43,7 @@ def get_float32_matmul_precision() -> str:
 
 def set_num_threads(n: int) -> None:
     """``torch.set_num_threads``: kept and read back; the server's threads are its operator's to set."""
-    if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
-        raise RuntimeError("set_num_threads expects a positive integer")
-    _state["threads"] = n
+    _set_count("threads", n, "set_num_threads")
 
 
 def get_num_threads() -> int:
@@ -54,9 +52,13 @@ def get_num_threads() -> int:
 
 def set_num_interop_threads(n: int) -> None:
     """``torch.set_num_interop_threads``: kept and read back, as ``set_num_threads``."""
+    _set_count("interop_threads", n, "set_num_interop_threads")
+
+
+def _set_count(key: str, n, name: str) -> None:
     if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
-        raise RuntimeError("set_num_interop_threads expects a positive integer")
-    _state["interop_threads"] = n
+        raise RuntimeError(f"{name} expects a positive integer")
+    _state[key] = n
 
 
 def get_num_interop_threads() -> int:
