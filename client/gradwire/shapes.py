@@ -551,7 +551,7 @@ INFER = {
     "embedding": _embedding,
     # one_hot with num_classes=-1: the largest value decides, which the server alone knows
     "one_hot": lambda inputs, params: None if params["num_classes"] < 0 else (inputs[0]._shape + (params["num_classes"],), _INT64),
-    **dict.fromkeys(["layer_norm", "dropout", "batch_norm"], _unary),
+    **dict.fromkeys(["layer_norm", "dropout", "batch_norm", "probabilities"], _unary),
     **dict.fromkeys(["nll_loss", "cross_entropy"], _class_loss),
     **dict.fromkeys(["binary_cross_entropy", "binary_cross_entropy_with_logits"], _elementwise_loss),
 }

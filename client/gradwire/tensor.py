@@ -1457,7 +1457,7 @@ class Tensor:
         n = self.shape[-1]
         if not replacement and num_samples > n:
             raise errors.InvalidArgumentError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
-        weights = self.detach() if self.ndim == 2 else self.detach().unsqueeze(0)
+        weights = _op("probabilities", (self.detach() if self.ndim == 2 else self.detach().unsqueeze(0),))  # checked on the server
         rows = weights.shape[0]
         if replacement:
             cumulative = weights.cumsum(-1)

@@ -759,6 +759,11 @@ _MISTAKES = [  # each refused by torch and by gradwire (at the next sync point),
     "m.autograd.grad(m.zeros(2, requires_grad=True).sum(), m.zeros(2, requires_grad=True))",
     "m.tensor([1, 2], requires_grad=True)",
     "m.zeros(2, dtype=m.int64).requires_grad_()",
+    "m.zeros(2, 2)[m.tensor([True, False, True])]",
+    "m.zeros(2, 2)[:, m.tensor([True, False, True])]",
+    "m.tensor([1.0, -1.0]).multinomial(1)",
+    "m.tensor([[1.0, 2.0], [0.0, 0.0]]).multinomial(1)",
+    "m.distributions.Categorical(probs=m.tensor([0.5, float('nan')]), validate_args=False).sample()",
 ]
 
 

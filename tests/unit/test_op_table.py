@@ -775,6 +775,7 @@ ROWS = [
     R("bincount", [const([3, 1, 3, 2, 1, 3], "int64")], torch.bincount, diff=()),
     R("one_hot", [const([[0, 2], [1, 2]], "int64")], lambda x: F.one_hot(x, 4), diff=(), num_classes=4),
     R("one_hot", [const([0, 3, 1], "int64")], F.one_hot, "inferred", diff=()),
+    R("probabilities", [pos(2, 3)], lambda x: x.detach(), diff=()),  # torch.multinomial's check of its weights
     R("histc", [(40,)], lambda x: torch.histc(x, bins=6), "data-range", bins=6, diff=()),
     R("histc", [grid(5, 8)], lambda x: torch.histc(x, bins=8, min=-1, max=1), "range", bins=8, min=-1.0, max=1.0, diff=()),
     R("bincount", [const([0, 1], "int64")], lambda x: torch.bincount(x, minlength=5), "minlength", minlength=5, diff=()),

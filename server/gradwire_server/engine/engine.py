@@ -311,7 +311,7 @@ class Engine:
     def _normalize_key(self, key, x=None, name=None):
         """The key's parts as the array module takes them; with ``x``, checked against its shape where the module
         would wrap an index around (an IndexError in NumPy's words, made PyTorch's for op ``name`` if given)."""
-        parts = self._key_parts(key)
+        parts = self._key_parts(key, None if x is None else x.shape)
         if x is not None and self.backend.wraps_indices:
             try:
                 _check_index_bounds(x.shape, parts)
@@ -321,9 +321,12 @@ class Engine:
                 raise _explain(name, (x,), {}, error) from None
         return parts
 
-    def _key_parts(self, key):
+    def _key_parts(self, key, shape=None):
+        """The key's parts; a boolean mask checked against the dims of ``shape`` it covers (until an Ellipsis, after
+        which the dims are not counted here), as PyTorch checks one, then turned into the indices where it is True."""
         xp = self.xp
         parts = []
+        dim = 0  # the dim of ``shape`` the next part indexes (None once past an Ellipsis)
         for part in key if type(key) is tuple else (key,):
             if type(part) is Tensor:
                 part = part.array
@@ -333,10 +336,15 @@ class Engine:
                 raise InvalidArgument(f"index: unsupported index of type {type(part).__name__}")
             if hasattr(part, "dtype"):
                 if part.dtype == np.bool_ or part.dtype == np.uint8:  # uint8: a mask too, as PyTorch's (the SDK warns)
+                    if shape is not None and dim is not None:
+                        _check_mask(part.shape, shape, dim)
+                        dim += part.ndim
                     parts.extend(part.nonzero())  # a mask is the indices where it is True
                     continue
                 if part.dtype.kind not in "iu" or part.dtype.itemsize < 4:  # int8, int16: refused, as PyTorch
                     raise InvalidArgument("tensors used as indices must be long, int, byte or bool tensors")
+            if dim is not None:
+                dim = None if part is Ellipsis else dim + (part is not None)
             parts.append(part)
         return tuple(parts)
 
@@ -958,6 +966,14 @@ def _as_complex(parts, dtype):
     out = parts[..., 0].astype(dtype)
     out.imag[...] = parts[..., 1]
     return out
+
+
+def _check_mask(mask_shape, shape, start):
+    """A boolean mask's dims against those of the indexed ``shape`` from ``start``, in PyTorch's words."""
+    for k, n in enumerate(mask_shape):
+        if start + k >= len(shape) or n != shape[start + k]:
+            raise IndexOutOfRange(f"The shape of the mask {list(mask_shape)} at index {k} does not match the shape of the indexed "
+                                  f"tensor {list(shape)} at index {start + k}")
 
 
 def _size_args(size) -> tuple:

@@ -1068,6 +1068,19 @@ def _one_hot(xp, x, num_classes=-1):
 
 
 defop("one_hot", _one_hot, "")
+
+
+def _probabilities(xp, x):
+    """``x`` itself, once it is checked as ``torch.multinomial`` checks its weights (the SDK's multinomial is a
+    composition of ops: this is its one look at the values, on the server, without a round trip)."""
+    if not bool(xp.isfinite(x).all()) or bool((x < 0).any()):
+        raise ValueError("probability tensor contains either `inf`, `nan` or element < 0")
+    if x.size and bool((x.sum(axis=-1) <= 0).any()):
+        raise ValueError("invalid multinomial distribution (sum of probabilities <= 0)")
+    return x
+
+
+defop("probabilities", _probabilities, "", view=True)
 defop("bincount_weighted", lambda xp, x, weights, minlength=0: _bincount(xp, x, weights, minlength), "", 2)  # (x, weights): no promotion
 defop("searchsorted", _searchsorted, "", 2)  # (sorted_sequence, values): no promotion
 defop("histc", _histc, "")  # no derivative, as PyTorch's

@@ -47,7 +47,7 @@ VJPS: dict[str, VJP] = {}
 # Ops whose outputs never carry a gradient (bitwise ops, comparisons, indices).
 NON_DIFFERENTIABLE = {"bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "eq", "ne", "lt", "le", "gt", "ge", "argmax", "argmin", "max_pool2d_indices",
                       "isnan", "isinf", "isfinite", "logical_not", "logical_and", "logical_or", "logical_xor", "all", "any", "count_nonzero", "nonzero",
-                      "unique", "bincount", "one_hot", "bincount_weighted", "searchsorted", "histc", "lu_permutation", "geqrf",
+                      "unique", "bincount", "one_hot", "probabilities", "bincount_weighted", "searchsorted", "histc", "lu_permutation", "geqrf",
                       "signbit", "gcd", "lcm"}
 
 
