@@ -813,6 +813,27 @@ def test_eye_init_as_torchs(session):
     ours, theirs = session.ones(3, 5), torch.ones(3, 5)
     nn.init.eye_(ours), torch.nn.init.eye_(theirs)
     assert ours.tolist() == theirs.tolist()
+
+
+@pytest.mark.parametrize("shape, groups", [((4, 2, 3), 1), ((4, 2, 3, 3), 2), ((2, 3, 1, 3, 3), 1)])
+def test_dirac_init_as_torchs(session, shape, groups):
+    ours, theirs = session.ones(*shape), torch.ones(*shape)
+    nn.init.dirac_(ours, groups), torch.nn.init.dirac_(theirs, groups)
+    assert ours.tolist() == theirs.tolist()
+
+
+def test_sparse_init_zeroes_the_share_of_each_column_torchs_does(session):
+    session.manual_seed(2)
+    ours, theirs = session.ones(10, 300), torch.ones(10, 300)
+    nn.init.sparse_(ours, 0.3, std=0.5), torch.nn.init.sparse_(theirs, 0.3, std=0.5)
+    a, b = ours.numpy(), theirs.numpy()
+    assert ((a == 0).sum(0) == 3).all() and ((b == 0).sum(0) == 3).all()  # ceil(0.3 * 10) a column
+    assert abs(a[a != 0].std() / b[b != 0].std() - 1) < 0.1
+    for bad in (lambda m: m.nn.init.sparse_(m.ones(2, 2, 2), 0.1), lambda m: m.nn.init.dirac_(m.ones(3, 2, 2), groups=2)):
+        with pytest.raises(ValueError) as theirs_error:
+            bad(torch)
+        with pytest.raises(ValueError, match=str(theirs_error.value)):
+            bad(gw)
     with pytest.raises(ValueError, match="Only tensors with 2 dimensions are supported"):
         nn.init.eye_(session.ones(3))
 

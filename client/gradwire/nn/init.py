@@ -118,6 +118,40 @@ def eye_(tensor):
     return tensor
 
 
+def dirac_(tensor, groups=1):
+    """The Dirac delta of a 3-, 4- or 5-D convolution weight: each of a group's first in-channels passed through
+    unchanged at the kernel's centre (the values are known here: built and uploaded, as ``eye_``)."""
+    if tensor.ndim not in (3, 4, 5):
+        raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
+    shape = tensor.shape
+    if shape[0] % groups != 0:
+        raise ValueError("dim 0 must be divisible by groups")
+    out_per_group = shape[0] // groups
+    values = np.zeros(shape, dtype=tensor.dtype)
+    centre = tuple(n // 2 for n in shape[2:])
+    for g in range(groups):
+        for d in range(min(out_per_group, shape[1])):
+            values[(g * out_per_group + d, d) + centre] = 1
+    with no_grad():
+        tensor.copy_(tensor._session.tensor(values))
+    return tensor
+
+
+def sparse_(tensor, sparsity, std=0.01, generator=None):
+    """A 2-D tensor of N(0, std**2) samples with ``ceil(sparsity * rows)`` of each column's entries, drawn at random,
+    set to zero, as ``torch.nn.init.sparse_``; the draws and the choice on the server."""
+    if tensor.ndim != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    rows, cols = tensor.shape
+    zeros_per_column = int(math.ceil(sparsity * rows))
+    session = tensor._session
+    with no_grad():
+        ranks = session.rand(rows, cols, generator=generator).argsort(0).argsort(0)  # a random order of each column's rows
+        samples = session.randn((rows, cols), generator=generator, dtype=tensor.dtype) * std
+        tensor.copy_(samples * (ranks >= zeros_per_column))
+    return tensor
+
+
 def orthogonal_(tensor, gain=1):
     """A (semi-)orthogonal matrix, times ``gain``, as ``torch.nn.init.orthogonal_``: normal draws from the session's
     generator as a (rows, numel / rows) matrix (transposed where it is wide), its QR's Q with each column's sign
