@@ -14,6 +14,7 @@ from .autograd import grad
 from .backends import (
     are_deterministic_algorithms_enabled, compile, get_float32_matmul_precision, get_num_interop_threads, get_num_threads,
     is_deterministic_algorithms_warn_only_enabled, set_float32_matmul_precision, set_num_interop_threads, set_num_threads,
+    get_default_device, set_default_device,
     use_deterministic_algorithms,
 )
 from .errors import (
@@ -26,6 +27,7 @@ from .func import vmap
 from .factories import (
     arange, as_tensor, asarray, empty, empty_strided, eye, from_numpy, full, initial_seed, is_tensor, linspace, logspace, manual_seed, normal,
     numel, ones, rand, randint, randn, randperm, scalar_tensor, seed, tril_indices, triu_indices, typename, zeros,
+    bartlett_window, blackman_window, hamming_window, hann_window, kaiser_window,
 )
 from .generator import Generator, get_rng_state, set_rng_state
 from .printing import set_printoptions
@@ -68,9 +70,9 @@ __all__ = [
     "row_stack", "searchsorted", "vstack", "finfo", "iinfo", "initial_seed", "logspace", "seed", "set_printoptions", "func", "vmap",
     "backends", "random", "testing", "compile", "typename", "set_float32_matmul_precision", "get_float32_matmul_precision",
     "use_deterministic_algorithms", "are_deterministic_algorithms_enabled", "set_num_threads", "get_num_threads",
-    "set_num_interop_threads", "get_num_interop_threads", "is_deterministic_algorithms_warn_only_enabled",
+    "set_num_interop_threads", "get_num_interop_threads", "set_default_device", "get_default_device", "is_deterministic_algorithms_warn_only_enabled",
     "broadcast_shapes", "can_cast", "promote_types", "result_type", "unravel_index", "asarray", "scalar_tensor", "empty_strided",
-    "lu_unpack", "channels_last", "channels_last_3d", "contiguous_format", "layout", "memory_format", "preserve_format", "strided",
+    "lu_unpack", "bartlett_window", "blackman_window", "hamming_window", "hann_window", "kaiser_window", "isin", "channels_last", "channels_last_3d", "contiguous_format", "layout", "memory_format", "preserve_format", "strided",
     *FUNCTIONS, *nn.functional.TORCH_FUNCTIONS,
 ]
 globals().update(FUNCTIONS)  # gw.exp(x), gw.sum(x, 1), ...: torch's functions of a tensor

@@ -1,6 +1,6 @@
 """The process-wide switches that PyTorch training scripts set at the top: ``gw.backends.cudnn.benchmark``,
 ``gw.backends.cuda.matmul.allow_tf32``, ``gw.set_float32_matmul_precision``, ``gw.use_deterministic_algorithms``,
-``gw.set_num_threads`` and ``gw.compile``.
+``gw.set_num_threads``, ``gw.set_default_device`` and ``gw.compile``.
 
 They are accepted, kept and read back as in PyTorch so that such a script runs unchanged, but they change nothing:
 the server chooses its kernels (NumPy's or CuPy's; no cuDNN autotuning, no TF32) and runs each op eagerly as it
@@ -63,6 +63,20 @@ def _set_count(key: str, n, name: str) -> None:
 
 def get_num_interop_threads() -> int:
     return _state["interop_threads"]
+
+
+def set_default_device(device) -> None:
+    """``torch.set_default_device``: checked, kept and read back; a tensor is made on its session's device."""
+    from .tensor import device as _device
+
+    _state["device"] = None if device is None else _device(device)
+
+
+def get_default_device():
+    """``torch.get_default_device``: the device ``set_default_device`` kept, ``device(type='cpu')`` before (as torch's)."""
+    from .tensor import device as _device
+
+    return _state.get("device") or _device("cpu")
 
 
 def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:

@@ -14,7 +14,7 @@ from .session import _open_sessions, resolve_session
 from .errors import InvalidArgumentError
 from .tensor import Tensor, as_dtype, placed
 
-__all__ = ["arange", "as_tensor", "asarray", "empty", "empty_strided", "scalar_tensor", "eye", "from_numpy", "full", "initial_seed", "is_tensor", "linspace", "logspace", "manual_seed", "numel",
+__all__ = ["arange", "as_tensor", "asarray", "bartlett_window", "blackman_window", "hamming_window", "hann_window", "kaiser_window", "empty", "empty_strided", "scalar_tensor", "eye", "from_numpy", "full", "initial_seed", "is_tensor", "linspace", "logspace", "manual_seed", "numel",
            "ones", "rand", "normal", "randint", "randn", "randperm", "seed", "tensor", "tril_indices", "triu_indices", "zeros"]
 
 
@@ -175,6 +175,56 @@ def tril_indices(row, col, offset=0, *, dtype=None, session=None):
 @placed
 def triu_indices(row, col, offset=0, *, dtype=None, session=None):
     return resolve_session(session).triu_indices(row, col, offset, dtype=dtype)
+
+
+def _window(name, window_length, periodic, dtype, requires_grad, session, formula):
+    """A window of ``window_length`` points by ``formula(k, M)`` (k = 0 .. M), as PyTorch's window functions: a periodic
+    one is the symmetric window one point longer, its last point dropped. Computed here in float64 and uploaded."""
+    if window_length < 0:
+        raise InvalidArgumentError(f"{name} requires non-negative window_length, got window_length={window_length}")
+    dtype = as_dtype(dtype) if dtype is not None else defaults.current
+    if dtype.kind not in "fV":
+        raise InvalidArgumentError(f"{name} expects floating point dtypes, got: {dtype}")
+    if window_length <= 1:
+        values = np.ones(window_length)
+    else:
+        points = window_length + 1 if periodic else window_length
+        values = formula(np.arange(points, dtype=np.float64), points - 1)[:window_length]
+    return resolve_session(session).tensor(values.astype(dtype), requires_grad=requires_grad)
+
+
+@placed
+def hann_window(window_length, periodic=True, *, dtype=None, requires_grad=False, session=None):
+    """``torch.hann_window``: 0.5 - 0.5 cos(2 pi k / M)."""
+    return _window("hann_window", window_length, periodic, dtype, requires_grad, session,
+                   lambda k, m: 0.5 - 0.5 * np.cos(2 * np.pi * k / m))
+
+
+@placed
+def hamming_window(window_length, periodic=True, alpha=0.54, beta=0.46, *, dtype=None, requires_grad=False, session=None):
+    """``torch.hamming_window``: alpha - beta cos(2 pi k / M)."""
+    return _window("hamming_window", window_length, periodic, dtype, requires_grad, session,
+                   lambda k, m: alpha - beta * np.cos(2 * np.pi * k / m))
+
+
+@placed
+def blackman_window(window_length, periodic=True, *, dtype=None, requires_grad=False, session=None):
+    """``torch.blackman_window``: 0.42 - 0.5 cos(2 pi k / M) + 0.08 cos(4 pi k / M)."""
+    return _window("blackman_window", window_length, periodic, dtype, requires_grad, session,
+                   lambda k, m: 0.42 - 0.5 * np.cos(2 * np.pi * k / m) + 0.08 * np.cos(4 * np.pi * k / m))
+
+
+@placed
+def bartlett_window(window_length, periodic=True, *, dtype=None, requires_grad=False, session=None):
+    """``torch.bartlett_window``: 1 - |2 k / M - 1|."""
+    return _window("bartlett_window", window_length, periodic, dtype, requires_grad, session, lambda k, m: 1 - np.abs(2 * k / m - 1))
+
+
+@placed
+def kaiser_window(window_length, periodic=True, beta=12.0, *, dtype=None, requires_grad=False, session=None):
+    """``torch.kaiser_window``: I0(beta sqrt(1 - (2 k / M - 1)^2)) / I0(beta)."""
+    return _window("kaiser_window", window_length, periodic, dtype, requires_grad, session,
+                   lambda k, m: np.i0(beta * np.sqrt(np.clip(1 - (2 * k / m - 1) ** 2, 0, None))) / np.i0(beta))
 
 
 def manual_seed(seed):

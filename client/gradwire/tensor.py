@@ -2807,7 +2807,21 @@ def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
     return (pairs * (widths / 2.0) if not isinstance(widths, Tensor) else pairs * widths / 2.0).cumsum(d)
 
 
-FUNCTIONS.update(rsub=rsub, trapezoid=trapezoid, trapz=trapz, cumulative_trapezoid=cumulative_trapezoid)
+def isin(elements, test_elements, *, assume_unique=False, invert=False):
+    """Whether each of ``elements`` is among ``test_elements`` (a bool tensor of ``elements``' shape), as ``torch.isin``:
+    every pair compared on the server. Either may be a number (or ``test_elements`` a list); ``assume_unique`` changes
+    nothing."""
+    if not isinstance(elements, Tensor) and not isinstance(test_elements, Tensor):
+        raise TypeError("isin() received an invalid combination of arguments: expected a Tensor as elements or test_elements")
+    session = (elements if isinstance(elements, Tensor) else test_elements)._session
+    if not isinstance(elements, Tensor):
+        elements = session.tensor(elements)
+    tests = test_elements.reshape(-1) if isinstance(test_elements, Tensor) else session.tensor(np.asarray(test_elements).reshape(-1))
+    found = (elements.unsqueeze(-1) == tests).any(-1)
+    return ~found if invert else found
+
+
+FUNCTIONS.update(rsub=rsub, trapezoid=trapezoid, trapz=trapz, cumulative_trapezoid=cumulative_trapezoid, isin=isin)
 
 
 def _like(name):

@@ -88,3 +88,21 @@ def test_contiguous_shares_memory_only_where_it_already_was_contiguous(session):
         v.contiguous()[0, 0] = 7.0  # the same memory
         v.T.contiguous()[0, 1] = -1.0  # a copy
     assert x.tolist() == t.tolist() == [[7.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
+
+
+@pytest.mark.parametrize("name", ["hann_window", "hamming_window", "blackman_window", "bartlett_window", "kaiser_window"])
+@pytest.mark.parametrize("length", [0, 1, 2, 7, 16])
+@pytest.mark.parametrize("periodic", [True, False])
+def test_window_functions_match_torch(session, name, length, periodic):
+    ours, theirs = getattr(gw, name)(length, periodic), getattr(torch, name)(length, periodic)
+    assert ours.shape == tuple(theirs.shape) and ours.dtype == gw.float32
+    assert np.allclose(ours.numpy(), theirs.numpy(), atol=1e-6)
+    assert getattr(gw, name)(length, periodic, dtype=gw.float64).dtype == gw.float64
+
+
+def test_isin_as_torchs(session):
+    cases = [([1, 2, 3, 4], [2, 4], {}), ([[1, 2], [3, 4]], [2, 3], {"invert": True}), ([1.5, 2.0], [2], {})]
+    for elements, tests, kwargs in cases:
+        ours = gw.isin(session.tensor(elements), session.tensor(tests), **kwargs)
+        assert ours.tolist() == torch.isin(torch.tensor(elements), torch.tensor(tests), **kwargs).tolist()
+    assert gw.isin(3, session.tensor([2, 3])).tolist() is True

@@ -55,6 +55,14 @@ def test_the_switches_a_script_sets_are_kept_and_read_back():
         assert theirs is not None and _outcome(lambda: bad(gw)) == theirs
     assert _outcome(lambda: gw.set_num_interop_threads(0)) == (RuntimeError, "set_num_interop_threads expects a positive integer")
 
+    assert repr(gw.get_default_device()) == repr(torch.get_default_device()) == "device(type='cpu')"
+    gw.set_default_device("cuda")
+    assert gw.get_default_device() == "cuda"
+    gw.set_default_device(None)
+    assert gw.get_default_device() == "cpu"
+    with pytest.raises(gw.InvalidArgumentError, match="Expected one of cpu, cuda device type"):
+        gw.set_default_device("tpu")
+
 
 def test_compile_returns_the_model_and_checks_its_arguments(session):
     model = gw.nn.Linear(3, 2)
