@@ -10,14 +10,17 @@ zero-padded to it (for ``irfft``/``hfft`` it is the output's size, by default ``
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
-from . import defaults, errors
+from . import complexes, defaults, errors
 from .factories import resolve_session
-from .tensor import Tensor, _op, as_dtype
+from .nn import functional as F
+from .tensor import FUNCTIONS, Tensor, _op, as_dtype
 
 __all__ = ["fft", "ifft", "rfft", "irfft", "hfft", "ihfft", "fft2", "ifft2", "rfft2", "irfft2", "fftn", "ifftn", "rfftn", "irfftn",
-           "fftfreq", "rfftfreq", "fftshift", "ifftshift"]
+           "fftfreq", "rfftfreq", "fftshift", "ifftshift", "stft", "istft"]
 
 _NORMS = ("backward", "ortho", "forward")
 _DUAL = {"backward": "forward", "forward": "backward", "ortho": "ortho"}
@@ -214,3 +217,101 @@ def fftshift(input, dim=None):
 def ifftshift(input, dim=None):
     """The inverse of ``fftshift`` (each dim rolled by -(n // 2)), as ``torch.fft.ifftshift``."""
     return _shift("ifftshift", input, dim, -1)
+
+
+# --- short-time transforms: torch.stft and torch.istft, compositions of the ops above ------------------------------
+
+
+def _stft_window(window, win_length, n_fft, like):
+    """The window (ones of ``win_length`` by default) zero-padded on both sides to ``n_fft``, as PyTorch centres it."""
+    if window is None:
+        window = like._session.ones(win_length, dtype=like.real.dtype if like.dtype.kind == "c" else like.dtype)
+    if window.ndim != 1 or window.shape[0] != win_length:
+        raise errors.InvalidArgumentError(f"stft: expected a 1D window tensor of size equal to win_length={win_length}, but got window "
+                                          f"with size {list(window.shape)}")
+    left = (n_fft - win_length) // 2
+    return window if left == 0 and win_length == n_fft else F.pad(window, (left, n_fft - win_length - left))
+
+
+def _stft_sizes(name, n_fft, hop_length, win_length):
+    hop_length = n_fft // 4 if hop_length is None else hop_length
+    win_length = n_fft if win_length is None else win_length
+    if hop_length <= 0:
+        raise errors.InvalidArgumentError(f"{name}: expected hop_length > 0, but got hop_length={hop_length}")
+    if not 0 < win_length <= n_fft:
+        raise errors.InvalidArgumentError(f"{name}: expected 0 < win_length <= n_fft, but got win_length={win_length}")
+    return hop_length, win_length
+
+
+def stft(input, n_fft, hop_length=None, win_length=None, window=None, center=True, pad_mode="reflect", normalized=False,
+         onesided=None, return_complex=None):
+    """The short-time Fourier transform of a 1-D signal or a batch of them (B, L), as ``torch.stft``: frames of ``n_fft``
+    every ``hop_length`` (``unfold``), times the window, transformed (``rfft`` when ``onesided``, the default for a real
+    signal); the result (B, freqs, frames), complex, or its ``view_as_real`` with ``return_complex=False``."""
+    x = _input("stft", input)
+    if return_complex is None and x.dtype.kind != "c" and (window is None or window.dtype.kind != "c"):
+        raise errors.InvalidArgumentError("stft requires the return_complex parameter be given for real inputs, and will further require "
+                                          "that return_complex=True in a future PyTorch release.")
+    if x.ndim not in (1, 2):
+        raise errors.InvalidArgumentError(f"stft: expected a 1D or 2D tensor, but got {x.ndim}D")
+    hop_length, win_length = _stft_sizes("stft", n_fft, hop_length, win_length)
+    window = _stft_window(window, win_length, n_fft, x)
+    signal = x if x.ndim == 2 else x.unsqueeze(0)
+    if center:
+        signal = F.pad(signal.unsqueeze(1), (n_fft // 2, n_fft // 2), mode=pad_mode).squeeze(1)
+    if not 0 < n_fft <= signal.shape[-1]:
+        raise errors.InvalidArgumentError(f"stft: expected 0 < n_fft <= {signal.shape[-1]}, but got n_fft={n_fft}")
+    frames = signal.unfold(-1, n_fft, hop_length) * window  # (B, frames, n_fft)
+    onesided = (x.dtype.kind != "c" and window.dtype.kind != "c") if onesided is None else onesided
+    spectrum = (rfft if onesided else fft)(frames, norm="ortho" if normalized else "backward").transpose(-1, -2)
+    spectrum = spectrum if x.ndim == 2 else spectrum.squeeze(0)
+    if return_complex is False:
+        warnings.warn("stft with return_complex=False is deprecated. In a future pytorch release, stft will return complex tensors for "
+                      "all inputs, and return_complex=False will raise an error.\nNote: you can still call torch.view_as_real on the "
+                      "complex output to recover the old return format.", UserWarning, stacklevel=2)
+        return complexes.view_as_real(spectrum)
+    return spectrum
+
+
+def istft(input, n_fft, hop_length=None, win_length=None, window=None, center=True, normalized=False, onesided=None, length=None,
+          return_complex=False):
+    """The inverse of ``stft``, as ``torch.istft``: each frame transformed back, times the window, overlapped and added
+    (``fold``), divided by the window's squared overlap-add, the centre padding cut off (or the signal cut or padded to
+    ``length``)."""
+    spectrum = _input("istft", input)
+    if spectrum.dtype.kind != "c":
+        raise errors.InvalidArgumentError("istft requires a complex-valued input tensor")
+    if spectrum.ndim not in (2, 3):
+        raise errors.InvalidArgumentError(f"istft: expected a tensor with 2 or 3 dimensions of complex dtype, but got {spectrum.ndim}D")
+    hop_length, win_length = _stft_sizes("istft", n_fft, hop_length, win_length)
+    batch = spectrum if spectrum.ndim == 3 else spectrum.unsqueeze(0)
+    onesided = batch.shape[-2] != n_fft if onesided is None else onesided
+    columns = batch.transpose(-1, -2)  # (B, frames, freqs)
+    norm = "ortho" if normalized else "backward"
+    frames = irfft(columns, n=n_fft, norm=norm) if onesided else ifft(columns, n=n_fft, norm=norm)
+    if not return_complex and frames.dtype.kind == "c":
+        frames = frames.real
+    window = _stft_window(window, win_length, n_fft, frames)
+    count = frames.shape[-2]
+    total = n_fft + hop_length * (count - 1)
+
+    def overlap_add(blocks):  # (B, frames, n_fft) -> (B, total); a complex signal's parts one at a time
+        if blocks.dtype.kind == "c":
+            return complexes.complex(overlap_add(blocks.real), overlap_add(blocks.imag))
+        return F.fold(blocks.transpose(-1, -2), (1, total), (1, n_fft), stride=(1, hop_length)).reshape(blocks.shape[0], total)
+
+    signal = overlap_add(frames * window)
+    envelope = overlap_add((window * window).reshape(1, 1, n_fft).expand(1, count, n_fft))
+    start = n_fft // 2 if center else 0
+    end = total - start if length is None else min(start + length, total)
+    signal, envelope = signal[:, start:end], envelope[:, start:end]
+    if bool((envelope.abs() < 1e-11).any().item()):
+        raise errors.InvalidArgumentError("istft: window overlap add min is below 1e-11: the window does not cover the signal (NOLA)")
+    signal = signal / envelope
+    if length is not None and signal.shape[-1] < length:
+        signal = F.pad(signal, (0, length - signal.shape[-1]))
+    return signal if spectrum.ndim == 3 else signal.squeeze(0)
+
+
+Tensor.stft, Tensor.istft = stft, istft  # x.stft(...), and torch.stft(x, ...) at the top level
+FUNCTIONS.update(stft=stft, istft=istft)

@@ -616,3 +616,37 @@ def test_gradient_clipping_of_complex_gradients_as_torch(session):
         np.testing.assert_allclose(float(total), float(t_total), rtol=1e-10)
         np.testing.assert_allclose(p.grad.numpy(), t.grad.numpy(), rtol=1e-10)
     _refused(lambda: (gw.nn.utils.clip_grad_value_([p], 0.1), p.grad)[1], lambda: torch.nn.utils.clip_grad_value_([t], 0.1), NotImplementedError)
+
+
+_STFTS = [((64,), dict(n_fft=16)), ((2, 50), dict(n_fft=16, hop_length=5, win_length=12, window="hann")),
+          ((2, 40), dict(n_fft=8, center=False, normalized=True, window="hamming")), ((30,), dict(n_fft=8, onesided=False, window="hamming"))]
+
+
+@pytest.mark.parametrize("shape, kwargs", _STFTS, ids=[str(k) for _, k in _STFTS])
+def test_stft_and_istft_match_torch_with_gradients(session, shape, kwargs):
+    """torch.stft's frames, window, padding and normalization; its gradient; istft back to the signal (torch's too)."""
+    kwargs = dict(kwargs)
+    window = kwargs.pop("window", None)
+    length = kwargs.get("win_length", kwargs["n_fft"])
+    ours_window = None if window is None else getattr(gw, f"{window}_window")(length)
+    theirs_window = None if window is None else getattr(torch, f"{window}_window")(length)
+    signal = np.random.default_rng(8).standard_normal(shape).astype(np.float32)
+    x, t = session.tensor(signal, requires_grad=True), torch.tensor(signal, requires_grad=True)
+    ours, theirs = gw.stft(x, window=ours_window, return_complex=True, **kwargs), torch.stft(t, window=theirs_window, return_complex=True, **kwargs)
+    assert ours.shape == tuple(theirs.shape) and np.allclose(ours.detach().numpy(), theirs.detach().numpy(), atol=1e-5)
+    ours.abs().sum().backward(), theirs.abs().sum().backward()
+    assert np.allclose(x.grad.numpy(), t.grad.numpy(), atol=1e-5)
+    if window is not None:
+        complex_out = kwargs.get("onesided") is False
+        back = gw.istft(ours.detach(), window=ours_window, length=shape[-1], return_complex=complex_out, **kwargs)
+        expected = torch.istft(theirs.detach(), window=theirs_window, length=shape[-1], return_complex=complex_out, **kwargs)
+        assert back.shape == tuple(expected.shape) and np.allclose(back.numpy(), expected.numpy(), atol=1e-5)
+        assert np.allclose(back.numpy().real, signal, atol=1e-5)
+
+
+def test_stft_refuses_what_torch_refuses(session):
+    with pytest.raises(RuntimeError) as theirs:
+        torch.stft(torch.zeros(20), 8)
+    with pytest.raises(gw.InvalidArgumentError) as ours:
+        gw.stft(session.zeros(20), 8)
+    assert str(ours.value) == str(theirs.value)
