@@ -793,6 +793,20 @@ def test_one_hot_and_repeat_interleave_by_counts_as_in_torch(session):
     assert gw.nn.functional.linear(x, session.tensor([1.0, -1.0])).tolist() == torch.nn.functional.linear(t, torch.tensor([1.0, -1.0])).tolist()
 
 
+def test_legacy_tensor_types_as_old_pytorch_code_uses_them(session):
+    """``torch.FloatTensor([1, 2])``, ``torch.LongTensor(2, 3)``, ``isinstance(x, torch.FloatTensor)``, ``x.type(torch.LongTensor)``."""
+    for name in ("FloatTensor", "DoubleTensor", "LongTensor", "IntTensor", "ByteTensor", "BoolTensor", "HalfTensor"):
+        ours_type, theirs_type = getattr(gw, name), getattr(torch, name)
+        ours, theirs = ours_type([1, 0, 2]), theirs_type([1, 0, 2])
+        assert ours.tolist() == theirs.tolist() and str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+        assert ours_type(2, 3).shape == tuple(theirs_type(2, 3).shape) and ours_type().shape == tuple(theirs_type().shape)
+        assert isinstance(ours, ours_type) and not isinstance(ours, gw.FloatTensor if name != "FloatTensor" else gw.LongTensor)
+        assert session.zeros(2).type(ours_type).dtype == ours.dtype
+    assert gw.FloatTensor(np.ones(2)).dtype == gw.float32 and gw.FloatTensor(gw.Size([2, 1])).shape == (2, 1)
+    with pytest.raises(TypeError, match="new\\(\\) received an invalid combination of arguments"):
+        gw.FloatTensor([1, 2], 3)
+
+
 def test_a_shape_is_a_size_as_in_pytorch(session):
     ours, theirs = session.zeros(2, 3, 4).shape, torch.zeros(2, 3, 4).shape
     assert isinstance(ours, tuple) and ours == theirs == (2, 3, 4) and ours.numel() == theirs.numel() == 24
