@@ -2809,6 +2809,67 @@ def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
     return (pairs * (widths / 2.0) if not isinstance(widths, Tensor) else pairs * widths / 2.0).cumsum(d)
 
 
+def gradient(input, *, spacing=1, dim=None, edge_order=1):
+    """The derivative estimated by central differences along each of ``dim`` (every dim by default), one-sided at the
+    edges (``edge_order`` 1 or 2), as ``torch.gradient`` (and NumPy's): a tuple, one tensor per dim. ``spacing``: a
+    number, one per dim, or the sample coordinates along each dim (1-D tensors; ``edge_order=1`` with them)."""
+    _tensor_argument("gradient", "input", input, 1)
+    dims = list(range(input.ndim)) if dim is None else [dim] if isinstance(dim, int) else list(dim)
+    dims = [_wrap_dim(d, input.ndim) for d in dims]
+    spacings = list(spacing) if isinstance(spacing, (list, tuple)) else [spacing] * len(dims)
+    if len(spacings) != len(dims):
+        raise errors.InvalidArgumentError(f"torch.gradient expected spacing to be unspecified, a scalar or it's spacing and dim arguments "
+                                          f"to have the same length, but got a spacing argument of length {len(spacings)} and a dim "
+                                          f"argument of length {len(dims)}.")
+    if edge_order not in (1, 2):
+        raise errors.InvalidArgumentError("torch.gradient only supports edge_order=1 and edge_order=2.")
+    return tuple(_gradient_along(input, d, h, edge_order) for d, h in zip(dims, spacings))
+
+
+def _gradient_along(f, d, h, edge_order):
+    n = f.shape[d]
+    if n < edge_order + 1:
+        raise errors.InvalidArgumentError("torch.gradient expected each dimension size to be at least edge_order+1")
+    if f.dtype.kind not in "fc":  # integers differentiate in the default float dtype, as PyTorch's
+        f = f.to(defaults.current)
+
+    def part(start, stop=None):  # f[..., start:stop, ...] along d
+        return f[(slice(None),) * d + (slice(start, stop),)]
+
+    if isinstance(h, Tensor):  # sample coordinates: the three-point formula of unequal steps (NumPy's)
+        if edge_order != 1:
+            raise errors.UnimplementedError("gradient: edge_order=2 with coordinate spacing is not supported")
+        steps = h.diff().reshape([-1 if k == d else 1 for k in range(f.ndim)])
+        left, right = steps[(slice(None),) * d + (slice(0, -1),)], steps[(slice(None),) * d + (slice(1, None),)]
+        inner = (-right / (left * (left + right)) * part(0, -2) + (right - left) / (left * right) * part(1, -1)
+                 + left / (right * (left + right)) * part(2))
+        first = (part(1, 2) - part(0, 1)) / steps[(slice(None),) * d + (slice(0, 1),)]
+        last = (part(-1) - part(-2, -1)) / steps[(slice(None),) * d + (slice(-1, None),)]
+    else:
+        inner = (part(2) - part(0, -2)) / (2 * h)
+        if edge_order == 1:
+            first, last = (part(1, 2) - part(0, 1)) / h, (part(-1) - part(-2, -1)) / h
+        else:
+            first = (-3 * part(0, 1) + 4 * part(1, 2) - part(2, 3)) / (2 * h)
+            last = (3 * part(-1) - 4 * part(-2, -1) + part(-3, -2)) / (2 * h)
+    return cat([first, inner, last], d)
+
+
+def vander(x, N=None, increasing=False):
+    """The Vandermonde matrix of a 1-D ``x``: columns x^(N-1) .. x^0 (``increasing``: x^0 .. x^(N-1)), as
+    ``torch.vander``: a cumulative product, so its gradient is torch's."""
+    _tensor_argument("vander", "x", x, 1)
+    if x.ndim != 1:
+        raise errors.InvalidArgumentError("x must be a one-dimensional tensor.")
+    N = x.shape[0] if N is None else N
+    if N < 0:
+        raise errors.InvalidArgumentError("N must be non-negative.")
+    if N == 0:
+        return x._session.zeros(x.shape[0], 0, dtype=x.dtype)
+    columns = cat([x._session.ones(x.shape[0], 1, dtype=x.dtype), x.unsqueeze(1).expand(-1, N - 1)], 1).cumprod(1)
+    return columns if increasing else columns.flip(1)
+
+
 def isin(elements, test_elements, *, assume_unique=False, invert=False):
     """Whether each of ``elements`` is among ``test_elements`` (a bool tensor of ``elements``' shape), as ``torch.isin``:
     every pair compared on the server. Either may be a number (or ``test_elements`` a list); ``assume_unique`` changes
@@ -2823,7 +2884,8 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False):
     return ~found if invert else found
 
 
-FUNCTIONS.update(rsub=rsub, trapezoid=trapezoid, trapz=trapz, cumulative_trapezoid=cumulative_trapezoid, isin=isin)
+FUNCTIONS.update(rsub=rsub, trapezoid=trapezoid, trapz=trapz, cumulative_trapezoid=cumulative_trapezoid, isin=isin, gradient=gradient,
+                 vander=vander)
 
 
 def _like(name):

@@ -106,3 +106,34 @@ def test_isin_as_torchs(session):
         ours = gw.isin(session.tensor(elements), session.tensor(tests), **kwargs)
         assert ours.tolist() == torch.isin(torch.tensor(elements), torch.tensor(tests), **kwargs).tolist()
     assert gw.isin(3, session.tensor([2, 3])).tolist() is True
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"spacing": 2.0}, {"edge_order": 2}, {"dim": 1}, {"dim": (0, 1), "spacing": [1.0, 0.5]}, {"dim": 0, "coords": True}],
+                         ids=["default", "spacing", "edge2", "dim1", "per-dim", "coordinates"])
+def test_gradient_matches_torch_with_its_own_gradient(session, kwargs):
+    kwargs = dict(kwargs)
+    a = np.random.default_rng(5).standard_normal((4, 5)).astype(np.float32)
+    ours_kwargs, theirs_kwargs = dict(kwargs), dict(kwargs)
+    if ours_kwargs.pop("coords", False):
+        coords = np.array([0.0, 1.0, 3.0, 4.5], np.float32)
+        theirs_kwargs.pop("coords")
+        ours_kwargs["spacing"], theirs_kwargs["spacing"] = (session.tensor(coords),), (torch.tensor(coords),)
+    x, t = session.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    ours, theirs = gw.gradient(x, **ours_kwargs), torch.gradient(t, **theirs_kwargs)
+    assert len(ours) == len(theirs)
+    for p, q in zip(ours, theirs):
+        assert np.allclose(p.detach().numpy(), q.detach().numpy(), atol=1e-6)
+    sum((p * p).sum() for p in ours).backward(), sum((q * q).sum() for q in theirs).backward()
+    assert np.allclose(x.grad.numpy(), t.grad.numpy(), atol=1e-5)
+
+
+def test_vander_and_gradients_refusals_as_torchs(session):
+    v = np.array([0.5, -1.0, 2.0, 0.0], np.float32)
+    for kwargs in ({}, {"N": 3}, {"N": 5, "increasing": True}):
+        assert np.allclose(gw.vander(session.tensor(v), **kwargs).numpy(), torch.vander(torch.tensor(v), **kwargs).numpy())
+    for bad in (lambda m: m.gradient(m.tensor([1.0])), lambda m: m.gradient(m.tensor([1.0, 2.0]), edge_order=2)):
+        with pytest.raises(RuntimeError) as theirs:
+            bad(torch)
+        with pytest.raises(gw.InvalidArgumentError) as ours:
+            bad(gw)
+        assert str(ours.value) == str(theirs.value)
