@@ -97,7 +97,7 @@ def _fetch(value):
     from .tensor import Tensor
 
     if isinstance(value, Tensor):
-        return value.detach().numpy(), value.device
+        return value.detach().numpy(), str(value.device)
     if isinstance(value, np.ndarray):
         return value, "cpu"
     device = str(value.device)  # a torch tensor
