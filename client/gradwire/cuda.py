@@ -5,14 +5,14 @@ as in PyTorch code."""
 from __future__ import annotations
 
 from .amp import _device_namespace
-from .session import _open_sessions
+from .session import open_sessions
 
 amp = _device_namespace("cuda")  # torch.cuda.amp.autocast / GradScaler: deprecated aliases of gw.amp's, as torch's
 
 
 def is_available() -> bool:
     """Whether an open session's server computes on CUDA (False with no session open)."""
-    return any(not s.closed and s.device == "cuda" for s in list(_open_sessions))
+    return bool(_cuda_sessions())
 
 
 def device_count() -> int:
@@ -21,7 +21,7 @@ def device_count() -> int:
 
 
 def _cuda_sessions():
-    return [s for s in list(_open_sessions) if not s.closed and s.device == "cuda"]
+    return [s for s in open_sessions() if s.device == "cuda"]
 
 
 def synchronize(device=None) -> None:

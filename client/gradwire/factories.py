@@ -10,7 +10,7 @@ import secrets
 import numpy as np
 
 from . import defaults
-from .session import _open_sessions, resolve_session
+from .session import open_sessions, resolve_session
 from .errors import InvalidArgumentError
 from .tensor import Tensor, as_dtype, placed
 
@@ -229,9 +229,8 @@ def kaiser_window(window_length, periodic=True, beta=12.0, *, dtype=None, requir
 
 def manual_seed(seed):
     """Reseed every open session's generator, as ``torch.manual_seed`` seeds PyTorch's."""
-    for open_session in list(_open_sessions):
-        if not open_session.closed:
-            open_session.manual_seed(seed)
+    for open_session in open_sessions():
+        open_session.manual_seed(seed)
 
 
 def seed() -> int:

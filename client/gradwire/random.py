@@ -6,7 +6,7 @@ import contextlib
 
 from .factories import initial_seed, manual_seed, seed
 from .generator import get_rng_state, set_rng_state
-from .session import _open_sessions
+from .session import open_sessions
 
 __all__ = ["fork_rng", "get_rng_state", "initial_seed", "manual_seed", "seed", "set_rng_state"]
 
@@ -19,7 +19,7 @@ def fork_rng(devices=None, enabled=True, _caller="fork_rng", _devices_kw="device
     if not enabled:
         yield
         return
-    saved = [(session, session.get_rng_state()) for session in list(_open_sessions) if not session.closed]
+    saved = [(session, session.get_rng_state()) for session in open_sessions()]
     try:
         yield
     finally:

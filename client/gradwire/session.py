@@ -81,12 +81,17 @@ if floats.bfloat16 is not None:
     _DTYPE_NAMES[floats.bfloat16] = "bfloat16"
 
 
+def open_sessions() -> list:
+    """The sessions of this process that are open now."""
+    return [s for s in list(_open_sessions) if not s.closed]
+
+
 def resolve_session(session=None):
     """``session`` when given; otherwise the only open session of this process, for what is made without
     one (a layer's parameters, ``gw.zeros(3)``). With none open, or several, the caller must say which."""
     if session is not None:
         return session
-    open_now = [s for s in list(_open_sessions) if not s.closed]
+    open_now = open_sessions()
     if len(open_now) == 1:
         return open_now[0]
     if not open_now:

@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from ..generator import Generator
-from ..session import _open_sessions, resolve_session
+from ..session import open_sessions, resolve_session
 from ..tensor import Tensor, stack
 
 __all__ = ["BatchSampler", "ChainDataset", "ConcatDataset", "DataLoader", "Dataset", "DistributedSampler", "IterableDataset", "RandomSampler", "Sampler",
@@ -179,7 +179,7 @@ class _Draws:
             return self.rng
         if self.generator is not None:
             return np.random.default_rng(_draw_seed(self.generator._session, self.generator))
-        open_now = [s for s in list(_open_sessions) if not s.closed]
+        open_now = open_sessions()
         return np.random.default_rng(_draw_seed(open_now[0]) if len(open_now) == 1 else None)
 
 
