@@ -50,6 +50,8 @@ from .legacy import LEGACY_TYPES
 from .linalg import lu_unpack
 from .typeinfo import finfo, iinfo
 from .defaults import get_default_dtype, set_default_dtype
+from .distributions.binomial import binomial
+from .distributions.poisson import poisson
 
 __version__ = "0.1.0"
 
@@ -65,7 +67,7 @@ __all__ = [
     "optim", "profiler", "save", "set_grad_enabled", "stack", "utils", "viz", "where",
     "zeros_like", "ones_like", "full_like", "rand_like", "randn_like", "inference_mode", "arange", "as_tensor", "empty", "eye",
     "from_numpy", "full", "is_tensor", "linspace", "manual_seed", "numel", "ones", "rand", "randint", "randn", "randperm", "tensor", "zeros",
-    "cdist", "tril_indices", "triu_indices", "normal", "Generator", "get_rng_state", "set_rng_state", "is_inference_mode_enabled",
+    "cdist", "tril_indices", "triu_indices", "normal", "poisson", "binomial", "Generator", "get_rng_state", "set_rng_state", "is_inference_mode_enabled",
     "special", "atleast_1d", "atleast_2d", "atleast_3d", "block_diag", "broadcast_tensors",
     "bucketize", "cartesian_prod", "column_stack", "combinations", "concat", "concatenate", "dstack", "empty_like", "hstack", "polygamma",
     "row_stack", "searchsorted", "vstack", "finfo", "iinfo", "initial_seed", "logspace", "seed", "set_printoptions", "func", "vmap",

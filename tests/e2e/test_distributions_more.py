@@ -592,3 +592,43 @@ def test_biject_to_and_transform_to_match_torch(session, text):
             _compare(ours.log_abs_det_jacobian(leaves[0], y), theirs.log_abs_det_jacobian(t_leaves[0], t_y), leaves, t_leaves,
                      f"{registry}({text}) log|J|")
             _compare(ours.inv(y), theirs.inv(t_y), leaves, t_leaves, f"{registry}({text}) inverse")
+
+
+def test_poisson_and_binomial_sample_as_torchs(session):
+    gw.manual_seed(0)
+    rates = [0.0, 1.0, 4.0, 100.0]
+    counts = gw.poisson(session.tensor(rates).expand(4000, 4))
+    assert counts.shape == (4000, 4) and counts.dtype == gw.float32
+    drawn = counts.numpy()
+    assert np.array_equal(drawn, np.round(drawn)) and (drawn[:, 0] == 0).all()
+    for column, rate in zip(drawn.T[1:], rates[1:]):  # mean and variance are the rate
+        assert abs(column.mean() - rate) < 5 * math.sqrt(rate / 4000)
+        assert abs(column.var() / rate - 1) < 0.15
+    generator = gw.Generator()
+    generator.manual_seed(3)
+    first = gw.poisson(session.full((6,), 3.0), generator)
+    generator.manual_seed(3)
+    assert first.tolist() == gw.poisson(session.full((6,), 3.0), generator=generator).tolist()
+
+    successes = gw.binomial(session.full((10000,), 10.0), session.tensor([0.3]).expand(10000)).numpy()
+    assert abs(successes.mean() - 3.0) < 0.05 and abs(successes.var() - 2.1) < 0.15 and successes.max() <= 10
+    # certain outcomes, probabilities past [0, 1] (clamped, as torch's sampler), and broadcasting
+    assert gw.binomial(session.tensor([5.0, 5.0, 5.0]), session.tensor([0.0, 1.0, -0.5])).tolist() == \
+        torch.binomial(torch.tensor([5.0, 5.0, 5.0]), torch.tensor([0.0, 1.0, -0.5])).tolist()
+    assert gw.binomial(session.tensor([[5.0], [7.0]]), session.ones(3)).tolist() == [[5.0] * 3, [7.0] * 3]
+
+
+def test_poisson_and_binomial_refuse_what_torch_refuses(session):
+    for rates in ([-1.0], [float("nan")]):
+        with pytest.raises(RuntimeError) as theirs:
+            torch.poisson(torch.tensor(rates))
+        with pytest.raises(RuntimeError) as ours:
+            gw.poisson(session.tensor(rates))
+        assert str(ours.value) == str(theirs.value)
+    with pytest.raises(NotImplementedError, match=r"\"poisson_cpu\" not implemented for 'Long'"):
+        gw.poisson(session.tensor([1, 2]))
+    with pytest.raises(ValueError, match="binomial only supports floating-point dtypes for count, got: Long"):
+        gw.binomial(session.tensor([5]), session.tensor([0.5]))
+    with pytest.raises(RuntimeError, match="Found dtype Double but expected Float"):
+        gw.binomial(session.tensor([5.0]), session.tensor([0.5], dtype=gw.float64))
+    assert gw.poisson(session.tensor([])).shape == (0,)

@@ -4,18 +4,52 @@ from __future__ import annotations
 
 import math
 
-from ..tensor import stack, where
+from ..errors import InvalidArgumentError
+from ..floats import is_floating
+from ..shaping import broadcast_shapes
+from ..tensor import _TENSOR_TYPE_NAMES, stack, where
 from . import constraints
 from .distribution import Distribution, _numbers
 from .poisson import _inverse_cdf_counts
-from .utils import _ProbsOrLogits
+from .utils import _ProbsOrLogits, probs_to_logits
 
-__all__ = ["Binomial"]
+__all__ = ["Binomial", "binomial"]
 
 
 def _clamp_by_zero(x):
     # max(x, 0) with a gradient of 1/2 at 0, as PyTorch's
     return (x.clamp(min=0) + x - x.clamp(max=0)) / 2
+
+
+def _binomial_counts(n, p, logits, generator=None):
+    """One draw of successes in ``n`` trials of probability ``p`` (log-odds ``logits``) per element; NaN where the
+    arguments are out of range."""
+    valid = (n >= 0) & n.isfinite() & (p >= 0) & (p <= 1)
+    n, p = where(valid, n, 0.0), where(valid, p, 0.5)
+    logits = where(valid, logits, 0.0)
+    mean, sd = n * p, (n * p * (1 - p)).sqrt()
+    if n.numel():
+        top_n, top_sd = (float(v) for v in stack([n.max(), sd.max()]).tolist())  # one read of the server
+    else:
+        top_n, top_sd = 0.0, 0.0
+    width = int(min(top_n + 1, math.ceil(20 * top_sd + 40)))
+    low = (mean - 10 * sd - 20).clamp(min=0).floor().minimum(n + 1 - width).clamp(min=0)
+    u = n._session.rand(*n.shape, generator=generator, dtype=n.dtype)
+    drawn = _inverse_cdf_counts(lambda k: Binomial._log_pmf(k, n, logits), low, width, u).minimum(n)
+    return where(valid, drawn, math.nan)
+
+
+def binomial(count, prob, generator=None):
+    """``torch.binomial``: successes in ``count`` trials of probability ``prob`` (floating-point tensors of one dtype,
+    broadcast together), from ``generator`` or the session's generator. Probabilities past [0, 1] are clamped into
+    it, as PyTorch's sampler treats them."""
+    if not is_floating(count.dtype):
+        raise ValueError(f"binomial only supports floating-point dtypes for count, got: {_TENSOR_TYPE_NAMES[count.dtype]}")
+    if prob.dtype != count.dtype:
+        raise InvalidArgumentError(f"Found dtype {_TENSOR_TYPE_NAMES[prob.dtype]} but expected {_TENSOR_TYPE_NAMES[count.dtype]}")
+    shape = broadcast_shapes(count.shape, prob.shape)
+    n, p = count.detach().expand(*shape), prob.detach().clamp(0, 1).expand(*shape)
+    return _binomial_counts(n, p, probs_to_logits(p, is_binary=True), generator)
 
 
 class Binomial(_ProbsOrLogits, Distribution):
@@ -47,19 +81,7 @@ class Binomial(_ProbsOrLogits, Distribution):
     def sample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
         n, p = self.total_count.detach().expand(*shape), self.probs.detach().expand(*shape)
-        valid = (n >= 0) & n.isfinite() & (p >= 0) & (p <= 1)  # elsewhere NaN (unvalidated arguments)
-        n, p = where(valid, n, 0.0), where(valid, p, 0.5)
-        logits = where(valid, self.logits.detach().expand(*shape), 0.0)
-        mean, sd = n * p, (n * p * (1 - p)).sqrt()
-        if n.numel():
-            top_n, top_sd = (float(v) for v in stack([n.max(), sd.max()]).tolist())  # one read of the server
-        else:
-            top_n, top_sd = 0.0, 0.0
-        width = int(min(top_n + 1, math.ceil(20 * top_sd + 40)))
-        low = (mean - 10 * sd - 20).clamp(min=0).floor().minimum(n + 1 - width).clamp(min=0)
-        u = n._session.rand(*shape, dtype=n.dtype)
-        drawn = _inverse_cdf_counts(lambda k: self._log_pmf(k, n, logits), low, width, u).minimum(n)
-        return where(valid, drawn, math.nan)
+        return _binomial_counts(n, p, self.logits.detach().expand(*shape))
 
     @staticmethod
     def _log_pmf(k, n, logits):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 
-from ..tensor import where
+from ..errors import InvalidArgumentError, UnimplementedError
+from ..floats import is_floating
+from ..tensor import _TENSOR_TYPE_NAMES, where
 from . import constraints
 from .distribution import Distribution, _numbers
 from .utils import broadcast_all
 
-__all__ = ["Poisson"]
+__all__ = ["Poisson", "poisson"]
 
 
 def _inverse_cdf_counts(log_pmf, low, width, u):
@@ -18,6 +20,30 @@ def _inverse_cdf_counts(log_pmf, low, width, u):
     k = low + u._session.arange(width, dtype=u.dtype).reshape(width, *(1,) * u.ndim)  # (width, *shape)
     cdf = log_pmf(k).exp().cumsum(0)
     return low + (cdf < u).sum(0).to(u.dtype)
+
+
+def _poisson_counts(rate, generator=None):
+    """One Poisson count per element of ``rate`` (NaN where the rate is negative or not finite)."""
+    valid = (rate >= 0) & rate.isfinite()
+    rate = where(valid, rate, 0.0)
+    top = float(rate.max().item()) if rate.numel() else 0.0
+    width = int(math.ceil(20 * math.sqrt(top) + 40))
+    low = (rate - 10 * rate.sqrt() - 20).clamp(min=0).floor()
+    u = rate._session.rand(*rate.shape, generator=generator, dtype=rate.dtype)
+    drawn = _inverse_cdf_counts(lambda k: k.xlogy(rate) - rate - (k + 1).lgamma(), low, width, u)
+    return where(valid, drawn, math.nan)
+
+
+def poisson(input, generator=None):
+    """``torch.poisson``: a count drawn from Poisson(rate) for each rate in ``input`` (a floating-point tensor of
+    non-negative rates), from ``generator`` or the session's generator. One read of the server (the largest rate,
+    which sizes the window) also checks the rates, as PyTorch refuses a negative or NaN one."""
+    if not is_floating(input.dtype):
+        raise UnimplementedError(f'"poisson_cpu" not implemented for \'{_TENSOR_TYPE_NAMES[input.dtype]}\'')
+    rate = input.detach()
+    if rate.numel() and not bool(((rate >= 0) & ~rate.isnan()).all()):
+        raise InvalidArgumentError("invalid Poisson rate, expected rate to be non-negative")
+    return _poisson_counts(rate, generator)
 
 
 class Poisson(Distribution):
@@ -36,16 +62,7 @@ class Poisson(Distribution):
     variance = property(lambda self: self.rate)
 
     def sample(self, sample_shape=()):
-        shape = self._extended_shape(sample_shape)
-        rate = self.rate.detach().expand(*shape)
-        valid = (rate >= 0) & rate.isfinite()  # elsewhere NaN (unvalidated arguments)
-        rate = where(valid, rate, 0.0)
-        top = float(rate.max().item()) if rate.numel() else 0.0
-        width = int(math.ceil(20 * math.sqrt(top) + 40))
-        low = (rate - 10 * rate.sqrt() - 20).clamp(min=0).floor()
-        u = rate._session.rand(*shape, dtype=rate.dtype)
-        drawn = _inverse_cdf_counts(lambda k: k.xlogy(rate) - rate - (k + 1).lgamma(), low, width, u)
-        return where(valid, drawn, math.nan)
+        return _poisson_counts(self.rate.detach().expand(*self._extended_shape(sample_shape)))
 
     def log_prob(self, value):
         self._validate_sample(value)
