@@ -22,7 +22,10 @@ from .errors import (
     InvalidArgumentError, InvalidIndexError, NotFoundError, PermissionDeniedError, ResourceExhaustedError, SessionLostError,
     UnauthenticatedError, UnavailableError, UnimplementedError,
 )
-from .grad_mode import enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad, set_grad_enabled
+from .grad_mode import (
+    enable_grad, inference_mode, is_anomaly_check_nan_enabled, is_anomaly_enabled, is_grad_enabled, is_inference_mode_enabled, no_grad,
+    set_grad_enabled,
+)
 from .func import vmap
 from .factories import (
     arange, as_tensor, asarray, empty, empty_strided, eye, from_numpy, full, initial_seed, is_tensor, linspace, logspace, manual_seed, normal,
@@ -64,7 +67,7 @@ __all__ = [
     "enable_grad", "errors", "bfloat16", "float16", "float32", "float64", "complex64", "complex128", "fft", "grad", "int32", "int64",
     "is_grad_enabled", "load",
     "maximum", "minimum", "nn", "no_grad", "broadcast_to", "meshgrid", "tensordot", "std_mean", "var_mean", "linalg",
-    "optim", "profiler", "save", "set_grad_enabled", "stack", "utils", "viz", "where",
+    "optim", "profiler", "save", "set_grad_enabled", "is_anomaly_enabled", "is_anomaly_check_nan_enabled", "stack", "utils", "viz", "where",
     "zeros_like", "ones_like", "full_like", "rand_like", "randn_like", "inference_mode", "arange", "as_tensor", "empty", "eye",
     "from_numpy", "full", "is_tensor", "linspace", "manual_seed", "numel", "ones", "rand", "randint", "randn", "randperm", "tensor", "zeros",
     "cdist", "tril_indices", "triu_indices", "normal", "poisson", "binomial", "Generator", "get_rng_state", "set_rng_state", "is_inference_mode_enabled",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import threading
 import warnings
 
@@ -19,65 +20,121 @@ def is_grad_enabled() -> bool:
     return _mode.enabled
 
 
-class set_grad_enabled:
-    """Context manager (and decorator) that turns graph recording on or off on this thread."""
+class _GradMode:
+    """A mode for this thread's ops: a context manager, and a decorator that enters a fresh copy around each call
+    (around each step of a generator function too, as PyTorch's)."""
 
-    def __init__(self, mode: bool):
-        self.mode = bool(mode)
+    def __init__(self, enabled: bool, inference: bool = False):
+        self.enabled, self.inference = bool(enabled), bool(inference)
         self.previous = []
 
     def __enter__(self):
-        self.previous.append(is_grad_enabled())
-        _mode.enabled = self.mode
+        self.previous.append((_mode.enabled, _mode.inference))
+        _mode.enabled, _mode.inference = self.enabled, self.inference
 
     def __exit__(self, *exc):
-        _mode.enabled = self.previous.pop()
+        _mode.enabled, _mode.inference = self.previous.pop()
+
+    def clone(self):
+        return _GradMode(self.enabled, self.inference)
 
     def __call__(self, func):
+        if inspect.isclass(func):
+            raise RuntimeError("Cannot decorate classes; it is ambiguous whether or not only the constructor or all "
+                               "methods should have the context manager applied; additionally, decorating a class at "
+                               "definition-site will prevent use of the identifier as a conventional type.  To specify "
+                               "which methods to decorate, decorate each of them individually.")
+        if inspect.isgeneratorfunction(func):
+            @functools.wraps(func)
+            def generator(*args, **kwargs):
+                return (yield from _stepped_in(self.clone, func(*args, **kwargs)))
+
+            return generator
+
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
-            with set_grad_enabled(self.mode):  # not self.__class__: no_grad() takes no mode
+            with self.clone():
                 return func(*args, **kwargs)
 
         return wrapper
 
 
-class no_grad(set_grad_enabled):
+def _stepped_in(mode, steps):
+    """Run the generator ``steps`` one step at a time inside a fresh ``mode()``, so its body sees the mode and the
+    code between its steps does not; return what it returns."""
+    try:
+        with mode():
+            value = next(steps)
+        while True:
+            try:
+                sent = yield value
+            except GeneratorExit:
+                with mode():
+                    steps.close()
+                raise
+            except BaseException as error:
+                with mode():
+                    value = steps.throw(error)
+            else:
+                with mode():
+                    value = steps.send(sent)
+    except StopIteration as end:
+        return end.value
+
+
+class set_grad_enabled(_GradMode):
+    """``torch.set_grad_enabled(mode)``: graph recording on or off on this thread, from the call on (as a function),
+    or until the ``with`` block ends, or around each call of the function it decorates."""
+
+    def __init__(self, mode: bool):
+        self.prev = _mode.enabled
+        super().__init__(mode, _mode.inference)
+        _mode.enabled = self.enabled
+
+    def __exit__(self, *exc):
+        super().__exit__(*exc)
+        _mode.enabled = self.prev
+
+    def __call__(self, func):
+        _mode.enabled = self.prev  # decorating changes nothing now, as PyTorch's
+        return super().__call__(func)
+
+    def clone(self):
+        return _GradMode(self.enabled, _mode.inference)
+
+
+class _BareDecorator:
+    """Lets a mode that takes no argument decorate without parentheses too: ``@gw.no_grad`` as ``@gw.no_grad()``."""
+
+    def __new__(cls, func=None):
+        if func is None:
+            return super().__new__(cls)
+        return cls()(func)
+
+
+class no_grad(_BareDecorator, _GradMode):
     """Ops inside record no graph: for evaluation and optimizer steps."""
 
-    def __init__(self):
+    def __init__(self, func=None):
         super().__init__(False)
 
 
-class enable_grad(set_grad_enabled):
-    def __init__(self):
+class enable_grad(_BareDecorator, _GradMode):
+    def __init__(self, func=None):
         super().__init__(True)
 
 
-class inference_mode(set_grad_enabled):
-    """``torch.inference_mode()``: here, as ``no_grad()`` (``inference_mode(False)``: as ``enable_grad()``)."""
+class inference_mode(_GradMode):
+    """``torch.inference_mode()``: here, as ``no_grad()`` (``inference_mode(False)``: as ``enable_grad()``), and
+    ``@gw.inference_mode`` decorates as ``@gw.inference_mode()``."""
+
+    def __new__(cls, mode=True):
+        if isinstance(mode, bool):
+            return super().__new__(cls)
+        return cls()(mode)
 
     def __init__(self, mode=True):
-        super().__init__(not mode)
-        self.inference = bool(mode)
-        self.previous_inference = []
-
-    def __enter__(self):
-        super().__enter__()
-        self.previous_inference.append(_mode.inference)
-        _mode.inference = self.inference
-
-    def __exit__(self, *exc):
-        _mode.inference = self.previous_inference.pop()
-        super().__exit__(*exc)
-
-    def __call__(self, func):
-        @functools.wraps(func)
-        def wrapper(*args, **kwargs):
-            with inference_mode(self.inference):
-                return func(*args, **kwargs)
-
-        return wrapper
+        super().__init__(not mode, bool(mode))
 
 
 def is_inference_mode_enabled() -> bool:

@@ -836,3 +836,53 @@ def test_clamp_takes_tensor_bounds_with_torchs_values_dtypes_and_gradients(sessi
     ints, tints = session.tensor([1, 5, -3]), torch.tensor([1, 5, -3])
     gw.testing.assert_close(ints.clamp(session.tensor(0.5), 2), tints.clamp(torch.tensor(0.5), 2))
     gw.testing.assert_close(gw.clamp(ints, max=session.tensor(2)), torch.clamp(tints, max=torch.tensor(2)))
+
+
+def _grad_mode_habits(lib, x):
+    """What a script sees of the grad mode when it uses the switches as functions, bare decorators and on generators."""
+    seen = []
+    lib.set_grad_enabled(False)  # as a plain call: from here on (eval scripts' first line)
+    seen += [(x * 2).requires_grad, lib.is_grad_enabled()]
+    lib.set_grad_enabled(True)
+    with lib.set_grad_enabled(False):
+        seen.append((x * 2).requires_grad)
+    seen.append((x * 2).requires_grad)
+
+    @lib.no_grad
+    def bare():
+        return (x * 2).requires_grad
+
+    @lib.no_grad()
+    def steps():
+        yield (x * 2).requires_grad, lib.is_grad_enabled()
+        yield lib.is_grad_enabled()
+
+    seen += [bare(), [(step, lib.is_grad_enabled()) for step in steps()]]
+
+    @lib.set_grad_enabled(False)
+    def decorated():
+        return lib.is_grad_enabled()
+
+    seen += [lib.is_grad_enabled(), decorated()]  # decorating changed nothing outside the call
+
+    @lib.inference_mode
+    def inferring():
+        return lib.is_grad_enabled(), lib.is_inference_mode_enabled()
+
+    @lib.enable_grad
+    def enabled():
+        return lib.is_grad_enabled()
+
+    with lib.no_grad():
+        seen += [inferring(), enabled(), lib.is_grad_enabled()]
+    return seen + [lib.is_grad_enabled(), lib.is_anomaly_enabled()]
+
+
+def test_grad_mode_switches_work_as_calls_bare_decorators_and_on_generators(session):
+    try:
+        assert _grad_mode_habits(gw, session.ones(2, requires_grad=True)) == _grad_mode_habits(torch, torch.ones(2, requires_grad=True))
+    finally:
+        gw.set_grad_enabled(True)
+        torch.set_grad_enabled(True)
+    with pytest.raises(RuntimeError, match="Cannot decorate classes"):
+        gw.no_grad()(type("Model", (), {}))
