@@ -845,7 +845,7 @@ class Session:
 
     def arange(self, start, end=None, step=1, dtype=None, requires_grad=False):
         """Values from ``start`` to ``end`` (exclusive) by ``step``, like ``torch.arange``."""
-
+        start, end, step = (v.item() if isinstance(v, Tensor) else v for v in (start, end, step))  # arange(n): n a tensor
         if end is None:
             start, end = 0, start
         if step == 0:
@@ -861,6 +861,7 @@ class Session:
         """``steps`` values from ``start`` to ``end`` inclusive, as ``torch.linspace``: PyTorch's formula (the
         first half counted up from ``start``, the second back from ``end``, in the dtype's own precision, each
         value rounded once as its fused multiply-add rounds it), computed here and uploaded."""
+        start, end, steps = (v.item() if isinstance(v, Tensor) else v for v in (start, end, steps))
         if steps < 0:
             raise errors.InvalidArgumentError("linspace(): number of steps must be non-negative")
         dtype = as_dtype(dtype) if dtype is not None else defaults.current
@@ -991,8 +992,7 @@ class Session:
             try:
                 self._fill_op(command, name, inputs, params, results, grad_on)
             except BaseException:  # a bad parameter: the half-made command must not go out
-                del self._batch.commands[-1]
-                self._sites.pop(command.id, None)
+                self._unqueue(command)
                 raise
             if _anomaly.enabled:
                 self._trace(command)
@@ -1009,13 +1009,19 @@ class Session:
                 self._fill_op(command, name, inputs, params, (), grad_on)
                 command.op.into = inputs[0]._handle
             except BaseException:
-                del self._batch.commands[-1]
-                self._sites.pop(command.id, None)
+                self._unqueue(command)
                 raise
             if _anomaly.enabled:
                 self._trace(command)
             if len(self._batch.commands) >= self._max_commands or self._batch_bytes >= self._max_batch_bytes:
                 self._flush()
+
+    def _unqueue(self, command):
+        """Take back a command that failed while being filled: it must not go out half made."""
+        commands = self._batch.commands
+        if commands and commands[-1].id == command.id:  # (still there: filling it sent nothing)
+            del commands[-1]
+        self._sites.pop(command.id, None)
 
     def _trace(self, command):
         """Anomaly detection: the op's nodes keep its command id, and this session its site, for a NaN's error."""
@@ -1328,8 +1334,7 @@ class Session:
                 if key is not None:
                     inplace.key.CopyFrom(encode_param(key))
             except BaseException:  # a bad operand: the half-made command must not go out
-                del self._batch.commands[-1]
-                self._sites.pop(command.id, None)
+                self._unqueue(command)
                 raise
             inplace.no_grad = not is_grad_enabled()
             self._sent_command(command)
@@ -1400,6 +1405,7 @@ def _as_int64(seed) -> int:
 def _size_args(size) -> tuple:
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
+    size = tuple(n.__index__() if isinstance(n, Tensor) else n for n in size)  # zeros(n): a one-element integer tensor
     for n in size:
         if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
             raise errors.InvalidArgumentError(f"size must be a tuple of non-negative ints, got {tuple(size)!r}")

@@ -766,10 +766,10 @@ class Tensor:
         return self._inplace("copy", other)
 
     def add_(self, other, alpha=1):
-        return self._inplace("add", other if alpha == 1 else other * alpha)
+        return self._inplace("add", other if alpha == 1 else _scaled_operand("add", self, other, alpha))
 
     def sub_(self, other, alpha=1):
-        return self._inplace("sub", other if alpha == 1 else other * alpha)
+        return self._inplace("sub", other if alpha == 1 else _scaled_operand("sub", self, other, alpha))
 
     def mul_(self, other):
         return self._inplace("mul", other)
@@ -838,6 +838,8 @@ class Tensor:
                 parts.append(Handle(index._handle))
                 known.append(array)
             else:
+                if type(part) is slice and any(isinstance(bound, Tensor) for bound in (part.start, part.stop, part.step)):
+                    part = slice(_as_int(part.start), _as_int(part.stop), _as_int(part.step))  # x[:lengths[i]]
                 if type(part) is slice and part.step is not None and part.step <= 0:
                     raise ValueError("slice step cannot be zero" if part.step == 0 else "step must be greater than zero")
                 parts.append(part)
@@ -851,13 +853,18 @@ class Tensor:
     def mean(self, dim=None, keepdim=False, *, dtype=None):
         return _op("mean", (self if dtype is None else self.to(dtype),), {"dim": dim, "keepdim": keepdim})
 
-    def max(self, dim=None, keepdim=False):
-        """Over everything, a 0-d tensor; along ``dim``, a named tuple ``(values, indices)``."""
-        return _extreme("max", self, dim, keepdim)
+    def max(self, *args, other=None, **kwargs):
+        """``max(dim=None, keepdim=False)``: over everything, a 0-d tensor; along ``dim``, a named tuple ``(values,
+        indices)``. ``a.max(b)`` (a tensor first, or ``other=``): the elementwise ``maximum``, PyTorch's overload."""
+        if other is not None or (args and isinstance(args[0], Tensor)):
+            return _op("maximum", (self, args[0] if other is None else other))
+        return _extreme("max", self, *args, **kwargs)
 
-    def min(self, dim=None, keepdim=False):
-        """Over everything, a 0-d tensor; along ``dim``, a named tuple ``(values, indices)``."""
-        return _extreme("min", self, dim, keepdim)
+    def min(self, *args, other=None, **kwargs):
+        """``min(dim=None, keepdim=False)``, or ``a.min(b)``: as ``max``."""
+        if other is not None or (args and isinstance(args[0], Tensor)):
+            return _op("minimum", (self, args[0] if other is None else other))
+        return _extreme("min", self, *args, **kwargs)
 
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
         """``torch.Tensor.var``: over ``N - correction`` (1 by default: Bessel's; ``unbiased=False``: 0)."""
@@ -894,6 +901,8 @@ class Tensor:
         return _op("log_softmax", (self if dtype is None else self.to(dtype),), {"dim": dim})
 
     def clamp(self, min=None, max=None):
+        if min is None and max is None:
+            raise errors.InvalidArgumentError("torch.clamp: At least one of 'min' or 'max' must not be None")
         if isinstance(min, Tensor) or isinstance(max, Tensor):  # tensor bounds, elementwise: a gradient to each where it binds
             out = self if min is None else where(self < min, min, self)
             return out if max is None else where(out > max, max, out)
@@ -1394,6 +1403,11 @@ class Tensor:
         return _op("contiguous", (self,))
 
     def clamp_(self, min=None, max=None):
+        if isinstance(min, Tensor) or isinstance(max, Tensor):  # tensor bounds: through where, written in with copy_
+            source = self.clone() if is_grad_enabled() and self._requires_grad else self
+            return self.copy_(source.clamp(min, max))
+        if min is None and max is None:
+            raise errors.InvalidArgumentError("torch.clamp: At least one of 'min' or 'max' must not be None")
         return _op_into("clamp", self, (), {"min": min, "max": max})
 
     clip_ = clamp_
@@ -1650,6 +1664,7 @@ class Tensor:
         """Pieces along ``dim`` of ``split_size`` each (the last may be smaller) or of the sizes listed, as ``torch.split``."""
         dim = _wrap_dim(dim, self.ndim)
         length = self.shape[dim]
+        split_size_or_sections = _as_int(split_size_or_sections)
         if isinstance(split_size_or_sections, int):
             if split_size_or_sections <= 0:
                 raise errors.InvalidArgumentError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {length}")
@@ -1666,6 +1681,7 @@ class Tensor:
 
     def chunk(self, chunks, dim=0):
         """At most ``chunks`` pieces of equal size along ``dim`` (the last may be smaller), as ``torch.chunk``."""
+        chunks = _as_int(chunks)
         if chunks <= 0:
             raise errors.InvalidArgumentError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
         length = self.shape[_wrap_dim(dim, self.ndim)]
@@ -2413,9 +2429,31 @@ for _name, _alias in {"asin": "arcsin", "acos": "arccos", "atan": "arctan", "asi
                      "trunc": "fix", "neg": "negative", "abs": "absolute", "sign": "sgn"}.items():
     setattr(Tensor, _alias, getattr(Tensor, _name))
     setattr(Tensor, _alias + "_", getattr(Tensor, _name + "_"))
+def _scaled_operand(name, self, other, alpha):
+    """``alpha * other`` for ``add``/``sub`` (``p.add(g, alpha=-lr)``), with PyTorch's check of an integral alpha."""
+    if alpha == 1:
+        return other
+    integral = lambda x: (isinstance(x, Tensor) and x._dtype is not None and x._dtype.kind in "iub") or isinstance(x, (int, np.integer))
+    if isinstance(alpha, (float, np.floating)) and integral(self) and integral(other):
+        raise errors.InvalidArgumentError("For integral input tensors, argument alpha must not be a floating point number.")
+    return other * alpha
+
+
+def _add(self, other, *, alpha=1):
+    """``torch.Tensor.add``: ``self + alpha * other``, broadcasting."""
+    return _op("add", (self, other if alpha == 1 else _scaled_operand("add", self, other, alpha)))
+
+
+def _sub(self, other, *, alpha=1):
+    """``torch.Tensor.sub``: ``self - alpha * other``, broadcasting."""
+    return _op("sub", (self, other if alpha == 1 else _scaled_operand("sub", self, other, alpha)))
+
+
 for _name in ("add", "sub", "mul", "pow", "floor_divide", "remainder", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge",
               "logical_and", "logical_or", "logical_xor"):
     setattr(Tensor, _name, _binary(_name))
+Tensor.add, Tensor.sub = _add, _sub
+Tensor.add.__name__, Tensor.sub.__name__ = "add", "sub"
 for _name in ("eq", "ne", "lt", "le", "gt", "ge", "fmod", "remainder", "floor_divide", "atan2", "logical_and", "logical_or", "logical_xor",
               "copysign"):  # x.gt_(y), ...: the op written into x (a comparison in x's dtype, as PyTorch's)
     setattr(Tensor, _name + "_", _binary_into(_name))
@@ -2518,9 +2556,29 @@ def _spread(dim, unbiased, correction):
 
 
 def _sizes(args) -> tuple:
-    if len(args) == 1 and isinstance(args[0], (tuple, list)):
-        return tuple(args[0])
-    return tuple(args)
+    sizes = tuple(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) else tuple(args)
+    for n in sizes:
+        if isinstance(n, Tensor):
+            return tuple(_as_int(n) for n in sizes)
+    return sizes
+
+
+def _as_int(value):
+    """A size, dim or count given as a one-element integer tensor (``x[:lengths[i]]``, ``zeros(n)``, ``view(n, -1)``):
+    its value, read from the server, as PyTorch reads it; anything else as it is."""
+    return value.__index__() if isinstance(value, Tensor) else value
+
+
+def _read_tensor_params(params):
+    """``params`` with each tensor among the values (or in a tuple of them) read as the number it holds, as PyTorch
+    takes a one-element tensor for a number (``topk(k)``, ``sum(dim=d)``)."""
+    def read(value):
+        if isinstance(value, Tensor):
+            return value.__index__() if value.dtype.kind in "iub" else value.item()
+        if type(value) in (tuple, list):
+            return type(value)(read(v) for v in value)
+        return value
+    return {key: read(value) for key, value in params.items()}
 
 
 def _scaled(x, factor):
@@ -2542,7 +2600,7 @@ def _check_ranks(name, a, b, ranks):
     raise errors.InvalidArgumentError(message)
 
 
-def _extreme(name, x, dim, keepdim):
+def _extreme(name, x, dim=None, keepdim=False):
     if dim is None:
         return _op(name, (x,))
     values, indices = _op(name, (x,), {"dim": dim, "keepdim": keepdim}, outputs=2)
@@ -2572,6 +2630,11 @@ def _op(name, inputs, params=None, outputs=1, metas=None, extras=None):
             raise TypeError(f"{name}(): expected a Tensor, a NumPy array or a number, got {type(x).__name__}")
     if session is None:
         raise errors.InvalidArgumentError(f"{name}() needs at least one tensor input")
+    if params:
+        for value in params.values():
+            if isinstance(value, Tensor) or (type(value) is tuple and value and isinstance(value[0], Tensor)):
+                params = _read_tensor_params(params)
+                break
     dims = _DIM_PARAMS.get(name)
     if dims is not None and params:
         _check_dims(inputs[0], params, *dims)
@@ -2695,6 +2758,8 @@ def _check_dims(x, params, names, added):
 
 def _wrap_dim(dim, ndim):
     """``dim`` as an index into ``ndim`` dims (a 0-d tensor takes 0 and -1, as PyTorch's); PyTorch's IndexError otherwise."""
+    if isinstance(dim, Tensor):
+        dim = dim.__index__()
     n = max(ndim, 1)
     if not -n <= dim < n:
         raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
@@ -2751,12 +2816,14 @@ _FUNCTION_NAMES = (
 
 
 def _function(name):
-    def function(input, *args, **kwargs):
+    def function(input, *args, out=None, **kwargs):
         if not isinstance(input, Tensor):
             raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
         if name in ("max", "min") and args and isinstance(args[0], Tensor):  # torch.max(a, b): elementwise
-            return _op("maximum" if name == "max" else "minimum", (input, args[0]))
-        return getattr(input, name)(*args, **kwargs)
+            result = _op("maximum" if name == "max" else "minimum", (input, args[0]))
+        else:
+            result = getattr(input, name)(*args, **kwargs)
+        return result if out is None else _written_out(name, result, out)
 
     function.__name__ = name
     function.__doc__ = f"``torch.{name}(input, ...)``: ``input.{name}(...)``."
@@ -2764,6 +2831,30 @@ def _function(name):
 
 
 FUNCTIONS = {name: _function(name) for name in _FUNCTION_NAMES}
+
+
+def _written_out(name, result, out):
+    """``torch.f(..., out=out)``: the result written into ``out`` (resized to fit, with PyTorch's warning where it had
+    elements), and ``out`` returned; a tuple of results into a tuple of ``out`` tensors, in the result's own type."""
+    from .shaping import can_cast
+
+    if isinstance(result, tuple):
+        return type(result)(*(_written_out(name, r, o) for r, o in zip(result, out, strict=True)))
+    if is_grad_enabled() and result._requires_grad:
+        raise errors.FailedPreconditionError(
+            f"{name}(): functions with out=... arguments don't support automatic differentiation, but one of the arguments requires grad.")
+    if not can_cast(result.dtype, out.dtype):
+        raise errors.InvalidArgumentError(
+            f"result type {_TENSOR_TYPE_NAMES[result.dtype]} can't be cast to the desired output type {_TENSOR_TYPE_NAMES[out.dtype]}")
+    if out.shape != result.shape:
+        if out.numel():
+            warnings.warn(f"An output with one or more elements was resized since it had shape {list(out.shape)}, which does not "
+                          f"match the required output shape {list(result.shape)}. This behavior is deprecated, and in a future "
+                          "PyTorch release outputs will not be resized unless they have zero elements. You can explicitly reuse "
+                          "an out tensor t by resizing it, inplace, to zero elements with t.resize_(0).", stacklevel=3)
+        out.resize_(*result.shape)
+    with no_grad():
+        return out.copy_(result)
 
 
 def rsub(input, other, *, alpha=1):

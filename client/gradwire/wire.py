@@ -70,7 +70,7 @@ def encode_param(value, handle_of=None) -> pb.Param:
     if isinstance(value, IndexKey):
         return pb.Param(key=pb.IndexKey(parts=[_encode_index_part(p, handle_of) for p in value.parts]))
     if isinstance(value, (tuple, list)):
-        return pb.Param(ints=pb.IntList(values=[int(v) for v in value]))
+        return pb.Param(ints=pb.IntList(values=[_wire_int(v) for v in value]))
     raise TypeError(f"cannot send a parameter of type {type(value).__name__}")
 
 
@@ -90,11 +90,19 @@ def put_param(params, key: str, value, handle_of=None):
     elif kind is bool:
         params[key].b = value
     elif kind is tuple or kind is list:
-        values = [int(v) for v in value]
+        values = [_wire_int(v) for v in value]
         params[key].ints.values[:] = values  # sets the ints field even when empty
     else:
         param = encode_param(value, handle_of)
         params[key].CopyFrom(param)
+
+
+def _wire_int(value) -> int:
+    """An int for the wire, from an int only: the SDK turns a one-element tensor into its value before a command is
+    filled, and a tensor's ``__int__`` here would read the server in the middle of filling one, sending it half made."""
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    raise TypeError(f"expected an int, got {type(value).__name__}")
 
 
 def decode_param(param: pb.Param, tensor_of=None):
@@ -131,7 +139,7 @@ def _encode_index_part(part, handle_of):
     if isinstance(part, (int, np.integer)) and not isinstance(part, bool):
         return pb.IndexPart(i=int(part))
     if isinstance(part, slice):
-        fields = {k: int(v) for k, v in (("start", part.start), ("stop", part.stop), ("step", part.step)) if v is not None}
+        fields = {k: _wire_int(v) for k, v in (("start", part.start), ("stop", part.stop), ("step", part.step)) if v is not None}
         return pb.IndexPart(slice=pb.Slice(**fields))
     raise TypeError(f"unsupported index of type {type(part).__name__}")
 

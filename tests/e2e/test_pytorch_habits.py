@@ -886,3 +886,64 @@ def test_grad_mode_switches_work_as_calls_bare_decorators_and_on_generators(sess
         torch.set_grad_enabled(True)
     with pytest.raises(RuntimeError, match="Cannot decorate classes"):
         gw.no_grad()(type("Model", (), {}))
+
+
+def _one_element_tensors_as_numbers(lib, n, x):
+    """Sizes, dims, counts and slice bounds given as one-element tensors (``x[:lengths[i]]``), as PyTorch reads them."""
+    return [
+        x[:n], x[n:], x[n - 1:n + 1], x[::n], x[n], lib.arange(n), lib.arange(n * 1.25), lib.linspace(n - 2, n, n + 1),
+        lib.ones(2, 3).view(n, 3), lib.ones(2, 3).reshape(n, -1), x.expand(n, 5), lib.zeros(n), lib.zeros((n, n)), lib.randn(n, 2).shape,
+        x.topk(n).values, x.narrow(0, n, 2), x.repeat(n), x.split(n), x.chunk(n), lib.ones(2, 3).sum(dim=n - 2),
+        lib.ones(2, 3).max(dim=n - 1).values, lib.full((2,), lib.tensor(3.0)), lib.ones(4, 3)[1, :n], x.roll(n), x.new_zeros(n),
+        x.unsqueeze(n - 2),
+    ]
+
+
+def test_one_element_tensors_stand_for_numbers_as_in_torch(session):
+    ours = _one_element_tensors_as_numbers(gw, session.tensor(2), session.arange(5))
+    theirs = _one_element_tensors_as_numbers(torch, torch.tensor(2), torch.arange(5))
+    for mine, torchs in zip(ours, theirs, strict=True):
+        if isinstance(torchs, torch.Size):
+            assert tuple(mine) == tuple(torchs)
+        elif isinstance(torchs, tuple):
+            assert [p.tolist() for p in mine] == [p.tolist() for p in torchs]
+        else:
+            assert mine.tolist() == torchs.tolist() and str(mine.dtype) == str(torchs.dtype).removeprefix("torch.")
+    with pytest.raises(TypeError, match="only integer tensors of a single element can be converted to an index"):
+        session.arange(5)[:session.tensor([1, 2])]
+    with pytest.raises(TypeError):  # a float where the wire wants an int: refused before anything is queued
+        session.arange(6).view(2.0, 3)
+    gc.collect()
+    assert (session.ones(2) + 1).tolist() == [2.0, 2.0]  # nothing half sent: the next sync has no error from before
+    session.sync()
+
+
+def _scaled_sums_bounds_and_outs(lib):
+    a, b = lib.tensor([[1.0, 5.0], [3.0, 2.0]]), lib.tensor([[2.0, 2.0], [2.0, 2.0]])
+    results = [a.add(b, alpha=2), lib.add(a, b, alpha=2), a.sub(b, alpha=0.5), lib.sub(a, b, alpha=2), a.max(b), a.min(b),
+               a.max(other=b), lib.max(a, b)]
+    for bounds in ({"min": b}, {"max": lib.tensor(2.0)}):
+        clamped = a.clone()
+        results.append(clamped.clamp_(**bounds))
+    clamped = a.clone()
+    clamped.clamp_max_(b)
+    out = lib.empty(4)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        written = lib.mul(a, b, out=out)
+    empty = lib.empty(0)
+    lib.add(a, b, out=empty)
+    results += [clamped, out, written is out, [str(w.message)[:40] for w in caught], empty]
+    refusals = []
+    for call in (lambda: a.clamp(), lambda: lib.add(lib.ones(2, dtype=lib.int64), lib.ones(2, dtype=lib.int64), alpha=0.5),
+                 lambda: lib.add(a, b, out=lib.empty(2, 2, dtype=lib.int64)), lambda: lib.add(a.clone().requires_grad_(), b, out=lib.empty(2, 2))):
+        with pytest.raises(RuntimeError) as error:
+            call()
+        refusals.append(str(error.value))
+    x, low = lib.tensor([1.0, 5.0, -3.0], requires_grad=True), lib.tensor([0.0, 0.0, 0.0], requires_grad=True)
+    (x * 1).clamp_(min=low).sum().backward()  # a tensor bound takes the gradient where it binds
+    return [r.tolist() if hasattr(r, "tolist") else r for r in results] + refusals + [x.grad.tolist(), low.grad.tolist()]
+
+
+def test_alpha_tensor_bounds_elementwise_max_and_out_as_in_torch(session):
+    assert _scaled_sums_bounds_and_outs(gw) == _scaled_sums_bounds_and_outs(torch)
