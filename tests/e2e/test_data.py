@@ -144,6 +144,15 @@ def test_loader_and_sampler_refusals_as_in_torch(session):
         WeightedRandomSampler([1.0, 0.0], 2, replacement=False)
     with pytest.raises(TypeError, match="drop_last should be a boolean value"):
         BatchSampler(range(4), 2, drop_last=1)
+    torch_data = torch.utils.data.TensorDataset(torch.arange(4))
+    for options in ({"batchsize": 2}, {"shufle": True}, {"num_workers": -1}, {"timeout": -1}, {"persistent_workers": True},
+                    {"prefetch_factor": 2}, {"multiprocessing_context": "spawn"}):
+        with pytest.raises((TypeError, ValueError)) as theirs:  # a misspelt option is not a silent batch size of 1
+            torch.utils.data.DataLoader(torch_data, **options)
+        with pytest.raises(theirs.type) as ours:
+            DataLoader(data, **options)
+        assert str(ours.value).replace("DataLoader.__init__", "") == str(theirs.value).replace("DataLoader.__init__", "")
+    assert [type(batch) for batch in DataLoader(data, batch_size=2)] == [type(b) for b in torch.utils.data.DataLoader(torch_data, batch_size=2)]
 
 
 class _Stream(gw.utils.data.IterableDataset):

@@ -410,16 +410,39 @@ def default_convert(data, session=None):
     return data
 
 
+def _check_loading_options(num_workers, timeout, prefetch_factor, persistent_workers, multiprocessing_context):
+    """PyTorch's refusals of the worker options, in its words."""
+    if num_workers < 0:
+        raise ValueError("num_workers option should be non-negative; use num_workers=0 to disable multiprocessing.")
+    if timeout < 0:
+        raise ValueError("timeout option should be non-negative")
+    if num_workers == 0 and prefetch_factor is not None:
+        raise ValueError("prefetch_factor option could only be specified in multiprocessing.let num_workers > 0 to enable "
+                         "multiprocessing, otherwise set prefetch_factor to None.")
+    if prefetch_factor is not None and prefetch_factor < 0:
+        raise ValueError("prefetch_factor option should be non-negative")
+    if persistent_workers and num_workers == 0:
+        raise ValueError("persistent_workers option needs num_workers > 0")
+    if multiprocessing_context is not None and num_workers == 0:
+        raise ValueError("multiprocessing_context can only be used with multi-process loading (num_workers > 0), but got "
+                         f"num_workers={num_workers}")
+
+
 class DataLoader:
     """Batches of ``dataset``, as ``torch.utils.data.DataLoader``: ``batch_size`` samples (None: one sample at a
     time, not collated), in order, shuffled each epoch (``shuffle``, drawn by ``generator``: a NumPy ``Generator``,
     a seed or a ``gw.Generator``), in the order of a ``sampler``, or as a ``batch_sampler``'s lists; ``drop_last`` leaves out a short
     last batch. A ``TensorDataset`` of gradwire tensors is batched on the server (one index op per tensor); other
     datasets through ``collate_fn`` (``default_collate``). ``num_workers`` and the other loading options of
-    PyTorch's are accepted and ignored."""
+    PyTorch's are checked as PyTorch checks them, and the samples are then read in this process (``worker_init_fn``
+    is not called)."""
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, sampler=None, batch_sampler=None, num_workers=0, collate_fn=None,
-                 pin_memory=False, drop_last=False, timeout=0, worker_init_fn=None, generator=None, *, session=None, **ignored):
+    def __init__(self, dataset, batch_size=1, shuffle=None, sampler=None, batch_sampler=None, num_workers=0, collate_fn=None,
+                 pin_memory=False, drop_last=False, timeout=0, worker_init_fn=None, multiprocessing_context=None, generator=None, *,
+                 prefetch_factor=None, persistent_workers=False, pin_memory_device="", in_order=True, session=None):
+        _check_loading_options(num_workers, timeout, prefetch_factor, persistent_workers, multiprocessing_context)
+        self.pin_memory, self.timeout, self.worker_init_fn, self.prefetch_factor = pin_memory, timeout, worker_init_fn, prefetch_factor
+        self.persistent_workers, self.in_order = persistent_workers, in_order
         self._iterable = isinstance(dataset, IterableDataset)
         if self._iterable:  # read in the dataset's own order: no sampler, as PyTorch's
             for name, value in (("shuffle", shuffle), ("sampler", sampler), ("batch_sampler", batch_sampler)):
@@ -465,7 +488,7 @@ class DataLoader:
             rows = np.asarray(batch, dtype=np.int64)
             if on_server:  # one index op per tensor; in order, a batch's rows are a slice (a view, no index upload)
                 key = slice(int(rows[0]), int(rows[-1]) + 1) if self._in_order else rows
-                yield tuple(t[key] for t in self.dataset.tensors)
+                yield [t[key] for t in self.dataset.tensors]  # a list, as default_collate makes of tuple samples
             else:
                 samples = [self.dataset[int(i)] for i in rows]
                 yield (self.collate_fn or (lambda batch: default_collate(batch, self._session)))(samples)
