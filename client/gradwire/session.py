@@ -28,6 +28,7 @@ from . import floats
 from .floats import is_floating
 from . import defaults, errors
 from .grad_mode import _anomaly, is_grad_enabled, set_grad_enabled
+from .shapes import promote
 from .tensor import Tensor, as_dtype
 from .transport import open_channel, wait_ready
 from .v1 import gradwire_pb2 as pb
@@ -726,7 +727,10 @@ class Session:
             array = np.asarray(data)
         else:  # Python numbers: float -> the default dtype (float32), int -> int64, as PyTorch infers
             array = np.asarray(data)
-            if is_floating(array.dtype):
+            scalars = _numpy_scalar_dtype(data) if array.dtype.kind in "fiu" and array.ndim else None
+            if scalars is not None:  # [np.float64(1.0), 2.0]: float64, as PyTorch promotes the elements' types
+                array = array.astype(scalars)
+            elif is_floating(array.dtype):
                 array = array.astype(defaults.current)
             elif array.dtype.kind in "iu":
                 array = array.astype(np.int64)
@@ -1400,6 +1404,28 @@ def _as_int64(seed) -> int:
     """A seed as the wire's int64: one of 64 bits or more wraps around (the server takes it modulo 2**64)."""
     seed = int(seed) % 2**64
     return seed - 2**64 if seed >= 2**63 else seed
+
+
+def _numpy_scalar_dtype(data):
+    """The dtype PyTorch infers for a (nested) list holding NumPy scalars: their dtypes promoted with the Python
+    numbers' (a float as the default dtype, an int as int64); None where it holds none."""
+    kinds = set()
+
+    def collect(items):
+        for item in items:
+            if isinstance(item, (list, tuple)):
+                collect(item)
+            else:
+                kinds.add(item.dtype if isinstance(item, np.generic) else type(item))
+
+    collect(data)
+    if not any(isinstance(k, np.dtype) for k in kinds):
+        return None
+    dtype = None
+    for k in kinds:
+        k = k if isinstance(k, np.dtype) else defaults.current if k is float else np.dtype(np.bool_) if k is bool else np.dtype(np.int64)
+        dtype = k if dtype is None else promote(dtype, k)
+    return dtype
 
 
 def _size_args(size) -> tuple:

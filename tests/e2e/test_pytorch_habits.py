@@ -947,3 +947,10 @@ def _scaled_sums_bounds_and_outs(lib):
 
 def test_alpha_tensor_bounds_elementwise_max_and_out_as_in_torch(session):
     assert _scaled_sums_bounds_and_outs(gw) == _scaled_sums_bounds_and_outs(torch)
+
+
+def test_lists_of_numpy_scalars_keep_their_dtypes_as_in_torch(session):
+    f64, f32, f16, i32 = np.float64, np.float32, np.float16, np.int32
+    for data in ([f64(1.0), f64(2.0)], [f32(1.0), 2.0], [1.0, f64(2.0)], [i32(1), i32(2)], [[f64(1.0)], [2.0]], [f16(1)],
+                 [1, f64(2.0)], [i32(1), 2], [1.0, 2.0], [1, 2]):
+        assert str(session.tensor(data).dtype) == str(torch.tensor(data).dtype).removeprefix("torch."), data
