@@ -1309,14 +1309,18 @@ class Session:
             self._retaining = True
             self._command("retain_grad").retain_grad.tensor = tensor._handle
 
-    def _alias(self, tensor, shares_version):
+    def _alias(self, tensor, shares_version, keeps_graph=False):
+        """detach() (``shares_version``), .data, or (``keeps_graph``) a pin of a non-leaf: a handle of its own at the
+        tensor's point of the graph, which a later in-place change to the tensor leaves there (the caller sets what
+        the client knows of its graph)."""
         out = Tensor(self, self._handle(), tensor._shape, tensor._dtype)
         out._data_of = None if shares_version else tensor  # for the data setter: p.data -= x went into p
         with self._lock:
-            command = self._command("detach" if shares_version else "data")
+            command = self._command("pin" if keeps_graph else "detach" if shares_version else "data")
             command.alias.source = tensor._handle
             command.alias.result = out._handle
             command.alias.shares_version = shares_version
+            command.alias.keeps_graph = keeps_graph
         return out
 
     def _inplace(self, target, op, other, key=None):

@@ -606,7 +606,7 @@ def _retain_grad(session, command, inline_bytes):
 
 def _alias(session, alias, inline_bytes):
     source = session.tensor(alias.source)
-    session.bind(alias.result, source.detach() if alias.shares_version else source.data)
+    session.bind(alias.result, source.pinned() if alias.keeps_graph else source.detach() if alias.shares_version else source.data)
 
 
 def _manual_seed(session, command, inline_bytes):

@@ -4,6 +4,8 @@ reversal, double backward through a differentiable custom backward, and the serv
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -236,3 +238,244 @@ def test_a_gradient_of_the_wrong_shape_is_refused_and_another_dtype_is_cast_as_i
     Single.apply(x).sum().backward()
     assert x.grad.dtype == gw.float64
     np.testing.assert_array_equal(x.grad.numpy(), np.full(X.shape, 2.0))
+
+
+def _square(lib):
+    class Square(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return 2 * x * g
+
+    return Square
+
+
+def _grads(lib, session, build, *arrays):
+    """``build(lib, *leaves)`` -> a loss; the leaves' gradients after its backward, as NumPy arrays."""
+    leaves = [torch.tensor(a, requires_grad=True) if lib is torch else session.tensor(a, requires_grad=True) for a in arrays]
+    build(lib, *leaves).backward()
+    return [x.grad.detach().numpy() if lib is torch else x.grad.numpy() for x in leaves]
+
+
+_IN_PLACE_ON_THE_OUTPUT = {
+    "mul_": lambda lib, h: h.mul_(2),
+    "neg_": lambda lib, h: h.neg_(),
+    "sigmoid_": lambda lib, h: h.sigmoid_(),
+    "clamp_": lambda lib, h: h.clamp_(max=2.0),
+    "zero_": lambda lib, h: h.zero_(),
+    "setitem": lambda lib, h: h.__setitem__(0, 5.0),
+    "slice mul_": lambda lib, h: h[0:1].mul_(4),
+    "relu inplace": lambda lib, h: lib.nn.ReLU(inplace=True)(h),
+    "add_": lambda lib, h: h.add_(1),
+}
+
+
+@pytest.mark.parametrize("change", list(_IN_PLACE_ON_THE_OUTPUT))
+def test_an_in_place_change_to_an_output_is_part_of_the_gradient_as_in_pytorch(session, change):
+    def build(lib, x):
+        h = _square(lib).apply(x * 1)
+        _IN_PLACE_ON_THE_OUTPUT[change](lib, h)
+        return (h * (x.detach() + 3)).sum()  # a weight per element: the change's factor shows
+
+    expected, got = (_grads(lib, session, build, X[0] - 0.25) for lib in (torch, gw))
+    np.testing.assert_allclose(got[0], expected[0], rtol=1e-6, atol=1e-6)
+
+
+def test_a_custom_linear_followed_by_an_in_place_relu_gives_pytorchs_gradients(session):
+    def build(lib, x, w):
+        class Linear(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x, w):
+                ctx.save_for_backward(x, w)
+                return x @ w.t()
+
+            @staticmethod
+            def backward(ctx, g):
+                x, w = ctx.saved_tensors
+                return g @ w, g.t() @ x
+
+        h = lib.nn.ReLU(inplace=True)(Linear.apply(x, w))
+        return (Linear.apply(h, w[:, :3]) ** 2).sum()
+
+    expected, got = (_grads(lib, session, build, X[:, :3], X[:, 1:4].T.copy()) for lib in (torch, gw))
+    for e, g in zip(expected, got):
+        np.testing.assert_allclose(g, e, rtol=1e-10)
+
+
+def test_an_input_changed_in_place_after_the_call_keeps_the_functions_gradient(session):
+    def build(lib, a):
+        class Triple(lib.autograd.Function):  # saves nothing: the later change is allowed
+            @staticmethod
+            def forward(ctx, x):
+                return x * 3
+
+            @staticmethod
+            def backward(ctx, g):
+                return g * 3
+
+        x = a * 1
+        y = Triple.apply(x)
+        x.mul_(5)
+        return y.sum() + (x * x).sum()
+
+    expected, got = (_grads(lib, session, build, X) for lib in (torch, gw))
+    np.testing.assert_allclose(got[0], expected[0], rtol=1e-12)
+
+
+@pytest.mark.parametrize("no_grad", [False, True])
+def test_a_saved_input_changed_in_place_after_the_call_raises_as_in_pytorch(session, no_grad):
+    for lib in (torch, gw):
+        a = torch.tensor(X, requires_grad=True) if lib is torch else session.tensor(X, requires_grad=True)
+        x = a if no_grad else a * 1  # (a leaf that requires grad: changed under no_grad only)
+        y = _square(lib).apply(x)
+        with lib.no_grad() if no_grad else contextlib.nullcontext():
+            x.add_(1)
+        with pytest.raises(RuntimeError, match="one of the variables needed for gradient computation has been modified by an inplace operation"):
+            y.sum().backward()
+    (session.tensor(X, requires_grad=True) * 2).sum().backward()  # the session goes on
+
+
+def test_a_function_that_returns_its_input_gives_backwards_gradient_alone(session):
+    def build(lib, w):
+        class ReverseGradient(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x, scale):
+                ctx.scale = scale
+                return x
+
+            @staticmethod
+            def backward(ctx, g):
+                return -ctx.scale * g, None
+
+        return (ReverseGradient.apply(w * 3, 0.5) * (w.detach() + 1)).sum() + ReverseGradient.apply(w, 2.0).sum()
+
+    expected, got = (_grads(lib, session, build, X) for lib in (torch, gw))
+    np.testing.assert_allclose(got[0], expected[0], rtol=1e-12)
+    x = session.tensor(X, requires_grad=True)
+    assert _functions(gw)[2].apply(x) is not x
+
+
+@pytest.mark.parametrize("style", ["ctx", "setup_context"])
+def test_double_backward_through_a_saved_output_as_in_pytorch(session, style):
+    results = []
+    for lib in (torch, gw):
+        if style == "ctx":
+            class Exp(lib.autograd.Function):
+                @staticmethod
+                def forward(ctx, x):
+                    r = x.exp()
+                    ctx.save_for_backward(r)
+                    return r
+
+                @staticmethod
+                def backward(ctx, g):
+                    (r,) = ctx.saved_tensors
+                    return g * r
+        else:
+            class Exp(lib.autograd.Function):
+                @staticmethod
+                def forward(x):
+                    return x.exp()
+
+                @staticmethod
+                def setup_context(ctx, inputs, output):
+                    ctx.save_for_backward(output)
+
+                @staticmethod
+                def backward(ctx, g):
+                    (r,) = ctx.saved_tensors
+                    return g * r
+
+        x = torch.tensor(X, requires_grad=True) if lib is torch else session.tensor(X, requires_grad=True)
+        (g,) = lib.autograd.grad((Exp.apply(x) * x).sum(), x, create_graph=True)
+        (g2,) = lib.autograd.grad(g.sum(), x)
+        results.append([t.detach().numpy() for t in (g, g2)])
+    for e, g in zip(*results):
+        np.testing.assert_allclose(g, e, rtol=1e-12)
+
+
+def test_an_output_that_ctx_saved_is_released_without_the_garbage_collector(session):
+    import gc
+
+    class Exp(gw.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            r = x.exp()
+            ctx.save_for_backward(r)
+            return r
+
+        @staticmethod
+        def backward(ctx, g):
+            (r,) = ctx.saved_tensors
+            return g * r
+
+    x = session.tensor(X, requires_grad=True)
+    Exp.apply(x).sum().backward()
+    session.sync()
+    before = session.stats()["tensors"]
+    gc.disable()
+    try:
+        for _ in range(5):
+            Exp.apply(x).sum().backward()
+        session.sync()
+        after = session.stats()["tensors"]
+    finally:
+        gc.enable()
+    assert after <= before
+
+
+def test_backwards_gradients_beyond_the_inputs_and_for_non_tensors_are_checked_as_in_pytorch(session):
+    def function(lib, extra):
+        class Scale(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x, k):
+                return x * k
+
+            @staticmethod
+            def backward(ctx, g):
+                return (g * 2,) + extra(lib)
+
+        return Scale
+
+    cases = [
+        (lambda lib: (None, None, None), None),  # trailing Nones beyond the inputs: dropped
+        (lambda lib: (None, None, lib.ones(1)), r"function ScaleBackward returned an incorrect number of gradients \(expected 2, got 4\)"),
+        (lambda lib: (lib.ones(1),), "function ScaleBackward returned a gradient different than None at position 2, but the corresponding "
+                                     "forward input was not a Variable"),
+    ]
+    for extra, error in cases:
+        for lib in (torch, gw):
+            x = torch.tensor(X, requires_grad=True) if lib is torch else session.tensor(X, requires_grad=True)
+            loss = function(lib, extra).apply(x, 2.0).sum()
+            if error is None:
+                loss.backward()
+                np.testing.assert_array_equal(x.grad.numpy(), np.full(X.shape, 2.0))
+            else:
+                with pytest.raises(RuntimeError, match=error):
+                    loss.backward()
+
+
+def test_a_function_called_on_an_instance_and_save_for_forward_behave_as_in_pytorch(session):
+    for lib in (torch, gw):
+        class Double(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_forward(x)
+                return x * 2
+
+            @staticmethod
+            def backward(ctx, g):
+                return g * 2
+
+        x = torch.tensor(X, requires_grad=True) if lib is torch else session.tensor(X, requires_grad=True)
+        Double.apply(x).sum().backward()
+        np.testing.assert_array_equal(x.grad.numpy(), np.full(X.shape, 2.0))
+        with pytest.warns(DeprecationWarning, match="should not be instantiated"):
+            instance = Double()
+        with pytest.raises(RuntimeError, match="Legacy autograd function with non-static forward method is deprecated"):
+            instance(x)

@@ -1,12 +1,20 @@
 """``gw.autograd.Function``: PyTorch's custom autograd functions, on tensor hooks.
 
-``forward`` runs here, its ops on the server under no_grad. Each input that requires grad then gets an alias
-(``x[...]``, a view: nothing copied) that only a tie reads: a term that adds nothing (an empty slice of each alias,
-summed) to every output, which puts the inputs behind the outputs in the graph. A backward pass that reaches the
-outputs stops at each (a tensor hook) and keeps its gradient; at the first alias it reaches (all the outputs are
-done by then: they come first in the pass's order) it calls ``backward`` with those gradients, and each alias's
-hook puts the gradient ``backward`` returned for its input in place of the tie's zeros, or, where that is None, no
-gradient at all (Resume.drop): the input then gets nothing from this function, as in PyTorch.
+``forward`` runs here, its ops on the server under no_grad. Each input that requires grad then gets a stop: a pin
+(``Session._alias(keeps_graph=True)``) of an alias (``x[...]``, a view: nothing copied), which only a tie reads: a
+term that adds nothing (an empty slice of each stop, summed) to every output, which puts the inputs behind the
+outputs in the graph. Each output is its value (detached) plus the tie expanded to its shape, and a backward pass
+stops at that expanded tie (a tensor hook) and keeps the output's gradient; at the first input stop it reaches (all
+the outputs are done by then: they come first in the pass's order) it calls ``backward`` with those gradients, and
+each stop's hook puts the gradient ``backward`` returned for its input in place of the tie's zeros, or, where that is
+None, no gradient at all (Resume.drop): the input then gets nothing from this function, as in PyTorch.
+
+The stops are tensors the caller never holds, whose nodes no in-place change moves: the caller's in-place change to
+an output (``h.mul_(2)``, ``nn.ReLU(inplace=True)``) or to an input after the call is a node after (before) the
+function's, as PyTorch's. The tie also multiplies a slice of each saved tensor (by an empty one), so that a pass
+raises where one was changed in place since (the engine's version check). An output that ``forward`` made is the same
+Python object ``forward`` returned, now with the function's history (a saved output has it: double backward through
+it; ``ctx`` holds it weakly, as the output's graph holds ``ctx``).
 
 An input ``forward`` changed in place (``ctx.mark_dirty``) moves to a stand-in (the function's input: the alias and
 ``next_functions`` read it), and the Python object the caller holds takes the tied output's handle and history.
@@ -15,6 +23,8 @@ An input ``forward`` changed in place (``ctx.mark_dirty``) moves to a stand-in (
 from __future__ import annotations
 
 import functools
+import warnings
+import weakref
 
 from .. import errors
 from ..floats import is_floating
@@ -58,11 +68,19 @@ class FunctionCtx:
                 raise TypeError(f"save_for_backward can only save variables, but argument {i} is of type {type(t).__name__}")
         self.to_save = tensors
 
+    def save_for_forward(self, *tensors):
+        """Keep ``tensors`` for a ``jvp`` rule, as PyTorch's (gradwire's forward mode runs ``backward`` twice instead,
+        ``forward_ad``: they are kept, never read)."""
+        for t in tensors:
+            assert isinstance(t, Tensor) or t is None, (
+                "save_for_forward expects all arguments to be tensors; you should save non-tensors as attributes on ctx.")
+        self.saved_for_forward = tensors
+
     @property
     def saved_tensors(self):
         if self._freed:
             raise RuntimeError(_FREED)
-        return tuple(self.to_save)
+        return tuple(t.unpack() if isinstance(t, _SavedOutput) else t for t in self.to_save)
 
     saved_variables = saved_tensors
 
@@ -145,28 +163,83 @@ class Function:
         earlier = _earlier_versions(ctx, args, outputs)  # mark_dirty's inputs: their earlier versions are the function's inputs
         args = tuple(earlier.get(id(x), x) for x in args)
         node = _Node(cls, ctx, args, outputs)
-        aliases = []
-        for i in wanting:  # an alias each, read by the tie alone: its gradient is this function's share for input i
-            alias = args[i][...]
-            alias.register_hook(node.input_hook(i))  # (the hook holds the node: it lives as long as the outputs' graph)
-            alias._opaque = True  # whether the pass goes on to the input only backward says: the server reports the leaves
-            aliases.append(alias)
-        tie = sum(alias.reshape(-1)[:0].sum() for alias in aliases)
+        stops = []
+        for i in wanting:  # a stop each, read by the tie alone: its gradient is this function's share for input i
+            x = args[i]
+            stop = x._session._alias(x[...], shares_version=True, keeps_graph=True)
+            stop._requires_grad, stop._is_leaf, stop._parents = True, False, (x,)
+            stop.register_hook(node.input_hook(i))  # (the hook holds the node: it lives as long as the outputs' graph)
+            stop._opaque = True  # whether the pass goes on to the input only backward says: the server reports the leaves
+            stops.append(stop)
+        tie = sum(_empty(stop).sum() for stop in stops)
+        for t in ctx.to_save:  # the engine checks its version at each pass, as PyTorch's saved tensors
+            if isinstance(t, Tensor) and (t._dtype is None or t._dtype.kind != "c"):
+                tie = tie + (_empty(stops[0]) * _first(t.detach())).sum()
         inputs = tuple(x for x in args if isinstance(x, Tensor))
-        tied = []
+        tied, seen, became = [], set(), set()
         for k, out in enumerate(outputs):
             if not isinstance(out, Tensor) or not is_floating(out.dtype) or id(out) in ctx._non_differentiable:
                 tied.append(out)
                 continue
             dirty = out if id(out) in earlier else None
-            out = (earlier[id(out)].detach() if dirty is not None else out) + tie
-            out.register_hook(node.output_hook(k))
-            out._grad_fn = (f"{cls.__name__}Backward", inputs, ctx)  # its grad_fn's name, next_functions and ctx, as PyTorch's
+            base = earlier[id(out)] if dirty is not None else out
+            # the output's gradient, kept at a tensor of its own: an in-place change to the output comes after it
+            zeros = (tie if tie.dtype == out.dtype else tie.to(out.dtype)).expand(*out.shape)
+            zeros.register_hook(node.output_hook(k))
+            value = (base.detach() if base._requires_grad else base) + zeros  # (an input returned: its grad from backward alone)
+            value._grad_fn = (f"{cls.__name__}Backward", inputs, ctx)  # its grad_fn's name, next_functions and ctx, as PyTorch's
             if dirty is not None:  # the changed input becomes the output: the same Python object, as in PyTorch
-                _become(dirty, out)
-                out = dirty
-            tied.append(out)
+                _become(dirty, value, owned=False)
+                value = dirty
+            elif id(out) not in seen and not out._requires_grad and out._view_of is None and not out._views and not any(out is a for a in args):
+                value._parents = (zeros,)  # (not out itself: it becomes value)
+                _become(out, value, owned=True)  # the object forward made (ctx may have saved it), as in PyTorch
+                value = out
+                became.add(id(out))
+            seen.add(id(out))
+            tied.append(value)
+        if became:  # a saved output held weakly: the output's graph holds ctx (through the tie's hooks), ctx would hold it
+            ctx.to_save = tuple(_SavedOutput(t) if id(t) in became else t for t in ctx.to_save)
         return tuple(tied) if isinstance(result, tuple) else tied[0]
+
+    def __init__(self, *args, **kwargs):
+        warnings.warn(
+            f"{type(self)} should not be instantiated. Methods on autograd functions are all static, so you should invoke them on the "
+            "class itself. Instantiating an autograd function will raise an error in a future version of PyTorch.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+
+    def __call__(self, *args, **kwargs):
+        raise RuntimeError(
+            "Legacy autograd function with non-static forward method is deprecated. Please use new-style autograd function with "
+            "static forward method. (Example: https://pytorch.org/docs/stable/autograd.html#torch.autograd.Function)"
+        )
+
+
+class _SavedOutput:
+    """An output ``ctx`` saved: the output itself while it lives (its history: double backward through it), else its
+    values (no pass reaches the function then: the client's graph, which holds the output, is gone)."""
+
+    __slots__ = ("ref", "values")
+
+    def __init__(self, output):
+        self.ref, self.values = weakref.ref(output), output.detach()
+
+    def unpack(self):
+        output = self.ref()
+        return self.values if output is None else output
+
+
+def _empty(x):
+    """An empty view of ``x`` (shape (0, ..., 0)): x's graph at no cost (nothing copied, nothing computed)."""
+    return x[(slice(0, 0),) * x.ndim] if x.ndim else x[None][:0]
+
+
+def _first(x):
+    """x's first element as a view (shape (1, ..., 1)): it shares x's version counter (an empty view shares no memory,
+    so the engine gives it a counter of its own)."""
+    return x[(slice(0, 1),) * x.ndim] if x.ndim else x[None]
 
 
 def _earlier_versions(ctx, args, outputs):
@@ -187,9 +260,10 @@ def _earlier_versions(ctx, args, outputs):
     return earlier
 
 
-def _become(x, out):
-    """The Python object ``x`` takes ``out``'s handle and history (its earlier version lives on in the stand-in)."""
-    x._handle, out._handle = out._handle, 0  # (out is dropped: a handle of 0 is released by no one)
+def _become(x, out, owned):
+    """The Python object ``x`` takes ``out``'s handle and history; ``owned``: x's own handle goes with ``out`` (released
+    with it), else a stand-in holds it (mark_dirty's earlier version)."""
+    x._handle, out._handle = out._handle, x._handle if owned else 0  # (a handle of 0 is released by no one)
     for slot in ("_shape", "_dtype", "_parents", "_requires_grad", "_is_leaf", "_grad_fn", "_hooks", "_opaque", "_layout"):
         setattr(x, slot, getattr(out, slot))
     x._has_grad, x._grad_alias, x._grad_graph, x._data_of, x._post_hooks, x._retains_grad = False, None, None, None, None, False
@@ -215,7 +289,7 @@ class _Node:
             self.grad_outputs[k] = grad
             self.grad_inputs = None  # a new pass through the outputs (retain_graph): backward runs again
 
-        keep.reads_final = True  # after the output's other hooks: a later Function's share for it, a user's hook
+        keep.reads_final = True  # (alone on its tensor: the output's own hooks run at the output, before it)
         return keep
 
     def input_hook(self, i):
@@ -253,11 +327,17 @@ class _Node:
         backward = self.cls.vjp if self.cls.vjp is not Function.vjp else self.cls.backward
         result = backward(self.ctx, *grads)
         result = result if isinstance(result, tuple) else (result,)
+        if len(result) > self.n_inputs and all(g is None for g in result[self.n_inputs:]):
+            result = result[:self.n_inputs]  # trailing Nones beyond the inputs: dropped, as PyTorch's
         if len(result) != self.n_inputs:
             raise errors.InvalidArgumentError(
                 f"function {self.cls.__name__}Backward returned an incorrect number of gradients (expected {self.n_inputs}, got {len(result)})"
             )
         checked = list(result)
+        for i, g in enumerate(checked):
+            if g is not None and i not in self.tensor_positions:
+                raise errors.InvalidArgumentError(f"function {self.cls.__name__}Backward returned a gradient different than None at position "
+                                                  f"{i + 1}, but the corresponding forward input was not a Variable")
         for i, (shape, dtype) in self.wanting.items():
             g = checked[i]
             if g is None:

@@ -347,14 +347,16 @@ class RetainGrad(_message.Message):
     def __init__(self, tensor: _Optional[int] = ...) -> None: ...
 
 class Alias(_message.Message):
-    __slots__ = ("source", "result", "shares_version")
+    __slots__ = ("source", "result", "shares_version", "keeps_graph")
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     RESULT_FIELD_NUMBER: _ClassVar[int]
     SHARES_VERSION_FIELD_NUMBER: _ClassVar[int]
+    KEEPS_GRAPH_FIELD_NUMBER: _ClassVar[int]
     source: int
     result: int
     shares_version: bool
-    def __init__(self, source: _Optional[int] = ..., result: _Optional[int] = ..., shares_version: _Optional[bool] = ...) -> None: ...
+    keeps_graph: bool
+    def __init__(self, source: _Optional[int] = ..., result: _Optional[int] = ..., shares_version: _Optional[bool] = ..., keeps_graph: _Optional[bool] = ...) -> None: ...
 
 class ManualSeed(_message.Message):
     __slots__ = ("seed", "generator")

@@ -152,6 +152,17 @@ class Tensor:
     def detach(self) -> "Tensor":
         return Tensor(self.array, self.engine, version=self._version)
 
+    def pinned(self) -> "Tensor":
+        """A tensor of its own at this one's point of the graph (same memory, version, node): a later in-place
+        change to this one, or to its base, gives this one a new node and leaves the pin's where it was, so that
+        a backward pass stops there (a custom Function's stops, ``gradwire.autograd.function``). A non-leaf only:
+        a leaf's gradient goes to the leaf itself."""
+        if self.grad_fn is None:
+            raise GraphError("only a tensor with a grad_fn can be pinned")
+        pinned = Tensor(self.array, self.engine, self._requires_grad, self.grad_fn, self._version)
+        pinned._output_nr = self._output_nr
+        return pinned
+
     # --- in place (for optimizer steps: leaves under no_grad) -------------------------
     def __iadd__(self, other):
         return self.engine.inplace("add", self, other)
