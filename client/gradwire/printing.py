@@ -53,7 +53,8 @@ def tensor_repr(values: np.ndarray, suffixes: list[str]) -> str:
         formatter = _ComplexFormatter(shown) if values.dtype.kind == "c" else _Formatter(shown)
         body = _nested(values, indent, summarize, formatter)
         extra = []
-    if values.dtype not in _DEFAULT_DTYPES and values.dtype != defaults.current and values.dtype != _complex_of(defaults.current):
+    if values.dtype != defaults.current and values.dtype != _complex_of(defaults.current) and (
+            values.dtype not in _DEFAULT_DTYPES or values.size == 0):  # an empty tensor names int64 and bool too, as PyTorch's
         extra.append(f"dtype=torch.{values.dtype.name}")
     return _with_suffixes(prefix + body, extra + suffixes, indent) + ")"
 

@@ -644,10 +644,17 @@ class Tensor:
         return bool(array.item())
 
     def __float__(self):
-        return float(self.item())
+        return float(self._scalar())
 
     def __int__(self):
-        return int(self.item())
+        return int(self._scalar())
+
+    def _scalar(self):
+        """The one value of a one-element tensor, for int() and float(): PyTorch's ValueError for any other."""
+        array = self._values()
+        if array.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return array.item()
 
     def __array__(self, dtype=None, copy=None):
         array = self.numpy()
@@ -837,6 +844,9 @@ class Tensor:
                 keep.append(index)
                 parts.append(Handle(index._handle))
                 known.append(array)
+            elif isinstance(part, (float, str, complex, np.floating)):
+                raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are valid indices "
+                                 f"(got {type(part).__name__})")
             else:
                 if type(part) is slice and any(isinstance(bound, Tensor) for bound in (part.start, part.stop, part.step)):
                     part = slice(_as_int(part.start), _as_int(part.stop), _as_int(part.step))  # x[:lengths[i]]
@@ -847,11 +857,12 @@ class Tensor:
         return IndexKey(parts), keep, known
 
     def sum(self, dim=None, keepdim=False, *, dtype=None):
-        """The sum over ``dim`` (all elements by default); ``dtype``: computed in that dtype, as PyTorch's."""
-        return _op("sum", (self if dtype is None else self.to(dtype),), {"dim": dim, "keepdim": keepdim})
+        """The sum over ``dim`` (all elements by default, or with ``dim=()``, as PyTorch's); ``dtype``: computed in
+        that dtype, as PyTorch's."""
+        return _op("sum", (self if dtype is None else self.to(dtype),), {"dim": _every_dim_if_none(dim), "keepdim": keepdim})
 
     def mean(self, dim=None, keepdim=False, *, dtype=None):
-        return _op("mean", (self if dtype is None else self.to(dtype),), {"dim": dim, "keepdim": keepdim})
+        return _op("mean", (self if dtype is None else self.to(dtype),), {"dim": _every_dim_if_none(dim), "keepdim": keepdim})
 
     def max(self, *args, other=None, **kwargs):
         """``max(dim=None, keepdim=False)``: over everything, a 0-d tensor; along ``dim``, a named tuple ``(values,
@@ -1266,6 +1277,8 @@ class Tensor:
 
     def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
         """Whether every element is within ``atol + rtol * |other|`` of ``other``'s, as ``torch.allclose``: a sync point."""
+        if isinstance(other, Tensor) and self.dtype != other.dtype:
+            raise errors.InvalidArgumentError(f"{_TENSOR_TYPE_NAMES[self.dtype]} did not match {_TENSOR_TYPE_NAMES[other.dtype]}")
         with no_grad():
             close = (self - other).abs() <= atol + rtol * other.abs()
             if equal_nan:
@@ -2563,6 +2576,11 @@ def _sizes(args) -> tuple:
     return sizes
 
 
+def _every_dim_if_none(dim):
+    """A reduction's ``dim``, where ``()`` or ``[]`` (no dims) reduces them all, as PyTorch's sum and mean."""
+    return None if isinstance(dim, (tuple, list)) and not dim else dim
+
+
 def _as_int(value):
     """A size, dim or count given as a one-element integer tensor (``x[:lengths[i]]``, ``zeros(n)``, ``view(n, -1)``):
     its value, read from the server, as PyTorch reads it; anything else as it is."""
@@ -3014,8 +3032,13 @@ def empty_like(input, *, dtype=None, requires_grad=False):
     return zeros_like(input, dtype=dtype, requires_grad=requires_grad)
 
 
-def cat(tensors, dim=0):
-    """Concatenate tensors along an existing dim, as ``torch.cat`` (``torch.concat``, ``torch.concatenate``)."""
+def cat(tensors, dim=0, *, axis=None, out=None):
+    """Concatenate tensors along an existing dim, as ``torch.cat`` (``torch.concat``, ``torch.concatenate``; NumPy's
+    ``axis=`` names the dim too)."""
+    if axis is not None:
+        dim = axis
+    if out is not None:
+        return _written_out("cat", cat(tensors, dim), out)
     tensors = tuple(tensors)
     if not tensors:
         raise errors.InvalidArgumentError("torch.cat(): expected a non-empty list of Tensors")
@@ -3033,8 +3056,12 @@ def concatenate(tensors, axis=0):
 concat = cat
 
 
-def stack(tensors, dim=0):
-    """Stack tensors along a new dim, as ``torch.stack``."""
+def stack(tensors, dim=0, *, axis=None, out=None):
+    """Stack tensors along a new dim, as ``torch.stack`` (NumPy's ``axis=`` names the dim too)."""
+    if axis is not None:
+        dim = axis
+    if out is not None:
+        return _written_out("stack", stack(tensors, dim), out)
     return _op("stack", tuple(tensors), {"dim": dim})
 
 

@@ -4,6 +4,9 @@ shifts (ops of their own), and what a remote tensor answers for PyTorch's memory
 
 from __future__ import annotations
 
+import functools
+import inspect
+
 import numpy as np
 
 from . import errors
@@ -265,3 +268,30 @@ Tensor.output_nr = property(_output_nr, doc=_output_nr.__doc__)
 _TORCH_LEVEL = ("index_reduce", "bitwise_left_shift", "bitwise_right_shift", "narrow_copy", "unsafe_chunk", "unsafe_split",
                 "unsafe_split_with_sizes", "resize_as_")
 FUNCTIONS.update({name: _function(name) for name in _TORCH_LEVEL})
+
+
+# --- NumPy's names for dim and keepdim (axis, keepdims), which PyTorch's bound methods and functions take too ----
+
+
+def _with_numpy_names(method):
+    @functools.wraps(method)
+    def with_numpy_names(*args, **kwargs):
+        if "axis" in kwargs:
+            kwargs["dim"] = kwargs.pop("axis")
+        if "keepdims" in kwargs:
+            kwargs["keepdim"] = kwargs.pop("keepdims")
+        return method(*args, **kwargs)
+
+    return with_numpy_names
+
+
+def _takes_dim(function) -> bool:
+    try:
+        return "dim" in inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+for _name, _method in list(vars(Tensor).items()):
+    if not _name.startswith("_") and inspect.isfunction(_method) and (_name in ("max", "min") or _takes_dim(_method)):
+        setattr(Tensor, _name, _with_numpy_names(_method))

@@ -954,3 +954,21 @@ def test_lists_of_numpy_scalars_keep_their_dtypes_as_in_torch(session):
     for data in ([f64(1.0), f64(2.0)], [f32(1.0), 2.0], [1.0, f64(2.0)], [i32(1), i32(2)], [[f64(1.0)], [2.0]], [f16(1)],
                  [1, f64(2.0)], [i32(1), 2], [1.0, 2.0], [1, 2]):
         assert str(session.tensor(data).dtype) == str(torch.tensor(data).dtype).removeprefix("torch."), data
+
+
+def _numpy_names_and_scalar_habits(lib):
+    x = lib.arange(6.0).reshape(2, 3)
+    results = [x.sum(axis=1), x.sum(1, keepdims=True), lib.cat([x, x], axis=1), x.softmax(axis=0), x.argmax(axis=1), x.std(axis=0),
+               x.max(axis=1).values, lib.stack([x, x], axis=0), lib.sum(x, axis=0), x.mean(axis=(0, 1)), x.cumsum(axis=1),
+               x.max(dim=1, keepdims=True).values, x.amax(axis=0), x.sum(dim=()), x.mean(dim=[]), lib.cat([x, x], 0, out=lib.empty(0)),
+               int(lib.tensor(3.7)), repr(lib.tensor([], dtype=lib.int64)), repr(lib.zeros(0, 3, dtype=lib.bool)), repr(lib.tensor([]))]
+    for call, kind in ((lambda: int(lib.ones(2)), ValueError), (lambda: float(lib.ones(2)), ValueError), (lambda: x[1.0], IndexError),
+                       (lambda: lib.allclose(lib.ones(2), lib.ones(2, dtype=lib.float64)), RuntimeError)):
+        with pytest.raises(kind) as error:
+            call()
+        results.append(str(error.value))
+    return [r.tolist() if hasattr(r, "tolist") else r for r in results]
+
+
+def test_numpy_names_for_dims_and_scalar_conversions_as_in_torch(session):
+    assert _numpy_names_and_scalar_habits(gw) == _numpy_names_and_scalar_habits(torch)
