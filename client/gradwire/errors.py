@@ -36,6 +36,11 @@ class InvalidIndexError(InvalidArgumentError, IndexError):
     """An index or a dim outside the tensor: an ``IndexError`` too, as PyTorch raises one."""
 
 
+class InvalidValueError(InvalidArgumentError, ValueError):
+    """A bad argument that PyTorch refuses with a ``ValueError`` (a reduction's name, a batch norm's batch of one):
+    a ``ValueError`` too, checked on the client."""
+
+
 class LinAlgError(InvalidArgumentError):
     """A matrix that a decomposition or inverse cannot take (singular, not positive-definite), as
     ``torch.linalg.LinAlgError`` (a ``RuntimeError``); also ``gradwire.linalg.LinAlgError``."""

@@ -311,7 +311,7 @@ def test_multi_head_attention_forward_raises_as_torch(session):
         m(x, x, x, is_causal=True)
     with pytest.raises(AssertionError, match="only bool and floating types of attn_mask are supported"):
         m(x, x, x, attn_mask=session.zeros(3, 3, dtype="int64"))
-    with pytest.raises(RuntimeError, match=r"The shape of the 2D attn_mask is \(3, 2\), but should be \(3, 3\)."):
+    with pytest.raises(RuntimeError, match=r"The shape of the 2D attn_mask is torch.Size\(\[3, 2\]\), but should be \(3, 3\)."):
         m(x, x, x, attn_mask=session.zeros(3, 2))
     with pytest.raises(AssertionError, match="was expecting embedding dimension of 4, but got 5"):
         F.multi_head_attention_forward(session.zeros(3, 2, 5), x, x, 4, 2, m.in_proj_weight, m.in_proj_bias, None, None, False, 0.0,

@@ -6,6 +6,8 @@ Tensors, NumPy arrays or lists (uploaded to the input's session).
 
 from __future__ import annotations
 
+import functools
+import inspect
 import itertools
 import math
 import warnings
@@ -582,8 +584,8 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
     their bag; an empty bag gives zeros. Composed of ops on the server (a bag-membership mask), with no sync point."""
     from ..tensor import where  # noqa: PLC0415 - the tensor module is imported above; where is a function of it
 
-    if max_norm is not None or scale_grad_by_freq or sparse:
-        raise errors.UnimplementedError("embedding_bag: max_norm, scale_grad_by_freq and sparse are not supported")
+    if scale_grad_by_freq or sparse:
+        raise errors.UnimplementedError("embedding_bag: scale_grad_by_freq and sparse are not supported")
     if mode not in ("sum", "mean", "max"):
         raise ValueError(f"mode has to be one of sum, mean or max, but got {mode}")  # PyTorch's words
     if per_sample_weights is not None:
@@ -598,6 +600,8 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
             raise AssertionError("Padding_idx must be within num_embeddings")
         padding_idx %= weight.shape[0]
     input = _as_target(input, weight)
+    if max_norm is not None:
+        _embedding_renorm_(weight, input, max_norm, norm_type)
     if input.ndim == 2:
         if offsets is not None:
             raise ValueError("if input is 2D, then offsets has to be None, as input is treated is a mini-batch of fixed length "
@@ -663,10 +667,17 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         attn_mask = query._session.ones(query.shape[-2], key.shape[-2], dtype="bool").tril()
     if attn_mask is not None:
         scores = scores.masked_fill(~attn_mask, -math.inf) if attn_mask.dtype == np.bool_ else scores + attn_mask
-    weights = softmax(scores, -1)
+    weights = _safe_softmax(scores, -1)
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p)
     return weights.matmul(value)
+
+
+def _safe_softmax(scores, dim):
+    """PyTorch's ``_safe_softmax`` (its attention's): softmax, but 0 for a row masked whole (all -inf) where softmax
+    gives NaN; the row is softmaxed as zeros first, so its gradient is 0 too, not NaN."""
+    masked = (scores == -math.inf).all(dim, keepdim=True)
+    return where(masked, 0.0, softmax(where(masked, 0.0, scores), dim))
 
 
 def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_heads, in_proj_weight, in_proj_bias, bias_k, bias_v,
@@ -719,7 +730,7 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
         if attn_mask.ndim not in (2, 3):
             raise RuntimeError(f"attn_mask's dimension {attn_mask.ndim} is not supported")
         if tuple(attn_mask.shape) != expected:
-            raise RuntimeError(f"The shape of the {attn_mask.ndim}D attn_mask is {tuple(attn_mask.shape)}, but should be {expected}.")
+            raise RuntimeError(f"The shape of the {attn_mask.ndim}D attn_mask is {attn_mask.shape}, but should be {expected}.")
         if attn_mask.ndim == 2:
             attn_mask = attn_mask.unsqueeze(0)
     if (bias_k is None) != (bias_v is None):
@@ -746,7 +757,8 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
     scores = (q * math.sqrt(1.0 / head_dim)).matmul(k.transpose(-2, -1))
     if attn_mask is not None:
         scores = scores + attn_mask
-    attention = softmax(scores, -1)
+    # without the weights PyTorch runs scaled_dot_product_attention, whose rows masked whole are 0; with them, NaN
+    attention = softmax(scores, -1) if need_weights else _safe_softmax(scores, -1)
     if dropout_p > 0.0 and training:
         attention = dropout(attention, dropout_p)
     output = attention.matmul(v).transpose(0, 1).reshape(tgt_len * batch, embed_dim)
@@ -801,12 +813,34 @@ def _static(static, name, rows, head_dim):
     return static
 
 
-def embedding(input, weight, padding_idx=None):
-    """Rows of ``weight`` picked by the integer tensor ``input``; no gradient reaches row ``padding_idx``."""
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False, sparse=False):
+    """Rows of ``weight`` picked by the integer tensor ``input``; no gradient reaches row ``padding_idx``. ``max_norm``:
+    the rows looked up are first renormalised in place to at most that ``norm_type``-norm; ``scale_grad_by_freq``:
+    each row's gradient divided by how often the batch looks it up, as PyTorch's."""
+    if sparse:
+        raise errors.UnimplementedError("embedding: sparse=True: gradwire has no sparse gradients; use sparse=False")
     input = _as_target(input, weight)
     if padding_idx is not None and padding_idx < 0:
         padding_idx += weight.shape[0]
-    return _op("embedding", (input, weight), {"padding_idx": padding_idx})
+    if max_norm is not None:
+        _embedding_renorm_(weight, input, max_norm, norm_type)
+    out = _op("embedding", (input, weight), {"padding_idx": padding_idx})
+    if scale_grad_by_freq:
+        flat = input.reshape(-1)
+        counts = flat.bincount(minlength=weight.shape[0])[input].unsqueeze(-1).to(out.dtype)
+        scaled = out / counts
+        out = scaled + (out - scaled).detach()  # out's values; the gradient divided by the count
+    return out
+
+
+def _embedding_renorm_(weight, input, max_norm, norm_type):
+    """PyTorch's ``embedding_renorm_``, under no_grad: each row of ``weight`` that ``input`` looks up, scaled in place
+    to ``max_norm`` where its ``norm_type``-norm is above it (by max_norm / (norm + 1e-7))."""
+    with _no_grad():
+        index = input.reshape(-1)
+        rows = weight[index]
+        norms = rows.norm(norm_type, 1, keepdim=True)
+        weight[index] = rows * where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
 
 
 @autocast_op("layer_norm")
@@ -829,6 +863,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         raise errors.UnimplementedError("batch_norm: momentum=None (a cumulative moving average) is not supported; give a number")
     if not training and running_mean is None:
         raise errors.InvalidArgumentError("running_mean must be defined in evaluation mode")
+    if training and input._shape is not None and math.prod(input._shape[:1] + input._shape[2:]) == 1:  # known here: PyTorch's ValueError
+        raise errors.InvalidValueError(f"Expected more than 1 value per channel when training, got input size {Size(input._shape)}")
     if (weight is None) != (bias is None):  # one without the other: the neutral one stands in
         like = weight if weight is not None else bias
         weight = weight if weight is not None else like._session.ones(like.shape, dtype=like.dtype)
@@ -904,11 +940,42 @@ def _as_target(target, like):
 
 def _check_reduction(reduction):
     if reduction not in _REDUCTIONS:
-        raise errors.InvalidArgumentError(f"{reduction} is not a valid value for reduction")
+        raise errors.InvalidValueError(f"{reduction} is not a valid value for reduction")
 
 
+def legacy_get_string(size_average, reduce, emit_warning=True):
+    """PyTorch's ``torch.nn._reduction.legacy_get_string``: the deprecated ``size_average`` and ``reduce`` as a
+    ``reduction`` (either None counts as True), with PyTorch's warning."""
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    reduction = "mean" if size_average and reduce else "sum" if reduce else "none"
+    if emit_warning:
+        warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{reduction}' instead.", stacklevel=3)
+    return reduction
+
+
+def _legacy_reduction(loss):
+    """A functional loss that takes PyTorch's deprecated ``size_average``/``reduce`` (in PyTorch's places in its
+    signature) and honours them as PyTorch does: a ``reduction`` that replaces the one given."""
+    signature = inspect.signature(loss)
+    first = list(signature.parameters).index("size_average")  # before it, the usual positional arguments
+
+    @functools.wraps(loss)
+    def run(*args, **kwargs):
+        if len(args) <= first and kwargs.get("size_average") is None and kwargs.get("reduce") is None:
+            return loss(*args, **kwargs)  # the usual call: nothing to map
+        bound = signature.bind(*args, **kwargs)
+        size_average, reduce = bound.arguments.pop("size_average", None), bound.arguments.pop("reduce", None)
+        if size_average is not None or reduce is not None:
+            bound.arguments["reduction"] = legacy_get_string(size_average, reduce)
+        return loss(*bound.args, **bound.kwargs)
+
+    return run
+
+
+@_legacy_reduction
 @autocast_op("cross_entropy")
-def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean", label_smoothing=0.0):
     """Cross-entropy of class scores ``input`` (N, C) (or (C,), or (N, C, d1, ...)) against class indices ``target``,
     or against class probabilities (a float ``target`` of input's shape), as ``torch.nn.functional.cross_entropy``.
 
@@ -925,7 +992,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         return _op("cross_entropy", (input, target), _given(reduction=(reduction, "mean"), ignore_index=(int(ignore_index), -100)))
     class_dim = 1 if input.ndim > 1 else 0
     log_probabilities = input.log_softmax(class_dim)
-    loss = nll_loss(log_probabilities, target, weight, ignore_index, reduction)
+    loss = nll_loss(log_probabilities, target, weight, ignore_index=ignore_index, reduction=reduction)
     if not label_smoothing:
         return loss
     # PyTorch's: (1 - e) * nll + e / C * the (weighted) sum of -log p over the classes, ignored targets left out
@@ -933,7 +1000,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     kept = target != ignore_index
     smooth = -(log_probabilities if weight is None else log_probabilities * weight).sum(class_dim) * kept
     if reduction == "mean":
-        smooth = smooth.sum() / (kept.sum() if weight is None else (weight.reshape(-1)[target * kept] * kept).sum())
+        smooth = _mean_over(smooth.sum(), kept.sum() if weight is None else (weight.reshape(-1)[target * kept] * kept).sum())
     elif reduction == "sum":
         smooth = smooth.sum()
     return loss * (1.0 - label_smoothing) + smooth * (label_smoothing / input.shape[class_dim])
@@ -954,8 +1021,9 @@ def _cross_entropy_probabilities(input, target, weight, reduction, label_smoothi
     return _reduced(-products.sum(class_dim), reduction)
 
 
+@_legacy_reduction
 @autocast_op("nll_loss")
-def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
     """Negative log-likelihood of log-probabilities ``input`` at the class indices ``target``; with ``weight``,
     each term weighted by its class's weight and the mean taken over the weights, as PyTorch's."""
     _check_reduction(reduction)
@@ -969,8 +1037,15 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     weights = weight[index] * kept
     losses = -input.gather(class_dim, index.unsqueeze(class_dim)).squeeze(class_dim) * weights
     if reduction == "mean":
-        return losses.sum() / weights.sum()
+        return _mean_over(losses.sum(), weights.sum())
     return losses.sum() if reduction == "sum" else losses
+
+
+def _mean_over(total, count):
+    """``total / count``, as PyTorch's mean over the targets that count: NaN where none does (``count`` 0), but with
+    a zero gradient then (PyTorch's), where ``total / count`` would send 0 * inf, NaN, to every input."""
+    empty = count == 0
+    return total / where(empty, 1.0, count) + where(empty, float("nan"), 0.0)
 
 
 def _is_float(target):
@@ -991,6 +1066,7 @@ def _class_weight(weight, input, class_dim):
     return weight.reshape((classes,) + (1,) * (input.ndim - class_dim - 1))
 
 
+@_legacy_reduction
 @autocast_op("binary_cross_entropy_with_logits")
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None, reduction="mean", pos_weight=None):
     """Binary cross-entropy of logits ``input`` against probabilities ``target`` (of its shape): one fused,
@@ -1012,6 +1088,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     return losses if weight is None else _reduced(losses * _as_probabilities(weight, input), reduction)
 
 
+@_legacy_reduction
 @autocast_op("binary_cross_entropy")
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
     """Binary cross-entropy of probabilities ``input`` (in [0, 1]) against ``target``; each log at least -100, as
@@ -1036,7 +1113,7 @@ def _as_probabilities(target, like):
 
 def _difference(input, target, reduction, kernel=None):
     if reduction not in _REDUCTIONS:
-        raise errors.InvalidArgumentError(f"{reduction} is not a valid value for reduction")
+        raise errors.InvalidValueError(f"{reduction} is not a valid value for reduction")
     if kernel is not None:  # torch's kernel of this loss takes no complex numbers (its words)
         for x in (input, target):
             dtype = getattr(x, "_dtype", None)
@@ -1051,21 +1128,24 @@ def _reduced(losses, reduction):
     return losses if reduction == "none" else losses.mean() if reduction == "mean" else losses.sum()
 
 
+@_legacy_reduction
 @autocast_op("mse_loss")
-def mse_loss(input, target, reduction="mean"):
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """Mean (or summed, or elementwise) squared error."""
     diff = _difference(input, target, reduction, "mse_cpu")
     return _reduced(diff * diff, reduction)
 
 
+@_legacy_reduction
 @autocast_op("l1_loss")
-def l1_loss(input, target, reduction="mean"):
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """Mean (or summed, or elementwise) absolute error, as ``torch.nn.functional.l1_loss``."""
     return _reduced(_difference(input, target, reduction).abs(), reduction)
 
 
+@_legacy_reduction
 @autocast_op("smooth_l1_loss")
-def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
     """Squared below ``beta`` (halved, over ``beta``), absolute above (less ``beta / 2``), as PyTorch's."""
     if beta < 0:
         raise errors.InvalidArgumentError("smooth_l1_loss does not support negative values for beta.")
@@ -1088,12 +1168,13 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     return _reduced(where(distance < delta, 0.5 * distance * distance, delta * (distance - 0.5 * delta)), reduction)
 
 
+@_legacy_reduction
 @autocast_op("kl_div")
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
     """The pointwise KL divergence ``target * (log(target) - input)`` (``input`` log-probabilities; 0 where the
     target is 0), as ``torch.nn.functional.kl_div``; ``reduction="batchmean"`` divides the sum by the batch size."""
     if reduction not in _REDUCTIONS + ("batchmean",):
-        raise errors.InvalidArgumentError(f"{reduction} is not a valid value for reduction")
+        raise errors.InvalidValueError(f"{reduction} is not a valid value for reduction")
     from ..tensor import where  # noqa: PLC0415 - the module imports this one
 
     if log_target:
@@ -1106,6 +1187,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
 
 
 # --- losses PyTorch has as ops of their own, here compositions of ops --------------------------------------------
+@_legacy_reduction
 @autocast_op("margin_ranking_loss")
 def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None, reduction="mean"):
     """max(0, -target * (input1 - input2) + margin)."""
@@ -1113,6 +1195,7 @@ def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, r
     return _reduced((-_as_probabilities(target, input1) * (input1 - input2) + margin).clamp_min(0.0), reduction)
 
 
+@_legacy_reduction
 @autocast_op("hinge_embedding_loss")
 def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"):
     """x where target is 1, max(0, margin - x) where it is -1 (PyTorch's: each term where target is not the other)."""
@@ -1123,6 +1206,7 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
     return _reduced(losses, reduction)
 
 
+@_legacy_reduction
 @autocast_op("soft_margin_loss")
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """log(1 + exp(-target * x)), computed as softplus: stable."""
@@ -1130,6 +1214,7 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
     return _reduced(softplus(-_as_probabilities(target, input) * input), reduction)
 
 
+@_legacy_reduction
 @autocast_op("cosine_embedding_loss")
 def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None, reduction="mean"):
     """1 - cos(x1, x2) where target is 1, max(0, cos - margin) where it is -1; the cosine over the last dim
@@ -1143,6 +1228,7 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,
     return _reduced(losses, reduction)
 
 
+@_legacy_reduction
 @autocast_op("triplet_margin_loss")
 def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6, swap=False, size_average=None, reduce=None, reduction="mean"):
     """max(0, d(anchor, positive) - d(anchor, negative) + margin), d the ``pairwise_distance``; ``swap``: the
@@ -1154,6 +1240,7 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6,
     return _reduced((to_positive - to_negative + margin).clamp_min(0.0), reduction)
 
 
+@_legacy_reduction
 @autocast_op("poisson_nll_loss")
 def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None, reduction="mean"):
     """exp(x) - target * x (``log_input``), or x - target * log(x + eps); ``full``: Stirling's term for targets above 1."""
@@ -1168,13 +1255,22 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
 
 def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
     """0.5 * (log(var) + (input - target)^2 / var) (+ 0.5 log(2 pi) with ``full``); var held at least ``eps`` for
-    the values, its gradient passed through unchanged, as PyTorch clamps it under no_grad."""
-    _check_reduction(reduction)
+    the values, its gradient passed through unchanged, as PyTorch clamps it under no_grad. PyTorch's checks, in its
+    order and words (a negative variance is a sync point, as PyTorch's ``torch.any`` is)."""
+    if isinstance(var, float):
+        if var < 0:
+            raise errors.InvalidValueError("var has negative entry/entries")
+        var = input._session.full(input.shape, var, dtype=input.dtype)
     target, var = _as_probabilities(target, input), _as_probabilities(var, input)
-    if var.ndim == input.ndim - 1 or (var.ndim == input.ndim and var.shape[-1] == 1 and input.shape[-1] != 1):
-        var = var.unsqueeze(-1) if var.ndim == input.ndim - 1 else var
     if bool((var < 0).any()):
-        raise errors.InvalidArgumentError("var has negative entry/entries")
+        raise errors.InvalidValueError("var has negative entry/entries")
+    if tuple(var.shape) != tuple(input.shape):
+        if tuple(input.shape[:-1]) == tuple(var.shape):  # homoscedastic: one variance per sample
+            var = var.unsqueeze(-1)
+        elif not (input.ndim == var.ndim and sum(v for i, v in zip(input.shape, var.shape) if i != v) == 1):
+            raise errors.InvalidValueError("var is of incorrect size")
+    if reduction not in _REDUCTIONS:
+        raise errors.InvalidValueError(reduction + " is not valid")
     var = var + (var.clamp_min(eps) - var).detach()
     losses = 0.5 * (var.log() + (input - target) ** 2 / var)
     if full:
@@ -1182,6 +1278,7 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     return _reduced(losses, reduction)
 
 
+@_legacy_reduction
 def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
     """The binary logistic loss of each class (``target`` 0 or 1 per class), averaged over the classes: -(y log
     sigmoid(x) + (1 - y) log sigmoid(-x)), each class weighted by ``weight``."""
@@ -1193,6 +1290,7 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
     return _reduced(losses.sum(input.ndim - 1) / input.shape[-1], reduction)
 
 
+@_legacy_reduction
 @autocast_op("multi_margin_loss")
 def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None, reduction="mean"):
     """The multi-class hinge loss: for each class j other than the target y, max(0, margin - x[y] + x[j])^p
@@ -1943,6 +2041,7 @@ def upsample_bilinear(input, size=None, scale_factor=None):
     return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
 
 
+@_legacy_reduction
 def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """The multi-class multi-label hinge loss, as ``torch.nn.functional.multilabel_margin_loss``: ``target`` holds each
     sample's class indices, ended by the first -1; every (target class j, other class i) pair adds
@@ -2013,7 +2112,7 @@ _REDUCTION_ENUM = {0: "none", 1: "mean", 2: "sum"}
 
 def _enum_reduction(reduction):
     if reduction not in _REDUCTION_ENUM:
-        raise errors.InvalidArgumentError(f"{reduction} is not a valid value for reduction")
+        raise errors.InvalidValueError(f"{reduction} is not a valid value for reduction")
     return _REDUCTION_ENUM[reduction]
 
 

@@ -24,15 +24,22 @@ def _fan_in_and_fan_out(tensor):
 
 def calculate_gain(nonlinearity, param=None):
     """The recommended gain for a nonlinearity, as ``torch.nn.init.calculate_gain``."""
-    if nonlinearity in ("linear", "conv1d", "conv2d", "conv3d", "sigmoid"):
-        return 1.0
+    if nonlinearity in ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "sigmoid"):
+        return 1
     if nonlinearity == "tanh":
         return 5.0 / 3
     if nonlinearity == "relu":
         return math.sqrt(2.0)
     if nonlinearity == "leaky_relu":
-        slope = 0.01 if param is None else param
+        if param is None:
+            slope = 0.01
+        elif isinstance(param, (int, float)) and not isinstance(param, bool):
+            slope = param
+        else:
+            raise ValueError(f"negative_slope {param} not a valid number")
         return math.sqrt(2.0 / (1 + slope**2))
+    if nonlinearity == "selu":
+        return 3.0 / 4  # PyTorch's, found empirically (pytorch/pytorch#50664)
     raise ValueError(f"Unsupported nonlinearity {nonlinearity}")
 
 

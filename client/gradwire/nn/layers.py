@@ -10,8 +10,10 @@ with PyTorch's bounds (``kaiming_uniform_(a=sqrt(5))``, that is U(-1/sqrt(fan_in
 from __future__ import annotations
 
 import math
+import operator
 import warnings
 from collections import OrderedDict
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -152,17 +154,24 @@ class _Conv(Module):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
                  padding_mode="zeros", *, session=None, dtype=None, output_padding=0):
         super().__init__()
-        if padding_mode != "zeros":
-            raise errors.UnimplementedError(f"{type(self).__name__}: only padding_mode='zeros' is supported")
         if not isinstance(groups, int) or groups <= 0:
             raise ValueError("groups must be a positive integer")
         if in_channels % groups:
             raise ValueError("in_channels must be divisible by groups")
         if out_channels % groups:
             raise ValueError("out_channels must be divisible by groups")
-        session = resolve_session(session)
         size = self._size
-        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        if isinstance(padding, str):
+            if padding not in ("same", "valid"):
+                raise ValueError(f"Invalid padding string {padding!r}, should be one of {{'same', 'valid'}}")
+            if padding == "same" and any(s != 1 for s in size(stride)):
+                raise ValueError("padding='same' is not supported for strided convolutions")
+        if padding_mode not in ("zeros", "reflect", "replicate", "circular"):
+            raise ValueError(f"padding_mode must be one of {{'zeros', 'reflect', 'replicate', 'circular'}}, but got padding_mode='{padding_mode}'")
+        if self._transposed and padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
+        session = resolve_session(session)
+        self.in_channels, self.out_channels, self.groups, self.padding_mode = in_channels, out_channels, groups, padding_mode
         self.kernel_size, self.stride, self.dilation = size(kernel_size), size(stride), size(dilation)
         self.padding = padding if isinstance(padding, str) else size(padding)
         if self._transposed:
@@ -179,10 +188,44 @@ class _Conv(Module):
         # PyTorch's fan-in: the weight's dim 1 times the kernel (in_channels // groups; out_channels // groups transposed)
         _reset_kaiming_uniform(self.weight, self.bias, self.weight.shape[1] * math.prod(self.kernel_size))
 
-    def forward(self, input):
+    @property
+    def _reversed_padding_repeated_twice(self):
+        """``F.pad``'s amounts for ``padding_mode`` (from the last dim back), as PyTorch's: "same" puts the odd one after."""
+        if self.padding == "valid":
+            return [0, 0] * len(self.kernel_size)
+        if self.padding == "same":
+            totals = [d * (k - 1) for d, k in zip(self.dilation, self.kernel_size)]
+            return [n for total in reversed(totals) for n in (total // 2, total - total // 2)]
+        return [n for p in reversed(self.padding) for n in (p, p)]
+
+    def forward(self, input, output_size=None):
         if self._transposed:
-            return self._functional(input, self.weight, self.bias, self.stride, self.padding, self.output_padding, self.groups, self.dilation)
+            output_padding = self._output_padding(input, output_size)
+            return self._functional(input, self.weight, self.bias, self.stride, self.padding, output_padding, self.groups, self.dilation)
+        if self.padding_mode != "zeros":  # PyTorch's: padded in that mode first, then convolved without padding
+            padded = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
+            return self._functional(padded, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
         return self._functional(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+    def _output_padding(self, input, output_size):
+        """The output padding that gives a transposed convolution ``output_size``, as PyTorch's (its checks, its words)."""
+        if output_size is None:
+            return self.output_padding
+        dims = len(self.kernel_size)
+        leading = 2 if input.ndim == dims + 2 else 1
+        output_size = list(output_size)
+        if len(output_size) == leading + dims:
+            output_size = output_size[leading:]
+        if len(output_size) != dims:
+            raise ValueError(f"ConvTranspose{dims}D: for {input.ndim}D input, output_size must have {dims} "
+                             f"or {leading + dims} elements (got {len(output_size)})")
+        min_sizes = [(input.shape[d + leading] - 1) * self.stride[d] - 2 * self.padding[d] + self.dilation[d] * (self.kernel_size[d] - 1) + 1
+                     for d in range(dims)]
+        max_sizes = [n + s - 1 for n, s in zip(min_sizes, self.stride)]
+        if any(not lo <= n <= hi for n, lo, hi in zip(output_size, min_sizes, max_sizes)):
+            raise ValueError(f"requested an output size of {output_size}, but valid sizes range "
+                             f"from {min_sizes} to {max_sizes} (for an input of {input.shape[2:]})")
+        return tuple(n - lo for n, lo in zip(output_size, min_sizes))
 
     def extra_repr(self):
         zeros, ones = (0,) * len(self.kernel_size), (1,) * len(self.kernel_size)
@@ -195,7 +238,9 @@ class _Conv(Module):
             text += f", output_padding={self.output_padding}"
         if self.groups != 1:
             text += f", groups={self.groups}"
-        return text + ("" if self.bias is not None else ", bias=False")
+        if self.bias is None:
+            text += ", bias=False"
+        return text + ("" if self.padding_mode == "zeros" else f", padding_mode={self.padding_mode}")
 
 
 class Conv2d(_Conv):
@@ -820,47 +865,76 @@ class LocalResponseNorm(Module):
 
 
 class Embedding(Module):
-    """A lookup table of ``num_embeddings`` vectors of size ``embedding_dim``, initialised N(0, 1)."""
+    """A lookup table of ``num_embeddings`` vectors of size ``embedding_dim``, initialised N(0, 1); ``max_norm``: each
+    looked-up row renormalised in place to at most that ``norm_type``-norm, as PyTorch's."""
 
-    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, *, session=None, dtype=None):
+    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
+                 sparse=False, _weight=None, _freeze=False, *, session=None, dtype=None):
         super().__init__()
-        session = resolve_session(session)
+        _refuse_sparse(sparse)
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
                 raise ValueError("Padding_idx must be within num_embeddings")
             padding_idx %= num_embeddings
         self.num_embeddings, self.embedding_dim, self.padding_idx = num_embeddings, embedding_dim, padding_idx
-        self.weight = _new_parameter(session, (num_embeddings, embedding_dim), dtype)
-        self.reset_parameters()
+        self.max_norm, self.norm_type, self.scale_grad_by_freq, self.sparse = max_norm, norm_type, scale_grad_by_freq, sparse
+        if _weight is None:
+            self.weight = _new_parameter(resolve_session(session), (num_embeddings, embedding_dim), dtype)
+            self.reset_parameters()
+        else:
+            if tuple(_weight.shape) != (num_embeddings, embedding_dim):
+                raise AssertionError("Shape of weight does not match num_embeddings and embedding_dim")
+            self.weight = Parameter(_weight, requires_grad=not _freeze)
 
     def reset_parameters(self):
         init.normal_(self.weight)
         if self.padding_idx is not None:
             with no_grad():
-                mask = np.ones((self.num_embeddings, 1), dtype=self.weight.dtype)
-                mask[self.padding_idx] = 0
-                self.weight.mul_(self.weight._session.tensor(mask))
+                self.weight[self.padding_idx].fill_(0)
 
     @classmethod
-    def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, *, session=None):
+    def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
+                        sparse=False, *, session=None):
         """A table holding ``embeddings`` (a 2-D tensor, array or list; copied), frozen unless ``freeze=False``."""
-        from ..tensor import Tensor  # noqa: PLC0415
-
-        if session is None and isinstance(embeddings, Tensor):
-            session = embeddings._session
-        values = embeddings if isinstance(embeddings, Tensor) else np.asarray(embeddings)
-        if len(values.shape) != 2:
-            raise ValueError("Embeddings parameter is expected to be 2-dimensional")
-        table = cls(values.shape[0], values.shape[1], padding_idx, session=session, dtype=values.dtype)
-        table.load_state_dict({"weight": values})  # copied in place, from any session or an array
-        table.weight.requires_grad_(not freeze)
-        return table
+        return _pretrained(cls, embeddings, freeze, session, padding_idx=padding_idx, max_norm=max_norm, norm_type=norm_type,
+                           scale_grad_by_freq=scale_grad_by_freq, sparse=sparse)
 
     def forward(self, input):
-        return F.embedding(input, self.weight, self.padding_idx)
+        return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type, self.scale_grad_by_freq, self.sparse)
 
     def extra_repr(self):
-        return f"{self.num_embeddings}, {self.embedding_dim}" + (f", padding_idx={self.padding_idx}" if self.padding_idx is not None else "")
+        s = f"{self.num_embeddings}, {self.embedding_dim}"
+        if self.padding_idx is not None:
+            s += f", padding_idx={self.padding_idx}"
+        return s + _norm_settings(self) + (", sparse=True" if self.sparse else "")
+
+
+def _refuse_sparse(sparse):
+    if sparse:
+        raise errors.UnimplementedError("sparse=True: gradwire has no sparse gradients; use sparse=False (the same values, a dense gradient)")
+
+
+def _norm_settings(table):
+    """What Embedding's and EmbeddingBag's reprs say of max_norm, norm_type and scale_grad_by_freq, PyTorch's."""
+    s = f", max_norm={table.max_norm}" if table.max_norm is not None else ""
+    if table.norm_type != 2:
+        s += f", norm_type={table.norm_type}"
+    return s + (f", scale_grad_by_freq={table.scale_grad_by_freq}" if table.scale_grad_by_freq else "")
+
+
+def _pretrained(cls, embeddings, freeze, session, **settings):
+    """``cls.from_pretrained``: a table of ``embeddings``' shape and dtype holding a copy of them (from any session, or an array)."""
+    from ..tensor import Tensor  # noqa: PLC0415
+
+    if session is None and isinstance(embeddings, Tensor):
+        session = embeddings._session
+    values = embeddings if isinstance(embeddings, Tensor) else np.asarray(embeddings)
+    if len(values.shape) != 2:
+        raise AssertionError("Embeddings parameter is expected to be 2-dimensional")
+    table = cls(values.shape[0], values.shape[1], session=session, dtype=values.dtype, **settings)
+    table.load_state_dict({"weight": values})  # copied in place
+    table.weight.requires_grad_(not freeze)
+    return table
 
 
 class EmbeddingBag(Module):
@@ -870,6 +944,7 @@ class EmbeddingBag(Module):
     def __init__(self, num_embeddings, embedding_dim, max_norm=None, norm_type=2.0, scale_grad_by_freq=False, mode="mean", sparse=False,
                  _weight=None, include_last_offset=False, padding_idx=None, *, session=None, dtype=None):
         super().__init__()
+        _refuse_sparse(sparse)
         if padding_idx is not None:
             if padding_idx > 0:
                 assert padding_idx < num_embeddings, "padding_idx must be within num_embeddings"
@@ -887,25 +962,21 @@ class EmbeddingBag(Module):
                 raise AssertionError("Shape of weight does not match num_embeddings and embedding_dim")
             self.weight = Parameter(_weight)
 
-    def reset_parameters(self):
-        init.normal_(self.weight)
-        if self.padding_idx is not None:
-            with no_grad():
-                self.weight[self.padding_idx].fill_(0)
+    reset_parameters = Embedding.reset_parameters
+
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze=True, max_norm=None, norm_type=2.0, scale_grad_by_freq=False, mode="mean", sparse=False,
+                        include_last_offset=False, padding_idx=None, *, session=None):
+        """A bag table holding ``embeddings`` (a 2-D tensor, array or list; copied), frozen unless ``freeze=False``."""
+        return _pretrained(cls, embeddings, freeze, session, max_norm=max_norm, norm_type=norm_type, scale_grad_by_freq=scale_grad_by_freq,
+                           mode=mode, sparse=sparse, include_last_offset=include_last_offset, padding_idx=padding_idx)
 
     def forward(self, input, offsets=None, per_sample_weights=None):
         return F.embedding_bag(input, self.weight, offsets, self.max_norm, self.norm_type, self.scale_grad_by_freq, self.mode,
                                self.sparse, per_sample_weights, self.include_last_offset, self.padding_idx)
 
     def extra_repr(self):
-        s = f"{self.num_embeddings}, {self.embedding_dim}"
-        if self.max_norm is not None:
-            s += f", max_norm={self.max_norm}"
-        if self.norm_type != 2:
-            s += f", norm_type={self.norm_type}"
-        if self.scale_grad_by_freq:
-            s += f", scale_grad_by_freq={self.scale_grad_by_freq}"
-        s += f", mode={self.mode}"
+        s = f"{self.num_embeddings}, {self.embedding_dim}" + _norm_settings(self) + f", mode={self.mode!r}"
         if self.padding_idx is not None:
             s += f", padding_idx={self.padding_idx}"
         return s
@@ -932,7 +1003,7 @@ class LayerNorm(Module):
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
-        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}"
 
 
 class RMSNorm(Module):
@@ -959,7 +1030,21 @@ class RMSNorm(Module):
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
 
 
-class _BatchNorm(Module):
+class _NormBase(Module):
+    """What BatchNorm and InstanceNorm share, as PyTorch's ``_NormBase``: version 2 of their state, which added
+    ``num_batches_tracked``."""
+
+    _version = 2
+
+    def _load_own(self, state_dict, prefix, local_metadata, *args):
+        version = local_metadata.get("version")
+        key = prefix + "num_batches_tracked"
+        if (version is None or version < 2) and self.track_running_stats and key not in state_dict:
+            state_dict[key] = self.num_batches_tracked  # an older checkpoint: the count kept, as PyTorch's
+        super()._load_own(state_dict, prefix, local_metadata, *args)
+
+
+class _BatchNorm(_NormBase):
     """Per-channel normalisation over a batch: learned ``weight`` and ``bias`` (``affine``), running
     statistics as buffers (``track_running_stats``) that training updates on the server; ``eval()`` uses them."""
 
@@ -998,7 +1083,7 @@ class _BatchNorm(Module):
 
     def forward(self, input):
         if input.ndim not in self._ranks:
-            raise errors.InvalidArgumentError(f"expected {' or '.join(f'{r}D' for r in self._ranks)} input (got {input.ndim}D input)")
+            raise errors.InvalidValueError(f"expected {' or '.join(f'{r}D' for r in self._ranks)} input (got {input.ndim}D input)")
         batch_statistics = self.training or self.running_mean is None
         momentum = 0.0 if self.momentum is None else self.momentum
         if self.training and self.num_batches_tracked is not None:
@@ -1049,7 +1134,7 @@ class GroupNorm(Module):
     def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, *, bias=True, session=None, dtype=None):
         super().__init__()
         if num_channels % num_groups:
-            raise ValueError("num_channels must be divisible by num_groups")
+            raise ValueError(f"num_channels ({num_channels}) must be divisible by num_groups ({num_groups})")
         self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
         self._with_bias = affine and bias
         if affine:
@@ -1071,7 +1156,7 @@ class GroupNorm(Module):
         return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, bias={self._with_bias}"
 
 
-class _InstanceNorm(Module):
+class _InstanceNorm(_NormBase):
     """``torch.nn.InstanceNorm1d/2d/3d``: each channel of each sample normalised over its positions (``affine``: then a
     learned per-channel scale and shift); ``track_running_stats``: running statistics as BatchNorm's buffers, updated
     in training and used in eval mode."""
@@ -1215,7 +1300,15 @@ class ParameterDict(Module):
         self.update(parameters or {})
 
     def update(self, parameters):
-        for name, value in (parameters.items() if hasattr(parameters, "items") else parameters):
+        """Add or replace entries: a plain dict's in the order of their sorted keys, as PyTorch's (an ``OrderedDict``'s,
+        a ``ParameterDict``'s or pairs' in their order)."""
+        if isinstance(parameters, (OrderedDict, ParameterDict)):
+            pairs = parameters.items()
+        elif isinstance(parameters, Mapping):
+            pairs = sorted(parameters.items())
+        else:
+            pairs = parameters
+        for name, value in pairs:
             self[name] = value
 
     def __setitem__(self, name, value):
@@ -1263,6 +1356,29 @@ class _Numbered(Module):
         self.add_module(str(len(self)), module)
         return self
 
+    def extend(self, modules):
+        for module in modules:
+            self.append(module)
+        return self
+
+    def _key(self, index):
+        """The name of the child at position ``index``, as PyTorch's ``_get_item_by_idx``."""
+        index = operator.index(index)
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"index {index} is out of range")
+        return list(self._modules)[index % len(self)]
+
+    def __delitem__(self, index):
+        for key in list(self._modules)[index] if isinstance(index, slice) else [self._key(index)]:
+            delattr(self, key)
+        # the rest renumbered from 0, as PyTorch's
+        object.__setattr__(self, "_modules", OrderedDict((str(i), m) for i, m in enumerate(self._modules.values())))
+
+    def pop(self, key):
+        module = self[key]
+        del self[key]
+        return module
+
 
 class Sequential(_Numbered):
     """Modules applied in order; built from modules or an ``OrderedDict`` of named ones."""
@@ -1282,6 +1398,47 @@ class Sequential(_Numbered):
             return Sequential(OrderedDict(list(self._modules.items())[index]))
         return modules[index]
 
+    def __setitem__(self, index, module):
+        setattr(self, self._key(index), module)
+
+    def insert(self, index, module):
+        if not isinstance(module, Module):
+            raise AssertionError(f"module should be of type: {Module}")
+        n = len(self._modules)
+        if not -n <= index <= n:
+            raise IndexError(f"Index out of range: {index}")
+        index = index + n if index < 0 else index
+        for i in range(n, index, -1):  # (PyTorch's: by number, as its Sequential does)
+            self._modules[str(i)] = self._modules[str(i - 1)]
+        self._modules[str(index)] = module
+        return self
+
+    def __add__(self, other):
+        if not isinstance(other, Sequential):
+            raise ValueError(f"add operator supports only objects of Sequential class, but {type(other)} is given.")
+        return Sequential().extend(self).extend(other)
+
+    def __iadd__(self, other):
+        if not isinstance(other, Sequential):
+            raise ValueError(f"add operator supports only objects of Sequential class, but {type(other)} is given.")
+        return self.extend(other)
+
+    def _times(self, other):
+        if not isinstance(other, int):
+            raise TypeError(f"unsupported operand type(s) for *: {type(self)} and {type(other)}")
+        if other <= 0:
+            raise ValueError(f"Non-positive multiplication factor {other} for {type(self)}")
+        return other
+
+    def __mul__(self, other):
+        """The children repeated ``other`` times (the same modules, as PyTorch's)."""
+        return Sequential().extend(list(self) * self._times(other))
+
+    __rmul__ = __mul__
+
+    def __imul__(self, other):
+        return self.extend(list(self) * (self._times(other) - 1))
+
     def forward(self, input):
         for module in self._modules.values():
             input = module(input)
@@ -1296,29 +1453,19 @@ class ModuleList(_Numbered):
         if modules is not None:
             self.extend(modules)
 
-    def _index(self, index: int) -> str:
-        if not -len(self) <= index < len(self):
-            raise IndexError(f"index {index} is out of range")
-        return str(index % len(self))
-
     def __getitem__(self, index):
         if isinstance(index, slice):
             return ModuleList(list(self._modules.values())[index])
-        return self._modules[self._index(index)]
+        return self._modules[self._key(index)]
 
     def __setitem__(self, index, module):
-        self.add_module(self._index(index), module)
+        self.add_module(self._key(index), module)
 
-    def __delitem__(self, index):
-        modules = list(self._modules.values())
-        del modules[index]
-        self._modules.clear()
-        self.extend(modules)  # renumbered from 0, as PyTorch's
+    def __add__(self, other):
+        return ModuleList(list(self) + list(other))
 
-    def extend(self, modules):
-        for module in modules:
-            self.append(module)
-        return self
+    def __iadd__(self, modules):
+        return self.extend(modules)
 
     def insert(self, index, module):
         modules = list(self._modules.values())

@@ -11,8 +11,10 @@ __all__ = ["BCELoss", "BCEWithLogitsLoss", "CTCLoss", "CosineEmbeddingLoss", "Cr
 
 
 class _Loss(Module):
-    def __init__(self, reduction="mean", **settings):
+    def __init__(self, size_average=None, reduce=None, reduction="mean", **settings):
         super().__init__()
+        if size_average is not None or reduce is not None:  # the deprecated forms, honoured as PyTorch's
+            reduction = F.legacy_get_string(size_average, reduce)
         self.reduction = reduction
         self._settings = settings
 
@@ -26,7 +28,7 @@ class CrossEntropyLoss(_Loss):
     _loss = staticmethod(F.cross_entropy)
 
     def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean", label_smoothing=0.0):
-        super().__init__(reduction, weight=weight, ignore_index=ignore_index, label_smoothing=label_smoothing)
+        super().__init__(size_average, reduce, reduction, weight=weight, ignore_index=ignore_index, label_smoothing=label_smoothing)
         self.ignore_index = ignore_index
 
 
@@ -36,7 +38,7 @@ class NLLLoss(_Loss):
     _loss = staticmethod(F.nll_loss)
 
     def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
-        super().__init__(reduction, weight=weight, ignore_index=ignore_index)
+        super().__init__(size_average, reduce, reduction, weight=weight, ignore_index=ignore_index)
         self.ignore_index = ignore_index
 
 
@@ -46,7 +48,7 @@ class MSELoss(_Loss):
     _loss = staticmethod(F.mse_loss)
 
     def __init__(self, size_average=None, reduce=None, reduction="mean"):
-        super().__init__(reduction)
+        super().__init__(size_average, reduce, reduction)
 
 
 class BCELoss(_Loss):
@@ -55,7 +57,7 @@ class BCELoss(_Loss):
     _loss = staticmethod(F.binary_cross_entropy)
 
     def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean"):
-        super().__init__(reduction, weight=weight)
+        super().__init__(size_average, reduce, reduction, weight=weight)
 
 
 class BCEWithLogitsLoss(_Loss):
@@ -64,7 +66,7 @@ class BCEWithLogitsLoss(_Loss):
     _loss = staticmethod(F.binary_cross_entropy_with_logits)
 
     def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean", pos_weight=None):
-        super().__init__(reduction, weight=weight, pos_weight=pos_weight)
+        super().__init__(size_average, reduce, reduction, weight=weight, pos_weight=pos_weight)
 
 
 class L1Loss(_Loss):
@@ -73,7 +75,7 @@ class L1Loss(_Loss):
     _loss = staticmethod(F.l1_loss)
 
     def __init__(self, size_average=None, reduce=None, reduction="mean"):
-        super().__init__(reduction)
+        super().__init__(size_average, reduce, reduction)
 
 
 class SmoothL1Loss(_Loss):
@@ -82,7 +84,7 @@ class SmoothL1Loss(_Loss):
     _loss = staticmethod(F.smooth_l1_loss)
 
     def __init__(self, size_average=None, reduce=None, reduction="mean", beta=1.0):
-        super().__init__(reduction, beta=beta)
+        super().__init__(size_average, reduce, reduction, beta=beta)
         self.beta = beta
 
 
@@ -92,7 +94,7 @@ class HuberLoss(_Loss):
     _loss = staticmethod(F.huber_loss)
 
     def __init__(self, reduction="mean", delta=1.0):
-        super().__init__(reduction, delta=delta)
+        super().__init__(reduction=reduction, delta=delta)
         self.delta = delta
 
 
@@ -102,7 +104,7 @@ class KLDivLoss(_Loss):
     _loss = staticmethod(F.kl_div)
 
     def __init__(self, size_average=None, reduce=None, reduction="mean", log_target=False):
-        super().__init__(reduction, log_target=log_target)
+        super().__init__(size_average, reduce, reduction, log_target=log_target)
         self.log_target = log_target
 
 
@@ -117,7 +119,7 @@ class MarginRankingLoss(_PairLoss):
     _loss = staticmethod(F.margin_ranking_loss)
 
     def __init__(self, margin=0.0, size_average=None, reduce=None, reduction="mean"):
-        super().__init__(reduction, margin=margin)
+        super().__init__(size_average, reduce, reduction, margin=margin)
         self.margin = margin
 
 
@@ -129,7 +131,7 @@ class TripletMarginLoss(_PairLoss):
     _loss = staticmethod(F.triplet_margin_loss)
 
     def __init__(self, margin=1.0, p=2.0, eps=1e-6, swap=False, size_average=None, reduce=None, reduction="mean"):
-        super().__init__(reduction, margin=margin, p=p, eps=eps, swap=swap)
+        super().__init__(size_average, reduce, reduction, margin=margin, p=p, eps=eps, swap=swap)
         self.margin, self.p, self.eps, self.swap = margin, p, eps, swap
 
 
@@ -137,7 +139,7 @@ class HingeEmbeddingLoss(_Loss):
     _loss = staticmethod(F.hinge_embedding_loss)
 
     def __init__(self, margin=1.0, size_average=None, reduce=None, reduction="mean"):
-        super().__init__(reduction, margin=margin)
+        super().__init__(size_average, reduce, reduction, margin=margin)
         self.margin = margin
 
 
@@ -145,14 +147,14 @@ class SoftMarginLoss(_Loss):
     _loss = staticmethod(F.soft_margin_loss)
 
     def __init__(self, size_average=None, reduce=None, reduction="mean"):
-        super().__init__(reduction)
+        super().__init__(size_average, reduce, reduction)
 
 
 class PoissonNLLLoss(_Loss):
     _loss = staticmethod(F.poisson_nll_loss)
 
     def __init__(self, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None, reduction="mean"):
-        super().__init__(reduction, log_input=log_input, full=full, eps=eps)
+        super().__init__(size_average, reduce, reduction, log_input=log_input, full=full, eps=eps)
         self.log_input, self.full, self.eps = log_input, full, eps
 
 
@@ -160,7 +162,7 @@ class GaussianNLLLoss(_Loss):
     _loss = staticmethod(F.gaussian_nll_loss)
 
     def __init__(self, *, full=False, eps=1e-6, reduction="mean"):
-        super().__init__(reduction, full=full, eps=eps)
+        super().__init__(reduction=reduction, full=full, eps=eps)
         self.full, self.eps = full, eps
 
     def forward(self, input, target, var):
@@ -171,14 +173,14 @@ class MultiLabelSoftMarginLoss(_Loss):
     _loss = staticmethod(F.multilabel_soft_margin_loss)
 
     def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean"):
-        super().__init__(reduction, weight=weight)
+        super().__init__(size_average, reduce, reduction, weight=weight)
 
 
 class MultiMarginLoss(_Loss):
     _loss = staticmethod(F.multi_margin_loss)
 
     def __init__(self, p=1, margin=1.0, weight=None, size_average=None, reduce=None, reduction="mean"):
-        super().__init__(reduction, p=p, margin=margin, weight=weight)
+        super().__init__(size_average, reduce, reduction, p=p, margin=margin, weight=weight)
         self.p, self.margin = p, margin
 
 
@@ -189,7 +191,7 @@ class CTCLoss(_Loss):
     _loss = staticmethod(F.ctc_loss)
 
     def __init__(self, blank=0, reduction="mean", zero_infinity=False):
-        super().__init__(reduction, blank=blank, zero_infinity=zero_infinity)
+        super().__init__(reduction=reduction, blank=blank, zero_infinity=zero_infinity)
         self.blank, self.zero_infinity = blank, zero_infinity
 
     def forward(self, log_probs, targets, input_lengths, target_lengths):
@@ -202,7 +204,7 @@ class MultiLabelMarginLoss(_Loss):
     _loss = staticmethod(F.multilabel_margin_loss)
 
     def __init__(self, size_average=None, reduce=None, reduction="mean"):
-        super().__init__(reduction)
+        super().__init__(size_average, reduce, reduction)
 
 
 class TripletMarginWithDistanceLoss(_Loss):
@@ -210,7 +212,7 @@ class TripletMarginWithDistanceLoss(_Loss):
     ``PairwiseDistance`` (a child module, as PyTorch's)."""
 
     def __init__(self, *, distance_function=None, margin=1.0, swap=False, reduction="mean"):
-        super().__init__(reduction)
+        super().__init__(reduction=reduction)
         if margin <= 0:
             raise ValueError(f"TripletMarginWithDistanceLoss: expected margin to be greater than 0, got {margin} instead")
         from .layers import PairwiseDistance  # noqa: PLC0415

@@ -97,14 +97,14 @@ class Module:
             raise AttributeError("cannot assign attributes before Module.__init__() call")
         params, buffers, modules = self._parameters, self._buffers, self._modules
         if isinstance(value, Parameter):
-            self._forget(name)
-            params[name] = value
+            self._forget(name, keep=params)  # a parameter reassigned keeps its place, as PyTorch's dict assignment
+            self.register_parameter(name, value)
         elif name in params:
             if value is not None:
                 raise TypeError(f"cannot assign '{type(value).__name__}' as parameter '{name}' (gradwire.nn.Parameter or None expected)")
             params[name] = None
         elif isinstance(value, Module):
-            self._forget(name)
+            self._forget(name, keep=modules)
             modules[name] = value
         elif name in modules:
             if value is not None:
@@ -119,10 +119,14 @@ class Module:
         else:
             object.__setattr__(self, name, value)
 
-    def _forget(self, name):
+    def _forget(self, name, keep):
+        """``name`` out of the instance's attributes and every table but ``keep``, as PyTorch's ``remove_from``."""
         self.__dict__.pop(name, None)
         for table in (self._parameters, self._buffers, self._modules):
-            table.pop(name, None)
+            if table is not keep:
+                table.pop(name, None)
+        if keep is not self._buffers and name in getattr(self, "_non_persistent", ()):
+            object.__setattr__(self, "_non_persistent", self._non_persistent - {name})
 
     def __getattr__(self, name):
         for table in ("_parameters", "_buffers", "_modules"):
@@ -138,15 +142,33 @@ class Module:
                 return
         object.__delattr__(self, name)
 
+    def _check_name(self, name, kind, table):
+        """PyTorch's checks of a name to register a parameter, buffer or module under (its messages)."""
+        if not isinstance(name, str):
+            raise TypeError(f"{kind} name should be a string. Got {type(name).__name__}")
+        if "." in name:
+            raise KeyError(f"{kind} name can't contain \".\"" + (f", got: {name}" if kind == "module" else ""))
+        if name == "":
+            raise KeyError(f'{kind} name can\'t be empty string ""')
+        if hasattr(self, name) and name not in table:
+            raise KeyError(f"attribute '{name}' already exists")
+
     def register_parameter(self, name, param):
+        """Add ``param`` (a ``Parameter``, or None) to the module as ``name``, as PyTorch's."""
+        if "_parameters" not in self.__dict__:
+            raise AttributeError("cannot assign parameter before Module.__init__() call")
+        self._check_name(name, "parameter", self._parameters)
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"cannot assign '{type(param).__name__}' object to parameter '{name}' (gradwire.nn.Parameter or None required)")
-        self._forget(name)
         self._parameters[name] = param
 
     def register_buffer(self, name, tensor, persistent=True):
-        """A tensor that is part of the module's state (and ``state_dict``) but not a parameter."""
-        self._forget(name)
+        """A tensor that is part of the module's state (and ``state_dict``, unless not ``persistent``) but not a parameter."""
+        if "_buffers" not in self.__dict__:
+            raise AttributeError("cannot assign buffer before Module.__init__() call")
+        self._check_name(name, "buffer", self._buffers)
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' (gradwire.Tensor or None required)")
         self._buffers[name] = tensor
         if not persistent:
             object.__setattr__(self, "_non_persistent", getattr(self, "_non_persistent", set()) | {name})
@@ -154,9 +176,14 @@ class Module:
             object.__setattr__(self, "_non_persistent", self._non_persistent - {name})
 
     def add_module(self, name, module):
+        """Add ``module`` (or None) as the child ``name``, as PyTorch's."""
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
-        self._forget(name)
+        if not isinstance(name, str):
+            raise TypeError(f"module name should be a string. Got {type(name).__name__}")
+        if hasattr(self, name) and name not in self._modules:  # (PyTorch checks this before the name's form)
+            raise KeyError(f"attribute '{name}' already exists")
+        self._check_name(name, "module", self._modules)
         self._modules[name] = module
 
     register_module = add_module
@@ -361,7 +388,7 @@ class Module:
             hooks = module.__dict__.get("_state_dict_hooks")
             for hook in list(hooks["load_pre"].values()) if hooks else ():  # (strict: True, as PyTorch passes it)
                 hook(module, local, prefix, local_metadata, True, missing, unexpected, problems)
-            module._load_own(local, prefix, missing, unexpected, problems, pairs)
+            module._load_own(local, prefix, local_metadata, missing, unexpected, problems, pairs)
             for name, child in module._modules.items():
                 if child is not None:
                     child_prefix = prefix + name + "."
@@ -395,7 +422,9 @@ class Module:
                     target.copy_(_in_session(value, target))
         return _IncompatibleKeys(missing, unexpected)
 
-    def _load_own(self, state_dict, prefix, missing, unexpected, problems, pairs):
+    def _load_own(self, state_dict, prefix, local_metadata, missing, unexpected, problems, pairs):
+        """PyTorch's ``_load_from_state_dict``: this module's own entries checked, and put in ``pairs`` to be copied;
+        a module overrides it to read an older version's checkpoint (``local_metadata["version"]``)."""
         skip = getattr(self, "_non_persistent", ())
         own = [(t, n, v) for t in ("_parameters", "_buffers") for n, v in getattr(self, t).items()
                if v is not None and not (t == "_buffers" and n in skip)]
@@ -432,9 +461,9 @@ class Module:
 
     # --- dtype and device ----------------------------------------------------------------------
     def to(self, *args, dtype=None, device=None, non_blocking=False, memory_format=None):
-        """``to(dtype)``, ``to(device)`` or both. A new dtype gives each parameter a converted copy: call it
-        before making the optimizer, which holds the parameters it is given. ``non_blocking`` and ``memory_format``
-        change nothing (every op is sent without waiting; the server lays out tensors in C order)."""
+        """``to(dtype)``, ``to(device)`` or both. A new dtype converts each floating-point parameter and buffer in place,
+        as PyTorch's (the same objects: an optimizer made before keeps training them). ``non_blocking`` and
+        ``memory_format`` change nothing (every op is sent without waiting; the server lays out tensors in C order)."""
         _check_placement(memory_format=memory_format)
         dtype = _to_dtype(args, dtype, device)  # a device is checked; the parameters stay on their server's device
         if dtype is None:
@@ -442,18 +471,20 @@ class Module:
         dtype = as_dtype(dtype)
         if not is_floating(dtype):
             raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired dtype={dtype}")
+        return self._cast(dtype, floating_only=True)
+
+    def _cast(self, dtype, floating_only):
+        """PyTorch's ``Module._apply`` for a dtype: each parameter and buffer (floating-point ones only, with
+        ``floating_only``) takes its values converted, as ``param.data = param.to(dtype)`` does (its grad too)."""
         for module in self.modules():
-            with no_grad():
-                for name, param in module._parameters.items():
-                    if getattr(param, "_uninitialized", False):  # a lazy module's placeholder: materialized in the new dtype
-                        param.to(dtype)
-                    elif param is not None and param.dtype != dtype:
-                        module._parameters[name] = Parameter(param.to(dtype), param.requires_grad)
-                for name, buffer in module._buffers.items():
-                    if getattr(buffer, "_uninitialized", False):
-                        buffer.to(dtype)
-                    elif buffer is not None and is_floating(buffer.dtype) and buffer.dtype != dtype:
-                        module._buffers[name] = buffer.to(dtype)
+            for table in (module._parameters, module._buffers):
+                for tensor in table.values():
+                    if tensor is None:
+                        continue
+                    if getattr(tensor, "_uninitialized", False):  # a lazy module's placeholder: materialized in the new dtype
+                        tensor.to(dtype)
+                    elif tensor.dtype != dtype and (is_floating(tensor.dtype) or not floating_only):
+                        _convert_in_place(tensor, dtype)
         return self
 
     def cpu(self):
@@ -510,17 +541,8 @@ class Module:
         return self
 
     def type(self, dst_type):
-        """Every parameter and buffer (integer ones too, as PyTorch's) converted to ``dst_type``."""
-        dtype = as_dtype(dst_type)
-        for module in self.modules():
-            with no_grad():
-                for name, param in module._parameters.items():
-                    if param is not None and param.dtype != dtype:
-                        module._parameters[name] = Parameter(param.to(dtype), param.requires_grad)
-                for name, buffer in module._buffers.items():
-                    if buffer is not None and buffer.dtype != dtype:
-                        module._buffers[name] = buffer.to(dtype)
-        return self
+        """Every parameter and buffer (integer ones too, as PyTorch's) converted to ``dst_type`` in place."""
+        return self._cast(as_dtype(dst_type), floating_only=False)
 
     def share_memory(self):
         """The model itself: its tensors live on the server already, where every process that holds the session
@@ -575,6 +597,23 @@ class Module:
 
 def _size(shape) -> str:
     return f"torch.Size({list(shape)})"
+
+
+def _convert_in_place(tensor, dtype):
+    """``tensor.data = tensor.to(dtype)``: the same object, an optimizer made before keeps it, takes the handle of a
+    converted copy (the data setter keeps a dtype); its grad is converted too, as PyTorch's ``_apply``."""
+    with no_grad():
+        grad = tensor.grad.to(dtype) if tensor._has_grad else None
+        converted = tensor.detach().to(dtype)
+    session, old = tensor._session, tensor._handle
+    tensor._handle, tensor._dtype = converted._handle, converted._dtype
+    converted._handle = 0  # the tensor's handle now: not released with the copy
+    session._release(old)
+    tensor._has_grad, tensor._grad_alias, tensor._grad_graph = False, None, None
+    if tensor._requires_grad:
+        session._set_requires_grad(tensor, True)
+    if grad is not None:
+        tensor.grad = grad
 
 
 def _as_tensor_of(value, target):

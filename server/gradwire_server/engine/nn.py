@@ -789,12 +789,13 @@ def _reduce_loss(xp, loss, valid, reduction, name):
 
 
 def _loss_grad_scale(xp, g, valid, reduction, cdim, dtype, size):
-    """d loss / d per-element loss, shaped to broadcast against the class dim."""
+    """d loss / d per-element loss, shaped to broadcast against the class dim; 0 at an ignored target, as PyTorch's,
+    whatever the rest: with every target ignored the mean is NaN (0 / 0) but its gradient 0, not NaN."""
     if reduction == "mean":
-        g = g / (valid.sum().astype(dtype) if valid is not None else size)
+        g = g / (xp.maximum(valid.sum(), 1).astype(dtype) if valid is not None else size)
     elif reduction == "none":
         g = xp.expand_dims(g, cdim)
-    return g * xp.expand_dims(valid, cdim) if valid is not None else g
+    return xp.where(xp.expand_dims(valid, cdim), g, 0).astype(dtype, copy=False) if valid is not None else g
 
 
 def _one_hot(xp, target, cdim, classes, ndim):

@@ -12,7 +12,7 @@ import numpy as np
 from ... import errors
 from ...tensor import Tensor
 
-__all__ = ["PackedSequence", "pack_padded_sequence", "pack_sequence", "pad_packed_sequence", "pad_sequence"]
+__all__ = ["PackedSequence", "pack_padded_sequence", "pack_sequence", "pad_packed_sequence", "pad_sequence", "unpack_sequence", "unpad_sequence"]
 
 
 def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="right"):
@@ -59,8 +59,50 @@ class PackedSequence:
         running = np.arange(self.padded.shape[0])[:, None] < np.array(self.lengths)[None, :]
         return like._session.tensor(running[:, :, None].astype(like.dtype))
 
-    def __iter__(self):  # unpacks as PyTorch's named tuple does: data, batch_sizes, sorted_indices, unsorted_indices
+    # PyTorch's is a named tuple of these: unpacked, indexed and printed as one here too
+    _fields = ("data", "batch_sizes", "sorted_indices", "unsorted_indices")
+
+    def __iter__(self):
         return iter((self.data, self.batch_sizes, self.sorted_indices, self.unsorted_indices))
+
+    def __getitem__(self, index):
+        return tuple(self)[index]
+
+    def __len__(self):
+        return len(self._fields)
+
+    def __repr__(self):
+        return "PackedSequence(" + ", ".join(f"{name}={value!r}" for name, value in zip(self._fields, self)) + ")"
+
+    def _asdict(self):
+        return dict(zip(self._fields, self))
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.padded.is_cuda
+
+    def is_pinned(self) -> bool:
+        return False  # (the values live on the server)
+
+    def to(self, *args, **kwargs):
+        """The sequences with ``data`` converted as ``Tensor.to`` converts it (itself where nothing changes), as PyTorch's."""
+        return self._with(self.padded.to(*args, **kwargs))
+
+    def _with(self, padded):
+        return self if padded is self.padded else PackedSequence(padded, self.lengths, self.sorted_indices, self.unsorted_indices)
+
+
+def _converter(name):
+    def convert(self, *args, **kwargs):
+        return self._with(getattr(self.padded, name)(*args, **kwargs))
+
+    convert.__name__ = convert.__qualname__ = name
+    convert.__doc__ = f"The sequences with ``data.{name}()``, as PyTorch's ``PackedSequence.{name}``."
+    return convert
+
+
+for _name in ("cpu", "cuda", "double", "float", "half", "long", "int", "short", "char", "byte", "pin_memory"):
+    setattr(PackedSequence, _name, _converter(_name))
 
 
 def _lengths(lengths):
@@ -114,3 +156,20 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
 def pack_sequence(sequences, enforce_sorted=True):
     """A list of (length, ...) tensors as a ``PackedSequence``."""
     return pack_padded_sequence(pad_sequence(sequences), [s.shape[0] for s in sequences], enforce_sorted=enforce_sorted)
+
+
+def unpad_sequence(padded_sequences, lengths, batch_first=False):
+    """The list of sequences, each cut to its length, that ``pad_sequence`` padded, as
+    ``torch.nn.utils.rnn.unpad_sequence`` (which transposes a time-first input in place: here it is left alone)."""
+    batch = padded_sequences if batch_first else padded_sequences.transpose(0, 1)
+    lengths = lengths.tolist() if isinstance(lengths, Tensor) else list(lengths)
+    if len(lengths) != batch.shape[0]:
+        raise ValueError(f"zip() argument 2 is {'shorter' if len(lengths) < batch.shape[0] else 'longer'} than argument 1")
+    return [batch[i, : int(n)] for i, n in enumerate(lengths)]
+
+
+def unpack_sequence(packed_sequences):
+    """The list of sequences, in their original order, that a ``PackedSequence`` holds, as
+    ``torch.nn.utils.rnn.unpack_sequence``."""
+    padded, lengths = pad_packed_sequence(packed_sequences, batch_first=True)
+    return unpad_sequence(padded, lengths, batch_first=True)
