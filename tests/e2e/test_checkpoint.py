@@ -108,7 +108,7 @@ def test_an_optimizer_checkpoint_continues_training_identically(session, server,
     expected = {k: v.numpy() for k, v in model.state_dict().items()}
 
     with safe_open(str(tmp_path / "optim.safetensors"), framework="numpy") as f:
-        assert sorted(f.keys()) == sorted(f"state.{i}.{k}" for i in range(4) for k in ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"))
+        assert sorted(f.keys()) == sorted(f"state.{i}.{k}" for i in range(4) for k in ("step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"))
         structure = json.loads(f.metadata()["gradwire.structure"])
     assert structure["__dict__"][0][0] == "state"
 

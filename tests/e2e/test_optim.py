@@ -264,8 +264,8 @@ def test_bad_params_raise_as_torch(session):
     x = session.randn(3, requires_grad=True)
     with pytest.raises(ValueError, match="can't optimize a non-leaf Tensor"):
         gw.optim.SGD([x * 2], lr=0.1)
-    with pytest.raises(TypeError, match="ordered collections"):
-        gw.optim.SGD({x}, lr=0.1)
+    with pytest.raises(TypeError, match="ordered collections"):  # a group's set (torch 2.13 lists a set of params given alone)
+        gw.optim.SGD([{"params": {x}}], lr=0.1)
     with pytest.raises(ValueError, match="some parameters appear in more than one parameter group"):
         gw.optim.SGD([{"params": [x]}, {"params": [x]}], lr=0.1)
     with pytest.raises(TypeError, match="optimizer can only optimize Tensors"):
@@ -297,10 +297,10 @@ def test_state_dict_matches_torchs(session, name, options):
     for index, tvalues in tstate["state"].items():
         gvalues = gstate["state"][index]
         assert list(gvalues) == list(tvalues)
-        assert gvalues["step"] == tvalues["step"].item() == 3
+        assert gvalues["step"].item() == tvalues["step"].item() == 3  # 0-d tensors, as torch's
         for key in list(tvalues)[1:]:
-            if key == "mu_product":  # NAdam's running product: a number here, a 0-d tensor in torch's
-                assert gvalues[key] == pytest.approx(tvalues[key].item(), rel=1e-6)  # (torch's in the parameter's float32)
+            if key == "mu_product":  # NAdam's running product: a float64 number on the server, a 0-d float32 tensor here
+                assert gvalues[key].item() == pytest.approx(tvalues[key].item(), rel=1e-6)  # (torch's in the parameter's float32)
                 continue
             np.testing.assert_allclose(gvalues[key].numpy(), tvalues[key].numpy(), rtol=TOL, atol=TOL)
 
@@ -327,8 +327,8 @@ def test_load_state_dict_continues_as_torch_does(session, name, options):
         fresh.zero_grad()
         _loss(restored, pair.gx, pair.gy).backward()
         fresh.step()
-    for k in after:
-        np.testing.assert_array_equal(restored[k].detach().numpy(), after[k])
+    for k in after:  # (NAdam's mu_product is saved as torch's float32 0-d tensor: the server's float64 rounded)
+        np.testing.assert_allclose(restored[k].detach().numpy(), after[k], rtol=1e-8 if name == "NAdam" else 0, atol=0)
 
 
 def test_load_state_dict_checks_the_groups(session):
@@ -689,8 +689,7 @@ def test_clipping_is_one_command_and_its_mistakes_are_clear(session):
     assert gw.nn.utils.clip_grad_norm_(no_grads, 1.0).item() == torch.nn.utils.clip_grad_norm_([torch.ones(3, requires_grad=True)], 1.0).item() == 0.0
     with pytest.raises(gw.InvalidArgumentError, match="norm_type must be positive"):
         gw.nn.utils.clip_grad_norm_(params, 1.0, norm_type=-2)
-    with pytest.raises(gw.InvalidArgumentError, match="no parameters given"):
-        gw.nn.utils.clip_grad_norm_([], 1.0)
+    assert gw.nn.utils.clip_grad_norm_([], 1.0).item() == 0.0  # torch's tensor(0.), in the open session
     w, t = session.tensor([1.0, 2.0], requires_grad=True), torch.tensor([1.0, 2.0], requires_grad=True)
     (w * float("inf")).sum().backward()
     (t * float("inf")).sum().backward()

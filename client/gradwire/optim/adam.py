@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _check_fused
 
 
 def _check_adam(lr, betas, eps, weight_decay, differentiable):
@@ -26,9 +26,10 @@ class Adam(Optimizer):
     Bias-corrected first and second moments of the gradient (``betas``), ``eps`` added to
     the denominator, L2 ``weight_decay`` added to the gradient (or, with
     ``decoupled_weight_decay=True``, AdamW's ``p *= 1 - lr * weight_decay``), ``amsgrad``
-    keeping the maximum second moment. State per parameter: ``step`` (a float),
+    keeping the maximum second moment. State per parameter: ``step`` (a 0-d tensor),
     ``exp_avg``, ``exp_avg_sq`` and, with ``amsgrad``, ``max_exp_avg_sq``.
-    ``foreach``, ``fused`` and ``capturable`` are accepted and change nothing.
+    ``foreach`` and ``fused`` are accepted (not both, as PyTorch) and change nothing; ``capturable``
+    is refused at the step on a CPU server, as PyTorch refuses it on a CPU.
     """
 
     _kind = "adam"
@@ -43,6 +44,7 @@ class Adam(Optimizer):
             "differentiable": differentiable, "fused": fused, "decoupled_weight_decay": decoupled_weight_decay,
         }
         super().__init__(params, defaults)
+        _check_fused(foreach, fused)
 
     def _group_fields(self, group) -> dict:
         beta1, beta2 = group["betas"]
@@ -109,6 +111,7 @@ class NAdam(Adam):
 
     _kind = "nadam"
     _state_tensors = ("exp_avg", "exp_avg_sq")
+    _capturable_refusal = ("params, mu_products and state_steps", Optimizer._capturable_refusal[1])
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3, decoupled_weight_decay=False, *,
                  foreach=None, maximize=False, capturable=False, differentiable=False):

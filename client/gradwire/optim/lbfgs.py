@@ -14,8 +14,8 @@ from __future__ import annotations
 import math
 
 from ..grad_mode import enable_grad, no_grad
-from ..tensor import Tensor, cat, stack
-from .optimizer import Optimizer
+from ..tensor import Tensor, cat
+from .optimizer import Optimizer, _numbers
 
 
 def _cubic_interpolate(x1, f1, g1, x2, f2, g2, bounds=None):
@@ -130,7 +130,6 @@ class LBFGS(Optimizer):
         super().__init__(params, defaults)
         if len(self.param_groups) != 1:
             raise ValueError("LBFGS doesn't support per-parameter options (parameter groups)")
-        self._lbfgs_state: dict = {}
 
     # --- the flat vectors ---------------------------------------------------------------
     def _flat_params(self):
@@ -175,7 +174,7 @@ class LBFGS(Optimizer):
         line_search_fn, history_size = group["line_search_fn"], group["history_size"]
 
         # LBFGS's state is global; it is kept as the first parameter's, as PyTorch's
-        state = self._lbfgs_state
+        state = self.state[self._flat_params()[0]]
         state.setdefault("func_evals", 0)
         state.setdefault("n_iter", 0)
 
@@ -282,47 +281,3 @@ class LBFGS(Optimizer):
         state["old_dirs"], state["old_stps"], state["ro"], state["H_diag"] = old_dirs, old_stps, ro, H_diag
         state["prev_flat_grad"], state["prev_loss"] = prev_flat_grad, prev_loss
         return orig_loss
-
-    # --- state ----------------------------------------------------------------------------
-    @property
-    def state(self) -> dict:
-        """{first parameter: LBFGS's state}, as PyTorch's (empty before the first step)."""
-        return {self._flat_params()[0]: self._lbfgs_state} if self._lbfgs_state else {}
-
-    def state_dict(self) -> dict:
-        """``{"state": {0: {...}}, "param_groups": [...]}``, as PyTorch's; the tensors are the server's own."""
-        return {"state": {0: dict(self._lbfgs_state)} if self._lbfgs_state else {}, "param_groups": self._packed_groups()}
-
-    def load_state_dict(self, state_dict: dict):
-        """Restore the hyperparameters and the state saved by ``state_dict()`` (tensors are copied into this session)."""
-        saved_groups = state_dict["param_groups"]
-        if len(saved_groups) != len(self.param_groups):
-            raise ValueError("loaded state dict has a different number of parameter groups")
-        if len(saved_groups[0]["params"]) != len(self.param_groups[0]["params"]):
-            raise ValueError("loaded state dict contains a parameter group that doesn't match the size of optimizer's group")
-        session = self._session
-
-        def copied(value):
-            if isinstance(value, list):
-                return [copied(v) for v in value]
-            if isinstance(value, Tensor) and value._session is session:
-                return value.clone()
-            if hasattr(value, "shape") and hasattr(value, "dtype"):  # a tensor of another session, a torch tensor, an array
-                return session.tensor(value)
-            return value
-
-        saved = next(iter(state_dict["state"].values()), {})
-        with no_grad():
-            self._lbfgs_state = {name: copied(value) for name, value in saved.items()}
-        group = {k: v for k, v in saved_groups[0].items() if k != "params"}
-        group["params"] = self.param_groups[0]["params"]
-        if "param_names" in self.param_groups[0] and "param_names" not in group:
-            group["param_names"] = self.param_groups[0]["param_names"]
-        self.param_groups = [group]
-
-
-def _numbers(*values):
-    """Python floats of scalar tensors (and numbers), fetched together: one sync point."""
-    tensors = [v.detach().reshape(()).to("float64") for v in values if isinstance(v, Tensor)]
-    fetched = iter(stack(tensors).tolist() if tensors else [])
-    return [next(fetched) if isinstance(v, Tensor) else float(v) for v in values]

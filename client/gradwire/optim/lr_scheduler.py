@@ -10,6 +10,7 @@ A scheduler only edits ``optimizer.param_groups[i]["lr"]`` on the client; the ne
 from __future__ import annotations
 
 import bisect
+import contextlib
 import functools
 import math
 import types
@@ -19,12 +20,26 @@ from collections import Counter
 from .optimizer import Optimizer
 
 
+_EPOCH_DEPRECATION = (
+    "The epoch parameter in `scheduler.step()` was not necessary and is being deprecated where possible. Please use "
+    "`scheduler.step()` to step the scheduler. During the deprecation, if epoch is different from None, the closed form "
+    "is used instead of the new chainable form, where available. Please open an issue if you are unable to replicate "
+    "your use case: https://github.com/pytorch/pytorch/issues/new/choose."
+)
+_ORDER = "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate"
+
+
 class LRScheduler:
     """Base of the schedulers (``torch.optim.lr_scheduler.LRScheduler``'s API).
 
     Constructing one sets each group's ``initial_lr`` and takes the first step
-    (``last_epoch`` becomes 0). Call ``step()`` after ``optimizer.step()``.
+    (``last_epoch`` becomes 0). Call ``step()`` after ``optimizer.step()`` (the first
+    ``step()`` warns otherwise, as PyTorch's). A subclass computes its rates in ``get_lr``.
     """
+
+    # PyTorch's flags, in its state dicts too: inside step() (get_lr called there does not warn), inside the first step
+    _get_lr_called_within_step = False
+    _is_initial = False
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
         if not isinstance(optimizer, Optimizer):
@@ -36,19 +51,33 @@ class LRScheduler:
         else:
             for i, group in enumerate(optimizer.param_groups):
                 if "initial_lr" not in group:
-                    raise KeyError(f"param 'initial_lr' is not specified in param_groups[{i}] when resuming an optimizer")
+                    raise KeyError(
+                        f"param 'initial_lr' is not specified in param_groups[{i}] when resuming scheduler with last_epoch >= 0.\n"
+                        "This typically happens when:\n"
+                        "1. You're trying to resume training from a checkpoint but haven't properly loaded the optimizer state\n"
+                        "2. You're using last_epoch >= 0 for a fresh training run (not recommended)"
+                    )
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
+        optimizer.__dict__.setdefault("_opt_called", False)  # its step() sets it from now on (the order warning's)
         self._initial_step()
 
     def _initial_step(self):
         self._step_count = 0
         self._is_initial = True
-        self.step()
-        self._is_initial = False
+        try:
+            self.step()
+        finally:
+            self._is_initial = False
 
     def get_lr(self) -> list:
-        """The rates for the step being taken (``get_last_lr()`` reads the current ones)."""
+        """The rates for the step being taken; called outside ``step()`` it warns, as PyTorch's (``get_last_lr()``
+        reads the current ones)."""
+        if not self._get_lr_called_within_step:
+            warnings.warn("To get the last learning rate computed by the scheduler, please use `get_last_lr()`.", UserWarning, stacklevel=2)
+        return self._compute_lr()
+
+    def _compute_lr(self) -> list:
         raise NotImplementedError
 
     def get_last_lr(self) -> list:
@@ -57,21 +86,33 @@ class LRScheduler:
 
     def step(self, epoch: int | None = None):
         """Advance one epoch (or, deprecated, jump to ``epoch`` with the closed form) and set the rates."""
+        if self._step_count == 1:
+            if not getattr(self.optimizer.step, "_with_step_hooks", False):
+                warnings.warn(
+                    "Seems like `optimizer.step()` has been overridden after learning rate scheduler initialization. Please, "
+                    f"make sure to call `optimizer.step()` before `lr_scheduler.step()`. See more details at {_ORDER}",
+                    UserWarning, stacklevel=2)
+            elif not getattr(self.optimizer, "_opt_called", False):
+                warnings.warn(
+                    "Detected call of `lr_scheduler.step()` before `optimizer.step()`. In PyTorch 1.1.0 and later, you should "
+                    "call them in the opposite order: `optimizer.step()` before `lr_scheduler.step()`.  Failure to do this will "
+                    f"result in PyTorch skipping the first value of the learning rate schedule. See more details at {_ORDER}",
+                    UserWarning, stacklevel=2)
         self._step_count += 1
-        if epoch is None:
-            self.last_epoch += 1
-            values = self.get_lr()
-        else:
-            warnings.warn("The epoch parameter in `scheduler.step()` was not necessary and is being deprecated "
-                          "where possible. Please use `scheduler.step()` to step the scheduler.", UserWarning, stacklevel=2)
-            self.last_epoch = epoch
-            values = self._get_closed_form_lr()
-        self._set_rates(values)
+        if epoch is not None:
+            warnings.warn(_EPOCH_DEPRECATION, UserWarning, stacklevel=2)
+        self._update_lr(epoch)
 
-    def _jump_to(self, epoch: int):
-        """``epoch``'s rates from the closed form, with no warning: how SequentialLR starts its next scheduler."""
-        self.last_epoch = epoch
-        self._set_rates(self._get_closed_form_lr())
+    def _update_lr(self, epoch=None):
+        """The next epoch's rates (``epoch``'s from the closed form, where given) set in the optimizer."""
+        with _in_step(self):
+            if epoch is None:
+                self.last_epoch += 1
+                values = self.get_lr()
+            else:
+                self.last_epoch = epoch
+                values = self._get_closed_form_lr()
+        self._set_rates(values)
 
     def _set_rates(self, values):
         for group, lr in zip(self.optimizer.param_groups, values):
@@ -89,6 +130,20 @@ class LRScheduler:
         self.__dict__.update(state_dict)
 
 
+@contextlib.contextmanager
+def _in_step(scheduler):
+    """``get_lr`` called inside is the step's own: no warning."""
+    scheduler._get_lr_called_within_step = True
+    try:
+        yield
+    finally:
+        scheduler._get_lr_called_within_step = False
+
+
+class _LRScheduler(LRScheduler):
+    """PyTorch's old name of ``LRScheduler``, kept as PyTorch keeps it."""
+
+
 class StepLR(LRScheduler):
     """Multiply each group's rate by ``gamma`` every ``step_size`` epochs."""
 
@@ -97,7 +152,7 @@ class StepLR(LRScheduler):
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self) -> list:
+    def _compute_lr(self) -> list:
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
             return [group["lr"] for group in self.optimizer.param_groups]
         return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
@@ -118,7 +173,7 @@ class CosineAnnealingLR(LRScheduler):
         self.eta_min = eta_min
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self) -> list:
+    def _compute_lr(self) -> list:
         groups = self.optimizer.param_groups
         if self._is_initial:
             return [group["lr"] for group in groups]
@@ -144,7 +199,7 @@ class MultiStepLR(LRScheduler):
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self) -> list:
+    def _compute_lr(self) -> list:
         if self.last_epoch not in self.milestones:
             return [group["lr"] for group in self.optimizer.param_groups]
         return [group["lr"] * self.gamma ** self.milestones[self.last_epoch] for group in self.optimizer.param_groups]
@@ -161,7 +216,7 @@ class ExponentialLR(LRScheduler):
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self) -> list:
+    def _compute_lr(self) -> list:
         if self._is_initial:  # (not last_epoch 0: inside SequentialLR, its epoch 0 after the first is a step, as in PyTorch)
             return [group["lr"] for group in self.optimizer.param_groups]
         return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
@@ -177,7 +232,7 @@ class LambdaLR(LRScheduler):
         self.lr_lambdas = _per_group(optimizer, lr_lambda, "lr_lambdas")
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self) -> list:
+    def _compute_lr(self) -> list:
         return [base_lr * rate(self.last_epoch) for rate, base_lr in zip(self.lr_lambdas, self.base_lrs)]
 
     def state_dict(self) -> dict:
@@ -201,7 +256,7 @@ class MultiplicativeLR(LRScheduler):
         self.lr_lambdas = _per_group(optimizer, lr_lambda, "lr_lambdas")
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self) -> list:
+    def _compute_lr(self) -> list:
         if self._is_initial:
             return [group["lr"] for group in self.optimizer.param_groups]
         return [group["lr"] * rate(self.last_epoch) for rate, group in zip(self.lr_lambdas, self.optimizer.param_groups)]
@@ -220,7 +275,7 @@ class LinearLR(LRScheduler):
         self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, total_iters
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self) -> list:
+    def _compute_lr(self) -> list:
         groups = self.optimizer.param_groups
         if self.last_epoch == 0:
             return [group["lr"] * self.start_factor for group in groups]
@@ -243,7 +298,7 @@ class ConstantLR(LRScheduler):
         self.factor, self.total_iters = factor, total_iters
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self) -> list:
+    def _compute_lr(self) -> list:
         groups = self.optimizer.param_groups
         if self.last_epoch == 0:
             return [group["lr"] * self.factor for group in groups]
@@ -262,7 +317,7 @@ class PolynomialLR(LRScheduler):
         self.total_iters, self.power = total_iters, power
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self) -> list:
+    def _compute_lr(self) -> list:
         groups = self.optimizer.param_groups
         if self._is_initial or self.last_epoch > self.total_iters:
             return [group["lr"] for group in groups]
@@ -287,11 +342,11 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         self.T_0, self.T_i, self.T_mult, self.eta_min, self.T_cur = T_0, T_0, T_mult, eta_min, last_epoch
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self) -> list:
+    def _compute_lr(self) -> list:
         return [self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2 for base_lr in self.base_lrs]
 
     def step(self, epoch=None):
-        self._step_count += 1
+        """The next epoch, or ``epoch`` (fractional too); no order warning and no step count, as PyTorch's."""
         if epoch is None and self.last_epoch < 0:
             epoch = 0
         if epoch is None:
@@ -311,9 +366,9 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         else:
             self.T_i, self.T_cur = self.T_0, epoch
         self.last_epoch = math.floor(epoch)
-        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
-            group["lr"] = lr
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        with _in_step(self):
+            values = self.get_lr()
+        self._set_rates(values)
 
 
 class OneCycleLR(LRScheduler):
@@ -342,15 +397,16 @@ class OneCycleLR(LRScheduler):
             raise ValueError(f"Expected float between 0 and 1 pct_start, but got {pct_start}")
         if anneal_strategy not in ("cos", "linear"):
             raise ValueError(f"anneal_strategy must be one of 'cos' or 'linear', instead got {anneal_strategy}")
-        self._anneal = _cosine_anneal if anneal_strategy == "cos" else _linear_anneal
+        self._anneal_func_type = anneal_strategy  # (its name, not the function: the state dict saves it)
         rise = float(pct_start * self.total_steps) - 1
         if three_phase:
-            self._phases = [(rise, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
-                            (float(2 * pct_start * self.total_steps) - 2, "max_lr", "initial_lr", "base_momentum", "max_momentum"),
-                            (self.total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum")]
+            phases = [(rise, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                      (float(2 * pct_start * self.total_steps) - 2, "max_lr", "initial_lr", "base_momentum", "max_momentum"),
+                      (self.total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum")]
         else:
-            self._phases = [(rise, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
-                            (self.total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum")]
+            phases = [(rise, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                      (self.total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum")]
+        self._schedule_phases = [dict(zip(_PHASE_KEYS, phase)) for phase in phases]  # PyTorch's form, saved as it is
         groups = optimizer.param_groups
         max_lrs = _per_group(optimizer, max_lr, "max_lr")
         if last_epoch == -1:
@@ -368,19 +424,21 @@ class OneCycleLR(LRScheduler):
                 group["max_momentum"], group["base_momentum"] = high, low
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self) -> list:
+    def _compute_lr(self) -> list:
         step = self.last_epoch
         if step > self.total_steps:
             raise ValueError(f"Tried to step {step} times. The specified number of total steps is {self.total_steps}")
+        anneal = _cosine_anneal if self._anneal_func_type == "cos" else _linear_anneal
         rates = []
         for group in self.optimizer.param_groups:
             start = 0.0
-            for i, (end, lr_from, lr_to, momentum_from, momentum_to) in enumerate(self._phases):
-                if step <= end or i == len(self._phases) - 1:
+            for i, phase in enumerate(self._schedule_phases):
+                end = phase["end_step"]
+                if step <= end or i == len(self._schedule_phases) - 1:
                     pct = (step - start) / (end - start)
-                    rates.append(self._anneal(group[lr_from], group[lr_to], pct))
+                    rates.append(anneal(group[phase["start_lr"]], group[phase["end_lr"]], pct))
                     if self.cycle_momentum:
-                        _set_momentum(group, self._anneal(group[momentum_from], group[momentum_to], pct), self.use_beta1)
+                        _set_momentum(group, anneal(group[phase["start_momentum"]], group[phase["end_momentum"]], pct), self.use_beta1)
                     break
                 start = end
         return rates
@@ -444,7 +502,7 @@ class CyclicLR(LRScheduler):
             return self._scale_fn_custom(x)
         return self._scale_fn_ref(x)
 
-    def get_lr(self) -> list:
+    def _compute_lr(self) -> list:
         cycle = math.floor(1 + self.last_epoch / self.total_size)
         x = 1.0 + self.last_epoch / self.total_size - cycle
         scale_factor = x / self.step_ratio if x <= self.step_ratio else (x - 1) / (self.step_ratio - 1)
@@ -497,6 +555,9 @@ def _format_param(name, optimizer, value) -> list:
     return [value] * len(groups)
 
 
+_PHASE_KEYS = ("end_step", "start_lr", "end_lr", "start_momentum", "end_momentum")
+
+
 def _cosine_anneal(start, end, pct):
     return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
 
@@ -522,19 +583,34 @@ class ReduceLROnPlateau(LRScheduler):
                  cooldown=0, min_lr=0, eps=1e-8):
         if factor >= 1.0:
             raise ValueError("Factor should be < 1.0.")
+        self.factor = factor
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        self.optimizer = optimizer
+        if isinstance(min_lr, (list, tuple)):
+            if len(min_lr) != len(optimizer.param_groups):
+                raise ValueError(f"expected {len(optimizer.param_groups)} min_lrs, got {len(min_lr)}")
+            self.default_min_lr, self.min_lrs = None, list(min_lr)
+        else:  # (a group added later gets it too)
+            self.default_min_lr, self.min_lrs = min_lr, [min_lr] * len(optimizer.param_groups)
+        self.patience, self.cooldown, self.eps = patience, cooldown, eps
+        self.last_epoch = 0
+        self._last_lr = [group["lr"] for group in optimizer.param_groups]
+        self._init_is_better(mode, threshold, threshold_mode)
+        self.best = self.mode_worse
+        self.num_bad_epochs = self.cooldown_counter = 0
+
+    def _init_is_better(self, mode, threshold, threshold_mode):
         if mode not in ("min", "max"):
             raise ValueError(f"mode {mode} is unknown!")
         if threshold_mode not in ("rel", "abs"):
             raise ValueError(f"threshold mode {threshold_mode} is unknown!")
-        self.min_lrs = _per_group(optimizer, min_lr, "min_lrs")
-        self.optimizer, self.factor, self.patience, self.cooldown, self.eps = optimizer, factor, patience, cooldown, eps
+        self.mode_worse = math.inf if mode == "min" else -math.inf
         self.mode, self.threshold, self.threshold_mode = mode, threshold, threshold_mode
-        self.best = math.inf if mode == "min" else -math.inf
-        self.num_bad_epochs = self.cooldown_counter = 0
-        self.last_epoch = 0
-        self._last_lr = [group["lr"] for group in optimizer.param_groups]
+
+    def load_state_dict(self, state_dict: dict):
+        self.__dict__.update(state_dict)
+        self._init_is_better(self.mode, self.threshold, self.threshold_mode)  # (a state dict without mode_worse: an older one)
 
     @property
     def in_cooldown(self) -> bool:
@@ -548,8 +624,7 @@ class ReduceLROnPlateau(LRScheduler):
     def step(self, metrics, epoch=None):
         current = float(metrics)
         if epoch is not None:
-            warnings.warn("The epoch parameter in `scheduler.step()` was not necessary and is being deprecated "
-                          "where possible. Please use `scheduler.step()` to step the scheduler.", UserWarning, stacklevel=2)
+            warnings.warn(_EPOCH_DEPRECATION, UserWarning, stacklevel=2)
         self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
         if self.is_better(current, self.best):
             self.best, self.num_bad_epochs = current, 0
@@ -559,6 +634,13 @@ class ReduceLROnPlateau(LRScheduler):
             self.cooldown_counter -= 1
             self.num_bad_epochs = 0
         if self.num_bad_epochs > self.patience:
+            if len(self.optimizer.param_groups) != len(self.min_lrs):
+                if self.default_min_lr is None:
+                    raise RuntimeError(
+                        f"The number of param groups in the `optimizer` ({len(self.optimizer.param_groups)}) differs from when "
+                        f"`ReduceLROnPlateau` was initialized ({len(self.min_lrs)}), usually due to a new param group being added "
+                        "to the optimizer. Please modify the `min_lrs` field to match the length of the `optimizer` param groups.")
+                self.min_lrs = [self.default_min_lr] * len(self.optimizer.param_groups)
             for group, min_lr in zip(self.optimizer.param_groups, self.min_lrs):
                 old = float(group["lr"])
                 new = max(old * self.factor, min_lr)
@@ -635,7 +717,7 @@ class SequentialLR(_Combined):
         index = bisect.bisect_right(self._milestones, self.last_epoch)
         scheduler = self._schedulers[index]
         if index > 0 and self._milestones[index - 1] == self.last_epoch:
-            scheduler._jump_to(0)
+            scheduler._update_lr(0)
         else:
             scheduler.step()
         self._last_lr = scheduler.get_last_lr()

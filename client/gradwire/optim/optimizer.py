@@ -1,22 +1,30 @@
 """``Optimizer``: PyTorch's optimizer API, with the step run on the server as one command.
 
 The client keeps what PyTorch users edit (``param_groups``: the parameters and the
-hyperparameters of each group); the server keeps the state (momentum buffers, Adam's
-moments) and updates the parameters in place. ``step()`` queues one ``OptimizerStep``
-command carrying every group's parameter handles and hyperparameters, so neither the
-parameters nor the state cross the network, and a scheduler's new ``lr`` applies to the
-next step. Reading the state (``state_dict()``, ``state``) is a sync point.
+hyperparameters of each group); for the built-in optimizers the server keeps the state
+(momentum buffers, Adam's moments) and updates the parameters in place. ``step()`` queues one
+``OptimizerStep`` command carrying every group's parameter handles and hyperparameters, so
+neither the parameters nor the state cross the network, and a scheduler's new ``lr`` applies
+to the next step. Reading that state (``state``, ``state_dict()``) is a sync point.
+
+A subclass written as PyTorch's are (its own ``step()`` with ops on ``self.state[p]``) keeps
+its state on the client, in ``self.state``, a ``defaultdict(dict)`` as PyTorch's, whose
+tensors are server tensors like any other; so does ``LBFGS``.
 """
 
 from __future__ import annotations
 
 import functools
-from collections import OrderedDict
+from collections import OrderedDict, defaultdict
 from itertools import chain
 
+import numpy as np
+
+from .. import defaults as _defaults
 from .. import errors
+from ..factories import typename
 from ..grad_mode import enable_grad
-from ..tensor import Tensor
+from ..tensor import Tensor, stack
 from ..utils.hooks import RemovableHandle
 from ..v1 import gradwire_pb2 as pb
 
@@ -56,6 +64,8 @@ def _with_step_hooks(step):
             out = step(*args, **kwargs)
         finally:
             self._in_step = False
+        if "_opt_called" in self.__dict__:  # a scheduler watches it (its "step() before optimizer.step()" warning)
+            self._opt_called = True
         for hook in chain(self._hook_table("step_post").values(), _global_optimizer_post_hooks.values()):
             hook(self, args, kwargs)
         return out
@@ -140,11 +150,11 @@ class Optimizer:
         self._handle = 0
         self._step_fields = None  # the fields of the last step's groups, and its message
         self._step_message = None
+        self._client_state = defaultdict(dict)  # the state of an optimizer stepped here (a subclass's own step, LBFGS)
+        self._state_read = None  # a server optimizer's state as last read, and its items then (see _flush_state)
         if isinstance(params, Tensor):
-            raise TypeError("params argument given to the optimizer should be an iterable of Tensors or dicts, but got " + type(params).__name__)
-        if isinstance(params, set):
-            raise TypeError(_UNORDERED)
-        param_groups = list(params)
+            raise TypeError("params argument given to the optimizer should be an iterable of Tensors or dicts, but got " + typename(params))
+        param_groups = list(params)  # (a set is listed, as PyTorch does; only a group's own set is refused)
         if len(param_groups) == 0:
             raise ValueError("optimizer got an empty parameter list")
         if not isinstance(param_groups[0], dict):
@@ -153,7 +163,7 @@ class Optimizer:
             self.add_param_group(group)
         session = self.param_groups[0]["params"][0]._session
         self._session = session
-        if not self._kind:  # stepped by the SDK from ops (LBFGS): no optimizer on the server
+        if not self._kind:  # stepped on the client: no optimizer on the server
             return
         self._handle = session._handle()
         with session._lock:
@@ -169,12 +179,10 @@ class Optimizer:
             pass
 
     def __repr__(self):
-        lines = [type(self).__name__ + " ("]
+        text = type(self).__name__ + " ("
         for i, group in enumerate(self.param_groups):
-            lines.append(f"Parameter Group {i}")
-            lines.extend(f"    {key}: {group[key]}" for key in sorted(group) if key not in ("params", "param_names"))
-        lines.append(")")
-        return "\n".join(lines)
+            text += f"\nParameter Group {i}\n" + "".join(f"    {key}: {group[key]}\n" for key in sorted(group) if key != "params")
+        return text + ")"
 
     # --- param groups ----------------------------------------------------------------
     def add_param_group(self, param_group: dict):
@@ -218,12 +226,17 @@ class Optimizer:
         """One optimization step over every group: ONE command, run on the server.
 
         ``closure`` (optional) re-evaluates the model and returns the loss, which ``step`` returns.
+        A subclass of ``Optimizer`` of one's own defines ``step`` itself, as in PyTorch.
         """
+        if not self._kind:
+            raise NotImplementedError
         loss = None
         if closure is not None:
             with enable_grad():
                 loss = closure()
         session = self._session
+        self._check_capturable()
+        self._flush_state()
         # the step message is built again only when what it says changes (a scheduler's lr, a new
         # group, other params): the fields are read from param_groups at every step and compared
         fields = [self._group_fields(group) for group in self.param_groups]
@@ -234,11 +247,23 @@ class Optimizer:
             command = session._command(type(self).__name__ + ".step")
             command.optimizer_step.CopyFrom(self._step_message)
             session._sent_command(command)
+        self._state_read = None  # the step may add state: read again when asked
         return loss
 
     def _group_fields(self, group) -> dict:
         """The fields of the ``OptimizerGroup`` message for ``group``, by name (``params``: the handles)."""
         raise NotImplementedError
+
+    # what PyTorch's capturable=True refuses on a CPU at the step: the state it names, and the devices it allows
+    _capturable_refusal = ("params and state_steps", "['cuda', 'xpu', 'hpu', 'privateuseone', 'xla']")
+
+    def _check_capturable(self):
+        if self._session.device != "cpu":
+            return
+        for group in self.param_groups:
+            if group.get("capturable") and any(p._has_grad for p in group["params"]):
+                what, devices = self._capturable_refusal
+                raise AssertionError(f"If capturable=True, {what} must be on supported devices: {devices}.")
 
     def zero_grad(self, set_to_none: bool = True):
         """Reset every parameter's ``.grad``: to None (the default), or to zeros in place."""
@@ -254,54 +279,111 @@ class Optimizer:
     def _params(self) -> list:
         return [p for group in self.param_groups for p in group["params"]]
 
-    def _read_state(self) -> dict:
-        """{index of the parameter: {name: Tensor or number}} for every parameter with state (a sync point)."""
+    @property
+    def state(self) -> defaultdict:
+        """{parameter: {name: Tensor}}, a ``defaultdict(dict)`` as PyTorch's (a parameter without state: ``{}``).
+
+        A built-in optimizer's is read from the server (a sync point) and kept until its next step. Its
+        tensors are the server's own (an in-place change to one is the optimizer's); what is assigned into it
+        (``state[p][name] = t``, ``state[p] = {...}``, ``del``, or ``optimizer.state = ...``) replaces the
+        server's state at the next step. Its numbers (``step``) are 0-d tensors made from the server's: one
+        changed in place is not sent back, assign it instead.
+        """
+        if not self._handle:
+            return self._client_state
+        if self._state_read is None:
+            state = self._read_state()
+            self._state_read = (state, _items(state))
+        return self._state_read[0]
+
+    @state.setter
+    def state(self, value):
+        if not self._handle:
+            self._client_state = value
+        else:  # sent to the server at the next step, as an assignment into it is
+            self._state_read = (value, None)
+
+    def _flush_state(self):
+        """What was assigned into a server optimizer's ``state`` since it was read: the whole state sent back
+        (the server replaces its state at once, so the one command carries every entry)."""
+        if self._state_read is None:
+            return
+        state, items = self._state_read
+        now = _items(state)
+        if items is not None and len(now) == len(items) and all(a[0] is b[0] and a[1] == b[1] and a[2] is b[2] for a, b in zip(now, items)):
+            return
+        self._send_state(now)
+        self._state_read = None
+
+    def _read_state(self) -> defaultdict:
+        """{parameter: {name: Tensor}} for every parameter with state, in the parameters' order (a sync point)."""
         session = self._session
         params = self._params()
-        slots = []  # (index, name, handle)
         with session._lock:
             command = session._command(type(self).__name__ + ".state_dict")
             get = command.optimizer_get_state
             get.optimizer = self._handle
-            for index, p in enumerate(params):
+            for p in params:
                 for name in self._state_tensors:
-                    handle = session._handle()
-                    slots.append((index, name, handle))
-                    get.slots.add(param=p._handle, name=name, handle=handle)
+                    get.slots.add(param=p._handle, name=name, handle=session._handle())
             session._wait()
             answer = session._answers.pop(command.id).optimizer_state
         index_of = {p._handle: i for i, p in enumerate(params)}
+        # PyTorch's numbers are 0-d tensors of its scalar dtype (float64 only under a float64 default)
+        scalar = np.dtype("float64") if _defaults.current == np.dtype("float64") else np.dtype("float32")
         state: dict = {}
         for entry in answer.entries:
             index = index_of[entry.param]
+            p = params[index]
             if entry.WhichOneof("value") == "number":
-                state.setdefault(index, {})[entry.name] = entry.number
+                value = session.tensor(entry.number, dtype=scalar)
             else:
-                p = params[index]
-                state.setdefault(index, {})[entry.name] = Tensor(session, entry.handle, self._state_shape(entry.name, p._shape), p._dtype)
+                value = Tensor(session, entry.handle, self._state_shape(entry.name, p._shape), p._dtype)
+            state.setdefault(index, {})[entry.name] = value
         # PyTorch's order within a parameter's state: the step count (NAdam's mu_product, ASGD's eta and mu) first, then the tensors
         order = {name: i for i, name in enumerate(_STATE_NUMBERS + self._state_tensors)}
-        return {i: dict(sorted(s.items(), key=lambda kv: order.get(kv[0], 99))) for i, s in sorted(state.items())}
+        ordered = ((params[i], dict(sorted(s.items(), key=lambda kv: order.get(kv[0], 99)))) for i, s in sorted(state.items()))
+        return defaultdict(dict, ordered)
+
+    def _send_state(self, items):
+        """Replace the server's state with ``(parameter, name, value)`` items (tensors copied there, as PyTorch's
+        load casts them; numbers, PyTorch's 0-d tensors, fetched together)."""
+        session = self._session
+        items = [item for item in items if isinstance(item[0], Tensor)]  # (not a key of a parameter's: kept in state only)
+        numbered = [i for i, (_, name, _) in enumerate(items) if name in _STATE_NUMBERS]
+        here = [v.item() if isinstance(v, Tensor) and v._session is not session else v for v in (items[i][2] for i in numbered)]
+        numbers = dict(zip(numbered, _numbers(*here)))
+        keep = []  # uploaded state tensors live until the command is queued
+        entries = []
+        for i, (param, name, value) in enumerate(items):
+            if i in numbers:
+                entries.append(pb.OptimizerStateEntry(param=param._handle, name=name, number=numbers[i]))
+                continue
+            if not isinstance(value, Tensor) or value._session is not session:
+                value = session.tensor(value)  # a tensor of another session, a torch tensor or an array: copied
+            keep.append(value)
+            entries.append(pb.OptimizerStateEntry(param=param._handle, name=name, handle=value._handle))
+        with session._lock:
+            command = session._command(type(self).__name__ + ".load_state_dict")
+            command.optimizer_set_state.optimizer = self._handle
+            command.optimizer_set_state.entries.extend(entries)
+            session._sent_command(command)
 
     def _state_shape(self, name, shape):
         """The shape of state tensor ``name`` of a parameter of ``shape`` (the parameter's, but for Adafactor's)."""
         return shape
 
-    @property
-    def state(self) -> dict:
-        """{parameter: {name: Tensor or number}}, read from the server (a sync point)."""
-        params = self._params()
-        return {params[i]: s for i, s in self._read_state().items()}
-
     def state_dict(self) -> dict:
         """``{"state": {index: {...}}, "param_groups": [{..., "params": [indices]}]}``, as PyTorch's.
 
-        State tensors are the server's own (a later step changes them, as in PyTorch); Adam's
-        ``step`` is a Python float.
+        The state's tensors are the optimizer's own (a later step changes them, as in PyTorch); ``step``
+        and the other counts are 0-d tensors, as PyTorch's.
         """
         for hook in list(self._hook_table("state_dict_pre").values()):
             hook(self)
-        state_dict = {"state": self._read_state(), "param_groups": self._packed_groups()}
+        index_of = {id(p): i for i, p in enumerate(self._params())}
+        state = {(index_of[id(k)] if isinstance(k, Tensor) else k): v for k, v in self.state.items()}
+        state_dict = {"state": state, "param_groups": self._packed_groups()}
         for hook in list(self._hook_table("state_dict_post").values()):
             result = hook(self, state_dict)
             if result is not None:
@@ -319,7 +401,8 @@ class Optimizer:
         return groups
 
     def load_state_dict(self, state_dict: dict):
-        """Restore hyperparameters and state saved by ``state_dict()`` (state tensors are copied)."""
+        """Restore hyperparameters and state saved by ``state_dict()``: a built-in optimizer's state tensors are
+        copied to the server's; one stepped on the client keeps them, cast to each parameter's dtype, as PyTorch's."""
         for hook in list(self._hook_table("load_state_dict_pre").values()):
             result = hook(self, state_dict)
             if result is not None:
@@ -338,29 +421,20 @@ class Optimizer:
         id_map = {}
         for group, saved in zip(groups, saved_groups):
             id_map.update(zip(saved["params"], group["params"]))
-        session = self._session
-        keep = []  # uploaded state tensors live until the command is queued
-        entries = []
+        state = defaultdict(dict)
         for index, values in state_dict["state"].items():
-            param = id_map.get(int(index)) if not isinstance(index, Tensor) else index
+            param = index if isinstance(index, Tensor) else id_map.get(int(index))  # (gw.load gives the indices back as text)
             if param is None:
-                continue
-            for name, value in values.items():
-                if isinstance(value, (int, float)) and not isinstance(value, bool):
-                    entries.append(pb.OptimizerStateEntry(param=param._handle, name=name, number=float(value)))
-                    continue
-                if hasattr(value, "item") and name in _STATE_NUMBERS:  # a 0-d tensor step (PyTorch's)
-                    entries.append(pb.OptimizerStateEntry(param=param._handle, name=name, number=float(value.item())))
-                    continue
-                if not isinstance(value, Tensor) or value._session is not session:
-                    value = session.tensor(value)  # a tensor of another session, a torch tensor or an array: copied
-                keep.append(value)
-                entries.append(pb.OptimizerStateEntry(param=param._handle, name=name, handle=value._handle))
-        with session._lock:
-            command = session._command(type(self).__name__ + ".load_state_dict")
-            command.optimizer_set_state.optimizer = self._handle
-            command.optimizer_set_state.entries.extend(entries)
-            session._sent_command(command)
+                state[index] = values
+            elif self._handle:
+                state[param] = dict(values)
+            else:
+                state[param] = {name: self._cast(param, value, name) for name, value in values.items()}
+        if self._handle:
+            self._send_state(_items(state))
+            self._state_read = None
+        else:
+            self._client_state = state
         new_groups = []
         for group, saved in zip(groups, saved_groups):
             new = {k: (tuple(v) if k == "betas" else v) for k, v in saved.items() if k != "params"}
@@ -369,6 +443,41 @@ class Optimizer:
                 new["param_names"] = group["param_names"]
             new_groups.append(new)
         self.param_groups = new_groups
+
+    def _cast(self, param, value, name):
+        """A loaded state value as PyTorch's ``load_state_dict`` makes it: tensors (in lists too) in the
+        parameter's session and, but for ``step``, its floating dtype; anything else as it is."""
+        if isinstance(value, (list, tuple)):
+            return type(value)(self._cast(param, v, name) for v in value)
+        if isinstance(value, dict):
+            return {k: self._cast(param, v, k) for k, v in value.items()}
+        if not isinstance(value, Tensor):
+            if not (hasattr(value, "shape") and hasattr(value, "dtype")) or isinstance(value, np.generic):
+                return value
+            value = self._session.tensor(value)  # a torch tensor or an array
+        elif value._session is not self._session:
+            value = self._session.tensor(value)
+        if name != "step" and param.is_floating_point() and value.dtype != param.dtype:
+            value = value.to(param.dtype)
+        return value
+
+
+def _numbers(*values):
+    """Python floats of scalar tensors (and numbers), fetched together: one sync point."""
+    tensors = [v.detach().reshape(()).to("float64") for v in values if isinstance(v, Tensor)]
+    fetched = iter(stack(tensors).tolist() if tensors else [])
+    return [next(fetched) if isinstance(v, Tensor) else float(v) for v in values]
+
+
+def _items(state) -> list:
+    """``(parameter, name, value)`` for each entry of an optimizer's state, in order."""
+    return [(p, name, value) for p, values in state.items() for name, value in values.items()]
+
+
+def _check_fused(foreach, fused):
+    """PyTorch's refusal of both (SGD, Adam, AdamW, Adagrad; both change nothing here)."""
+    if fused and foreach:
+        raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
 
 
 _STATE_NUMBERS = ("step", "mu_product", "eta", "mu")  # the state that is a number on the server (a 0-d tensor in PyTorch's state dicts)

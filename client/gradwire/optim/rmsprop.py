@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _check_fused
 
 
 _WORDS = {"lr": "learning rate", "eps": "epsilon value"}  # PyTorch's words; the others are "<name> value"
@@ -67,6 +67,7 @@ class Adagrad(Optimizer):
             "differentiable": differentiable, "fused": fused,
         }
         super().__init__(params, defaults)
+        _check_fused(foreach, fused)
 
     def _group_fields(self, group) -> dict:
         return {
@@ -86,6 +87,7 @@ class Adadelta(Optimizer):
 
     _kind = "adadelta"
     _state_tensors = ("square_avg", "acc_delta")
+    _capturable_refusal = ("params and state_steps", "['cuda', 'xpu', 'hpu', 'privateuseone']")  # (no 'xla' in PyTorch's here)
 
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *, capturable=False, maximize=False,
                  differentiable=False):

@@ -3,7 +3,7 @@ averaged SGD (``torch.optim.ASGD``)."""
 
 from __future__ import annotations
 
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _check_fused
 
 
 class SGD(Optimizer):
@@ -35,6 +35,7 @@ class SGD(Optimizer):
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         super().__init__(params, defaults)
+        _check_fused(foreach, fused)
 
     def _group_fields(self, group) -> dict:
         return {
@@ -49,11 +50,12 @@ class ASGD(Optimizer):
 
     ``p *= 1 - lambd * eta`` then ``p -= eta * g`` with a decaying rate ``eta = lr / (1 + lambd * lr * step) ** alpha``;
     ``ax`` keeps the running average of the iterates from step ``t0`` on (weight ``mu = 1 / max(1, step - t0)``).
-    State per parameter: ``step``, ``eta`` and ``mu`` (numbers) and ``ax``.
+    State per parameter: ``step``, ``eta`` and ``mu`` (0-d tensors) and ``ax``.
     """
 
     _kind = "asgd"
     _state_tensors = ("ax",)
+    _capturable_refusal = ("params, mus, etas, and state_steps", Optimizer._capturable_refusal[1])
 
     def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0, foreach=None, maximize=False,
                  differentiable=False, capturable=False):

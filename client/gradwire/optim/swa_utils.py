@@ -185,7 +185,7 @@ class SWALR(LRScheduler):
             return swa_lr
         return (lr - alpha * swa_lr) / (1 - alpha)
 
-    def get_lr(self) -> list:
+    def _compute_lr(self) -> list:
         step = self._step_count - 1
         if self.anneal_epochs == 0:
             step = max(1, step)

@@ -13,12 +13,14 @@ The gradients never cross the network: the server scales (or clamps) them in pla
 from __future__ import annotations
 
 import math
+import types
+import warnings
 
 from ... import errors
 from ...tensor import Tensor
 
 __all__ = [
-    "clip_grad_norm_", "clip_grad_value_", "pad_sequence", "parameters_to_vector", "parametrizations", "parametrize", "prune",
+    "clip_grad_norm", "clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm", "pad_sequence", "parameters_to_vector", "parametrizations", "parametrize", "prune",
     "remove_spectral_norm", "remove_weight_norm", "rnn", "spectral_norm", "stateless", "vector_to_parameters", "weight_norm",
 ]
 
@@ -29,8 +31,63 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     norm_type = float(norm_type)
     if math.isnan(norm_type) or not (norm_type > 0 or math.isinf(norm_type)):
         raise errors.InvalidArgumentError(f"clip_grad_norm_: norm_type must be positive or inf, got {norm_type}")
+    if not isinstance(parameters, Tensor):
+        empty_generator = isinstance(parameters, types.GeneratorType)
+        parameters = list(parameters)
+        if not parameters:  # no session to ask: PyTorch's tensor(0.) (in the open session)
+            if empty_generator:
+                warnings.warn("`parameters` is an empty generator, no gradient clipping will occur.", stacklevel=2)
+            return _zero_norm()
     params = _with_grads(parameters, "clip_grad_norm_")
     return params[0]._session._clip_grad(params, max_norm=float(max_norm), norm_type=norm_type, error_if_nonfinite=bool(error_if_nonfinite))
+
+
+def clip_grad_norm(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+    """Deprecated (as in PyTorch): ``clip_grad_norm_``."""
+    warnings.warn("`torch.nn.utils.clip_grad_norm` is now deprecated in favor of `torch.nn.utils.clip_grad_norm_`.",
+                  FutureWarning, stacklevel=2)
+    return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
+
+
+def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+    """The ``norm_type``-norm of the tensors taken together (the norm of their norms), a 0-d Tensor, as PyTorch's;
+    ``error_if_nonfinite`` reads it (a sync point) to raise on nan or inf."""
+    from ...grad_mode import no_grad  # noqa: PLC0415
+    from ...linalg import vector_norm  # noqa: PLC0415
+    from ...tensor import stack  # noqa: PLC0415
+
+    tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    norm_type = float(norm_type)
+    if not tensors:
+        return _zero_norm()
+    with no_grad():
+        total = vector_norm(stack([vector_norm(t, norm_type) for t in tensors]), norm_type)
+    if error_if_nonfinite and not math.isfinite(total.item()):
+        raise RuntimeError(
+            f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, so it cannot be clipped. To "
+            "disable this error and scale the gradients by the non-finite norm anyway, set `error_if_nonfinite=False`")
+    return total
+
+
+def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
+    """Scale the parameters' ``.grad`` in place by ``min(max_norm / (total_norm + 1e-6), 1)``, as PyTorch's (with a
+    total norm from ``get_total_norm``)."""
+    from ...grad_mode import no_grad  # noqa: PLC0415
+
+    params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return
+    with no_grad():
+        coef = (float(max_norm) / (total_norm + 1e-6)).clamp(max=1.0)
+        for g in grads:
+            g.mul_(coef)
+
+
+def _zero_norm() -> Tensor:
+    from ...factories import tensor  # noqa: PLC0415
+
+    return tensor(0.0)
 
 
 def clip_grad_value_(parameters, clip_value, foreach=None):
@@ -65,10 +122,13 @@ def vector_to_parameters(vec, parameters):
 
     if not isinstance(vec, Tensor):
         raise TypeError(f"expected torch.Tensor, but got: {type(vec).__name__}")
-    start = 0
+    start, length = 0, vec.shape[0] if vec.ndim else 1
     with no_grad():
         for p in parameters:
             count = p.numel()
+            available = max(0, min(count, length - start))
+            if available != count:  # the slice's size is known here: PyTorch's view_as error, at once
+                raise RuntimeError(f"shape '{list(p.shape)}' is invalid for input of size {available * (vec.numel() // max(length, 1))}")
             p.copy_(vec[start : start + count].reshape(p.shape))
             start += count
 
