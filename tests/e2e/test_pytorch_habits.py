@@ -972,3 +972,15 @@ def _numpy_names_and_scalar_habits(lib):
 
 def test_numpy_names_for_dims_and_scalar_conversions_as_in_torch(session):
     assert _numpy_names_and_scalar_habits(gw) == _numpy_names_and_scalar_habits(torch)
+
+
+def test_float_of_a_tensor_that_requires_grad_warns_as_torch(session):
+    texts = []
+    for x in (session.ones((), requires_grad=True), torch.ones((), requires_grad=True)):
+        with pytest.warns(UserWarning) as caught:
+            assert float(x) == 1.0
+        texts.append(str(caught[0].message).split(" (Triggered")[0])
+    assert texts[0] == texts[1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert float(session.ones(())) == 1.0 and session.ones((), requires_grad=True).item() == 1.0  # no warning, as torch
