@@ -864,6 +864,19 @@ class LocalResponseNorm(Module):
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
 
 
+def _set_embedding_weight(module, session, weight, dtype, requires_grad=True):
+    """An embedding table's weight: ``weight`` given (``from_pretrained``), checked against the module's sizes, or a
+    new one, initialised."""
+    shape = (module.num_embeddings, module.embedding_dim)
+    if weight is None:
+        module.weight = _new_parameter(resolve_session(session), shape, dtype)
+        module.reset_parameters()
+    else:
+        if tuple(weight.shape) != shape:
+            raise AssertionError("Shape of weight does not match num_embeddings and embedding_dim")
+        module.weight = Parameter(weight, requires_grad=requires_grad)
+
+
 class Embedding(Module):
     """A lookup table of ``num_embeddings`` vectors of size ``embedding_dim``, initialised N(0, 1); ``max_norm``: each
     looked-up row renormalised in place to at most that ``norm_type``-norm, as PyTorch's."""
@@ -878,13 +891,7 @@ class Embedding(Module):
             padding_idx %= num_embeddings
         self.num_embeddings, self.embedding_dim, self.padding_idx = num_embeddings, embedding_dim, padding_idx
         self.max_norm, self.norm_type, self.scale_grad_by_freq, self.sparse = max_norm, norm_type, scale_grad_by_freq, sparse
-        if _weight is None:
-            self.weight = _new_parameter(resolve_session(session), (num_embeddings, embedding_dim), dtype)
-            self.reset_parameters()
-        else:
-            if tuple(_weight.shape) != (num_embeddings, embedding_dim):
-                raise AssertionError("Shape of weight does not match num_embeddings and embedding_dim")
-            self.weight = Parameter(_weight, requires_grad=not _freeze)
+        _set_embedding_weight(self, session, _weight, dtype, requires_grad=not _freeze)
 
     def reset_parameters(self):
         init.normal_(self.weight)
@@ -954,13 +961,7 @@ class EmbeddingBag(Module):
         self.num_embeddings, self.embedding_dim, self.max_norm, self.norm_type = num_embeddings, embedding_dim, max_norm, norm_type
         self.scale_grad_by_freq, self.mode, self.sparse = scale_grad_by_freq, mode, sparse
         self.include_last_offset, self.padding_idx = include_last_offset, padding_idx
-        if _weight is None:
-            self.weight = _new_parameter(resolve_session(session), (num_embeddings, embedding_dim), dtype)
-            self.reset_parameters()
-        else:
-            if tuple(_weight.shape) != (num_embeddings, embedding_dim):
-                raise AssertionError("Shape of weight does not match num_embeddings and embedding_dim")
-            self.weight = Parameter(_weight)
+        _set_embedding_weight(self, session, _weight, dtype)
 
     reset_parameters = Embedding.reset_parameters
 
