@@ -114,7 +114,7 @@ def H(self):
     if self.ndim > 2:
         raise errors.InvalidArgumentError(
             f"tensor.H is only supported on matrices (2-D tensors). Got {self.ndim}-D tensor. For batches of matrices, consider using tensor.mH")
-    return (self.t() if self.ndim == 2 else self).conj()
+    return (self.transpose(0, 1) if self.ndim == 2 else self).conj()  # (TransposeBackward0, as PyTorch names it)
 
 
 def mH(self):

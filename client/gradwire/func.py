@@ -1,5 +1,5 @@
 """``gradwire.func``: PyTorch's function transforms (``torch.func``): ``grad``, ``grad_and_value``, ``vjp``, ``jvp``,
-``jacrev``, ``jacfwd``, ``hessian``, ``vmap`` and ``functional_call``.
+``jacrev``, ``jacfwd``, ``hessian``, ``linearize``, ``vmap`` and ``functional_call``.
 
     loss = lambda params, x, y: ((gw.func.functional_call(model, params, (x,)) - y) ** 2).mean()
     grads = gw.func.grad(loss)(dict(model.named_parameters()), x, y)
@@ -12,7 +12,8 @@ torch.func's, they differentiate inside ``no_grad()`` too (and then record nothi
 - ``jvp`` uses the double-vjp trick (two backward passes, see ``gw.autograd.forward_ad``); ``jacfwd`` gives the same
   matrix as ``jacrev``, computed by reverse mode (one pipelined backward pass per output element).
 - ``vmap`` is a loop over the batch: it calls the function once per element and stacks the results; ``chunk_size``
-  is accepted and changes nothing, and ``randomness="error"`` does not detect random ops (each element draws its own).
+  is accepted and changes nothing; ``randomness`` as torch's ("error" refuses random ops, "different" draws anew for each
+  element, "same" the same samples for all); an in-place change to an unbatched tensor is refused (``_VmapWatch``).
 - A tensor the function closes over (rather than takes as an argument) is a constant to the transforms unless one of
   their inputs requires grad: only then are the results recorded, differentiable again.
 - Inputs, outputs and ``aux`` may be tuples, lists and dicts of tensors (torch's pytrees of those kinds).
@@ -31,7 +32,7 @@ from .autograd.functional import grad as _grad
 from .grad_mode import enable_grad, is_grad_enabled
 from .tensor import Tensor, stack
 
-__all__ = ["functional_call", "grad", "grad_and_value", "hessian", "jacfwd", "jacrev", "jvp", "vjp", "vmap"]
+__all__ = ["functional_call", "grad", "grad_and_value", "hessian", "jacfwd", "jacrev", "jvp", "linearize", "vjp", "vmap"]
 
 
 # --- pytrees: tuples, lists and dicts of leaves ------------------------------------------------------------------
@@ -275,6 +276,32 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     return (*result, _map(out, aux)) if has_aux else result
 
 
+def linearize(func, *primals):
+    """``torch.func.linearize``: ``(func(*primals), jvp_fn)``, ``jvp_fn(*tangents)`` (tangents of the primals'
+    structure, shapes and dtypes) giving ``J @ tangents`` at ``primals``. As torch's, it evaluates ``func`` again for
+    the products: here once per ``jvp_fn`` call (``jvp``, by the double-vjp trick)."""
+    output = func(*primals)
+    flat_primals, primals_spec = _flatten(primals)
+    shapes = [tuple(p.shape) for p in flat_primals]
+    dtypes = [p.dtype for p in flat_primals]
+
+    def jvp_fn(*tangents):
+        flat_tangents, tangents_spec = _flatten(tangents)
+        if _structure(tangents_spec) != _structure(primals_spec):
+            raise errors.InvalidArgumentError(
+                f"Expected the tangents {_structure(tangents_spec)} to have the same argspec as the primals {_structure(primals_spec)}")
+        for idx, t in enumerate(flat_tangents):
+            if tuple(t.shape) != shapes[idx]:
+                raise errors.InvalidArgumentError(f"tangent:{idx} with shape {t.shape} in flattened pytree doesn't match the shape "
+                                                  f"{flat_primals[idx].shape} of the corresponding primal.")
+            if t.dtype != dtypes[idx]:
+                raise errors.InvalidArgumentError(f"tangent:{idx} with dtype {t.dtype} in flattened pytree doesn't match the dtype "
+                                                  f"{dtypes[idx]} of the corresponding primal.")
+        return jvp(func, tuple(primals), tuple(tangents))[1]
+
+    return output, jvp_fn
+
+
 # --- Jacobians and the Hessian -----------------------------------------------------------------------------------
 
 
@@ -341,9 +368,11 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
 
     Implemented as a loop over the batch: ``func`` is called once per element, on the slices of the batched inputs,
     and its outputs are stacked (gradients flow through both). So, unlike torch's, ``func`` sees unbatched tensors
-    it may even read (``.item()``); ``chunk_size`` changes nothing; ``randomness="error"`` does not detect random ops
-    (each element draws its own, as ``"different"``); and an output with ``out_dims=None`` is taken from the first
-    element, unchecked. Nests (``vmap(vmap(f))``); keyword arguments are passed through unbatched."""
+    it may even read (``.item()``); ``chunk_size`` changes nothing; and an output with ``out_dims=None`` is taken from
+    the first element, unchecked. ``randomness`` is torch's: "error" (the default) refuses a random op, "different"
+    draws anew for each element, "same" reseeds the session's generator with one seed for every element. An in-place
+    change to an unbatched tensor (an ``in_dims=None`` input, or one the function closes over) is refused: by a batched
+    operand in torch's words, by unbatched ones alone because the loop would make it once per element. Nests (``vmap(vmap(f))``); keyword arguments are passed through unbatched."""
     if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size <= 0):
         raise ValueError(f"vmap: chunk_size should be None or greater than 0. (got {chunk_size})")
     if randomness not in ("error", "different", "same"):
@@ -376,13 +405,73 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
         if len(set(sizes)) > 1:
             raise ValueError(f"vmap: Expected all tensors to have the same size in the mapped dimension, got sizes {sizes} for the mapped dimension")
         size = sizes[0]
+        session = next(x._session for x, d in zip(leaves, dims) if d is not None)
+        watch = _VmapWatch(session, randomness, size)
+        same_seed = session._fork_seed() if randomness == "same" else None
         results = []
-        for b in range(size):
-            sliced = [x if d is None else x[(slice(None),) * (d % x.dim()) + (b,)] for x, d in zip(leaves, dims)]
-            results.append(func(*_unflatten(spec, sliced), **kwargs))
+        session._watch = watch
+        try:
+            for b in range(size):
+                watch.start = session._next_handle  # what the function makes from here on (its slices too) counts as batched
+                if same_seed is not None:  # every element draws the same samples
+                    session._reseed(same_seed)
+                sliced = [x if d is None else x[(slice(None),) * (d % x.dim()) + (b,)] for x, d in zip(leaves, dims)]
+                results.append(func(*_unflatten(spec, sliced), **kwargs))
+        finally:
+            session._watch = watch.outer
+            if same_seed is not None:
+                session._reseed(session._fork_seed())  # what follows draws anew
         return _stack_outputs(results, out_dims, name)
 
     return wrapper
+
+
+_RANDOM_COMMANDS = frozenset(("rand", "randn", "dropout", "dropout_"))  # the commands that draw from a generator
+
+
+class _VmapWatch:
+    """What ``vmap`` checks of the commands its function issues, as torch's vmap refuses them: a random op in the
+    "error" randomness mode, and an in-place change to an unbatched tensor (one made before the element's call: an
+    ``in_dims=None`` input, or one the function closes over) by a batched one (one made during the call, the
+    element's slices included: a tensor made there from no input counts too, which torch would call unbatched). An
+    in-place change to an unbatched tensor by unbatched operands alone, which torch makes once, is refused as well:
+    this loop would make it once per element."""
+
+    def __init__(self, session, randomness, size):
+        self.session, self.randomness, self.size = session, randomness, size
+        self.outer = session._watch  # (an enclosing vmap's, checked too)
+        self.start = session._next_handle
+
+    def command(self, label):
+        if label in _RANDOM_COMMANDS and self.randomness == "error":
+            raise errors.InvalidArgumentError(
+                "vmap: called random operation while in randomness error mode. Please either use the 'same' or 'different' randomness "
+                "flags on vmap or perform the randomness operation out of vmap")
+        if self.outer is not None:
+            self.outer.command(label)
+
+    def inplace(self, op, target, others):
+        if 0 < target._handle < self.start:
+            batched = [x for x in others if isinstance(x, Tensor) and x._handle >= self.start]
+            if batched:
+                if op == "add":  # torch's add_ broadcasts first, and says so
+                    try:
+                        shape = [self.size, *np.broadcast_shapes(tuple(target.shape), *(tuple(x.shape) for x in batched))]
+                    except ValueError:
+                        shape = None
+                    if shape is not None:
+                        raise errors.InvalidArgumentError(f"output with shape {list(target.shape)} doesn't match the broadcast shape {shape}")
+                raise errors.InvalidArgumentError(
+                    "vmap: inplace arithmetic(self, *extra_args) is not possible because there exists a Tensor `other` in extra_args that "
+                    "has more elements than `self`. This happened due to `other` being vmapped over but `self` not being vmapped over in a "
+                    "vmap. Please try to use out-of-place operators instead of inplace arithmetic. If said operator is being called inside "
+                    "the PyTorch framework, please file a bug report instead.")
+            raise errors.UnimplementedError(
+                f"vmap: {op}_ on a tensor the vmapped function did not make (an unbatched input, or one it closes over): gradwire's vmap "
+                "calls the function once per element, so the change would be made once per element, where torch's makes it once. "
+                "Make it outside vmap, or use an out-of-place op.")
+        if self.outer is not None:
+            self.outer.inplace(op, target, others)
 
 
 def _broadcast_dims(in_dims, args, spec, where):

@@ -263,6 +263,7 @@ class Session:
         self._running_passes = []  # passes whose hooks are running, innermost last: (roots, hooked, hooked meanwhile)
         self._pass_end = {}  # callbacks at the end of each pass that stopped at hooks (register_multi_grad_hook's)
         self._passes_retain = []  # whether each of those keeps its graph (retain_graph): a custom Function's ctx frees its saved tensors if not
+        self._passes_checkpoint_ok = []  # whether each is a backward() without inputs (a reentrant checkpoint refuses the others, as PyTorch's)
         self._seed_base, self._forks = seed, 0  # the last manual seed, and the seeds forked from it since (_fork_seed)
         self._released = []  # handles of collected tensors, sent with the next batch
         self._closed = False
@@ -337,6 +338,8 @@ class Session:
             pass
 
     # --- handles and commands ----------------------------------------------------------------
+    _watch = None  # while gw.func.vmap runs a function: what it checks of each command (func._VmapWatch)
+
     def _handle(self) -> int:
         handle = self._next_handle
         self._next_handle += 1
@@ -353,6 +356,8 @@ class Session:
             if self._ended_by is not None:  # say why, not only that: the same class and message as then
                 raise type(self._ended_by)(f"session {self.id} can no longer be used: {self._ended_by}")
             raise errors.FailedPreconditionError(f"session {self.id} is closed")
+        if self._watch is not None:  # inside gw.func.vmap: it refuses random ops in its "error" mode, as torch's
+            self._watch.command(op_label)
         if len(self._released) >= RELEASE_EVERY:
             self._queue_releases()
         commands = self._batch.commands
@@ -785,6 +790,8 @@ class Session:
             )
 
     def _factory(self, name, shape, dtype, requires_grad, **params):
+        if self._watch is not None:  # (vmap's check, before the handle is taken: a refused command must leave none to release)
+            self._watch.command(name)
         if floats.is_bfloat16(dtype):
             self._check_dtype(dtype)
         if requires_grad and not floats.is_inexact(dtype):
@@ -1005,6 +1012,8 @@ class Session:
 
     def _op_into(self, name, inputs, params, grad_on):
         """Queue op ``name`` with its result written into ``inputs[0]`` (an in-place op): no output handles."""
+        if self._watch is not None:  # inside gw.func.vmap: an unbatched tensor changed by a batched one is refused, as torch's
+            self._watch.inplace(name, inputs[0], inputs[1:])
         if inputs[0]._bits & _PART or (inputs[0]._view_of is not None and inputs[0]._view_of._bits & _PART):
             _refuse_part_write(name + "_")
         with self._lock:
@@ -1129,7 +1138,8 @@ class Session:
             elif body.detect_anomaly and not hooked:
                 self._wait()  # anomaly detection: a sync point, so that a NaN raises here, as PyTorch's does
         if hooked:
-            missed = set(self._run_hooks(command.id, hooked, hook_grads, newly, create_graph and roots, roots, retain_graph).unused)
+            missed = set(self._run_hooks(command.id, hooked, hook_grads, newly, create_graph and roots, roots, retain_graph,
+                                         checkpoint_ok=inputs is None).unused)
         if uncertain:
             for leaf in newly:
                 if leaf._handle in missed:
@@ -1159,17 +1169,19 @@ class Session:
         body.hook_grads.extend(hook_grads)
         return hook_grads
 
-    def _run_hooks(self, answer, hooked, hook_grads, newly=(), recorded=(), roots=(), retain=True):
+    def _run_hooks(self, answer, hooked, hook_grads, newly=(), recorded=(), roots=(), retain=True, checkpoint_ok=True):
         """Drive a pass stopped at hooked tensors: at each stop, that tensor's hooks in the order registered, then a
         Resume with what they made of the gradient. A sync point per stop. The pass's last answer (a HookStop).
 
         A pass that ends in an error (a hook's, or the server's) leaves ``newly``, the leaves that had no
         ``.grad`` before it, with none: the server's half-made gradients are dropped. ``recorded``: the pass's
         roots, where it records its gradients (create_graph): the hooks then run in grad mode, as PyTorch's. A hook
-        registered meanwhile on a tensor the pass may still reach becomes a stop of its own (sent with the Resume)."""
+        registered meanwhile on a tensor the pass may still reach becomes a stop of its own (sent with the Resume).
+        ``checkpoint_ok``: a ``backward()`` without ``inputs`` (not ``grad``), which alone a reentrant checkpoint takes."""
         running = (roots, hooked, [])
         self._running_passes.append(running)
         self._passes_retain.append(bool(retain))
+        self._passes_checkpoint_ok.append(bool(checkpoint_ok))
         try:
             while True:
                 try:
@@ -1214,6 +1226,7 @@ class Session:
         finally:
             self._running_passes.pop()
             self._passes_retain.pop()
+            self._passes_checkpoint_ok.pop()
 
     def _resume(self, gradient=None, abort=False, drop=False, more=(), hooked=None, hook_grads=None):
         with self._lock:
@@ -1324,6 +1337,8 @@ class Session:
         return out
 
     def _inplace(self, target, op, other, key=None):
+        if self._watch is not None:  # (as in _op_into)
+            self._watch.inplace(op, target, (other,))
         if target._bits & _PART or (target._view_of is not None and target._view_of._bits & _PART):
             _refuse_part_write("x[...] =" if op == "setitem" else op + "_")
         if isinstance(other, (complex, np.complexfloating)):  # a complex number: a 0-d tensor (the wire's numbers are real)
@@ -1376,7 +1391,8 @@ class Session:
                 self._sent_command(command)
                 unused = ()
         if hooked:  # a sync point at each stop, and at the end (the answer says which gradients are None)
-            unused = set(self._run_hooks(command.id, hooked, hook_grads, (), create_graph and tuple(outputs), tuple(outputs), retain_graph).unused)
+            unused = set(self._run_hooks(command.id, hooked, hook_grads, (), create_graph and tuple(outputs), tuple(outputs), retain_graph,
+                                         checkpoint_ok=False).unused)
         results = [None if h in unused else Tensor(self, h, x._shape, x._dtype) for h, x in zip(handles, inputs)]
         if create_graph:  # recorded: each depends on what the outputs depend on, as far as the client can tell
             for g in results:

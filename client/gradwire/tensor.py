@@ -213,6 +213,20 @@ class GradFn:
     """
 
     __slots__ = ("_tensor", "_name", "_inputs", "_ctx", "_metadata")
+    _classes = {}  # name -> the subclass of that name, made on demand: type(node).__name__ is the node's name, as PyTorch's
+
+    @staticmethod
+    def _named(node):
+        """``node``, as an instance of the subclass named for it once its name is known here (a custom Function's, or
+        after ``name()``, ``print`` or ``repr``): reading ``grad_fn`` stays free of a sync point (``if
+        y.grad_fn is None`` is common), so until then ``type(node)`` is ``GradFn``."""
+        name = node._name
+        if name is not None and type(node) is GradFn:
+            cls = GradFn._classes.get(name)
+            if cls is None:
+                cls = GradFn._classes[name] = type(name, (GradFn,), {"__slots__": (), "__qualname__": name, "__module__": GradFn.__module__})
+            node.__class__ = cls
+        return node
 
     def __init__(self, tensor, name=None, inputs=None, ctx=None):
         self._tensor = tensor
@@ -233,6 +247,7 @@ class GradFn:
             if not self._tensor._handle:  # an earlier version of a tensor changed in place: the server keeps no handle to it
                 return "UnknownBackward (an earlier version of a tensor changed in place)"
             self._name = self._tensor._session._fetch(self._tensor, meta_only=True).grad_fn
+            GradFn._named(self)
         return self._name
 
     @property
@@ -278,9 +293,9 @@ class GradFn:
     def register_hook(self, fn):
         """``fn(grad_inputs, grad_outputs)`` once the node has its inputs' gradients (None for an input that needs none).
 
-        On a custom Function's node, what it returns (not None: a tuple) replaces ``grad_inputs``. On an op's node the
-        hook observes: gradwire computes that op's gradients on the server as part of the pass (a second, small
-        gradient computation for the hook: a sync point), and a hook that returns new ones raises."""
+        What it returns (not None: a tuple) replaces ``grad_inputs``. On an op's node gradwire computes that op's
+        gradients on the server as part of the pass (a second, small gradient computation for the hook: a sync point);
+        new ones reach each input as a shift of its gradient, at a stop there (``utils.hooks.replace_grad_inputs``)."""
         if self._ctx is not None:
             return self._ctx._node_hooks("post", fn)
         node = self
@@ -302,11 +317,11 @@ class GradFn:
                 session._hooking = hooking
             by_id = {id(x): g for x, g in zip(wanting, got)}
             grad_inputs = tuple(by_id.get(id(x)) if isinstance(x, Tensor) else None for x in inputs)
-            if fn(grad_inputs, (grad,)) is not None:
-                raise errors.UnimplementedError(
-                    f"{node.name()}.register_hook: replacing an op's grad_inputs is not supported (only a custom Function's); "
-                    "change the gradient before the op with register_prehook"
-                )
+            result = fn(grad_inputs, (grad,))
+            if result is not None:  # new grad_inputs: each input's gradient shifted as the pass reaches it
+                from .utils.hooks import replace_grad_inputs
+
+                replace_grad_inputs(fn, node._tensor, inputs, grad_inputs, result)
 
         hook._order = 1.5  # after the prehooks
         return self._tensor.register_hook(hook)
@@ -316,8 +331,11 @@ class GradFn:
 
 
 def _related(tensors):
-    """Whether one of ``tensors`` depends on another (a node's inputs' gradients then differ from a functional grad's)."""
+    """Whether one of ``tensors`` depends on another, or is another (a node's inputs' gradients then differ from a
+    functional grad's: ``h * h`` gives each of its inputs a share, a functional grad the sum)."""
     ids = {id(x) for x in tensors}
+    if len(ids) < len(tensors):
+        return True
     for x in tensors:
         stack, seen = list(x._parents or ()), set()
         while stack:
@@ -538,9 +556,9 @@ class Tensor:
     def grad_fn(self):
         if self._is_leaf:
             return None
-        if type(self._grad_fn) is not GradFn:  # None, or (name, inputs[, ctx]) where known already (a custom Function's)
+        if not isinstance(self._grad_fn, GradFn):  # None, or (name, inputs[, ctx]) where known already (a custom Function's)
             node = GradFn(self) if self._grad_fn is None or type(self._grad_fn) is AccumulateGrad else GradFn(self, *self._grad_fn)
-            self._grad_fn = node  # (a cycle, node <-> tensor: the garbage collector releases them together)
+            self._grad_fn = GradFn._named(node)  # (a cycle, node <-> tensor: the garbage collector releases them together)
         return self._grad_fn
 
     @property
@@ -1709,7 +1727,10 @@ class Tensor:
     def t(self):
         if self.ndim > 2:
             raise errors.InvalidArgumentError(f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
-        return self.transpose(0, 1) if self.ndim == 2 else self
+        out = self.transpose(0, 1) if self.ndim == 2 else self[...]  # (a view, as PyTorch's, even of a 0-d or 1-d tensor)
+        if out._requires_grad and not out._is_leaf:
+            out._grad_fn = ("TBackward0", None)  # PyTorch's node for t() (the server records a transpose)
+        return out
 
     def permute(self, *dims):
         dims = _sizes(dims)
@@ -2744,7 +2765,7 @@ def _rebase(target, inputs):
     root = target if target._view_of is None else target._view_of
     past = Tensor(root._session, 0, root._shape, root._dtype, root._requires_grad, root._is_leaf, root._parents)
     past._grad_fn = root._grad_fn
-    if type(past._grad_fn) is GradFn:
+    if isinstance(past._grad_fn, GradFn):
         past._grad_fn._tensor = past  # its name, if read already, stays known
     root._parents = (past,) + inputs[1:]
     root._requires_grad, root._is_leaf, root._grad_fn = True, False, None

@@ -317,3 +317,151 @@ def test_data_utilities_follow_a_generator(session):
     assert list(sampler) == order and sorted(order) == list(range(10))
     parts = [p.indices for p in random_split(range(10), [6, 4], generator=g.manual_seed(9))]
     assert parts == [p.indices for p in random_split(range(10), [6, 4], generator=g.manual_seed(9))]
+
+
+# --- autograd.grad's materialize_grads and is_grads_batched; functional's options, tuples and strict mode ----------
+
+
+def _nested_np(value):
+    if isinstance(value, (tuple, list)):
+        return type(value)(_nested_np(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _nested_np(v) for k, v in value.items()}
+    if isinstance(value, (gw.Tensor, torch.Tensor)):
+        return np.asarray(value.detach().tolist())
+    return value
+
+
+def _assert_same(ours, theirs):
+    assert type(ours) is type(theirs), f"{type(ours)} != {type(theirs)}"
+    if isinstance(theirs, (tuple, list)):
+        assert len(ours) == len(theirs)
+        for a, b in zip(ours, theirs):
+            _assert_same(a, b)
+    elif isinstance(theirs, dict):
+        assert ours.keys() == theirs.keys()
+        for k in theirs:
+            _assert_same(ours[k], theirs[k])
+    elif isinstance(theirs, np.ndarray):
+        assert ours.shape == theirs.shape
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+    else:
+        assert ours == theirs
+
+
+def _as_torch(session, program):
+    """program(lib, make) in both libraries (make: an array as a tensor), its results compared."""
+    ours = program(gw, lambda a, requires_grad=False: session.tensor(np.asarray(a, dtype=np.float64), requires_grad=requires_grad))
+    theirs = program(torch, lambda a, requires_grad=False: torch.tensor(np.asarray(a, dtype=np.float64), requires_grad=requires_grad))
+    _assert_same(_nested_np(ours), _nested_np(theirs))
+
+
+def _raises_as_torch(session, program):
+    """program(lib, make) raises the same kind of error with the same message in both libraries."""
+    with pytest.raises(Exception) as theirs:
+        program(torch, lambda a, requires_grad=False: torch.tensor(np.asarray(a, dtype=np.float64), requires_grad=requires_grad))
+    kind = next(k for k in (ValueError, TypeError, NotImplementedError, AssertionError, RuntimeError) if isinstance(theirs.value, k))
+    with pytest.raises(kind) as ours:
+        program(gw, lambda a, requires_grad=False: session.tensor(np.asarray(a, dtype=np.float64), requires_grad=requires_grad))
+    assert str(ours.value) == str(theirs.value)
+
+
+def test_grad_materialize_grads_and_batched_grads_as_torch(session):
+    def materialized(lib, make):
+        x, z = make(X, True), make([3.0], True)
+        plain = lib.autograd.grad((x ** 2).sum(), [x, z], materialize_grads=True)
+        recorded = lib.autograd.grad((x ** 2).sum(), [x, z], materialize_grads=True, create_graph=True)
+        return plain, recorded, [g.requires_grad for g in recorded]
+
+    def batched(lib, make):
+        x, z = make(X, True), make([3.0], True)
+        y = x ** 3
+        first = lib.autograd.grad(y, [x, z], make(np.eye(3)[:2]), retain_graph=True, is_grads_batched=True, allow_unused=True)
+        g, = lib.autograd.grad(y.sum() + x[0] * x[1], x, create_graph=True)
+        hessian = lib.autograd.grad(g, x, make(np.eye(3)), is_grads_batched=True)
+        return first, hessian, lib.autograd.grad(y.sum(), {"x": x})
+
+    _as_torch(session, materialized)
+    _as_torch(session, batched)
+    _raises_as_torch(session, lambda lib, make: lib.autograd.grad((make(X, True) * 2).sum(), [make(X, True)], materialize_grads=True, allow_unused=False))
+    _raises_as_torch(session, lambda lib, make: lib.autograd.grad(make(X, True) * 2, make(X, True), make(np.ones((2, 2))), is_grads_batched=True))
+
+
+def test_functional_jacobian_and_hessian_take_torchs_options_and_tuples(session):
+    def jacobians(lib, make):
+        jac = lib.autograd.functional.jacobian
+        x, y = make(X), make([0.5, -2.0])
+        pair = lambda a, b: (a.sum() * b, a * b[0])  # noqa: E731
+        return (jac(lambda a: (a * 2, a.sum(), a ** 2), x), jac(pair, (x, y)), jac(pair, (x, y), vectorize=True),
+                jac(pair, (x, y), vectorize=True, strategy="forward-mode"), jac(lambda a, b: a * 2, (x, y)))
+
+    def hessians(lib, make):
+        hess = lib.autograd.functional.hessian
+        f = lambda a, b: (a ** 2).sum() * b.sum() + a[0] * b[0] ** 3  # noqa: E731
+        x, y = make(X), make([0.5])
+        return (hess(f, (x, y)), hess(lambda a: (a ** 3).sum(), x, vectorize=True),
+                hess(lambda a: (a ** 3).sum(), x, vectorize=True, outer_jacobian_strategy="forward-mode"))
+
+    def recorded(lib, make):
+        x = make(X, True)
+        jacobian = lib.autograd.functional.jacobian(lambda a: a ** 3, x, create_graph=True)
+        g, = lib.autograd.grad(jacobian.sum(), x)
+        hessian = lib.autograd.functional.hessian(lambda a: (a ** 4).sum(), x, create_graph=True)
+        h, = lib.autograd.grad(hessian.sum(), x)
+        return jacobian.requires_grad, g, hessian.requires_grad, h, lib.autograd.functional.jacobian(lambda a: a ** 3, x).requires_grad
+
+    _as_torch(session, jacobians)
+    _as_torch(session, hessians)
+    _as_torch(session, recorded)
+
+
+def test_functional_products_take_tuples_create_graph_and_grad_mode_as_torch(session):
+    def products(lib, make):
+        F = lib.autograd.functional
+        x, y = make(X), make(X[::-1].copy())
+        f = lambda a, b: (a ** 3).sum() * b.sum()  # noqa: E731
+        vs = (make([1.0, 0.0, 2.0]), make([2.0, -1.0, 0.5]))
+        return (F.vjp(lambda a, b: (a * b, a.sum() * 2), (x, y), (make([1.0, -1.0, 0.5]), make(2.0))),
+                F.jvp(lambda a, b: (a * b, a.sum() * 2), (x, y), vs), F.hvp(f, (x, y), vs), F.vhp(f, (x, y), vs),
+                F.vjp(lambda a, b: a * 2, (x, y), make(np.ones(3))), F.hvp(lambda a: (a ** 3).sum(), make([2.0])))
+
+    def recorded(lib, make):
+        x = make(X, True)
+        results = []
+        for name in ("vjp", "jvp", "hvp", "vhp"):
+            fn = (lambda a: (a ** 4).sum()) if name in ("hvp", "vhp") else (lambda a: a ** 3)
+            out, product = getattr(lib.autograd.functional, name)(fn, x, make(np.ones(3)), create_graph=True)
+            results += [out, product, lib.autograd.grad(product.sum(), x)]
+        with lib.no_grad():
+            out, product = lib.autograd.functional.vjp(lambda a: a ** 2, x, make(np.ones(3)))
+        return results, out.requires_grad, product.requires_grad, product
+
+    _as_torch(session, products)
+    _as_torch(session, recorded)
+
+
+@pytest.mark.parametrize("program", [
+    lambda lib, make: lib.autograd.functional.jacobian(lambda a: lib.ones(2, dtype=lib.float64), make(X), strict=True),
+    lambda lib, make: lib.autograd.functional.jacobian(lambda a, b: a * 2, (make(X), make(X)), strict=True),
+    lambda lib, make: lib.autograd.functional.jacobian(lambda a: a * 2, make(X, True), create_graph=True, strict=True),
+    lambda lib, make: lib.autograd.functional.jacobian(lambda a: a * 2, make(X), strict=True, vectorize=True),
+    lambda lib, make: lib.autograd.functional.jacobian(lambda a: a * 2, make(X), strict=True, vectorize=True, strategy="forward-mode"),
+    lambda lib, make: lib.autograd.functional.jacobian(lambda a: a * 2, make(X), create_graph=True, vectorize=True, strategy="forward-mode"),
+    lambda lib, make: lib.autograd.functional.jacobian(lambda a: a * 2, make(X), strategy="forward-mode"),
+    lambda lib, make: lib.autograd.functional.jacobian(lambda a: a * 2, make(X), strategy="sideways"),
+    lambda lib, make: lib.autograd.functional.jacobian(lambda a: a, 3.0),
+    lambda lib, make: lib.autograd.functional.jacobian(lambda a, b: a * b, [make(X), make(X)]),
+    lambda lib, make: lib.autograd.functional.jacobian(lambda a: 3.0, make(X)),
+    lambda lib, make: lib.autograd.functional.hessian(lambda a: (a * 2).sum(), make(X), strict=True),
+    lambda lib, make: lib.autograd.functional.hessian(lambda a: (a ** 3).sum(), make(X), outer_jacobian_strategy="forward-mode"),
+    lambda lib, make: lib.autograd.functional.hessian(lambda a: a ** 3, make(X)),
+    lambda lib, make: lib.autograd.functional.hessian(lambda a: (a.sum(),), make(X)),
+    lambda lib, make: lib.autograd.functional.vjp(lambda a, b: a * 2, (make(X), make(X)), make(np.ones(3)), strict=True),
+    lambda lib, make: lib.autograd.functional.vjp(lambda a: a * 2, make(X), make(np.ones(2))),
+    lambda lib, make: lib.autograd.functional.vjp(lambda a: (a * 2, a), make(X), (make(np.ones(3)),)),
+    lambda lib, make: lib.autograd.functional.jvp(lambda a, b: a * 2, (make(X), make(X)), (make(X), make(X)), strict=True),
+    lambda lib, make: lib.autograd.functional.hvp(lambda a: (a * 2).sum(), make(X), make(X), strict=True),
+    lambda lib, make: lib.autograd.functional.vhp(lambda a: a ** 2, make(X), make(X)),
+])
+def test_functional_errors_as_torch(session, program):
+    _raises_as_torch(session, program)

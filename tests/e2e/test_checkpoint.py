@@ -195,3 +195,142 @@ def test_a_torch_optimizer_checkpoint_continues_in_gradwire_as_in_torch(session,
         gopt.step()
     for name, value in reference.state_dict().items():
         np.testing.assert_allclose(model.state_dict()[name].numpy(), value.numpy(), rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+# --- gw.utils.checkpoint: activation checkpointing, against torch.utils.checkpoint --------------------------------------
+
+import warnings  # noqa: E402
+
+import torch.utils.checkpoint as torch_checkpoint  # noqa: E402
+
+import gradwire.utils.checkpoint as gw_checkpoint  # noqa: E402
+
+_XS = np.array([[1.0, 2.0], [-0.5, 0.25]])
+_WS = np.array([[0.5, -1.0], [0.3, 0.2]])
+
+
+def _lib_checkpoint(lib):
+    return gw_checkpoint if lib is gw else torch_checkpoint
+
+
+def _make(lib, session, array, requires_grad=False):
+    return session.tensor(array, requires_grad=requires_grad) if lib is gw else torch.tensor(array, requires_grad=requires_grad)
+
+
+def _linear(lib, session):
+    layer = nn.Linear(2, 2, session=session).double() if lib is gw else torch.nn.Linear(2, 2).double()
+    with (gw if lib is gw else torch).no_grad():
+        layer.weight.copy_(_make(lib, session, _WS))
+        layer.bias.fill_(0.1)
+    return layer
+
+
+def _as_np(t):
+    return None if t is None else np.asarray(t.detach().tolist())
+
+
+def _both(program, session):
+    return program(gw, session), program(torch, None)
+
+
+def _same(ours, theirs):
+    if isinstance(theirs, (tuple, list)):
+        assert len(ours) == len(theirs)
+        for a, b in zip(ours, theirs):
+            _same(a, b)
+    elif isinstance(theirs, np.ndarray):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
+    else:
+        assert ours == theirs
+
+
+def test_non_reentrant_checkpoint_gives_the_parameters_their_grads_when_no_input_requires_grad(session):
+    def program(lib, session):
+        layer = _linear(lib, session)
+        y = _lib_checkpoint(lib).checkpoint(layer, _make(lib, session, _XS), use_reentrant=False)
+        (y ** 2).sum().backward()
+        return y.requires_grad, _as_np(layer.weight.grad), _as_np(layer.bias.grad)
+
+    ours, theirs = _both(program, session)
+    assert theirs[0] is True
+    _same(ours, theirs)
+
+
+def test_non_reentrant_checkpoint_takes_grad_double_backward_hooks_and_keywords(session):
+    def program(lib, session):
+        x, w = _make(lib, session, _XS, True), _make(lib, session, _WS, True)
+        calls = []
+
+        def block(a, b, scale=1.0):
+            h = (a @ b).tanh()
+            h.register_hook(lambda g: calls.append(1) or g * 10)
+            return h.sin() * scale
+
+        y = _lib_checkpoint(lib).checkpoint(block, x, w, scale=3.0, use_reentrant=False)
+        g, = lib.autograd.grad(y.sum(), x, create_graph=True)
+        g.sum().backward()
+        return _as_np(g), _as_np(w.grad), len(calls)
+
+    _same(*_both(program, session))
+
+
+def test_reentrant_checkpoint_refuses_grad_and_backward_inputs_in_torchs_words(session):
+    for lib, session_ in ((torch, None), (gw, session)):
+        x = _make(lib, session_, _XS, True)
+        for run in (lambda y: lib.autograd.grad(y.sum(), x), lambda y: y.sum().backward(inputs=[x])):
+            y = _lib_checkpoint(lib).checkpoint(lambda a: a.sin() * 2, x, use_reentrant=True)
+            with pytest.raises(RuntimeError, match=r"^When use_reentrant=True, torch.utils.checkpoint is incompatible with \.grad\(\) or "
+                                                   r"passing an `inputs` parameter to \.backward\(\)\. To resolve this error"):
+                run(y)
+        y = _lib_checkpoint(lib).checkpoint(lambda a: a.sin() * 2, x, use_reentrant=True)
+        y.sum().backward()  # a plain backward is fine
+        np.testing.assert_allclose(_as_np(x.grad), 2 * np.cos(_XS), rtol=1e-12)
+
+
+def test_checkpoints_warnings_and_argument_errors_are_torchs(session):
+    x, tx = session.tensor(_XS, requires_grad=True), torch.tensor(_XS, requires_grad=True)
+    calls = [
+        lambda lib, a: _lib_checkpoint(lib).checkpoint(lambda b: b * 2, a),
+        lambda lib, a: _lib_checkpoint(lib).checkpoint(lambda b: b * 2, a.detach(), use_reentrant=True),
+        lambda lib, a: _lib_checkpoint(lib).checkpoint_sequential([lib.nn.Tanh(), lib.nn.Tanh()], 2, a),
+    ]
+    for call in calls:
+        seen = []
+        for lib, a in ((torch, tx), (gw, x)):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                call(lib, a)
+            seen.append([(w.category, str(w.message)) for w in caught if "checkpoint" in str(w.message) or "requires_grad" in str(w.message)])
+        assert seen[0] and seen[1] == seen[0]
+    errors = [
+        lambda lib, a: _lib_checkpoint(lib).checkpoint(lambda b, s=1: b * s, a, s=2, use_reentrant=True),
+        lambda lib, a: _lib_checkpoint(lib).checkpoint(lambda b: b, a, use_reentrant=True, debug=True),
+        lambda lib, a: _lib_checkpoint(lib).checkpoint(lambda b: b, a, use_reentrant=False, determinism_check="strict"),
+        lambda lib, a: _lib_checkpoint(lib).checkpoint_sequential([lib.nn.Tanh()], 1, a, use_reentrant=False, foo=1),
+    ]
+    for call in errors:
+        with pytest.raises(ValueError) as theirs:
+            call(torch, tx)
+        with pytest.raises(ValueError) as ours:
+            call(gw, x)
+        assert str(ours.value) == str(theirs.value)
+
+
+def test_checkpoint_sequential_matches_torch(session):
+    def program(lib, session):
+        layers = [lib.nn.Linear(2, 2), lib.nn.Tanh(), lib.nn.Linear(2, 2), lib.nn.Tanh(), lib.nn.Linear(2, 1)] if lib is torch else \
+            [nn.Linear(2, 2, session=session), nn.Tanh(), nn.Linear(2, 2, session=session), nn.Tanh(), nn.Linear(2, 1, session=session)]
+        seq = lib.nn.Sequential(*layers).double()
+        with (gw if lib is gw else torch).no_grad():
+            for p in seq.parameters():
+                p.fill_(0.3)
+        results = []
+        for reentrant, segments in ((False, 2), (True, 3)):
+            seq.zero_grad()
+            x = _make(lib, session, _XS, True)
+            y = _lib_checkpoint(lib).checkpoint_sequential(seq, segments, x, use_reentrant=reentrant)
+            y.sum().backward()
+            results += [_as_np(y), _as_np(x.grad), _as_np(seq[0].weight.grad)]
+        return results
+
+    _same(*_both(program, session))

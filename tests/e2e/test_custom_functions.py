@@ -133,7 +133,7 @@ def test_checkpointed_segments_give_pytorchs_gradients_and_hold_less(session):
         model = _model(lib, session)
         x = torch.tensor(data, requires_grad=True) if lib is torch else session.tensor(data, requires_grad=True)
         run = torch.utils.checkpoint.checkpoint if lib is torch else checkpoint
-        kwargs = {"use_reentrant": False} if lib is torch else {}
+        kwargs = {"use_reentrant": False if lib is torch else True}  # (gradwire's reentrant variant is the one that holds less)
         middle = run(lambda h: model[3](model[2](model[1](model[0](h)))), x, **kwargs)
         loss = (model[4](middle) ** 2).mean()
         if lib is gw:
@@ -153,15 +153,15 @@ def test_checkpointed_segments_give_pytorchs_gradients_and_hold_less(session):
 def test_a_checkpointed_dropout_draws_the_same_samples_when_run_again(session):
     dropout = gw.nn.Dropout(0.5)
     x = session.tensor(np.ones((16, 16)), requires_grad=True)
-    out = checkpoint(lambda h: dropout(h) * 3, x)
+    out = checkpoint(lambda h: dropout(h) * 3, x, use_reentrant=True)
     out.sum().backward()
     kept = out.detach().numpy() != 0
     assert 0 < kept.sum() < kept.size
     np.testing.assert_array_equal(x.grad.numpy(), np.where(kept, 6.0, 0.0))  # 3 x the dropout's scale of 2, where kept
     gw.manual_seed(5)
-    first = checkpoint(lambda h: dropout(h), x).detach().numpy()
+    first = checkpoint(lambda h: dropout(h), x, use_reentrant=True).detach().numpy()
     gw.manual_seed(5)
-    again = checkpoint(lambda h: dropout(h), x).detach().numpy()
+    again = checkpoint(lambda h: dropout(h), x, use_reentrant=True).detach().numpy()
     np.testing.assert_array_equal(first, again)  # a seeded run stays reproducible
 
 

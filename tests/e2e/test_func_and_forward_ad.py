@@ -470,3 +470,65 @@ def test_functional_call_errors_as_torch(session):
           tfunc.functional_call(reference, {"l1.weight": tz, "l3.weight": tz, "zz": tz}, (tb,)))
     assert not hasattr(model, "zz")
 
+
+
+# --- vmap's randomness and in-place checks, linearize, grad_fn's type and t()'s node ------------------------------
+
+
+def test_vmap_refuses_random_ops_and_unbatched_in_place_changes_as_torch(session):
+    (b,), (tb,) = both(session, B)
+    calls = [
+        lambda lib, a: lib.vmap(lambda r: r + lib.rand(4, dtype=lib.float64))(a),
+        lambda lib, a: lib.vmap(lambda r: lib.nn.functional.dropout(r, 0.5))(a),
+        lambda lib, a: lib.vmap(lambda r: r.clone().normal_())(a),
+        lambda lib, a: lib.vmap(lambda p, q: p.add_(q), in_dims=(None, 0))(lib.zeros(4, dtype=lib.float64), a),
+        lambda lib, a: lib.vmap(lambda p, q: p.mul_(q), in_dims=(None, 0))(lib.ones(4, dtype=lib.float64), a),
+        lambda lib, a: lib.vmap(lambda p, q: p.copy_(q), in_dims=(None, 0))(lib.ones(4, dtype=lib.float64), a),
+    ]
+    for call in calls:
+        raises_like(lambda: call(gw, b), lambda: call(torch, tb))
+    unbatched = session.ones(4, dtype=gw.float64)
+    with pytest.raises(RuntimeError):
+        gw.vmap(lambda p, q: p.add_(q), in_dims=(None, 0))(unbatched, b)
+    np.testing.assert_array_equal(unbatched.numpy(), np.ones(4))  # refused before any element changed it
+    # in place on a batched slice is fine, and so are the "same" and "different" randomness modes
+    close(gw.vmap(lambda r: r.clone().mul_(2))(b), torch.vmap(lambda r: r.clone().mul_(2))(tb))
+    same = gw.vmap(lambda r: r * 0 + gw.rand(4, dtype=gw.float64), randomness="same")(b).numpy()
+    assert (same == same[0]).all()
+    different = gw.vmap(lambda r: r * 0 + gw.rand(4, dtype=gw.float64), randomness="different")(b).numpy()
+    assert not (different == different[0]).all()
+
+
+def test_linearize_as_torch(session):
+    (x, y, v, w), (tx, ty, tv, tw) = both(session, X, Y, V, W)
+    fn = (lambda lib: lambda a, b: (lib.sin(a) * b, (a * b).sum()))
+    out, jvp_fn = gw.func.linearize(fn(gw), x, y)
+    t_out, t_jvp_fn = tfunc.linearize(fn(torch), tx, ty)
+    close(out, t_out)
+    close(jvp_fn(v, w), t_jvp_fn(tv, tw))
+    close(jvp_fn(w, v), t_jvp_fn(tw, tv))  # again, at the same point
+    raises_like(lambda: jvp_fn(v, session.ones(3, dtype=gw.float64)), lambda: t_jvp_fn(tv, torch.ones(3, dtype=torch.float64)))
+
+
+def test_a_grad_fns_type_is_named_as_its_node_and_t_is_tbackward(session):
+    (m,), (tm,) = both(session, M)
+    m.requires_grad_()
+    tm.requires_grad_()
+    (row,), (t_row,) = both(session, X)
+    row.requires_grad_()
+    t_row.requires_grad_()
+    for make in (lambda a, r: a * 2, lambda a, r: a.t(), lambda a, r: a.T, lambda a, r: a.mT, lambda a, r: a.H, lambda a, r: a.mH,
+                 lambda a, r: a.transpose(0, 1), lambda a, r: r.t(), lambda a, r: a.sum()):
+        ours, theirs = make(m, row), make(tm, t_row)
+        name = ours.grad_fn.name()  # (reading grad_fn is free; its name is asked of the server once)
+        assert type(ours.grad_fn).__name__ == type(theirs.grad_fn).__name__ == name == theirs.grad_fn.name()
+        assert isinstance(ours.grad_fn, gw.autograd.graph.Node)
+    first, second = (m * 2).grad_fn, (m * 3).grad_fn
+    first.name(), second.name()
+    assert type(first) is type(second)
+    session.sync()
+    answered = session._next_command
+    assert (m * 4).grad_fn is not None and session._next_command == answered + 1  # one op queued, no fetch: no sync point
+    ours = m.t()
+    ours.sum().backward()  # t()'s node still differentiates as the transpose it is
+    np.testing.assert_array_equal(m.grad.numpy(), np.ones(M.shape))
