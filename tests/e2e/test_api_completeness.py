@@ -410,16 +410,26 @@ def test_node_hooks_order_and_arguments(session):
     assert logs["gradwire"] == logs["torch"]
 
 
-def test_op_node_hook_observes_only(session):
-    x, w = session.tensor(X, requires_grad=True), session.tensor(Y, requires_grad=True)
-    y = x * w
-    y.grad_fn.register_hook(lambda gi, go: (gi[0] * 2, gi[1]))
-    with pytest.raises(NotImplementedError, match="replacing an op's grad_inputs is not supported"):
+def test_op_node_hook_replaces_grad_inputs(session):
+    grads = {}
+    for lib, make in ((gw, session.tensor), (torch, torch.tensor)):
+        x, w = make(X, requires_grad=True), make(Y, requires_grad=True)
+        y = x * w
+        y.grad_fn.register_hook(lambda gi, go: (gi[0] * 2, gi[1]))
         y.sum().backward()
+        grads[lib.__name__] = (x.grad.numpy(), w.grad.numpy())
+    for ours, theirs in zip(grads["gradwire"], grads["torch"]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+    x = session.tensor(X, requires_grad=True)
     z = x * (x * 2)  # one input depends on the other: the node's own input gradients cannot be told apart
     z.grad_fn.register_hook(lambda gi, go: None)
     with pytest.raises(NotImplementedError, match="use register_prehook"):
         z.sum().backward()
+    h = x.sin()
+    square = h * h  # one input twice: PyTorch gives each a share, a functional grad their sum
+    square.grad_fn.register_hook(lambda gi, go: None)
+    with pytest.raises(NotImplementedError, match="use register_prehook"):
+        square.sum().backward()
 
 
 def test_node_hook_errors_and_leaf_nodes(session):

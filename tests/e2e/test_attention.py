@@ -4,6 +4,7 @@ F.scaled_dot_product_attention and Dropout2d; outputs, attention weights and gra
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -192,3 +193,58 @@ def test_transformer_matches_torch(session):
     close(out, t_out, "transformer output", atol=1e-5)
     out.sum().backward(), t_out.sum().backward()
     close(ss.grad, st.grad, "d/dsrc", atol=1e-5)
+
+
+_GQA = [  # (query, key, value shapes, kwargs): key and value heads (dim -3) dividing query's
+    ((2, 6, 4, 8), (2, 2, 5, 8), (2, 3, 5, 7), {}),
+    ((6, 4, 8), (1, 4, 8), (2, 4, 8), {"is_causal": True}),
+    ((1, 2, 4, 3, 8), (1, 2, 2, 5, 8), (1, 2, 2, 5, 8), {"scale": 0.3, "attn_mask": (3, 5)}),
+    ((2, 4, 3, 8), (2, 4, 5, 8), (2, 4, 5, 8), {}),
+]
+
+
+@pytest.mark.parametrize("shapes", _GQA, ids=["heads-6-2-3", "3d-causal", "5d-mask", "same-heads"])
+def test_scaled_dot_product_attention_gqa_matches_torch(session, shapes):
+    *sizes, kwargs = shapes
+    rng = np.random.default_rng(3)
+    arrays = [rng.standard_normal(size) for size in sizes]
+    ours = [session.tensor(a, requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    kwargs, t_kwargs = dict(kwargs), dict(kwargs)
+    if "attn_mask" in kwargs:
+        mask = rng.standard_normal(kwargs["attn_mask"])
+        kwargs["attn_mask"], t_kwargs["attn_mask"] = session.tensor(mask), torch.tensor(mask)
+    out = F.scaled_dot_product_attention(*ours, enable_gqa=True, **kwargs)
+    t_out = TF.scaled_dot_product_attention(*theirs, enable_gqa=True, **t_kwargs)
+    close(out, t_out, "output", rtol=1e-10, atol=1e-12)
+    cotangent = rng.standard_normal(tuple(t_out.shape))
+    (out * session.tensor(cotangent)).sum().backward()
+    (t_out * torch.tensor(cotangent)).sum().backward()
+    for name, a, b in zip("qkv", ours, theirs):
+        close(a.grad, b.grad, f"d/d{name}", rtol=1e-10, atol=1e-12)
+
+
+def test_scaled_dot_product_attention_checks_as_in_torch(session):
+    def q(*shape, dtype="float32"):
+        return session.zeros(*shape, dtype=dtype)
+
+    def t(*shape, dtype=torch.float32):
+        return torch.zeros(*shape, dtype=dtype)
+
+    cases = [  # (gradwire's call, torch's, the error)
+        (lambda: F.scaled_dot_product_attention(q(2, 4, 3, 5), q(2, 3, 3, 5), q(2, 3, 3, 5), enable_gqa=True),
+         lambda: TF.scaled_dot_product_attention(t(2, 4, 3, 5), t(2, 3, 3, 5), t(2, 3, 3, 5), enable_gqa=True), RuntimeError),
+        (lambda: F.scaled_dot_product_attention(q(4, 3, 5), q(3, 5), q(3, 5), enable_gqa=True),
+         lambda: TF.scaled_dot_product_attention(t(4, 3, 5), t(3, 5), t(3, 5), enable_gqa=True), IndexError),
+        (lambda: F.scaled_dot_product_attention(q(5), q(5), q(5), enable_gqa=True),
+         lambda: TF.scaled_dot_product_attention(t(5), t(5), t(5), enable_gqa=True), RuntimeError),
+        (lambda: F.scaled_dot_product_attention(q(3, 5), q(3, 5, dtype="float64"), q(3, 5)),
+         lambda: TF.scaled_dot_product_attention(t(3, 5), t(3, 5, dtype=torch.float64), t(3, 5)), RuntimeError),
+        (lambda: F.scaled_dot_product_attention(q(3, 5), q(3, 5), q(3, 5), attn_mask=q(3, 3, dtype="int64")),
+         lambda: TF.scaled_dot_product_attention(t(3, 5), t(3, 5), t(3, 5), attn_mask=t(3, 3, dtype=torch.int64)), RuntimeError),
+    ]
+    for ours, theirs, kind in cases:
+        with pytest.raises(kind) as expected:
+            theirs()
+        with pytest.raises(kind, match=re.escape(str(expected.value))):
+            ours()

@@ -273,16 +273,103 @@ def test_module_backward_hooks_as_pytorch_runs_them(session):
     np.testing.assert_allclose([s[2] for s in seen], [s[2] for s in seen_torch], rtol=1e-12)
 
 
-def test_module_backward_hooks_refuse_what_they_cannot_do(session):
-    class Product(gw.nn.Module):
-        def forward(self, a, b):
-            return a * b
+def _two_inputs(lib, session):
+    """A module of two tensor inputs (a number between them) and two outputs, with full backward (pre-)hooks: what they
+    see, and the gradients after the hooks replaced some."""
 
-    product = Product()
-    product.register_full_backward_hook(lambda m, gi, go: None)
-    a, b = session.ones(2, requires_grad=True), session.ones(2, requires_grad=True)
-    with pytest.raises(gw.UnimplementedError, match="more than one tensor that requires grad"):
-        product(a, b)
-    assert product(a, session.ones(2)).shape == (2,)
-    with gw.no_grad():
-        product(a, b)  # no pass will come: nothing to refuse
+    class Product(lib.nn.Module):
+        def forward(self, a, k, b):
+            return a * b * k, (a + b).tanh()
+
+    product, seen = Product(), []
+
+    def hook(module, grad_input, grad_output):
+        seen.append(("hook", [None if g is None else g.tolist() for g in grad_input], [None if g is None else g.tolist() for g in grad_output]))
+        return grad_input[0] * 10, None, grad_input[2]
+
+    product.register_full_backward_hook(hook)
+    product.register_full_backward_pre_hook(lambda m, go: seen.append(("pre", len(go))) or (go[0] * 3, go[1]), prepend=True)
+    make = torch.tensor if lib is torch else session.tensor
+    a, b = make([1.0, -2.0], requires_grad=True), make([0.5, 3.0], requires_grad=True)
+    y, z = product(a, 2.0, b)
+    assert type(y.grad_fn).__name__ == "BackwardHookFunctionBackward"
+    (y.sum() + (z * z).sum()).backward()
+    y, _ = product(a, 2.0, b)
+    y.sum().backward()  # the second output unused: its grad_output None
+    return seen, a.grad.tolist(), b.grad.tolist()
+
+
+def test_module_backward_hooks_with_several_inputs_and_outputs_as_pytorch(session):
+    seen, *grads = _two_inputs(gw, session)
+    t_seen, *t_grads = _two_inputs(torch, None)
+    assert [s[0] for s in seen] == [s[0] for s in t_seen] == ["pre", "hook", "pre", "hook"]
+    for ours, theirs in zip(seen, t_seen):
+        for a, b in zip(ours[1:], theirs[1:]) if ours[0] == "hook" else ():
+            assert [g is None for g in a] == [g is None for g in b]
+            for g, h in zip(a, b):
+                if g is not None:
+                    np.testing.assert_allclose(g, h, rtol=1e-6)
+    np.testing.assert_allclose(grads, t_grads, rtol=1e-6)
+
+
+def _forward_hooks(lib, session):
+    """Forward (pre-)hooks with kwargs, prepend and always_call, and the global ones, as PyTorch runs them."""
+
+    class Scale(lib.nn.Module):
+        def forward(self, x, scale=1.0):
+            if scale < 0:
+                raise ValueError("negative scale")
+            return x * scale
+
+    module, log = Scale(), []
+    make = torch.tensor if lib is torch else session.tensor
+    global_hooks = lib.nn.modules.module
+    handles = [
+        global_hooks.register_module_forward_pre_hook(lambda m, args: log.append("global pre")),
+        global_hooks.register_module_forward_hook(lambda m, args, kwargs, out: log.append(("global", dict(kwargs))), with_kwargs=True),
+        global_hooks.register_module_full_backward_hook(lambda m, gi, go: log.append(("global backward", gi[0].tolist()))),
+    ]
+    try:
+        module.register_forward_pre_hook(lambda m, args, kwargs: (args, {**kwargs, "scale": kwargs.get("scale", 1.0) * 2}), with_kwargs=True)
+        module.register_forward_pre_hook(lambda m, args: log.append("first pre"), prepend=True)
+        module.register_forward_hook(lambda m, args, kwargs, out: out + kwargs["scale"], with_kwargs=True)
+        module.register_forward_hook(lambda m, args, out: log.append(("always", out)), always_call=True)
+        x = make([1.0, 2.0], requires_grad=True)
+        log.append(module(x, scale=1.5).tolist())
+        module(x).sum().backward()
+        with pytest.raises(ValueError, match="negative scale"):
+            module(x, scale=-1.0)
+        with module.register_forward_pre_hook(lambda m, args, kwargs: args, with_kwargs=True):
+            with pytest.raises(RuntimeError, match=r"forward pre-hook must return None or a tuple of \(new_args, new_kwargs\)"):
+                module(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    module(x)  # the global hooks gone
+    return [entry if not isinstance(entry, tuple) or entry[0] != "always" else ("always", None if entry[1] is None else entry[1].tolist())
+            for entry in log], x.grad.tolist()
+
+
+def test_forward_hooks_kwargs_prepend_always_call_and_global_as_pytorch(session):
+    assert _forward_hooks(gw, session) == _forward_hooks(torch, None)
+
+
+def _replaced_grad_inputs(lib, session):
+    make = torch.tensor if lib is torch else session.tensor
+    a, b = make([1.0, 2.0], requires_grad=True), make([3.0, -1.0], requires_grad=True)
+    seen = []
+    y = a * b
+    z = y.exp() + a ** 2  # a gets a gradient past the node too
+    a.register_hook(lambda g: seen.append(g.tolist()))  # sees the gradient the node's hook made
+    y.grad_fn.register_hook(lambda gi, go: (gi[0] * 10, gi[1] + 1))
+    z.sum().backward()
+    w = a.exp()
+    w.grad_fn.register_hook(lambda gi, go: (gi[0] * 2,))
+    (w.sum() + a.sum()).backward()
+    return seen, a.grad.tolist(), b.grad.tolist()
+
+
+def test_op_node_hook_replaces_grad_inputs_as_pytorch(session):
+    ours, theirs = _replaced_grad_inputs(gw, session), _replaced_grad_inputs(torch, None)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=1e-5)

@@ -3,6 +3,8 @@ states and gradients (input, weights, initial state)."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -127,3 +129,56 @@ def test_packed_sequences_match_torch(session, mode):
     np.testing.assert_array_equal(padded.detach().numpy(), t_padded.detach().numpy())
     with pytest.raises(gw.InvalidArgumentError, match="must be sorted in decreasing order when `enforce_sorted` is True"):
         pack_padded_sequence(x, lengths, batch_first=True)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"num_layers": 2, "bidirectional": True}, {"batch_first": True, "bias": False, "num_layers": 2}],
+                         ids=["one-layer", "two-layers-bidirectional", "batch-first-no-bias"])
+@pytest.mark.parametrize("with_state", [False, True])
+def test_lstm_with_projections_matches_torch(session, kwargs, with_state):
+    torch.manual_seed(0)
+    theirs = torch.nn.LSTM(3, 5, proj_size=2, dtype=torch.float64, **kwargs)
+    ours = gw.nn.LSTM(3, 5, proj_size=2, session=session, dtype=gw.float64, **kwargs)
+    assert repr(ours) == repr(theirs)
+    assert [(n, tuple(p.shape)) for n, p in ours.named_parameters()] == [(n, tuple(p.shape)) for n, p in theirs.named_parameters()]
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    bound = 1 / math.sqrt(5)
+    assert all(-bound <= v <= bound for p in ours.parameters() for v in p.detach().numpy().ravel())
+    ours.load_state_dict(theirs.state_dict())
+    rng = np.random.default_rng(2)
+    layers = kwargs.get("num_layers", 1) * (2 if kwargs.get("bidirectional") else 1)
+    x = rng.standard_normal((2, 4, 3) if kwargs.get("batch_first") else (4, 2, 3))
+    xs, xt = session.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    if with_state:
+        h0, c0 = rng.standard_normal((layers, 2, 2)), rng.standard_normal((layers, 2, 5))
+        hs, cs = session.tensor(h0, requires_grad=True), session.tensor(c0, requires_grad=True)
+        ht, ct = torch.tensor(h0, requires_grad=True), torch.tensor(c0, requires_grad=True)
+        (out, (h, c)), (t_out, (t_h, t_c)) = ours(xs, (hs, cs)), theirs(xt, (ht, ct))
+    else:
+        (out, (h, c)), (t_out, (t_h, t_c)) = ours(xs), theirs(xt)
+    assert tuple(out.shape) == tuple(t_out.shape) and out.shape[-1] == 2 * (2 if kwargs.get("bidirectional") else 1)
+    for ours_value, their_value, what in ((out, t_out, "output"), (h, t_h, "h_n"), (c, t_c, "c_n")):
+        close(ours_value, their_value, what, atol=1e-10)
+    cotangent = rng.standard_normal(tuple(t_out.shape))
+    ((out * session.tensor(cotangent)).sum() + (h * h).sum() + c.sum()).backward()
+    ((t_out * torch.from_numpy(cotangent)).sum() + (t_h * t_h).sum() + t_c.sum()).backward()
+    close(xs.grad, xt.grad, "d/dinput", atol=1e-10)
+    for (name, p), (_, t) in zip(ours.named_parameters(), theirs.named_parameters()):
+        close(p.grad, t.grad, f"d/d{name}", atol=1e-10)
+    if with_state:
+        close(hs.grad, ht.grad, "d/dh0", atol=1e-10)
+        close(cs.grad, ct.grad, "d/dc0", atol=1e-10)
+
+
+def test_lstm_projection_checks_as_in_torch(session):
+    for kwargs, message in (({"proj_size": 5}, "proj_size has to be smaller than hidden_size"),
+                            ({"proj_size": -1}, "proj_size should be a positive integer or zero to disable projections")):
+        with pytest.raises(ValueError, match=message):
+            torch.nn.LSTM(3, 5, **kwargs)
+        with pytest.raises(ValueError, match=message):
+            gw.nn.LSTM(3, 5, session=session, **kwargs)
+    ours = gw.nn.LSTM(3, 5, num_layers=2, proj_size=2, session=session)
+    x = session.zeros(4, 2, 3)
+    with pytest.raises(RuntimeError, match=r"Expected hidden\[0\] size \(2, 2, 2\), got \[2, 2, 5\]"):
+        ours(x, (session.zeros(2, 2, 5), session.zeros(2, 2, 5)))
+    with pytest.raises(RuntimeError, match=r"Expected hidden\[1\] size \(2, 2, 5\), got \[2, 2, 2\]"):
+        ours(x, (session.zeros(2, 2, 2), session.zeros(2, 2, 2)))

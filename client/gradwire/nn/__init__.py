@@ -58,5 +58,7 @@ __all__ = [
     "ConstantPad3d", "ReflectionPad3d", "ReplicationPad3d", "CircularPad3d", "MultiLabelMarginLoss", "TripletMarginWithDistanceLoss", "Buffer",
     "UninitializedBuffer", "UninitializedParameter", "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d", "LazyConv1d", "LazyConv2d",
     "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d", "LazyInstanceNorm1d", "LazyInstanceNorm2d",
-    "LazyInstanceNorm3d", "LazyLinear",
+    "LazyInstanceNorm3d", "LazyLinear", "modules",
 ]
+
+from . import modules  # noqa: E402 - torch.nn.modules (modules.module.register_module_forward_hook, ...), after __all__

@@ -17,7 +17,7 @@ import numpy as np
 from .. import errors
 from ..floats import is_floating
 from ..amp.autocast_mode import autocast_op
-from ..tensor import Size, Tensor, _op, _op_into, cat, stack, where
+from ..tensor import Size, Tensor, _op, _op_into, _wrap_dim, cat, stack, where
 
 __all__ = [
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "conv2d", "cross_entropy", "dropout", "elu", "gelu", "leaky_relu", "silu", "softplus", "embedding", "layer_norm", "linear", "log_softmax", "max_pool2d",
@@ -656,11 +656,14 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
 @autocast_op("scaled_dot_product_attention")
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None, enable_gqa=False):
     """softmax(query @ key^T * scale + mask) @ value over the last two dims, as PyTorch's (``scale``:
-    1/sqrt(E) by default; a boolean ``attn_mask`` or ``is_causal`` keeps where True, a float one is added)."""
-    if enable_gqa:
-        raise errors.UnimplementedError("scaled_dot_product_attention: enable_gqa is not supported")
+    1/sqrt(E) by default; a boolean ``attn_mask`` or ``is_causal`` keeps where True, a float one is added). With
+    ``enable_gqa`` (grouped-query attention), key and value may have fewer heads (dim -3) than query, a divisor of its
+    number: each of their heads serves that many of query's in turn (``repeat_interleave``), as PyTorch's."""
+    _check_sdpa_inputs(query, key, value, attn_mask)
     if is_causal and attn_mask is not None:
         raise errors.InvalidArgumentError("_scaled_dot_product_attention: Explicit attn_mask should not be set when is_causal=True")
+    if enable_gqa:
+        key, value = _gqa_heads(query, key, value)
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
     scores = query.matmul(key.transpose(-2, -1)) * scale
     if is_causal:
@@ -671,6 +674,36 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p)
     return weights.matmul(value)
+
+
+_CPP_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16", "int64": "long int",
+              "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char", "bool": "bool"}  # as C++ prints them
+
+
+def _check_sdpa_inputs(query, key, value, attn_mask):
+    """PyTorch's ``validate_sdpa_input``: its checks, in its order and words (dtypes as its C++ names them)."""
+    if not query.dtype == key.dtype == value.dtype:
+        names = [_CPP_NAMES.get(x.dtype.name, x.dtype.name) for x in (query, key, value)]
+        raise errors.InvalidArgumentError(f"Expected query, key, and value to have the same dtype, but got query.dtype: {names[0]} "
+                                          f"key.dtype: {names[1]} and value.dtype: {names[2]} instead.")
+    if min(query.ndim, key.ndim, value.ndim) < 2:
+        raise errors.InvalidArgumentError(f"Expected query, key, and value to all be  at least 2 dimensional, but got query.dim: "
+                                          f"{query.ndim} key.dim: {key.ndim} and value.dim: {value.ndim} instead.")
+    if attn_mask is not None and attn_mask.dtype not in (np.bool_, np.float32, query.dtype):
+        raise errors.InvalidArgumentError(
+            f"Expected attn_mask dtype to be bool or float or to match query dtype, but got attn_mask.dtype: "
+            f"{_CPP_NAMES.get(attn_mask.dtype.name, attn_mask.dtype.name)} and  query.dtype: {_CPP_NAMES.get(query.dtype.name, query.dtype.name)} instead.")
+
+
+def _gqa_heads(query, key, value):
+    """Key and value with their heads (dim -3) repeated to query's number, as PyTorch's
+    ``pre_process_group_query_attention_input`` (its checks and words)."""
+    q_heads, k_heads, v_heads = (x.shape[_wrap_dim(-3, x.ndim)] for x in (query, key, value))
+    if q_heads == k_heads == v_heads:
+        return key, value
+    if q_heads % k_heads or q_heads % v_heads:
+        raise errors.InvalidArgumentError("Number of heads in key and value must divide the number of heads in ")
+    return key.repeat_interleave(q_heads // k_heads, -3), value.repeat_interleave(q_heads // v_heads, -3)
 
 
 def _safe_softmax(scores, dim):

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
+import warnings
 
 import numpy as np
 
 from ..floats import is_floating
 from .. import errors
+from ..autograd.function import Function
 from ..grad_mode import is_grad_enabled, no_grad
 from ..session import resolve_session  # noqa: F401 - layers take it from here
 from ..tensor import Tensor, _check_placement, _device_type, _to_dtype, as_dtype
@@ -45,51 +47,133 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         hooks = self.__dict__.get("_hooks")
-        if not hooks:  # the usual case
-            return self.forward(*args, **kwargs)
-        for hook in list(hooks["forward_pre"].values()):
-            changed = hook(self, args)
-            if changed is not None:
-                args = changed if isinstance(changed, tuple) else (changed,)
-        backward = None
-        if (hooks["backward"] or hooks["backward_pre"]) and is_grad_enabled():
-            backward = _BackwardHooks(self, hooks, args)
-            args = backward.inputs
-        output = self.forward(*args, **kwargs)
-        for hook in list(hooks["forward"].values()):
-            changed = hook(self, args, output)
-            if changed is not None:
-                output = changed
-        if backward is not None:
-            backward.watch(output)
-        return output
+        if not (hooks or _global_forward_pre_hooks or _global_forward_hooks or _global_backward_hooks or _global_backward_pre_hooks):
+            return self.forward(*args, **kwargs)  # the usual case
+        return self._call_with_hooks(hooks or _no_hooks(), args, kwargs)
 
-    def register_forward_pre_hook(self, hook):
-        """``hook(module, args)`` before each forward; what it returns (not None) replaces the args. Returns a handle with ``remove()``."""
-        return self._add_hook("forward_pre", hook)
+    def _call_with_hooks(self, hooks, args, kwargs):
+        """PyTorch's ``Module._call_impl``: the global hooks, then the module's, in the same order and with the same
+        checks; a forward that raises still runs the forward hooks registered with ``always_call``."""
+        result = None
+        called = set()  # the always_call hooks that ran
 
-    def register_forward_hook(self, hook):
-        """``hook(module, args, output)`` after each forward; what it returns (not None) replaces the output."""
-        return self._add_hook("forward", hook)
+        def inner():
+            nonlocal result, args, kwargs
+            backward_hooks = [*_global_backward_hooks.values(), *hooks["backward"].values()]
+            backward_pre_hooks = [*_global_backward_pre_hooks.values(), *hooks["backward_pre"].values()]
+            for hook_id, hook in (*_global_forward_pre_hooks.items(), *hooks["forward_pre"].items()):
+                if hook_id in hooks["forward_pre_kwargs"]:
+                    changed = hook(self, args, kwargs)
+                    if changed is not None:
+                        if isinstance(changed, tuple) and len(changed) == 2:
+                            args, kwargs = changed
+                        else:
+                            raise RuntimeError(f"forward pre-hook must return None or a tuple of (new_args, new_kwargs), but got {changed}.")
+                else:
+                    changed = hook(self, args)
+                    if changed is not None:
+                        args = changed if isinstance(changed, tuple) else (changed,)
+            backward = None
+            if backward_hooks or backward_pre_hooks:
+                backward = _BackwardHook(self, backward_hooks, backward_pre_hooks)
+                args = backward.setup_input_hook(args)
+            result = self.forward(*args, **kwargs)
+            for hook_id, hook in (*_global_forward_hooks.items(), *hooks["forward"].items()):
+                if hook_id in hooks["forward_always"] or hook_id in _global_forward_hooks_always_called:
+                    called.add(hook_id)
+                if hook_id in hooks["forward_kwargs"] or hook_id in _global_forward_hooks_with_kwargs:
+                    changed = hook(self, args, kwargs, result)
+                else:
+                    changed = hook(self, args, result)
+                if changed is not None:
+                    result = changed
+            if backward is not None:
+                if not isinstance(result, (Tensor, tuple)):
+                    warnings.warn("For backward hooks to be called, module output should be a Tensor or a tuple of Tensors"
+                                  f" but received {type(result)}", stacklevel=3)
+                result = backward.setup_output_hook(result)
+            return result
 
-    def register_full_backward_hook(self, hook):
-        """``hook(module, grad_input, grad_output)`` once a backward pass has the gradient of the module's input
-        (None where it needs none); what it returns (not None) replaces grad_input. On tensor hooks
-        (``Tensor.register_hook``): for a module called with one tensor that requires grad and one tensor out."""
-        return self._add_hook("backward", hook)
+        try:
+            return inner()
+        except Exception:
+            # as PyTorch's: the global ones without kwargs (even those registered with_kwargs), errors silenced
+            for hook_id, hook in _global_forward_hooks.items():
+                if hook_id in _global_forward_hooks_always_called and hook_id not in called:
+                    try:
+                        changed = hook(self, args, result)
+                        if changed is not None:
+                            result = changed
+                    except Exception as e:
+                        warnings.warn("global module forward hook with ``always_call=True`` raised an exception that was silenced as "
+                                      f"another error was raised in forward: {e}", stacklevel=2)
+            for hook_id, hook in hooks["forward"].items():
+                if hook_id in hooks["forward_always"] and hook_id not in called:
+                    try:
+                        changed = hook(self, args, kwargs, result) if hook_id in hooks["forward_kwargs"] else hook(self, args, result)
+                        if changed is not None:
+                            result = changed
+                    except Exception as e:
+                        warnings.warn("module forward hook with ``always_call=True`` raised an exception that was silenced as another "
+                                      f"error was raised in forward: {e}", stacklevel=2)
+            raise
 
-    def register_full_backward_pre_hook(self, hook):
-        """``hook(module, grad_output)`` once a backward pass has the gradient of the module's output; what it
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """``hook(module, args)`` before each forward; what it returns (not None) replaces the args (a value that is not
+        a tuple: the one arg). With ``with_kwargs``, ``hook(module, args, kwargs)``, which returns None or ``(args,
+        kwargs)``. ``prepend``: before the hooks registered already. Returns a handle with ``remove()``."""
+        hooks = self._hook_tables()
+        handle = RemovableHandle(hooks["forward_pre"], hook, extra=(hooks["forward_pre_kwargs"],))
+        if with_kwargs:
+            hooks["forward_pre_kwargs"][handle.id] = True
+        if prepend:
+            hooks["forward_pre"].move_to_end(handle.id, last=False)
+        return handle
+
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False, always_call=False):
+        """``hook(module, args, output)`` after each forward (``with_kwargs``: ``hook(module, args, kwargs, output)``);
+        what it returns (not None) replaces the output. ``always_call``: also when forward raises (its error is
+        raised after). ``prepend``: before the hooks registered already."""
+        hooks = self._hook_tables()
+        handle = RemovableHandle(hooks["forward"], hook, extra=(hooks["forward_kwargs"], hooks["forward_always"]))
+        if with_kwargs:
+            hooks["forward_kwargs"][handle.id] = True
+        if always_call:
+            hooks["forward_always"][handle.id] = True
+        if prepend:
+            hooks["forward"].move_to_end(handle.id, last=False)
+        return handle
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """``hook(module, grad_input, grad_output)`` once a backward pass has the gradients of the module's inputs: one
+        entry per positional argument (None for one that is not a tensor), one per output. What it returns (not None)
+        replaces grad_input. As PyTorch's, an identity custom Function on the tensor inputs (``BackwardHookFunction``)
+        gathers their gradients, and another on the outputs gathers grad_output."""
+        hooks = self._hook_tables()
+        handle = RemovableHandle(hooks["backward"], hook)
+        if prepend:
+            hooks["backward"].move_to_end(handle.id, last=False)
+        return handle
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """``hook(module, grad_output)`` once a backward pass has the gradients of the module's outputs; what it
         returns (not None) replaces grad_output."""
-        return self._add_hook("backward_pre", hook)
+        hooks = self._hook_tables()
+        handle = RemovableHandle(hooks["backward_pre"], hook)
+        if prepend:
+            hooks["backward_pre"].move_to_end(handle.id, last=False)
+        return handle
 
     def register_backward_hook(self, hook):
         """PyTorch's deprecated form, whose grad_input are those of the module's last op: not supported."""
         raise errors.UnimplementedError("register_backward_hook: the deprecated form is not supported; use register_full_backward_hook")
 
-    def _add_hook(self, kind, hook):
-        hooks = self.__dict__.setdefault("_hooks", {"forward_pre": {}, "forward": {}, "backward": {}, "backward_pre": {}})
-        return RemovableHandle(hooks[kind], hook)
+    def _hook_tables(self):
+        hooks = self.__dict__.get("_hooks")
+        if hooks is None:
+            hooks = _no_hooks()
+            object.__setattr__(self, "_hooks", hooks)
+        return hooks
 
     # --- registration by attribute -----------------------------------------------------
     def __setattr__(self, name, value):
@@ -635,57 +719,171 @@ def _in_session(value, target):
     return target._session.tensor(array.astype(target.dtype, copy=False))
 
 
-class _BackwardHooks:
-    """One call's full backward (pre-)hooks, on tensor hooks: the output's gradient is grad_output, and the
-    gradient reaching the input through an identity (``view_as``) taken for this call alone is grad_input."""
+class _BackwardHook:
+    """One call's full backward (pre-)hooks, as PyTorch's ``torch.utils.hooks.BackwardHook``: the tensor inputs pass
+    through an identity custom Function whose node's hook sees all their gradients at once (and may replace them), and
+    the outputs through another, whose node's hook sees grad_output first (and runs the pre-hooks)."""
 
-    def __init__(self, module, hooks, args):
-        self.module, self.hooks = module, hooks
-        tensors = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
-        self.wanting = [i for i in tensors if args[i].requires_grad]
-        if len(self.wanting) > 1:
-            raise errors.UnimplementedError(
-                "register_full_backward_hook: a module called with more than one tensor that requires grad (gradwire "
-                "computes each input's gradient apart, not at once); hook the tensors themselves (Tensor.register_hook)"
-            )
-        self.tensor_args = tensors
-        inputs = list(args)
-        for i in self.wanting:
-            inputs[i] = args[i].view_as(args[i])
-            inputs[i].register_hook(self._input_grad)
-        self.inputs = tuple(inputs)
-        self.grad_output = None
+    def __init__(self, module, user_hooks, user_pre_hooks):
+        self.module, self.user_hooks, self.user_pre_hooks = module, user_hooks, user_pre_hooks
+        self.grad_outputs = None
+        self.n_outputs, self.output_tensors_index = -1, None
+        self.n_inputs, self.input_tensors_index = -1, None
 
-    def watch(self, output):
-        if not isinstance(output, Tensor):
-            raise errors.UnimplementedError(
-                f"register_full_backward_hook: a module whose output is a {type(output).__name__}, not one tensor"
-            )
-        if output.requires_grad:
-            output.register_hook(self._output_grad)
+    @staticmethod
+    def _pack_with_none(indices, values, size):
+        packed = [None] * size
+        for i, value in zip(indices, values):
+            packed[i] = value
+        return tuple(packed)
 
-    def _output_grad(self, grad):
-        for hook in list(self.hooks["backward_pre"].values()):
-            changed = hook(self.module, (grad,))
-            if changed is not None:
-                grad = changed[0] if isinstance(changed, (tuple, list)) else changed
-        self.grad_output = (grad,)
-        if not self.wanting:  # no input needs a gradient: the hooks run now, as PyTorch's do
-            self._run_hooks([None] * len(self.tensor_args))
-        return grad
+    def _set_user_hook(self, grad_fn):
+        def hook(grad_input, _):
+            if self.grad_outputs is None:  # the gradient reached the inputs without passing the outputs (double backward)
+                return None
+            packed = self._pack_with_none(self.input_tensors_index, grad_input if isinstance(grad_input, tuple) else (grad_input,), self.n_inputs)
+            for user_hook in self.user_hooks:
+                out = user_hook(self.module, packed, self.grad_outputs)
+                if out is None:
+                    continue
+                if len(out) != len(packed):
+                    raise RuntimeError(f"Backward hook returned an invalid number of grad_input, got {len(out)}, but expected {len(packed)}")
+                packed = out
+            self.grad_outputs = None
+            return tuple(packed[i] for i in self.input_tensors_index)
 
-    def _input_grad(self, grad):
-        return self._run_hooks([grad if i in self.wanting else None for i in self.tensor_args])[self.tensor_args.index(self.wanting[0])]
+        grad_fn.register_hook(hook)
 
-    def _run_hooks(self, grad_input):
-        grad_input = tuple(grad_input)
-        for hook in list(self.hooks["backward"].values()):
-            changed = hook(self.module, grad_input, self.grad_output)
-            if changed is not None:
-                changed = tuple(changed) if isinstance(changed, (tuple, list)) else (changed,)
-                if len(changed) != len(grad_input):
-                    raise errors.InvalidArgumentError(
-                        f"Backward hook returned an invalid number of grad_input, got {len(changed)}, but expected {len(grad_input)}"
-                    )
-                grad_input = changed
-        return grad_input
+    def _apply_on_tensors(self, fn, args):
+        indices = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+        if not (any(args[i].requires_grad for i in indices) and is_grad_enabled()):
+            return args, None
+        new = BackwardHookFunction.apply(*(args[i] for i in indices))
+        grad_fns = [t.grad_fn for t in new if isinstance(t, Tensor) and t.grad_fn is not None]
+        fn(grad_fns[0])
+        out = list(args)
+        for i, value in zip(indices, new):
+            out[i] = value
+        return tuple(out), indices
+
+    def setup_input_hook(self, args):
+        result, self.input_tensors_index = self._apply_on_tensors(self._set_user_hook, args)
+        self.n_inputs = len(args)
+        return result
+
+    def setup_output_hook(self, output):
+        def fn(grad_fn):
+            def hook(_, grad_output):
+                grad_output = grad_output if isinstance(grad_output, tuple) else (grad_output,)
+                self.grad_outputs = self._pack_with_none(self.output_tensors_index, grad_output, self.n_outputs)
+                if self.user_pre_hooks:
+                    expected = len(self.grad_outputs)
+                    for user_pre_hook in self.user_pre_hooks:
+                        changed = user_pre_hook(self.module, self.grad_outputs)
+                        if changed is None:
+                            continue
+                        if len(changed) != expected:
+                            raise RuntimeError(f"Backward pre hook returned an invalid number of grad_output, got {len(changed)}, but expected {expected}")
+                        self.grad_outputs = changed
+                grad_outputs = self.grad_outputs
+                if self.input_tensors_index is None:  # no input needs a gradient: the hooks run now, as PyTorch's
+                    warnings.warn(
+                        "Full backward hook is firing when gradients are computed with respect to module outputs since no inputs "
+                        "require gradients. See https://docs.pytorch.org/docs/main/generated/torch.nn.Module.html"
+                        "#torch.nn.Module.register_full_backward_hook for more details.", stacklevel=_user_stacklevel())
+                    grad_inputs = (None,) * self.n_inputs
+                    for user_hook in self.user_hooks:
+                        changed = user_hook(self.module, grad_inputs, self.grad_outputs)
+                        if changed is not None and not (isinstance(changed, tuple) and all(g is None for g in changed)):
+                            raise RuntimeError("Backward hook for Modules where no input requires gradient should always return None "
+                                               "or None for all gradients.")
+                    self.grad_outputs = None
+                if grad_outputs is not None:
+                    return tuple(grad_outputs[i] for i in self.output_tensors_index)
+                return None
+
+            grad_fn.register_hook(hook)
+
+        is_tuple = isinstance(output, tuple)
+        outputs = output if is_tuple else (output,)
+        result, self.output_tensors_index = self._apply_on_tensors(fn, outputs)
+        self.n_outputs = len(outputs)
+        return result if is_tuple else result[0]
+
+
+class BackwardHookFunction(Function):
+    """PyTorch's ``torch.nn.modules._functions.BackwardHookFunction``: the identity, whose node module hooks read."""
+
+    @staticmethod
+    def forward(ctx, *args):
+        ctx.mark_non_differentiable(*[a for a in args if not a.requires_grad])
+        return args
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return grads
+
+
+def _user_stacklevel():
+    """The ``stacklevel`` of a warning raised here that names the user's line (the first frame outside gradwire), as
+    PyTorch's names the line that called ``backward``."""
+    import sys  # noqa: PLC0415
+
+    package = __file__[: -len("nn/module.py")]
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def _no_hooks():
+    """A module's hook tables: the hooks by handle id, in the order they run, and the flags they were registered with."""
+    return {"forward_pre": OrderedDict(), "forward": OrderedDict(), "backward": OrderedDict(), "backward_pre": OrderedDict(),
+            "forward_pre_kwargs": {}, "forward_kwargs": {}, "forward_always": {}}
+
+
+# --- hooks common to all modules (PyTorch's torch.nn.modules.module.register_module_*) --------------------------------
+_global_backward_pre_hooks: OrderedDict = OrderedDict()
+_global_backward_hooks: OrderedDict = OrderedDict()
+_global_forward_pre_hooks: OrderedDict = OrderedDict()
+_global_forward_hooks: OrderedDict = OrderedDict()
+_global_forward_hooks_always_called: dict = {}
+_global_forward_hooks_with_kwargs: dict = {}
+
+
+def register_module_forward_pre_hook(hook):
+    """``hook(module, args)`` before every module's forward, before the module's own pre-hooks; what it returns (not
+    None) replaces the args. For debugging and profiling, as PyTorch's. Returns a handle with ``remove()``."""
+    return RemovableHandle(_global_forward_pre_hooks, hook)
+
+
+def register_module_forward_hook(hook, *, with_kwargs=False, always_call=False):
+    """``hook(module, args, output)`` (``with_kwargs``: ``hook(module, args, kwargs, output)``) after every module's
+    forward, before the module's own hooks; what it returns (not None) replaces the output. ``always_call``: also when
+    forward raises."""
+    handle = RemovableHandle(_global_forward_hooks, hook, extra=(_global_forward_hooks_always_called, _global_forward_hooks_with_kwargs))
+    if with_kwargs:
+        _global_forward_hooks_with_kwargs[handle.id] = True
+    if always_call:
+        _global_forward_hooks_always_called[handle.id] = True
+    return handle
+
+
+def register_module_full_backward_pre_hook(hook):
+    """``hook(module, grad_output)`` for every module, before the module's own, as ``register_full_backward_pre_hook``."""
+    return RemovableHandle(_global_backward_pre_hooks, hook)
+
+
+def register_module_full_backward_hook(hook):
+    """``hook(module, grad_input, grad_output)`` for every module, before the module's own, as
+    ``register_full_backward_hook``."""
+    return RemovableHandle(_global_backward_hooks, hook)
+
+
+def register_module_backward_hook(hook):
+    """PyTorch's deprecated form, whose grad_input are those of a module's last op: not supported."""
+    raise errors.UnimplementedError("register_module_backward_hook: the deprecated form is not supported; use register_module_full_backward_hook")
+
+
+__all__ = ["Module", "register_module_backward_hook", "register_module_forward_hook", "register_module_forward_pre_hook",
+           "register_module_full_backward_hook", "register_module_full_backward_pre_hook"]

@@ -20,14 +20,16 @@ __all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell"]
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
-def _step(mode, x_part, h, c, weight_hh, bias_hh):
-    """One time step of one cell: ``x_part`` is the input's projection (W_ih x + b_ih) for this step."""
+def _step(mode, x_part, h, c, weight_hh, bias_hh, weight_hr=None):
+    """One time step of one cell: ``x_part`` is the input's projection (W_ih x + b_ih) for this step; an LSTM with
+    projections (``weight_hr``) gives h = W_hr (o * tanh(c)), as PyTorch's ``proj_size``."""
     h_part = F.linear(h, weight_hh, bias_hh)
     if mode == "LSTM":
         gates = x_part + h_part
         i, f, g, o = gates.chunk(4, -1)
         c = i.sigmoid() * g.tanh() + f.sigmoid() * c
-        return o.sigmoid() * c.tanh(), c
+        h = o.sigmoid() * c.tanh()
+        return (h if weight_hr is None else F.linear(h, weight_hr)), c
     if mode == "GRU":
         x_r, x_z, x_n = x_part.chunk(3, -1)
         h_r, h_z, h_n = h_part.chunk(3, -1)
@@ -42,27 +44,32 @@ class _RNNBase(Module):
     def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
                  bidirectional=False, proj_size=0, *, session=None, dtype=None):
         super().__init__()
-        if proj_size:
-            raise errors.UnimplementedError("LSTM: proj_size is not supported")
         if not 0 <= dropout <= 1:
             raise ValueError("dropout should be a number in range [0, 1] representing the probability of an element being zeroed")
         if hidden_size <= 0 or num_layers <= 0:
             raise ValueError("hidden_size must be greater than zero" if hidden_size <= 0 else "num_layers must be greater than zero")
+        if proj_size < 0:
+            raise ValueError("proj_size should be a positive integer or zero to disable projections")
+        if proj_size >= hidden_size:
+            raise ValueError("proj_size has to be smaller than hidden_size")
         session = resolve_session(session)
         self.mode, self.input_size, self.hidden_size, self.num_layers = mode, input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout, self.bidirectional = bias, batch_first, float(dropout), bidirectional
-        self.proj_size = 0
+        self.proj_size = proj_size
         gates = _GATES[mode] * hidden_size
         directions = 2 if bidirectional else 1
+        out_size = proj_size or hidden_size  # h's size (PyTorch's real_hidden_size)
         for layer in range(num_layers):
             for direction in range(directions):
                 suffix = f"_l{layer}" + ("_reverse" if direction else "")
-                width = input_size if layer == 0 else hidden_size * directions
+                width = input_size if layer == 0 else out_size * directions
                 setattr(self, "weight_ih" + suffix, _new_parameter(session, (gates, width), dtype))
-                setattr(self, "weight_hh" + suffix, _new_parameter(session, (gates, hidden_size), dtype))
+                setattr(self, "weight_hh" + suffix, _new_parameter(session, (gates, out_size), dtype))
                 if bias:
                     setattr(self, "bias_ih" + suffix, _new_parameter(session, (gates,), dtype))
                     setattr(self, "bias_hh" + suffix, _new_parameter(session, (gates,), dtype))
+                if proj_size:
+                    setattr(self, "weight_hr" + suffix, _new_parameter(session, (proj_size, hidden_size), dtype))
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -73,7 +80,7 @@ class _RNNBase(Module):
     def _weights(self, layer, direction):
         suffix = f"_l{layer}" + ("_reverse" if direction else "")
         get = lambda name: getattr(self, name + suffix) if self.bias or name.startswith("weight") else None  # noqa: E731
-        return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh")
+        return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh"), (get("weight_hr") if self.proj_size else None)
 
     def forward(self, input, hx=None):
         from .utils.rnn import PackedSequence  # noqa: PLC0415
@@ -100,17 +107,17 @@ class _RNNBase(Module):
         for layer in range(self.num_layers):
             outputs = []
             for direction in range(directions):
-                weight_ih, weight_hh, bias_ih, bias_hh = self._weights(layer, direction)
+                weight_ih, weight_hh, bias_ih, bias_hh, weight_hr = self._weights(layer, direction)
                 projected = F.linear(layer_input, weight_ih, bias_ih)  # every step's input part at once
                 k = layer * directions + direction
                 h, c = h0[k], (c0[k] if c0 is not None else None)
                 steps = [None] * length
                 for t in (reversed(range(length)) if direction else range(length)):
                     if running is None:
-                        h, c = _step(self.mode, projected[t], h, c, weight_hh, bias_hh)
+                        h, c = _step(self.mode, projected[t], h, c, weight_hh, bias_hh, weight_hr)
                         steps[t] = h
                         continue
-                    h_new, c_new = _step(self.mode, projected[t], h, c, weight_hh, bias_hh)
+                    h_new, c_new = _step(self.mode, projected[t], h, c, weight_hh, bias_hh, weight_hr)
                     keep = running[t]  # past its end a sequence keeps its state and outputs zeros, as PyTorch's packed run
                     steps[t] = h_new * keep
                     h = steps[t] + h * (1.0 - keep)
@@ -134,20 +141,26 @@ class _RNNBase(Module):
 
     def _initial_state(self, hx, batch, directions, batched, like):
         count = self.num_layers * directions
+        out_size = self.proj_size or self.hidden_size
         if hx is None:
             zeros = like._session.zeros(count, batch, self.hidden_size, dtype=like.dtype)
-            return zeros, (zeros if self.mode == "LSTM" else None)
+            h0 = zeros if out_size == self.hidden_size else like._session.zeros(count, batch, out_size, dtype=like.dtype)
+            return h0, (zeros if self.mode == "LSTM" else None)
         h0, c0 = hx if self.mode == "LSTM" else (hx, None)
         if not batched:
             h0, c0 = h0.unsqueeze(1), (c0.unsqueeze(1) if c0 is not None else None)
-        expected = (count, batch, self.hidden_size)
-        for name, state in (("hidden", h0), ("cell", c0)):
-            if state is not None and state.shape != expected:
-                raise errors.InvalidArgumentError(f"Expected {name} size {expected}, got {list(state.shape)}")
+        # PyTorch's words: an LSTM's state is hidden[0] (h, proj_size wide with projections) and hidden[1] (c)
+        checks = ((("hidden[0]", h0, out_size), ("hidden[1]", c0, self.hidden_size)) if self.mode == "LSTM"
+                  else (("hidden", h0, self.hidden_size),))
+        for name, state, size in checks:
+            if tuple(state.shape) != (count, batch, size):
+                raise errors.InvalidArgumentError(f"Expected {name} size {(count, batch, size)}, got {list(state.shape)}")
         return h0, c0
 
     def extra_repr(self):
         text = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size != 0:
+            text += f", proj_size={self.proj_size}"
         if self.num_layers != 1:
             text += f", num_layers={self.num_layers}"
         if self.bias is not True:
