@@ -7,7 +7,7 @@
         print(x.grad.numpy())
 """
 
-from . import amp, autograd, backends, cpu, cuda, distributions, errors, func, linalg, nn, optim, profiler, random, special, testing, utils, viz
+from . import accelerator, amp, autograd, backends, cpu, cuda, distributions, errors, func, linalg, nn, optim, profiler, random, special, testing, utils, viz
 from .amp import autocast
 from .amp.autocast_mode import get_autocast_dtype, is_autocast_enabled
 from .autograd import grad
@@ -62,7 +62,7 @@ __all__ = [
     "CancelledError", "DeadlineExceededError", "FailedPreconditionError", "GradwireError", "InternalError",
     "InvalidArgumentError", "InvalidIndexError", "NotFoundError", "PermissionDeniedError", "ResourceExhaustedError", "Session",
     "SessionLostError", "Size", "Tensor",
-    "UnauthenticatedError", "UnavailableError", "UnimplementedError", "amp", "autocast", "autograd", "cpu", "bool_", "cat", "connect", "cuda", "device", "distributions",
+    "UnauthenticatedError", "UnavailableError", "UnimplementedError", "accelerator", "amp", "autocast", "autograd", "cpu", "bool_", "cat", "connect", "cuda", "device", "distributions",
     "einsum", "get_autocast_dtype", "get_default_dtype", "is_autocast_enabled", "set_default_dtype", "uint8", "int8", "int16", "randint_like",
     "enable_grad", "errors", "bfloat16", "float16", "float32", "float64", "complex64", "complex128", "fft", "grad", "int32", "int64",
     "is_grad_enabled", "load",

@@ -503,8 +503,13 @@ def test_cross_entropy_option_refusals_as_in_torch(session):
         F.cross_entropy(x, [0, 1], weight=[1.0, 2.0])
     with pytest.raises(gw.InvalidArgumentError, match="label_smoothing must be between 0.0 and 1.0. Got: 1.5"):
         F.cross_entropy(x, [0, 1], label_smoothing=1.5)
-    with pytest.raises(gw.InvalidArgumentError, match=r"Expected target size \[2, 3\], got \[2, 2\]"):
-        F.cross_entropy(x, np.full((2, 2), 0.5))
+    for target in (np.full((2, 2), 0.5, dtype=np.float32), np.ones((2, 2), dtype=np.int64), np.ones(3, dtype=np.float32), np.ones(3, dtype=np.int32)):
+        for loss, t_loss in ((F.cross_entropy, torch.nn.functional.cross_entropy), (F.nll_loss, torch.nn.functional.nll_loss)):
+            with pytest.raises((RuntimeError, ValueError)) as theirs:  # the target's dims, then its batch size, then its dtype
+                t_loss(torch.zeros(2, 3), torch.from_numpy(target))
+            with pytest.raises(theirs.type) as ours:
+                loss(x, session.tensor(target))
+            assert str(ours.value) == str(theirs.value)
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])

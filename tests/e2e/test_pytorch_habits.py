@@ -984,3 +984,29 @@ def test_float_of_a_tensor_that_requires_grad_warns_as_torch(session):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert float(session.ones(())) == 1.0 and session.ones((), requires_grad=True).item() == 1.0  # no warning, as torch
+
+
+def test_class_index_targets_of_another_dtype_are_refused_as_in_torch(session):
+    F, tF = gw.nn.functional, torch.nn.functional
+    for loss, t_loss in ((F.cross_entropy, tF.cross_entropy), (F.nll_loss, tF.nll_loss)):
+        for target in (np.array([0, 1], dtype=np.int32), np.array([0.0, 1.0], dtype=np.float32)):
+            with pytest.raises(RuntimeError) as theirs:
+                t_loss(torch.ones(2, 3), torch.from_numpy(target))
+            with pytest.raises(RuntimeError) as ours:
+                loss(session.ones(2, 3), session.tensor(target))
+            assert str(ours.value) == str(theirs.value)  # "expected target dtype to be Long or Byte, but got Int"
+        byte = np.array([0, 1], dtype=np.uint8)
+        assert loss(session.ones(2, 3), session.tensor(byte)).item() == pytest.approx(t_loss(torch.ones(2, 3), torch.from_numpy(byte)).item())
+
+
+def test_accelerator_answers_for_the_sessions_server(session):
+    on_gpu = session.device == "cuda"
+    assert gw.accelerator.is_available() is on_gpu and gw.accelerator.device_count() == int(on_gpu)
+    if on_gpu:
+        assert gw.accelerator.current_accelerator() == gw.device("cuda") and gw.accelerator.current_device_index() == 0
+    else:  # as torch on a machine without one
+        assert gw.accelerator.current_accelerator() is torch.accelerator.current_accelerator() is None
+        with pytest.raises(RuntimeError, match="Cannot access accelerator device when none is available."):
+            gw.accelerator.current_device_index()
+    device = "cuda" if gw.accelerator.is_available() else "cpu"  # the tutorials' line
+    assert session.ones(2).to(device).device == session.device

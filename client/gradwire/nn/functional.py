@@ -17,7 +17,7 @@ import numpy as np
 from .. import errors
 from ..floats import is_floating
 from ..amp.autocast_mode import autocast_op
-from ..tensor import Size, Tensor, _op, _op_into, _wrap_dim, cat, stack, where
+from ..tensor import _TENSOR_TYPE_NAMES, Size, Tensor, _op, _op_into, _wrap_dim, cat, stack, where
 
 __all__ = [
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "conv2d", "cross_entropy", "dropout", "elu", "gelu", "leaky_relu", "silu", "softplus", "embedding", "layer_norm", "linear", "log_softmax", "max_pool2d",
@@ -971,6 +971,21 @@ def _as_target(target, like):
     return like._session.tensor(array.astype(np.int64, copy=False))
 
 
+def _class_indices(target, input):
+    """cross_entropy's and nll_loss's class indices: int64 or uint8 (PyTorch's "Long or Byte"), checked in PyTorch's
+    order (the target's dims and batch size, then its dtype: int32 labels are a common slip, and a float target not of
+    the input's shape is not class probabilities)."""
+    shape, dtype = (target._shape, target._dtype) if isinstance(target, Tensor) else (np.shape(target), np.asarray(target).dtype)
+    if shape is not None and input._shape is not None and input.ndim <= 2:
+        if len(shape) > 1:
+            raise errors.InvalidArgumentError("0D or 1D target tensor expected, multi-target not supported")
+        if input.ndim == 2 and len(shape) == 1 and shape[0] != input.shape[0]:
+            raise errors.InvalidValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size ({shape[0]}).")
+    if dtype is not None and dtype not in (np.dtype(np.int64), np.dtype(np.uint8)) and (isinstance(target, Tensor) or dtype.kind not in "iu"):
+        raise errors.InvalidArgumentError(f"expected target dtype to be Long or Byte, but got {_TENSOR_TYPE_NAMES.get(dtype, dtype.name)}")
+    return _as_target(target, input)
+
+
 def _check_reduction(reduction):
     if reduction not in _REDUCTIONS:
         raise errors.InvalidValueError(f"{reduction} is not a valid value for reduction")
@@ -1018,9 +1033,13 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     _check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise errors.InvalidArgumentError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
-    if _is_float(target):
+    if tuple(np.shape(target)) == tuple(input.shape):  # PyTorch's rule: a target of the input's shape holds probabilities
+        if not _is_float(target):
+            dtype = target.dtype if isinstance(target, Tensor) else np.asarray(target).dtype
+            raise errors.InvalidArgumentError(
+                f"Expected floating point type for target with class probabilities, got {_TENSOR_TYPE_NAMES.get(dtype, dtype.name)}")
         return _cross_entropy_probabilities(input, _as_probabilities(target, input), weight, reduction, label_smoothing)
-    target = _as_target(target, input)
+    target = _class_indices(target, input)
     if weight is None and not label_smoothing:
         return _op("cross_entropy", (input, target), _given(reduction=(reduction, "mean"), ignore_index=(int(ignore_index), -100)))
     class_dim = 1 if input.ndim > 1 else 0
@@ -1060,7 +1079,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     """Negative log-likelihood of log-probabilities ``input`` at the class indices ``target``; with ``weight``,
     each term weighted by its class's weight and the mean taken over the weights, as PyTorch's."""
     _check_reduction(reduction)
-    target = _as_target(target, input)
+    target = _class_indices(target, input)
     if weight is None:
         return _op("nll_loss", (input, target), _given(reduction=(reduction, "mean"), ignore_index=(int(ignore_index), -100)))
     class_dim = 1 if input.ndim > 1 else 0
