@@ -266,6 +266,7 @@ class Session:
         self._passes_checkpoint_ok = []  # whether each is a backward() without inputs (a reentrant checkpoint refuses the others, as PyTorch's)
         self._seed_base, self._forks = seed, 0  # the last manual seed, and the seeds forked from it since (_fork_seed)
         self._released = []  # handles of collected tensors, sent with the next batch
+        self._interrupted = False  # a read of the stream was cut by Ctrl-C: the next one reconnects (_next_reply)
         self._closed = False
         self._ended_by = None  # the error that ended the stream, if one did
         self._host_buffers = BufferPool()  # downloads land in these: reused once their arrays are gone
@@ -467,14 +468,24 @@ class Session:
         """
         deadline, attempts, wait = None, 0, RECONNECT_BACKOFF_S[0]
         while True:
-            try:
-                return next(self._replies)
-            except grpc.RpcError as error:
-                failure = error
-            except StopIteration:  # the stream ended without the replies owed: a transport's doing
+            if self._interrupted:  # the last read was cut by Ctrl-C: its call is not read again (see below)
+                self._interrupted = False
                 failure = None
-            except ValueError:  # a read cut by Ctrl-C left the call unable to read again ("call error 8"): a new stream
-                failure = None
+            else:
+                try:
+                    return next(self._replies)
+                except grpc.RpcError as error:
+                    failure = error
+                except StopIteration:  # the stream ended without the replies owed: a transport's doing
+                    failure = None
+                except ValueError:  # a read cut by Ctrl-C left the call unable to read again ("call error 8"): a new stream
+                    failure = None
+                except BaseException:
+                    # Ctrl-C while reading: gRPC's call keeps its read outstanding, and a second read on it can
+                    # complete twice, which kills the channel's event thread (every later call hangs). The next
+                    # read opens a new stream instead and resends what is unacknowledged.
+                    self._interrupted = True
+                    raise
             if not self._retryable(failure):
                 raise self._end(failure, attempts)
             now = time.monotonic()
