@@ -223,6 +223,26 @@ def _expand(inputs, params):
     return tuple(shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(sizes)), inputs[0]._dtype
 
 
+def _diagonal(inputs, params):
+    shape, offset = inputs[0]._shape, params["offset"]
+    d1, d2 = params["dim1"] % len(shape), params["dim2"] % len(shape)
+    if d1 == d2:
+        return None
+    rows, cols = shape[d1], shape[d2]
+    length = max(0, min(rows, cols - offset) if offset >= 0 else min(rows + offset, cols))
+    return tuple(n for k, n in enumerate(shape) if k not in (d1, d2)) + (length,), inputs[0]._dtype
+
+
+def _unfold(inputs, params):
+    shape, size, step = inputs[0]._shape, params["size"], params["step"]
+    if not shape:
+        return (1,), inputs[0]._dtype
+    d = params["dimension"] % len(shape)
+    if size > shape[d] or step <= 0 or size < 0:
+        return None
+    return shape[:d] + ((shape[d] - size) // step + 1,) + shape[d + 1 :] + (size,), inputs[0]._dtype
+
+
 def _cat(inputs, params):
     shapes = [x._shape for x in inputs]
     if any(s is None for s in shapes):
@@ -373,7 +393,8 @@ def _test(inputs, params):
 
 
 def _bool_reduction(inputs, params):
-    return _reduced(inputs[0]._shape, params.get("dim"), params.get("keepdim", False)), _BOOL
+    dtype = inputs[0]._dtype  # all/any of uint8 is uint8, as PyTorch's
+    return _reduced(inputs[0]._shape, params.get("dim"), params.get("keepdim", False)), dtype if dtype == np.uint8 else _BOOL
 
 
 def _float_elementwise(inputs, params):
@@ -537,6 +558,9 @@ INFER = {
     "unsqueeze": _unsqueeze,
     "squeeze": _squeeze,
     "expand": _expand,
+    "diagonal": _diagonal,
+    "unfold": _unfold,
+    "as_strided": lambda inputs, params: (tuple(params["size"]), inputs[0]._dtype),
     "cat": _cat,
     "stack": _stack,
     "to": _to,
@@ -571,16 +595,41 @@ def index_shape(shape, parts):
         basic = _basic_index_shape(shape, parts)
         if basic is not _NOT_BASIC:
             return basic
+    # PyTorch's order: the ints (and 0-d integer tensors) select first, a bool is a new dim indexed by [0] or [];
+    # the arrays then index the dims that are left (adjacent ones keep their place, as NumPy's rule has it there)
     stand_ins = []
     for part in parts:
         if hasattr(part, "_shape"):
-            if part._shape is None or part._dtype is None or part._dtype.kind not in "iu" or part._dtype.itemsize < 4:  # (uint8: a mask)
+            if part._shape is None or part._dtype is None:
                 return None
-            part = np.lib.stride_tricks.as_strided(np.zeros(1, np.intp), part._shape, (0,) * len(part._shape))
+            if part._dtype.kind not in "iu" or part._dtype.itemsize < 4:  # a mask's result depends on its values (uint8: a mask)
+                return None
+            part = 0 if not part._shape else np.lib.stride_tricks.as_strided(np.zeros(1, np.intp), part._shape, (0,) * len(part._shape))
+        elif isinstance(part, np.ndarray) and part.ndim == 0 and part.dtype.kind in "iu":
+            part = int(part)
         stand_ins.append(part)
+    specified = sum(0 if part is None or part is Ellipsis or isinstance(part, (bool, np.bool_)) else
+                    part.ndim if isinstance(part, np.ndarray) and part.dtype == np.bool_ else 1 for part in stand_ins)
+    basic, advanced = [], []
+    for part in stand_ins:
+        if part is Ellipsis:
+            basic.extend([slice(None)] * max(len(shape) - specified, 0))
+            advanced.extend([slice(None)] * max(len(shape) - specified, 0))
+        elif isinstance(part, (bool, np.bool_)) or (isinstance(part, np.ndarray) and part.dtype == np.bool_ and part.ndim == 0):
+            basic.append(None)
+            advanced.append(np.zeros(1 if part else 0, np.intp))
+        elif isinstance(part, np.ndarray):
+            basic.extend([slice(None)] * (part.ndim if part.dtype == np.bool_ else 1))
+            advanced.append(part)
+        elif isinstance(part, (int, np.integer)):
+            basic.append(part)
+        else:
+            basic.append(part)
+            advanced.append(slice(None))
     base = np.lib.stride_tricks.as_strided(np.zeros(1, np.bool_), shape, (0,) * len(shape))
     try:
-        return base[tuple(stand_ins)].shape
+        out = base[tuple(basic)]
+        return out[tuple(advanced)].shape if any(isinstance(part, np.ndarray) for part in advanced) else out.shape
     except (IndexError, TypeError, ValueError):
         return None  # the server says what is wrong
 

@@ -155,8 +155,8 @@ def sum_to_size(self, *size):
 
 def unfold(self, dimension, size, step):
     """Every window of ``size`` elements along ``dimension``, ``step`` apart: that dim becomes the windows and a new
-    last dim of ``size`` their elements, as ``torch.Tensor.unfold`` (a gather here, not a view; windows that overlap
-    add their gradients)."""
+    last dim of ``size`` their elements, as ``torch.Tensor.unfold`` (a view; windows that overlap
+    add their gradients, and refuse an in-place write)."""
     d = _wrap_dim(dimension, self.ndim)
     length = self.shape[d] if self.ndim else 1
     if size > length:
@@ -165,11 +165,7 @@ def unfold(self, dimension, size, step):
         raise errors.InvalidArgumentError(f"step is {step} but must be > 0")
     if size < 0:
         raise errors.InvalidArgumentError(f"size is {size} but must be >= 0")
-    if not self.ndim:
-        return self.reshape(1)
-    windows = (length - size) // step + 1
-    positions = np.arange(windows, dtype=np.int64)[:, None] * step + np.arange(size, dtype=np.int64)
-    return self.movedim(d, -1)[..., positions].movedim(-2, d)
+    return _op("unfold", (self,), {"dimension": d, "size": int(size), "step": int(step)})  # a view: writes reach self
 
 
 def unflatten(self, dim, sizes):
@@ -659,6 +655,17 @@ def _view_strides(name, params, shape, base_shape, base_strides):
                 k += 1
         strides.extend(base_strides[k:])
         return tuple(strides)
+    if name == "diagonal":
+        n = len(base_shape)
+        d1, d2 = params["dim1"] % n, params["dim2"] % n
+        return tuple(s for k, s in enumerate(base_strides) if k not in (d1, d2)) + (base_strides[d1] + base_strides[d2],)
+    if name == "unfold" and base_shape:
+        d = params["dimension"] % len(base_shape)
+        return base_strides[:d] + (base_strides[d] * params["step"],) + base_strides[d + 1 :] + (base_strides[d],)
+    if name == "as_strided":
+        return tuple(params["stride"])
+    if name == "view_dtype" and shape == base_shape:
+        return base_strides
     return _c_strides(shape)
 
 

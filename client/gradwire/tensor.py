@@ -845,17 +845,27 @@ class Tensor:
                 raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
             if not -self._shape[0] <= key < self._shape[0]:
                 raise IndexError(f"index {key} is out of bounds for dimension 0 with size {self._shape[0]}")
+        if type(key) is list and len(key) < 32 and any(isinstance(part, (Tensor, list, tuple, np.ndarray, slice)) or part is None or part is Ellipsis
+                                                       for part in key):
+            key = tuple(key)  # x[[[0, 1], [1, 2]]] is x[[0, 1], [1, 2]]: PyTorch's (and old NumPy's) rule for a short list
         parts = []
         keep = []  # index tensors made here live until the command is queued
         known = []  # the parts as the client knows them, for the output's shape
         for part in key if isinstance(key, tuple) else (key,):
-            if isinstance(part, Tensor):
+            if isinstance(part, (bool, np.bool_)):  # a new dim, of 1 element or none (PyTorch's): a 0-d mask on the wire
+                index = self._session.tensor(np.asarray(bool(part)))
+                keep.append(index)
+                parts.append(Handle(index._handle))
+                known.append(np.asarray(bool(part)))
+            elif isinstance(part, Tensor):
                 if part._dtype is not None and part._dtype.kind in "iu" and part._dtype.itemsize < 4:
                     _small_index(part._dtype)  # uint8: a mask, with PyTorch's warning (the server reads it as one)
                 parts.append(Handle(part._handle))
                 known.append(part)
             elif isinstance(part, (list, np.ndarray)):
                 array = np.asarray(part)
+                if array.size == 0 and array.dtype.kind == "f" and not isinstance(part, np.ndarray):  # x[[]]: no indices
+                    array = array.astype(np.int64)
                 if array.dtype.kind not in "iub":
                     raise errors.InvalidArgumentError("tensors used as indices must be long, int, byte or bool tensors")
                 if array.dtype == uint8 and isinstance(part, np.ndarray):  # a mask, as torch takes a uint8 array (int8: indices)
@@ -880,7 +890,7 @@ class Tensor:
     def sum(self, dim=None, keepdim=False, *, dtype=None):
         """The sum over ``dim`` (all elements by default, or with ``dim=()``, as PyTorch's); ``dtype``: computed in
         that dtype, as PyTorch's."""
-        return _op("sum", (self if dtype is None else self.to(dtype),), {"dim": _every_dim_if_none(dim), "keepdim": keepdim})
+        return _in_dtype(_op("sum", (self if dtype is None else self.to(dtype),), {"dim": _every_dim_if_none(dim), "keepdim": keepdim}), dtype)
 
     def mean(self, dim=None, keepdim=False, *, dtype=None):
         return _op("mean", (self if dtype is None else self.to(dtype),), {"dim": _every_dim_if_none(dim), "keepdim": keepdim})
@@ -937,13 +947,34 @@ class Tensor:
             raise errors.InvalidArgumentError("torch.clamp: At least one of 'min' or 'max' must not be None")
         if isinstance(min, Tensor) or isinstance(max, Tensor):  # tensor bounds, elementwise: a gradient to each where it binds
             out = self if min is None else where(self < min, min, self)
-            return out if max is None else where(out > max, max, out)
+            out = out if max is None else where(out > max, max, out)
+            if not is_floating(out.dtype):
+                return out
+            nan = self.isnan()
+            for bound in (min, max):
+                if isinstance(bound, Tensor):
+                    nan = nan | bound.isnan()
+                elif bound is not None and math.isnan(bound):
+                    nan = nan | True
+            return where(nan, math.nan, out)
         return _op("clamp", (self,), {"min": min, "max": max})
 
     def reshape(self, *shape):
         return _op("reshape", (self,), {"shape": _sizes(shape)})
 
-    view = reshape
+    def view(self, *shape):
+        """``reshape``'s view; ``x.view(dtype)``: x's bytes read as ``dtype`` (of another size, the last dim scales),
+        a view that is not differentiable, as PyTorch's."""
+        if len(shape) == 1 and not isinstance(shape[0], (int, np.integer, tuple, list, Tensor)) and shape[0] is not None:
+            dtype = as_dtype(shape[0])
+            return self if dtype == self._dtype else _op("view_dtype", (self,), {"dtype": dtype.name})
+        return self.reshape(*shape)
+
+    def as_strided(self, size, stride, storage_offset=None):
+        """A view of this tensor's elements, in row-major order from ``storage_offset`` (0 by default), with
+        ``size`` and ``stride``, as ``torch.Tensor.as_strided`` reads a contiguous tensor's storage (this one must
+        be contiguous on the server, and the view within its elements)."""
+        return _op("as_strided", (self,), {"size": _sizes((size,)), "stride": _sizes((stride,)), "storage_offset": int(storage_offset or 0)})
 
     def flatten(self, start_dim=0, end_dim=-1):
         """``torch.Tensor.flatten``: dims ``start_dim`` to ``end_dim`` made one (a 0-d tensor becomes 1-d)."""
@@ -976,11 +1007,13 @@ class Tensor:
     def triu(self, diagonal=0):
         return _op("triu", (self,), {"diagonal": diagonal})
 
-    def cumsum(self, dim):
-        return _op("cumsum", (self,), {"dim": dim})
+    def cumsum(self, dim, *, dtype=None):
+        """Running sums along ``dim``; ``dtype``: computed in that dtype, as PyTorch's."""
+        return _in_dtype(_op("cumsum", (self if dtype is None else self.to(dtype),), {"dim": dim}), dtype)
 
-    def prod(self, dim=None, keepdim=False):
-        return _op("prod", (self,), {"dim": dim, "keepdim": keepdim})
+    def prod(self, dim=None, keepdim=False, *, dtype=None):
+        """The product over ``dim`` (all elements by default); ``dtype``: computed in that dtype, as PyTorch's."""
+        return _in_dtype(_op("prod", (self if dtype is None else self.to(dtype),), {"dim": dim, "keepdim": keepdim}), dtype)
 
     def amax(self, dim=(), keepdim=False):
         """The maximum over ``dim`` (an int or a tuple; every dim by default); ties share the gradient."""
@@ -1047,10 +1080,8 @@ class Tensor:
         size = self.shape[dim] if self.ndim else 1
         if not 1 <= k <= size:
             raise IndexError(f"kthvalue(): selected number k out of range for dimension {dim}")
-        values, indices = self.sort(dim) if self.ndim else (self, self.long() * 0)
-        lead = (slice(None),) * dim
-        pick = lead + ((slice(k - 1, k),) if keepdim else (k - 1,)) if self.ndim else ()
-        return kthvalue_result(values[pick], indices[pick])
+        values, indices = _op("kthvalue", (self,), {"k": k, "dim": dim, "keepdim": keepdim}, outputs=2)
+        return kthvalue_result(values, indices)
 
     def mode(self, dim=-1, keepdim=False):
         """The most frequent value along ``dim`` (the smallest of those tied) and the index of its last occurrence,
@@ -1073,44 +1104,45 @@ class Tensor:
 
     def median(self, dim=None, keepdim=False):
         """The lower median (of all elements: a 0-d tensor; along ``dim``: values and indices), as ``torch.median``."""
-        if dim is None:
+        if self._dtype is not None and self._dtype == bool_:
+            raise errors.UnimplementedError('"median_cpu" not implemented for \'Bool\'')
+        if dim is None:  # NaN if any; the gradient shared by the elements equal to the median, as PyTorch's
             flat = self.reshape(-1)
-            return flat.sort().values[(flat.shape[0] - 1) // 2]
-        dim = _wrap_dim(dim, self.ndim)
-        result = self.kthvalue((self.shape[dim] - 1) // 2 + 1 if self.ndim else 1, dim, keepdim)
-        return median_result(*result)
+            n = flat.shape[0]
+            if n == 0:
+                return self._session.full((), math.nan, dtype=self.dtype)
+            value = flat.sort().values[(n - 1) // 2]
+            if not is_floating(self.dtype):
+                return value
+            nan = flat.isnan()
+            any_nan = nan.any()
+            tied = flat == where(any_nan, math.nan, value.detach())  # (none where a NaN is)
+            shared = where(tied, flat, -math.inf).amax()  # amax shares its gradient evenly among its ties
+            nans = where(nan, flat, 0.0).sum() / nan.sum().clamp(min=1)  # NaN, its gradient shared by the NaNs
+            return where(any_nan, nans, shared)
+        d = _wrap_dim(dim, self.ndim)
+        x = self.reshape(1) if self.ndim == 0 else self
+        values, indices = x.sort(d)  # NaN last, in their order: a row's first NaN is at its count of numbers
+        n = x.shape[d]
+        if is_floating(self.dtype):
+            nan = x.isnan()
+            pick = where(nan.any(d, keepdim=True), nan.logical_not().sum(d, keepdim=True), (n - 1) // 2)
+        else:
+            pick = self._session.full(tuple(n_ if k != d else 1 for k, n_ in enumerate(x.shape)), (n - 1) // 2, dtype=int64)
+        values, indices = values.gather(d, pick), indices.gather(d, pick)
+        if self.ndim == 0:
+            values, indices = values.reshape(()), indices.reshape(())
+        elif not keepdim:
+            values, indices = values.squeeze(d), indices.squeeze(d)
+        return median_result(values, indices)
 
     @_amp.autocast_op("quantile")
     def quantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
         """The ``q``-quantile(s) along ``dim`` (of all elements by default), as ``torch.quantile``: between the two
-        nearest sorted values, by ``interpolation`` (linear, lower, higher, nearest, midpoint)."""
+        nearest sorted values, by ``interpolation`` (linear, lower, higher, nearest, midpoint); NaN where a NaN is."""
         if interpolation not in ("linear", "lower", "higher", "nearest", "midpoint"):
             raise errors.InvalidArgumentError("quantile() interpolation must be one of linear, lower, higher, midpoint or nearest. Got " + str(interpolation))
-        many = not isinstance(q, (int, float))
-        qs = [float(v) for v in (q.tolist() if isinstance(q, Tensor) else np.asarray(q).reshape(-1).tolist())] if many else [float(q)]
-        if any(not 0.0 <= v <= 1.0 for v in qs):
-            raise errors.InvalidArgumentError("quantile() q values must be in the range [0, 1]")
-        source = self.reshape(-1) if dim is None else self
-        d = 0 if dim is None else _wrap_dim(dim, self.ndim)
-        ordered = source.sort(d).values
-        n, lead = source.shape[d], (slice(None),) * d
-        out = []
-        for v in qs:
-            position = v * (n - 1)
-            low, high = math.floor(position), math.ceil(position)
-            if interpolation == "nearest":
-                low = high = int(round(position))  # half to even, as torch's
-            elif interpolation == "lower":
-                high = low
-            elif interpolation == "higher":
-                low = high
-            below, above = ordered[lead + (low,)], ordered[lead + (high,)]
-            weight = 0.5 if interpolation == "midpoint" else position - low
-            value = below if low == high or weight == 0 else below + (above - below) * weight
-            out.append(value.unsqueeze(d) if keepdim and dim is not None else value)
-        if dim is None and keepdim:
-            out = [v.reshape((1,) * self.ndim) for v in out]
-        return stack(out) if many else out[0]
+        return _quantile(self, q, dim, keepdim, interpolation, ignore_nan=False)
 
     def argsort(self, dim=-1, descending=False, stable=False):
         return self.sort(dim, descending).indices
@@ -1528,8 +1560,9 @@ class Tensor:
     def lerp_(self, end, weight):
         return self.add_((end - self) * weight)
 
-    def cumprod(self, dim):
-        return _op("cumprod", (self,), {"dim": dim})
+    def cumprod(self, dim, *, dtype=None):
+        """Running products along ``dim``; ``dtype``: computed in that dtype, as PyTorch's."""
+        return _in_dtype(_op("cumprod", (self if dtype is None else self.to(dtype),), {"dim": dim}), dtype)
 
     def nonzero(self, *, as_tuple=False):
         """The indices of the nonzero elements, (n, ndim) int64 (``as_tuple``: one index tensor per dim), as PyTorch's."""
@@ -1560,11 +1593,7 @@ class Tensor:
         dim1, dim2 = _wrap_dim(dim1, n), _wrap_dim(dim2, n)
         if dim1 == dim2:
             raise errors.InvalidArgumentError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
-        moved = self.permute([d for d in range(n) if d not in (dim1, dim2)] + [dim1, dim2])
-        rows, cols = self.shape[dim1], self.shape[dim2]
-        length = max(0, min(rows, cols - offset) if offset >= 0 else min(rows + offset, cols))
-        start_row, start_col = max(-offset, 0), max(offset, 0)
-        return moved[..., np.arange(start_row, start_row + length), np.arange(start_col, start_col + length)]
+        return _op("diagonal", (self,), {"offset": int(offset), "dim1": dim1, "dim2": dim2})  # a view: writes reach self
 
     def diag(self, diagonal=0):
         """A 1-D tensor's values on a square matrix's ``diagonal``, or a matrix's diagonal, as ``torch.diag``."""
@@ -1583,8 +1612,10 @@ class Tensor:
         return self.diagonal().sum()
 
     def lerp(self, end, weight):
-        """``self + weight * (end - self)``, as ``torch.lerp``."""
-        return self + weight * (end - self)
+        """``self + weight * (end - self)`` below weight 0.5, ``end - (end - self) * (1 - weight)`` from it, as ``torch.lerp``."""
+        if isinstance(weight, Tensor):
+            return where(weight.abs() < 0.5, self + weight * (end - self), end - (end - self) * (1 - weight))
+        return self + weight * (end - self) if abs(weight) < 0.5 else end - (end - self) * (1 - weight)
 
     @_amp.autocast_op("addmm")
     def addmm(self, mat1, mat2, *, beta=1, alpha=1):
@@ -1597,13 +1628,12 @@ class Tensor:
         return self + _scaled(tensor1 / tensor2, value)
 
     def hypot(self, other):
-        return (self * self + other * other).sqrt()
+        """sqrt(self^2 + other^2), inf where either is infinite, as ``torch.hypot``."""
+        return _op("hypot", (self, other))
 
     def logaddexp(self, other):
-        """log(exp(self) + exp(other)), without overflow."""
-        top = maximum(self, other).detach()
-        top = where(top.isfinite(), top, 0.0)
-        return ((self - top).exp() + (other - top).exp()).log() + top
+        """log(exp(self) + exp(other)), without overflow, as ``torch.logaddexp``."""
+        return _op("logaddexp", (self, other))
 
     def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
         """NaN, +inf and -inf replaced (by 0 and the dtype's largest and smallest finite values unless given)."""
@@ -1620,7 +1650,8 @@ class Tensor:
 
     def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
         """Elementwise ``|self - other| <= atol + rtol * |other|`` (infinities equal to themselves), as ``torch.isclose``."""
-        close = ((self - other).abs() <= atol + rtol * other.abs()) | (self == other)
+        error = (self - other).abs()  # an infinity is close only to itself: its error is not finite
+        close = (error.isfinite() & (error <= atol + rtol * other.abs())) | (self == other)
         return close | (self.isnan() & other.isnan()) if equal_nan else close
 
     def diff(self, n=1, dim=-1):
@@ -1804,7 +1835,10 @@ class Tensor:
             raise errors.InvalidArgumentError(
                 f"nanmean(): expected input to have floating point or complex dtype but got {_TENSOR_TYPE_NAMES.get(x.dtype, x.dtype.name)}"
             )
-        return x.nansum(dim, keepdim) / x.isnan().logical_not().sum(dim, keepdim)
+        count = x.isnan().logical_not().sum(dim, keepdim)
+        empty = count == 0  # all NaN: PyTorch's nansum / 0 passes each element a NaN gradient
+        mean = x.nansum(dim, keepdim) / where(empty, 1, count)
+        return where(empty, x.sum(dim, keepdim) * where(empty, math.nan, 0.0), mean)
 
     def take(self, index):
         """The elements at ``index`` of this tensor read as 1-D, in ``index``'s shape, as ``torch.take``."""
@@ -1884,12 +1918,11 @@ class Tensor:
 
     def logit(self, eps=None):
         """log(p / (1 - p)), with p clamped to [eps, 1 - eps] first when ``eps`` is given, as ``torch.logit``."""
-        p = self if eps is None else self.clamp(eps, 1 - eps)
-        return (p / (1 - p)).log()
+        return _op("logit", (self,), None if eps is None else {"eps": float(eps)})
 
     def xlogy(self, other):
         """``self * log(other)``, 0 where self is 0 (unless other is NaN), as ``torch.xlogy``."""
-        return _xlog(self, other, lambda y: y.log() if isinstance(y, Tensor) else math.log(y))
+        return _op("xlogy", (self, other))
 
     def sinc(self):
         """sin(pi x) / (pi x), 1 at 0 (where its gradient is 0), as ``torch.sinc``."""
@@ -2096,42 +2129,7 @@ class Tensor:
         ``torch.nanquantile``."""
         if interpolation not in ("linear", "lower", "higher", "nearest", "midpoint"):
             raise errors.InvalidArgumentError(f"quantile() interpolation must be one of linear, lower, higher, midpoint or nearest, but got {interpolation}")
-        if not is_floating(self.dtype):
-            raise errors.InvalidArgumentError("quantile() input tensor must be either float or double dtype")
-        many = not isinstance(q, (int, float))
-        qs = [float(v) for v in (q.tolist() if isinstance(q, Tensor) else np.asarray(q).reshape(-1).tolist())] if many else [float(q)]
-        if many and any(not 0.0 <= v <= 1.0 for v in qs):
-            raise errors.InvalidArgumentError("quantile() q values must be in the range [0, 1]")
-        if not many and not 0.0 <= qs[0] <= 1.0:
-            raise errors.InvalidArgumentError(f"quantile() q must be in the range [0, 1] but got {qs[0]}")
-        source = self.reshape(-1) if dim is None else self.reshape(1) if self.ndim == 0 else self
-        d = 0 if dim is None else _wrap_dim(dim, self.ndim)
-        ordered = source.sort(d).values  # NaN sort last: the first count are the numbers
-        count = source.isnan().logical_not().sum(d, keepdim=True)
-        last = (count - 1).clamp(min=0).to(self.dtype)
-        out = []
-        for v in qs:
-            position = last * v
-            if interpolation == "nearest":
-                low = high = position.round()  # half to even, as torch's
-            else:
-                low, high = position.floor(), position.ceil()
-                if interpolation == "lower":
-                    high = low
-                elif interpolation == "higher":
-                    low = high
-            below = ordered.gather(d, low.long())
-            if interpolation in ("linear", "midpoint"):
-                above = ordered.gather(d, high.long())
-                value = below.lerp(above, 0.5 if interpolation == "midpoint" else position - low)
-            else:
-                value = below
-            if dim is None:
-                value = value.reshape((1,) * self.ndim if keepdim else ())
-            elif not keepdim or self.ndim == 0:
-                value = value.squeeze(d) if self.ndim else value.reshape(())
-            out.append(value)
-        return stack(out) if many else out[0]
+        return _quantile(self, q, dim, keepdim, interpolation, ignore_nan=True)
 
     def cov(self, *, correction=1, fweights=None, aweights=None):
         """The covariance of the rows (variables) over the columns (observations), as ``torch.cov``: ``fweights`` (integer
@@ -2392,15 +2390,58 @@ def _nan_ignoring_extreme(name, x, other, wins):
     return where(wins(other) | other.isnan(), x, other)
 
 
-def _xlog(x, y, log):
-    """``x * log(y)``, 0 where x is 0 and y is not NaN (xlogy, xlog1py): the zero's gradient passes to neither."""
-    if not isinstance(x, Tensor):
-        x = y._session.full((), x, dtype=y.dtype if is_floating(y.dtype) else defaults.current)
-    zero = x == 0
-    if isinstance(y, Tensor):
-        zero = zero & y.isnan().logical_not()
-        y = where(zero, 1.0, y)  # log(1) = 0 where the product is 0: finite gradients there
-    return where(zero, 0.0, x * log(y))
+def _quantile(self, q, dim, keepdim, interpolation, ignore_nan):
+    """quantile and nanquantile, as PyTorch's: the sorted values (NaN last), ranks q (n - 1) in the input's dtype (with a
+    NaN, quantile's rank is the last: NaN; nanquantile's count the numbers only), then the two values either side,
+    lerped."""
+    if self.dtype not in (float32, float64):
+        raise errors.InvalidArgumentError("quantile() input tensor must be either float or double dtype")
+    if self.numel() == 0:
+        raise errors.InvalidArgumentError("quantile() input tensor must be non-empty")
+    many = not isinstance(q, (int, float))
+    qs = [float(v) for v in (q.tolist() if isinstance(q, Tensor) else np.asarray(q).reshape(-1).tolist())] if many else [float(q)]
+    if many and any(not 0.0 <= v <= 1.0 for v in qs):
+        raise errors.InvalidArgumentError("quantile() q values must be in the range [0, 1]")
+    if not many and not 0.0 <= qs[0] <= 1.0:
+        raise errors.InvalidArgumentError(f"quantile() q must be in the range [0, 1] but got {qs[0]}")
+    source = self.reshape(-1) if dim is None else self.reshape(1) if self.ndim == 0 else self
+    d = 0 if dim is None else _wrap_dim(dim, self.ndim)
+    ordered = source.sort(d).values  # NaN sort last: the first count are the numbers
+    nan = source.isnan()
+    if ignore_nan:
+        last = (nan.logical_not().sum(d, keepdim=True) - 1).clamp(min=0).to(self.dtype)
+    else:
+        last = self._session.full((), float(source.shape[d] - 1), dtype=self.dtype)
+        has_nan = nan.any(d, keepdim=True)
+    out = []
+    for v in qs:
+        position = last * v if ignore_nan else where(has_nan, last, last * v)
+        if interpolation == "nearest":
+            low = high = position.round()  # half to even, as torch's
+        else:
+            low, high = position.floor(), position.ceil()
+            if interpolation == "lower":
+                high = low
+            elif interpolation == "higher":
+                low = high
+        below = ordered.gather(d, low.long())
+        if interpolation in ("linear", "midpoint"):
+            above = ordered.gather(d, high.long())
+            value = below.lerp(above, 0.5 if interpolation == "midpoint" else position - low)
+        else:
+            value = below
+        if dim is None:
+            value = value.reshape((1,) * self.ndim if keepdim else ())
+        elif not keepdim or self.ndim == 0:
+            value = value.squeeze(d) if self.ndim else value.reshape(())
+        out.append(value)
+    return stack(out) if many else out[0]
+
+
+def _in_dtype(out, dtype):
+    """A reduction's result in the ``dtype=`` asked for: integer sums and products run in int64 on the server, and
+    wrap into a narrower integer dtype the same way after as during, as PyTorch's accumulate does."""
+    return out if dtype is None or out.dtype == dtype else out.to(dtype)
 
 
 def _beta_scaled(input, beta):
@@ -2716,7 +2757,8 @@ def _op(name, inputs, params=None, outputs=1, metas=None, extras=None):
     return results[0] if outputs == 1 else tuple(results)
 
 
-_VIEW_OPS = frozenset(("reshape", "transpose", "permute", "expand", "squeeze", "unsqueeze"))  # and x[basic key]
+_VIEW_OPS = frozenset(("reshape", "transpose", "permute", "expand", "squeeze", "unsqueeze", "diagonal", "unfold", "as_strided",
+                       "view_dtype"))  # and x[basic key]
 _NO_DEFAULT_DTYPE = frozenset(("index", "to", "dropout", "index_put"))  # the server's engine calls take no such param
 
 
@@ -2840,7 +2882,7 @@ _FUNCTION_NAMES = (
     *_UNARY[12:], "arcsin", "arccos", "arctan", "fix", "negative", "square", "round", "prod", "amax", "amin", "logsumexp", "all", "any",
     "count_nonzero", "flip", "roll", "tile", "sort", "argsort", "topk", "clamp_min", "clamp_max", "clip", "narrow", "movedim",
     "moveaxis", "mm", "bmm", "mv", "dot", "outer", "ger", "atan2", "arctan2", "fmod", "allclose", "equal", "logical_and", "logical_or",
-    "logical_xor", "cumprod", "nonzero", "argwhere", "scatter_add", "index_select", "masked_select", "diagonal", "diag", "trace",
+    "logical_xor", "cumprod", "nonzero", "argwhere", "scatter_add", "index_select", "masked_select", "diagonal", "as_strided", "diag", "trace",
     "lerp", "addmm", "addcmul", "addcdiv", "hypot", "logaddexp", "nan_to_num", "isclose", "diff", "repeat_interleave", "kron", "cross",
     "scatter", "index_add", "index_fill", "kthvalue", "median", "quantile", "unique", "bincount", "inverse", "det", "slogdet", "logdet", "svd",
     "cholesky", "cholesky_solve", "cholesky_inverse", "matrix_exp", "matrix_power", "pinverse", "qr", "triangular_solve", "lu", "lu_solve", "orgqr", "geqrf",

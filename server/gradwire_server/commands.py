@@ -406,6 +406,8 @@ def _op_into(session, op, call, inputs, params):
     if op.outputs or not inputs or _input_handles(op)[0] != op.into:
         raise InvalidRequest(f"{op.name}: an op into a tensor takes that tensor as input 0 and has no outputs")
     engine, rest = session.engine, inputs[1:]
+    for other in rest:  # a source that is partly the memory written is refused, as PyTorch's
+        engine.check_overlap(op.name, inputs[0], other, params.get("key") if op.name == "index_put" else None)
 
     def compute(source):
         return call(engine, source, *rest, **params) if call else engine.apply(op.name, source, *rest, **params)

@@ -218,6 +218,26 @@ def test_params_of_the_wrong_kind_are_invalid_not_internal(attacker):
     release_all(attacker, 66, 67, 68)
 
 
+def test_odd_index_keys_and_view_params_are_answered_not_internal(attacker):
+    """A 0-d mask (a new dim, as PyTorch's: it was a server error), and the strided views' bad params."""
+    x = pb.Operand(handle=1)
+    ints = lambda *values: pb.Param(ints=pb.IntList(values=list(values)))  # noqa: E731
+    results = run(attacker, dict(op=pb.Op(name="any", inputs=[x], outputs=[90])),
+                  dict(op=pb.Op(name="index", inputs=[x], params={"key": pb.Param(key=pb.IndexKey(parts=[pb.IndexPart(handle=90)]))}, outputs=[91])),
+                  dict(fetch=pb.Fetch(handle=91)))
+    assert errors_of(results) == []
+    one_error(run(attacker, dict(op=pb.Op(name="diagonal", inputs=[x], params={"offset": pb.Param(i=0), "dim1": pb.Param(i=0), "dim2": pb.Param(i=1)},
+                                          outputs=[92]))), "INVALID_ARGUMENT", "diagonal")
+    one_error(run(attacker, dict(op=pb.Op(name="unfold", inputs=[x], params={"dimension": pb.Param(i=0), "size": pb.Param(i=1), "step": pb.Param(i=0)},
+                                          outputs=[93]))), "INVALID_ARGUMENT", "step is 0 but must be > 0")
+    one_error(run(attacker, dict(op=pb.Op(name="as_strided", inputs=[x], params={"size": ints(3), "stride": ints(1), "storage_offset": pb.Param(i=0)},
+                                          outputs=[94]))), "INVALID_ARGUMENT", "out of bounds for storage")
+    one_error(run(attacker, dict(op=pb.Op(name="as_strided", inputs=[x], params={"size": ints(2), "stride": ints(-1)}, outputs=[95]))),
+              "INVALID_ARGUMENT", "Negative strides")
+    one_error(run(attacker, dict(op=pb.Op(name="view_dtype", inputs=[x], params={"dtype": pb.Param(s="float33")}, outputs=[96]))), "INVALID_ARGUMENT", "")
+    release_all(attacker, 90, 91, 92, 93, 94, 95, 96)
+
+
 # --- shapes and byte lengths --------------------------------------------------------------------------
 
 

@@ -121,6 +121,34 @@ digamma = _special("digamma")  # d/dx lgamma
 polygamma = _special("polygamma", params=("n",))  # the n-th derivative of digamma
 i0 = _special("i0")  # the modified Bessel function of the first kind, order 0
 i1 = _special("i1")  # order 1: i0's derivative (no op of its own: i0's gradient is not traced)
+i0e = _special("i0e")  # i0 scaled by exp(-|x|)
+i1e = _special("i1e")  # i1 scaled by exp(-|x|)
+ndtri = _special("ndtri")  # the standard normal quantile function
+bessel_j0 = _special("j0")  # the Bessel functions of the first kind, orders 0 and 1
+bessel_j1 = _special("j1")
+
+
+def _special2(name):
+    """A function of ``scipy.special`` of two arrays (broadcast), in their float dtype (SciPy's, CuPy's on CUDA)."""
+
+    def function(xp, x, y):
+        if xp is numpy:
+            import scipy.special as module
+        else:
+            import cupyx.scipy.special as module
+        out = getattr(module, name)(x, y)
+        dtype = next((a.dtype for a in (x, y) if getattr(a, "dtype", None) is not None and a.dtype.kind == "f"), None)
+        return out.astype(dtype, copy=False) if dtype is not None and out.dtype != dtype else out
+
+    function.__name__ = name
+    return function
+
+
+gammainc = _special2("gammainc")  # the regularized lower incomplete gamma function P(a, x)
+gammaincc = _special2("gammaincc")  # its complement Q(a, x)
+zeta = _special2("zeta")  # the Hurwitz zeta function
+xlogy = _special2("xlogy")  # x log y, 0 at x = 0 (NaN y stays NaN)
+xlog1py = _special2("xlog1py")  # x log1p y
 
 
 # glibc's mallopt parameters

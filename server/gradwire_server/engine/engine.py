@@ -19,7 +19,7 @@ from .dtypes import COMPUTE, DEFAULT_FLOAT, checked_integer, complex_of, is_floa
 from .errors import DeviceError, DTypeError, GraphError, IndexOutOfRange, InvalidArgument, NotForComplex, ShapeError
 from .graph import DROPPED, AccumulateGrad, Meta, Node, is_grad_enabled, set_grad_enabled, walk_backward
 from .traced import Traced, TracedNumpy, traced_input_grads
-from .ops import OPS
+from .ops import OPS, Staged, at, site
 from .tensor import Tensor
 from .vjps import NON_DIFFERENTIABLE, VJPS
 
@@ -38,6 +38,7 @@ COMPLEX_OPS = frozenset((
     "repeat", "tril", "triu", "abs", "isnan", "isinf", "isfinite", "masked_fill", "einsum", "linear",
     "real", "imag", "conj", "angle", "complex", "fftn", "ifftn", "rfftn", "irfftn",
     "linalg_eig",
+    "diagonal", "unfold", "as_strided", "view_dtype",
 ))
 _INPLACE = {"add": "add", "sub": "subtract", "mul": "multiply", "div": "true_divide"}
 
@@ -216,12 +217,16 @@ class Engine:
             raise InvalidArgument(f"{name}() needs at least one tensor input")
         if not is_floating(target) and (name in _FLOAT_RESULTS or any(type(a) is float for a in arrays)):
             target = self.default_float  # true division and float scalars make integer tensors float
+        elif target == _BOOL and name != "where" and any(type(a) is int for a in arrays):
+            target = _INT64  # an int meets bool tensors as int64, as PyTorch's (bool << 3 is int64)
+        if name == "pow" and target.kind in "iu" and type(arrays[1]) is int and arrays[1] < 0:
+            raise InvalidArgument("Integers to negative integer powers are not allowed.")
         if name == "where":
             if arrays[0].dtype != np.bool_:
                 raise DTypeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype {arrays[0].dtype}")
             # numbers alone: PyTorch's types for them (float32 with a float, else int64, or bool for two bools)
             target = promote_tensors((a.dtype, a.ndim) for a in arrays[1:] if not isinstance(a, _SCALARS))
-            if target is None:
+            if target is None or (target == _BOOL and any(type(a) is int for a in arrays[1:])):  # an int makes bools int64
                 target = _BOOL if all(type(a) is bool for a in arrays[1:]) else _INT64
             if not is_floating(target) and any(type(a) is float for a in arrays[1:]):
                 target = self.default_float
@@ -314,7 +319,10 @@ class Engine:
         parts = self._key_parts(key, None if x is None else x.shape)
         if x is not None and self.backend.wraps_indices:
             try:
-                _check_index_bounds(x.shape, parts)
+                if type(parts) is Staged:  # the arrays index what the ints, slices and None leave
+                    _check_index_bounds(x.array[parts[: parts.n]].shape, parts[parts.n :])
+                else:
+                    _check_index_bounds(x.shape, parts)
             except IndexError as error:
                 if name is None:
                     raise
@@ -322,31 +330,62 @@ class Engine:
         return parts
 
     def _key_parts(self, key, shape=None):
-        """The key's parts; a boolean mask checked against the dims of ``shape`` it covers (until an Ellipsis, after
-        which the dims are not counted here), as PyTorch checks one, then turned into the indices where it is True."""
+        """The key's parts as the array module takes them, by PyTorch's rules: a 0-d integer tensor is an int (a select),
+        a bool or 0-d boolean tensor a new dim indexed by ``[0]`` or ``[]``, an empty list no indices; a boolean mask
+        checked against the dims of ``shape`` it covers, as PyTorch checks one, then turned into the indices where it
+        is True. With ``shape``: where ints and integer arrays meet, a ``Staged`` key (the ints select first, the
+        arrays index what is left, as PyTorch's), and an Ellipsis that covers no dim left out (arrays on either side
+        of it are adjacent, as PyTorch's)."""
+        if type(key) is Staged:  # normalized already
+            return key
         xp = self.xp
         parts = []
-        dim = 0  # the dim of ``shape`` the next part indexes (None once past an Ellipsis)
         for part in key if type(key) is tuple else (key,):
             if type(part) is Tensor:
                 part = part.array
+            elif isinstance(part, (bool, np.bool_)):
+                part = xp.asarray(bool(part))
             elif isinstance(part, (list, np.ndarray)) or (xp is not np and isinstance(part, xp.ndarray)):
                 part = xp.asarray(part)
+                if part.size == 0 and part.dtype.kind == "f":  # x[[]]: no indices, as PyTorch's
+                    part = part.astype(np.int64)
             elif not (part is None or part is Ellipsis or isinstance(part, (int, np.integer, slice))):
                 raise InvalidArgument(f"index: unsupported index of type {type(part).__name__}")
             if hasattr(part, "dtype"):
-                if part.dtype == np.bool_ or part.dtype == np.uint8:  # uint8: a mask too, as PyTorch's (the SDK warns)
-                    if shape is not None and dim is not None:
-                        _check_mask(part.shape, shape, dim)
-                        dim += part.ndim
-                    parts.extend(part.nonzero())  # a mask is the indices where it is True
-                    continue
-                if part.dtype.kind not in "iu" or part.dtype.itemsize < 4:  # int8, int16: refused, as PyTorch
-                    raise InvalidArgument("tensors used as indices must be long, int, byte or bool tensors")
-            if dim is not None:
-                dim = None if part is Ellipsis else dim + (part is not None)
+                if part.dtype == np.uint8:  # a mask too, as PyTorch's (the SDK warns)
+                    part = part.astype(np.bool_)
+                if part.dtype != np.bool_:
+                    if part.dtype.kind not in "iu" or part.dtype.itemsize < 4:  # int8, int16: refused, as PyTorch
+                        raise InvalidArgument("tensors used as indices must be long, int, byte or bool tensors")
+                    if part.ndim == 0:  # a select, as an int (PyTorch's)
+                        part = int(part)
             parts.append(part)
-        return tuple(parts)
+        # the dims the parts take, but an Ellipsis (a mask its own ndim; None and a 0-d mask none)
+        specified = sum(0 if part is None or part is Ellipsis else part.ndim if _is_mask(part) else 1 for part in parts)
+        out = []
+        dim = 0  # the dim of ``shape`` the next part indexes
+        covered = None  # the dims an Ellipsis covers
+        for part in parts:
+            if part is Ellipsis:
+                if shape is not None and covered is None:
+                    covered = max(len(shape) - specified, 0)
+                    dim += covered
+            elif _is_mask(part) and part.ndim:
+                if shape is not None:
+                    _check_mask(part.shape, shape, dim)
+                dim += part.ndim
+                out.extend(part.nonzero())  # a mask is the indices where it is True
+                continue
+            elif part is not None and not _is_mask(part):
+                dim += 1
+            out.append(part)
+        if shape is None or not any(hasattr(part, "dtype") for part in out):
+            return tuple(out)
+        if covered == 0:  # arrays on either side of it stay adjacent, as PyTorch's (NumPy's would part them)
+            out = [part for part in out if part is not Ellipsis]
+        if any(type(part) is int or isinstance(part, np.integer) for part in out):
+            return _staged(xp, out, len(shape) - specified)
+        return tuple(out)
 
     def reduce_with_index(self, name, x, dim=None, keepdim=False):
         """``max``/``min``: over everything a 0-d tensor; along ``dim`` a named tuple (values, indices)."""
@@ -388,6 +427,8 @@ class Engine:
         Where autograd records it (grad mode on; target or ``other`` requires grad) it goes through ``apply_into``:
         ``add sub mul div`` as themselves, ``zero copy setitem`` as ``index_put``.
         """
+        if type(other) is Tensor:
+            self.check_overlap(name, target, other, key if name == "setitem" else None)
         if is_grad_enabled() and (target._requires_grad or (type(other) is Tensor and other._requires_grad)):
             if name in _INPLACE:
                 return self.apply_into(name, target, lambda source: self.apply(name, source, other))
@@ -405,7 +446,8 @@ class Engine:
             if name == "zero":
                 array[...] = 0
             elif name == "setitem":
-                array[self._normalize_key(key, target)] = self._input_array(name, other)
+                dest, at_key = site(array, self._normalize_key(key, target))
+                dest[at_key] = self._input_array(name, other)
             elif name == "copy":
                 self.xp.copyto(array, self._input_array(name, other), casting="unsafe")  # copy_ casts to any dtype, as PyTorch's
             elif name in _INPLACE:
@@ -426,11 +468,17 @@ class Engine:
             if name == "setitem" and ("could not broadcast" in str(error) or "could not be broadcast" in str(error)):
                 raise ShapeError(
                     f"shape mismatch: value tensor of shape {list(self.xp.shape(self._input_array(name, other)))} cannot be "
-                    f"broadcast to indexing result of shape {list(array[self._normalize_key(key)].shape)}"
+                    f"broadcast to indexing result of shape {list(at(array, self._normalize_key(key, target)).shape)}"
                 ) from None
             raise _explain(name + "_", (target, other), {}, error) from None
         target._version[0] += 1
         return target
+
+    def check_overlap(self, name, target, source, key=None):
+        """Refuse ``target.name_(source)`` (``key``: ``target[key] = source``) where source is partly target's memory,
+        as PyTorch's (``c[1:] = c[:-1]``)."""
+        if type(source) is Tensor and (key is None or _overlap(target.array, source.array) is not None):  # (the key read only then)
+            _check_overlap(name, target.array, source.array, None if key is None else self._normalize_key(key, target))
 
     def apply_into(self, name, target, compute):
         """``target.name_(...)`` as PyTorch's in-place ops: ``compute(source)`` runs op ``name`` out of place on
@@ -859,6 +907,65 @@ def _check_index_bounds(shape, parts):
         dim += 1
 
 
+def _check_overlap(name, target, source, key=None):
+    """PyTorch's refusal of an in-place write whose source is partly the memory written (``c[1:] = c[:-1]``; the same
+    elements, ``c[:] = c``, are fine); ``x[arrays] = v``: any of x's memory. Tensors whose elements do not fill their
+    span of memory go unchecked, as PyTorch's (too hard to tell)."""
+    advanced = key is not None and (type(key) is Staged or any(hasattr(part, "dtype") for part in key))
+    written = target if key is None or advanced else target[key]
+    overlap = _overlap(written, source)
+    if overlap == "partial" or (overlap and advanced):
+        raise InvalidArgument(f"{name}_: unsupported operation: some elements of the input tensor and the written-to tensor refer to a single "
+                              "memory location. Please clone() the tensor before performing the operation.")
+
+
+def _overlap(a, b):
+    """How two arrays' memory meets: None, "full" (the same elements) or "partial"; None where either is not an array,
+    is empty, or leaves gaps in (or repeats elements of) its span of memory."""
+    spans = []
+    for x in (a, b):
+        if not hasattr(x, "strides") or not x.size or not x.ndim:
+            return None
+        start = x.__array_interface__["data"][0] if hasattr(x, "__array_interface__") else x.data.ptr
+        low = start + sum((n - 1) * s for n, s in zip(x.shape, x.strides) if s < 0)
+        high = start + sum((n - 1) * s for n, s in zip(x.shape, x.strides) if s > 0) + x.itemsize
+        if high - low != x.size * x.itemsize:
+            return None
+        spans.append((start, low, high))
+    (a_start, a_low, a_high), (b_start, b_low, b_high) = spans
+    if a_high <= b_low or b_high <= a_low:
+        return None
+    return "full" if a_start == b_start and a.shape == b.shape and a.strides == b.strides else "partial"
+
+
+def _is_mask(part) -> bool:
+    return getattr(part, "dtype", None) is not None and part.dtype == np.bool_
+
+
+def _staged(xp, parts, covered):
+    """``parts`` (ints, slices, None, Ellipsis, integer arrays, 0-d masks) as a ``Staged`` key: first the ints, slices,
+    None and Ellipsis (a 0-d mask: a new dim), then the arrays on the dims that are left (a 0-d mask's: [0] or [])."""
+    basic, advanced = [], []
+    for part in parts:
+        if part is Ellipsis:
+            basic.extend((slice(None),) * covered)
+            advanced.extend((slice(None),) * covered)
+        elif type(part) is int or isinstance(part, np.integer):
+            basic.append(part)
+        elif part is None or type(part) is slice:
+            basic.append(part)
+            advanced.append(slice(None))
+        elif part.dtype == np.bool_:  # (0-d)
+            basic.append(None)
+            advanced.append(xp.zeros(1 if bool(part) else 0, np.int64))
+        else:
+            basic.append(slice(None))
+            advanced.append(part)
+    key = Staged(tuple(basic) + tuple(advanced))
+    key.n = len(basic)
+    return key
+
+
 def _dims_indexed(part) -> int:
     """How many of the array's dims an index part takes: a boolean mask its own ndim, anything else one."""
     return part.ndim if getattr(part, "dtype", None) is not None and part.dtype == np.bool_ else 1
@@ -914,12 +1021,12 @@ def _refuse_integers(name, array, params, default):
 
 
 _BOOL, _INT64 = np.dtype(np.bool_), np.dtype(np.int64)
-_FLOAT_RESULTS = frozenset(("div", "atan2", "copysign"))  # ops whose integer inputs compute in the default float dtype
+_FLOAT_RESULTS = frozenset(("div", "atan2", "copysign", "xlogy", "xlog1py", "zeta"))  # ops whose integer inputs compute in the default float dtype
 # what an op does with an integer or bool input 0, as PyTorch: float ops compute in the default float dtype
 _INTEGER_RULES = {
     **dict.fromkeys(["exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "log1p", "expm1", "rsqrt", "reciprocal", "tan", "asin",
                      "acos", "atan", "sinh", "cosh", "log2", "log10", "exp2", "erf", "erfinv", "logsumexp", "erfc", "erfcx",
-                     "lgamma", "digamma", "polygamma", "i0", "asinh", "acosh", "atanh", "angle", "fftn", "ifftn", "rfftn", "irfftn"],
+                     "lgamma", "digamma", "polygamma", "i0", "i0e", "i1", "i1e", "ndtri", "logit", "entr", "bessel_j0", "bessel_j1", "asinh", "acosh", "atanh", "angle", "fftn", "ifftn", "rfftn", "irfftn"],
                     _to_default_float),
     "clamp": _clamp_bounds,
     **dict.fromkeys(["mean", "var", "std", "norm", "softmax", "log_softmax", "leaky_relu", "silu", "gelu", "softplus", "elu"], _refuse_integers),

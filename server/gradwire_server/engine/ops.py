@@ -16,7 +16,8 @@ from typing import Callable, NamedTuple, Optional, Union
 import numpy as np
 
 from . import linalg, nn
-from .backend import digamma, erf, erfc, erfcx, erfinv, i0, lgamma, polygamma
+from . import backend
+from .backend import as_strided, digamma, erf, erfc, erfcx, erfinv, i0, lgamma, polygamma
 from .dtypes import TORCH_NAMES, checked_integer, torch_name
 from .errors import DTypeError, InvalidArgument
 
@@ -58,6 +59,7 @@ def _log_softmax(xp, x, dim):
 def _reduce_with_index(which):
     def forward(xp, x, dim=None, keepdim=False):
         if dim is None:
+            _refuse_empty(which, x)
             return x.max() if which == "max" else x.min()
         if x.ndim == 0:  # PyTorch's 0-d tensor has dim 0 (and -1): its own value, at index 0
             _axis(dim, 0)  # PyTorch's 0-d tensor has dim 0 (and -1)
@@ -121,6 +123,8 @@ def _expand(xp, x, sizes):
             raise ValueError(f"The expanded size of the tensor ({n}) must match the existing size ({x.shape[i - lead]}) at non-singleton "
                              f"dimension {i}.  Target sizes: {list(sizes)}.  Tensor sizes: {list(x.shape)}")
     shape = tuple(x.shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(sizes))
+    if all(n == 1 for n in shape[:lead]) and all(n == x.shape[i - lead] for i, n in enumerate(shape) if i >= lead):
+        return x[(None,) * lead]  # nothing broadcast: a view that takes in-place writes, as PyTorch's
     return xp.broadcast_to(x, shape)
 
 
@@ -180,6 +184,8 @@ def _integer_division(ufunc):
     """``//`` and ``%``: floor rounding, as PyTorch's and NumPy's; an integer division by zero is an error, not 0."""
 
     def forward(xp, x, y):
+        if getattr(x, "dtype", None) == np.bool_:  # (promoted: both bool)
+            raise TypeError(f'"{"div_floor" if ufunc == "floor_divide" else ufunc}_cpu" not implemented for \'Bool\'')
         if not _is_float(x) and (not y if isinstance(y, (bool, int)) else y.dtype.kind in "biu" and not y.all()):
             raise ValueError("ZeroDivisionError")  # PyTorch's words
         return getattr(xp, ufunc)(x, y)
@@ -222,8 +228,9 @@ def _triangle(which):
 
 
 def _cumsum(xp, x, dim):
-    # integer and bool tensors sum in int64, as PyTorch's
-    return xp.cumsum(x, axis=dim, dtype=xp.int64 if x.dtype.kind in "biu" else x.dtype)
+    # integer and bool tensors sum in int64, as PyTorch's; a 0-d tensor stays 0-d
+    out = xp.cumsum(x, axis=dim, dtype=xp.int64 if x.dtype.kind in "biu" else x.dtype)
+    return out.reshape(()) if x.ndim == 0 else out
 
 
 def _gather(xp, x, index, dim):
@@ -286,11 +293,109 @@ def _index_put(xp, x, value, key, accumulate=False):
     Under autograd the SDK's ``x[key] = value`` and ``x.copy_(value)`` (key ``()``) are this op with its result
     written back into x (``Engine.apply_into``)."""
     out = x.copy()
+    dest, key = site(out, key)
     if accumulate:
-        xp.add.at(out, key, xp.broadcast_to(xp.asarray(value).astype(x.dtype), out[key].shape))
+        xp.add.at(dest, key, xp.broadcast_to(xp.asarray(value).astype(x.dtype), dest[key].shape))
     else:
-        out[key] = value
+        dest[key] = value
     return out
+
+
+class Staged(tuple):
+    """An index key in two steps, as PyTorch indexes where ints and integer arrays meet (``x[1, :, [0, 1]]``): the
+    first ``n`` parts (ints, slices, None) take a view, the rest (slices, arrays) index that view. NumPy's one step
+    would count the ints among the arrays and move the result's dims (``Engine._key_parts`` makes these)."""
+
+    n = 0
+
+
+def at(array, key):
+    """``array[key]``, a ``Staged`` key in its two steps."""
+    if type(key) is Staged:
+        return array[key[: key.n]][key[key.n :]]
+    return array[key]
+
+
+def site(array, key):
+    """(the array to write into, the key to write at): ``dest[k] = value`` writes ``array[key]``."""
+    if type(key) is Staged:
+        return array[key[: key.n]], key[key.n :]
+    return array, key
+
+
+def _strided(xp, x, shape, strides):
+    """A view of x's memory; read-only where a dim of more than one element has stride 0 (an in-place write to it is
+    refused, as PyTorch refuses one to memory that several elements share)."""
+    out = as_strided(xp, x, tuple(shape), tuple(strides))
+    if any(s == 0 and n > 1 for n, s in zip(shape, strides)) and hasattr(out.flags, "writeable"):
+        out.flags.writeable = False
+    return out
+
+
+def _diagonal(xp, x, offset=0, dim1=0, dim2=1):
+    """``x.diagonal(offset, dim1, dim2)``: a view whose last dim is the diagonal, writable (NumPy's is read-only)."""
+    d1, d2 = _axis(dim1, x.ndim), _axis(dim2, x.ndim)
+    if x.ndim < 2 or d1 == d2:
+        raise ValueError(f"diagonal dimensions cannot be identical {dim1}, {dim2}" if x.ndim >= 2 else
+                         f"diagonal(): input must be at least 2-D, got {x.ndim}-D")
+    rows, cols = x.shape[d1], x.shape[d2]
+    length = max(0, min(rows, cols - offset) if offset >= 0 else min(rows + offset, cols))
+    start = [slice(None)] * x.ndim
+    if length:  # the diagonal's first element
+        start[d1], start[d2] = slice(max(-offset, 0), None), slice(max(offset, 0), None)
+    base = x[tuple(start)]
+    others = [d for d in range(x.ndim) if d not in (d1, d2)]
+    return _strided(xp, base, [x.shape[d] for d in others] + [length], [x.strides[d] for d in others] + [x.strides[d1] + x.strides[d2]])
+
+
+def _unfold(xp, x, dimension, size, step):
+    """``x.unfold(dimension, size, step)``: a view, the windows along ``dimension`` and their elements a new last dim.
+    Windows that overlap make it read-only (several of its elements are one element of x)."""
+    if x.ndim == 0:
+        return x.reshape(1)
+    d = _axis(dimension, x.ndim)
+    if size > x.shape[d]:
+        raise ValueError(f"maximum size for tensor at dimension {d} is {x.shape[d]} but size is {size}")
+    if step <= 0:
+        raise ValueError(f"step is {step} but must be > 0")
+    shape, strides = list(x.shape), list(x.strides)
+    shape[d], strides[d] = (x.shape[d] - size) // step + 1, x.strides[d] * step
+    out = _strided(xp, x, shape + [size], strides + [x.strides[d]])
+    if step < size and shape[d] > 1 and size > 0 and hasattr(out.flags, "writeable"):
+        out.flags.writeable = False
+    return out
+
+
+def _as_strided(xp, x, size, stride, storage_offset=0):
+    """``x.as_strided(size, stride, storage_offset)``: a view of x's elements in row-major order from
+    ``storage_offset``; x must be contiguous here, and the view within its elements (PyTorch reads x's storage)."""
+    size, stride = tuple(int(n) for n in size), tuple(int(s) for s in stride)
+    if len(size) != len(stride):
+        raise ValueError(f"mismatch in length of strides and shape")
+    if any(s < 0 for s in stride):
+        raise ValueError(f"as_strided: Negative strides are not supported at the moment, got strides: {list(stride)}")
+    if not x.flags.c_contiguous:
+        raise ValueError("as_strided: of a tensor that is not contiguous is not supported here (call .contiguous() first)")
+    needed = 0 if 0 in size else storage_offset + 1 + sum((n - 1) * s for n, s in zip(size, stride))
+    if storage_offset < 0 or needed > x.size:
+        raise ValueError(f"setStorage: sizes {list(size)}, strides {list(stride)}, storage offset {storage_offset}, and itemsize "
+                         f"{x.itemsize} requiring a storage size of {needed * x.itemsize} are out of bounds for storage of size {x.nbytes}")
+    flat = x.reshape(-1)[storage_offset:] if x.size else x.reshape(-1)
+    return _strided(xp, flat, size, tuple(s * x.itemsize for s in stride))
+
+
+def _view_dtype(xp, x, dtype):
+    """``x.view(dtype)``: x's bytes read as ``dtype``; of another size, the last dim scales, as PyTorch's."""
+    dtype = np.dtype(dtype)
+    if dtype.itemsize != x.itemsize:
+        if x.ndim == 0:
+            raise ValueError("self.dim() cannot be 0 to view " + torch_name(x.dtype) + " as " + torch_name(dtype) + " (different element sizes)")
+        if x.shape[-1] > 1 and x.strides[-1] != x.itemsize:
+            raise ValueError("self.stride(-1) must be 1 to view " + torch_name(x.dtype) + " as " + torch_name(dtype) + " (different element sizes)")
+        if (x.shape[-1] * x.itemsize) % dtype.itemsize:
+            raise ValueError(f"self.size(-1) must be divisible by {dtype.itemsize // x.itemsize} to view {torch_name(x.dtype)} as "
+                             f"{torch_name(dtype)} (different element sizes), but got {x.shape[-1]}")
+    return x.view(dtype)
 
 
 def view_of(xp, array, steps):
@@ -366,6 +471,8 @@ def _round(xp, x, decimals=0):
 
 
 def _sign(xp, x):
+    if x.dtype.kind == "f":  # sign(NaN) is 0, as PyTorch's
+        return xp.where(xp.isnan(x), 0, xp.sign(x)).astype(x.dtype)
     return x.copy() if x.dtype.kind == "b" else xp.sign(x)
 
 
@@ -382,7 +489,8 @@ def _float_test(which):
 
 def _all_any(which):
     def forward(xp, x, dim=None, keepdim=False):
-        return getattr(x, which)(axis=dim, keepdims=keepdim)
+        out = getattr(x, which)(axis=dim, keepdims=keepdim)
+        return xp.asarray(out).astype(xp.uint8) if x.dtype == xp.uint8 else out  # uint8 stays uint8, as PyTorch's
 
     return forward
 
@@ -401,9 +509,18 @@ def _prod(xp, x, dim=None, keepdim=False):
     return x.prod(axis=dim, keepdims=keepdim, dtype=xp.int64 if x.dtype.kind in "biu" else x.dtype)
 
 
+def _refuse_empty(name, x):
+    """A reduction of every element of an empty tensor that has no identity: PyTorch's words (NumPy's differ)."""
+    if x.size == 0:
+        raise ValueError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim "
+                         "with the 'dim' argument.")
+
+
 def _amax_amin(which):
     def forward(xp, x, dim=(), keepdim=False):
         dims = None if dim == () or dim is None else dim  # PyTorch's default () is every dim
+        if dims is None:
+            _refuse_empty("a" + which, x)
         return getattr(x, which)(axis=dims, keepdims=keepdim)
 
     return forward
@@ -411,6 +528,8 @@ def _amax_amin(which):
 
 def _logsumexp(xp, x, dim, keepdim=False):
     """log(sum(exp(x))) over ``dim``, shifted by the maximum so that no exp overflows (an infinite maximum: unshifted)."""
+    if x.size == 0:  # over an empty dim: log(0) = -inf, as PyTorch's (no maximum to shift by)
+        return xp.log(xp.exp(x).sum(axis=dim, keepdims=keepdim))
     top = x.max(axis=dim, keepdims=True)
     top = xp.where(xp.isfinite(top), top, 0)
     out = xp.log(xp.exp(x - top).sum(axis=dim, keepdims=True)) + top
@@ -450,11 +569,32 @@ def _topk(xp, x, k, dim=-1, smallest=False):
     size = x.shape[dim] if x.ndim else 1
     if not 0 <= k <= size:
         raise ValueError("selected index k out of range")
+    if x.dtype.kind == "b":
+        raise TypeError("topk does not support bool dtypes on CPU")
     values, index = _sort(xp, x, dim, descending=not smallest)
     if x.ndim == 0:
         return values, index
     part = tuple(slice(None) if d != dim % x.ndim else slice(0, k) for d in range(x.ndim))
-    return values[part], index[part]
+    return values[part], index[part]  # among equal values, the first ones (PyTorch's CPU kernel is not stable: its choice may differ)
+
+
+def _kthvalue(xp, x, k, dim=-1, keepdim=False):
+    """``torch.kthvalue``: the k-th smallest along ``dim`` and its index (by a stable sort: among equal values, the
+    index PyTorch's quickselect picks may differ)."""
+    if x.dtype.kind == "b":
+        raise TypeError('"kthvalue_cpu" not implemented for \'Bool\'')
+    if x.ndim == 0:
+        _axis(dim, 0)
+        if k != 1:
+            raise IndexError("kthvalue(): selected number k out of range for dimension 0")
+        return x.copy(), xp.zeros((), dtype=xp.int64)
+    d = _axis(dim, x.ndim)
+    if not 1 <= k <= x.shape[d]:
+        raise IndexError(f"kthvalue(): selected number k out of range for dimension {d}")
+    _, order = _sort(xp, x, d)
+    index = order[(slice(None),) * d + (slice(k - 1, k),)]
+    values = xp.take_along_axis(x, index, axis=d)
+    return (values, index) if keepdim else (values.squeeze(d), index.squeeze(d))
 
 
 def _both_float(xp, x, y):
@@ -471,6 +611,8 @@ def _atan2(xp, y, x):
 
 def _fmod(xp, x, y):
     """The remainder of a truncated division (its sign is x's), as ``torch.fmod``; an integer division by zero is an error."""
+    if getattr(x, "dtype", None) == np.bool_:
+        raise TypeError('"fmod_cpu" not implemented for \'Bool\'')
     if not _is_float(x) and (not y if isinstance(y, (bool, int)) else y.dtype.kind in "biu" and not y.all()):
         raise ValueError("ZeroDivisionError")
     return xp.fmod(x, y)
@@ -512,8 +654,9 @@ def pad(xp, x, pad, value=None):
     return out[tuple(slice(-min(b, 0), out.shape[d] + min(a, 0)) for d, (b, a) in enumerate(pairs))]
 
 def _cumprod(xp, x, dim):
-    # integer and bool tensors multiply in int64, as PyTorch's
-    return xp.cumprod(x, axis=dim, dtype=xp.int64 if x.dtype.kind in "biu" else x.dtype)
+    # integer and bool tensors multiply in int64, as PyTorch's; a 0-d tensor stays 0-d
+    out = xp.cumprod(x, axis=dim, dtype=xp.int64 if x.dtype.kind in "biu" else x.dtype)
+    return out.reshape(()) if x.ndim == 0 else out
 
 
 def _unique(xp, x, dim):
@@ -822,11 +965,31 @@ defop("add", lambda xp, x, y: x + y, "AddBackward0", 2, broadcasts=True)
 defop("sub", lambda xp, x, y: x - y, "SubBackward0", 2, broadcasts=True)
 defop("mul", lambda xp, x, y: x * y, "MulBackward0", 2, broadcasts=True)
 defop("div", lambda xp, x, y: x / y, "DivBackward0", 2, broadcasts=True)
-defop("pow", lambda xp, x, y: x**y, lambda shapes, params: "PowBackward0" if shapes[1] is None else "PowBackward1", 2, broadcasts=True)
+def _pow(xp, x, y):
+    if getattr(x, "dtype", None) == np.bool_ or (getattr(x, "dtype", None) is None and getattr(y, "dtype", None) == np.bool_):
+        raise TypeError('"pow" not implemented for \'Bool\'')
+    if getattr(y, "dtype", None) is not None and y.dtype.kind == "i" and not _is_float(x) and bool((y < 0).any()):
+        # (a negative number exponent with an integer tensor is refused before it is wrapped: engine._promote)
+        base = xp.asarray(x)
+        safe = base ** xp.where(y < 0, 0, y)
+        odd = (y % 2) == 1
+        negative_power = xp.where(base == 1, 1, xp.where(base == -1, xp.where(odd, -1, 1), 0)).astype(safe.dtype)
+        return xp.where(y < 0, negative_power, safe)
+    return x**y
+
+
+defop("pow", _pow, lambda shapes, params: "PowBackward0" if shapes[1] is None else "PowBackward1", 2, broadcasts=True)
 defop("maximum", lambda xp, x, y: xp.maximum(x, y), "MaximumBackward0", 2, broadcasts=True)
 defop("minimum", lambda xp, x, y: xp.minimum(x, y), "MinimumBackward0", 2, broadcasts=True)
 defop("where", lambda xp, c, x, y: xp.where(c, x, y), "WhereBackward0", 3, broadcasts=True)
-defop("neg", lambda xp, x: -x, "NegBackward0")
+def _neg(xp, x):
+    if x.dtype == np.bool_:
+        raise TypeError("Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a mask, use the "
+                        "`~` or `logical_not()` operator instead.")
+    return -x
+
+
+defop("neg", _neg, "NegBackward0")
 defop("exp", lambda xp, x: xp.exp(x), "ExpBackward0")
 defop("log", lambda xp, x: xp.log(x), "LogBackward0")
 defop("sqrt", lambda xp, x: xp.sqrt(x), "SqrtBackward0")
@@ -877,10 +1040,54 @@ defop("erf", lambda xp, x: erf(xp, x), "ErfBackward0")
 defop("erfinv", lambda xp, x: erfinv(xp, x), "ErfinvBackward0")
 defop("erfc", lambda xp, x: erfc(xp, x), "ErfcBackward0")
 defop("erfcx", lambda xp, x: erfcx(xp, x), "SpecialErfcxBackward0")
-defop("lgamma", lambda xp, x: lgamma(xp, x), "LgammaBackward0")
+defop("lgamma", lambda xp, x: xp.where(x == -np.inf, np.inf, lgamma(xp, x)).astype(x.dtype), "LgammaBackward0")  # lgamma(-inf) = inf
 defop("digamma", _digamma, "DigammaBackward0")
 defop("polygamma", _polygamma, "PolygammaBackward0")  # the order n a param, as torch.polygamma(n, x)'s
 defop("i0", lambda xp, x: i0(xp, x), "I0Backward0")
+defop("i0e", lambda xp, x: backend.i0e(xp, x), "SpecialI0EBackward0")
+defop("i1", lambda xp, x: backend.i1(xp, x), "SpecialI1Backward0")
+defop("i1e", lambda xp, x: backend.i1e(xp, x), "SpecialI1EBackward0")
+defop("ndtri", lambda xp, x: backend.ndtri(xp, x), "SpecialNdtriBackward0")
+defop("bessel_j0", lambda xp, x: backend.bessel_j0(xp, x), "")  # no derivative, as PyTorch's
+defop("bessel_j1", lambda xp, x: backend.bessel_j1(xp, x), "")
+
+
+def _logit(xp, x, eps=None):
+    """log(x / (1 - x)), x clamped to [eps, 1 - eps] first where ``eps`` is given; NaN outside [0, 1], as PyTorch's."""
+    if eps is not None:
+        x = xp.clip(x, eps, 1 - eps)
+    return xp.log(x / (1 - x))
+
+
+def _entr(xp, x):
+    """-x log x: 0 at 0, -inf below it, NaN kept, as ``torch.special.entr``."""
+    positive = x > 0
+    out = xp.where(positive, -x * xp.log(xp.where(positive, x, 1)), xp.where(x == 0, 0, -np.inf))
+    return xp.where(xp.isnan(x), x, out).astype(x.dtype)
+
+
+def _floats_only(kernel, function):
+    """An op PyTorch implements for float tensors only (hypot, logaddexp, igamma): an integer one refused in its words."""
+
+    def forward(xp, *arrays):
+        for a in arrays:
+            if getattr(a, "dtype", None) is not None and a.dtype.kind in "biu":
+                raise DTypeError(f'"{kernel}_cpu" not implemented for \'{torch_name(a.dtype)}\'')
+        return function(xp, *arrays)
+
+    return forward
+
+
+defop("logit", _logit, "LogitBackward0")
+defop("entr", _entr, "SpecialEntrBackward0")
+defop("xlogy", lambda xp, x, y: backend.xlogy(xp, x, y), "XlogyBackward0", 2, broadcasts=True)
+defop("xlog1py", lambda xp, x, y: backend.xlog1py(xp, x, y), "SpecialXlog1PyBackward0", 2, broadcasts=True)
+defop("hypot", _floats_only("hypot", lambda xp, x, y: xp.hypot(x, y)), "HypotBackward0", 2, broadcasts=True)
+defop("logaddexp", _floats_only("logaddexp", lambda xp, x, y: xp.logaddexp(x, y)), "LogaddexpBackward0", 2, broadcasts=True)
+defop("gammainc", _floats_only("igamma", backend.gammainc), "IgammaBackward0", 2, broadcasts=True)
+defop("gammaincc", _floats_only("igammac", backend.gammaincc), "IgammacBackward0", 2, broadcasts=True)
+defop("zeta", lambda xp, x, q: backend.zeta(xp, x, q), "SpecialZetaBackward0", 2, broadcasts=True)
+defop("kthvalue", _kthvalue, "KthvalueBackward0")  # (values, indices)
 defop("atan2", _atan2, "Atan2Backward0", 2, broadcasts=True)
 defop("fmod", _fmod, lambda shapes, params: "FmodBackward0" if shapes[1] is None else "FmodBackward1", 2, broadcasts=True)
 # zero gradient almost everywhere, as PyTorch's: the output requires grad, its gradient is zeros
@@ -963,9 +1170,13 @@ defop("permute", _permute, "PermuteBackward0", view=True)
 defop("expand", _expand, "ExpandBackward0", view=True)
 defop("squeeze", _squeeze, _by_dim("SqueezeBackward0", "SqueezeBackward1"), view=True)
 defop("unsqueeze", lambda xp, x, dim: xp.expand_dims(x, dim), "UnsqueezeBackward0", view=True)
-defop("index", lambda xp, x, key: x[key], _index_node, view=True)
+defop("index", lambda xp, x, key: at(x, key), _index_node, view=True)
 defop("index_put", _index_put, _index_put_node, 2)  # (x, value), the key a param as index's
 defop("copy_slices", _copy_slices, "CopySlices", 2)  # (root, written), the view's steps a param
+defop("diagonal", _diagonal, "DiagonalBackward0", view=True)
+defop("unfold", _unfold, "UnfoldBackward0", view=True)
+defop("as_strided", _as_strided, "AsStridedBackward0", view=True)
+defop("view_dtype", _view_dtype, "", view=True)  # not differentiable, as PyTorch's
 def is_legacy_empty(x) -> bool:
     """A 1-D tensor of no elements: ``torch.cat`` skips it, whatever the others' shapes (PyTorch's legacy rule)."""
     return x.ndim == 1 and x.shape[0] == 0
@@ -1149,7 +1360,14 @@ def resized(xp, a, shape):
 defop("real", lambda xp, x: xp.ascontiguousarray(x.real), "RealBackward0")  # a copy (PyTorch's is a view)
 defop("imag", _imag, "ImagBackward0")
 defop("conj", lambda xp, x: xp.conj(x), "ConjPhysicalBackward0")  # conj_physical: PyTorch's lazy conj bit is not kept
-defop("angle", lambda xp, x: xp.angle(x).astype(x.real.dtype, copy=False), "AngleBackward0")
+def _angle(xp, x):
+    """arg(x); of a real x, pi below 0 and 0 elsewhere (-0.0 included), NaN kept, as PyTorch's."""
+    if x.dtype.kind == "c":
+        return xp.angle(x).astype(x.real.dtype, copy=False)
+    return xp.where(x < 0, np.pi, xp.where(xp.isnan(x), x, 0)).astype(x.dtype)
+
+
+defop("angle", _angle, "AngleBackward0")
 defop("complex", _complex, "ComplexBackward0", 2)
 defop("fftn", lambda xp, x, s, dim, norm="backward": _fftn(xp, x, s, dim, norm), "FftC2CBackward0")
 defop("ifftn", lambda xp, x, s, dim, norm="backward": _fftn(xp, x, s, dim, norm, inverse=True), "FftC2CBackward0")

@@ -36,6 +36,7 @@ TRACEABLE = frozenset({
     "binary_cross_entropy", "copy_slices", "cumprod", "dropout", "einsum", "index_put", "prod", "remainder", "scatter", "sort", "topk",
     "inv", "slogdet", "solve", "cholesky", "cholesky_ex", "solve_triangular", "lu_factor", "linalg_svd", "linalg_eigh", "linalg_qr",
     "erfc", "erfcx", "lgamma", "digamma", "polygamma", "asinh", "acosh", "atanh",
+    "diagonal", "unfold", "as_strided",
 })
 
 
@@ -354,7 +355,7 @@ def _index_grad(xp, g, ans, x, key):
     engine = g.tensor.engine
     if any(hasattr(k, "shape") for k in key):
         exp = engine.xp
-        positions = exp.arange(math.prod(x.shape)).reshape(x.shape)[key].reshape(-1)
+        positions = ops.at(exp.arange(math.prod(x.shape)).reshape(x.shape), key).reshape(-1)
         if exp.unique(positions).size != positions.size:
             if math.prod(x.shape) * positions.size > _MAX_ONE_HOT:
                 raise NoDerivative("an index that names an element twice, in a tensor this large")
@@ -538,7 +539,8 @@ def _index_put_grad_x(xp, g, ans, x, value, key, accumulate=False):
         return g
 
     def write(mask, exp):
-        mask[key] = 0
+        dest, k = ops.site(mask, key)
+        dest[k] = 0
 
     return _written_over(g, write)
 
@@ -573,6 +575,43 @@ def _pad_grad(xp, g, ans, x, pad, value=None):
     return _apply("pad", g, pad=tuple(-n for n in pad))
 
 
+def _diagonal_grad(xp, g, ans, x, offset=0, dim1=0, dim2=1):
+    """``x.diagonal()``'s gradient, recorded: g written into zeros of x's shape at the diagonal's elements."""
+    engine = g.tensor.engine
+    n = len(x.shape)
+    d1, d2 = ops._axis(dim1, n), ops._axis(dim2, n)
+    order = [d for d in range(n) if d not in (d1, d2)] + [d1, d2]
+    steps = engine.xp.arange(g.shape[-1])
+    moved = engine.zeros(tuple(x.shape[d] for d in order), dtype=g.dtype)
+    written = Traced(engine.index_put(moved, g.tensor, (Ellipsis, steps + max(-offset, 0), steps + max(offset, 0))))
+    return _apply("permute", written, dims=tuple(int(k) for k in np.argsort(order)))
+
+
+def _unfold_grad(xp, g, ans, x, dimension, size, step):
+    """``x.unfold()``'s gradient, recorded: each window's g added into its elements."""
+    engine = g.tensor.engine
+    if not x.shape:
+        return g.reshape(())
+    n = len(x.shape)
+    d = ops._axis(dimension, n)
+    order = [k for k in range(n) if k != d] + [d]
+    positions = engine.xp.arange(g.shape[d])[:, None] * step + engine.xp.arange(size)
+    windows = _apply("permute", g, dims=tuple(k for k in range(n + 1) if k not in (d, n)) + (d, n))
+    moved = engine.zeros(tuple(x.shape[k] for k in order), dtype=g.dtype)
+    written = Traced(engine.index_put(moved, windows.tensor, (Ellipsis, positions), accumulate=True))
+    return _apply("permute", written, dims=tuple(int(k) for k in np.argsort(order)))
+
+
+def _as_strided_grad(xp, g, ans, x, size, stride, storage_offset=0):
+    """``x.as_strided()``'s gradient, recorded: g added into the elements of x each of its elements is."""
+    engine = g.tensor.engine
+    exp = engine.xp
+    positions = storage_offset + sum(exp.arange(n).reshape((-1,) + (1,) * (len(size) - 1 - k)) * s for k, (n, s) in enumerate(zip(size, stride)))
+    flat = engine.zeros((math.prod(x.shape),), dtype=g.dtype)
+    written = Traced(engine.index_put(flat, g.tensor, (exp.broadcast_to(positions, g.shape),), accumulate=True))
+    return written.reshape(tuple(x.shape))
+
+
 def _override(*rules, variadic=False):
     return VJP(rules, None, variadic)
 
@@ -596,4 +635,7 @@ OVERRIDES = {
     "scatter": _override(_scatter_grad_x, None, _scattered_src_grad),
     "index_put": _override(_index_put_grad_x, lambda xp, g, ans, x, value, key, accumulate=False: g[key]),
     "copy_slices": _override(_copy_slices_grad_root, _copy_slices_grad_written),
+    "diagonal": _override(_diagonal_grad),
+    "unfold": _override(_unfold_grad),
+    "as_strided": _override(_as_strided_grad),
 }

@@ -48,7 +48,7 @@ VJPS: dict[str, VJP] = {}
 NON_DIFFERENTIABLE = {"bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "eq", "ne", "lt", "le", "gt", "ge", "argmax", "argmin", "max_pool2d_indices",
                       "isnan", "isinf", "isfinite", "logical_not", "logical_and", "logical_or", "logical_xor", "all", "any", "count_nonzero", "nonzero",
                       "unique", "bincount", "one_hot", "probabilities", "bincount_weighted", "searchsorted", "histc", "lu_permutation", "geqrf",
-                      "signbit", "gcd", "lcm"}
+                      "signbit", "gcd", "lcm", "view_dtype", "bessel_j0", "bessel_j1"}
 
 
 def defvjp(op, *rules, saves="all", variadic=False, reads=None, outputs=1):
@@ -93,7 +93,8 @@ def _extreme_grad(xp, g, ans, x, dim=None, keepdim=False):
 
 def _index_grad(xp, g, ans, x, key):
     grad = xp.zeros(x.shape, dtype=g.dtype)
-    xp.add.at(grad, key, g)  # scatter-add: repeated indices accumulate
+    dest, key = ops.site(grad, key)
+    xp.add.at(dest, key, g)  # scatter-add: repeated indices accumulate
     return grad
 
 
@@ -101,8 +102,32 @@ def _index_put_grad_x(xp, g, ans, x, value, key, accumulate=False):
     if accumulate:  # x's values are all still there, added to
         return g
     grad = g.copy()
-    grad[key] = 0  # what was written over passes nothing back to x
+    dest, key = ops.site(grad, key)
+    dest[key] = 0  # what was written over passes nothing back to x
     return grad
+
+
+def _diagonal_grad(xp, g, ans, x, offset=0, dim1=0, dim2=1):
+    grad = xp.zeros(x.shape, dtype=g.dtype)
+    ops.OPS["diagonal"].forward(xp, grad, offset, dim1, dim2)[...] = g
+    return grad
+
+
+def _unfold_grad(xp, g, ans, x, dimension, size, step):
+    if x.ndim == 0:
+        return g.reshape(())
+    d = ops._axis(dimension, x.ndim)
+    grad = xp.zeros(x.shape, dtype=g.dtype)
+    positions = xp.arange(g.shape[d])[:, None] * step + xp.arange(size)  # (windows, size): the elements of each
+    xp.add.at(xp.moveaxis(grad, d, -1), (Ellipsis, positions), xp.moveaxis(g, d, -2))  # windows that overlap add up
+    return grad
+
+
+def _as_strided_grad(xp, g, ans, x, size, stride, storage_offset=0):
+    grad = xp.zeros(math.prod(x.shape), dtype=g.dtype)
+    positions = storage_offset + sum(xp.arange(n).reshape((-1,) + (1,) * (len(size) - 1 - k)) * s for k, (n, s) in enumerate(zip(size, stride)))
+    xp.add.at(grad, xp.broadcast_to(positions, g.shape), g)  # elements that share memory add up
+    return grad.reshape(x.shape)
 
 
 def _scatter_reduce_grads(xp, g, ans, x, index, src, dim, reduce, include_self=True):
@@ -189,6 +214,12 @@ def _clamp_grad(xp, g, ans, x, min=None, max=None):
     return g * inside
 
 
+def _logit_grad(xp, g, x, eps=None):
+    """g / (x (1 - x)): NaN outside [0, 1] without ``eps``, 0 outside [eps, 1 - eps] with it, as PyTorch's."""
+    low, high = (0, 1) if eps is None else (eps, 1 - eps)
+    return xp.where((x < low) | (x > high), math.nan if eps is None else 0, g / (x * (1 - x)))
+
+
 def _reshape_back(xp, g, ans, x, **params):
     return g.reshape(x.shape)
 
@@ -207,8 +238,9 @@ def _var_grad(xp, g, ans, x, dim=None, correction=1, keepdim=False, std=False):
     dof = ops.degrees_of_freedom(x, ans, correction)
     centred = x - x.mean(axis=dim, keepdims=True)
     g = _expand_reduced(xp, g, x.shape, dim, keepdim)
-    if std:
-        return g * centred / (_expand_reduced(xp, xp.asarray(ans), x.shape, dim, keepdim) * (dof if dof else math.nan))
+    if std:  # 0 where the std is 0, as PyTorch's (masked_fill of std == 0)
+        std_ = _expand_reduced(xp, xp.asarray(ans), x.shape, dim, keepdim)
+        return xp.where(std_ == 0, 0, g * centred / (std_ * (dof if dof else math.nan)))
     return g * centred * (2 / dof if dof else math.nan)
 
 
@@ -239,6 +271,8 @@ def _prod_grad(xp, g, ans, x, dim=None, keepdim=False):
     (right where some elements are zero, unlike ans / x)."""
     if x.ndim == 0:
         return g
+    if not hasattr(xp, "special") and not bool((x == 0).any()):  # PyTorch's ans / x without a zero: its NaN and inf
+        return _expand_reduced(xp, g * ans, x.shape, dim, keepdim) / x
     others = ops.products_of_others(xp, x.reshape(-1) if dim is None else xp.moveaxis(x, dim, -1))
     others = others.reshape(x.shape) if dim is None else xp.moveaxis(others, -1, dim)
     return _expand_reduced(xp, g, x.shape, dim, keepdim) * others
@@ -271,7 +305,31 @@ def _scatter_grad_x(xp, g, ans, x, index, src, dim):
 
 def _cumprod_grad(xp, g, ans, x, dim):
     """Each element's share of every later partial product: the products of the others before each
-    position, from exclusive products (right where some elements are zero, unlike ans / x)."""
+    position, from exclusive products (right where some elements are zero, unlike ans / x). Untraced, PyTorch's
+    algorithm, for its NaN and inf: without a zero in x, the reversed cumsum of g * ans over x; else that, up to
+    each row's first zero (its later terms are zeros), the exclusive products at the first zero and 0 after it."""
+    if not hasattr(xp, "special") and x.ndim:  # (a traced rule records the exclusive products below)
+        w = g * ans
+        reversed_cumsum = lambda a: xp.flip(xp.cumsum(xp.flip(a, dim), axis=dim), dim)
+        zero = x == 0
+        if not bool(zero.any()):
+            return reversed_cumsum(w) / x
+        zeros_so_far = xp.cumsum(zero, axis=dim)
+        before = zeros_so_far == 0
+        grad = xp.where(before, reversed_cumsum(xp.where(before, w, 0)) / xp.where(before, x, 1), 0)
+        first = zero & (zeros_so_far == 1)
+        if bool(first.any()):
+            moved, g_moved, first_moved = xp.moveaxis(x, dim, -1), xp.moveaxis(g, dim, -1), xp.moveaxis(first, dim, -1)
+            at_first = xp.zeros(moved.shape, dtype=g.dtype)
+            for k in range(moved.shape[-1]):
+                rows = first_moved[..., k]
+                if bool(rows.any()):
+                    before_k = moved[..., :k].prod(axis=-1, keepdims=True)
+                    after = xp.cumprod(moved[..., k + 1 :], axis=-1)
+                    shares = xp.concatenate([before_k, before_k * after], axis=-1)
+                    at_first[..., k] = xp.where(rows, (g_moved[..., k:] * shares).sum(axis=-1), 0)
+            grad = grad + xp.moveaxis(at_first, -1, dim)
+        return grad
     moved, g_moved = xp.moveaxis(x, dim, -1), xp.moveaxis(g, dim, -1)
     columns = []
     for k in range(moved.shape[-1]):  # d ans[j] / d x[k] for j >= k: the product of x[:j+1] without x[k]
@@ -358,8 +416,9 @@ def _einsum_grad(xp, g, ans, *xs, argnum, equation):
 def _atan2_grads(argnum):
     def rule(xp, g, ans, y, x):
         y, x = ops._both_float(xp, y, x)
-        scale = g / (x * x + y * y)
-        return scale * x if argnum == 0 else -scale * y
+        denominator = x * x + y * y
+        scale = xp.where(denominator == 0, 0, g / xp.where(denominator == 0, 1, denominator))
+        return scale * x if argnum == 0 else -scale * y  # 0 at (0, 0), as PyTorch's
 
     return rule
 
@@ -370,8 +429,11 @@ defvjp("sub", _same, lambda xp, g, ans, x, y: -g, saves=None)
 defvjp("mul", lambda xp, g, ans, x, y: g * y, lambda xp, g, ans, x, y: g * x, saves="inputs", reads=((1,), (0,)))
 defvjp("div", lambda xp, g, ans, x, y: g / y, lambda xp, g, ans, x, y: -g * x / (y * y), saves="inputs", reads=((1,), (0, 1)))
 defvjp("pow", _pow_base_grad, _pow_exponent_grad)
-defvjp("maximum", lambda xp, g, ans, x, y: g * ((x > y) + 0.5 * (x == y)), lambda xp, g, ans, x, y: g * ((y > x) + 0.5 * (x == y)), saves="inputs")
-defvjp("minimum", lambda xp, g, ans, x, y: g * ((x < y) + 0.5 * (x == y)), lambda xp, g, ans, x, y: g * ((y < x) + 0.5 * (x == y)), saves="inputs")
+# maximum/minimum: half each at a tie, none to the side that loses; a NaN loses to nothing (both sides get it all), as PyTorch's
+defvjp("maximum", lambda xp, g, ans, x, y: g * xp.where(x < y, 0, xp.where(x == y, 0.5, 1)),
+       lambda xp, g, ans, x, y: g * xp.where(y < x, 0, xp.where(x == y, 0.5, 1)), saves="inputs")
+defvjp("minimum", lambda xp, g, ans, x, y: g * xp.where(x > y, 0, xp.where(x == y, 0.5, 1)),
+       lambda xp, g, ans, x, y: g * xp.where(y > x, 0, xp.where(x == y, 0.5, 1)), saves="inputs")
 defvjp("where", None, lambda xp, g, ans, c, x, y: xp.where(c, g, 0), lambda xp, g, ans, c, x, y: xp.where(c, 0, g), saves="inputs",
        reads=((), (0,), (0,)))
 defvjp("floor_divide", saves=None)  # no rule: a backward through it raises, as PyTorch's does
@@ -384,7 +446,7 @@ def _abs_grad(xp, g, ans, x):
     if x.dtype.kind == "c":  # g z / |z| (0 at 0), PyTorch's sgn: NumPy 1's and CuPy's sign of a complex number is another
         magnitude = xp.abs(x)
         return g * xp.where(magnitude == 0, 0, x / xp.where(magnitude == 0, 1, magnitude))
-    return g * xp.sign(x)
+    return g * xp.where(x != x, 0, xp.sign(x))  # 0 at NaN, as PyTorch's sgn
 
 
 defvjp("abs", _abs_grad, saves="inputs")
@@ -392,7 +454,7 @@ defvjp("sin", lambda xp, g, ans, x: g * xp.cos(x), saves="inputs")
 defvjp("cos", lambda xp, g, ans, x: -g * xp.sin(x), saves="inputs")
 defvjp("tanh", lambda xp, g, ans, x: g * (1 - ans * ans), saves="ans")
 defvjp("sigmoid", lambda xp, g, ans, x: g * ans * (1 - ans), saves="ans")
-defvjp("relu", lambda xp, g, ans, x: g * (ans > 0), saves="ans")
+defvjp("relu", lambda xp, g, ans, x: xp.where(ans <= 0, 0, g), saves="ans")  # NaN passes g, as PyTorch's threshold_backward
 defvjp("log1p", lambda xp, g, ans, x: g / (1 + x), saves="inputs")
 defvjp("expm1", lambda xp, g, ans, x: g * (ans + 1), saves="ans")
 defvjp("leaky_relu", lambda xp, g, ans, x, negative_slope=0.01: xp.where(x > 0, g, g * negative_slope), saves="inputs")
@@ -404,7 +466,7 @@ defvjp("tril", lambda xp, g, ans, x, diagonal=0: xp.tril(g, diagonal), saves=Non
 defvjp("triu", lambda xp, g, ans, x, diagonal=0: xp.triu(g, diagonal), saves=None)
 defvjp("cumsum", lambda xp, g, ans, x, dim: xp.flip(xp.cumsum(xp.flip(g, dim), axis=dim), dim), saves=None)
 defvjp("clamp", _clamp_grad, saves="inputs")
-defvjp("cumprod", _cumprod_grad, saves="inputs")
+defvjp("cumprod", _cumprod_grad, saves="all")
 defvjp("scatter_add", _same, None, lambda xp, g, ans, x, index, src, dim: _scattered_src_grad(xp, g, index, src, dim), saves="inputs")
 defvjp("scatter_reduce", lambda xp, g, ans, *inputs, **params: _scatter_reduce_grads(xp, g, ans, *inputs, **params)[0], None,
        lambda xp, g, ans, *inputs, **params: _scatter_reduce_grads(xp, g, ans, *inputs, **params)[1])
@@ -416,13 +478,13 @@ defvjp("asin", lambda xp, g, ans, x: g / xp.sqrt(1 - x * x), saves="inputs")
 defvjp("acos", lambda xp, g, ans, x: -g / xp.sqrt(1 - x * x), saves="inputs")
 defvjp("atan", lambda xp, g, ans, x: g / (1 + x * x), saves="inputs")
 defvjp("asinh", lambda xp, g, ans, x: g / xp.sqrt(x * x + 1), saves="inputs")
-defvjp("acosh", lambda xp, g, ans, x: g / xp.sqrt((x - 1) * (x + 1)), saves="inputs")
+defvjp("acosh", lambda xp, g, ans, x: g / xp.sqrt(x * x - 1), saves="inputs")  # PyTorch's (x^2 - 1)^-1/2: inf at -1 too
 defvjp("atanh", lambda xp, g, ans, x: g / (1 - x * x), saves="inputs")
 defvjp("logcumsumexp", _logcumsumexp_grad)
 defvjp("frexp", lambda xp, g, ans, x: g * xp.ldexp(xp.ones_like(g), -ans[1]), saves="ans")  # the mantissa's: g / 2**exponent
 defvjp("nextafter", _same, _zeros, saves=None)  # other: a zero gradient, as PyTorch's
-# copysign: to x, sign(x) times y's sign bit's (0 at x = 0, as PyTorch's); to y, zeros
-defvjp("copysign", lambda xp, g, ans, x, y: g * xp.sign(x) * xp.where(xp.signbit(y), -1, 1).astype(g.dtype), _zeros, saves="inputs")
+# copysign: to x, ans / x (0 at x = 0; NaN at an infinity, as PyTorch's); to y, zeros
+defvjp("copysign", lambda xp, g, ans, x, y: g * xp.where(x == 0, 0, ans / xp.where(x == 0, 1, x)), _zeros, saves="all")
 defvjp("heaviside", saves=None)  # no derivative, as PyTorch's: a backward through it says so
 defvjp("sinh", lambda xp, g, ans, x: g * xp.cosh(x), saves="inputs")
 defvjp("cosh", lambda xp, g, ans, x: g * xp.sinh(x), saves="inputs")
@@ -437,6 +499,21 @@ defvjp("lgamma", lambda xp, g, ans, x: g * backend.digamma(xp, x), saves="inputs
 defvjp("digamma", lambda xp, g, ans, x: g * backend.polygamma(xp, x, n=1), saves="inputs")
 defvjp("polygamma", lambda xp, g, ans, x, n: g * backend.polygamma(xp, x, n=n + 1), saves="inputs")
 defvjp("i0", lambda xp, g, ans, x: g * backend.i1(xp, x), saves="inputs")
+# the special functions of their own, PyTorch's formulas (and so its values at 0, the poles and outside the domains)
+defvjp("i0e", lambda xp, g, ans, x: g * (backend.i1e(xp, x) - xp.sign(x) * ans), saves="all")
+defvjp("i1", lambda xp, g, ans, x: g * xp.where(x == 0, 0.5, backend.i0(xp, x) - ans / xp.where(x == 0, 1, x)), saves="all")
+defvjp("i1e", lambda xp, g, ans, x: g * xp.where(x == 0, 0.5, backend.i0e(xp, x) - ans * (xp.sign(x) + 1 / xp.where(x == 0, 1, x))), saves="all")
+defvjp("ndtri", lambda xp, g, ans, x: g * math.sqrt(2 * math.pi) * xp.exp(ans * ans / 2), saves="ans")
+defvjp("logit", lambda xp, g, ans, x, eps=None: _logit_grad(xp, g, x, eps), saves="inputs")
+defvjp("entr", lambda xp, g, ans, x: -g * (1 + xp.log(x)), saves="inputs")  # inf at 0, NaN below, as PyTorch's
+defvjp("xlogy", lambda xp, g, ans, x, y: g * xp.log(y), lambda xp, g, ans, x, y: g * x / y, saves="inputs")
+defvjp("xlog1py", lambda xp, g, ans, x, y: g * xp.log1p(y), lambda xp, g, ans, x, y: g * x / (1 + y), saves="inputs")
+defvjp("hypot", lambda xp, g, ans, x, y: g * x / ans, lambda xp, g, ans, x, y: g * y / ans, saves="all")
+defvjp("logaddexp", lambda xp, g, ans, x, y: g / (1 + xp.exp(y - x)), lambda xp, g, ans, x, y: g / (1 + xp.exp(x - y)), saves="inputs")
+defvjp("gammainc", None, lambda xp, g, ans, a, x: g * xp.exp((a - 1) * xp.log(x) - x - backend.lgamma(xp, a)), saves="inputs")  # a: none, as PyTorch's
+defvjp("gammaincc", None, lambda xp, g, ans, a, x: -g * xp.exp((a - 1) * xp.log(x) - x - backend.lgamma(xp, a)), saves="inputs")
+defvjp("zeta", None, lambda xp, g, ans, x, q: -g * x * backend.zeta(xp, x + 1, q), saves="inputs")  # x: none, as PyTorch's
+defvjp("kthvalue", lambda xp, g, ans, x, k, dim=-1, keepdim=False: _extreme_grad(xp, g, ans, x, dim, keepdim))  # to the index it gives
 defvjp("atan2", _atan2_grads(0), _atan2_grads(1), saves="inputs")
 defvjp("fmod", _same, lambda xp, g, ans, x, y: -g * xp.trunc(x / y), saves="inputs")
 defvjp("floor", _zeros, saves=None)
@@ -444,7 +521,7 @@ defvjp("ceil", _zeros, saves=None)
 defvjp("trunc", _zeros, saves=None)
 defvjp("round", _zeros, saves=None)
 defvjp("sign", _zeros, saves=None)
-defvjp("prod", _prod_grad, saves="inputs")
+defvjp("prod", _prod_grad, saves="all")
 defvjp("amax", _amax_amin_grad)
 defvjp("amin", _amax_amin_grad)
 defvjp("logsumexp", _logsumexp_grad)
@@ -494,7 +571,10 @@ defvjp("expand", _same, saves=None)  # the walk's un-broadcast sums the expanded
 defvjp("index", _index_grad, saves=None)
 # a recorded in-place change to a view, in its root's history (Engine.apply_into): (root before, the op's result)
 defvjp("copy_slices", _copy_slices_grad_root, lambda xp, g, ans, root, written, steps: xp.array(ops.view_of(xp, g, steps)), saves=None)
-defvjp("index_put", _index_put_grad_x, lambda xp, g, ans, x, value, key, accumulate=False: g[key], saves=None)  # the walk sums value's broadcast
+defvjp("index_put", _index_put_grad_x, lambda xp, g, ans, x, value, key, accumulate=False: ops.at(g, key), saves=None)  # the walk sums value's broadcast
+defvjp("diagonal", _diagonal_grad, saves=None)
+defvjp("unfold", _unfold_grad, saves=None)
+defvjp("as_strided", _as_strided_grad, saves=None)
 defvjp("cat", _cat_grad, saves=None, variadic=True)
 defvjp("stack", _stack_grad, saves=None, variadic=True)
 defvjp("to", _same, saves=None)  # the walk casts the gradient back to the input's dtype
