@@ -3214,7 +3214,10 @@ def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
 
 def einsum(equation, *operands):
     """``torch.einsum``: sums of products over the subscripts of ``equation`` (``...`` and the implicit output
-    form included); one op, whose equation the SDK writes out in full."""
+    form included); one op, whose equation the SDK writes out in full. The sublist form too (``einsum(a, [0, 1], b,
+    [1, 2], [0, 2])``: operands, each followed by its subscripts as ints in [0, 52) or Ellipsis, then the output's)."""
+    if not isinstance(equation, str):
+        equation, operands = _sublist_equation((equation,) + operands)
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     shapes = [x.shape if isinstance(x, Tensor) else np.shape(x) for x in operands]
@@ -3223,6 +3226,28 @@ def einsum(equation, *operands):
     except ValueError as error:
         raise errors.InvalidArgumentError(str(error)) from None
     return _op("einsum", tuple(operands), {"equation": explicit})
+
+
+def _sublist_equation(args):
+    """(the equation, the operands) of einsum's sublist form, as PyTorch reads it: subscript k is letter k of A-Z a-z."""
+    letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+    def subscripts(sublist):
+        out = []
+        for k in sublist:
+            if k is Ellipsis:
+                out.append("...")
+            elif not 0 <= k < len(letters):
+                raise errors.InvalidValueError("einsum(): subscript in subscript list is not within the valid range [0, 52)")
+            else:
+                out.append(letters[k])
+        return "".join(out)
+
+    pairs = len(args) // 2  # (operand, sublist) pairs, then the output's sublist where there is one more
+    equation = ",".join(subscripts(args[2 * i + 1]) for i in range(pairs))
+    if len(args) % 2:
+        equation += "->" + subscripts(args[-1])
+    return equation, tuple(args[0:2 * pairs:2])
 
 
 def maximum(x, y):

@@ -1010,3 +1010,16 @@ def test_accelerator_answers_for_the_sessions_server(session):
             gw.accelerator.current_device_index()
     device = "cuda" if gw.accelerator.is_available() else "cpu"  # the tutorials' line
     assert session.ones(2).to(device).device == session.device
+
+
+def test_einsum_takes_torchs_sublist_form(session):
+    a, b = np.arange(6.0).reshape(2, 3), np.arange(12.0).reshape(3, 4)
+    ga, gb, ta, tb = session.tensor(a), session.tensor(b), torch.from_numpy(a), torch.from_numpy(b)
+    for args in (lambda x, y: (x, [0, 1], y, [1, 2], [0, 2]), lambda x, y: (x, [0, 1], y, [1, 2]),
+                 lambda x, y: (x, [Ellipsis, 1], y, [1, 2], [Ellipsis, 2]), lambda x, y: (x, [0, 1], [1]), lambda x, y: (x, [0, 1])):
+        np.testing.assert_array_equal(gw.einsum(*args(ga, gb)).numpy(), torch.einsum(*args(ta, tb)).numpy())
+    with pytest.raises(ValueError) as theirs:
+        torch.einsum(ta, [0, 60], tb, [60, 2])
+    with pytest.raises(ValueError) as ours:
+        gw.einsum(ga, [0, 60], gb, [60, 2])
+    assert str(ours.value) == str(theirs.value)
