@@ -219,6 +219,8 @@ class Engine:
             target = self.default_float  # true division and float scalars make integer tensors float
         elif target == _BOOL and name != "where" and any(type(a) is int for a in arrays):
             target = _INT64  # an int meets bool tensors as int64, as PyTorch's (bool << 3 is int64)
+        if name == "sub":
+            _check_bool_subtraction(arrays)
         if name == "pow" and target.kind in "iu" and type(arrays[1]) is int and arrays[1] < 0:
             raise InvalidArgument("Integers to negative integer powers are not allowed.")
         if name == "where":
@@ -429,6 +431,8 @@ class Engine:
         """
         if type(other) is Tensor:
             self.check_overlap(name, target, other, key if name == "setitem" else None)
+        if name == "sub":
+            _check_bool_subtraction((target.array, other.array if type(other) is Tensor else other))
         if is_grad_enabled() and (target._requires_grad or (type(other) is Tensor and other._requires_grad)):
             if name in _INPLACE:
                 return self.apply_into(name, target, lambda source: self.apply(name, source, other))
@@ -1021,6 +1025,16 @@ def _refuse_integers(name, array, params, default):
 
 
 _BOOL, _INT64 = np.dtype(np.bool_), np.dtype(np.int64)
+
+
+def _check_bool_subtraction(arrays):
+    """PyTorch's refusal of a bool operand of ``-`` (``mask - 1`` is not the mask's inverse), before promotion hides it."""
+    bools = [isinstance(a, (bool, np.bool_)) or getattr(a, "dtype", None) == _BOOL for a in arrays]
+    if all(bools):
+        raise InvalidArgument("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or `logical_xor()` operator instead.")
+    if any(bools):
+        raise InvalidArgument("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to invert a mask, use the "
+                              "`~` or `logical_not()` operator instead.")
 _FLOAT_RESULTS = frozenset(("div", "atan2", "copysign", "xlogy", "xlog1py", "zeta"))  # ops whose integer inputs compute in the default float dtype
 # what an op does with an integer or bool input 0, as PyTorch: float ops compute in the default float dtype
 _INTEGER_RULES = {
