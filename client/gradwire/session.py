@@ -29,7 +29,7 @@ from .floats import is_floating
 from . import defaults, errors
 from .grad_mode import _anomaly, is_grad_enabled, set_grad_enabled
 from .shapes import promote
-from .tensor import Tensor, as_dtype
+from .tensor import Tensor, _as_int, as_dtype
 from .transport import open_channel, wait_ready
 from .v1 import gradwire_pb2 as pb
 from .v1 import gradwire_pb2_grpc as pb_grpc
@@ -1462,7 +1462,7 @@ def _numpy_scalar_dtype(data):
 def _size_args(size) -> tuple:
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
-    size = tuple(n.__index__() if isinstance(n, Tensor) else n for n in size)  # zeros(n): a one-element integer tensor
+    size = tuple(_as_int(n) for n in size)  # zeros(n): a one-element integer tensor
     for n in size:
         if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
             raise errors.InvalidArgumentError(f"size must be a tuple of non-negative ints, got {tuple(size)!r}")

@@ -794,10 +794,10 @@ class Tensor:
         return self._inplace("copy", other)
 
     def add_(self, other, alpha=1):
-        return self._inplace("add", other if alpha == 1 else _scaled_operand("add", self, other, alpha))
+        return self._inplace("add", other if alpha == 1 else _scaled_operand(self, other, alpha))
 
     def sub_(self, other, alpha=1):
-        return self._inplace("sub", other if alpha == 1 else _scaled_operand("sub", self, other, alpha))
+        return self._inplace("sub", other if alpha == 1 else _scaled_operand(self, other, alpha))
 
     def mul_(self, other):
         return self._inplace("mul", other)
@@ -2507,7 +2507,7 @@ for _name, _alias in {"asin": "arcsin", "acos": "arccos", "atan": "arctan", "asi
                      "trunc": "fix", "neg": "negative", "abs": "absolute", "sign": "sgn"}.items():
     setattr(Tensor, _alias, getattr(Tensor, _name))
     setattr(Tensor, _alias + "_", getattr(Tensor, _name + "_"))
-def _scaled_operand(name, self, other, alpha):
+def _scaled_operand(self, other, alpha):
     """``alpha * other`` for ``add``/``sub`` (``p.add(g, alpha=-lr)``), with PyTorch's check of an integral alpha."""
     if alpha == 1:
         return other
@@ -2519,12 +2519,12 @@ def _scaled_operand(name, self, other, alpha):
 
 def _add(self, other, *, alpha=1):
     """``torch.Tensor.add``: ``self + alpha * other``, broadcasting."""
-    return _op("add", (self, other if alpha == 1 else _scaled_operand("add", self, other, alpha)))
+    return _op("add", (self, other if alpha == 1 else _scaled_operand(self, other, alpha)))
 
 
 def _sub(self, other, *, alpha=1):
     """``torch.Tensor.sub``: ``self - alpha * other``, broadcasting."""
-    return _op("sub", (self, other if alpha == 1 else _scaled_operand("sub", self, other, alpha)))
+    return _op("sub", (self, other if alpha == 1 else _scaled_operand(self, other, alpha)))
 
 
 for _name in ("add", "sub", "mul", "pow", "floor_divide", "remainder", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge",
