@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
-import queue
+import os
 import signal
 import sys
 import threading
@@ -222,6 +222,30 @@ def create_server(config: Config) -> tuple[GradwireServer, int]:
     return server, server.port
 
 
+class _SignalInbox:
+    """The signals ``main`` acts on, in the order they came.
+
+    The kernel hands a process's signal to any of its threads, and Python runs the handler only
+    in the main thread, when that thread next runs Python: a main thread asleep in a lock (as in
+    ``queue.get()``) sleeps on through a SIGTERM that one of gRPC's threads took. So the main
+    thread sleeps reading a pipe that every caught signal writes its number to, on whichever
+    thread it lands (``signal.set_wakeup_fd``).
+    """
+
+    def __init__(self, signums):
+        self._read, write = os.pipe()
+        os.set_blocking(write, False)
+        signal.set_wakeup_fd(write)
+        for signum in signums:
+            signal.signal(signum, lambda *_: None)  # caught, so the wakeup byte is written; acted on in next()
+        self._pending = []
+
+    def next(self) -> int:
+        while not self._pending:
+            self._pending.extend(os.read(self._read, 64))
+        return self._pending.pop(0)
+
+
 def main(argv=None):
     config = parse_args(argv)
     logs.configure(config.log_format)
@@ -232,15 +256,14 @@ def main(argv=None):
         return 2
     server.start()
     tune_garbage_collector()
+    signals = _SignalInbox((signal.SIGTERM, signal.SIGINT) + ((signal.SIGHUP,) if hasattr(signal, "SIGHUP") else ()))
+    # ready only now: a supervisor may send SIGTERM as soon as it reads this line
     print(f"listening on {config.host}:{port} (device {server.backend.device})", flush=True)
     if server.metrics_port is not None:
         print(f"metrics on http://{config.host}:{server.metrics_port}/metrics", flush=True)
     if server.health_port is not None:
         print(f"health on {config.host}:{server.health_port} (plain text)", flush=True)
-    signals = queue.SimpleQueue()  # put() may run in a signal handler: SimpleQueue's is reentrant
-    for sig in (signal.SIGTERM, signal.SIGINT) + ((signal.SIGHUP,) if hasattr(signal, "SIGHUP") else ()):
-        signal.signal(sig, lambda signum, _: signals.put(signum))
-    while signals.get() == getattr(signal, "SIGHUP", None):
+    while signals.next() == getattr(signal, "SIGHUP", None):
         try:
             server.reload_api_keys()
         except ValueError:

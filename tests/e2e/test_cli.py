@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import os
 import re
 import selectors
 import signal
@@ -117,6 +119,33 @@ def test_cli_serves_then_exits_cleanly_on_sigterm(cli_server):
     code, _ = cli_server.terminate_and_wait()
     assert code == 0, cli_server.logged()
     assert "draining" in cli_server.logged()
+
+
+def _signal_thread(pid: int, tid: int, signum: int):
+    """tgkill(2): a signal for one thread of another process, as the kernel picks one for kill()."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if not hasattr(libc, "tgkill"):
+        pytest.skip("this C library has no tgkill()")
+    assert libc.tgkill(pid, tid, signum) == 0, os.strerror(ctypes.get_errno())
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="threads as /proc lists them: Linux")
+def test_sigterm_that_one_of_grpcs_threads_takes_still_stops_the_server(cli_server):
+    # the kernel may hand a process's SIGTERM to any thread; Python runs handlers in the main thread
+    # only, so a main thread asleep in a lock slept on through it (the server never drained)
+    with gw.connect(cli_server.address, timeout=10) as s:
+        assert s.tensor([2.0]).item() == 2.0  # gRPC's threads are up
+    pid = cli_server.proc.pid
+    others = [int(tid) for tid in os.listdir(f"/proc/{pid}/task") if int(tid) != pid]
+    assert others
+    start = time.monotonic()
+    _signal_thread(pid, others[-1], signal.SIGTERM)
+    try:
+        code = cli_server.proc.wait(timeout=EXIT_S)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the server did not exit within {EXIT_S} s of a SIGTERM to thread {others[-1]}; log: {cli_server.logged()}")
+    assert code == 0 and "draining" in cli_server.logged(), cli_server.logged()
+    assert time.monotonic() - start < EXIT_S
 
 
 def test_sigterm_with_an_idle_client_exits_promptly(cli_server):
