@@ -13,7 +13,6 @@ import atexit
 import hashlib
 import math
 import os
-import queue
 import secrets
 import sys
 import threading
@@ -30,7 +29,7 @@ from . import defaults, errors
 from .grad_mode import _anomaly, is_grad_enabled, set_grad_enabled
 from .shapes import promote
 from .tensor import Tensor, _as_int, as_dtype
-from .transport import open_channel, wait_ready
+from .transport import open_channel, open_run_call, wait_ready
 from .v1 import gradwire_pb2 as pb
 from .v1 import gradwire_pb2_grpc as pb_grpc
 from .wire import API_KEY_HEADER, REPLIES_HEADER, SESSION_HEADER, TOKEN_HEADER, BufferPool, decode_chunk, encode_chunk, encode_param, from_tensor_data, put_param
@@ -266,7 +265,6 @@ class Session:
         self._passes_checkpoint_ok = []  # whether each is a backward() without inputs (a reentrant checkpoint refuses the others, as PyTorch's)
         self._seed_base, self._forks = seed, 0  # the last manual seed, and the seeds forked from it since (_fork_seed)
         self._released = []  # handles of collected tensors, sent with the next batch
-        self._interrupted = False  # a read of the stream was cut by Ctrl-C: the next one reconnects (_next_reply)
         self._closed = False
         self._ended_by = None  # the error that ended the stream, if one did
         self._host_buffers = BufferPool()  # downloads land in these: reused once their arrays are gone
@@ -277,8 +275,7 @@ class Session:
         _open_sessions.add(self)
 
     def _open_stream(self):
-        self._requests = queue.SimpleQueue()
-        self._replies = self._stub.Run(iter(self._requests.get, None), metadata=self._metadata + (REPLIES_HEADER,))
+        self._stream = open_run_call(self._channel, "/gradwire.v1.Gradwire/Run", self._metadata + (REPLIES_HEADER,), pb.BatchReply.FromString)
 
     # --- context manager and lifetime ----------------------------------------------------
     def __deepcopy__(self, memo):
@@ -310,7 +307,7 @@ class Session:
             with self._lock:
                 self._flush()
                 self._closed = True
-                self._requests.put(None)  # ends the command stream
+                self._stream.done_writing()
                 self._drain_replies()
             self._unary(self._stub.CloseSession, pb.CloseSessionRequest(), timeout=30)
         except errors.GradwireError:
@@ -322,10 +319,9 @@ class Session:
 
     def _shutdown_transport(self):
         self._transport_shut = True
-        try:
-            self._replies.cancel()
-        except AttributeError:
-            pass
+        stream = getattr(self, "_stream", None)  # none if the session never opened
+        if stream is not None:
+            stream.cancel()
         self._channel.close()
         if self._embedded is not None:
             self._embedded.stop(grace=0.5)
@@ -334,8 +330,8 @@ class Session:
     def _drain_replies(self):
         try:
             while self._acked < self._sent:
-                self._take_reply(next(self._replies))
-        except (grpc.RpcError, StopIteration, ValueError):  # ValueError: a call left mid-read (see _next_reply)
+                self._take_reply(next(self._stream))
+        except (grpc.RpcError, StopIteration):
             pass
 
     # --- handles and commands ----------------------------------------------------------------
@@ -400,7 +396,7 @@ class Session:
             piece.acked = self._acked  # the server may forget the replies read already
             self._batch_ids[piece.seq] = (piece.commands[0].id, piece.commands[-1].id)
             self._unacked[piece.seq] = piece
-            self._requests.put(piece)
+            self._stream.send(piece)
             while self._sent - self._acked >= MAX_IN_FLIGHT:  # the server's window of replies must cover a resend
                 self._take_reply(self._next_reply())
 
@@ -468,24 +464,12 @@ class Session:
         """
         deadline, attempts, wait = None, 0, RECONNECT_BACKOFF_S[0]
         while True:
-            if self._interrupted:  # the last read was cut by Ctrl-C: its call is not read again (see below)
-                self._interrupted = False
+            try:
+                return next(self._stream)
+            except grpc.RpcError as error:
+                failure = error
+            except StopIteration:  # the stream ended without the replies owed, or a wait on it was cut (Ctrl-C)
                 failure = None
-            else:
-                try:
-                    return next(self._replies)
-                except grpc.RpcError as error:
-                    failure = error
-                except StopIteration:  # the stream ended without the replies owed: a transport's doing
-                    failure = None
-                except ValueError:  # a read cut by Ctrl-C left the call unable to read again ("call error 8"): a new stream
-                    failure = None
-                except BaseException:
-                    # Ctrl-C while reading: gRPC's call keeps its read outstanding, and a second read on it can
-                    # complete twice, which kills the channel's event thread (every later call hangs). The next
-                    # read opens a new stream instead and resends what is unacknowledged.
-                    self._interrupted = True
-                    raise
             if not self._retryable(failure):
                 raise self._end(failure, attempts)
             now = time.monotonic()
@@ -513,11 +497,10 @@ class Session:
 
     def _reconnect(self):
         """A new Run stream on the same channel (which reconnects itself), with every unacknowledged batch."""
-        self._requests.put(None)  # the old call stops reading its queue
-        self._replies.cancel()
+        self._stream.cancel()
         self._open_stream()  # on a channel still down this fails at once, and says why: the caller waits and tries again
         for seq in sorted(self._unacked):
-            self._requests.put(self._unacked[seq])
+            self._stream.send(self._unacked[seq])
         self.reconnects += 1
 
     def _end(self, error, attempts) -> errors.GradwireError:

@@ -1,4 +1,5 @@
-"""The SDK's channel: plain or TLS, and waiting for it with a typed error that says why it failed.
+"""The SDK's channel: plain or TLS, waiting for it with a typed error that says why it failed, and the
+session's command stream on it (``RunCall``).
 
 A plain client that reaches a TLS server (or a TLS client a plain one, or a
 mutual-TLS server without a client certificate) gets its connection closed at
@@ -10,9 +11,18 @@ timeout, a connection closed during setup or a failed TLS handshake is raised at
 
 from __future__ import annotations
 
+import collections
+import queue
 import time
 
 import grpc
+
+try:  # RunCall drives the call API under grpc's public one (see there); a grpcio without it gets ThreadedRunCall
+    from grpc._cython import cygrpc
+
+    _SEGREGATED = hasattr(cygrpc.Channel, "segregated_call") and hasattr(cygrpc, "SegregatedCall")
+except ImportError:  # pragma: no cover (every grpcio to date has it)
+    cygrpc, _SEGREGATED = None, False
 
 from . import errors
 
@@ -98,3 +108,202 @@ def _last_failure(probe, remaining: float) -> str | None:
         if code is grpc.StatusCode.DEADLINE_EXCEEDED:
             return ""
     return None
+
+
+class RunCall:
+    """A bidirectional stream that the thread using it drives itself: ``send()``, ``next()``,
+    ``done_writing()``, ``cancel()``.
+
+    gRPC's public stream API moves every message through threads of its own: one takes the
+    requests from an iterator and sends them, one polls the channel for completions and wakes the
+    reader. Each is a hand-over between threads, and a Run-stream round trip pays several: on a
+    guest whose idle vCPUs halt, about 20 us each (a bare echo's round trip 240 us, against 160
+    here; benchmarks/RESULTS.md, session 17). This call has a completion queue of its own (gRPC's
+    "segregated" call, which its single-threaded unary-stream option uses too), polled by the
+    caller while it waits: a sync point sends its batch and sleeps in gRPC until the answer is in.
+
+    One send is outstanding at a time (gRPC's rule): a send that finds the last one still going
+    waits for it and reads replies meanwhile, so a server blocked on sending cannot block us. The
+    call's end is raised by ``next()`` once the replies before it are read: ``StopIteration`` for
+    OK, else a ``grpc.RpcError`` with ``code()`` and ``details()``. An exception inside a wait
+    (Ctrl-C) can land between gRPC handing over an event and this object noting it, so it breaks
+    the call: later sends are dropped and ``next()`` raises ``StopIteration``, and the session opens
+    a new stream and resends what is unacknowledged, as after a cut connection.
+    """
+
+    def __init__(self, channel: grpc.Channel, method: str, metadata, deserialize):
+        self._deserialize = deserialize
+        self._replies = collections.deque()
+        self._pending = 0  # operations started and not completed: the queue is polled only while there are some
+        self._sending = self._receiving = False
+        self._stream_ended = False  # the server sent its last message
+        self._status = None  # a _StreamError once the call is over
+        self._broken = False
+        operations = (
+            ((cygrpc.SendInitialMetadataOperation(metadata, 0),), None),
+            ((cygrpc.ReceiveInitialMetadataOperation(0),), None),
+            ((cygrpc.ReceiveStatusOnClientOperation(0),), None),
+        )
+        self._call = channel._channel.segregated_call(
+            cygrpc.PropagationConstants.GRPC_PROPAGATE_DEFAULTS, method.encode(), None, None, metadata, None,
+            operations, cygrpc.build_census_context(), None,
+        )
+        self._pending = len(operations)
+
+    def send(self, message) -> None:
+        """Send ``message`` (a protobuf); dropped if the call is over or broken (``next()`` says so)."""
+        if self._broken:
+            return
+        try:
+            self._settle_send()
+            if self._status is None:
+                self._sending = self._operate(cygrpc.SendMessageOperation(message.SerializeToString(), 0))
+        except BaseException:
+            self._broken = True
+            raise
+
+    def done_writing(self) -> None:
+        """No more messages from this side."""
+        if self._broken:
+            return
+        try:
+            self._settle_send()
+            if self._status is None:
+                self._operate(cygrpc.SendCloseFromClientOperation(0))
+        except BaseException:
+            self._broken = True
+            raise
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        """The next reply; at the end of the stream ``StopIteration``, or the error that ended it."""
+        if self._broken:
+            raise StopIteration
+        try:
+            while not self._replies:
+                if self._stream_ended or self._status is not None and not self._receiving:
+                    while self._status is None:  # the last message came: the status follows
+                        self._poll()
+                    break
+                if not self._receiving:
+                    self._receive()
+                self._poll()
+        except BaseException:
+            self._broken = True
+            raise
+        if self._replies:
+            return self._replies.popleft()
+        if self._status.code() is grpc.StatusCode.OK:
+            raise StopIteration
+        raise self._status
+
+    def cancel(self) -> None:
+        """End the call now; its outstanding operations complete at once and are collected."""
+        if self._status is None:
+            self._call.cancel(cygrpc.StatusCode.cancelled, "Cancelled by the client")
+        if not self._broken:  # a broken call's count may be off: gRPC frees its queue with the channel
+            while self._pending:
+                self._poll()
+
+    def _settle_send(self):
+        """Wait for the last send to complete, reading replies meanwhile (the server may wait on us to read)."""
+        while self._sending and self._status is None:
+            if not self._receiving and not self._stream_ended:
+                self._receive()
+            self._poll()
+
+    def _receive(self):
+        self._receiving = self._operate(cygrpc.ReceiveMessageOperation(0))
+
+    def _operate(self, operation) -> bool:
+        """Start ``operation``; False if the call is over (gRPC takes no more)."""
+        started = bool(self._call.operate((operation,), None))
+        self._pending += started
+        return started
+
+    def _poll(self):
+        event = self._call.next_event()  # Ctrl-C raises in here (gRPC looks for signals while it waits)
+        self._pending -= 1
+        for operation in event.batch_operations:
+            kind = operation.type()
+            if kind == cygrpc.OperationType.send_message:
+                self._sending = False
+            elif kind == cygrpc.OperationType.receive_message:
+                self._receiving = False
+                data = operation.message()
+                if data is None:
+                    self._stream_ended = True
+                else:
+                    self._replies.append(self._deserialize(data))
+            elif kind == cygrpc.OperationType.receive_status_on_client:
+                self._status = _StreamError(operation.code(), operation.details())
+
+class ThreadedRunCall:
+    """``RunCall`` on gRPC's public API (its request iterator and reader threads): the fallback for a
+    grpcio whose call API underneath has changed. Slower per round trip; the same contract."""
+
+    def __init__(self, channel: grpc.Channel, method: str, metadata, deserialize):
+        self._requests = queue.SimpleQueue()
+        call = channel.stream_stream(method, request_serializer=lambda m: m.SerializeToString(), response_deserializer=deserialize)
+        self._replies = call(iter(self._requests.get, None), metadata=metadata)
+        self._broken = False
+
+    def send(self, message) -> None:
+        if not self._broken:
+            self._requests.put(message)
+
+    def done_writing(self) -> None:
+        self._requests.put(None)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        # gRPC's call keeps a read that Ctrl-C cut outstanding; reading it again raises "call error 8" or completes
+        # twice, which kills the channel's thread (every later call hangs): a cut read breaks the call instead
+        if self._broken:
+            raise StopIteration
+        try:
+            return next(self._replies)
+        except (StopIteration, grpc.RpcError):
+            raise
+        except ValueError:
+            raise StopIteration from None
+        except BaseException:
+            self._broken = True
+            raise
+
+    def cancel(self) -> None:
+        self._requests.put(None)
+        self._replies.cancel()
+
+
+def open_run_call(channel: grpc.Channel, method: str, metadata, deserialize):
+    """The session's command stream: a ``RunCall``, or a ``ThreadedRunCall`` where grpcio lacks what it needs."""
+    return (RunCall if _SEGREGATED else ThreadedRunCall)(channel, method, metadata, deserialize)
+
+
+class _StreamError(grpc.RpcError):
+    """How a ``RunCall`` ended, as gRPC's own errors say it."""
+
+    def __init__(self, code, details):
+        super().__init__(details)
+        self._code = _STATUS_CODES.get(code, grpc.StatusCode.UNKNOWN)
+        self._details = details.decode() if isinstance(details, bytes) else details
+
+    def code(self):
+        return self._code
+
+    def details(self):
+        return self._details
+
+    def trailing_metadata(self):
+        return ()
+
+    def __str__(self):
+        return f"<RunCall ended with {self._code.name}: {self._details}>"
+
+
+_STATUS_CODES = {code.value[0]: code for code in grpc.StatusCode}

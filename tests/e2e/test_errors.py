@@ -261,7 +261,7 @@ def test_a_client_dropping_its_stream_is_not_an_internal_error(server, caplog):
     try:
         assert s.ones(2).sum().item() == 2.0
         _poll(lambda: True in _run_streams(s.id), "the server never went back to waiting for a batch")
-        s._replies.cancel()  # what a client that dies mid-session does to its stream
+        s._stream.cancel()  # what a client that dies mid-session does to its stream
         _poll(lambda: _run_streams(s.id) == [], "the server never let go of the cancelled stream (its threads)")
         # grpc ends the handler's wait either with an RpcError (most runs: logged at INFO) or as a
         # plain end of stream; neither is an internal error

@@ -238,8 +238,8 @@ def test_a_silent_server_is_noticed_by_the_sdks_keepalive_and_the_session_carrie
 
 
 def test_ctrl_c_at_a_sync_point_leaves_the_session_usable(own_server, proxy_to):
-    # A KeyboardInterrupt in the middle of reading a reply leaves gRPC's call unable to read again
-    # ("Internal gRPC call error 8", a ValueError): the SDK opens a new stream, as after a cut.
+    # A KeyboardInterrupt in the middle of waiting for a reply breaks the stream's call (transport.RunCall):
+    # the next sync opens a new stream and resends what is unacknowledged, as after a cut.
     server = own_server()
     proxy = proxy_to(server.address)
     s = gw.connect(proxy.address, timeout=10)
