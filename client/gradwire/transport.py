@@ -110,7 +110,37 @@ def _last_failure(probe, remaining: float) -> str | None:
     return None
 
 
-class RunCall:
+class _Stream:
+    """What both streams share: an exception inside a wait (Ctrl-C) breaks the call, whose sends are then
+    dropped and whose ``next()`` raises ``StopIteration``: the session opens a new stream and resends."""
+
+    _broken = False
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        """The next reply; at the end of the stream ``StopIteration``, or the error that ended it."""
+        if self._broken:
+            raise StopIteration
+        try:
+            return self._next_reply()
+        except (StopIteration, grpc.RpcError):
+            raise
+        except BaseException:
+            self._broken = True
+            raise
+
+    def _unless_broken(self, work):
+        if not self._broken:
+            try:
+                work()
+            except BaseException:
+                self._broken = True
+                raise
+
+
+class RunCall(_Stream):
     """A bidirectional stream that the thread using it drives itself: ``send()``, ``next()``,
     ``done_writing()``, ``cancel()``.
 
@@ -138,7 +168,6 @@ class RunCall:
         self._sending = self._receiving = False
         self._stream_ended = False  # the server sent its last message
         self._status = None  # a _StreamError once the call is over
-        self._broken = False
         operations = (
             ((cygrpc.SendInitialMetadataOperation(metadata, 0),), None),
             ((cygrpc.ReceiveInitialMetadataOperation(0),), None),
@@ -152,52 +181,37 @@ class RunCall:
 
     def send(self, message) -> None:
         """Send ``message`` (a protobuf); dropped if the call is over or broken (``next()`` says so)."""
-        if self._broken:
-            return
-        try:
+        data = message.SerializeToString()
+
+        def send():
             self._settle_send()
             if self._status is None:
-                self._sending = self._operate(cygrpc.SendMessageOperation(message.SerializeToString(), 0))
-        except BaseException:
-            self._broken = True
-            raise
+                self._sending = self._operate(cygrpc.SendMessageOperation(data, 0))
+
+        self._unless_broken(send)
 
     def done_writing(self) -> None:
         """No more messages from this side."""
-        if self._broken:
-            return
-        try:
+
+        def close():
             self._settle_send()
             if self._status is None:
                 self._operate(cygrpc.SendCloseFromClientOperation(0))
-        except BaseException:
-            self._broken = True
-            raise
 
-    def __iter__(self):
-        return self
+        self._unless_broken(close)
 
-    def __next__(self):
-        """The next reply; at the end of the stream ``StopIteration``, or the error that ended it."""
-        if self._broken:
-            raise StopIteration
-        try:
-            while not self._replies:
-                if self._stream_ended or self._status is not None and not self._receiving:
-                    while self._status is None:  # the last message came: the status follows
-                        self._poll()
-                    break
-                if not self._receiving:
-                    self._receive()
-                self._poll()
-        except BaseException:
-            self._broken = True
-            raise
-        if self._replies:
-            return self._replies.popleft()
-        if self._status.code() is grpc.StatusCode.OK:
-            raise StopIteration
-        raise self._status
+    def _next_reply(self):
+        while not self._replies:
+            if self._stream_ended or self._status is not None and not self._receiving:
+                while self._status is None:  # the last message came: the status follows
+                    self._poll()
+                if self._status.code() is grpc.StatusCode.OK:
+                    raise StopIteration
+                raise self._status
+            if not self._receiving:
+                self._receive()
+            self._poll()
+        return self._replies.popleft()
 
     def cancel(self) -> None:
         """End the call now; its outstanding operations complete at once and are collected."""
@@ -240,7 +254,7 @@ class RunCall:
             elif kind == cygrpc.OperationType.receive_status_on_client:
                 self._status = _StreamError(operation.code(), operation.details())
 
-class ThreadedRunCall:
+class ThreadedRunCall(_Stream):
     """``RunCall`` on gRPC's public API (its request iterator and reader threads): the fallback for a
     grpcio whose call API underneath has changed. Slower per round trip; the same contract."""
 
@@ -248,32 +262,20 @@ class ThreadedRunCall:
         self._requests = queue.SimpleQueue()
         call = channel.stream_stream(method, request_serializer=lambda m: m.SerializeToString(), response_deserializer=deserialize)
         self._replies = call(iter(self._requests.get, None), metadata=metadata)
-        self._broken = False
 
     def send(self, message) -> None:
-        if not self._broken:
-            self._requests.put(message)
+        self._unless_broken(lambda: self._requests.put(message))
 
     def done_writing(self) -> None:
         self._requests.put(None)
 
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        # gRPC's call keeps a read that Ctrl-C cut outstanding; reading it again raises "call error 8" or completes
-        # twice, which kills the channel's thread (every later call hangs): a cut read breaks the call instead
-        if self._broken:
-            raise StopIteration
+    def _next_reply(self):
+        # a read that Ctrl-C cut stays outstanding in gRPC's call: reading it again raises "call error 8" or
+        # completes twice, which kills the channel's thread (every later call hangs); so the cut breaks the call
         try:
             return next(self._replies)
-        except (StopIteration, grpc.RpcError):
-            raise
-        except ValueError:
+        except ValueError:  # "call error 8"
             raise StopIteration from None
-        except BaseException:
-            self._broken = True
-            raise
 
     def cancel(self) -> None:
         self._requests.put(None)
