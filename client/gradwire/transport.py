@@ -164,7 +164,6 @@ class RunCall(_Stream):
     def __init__(self, channel: grpc.Channel, method: str, metadata, deserialize):
         self._deserialize = deserialize
         self._replies = collections.deque()
-        self._pending = 0  # operations started and not completed: the queue is polled only while there are some
         self._sending = self._receiving = False
         self._stream_ended = False  # the server sent its last message
         self._status = None  # a _StreamError once the call is over
@@ -177,7 +176,7 @@ class RunCall(_Stream):
             cygrpc.PropagationConstants.GRPC_PROPAGATE_DEFAULTS, method.encode(), None, None, metadata, None,
             operations, cygrpc.build_census_context(), None,
         )
-        self._pending = len(operations)
+        self._pending = len(operations)  # operations started and not completed: the queue is polled only while there are some
 
     def send(self, message) -> None:
         """Send ``message`` (a protobuf); dropped if the call is over or broken (``next()`` says so)."""
@@ -253,6 +252,7 @@ class RunCall(_Stream):
                     self._replies.append(self._deserialize(data))
             elif kind == cygrpc.OperationType.receive_status_on_client:
                 self._status = _StreamError(operation.code(), operation.details())
+
 
 class ThreadedRunCall(_Stream):
     """``RunCall`` on gRPC's public API (its request iterator and reader threads): the fallback for a
