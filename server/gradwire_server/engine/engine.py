@@ -481,7 +481,9 @@ class Engine:
     def check_overlap(self, name, target, source, key=None):
         """Refuse ``target.name_(source)`` (``key``: ``target[key] = source``) where source is partly target's memory,
         as PyTorch's (``c[1:] = c[:-1]``)."""
-        if type(source) is Tensor and (key is None or _overlap(target.array, source.array) is not None):  # (the key read only then)
+        if type(source) is not Tensor or not self.xp.may_share_memory(target.array, source.array):
+            return  # the usual case, told by the array module in C: memory apart
+        if key is None or _overlap(target.array, source.array) is not None:  # (the key read only then)
             _check_overlap(name, target.array, source.array, None if key is None else self._normalize_key(key, target))
 
     def apply_into(self, name, target, compute):
@@ -1035,6 +1037,8 @@ def _check_bool_subtraction(arrays):
     if any(bools):
         raise InvalidArgument("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to invert a mask, use the "
                               "`~` or `logical_not()` operator instead.")
+
+
 _FLOAT_RESULTS = frozenset(("div", "atan2", "copysign", "xlogy", "xlog1py", "zeta"))  # ops whose integer inputs compute in the default float dtype
 # what an op does with an integer or bool input 0, as PyTorch: float ops compute in the default float dtype
 _INTEGER_RULES = {
