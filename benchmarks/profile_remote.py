@@ -19,7 +19,10 @@ per unit of work:
       engine             in the engine entry points (the arithmetic, graph recording, backward)
       bind/release       handle table bookkeeping (release also frees the tensors, and their graph)
       decode/dispatch    the rest: reading the protobuf commands, the handler table, params, results
-    server CPU           the server process's CPU time (all threads: gRPC's too)
+      its thread's CPU   the CPU time of the thread running it (less than run_batch: it waited for the GIL or a core)
+      to the early answer  from the batch's start to its early answer (the client's loss.item() returns then)
+    server CPU           the server process's CPU time (all threads: gRPC's too), and by thread, of the
+                         threads still there at the end (a Run stream's receiver has ended with its stream)
 
 With ``--cprofile`` the client's main thread and the server's batch handling run
 under cProfile too, and the top functions by own time are printed (cProfile
@@ -39,6 +42,7 @@ import io
 import json
 import os
 import pstats
+import re
 import signal
 import sys
 import tempfile
@@ -57,6 +61,23 @@ ENGINE_ENTRY_POINTS = (
 )
 
 
+def thread_cpu():
+    """CPU seconds of each of this process's threads so far, by thread name (Linux: schedstat, in ns)."""
+    by_name = {}
+    python_names = {t.native_id: t.name for t in threading.enumerate()}  # gRPC's C threads: their comm
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/comm") as f:
+                name = python_names.get(int(tid)) or f.read().strip()
+            with open(f"/proc/self/task/{tid}/schedstat") as f:
+                ns = int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):  # the thread ended meanwhile
+            continue
+        name = re.sub(r"[0-9a-f]{8}|[0-9]+", "#", name)  # one line per kind of thread (gradwire-run-#-receive)
+        by_name[name] = by_name.get(name, 0.0) + ns / 1e9
+    return by_name
+
+
 class Timers:
     def __init__(self):
         self.lock = threading.Lock()
@@ -67,6 +88,7 @@ class Timers:
         self.counts = {}
         self.cpu_start = time.process_time()
         self.wall_start = time.perf_counter()
+        self.threads_start = thread_cpu()
 
     def add(self, name, seconds, count=1):
         with self.lock:
@@ -111,9 +133,9 @@ def serve(out_path, use_cprofile, capture_path=None):
         if capture_path:
             captured.append(batch.SerializeToString())
         replies = run_batch(session, batch, inline_bytes)
-        spent = 0.0
+        spent = spent_cpu = 0.0
         while True:  # time the batch's own work, not the sending of an early reply between its parts
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.thread_time()
             if profile:
                 profile.enable()
             try:
@@ -122,10 +144,14 @@ def serve(out_path, use_cprofile, capture_path=None):
                 if profile:
                     profile.disable()
                 spent += time.perf_counter() - start
+                spent_cpu += time.thread_time() - start_cpu
             if reply is None:
                 break
+            if reply.partial:
+                timers.add("run_batch.to_early_answer", spent)
             if not reply.partial:  # the last: the caller may not ask for more
                 timers.add("run_batch", spent)
+                timers.add("run_batch.cpu", spent_cpu)
                 timers.add("commands", 0.0, len(batch.commands))
             yield reply
 
@@ -173,22 +199,6 @@ def serve(out_path, use_cprofile, capture_path=None):
                 timers.add("Download handler: making chunks", time.perf_counter() - start)
             yield chunk
 
-    run = servicer_module.GradwireServicer.Run
-
-    def timed_run(self, request_iterator, context):
-        arrived = []
-
-        def stamped(iterator):
-            for batch in iterator:
-                arrived.append(time.perf_counter())
-                yield batch
-
-        for reply in run(self, stamped(request_iterator), context):
-            if not reply.partial:  # an early answer comes first; time the batch to its full reply
-                timers.add("Run: batch arrived -> reply yielded", time.perf_counter() - arrived.pop())
-            yield reply
-
-    servicer_module.GradwireServicer.Run = timed_run
     servicer_module.GradwireServicer.Upload = timed_upload
     servicer_module.GradwireServicer.Download = timed_download
 
@@ -203,6 +213,7 @@ def serve(out_path, use_cprofile, capture_path=None):
     report = {
         "totals": timers.totals, "counts": timers.counts,
         "cpu": time.process_time() - timers.cpu_start, "wall": time.perf_counter() - timers.wall_start,
+        "threads": {k: v - timers.threads_start.get(k, 0.0) for k, v in thread_cpu().items()},
     }
     if profile:
         text = io.StringIO()
@@ -480,17 +491,20 @@ def main(argv=None):
     print(f"    sync (blocked)       {clock.sync / n * scale:9.2f}")
     print(f"  client CPU (process)   {cpu / n * scale:9.2f}")
     print(f"  server run_batch       {batch / n * scale:9.2f}   ({counts.get('run_batch', 0) / repeats:.1f} batches, {counts.get('commands', 0) / n:.1f} commands per {unit})")
+    print(f"    its thread's CPU     {totals.get('run_batch.cpu', 0.0) / n * scale:9.2f}   (less than run_batch: the thread waited, for the GIL or a core)")
+    print(f"    to the early answer  {totals.get('run_batch.to_early_answer', 0.0) / n * scale:9.2f}")
     print(f"    engine               {engine / n * scale:9.2f}")
     for k in sorted(k for k in totals if k.startswith("engine.")):
         print(f"      {k:19s}{totals[k] / n * scale:9.2f}   ({counts[k] / n:.1f} calls per {unit})")
     print(f"    bind/release         {bookkeeping / n * scale:9.2f}")
     print(f"    decode/dispatch      {(batch - engine - bookkeeping) / n * scale:9.2f}")
-    handled = totals.get("Run: batch arrived -> reply yielded", 0.0)
-    print(f"  servicer, outside run_batch {(handled - batch) / n * scale:4.2f}   (from a batch's arrival to its reply's yield: session lookup, locks)")
     for k in ("Upload handler (incl. waiting for chunks)", "Download handler: making chunks"):
         if k in totals:
             print(f"  server {k}: {totals[k] / n * scale:.2f}")
-    print(f"  server CPU (process)   {report['cpu'] / n * scale:9.2f}")
+    print(f"  server CPU (process)   {report['cpu'] / n * scale:9.2f}   by thread:")
+    for name, seconds in sorted(report["threads"].items(), key=lambda kv: -kv[1]):
+        if seconds / n * scale >= 0.01:
+            print(f"      {name:19s}{seconds / n * scale:9.2f}")
     if client_profile:
         text = io.StringIO()
         pstats.Stats(client_profile, stream=text).sort_stats("tottime").print_stats(25)

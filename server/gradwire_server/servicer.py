@@ -21,6 +21,7 @@ from .auth import ApiKeys
 from .config import Config
 from .engine import NON_DIFFERENTIABLE, OPS, SUPPORTED_DTYPES, parse_dtype
 from .errors import InvalidRequest, QuotaExceeded, Unavailable
+from .replysend import ReplySender
 from .runstream import RunStream
 from .sessions import Session, SessionRegistry
 from .status import describe, status_of
@@ -96,7 +97,7 @@ class GradwireServicer(pb_grpc.GradwireServicer):
         self.chunk_bytes = max(1, min(config.chunk_bytes, config.max_message_bytes // 2))
         self._busy = 0  # batches (until their full reply is sent) and transfers under way; idle streams are not
         self._idle = threading.Condition()
-        self.streams = 0  # Run streams whose handler is running (a gRPC thread, and two of RunStream's each)
+        self.streams = 0  # Run streams whose handler is running (a gRPC thread, and RunStream's receiver each)
 
     def begin_work(self):
         with self._idle:
@@ -153,7 +154,8 @@ class GradwireServicer(pb_grpc.GradwireServicer):
     def Run(self, request_iterator, context):
         """Apply each batch of the session's stream in order; reply once per batch (and early to a fetch).
 
-        A ``RunStream`` receives, applies and sends on separate threads, so the engine
+        A ``RunStream`` receives the next batch on a thread of its own while this thread
+        applies the last one and starts sending its replies (``ReplySender``), so the engine
         never waits for the network.
         """
         session = self._session(context)
@@ -164,6 +166,7 @@ class GradwireServicer(pb_grpc.GradwireServicer):
             stream = RunStream(
                 request_iterator, functools.partial(self._apply_batch, session, context), self.begin_work, self.end_work,
                 functools.partial(logs.call_scope, context), name=f"gradwire-run-{session.id[:8]}", replies_along=replies_along,
+                sender=ReplySender.of(context),
             )
             yield from stream.replies()
         finally:  # the stream ended, however: its client closed it, vanished, or the server stopped

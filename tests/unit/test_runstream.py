@@ -1,4 +1,5 @@
-"""RunStream: one Run stream's receive, apply and send on separate threads (server/gradwire_server/runstream.py)."""
+"""RunStream: one Run stream, received on a thread of its own, applied and sent on the handler's thread
+(server/gradwire_server/runstream.py), its replies yielded to gRPC or sent through a ReplySender."""
 
 import contextlib
 import threading
@@ -31,10 +32,51 @@ def echo(batch):
     yield pb.BatchReply(seq=batch.seq)
 
 
-def stream(requests, apply_batch=echo, work=None, replies_along=False):
+class Sender:
+    """A ReplySender's contract without gRPC: records each message; ``on_sent`` runs at once, or at ``finish()``
+    when ``held``; after ``gone()`` every send is refused, as on a call the client left."""
+
+    def __init__(self, held=False):
+        self.sent, self.pending, self.held, self.open, self.waited = [], [], held, True, 0
+
+    def send(self, data, on_sent=None):
+        if not self.open:
+            return False
+        self.sent.append(pb.BatchReply.FromString(data))
+        if on_sent is not None:
+            self.pending.append(on_sent) if self.held else on_sent()
+        return True
+
+    def finish(self):
+        while self.pending:
+            self.pending.pop(0)()
+
+    def gone(self):
+        self.open = False
+
+    def wait(self):
+        self.waited += 1
+
+
+def stream(requests, apply_batch=echo, work=None, replies_along=False, sender=None):
     work = work or Work()
-    run = RunStream(iter(requests), apply_batch, work.begin, work.end, contextlib.nullcontext, "test", replies_along=replies_along)
+    run = RunStream(iter(requests), apply_batch, work.begin, work.end, contextlib.nullcontext, "test",
+                    replies_along=replies_along, sender=sender)
     return run, work
+
+
+def all_replies(requests, apply_batch=echo, replies_along=False, sent_by="yield"):
+    """Every reply of a stream in the order it went out, yielded to gRPC or sent through a Sender; and the Work."""
+    sender = Sender() if sent_by == "sender" else None
+    run, work = stream(requests, apply_batch, replies_along=replies_along, sender=sender)
+    yielded = list(run.replies())
+    if sender is None:
+        return yielded, work
+    assert not yielded and sender.waited == 1  # all through the sender, and the last one gone before the status
+    return sender.sent, work
+
+
+BOTH = pytest.mark.parametrize("sent_by", ["yield", "sender"])
 
 
 def read_as_the_sdk_does(replies):
@@ -58,21 +100,25 @@ def wait_until(condition, timeout=5.0):
         time.sleep(0.002)
 
 
-def test_replies_come_in_order_and_the_stream_ends_with_its_requests():
-    run, work = stream(pb.Batch(seq=n) for n in range(1, 6))
-    replies = [(r.seq, r.partial) for r in run.replies()]
+@BOTH
+def test_replies_come_in_order_and_the_stream_ends_with_its_requests(sent_by):
+    sent, work = all_replies((pb.Batch(seq=n) for n in range(1, 6)), sent_by=sent_by)
+    replies = [(r.seq, r.partial) for r in sent]
     assert replies == [(n, partial) for n in range(1, 6) for partial in (True, False)]
     assert work.begun == 5 and work.busy == 0
 
 
-def test_full_replies_that_answer_nothing_ride_with_the_next_early_answer():
+@BOTH
+def test_full_replies_that_answer_nothing_ride_with_the_next_early_answer(sent_by):
     def pipelined(batch):  # as a pipelining client: the next batch (or the stream's end) is there before this one is done
         yield pb.BatchReply(seq=batch.seq, partial=True)
         wait_until(lambda: run._inbox.qsize())
         yield pb.BatchReply(seq=batch.seq)
 
-    run, work = stream([pb.Batch(seq=n) for n in range(1, 6)], pipelined, replies_along=True)
+    sender = Sender() if sent_by == "sender" else None
+    run, work = stream([pb.Batch(seq=n) for n in range(1, 6)], pipelined, replies_along=True, sender=sender)
     sent = list(run.replies())
+    sent = sent if sender is None else sender.sent
     # batches 2-5's early answers each carry the full reply before; the last goes alone at the end
     assert [(r.seq, r.partial, [e.seq for e in r.earlier]) for r in sent] == [
         (1, True, []), (2, True, [1]), (3, True, [2]), (4, True, [3]), (5, True, [4]), (5, False, [])]
@@ -80,22 +126,48 @@ def test_full_replies_that_answer_nothing_ride_with_the_next_early_answer():
     assert work.begun == 5 and work.busy == 0
 
 
-def test_replies_that_answer_something_or_have_nothing_after_them_go_on_their_own():
+@BOTH
+def test_replies_that_answer_something_or_have_nothing_after_them_go_on_their_own(sent_by):
     def answering(batch):
         yield pb.BatchReply(seq=batch.seq, partial=True)
         yield pb.BatchReply(seq=batch.seq, results=[pb.Result(command=batch.seq)])  # a sync's answer, say
 
-    run, work = stream([pb.Batch(seq=n) for n in range(1, 4)], answering, replies_along=True)
-    assert [(r.seq, r.partial, len(r.earlier)) for r in run.replies()] == [
+    sent, work = all_replies([pb.Batch(seq=n) for n in range(1, 4)], answering, replies_along=True, sent_by=sent_by)
+    assert [(r.seq, r.partial, len(r.earlier)) for r in sent] == [
         (n, partial, 0) for n in range(1, 4) for partial in (True, False)]
-    run, work = stream([pb.Batch(seq=1)], replies_along=True)  # nothing after it: the full reply is not held
-    assert [(r.seq, r.partial, len(r.earlier)) for r in run.replies()] == [(1, True, 0), (1, False, 0)]
+    sent, work = all_replies([pb.Batch(seq=1)], replies_along=True, sent_by=sent_by)  # nothing after it: not held
+    assert [(r.seq, r.partial, len(r.earlier)) for r in sent] == [(1, True, 0), (1, False, 0)]
     assert work.busy == 0
 
 
-def test_a_client_that_does_not_ask_gets_every_reply_on_its_own():
-    run, work = stream([pb.Batch(seq=n) for n in range(1, 6)])
-    assert all(not r.earlier for r in run.replies()) and work.busy == 0
+@BOTH
+def test_a_client_that_does_not_ask_gets_every_reply_on_its_own(sent_by):
+    sent, work = all_replies([pb.Batch(seq=n) for n in range(1, 6)], sent_by=sent_by)
+    assert len(sent) == 10 and all(not r.earlier for r in sent) and work.busy == 0
+
+
+def test_a_batch_is_under_way_until_its_full_reply_has_gone():
+    sender = Sender(held=True)  # the sends complete later, on gRPC's polling thread
+    run, work = stream([pb.Batch(seq=1), pb.Batch(seq=2)], sender=sender)
+    assert list(run.replies()) == []
+    assert work.begun == 2 and work.busy == 2  # both full replies still on their way: a shutdown waits for them
+    sender.finish()
+    assert work.busy == 0
+
+
+def test_a_sender_that_finds_the_client_gone_ends_the_stream_and_its_batch():
+    sender = Sender()
+
+    def leaving(batch):
+        yield pb.BatchReply(seq=batch.seq, partial=True)
+        sender.gone()  # the client left while the batch ran
+        yield pb.BatchReply(seq=batch.seq)
+
+    run, work = stream([pb.Batch(seq=n) for n in range(1, 4)], leaving, sender=sender)
+    assert list(run.replies()) == []
+    assert [(r.seq, r.partial) for r in sender.sent] == [(1, True)]
+    assert work.begun == 1 and work.busy == 0 and sender.waited == 1
+    wait_until(lambda: not any(t.name.startswith("test-") for t in threading.enumerate()))
 
 
 def test_an_error_reading_requests_reaches_the_handler_after_the_batches_before_it():
@@ -124,6 +196,22 @@ def test_an_error_applying_a_batch_ends_the_stream_and_the_batch_counts_as_over(
     assert work.begun == 1 and work.busy == 0  # batch 2 never started
 
 
+def test_full_replies_held_for_a_batch_that_fails_go_out_before_the_error():
+    def held_then_failing(batch):
+        if batch.seq == 2:
+            raise RuntimeError("session ended")
+        yield pb.BatchReply(seq=batch.seq, partial=True)
+        wait_until(lambda: run._inbox.qsize())
+        yield pb.BatchReply(seq=batch.seq)  # held: batch 2 is already here
+
+    sender = Sender()
+    run, work = stream([pb.Batch(seq=1), pb.Batch(seq=2)], held_then_failing, replies_along=True, sender=sender)
+    with pytest.raises(RuntimeError, match="session ended"):
+        list(run.replies())
+    assert [(r.seq, r.partial) for r in sender.sent] == [(1, True), (1, False)]
+    assert work.begun == 2 and work.busy == 0
+
+
 @pytest.mark.parametrize("replies_along", [False, True])
 def test_a_handler_that_stops_listening_leaves_no_batch_counted_as_under_way(replies_along):
     gate = threading.Event()
@@ -137,8 +225,8 @@ def test_a_handler_that_stops_listening_leaves_no_batch_counted_as_under_way(rep
     replies = run.replies()
     gate.set()
     assert next(replies).seq == 1
-    replies.close()  # the client is gone: the rest are applied (exactly once) and dropped
-    wait_until(lambda: work.begun == 3 and work.busy == 0)
+    replies.close()  # the client is gone: the batches not applied stay so (a client that comes back resends them)
+    assert work.begun == 1 and work.busy == 0
     wait_until(lambda: not any(t.name.startswith("test-") for t in threading.enumerate()))
 
 
@@ -155,10 +243,11 @@ def test_the_receiver_reads_at_most_one_batch_ahead_of_the_worker():
         yield pb.BatchReply(seq=batch.seq)
 
     run, _ = stream(requests(), blocked)
-    replies = run.replies()
-    threading.Thread(target=lambda: next(replies), daemon=True).start()  # starts the threads
+    replies = []
+    handler = threading.Thread(target=lambda: replies.extend(run.replies()), daemon=True)  # gRPC's thread for the call
+    handler.start()
     time.sleep(0.3)
     assert len(read) <= 3  # one applied, one waiting, one held by the receiver: gRPC's flow control does the rest
     gate.set()
-    wait_until(lambda: len(read) == 100)
-    assert [r.seq for r in replies] == list(range(2, 101))
+    handler.join(5)
+    assert len(read) == 100 and [r.seq for r in replies] == list(range(1, 101))
