@@ -107,12 +107,12 @@ def _wire_int(value) -> int:
 
 def decode_param(param: pb.Param, tensor_of=None):
     kind = param.WhichOneof("value")
-    if kind == "ints":
-        return tuple(param.ints.values)
+    if kind == "ints":  # (sliced: iterating a protobuf repeated field ends in an IndexError, made and caught)
+        return tuple(param.ints.values[:])
     if kind == "none" or kind is None:
         return None
     if kind == "key":
-        return tuple(_decode_index_part(p, tensor_of) for p in param.key.parts)
+        return tuple([_decode_index_part(p, tensor_of) for p in param.key.parts[:]])
     return getattr(param, kind)
 
 

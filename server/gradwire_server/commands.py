@@ -106,7 +106,7 @@ _LEAVE_TENSORS_ALONE = frozenset({
 
 def _optimizer_step_writes(session, step):
     """The parameters, and the optimizer's state (which ``state_dict()`` hands out as tensors)."""
-    arrays = _handle_arrays(session, (handle for group in step.groups for handle in group.params))
+    arrays = _handle_arrays(session, [handle for group in step.groups[:] for handle in group.params[:]])
     optimizer = session.optimizers.get(step.optimizer)
     if optimizer is not None:
         arrays += [value for state in optimizer.state.values() for value in state.values() if not isinstance(value, float)]
@@ -115,7 +115,7 @@ def _optimizer_step_writes(session, step):
 
 def _clip_grad_writes(session, clip):
     """The .grads there are now; one made later in the batch is a fresh array, unless a client assigned it."""
-    tensors = [session.tensors.get(handle) for handle in clip.params]
+    tensors = [session.tensors.get(handle) for handle in clip.params[:]]
     return [t.grad.array for t in tensors if type(t) is Tensor and t.grad is not None] + [t.array for t in session.assigned_grads.values()]
 
 
@@ -162,7 +162,7 @@ def _early_fetch(session: Session, commands):
     for index in range(last - 1, -1, -1):
         command = commands[index]
         kind = command.WhichOneof("kind")
-        if kind == "op" and handle in command.op.outputs:
+        if kind == "op" and handle in command.op.outputs[:]:
             return index, last
         if kind == "grad_of" and command.grad_of.result == handle:
             return None  # x.grad read back: it is whole only once the batch is done (no need to look further)
@@ -185,7 +185,7 @@ def _stays_final(session: Session, commands, made: int, fetched: int) -> bool:
         if kind in _LEAVE_TENSORS_ALONE:
             continue
         if kind == "release":
-            if handle in command.release.handles:
+            if handle in command.release.handles[:]:
                 return False
             continue
         written = _WRITTEN.get(kind)
@@ -223,7 +223,7 @@ def error_result(command_id: int, error: BaseException, caused_by: int = 0, cont
 
 def _input_handles(op: pb.Op) -> list:
     """An op's inputs by handle, 0 for a number."""
-    return list(op.tensor_inputs) or [operand.handle for operand in op.inputs]
+    return op.tensor_inputs[:] or [operand.handle for operand in op.inputs[:]]
 
 
 def _input_shapes(session: Session, op: pb.Op) -> str:
@@ -254,7 +254,7 @@ def _outputs_of(command, kind) -> list[int]:
         return []
     body = getattr(command, kind)
     if kind == "op":
-        return list(body.outputs)
+        return body.outputs[:]
     if kind in ("put", "factory"):
         return [body.handle]
     if kind == "grad":
@@ -349,7 +349,7 @@ _ENGINE_CALLS = {
 
 def _op(session, op, inline_bytes):
     tensors = session.tensors
-    handles = op.tensor_inputs
+    handles = op.tensor_inputs[:]  # a list: iterating a protobuf repeated field ends in an IndexError, made and caught
     if handles:  # the hot path: every input a tensor, by handle; a plain tensor looked up directly
         if op.inputs:
             raise InvalidRequest(f"{op.name}: an op's inputs go in inputs or in tensor_inputs, not in both")
@@ -359,7 +359,7 @@ def _op(session, op, inline_bytes):
                 inputs[i] = session.tensor(handles[i])  # a .grad's alias, or the error that says why there is none
     else:
         inputs = []
-        for operand in op.inputs:
+        for operand in op.inputs[:]:
             tensor = tensors.get(operand.handle)  # a number's operand reads handle 0, which is never bound
             inputs.append(tensor if type(tensor) is Tensor else _operand(session, operand))
     params = _params(session, op.params) if len(op.params) else {}
@@ -391,7 +391,7 @@ def _run_op(session, op, inputs, params):
             out = call(engine, *inputs, **params) if call else engine.apply(name, *inputs, **params)
     else:
         out = call(engine, *inputs, **params) if call else engine.apply(name, *inputs, **params)
-    handles = op.outputs
+    handles = op.outputs[:]
     outputs = out if type(out) is tuple else (out,)
     if len(outputs) != len(handles):
         raise InvalidRequest(f"{name} gives {len(outputs)} output(s) but {len(handles)} handle(s) were sent")
@@ -423,13 +423,13 @@ def _backward(session, backward, inline_bytes):
     if backward.more_roots:  # torch.autograd.backward(tensors, grad_tensors): one pass from every root
         if len(backward.more_gradients) != len(backward.more_roots):
             raise InvalidRequest(f"backward: {len(backward.more_roots)} more roots but {len(backward.more_gradients)} gradients")
-        more = [session.tensor(h) for h in backward.more_roots]
+        more = [session.tensor(h) for h in backward.more_roots[:]]
         for tensor in more:
             session.quota.before_backward(tensor)
         root = [root, *more]
         gradient = [gradient, *(session.tensor(h) if h else None for h in backward.more_gradients)]
     roots = root if type(root) is list else [root]
-    inputs = [session.tensor(h) for h in backward.inputs] or None
+    inputs = [session.tensor(h) for h in backward.inputs[:]] or None
     if backward.create_graph:
         session.quota.before_recorded_backward([r.grad_fn for r in roots])
     if backward.hooked:
@@ -550,7 +550,7 @@ def _resume(session, resume, inline_bytes):
 
 
 def _release(session, release, inline_bytes):
-    session.release(release.handles)
+    session.release(release.handles[:])
 
 
 def _fetch(session, fetch, inline_bytes):
@@ -579,7 +579,7 @@ def _set_grad(session, set_grad, inline_bytes):
     if set_grad.more:
         if set_grad.value:
             raise InvalidRequest("set_grad: several tensors can only have their grad set to None")
-        tensors = [tensor] + [session.tensor(h) for h in set_grad.more]  # all found before any changes
+        tensors = [tensor] + [session.tensor(h) for h in set_grad.more[:]]  # all found before any changes
         for t in tensors:
             session.settle_grad_aliases(t)
             t.grad = None
@@ -649,8 +649,8 @@ def _optimizer_create(session, command, inline_bytes):
 def _optimizer_step(session, command, inline_bytes):
     optimizer = session.optimizer(command.optimizer)
     groups = []
-    for g in command.groups:
-        params = [(handle, session.tensor(handle)) for handle in g.params]
+    for g in command.groups[:]:
+        params = [(handle, session.tensor(handle)) for handle in g.params[:]]
         groups.append(optim.Group(
             params, lr=g.lr, weight_decay=g.weight_decay, maximize=g.maximize, momentum=g.momentum, dampening=g.dampening,
             nesterov=g.nesterov, beta1=g.beta1, beta2=g.beta2, eps=g.eps, amsgrad=g.amsgrad,
@@ -658,7 +658,7 @@ def _optimizer_step(session, command, inline_bytes):
             initial_accumulator_value=g.initial_accumulator_value, momentum_decay=g.momentum_decay, rho=g.rho,
             etaminus=g.etaminus, etaplus=g.etaplus, step_size_min=g.step_size_min, step_size_max=g.step_size_max,
             lambd=g.lambd, t0=g.t0, beta2_decay=g.beta2_decay, eps1=g.eps1 if g.HasField("eps1") else None, eps2=g.eps2, d=g.d,
-            ns_coefficients=tuple(g.ns_coefficients), ns_steps=g.ns_steps, adjust_lr_fn=g.adjust_lr_fn or None,
+            ns_coefficients=tuple(g.ns_coefficients[:]), ns_steps=g.ns_steps, adjust_lr_fn=g.adjust_lr_fn or None,
         ))
     session.quota.before_step(optimizer, groups)
     optimizer.step(groups)
