@@ -24,6 +24,10 @@ import threading
 
 _END = object()  # the client closed its side of the stream: no more batches
 _RETRY_S = 0.5  # how often a blocked receiver looks whether the worker has stopped
+# How long a full reply that answers nothing waits for the next batch to ride with (as TCP delays an ACK): in a
+# training loop the client's next step comes a few tens of microseconds after the server finishes the last one, and
+# a send of its own costs the worker about 50 us; a client that waits for the reply itself waits this much longer.
+_ACK_DELAY_S = 0.0005
 
 
 class RunStream:
@@ -35,7 +39,7 @@ class RunStream:
     the client is gone, so a shutdown can wait for it. ``scope()`` is entered on the
     receiver's thread (the call's log fields). With ``replies_along`` (a client that reads
     ``BatchReply.earlier``), a full reply that answers nothing waits for the next reply and
-    rides with it, when the next batch is already here to make one. With ``sender`` (a
+    rides with it, when the next batch comes within ``_ACK_DELAY_S`` to make one. With ``sender`` (a
     ``replysend.ReplySender``) the replies are sent through it and ``replies()`` yields none.
     """
 
@@ -52,6 +56,7 @@ class RunStream:
         self._replies_along = replies_along
         self._sender = sender
         self._held = []  # full replies waiting to ride with the next one
+        self._peeked = None  # the receiver's next item, taken out early to see whether one has come
         self._receiver = threading.Thread(target=self._receive, name=f"{name}-receive", daemon=True)
 
     def replies(self):
@@ -60,6 +65,8 @@ class RunStream:
         try:
             try:
                 while (batch := self._take()) is not _END:
+                    if isinstance(batch, BaseException):
+                        raise batch
                     if not (yield from self._apply_one(batch)):
                         return  # the client is gone
             except GeneratorExit:  # gRPC closed the stream: nobody to send to
@@ -74,13 +81,22 @@ class RunStream:
             if self._sender is not None:
                 self._sender.wait()  # gRPC sends the call's status once the handler returns: the replies go first
 
-    def _take(self):
-        """The next batch (or _END), as soon as the receiver has it; raise the error that ended the requests."""
-        item = self._inbox.get()
-        self._slot.release()  # room for the next batch: the receiver reads it while this one runs
-        if isinstance(item, BaseException):
-            raise item
+    def _take(self, timeout=None):
+        """The receiver's next item (a batch, _END or the error that ended the requests); None if ``timeout`` passed first."""
+        item, self._peeked = self._peeked, None
+        if item is None:
+            try:
+                item = self._inbox.get(timeout=timeout)
+            except queue.Empty:
+                return None
+            self._slot.release()  # room for the next batch: the receiver reads it while this one runs
         return item
+
+    def _next_is_here(self) -> bool:
+        """Whether the next batch (or the stream's end) has come, waiting for it up to _ACK_DELAY_S."""
+        if self._peeked is None:
+            self._peeked = self._take(_ACK_DELAY_S)
+        return self._peeked is not None
 
     def _apply_one(self, batch):
         """Apply one batch and send its replies; False if the client is gone."""
@@ -95,7 +111,7 @@ class RunStream:
                         self._held.clear()
                     elif not (yield from self._send_all(self._held)):  # a full reply may be the one the session
                         return False                                   # keeps for a resend: never changed
-                if final_handed and self._replies_along and not reply.results and self._inbox.qsize():
+                if final_handed and self._replies_along and not reply.results and self._next_is_here():
                     self._held.append(reply)  # the next batch's early answer will carry it
                     continue
                 if not (yield from self._send(reply)):

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from gradwire.v1 import gradwire_pb2 as pb
+from gradwire_server import runstream
 from gradwire_server.runstream import RunStream
 
 
@@ -251,3 +252,49 @@ def test_the_receiver_reads_at_most_one_batch_ahead_of_the_worker():
     gate.set()
     handler.join(5)
     assert len(read) == 100 and [r.seq for r in replies] == list(range(1, 101))
+
+
+def test_a_full_reply_waits_a_moment_for_the_next_batch_to_ride_with(monkeypatch):
+    monkeypatch.setattr(runstream, "_ACK_DELAY_S", 5.0)  # longer than the test can take: only the next batch ends the wait
+    next_batch = threading.Event()
+
+    def requests():
+        yield pb.Batch(seq=1)
+        next_batch.wait(5)  # the client's next step: it comes once batch 1 is done, not before
+        yield pb.Batch(seq=2)
+
+    def finishing(batch):
+        yield pb.BatchReply(seq=batch.seq, partial=True)
+        next_batch.set()
+        yield pb.BatchReply(seq=batch.seq)
+
+    sender = Sender()
+    run, work = stream(requests(), finishing, replies_along=True, sender=sender)
+    assert list(run.replies()) == []
+    assert [(r.seq, r.partial, [e.seq for e in r.earlier]) for r in sender.sent] == [(1, True, []), (2, True, [1]), (2, False, [])]
+    assert work.busy == 0
+
+
+def test_a_full_reply_goes_alone_when_no_batch_comes_in_time(monkeypatch):
+    monkeypatch.setattr(runstream, "_ACK_DELAY_S", 0.05)
+    full_sent = threading.Event()
+
+    class Watching(Sender):
+        def send(self, data, on_sent=None):
+            sent = super().send(data, on_sent)
+            if not pb.BatchReply.FromString(data).partial:
+                full_sent.set()
+            return sent
+
+    def requests():
+        yield pb.Batch(seq=1)
+        full_sent.wait(5)  # a client that waits for batch 1's acknowledgement before it sends more
+        yield pb.Batch(seq=2)
+
+    sender = Watching()
+    run, work = stream(requests(), replies_along=True, sender=sender)
+    started = time.monotonic()
+    assert list(run.replies()) == [] and full_sent.is_set()
+    assert [(r.seq, r.partial, len(r.earlier)) for r in sender.sent] == [(1, True, 0), (1, False, 0), (2, True, 0), (2, False, 0)]
+    assert time.monotonic() - started < 5  # it went after the short wait, not when the client gave up
+    assert work.busy == 0
