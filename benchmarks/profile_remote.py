@@ -98,7 +98,7 @@ class Timers:
 
 def serve(out_path, use_cprofile, capture_path=None):
     from gradwire_server import commands, servicer as servicer_module, sessions
-    from gradwire_server.app import create_server
+    from gradwire_server.app import create_server, tune_garbage_collector
     from gradwire_server.config import Config
     from gradwire_server.engine import Engine
 
@@ -202,6 +202,7 @@ def serve(out_path, use_cprofile, capture_path=None):
     servicer_module.GradwireServicer.Upload = timed_upload
     servicer_module.GradwireServicer.Download = timed_download
 
+    tune_garbage_collector()  # as gradwire-server does: the figures are the CLI server's
     server, port = create_server(Config(host="127.0.0.1", port=0, device="cpu"))
     server.start()
     print(f"listening on 127.0.0.1:{port} (profiling)", flush=True)
