@@ -38,13 +38,13 @@ def run_batch(session: Session, batch: pb.Batch, inline_bytes: int):
 
 
 def _run(session: Session, batch: pb.Batch, inline_bytes: int):
-    commands = batch.commands
+    commands = batch.commands[:]  # each command's Python object made once, for the look-ahead and the run alike
     early = _early_fetch(session, commands)  # (index of the op that makes the tensor, or -1: made before; index of its fetch)
     results = []
     answered = -1
     engine = session.engine
     if early is not None and early[0] < 0:
-        answered = yield from _answer_early(session, batch, early, results, inline_bytes)
+        answered = yield from _answer_early(session, batch.seq, commands, early, results, inline_bytes)
     for index, command in enumerate(commands):
         if index == answered:
             continue
@@ -70,24 +70,24 @@ def _run(session: Session, batch: pb.Batch, inline_bytes: int):
             results.append(error_result(command.id, error, cause if cause != command.id else 0, context))
             continue
         if early is not None and index == early[0]:
-            answered = yield from _answer_early(session, batch, early, results, inline_bytes)
+            answered = yield from _answer_early(session, batch.seq, commands, early, results, inline_bytes)
     yield pb.BatchReply(seq=batch.seq, results=results)
 
 
-def _answer_early(session: Session, batch: pb.Batch, early, results, inline_bytes: int):
+def _answer_early(session: Session, seq: int, commands, early, results, inline_bytes: int):
     """Yield the early (partial) reply to fetch ``early[1]`` if nothing before it can change its tensor;
     the index of the fetch answered, or -1."""
     made, fetched = early
-    if not _stays_final(session, batch.commands, made, fetched):
+    if not _stays_final(session, commands, made, fetched):
         return -1
-    fetch = batch.commands[fetched]
+    fetch = commands[fetched]
     if session.engine.profiler is None:
         result = _fetch(session, fetch.fetch, inline_bytes)
     else:
         result = _profiled(session, fetch, "fetch", _fetch, inline_bytes)
     result.command = fetch.id
     results.append(result)
-    yield pb.BatchReply(seq=batch.seq, results=list(results), partial=True)
+    yield pb.BatchReply(seq=seq, results=list(results), partial=True)
     results.clear()
     return fetched
 
