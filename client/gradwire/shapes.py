@@ -65,6 +65,25 @@ def _complex(inputs, params):
     return np.broadcast_shapes(a._shape, b._shape), (_COMPLEX128 if a._dtype == np.float64 else _COMPLEX64)
 
 
+def broadcast2(a: tuple, b: tuple) -> tuple:
+    """``np.broadcast_shapes(a, b)`` for two shapes, in a fifth of its time (it runs for most ops); ValueError where
+    they do not broadcast."""
+    if a == b:
+        return a
+    if len(a) < len(b):
+        a, b = b, a
+    lead = len(a) - len(b)
+    out = list(a[:lead])
+    for x, y in zip(a[lead:], b):
+        if x == y or y == 1:
+            out.append(x)
+        elif x == 1:
+            out.append(y)
+        else:
+            raise ValueError(f"shape mismatch: objects cannot be broadcast to a single shape: {a} and {b}")
+    return tuple(out)
+
+
 def _elementwise(inputs, params):
     # one pass, no lists: it runs for most ops, usually on tensors of one shape and dtype
     shape = dtype = zero_dtype = None  # dtype: of the dimensioned tensors; zero_dtype: of the 0-d ones
@@ -85,7 +104,7 @@ def _elementwise(inputs, params):
             shape, seen = s, True
         elif s != shape:
             try:
-                shape = np.broadcast_shapes(shape, s)
+                shape = broadcast2(shape, s)
             except ValueError:
                 return None  # the server will say what is wrong
     if zero_dtype is not None and (dtype is None or _CATEGORY[zero_dtype.kind] > _CATEGORY[dtype.kind]):
@@ -174,7 +193,7 @@ def _matmul(inputs, params):
     if len(a) == 1:
         return b[:-2] + b[-1:], dtype
     try:
-        return np.broadcast_shapes(a[:-2], b[:-2]) + (a[-2], b[-1]), dtype
+        return broadcast2(a[:-2], b[:-2]) + (a[-2], b[-1]), dtype
     except ValueError:
         return None
 
@@ -593,6 +612,8 @@ def index_shape(shape, parts):
         return None
     if len(parts) <= len(shape):
         basic = _basic_index_shape(shape, parts)
+        if basic is _NOT_BASIC:
+            basic = _integer_index_shape(shape, parts)
         if basic is not _NOT_BASIC:
             return basic
     # PyTorch's order: the ints (and 0-d integer tensors) select first, a bool is a new dim indexed by [0] or [];
@@ -654,6 +675,22 @@ def _basic_index_shape(shape, parts):
         else:
             return _NOT_BASIC
     return tuple(out) + tuple(shape[len(parts):])
+
+
+def _integer_index_shape(shape, parts):
+    """``index_shape`` where every part is an integer tensor of one or more dims (``logp[rows, targets]``): the
+    index tensors' broadcast shape, then the dims left; ``_NOT_BASIC`` for any other part (NumPy's stand-ins decide).
+    ``parts`` are no more than the dims of ``shape``."""
+    out = ()
+    for n, part in zip(shape, parts):
+        s, d = getattr(part, "_shape", None), getattr(part, "_dtype", None)
+        if not s or d is None or d.kind not in "iu" or d.itemsize < 4 or n == 0:
+            return _NOT_BASIC
+        try:
+            out = broadcast2(out, s)
+        except ValueError:
+            return None  # the server says what is wrong
+    return out + tuple(shape[len(parts):])
 
 
 def infer(op: str, inputs, params):

@@ -1,4 +1,4 @@
-"""The client's shape inference for indexing, against NumPy's own result."""
+"""The client's shape inference for indexing and broadcasting, against NumPy's own result."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gradwire.shapes import index_shape
+from gradwire.shapes import broadcast2, index_shape
 
 ENDS = st.none() | st.integers(-7, 7)
 PARTS = st.integers(-7, 7) | st.builds(slice, ENDS, ENDS, st.none() | st.integers(-3, 3))
@@ -27,3 +27,46 @@ def test_index_shape_with_none_ellipsis_and_arrays_is_numpys():
     shape = (4, 5, 6)
     for parts in ([None, 1], [Ellipsis, 2], [np.array([0, 3]), slice(1, 3)], [True], [np.int64(2)]):
         assert index_shape(shape, parts) == np.zeros(shape)[tuple(parts)].shape, parts
+
+
+class IndexTensor:
+    """What index_shape reads of a tensor: its shape and dtype."""
+
+    def __init__(self, shape, dtype):
+        self._shape, self._dtype = shape, np.dtype(dtype)
+
+
+SHAPES = st.lists(st.integers(0, 3), max_size=3).map(tuple)
+
+
+@settings(max_examples=400, deadline=None)
+@given(shape=st.lists(st.integers(0, 5), min_size=1, max_size=4).map(tuple), data=st.data())
+def test_index_shape_of_integer_tensors_is_numpys(shape, data):
+    # x[rows, targets]: integer tensors only (the zeros NumPy indexes with stand for any values in range)
+    index_shapes = data.draw(st.lists(SHAPES, min_size=1, max_size=len(shape)))
+    dtype = data.draw(st.sampled_from(["int64", "int32"]))
+    parts = [IndexTensor(s, dtype) for s in index_shapes]
+    try:
+        expected = np.zeros(shape)[tuple(np.zeros(s, np.intp) if s else 0 for s in index_shapes)].shape
+    except (IndexError, ValueError):
+        expected = None
+    assert index_shape(shape, parts) == expected
+
+
+def test_a_mask_or_a_float_tensor_as_an_index_has_no_shape_here():
+    assert index_shape((4, 5), [IndexTensor((4,), "uint8")]) is None  # a mask: its values decide
+    assert index_shape((4, 5), [IndexTensor((4,), "float32")]) is None
+
+
+@settings(max_examples=400, deadline=None)
+@given(a=SHAPES, b=SHAPES)
+def test_broadcast2_is_numpys(a, b):
+    try:
+        expected = np.broadcast_shapes(a, b)
+    except ValueError:
+        expected = None
+    try:
+        got = broadcast2(a, b)
+    except ValueError:
+        got = None
+    assert got == expected
