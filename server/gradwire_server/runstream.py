@@ -101,25 +101,31 @@ class RunStream:
     def _apply_one(self, batch):
         """Apply one batch and send its replies; False if the client is gone."""
         self._begin_work()
-        final_handed = False
+        final = None
         try:
             for reply in self._apply_batch(batch):
-                final_handed = not reply.partial
-                if self._held:
-                    if reply.partial:  # an early answer is made for this send alone: it carries them
-                        reply.earlier.extend(self._held)
-                        self._held.clear()
-                    elif not (yield from self._send_all(self._held)):  # a full reply may be the one the session
-                        return False                                   # keeps for a resend: never changed
-                if final_handed and self._replies_along and not reply.results and self._next_is_here():
-                    self._held.append(reply)  # the next batch's early answer will carry it
+                if not reply.partial:
+                    final = reply  # sent once the batch is over and its session free (below)
                     continue
+                if self._held:  # an early answer is made for this send alone: it carries them
+                    reply.earlier.extend(self._held)
+                    self._held.clear()
                 if not (yield from self._send(reply)):
                     return False
-            return True
+        except BaseException:
+            if final is not None:  # failed after its full reply was made: nobody will send it
+                self._drop([final])
+            raise
         finally:
-            if not final_handed:  # refused or failed before its full reply: no send to wait for
+            if final is None:  # refused, failed or left before its full reply: no send to wait for
                 self._end_work()
+        if self._held and not (yield from self._send_all(self._held)):  # a full reply may be the one the session
+            self._drop([final])                                          # keeps for a resend: never changed
+            return False
+        if self._replies_along and not final.results and self._next_is_here():
+            self._held.append(final)  # the next batch's early answer will carry it
+            return True
+        return (yield from self._send(final))
 
     def _send_all(self, replies):
         sent = True

@@ -298,3 +298,35 @@ def test_a_full_reply_goes_alone_when_no_batch_comes_in_time(monkeypatch):
     assert [(r.seq, r.partial, len(r.earlier)) for r in sender.sent] == [(1, True, 0), (1, False, 0), (2, True, 0), (2, False, 0)]
     assert time.monotonic() - started < 5  # it went after the short wait, not when the client gave up
     assert work.busy == 0
+
+
+def test_a_full_reply_is_sent_and_waits_with_the_batch_over(monkeypatch):
+    # the server's apply_batch holds the session's lock while it runs: a reply waiting for the next batch must not
+    monkeypatch.setattr(runstream, "_ACK_DELAY_S", 0.05)
+    lock, locked_at_send = threading.Lock(), []
+
+    def locked(batch):
+        with lock:
+            yield pb.BatchReply(seq=batch.seq, partial=True)
+            yield pb.BatchReply(seq=batch.seq)
+
+    class Watching(Sender):
+        def send(self, data, on_sent=None):
+            locked_at_send.append((pb.BatchReply.FromString(data).partial, lock.locked()))
+            return super().send(data, on_sent)
+
+    run, work = stream([pb.Batch(seq=1)], locked, replies_along=True, sender=Watching())
+    assert list(run.replies()) == []
+    assert locked_at_send == [(True, True), (False, False)]  # the early answer from inside the batch, the full reply after it
+    assert work.busy == 0
+
+
+def test_a_batch_that_fails_after_its_full_reply_is_over_all_the_same():
+    def failing_late(batch):
+        yield pb.BatchReply(seq=batch.seq)
+        raise RuntimeError("metrics failed")
+
+    run, work = stream([pb.Batch(seq=1)], failing_late, sender=Sender())
+    with pytest.raises(RuntimeError, match="metrics failed"):
+        list(run.replies())
+    assert work.begun == 1 and work.busy == 0
