@@ -9,7 +9,6 @@ that cancels, and gradwire's server falling back to gRPC's own sends where the l
 from __future__ import annotations
 
 import threading
-from concurrent import futures
 
 import grpc
 import pytest
@@ -18,6 +17,8 @@ import gradwire as gw
 from gradwire.v1 import gradwire_pb2 as pb
 from gradwire_server import replysend
 from gradwire_server.replysend import ReplySender
+
+from tests.e2e._streams import assert_trains_steadily, start_stream_server
 
 METHOD = "/test.Stream/Send"
 BACKLOG = 300  # replies of 64 KiB: far more than gRPC's flow-control windows hold
@@ -54,13 +55,7 @@ class SendingServer:
                 self.handler_done.set()
             yield from ()
 
-        handler = grpc.method_handlers_generic_handler(
-            "test.Stream", {"Send": grpc.stream_stream_rpc_method_handler(handler, pb.Batch.FromString, pb.BatchReply.SerializeToString)}
-        )
-        self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-        self._server.add_generic_rpc_handlers((handler,))
-        self.address = f"127.0.0.1:{self._server.add_insecure_port('127.0.0.1:0')}"
-        self._server.start()
+        self._server, self.address = start_stream_server("test.Stream", "Send", handler)
         self.channel = grpc.insecure_channel(self.address)
         self.call = self.channel.stream_stream(METHOD, pb.Batch.SerializeToString, pb.BatchReply.FromString)
 
@@ -123,18 +118,7 @@ def test_a_session_runs_where_the_sender_is_missing(server, monkeypatch):
     made, of = [], ReplySender.of.__func__
     monkeypatch.setattr(ReplySender, "of", classmethod(lambda cls, context: made.append(of(cls, context)) or made[-1]))
     with gw.connect(server.address, seed=0, timeout=10) as s:
-        w = s.randn(4, 3, requires_grad=True)
-        losses, held = [], []
-        for _ in range(20):
-            loss = (s.ones(2, 4) @ w).pow(2).sum()
-            loss.backward()
-            with gw.no_grad():
-                w -= 0.01 * w.grad
-            w.grad = None
-            losses.append(loss.item())
-            held.append(s.stats()["tensors"])
-        assert all(b < a for a, b in zip(losses, losses[1:]))  # it trains
-        assert held[-1] == held[1]  # and the server's tensor count stays flat
+        assert_trains_steadily(s)
     assert made == [None]  # the session's one stream, on gRPC's own sends
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import _thread
 import signal
 import threading
-from concurrent import futures
 
 import grpc
 import pytest
@@ -18,6 +17,8 @@ import pytest
 import gradwire as gw
 from gradwire import transport
 from gradwire.v1 import gradwire_pb2 as pb
+
+from tests.e2e._streams import assert_trains_steadily, start_stream_server
 
 METHOD = "/test.Stream/Echo"
 BACKLOG = 300  # sends of 64 KiB before the first read, each echoed: far more than gRPC's flow-control windows hold
@@ -43,13 +44,7 @@ class StreamServer:
                 # each command's tensor comes back with it: replies as large as the batches
                 yield pb.BatchReply(seq=batch.seq, results=[pb.Result(command=c.id, tensor=c.put.tensor) for c in batch.commands])
 
-        handler = grpc.method_handlers_generic_handler(
-            "test.Stream", {"Echo": grpc.stream_stream_rpc_method_handler(echo, pb.Batch.FromString, pb.BatchReply.SerializeToString)}
-        )
-        self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-        self._server.add_generic_rpc_handlers((handler,))
-        self.address = f"127.0.0.1:{self._server.add_insecure_port('127.0.0.1:0')}"
-        self._server.start()
+        self._server, self.address = start_stream_server("test.Stream", "Echo", echo)
 
     def stop(self):
         self.answering.set()
@@ -166,15 +161,4 @@ def test_a_session_runs_on_the_fallback_stream(server, monkeypatch):
     monkeypatch.setattr(transport, "_SEGREGATED", False)
     with gw.connect(server.address, seed=0, timeout=10) as s:
         assert type(s._stream) is transport.ThreadedRunCall
-        w = s.randn(4, 3, requires_grad=True)
-        losses, held = [], []
-        for _ in range(20):
-            loss = (s.ones(2, 4) @ w).pow(2).sum()
-            loss.backward()
-            with gw.no_grad():
-                w -= 0.01 * w.grad
-            w.grad = None
-            losses.append(loss.item())
-            held.append(s.stats()["tensors"])
-        assert all(b < a for a, b in zip(losses, losses[1:]))  # it trains
-        assert held[-1] == held[1]  # and the server's tensor count stays flat
+        assert_trains_steadily(s)
