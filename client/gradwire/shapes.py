@@ -62,7 +62,7 @@ def _complex(inputs, params):
     a, b = inputs
     if a._dtype != b._dtype or a._dtype.kind != "f":
         return None  # the server refuses, in torch's words
-    return np.broadcast_shapes(a._shape, b._shape), (_COMPLEX128 if a._dtype == np.float64 else _COMPLEX64)
+    return broadcast2(a._shape, b._shape), (_COMPLEX128 if a._dtype == np.float64 else _COMPLEX64)
 
 
 def broadcast2(a: tuple, b: tuple) -> tuple:
@@ -161,7 +161,7 @@ def _where(inputs, params):
     if meta is None or cond is None:
         return None
     try:
-        return np.broadcast_shapes(cond, meta[0]), meta[1]
+        return broadcast2(cond, meta[0]), meta[1]
     except ValueError:
         return None
 
@@ -503,15 +503,15 @@ def _solve(inputs, params):
         return None
     vector = len(b) == 1 or (len(b) == len(a) - 1 and b == a[:-1])
     if vector:
-        return np.broadcast_shapes(a[:-2], b[:-1]) + (a[-1],), promote(inputs[0]._dtype, inputs[1]._dtype)
-    return np.broadcast_shapes(a[:-2], b[:-2]) + (a[-1], b[-1]), promote(inputs[0]._dtype, inputs[1]._dtype)
+        return broadcast2(a[:-2], b[:-1]) + (a[-1],), promote(inputs[0]._dtype, inputs[1]._dtype)
+    return broadcast2(a[:-2], b[:-2]) + (a[-1], b[-1]), promote(inputs[0]._dtype, inputs[1]._dtype)
 
 
 def _solve_triangular(inputs, params):
     a, b = inputs[0]._shape, inputs[1]._shape
     if _square(inputs, params) is None or len(b) < 2 or b[-2] != a[-1] or not is_floating(inputs[1]._dtype):
         return None
-    return np.broadcast_shapes(a[:-2], b[:-2]) + b[-2:], promote(inputs[0]._dtype, inputs[1]._dtype)
+    return broadcast2(a[:-2], b[:-2]) + b[-2:], promote(inputs[0]._dtype, inputs[1]._dtype)
 
 
 INFER = {

@@ -71,7 +71,7 @@ class ReplySender:
             return True
 
     def wait(self):
-        """Until the last send has gone (or the call is over)."""
+        """Until the last send has completed (on a call that ended first, gRPC completes it as failed)."""
         state = self._state
         with state.condition:
             while _TOKEN in state.due:
