@@ -3,10 +3,11 @@
 # Python packages that gradwire needs and the GPU machines' image lacks or may hold too old
 # (grpcio-health-checking and grpcio-reflection are not in that image; the generated modules in
 # client/gradwire/v1 need grpcio >= 1.85.1 and protobuf >= 7.35.1; checkpoints need safetensors, the server
-# prometheus-client, the digits example tqdm, the NumPy backend's compiled loops numba and llvmlite,
-# bfloat16 ml_dtypes), as wheels for the device's
+# prometheus-client, the digits example tqdm, bfloat16 ml_dtypes), as wheels for the device's
 # Python (3.12, x86-64 manylinux). The device call names .whl in `carry`; run_on_device.sh
 # installs them there into /tmp/site. .whl/ is kept out of git through .git/info/exclude.
+# Not fetched: numba and llvmlite (the NumPy backend's compiled loops), which the image holds;
+# llvmlite's wheel alone (60 MB) would nearly fill the call's 64 MiB carry.
 #
 # Versions: those installed here (what the tests pass with here), unless given as arguments,
 # e.g.  bash tests/gpu/fetch_wheels.sh grpcio==1.85.3 protobuf==7.36.2 ...
@@ -23,7 +24,7 @@ else
   mapfile -t specs < <("$PY" - <<'EOF'
 from importlib.metadata import PackageNotFoundError, version
 minimum = {"grpcio": "1.85.1", "grpcio-health-checking": "1.85.1", "grpcio-reflection": "1.85.1", "protobuf": "7.35.1", "safetensors": "0.4",
-           "prometheus-client": "0.17", "tqdm": "4", "numba": "0.60", "llvmlite": "0.43", "ml_dtypes": "0.5"}
+           "prometheus-client": "0.17", "tqdm": "4", "ml_dtypes": "0.5"}
 for name, floor in minimum.items():
     try:
         print(f"{name}=={version(name)}")
