@@ -7,7 +7,9 @@ which one it is.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import json
 import os
 import platform
 
@@ -60,6 +62,70 @@ def axpy(xp, a, x, y):
         return y
     y += a * x
     return y
+
+
+def add_at(xp, out, where, values):
+    """``xp.add.at(out, where, values)``: repeated positions accumulate. CuPy's takes no complex arrays, so
+    there the real and imaginary parts are added apart, through views of ``out``."""
+    if xp is numpy or out.dtype.kind != "c":
+        xp.add.at(out, where, values)
+        return
+    values = xp.asarray(values)
+    xp.add.at(out.real, where, values.real)
+    if values.dtype.kind == "c":
+        xp.add.at(out.imag, where, values.imag)
+
+
+def floor_divide(xp, x, y):
+    """``x // y`` as Python's and PyTorch's: for floats the quotient of ``x - fmod(x, y)``, rounded, so that
+    ``1.0 // 0.1`` is 9.0; CuPy's floor_divide floors the rounded ``x / y`` (10.0). Division by zero: ``x / y``."""
+    if xp is numpy or xp.result_type(x, y).kind != "f":
+        return xp.floor_divide(x, y)
+    x, y = xp.asarray(x), xp.asarray(y)
+    mod = xp.fmod(x, y)
+    quotient = (x - mod) / y
+    quotient = xp.where((mod != 0) & ((y < 0) != (mod < 0)), quotient - 1, quotient)
+    floored = xp.floor(quotient)
+    floored = xp.where(quotient - floored > 0.5, floored + 1, floored)
+    floored = xp.where(quotient == 0, xp.copysign(xp.zeros_like(floored), x / y), floored)
+    return xp.where(y == 0, x / y, floored)
+
+
+def linalg_raises(xp):
+    """A context in which ``xp.linalg`` raises LinAlgError for a singular or indefinite matrix, as NumPy's always
+    does. CuPy's does only inside ``cupyx.errstate(linalg="raise")`` (it then reads cuSOLVER's info back, a sync),
+    and gives NaNs otherwise."""
+    if xp is numpy:
+        return contextlib.nullcontext()
+    try:
+        import cupyx
+        return cupyx.errstate(linalg="raise")
+    except (ImportError, AttributeError):  # (the GPU checks' NumPy stand-in for CuPy)
+        return contextlib.nullcontext()
+
+
+def generator_state(xp, generator):
+    """The whole state of an ``xp.random.default_rng`` generator as a 1-D uint8 array on the device: NumPy's
+    state dict as JSON; CuPy's cuRAND states, copied (CuPy has no public reader: its bit generator's ``state()``
+    gives their address). AttributeError where neither is found."""
+    bit_generator = generator.bit_generator
+    state = bit_generator.state
+    if isinstance(state, dict):
+        return xp.asarray(numpy.frombuffer(json.dumps(state).encode(), dtype=numpy.uint8).copy())  # (its own memory)
+    return bit_generator._state.view(numpy.uint8).copy()
+
+
+def set_generator_state(xp, generator, state):
+    """Put back a state ``generator_state`` gave (a 1-D uint8 array); ValueError, TypeError or KeyError for one
+    it cannot have given."""
+    bit_generator = generator.bit_generator
+    if isinstance(bit_generator.state, dict):
+        bit_generator.state = json.loads(state.tobytes().decode())
+        return
+    states = bit_generator._state
+    if state.nbytes != states.nbytes:
+        raise ValueError(f"expected {states.nbytes} bytes of cuRAND states, got {state.nbytes}")
+    states[...] = state.view(states.dtype)
 
 
 def as_strided(xp, array, shape, strides):

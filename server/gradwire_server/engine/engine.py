@@ -6,7 +6,6 @@ same device share nothing else, so sessions stay isolated.
 
 from __future__ import annotations
 
-import json
 import math
 import warnings
 import weakref
@@ -14,7 +13,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from .backend import Backend
+from .backend import Backend, generator_state, set_generator_state
 from .dtypes import COMPUTE, DEFAULT_FLOAT, checked_integer, complex_of, is_floating, parse_dtype, promote_tensors, torch_name, wrap_integer
 from .errors import DeviceError, DTypeError, GraphError, IndexOutOfRange, InvalidArgument, NotForComplex, ShapeError
 from .graph import DROPPED, AccumulateGrad, Meta, Node, is_grad_enabled, set_grad_enabled, walk_backward
@@ -774,17 +773,16 @@ class Engine:
     def rng_state(self, generator=None) -> Tensor:
         """``get_rng_state()``: the generator's state (the session's without one) as a uint8 tensor, opaque bytes."""
         try:
-            state = _or_default(generator, self.generator).bit_generator.state
-        except AttributeError:  # (CuPy's generator keeps no readable state)
+            return Tensor(generator_state(self.xp, _or_default(generator, self.generator)), self)
+        except AttributeError:
             raise InvalidArgument(f"get_rng_state: the generator state of {self.device} is not supported") from None
-        return Tensor(self.xp.asarray(np.frombuffer(json.dumps(state).encode(), dtype=np.uint8).copy()), self)  # (its own memory)
 
     def set_rng_state(self, state, generator=None):
         """Restore a state ``rng_state`` gave, into ``generator`` (the session's without one)."""
         if state.dtype != np.uint8 or state.ndim != 1:
             raise DTypeError(f"set_rng_state: expected a 1-D uint8 tensor (a state get_rng_state gave), got {state.dtype}{list(state.shape)}")
         try:
-            _or_default(generator, self.generator).bit_generator.state = json.loads(state.numpy().tobytes().decode())
+            set_generator_state(self.xp, _or_default(generator, self.generator), state.array)
         except AttributeError:
             raise InvalidArgument(f"set_rng_state: the generator state of {self.device} is not supported") from None
         except (ValueError, TypeError, KeyError) as error:
@@ -796,6 +794,8 @@ class Engine:
             data = data.array
         explicit = hasattr(data, "dtype")
         self._check_held(data.dtype if explicit else None, dtype)
+        if explicit and dtype is None:
+            parse_dtype(data.dtype)  # a dtype gradwire does not hold is refused by name, before any copy
         try:
             array = self.xp.array(data) if explicit else np.array(data)
         except (ValueError, TypeError) as error:

@@ -3,14 +3,14 @@ svdvals, solve_triangular, geqrf, and the decompositions with several outputs: s
 checked and worded as PyTorch's (a singular or indefinite matrix: ``LinAlgError``), and their VJP rules.
 
 Each works on ``(..., n, n)`` stacks through ``xp.linalg`` (NumPy's LAPACK, CuPy's cuSOLVER). NumPy raises for a
-singular matrix or one that is not positive-definite; CuPy gives NaNs there, as its LAPACK calls do not check.
+singular matrix or one that is not positive-definite; CuPy gives NaNs there unless told to check (``backend.linalg_raises``).
 """
 
 from __future__ import annotations
 
 import numpy  # (numpy.broadcast_shapes: of shapes, on any device; CuPy has none)
 
-from . import ops  # (ops imports this module: its names are read when called)
+from . import backend, ops  # (ops imports this module: its names are read when called)
 from .dtypes import torch_name
 from .errors import InvalidArgument, LinAlgError
 
@@ -32,7 +32,8 @@ def _lapack(xp, name, call, a=None):
     """``call()``, NumPy's LinAlgError as PyTorch's ``LinAlgError``, in its words (naming the batch element and the
     zero pivot, or the leading minor that is not positive-definite, where ``a`` is given)."""
     try:
-        return call()
+        with backend.linalg_raises(xp):
+            return call()
     except getattr(xp.linalg, "LinAlgError", numpy.linalg.LinAlgError):
         pass
     if name == "cholesky":

@@ -182,13 +182,14 @@ def _shift(name, left):
 
 def _integer_division(ufunc):
     """``//`` and ``%``: floor rounding, as PyTorch's and NumPy's; an integer division by zero is an error, not 0."""
+    compute = backend.floor_divide if ufunc == "floor_divide" else lambda xp, x, y: getattr(xp, ufunc)(x, y)
 
     def forward(xp, x, y):
         if getattr(x, "dtype", None) == np.bool_:  # (promoted: both bool)
             raise TypeError(f'"{"div_floor" if ufunc == "floor_divide" else ufunc}_cpu" not implemented for \'Bool\'')
         if not _is_float(x) and (not y if isinstance(y, (bool, int)) else y.dtype.kind in "biu" and not y.all()):
             raise ValueError("ZeroDivisionError")  # PyTorch's words
-        return getattr(xp, ufunc)(x, y)
+        return compute(xp, x, y)
 
     return forward
 
@@ -254,7 +255,7 @@ def _gather(xp, x, index, dim):
 def scatter_add_along(xp, shape, index, values, dim):
     """Zeros of ``shape`` with ``values`` added at ``index`` along ``dim`` (repeats add): gather's VJP."""
     out = xp.zeros(shape, values.dtype)
-    xp.add.at(out, along(xp, index, _axis(dim, len(shape))), values)
+    backend.add_at(xp, out, along(xp, index, _axis(dim, len(shape))), values)
     return out
 
 
@@ -295,7 +296,7 @@ def _index_put(xp, x, value, key, accumulate=False):
     out = x.copy()
     dest, key = site(out, key)
     if accumulate:
-        xp.add.at(dest, key, xp.broadcast_to(xp.asarray(value).astype(x.dtype), dest[key].shape))
+        backend.add_at(xp, dest, key, xp.broadcast_to(xp.asarray(value).astype(x.dtype), dest[key].shape))
     else:
         dest[key] = value
     return out
@@ -797,23 +798,21 @@ def _scatter_reduce(xp, x, index, src, dim, reduce, include_self=True):
 
 
 def reduce_at(xp, name, out, where, values, portable=False):
-    """``getattr(xp, name).at(out, where, values)`` for ``add multiply maximum minimum``: NumPy's; where the array
-    module has no such ``at`` (CuPy's ufuncs have it for a few only), or ``portable``, the same from plain indexing:
-    a product through sums of logs (counting zeros and signs apart), an extreme by passes that each raise (lower)
-    the positions that some value still beats, as many as the most values one position gets."""
-    if not portable and (xp is np or name == "add"):
+    """``getattr(xp, name).at(out, where, values)`` for ``add multiply maximum minimum``: NumPy's, and CuPy's
+    for add; elsewhere (CuPy has no multiply.at, and its maximum.at/minimum.at round float64 values through
+    float32), or ``portable``, the same from plain indexing: a product through sums of logs (counting zeros and
+    signs apart), an extreme by passes that each raise (lower) the positions that some value still beats, as many
+    as the most values one position gets."""
+    if not portable and xp is np:
         getattr(xp, name).at(out, where, values)
         return
-    if not portable:
-        try:
-            getattr(xp, name).at(out, where, values)
-            return
-        except (AttributeError, NotImplementedError, TypeError):
-            pass
+    if not portable and name == "add":
+        backend.add_at(xp, out, where, values)
+        return
     where = xp.broadcast_arrays(*where) if where else where
     values = xp.broadcast_to(values, where[0].shape if where else ())
     if name == "add":
-        xp.add.at(out, tuple(where), values)
+        backend.add_at(xp, out, tuple(where), values)
     elif name == "multiply":
         magnitude, zeros, negatives = (xp.zeros(out.shape, xp.float64) for _ in range(3))
         xp.add.at(magnitude, tuple(where), xp.log(xp.where(values == 0, 1, xp.abs(values)).astype(xp.float64)))
@@ -1209,7 +1208,17 @@ def _stack(xp, *xs, dim=0):
 
 
 defop("stack", _stack, "StackBackward0", None)
-defop("to", lambda xp, x, dtype: (x.real if x.dtype.kind == "c" and dtype.kind != "c" else x).astype(dtype), "ToCopyBackward0")  # (complex to real: the real part)
+def _to(xp, x, dtype):
+    """``x.to(dtype)``: complex to real keeps the real part; floats to a narrower integer wrap, as C's cast through
+    int64 (PyTorch's CPU kernels: -1.5 to uint8 is 255), where CUDA's conversion saturates (0)."""
+    if x.dtype.kind == "c" and dtype.kind != "c":
+        x = x.real
+    if x.dtype.kind == "f" and dtype.kind in "iu" and dtype.itemsize < 8:
+        x = x.astype(np.int64)
+    return x.astype(dtype)
+
+
+defop("to", _to, "ToCopyBackward0")
 defop("clone", lambda xp, x: x.copy(), "CloneBackward0")
 defop("contiguous", lambda xp, x: x if x.flags.c_contiguous else x.copy(), "CloneBackward0", view=True)  # the same memory where it is already
 # neural-network primitives (their maths: nn.py); conv2d and layer_norm take an optional weight/bias

@@ -94,7 +94,7 @@ def _extreme_grad(xp, g, ans, x, dim=None, keepdim=False):
 def _index_grad(xp, g, ans, x, key):
     grad = xp.zeros(x.shape, dtype=g.dtype)
     dest, key = ops.site(grad, key)
-    xp.add.at(dest, key, g)  # scatter-add: repeated indices accumulate
+    backend.add_at(xp, dest, key, g)  # scatter-add: repeated indices accumulate
     return grad
 
 
@@ -119,14 +119,14 @@ def _unfold_grad(xp, g, ans, x, dimension, size, step):
     d = ops._axis(dimension, x.ndim)
     grad = xp.zeros(x.shape, dtype=g.dtype)
     positions = xp.arange(g.shape[d])[:, None] * step + xp.arange(size)  # (windows, size): the elements of each
-    xp.add.at(xp.moveaxis(grad, d, -1), (Ellipsis, positions), xp.moveaxis(g, d, -2))  # windows that overlap add up
+    backend.add_at(xp, xp.moveaxis(grad, d, -1), (Ellipsis, positions), xp.moveaxis(g, d, -2))  # windows that overlap add up
     return grad
 
 
 def _as_strided_grad(xp, g, ans, x, size, stride, storage_offset=0):
     grad = xp.zeros(math.prod(x.shape), dtype=g.dtype)
     positions = storage_offset + sum(xp.arange(n).reshape((-1,) + (1,) * (len(size) - 1 - k)) * s for k, (n, s) in enumerate(zip(size, stride)))
-    xp.add.at(grad, xp.broadcast_to(positions, g.shape), g)  # elements that share memory add up
+    backend.add_at(xp, grad, xp.broadcast_to(positions, g.shape), g)  # elements that share memory add up
     return grad.reshape(x.shape)
 
 
@@ -149,7 +149,7 @@ def _scatter_reduce_grads(xp, g, ans, x, index, src, dim, reduce, include_self=T
         chosen_x = x == ans
         chosen_part = part == ans[where]
         count = chosen_x.astype(g.dtype)
-        xp.add.at(count, where, chosen_part.astype(g.dtype))
+        backend.add_at(xp, count, where, chosen_part.astype(g.dtype))
         share = g / xp.maximum(count, 1)
         grad_x, grad_part = share * (chosen_x & own), share[where] * chosen_part
     grad_src = xp.zeros(src.shape, g.dtype)
