@@ -36,7 +36,9 @@ def imported(server_dir, **env):
     """Import every compiled module from ``server_dir`` in a fresh interpreter: the guard's status, the files
     loaded and the warnings given."""
     environment = {k: v for k, v in os.environ.items() if k != "GRADWIRE_PURE_PYTHON"}
-    environment.update(PYTHONPATH=str(server_dir) + os.pathsep + str(SERVER.parent / "client"), **env)
+    # the copy first; then what this process was given (a device machine's carried grpcio and protobuf, say)
+    path = [str(server_dir), str(SERVER.parent / "client")] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    environment.update(PYTHONPATH=os.pathsep.join(path), **env)
     out = subprocess.run([sys.executable, "-c", REPORT], env=environment, capture_output=True, text=True, timeout=120, check=True)
     return json.loads(out.stdout)
 
