@@ -1208,6 +1208,8 @@ def _stack(xp, *xs, dim=0):
 
 
 defop("stack", _stack, "StackBackward0", None)
+
+
 def _to(xp, x, dtype):
     """``x.to(dtype)``: complex to real keeps the real part; floats to a narrower integer wrap, as C's cast through
     int64 (PyTorch's CPU kernels: -1.5 to uint8 is 255), where CUDA's conversion saturates (0)."""
