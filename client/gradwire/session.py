@@ -265,6 +265,10 @@ class Session:
         self._passes_checkpoint_ok = []  # whether each is a backward() without inputs (a reentrant checkpoint refuses the others, as PyTorch's)
         self._seed_base, self._forks = seed, 0  # the last manual seed, and the seeds forked from it since (_fork_seed)
         self._released = []  # handles of collected tensors, sent with the next batch
+        # `p -= lr * p.grad` as one command (Inplace.scale) where the server understands it: the candidate's
+        # (weakref to the product, mul command id, in-place command id), decided at the next command (_fuse_product)
+        self._fuses_products = "scaled_inplace" in info.features
+        self._fusable = None
         self._closed = False
         self._ended_by = None  # the error that ended the stream, if one did
         self._host_buffers = BufferPool()  # downloads land in these: reused once their arrays are gone
@@ -349,6 +353,8 @@ class Session:
 
     def _command(self, op_label: str) -> pb.Command:
         """Append a command to the open batch; remember which user line issued it."""
+        if self._fusable is not None:
+            self._fuse_product()
         if self._closed:
             if self._ended_by is not None:  # say why, not only that: the same class and message as then
                 raise type(self._ended_by)(f"session {self.id} can no longer be used: {self._ended_by}")
@@ -372,6 +378,8 @@ class Session:
 
     def _queue_releases(self):
         """A release command for the handles of collected tensors, so the server frees them now."""
+        if self._fusable is not None:  # (first: a fused product's handle leaves the list)
+            self._fuse_product()
         released, self._released = self._released, []
         command = self._batch.commands.add()
         command.id = self._next_command
@@ -384,6 +392,8 @@ class Session:
             self._flush()
 
     def _flush(self):
+        if self._fusable is not None:
+            self._fuse_product()
         if self._released:
             self._queue_releases()
         if not self._batch.commands:
@@ -1355,6 +1365,49 @@ class Session:
                 raise
             inplace.no_grad = not is_grad_enabled()
             self._sent_command(command)
+            if self._fuses_products and key is None and op in ("add", "sub") and isinstance(other, Tensor) and not other._requires_grad:
+                self._note_product(command, other)
+
+    def _note_product(self, inplace_command, product):
+        """``p -= lr * p.grad``: where ``product`` is the output of the mul command just before this in-place one, a
+        plain tensor times a number, note it; if the product is collected before the next command (a temporary:
+        nothing can use it any more), ``_fuse_product`` sends the two as one in-place command with a scale."""
+        commands = self._batch.commands
+        if len(commands) < 2 or commands[-1].id != inplace_command.id or self._profiler is not None or self._watch is not None:
+            return  # (a profile lists the mul, as torch's would; vmap watches every command)
+        mul = commands[-2]
+        if mul.WhichOneof("kind") != "op":
+            return
+        op = mul.op
+        if (op.name != "mul" or op.into or op.trace or len(op.params) or len(op.inputs) != 2 or len(op.outputs) != 1
+                or op.outputs[0] != product._handle):
+            return
+        kinds = {operand.WhichOneof("value") for operand in op.inputs}
+        if kinds == {"handle", "f"} or kinds == {"handle", "i"}:
+            self._fusable = (weakref.ref(product), mul.id, inplace_command.id)
+
+    def _fuse_product(self):
+        """Carry out what ``_note_product`` noted if its product has been collected: the mul command goes, the
+        in-place command takes the mul's tensor and number (the server makes the product as the mul would), and the
+        product's handle, never bound, is not released. Else both commands stay as they are."""
+        product, mul_id, inplace_id = self._fusable
+        self._fusable = None
+        commands = self._batch.commands
+        if product() is not None or len(commands) < 2 or commands[-1].id != inplace_id or commands[-2].id != mul_id:
+            return
+        mul = commands[-2].op
+        try:
+            self._released.remove(mul.outputs[0])
+        except ValueError:  # (its collection did not release it: a closed session) the mul stays
+            return
+        tensor_operand, number = mul.inputs[0], mul.inputs[1]
+        if tensor_operand.WhichOneof("value") != "handle":
+            tensor_operand, number = number, tensor_operand
+        inplace = commands[-1].inplace
+        inplace.other.CopyFrom(tensor_operand)
+        inplace.scale.CopyFrom(number)
+        del commands[-2]
+        self._sites.pop(mul_id, None)
 
     def _functional_grad(self, outputs, inputs, grad_outputs, retain_graph, allow_unused=False, create_graph=False):
         handles = [self._handle() for _ in inputs]  # Tensors only for the results that exist (a Tensor releases its handle)

@@ -27,6 +27,10 @@ from .status import describe, status_of
 log = logging.getLogger("gradwire.server")
 
 
+# protocol extensions the handlers understand (ServerInfo.features): an SDK uses each only where the server names it
+FEATURES = ("scaled_inplace",)  # Inplace.scale
+
+
 def run_batch(session: Session, batch: pb.Batch, inline_bytes: int):
     """Yield the batch's replies: at most one early (partial) answer to a fetch, then the full reply.
 
@@ -566,6 +570,12 @@ def _inplace(session, inplace, inline_bytes):
     target = session.tensor(inplace.target)
     other = _operand(session, inplace.other) if inplace.HasField("other") else None
     key = decode_param(inplace.key, session.tensor) if inplace.HasField("key") else None
+    if inplace.HasField("scale"):  # `p -= lr * p.grad` in one command: the product made as its mul op makes it
+        scale = _operand(session, inplace.scale)
+        if type(scale) is Tensor or type(other) is not Tensor or key is not None:
+            raise InvalidRequest("inplace: a scale is a number, and scales a tensor operand (no key)")
+        with set_grad_enabled(False):
+            other = session.engine.apply("mul", other, scale)
     with set_grad_enabled(not inplace.no_grad):
         session.engine.inplace(inplace.op, target, other, key)
 

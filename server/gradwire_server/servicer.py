@@ -257,6 +257,7 @@ class GradwireServicer(pb_grpc.GradwireServicer):
         return pb.ServerInfo(
             version=__version__, device=self.registry.backend.device, limits=self.limits(),
             ops=sorted(OPS), non_differentiable=sorted(NON_DIFFERENTIABLE), dtypes=self.registry.backend.dtypes(),
+            features=commands.FEATURES,
         )
 
 

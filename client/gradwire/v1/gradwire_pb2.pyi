@@ -59,20 +59,22 @@ class Limits(_message.Message):
     def __init__(self, max_session_bytes: _Optional[int] = ..., max_tensor_elements: _Optional[int] = ..., max_sessions: _Optional[int] = ..., max_batch_commands: _Optional[int] = ..., inline_bytes: _Optional[int] = ..., chunk_bytes: _Optional[int] = ..., idle_timeout_s: _Optional[float] = ..., max_message_bytes: _Optional[int] = ..., max_profile_events: _Optional[int] = ...) -> None: ...
 
 class ServerInfo(_message.Message):
-    __slots__ = ("version", "device", "limits", "ops", "non_differentiable", "dtypes")
+    __slots__ = ("version", "device", "limits", "ops", "non_differentiable", "dtypes", "features")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     DEVICE_FIELD_NUMBER: _ClassVar[int]
     LIMITS_FIELD_NUMBER: _ClassVar[int]
     OPS_FIELD_NUMBER: _ClassVar[int]
     NON_DIFFERENTIABLE_FIELD_NUMBER: _ClassVar[int]
     DTYPES_FIELD_NUMBER: _ClassVar[int]
+    FEATURES_FIELD_NUMBER: _ClassVar[int]
     version: str
     device: str
     limits: Limits
     ops: _containers.RepeatedScalarFieldContainer[str]
     non_differentiable: _containers.RepeatedScalarFieldContainer[str]
     dtypes: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, version: _Optional[str] = ..., device: _Optional[str] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., ops: _Optional[_Iterable[str]] = ..., non_differentiable: _Optional[_Iterable[str]] = ..., dtypes: _Optional[_Iterable[str]] = ...) -> None: ...
+    features: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, version: _Optional[str] = ..., device: _Optional[str] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., ops: _Optional[_Iterable[str]] = ..., non_differentiable: _Optional[_Iterable[str]] = ..., dtypes: _Optional[_Iterable[str]] = ..., features: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class TensorData(_message.Message):
     __slots__ = ("dtype", "shape", "data")
@@ -301,18 +303,20 @@ class Fetch(_message.Message):
     def __init__(self, handle: _Optional[int] = ..., meta_only: _Optional[bool] = ...) -> None: ...
 
 class Inplace(_message.Message):
-    __slots__ = ("target", "op", "other", "no_grad", "key")
+    __slots__ = ("target", "op", "other", "no_grad", "key", "scale")
     TARGET_FIELD_NUMBER: _ClassVar[int]
     OP_FIELD_NUMBER: _ClassVar[int]
     OTHER_FIELD_NUMBER: _ClassVar[int]
     NO_GRAD_FIELD_NUMBER: _ClassVar[int]
     KEY_FIELD_NUMBER: _ClassVar[int]
+    SCALE_FIELD_NUMBER: _ClassVar[int]
     target: int
     op: str
     other: Operand
     no_grad: bool
     key: Param
-    def __init__(self, target: _Optional[int] = ..., op: _Optional[str] = ..., other: _Optional[_Union[Operand, _Mapping]] = ..., no_grad: _Optional[bool] = ..., key: _Optional[_Union[Param, _Mapping]] = ...) -> None: ...
+    scale: Operand
+    def __init__(self, target: _Optional[int] = ..., op: _Optional[str] = ..., other: _Optional[_Union[Operand, _Mapping]] = ..., no_grad: _Optional[bool] = ..., key: _Optional[_Union[Param, _Mapping]] = ..., scale: _Optional[_Union[Operand, _Mapping]] = ...) -> None: ...
 
 class GradOf(_message.Message):
     __slots__ = ("tensor", "result")
