@@ -265,9 +265,10 @@ class Session:
         self._passes_checkpoint_ok = []  # whether each is a backward() without inputs (a reentrant checkpoint refuses the others, as PyTorch's)
         self._seed_base, self._forks = seed, 0  # the last manual seed, and the seeds forked from it since (_fork_seed)
         self._released = []  # handles of collected tensors, sent with the next batch
-        # `p -= lr * p.grad` as one command (Inplace.scale) where the server understands it: the candidate's
-        # (weakref to the product, mul command id, in-place command id), decided at the next command (_fuse_product)
+        # `p -= lr * p.grad` as one command (Inplace.scale) where the server understands it: the candidate (a weakref
+        # to the product, the mul's _note_mul, the batch and its length then), decided at the next command (_fuse_product)
         self._fuses_products = "scaled_inplace" in info.features
+        self._mul = None  # the last mul of a tensor and a number (_note_mul)
         self._fusable = None
         self._closed = False
         self._ended_by = None  # the error that ended the stream, if one did
@@ -1011,6 +1012,8 @@ class Session:
                 raise
             if _anomaly.enabled:
                 self._trace(command)
+            if name == "mul" and self._fuses_products:
+                self._note_mul(command, inputs, params, results)
             if len(self._batch.commands) >= self._max_commands or self._batch_bytes >= self._max_batch_bytes:
                 self._flush()  # as _sent_command: a full batch goes out
 
@@ -1270,6 +1273,12 @@ class Session:
                 f"for a tensor of {tensor._dtype}{list(tensor._shape)}"
             )
         with self._lock:
+            commands = self._batch.commands
+            if value is None and commands and not self._closed and self._profiler is None and self._watch is None:
+                last = commands[-1]
+                if last.WhichOneof("kind") == "set_grad" and not last.set_grad.value:
+                    last.set_grad.more.append(tensor._handle)  # `p.grad = None` in a loop: one command, as zero_grad()
+                    return
             command = self._command("grad =")
             command.set_grad.tensor = tensor._handle
             command.set_grad.value = value._handle if value is not None else 0
@@ -1368,44 +1377,51 @@ class Session:
             if self._fuses_products and key is None and op in ("add", "sub") and isinstance(other, Tensor) and not other._requires_grad:
                 self._note_product(command, other)
 
+    def _note_mul(self, command, inputs, params, results):
+        """A mul of a tensor and a number: its command id, the product's handle, the tensor's and the number, for
+        ``_note_product`` (``p -= lr * p.grad``); None for any other mul."""
+        self._mul = None
+        if params or len(results) != 1 or len(inputs) != 2 or _anomaly.enabled:
+            return
+        tensor, number = inputs if isinstance(inputs[0], Tensor) else inputs[::-1]
+        if isinstance(tensor, Tensor) and type(number) in (int, float):  # (bool is not: it is sent as a bool)
+            self._mul = (command.id, results[0]._handle, tensor._handle, number)
+
     def _note_product(self, inplace_command, product):
         """``p -= lr * p.grad``: where ``product`` is the output of the mul command just before this in-place one, a
-        plain tensor times a number, note it; if the product is collected before the next command (a temporary:
-        nothing can use it any more), ``_fuse_product`` sends the two as one in-place command with a scale."""
-        commands = self._batch.commands
-        if len(commands) < 2 or commands[-1].id != inplace_command.id or self._profiler is not None or self._watch is not None:
+        tensor times a number, note it; if the product is collected before the next command (a temporary: nothing can
+        use it any more), ``_fuse_product`` sends the two as one in-place command with a scale."""
+        mul, self._mul = self._mul, None
+        if mul is None or mul[1] != product._handle or self._profiler is not None or self._watch is not None:
             return  # (a profile lists the mul, as torch's would; vmap watches every command)
-        mul = commands[-2]
-        if mul.WhichOneof("kind") != "op":
-            return
-        op = mul.op
-        if (op.name != "mul" or op.into or op.trace or len(op.params) or len(op.inputs) != 2 or len(op.outputs) != 1
-                or op.outputs[0] != product._handle):
-            return
-        kinds = {operand.WhichOneof("value") for operand in op.inputs}
-        if kinds == {"handle", "f"} or kinds == {"handle", "i"}:
-            self._fusable = (weakref.ref(product), mul.id, inplace_command.id)
+        commands = self._batch.commands
+        count = len(commands)
+        if count >= 2 and commands[-2].id == mul[0] and commands[-1].id == inplace_command.id:
+            self._fusable = (weakref.ref(product), mul, self._batch, count)
 
     def _fuse_product(self):
         """Carry out what ``_note_product`` noted if its product has been collected: the mul command goes, the
         in-place command takes the mul's tensor and number (the server makes the product as the mul would), and the
         product's handle, never bound, is not released. Else both commands stay as they are."""
-        product, mul_id, inplace_id = self._fusable
+        product, (mul_id, product_handle, tensor_handle, number), batch, count = self._fusable
         self._fusable = None
-        commands = self._batch.commands
-        if product() is not None or len(commands) < 2 or commands[-1].id != inplace_id or commands[-2].id != mul_id:
+        if product() is not None or batch is not self._batch or len(batch.commands) != count:
             return
-        mul = commands[-2].op
-        try:
-            self._released.remove(mul.outputs[0])
-        except ValueError:  # (its collection did not release it: a closed session) the mul stays
-            return
-        tensor_operand, number = mul.inputs[0], mul.inputs[1]
-        if tensor_operand.WhichOneof("value") != "handle":
-            tensor_operand, number = number, tensor_operand
+        released = self._released
+        if released and released[-1] == product_handle:  # (collected last, as a statement's temporary is)
+            released.pop()
+        else:
+            try:
+                released.remove(product_handle)
+            except ValueError:  # (its collection did not release it: a closed session) the mul stays
+                return
+        commands = batch.commands
         inplace = commands[-1].inplace
-        inplace.other.CopyFrom(tensor_operand)
-        inplace.scale.CopyFrom(number)
+        inplace.other.handle = tensor_handle
+        if type(number) is int:
+            inplace.scale.i = number
+        else:
+            inplace.scale.f = number
         del commands[-2]
         self._sites.pop(mul_id, None)
 

@@ -1,5 +1,6 @@
-"""``p -= lr * p.grad`` as one command: the SDK sends a product that is a temporary as the in-place command's scale
-(``Inplace.scale``, ServerInfo feature ``scaled_inplace``), and the server makes it as the mul op would.
+"""The hand-written SGD step's commands: ``p -= lr * p.grad`` as one command (the SDK sends a product that is a
+temporary as the in-place command's scale: ``Inplace.scale``, ServerInfo feature ``scaled_inplace``; the server makes
+it as the mul op would), and ``p.grad = None`` one after another as one command, as ``zero_grad()``'s.
 
 Each test reads the commands the session sends (its stream's ``send``). The product is rounded before the update, as
 torch's two ops round it (not fused into one multiply-add): bit for bit torch's on an update alone, and bit for bit
@@ -188,3 +189,20 @@ def test_the_server_refuses_a_scale_that_is_not_a_number(session):
     with pytest.raises(errors.InvalidArgumentError, match="a scale is a number"):
         session.sync()
     np.testing.assert_array_equal(p.numpy(), W)  # untouched, and the session goes on
+
+
+def test_grads_set_to_none_one_after_another_go_as_one_command(session, sent):
+    params = [session.tensor(W.copy(), requires_grad=True) for _ in range(3)]
+    kept = session.tensor(W.copy(), requires_grad=True)
+    sum(((p * p).sum() for p in params), kept.sum()).backward()
+    for p in params:
+        p.grad = None
+    kept.grad = kept.grad * 2  # an assigned grad is a command of its own
+    assert all(p.grad is None for p in params)
+    np.testing.assert_array_equal(kept.grad.numpy(), np.full_like(W, 2.0))
+    clears = [c.set_grad for c in sent if c.WhichOneof("kind") == "set_grad"]
+    assert [(c.tensor, list(c.more), c.value != 0) for c in clears] == [
+        (params[0]._handle, [params[1]._handle, params[2]._handle], False), (kept._handle, [], True)]
+    (params[1] * 3).sum().backward()  # the server's .grads were cleared: a fresh one, not an accumulation
+    np.testing.assert_array_equal(params[1].grad.numpy(), np.full_like(W, 3.0))
+    assert params[0].grad is None
