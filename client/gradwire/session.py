@@ -1407,14 +1407,10 @@ class Session:
         self._fusable = None
         if product() is not None or batch is not self._batch or len(batch.commands) != count:
             return
-        released = self._released
-        if released and released[-1] == product_handle:  # (collected last, as a statement's temporary is)
-            released.pop()
-        else:
-            try:
-                released.remove(product_handle)
-            except ValueError:  # (its collection did not release it: a closed session) the mul stays
-                return
+        try:  # (one call: another thread's collection may append to the list meanwhile)
+            self._released.remove(product_handle)
+        except ValueError:  # (its collection did not release it: a closed session) the mul stays
+            return
         commands = batch.commands
         inplace = commands[-1].inplace
         inplace.other.handle = tensor_handle
