@@ -794,17 +794,13 @@ class Engine:
             data = data.array
         explicit = hasattr(data, "dtype")
         self._check_held(data.dtype if explicit else None, dtype)
-        if explicit and dtype is None:
-            parse_dtype(data.dtype)  # a dtype gradwire does not hold is refused by name, before any copy
+        # a dtype gradwire does not hold is refused by name, before any copy
+        target = parse_dtype(dtype) if dtype is not None else parse_dtype(data.dtype) if explicit else None
         try:
             array = self.xp.array(data) if explicit else np.array(data)
         except (ValueError, TypeError) as error:
             raise InvalidArgument(f"tensor(): could not make a tensor from {type(data).__name__}: {error}") from None
-        if dtype is not None:
-            target = parse_dtype(dtype)
-        elif explicit:
-            target = parse_dtype(array.dtype)
-        else:  # Python numbers: float -> float32, int -> int64, as PyTorch infers
+        if target is None:  # Python numbers: float -> float32, int -> int64, as PyTorch infers
             kinds = {"f": DEFAULT_FLOAT, "i": np.dtype(np.int64), "u": np.dtype(np.int64), "b": np.dtype(np.bool_), "c": complex_of(DEFAULT_FLOAT)}
             if array.dtype.kind not in kinds:
                 raise DTypeError(f"tensor(): could not infer the dtype of {type(data).__name__} with elements of type {array.dtype}")
