@@ -36,7 +36,11 @@ reference and their ratio:
     protobuf), the same chunk size; its receiver counts the bytes and keeps none,
     its sender slices them from a buffer it holds. It runs under the same glibc
     malloc thresholds as the gradwire server (see ``raw_server_main``). Target:
-    gradwire at least 80% of the bare throughput each way.
+    gradwire at least 80% of the bare throughput each way. For context, a third
+    side: the same bare stream whose receiver stores what it receives, each
+    message copied into one buffer held across calls (the upload's server, the
+    download's client), as gradwire's receivers copy the chunks into the tensor's
+    memory: the difference between the two bare sides is what that one copy costs.
 
 Each part asserts first that both sides compute or carry the same values. Samples
 of the two sides alternate (swapping which goes first every repeat), after a
@@ -96,6 +100,7 @@ for _path in reversed(CHECKOUT_PATHS):
 
 STEADY_STEPS, STEADY_REPEATS = 200, 7  # the context line of (b)'s nn form at small batches
 RAW_SERVICE = "gradwire_bench.RawBytes"  # the bare reference of part (c)
+TOTAL_BYTES_HEADER = "x-total-bytes"  # the size of a stored upload, for its receiver's buffer
 _MESSAGE_BYTES = 64 << 20  # the SDK's channel options, used for the bare channel too
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -195,6 +200,9 @@ def raw_server_main(chunk_bytes, max_workers=4):
     """``bench_remote.py --raw-server``: a minimal gRPC server of raw bytes on a loopback port.
 
     Upload (stream -> unary): counts the bytes received and answers their number (8 bytes).
+    UploadStored (stream -> unary): as Upload, and copies each message into one buffer of the
+    size the metadata ``x-total-bytes`` gives (held across calls, as gradwire's server reuses
+    its host buffers): what any receiver of a tensor has to do with the bytes.
     Download (unary -> stream): the request is a byte count n; sends n bytes in ``chunk_bytes``
     messages, each sliced from a buffer held in memory (allocated and touched at the first
     request of that size).
@@ -221,10 +229,21 @@ def raw_server_main(chunk_bytes, max_workers=4):
             total += len(chunk)
         return total.to_bytes(8, "little")
 
+    def upload_stored(request_iterator, context):
+        total = int(dict(context.invocation_metadata())[TOTAL_BYTES_HEADER])
+        if buffers.get("stored", np.empty(0)).size != total:
+            buffers["stored"] = np.full(total, 7, dtype=np.uint8)
+        stored = buffers["stored"]
+        filled = 0
+        for chunk in request_iterator:
+            stored[filled : filled + len(chunk)] = np.frombuffer(chunk, dtype=np.uint8)
+            filled += len(chunk)
+        return filled.to_bytes(8, "little")
+
     def download(request, context):
         n = int.from_bytes(request, "little")
         if n not in buffers:
-            buffers.clear()
+            buffers.clear()  # (the stored upload's buffer too: the sizes of one run are one size)
             buffers[n] = np.full(n, 7, dtype=np.uint8)
         flat = memoryview(buffers[n])
         for offset in range(0, n, chunk_bytes):
@@ -232,6 +251,7 @@ def raw_server_main(chunk_bytes, max_workers=4):
 
     handler = grpc.method_handlers_generic_handler(RAW_SERVICE, {
         "Upload": grpc.stream_unary_rpc_method_handler(upload),
+        "UploadStored": grpc.stream_unary_rpc_method_handler(upload_stored),
         "Download": grpc.unary_stream_rpc_method_handler(download),
         "Echo": grpc.stream_stream_rpc_method_handler(echo),
     })
@@ -260,6 +280,8 @@ class RawClient:
         self.chunk_bytes = chunk_bytes
         self._upload = self.channel.stream_unary(f"/{RAW_SERVICE}/Upload")  # no (de)serializers: raw bytes
         self._download = self.channel.unary_stream(f"/{RAW_SERVICE}/Download")
+        self._upload_stored = self.channel.stream_unary(f"/{RAW_SERVICE}/UploadStored")
+        self._stored = np.empty(0, dtype=np.uint8)  # download_stored's buffer, reused as the SDK's BufferPool reuses
 
     def upload(self, array):
         """Send the array's bytes as ``bytes`` messages (copied from it, as the SDK does); return the count received."""
@@ -271,6 +293,23 @@ class RawClient:
     def download(self, nbytes):
         """Receive ``nbytes`` bytes; return the count received (the chunks are not kept)."""
         return sum(len(chunk) for chunk in self._download(nbytes.to_bytes(8, "little")))
+
+    def upload_stored(self, array):
+        """``upload``, to a receiver that copies the bytes into one buffer; return the count received."""
+        flat = memoryview(np.ascontiguousarray(array)).cast("B")
+        step = self.chunk_bytes
+        chunks = (bytes(flat[o : o + step]) for o in range(0, len(flat), step))
+        return int.from_bytes(self._upload_stored(chunks, metadata=((TOTAL_BYTES_HEADER, str(len(flat))),)), "little")
+
+    def download_stored(self, nbytes):
+        """``download``, copying the chunks into one buffer (kept for the next call); return the count received."""
+        if self._stored.size != nbytes:
+            self._stored = np.empty(nbytes, dtype=np.uint8)
+        filled = 0
+        for chunk in self._download(nbytes.to_bytes(8, "little")):
+            self._stored[filled : filled + len(chunk)] = np.frombuffer(chunk, dtype=np.uint8)
+            filled += len(chunk)
+        return filled
 
     def round_trip(self, n):
         """Seconds per round trip of a 16-byte message on one open stream, fed and read as the SDK's
@@ -587,6 +626,7 @@ def bench_transfer(session, raw, server, raw_server, mib, repeats):
     assert back.shape == array.shape and back.dtype == array.dtype and np.array_equal(back, array), "gradwire round trip"
     del back
     assert raw.upload(array) == nbytes and raw.download(nbytes) == nbytes, "bare round trip"
+    assert raw.upload_stored(array) == nbytes and raw.download_stored(nbytes) == nbytes, "bare round trip, stored"
 
     held = {"t": t}
     nothing = lambda: None  # noqa: E731
@@ -618,11 +658,21 @@ def bench_transfer(session, raw, server, raw_server, mib, repeats):
         assert raw.download(nbytes) == nbytes
         return time.perf_counter() - start
 
-    procs = {"gradwire": server, "bare": raw_server}
+    def stored_up():
+        start = time.perf_counter()
+        assert raw.upload_stored(array) == nbytes
+        return time.perf_counter() - start
+
+    def stored_down():
+        start = time.perf_counter()
+        assert raw.download_stored(nbytes) == nbytes
+        return time.perf_counter() - start
+
+    procs = {"gradwire": server, "bare": raw_server, "stored": raw_server}
     results = {}
     for direction, runners in (
-        ("upload", {"gradwire": (gw_free, gw_up), "bare": (nothing, raw_up)}),
-        ("download", {"gradwire": (nothing, gw_down), "bare": (nothing, raw_down)}),
+        ("upload", {"gradwire": (gw_free, gw_up), "bare": (nothing, raw_up), "stored": (nothing, stored_up)}),
+        ("download", {"gradwire": (nothing, gw_down), "bare": (nothing, raw_down), "stored": (nothing, stored_down)}),
     ):
         for prepare, run in runners.values():  # warm-up
             prepare()
@@ -644,11 +694,11 @@ def bench_transfer(session, raw, server, raw_server, mib, repeats):
                 u["client_faults"] += cf1 - cf0
                 u["server_faults"] += sf1 - sf0
         mb = nbytes / 1e6
-        g, b = statistics.median(samples["gradwire"]), statistics.median(samples["bare"])
+        g, b, st = (statistics.median(samples[name]) for name in ("gradwire", "bare", "stored"))
         results[direction] = {
-            "gradwire": mb / g, "bare": mb / b, "ratio": b / g,
+            "gradwire": mb / g, "bare": mb / b, "stored": mb / st, "ratio": b / g, "ratio_stored": st / g,
             "paired": statistics.median(y / x for x, y in zip(samples["gradwire"], samples["bare"])),
-            "seconds": (g, b),
+            "seconds": (g, b, st),
             "usage": {name: {k: v / repeats for k, v in u.items()} for name, u in usage.items()},
         }
     held.clear()
@@ -824,14 +874,16 @@ def main(argv=None):
             print("    gradwire: upload = session.tensor(array) (Upload stream); download = tensor.numpy() (a fetch, then the Download stream)")
             print("    bare:     raw-bytes gRPC stream to its own server process (same malloc thresholds as the gradwire server):")
             print("              the receiver counts the bytes, the sender slices them from a buffer it holds")
+            print("    stored:   (context) the bare stream, its receiver copying each message into one buffer, as gradwire's does")
             for direction, r in res.items():
                 u = r["usage"]
                 print(
                     f"    {direction:8s}: gradwire {r['gradwire']:7.0f} MB/s   bare {r['bare']:7.0f} MB/s   "
                     f"gradwire/bare {r['ratio']:.2f} (paired {r['paired']:.2f})   target >= 0.80: {verdict(r['ratio'] >= 0.8)}"
                 )
+                print(f"              (context) stored {r['stored']:7.0f} MB/s   gradwire/stored {r['ratio_stored']:.2f}")
                 print(
-                    f"              seconds: gradwire {r['seconds'][0]:.3f}, bare {r['seconds'][1]:.3f}; CPU s per transfer (client, server): "
+                    f"              seconds: gradwire {r['seconds'][0]:.3f}, bare {r['seconds'][1]:.3f}, stored {r['seconds'][2]:.3f}; CPU s per transfer (client, server): "
                     f"gradwire {u['gradwire']['client_cpu']:.3f}, {u['gradwire']['server_cpu']:.3f}; bare {u['bare']['client_cpu']:.3f}, "
                     f"{u['bare']['server_cpu']:.3f}; page faults: gradwire {u['gradwire']['client_faults']:.0f}, {u['gradwire']['server_faults']:.0f}; "
                     f"bare {u['bare']['client_faults']:.0f}, {u['bare']['server_faults']:.0f}"
