@@ -218,7 +218,8 @@ def raw_server_main(chunk_bytes, max_workers=4):
     from gradwire_server.engine.backend import keep_freed_host_memory
 
     kept = keep_freed_host_memory()
-    buffers = {}
+    buffers = {}  # Download's, by size
+    kept_upload = {}  # UploadStored's buffer
 
     def echo(request_iterator, context):
         yield from request_iterator
@@ -231,9 +232,9 @@ def raw_server_main(chunk_bytes, max_workers=4):
 
     def upload_stored(request_iterator, context):
         total = int(dict(context.invocation_metadata())[TOTAL_BYTES_HEADER])
-        if buffers.get("stored", np.empty(0)).size != total:
-            buffers["stored"] = np.full(total, 7, dtype=np.uint8)
-        stored = buffers["stored"]
+        if kept_upload.get("buffer", np.empty(0)).size != total:
+            kept_upload["buffer"] = np.full(total, 7, dtype=np.uint8)
+        stored = kept_upload["buffer"]
         filled = 0
         for chunk in request_iterator:
             stored[filled : filled + len(chunk)] = np.frombuffer(chunk, dtype=np.uint8)
@@ -243,7 +244,7 @@ def raw_server_main(chunk_bytes, max_workers=4):
     def download(request, context):
         n = int.from_bytes(request, "little")
         if n not in buffers:
-            buffers.clear()  # (the stored upload's buffer too: the sizes of one run are one size)
+            buffers.clear()
             buffers[n] = np.full(n, 7, dtype=np.uint8)
         flat = memoryview(buffers[n])
         for offset in range(0, n, chunk_bytes):
