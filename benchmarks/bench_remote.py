@@ -649,31 +649,19 @@ def bench_transfer(session, raw, server, raw_server, mib, repeats):
         assert out.nbytes == nbytes
         return elapsed
 
-    def raw_up():
-        start = time.perf_counter()
-        assert raw.upload(array) == nbytes
-        return time.perf_counter() - start
+    def bare(transfer, arg):  # one timed transfer of the bare stream, which must carry every byte
+        def sample():
+            start = time.perf_counter()
+            assert transfer(arg) == nbytes
+            return time.perf_counter() - start
 
-    def raw_down():
-        start = time.perf_counter()
-        assert raw.download(nbytes) == nbytes
-        return time.perf_counter() - start
-
-    def stored_up():
-        start = time.perf_counter()
-        assert raw.upload_stored(array) == nbytes
-        return time.perf_counter() - start
-
-    def stored_down():
-        start = time.perf_counter()
-        assert raw.download_stored(nbytes) == nbytes
-        return time.perf_counter() - start
+        return sample
 
     procs = {"gradwire": server, "bare": raw_server, "stored": raw_server}
     results = {}
     for direction, runners in (
-        ("upload", {"gradwire": (gw_free, gw_up), "bare": (nothing, raw_up), "stored": (nothing, stored_up)}),
-        ("download", {"gradwire": (nothing, gw_down), "bare": (nothing, raw_down), "stored": (nothing, stored_down)}),
+        ("upload", {"gradwire": (gw_free, gw_up), "bare": (nothing, bare(raw.upload, array)), "stored": (nothing, bare(raw.upload_stored, array))}),
+        ("download", {"gradwire": (nothing, gw_down), "bare": (nothing, bare(raw.download, nbytes)), "stored": (nothing, bare(raw.download_stored, nbytes))}),
     ):
         for prepare, run in runners.values():  # warm-up
             prepare()
