@@ -721,7 +721,7 @@ def main(argv=None):
     parser.add_argument("--no-upload-variant", action="store_true", help="skip the MLP variant that uploads the batch every step")
     parser.add_argument("--nn-only", action="store_true", help="(b): only the variant written with nn, F.cross_entropy and optim.SGD")
     parser.add_argument("--transfer-mib", type=int, default=256, help="MiB per upload and download in (c) (default 256)")
-    parser.add_argument("--transfer-repeats", type=int, default=7, help="timed transfers per side and direction (default 7)")
+    parser.add_argument("--transfer-repeats", type=int, default=21, help="timed transfers per side and direction (default 21: one sample swings by a quarter on a shared host)")
     parser.add_argument("--parts", default="abc", help="which parts to run (default abc)")
     parser.add_argument("--settle", type=float, default=None, help="seconds of sleep before each sample (default: 0 with one thread, 0.15 with more)")
     parser.add_argument("--raw-server", action="store_true", help=argparse.SUPPRESS)  # internal: the bare reference's process
