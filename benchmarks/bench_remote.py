@@ -284,12 +284,15 @@ class RawClient:
         self._upload_stored = self.channel.stream_unary(f"/{RAW_SERVICE}/UploadStored")
         self._stored = np.empty(0, dtype=np.uint8)  # download_stored's buffer, reused as the SDK's BufferPool reuses
 
-    def upload(self, array):
-        """Send the array's bytes as ``bytes`` messages (copied from it, as the SDK does); return the count received."""
+    def _chunks(self, array):
+        """The array's bytes as ``bytes`` messages (each copied from it, as the SDK does)."""
         flat = memoryview(np.ascontiguousarray(array)).cast("B")
         step = self.chunk_bytes
-        reply = self._upload(bytes(flat[o : o + step]) for o in range(0, len(flat), step))
-        return int.from_bytes(reply, "little")
+        return (bytes(flat[o : o + step]) for o in range(0, len(flat), step))
+
+    def upload(self, array):
+        """Send the array's bytes; return the count received."""
+        return int.from_bytes(self._upload(self._chunks(array)), "little")
 
     def download(self, nbytes):
         """Receive ``nbytes`` bytes; return the count received (the chunks are not kept)."""
@@ -297,10 +300,8 @@ class RawClient:
 
     def upload_stored(self, array):
         """``upload``, to a receiver that copies the bytes into one buffer; return the count received."""
-        flat = memoryview(np.ascontiguousarray(array)).cast("B")
-        step = self.chunk_bytes
-        chunks = (bytes(flat[o : o + step]) for o in range(0, len(flat), step))
-        return int.from_bytes(self._upload_stored(chunks, metadata=((TOTAL_BYTES_HEADER, str(len(flat))),)), "little")
+        reply = self._upload_stored(self._chunks(array), metadata=((TOTAL_BYTES_HEADER, str(array.nbytes)),))
+        return int.from_bytes(reply, "little")
 
     def download_stored(self, nbytes):
         """``download``, copying the chunks into one buffer (kept for the next call); return the count received."""
