@@ -80,6 +80,19 @@ def test_add_at_on_complex_arrays_adds_both_parts_where_the_module_refuses_them(
     np.testing.assert_allclose(out, expected, rtol=1e-6)
 
 
+
+def test_embeddings_gradient_of_a_complex_weight_where_add_at_refuses_complex():
+    from gradwire_server.engine import nn
+
+    rng = np.random.default_rng(1)
+    indices = np.array([[0, 2], [2, 3]])
+    weight = np.zeros((5, 3), np.complex64)
+    g = (rng.standard_normal((2, 2, 3)) + 1j * rng.standard_normal((2, 2, 3))).astype(np.complex64)
+    ours = nn.embedding_grad(as_cupy, g, None, indices, weight, padding_idx=3)
+    expected = nn.embedding_grad(np, g, None, indices, weight, padding_idx=3)
+    np.testing.assert_array_equal(ours, expected)
+    assert ours[2].tolist() == (g[0, 1] + g[1, 0]).tolist() and not ours[3].any()  # a repeated row adds; the padding row none
+
 @pytest.mark.parametrize("name", ["maximum", "minimum", "multiply", "add"])
 def test_reduce_at_is_numpys_in_float64_on_another_module(name):
     rng = np.random.default_rng(1)

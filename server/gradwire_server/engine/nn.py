@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 
-from .backend import as_strided, host_loops
+from .backend import add_at, as_strided, host_loops
 from .dtypes import torch_name
 from .errors import NoDerivative
 
@@ -629,7 +629,7 @@ def embedding(xp, indices, weight, padding_idx=None):
 
 def embedding_grad(xp, g, ans, indices, weight, padding_idx=None):
     grad = xp.zeros(weight.shape, dtype=g.dtype)
-    xp.add.at(grad, indices.reshape(-1), g.reshape(-1, weight.shape[1]))  # repeated indices accumulate
+    add_at(xp, grad, indices.reshape(-1), g.reshape(-1, weight.shape[1]))  # repeated indices accumulate (complex too, on CuPy)
     if padding_idx is not None:
         grad[padding_idx] = 0  # the padding row gets no gradient, as in PyTorch
     return grad
