@@ -22,6 +22,7 @@ from .config import Config
 from .engine import NON_DIFFERENTIABLE, OPS, SUPPORTED_DTYPES, parse_dtype
 from .errors import InvalidRequest, QuotaExceeded, Unavailable
 from .replysend import ReplySender
+from .requestreceive import RequestReceiver
 from .runstream import RunStream
 from .sessions import Session, SessionRegistry
 from .status import describe, status_of
@@ -198,7 +199,8 @@ class GradwireServicer(pb_grpc.GradwireServicer):
         """Receive one tensor in chunks, in order, and bind it to the handle in the header.
 
         Requests arrive as raw bytes (see ``app.service_handlers``): data chunks are
-        read in place by ``wire.decode_chunk``, without a protobuf copy.
+        read in place by ``wire.decode_chunk``, without a protobuf copy, and stored
+        by gRPC's polling thread as they arrive (``requestreceive``).
         """
         session = self._session(context)
         first = next(request_iterator, None)
@@ -214,8 +216,9 @@ class GradwireServicer(pb_grpc.GradwireServicer):
             session.quota.reserve(expected, "an uploaded tensor")
         buffer = self.registry.host_buffers.take(expected)
         filled = 0
-        chunks = _with_first((header.offset, header.data), (_chunk_data(raw) for raw in request_iterator))
-        for offset, data in chunks:
+
+        def store(offset, data):
+            nonlocal filled
             if offset != filled:
                 raise InvalidRequest(f"upload: chunk out of order: expected offset {filled}, got {offset}")
             end = filled + len(data)
@@ -223,6 +226,14 @@ class GradwireServicer(pb_grpc.GradwireServicer):
                 raise InvalidRequest(f"upload: {end} bytes sent for a tensor of {expected} bytes")
             buffer[filled:end] = np.frombuffer(data, dtype=np.uint8)
             filled = end
+
+        store(header.offset, header.data)
+        receiver = RequestReceiver.of(request_iterator)  # the chunks stored on gRPC's polling thread as they come
+        if receiver is not None:
+            receiver.receive(lambda raw: store(*_chunk_data(raw)))
+        else:
+            for raw in request_iterator:
+                store(*_chunk_data(raw))
         if filled != expected:
             raise InvalidRequest(f"upload: chunks missing: received {filled} of {expected} bytes")
         with session.lock, session.engine.stream:
@@ -279,7 +290,3 @@ def _chunk_data(raw: bytes):
         return chunk.offset, chunk.data
     return decoded
 
-
-def _with_first(first, rest):
-    yield first
-    yield from rest

@@ -11,6 +11,8 @@ import pytest
 import gradwire as gw
 from gradwire.v1 import gradwire_pb2 as pb
 
+from tests.servers import start_server
+
 BIG_BYTES = 512 << 20
 BIG_BUDGET_S = 30.0  # measured ~5 s up and down on 2 cores; far more means the chunked path regressed
 
@@ -112,6 +114,26 @@ def test_reused_transfer_buffers_never_touch_arrays_still_held(session):
     np.testing.assert_array_equal(third, big * 2)
     np.testing.assert_array_equal(t.numpy(), big)
     np.testing.assert_array_equal(again.numpy(), big - 1)
+
+
+def test_uploads_of_one_size_reuse_one_server_buffer_without_the_cycle_collector():
+    # an upload's buffer goes back to the server's pool when its tensor is freed: nothing of the call (the chunk
+    # receiver's callbacks, an error's traceback) may keep it, not even until the cycle collector runs
+    server = start_server(device="cpu")
+    gc.disable()
+    try:
+        with gw.connect(server.address, timeout=10) as s:
+            big = np.arange(3 << 20, dtype=np.float32)  # 12 MiB: above the pool's 8 MiB floor
+            for n in range(4):
+                t = s.tensor(big + n)
+                assert t[-1].item() == big[-1] + n  # this upload's data, not the last one's
+                del t
+                s.sync()  # the release is applied
+            pooled = server.registry.host_buffers._buffers
+            assert [b.nbytes for b in pooled] == [big.nbytes]  # one buffer, taken by each upload in turn
+    finally:
+        gc.enable()
+        server.stop(grace=1.0)
 
 
 @pytest.mark.parametrize("n", [3, 1 << 19])  # inline, and on the Download stream
