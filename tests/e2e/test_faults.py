@@ -263,6 +263,41 @@ def test_ctrl_c_at_a_sync_point_leaves_the_session_usable(own_server, proxy_to):
     s.close()
 
 
+def test_ctrl_c_during_a_download_leaves_the_session_usable(own_server, monkeypatch):
+    # A download's chunks are read by the thread that asked for them, in gRPC's wait on the call's own queue
+    # (the channel's SingleThreadedUnaryStream): an interrupt there abandons that call, and only that call.
+    from gradwire.wire import encode_chunk
+    from gradwire_server import servicer
+
+    server = own_server()
+    s = gw.connect(server.address, timeout=10)
+    data = np.arange(3 << 20, dtype=np.float32)  # 12 MiB: twelve chunks on the Download stream
+    x = s.tensor(data)
+    held, go_on = threading.Event(), threading.Event()
+
+    def slow_encode(offset, chunk):
+        if offset == 4 << 20:  # the fifth chunk waits, so the SDK waits in gRPC for it
+            held.set()
+            go_on.wait(WAIT_S)
+        return encode_chunk(offset, chunk)
+
+    monkeypatch.setattr(servicer, "encode_chunk", slow_encode)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in the test above
+    interrupt = threading.Thread(target=lambda: held.wait(WAIT_S) and (time.sleep(0.2), _thread.interrupt_main()))
+    interrupt.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            x.numpy()
+    finally:
+        interrupt.join()
+        signal.signal(signal.SIGINT, previous)
+        go_on.set()
+    monkeypatch.undo()
+    np.testing.assert_array_equal(x.numpy(), data)  # the next download of the same tensor, whole
+    assert (x[-1] * 2).item() == 2 * data[-1]  # and the session computes on
+    s.close()
+
+
 def test_keepalive_must_be_a_positive_number_of_seconds():
     for bad in (0, -1.0, float("nan"), float("inf"), "30"):
         with pytest.raises(gw.InvalidArgumentError, match="keepalive must be a positive number of seconds"):
