@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -114,6 +115,21 @@ def test_reused_transfer_buffers_never_touch_arrays_still_held(session):
     np.testing.assert_array_equal(third, big * 2)
     np.testing.assert_array_equal(t.numpy(), big)
     np.testing.assert_array_equal(again.numpy(), big - 1)
+
+
+def test_uploads_of_sessions_at_once_each_arrive_whole(server):
+    # every upload's chunks are stored on gRPC's one polling thread (requestreceive): there the calls interleave
+    arrays = [np.random.default_rng(n).standard_normal(1_300_000 + n).astype(np.float32) for n in range(4)]  # 5 MiB each
+    sessions = [gw.connect(server.address, timeout=10) for _ in arrays]
+    try:
+        with ThreadPoolExecutor(len(arrays)) as pool:
+            backs = list(pool.map(lambda s, a: [s.tensor(a + k).numpy() for k in range(3)], sessions, arrays))
+        for array, back in zip(arrays, backs):
+            for k in range(3):
+                np.testing.assert_array_equal(back[k], array + k)
+    finally:
+        for s in sessions:
+            s.close()
 
 
 def test_uploads_of_one_size_reuse_one_server_buffer_without_the_cycle_collector():
