@@ -10,7 +10,8 @@ A nested state dict (an optimizer's: ``{"state": {0: {"step": 3.0, "exp_avg": T}
 "param_groups": [...]}``) is flattened: each tensor is stored under the keys of its path
 joined with dots (``"state.0.exp_avg"``), and everything else (numbers, strings, lists,
 tuples, ``None``, the dicts' key types and order) goes, as JSON, into the metadata entry
-``"gradwire.structure"``, in which each tensor stands as ``{"__tensor__": "<its key>"}``.
+``"gradwire.structure"``, in which each tensor stands as ``{"__tensor__": "<its key>"}`` (with
+``"requires_grad": true`` for one that required grad, which it does again once loaded, as with torch.load).
 ``gw.load`` rebuilds the same structure; a file without that entry (one written by
 PyTorch) loads as a flat ``{name: Tensor}`` dict.
 
@@ -58,8 +59,9 @@ def load(f, session=None, *, map_location=None, weights_only=True, mmap=None):
     """Read what ``gw.save`` wrote (or any safetensors file) from ``f`` (a path, or a file opened for reading in
     binary mode) into ``session`` (the only open one when not given).
 
-    Returns the structure that was saved, with each tensor now a Tensor of the session (``requires_grad=False``;
-    ``model.load_state_dict`` and ``optimizer.load_state_dict`` copy them where they belong). Tensors are uploaded
+    Returns the structure that was saved, with each tensor now a leaf Tensor of the session that requires grad if the
+    saved one did, as torch.load gives it back (a state dict's tensors do not: ``model.load_state_dict`` and
+    ``optimizer.load_state_dict`` copy them where they belong). Tensors are uploaded
     one at a time. ``map_location``, ``weights_only`` and ``mmap`` are ``torch.load``'s and change nothing: the
     tensors live on the session's device, and a safetensors file holds no code to run. ``gw.load(f, "cpu")``, the
     map location where torch.load takes it, is understood as such.
@@ -74,9 +76,10 @@ def load(f, session=None, *, map_location=None, weights_only=True, mmap=None):
         data = f.read()
         _refuse_pickle(data[:2], getattr(f, "name", "the file"))
         metadata = _metadata_of(data)
+        grads = _requiring_grad(metadata)
         arrays = from_bytes(data)
         keys = list(arrays)
-        tensors = {key: session.tensor(arrays.pop(key)) for key in keys}
+        tensors = {key: session.tensor(arrays.pop(key), requires_grad=key in grads) for key in keys}
     else:
         path = os.fspath(f)
         if not os.path.exists(path):
@@ -85,8 +88,10 @@ def load(f, session=None, *, map_location=None, weights_only=True, mmap=None):
             _refuse_pickle(opened.read(2), repr(path))
         with safe_open(path, framework="numpy") as opened:
             metadata = opened.metadata() or {}
+            grads = _requiring_grad(metadata)
             keys = list(opened.keys())
-            tensors = {key: session.tensor(opened.get_tensor(key)) for key in keys}  # one at a time: uploaded, then dropped
+            # one at a time: uploaded, then dropped
+            tensors = {key: session.tensor(opened.get_tensor(key), requires_grad=key in grads) for key in keys}
     structure = metadata.get(STRUCTURE_KEY)
     if structure is None:
         return OrderedDict((key, tensors[key]) for key in keys)
@@ -120,7 +125,7 @@ def _flatten(value, key: str, arrays: dict):
         if key in arrays:
             raise ValueError(f"two tensors of the state dict would be stored under the same key {key!r}")
         arrays[key] = _array_of(value)
-        return {"__tensor__": key}
+        return {"__tensor__": key, "requires_grad": True} if getattr(value, "requires_grad", False) else {"__tensor__": key}
     if isinstance(value, dict):
         items = []
         for k, v in value.items():
@@ -136,6 +141,28 @@ def _flatten(value, key: str, arrays: dict):
     if isinstance(value, (np.integer, np.floating, np.bool_)):
         return value.item()
     raise TypeError(f"gw.save() cannot store a {type(value).__name__} (at {key or 'the top level'!r})")
+
+
+def _requiring_grad(metadata: dict) -> set:
+    """The keys of the tensors that were saved requiring grad (none in a file without gradwire's structure)."""
+    found = set()
+
+    def walk(node):
+        if isinstance(node, list):
+            for v in node:
+                walk(v)
+        elif isinstance(node, dict):
+            if node.get("requires_grad") is True and "__tensor__" in node:
+                found.add(node["__tensor__"])
+            for v in node.get("__tuple__", ()):
+                walk(v)
+            for _, v in node.get("__dict__", ()):
+                walk(v)
+
+    structure = metadata.get(STRUCTURE_KEY)
+    if structure is not None:
+        walk(json.loads(structure))
+    return found
 
 
 def _unflatten(node, tensors: dict):

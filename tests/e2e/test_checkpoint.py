@@ -150,6 +150,31 @@ def test_a_tensor_or_a_list_goes_to_a_file_object_and_back_as_with_torch_save(se
     assert gw.load(tmp_path / "nest.pt", "cpu")[1][1] == 7  # torch.load(f, "cpu"): the map location, not a session
 
 
+@pytest.mark.parametrize("to_file", [False, True])
+def test_a_tensor_that_required_grad_requires_it_again_once_loaded_as_with_torch(session, tmp_path, to_file):
+    import io
+
+    values = [1.5, -2.0]
+    w, tw = session.tensor(values, requires_grad=True), torch.tensor(values, requires_grad=True)
+    saved = lambda w: {"w": w, "y": w * 2, "d": w.detach(), "nest": [(w,)]}  # noqa: E731
+    target = tmp_path / "g.safetensors" if to_file else io.BytesIO()
+    gw.save(saved(w), target)
+    torch_target = io.BytesIO()
+    torch.save(saved(tw), torch_target)
+    if not to_file:
+        target.seek(0)
+    torch_target.seek(0)
+    back, theirs = gw.load(target, session), torch.load(torch_target)
+    for key in ("w", "y", "d"):
+        assert (back[key].requires_grad, back[key].is_leaf) == (theirs[key].requires_grad, theirs[key].is_leaf), key
+    assert back["nest"][0][0].requires_grad and back["y"].grad_fn is None
+    (back["w"] * back["y"]).sum().backward()  # they train on as leaves, as torch's do
+    (theirs["w"] * theirs["y"]).sum().backward()
+    assert back["w"].grad.tolist() == theirs["w"].grad.tolist() == [3.0, -4.0]
+    assert back["y"].grad.tolist() == theirs["y"].grad.tolist() == values
+    assert not back["d"].requires_grad and back["d"].grad is None
+
+
 def test_a_torch_pickle_checkpoint_is_refused_with_the_way_to_convert_it(session, tmp_path):
     torch.save({"w": torch.ones(2)}, tmp_path / "model.pt")
     with pytest.raises(ValueError, match=r"written by torch.save .*safetensors.torch.save_file"):
