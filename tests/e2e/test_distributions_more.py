@@ -618,6 +618,17 @@ def test_poisson_and_binomial_sample_as_torchs(session):
     assert gw.binomial(session.tensor([[5.0], [7.0]]), session.ones(3)).tolist() == [[5.0] * 3, [7.0] * 3]
 
 
+def test_poisson_reads_the_server_once(session, monkeypatch):
+    # the largest rate (which sizes the sampler's window) and torch.poisson's check of the rates come in one read
+    rates = session.tensor([0.5, 4.0, 9.0])
+    waits, wait = [], type(session)._wait
+    monkeypatch.setattr(type(session), "_wait", lambda self, *args, **kwargs: waits.append(1) or wait(self, *args, **kwargs))
+    counts = gw.poisson(rates)
+    assert len(waits) == 1
+    monkeypatch.undo()
+    assert counts.shape == (3,) and all(c >= 0 and c == int(c) for c in counts.tolist())
+
+
 def test_poisson_and_binomial_refuse_what_torch_refuses(session):
     for rates in ([-1.0], [float("nan")]):
         with pytest.raises(RuntimeError) as theirs:

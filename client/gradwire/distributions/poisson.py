@@ -6,7 +6,7 @@ import math
 
 from ..errors import InvalidArgumentError, UnimplementedError
 from ..floats import is_floating
-from ..tensor import _TENSOR_TYPE_NAMES, where
+from ..tensor import _TENSOR_TYPE_NAMES, stack, where
 from . import constraints
 from .distribution import Distribution, _numbers
 from .utils import broadcast_all
@@ -22,11 +22,20 @@ def _inverse_cdf_counts(log_pmf, low, width, u):
     return low + (cdf < u).sum(0).to(u.dtype)
 
 
-def _poisson_counts(rate, generator=None):
-    """One Poisson count per element of ``rate`` (NaN where the rate is negative or not finite)."""
+def _poisson_counts(rate, generator=None, refuse_invalid=False):
+    """One Poisson count per element of ``rate`` (NaN where the rate is negative or not finite). One read of the
+    server: the largest finite rate, which sizes the window, and with ``refuse_invalid`` whether every rate is
+    non-negative and not NaN (torch.poisson refuses the others)."""
     valid = (rate >= 0) & rate.isfinite()
-    rate = where(valid, rate, 0.0)
-    top = float(rate.max().item()) if rate.numel() else 0.0
+    finite = where(valid, rate, 0.0)
+    top = 0.0
+    if rate.numel() and refuse_invalid:
+        allowed, top = stack([((rate >= 0) & ~rate.isnan()).all().to(rate.dtype), finite.max()]).tolist()
+        if not allowed:
+            raise InvalidArgumentError("invalid Poisson rate, expected rate to be non-negative")
+    elif rate.numel():
+        top = float(finite.max().item())
+    rate = finite
     width = int(math.ceil(20 * math.sqrt(top) + 40))
     low = (rate - 10 * rate.sqrt() - 20).clamp(min=0).floor()
     u = rate._session.rand(*rate.shape, generator=generator, dtype=rate.dtype)
@@ -40,10 +49,7 @@ def poisson(input, generator=None):
     which sizes the window) also checks the rates, as PyTorch refuses a negative or NaN one."""
     if not is_floating(input.dtype):
         raise UnimplementedError(f'"poisson_cpu" not implemented for \'{_TENSOR_TYPE_NAMES[input.dtype]}\'')
-    rate = input.detach()
-    if rate.numel() and not bool(((rate >= 0) & ~rate.isnan()).all()):
-        raise InvalidArgumentError("invalid Poisson rate, expected rate to be non-negative")
-    return _poisson_counts(rate, generator)
+    return _poisson_counts(input.detach(), generator, refuse_invalid=True)
 
 
 class Poisson(Distribution):
