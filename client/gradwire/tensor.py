@@ -2549,6 +2549,37 @@ if bfloat16 is not None:
 _TORCH_TYPE_NAMES = {float16: "Half", float32: "Float", float64: "Double", bfloat16: "BFloat16", complex64: "ComplexFloat",
                      complex128: "ComplexDouble"}
 _TENSOR_TYPE_NAMES = {**_TORCH_TYPE_NAMES, int64: "Long", int32: "Int", int16: "Short", int8: "Char", uint8: "Byte", bool_: "Bool"}
+# the C++ names of the scalar types, as PyTorch's matmul message quotes them ("float != double")
+_CPP_TYPE_NAMES = {float16: "c10::Half", float32: "float", float64: "double", bfloat16: "c10::BFloat16", complex64: "c10::complex<float>",
+                   complex128: "c10::complex<double>", int64: "long int", int32: "int", int16: "short int", int8: "signed char",
+                   uint8: "unsigned char", bool_: "bool"}
+
+
+def _check_matmul_dtypes(inputs):
+    """``a @ b`` of two dtypes, or of bools, is refused as PyTorch refuses it (no promotion), in the words of the CPU
+    kernel that its shapes reach: dot, addmv, addmm or bmm."""
+    a, b = inputs
+    if not (isinstance(a, Tensor) and isinstance(b, Tensor)) or a._dtype is None or b._dtype is None or a._shape is None or b._shape is None:
+        return
+    if a._dtype == b._dtype != bool_:
+        return
+    rank_a, rank_b = len(a._shape), len(b._shape)
+    kernel = "dot" if rank_a == rank_b == 1 else "addmv_impl_cpu" if rank_b == 1 else "addmm_impl_cpu_" if rank_b == 2 else "bmm"
+    name_a, name_b = _TENSOR_TYPE_NAMES.get(a._dtype, a._dtype.name), _TENSOR_TYPE_NAMES.get(b._dtype, b._dtype.name)
+    if a._dtype == b._dtype or (kernel == "bmm" and a._dtype == bool_):  # bmm looks at the first operand's type first
+        message = f"\"{kernel}\" not implemented for 'Bool'"
+    elif kernel == "dot":
+        message = f"dot : expected both vectors to have same dtype, but found {name_a} and {name_b}"
+    elif kernel == "addmv_impl_cpu":
+        message = f"addmv input tensors must have the same dtype, but got {name_b}, {name_a}, and {name_b}"
+    elif kernel == "addmm_impl_cpu_":
+        message = f"expected m1 and m2 to have the same dtype, but got: {_CPP_TYPE_NAMES[a._dtype]} != {_CPP_TYPE_NAMES[b._dtype]}"
+    else:
+        message = f"expected scalar type {name_a} but found {name_b}"
+    raise errors.InvalidArgumentError(message)
+
+
+_DTYPE_CHECKS = {"matmul": _check_matmul_dtypes}  # ops whose inputs' dtypes PyTorch refuses to mix, checked before queueing
 
 
 def _small_index(dtype):
@@ -2726,6 +2757,9 @@ def _op(name, inputs, params=None, outputs=1, metas=None, extras=None):
                        _complex_number(x, inputs) if isinstance(x, (complex, np.complexfloating)) else x for x in inputs)
     if _amp.state.active:  # under gw.amp.autocast: floating inputs cast as torch's op lists say for this op
         inputs = _amp.cast_inputs(name, inputs)
+    check = _DTYPE_CHECKS.get(name)
+    if check is not None:
+        check(inputs)
     if defaults.current is not defaults.FLOAT32 and name not in _NO_DEFAULT_DTYPE:  # (the server's is float32)
         params = {**(params or {}), "default_dtype": defaults.current.name}
     grad_on = is_grad_enabled()

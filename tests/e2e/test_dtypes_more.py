@@ -309,3 +309,33 @@ def test_an_int_beyond_int64_is_refused_at_once_as_torch(session):
         torch.zeros(3, dtype=torch.int64)[:] = 2**63
     with pytest.raises(ValueError):
         session.zeros(3, dtype="int64")[:] = 2**63
+
+
+_MATMUL_SHAPES = [((2, 3), (3, 4)), ((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 4)), ((5, 2, 3), (5, 3, 4)), ((5, 2, 3), (3, 4)),
+                  ((2, 3), (5, 3, 4)), ((5, 2, 3), (3,)), ((3,), (5, 3, 4))]
+
+
+@pytest.mark.parametrize("dtypes", [("float32", "float64"), ("float64", "float32"), ("int64", "float32"), ("float16", "float32"),
+                                    ("float32", "bfloat16"), ("complex64", "float32"), ("int32", "int16"), ("uint8", "int8"),
+                                    ("bool", "float32"), ("float32", "bool"), ("bool", "bool"), ("int8", "int8")])
+def test_matmul_of_two_dtypes_is_refused_as_torch_refuses_it(session, dtypes):
+    # no promotion: PyTorch's kernels (dot, addmv, addmm, bmm, as the shapes choose) refuse, each in its words
+    for shapes in _MATMUL_SHAPES:
+        outcome = []
+        for make in (lambda shape, d: torch.ones(shape, dtype=getattr(torch, d)), lambda shape, d: session.ones(*shape, dtype=getattr(gw, d))):
+            try:
+                result = make(shapes[0], dtypes[0]) @ make(shapes[1], dtypes[1])
+                outcome.append(("result", str(result.dtype).split(".")[-1], tuple(result.shape)))
+            except RuntimeError as error:  # raised at the call, before anything is sent
+                outcome.append(("refused", str(error)))
+        assert outcome[0] == outcome[1], (dtypes, shapes)
+
+
+def test_matmul_under_autocast_casts_first_as_torch_does(session):
+    a, b = np.ones((2, 3), np.float32), np.ones((3, 4), np.float32)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        theirs = torch.from_numpy(a) @ torch.from_numpy(b).to(torch.bfloat16)
+    with gw.autocast("cpu", dtype=gw.bfloat16):
+        ours = session.tensor(a) @ session.tensor(b).to(gw.bfloat16)
+    assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1] == "bfloat16"
+    assert ours.float().tolist() == theirs.float().tolist()
