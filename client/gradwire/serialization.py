@@ -76,10 +76,9 @@ def load(f, session=None, *, map_location=None, weights_only=True, mmap=None):
         data = f.read()
         _refuse_pickle(data[:2], getattr(f, "name", "the file"))
         metadata = _metadata_of(data)
-        grads = _requiring_grad(metadata)
         arrays = from_bytes(data)
         keys = list(arrays)
-        tensors = {key: session.tensor(arrays.pop(key), requires_grad=key in grads) for key in keys}
+        tensors = {key: session.tensor(arrays.pop(key)) for key in keys}
     else:
         path = os.fspath(f)
         if not os.path.exists(path):
@@ -88,10 +87,8 @@ def load(f, session=None, *, map_location=None, weights_only=True, mmap=None):
             _refuse_pickle(opened.read(2), repr(path))
         with safe_open(path, framework="numpy") as opened:
             metadata = opened.metadata() or {}
-            grads = _requiring_grad(metadata)
             keys = list(opened.keys())
-            # one at a time: uploaded, then dropped
-            tensors = {key: session.tensor(opened.get_tensor(key), requires_grad=key in grads) for key in keys}
+            tensors = {key: session.tensor(opened.get_tensor(key)) for key in keys}  # one at a time: uploaded, then dropped
     structure = metadata.get(STRUCTURE_KEY)
     if structure is None:
         return OrderedDict((key, tensors[key]) for key in keys)
@@ -143,34 +140,13 @@ def _flatten(value, key: str, arrays: dict):
     raise TypeError(f"gw.save() cannot store a {type(value).__name__} (at {key or 'the top level'!r})")
 
 
-def _requiring_grad(metadata: dict) -> set:
-    """The keys of the tensors that were saved requiring grad (none in a file without gradwire's structure)."""
-    found = set()
-
-    def walk(node):
-        if isinstance(node, list):
-            for v in node:
-                walk(v)
-        elif isinstance(node, dict):
-            if node.get("requires_grad") is True and "__tensor__" in node:
-                found.add(node["__tensor__"])
-            for v in node.get("__tuple__", ()):
-                walk(v)
-            for _, v in node.get("__dict__", ()):
-                walk(v)
-
-    structure = metadata.get(STRUCTURE_KEY)
-    if structure is not None:
-        walk(json.loads(structure))
-    return found
-
-
 def _unflatten(node, tensors: dict):
     if isinstance(node, list):
         return [_unflatten(v, tensors) for v in node]
     if isinstance(node, dict):
         if "__tensor__" in node:
-            return tensors[node["__tensor__"]]
+            tensor = tensors[node["__tensor__"]]
+            return tensor.requires_grad_() if node.get("requires_grad") is True else tensor
         if "__tuple__" in node:
             return tuple(_unflatten(v, tensors) for v in node["__tuple__"])
         if "__dict__" in node:
