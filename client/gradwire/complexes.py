@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import errors
-from .tensor import FUNCTIONS, Tensor, _TENSOR_TYPE_NAMES, _function, _op, float16, float32, float64, stack
+from .tensor import FUNCTIONS, Tensor, _TENSOR_TYPE_NAMES, _function, _op, _tensor_argument, float16, float32, float64, stack
 
 
 _CONJ, _NEG = 1, 2  # PyTorch's conjugate and negative bits, as marks on a Tensor (``_bits``): the values are already resolved
@@ -133,7 +133,7 @@ def adjoint(self):
 
 def view_as_real(input):
     """A complex tensor as a real one with a last dim of 2 (real, imaginary), as ``torch.view_as_real``: a copy here."""
-    _tensor("view_as_real", input)
+    _tensor_argument("view_as_real", "input", input)
     if not _is_complex(input):
         raise errors.InvalidArgumentError("view_as_real is only supported for complex tensors")
     if _bits(input) & _CONJ:
@@ -151,7 +151,7 @@ def _stack_last(re, im):
 
 def view_as_complex(input):
     """A real tensor whose last dim is 2 (real, imaginary) as a complex one, as ``torch.view_as_complex``: a copy here."""
-    _tensor("view_as_complex", input)
+    _tensor_argument("view_as_complex", "input", input)
     if input.dtype not in (float16, float32, float64):
         raise errors.InvalidArgumentError(
             "view_as_complex is only supported for half, float and double tensors, but got a tensor of scalar type: "
@@ -165,24 +165,19 @@ def view_as_complex(input):
 
 def complex(real, imag):
     """``real + i imag`` of two float tensors of one dtype, as ``torch.complex``: complex64 of float32, complex128 of float64."""
-    _tensor("complex", real, "real")
-    _tensor("complex", imag, "imag")
+    _tensor_argument("complex", "real", real)
+    _tensor_argument("complex", "imag", imag, 2)
     return _op("complex", (real, imag))
 
 
 def polar(abs, angle):
     """``abs * (cos(angle) + i sin(angle))``, as ``torch.polar``: float tensors of one dtype."""
-    _tensor("polar", abs, "abs")
-    _tensor("polar", angle, "angle")
+    _tensor_argument("polar", "abs", abs)
+    _tensor_argument("polar", "angle", angle, 2)
     if abs.dtype.kind != "f" or angle.dtype.kind != "f":
         names = [_TENSOR_TYPE_NAMES.get(t.dtype, t.dtype.name) for t in (abs, angle)]
         raise errors.InvalidArgumentError(f"Expected both inputs to be Half, Float or Double tensors but got {names[0]} and {names[1]}")
     return complex(abs * angle.cos(), abs * angle.sin())
-
-
-def _tensor(name, value, argument="input"):
-    if not isinstance(value, Tensor):
-        raise TypeError(f"{name}(): argument '{argument}' (position 1) must be Tensor, not {type(value).__name__}")
 
 
 _BOOL = np.dtype(np.bool_)
@@ -200,7 +195,7 @@ FUNCTIONS.update({name: _function(name) for name in _TORCH_LEVEL})
 
 def _part(name, method):
     def function(input):
-        _tensor(name, input)
+        _tensor_argument(name, "input", input)
         return method(input)
 
     function.__name__, function.__doc__ = name, f"``torch.{name}(input)``: ``input.{name}``."

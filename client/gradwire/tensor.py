@@ -2355,27 +2355,30 @@ def _bitwise_into(name, target, *others):
     return _inplace_op(target, name, others)
 
 
-def _tensor_argument(name, argument, value, position=2):
+def _tensor_argument(name, argument, value, position=1):
+    """Refuse a non-tensor where PyTorch requires a tensor, in its words. ``position`` counts as the method form does
+    (``x.gcd(2)``: 'other' is 1; None: passed by keyword); ``torch.gcd(x, 2)`` says 2 (``_function`` moves it on)."""
     if not isinstance(value, Tensor):
-        raise TypeError(f"{name}(): argument '{argument}' (position {position}) must be Tensor, not {type(value).__name__}")
+        where = "" if position is None else f" (position {position})"
+        kind = "torch.Tensor" if _is_torch_tensor(value) else type(value).__name__  # (gradwire's is "Tensor")
+        error = TypeError(f"{name}(): argument '{argument}'{where} must be Tensor, not {kind}")
+        error.refused_argument = name, argument, position, value
+        raise error
 
 
 def _check_nextafter(x, other):
-    _tensor_argument("nextafter", "other", other)
     for t in (x, other):
         if t._dtype is not None and not is_floating(t._dtype):
             raise errors.UnimplementedError(f'"nextafter_cpu" not implemented for \'{_TENSOR_TYPE_NAMES.get(t._dtype, t._dtype.name)}\'')
 
 
 def _check_heaviside(x, values):
-    _tensor_argument("heaviside", "values", values)
     if x.dtype != values.dtype:
         raise errors.InvalidArgumentError("heaviside is not yet implemented for tensors with different dtypes.")
 
 
 def _integer_pair(name, x, other, check_only=False):
     """gcd and lcm: integer tensors only, refused at once in PyTorch's words otherwise."""
-    _tensor_argument(name, "other", other)
     for t in (x, other):
         if t._dtype is not None and t._dtype.kind not in "iu":
             raise errors.UnimplementedError(f'"{name}_cpu" not implemented for \'{_TENSOR_TYPE_NAMES.get(t._dtype, t._dtype.name)}\'')
@@ -2385,8 +2388,6 @@ def _integer_pair(name, x, other, check_only=False):
 def _nan_ignoring_extreme(name, x, other, wins):
     """fmax and fmin: ``x`` where it wins (``x >= other``, ``x <= other``) or other is NaN, else ``other``: a NaN
     loses to a number, and the gradient goes to the one chosen (x at a tie), as PyTorch's."""
-    if not isinstance(other, Tensor):
-        raise TypeError(f"{name}(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}")
     return where(wins(other) | other.isnan(), x, other)
 
 
@@ -2530,6 +2531,7 @@ def _sub(self, other, *, alpha=1):
 for _name in ("add", "sub", "mul", "pow", "floor_divide", "remainder", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge",
               "logical_and", "logical_or", "logical_xor"):
     setattr(Tensor, _name, _binary(_name))
+
 Tensor.add, Tensor.sub = _add, _sub
 Tensor.add.__name__, Tensor.sub.__name__ = "add", "sub"
 for _name in ("eq", "ne", "lt", "le", "gt", "ge", "fmod", "remainder", "floor_divide", "atan2", "logical_and", "logical_or", "logical_xor",
@@ -2621,6 +2623,34 @@ def _bitwise_method(name):
 for _name in ("bitwise_and", "bitwise_or", "bitwise_xor"):
     setattr(Tensor, _name, _bitwise_method(_name))
 Tensor.bitwise_not = lambda self: _bitwise("bitwise_not", self)  # as ~x, with the method's words for a float
+
+
+# PyTorch's methods whose (first) operand must be a tensor, by that argument's name: a number is refused at the call
+_TENSOR_OPERANDS = {
+    **dict.fromkeys(("maximum", "minimum", "fmax", "fmin", "atan2", "arctan2", "hypot", "logaddexp", "logaddexp2", "ldexp",
+                     "nextafter", "gcd", "lcm", "logical_and", "logical_or", "logical_xor", "allclose", "isclose", "equal",
+                     "dist", "inner", "vdot", "kron", "cross", "matmul", "expand_as", "view_as", "type_as", "reshape_as",
+                     "atan2_", "arctan2_", "hypot_", "ldexp_", "nextafter_", "gcd_", "lcm_", "logical_and_", "logical_or_",
+                     "logical_xor_"), "other"),
+    "heaviside": "values", "heaviside_": "values", "dot": "tensor", "mm": "mat2", "bmm": "mat2", "outer": "vec2",
+    "ger": "vec2", "mv": "vec",
+}
+
+
+def _tensor_operand(name, argument, method):
+    @functools.wraps(method)
+    def checked(self, *args, **kwargs):
+        if args:
+            _tensor_argument(name, argument, args[0])
+        elif argument in kwargs:
+            _tensor_argument(name, argument, kwargs[argument], None)
+        return method(self, *args, **kwargs)
+
+    return checked
+
+
+for _name, _argument in _TENSOR_OPERANDS.items():
+    setattr(Tensor, _name, _tensor_operand(_name, _argument, getattr(Tensor, _name)))
 
 
 def _operator(name, reflected):
@@ -2940,7 +2970,13 @@ def _function(name):
         if name in ("max", "min") and args and isinstance(args[0], Tensor):  # torch.max(a, b): elementwise
             result = _op("maximum" if name == "max" else "minimum", (input, args[0]))
         else:
-            result = getattr(input, name)(*args, **kwargs)
+            try:
+                result = getattr(input, name)(*args, **kwargs)
+            except TypeError as error:
+                refused = getattr(error, "refused_argument", None)
+                if refused is None or refused[0] != name or refused[2] is None:
+                    raise
+                _tensor_argument(name, refused[1], refused[3], refused[2] + 1)  # counted from input here, before the method's first
         return result if out is None else _written_out(name, result, out)
 
     function.__name__ = name
@@ -2977,7 +3013,7 @@ def _written_out(name, result, out):
 
 def rsub(input, other, *, alpha=1):
     """``other - alpha * input``, as ``torch.rsub``."""
-    _tensor_argument("rsub", "input", input, 1)
+    _tensor_argument("rsub", "input", input)
     return other - _scaled(input, alpha)
 
 
@@ -2996,7 +3032,7 @@ def _trapezoid_widths(name, y, x, dx, dim):
 def trapezoid(y, x=None, *, dx=None, dim=-1):
     """The trapezoid rule's integral of ``y`` along ``dim``: over the sample points ``x`` (1-D, or broadcasting with y), or
     spaced ``dx`` apart (1 by default), as ``torch.trapezoid``."""
-    _tensor_argument("trapezoid", "y", y, 1)
+    _tensor_argument("trapezoid", "y", y)
     d, widths = _trapezoid_widths("trapezoid", y, x, dx, dim)
     lead = (slice(None),) * d
     if not isinstance(widths, Tensor):  # PyTorch's form for a constant spacing
@@ -3011,7 +3047,7 @@ def trapz(y, x=None, *, dx=None, dim=-1):
 
 def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
     """The trapezoid rule's running integral of ``y`` along ``dim`` (one element fewer), as ``torch.cumulative_trapezoid``."""
-    _tensor_argument("cumulative_trapezoid", "y", y, 1)
+    _tensor_argument("cumulative_trapezoid", "y", y)
     d, widths = _trapezoid_widths("cumulative_trapezoid", y, x, dx, dim)
     lead = (slice(None),) * d
     pairs = y[lead + (slice(None, -1),)] + y[lead + (slice(1, None),)]
@@ -3022,7 +3058,7 @@ def gradient(input, *, spacing=1, dim=None, edge_order=1):
     """The derivative estimated by central differences along each of ``dim`` (every dim by default), one-sided at the
     edges (``edge_order`` 1 or 2), as ``torch.gradient`` (and NumPy's): a tuple, one tensor per dim. ``spacing``: a
     number, one per dim, or the sample coordinates along each dim (1-D tensors; ``edge_order=1`` with them)."""
-    _tensor_argument("gradient", "input", input, 1)
+    _tensor_argument("gradient", "input", input)
     dims = list(range(input.ndim)) if dim is None else [dim] if isinstance(dim, int) else list(dim)
     dims = [_wrap_dim(d, input.ndim) for d in dims]
     spacings = list(spacing) if isinstance(spacing, (list, tuple)) else [spacing] * len(dims)
@@ -3067,7 +3103,7 @@ def _gradient_along(f, d, h, edge_order):
 def vander(x, N=None, increasing=False):
     """The Vandermonde matrix of a 1-D ``x``: columns x^(N-1) .. x^0 (``increasing``: x^0 .. x^(N-1)), as
     ``torch.vander``: a cumulative product, so its gradient is torch's."""
-    _tensor_argument("vander", "x", x, 1)
+    _tensor_argument("vander", "x", x)
     if x.ndim != 1:
         raise errors.InvalidArgumentError("x must be a one-dimensional tensor.")
     N = x.shape[0] if N is None else N
@@ -3284,12 +3320,18 @@ def _sublist_equation(args):
     return equation, tuple(args[0:2 * pairs:2])
 
 
-def maximum(x, y):
-    return _op("maximum", (x, y))
+def maximum(input, other):
+    """``torch.maximum``: the elementwise maximum of two tensors (a NaN wins); a number is refused, as PyTorch refuses it."""
+    _tensor_argument("maximum", "input", input)
+    _tensor_argument("maximum", "other", other, 2)
+    return _op("maximum", (input, other))
 
 
-def minimum(x, y):
-    return _op("minimum", (x, y))
+def minimum(input, other):
+    """``torch.minimum``: as ``maximum``."""
+    _tensor_argument("minimum", "input", input)
+    _tensor_argument("minimum", "other", other, 2)
+    return _op("minimum", (input, other))
 
 
 def polygamma(n, input):

@@ -466,6 +466,45 @@ def test_torchs_functions_of_a_tensor(session):
         gw.exp([1.0])
 
 
+_TENSOR_ONLY = {  # methods that refuse a number where their operand goes, and the dtype they take
+    **dict.fromkeys(("maximum", "minimum", "fmax", "fmin", "atan2", "hypot", "logaddexp", "logaddexp2", "ldexp", "nextafter",
+                     "heaviside", "logical_and", "isclose", "allclose", "equal", "dist", "dot", "inner", "outer", "mv", "matmul",
+                     "expand_as", "view_as", "type_as", "atan2_", "heaviside_", "logical_or_"), "float32"),
+    **dict.fromkeys(("gcd", "lcm", "gcd_"), "int64"),
+}
+
+
+@pytest.mark.parametrize("name", list(_TENSOR_ONLY))
+def test_a_number_where_a_tensor_is_required_is_refused_in_torchs_words(session, name):
+    # torch counts the operand as position 1 in the method form, 2 in the function form, and names no position for a keyword
+    dtype = _TENSOR_ONLY[name]
+    x, t = session.ones(3, dtype=getattr(gw, dtype)), torch.ones(3, dtype=getattr(torch, dtype))
+    forms = [lambda lib, a: getattr(a, name)(2)]
+    if hasattr(torch, name):
+        forms.append(lambda lib, a: getattr(lib, name)(a, 2.5))
+    if name in ("maximum", "minimum"):
+        forms += [lambda lib, a: getattr(lib, name)(True, a), lambda lib, a: getattr(a, name)(other=2)]
+    for form in forms:
+        with pytest.raises(TypeError) as theirs:
+            form(torch, t)
+        with pytest.raises(TypeError) as ours:
+            form(gw, x)
+        assert str(ours.value) == str(theirs.value)
+        assert "must be Tensor, not" in str(ours.value)
+    assert session.sync() is None  # nothing was queued: the session goes on
+
+
+def test_complex_and_polar_name_the_argument_that_is_not_a_tensor(session):
+    x, t = session.ones(3), torch.ones(3)
+    for call in (lambda lib, a: lib.complex(2, a), lambda lib, a: lib.complex(a, 2), lambda lib, a: lib.polar(a, 2),
+                 lambda lib, a: lib.polar(2, a)):
+        with pytest.raises(TypeError) as theirs:
+            call(torch, t)
+        with pytest.raises(TypeError) as ours:
+            call(gw, x)
+        assert str(ours.value) == str(theirs.value)
+
+
 _RNG = np.random.default_rng(0)
 _PRINTED = {  # torch's number formats, widths, summaries of large tensors, line wraps and suffixes
     "matrix": [[1.0, 2.0], [3.0, 4.0]],
