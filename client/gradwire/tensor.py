@@ -2781,7 +2781,7 @@ def _op(name, inputs, params=None, outputs=1, metas=None, extras=None):
                 break
     dims = _DIM_PARAMS.get(name)
     if dims is not None and params:
-        _check_dims(inputs[0], params, *dims)
+        _check_dims(name, inputs[0], params, *dims)
     if arrays:  # as torch takes them: tensors of their dtype (a local torch tensor's values too, as a batch from a DataLoader)
         inputs = tuple(session.tensor(x) if isinstance(x, np.ndarray) or _is_torch_tensor(x) else
                        _complex_number(x, inputs) if isinstance(x, (complex, np.complexfloating)) else x for x in inputs)
@@ -2893,15 +2893,15 @@ _DIM_PARAMS = {
 }
 
 
-def _check_dims(x, params, names, added):
+def _check_dims(name, x, params, names, added):
     shape = x._shape if isinstance(x, Tensor) else None
-    if shape is None:
-        return  # not known here: the server checks
     for key in names:
         value = params.get(key)
         for dim in value if isinstance(value, (tuple, list)) else (value,):
-            if isinstance(dim, (int, np.integer)) and not isinstance(dim, (bool, np.bool_)):
-                _wrap_dim(dim, len(shape) + added)
+            if isinstance(dim, (float, str, np.floating)):  # x.max(2.0): refused at the call, as PyTorch's parser refuses it
+                raise TypeError(f"{name}(): argument '{key}' must be int, not {type(dim).__name__}")
+            if shape is not None and isinstance(dim, (int, np.integer)) and not isinstance(dim, (bool, np.bool_)):
+                _wrap_dim(dim, len(shape) + added)  # (a shape not known here: the server checks)
 
 
 def _wrap_dim(dim, ndim):
@@ -3180,7 +3180,7 @@ def cat(tensors, dim=0, *, axis=None, out=None):
         raise errors.InvalidArgumentError("torch.cat(): expected a non-empty list of Tensors")
     # dim names a dim of the first tensor that is not 1-D and empty: those are skipped (PyTorch's legacy rule)
     first = next((t for t in tensors if isinstance(t, Tensor) and t._shape != (0,)), tensors[0])
-    _check_dims(first, {"dim": dim}, ("dim",), 0)
+    _check_dims("cat", first, {"dim": dim}, ("dim",), 0)
     return _op("cat", tensors, {"dim": dim})
 
 

@@ -494,6 +494,15 @@ def test_a_number_where_a_tensor_is_required_is_refused_in_torchs_words(session,
     assert session.sync() is None  # nothing was queued: the session goes on
 
 
+@pytest.mark.parametrize("call", ["max(2.0)", "min(dim=1.0)", "sum(1.0)", "argmax(0.5)", "softmax('a')", "cumsum(0.0)"])
+def test_a_dim_that_is_not_an_int_is_refused_at_the_call(session, call):
+    x, t = session.ones(2, 3), torch.ones(2, 3)
+    with pytest.raises(TypeError):
+        eval("t." + call)
+    with pytest.raises(TypeError, match=r"argument 'dim' must be int, not (float|str)"):
+        eval("x." + call)
+    assert session.sync() is None  # nothing was queued
+
 def test_complex_and_polar_name_the_argument_that_is_not_a_tensor(session):
     x, t = session.ones(3), torch.ones(3)
     for call in (lambda lib, a: lib.complex(2, a), lambda lib, a: lib.complex(a, 2), lambda lib, a: lib.polar(a, 2),
