@@ -14,7 +14,7 @@ from . import defaults, errors
 from .amp import autocast_mode as _amp
 from .grad_mode import is_grad_enabled, no_grad
 from .floats import is_floating, kind
-from .shapes import _CATEGORY, _elementwise, promote
+from .shapes import _CATEGORY, _elementwise, _reshape, promote
 from .tensor import (
     FUNCTIONS, Size, Tensor, _TENSOR_TYPE_NAMES, _as_index, _function, _note_view, _op, _op_into, _wrap_dim, as_dtype, bool_, int64,
 )
@@ -592,6 +592,16 @@ def _reshape_strides(shape, strides, new_shape):
         out.append(step if s is None else s)
         step = (step if s is None else s) * n
     return tuple(reversed(out))
+
+
+def can_view(x, sizes) -> bool:
+    """Whether ``x.view(sizes)`` needs no copy, by x's strides as far as the SDK knows them (``stride()``). Sizes the
+    elements cannot take count as viewable: ``reshape`` refuses them in its own words."""
+    meta = _reshape((x,), {"shape": sizes})
+    if meta is None:
+        return True
+    shape, strides = _strides_of(x)
+    return 0 in shape or _reshape_strides(shape, strides, meta[0]) is not None
 
 
 def _strides_of(x):

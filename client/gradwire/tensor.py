@@ -968,6 +968,12 @@ class Tensor:
         if len(shape) == 1 and not isinstance(shape[0], (int, np.integer, tuple, list, Tensor)) and shape[0] is not None:
             dtype = as_dtype(shape[0])
             return self if dtype == self._dtype else _op("view_dtype", (self,), {"dtype": dtype.name})
+        if self._layout is not None:  # a view of another layout (x.t(), x.narrow(...)): PyTorch views it without a copy or not at all
+            from .shaping import can_view
+
+            if not can_view(self, _sizes(shape)):
+                raise errors.InvalidArgumentError("view size is not compatible with input tensor's size and stride (at least one dimension"
+                                                  " spans across two contiguous subspaces). Use .reshape(...) instead.")
         return self.reshape(*shape)
 
     def as_strided(self, size, stride, storage_offset=None):

@@ -261,6 +261,26 @@ def test_strides_and_contiguity_of_views_are_torchs(session):
         x.stride(3)
 
 
+@pytest.mark.parametrize("view, sizes", [
+    ("transpose(0, 2)", (24,)), ("transpose(1, 2)", (2, 12)), ("transpose(1, 2)", (2, 4, 3, 1)), ("transpose(1, 2)", (-1, 4, 3)),
+    ("permute(2, 0, 1)", (4, 6)), ("permute(2, 0, 1)", (8, 3)), ("narrow(2, 1, 2)", (12,)), ("narrow(2, 1, 2)", (6, 2)),
+    ("select(2, 0)", (6,)), ("select(0, 1)", (12,)), ("__getitem__((slice(None), slice(None, None, 2)))", (16,)),
+    ("__getitem__((slice(None), slice(None, None, 2)))", (2, 2, 4)), ("__getitem__(0).t()", (12,)), ("__getitem__(0).t()", (4, 3)),
+    ("__getitem__((slice(None), slice(0, 1)))", (2, 4)), ("unsqueeze(1).transpose(1, 3)", (2, 4, 3, 1)),
+])
+def test_view_of_a_strided_tensor_is_refused_where_torch_refuses_it(session, view, sizes):
+    x, t = eval(f"session.tensor(C).{view}"), eval(f"torch.tensor(C).{view}")
+    try:
+        expected = tuple(t.view(*sizes).shape)
+    except RuntimeError as error:
+        assert "view size is not compatible" in str(error)
+        assert_same_error(lambda lib: x.view(*sizes), lambda lib: t.view(*sizes), same_type=True)
+        assert x.reshape(*sizes).shape == t.reshape(*sizes).shape  # a copy, as torch's
+    else:
+        assert tuple(x.view(*sizes).shape) == expected
+        np.testing.assert_array_equal(x.view(*sizes).numpy(), t.view(*sizes).numpy())
+
+
 def test_metadata(session):
     x, t = session.tensor(C, dtype=gw.float32), torch.tensor(C, dtype=torch.float32)
     assert x.ndimension() == t.ndimension() == 3
