@@ -68,6 +68,10 @@ CASES = {
     "abs-nan": (lambda lib, x: x.abs(), A([NAN, -1.0, 0.0, 2.0])),
     "acosh-minus-one": (lambda lib, x: x.acosh(), A([-1.0, 1.0, 2.0])),
     "copysign-inf": (lambda lib, x, y: lib.copysign(x, y), A([INF, -INF, 2.0, 0.0]), A([-1.0, 1.0, -1.0, -1.0])),
+    # pow at a zero base: d/dy is inf * -inf = -inf for y < 0, 0 for y >= 0; torch's kernel for ** -0.5 is 1 / sqrt
+    "pow-zero-base": (lambda lib, x, y: x ** y, A([0.0, 0.0, 0.0, 2.0, 0.0]), A([-1.0, 0.0, 2.0, -0.5, -0.5])),
+    "pow-number-zero-base": (lambda lib, y: 0.0 ** y, A([-1.0, 0.0, 2.0, -2.5])),
+    "pow-negative-zero-half": (lambda lib, x: (x ** 0.5, x ** -0.5), A([-0.0, 0.0, 4.0])),
     # values at the edges
     "isclose-inf": (lambda lib: lib.isclose(lib.tensor([1.0, INF, -INF, INF, NAN]), lib.tensor([INF, INF, INF, 1.0, NAN])),),
     "sign-nan": (lambda lib, x: x.sign(), A([NAN, -0.0, 1.0, -2.0])),

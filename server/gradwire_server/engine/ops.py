@@ -974,6 +974,14 @@ def _pow(xp, x, y):
         odd = (y % 2) == 1
         negative_power = xp.where(base == 1, 1, xp.where(base == -1, xp.where(odd, -1, 1), 0)).astype(safe.dtype)
         return xp.where(y < 0, negative_power, safe)
+    return power(xp, x, y)
+
+
+def power(xp, x, y):
+    """``x ** y``, with PyTorch's kernel for a number exponent of -0.5: ``1 / sqrt(x)``, so that (-0.0) ** -0.5 is
+    -inf as PyTorch's, where C's pow gives inf (pow's backward takes it too, for an exponent of 0.5)."""
+    if type(y) is float and y == -0.5 and getattr(x, "dtype", None) is not None and x.dtype.kind == "f":
+        return 1 / xp.sqrt(x)
     return x**y
 
 

@@ -197,12 +197,18 @@ def _permute_grad(xp, g, ans, x, dims):
 def _pow_base_grad(xp, g, ans, x, y):
     # d(x**y)/dx is 0 where y == 0 (even at x == 0, where y * x**(y-1) is nan).
     # Conditions go through asarray: with a Python number they are a bool, which CuPy's where refuses.
-    return g * xp.where(xp.asarray(y == 0), 0, y * x ** (y - 1))
+    return g * xp.where(xp.asarray(y == 0), 0, y * ops.power(xp, x, y - 1))
 
 
 def _pow_exponent_grad(xp, g, ans, x, y):
-    at_zero = xp.asarray(x == 0)
-    return g * xp.where(at_zero & xp.asarray(y >= 0), 0, ans * xp.log(xp.where(at_zero, 1, x)))
+    # x ** y * log(x): 0 at x == 0 for y >= 0, where it is 0 * -inf (log(1) stands in for log(0) there, so that this
+    # gradient's own derivative is 0 too, not 0 * inf); for y < 0 it is inf * -inf, -inf, as PyTorch's
+    zero = xp.asarray(x == 0) & xp.asarray(y >= 0)
+    if hasattr(x, "shape"):
+        x = xp.where(zero, 1, x)
+    elif x == 0:  # a number base (0 ** y): the stand-in takes y's shape
+        x = xp.where(zero, 1, 0)
+    return g * xp.where(zero, 0, ans * xp.log(x))
 
 
 def _clamp_grad(xp, g, ans, x, min=None, max=None):
