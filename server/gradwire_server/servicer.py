@@ -28,6 +28,18 @@ from .sessions import Session, SessionRegistry
 from .status import describe, status_of
 
 log = logging.getLogger("gradwire.server")
+_CANCEL_SEEN_S = 0.05  # how long a request stream that ended early may take to show that the client cancelled it
+
+
+def _client_gone(context) -> bool:
+    """Whether the client ended the call. A stream it cancels can read as ended just before gRPC marks the call
+    cancelled: this waits ``_CANCEL_SEEN_S`` for the mark (only on a stream that ended short, an error either way)."""
+    deadline = time.monotonic() + _CANCEL_SEEN_S
+    while context.is_active():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.002)
+    return True
 
 
 def _aborts_on_error(method):
@@ -235,6 +247,9 @@ class GradwireServicer(pb_grpc.GradwireServicer):
             for raw in request_iterator:
                 store(*_chunk_data(raw))
         if filled != expected:
+            if _client_gone(context):
+                log.info("Upload: the client ended the call after %d of %d bytes", filled, expected)
+                return pb.UploadReply()  # (nobody reads it)
             raise InvalidRequest(f"upload: chunks missing: received {filled} of {expected} bytes")
         with session.lock, session.engine.stream:
             self._session(context)  # closed, expired or drained while the chunks arrived? say which way

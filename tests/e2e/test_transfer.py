@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -99,6 +100,46 @@ def _header(handle, shape, dtype="float32", total=None, data=b""):
 def test_bad_uploads_get_typed_errors_and_the_session_carries_on(session, chunks, error, message):
     with pytest.raises(error, match=message):
         _upload(session, chunks)
+    assert (session.ones(2) * 3).sum().item() == 6.0
+
+
+class _CancelledCall:
+    """A call's context as gRPC shows it when the client cancels an upload: its stream has ended, and the call is
+    marked inactive a few milliseconds later (the race the Upload handler waits out)."""
+
+    def __init__(self, metadata, inactive_after_s):
+        self.metadata, self.inactive_at, self.aborted = metadata, None, None
+        self.inactive_after_s = inactive_after_s
+
+    def invocation_metadata(self):
+        return self.metadata
+
+    def is_active(self):
+        if self.inactive_at is None:
+            self.inactive_at = time.monotonic() + self.inactive_after_s
+        return time.monotonic() < self.inactive_at
+
+    def abort(self, code, details):
+        self.aborted = (code.name, details)
+        raise RuntimeError(details)
+
+
+@pytest.mark.parametrize("inactive_after_s, told", [(0.01, None), (None, "chunks missing")])
+def test_an_upload_whose_stream_ends_as_the_client_cancels_is_not_called_a_bad_request(server, session, caplog, inactive_after_s, told):
+    caplog.set_level(logging.INFO, logger="gradwire.server")
+    chunks = iter([_header(97, [1024], data=bytes(64)).SerializeToString()])  # 64 bytes of 4 KiB, then the end
+    context = _CancelledCall(session._metadata, inactive_after_s if inactive_after_s is not None else 3600)
+    try:
+        server.servicer.Upload(chunks, context)
+    except RuntimeError:
+        pass
+    said = [r.getMessage() for r in caplog.records if r.name == "gradwire.server"]
+    if told is None:  # cancelled: nobody to answer, and no bad request in the log
+        assert context.aborted is None
+        assert any("the client ended the call after 64 of 4096 bytes" in m for m in said), said
+        assert not any("INVALID_ARGUMENT" in m for m in said), said
+    else:  # a client that ended its stream short and waits for the answer gets it
+        assert context.aborted == ("INVALID_ARGUMENT", "upload: chunks missing: received 64 of 4096 bytes")
     assert (session.ones(2) * 3).sum().item() == 6.0
 
 
