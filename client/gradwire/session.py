@@ -869,7 +869,7 @@ class Session:
         if end is None:
             start, end = 0, start
         if step == 0:
-            raise errors.InvalidArgumentError("arange(): step must be nonzero")
+            raise errors.InvalidArgumentError("step must be nonzero")
         if (end - start) * step < 0:
             raise errors.InvalidArgumentError("upper bound and lower bound inconsistent with step sign")
         if dtype is None:
@@ -883,7 +883,7 @@ class Session:
         value rounded once as its fused multiply-add rounds it), computed here and uploaded."""
         start, end, steps = (v.item() if isinstance(v, Tensor) else v for v in (start, end, steps))
         if steps < 0:
-            raise errors.InvalidArgumentError("linspace(): number of steps must be non-negative")
+            raise errors.InvalidArgumentError("number of steps must be non-negative")
         dtype = as_dtype(dtype) if dtype is not None else defaults.current
         if floats.is_bfloat16(dtype) and steps > 1:  # PyTorch's bfloat16 kernel rounds the step, each product and each sum
             wide = np.float32
@@ -927,6 +927,9 @@ class Session:
 
     def eye(self, n, m=None, dtype=None, requires_grad=False):
         """The ``n`` x ``m`` identity, as ``torch.eye``, made on the server."""
+        for name, size in (("n", n), ("m", m)):
+            if size is not None and size < 0:
+                raise errors.InvalidArgumentError(f"{name} must be greater or equal to 0, got {size}")
         dtype = as_dtype(dtype) if dtype is not None else defaults.current
         values = (self.arange(n).unsqueeze(1) == self.arange(n if m is None else m)).to(dtype)
         return values.requires_grad_() if requires_grad else values
@@ -1516,8 +1519,10 @@ def _size_args(size) -> tuple:
         size = tuple(size[0])
     size = tuple(_as_int(n) for n in size)  # zeros(n): a one-element integer tensor
     for n in size:
-        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
+        if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
             raise errors.InvalidArgumentError(f"size must be a tuple of non-negative ints, got {tuple(size)!r}")
+        if n < 0:
+            raise errors.InvalidArgumentError(f"Trying to create tensor with negative dimension {n}: {[int(k) for k in size]}")
     return tuple(int(n) for n in size)
 
 

@@ -1429,6 +1429,9 @@ class Tensor:
     def _index_add_inputs(self, dim, index, source, alpha):
         """index_add as scatter_add: the 1-D index spread over source's shape along dim."""
         index, dim = _as_index(self, index), _wrap_dim(dim, self.ndim)
+        if index._dtype is not None and index._dtype not in (int32, int64):
+            raise errors.InvalidArgumentError("index_add_(): Expected dtype int32/int64 for index but got: "
+                                              + _TENSOR_TYPE_NAMES.get(index._dtype, index._dtype.name))
         if index.ndim != 1:
             raise errors.InvalidArgumentError("index_add_(): Index is supposed to be a vector")
         shape = [1] * source.ndim
@@ -1444,9 +1447,12 @@ class Tensor:
 
     def _index_mask(self, dim, index):
         dim = _wrap_dim(dim, self.ndim)
+        index = _as_index(self, index)
+        if index._dtype is not None and index._dtype != int64:
+            raise errors.InvalidIndexError("index_fill_(): Expected dtype int64 for index.")
         mask = self._session.zeros(self.shape[dim] if self.ndim else 1, dtype="bool")
         with no_grad():
-            mask[_as_index(self, index)] = True
+            mask[index] = True
         shape = [1] * self.ndim
         if self.ndim:
             shape[dim] = -1
@@ -1586,6 +1592,8 @@ class Tensor:
 
     def index_select(self, dim, index):
         """The slices of ``dim`` that the 1-D integer ``index`` names, as ``torch.index_select``."""
+        if isinstance(index, Tensor) and index._dtype is not None and index._dtype not in (int32, int64):
+            raise errors.InvalidArgumentError("index_select(): Expected dtype int32 or int64 for index")  # (not a mask)
         dim = _wrap_dim(dim, self.ndim)
         return self[(slice(None),) * dim + (index,)]
 
@@ -2587,7 +2595,20 @@ def _check_matmul_dtypes(inputs):
     raise errors.InvalidArgumentError(message)
 
 
-_DTYPE_CHECKS = {"matmul": _check_matmul_dtypes}  # ops whose inputs' dtypes PyTorch refuses to mix, checked before queueing
+def _index_dtype_check(word):
+    """gather's and scatter's index: int32 or int64 only, as PyTorch's (a uint8 or a bool index is refused too)."""
+
+    def check(inputs):
+        index = inputs[1]
+        if isinstance(index, Tensor) and index._dtype is not None and index._dtype not in (int32, int64):
+            raise errors.InvalidArgumentError(f"{word}(): Expected dtype int32/int64 for index")
+
+    return check
+
+
+# ops whose inputs' dtypes PyTorch refuses (mixed, or of the wrong kind), checked before queueing
+_DTYPE_CHECKS = {"matmul": _check_matmul_dtypes, "gather": _index_dtype_check("gather"),
+                 **dict.fromkeys(("scatter", "scatter_add", "scatter_reduce"), _index_dtype_check("scatter"))}
 
 
 def _small_index(dtype):
@@ -2858,6 +2879,9 @@ def _op_into(name, target, others=(), params=None):
                 raise errors.InvalidArgumentError(f"{name}_: expected all tensors to be in the same session")
         elif not isinstance(x, _NUMBERS):
             raise TypeError(f"{name}_(): expected a Tensor, a NumPy array or a number, got {type(x).__name__}")
+    check = _DTYPE_CHECKS.get(name)
+    if check is not None:
+        check(inputs)
     grad_on = is_grad_enabled()
     root = target if target._view_of is None else target._view_of
     if grad_on and target._requires_grad and root._requires_grad and root._is_leaf:

@@ -137,3 +137,13 @@ def test_vander_and_gradients_refusals_as_torchs(session):
         with pytest.raises(gw.InvalidArgumentError) as ours:
             bad(gw)
         assert str(ours.value) == str(theirs.value)
+
+
+@pytest.mark.parametrize("call", ["ones((2, -1))", "rand(-2)", "full((-1,), 1.0)", "empty(-1)", "randn(3, -1, -2)", "eye(2, -1)",
+                                  "eye(-1, 2)", "arange(0, 10, 0)", "arange(10, 0, 1)", "linspace(0, 1, -1)", "logspace(0, 1, -1)"])
+def test_factories_refuse_bad_sizes_in_torchs_words(session, call):
+    with pytest.raises(RuntimeError) as theirs:
+        eval("torch." + call)
+    with pytest.raises(gw.InvalidArgumentError) as ours:
+        eval("gw." + call)
+    assert str(ours.value) == str(theirs.value)

@@ -443,3 +443,20 @@ def test_twice_differentiable_but_scatter_reduce(session):
     (g,) = gw.grad((y**2).sum(), x, create_graph=True)
     with pytest.raises(gw.UnimplementedError, match="double backward .* through 'scatter_reduce'"):
         g.sum().item()
+
+
+@pytest.mark.parametrize("call", [
+    "a.gather(1, I([[0.0]]))", "a.gather(1, I([[True]]))", "a.gather(1, I([[0]], 'int16'))", "a.index_select(0, I([0.0]))",
+    "a.index_select(0, I([1], 'uint8'))", "a.scatter(1, I([[0.0]]), 1.0)", "a.scatter_add(1, I([[0.0]]), a)",
+    "a.clone().scatter_(1, I([[0]], 'int16'), 1.0)", "a.scatter_reduce(1, I([[0.0]]), a[:1, :1], 'sum')",
+    "a.index_add(0, I([0], 'int16'), a[:1])", "a.index_fill(0, I([0], 'int32'), 1)",
+])
+def test_an_index_of_a_dtype_torch_refuses_is_refused_in_its_words(session, call):
+    # (uint8 and bool index tensors are not masks here: index_select and gather take int32 and int64 only)
+    x, t = session.ones(2, 3), torch.ones(2, 3)
+    assert_same_error(lambda lib: eval(call, {"a": x, "I": lambda v, d=None: session.tensor(v, dtype=getattr(gw, d) if d else None)}),
+                      lambda lib: eval(call, {"a": t, "I": lambda v, d=None: torch.tensor(v, dtype=getattr(torch, d) if d else None)}),
+                      same_type=True)
+    assert session.sync() is None  # refused at the call: nothing was queued
+    int32 = session.tensor([[1, 0]], dtype=gw.int32)
+    assert x.gather(1, int32).tolist() == t.gather(1, torch.tensor([[1, 0]], dtype=torch.int32)).tolist()

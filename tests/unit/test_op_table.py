@@ -1042,6 +1042,24 @@ def test_bitwise_ops_refuse_floats_as_torchs_do(op, inputs):
     assert str(theirs.value).replace("_cpu", "") in str(ours.value)
 
 
+@pytest.mark.parametrize("op", ["gather", "scatter", "scatter_add"])
+@pytest.mark.parametrize("dtype", ["float32", "uint8", "int16", "bool"])
+def test_gather_and_scatter_take_int32_and_int64_indices_only_as_torchs_do(op, dtype):
+    from gradwire_server.engine import InvalidArgument
+
+    engine = Engine("cpu", seed=0)
+    x, t = engine.tensor(np.ones((2, 3), np.float32)), torch.ones(2, 3)
+    index = np.zeros((1, 1), dtype)
+    args = {"gather": lambda a, i: (a, i), "scatter": lambda a, i: (a, i, a[:1, :1]), "scatter_add": lambda a, i: (a, i, a[:1, :1])}[op]
+    with pytest.raises(RuntimeError) as theirs:
+        getattr(torch, op)(*(lambda a, i: (a, 1, *args(a, i)[1:]))(t, torch.from_numpy(index)))
+    with pytest.raises(InvalidArgument) as ours:
+        engine.apply(op, *args(x, engine.tensor(index)), dim=1)
+    assert str(theirs.value) in str(ours.value)
+    for ok in ("int32", "int64"):
+        assert engine.apply(op, *args(x, engine.tensor(np.zeros((1, 1), ok))), dim=1).numpy().shape == ((1, 1) if op == "gather" else (2, 3))
+
+
 @pytest.mark.parametrize("row", NO_GRAD_ROWS, ids=lambda row: row.id)
 def test_non_differentiable_outputs_do_not_require_grad(row):
     """Comparisons and arg-reductions of inputs that require grad give outputs without grad (as PyTorch)."""

@@ -837,7 +837,7 @@ class Engine:
         if end is None:
             start, end = 0, start
         if step == 0:
-            raise InvalidArgument("arange(): step must be nonzero")
+            raise InvalidArgument("step must be nonzero")
         if (end - start) * step < 0:
             raise InvalidArgument("upper bound and lower bound inconsistent with step sign")
         if dtype is None:

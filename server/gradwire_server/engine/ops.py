@@ -234,10 +234,13 @@ def _cumsum(xp, x, dim):
     return out.reshape(()) if x.ndim == 0 else out
 
 
+_INDEX_DTYPES = (np.dtype(np.int32), np.dtype(np.int64))  # gather's and scatter's, as PyTorch's
+
+
 def _gather(xp, x, index, dim):
     """``torch.gather``: along ``dim``, the elements of x that ``index`` names (index no larger than x elsewhere)."""
-    if index.dtype.kind not in "iu":
-        raise TypeError(f"gather(): Expected dtype int64 for index, got {index.dtype}")
+    if index.dtype not in _INDEX_DTYPES:
+        raise TypeError("gather(): Expected dtype int32/int64 for index")
     if index.ndim != x.ndim:
         raise ValueError("Index tensor must have the same number of dimensions as input tensor")
     d = _axis(dim, x.ndim)
@@ -744,8 +747,8 @@ def _nonzero(xp, x):
 
 def _scatter_checked(name, xp, x, index, src, dim):
     """(dim as an axis, src's part that index reaches), after PyTorch's checks of the three."""
-    if index.dtype.kind not in "iu":
-        raise TypeError(f"{name}(): Expected dtype int64 for index, got {index.dtype}")
+    if index.dtype not in _INDEX_DTYPES:
+        raise TypeError("scatter(): Expected dtype int32/int64 for index")  # (scatter_add's and scatter_reduce's words too)
     if not (index.ndim == x.ndim == src.ndim):
         raise ValueError("Index tensor must have the same number of dimensions as self tensor")
     d = _axis(dim, x.ndim)
