@@ -2373,11 +2373,15 @@ def _tensor_argument(name, argument, value, position=1):
     """Refuse a non-tensor where PyTorch requires a tensor, in its words. ``position`` counts as the method form does
     (``x.gcd(2)``: 'other' is 1; None: passed by keyword); ``torch.gcd(x, 2)`` says 2 (``_function`` moves it on)."""
     if not isinstance(value, Tensor):
-        where = "" if position is None else f" (position {position})"
-        kind = "torch.Tensor" if _is_torch_tensor(value) else type(value).__name__  # (gradwire's is "Tensor")
-        error = TypeError(f"{name}(): argument '{argument}'{where} must be Tensor, not {kind}")
-        error.refused_argument = name, argument, position, value
-        raise error
+        raise _not_a_tensor(name, argument, position, value)
+
+
+def _not_a_tensor(name, argument, position, value) -> TypeError:
+    where = "" if position is None else f" (position {position})"
+    kind = "torch.Tensor" if _is_torch_tensor(value) else type(value).__name__  # (gradwire's is "Tensor")
+    error = TypeError(f"{name}(): argument '{argument}'{where} must be Tensor, not {kind}")
+    error.refused_argument = name, argument, position, value
+    return error
 
 
 def _check_nextafter(x, other):
@@ -2545,7 +2549,6 @@ def _sub(self, other, *, alpha=1):
 for _name in ("add", "sub", "mul", "pow", "floor_divide", "remainder", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge",
               "logical_and", "logical_or", "logical_xor"):
     setattr(Tensor, _name, _binary(_name))
-
 Tensor.add, Tensor.sub = _add, _sub
 Tensor.add.__name__, Tensor.sub.__name__ = "add", "sub"
 for _name in ("eq", "ne", "lt", "le", "gt", "ge", "fmod", "remainder", "floor_divide", "atan2", "logical_and", "logical_or", "logical_xor",
@@ -3006,7 +3009,7 @@ def _function(name):
                 refused = getattr(error, "refused_argument", None)
                 if refused is None or refused[0] != name or refused[2] is None:
                     raise
-                _tensor_argument(name, refused[1], refused[3], refused[2] + 1)  # counted from input here, before the method's first
+                raise _not_a_tensor(name, refused[1], refused[2] + 1, refused[3]) from None  # counted from input, before the method's first
         return result if out is None else _written_out(name, result, out)
 
     function.__name__ = name

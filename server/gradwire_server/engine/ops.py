@@ -745,7 +745,7 @@ def _nonzero(xp, x):
     return xp.stack(xp.nonzero(x), axis=-1).astype(xp.int64) if x.ndim else xp.zeros((int(bool(x)), 0), dtype=xp.int64)
 
 
-def _scatter_checked(name, xp, x, index, src, dim):
+def _scatter_checked(xp, x, index, src, dim):
     """(dim as an axis, src's part that index reaches), after PyTorch's checks of the three."""
     if index.dtype not in _INDEX_DTYPES:
         raise TypeError("scatter(): Expected dtype int32/int64 for index")  # (scatter_add's and scatter_reduce's words too)
@@ -767,14 +767,14 @@ def along(xp, index, dim):
 
 def _scatter_add(xp, x, index, src, dim):
     """``x.scatter_add(dim, index, src)``: x with src's elements (as far as index reaches) added along dim at index."""
-    d, part = _scatter_checked("scatter_add", xp, x, index, src, dim)
+    d, part = _scatter_checked(xp, x, index, src, dim)
     return x + scatter_add_along(xp, x.shape, index, part.astype(x.dtype), d)
 
 
 def _scatter(xp, x, index, src, dim):
     """``x.scatter(dim, index, src)``: x with src's elements (as far as index reaches) written along dim at index
     (where index repeats a position, one of them wins, as in PyTorch)."""
-    d, part = _scatter_checked("scatter", xp, x, index, src, dim)
+    d, part = _scatter_checked(xp, x, index, src, dim)
     out = x.copy()
     out[along(xp, index, d)] = part
     return out
@@ -788,7 +788,7 @@ def _scatter_reduce(xp, x, index, src, dim, reduce, include_self=True):
     positions index does not name keep x's. ``mean`` divides by the count (floored for integers, as PyTorch's)."""
     if reduce not in _REDUCE_UFUNCS:
         raise ValueError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
-    d, part = _scatter_checked("scatter_reduce", xp, x, index, src, dim)
+    d, part = _scatter_checked(xp, x, index, src, dim)
     where = along(xp, index, d)
     out = x.copy()
     if not include_self:
