@@ -3353,18 +3353,18 @@ def _sublist_equation(args):
     return equation, tuple(args[0:2 * pairs:2])
 
 
-def maximum(input, other):
-    """``torch.maximum``: the elementwise maximum of two tensors (a NaN wins); a number is refused, as PyTorch refuses it."""
-    _tensor_argument("maximum", "input", input)
-    _tensor_argument("maximum", "other", other, 2)
-    return _op("maximum", (input, other))
+def _extreme_of_two(name):
+    def function(input, other):
+        _tensor_argument(name, "input", input)
+        _tensor_argument(name, "other", other, 2)
+        return _op(name, (input, other))
+
+    function.__name__ = name
+    function.__doc__ = f"``torch.{name}``, elementwise, of two tensors (a NaN wins); a number is refused, as PyTorch refuses it."
+    return function
 
 
-def minimum(input, other):
-    """``torch.minimum``: as ``maximum``."""
-    _tensor_argument("minimum", "input", input)
-    _tensor_argument("minimum", "other", other, 2)
-    return _op("minimum", (input, other))
+maximum, minimum = _extreme_of_two("maximum"), _extreme_of_two("minimum")
 
 
 def polygamma(n, input):
