@@ -1645,6 +1645,21 @@ class Tensor:
         """sqrt(self^2 + other^2), inf where either is infinite, as ``torch.hypot``."""
         return _op("hypot", (self, other))
 
+    def igamma(self, other):
+        """The regularized lower incomplete gamma function P(self, other), as ``torch.igamma`` (``special.gammainc``):
+        a gradient for ``other`` only, as PyTorch's."""
+        return _op("gammainc", (self, other))
+
+    def igammac(self, other):
+        """The regularized upper incomplete gamma function Q(self, other) = 1 - P, as ``torch.igammac``."""
+        return _op("gammaincc", (self, other))
+
+    def igamma_(self, other):
+        return _op_into("gammainc", self, (other,))
+
+    def igammac_(self, other):
+        return _op_into("gammaincc", self, (other,))
+
     def logaddexp(self, other):
         """log(exp(self) + exp(other)), without overflow, as ``torch.logaddexp``."""
         return _op("logaddexp", (self, other))
@@ -2661,7 +2676,7 @@ _TENSOR_OPERANDS = {
                      "nextafter", "gcd", "lcm", "logical_and", "logical_or", "logical_xor", "allclose", "isclose", "equal",
                      "dist", "inner", "vdot", "kron", "cross", "matmul", "expand_as", "view_as", "type_as", "reshape_as",
                      "atan2_", "arctan2_", "hypot_", "ldexp_", "nextafter_", "gcd_", "lcm_", "logical_and_", "logical_or_",
-                     "logical_xor_"), "other"),
+                     "logical_xor_", "igamma", "igammac", "igamma_", "igammac_"), "other"),
     "heaviside": "values", "heaviside_": "values", "dot": "tensor", "mm": "mat2", "bmm": "mat2", "outer": "vec2",
     "ger": "vec2", "mv": "vec",
 }
@@ -2989,7 +3004,7 @@ _FUNCTION_NAMES = (
     "less_equal", "not_equal", "positive", "sgn", "deg2rad", "rad2deg", "logaddexp2", "float_power", "heaviside", "signbit", "copysign",
     "gcd", "lcm", "ldexp", "frexp", "nextafter", "isneginf", "isposinf", "isreal", "is_floating_point", "is_complex", "is_signed",
     "is_nonzero", "is_same_size", "logcumsumexp", "nanmedian", "nanquantile", "cov", "corrcoef", "inner", "vdot", "aminmax", "msort",
-    "histogram", "renorm", "mvlgamma",
+    "histogram", "renorm", "mvlgamma", "igamma", "igammac",
     # torch's in-place functions of these (torch.asinh_(x) is x.asinh_())
     "asinh_", "acosh_", "atanh_", "arcsinh_", "arccosh_", "arctanh_", "arcsin_", "arccos_", "arctan_", "negative_", "deg2rad_", "rad2deg_",
     "gcd_", "lcm_", "ldexp_", "fix_", "frac_", "logit_", "nan_to_num_", "xlogy_", "sinc_", "clip_", "addmv_",

@@ -469,7 +469,7 @@ def test_torchs_functions_of_a_tensor(session):
 _TENSOR_ONLY = {  # methods that refuse a number where their operand goes, and the dtype they take
     **dict.fromkeys(("maximum", "minimum", "fmax", "fmin", "atan2", "hypot", "logaddexp", "logaddexp2", "ldexp", "nextafter",
                      "heaviside", "logical_and", "isclose", "allclose", "equal", "dist", "dot", "inner", "outer", "mv", "matmul",
-                     "expand_as", "view_as", "type_as", "atan2_", "heaviside_", "logical_or_"), "float32"),
+                     "expand_as", "view_as", "type_as", "atan2_", "heaviside_", "logical_or_", "igamma", "igammac_"), "float32"),
     **dict.fromkeys(("gcd", "lcm", "gcd_"), "int64"),
 }
 
@@ -502,6 +502,21 @@ def test_a_dim_that_is_not_an_int_is_refused_at_the_call(session, call):
     with pytest.raises(TypeError, match=r"argument 'dim' must be int, not (float|str)"):
         eval("x." + call)
     assert session.sync() is None  # nothing was queued
+
+@pytest.mark.parametrize("name", ["igamma", "igammac"])
+def test_igamma_and_igammac_are_torchs_as_methods_functions_and_in_place(session, name):
+    a, x = np.array([1.0, 2.0, 0.5, 4.0]), np.array([0.5, 3.0, 2.0, 0.1])
+    ours_x, theirs_x = session.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    ours, theirs = getattr(session.tensor(a), name)(ours_x), getattr(torch.tensor(a), name)(theirs_x)
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-12)
+    assert ours.grad_fn.name() == theirs.grad_fn.name()
+    ours.sum().backward()
+    theirs.sum().backward()
+    np.testing.assert_allclose(ours_x.grad.numpy(), theirs_x.grad.numpy(), rtol=1e-12)  # (a gradient for other only, as torch's)
+    np.testing.assert_allclose(getattr(gw, name)(session.tensor(a), session.tensor(x)).numpy(), getattr(torch, name)(torch.tensor(a), torch.tensor(x)).numpy())
+    in_place = session.tensor(a)
+    getattr(in_place, name + "_")(session.tensor(x))
+    np.testing.assert_allclose(in_place.numpy(), theirs.detach().numpy(), rtol=1e-12)
 
 def test_complex_and_polar_name_the_argument_that_is_not_a_tensor(session):
     x, t = session.ones(3), torch.ones(3)
