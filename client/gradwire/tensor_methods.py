@@ -96,12 +96,16 @@ def put_(self, index, source, accumulate=False):
 
 
 def _shift_operands(name, *operands):
+    dtypes = []
     for x in operands:
         if not isinstance(x, _OPERANDS):
             return NotImplemented
         dtype = x._dtype if isinstance(x, Tensor) else getattr(x, "dtype", np.dtype("float32") if isinstance(x, float) else None)
         if dtype is not None and dtype.kind == "f":
             raise errors.UnimplementedError(f'"{name}" not implemented for \'{_TORCH_TYPE_NAMES.get(dtype, dtype.name)}\'')
+        dtypes.append(np.dtype(bool) if isinstance(x, bool) else dtype)
+    if all(dtype == np.bool_ for dtype in dtypes):  # bool by bool: PyTorch has no such kernel
+        raise errors.UnimplementedError(f'"{name}" not implemented for \'Bool\'')
     return None
 
 

@@ -316,6 +316,23 @@ def test_mask_operators_refuse_floats_and_integer_division_by_zero_as_torch(sess
     assert (f // 0).tolist() == (t // 0).tolist() == [float("inf")] * 2
 
 
+def test_bool_shifts_and_bool_powers_as_torch(session):
+    """A shift of a bool by a bool is refused at the call, as torch refuses it; a bool tensor to a bool power stays bool."""
+    m, tm = session.tensor([True, False]), torch.tensor([True, False])
+    for shift in (lambda a, b: a << b, lambda a, b: a >> b, lambda a, b: a.bitwise_left_shift_(b)):
+        for other in (True, "tensor"):
+            with pytest.raises(NotImplementedError) as theirs:
+                shift(tm, tm if other == "tensor" else other)
+            with pytest.raises(gw.UnimplementedError) as ours:  # at once: both dtypes are known
+                shift(m, m if other == "tensor" else other)
+            assert str(ours.value) == str(theirs.value)
+    assert (m << 1).tolist() == (tm << 1).tolist() == [2, 0] and (m << 1).dtype == np.int64  # a number promotes it
+    for power in (lambda a: a ** True, lambda a: a.pow(False), lambda a: a.clone().pow_(False)):
+        ours, theirs = power(m), power(tm)
+        assert ours.dtype == np.bool_ and theirs.dtype == torch.bool
+        assert ours.tolist() == theirs.tolist()
+
+
 def test_remainder_has_torchs_gradient_and_floor_division_none(session):
     x, tx = session.tensor([5.5, -3.2, 7.0], requires_grad=True), torch.tensor([5.5, -3.2, 7.0], requires_grad=True)
     y, ty = session.tensor([2.0, 2.0, -3.0], requires_grad=True), torch.tensor([2.0, 2.0, -3.0], requires_grad=True)

@@ -97,6 +97,24 @@ def test_where_needs_a_boolean_condition(engine):
         engine.where(engine.ones(2), engine.ones(2), engine.zeros(2))
 
 
+def test_shifts_of_bool_by_bool_are_refused_and_bool_powers_of_a_bool_kept_as_torch(engine):
+    mask, torch_mask = engine.tensor(np.array([True, False])), torch.tensor([True, False])
+    for name, kernel in (("bitwise_left_shift", "lshift_cpu"), ("bitwise_right_shift", "rshift_cpu")):
+        for other, torch_other in ((True, True), (mask, torch_mask)):
+            with pytest.raises(NotImplementedError) as theirs:
+                getattr(torch, name)(torch_mask, torch_other)
+            with pytest.raises(InvalidArgument) as ours:  # (deferred to a sync point in the SDK, hence not NotImplementedError)
+                engine.apply(name, mask, other)
+            assert str(theirs.value) == f"\"{kernel}\" not implemented for 'Bool'"
+            assert str(theirs.value).replace("_cpu", "") in str(ours.value)  # (as the float refusal: no device in the name)
+        assert engine.apply(name, mask, 1).array.tolist() == getattr(torch, name)(torch_mask, 1).tolist()  # promoted to int64
+    for exponent in (True, False):
+        result, expected = engine.apply("pow", mask, exponent), torch.pow(torch_mask, exponent)
+        assert result.array.dtype == np.bool_ and result.array.tolist() == expected.tolist()
+    with pytest.raises(InvalidArgument, match="\"pow\" not implemented for 'Bool'"):
+        engine.apply("pow", mask, mask)
+
+
 def test_float_index_tensors_are_refused(engine):
     with pytest.raises(InvalidArgument, match="long, int, byte or bool"):
         engine.ones(3)[engine.tensor([0.0, 1.0])]

@@ -168,6 +168,8 @@ def _shift(name, left):
             if _is_float(v):
                 raise TypeError(f'"{name}" not implemented for \'{TORCH_NAMES.get(v.dtype.name, "Float") if hasattr(v, "dtype") else "Float"}\'')
         dtype = next(v.dtype for v in (x, y) if hasattr(v, "dtype"))  # (promoted already: the tensors share one dtype)
+        if all(isinstance(v, bool) or getattr(v, "dtype", None) == np.bool_ for v in (x, y)):
+            raise TypeError(f'"{name}" not implemented for \'Bool\'')  # bool by bool: PyTorch has no such kernel
         x, y = xp.asarray(x, dtype=dtype), xp.asarray(y)
         bits = dtype.itemsize * 8
         outside = (y < 0) | (y >= bits) if dtype.kind != "b" else xp.zeros(y.shape, dtype=bool)
@@ -968,6 +970,8 @@ defop("sub", lambda xp, x, y: x - y, "SubBackward0", 2, broadcasts=True)
 defop("mul", lambda xp, x, y: x * y, "MulBackward0", 2, broadcasts=True)
 defop("div", lambda xp, x, y: x / y, "DivBackward0", 2, broadcasts=True)
 def _pow(xp, x, y):
+    if getattr(x, "dtype", None) == np.bool_ and isinstance(y, bool):  # PyTorch's bool ** True is x, ** False all True
+        return x.copy() if y else xp.ones_like(x)
     if getattr(x, "dtype", None) == np.bool_ or (getattr(x, "dtype", None) is None and getattr(y, "dtype", None) == np.bool_):
         raise TypeError('"pow" not implemented for \'Bool\'')
     if getattr(y, "dtype", None) is not None and y.dtype.kind == "i" and not _is_float(x) and bool((y < 0).any()):
