@@ -339,3 +339,49 @@ def test_reprs_and_messages_as_torch(session):
     g_error = _raised(lambda: nn.MultiheadAttention(4, 2, session=session)(x, x, x, attn_mask=session.zeros(2, 2)))
     t_error = _raised(lambda: tnn.MultiheadAttention(4, 2)(t_x, t_x, t_x, attn_mask=torch.zeros(2, 2)))
     assert g_error[1] == t_error[1]
+
+
+_INTEGER_ACTIVATIONS = {  # torch keeps an integer input's dtype: the bounds and the value are cast to it
+    "hardtanh": lambda f, x: f.hardtanh(x, -1.7, 2.7), "relu6": lambda f, x: f.relu6(x), "hardtanh_": lambda f, x: f.hardtanh_(x.clone(), -0.5, 2.5),
+    "threshold": lambda f, x: f.threshold(x, 1.5, -2.2), "threshold_": lambda f, x: f.threshold_(x.clone(), 0.5, 9.7),
+}
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int8", "uint8"])
+@pytest.mark.parametrize("name", sorted(_INTEGER_ACTIVATIONS))
+def test_clamping_activations_keep_an_integer_dtype_or_refuse_as_torch(session, name, dtype):
+    values = [0, 1, 3, 7, 200] if dtype == "uint8" else [-3, 0, 1, 3, 7]
+    x, t = session.tensor(values, dtype=getattr(gw, dtype)), torch.tensor(values, dtype=getattr(torch, dtype))
+    try:
+        expected = _INTEGER_ACTIVATIONS[name](TF, t)
+    except RuntimeError as error:  # uint8: a negative limit, or a value outside the dtype
+        with pytest.raises(RuntimeError) as ours:  # at once: the dtype is known
+            _INTEGER_ACTIVATIONS[name](F, x)
+        assert str(ours.value) == str(error)
+        return
+    result = _INTEGER_ACTIVATIONS[name](F, x)
+    assert result.dtype == np.dtype(dtype)
+    assert result.tolist() == expected.tolist()
+
+
+def test_activations_refuse_bool_and_integer_inputs_in_torchs_words(session):
+    mask, torch_mask = session.tensor([True, False]), torch.tensor([True, False])
+    at_once = (lambda f, x: f.hardtanh(x), lambda f, x: f.relu6(x), lambda f, x: f.threshold(x, 0.5, 0.0))
+    for call in at_once:
+        with pytest.raises((RuntimeError, NotImplementedError)) as theirs:
+            call(TF, torch_mask)
+        with pytest.raises(type(theirs.value)) as ours:
+            call(F, mask)
+        assert str(ours.value) == str(theirs.value)
+    with pytest.raises(ValueError, match="min_val cannot be greater than max_val"):
+        F.hardtanh(session.tensor([1.0]), 2.0, 1.0)
+    longs, torch_longs = session.tensor([[1, 2], [3, 4]]), torch.tensor([[1, 2], [3, 4]])
+    deferred = [(lambda f, x: x.relu(), mask), (lambda f, x: x.abs(), mask), (lambda f, x: x.argmax(), mask), (lambda f, x: x.argmin(0), mask),
+                (lambda f, x: x.norm(), longs), (lambda f, x: x.softmax(0), longs), (lambda f, x: x.log_softmax(-1), longs),
+                (lambda f, x: f.gelu(x), longs), (lambda f, x: f.leaky_relu(x), mask), (lambda f, x: f.silu(x), longs)]
+    for call, x in deferred:
+        with pytest.raises((RuntimeError, NotImplementedError)) as theirs:
+            call(TF, torch_mask if x is mask else torch_longs)
+        with pytest.raises(gw.GradwireError) as ours:  # at the sync point, naming the op
+            call(F, x).numpy()
+        assert str(theirs.value) in str(ours.value)

@@ -123,10 +123,11 @@ def test_float_ops_on_integer_tensors_give_torchs_dtype(session, case, dtype):
 @pytest.mark.parametrize("op", ["mean", "softmax", "log_softmax"])
 def test_ops_torch_refuses_on_integer_tensors_are_refused(session, op):
     call = (lambda x: x.mean()) if op == "mean" else (lambda x: getattr(x, op)(0))
-    with pytest.raises((RuntimeError, NotImplementedError)):
+    with pytest.raises((RuntimeError, NotImplementedError)) as theirs:
         call(torch.tensor([1, 2]))
-    with pytest.raises(gw.GradwireError, match="not implemented for Long|could not infer output dtype"):
+    with pytest.raises(gw.GradwireError) as ours:
         call(session.tensor([1, 2])).numpy()
+    assert str(theirs.value) in str(ours.value)  # torch's words (softmax's: its kernel's name)
     assert session.tensor([1.0]).item() == 1.0
 
 

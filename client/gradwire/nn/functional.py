@@ -138,8 +138,21 @@ def glu(input, dim=-1):
 
 
 def threshold(input, threshold, value, inplace=False):
-    """x where x > ``threshold``, else ``value``."""
+    """x where x > ``threshold``, else ``value`` (cast to an integer input's dtype, which the result keeps, as PyTorch's)."""
+    dtype = getattr(input, "_dtype", None)
+    if dtype == np.bool_:
+        raise errors.UnimplementedError('"threshold_cpu" not implemented for \'Bool\'')
+    if dtype is not None and dtype.kind in "iu":
+        threshold, value = _integer_bound(threshold, dtype), _integer_bound(value, dtype)
     return _written(input, lambda x: _op("where", (x > threshold, x, value)), inplace)
+
+
+def _integer_bound(number, dtype):
+    """``number`` as PyTorch converts a bound for an integer tensor: truncated, refused if outside the dtype."""
+    limits, number = np.iinfo(dtype), int(number)
+    if not limits.min <= number <= limits.max:
+        raise errors.InvalidArgumentError(f"value cannot be converted to type {dtype.name}_t without overflow")
+    return number
 
 
 @autocast_op("prelu")
@@ -1712,7 +1725,16 @@ def pad(input, pad, mode="constant", value=None):
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     """``input`` clamped to [min_val, max_val]; its gradient 1 strictly inside, 0 at the bounds and beyond, as
-    PyTorch's (a clamp's is 1 at the bounds too)."""
+    PyTorch's (a clamp's is 1 at the bounds too). An integer input keeps its dtype: the bounds are cast to it."""
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    dtype = getattr(input, "_dtype", None)
+    if dtype == np.bool_:
+        raise errors.InvalidArgumentError("Bool inputs not supported for hardtanh")
+    if dtype is not None and dtype.kind in "iu":
+        if dtype.kind == "u" and (int(min_val) < 0 or int(max_val) < 0):
+            raise errors.InvalidArgumentError("cannot do hardtanh on an unsigned type with negative limits")
+        min_val, max_val = _integer_bound(min_val, dtype), _integer_bound(max_val, dtype)
     return _written(input, lambda x: _op("where", ((x > min_val) & (x < max_val), x, x.clamp(min_val, max_val).detach())), inplace)
 
 

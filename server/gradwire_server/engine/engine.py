@@ -1019,7 +1019,16 @@ def _refuse_integers(name, array, params, default):
             "mean(): could not infer output dtype. Input dtype must be either a floating point or complex dtype. "
             f"Got: {torch_name(array.dtype)}"
         )
-    raise DTypeError(f"{name}(): not implemented for {torch_name(array.dtype)} tensors: convert with .float() first")
+    if name == "norm":
+        raise DTypeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got {torch_name(array.dtype)}")
+    if name in ("softmax", "log_softmax"):  # PyTorch names its kernel, which differs for the last dim
+        dim = params.get("dim")
+        last = array.ndim == 0 or dim is None or dim % array.ndim == array.ndim - 1
+        name = f"{name}{'_lastdim' if last else ''}_kernel_impl"
+    raise DTypeError(f'"{_INTEGER_KERNELS.get(name, name)}" not implemented for \'{torch_name(array.dtype)}\'')
+
+
+_INTEGER_KERNELS = {"leaky_relu": "leaky_relu_cpu", "silu": "silu_cpu", "softplus": "softplus_cpu", "elu": "elu_cpu", "gelu": "GeluKernelImpl"}
 
 
 _BOOL, _INT64 = np.dtype(np.bool_), np.dtype(np.int64)

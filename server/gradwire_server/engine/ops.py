@@ -443,6 +443,8 @@ def degrees_of_freedom(x, out, correction):
 
 
 def _relu(xp, x):
+    if x.dtype == np.bool_:
+        raise TypeError("Boolean inputs not supported for relu")  # PyTorch's words
     # against an array of zeros: NumPy's maximum with a scalar operand is about 3x slower than with two arrays
     zeros = xp.zeros(x.shape, x.dtype, order="F" if x.flags.f_contiguous and not x.flags.c_contiguous else "C")  # x's layout
     return xp.maximum(x, zeros, out=zeros)
@@ -1007,7 +1009,13 @@ defop("neg", _neg, "NegBackward0")
 defop("exp", lambda xp, x: xp.exp(x), "ExpBackward0")
 defop("log", lambda xp, x: xp.log(x), "LogBackward0")
 defop("sqrt", lambda xp, x: xp.sqrt(x), "SqrtBackward0")
-defop("abs", lambda xp, x: xp.abs(x), "AbsBackward0")
+def _abs(xp, x):
+    if x.dtype == np.bool_:
+        raise TypeError('"abs_cpu" not implemented for \'Bool\'')
+    return xp.abs(x)
+
+
+defop("abs", _abs, "AbsBackward0")
 defop("sin", lambda xp, x: xp.sin(x), "SinBackward0")
 defop("cos", lambda xp, x: xp.cos(x), "CosBackward0")
 defop("tanh", lambda xp, x: xp.tanh(x), "TanhBackward0")
@@ -1272,8 +1280,17 @@ defop("lt", lambda xp, x, y: x < y, "", 2, broadcasts=True)
 defop("le", lambda xp, x, y: x <= y, "", 2, broadcasts=True)
 defop("gt", lambda xp, x, y: x > y, "", 2, broadcasts=True)
 defop("ge", lambda xp, x, y: x >= y, "", 2, broadcasts=True)
-defop("argmax", lambda xp, x, dim=None, keepdim=False: x.argmax(axis=dim, keepdims=keepdim), "")
-defop("argmin", lambda xp, x, dim=None, keepdim=False: x.argmin(axis=dim, keepdims=keepdim), "")
+def _arg_extreme(name):
+    def forward(xp, x, dim=None, keepdim=False):
+        if x.dtype == np.bool_:
+            raise TypeError(f"{name}(): does not support bool input")  # PyTorch's words
+        return getattr(x, name)(axis=dim, keepdims=keepdim)
+
+    return forward
+
+
+defop("argmax", _arg_extreme("argmax"), "")
+defop("argmin", _arg_extreme("argmin"), "")
 defop("isnan", _float_test("isnan"), "")
 defop("isinf", _float_test("isinf"), "")
 defop("isfinite", _float_test("isfinite"), "")
