@@ -1077,6 +1077,8 @@ class Tensor:
     def bincount(self, weights=None, minlength=0):
         """How often each of 0 .. max occurs in this 1-D non-negative integer tensor (``weights``: their sums),
         at least ``minlength`` long, as ``torch.bincount``."""
+        if self._dtype is not None and self._dtype.kind not in "iu":
+            raise errors.UnimplementedError(f'"bincount_cpu" not implemented for \'{_TENSOR_TYPE_NAMES.get(self._dtype, self._dtype.name)}\'')
         params = {"minlength": minlength} if minlength else None
         return _op("bincount", (self,), params) if weights is None else _op("bincount_weighted", (self, weights), params)
 
@@ -1111,7 +1113,7 @@ class Tensor:
     def median(self, dim=None, keepdim=False):
         """The lower median (of all elements: a 0-d tensor; along ``dim``: values and indices), as ``torch.median``."""
         if self._dtype is not None and self._dtype == bool_:
-            raise errors.UnimplementedError('"median_cpu" not implemented for \'Bool\'')
+            raise errors.UnimplementedError(f'"{"median_cpu" if dim is None else "median_out"}" not implemented for \'Bool\'')
         if dim is None:  # NaN if any; the gradient shared by the elements equal to the median, as PyTorch's
             flat = self.reshape(-1)
             n = flat.shape[0]
@@ -1623,6 +1625,8 @@ class Tensor:
     def trace(self):
         if self.ndim != 2:
             raise errors.InvalidArgumentError(f"trace: expected a matrix, but got tensor with dim {self.ndim}")
+        if self._dtype == bool_:
+            raise errors.UnimplementedError('"trace" not implemented for \'Bool\'')
         return self.diagonal().sum()
 
     def lerp(self, end, weight):
@@ -1683,13 +1687,32 @@ class Tensor:
         close = (error.isfinite() & (error <= atol + rtol * other.abs())) | (self == other)
         return close | (self.isnan() & other.isnan()) if equal_nan else close
 
-    def diff(self, n=1, dim=-1):
-        """Differences of neighbours along ``dim``, ``n`` times, as ``torch.diff``."""
+    def diff(self, n=1, dim=-1, prepend=None, append=None):
+        """Differences of neighbours along ``dim``, ``n`` times, after ``prepend`` and ``append`` are joined on along
+        it, as ``torch.diff`` (bools differ by xor)."""
+        if self.ndim == 0:
+            raise errors.InvalidArgumentError("diff expects input to be at least one-dimensional")
+        if n < 0:
+            raise errors.InvalidArgumentError(f"order must be non-negative but got {n}")
         dim = _wrap_dim(dim, self.ndim)
-        out = self
+        for name, extra in (("prepend", prepend), ("append", append)):
+            if extra is None:
+                continue
+            if not isinstance(extra, Tensor):
+                raise TypeError(f"diff(): argument '{name}' must be Tensor, not {type(extra).__name__}")
+            if extra.ndim != self.ndim:
+                raise errors.InvalidArgumentError("diff expects prepend or append to be the same dimension as input")
+            for d, (ours, theirs) in enumerate(zip(self.shape, extra.shape)):
+                if d != dim and ours != theirs:
+                    raise errors.InvalidArgumentError(
+                        "diff expects the shape of tensor to prepend or append to match that of input except along the "
+                        f"differencing dimension; input.size({d}) = {ours}, but got tensor.size({d}) = {theirs}"
+                    )
+        out = self if prepend is None and append is None else cat([t for t in (prepend, self, append) if t is not None], dim)
+        lead = (slice(None),) * dim
         for _ in range(n):
-            lead = (slice(None),) * dim
-            out = out[lead + (slice(1, None),)] - out[lead + (slice(None, -1),)]
+            after, before = out[lead + (slice(1, None),)], out[lead + (slice(None, -1),)]
+            out = after != before if out.dtype == bool_ else after - before  # bools differ by xor, as PyTorch's
         return out
 
     def repeat_interleave(self, repeats=None, dim=None, *, output_size=None):
@@ -1867,7 +1890,7 @@ class Tensor:
         count = x.isnan().logical_not().sum(dim, keepdim)
         empty = count == 0  # all NaN: PyTorch's nansum / 0 passes each element a NaN gradient
         mean = x.nansum(dim, keepdim) / where(empty, 1, count)
-        return where(empty, x.sum(dim, keepdim) * where(empty, math.nan, 0.0), mean)
+        return where(empty, x.sum(dim, keepdim) * where(empty, math.nan, 0.0).to(x.dtype), mean)  # (float16 stays float16)
 
     def take(self, index):
         """The elements at ``index`` of this tensor read as 1-D, in ``index``'s shape, as ``torch.take``."""

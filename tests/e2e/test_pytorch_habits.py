@@ -1104,3 +1104,43 @@ def test_einsum_takes_torchs_sublist_form(session):
     with pytest.raises(ValueError) as ours:
         gw.einsum(ga, [0, 60], gb, [60, 2])
     assert str(ours.value) == str(theirs.value)
+
+
+def test_diff_takes_prepend_and_append_and_differs_bools_by_xor_as_torch(session):
+    values = np.array([[1.0, 4.0, 9.0], [2.0, 3.0, 5.0]], dtype=np.float32)
+    x, t = session.tensor(values, requires_grad=True), torch.tensor(values, requires_grad=True)
+    calls = [lambda L, x, z, o: L.diff(x, prepend=z(2, 1)), lambda L, x, z, o: L.diff(x, n=2, prepend=z(2, 2), append=o(2, 1)),
+             lambda L, x, z, o: x.diff(1, 0, None, o(1, 3)), lambda L, x, z, o: L.diff(x, n=0), lambda L, x, z, o: L.diff(x, n=5)]
+    for call in calls:
+        ours, theirs = call(gw, x, session.zeros, session.ones), call(torch, t, torch.zeros, torch.ones)
+        assert ours.shape == theirs.shape and ours.tolist() == theirs.tolist()
+    weights = np.array([[1.0, -2.0, 3.0, 0.5]], dtype=np.float32)
+    (calls[1](gw, x, session.zeros, session.ones) * session.tensor(weights)).sum().backward()
+    (calls[1](torch, t, torch.zeros, torch.ones) * torch.tensor(weights)).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy())
+    masks = ([True, False, True], [True])
+    assert session.tensor(masks[0]).diff(n=2).tolist() == torch.tensor(masks[0]).diff(n=2).tolist()
+    assert session.tensor(masks[0]).diff(prepend=session.tensor(masks[1])).dtype == np.bool_
+    refused = [lambda L, T: L.diff(T([[1.0]]), prepend=0.0), lambda L, T: L.diff(T([[1.0, 2.0]]), prepend=T([[0.0], [0.0]])),
+               lambda L, T: L.diff(T([1.0]), n=-1), lambda L, T: L.diff(T(1.0)), lambda L, T: L.diff(T([[1.0]]), append=T([1.0]))]
+    for call in refused:
+        with pytest.raises((TypeError, RuntimeError)) as theirs:
+            call(torch, torch.tensor)
+        with pytest.raises(type(theirs.value) if type(theirs.value) is TypeError else gw.GradwireError) as ours:
+            call(gw, session.tensor)
+        assert str(ours.value) == str(theirs.value)
+
+
+def test_bool_and_float16_reductions_as_torch(session):
+    mask, torch_mask = session.tensor([[True, False], [True, True]]), torch.tensor([[True, False], [True, True]])
+    for call in (lambda x: x.trace(), lambda x: x.median(0), lambda x: x.median(), lambda x: x.flatten().bincount(),
+                 lambda x: x.float().flatten().bincount()):
+        with pytest.raises(NotImplementedError) as theirs:
+            call(torch_mask)
+        with pytest.raises(gw.UnimplementedError) as ours:  # at the call: the dtype is known
+            call(mask)
+        assert str(ours.value) == str(theirs.value)
+    halves = np.array([[1.0, np.nan, 2.0], [np.nan, np.nan, np.nan]], dtype=np.float16)
+    ours, theirs = session.tensor(halves).nanmean(1), torch.tensor(halves).nanmean(1)
+    assert ours.dtype == np.float16 and theirs.dtype == torch.float16
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
