@@ -28,7 +28,7 @@ from .floats import is_floating
 from . import defaults, errors
 from .grad_mode import _anomaly, is_grad_enabled, set_grad_enabled
 from .shapes import promote
-from .tensor import Tensor, _as_int, as_dtype
+from .tensor import _CPP_TYPE_NAMES, _TENSOR_TYPE_NAMES, Tensor, _as_int, as_dtype
 from .transport import open_channel, open_run_call, wait_ready
 from .v1 import gradwire_pb2 as pb
 from .v1 import gradwire_pb2_grpc as pb_grpc
@@ -1272,13 +1272,19 @@ class Session:
     def _set_grad(self, tensor, value):
         if value is not None and not isinstance(value, Tensor):
             raise errors.InvalidArgumentError(f"assigned grad expected to be a Tensor or None but got grad of type {type(value).__name__}")
-        if value is not None and None not in (tensor._shape, tensor._dtype, value._shape, value._dtype) and (
-            tuple(value._shape) != tuple(tensor._shape) or value._dtype != tensor._dtype
-        ):  # known here: refused now, as PyTorch does, not at the next sync point (the server checks the rest)
+        # known here: refused now, as PyTorch does, not at the next sync point (the server checks the rest)
+        # (each checked for None: ``None in (dtype, ...)`` is true of float64, which NumPy reads None as)
+        if value is not None and tensor._dtype is not None and value._dtype is not None and value._dtype != tensor._dtype:
             raise errors.InvalidArgumentError(
-                f"assigned grad has data of a different size or type: {value._dtype}{list(value._shape)} "
-                f"for a tensor of {tensor._dtype}{list(tensor._shape)}"
-            )
+                f"attempting to assign a gradient with dtype '{_CPP_TYPE_NAMES.get(value._dtype, value._dtype.name)}' to a tensor with "
+                f"grad_dtype '{_TENSOR_TYPE_NAMES.get(tensor._dtype, tensor._dtype.name)}'. The gradient must match the tensor's "
+                "grad_dtype (defaults to the tensor's dtype). You can set the tensor's grad_dtype attribute with a specific dtype, or "
+                "None to allow any dtype. Set grad_dtype with caution. Diverging the dtypes of a tensor and its gradient may break "
+                "downstream systems that assume they match.")
+        if value is not None and tensor._shape is not None and value._shape is not None and tuple(value._shape) != tuple(tensor._shape):
+            raise errors.InvalidArgumentError(
+                f"attempting to assign a gradient of size '{list(value._shape)}' to a tensor of size '{list(tensor._shape)}'. Please "
+                "ensure that the gradient and the tensor are the same size")
         with self._lock:
             commands = self._batch.commands
             if value is None and commands and not self._closed and self._profiler is None and self._watch is None:

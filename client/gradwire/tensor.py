@@ -21,7 +21,7 @@ from . import defaults, errors
 from .amp import autocast_mode as _amp
 from .grad_mode import is_grad_enabled, no_grad
 from .printing import tensor_repr
-from .shapes import explicit_einsum, index_shape, infer
+from .shapes import explicit_einsum, index_shape, infer, promote
 from .wire import Handle, IndexKey
 
 float16, float32, float64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
@@ -1485,7 +1485,9 @@ class Tensor:
     def clamp_(self, min=None, max=None):
         if isinstance(min, Tensor) or isinstance(max, Tensor):  # tensor bounds: through where, written in with copy_
             source = self.clone() if is_grad_enabled() and self._requires_grad else self
-            return self.copy_(source.clamp(min, max))
+            clamped = source.clamp(min, max)
+            _check_cast(clamped._dtype, self._dtype)  # (copy_ would cast anything)
+            return self.copy_(clamped)
         if min is None and max is None:
             raise errors.InvalidArgumentError("torch.clamp: At least one of 'min' or 'max' must not be None")
         return _op_into("clamp", self, (), {"min": min, "max": max})
@@ -1566,12 +1568,15 @@ class Tensor:
         return picked if self.ndim == 2 else picked.squeeze(0)
 
     def addcmul_(self, tensor1, tensor2, value=1):
+        tensor1, tensor2 = _addc_operands("addcmul", self, tensor1, tensor2)
         return self.add_(_scaled(tensor1 * tensor2, value))
 
     def addcdiv_(self, tensor1, tensor2, value=1):
+        tensor1, tensor2 = _addc_operands("addcdiv", self, tensor1, tensor2)
         return self.add_(_scaled(tensor1 / tensor2, value))
 
     def lerp_(self, end, weight):
+        _check_lerp(self, end, weight)
         return self.add_((end - self) * weight)
 
     def cumprod(self, dim, *, dtype=None):
@@ -1631,6 +1636,7 @@ class Tensor:
 
     def lerp(self, end, weight):
         """``self + weight * (end - self)`` below weight 0.5, ``end - (end - self) * (1 - weight)`` from it, as ``torch.lerp``."""
+        _check_lerp(self, end, weight)
         if isinstance(weight, Tensor):
             return where(weight.abs() < 0.5, self + weight * (end - self), end - (end - self) * (1 - weight))
         return self + weight * (end - self) if abs(weight) < 0.5 else end - (end - self) * (1 - weight)
@@ -1640,9 +1646,11 @@ class Tensor:
         return _scaled(self, beta) + _scaled(mat1.mm(mat2), alpha)
 
     def addcmul(self, tensor1, tensor2, *, value=1):
+        tensor1, tensor2 = _addc_operands("addcmul", self, tensor1, tensor2)
         return self + _scaled(tensor1 * tensor2, value)
 
     def addcdiv(self, tensor1, tensor2, *, value=1):
+        tensor1, tensor2 = _addc_operands("addcdiv", self, tensor1, tensor2)
         return self + _scaled(tensor1 / tensor2, value)
 
     def hypot(self, other):
@@ -2376,9 +2384,43 @@ def _written(target, compute, *args, **kwargs):
     return target.copy_(result if result.dtype == target.dtype else result.to(target.dtype))
 
 
+def _addc_operands(name, self, tensor1, tensor2):
+    """addcmul's and addcdiv's factors in the dtype of all three tensors, as PyTorch computes them (uint8 factors of an
+    int64 tensor multiply without wrapping); refused where PyTorch refuses them."""
+    dtypes = [t._dtype for t in (self, tensor1, tensor2) if isinstance(t, Tensor)]
+    if any(dtype is None for dtype in dtypes):  # (not ``None in``: NumPy reads None as float64)
+        return tensor1, tensor2
+    common = functools.reduce(promote, dtypes)
+    if name == "addcmul" and common == bool_:
+        raise errors.UnimplementedError('"addcmul_cpu_out" not implemented for \'Bool\'')
+    if name == "addcdiv" and any(isinstance(t, Tensor) and t._dtype.kind in "biu" for t in (tensor1, tensor2)):
+        raise errors.InvalidArgumentError(
+            "Integer division with addcdiv is no longer supported, and in a future  release addcdiv will perform a true division "
+            "of tensor1 and tensor2. The historic addcdiv behavior can be implemented as (input + value * torch.trunc(tensor1 / "
+            "tensor2)).to(input.dtype) for integer inputs and as (input + value * tensor1 / tensor2) for float inputs. The future "
+            "addcdiv behavior is just the latter implementation: (input + value * tensor1 / tensor2), for all dtypes."
+        )
+    return tuple(t.to(common) if isinstance(t, Tensor) and t._dtype != common else t for t in (tensor1, tensor2))
+
+
+def _check_lerp(self, end, weight):
+    """lerp's operands as PyTorch requires them: ``end`` (and a weight tensor with dims) of self's dtype, a float one."""
+    for name, other in (("end", end), ("weight", weight)):
+        if (isinstance(other, Tensor) and (name == "end" or other.ndim) and self._dtype is not None and other._dtype is not None
+                and other._dtype != self._dtype):
+            raise errors.InvalidArgumentError(f"expected dtype {_CPP_TYPE_NAMES.get(self._dtype, self._dtype.name)} for `{name}` but got dtype "
+                                              f"{_CPP_TYPE_NAMES.get(other._dtype, other._dtype.name)}")
+    if self._dtype is not None and not is_floating(self._dtype):
+        kernel = "lerp_kernel_tensor" if isinstance(weight, Tensor) else "lerp_kernel_scalar"
+        raise errors.UnimplementedError(f'"{kernel}" not implemented for \'{_TENSOR_TYPE_NAMES.get(self._dtype, self._dtype.name)}\'')
+
+
 def _check_cast(result, target):
-    """An in-place op's result must cast to its tensor's dtype (float to float, int to int or float, ...), as PyTorch's."""
-    if result is not None and target is not None and result != target and not np.can_cast(result, target, "same_kind"):
+    """An in-place op's result must cast to its tensor's dtype: never into a lower category (complex > float > integer
+    > bool), as PyTorch's; within one it wraps (int64 into uint8)."""
+    from .shaping import can_cast
+
+    if result is not None and target is not None and result != target and not can_cast(result, target):
         raise errors.InvalidArgumentError(
             f"result type {_TENSOR_TYPE_NAMES.get(result, result.name)} can't be cast to the desired output type {_TENSOR_TYPE_NAMES.get(target, target.name)}"
         )

@@ -17,7 +17,7 @@ from gradwire.v1 import gradwire_pb2 as pb
 from gradwire.wire import array_from_bytes, decode_param
 
 from .engine import DROPPED, AnomalyError, Tensor, parse_dtype, set_grad_enabled
-from .engine.dtypes import DEFAULT_FLOAT, parse_default_float
+from .engine.dtypes import DEFAULT_FLOAT, grad_mismatch, parse_default_float
 from .engine import graphview, optim
 from .engine.profiler import Profiler
 from .errors import DependencyFailed, InvalidRequest
@@ -599,11 +599,9 @@ def _set_grad(session, set_grad, inline_bytes):
         tensor.grad = None
         return
     value = session.tensor(set_grad.value)
-    if value.shape != tensor.shape or value.dtype != tensor.dtype:
-        raise InvalidRequest(
-            f"assigned grad has data of a different size or type: {value.dtype}{list(value.shape)} "
-            f"for a tensor of {tensor.dtype}{list(tensor.shape)}"
-        )
+    mismatch = grad_mismatch(value.dtype, value.shape, tensor.dtype, tensor.shape)
+    if mismatch is not None:
+        raise InvalidRequest(mismatch)
     tensor.grad = value
     session.assigned_grads[id(value)] = value  # a later backward accumulates into it in place
 

@@ -83,10 +83,14 @@ def test_handwritten_sgd_through_data_matches_torch(session):
         p.data = session.zeros(3)
 
 
-def test_a_grad_of_the_wrong_shape_is_refused_when_assigned(session):
-    x = session.tensor([1.0, 2.0], requires_grad=True)
-    with pytest.raises(gw.InvalidArgumentError, match=r"assigned grad has data of a different size or type: float32\[3\]"):
-        x.grad = session.tensor([5.0, 5.0, 5.0])
+def test_a_grad_of_the_wrong_shape_or_dtype_is_refused_when_assigned_in_torchs_words(session):
+    x, t = session.tensor([1.0, 2.0], requires_grad=True), torch.tensor([1.0, 2.0], requires_grad=True)
+    for values, dtype in (([5.0, 5.0, 5.0], "float32"), ([5.0, 5.0], "float64"), ([5.0, 5.0, 5.0], "float64"), ([[5.0], [5.0]], "float32")):
+        with pytest.raises(RuntimeError) as theirs:
+            t.grad = torch.tensor(values, dtype=getattr(torch, dtype))
+        with pytest.raises(gw.InvalidArgumentError) as ours:  # at once (float64 too)
+            x.grad = session.tensor(values, dtype=getattr(gw, dtype))
+        assert str(ours.value) == str(theirs.value)
     assert x.grad is None
     assert (x * 3).tolist() == [3.0, 6.0]  # nothing left to fail at the next sync point
 
@@ -1144,3 +1148,41 @@ def test_bool_and_float16_reductions_as_torch(session):
     ours, theirs = session.tensor(halves).nanmean(1), torch.tensor(halves).nanmean(1)
     assert ours.dtype == np.float16 and theirs.dtype == torch.float16
     np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+_INPLACE_CASES = {  # (target values, dtype), (operand values, dtype), the in-place call
+    "uint8 += int64 wraps": (([0, 3, 250], "uint8"), ([-9, 4, 12], "int64"), lambda x, y: x.add_(y)),
+    "int8 *= int32 wraps": (([-3, 100, 7], "int8"), ([5, 3, -2], "int32"), lambda x, y: x.mul_(y)),
+    "uint8 **= int64": (([0, 3, 250], "uint8"), ([1, 4, 2], "int64"), lambda x, y: x.pow_(y)),
+    "uint8 //= int64": (([0, 3, 250], "uint8"), ([1, 4, 12], "int64"), lambda x, y: x.floor_divide_(y)),
+    "int64 /= int64": (([1, 2, 3], "int64"), ([1, 2, 3], "int64"), lambda x, y: x.div_(y)),
+    "bool /= bool": (([True, False], "bool"), ([True, True], "bool"), lambda x, y: x.__itruediv__(y)),
+    "int32 += float32": (([1, 2, 3], "int32"), ([0.5, 1.5, 2.5], "float32"), lambda x, y: x.add_(y)),
+    "int64 clamp_ float32 bound": (([1, 2, 3], "int64"), ([0.5, 1.5, 2.5], "float32"), lambda x, y: x.clamp_(y)),
+    "bool clamp_min_ int64 bound": (([True, False, True], "bool"), ([0, 1, 0], "int64"), lambda x, y: x.clamp_min_(y)),
+    "int64 addcmul_ uint8 factors": (([1, 2, 3], "int64"), ([250, 3, 16], "uint8"), lambda x, y: x.addcmul_(y, y)),
+    "float32 addcmul uint8 factors": (([1.5, 2.0, 3.0], "float32"), ([250, 3, 16], "uint8"), lambda x, y: x.addcmul(y, y)),
+    "bool addcmul_": (([True, False, True], "bool"), ([True, True, False], "bool"), lambda x, y: x.addcmul_(y, y)),
+    "float32 addcdiv int64": (([1.5, 2.0, 3.0], "float32"), ([1, 2, 3], "int64"), lambda x, y: x.addcdiv(y, y)),
+    "float32 lerp_ float64 end": (([1.5, 2.0, 3.0], "float32"), ([1.0, 2.0, 3.0], "float64"), lambda x, y: x.lerp_(y, 0.5)),
+    "float64 lerp int64 end": (([1.5, 2.0, 3.0], "float64"), ([1, 2, 3], "int64"), lambda x, y: x.lerp(y, 0.5)),
+    "float32 lerp int64 weight": (([1.5, 2.0, 3.0], "float32"), ([1, 0, 1], "int64"), lambda x, y: x.lerp(x, y)),
+    "int64 lerp": (([1, 2, 3], "int64"), ([1, 2, 3], "int64"), lambda x, y: x.lerp(y, 0.5)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_INPLACE_CASES))
+def test_in_place_casts_and_mixed_dtype_updates_as_torch(session, case):
+    """An in-place op may write its result into a narrower dtype of its category (wrapping), never into a lower category;
+    addcmul computes in the dtype of all three tensors; lerp wants one float dtype: all as PyTorch, in its words."""
+    (xv, xd), (yv, yd), call = _INPLACE_CASES[case]
+    try:
+        expected = call(torch.tensor(xv, dtype=getattr(torch, xd)), torch.tensor(yv, dtype=getattr(torch, yd)))
+    except (RuntimeError, NotImplementedError) as error:
+        with pytest.raises(type(error)) as ours:
+            call(session.tensor(xv, dtype=getattr(gw, xd)), session.tensor(yv, dtype=getattr(gw, yd))).numpy()
+        assert str(error) in str(ours.value)
+        return
+    result = call(session.tensor(xv, dtype=getattr(gw, xd)), session.tensor(yv, dtype=getattr(gw, yd)))
+    assert result.dtype == np.dtype(str(expected.dtype).removeprefix("torch."))
+    np.testing.assert_allclose(result.numpy(), expected.numpy(), rtol=1e-6)

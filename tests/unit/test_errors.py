@@ -281,3 +281,15 @@ def test_an_index_out_of_range_is_refused_alike_where_the_array_module_would_wra
     assert engine.index(cube, (Ellipsis, np.array([1, 3]), np.array([0, 1]))).array.tolist() == [[2.0, 7.0], [10.0, 15.0], [18.0, 23.0]]
     mask = np.array([[True, False, False, True]] * 3)
     assert engine.index(cube, (mask, np.array([1, 1, 0, 1, 1, 0]))).array.tolist() == [1.0, 7.0, 8.0, 15.0, 17.0, 22.0]
+
+
+def test_a_grad_assigned_with_the_wrong_dtype_or_size_is_refused_in_torchs_words():
+    from gradwire_server.engine.dtypes import grad_mismatch
+
+    t = torch.zeros(2, requires_grad=True)
+    for value in (torch.zeros(3), torch.zeros(2, dtype=torch.float64), torch.zeros(3, dtype=torch.int64), torch.zeros(2, 1)):
+        with pytest.raises(RuntimeError) as theirs:
+            t.grad = value
+        ours = grad_mismatch(np.dtype(str(value.dtype).removeprefix("torch.")), tuple(value.shape), np.dtype(np.float32), (2,))
+        assert ours == str(theirs.value)
+    assert grad_mismatch(np.dtype(np.float32), (2,), np.dtype(np.float32), (2,)) is None

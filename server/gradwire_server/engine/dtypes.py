@@ -31,6 +31,25 @@ def torch_name(dtype) -> str:
     return TORCH_NAMES.get(dtype.name, dtype.name)
 
 
+# and their C++ names, as other messages of its quote them ("expected dtype float ... but got dtype double")
+CPP_NAMES = {"int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char", "bool": "bool",
+             "float16": "c10::Half", "float32": "float", "float64": "double", "bfloat16": "c10::BFloat16",
+             "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
+
+
+def grad_mismatch(value_dtype, value_shape, dtype, shape) -> str | None:
+    """PyTorch's refusal of ``t.grad = value`` where the value's dtype or size is not the tensor's; None if they match."""
+    if value_dtype != dtype:
+        return (f"attempting to assign a gradient with dtype '{CPP_NAMES.get(value_dtype.name, value_dtype.name)}' to a tensor with "
+                f"grad_dtype '{torch_name(dtype)}'. The gradient must match the tensor's grad_dtype (defaults to the tensor's dtype). "
+                "You can set the tensor's grad_dtype attribute with a specific dtype, or None to allow any dtype. Set grad_dtype with "
+                "caution. Diverging the dtypes of a tensor and its gradient may break downstream systems that assume they match.")
+    if tuple(value_shape) != tuple(shape):
+        return (f"attempting to assign a gradient of size '{list(value_shape)}' to a tensor of size '{list(shape)}'. Please ensure "
+                "that the gradient and the tensor are the same size")
+    return None
+
+
 # Storage dtypes the engine computes in another (``Engine.apply``): ml_dtypes' bfloat16 is a NumPy "V" kind with ufunc
 # loops in bfloat16 only (sums accumulate in bfloat16, no matmul, no SciPy special functions). PyTorch's CPU kernels
 # compute bfloat16 in float32 and round the result once; so does the engine, and its backward rules run in float32.
@@ -120,6 +139,12 @@ def promote(a: np.dtype, b: np.dtype) -> np.dtype:
 
 
 _CATEGORY = {"b": 0, "i": 1, "u": 1, "f": 2, "V": 2, "c": 3}
+
+
+def can_cast(from_: np.dtype, to: np.dtype) -> bool:
+    """Whether an in-place op may write a ``from_`` result into a ``to`` tensor: never into a lower category
+    (complex > float > integer > bool), as ``torch.can_cast``; within one (int64 into uint8) it wraps, as PyTorch's."""
+    return _CATEGORY[from_.kind] <= _CATEGORY[to.kind]
 
 
 def promote_tensors(dtypes_and_ndims) -> np.dtype | None:

@@ -14,7 +14,7 @@ from collections import namedtuple
 import numpy as np
 
 from .backend import Backend, generator_state, set_generator_state
-from .dtypes import COMPUTE, DEFAULT_FLOAT, checked_integer, complex_of, is_floating, parse_dtype, promote_tensors, torch_name, wrap_integer
+from .dtypes import COMPUTE, DEFAULT_FLOAT, can_cast, checked_integer, complex_of, is_floating, parse_dtype, promote_tensors, torch_name, wrap_integer
 from .errors import DeviceError, DTypeError, GraphError, IndexOutOfRange, InvalidArgument, NotForComplex, ShapeError
 from .graph import DROPPED, AccumulateGrad, Meta, Node, is_grad_enabled, set_grad_enabled, walk_backward
 from .traced import Traced, TracedNumpy, traced_input_grads
@@ -208,16 +208,21 @@ class Engine:
             return x
         raise InvalidArgument(f"{name}(): expected a Tensor or a number as input, got {type(x).__name__}")
 
-    def _promote(self, name, inputs, arrays):
-        """PyTorch's type promotion: tensors promote together; a Python float turns an integer tensor into the default
-        float dtype; a Python int meets a narrower integer tensor as a number of its dtype, wrapped (uint8 + 300 adds 44)."""
+    def _result_type(self, name, arrays):
+        """The dtype op ``name`` computes in for these arrays and numbers, as ``torch.result_type``."""
         target = promote_tensors((a.dtype, a.ndim) for a in arrays if not isinstance(a, _SCALARS))
         if target is None:
             raise InvalidArgument(f"{name}() needs at least one tensor input")
         if not is_floating(target) and (name in _FLOAT_RESULTS or any(type(a) is float for a in arrays)):
-            target = self.default_float  # true division and float scalars make integer tensors float
-        elif target == _BOOL and name != "where" and any(type(a) is int for a in arrays):
-            target = _INT64  # an int meets bool tensors as int64, as PyTorch's (bool << 3 is int64)
+            return self.default_float  # true division and float scalars make integer tensors float
+        if target == _BOOL and name != "where" and any(type(a) is int for a in arrays):
+            return _INT64  # an int meets bool tensors as int64, as PyTorch's (bool << 3 is int64)
+        return target
+
+    def _promote(self, name, inputs, arrays):
+        """PyTorch's type promotion: tensors promote together; a Python float turns an integer tensor into the default
+        float dtype; a Python int meets a narrower integer tensor as a number of its dtype, wrapped (uint8 + 300 adds 44)."""
+        target = self._result_type(name, arrays)
         if name == "sub":
             _check_bool_subtraction(arrays)
         if name == "pow" and target.kind in "iu" and type(arrays[1]) is int and arrays[1] < 0:
@@ -454,7 +459,12 @@ class Engine:
             elif name == "copy":
                 self.xp.copyto(array, self._input_array(name, other), casting="unsafe")  # copy_ casts to any dtype, as PyTorch's
             elif name in _INPLACE:
-                getattr(self.xp, _INPLACE[name])(array, self._input_array(name, other), out=array, casting="same_kind")
+                operand = self._input_array(name, other)
+                same = getattr(operand, "dtype", None) == array.dtype and (name != "div" or is_floating(array.dtype))  # (the usual case)
+                result = array.dtype if same else self._result_type(name, (array, operand))
+                if not can_cast(result, array.dtype):  # PyTorch's rule: int64 into uint8 wraps, float into int is refused
+                    raise DTypeError(f"{name}_: result type {torch_name(result)} can't be cast to the desired output type {torch_name(array.dtype)}")
+                getattr(self.xp, _INPLACE[name])(array, operand, out=array, casting="unsafe")
             else:
                 raise InvalidArgument(f"unknown in-place op {name!r}")
         except TypeError:  # NumPy's casting errors are TypeErrors
@@ -512,10 +522,10 @@ class Engine:
         array = target.array
         if out.shape != array.shape:
             raise ShapeError(f"output with shape {list(array.shape)} doesn't match the broadcast shape {list(out.shape)}")
-        if not self.xp.can_cast(out.dtype, array.dtype, "same_kind"):
+        if not can_cast(out.dtype, array.dtype):
             raise DTypeError(f"{name}_: result type {torch_name(out.dtype)} can't be cast to the desired output type {torch_name(array.dtype)}")
         try:
-            self.xp.copyto(array, out.array, casting="same_kind")
+            self.xp.copyto(array, out.array, casting="unsafe")  # (checked above, PyTorch's rule)
         except ValueError as error:
             if "read-only" in str(error):
                 raise InvalidArgument(
