@@ -292,14 +292,15 @@ def test_mode_ties_take_the_smallest_value_and_its_last_index(session):
 
 
 @pytest.mark.parametrize("dtype, value", [("int32", 2.0**31), ("int32", float("nan")), ("int32", float("inf")),
-                                          ("int64", 2.0**70), ("uint8", 300.0)])
+                                          ("int64", 2.0**70), ("uint8", 300.0), ("uint8", -0.5), ("uint8", -2.5), ("int8", -128.5)])
 def test_a_number_that_does_not_fit_an_integer_tensor_is_refused_as_torch(session, dtype, value):
-    with pytest.raises((RuntimeError, ValueError)):
+    with pytest.raises((RuntimeError, ValueError)) as theirs:
         torch.zeros(3, dtype=getattr(torch, dtype))[:] = value
     x = session.zeros(3, dtype=dtype)
     x[:] = value
-    with pytest.raises(gw.GradwireError, match=f"value cannot be converted to type {dtype}_t without overflow"):
+    with pytest.raises(gw.GradwireError) as ours:
         x.tolist()
+    assert str(theirs.value) in str(ours.value)  # its words: "int" for int32, "uint8_t" for uint8
     x[:] = 3.7  # a float that fits is truncated, as torch's
     assert x.tolist() == [3, 3, 3]
 
@@ -339,3 +340,22 @@ def test_matmul_under_autocast_casts_first_as_torch_does(session):
         ours = session.tensor(a) @ session.tensor(b).to(gw.bfloat16)
     assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1] == "bfloat16"
     assert ours.float().tolist() == theirs.float().tolist()
+
+
+@pytest.mark.parametrize("dtype, value", [("uint8", 300), ("uint8", -2.5), ("int32", float("nan")), ("int64", float("inf")),
+                                          ("float32", 1e40), ("float16", 1e10), ("uint8", -1), ("float16", float("inf"))])
+@pytest.mark.parametrize("fill", ["masked_fill_", "index_fill_", "full"])
+def test_fill_values_are_checked_against_the_dtype_as_torch(session, dtype, value, fill):
+    """masked_fill, index_fill and full refuse a number that overflows the dtype (uint8 took 300 as 44); -1 wraps into
+    uint8 and inf goes into any float dtype, as PyTorch's."""
+    calls = {"masked_fill_": lambda L, x: x.masked_fill_(x == 0, value), "index_fill_": lambda L, x: x.index_fill_(0, x.new_zeros(1, dtype=L.int64), value),
+             "full": lambda L, x: L.full((2,), value, dtype=x.dtype)}
+    try:
+        expected = calls[fill](torch, torch.zeros(2, dtype=getattr(torch, dtype)))
+    except RuntimeError as error:
+        with pytest.raises(gw.GradwireError) as ours:
+            calls[fill](gw if fill != "full" else session, session.zeros(2, dtype=dtype)).tolist()
+        assert str(error) in str(ours.value)
+        return
+    result = calls[fill](gw if fill != "full" else session, session.zeros(2, dtype=dtype))
+    assert result.tolist() == expected.tolist()

@@ -93,16 +93,39 @@ def wrap_integer(value, dtype: np.dtype):
     return dtype.type(value)
 
 
+# how PyTorch's overflow message names a dtype (the names C++ gives them: int for int32, int64_t for int64)
+_OVERFLOW_NAMES = {"int32": "int", "float16": "c10::Half", "bfloat16": "c10::BFloat16", "float32": "float", "float64": "double"}
+
+
+def _overflow(dtype: np.dtype) -> DTypeError:
+    return DTypeError(f"value cannot be converted to type {_OVERFLOW_NAMES.get(dtype.name, dtype.name + '_t')} without overflow")
+
+
 def checked_integer(value, dtype: np.dtype):
-    """A Python int as a number of the integer ``dtype``, as PyTorch converts a fill value or a clamp bound: one outside
-    the dtype is refused, except a negative one within the range's size for an unsigned dtype, which wraps."""
+    """A Python int or float as a number of the integer ``dtype``, as PyTorch converts a fill value or a clamp bound: one
+    outside the dtype is refused, except a negative int within the range's size for an unsigned dtype, which wraps;
+    a float must lie within the range itself (no -0.5 for uint8), and is truncated toward zero, as a C cast."""
     info = np.iinfo(dtype)
+    if type(value) is float:
+        if not (math.isfinite(value) and info.min <= value <= info.max):  # inf and NaN fit nowhere
+            raise _overflow(dtype)
+        return dtype.type(int(value))
     low = -int(info.max) if dtype.kind == "u" else int(info.min)
-    if type(value) is float:  # truncated toward zero, as a C cast; inf and NaN fit nowhere
-        value = int(value) if math.isfinite(value) else info.max + 1
     if not low <= value <= int(info.max):
-        raise DTypeError(f"value cannot be converted to type {dtype.name}_t without overflow")
+        raise _overflow(dtype)
     return dtype.type(value % (int(info.max) + 1) if dtype.kind == "u" else value)
+
+
+def checked_fill(value, dtype: np.dtype):
+    """A Python number as PyTorch converts a fill value (``fill_``, ``x[i] = v``, ``masked_fill``, ``full``) into
+    ``dtype``: refused where it overflows the dtype (1e40 into float32; inf and NaN go into any float)."""
+    if type(value) not in (int, float):
+        return value
+    if dtype.kind in "iu":
+        return checked_integer(value, dtype)
+    if dtype.kind == "f" and math.isfinite(value) and abs(value) > float(np.finfo(dtype).max):
+        raise _overflow(dtype)
+    return value
 
 
 def is_floating(dtype: np.dtype) -> bool:

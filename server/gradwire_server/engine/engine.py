@@ -14,7 +14,7 @@ from collections import namedtuple
 import numpy as np
 
 from .backend import Backend, generator_state, set_generator_state
-from .dtypes import COMPUTE, DEFAULT_FLOAT, can_cast, checked_integer, complex_of, is_floating, parse_dtype, promote_tensors, torch_name, wrap_integer
+from .dtypes import COMPUTE, DEFAULT_FLOAT, can_cast, checked_fill, complex_of, is_floating, parse_dtype, promote_tensors, torch_name, wrap_integer
 from .errors import DeviceError, DTypeError, GraphError, IndexOutOfRange, InvalidArgument, NotForComplex, ShapeError
 from .graph import DROPPED, AccumulateGrad, Meta, Node, is_grad_enabled, set_grad_enabled, walk_backward
 from .traced import Traced, TracedNumpy, traced_input_grads
@@ -445,11 +445,10 @@ class Engine:
             value = other if type(other) is Tensor else Tensor(self.xp.asarray(0 if name == "zero" else self._input_array(name, other), dtype=target.dtype), self)
             return self.apply_into("index_put", target, lambda source: self.index_put(source, value, key if name == "setitem" else ()))
         array = target.array
-        if array.dtype.kind in "iu" and type(other) in (int, float):  # a number into an integer tensor, as PyTorch's:
-            if name == "setitem":  # stored only where it fits
-                other = checked_integer(other, array.dtype)
-            elif type(other) is int and array.dtype.itemsize < 8:  # an op's operand wraps
-                other = wrap_integer(other, array.dtype)
+        if name == "setitem" and array.dtype.kind in "iu":  # a number is stored only where it fits, as PyTorch's
+            other = checked_fill(other, array.dtype)  # (a float tensor takes an overflowing float as inf, as PyTorch's x[i] = v)
+        elif array.dtype.kind in "iu" and type(other) is int and array.dtype.itemsize < 8:  # an op's int operand wraps
+            other = wrap_integer(other, array.dtype)
         try:
             if name == "zero":
                 array[...] = 0
@@ -839,8 +838,7 @@ class Engine:
         if dtype is None:
             dtype = np.bool_ if isinstance(fill_value, bool) else np.int64 if isinstance(fill_value, int) else DEFAULT_FLOAT
         dtype = parse_dtype(dtype)
-        if dtype.kind in "iu" and isinstance(fill_value, int) and not isinstance(fill_value, bool):
-            fill_value = checked_integer(fill_value, dtype)  # 300 into uint8 is refused, -1 wraps, as PyTorch's
+        fill_value = checked_fill(fill_value, dtype)  # 300 into uint8 or 1e40 into float32 is refused, -1 wraps, as PyTorch's
         return self._leaf(self.xp.full(_size_args((size,)), fill_value, dtype=dtype), requires_grad)
 
     def arange(self, start, end=None, step=1, dtype=None, requires_grad=False):

@@ -18,7 +18,7 @@ import numpy as np
 from . import linalg, nn
 from . import backend
 from .backend import as_strided, digamma, erf, erfc, erfcx, erfinv, i0, lgamma, polygamma
-from .dtypes import TORCH_NAMES, checked_integer, torch_name
+from .dtypes import TORCH_NAMES, checked_fill, checked_integer, torch_name
 from .errors import DTypeError, InvalidArgument
 
 
@@ -288,6 +288,7 @@ def _masked_fill(xp, x, mask, value=0):
     """``x.masked_fill(mask, value)``: value (cast to x's dtype) where the boolean mask, broadcast to x, holds."""
     if mask.dtype != np.bool_:
         raise TypeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype.name}")
+    value = checked_fill(value, x.dtype)  # 300 into uint8 is refused, as PyTorch's (not wrapped)
     out = x.copy()
     xp.copyto(out, xp.asarray(value).astype(x.dtype), where=xp.broadcast_to(mask, x.shape))
     return out
