@@ -1045,9 +1045,20 @@ class Tensor:
         return _op("round", (self,), {"decimals": decimals} if decimals else None)
 
     def flip(self, *dims):
-        return _op("flip", (self,), {"dims": _sizes(dims)})
+        dims = _sizes(dims)
+        wrapped = [_wrap_dim(d, self.ndim) for d in dims]
+        for d in wrapped:
+            if wrapped.count(d) > 1:
+                raise errors.InvalidArgumentError(f"dim {d} appears multiple times in the list of dims")
+        return _op("flip", (self,), {"dims": dims})
 
     def roll(self, shifts, dims=None):
+        """Elements shifted along ``dims`` by ``shifts`` (one each; no dims: of the flattened tensor), as ``torch.roll``."""
+        counts = [len(v) if isinstance(v, (tuple, list)) else 0 if v is None else 1 for v in (shifts, dims)]
+        if counts[0] == 0:
+            raise errors.InvalidArgumentError("`shifts` required")
+        if counts[0] != counts[1] and not (dims is None and counts[0] == 1):
+            raise errors.InvalidArgumentError(f"shifts and dimensions must align. shifts: {counts[0]}, dims:{counts[1]}")
         return _op("roll", (self,), {"shifts": shifts, "dims": dims})
 
     def repeat(self, *sizes):
@@ -1283,6 +1294,9 @@ class Tensor:
         n = self.ndim
         sources = [_wrap_dim(d, n) for d in ((source,) if isinstance(source, int) else source)]
         targets = [_wrap_dim(d, n) for d in ((destination,) if isinstance(destination, int) else destination)]
+        for name, given, wrapped in (("source", source, sources), ("destination", destination, targets)):
+            if len(set(wrapped)) != len(wrapped):
+                raise errors.InvalidArgumentError(f"movedim: repeated dim in `{name}` ({list(given)})")
         if len(sources) != len(targets):
             raise errors.InvalidArgumentError(
                 f"movedim: Invalid source or destination dims: source ({list(sources)} dims) should contain the same number of dims as "

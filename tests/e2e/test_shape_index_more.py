@@ -460,3 +460,18 @@ def test_an_index_of_a_dtype_torch_refuses_is_refused_in_its_words(session, call
     assert session.sync() is None  # refused at the call: nothing was queued
     int32 = session.tensor([[1, 0]], dtype=gw.int32)
     assert x.gather(1, int32).tolist() == t.gather(1, torch.tensor([[1, 0]], dtype=torch.int32)).tolist()
+
+
+@pytest.mark.parametrize("call", [
+    lambda x: x.movedim((0, 1), (1, 1)), lambda x: x.movedim((0, -3), (0, 1)), lambda x: x.roll((1, 2), (0,)), lambda x: x.roll(1, (0, 1)),
+    lambda x: x.roll((1, 2)), lambda x: x.roll((), ()), lambda x: x.flip(0, 0), lambda x: x.flip(1, -2),
+])
+def test_repeated_or_unaligned_dims_are_refused_as_torch(session, call):
+    """movedim and flip with a dim twice, roll with shifts and dims that do not pair up: refused at the call, in
+    PyTorch's words (roll used to shift along the dims it had, movedim to raise StopIteration)."""
+    values = np.arange(12, dtype=np.float32).reshape(3, 2, 2)
+    with pytest.raises(RuntimeError) as theirs:
+        call(torch.from_numpy(values))
+    with pytest.raises(gw.InvalidArgumentError) as ours:
+        call(session.tensor(values))
+    assert str(ours.value) == str(theirs.value)
