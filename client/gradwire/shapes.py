@@ -703,5 +703,5 @@ def infer(op: str, inputs, params):
             return None
     try:
         return rule(inputs, params)
-    except (IndexError, KeyError, TypeError, ValueError):
+    except (IndexError, KeyError, TypeError, ValueError, ZeroDivisionError):
         return None  # bad arguments: the server gives the real error

@@ -970,8 +970,13 @@ def test_upsample_module_and_refusals_as_in_torch(session):
     layer, t_layer = nn.Upsample(scale_factor=2, mode="bilinear"), torch.nn.Upsample(scale_factor=2, mode="bilinear")
     assert repr(layer) == repr(t_layer)
     assert_close(layer(session.tensor(x)), t_layer(torch.from_numpy(x)), what="upsample")
-    with pytest.raises(RuntimeError, match="only one of size or scale_factor should be defined"):
-        F.interpolate(session.tensor(x), size=3, scale_factor=2)
+    refusals = [dict(size=3, scale_factor=2), dict(), dict(size=(2,)), dict(scale_factor=(2.0, 2.0, 2.0))]
+    for kwargs in refusals:  # ValueErrors in torch's words (a size of too few dims used to resize the first ones only)
+        with pytest.raises(ValueError) as theirs:
+            torch.nn.functional.interpolate(torch.from_numpy(x), **kwargs)
+        with pytest.raises(ValueError) as ours:
+            F.interpolate(session.tensor(x), **kwargs)
+        assert str(ours.value) == str(theirs.value)
 
 
 def test_parameter_vectors_and_padded_sequences_as_in_torch(session):

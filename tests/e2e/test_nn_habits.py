@@ -385,3 +385,24 @@ def test_activations_refuse_bool_and_integer_inputs_in_torchs_words(session):
         with pytest.raises(gw.GradwireError) as ours:  # at the sync point, naming the op
             call(F, x).numpy()
         assert str(theirs.value) in str(ours.value)
+
+
+_BAD_WINDOWS = [
+    lambda F, R: F.max_pool2d(R(1, 1, 4, 4), 2, -1), lambda F, R: F.max_pool2d(R(1, 1, 4, 4), 0), lambda F, R: F.max_pool2d(R(1, 1, 4, 4), -1, 1),
+    lambda F, R: F.avg_pool2d(R(1, 1, 4, 4), 2, 0), lambda F, R: F.avg_pool2d(R(1, 1, 4, 4), 0, 1), lambda F, R: F.max_pool2d(R(1, 1, 4, 4), 2, 1, dilation=0),
+    lambda F, R: F.max_pool1d(R(1, 4, 4), 2, 0), lambda F, R: F.conv2d(R(1, 1, 4, 4), R(1, 1, 2, 2), stride=0),
+    lambda F, R: F.conv2d(R(1, 1, 4, 4), R(1, 1, 2, 2), stride=(1, -1)), lambda F, R: F.conv1d(R(1, 4, 4), R(1, 1, 2), stride=0),
+    lambda F, R: F.conv3d(R(1, 1, 4, 4, 4), R(1, 1, 2, 2, 2), stride=0), lambda F, R: F.conv_transpose2d(R(1, 1, 4, 4), R(1, 1, 2, 2), stride=0),
+    lambda F, R: F.conv2d(R(1, 1, 4, 4), R(1, 1, 2, 2), dilation=0), lambda F, R: F.conv2d(R(1, 1, 4, 4), R(1, 1, 2, 2), padding=-1),
+]
+
+
+@pytest.mark.parametrize("index", range(len(_BAD_WINDOWS)))
+def test_bad_strides_kernels_dilations_and_paddings_are_refused_as_torch(session, index):
+    """A zero stride raised ZeroDivisionError out of the SDK (the output's shape); now each is refused at the call,
+    in PyTorch's words."""
+    with pytest.raises(RuntimeError) as theirs:
+        _BAD_WINDOWS[index](TF, lambda *shape: torch.ones(*shape))
+    with pytest.raises(gw.InvalidArgumentError) as ours:
+        _BAD_WINDOWS[index](F, session.ones)
+    assert str(ours.value) == str(theirs.value)

@@ -181,6 +181,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     ``padding`` may be an int, a pair, ``"valid"`` (0) or ``"same"`` (stride 1, a dilated kernel of odd extent);
     ``dilation`` spreads the kernel; ``groups`` splits the channels into that many separate convolutions.
     """
+    _check_conv_window(stride, padding, dilation)
     padding = _conv_padding(padding, weight, stride, dilation)
     inputs = (input, weight) if bias is None else (input, weight, bias)
     return _op("conv2d", inputs, _given(stride=(_pair(stride), (1, 1)), padding=(_pair(padding), (0, 0)), dilation=(_pair(dilation), (1, 1)),
@@ -190,6 +191,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """The transposed 2-D convolution (the adjoint of ``conv2d``), weight (in_channels, out_channels // groups, kH, kW),
     as ``torch.nn.functional.conv_transpose2d``: conv2d's input gradient on the server."""
+    _check_conv_window(stride, padding, dilation)
     inputs = (input, weight) if bias is None else (input, weight, bias)
     return _op("conv_transpose2d", inputs, _given(stride=(_pair(stride), (1, 1)), padding=(_pair(padding), (0, 0)),
                                                   output_padding=(_pair(output_padding), (0, 0)), groups=(int(groups), 1),
@@ -220,6 +222,7 @@ def _with_length_dim(name, input):
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """1-D convolution over an NCL (or CL) input, as ``torch.nn.functional.conv1d``: ``conv2d`` over a length
     dim of height 1 (one command more each way; the node is SqueezeBackward1, PyTorch's ConvolutionBackward0)."""
+    _check_conv_window(stride, padding, dilation, lambda v: (_scalar(v),))
     x = _with_length_dim("conv1d", input)
     if weight.ndim != 3:
         raise errors.InvalidArgumentError(f"conv1d: weight must be 3-D (out_channels, in_channels, kW), got size {list(weight.shape)}")
@@ -262,6 +265,8 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     """1-D max pooling, as ``torch.nn.functional.max_pool1d``: 2-D pooling over a length dim of height 1, as PyTorch's
     (``return_indices``: the index along L of every maximum, the flat index into a 1 x L plane)."""
     stride = kernel_size if stride is None or stride == () else stride
+    if _scalar(stride) <= 0:
+        raise errors.InvalidArgumentError(f"max_pool1d() stride must be greater than zero, but got {_scalar(stride)}")
     x = _with_length_dim("max_pool1d", input)
     _check_pool1d("max_pool1d", input, kernel_size, stride, padding, dilation, ceil_mode)
     out = max_pool2d(x, (1, _scalar(kernel_size)), (1, _scalar(stride)), (0, _scalar(padding)), (1, _scalar(dilation)), ceil_mode, return_indices)
@@ -301,12 +306,39 @@ def _pair(value):
     return (value, value) if isinstance(value, (int, np.integer)) else tuple(int(v) for v in value)
 
 
+def _check_conv_window(stride, padding, dilation, sizes=None):
+    """A convolution's stride, padding and dilation as PyTorch checks them, in its words (a zero stride used to raise
+    ZeroDivisionError here, in the output's shape)."""
+    sizes = sizes or _pair
+    if any(s <= 0 for s in sizes(stride)):
+        raise errors.InvalidArgumentError("non-positive stride is not supported")
+    if not isinstance(padding, str) and any(p < 0 for p in sizes(padding)):
+        raise errors.InvalidArgumentError("negative padding is not supported")
+    if any(d <= 0 for d in sizes(dilation)):
+        raise errors.InvalidArgumentError(f"dilation should be greater than zero, but got {list(sizes(dilation))}")
+
+
+def _check_pool_window(kernel_size, stride, dilation=1):
+    """A 2-D pooling's window as PyTorch checks it, in its words and order."""
+    default = stride is None or (isinstance(stride, (tuple, list)) and not stride)  # (torch.max_pool2d takes [] for its default)
+    (kh, kw), (sh, sw), (dh, dw) = _pair(kernel_size), _pair(kernel_size if default else stride), _pair(dilation)
+    if sh == 0 or sw == 0:
+        raise errors.InvalidArgumentError("stride should not be zero")
+    if kh <= 0 or kw <= 0:
+        raise errors.InvalidArgumentError(f"kernel size should be greater than zero, but got kH: {kh} kW: {kw}")
+    if sh < 0 or sw < 0:
+        raise errors.InvalidArgumentError(f"stride should be greater than zero, but got dH: {sh} dW: {sw}")
+    if dh <= 0 or dw <= 0:
+        raise errors.InvalidArgumentError(f"dilation should be greater than zero, but got dilationH: {dh} dilationW: {dw}")
+
+
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     """2-D max pooling, as ``torch.nn.functional.max_pool2d`` (``stride`` defaults to ``kernel_size``; ``dilation``
     spreads each window; ``ceil_mode`` adds a last window that runs past the input where one would start inside it).
 
     With ``return_indices=True``, also the flat index into each input H*W plane of every maximum.
     """
+    _check_pool_window(kernel_size, stride, dilation)
     params = {"kernel_size": _pair(kernel_size), **_given(padding=(_pair(padding), (0, 0)), dilation=(_pair(dilation), (1, 1)),
                                                            ceil_mode=(bool(ceil_mode), False))}
     if stride is not None and stride != () and _pair(stride) != _pair(kernel_size):
@@ -319,6 +351,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     """2-D average pooling, as ``torch.nn.functional.avg_pool2d`` (``stride`` defaults to ``kernel_size``; ``ceil_mode``
     as ``max_pool2d``'s, its last windows divided by their size within the padded input; ``divisor_override``
     divides every window's sum instead)."""
+    _check_pool_window(kernel_size, stride)
     params = {"kernel_size": _pair(kernel_size), **_given(padding=(_pair(padding), (0, 0)), exclude_pad=(not count_include_pad, False),
                                                            ceil_mode=(bool(ceil_mode), False), divisor=(divisor_override, None))}
     if stride is not None and stride != () and _pair(stride) != _pair(kernel_size):
@@ -422,6 +455,7 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     x, unbatched = _volume(input, f"Expected 4D (unbatched) or 5D (batched) input to conv3d, but got input of size: {list(input.shape)}")
     if weight.ndim != 5:
         raise errors.InvalidArgumentError(f"conv3d: weight must be 5-D (out_channels, in_channels, kD, kH, kW), got size {list(weight.shape)}")
+    _check_conv_window(stride, padding, dilation, _triple)
     padding = _triple(_conv_padding(padding, weight, stride, dilation, _triple))
     (sd, sh, sw), (pd, ph, pw), (dd, dh, dw) = _triple(stride), padding, _triple(dilation)
     n, c, d, h, w = x.shape
@@ -1482,8 +1516,19 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
                                         "(nearest, nearest-exact, area; linear on 3-D, bilinear and bicubic on 4-D, trilinear on 5-D)")
     if antialias:
         raise errors.UnimplementedError("interpolate: antialias is not supported")
-    if (size is None) == (scale_factor is None):
-        raise errors.InvalidArgumentError("only one of size or scale_factor should be defined")
+    if size is not None and scale_factor is not None:  # PyTorch's ValueErrors, in its words
+        raise ValueError("only one of size or scale_factor should be defined")
+    if size is None and scale_factor is None:
+        raise ValueError("either size or scale_factor should be defined")
+    dims = list(input.shape[2:])
+    if isinstance(size, (tuple, list)) and len(size) != spatial:
+        raise ValueError(f"Input and output must have the same number of spatial dimensions, but got input with spatial dimensions of {dims} "
+                         f"and output size of {tuple(size)}. Please provide input tensor in (N, C, d1, d2, ...,dK) format and output size "
+                         "in (o1, o2, ...,oK) format.")
+    if isinstance(scale_factor, (tuple, list)) and len(scale_factor) != spatial:
+        raise ValueError(f"Input and scale_factor must have the same number of spatial dimensions, but got input with spatial dimensions of "
+                         f"{dims} and scale_factor of shape {tuple(scale_factor)}. Please provide input tensor in (N, C, d1, d2, ...,dK) "
+                         "format and scale_factor in (s1, s2, ...,sK) format.")
     if mode in ("nearest", "nearest-exact", "area") and align_corners is not None:
         raise errors.InvalidArgumentError("align_corners option can only be set with the interpolating modes: linear | bilinear | bicubic | trilinear")
     sizes_in = input.shape[2:]
