@@ -406,3 +406,19 @@ def test_bad_strides_kernels_dilations_and_paddings_are_refused_as_torch(session
     with pytest.raises(gw.InvalidArgumentError) as ours:
         _BAD_WINDOWS[index](F, session.ones)
     assert str(ours.value) == str(theirs.value)
+
+
+_MISFITS = [  # a bias or weight that does not fit: refused in PyTorch's words (at the call, or at the next sync point)
+    lambda F, R: F.conv2d(R(1, 3, 5, 5), R(4, 3, 3, 3), bias=R(3)), lambda F, R: F.conv2d(R(1, 3, 5, 5), R(4, 3, 3, 3), bias=R(4, 1)),
+    lambda F, R: F.conv_transpose2d(R(1, 3, 5, 5), R(3, 4, 3, 3), bias=R(3)), lambda F, R: F.conv1d(R(3, 5), R(4, 3, 3, 3)),
+    lambda F, R: F.linear(R(2, 3), R(4, 3), R(5)), lambda F, R: F.linear(R(3), R(4, 3), R(5)), lambda F, R: F.linear(R(2, 7, 3), R(4, 3), R(2, 4)),
+]
+
+
+@pytest.mark.parametrize("index", range(len(_MISFITS)))
+def test_a_bias_or_weight_that_does_not_fit_is_refused_in_torchs_words(session, index):
+    with pytest.raises(RuntimeError) as theirs:
+        _MISFITS[index](TF, lambda *shape: torch.ones(*shape))
+    with pytest.raises(gw.GradwireError) as ours:
+        _MISFITS[index](F, session.ones).tolist()
+    assert str(theirs.value) in str(ours.value)  # (linear's F.linear used to name x's and the weight's shapes)

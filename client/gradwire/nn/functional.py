@@ -225,7 +225,9 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     _check_conv_window(stride, padding, dilation, lambda v: (_scalar(v),))
     x = _with_length_dim("conv1d", input)
     if weight.ndim != 3:
-        raise errors.InvalidArgumentError(f"conv1d: weight must be 3-D (out_channels, in_channels, kW), got size {list(weight.shape)}")
+        batched = input.shape if input.ndim == 3 else (1,) + tuple(input.shape)
+        raise errors.InvalidArgumentError(f"Expected {weight.ndim}-dimensional input for {weight.ndim}-dimensional weight {list(weight.shape)}, but "
+                                          f"got {len(batched)}-dimensional input of size {list(batched)} instead")
     _check_conv1d(input, weight, padding, dilation, groups)
     padding = padding if isinstance(padding, str) else (0, _scalar(padding))
     return conv2d(x, weight.unsqueeze(-2), bias, (1, _scalar(stride)), padding, (1, _scalar(dilation)), groups).squeeze(-2)

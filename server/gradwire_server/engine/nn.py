@@ -33,8 +33,25 @@ def linear(xp, x, weight, bias=None):
     else:
         out = x @ weight.T
     if bias is not None:
-        out += bias
+        try:
+            out += bias
+        except ValueError:  # NumPy's broadcast error would name x's and the weight's shapes
+            raise ValueError(_bias_mismatch(bias.shape, out.shape, x.ndim)) from None
     return out
+
+
+def _bias_mismatch(shape, out, ndim):
+    """PyTorch's words where F.linear's bias does not fit its output: addmm's expand for a 1-D or 2-D input (a 1-D
+    one as a row), matmul's broadcast add for more dims."""
+    target = (1,) + tuple(out) if ndim == 1 else tuple(out)
+    for i in range(1, len(shape) + 1):
+        size, wanted = shape[-i], target[-i] if i <= len(target) else 1
+        if size != wanted and size != 1:
+            if ndim > 2:
+                return f"The size of tensor a ({wanted}) must match the size of tensor b ({size}) at non-singleton dimension {len(target) - i}"
+            return (f"The expanded size of the tensor ({wanted}) must match the existing size ({size}) at non-singleton dimension "
+                    f"{len(target) - i}.  Target sizes: {list(target)}.  Tensor sizes: {list(shape)}")
+    return f"the bias of size {list(shape)} does not fit the output's {list(out)}"
 
 
 _SMALL_BATCH = 128  # up to here the F-ordered formulation wins (1-thread OpenBLAS, 784-256-256-10 MLP); above, it loses
@@ -161,7 +178,8 @@ def conv2d(xp, x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     x, unbatched = _batched(x, "conv2d")
     (sh, sw), (ph, pw), (kh, kw), (oh, ow), (dh, dw) = _conv_geometry(x, weight, stride, padding, dilation, groups)
     if bias is not None and bias.shape != (weight.shape[0],):
-        raise ValueError(f"conv2d: bias must have shape ({weight.shape[0]},), got {list(bias.shape)}")
+        raise ValueError(f"Given weight of size {list(weight.shape)}, expected bias to be 1-dimensional with {weight.shape[0]} elements, "
+                         f"but got bias of size {list(bias.shape)} instead")
     if groups > 1:
         out = _per_group(xp, groups, x, weight, bias, lambda xg, wg, bg: conv2d(xp, xg, wg, bg, stride, padding, dilation), axis=1)
         return out[0] if unbatched else out
@@ -242,7 +260,8 @@ def conv_transpose2d(xp, x, weight, bias=None, stride=1, padding=0, output_paddi
                          f"but got {x.shape[1]} channels instead")
     out_shape = _transposed_shape(x, weight, stride, padding, output_padding, groups, dilation)
     if bias is not None and bias.shape != (out_shape[1],):
-        raise ValueError(f"conv_transpose2d: bias must have shape ({out_shape[1]},), got {list(bias.shape)}")
+        raise ValueError(f"Given transposed=1, weight of size {list(weight.shape)}, expected bias to be 1-dimensional with {out_shape[1]} "
+                         f"elements, but got bias of size {list(bias.shape)} instead")
     out = conv2d_grad(xp, x, None, xp.empty(out_shape, dtype=x.dtype), weight, argnum=0, stride=stride, padding=padding, dilation=dilation, groups=groups)
     if bias is not None:
         out = out + bias.reshape(-1, 1, 1)
