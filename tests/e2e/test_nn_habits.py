@@ -422,3 +422,21 @@ def test_a_bias_or_weight_that_does_not_fit_is_refused_in_torchs_words(session, 
     with pytest.raises(gw.GradwireError) as ours:
         _MISFITS[index](F, session.ones).tolist()
     assert str(theirs.value) in str(ours.value)  # (linear's F.linear used to name x's and the weight's shapes)
+
+
+@pytest.mark.parametrize("call", [
+    lambda F, x: F.adaptive_avg_pool2d(x, 0), lambda F, x: F.adaptive_avg_pool2d(x, (0, 2)), lambda F, x: F.adaptive_max_pool2d(x, 0),
+    lambda F, x: F.adaptive_max_pool2d(x, (2, 0), return_indices=True)[1], lambda F, x: F.adaptive_avg_pool1d(x[0], 0),
+    lambda F, x: F.adaptive_avg_pool2d(x, -1), lambda F, x: F.adaptive_max_pool2d(x, -1),
+])
+def test_adaptive_pooling_to_size_zero_is_empty_and_below_refused_as_torch(session, call):
+    values = np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4)
+    try:
+        expected = call(TF, torch.from_numpy(values))
+    except RuntimeError as error:
+        with pytest.raises(gw.GradwireError) as ours:
+            call(F, session.tensor(values)).tolist()
+        assert str(error) in str(ours.value)
+        return
+    result = call(F, session.tensor(values))
+    assert result.shape == tuple(expected.shape) and result.dtype == np.dtype(str(expected.dtype).removeprefix("torch."))

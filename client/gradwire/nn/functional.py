@@ -404,15 +404,18 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
         raise errors.InvalidArgumentError(f"adaptive_max_pool2d: output_size must be 2, got {len(size)}")
     h, w = input.shape[-2:]
     oh, ow = (h if size[0] is None else int(size[0])), (w if size[1] is None else int(size[1]))
-    if oh < 1 or ow < 1:
-        raise errors.InvalidArgumentError(f"adaptive_max_pool2d: elements of output_size must be greater than or equal to 1, got {[oh, ow]}")
+    lead = tuple(input.shape[:-2])
+    if oh < 0 or ow < 0:  # (PyTorch's words: its output's allocation refuses it)
+        raise errors.InvalidArgumentError(f"Trying to create tensor with negative dimension {min(oh, ow)}: {list(lead + (oh, ow))}")
+    if oh == 0 or ow == 0:  # an empty output, as PyTorch's
+        values = input.reshape(lead + (h * w,))[..., :0].reshape(lead + (oh, ow))
+        return (values, input._session.zeros(*lead, oh, ow, dtype="int64")) if return_indices else values
     if h % oh == 0 and w % ow == 0:
         return max_pool2d(input, (h // oh, w // ow), return_indices=return_indices)
     # each window's first maximum (argmax's; PyTorch's too) as a flat index into the H*W plane, then the values
     # gathered there: the gradient goes to that one element, as PyTorch's (an amax would share it among ties)
     rows = [(i * h // oh, -(-(i + 1) * h // oh)) for i in range(oh)]
     columns = [(j * w // ow, -(-(j + 1) * w // ow)) for j in range(ow)]
-    lead = tuple(input.shape[:-2])
     where = stack([stack([_window_argmax(input[..., r0:r1, c0:c1], lead, r0, c0, w) for c0, c1 in columns], -1) for r0, r1 in rows], -2)
     values = input.reshape(lead + (h * w,)).gather(-1, where.reshape(lead + (oh * ow,))).reshape(lead + (oh, ow))
     return (values, where) if return_indices else values

@@ -594,8 +594,8 @@ def _adaptive_windows(size, out):
 def _adaptive_size(x, output_size):
     oh, ow = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
     oh, ow = x.shape[-2] if oh is None else oh, x.shape[-1] if ow is None else ow
-    if oh < 1 or ow < 1:
-        raise ValueError(f"adaptive_avg_pool2d: output_size must be positive, got {[oh, ow]}")
+    if oh < 0 or ow < 0:
+        raise ValueError(f"adaptive_avg_pool2d: elements of output_size must be greater than or equal to 0 but received {{{oh}, {ow}}}")
     return oh, ow
 
 
@@ -606,7 +606,9 @@ def adaptive_avg_pool2d(xp, x, output_size):
         raise TypeError('"adaptive_avg_pool2d" not implemented for \'Long\'')
     oh, ow = _adaptive_size(x, output_size)
     h, w = x.shape[2:]
-    if h % oh == 0 and w % ow == 0:  # equal windows that tile x
+    if oh == 0 or ow == 0:  # an empty output, as PyTorch's
+        out = xp.empty(x.shape[:2] + (oh, ow), dtype=x.dtype)
+    elif h % oh == 0 and w % ow == 0:  # equal windows that tile x
         out = x.reshape(x.shape[:2] + (oh, h // oh, ow, w // ow)).mean(axis=(3, 5))
     else:
         out = xp.empty(x.shape[:2] + (oh, ow), dtype=x.dtype)
@@ -622,7 +624,9 @@ def adaptive_avg_pool2d_grad(xp, g, ans, x, output_size):
         g = g[None]
     oh, ow = _adaptive_size(x, output_size)
     h, w = x.shape[2:]
-    if h % oh == 0 and w % ow == 0:
+    if oh == 0 or ow == 0:
+        gx = xp.zeros(x.shape, dtype=g.dtype)
+    elif h % oh == 0 and w % ow == 0:
         kh, kw = h // oh, w // ow
         gx = xp.broadcast_to((g / (kh * kw))[:, :, :, None, :, None], x.shape[:2] + (oh, kh, ow, kw)).reshape(x.shape)
     else:
