@@ -862,7 +862,7 @@ class Tensor:
                     _small_index(part._dtype)  # uint8: a mask, with PyTorch's warning (the server reads it as one)
                 parts.append(Handle(part._handle))
                 known.append(part)
-            elif isinstance(part, (list, np.ndarray)):
+            elif isinstance(part, (list, np.ndarray, range)):  # (a range: its ints, as PyTorch reads any sequence)
                 array = np.asarray(part)
                 if array.size == 0 and array.dtype.kind == "f" and not isinstance(part, np.ndarray):  # x[[]]: no indices
                     array = array.astype(np.int64)
@@ -1616,6 +1616,10 @@ class Tensor:
         if isinstance(index, Tensor) and index._dtype is not None and index._dtype not in (int32, int64):
             raise errors.InvalidArgumentError("index_select(): Expected dtype int32 or int64 for index")  # (not a mask)
         dim = _wrap_dim(dim, self.ndim)
+        if getattr(index, "ndim", 1) > 1:  # x[:, index] would pick a block of that shape; PyTorch refuses it
+            raise IndexError("index_select(): Index is supposed to be a vector")
+        if isinstance(index, Tensor) and index.ndim == 0:  # one index: the dim stays, of size 1, as PyTorch's
+            index = index.reshape(1)
         return self[(slice(None),) * dim + (index,)]
 
     def masked_select(self, mask):

@@ -475,3 +475,17 @@ def test_repeated_or_unaligned_dims_are_refused_as_torch(session, call):
     with pytest.raises(gw.InvalidArgumentError) as ours:
         call(session.tensor(values))
     assert str(ours.value) == str(theirs.value)
+
+
+def test_index_select_takes_a_vector_or_one_index_and_a_range_indexes_as_torch(session):
+    values = np.arange(12, dtype=np.float32).reshape(2, 3, 2)
+    x, t = session.tensor(values), torch.from_numpy(values)
+    one = x.index_select(1, session.tensor(1))  # a 0-d index keeps the dim (it used to drop it)
+    assert one.shape == tuple(t.index_select(1, torch.tensor(1)).shape) == (2, 1, 2)
+    assert one.tolist() == t.index_select(1, torch.tensor(1)).tolist()
+    with pytest.raises(IndexError) as theirs:
+        t.index_select(1, torch.tensor([[0]]))
+    with pytest.raises(IndexError) as ours:  # it used to pick a (2, 1, 1, 2) block
+        x.index_select(1, session.tensor([[0]]))
+    assert str(ours.value) == str(theirs.value)
+    assert x[range(2)].tolist() == t[range(2)].tolist() and x[:, range(1, 3)].tolist() == t[:, range(1, 3)].tolist()
