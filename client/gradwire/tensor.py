@@ -999,7 +999,7 @@ class Tensor:
             p = 2.0
         if isinstance(p, str) or dtype is not None:
             raise errors.UnimplementedError(f"norm: p={p!r} and dtype= are not supported (vector norms of a number p only)")
-        return _op("norm", (self,), {"p": float(p), "dim": dim, "keepdim": keepdim})
+        return _op("norm", (self,), {"p": float(p), "dim": _every_dim_if_none(dim), "keepdim": keepdim})
 
     def gather(self, dim, index):
         """Along ``dim``, the elements that the integer tensor ``index`` names (same number of dims), as ``torch.gather``."""
@@ -1039,7 +1039,7 @@ class Tensor:
         return _op("any", (self,), {"dim": dim, "keepdim": keepdim})
 
     def count_nonzero(self, dim=None):
-        return _op("count_nonzero", (self,), {"dim": dim})
+        return _op("count_nonzero", (self,), {"dim": _every_dim_if_none(dim)})
 
     def round(self, decimals=0):
         return _op("round", (self,), {"decimals": decimals} if decimals else None)
@@ -2819,7 +2819,7 @@ def _spread(dim, unbiased, correction):
         raise errors.InvalidArgumentError("var(): cannot specify both unbiased and correction")
     if correction is None:
         correction = 1 if unbiased is None or unbiased else 0
-    return dim, correction
+    return _every_dim_if_none(dim), correction  # (``()``: every dim, as PyTorch's; it was each element on its own)
 
 
 def _sizes(args) -> tuple:

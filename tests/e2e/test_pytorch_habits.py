@@ -1186,3 +1186,16 @@ def test_in_place_casts_and_mixed_dtype_updates_as_torch(session, case):
     result = call(session.tensor(xv, dtype=getattr(gw, xd)), session.tensor(yv, dtype=getattr(gw, yd)))
     assert result.dtype == np.dtype(str(expected.dtype).removeprefix("torch."))
     np.testing.assert_allclose(result.numpy(), expected.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("call", [
+    lambda L, x: x.var(()), lambda L, x: x.std(dim=[]), lambda L, x: x.var((), keepdim=True), lambda L, x: L.var_mean(x, ())[0],
+    lambda L, x: x.std((), correction=0), lambda L, x: x.norm(dim=()), lambda L, x: L.linalg.vector_norm(x, 3, dim=[]), lambda L, x: x.count_nonzero(()),
+])
+def test_an_empty_dim_list_reduces_every_dim_as_torch(session, call):
+    """``()`` for dim means every dim to var, std, norm and count_nonzero as to sum (they went elementwise: var of each
+    element alone, NaN)."""
+    values = np.arange(12, dtype=np.float32).reshape(2, 3, 2)
+    ours, theirs = call(gw, session.tensor(values)), call(torch, torch.from_numpy(values))
+    assert ours.shape == tuple(theirs.shape)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
