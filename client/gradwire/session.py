@@ -186,6 +186,52 @@ def _where(site) -> str:
     return f"{site[0]}:{site[1]}"
 
 
+def _wrapped_unsigned(data, dtype):
+    """``torch.tensor(data, dtype=uint8)`` of Python ints: one within minus the dtype's range wraps (-1 is 255), as
+    PyTorch converts it; any other outside the dtype is refused in its words."""
+    limit = int(np.iinfo(dtype).max) if dtype.kind == "u" else None
+    try:
+        wide = np.asarray(data)  # ints only wrap: a negative float (-1.5) is refused, as PyTorch's
+        wide = wide.astype(np.int64) if wide.dtype.kind in "iu" else None
+    except OverflowError:
+        wide = None
+    if limit is None or wide is None or not ((wide >= -limit) & (wide <= limit)).all():
+        raise errors.InvalidArgumentError(f"value cannot be converted to type {dtype.name} without overflow") from None
+    return (wide % (limit + 1)).astype(dtype)
+
+
+def _refuse_non_numbers(data):
+    """PyTorch's refusal of data that holds something other than numbers (and sequences of them)."""
+    items = [data]
+    while items:
+        item = items.pop()
+        if isinstance(item, str):
+            raise TypeError(f"new(): invalid data type '{type(item).__name__}'")
+        if isinstance(item, (list, tuple)):
+            items.extend(reversed(item))
+        elif not isinstance(item, (bool, int, float, complex, np.generic, np.ndarray)):
+            raise errors.InvalidArgumentError(f"Could not infer dtype of {type(item).__name__}")
+
+
+def _refuse_ragged(data, dim=0):
+    """PyTorch's refusal of nested sequences of unequal lengths: the first that differs from its first sibling."""
+    if not isinstance(data, (list, tuple)) or not data or not isinstance(data[0], (list, tuple)):
+        return
+    expected = len(data[0])
+    for item in data:
+        if isinstance(item, (list, tuple)) and len(item) != expected:
+            raise ValueError(f"expected sequence of length {expected} at dim {dim + 1} (got {len(item)})")
+    for item in data:
+        _refuse_ragged(item, dim + 1)
+
+
+def _has_big_int(data) -> bool:
+    """Whether nested Python data holds an int outside int64 (NumPy makes such data an object array)."""
+    if isinstance(data, (list, tuple)):
+        return any(_has_big_int(item) for item in data)
+    return isinstance(data, int) and not -(1 << 63) <= data < (1 << 63)
+
+
 class Session:
     """A session on a gradwire server: its tensors live there; this object holds handles.
 
@@ -735,12 +781,24 @@ class Session:
         if dtype is not None:
             try:
                 array = np.asarray(data, dtype=as_dtype(dtype))
-            except OverflowError:  # a Python int outside the dtype
-                raise errors.InvalidArgumentError(f"value cannot be converted to type {as_dtype(dtype).name} without overflow") from None
+            except OverflowError:  # a Python int outside the dtype: refused, but a negative one wraps into an unsigned dtype
+                array = _wrapped_unsigned(data, as_dtype(dtype))
         elif isinstance(data, np.ndarray) or isinstance(data, np.generic):
             array = np.asarray(data)
+            if array.dtype.kind in "USO":
+                raise TypeError(f"can't convert np.ndarray of type numpy.{array.dtype.type.__name__}. The only supported types are: "
+                                "float64, float32, float16, complex64, complex128, int64, int32, int16, int8, uint64, uint32, uint16, uint8, and bool.")
         else:  # Python numbers: float -> the default dtype (float32), int -> int64, as PyTorch infers
-            array = np.asarray(data)
+            try:
+                array = np.asarray(data)
+            except ValueError:  # ragged nesting ([[1, 2], [3]]): PyTorch's words for where
+                _refuse_non_numbers(data)
+                _refuse_ragged(data)
+                raise
+            if array.dtype == np.uint64 or array.dtype == object and _has_big_int(data):  # past int64: PyTorch's refusal
+                raise ValueError("Overflow when unpacking long long")
+            if array.dtype.kind in "USO":  # strings, None, dicts, ...: refused here, as PyTorch refuses them, not sent
+                _refuse_non_numbers(data)
             scalars = _numpy_scalar_dtype(data) if array.dtype.kind in "fiu" and array.ndim else None
             if scalars is not None:  # [np.float64(1.0), 2.0]: float64, as PyTorch promotes the elements' types
                 array = array.astype(scalars)
@@ -876,6 +934,12 @@ class Session:
             dtype = defaults.current if any(isinstance(v, float) for v in (start, end, step)) else np.int64
         length = max(0, int(np.ceil((end - start) / step)))
         return self._factory("arange", (length,), as_dtype(dtype), requires_grad, start=start, end=end, step=step)
+
+    def logspace(self, start, end, steps, base=10.0, dtype=None, requires_grad=False):
+        """``steps`` powers of ``base``, exponents evenly spaced from ``start`` to ``end``, as ``torch.logspace``."""
+        from .factories import logspace
+
+        return logspace(start, end, steps, base, dtype, requires_grad, session=self)
 
     def linspace(self, start, end, steps, dtype=None, requires_grad=False):
         """``steps`` values from ``start`` to ``end`` inclusive, as ``torch.linspace``: PyTorch's formula (the

@@ -147,3 +147,37 @@ def test_factories_refuse_bad_sizes_in_torchs_words(session, call):
     with pytest.raises(gw.InvalidArgumentError) as ours:
         eval("gw." + call)
     assert str(ours.value) == str(theirs.value)
+
+
+@pytest.mark.parametrize("data, dtype", [
+    ([-1], "uint8"), ([[-1, 2], [3, -255]], "uint8"), ([-300], "uint8"), ([-1.5], "uint8"), ([1.5], "uint8"), (2**63, None), ([2**63], None),
+    (-2**63 - 1, None), (2**64, None), (2**63 - 1, None), ([1, None], None), (None, None), ([1, "a"], None), ("abc", None), ({1: 2}, None),
+    ([[1, 2], [3]], None), ([[[1, 2], [3, 4]], [[1, 2], [3]]], None), ([[1], "a"], None),
+])
+def test_tensor_from_python_data_as_torch(session, data, dtype):
+    """torch.tensor's conversions: a negative int wraps into uint8 (-1 is 255) where other overflows are refused; an int
+    past int64 is refused (it wrapped to -2**63); strings, None, dicts and ragged lists are refused at the call, in
+    torch's words (they went to the server as object or string arrays)."""
+    try:
+        expected = torch.tensor(data, dtype=getattr(torch, dtype) if dtype else None)
+    except (TypeError, ValueError, RuntimeError) as error:
+        with pytest.raises(type(error) if isinstance(error, (TypeError, ValueError)) else gw.InvalidArgumentError) as ours:
+            session.tensor(data, dtype=dtype)
+        assert str(ours.value) == str(error)
+        return
+    result = session.tensor(data, dtype=dtype)
+    assert result.tolist() == expected.tolist() and result.dtype == np.dtype(str(expected.dtype).removeprefix("torch."))
+
+
+@pytest.mark.parametrize("values", [np.array([1, 2], dtype=object), np.array(["a"])])
+def test_tensor_from_an_array_of_objects_or_strings_is_refused_as_torch(session, values):
+    with pytest.raises(TypeError) as theirs:
+        torch.tensor(values)
+    with pytest.raises(TypeError) as ours:
+        session.tensor(values)
+    assert str(ours.value) == str(theirs.value)
+
+
+def test_session_logspace_as_torch(session):
+    assert session.logspace(0, 2, 3).tolist() == torch.logspace(0, 2, 3).tolist()
+    assert session.logspace(0, 2, 3, base=2, dtype=gw.float64).tolist() == torch.logspace(0, 2, 3, base=2, dtype=torch.float64).tolist()
