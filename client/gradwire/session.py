@@ -32,7 +32,7 @@ from .tensor import _CPP_TYPE_NAMES, _TENSOR_TYPE_NAMES, Tensor, _as_int, as_dty
 from .transport import open_channel, open_run_call, wait_ready
 from .v1 import gradwire_pb2 as pb
 from .v1 import gradwire_pb2_grpc as pb_grpc
-from .wire import API_KEY_HEADER, REPLIES_HEADER, SESSION_HEADER, TOKEN_HEADER, BufferPool, decode_chunk, encode_chunk, encode_param, from_tensor_data, put_param
+from .wire import API_KEY_HEADER, REPLIES_HEADER, SESSION_HEADER, TOKEN_HEADER, BufferPool, decode_chunk, encode_chunk, encode_param, from_tensor_data, put_param, wide_int
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 BATCH_COMMANDS = 1024  # a batch goes out when it holds this many commands (a long stream of ops: the server starts on it sooner)...
@@ -863,20 +863,24 @@ class Session:
             self._check_dtype(dtype)
         if requires_grad and not floats.is_inexact(dtype):
             raise errors.InvalidArgumentError("Only Tensors of floating point and complex dtype can require gradients")
-        out = Tensor(self, self._handle(), shape, dtype, bool(requires_grad))
+        handle = self._handle()  # its Tensor only once filled in: a refused command leaves no handle to release
         with self._lock:
             if self._released:  # as in tensor(): freed before the new one is counted
                 self._queue_releases()
             command = self._command(name)
             factory = command.factory
             factory.name = name
-            factory.handle = out._handle
+            factory.handle = handle
             factory.requires_grad = bool(requires_grad)
-            for key, value in params.items():
-                put_param(factory.params, key, value)
+            try:
+                for key, value in params.items():
+                    put_param(factory.params, key, value)
+            except BaseException:  # a bad parameter: the half-made command must not go out
+                self._unqueue(command)
+                raise
             put_param(factory.params, "dtype", _DTYPE_NAMES.get(dtype) or dtype.name)
             self._sent_command(command)
-        return out
+        return Tensor(self, handle, shape, dtype, bool(requires_grad))
 
     def zeros(self, *size, dtype=None, requires_grad=False):
         """A tensor of zeros (the default dtype, float32, unless ``dtype``)."""
@@ -919,6 +923,11 @@ class Session:
             raise TypeError(f"full(): argument 'fill_value' (position 2) must be Number, not {type(fill_value).__name__}")
         if dtype is None:
             dtype = np.bool_ if isinstance(fill_value, bool) else np.int64 if isinstance(fill_value, int) else defaults.current
+        if type(fill_value) is int and not -2**63 <= fill_value < 2**63:  # past int64 (the wire's ints)
+            if as_dtype(dtype).kind in "biu":
+                wide_int(fill_value)  # (past uint64: PyTorch's OverflowError)
+                raise errors.InvalidArgumentError(f"value cannot be converted to type {as_dtype(dtype).name}_t without overflow")
+            fill_value = wide_int(fill_value)
         return self._factory("full", size, as_dtype(dtype), requires_grad, size=size, fill_value=fill_value)
 
     def arange(self, start, end=None, step=1, dtype=None, requires_grad=False):
@@ -1431,6 +1440,8 @@ class Session:
             self._watch.inplace(op, target, (other,))
         if target._bits & _PART or (target._view_of is not None and target._view_of._bits & _PART):
             _refuse_part_write("x[...] =" if op == "setitem" else op + "_")
+        if op == "setitem" and type(other) is int and not -2**63 <= other < 2**63:
+            raise ValueError("Overflow when unpacking long long")  # PyTorch's x[i] = v takes an int64 only
         if isinstance(other, (complex, np.complexfloating)):  # a complex number: a 0-d tensor (the wire's numbers are real)
             if op == "setitem" and target._dtype is not None and target._dtype.kind != "c":  # PyTorch's words
                 name = {"float32": "float", "float64": "double", "float16": "c10::Half"}.get(target._dtype.name, target._dtype.name)
@@ -1622,7 +1633,10 @@ def _set_operand(operand, value):
     elif isinstance(value, (bool, np.bool_)):
         operand.b = bool(value)
     elif isinstance(value, (int, np.integer)):
-        operand.i = int(value)
+        try:
+            operand.i = int(value)
+        except ValueError:  # past int64: up to 2**64 - 1 goes as its float value, as PyTorch takes it into a float tensor
+            operand.f = wide_int(int(value))
     elif isinstance(value, (float, np.floating)):
         operand.f = float(value)
     else:

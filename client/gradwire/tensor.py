@@ -22,7 +22,7 @@ from .amp import autocast_mode as _amp
 from .grad_mode import is_grad_enabled, no_grad
 from .printing import tensor_repr
 from .shapes import explicit_einsum, index_shape, infer, promote
-from .wire import Handle, IndexKey
+from .wire import Handle, IndexKey, wide_int
 
 float16, float32, float64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
 int32, int64, bool_ = np.dtype(np.int32), np.dtype(np.int64), np.dtype(np.bool_)
@@ -1398,8 +1398,14 @@ class Tensor:
         return self.numel()
 
     def fill_(self, value):
-        """Every element set to ``value``, in place (as ``x[...] = value``)."""
-        self[...] = value
+        """Every element set to ``value``, in place (as ``x[...] = value``, but a number past a float dtype's range is
+        refused, as PyTorch's fill_ refuses it where its x[...] = v stores inf)."""
+        if type(value) is int and not -2**63 <= value < 2**64:  # PyTorch's Scalar takes an int64 or a uint64
+            wide_int(value)  # (its OverflowError)
+        if type(value) in (int, float) and self._dtype is not None and self._shape is not None and _fill_overflows(value, self._dtype, self._shape):
+            name = "int" if self._dtype == int32 else _CPP_TYPE_NAMES[self._dtype] if self._dtype.kind == "f" else self._dtype.name + "_t"
+            raise errors.InvalidArgumentError(f"value cannot be converted to type {name} without overflow")
+        self[...] = wide_int(value) if type(value) is int and value >= 2**63 else value  # (x[...] = v takes an int64 only)
         return self
 
     def type(self, dtype=None):
@@ -2670,6 +2676,20 @@ _TENSOR_TYPE_NAMES = {**_TORCH_TYPE_NAMES, int64: "Long", int32: "Int", int16: "
 _CPP_TYPE_NAMES = {float16: "c10::Half", float32: "float", float64: "double", bfloat16: "c10::BFloat16", complex64: "c10::complex<float>",
                    complex128: "c10::complex<double>", int64: "long int", int32: "int", int16: "short int", int8: "signed char",
                    uint8: "unsigned char", bool_: "bool"}
+
+
+def _fill_overflows(value, dtype, shape) -> bool:
+    """Whether PyTorch's ``fill_`` refuses the number ``value`` for a tensor of ``dtype`` and ``shape``: a float past the
+    dtype's range (inf and NaN go in; float16 takes anything into a single element, as inf), or, for an integer dtype,
+    a number outside it (a negative int wraps into an unsigned dtype; a float must lie within the range itself)."""
+    if dtype.kind == "f":
+        return not (dtype == float16 and math.prod(shape) == 1) and math.isfinite(value) and abs(value) > float(np.finfo(dtype).max)
+    if dtype.kind not in "iu":
+        return False
+    limits = np.iinfo(dtype)
+    if type(value) is float:
+        return not (math.isfinite(value) and limits.min <= value <= limits.max)
+    return not (-int(limits.max) if dtype.kind == "u" else int(limits.min)) <= value <= int(limits.max)
 
 
 def _check_matmul_dtypes(inputs):

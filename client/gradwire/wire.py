@@ -82,7 +82,11 @@ def put_param(params, key: str, value, handle_of=None):
     """
     kind = type(value)
     if kind is int:  # the common kinds first, by exact type
-        params[key].i = value
+        try:
+            params[key].i = value
+        except ValueError:  # past int64: as a float up to 2**64 - 1, else PyTorch's OverflowError (not protobuf's words)
+            del params[key]
+            params[key].f = wide_int(value)
     elif kind is float:
         params[key].f = value
     elif kind is str:
@@ -91,10 +95,22 @@ def put_param(params, key: str, value, handle_of=None):
         params[key].b = value
     elif kind is tuple or kind is list:
         values = [_wire_int(v) for v in value]
-        params[key].ints.values[:] = values  # sets the ints field even when empty
+        try:
+            params[key].ints.values[:] = values  # sets the ints field even when empty
+        except ValueError:  # a size or dim past int64
+            del params[key]
+            raise ValueError("Overflow when unpacking long long") from None
     else:
         param = encode_param(value, handle_of)
         params[key].CopyFrom(param)
+
+
+def wide_int(value: int) -> float:
+    """A Python int past int64 as PyTorch takes a number: up to 2**64 - 1 (a uint64) as a float, past that refused in
+    PyTorch's words (the wire's ints are int64)."""
+    if 0 < value < 2**64:
+        return float(value)
+    raise OverflowError("int too big to convert" if value > 0 else "can't convert negative int to unsigned")
 
 
 def _wire_int(value) -> int:

@@ -113,6 +113,67 @@ def test_numbers_into_narrow_tensors_wrap_or_are_refused_as_torch(session):
             make(gw).tolist()
 
 
+class _Both:
+    """gw's dtypes and functions, the session's factories: one lambda written for torch and gradwire alike."""
+
+    def __init__(self, session):
+        self._session = session
+
+    def __getattr__(self, name):
+        return getattr(self._session if hasattr(self._session, name) else gw, name)
+
+
+def _same_outcome(call, session):
+    """``call(torch)`` and ``call(gradwire)`` agree: the same values, or the same error class (a gradwire error is a
+    RuntimeError, as torch's) and message, whether gradwire raised it at the call or at the read."""
+    try:
+        expected = call(torch).tolist()
+    except (RuntimeError, ValueError, OverflowError) as error:
+        with pytest.raises(type(error)) as ours:
+            call(_Both(session)).tolist()
+        assert str(error) in str(ours.value), (ours.value, error)
+        return
+    np.testing.assert_array_equal(call(_Both(session)).tolist(), expected)  # (NaN equal to NaN)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64", "int32", "int64", "uint8", "int8"])
+def test_fill_refuses_a_number_past_the_dtype_at_the_call_as_torch(session, dtype):
+    # a float past the dtype's range is refused, except float16 takes anything into one element (inf); an integer
+    # dtype refuses a number outside it (a negative int wraps into uint8; -0.5 does not); ints past int64 as torch's
+    values = (70000, 65519.0, 65504.0, 1e10, 1e40, 3e9, float("inf"), float("nan"), -1, -256, 255.9, -0.5,
+              2**63 - 1, 2**63, 2**64 - 1, 2**64, -2**63, -2**63 - 1)
+    for value in values:
+        for size in (1, 2):
+            _same_outcome(lambda m: m.zeros(size, dtype=getattr(m, dtype)).fill_(value), session)
+    if dtype != "float64":
+        with pytest.raises(RuntimeError, match="without overflow"):  # at the call, with nothing sent
+            session.zeros(2, dtype=getattr(gw, dtype)).fill_(1e40)
+
+
+def test_a_clamp_bound_past_a_float_dtype_is_refused_as_torch(session):
+    for call in (lambda m: m.zeros(2, dtype=m.float16).clamp(max=1e10), lambda m: m.zeros(2, dtype=m.float16).clamp_min(-1e10),
+                 lambda m: m.zeros(2).clamp(max=1e40), lambda m: m.zeros(2, dtype=m.float16).clamp_(max=70000),
+                 lambda m: m.zeros(2).clamp(-2, 1e30), lambda m: m.zeros(2, dtype=m.float16).clamp(max=float("inf"))):
+        _same_outcome(call, session)
+
+
+def test_ints_past_int64_go_where_torch_takes_them(session):
+    big = 2**63  # a uint64 to PyTorch: a float tensor takes it; past 2**64, or x[i] = v, is refused
+    calls = [lambda m: m.zeros(2).add(big), lambda m: big + m.zeros(2), lambda m: m.ones(2).mul_(big),
+             lambda m: m.full((2,), big), lambda m: m.full((2,), big, dtype=m.float32), lambda m: m.full((2,), -big - 1, dtype=m.float32),
+             lambda m: m.zeros(2).clamp(max=big), lambda m: m.zeros(2).masked_fill(m.tensor([True, False]), big),
+             lambda m: m.zeros(2).masked_fill(m.tensor([True, False]), 2**64), lambda m: m.zeros(2).add(2**64),
+             lambda m: m.zeros(2).add(-big - 1), lambda m: m.tensor([big], dtype=m.float32)]
+    for call in calls:
+        _same_outcome(call, session)
+    x = session.zeros(2)
+    with pytest.raises(ValueError, match="Overflow when unpacking long long"):
+        x[0] = big
+    with pytest.raises(ValueError, match="Overflow when unpacking long long"):  # (torch: a TypeError quoting this)
+        session.zeros(big)
+    assert (session.ones(2) * 3).tolist() == [3.0, 3.0]  # nothing half made went out, no handle left to release
+
+
 def test_image_bytes_to_floats_as_torch(session):
     img = np.random.default_rng(3).integers(0, 256, (2, 5, 5, 3)).astype(np.uint8)
     x = session.tensor(img)

@@ -364,6 +364,21 @@ def test_clamping_activations_keep_an_integer_dtype_or_refuse_as_torch(session, 
     assert result.tolist() == expected.tolist()
 
 
+@pytest.mark.parametrize("dtype", ["int32", "int16", "int64"])
+def test_an_activation_bound_outside_an_integer_dtype_is_refused_naming_it_as_torch(session, dtype):
+    calls = (lambda f, x: f.hardtanh(x, -1, 3e9), lambda f, x: f.threshold(x, 3e9, 1), lambda f, x: f.threshold(x, 1, 3e19))
+    for call in calls:
+        t = torch.tensor([1, 2], dtype=getattr(torch, dtype))
+        try:
+            expected = call(TF, t).tolist()
+        except RuntimeError as error:  # int32 is torch's C++ "int": int16_t and int64_t keep their names
+            with pytest.raises(RuntimeError) as ours:
+                call(F, session.tensor([1, 2], dtype=getattr(gw, dtype)))
+            assert str(ours.value) == str(error)
+        else:
+            assert call(F, session.tensor([1, 2], dtype=getattr(gw, dtype))).tolist() == expected
+
+
 def test_activations_refuse_bool_and_integer_inputs_in_torchs_words(session):
     mask, torch_mask = session.tensor([True, False]), torch.tensor([True, False])
     at_once = (lambda f, x: f.hardtanh(x), lambda f, x: f.relu6(x), lambda f, x: f.threshold(x, 0.5, 0.0))

@@ -151,7 +151,8 @@ def _integer_bound(number, dtype):
     """``number`` as PyTorch converts a bound for an integer tensor: truncated, refused if outside the dtype."""
     limits, number = np.iinfo(dtype), int(number)
     if not limits.min <= number <= limits.max:
-        raise errors.InvalidArgumentError(f"value cannot be converted to type {dtype.name}_t without overflow")
+        name = "int" if dtype.name == "int32" else dtype.name + "_t"  # torch's C++ names: int32_t is spelt int
+        raise errors.InvalidArgumentError(f"value cannot be converted to type {name} without overflow")
     return number
 
 

@@ -454,6 +454,8 @@ def _relu(xp, x):
 def _clamp(xp, x, min=None, max=None):
     if x.dtype.kind in "iu":  # integer bounds as PyTorch converts them: checked, a negative one wrapped into an unsigned dtype
         min, max = (checked_integer(b, x.dtype) if isinstance(b, int) else b for b in (min, max))
+    elif x.dtype.kind == "f":  # a number past the float dtype's range is refused (1e10 for float16), as PyTorch's
+        min, max = (checked_fill(b, x.dtype) for b in (min, max))
     if min is not None:
         x = xp.maximum(x, min)
     if max is not None:
