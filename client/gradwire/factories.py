@@ -140,9 +140,11 @@ def logspace(start, end, steps, base=10.0, dtype=None, requires_grad=False, *, s
     computed here in float64, then cast to ``dtype`` (float32 by default) and uploaded."""
     if steps < 0:
         raise InvalidArgumentError("number of steps must be non-negative")
+    session = resolve_session(session)
+    session._check_made_here("logspace", steps, as_dtype(dtype) if dtype is not None else defaults.current)
     exponents = np.linspace(float(start), float(end), steps, dtype=np.float64)
     values = np.power(float(base), exponents).astype(as_dtype(dtype) if dtype is not None else defaults.current)
-    return resolve_session(session).tensor(values, requires_grad=requires_grad)
+    return session.tensor(values, requires_grad=requires_grad)
 
 
 @placed
@@ -185,12 +187,14 @@ def _window(name, window_length, periodic, dtype, requires_grad, session, formul
     dtype = as_dtype(dtype) if dtype is not None else defaults.current
     if dtype.kind not in "fV":
         raise InvalidArgumentError(f"{name} expects floating point dtypes, got: {dtype}")
+    session = resolve_session(session)
+    session._check_made_here(name, window_length, dtype)
     if window_length <= 1:
         values = np.ones(window_length)
     else:
         points = window_length + 1 if periodic else window_length
         values = formula(np.arange(points, dtype=np.float64), points - 1)[:window_length]
-    return resolve_session(session).tensor(values.astype(dtype), requires_grad=requires_grad)
+    return session.tensor(values.astype(dtype), requires_grad=requires_grad)
 
 
 @placed

@@ -181,3 +181,14 @@ def test_tensor_from_an_array_of_objects_or_strings_is_refused_as_torch(session,
 def test_session_logspace_as_torch(session):
     assert session.logspace(0, 2, 3).tolist() == torch.logspace(0, 2, 3).tolist()
     assert session.logspace(0, 2, 3, base=2, dtype=gw.float64).tolist() == torch.logspace(0, 2, 3, base=2, dtype=torch.float64).tolist()
+
+
+@pytest.mark.parametrize("make", [lambda s: s.linspace(0, 1, 2**40), lambda s: s.linspace(0, 1, 2**63), lambda s: s.logspace(0, 1, 2**40),
+                                  lambda s: gw.hann_window(2**40, session=s), lambda s: s.tril_indices(2**20, 2**20)],
+                         ids=["linspace", "linspace-2**63", "logspace", "hann_window", "tril_indices"])
+def test_a_factory_computed_by_the_client_is_refused_past_the_servers_limits_before_it_is_computed(session, make):
+    # the client computes these and uploads them: past the server's max_tensor_elements it must not try (linspace of
+    # 2**40 steps wanted 8 TiB of the client's memory; of 2**63, gave an empty tensor)
+    with pytest.raises(gw.ResourceExhaustedError, match="max_tensor_elements limit: a (linspace|logspace|hann_window|tril_indices) tensor of"):
+        make(session)
+    assert session.linspace(0, 1, 3).tolist() == [0.0, 0.5, 1.0]
