@@ -49,7 +49,7 @@ from .tensor import (
     std_mean, tensordot, uint8, var_mean, vstack, where, zeros_like,
     channels_last, channels_last_3d, contiguous_format, layout, memory_format, preserve_format, strided,
 )
-from .legacy import LEGACY_TYPES
+from .legacy import LEGACY_FUNCTIONS, LEGACY_TYPES
 from .linalg import lu_unpack
 from .typeinfo import finfo, iinfo
 from .defaults import get_default_dtype, set_default_dtype
@@ -79,10 +79,11 @@ __all__ = [
     "set_num_interop_threads", "get_num_interop_threads", "set_default_device", "get_default_device", "is_deterministic_algorithms_warn_only_enabled",
     "broadcast_shapes", "can_cast", "promote_types", "result_type", "unravel_index", "asarray", "scalar_tensor", "empty_strided",
     "lu_unpack", "bartlett_window", "blackman_window", "hamming_window", "hann_window", "kaiser_window", "isin", "channels_last", "channels_last_3d", "contiguous_format", "layout", "memory_format", "preserve_format", "strided",
-    *FUNCTIONS, *nn.functional.TORCH_FUNCTIONS, *LEGACY_TYPES,
+    *FUNCTIONS, *nn.functional.TORCH_FUNCTIONS, *LEGACY_TYPES, *LEGACY_FUNCTIONS,
 ]
 globals().update(FUNCTIONS)  # gw.exp(x), gw.sum(x, 1), ...: torch's functions of a tensor
 globals().update(LEGACY_TYPES)  # gw.FloatTensor, gw.LongTensor, ...: PyTorch's legacy tensor types
+globals().update(LEGACY_FUNCTIONS)  # gw.range, gw.chain_matmul, ...: PyTorch's deprecated functions, with its warnings
 globals().update(nn.functional.TORCH_FUNCTIONS)  # gw.conv2d, gw.dropout(x, p, train), ...: torch's top-level functional ops
 from .factories import tensor  # noqa: E402 - after the submodule of that name: gw.tensor([1, 2]) is the factory, as torch.tensor
 # PyTorch's dtype aliases (torch.long, torch.float, ...), set last and kept out of __all__: they shadow builtins

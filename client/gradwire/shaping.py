@@ -16,7 +16,8 @@ from .grad_mode import is_grad_enabled, no_grad
 from .floats import is_floating, kind
 from .shapes import _CATEGORY, _elementwise, _reshape, promote
 from .tensor import (
-    FUNCTIONS, Size, Tensor, _TENSOR_TYPE_NAMES, _as_index, _function, _note_view, _op, _op_into, _wrap_dim, as_dtype, bool_, int64,
+    FUNCTIONS, Size, Tensor, _TENSOR_TYPE_NAMES, _as_index, _function, _note_view, _op, _op_into, _wrap_dim, _written_out, as_dtype, bool_,
+    int64,
 )
 from .wire import IndexKey
 
@@ -797,5 +798,39 @@ Tensor.itemsize = property(lambda self: self.dtype.itemsize, doc="The bytes of o
 # torch.ravel(x), torch.select(x, 0, 1), ...: the methods of their first argument
 _TORCH_LEVEL = ("ravel", "select", "tensor_split", "hsplit", "vsplit", "dsplit", "split_with_sizes", "rot90", "fliplr", "flipud", "diagflat",
                 "unflatten", "scatter_reduce", "index_put", "index_put_", "index_copy", "masked_scatter", "select_scatter", "slice_scatter",
-                "diagonal_scatter", "unique_consecutive", "detach_", "get_device")
+                "diagonal_scatter", "unique_consecutive", "detach_", "get_device",
+                # torch's in-place functions of the ops (torch.sigmoid_(x) is x.sigmoid_())
+                "abs_", "acos_", "asin_", "atan_", "ceil_", "clamp_", "clamp_max_", "clamp_min_", "cos_", "cosh_", "erf_", "erfc_",
+                "exp2_", "exp_", "expm1_", "fill_", "floor_", "i0_", "log10_", "log1p_", "log2_", "log_", "neg_", "reciprocal_",
+                "round_", "rsqrt_", "sigmoid_", "sin_", "sinh_", "sqrt_", "square_", "tan_", "tanh_", "trunc_", "zero_")
 FUNCTIONS.update({name: _function(name) for name in _TORCH_LEVEL})
+
+
+def _slice(input, dim=0, start=None, end=None, step=1):
+    return input[(slice(None),) * (dim % max(input.ndim, 1)) + (slice(start, end, step),)]
+
+
+# torch's copying twins of its view ops (torch.transpose_copy(x, 0, 1)): the view's values in a tensor of their own
+_VIEWS_COPIED = {"alias": lambda input: input, "slice": _slice, "detach": Tensor.detach,
+                 "expand": lambda input, size, *, implicit=False: input.expand(size)}
+
+
+def _copy_of(view):
+    def function(input, *args, out=None, **kwargs):
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{view}_copy(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+        made = _VIEWS_COPIED[view] if view in _VIEWS_COPIED else FUNCTIONS[view] if view in FUNCTIONS else getattr(Tensor, view)
+        result = made(input, *args, **kwargs)
+        if isinstance(result, (tuple, list)):  # split_copy, unbind_copy: a tensor of its own each
+            copies = [part.clone() for part in result]
+            return copies if out is None else [_written_out(f"{view}_copy", part, o) for part, o in zip(copies, out, strict=True)]
+        return result.clone() if out is None else _written_out(f"{view}_copy", result.clone(), out)
+
+    function.__name__ = f"{view}_copy"
+    function.__doc__ = f"``torch.{view}_copy``: the values of ``torch.{view}`` (a view) in a tensor of their own."
+    return function
+
+
+FUNCTIONS.update({f"{view}_copy": _copy_of(view) for view in (
+    "alias", "as_strided", "detach", "diagonal", "expand", "permute", "select", "slice", "split", "split_with_sizes", "squeeze", "t",
+    "transpose", "unbind", "unfold", "unsqueeze", "view", "view_as_real", "view_as_complex")})

@@ -12,7 +12,7 @@ import numpy as np
 from . import errors
 from .grad_mode import no_grad
 from .nn import functional as F
-from .tensor import _OPERANDS, FUNCTIONS, _TORCH_TYPE_NAMES, Tensor, _function, _op, _sizes, _wrap_dim, int64, placed, where
+from .tensor import _OPERANDS, FUNCTIONS, _TORCH_TYPE_NAMES, Tensor, _function, _op, _sizes, _wrap_dim, cat, int64, placed, where
 
 
 def broadcast_to(self, size):
@@ -213,6 +213,16 @@ def is_shared(self) -> bool:
     return True
 
 
+def nonzero_static(self, *, size, fill_value=-1):
+    """``nonzero()`` cut or padded to ``size`` rows (the padding rows all ``fill_value``), as ``torch.nonzero_static``:
+    its shape is known before its values."""
+    if size < 0:
+        raise errors.InvalidArgumentError("nonzero_static: 'size' must be an non-negative integer")
+    found = self.nonzero()
+    padding = self._session.full((size, self.ndim), fill_value, dtype=found.dtype)
+    return cat((found, padding))[:size]
+
+
 def is_inference(self) -> bool:
     """False: ``inference_mode`` is ``no_grad`` here and makes ordinary tensors."""
     return False
@@ -263,6 +273,7 @@ _METHODS = {
     "new": new, "new_empty_strided": new_empty_strided, "resize_": resize_, "resize_as_": resize_as_, "narrow_copy": narrow_copy,
     "unsafe_chunk": unsafe_chunk, "unsafe_split": unsafe_split, "unsafe_split_with_sizes": unsafe_split_with_sizes,
     "pin_memory": pin_memory, "is_pinned": is_pinned, "share_memory_": share_memory_, "is_shared": is_shared, "is_inference": is_inference,
+    "nonzero_static": nonzero_static,
     "apply_": apply_, "map_": map_,
 }
 for _name, _method in _METHODS.items():
@@ -270,7 +281,7 @@ for _name, _method in _METHODS.items():
 Tensor.output_nr = property(_output_nr, doc=_output_nr.__doc__)
 
 _TORCH_LEVEL = ("index_reduce", "bitwise_left_shift", "bitwise_right_shift", "narrow_copy", "unsafe_chunk", "unsafe_split",
-                "unsafe_split_with_sizes", "resize_as_")
+                "unsafe_split_with_sizes", "resize_as_", "is_inference", "nonzero_static")
 FUNCTIONS.update({name: _function(name) for name in _TORCH_LEVEL})
 
 

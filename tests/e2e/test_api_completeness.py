@@ -5,6 +5,8 @@ autograd.Function's torch-2 style (``setup_context``), ctx rules and ``once_diff
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -595,3 +597,92 @@ def test_new_resize_and_memory_methods(session):
     theirs.map_(torch.tensor(Y[0]), lambda p, q: p - 2 * q)
     np.testing.assert_allclose(ours.numpy(), theirs.numpy())
     _raises_like(lambda: session.tensor(X, requires_grad=True).apply_(abs), lambda: torch.tensor(X, requires_grad=True).apply_(abs))
+
+
+# --- torch's copying twins of its views (torch.transpose_copy) and its top-level in-place functions (torch.sigmoid_) ---
+_COPIES_AND_INPLACE = {
+    "alias_copy": lambda m, t: m.alias_copy(t), "detach_copy": lambda m, t: m.detach_copy(t),
+    "diagonal_copy": lambda m, t: m.diagonal_copy(t, 0, 1, 2), "expand_copy": lambda m, t: m.expand_copy(t[:, :1], (2, 5, 4)),
+    "permute_copy": lambda m, t: m.permute_copy(t, (2, 0, 1)), "select_copy": lambda m, t: m.select_copy(t, 1, 2),
+    "slice_copy": lambda m, t: m.slice_copy(t, 2, 1, 4, 2), "slice_copy-whole": lambda m, t: m.slice_copy(t),
+    "split_copy": lambda m, t: m.split_copy(t, 2, 2), "split_with_sizes_copy": lambda m, t: m.split_with_sizes_copy(t, [1, 3], 2),
+    "squeeze_copy": lambda m, t: m.squeeze_copy(t[:1]), "t_copy": lambda m, t: m.t_copy(t[0]),
+    "transpose_copy": lambda m, t: m.transpose_copy(t, 0, 2), "unbind_copy": lambda m, t: m.unbind_copy(t, 1),
+    "unfold_copy": lambda m, t: m.unfold_copy(t, 2, 2, 1), "unsqueeze_copy": lambda m, t: m.unsqueeze_copy(t, 1),
+    "view_copy": lambda m, t: m.view_copy(t, (6, 4)), "as_strided_copy": lambda m, t: m.as_strided_copy(t, (2, 2), (4, 1), 1),
+    "view_as_real_copy": lambda m, t: m.view_as_real_copy(m.complex(t, t)), "view_as_complex_copy": lambda m, t: m.view_as_complex_copy(t[..., :2]),
+    "sigmoid_": lambda m, t: m.sigmoid_(t.clone() / 9), "clamp_": lambda m, t: m.clamp_(t.clone(), 2, 5), "zero_": lambda m, t: m.zero_(t.clone()),
+    "fill_": lambda m, t: m.fill_(t.clone(), 3), "round_": lambda m, t: m.round_(t.clone() / 7), "square_": lambda m, t: m.square_(t.clone()),
+    "exp2_": lambda m, t: m.exp2_(t.clone() / 9), "i0_": lambda m, t: m.i0_(t.clone() / 10), "log1p_": lambda m, t: m.log1p_(t.clone()),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_COPIES_AND_INPLACE))
+def test_view_copies_and_top_level_inplace_functions_as_torch(session, name):
+    values = np.arange(24, dtype=np.float64).reshape(2, 3, 4)
+    ours, theirs = _COPIES_AND_INPLACE[name](gw, session.tensor(values)), _COPIES_AND_INPLACE[name](torch, torch.tensor(values))
+    if isinstance(theirs, (tuple, list)):
+        assert len(ours) == len(theirs)
+        for part, expected in zip(ours, theirs):
+            np.testing.assert_allclose(part.numpy(), expected.numpy())
+    else:
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
+
+
+def test_a_view_copy_is_a_tensor_of_its_own_and_carries_gradients(session):
+    x = session.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    copy = gw.transpose_copy(x, 0, 1)
+    with gw.no_grad():
+        copy[0, 0] = 100.0  # a view would write into x
+    assert x[0, 0].item() == 0.0
+    (gw.select_copy(x, 1, 2) * session.tensor([2.0, 3.0])).sum().backward()
+    assert x.grad.tolist() == [[0.0, 0.0, 2.0], [0.0, 0.0, 3.0]]
+
+
+_OLD_AND_ATEN = {  # PyTorch's deprecated functions that old code calls, and ATen ops that torch names at the top level
+    "range": lambda m, t: m.range(1, 4), "range-float": lambda m, t: m.range(0, 1, 0.1), "range-down": lambda m, t: m.range(3, -2, -1.5),
+    "range-int64": lambda m, t: m.range(1, 4, dtype=m.int64), "range-wrong-sign": lambda m, t: m.range(0, 1, -1),
+    "range-zero-step": lambda m, t: m.range(0, 1, 0), "chain_matmul": lambda m, t: m.chain_matmul(t, t.T, t),
+    "frobenius_norm": lambda m, t: m.frobenius_norm(t, (0,), True), "nuclear_norm": lambda m, t: m.nuclear_norm(t, True),
+    "nuclear_norm-dims": lambda m, t: m.nuclear_norm(t, (0, 1)), "constant_pad_nd": lambda m, t: m.constant_pad_nd(t, (1, 1), 2.5),
+    "constant_pad_nd-2d": lambda m, t: m.constant_pad_nd(t, (1, 0, 0, 2)),
+    "nonzero_static-padded": lambda m, t: m.nonzero_static(m.tensor([0, 3, 0, 5]), size=3),
+    "nonzero_static-cut": lambda m, t: m.nonzero_static(m.tensor([0, 3, 0, 5]), size=1, fill_value=-7),
+    "nonzero_static-2d": lambda m, t: m.tensor([[0, 1], [2, 0]]).nonzero_static(size=3),
+    "nonzero_static-negative": lambda m, t: m.tensor([1]).nonzero_static(size=-1),
+}
+
+
+_ONCE_WARNINGS = {
+    "torch.chain_matmul is deprecated and will be removed in a future PyTorch release. Use torch.linalg.multi_dot instead, which "
+    "accepts a list of two or more tensors rather than multiple parameters.",
+    "at::frobenius_norm is deprecated and it is just left for JIT compatibility. It will be removed in a future PyTorch release. "
+    "Please use `linalg.vector_norm(A, 2., dim, keepdim)` instead",
+    "at::nuclear_norm is deprecated and it is just left for JIT compatibility. It will be removed in a future PyTorch release. "
+    "Please use `linalg.matrix_norm(A, 'nuc', dim, keepdim)` instead",
+}
+
+
+@pytest.mark.parametrize("name", sorted(_OLD_AND_ATEN))
+def test_deprecated_functions_and_aten_ops_as_torch_with_its_warnings(session, name):
+    values = np.arange(6.0).reshape(2, 3)
+    outcomes = []
+    for m, t in ((torch, torch.tensor(values, dtype=torch.float32)), (gw, session.tensor(values, dtype=gw.float32))):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                result = _OLD_AND_ATEN[name](m, t)
+                outcome = (str(result.dtype).removeprefix("torch."), np.asarray(result.tolist()))
+            except RuntimeError as error:
+                outcome = str(error)
+        outcomes.append((outcome, {str(w.message).split(" (Triggered internally")[0] for w in caught}))
+    (theirs, their_warnings), (ours, our_warnings) = outcomes
+    if name.startswith("range"):  # warned at every call
+        assert our_warnings == their_warnings and len(ours) > 0
+    else:  # the others warn once a process, on both sides: whichever warned here warned in torch's words
+        assert our_warnings <= their_warnings or our_warnings <= _ONCE_WARNINGS
+    if isinstance(theirs, str):
+        assert ours == theirs
+    else:
+        assert ours[0] == theirs[0]
+        np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-6)

@@ -2255,7 +2255,7 @@ def _torch_functions():
         "conv_transpose3d": conv_transpose3d, "bilinear": bilinear, "pixel_shuffle": pixel_shuffle, "pixel_unshuffle": pixel_unshuffle,
         "pairwise_distance": pairwise_distance, "cosine_similarity": cosine_similarity, "pdist": pdist, "channel_shuffle": channel_shuffle,
         "rms_norm": rms_norm, "prelu": prelu, "hardshrink": hardshrink, "adaptive_avg_pool1d": adaptive_avg_pool1d,
-        "embedding": embedding_,
+        "embedding": embedding_, "constant_pad_nd": lambda input, padding, value=0: pad(input, padding, "constant", value),
         "selu": lambda input: selu(input), "selu_": lambda input: selu(input, True),
         "celu": lambda input, alpha=1.0: celu(input, alpha), "celu_": lambda input, alpha=1.0: celu(input, alpha, True),
         "threshold": lambda input, threshold_, value: threshold(input, threshold_, value),
