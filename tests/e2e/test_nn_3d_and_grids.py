@@ -249,3 +249,73 @@ def test_grid_sample_and_affine_grid_errors_and_warning_read_as_torch(session):
         F.affine_grid(session.zeros(1, 3, 3, dtype="float64"), (1, 2, 3, 3), False)
     with pytest.warns(UserWarning, match="Default grid_sample and affine_grid behavior has changed"):
         F.grid_sample(image, grid)
+
+
+# --- fractional max pooling --------------------------------------------------------------------------------------
+
+FRACTIONAL = [  # dims, input shape, kernel, output size
+    (2, (2, 3, 7, 6), 2, 3), (2, (2, 3, 11, 9), (3, 2), (4, 5)), (2, (3, 10, 10), 3, 4), (2, (1, 1, 5, 5), 2, 1),
+    (2, (2, 2, 25, 25), 2, 13), (3, (2, 2, 6, 7, 5), 2, 3), (3, (2, 6, 7, 5), (2, 3, 1), (4, 2, 3)),
+]
+
+
+@pytest.mark.parametrize("dims, shape, kernel, size", FRACTIONAL)
+def test_fractional_max_pool_matches_torch_given_the_samples(session, rng, dims, shape, kernel, size):
+    # the windows' starts follow from the samples by PyTorch's formula: the same maxima, indices and gradients
+    batch, channels = (shape[0] if len(shape) == dims + 2 else 1), shape[-dims - 1]
+    samples = rng.random((batch, channels, dims))
+    ours, theirs = getattr(F, f"fractional_max_pool{dims}d"), getattr(TF, f"fractional_max_pool{dims}d")
+    _check(session, rng, lambda x: ours(x, kernel, output_size=size, return_indices=True, _random_samples=session.tensor(samples)),
+           lambda x: theirs(x, kernel, output_size=size, return_indices=True, _random_samples=torch.tensor(samples)), rng.standard_normal(shape))
+    with_float32 = rng.standard_normal(shape).astype(np.float32)  # float32: the starts computed in float32, as torch's
+    g = ours(session.tensor(with_float32), kernel, output_size=size, _random_samples=session.tensor(samples.astype(np.float32)))
+    t = theirs(torch.tensor(with_float32), kernel, output_size=size, _random_samples=torch.tensor(samples.astype(np.float32)))
+    np.testing.assert_array_equal(g.numpy(), t.numpy())
+
+
+def test_fractional_max_pool_numerical_gradient_and_layers(session, rng):
+    x = session.tensor(rng.standard_normal((1, 2, 9, 8)), dtype="float64", requires_grad=True)
+    samples = session.tensor(rng.random((1, 2, 2)), dtype="float64")
+    assert gw.autograd.gradcheck(lambda x: F.fractional_max_pool2d(x, 2, output_ratio=(0.5, 0.6), _random_samples=samples), (x,))
+    values = rng.standard_normal((2, 3, 8, 7)).astype(np.float32)
+    fixed = rng.random((2, 3, 2)).astype(np.float32)
+    ours = nn.FractionalMaxPool2d(3, output_ratio=0.5, return_indices=True, _random_samples=session.tensor(fixed))
+    theirs = tnn.FractionalMaxPool2d(3, output_ratio=0.5, return_indices=True, _random_samples=torch.tensor(fixed))
+    for g, t in zip(ours(session.tensor(values)), theirs(torch.tensor(values))):
+        np.testing.assert_array_equal(g.numpy(), t.numpy())
+    assert repr(ours) == repr(theirs) and list(ours.state_dict()) == list(theirs.state_dict()) == ["_random_samples"]
+    drawn = nn.FractionalMaxPool3d(2, output_size=(2, 3, 3))(session.tensor(values))  # samples from the session's generator
+    assert drawn.shape == (2, 2, 3, 3) and set(drawn.numpy().ravel()) <= set(values.ravel())
+    assert F.fractional_max_pool2d(session.zeros(0, 3, 7, 6), 2, output_size=3).shape == (0, 3, 3, 3)
+
+
+@pytest.mark.parametrize("call", [
+    lambda m, f, x: f.fractional_max_pool2d(x, 3, output_size=6), lambda m, f, x: f.fractional_max_pool2d(x, (2, 5), output_size=(3, 3)),
+    lambda m, f, x: f.fractional_max_pool2d(x, 2, output_size=3, _random_samples=m.rand(2, 3, 3)),
+    lambda m, f, x: f.fractional_max_pool2d(x, 2, output_size=3, _random_samples=m.rand(1, 3, 2)),
+    lambda m, f, x: f.fractional_max_pool2d(x, 2, output_size=3, _random_samples=m.rand(2, 2, 2)),
+    lambda m, f, x: f.fractional_max_pool2d(x, 2, output_size=3, _random_samples=m.rand(2, 3)),
+    lambda m, f, x: f.fractional_max_pool2d(x, 2, output_size=3, _random_samples=m.rand(2, 3, 2, dtype=m.float64)),
+    lambda m, f, x: f.fractional_max_pool2d(x.long(), 2, output_size=3, _random_samples=m.rand(2, 3, 2).long()),
+    lambda m, f, x: f.fractional_max_pool2d(x.unsqueeze(0), 2, output_size=3), lambda m, f, x: f.fractional_max_pool2d(x, 2),
+    lambda m, f, x: f.fractional_max_pool2d(x, 2, output_ratio=(0.5, 0.5, 0.5)), lambda m, f, x: f.fractional_max_pool2d(x, (2, 2, 2), output_size=3),
+    lambda m, f, x: f.fractional_max_pool3d(x, 2, output_size=3), lambda m, f, x: m.nn.FractionalMaxPool2d(2, output_ratio=1.5),
+    lambda m, f, x: m.nn.FractionalMaxPool2d(2), lambda m, f, x: m.nn.FractionalMaxPool2d(2, output_size=3, output_ratio=0.5),
+])
+def test_fractional_max_pool_refusals_read_as_torch(session, call):
+    values = np.zeros((2, 3, 7, 6), dtype=np.float32)
+    with pytest.raises(Exception) as theirs:
+        call(torch, TF, torch.tensor(values))
+    with pytest.raises(type(theirs.value) if type(theirs.value) is not RuntimeError else gw.GradwireError) as ours:
+        call(_Both(session), F, session.tensor(values))
+    assert str(ours.value) == str(theirs.value)
+
+
+class _Both:
+    """gw's names with the session's factories (rand), for one lambda written for torch and gradwire alike."""
+
+    def __init__(self, session):
+        self._session = session
+
+    def __getattr__(self, name):
+        return getattr(self._session if name in ("rand",) else gw, name)

@@ -1997,6 +1997,97 @@ def adaptive_max_pool1d_with_indices(input, output_size, return_indices=True):
     return adaptive_max_pool1d(input, output_size, True)
 
 
+def fractional_max_pool2d(input, kernel_size, output_size=None, output_ratio=None, return_indices=False, _random_samples=None):
+    """Max pooling over ``kernel_size`` windows at pseudo-random strides (Graham's fractional max-pooling), as
+    ``torch.nn.functional.fractional_max_pool2d``: ``output_size`` windows along H and W (or ``output_ratio`` of the
+    input's sizes), each plane's starts drawn from its two ``_random_samples`` in [0, 1) (W's, then H's; from the
+    session's generator when None), by PyTorch's formula; ``return_indices``: the flat index into each H*W plane."""
+    return _fractional_max_pool(2, input, kernel_size, output_size, output_ratio, return_indices, _random_samples)
+
+
+def fractional_max_pool3d(input, kernel_size, output_size=None, output_ratio=None, return_indices=False, _random_samples=None):
+    """``fractional_max_pool2d`` over (T, H, W), as ``torch.nn.functional.fractional_max_pool3d`` (three samples a
+    plane: T's, H's, W's)."""
+    return _fractional_max_pool(3, input, kernel_size, output_size, output_ratio, return_indices, _random_samples)
+
+
+def fractional_max_pool2d_with_indices(input, kernel_size, output_size=None, output_ratio=None, return_indices=False, _random_samples=None):
+    return _fractional_max_pool(2, input, kernel_size, output_size, output_ratio, True, _random_samples)
+
+
+def fractional_max_pool3d_with_indices(input, kernel_size, output_size=None, output_ratio=None, return_indices=False, _random_samples=None):
+    return _fractional_max_pool(3, input, kernel_size, output_size, output_ratio, True, _random_samples)
+
+
+def _fractional_max_pool(dims, input, kernel_size, output_size, output_ratio, return_indices, samples):
+    """Each window's elements gathered by their flat index into the plane, and the first maximum of each taken: the
+    gradient reaches the maxima through ``gather``'s, summed where windows overlap, as PyTorch's."""
+    name = f"fractional_max_pool{dims}d"
+    if output_size is None and output_ratio is None:
+        raise ValueError(f"{name} requires specifying either an output_size or an output_ratio")
+    if output_size is None:
+        ratio = (output_ratio,) * dims if isinstance(output_ratio, (int, float)) else tuple(output_ratio)
+        if len(ratio) > dims:
+            raise ValueError(f"{name} requires output_ratio to either be a single Int or tuple of Ints.")
+        output_size = [int(size * r) for size, r in zip(input.shape[-dims:], ratio * dims if len(ratio) == 1 else ratio)]
+    for what, value in (("kernel_size", kernel_size), ("output_size", output_size)):
+        if not isinstance(value, (int, np.integer)) and len(value) != dims:
+            raise errors.InvalidArgumentError(f"{name}: {what} must either be a single Int or tuple of Ints")
+    where_ = f"{name}{'_out' if dims == 3 else ''}()"
+    if input.ndim not in (dims + 1, dims + 2):
+        raise errors.InvalidArgumentError(f"{where_}: Expected {dims + 1}D or {dims + 2}D tensor, but got: {list(input.shape)}")
+    sizes = _pair if dims == 2 else _triple
+    kernel, out = sizes(kernel_size), sizes(output_size)
+    planes = input if input.ndim == dims + 2 else input.unsqueeze(0)
+    n, c, spatial = planes.shape[0], planes.shape[1], tuple(planes.shape[2:])
+    for axis, k, o, size in zip(("time", "height", "width")[-dims:], kernel, out, spatial):
+        if o + k - 1 > size:
+            raise errors.InvalidArgumentError(f"{where_}: pool {axis} {k} too large relative to input {axis} {size}")
+    if not is_floating(input.dtype):
+        raise errors.UnimplementedError(f'"{name}_out_frame" not implemented for \'{_TENSOR_TYPE_NAMES[input.dtype]}\'')
+    session = input._session
+    samples = session.rand(n, c, dims, dtype=input.dtype) if samples is None else _checked_samples(samples, input, n, c, dims)
+    # the sample each spatial dim draws on (PyTorch's order: a 2-D plane's W first, then H; a volume's T, H, W)
+    draws = (1, 0) if dims == 2 else (0, 1, 2)
+    flat, stride = None, 1
+    for axis in reversed(range(dims)):
+        k, o, size = kernel[axis], out[axis], spatial[axis]
+        starts = session.full((n, c, 1), size - k, dtype="int64")  # the last window ends at the input's end
+        if o > 1:  # the others: int((i + u) * alpha) - int(u * alpha), in the input's precision, as PyTorch's
+            alpha = float(np.asarray(size - k, input.dtype) / np.asarray(o - 1, input.dtype))
+            u = samples[:n, :, draws[axis]].unsqueeze(-1)
+            steps = ((session.arange(o - 1, dtype=input.dtype) + u) * alpha).trunc() - (u * alpha).trunc()
+            starts = cat((steps.long(), starts), -1)
+        window = starts.unsqueeze(-1) + session.arange(k)  # (N, C, o, k): this dim's index of every window element
+        shape = [n, c] + [1] * (2 * dims)
+        shape[2 + axis], shape[2 + dims + axis] = o, k
+        term = window.reshape(shape) * stride
+        flat = term if flat is None else flat + term
+        stride *= size
+    flat = flat.expand(n, c, *out, *kernel).reshape(n, c, math.prod(out), math.prod(kernel))  # (N, C, windows, elements)
+    values = planes.reshape(n, c, math.prod(spatial)).gather(2, flat.reshape(n, c, flat.shape[2] * flat.shape[3])).reshape(flat.shape)
+    best, which = values.max(-1)
+    result, indices = best.reshape(n, c, *out), flat.gather(-1, which.unsqueeze(-1)).reshape(n, c, *out)
+    if planes is not input:
+        result, indices = result.squeeze(0), indices.squeeze(0)
+    return (result, indices) if return_indices else result
+
+
+def _checked_samples(samples, input, n, c, dims):
+    """``_random_samples`` as PyTorch checks them, in its words."""
+    if samples.dtype != input.dtype:
+        raise errors.InvalidArgumentError("Expect _random_samples to have the same dtype as input")
+    if samples.ndim != 3:
+        raise errors.InvalidArgumentError(f"Expect _random_samples to have 3 dimensions, got {samples.ndim}")
+    if samples.shape[2] != dims:
+        raise errors.InvalidArgumentError(f"Expect _random_samples.size(2) equals to {dims}; got {samples.shape[2]}.")
+    if samples.shape[1] != c:
+        raise errors.InvalidArgumentError("Expect _random_samples.size(1) equals to input channel size.")
+    if samples.shape[0] < n:
+        raise errors.InvalidArgumentError("Expect _random_samples.size(0) no less then input batch size.")
+    return samples
+
+
 def adaptive_max_pool2d_with_indices(input, output_size, return_indices=True):
     return adaptive_max_pool2d(input, output_size, True)
 

@@ -463,6 +463,37 @@ class LPPool3d(_LPPool):
     _functional = staticmethod(F.lp_pool3d)
 
 
+class FractionalMaxPool2d(Module):
+    """``torch.nn.FractionalMaxPool2d``: ``F.fractional_max_pool2d`` with fresh samples each call, or the fixed
+    ``_random_samples`` (a buffer) where given; ``output_ratio`` between 0 and 1."""
+
+    _dims, _name = 2, "FractionalMaxPool2d"
+
+    def __init__(self, kernel_size, output_size=None, output_ratio=None, return_indices=False, _random_samples=None):
+        super().__init__()
+        sizes = F._pair if self._dims == 2 else F._triple
+        self.kernel_size, self.return_indices = sizes(kernel_size), return_indices
+        self.register_buffer("_random_samples", _random_samples)
+        self.output_size = sizes(output_size) if output_size is not None else None
+        self.output_ratio = ((output_ratio,) * self._dims if isinstance(output_ratio, (int, float)) else tuple(output_ratio)) if output_ratio is not None else None
+        if output_size is None and output_ratio is None:
+            raise ValueError(f"{self._name} requires specifying either an output size, or a pooling ratio")
+        if output_size is not None and output_ratio is not None:
+            raise ValueError("only one of output_size and output_ratio may be specified")
+        if self.output_ratio is not None and not all(0 < r < 1 for r in self.output_ratio):
+            raise ValueError(f"output_ratio must be between 0 and 1 (got {output_ratio})")
+
+    def forward(self, input):
+        return F._fractional_max_pool(self._dims, input, self.kernel_size, self.output_size, self.output_ratio, self.return_indices,
+                                      self._random_samples)
+
+
+class FractionalMaxPool3d(FractionalMaxPool2d):
+    """``torch.nn.FractionalMaxPool3d``: over (T, H, W)."""
+
+    _dims, _name = 3, "FractionalMaxPool3d"
+
+
 class _MaxUnpool(Module):
     """``torch.nn.MaxUnpool1d/2d/3d``: ``forward(input, indices, output_size=None)`` puts each value at its index
     (``MaxPool*``'s with ``return_indices=True``), zeros elsewhere."""
