@@ -455,3 +455,72 @@ def test_adaptive_pooling_to_size_zero_is_empty_and_below_refused_as_torch(sessi
         return
     result = call(F, session.tensor(values))
     assert result.shape == tuple(expected.shape) and result.dtype == np.dtype(str(expected.dtype).removeprefix("torch."))
+
+
+# --- device= on the layers, loss weights as buffers, LinearCrossEntropyLoss -------------------------------------------
+def _layers_taking_device():
+    import inspect
+
+    names = []
+    for name in dir(tnn):
+        layer = getattr(tnn, name)
+        if isinstance(layer, type) and issubclass(layer, tnn.Module) and hasattr(nn, name) and not name.startswith("Lazy"):
+            try:
+                if "device" in inspect.signature(layer.__init__).parameters:
+                    names.append(name)
+            except (TypeError, ValueError):
+                pass
+    return names + ["LSTM", "GRU", "RNN"]  # (torch's take it through **kwargs)
+
+
+_LAYER_ARGS = {"LinearCrossEntropyLoss": (4, 3), "Bilinear": (3, 4, 5), "Linear": (3, 4), "Embedding": (5, 3), "EmbeddingBag": (5, 3), "PReLU": (), "LayerNorm": (4,),
+               "RMSNorm": (4,), "GroupNorm": (2, 4), "MultiheadAttention": (4, 2), "Transformer": (), "TransformerEncoderLayer": (4, 2),
+               "TransformerDecoderLayer": (4, 2), "LSTMCell": (3, 4), "GRUCell": (3, 4), "RNNCell": (3, 4), "LSTM": (3, 4), "GRU": (3, 4), "RNN": (3, 4)}
+
+
+@pytest.mark.parametrize("name", _layers_taking_device())
+def test_every_layer_takes_torchs_device_keyword(session, name):
+    args = _LAYER_ARGS.get(name, (4, 4, 3) if "Conv" in name else (4,))
+    kwargs = {"d_model": 8, "nhead": 2, "num_encoder_layers": 1, "num_decoder_layers": 1, "dim_feedforward": 8} if name == "Transformer" else {}
+    ours = getattr(nn, name)(*args, device="cpu", dtype=gw.float64, **kwargs)  # as model code writes factory_kwargs
+    theirs = getattr(tnn, name)(*args, device="cpu", dtype=torch.float64, **kwargs)
+    assert {k: tuple(p.shape) for k, p in ours.named_parameters()} == {k: tuple(p.shape) for k, p in theirs.named_parameters()}
+    assert all(p.dtype == gw.float64 for p in ours.parameters())
+    with pytest.raises(RuntimeError, match="device type at start of device string: tpu"):
+        getattr(nn, name)(*args, device="tpu", **kwargs)
+
+
+def test_loss_weights_are_buffers_as_torchs(session):
+    weights = np.array([1.0, 2.0, 3.0], dtype=np.float32)
+    for name in ("CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "MultiMarginLoss", "MultiLabelSoftMarginLoss"):
+        ours, theirs = getattr(nn, name)(weight=session.tensor(weights)), getattr(tnn, name)(weight=torch.tensor(weights))
+        assert list(ours.state_dict()) == list(theirs.state_dict()) == ["weight"], name
+    assert list(nn.BCEWithLogitsLoss(pos_weight=session.tensor(weights)).state_dict()) == ["pos_weight"]
+    assert nn.CrossEntropyLoss().weight is None and list(nn.CrossEntropyLoss().state_dict()) == []
+    x, t = np.random.default_rng(4).standard_normal((4, 3)).astype(np.float32), np.array([0, 1, 2, 1])
+    loss = nn.CrossEntropyLoss(weight=session.tensor(weights))
+    loss.load_state_dict({"weight": session.tensor([3.0, 1.0, 1.0])})  # the loaded weights are the ones used
+    expected = tnn.CrossEntropyLoss(weight=torch.tensor([3.0, 1.0, 1.0]))(torch.tensor(x), torch.tensor(t)).item()
+    assert loss(session.tensor(x), session.tensor(t)).item() == pytest.approx(expected, rel=1e-6)
+
+
+@pytest.mark.parametrize("out_features, bias", [((), False), ((), True), ((2,), True)])
+def test_linear_cross_entropy_loss_module_as_torchs(session, out_features, bias):
+    rng = np.random.default_rng(5)
+    ours = nn.LinearCrossEntropyLoss(5, 3, out_features=out_features, bias=bias, dtype=gw.float64, label_smoothing=0.1)
+    theirs = tnn.LinearCrossEntropyLoss(5, 3, out_features=out_features, bias=bias, dtype=torch.float64, label_smoothing=0.1)
+    theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()})
+    assert repr(ours) == repr(theirs) and list(ours.state_dict()) == list(theirs.state_dict())
+    x = rng.standard_normal((4, 5))
+    target = rng.integers(0, 3, (4, *out_features))
+    g, t = ours(session.tensor(x), session.tensor(target)), theirs(torch.tensor(x), torch.tensor(target))
+    g.backward()
+    t.backward()
+    assert g.item() == pytest.approx(t.item(), rel=1e-10)
+    np.testing.assert_allclose(ours.linear.weight.grad.numpy(), theirs.linear.weight.grad.numpy(), rtol=1e-9)
+    with pytest.raises(RuntimeError, match=r"expected weight shape to be \(3,\), got \(2,\)"):
+        nn.LinearCrossEntropyLoss(5, 3, weight=session.ones(2))
+    with pytest.raises(RuntimeError, match="expected label_smoothing to be in range"):
+        nn.LinearCrossEntropyLoss(5, 3, label_smoothing=1.5)
+    options = nn.LinearCrossEntropyOptions(batch_chunk_size=2)  # PyTorch's chunking: taken, the result the same
+    assert ours.__class__(5, 3, options=options).options.batch_chunk_size == 2

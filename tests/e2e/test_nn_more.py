@@ -345,3 +345,46 @@ def test_batch_norm_momentum_none_is_a_cumulative_average_without_a_sync_point(s
     assert ours.num_batches_tracked.item() == 4
     ours.eval(), theirs.eval()
     assert_close(ours(session.tensor(batches[0])), theirs(torch.tensor(batches[0])), rtol=1e-5, atol=1e-5)
+
+
+# --- linear_cross_entropy: cross_entropy of linear's logits, with torch's checks ----------------------------------
+_RNG = np.random.default_rng(31)
+_X, _W, _T = _RNG.standard_normal((4, 5)), _RNG.standard_normal((3, 5)), np.array([0, 2, 1, -100])
+LINEAR_CROSS_ENTROPY = {  # (input, linear_weight, target), keywords; float arrays are leaves that require grad
+    "plain": ((_X, _W, _T), {}),
+    "bias-sum": ((_X, _W, _T), dict(linear_bias=_RNG.standard_normal(3), reduction="sum")),
+    "unbatched": ((_X[0], _W, np.array(2)), {}),
+    "class-weights-smoothing-none": ((_X, _W, _T), dict(weight=_RNG.random(3), label_smoothing=0.1, reduction="none")),
+    "ignore_index": ((_X, _W, np.array([0, 2, 1, 2])), dict(ignore_index=2)),
+    "probabilities": ((_X, _W, _RNG.random((4, 3))), {}),
+    "k-dimensional": ((_X, _RNG.standard_normal((3, 2, 5)), np.array([[0, 1], [2, 2], [1, 0], [0, 0]])), dict(linear_bias=_RNG.standard_normal((3, 2)))),
+    "probabilities-with-ignore_index": ((_X, _W, _RNG.random((4, 3))), dict(ignore_index=1)),
+    "3-d-input": ((_X[None], _W, _T), {}), "in-features-differ": ((_X, _W[:, :4], _T), {}),
+    "bias-shape": ((_X, _W, _T), dict(linear_bias=_RNG.standard_normal(2))),
+    "k-dimensional-unbatched": ((_X[0], _RNG.standard_normal((3, 2, 5)), _T[:1]), {}), "1-d-weight": ((_X, _W[0], _T), {}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LINEAR_CROSS_ENTROPY))
+def test_linear_cross_entropy_matches_torch_values_gradients_and_refusals(session, name):
+    args, keywords = LINEAR_CROSS_ENTROPY[name]
+    outcomes = []
+    for make, functional in ((lambda a, grad: torch.tensor(a, requires_grad=grad), TF), (lambda a, grad: session.tensor(a, requires_grad=grad), F)):
+        leaves = [make(a, a.dtype.kind == "f") for a in args]
+        extra = {k: make(v, k == "linear_bias") if isinstance(v, np.ndarray) else v for k, v in keywords.items()}
+        try:
+            loss = functional.linear_cross_entropy(*leaves, **extra)
+        except RuntimeError as error:
+            outcomes.append(str(error))
+            continue
+        loss.sum().backward()
+        grads = [t.grad for t in leaves + list(extra.values()) if getattr(t, "requires_grad", False)]
+        outcomes.append((loss.detach().numpy(), [g.numpy() for g in grads]))
+    theirs, ours = outcomes
+    if isinstance(theirs, str):
+        assert ours == theirs
+        return
+    np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-10)
+    assert len(ours[1]) == len(theirs[1]) >= 2
+    for g, t in zip(ours[1], theirs[1]):
+        np.testing.assert_allclose(g, t, rtol=1e-9, atol=1e-12)

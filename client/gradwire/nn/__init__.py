@@ -31,7 +31,7 @@ from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .loss import (
     BCELoss, BCEWithLogitsLoss, CTCLoss, CosineEmbeddingLoss, CrossEntropyLoss, GaussianNLLLoss, HingeEmbeddingLoss, HuberLoss, KLDivLoss, L1Loss,
     MarginRankingLoss, MSELoss, MultiLabelSoftMarginLoss, MultiMarginLoss, NLLLoss, PoissonNLLLoss, SmoothL1Loss, SoftMarginLoss, TripletMarginLoss,
-    MultiLabelMarginLoss, TripletMarginWithDistanceLoss,
+    MultiLabelMarginLoss, TripletMarginWithDistanceLoss, LinearCrossEntropyLoss, LinearCrossEntropyOptions,
 )
 from .module import Module, resolve_session
 from .parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter
@@ -55,7 +55,7 @@ __all__ = [
     "Conv3d", "ConvTranspose3d", "MaxPool3d", "AvgPool3d", "AdaptiveAvgPool3d", "BatchNorm3d", "InstanceNorm3d",
     "RMSNorm", "Dropout1d", "Dropout3d", "FeatureAlphaDropout", "LPPool1d", "LPPool2d", "LPPool3d", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d",
     "AdaptiveMaxPool3d", "LocalResponseNorm", "RReLU", "ChannelShuffle", "UpsamplingNearest2d", "UpsamplingBilinear2d", "ZeroPad3d",
-    "ConstantPad3d", "ReflectionPad3d", "ReplicationPad3d", "CircularPad3d", "FractionalMaxPool2d", "FractionalMaxPool3d", "MultiLabelMarginLoss", "TripletMarginWithDistanceLoss", "Buffer",
+    "ConstantPad3d", "ReflectionPad3d", "ReplicationPad3d", "CircularPad3d", "FractionalMaxPool2d", "FractionalMaxPool3d", "LinearCrossEntropyLoss", "LinearCrossEntropyOptions", "MultiLabelMarginLoss", "TripletMarginWithDistanceLoss", "Buffer",
     "UninitializedBuffer", "UninitializedParameter", "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d", "LazyConv1d", "LazyConv2d",
     "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d", "LazyInstanceNorm1d", "LazyInstanceNorm2d",
     "LazyInstanceNorm3d", "LazyLinear", "modules",

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
+
+from .. import errors
+from ..tensor import Tensor
 from . import functional as F
+from .layers import Linear
 from .module import Module
 
 __all__ = ["BCELoss", "BCEWithLogitsLoss", "CTCLoss", "CosineEmbeddingLoss", "CrossEntropyLoss", "GaussianNLLLoss", "HingeEmbeddingLoss", "HuberLoss",
            "KLDivLoss", "L1Loss", "MSELoss", "MarginRankingLoss", "MultiLabelSoftMarginLoss", "MultiMarginLoss", "NLLLoss", "PoissonNLLLoss", "SmoothL1Loss", "SoftMarginLoss", "TripletMarginLoss",
-           "MultiLabelMarginLoss", "TripletMarginWithDistanceLoss"]
+           "MultiLabelMarginLoss", "TripletMarginWithDistanceLoss", "LinearCrossEntropyLoss", "LinearCrossEntropyOptions"]
+
+
+_BUFFERS = ("weight", "pos_weight")  # tensors a loss holds as buffers, as PyTorch's: in its state dict, moved by to()
 
 
 class _Loss(Module):
@@ -16,10 +25,14 @@ class _Loss(Module):
         if size_average is not None or reduce is not None:  # the deprecated forms, honoured as PyTorch's
             reduction = F.legacy_get_string(size_average, reduce)
         self.reduction = reduction
+        # (a list or an array stays a setting, converted at each call as the functional converts it)
+        self._buffered = [name for name in _BUFFERS if name in settings and (settings[name] is None or isinstance(settings[name], Tensor))]
+        for name in self._buffered:
+            self.register_buffer(name, settings.pop(name))
         self._settings = settings
 
     def forward(self, input, target):
-        return self._loss(input, target, reduction=self.reduction, **self._settings)
+        return self._loss(input, target, reduction=self.reduction, **self._settings, **{name: getattr(self, name) for name in self._buffered})
 
 
 class CrossEntropyLoss(_Loss):
@@ -223,3 +236,43 @@ class TripletMarginWithDistanceLoss(_Loss):
     def forward(self, anchor, positive, negative):
         return F.triplet_margin_with_distance_loss(anchor, positive, negative, distance_function=self.distance_function, margin=self.margin,
                                                    swap=self.swap, reduction=self.reduction)
+
+
+@dataclasses.dataclass
+class LinearCrossEntropyOptions:
+    """``torch.nn.LinearCrossEntropyOptions``: PyTorch's chunking of ``linear_cross_entropy`` to save memory. Taken and
+    left aside here: the server makes the logits whole."""
+
+    allow_retain_graph: bool = False
+    batch_chunk_size: int | None = None
+    chunking_method: str | None = "auto"
+    acc_policy: str = "auto"
+    acc_dtype: object = None
+
+
+class LinearCrossEntropyLoss(_Loss):
+    """``F.linear_cross_entropy`` with a ``Linear`` of its own (``linear``, its weight kept 2-D and reshaped to
+    (num_classes, *out_features, in_features) in forward), as ``torch.nn.LinearCrossEntropyLoss``."""
+
+    def __init__(self, in_features, num_classes, *, out_features=(), bias=False, session=None, dtype=None, reduction="mean",
+                 weight=None, ignore_index=None, label_smoothing=0.0, options=None):
+        if weight is not None and tuple(weight.shape) != (num_classes,):
+            raise errors.InvalidArgumentError(f"expected weight shape to be {(num_classes,)}, got {tuple(weight.shape)}")
+        if label_smoothing < 0 or label_smoothing > 1.0:
+            raise errors.InvalidArgumentError(f"expected label_smoothing to be in range [0, 1], got {label_smoothing}")
+        super().__init__(reduction=reduction, weight=weight)
+        self.num_classes, self.out_features = num_classes, out_features
+        self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
+        self.linear = Linear(in_features, math.prod(out_features, start=num_classes), bias=bias, session=session, dtype=dtype)
+        self.options = options
+
+    def forward(self, input, target):
+        linear_weight = self.linear.weight.reshape((self.num_classes, *self.out_features, self.linear.in_features))
+        linear_bias = None if self.linear.bias is None else self.linear.bias.reshape((self.num_classes, *self.out_features))
+        return F.linear_cross_entropy(input, linear_weight, target, linear_bias=linear_bias, weight=self.weight, reduction=self.reduction,
+                                      ignore_index=self.ignore_index, label_smoothing=self.label_smoothing, options=self.options)
+
+    def extra_repr(self):
+        return (f"in_features={self.linear.in_features}, num_classes={self.num_classes}, out_features={self.out_features}, "
+                f"bias={self.linear.bias is not None}, reduction={self.reduction}, ignore_index={self.ignore_index}, "
+                f"label_smoothing={self.label_smoothing}, options={self.options}")

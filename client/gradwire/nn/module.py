@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
+import functools
+import inspect
 import warnings
 
 import numpy as np
@@ -31,10 +33,35 @@ class _IncompatibleKeys(namedtuple("_IncompatibleKeys", ["missing_keys", "unexpe
     __str__ = __repr__
 
 
+def _taking_device(init):
+    """A layer's ``__init__`` that takes PyTorch's ``device=`` too: checked as the factories check it (the parameters
+    are made on the session's device all the same, as its tensors are)."""
+
+    @functools.wraps(init)
+    def __init__(self, *args, device=None, **kwargs):
+        _check_placement(device)
+        init(self, *args, **kwargs)
+
+    signature = inspect.signature(init)
+    parameters = list(signature.parameters.values())
+    at = next((i for i, p in enumerate(parameters) if p.kind is inspect.Parameter.VAR_KEYWORD), len(parameters))
+    parameters.insert(at, inspect.Parameter("device", inspect.Parameter.KEYWORD_ONLY, default=None))
+    __init__.__signature__ = signature.replace(parameters=parameters)
+    return __init__
+
+
 class Module:
     """Base class of all models: subclass it, assign layers and ``Parameter`` s in ``__init__``, write ``forward``."""
 
     training: bool
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None and cls.__module__.startswith("gradwire.nn."):  # the layers: PyTorch's device= beside dtype=
+            parameters = inspect.signature(init).parameters
+            if "dtype" in parameters and "device" not in parameters:
+                cls.__init__ = _taking_device(init)
 
     def __init__(self):
         object.__setattr__(self, "training", True)
