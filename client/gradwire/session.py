@@ -934,10 +934,11 @@ class Session:
         if dtype is None:
             dtype = np.bool_ if isinstance(fill_value, bool) else np.int64 if isinstance(fill_value, int) else defaults.current
         if type(fill_value) is int and not -2**63 <= fill_value < 2**63:  # past int64 (the wire's ints)
-            if as_dtype(dtype).kind in "biu":
-                wide_int(fill_value)  # (past uint64: PyTorch's OverflowError)
-                raise errors.InvalidArgumentError(f"value cannot be converted to type {as_dtype(dtype).name}_t without overflow")
-            fill_value = wide_int(fill_value)
+            wide = wide_int(fill_value)  # (past uint64: PyTorch's OverflowError)
+            if as_dtype(dtype).kind in "iu":
+                name = "int" if as_dtype(dtype) == np.int32 else as_dtype(dtype).name + "_t"  # torch's C++ names
+                raise errors.InvalidArgumentError(f"value cannot be converted to type {name} without overflow")
+            fill_value = wide  # (into bool: True, as PyTorch's)
         return self._factory("full", size, as_dtype(dtype), requires_grad, size=size, fill_value=fill_value)
 
     def arange(self, start, end=None, step=1, dtype=None, requires_grad=False):

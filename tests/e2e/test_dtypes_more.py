@@ -163,7 +163,8 @@ def test_ints_past_int64_go_where_torch_takes_them(session):
              lambda m: m.full((2,), big), lambda m: m.full((2,), big, dtype=m.float32), lambda m: m.full((2,), -big - 1, dtype=m.float32),
              lambda m: m.zeros(2).clamp(max=big), lambda m: m.zeros(2).masked_fill(m.tensor([True, False]), big),
              lambda m: m.zeros(2).masked_fill(m.tensor([True, False]), 2**64), lambda m: m.zeros(2).add(2**64),
-             lambda m: m.zeros(2).add(-big - 1), lambda m: m.tensor([big], dtype=m.float32)]
+             lambda m: m.zeros(2).add(-big - 1), lambda m: m.tensor([big], dtype=m.float32), lambda m: m.full((2,), big, dtype=m.int32),
+             lambda m: m.full((2,), big, dtype=m.bool), lambda m: m.full((2,), big, dtype=m.uint8)]
     for call in calls:
         _same_outcome(call, session)
     x = session.zeros(2)
