@@ -388,3 +388,29 @@ def test_linear_cross_entropy_matches_torch_values_gradients_and_refusals(sessio
     assert len(ours[1]) == len(theirs[1]) >= 2
     for g, t in zip(ours[1], theirs[1]):
         np.testing.assert_allclose(g, t, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("call", [
+    lambda f, m, x, w: f.cross_entropy(x, m.tensor([0, 1, 2, 1]), weight=w), lambda f, m, x, w: f.nll_loss(x, m.tensor([0, 1, 2, 1]), weight=w),
+    lambda f, m, x, w: f.cross_entropy(x, m.tensor([0, 1, 2, 1]), weight=w, label_smoothing=0.1),
+    lambda f, m, x, w: f.binary_cross_entropy(x.sigmoid(), x.detach() * 0 + 0.5, weight=w),
+    lambda f, m, x, w: f.binary_cross_entropy_with_logits(x, x.detach() * 0 + 0.5, weight=w),
+    lambda f, m, x, w: f.binary_cross_entropy_with_logits(x, x.detach() * 0 + 0.5, pos_weight=w),
+    lambda f, m, x, w: f.multi_margin_loss(x, m.tensor([0, 1, 2, 1]), weight=w),
+])
+def test_a_loss_weight_that_requires_grad_is_refused_where_torch_has_no_gradient_for_it(session, call):
+    values, weights = np.random.default_rng(8).standard_normal((4, 3)), np.array([0.5, 1.0, 2.0])
+    with pytest.raises(RuntimeError) as theirs:
+        call(TF, torch, torch.tensor(values, requires_grad=True), torch.tensor(weights, requires_grad=True))
+    with pytest.raises(RuntimeError) as ours:
+        call(F, session, session.tensor(values, requires_grad=True), session.tensor(weights, requires_grad=True))
+    assert str(ours.value) == str(theirs.value)
+    with torch.no_grad(), gw.no_grad():  # no graph, nothing to refuse
+        expected = call(TF, torch, torch.tensor(values), torch.tensor(weights, requires_grad=True))
+        got = call(F, session, session.tensor(values), session.tensor(weights, requires_grad=True))
+    np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-10)
+    probabilities = np.full((4, 3), 1 / 3)  # class probabilities: the weight has a gradient there, in torch and here
+    w, t_w = session.tensor(weights, requires_grad=True), torch.tensor(weights, requires_grad=True)
+    F.cross_entropy(session.tensor(values), session.tensor(probabilities), weight=w).backward()
+    TF.cross_entropy(torch.tensor(values), torch.tensor(probabilities), weight=t_w).backward()
+    np.testing.assert_allclose(w.grad.numpy(), t_w.grad.numpy(), rtol=1e-10)

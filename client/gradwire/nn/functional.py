@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import errors
 from ..floats import is_floating
+from ..grad_mode import is_grad_enabled
 from ..amp.autocast_mode import autocast_op
 from ..tensor import _TENSOR_TYPE_NAMES, Size, Tensor, _op, _op_into, _wrap_dim, cat, stack, where
 
@@ -1074,6 +1075,16 @@ def _legacy_reduction(loss):
     return run
 
 
+def _refuse_grad(function, **arguments):
+    """PyTorch's refusal of a weight that requires grad where its loss has no gradient for it (class weights of the
+    class-index losses, BCE's element weights): at the call, while grad mode is on."""
+    if is_grad_enabled():
+        for name, value in arguments.items():
+            if isinstance(value, Tensor) and value.requires_grad:
+                raise errors.InvalidArgumentError(f"The function '{function}' is not differentiable with respect to argument '{name}'. "
+                                                  "This input cannot have requires_grad True.")
+
+
 def linear_cross_entropy(input, linear_weight, target, *, linear_bias=None, weight=None, reduction="mean", ignore_index=None,
                          label_smoothing=0.0, options=None):
     """``cross_entropy(linear(input, linear_weight, linear_bias), target, ...)``, as ``torch.nn.functional.linear_cross_entropy``
@@ -1124,6 +1135,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
                 f"Expected floating point type for target with class probabilities, got {_TENSOR_TYPE_NAMES.get(dtype, dtype.name)}")
         return _cross_entropy_probabilities(input, _as_probabilities(target, input), weight, reduction, label_smoothing)
     target = _class_indices(target, input)
+    _refuse_grad("nll_loss_forward", weight=weight)
     if weight is None and not label_smoothing:
         return _op("cross_entropy", (input, target), _given(reduction=(reduction, "mean"), ignore_index=(int(ignore_index), -100)))
     class_dim = 1 if input.ndim > 1 else 0
@@ -1164,6 +1176,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     each term weighted by its class's weight and the mean taken over the weights, as PyTorch's."""
     _check_reduction(reduction)
     target = _class_indices(target, input)
+    _refuse_grad("nll_loss_forward", weight=weight)
     if weight is None:
         return _op("nll_loss", (input, target), _given(reduction=(reduction, "mean"), ignore_index=(int(ignore_index), -100)))
     class_dim = 1 if input.ndim > 1 else 0
@@ -1212,6 +1225,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     target = _as_probabilities(target, input)
     if target._shape is not None and input._shape is not None and target._shape != input._shape:
         raise ValueError(f"Target size ({Size(target._shape)}) must be the same as input size ({Size(input._shape)})")
+    _refuse_grad("binary_cross_entropy_with_logits", weight=weight, pos_weight=pos_weight)
     if pos_weight is None:
         losses = _op("binary_cross_entropy_with_logits", (input, target), _given(reduction=(reduction if weight is None else "none", "mean")))
     else:
@@ -1234,6 +1248,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     if target._shape is not None and input._shape is not None and target._shape != input._shape:
         raise ValueError(f"Using a target size ({Size(target._shape)}) that is different to the input size ({Size(input._shape)}) is "
                          "deprecated. Please ensure they have the same size.")
+    _refuse_grad("binary_cross_entropy", weight=weight)
     if weight is None:
         return _op("binary_cross_entropy", (input, target), _given(reduction=(reduction, "mean")))
     losses = _op("binary_cross_entropy", (input, target), {"reduction": "none"})
@@ -1434,6 +1449,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     _check_reduction(reduction)
     if p not in (1, 2):
         raise errors.InvalidArgumentError("only p == 1 and p == 2 supported")
+    _refuse_grad("multi_margin_loss", weight=weight)
     target = _as_target(target, input)
     scores = input if input.ndim == 2 else input.unsqueeze(0)
     labels = target.reshape(-1, 1)
