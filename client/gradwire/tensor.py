@@ -928,6 +928,7 @@ class Tensor:
                     f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with {len(value._shape)} dimension(s)."
                 )
             return where(mask, value.to(self.dtype) if value._dtype != self._dtype else value, self)
+        _check_fill(value, self._dtype)
         return _op("masked_fill", (self, mask), {"value": value})
 
     def argmax(self, dim=None, keepdim=False):
@@ -1402,9 +1403,8 @@ class Tensor:
         refused, as PyTorch's fill_ refuses it where its x[...] = v stores inf)."""
         if type(value) is int and not -2**63 <= value < 2**64:  # PyTorch's Scalar takes an int64 or a uint64
             wide_int(value)  # (its OverflowError)
-        if type(value) in (int, float) and self._dtype is not None and self._shape is not None and _fill_overflows(value, self._dtype, self._shape):
-            name = "int" if self._dtype == int32 else _CPP_TYPE_NAMES[self._dtype] if self._dtype.kind == "f" else self._dtype.name + "_t"
-            raise errors.InvalidArgumentError(f"value cannot be converted to type {name} without overflow")
+        if self._shape is not None:
+            _check_fill(value, self._dtype, self._shape)
         self[...] = wide_int(value) if type(value) is int and value >= 2**63 else value  # (x[...] = v takes an int64 only)
         return self
 
@@ -1462,9 +1462,11 @@ class Tensor:
 
     def index_fill(self, dim, index, value):
         """``value`` in the slices along ``dim`` at ``index``, as ``torch.index_fill``."""
+        _check_fill(value, self._dtype)  # (before the mask is made)
         return self.masked_fill(self._index_mask(dim, index), value)
 
     def index_fill_(self, dim, index, value):
+        _check_fill(value, self._dtype)
         return self.masked_fill_(self._index_mask(dim, index), value)
 
     def _index_mask(self, dim, index):
@@ -1527,6 +1529,7 @@ class Tensor:
             return self.copy_(source.masked_fill(mask, value))
         if isinstance(mask, Tensor) and mask._dtype is not None and mask._dtype != bool_:
             raise errors.InvalidArgumentError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask._dtype.name}")
+        _check_fill(value, self._dtype)
         return _op_into("masked_fill", self, (mask,), {"value": value})
 
     def pow_(self, exponent):
@@ -2678,12 +2681,21 @@ _CPP_TYPE_NAMES = {float16: "c10::Half", float32: "float", float64: "double", bf
                    uint8: "unsigned char", bool_: "bool"}
 
 
+def _check_fill(value, dtype, shape=None):
+    """Refuse, in PyTorch's words, a Python number that PyTorch's fill (``fill_``, ``full``: ``shape`` given;
+    ``masked_fill``, ``index_fill``: None) refuses for ``dtype``; anything else passes."""
+    if type(value) in (int, float) and dtype is not None and _fill_overflows(value, dtype, shape):
+        name = "int" if dtype == int32 else _CPP_TYPE_NAMES[dtype] if dtype.kind == "f" else dtype.name + "_t"
+        raise errors.InvalidArgumentError(f"value cannot be converted to type {name} without overflow")
+
+
 def _fill_overflows(value, dtype, shape) -> bool:
-    """Whether PyTorch's ``fill_`` refuses the number ``value`` for a tensor of ``dtype`` and ``shape``: a float past the
-    dtype's range (inf and NaN go in; float16 takes anything into a single element, as inf), or, for an integer dtype,
-    a number outside it (a negative int wraps into an unsigned dtype; a float must lie within the range itself)."""
+    """Whether PyTorch's fill refuses the number ``value`` for ``dtype``: a float past the dtype's range (inf and NaN go
+    in; a ``fill_`` or ``full`` of one float16 element takes anything, as inf), or, for an integer dtype, a number
+    outside it (a negative int wraps into an unsigned dtype; a float must lie within the range itself)."""
     if dtype.kind == "f":
-        return not (dtype == float16 and math.prod(shape) == 1) and math.isfinite(value) and abs(value) > float(np.finfo(dtype).max)
+        one_half = dtype == float16 and shape is not None and math.prod(shape) == 1
+        return not one_half and math.isfinite(value) and abs(value) > float(np.finfo(dtype).max)
     if dtype.kind not in "iu":
         return False
     limits = np.iinfo(dtype)

@@ -150,6 +150,23 @@ def test_fill_refuses_a_number_past_the_dtype_at_the_call_as_torch(session, dtyp
             session.zeros(2, dtype=getattr(gw, dtype)).fill_(1e40)
 
 
+@pytest.mark.parametrize("make", [
+    lambda m, n, v, dt: m.zeros(n, dtype=dt).masked_fill(m.ones(n, dtype=m.bool), v),
+    lambda m, n, v, dt: m.zeros(n, dtype=dt).masked_fill_(m.ones(n, dtype=m.bool), v),
+    lambda m, n, v, dt: m.zeros(n, dtype=dt).index_fill(0, m.tensor([0]), v), lambda m, n, v, dt: m.full((n,), v, dtype=dt),
+    lambda m, n, v, dt: m.zeros(3, dtype=dt).new_full((n,), v), lambda m, n, v, dt: m.full_like(m.zeros(n, dtype=dt), v),
+], ids=["masked_fill", "masked_fill_", "index_fill", "full", "new_full", "full_like"])
+def test_fills_refuse_an_overflowing_number_at_the_call_as_torch(session, make):
+    # masked_fill and index_fill refuse 1e10 for float16 however many elements; full of one float16 element takes it as
+    # inf (as fill_ does): PyTorch's rules, refused before anything is sent
+    for size in (1, 2):
+        for value in (1e10, 70000, 65519.0, 300, -1, float("inf")):
+            for dtype in ("float16", "uint8", "float32"):
+                _same_outcome(lambda m: make(m, size, value, getattr(m, dtype)), session)
+    with pytest.raises(RuntimeError, match=r"^value cannot be converted to type c10::Half without overflow$"):  # at the call
+        make(_Both(session), 2, 1e10, gw.float16)
+
+
 def test_a_clamp_bound_past_a_float_dtype_is_refused_as_torch(session):
     for call in (lambda m: m.zeros(2, dtype=m.float16).clamp(max=1e10), lambda m: m.zeros(2, dtype=m.float16).clamp_min(-1e10),
                  lambda m: m.zeros(2).clamp(max=1e40), lambda m: m.zeros(2, dtype=m.float16).clamp_(max=70000),

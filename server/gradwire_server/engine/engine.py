@@ -838,8 +838,11 @@ class Engine:
         if dtype is None:
             dtype = np.bool_ if isinstance(fill_value, bool) else np.int64 if isinstance(fill_value, int) else DEFAULT_FLOAT
         dtype = parse_dtype(dtype)
-        fill_value = checked_fill(fill_value, dtype)  # 300 into uint8 or 1e40 into float32 is refused, -1 wraps, as PyTorch's
-        return self._leaf(self.xp.full(_size_args((size,)), fill_value, dtype=dtype), requires_grad)
+        size = _size_args((size,))
+        if dtype != np.float16 or math.prod(size) != 1:  # (one float16 element takes anything, as inf, as PyTorch's)
+            fill_value = checked_fill(fill_value, dtype)  # 300 into uint8 or 1e40 into float32 is refused, -1 wraps, as PyTorch's
+        with np.errstate(over="ignore"):
+            return self._leaf(self.xp.full(size, fill_value, dtype=dtype), requires_grad)
 
     def arange(self, start, end=None, step=1, dtype=None, requires_grad=False):
         if end is None:
