@@ -213,6 +213,11 @@ def is_shared(self) -> bool:
     return True
 
 
+def to_dense(self, dtype=None, *, masked_grad=None):
+    """The tensor itself (every gradwire tensor is dense), or ``to(dtype)``, as ``torch.Tensor.to_dense`` of a strided one."""
+    return self if dtype is None else self.to(dtype)
+
+
 def nonzero_static(self, *, size, fill_value=-1):
     """``nonzero()`` cut or padded to ``size`` rows (the padding rows all ``fill_value``), as ``torch.nonzero_static``:
     its shape is known before its values."""
@@ -273,7 +278,7 @@ _METHODS = {
     "new": new, "new_empty_strided": new_empty_strided, "resize_": resize_, "resize_as_": resize_as_, "narrow_copy": narrow_copy,
     "unsafe_chunk": unsafe_chunk, "unsafe_split": unsafe_split, "unsafe_split_with_sizes": unsafe_split_with_sizes,
     "pin_memory": pin_memory, "is_pinned": is_pinned, "share_memory_": share_memory_, "is_shared": is_shared, "is_inference": is_inference,
-    "nonzero_static": nonzero_static,
+    "nonzero_static": nonzero_static, "to_dense": to_dense,
     "apply_": apply_, "map_": map_,
 }
 for _name, _method in _METHODS.items():

@@ -686,3 +686,10 @@ def test_deprecated_functions_and_aten_ops_as_torch_with_its_warnings(session, n
     else:
         assert ours[0] == theirs[0]
         np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-6)
+
+
+def test_to_dense_of_a_dense_tensor_is_itself_as_torch(session):
+    x = session.ones(2, requires_grad=True)
+    assert x.to_dense() is x and torch.ones(2).to_dense() is not None
+    y = x.to_dense(gw.float64)
+    assert y.dtype == gw.float64 and y.grad_fn is not None and not y.is_leaf
