@@ -524,3 +524,18 @@ def test_linear_cross_entropy_loss_module_as_torchs(session, out_features, bias)
         nn.LinearCrossEntropyLoss(5, 3, label_smoothing=1.5)
     options = nn.LinearCrossEntropyOptions(batch_chunk_size=2)  # PyTorch's chunking: taken, the result the same
     assert ours.__class__(5, 3, options=options).options.batch_chunk_size == 2
+
+
+@pytest.mark.parametrize("call", [
+    lambda f, m: f.interpolate(m.ones(1, 1, 4), scale_factor=2, mode="bogus"), lambda f, m: f.interpolate(m.ones(1, 1, 4, 4), scale_factor=2, mode="bogus"),
+    lambda f, m: f.interpolate(m.ones(1, 1, 4, 4, 4, 4), scale_factor=2), lambda f, m: f.interpolate(m.ones(1, 1, 4), scale_factor=2, align_corners=True),
+    lambda f, m: f.unfold(m.ones(1, 1, 2, 2), kernel_size=3), lambda f, m: f.unfold(m.ones(1, 1, 5, 5), kernel_size=3, dilation=3),
+    lambda f, m: f.unfold(m.ones(1, 2, 2), kernel_size=3, padding=(1, 0)), lambda f, m: f.pad(m.ones(1, 1, 2), (1, 1), mode="bogus"),
+    lambda f, m: f.dropout(m.ones(2), p=1.5), lambda f, m: f.dropout2d(m.ones(1, 2, 2), p=-1), lambda f, m: f.alpha_dropout(m.ones(2), p=2.0),
+])
+def test_functional_refusals_are_torchs_class_and_words_at_the_call(session, call):
+    with pytest.raises(Exception) as theirs:
+        call(TF, torch)
+    with pytest.raises(type(theirs.value)) as ours:  # ValueError where torch's is, NotImplementedError, RuntimeError
+        call(F, session)
+    assert str(ours.value) == str(theirs.value)

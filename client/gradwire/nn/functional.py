@@ -386,6 +386,14 @@ def adaptive_avg_pool1d(input, output_size):
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     """Every sliding block of an (N, C, H, W) (or (C, H, W)) input as a column of an (N, C*kh*kw, L) output, as
     ``torch.nn.functional.unfold`` (im2col; its gradient is ``fold``)."""
+    if input.ndim in (3, 4):  # too small a plane for one block: PyTorch's refusal, at the call
+        (h, w), (kh, kw), (dh, dw), (ph, pw), (sh, sw) = input.shape[-2:], *(_pair(v) for v in (kernel_size, dilation, padding, stride))
+        if min(kh, kw, dh, dw, sh, sw) > 0:
+            blocks = [int((n + 2 * p - (d * (k - 1) + 1)) / s) + 1 for n, k, d, p, s in ((h, kh, dh, ph, sh), (w, kw, dw, pw, sw))]  # (C's division)
+            if min(blocks) < 1:
+                raise errors.InvalidArgumentError(
+                    f"Given input with spatial size ({h}, {w}), kernel_size=({kh}, {kw}), dilation=({dh}, {dw}), padding=({ph}, {pw}), "
+                    f"calculated shape of the array of sliding blocks as ({blocks[0]}, {blocks[1]}), but its components must be at least one.")
     return _op("im2col", (input,), {"kernel_size": _pair(kernel_size), "dilation": _pair(dilation), "padding": _pair(padding),
                                     "stride": _pair(stride)})
 
@@ -591,7 +599,7 @@ def dropout(input, p=0.5, training=True, inplace=False):
     The mask is drawn on the server from the session's generator, so ``manual_seed`` makes it reproducible.
     """
     if not 0.0 <= p <= 1.0:
-        raise errors.InvalidArgumentError(f"dropout probability has to be between 0 and 1, but got {p}")
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0.0:
         return input
     return _activation("dropout", input, _given(p=(float(p), 0.5)), inplace)  # the server draws the samples
@@ -601,7 +609,7 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
     """Zero whole channels (dim 1 of (N, C, H, W), dim 0 of (C, H, W)) with probability ``p``, scaling the
     others by 1 / (1 - p), as ``torch.nn.functional.dropout2d``: a channel mask from the session's generator."""
     if not 0.0 <= p <= 1.0:
-        raise errors.InvalidArgumentError(f"dropout probability has to be between 0 and 1, but got {p}")
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0.0:
         return input
     if input.ndim not in (3, 4):
@@ -618,7 +626,7 @@ def alpha_dropout(input, p=0.5, training=False, inplace=False):
     element becomes SELU's negative saturation value, then an affine map restores the statistics; the identity
     unless ``training``. The mask is drawn from the session's seeded generator."""
     if not 0.0 <= p <= 1.0:
-        raise errors.InvalidArgumentError(f"dropout probability has to be between 0 and 1, but got {p}")
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0.0:
         return input
     if p == 1.0:
@@ -1564,9 +1572,12 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     spatial = input.ndim - 2
     if mode in _NEEDS_DIMS and input.ndim != _NEEDS_DIMS[mode]:
         raise errors.UnimplementedError(f"Got {input.ndim}D input, but {mode} mode needs {_NEEDS_DIMS[mode]}D input")
+    if mode == "lanczos":  # (PyTorch 2.13's newest mode)
+        raise errors.UnimplementedError("interpolate: mode 'lanczos' is not supported (nearest, nearest-exact, area; linear on 3-D, "
+                                        "bilinear and bicubic on 4-D, trilinear on 5-D)")
     if spatial not in (1, 2, 3) or mode not in ("nearest", "nearest-exact", "area", *_NEEDS_DIMS):
-        raise errors.UnimplementedError(f"interpolate: mode {mode!r} on a {input.ndim}-D input is not supported "
-                                        "(nearest, nearest-exact, area; linear on 3-D, bilinear and bicubic on 4-D, trilinear on 5-D)")
+        raise errors.UnimplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.ndim}D) for the modes: "
+                                        f"nearest | linear | bilinear | bicubic | trilinear | lanczos | area | nearest-exact (got {mode})")
     if antialias:
         raise errors.UnimplementedError("interpolate: antialias is not supported")
     if size is not None and scale_factor is not None:  # PyTorch's ValueErrors, in its words
@@ -1583,7 +1594,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
                          f"{dims} and scale_factor of shape {tuple(scale_factor)}. Please provide input tensor in (N, C, d1, d2, ...,dK) "
                          "format and scale_factor in (s1, s2, ...,sK) format.")
     if mode in ("nearest", "nearest-exact", "area") and align_corners is not None:
-        raise errors.InvalidArgumentError("align_corners option can only be set with the interpolating modes: linear | bilinear | bicubic | trilinear")
+        raise ValueError("align_corners option can only be set with the interpolating modes: linear | bilinear | bicubic | trilinear")
     sizes_in = input.shape[2:]
     if size is not None:
         sizes_out = (size,) * spatial if isinstance(size, int) else tuple(size)
@@ -1797,7 +1808,7 @@ def pad(input, pad, mode="constant", value=None):
     if mode == "constant":
         return _op("pad", (input,), {"pad": pad, **_given(value=(value, None))})
     if mode not in ("reflect", "replicate", "circular"):
-        raise errors.InvalidArgumentError(f"Unrecognised padding mode {mode}")
+        raise errors.UnimplementedError(f"Unrecognised padding mode {mode}")
     out = input
     for k in range(len(pad) // 2):
         before, after = pad[2 * k], pad[2 * k + 1]
