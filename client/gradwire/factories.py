@@ -141,7 +141,7 @@ def logspace(start, end, steps, base=10.0, dtype=None, requires_grad=False, *, s
     if steps < 0:
         raise InvalidArgumentError("number of steps must be non-negative")
     session = resolve_session(session)
-    session._check_made_here("logspace", steps, as_dtype(dtype) if dtype is not None else defaults.current)
+    session._check_made_here("a logspace tensor", steps, as_dtype(dtype) if dtype is not None else defaults.current)
     exponents = np.linspace(float(start), float(end), steps, dtype=np.float64)
     values = np.power(float(base), exponents).astype(as_dtype(dtype) if dtype is not None else defaults.current)
     return session.tensor(values, requires_grad=requires_grad)
@@ -188,7 +188,7 @@ def _window(name, window_length, periodic, dtype, requires_grad, session, formul
     if dtype.kind not in "fV":
         raise InvalidArgumentError(f"{name} expects floating point dtypes, got: {dtype}")
     session = resolve_session(session)
-    session._check_made_here(name, window_length, dtype)
+    session._check_made_here(f"a {name} tensor", window_length, dtype)
     if window_length <= 1:
         values = np.ones(window_length)
     else:

@@ -847,14 +847,15 @@ class Session:
         # cut mid-way, the upload is sent again whole; the server binds the copy that arrives last
         self._retrying(lambda: self._upload_raw(chunks(), metadata=self._metadata))
 
-    def _check_made_here(self, name, elements, dtype):
-        """Refuse, before the client computes it, a tensor of ``elements`` that the server's limits would refuse on
-        upload (linspace, logspace and the windows are computed here), in the server's words."""
+    def _check_made_here(self, what, elements, dtype):
+        """Refuse, before the client computes it, a tensor (``what``: "a linspace tensor") of ``elements`` that the server's
+        limits would refuse (linspace, logspace, the windows and the index arrays of interpolate, pad, repeat_interleave
+        are computed here, from numbers a user gives), in the server's words."""
         limits = self.limits
         if limits.max_tensor_elements and elements > limits.max_tensor_elements:
-            raise errors.ResourceExhaustedError(f"max_tensor_elements limit: a {name} tensor of {elements} elements exceeds {limits.max_tensor_elements}")
+            raise errors.ResourceExhaustedError(f"max_tensor_elements limit: {what} of {elements} elements exceeds {limits.max_tensor_elements}")
         if limits.max_session_bytes and elements * dtype.itemsize > limits.max_session_bytes:
-            raise errors.ResourceExhaustedError(f"max_session_bytes limit: a {name} tensor of {elements * dtype.itemsize} bytes "
+            raise errors.ResourceExhaustedError(f"max_session_bytes limit: {what} of {elements * dtype.itemsize} bytes "
                                                 f"exceeds the {limits.max_session_bytes} a session may hold")
 
     def _check_dtype(self, dtype):
@@ -970,7 +971,7 @@ class Session:
         if steps < 0:
             raise errors.InvalidArgumentError("number of steps must be non-negative")
         dtype = as_dtype(dtype) if dtype is not None else defaults.current
-        self._check_made_here("linspace", steps, dtype)
+        self._check_made_here("a linspace tensor", steps, dtype)
         if floats.is_bfloat16(dtype) and steps > 1:  # PyTorch's bfloat16 kernel rounds the step, each product and each sum
             wide = np.float32
             first, last = np.float32(start).astype(dtype).astype(wide), np.float32(end).astype(dtype).astype(wide)
@@ -1009,7 +1010,7 @@ class Session:
         if row < 0 or col < 0:
             raise errors.InvalidArgumentError(f"row must be non-negative, got{row}" if row < 0 else f"col must be non-negative, got{col}")
         dtype = as_dtype(dtype) if dtype is not None else np.dtype(np.int64)
-        self._check_made_here("tril_indices" if indices is np.tril_indices else "triu_indices", 2 * row * col, dtype)  # (at most)
+        self._check_made_here(f"a {'tril' if indices is np.tril_indices else 'triu'}_indices tensor", 2 * row * col, dtype)  # (at most)
         return self.tensor(np.stack(indices(row, offset, col)).astype(dtype).reshape(2, -1))
 
     def eye(self, n, m=None, dtype=None, requires_grad=False):

@@ -1755,12 +1755,15 @@ class Tensor:
         ``torch.repeat_interleave``: an int, or a tensor of counts, one per element (read here: a sync point, as the
         output's size depends on them); ``t.repeat_interleave()`` alone: each index repeated ``t[index]`` times."""
         if repeats is None:  # torch.repeat_interleave(counts): the indices, each as often as its count
-            return self._session.tensor(np.repeat(np.arange(self.numel()), self._repeat_counts(self.numel())))
+            counts = self._repeat_counts(self.numel())
+            self._session._check_made_here("a repeat_interleave tensor", int(counts.sum()), int64)  # (the index is made here)
+            return self._session.tensor(np.repeat(np.arange(self.numel()), counts))
         x = self.reshape(-1) if dim is None else self
         dim = 0 if dim is None else _wrap_dim(dim, x.ndim)
         if isinstance(repeats, Tensor):
             counts = repeats._repeat_counts(x.shape[dim] if x.ndim else 1, dim)
             if counts.size != 1:
+                x._session._check_made_here("the output of repeat_interleave", int(counts.sum()) * (x.numel() // max(x.shape[dim], 1)), x.dtype)
                 return x[(slice(None),) * dim + (np.repeat(np.arange(x.shape[dim]), counts),)]
             repeats = int(counts[0])
         if repeats < 0:

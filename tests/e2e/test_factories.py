@@ -184,11 +184,18 @@ def test_session_logspace_as_torch(session):
 
 
 @pytest.mark.parametrize("make", [lambda s: s.linspace(0, 1, 2**40), lambda s: s.linspace(0, 1, 2**63), lambda s: s.logspace(0, 1, 2**40),
-                                  lambda s: gw.hann_window(2**40, session=s), lambda s: s.tril_indices(2**20, 2**20)],
-                         ids=["linspace", "linspace-2**63", "logspace", "hann_window", "tril_indices"])
+                                  lambda s: gw.hann_window(2**40, session=s), lambda s: s.tril_indices(2**20, 2**20),
+                                  lambda s: s.tensor([2, 10**12]).repeat_interleave(), lambda s: s.ones(2).repeat_interleave(s.tensor([3, 10**12])),
+                                  lambda s: gw.nn.functional.interpolate(s.ones(1, 1, 4, 4), size=(10**6, 10**6)),
+                                  lambda s: gw.nn.functional.interpolate(s.ones(1, 1, 4), scale_factor=10**12, mode="linear"),
+                                  lambda s: gw.nn.functional.pad(s.ones(1, 1, 4), (10**12, 0), mode="replicate"),
+                                  lambda s: gw.nn.functional.affine_grid(s.zeros(1, 2, 3), (1, 1, 10**6, 10**6), align_corners=False)],
+                         ids=["linspace", "linspace-2**63", "logspace", "hann_window", "tril_indices", "repeat_interleave-counts",
+                              "repeat_interleave-repeats", "interpolate-size", "interpolate-scale", "pad-replicate", "affine_grid"])
 def test_a_factory_computed_by_the_client_is_refused_past_the_servers_limits_before_it_is_computed(session, make):
-    # the client computes these and uploads them: past the server's max_tensor_elements it must not try (linspace of
-    # 2**40 steps wanted 8 TiB of the client's memory; of 2**63, gave an empty tensor)
-    with pytest.raises(gw.ResourceExhaustedError, match="max_tensor_elements limit: a (linspace|logspace|hann_window|tril_indices) tensor of"):
+    # the client computes these (or their index arrays) from numbers the user gives: past the server's
+    # max_tensor_elements it must not try (linspace of 2**40 steps wanted 8 TiB of the client's memory; of 2**63, gave
+    # an empty tensor; interpolate to 10**6 x 10**6 made index arrays the server would refuse to use)
+    with pytest.raises(gw.ResourceExhaustedError, match="max_tensor_elements limit: (a|the output of) [a-z_]+( tensor)? of"):
         make(session)
     assert session.linspace(0, 1, 3).tolist() == [0.0, 0.5, 1.0]

@@ -1603,6 +1603,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         factors = (scale_factor,) * spatial if isinstance(scale_factor, (int, float)) else tuple(scale_factor)
         sizes_out = tuple(int(math.floor(n * f)) for n, f in zip(sizes_in, factors))
         scales = [None if recompute_scale_factor else f for f in factors]
+    input._session._check_made_here("the output of interpolate", math.prod(input.shape[:2]) * math.prod(sizes_out), input.dtype)
     if mode == "area":
         return (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d)[spatial - 1](input, sizes_out)
     out = input
@@ -1682,6 +1683,7 @@ def affine_grid(theta, size, align_corners=None):
         raise ValueError(f"Expected non-zero, positive output size. Got {size}")
     if theta.shape[0] != size[0]:
         raise errors.InvalidArgumentError(f"affine_grid: theta holds {theta.shape[0]} matrices for a size of batch {size[0]}")
+    theta._session._check_made_here("the output of affine_grid", math.prod(size[:1] + size[2:]) * k, theta.dtype)
     axes = [_linspace_from_neg_one(n, align_corners) for n in size[2:]]
     base = np.stack(list(np.meshgrid(*axes, indexing="ij"))[::-1] + [np.ones(size[2:])], axis=-1)  # (..., H, W, k + 1): x, y[, z], 1
     base = theta._session.tensor(base.reshape(1, -1, k + 1), dtype=theta.dtype)
@@ -1809,6 +1811,9 @@ def pad(input, pad, mode="constant", value=None):
         return _op("pad", (input,), {"pad": pad, **_given(value=(value, None))})
     if mode not in ("reflect", "replicate", "circular"):
         raise errors.UnimplementedError(f"Unrecognised padding mode {mode}")
+    padded = [n + pad[2 * (input.ndim - 1 - d)] + pad[2 * (input.ndim - 1 - d) + 1] if input.ndim - 1 - d < len(pad) // 2 else n
+              for d, n in enumerate(input.shape)]
+    input._session._check_made_here("the output of pad", math.prod(padded), input.dtype)
     out = input
     for k in range(len(pad) // 2):
         before, after = pad[2 * k], pad[2 * k + 1]
