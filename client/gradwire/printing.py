@@ -40,18 +40,30 @@ def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=N
 _DEFAULT_DTYPES = {np.dtype(np.int64), np.dtype(np.bool_)}  # and the default float dtype (float32 unless set), and its complex
 
 
-def tensor_repr(values: np.ndarray, suffixes: list[str]) -> str:
-    """``tensor(...)`` of ``values``, then ``suffixes`` (``grad_fn=<...>``, ``requires_grad=True``) after the dtype."""
+def summarized(shape) -> bool:
+    """Whether a tensor of ``shape`` prints summarized (its first and last ``EDGEITEMS`` along each long dim)."""
+    return math.prod(shape) > THRESHOLD
+
+
+def edges(shape) -> list[tuple[int, list[int]]]:
+    """(dim, indices) for every dim of ``shape`` that a summarized print cuts: the values it shows, fetched alone."""
+    return [(d, [*range(EDGEITEMS), *range(n - EDGEITEMS, n)]) for d, n in enumerate(shape) if n > 2 * EDGEITEMS]
+
+
+def tensor_repr(values: np.ndarray, suffixes: list[str], shape=None) -> str:
+    """``tensor(...)`` of ``values``, then ``suffixes`` (``grad_fn=<...>``, ``requires_grad=True``) after the dtype.
+    With ``shape``, ``values`` are only what a summarized print of a tensor of that shape shows (``edges``)."""
     prefix = "tensor("
     indent = len(prefix)
-    if values.size == 0:
+    shape = tuple(values.shape) if shape is None else tuple(shape)
+    if math.prod(shape) == 0:
         body = "[]"
-        extra = [] if values.ndim == 1 else [f"size={tuple(values.shape)}"]
+        extra = [] if len(shape) == 1 else [f"size={shape}"]
     else:
-        summarize = values.size > THRESHOLD
-        shown = _summarized(values) if summarize else values
+        summarize = summarized(shape)
+        shown = _summarized(values) if summarize and values.shape == shape else values
         formatter = _ComplexFormatter(shown) if values.dtype.kind == "c" else _Formatter(shown)
-        body = _nested(values, indent, summarize, formatter)
+        body = _nested(values, indent, summarize, formatter, shape)
         extra = []
     if values.dtype != defaults.current and values.dtype != _complex_of(defaults.current) and (
             values.dtype not in _DEFAULT_DTYPES or values.size == 0):  # an empty tensor names int64 and bool too, as PyTorch's
@@ -120,20 +132,22 @@ def _summarized(values: np.ndarray) -> np.ndarray:
     return np.stack([_summarized(values[i]) for i in rows])
 
 
-def _nested(values: np.ndarray, indent: int, summarize: bool, formatter: _Formatter) -> str:
+def _nested(values: np.ndarray, indent: int, summarize: bool, formatter: _Formatter, shape) -> str:
+    """``values`` nested as PyTorch prints them; ``shape`` the tensor's (``values`` may hold only its edges: each cut
+    dim then has 2 * EDGEITEMS rows, its first and last)."""
     if values.ndim == 0:
         return formatter.format(values.item())
     if values.ndim == 1:
-        return _vector(values, indent, summarize, formatter)
-    long = summarize and len(values) > 2 * EDGEITEMS
+        return _vector(values, indent, summarize and shape[0] > 2 * EDGEITEMS, formatter)
+    long = summarize and shape[0] > 2 * EDGEITEMS
     rows = list(range(EDGEITEMS)) + [None] + list(range(len(values) - EDGEITEMS, len(values))) if long else range(len(values))
-    slices = ["..." if i is None else _nested(values[i], indent + 1, summarize, formatter) for i in rows]
+    slices = ["..." if i is None else _nested(values[i], indent + 1, summarize, formatter, shape[1:]) for i in rows]
     return "[" + ("," + "\n" * (values.ndim - 1) + " " * (indent + 1)).join(slices) + "]"
 
 
-def _vector(values: np.ndarray, indent: int, summarize: bool, formatter: _Formatter) -> str:
+def _vector(values: np.ndarray, indent: int, cut: bool, formatter: _Formatter) -> str:
     per_line = max(1, (LINEWIDTH - indent) // (formatter.width + 2))
-    if summarize and len(values) > 2 * EDGEITEMS:
+    if cut:
         items = [formatter.format(v) for v in values[:EDGEITEMS].tolist()] + [" ..."]
         items += [formatter.format(v) for v in values[-EDGEITEMS:].tolist()]
     else:

@@ -20,6 +20,7 @@ from .floats import is_floating, is_inexact
 from . import defaults, errors
 from .amp import autocast_mode as _amp
 from .grad_mode import is_grad_enabled, no_grad
+from . import printing
 from .printing import tensor_repr
 from .shapes import explicit_einsum, index_shape, infer, promote
 from .wire import Handle, IndexKey, wide_int
@@ -683,7 +684,14 @@ class Tensor:
 
     def __repr__(self):
         suffixes = [f"grad_fn=<{self.grad_fn.name()}>"] if not self._is_leaf else ["requires_grad=True"] if self._requires_grad else []
-        return tensor_repr(self._values(), suffixes)
+        shape = tuple(self.shape)
+        if not printing.summarized(shape):
+            return tensor_repr(self._values(), suffixes)
+        shown = self.detach()  # a summarized print shows the edges alone: only they are downloaded, not the whole tensor
+        with no_grad():
+            for dim, index in printing.edges(shape):
+                shown = shown.index_select(dim, self._session.tensor(index))
+        return tensor_repr(shown._values(), suffixes, shape)
 
     __hash__ = object.__hash__
 

@@ -569,6 +569,9 @@ _PRINTED = {  # torch's number formats, widths, summaries of large tensors, line
     "3-d": (_RNG.standard_normal((3, 4, 5)) * 1000).astype(np.float32),
     "summarized vector": np.arange(2000.0, dtype=np.float32),
     "summarized matrix": _RNG.standard_normal((40, 50)).astype(np.float32),
+    "summarized, one short dim": (_RNG.standard_normal((3, 700)) * 100).astype(np.float32),
+    "summarized 3-d, a dim of one": _RNG.integers(-50, 50, (30, 40, 1)),
+    "summarized 3-d": _RNG.standard_normal((11, 12, 13)),
     "empty": np.zeros((0, 3), np.float32),
 }
 
@@ -579,6 +582,16 @@ def test_a_tensor_prints_as_in_torch(session, case):
     values = values.astype(np.float32) if values.dtype == np.float64 and case != "float64" else values
     assert repr(session.tensor(values)) == repr(torch.from_numpy(values.copy()))
     assert str(session.tensor(values)) == str(torch.from_numpy(values.copy()))
+
+
+def test_printing_a_large_tensor_downloads_only_what_it_shows(session, monkeypatch):
+    values = _RNG.standard_normal((1000, 2000)).astype(np.float32)  # 8 MB; its print shows 6 x 6 numbers
+    x = session.tensor(values) * 1
+    fetched = []
+    fetch = type(session)._fetch
+    monkeypatch.setattr(type(session), "_fetch", lambda self, t: fetched.append(fetch(self, t)) or fetched[-1])
+    assert repr(x) == repr(torch.from_numpy(values.copy()))
+    assert sum(a.nbytes for a in fetched) < 1000
 
 
 def test_autograd_suffixes_print_as_in_torch(session):
