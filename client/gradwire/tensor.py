@@ -526,6 +526,14 @@ class Tensor:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self.shape[0]))
 
+    def __contains__(self, element) -> bool:
+        """``element in x``: whether any element equals it, one reduction on the server (Python would otherwise walk
+        the tensor a row at a time, a sync each), as ``torch.Tensor.__contains__``."""
+        if not isinstance(element, (Tensor, int, float, bool, complex, np.number, np.bool_)):
+            raise errors.InvalidArgumentError(f"Tensor.__contains__ only supports Tensor or scalar, but you passed in a {type(element)}.")
+        with no_grad():
+            return bool((self == element).any().item())
+
     def __format__(self, spec):
         if self.ndim == 0:  # f"{loss:.4f}", as PyTorch formats a 0-d tensor: its value
             return self.item().__format__(spec)

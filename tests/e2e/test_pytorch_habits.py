@@ -1212,3 +1212,22 @@ def test_an_empty_dim_list_reduces_every_dim_as_torch(session, call):
     ours, theirs = call(gw, session.tensor(values)), call(torch, torch.from_numpy(values))
     assert ours.shape == tuple(theirs.shape)
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
+
+
+def test_in_asks_the_server_once_as_torch(session, monkeypatch):
+    values = np.arange(12).reshape(3, 4)
+    x, t = session.tensor(values), torch.from_numpy(values.copy())
+    for element in (5, 50, 5.0, True):
+        assert (element in x) == (element in t)
+    assert (session.tensor([4, 5, 6, 7]) in x) == (torch.tensor([4, 5, 6, 7]) in t)  # broadcast against each row
+    for bad in ("a", [1, 2]):
+        with pytest.raises(RuntimeError) as theirs:
+            bad in t
+        with pytest.raises(RuntimeError) as ours:
+            bad in x
+        assert str(ours.value) == str(theirs.value)
+    fetched = []
+    fetch = type(session)._fetch
+    monkeypatch.setattr(type(session), "_fetch", lambda self, tensor: fetched.append(tensor) or fetch(self, tensor))
+    assert 11 in session.tensor(np.arange(1000).reshape(100, 10))
+    assert len(fetched) == 1  # one reduction, not a walk of the rows
