@@ -50,7 +50,7 @@ from .tensor import (
     channels_last, channels_last_3d, contiguous_format, layout, memory_format, preserve_format, strided,
 )
 from .legacy import LEGACY_FUNCTIONS, LEGACY_TYPES
-from .linalg import lu_unpack
+from .linalg import lu_unpack, pca_lowrank, svd_lowrank
 from .typeinfo import finfo, iinfo
 from .defaults import get_default_dtype, set_default_dtype
 from .distributions.binomial import binomial
@@ -78,7 +78,7 @@ __all__ = [
     "use_deterministic_algorithms", "are_deterministic_algorithms_enabled", "set_num_threads", "get_num_threads",
     "set_num_interop_threads", "get_num_interop_threads", "set_default_device", "get_default_device", "is_deterministic_algorithms_warn_only_enabled",
     "broadcast_shapes", "can_cast", "promote_types", "result_type", "unravel_index", "asarray", "scalar_tensor", "empty_strided",
-    "lu_unpack", "bartlett_window", "blackman_window", "hamming_window", "hann_window", "kaiser_window", "isin", "channels_last", "channels_last_3d", "contiguous_format", "layout", "memory_format", "preserve_format", "strided",
+    "lu_unpack", "pca_lowrank", "svd_lowrank", "bartlett_window", "blackman_window", "hamming_window", "hann_window", "kaiser_window", "isin", "channels_last", "channels_last_3d", "contiguous_format", "layout", "memory_format", "preserve_format", "strided",
     *FUNCTIONS, *nn.functional.TORCH_FUNCTIONS, *LEGACY_TYPES, *LEGACY_FUNCTIONS,
 ]
 globals().update(FUNCTIONS)  # gw.exp(x), gw.sum(x, 1), ...: torch's functions of a tensor

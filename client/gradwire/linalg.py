@@ -625,3 +625,25 @@ def triangular_solve(b: Tensor, A: Tensor, upper=True, transpose=False, unitrian
     else:
         X = solve_triangular(A, b, upper=upper, unitriangular=unitriangular)
     return triangular_solve_result(X, A.clone())
+
+
+def svd_lowrank(A: Tensor, q=6, niter=2, M=None):
+    """``torch.svd_lowrank``: ``(U, S, V)``, the top ``q`` singular triplets of ``A`` (minus ``M``), V (not Vh) as
+    PyTorch returns it. Exact here, from one SVD on the server, where PyTorch's randomized algorithm (Halko et al.,
+    ``niter`` power iterations) approximates them: the same shapes, singular vectors unique up to sign."""
+    q = 6 if q is None else q
+    U, S, Vh = svd(A if M is None else A - M, full_matrices=False)
+    return U[..., :q], S[..., :q], Vh.mH[..., :q]
+
+
+def pca_lowrank(A: Tensor, q=None, center=True, niter=2):
+    """``torch.pca_lowrank``: ``svd_lowrank`` of ``A`` with its column means taken away (``center``); ``q`` defaults to
+    min(6, m, n), PyTorch's checks and words."""
+    m, n = A.shape[-2:]
+    if q is None:
+        q = min(6, m, n)
+    elif not 0 <= q <= min(m, n):
+        raise ValueError(f"q(={q}) must be non-negative integer and not greater than min(m, n)={min(m, n)}")
+    if not niter >= 0:
+        raise ValueError(f"niter(={niter}) must be non-negative integer")
+    return svd_lowrank(A - A.mean(dim=(-2,), keepdim=True) if center else A, q, niter)

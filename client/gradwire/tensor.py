@@ -1417,6 +1417,8 @@ class Tensor:
     def fill_(self, value):
         """Every element set to ``value``, in place (as ``x[...] = value``, but a number past a float dtype's range is
         refused, as PyTorch's fill_ refuses it where its x[...] = v stores inf)."""
+        if isinstance(value, Tensor) and value._shape is not None and value._shape != ():  # (x[...] = v would broadcast it)
+            raise errors.InvalidArgumentError(f"fill_ only supports 0-dimension value tensor but got tensor with {len(value._shape)} dimensions.")
         if type(value) is int and not -2**63 <= value < 2**64:  # PyTorch's Scalar takes an int64 or a uint64
             wide_int(value)  # (its OverflowError)
         if self._shape is not None:

@@ -213,6 +213,12 @@ def is_shared(self) -> bool:
     return True
 
 
+def _fill(input, value):
+    """``torch.fill(input, value)``: a tensor of input's shape and dtype, every element ``value`` (a number or a 0-d
+    tensor, whose gradient is the sum of the output's)."""
+    return input.clone().fill_(value)
+
+
 def to_dense(self, dtype=None, *, masked_grad=None):
     """The tensor itself (every gradwire tensor is dense), or ``to(dtype)``, as ``torch.Tensor.to_dense`` of a strided one."""
     return self if dtype is None else self.to(dtype)
@@ -286,8 +292,9 @@ for _name, _method in _METHODS.items():
 Tensor.output_nr = property(_output_nr, doc=_output_nr.__doc__)
 
 _TORCH_LEVEL = ("index_reduce", "bitwise_left_shift", "bitwise_right_shift", "narrow_copy", "unsafe_chunk", "unsafe_split",
-                "unsafe_split_with_sizes", "resize_as_", "is_inference", "nonzero_static")
+                "unsafe_split_with_sizes", "resize_as_", "is_inference", "nonzero_static", "put")
 FUNCTIONS.update({name: _function(name) for name in _TORCH_LEVEL})
+FUNCTIONS.update(fill=_fill)
 
 
 # --- NumPy's names for dim and keepdim (axis, keepdims), which PyTorch's bound methods and functions take too ----

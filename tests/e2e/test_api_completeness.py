@@ -693,3 +693,21 @@ def test_to_dense_of_a_dense_tensor_is_itself_as_torch(session):
     assert x.to_dense() is x and torch.ones(2).to_dense() is not None
     y = x.to_dense(gw.float64)
     assert y.dtype == gw.float64 and y.grad_fn is not None and not y.is_leaf
+
+
+def test_torch_fill_and_put_at_the_top_level_as_torch(session):
+    x, v = session.zeros(2, 3, requires_grad=True), session.tensor(2.0, requires_grad=True)
+    t_x, t_v = torch.zeros(2, 3, requires_grad=True), torch.tensor(2.0, requires_grad=True)
+    out, t_out = gw.fill(x, v), torch.fill(t_x, t_v)
+    out.sum().backward()
+    t_out.sum().backward()
+    assert out.tolist() == t_out.tolist() and x.grad.tolist() == t_x.grad.tolist() and v.grad.item() == t_v.grad.item() == 6.0
+    assert gw.fill(session.zeros(2, dtype=gw.int64), 3.7).tolist() == torch.fill(torch.zeros(2, dtype=torch.int64), 3.7).tolist()
+    for call in (lambda m, s: m.fill(s.zeros(2), s.ones(2)), lambda m, s: s.zeros(2).fill_(s.ones(2))):
+        with pytest.raises(RuntimeError) as theirs:
+            call(torch, torch)
+        with pytest.raises(RuntimeError) as ours:
+            call(gw, session)
+        assert str(ours.value) == str(theirs.value)
+    expected = torch.put(torch.zeros(2, 2), torch.tensor([1, 3]), torch.tensor([5.0, 6.0]))
+    assert gw.put(session.zeros(2, 2), session.tensor([1, 3]), session.tensor([5.0, 6.0])).tolist() == expected.tolist()

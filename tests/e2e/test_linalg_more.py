@@ -285,3 +285,34 @@ def test_second_derivatives_through_lu_solve_as_torchs(session):
     first(torch, tA, tB).backward()
     _close(A.grad, tA.grad, rtol=1e-6, atol=1e-8)
     _close(B.grad, tB.grad, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("shape, q", [((5, 4), 2), ((5, 4), 4), ((4, 7), 3), ((3, 5, 4), 3)])
+def test_svd_lowrank_is_the_exact_truncated_svd_in_torchs_shapes(session, shape, q):
+    a = np.random.default_rng(12).standard_normal(shape)
+    U, S, V = gw.svd_lowrank(session.tensor(a), q=q)
+    t_U, t_S, t_V = torch.svd_lowrank(torch.tensor(a), q=q, niter=20)  # randomized: close to the exact triplets
+    assert (U.shape, S.shape, V.shape) == (tuple(t_U.shape), tuple(t_S.shape), tuple(t_V.shape))
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    np.testing.assert_allclose(S.numpy(), s[..., :q], rtol=1e-10)
+    np.testing.assert_allclose(S.numpy(), t_S.numpy(), rtol=1e-6)
+    truncated = (u[..., :q] * s[..., None, :q]) @ vh[..., :q, :]
+    np.testing.assert_allclose((U * S.unsqueeze(-2) @ V.mT).numpy(), truncated, atol=1e-10)
+
+
+def test_pca_lowrank_centers_checks_and_differentiates_as_torch(session):
+    a = np.random.default_rng(13).standard_normal((8, 5))
+    x, t = session.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    U, S, V = gw.pca_lowrank(x, q=2)
+    t_U, t_S, t_V = torch.pca_lowrank(t, q=2, niter=30)
+    np.testing.assert_allclose(S.detach().numpy(), t_S.detach().numpy(), rtol=1e-8)
+    assert gw.pca_lowrank(session.tensor(a))[1].shape == (5,)  # q: min(6, m, n)
+    S.sum().backward()
+    t_S.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), atol=1e-7)
+    for call in (lambda m, y: m.pca_lowrank(y, q=9), lambda m, y: m.pca_lowrank(y, niter=-1)):
+        with pytest.raises(ValueError) as theirs:
+            call(torch, torch.tensor(a))
+        with pytest.raises(ValueError) as ours:
+            call(gw, session.tensor(a))
+        assert str(ours.value) == str(theirs.value)
