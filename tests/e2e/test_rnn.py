@@ -182,3 +182,35 @@ def test_lstm_projection_checks_as_in_torch(session):
         ours(x, (session.zeros(2, 2, 5), session.zeros(2, 2, 5)))
     with pytest.raises(RuntimeError, match=r"Expected hidden\[1\] size \(2, 2, 5\), got \[2, 2, 2\]"):
         ours(x, (session.zeros(2, 2, 2), session.zeros(2, 2, 2)))
+
+
+@pytest.mark.parametrize("name, gates", [("lstm_cell", 4), ("gru_cell", 3), ("rnn_tanh_cell", 1), ("rnn_relu_cell", 1)])
+@pytest.mark.parametrize("batched", [True, False])
+def test_torchs_functional_cells_match_torch(session, name, gates, batched):
+    rng = np.random.default_rng(21)
+    arrays = [rng.standard_normal(s) for s in ((3, 4), (3, 5), (3, 5), (gates * 5, 4), (gates * 5, 5), (gates * 5,), (gates * 5,))]
+    if not batched:
+        arrays[:3] = [a[0] for a in arrays[:3]]
+    ours = [session.tensor(a, requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    def run(lib, t):
+        hx = (t[1], t[2]) if name == "lstm_cell" else t[1]
+        out = getattr(lib, name)(t[0], hx, *t[3:])
+        return out if name == "lstm_cell" else (out,)
+    if not batched:  # torch's functional cells take a batch only
+        with pytest.raises(IndexError) as t_error:
+            run(torch, theirs)
+        with pytest.raises(IndexError) as g_error:
+            run(gw, ours)
+        assert str(g_error.value) == str(t_error.value)
+        return
+    g_out, t_out = run(gw, ours), run(torch, theirs)
+    for g, t in zip(g_out, t_out):
+        np.testing.assert_allclose(g.detach().numpy(), t.detach().numpy(), rtol=1e-10)
+    sum(o.sum() for o in g_out).backward()
+    sum(o.sum() for o in t_out).backward()
+    for g, t in zip(ours, theirs):
+        if t.grad is None:
+            assert g.grad is None
+        else:
+            np.testing.assert_allclose(g.grad.numpy(), t.grad.numpy(), rtol=1e-9, atol=1e-12)

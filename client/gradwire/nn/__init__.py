@@ -27,7 +27,9 @@ from .layers import (
     ReplicationPad3d, CircularPad3d, FractionalMaxPool2d, FractionalMaxPool3d,
 )
 from .attention import MultiheadAttention, Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer
-from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+from .rnn import CELL_FUNCTIONS, GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+
+functional.TORCH_FUNCTIONS.update(CELL_FUNCTIONS)  # torch.lstm_cell, ...: torch-level functions, defined beside the cells
 from .loss import (
     BCELoss, BCEWithLogitsLoss, CTCLoss, CosineEmbeddingLoss, CrossEntropyLoss, GaussianNLLLoss, HingeEmbeddingLoss, HuberLoss, KLDivLoss, L1Loss,
     MarginRankingLoss, MSELoss, MultiLabelSoftMarginLoss, MultiMarginLoss, NLLLoss, PoissonNLLLoss, SmoothL1Loss, SoftMarginLoss, TripletMarginLoss,

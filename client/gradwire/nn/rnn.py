@@ -263,3 +263,21 @@ class LSTMCell(_CellBase):
 class GRUCell(_CellBase):
     def __init__(self, input_size, hidden_size, bias=True, *, session=None, dtype=None):
         super().__init__("GRU", input_size, hidden_size, bias, session=session, dtype=dtype)
+
+
+def _cell_function(mode):
+    def cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+        if input.ndim == 1:  # PyTorch's functional cells take a batch only (its check of input.size(1))
+            raise errors.InvalidIndexError("Dimension out of range (expected to be in range of [-1, 0], but got 1)")
+        h, c = hx if mode == "LSTM" else (hx, None)
+        h, c = _step(mode, F.linear(input, w_ih, b_ih), h, c, w_hh, b_hh)
+        return (h, c) if mode == "LSTM" else h
+
+    name = {"LSTM": "lstm_cell", "GRU": "gru_cell", "RNN_TANH": "rnn_tanh_cell", "RNN_RELU": "rnn_relu_cell"}[mode]
+    cell.__name__ = name
+    cell.__doc__ = f"``torch.{name}(input, hx, w_ih, w_hh, b_ih=None, b_hh=None)``: one step of that cell with these weights (``hx``: (h, c) for an LSTM)."
+    return cell
+
+
+# torch's functional cells: torch.lstm_cell(input, (h, c), w_ih, w_hh, b_ih, b_hh), torch.gru_cell, torch.rnn_tanh_cell, ...
+CELL_FUNCTIONS = {f.__name__: f for f in map(_cell_function, ("LSTM", "GRU", "RNN_TANH", "RNN_RELU"))}
