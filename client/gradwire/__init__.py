@@ -28,7 +28,7 @@ from .grad_mode import (
 )
 from .func import vmap
 from .factories import (
-    arange, as_tensor, asarray, empty, empty_strided, eye, from_numpy, full, initial_seed, is_tensor, linspace, logspace, manual_seed, normal,
+    arange, as_tensor, asarray, empty, empty_strided, eye, from_numpy, frombuffer, full, initial_seed, is_tensor, linspace, logspace, manual_seed, normal,
     numel, ones, rand, randint, randn, randperm, scalar_tensor, seed, tril_indices, triu_indices, typename, zeros,
     bartlett_window, blackman_window, hamming_window, hann_window, kaiser_window,
 )
@@ -69,7 +69,7 @@ __all__ = [
     "maximum", "minimum", "nn", "no_grad", "broadcast_to", "meshgrid", "tensordot", "std_mean", "var_mean", "linalg",
     "optim", "profiler", "save", "set_grad_enabled", "is_anomaly_enabled", "is_anomaly_check_nan_enabled", "stack", "utils", "viz", "where",
     "zeros_like", "ones_like", "full_like", "rand_like", "randn_like", "inference_mode", "arange", "as_tensor", "empty", "eye",
-    "from_numpy", "full", "is_tensor", "linspace", "manual_seed", "numel", "ones", "rand", "randint", "randn", "randperm", "tensor", "zeros",
+    "from_numpy", "frombuffer", "full", "is_tensor", "linspace", "manual_seed", "numel", "ones", "rand", "randint", "randn", "randperm", "tensor", "zeros",
     "cdist", "tril_indices", "triu_indices", "normal", "poisson", "binomial", "Generator", "get_rng_state", "set_rng_state", "is_inference_mode_enabled",
     "special", "atleast_1d", "atleast_2d", "atleast_3d", "block_diag", "broadcast_tensors",
     "bucketize", "cartesian_prod", "column_stack", "combinations", "concat", "concatenate", "dstack", "empty_like", "hstack", "polygamma",

@@ -135,6 +135,28 @@ def linspace(start, end, steps, dtype=None, requires_grad=False, *, session=None
 
 
 @placed
+def frombuffer(buffer, *, dtype, count=-1, offset=0, requires_grad=False, session=None):
+    """A 1-D tensor of the ``buffer``'s bytes (any object with the buffer protocol) read as ``dtype``, ``count``
+    elements from byte ``offset``, as ``torch.frombuffer``, but a copy (a remote tensor cannot share the buffer's
+    memory); PyTorch's checks, in its words."""
+    size = memoryview(buffer).nbytes
+    dtype = as_dtype(dtype)
+    if size == 0 or count == 0:
+        raise ValueError(f"both buffer length ({size}) and count ({count}) must not be 0")
+    if not 0 <= offset < size:
+        raise ValueError(f"offset ({offset} bytes) must be non-negative and no greater than buffer length ({size} bytes) minus 1")
+    if count < 0:
+        if (size - offset) % dtype.itemsize:
+            raise ValueError(f"buffer length ({size - offset} bytes) after offset ({offset} bytes) must be a multiple of element size ({dtype.itemsize})")
+        count = (size - offset) // dtype.itemsize
+    elif offset + count * dtype.itemsize > size:
+        raise ValueError(f"requested buffer length ({count} * {dtype.itemsize} bytes) after offset ({offset} bytes) must not be greater "
+                         f"than actual buffer length ({size} bytes)")
+    values = np.frombuffer(buffer, dtype=dtype, count=count, offset=offset)
+    return resolve_session(session).tensor(values, requires_grad=requires_grad)
+
+
+@placed
 def logspace(start, end, steps, base=10.0, dtype=None, requires_grad=False, *, session=None):
     """``steps`` powers of ``base`` with exponents evenly spaced from ``start`` to ``end``, as ``torch.logspace``:
     computed here in float64, then cast to ``dtype`` (float32 by default) and uploaded."""

@@ -199,3 +199,28 @@ def test_a_factory_computed_by_the_client_is_refused_past_the_servers_limits_bef
     with pytest.raises(gw.ResourceExhaustedError, match="max_tensor_elements limit: (a|the output of) [a-z_]+( tensor)? of"):
         make(session)
     assert session.linspace(0, 1, 3).tolist() == [0.0, 0.5, 1.0]
+
+
+def test_frombuffer_reads_a_buffer_as_torch(session):
+    import array
+    import warnings
+
+    data = bytearray(range(16))
+    calls = [lambda m: m.frombuffer(data, dtype=m.int32), lambda m: m.frombuffer(data, dtype=m.int32, count=2, offset=4),
+             lambda m: m.frombuffer(data, dtype=m.int32, offset=20), lambda m: m.frombuffer(data, dtype=m.int32, count=5),
+             lambda m: m.frombuffer(data, dtype=m.int32, offset=2), lambda m: m.frombuffer(bytearray(), dtype=m.int32),
+             lambda m: m.frombuffer(data, dtype=m.int32, count=0), lambda m: m.frombuffer(array.array("f", [1.0, 2.0]), dtype=m.float32),
+             lambda m: m.frombuffer(b"abcd", dtype=m.uint8)]
+    for call in calls:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # (torch warns that a bytes object is not writable)
+            try:
+                expected = call(torch)
+            except ValueError as error:
+                with pytest.raises(ValueError) as ours:
+                    call(gw)
+                assert str(ours.value) == str(error)
+                continue
+        got = call(gw)
+        assert got.dtype == np.dtype(str(expected.dtype).removeprefix("torch.")) and got.tolist() == expected.tolist()
+    assert gw.frombuffer(data, dtype=gw.float32, requires_grad=True).requires_grad
