@@ -15,7 +15,7 @@ from .backends import (
     are_deterministic_algorithms_enabled, compile, get_float32_matmul_precision, get_num_interop_threads, get_num_threads,
     is_deterministic_algorithms_warn_only_enabled, set_float32_matmul_precision, set_num_interop_threads, set_num_threads,
     get_default_device, set_default_device,
-    use_deterministic_algorithms,
+    use_deterministic_algorithms, set_warn_always, is_warn_always_enabled, set_flush_denormal,
 )
 from .errors import (
     CancelledError, DeadlineExceededError, FailedPreconditionError, GradwireError, InternalError,
@@ -75,7 +75,7 @@ __all__ = [
     "bucketize", "cartesian_prod", "column_stack", "combinations", "concat", "concatenate", "dstack", "empty_like", "hstack", "polygamma",
     "row_stack", "searchsorted", "vstack", "finfo", "iinfo", "initial_seed", "logspace", "seed", "set_printoptions", "func", "vmap",
     "backends", "random", "testing", "compile", "typename", "set_float32_matmul_precision", "get_float32_matmul_precision",
-    "use_deterministic_algorithms", "are_deterministic_algorithms_enabled", "set_num_threads", "get_num_threads",
+    "use_deterministic_algorithms", "are_deterministic_algorithms_enabled", "set_warn_always", "is_warn_always_enabled", "set_flush_denormal", "set_num_threads", "get_num_threads",
     "set_num_interop_threads", "get_num_interop_threads", "set_default_device", "get_default_device", "is_deterministic_algorithms_warn_only_enabled",
     "broadcast_shapes", "can_cast", "promote_types", "result_type", "unravel_index", "asarray", "scalar_tensor", "empty_strided",
     "lu_unpack", "pca_lowrank", "svd_lowrank", "bartlett_window", "blackman_window", "hamming_window", "hann_window", "kaiser_window", "isin", "channels_last", "channels_last_3d", "contiguous_format", "layout", "memory_format", "preserve_format", "strided",

@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 from types import SimpleNamespace
 
+from . import errors
+
 _MATMUL_PRECISIONS = ("highest", "high", "medium")
 _COMPILE_MODES = ("default", "lite", "reduce-overhead", "max-autotune-no-cudagraphs", "max-autotune")
 
@@ -21,7 +23,7 @@ cuda = SimpleNamespace(matmul=SimpleNamespace(allow_tf32=False, allow_fp16_reduc
                                               allow_bf16_reduced_precision_reduction=True))
 mps = SimpleNamespace(is_available=lambda: False, is_built=lambda: False)
 
-_state = {"matmul_precision": "highest", "deterministic": False, "warn_only": False,
+_state = {"matmul_precision": "highest", "deterministic": False, "warn_only": False, "warn_always": False,
           "threads": os.cpu_count() or 1, "interop_threads": os.cpu_count() or 1}
 
 
@@ -86,6 +88,24 @@ def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None
             raise TypeError(f"_set_deterministic_algorithms(): argument {argument} must be bool, "
                             f"not {type(value).__name__}")
     _state["deterministic"], _state["warn_only"] = mode, warn_only
+
+
+def set_warn_always(b: bool) -> None:
+    """``torch.set_warn_always``: True makes the warnings PyTorch gives once a process (``gw.chain_matmul``'s
+    deprecation, ...) warn at every call."""
+    if not isinstance(b, bool):
+        raise errors.InvalidArgumentError(f"setWarnOnlyOnce expects a bool, but got {type(b).__name__}")
+    _state["warn_always"] = b
+
+
+def is_warn_always_enabled() -> bool:
+    return _state["warn_always"]
+
+
+def set_flush_denormal(mode: bool) -> bool:
+    """``torch.set_flush_denormal``: False, the mode not set (the server's kernels keep denormal numbers), as PyTorch
+    answers where the machine cannot flush them."""
+    return False
 
 
 def are_deterministic_algorithms_enabled() -> bool:

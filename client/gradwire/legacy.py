@@ -10,7 +10,7 @@ import warnings
 
 import numpy as np
 
-from . import defaults, errors, floats, linalg
+from . import backends, defaults, errors, floats, linalg
 from .session import resolve_session
 from .tensor import Size, Tensor, as_dtype, placed
 
@@ -51,8 +51,8 @@ _WARNED = set()
 
 
 def _warn_once(message):
-    """PyTorch's TORCH_WARN_ONCE: the first call in the process warns."""
-    if message not in _WARNED:
+    """PyTorch's TORCH_WARN_ONCE: the first call in the process warns (every call, after ``gw.set_warn_always(True)``)."""
+    if message not in _WARNED or backends.is_warn_always_enabled():
         _WARNED.add(message)
         warnings.warn(message, UserWarning, stacklevel=3)
 

@@ -711,3 +711,23 @@ def test_torch_fill_and_put_at_the_top_level_as_torch(session):
         assert str(ours.value) == str(theirs.value)
     expected = torch.put(torch.zeros(2, 2), torch.tensor([1, 3]), torch.tensor([5.0, 6.0]))
     assert gw.put(session.zeros(2, 2), session.tensor([1, 3]), session.tensor([5.0, 6.0])).tolist() == expected.tolist()
+
+
+def test_warn_always_makes_once_a_process_warnings_warn_every_time(session):
+    x = session.ones(2, 2)
+    assert gw.is_warn_always_enabled() is False and gw.set_flush_denormal(True) is False
+    with pytest.raises(RuntimeError, match="setWarnOnlyOnce expects a bool, but got str"):
+        gw.set_warn_always("yes")
+    gw.chain_matmul(x, x)  # (the first call in this process may warn)
+    with warnings.catch_warnings(record=True) as once:
+        warnings.simplefilter("always")
+        gw.chain_matmul(x, x)
+    gw.set_warn_always(True)
+    try:
+        with warnings.catch_warnings(record=True) as always:
+            warnings.simplefilter("always")
+            gw.chain_matmul(x, x)
+            gw.chain_matmul(x, x)
+    finally:
+        gw.set_warn_always(False)
+    assert not once and len(always) == 2 and "torch.chain_matmul is deprecated" in str(always[0].message)
