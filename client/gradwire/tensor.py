@@ -50,6 +50,7 @@ frexp_result = namedtuple("frexp", ["mantissa", "exponent"])
 nanmedian_result = namedtuple("nanmedian", ["values", "indices"])
 aminmax_result = namedtuple("aminmax", ["min", "max"])
 histogram_result = namedtuple("histogram", ["hist", "bin_edges"])
+histogramdd_result = namedtuple("histogramdd", ["hist", "bin_edges"])
 
 
 def as_dtype(dtype) -> np.dtype:
@@ -2311,7 +2312,7 @@ class Tensor:
             if bins <= 0:
                 raise errors.InvalidArgumentError(f"torch.histogramdd(): bins must be > 0, but got {bins} for dimension 0")
             low, high = (float(range[0]), float(range[1])) if range is not None else (
-                (float(flat.min().item()), float(flat.max().item())) if flat.numel() else (0.0, 0.0))
+                (float(flat.min().item()), float(flat.max().item())) if flat.numel() else (0.0, 1.0))  # (empty: [0, 1], as PyTorch's)
             if low > high:
                 raise errors.InvalidArgumentError(f"torch.histogramdd: min should not exceed max, but got min {low:g} max {high:g} for dimension 0")
             if low == high:
@@ -3195,6 +3196,60 @@ def _written_out(name, result, out):
         return out.copy_(result)
 
 
+def histogramdd(input, bins=10, *, range=None, weight=None, density=False):
+    """``(hist, bin_edges)`` of the points along ``input``'s last dim (D coordinates each), as ``torch.histogramdd``:
+    ``bins`` an int or one per dim (equal bins over ``range``, a flat [min0, max0, min1, max1, ...], or the points'
+    own: a sync point), or a 1-D tensor of edges per dim; the last edge of each dim inclusive; ``weight`` one per
+    point; ``density``: normalised to integrate to 1. Not differentiable (as PyTorch's)."""
+    if not is_floating(input.dtype):
+        raise errors.UnimplementedError(f'"histogramdd" not implemented for \'{_TENSOR_TYPE_NAMES.get(input.dtype, input.dtype.name)}\'')
+    if input.ndim < 2:
+        raise errors.InvalidArgumentError("torch.histogramdd: input tensor should have at least 2 dimensions")
+    dims = input.shape[-1]
+    bins = [bins] * dims if isinstance(bins, (int, np.integer)) else list(bins)
+    if len(bins) != dims:
+        raise errors.InvalidArgumentError("histogramdd: The size of bins must be equal to the innermost dimension of the input.")
+    if range is not None and len(range) != 2 * dims:
+        raise errors.InvalidArgumentError(f"torch.histogramdd: for a {dims}-dimensional histogram range should have {2 * dims} elements, but got {len(range)}")
+    if weight is not None and tuple(weight.shape) != tuple(input.shape[:-1]):
+        raise errors.InvalidArgumentError("torch.histogramdd: if weight tensor is provided it should have the same shape as the input tensor "
+                                          f"excluding its innermost dimension, but got input with shape {list(input.shape)} and weight with shape {list(weight.shape)}")
+    points = input.detach().reshape(-1, dims)
+    if range is None and points.shape[0] and not all(isinstance(b, Tensor) for b in bins):  # the points' own range: one sync
+        lows, highs = points.amin(0).tolist(), points.amax(0).tolist()
+    else:
+        lows, highs = ([0.0] * dims, [1.0] * dims) if range is None else (list(range[0::2]), list(range[1::2]))
+    edges, index, inside = [], None, None
+    for d, b in enumerate(bins):
+        if isinstance(b, Tensor):
+            edge = b.detach()
+        else:
+            if b <= 0:
+                raise errors.InvalidArgumentError(f"torch.histogram(): bins must be > 0, but got {b} for dimension {d}")
+            low, high = float(lows[d]), float(highs[d])
+            if low > high:
+                raise errors.InvalidArgumentError(f"torch.histogramdd: min should not exceed max, but got min {low:g} max {high:g} for dimension {d}")
+            if low == high:
+                low, high = low - 0.5, high + 0.5
+            edge = input._session.linspace(low, high, int(b) + 1, dtype=input.dtype)
+        edges.append(edge)
+        column, count = points[:, d], edge.shape[0] - 1
+        position = (searchsorted(edge, column.contiguous(), right=True) - 1).clamp(0, count - 1)  # the last edge: the last bin
+        within = (column >= edge[0]) & (column <= edge[-1])
+        index = position if index is None else index * count + position
+        inside = within if inside is None else inside & within
+    sizes = [e.shape[0] - 1 for e in edges]
+    counts = inside.to(input.dtype) if weight is None else inside.to(input.dtype) * weight.detach().reshape(-1).to(input.dtype)
+    hist = index.bincount(counts, minlength=math.prod(sizes)).to(input.dtype).reshape(sizes)
+    if density:
+        volume = None
+        for d, edge in enumerate(edges):
+            width = edge.diff().reshape([-1 if k == d else 1 for k, _ in enumerate(edges)])
+            volume = width if volume is None else volume * width
+        hist = hist / (hist.sum() * volume)
+    return histogramdd_result(hist, edges)
+
+
 def rsub(input, other, *, alpha=1):
     """``other - alpha * input``, as ``torch.rsub``."""
     _tensor_argument("rsub", "input", input)
@@ -3313,7 +3368,7 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False):
     return ~found if invert else found
 
 
-FUNCTIONS.update(rsub=rsub, trapezoid=trapezoid, trapz=trapz, cumulative_trapezoid=cumulative_trapezoid, isin=isin, gradient=gradient,
+FUNCTIONS.update(histogramdd=histogramdd, rsub=rsub, trapezoid=trapezoid, trapz=trapz, cumulative_trapezoid=cumulative_trapezoid, isin=isin, gradient=gradient,
                  vander=vander)
 
 

@@ -374,3 +374,49 @@ ERRORS = {
 def test_math_errors_are_torchs(shared, name):
     assert_same_error(lambda lib: ERRORS[name](lib, shared.tensor(X)), lambda lib: ERRORS[name](lib, torch.tensor(X)))
     assert shared.tensor([1.0, 2.0]).sum().item() == 3.0  # the session goes on
+
+
+_POINTS = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 0.0], [2.0, 2.0]], dtype=np.float32)
+_CLOUD = np.random.default_rng(41).standard_normal((50, 3))
+HISTOGRAMDD = {  # input, keywords ("edges": a 1-D tensor of edges per dim)
+    "weights": (_POINTS, dict(bins=[3, 3], weight=np.array([1.0, 2.0, 4.0, 8.0], dtype=np.float32))),
+    "range-density": (_POINTS, dict(bins=[2, 2], range=[0.0, 1.0, 0.0, 1.0], density=True)),
+    "edges": (_POINTS, dict(bins="edges")), "empty": (np.zeros((0, 3), np.float32), dict(bins=2)),
+    "3-d bins": (_CLOUD, dict(bins=[4, 5, 6])), "density": (_CLOUD, dict(bins=3, density=True)),
+    "batched points": (_CLOUD.reshape(5, 10, 3), dict(bins=2, weight=np.random.default_rng(42).random((5, 10)))),
+    "one value": (np.ones((4, 2), np.float32), dict(bins=2)),
+    "bins per dim": (_POINTS, dict(bins=[3, 3, 3])), "no bins": (_POINTS, dict(bins=[0, 3])),
+    "short range": (_POINTS, dict(bins=3, range=[0.0, 1.0])), "reversed range": (_POINTS, dict(bins=3, range=[1.0, 0.0, 0.0, 1.0])),
+    "integers": (_POINTS.astype(np.int64), dict(bins=3)), "weight shape": (_POINTS, dict(bins=3, weight=np.ones(3, np.float32))),
+    "1-d": (_POINTS[0], dict(bins=3)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HISTOGRAMDD))
+def test_histogramdd_matches_torch(session, name):
+    values, keywords = HISTOGRAMDD[name]
+    outcomes = []
+    for lib, make in ((torch, torch.tensor), (gw, session.tensor)):
+        given = dict(keywords)
+        if given["bins"] == "edges":
+            given["bins"] = [make(np.array([0.0, 1.0, 2.0], np.float32)), make(np.array([0.0, 3.0], np.float32))]
+        if "weight" in given:
+            given["weight"] = make(given["weight"])
+        try:
+            result = lib.histogramdd(make(values), **given)
+        except (RuntimeError, NotImplementedError) as error:
+            outcomes.append((type(error), str(error)))
+            continue
+        outcomes.append((np.asarray(result.hist.tolist()), [np.asarray(e.tolist()) for e in result.bin_edges]))
+    theirs, ours = outcomes
+    if isinstance(theirs[0], type):
+        assert issubclass(ours[0], theirs[0]) and ours[1] == theirs[1]
+        return
+    assert ours[0].shape == theirs[0].shape
+    np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-6)
+    for e, t in zip(ours[1], theirs[1], strict=True):
+        np.testing.assert_allclose(e, t, rtol=1e-6)
+
+
+def test_histogram_of_an_empty_tensor_spans_0_to_1_as_torch(session):
+    assert session.zeros(0).histogram(bins=2).bin_edges.tolist() == torch.histogram(torch.zeros(0), bins=2).bin_edges.tolist()
