@@ -96,6 +96,22 @@ def empty_strided(size, stride, *, dtype=None, requires_grad=False, session=None
     return resolve_session(session).zeros(*size, dtype=dtype, requires_grad=requires_grad)
 
 
+@placed
+def empty_permuted(size, physical_layout, *, dtype=None, requires_grad=False, session=None):
+    """``torch.empty_permuted``: a tensor of ``size`` (zeros, as ``empty``'s) laid out with its dims in
+    ``physical_layout`` order, outermost first (``(0, 2, 3, 1)``: NHWC), as its ``stride()`` says: a permuted view of a
+    tensor made in that order."""
+    size, layout = tuple(size), tuple(physical_layout)
+    if len(layout) != len(size):
+        raise InvalidArgumentError("Number of dimensions in size does not match the length of the physical_layout; i.e. "
+                                   f"len(size) = {len(size)} is not equal to len(physical_layout) = {len(layout)}")
+    if sorted(layout) != list(range(len(size))):
+        raise InvalidArgumentError("Duplicate dim not allowed")
+    made = resolve_session(session).zeros(*(size[d] for d in layout), dtype=dtype)
+    out = made.permute(sorted(range(len(layout)), key=layout.__getitem__))  # logical dim d is the made one's layout.index(d)
+    return out.requires_grad_() if requires_grad else out
+
+
 def _sized(name):
     def factory(*size, dtype=None, requires_grad=False, session=None):
         return getattr(resolve_session(session), name)(*size, dtype=dtype, requires_grad=requires_grad)

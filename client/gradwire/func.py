@@ -600,3 +600,21 @@ def _swap(module, name, value):
             object.__setattr__(owner, attr, old)
 
     return restore_attribute
+
+
+# torch.cond and torch.while_loop (top-level names: gw.cond, gw.while_loop), control flow that torch.compile captures
+def cond(pred, true_fn, false_fn, operands=()):
+    """``torch.cond``: ``true_fn(*operands)`` if ``pred`` (a bool or a one-element tensor: a sync point) else
+    ``false_fn(*operands)``, run eagerly, as PyTorch runs it outside ``torch.compile``."""
+    if isinstance(pred, Tensor) and pred.numel() != 1:
+        raise errors.InvalidArgumentError(f"Expected pred to be bool or single-element tensor, but got {pred!r}.")
+    return (true_fn if bool(pred) else false_fn)(*operands)
+
+
+def while_loop(cond_fn, body_fn, carried_inputs):
+    """``torch.while_loop``: ``carried_inputs = body_fn(*carried_inputs)`` while ``cond_fn(*carried_inputs)`` (a sync
+    point each time), run eagerly; the last carried values, as a tuple."""
+    carried = tuple(carried_inputs)
+    while bool(cond_fn(*carried)):
+        carried = tuple(body_fn(*carried))
+    return carried

@@ -731,3 +731,20 @@ def test_warn_always_makes_once_a_process_warnings_warn_every_time(session):
     finally:
         gw.set_warn_always(False)
     assert not once and len(always) == 2 and "torch.chain_matmul is deprecated" in str(always[0].message)
+
+
+def test_cond_while_loop_and_empty_permuted_as_torch(session):
+    x, t = session.tensor([1.0, 2.0]), torch.tensor([1.0, 2.0])
+    for pred in (lambda v: v.sum() > 0, lambda v: False):
+        assert gw.cond(pred(x), lambda v: v * 2, lambda v: v - 1, (x,)).tolist() == torch.cond(pred(t), lambda v: v * 2, lambda v: v - 1, (t,)).tolist()
+    ours = gw.while_loop(lambda i, v: i < 3, lambda i, v: (i + 1, v * 2), (session.tensor(0), x))
+    theirs = torch.while_loop(lambda i, v: i < 3, lambda i, v: (i + 1, v * 2), (torch.tensor(0), t))
+    assert [o.tolist() for o in ours] == [o.tolist() for o in theirs]
+    assert gw.empty_permuted((2, 3, 5, 7), (0, 2, 3, 1)).stride() == torch.empty_permuted((2, 3, 5, 7), (0, 2, 3, 1)).stride()
+    for call in (lambda m, v: m.cond(v > 0, lambda w: w, lambda w: w, (v,)), lambda m, v: m.empty_permuted((2, 3), (0, 0)),
+                 lambda m, v: m.empty_permuted((2, 3), (0,))):
+        with pytest.raises(RuntimeError) as expected:
+            call(torch, t)
+        with pytest.raises(RuntimeError) as got:
+            call(gw, x)
+        assert str(got.value) == str(expected.value)
