@@ -2096,16 +2096,16 @@ def _fractional_max_pool(dims, input, kernel_size, output_size, output_ratio, re
     for what, value in (("kernel_size", kernel_size), ("output_size", output_size)):
         if not isinstance(value, (int, np.integer)) and len(value) != dims:
             raise errors.InvalidArgumentError(f"{name}: {what} must either be a single Int or tuple of Ints")
-    where_ = f"{name}{'_out' if dims == 3 else ''}()"
+    caller = f"{name}{'_out' if dims == 3 else ''}()"
     if input.ndim not in (dims + 1, dims + 2):
-        raise errors.InvalidArgumentError(f"{where_}: Expected {dims + 1}D or {dims + 2}D tensor, but got: {list(input.shape)}")
+        raise errors.InvalidArgumentError(f"{caller}: Expected {dims + 1}D or {dims + 2}D tensor, but got: {list(input.shape)}")
     sizes = _pair if dims == 2 else _triple
     kernel, out = sizes(kernel_size), sizes(output_size)
     planes = input if input.ndim == dims + 2 else input.unsqueeze(0)
     n, c, spatial = planes.shape[0], planes.shape[1], tuple(planes.shape[2:])
     for axis, k, o, size in zip(("time", "height", "width")[-dims:], kernel, out, spatial):
         if o + k - 1 > size:
-            raise errors.InvalidArgumentError(f"{where_}: pool {axis} {k} too large relative to input {axis} {size}")
+            raise errors.InvalidArgumentError(f"{caller}: pool {axis} {k} too large relative to input {axis} {size}")
     if not is_floating(input.dtype):
         raise errors.UnimplementedError(f'"{name}_out_frame" not implemented for \'{_TENSOR_TYPE_NAMES[input.dtype]}\'')
     session = input._session
