@@ -680,6 +680,50 @@ def _view_strides(name, params, shape, base_shape, base_strides):
     return _c_strides(shape)
 
 
+def _layout_offset(shape, layout) -> int:
+    """The element offset into its storage at the end of a chain of view records, as ``_layout_strides`` walks it."""
+    chain = []
+    while layout is not None:
+        chain.append((shape, layout))
+        shape, layout = tuple(layout[2]), layout[3]
+    strides, offset = _c_strides(shape), 0
+    for view_shape, (name, params, base_shape, _) in reversed(chain):
+        offset = _view_offset(name, params, view_shape, tuple(base_shape), strides, offset)
+        strides = _view_strides(name, params, view_shape, tuple(base_shape), strides)
+    return offset
+
+
+def _view_offset(name, params, shape, base_shape, base_strides, offset) -> int:
+    """A view's storage offset from its base's: where its first element lies (PyTorch's, for the view op ``name``)."""
+    if name == "index":
+        parts, k = list(params), 0
+        if Ellipsis in parts:
+            at = parts.index(Ellipsis)
+            parts[at : at + 1] = [_ALL] * (len(base_shape) - sum(p is not None for p in parts if p is not Ellipsis))
+        for part in parts:
+            if isinstance(part, slice):
+                offset += part.indices(base_shape[k])[0] * base_strides[k]
+                k += 1
+            elif part is not None:  # an int
+                offset += (part % base_shape[k]) * base_strides[k]
+                k += 1
+        return offset
+    if name == "diagonal":
+        n, shift = len(base_shape), params["offset"]
+        return offset + (shift * base_strides[params["dim2"] % n] if shift >= 0 else -shift * base_strides[params["dim1"] % n])
+    if name == "as_strided":  # (gradwire's is relative to the tensor it views)
+        return offset + params.get("storage_offset", 0)
+    if name == "view_dtype" and shape and base_shape and base_shape[-1]:  # counted in the new dtype's elements
+        return offset * shape[-1] // base_shape[-1]
+    return offset
+
+
+def storage_offset(self) -> int:
+    """Where the first element lies in its storage, in elements, as ``torch.Tensor.storage_offset``, as far as the SDK
+    knows the layout (``stride()``'s views: basic indexing, ``narrow select diagonal``, ...); 0 for any other result."""
+    return _layout_offset(tuple(self.shape), self._layout)
+
+
 def stride(self, dim=None):
     """The step in elements between neighbours along each dim, as ``torch.Tensor.stride``, as far as the SDK knows
     the layout: a view (``transpose permute t T mT expand squeeze unsqueeze narrow``, basic indexing, a ``reshape``
@@ -783,7 +827,7 @@ _METHODS = {
     "index_copy": index_copy, "index_copy_": index_copy_, "masked_scatter": masked_scatter, "masked_scatter_": masked_scatter_,
     "select_scatter": select_scatter, "slice_scatter": slice_scatter, "diagonal_scatter": diagonal_scatter,
     "unique_consecutive": unique_consecutive,
-    "stride": stride, "is_contiguous": is_contiguous, "get_device": get_device, "ndimension": lambda self: self.ndim,
+    "stride": stride, "storage_offset": storage_offset, "is_contiguous": is_contiguous, "get_device": get_device, "ndimension": lambda self: self.ndim,
     "random_": random_, "log_normal_": log_normal_, "geometric_": geometric_, "cauchy_": cauchy_,
     "register_post_accumulate_grad_hook": register_post_accumulate_grad_hook,
 }

@@ -748,3 +748,23 @@ def test_cond_while_loop_and_empty_permuted_as_torch(session):
         with pytest.raises(RuntimeError) as got:
             call(gw, x)
         assert str(got.value) == str(expected.value)
+
+
+_OFFSET_VIEWS = {
+    "x[1]": lambda x, m: x[1], "x[:, 1:]": lambda x, m: x[:, 1:], "x[..., 2]": lambda x, m: x[..., 2], "x[1, -1, ::2]": lambda x, m: x[1, -1, ::2],
+    "transpose then index": lambda x, m: x.transpose(0, 2)[1], "diagonal(1)": lambda x, m: x.diagonal(1, 1, 2),
+    "diagonal(-1)": lambda x, m: x.diagonal(-1, 1, 2), "x + 1": lambda x, m: x + 1, "reshape of a row": lambda x, m: x[1].reshape(-1),
+    "unfold": lambda x, m: x.unfold(2, 2, 1)[1], "view(int32)": lambda x, m: x[1].view(m.int32), "x[None, 1, None]": lambda x, m: x[None, 1, None],
+    "narrow": lambda x, m: x.narrow(2, 1, 2), "select": lambda x, m: x.select(1, 2), "split": lambda x, m: x.split(2, 2)[1],
+    "empty slice": lambda x, m: x[1:, 5:], "t()[1:]": lambda x, m: x[1].t()[1:], "permute": lambda x, m: x.permute(2, 0, 1)[1, 1],
+    "expand": lambda x, m: x.expand(2, 2, 3, 4)[1, 1, 2], "chunk": lambda x, m: x.chunk(3, 1)[2], "unbind": lambda x, m: x.unbind(0)[1][2],
+}
+
+
+@pytest.mark.parametrize("name", sorted(_OFFSET_VIEWS))
+def test_storage_offset_of_views_as_torch(session, name):
+    values = np.arange(24).reshape(2, 3, 4)
+    ours = _OFFSET_VIEWS[name](session.tensor(values), gw)
+    theirs = _OFFSET_VIEWS[name](torch.from_numpy(values.copy()), torch)
+    assert ours.storage_offset() == theirs.storage_offset()
+    assert ours.tolist() == theirs.tolist()
