@@ -28,7 +28,7 @@ from .floats import is_floating
 from . import defaults, errors
 from .grad_mode import _anomaly, is_grad_enabled, set_grad_enabled
 from .shapes import promote
-from .tensor import _CPP_TYPE_NAMES, _TENSOR_TYPE_NAMES, Tensor, _as_int, _check_fill, as_dtype
+from .tensor import _CPP_TYPE_NAMES, _TENSOR_TYPE_NAMES, Tensor, _as_int, _check_fill, as_dtype, overflow_error
 from .transport import open_channel, open_run_call, wait_ready
 from .v1 import gradwire_pb2 as pb
 from .v1 import gradwire_pb2_grpc as pb_grpc
@@ -937,8 +937,7 @@ class Session:
         if type(fill_value) is int and not -2**63 <= fill_value < 2**63:  # past int64 (the wire's ints)
             wide = wide_int(fill_value)  # (past uint64: PyTorch's OverflowError)
             if as_dtype(dtype).kind in "iu":
-                name = "int" if as_dtype(dtype) == np.int32 else as_dtype(dtype).name + "_t"  # torch's C++ names
-                raise errors.InvalidArgumentError(f"value cannot be converted to type {name} without overflow")
+                raise overflow_error(as_dtype(dtype))
             fill_value = wide  # (into bool: True, as PyTorch's)
         _check_fill(fill_value, as_dtype(dtype), size)
         return self._factory("full", size, as_dtype(dtype), requires_grad, size=size, fill_value=fill_value)

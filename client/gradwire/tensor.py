@@ -2707,8 +2707,13 @@ def _check_fill(value, dtype, shape=None):
     """Refuse, in PyTorch's words, a Python number that PyTorch's fill (``fill_``, ``full``: ``shape`` given;
     ``masked_fill``, ``index_fill``: None) refuses for ``dtype``; anything else passes."""
     if type(value) in (int, float) and dtype is not None and _fill_overflows(value, dtype, shape):
-        name = "int" if dtype == int32 else _CPP_TYPE_NAMES[dtype] if dtype.kind == "f" else dtype.name + "_t"
-        raise errors.InvalidArgumentError(f"value cannot be converted to type {name} without overflow")
+        raise overflow_error(dtype)
+
+
+def overflow_error(dtype):
+    """PyTorch's refusal of a number that does not fit ``dtype``, naming its C++ type as it does (int32 is "int")."""
+    name = "int" if dtype == int32 else _CPP_TYPE_NAMES[dtype] if dtype.kind == "f" else dtype.name + "_t"
+    return errors.InvalidArgumentError(f"value cannot be converted to type {name} without overflow")
 
 
 def _fill_overflows(value, dtype, shape) -> bool:

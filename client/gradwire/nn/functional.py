@@ -18,7 +18,7 @@ from .. import errors
 from ..floats import is_floating
 from ..grad_mode import is_grad_enabled
 from ..amp.autocast_mode import autocast_op
-from ..tensor import _TENSOR_TYPE_NAMES, Size, Tensor, _op, _op_into, _wrap_dim, cat, stack, where
+from ..tensor import _TENSOR_TYPE_NAMES, Size, Tensor, _op, _op_into, _wrap_dim, cat, overflow_error, stack, where
 
 __all__ = [
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "conv2d", "cross_entropy", "dropout", "elu", "gelu", "leaky_relu", "silu", "softplus", "embedding", "layer_norm", "linear", "log_softmax", "max_pool2d",
@@ -152,8 +152,7 @@ def _integer_bound(number, dtype):
     """``number`` as PyTorch converts a bound for an integer tensor: truncated, refused if outside the dtype."""
     limits, number = np.iinfo(dtype), int(number)
     if not limits.min <= number <= limits.max:
-        name = "int" if dtype.name == "int32" else dtype.name + "_t"  # torch's C++ names: int32_t is spelt int
-        raise errors.InvalidArgumentError(f"value cannot be converted to type {name} without overflow")
+        raise overflow_error(np.dtype(dtype))
     return number
 
 
