@@ -214,3 +214,29 @@ def test_torchs_functional_cells_match_torch(session, name, gates, batched):
             assert g.grad is None
         else:
             np.testing.assert_allclose(g.grad.numpy(), t.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_base_classes_and_weight_lists_as_torchs(session):
+    """Code that finds recurrent layers by ``isinstance(m, nn.RNNBase)`` and walks ``all_weights`` (the usual
+    orthogonal-init loop) sees torch's classes, names and order; ``flatten_parameters()`` is accepted."""
+    for name, kwargs in (("LSTM", {"num_layers": 2, "bidirectional": True, "proj_size": 2}), ("GRU", {"bias": False}), ("RNN", {})):
+        ours, theirs = getattr(gw.nn, name)(3, 4, **kwargs), getattr(torch.nn, name)(3, 4, **kwargs)
+        assert isinstance(ours, gw.nn.RNNBase) and not isinstance(ours, gw.nn.RNNCellBase)
+        assert ours._flat_weights_names == theirs._flat_weights_names
+        assert [[tuple(p.shape) for p in layer] for layer in ours.all_weights] == [[tuple(p.shape) for p in layer] for layer in theirs.all_weights]
+        assert all(p is getattr(ours, n) for p, n in zip(ours._flat_weights, ours._flat_weights_names))
+        ours.flatten_parameters()
+    assert [tuple(p.shape) for p in gw.nn.RNNBase("GRU", 3, 4, 2).parameters()] == [tuple(p.shape) for p in torch.nn.RNNBase("GRU", 3, 4, 2).parameters()]
+    for build in (lambda nn: nn.RNNBase("LSTMX", 3, 4), lambda nn: nn.RNNBase("GRU", 3, 4)(None), lambda nn: nn.RNNCellBase(3, 4, True, 2)(None)):
+        with pytest.raises((ValueError, NotImplementedError)) as t_error:
+            build(torch.nn)
+        with pytest.raises(type(t_error.value)) as g_error:
+            build(gw.nn)
+        assert str(g_error.value) == str(t_error.value)
+    for name, chunks in (("LSTMCell", 4), ("GRUCell", 3), ("RNNCell", 1)):
+        cell = getattr(gw.nn, name)(3, 4)
+        assert isinstance(cell, gw.nn.RNNCellBase) and tuple(cell.weight_ih.shape) == (4 * chunks, 3)
+        before = cell.weight_hh.detach().numpy().copy()
+        cell.reset_parameters()  # torch's cells have it: a fresh uniform(-1/sqrt(h), 1/sqrt(h)) draw
+        after = cell.weight_hh.detach().numpy()
+        assert not np.array_equal(before, after) and np.abs(after).max() <= 0.5

@@ -15,7 +15,7 @@ from . import init
 from .layers import _new_parameter
 from .module import Module, resolve_session
 
-__all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell"]
+__all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNBase", "RNNCell", "RNNCellBase"]
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
@@ -40,10 +40,14 @@ def _step(mode, x_part, h, c, weight_hh, bias_hh, weight_hr=None):
     return (total.tanh() if mode == "RNN_TANH" else total.relu()), None
 
 
-class _RNNBase(Module):
+class RNNBase(Module):
+    """The recurrent layers' base, as ``torch.nn.RNNBase``: ``mode`` one of "LSTM", "GRU", "RNN_TANH", "RNN_RELU"."""
+
     def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
                  bidirectional=False, proj_size=0, *, session=None, dtype=None):
         super().__init__()
+        if mode not in _GATES:
+            raise ValueError("Unrecognized RNN mode: " + mode)
         if not 0 <= dropout <= 1:
             raise ValueError("dropout should be a number in range [0, 1] representing the probability of an element being zeroed")
         if hidden_size <= 0 or num_layers <= 0:
@@ -59,18 +63,33 @@ class _RNNBase(Module):
         gates = _GATES[mode] * hidden_size
         directions = 2 if bidirectional else 1
         out_size = proj_size or hidden_size  # h's size (PyTorch's real_hidden_size)
+        self._all_weights = []  # each layer and direction's parameter names, in PyTorch's order
         for layer in range(num_layers):
             for direction in range(directions):
                 suffix = f"_l{layer}" + ("_reverse" if direction else "")
                 width = input_size if layer == 0 else out_size * directions
-                setattr(self, "weight_ih" + suffix, _new_parameter(session, (gates, width), dtype))
-                setattr(self, "weight_hh" + suffix, _new_parameter(session, (gates, out_size), dtype))
+                shapes = {"weight_ih": (gates, width), "weight_hh": (gates, out_size)}
                 if bias:
-                    setattr(self, "bias_ih" + suffix, _new_parameter(session, (gates,), dtype))
-                    setattr(self, "bias_hh" + suffix, _new_parameter(session, (gates,), dtype))
+                    shapes.update(bias_ih=(gates,), bias_hh=(gates,))
                 if proj_size:
-                    setattr(self, "weight_hr" + suffix, _new_parameter(session, (proj_size, hidden_size), dtype))
+                    shapes["weight_hr"] = (proj_size, hidden_size)
+                for name, shape in shapes.items():
+                    setattr(self, name + suffix, _new_parameter(session, shape, dtype))
+                self._all_weights.append([name + suffix for name in shapes])
+        self._flat_weights_names = [name for names in self._all_weights for name in names]
         self.reset_parameters()
+
+    @property
+    def all_weights(self):
+        """Each layer and direction's parameters, a list of lists, as PyTorch's."""
+        return [[getattr(self, name) for name in names] for names in self._all_weights]
+
+    @property
+    def _flat_weights(self):
+        return [getattr(self, name) for name in self._flat_weights_names]
+
+    def flatten_parameters(self):
+        """Nothing to do: PyTorch packs the weights into one buffer for cuDNN; here each is a tensor on the server."""
 
     def reset_parameters(self):
         bound = 1.0 / math.sqrt(self.hidden_size)
@@ -82,7 +101,7 @@ class _RNNBase(Module):
         get = lambda name: getattr(self, name + suffix) if self.bias or name.startswith("weight") else None  # noqa: E731
         return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh"), (get("weight_hr") if self.proj_size else None)
 
-    def forward(self, input, hx=None):
+    def _run(self, input, hx=None):  # the layers' forward (torch's RNNBase itself has none)
         from .utils.rnn import PackedSequence  # noqa: PLC0415
 
         packed = input if isinstance(input, PackedSequence) else None
@@ -174,7 +193,7 @@ class _RNNBase(Module):
         return text
 
 
-class RNN(_RNNBase):
+class RNN(RNNBase):
     """Elman RNN: h' = tanh(W_ih x + b_ih + W_hh h + b_hh) (``nonlinearity="relu"``: relu)."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False, dropout=0.0,
@@ -185,8 +204,10 @@ class RNN(_RNNBase):
                          dropout, bidirectional, session=session, dtype=dtype)
         self.nonlinearity = nonlinearity
 
+    forward = RNNBase._run
 
-class LSTM(_RNNBase):
+
+class LSTM(RNNBase):
     """Long short-term memory: input, forget, cell and output gates (PyTorch's order in the weights)."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0, bidirectional=False,
@@ -194,8 +215,10 @@ class LSTM(_RNNBase):
         super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, proj_size,
                          session=session, dtype=dtype)
 
+    forward = RNNBase._run
 
-class GRU(_RNNBase):
+
+class GRU(RNNBase):
     """Gated recurrent unit: reset, update and new gates (PyTorch's order in the weights)."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0, bidirectional=False,
@@ -203,13 +226,18 @@ class GRU(_RNNBase):
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
                          session=session, dtype=dtype)
 
+    forward = RNNBase._run
 
-class _CellBase(Module):
-    def __init__(self, mode, input_size, hidden_size, bias=True, *, session=None, dtype=None):
+
+class RNNCellBase(Module):
+    """The cells' base, as ``torch.nn.RNNCellBase``: ``num_chunks`` gates' weights (the cells below set ``mode``,
+    which their shared forward, ``_run``, reads)."""
+
+    def __init__(self, input_size, hidden_size, bias, num_chunks, *, session=None, dtype=None):
         super().__init__()
         session = resolve_session(session)
-        self.mode, self.input_size, self.hidden_size, self.bias = mode, input_size, hidden_size, bias
-        gates = _GATES[mode] * hidden_size
+        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
+        gates = num_chunks * hidden_size
         self.weight_ih = _new_parameter(session, (gates, input_size), dtype)
         self.weight_hh = _new_parameter(session, (gates, hidden_size), dtype)
         if bias:
@@ -218,11 +246,14 @@ class _CellBase(Module):
         else:
             self.register_parameter("bias_ih", None)
             self.register_parameter("bias_hh", None)
-        bound = 1.0 / math.sqrt(hidden_size)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        bound = 1.0 / math.sqrt(self.hidden_size)
         for weight in self.parameters():
             init.uniform_(weight, -bound, bound)
 
-    def forward(self, input, hx=None):
+    def _run(self, input, hx=None):  # the cells' forward (torch's RNNCellBase itself has none)
         batched = input.ndim == 2
         if not batched:
             input = input.unsqueeze(0)
@@ -247,22 +278,33 @@ class _CellBase(Module):
         return text
 
 
-class RNNCell(_CellBase):
+class RNNCell(RNNCellBase):
     def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", *, session=None, dtype=None):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"Unknown nonlinearity: {nonlinearity}")
-        super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size, hidden_size, bias, session=session, dtype=dtype)
+        super().__init__(input_size, hidden_size, bias, 1, session=session, dtype=dtype)
+        self.mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
         self.nonlinearity = nonlinearity
 
+    forward = RNNCellBase._run
 
-class LSTMCell(_CellBase):
+
+class LSTMCell(RNNCellBase):
+    mode = "LSTM"
+
     def __init__(self, input_size, hidden_size, bias=True, *, session=None, dtype=None):
-        super().__init__("LSTM", input_size, hidden_size, bias, session=session, dtype=dtype)
+        super().__init__(input_size, hidden_size, bias, 4, session=session, dtype=dtype)
+
+    forward = RNNCellBase._run
 
 
-class GRUCell(_CellBase):
+class GRUCell(RNNCellBase):
+    mode = "GRU"
+
     def __init__(self, input_size, hidden_size, bias=True, *, session=None, dtype=None):
-        super().__init__("GRU", input_size, hidden_size, bias, session=session, dtype=dtype)
+        super().__init__(input_size, hidden_size, bias, 3, session=session, dtype=dtype)
+
+    forward = RNNCellBase._run
 
 
 def _cell_function(mode):
