@@ -1,7 +1,8 @@
 """``gradwire.nn.utils``: PyTorch's gradient clipping, one command on the server whatever the model's size;
 ``parameters_to_vector``/``vector_to_parameters``; ``rnn``: padded and packed sequences; ``weight_norm``,
 ``spectral_norm`` (forward pre-hooks); ``parametrize`` (PyTorch's parametrizations of a module's tensors) and
-``parametrizations`` built on it (``orthogonal``, ``weight_norm``, ``spectral_norm``); ``prune``.
+``parametrizations`` built on it (``orthogonal``, ``weight_norm``, ``spectral_norm``); ``prune``; ``fusion``
+(a batch norm folded into the convolution or linear layer before it); ``skip_init``; the memory-format converters.
 
     loss.backward()
     gw.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
@@ -12,132 +13,21 @@ The gradients never cross the network: the server scales (or clamps) them in pla
 
 from __future__ import annotations
 
-import math
-import types
-import warnings
-
-from ... import errors
-from ...tensor import Tensor
-
 __all__ = [
-    "clip_grad_norm", "clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm", "pad_sequence", "parameters_to_vector", "parametrizations", "parametrize", "prune",
-    "remove_spectral_norm", "remove_weight_norm", "rnn", "spectral_norm", "stateless", "vector_to_parameters", "weight_norm",
+    "clip_grad", "clip_grad_norm", "clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "convert_conv2d_weight_memory_format",
+    "convert_conv3d_weight_memory_format", "convert_parameters", "fuse_conv_bn_eval", "fuse_conv_bn_weights", "fuse_linear_bn_eval",
+    "fuse_linear_bn_weights", "fusion", "get_total_norm", "memory_format", "pad_sequence", "parameters_to_vector", "parametrizations",
+    "parametrize", "prune", "remove_spectral_norm", "remove_weight_norm", "rnn", "skip_init", "spectral_norm", "stateless",
+    "vector_to_parameters", "weight_norm",
 ]
 
-
-def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
-    """Scale the parameters' ``.grad`` in place so that their total ``norm_type``-norm is at most
-    ``max_norm``; return that total norm before clipping, a 0-d Tensor (no sync point)."""
-    norm_type = float(norm_type)
-    if math.isnan(norm_type) or not (norm_type > 0 or math.isinf(norm_type)):
-        raise errors.InvalidArgumentError(f"clip_grad_norm_: norm_type must be positive or inf, got {norm_type}")
-    if not isinstance(parameters, Tensor):
-        empty_generator = isinstance(parameters, types.GeneratorType)
-        parameters = list(parameters)
-        if not parameters:  # no session to ask: PyTorch's tensor(0.) (in the open session)
-            if empty_generator:
-                warnings.warn("`parameters` is an empty generator, no gradient clipping will occur.", stacklevel=2)
-            return _zero_norm()
-    params = _with_grads(parameters, "clip_grad_norm_")
-    return params[0]._session._clip_grad(params, max_norm=float(max_norm), norm_type=norm_type, error_if_nonfinite=bool(error_if_nonfinite))
-
-
-def clip_grad_norm(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
-    """Deprecated (as in PyTorch): ``clip_grad_norm_``."""
-    warnings.warn("`torch.nn.utils.clip_grad_norm` is now deprecated in favor of `torch.nn.utils.clip_grad_norm_`.",
-                  FutureWarning, stacklevel=2)
-    return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
-
-
-def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
-    """The ``norm_type``-norm of the tensors taken together (the norm of their norms), a 0-d Tensor, as PyTorch's;
-    ``error_if_nonfinite`` reads it (a sync point) to raise on nan or inf."""
-    from ...grad_mode import no_grad  # noqa: PLC0415
-    from ...linalg import vector_norm  # noqa: PLC0415
-    from ...tensor import stack  # noqa: PLC0415
-
-    tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
-    norm_type = float(norm_type)
-    if not tensors:
-        return _zero_norm()
-    with no_grad():
-        total = vector_norm(stack([vector_norm(t, norm_type) for t in tensors]), norm_type)
-    if error_if_nonfinite and not math.isfinite(total.item()):
-        raise RuntimeError(
-            f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, so it cannot be clipped. To "
-            "disable this error and scale the gradients by the non-finite norm anyway, set `error_if_nonfinite=False`")
-    return total
-
-
-def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
-    """Scale the parameters' ``.grad`` in place by ``min(max_norm / (total_norm + 1e-6), 1)``, as PyTorch's (with a
-    total norm from ``get_total_norm``)."""
-    from ...grad_mode import no_grad  # noqa: PLC0415
-
-    params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
-    grads = [p.grad for p in params if p.grad is not None]
-    if not grads:
-        return
-    with no_grad():
-        coef = (float(max_norm) / (total_norm + 1e-6)).clamp(max=1.0)
-        for g in grads:
-            g.mul_(coef)
-
-
-def _zero_norm() -> Tensor:
-    from ...factories import tensor  # noqa: PLC0415
-
-    return tensor(0.0)
-
-
-def clip_grad_value_(parameters, clip_value, foreach=None):
-    """Clamp every element of the parameters' ``.grad`` into [-clip_value, clip_value], in place."""
-    params = _with_grads(parameters, "clip_grad_value_")
-    params[0]._session._clip_grad(params, clip_value=float(clip_value))
-
-
-def _with_grads(parameters, name):
-    """The parameters (a Tensor or an iterable of them, as PyTorch takes), at least one, of one session."""
-    params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
-    if not params:
-        raise errors.InvalidArgumentError(f"{name}: no parameters given (gradwire needs one to know the session)")
-    for p in params:
-        if not isinstance(p, Tensor):
-            raise TypeError(f"{name}: expected Tensors, got {type(p).__name__}")
-        if p._session is not params[0]._session:
-            raise errors.InvalidArgumentError(f"{name}: expected all tensors to be in the same session")
-    return params
-
-
-def parameters_to_vector(parameters):
-    """The parameters flattened and joined into one 1-D tensor (a new one: gradients flow to them), as PyTorch's."""
-    from ...tensor import cat  # noqa: PLC0415 - the tensor module is imported above; cat is a function of it
-
-    return cat([p.reshape(-1) for p in parameters])
-
-
-def vector_to_parameters(vec, parameters):
-    """Copy the slices of the 1-D ``vec`` into the parameters, in order, in place (under no_grad), as PyTorch's."""
-    from ...grad_mode import no_grad  # noqa: PLC0415
-
-    if not isinstance(vec, Tensor):
-        raise TypeError(f"expected torch.Tensor, but got: {type(vec).__name__}")
-    start, length = 0, vec.shape[0] if vec.ndim else 1
-    with no_grad():
-        for p in parameters:
-            count = p.numel()
-            available = max(0, min(count, length - start))
-            if available != count:  # the slice's size is known here: PyTorch's view_as error, at once
-                raise RuntimeError(f"shape '{list(p.shape)}' is invalid for input of size {available * (vec.numel() // max(length, 1))}")
-            p.copy_(vec[start : start + count].reshape(p.shape))
-            start += count
-
-
-from . import rnn  # noqa: E402 - torch.nn.utils.rnn's names
-from .rnn import pad_sequence  # noqa: E402
-from . import parametrize  # noqa: E402
-from . import parametrizations  # noqa: E402
-from . import prune  # noqa: E402
-from .spectral_norm import remove_spectral_norm, spectral_norm  # noqa: E402
-from .weight_norm import remove_weight_norm, weight_norm  # noqa: E402
-from . import stateless  # noqa: E402
+from . import clip_grad, convert_parameters, fusion, init, memory_format  # PyTorch's submodules, under its names
+from .clip_grad import clip_grad_norm, clip_grad_norm_, clip_grad_value_, clip_grads_with_norm_, get_total_norm
+from .convert_parameters import parameters_to_vector, vector_to_parameters
+from .fusion import fuse_conv_bn_eval, fuse_conv_bn_weights, fuse_linear_bn_eval, fuse_linear_bn_weights
+from .init import skip_init
+from .memory_format import convert_conv2d_weight_memory_format, convert_conv3d_weight_memory_format
+from . import parametrizations, parametrize, prune, rnn, stateless
+from .rnn import pad_sequence
+from .spectral_norm import remove_spectral_norm, spectral_norm
+from .weight_norm import remove_weight_norm, weight_norm
