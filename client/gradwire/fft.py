@@ -19,7 +19,8 @@ from .factories import resolve_session
 from .nn import functional as F
 from .tensor import FUNCTIONS, Tensor, _op, as_dtype
 
-__all__ = ["fft", "ifft", "rfft", "irfft", "hfft", "ihfft", "fft2", "ifft2", "rfft2", "irfft2", "fftn", "ifftn", "rfftn", "irfftn",
+__all__ = ["fft", "ifft", "rfft", "irfft", "hfft", "ihfft", "fft2", "ifft2", "rfft2", "irfft2", "hfft2", "ihfft2", "fftn", "ifftn", "rfftn",
+           "irfftn", "hfftn", "ihfftn",
            "fftfreq", "rfftfreq", "fftshift", "ifftshift", "stft", "istft"]
 
 _NORMS = ("backward", "ortho", "forward")
@@ -71,10 +72,12 @@ def _dims(name, x, s, dim):
 
 
 def _real_input(name, x):
-    if x.dtype.kind == "c":
+    if x.dtype.kind == "c":  # (torch's words differ by function)
         from .tensor import _TENSOR_TYPE_NAMES
 
-        raise errors.InvalidArgumentError(f"{name} expects a real input tensor, but got {_TENSOR_TYPE_NAMES.get(x.dtype, x.dtype.name)}")
+        got = _TENSOR_TYPE_NAMES.get(x.dtype, x.dtype.name)
+        raise errors.InvalidArgumentError(f"Only supports floating-point dtypes, but found: {got}" if name == "ihfftn" else
+                                          f"{name} expects a real{'-valued' if name == 'rfftn' else ''} input tensor, but got {got}")
 
 
 def _c2r_sizes(x, s, dim, sizes, dims, last_given):
@@ -156,7 +159,7 @@ def ihfft(input, n=None, dim=-1, norm=None):
     """The inverse of ``hfft``: the half spectrum of a real signal's inverse transform, as ``torch.fft.ihfft``."""
     x = _input("ihfft", input)
     _real_input("ihfft", x)
-    return rfftn(x, _one(n), (dim,), _DUAL[_norm(norm)]).conj()
+    return rfftn(x, _one(n), (dim,), _DUAL[_norm(norm)]).conj()  # (its conjugate bit set, as torch's; ihfftn's is not)
 
 
 def fft2(input, s=None, dim=(-2, -1), norm=None):
@@ -177,6 +180,31 @@ def rfft2(input, s=None, dim=(-2, -1), norm=None):
 def irfft2(input, s=None, dim=(-2, -1), norm=None):
     """``irfftn`` over the last two dims, as ``torch.fft.irfft2``."""
     return irfftn(input, s, dim, norm)
+
+
+
+def hfftn(input, s=None, dim=None, norm=None):
+    """The n-dim ``hfft``: a Hermitian signal given by its last dim's first half to a real spectrum, as
+    ``torch.fft.hfftn`` (``irfftn`` of the conjugate, the normalization dual)."""
+    x = _input("hfftn", input)
+    return irfftn(x.conj(), s, dim, _DUAL[_norm(norm)])
+
+
+def ihfftn(input, s=None, dim=None, norm=None):
+    """The inverse of ``hfftn``: a real signal's inverse transform, its last dim's half, as ``torch.fft.ihfftn``."""
+    x = _input("ihfftn", input)
+    _real_input("ihfftn", x)
+    return rfftn(x, s, dim, _DUAL[_norm(norm)]).conj_physical()
+
+
+def hfft2(input, s=None, dim=(-2, -1), norm=None):
+    """``hfftn`` over the last two dims, as ``torch.fft.hfft2``."""
+    return hfftn(input, s, dim, norm)
+
+
+def ihfft2(input, s=None, dim=(-2, -1), norm=None):
+    """``ihfftn`` over the last two dims, as ``torch.fft.ihfft2``."""
+    return ihfftn(input, s, dim, norm)
 
 
 # --- frequencies and shifts -----------------------------------------------------------------------------------------

@@ -444,14 +444,16 @@ _C2C = [
     lambda fft, x, norm: fft.hfft(x, n=9, dim=0, norm=norm), lambda fft, x, norm: fft.irfft(x, norm=norm),
     lambda fft, x, norm: fft.irfft(x, n=5, norm=norm), lambda fft, x, norm: fft.irfft(x, n=8, dim=0, norm=norm),
     lambda fft, x, norm: fft.irfft2(x, norm=norm), lambda fft, x, norm: fft.irfftn(x, s=(4, 7), norm=norm),
-    lambda fft, x, norm: fft.irfftn(x, norm=norm),
+    lambda fft, x, norm: fft.irfftn(x, norm=norm), lambda fft, x, norm: fft.hfft2(x, norm=norm),
+    lambda fft, x, norm: fft.hfftn(x, s=(4, 7), norm=norm), lambda fft, x, norm: fft.hfftn(x, dim=(1, 0), norm=norm),
 ]
 _R2C = [
     lambda fft, x, norm: fft.rfft(x, norm=norm), lambda fft, x, norm: fft.rfft(x, n=9, norm=norm), lambda fft, x, norm: fft.rfft(x, n=3, dim=0, norm=norm),
     lambda fft, x, norm: fft.rfft2(x, norm=norm), lambda fft, x, norm: fft.rfftn(x, s=(5, 4), norm=norm), lambda fft, x, norm: fft.rfftn(x, norm=norm),
     lambda fft, x, norm: fft.ihfft(x, norm=norm), lambda fft, x, norm: fft.ihfft(x, n=5, dim=0, norm=norm),
     lambda fft, x, norm: fft.fft(x, norm=norm), lambda fft, x, norm: fft.fft2(x, s=(3, 3), norm=norm), lambda fft, x, norm: fft.irfft(x, norm=norm),
-    lambda fft, x, norm: fft.hfft(x, norm=norm),
+    lambda fft, x, norm: fft.hfft(x, norm=norm), lambda fft, x, norm: fft.ihfft2(x, norm=norm),
+    lambda fft, x, norm: fft.ihfftn(x, s=(3, 8), norm=norm), lambda fft, x, norm: fft.ihfftn(x, dim=(1, 0), norm=norm),
 ]
 
 
@@ -528,6 +530,10 @@ def test_fft_argument_errors_as_torch(session):
     _refused(lambda: gw.fft.fft(x, n=0), lambda: torch.fft.fft(u, n=0))
     _refused(lambda: gw.fft.rfft(z), lambda: torch.fft.rfft(t))
     _refused(lambda: gw.fft.ihfft(z), lambda: torch.fft.ihfft(t))
+    _refused(lambda: gw.fft.ihfftn(z), lambda: torch.fft.ihfftn(t))
+    _refused(lambda: gw.fft.ihfft2(z), lambda: torch.fft.ihfft2(t))
+    _refused(lambda: gw.fft.rfftn(z), lambda: torch.fft.rfftn(t))
+    assert not gw.fft.ihfftn(x).is_conj() and not torch.fft.ihfftn(u).is_conj()  # (ihfft's is, as torch's: see above)
     _refused(lambda: gw.fft.fftn(x, s=(2,), dim=(0, 1)), lambda: torch.fft.fftn(u, s=(2,), dim=(0, 1)))
     _refused(lambda: gw.fft.irfft(session.ones(1)), lambda: torch.fft.irfft(torch.ones(1)))
     with pytest.raises(IndexError):
