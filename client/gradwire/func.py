@@ -1,5 +1,6 @@
 """``gradwire.func``: PyTorch's function transforms (``torch.func``): ``grad``, ``grad_and_value``, ``vjp``, ``jvp``,
-``jacrev``, ``jacfwd``, ``hessian``, ``linearize``, ``vmap`` and ``functional_call``.
+``jacrev``, ``jacfwd``, ``hessian``, ``linearize``, ``vmap``, ``functional_call`` and ``stack_module_state`` (model
+ensembles: ``vmap`` over the stacked parameters of several copies of a model).
 
     loss = lambda params, x, y: ((gw.func.functional_call(model, params, (x,)) - y) ** 2).mean()
     grads = gw.func.grad(loss)(dict(model.named_parameters()), x, y)
@@ -32,7 +33,8 @@ from .autograd.functional import grad as _grad
 from .grad_mode import enable_grad, is_grad_enabled
 from .tensor import Tensor, stack
 
-__all__ = ["functional_call", "grad", "grad_and_value", "hessian", "jacfwd", "jacrev", "jvp", "linearize", "vjp", "vmap"]
+__all__ = ["functional_call", "grad", "grad_and_value", "hessian", "jacfwd", "jacrev", "jvp", "linearize", "stack_module_state", "vjp",
+           "vmap"]
 
 
 # --- pytrees: tuples, lists and dicts of leaves ------------------------------------------------------------------
@@ -575,6 +577,32 @@ def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, 
 
 
 _MISSING = object()
+
+
+def stack_module_state(models):
+    """``torch.func.stack_module_state``: the parameters and the buffers of models of one class, each name's tensors
+    stacked along a new first dim, as two dicts; the stacked parameters are new leaves (an optimizer steps them), for
+    ``vmap(lambda p, b, x: functional_call(models[0], (p, b), (x,)), (0, 0, None))``."""
+    if len(models) == 0:
+        raise RuntimeError("stack_module_state: Expected at least one model, got 0.")
+    if not (all(m.training for m in models) or all(not m.training for m in models)):
+        raise RuntimeError("stack_module_state: Expected all models to have the same training/eval mode.")
+    if not all(type(m) is type(models[0]) for m in models):
+        raise RuntimeError("stack_module_state: Expected all models to be of the same class.")
+
+    def stacked(named):
+        tensors = [dict(named(m)) for m in models]
+        return {name: _stacked_leaf([t[name] for t in tensors], name) for name in tensors[0]}
+
+    return stacked(lambda m: m.named_parameters()), stacked(lambda m: m.named_buffers())
+
+
+def _stacked_leaf(tensors, name):
+    requires_grad = [t.requires_grad for t in tensors]
+    if any(requires_grad) and not all(requires_grad):
+        raise RuntimeError(f"Expected {name} from each model to have the same .requires_grad")
+    result = stack(tensors)
+    return result.detach().requires_grad_() if all(requires_grad) else result
 
 
 def _swap(module, name, value):

@@ -532,3 +532,40 @@ def test_a_grad_fns_type_is_named_as_its_node_and_t_is_tbackward(session):
     ours = m.t()
     ours.sum().backward()  # t()'s node still differentiates as the transpose it is
     np.testing.assert_array_equal(m.grad.numpy(), np.ones(M.shape))
+
+
+def test_stack_module_state_ensembles_as_torch(session):
+    """torch's model-ensembling idiom: the models' parameters stacked into new leaves, vmap over them with
+    functional_call: the same outputs and gradients as torch's; its checks in its words."""
+    models = [gw.nn.Sequential(gw.nn.Linear(4, 3, dtype=gw.float64), gw.nn.BatchNorm1d(3, dtype=gw.float64), gw.nn.Linear(3, 2, dtype=gw.float64))
+              for _ in range(3)]
+    references = [torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.BatchNorm1d(3), torch.nn.Linear(3, 2)).double() for _ in range(3)]
+    for model, reference in zip(models, references):
+        reference.load_state_dict({k: torch.tensor(v.numpy()) for k, v in model.state_dict().items()})
+        model.eval(), reference.eval()
+    params, buffers = gw.func.stack_module_state(models)
+    t_params, t_buffers = tfunc.stack_module_state(references)
+    assert list(params) == list(t_params) and list(buffers) == list(t_buffers)
+    for name, p in params.items():
+        assert p.is_leaf and p.requires_grad and tuple(p.shape) == tuple(t_params[name].shape)
+    assert not buffers["1.running_var"].requires_grad
+    ensemble = lambda lib, p, b, x: lib.func.functional_call(models[0] if lib is gw else references[0], (p, b), (x,))  # noqa: E731
+    out = gw.func.vmap(lambda p, b, x: ensemble(gw, p, b, x), (0, 0, None))(params, buffers, session.tensor(B))
+    t_out = tfunc.vmap(lambda p, b, x: ensemble(torch, p, b, x), (0, 0, None))(t_params, t_buffers, torch.tensor(B))
+    close(out, t_out)
+    (out ** 2).sum().backward()
+    (t_out ** 2).sum().backward()
+    close({k: p.grad for k, p in params.items()}, {k: p.grad for k, p in t_params.items()})
+    assert all(p.grad is None for p in models[1].parameters())  # new leaves: the models' own parameters get nothing
+
+    models[1].train()
+    with pytest.raises(RuntimeError, match="Expected all models to have the same training/eval mode"):
+        gw.func.stack_module_state(models)
+    with pytest.raises(RuntimeError, match="Expected all models to be of the same class"):
+        gw.func.stack_module_state([models[0], gw.nn.Linear(4, 3).eval()])
+    with pytest.raises(RuntimeError, match="Expected at least one model, got 0"):
+        gw.func.stack_module_state([])
+    models[1].eval()
+    models[1][0].weight.requires_grad_(False)
+    with pytest.raises(RuntimeError, match=r"Expected 0.weight from each model to have the same .requires_grad"):
+        gw.func.stack_module_state(models)
