@@ -820,6 +820,25 @@ def test_eye_init_as_torchs(session):
     assert ours.tolist() == theirs.tolist()
 
 
+@pytest.mark.parametrize("old", ["uniform", "normal", "constant", "eye", "dirac", "xavier_uniform", "xavier_normal", "kaiming_uniform",
+                                 "kaiming_normal", "orthogonal", "sparse"])
+def test_deprecated_init_names_warn_and_fill_as_torchs(session, old):
+    args = {"constant": (0.5,), "sparse": (0.5,)}.get(old, ())
+    ours, theirs = session.zeros(4, 3, 3), torch.zeros(4, 3, 3)
+    if old in ("eye", "sparse"):
+        ours, theirs = session.zeros(4, 3), torch.zeros(4, 3)
+    with pytest.warns(FutureWarning) as t_record:
+        getattr(torch.nn.init, old)(theirs, *args)
+    with pytest.warns(FutureWarning) as record:
+        assert getattr(nn.init, old)(ours, *args) is ours
+    assert str(record[0].message) == str(t_record[0].message) == f"`nn.init.{old}` is now deprecated in favor of `nn.init.{old}_`."
+    assert record[0].filename == __file__  # (pointing at the caller, as torch's stacklevel)
+    if old in ("constant", "eye", "dirac"):  # deterministic fills: torch's values
+        assert ours.tolist() == theirs.tolist()
+    else:
+        assert float(ours.abs().sum()) > 0
+
+
 @pytest.mark.parametrize("shape, groups", [((4, 2, 3), 1), ((4, 2, 3, 3), 2), ((2, 3, 1, 3, 3), 1)])
 def test_dirac_init_as_torchs(session, shape, groups):
     ours, theirs = session.ones(*shape), torch.ones(*shape)

@@ -8,6 +8,7 @@ weight crosses the network.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -181,3 +182,20 @@ def orthogonal_(tensor, gain=1):
             q = q.T
         tensor.copy_((q * gain).reshape(tensor.shape))
     return tensor
+
+
+def _deprecated(function):
+    """PyTorch's old name of an init function (no trailing underscore): the function, with its FutureWarning."""
+    old, new = function.__name__[:-1], function.__name__
+
+    def deprecated(*args, **kwargs):
+        warnings.warn(f"`nn.init.{old}` is now deprecated in favor of `nn.init.{new}`.", FutureWarning, stacklevel=2)
+        return function(*args, **kwargs)
+
+    deprecated.__name__, deprecated.__doc__ = old, f"Deprecated (as in PyTorch): ``{new}``."
+    return deprecated
+
+
+uniform, normal, constant, eye, dirac = map(_deprecated, (uniform_, normal_, constant_, eye_, dirac_))
+xavier_uniform, xavier_normal, kaiming_uniform, kaiming_normal = map(_deprecated, (xavier_uniform_, xavier_normal_, kaiming_uniform_, kaiming_normal_))
+orthogonal, sparse = _deprecated(orthogonal_), _deprecated(sparse_)
