@@ -10,7 +10,7 @@ import secrets
 import numpy as np
 
 from . import defaults
-from .session import open_sessions, resolve_session
+from .session import checked_seed, open_sessions, resolve_session
 from .errors import InvalidArgumentError
 from .tensor import Tensor, as_dtype, placed
 
@@ -271,6 +271,7 @@ def kaiser_window(window_length, periodic=True, beta=12.0, *, dtype=None, requir
 
 def manual_seed(seed):
     """Reseed every open session's generator, as ``torch.manual_seed`` seeds PyTorch's."""
+    seed = checked_seed(seed)  # (refused in torch's words even when no session is open)
     for open_session in open_sessions():
         open_session.manual_seed(seed)
 

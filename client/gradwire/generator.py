@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 
-from .session import resolve_session
+from .session import checked_seed, resolve_session
 from .tensor import device as _device
 
 __all__ = ["Generator", "get_rng_state", "set_rng_state"]
@@ -30,9 +30,8 @@ class Generator:
 
     def manual_seed(self, seed) -> "Generator":
         """Reseed it: the draws that follow repeat those after any other ``manual_seed(seed)``."""
-        seed = int(seed)
-        self._initial = seed % 2**64
-        self._session._reseed(seed, self._handle)
+        self._initial = checked_seed(seed)
+        self._session._reseed(self._initial, self._handle)
         return self
 
     def seed(self) -> int:

@@ -242,6 +242,7 @@ class Session:
                  device="auto", reconnect_timeout=10.0, keepalive=30.0):
         self._embedded = None
         options = _channel_options(keepalive)  # a bad value is refused before an embedded server starts
+        seed = checked_seed(seed) if seed is not None else secrets.randbits(63)  # (drawn here, so that initial_seed() tells it)
         self._transport_shut = False
         if target is None and (tls or tls_ca or tls_cert or tls_key):
             raise errors.InvalidArgumentError("the tls options need a target: an embedded server serves plain text on loopback")
@@ -272,9 +273,7 @@ class Session:
         except errors.GradwireError:
             self._shutdown_transport()
             raise
-        if seed is None:  # drawn here, so that initial_seed() can tell it, as torch.initial_seed() does
-            seed = secrets.randbits(63)
-        request = pb.OpenSessionRequest(session_id=self.id, seed=seed)
+        request = pb.OpenSessionRequest(session_id=self.id, seed=_as_int64(seed))
         try:
             reply = self._unary(self._stub.OpenSession, request, timeout=timeout)
             info = self._unary(self._stub.GetServerInfo, pb.ServerInfoRequest(), timeout=timeout)
@@ -1042,8 +1041,9 @@ class Session:
         return values.requires_grad_() if requires_grad else values
 
     def manual_seed(self, seed: int):
-        """Reseed this session's random generator."""
-        self._seed_base, self._forks = int(seed), 0
+        """Reseed this session's random generator (PyTorch's seeds: -2**63 to 2**64 - 1, a negative one read modulo 2**64)."""
+        seed = checked_seed(seed)
+        self._seed_base, self._forks = seed, 0
         self._reseed(seed)
 
     def initial_seed(self) -> int:
@@ -1579,6 +1579,15 @@ def _within(batch: pb.Batch, max_bytes: int, data_bytes: int) -> list:
         pieces[-1].commands.append(command)
         size += n
     return pieces
+
+
+def checked_seed(seed) -> int:
+    """A seed as PyTorch takes it: ``int(seed)``, one that fits an int64 or a uint64 (PyTorch's words past that), as
+    the unsigned 64-bit number PyTorch's ``initial_seed`` reports."""
+    seed = int(seed)
+    if not -(2**63) <= seed < 2**64:
+        raise ValueError("Overflow when unpacking long long")
+    return seed % 2**64
 
 
 def _as_int64(seed) -> int:

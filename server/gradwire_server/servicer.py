@@ -152,7 +152,7 @@ class GradwireServicer(pb_grpc.GradwireServicer):
     @_aborts_on_error
     def OpenSession(self, request, context):
         """Open a session under the id the client chose; reply with its secret token."""
-        seed = request.seed if request.HasField("seed") else None
+        seed = request.seed % 2**64 if request.HasField("seed") else None  # a negative seed wraps around, as torch's
         owner = self.api_keys.owner(dict(context.invocation_metadata()).get(API_KEY_HEADER))
         session = self.registry.open(request.session_id, seed, owner)
         return pb.OpenSessionReply(token=session.token, device=session.engine.device, limits=self.limits())

@@ -249,6 +249,25 @@ def test_seed_and_initial_seed(session):
     assert gw.rand(5).tolist() == first and again != first
 
 
+def test_seeds_take_torchs_range(session, server):
+    """PyTorch takes a seed from -2**63 to 2**64 - 1 and reports it as unsigned; past that, its ValueError (not
+    protobuf's, nor a server error opening the session)."""
+    for seed in (-1, -(2**63), 2**63 + 5, 2**64 - 1):
+        torch.manual_seed(seed)
+        session.manual_seed(seed)
+        assert session.initial_seed() == torch.initial_seed() == seed % 2**64
+        draws = session.rand(3).tolist()
+        with gw.connect(server.address, seed=seed, timeout=10) as fresh:  # the same seed at connect: the same draws
+            assert fresh.initial_seed() == seed % 2**64 and fresh.rand(3).tolist() == draws
+        assert gw.Generator().manual_seed(seed).initial_seed() == seed % 2**64
+    for seed in (2**64, -(2**63) - 1):
+        for seeding in (torch.manual_seed, gw.manual_seed, session.manual_seed, gw.Generator().manual_seed,
+                        lambda seed: gw.connect(server.address, seed=seed, timeout=10)):
+            with pytest.raises(ValueError, match="^Overflow when unpacking long long$"):
+                seeding(seed)
+    torch.manual_seed(0)
+
+
 def test_an_unseeded_session_knows_its_seed(server):
     with gw.connect(server.address, timeout=10) as s:
         seed = s.initial_seed()
