@@ -865,6 +865,8 @@ class Tensor:
         if type(key) is list and len(key) < 32 and any(isinstance(part, (Tensor, list, tuple, np.ndarray, slice)) or part is None or part is Ellipsis
                                                        for part in key):
             key = tuple(key)  # x[[[0, 1], [1, 2]]] is x[[0, 1], [1, 2]]: PyTorch's (and old NumPy's) rule for a short list
+        if type(key) is tuple and self._shape is not None and sum(part is Ellipsis for part in key) > 1:
+            key = _torch_ellipses(key, len(self._shape))
         parts = []
         keep = []  # index tensors made here live until the command is queued
         known = []  # the parts as the client knows them, for the output's shape
@@ -2769,6 +2771,28 @@ def _index_dtype_check(word):
 # ops whose inputs' dtypes PyTorch refuses (mixed, or of the wrong kind), checked before queueing
 _DTYPE_CHECKS = {"matmul": _check_matmul_dtypes, "gather": _index_dtype_check("gather"),
                  **dict.fromkeys(("scatter", "scatter_add", "scatter_reduce"), _index_dtype_check("scatter"))}
+
+
+def _torch_ellipses(key, ndim):
+    """A key with several ``...`` as PyTorch reads it (NumPy refuses it): each one stands for the dims the key's other
+    parts leave, so the first takes them all and the rest, past the tensor's last dim, none; the slices they stand for
+    past the last dim are dropped (a part that still indexes there is refused, as by PyTorch)."""
+    def dims(part):  # the dims a part consumes, counted as PyTorch's count_specified_dimensions
+        if part is None or part is Ellipsis or isinstance(part, (bool, np.bool_)):
+            return 0
+        dtype = part._dtype if isinstance(part, Tensor) else np.asarray(part).dtype if isinstance(part, (list, np.ndarray)) else None
+        return (part.ndim if isinstance(part, Tensor) else np.ndim(part)) if dtype is not None and dtype.kind == "b" else 1
+
+    fill = max(ndim - sum(dims(part) for part in key), 0)
+    expanded = []
+    for part in key:
+        expanded.extend([_FROM_ELLIPSIS] * fill if part is Ellipsis else [part])
+    while sum(dims(part) for part in expanded) > ndim and expanded[-1] is _FROM_ELLIPSIS:
+        expanded.pop()
+    return tuple(expanded)
+
+
+_FROM_ELLIPSIS = slice(None)  # the slices an ellipsis stands for, told apart from the key's own ``:`` by identity
 
 
 def _small_index(dtype):

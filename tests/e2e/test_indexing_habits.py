@@ -80,6 +80,11 @@ READS = {
     "bool-int-list": (lambda lib, x: x[1, True, [0, 2]] * 1.0, M34),
     "empty-list": (lambda lib, x: x[[]] * 1.0, RNG.standard_normal((5, 3))),
     "mask-after-ellipsis": (lambda lib, x: x[..., lib.tensor([True])] * 1.0, RNG.standard_normal((2, 3, 2, 1))),
+    # several ellipses (NumPy refuses them; PyTorch reads each as the dims the other parts leave, the first taking them)
+    "two-ellipses": (lambda lib, x: x[..., ...] * 1.0, X332),
+    "ellipsis-int-ellipsis": (lambda lib, x: x[..., 0, ...] * 1.0, X332),
+    "int-ellipsis-list-ellipsis": (lambda lib, x: x[1, ..., [0, 1], ...] * 1.0, RNG.standard_normal((2, 3, 4, 2))),
+    "ellipsis-none-ellipsis": (lambda lib, x: x[..., None, ..., ...] * 1.0, X332),
 }
 
 
