@@ -1,7 +1,10 @@
 """The rest of ``torch.nn.utils`` against torch: batch-norm fusion (conv, transposed conv, linear), ``skip_init``,
-the memory-format converters and torch's submodule names (``clip_grad``, ``convert_parameters``, ``fusion``)."""
+the memory-format converters and torch's submodule names (``clip_grad``, ``convert_parameters``, ``fusion``); and the
+wrappers of multi-device scripts: ``DataParallel``, ``SyncBatchNorm`` (one device: batch norm), ``NLLLoss2d``."""
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pytest
@@ -127,3 +130,56 @@ def test_torchs_submodule_names_import(session):
     p = nn.Parameter(session.ones(3))
     (p * 3).sum().backward()
     assert float(clip_grad_norm_([p], 1.0)) == pytest.approx(3 * 3 ** 0.5)
+
+
+def test_data_parallel_wraps_the_model_as_torchs_does_without_gpus(session):
+    model = nn.Sequential(nn.Linear(3, 4, dtype=gw.float64), nn.Tanh())
+    reference = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh()).double()
+    reference.load_state_dict({k: torch.tensor(v.numpy()) for k, v in model.state_dict().items()})
+    wrapped, t_wrapped = nn.DataParallel(model), torch.nn.DataParallel(reference)
+    assert wrapped.module is model and wrapped.device_ids == t_wrapped.device_ids == []
+    assert list(wrapped.state_dict()) == list(t_wrapped.state_dict())  # "module." prefixed: checkpoints load either way
+    assert repr(wrapped) == repr(t_wrapped)
+    x = np.random.default_rng(1).standard_normal((5, 3))
+    out = wrapped(session.tensor(x))
+    np.testing.assert_allclose(out.detach().numpy(), t_wrapped(torch.tensor(x)).detach().numpy(), rtol=1e-12)
+    out.sum().backward()
+    assert model[0].weight.grad is not None
+    assert gw.nn.parallel.DataParallel is nn.DataParallel
+
+
+def test_sync_batch_norm_is_batch_norm_on_one_device_as_torchs(session):
+    model = nn.Sequential(nn.Conv2d(3, 4, 1, dtype=gw.float64), nn.BatchNorm2d(4, dtype=gw.float64), nn.Sequential(nn.BatchNorm2d(4, affine=False, dtype=gw.float64)))
+    reference = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 1), torch.nn.BatchNorm2d(4), torch.nn.Sequential(torch.nn.BatchNorm2d(4, affine=False))).double()
+    reference.load_state_dict({k: torch.tensor(v.numpy()) for k, v in model.state_dict().items()})
+    weight = model[1].weight
+    synced, t_synced = nn.SyncBatchNorm.convert_sync_batchnorm(model), torch.nn.SyncBatchNorm.convert_sync_batchnorm(reference)
+    assert repr(synced) == repr(t_synced) and isinstance(synced[2][0], nn.SyncBatchNorm)
+    assert synced[1].weight is weight  # the same parameter objects: an optimizer made before still steps them
+    x = np.random.default_rng(2).standard_normal((2, 3, 4, 4))
+    np.testing.assert_allclose(synced(session.tensor(x)).detach().numpy(), t_synced(torch.tensor(x)).detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(synced[1].running_mean.numpy(), t_synced[1].running_mean.numpy(), rtol=1e-10)
+    norm, t_norm = nn.SyncBatchNorm(3, dtype=gw.float64), torch.nn.SyncBatchNorm(3, dtype=torch.float64)
+    x5 = np.random.default_rng(3).standard_normal((2, 3, 2, 2, 2))  # any rank from 2 up
+    np.testing.assert_allclose(norm(session.tensor(x5)).detach().numpy(), t_norm(torch.tensor(x5)).detach().numpy(), rtol=1e-10, atol=1e-12)
+    for bad in (lambda lib: lib.nn.SyncBatchNorm(3)(lib.zeros(3)), lambda lib: lib.nn.SyncBatchNorm(0)(lib.zeros(3, 0))):
+        with pytest.raises(ValueError) as t_error:
+            bad(torch)
+        with pytest.raises(ValueError) as error:
+            bad(gw)
+        assert str(error.value) == str(t_error.value)
+
+
+def test_nll_loss_2d_is_nll_loss_with_torchs_warning(session):
+    with warnings.catch_warnings(record=True) as t_record:
+        warnings.simplefilter("always")
+        torch.nn.NLLLoss2d()
+    with pytest.warns(FutureWarning) as record:
+        loss = nn.NLLLoss2d(ignore_index=1)
+    assert str(record[0].message) == str(t_record[0].message)
+    x = np.log(np.random.default_rng(4).dirichlet(np.ones(3), (2, 2, 2))).transpose(0, 3, 1, 2)
+    target = np.array([[[0, 1], [2, 1]], [[2, 2], [0, 1]]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = torch.nn.NLLLoss2d(ignore_index=1)(torch.tensor(x), torch.tensor(target)).item()
+    assert loss(session.tensor(x), session.tensor(target)).item() == pytest.approx(expected, rel=1e-12)

@@ -24,7 +24,7 @@ from .layers import (
     Conv3d, ConvTranspose3d, MaxPool3d, AvgPool3d, AdaptiveAvgPool3d, BatchNorm3d, InstanceNorm3d,
     RMSNorm, Dropout1d, Dropout3d, FeatureAlphaDropout, LPPool1d, LPPool2d, LPPool3d, MaxUnpool1d, MaxUnpool2d, MaxUnpool3d, AdaptiveMaxPool3d,
     LocalResponseNorm, RReLU, ChannelShuffle, UpsamplingNearest2d, UpsamplingBilinear2d, ZeroPad3d, ConstantPad3d, ReflectionPad3d,
-    ReplicationPad3d, CircularPad3d, FractionalMaxPool2d, FractionalMaxPool3d,
+    ReplicationPad3d, CircularPad3d, FractionalMaxPool2d, FractionalMaxPool3d, SyncBatchNorm,
 )
 from .attention import MultiheadAttention, Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer
 from .rnn import CELL_FUNCTIONS, GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
@@ -32,10 +32,12 @@ from .rnn import CELL_FUNCTIONS, GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNN
 functional.TORCH_FUNCTIONS.update(CELL_FUNCTIONS)  # torch.lstm_cell, ...: torch-level functions, defined beside the cells
 from .loss import (
     BCELoss, BCEWithLogitsLoss, CTCLoss, CosineEmbeddingLoss, CrossEntropyLoss, GaussianNLLLoss, HingeEmbeddingLoss, HuberLoss, KLDivLoss, L1Loss,
-    MarginRankingLoss, MSELoss, MultiLabelSoftMarginLoss, MultiMarginLoss, NLLLoss, PoissonNLLLoss, SmoothL1Loss, SoftMarginLoss, TripletMarginLoss,
+    MarginRankingLoss, MSELoss, MultiLabelSoftMarginLoss, MultiMarginLoss, NLLLoss, NLLLoss2d, PoissonNLLLoss, SmoothL1Loss, SoftMarginLoss, TripletMarginLoss,
     MultiLabelMarginLoss, TripletMarginWithDistanceLoss, LinearCrossEntropyLoss, LinearCrossEntropyOptions,
 )
 from .module import Module, resolve_session
+from . import parallel
+from .parallel import DataParallel
 from .parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter
 from .lazy import (
     LazyBatchNorm1d, LazyBatchNorm2d, LazyBatchNorm3d, LazyConv1d, LazyConv2d, LazyConv3d, LazyConvTranspose1d, LazyConvTranspose2d,
@@ -48,7 +50,7 @@ __all__ = [
     "GELU", "GRU", "GRUCell", "GroupNorm", "Hardtanh", "HuberLoss", "Identity", "KLDivLoss", "L1Loss", "LSTM",
     "LSTMCell", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "MaxPool1d", "MaxPool2d", "Module",
     "ModuleDict", "ModuleList", "MultiheadAttention", "NLLLoss", "PairwiseDistance", "Parameter", "ParameterDict",
-    "ParameterList", "RNN", "RNNBase", "RNNCell", "RNNCellBase", "ReLU", "ReLU6", "Sequential", "SiLU", "Sigmoid", "SmoothL1Loss", "Softmax",
+    "DataParallel", "NLLLoss2d", "SyncBatchNorm", "parallel", "ParameterList", "RNN", "RNNBase", "RNNCell", "RNNCellBase", "ReLU", "ReLU6", "Sequential", "SiLU", "Sigmoid", "SmoothL1Loss", "Softmax",
     "Softplus", "Tanh", "Transformer", "TransformerDecoder", "TransformerDecoderLayer", "TransformerEncoder",
     "TransformerEncoderLayer", "Unflatten", "Upsample", "functional", "init",
     "resolve_session", "utils", "Mish", "Hardswish", "Hardsigmoid", "LogSigmoid", "Softsign", "Tanhshrink", "GLU", "Threshold",

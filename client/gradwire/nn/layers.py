@@ -1113,9 +1113,12 @@ class _BatchNorm(_NormBase):
                 self.running_var.fill_(1)
                 self.num_batches_tracked.zero_()
 
-    def forward(self, input):
+    def _check_input_dim(self, input):
         if input.ndim not in self._ranks:
             raise errors.InvalidValueError(f"expected {' or '.join(f'{r}D' for r in self._ranks)} input (got {input.ndim}D input)")
+
+    def forward(self, input):
+        self._check_input_dim(input)
         batch_statistics = self.training or self.running_mean is None
         momentum = 0.0 if self.momentum is None else self.momentum
         if self.training and self.num_batches_tracked is not None:
@@ -1158,6 +1161,47 @@ class BatchNorm3d(_BatchNorm):
     """``torch.nn.BatchNorm3d``: over (N, C, D, H, W)."""
 
     _ranks = (5,)
+
+
+class SyncBatchNorm(_BatchNorm):
+    """``torch.nn.SyncBatchNorm``: batch norm over any (N, C, ...) input. With one server per session there are no
+    other processes to synchronise with, so it is batch norm, as PyTorch's is outside a process group;
+    ``process_group`` is kept and unused."""
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, process_group=None, *, bias=True,
+                 session=None, dtype=None):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, bias=bias, session=session, dtype=dtype)
+        self.process_group = process_group
+
+    def _check_input_dim(self, input):
+        if input.ndim < 2:
+            raise errors.InvalidValueError(f"expected at least 2D input (got {input.ndim}D input)")
+        if input.shape[1] == 0:
+            raise errors.InvalidValueError("SyncBatchNorm number of input channels should be non-zero")
+
+    @classmethod
+    def convert_sync_batchnorm(cls, module, process_group=None):
+        """``module`` with each batch norm in it replaced by a SyncBatchNorm holding the same parameters and buffers
+        (the same tensor objects), as PyTorch's."""
+        converted = module
+        if isinstance(module, _BatchNorm):
+            converted = cls(module.num_features, module.eps, module.momentum, module.affine, module.track_running_stats, process_group,
+                            bias=module.bias is not None, session=_session_of(module))
+            if module.affine:
+                converted.weight, converted.bias = module.weight, module.bias
+            converted.running_mean, converted.running_var = module.running_mean, module.running_var
+            converted.num_batches_tracked, converted.training = module.num_batches_tracked, module.training
+        for name, child in module.named_children():
+            converted.add_module(name, cls.convert_sync_batchnorm(child, process_group))
+        return converted
+
+
+def _session_of(module):
+    for tensor in module.parameters():
+        return tensor._session
+    for tensor in module.buffers():
+        return tensor._session
+    return None
 
 
 class GroupNorm(Module):
