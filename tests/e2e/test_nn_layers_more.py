@@ -1,7 +1,8 @@
 """More of torch.nn against torch, through a real server: RMSNorm, the channel dropouts, LP pooling, max unpooling and
 the pools' indices, LocalResponseNorm, RReLU, ChannelShuffle, the Upsampling layers, the 3-D pads, nn.Buffer,
 MultiLabelMarginLoss, TripletMarginWithDistanceLoss, pdist, in-place functional activations, InstanceNorm's running
-statistics, the lazy modules, and the functional ops torch exports at its top level (gw.conv2d, gw.dropout, ...)."""
+statistics, the lazy modules, the functional ops torch exports at its top level (gw.conv2d, gw.dropout, ...), and
+AdaptiveLogSoftmaxWithLoss."""
 
 from __future__ import annotations
 
@@ -482,3 +483,44 @@ def test_top_level_dropouts(session):
     with pytest.raises(TypeError):
         gw.dropout(x, 0.5)  # train has no default at the top level, as torch's
     assert gw.dropout.__name__ == "dropout" and list(inspect.signature(gw.dropout).parameters) == ["input", "p", "train"]
+
+
+@pytest.mark.parametrize("batched", [True, False])
+def test_adaptive_log_softmax_as_torchs(session, batched):
+    """The adaptive softmax of language models: torch's parameters and names, outputs, loss and every gradient for
+    targets in the shortlist and each cluster, ``log_prob``, ``predict``; torch's argument checks."""
+    ours = nn.AdaptiveLogSoftmaxWithLoss(16, 20, [4, 10, 15], div_value=2.0, head_bias=True, dtype=gw.float64)
+    theirs = torch.nn.AdaptiveLogSoftmaxWithLoss(16, 20, [4, 10, 15], div_value=2.0, head_bias=True, dtype=torch.float64)
+    assert list(ours.state_dict()) == list(theirs.state_dict()) and repr(ours) == repr(theirs)
+    theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()})
+    rng = np.random.default_rng(6)
+    x, target = rng.standard_normal((12, 16)), np.array([0, 3, 4, 9, 10, 14, 15, 19, 2, 12, 17, 5])  # every cluster's edges
+    if not batched:
+        x, target = x[3], target[3]
+    x_ours, x_theirs = session.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, t_out = ours(x_ours, session.tensor(target)), theirs(x_theirs, torch.tensor(target))
+    assert out._fields == t_out._fields == ("output", "loss") and tuple(out.output.shape) == tuple(t_out.output.shape)
+    np.testing.assert_allclose(out.output.detach().numpy(), t_out.output.detach().numpy(), rtol=1e-12)
+    out.loss.backward()
+    t_out.loss.backward()
+    np.testing.assert_allclose(x_ours.grad.numpy(), x_theirs.grad.numpy(), rtol=1e-10, atol=1e-15)
+    for (name, p), t_p in zip(ours.named_parameters(), theirs.parameters()):
+        assert (p.grad is None) == (t_p.grad is None), name  # a cluster no target falls in gets none, as torch's
+        if p.grad is not None:
+            np.testing.assert_allclose(p.grad.numpy(), t_p.grad.numpy(), rtol=1e-10, atol=1e-15, err_msg=name)
+    if batched:
+        rows, t_rows = session.tensor(x), torch.tensor(x)
+        np.testing.assert_allclose(ours.log_prob(rows).detach().numpy(), theirs.log_prob(t_rows).detach().numpy(), rtol=1e-12)
+        assert ours.predict(rows).tolist() == theirs.predict(t_rows).tolist()
+    for build in (lambda lib: lib.nn.AdaptiveLogSoftmaxWithLoss(4, 5, [3, 2]), lambda lib: lib.nn.AdaptiveLogSoftmaxWithLoss(4, 5, [])):
+        with pytest.raises(ValueError) as t_error:
+            build(torch)
+        with pytest.raises(ValueError, match=str(t_error.value)):
+            build(gw)
+    with pytest.raises(RuntimeError, match="Input and target should have the same size in the batch dimension."):
+        ours(session.zeros(3, 16, dtype=gw.float64), session.tensor([1, 2]))
+    with pytest.raises(RuntimeError) as t_error:
+        theirs(torch.zeros(2, 16, dtype=torch.float64), torch.tensor([3, 25]))
+    with pytest.raises(RuntimeError) as error:
+        ours(session.zeros(2, 16, dtype=gw.float64), session.tensor([3, 25]))
+    assert str(error.value) == str(t_error.value)
