@@ -6,18 +6,20 @@ import math
 
 from .. import tensor as _t
 from . import constraints
-from .distribution import Distribution, _numbers
+from .distribution import _numbers
+from .exp_family import ExponentialFamily
 from .utils import _bce_with_logits, _ProbsOrLogits, broadcast_all
 
 __all__ = ["Bernoulli"]
 
 
-class Bernoulli(_ProbsOrLogits, Distribution):
+class Bernoulli(_ProbsOrLogits, ExponentialFamily):
     """1 with probability ``probs`` (or ``sigmoid(logits)``), as ``torch.distributions.Bernoulli``."""
 
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.boolean
     has_enumerate_support = True
+    _mean_carrier_measure = 0
 
     def __init__(self, probs=None, logits=None, validate_args=None):
         param = self._set_probs_or_logits(probs, logits)
@@ -50,3 +52,10 @@ class Bernoulli(_ProbsOrLogits, Distribution):
     def enumerate_support(self, expand=True):
         values = self._param._session.arange(2, dtype=self._param.dtype).reshape(-1, *(1,) * len(self._batch_shape))
         return values.expand(-1, *self._batch_shape) if expand else values
+
+    @property
+    def _natural_params(self):
+        return (self.probs.logit(),)
+
+    def _log_normalizer(self, x):
+        return x.exp().log1p()

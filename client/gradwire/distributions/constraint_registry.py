@@ -1,7 +1,8 @@
 """``biject_to`` and ``transform_to``: from a constraint to a transform of unconstrained reals onto it, as
 ``torch.distributions.constraint_registry`` (for optimizing a constrained parameter through an unconstrained one).
-``biject_to`` gives a bijection (``simplex``: stick breaking); ``transform_to`` any onto map (``simplex``: softmax;
-``lower_cholesky`` too)."""
+``biject_to`` gives a bijection (``simplex``: stick breaking; ``corr_cholesky``; ``cat`` and ``stack`` of constraints
+that have one); ``transform_to`` any onto map (``simplex``: softmax; ``lower_cholesky``, ``positive_definite`` and
+``positive_semidefinite`` too)."""
 
 from __future__ import annotations
 
@@ -103,3 +104,35 @@ def _transform_to_simplex(constraint):
 @transform_to.register(constraints.lower_cholesky)
 def _transform_to_lower_cholesky(constraint):
     return transforms.LowerCholeskyTransform()
+
+
+@transform_to.register(constraints.positive_definite)
+@transform_to.register(constraints.positive_semidefinite)
+def _transform_to_positive_definite(constraint):
+    return transforms.PositiveDefiniteTransform()
+
+
+@biject_to.register(constraints.corr_cholesky)
+@transform_to.register(constraints.corr_cholesky)
+def _transform_to_corr_cholesky(constraint):
+    return transforms.CorrCholeskyTransform()
+
+
+@biject_to.register(constraints.cat)
+def _biject_to_cat(constraint):
+    return transforms.CatTransform([biject_to(c) for c in constraint.cseq], constraint.dim, constraint.lengths)
+
+
+@transform_to.register(constraints.cat)
+def _transform_to_cat(constraint):
+    return transforms.CatTransform([transform_to(c) for c in constraint.cseq], constraint.dim, constraint.lengths)
+
+
+@biject_to.register(constraints.stack)
+def _biject_to_stack(constraint):
+    return transforms.StackTransform([biject_to(c) for c in constraint.cseq], constraint.dim)
+
+
+@transform_to.register(constraints.stack)
+def _transform_to_stack(constraint):
+    return transforms.StackTransform([transform_to(c) for c in constraint.cseq], constraint.dim)

@@ -12,7 +12,8 @@ __all__ = [
     "Constraint", "boolean", "cat", "corr_cholesky", "dependent", "dependent_property", "greater_than", "greater_than_eq",
     "half_open_interval", "independent", "integer_interval", "interval", "is_dependent", "less_than", "lower_cholesky",
     "lower_triangular", "multinomial", "nonnegative", "nonnegative_integer", "one_hot", "positive", "positive_definite",
-    "positive_integer", "positive_semidefinite", "real", "real_vector", "simplex", "square", "symmetric", "unit_interval",
+    "positive_integer", "positive_semidefinite", "real", "real_vector", "simplex", "square", "stack", "symmetric",
+    "unit_interval",
 ]
 
 
@@ -305,8 +306,12 @@ class _Cat(Constraint):
     """Constraints ``cseq`` applied to consecutive slices of sizes ``lengths`` of dim ``dim``."""
 
     def __init__(self, cseq, dim=0, lengths=None):
+        if not all(isinstance(c, Constraint) for c in cseq):
+            raise AssertionError("All elements of cseq must be Constraint instances")
         self.cseq, self.dim = list(cseq), dim
         self.lengths = list(lengths) if lengths is not None else [1] * len(self.cseq)
+        if len(self.lengths) != len(self.cseq):
+            raise AssertionError(f"lengths ({len(self.lengths)}) must match cseq ({len(self.cseq)})")
 
     @property
     def is_discrete(self):
@@ -318,11 +323,42 @@ class _Cat(Constraint):
 
     def check(self, value):
         from ..tensor import cat as _cat
+        _check_dim(self.dim, value)
         parts, start = [], 0
         for constraint, length in zip(self.cseq, self.lengths):
             parts.append(constraint.check(value.narrow(self.dim, start, length)))
             start += length
         return _cat(parts, self.dim)
+
+
+class _Stack(Constraint):
+    """Constraints ``cseq`` applied to the consecutive slices of dim ``dim`` (one each), as ``torch.stack`` joins them."""
+
+    def __init__(self, cseq, dim=0):
+        if not all(isinstance(c, Constraint) for c in cseq):
+            raise AssertionError("All elements of cseq must be Constraint instances")
+        self.cseq, self.dim = list(cseq), dim
+
+    @property
+    def is_discrete(self):
+        return any(c.is_discrete for c in self.cseq)
+
+    @property
+    def event_dim(self):
+        dim = max(c.event_dim for c in self.cseq)
+        if self.dim + dim < 0:
+            dim += 1
+        return dim
+
+    def check(self, value):
+        from ..tensor import stack as _stack
+        _check_dim(self.dim, value)
+        return _stack([c.check(value.select(self.dim, i)) for i, c in zip(range(value.shape[self.dim]), self.cseq)], self.dim)
+
+
+def _check_dim(dim, value):
+    if not -value.ndim <= dim < value.ndim:
+        raise AssertionError(f"dim {dim} out of range for value with {value.ndim} dimensions")
 
 
 dependent = _Dependent()
@@ -354,3 +390,4 @@ symmetric = _Symmetric()
 positive_semidefinite = _PositiveSemidefinite()
 positive_definite = _PositiveDefinite()
 cat = _Cat
+stack = _Stack

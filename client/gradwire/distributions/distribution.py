@@ -240,3 +240,13 @@ class _LocationScale(Distribution):
     def __init__(self, loc, scale, validate_args=None):
         self.loc, self.scale = broadcast_all(loc, scale)
         super().__init__(self.loc.shape, validate_args=validate_args, _numbers=_numbers(loc=loc, scale=scale))
+
+
+def _inner_validate_args(validate_args, invalid_number):
+    """``validate_args`` for a distribution that PyTorch builds inside another from the outer one's tensors, with
+    its default validation whatever the outer one's ``validate_args`` (FisherSnedecor's Gammas):
+    here its tensors are read where a number given to the outer one is invalid (so that the error is PyTorch's, the
+    inner one's) or where the outer one validates tensors; never where validation is turned off by default."""
+    if Distribution._validate_args is False:
+        return None
+    return True if invalid_number or validate_args else None

@@ -18,6 +18,7 @@ import numpy as np
 from ..tensor import Size, stack, where
 from . import constraints
 from .distribution import Distribution, _numbers
+from .exp_family import ExponentialFamily
 from .utils import broadcast_all
 
 __all__ = ["Beta", "Chi2", "Dirichlet", "Gamma", "StudentT"]
@@ -87,12 +88,13 @@ def _standard_gamma(concentration):
     return where(valid, result.clamp(min=float(np.finfo(dtype).tiny)), math.nan)
 
 
-class Gamma(Distribution):
+class Gamma(ExponentialFamily):
     """Gamma(concentration, rate), density x^(a-1) e^(-rate x) rate^a / Gamma(a), as ``torch.distributions.Gamma``."""
 
     has_rsample = True
     arg_constraints = {"concentration": constraints.positive, "rate": constraints.positive}
     support = constraints.nonnegative
+    _mean_carrier_measure = 0
 
     def __init__(self, concentration, rate, validate_args=None):
         self.concentration, self.rate = broadcast_all(concentration, rate)
@@ -116,6 +118,13 @@ class Gamma(Distribution):
         a = self.concentration
         return a - self.rate.log() + a.lgamma() + (1.0 - a) * a.digamma()
 
+    @property
+    def _natural_params(self):
+        return (self.concentration - 1, -self.rate)
+
+    def _log_normalizer(self, x, y):
+        return (x + 1).lgamma() + (x + 1) * (-y.reciprocal()).log()
+
 
 class Chi2(Gamma):
     """Chi-squared with ``df`` degrees of freedom: Gamma(df / 2, 1 / 2), as ``torch.distributions.Chi2``."""
@@ -136,7 +145,7 @@ class Chi2(Gamma):
         return new
 
 
-class Dirichlet(Distribution):
+class Dirichlet(ExponentialFamily):
     """Dirichlet(concentration) over the simplex of the last dim, as ``torch.distributions.Dirichlet``."""
 
     has_rsample = True
@@ -184,8 +193,15 @@ class Dirichlet(Distribution):
         k, a0 = c.shape[-1], c.sum(-1)
         return c.lgamma().sum(-1) - a0.lgamma() - (k - a0) * a0.digamma() - ((c - 1.0) * c.digamma()).sum(-1)
 
+    @property
+    def _natural_params(self):
+        return (self.concentration,)
 
-class Beta(Distribution):
+    def _log_normalizer(self, x):
+        return x.lgamma().sum(-1) - x.sum(-1).lgamma()
+
+
+class Beta(ExponentialFamily):
     """Beta(concentration1, concentration0) on [0, 1], as ``torch.distributions.Beta`` (a two-category Dirichlet)."""
 
     has_rsample = True
@@ -234,6 +250,13 @@ class Beta(Distribution):
 
     def entropy(self):
         return self._dirichlet.entropy()
+
+    @property
+    def _natural_params(self):
+        return (self.concentration1, self.concentration0)
+
+    def _log_normalizer(self, x, y):
+        return x.lgamma() + y.lgamma() - (x + y).lgamma()
 
 
 class StudentT(Distribution):

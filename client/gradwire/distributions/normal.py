@@ -5,13 +5,15 @@ from __future__ import annotations
 import math
 
 from .distribution import _LocationScale
+from .exp_family import ExponentialFamily
 
 __all__ = ["Normal"]
 
 
-class Normal(_LocationScale):
+class Normal(_LocationScale, ExponentialFamily):
     """N(loc, scale^2) over the broadcast of ``loc`` and ``scale`` (tensors or numbers), as ``torch.distributions.Normal``."""
 
+    _mean_carrier_measure = 0
     mean = property(lambda self: self.loc)
     mode = property(lambda self: self.loc)
     stddev = property(lambda self: self.scale)
@@ -34,3 +36,10 @@ class Normal(_LocationScale):
 
     def entropy(self):
         return 0.5 + 0.5 * math.log(2 * math.pi) + self.scale.log()
+
+    @property
+    def _natural_params(self):
+        return (self.loc / self.scale.pow(2), -0.5 * self.scale.pow(2).reciprocal())
+
+    def _log_normalizer(self, x, y):
+        return -0.25 * x.pow(2) / y + 0.5 * (-math.pi / y).log()

@@ -8,7 +8,8 @@ from ..errors import InvalidArgumentError, UnimplementedError
 from ..floats import is_floating
 from ..tensor import _TENSOR_TYPE_NAMES, stack, where
 from . import constraints
-from .distribution import Distribution, _numbers
+from .distribution import _numbers
+from .exp_family import ExponentialFamily
 from .utils import broadcast_all
 
 __all__ = ["Poisson", "poisson"]
@@ -52,7 +53,7 @@ def poisson(input, generator=None):
     return _poisson_counts(input.detach(), generator, refuse_invalid=True)
 
 
-class Poisson(Distribution):
+class Poisson(ExponentialFamily):
     """Counts with mean ``rate``, as ``torch.distributions.Poisson``. Sampled by inverting the cdf over a window of
     mean +- 10 standard deviations (one read of the largest rate from the server)."""
 
@@ -74,3 +75,10 @@ class Poisson(Distribution):
         self._validate_sample(value)
         rate, value = broadcast_all(self.rate, value)
         return value.xlogy(rate) - rate - (value + 1).lgamma()
+
+    @property
+    def _natural_params(self):
+        return (self.rate.log(),)
+
+    def _log_normalizer(self, x):
+        return x.exp()

@@ -8,14 +8,15 @@ import numbers
 
 import numpy as np
 
-from ..tensor import Tensor, cat
+from ..tensor import Size, Tensor, cat, stack
 from . import constraints
-from .utils import _softplus, _sum_rightmost
+from .utils import _softplus, _sum_rightmost, lazy_property, tril_matrix_to_vec, vec_to_tril_matrix
 
 __all__ = [
-    "AbsTransform", "AffineTransform", "ComposeTransform", "ExpTransform", "IndependentTransform", "LowerCholeskyTransform",
-    "PowerTransform", "SigmoidTransform", "SoftmaxTransform", "SoftplusTransform", "StickBreakingTransform", "TanhTransform",
-    "Transform", "identity_transform",
+    "AbsTransform", "AffineTransform", "CatTransform", "ComposeTransform", "CorrCholeskyTransform",
+    "CumulativeDistributionTransform", "ExpTransform", "IndependentTransform", "LowerCholeskyTransform",
+    "PositiveDefiniteTransform", "PowerTransform", "ReshapeTransform", "SigmoidTransform", "SoftmaxTransform",
+    "SoftplusTransform", "StackTransform", "StickBreakingTransform", "TanhTransform", "Transform", "identity_transform",
 ]
 
 
@@ -484,3 +485,223 @@ class LowerCholeskyTransform(_ParameterFreeTransform):
 
     def _inverse(self, y):
         return y.tril(-1) + y.diagonal(dim1=-2, dim2=-1).log().diag_embed()
+
+
+class PositiveDefiniteTransform(_ParameterFreeTransform):
+    """An unconstrained square matrix to a positive definite one: L L^T for L its ``LowerCholeskyTransform`` (not
+    bijective: the upper triangle is dropped; no log-|Jacobian|)."""
+
+    domain, codomain = constraints.independent(constraints.real, 2), constraints.positive_definite
+
+    def _call(self, x):
+        x = LowerCholeskyTransform()(x)
+        return x @ x.mT
+
+    def _inverse(self, y):
+        from .. import linalg
+        return LowerCholeskyTransform().inv(linalg.cholesky(y))
+
+
+class ReshapeTransform(Transform):
+    """The rightmost ``in_shape`` dims reshaped to ``out_shape`` (as many elements): a unit Jacobian."""
+
+    bijective = True
+
+    def __init__(self, in_shape, out_shape, cache_size=0):
+        self.in_shape, self.out_shape = Size(tuple(in_shape)), Size(tuple(out_shape))
+        if self.in_shape.numel() != self.out_shape.numel():
+            raise ValueError("in_shape, out_shape have different numbers of elements")
+        super().__init__(cache_size)
+
+    domain = property(lambda self: constraints.independent(constraints.real, len(self.in_shape)))
+    codomain = property(lambda self: constraints.independent(constraints.real, len(self.out_shape)))
+
+    def _call(self, x):
+        return x.reshape(*x.shape[: x.ndim - len(self.in_shape)], *self.out_shape)
+
+    def _inverse(self, y):
+        return y.reshape(*y.shape[: y.ndim - len(self.out_shape)], *self.in_shape)
+
+    def log_abs_det_jacobian(self, x, y):
+        return x.new_zeros(*x.shape[: x.ndim - len(self.in_shape)])
+
+    def forward_shape(self, shape):
+        return _reshaped(shape, self.in_shape, self.out_shape)
+
+    def inverse_shape(self, shape):
+        return _reshaped(shape, self.out_shape, self.in_shape)
+
+
+def _reshaped(shape, source, target):
+    """``shape`` with its rightmost ``source`` dims replaced by ``target`` (PyTorch's errors where they differ)."""
+    if len(shape) < len(source):
+        raise ValueError("Too few dimensions on input")
+    cut = len(shape) - len(source)
+    if tuple(shape[cut:]) != tuple(source):
+        raise ValueError(f"Shape mismatch: expected {shape[cut:]} but got {source}")
+    return tuple(shape[:cut]) + tuple(target)
+
+
+class CorrCholeskyTransform(Transform):
+    """An unconstrained vector of D (D - 1) / 2 reals to the lower Cholesky factor of a D x D correlation matrix
+    (positive diagonal, rows of unit norm): the vector laid out in the strict lower triangle in row order, tanh into
+    (-1, 1), then each row through a signed stick breaking of its squares (Stan's construction)."""
+
+    domain, codomain, bijective = constraints.real_vector, constraints.corr_cholesky, True
+
+    def _call(self, x):
+        eps = float(np.finfo(x.dtype).eps)
+        r = vec_to_tril_matrix(x.tanh().clamp(min=-1 + eps, max=1 - eps), diag=-1)
+        # stick breaking of the squares: y = sign(r) sqrt(z prod(1 - z) before) = r sqrt(prod(1 - z) before)
+        z1m_cumprod_sqrt = (1 - r.pow(2)).sqrt().cumprod(-1)
+        r = r + r._session.eye(r.shape[-1], dtype=r.dtype)  # the diagonal: 1 before the stick's remainder
+        return r * cat([r.new_ones(*r.shape[:-1], 1), z1m_cumprod_sqrt[..., :-1]], -1)
+
+    def _inverse(self, y):
+        # inverse stick breaking, then artanh
+        y_cumsum = 1 - (y * y).cumsum(-1)
+        y_cumsum_shifted = cat([y.new_ones(*y.shape[:-1], 1), y_cumsum[..., :-1]], -1)
+        t = tril_matrix_to_vec(y, diag=-1) / tril_matrix_to_vec(y_cumsum_shifted, diag=-1).sqrt()
+        return (t.log1p() - (-t).log1p()) / 2
+
+    def log_abs_det_jacobian(self, x, y, intermediates=None):
+        # of x and the flattened strict lower triangle of y (the two spaces differ in dimension); diagonal -2 takes
+        # each row's remainders before its last entry without a shift (and works for 2 x 2)
+        y1m_cumsum_tril = tril_matrix_to_vec(1 - (y * y).cumsum(-1), diag=-2)
+        stick_breaking_logdet = 0.5 * y1m_cumsum_tril.log().sum(-1)
+        tanh_logdet = -2 * (x + _softplus(-2 * x) - math.log(2.0)).sum(-1)
+        return stick_breaking_logdet + tanh_logdet
+
+    def forward_shape(self, shape):
+        if len(shape) < 1:
+            raise ValueError("Too few dimensions on input")
+        n = shape[-1]
+        d = round((0.25 + 2 * n) ** 0.5 + 0.5)
+        if d * (d - 1) // 2 != n:
+            raise ValueError("Input is not a flattened lower-diagonal number")
+        return tuple(shape[:-1]) + (d, d)
+
+    def inverse_shape(self, shape):
+        if len(shape) < 2:
+            raise ValueError("Too few dimensions on input")
+        if shape[-2] != shape[-1]:
+            raise ValueError("Input is not square")
+        d = shape[-1]
+        return tuple(shape[:-2]) + (d * (d - 1) // 2,)
+
+
+def _check_along(dim, z, size, what, var, owner="tensor"):
+    """PyTorch's AssertionErrors of CatTransform and StackTransform: ``dim`` within ``z`` (named ``var`` in the
+    message, and ``owner`` where its dims are counted) and ``z``'s size along it."""
+    if not -z.ndim <= dim < z.ndim:
+        raise AssertionError(f"dim {dim} out of range for {owner} with {z.ndim} dimensions")
+    if z.shape[dim] != size:
+        raise AssertionError(f"{var}.size({dim}) = {z.shape[dim]} must equal {what}")
+
+
+class CatTransform(Transform):
+    """Transforms ``tseq`` applied to consecutive slices of dim ``dim`` of sizes ``lengths`` (1 each by default), as
+    ``torch.cat`` joins them."""
+
+    def __init__(self, tseq, dim=0, lengths=None, cache_size=0):
+        if not all(isinstance(t, Transform) for t in tseq):
+            raise AssertionError("All elements of tseq must be Transform instances")
+        super().__init__(cache_size)
+        self.transforms = list(tseq)
+        self.lengths = list(lengths) if lengths is not None else [1] * len(self.transforms)
+        if len(self.lengths) != len(self.transforms):
+            raise AssertionError(f"lengths ({len(self.lengths)}) must match transforms ({len(self.transforms)})")
+        self.dim = dim
+
+    @lazy_property
+    def event_dim(self):
+        return max(t.event_dim for t in self.transforms)
+
+    @lazy_property
+    def length(self):
+        return sum(self.lengths)
+
+    def _slices(self, x):
+        start = 0
+        for length in self.lengths:
+            yield x.narrow(self.dim, start, length)
+            start += length
+
+    def _call(self, x):
+        _check_along(self.dim, x, self.length, f"length {self.length}", "x")
+        return cat([t(part) for t, part in zip(self.transforms, self._slices(x))], self.dim)
+
+    def _inverse(self, y):
+        _check_along(self.dim, y, self.length, f"length {self.length}", "y")
+        return cat([t.inv(part) for t, part in zip(self.transforms, self._slices(y))], self.dim)
+
+    def log_abs_det_jacobian(self, x, y):
+        _check_along(self.dim, x, self.length, f"length {self.length}", "x", "x")
+        _check_along(self.dim, y, self.length, f"length {self.length}", "y", "y")
+        terms = []
+        for t, x_part, y_part in zip(self.transforms, self._slices(x), self._slices(y)):
+            term = t.log_abs_det_jacobian(x_part, y_part)
+            if t.event_dim < self.event_dim:
+                term = _sum_rightmost(term, self.event_dim - t.event_dim)
+            terms.append(term)
+        # concatenated where dim is a batch dim of the terms, else summed
+        dim = (self.dim - x.ndim if self.dim >= 0 else self.dim) + self.event_dim
+        return cat(terms, dim) if dim < 0 else sum(terms)
+
+    bijective = property(lambda self: all(t.bijective for t in self.transforms))
+    domain = property(lambda self: constraints.cat([t.domain for t in self.transforms], self.dim, self.lengths))
+    codomain = property(lambda self: constraints.cat([t.codomain for t in self.transforms], self.dim, self.lengths))
+
+
+class StackTransform(Transform):
+    """Transforms ``tseq`` applied to the slices of dim ``dim`` (one each), as ``torch.stack`` joins them."""
+
+    def __init__(self, tseq, dim=0, cache_size=0):
+        if not all(isinstance(t, Transform) for t in tseq):
+            raise AssertionError("All elements of tseq must be Transform instances")
+        super().__init__(cache_size)
+        self.transforms = list(tseq)
+        self.dim = dim
+
+    def _slice(self, z):
+        return [z.select(self.dim, i) for i in range(z.shape[self.dim])]
+
+    def _checked(self, z, var, owner="tensor"):
+        _check_along(self.dim, z, len(self.transforms), f"len(transforms) {len(self.transforms)}", var, owner)
+        return self._slice(z)
+
+    def _call(self, x):
+        return stack([t(part) for part, t in zip(self._checked(x, "x"), self.transforms)], self.dim)
+
+    def _inverse(self, y):
+        return stack([t.inv(part) for part, t in zip(self._checked(y, "y"), self.transforms)], self.dim)
+
+    def log_abs_det_jacobian(self, x, y):
+        xs, ys = self._checked(x, "x", "x"), self._checked(y, "y", "y")
+        return stack([t.log_abs_det_jacobian(a, b) for a, b, t in zip(xs, ys, self.transforms)], self.dim)
+
+    bijective = property(lambda self: all(t.bijective for t in self.transforms))
+    domain = property(lambda self: constraints.stack([t.domain for t in self.transforms], self.dim))
+    codomain = property(lambda self: constraints.stack([t.codomain for t in self.transforms], self.dim))
+
+
+class CumulativeDistributionTransform(Transform):
+    """y = the cdf of ``distribution`` at x (its support onto the unit interval), the icdf back, and the density as
+    the log-|Jacobian|: e.g. a Gaussian copula from a multivariate normal through ``Normal(0, 1)``'s cdf."""
+
+    bijective, codomain, sign = True, constraints.unit_interval, +1
+
+    def __init__(self, distribution, cache_size=0):
+        super().__init__(cache_size)
+        self.distribution = distribution
+
+    domain = property(lambda self: self.distribution.support)
+
+    def _call(self, x):
+        return self.distribution.cdf(x)
+
+    def _inverse(self, y):
+        return self.distribution.icdf(y)
+
+    def log_abs_det_jacobian(self, x, y):
+        return self.distribution.log_prob(x)

@@ -1,6 +1,7 @@
 """What the distributions share: numbers made tensors in the right session, parameters broadcast together,
-probabilities and logits each from the other, PyTorch's ``lazy_property``, and the probs-or-logits
-parameterisation (``_ProbsOrLogits``) of the distributions of Bernoulli trials and of categories."""
+probabilities and logits each from the other, PyTorch's ``lazy_property``, lower triangles to vectors and back
+(``tril_matrix_to_vec``, ``vec_to_tril_matrix``), and the probs-or-logits parameterisation (``_ProbsOrLogits``) of
+the distributions of Bernoulli trials and of categories."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ import numpy as np
 
 from .. import defaults
 from ..session import resolve_session
-from ..tensor import Tensor, broadcast_tensors
+from ..tensor import Tensor, broadcast_tensors, cat
 
-__all__ = ["broadcast_all", "clamp_probs", "lazy_property", "logits_to_probs", "probs_to_logits"]
+__all__ = ["broadcast_all", "clamp_probs", "lazy_property", "logits_to_probs", "probs_to_logits", "tril_matrix_to_vec",
+           "vec_to_tril_matrix"]
 
 euler_constant = 0.57721566490153286060
 
@@ -65,6 +67,38 @@ def probs_to_logits(probs, is_binary=False):
     """Logits of probabilities clamped away from 0 and 1: log p - log(1 - p) (binary), else log p."""
     clamped = clamp_probs(probs)
     return clamped.log() - (-clamped).log1p() if is_binary else clamped.log()
+
+
+def _tril_mask(n, diag):
+    """Where j <= i + diag in an n x n matrix: the lower triangle from diagonal ``diag``, in row order."""
+    arange = np.arange(n)
+    return arange < arange.reshape(-1, 1) + (diag + 1)
+
+
+def tril_matrix_to_vec(mat, diag=0):
+    """The lower triangle (from diagonal ``diag``) of the last two dims of ``mat``, in row order, along one last
+    dim, as ``torch.distributions.utils.tril_matrix_to_vec`` (an index_select: differentiable)."""
+    n = mat.shape[-1]
+    if diag < -n or diag >= n:
+        raise ValueError(f"diag ({diag}) provided is outside [{-n}, {n - 1}].")
+    positions = np.flatnonzero(_tril_mask(n, diag))
+    return mat.reshape(*mat.shape[:-2], n * n).index_select(-1, mat._session.tensor(positions))
+
+
+def vec_to_tril_matrix(vec, diag=0):
+    """The D x D lower triangular matrices (from diagonal ``diag``, zeros elsewhere) whose triangles are the last dim
+    of ``vec`` in row order, as ``torch.distributions.utils.vec_to_tril_matrix`` (differentiable)."""
+    # the positive root of D^2 + (1 + 2 diag) D - |diag| (diag + 1) - 2 vec.shape[-1] = 0
+    n = (-(1 + 2 * diag) + ((1 + 2 * diag) ** 2 + 8 * vec.shape[-1] + 4 * abs(diag) * (diag + 1)) ** 0.5) / 2
+    if round(n) - n > float(np.finfo(vec.dtype).eps):
+        raise ValueError(f"The size of last dimension is {vec.shape[-1]} which cannot be expressed as "
+                         "the lower triangular part of a square D x D matrix.")
+    n = round(n)
+    mask = _tril_mask(n, diag).reshape(-1)
+    index = np.full(n * n, vec.shape[-1])  # the zero appended below, off the triangle
+    index[mask] = np.arange(int(mask.sum()))
+    padded = cat([vec, vec.new_zeros(*vec.shape[:-1], 1)], -1)
+    return padded.index_select(-1, vec._session.tensor(index)).reshape(*vec.shape[:-1], n, n)
 
 
 def _softplus(x):
