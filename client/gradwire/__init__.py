@@ -15,7 +15,8 @@ from .backends import (
     are_deterministic_algorithms_enabled, compile, get_float32_matmul_precision, get_num_interop_threads, get_num_threads,
     is_deterministic_algorithms_warn_only_enabled, set_float32_matmul_precision, set_num_interop_threads, set_num_threads,
     get_default_device, set_default_device,
-    use_deterministic_algorithms, set_warn_always, is_warn_always_enabled, set_flush_denormal,
+    use_deterministic_algorithms, set_warn_always, is_warn_always_enabled, set_flush_denormal, get_deterministic_debug_mode,
+    set_deterministic_debug_mode,
 )
 from .errors import (
     CancelledError, DeadlineExceededError, FailedPreconditionError, GradwireError, InternalError,
@@ -24,7 +25,7 @@ from .errors import (
 )
 from .grad_mode import (
     enable_grad, inference_mode, is_anomaly_check_nan_enabled, is_anomaly_enabled, is_grad_enabled, is_inference_mode_enabled, no_grad,
-    set_grad_enabled,
+    set_anomaly_enabled, set_grad_enabled,
 )
 from .func import cond, vmap, while_loop
 from .factories import (
@@ -77,6 +78,7 @@ __all__ = [
     "backends", "random", "testing", "compile", "typename", "set_float32_matmul_precision", "get_float32_matmul_precision",
     "use_deterministic_algorithms", "are_deterministic_algorithms_enabled", "set_warn_always", "is_warn_always_enabled", "set_flush_denormal", "set_num_threads", "get_num_threads",
     "set_num_interop_threads", "get_num_interop_threads", "set_default_device", "get_default_device", "is_deterministic_algorithms_warn_only_enabled",
+    "get_deterministic_debug_mode", "set_deterministic_debug_mode", "set_anomaly_enabled",
     "broadcast_shapes", "can_cast", "promote_types", "result_type", "unravel_index", "asarray", "scalar_tensor", "empty_strided", "empty_permuted", "cond", "while_loop",
     "lu_unpack", "pca_lowrank", "svd_lowrank", "bartlett_window", "blackman_window", "hamming_window", "hann_window", "kaiser_window", "isin", "channels_last", "channels_last_3d", "contiguous_format", "layout", "memory_format", "preserve_format", "strided",
     *FUNCTIONS, *nn.functional.TORCH_FUNCTIONS, *LEGACY_TYPES, *LEGACY_FUNCTIONS,

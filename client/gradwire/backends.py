@@ -116,6 +116,28 @@ def is_deterministic_algorithms_warn_only_enabled() -> bool:
     return _state["warn_only"]
 
 
+_DEBUG_MODES = {"default": 0, "warn": 1, "error": 2}
+
+
+def set_deterministic_debug_mode(debug_mode) -> None:
+    """``torch.set_deterministic_debug_mode``: "default"/0, "warn"/1 or "error"/2, as ``use_deterministic_algorithms``
+    off, on with ``warn_only``, on."""
+    if not isinstance(debug_mode, (int, str)):
+        raise TypeError(f"debug_mode must be str or int, but got {type(debug_mode)}")
+    if isinstance(debug_mode, str):
+        if debug_mode not in _DEBUG_MODES:
+            raise RuntimeError(f"invalid value of debug_mode, expected one of `default`, `warn`, `error`, but got {debug_mode}")
+        debug_mode = _DEBUG_MODES[debug_mode]
+    if debug_mode not in (0, 1, 2):
+        raise RuntimeError(f"invalid value of debug_mode, expected 0, 1, or 2, but got {debug_mode}")
+    use_deterministic_algorithms(debug_mode > 0, warn_only=debug_mode == 1)
+
+
+def get_deterministic_debug_mode() -> int:
+    """``torch.get_deterministic_debug_mode``: 0, 1 or 2, as ``set_deterministic_debug_mode`` takes them."""
+    return (1 if _state["warn_only"] else 2) if _state["deterministic"] else 0
+
+
 def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mode=None, options=None, name=None,
             disable=False, **kwargs):
     """``torch.compile``: returns ``model`` itself (the server runs each op as it arrives; there is nothing to

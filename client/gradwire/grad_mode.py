@@ -163,6 +163,11 @@ def is_anomaly_check_nan_enabled() -> bool:
     return _anomaly.check_nan
 
 
+def set_anomaly_enabled(mode, check_nan=True) -> None:
+    """``torch.set_anomaly_enabled``: anomaly detection on or off for the process (``detect_anomaly`` without a block)."""
+    _set_anomaly(mode, check_nan)
+
+
 def _set_anomaly(enabled, check_nan):
     _anomaly.enabled, _anomaly.check_nan = bool(enabled), bool(check_nan)
 

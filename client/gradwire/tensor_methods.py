@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import warnings
 
 import numpy as np
 
@@ -175,6 +176,37 @@ def resize_as_(self, other, memory_format=None):
     return resize_(self, *other.shape)
 
 
+def resize(self, *sizes):
+    """Deprecated (as in PyTorch): this tensor's elements in ``sizes``, which must hold as many (autograd's resize)."""
+    warnings.warn("non-inplace resize is deprecated", stacklevel=2)
+    return _autograd_resize(self, _sizes(sizes))
+
+
+def resize_as(self, tensor):
+    """Deprecated (as in PyTorch): ``resize`` to ``tensor``'s size."""
+    warnings.warn("non-inplace resize_as is deprecated", stacklevel=2)
+    return _autograd_resize(self, tuple(tensor.shape))
+
+
+def _autograd_resize(self, shape):
+    count, numel = int(np.prod(shape)), self.numel()
+    if count != numel:
+        raise errors.InvalidArgumentError(
+            f"requested resize to {'x'.join(map(str, shape))} ({count} elements in total), but the given tensor has a size of "
+            f"{'x'.join(map(str, self.shape))} ({numel} elements). autograd's resize can only change the shape of a given tensor, "
+            "while preserving the number of elements. ")
+    return self.reshape(shape)
+
+
+def as_strided_scatter(self, src, size, stride, storage_offset=None):
+    """A copy of this tensor with ``src`` written where ``as_strided(size, stride, storage_offset)`` reads, as
+    ``torch.as_strided_scatter``. The gradient reaching this tensor is zero where ``src`` was written (PyTorch 2.13's
+    is the other way round, zero everywhere else: its own gradcheck fails)."""
+    out = self.clone()
+    out.as_strided(size, stride, storage_offset).copy_(src)
+    return out
+
+
 def narrow_copy(self, dim, start, length):
     """``narrow``, copied (not a view), as ``torch.Tensor.narrow_copy``."""
     return self.narrow(dim, start, length).clone()
@@ -282,6 +314,7 @@ _METHODS = {
     "__rlshift__": _shift("__rlshift__", "lshift", reflected=True), "__rrshift__": _shift("__rrshift__", "rshift", reflected=True),
     "__ilshift__": _shift("__ilshift__", "lshift", inplace=True), "__irshift__": _shift("__irshift__", "rshift", inplace=True),
     "new": new, "new_empty_strided": new_empty_strided, "resize_": resize_, "resize_as_": resize_as_, "narrow_copy": narrow_copy,
+    "resize": resize, "resize_as": resize_as, "as_strided_scatter": as_strided_scatter,
     "unsafe_chunk": unsafe_chunk, "unsafe_split": unsafe_split, "unsafe_split_with_sizes": unsafe_split_with_sizes,
     "pin_memory": pin_memory, "is_pinned": is_pinned, "share_memory_": share_memory_, "is_shared": is_shared, "is_inference": is_inference,
     "nonzero_static": nonzero_static, "to_dense": to_dense,
@@ -292,7 +325,7 @@ for _name, _method in _METHODS.items():
 Tensor.output_nr = property(_output_nr, doc=_output_nr.__doc__)
 
 _TORCH_LEVEL = ("index_reduce", "bitwise_left_shift", "bitwise_right_shift", "narrow_copy", "unsafe_chunk", "unsafe_split",
-                "unsafe_split_with_sizes", "resize_as_", "is_inference", "nonzero_static", "put")
+                "unsafe_split_with_sizes", "resize_as_", "is_inference", "nonzero_static", "put", "as_strided_scatter")
 FUNCTIONS.update({name: _function(name) for name in _TORCH_LEVEL})
 FUNCTIONS.update(fill=_fill)
 

@@ -5,6 +5,7 @@ autograd.Function's torch-2 style (``setup_context``), ctx rules and ``once_diff
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -650,6 +651,12 @@ _OLD_AND_ATEN = {  # PyTorch's deprecated functions that old code calls, and ATe
     "nonzero_static-cut": lambda m, t: m.nonzero_static(m.tensor([0, 3, 0, 5]), size=1, fill_value=-7),
     "nonzero_static-2d": lambda m, t: m.tensor([[0, 1], [2, 0]]).nonzero_static(size=3),
     "nonzero_static-negative": lambda m, t: m.tensor([1]).nonzero_static(size=-1),
+    # removed from PyTorch: its error naming the replacement
+    "matrix_rank-removed": lambda m, t: m.matrix_rank(t), "lstsq-removed": lambda m, t: m.lstsq(t, t), "eig-removed": lambda m, t: t.eig(),
+    "symeig-removed": lambda m, t: m.symeig(t), "solve-removed": lambda m, t: t.solve(t),
+    "resize": lambda m, t: t.resize(3, 2), "resize_as": lambda m, t: t.resize_as(t.new_zeros(6)), "resize-count": lambda m, t: t.resize(4),
+    "as_strided_scatter": lambda m, t: m.as_strided_scatter(t.reshape(-1), t.new_ones(2, 2) * 7, (2, 2), (1, 2), 1),
+    "as_strided_scatter-method": lambda m, t: t.reshape(-1).as_strided_scatter(t.new_ones(3), (3,), (2,)),
 }
 
 
@@ -711,6 +718,60 @@ def test_torch_fill_and_put_at_the_top_level_as_torch(session):
         assert str(ours.value) == str(theirs.value)
     expected = torch.put(torch.zeros(2, 2), torch.tensor([1, 3]), torch.tensor([5.0, 6.0]))
     assert gw.put(session.zeros(2, 2), session.tensor([1, 3]), session.tensor([5.0, 6.0])).tolist() == expected.tolist()
+
+
+def test_as_strided_scatter_gradients_are_the_derivatives(session):
+    """torch 2.13's gradient for as_strided_scatter's input is the complement of the true one (its gradcheck fails);
+    gradwire's is checked against finite differences, and the source's against torch."""
+    x, src = np.arange(9.0), np.arange(4.0).reshape(2, 2) + 10
+    ours, ours_src = session.tensor(x, requires_grad=True), session.tensor(src, requires_grad=True)
+    weights = np.linspace(1, 2, 9)
+    (gw.as_strided_scatter(ours, ours_src, (2, 2), (1, 3), 1) * session.tensor(weights)).sum().backward()
+    written = np.zeros(9, dtype=bool)
+    written[[1, 2, 4, 5]] = True  # offset 1, strides (1, 3): the elements src lands on
+    np.testing.assert_array_equal(ours.grad.numpy(), np.where(written, 0.0, weights))  # d out[i] / d x[i] is 1 where not written
+    theirs_src = torch.tensor(src, requires_grad=True)
+    (torch.as_strided_scatter(torch.tensor(x), theirs_src, (2, 2), (1, 3), 1) * torch.tensor(weights)).sum().backward()
+    np.testing.assert_array_equal(ours_src.grad.numpy(), theirs_src.grad.numpy())
+
+
+def test_default_tensor_type_debug_mode_and_anomaly_switches_as_torch(session):
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            gw.set_default_tensor_type(gw.DoubleTensor)
+            assert gw.get_default_dtype() == gw.float64 and session.tensor([1.5]).dtype == gw.float64
+            gw.set_default_tensor_type("torch.FloatTensor")
+            assert gw.get_default_dtype() == gw.float32
+            for bad, t_bad in ((gw.LongTensor, torch.LongTensor), (3, 3)):
+                with pytest.raises(TypeError) as t_error:
+                    torch.set_default_tensor_type(t_bad)
+                with pytest.raises(TypeError, match=str(t_error.value)):
+                    gw.set_default_tensor_type(bad)
+    finally:
+        gw.set_default_dtype(gw.float32)
+        torch.set_default_dtype(torch.float32)
+    assert gw.is_storage(session.zeros(1)) is False
+    try:
+        for mode, expected in (("warn", (1, True)), ("error", (2, True)), (0, (0, False)), (1, (1, True))):
+            gw.set_deterministic_debug_mode(mode)
+            torch.set_deterministic_debug_mode(mode)
+            assert (gw.get_deterministic_debug_mode(), gw.are_deterministic_algorithms_enabled()) == expected
+            assert gw.get_deterministic_debug_mode() == torch.get_deterministic_debug_mode()
+        for bad, error in (("loud", RuntimeError), (3, RuntimeError), (1.5, TypeError)):
+            with pytest.raises(error) as t_error:
+                torch.set_deterministic_debug_mode(bad)
+            with pytest.raises(error, match=re.escape(str(t_error.value))):
+                gw.set_deterministic_debug_mode(bad)
+    finally:
+        gw.set_deterministic_debug_mode(0)
+        torch.set_deterministic_debug_mode(0)
+    try:
+        gw.set_anomaly_enabled(True, check_nan=False)
+        assert gw.is_anomaly_enabled() and not gw.is_anomaly_check_nan_enabled()
+    finally:
+        gw.set_anomaly_enabled(False)
+    assert not gw.is_anomaly_enabled() and gw.is_anomaly_check_nan_enabled()
 
 
 def test_warn_always_makes_once_a_process_warnings_warn_every_time(session):
