@@ -2795,6 +2795,17 @@ def _torch_ellipses(key, ndim):
 _FROM_ELLIPSIS = slice(None)  # the slices an ellipsis stands for, told apart from the key's own ``:`` by identity
 
 
+def _wide_ints(inputs):
+    """An int from 2**63 to 2**64 - 1 (a uint64 to PyTorch) as PyTorch's op takes it: wrapped into int64 by an integer
+    tensor's op, a float to a floating one's (the wire's ints are int64), refused by a bool tensor's in its words."""
+    kinds = {x._dtype.kind for x in inputs if isinstance(x, Tensor) and x._dtype is not None}
+    if kinds & set("fc") or not kinds:
+        return inputs
+    if kinds == {"b"}:
+        raise errors.InvalidArgumentError("Promotion for uint16, uint32, uint64 types is not supported, attempted to promote Bool and UInt64")
+    return tuple(x - 2**64 if type(x) is int and 2**63 <= x < 2**64 else x for x in inputs)
+
+
 def _small_index(dtype):
     """An index tensor of fewer than 32 bits, as PyTorch takes one: uint8 is a mask (deprecated: a warning), int8
     and int16 are refused."""
@@ -2967,7 +2978,7 @@ def _op(name, inputs, params=None, outputs=1, metas=None, extras=None):
     (``linalg.svd``), each output's ``(shape, dtype)`` as far as the caller knows them (None where it cannot tell).
     ``extras``: the ``(shape, dtype)`` of each output after the first where none of them is differentiable and they
     are not int64 indices (``linalg.lu_factor_ex``'s int32 pivots and info)."""
-    session, tracked, arrays = None, False, False
+    session, tracked, arrays, wide = None, False, False, False
     for x in inputs:
         if isinstance(x, Tensor):  # Tensor or Parameter
             if session is None:
@@ -2976,7 +2987,7 @@ def _op(name, inputs, params=None, outputs=1, metas=None, extras=None):
                 raise errors.InvalidArgumentError(f"{name}: expected all tensors to be in the same session")
             tracked = tracked or x._requires_grad
         elif isinstance(x, _NUMBERS):
-            continue
+            wide = wide or (type(x) is int and x >= 2**63)
         elif isinstance(x, (complex, np.complexfloating)):  # a complex number: a 0-d tensor (the wire's numbers are real)
             arrays = True
         elif isinstance(x, np.ndarray) or _is_torch_tensor(x):
@@ -2985,6 +2996,8 @@ def _op(name, inputs, params=None, outputs=1, metas=None, extras=None):
             raise TypeError(f"{name}(): expected a Tensor, a NumPy array or a number, got {type(x).__name__}")
     if session is None:
         raise errors.InvalidArgumentError(f"{name}() needs at least one tensor input")
+    if wide:
+        inputs = _wide_ints(inputs)
     if params:
         for value in params.values():
             if isinstance(value, Tensor) or (type(value) is tuple and value and isinstance(value[0], Tensor)):

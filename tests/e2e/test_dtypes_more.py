@@ -181,7 +181,11 @@ def test_ints_past_int64_go_where_torch_takes_them(session):
              lambda m: m.zeros(2).clamp(max=big), lambda m: m.zeros(2).masked_fill(m.tensor([True, False]), big),
              lambda m: m.zeros(2).masked_fill(m.tensor([True, False]), 2**64), lambda m: m.zeros(2).add(2**64),
              lambda m: m.zeros(2).add(-big - 1), lambda m: m.tensor([big], dtype=m.float32), lambda m: m.full((2,), big, dtype=m.int32),
-             lambda m: m.full((2,), big, dtype=m.bool), lambda m: m.full((2,), big, dtype=m.uint8)]
+             lambda m: m.full((2,), big, dtype=m.bool), lambda m: m.full((2,), big, dtype=m.uint8),
+             # into an integer tensor's op it wraps into int64, as torch's (a bool tensor's refuses it)
+             lambda m: m.tensor([1, 2]) + big, lambda m: big + m.tensor([1, 2]), lambda m: m.tensor([1, 2]) > big,
+             lambda m: m.tensor([-1]) == 2**64 - 1, lambda m: m.tensor([1, 3], dtype=m.int32) * (big + 1),
+             lambda m: m.tensor([255], dtype=m.uint8) & (big + 7), lambda m: m.tensor([True]) + big]
     for call in calls:
         _same_outcome(call, session)
     x = session.zeros(2)
