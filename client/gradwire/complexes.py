@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import errors
-from .tensor import FUNCTIONS, Tensor, _TENSOR_TYPE_NAMES, _function, _op, _tensor_argument, float16, float32, float64, stack
+from .tensor import FUNCTIONS, Tensor, _TENSOR_TYPE_NAMES, _function, _op, _op_into, _tensor_argument, float16, float32, float64, stack
 
 
 _CONJ, _NEG = 1, 2  # PyTorch's conjugate and negative bits, as marks on a Tensor (``_bits``): the values are already resolved
@@ -61,6 +61,13 @@ def conj(self):
 def conj_physical(self):
     """The complex conjugate, computed (``torch.conj_physical``); a real tensor is itself."""
     return _op("conj", (self,)) if _is_complex(self) else self
+
+
+def conj_physical_(self):
+    """The complex conjugate written into this tensor (``torch.Tensor.conj_physical_``); a real tensor stays as it is."""
+    if _is_complex(self):
+        _op_into("conj", self)
+    return self
 
 
 def resolve_conj(self):
@@ -182,14 +189,14 @@ def polar(abs, angle):
 
 _BOOL = np.dtype(np.bool_)
 
-for _name, _method in {"conj": conj, "conj_physical": conj_physical, "resolve_conj": resolve_conj, "resolve_neg": resolve_neg,
+for _name, _method in {"conj": conj, "conj_physical": conj_physical, "conj_physical_": conj_physical_, "resolve_conj": resolve_conj, "resolve_neg": resolve_neg,
                        "is_conj": is_conj, "is_neg": is_neg, "is_complex": is_complex, "isreal": isreal, "angle": angle,
                        "adjoint": adjoint, "sgn": sgn}.items():
     setattr(Tensor, _name, _method)
 for _name, _method in {"real": real, "imag": imag, "H": H, "mH": mH}.items():
     setattr(Tensor, _name, property(_method, doc=_method.__doc__))
 
-_TORCH_LEVEL = ("conj", "conj_physical", "resolve_conj", "resolve_neg", "is_conj", "is_neg", "is_complex", "isreal", "angle", "adjoint", "sgn")
+_TORCH_LEVEL = ("conj", "conj_physical", "conj_physical_", "resolve_conj", "resolve_neg", "is_conj", "is_neg", "is_complex", "isreal", "angle", "adjoint", "sgn")
 FUNCTIONS.update({name: _function(name) for name in _TORCH_LEVEL})
 
 

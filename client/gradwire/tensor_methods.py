@@ -207,6 +207,12 @@ def as_strided_scatter(self, src, size, stride, storage_offset=None):
     return out
 
 
+def module_load(self, other, assign=False):
+    """What ``load_state_dict`` swaps in for this parameter or buffer (torch's swap path): ``other`` detached with
+    ``assign``, else this tensor with ``other`` copied in, detached."""
+    return other.detach() if assign else self.copy_(other).detach()
+
+
 def narrow_copy(self, dim, start, length):
     """``narrow``, copied (not a view), as ``torch.Tensor.narrow_copy``."""
     return self.narrow(dim, start, length).clone()
@@ -314,7 +320,7 @@ _METHODS = {
     "__rlshift__": _shift("__rlshift__", "lshift", reflected=True), "__rrshift__": _shift("__rrshift__", "rshift", reflected=True),
     "__ilshift__": _shift("__ilshift__", "lshift", inplace=True), "__irshift__": _shift("__irshift__", "rshift", inplace=True),
     "new": new, "new_empty_strided": new_empty_strided, "resize_": resize_, "resize_as_": resize_as_, "narrow_copy": narrow_copy,
-    "resize": resize, "resize_as": resize_as, "as_strided_scatter": as_strided_scatter,
+    "resize": resize, "resize_as": resize_as, "as_strided_scatter": as_strided_scatter, "module_load": module_load,
     "unsafe_chunk": unsafe_chunk, "unsafe_split": unsafe_split, "unsafe_split_with_sizes": unsafe_split_with_sizes,
     "pin_memory": pin_memory, "is_pinned": is_pinned, "share_memory_": share_memory_, "is_shared": is_shared, "is_inference": is_inference,
     "nonzero_static": nonzero_static, "to_dense": to_dense,

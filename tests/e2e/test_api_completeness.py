@@ -720,6 +720,17 @@ def test_torch_fill_and_put_at_the_top_level_as_torch(session):
     assert gw.put(session.zeros(2, 2), session.tensor([1, 3]), session.tensor([5.0, 6.0])).tolist() == expected.tolist()
 
 
+def test_module_load_as_torch(session):
+    for lib, make in ((torch, torch.tensor), (gw, session.tensor)):
+        param = lib.nn.Parameter(make([0.0, 0.0]))
+        with lib.no_grad():  # (as load_state_dict calls it)
+            loaded = param.module_load(make([1.0, 2.0]))
+        assert loaded is not param and not loaded.requires_grad and loaded.tolist() == param.tolist() == [1.0, 2.0]
+        other = make([3.0, 4.0])
+        assigned = param.module_load(other, assign=True)
+        assert assigned is not other and assigned.tolist() == [3.0, 4.0] and param.tolist() == [1.0, 2.0]
+
+
 def test_as_strided_scatter_gradients_are_the_derivatives(session):
     """torch 2.13's gradient for as_strided_scatter's input is the complement of the true one (its gradcheck fails);
     gradwire's is checked against finite differences, and the source's against torch."""

@@ -300,6 +300,21 @@ def test_unary_ops_on_complex_tensors(session, f):
     _compare(session, f, Z.astype(np.complex64), rtol=2e-4, atol=2e-5)
 
 
+def test_conj_physical_in_place_as_torch(session):
+    for lib, make in ((torch, torch.tensor), (gw, session.tensor)):
+        z = make(Z[0])
+        assert z.conj_physical_() is z and not z.is_conj()
+        np.testing.assert_array_equal(np.asarray(z.tolist()), np.conj(Z[0]))
+        real = make(S[0])
+        assert real.conj_physical_() is real
+    ours, theirs = session.tensor(Z[0], requires_grad=True), torch.tensor(Z[0], requires_grad=True)
+    for leaf, lib in ((ours, gw), (theirs, torch)):
+        out = leaf * 1
+        out.conj_physical_()
+        (out.real.sum() + 2 * out.imag.sum()).backward()
+    np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+
+
 def test_comparisons_and_closeness(session):
     z, t = session.tensor(Z), torch.tensor(Z)
     w, u = session.tensor(np.where(R > 0, Z, W)), torch.tensor(np.where(R > 0, Z, W))
