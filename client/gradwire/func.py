@@ -33,8 +33,8 @@ from .autograd.functional import grad as _grad
 from .grad_mode import enable_grad, is_grad_enabled
 from .tensor import Tensor, stack
 
-__all__ = ["functional_call", "grad", "grad_and_value", "hessian", "jacfwd", "jacrev", "jvp", "linearize", "stack_module_state", "vjp",
-           "vmap"]
+__all__ = ["debug_unwrap", "functional_call", "functionalize", "grad", "grad_and_value", "hessian", "jacfwd", "jacrev", "jvp", "linearize",
+           "replace_all_batch_norm_modules_", "stack_module_state", "vjp", "vmap"]
 
 
 # --- pytrees: tuples, lists and dicts of leaves ------------------------------------------------------------------
@@ -603,6 +603,44 @@ def _stacked_leaf(tensors, name):
         raise RuntimeError(f"Expected {name} from each model to have the same .requires_grad")
     result = stack(tensors)
     return result.detach().requires_grad_() if all(requires_grad) else result
+
+
+def replace_all_batch_norm_modules_(root):
+    """``torch.func.replace_all_batch_norm_modules_``: every batch norm in ``root`` (itself included) stops tracking
+    running statistics (their buffers set to None), so that ``vmap`` over it uses each batch's own; ``root`` back."""
+    from .nn.layers import _BatchNorm  # noqa: PLC0415 - the layers import this module's functional_call users
+
+    for module in root.modules():
+        if isinstance(module, _BatchNorm) and module.track_running_stats:
+            module.running_mean = module.running_var = module.num_batches_tracked = None
+            module.track_running_stats = False
+    return root
+
+
+_REMOVE = ("mutations", "mutations_and_views")
+
+
+def functionalize(func, *, remove="mutations"):
+    """``torch.func.functionalize``: ``func`` with its in-place ops and views replaced by out-of-place ops, for the
+    compilers that need that; run eagerly, the results are the same, so here it is ``func`` itself, after torch's check
+    of ``remove``."""
+    if remove not in _REMOVE:
+        raise RuntimeError(
+            f"functionalize(f, remove='mutations'): received invalid argument for remove={remove}. Valid options are:\n"
+            "     remove='mutations': all inplace and out= operators will be removed from the program, and replaced with their "
+            "out-of-place equivalents.\n     remove='mutations_and_views': In addition to the above, all aliasing operators {view} "
+            "will be replaced with their non-aliasing counterparts, {view}_copy.\n")
+
+    @functools.wraps(func)
+    def functionalized(*args, **kwargs):
+        return func(*args, **kwargs)
+
+    return functionalized
+
+
+def debug_unwrap(tensor, *, recurse=True):
+    """``torch.func.debug_unwrap``: the tensor under the transforms' wrappers; gradwire's transforms wrap nothing."""
+    return tensor
 
 
 def _swap(module, name, value):

@@ -569,3 +569,28 @@ def test_stack_module_state_ensembles_as_torch(session):
     models[1][0].weight.requires_grad_(False)
     with pytest.raises(RuntimeError, match=r"Expected 0.weight from each model to have the same .requires_grad"):
         gw.func.stack_module_state(models)
+
+
+def test_functionalize_replace_batch_norms_debug_unwrap_and_autograd_switches_as_torch(session):
+    double_in_place = lambda x: x.mul_(2).add(1)  # noqa: E731
+    assert gw.func.functionalize(double_in_place)(session.ones(2)).tolist() == tfunc.functionalize(double_in_place)(torch.ones(2)).tolist()
+    with pytest.raises(RuntimeError) as t_error:
+        tfunc.functionalize(double_in_place, remove="views")
+    with pytest.raises(RuntimeError) as error:
+        gw.func.functionalize(double_in_place, remove="views")
+    assert str(error.value) == str(t_error.value)
+    model = gw.nn.Sequential(gw.nn.Linear(3, 4), gw.nn.BatchNorm1d(4), gw.nn.Sequential(gw.nn.BatchNorm1d(4)))
+    reference = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.Sequential(torch.nn.BatchNorm1d(4)))
+    assert gw.func.replace_all_batch_norm_modules_(model) is model
+    tfunc.replace_all_batch_norm_modules_(reference)
+    assert list(model.state_dict()) == list(reference.state_dict()) and repr(model) == repr(reference)
+    model.eval()
+    out = model(session.randn(5, 3))  # no running statistics: each batch's own, even in eval
+    assert np.allclose(out.detach().numpy().mean(0), 0, atol=1e-5)
+    x = session.ones(2)
+    assert gw.func.debug_unwrap(x) is x
+    assert gw.autograd.is_multithreading_enabled() is torch.autograd.is_multithreading_enabled() is True
+    with gw.autograd.set_multithreading_enabled(False):
+        assert gw.autograd.is_multithreading_enabled() is False
+    assert gw.autograd.is_multithreading_enabled() is True
+    assert gw.autograd.is_view_replay_enabled() is torch.autograd.is_view_replay_enabled() is False

@@ -463,6 +463,14 @@ TOP_LEVEL = {
     "threshold_": (lambda lib, x: lib.threshold_(x * 1.0, 0.0, 0.5), SEQ),
     "rrelu_": (lambda lib, x: lib.rrelu_(x * 1.0), SEQ),
     "relu_": (lambda lib, x: lib.relu_(x * 1.0), SEQ),
+    "conv_tbc": (lambda lib, x, w, b: lib.conv_tbc(x, w, b, 1), RNG.standard_normal((7, 2, 3)), RNG.standard_normal((3, 3, 4)), RNG.standard_normal(4)),
+    "convolution-transposed": (lambda lib, x, w: lib.convolution(x, w, None, [1, 1], [0, 0], [1, 1], True, [0, 0], 1), IMG, RNG.standard_normal((4, 3, 2, 2))),
+    "convolution-1d": (lambda lib, x, w: lib.convolution(x, w, None, [2], [1], [1], False, [0], 1), SEQ, RNG.standard_normal((2, 3, 3))),
+    "norm_except_dim": (lambda lib, v: lib.norm_except_dim(v, 2, 1), IMG),
+    "norm_except_dim-all": (lambda lib, v: lib.norm_except_dim(v, 3, -1), IMG),
+    "grid_sampler": (lambda lib, x, g: lib.grid_sampler(x, g.tanh(), 0, 1, False), IMG, RNG.standard_normal((2, 3, 3, 2))),
+    "grid_sampler_2d": (lambda lib, x, g: lib.grid_sampler_2d(x, g.tanh(), 1, 2, True), IMG, RNG.standard_normal((2, 3, 3, 2))),
+    "affine_grid_generator": (lambda lib, t: lib.affine_grid_generator(t, [2, 3, 4, 5], False), RNG.standard_normal((2, 2, 3))),
 }
 
 

@@ -13,9 +13,11 @@ from ..grad_mode import (
 from . import anomaly_mode, forward_ad, function, functional, grad_mode, graph, profiler
 from .function import Function, FunctionCtx
 from .functional import backward, grad
+from .grad_mode import is_multithreading_enabled, is_view_replay_enabled, set_multithreading_enabled
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .variable import Variable
 
 __all__ = ["Function", "FunctionCtx", "GradcheckError", "Variable", "anomaly_mode", "backward", "detect_anomaly", "enable_grad", "forward_ad",
            "function", "functional", "grad", "graph", "grad_mode", "gradcheck", "gradgradcheck", "inference_mode",
-           "is_anomaly_check_nan_enabled", "is_anomaly_enabled", "no_grad", "profiler", "set_detect_anomaly", "set_grad_enabled"]
+           "is_anomaly_check_nan_enabled", "is_anomaly_enabled", "is_multithreading_enabled", "is_view_replay_enabled", "no_grad", "profiler",
+           "set_detect_anomaly", "set_grad_enabled", "set_multithreading_enabled"]

@@ -2287,6 +2287,41 @@ def selu_(input):
     return selu(input, True)
 
 
+def conv_tbc(input, weight, bias, pad=0):
+    """``torch.conv_tbc``: a 1-D convolution of a (time, batch, channels) input with a (kernel, in, out) weight, ``pad``
+    steps of zeros at each end of time, as ``conv1d`` of the transposed input and weight."""
+    out = conv1d(input.permute(1, 2, 0), weight.permute(2, 1, 0), bias, padding=pad)
+    return out.permute(2, 0, 1)
+
+
+def convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups):
+    """``torch.convolution``: the convolution (``transposed``: its transpose) of input's rank, all arguments given."""
+    dims = input.ndim - 2
+    if dims not in (1, 2, 3):
+        raise errors.InvalidArgumentError(f"Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of size: {list(input.shape)}")
+    if transposed:
+        return _CONV_TRANSPOSES[dims](input, weight, bias, stride, padding, output_padding, groups, dilation)
+    return _CONVS[dims](input, weight, bias, stride, padding, dilation, groups)
+
+
+def norm_except_dim(v, pow=2, dim=0):
+    """``torch.norm_except_dim``: the ``pow``-norm over every dim but ``dim``, kept as size-1 dims (weight norm's);
+    ``dim=-1``: the norm of everything, a 0-d tensor."""
+    if dim == -1:
+        return v.norm(pow)
+    return v.norm(pow, tuple(d for d in range(v.ndim) if d != _wrap_dim(dim, v.ndim)), keepdim=True)
+
+
+_GRID_MODES = ("bilinear", "nearest", "bicubic")
+_GRID_PADDINGS = ("zeros", "border", "reflection")
+
+
+def grid_sampler(input, grid, interpolation_mode, padding_mode, align_corners):
+    """``torch.grid_sampler``: ``grid_sample`` with the modes as PyTorch's enum values (0 bilinear, 1 nearest, 2 bicubic;
+    0 zeros, 1 border, 2 reflection)."""
+    return grid_sample(input, grid, _GRID_MODES[interpolation_mode], _GRID_PADDINGS[padding_mode], align_corners)
+
+
 def channel_shuffle(input, groups):
     """(N, C, *) with C split into ``groups`` groups, the channels interleaved (group-major to member-major), as
     ``torch.nn.functional.channel_shuffle``: a reshape, a transpose and a reshape."""
@@ -2407,6 +2442,13 @@ def _torch_functions():
         "conv1d": conv1d, "conv2d": conv2d, "conv3d": conv3d, "conv_transpose1d": conv_transpose1d, "conv_transpose2d": conv_transpose2d,
         "conv_transpose3d": conv_transpose3d, "bilinear": bilinear, "pixel_shuffle": pixel_shuffle, "pixel_unshuffle": pixel_unshuffle,
         "pairwise_distance": pairwise_distance, "cosine_similarity": cosine_similarity, "pdist": pdist, "channel_shuffle": channel_shuffle,
+        "native_channel_shuffle": lambda input, groups: channel_shuffle(input, groups), "conv_tbc": conv_tbc, "convolution": convolution,
+        "norm_except_dim": norm_except_dim, "grid_sampler": grid_sampler,
+        "grid_sampler_2d": lambda input, grid, interpolation_mode, padding_mode, align_corners: grid_sampler(
+            input, grid, interpolation_mode, padding_mode, align_corners),
+        "grid_sampler_3d": lambda input, grid, interpolation_mode, padding_mode, align_corners: grid_sampler(
+            input, grid, interpolation_mode, padding_mode, align_corners),
+        "affine_grid_generator": lambda theta, size, align_corners: affine_grid(theta, size, align_corners),
         "rms_norm": rms_norm, "prelu": prelu, "hardshrink": hardshrink, "adaptive_avg_pool1d": adaptive_avg_pool1d,
         "embedding": embedding_, "constant_pad_nd": lambda input, padding, value=0: pad(input, padding, "constant", value),
         "selu": lambda input: selu(input), "selu_": lambda input: selu(input, True),
@@ -2466,4 +2508,12 @@ def _torch_functions():
     return table
 
 
+
+def native_channel_shuffle(input, groups):
+    """``F.native_channel_shuffle``: ``channel_shuffle``."""
+    return channel_shuffle(input, groups)
+
+
+_CONVS = {1: conv1d, 2: conv2d, 3: conv3d}
+_CONV_TRANSPOSES = {1: conv_transpose1d, 2: conv_transpose2d, 3: conv_transpose3d}
 TORCH_FUNCTIONS = _torch_functions()
