@@ -572,6 +572,45 @@ def householder_product(A: Tensor, tau: Tensor) -> Tensor:
     return Q
 
 
+def ormqr(input: Tensor, tau: Tensor, other: Tensor, left=True, transpose=False) -> Tensor:
+    """``other`` multiplied by the full Q = H_1 ... H_k of ``geqrf``'s reflectors (``input``, ``tau``): Q C (``left``) or
+    C Q, with Q^H for ``transpose``, as ``torch.ormqr``; each reflector applied in turn (Q is not formed), with
+    matmuls: differentiable in all three."""
+    def check(ok, message):
+        if not ok:
+            raise errors.InvalidArgumentError("torch.ormqr: " + message)
+
+    from .tensor import _TENSOR_TYPE_NAMES
+
+    check(input.ndim >= 2, "input must have at least 2 dimensions.")
+    check(other.ndim >= 2, "other must have at least 2 dimensions.")
+    side = -2 if left else -1
+    check(other.shape[side] == input.shape[-2], f"other.shape[{side}] must be equal to input.shape[-2]")
+    check(tau.shape[-1] == min(other.shape[side], input.shape[-1]),
+          f"tau.shape[-1] must be equal to min(other.shape[{side}], input.shape[-1])")
+    check(tau.ndim == input.ndim - 1, f"Expected tau to have one dimension less than input, but got tau.ndim equal to {tau.ndim} and "
+                                      f"input.ndim is equal to {input.ndim}")
+    check(other.ndim == input.ndim, f"Expected other to have the same number of dimensions as input, but got other.ndim equal to "
+                                    f"{other.ndim} and input.ndim is equal to {input.ndim}")
+    check(tuple(tau.shape[:-1]) == tuple(input.shape[:-2]), f"Expected batch dimensions of tau to be equal to input.shape[:-2], but got {list(tau.shape[:-1])}")
+    check(tuple(other.shape[:-2]) == tuple(input.shape[:-2]), f"Expected batch dimensions of other to be equal to input.shape[:-2], but got {list(other.shape[:-2])}")
+    for name, x in (("tau", tau), ("other", other)):
+        check(x.dtype == input.dtype, f"Expected input and {name} to have the same dtype, but input has dtype"
+                                      f"{_TENSOR_TYPE_NAMES[input.dtype]} and {name} has dtype "
+                                      f"{_TENSOR_TYPE_NAMES[x.dtype]}")
+    m, k = input.shape[-2], tau.shape[-1]
+    V = input[..., :, :k].tril(-1) + input._session.tensor(np.eye(m, k, dtype=input.dtype))
+    # Q C = H_1 (... (H_k C)): the last reflector first; Q^H C and C Q the first first; C Q^H the last first
+    order = range(k - 1, -1, -1) if left != transpose else range(k)
+    result = other
+    for i in order:
+        v = V[..., :, i:i + 1]
+        t = tau[..., i:i + 1].unsqueeze(-1)
+        t = t.conj() if transpose else t
+        result = result - v * t @ (v.mH @ result) if left else result - (result @ v) * t @ v.mH
+    return result
+
+
 def _numel(shape):
     return int(np.prod(shape, dtype=np.int64))
 

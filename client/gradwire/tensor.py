@@ -1275,6 +1275,12 @@ class Tensor:
 
         return linalg.geqrf(self)
 
+    def ormqr(self, input2, input3, left=True, transpose=False):
+        """``input3`` multiplied by the Q of these Householder reflectors and scales ``input2``, as ``torch.ormqr``."""
+        from . import linalg
+
+        return linalg.ormqr(self, input2, input3, left, transpose)
+
     def orgqr(self, input2):
         """The Q of Householder reflectors and their scales ``input2``, as ``torch.orgqr`` (``linalg.householder_product``)."""
         from . import linalg
@@ -3176,7 +3182,7 @@ _FUNCTION_NAMES = (
     "logical_xor", "cumprod", "nonzero", "argwhere", "scatter_add", "index_select", "masked_select", "diagonal", "as_strided", "diag", "trace",
     "lerp", "addmm", "addcmul", "addcdiv", "hypot", "logaddexp", "nan_to_num", "isclose", "diff", "repeat_interleave", "kron", "cross",
     "scatter", "index_add", "index_fill", "kthvalue", "median", "quantile", "unique", "bincount", "inverse", "det", "slogdet", "logdet", "svd",
-    "cholesky", "cholesky_solve", "cholesky_inverse", "matrix_exp", "matrix_power", "pinverse", "qr", "triangular_solve", "lu", "lu_solve", "orgqr", "geqrf",
+    "cholesky", "cholesky_solve", "cholesky_inverse", "matrix_exp", "matrix_power", "pinverse", "qr", "triangular_solve", "lu", "lu_solve", "orgqr", "ormqr", "geqrf",
     "bernoulli", "multinomial", "swapaxes", "swapdims", "take", "take_along_dim", "baddbmm", "addbmm", "addmv", "addr", "dist", "diag_embed",
     "nanmean", "nansum", "fmax", "fmin", "frac", "cummax", "cummin", "logit", "xlogy", "sinc", "mode", "histc",
     "arcsinh", "arccosh", "arctanh", "absolute", "multiply", "subtract", "divide", "true_divide", "greater", "greater_equal", "less",

@@ -271,6 +271,31 @@ def test_geqrf_and_its_q_as_torchs(session):
     _close(gw.linalg.householder_product(*ours), torch.linalg.householder_product(*theirs))
 
 
+@pytest.mark.parametrize("shape,other,left,transpose", [((5, 3), (5, 2), True, False), ((5, 3), (5, 2), True, True), ((5, 3), (2, 5), False, False),
+                                                        ((5, 3), (2, 5), False, True), ((2, 4, 4), (2, 4, 3), True, True), ((3, 5), (3, 2), True, False)], ids=str)
+def test_ormqr_applies_the_reflectors_as_torchs(session, shape, other, left, transpose):
+    a, tau = torch.geqrf(torch.tensor(np.random.default_rng(10).standard_normal(shape)))
+    c = np.random.default_rng(11).standard_normal(other)
+    _grads_match(session, lambda *x: gw.ormqr(*x, left, transpose), lambda *x: torch.ormqr(*x, left, transpose), a.numpy(), tau.numpy(), c,
+                 rtol=1e-9, atol=1e-12)
+    _close(session.tensor(a.numpy()).ormqr(session.tensor(tau.numpy()), session.tensor(c), left, transpose),
+           torch.tensor(a.numpy()).ormqr(tau, torch.tensor(c), left, transpose))
+
+
+def test_ormqr_checks_as_torchs(session):
+    bad = [lambda m, t: m.ormqr(t(np.zeros((5, 3))), t(np.zeros(3)), t(np.zeros((4, 2)))),
+           lambda m, t: m.ormqr(t(np.zeros((5, 3))), t(np.zeros(2)), t(np.zeros((5, 2)))),
+           lambda m, t: m.ormqr(t(np.zeros((5, 3))), t(np.zeros(3, dtype=np.float32)), t(np.zeros((5, 2)))),
+           lambda m, t: m.ormqr(t(np.zeros((2, 5, 3))), t(np.zeros((3, 3))), t(np.zeros((2, 5, 2)))),
+           lambda m, t: m.ormqr(t(np.zeros((5, 3))), t(np.zeros(3)), t(np.zeros(5)))]
+    for call in bad:
+        with pytest.raises(RuntimeError) as t_error:
+            call(torch, torch.tensor)
+        with pytest.raises(RuntimeError) as error:
+            call(gw, session.tensor)
+        assert str(error.value) == str(t_error.value)
+
+
 def test_second_derivatives_through_lu_solve_as_torchs(session):
     """grad with create_graph through lu_factor and the triangular solves, then a second backward."""
     A, tA = _pair(session, _SQUARE)
