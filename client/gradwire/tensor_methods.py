@@ -305,6 +305,17 @@ def map_(self, tensor, callable):
     return self
 
 
+def map2_(self, x, y, callable):
+    """``callable(a, b, c)`` on each element of this tensor, ``x`` and ``y`` (broadcast to it), in place, as
+    ``torch.Tensor.map2_``: as ``map_``, a download and an upload (a sync point)."""
+    values = _download_for(self, "map2_")
+    others = [np.broadcast_to(t.detach().numpy() if isinstance(t, Tensor) else np.asarray(t), values.shape) for t in (x, y)]
+    mapped = np.vectorize(callable, otypes=[values.dtype])(values, *others) if values.size else values
+    with no_grad():
+        self.copy_(self._session.tensor(np.asarray(mapped, dtype=values.dtype).reshape(values.shape)))
+    return self
+
+
 def _output_nr(self) -> int:
     """0: each output of an op has a node of its own here (``grad_fn``), so each is its node's output 0."""
     return 0
@@ -324,7 +335,7 @@ _METHODS = {
     "unsafe_chunk": unsafe_chunk, "unsafe_split": unsafe_split, "unsafe_split_with_sizes": unsafe_split_with_sizes,
     "pin_memory": pin_memory, "is_pinned": is_pinned, "share_memory_": share_memory_, "is_shared": is_shared, "is_inference": is_inference,
     "nonzero_static": nonzero_static, "to_dense": to_dense,
-    "apply_": apply_, "map_": map_,
+    "apply_": apply_, "map_": map_, "map2_": map2_,
 }
 for _name, _method in _METHODS.items():
     setattr(Tensor, _name, _method)

@@ -597,6 +597,9 @@ def test_new_resize_and_memory_methods(session):
     ours.map_(session.tensor(Y[0]), lambda p, q: p - 2 * q)
     theirs.map_(torch.tensor(Y[0]), lambda p, q: p - 2 * q)
     np.testing.assert_allclose(ours.numpy(), theirs.numpy())
+    assert ours.map2_(session.tensor(Y[0]), session.tensor(Y), lambda p, q, r: p * q - r) is ours
+    theirs.map2_(torch.tensor(Y[0]), torch.tensor(Y), lambda p, q, r: p * q - r)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy())
     _raises_like(lambda: session.tensor(X, requires_grad=True).apply_(abs), lambda: torch.tensor(X, requires_grad=True).apply_(abs))
 
 
