@@ -1,24 +1,32 @@
 """``gradwire.special``: PyTorch's ``torch.special`` functions. Some are composites of the engine's ops, so their
 gradients come from those ops' rules; ``erfc``, ``erfcx``, ``gammaln``, ``digamma``, ``polygamma``, ``i0``, ``i0e``,
 ``i1``, ``i1e``, ``ndtri``, ``entr``, ``xlogy``, ``xlog1py``, ``bessel_j0``, ``bessel_j1``, ``gammainc``, ``gammaincc`` and
-``zeta`` are ops of their own (SciPy's functions on the server, PyTorch's gradients, integer inputs made float first)."""
+``zeta`` are ops of their own (SciPy's functions on the server, PyTorch's gradients, integer inputs made float first).
+So are the other Bessel functions (``airy_ai``, ``bessel_y0``, ``modified_bessel_k0``, ...) and the orthogonal
+polynomials (``chebyshev_polynomial_t``, ``hermite_polynomial_h``, ``legendre_polynomial_p``, ...): PyTorch's own
+algorithms on the server, float32 and float64 alone, no gradient, as PyTorch's."""
 
 from __future__ import annotations
 
 import math
 
-from .tensor import Tensor, _op, polygamma, where
+from .tensor import _NUMBERS, Tensor, _op, polygamma, where
 
-__all__ = ["bessel_j0", "bessel_j1", "digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1", "gammainc", "gammaincc",
-           "gammaln", "i0", "i0e", "i1", "i1e", "log1p", "log_ndtr", "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri",
-           "polygamma", "psi", "round", "sinc", "softmax", "xlog1py", "xlogy", "zeta"]
+__all__ = ["airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "chebyshev_polynomial_t", "chebyshev_polynomial_u",
+           "chebyshev_polynomial_v", "chebyshev_polynomial_w", "digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1",
+           "gammainc", "gammaincc", "gammaln", "hermite_polynomial_h", "hermite_polynomial_he", "i0", "i0e", "i1", "i1e",
+           "laguerre_polynomial_l", "legendre_polynomial_p", "log1p", "log_ndtr", "log_softmax", "logit", "logsumexp", "modified_bessel_i0",
+           "modified_bessel_i1", "modified_bessel_k0", "modified_bessel_k1", "multigammaln", "ndtr", "ndtri", "polygamma", "psi", "round",
+           "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "shifted_chebyshev_polynomial_t", "shifted_chebyshev_polynomial_u",
+           "shifted_chebyshev_polynomial_v", "shifted_chebyshev_polynomial_w", "sinc", "softmax", "spherical_bessel_j0", "xlog1py", "xlogy",
+           "zeta"]
 
 _SQRT_HALF = math.sqrt(0.5)
 
 
-def _tensor(name, input):
+def _tensor(name, input, arg="input"):
     if not isinstance(input, Tensor):
-        raise TypeError(f"special_{name}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+        raise TypeError(f"special_{name}(): argument '{arg}' (position 1) must be Tensor, not {type(input).__name__}")
     return input
 
 
@@ -78,6 +86,81 @@ i1 = _unary("i1", "The modified Bessel function of the first kind, order 1.")
 i1e = _unary("i1e", "The exponentially scaled modified Bessel function of the first kind, order 1: ``exp(-|x|) i1(x)``.")
 bessel_j0 = _unary("bessel_j0", "The Bessel function of the first kind, order 0 (no gradient, as PyTorch's).")
 bessel_j1 = _unary("bessel_j1", "The Bessel function of the first kind, order 1 (no gradient, as PyTorch's).")
+
+# PyTorch's algorithms on the server (its values where they differ from SciPy's), float32 and float64 alone (float16 and
+# bfloat16 refused, as PyTorch's CPU kernels), integers made float; no gradient: the outputs never require grad, as PyTorch's
+bessel_y0 = _unary("bessel_y0", "The Bessel function of the second kind, order 0: -inf at 0, NaN below (no gradient, as PyTorch's).")
+bessel_y1 = _unary("bessel_y1", "The Bessel function of the second kind, order 1: -inf at 0, NaN below (no gradient, as PyTorch's).")
+modified_bessel_i0 = _unary("modified_bessel_i0", "The modified Bessel function of the first kind, order 0 (no gradient, as PyTorch's).")
+modified_bessel_i1 = _unary("modified_bessel_i1", "The modified Bessel function of the first kind, order 1 (no gradient, as PyTorch's).")
+modified_bessel_k0 = _unary("modified_bessel_k0",
+                            "The modified Bessel function of the second kind, order 0: inf at 0, NaN below (no gradient, as PyTorch's).")
+modified_bessel_k1 = _unary("modified_bessel_k1",
+                            "The modified Bessel function of the second kind, order 1: inf at 0, NaN below (no gradient, as PyTorch's).")
+
+
+def airy_ai(x):
+    """The Airy function Ai: 0 above 103.892, NaN at +-inf, as PyTorch's (no gradient, as PyTorch's)."""
+    return _op("airy_ai", (_tensor("airy_ai", x, "x"),))
+
+
+def scaled_modified_bessel_k0(x):
+    """``exp(x) modified_bessel_k0(x)``, finite where K0 underflows (no gradient, as PyTorch's)."""
+    return _op("scaled_modified_bessel_k0", (_tensor("scaled_modified_bessel_k0", x, "x"),))
+
+
+def scaled_modified_bessel_k1(x):
+    """``exp(x) modified_bessel_k1(x)``, finite where K1 underflows (no gradient, as PyTorch's)."""
+    return _op("scaled_modified_bessel_k1", (_tensor("scaled_modified_bessel_k1", x, "x"),))
+
+
+def spherical_bessel_j0(x):
+    """The spherical Bessel function of the first kind, order 0: ``sin(x) / x``, 1 at 0, 0 at +-inf (no gradient)."""
+    return _op("spherical_bessel_j0", (_tensor("spherical_bessel_j0", x, "x"),))
+
+
+_POLYNOMIAL_SIGNATURES = (" * (Tensor x, Tensor n, *, Tensor out = None)\n * (Number x, Tensor n, *, Tensor out = None)\n"
+                          " * (Tensor x, Number n, *, Tensor out = None)\n")
+
+
+def _type_name(value):
+    """A type as PyTorch's argument parser names it: ``float``, ``numpy.ndarray``."""
+    kind = type(value)
+    return kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+
+
+def _polynomial(name, doc):
+    """``torch.special.<name>(x, n)``: the polynomial of degree n at x (x and n promoted together, as PyTorch's
+    operands), refused in PyTorch's words unless one is a tensor and the other a tensor or a number."""
+    numbers = (*_NUMBERS, complex)
+
+    def function(x, n):
+        if not ((isinstance(x, Tensor) and isinstance(n, (Tensor, *numbers))) or (isinstance(n, Tensor) and isinstance(x, numbers))):
+            got = ", ".join("Tensor" if isinstance(v, Tensor) else _type_name(v) for v in (x, n))
+            raise TypeError(f"special_{name}() received an invalid combination of arguments - got ({got}), but expected one of:\n"
+                            f"{_POLYNOMIAL_SIGNATURES}")
+        return _op(name, (x, n))
+
+    function.__name__ = name
+    function.__doc__ = (f"{doc}, elementwise: x and n tensors or numbers (one a tensor at least), broadcast together; n truncated "
+                        "toward zero, and a negative, NaN or infinite n gives 0, as PyTorch's kernels read it (no gradient, as PyTorch's).")
+    return function
+
+
+chebyshev_polynomial_t = _polynomial("chebyshev_polynomial_t", "The Chebyshev polynomial of the first kind T_n(x)")
+chebyshev_polynomial_u = _polynomial("chebyshev_polynomial_u", "The Chebyshev polynomial of the second kind U_n(x)")
+chebyshev_polynomial_v = _polynomial("chebyshev_polynomial_v", "The Chebyshev polynomial of the third kind V_n(x)")
+chebyshev_polynomial_w = _polynomial("chebyshev_polynomial_w", "The Chebyshev polynomial of the fourth kind W_n(x)")
+shifted_chebyshev_polynomial_t = _polynomial("shifted_chebyshev_polynomial_t", "The shifted Chebyshev polynomial of the first kind T_n(2x - 1)")
+shifted_chebyshev_polynomial_u = _polynomial("shifted_chebyshev_polynomial_u", "The shifted Chebyshev polynomial of the second kind U_n(2x - 1)")
+shifted_chebyshev_polynomial_v = _polynomial("shifted_chebyshev_polynomial_v", "The shifted Chebyshev polynomial of the third kind V_n(2x - 1)")
+shifted_chebyshev_polynomial_w = _polynomial("shifted_chebyshev_polynomial_w", "The shifted Chebyshev polynomial of the fourth kind W_n(2x - 1)")
+hermite_polynomial_h = _polynomial("hermite_polynomial_h", "The physicists' Hermite polynomial H_n(x) (NaN above degree 128 in float32, "
+                                                          "512 in float64)")
+hermite_polynomial_he = _polynomial("hermite_polynomial_he", "The probabilists' Hermite polynomial He_n(x) (NaN above degree 128 in float32, "
+                                                            "512 in float64)")
+laguerre_polynomial_l = _polynomial("laguerre_polynomial_l", "The Laguerre polynomial L_n(x)")
+legendre_polynomial_p = _polynomial("legendre_polynomial_p", "The Legendre polynomial P_n(x)")
 
 
 def _tensors(name, input, other):

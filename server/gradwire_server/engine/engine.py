@@ -18,7 +18,7 @@ from .dtypes import COMPUTE, DEFAULT_FLOAT, can_cast, checked_fill, complex_of, 
 from .errors import DeviceError, DTypeError, GraphError, IndexOutOfRange, InvalidArgument, NotForComplex, ShapeError
 from .graph import DROPPED, AccumulateGrad, Meta, Node, is_grad_enabled, set_grad_enabled, walk_backward
 from .traced import Traced, TracedNumpy, traced_input_grads
-from .ops import OPS, Staged, at, site
+from .ops import FLOAT32_AND_64, OPS, SPECIAL_POLYNOMIALS, SPECIAL_UNARY, Staged, at, site
 from .tensor import Tensor
 from .vjps import NON_DIFFERENTIABLE, VJPS
 
@@ -153,6 +153,8 @@ class Engine:
         that names its result's dtype keeps it). A view op runs on the stored arrays, sharing their memory. A node
         recorded keeps the wide inputs and outputs, so the backward rules run in float32 too (``Node.input_grads``
         widens the gradients that come in); the walk rounds each input's gradient to its dtype."""
+        if name in FLOAT32_AND_64:  # (its forward would see float32 and take it)
+            raise DTypeError(f'"{_KERNEL_NAMES.get(name, name)}" not implemented for \'{torch_name(stored)}\'')
         wide = COMPUTE[stored]
         computed = arrays if op.view else [a.astype(wide) if type(a) is self._ndarray and a.dtype == stored else a for a in arrays]
         out = self._forward(op, name, inputs, computed, params, forward_params)
@@ -1055,12 +1057,14 @@ def _check_bool_subtraction(arrays):
                               "`~` or `logical_not()` operator instead.")
 
 
-_FLOAT_RESULTS = frozenset(("div", "atan2", "copysign", "xlogy", "xlog1py", "zeta"))  # ops whose integer inputs compute in the default float dtype
+# ops whose integer inputs compute in the default float dtype
+_FLOAT_RESULTS = frozenset(("div", "atan2", "copysign", "xlogy", "xlog1py", "zeta", *SPECIAL_POLYNOMIALS))
 # what an op does with an integer or bool input 0, as PyTorch: float ops compute in the default float dtype
 _INTEGER_RULES = {
     **dict.fromkeys(["exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "log1p", "expm1", "rsqrt", "reciprocal", "tan", "asin",
                      "acos", "atan", "sinh", "cosh", "log2", "log10", "exp2", "erf", "erfinv", "logsumexp", "erfc", "erfcx",
-                     "lgamma", "digamma", "polygamma", "i0", "i0e", "i1", "i1e", "ndtri", "logit", "entr", "bessel_j0", "bessel_j1", "asinh", "acosh", "atanh", "angle", "fftn", "ifftn", "rfftn", "irfftn"],
+                     "lgamma", "digamma", "polygamma", "i0", "i0e", "i1", "i1e", "ndtri", "logit", "entr", "bessel_j0", "bessel_j1", "asinh", "acosh", "atanh", "angle", "fftn", "ifftn", "rfftn", "irfftn",
+                     *SPECIAL_UNARY],
                     _to_default_float),
     "clamp": _clamp_bounds,
     **dict.fromkeys(["mean", "var", "std", "norm", "softmax", "log_softmax", "leaky_relu", "silu", "gelu", "softplus", "elu"], _refuse_integers),
@@ -1088,7 +1092,7 @@ _COMPLEX_REFUSALS = {
 }
 _KERNEL_NAMES = {"lt": "lt_cpu", "le": "le_cpu", "gt": "gt_cpu", "ge": "ge_cpu", "max": "max_all", "min": "min_all", "amax": "max_values_cpu",
                  "amin": "min_values_cpu", "atan2": "atan2_cpu", "remainder": "remainder_cpu", "fmod": "fmod_cpu", "erf": "erf_vml_cpu",
-                 "round": "round_vml_cpu"}
+                 "round": "round_vml_cpu", **{name: f"{name}_cpu" for name in FLOAT32_AND_64}}
 
 
 def _not_for_complex(name, dtype):

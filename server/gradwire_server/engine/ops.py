@@ -15,10 +15,10 @@ from typing import Callable, NamedTuple, Optional, Union
 
 import numpy as np
 
-from . import linalg, nn
+from . import linalg, nn, special
 from . import backend
 from .backend import as_strided, digamma, erf, erfc, erfcx, erfinv, i0, lgamma, polygamma
-from .dtypes import TORCH_NAMES, checked_fill, checked_integer, torch_name
+from .dtypes import COMPUTE, TORCH_NAMES, checked_fill, checked_integer, torch_name
 from .errors import DTypeError, InvalidArgument
 
 
@@ -1075,6 +1075,37 @@ defop("i1e", lambda xp, x: backend.i1e(xp, x), "SpecialI1EBackward0")
 defop("ndtri", lambda xp, x: backend.ndtri(xp, x), "SpecialNdtriBackward0")
 defop("bessel_j0", lambda xp, x: backend.bessel_j0(xp, x), "")  # no derivative, as PyTorch's
 defop("bessel_j1", lambda xp, x: backend.bessel_j1(xp, x), "")
+
+# torch.special's other Bessel functions and its orthogonal polynomials (``(x, n)``, n a tensor or a number, broadcast):
+# PyTorch's algorithms (special.py), its dtypes (float32 and float64 alone; integers made float first: engine.py) and
+# no derivative, as PyTorch's (vjps.NON_DIFFERENTIABLE: their outputs never require grad)
+SPECIAL_UNARY = ("airy_ai", "bessel_y0", "bessel_y1", "modified_bessel_i0", "modified_bessel_i1", "modified_bessel_k0", "modified_bessel_k1",
+                 "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "spherical_bessel_j0")
+SPECIAL_POLYNOMIALS = ("chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v", "chebyshev_polynomial_w",
+                       "shifted_chebyshev_polynomial_t", "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v",
+                       "shifted_chebyshev_polynomial_w", "hermite_polynomial_h", "hermite_polynomial_he", "laguerre_polynomial_l",
+                       "legendre_polynomial_p")
+FLOAT32_AND_64 = frozenset(SPECIAL_UNARY + SPECIAL_POLYNOMIALS)  # ops whose PyTorch CPU kernel takes no other dtype
+
+
+def _float32_and_64(name, function):
+    """An op of FLOAT32_AND_64: float16 refused in PyTorch's words (so is bfloat16, which reaches the forward only beside
+    a number: a bfloat16 first input ``Engine._apply_computed`` refuses before it widens it to float32)."""
+
+    def forward(xp, *arrays):
+        for a in arrays:
+            dtype = getattr(a, "dtype", None)
+            if dtype is not None and (dtype == np.float16 or dtype in COMPUTE):
+                raise DTypeError(f'"{name}_cpu" not implemented for \'{torch_name(dtype)}\'')
+        return function(xp, *arrays)
+
+    return forward
+
+
+for _name in SPECIAL_UNARY:
+    defop(_name, _float32_and_64(_name, getattr(special, _name)), "")
+for _name in SPECIAL_POLYNOMIALS:
+    defop(_name, _float32_and_64(_name, getattr(special, _name)), "", 2, broadcasts=True)
 
 
 def _logit(xp, x, eps=None):

@@ -48,7 +48,7 @@ VJPS: dict[str, VJP] = {}
 NON_DIFFERENTIABLE = {"bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "eq", "ne", "lt", "le", "gt", "ge", "argmax", "argmin", "max_pool2d_indices",
                       "isnan", "isinf", "isfinite", "logical_not", "logical_and", "logical_or", "logical_xor", "all", "any", "count_nonzero", "nonzero",
                       "unique", "bincount", "one_hot", "probabilities", "bincount_weighted", "searchsorted", "histc", "lu_permutation", "geqrf",
-                      "signbit", "gcd", "lcm", "view_dtype", "bessel_j0", "bessel_j1"}
+                      "signbit", "gcd", "lcm", "view_dtype", "bessel_j0", "bessel_j1", *ops.SPECIAL_UNARY, *ops.SPECIAL_POLYNOMIALS}
 
 
 def defvjp(op, *rules, saves="all", variadic=False, reads=None, outputs=1):
