@@ -526,7 +526,7 @@ INFER = {
     "svdvals": lambda inputs, params: ((inputs[0]._shape[:-2] + (min(inputs[0]._shape[-2:]),), inputs[0]._dtype)
                                        if len(inputs[0]._shape) >= 2 and is_floating(inputs[0]._dtype) else None),
     **dict.fromkeys(["add", "sub", "mul", "pow", "maximum", "minimum", "floor_divide", "remainder", "bitwise_and", "bitwise_or",
-                     "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift"], _elementwise),
+                     "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift", "hypot", "logaddexp", "logaddexp2"], _elementwise),
     "div": _division,
     **dict.fromkeys(["eq", "ne", "lt", "le", "gt", "ge"], _comparison),
     "abs": lambda inputs, params: (inputs[0]._shape, _real_of(inputs[0]._dtype)),

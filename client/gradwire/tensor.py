@@ -2499,10 +2499,11 @@ def _inplace_op(target, name, others=(), params=None):
 
 
 def _bitwise_into(name, target, *others):
-    for x in (target,) + others:
-        dtype = x._dtype if isinstance(x, Tensor) else float32 if isinstance(x, float) else None
-        if dtype is not None and is_floating(dtype):
-            raise errors.UnimplementedError(f'"{name}_cpu" not implemented for \'{_TORCH_TYPE_NAMES.get(dtype, dtype.name)}\'')
+    """``x &= y`` and its kin: the result's cast to x's dtype checked first, then a float refused, as PyTorch's order."""
+    meta = infer(name, (target,) + others, _NO_PARAMS)
+    if meta is not None:
+        _check_cast(meta[1], target._dtype)
+    _refuse_float_bitwise(name, (target,) + others, meta)
     return _inplace_op(target, name, others)
 
 
@@ -2830,10 +2831,18 @@ def _bitwise(name, *operands):
     for x in operands:
         if not isinstance(x, _OPERANDS):
             return NotImplemented
-        dtype = x._dtype if isinstance(x, Tensor) else getattr(x, "dtype", float32 if isinstance(x, float) else None)
-        if dtype is not None and is_floating(dtype):
-            raise errors.UnimplementedError(f'"{name}" not implemented for \'{_TORCH_TYPE_NAMES.get(dtype, dtype.name)}\'')
+    _refuse_float_bitwise(name, operands)
     return _op(name, operands)
+
+
+def _refuse_float_bitwise(name, operands, meta=None):
+    """PyTorch's refusal of a bitwise op whose operands promote to a float: its CPU kernel's name and that dtype."""
+    meta = meta or infer(name, operands, _NO_PARAMS)
+    dtypes = [meta[1]] if meta is not None and meta[1] is not None else [
+        x._dtype if isinstance(x, Tensor) else getattr(x, "dtype", float32 if isinstance(x, float) else None) for x in operands]
+    for dtype in dtypes:
+        if dtype is not None and is_floating(dtype):
+            raise errors.UnimplementedError(f'"{name}_cpu" not implemented for \'{_TORCH_TYPE_NAMES.get(dtype, dtype.name)}\'')
 
 
 def _bitwise_method(name):

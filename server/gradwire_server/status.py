@@ -18,6 +18,7 @@ _STATUS_OF = (
     (errors.DependencyFailed, grpc.StatusCode.FAILED_PRECONDITION),
     (engine_errors.NoDerivative, grpc.StatusCode.UNIMPLEMENTED),
     (engine_errors.NotForComplex, grpc.StatusCode.UNIMPLEMENTED),
+    (engine_errors.KernelNotImplemented, grpc.StatusCode.UNIMPLEMENTED),
     (engine_errors.InvalidArgument, grpc.StatusCode.INVALID_ARGUMENT),  # shapes, dtypes, devices too
     (engine_errors.GraphError, grpc.StatusCode.FAILED_PRECONDITION),
     (MemoryError, grpc.StatusCode.RESOURCE_EXHAUSTED),

@@ -442,3 +442,18 @@ def test_fill_values_are_checked_against_the_dtype_as_torch(session, dtype, valu
         return
     result = calls[fill](gw if fill != "full" else session, session.zeros(2, dtype=dtype))
     assert result.tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize("name, call", [
+    ("pow-bools", lambda m: m.tensor([True]).pow_(m.tensor([True]))), ("remainder-bools", lambda m: m.tensor([True]).remainder_(m.tensor([True]))),
+    ("floor_divide-bools", lambda m: m.tensor([True]).floor_divide_(m.tensor([True]))), ("hypot-ints", lambda m: m.tensor([3]).hypot(m.tensor([4]))),
+    ("logaddexp-ints", lambda m: m.tensor([3]).logaddexp(m.tensor([4]))), ("hypot_-bool-int", lambda m: m.tensor([True]).hypot_(m.tensor([4]))),
+    ("bitwise_and_-int-float", lambda m: m.tensor([3]).bitwise_and_(m.tensor([1.0]))),
+    ("bitwise_and-half-float", lambda m: m.tensor([1.0], dtype=m.float16) & m.tensor([1.0])),
+    ("bitwise_or_-bool-double", lambda m: m.tensor([True]).bitwise_or_(m.tensor([1.0], dtype=m.float64))),
+    ("fmod-bools", lambda m: m.tensor([True]).fmod(m.tensor([True]))), ("hypot-float", lambda m: m.tensor([3.0]).hypot_(m.tensor([4]))),
+], ids=lambda v: v if isinstance(v, str) else "")
+def test_a_dtype_an_op_has_no_kernel_for_is_torchs_not_implemented_error(session, name, call):
+    """PyTorch's '"<kernel>" not implemented for '<Type>'' is a NotImplementedError (gw.UnimplementedError here, from
+    the server too), and an in-place op's result cast is checked before the kernel's dtype, as PyTorch's order."""
+    _same_outcome(call, session)

@@ -15,7 +15,7 @@ import numpy as np
 
 from .backend import Backend, generator_state, set_generator_state
 from .dtypes import COMPUTE, DEFAULT_FLOAT, can_cast, checked_fill, complex_of, is_floating, parse_dtype, promote_tensors, torch_name, wrap_integer
-from .errors import DeviceError, DTypeError, GraphError, IndexOutOfRange, InvalidArgument, NotForComplex, ShapeError
+from .errors import DeviceError, DTypeError, GraphError, IndexOutOfRange, InvalidArgument, KernelNotImplemented, NotForComplex, ShapeError
 from .graph import DROPPED, AccumulateGrad, Meta, Node, is_grad_enabled, set_grad_enabled, walk_backward
 from .traced import Traced, TracedNumpy, traced_input_grads
 from .ops import FLOAT32_AND_64, OPS, SPECIAL_POLYNOMIALS, SPECIAL_UNARY, Staged, at, site
@@ -154,7 +154,7 @@ class Engine:
         recorded keeps the wide inputs and outputs, so the backward rules run in float32 too (``Node.input_grads``
         widens the gradients that come in); the walk rounds each input's gradient to its dtype."""
         if name in FLOAT32_AND_64:  # (its forward would see float32 and take it)
-            raise DTypeError(f'"{_KERNEL_NAMES.get(name, name)}" not implemented for \'{torch_name(stored)}\'')
+            raise KernelNotImplemented(f'"{_KERNEL_NAMES.get(name, name)}" not implemented for \'{torch_name(stored)}\'')
         wide = COMPUTE[stored]
         computed = arrays if op.view else [a.astype(wide) if type(a) is self._ndarray and a.dtype == stored else a for a in arrays]
         out = self._forward(op, name, inputs, computed, params, forward_params)
@@ -1038,7 +1038,7 @@ def _refuse_integers(name, array, params, default):
         dim = params.get("dim")
         last = array.ndim == 0 or dim is None or dim % array.ndim == array.ndim - 1
         name = f"{name}{'_lastdim' if last else ''}_kernel_impl"
-    raise DTypeError(f'"{_INTEGER_KERNELS.get(name, name)}" not implemented for \'{torch_name(array.dtype)}\'')
+    raise KernelNotImplemented(f'"{_INTEGER_KERNELS.get(name, name)}" not implemented for \'{torch_name(array.dtype)}\'')
 
 
 _INTEGER_KERNELS = {"leaky_relu": "leaky_relu_cpu", "silu": "silu_cpu", "softplus": "softplus_cpu", "elu": "elu_cpu", "gelu": "GeluKernelImpl"}
@@ -1186,6 +1186,8 @@ def _explain(name, inputs, params, error) -> Exception:
     if isinstance(error, np.exceptions.AxisError) and error.ndim is not None:
         n = max(error.ndim, 1)  # a 0-d tensor takes dim 0 and -1, as PyTorch's
         return IndexOutOfRange(f"{name}: Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {error.axis})")
+    if " not implemented for '" in text:  # an op's refusal of a dtype in PyTorch's words: its NotImplementedError
+        return KernelNotImplemented(f"{name}: {text} (input shapes {', '.join(map(str, shapes))})")
     if isinstance(error, IndexError):  # NumPy's words, in PyTorch's (an axis is a dimension there)
         return IndexOutOfRange(f"{name}: {text.replace(' for axis ', ' for dimension ')} (input shape {shapes[0]})")
     return InvalidArgument(f"{name}: {text} (input shapes {', '.join(map(str, shapes))})")

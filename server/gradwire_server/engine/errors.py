@@ -30,6 +30,11 @@ class DTypeError(InvalidArgument):
     """A dtype the engine does not support, or one an op cannot take."""
 
 
+class KernelNotImplemented(DTypeError, NotImplementedError):
+    """PyTorch has no kernel of the op for this dtype (its '"<kernel>" not implemented for '<Type>''): a
+    ``NotImplementedError``, as PyTorch's is."""
+
+
 class DeviceError(InvalidArgument):
     """A device this engine does not have."""
 

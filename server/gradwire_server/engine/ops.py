@@ -19,7 +19,7 @@ from . import linalg, nn, special
 from . import backend
 from .backend import as_strided, digamma, erf, erfc, erfcx, erfinv, i0, lgamma, polygamma
 from .dtypes import COMPUTE, TORCH_NAMES, checked_fill, checked_integer, torch_name
-from .errors import DTypeError, InvalidArgument
+from .errors import DTypeError, InvalidArgument, KernelNotImplemented
 
 
 class OpDef(NamedTuple):
@@ -1096,7 +1096,7 @@ def _float32_and_64(name, function):
         for a in arrays:
             dtype = getattr(a, "dtype", None)
             if dtype is not None and (dtype == np.float16 or dtype in COMPUTE):
-                raise DTypeError(f'"{name}_cpu" not implemented for \'{torch_name(dtype)}\'')
+                raise KernelNotImplemented(f'"{name}_cpu" not implemented for \'{torch_name(dtype)}\'')
         return function(xp, *arrays)
 
     return forward
@@ -1128,7 +1128,7 @@ def _floats_only(kernel, function):
     def forward(xp, *arrays):
         for a in arrays:
             if getattr(a, "dtype", None) is not None and a.dtype.kind in "biu":
-                raise DTypeError(f'"{kernel}_cpu" not implemented for \'{torch_name(a.dtype)}\'')
+                raise KernelNotImplemented(f'"{kernel}_cpu" not implemented for \'{torch_name(a.dtype)}\'')
         return function(xp, *arrays)
 
     return forward
