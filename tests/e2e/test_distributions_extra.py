@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import gradwire as gw
+from tests.e2e.test_distributions_more import _compare, _leaves  # (values and every parameter's gradient, against torch)
 
 torch = pytest.importorskip("torch")
 scipy_stats = pytest.importorskip("scipy.stats")
@@ -43,29 +44,6 @@ LKJ_VALUE = torch.distributions.LKJCholesky(3, torch.tensor(LKJ_CONC)).sample((4
 
 def _dist(lib):
     return lib.distributions
-
-
-def _leaves(session, arrays):
-    return [session.tensor(a, requires_grad=True) for a in arrays], [torch.tensor(a, requires_grad=True) for a in arrays]
-
-
-def _compare(ours, theirs, leaves, t_leaves, what, rtol=1e-9, atol=1e-11):
-    """Values (NaN and inf where torch has them) and, where torch's are finite and differentiable, the gradients of
-    a weighted sum with respect to every parameter."""
-    assert tuple(ours.shape) == tuple(theirs.shape), f"{what}: shape {tuple(ours.shape)} != {tuple(theirs.shape)}"
-    t_values = theirs.detach().numpy()
-    np.testing.assert_allclose(ours.detach().numpy(), t_values, rtol=rtol, atol=atol, err_msg=what)
-    if not theirs.requires_grad or not np.isfinite(t_values).all():
-        return
-    weights = np.linspace(0.5, 1.5, max(theirs.numel(), 1)).reshape(tuple(theirs.shape))
-    grads = gw.grad((ours * ours._session.tensor(weights)).sum(), leaves, retain_graph=True, allow_unused=True)
-    t_grads = torch.autograd.grad((theirs * torch.tensor(weights)).sum(), t_leaves, retain_graph=True, allow_unused=True)
-    for k, (g, t) in enumerate(zip(grads, t_grads)):
-        if t is None or not t.abs().sum():
-            assert g is None or not np.abs(g.numpy()).sum(), f"{what}: a gradient for parameter {k} where torch has none"
-        else:
-            assert g is not None, f"{what}: no gradient for parameter {k}"
-            np.testing.assert_allclose(g.numpy(), t.numpy(), rtol=rtol, atol=atol, err_msg=f"{what}: d/d parameter {k}")
 
 
 @pytest.fixture(scope="module")

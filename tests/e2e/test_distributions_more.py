@@ -124,6 +124,7 @@ def _compare(ours, theirs, leaves, t_leaves, what, rtol=1e-9, atol=1e-11):
         if t is None or not t.abs().sum():
             assert g is None or not np.abs(g.numpy()).sum(), f"{what}: a gradient for parameter {k} where torch has none"
         else:
+            assert g is not None, f"{what}: no gradient for parameter {k}"
             np.testing.assert_allclose(g.numpy(), t.numpy(), rtol=rtol, atol=atol, err_msg=f"{what}: d/d parameter {k}")
 
 

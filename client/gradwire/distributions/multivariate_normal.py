@@ -40,6 +40,15 @@ def _precision_to_scale_tril(precision):
     return _solve_lower(l_inv, _eye_like(precision))
 
 
+def _scale_tril_of(scale_tril, covariance_matrix, precision_matrix):
+    """The lower Cholesky factor of the scale matrix given as one of the three (the others None)."""
+    if scale_tril is not None:
+        return scale_tril
+    if covariance_matrix is not None:
+        return linalg.cholesky(covariance_matrix)
+    return _precision_to_scale_tril(precision_matrix)
+
+
 class MultivariateNormal(Distribution):
     """N(loc, Sigma) over the last dim of ``loc``, Sigma given as exactly one of ``covariance_matrix``,
     ``precision_matrix`` or ``scale_tril`` (its lower Cholesky factor), as ``torch.distributions.MultivariateNormal``:
@@ -71,12 +80,7 @@ class MultivariateNormal(Distribution):
         setattr(self, name, matrix.expand(*batch_shape, -1, -1))
         self.loc = loc.expand(*batch_shape, -1)
         super().__init__(batch_shape, self.loc.shape[-1:], validate_args=validate_args)
-        if scale_tril is not None:
-            self._unbroadcasted_scale_tril = scale_tril
-        elif covariance_matrix is not None:
-            self._unbroadcasted_scale_tril = linalg.cholesky(covariance_matrix)
-        else:
-            self._unbroadcasted_scale_tril = _precision_to_scale_tril(precision_matrix)
+        self._unbroadcasted_scale_tril = _scale_tril_of(scale_tril, covariance_matrix, precision_matrix)
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(MultivariateNormal, _instance)

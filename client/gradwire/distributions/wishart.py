@@ -14,7 +14,7 @@ from . import constraints
 from .distribution import Distribution, _numbers
 from .exp_family import ExponentialFamily
 from .gamma import Chi2
-from .multivariate_normal import _eye_like, _precision_to_scale_tril, _solve_lower
+from .multivariate_normal import _eye_like, _scale_tril_of, _solve_lower
 from .utils import lazy_property
 
 __all__ = ["Wishart"]
@@ -82,12 +82,7 @@ class Wishart(ExponentialFamily):
             self.precision_matrix = matrix
         super().__init__(batch_shape, event_shape, validate_args=validate_args, _numbers=_numbers(df=df))
         self._batch_dims = [-(x + 1) for x in range(len(self._batch_shape))]
-        if scale_tril is not None:
-            self._unbroadcasted_scale_tril = scale_tril
-        elif covariance_matrix is not None:
-            self._unbroadcasted_scale_tril = linalg.cholesky(covariance_matrix)
-        else:
-            self._unbroadcasted_scale_tril = _precision_to_scale_tril(precision_matrix)
+        self._unbroadcasted_scale_tril = _scale_tril_of(scale_tril, covariance_matrix, precision_matrix)
         self._dist_chi2 = self._chi2(batch_shape)
 
     def _check_df(self, df, p, validate_args):
