@@ -476,7 +476,7 @@ def _layers_taking_device():
 _LAYER_ARGS = {"LinearCrossEntropyLoss": (4, 3), "Bilinear": (3, 4, 5), "Linear": (3, 4), "Embedding": (5, 3), "EmbeddingBag": (5, 3), "PReLU": (), "LayerNorm": (4,),
                "RMSNorm": (4,), "GroupNorm": (2, 4), "MultiheadAttention": (4, 2), "Transformer": (), "TransformerEncoderLayer": (4, 2),
                "TransformerDecoderLayer": (4, 2), "LSTMCell": (3, 4), "GRUCell": (3, 4), "RNNCell": (3, 4), "LSTM": (3, 4), "GRU": (3, 4), "RNN": (3, 4),
-               "RNNBase": ("LSTM", 3, 4), "RNNCellBase": (3, 4, True, 2)}
+               "RNNBase": ("LSTM", 3, 4), "RNNCellBase": (3, 4, True, 2), "AdaptiveLogSoftmaxWithLoss": (8, 10, [4])}
 
 
 @pytest.mark.parametrize("name", _layers_taking_device())
