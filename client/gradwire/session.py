@@ -1456,10 +1456,16 @@ class Session:
             _refuse_part_write("x[...] =" if op == "setitem" else op + "_")
         if op == "setitem" and type(other) is int and not -2**63 <= other < 2**63:
             raise ValueError("Overflow when unpacking long long")  # PyTorch's x[i] = v takes an int64 only
+        if isinstance(other, (complex, np.complexfloating)) and op == "setitem" and target._dtype is not None and target._dtype.kind != "c":
+            # into a real tensor, as PyTorch's: a bool takes any (nonzero: True), another dtype the real part of one
+            # whose imaginary part is 0, refusing the rest in its words
+            if target._dtype.kind == "b":
+                other = bool(other)
+            elif other.imag == 0:
+                other = float(other.real)
+            else:  # (a half-precision tensor's refusal names double, as PyTorch's)
+                raise overflow_error(target._dtype if target._dtype.itemsize > 2 or target._dtype.kind != "f" else np.dtype(np.float64))
         if isinstance(other, (complex, np.complexfloating)):  # a complex number: a 0-d tensor (the wire's numbers are real)
-            if op == "setitem" and target._dtype is not None and target._dtype.kind != "c":  # PyTorch's words
-                name = {"float32": "float", "float64": "double", "float16": "c10::Half"}.get(target._dtype.name, target._dtype.name)
-                raise errors.InvalidArgumentError(f"value cannot be converted to type {name} without overflow")
             other = self.tensor(np.asarray(other, dtype=np.complex128 if target._dtype == np.complex128 else np.complex64))
         with self._lock:
             command = self._command(op + "_" if key is None else "x[...] =")

@@ -849,9 +849,10 @@ class Tensor:
         value's gradient is the indexed part of x's, and what was written over gets none."""
         if _is_torch_tensor(value):  # a local torch tensor's values, uploaded
             value = self._session.tensor(value)
-        if not isinstance(value, (Tensor, complex, np.complexfloating) + _NUMBERS):  # as torch: not a list, nor a NumPy array
+        if not isinstance(value, (Tensor, complex) + _NUMBERS):  # as torch: not a list, a NumPy array, nor a complex64 scalar
             kind = type(value)
-            raise TypeError(f"can't assign a {kind.__name__ if kind.__module__ == 'builtins' else kind.__module__ + '.' + kind.__name__} to a Tensor")
+            target = f"torch.{_TENSOR_TYPE_NAMES[self._dtype]}Tensor" if self._dtype in _TENSOR_TYPE_NAMES else "Tensor"
+            raise TypeError(f"can't assign a {kind.__name__ if kind.__module__ == 'builtins' else kind.__module__ + '.' + kind.__name__} to a {target}")
         key, keep, _ = self._index_key(key)
         self._inplace("setitem", value, key)
 

@@ -334,6 +334,22 @@ def test_in_place_arithmetic_and_indexed_writes(session):
     np.testing.assert_allclose(z.numpy(), t.numpy(), rtol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float16", "float64", "int64", "int32", "uint8", "bool"])
+def test_a_complex_number_written_into_a_real_tensor_as_torch(session, dtype):
+    """A bool element takes any complex number (nonzero: True), another dtype the real part of one whose imaginary
+    part is 0; the rest is refused in torch's words (a half-precision tensor's naming double, as torch's)."""
+    for value in (1 + 2j, 3 + 0j, 3.7 + 0j, 0j, np.complex64(2 - 1j)):
+        outcomes = []
+        for lib, make in ((torch, torch.zeros), (gw, session.zeros)):
+            x = make(2, dtype=getattr(lib, dtype))
+            try:
+                x[0] = value
+                outcomes.append(x.tolist())
+            except (RuntimeError, TypeError) as error:  # (a NumPy complex64 scalar: torch's TypeError)
+                outcomes.append((isinstance(error, TypeError), str(error)))
+        assert outcomes[0] == outcomes[1], (value, outcomes)
+
+
 def test_writes_into_copies_of_parts_are_refused_rather_than_lost(session):
     """PyTorch's real, imag, view_as_real and view_as_complex are views: a write to one changes the complex tensor.
     gradwire's are copies, so it refuses the write instead of losing it."""
