@@ -452,6 +452,8 @@ def test_fill_values_are_checked_against_the_dtype_as_torch(session, dtype, valu
     ("bitwise_and-half-float", lambda m: m.tensor([1.0], dtype=m.float16) & m.tensor([1.0])),
     ("bitwise_or_-bool-double", lambda m: m.tensor([True]).bitwise_or_(m.tensor([1.0], dtype=m.float64))),
     ("fmod-bools", lambda m: m.tensor([True]).fmod(m.tensor([True]))), ("hypot-float", lambda m: m.tensor([3.0]).hypot_(m.tensor([4]))),
+    ("floor-bool", lambda m: m.tensor([True]).floor()), ("round-bool", lambda m: m.tensor([True]).round()),
+    ("round-decimals-int", lambda m: m.tensor([3]).round(decimals=1)), ("trunc-bool", lambda m: m.tensor([True]).trunc()),
 ], ids=lambda v: v if isinstance(v, str) else "")
 def test_a_dtype_an_op_has_no_kernel_for_is_torchs_not_implemented_error(session, name, call):
     """PyTorch's '"<kernel>" not implemented for '<Type>'' is a NotImplementedError (gw.UnimplementedError here, from

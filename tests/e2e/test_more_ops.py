@@ -143,8 +143,8 @@ def test_mistakes_are_refused_in_torchs_words(session, mistake):
         f(torch, t)
     with pytest.raises((RuntimeError, IndexError, TypeError)) as ours:
         f(gw, x)
-    expected = str(theirs.value).splitlines()[0].replace("_vml_cpu", "").replace("_cpu", "")
-    assert expected in str(ours.value)
+    unsuffixed = lambda message: message.replace("_vml_cpu", "").replace("_cpu", "")  # noqa: E731 - (kernel names: exactly elsewhere)
+    assert unsuffixed(str(theirs.value).splitlines()[0]) in unsuffixed(str(ours.value))
     assert (x + 1).shape == (3, 4)  # the session goes on
 
 

@@ -468,7 +468,7 @@ def _rounding(ufunc):
 
     def forward(xp, x):
         if x.dtype.kind == "b":
-            raise TypeError(f'"{ufunc}" not implemented for \'Bool\'')
+            raise TypeError(f'"{ufunc}_vml_cpu" not implemented for \'Bool\'')
         return x.copy() if x.dtype.kind in "iu" else getattr(xp, ufunc)(x)
 
     return forward
@@ -476,8 +476,10 @@ def _rounding(ufunc):
 
 def _round(xp, x, decimals=0):
     """Half to even, as PyTorch's (and NumPy's); ``decimals`` on float tensors only."""
-    if x.dtype.kind == "b" or (decimals and x.dtype.kind != "f"):
-        raise TypeError(f'"round" not implemented for \'{"Bool" if x.dtype.kind == "b" else "Long"}\'')
+    if decimals and x.dtype.kind != "f":
+        raise TypeError(f'"round_cpu" not implemented for \'{torch_name(x.dtype)}\'')
+    if x.dtype.kind == "b":
+        raise TypeError('"round_vml_cpu" not implemented for \'Bool\'')
     return x.copy() if x.dtype.kind in "iu" else xp.round(x, decimals)
 
 
