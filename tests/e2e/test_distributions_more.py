@@ -128,6 +128,16 @@ def _compare(ours, theirs, leaves, t_leaves, what, rtol=1e-9, atol=1e-11):
             np.testing.assert_allclose(g.numpy(), t.numpy(), rtol=rtol, atol=atol, err_msg=f"{what}: d/d parameter {k}")
 
 
+def _compare_transform(ours, theirs, constraint, leaves, t_leaves, what):
+    """A registry's transform against torch's: its values inside the constraint, and (bijective) its log|J| and inverse."""
+    y, t_y = ours(leaves[0]), theirs(t_leaves[0])
+    _compare(y, t_y, leaves, t_leaves, what)
+    assert bool(constraint.check(y).all().item())
+    if theirs.bijective:
+        _compare(ours.log_abs_det_jacobian(leaves[0], y), theirs.log_abs_det_jacobian(t_leaves[0], t_y), leaves, t_leaves, f"{what} log|J|")
+        _compare(ours.inv(y), theirs.inv(t_y), leaves, t_leaves, f"{what} inverse")
+
+
 @pytest.mark.parametrize("name", FAMILIES)
 def test_family_matches_torch(session, name):
     build, params, methods, value = FAMILIES[name]
@@ -586,13 +596,7 @@ def test_biject_to_and_transform_to_match_torch(session, text):
             continue
         ours = getattr(gw.distributions, registry)(ours_c)
         assert repr(ours) == repr(theirs)
-        y, t_y = ours(leaves[0]), theirs(t_leaves[0])
-        _compare(y, t_y, leaves, t_leaves, f"{registry}({text})")
-        assert bool(ours_c.check(y).all().item())
-        if theirs.bijective:
-            _compare(ours.log_abs_det_jacobian(leaves[0], y), theirs.log_abs_det_jacobian(t_leaves[0], t_y), leaves, t_leaves,
-                     f"{registry}({text}) log|J|")
-            _compare(ours.inv(y), theirs.inv(t_y), leaves, t_leaves, f"{registry}({text}) inverse")
+        _compare_transform(ours, theirs, ours_c, leaves, t_leaves, f"{registry}({text})")
 
 
 def test_poisson_and_binomial_sample_as_torchs(session):
