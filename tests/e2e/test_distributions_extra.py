@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import gradwire as gw
-from tests.e2e.test_distributions_more import _compare, _compare_transform, _leaves  # (values and every parameter's gradient, against torch)
+from tests.e2e.test_distributions_more import _compare, _compare_transform, _leaves, _method_outputs  # (values and every parameter's gradient, against torch)
 
 torch = pytest.importorskip("torch")
 scipy_stats = pytest.importorskip("scipy.stats")
@@ -96,14 +96,7 @@ def test_family_matches_torch(session, name):
     if name != "GeneralizedPareto":  # (its support depends on the parameters)
         assert repr(ours.support) == repr(theirs.support)
     for method in methods.split():
-        if method in ("log_prob", "cdf"):
-            out, t_out = getattr(ours, method)(session.tensor(value)), getattr(theirs, method)(torch.tensor(value))
-        elif method == "icdf":
-            out, t_out = ours.icdf(session.tensor(UNIT)), theirs.icdf(torch.tensor(UNIT))
-        elif method == "entropy":
-            out, t_out = ours.entropy(), theirs.entropy()
-        else:
-            out, t_out = getattr(ours, method), getattr(theirs, method)
+        out, t_out = _method_outputs(session, ours, theirs, method, value, UNIT)
         # (digamma's and mvlgamma's derivatives on the server agree with torch's to about 1e-9)
         loose = name.startswith(("Wishart", "LKJ", "FisherSnedecor", "Kumaraswamy"))
         _compare(out, t_out, leaves, t_leaves, f"{name}.{method}", rtol=1e-8 if loose else 1e-9, atol=1e-9 if loose else 1e-11)

@@ -138,6 +138,18 @@ def _compare_transform(ours, theirs, constraint, leaves, t_leaves, what):
         _compare(ours.inv(y), theirs.inv(t_y), leaves, t_leaves, f"{what} inverse")
 
 
+def _method_outputs(session, ours, theirs, method, value, unit=UNIT):
+    """A distribution's ``method`` on both sides: log_prob and cdf at ``value``, icdf at the probabilities ``unit``,
+    entropy, else the attribute (mean, variance, ...)."""
+    if method in ("log_prob", "cdf"):
+        return getattr(ours, method)(session.tensor(value)), getattr(theirs, method)(torch.tensor(value))
+    if method == "icdf":
+        return ours.icdf(session.tensor(unit)), theirs.icdf(torch.tensor(unit))
+    if method == "entropy":
+        return ours.entropy(), theirs.entropy()
+    return getattr(ours, method), getattr(theirs, method)
+
+
 @pytest.mark.parametrize("name", FAMILIES)
 def test_family_matches_torch(session, name):
     build, params, methods, value = FAMILIES[name]
@@ -147,14 +159,7 @@ def test_family_matches_torch(session, name):
     assert ours.has_rsample == theirs.has_rsample
     assert repr(ours.support) == repr(theirs.support) or name in ("Uniform", "Transformed-sigmoid-affine")
     for method in methods.split():
-        if method in ("log_prob", "cdf"):
-            out, t_out = getattr(ours, method)(session.tensor(value)), getattr(theirs, method)(torch.tensor(value))
-        elif method == "icdf":
-            out, t_out = ours.icdf(session.tensor(UNIT)), theirs.icdf(torch.tensor(UNIT))
-        elif method == "entropy":
-            out, t_out = ours.entropy(), theirs.entropy()
-        else:
-            out, t_out = getattr(ours, method), getattr(theirs, method)
+        out, t_out = _method_outputs(session, ours, theirs, method, value)
         # (torch's Multinomial entropy takes lgamma(n + 1) of an int64 tensor: in float32)
         # (and digamma's derivative on the server agrees with torch's to about 1e-9)
         rtol = 1e-7 if name == "Multinomial" and method == "entropy" else 1e-8 if name in GAMMA_FAMILY else 1e-9
