@@ -1098,7 +1098,7 @@ class Session:
     def _op(self, name, inputs, params, results, grad_on):
         # the hottest path of the SDK (every op): fields are set in place, tensors' handles directly
         with self._lock:
-            command = self._command(name)
+            command = self._command(name if params is None or "check" not in params else params["check"])  # (the call an index served)
             try:
                 self._fill_op(command, name, inputs, params, results, grad_on)
             except BaseException:  # a bad parameter: the half-made command must not go out
@@ -1118,7 +1118,7 @@ class Session:
         if inputs[0]._bits & _PART or (inputs[0]._view_of is not None and inputs[0]._view_of._bits & _PART):
             _refuse_part_write(name + "_")
         with self._lock:
-            command = self._command(name + "_")
+            command = self._command(name + "_" if params is None or "check" not in params else params["check"])
             try:
                 self._fill_op(command, name, inputs, params, (), grad_on)
                 command.op.into = inputs[0]._handle

@@ -333,9 +333,12 @@ def index_put_(self, indices, values, accumulate=False):
     return _op_into("index_put", self, (values,), params)
 
 
-def _put(self, key, values, in_place=False):
-    """``x[key] = values`` out of place (or in place) for a key of the SDK's own (slices, ``...``)."""
-    params, keep = _index_put_parts(self, key, values, False, internal=True)
+def _put(self, key, values, in_place=False, accumulate=False, check=None):
+    """``x[key] = values`` out of place (or in place) for a key of the SDK's own (slices, ``...``); ``check``: the
+    PyTorch call it serves, whose refusal of an index out of range the server gives (``Engine.index_put``)."""
+    params, keep = _index_put_parts(self, key, values, accumulate, internal=True)
+    if check is not None:
+        params["check"] = check
     return _op_into("index_put", self, (values,), params) if in_place else _op("index_put", (self, values), params)
 
 
@@ -359,12 +362,17 @@ def _index_copy_key(self, dim, index, source, name):
 def index_copy(self, dim, index, source):
     """This tensor with ``source``'s slices along ``dim`` written at ``index``, as ``torch.index_copy``."""
     key = _index_copy_key(self, dim, index, source, "index_copy_")
-    return _put(self, key, source if self.ndim else source.reshape(1))
+    if not self.ndim:  # a 0-d tensor's one element (index 0)
+        return _put(self.reshape(1), key, source.reshape(1), check="index_copy_").reshape(())
+    return _put(self, key, source, check="index_copy_")
 
 
 def index_copy_(self, dim, index, source):
     key = _index_copy_key(self, dim, index, source, "index_copy_")
-    return _put(self, key, source if self.ndim else source.reshape(1), in_place=True)
+    if not self.ndim:
+        _put(self.reshape(1), key, source.reshape(1), in_place=True, check="index_copy_")
+        return self
+    return _put(self, key, source, in_place=True, check="index_copy_")
 
 
 def _masked_scatter_parts(self, mask, source):

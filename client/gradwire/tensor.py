@@ -832,8 +832,13 @@ class Tensor:
         return _op("abs", (self,))
 
     def __getitem__(self, key):
+        return self._index(key)
+
+    def _index(self, key, check=None):
+        """``self[key]``; ``check``: the PyTorch call it serves, whose refusal of an index out of range the server
+        gives (``Engine.index``)."""
         key, keep, known = self._index_key(key)
-        out = _op("index", (self,), {"key": key})
+        out = _op("index", (self,), {"key": key} if check is None else {"key": key, "check": check})
         if out._shape is None and self._dtype is not None:
             out._shape = index_shape(self._shape, known)
             out._dtype = self._dtype if out._shape is not None else None
@@ -1503,8 +1508,9 @@ class Tensor:
         if index._dtype is not None and index._dtype != int64:
             raise errors.InvalidIndexError("index_fill_(): Expected dtype int64 for index.")
         mask = self._session.zeros(self.shape[dim] if self.ndim else 1, dtype="bool")
-        with no_grad():
-            mask[index] = True
+        key, keep, _ = mask._index_key((index,))
+        true = self._session.ones((), dtype="bool")
+        mask = _op("index_put", (mask, true), {"key": key, "check": "index_fill_", "check_dim": dim})
         shape = [1] * self.ndim
         if self.ndim:
             shape[dim] = -1
@@ -1657,7 +1663,12 @@ class Tensor:
             raise IndexError("index_select(): Index is supposed to be a vector")
         if isinstance(index, Tensor) and index.ndim == 0:  # one index: the dim stays, of size 1, as PyTorch's
             index = index.reshape(1)
-        return self[(slice(None),) * dim + (index,)]
+        if self.ndim == 0:  # its one element, by one index, still 0-d (as PyTorch's)
+            count = index.numel() if isinstance(index, Tensor) else len(index)
+            if count != 1:
+                raise errors.InvalidArgumentError(f"index_select(): Index to scalar can have only 1 value, got {count} value(s)")
+            return self.reshape(1)._index((index,), "index_select").reshape(())
+        return self._index((slice(None),) * dim + (index,), "index_select")
 
     def masked_select(self, mask):
         """The elements where ``mask`` (broadcast to this shape) holds, 1-D, as ``torch.masked_select``."""
@@ -1963,7 +1974,7 @@ class Tensor:
         index = _as_index(self, index)
         if index.dtype != int64:
             raise errors.InvalidArgumentError(f"take(): Expected a long tensor for index, but got {_TENSOR_TYPE_NAMES.get(index.dtype, index.dtype.name)}")
-        return self.reshape(-1)[index]
+        return self.reshape(-1)._index((index,), "take")
 
     def take_along_dim(self, indices, dim=None):
         """Along ``dim``, the elements that ``indices`` names (both broadcast over the other dims), as ``torch.take_along_dim``;

@@ -13,6 +13,7 @@ import numpy as np
 from . import errors
 from .grad_mode import no_grad
 from .nn import functional as F
+from .shaping import _put
 from .tensor import _OPERANDS, FUNCTIONS, _TORCH_TYPE_NAMES, Tensor, _function, _op, _sizes, _wrap_dim, cat, int64, placed, where
 
 
@@ -88,7 +89,7 @@ def put(self, index, source, accumulate=False):
             f"index.numel() = {index.numel()}"
         )
     flat = self.reshape(-1)
-    return flat.index_put((index.reshape(-1),), source.reshape(-1), accumulate).reshape(self.shape)
+    return _put(flat, (index.reshape(-1),), source.reshape(-1), accumulate=accumulate, check="put_").reshape(self.shape)
 
 
 def put_(self, index, source, accumulate=False):

@@ -343,11 +343,12 @@ def _checked(name, call):
 
 # ops that need the engine's argument handling rather than a plain table entry
 _ENGINE_CALLS = {
-    "index": _checked("index", lambda engine, x, key=(): engine.index(x, key)),
+    "index": _checked("index", lambda engine, x, key=(), check=None, check_dim=None: engine.index(x, key, check, check_dim)),
     "to": _checked("to", lambda engine, x, dtype=None: engine.to(x, dtype=dtype)),
     # the SDK sends dropout(x): the engine draws the samples; dropout(x, samples) is the op itself
     "dropout": _checked("dropout", lambda engine, x, *samples, p=0.5: engine.apply("dropout", x, *samples, p=p) if samples else engine.dropout(x, p)),
-    "index_put": _checked("index_put", lambda engine, x, value, key=(), accumulate=False: engine.index_put(x, value, key, accumulate)),
+    "index_put": _checked("index_put", lambda engine, x, value, key=(), accumulate=False, check=None, check_dim=None:
+                          engine.index_put(x, value, key, accumulate, check, check_dim)),
 }
 
 

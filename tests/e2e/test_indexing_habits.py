@@ -167,3 +167,48 @@ def test_a_write_to_overlapping_windows_is_refused_not_wrong(session):
         c.unfold(0, 3, 1).add_(1)
         c.numpy()
     np.testing.assert_array_equal(c.numpy(), np.arange(5.0, dtype=np.float32))
+
+
+def _long(lib, values):
+    return lib.tensor(values, dtype=lib.int64)
+
+
+# index_select, take, put, index_copy and index_fill with an index out of range: refused (at the sync point) with
+# torch's error class and words, whose differ by call; index_select alone refuses a negative index
+OUT_OF_RANGE = {
+    "index_select-dim0": lambda lib: lib.ones(2, 3).index_select(0, _long(lib, [2])),
+    "index_select-dim1-negative": lambda lib: lib.ones(2, 3).index_select(1, _long(lib, [-1])),
+    "index_select-dim2": lambda lib: lib.ones(2, 3, 4).index_select(2, _long(lib, [0, 4])),
+    "index_select-0d": lambda lib: lib.tensor(1.0).index_select(0, _long(lib, [1])),
+    "index_select-0d-two-indices": lambda lib: lib.tensor(1.0).index_select(0, _long(lib, [0, 0])),
+    "take": lambda lib: lib.ones(2, 3).take(_long(lib, [6])),
+    "take-negative": lambda lib: lib.ones(2, 3).take(_long(lib, [-7])),
+    "put": lambda lib: lib.ones(2, 3).put(_long(lib, [6]), lib.zeros(1)),
+    "put_-accumulate-negative": lambda lib: lib.ones(2, 3).put_(_long(lib, [-7]), lib.zeros(1), accumulate=True),
+    "index_copy": lambda lib: lib.ones(2, 3).index_copy(1, _long(lib, [3]), lib.zeros(2, 1)),
+    "index_copy_-negative": lambda lib: lib.ones(2, 3).index_copy_(1, _long(lib, [-1]), lib.zeros(2, 1)),
+    "index_copy-0d": lambda lib: lib.tensor(1.0).index_copy(0, _long(lib, [1]), lib.tensor(2.0)),
+    "index_fill-dim1": lambda lib: lib.ones(2, 3).index_fill(1, _long(lib, [3]), 0.0),
+    "index_fill_-negative": lambda lib: lib.ones(2, 3).index_fill_(1, _long(lib, [-4]), 0.0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OUT_OF_RANGE))
+def test_an_index_out_of_range_is_refused_in_the_calls_words(session, name):
+    assert_same_error(lambda lib: OUT_OF_RANGE[name](lib).tolist(), OUT_OF_RANGE[name], same_type=True)
+
+
+IN_RANGE = {
+    "index_select-0d": (lambda lib, x: x.sum().index_select(0, _long(lib, [0])) * x.sum(), M33),
+    "index_copy-0d": (lambda lib, x: x.sum().index_copy(0, _long(lib, [0]), x[0, 0] * 3.0), M33),
+    "take-negative": (lambda lib, x: x.take(_long(lib, [-1, 0, -9])), M33),
+    "put-negative-accumulate": (lambda lib, x: (x * 1.0).put(_long(lib, [-1, 0, -1]), x[0], accumulate=True), M33),
+    "index_copy_-negative-dim": (lambda lib, x: (x * 1.0).index_copy_(-1, _long(lib, [2, 0]), x[:, :2] * 2.0), M33),
+    "index_fill-negative-repeated": (lambda lib, x: x.index_fill(1, _long(lib, [-1, 2, 0]), -1.0), M34),
+}
+
+
+@pytest.mark.parametrize("name", sorted(IN_RANGE))
+def test_the_calls_that_index_one_dim_read_and_write_as_torchs(session, name):
+    f, *arrays = IN_RANGE[name]
+    assert_matches_torch(session, f, *arrays)

@@ -283,6 +283,25 @@ def test_an_index_out_of_range_is_refused_alike_where_the_array_module_would_wra
     assert engine.index(cube, (mask, np.array([1, 1, 0, 1, 1, 0]))).array.tolist() == [1.0, 7.0, 8.0, 15.0, 17.0, 22.0]
 
 
+
+def test_an_index_checked_for_a_torch_call_takes_that_calls_rules_and_refuses_a_check_it_does_not_know():
+    engine = Engine("cpu")
+    for wraps in (False, True):  # (NumPy's and CuPy's way: the call's check comes first either way)
+        engine.backend.wraps_indices = wraps
+        x = engine.tensor(np.arange(6.0).reshape(2, 3))
+        assert engine.index(x, (slice(None), np.array([-1])), check="index_fill_").array.ravel().tolist() == [2.0, 5.0]
+        with pytest.raises(IndexError, match=r"^INDICES element is out of DATA bounds, id=-1 axis_dim=3$"):
+            engine.index(x, (slice(None), np.array([-1])), check="index_select")
+        with pytest.raises(IndexError, match=r"^index_copy_\(\): index 2 is out of bounds for dimension 0 with size 2$"):
+            engine.index_put(x, engine.tensor(np.zeros(3)), (np.array([2]),), check="index_copy_")
+        with pytest.raises(IndexError, match=r"^index 2 is out of bounds for dimension 1 with size 2$"):  # the call's dim, not the key's
+            engine.index_put(engine.zeros((2,), dtype="bool"), engine.tensor(np.array(True)), (np.array([2]),), check="index_fill_", check_dim=1)
+    with pytest.raises(InvalidArgument, match="unknown check 'bogus'"):
+        engine.index(x, (np.array([0]),), check="bogus")
+    with pytest.raises(InvalidArgument, match="one integer array"):
+        engine.index(x, (np.array([0]), np.array([0])), check="take")
+
+
 def test_a_grad_assigned_with_the_wrong_dtype_or_size_is_refused_in_torchs_words():
     from gradwire_server.engine.dtypes import grad_mismatch
 

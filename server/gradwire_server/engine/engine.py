@@ -311,20 +311,25 @@ class Engine:
             raise InvalidArgument(f"dropout(): argument 'input' must be Tensor, not {type(x).__name__}")
         return self.apply("dropout", x, self.rand(x.shape, dtype=x.dtype), p=p)
 
-    def index(self, x, key):
-        """``x[key]`` with ints, slices, None, Ellipsis, integer arrays or tensors and boolean masks."""
-        return self.apply("index", x, key=self._normalize_key(key, x, "index"))
+    def index(self, x, key, check=None, check_dim=None):
+        """``x[key]`` with ints, slices, None, Ellipsis, integer arrays or tensors and boolean masks. ``check``: the
+        PyTorch call that this index serves (``index_select``, ``take``), whose rules and words for an index out of
+        range apply (``check_dim``: the dim that call names, where it is not the key's)."""
+        return self.apply("index", x, key=self._normalize_key(key, x, "index", check, check_dim))
 
-    def index_put(self, x, value, key=(), accumulate=False):
+    def index_put(self, x, value, key=(), accumulate=False, check=None, check_dim=None):
         """``x`` with ``x[key] = value`` (``accumulate``: ``+=``, repeats adding up), out of place (``apply_into`` writes
-        it back for ``x[key] = value``)."""
-        key = self._normalize_key(key, x, "index_put")
+        it back for ``x[key] = value``). ``check``: as ``index``'s (``put_``, ``index_copy_``, ``index_fill_``)."""
+        key = self._normalize_key(key, x, "index_put", check, check_dim)
         return self.apply("index_put", x, value, key=key, accumulate=True) if accumulate else self.apply("index_put", x, value, key=key)
 
-    def _normalize_key(self, key, x=None, name=None):
+    def _normalize_key(self, key, x=None, name=None, check=None, check_dim=None):
         """The key's parts as the array module takes them; with ``x``, checked against its shape where the module
-        would wrap an index around (an IndexError in NumPy's words, made PyTorch's for op ``name`` if given)."""
+        would wrap an index around (an IndexError in NumPy's words, made PyTorch's for op ``name`` if given), or
+        by the rules of the PyTorch call ``check``."""
         parts = self._key_parts(key, None if x is None else x.shape)
+        if check is not None:
+            _check_call_bounds(check, x.shape, parts, check_dim)
         if x is not None and self.backend.wraps_indices:
             try:
                 if type(parts) is Staged:  # the arrays index what the ints, slices and None leave
@@ -920,6 +925,35 @@ def _check_index_bounds(shape, parts):
             if bool(outside.any()):
                 raise IndexError(f"index {int(part[outside].reshape(-1)[0])} is out of bounds for axis {dim} with size {n}")
         dim += 1
+
+
+# PyTorch's refusals of an index out of range in the calls that the SDK makes of an index or index_put along one
+# dim with one integer array: whether a negative index counts from the end there, and the words
+_CALL_BOUNDS = {
+    "index_select": (False, "index out of range in self"),
+    "take": (True, "out of range: tried to access index {i} on a tensor of {n} elements."),
+    "put_": (True, "out of range: tried to access index {i} on a tensor of {n} elements."),
+    "index_copy_": (False, "index_copy_(): index {i} is out of bounds for dimension {d} with size {n}"),
+    "index_fill_": (True, "index {i} is out of bounds for dimension {d} with size {n}"),
+}
+
+
+def _check_call_bounds(call, shape, parts, dim=None):
+    """Refuse an index of the key's integer array outside its dim of ``shape`` as PyTorch's ``call`` does."""
+    if call not in _CALL_BOUNDS:
+        raise InvalidArgument(f"index: unknown check {call!r}; known: {', '.join(_CALL_BOUNDS)}")
+    negatives, words = _CALL_BOUNDS[call]
+    arrays = [(d, part) for d, part in enumerate(parts) if hasattr(part, "dtype")]
+    if len(arrays) != 1 or type(parts) is Staged or any(part is Ellipsis or part is None for part in parts):
+        raise InvalidArgument(f"index: the check {call!r} takes a key of slices and one integer array")
+    position, index = arrays[0]
+    n = shape[position] if shape else 1
+    outside = (index >= n) | (index < (-n if negatives else 0))
+    if index.size and bool(outside.any()):
+        d = position if dim is None else dim
+        if call == "index_select" and d == 1:  # (the words of the kernel PyTorch 2.13 picks for dim 1)
+            words = "INDICES element is out of DATA bounds, id={i} axis_dim={n}"
+        raise IndexOutOfRange(words.format(i=int(index[outside].reshape(-1)[0]), n=n, d=d))
 
 
 def _check_overlap(name, target, source, key=None):
