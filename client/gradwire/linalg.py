@@ -16,10 +16,10 @@ from collections import namedtuple
 import numpy as np
 
 from . import errors
-from .tensor import Tensor, _op, slogdet_result
+from .tensor import _TENSOR_TYPE_NAMES, Tensor, _op, slogdet_result
 
 __all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eig", "eigvals", "eigh", "eigvalsh", "householder_product", "inv", "inv_ex", "lstsq", "lu",
-           "lu_factor", "lu_factor_ex", "lu_solve", "matmul", "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm",
+           "ldl_factor", "ldl_factor_ex", "ldl_solve", "lu_factor", "lu_factor_ex", "lu_solve", "matmul", "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm",
            "pinv", "qr", "slogdet", "solve", "solve_ex", "solve_triangular", "svd", "svdvals", "tensorinv", "tensorsolve", "vander", "vecdot",
            "vector_norm"]
 
@@ -451,6 +451,47 @@ def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left=True, adjoint=False)
     return solve_triangular(U, Y, upper=True)
 
 
+ldl_factor_result = namedtuple("linalg_ldl_factor", ["LD", "pivots"])
+ldl_factor_ex_result = namedtuple("linalg_ldl_factor_ex", ["LD", "pivots", "info"])
+
+
+def ldl_factor_ex(A: Tensor, *, hermitian=False, check_errors=False) -> ldl_factor_ex_result:
+    """``(LD, pivots, info)`` of each symmetric (``hermitian``: Hermitian) matrix from its lower triangle, as
+    ``torch.linalg.ldl_factor_ex``: LAPACK's Bunch-Kaufman LDL^T (sytrf), L's unit diagonal implied, D's 1x1 and 2x2
+    blocks in LD, pivots LAPACK's (int32, 1-based, a negative pair for a 2x2 block), info the 1-based place of a zero
+    block of D. One op; a backward through it raises, as torch's."""
+    batch = _batch(A, 2)
+    n = None if batch is None else A._shape[-1]
+    LD, pivots, info = _op("ldl_factor", (A,), {"hermitian": True} if hermitian else None,
+                           extras=[(_shaped(batch, n), np.int32), (batch, np.int32)])
+    if check_errors:
+        _check_info(info, "torch.linalg.ldl_factor_ex", _ldl_words, errors.LinAlgError)
+    return ldl_factor_ex_result(LD, pivots, info)
+
+
+def ldl_factor(A: Tensor, *, hermitian=False) -> ldl_factor_result:
+    """``(LD, pivots)``, as ``torch.linalg.ldl_factor``: ``ldl_factor_ex``, refusing a matrix whose D is singular
+    (which reads info back: one round trip). PyTorch 2.13 means to refuse it too, and fails an internal assert there."""
+    LD, pivots, info = ldl_factor_ex(A, hermitian=hermitian)
+    _check_info(info, "torch.linalg.ldl_factor", _ldl_words, errors.LinAlgError)
+    return ldl_factor_result(LD, pivots)
+
+
+def _ldl_words(k):  # (LAPACK's own account of sytrf's info)
+    return f"D({k},{k}) is exactly zero. The factorization has been completed, but the block diagonal matrix D is exactly singular."
+
+
+def ldl_solve(LD: Tensor, pivots: Tensor, B: Tensor, *, hermitian=False) -> Tensor:
+    """X with A X = B for A factored by ``ldl_factor`` (``LD``, ``pivots``), batches broadcast, as
+    ``torch.linalg.ldl_solve`` (LAPACK's sytrs); a backward through it raises, as torch's."""
+    if pivots._dtype is not None and pivots._dtype.kind not in "iu":  # (the dtype checks at the call; the server's too)
+        raise errors.InvalidArgumentError(f"torch.linalg.ldl_solve: Expected pivots to be integers. Got {_TENSOR_TYPE_NAMES.get(pivots._dtype)}")
+    if LD._dtype is not None and B._dtype is not None and B._dtype != LD._dtype:
+        raise errors.InvalidArgumentError(f"Expected b and A to have the same dtype, but found b of type {_TENSOR_TYPE_NAMES.get(B._dtype)} "
+                                          f"and A of type {_TENSOR_TYPE_NAMES.get(LD._dtype)} instead.")
+    return _op("ldl_solve", (LD, pivots, B), {"hermitian": True} if hermitian else None)
+
+
 def inv_ex(A: Tensor, *, check_errors=False) -> inv_ex_result:
     """``(inverse, info)``, as ``torch.linalg.inv_ex``: from the LU factors (a singular matrix gives inf/nan and its
     info the first zero pivot, no error unless ``check_errors``); differentiable as ``inv``."""
@@ -580,7 +621,6 @@ def ormqr(input: Tensor, tau: Tensor, other: Tensor, left=True, transpose=False)
         if not ok:
             raise errors.InvalidArgumentError("torch.ormqr: " + message)
 
-    from .tensor import _TENSOR_TYPE_NAMES
 
     check(input.ndim >= 2, "input must have at least 2 dimensions.")
     check(other.ndim >= 2, "other must have at least 2 dimensions.")

@@ -507,6 +507,13 @@ def _solve(inputs, params):
     return broadcast2(a[:-2], b[:-2]) + (a[-1], b[-1]), promote(inputs[0]._dtype, inputs[1]._dtype)
 
 
+def _ldl_solve(inputs, params):
+    (ld, ld_dtype), (pivots, _), (b, b_dtype) = ((x._shape, x._dtype) for x in inputs)
+    if _square(inputs, params) is None or len(b) < 2 or b[-2] != ld[-1] or pivots != ld[:-1] or b_dtype != ld_dtype:
+        return None  # (the server's refusal says why)
+    return broadcast2(ld[:-2], b[:-2]) + b[-2:], ld_dtype
+
+
 def _solve_triangular(inputs, params):
     a, b = inputs[0]._shape, inputs[1]._shape
     if _square(inputs, params) is None or len(b) < 2 or b[-2] != a[-1] or not is_floating(inputs[1]._dtype):
@@ -519,6 +526,8 @@ INFER = {
     "solve_triangular": _solve_triangular,
     "geqrf": lambda inputs, params: (inputs[0]._shape, inputs[0]._dtype) if len(inputs[0]._shape) >= 2 and is_floating(inputs[0]._dtype) else None,
     "lu_factor": lambda inputs, params: (inputs[0]._shape, inputs[0]._dtype) if len(inputs[0]._shape) >= 2 and is_floating(inputs[0]._dtype) else None,
+    "ldl_factor": _square,  # (its first output, LD)
+    "ldl_solve": _ldl_solve,
     "lu_permutation": lambda inputs, params: (inputs[0]._shape[:-1] + (params["m"],), np.dtype(np.int64)) if inputs[0]._shape else None,
     **dict.fromkeys(["det", "slogdet"], _determinant),  # (slogdet: its first output, the sign; the SDK knows both)
     "solve": _solve,

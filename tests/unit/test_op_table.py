@@ -591,6 +591,11 @@ ROWS = [
     R("lu_factor", [(2, 5, 3)], lambda a: torch.linalg.lu_factor(a).LU, "tall", call=lambda e, a: e.apply("lu_factor", a)[0]),
     R("geqrf", [(2, 5, 3)], lambda a: torch.geqrf(a)[0], "batched-tall", diff=(), call=lambda e, a: e.apply("geqrf", a)[0]),
     R("geqrf", [(3, 4)], lambda a: torch.geqrf(a)[1], "wide-tau", diff=(), call=lambda e, a: e.apply("geqrf", a)[1]),
+    # LAPACK's Bunch-Kaufman (sytrf, sytrs) of a symmetric indefinite matrix: torch records a node whose backward raises
+    R("ldl_factor", [(2, 4, 4)], lambda a: torch.linalg.ldl_factor_ex(_sym(a))[0], "batched-LD", diff=(), call=lambda e, a: e.apply("ldl_factor", _sym(a))[0]),
+    R("ldl_factor", [(5, 5)], lambda a: torch.linalg.ldl_factor_ex(_sym(a))[1], "pivots", diff=(), call=lambda e, a: e.apply("ldl_factor", _sym(a))[1]),
+    R("ldl_solve", [(2, 4, 4), (4, 3)], lambda a, b: torch.linalg.ldl_solve(*torch.linalg.ldl_factor(_sym(a)), b), "broadcast", diff=(),
+      call=lambda e, a, b: e.apply("ldl_solve", *e.apply("ldl_factor", _sym(a))[:2], b)),
     R("lu_permutation", [const([[2, 3, 3], [1, 3, 3]], "int32")], lambda p: torch.lu_unpack(torch.zeros(2, 3, 3), p).P.argmax(-2), m=3),
     R("scatter", [(3, 4), const([[0, 1], [1, 3], [3, 0]], "int64"), (3, 2)], lambda x, i, src: torch.scatter(x, 1, i, src), dim=1),
     R("scatter", [(3, 2), const([[2, 0], [0, 1]], "int64"), (2, 2)], lambda x, i, src: torch.scatter(x, 0, i, src), "dim0", dim=0),
@@ -940,7 +945,8 @@ def test_every_op_has_a_row():
     assert not missing, f"ops without a row in the gradient-test table: {missing}"
 
 
-NO_DERIVATIVE = sorted(op for op, vjp in VJPS.items() if not vjp.rules)  # recorded, but a backward through them raises
+# recorded, but a backward through them raises: no rule, or rules that raise (vjps._no_derivative's)
+NO_DERIVATIVE = sorted(op for op, vjp in VJPS.items() if all(rule is None or getattr(rule, "no_derivative", False) for rule in vjp.rules))
 
 
 def test_every_differentiable_op_is_differentiated():
@@ -1032,16 +1038,34 @@ def test_each_input_alone_requiring_grad_gets_torchs_gradient(row):
         assert_close(g, t, what=f"{row.id}: d/d input {i}, alone")
 
 
+_DIAGONAL = np.diag([2.0, -3.0])  # a factored LD (no swaps: pivots 1, 2) for ldl_solve
+# op: (the input that requires grad, the op on the engine, on torch, torch's ATen name)
+NO_DERIVATIVE_CALLS = {
+    "floor_divide": ([5.5, -3.0], lambda e, x: e.apply("floor_divide", x, e.tensor([2.0, 2.0])),
+                     lambda t: torch.floor_divide(t, torch.tensor([2.0, 2.0], dtype=t.dtype)), "floor_divide"),
+    "heaviside": ([5.5, -3.0], lambda e, x: e.apply("heaviside", x, e.tensor([2.0, 2.0])),
+                  lambda t: torch.heaviside(t, torch.tensor([2.0, 2.0], dtype=t.dtype)), "heaviside"),
+    "ldl_factor": ([[2.0, 1.0], [1.0, -3.0]], lambda e, x: e.apply("ldl_factor", x)[0], lambda t: torch.linalg.ldl_factor(t)[0],
+                   "linalg_ldl_factor_ex"),
+    "ldl_solve": ([[1.0], [2.0]], lambda e, b: e.apply("ldl_solve", e.tensor(_DIAGONAL), e.tensor(np.array([1, 2], dtype=np.int32)), b),
+                  lambda t: torch.linalg.ldl_solve(torch.tensor(_DIAGONAL), torch.tensor([1, 2], dtype=torch.int32), t), "linalg_ldl_solve"),
+}
+
+
+def test_every_op_without_a_derivative_has_a_call_below():
+    assert sorted(NO_DERIVATIVE_CALLS) == NO_DERIVATIVE
+
+
 @pytest.mark.parametrize("op", NO_DERIVATIVE)
 def test_ops_without_a_derivative_record_one_that_raises_as_torchs_do(op):
+    values, call, t_call, aten = NO_DERIVATIVE_CALLS[op]
     engine = Engine("cpu", seed=0)
-    x, y = engine.tensor([5.5, -3.0], requires_grad=True), engine.tensor([2.0, 2.0])
-    t = to_torch(x, requires_grad=True)
-    out, t_out = engine.apply(op, x, y), getattr(torch, op)(t, to_torch(y))
+    x = engine.tensor(np.array(values), requires_grad=True)
+    out, t_out = call(engine, x), t_call(to_torch(x, requires_grad=True))
     assert out.requires_grad and t_out.requires_grad
     with pytest.raises(NotImplementedError, match=f"derivative .*{op}.* not implemented"):
         engine.apply("sum", out).backward()
-    with pytest.raises(RuntimeError, match=f"derivative for aten::{op} is not implemented"):
+    with pytest.raises(RuntimeError, match=f"derivative for aten::{aten} is not implemented"):
         t_out.sum().backward()
 
 

@@ -36,7 +36,7 @@ COMPLEX_OPS = frozenset((
     "expand", "index", "index_put", "copy_slices", "cat", "stack", "where", "eq", "ne", "clone", "contiguous", "to", "flip", "roll",
     "repeat", "tril", "triu", "abs", "isnan", "isinf", "isfinite", "masked_fill", "einsum", "linear",
     "real", "imag", "conj", "angle", "complex", "fftn", "ifftn", "rfftn", "irfftn",
-    "linalg_eig",
+    "linalg_eig", "ldl_factor", "ldl_solve",
     "diagonal", "unfold", "as_strided", "view_dtype",
 ))
 _INPLACE = {"add": "add", "sub": "subtract", "mul": "multiply", "div": "true_divide"}

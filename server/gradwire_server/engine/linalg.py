@@ -12,7 +12,7 @@ import numpy  # (numpy.broadcast_shapes: of shapes, on any device; CuPy has none
 
 from . import backend, ops  # (ops imports this module: its names are read when called)
 from .dtypes import torch_name
-from .errors import InvalidArgument, LinAlgError
+from .errors import InvalidArgument, KernelNotImplemented, LinAlgError
 
 
 def _square(xp, a, name):
@@ -213,6 +213,80 @@ def geqrf(xp, a):
     _float_matrices(xp, a, "geqrf")
     h, tau = xp.linalg.qr(a, mode="raw")
     return xp.ascontiguousarray(_mT(h)), tau
+
+
+# --- LDL^T (Bunch-Kaufman): LAPACK's sytrf and sytrs (hetrf, hetrs for a Hermitian complex one), as torch's CPU calls ---
+
+
+def _on_host(a):
+    """A NumPy array of ``a`` (a CuPy array is copied off the device: neither NumPy nor CuPy has these factorizations)."""
+    return numpy.asarray(a.get() if hasattr(a, "get") else a)
+
+
+def _lapack_routine(name, hermitian, array):
+    from scipy.linalg import lapack  # (a dependency of the server; imported where used: few sessions need it)
+
+    return lapack.get_lapack_funcs(("he" if hermitian and array.dtype.kind == "c" else "sy") + name, (array,))
+
+
+def ldl_factor(xp, a, hermitian=False):
+    """``(LD, pivots, info)`` of each matrix, as ``torch.linalg.ldl_factor_ex``: LAPACK's Bunch-Kaufman factorization
+    of its lower triangle, L (unit diagonal, implied) and the 1x1 and 2x2 blocks of D packed in LD (zeros above the
+    diagonal), pivots LAPACK's (1-based; a negative pair marks a 2x2 block), info the 1-based place of a zero block of
+    D (0 where none). On the host, matrix by matrix."""
+    name = "torch.linalg.ldl_factor_ex"
+    if a.ndim < 2:
+        raise ValueError(f"{name}: The input tensor A must have at least 2 dimensions.")
+    if a.shape[-1] != a.shape[-2]:
+        raise ValueError(f"{name}: A must be batches of square matrices, but they are {a.shape[-2]} by {a.shape[-1]} matrices")
+    if a.dtype.kind not in "fc":
+        raise TypeError(f"{name}: Expected a floating point or complex tensor as input. Got {torch_name(a.dtype)}")
+    if a.dtype.itemsize < 4:
+        raise KernelNotImplemented(f'"ldl_factor_kernel_cpu" not implemented for \'{torch_name(a.dtype)}\'')
+    host = _on_host(a)
+    n = host.shape[-1]
+    matrices = host.reshape((-1, n, n))
+    ld = numpy.zeros_like(matrices)
+    pivots = numpy.zeros(matrices.shape[:2], dtype=numpy.int32)
+    info = numpy.zeros(matrices.shape[:1], dtype=numpy.int32)
+    if n:
+        factor = _lapack_routine("trf", hermitian, matrices)
+        for k, matrix in enumerate(matrices):
+            packed, pivots[k], info[k] = factor(matrix, lower=1)
+            ld[k] = numpy.tril(packed)
+    return xp.asarray(ld.reshape(host.shape)), xp.asarray(pivots.reshape(host.shape[:-1])), xp.asarray(info.reshape(host.shape[:-2]))
+
+
+def ldl_solve(xp, ld, pivots, b, hermitian=False):
+    """X with A X = B for A factored by ``ldl_factor`` (LD and pivots), batches broadcast, as ``torch.linalg.ldl_solve``."""
+    name = "torch.linalg.ldl_solve"
+    if ld.ndim < 2:
+        raise ValueError(f"{name}: The input tensor LD must have at least 2 dimensions.")
+    if ld.shape[-1] != ld.shape[-2]:
+        raise ValueError(f"{name}: LD must be batches of square matrices, but they are {ld.shape[-2]} by {ld.shape[-1]} matrices")
+    if b.ndim < 2:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-max(b.ndim, 1)}, {max(b.ndim, 1) - 1}], but got -2)")
+    if pivots.shape != ld.shape[:-1]:
+        raise ValueError(f"{name}: Expected LD.shape[:-1] and pivots.shape to be the same, but got pivots with shape {list(pivots.shape)} instead")
+    if pivots.dtype.kind not in "iu":
+        raise TypeError(f"{name}: Expected pivots to be integers. Got {torch_name(pivots.dtype)}")
+    if b.dtype != ld.dtype:
+        raise TypeError(f"Expected b and A to have the same dtype, but found b of type {torch_name(b.dtype)} and A of type {torch_name(ld.dtype)} instead.")
+    n = ld.shape[-1]
+    if b.shape[-2] != n:
+        raise ValueError(f"Incompatible matrix sizes for {name}: each A matrix is {n} by {n} but each b matrix is {b.shape[-2]} by {b.shape[-1]}")
+    if ld.dtype.kind not in "fc" or ld.dtype.itemsize < 4:
+        raise KernelNotImplemented(f'"ldl_solve_cpu" not implemented for \'{torch_name(ld.dtype)}\'')
+    batch = numpy.broadcast_shapes(ld.shape[:-2], b.shape[:-2])
+    host_ld = numpy.broadcast_to(_on_host(ld), batch + (n, n)).reshape((-1, n, n))
+    host_pivots = numpy.broadcast_to(_on_host(pivots), batch + (n,)).reshape((-1, n))
+    host_b = numpy.broadcast_to(_on_host(b), batch + b.shape[-2:]).reshape((-1,) + b.shape[-2:])
+    x = numpy.zeros_like(host_b)
+    if x.size:
+        solve = _lapack_routine("trs", hermitian, host_ld)
+        for k in range(len(x)):
+            x[k] = solve(host_ld[k], host_pivots[k], host_b[k], lower=1)[0]
+    return xp.asarray(x.reshape(batch + b.shape[-2:]))
 
 
 def _factors(xp, a) -> bool:

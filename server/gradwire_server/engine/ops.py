@@ -1179,6 +1179,8 @@ defop("solve_triangular", linalg.solve_triangular, "LinalgSolveTriangularBackwar
 defop("lu_factor", linalg.lu_factor, "LinalgLuFactorExBackward0")  # (LU, pivots, info): the first differentiable
 defop("lu_permutation", linalg.lu_permutation, "LuPermutation")  # pivots to the row order (not differentiable)
 defop("geqrf", linalg.geqrf, "GeqrfBackward0")  # (a, tau): not differentiable, as torch's
+defop("ldl_factor", linalg.ldl_factor, "LinalgLdlFactorExBackward0")  # (LD, pivots, info)
+defop("ldl_solve", linalg.ldl_solve, "LinalgLdlSolveBackward0", 3)  # (LD, pivots, B)
 defop("eigvalsh", linalg.eigvalsh, "LinalgEighBackward0")
 defop("svdvals", linalg.svdvals, "LinalgSvdBackward0")
 # decompositions with several outputs, each output differentiable, one node shared (vjps: outputs=)

@@ -550,6 +550,20 @@ defvjp("cholesky", linalg.cholesky_grad, saves="ans")
 defvjp("cholesky_ex", linalg.cholesky_ex_grad, saves="ans")
 defvjp("solve_triangular", linalg.solve_triangular_grad, saves="all", variadic=True)
 defvjp("lu_factor", linalg.lu_factor_grad, saves="all")
+
+
+def _no_derivative(aten_name):
+    """The rule of an op that records a node but has no derivative, as torch's: reaching it raises in torch's words."""
+
+    def rule(xp, g, ans, *inputs, **params):
+        raise NoDerivative(f"derivative for {aten_name} is not implemented")
+
+    rule.no_derivative = True  # (for the op table's tests: recorded, but a backward through it raises)
+    return rule
+
+
+defvjp("ldl_factor", _no_derivative("aten::linalg_ldl_factor_ex"), saves=None)
+defvjp("ldl_solve", _no_derivative("aten::linalg_ldl_solve"), None, _no_derivative("aten::linalg_ldl_solve"), saves=None)
 defvjp("eigvalsh", linalg.eigvalsh_grad, saves="inputs")  # the vectors are found again in the backward
 defvjp("svdvals", linalg.svdvals_grad, saves="inputs")
 defvjp("linalg_svd", linalg.svd_grad, saves="all", outputs=3)  # (the input for its shape only)
