@@ -756,6 +756,75 @@ def is_contiguous(self, memory_format=None):
     return True
 
 
+# the dims of each memory format from the innermost out (``channels_last``: C, then W, H, N)
+_FORMAT_ORDERS = {"contiguous_format": None, "channels_last": (4, (1, 3, 2, 0)), "channels_last_3d": (5, (1, 4, 3, 2, 0))}
+
+
+def _laid_out_as(shape, strides, format_name):
+    """Whether the strides are those of ``format_name``'s dense layout, size-1 dims aside (PyTorch's test)."""
+    rank_and_order = _FORMAT_ORDERS.get(format_name)
+    if rank_and_order is None:
+        order = tuple(reversed(range(len(shape))))
+    elif len(shape) != rank_and_order[0]:
+        return False
+    else:
+        order = rank_and_order[1]
+    step = 1
+    for d in order:
+        if shape[d] != 1:
+            if strides[d] != step:
+                return False
+            step *= shape[d]
+    return True
+
+
+def _outer_first(shape, strides, a, b):
+    """-1 where dim ``a`` lies outside dim ``b`` in memory, 1 where inside, 0 where the strides cannot tell (PyTorch's
+    order of dims for an elementwise output: a zero stride says nothing; equal strides, the longer dim outside)."""
+    def at_least(x, y):  # (as PyTorch compares strides: a multiple counts as larger)
+        return y == 0 or (x != 0 and (x >= y or x % y == 0))
+
+    if strides[a] == 0 or strides[b] == 0:
+        return 0
+    if strides[a] == strides[b]:
+        return 0 if at_least(shape[b], shape[a]) else 1
+    return -1 if at_least(strides[b], strides[a]) else 1
+
+
+def dim_order(self, *, ambiguity_check=False):
+    """The dims from the outermost in memory to the innermost, by ``stride()``, as ``torch.Tensor.dim_order``;
+    ``ambiguity_check``: True (or a list of memory formats the tensor must match exactly one of) refuses a tensor
+    whose order is not unique (a size-1 dim, or two dims of one stride), in PyTorch's words."""
+    if not isinstance(ambiguity_check, bool) and not (
+            isinstance(ambiguity_check, list) and all(type(f).__name__ == "memory_format" for f in ambiguity_check)):
+        raise TypeError("The ambiguity_check argument must be a bool or a list of memory formats.")
+    shape, strides = _strides_of(self)
+    formats = ambiguity_check if isinstance(ambiguity_check, list) else []
+    several = any(a == b for a, b in zip(strides, strides[1:])) or 1 in shape
+    if (ambiguity_check is not False and several
+            and sum(_laid_out_as(shape, strides, str(f).removeprefix("torch.")) for f in formats) != 1):
+        raise RuntimeError("The tensor does not have unique dim order, or cannot map to exact one of the given memory formats.")
+    n = len(shape)
+    if n < 2:
+        return tuple(range(n))
+    dense, channels_last = _laid_out_as(shape, strides, "contiguous_format"), _laid_out_as(shape, strides, "channels_last")
+    if dense != channels_last:
+        return tuple(range(n)) if dense else (0, *range(2, n), 1)
+    inner_first = list(reversed(range(n)))  # an insertion sort, innermost first, that leaves undecided pairs as they are
+    for i in range(1, n):
+        k = i
+        for j in reversed(range(i)):
+            order = _outer_first(shape, strides, inner_first[j], inner_first[k])
+            if order > 0:
+                inner_first[j], inner_first[k] = inner_first[k], inner_first[j]
+                k = j
+            elif order < 0:
+                break
+    if ambiguity_check is not False and any(_outer_first(shape, strides, a, b) != -1 for a, b in zip(inner_first, inner_first[1:])):
+        raise RuntimeError("The tensor does not have unique dim order.")
+    return tuple(reversed(inner_first))
+
+
 def get_device(self):
     """-1 on a CPU server, the device's index (0) on a CUDA one, as ``torch.Tensor.get_device``."""
     return -1 if self._session.device == "cpu" else 0
@@ -835,7 +904,7 @@ _METHODS = {
     "index_copy": index_copy, "index_copy_": index_copy_, "masked_scatter": masked_scatter, "masked_scatter_": masked_scatter_,
     "select_scatter": select_scatter, "slice_scatter": slice_scatter, "diagonal_scatter": diagonal_scatter,
     "unique_consecutive": unique_consecutive,
-    "stride": stride, "storage_offset": storage_offset, "is_contiguous": is_contiguous, "get_device": get_device, "ndimension": lambda self: self.ndim,
+    "stride": stride, "storage_offset": storage_offset, "is_contiguous": is_contiguous, "dim_order": dim_order, "get_device": get_device, "ndimension": lambda self: self.ndim,
     "random_": random_, "log_normal_": log_normal_, "geometric_": geometric_, "cauchy_": cauchy_,
     "register_post_accumulate_grad_hook": register_post_accumulate_grad_hook,
 }

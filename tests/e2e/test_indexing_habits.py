@@ -212,3 +212,32 @@ IN_RANGE = {
 def test_the_calls_that_index_one_dim_read_and_write_as_torchs(session, name):
     f, *arrays = IN_RANGE[name]
     assert_matches_torch(session, f, *arrays)
+
+
+LAYOUTS = {
+    "contiguous": lambda lib: lib.ones(2, 3),
+    "transposed": lambda lib: lib.ones(3, 2).T,
+    "permuted-nhwc": lambda lib: lib.ones(2, 3, 4, 5).permute(0, 2, 3, 1),
+    "permuted-3d": lambda lib: lib.ones(2, 3, 4).permute(2, 0, 1),
+    "size-1-dim": lambda lib: lib.ones(2, 1, 4).transpose(0, 1),
+    "expanded": lambda lib: lib.ones(2, 3).expand(4, 2, 3),
+    "strided-slice": lambda lib: lib.ones(2, 3)[:, ::2],
+    "equal-strides-reversed": lambda lib: lib.ones(2, 2, 2).transpose(0, 2),
+    "0-d": lambda lib: lib.ones(()),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LAYOUTS))
+@pytest.mark.parametrize("check", ["off", "on", "contiguous", "channels_last", "both"])
+def test_dim_order_and_its_ambiguity_checks_as_torchs(session, name, check):
+    def order(lib):
+        formats = {"contiguous": [lib.contiguous_format], "channels_last": [lib.channels_last],
+                   "both": [lib.contiguous_format, lib.channels_last]}
+        return LAYOUTS[name](lib).dim_order(ambiguity_check={"off": False, "on": True}.get(check, formats.get(check)))
+
+    try:
+        expected = order(torch)
+    except RuntimeError:
+        assert_same_error(order, order, same_type=True)
+    else:
+        assert order(gw) == expected
