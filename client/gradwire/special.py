@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 
-from .tensor import _NUMBERS, Tensor, _op, polygamma, where
+from . import errors
+from .tensor import _NUMBERS, _TORCH_TYPE_NAMES, Tensor, _op, bfloat16, float16, polygamma, where
 
 __all__ = ["airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "chebyshev_polynomial_t", "chebyshev_polynomial_u",
            "chebyshev_polynomial_v", "chebyshev_polynomial_w", "digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1",
@@ -227,6 +228,8 @@ def log_ndtr(input):
     finite far into the tail), else ``log1p(-erfc(x / sqrt 2) / 2)``. Each branch reads x clamped to its own side, so
     the other's infinities reach neither value nor gradient."""
     x = _tensor("log_ndtr", input)
+    if x._dtype in (float16, bfloat16):  # (as torch's CPU kernel)
+        raise errors.UnimplementedError(f'"log_ndtr_cpu" not implemented for \'{_TORCH_TYPE_NAMES[x._dtype]}\'')
     tail, body = x.clamp(max=-1.0), x.clamp(min=-1.0)
     tail_value = (erfcx(tail * -_SQRT_HALF) * 0.5).log() - tail * tail * 0.5
     body_value = (erfc(body * _SQRT_HALF) * -0.5).log1p()

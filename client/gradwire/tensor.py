@@ -1750,7 +1750,7 @@ class Tensor:
             return complex(self.real.nan_to_num(nan, posinf, neginf), self.imag.nan_to_num(nan, posinf, neginf))
         if not is_floating(self.dtype):
             return self.clone()
-        info = np.finfo(self.dtype)
+        info = floats.finfo_of(self.dtype)
         out = self.masked_fill(self.isnan(), nan)
         out = out.masked_fill(out == float("inf"), float(info.max) if posinf is None else posinf)
         return out.masked_fill(out == float("-inf"), float(info.min) if neginf is None else neginf)

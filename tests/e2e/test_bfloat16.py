@@ -295,6 +295,14 @@ def test_an_engine_without_bfloat16_refuses_it():
             refused()
 
 
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+def test_nan_to_num_takes_the_dtypes_own_extremes(session, dtype):
+    values = [float("nan"), float("inf"), -float("inf"), 1.5]
+    ours = session.tensor(values).to(getattr(gw, dtype)).nan_to_num()
+    theirs = torch.tensor(values).to(getattr(torch, dtype)).nan_to_num()
+    assert str(ours.dtype) == dtype and ours.float().tolist() == theirs.float().tolist()
+
+
 def test_default_dtype_and_assert_close_take_bfloat16(session):
     gw.set_default_dtype(gw.bfloat16)
     torch.set_default_dtype(torch.bfloat16)

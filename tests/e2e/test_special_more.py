@@ -193,6 +193,22 @@ def test_refusals_are_torchs(shared, name, case):
     assert shared.tensor([1.0, 2.0]).sum().item() == 3.0  # the session goes on
 
 
+OLDER_FLOAT32_AND_64 = {  # torch's CPU kernels of these take float32 and float64 alone too (log_ndtr: refused by the SDK)
+    "erfcx": lambda lib, x: lib.special.erfcx(x), "ndtri": lambda lib, x: lib.special.ndtri(x),
+    "bessel_j0": lambda lib, x: lib.special.bessel_j0(x), "bessel_j1": lambda lib, x: lib.special.bessel_j1(x),
+    "zeta": lambda lib, x: lib.special.zeta(x.detach() + 2.0, x), "log_ndtr": lambda lib, x: lib.special.log_ndtr(x),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OLDER_FLOAT32_AND_64))
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_the_older_special_functions_refuse_half_precision_as_torchs(shared, name, dtype):
+    call = OLDER_FLOAT32_AND_64[name]
+    assert_same_error(lambda lib: call(lib, lib.tensor([0.5, 1.5], dtype=getattr(lib, dtype))).tolist(),
+                      lambda lib: call(lib, lib.tensor([0.5, 1.5], dtype=getattr(lib, dtype))))
+    assert_matches_torch(shared, lambda lib, x: call(lib, x), np.array([0.25, 0.75], dtype=np.float32), rtol=1e-6, atol=1e-7)
+
+
 def test_large_degree_costs_are_bounded(shared):
     """Chebyshev degrees beyond the recurrence's bound at |y| >= 1 take the closed forms (PyTorch would loop ~1e10
     times next to 1): at degree 1e9 the values are those closed forms, and NaN where they overflow, as torch's."""

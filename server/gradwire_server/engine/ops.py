@@ -1057,41 +1057,8 @@ defop("gcd", _integers_only("gcd"), "GcdBackward0", 2, broadcasts=True)
 defop("lcm", _integers_only("lcm"), "LcmBackward0", 2, broadcasts=True)
 defop("nextafter", _nextafter, "NextafterBackward0", 2, broadcasts=True)
 defop("copysign", lambda xp, x, y: xp.copysign(x, y), "CopysignBackward0", 2, broadcasts=True)
-defop("heaviside", _heaviside, "HeavisideBackward0", 2, broadcasts=True)
-defop("sinh", lambda xp, x: xp.sinh(x), "SinhBackward0")
-defop("cosh", lambda xp, x: xp.cosh(x), "CoshBackward0")
-defop("log2", lambda xp, x: xp.log2(x), "Log2Backward0")
-defop("log10", lambda xp, x: xp.log10(x), "Log10Backward0")
-defop("exp2", lambda xp, x: xp.exp2(x), "Exp2Backward0")
-defop("erf", lambda xp, x: erf(xp, x), "ErfBackward0")
-defop("erfinv", lambda xp, x: erfinv(xp, x), "ErfinvBackward0")
-defop("erfc", lambda xp, x: erfc(xp, x), "ErfcBackward0")
-defop("erfcx", lambda xp, x: erfcx(xp, x), "SpecialErfcxBackward0")
-defop("lgamma", lambda xp, x: xp.where(x == -np.inf, np.inf, lgamma(xp, x)).astype(x.dtype), "LgammaBackward0")  # lgamma(-inf) = inf
-defop("digamma", _digamma, "DigammaBackward0")
-defop("polygamma", _polygamma, "PolygammaBackward0")  # the order n a param, as torch.polygamma(n, x)'s
-defop("i0", lambda xp, x: i0(xp, x), "I0Backward0")
-defop("i0e", lambda xp, x: backend.i0e(xp, x), "SpecialI0EBackward0")
-defop("i1", lambda xp, x: backend.i1(xp, x), "SpecialI1Backward0")
-defop("i1e", lambda xp, x: backend.i1e(xp, x), "SpecialI1EBackward0")
-defop("ndtri", lambda xp, x: backend.ndtri(xp, x), "SpecialNdtriBackward0")
-defop("bessel_j0", lambda xp, x: backend.bessel_j0(xp, x), "")  # no derivative, as PyTorch's
-defop("bessel_j1", lambda xp, x: backend.bessel_j1(xp, x), "")
-
-# torch.special's other Bessel functions and its orthogonal polynomials (``(x, n)``, n a tensor or a number, broadcast):
-# PyTorch's algorithms (special.py), its dtypes (float32 and float64 alone; integers made float first: engine.py) and
-# no derivative, as PyTorch's (vjps.NON_DIFFERENTIABLE: their outputs never require grad)
-SPECIAL_UNARY = ("airy_ai", "bessel_y0", "bessel_y1", "modified_bessel_i0", "modified_bessel_i1", "modified_bessel_k0", "modified_bessel_k1",
-                 "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "spherical_bessel_j0")
-SPECIAL_POLYNOMIALS = ("chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v", "chebyshev_polynomial_w",
-                       "shifted_chebyshev_polynomial_t", "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v",
-                       "shifted_chebyshev_polynomial_w", "hermite_polynomial_h", "hermite_polynomial_he", "laguerre_polynomial_l",
-                       "legendre_polynomial_p")
-FLOAT32_AND_64 = frozenset(SPECIAL_UNARY + SPECIAL_POLYNOMIALS)  # ops whose PyTorch CPU kernel takes no other dtype
-
-
 def _float32_and_64(name, function):
-    """An op of FLOAT32_AND_64: float16 refused in PyTorch's words (so is bfloat16, which reaches the forward only beside
+    """An op of FLOAT32_AND_64 (below): float16 refused in PyTorch's words (so is bfloat16, which reaches the forward only beside
     a number: a bfloat16 first input ``Engine._apply_computed`` refuses before it widens it to float32)."""
 
     def forward(xp, *arrays):
@@ -1102,6 +1069,39 @@ def _float32_and_64(name, function):
         return function(xp, *arrays)
 
     return forward
+
+
+defop("heaviside", _heaviside, "HeavisideBackward0", 2, broadcasts=True)
+defop("sinh", lambda xp, x: xp.sinh(x), "SinhBackward0")
+defop("cosh", lambda xp, x: xp.cosh(x), "CoshBackward0")
+defop("log2", lambda xp, x: xp.log2(x), "Log2Backward0")
+defop("log10", lambda xp, x: xp.log10(x), "Log10Backward0")
+defop("exp2", lambda xp, x: xp.exp2(x), "Exp2Backward0")
+defop("erf", lambda xp, x: erf(xp, x), "ErfBackward0")
+defop("erfinv", lambda xp, x: erfinv(xp, x), "ErfinvBackward0")
+defop("erfc", lambda xp, x: erfc(xp, x), "ErfcBackward0")
+defop("erfcx", _float32_and_64("erfcx", lambda xp, x: erfcx(xp, x)), "SpecialErfcxBackward0")
+defop("lgamma", lambda xp, x: xp.where(x == -np.inf, np.inf, lgamma(xp, x)).astype(x.dtype), "LgammaBackward0")  # lgamma(-inf) = inf
+defop("digamma", _digamma, "DigammaBackward0")
+defop("polygamma", _polygamma, "PolygammaBackward0")  # the order n a param, as torch.polygamma(n, x)'s
+defop("i0", lambda xp, x: i0(xp, x), "I0Backward0")
+defop("i0e", lambda xp, x: backend.i0e(xp, x), "SpecialI0EBackward0")
+defop("i1", lambda xp, x: backend.i1(xp, x), "SpecialI1Backward0")
+defop("i1e", lambda xp, x: backend.i1e(xp, x), "SpecialI1EBackward0")
+defop("ndtri", _float32_and_64("ndtri", lambda xp, x: backend.ndtri(xp, x)), "SpecialNdtriBackward0")
+defop("bessel_j0", _float32_and_64("bessel_j0", lambda xp, x: backend.bessel_j0(xp, x)), "")  # no derivative, as PyTorch's
+defop("bessel_j1", _float32_and_64("bessel_j1", lambda xp, x: backend.bessel_j1(xp, x)), "")
+
+# torch.special's other Bessel functions and its orthogonal polynomials (``(x, n)``, n a tensor or a number, broadcast):
+# PyTorch's algorithms (special.py), its dtypes (float32 and float64 alone; integers made float first: engine.py) and
+# no derivative, as PyTorch's (vjps.NON_DIFFERENTIABLE: their outputs never require grad)
+SPECIAL_UNARY = ("airy_ai", "bessel_y0", "bessel_y1", "modified_bessel_i0", "modified_bessel_i1", "modified_bessel_k0", "modified_bessel_k1",
+                 "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "spherical_bessel_j0")
+SPECIAL_POLYNOMIALS = ("chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v", "chebyshev_polynomial_w",
+                       "shifted_chebyshev_polynomial_t", "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v",
+                       "shifted_chebyshev_polynomial_w", "hermite_polynomial_h", "hermite_polynomial_he", "laguerre_polynomial_l",
+                       "legendre_polynomial_p")
+FLOAT32_AND_64 = frozenset(SPECIAL_UNARY + SPECIAL_POLYNOMIALS + ("erfcx", "ndtri", "bessel_j0", "bessel_j1", "zeta"))  # ops whose PyTorch CPU kernel takes no other dtype
 
 
 for _name in SPECIAL_UNARY:
@@ -1144,7 +1144,7 @@ defop("hypot", _floats_only("hypot", lambda xp, x, y: xp.hypot(x, y)), "HypotBac
 defop("logaddexp", _floats_only("logaddexp", lambda xp, x, y: xp.logaddexp(x, y)), "LogaddexpBackward0", 2, broadcasts=True)
 defop("gammainc", _floats_only("igamma", backend.gammainc), "IgammaBackward0", 2, broadcasts=True)
 defop("gammaincc", _floats_only("igammac", backend.gammaincc), "IgammacBackward0", 2, broadcasts=True)
-defop("zeta", lambda xp, x, q: backend.zeta(xp, x, q), "SpecialZetaBackward0", 2, broadcasts=True)
+defop("zeta", _float32_and_64("zeta", lambda xp, x, q: backend.zeta(xp, x, q)), "SpecialZetaBackward0", 2, broadcasts=True)
 defop("kthvalue", _kthvalue, "KthvalueBackward0")  # (values, indices)
 defop("atan2", _atan2, "Atan2Backward0", 2, broadcasts=True)
 defop("fmod", _fmod, lambda shapes, params: "FmodBackward0" if shapes[1] is None else "FmodBackward1", 2, broadcasts=True)
