@@ -287,7 +287,7 @@ def test_a_backward_that_fails_part_way_leaves_no_half_made_grad(session):
     none after, on the server as in the SDK, and the next pass gives w exactly its own gradient."""
     w = session.tensor([1.0, 2.0], requires_grad=True)
     x = session.tensor([1.5, 2.5], requires_grad=True)
-    with pytest.raises(gw.UnimplementedError, match="the derivative of 'floor_divide'"):
+    with pytest.raises(gw.UnimplementedError, match="derivative for aten::floor_divide is not implemented"):
         (((x * 3) // 1).sum() + (w * 2).sum()).backward()
         session.sync()
     assert w.grad is None and x.grad is None

@@ -315,11 +315,29 @@ def test_heaviside_has_no_derivative_as_torchs(session):
     x, v = session.tensor(X, requires_grad=True), session.tensor(Y)
     out = gw.heaviside(x, v)
     assert out.requires_grad  # as torch's: recorded, and a backward through it refused
-    with pytest.raises(gw.UnimplementedError, match="the derivative of 'heaviside' with respect to input 0 is not implemented"):
+    with pytest.raises(gw.UnimplementedError, match="derivative for aten::heaviside is not implemented"):
         out.sum().backward()
         x.grad.numpy()
-    with pytest.raises(RuntimeError, match="heaviside is not implemented"):
+    with pytest.raises(RuntimeError, match="derivative for aten::heaviside is not implemented"):
         torch.heaviside(torch.tensor(X, requires_grad=True), torch.tensor(Y)).sum().backward()
+
+
+NO_DERIVATIVE_FOR_INPUT_0 = {  # torch's words differ by op: each its own
+    "zeta": lambda lib, x, q: lib.special.zeta(x, q), "igamma": lambda lib, x, q: lib.igamma(x, q),
+    "igammac": lambda lib, x, q: lib.igammac(x, q), "floor_divide": lambda lib, x, q: lib.floor_divide(x, q),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NO_DERIVATIVE_FOR_INPUT_0))
+def test_a_backward_to_an_input_without_a_derivative_is_refused_in_torchs_words(session, name):
+    call = NO_DERIVATIVE_FOR_INPUT_0[name]
+    with pytest.raises(RuntimeError) as theirs:  # (NotImplementedError, but floor_divide's)
+        call(torch, torch.tensor([2.5, 3.0], requires_grad=True), torch.tensor([1.0, 2.0])).sum().backward()
+    x = session.tensor([2.5, 3.0], requires_grad=True)
+    with pytest.raises(gw.UnimplementedError) as ours:
+        call(gw, x, session.tensor([1.0, 2.0])).sum().backward()
+        session.sync()
+    assert str(theirs.value) in str(ours.value)
 
 
 def test_division_by_zero_in_rounded_integer_division_is_refused(session):

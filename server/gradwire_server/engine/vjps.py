@@ -55,6 +55,17 @@ def defvjp(op, *rules, saves="all", variadic=False, reads=None, outputs=1):
     VJPS[op] = VJP(rules, saves, variadic, reads, outputs)
 
 
+def _no_derivative(words):
+    """The rule of an input that an op records but has no derivative for, as PyTorch's: reaching it raises ``words``,
+    PyTorch's (a rule of None raises too, in gradwire's words)."""
+
+    def rule(xp, g, ans, *inputs, **params):
+        raise NoDerivative(words)
+
+    rule.no_derivative = True  # (for the op table's tests: recorded, but a backward through it raises)
+    return rule
+
+
 def _expand_reduced(xp, g, shape, dim, keepdim):
     """Undo a reduction's shape change: put back the reduced dims, broadcast to ``shape``."""
     if dim is not None and not keepdim and shape:  # a 0-d input's dim 0 is no dim: nothing to put back
@@ -442,7 +453,8 @@ defvjp("minimum", lambda xp, g, ans, x, y: g * xp.where(x > y, 0, xp.where(x == 
        lambda xp, g, ans, x, y: g * xp.where(y > x, 0, xp.where(x == y, 0.5, 1)), saves="inputs")
 defvjp("where", None, lambda xp, g, ans, c, x, y: xp.where(c, g, 0), lambda xp, g, ans, c, x, y: xp.where(c, 0, g), saves="inputs",
        reads=((), (0,), (0,)))
-defvjp("floor_divide", saves=None)  # no rule: a backward through it raises, as PyTorch's does
+_FLOOR_DIVIDE = _no_derivative("derivative for aten::floor_divide is not implemented")
+defvjp("floor_divide", _FLOOR_DIVIDE, _FLOOR_DIVIDE, saves=None)
 defvjp("remainder", _same, lambda xp, g, ans, x, y: -g * xp.floor_divide(x, y), saves="inputs")
 defvjp("neg", lambda xp, g, ans, x: -g, saves=None)
 defvjp("exp", lambda xp, g, ans, x: g * ans, saves="ans")
@@ -493,7 +505,8 @@ defvjp("frexp", lambda xp, g, ans, x: g * xp.ldexp(xp.ones_like(g), -ans[1]), sa
 defvjp("nextafter", _same, _zeros, saves=None)  # other: a zero gradient, as PyTorch's
 # copysign: to x, ans / x (0 at x = 0; NaN at an infinity, as PyTorch's); to y, zeros
 defvjp("copysign", lambda xp, g, ans, x, y: g * xp.where(x == 0, 0, ans / xp.where(x == 0, 1, x)), _zeros, saves="all")
-defvjp("heaviside", saves=None)  # no derivative, as PyTorch's: a backward through it says so
+_HEAVISIDE = _no_derivative("derivative for aten::heaviside is not implemented")
+defvjp("heaviside", _HEAVISIDE, _HEAVISIDE, saves=None)
 defvjp("sinh", lambda xp, g, ans, x: g * xp.cosh(x), saves="inputs")
 defvjp("cosh", lambda xp, g, ans, x: g * xp.sinh(x), saves="inputs")
 defvjp("log2", lambda xp, g, ans, x: g / (x * math.log(2)), saves="inputs")
@@ -518,9 +531,9 @@ defvjp("xlogy", lambda xp, g, ans, x, y: g * xp.log(y), lambda xp, g, ans, x, y:
 defvjp("xlog1py", lambda xp, g, ans, x, y: g * xp.log1p(y), lambda xp, g, ans, x, y: g * x / (1 + y), saves="inputs")
 defvjp("hypot", lambda xp, g, ans, x, y: g * x / ans, lambda xp, g, ans, x, y: g * y / ans, saves="all")
 defvjp("logaddexp", lambda xp, g, ans, x, y: g / (1 + xp.exp(y - x)), lambda xp, g, ans, x, y: g / (1 + xp.exp(x - y)), saves="inputs")
-defvjp("gammainc", None, lambda xp, g, ans, a, x: g * xp.exp((a - 1) * xp.log(x) - x - backend.lgamma(xp, a)), saves="inputs")  # a: none, as PyTorch's
-defvjp("gammaincc", None, lambda xp, g, ans, a, x: -g * xp.exp((a - 1) * xp.log(x) - x - backend.lgamma(xp, a)), saves="inputs")
-defvjp("zeta", None, lambda xp, g, ans, x, q: -g * x * backend.zeta(xp, x + 1, q), saves="inputs")  # x: none, as PyTorch's
+defvjp("gammainc", _no_derivative("the derivative for 'igamma: input' is not implemented."), lambda xp, g, ans, a, x: g * xp.exp((a - 1) * xp.log(x) - x - backend.lgamma(xp, a)), saves="inputs")  # a: none, as PyTorch's
+defvjp("gammaincc", _no_derivative("the derivative for 'igammac: input' is not implemented."), lambda xp, g, ans, a, x: -g * xp.exp((a - 1) * xp.log(x) - x - backend.lgamma(xp, a)), saves="inputs")
+defvjp("zeta", _no_derivative("the derivative for 'zeta' is not implemented."), lambda xp, g, ans, x, q: -g * x * backend.zeta(xp, x + 1, q), saves="inputs")  # x: none, as PyTorch's
 defvjp("kthvalue", lambda xp, g, ans, x, k, dim=-1, keepdim=False: _extreme_grad(xp, g, ans, x, dim, keepdim))  # to the index it gives
 defvjp("atan2", _atan2_grads(0), _atan2_grads(1), saves="inputs")
 defvjp("fmod", _same, lambda xp, g, ans, x, y: -g * xp.trunc(x / y), saves="inputs")
@@ -552,18 +565,9 @@ defvjp("solve_triangular", linalg.solve_triangular_grad, saves="all", variadic=T
 defvjp("lu_factor", linalg.lu_factor_grad, saves="all")
 
 
-def _no_derivative(aten_name):
-    """The rule of an op that records a node but has no derivative, as torch's: reaching it raises in torch's words."""
-
-    def rule(xp, g, ans, *inputs, **params):
-        raise NoDerivative(f"derivative for {aten_name} is not implemented")
-
-    rule.no_derivative = True  # (for the op table's tests: recorded, but a backward through it raises)
-    return rule
-
-
-defvjp("ldl_factor", _no_derivative("aten::linalg_ldl_factor_ex"), saves=None)
-defvjp("ldl_solve", _no_derivative("aten::linalg_ldl_solve"), None, _no_derivative("aten::linalg_ldl_solve"), saves=None)
+defvjp("ldl_factor", _no_derivative("derivative for aten::linalg_ldl_factor_ex is not implemented"), saves=None)
+_LDL_SOLVE = _no_derivative("derivative for aten::linalg_ldl_solve is not implemented")
+defvjp("ldl_solve", _LDL_SOLVE, None, _LDL_SOLVE, saves=None)
 defvjp("eigvalsh", linalg.eigvalsh_grad, saves="inputs")  # the vectors are found again in the backward
 defvjp("svdvals", linalg.svdvals_grad, saves="inputs")
 defvjp("linalg_svd", linalg.svd_grad, saves="all", outputs=3)  # (the input for its shape only)
