@@ -8,6 +8,7 @@
 """
 
 from . import accelerator, amp, autograd, backends, cpu, cuda, distributions, errors, func, linalg, nn, optim, profiler, random, special, testing, utils, viz
+from .accelerator import get_device_module
 from .amp import autocast
 from .amp.autocast_mode import get_autocast_dtype, is_autocast_enabled
 from .autograd import grad
@@ -77,7 +78,7 @@ __all__ = [
     "row_stack", "searchsorted", "vstack", "finfo", "iinfo", "initial_seed", "logspace", "seed", "set_printoptions", "func", "vmap",
     "backends", "random", "testing", "compile", "typename", "set_float32_matmul_precision", "get_float32_matmul_precision",
     "use_deterministic_algorithms", "are_deterministic_algorithms_enabled", "set_warn_always", "is_warn_always_enabled", "set_flush_denormal", "set_num_threads", "get_num_threads",
-    "set_num_interop_threads", "get_num_interop_threads", "set_default_device", "get_default_device", "is_deterministic_algorithms_warn_only_enabled",
+    "set_num_interop_threads", "get_num_interop_threads", "set_default_device", "get_default_device", "get_device_module", "is_deterministic_algorithms_warn_only_enabled",
     "get_deterministic_debug_mode", "set_deterministic_debug_mode", "set_anomaly_enabled",
     "broadcast_shapes", "can_cast", "promote_types", "result_type", "unravel_index", "asarray", "scalar_tensor", "empty_strided", "empty_permuted", "cond", "while_loop",
     "lu_unpack", "pca_lowrank", "svd_lowrank", "bartlett_window", "blackman_window", "hamming_window", "hann_window", "kaiser_window", "isin", "channels_last", "channels_last_3d", "contiguous_format", "layout", "memory_format", "preserve_format", "strided",

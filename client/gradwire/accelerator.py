@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from . import cuda, errors
+from . import cpu, cuda, errors
 from .tensor import device
 
 __all__ = ["current_accelerator", "current_device_idx", "current_device_index", "device_count", "empty_cache", "is_available",
@@ -30,3 +30,14 @@ def current_device_index() -> int:
 
 
 current_device_idx = current_device_index
+
+
+def get_device_module(device_=None):
+    """``torch.get_device_module``: ``gw.cuda`` for a CUDA device, ``gw.cpu`` for the CPU (a ``gw.device`` or its
+    name); with none, the current accelerator's (``gw.cuda`` where an open session's server runs on a GPU), else
+    ``gw.cpu``."""
+    if device_ is None:
+        return cuda if is_available() else cpu
+    if not isinstance(device_, (str, device)):
+        raise errors.InvalidArgumentError(f"Invalid value of device '{device_}', expect torch.device, str, or None")
+    return cuda if device(device_).type == "cuda" else cpu

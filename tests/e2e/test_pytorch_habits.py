@@ -1109,6 +1109,14 @@ def test_accelerator_answers_for_the_sessions_server(session):
             gw.accelerator.current_device_index()
     device = "cuda" if gw.accelerator.is_available() else "cpu"  # the tutorials' line
     assert session.ones(2).to(device).device == session.device
+    # device-generic code: the module of a device (of the current accelerator's, or the CPU's, by default)
+    assert gw.get_device_module() is (gw.cuda if on_gpu else gw.cpu) and gw.get_device_module("cuda:0") is gw.cuda
+    assert gw.get_device_module(gw.device("cpu")) is gw.cpu and torch.get_device_module("cpu") is torch.cpu
+    with pytest.raises(RuntimeError) as theirs:
+        torch.get_device_module(3)
+    with pytest.raises(RuntimeError) as ours:
+        gw.get_device_module(3)
+    assert str(ours.value) == str(theirs.value)
 
 
 def test_einsum_takes_torchs_sublist_form(session):
