@@ -743,17 +743,9 @@ def stride(self, dim=None):
 
 
 def is_contiguous(self, memory_format=None):
-    """Whether the strides (``stride()``) are C order's, size-1 dims aside, as ``torch.Tensor.is_contiguous``."""
-    shape, strides = _strides_of(self)
-    if 0 in shape:
-        return True
-    step = 1
-    for n, s in zip(reversed(shape), reversed(strides)):
-        if n != 1:
-            if s != step:
-                return False
-            step *= n
-    return True
+    """Whether the strides (``stride()``) are C order's, size-1 dims aside, as ``torch.Tensor.is_contiguous`` (the
+    server holds every new tensor in C order: a memory format given is taken for that)."""
+    return _laid_out_as(*_strides_of(self), "contiguous_format")
 
 
 # the dims of each memory format from the innermost out (``channels_last``: C, then W, H, N)
@@ -762,6 +754,8 @@ _FORMAT_ORDERS = {"contiguous_format": None, "channels_last": (4, (1, 3, 2, 0)),
 
 def _laid_out_as(shape, strides, format_name):
     """Whether the strides are those of ``format_name``'s dense layout, size-1 dims aside (PyTorch's test)."""
+    if 0 in shape:
+        return True
     rank_and_order = _FORMAT_ORDERS.get(format_name)
     if rank_and_order is None:
         order = tuple(reversed(range(len(shape))))

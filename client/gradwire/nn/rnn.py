@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .. import errors
-from ..tensor import cat, stack
+from ..tensor import _TENSOR_TYPE_NAMES, Tensor, cat, int64, stack
 from . import functional as F
 from . import init
 from .layers import _new_parameter
@@ -38,6 +40,49 @@ def _step(mode, x_part, h, c, weight_hh, bias_hh, weight_hr=None):
         return n + z * (h - n), None  # (1 - z) * n + z * h
     total = x_part + h_part
     return (total.tanh() if mode == "RNN_TANH" else total.relu()), None
+
+
+def _stacked(mode, input, h0, c0, weights, num_layers, directions, dropout, train, running=None):
+    """The stacked recurrence, as ATen's ``apply_layer_stack``, shared by the layers and ``torch.lstm`` & co.: ``input``
+    time first (time, batch, features); ``weights[k]`` (w_ih, w_hh, b_ih, b_hh, w_hr, None where absent) and ``h0[k]``,
+    ``c0[k]`` (LSTM only) for layer k // directions, direction k % directions; ``running`` a packed run's (time, batch, 1)
+    mask or None; dropout on each layer's output but the last when ``train``. Returns (output, h_n, c_n), c_n None but for an LSTM."""
+    length = input.shape[0]
+    h_n, c_n, layer_input = [], [], input
+    for layer in range(num_layers):
+        outputs = []
+        for direction in range(directions):
+            k = layer * directions + direction
+            weight_ih, weight_hh, bias_ih, bias_hh, weight_hr = weights[k]
+            projected = F.linear(layer_input, weight_ih, bias_ih)  # every step's input part at once
+            h, c = h0[k], (c0[k] if c0 is not None else None)
+            steps = [None] * length
+            for t in (reversed(range(length)) if direction else range(length)):
+                if running is None:
+                    h, c = _step(mode, projected[t], h, c, weight_hh, bias_hh, weight_hr)
+                    steps[t] = h
+                    continue
+                h_new, c_new = _step(mode, projected[t], h, c, weight_hh, bias_hh, weight_hr)
+                keep = running[t]  # past its end a sequence keeps its state and outputs zeros, as PyTorch's packed run
+                steps[t] = h_new * keep
+                h = steps[t] + h * (1.0 - keep)
+                c = c_new * keep + c * (1.0 - keep) if c is not None else None
+            outputs.append(stack(steps))
+            h_n.append(h)
+            c_n.append(c)
+        layer_input = outputs[0] if directions == 1 else cat(outputs, -1)
+        if dropout and train and layer + 1 < num_layers:
+            layer_input = F.dropout(layer_input, dropout)
+    return layer_input, stack(h_n), (stack(c_n) if mode == "LSTM" else None)
+
+
+def _check_state(mode, h0, c0, count, batch, hidden_size, out_size):
+    """The initial state's shapes, refused in PyTorch's words: an LSTM's state is hidden[0] (h, ``out_size`` wide:
+    proj_size with projections) and hidden[1] (c), the others' one hidden."""
+    checks = ((("hidden[0]", h0, out_size), ("hidden[1]", c0, hidden_size)) if mode == "LSTM" else (("hidden", h0, hidden_size),))
+    for name, state, size in checks:
+        if tuple(state.shape) != (count, batch, size):
+            raise errors.InvalidArgumentError(f"Expected {name} size {(count, batch, size)}, got {list(state.shape)}")
 
 
 class RNNBase(Module):
@@ -118,37 +163,12 @@ class RNNBase(Module):
             input = input.transpose(0, 1)
         if input.shape[-1] != self.input_size:
             raise errors.InvalidArgumentError(f"input.size(-1) must be equal to input_size. Expected {self.input_size}, got {input.shape[-1]}")
-        length, batch = input.shape[:2]
+        batch = input.shape[1]
         directions = 2 if self.bidirectional else 1
         h0, c0 = self._initial_state(hx, batch, directions, batched, input)
         running = packed.mask(input) if packed is not None else None  # (time, batch, 1): 1 while a sequence runs
-        h_n, c_n, layer_input = [], [], input
-        for layer in range(self.num_layers):
-            outputs = []
-            for direction in range(directions):
-                weight_ih, weight_hh, bias_ih, bias_hh, weight_hr = self._weights(layer, direction)
-                projected = F.linear(layer_input, weight_ih, bias_ih)  # every step's input part at once
-                k = layer * directions + direction
-                h, c = h0[k], (c0[k] if c0 is not None else None)
-                steps = [None] * length
-                for t in (reversed(range(length)) if direction else range(length)):
-                    if running is None:
-                        h, c = _step(self.mode, projected[t], h, c, weight_hh, bias_hh, weight_hr)
-                        steps[t] = h
-                        continue
-                    h_new, c_new = _step(self.mode, projected[t], h, c, weight_hh, bias_hh, weight_hr)
-                    keep = running[t]  # past its end a sequence keeps its state and outputs zeros, as PyTorch's packed run
-                    steps[t] = h_new * keep
-                    h = steps[t] + h * (1.0 - keep)
-                    c = c_new * keep + c * (1.0 - keep) if c is not None else None
-                outputs.append(stack(steps))
-                h_n.append(h)
-                c_n.append(c)
-            layer_input = outputs[0] if directions == 1 else cat(outputs, -1)
-            if self.dropout and self.training and layer + 1 < self.num_layers:
-                layer_input = F.dropout(layer_input, self.dropout)
-        output, h_n = layer_input, stack(h_n)
-        c_n = stack(c_n) if self.mode == "LSTM" else None
+        weights = [self._weights(layer, direction) for layer in range(self.num_layers) for direction in range(directions)]
+        output, h_n, c_n = _stacked(self.mode, input, h0, c0, weights, self.num_layers, directions, self.dropout, self.training, running)
         if packed is not None:
             output = type(packed)(output, packed.lengths, packed.sorted_indices, packed.unsorted_indices)
         elif not batched:
@@ -168,12 +188,7 @@ class RNNBase(Module):
         h0, c0 = hx if self.mode == "LSTM" else (hx, None)
         if not batched:
             h0, c0 = h0.unsqueeze(1), (c0.unsqueeze(1) if c0 is not None else None)
-        # PyTorch's words: an LSTM's state is hidden[0] (h, proj_size wide with projections) and hidden[1] (c)
-        checks = ((("hidden[0]", h0, out_size), ("hidden[1]", c0, self.hidden_size)) if self.mode == "LSTM"
-                  else (("hidden", h0, self.hidden_size),))
-        for name, state, size in checks:
-            if tuple(state.shape) != (count, batch, size):
-                raise errors.InvalidArgumentError(f"Expected {name} size {(count, batch, size)}, got {list(state.shape)}")
+        _check_state(self.mode, h0, c0, count, batch, self.hidden_size, out_size)
         return h0, c0
 
     def extra_repr(self):
@@ -323,3 +338,149 @@ def _cell_function(mode):
 
 # torch's functional cells: torch.lstm_cell(input, (h, c), w_ih, w_hh, b_ih, b_hh), torch.gru_cell, torch.rnn_tanh_cell, ...
 CELL_FUNCTIONS = {f.__name__: f for f in map(_cell_function, ("LSTM", "GRU", "RNN_TANH", "RNN_RELU"))}
+
+
+# torch's whole-sequence functions (ATen's, under nn.RNN/LSTM/GRU): two overloads each, as its argument parser lists them
+def _aten_forms(mode):
+    """The packed form's and the padded form's parameters, typed as PyTorch's TypeError lists them."""
+    hx = "tuple of Tensors hx" if mode == "LSTM" else "Tensor hx"
+    rest = ("tuple of Tensors params", "bool has_biases", "int num_layers", "float dropout", "bool train", "bool bidirectional")
+    return (("Tensor data", "Tensor batch_sizes", hx, *rest), ("Tensor input", hx, *rest, "bool batch_first"))
+
+
+def _fits(kind, value):
+    """Whether ``value`` passes PyTorch's parser as ``kind`` (a tensor list's elements are checked once the form is known)."""
+    if kind == "Tensor":
+        return isinstance(value, Tensor)
+    if kind == "tuple of Tensors":
+        return isinstance(value, (list, tuple))
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, (int, float))  # float
+
+
+def _bind(form, args, kwargs):
+    """``form``'s arguments by name from ``args`` and ``kwargs``, or None where they do not fit it."""
+    names = [entry.rsplit(" ", 1)[1] for entry in form]
+    if len(args) > len(names) or any(key not in names[len(args):] for key in kwargs):
+        return None
+    bound = {**dict(zip(names, args)), **kwargs}
+    if len(bound) != len(names) or not all(_fits(entry.rsplit(" ", 1)[0], bound[name]) for entry, name in zip(form, names)):
+        return None
+    return bound
+
+
+def _parsed(name, mode, args, kwargs):
+    """The overload that ``args`` and ``kwargs`` fit, bound; a mismatch refused with PyTorch's TypeError."""
+    from ..special import _type_name  # noqa: PLC0415
+
+    forms = _aten_forms(mode)
+    for form in forms:
+        bound = _bind(form, args, kwargs)
+        if bound is not None:
+            break
+    else:
+        kind = lambda v: "Tensor" if isinstance(v, Tensor) else _type_name(v)  # noqa: E731
+        got = ", ".join([kind(v) for v in args] + [f"{k}={kind(v)}" for k, v in kwargs.items()])
+        raise TypeError(f"{name}() received an invalid combination of arguments - got ({got}), but expected one of:\n"
+                        + "".join(f" * ({', '.join(form)})\n" for form in forms))
+    position = [entry.rsplit(" ", 1)[1] for entry in form]
+    for key in ("hx", "params") if mode == "LSTM" else ("params",):
+        for i, value in enumerate(bound[key]):
+            if not isinstance(value, Tensor):
+                raise TypeError(f"expected Tensor as element {i} in argument {position.index(key)}, but got {_type_name(value)}")
+    return bound
+
+
+def _padded(name, data, batch_sizes):
+    """A packed run's ``data`` (steps, features) and ``batch_sizes`` as the padded (time, batch, features) steps and each
+    sequence's length (the batch longest first, as packing sorts it), for ``_stacked``'s masked run."""
+    if batch_sizes.dtype != int64:
+        raise errors.InvalidArgumentError(f"expected scalar type Long but found {_TENSOR_TYPE_NAMES.get(batch_sizes.dtype, batch_sizes.dtype)}")
+    if data.ndim != 2 or batch_sizes.ndim != 1:
+        raise errors.InvalidArgumentError(f"{name}: expected packed data (steps, features) and 1D batch_sizes, got {data.ndim}D data "
+                                          f"and {batch_sizes.ndim}D batch_sizes")
+    sizes = [int(n) for n in batch_sizes.tolist()]
+    if not sizes or sizes[-1] <= 0 or any(a < b for a, b in zip(sizes, sizes[1:])) or sum(sizes) != data.shape[0]:
+        raise errors.InvalidArgumentError(f"{name}: batch_sizes must be positive and non-increasing and sum to data's {data.shape[0]} "
+                                          f"steps, as a PackedSequence's; got {sizes}")
+    starts = np.cumsum([0] + sizes[:-1])
+    rows = np.full((len(sizes), sizes[0]), data.shape[0])  # past a sequence's end: the zero row appended below
+    for t, (start, size) in enumerate(zip(starts, sizes)):
+        rows[t, :size] = start + np.arange(size)
+    padded = cat([data, data._session.zeros(1, data.shape[1], dtype=data.dtype)])[rows]
+    return padded, [sum(size > b for size in sizes) for b in range(sizes[0])]
+
+
+def _aten_function(mode):
+    """``torch.lstm`` & co. for ``mode``: the arguments parsed and checked as ATen's, then the layers' ``_stacked`` run."""
+    name = {"LSTM": "lstm", "GRU": "gru", "RNN_TANH": "rnn_tanh", "RNN_RELU": "rnn_relu"}[mode]
+
+    def function(*args, **kwargs):
+        from .utils.rnn import PackedSequence  # noqa: PLC0415
+
+        a = _parsed(name, mode, args, kwargs)
+        packed = "data" in a
+        input, params, num_layers = a["data" if packed else "input"], list(a["params"]), a["num_layers"]
+        directions = 2 if a["bidirectional"] else 1
+        if mode == "LSTM":
+            if len(a["hx"]) != 2:
+                raise errors.InvalidArgumentError("lstm expects two hidden states")
+            h0, c0 = a["hx"]
+        else:
+            h0, c0 = a["hx"], None
+        if packed:
+            input, lengths = _padded(name, input, a["batch_sizes"])
+        elif input.ndim != 3:  # an IndexError, as PyTorch's (an unbatched sequence fails on a missing dim there)
+            raise errors.InvalidIndexError(f"{name}: Expected input to be 3D (a batch: torch.{name} takes no unbatched sequence), "
+                                           f"got {input.ndim}D instead")
+        elif a["batch_first"]:
+            input = input.transpose(0, 1)
+        if mode == "LSTM" and (h0.ndim != 3 or c0.ndim != 3):  # (PyTorch's fails on a missing dim too)
+            raise errors.InvalidIndexError(f"lstm: Expected hx's two states to be 3D (layers * directions, batch, size), "
+                                           f"got {h0.ndim}D and {c0.ndim}D")
+        # the weights as ATen gathers them: an LSTM has projections where h and c differ in size
+        projections = mode == "LSTM" and h0.shape[2] != c0.shape[2]
+        stride = 2 + 2 * a["has_biases"] + projections
+        if len(params) % stride:
+            raise errors.InvalidArgumentError("got an incorrect number of RNN parameters")
+        weights = [(w[0], w[1], *(w[2:4] if a["has_biases"] else (None, None)), (w[-1] if projections else None))
+                   for w in (params[i:i + stride] for i in range(0, len(params), stride))]
+        count = h0.shape[0] if h0.ndim else 0
+        if directions == 2 and (len(weights) % 2 or count % 2):
+            raise errors.InvalidArgumentError("Odd number of params or hiddens given to a bidirectional RNN")
+        if count // directions != num_layers:
+            raise errors.InvalidArgumentError("Expected more hidden states in stacked_rnn")
+        if len(weights) // directions != num_layers:
+            raise errors.InvalidArgumentError("Expected more weights in stacked_rnn")
+        if num_layers <= 0:
+            raise errors.InvalidArgumentError("stack expects a non-empty TensorList")
+        weight_hh = weights[0][1]
+        _check_state(mode, h0, c0, count, input.shape[1], weight_hh.shape[0] // _GATES[mode], weight_hh.shape[1])
+        dropout, train = float(a["dropout"]), a["train"]
+        if train and dropout != 0 and num_layers > 1 and not 0 <= dropout <= 1:  # ATen checks it where it drops
+            raise errors.InvalidArgumentError(f"dropout probability has to be between 0 and 1, but got {dropout}")
+        running = PackedSequence(input, lengths).mask(input) if packed else None
+        output, h_n, c_n = _stacked(mode, input, h0, c0, weights, num_layers, directions, dropout, train, running)
+        if packed:
+            output = PackedSequence(output, lengths).data  # back to packed steps (the batch already longest first)
+        elif a["batch_first"]:
+            output = output.transpose(0, 1)
+        return (output, h_n, c_n) if mode == "LSTM" else (output, h_n)
+
+    function.__name__ = function.__qualname__ = name
+    state = "(h_0, c_0)" if mode == "LSTM" else "h_0"
+    result = "(output, h_n, c_n)" if mode == "LSTM" else "(output, h_n)"
+    function.__doc__ = (
+        f"``torch.{name}(input, hx, params, has_biases, num_layers, dropout, train, bidirectional, batch_first)`` -> {result}, and the "
+        f"packed form ``torch.{name}(data, batch_sizes, hx, params, has_biases, num_layers, dropout, train, bidirectional)``: the "
+        f"whole {mode} stack that nn.{'LSTM' if mode == 'LSTM' else 'GRU' if mode == 'GRU' else 'RNN'} runs, over its flat weight "
+        f"list (``_flat_weights``) with hx = {state}; a 3D input only, as PyTorch's; dropout between layers when ``train``.")
+    return function
+
+
+# torch.lstm, torch.gru, torch.rnn_tanh, torch.rnn_relu: registered beside the cells (nn/__init__ merges CELL_FUNCTIONS
+# into functional.TORCH_FUNCTIONS, hence gw.lstm & co.)
+CELL_FUNCTIONS.update({f.__name__: f for f in map(_aten_function, ("LSTM", "GRU", "RNN_TANH", "RNN_RELU"))})
