@@ -16,7 +16,7 @@ from collections import namedtuple
 import numpy as np
 
 from . import errors
-from .tensor import _TENSOR_TYPE_NAMES, Tensor, _op, slogdet_result
+from .tensor import _CPP_TYPE_NAMES, _TENSOR_TYPE_NAMES, Tensor, _dtypes_differ, _op, slogdet_result
 
 __all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eig", "eigvals", "eigh", "eigvalsh", "householder_product", "inv", "inv_ex", "lstsq", "lu",
            "ldl_factor", "ldl_factor_ex", "ldl_solve", "lu_factor", "lu_factor_ex", "lu_solve", "matmul", "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm",
@@ -250,6 +250,10 @@ def multi_dot(tensors) -> Tensor:
             if which:
                 raise errors.InvalidArgumentError(f"multi_dot(): the {which} tensor must be 1D or 2D but got {t.ndim}D")
             raise errors.InvalidArgumentError(f"multi_dot(): tensor {i} must be 2D but got {t.ndim}D")
+    for i, t in enumerate(tensors[1:], 1):
+        if _dtypes_differ(tensors[0], t):
+            raise errors.InvalidArgumentError(f"multi_dot(): all tensors must have be the same dtype but tensor 0 is "
+                                              f"{_CPP_TYPE_NAMES[tensors[0].dtype]} and tensor {i} {_CPP_TYPE_NAMES[t.dtype]}")
     out = tensors[0]
     for t in tensors[1:]:
         out = out @ t
@@ -565,6 +569,9 @@ def vander(x: Tensor, *, N=None) -> Tensor:
 
 def vecdot(x: Tensor, y: Tensor, *, dim=-1) -> Tensor:
     """The dot product of vectors along ``dim`` (batch dims broadcast), as ``torch.linalg.vecdot`` (real tensors)."""
+    if _dtypes_differ(x, y):
+        raise errors.InvalidArgumentError(f"linalg.vecdot: Expected x and y to have the same dtype, but found x of type "
+                                          f"{_TENSOR_TYPE_NAMES[x.dtype]} and y of type {_TENSOR_TYPE_NAMES[y.dtype]} instead")
     return (x * y).sum(dim)
 
 

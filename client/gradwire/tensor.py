@@ -1709,6 +1709,7 @@ class Tensor:
 
     @_amp.autocast_op("addmm")
     def addmm(self, mat1, mat2, *, beta=1, alpha=1):
+        _refuse_addmm_dtypes(self, mat1, mat2)
         return _scaled(self, beta) + _scaled(mat1.mm(mat2), alpha)
 
     def addcmul(self, tensor1, tensor2, *, value=1):
@@ -1835,6 +1836,8 @@ class Tensor:
 
     def cross(self, other, dim=None):
         """The cross product of 3-vectors along ``dim`` (the first of size 3 by default), as ``torch.linalg.cross``."""
+        if _dtypes_differ(self, other):
+            raise errors.InvalidArgumentError(f"expected scalar type {_TENSOR_TYPE_NAMES[self._dtype]} but found {_TENSOR_TYPE_NAMES[other._dtype]}")
         dim = next(d for d, n in enumerate(self.shape) if n == 3) if dim is None else _wrap_dim(dim, self.ndim)
         lead = (slice(None),) * dim
         a = [self[lead + (k,)] for k in range(3)]
@@ -2000,12 +2003,16 @@ class Tensor:
     @_amp.autocast_op("baddbmm")
     def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
         """``beta * self + alpha * (batch1 @ batch2)`` of (b, n, m) and (b, m, p) batches, as ``torch.baddbmm``."""
+        if _dtypes_differ(self, batch1):  # (batch1 against batch2: bmm's refusal)
+            raise errors.InvalidArgumentError(f"Input dtypes must be the same, got: input {_CPP_TYPE_NAMES[self._dtype]}, batch1: "
+                                              f"{_CPP_TYPE_NAMES[batch1._dtype]}, batch2: {_CPP_TYPE_NAMES[batch2._dtype]}")
         return _beta_scaled(self, beta) + _scaled(batch1.bmm(batch2), alpha)
 
     @_amp.autocast_op("addbmm")
     def addbmm(self, batch1, batch2, *, beta=1, alpha=1):
         """``beta * self + alpha * sum_b (batch1[b] @ batch2[b])``, as ``torch.addbmm``."""
         _check_ranks("bmm", batch1, batch2, (3, 3))
+        _refuse_addmm_dtypes(self, batch1, batch2)
         if batch1.shape[0] != batch2.shape[0]:
             raise errors.InvalidArgumentError(f"batch1 and batch2 must have same number of batches, got {batch1.shape[0]} and {batch2.shape[0]}")
         return _beta_scaled(self, beta) + _scaled(batch1.bmm(batch2).sum(0), alpha)
@@ -2015,6 +2022,9 @@ class Tensor:
         """``beta * self + alpha * (mat @ vec)``, as ``torch.addmv``."""
         if isinstance(mat, Tensor) and isinstance(vec, Tensor) and mat.ndim == 2 and vec.ndim == 1 and mat.shape[1] != vec.shape[0]:
             raise errors.InvalidArgumentError(f"size mismatch, got input ({', '.join(map(str, self.shape))}), mat ({mat.shape[0]}x{mat.shape[1]}), vec ({vec.shape[0]})")
+        if _dtypes_differ(self, mat, vec):
+            raise errors.InvalidArgumentError("addmv input tensors must have the same dtype, but got "
+                                              f"{_TENSOR_TYPE_NAMES[self._dtype]}, {_TENSOR_TYPE_NAMES[mat._dtype]}, and {_TENSOR_TYPE_NAMES[vec._dtype]}")
         return _beta_scaled(self, beta) + _scaled(mat.mv(vec), alpha)
 
     @_amp.autocast_op("addr")
@@ -2297,12 +2307,14 @@ class Tensor:
 
     def inner(self, other):
         """Sums of products over the last dims of both (a 0-d operand: a product), as ``torch.inner``."""
-        if self.ndim == 0 or other.ndim == 0:
+        if self.ndim == 0 or other.ndim == 0:  # (a product: of mixed dtypes too, promoted)
             return self * other
         if self.shape[-1] != other.shape[-1]:
             raise errors.InvalidArgumentError(
                 f"inner() the last dimension must match on both input tensors but got shapes {list(self.shape)} and {list(other.shape)}"
             )
+        if _dtypes_differ(self, other):
+            raise errors.InvalidArgumentError("both inputs should have same dtype")
         return tensordot(self, other, ([self.ndim - 1], [other.ndim - 1]))
 
     def vdot(self, other):
@@ -2750,6 +2762,21 @@ def _fill_overflows(value, dtype, shape) -> bool:
     if type(value) is float:
         return not (math.isfinite(value) and limits.min <= value <= limits.max)
     return not (-int(limits.max) if dtype.kind == "u" else int(limits.min)) <= value <= int(limits.max)
+
+
+def _dtypes_differ(*tensors):
+    """Whether the tensors' dtypes differ, where the client knows them all: PyTorch refuses most products of mixed
+    dtypes (it promotes elementwise ops only). Not under autocast, which casts an op's inputs to one dtype first."""
+    dtypes = [t._dtype for t in tensors]  # (not ``None in dtypes``: a NumPy dtype equals None where it is float64)
+    return not _amp.state.active and all(d is not None for d in dtypes) and any(d != dtypes[0] for d in dtypes[1:])
+
+
+def _refuse_addmm_dtypes(self, mat1, mat2):
+    """addmm's and addbmm's refusals, in PyTorch's order: self against mat2 first, then mat1 against mat2."""
+    for first, name in ((self, "self"), (mat1, "mat1")):
+        if _dtypes_differ(first, mat2):
+            raise errors.InvalidArgumentError(f"{name} and mat2 must have the same dtype, but got {_TENSOR_TYPE_NAMES[first._dtype]} and "
+                                              f"{_TENSOR_TYPE_NAMES[mat2._dtype]}")
 
 
 def _check_matmul_dtypes(inputs):
@@ -3552,12 +3579,16 @@ def cdist(x1, x2, p=2.0):
         raise errors.InvalidArgumentError(f"X1 and X2 must have the same number of columns. X1: {x1.shape[-1]} X2: {x2.shape[-1]}")
     if p < 0:
         raise errors.InvalidArgumentError("cdist only supports non-negative p values")
+    if _dtypes_differ(x1, x2):
+        raise errors.InvalidArgumentError(f"expected scalar type {_TENSOR_TYPE_NAMES[x1._dtype]} but found {_TENSOR_TYPE_NAMES[x2._dtype]}")
     return (x1.unsqueeze(-2) - x2.unsqueeze(-3)).norm(p, dim=-1)
 
 
 def tensordot(a, b, dims=2):
     """Sums of products over ``dims`` (a count of a's last and b's first dims, or two lists of dims), as
     ``torch.tensordot``: one einsum."""
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and _dtypes_differ(a, b):
+        raise errors.InvalidArgumentError("both inputs should have same dtype")
     if isinstance(dims, int):
         dims = (list(range(a.ndim - dims, a.ndim)), list(range(dims)))
     first, second = ([d % a.ndim for d in _listed(dims[0])], [d % b.ndim for d in _listed(dims[1])])
@@ -3603,7 +3634,25 @@ def einsum(equation, *operands):
         explicit = explicit_einsum(equation, shapes)
     except ValueError as error:
         raise errors.InvalidArgumentError(str(error)) from None
+    _check_einsum_dtypes(explicit, operands)
     return _op("einsum", tuple(operands), {"equation": explicit})
+
+
+def _check_einsum_dtypes(explicit, operands):
+    """PyTorch's einsum takes the operands pair by pair, left to right: a pair that sums a subscript out (needed by
+    no later operand nor the output) is a batched product, refused for two dtypes in bmm's words; any other pair
+    multiplies, promoting."""
+    if len(operands) < 2 or not all(isinstance(x, Tensor) for x in operands) or not _dtypes_differ(*operands):
+        return
+    inputs, output = explicit.split("->")
+    subscripts = inputs.split(",")
+    left, dtype = set(subscripts[0]), operands[0]._dtype
+    for k in range(1, len(operands)):
+        right, right_dtype = set(subscripts[k]), operands[k]._dtype
+        needed = set(output).union(*subscripts[k + 1:])
+        if dtype != right_dtype and (left | right) - needed:
+            raise errors.InvalidArgumentError(f"expected scalar type {_TENSOR_TYPE_NAMES[dtype]} but found {_TENSOR_TYPE_NAMES[right_dtype]}")
+        left, dtype = (left | right) & needed, promote(dtype, right_dtype)
 
 
 def _sublist_equation(args):

@@ -459,3 +459,66 @@ def test_a_dtype_an_op_has_no_kernel_for_is_torchs_not_implemented_error(session
     """PyTorch's '"<kernel>" not implemented for '<Type>'' is a NotImplementedError (gw.UnimplementedError here, from
     the server too), and an in-place op's result cast is checked before the kernel's dtype, as PyTorch's order."""
     _same_outcome(call, session)
+
+
+def _ones(lib, *shape, dtype="float32"):
+    return lib.ones(*shape, dtype=getattr(lib, dtype))
+
+
+# products of two dtypes: refused at the call, in the words of the kernel torch's CPU build reaches (it promotes
+# elementwise ops only); einsum refuses a pair that sums a subscript out, and promotes one that only multiplies
+MIXED_PRODUCTS = {
+    "addmm-self": lambda lib: lib.addmm(_ones(lib, 2, 4, dtype="float64"), _ones(lib, 2, 3), _ones(lib, 3, 4)),
+    "addmm-mat2": lambda lib: lib.addmm(_ones(lib, 2, 4), _ones(lib, 2, 3), _ones(lib, 3, 4, dtype="float64")),
+    "addmm-mat1-long": lambda lib: lib.addmm(_ones(lib, 2, 4), _ones(lib, 2, 3, dtype="int64"), _ones(lib, 3, 4)),
+    "addmv-self": lambda lib: lib.addmv(_ones(lib, 2, dtype="float64"), _ones(lib, 2, 3), _ones(lib, 3)),
+    "addmv-vec": lambda lib: lib.addmv(_ones(lib, 2), _ones(lib, 2, 3), _ones(lib, 3, dtype="float64")),
+    "baddbmm-self": lambda lib: lib.baddbmm(_ones(lib, 1, 2, 4, dtype="float64"), _ones(lib, 1, 2, 3), _ones(lib, 1, 3, 4)),
+    "baddbmm-batch1": lambda lib: lib.baddbmm(_ones(lib, 1, 2, 4), _ones(lib, 1, 2, 3, dtype="float64"), _ones(lib, 1, 3, 4)),
+    "addbmm-batch2": lambda lib: lib.addbmm(_ones(lib, 2, 4), _ones(lib, 1, 2, 3), _ones(lib, 1, 3, 4, dtype="float64")),
+    "addbmm-batch1": lambda lib: lib.addbmm(_ones(lib, 2, 4), _ones(lib, 1, 2, 3, dtype="float64"), _ones(lib, 1, 3, 4)),
+    "inner": lambda lib: lib.inner(_ones(lib, 2, 3), _ones(lib, 4, 3, dtype="float64")),
+    "linalg.cross": lambda lib: lib.linalg.cross(_ones(lib, 3), _ones(lib, 3, dtype="float64")),
+    "multi_dot": lambda lib: lib.linalg.multi_dot([_ones(lib, 2, 3), _ones(lib, 3, 4), _ones(lib, 4, 2, dtype="float64")]),
+    "vecdot": lambda lib: lib.linalg.vecdot(_ones(lib, 3), _ones(lib, 3, dtype="float64")),
+    "cdist": lambda lib: lib.cdist(_ones(lib, 2, 3, dtype="float64"), _ones(lib, 4, 3)),
+    "tensordot": lambda lib: lib.tensordot(_ones(lib, 2, 3, dtype="int64"), _ones(lib, 3, 4), 1),
+    "einsum-matmul": lambda lib: lib.einsum("ij,jk->ik", _ones(lib, 2, 3), _ones(lib, 3, 4, dtype="float64")),
+    "einsum-row-sums": lambda lib: lib.einsum("ij,ij->i", _ones(lib, 2, 3, dtype="float64"), _ones(lib, 2, 3)),
+    "einsum-ellipsis": lambda lib: lib.einsum("...j,jk", _ones(lib, 2, 2, 3, dtype="int64"), _ones(lib, 3, 4)),
+    "einsum-three": lambda lib: lib.einsum("i,i,i->", _ones(lib, 3), _ones(lib, 3, dtype="float64"), _ones(lib, 3)),
+}
+PROMOTED_PRODUCTS = {
+    "einsum-outer": lambda lib: lib.einsum("i,j->ij", _ones(lib, 2), _ones(lib, 3, dtype="float64")),
+    "einsum-elementwise": lambda lib: lib.einsum("ij,ij->ij", _ones(lib, 2, 3, dtype="float64"), _ones(lib, 2, 3)),
+    "outer": lambda lib: lib.outer(_ones(lib, 2), _ones(lib, 3, dtype="float64")),
+    "inner-0d": lambda lib: lib.inner(lib.tensor(2.0), _ones(lib, 3, dtype="float64")),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MIXED_PRODUCTS))
+def test_a_product_of_two_dtypes_is_refused_at_the_call_as_torch(session, name):
+    with pytest.raises(RuntimeError) as theirs:
+        MIXED_PRODUCTS[name](torch)
+    with pytest.raises(gw.InvalidArgumentError) as ours:
+        MIXED_PRODUCTS[name](gw)  # (no sync: refused where it is called)
+    assert str(ours.value) == str(theirs.value)
+
+
+@pytest.mark.parametrize("name", sorted(PROMOTED_PRODUCTS))
+def test_a_product_torch_promotes_is_promoted(session, name):
+    ours, theirs = PROMOTED_PRODUCTS[name](gw), PROMOTED_PRODUCTS[name](torch)
+    assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_under_autocast_the_inputs_are_cast_first_then_checked_as_torch(session):
+    """autocast casts float32 inputs (not float64 ones) to its dtype before the op: float32 products run in bfloat16,
+    and a float64 operand beside them is still refused, as torch's."""
+    with gw.autocast("cpu", dtype=gw.bfloat16), torch.autocast("cpu", dtype=torch.bfloat16):
+        assert gw.addmm(_ones(gw, 2, 4), _ones(gw, 2, 3), _ones(gw, 3, 4)).dtype == gw.bfloat16
+        with pytest.raises(RuntimeError) as theirs:
+            torch.addmm(_ones(torch, 2, 4), _ones(torch, 2, 3, dtype="float64"), _ones(torch, 3, 4))
+        with pytest.raises(gw.InvalidArgumentError) as ours:
+            gw.addmm(_ones(gw, 2, 4), _ones(gw, 2, 3, dtype="float64"), _ones(gw, 3, 4))
+    assert str(ours.value) == str(theirs.value)  # "mat1 and mat2 must have the same dtype, but got Double and BFloat16"
