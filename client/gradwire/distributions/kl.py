@@ -1,6 +1,7 @@
 """``kl_divergence(p, q)`` and ``register_kl``: KL(p || q) by the most specific registered pair of types, as
 ``torch.distributions.kl``. Each rule is PyTorch's closed form written in ops (so differentiable in both
-distributions' parameters); where q gives probability 0 to what p can draw the answer is inf."""
+distributions' parameters); where q gives probability 0 to what p can draw the answer is inf. Across families most
+rules are -H(p) + E_p[-log q(x)]: p's entropy and q's cross entropy from p's moments (mean, variance, E log x)."""
 
 from __future__ import annotations
 
@@ -90,6 +91,44 @@ def _inf_where(condition, value):
 
 def _infinite_like(tensor):
     return tensor.new_full(tuple(tensor.shape), math.inf)
+
+
+def _x_log_x(x):
+    return x.xlogy(x)  # 0 at x = 0
+
+
+def _uniform_mean_log(low, high):
+    """E[log x] for x uniform on [low, high]: the rise of x log x - x (log's antiderivative) over the width; NaN
+    where low < 0."""
+    width = high - low
+    return (_x_log_x(high) - _x_log_x(low) - width) / width
+
+
+# E_p[-log q(x)]: q's cross entropy from p's moments, shared by the rules across families below
+
+
+def _exponential_cross_entropy(q, mean):
+    return q.rate * mean - q.rate.log()
+
+
+def _gamma_cross_entropy(q, mean, mean_log):
+    log_normalizer = q.concentration.lgamma() - q.concentration * q.rate.log()
+    return log_normalizer - (q.concentration - 1) * mean_log + q.rate * mean
+
+
+def _normal_cross_entropy(q, mean, variance):
+    """0.5 log(2 pi sigma^2) + E[(x - mu)^2] / (2 sigma^2), E[(x - mu)^2] the variance plus the bias squared."""
+    var_q = q.scale.pow(2)
+    return 0.5 * (2 * math.pi * var_q).log() + (variance + (mean - q.loc).pow(2)) / (2 * var_q)
+
+
+def _gumbel_cross_entropy_of_gamma(concentration, rate, q):
+    """E[-log q(x)] for x ~ Gamma(concentration, rate) and q Gumbel(mu, beta): log beta + (E x - mu) / beta +
+    e^(mu / beta) E[e^(-x / beta)], the last the Gamma's moment generating function at -1 / beta."""
+    rate_scale = rate * q.scale
+    loc_ratio = q.loc / q.scale
+    mgf = (1 + rate_scale.reciprocal()).pow(-concentration)
+    return q.scale.log() + concentration / rate_scale - loc_ratio + loc_ratio.exp() * mgf
 
 
 @register_kl(Bernoulli, Bernoulli)
@@ -292,6 +331,11 @@ def _kl_beta_continuous_bernoulli(p, q):
     return -p.entropy() - p.mean * q.logits - (-q.probs).log1p() - q._cont_bern_log_norm()
 
 
+@register_kl(Beta, Pareto)
+def _kl_beta_infinity(p, q):
+    return _infinite_like(p.concentration1)
+
+
 @register_kl(ContinuousBernoulli, Pareto)
 def _kl_continuous_bernoulli_infinity(p, q):
     return _infinite_like(p.probs)
@@ -317,32 +361,82 @@ def _kl_continuous_bernoulli_uniform(p, q):
     return _inf_where((q.low >= p.support.lower_bound) | (q.high <= p.support.upper_bound), result)
 
 
+@register_kl(Exponential, Beta)
 @register_kl(Exponential, ContinuousBernoulli)
+@register_kl(Exponential, Pareto)
+@register_kl(Exponential, Uniform)
 def _kl_exponential_infinity(p, q):
     return _infinite_like(p.rate)
 
 
+@register_kl(Gamma, Beta)
 @register_kl(Gamma, ContinuousBernoulli)
+@register_kl(Gamma, Pareto)
+@register_kl(Gamma, Uniform)
 def _kl_gamma_infinity(p, q):
     return _infinite_like(p.concentration)
 
 
+@register_kl(Gumbel, Beta)
 @register_kl(Gumbel, ContinuousBernoulli)
+@register_kl(Gumbel, Exponential)
+@register_kl(Gumbel, Gamma)
+@register_kl(Gumbel, Pareto)
+@register_kl(Gumbel, Uniform)
+@register_kl(Laplace, Beta)
 @register_kl(Laplace, ContinuousBernoulli)
+@register_kl(Laplace, Exponential)
+@register_kl(Laplace, Gamma)
+@register_kl(Laplace, Pareto)
+@register_kl(Laplace, Uniform)
+@register_kl(Normal, Beta)
 @register_kl(Normal, ContinuousBernoulli)
+@register_kl(Normal, Exponential)
+@register_kl(Normal, Gamma)
+@register_kl(Normal, Pareto)
+@register_kl(Normal, Uniform)
 def _kl_location_scale_infinity(p, q):
     return _infinite_like(p.loc)
 
 
+@register_kl(Pareto, Beta)
 @register_kl(Pareto, ContinuousBernoulli)
+@register_kl(Pareto, Uniform)
 def _kl_pareto_infinity(p, q):
     return _infinite_like(p.scale)
+
+
+@register_kl(Poisson, Bernoulli)
+@register_kl(Poisson, Binomial)
+def _kl_poisson_infinity(p, q):
+    return _infinite_like(p.rate)
 
 
 @register_kl(Uniform, ContinuousBernoulli)
 def _kl_uniform_continuous_bernoulli(p, q):
     result = -p.entropy() - p.mean * q.logits - (-q.probs).log1p() - q._cont_bern_log_norm()
     return _inf_where((p.high >= q.support.upper_bound) | (p.low <= q.support.lower_bound), result)
+
+
+@register_kl(Bernoulli, Poisson)
+def _kl_bernoulli_poisson(p, q):
+    return -p.entropy() - p.probs * q.rate.log() + q.rate  # E_p[log q(x)] = probs log(rate) - rate
+
+
+@register_kl(Beta, Exponential)
+def _kl_beta_exponential(p, q):
+    return -p.entropy() + _exponential_cross_entropy(q, p.mean)
+
+
+@register_kl(Beta, Gamma)
+def _kl_beta_gamma(p, q):
+    mean_log = p.concentration1.digamma() - (p.concentration1 + p.concentration0).digamma()
+    return -p.entropy() + _gamma_cross_entropy(q, p.mean, mean_log)
+
+
+@register_kl(Beta, Normal)
+def _kl_beta_normal(p, q):
+    return -p.entropy() + _normal_cross_entropy(q, p.mean, p.variance)
 
 
 @register_kl(Beta, Uniform)
@@ -358,6 +452,11 @@ def _kl_exponential_gamma(p, q):
     return t1 + ratio + q.concentration.lgamma() + q.concentration * euler_constant - (1 + euler_constant)
 
 
+@register_kl(Exponential, Gumbel)
+def _kl_exponential_gumbel(p, q):
+    return -p.entropy() + _gumbel_cross_entropy_of_gamma(1, p.rate, q)  # Exponential(rate) = Gamma(1, rate)
+
+
 @register_kl(Exponential, Normal)
 def _kl_exponential_normal(p, q):
     var_normal = q.scale.pow(2)
@@ -370,6 +469,21 @@ def _kl_exponential_normal(p, q):
 @register_kl(Gamma, Exponential)
 def _kl_gamma_exponential(p, q):
     return -p.entropy() - q.rate.log() + q.rate * p.mean
+
+
+@register_kl(Gamma, Gumbel)
+def _kl_gamma_gumbel(p, q):
+    return -p.entropy() + _gumbel_cross_entropy_of_gamma(p.concentration, p.rate, q)
+
+
+@register_kl(Gamma, Normal)
+def _kl_gamma_normal(p, q):
+    return -p.entropy() + _normal_cross_entropy(q, p.mean, p.variance)
+
+
+@register_kl(Gumbel, Normal)
+def _kl_gumbel_normal(p, q):
+    return -p.entropy() + _normal_cross_entropy(q, p.mean, p.variance)
 
 
 @register_kl(Laplace, Normal)
@@ -403,10 +517,52 @@ def _kl_normal_laplace(p, q):
     return -t1 + (t2 + t3) / q.scale - (0.5 * (1 + math.log(0.5 * math.pi)))
 
 
+def _pareto_moments(p):
+    """Pareto(scale, alpha)'s mean and variance as formulas (finite for alpha > 1 and > 2; the rules below give inf
+    where they are not) and E[log x] = log scale + 1 / alpha."""
+    alpha, scale = p.alpha, p.scale
+    mean = alpha * scale / (alpha - 1)
+    variance = alpha * (scale / (alpha - 1)).pow(2) / (alpha - 2)
+    return mean, variance, scale.log() + alpha.reciprocal()
+
+
+@register_kl(Pareto, Exponential)
+def _kl_pareto_exponential(p, q):
+    mean, _, _ = _pareto_moments(p)
+    return _inf_where(p.alpha <= 1, -p.entropy() + _exponential_cross_entropy(q, mean))  # no mean for alpha <= 1
+
+
+@register_kl(Pareto, Gamma)
+def _kl_pareto_gamma(p, q):
+    mean, _, mean_log = _pareto_moments(p)
+    return _inf_where(p.alpha <= 1, -p.entropy() + _gamma_cross_entropy(q, mean, mean_log))
+
+
+@register_kl(Pareto, Normal)
+def _kl_pareto_normal(p, q):
+    mean, variance, _ = _pareto_moments(p)
+    return _inf_where(p.alpha <= 2, -p.entropy() + _normal_cross_entropy(q, mean, variance))  # no variance for alpha <= 2
+
+
+@register_kl(Uniform, Beta)
+def _kl_uniform_beta(p, q):
+    mean_log = _uniform_mean_log(p.low, p.high)
+    mean_log1m = _uniform_mean_log(1 - p.high, 1 - p.low)  # E[log(1 - x)]: 1 - x is uniform on [1 - high, 1 - low]
+    log_beta = q.concentration1.lgamma() + q.concentration0.lgamma() - (q.concentration1 + q.concentration0).lgamma()
+    cross = log_beta - (q.concentration1 - 1) * mean_log - (q.concentration0 - 1) * mean_log1m
+    return _inf_where((p.high > 1) | (p.low < 0), -p.entropy() + cross)
+
+
 @register_kl(Uniform, Exponential)
 def _kl_uniform_exponential(p, q):
     result = q.rate * (p.high + p.low) / 2 - ((p.high - p.low) * q.rate).log()
     return _inf_where(p.low < 0, result)
+
+
+@register_kl(Uniform, Gamma)
+def _kl_uniform_gamma(p, q):
+    cross = _gamma_cross_entropy(q, p.mean, _uniform_mean_log(p.low, p.high))
+    return _inf_where(p.low < 0, -p.entropy() + cross)
 
 
 @register_kl(Uniform, Gumbel)
@@ -425,3 +581,10 @@ def _kl_uniform_normal(p, q):
     t2 = common_term.pow(2) / 12
     t3 = ((p.high + p.low - 2 * q.loc) / 2).pow(2)
     return t1 + 0.5 * (t2 + t3) / q.scale.pow(2)
+
+
+@register_kl(Uniform, Pareto)
+def _kl_uniform_pareto(p, q):
+    # E[-log q(x)] = -log alpha - alpha log scale + (alpha + 1) E[log x]; inf where p reaches below q's scale
+    cross = (q.alpha + 1) * _uniform_mean_log(p.low, p.high) - q.alpha.log() - q.alpha * q.scale.log()
+    return _inf_where(p.low < q.scale, -p.entropy() + cross)

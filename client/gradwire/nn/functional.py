@@ -18,7 +18,7 @@ from .. import errors
 from ..floats import is_floating
 from ..grad_mode import is_grad_enabled
 from ..amp.autocast_mode import autocast_op
-from ..tensor import _TENSOR_TYPE_NAMES, Size, Tensor, _op, _op_into, _wrap_dim, cat, overflow_error, stack, where
+from ..tensor import _TENSOR_TYPE_NAMES, Size, Tensor, _op, _op_into, _wrap_dim, bfloat16, cat, overflow_error, stack, where
 
 __all__ = [
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "conv2d", "cross_entropy", "dropout", "elu", "gelu", "leaky_relu", "silu", "softplus", "embedding", "layer_norm", "linear", "log_softmax", "max_pool2d",
@@ -959,6 +959,11 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         raise errors.InvalidArgumentError("running_mean must be defined in evaluation mode")
     if training and input._shape is not None and math.prod(input._shape[:1] + input._shape[2:]) == 1:  # known here: PyTorch's ValueError
         raise errors.InvalidValueError(f"Expected more than 1 value per channel when training, got input size {Size(input._shape)}")
+    return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+
+
+def _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps):
+    """The batch norm op, its arguments checked (native_batch_norm's kernel takes one value per channel, F's refuses it)."""
     if (weight is None) != (bias is None):  # one without the other: the neutral one stands in
         like = weight if weight is not None else bias
         weight = weight if weight is not None else like._session.ones(like.shape, dtype=like.dtype)
@@ -2434,6 +2439,274 @@ def _feature_dropout(input, p, train, inplace=False):
     return _channel_dropout(input, p, inplace) if train and p > 0 else input
 
 
+# --- torch.native_batch_norm, torch.embedding_bag, torch.segment_reduce, ...: ATen's functions that PyTorch exports at
+# its top level, with the extra outputs its kernels return beside the result (saved statistics, masks, bag bookkeeping) --
+
+
+def _saved_statistics(input, dims, eps, keepdim=False):
+    """The mean and 1 / sqrt(biased variance + eps) of ``input`` over ``dims``: the statistics a norm's kernel saves."""
+    return input.mean(dims, keepdim=keepdim), (input.var(dims, correction=0, keepdim=keepdim) + eps).rsqrt()
+
+
+def native_batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps):
+    """``torch.native_batch_norm``: ``batch_norm``'s output (``training``: by the batch's statistics, ``running_mean``
+    and ``running_var`` updated in place), with the per-channel (dim 1) mean and 1 / sqrt(biased variance + eps) of the
+    batch its kernel saves for the backward: not differentiable, as torch's; empty in evaluation, as torch's. A batch of
+    one value per channel is taken, as torch's kernel takes it (``F.batch_norm`` refuses it)."""
+    if (running_mean is None) != (running_var is None):
+        raise errors.InvalidArgumentError("batch_norm: running_mean and running_var must be given together")
+    if not training and running_mean is None:  # (torch's kernel crashes there)
+        raise errors.InvalidArgumentError("running_mean must be defined in evaluation mode")
+    if input.ndim < 2:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-max(input.ndim, 1)}, {max(input.ndim, 1) - 1}], but got 1)")
+    dims = (0,) + tuple(range(2, input.ndim))
+    if training and math.prod(input.shape[d] for d in dims) == 1:  # (the op refuses it): 0 * rstd, the running variance NaN
+        mean, invstd = _saved_statistics(input, dims, eps, keepdim=True)
+        if running_mean is not None:
+            with _no_grad():
+                running_mean.mul_(1.0 - momentum).add_(mean.reshape(-1) * momentum)
+                running_var.mul_(1.0 - momentum).add_(input.var(dims) * momentum)  # an unbiased variance of one value: NaN
+        out = _per_channel_affine((input - mean) * invstd, weight, bias)
+        return out, mean.detach().reshape(-1), invstd.detach().reshape(-1)
+    out = _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+    if not training:
+        return out, input._session.zeros(0, dtype=input.dtype), input._session.zeros(0, dtype=input.dtype)
+    with _no_grad():
+        mean, invstd = _saved_statistics(input.detach(), dims, eps)
+    return out, mean, invstd
+
+
+def native_layer_norm(input, normalized_shape, weight, bias, eps):
+    """``torch.native_layer_norm``: ``layer_norm``'s output, with the mean and 1 / sqrt(biased variance + eps) over the
+    last ``len(normalized_shape)`` dims, those dims kept as size 1 (torch's shape), not differentiable, as torch's."""
+    if isinstance(normalized_shape, (int, np.integer)):
+        raise TypeError(f"native_layer_norm(): argument 'normalized_shape' (position 2) must be tuple of ints, not {type(normalized_shape).__name__}")
+    normalized_shape = tuple(int(size) for size in normalized_shape)
+    if not normalized_shape:
+        raise errors.InvalidArgumentError("Expected normalized_shape to be at least 1-dimensional, i.e., containing at least one element, "
+                                          "but got normalized_shape = []")
+    out = layer_norm(input, normalized_shape, weight, bias, eps)
+    with _no_grad():
+        mean, rstd = _saved_statistics(input.detach(), tuple(range(input.ndim - len(normalized_shape), input.ndim)), eps, keepdim=True)
+    return out, mean, rstd
+
+
+def native_group_norm(input, weight, bias, N, C, HxW, group, eps):
+    """``torch.native_group_norm``: ``group_norm`` of the input read as (N, C, HxW), in the input's shape, with the mean
+    and 1 / sqrt(biased variance + eps) of each sample's ``group`` groups, of shape (N, group); all three
+    differentiable, as torch's. Torch's checks and words."""
+    group = int(group)
+    if group <= 0:
+        raise errors.InvalidArgumentError(f"Expected num groups to be greater than 0, got {group}")
+    if C % group:
+        raise errors.InvalidArgumentError(f"Expected number of channels in input to be divisible by num_groups, but got input of shape "
+                                          f"{list(input.shape)} and num_groups={group}")
+    for name, affine in (("weight", weight), ("bias", bias)):
+        if affine is not None and (affine.ndim != 1 or affine.shape[0] != C):
+            raise errors.InvalidArgumentError(f"Expected {name} to be a vector of size equal to the number of channels in input, but got "
+                                              f"{name} of shape {list(affine.shape)} and input of shape {list(input.shape)}")
+    if input.numel() != N * C * HxW:
+        raise errors.InvalidArgumentError("Expected X.numel() == N * C * HxW to be true, but got false.")
+    x = input.reshape(N, C, HxW)
+    mean, rstd = _saved_statistics(x.reshape(N, group, -1), -1, eps)
+    return group_norm(x, group, weight, bias, eps).reshape(input.shape), mean, rstd
+
+
+def native_dropout(input, p, train):
+    """``torch.native_dropout``: (output, mask), the mask bool and True where an element is kept (probability 1 - p),
+    the output input * mask / (1 - p) (zeros where p is 1), differentiable as that product; ``train`` None trains, as
+    torch's; ``train`` False: a copy of the input and a mask of ones. The mask is drawn from the session's generator."""
+    if train is not None and not train:
+        return input.clone(), input._session.ones(input.shape, dtype="bool")
+    if not 0.0 <= p <= 1.0:
+        raise errors.InvalidArgumentError(f"bernoulli_ expects p to be in [0, 1], but got p={1 - p:g}")  # torch's draws keep 1 - p
+    samples = input._session.rand(input.shape, dtype="float64" if input.dtype == np.float64 else "float32")
+    keep = samples >= p  # probability 1 - p, as torch's bernoulli_(1 - p)
+    return input * (keep.to(input.dtype) * (0.0 if p == 1.0 else 1.0 / (1.0 - p))), keep
+
+
+def native_norm(input, p=2, dim=None, keepdim=False, dtype=None):
+    """``torch.native_norm``: the ``p``-norm of all of the input, as torch's kernel (sparse tensors only there) computes it
+    on ``input.to_sparse()``: zeros are not stored, so are left out (where that matters: p < 0, and -inf, the smallest
+    nonzero magnitude). Its (p, dim, keepdim, dtype) form, torch's too, takes only a full reduction (``dim`` empty or
+    every dim), keepdim False and dtype None, with torch's words otherwise. Torch has no derivative for it; gradwire
+    gives the norm's. Where every element is zero and p is +-inf or negative (torch refuses: nothing is stored), gradwire
+    gives the empty reduction's limit (0 for inf, inf otherwise) rather than a sync point to check."""
+    if not (is_floating(input.dtype) or input.dtype.kind == "c"):
+        raise errors.InvalidArgumentError(f"norm(): input dtype should be either floating point or complex. Got "
+                                          f"{_TENSOR_TYPE_NAMES.get(input.dtype, input.dtype.name)} instead.")
+    if isinstance(p, complex):
+        raise errors.InvalidArgumentError("linalg.vector_norm: Expected a non-complex scalar as the order of norm.")
+    if dim is not None:
+        dims = {_wrap_dim(d, input.ndim) for d in ((dim,) if isinstance(dim, (int, np.integer)) else dim)}
+        if dims and dims != set(range(max(input.ndim, 1))):
+            raise errors.InvalidArgumentError("norm_sparse currently only supports full reductions, so 'dim' must either be empty or contain "
+                                              "all dimensions of the input")
+    if keepdim:
+        raise errors.InvalidArgumentError("norm_sparse currently does not support keepdim=True")
+    if dtype is not None:
+        raise errors.InvalidArgumentError("norm_sparse currently does not support 'dtype' argument")
+    p = 2 if p is None else float(p)
+    if p == -math.inf:  # an infinity stands in for each zero: no smallest magnitude
+        return where(input != 0, input, math.inf).norm(p)
+    if 0 < p < 1 or p < 0:  # the sum of the nonzero magnitudes' powers (and no NaN in the gradient from the zeros)
+        stored = input != 0
+        powers = where(stored, where(stored, input, 1.0).abs() ** p, 0.0)
+        return powers.sum() ** (1.0 / p)
+    return input.norm(p)
+
+
+_EMBEDDING_BAG_MODES = ("sum", "mean", "max")  # torch.embedding_bag's mode: 0, 1, 2
+
+
+def _aten_embedding_bag(weight, indices, offsets, scale_grad_by_freq=False, mode=0, sparse=False, per_sample_weights=None,
+                       include_last_offset=False, padding_idx=None):
+    """``torch.embedding_bag``: (output, offset2bag, bag_size, max_indices). The output is ``F.embedding_bag``'s (mode 0
+    sum, 1 mean, 2 max; 1-D ``indices`` split into bags at ``offsets``; ``padding_idx`` None: none, a negative one counts
+    from the end). The three index tensors, in the promoted dtype of indices and offsets, are the bookkeeping torch's
+    CPU kernel keeps for its backward; torch does not document them, and these are that kernel's values (its CUDA
+    kernel's differ): offset2bag, each index's bag (empty where the kernel's fast path skips it: mode sum of a float32,
+    float16 or bfloat16 weight without padding_idx); bag_size, each bag's count of indices other than padding_idx
+    (modes mean and max; in mode sum zeros, one per offset unless ``weight`` requires grad); max_indices, in mode max
+    the row of ``weight`` each (bag, feature) maximum came from (the first in its bag on ties, 0 for an empty bag),
+    else bag_size again. Composed of ops on the server, with no sync point (so offsets are not checked against the
+    indices: offsets[0] is taken to be 0)."""
+    num_embeddings = weight.shape[0]
+    if padding_idx is not None:
+        if not -num_embeddings <= padding_idx < num_embeddings:
+            raise errors.InvalidArgumentError(f"padding_idx must be within the number of embeddings, -{num_embeddings} through "
+                                              f"{num_embeddings - 1}, but got {padding_idx}")
+        padding_idx %= num_embeddings
+    if not isinstance(indices, Tensor) or not isinstance(offsets, Tensor):
+        raise TypeError(f"embedding_bag(): argument '{'indices' if not isinstance(indices, Tensor) else 'offsets'}' must be Tensor, "
+                        f"not {type(indices if not isinstance(indices, Tensor) else offsets).__name__}")
+    if indices.ndim != 1:  # (torch's kernel reads a 2-D one's rows as its elements; F.embedding_bag takes 2-D bags)
+        raise errors.InvalidArgumentError(f"embedding_bag: indices has to be a 1D Tensor, its bags set by offsets, but got Tensor of "
+                                          f"dimension {indices.ndim}")
+    if offsets.ndim != 1:
+        raise errors.InvalidArgumentError(f"offsets has to be a 1D Tensor, but got Tensor of dimension {offsets.ndim}")
+    from ..shapes import promote  # noqa: PLC0415
+
+    index_dtype = promote(indices.dtype, offsets.dtype)  # torch's kernel promotes them, then checks
+    if index_dtype not in (np.int64, np.int32):
+        raise errors.InvalidArgumentError("Expected tensor for argument #1 'indices' to have one of the following scalar types: Long, Int; but "
+                                          f"got torch.{_TENSOR_TYPE_NAMES.get(index_dtype, index_dtype.name)}Tensor instead (while checking "
+                                          "arguments for embedding_bag)")
+    if mode not in (0, 1, 2):
+        raise errors.InvalidArgumentError("`mode` must be sum, mean, or max.")
+    if weight.ndim != 2:
+        raise errors.InvalidArgumentError(f"weight has to be a 2D Tensor, but got Tensor of dimension {weight.ndim}")
+    if per_sample_weights is not None and mode != 0:
+        raise errors.InvalidArgumentError("embedding_bag: per_sample_weights only supported with mode='sum'")
+    if include_last_offset and offsets.shape[0] < 1:
+        raise errors.InvalidArgumentError("include_last_offset: number of offset should be at least 1")
+    if mode != 2:
+        out = embedding_bag(indices, weight, offsets, scale_grad_by_freq=scale_grad_by_freq, mode=_EMBEDDING_BAG_MODES[mode], sparse=sparse,
+                            per_sample_weights=per_sample_weights, include_last_offset=include_last_offset, padding_idx=padding_idx)
+    elif sparse:  # (scale_grad_by_freq: torch's max backward leaves it aside, and so does this one)
+        raise errors.UnimplementedError("embedding_bag: sparse=True: gradwire has no sparse gradients; use sparse=False")
+    session, n = weight._session, indices.shape[0]
+    bags = offsets.shape[0] - (1 if include_last_offset else 0)
+    with _no_grad():
+        starts = offsets[:bags].to(index_dtype)
+        position = session.arange(n, dtype=index_dtype)
+        offset2bag = (starts.unsqueeze(0) <= position.unsqueeze(1)).sum(1).to(index_dtype) - 1  # torch's cumsum of the starts
+        fast_path = mode == 0 and weight.dtype in (np.float32, np.float16) + ((bfloat16,) if bfloat16 is not None else ()) and padding_idx is None
+        if mode == 0:
+            bag_size = session.zeros(bags if weight.requires_grad else offsets.shape[0], dtype=index_dtype)
+            return out, (offset2bag[:0] if fast_path else offset2bag), bag_size, bag_size.clone()
+        member = offset2bag.unsqueeze(0) == session.arange(bags, dtype=index_dtype).unsqueeze(1)  # (bags, n): index j is in bag b
+        if padding_idx is not None:
+            member = member & (indices != padding_idx).unsqueeze(0)
+        bag_size = member.sum(1).to(index_dtype)
+        if mode == 1:
+            return out, offset2bag, bag_size, bag_size.clone()
+        if n == 0:  # every bag empty: zeros, and no maximum to look for
+            max_indices = session.zeros(bags, weight.shape[1], dtype=index_dtype)
+        else:
+            rows = embedding(indices, weight.detach())  # (n, D)
+            first = where(member.unsqueeze(-1), rows.unsqueeze(0), float("-inf")).argmax(1)  # (bags, D): the first maximum's position
+            filled = member.any(1, keepdim=True)
+            rows_picked = indices.to("int64")[first]
+            max_indices = where(filled, rows_picked, 0).to(index_dtype)
+    if n == 0:
+        return weight[:0].sum(0) + session.zeros(bags, weight.shape[1], dtype=weight.dtype), offset2bag, bag_size, max_indices
+    # the maxima read at the rows picked: F.embedding_bag's values, the gradient all to that row on ties, as torch's
+    out = where(filled, weight[rows_picked, session.arange(weight.shape[1])], 0.0)
+    return out, offset2bag, bag_size, max_indices
+
+
+_SEGMENT_REDUCTIONS = {"sum": "sum", "mean": "mean", "max": "max", "amax": "max", "min": "min", "amin": "min", "prod": "prod"}
+
+
+def segment_reduce(data, reduce, *, lengths=None, indices=None, offsets=None, axis=0, unsafe=False, initial=None):
+    """``torch.segment_reduce``: ``reduce`` (sum, mean, max or amax, min or amin, prod) of consecutive segments of ``data``
+    along ``axis``, set by ``lengths`` or (taking precedence) ``offsets``, whose leading dims match data's before
+    ``axis`` (one set of segments per row there); an empty segment gives ``initial`` if given, else 0, nan, -inf, inf
+    or 1, and ``initial`` joins every segment (mean: (initial + sum) / length). Gradients as torch's: sum and mean spread,
+    prod's products of the others, max's and min's shared by the elements equal to the result (evenly: torch's kernel
+    divides only the positive gradients among ties). Unless ``unsafe``, lengths are checked as torch checks them, one
+    round trip to read the answer. Composed of ops on the server: a (segments x length) membership mask."""
+    axis = _wrap_dim(axis, data.ndim)
+    if indices is not None:
+        raise errors.InvalidArgumentError("segment_reduce(): indices based reduction is not supported yet.")
+    if lengths is None and offsets is None:
+        raise errors.InvalidArgumentError("segment_reduce(): Either lengths or offsets must be defined.")
+    if reduce not in _SEGMENT_REDUCTIONS:
+        raise errors.InvalidArgumentError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
+    reduction = _SEGMENT_REDUCTIONS[reduce]
+    name, segments = ("offsets", offsets) if offsets is not None else ("lengths", lengths)
+    if not isinstance(segments, Tensor):
+        raise TypeError(f"segment_reduce(): argument '{name}' must be Tensor, not {type(segments).__name__}")
+    if axis != segments.ndim - 1:
+        raise errors.InvalidArgumentError(f"segment_reduce(): Expected axis to be the last dimension of {name} but got {axis}.")
+    if name == "lengths" and not unsafe:
+        negative, unequal = stack([(lengths < 0).any(), (lengths.sum(-1) != data.shape[axis]).any()]).tolist()
+        if negative:
+            raise errors.InvalidArgumentError("lengths contains negative value!")
+        if unequal:
+            raise errors.InvalidArgumentError("segment_reduce(): Expected all rows of lengths along axis to sum to data.size(lengths.dim()-1) when !unsafe.")
+    if segments.dtype not in (np.int64, np.int32):
+        raise errors.UnimplementedError(f'"_segment_reduce_{name}_cpu_kernel1" not implemented for '
+                                        f"'{_TENSOR_TYPE_NAMES.get(segments.dtype, segments.dtype.name)}'")
+    if not is_floating(data.dtype):
+        raise errors.UnimplementedError(f"\"_segment_reduce_cpu\" not implemented for '{_TENSOR_TYPE_NAMES.get(data.dtype, data.dtype.name)}'")
+    if tuple(segments.shape[:-1]) != tuple(data.shape[:axis]):
+        raise errors.InvalidArgumentError(f"segment_reduce(): {name} of shape {list(segments.shape)} does not fit data of shape "
+                                          f"{list(data.shape)}: its leading dims must be data's before axis {axis}")
+    if initial is not None:
+        initial = float(initial.item() if isinstance(initial, Tensor) else initial)  # in data's (floating) dtype, as torch's
+    if name == "offsets":
+        starts, ends = segments[..., :-1], segments[..., 1:]
+    else:
+        ends = lengths.cumsum(-1)
+        starts = ends - lengths
+    rest = (1,) * (data.ndim - axis - 1)
+    position = data._session.arange(data.shape[axis], dtype=ends.dtype)
+    member = (position >= starts.unsqueeze(-1)) & (position < ends.unsqueeze(-1))  # (..., segments, length)
+    member = member.reshape(tuple(member.shape) + rest)
+    values, along = data.unsqueeze(axis), axis + 1  # (..., 1, length, ...)
+    if reduction in ("max", "min") and data.shape[axis] == 0:  # nothing to reduce (amax and amin refuse an empty dim)
+        out = where(member, values, 0.0).sum(along) + (-math.inf if reduction == "max" else math.inf)
+        return out if initial is None else out.clamp_min(initial) if reduction == "max" else out.clamp_max(initial)
+    if reduction == "max":
+        out = where(member, values, float("-inf")).amax(along)
+        return out if initial is None else out.clamp_min(initial)
+    if reduction == "min":
+        out = where(member, values, float("inf")).amin(along)
+        return out if initial is None else out.clamp_max(initial)
+    if reduction == "prod":
+        out = where(member, values, 1.0).prod(along)
+        return out if initial is None else out * initial
+    out = where(member, values, 0.0).sum(along)
+    if initial is not None:
+        out = out + initial
+    if reduction == "sum":
+        return out
+    count = (ends - starts).reshape(tuple(ends.shape) + rest).to(data.dtype)
+    return where(count == 0, float("nan") if initial is None else initial, out / count.clamp_min(1))
+
+
 def _torch_functions():
     def embedding_(weight, indices, padding_idx=-1, scale_grad_by_freq=False, sparse=False):
         return embedding(indices, weight, None if padding_idx == -1 else padding_idx)
@@ -2499,12 +2772,14 @@ def _torch_functions():
             anchor, positive, negative, margin, p, eps, swap, reduction=_enum_reduction(reduction)),
         "ctc_loss": lambda log_probs, targets, input_lengths, target_lengths, blank=0, reduction=0, zero_infinity=False: ctc_loss(
             log_probs, targets, input_lengths, target_lengths, blank, _enum_reduction(reduction), zero_infinity),
+        "native_batch_norm": native_batch_norm, "native_layer_norm": native_layer_norm, "native_group_norm": native_group_norm,
+        "native_dropout": native_dropout, "native_norm": native_norm, "embedding_bag": _aten_embedding_bag, "segment_reduce": segment_reduce,
     }
     for name, function in table.items():
         if function.__name__ == "<lambda>" or function.__name__ != name:  # torch's name (in a TypeError too) and a docstring
             function.__code__ = function.__code__.replace(co_name=name, co_qualname=name)
             function.__name__ = function.__qualname__ = name
-            function.__doc__ = f"``torch.{name}``: ``torch.nn.functional``'s op with the signature PyTorch gives it at the top level."
+            function.__doc__ = function.__doc__ or f"``torch.{name}``: ``torch.nn.functional``'s op with the signature PyTorch gives it at the top level."
     return table
 
 
