@@ -522,3 +522,62 @@ def test_under_autocast_the_inputs_are_cast_first_then_checked_as_torch(session)
         with pytest.raises(gw.InvalidArgumentError) as ours:
             gw.addmm(_ones(gw, 2, 4), _ones(gw, 2, 3, dtype="float64"), _ones(gw, 3, 4))
     assert str(ours.value) == str(theirs.value)  # "mat1 and mat2 must have the same dtype, but got Double and BFloat16"
+
+
+def _layer_cases():
+    """(name, f(lib)) for linear, the convolutions, the norms, prelu and bilinear over two or three dtypes."""
+    f = lambda lib: lib.nn.functional  # noqa: E731
+    cases = {}
+    for i, w, b in [("float64", "float32", None), ("float64", "float32", "float32"), ("float32", "float32", "float64"),
+                    ("float32", "float64", "float32"), ("float16", "float32", None), ("int64", "float32", None)]:
+        cases[f"linear-{i}-{w}-{b}"] = lambda lib, i=i, w=w, b=b: f(lib).linear(
+            _ones(lib, 4, 2, 3, dtype=i), _ones(lib, 4, 3, dtype=w), None if b is None else _ones(lib, 4, dtype=b))
+    for name, x, weight in [("conv1d", (1, 2, 5), (3, 2, 2)), ("conv2d", (1, 2, 5, 5), (3, 2, 2, 2)), ("conv3d", (1, 2, 4, 4, 4), (3, 2, 2, 2, 2)),
+                            ("conv_transpose2d", (1, 2, 5, 5), (2, 3, 2, 2)), ("conv_transpose3d", (1, 2, 3, 3, 3), (2, 3, 2, 2, 2))]:
+        for i, w, b in [("float64", "float32", None), ("float32", "float64", None), ("float32", "float32", "float64")]:
+            cases[f"{name}-{i}-{w}-{b}"] = lambda lib, name=name, x=x, weight=weight, i=i, w=w, b=b: getattr(f(lib), name)(
+                _ones(lib, *x, dtype=i), _ones(lib, *weight, dtype=w), None if b is None else _ones(lib, 3, dtype=b))
+    for i, w, b in [("float64", "float32", "float32"), ("float32", "float64", "float64"), ("float32", "float32", "float64"),
+                    ("bfloat16", "float32", "float32"), ("bfloat16", "float32", "bfloat16"), ("float16", "float16", "float32")]:
+        affine = lambda lib, n, w=w, b=b: (_ones(lib, n, dtype=w), _ones(lib, n, dtype=b))  # noqa: E731
+        cases[f"layer_norm-{i}-{w}-{b}"] = lambda lib, i=i, affine=affine: f(lib).layer_norm(_ones(lib, 2, 3, dtype=i), (3,), *affine(lib, 3))
+        cases[f"group_norm-{i}-{w}-{b}"] = lambda lib, i=i, affine=affine: f(lib).group_norm(_ones(lib, 2, 4, 3, dtype=i), 2, *affine(lib, 4))
+        cases[f"batch_norm-{i}-{w}-{b}"] = lambda lib, i=i, affine=affine: f(lib).batch_norm(
+            _ones(lib, 2, 4, dtype=i), None, None, *affine(lib, 4), training=True)
+        cases[f"instance_norm-{i}-{w}-{b}"] = lambda lib, i=i, affine=affine: f(lib).instance_norm(
+            _ones(lib, 2, 4, 3, dtype=i), None, None, *affine(lib, 4))
+    cases["batch_norm-stats-float32-float64"] = lambda lib: f(lib).batch_norm(
+        _ones(lib, 2, 4), _ones(lib, 4, dtype="float64"), _ones(lib, 4, dtype="float64"), training=False)
+    cases["prelu"] = lambda lib: f(lib).prelu(_ones(lib, 2, 3, dtype="float64"), _ones(lib, 1))
+    cases["bilinear-bias"] = lambda lib: f(lib).bilinear(_ones(lib, 2, 3), _ones(lib, 2, 3), _ones(lib, 4, 3, 3), _ones(lib, 4, dtype="float64"))
+    return cases
+
+
+LAYER_CASES = _layer_cases()
+
+
+@pytest.mark.parametrize("name", sorted(LAYER_CASES))
+def test_layers_of_two_dtypes_are_refused_or_run_as_torchs(session, name):
+    """Refused at the call with torch's words (a half-precision input beside float32 norm parameters runs, in the
+    input's dtype, as torch's "mixed dtype" CPU kernels)."""
+    try:
+        theirs = LAYER_CASES[name](torch)
+    except RuntimeError as error:
+        with pytest.raises(gw.InvalidArgumentError) as ours:
+            LAYER_CASES[name](gw)
+        assert str(ours.value) == str(error)
+    else:
+        ours = LAYER_CASES[name](gw)
+        assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+        np.testing.assert_allclose(ours.float().numpy(), theirs.float().numpy(), rtol=1e-2, atol=1e-2)
+
+
+def test_float64_data_into_a_float32_model_is_refused_as_torch(session):
+    data = np.random.default_rng(0).standard_normal((8, 3))  # float64, as NumPy makes it
+    model = gw.nn.Linear(3, 2, session=session)
+    with pytest.raises(RuntimeError) as theirs:
+        torch.nn.Linear(3, 2)(torch.tensor(data))
+    with pytest.raises(gw.InvalidArgumentError) as ours:
+        model(session.tensor(data))
+    assert str(ours.value) == str(theirs.value)  # "mat1 and mat2 must have the same dtype, but got Double and Float"
+    assert model(session.tensor(data).float()).shape == (8, 2)

@@ -319,3 +319,24 @@ class _Both:
 
     def __getattr__(self, name):
         return getattr(self._session if name in ("rand",) else gw, name)
+
+
+# an adaptive pool of an empty plane: refused in torch's words, by each pool's own rule (adaptive_avg_pool2d looks at
+# its last two dims, the others at every dim after the first); an empty batch pools to an empty output
+EMPTY_POOLS = [("adaptive_avg_pool1d", (2, 3, 0)), ("adaptive_avg_pool1d", (2, 0, 4)), ("adaptive_avg_pool2d", (2, 0, 4)),
+               ("adaptive_avg_pool2d", (1, 0, 3, 4)), ("adaptive_avg_pool2d", (0, 3, 4)), ("adaptive_max_pool1d", (2, 0, 4)),
+               ("adaptive_max_pool1d", (0, 4)), ("adaptive_max_pool2d", (1, 0, 3, 4)), ("adaptive_max_pool2d", (0, 3, 4)),
+               ("adaptive_avg_pool3d", (1, 0, 2, 3, 4)), ("adaptive_avg_pool3d", (0, 2, 3, 4)), ("adaptive_max_pool3d", (1, 2, 3, 0, 4)),
+               ("adaptive_max_pool3d", (0, 2, 3, 3, 4))]
+
+
+@pytest.mark.parametrize("name, shape", EMPTY_POOLS, ids=str)
+def test_adaptive_pools_of_empty_inputs_as_torchs(session, name, shape):
+    try:
+        theirs = getattr(torch.nn.functional, name)(torch.ones(shape), 2)
+    except RuntimeError as error:
+        with pytest.raises(gw.InvalidArgumentError) as ours:
+            getattr(gw.nn.functional, name)(session.ones(*shape), 2)
+        assert str(ours.value) == str(error)
+    else:
+        assert tuple(getattr(gw.nn.functional, name)(session.ones(*shape), 2).shape) == tuple(theirs.shape)

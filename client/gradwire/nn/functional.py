@@ -18,7 +18,11 @@ from .. import errors
 from ..floats import is_floating
 from ..grad_mode import is_grad_enabled
 from ..amp.autocast_mode import autocast_op
-from ..tensor import _TENSOR_TYPE_NAMES, Size, Tensor, _op, _op_into, _wrap_dim, bfloat16, cat, overflow_error, stack, where
+from ..amp import autocast_mode as _amp
+from ..tensor import (
+    _CPP_TYPE_NAMES, _TENSOR_TYPE_NAMES, Size, Tensor, _dtypes_differ, _op, _op_into, _refuse_addmm_dtypes, _wrap_dim, bfloat16, cat,
+    float16, float32, overflow_error, stack, where,
+)
 
 __all__ = [
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "conv2d", "cross_entropy", "dropout", "elu", "gelu", "leaky_relu", "silu", "softplus", "embedding", "layer_norm", "linear", "log_softmax", "max_pool2d",
@@ -159,6 +163,8 @@ def _integer_bound(number, dtype):
 @autocast_op("prelu")
 def prelu(input, weight):
     """x where x > 0, else ``weight`` * x, ``weight`` (1 or one per channel, dim 1) broadcast along the channels."""
+    if _dtypes_differ(input, weight):
+        raise errors.InvalidArgumentError(f"prelu: Type promoting not supported. Got {_TENSOR_TYPE_NAMES[input._dtype]} and {_TENSOR_TYPE_NAMES[weight._dtype]}")
     if weight.numel() != 1:
         if input.ndim < 2 or input.shape[1] != weight.numel():
             raise errors.InvalidArgumentError(
@@ -173,7 +179,23 @@ def linear(input, weight, bias=None):
     if isinstance(weight, Tensor) and weight.ndim == 1:
         out = input @ weight
         return out if bias is None else out + bias
+    if bias is not None:  # addmm's refusals of two dtypes, as PyTorch's linear runs addmm
+        _refuse_addmm_dtypes(bias, input, weight)
+    elif _dtypes_differ(input, weight):  # (float64 data into a float32 model, most often)
+        raise errors.InvalidArgumentError(f"expected m1 and m2 to have the same dtype, but got: {_CPP_TYPE_NAMES[input._dtype]} != "
+                                          f"{_CPP_TYPE_NAMES[weight._dtype]}")
     return _op("linear", (input, weight) if bias is None else (input, weight, bias))
+
+
+def _check_conv_dtypes(input, weight, bias=None, bias_words="conv"):
+    """PyTorch's refusals of a convolution's two dtypes: weight against input, then bias against input (``bias_words``
+    "conv" its convolutions' words, "scalar" the kernel's, None: a transposed 1-D or 2-D one's bias is promoted)."""
+    if _dtypes_differ(input, weight):
+        raise errors.InvalidArgumentError(f"expected scalar type {_TENSOR_TYPE_NAMES[input._dtype]} but found {_TENSOR_TYPE_NAMES[weight._dtype]}")
+    if bias is not None and bias_words is not None and _dtypes_differ(input, bias):
+        raise errors.InvalidArgumentError(f"Input type ({_CPP_TYPE_NAMES[input._dtype]}) and bias type ({_CPP_TYPE_NAMES[bias._dtype]}) should be the same"
+                                          if bias_words == "conv" else
+                                          f"expected scalar type {_TENSOR_TYPE_NAMES[input._dtype]} but found {_TENSOR_TYPE_NAMES[bias._dtype]}")
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -183,6 +205,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     ``dilation`` spreads the kernel; ``groups`` splits the channels into that many separate convolutions.
     """
     _check_conv_window(stride, padding, dilation)
+    _check_conv_dtypes(input, weight, bias)
     padding = _conv_padding(padding, weight, stride, dilation)
     inputs = (input, weight) if bias is None else (input, weight, bias)
     return _op("conv2d", inputs, _given(stride=(_pair(stride), (1, 1)), padding=(_pair(padding), (0, 0)), dilation=(_pair(dilation), (1, 1)),
@@ -193,6 +216,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     """The transposed 2-D convolution (the adjoint of ``conv2d``), weight (in_channels, out_channels // groups, kH, kW),
     as ``torch.nn.functional.conv_transpose2d``: conv2d's input gradient on the server."""
     _check_conv_window(stride, padding, dilation)
+    _check_conv_dtypes(input, weight, bias, None)
     inputs = (input, weight) if bias is None else (input, weight, bias)
     return _op("conv_transpose2d", inputs, _given(stride=(_pair(stride), (1, 1)), padding=(_pair(padding), (0, 0)),
                                                   output_padding=(_pair(output_padding), (0, 0)), groups=(int(groups), 1),
@@ -202,6 +226,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """The transposed 1-D convolution over an NCL (or CL) input: ``conv_transpose2d`` over a length dim of height 1."""
     x = _with_length_dim("conv_transpose1d", input)
+    _check_conv_dtypes(input, weight, bias, None)
     if weight.ndim != 3:
         raise errors.InvalidArgumentError(f"conv_transpose1d: weight must be 3-D (in_channels, out_channels // groups, kW), got size {list(weight.shape)}")
     return conv_transpose2d(x, weight.unsqueeze(-2), bias, (1, _scalar(stride)), (0, _scalar(padding)), (0, _scalar(output_padding)),
@@ -224,6 +249,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """1-D convolution over an NCL (or CL) input, as ``torch.nn.functional.conv1d``: ``conv2d`` over a length
     dim of height 1 (one command more each way; the node is SqueezeBackward1, PyTorch's ConvolutionBackward0)."""
     _check_conv_window(stride, padding, dilation, lambda v: (_scalar(v),))
+    _check_conv_dtypes(input, weight, bias)
     x = _with_length_dim("conv1d", input)
     if weight.ndim != 3:
         batched = input.shape if input.ndim == 3 else (1,) + tuple(input.shape)
@@ -362,9 +388,19 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     return _op("avg_pool2d", (input,), params)
 
 
+def _refuse_empty_plane(name, input, first):
+    """An adaptive pool's refusal of an empty dim from ``first`` on, in PyTorch's words (each pool's own ``first``:
+    adaptive_avg_pool2d's are its last two dims, the others' every dim after the first)."""
+    for d in range(first, input.ndim):
+        if input.shape[d] == 0:
+            raise errors.InvalidArgumentError(f"{name}(): Expected input to have non-zero size for non-batch dimensions, but input has sizes "
+                                              f"{list(input.shape)} with dimension {d} being empty")
+
+
 def adaptive_avg_pool2d(input, output_size):
     """The means of ``output_size`` windows covering H and W, as ``torch.nn.functional.adaptive_avg_pool2d``
     (``None`` in ``output_size`` keeps that dim's size); to 1x1 a mean over H and W, as PyTorch's."""
+    _refuse_empty_plane("adaptive_avg_pool2d", input, input.ndim - 2)
     size = (output_size, output_size) if isinstance(output_size, (int, np.integer)) or output_size is None else tuple(output_size)
     if len(size) != 2:
         raise errors.InvalidArgumentError(f"adaptive_avg_pool2d: output_size must be 2, got {len(size)}")
@@ -408,6 +444,7 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     """The maxima of ``output_size`` windows covering H and W (PyTorch's: row i spans floor(i H / oh) to
     ceil((i + 1) H / oh)), as ``torch.nn.functional.adaptive_max_pool2d``: one max_pool2d where the windows tile
     the input, else a max per window, stacked (``return_indices``: an argmax per window)."""
+    _refuse_empty_plane("adaptive_max_pool2d", input, 1)
     size = (output_size, output_size) if isinstance(output_size, (int, np.integer)) or output_size is None else tuple(output_size)
     if len(size) != 2:
         raise errors.InvalidArgumentError(f"adaptive_max_pool2d: output_size must be 2, got {len(size)}")
@@ -431,13 +468,14 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
 
 
 def _window_argmax(window, lead, r0, c0, w):
-    local = window.detach().reshape(lead + (-1,)).argmax(-1)
+    local = window.detach().reshape(lead + (window.shape[-2] * window.shape[-1],)).argmax(-1)  # (not -1: an empty batch)
     width = window.shape[-1]
     return (local // width + r0) * w + local % width + c0
 
 
 def adaptive_max_pool1d(input, output_size, return_indices=False):
     """``adaptive_max_pool2d`` over a length dim of height 1 (NCL or CL inputs)."""
+    _refuse_empty_plane("adaptive_max_pool1d", input, 1)
     out = adaptive_max_pool2d(_with_length_dim("adaptive_max_pool1d", input), (1, _scalar(output_size)), return_indices)
     return tuple(t.squeeze(-2) for t in out) if return_indices else out.squeeze(-2)
 
@@ -469,6 +507,7 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     x, unbatched = _volume(input, f"Expected 4D (unbatched) or 5D (batched) input to conv3d, but got input of size: {list(input.shape)}")
     if weight.ndim != 5:
         raise errors.InvalidArgumentError(f"conv3d: weight must be 5-D (out_channels, in_channels, kD, kH, kW), got size {list(weight.shape)}")
+    _check_conv_dtypes(input, weight, bias)
     _check_conv_window(stride, padding, dilation, _triple)
     padding = _triple(_conv_padding(padding, weight, stride, dilation, _triple))
     (sd, sh, sw), (pd, ph, pw), (dd, dh, dw) = _triple(stride), padding, _triple(dilation)
@@ -501,6 +540,7 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
     if weight.ndim != 5:
         raise errors.InvalidArgumentError(f"conv_transpose3d: weight must be 5-D (in_channels, out_channels // groups, kD, kH, kW), "
                                           f"got size {list(weight.shape)}")
+    _check_conv_dtypes(input, weight, bias, "scalar")
     (sd, sh, sw), (pd, ph, pw), (opd, oph, opw), (dd, dh, dw) = (_triple(v) for v in (stride, padding, output_padding, dilation))
     n, c, d, h, w = x.shape
     ci, co, kd, kh, kw = weight.shape
@@ -582,6 +622,7 @@ def adaptive_avg_pool3d(input, output_size):
     """The means of ``output_size`` windows covering D, H and W, as ``torch.nn.functional.adaptive_avg_pool3d``
     (``None`` keeps that dim's size): ``adaptive_avg_pool2d`` over (H, W), then over depth."""
     x, unbatched = _volume(input, f"adaptive_avg_pool3d(): Expected 4D or 5D tensor, but got {list(input.shape)}")
+    _refuse_empty_plane("adaptive_avg_pool3d", input, 1)
     n, c, d, h, w = x.shape
     od, oh, ow = _adaptive_3d_size(x, output_size, "adaptive_avg_pool3d: output_size must be 3, got {}")
     if (od, oh, ow) == (1, 1, 1):
@@ -938,8 +979,28 @@ def _embedding_renorm_(weight, input, max_norm, norm_type):
 
 
 @autocast_op("layer_norm")
+def _check_norm_dtypes(input, *params):
+    """PyTorch's CPU rule for a norm's parameters (weight, bias, running statistics; those given, in that order): of the
+    input's dtype, or all float32 beside a float32, float16 or bfloat16 input ("mixed dtype": the result in the input's
+    dtype); refused otherwise, in its words. Whether mixed. (Under autocast the inputs are cast first: not checked.)"""
+    given = [p for p in params if p is not None]
+    if not given or _amp.state.active or input._dtype is None or any(p._dtype is None for p in given):
+        return False
+    if given[0]._dtype != input._dtype:
+        if input._dtype not in (float32, float16, bfloat16):
+            raise errors.InvalidArgumentError("mixed dtype (CPU): all inputs must share same datatype.")
+        if any(p._dtype != float32 for p in given):
+            raise errors.InvalidArgumentError("mixed dtype (CPU): expect parameter to have scalar type of Float")
+        return True
+    for p in given[1:]:
+        if p._dtype != input._dtype:
+            raise errors.InvalidArgumentError(f"expected scalar type {_TENSOR_TYPE_NAMES[input._dtype]} but found {_TENSOR_TYPE_NAMES[p._dtype]}")
+    return False
+
+
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalise over the last ``len(normalized_shape)`` dims (biased variance), then scale and shift."""
+    _check_norm_dtypes(input, weight, bias)
     normalized_shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
     if weight is None and bias is not None:
         weight = input._session.ones(normalized_shape, dtype=input.dtype)
@@ -959,6 +1020,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         raise errors.InvalidArgumentError("running_mean must be defined in evaluation mode")
     if training and input._shape is not None and math.prod(input._shape[:1] + input._shape[2:]) == 1:  # known here: PyTorch's ValueError
         raise errors.InvalidValueError(f"Expected more than 1 value per channel when training, got input size {Size(input._shape)}")
+    _check_norm_dtypes(input, weight, bias, running_mean, running_var)
     return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
 
 
@@ -985,6 +1047,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
         raise errors.InvalidArgumentError("Expected running_mean and running_var to be defined when use_input_stats is false")
     if input.ndim < 3:
         raise errors.InvalidArgumentError(f"instance_norm: expected an input with a batch, a channel and at least one position dim, got {input.ndim}D")
+    _check_norm_dtypes(input, weight, bias, running_mean, running_var)
     if running_mean is None:
         return group_norm(input, input.shape[1], weight, bias, eps)
     if not use_input_stats:
@@ -1023,8 +1086,10 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     if channels % num_groups:
         raise errors.InvalidArgumentError(f"Expected number of channels in input to be divisible by num_groups, but got input of shape "
                                           f"{list(input.shape)} and num_groups={num_groups}")
+    mixed = _check_norm_dtypes(input, weight, bias)
     grouped = input.reshape(batch, num_groups, -1)
-    return _per_channel_affine(layer_norm(grouped, (grouped.shape[-1],), eps=eps).reshape(input.shape), weight, bias)
+    out = _per_channel_affine(layer_norm(grouped, (grouped.shape[-1],), eps=eps).reshape(input.shape), weight, bias)
+    return out.to(input.dtype) if mixed else out  # (a float32 weight beside a half-precision input: the input's dtype)
 
 
 def _as_target(target, like):
@@ -1915,6 +1980,9 @@ def bilinear(input1, input2, weight, bias=None):
     """x1^T A x2 (+ b) for each output feature, as ``torch.nn.functional.bilinear``: one einsum."""
     from ..tensor import einsum
 
+    named = (("input1", input1), ("input2", input2), ("weight", weight)) + ((("bias", bias),) if bias is not None else ())
+    if _dtypes_differ(*(t for _, t in named)):
+        raise errors.InvalidArgumentError("All tensors must have the same dtype, got " + ", ".join(f"{name}: {_CPP_TYPE_NAMES[t._dtype]}" for name, t in named))
     out = einsum("...i,oij,...j->...o", input1, weight, input2)
     return out if bias is None else out + bias
 
@@ -2164,6 +2232,7 @@ def adaptive_max_pool3d(input, output_size, return_indices=False):
     (``None`` keeps that dim's size): ``max_pool3d`` where the windows tile the input, else ``adaptive_max_pool2d``
     over (H, W), then over depth (the maximum is separable, and each pass keeps its first maximum)."""
     x, unbatched = _volume(input, f"adaptive_max_pool3d(): Expected 4D or 5D tensor, but got: {list(input.shape)}")
+    _refuse_empty_plane("adaptive_max_pool3d", input, 1)
     n, c, d, h, w = x.shape
     od, oh, ow = _adaptive_3d_size(x, output_size, "adaptive_max_pool3d: internal error: output_size.size() must be 3")
     if d % od == 0 and h % oh == 0 and w % ow == 0:
