@@ -2767,7 +2767,9 @@ def _fill_overflows(value, dtype, shape) -> bool:
 def _dtypes_differ(*tensors):
     """Whether the tensors' dtypes differ, where the client knows them all: PyTorch refuses most products of mixed
     dtypes (it promotes elementwise ops only). Not under autocast, which casts an op's inputs to one dtype first."""
-    dtypes = [t._dtype for t in tensors]  # (not ``None in dtypes``: a NumPy dtype equals None where it is float64)
+    # (a local array or torch tensor, uploaded by the op, is left to it; not ``None in dtypes``: a NumPy dtype equals
+    # None where it is float64)
+    dtypes = [t._dtype if isinstance(t, Tensor) else None for t in tensors]
     return not _amp.state.active and all(d is not None for d in dtypes) and any(d != dtypes[0] for d in dtypes[1:])
 
 

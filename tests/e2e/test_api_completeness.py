@@ -197,7 +197,7 @@ def test_set_submodule_to_empty_type_share_memory_compile(session):
     assert lin.share_memory() is lin
     np.testing.assert_array_equal(lin.weight.detach().numpy(), np.zeros((2, 2)))  # (zeros: PyTorch's are garbage)
     lin = nn.Linear(2, 2, session=session)
-    x = session.tensor(RNG.standard_normal((1, 2)))
+    x = session.tensor(RNG.standard_normal((1, 2)), dtype=gw.float32)
     before = lin(x).detach().numpy()
     assert lin.compile() is None and lin.compile(mode="max-autotune") is None
     np.testing.assert_array_equal(lin(x).detach().numpy(), before)

@@ -255,6 +255,6 @@ def test_modules_with_inplace_true_write_into_their_input_and_say_so(session):
     assert "ReLU(inplace=True)" in repr(model) and "Dropout(p=0.5, inplace=True)" in repr(model)
     assert "LeakyReLU(negative_slope=0.1, inplace=True)" in repr(model) and "ReLU6(inplace=True)" in repr(model)
     assert repr(gw.nn.ReLU()) == "ReLU()" == repr(torch.nn.ReLU())
-    h = model[0](session.tensor(X))
+    h = model[0](session.tensor(X, dtype=gw.float32))  # (a float32 model takes float32 data, as torch's)
     assert model[1](h) is h and model[3](h) is h
     assert (h.detach().numpy() >= 0).all()

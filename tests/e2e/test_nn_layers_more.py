@@ -341,7 +341,7 @@ def test_lazy_linear_becomes_linear(session):
     assert list(ours.state_dict()) == ["weight", "bias"]
     optimizer = gw.optim.SGD(ours.parameters(), lr=0.5)  # made before the first forward: it holds the same objects
     weight = ours.weight
-    x = RNG.standard_normal((2, 5))
+    x = RNG.standard_normal((2, 5)).astype(np.float32)  # (the float32 layer it becomes takes float32 data, as torch's)
     out = ours(session.tensor(x))
     assert type(ours) is nn.Linear and repr(ours) == "Linear(in_features=5, out_features=3, bias=True)"
     assert ours.weight is weight and type(weight) is nn.Parameter and weight.shape == (3, 5) and weight.requires_grad
