@@ -240,3 +240,14 @@ def test_base_classes_and_weight_lists_as_torchs(session):
         cell.reset_parameters()  # torch's cells have it: a fresh uniform(-1/sqrt(h), 1/sqrt(h)) draw
         after = cell.weight_hh.detach().numpy()
         assert not np.array_equal(before, after) and np.abs(after).max() <= 0.5
+
+
+@pytest.mark.parametrize("layer", ["LSTM", "GRU", "RNN"])
+@pytest.mark.parametrize("input_dtype, model_dtype", [("float64", "float32"), ("float32", "float64"), ("int64", "float32")])
+def test_an_input_of_another_dtype_than_the_weights_is_refused_as_torch(session, layer, input_dtype, model_dtype):
+    x = np.ones((5, 2, 3), dtype=input_dtype)
+    with pytest.raises(ValueError) as theirs:
+        getattr(torch.nn, layer)(3, 4).to(getattr(torch, model_dtype))(torch.tensor(x))
+    with pytest.raises(ValueError) as ours:
+        getattr(gw.nn, layer)(3, 4, session=session).to(getattr(gw, model_dtype))(session.tensor(x))
+    assert str(ours.value) == str(theirs.value)  # "... Convert input: input.to(torch.float32), or convert model: ..."

@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from .. import errors
+from ..amp import autocast_mode as _amp
 from ..tensor import _TENSOR_TYPE_NAMES, Tensor, cat, int64, stack
 from . import functional as F
 from . import init
@@ -157,6 +158,10 @@ class RNNBase(Module):
         batched = input.ndim == 3
         if input.ndim not in (2, 3):
             raise errors.InvalidArgumentError(f"{type(self).__name__}: Expected input to be 2D or 3D, got {input.ndim}D instead")
+        weight_dtype = getattr(self, self._flat_weights_names[0]).dtype
+        if input.dtype != weight_dtype and not _amp.state.active:  # (PyTorch's ValueError, its advice included)
+            raise ValueError(f"RNN input dtype (torch.{input.dtype.name}) does not match weight dtype (torch.{weight_dtype.name}). Convert input: "
+                             f"input.to(torch.{weight_dtype.name}), or convert model: model.to(torch.{input.dtype.name})")
         if not batched:
             input = input.unsqueeze(1)
         elif self.batch_first:
