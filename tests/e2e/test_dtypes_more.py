@@ -581,3 +581,44 @@ def test_float64_data_into_a_float32_model_is_refused_as_torch(session):
         model(session.tensor(data))
     assert str(ours.value) == str(theirs.value)  # "mat1 and mat2 must have the same dtype, but got Double and Float"
     assert model(session.tensor(data).float()).shape == (8, 2)
+
+
+def _loss_cases():
+    """(name, f(lib)) for the losses whose two-dtype inputs torch refuses, or keeps in one of their dtypes."""
+    f = lambda lib: lib.nn.functional  # noqa: E731
+    rng = np.random.default_rng(3)
+    x, p, w = rng.standard_normal((4, 3)), rng.uniform(0.05, 0.95, (4, 3)), rng.uniform(0.5, 2.0, 3)
+
+    def t(lib, values, dtype):
+        return lib.tensor(values.astype(dtype))
+
+    cases = {}
+    for a, b in (("float32", "float64"), ("float64", "float32")):
+        cases[f"binary_cross_entropy-{a}-{b}"] = lambda lib, a=a, b=b: f(lib).binary_cross_entropy(t(lib, p, a), t(lib, p[::-1].copy(), b))
+        cases[f"binary_cross_entropy_with_logits-{a}-{b}"] = lambda lib, a=a, b=b: f(lib).binary_cross_entropy_with_logits(t(lib, x, a), t(lib, p, b))
+        cases[f"nll_loss-weight-{a}-{b}"] = lambda lib, a=a, b=b: f(lib).nll_loss(t(lib, x, a), lib.tensor([0, 2, 1, 1]), weight=t(lib, w, b))
+        cases[f"cross_entropy-weight-{a}-{b}"] = lambda lib, a=a, b=b: f(lib).cross_entropy(t(lib, x, a), lib.tensor([0, 2, 1, 1]), weight=t(lib, w, b))
+        cases[f"huber_loss-{a}-{b}"] = lambda lib, a=a, b=b: f(lib).huber_loss(t(lib, x, a), t(lib, p, b))
+        cases[f"soft_margin_loss-{a}-{b}"] = lambda lib, a=a, b=b: f(lib).soft_margin_loss(t(lib, x, a), t(lib, np.sign(p - 0.5), b))
+    cases["binary_cross_entropy-weight-float64"] = lambda lib: f(lib).binary_cross_entropy(
+        t(lib, p, "float32"), t(lib, p[::-1].copy(), "float32"), weight=t(lib, w, "float64"))
+    cases["binary_cross_entropy_with_logits-pos_weight-float64"] = lambda lib: f(lib).binary_cross_entropy_with_logits(
+        t(lib, x, "float32"), t(lib, p, "float32"), pos_weight=t(lib, w, "float64"), weight=t(lib, w, "float64"))
+    return cases
+
+
+LOSS_CASES = _loss_cases()
+
+
+@pytest.mark.parametrize("name", sorted(LOSS_CASES))
+def test_losses_of_two_dtypes_are_refused_or_kept_in_torchs_dtype(session, name):
+    try:
+        theirs = LOSS_CASES[name](torch)
+    except RuntimeError as error:
+        with pytest.raises(gw.InvalidArgumentError) as ours:
+            LOSS_CASES[name](gw)
+        assert str(ours.value) == str(error)  # "Found dtype Double but expected Float", ...
+    else:
+        ours = LOSS_CASES[name](gw)
+        assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+        np.testing.assert_allclose(ours.item(), theirs.item(), rtol=1e-6)

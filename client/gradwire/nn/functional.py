@@ -19,6 +19,7 @@ from ..floats import is_floating
 from ..grad_mode import is_grad_enabled
 from ..amp.autocast_mode import autocast_op
 from ..amp import autocast_mode as _amp
+from ..shapes import promote
 from ..tensor import (
     _CPP_TYPE_NAMES, _TENSOR_TYPE_NAMES, Size, Tensor, _dtypes_differ, _op, _op_into, _refuse_addmm_dtypes, _wrap_dim, bfloat16, cat,
     float16, float32, overflow_error, stack, where,
@@ -1256,6 +1257,8 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     _refuse_grad("nll_loss_forward", weight=weight)
     if weight is None:
         return _op("nll_loss", (input, target), _given(reduction=(reduction, "mean"), ignore_index=(int(ignore_index), -100)))
+    if isinstance(weight, Tensor) and _dtypes_differ(input, weight):  # (PyTorch's kernel takes one dtype)
+        raise errors.InvalidArgumentError(f"expected scalar type {_TENSOR_TYPE_NAMES[input._dtype]} but found {_TENSOR_TYPE_NAMES[weight._dtype]}")
     class_dim = 1 if input.ndim > 1 else 0
     weight = _class_weight(weight, input, class_dim).reshape(-1)
     kept = target != ignore_index
@@ -1303,6 +1306,12 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     if target._shape is not None and input._shape is not None and target._shape != input._shape:
         raise ValueError(f"Target size ({Size(target._shape)}) must be the same as input size ({Size(input._shape)})")
     _refuse_grad("binary_cross_entropy_with_logits", weight=weight, pos_weight=pos_weight)
+    if _dtypes_differ(input, target):  # computed in the two's promotion, the loss in the target's dtype, as PyTorch's
+        wide = promote(input.dtype, target.dtype)
+        out = binary_cross_entropy_with_logits(input.to(wide), target.to(wide), weight, reduction=reduction, pos_weight=pos_weight)
+        return out.to(target.dtype)
+    weight = None if weight is None else _in_dtype_of(_as_probabilities(weight, input), input)
+    pos_weight = None if pos_weight is None else _in_dtype_of(_as_probabilities(pos_weight, input), input)
     if pos_weight is None:
         losses = _op("binary_cross_entropy_with_logits", (input, target), _given(reduction=(reduction if weight is None else "none", "mean")))
     else:
@@ -1325,11 +1334,18 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     if target._shape is not None and input._shape is not None and target._shape != input._shape:
         raise ValueError(f"Using a target size ({Size(target._shape)}) that is different to the input size ({Size(input._shape)}) is "
                          "deprecated. Please ensure they have the same size.")
+    if _dtypes_differ(input, target):  # (float64 labels beside float32 probabilities, most often)
+        raise errors.InvalidArgumentError(f"Found dtype {_TENSOR_TYPE_NAMES[target._dtype]} but expected {_TENSOR_TYPE_NAMES[input._dtype]}")
     _refuse_grad("binary_cross_entropy", weight=weight)
     if weight is None:
         return _op("binary_cross_entropy", (input, target), _given(reduction=(reduction, "mean")))
     losses = _op("binary_cross_entropy", (input, target), {"reduction": "none"})
-    return _reduced(losses * _as_probabilities(weight, input), reduction)
+    return _reduced(losses * _in_dtype_of(_as_probabilities(weight, input), input), reduction)
+
+
+def _in_dtype_of(tensor, like):
+    """``tensor`` in ``like``'s dtype (a loss's weight of another dtype: PyTorch's loss keeps its input's)."""
+    return tensor if tensor.dtype == like.dtype else tensor.to(like.dtype)
 
 
 def _as_probabilities(target, like):
@@ -1392,6 +1408,8 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
         raise errors.InvalidArgumentError("huber_loss does not support non-positive values for delta.")
     from ..tensor import where  # noqa: PLC0415
 
+    if isinstance(target, Tensor) and _dtypes_differ(input, target):  # (PyTorch's loss is in the input's dtype)
+        target = target.to(input.dtype)
     distance = _difference(input, target, reduction, "huber_cpu").abs()
     return _reduced(where(distance < delta, 0.5 * distance * distance, delta * (distance - 0.5 * delta)), reduction)
 
@@ -1439,7 +1457,7 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """log(1 + exp(-target * x)), computed as softplus: stable."""
     _check_reduction(reduction)
-    return _reduced(softplus(-_as_probabilities(target, input) * input), reduction)
+    return _reduced(softplus(-_in_dtype_of(_as_probabilities(target, input), input) * input), reduction)
 
 
 @_legacy_reduction
@@ -2654,8 +2672,6 @@ def _aten_embedding_bag(weight, indices, offsets, scale_grad_by_freq=False, mode
                                           f"dimension {indices.ndim}")
     if offsets.ndim != 1:
         raise errors.InvalidArgumentError(f"offsets has to be a 1D Tensor, but got Tensor of dimension {offsets.ndim}")
-    from ..shapes import promote  # noqa: PLC0415
-
     index_dtype = promote(indices.dtype, offsets.dtype)  # torch's kernel promotes them, then checks
     if index_dtype not in (np.int64, np.int32):
         raise errors.InvalidArgumentError("Expected tensor for argument #1 'indices' to have one of the following scalar types: Long, Int; but "
