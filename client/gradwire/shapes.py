@@ -186,6 +186,8 @@ def _matmul(inputs, params):
     if a is None or b is None or not a or not b:
         return None
     dtype = promote(inputs[0]._dtype, inputs[1]._dtype)
+    if a[-1] != (b[0] if len(b) == 1 else b[-2]):
+        return None  # refused by the server, with PyTorch's words (a shape here would answer for an op that fails)
     if len(a) == 1 and len(b) == 1:
         return (), dtype
     if len(b) == 1:
@@ -239,6 +241,8 @@ def _squeeze(inputs, params):
 def _expand(inputs, params):
     shape, sizes = inputs[0]._shape, params["sizes"]
     lead = len(sizes) - len(shape)
+    if lead < 0 or any(n != -1 and shape[i] not in (1, n) for i, n in enumerate(sizes[lead:])):
+        return None  # refused by the server
     return tuple(shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(sizes)), inputs[0]._dtype
 
 
@@ -280,6 +284,8 @@ def _cat(inputs, params):
 
 def _stack(inputs, params):
     shape = inputs[0]._shape
+    if any(x._shape != shape for x in inputs[1:]):
+        return None  # refused by the server ("stack expects each tensor to be equal size")
     dim = params.get("dim", 0)
     dim = dim if dim >= 0 else len(shape) + 1 + dim
     return shape[:dim] + (len(inputs),) + shape[dim:], inputs[0]._dtype
@@ -302,14 +308,14 @@ def _windowed(shape, kernel, stride, padding):
 
 def _linear(inputs, params):
     x, weight = inputs[0]._shape, inputs[1]._shape
-    if not x or len(weight) != 2:
+    if not x or len(weight) != 2 or x[-1] != weight[1]:
         return None
     return x[:-1] + weight[:1], promote(inputs[0]._dtype, inputs[1]._dtype)
 
 
 def _conv2d(inputs, params):
     x, weight = inputs[0]._shape, inputs[1]._shape
-    if len(x) not in (3, 4) or len(weight) != 4:
+    if len(x) not in (3, 4) or len(weight) != 4 or x[-3] != weight[1] * params.get("groups", 1):
         return None
     (dh, dw), (kh, kw) = _pair(params.get("dilation", 1)), weight[2:]
     oh, ow = _windowed(x, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), params.get("stride", 1), params.get("padding", 0))

@@ -70,3 +70,23 @@ def test_broadcast2_is_numpys(a, b):
     except ValueError:
         got = None
     assert got == expected
+
+
+def test_an_op_the_server_will_refuse_has_no_shape_here():
+    """Where the shapes do not fit (torch raises), the client infers none: ``x.shape`` then asks the server, which
+    gives the op's error, rather than answering for an op that failed."""
+    from gradwire.shapes import infer
+
+    def t(*shape):
+        return IndexTensor(shape, "float32")
+
+    refused = [("matmul", (t(2, 3), t(2, 3)), {}), ("matmul", (t(3), t(2)), {}), ("matmul", (t(4, 2, 3), t(2)), {}),
+               ("linear", (t(2, 3), t(4, 5)), {}), ("expand", (t(3),), {"sizes": (2, 2)}), ("expand", (t(2, 3),), {"sizes": (3,)}),
+               ("stack", (t(1), t(2)), {"dim": 0}), ("conv2d", (t(1, 3, 5, 5), t(4, 2, 2, 2)), {})]
+    for op, inputs, params in refused:
+        assert infer(op, inputs, params) is None, op
+    fits = [("matmul", (t(2, 3), t(3, 4)), {}, (2, 4)), ("matmul", (t(3), t(3)), {}, ()), ("linear", (t(5, 2, 3), t(4, 3)), {}, (5, 2, 4)),
+            ("expand", (t(2, 1),), {"sizes": (3, 2, -1)}, (3, 2, 1)), ("stack", (t(2), t(2)), {"dim": -1}, (2, 2)),
+            ("conv2d", (t(1, 4, 5, 5), t(6, 2, 2, 2)), {"groups": 2}, (1, 6, 4, 4))]
+    for op, inputs, params, shape in fits:
+        assert infer(op, inputs, params)[0] == shape, op
