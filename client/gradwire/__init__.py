@@ -63,7 +63,7 @@ __version__ = "0.1.0"
 __all__ = [
     "CancelledError", "DeadlineExceededError", "FailedPreconditionError", "GradwireError", "InternalError",
     "InvalidArgumentError", "InvalidIndexError", "NotFoundError", "PermissionDeniedError", "ResourceExhaustedError", "Session",
-    "SessionLostError", "Size", "Tensor",
+    "SessionLostError", "Size", "Tensor", "GradScaler", "OutOfMemoryError", "dtype",
     "UnauthenticatedError", "UnavailableError", "UnimplementedError", "accelerator", "amp", "autocast", "autograd", "cpu", "bool_", "cat", "connect", "cuda", "device", "distributions",
     "einsum", "get_autocast_dtype", "get_default_dtype", "is_autocast_enabled", "set_default_dtype", "uint8", "int8", "int16", "randint_like",
     "enable_grad", "errors", "bfloat16", "float16", "float32", "float64", "complex64", "complex128", "fft", "grad", "int32", "int64",
@@ -92,4 +92,8 @@ from .factories import tensor  # noqa: E402 - after the submodule of that name: 
 # PyTorch's dtype aliases (torch.long, torch.float, ...), set last and kept out of __all__: they shadow builtins
 long, int, float, double, half, short, bool = int64, int32, float32, float64, float16, int16, bool_  # noqa: A001
 cfloat, cdouble = complex64, complex128
+from numpy import dtype  # noqa: E402 - torch.dtype: gradwire's dtypes are NumPy's (isinstance(gw.float32, gw.dtype))
+GradScaler = amp.GradScaler  # torch.GradScaler (torch.amp's)
+# torch.OutOfMemoryError: a server out of device memory, or past a quota, answers RESOURCE_EXHAUSTED
+OutOfMemoryError = ResourceExhaustedError
 complex = complexes.complex  # noqa: A001 - torch.complex(real, imag)

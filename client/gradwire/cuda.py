@@ -5,7 +5,10 @@ as in PyTorch code."""
 from __future__ import annotations
 
 from .amp import _device_namespace
+from .errors import ResourceExhaustedError
 from .session import open_sessions
+
+OutOfMemoryError = ResourceExhaustedError  # torch.cuda.OutOfMemoryError: the server's RESOURCE_EXHAUSTED (its memory, a quota)
 
 amp = _device_namespace("cuda")  # torch.cuda.amp.autocast / GradScaler: deprecated aliases of gw.amp's, as torch's
 

@@ -1109,6 +1109,9 @@ def test_accelerator_answers_for_the_sessions_server(session):
             gw.accelerator.current_device_index()
     device = "cuda" if gw.accelerator.is_available() else "cpu"  # the tutorials' line
     assert session.ones(2).to(device).device == session.device
+    # torch's top-level names for the amp scaler, an out-of-memory error and the dtype class
+    assert gw.GradScaler is gw.amp.GradScaler and isinstance(gw.float32, gw.dtype) and isinstance(gw.bfloat16, gw.dtype)
+    assert gw.OutOfMemoryError is gw.cuda.OutOfMemoryError is gw.ResourceExhaustedError and issubclass(gw.OutOfMemoryError, RuntimeError)
     # device-generic code: the module of a device (of the current accelerator's, or the CPU's, by default)
     assert gw.get_device_module() is (gw.cuda if on_gpu else gw.cpu) and gw.get_device_module("cuda:0") is gw.cuda
     assert gw.get_device_module(gw.device("cpu")) is gw.cpu and torch.get_device_module("cpu") is torch.cpu
