@@ -218,8 +218,32 @@ def _transpose(inputs, params):
     return tuple(shape), inputs[0]._dtype
 
 
+def _masked_fill(inputs, params):
+    shape, mask = inputs[0]._shape, inputs[1]
+    if isinstance(mask._shape, tuple) and broadcast2(shape, mask._shape) != tuple(shape):
+        return None  # refused by the server: the mask does not broadcast to the tensor
+    return shape, inputs[0]._dtype
+
+
+def _layer_norm(inputs, params):
+    shape, normalized = inputs[0]._shape, tuple(params["normalized_shape"])
+    if not normalized or tuple(shape[len(shape) - len(normalized):]) != normalized:
+        return None  # refused by the server
+    return shape, inputs[0]._dtype
+
+
+def _gather(inputs, params):
+    x, index = inputs[0]._shape, inputs[1]._shape
+    dim = params.get("dim", 0) % max(len(x), 1)
+    if len(index) != len(x) or any(i > n for d, (i, n) in enumerate(zip(index, x)) if d != dim):
+        return None  # refused by the server
+    return index, inputs[0]._dtype
+
+
 def _permute(inputs, params):
     shape = inputs[0]._shape
+    if sorted(d % max(len(shape), 1) for d in params["dims"]) != list(range(len(shape))):
+        return None  # a dim repeated or missing: refused by the server
     return tuple(shape[d] for d in params["dims"]), inputs[0]._dtype
 
 
@@ -324,7 +348,7 @@ def _conv2d(inputs, params):
 
 def _conv_transpose2d(inputs, params):
     x, weight = inputs[0]._shape, inputs[1]._shape
-    if len(x) not in (3, 4) or len(weight) != 4:
+    if len(x) not in (3, 4) or len(weight) != 4 or x[-3] != weight[0]:
         return None
     (sh, sw), (ph, pw), (oph, opw), (dh, dw) = (_pair(params.get(k, default)) for k, default in
                                                 (("stride", 1), ("padding", 0), ("output_padding", 0), ("dilation", 1)))
@@ -344,7 +368,10 @@ def _max_pool2d(inputs, params):
     kernel = _pair(params["kernel_size"])
     stride, padding, dilation = _pair(params.get("stride") or kernel), _pair(params.get("padding", 0)), _pair(params.get("dilation", 1))
     ceil_mode = params.get("ceil_mode", False)
-    return x[:-2] + tuple(_pooled(n, k, s, p, d, ceil_mode) for n, k, s, p, d in zip(x[-2:], kernel, stride, padding, dilation)), inputs[0]._dtype
+    out = tuple(_pooled(n, k, s, p, d, ceil_mode) for n, k, s, p, d in zip(x[-2:], kernel, stride, padding, dilation))
+    if min(out) < 1:
+        return None  # "Output size is too small": refused by the server
+    return x[:-2] + out, inputs[0]._dtype
 
 
 def _adaptive_avg_pool2d(inputs, params):
@@ -379,6 +406,8 @@ def _max_pool2d_indices(inputs, params):
 
 def _embedding(inputs, params):
     indices, weight = inputs
+    if len(weight._shape) != 2:
+        return None  # refused by the server
     return indices._shape + weight._shape[1:], weight._dtype
 
 
@@ -479,6 +508,8 @@ def _einsum(inputs, params):
     sizes = {}
     for term, x in zip(lhs.split(","), inputs):
         for c, n in zip(term, x._shape):
+            if sizes.get(c, 1) not in (1, n) and n != 1:
+                return None  # one subscript of two sizes: refused by the server
             sizes[c] = max(sizes.get(c, 1), n)
     dtype = inputs[0]._dtype
     for x in inputs[1:]:
@@ -550,7 +581,8 @@ INFER = {
     "complex": _complex,
     **{op: _fft_rule(op) for op in ("fftn", "ifftn", "rfftn", "irfftn")},
     **dict.fromkeys(["neg", "conj", "relu", "leaky_relu", "silu", "gelu", "softplus", "elu", "softmax", "log_softmax", "clone", "contiguous",
-                     "bitwise_not", "tril", "triu", "masked_fill"], _unary),
+                     "bitwise_not", "tril", "triu"], _unary),
+    "masked_fill": _masked_fill,
     **dict.fromkeys(["exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "log1p", "expm1", "rsqrt", "reciprocal", "tan", "asin",
                      "acos", "atan", "sinh", "cosh", "log2", "log10", "exp2", "erf", "erfinv", "erfc", "erfcx", "lgamma", "digamma",
                      "polygamma", "i0", "asinh", "acosh", "atanh"], _float_unary),
@@ -583,7 +615,7 @@ INFER = {
     "where": _where,
     **dict.fromkeys(["mean", "var", "std", "norm", "max", "min"], _reduction),
     "sum": _sum,
-    "gather": lambda inputs, params: (inputs[1]._shape, inputs[0]._dtype),
+    "gather": _gather,
     **dict.fromkeys(["argmax", "argmin"], _arg_reduction),
     "matmul": _matmul,
     "reshape": _reshape,
@@ -609,7 +641,8 @@ INFER = {
     "embedding": _embedding,
     # one_hot with num_classes=-1: the largest value decides, which the server alone knows
     "one_hot": lambda inputs, params: None if params["num_classes"] < 0 else (inputs[0]._shape + (params["num_classes"],), _INT64),
-    **dict.fromkeys(["layer_norm", "dropout", "batch_norm", "probabilities"], _unary),
+    **dict.fromkeys(["dropout", "batch_norm", "probabilities"], _unary),
+    "layer_norm": _layer_norm,
     **dict.fromkeys(["nll_loss", "cross_entropy"], _class_loss),
     **dict.fromkeys(["binary_cross_entropy", "binary_cross_entropy_with_logits"], _elementwise_loss),
 }

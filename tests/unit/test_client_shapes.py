@@ -82,11 +82,17 @@ def test_an_op_the_server_will_refuse_has_no_shape_here():
 
     refused = [("matmul", (t(2, 3), t(2, 3)), {}), ("matmul", (t(3), t(2)), {}), ("matmul", (t(4, 2, 3), t(2)), {}),
                ("linear", (t(2, 3), t(4, 5)), {}), ("expand", (t(3),), {"sizes": (2, 2)}), ("expand", (t(2, 3),), {"sizes": (3,)}),
-               ("stack", (t(1), t(2)), {"dim": 0}), ("conv2d", (t(1, 3, 5, 5), t(4, 2, 2, 2)), {})]
+               ("stack", (t(1), t(2)), {"dim": 0}), ("conv2d", (t(1, 3, 5, 5), t(4, 2, 2, 2)), {}),
+               ("conv_transpose2d", (t(1, 3, 4, 4), t(2, 2, 2, 2)), {}), ("masked_fill", (t(2, 3), t(4, 3)), {}),
+               ("gather", (t(2, 3), t(3, 3)), {"dim": 1}), ("max_pool2d", (t(1, 1, 1, 1),), {"kernel_size": 2}),
+               ("layer_norm", (t(2, 3),), {"normalized_shape": (4,)}), ("embedding", (t(1, 2), t(3)), {}),
+               ("permute", (t(2, 3),), {"dims": (0, 0)}), ("einsum", (t(2, 3), t(2, 4)), {"equation": "ij,ij->ij"})]
     for op, inputs, params in refused:
         assert infer(op, inputs, params) is None, op
     fits = [("matmul", (t(2, 3), t(3, 4)), {}, (2, 4)), ("matmul", (t(3), t(3)), {}, ()), ("linear", (t(5, 2, 3), t(4, 3)), {}, (5, 2, 4)),
             ("expand", (t(2, 1),), {"sizes": (3, 2, -1)}, (3, 2, 1)), ("stack", (t(2), t(2)), {"dim": -1}, (2, 2)),
-            ("conv2d", (t(1, 4, 5, 5), t(6, 2, 2, 2)), {"groups": 2}, (1, 6, 4, 4))]
+            ("conv2d", (t(1, 4, 5, 5), t(6, 2, 2, 2)), {"groups": 2}, (1, 6, 4, 4)), ("masked_fill", (t(2, 3), t(3)), {}, (2, 3)),
+            ("gather", (t(2, 3), t(2, 2)), {"dim": 1}, (2, 2)), ("layer_norm", (t(2, 3),), {"normalized_shape": (3,)}, (2, 3)),
+            ("permute", (t(2, 3, 4),), {"dims": (2, -3, 1)}, (4, 2, 3)), ("einsum", (t(1, 3), t(2, 3)), {"equation": "ij,ij->ij"}, (2, 3))]
     for op, inputs, params, shape in fits:
         assert infer(op, inputs, params)[0] == shape, op
