@@ -490,7 +490,7 @@ def ldl_solve(LD: Tensor, pivots: Tensor, B: Tensor, *, hermitian=False) -> Tens
     ``torch.linalg.ldl_solve`` (LAPACK's sytrs); a backward through it raises, as torch's."""
     if pivots._dtype is not None and pivots._dtype.kind not in "iu":  # (the dtype checks at the call; the server's too)
         raise errors.InvalidArgumentError(f"torch.linalg.ldl_solve: Expected pivots to be integers. Got {_TENSOR_TYPE_NAMES.get(pivots._dtype)}")
-    if LD._dtype is not None and B._dtype is not None and B._dtype != LD._dtype:
+    if _dtypes_differ(LD, B):
         raise errors.InvalidArgumentError(f"Expected b and A to have the same dtype, but found b of type {_TENSOR_TYPE_NAMES.get(B._dtype)} "
                                           f"and A of type {_TENSOR_TYPE_NAMES.get(LD._dtype)} instead.")
     return _op("ldl_solve", (LD, pivots, B), {"hermitian": True} if hermitian else None)
@@ -627,7 +627,6 @@ def ormqr(input: Tensor, tau: Tensor, other: Tensor, left=True, transpose=False)
     def check(ok, message):
         if not ok:
             raise errors.InvalidArgumentError("torch.ormqr: " + message)
-
 
     check(input.ndim >= 2, "input must have at least 2 dimensions.")
     check(other.ndim >= 2, "other must have at least 2 dimensions.")

@@ -1837,7 +1837,7 @@ class Tensor:
     def cross(self, other, dim=None):
         """The cross product of 3-vectors along ``dim`` (the first of size 3 by default), as ``torch.linalg.cross``."""
         if _dtypes_differ(self, other):
-            raise errors.InvalidArgumentError(f"expected scalar type {_TENSOR_TYPE_NAMES[self._dtype]} but found {_TENSOR_TYPE_NAMES[other._dtype]}")
+            raise _scalar_type_error(self._dtype, other._dtype)
         dim = next(d for d, n in enumerate(self.shape) if n == 3) if dim is None else _wrap_dim(dim, self.ndim)
         lead = (slice(None),) * dim
         a = [self[lead + (k,)] for k in range(3)]
@@ -2773,6 +2773,11 @@ def _dtypes_differ(*tensors):
     return not _amp.state.active and all(d is not None for d in dtypes) and any(d != dtypes[0] for d in dtypes[1:])
 
 
+def _scalar_type_error(expected, found):
+    """PyTorch's kernels' refusal of an operand of another dtype than the one they compute in."""
+    return errors.InvalidArgumentError(f"expected scalar type {_TENSOR_TYPE_NAMES[expected]} but found {_TENSOR_TYPE_NAMES[found]}")
+
+
 def _refuse_addmm_dtypes(self, mat1, mat2):
     """addmm's and addbmm's refusals, in PyTorch's order: self against mat2 first, then mat1 against mat2."""
     for first, name in ((self, "self"), (mat1, "mat1")):
@@ -3582,7 +3587,7 @@ def cdist(x1, x2, p=2.0):
     if p < 0:
         raise errors.InvalidArgumentError("cdist only supports non-negative p values")
     if _dtypes_differ(x1, x2):
-        raise errors.InvalidArgumentError(f"expected scalar type {_TENSOR_TYPE_NAMES[x1._dtype]} but found {_TENSOR_TYPE_NAMES[x2._dtype]}")
+        raise _scalar_type_error(x1._dtype, x2._dtype)
     return (x1.unsqueeze(-2) - x2.unsqueeze(-3)).norm(p, dim=-1)
 
 
@@ -3653,7 +3658,7 @@ def _check_einsum_dtypes(explicit, operands):
         right, right_dtype = set(subscripts[k]), operands[k]._dtype
         needed = set(output).union(*subscripts[k + 1:])
         if dtype != right_dtype and (left | right) - needed:
-            raise errors.InvalidArgumentError(f"expected scalar type {_TENSOR_TYPE_NAMES[dtype]} but found {_TENSOR_TYPE_NAMES[right_dtype]}")
+            raise _scalar_type_error(dtype, right_dtype)
         left, dtype = (left | right) & needed, promote(dtype, right_dtype)
 
 

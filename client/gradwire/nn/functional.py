@@ -21,7 +21,8 @@ from ..amp.autocast_mode import autocast_op
 from ..amp import autocast_mode as _amp
 from ..shapes import promote
 from ..tensor import (
-    _CPP_TYPE_NAMES, _TENSOR_TYPE_NAMES, Size, Tensor, _dtypes_differ, _op, _op_into, _refuse_addmm_dtypes, _wrap_dim, bfloat16, cat,
+    _CPP_TYPE_NAMES, _TENSOR_TYPE_NAMES, Size, Tensor, _dtypes_differ, _op, _op_into, _refuse_addmm_dtypes, _scalar_type_error, _wrap_dim,
+    bfloat16, cat,
     float16, float32, overflow_error, stack, where,
 )
 
@@ -192,11 +193,11 @@ def _check_conv_dtypes(input, weight, bias=None, bias_words="conv"):
     """PyTorch's refusals of a convolution's two dtypes: weight against input, then bias against input (``bias_words``
     "conv" its convolutions' words, "scalar" the kernel's, None: a transposed 1-D or 2-D one's bias is promoted)."""
     if _dtypes_differ(input, weight):
-        raise errors.InvalidArgumentError(f"expected scalar type {_TENSOR_TYPE_NAMES[input._dtype]} but found {_TENSOR_TYPE_NAMES[weight._dtype]}")
+        raise _scalar_type_error(input._dtype, weight._dtype)
     if bias is not None and bias_words is not None and _dtypes_differ(input, bias):
-        raise errors.InvalidArgumentError(f"Input type ({_CPP_TYPE_NAMES[input._dtype]}) and bias type ({_CPP_TYPE_NAMES[bias._dtype]}) should be the same"
-                                          if bias_words == "conv" else
-                                          f"expected scalar type {_TENSOR_TYPE_NAMES[input._dtype]} but found {_TENSOR_TYPE_NAMES[bias._dtype]}")
+        if bias_words != "conv":
+            raise _scalar_type_error(input._dtype, bias._dtype)
+        raise errors.InvalidArgumentError(f"Input type ({_CPP_TYPE_NAMES[input._dtype]}) and bias type ({_CPP_TYPE_NAMES[bias._dtype]}) should be the same")
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -995,7 +996,7 @@ def _check_norm_dtypes(input, *params):
         return True
     for p in given[1:]:
         if p._dtype != input._dtype:
-            raise errors.InvalidArgumentError(f"expected scalar type {_TENSOR_TYPE_NAMES[input._dtype]} but found {_TENSOR_TYPE_NAMES[p._dtype]}")
+            raise _scalar_type_error(input._dtype, p._dtype)
     return False
 
 
@@ -1258,7 +1259,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     if weight is None:
         return _op("nll_loss", (input, target), _given(reduction=(reduction, "mean"), ignore_index=(int(ignore_index), -100)))
     if isinstance(weight, Tensor) and _dtypes_differ(input, weight):  # (PyTorch's kernel takes one dtype)
-        raise errors.InvalidArgumentError(f"expected scalar type {_TENSOR_TYPE_NAMES[input._dtype]} but found {_TENSOR_TYPE_NAMES[weight._dtype]}")
+        raise _scalar_type_error(input._dtype, weight._dtype)
     class_dim = 1 if input.ndim > 1 else 0
     weight = _class_weight(weight, input, class_dim).reshape(-1)
     kept = target != ignore_index
