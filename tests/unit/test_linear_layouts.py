@@ -1,4 +1,5 @@
-"""linear computes small batches as (weight @ x.T).T (a faster BLAS kernel) and large ones as x @ weight.T.
+"""linear computes small batches as (weight @ x.T).T (a faster BLAS kernel) and large ones as x @ weight.T; a
+product over a contracted dim of size 1 (an outer product) is a broadcast multiply on NumPy.
 
 Each case runs a linear layer, then one op on its output, then a loss, in the engine and in torch,
 and compares the values and the gradients of x, weight and bias, at both batch paths. The output is
@@ -66,3 +67,40 @@ def test_a_view_of_a_linear_output_shares_its_memory_as_in_torch(engine, batch):
     with torch.no_grad():
         expected.view(-1).add_(1.0)
     np.testing.assert_array_equal(h.numpy(), expected.numpy())  # 3.0 everywhere, not 2.0
+
+
+def _outer_cases():
+    """(name, op, arrays): products whose contracted dim has size 1, with zeros against negatives, so that a -0.0
+    product shows (torch's mm of two matrices keeps it; its matrix-vector products and bmm read 0.0)."""
+    x1 = np.array([[-1.5, 0.0, 2.0]], np.float32)  # batch 1
+    w = np.array([[0.0, -2.0, 1.0], [3.0, 0.0, -0.5]], np.float32)
+    col = np.array([[-1.0], [0.0], [2.0]], np.float32)  # in_features 1
+    w1 = np.array([[0.0], [-4.0]], np.float32)
+    row = np.array([[0.0, -3.0]], np.float32)
+    batched = np.array([[[-1.0], [2.0]], [[0.5], [-0.0]]], np.float32), np.array([[[0.0, 1.0]], [[-2.0, 0.0]]], np.float32)
+    return [
+        ("linear at batch 1", "linear", (x1, w)),
+        ("linear with one input feature", "linear", (col, w1)),
+        ("linear at batch 1 with one output", "linear", (x1, w[:1])),
+        ("matmul (n, 1) @ (1, m)", "matmul", (col, row)),
+        ("matmul (1, 1) @ (1, m)", "matmul", (col[:1], row)),
+        ("matmul (n, 1) @ (1, 1)", "matmul", (col, row[:, :1])),
+        ("batched matmul (b, n, 1) @ (b, 1, m)", "matmul", batched),
+        ("batched matmul (b, n, 1) @ (1, m)", "matmul", (batched[0], row)),
+        ("batched matmul (b, n, 1) @ (1, 1)", "matmul", (batched[0], row[:, :1])),
+    ]
+
+
+@pytest.mark.parametrize("name, op, arrays", _outer_cases(), ids=[case[0] for case in _outer_cases()])
+def test_outer_products_match_torch_to_the_sign_of_zero(engine, name, op, arrays):
+    mine = [engine.tensor(a, requires_grad=True) for a in arrays]
+    ref = [to_torch(a, requires_grad=True) for a in arrays]
+    ours = engine.apply(op, *mine)
+    theirs = (F.linear if op == "linear" else torch.matmul)(*ref)
+    g = np.where(np.arange(ours.numel()).reshape(ours.shape) % 2 == 0, -1.0, 0.0).astype(np.float32)  # zeros too
+    ours.backward(engine.tensor(g))
+    theirs.backward(torch.from_numpy(g))
+    for got, expected, what in [(ours, theirs, "output")] + [(m.grad, r.grad, f"d/d{i}") for i, (m, r) in enumerate(zip(mine, ref))]:
+        got, expected = got.numpy(), expected.detach().numpy()
+        np.testing.assert_array_equal(got, expected, err_msg=f"{name}: {what}")
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(expected), err_msg=f"{name}: {what}, signs of zero")

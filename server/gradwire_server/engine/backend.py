@@ -64,6 +64,20 @@ def axpy(xp, a, x, y):
     return y
 
 
+def matmul(xp, a, b):
+    """``a @ b``. On NumPy, a product over a contracted dim of size 1 (an outer product: linear's weight gradient at
+    batch 1, a ``Linear(1, n)``'s forward, a ``Linear(n, 1)``'s input gradient) is a broadcast multiply: NumPy's
+    matmul takes a loop of its own there, four times slower. Zeros signed as PyTorch's CPU kernels sign them: its mm
+    of a matrix by a matrix keeps a -0.0 product; a matrix-vector product and a bmm sum it into 0.0."""
+    if (xp is not numpy or a.ndim < 2 or b.ndim < 2 or a.shape[-1] != 1 or b.shape[-2] != 1 or a.dtype != b.dtype
+            or a.dtype.kind != "f" or (b.ndim > 2 and a.shape[:-2] != b.shape[:-2])):
+        return a @ b
+    out = numpy.multiply(a, b)  # a's leading dims fold into mm's rows when b is a matrix, as in PyTorch's matmul
+    if b.ndim > 2 or b.shape[-1] == 1 or out.size == b.shape[-1]:
+        out += 0.0
+    return out
+
+
 def add_at(xp, out, where, values):
     """``xp.add.at(out, where, values)``: repeated positions accumulate. CuPy's takes no complex arrays, so
     there the real and imaginary parts are added apart, through views of ``out``."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 
-from .backend import add_at, as_strided, host_loops
+from .backend import add_at, as_strided, host_loops, matmul
 from .dtypes import torch_name
 from .errors import NoDerivative
 
@@ -29,9 +29,9 @@ def linear(xp, x, weight, bias=None):
         # (weight @ x.T).T: at small batch OpenBLAS's kernel for this product is faster than its
         # transposed-operand one that x @ weight.T takes. Copied back to C order (a few us): a
         # user's view of the output must share its memory, as PyTorch's does.
-        out = xp.ascontiguousarray((weight @ x.T).T)
+        out = xp.ascontiguousarray(matmul(xp, weight, x.T).T)
     else:
-        out = x @ weight.T
+        out = matmul(xp, x, weight.T)
     if bias is not None:
         try:
             out += bias
@@ -68,9 +68,9 @@ def linear_grad(xp, g, ans, x, weight, bias=None, *, argnum):
     if argnum == 0:
         # the gradient of an F-ordered activation F-ordered too: the elementwise VJPs before it
         # (relu's g * (ans > 0)) then read two arrays of one layout
-        return (weight.T @ g.T).T if g.ndim == 2 and g.flags.f_contiguous and not g.flags.c_contiguous else g @ weight
+        return matmul(xp, weight.T, g.T).T if g.ndim == 2 and g.flags.f_contiguous and not g.flags.c_contiguous else matmul(xp, g, weight)
     if argnum == 1:
-        return g.reshape(-1, g.shape[-1]).T @ x.reshape(-1, x.shape[-1]) if g.ndim != 1 else xp.outer(g, x)
+        return matmul(xp, g.reshape(-1, g.shape[-1]).T, x.reshape(-1, x.shape[-1])) if g.ndim != 1 else xp.outer(g, x)
     return g  # the walk sums it over the batch dims
 
 

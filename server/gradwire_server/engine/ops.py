@@ -1168,7 +1168,7 @@ defop("cummax", _cumulative_extreme("maximum"), "CummaxBackward0")  # (values, i
 defop("cummin", _cumulative_extreme("minimum"), "CumminBackward0")  # (values, indices)
 defop("topk", _topk, "TopkBackward0")  # (values, indices)
 defop("mode", _mode, "ModeBackward0")  # (values, indices)
-defop("matmul", lambda xp, x, y: x @ y, _matmul_node, 2)
+defop("matmul", backend.matmul, _matmul_node, 2)
 defop("inv", linalg.inv, "LinalgInvExBackward0")
 defop("det", linalg.det, "LinalgDetBackward0")
 defop("slogdet", linalg.slogdet, "LinalgSlogdetBackward0")  # (sign, log|det A|): one node for both

@@ -83,9 +83,9 @@ def _matmul_grads(xp, g, x, y, argnum):
     if x.ndim == 1:
         g = xp.expand_dims(g, -2)
     if argnum == 0:
-        gx = g @ (y[:, None] if y.ndim == 1 else y).swapaxes(-1, -2)
+        gx = backend.matmul(xp, g, (y[:, None] if y.ndim == 1 else y).swapaxes(-1, -2))
         return gx.squeeze(-2) if x.ndim == 1 else gx
-    gy = (x[None, :] if x.ndim == 1 else x).swapaxes(-1, -2) @ g
+    gy = backend.matmul(xp, (x[None, :] if x.ndim == 1 else x).swapaxes(-1, -2), g)
     return gy.squeeze(-1) if y.ndim == 1 else gy
 
 
