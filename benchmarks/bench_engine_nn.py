@@ -1,7 +1,7 @@
 """The engine's nn form against PyTorch CPU, in process, one thread: what the server runs for nn models.
 
 Per-op timings (relu, cross_entropy, linear forward and forward+backward with PyTorch's (out, in)
-weights) and whole training steps: linear layers through ``engine.apply("linear", x, w, b)``, relu,
+weights, an embedding's forward+backward) and whole training steps: linear layers through ``engine.apply("linear", x, w, b)``, relu,
 cross_entropy, backward and the server's ``Optimizer`` (SGD, or Adam with ``OPTS="sgd adam"``),
 against nn.Linear, F.cross_entropy and torch.optim; the digits example's MLP and CNN with Adam.
 
@@ -193,6 +193,22 @@ def micro():
             xg_t.grad = w_t.grad = b_t.grad = None
 
         timed[f"linear fwd+bwd ({n},{n_in})x({n_out},{n_in})"] = timeit({"engine": linear_engine, "torch": linear_torch}, inner=inner)
+
+    # an embedding's forward and backward: a batch of 64 sequences of 50 tokens from a 10,000-word table of width 128
+    table = rng.standard_normal((10_000, 128), dtype=np.float32)
+    tokens = rng.integers(0, 10_000, (64, 50))
+    table_e, table_t = engine.tensor(table, requires_grad=True), torch.tensor(table, requires_grad=True)
+    tokens_e, tokens_t = engine.tensor(tokens), torch.from_numpy(tokens)
+
+    def embedding_engine():
+        engine.apply("embedding", tokens_e, table_e).sum().backward()
+        table_e.grad = None
+
+    def embedding_torch():
+        F.embedding(tokens_t, table_t).sum().backward()
+        table_t.grad = None
+
+    timed["embedding fwd+bwd (64,50) of (10000,128)"] = timeit({"engine": embedding_engine, "torch": embedding_torch}, inner=10)
     return timed
 
 

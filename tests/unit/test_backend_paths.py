@@ -93,6 +93,31 @@ def test_embeddings_gradient_of_a_complex_weight_where_add_at_refuses_complex():
     np.testing.assert_array_equal(ours, expected)
     assert ours[2].tolist() == (g[0, 1] + g[1, 0]).tolist() and not ours[3].any()  # a repeated row adds; the padding row none
 
+@pytest.mark.parametrize("index_dtype", [np.int64, np.int32, np.uint8])
+@pytest.mark.parametrize("row_shape", [(3,), (2, 4)])
+def test_add_at_of_whole_rows_sums_as_numpys_add_at(index_dtype, row_shape):
+    """Rows picked by one index array go through flat element indices on NumPy: the same sums to the bit, repeated and
+    (signed) negative rows included."""
+    rng = np.random.default_rng(2)
+    rows = np.array([4, 0, 4, -1, 2, 4, -5] if index_dtype != np.uint8 else [4, 0, 4, 1, 2, 4, 0]).astype(index_dtype)
+    out = rng.standard_normal((5,) + row_shape).astype(np.float32)
+    values = rng.standard_normal(rows.shape + row_shape).astype(np.float32) * 1e3  # big against small: order shows
+    expected = out.copy()
+    np.add.at(expected, rows.astype(np.int64), values)
+    for where in (rows, (rows,)):
+        ours = out.copy()
+        backend.add_at(np, ours, where, values)
+        np.testing.assert_array_equal(ours, expected)
+
+
+def test_add_at_of_rows_out_of_range_raises_numpys_index_error():
+    out = np.zeros((3, 2))
+    for bad in (3, -4):
+        with pytest.raises(IndexError, match=f"index {bad} is out of bounds for axis 0 with size 3"):
+            backend.add_at(np, out, np.array([0, bad]), np.ones((2, 2)))
+    assert not out.any()
+
+
 @pytest.mark.parametrize("name", ["maximum", "minimum", "multiply", "add"])
 def test_reduce_at_is_numpys_in_float64_on_another_module(name):
     rng = np.random.default_rng(1)
