@@ -1179,6 +1179,7 @@ class _NoRules:
 
     saves = "all"
     variadic = False
+    shared = None
 
     @staticmethod
     def for_input(argnum):

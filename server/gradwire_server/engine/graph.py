@@ -194,6 +194,7 @@ class Node:
             # is g * conj(f'(z)): the rule's answer to conj(g), conjugated (a real input then takes its real part)
             grad, conjugated = grad.conj(), True
         grads = []
+        shared = rules.shared
         for argnum, edge in enumerate(self.edges):
             if edge is None:
                 grads.append(None)
@@ -203,7 +204,11 @@ class Node:
                 raise NoDerivative(
                     f"the derivative of '{self.op}' with respect to input {argnum} is not implemented"
                 )
-            if rules.variadic:
+            if shared is not None:
+                if callable(shared):  # (the first rule that runs computes it; the others reuse it)
+                    shared = (shared(xp, *inputs, **params),)
+                grads.append(input_rule(xp, grad, ans, *inputs, argnum=argnum, shared=shared[0], **params))
+            elif rules.variadic:
                 grads.append(input_rule(xp, grad, ans, *inputs, argnum=argnum, **params))
             else:
                 grads.append(input_rule(xp, grad, ans, *inputs, **params))

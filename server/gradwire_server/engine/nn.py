@@ -684,11 +684,17 @@ def layer_norm(xp, x, weight=None, bias=None, normalized_shape=(), eps=1e-5):
     return y.astype(x.dtype, copy=False)
 
 
-def layer_norm_grad(xp, g, ans, x, weight=None, bias=None, *, argnum, normalized_shape=(), eps=1e-5):
-    """The VJP of ``layer_norm`` for x (0), weight (1) or bias (2); the walk sums weight's and bias's over the batch."""
+def layer_norm_shared(xp, x, weight=None, bias=None, *, normalized_shape=(), eps=1e-5):
+    """What x's rule and weight's share: (x normalised, 1/std, the normalised axes)."""
+    return _normalized(xp, x, normalized_shape, eps)
+
+
+def layer_norm_grad(xp, g, ans, x, weight=None, bias=None, *, argnum, shared=None, normalized_shape=(), eps=1e-5):
+    """The VJP of ``layer_norm`` for x (0), weight (1) or bias (2); the walk sums weight's and bias's over the batch.
+    ``shared``: ``layer_norm_shared``'s value, computed here where not given."""
     if argnum == 2:
         return g
-    xhat, rstd, axes = _normalized(xp, x, normalized_shape, eps)
+    xhat, rstd, axes = shared or _normalized(xp, x, normalized_shape, eps)
     if argnum == 1:
         return g * xhat
     gy = g * weight if weight is not None else g
@@ -748,8 +754,20 @@ def batch_norm(xp, *inputs, training=False, has_stats=False, affine=False, momen
     return y
 
 
-def batch_norm_grad(xp, g, ans, *inputs, argnum, training=False, has_stats=False, affine=False, momentum=0.1, eps=1e-5):
-    """The VJP of ``batch_norm`` for x, weight and bias (per channel, summed here); none for the running statistics."""
+def batch_norm_shared(xp, *inputs, training=False, has_stats=False, affine=False, momentum=0.1, eps=1e-5):
+    """What x's rule and weight's share: (x normalised, 1/std per channel), by the batch's statistics when training,
+    else by the running ones."""
+    x, running_mean, running_var, _, _ = _batch_norm_parts(inputs, has_stats, affine)
+    if training:
+        xhat, rstd, _, _ = _batch_statistics(xp, x, eps)
+        return xhat, rstd
+    rstd = 1 / xp.sqrt(_channels(xp, x, running_var) + eps)
+    return (x - _channels(xp, x, running_mean)) * rstd, rstd
+
+
+def batch_norm_grad(xp, g, ans, *inputs, argnum, shared=None, training=False, has_stats=False, affine=False, momentum=0.1, eps=1e-5):
+    """The VJP of ``batch_norm`` for x, weight and bias (per channel, summed here); none for the running statistics.
+    ``shared``: ``batch_norm_shared``'s value, computed here where not given."""
     x, running_mean, running_var, weight, bias = _batch_norm_parts(inputs, has_stats, affine)
     axes = (0,) + tuple(range(2, x.ndim))
     role = ("x", "running_mean", "running_var", "weight", "bias")[argnum + (0 if has_stats or argnum == 0 else 2)]
@@ -758,11 +776,7 @@ def batch_norm_grad(xp, g, ans, *inputs, argnum, training=False, has_stats=False
     if role.startswith("running"):
         raise NoDerivative(f"the derivative for '{role}' is not implemented.")
     batch = training
-    if batch:
-        xhat, rstd, _, _ = _batch_statistics(xp, x, eps)
-    else:
-        rstd = 1 / xp.sqrt(_channels(xp, x, running_var) + eps)
-        xhat = (x - _channels(xp, x, running_mean)) * rstd
+    xhat, rstd = shared or batch_norm_shared(xp, *inputs, training=training, has_stats=has_stats, affine=affine, eps=eps)
     if role == "weight":
         return (g * xhat).sum(axis=axes)
     gy = g * _channels(xp, x, weight) if weight is not None else g

@@ -35,6 +35,9 @@ class VJP(NamedTuple):
     outputs: int = 1
     # a holomorphic op whose rules, written for real numbers, serve complex ones conjugated (``Node.input_grads``)
     conjugated: bool = False
+    # what every input's rule needs, computed once per pass through the node: ``shared(xp, *inputs, **params)``,
+    # whose value each rule takes as ``shared=`` (layer_norm's normalised input and its 1/std, for x's rule and weight's)
+    shared: Optional[Callable] = None
 
     def for_input(self, argnum) -> Optional[Callable]:
         if self.variadic:
@@ -51,8 +54,8 @@ NON_DIFFERENTIABLE = {"bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",
                       "signbit", "gcd", "lcm", "view_dtype", "bessel_j0", "bessel_j1", *ops.SPECIAL_UNARY, *ops.SPECIAL_POLYNOMIALS}
 
 
-def defvjp(op, *rules, saves="all", variadic=False, reads=None, outputs=1):
-    VJPS[op] = VJP(rules, saves, variadic, reads, outputs)
+def defvjp(op, *rules, saves="all", variadic=False, reads=None, outputs=1, shared=None):
+    VJPS[op] = VJP(rules, saves, variadic, reads, outputs, shared=shared)
 
 
 def _no_derivative(words):
@@ -616,8 +619,8 @@ defvjp("max_pool2d", nn.max_pool2d_grad, saves="all")  # x and the maxima: the g
 defvjp("embedding", None, nn.embedding_grad, saves="inputs")  # indices are integers: no gradient
 defvjp("im2col", nn.im2col_grad, saves=None)  # linear: each is the other's adjoint, and needs only x's shape
 defvjp("col2im", nn.col2im_grad, saves=None)
-defvjp("layer_norm", nn.layer_norm_grad, saves="inputs", variadic=True)
-defvjp("batch_norm", nn.batch_norm_grad, saves="inputs", variadic=True)  # None for the running statistics
+defvjp("layer_norm", nn.layer_norm_grad, saves="inputs", variadic=True, shared=nn.layer_norm_shared)
+defvjp("batch_norm", nn.batch_norm_grad, saves="inputs", variadic=True, shared=nn.batch_norm_shared)  # None for the running statistics
 defvjp("dropout", nn.dropout_grad, None, saves="inputs")  # the samples are data, never differentiated
 defvjp("nll_loss", nn.nll_loss_grad, None, saves="inputs")
 defvjp("cross_entropy", nn.cross_entropy_grad, None, saves="inputs")
