@@ -1,7 +1,7 @@
 """The engine's nn form against PyTorch CPU, in process, one thread: what the server runs for nn models.
 
 Per-op timings (relu, cross_entropy, linear forward and forward+backward with PyTorch's (out, in)
-weights, an embedding's forward+backward) and whole training steps: linear layers through ``engine.apply("linear", x, w, b)``, relu,
+weights, an embedding's, activations' and norms' forward+backward) and whole training steps: linear layers through ``engine.apply("linear", x, w, b)``, relu,
 cross_entropy, backward and the server's ``Optimizer`` (SGD, or Adam with ``OPTS="sgd adam"``),
 against nn.Linear, F.cross_entropy and torch.optim; the digits example's MLP and CNN with Adam.
 
@@ -209,6 +209,37 @@ def micro():
         table_t.grad = None
 
     timed["embedding fwd+bwd (64,50) of (10000,128)"] = timeit({"engine": embedding_engine, "torch": embedding_torch}, inner=10)
+
+    # activations and norms of a transformer block's size (64 x 128 tokens x 256 features) and a CNN's, forward + backward
+    h = rng.standard_normal((64, 128, 256), dtype=np.float32)
+    image = rng.standard_normal((64, 32, 16, 16), dtype=np.float32)
+    affine = [rng.standard_normal(n, dtype=np.float32) for n in (256, 256, 32, 32)]
+    cases = {
+        "sigmoid": (h, lambda e, x, p: e.apply("sigmoid", x), lambda x, p: torch.sigmoid(x)),
+        "silu": (h, lambda e, x, p: e.apply("silu", x), lambda x, p: F.silu(x)),
+        "gelu": (h, lambda e, x, p: e.apply("gelu", x), lambda x, p: F.gelu(x)),
+        "softmax(-1)": (h, lambda e, x, p: e.apply("softmax", x, dim=-1), lambda x, p: F.softmax(x, -1)),
+        "layer_norm": (h, lambda e, x, p: e.apply("layer_norm", x, p[0], p[1], normalized_shape=(256,)),
+                       lambda x, p: F.layer_norm(x, (256,), p[0], p[1])),
+        "batch_norm (training)": (image, lambda e, x, p: e.apply("batch_norm", x, p[2], p[3], training=True, affine=True),
+                                  lambda x, p: F.batch_norm(x, None, None, p[2], p[3], training=True)),
+    }
+    for name, (data, ours, theirs) in cases.items():
+        x_e, x_t = engine.tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
+        p_e = [engine.tensor(a, requires_grad=True) for a in affine]
+        p_t = [torch.tensor(a, requires_grad=True) for a in affine]
+
+        def run_engine(ours=ours, x_e=x_e, p_e=p_e):
+            ours(engine, x_e, p_e).sum().backward()
+            for leaf in [x_e, *p_e]:
+                leaf.grad = None
+
+        def run_torch(theirs=theirs, x_t=x_t, p_t=p_t):
+            theirs(x_t, p_t).sum().backward()
+            for leaf in [x_t, *p_t]:
+                leaf.grad = None
+
+        timed[f"{name} fwd+bwd {tuple(data.shape)}"] = timeit({"engine": run_engine, "torch": run_torch}, repeats=5, inner=2)
     return timed
 
 
