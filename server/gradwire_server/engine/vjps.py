@@ -482,7 +482,7 @@ defvjp("log1p", lambda xp, g, ans, x: g / (1 + x), saves="inputs")
 defvjp("expm1", lambda xp, g, ans, x: g * (ans + 1), saves="ans")
 defvjp("leaky_relu", lambda xp, g, ans, x, negative_slope=0.01: xp.where(x > 0, g, g * negative_slope), saves="inputs")
 defvjp("silu", _silu_grad, saves="inputs")
-defvjp("gelu", ops.gelu_grad, saves="inputs")
+defvjp("gelu", ops.gelu_grad)  # its answer too: the backward reads the CDF from it
 defvjp("softplus", lambda xp, g, ans, x, beta=1.0, threshold=20.0: xp.where(x * beta > threshold, g, g * ops._sigmoid(xp, x * beta)), saves="inputs")
 defvjp("elu", lambda xp, g, ans, x, alpha=1.0: xp.where(x > 0, g, g * alpha * xp.exp(xp.minimum(x, 0))), saves="inputs")
 defvjp("tril", lambda xp, g, ans, x, diagonal=0: xp.tril(g, diagonal), saves=None)
