@@ -1168,3 +1168,17 @@ def test_ties_and_kinks_follow_torch(engine, name, f):
     t_grads = torch.autograd.grad(t_out, [tx, ty], grad_outputs=torch.from_numpy(cotangent))
     for k, (g, t) in enumerate(zip(grads, t_grads)):
         assert_close(g, t, what=f"{name}: d/d input {k}")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gelus_gradient_at_zero_infinities_nan_and_the_tails_is_torchs(engine, dtype):
+    """gelu's backward divides the CDF out of its forward's answer: at 0, +-inf and NaN it takes the CDF's own value
+    (the gradient at +-inf is NaN all the same, inf times a density of 0, as torch's), and in the tails (an answer near
+    underflow) it keeps torch's gradient."""
+    values = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-30, 1e-40, -3.0, -8.0, 2.5, 9.0], dtype)
+    x = engine.tensor(values, requires_grad=True)
+    engine.apply("gelu", x).backward(engine.tensor(np.ones_like(values)))
+    t = torch.tensor(values, requires_grad=True)
+    torch.nn.functional.gelu(t).backward(torch.ones_like(t))
+    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-5, atol=1e-12, equal_nan=True)
+    assert x.grad.numpy()[:2].tolist() == [0.5, 0.5]
