@@ -887,8 +887,10 @@ def cross_entropy(xp, scores, target, reduction="mean", ignore_index=-100):
 
 def cross_entropy_grad(xp, g, ans, scores, target, reduction="mean", ignore_index=-100):
     cdim, valid, safe = _targets(xp, scores, target, ignore_index, "cross_entropy", check=False)
-    probs = _log_softmax(xp, scores, cdim)
+    # softmax as exp(shifted) over its sum: one exp an element (exp of the log-softmax would take two)
+    probs = scores - scores.max(axis=cdim, keepdims=True)
     xp.exp(probs, out=probs)
+    probs /= probs.sum(axis=cdim, keepdims=True)
     scale = _loss_grad_scale(xp, g, valid, reduction, cdim, scores.dtype, target.size)
     if scores.ndim == 2 and valid is None:  # (probs - one_hot) * scale, without forming the one-hot matrix
         probs[xp.arange(scores.shape[0]), target] -= 1
