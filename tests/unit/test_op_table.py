@@ -1182,3 +1182,19 @@ def test_gelus_gradient_at_zero_infinities_nan_and_the_tails_is_torchs(engine, d
     torch.nn.functional.gelu(t).backward(torch.ones_like(t))
     np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-5, atol=1e-12, equal_nan=True)
     assert x.grad.numpy()[:2].tolist() == [0.5, 0.5]
+
+
+@pytest.mark.parametrize("slope", [0.01, 0.2, 1.0, 1.5, 0.0, -0.3])
+def test_leaky_relu_and_its_gradient_are_torchs_to_the_bit(engine, slope):
+    """For a slope in (0, 1] the engine takes the larger of x and slope * x (no select): the same values as torch's
+    select by sign, zeros' signs, infinities and NaN included; other slopes select."""
+    values = np.array([3.0, -2.0, 0.0, -0.0, np.inf, -np.inf, np.nan, 1e-45, -1e-45, 0.5], np.float32)
+    x = engine.tensor(values, requires_grad=True)
+    y = engine.apply("leaky_relu", x, negative_slope=slope)
+    y.backward(engine.tensor(np.array([1.0, -1.0, -0.0, 2.0, 1.0, 1.0, 1.0, -3.0, 0.25, np.nan], np.float32)))
+    t = torch.tensor(values, requires_grad=True)
+    t_y = torch.nn.functional.leaky_relu(t, slope)
+    t_y.backward(torch.tensor([1.0, -1.0, -0.0, 2.0, 1.0, 1.0, 1.0, -3.0, 0.25, np.nan]))
+    for ours, theirs, what in ((y.numpy(), t_y.detach().numpy(), "output"), (x.grad.numpy(), t.grad.numpy(), "gradient")):
+        np.testing.assert_array_equal(ours, theirs, err_msg=what)
+        np.testing.assert_array_equal(np.signbit(ours), np.signbit(theirs), err_msg=f"{what}: signs")

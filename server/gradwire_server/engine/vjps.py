@@ -248,6 +248,12 @@ def _same(xp, g, ans, *xs, **params):
     return g
 
 
+def _leaky_relu_grad(xp, g, ans, x, negative_slope=0.01):
+    if 0 < negative_slope <= 1:  # g times 1 where x > 0, else the slope: that factor as a maximum, not a select
+        return g * xp.maximum(x > 0, g.dtype.type(negative_slope))
+    return xp.where(x > 0, g, g * negative_slope)
+
+
 def _silu_grad(xp, g, ans, x):
     s = ops._sigmoid(xp, x)
     return g * s * (1 + x * (1 - s))
@@ -480,7 +486,7 @@ defvjp("sigmoid", lambda xp, g, ans, x: g * ans * (1 - ans), saves="ans")
 defvjp("relu", lambda xp, g, ans, x: g * ~(ans <= 0), saves="ans")
 defvjp("log1p", lambda xp, g, ans, x: g / (1 + x), saves="inputs")
 defvjp("expm1", lambda xp, g, ans, x: g * (ans + 1), saves="ans")
-defvjp("leaky_relu", lambda xp, g, ans, x, negative_slope=0.01: xp.where(x > 0, g, g * negative_slope), saves="inputs")
+defvjp("leaky_relu", _leaky_relu_grad, saves="inputs")
 defvjp("silu", _silu_grad, saves="inputs")
 defvjp("gelu", ops.gelu_grad)  # its answer too: the backward reads the CDF from it
 defvjp("softplus", lambda xp, g, ans, x, beta=1.0, threshold=20.0: xp.where(x * beta > threshold, g, g * ops._sigmoid(xp, x * beta)), saves="inputs")
