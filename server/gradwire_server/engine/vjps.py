@@ -255,7 +255,7 @@ def _leaky_relu_grad(xp, g, ans, x, negative_slope=0.01):
 
 
 def _silu_grad(xp, g, ans, x):
-    s = ops._sigmoid(xp, x)
+    s = nn.sigmoid(xp, x)
     return g * s * (1 + x * (1 - s))
 
 
@@ -489,7 +489,7 @@ defvjp("expm1", lambda xp, g, ans, x: g * (ans + 1), saves="ans")
 defvjp("leaky_relu", _leaky_relu_grad, saves="inputs")
 defvjp("silu", _silu_grad, saves="inputs")
 defvjp("gelu", ops.gelu_grad)  # its answer too: the backward reads the CDF from it
-defvjp("softplus", lambda xp, g, ans, x, beta=1.0, threshold=20.0: xp.where(x * beta > threshold, g, g * ops._sigmoid(xp, x * beta)), saves="inputs")
+defvjp("softplus", lambda xp, g, ans, x, beta=1.0, threshold=20.0: xp.where(x * beta > threshold, g, g * nn.sigmoid(xp, x * beta)), saves="inputs")
 defvjp("elu", lambda xp, g, ans, x, alpha=1.0: xp.where(x > 0, g, g * alpha * xp.exp(xp.minimum(x, 0))), saves="inputs")
 defvjp("tril", lambda xp, g, ans, x, diagonal=0: xp.tril(g, diagonal), saves=None)
 defvjp("triu", lambda xp, g, ans, x, diagonal=0: xp.triu(g, diagonal), saves=None)
