@@ -859,9 +859,15 @@ def nll_loss_grad(xp, g, ans, logp, target, reduction="mean", ignore_index=-100)
     return _one_hot(xp, safe, cdim, logp.shape[cdim], logp.ndim) * -scale
 
 
-def _log_softmax(xp, x, axis):
-    shifted = x - x.max(axis=axis, keepdims=True)
-    return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+def softmax(xp, x, dim):
+    """exp(x - max) over its sum along ``dim`` (cross_entropy's gradient takes it too)."""
+    e = xp.exp(x - x.max(axis=dim, keepdims=True))
+    return e / e.sum(axis=dim, keepdims=True)
+
+
+def log_softmax(xp, x, dim):
+    shifted = x - x.max(axis=dim, keepdims=True)
+    return shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
 
 
 def cross_entropy(xp, scores, target, reduction="mean", ignore_index=-100):
@@ -881,16 +887,13 @@ def cross_entropy(xp, scores, target, reduction="mean", ignore_index=-100):
         picked = shifted[xp.arange(scores.shape[0]), target]
         picked -= lse
         return _reduce_loss(xp, xp.negative(picked, out=picked), None, reduction, "cross_entropy")
-    logp = _log_softmax(xp, scores, cdim)
+    logp = log_softmax(xp, scores, cdim)
     return _reduce_loss(xp, _picked_loss(xp, logp, cdim, valid, safe), valid, reduction, "cross_entropy")
 
 
 def cross_entropy_grad(xp, g, ans, scores, target, reduction="mean", ignore_index=-100):
     cdim, valid, safe = _targets(xp, scores, target, ignore_index, "cross_entropy", check=False)
-    # softmax as exp(shifted) over its sum: one exp an element (exp of the log-softmax would take two)
-    probs = scores - scores.max(axis=cdim, keepdims=True)
-    xp.exp(probs, out=probs)
-    probs /= probs.sum(axis=cdim, keepdims=True)
+    probs = softmax(xp, scores, cdim)  # one exp an element (exp of the log-softmax would take two)
     scale = _loss_grad_scale(xp, g, valid, reduction, cdim, scores.dtype, target.size)
     if scores.ndim == 2 and valid is None:  # (probs - one_hot) * scale, without forming the one-hot matrix
         probs[xp.arange(scores.shape[0]), target] -= 1

@@ -38,16 +38,6 @@ def defop(name, forward, node, arity=1, broadcasts=False, view=False):
     OPS[name] = OpDef(name, forward, node, arity, broadcasts, view)
 
 
-def _softmax(xp, x, dim):
-    e = xp.exp(x - x.max(axis=dim, keepdims=True))
-    return e / e.sum(axis=dim, keepdims=True)
-
-
-def _log_softmax(xp, x, dim):
-    shifted = x - x.max(axis=dim, keepdims=True)
-    return shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
-
-
 def _reduce_with_index(which):
     def forward(xp, x, dim=None, keepdim=False):
         if dim is None:
@@ -1214,8 +1204,8 @@ defop("std", lambda xp, x, **params: xp.sqrt(_var(xp, x, **params)), "StdBackwar
 defop("gather", _gather, "GatherBackward0", 2)  # (x, index), dim a param
 defop("norm", vector_norm, "LinalgVectorNormBackward0")
 defop("masked_fill", _masked_fill, "MaskedFillBackward0", 2)  # (x, mask), value a number: a tensor value goes through where
-defop("softmax", _softmax, "SoftmaxBackward0")
-defop("log_softmax", _log_softmax, "LogSoftmaxBackward0")
+defop("softmax", nn.softmax, "SoftmaxBackward0")
+defop("log_softmax", nn.log_softmax, "LogSoftmaxBackward0")
 def _reshape(xp, x, shape):
     if sum(1 for n in shape if n == -1) > 1:
         raise ValueError("only one dimension can be inferred")
