@@ -89,10 +89,13 @@ globals().update(LEGACY_TYPES)  # gw.FloatTensor, gw.LongTensor, ...: PyTorch's 
 globals().update(LEGACY_FUNCTIONS)  # gw.range, gw.chain_matmul, ...: PyTorch's deprecated functions, with its warnings
 globals().update(nn.functional.TORCH_FUNCTIONS)  # gw.conv2d, gw.dropout(x, p, train), ...: torch's top-level functional ops
 from .factories import tensor  # noqa: E402 - after the submodule of that name: gw.tensor([1, 2]) is the factory, as torch.tensor
+# torch's dtypes (gw.float32 prints torch.float32), over the NumPy dtypes the SDK keeps inside (dtypes.py)
+from .dtypes import dtype  # noqa: E402
+float16, float32, float64, bfloat16, complex64, complex128, uint8, int8, int16, int32, int64, bool_ = (  # noqa: E402
+    dtypes.public(d) for d in (float16, float32, float64, bfloat16, complex64, complex128, uint8, int8, int16, int32, int64, bool_))
 # PyTorch's dtype aliases (torch.long, torch.float, ...), set last and kept out of __all__: they shadow builtins
 long, int, float, double, half, short, bool = int64, int32, float32, float64, float16, int16, bool_  # noqa: A001
 cfloat, cdouble = complex64, complex128
-from numpy import dtype  # noqa: E402 - torch.dtype: gradwire's dtypes are NumPy's (isinstance(gw.float32, gw.dtype))
 GradScaler = amp.GradScaler  # torch.GradScaler (torch.amp's)
 # torch.OutOfMemoryError: a server out of device memory, or past a quota, answers RESOURCE_EXHAUSTED
 OutOfMemoryError = ResourceExhaustedError

@@ -18,7 +18,9 @@ current = FLOAT32  # read as ``defaults.current`` at each use: set_default_dtype
 def get_default_dtype() -> np.dtype:
     """The dtype of a tensor made from Python floats, and the one integers become in true division, as
     ``torch.get_default_dtype`` (float32 until ``set_default_dtype``)."""
-    return current
+    from .dtypes import public  # (dtypes imports floats, as this module does; kept lazy as set_default_dtype's import)
+
+    return public(current)
 
 
 def set_default_dtype(d) -> None:

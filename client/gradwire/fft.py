@@ -211,7 +211,7 @@ def ihfft2(input, s=None, dim=(-2, -1), norm=None):
 def _frequencies(name, ks, n, d, dtype, requires_grad, session):
     dtype = defaults.current if dtype is None else as_dtype(dtype)
     if dtype.kind not in "fc":
-        raise errors.InvalidArgumentError(f"{name} requires a floating point or complex dtype, but got {dtype}")
+        raise errors.InvalidArgumentError(f"{name} requires a floating point or complex dtype")
     compute = np.dtype(np.float64) if dtype in (np.float64, np.complex128) else np.dtype(np.float32)
     values = np.asarray(ks, dtype=compute) * compute.type(1.0 / (n * d))  # as PyTorch's: arange, times 1 / (n d) in the dtype
     return resolve_session(session).tensor(values.astype(dtype), requires_grad=requires_grad)

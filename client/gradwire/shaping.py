@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from . import defaults, errors
+from . import defaults, dtypes, errors
 from .amp import autocast_mode as _amp
 from .grad_mode import is_grad_enabled, no_grad
 from .floats import is_floating, kind
@@ -523,7 +523,7 @@ def broadcast_shapes(*shapes):
 
 def promote_types(type1, type2):
     """The smallest dtype both ``type1`` and ``type2`` convert to without loss of kind, as ``torch.promote_types``."""
-    return promote(as_dtype(type1), as_dtype(type2))  # (float and complex meet as the complex of the wider precision; bfloat16 with float16: float32)
+    return dtypes.public(promote(as_dtype(type1), as_dtype(type2)))  # (float and complex meet as the complex of the wider precision; bfloat16 with float16: float32)
 
 
 def can_cast(from_, to):
@@ -535,6 +535,10 @@ def can_cast(from_, to):
 
 def result_type(tensor1, tensor2):
     """The dtype an elementwise op of the two (tensors or numbers) computes in, as ``torch.result_type``."""
+    return dtypes.public(_result_type(tensor1, tensor2))
+
+
+def _result_type(tensor1, tensor2):
     operands = [x for x in (tensor1, tensor2)]
     tensors = [x for x in operands if isinstance(x, Tensor)]
     for x in operands:

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import floats
 from .floats import is_floating, is_inexact
-from . import defaults, errors
+from . import defaults, dtypes, errors
 from .amp import autocast_mode as _amp
 from .grad_mode import is_grad_enabled, no_grad
 from . import printing
@@ -495,10 +495,11 @@ class Tensor:
         return Size(self._shape)
 
     @property
-    def dtype(self) -> np.dtype:
+    def dtype(self) -> dtypes.dtype:
+        """The dtype, as torch's (``torch.float32``; a sync point only when the client cannot infer it)."""
         if self._dtype is None:
             self._meta()
-        return self._dtype
+        return dtypes.public(self._dtype)
 
     @property
     def ndim(self) -> int:
@@ -946,7 +947,7 @@ class Tensor:
     def masked_fill(self, mask, value):
         """``value`` where the boolean ``mask`` (broadcast to this shape) holds, this tensor elsewhere."""
         if isinstance(mask, Tensor) and mask._dtype is not None and mask._dtype != bool_:
-            raise errors.InvalidArgumentError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask._dtype.name}")
+            raise errors.InvalidArgumentError(f"masked_fill_ only supports boolean masks, but got mask with dtype {_CPP_TYPE_NAMES[mask._dtype]}")
         if isinstance(value, Tensor):  # a 0-d tensor: its gradient flows too, as through where
             if value._shape is not None and value._shape != ():
                 raise errors.InvalidArgumentError(
@@ -1562,7 +1563,7 @@ class Tensor:
             source = self.clone() if is_grad_enabled() and (self._requires_grad or value._requires_grad) else self
             return self.copy_(source.masked_fill(mask, value))
         if isinstance(mask, Tensor) and mask._dtype is not None and mask._dtype != bool_:
-            raise errors.InvalidArgumentError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask._dtype.name}")
+            raise errors.InvalidArgumentError(f"masked_fill_ only supports boolean masks, but got mask with dtype {_CPP_TYPE_NAMES[mask._dtype]}")
         _check_fill(value, self._dtype)
         return _op_into("masked_fill", self, (mask,), {"value": value})
 
@@ -2727,9 +2728,8 @@ if bfloat16 is not None:
     Tensor.bfloat16 = _conversion("bfloat16", bfloat16)
 
 
-_TORCH_TYPE_NAMES = {float16: "Half", float32: "Float", float64: "Double", bfloat16: "BFloat16", complex64: "ComplexFloat",
-                     complex128: "ComplexDouble"}
-_TENSOR_TYPE_NAMES = {**_TORCH_TYPE_NAMES, int64: "Long", int32: "Int", int16: "Short", int8: "Char", uint8: "Byte", bool_: "Bool"}
+_TENSOR_TYPE_NAMES = dtypes.SCALAR_TYPE_NAMES  # torch's names of the scalar types ("Float", "Long"), as its messages say them
+_TORCH_TYPE_NAMES = {d: name for d, name in _TENSOR_TYPE_NAMES.items() if is_inexact(d)}  # of the floating and complex ones
 # the C++ names of the scalar types, as PyTorch's matmul message quotes them ("float != double")
 _CPP_TYPE_NAMES = {float16: "c10::Half", float32: "float", float64: "double", bfloat16: "c10::BFloat16", complex64: "c10::complex<float>",
                    complex128: "c10::complex<double>", int64: "long int", int32: "int", int16: "short int", int8: "signed char",

@@ -28,7 +28,7 @@ def assert_matches_torch(session, f, *arrays, rtol=1e-10, atol=1e-12, float32_fl
     total, t_total = 0.0, 0.0
     for k, (o, t) in enumerate(zip(outs, t_outs)):
         assert tuple(o.shape) == tuple(t.shape), f"output {k}: shape {tuple(o.shape)} != {tuple(t.shape)}"
-        assert str(o.dtype) == str(t.dtype).removeprefix("torch."), f"output {k}: dtype {o.dtype} != {t.dtype}"
+        assert str(o.dtype) == str(t.dtype), f"output {k}: dtype {o.dtype} != {t.dtype}"
         o_rtol, o_atol = rtol, atol
         if float32_floor is not None and t.dtype == torch.float32:
             o_rtol, o_atol = max(rtol, float32_floor[0]), max(atol, float32_floor[1])

@@ -190,7 +190,7 @@ def test_native_norm_is_torchs_on_the_sparse_tensor(shared, p):
     x, t = shared.tensor(NORM_INPUT, requires_grad=True), torch.tensor(NORM_INPUT, requires_grad=True)
     ours = gw.native_norm(x, p) if p is not None else gw.native_norm(x, None, [0, 1, 2], False, None)
     theirs = torch.native_norm(t.detach().to_sparse(), p) if p is not None else torch.native_norm(t.detach().to_sparse(), None, [0, 1, 2], False, None)
-    assert tuple(ours.shape) == tuple(theirs.shape) == () and str(ours.dtype) == "float64"
+    assert tuple(ours.shape) == tuple(theirs.shape) == () and str(ours.dtype) == "torch.float64"
     np.testing.assert_allclose(ours.item(), theirs.item(), rtol=1e-12)
     # torch has no derivative for it: gradwire's is the norm's, of the nonzero elements
     reference = torch.linalg.vector_norm(torch.where(t != 0, t, math.inf) if p is not None and p < 0 else t, 2 if p is None else p)

@@ -43,7 +43,7 @@ def _compare(session, f, *arrays, dtype=None, rtol=1e-9, atol=1e-10, grad=True):
     ours = [session.tensor(a if dtype is None else a.astype(dtype), requires_grad=grad) for a in arrays]
     theirs = [torch.tensor(a if dtype is None else a.astype(dtype), requires_grad=grad) for a in arrays]
     out, t_out = f(gw, *ours), f(torch, *theirs)
-    assert str(out.dtype) == str(t_out.dtype).removeprefix("torch."), f"dtype {out.dtype} != {t_out.dtype}"
+    assert str(out.dtype) == str(t_out.dtype), f"dtype {out.dtype} != {t_out.dtype}"
     assert tuple(out.shape) == tuple(t_out.shape)
     np.testing.assert_allclose(out.detach().resolve_conj().resolve_neg().numpy(), t_out.detach().resolve_conj().resolve_neg().numpy(),
                                rtol=rtol, atol=atol)
@@ -57,7 +57,7 @@ def _compare(session, f, *arrays, dtype=None, rtol=1e-9, atol=1e-10, grad=True):
     for k, (x, t) in enumerate(zip(ours, theirs)):
         assert (x.grad is None) == (t.grad is None), f"input {k}"
         if t.grad is not None:
-            assert str(x.grad.dtype) == str(t.grad.dtype).removeprefix("torch.")
+            assert str(x.grad.dtype) == str(t.grad.dtype)
             np.testing.assert_allclose(x.grad.numpy(), t.grad.resolve_conj().numpy(), rtol=rtol, atol=atol, err_msg=f"gradient of input {k}")
 
 
@@ -74,7 +74,7 @@ def _refused(call, torch_call, error=RuntimeError):
 # --- dtypes, factories, transfer, printing ---------------------------------------------------------------------------
 def test_dtypes_and_their_aliases(session):
     assert gw.complex64 is gw.cfloat and gw.complex128 is gw.cdouble
-    assert str(gw.complex64) == "complex64" and str(gw.cdouble) == "complex128"
+    assert str(gw.complex64) == "torch.complex64" and str(gw.cdouble) == "torch.complex128"
     for name, dtype in (("complex64", gw.complex64), ("cfloat", gw.complex64), ("torch.cdouble", gw.complex128)):
         assert session.zeros(2, dtype=name).dtype == dtype
     z = session.ones(2, 3, dtype=gw.cfloat)
@@ -99,7 +99,7 @@ def test_random_complex_tensors_as_torchs_distributions(session, dtype):
 
 
 def test_tensor_of_complex_numbers_and_arrays(session):
-    assert str(session.tensor([1 + 2j, 3]).dtype) == str(torch.tensor([1 + 2j, 3]).dtype).removeprefix("torch.") == "complex64"
+    assert str(session.tensor([1 + 2j, 3]).dtype) == str(torch.tensor([1 + 2j, 3]).dtype) == "torch.complex64"
     assert session.tensor(2j).dtype == gw.complex64 and session.tensor(2j).shape == ()
     gw.set_default_dtype(gw.float64)
     try:  # the default float dtype's complex, as torch
@@ -152,18 +152,18 @@ def test_printing_a_complex_tensor_that_requires_grad(session):
 def test_type_promotion(session, a, b):
     ours = session.ones(2, dtype=a) + session.ones(2, dtype=b)
     theirs = torch.ones(2, dtype=getattr(torch, a)) + torch.ones(2, dtype=getattr(torch, b))
-    assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
-    assert str(gw.promote_types(a, b)) == str(torch.promote_types(getattr(torch, a), getattr(torch, b))).removeprefix("torch.")
+    assert str(ours.dtype) == str(theirs.dtype)
+    assert str(gw.promote_types(a, b)) == str(torch.promote_types(getattr(torch, a), getattr(torch, b)))
     for x, y in ((a, b), (b, a)):
         assert gw.can_cast(x, y) == torch.can_cast(getattr(torch, x), getattr(torch, y))
     for operand in (1j, 2.5, 3):
         t_type = torch.result_type(torch.ones(2, dtype=getattr(torch, b)), operand)
-        assert str(gw.result_type(session.ones(2, dtype=b), operand)) == str(t_type).removeprefix("torch.")
+        assert str(gw.result_type(session.ones(2, dtype=b), operand)) == str(t_type)
     if b == "float16" or a[0] != "c":
         return  # (torch's answer below would be complex32, a dtype gradwire does not have)
     zero_d = session.ones(2, dtype=b) * session.tensor(1j, dtype=a)  # a 0-d complex tensor decides over dimensioned floats
     t_zero_d = torch.ones(2, dtype=getattr(torch, b)) * torch.tensor(1j, dtype=getattr(torch, a))
-    assert str(zero_d.dtype) == str(t_zero_d.dtype).removeprefix("torch.")
+    assert str(zero_d.dtype) == str(t_zero_d.dtype)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "complex64", "complex128"])
@@ -171,7 +171,7 @@ def test_python_complex_numbers_as_operands(session, dtype):
     x, t = session.ones(3, dtype=dtype), torch.ones(3, dtype=getattr(torch, dtype))
     for f in (lambda v: v * 2j, lambda v: 2j * v, lambda v: v + (1 - 1j), lambda v: (1 + 1j) - v, lambda v: v / 2j, lambda v: v ** (0.5 + 1j)):
         ours, theirs = f(x), f(t)
-        assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+        assert str(ours.dtype) == str(theirs.dtype)
         np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
 
 
@@ -521,14 +521,14 @@ def test_fft_of_integers_and_frequencies_and_shifts(session):
     for f in (lambda lib, x: lib.fft.fft(x), lambda lib, x: lib.fft.rfft(x), lambda lib, x: lib.fft.fftshift(x), lambda lib, x: lib.fft.ifftshift(x, dim=1),
               lambda lib, x: lib.fft.fftshift(x, dim=(0,))):
         ours, theirs = f(gw, session.tensor(ints)), f(torch, torch.tensor(ints))
-        assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+        assert str(ours.dtype) == str(theirs.dtype)
         np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6, atol=1e-5)
     for n, d in ((5, 1.0), (6, 0.1), (1, 2.0), (8, 0.5)):
         for name in ("fftfreq", "rfftfreq"):
             for dtype in (None, "float64"):
                 ours = getattr(gw.fft, name)(n, d, dtype=dtype, session=session)
                 theirs = getattr(torch.fft, name)(n, d, dtype=None if dtype is None else torch.float64)
-                assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+                assert str(ours.dtype) == str(theirs.dtype)
                 np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
     _compare(session, lambda lib, x: lib.fft.fftshift(lib.fft.fft2(x)), Z)
     _compare(session, lambda lib, x: lib.fft.ifftshift(x, dim=(0, 1)), R)
@@ -538,12 +538,12 @@ def test_fft_and_angle_of_integers_follow_the_default_dtype(session):
     ints = np.arange(6)
     for default in (gw.float64, gw.float32):
         gw.set_default_dtype(default)
-        torch.set_default_dtype(getattr(torch, str(default)))
+        torch.set_default_dtype(getattr(torch, str(default).removeprefix("torch.")))
         try:
             for f in (lambda lib, x: lib.fft.fft(x), lambda lib, x: lib.fft.rfft(x), lambda lib, x: lib.fft.irfft(x), lambda lib, x: lib.angle(x - 3),
                       lambda lib, x: lib.fft.ifft2(x.reshape(2, 3))):
                 ours, theirs = f(gw, session.tensor(ints)), f(torch, torch.tensor(ints))
-                assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")  # (known before the server answers)
+                assert str(ours.dtype) == str(theirs.dtype)  # (known before the server answers)
                 np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6, atol=1e-6)
                 assert ours.dtype == ours.detach().numpy().dtype
         finally:
@@ -599,7 +599,7 @@ def test_eig_and_eigvals_as_torch(session, make):
     _compare(session, lambda lib, x: lib.linalg.eigvals(x), a.astype(np.complex64 if a.dtype.kind == "c" else np.float32), rtol=1e-3, atol=1e-4)
     w, v = gw.linalg.eig(session.tensor(a))
     t_w, t_v = torch.linalg.eig(torch.tensor(a))
-    assert str(w.dtype) == str(t_w.dtype).removeprefix("torch.") and type(gw.linalg.eig(session.tensor(a))).__name__ == "linalg_eig"
+    assert str(w.dtype) == str(t_w.dtype) and type(gw.linalg.eig(session.tensor(a))).__name__ == "linalg_eig"
     np.testing.assert_allclose(w.numpy(), t_w.numpy(), rtol=1e-10)  # the same eigenvalues in the same order
     np.testing.assert_allclose((session.tensor(a).to(v.dtype) @ v).numpy(), (v * w.unsqueeze(-2)).numpy(), atol=1e-10)  # A V = V diag(w)
 

@@ -508,7 +508,7 @@ def test_a_product_of_two_dtypes_is_refused_at_the_call_as_torch(session, name):
 @pytest.mark.parametrize("name", sorted(PROMOTED_PRODUCTS))
 def test_a_product_torch_promotes_is_promoted(session, name):
     ours, theirs = PROMOTED_PRODUCTS[name](gw), PROMOTED_PRODUCTS[name](torch)
-    assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+    assert str(ours.dtype) == str(theirs.dtype)
     np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
 
 
@@ -568,7 +568,7 @@ def test_layers_of_two_dtypes_are_refused_or_run_as_torchs(session, name):
         assert str(ours.value) == str(error)
     else:
         ours = LAYER_CASES[name](gw)
-        assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+        assert str(ours.dtype) == str(theirs.dtype)
         np.testing.assert_allclose(ours.float().numpy(), theirs.float().numpy(), rtol=1e-2, atol=1e-2)
 
 
@@ -620,5 +620,35 @@ def test_losses_of_two_dtypes_are_refused_or_kept_in_torchs_dtype(session, name)
         assert str(ours.value) == str(error)  # "Found dtype Double but expected Float", ...
     else:
         ours = LOSS_CASES[name](gw)
-        assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+        assert str(ours.dtype) == str(theirs.dtype)
         np.testing.assert_allclose(ours.item(), theirs.item(), rtol=1e-6)
+
+
+# --- the dtype objects, on tensors ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["float16", "bfloat16", "float32", "float64", "complex64", "uint8", "int8", "int16", "int32", "int64", "bool"])
+def test_a_tensors_dtype_is_the_sdks_object_and_reads_as_torchs(session, name):
+    ours = session.zeros(2, dtype=getattr(gw, name))
+    theirs = torch.zeros(2, dtype=getattr(torch, name))
+    assert ours.dtype is getattr(gw, name) and repr(ours.dtype) == repr(theirs.dtype)
+    assert (ours.dtype.is_floating_point, ours.dtype.is_complex, ours.dtype.is_signed, ours.dtype.itemsize) == (
+        theirs.dtype.is_floating_point, theirs.dtype.is_complex, theirs.dtype.is_signed, theirs.dtype.itemsize)
+    assert ours.to(ours.dtype).dtype is ours.dtype and session.zeros(1, dtype=str(ours.dtype)).dtype is ours.dtype
+    assert ours.numpy().dtype == ours.dtype  # (the NumPy dtype it stands for)
+
+
+def test_messages_that_name_a_dtype_name_it_as_torch(session):
+    for mask_dtype in ("int64", "float32", "float16", "uint8"):
+        with pytest.raises(RuntimeError) as theirs:
+            torch.ones(2).masked_fill(torch.ones(2, dtype=getattr(torch, mask_dtype)), 0)
+        with pytest.raises(gw.InvalidArgumentError) as ours:
+            session.ones(2).masked_fill(session.ones(2, dtype=getattr(gw, mask_dtype)), 0)
+        assert str(ours.value) == str(theirs.value)
+    with pytest.raises(RuntimeError) as theirs:
+        torch.fft.fftfreq(4, dtype=torch.int64)
+    with pytest.raises(gw.InvalidArgumentError) as ours:
+        gw.fft.fftfreq(4, dtype=gw.int64, session=session)
+    assert str(ours.value) == str(theirs.value)
+    with pytest.raises(TypeError, match=r"desired dtype=torch\.int64$"):
+        gw.nn.Linear(2, 2, session=session).to(gw.int64)
+    with pytest.raises(TypeError, match=r"desired dtype=torch\.int64$"):
+        torch.nn.Linear(2, 2).to(torch.int64)

@@ -99,7 +99,7 @@ def test_a_dtype_view_reads_the_bytes_and_writes_them_back(session, dtype):
     x = RNG.standard_normal((2, 4)).astype(np.float32)
     ours, theirs = session.tensor(x), torch.tensor(x)
     view, t_view = ours.view(getattr(gw, dtype)), theirs.view(getattr(torch, dtype))
-    assert tuple(view.shape) == tuple(t_view.shape) and str(view.dtype) == dtype
+    assert tuple(view.shape) == tuple(t_view.shape) and str(view.dtype) == f"torch.{dtype}"
     np.testing.assert_array_equal(view.numpy(), t_view.numpy())
     view[0, 0] = 0
     t_view[0, 0] = 0

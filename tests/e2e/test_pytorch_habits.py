@@ -897,7 +897,7 @@ def test_legacy_tensor_types_as_old_pytorch_code_uses_them(session):
     for name in ("FloatTensor", "DoubleTensor", "LongTensor", "IntTensor", "ByteTensor", "BoolTensor", "HalfTensor"):
         ours_type, theirs_type = getattr(gw, name), getattr(torch, name)
         ours, theirs = ours_type([1, 0, 2]), theirs_type([1, 0, 2])
-        assert ours.tolist() == theirs.tolist() and str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+        assert ours.tolist() == theirs.tolist() and str(ours.dtype) == str(theirs.dtype)
         assert ours_type(2, 3).shape == tuple(theirs_type(2, 3).shape) and ours_type().shape == tuple(theirs_type().shape)
         assert isinstance(ours, ours_type) and not isinstance(ours, gw.FloatTensor if name != "FloatTensor" else gw.LongTensor)
         assert session.zeros(2).type(ours_type).dtype == ours.dtype
@@ -1007,7 +1007,7 @@ def test_one_element_tensors_stand_for_numbers_as_in_torch(session):
         elif isinstance(torchs, tuple):
             assert [p.tolist() for p in mine] == [p.tolist() for p in torchs]
         else:
-            assert mine.tolist() == torchs.tolist() and str(mine.dtype) == str(torchs.dtype).removeprefix("torch.")
+            assert mine.tolist() == torchs.tolist() and str(mine.dtype) == str(torchs.dtype)
     with pytest.raises(TypeError, match="only integer tensors of a single element can be converted to an index"):
         session.arange(5)[:session.tensor([1, 2])]
     with pytest.raises(TypeError):  # a float where the wire wants an int: refused before anything is queued
@@ -1052,7 +1052,7 @@ def test_lists_of_numpy_scalars_keep_their_dtypes_as_in_torch(session):
     f64, f32, f16, i32 = np.float64, np.float32, np.float16, np.int32
     for data in ([f64(1.0), f64(2.0)], [f32(1.0), 2.0], [1.0, f64(2.0)], [i32(1), i32(2)], [[f64(1.0)], [2.0]], [f16(1)],
                  [1, f64(2.0)], [i32(1), 2], [1.0, 2.0], [1, 2]):
-        assert str(session.tensor(data).dtype) == str(torch.tensor(data).dtype).removeprefix("torch."), data
+        assert str(session.tensor(data).dtype) == str(torch.tensor(data).dtype), data
 
 
 def _numpy_names_and_scalar_habits(lib):

@@ -84,7 +84,7 @@ def test_typename_names_tensors_as_their_type_does(session):
     assert gw.typename(session.tensor([1.0])) == session.tensor([1.0]).type() == "gradwire.FloatTensor"
     x, t = session.tensor([1.5]), torch.tensor([1.5])
     for name in ("torch.DoubleTensor", "torch.LongTensor", "torch.HalfTensor"):
-        assert str(x.type(name).dtype) == str(t.type(name).dtype).removeprefix("torch.")
+        assert str(x.type(name).dtype) == str(t.type(name).dtype)
     assert _outcome(lambda: x.type("torch.FooTensor")) == _outcome(lambda: t.type("torch.FooTensor"))
     assert gw.typename(3) == torch.typename(3) == "int"
     assert gw.typename(np.zeros(1)) == torch.typename(np.zeros(1))

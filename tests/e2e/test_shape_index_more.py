@@ -296,7 +296,7 @@ def test_dtype_helpers_match_torch(session):
     for a in dtypes:
         for b in dtypes:
             ga, gb, ta, tb = getattr(gw, a if a != "bool" else "bool_"), getattr(gw, b if b != "bool" else "bool_"), getattr(torch, a), getattr(torch, b)
-            assert str(gw.promote_types(ga, gb)) == str(torch.promote_types(ta, tb)).removeprefix("torch."), (a, b)
+            assert str(gw.promote_types(ga, gb)) == str(torch.promote_types(ta, tb)), (a, b)
             assert gw.can_cast(ga, gb) == torch.can_cast(ta, tb), (a, b)
     x, tx = session.tensor([1, 2], dtype=gw.int32), torch.tensor([1, 2], dtype=torch.int32)
     f, tf = session.tensor([1.0], dtype=gw.float64), torch.tensor([1.0], dtype=torch.float64)
@@ -304,7 +304,7 @@ def test_dtype_helpers_match_torch(session):
     m, tm = session.tensor([True]), torch.tensor([True])
     for ours, theirs in (((x, 1.0), (tx, 1.0)), ((x, 5), (tx, 5)), ((x, f), (tx, tf)), ((f, x), (tf, tx)), ((x, zero_d), (tx, t_zero_d)),
                          ((m, 2), (tm, 2)), ((m, True), (tm, True)), ((2, 1.0), (2, 1.0)), ((2, 3), (2, 3)), ((True, False), (True, False))):
-        assert str(gw.result_type(*ours)) == str(torch.result_type(*theirs)).removeprefix("torch."), theirs
+        assert str(gw.result_type(*ours)) == str(torch.result_type(*theirs)), theirs
     assert gw.broadcast_shapes((2, 1), (3,), 1) == torch.broadcast_shapes((2, 1), (3,), 1) == (2, 3)
     assert repr(gw.broadcast_shapes((5, 1, 4), [3, 1])) == "torch.Size([5, 3, 4])" and gw.broadcast_shapes() == ()
 
@@ -319,7 +319,7 @@ def test_asarray_scalar_tensor_and_empty_strided(session):
     with pytest.raises(ValueError, match="copy=False"):
         gw.asarray([1, 2], copy=False, session=session)
     s, ts = gw.scalar_tensor(3, session=session), torch.scalar_tensor(3)
-    assert s.shape == ts.shape == () and str(s.dtype) == "float32" == str(ts.dtype).removeprefix("torch.") and s.item() == 3.0
+    assert s.shape == ts.shape == () and str(s.dtype) == "torch.float32" == str(ts.dtype) and s.item() == 3.0
     assert gw.scalar_tensor(2, dtype=gw.int64, session=session).dtype == gw.int64
     e = gw.empty_strided((2, 3), (1, 2), session=session)
     assert tuple(e.shape) == (2, 3) and e.stride() == (3, 1)  # the server's layout: C order, whatever stride asked

@@ -172,7 +172,7 @@ def test_searchsorted_and_bucketize_match_torch(session):
         (gw.bucketize(v, b, right=True, out_int32=True), torch.bucketize(tv, tb, right=True, out_int32=True)),
     ]
     for ours, theirs in cases:
-        assert ours.tolist() == theirs.tolist() and str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+        assert ours.tolist() == theirs.tolist() and str(ours.dtype) == str(theirs.dtype)
         assert not ours.requires_grad and not theirs.requires_grad
 
 
@@ -218,7 +218,7 @@ def test_empty_like_and_logspace(session):
     for args, kwargs in (((0, 3, 4), {}), ((-2.0, 2.0, 9), {"base": 2.0}), ((0, 1, 5), {"dtype": gw.float64}), ((1, -1, 1), {}),
                          ((0, 3, 4), {"dtype": gw.int64})):
         ours, theirs = gw.logspace(*args, **kwargs), torch.logspace(*args, **{**kwargs, **({"dtype": getattr(torch, kwargs["dtype"].name)} if "dtype" in kwargs else {})})
-        assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+        assert str(ours.dtype) == str(theirs.dtype)
         np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
     assert gw.logspace(0, 2, 3, requires_grad=True).requires_grad
 

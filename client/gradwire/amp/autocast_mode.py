@@ -26,6 +26,7 @@ import warnings
 
 import numpy as np
 
+from .. import dtypes
 from ..floats import bfloat16 as _BFLOAT16, is_bfloat16, is_floating, promote_floats
 
 _FLOAT16, _FLOAT32, _FLOAT64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
@@ -106,7 +107,7 @@ def get_autocast_dtype(device_type: str):
     float16 on 'cuda'."""
     if not is_autocast_available(device_type):
         raise RuntimeError(f"User specified an unsupported autocast device_type '{device_type}'")
-    return state.dtype[device_type]
+    return dtypes.public(state.dtype[device_type])
 
 
 def is_autocast_cache_enabled() -> bool:

@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 
-from .. import errors
+from .. import errors, typeinfo
 from ..floats import is_floating
 from ..grad_mode import is_grad_enabled
 from ..amp.autocast_mode import autocast_op
@@ -2020,7 +2020,7 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
         raise errors.InvalidArgumentError(f"Given normalized_shape={list(shape)}, expected input with shape [*{', '.join(map(str, shape))}], "
                                           f"but got input of size{list(input.shape)}")
     if eps is None:
-        eps = float(np.finfo(np.dtype(str(input.dtype))).eps)
+        eps = typeinfo.finfo(input.dtype).eps  # (torch.finfo's: bfloat16 included)
     dims = tuple(range(-k, 0))
     out = input * ((input * input).mean(dims, keepdim=True) + eps).rsqrt()
     return out if weight is None else out * weight

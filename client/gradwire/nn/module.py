@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 
 from ..floats import is_floating
-from .. import errors
+from .. import dtypes, errors
 from ..autograd.function import Function
 from ..grad_mode import is_grad_enabled, no_grad
 from ..session import resolve_session  # noqa: F401 - layers take it from here
@@ -581,7 +581,7 @@ class Module:
             return self
         dtype = as_dtype(dtype)
         if not is_floating(dtype):
-            raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired dtype={dtype}")
+            raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired dtype={dtypes.public(dtype)}")
         return self._cast(dtype, floating_only=True)
 
     def _cast(self, dtype, floating_only):
