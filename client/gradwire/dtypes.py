@@ -38,6 +38,7 @@ class dtype:  # noqa: N801 - torch.dtype's name
     gw.float32``); made only by gradwire, as torch's."""
 
     __slots__ = ("dtype", "_name", "_abbr")
+    __module__ = "gradwire"  # gw.typename(gw.float32): "gradwire.dtype", as torch's "torch.dtype"
 
     def __new__(cls, *args, **kwargs):
         raise TypeError("cannot create 'gradwire.dtype' instances")

@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 
-from . import backends, defaults, errors, floats, linalg
+from . import backends, defaults, dtypes, errors, floats, linalg
 from .session import resolve_session
 from .tensor import Size, Tensor, as_dtype, placed
 
@@ -43,10 +43,10 @@ def _new(cls, *args, session=None):
 
 _NAMES = {"Float": "float32", "Double": "float64", "Half": "float16", "Long": "int64", "Int": "int32", "Short": "int16",
           "Char": "int8", "Byte": "uint8", "Bool": "bool"}
-LEGACY_TYPES = {f"{name}Tensor": LegacyTensorType(f"{name}Tensor", (), {"__new__": _new, "dtype": np.dtype(dtype)})
+LEGACY_TYPES = {f"{name}Tensor": LegacyTensorType(f"{name}Tensor", (), {"__new__": _new, "dtype": dtypes.public(np.dtype(dtype))})
                 for name, dtype in _NAMES.items()}
 if floats.bfloat16 is not None:
-    LEGACY_TYPES["BFloat16Tensor"] = LegacyTensorType("BFloat16Tensor", (), {"__new__": _new, "dtype": floats.bfloat16})
+    LEGACY_TYPES["BFloat16Tensor"] = LegacyTensorType("BFloat16Tensor", (), {"__new__": _new, "dtype": dtypes.public(floats.bfloat16)})
 
 
 _WARNED = set()

@@ -1446,7 +1446,7 @@ class Tensor:
         """``x.type(dtype)``: ``x.to(dtype)``; with no dtype, the type's name as PyTorch writes it (``gradwire.FloatTensor``)."""
         if dtype is None:
             return f"gradwire.{_TENSOR_TYPE_NAMES.get(self.dtype, self.dtype.name)}Tensor"
-        if isinstance(dtype, type) and isinstance(getattr(dtype, "dtype", None), np.dtype):  # gw.LongTensor: its dtype
+        if isinstance(dtype, type) and isinstance(getattr(dtype, "dtype", None), (np.dtype, dtypes.dtype)):  # gw.LongTensor: its dtype
             dtype = dtype.dtype
         if isinstance(dtype, str) and dtype.endswith("Tensor"):  # "torch.DoubleTensor", as type() names them
             named = {name: dtype for dtype, name in _TENSOR_TYPE_NAMES.items()}.get(dtype.rpartition(".")[2].removesuffix("Tensor"))

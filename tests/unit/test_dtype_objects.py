@@ -85,3 +85,9 @@ def test_set_default_dtype_takes_them_and_get_default_dtype_gives_them():
     finally:
         gw.set_default_dtype(gw.float32)
     assert gw.get_default_dtype() is gw.float32
+
+
+def test_legacy_types_and_typename_name_the_dtype_objects():
+    assert gw.LongTensor.dtype is gw.int64 and gw.FloatTensor.dtype is gw.float32 and gw.BFloat16Tensor.dtype is gw.bfloat16
+    assert repr(gw.DoubleTensor.dtype) == repr(torch.DoubleTensor.dtype)
+    assert gw.typename(gw.float32) == "gradwire.dtype" and torch.typename(torch.float32) == "torch.dtype"
