@@ -194,7 +194,8 @@ def test_max_unpool_modules_invert_pooling(session):
 def test_more_reprs_are_torchs(session):
     for name, args, kwargs in (("Dropout1d", (0.2,), {}), ("Dropout3d", (), {"inplace": True}), ("FeatureAlphaDropout", (0.1,), {}),
                                ("RReLU", (0.1, 0.3, True), {}), ("RReLU", (), {}), ("LPPool3d", (1.5, 2), {}),
-                               ("TripletMarginWithDistanceLoss", (), {"distance_function": None}), ("AdaptiveMaxPool3d", (2, True), {})):
+                               ("TripletMarginWithDistanceLoss", (), {"distance_function": None}), ("AdaptiveMaxPool3d", (2, True), {}),
+                               ("MultiheadAttention", (8, 2), {}), ("TransformerEncoderLayer", (8, 2), {"dim_feedforward": 16})):
         assert repr(getattr(nn, name)(*args, **kwargs)) == repr(getattr(torch.nn, name)(*args, **kwargs))
 
 

@@ -9,7 +9,7 @@ import math
 from .. import defaults
 from . import functional as F
 from . import init
-from .layers import Dropout, LayerNorm, Linear, ModuleList, _new_parameter
+from .layers import Dropout, LayerNorm, Linear, ModuleList, NonDynamicallyQuantizableLinear, _new_parameter
 from .module import Module, resolve_session
 
 __all__ = ["MultiheadAttention", "Transformer", "TransformerDecoder", "TransformerDecoderLayer", "TransformerEncoder", "TransformerEncoderLayer"]
@@ -54,7 +54,7 @@ class MultiheadAttention(Module):
             self.in_proj_bias = _new_parameter(session, (3 * embed_dim,), dtype)
         else:
             self.register_parameter("in_proj_bias", None)
-        self.out_proj = Linear(embed_dim, embed_dim, bias=bias, session=session, dtype=dtype)
+        self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias, session=session, dtype=dtype)
         if add_bias_kv:
             self.bias_k = _new_parameter(session, (1, 1, embed_dim), dtype)
             self.bias_v = _new_parameter(session, (1, 1, embed_dim), dtype)

@@ -146,6 +146,11 @@ def _pair(value):
     return (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
 
 
+class NonDynamicallyQuantizableLinear(Linear):
+    """A ``Linear`` by another name, as torch's ``MultiheadAttention.out_proj`` is (its name shows in a model's repr)."""
+
+
+
 class _Conv(Module):
     """A convolution layer's settings, weight (out_channels, in_channels // groups, *kernel) and bias, PyTorch's."""
 
