@@ -1356,6 +1356,10 @@ class Tensor:
 
     def bmm(self, mat2):
         _check_ranks("bmm", self, mat2, (3, 3))
+        if self._shape is not None and mat2._shape is not None and list(mat2._shape[:2]) != [self._shape[0], self._shape[2]]:
+            # (matmul would broadcast a batch of 1: torch's bmm takes equal batches only)
+            raise errors.InvalidArgumentError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                                              f"{[self._shape[0], self._shape[2]]} but got: {list(mat2._shape[:2])}.")
         return self.matmul(mat2)
 
     @_amp.autocast_op("mv")
