@@ -345,17 +345,26 @@ def _put(self, key, values, in_place=False, accumulate=False, check=None):
 def _index_copy_key(self, dim, index, source, name):
     d = _wrap_dim(dim, self.ndim)
     index = _as_index(self, index)
-    if index.ndim > 1:
+    if index.ndim > 1:  # torch's checks, in its order
         raise errors.InvalidIndexError(f"{name}(): Index should have dimension 1 or 0 (got {index.ndim})")
     count = index.numel()
-    source_size = source.shape[d] if source.ndim else 1
-    if count != source_size:
-        raise errors.InvalidIndexError(f"{name}(): Number of indices ({count}) should be equal to source.size(dim) ({source_size})")
+    if not source.ndim and count != 1:
+        raise errors.InvalidIndexError(f"{name}(): When source is scalar, index should have one element (got {count})")
+    if source.ndim != self.ndim and source.ndim and self.ndim:
+        raise errors.InvalidIndexError(f"{name}(): When source and destination are not scalars, their dimensionality must match. "
+                                       f"Source dimensionality ({source.ndim}), destination dimensionality ({self.ndim})")
     if index.dtype != int64:
-        raise errors.InvalidIndexError(f"{name}(): Expected a long tensor for index, but got {_TENSOR_TYPE_NAMES.get(index.dtype, index.dtype.name)}")
+        raise errors.InvalidArgumentError(f"{name}(): Expected a long tensor for index, but got {_TENSOR_TYPE_NAMES.get(index.dtype, index.dtype.name)}")
     if source.dtype != self.dtype and not _amp.state.active:  # (autocast promotes index_copy's inputs, as torch's)
         raise errors.InvalidArgumentError(f"{name}(): self and source expected to have the same dtype, but got (self) "
                                           f"{_TENSOR_TYPE_NAMES[self.dtype]} and (source) {_TENSOR_TYPE_NAMES[source.dtype]}")
+    self_slice, source_slice = (tuple(x.shape[:d] + x.shape[d + 1:]) for x in (self, source))  # (a 0-d one's: ())
+    if self_slice != source_slice:
+        raise errors.InvalidArgumentError(f"{name}(): Source/destination tensor must have same slice shapes. Destination slice shape: "
+                                          f"{' '.join(map(str, self_slice))} at dimension {d} and source slice shape: "
+                                          f"{' '.join(map(str, source_slice))} at dimension 0.")
+    if source.ndim and count != source.shape[d]:
+        raise errors.InvalidIndexError(f"{name}(): Number of indices ({count}) should be equal to source.size(dim) ({source.shape[d]})")
     return (_lead(d) + (index.reshape(-1),)) if self.ndim else (index.reshape(-1),)
 
 
@@ -363,14 +372,14 @@ def index_copy(self, dim, index, source):
     """This tensor with ``source``'s slices along ``dim`` written at ``index``, as ``torch.index_copy``."""
     key = _index_copy_key(self, dim, index, source, "index_copy_")
     if not self.ndim:  # a 0-d tensor's one element (index 0)
-        return _put(self.reshape(1), key, source.reshape(1), check="index_copy_").reshape(())
+        return _put(self.reshape(1), key, source.reshape(-1), check="index_copy_").reshape(())
     return _put(self, key, source, check="index_copy_")
 
 
 def index_copy_(self, dim, index, source):
     key = _index_copy_key(self, dim, index, source, "index_copy_")
     if not self.ndim:
-        _put(self.reshape(1), key, source.reshape(1), in_place=True, check="index_copy_")
+        _put(self.reshape(1), key, source.reshape(-1), in_place=True, check="index_copy_")
         return self
     return _put(self, key, source, in_place=True, check="index_copy_")
 

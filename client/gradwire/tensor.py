@@ -1481,10 +1481,17 @@ class Tensor:
 
     def index_add(self, dim, index, source, *, alpha=1):
         """``source``'s slices along ``dim`` added into this tensor's at ``index`` (repeats add), as ``torch.index_add``."""
-        return self.scatter_add(dim, *self._index_add_inputs(dim, index, source, alpha))
+        inputs = self._index_add_inputs(dim, index, source, alpha)
+        if not self.ndim:  # a 0-d tensor's one element (index 0)
+            return self.reshape(1).scatter_add(0, *(x.reshape(1) for x in inputs)).reshape(())
+        return self.scatter_add(dim, *inputs)
 
     def index_add_(self, dim, index, source, *, alpha=1):
-        return self.scatter_add_(dim, *self._index_add_inputs(dim, index, source, alpha))
+        inputs = self._index_add_inputs(dim, index, source, alpha)
+        if not self.ndim:
+            self.reshape(1).scatter_add_(0, *(x.reshape(1) for x in inputs))
+            return self
+        return self.scatter_add_(dim, *inputs)
 
     def _index_add_inputs(self, dim, index, source, alpha):
         """index_add as scatter_add: the 1-D index spread over source's shape along dim."""
@@ -1492,8 +1499,9 @@ class Tensor:
         if index._dtype is not None and index._dtype not in (int32, int64):
             raise errors.InvalidArgumentError("index_add_(): Expected dtype int32/int64 for index but got: "
                                               + _TENSOR_TYPE_NAMES.get(index._dtype, index._dtype.name))
-        if index.ndim != 1:
-            raise errors.InvalidArgumentError("index_add_(): Index is supposed to be a vector")
+        _check_index_source(self, dim, index, source, "index_add_")
+        if not source.ndim:  # a 0-d tensor's one element
+            return index.reshape(()), _scaled(source, alpha)
         shape = [1] * source.ndim
         shape[dim] = -1
         return index.reshape(shape).expand(tuple(source.shape)), _scaled(source, alpha)
@@ -1512,6 +1520,9 @@ class Tensor:
         index = _as_index(self, index)
         if index._dtype is not None and index._dtype != int64:
             raise errors.InvalidIndexError("index_fill_(): Expected dtype int64 for index.")
+        if index.ndim > 1:
+            raise errors.InvalidArgumentError("Index has to be a vector/scalar")
+        index = index.reshape(-1)  # (a 0-d index: the one slice)
         mask = self._session.zeros(self.shape[dim] if self.ndim else 1, dtype="bool")
         key, keep, _ = mask._index_key((index,))
         true = self._session.ones((), dtype="bool")
@@ -2869,6 +2880,25 @@ def _small_index(dtype):
     if dtype != uint8:
         raise errors.InvalidIndexError("tensors used as indices must be long, int, byte or bool tensors")
     warnings.warn("indexing with dtype torch.uint8 is now deprecated, please use a dtype torch.bool instead.", UserWarning, stacklevel=4)
+
+
+def _check_index_source(self, dim, index, source, name):
+    """index_add_'s and index_reduce_'s checks of the index and the source against this tensor, in torch's words and
+    order: a vector of indices (or one, 0-d), one per slice of source along dim, and source shaped as this tensor
+    elsewhere (as scatter_add, which runs them, a size-1 index would otherwise repeat along dim)."""
+    if index.ndim > 1:
+        raise errors.InvalidIndexError(f"{name}(): Index is supposed to be a vector, but got dim: {index.ndim} with type: "
+                                       f"{_TENSOR_TYPE_NAMES.get(index._dtype, index.dtype.name)} and size: {list(index.shape)}")
+    if dim >= max(source.ndim, 1):
+        raise errors.InvalidArgumentError(f"{name}(): Indexing dim {dim} is out of bounds of the source tensor with dim {source.ndim}")
+    count, slices = index.numel(), source.shape[dim] if source.ndim else 1
+    if not source.ndim and count != 1:  # (torch reads source.size(0) of a 0-d source)
+        raise errors.InvalidIndexError("Dimension specified as 0 but tensor has no dimensions")
+    if count != slices:
+        raise errors.InvalidArgumentError(f"{name}(): Number of indices ({count}) should be equal to source.size(dim): ({slices}), for dim: {dim}")
+    if source.ndim != self.ndim or any(a != b for d, (a, b) in enumerate(zip(self.shape, source.shape)) if d != dim):
+        raise errors.InvalidArgumentError("source tensor shape must match self tensor shape, excluding the specified dimension. "
+                                          f"Got self.shape = {list(self.shape)} source.shape = {list(source.shape)}")
 
 
 def _as_index(x, index):

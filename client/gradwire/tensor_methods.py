@@ -14,7 +14,7 @@ from . import errors
 from .grad_mode import no_grad
 from .nn import functional as F
 from .shaping import _put
-from .tensor import _OPERANDS, FUNCTIONS, _TORCH_TYPE_NAMES, Tensor, _function, _op, _sizes, _wrap_dim, cat, int64, placed, where
+from .tensor import _OPERANDS, FUNCTIONS, _TORCH_TYPE_NAMES, _check_index_source, Tensor, _function, _op, _sizes, _wrap_dim, cat, int64, placed, where
 
 
 def broadcast_to(self, size):
@@ -56,8 +56,7 @@ def _index_reduce_args(self, dim, index, source, reduce):
         raise errors.InvalidArgumentError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got {reduce}.")
     dim = _wrap_dim(dim, max(self.ndim, 1))
     index = index if isinstance(index, Tensor) else self._session.tensor(np.asarray(index, dtype=np.int64))
-    if index.ndim > 1:
-        raise errors.InvalidIndexError("index_reduce_(): Index is supposed to be a vector")
+    _check_index_source(self, dim if self.ndim else 0, index, source, "index_reduce_")
     shape = [1] * source.ndim
     if source.ndim:
         shape[dim] = -1
@@ -69,11 +68,16 @@ def index_reduce(self, dim, index, source, reduce, *, include_self=True):
     (its own values among them unless ``include_self=False``), as ``torch.Tensor.index_reduce``: ``scatter_reduce``
     with the index spread over ``source``'s other dims."""
     dim, index, source = _index_reduce_args(self, dim, index, source, reduce)
+    if not self.ndim:  # a 0-d tensor's one element (index 0)
+        return self.reshape(1).scatter_reduce(0, index.reshape(1), source.reshape(1), reduce, include_self=include_self).reshape(())
     return self.scatter_reduce(dim, index, source, reduce, include_self=include_self)
 
 
 def index_reduce_(self, dim, index, source, reduce, *, include_self=True):
     dim, index, source = _index_reduce_args(self, dim, index, source, reduce)
+    if not self.ndim:
+        self.reshape(1).scatter_reduce_(0, index.reshape(1), source.reshape(1), reduce, include_self=include_self)
+        return self
     return self.scatter_reduce_(dim, index, source, reduce, include_self=include_self)
 
 

@@ -489,3 +489,50 @@ def test_index_select_takes_a_vector_or_one_index_and_a_range_indexes_as_torch(s
         x.index_select(1, session.tensor([[0]]))
     assert str(ours.value) == str(theirs.value)
     assert x[range(2)].tolist() == t[range(2)].tolist() and x[:, range(1, 3)].tolist() == t[:, range(1, 3)].tolist()
+
+
+# --- index_add, index_copy, index_fill and index_reduce: every shape of index and source against torch ---------------
+def _index_op_outcome(lib, session, op, self_shape, index, source_shape, dim):
+    """The op's values, or its error's message (the text after gradwire's "failed: " where it was deferred)."""
+    ones = torch.ones if lib is torch else session.ones
+    make_index = torch.tensor if lib is torch else session.tensor
+    try:
+        x, i = ones(self_shape), make_index(index)
+        if op == "index_fill":
+            result = x.index_fill(dim, i, 0.5)
+        elif op.startswith("index_reduce"):
+            result = getattr(x, op)(dim, i, ones(source_shape) * 3, "prod")
+        else:
+            result = getattr(x, op)(dim, i, ones(source_shape) * 2)
+        return "values", result.tolist()
+    except Exception as error:  # noqa: BLE001 - the message is what is compared
+        message = str(error)
+        if " failed: " in message:
+            message = message.split(" failed: ", 1)[1].split(" [inputs:")[0].split(" (input shape")[0]
+        return "error", message
+
+
+def test_index_ops_take_and_refuse_what_torch_does(session):
+    """A size-1 index or source must not broadcast (scatter_add, which index_add runs as, would repeat it along dim),
+    a 0-d tensor takes index 0, a 0-d index is one slice; each refusal in torch's words and order."""
+    compared = 0
+    for op in ("index_add", "index_add_", "index_reduce", "index_reduce_", "index_fill", "index_copy", "index_copy_"):
+        for self_shape in ((2, 3), (3,), ()):
+            for index in ([0], [0, 1], [[0]], 0, [1, 1]):
+                for source_shape in ((2, 1), (2, 2), (3, 1), (2, 1, 1), (1,), (2,), (), (2, 3)) if op != "index_fill" else ((),):
+                    for dim in (0, 1, -1):
+                        case = (op, self_shape, index, source_shape, dim)
+                        theirs = _index_op_outcome(torch, session, *case)
+                        assert _index_op_outcome(gw, session, *case) == theirs, case
+                        compared += 1
+    assert compared > 1500
+
+
+def test_index_add_and_reduce_of_a_zero_dim_tensor_carry_gradients_as_torch(session):
+    for lib, make in ((torch, torch.tensor), (gw, session.tensor)):
+        x, source = make(1.5, requires_grad=True), make(2.0, requires_grad=True)
+        (x.index_add(0, make([0]), source, alpha=3) * x.index_reduce(0, make(0), source, "prod")).backward()
+        if lib is torch:
+            expected = (x.grad.item(), source.grad.item())
+        else:
+            assert (x.grad.item(), source.grad.item()) == pytest.approx(expected)
