@@ -22,7 +22,7 @@ from .amp import autocast_mode as _amp
 from .grad_mode import is_grad_enabled, no_grad
 from . import printing
 from .printing import tensor_repr
-from .shapes import explicit_einsum, index_shape, infer, promote
+from .shapes import broadcast2, explicit_einsum, index_shape, infer, promote
 from .wire import Handle, IndexKey, wide_int
 
 float16, float32, float64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
@@ -948,11 +948,12 @@ class Tensor:
         """``value`` where the boolean ``mask`` (broadcast to this shape) holds, this tensor elsewhere."""
         if isinstance(mask, Tensor) and mask._dtype is not None and mask._dtype != bool_:
             raise errors.InvalidArgumentError(f"masked_fill_ only supports boolean masks, but got mask with dtype {_CPP_TYPE_NAMES[mask._dtype]}")
+        if isinstance(mask, Tensor) and self._shape is not None and mask._shape is not None and mask._shape != self._shape:
+            shape = _broadcast_or_refuse(mask._shape, self._shape)
+            if shape != self._shape:  # out of place, torch broadcasts this tensor to the mask too
+                return self.expand(shape).masked_fill(mask, value)
         if isinstance(value, Tensor):  # a 0-d tensor: its gradient flows too, as through where
-            if value._shape is not None and value._shape != ():
-                raise errors.InvalidArgumentError(
-                    f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with {len(value._shape)} dimension(s)."
-                )
+            _check_fill_value_tensor(value)
             return where(mask, value.to(self.dtype) if value._dtype != self._dtype else value, self)
         _check_fill(value, self._dtype)
         return _op("masked_fill", (self, mask), {"value": value})
@@ -1574,6 +1575,12 @@ class Tensor:
 
     def masked_fill_(self, mask, value):
         """``masked_fill`` written into this tensor (a 0-d tensor ``value`` through ``copy_``)."""
+        if isinstance(value, Tensor):
+            _check_fill_value_tensor(value)
+        if isinstance(mask, Tensor) and self._shape is not None and mask._shape is not None and mask._shape != self._shape:
+            shape = _broadcast_or_refuse(self._shape, mask._shape)
+            if shape != self._shape:
+                raise errors.InvalidArgumentError(f"output with shape {list(self._shape)} doesn't match the broadcast shape {list(shape)}")
         if isinstance(value, Tensor):
             source = self.clone() if is_grad_enabled() and (self._requires_grad or value._requires_grad) else self
             return self.copy_(source.masked_fill(mask, value))
@@ -2880,6 +2887,23 @@ def _small_index(dtype):
     if dtype != uint8:
         raise errors.InvalidIndexError("tensors used as indices must be long, int, byte or bool tensors")
     warnings.warn("indexing with dtype torch.uint8 is now deprecated, please use a dtype torch.bool instead.", UserWarning, stacklevel=4)
+
+
+def _broadcast_or_refuse(a, b):
+    """The broadcast shape of shapes a and b, or PyTorch's refusal (naming a's and b's sizes at the rightmost dim
+    where they disagree)."""
+    try:
+        return broadcast2(tuple(a), tuple(b))
+    except ValueError:
+        n = max(len(a), len(b))
+        a, b = (1,) * (n - len(a)) + tuple(a), (1,) * (n - len(b)) + tuple(b)
+        d = max(d for d in range(n) if a[d] != b[d] and 1 not in (a[d], b[d]))
+        raise errors.InvalidArgumentError(f"The size of tensor a ({a[d]}) must match the size of tensor b ({b[d]}) at non-singleton dimension {d}") from None
+
+
+def _check_fill_value_tensor(value):
+    if value._shape is not None and value._shape != ():
+        raise errors.InvalidArgumentError(f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with {len(value._shape)} dimension(s).")
 
 
 def _check_index_source(self, dim, index, source, name):

@@ -536,3 +536,33 @@ def test_index_add_and_reduce_of_a_zero_dim_tensor_carry_gradients_as_torch(sess
             expected = (x.grad.item(), source.grad.item())
         else:
             assert (x.grad.item(), source.grad.item()) == pytest.approx(expected)
+
+
+def _masked_fill_outcome(lib, session, op, self_shape, mask_shape, value):
+    ones = torch.ones if lib is torch else session.ones
+    make = torch.tensor if lib is torch else session.tensor
+    try:
+        mask = make([[True], [False], [True]]) if mask_shape == (3, 1) else ones(mask_shape) > 0
+        fill = 0.5 if value == "number" else make(0.5) if value == "0-d" else make([0.5])
+        return "values", getattr(ones(self_shape) * 2, op)(mask, fill).tolist()
+    except Exception as error:  # noqa: BLE001 - the message is what is compared
+        message = str(error)
+        if " failed: " in message:
+            message = message.split(" failed: ", 1)[1].split(" [inputs:")[0].split(" (input shape")[0].split(" (shapes")[0]
+        return "error", message.removeprefix("masked_fill: ").removeprefix("where: ")
+
+
+def test_masked_fill_broadcasts_and_refuses_as_torch(session):
+    """Out of place the tensor broadcasts to the mask too; in place it must hold the broadcast shape; a value tensor
+    must be 0-d; each refusal in torch's words and order."""
+    shapes = [(3,), (2, 3), (1, 3), (2, 1), (), (2,), (3, 1)]
+    for op in ("masked_fill", "masked_fill_"):
+        for self_shape in shapes:
+            for mask_shape in shapes:
+                for value in ("number", "0-d", "1-d"):
+                    case = (op, self_shape, mask_shape, value)
+                    assert _masked_fill_outcome(gw, session, *case) == _masked_fill_outcome(torch, session, *case), case
+    for lib, make in ((torch, torch.tensor), (gw, session.tensor)):  # the broadcast tensor's gradient: summed back
+        x = make([1.0, 2.0, 3.0], requires_grad=True)
+        (x.masked_fill(make([[True, False, False], [False, False, True]]), 0.0) * make([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])).sum().backward()
+        assert x.grad.tolist() == [4.0, 7.0, 3.0]
