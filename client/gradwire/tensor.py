@@ -2425,6 +2425,8 @@ class Tensor:
     def bitwise_not_(self):
         return _bitwise_into("bitwise_not", self)
 
+    __iand__, __ior__, __ixor__ = bitwise_and_, bitwise_or_, bitwise_xor_  # mask &= other: in place, as torch's
+
     def cumsum_(self, dim):
         return _inplace_op(self, "cumsum", (), {"dim": dim})
 

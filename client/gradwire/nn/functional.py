@@ -21,8 +21,8 @@ from ..amp.autocast_mode import autocast_op
 from ..amp import autocast_mode as _amp
 from ..shapes import promote
 from ..tensor import (
-    _CPP_TYPE_NAMES, _TENSOR_TYPE_NAMES, Size, Tensor, _dtypes_differ, _op, _op_into, _refuse_addmm_dtypes, _scalar_type_error, _wrap_dim,
-    bfloat16, cat,
+    _CPP_TYPE_NAMES, _TENSOR_TYPE_NAMES, Size, Tensor, _broadcast_or_refuse, _dtypes_differ, _op, _op_into, _refuse_addmm_dtypes, _scalar_type_error, _wrap_dim,
+    bfloat16, broadcast_tensors as _broadcast_tensors, cat,
     float16, float32, overflow_error, stack, where,
 )
 
@@ -1456,8 +1456,13 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
 @_legacy_reduction
 @autocast_op("soft_margin_loss")
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
-    """log(1 + exp(-target * x)), computed as softplus: stable."""
+    """log(1 + exp(-target * x)), computed as softplus: stable. The target broadcasts to the input, never the input to
+    the target (PyTorch writes into an input-shaped output)."""
     _check_reduction(reduction)
+    if isinstance(target, Tensor) and tuple(target.shape) != tuple(input.shape):
+        shape = list(_broadcast_or_refuse(tuple(input.shape), tuple(target.shape)))
+        if shape != list(input.shape):
+            raise errors.InvalidArgumentError(f"output with shape {list(input.shape)} doesn't match the broadcast shape {shape}")
     return _reduced(softplus(-_in_dtype_of(_as_probabilities(target, input), input) * input), reduction)
 
 
@@ -1639,7 +1644,10 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
 
 @autocast_op("cosine_similarity")
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
-    """The cosine of the angle between ``x1`` and ``x2`` along ``dim``: each over its norm (at least ``eps``), then their dot product."""
+    """The cosine of the angle between ``x1`` and ``x2`` along ``dim``: each over its norm (at least ``eps``), then their
+    dot product; the two broadcast first, as PyTorch's (a norm of the broadcast tensor)."""
+    if tuple(x1.shape) != tuple(x2.shape):
+        x1, x2 = _broadcast_tensors(x1, x2)
     return ((x1 / x1.norm(2, dim, keepdim=True).clamp_min(eps)) * (x2 / x2.norm(2, dim, keepdim=True).clamp_min(eps))).sum(dim)
 
 

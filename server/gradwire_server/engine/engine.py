@@ -463,7 +463,10 @@ class Engine:
                 dest, at_key = site(array, self._normalize_key(key, target))
                 dest[at_key] = self._input_array(name, other)
             elif name == "copy":
-                self.xp.copyto(array, self._input_array(name, other), casting="unsafe")  # copy_ casts to any dtype, as PyTorch's
+                source = self._input_array(name, other)
+                if getattr(source, "ndim", 0) > array.ndim:  # copyto would drop leading 1s: PyTorch's broadcast refuses them
+                    raise ValueError("could not broadcast input array")  # (told in PyTorch's words below)
+                self.xp.copyto(array, source, casting="unsafe")  # copy_ casts to any dtype, as PyTorch's
             elif name in _INPLACE:
                 operand = self._input_array(name, other)
                 same = getattr(operand, "dtype", None) == array.dtype and (name != "div" or is_floating(array.dtype))  # (the usual case)
@@ -1194,9 +1197,21 @@ def _explain(name, inputs, params, error) -> Exception:
     """Turn a NumPy error inside op ``name`` into a typed error naming the op and the shapes."""
     shapes = [_shape_of(x) for x in inputs]
     text = str(error)
+    if ("non-broadcastable output operand" in text or "could not broadcast input array" in text) and name.endswith("_"):
+        # an in-place op whose other operands would grow its tensor (x.add_(y), x.copy_(y) with y larger)
+        tensor_shapes = [s for s in shapes if isinstance(s, tuple)]
+        try:
+            out = np.broadcast_shapes(*tensor_shapes)
+        except ValueError:  # shapes that do not broadcast at all: PyTorch's words for that, below
+            text = "could not be broadcast"
+        else:
+            if out != shapes[0]:
+                return ShapeError(f"{name}: output with shape {list(shapes[0])} doesn't match the broadcast shape {list(out)}")
     if "could not be broadcast" in text and len(shapes) >= 2:
-        a, b = shapes[0], shapes[1]
-        if isinstance(a, tuple) and isinstance(b, tuple):
+        a = shapes[0]  # broadcast one operand after another, as PyTorch's: a is what the ones before make
+        for b in shapes[1:]:
+            if not (isinstance(a, tuple) and isinstance(b, tuple)):
+                break
             for i in range(1, max(len(a), len(b)) + 1):
                 m = a[-i] if i <= len(a) else 1
                 n = b[-i] if i <= len(b) else 1
@@ -1206,6 +1221,7 @@ def _explain(name, inputs, params, error) -> Exception:
                         f"{name}: The size of tensor a ({m}) must match the size of tensor b ({n}) at non-singleton "
                         f"dimension {dim} (shapes {a} and {b})"
                     )
+            a = np.broadcast_shapes(a, b)
         return ShapeError(f"{name}: shapes {', '.join(map(str, shapes))} cannot be broadcast together")
     if name == "matmul" and ("mismatch" in text or "not aligned" in text or "matmul" in text):
         return ShapeError(f"matmul: {_matmul_mismatch(*shapes)}")
