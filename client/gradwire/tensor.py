@@ -1125,6 +1125,8 @@ class Tensor:
         """The ``k``-th smallest value along ``dim`` and its index, as ``torch.kthvalue``: a sort's ``k - 1``-th."""
         dim = _wrap_dim(dim, self.ndim)
         size = self.shape[dim] if self.ndim else 1
+        if size == 0:
+            raise errors.InvalidIndexError(f"kthvalue(): Expected reduction dim {dim} to have non-zero size.")
         if not 1 <= k <= size:
             raise IndexError(f"kthvalue(): selected number k out of range for dimension {dim}")
         values, indices = _op("kthvalue", (self,), {"k": k, "dim": dim, "keepdim": keepdim}, outputs=2)
@@ -1169,6 +1171,8 @@ class Tensor:
             return where(any_nan, nans, shared)
         d = _wrap_dim(dim, self.ndim)
         x = self.reshape(1) if self.ndim == 0 else self
+        if x.shape[d] == 0:
+            raise errors.InvalidIndexError(f"median(): Expected reduction dim {d} to have non-zero size.")
         values, indices = x.sort(d)  # NaN last, in their order: a row's first NaN is at its count of numbers
         n = x.shape[d]
         if is_floating(self.dtype):

@@ -86,3 +86,42 @@ def test_bitwise_assignment_writes_in_place_as_torch(session):
         mask &= make([True, True, False])
         mask |= make([False, True, False])
         assert mask is alias and alias.tolist() == [True, True, False]
+
+
+# --- reductions and dim-taking ops over empty and 0-d tensors ------------------------------------------------------
+REDUCTIONS = {
+    "sum": lambda x, d: x.sum(d) if d is not None else x.sum(), "mean": lambda x, d: x.mean(d) if d is not None else x.mean(),
+    "prod": lambda x, d: x.prod(d) if d is not None else x.prod(), "max": lambda x, d: x.max(d).values if d is not None else x.max(),
+    "min": lambda x, d: x.min(d).values if d is not None else x.min(), "amax": lambda x, d: x.amax(d) if d is not None else x.amax(),
+    "argmax": lambda x, d: x.argmax(d) if d is not None else x.argmax(), "std": lambda x, d: x.std(d) if d is not None else x.std(),
+    "logsumexp": lambda x, d: x.logsumexp(0 if d is None else d), "softmax": lambda x, d: x.softmax(0 if d is None else d),
+    "log_softmax": lambda x, d: x.log_softmax(0 if d is None else d), "cumsum": lambda x, d: x.cumsum(0 if d is None else d),
+    "median": lambda x, d: x.median(d).values if d is not None else x.median(), "topk": lambda x, d: x.topk(1, -1 if d is None else d).values,
+    "sort": lambda x, d: x.sort(-1 if d is None else d).values, "flip": lambda x, d: x.flip(0 if d is None else d),
+    "kthvalue": lambda x, d: x.kthvalue(1, -1 if d is None else d).values, "all": lambda x, d: x.all(d) if d is not None else x.all(),
+    "norm": lambda x, d: x.norm(dim=d), "max-keepdim": lambda x, d: x.max(d, keepdim=True).values if d is not None else x.max(),
+}
+
+
+def _reduced(lib, session, f, shape, dim):
+    count = math.prod(shape)
+    x = (torch.arange(1.0, count + 1) if lib is torch else session.arange(1.0, count + 1)).reshape(shape)
+    try:
+        out = f(x, dim)
+        return "values", tuple(out.shape), [round(v, 4) if v == v else "nan" for v in out.double().reshape(-1).tolist()]
+    except Exception as error:  # noqa: BLE001 - the kind and message are what is compared
+        message = str(error).splitlines()[0]
+        if " failed: " in message:
+            message = message.split(" failed: ", 1)[1].split(" [inputs:")[0].split(" (input shape")[0]
+        head, _, rest = message.partition(": ")
+        return "error", isinstance(error, IndexError), rest if rest and head.replace("_", "").isalnum() else message
+
+
+@pytest.mark.parametrize("name", sorted(REDUCTIONS))
+def test_reductions_of_empty_and_zero_dim_tensors_are_torchs(session, name):
+    """An empty softmax is empty, a 0-d flip is itself, and max, argmax, median, kthvalue, ... along an empty dim are
+    refused with torch's IndexError and words."""
+    for shape in ((0,), (2, 0), (0, 3), (3,), (2, 3), ()):
+        for dim in (None, 0, -1, 1):
+            theirs = _reduced(torch, session, REDUCTIONS[name], shape, dim)
+            assert _reduced(gw, session, REDUCTIONS[name], shape, dim) == theirs, (shape, dim)

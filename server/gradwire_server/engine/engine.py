@@ -1234,6 +1234,16 @@ def _explain(name, inputs, params, error) -> Exception:
         twice = next((d for i, d in enumerate(dims) if d in dims[:i]), None)
         if twice is not None:
             return InvalidArgument(f"{name}: dim {twice} appears multiple times in the list of dims")
+    if ("of an empty sequence" in text or ("zero-size array to reduction" in text and "no identity" in text)
+            or (name in ("median", "nanmedian") and "out of bounds" in text)) and isinstance(shapes[0], tuple) and 0 in shapes[0]:
+        # max, min, argmax, amax, median, ... along an empty dim: no value to give, as PyTorch says
+        dim = params.get("dim")
+        if dim is None:
+            return IndexOutOfRange(f"{name}: {name}(): Expected reduction dim to be specified for input.numel() == 0.")
+        dims = dim if isinstance(dim, (tuple, list)) else (dim,)
+        empty = next((d for d in dims if shapes[0][d] == 0), dims[0])
+        shown = empty if name in ("amax", "amin") else empty % max(len(shapes[0]), 1)  # (amax and amin name it as given)
+        return IndexOutOfRange(f"{name}: {name}(): Expected reduction dim {shown} to have non-zero size.")
     if isinstance(error, np.exceptions.AxisError) and error.ndim is not None:
         n = max(error.ndim, 1)  # a 0-d tensor takes dim 0 and -1, as PyTorch's
         return IndexOutOfRange(f"{name}: Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {error.axis})")

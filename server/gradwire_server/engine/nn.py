@@ -861,11 +861,15 @@ def nll_loss_grad(xp, g, ans, logp, target, reduction="mean", ignore_index=-100)
 
 def softmax(xp, x, dim):
     """exp(x - max) over its sum along ``dim`` (cross_entropy's gradient takes it too)."""
+    if x.size == 0:  # an empty tensor's (the max below has no identity)
+        return x.copy()
     e = xp.exp(x - x.max(axis=dim, keepdims=True))
     return e / e.sum(axis=dim, keepdims=True)
 
 
 def log_softmax(xp, x, dim):
+    if x.size == 0:
+        return x.copy()
     shifted = x - x.max(axis=dim, keepdims=True)
     return shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
 

@@ -555,6 +555,11 @@ def _logsumexp(xp, x, dim, keepdim=False):
 
 
 def _flip(xp, x, dims):
+    if x.ndim == 0:  # a 0-d tensor takes dim 0 or -1, as PyTorch's: nothing to reverse
+        for d in (dims if isinstance(dims, (tuple, list)) else (dims,)):
+            if d not in (0, -1):
+                raise np.exceptions.AxisError(d, 0)  # (told in PyTorch's words by the engine)
+        return x.copy()
     return xp.flip(x, dims).copy()  # a new tensor, as PyTorch's (NumPy's flip is a view)
 
 
