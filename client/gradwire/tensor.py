@@ -1785,6 +1785,10 @@ class Tensor:
 
     def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
         """Elementwise ``|self - other| <= atol + rtol * |other|`` (infinities equal to themselves), as ``torch.isclose``."""
+        if isinstance(other, Tensor) and self.dtype != other.dtype:
+            raise errors.InvalidArgumentError(f"{_TENSOR_TYPE_NAMES[self.dtype]} did not match {_TENSOR_TYPE_NAMES[other.dtype]}")
+        if self._dtype == bool_:  # (no subtraction of bools: close is equal)
+            return self == other
         error = (self - other).abs()  # an infinity is close only to itself: its error is not finite
         close = (error.isfinite() & (error <= atol + rtol * other.abs())) | (self == other)
         return close | (self.isnan() & other.isnan()) if equal_nan else close
@@ -2104,6 +2108,8 @@ class Tensor:
             return _op("div", (self, other))
         if rounding_mode not in ("trunc", "floor"):
             raise errors.InvalidArgumentError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'")
+        if rounding_mode == "trunc" and self._dtype == bool_ and (other._dtype == bool_ if isinstance(other, Tensor) else isinstance(other, bool)):
+            raise errors.UnimplementedError('"div_trunc_cpu" not implemented for \'Bool\'')
         quotient = self.detach().floor_divide(other.detach() if isinstance(other, Tensor) else other)
         if rounding_mode == "trunc":
             if is_floating(quotient.dtype):
@@ -3612,6 +3618,10 @@ def where(condition, x=None, y=None):
     the indices where it holds, one tensor per dim."""
     if x is None and y is None:
         return condition.nonzero(as_tuple=True)
+    if isinstance(condition, Tensor) and condition._dtype == uint8:  # taken as its != 0, with PyTorch's deprecation warning
+        warnings.warn("where received a uint8 condition tensor. This behavior is deprecated and will be removed in a future version of "
+                      "PyTorch. Use a boolean condition instead.", UserWarning, stacklevel=2)
+        condition = condition != 0
     return _op("where", (condition, x, y))
 
 

@@ -15,6 +15,7 @@ from .grad_mode import no_grad
 from .nn import functional as F
 from .shaping import _put
 from .tensor import _OPERANDS, FUNCTIONS, _TORCH_TYPE_NAMES, _check_index_source, Tensor, _function, _op, _sizes, _wrap_dim, cat, int64, placed, where
+from .shapes import promote
 
 
 def broadcast_to(self, size):
@@ -107,9 +108,11 @@ def _shift_operands(name, *operands):
         if not isinstance(x, _OPERANDS):
             return NotImplemented
         dtype = x._dtype if isinstance(x, Tensor) else getattr(x, "dtype", np.dtype("float32") if isinstance(x, float) else None)
-        if dtype is not None and dtype.kind == "f":
-            raise errors.UnimplementedError(f'"{name}" not implemented for \'{_TORCH_TYPE_NAMES.get(dtype, dtype.name)}\'')
         dtypes.append(np.dtype(bool) if isinstance(x, bool) else dtype)
+    floats = [d for d in dtypes if d is not None and d.kind == "f"]
+    if floats:  # PyTorch names the dtype the operands promote to (a Python float: the tensor's, if a float)
+        dtype = promote(*floats) if len(floats) == 2 else floats[0]
+        raise errors.UnimplementedError(f'"{name}" not implemented for \'{_TORCH_TYPE_NAMES.get(dtype, dtype.name)}\'')
     if all(dtype == np.bool_ for dtype in dtypes):  # bool by bool: PyTorch has no such kernel
         raise errors.UnimplementedError(f'"{name}" not implemented for \'Bool\'')
     return None
@@ -335,6 +338,9 @@ _METHODS = {
     "__lshift__": _shift("__lshift__", "lshift"), "__rshift__": _shift("__rshift__", "rshift"),
     "__rlshift__": _shift("__rlshift__", "lshift", reflected=True), "__rrshift__": _shift("__rrshift__", "rshift", reflected=True),
     "__ilshift__": _shift("__ilshift__", "lshift", inplace=True), "__irshift__": _shift("__irshift__", "rshift", inplace=True),
+    # x //= y, x %= y, x **= y: in place, as torch's (without them Python would rebind x to a new tensor)
+    "__ifloordiv__": lambda self, other: self.floor_divide_(other), "__imod__": lambda self, other: self.remainder_(other),
+    "__ipow__": lambda self, other: self.pow_(other),
     "new": new, "new_empty_strided": new_empty_strided, "resize_": resize_, "resize_as_": resize_as_, "narrow_copy": narrow_copy,
     "resize": resize, "resize_as": resize_as, "as_strided_scatter": as_strided_scatter, "module_load": module_load,
     "unsafe_chunk": unsafe_chunk, "unsafe_split": unsafe_split, "unsafe_split_with_sizes": unsafe_split_with_sizes,

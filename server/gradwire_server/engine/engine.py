@@ -231,7 +231,7 @@ class Engine:
             raise InvalidArgument("Integers to negative integer powers are not allowed.")
         if name == "where":
             if arrays[0].dtype != np.bool_:
-                raise DTypeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype {arrays[0].dtype}")
+                raise DTypeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype {torch_name(arrays[0].dtype)}")
             # numbers alone: PyTorch's types for them (float32 with a float, else int64, or bool for two bools)
             target = promote_tensors((a.dtype, a.ndim) for a in arrays[1:] if not isinstance(a, _SCALARS))
             if target is None or (target == _BOOL and any(type(a) is int for a in arrays[1:])):  # an int makes bools int64
