@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -165,6 +166,24 @@ def test_cross_entropy_errors_are_torchs(session):
     with pytest.raises(gw.InvalidArgumentError, match="not a valid value for reduction"):
         F.cross_entropy(x, [0, 1, 2], reduction="avg")
     assert np.isclose(F.cross_entropy(x, [0, 1, 2]).item(), np.log(4))  # the session carries on
+
+
+@pytest.mark.parametrize("op, x_shape, w_shape, dilation", [
+    ("conv2d", (2, 3, 7, 6), (4, 3, 2, 3), 1), ("conv2d", (1, 2, 6, 6), (2, 2, 4, 4), (1, 3)), ("conv1d", (1, 2, 9), (3, 2, 4), 1),
+    ("conv3d", (1, 2, 5, 6, 7), (2, 2, 2, 3, 4), 1),
+])
+def test_same_padding_of_an_even_kernel_pads_the_far_side_as_torch(session, rng, op, x_shape, w_shape, dilation):
+    x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    results = []
+    for lib, make in ((TF, torch.tensor), (F, session.tensor)):
+        xt, wt = make(x, requires_grad=True), make(w, requires_grad=True)
+        with pytest.warns(UserWarning, match="padding='same' with even kernel lengths") if lib is F else warnings.catch_warnings():
+            out = getattr(lib, op)(xt, wt, padding="same", dilation=dilation)  # (torch warns once a process)
+        (out * out).sum().backward()
+        results.append((out.detach().numpy(), xt.grad.numpy(), wt.grad.numpy()))
+    for ours, theirs in zip(results[1], results[0]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-10)
+    assert results[1][0].shape[2:] == tuple(x_shape[2:])
 
 
 def test_functional_conv_pool_softmax_match_torch(session, rng):

@@ -203,11 +203,12 @@ def _check_conv_dtypes(input, weight, bias=None, bias_words="conv"):
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D convolution (cross-correlation) over an NCHW (or CHW) input, as ``torch.nn.functional.conv2d``.
 
-    ``padding`` may be an int, a pair, ``"valid"`` (0) or ``"same"`` (stride 1, a dilated kernel of odd extent);
+    ``padding`` may be an int, a pair, ``"valid"`` (0) or ``"same"`` (stride 1; an even kernel's extra zero on the far side);
     ``dilation`` spreads the kernel; ``groups`` splits the channels into that many separate convolutions.
     """
     _check_conv_window(stride, padding, dilation)
     _check_conv_dtypes(input, weight, bias)
+    input = _padded_for_same(input, padding, weight, dilation, _pair)
     padding = _conv_padding(padding, weight, stride, dilation)
     inputs = (input, weight) if bias is None else (input, weight, bias)
     return _op("conv2d", inputs, _given(stride=(_pair(stride), (1, 1)), padding=(_pair(padding), (0, 0)), dilation=(_pair(dilation), (1, 1)),
@@ -320,12 +321,23 @@ def _conv_padding(padding, weight, stride, dilation=1, sizes=None):
         if sizes(stride) != sizes(1):
             raise errors.InvalidArgumentError("padding='same' is not supported for strided convolutions")
         extents = tuple(d * (k - 1) for d, k in zip(sizes(dilation), weight.shape[2:]))
-        if any(e % 2 for e in extents):
-            raise errors.UnimplementedError("padding='same' is supported where the dilated kernel has an odd extent only (it pads both sides alike)")
-        return tuple(e // 2 for e in extents)
+        return tuple(e // 2 for e in extents)  # each side; an odd extent's one more goes on the far side (_padded_for_same)
     if isinstance(padding, str):
         raise errors.InvalidArgumentError(f"Invalid padding string '{padding}', should be one of ['valid', 'same']")
     return padding
+
+
+def _padded_for_same(input, padding, weight, dilation, sizes):
+    """The input of a padding="same" convolution whose dilated kernel spans an odd number of steps in some dim: one
+    zero more at the far end of that dim, as PyTorch pads it (the rest of the padding is the op's, both sides alike)."""
+    if padding != "same":
+        return input
+    extra = [d * (k - 1) % 2 for d, k in zip(sizes(dilation), weight.shape[2:])]
+    if not any(extra):
+        return input
+    warnings.warn("Using padding='same' with even kernel lengths and odd dilation may require a zero-padded copy of the input be created",
+                  UserWarning, stacklevel=3)  # (PyTorch's)
+    return pad(input, [amount for e in reversed(extra) for amount in (0, e)])
 
 
 def _given(**params):
@@ -511,6 +523,7 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         raise errors.InvalidArgumentError(f"conv3d: weight must be 5-D (out_channels, in_channels, kD, kH, kW), got size {list(weight.shape)}")
     _check_conv_dtypes(input, weight, bias)
     _check_conv_window(stride, padding, dilation, _triple)
+    x = _padded_for_same(x, padding, weight, dilation, _triple)
     padding = _triple(_conv_padding(padding, weight, stride, dilation, _triple))
     (sd, sh, sw), (pd, ph, pw), (dd, dh, dw) = _triple(stride), padding, _triple(dilation)
     n, c, d, h, w = x.shape
