@@ -113,13 +113,13 @@ def mish(input, inplace=False):
 
 
 def hardswish(input, inplace=False):
-    """x * relu6(x + 3) / 6."""
-    return _written(input, lambda x: x * (x + 3.0).clamp(0.0, 6.0) / 6.0, inplace)
+    """x * relu6(x + 3) / 6 (relu6, not a clamp: its gradient is 0 at the bounds, as PyTorch's hardswish's at -3 and 3)."""
+    return _written(input, lambda x: x * relu6(x + 3.0) / 6.0, inplace)
 
 
 def hardsigmoid(input, inplace=False):
-    """relu6(x + 3) / 6."""
-    return _written(input, lambda x: (x + 3.0).clamp(0.0, 6.0) / 6.0, inplace)
+    """relu6(x + 3) / 6 (a gradient of 0 at -3 and 3, as PyTorch's)."""
+    return _written(input, lambda x: relu6(x + 3.0) / 6.0, inplace)
 
 
 def logsigmoid(input):

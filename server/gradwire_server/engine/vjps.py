@@ -542,8 +542,10 @@ defvjp("i1e", lambda xp, g, ans, x: g * xp.where(x == 0, 0.5, backend.i0e(xp, x)
 defvjp("ndtri", lambda xp, g, ans, x: g * math.sqrt(2 * math.pi) * xp.exp(ans * ans / 2), saves="ans")
 defvjp("logit", lambda xp, g, ans, x, eps=None: _logit_grad(xp, g, x, eps), saves="inputs")
 defvjp("entr", lambda xp, g, ans, x: -g * (1 + xp.log(x)), saves="inputs")  # inf at 0, NaN below, as PyTorch's
-defvjp("xlogy", lambda xp, g, ans, x, y: g * xp.log(y), lambda xp, g, ans, x, y: g * x / y, saves="inputs")
-defvjp("xlog1py", lambda xp, g, ans, x, y: g * xp.log1p(y), lambda xp, g, ans, x, y: g * x / (1 + y), saves="inputs")
+# d/dx is log(y) (log1p(y)), as PyTorch's: 0 where x is 0 and the log has no finite value (y <= 0; y <= -1)
+defvjp("xlogy", lambda xp, g, ans, x, y: g * xp.where((x == 0) & (y <= 0), 0, xp.log(y)), lambda xp, g, ans, x, y: g * x / y, saves="inputs")
+defvjp("xlog1py", lambda xp, g, ans, x, y: g * xp.where((x == 0) & (y <= -1), 0, xp.log1p(y)), lambda xp, g, ans, x, y: g * x / (1 + y),
+       saves="inputs")
 defvjp("hypot", lambda xp, g, ans, x, y: g * x / ans, lambda xp, g, ans, x, y: g * y / ans, saves="all")
 defvjp("logaddexp", lambda xp, g, ans, x, y: g / (1 + xp.exp(y - x)), lambda xp, g, ans, x, y: g / (1 + xp.exp(x - y)), saves="inputs")
 defvjp("gammainc", _no_derivative("the derivative for 'igamma: input' is not implemented."), lambda xp, g, ans, a, x: g * xp.exp((a - 1) * xp.log(x) - x - backend.lgamma(xp, a)), saves="inputs")  # a: none, as PyTorch's
