@@ -204,7 +204,11 @@ def _in_place_view(self, name, make):
     past = Tensor.__new__(Tensor)
     for slot in _SLOTS:
         setattr(past, slot, getattr(self, slot))
-    out = make(past)  # (a bad dim raises here, before anything changed)
+    try:
+        out = make(past)  # (a bad dim raises here, before anything changed)
+    except BaseException:
+        past._handle = 0  # the stand-in shares this tensor's handle: collected, it must not release it
+        raise
     if self._views is not None:  # views of the earlier version stay views of it
         for view in tuple(self._views):
             view._view_of = past

@@ -566,3 +566,17 @@ def test_masked_fill_broadcasts_and_refuses_as_torch(session):
         x = make([1.0, 2.0, 3.0], requires_grad=True)
         (x.masked_fill(make([[True, False, False], [False, False, True]]), 0.0) * make([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])).sum().backward()
         assert x.grad.tolist() == [4.0, 7.0, 3.0]
+
+
+@pytest.mark.parametrize("refused", [lambda x: x.unsqueeze_(3), lambda x: x.transpose_(0, 5), lambda x: x.squeeze_(4)])
+def test_a_refused_in_place_view_op_leaves_the_tensor_and_session_whole(session, refused):
+    """Its stand-in for the earlier version shares the tensor's handle: dropped after the refusal, it must not release
+    it (the tensor would lose its values on the server, and its own release later be refused)."""
+    before = session.stats()["tensors"]
+    x = session.tensor(X).clone()
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        refused(x)
+    np.testing.assert_array_equal(x.numpy(), X)
+    del x
+    assert session.tensor([1.0, 2.0]).sum().item() == 3.0  # no failed release surfaces
+    assert session.stats()["tensors"] == before
