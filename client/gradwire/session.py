@@ -946,14 +946,19 @@ class Session:
         start, end, step = (v.item() if isinstance(v, Tensor) else v for v in (start, end, step))  # arange(n): n a tensor
         if end is None:
             start, end = 0, start
-        if step == 0:
-            raise errors.InvalidArgumentError("step must be nonzero")
-        if (end - start) * step < 0:
-            raise errors.InvalidArgumentError("upper bound and lower bound inconsistent with step sign")
         if dtype is None:
             dtype = defaults.current if any(isinstance(v, float) for v in (start, end, step)) else np.int64
-        length = max(0, int(np.ceil((end - start) / step)))
-        return self._factory("arange", (length,), as_dtype(dtype), requires_grad, start=start, end=end, step=step)
+        dtype = as_dtype(dtype)
+        if not all(math.isfinite(v) for v in (start, end, step)):
+            raise errors.InvalidArgumentError(f"unsupported range: {start} -> {end}")
+        # PyTorch counts an int64 arange in int64, its bounds and step truncated toward zero (the server's arange_length)
+        first, last, by = (int(v) for v in (start, end, step)) if dtype == np.int64 else (start, end, step)
+        if by == 0:
+            raise errors.InvalidArgumentError("step must be nonzero")
+        if (last - first) * by < 0:
+            raise errors.InvalidArgumentError("upper bound and lower bound inconsistent with step sign")
+        length = max(0, math.ceil((last - first) / by))
+        return self._factory("arange", (length,), dtype, requires_grad, start=start, end=end, step=step)
 
     def logspace(self, start, end, steps, base=10.0, dtype=None, requires_grad=False):
         """``steps`` powers of ``base``, exponents evenly spaced from ``start`` to ``end``, as ``torch.logspace``."""

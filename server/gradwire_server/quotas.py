@@ -20,6 +20,8 @@ import numpy as np
 from gradwire import shapes
 
 from .engine import Tensor, parse_dtype
+from .engine.engine import arange_length
+from .engine.errors import InvalidArgument
 from .engine.graph import AccumulateGrad, Node
 from .engine.ops import OPS
 from .errors import InvalidRequest, QuotaExceeded
@@ -113,10 +115,12 @@ class SessionQuota:
             start, end, step = params.get("start", 0), params.get("end"), params.get("step", 1)
             if end is None:
                 start, end = 0, start
-            if not all(isinstance(v, (int, float)) for v in (start, end, step)) or step == 0:
+            if not all(isinstance(v, (int, float)) for v in (start, end, step)):
                 return  # the factory raises its own error
-            length = max(0, math.ceil((end - start) / step)) if all(map(math.isfinite, (start, end, step))) else 0
-            shape = (length,)
+            try:
+                shape = (arange_length(start, end, step, dtype),)
+            except InvalidArgument:
+                return  # (so does the factory)
         else:
             size = params.get("size", ())
             if isinstance(size, int):

@@ -3,6 +3,7 @@ dtype and values, or torch's refusal in its words; ``x //= y``, ``%=`` and ``**=
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import pytest
@@ -72,3 +73,25 @@ def test_a_uint8_condition_is_taken_with_torchs_warning(session):
     with pytest.warns(UserWarning, match="where received a uint8 condition tensor"):
         out = gw.where(session.tensor([3, 0, 2], dtype=gw.uint8), session.ones(3), session.zeros(3))
     assert out.tolist() == [1.0, 0.0, 1.0]
+
+
+ARANGES = [(0, 5, 1.5), (0, 1, 0.3), (0.5, 5, 1), (0, 5.5, 2), (1.5, 3, 1.2), (5, 0, -1.5), (0, 5.5, 1), (0.9, 3, 1), (0.9, 3.7, 0.7),
+           (2.5, 9, 2.5), (3,), (0, 10, 3), (1, 0, 1), (0, 1, 0.25), (0, math.inf, 1)]
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "int16", "int8", "uint8", "float32", "float64", None])
+def test_arange_counts_and_fills_as_torch(session, dtype):
+    """An int64 arange counts in int64 (bounds and step truncated: a step of 0.3 is refused); a narrower integer one
+    counts from the bounds as given and fills start + i * step, both truncated; each refusal in torch's words."""
+    for args in ARANGES:
+        outcomes = []
+        for lib, arange in ((torch, torch.arange), (gw, session.arange)):
+            try:
+                result = arange(*args, dtype=None if dtype is None else getattr(lib, dtype))
+                outcomes.append(("values", str(result.dtype), result.tolist()))
+            except Exception as error:  # noqa: BLE001 - the message is what is compared
+                outcomes.append(("error", str(error).split(" failed: ")[-1]))
+        if dtype in ("float32", "float64", None) and outcomes[0][0] == "values":  # (a float arange's last bits are its kernel's)
+            assert outcomes[1][:2] == outcomes[0][:2] and outcomes[1][2] == pytest.approx(outcomes[0][2], rel=1e-6), args
+        else:
+            assert outcomes[1] == outcomes[0], args

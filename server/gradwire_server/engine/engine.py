@@ -857,13 +857,14 @@ class Engine:
     def arange(self, start, end=None, step=1, dtype=None, requires_grad=False):
         if end is None:
             start, end = 0, start
-        if step == 0:
-            raise InvalidArgument("step must be nonzero")
-        if (end - start) * step < 0:
-            raise InvalidArgument("upper bound and lower bound inconsistent with step sign")
         if dtype is None:
             dtype = DEFAULT_FLOAT if any(isinstance(v, float) for v in (start, end, step)) else np.int64
-        return self._leaf(self.xp.arange(start, end, step, dtype=parse_dtype(dtype)), requires_grad)
+        dtype = parse_dtype(dtype)
+        length = arange_length(start, end, step, dtype)
+        if dtype.kind not in "iu":  # (the last bits of a float arange's values are its kernel's: PyTorch's vary by CPU)
+            return self._leaf(self.xp.arange(start, end, step, dtype=dtype), requires_grad)
+        first, by = int(start), int(step)  # an integer arange's values, as PyTorch's: start + i * step, both truncated
+        return self._leaf((first + by * self.xp.arange(length, dtype=np.int64)).astype(dtype), requires_grad)
 
     def rand(self, *size, dtype=None, requires_grad=False, generator=None):
         """Uniform [0, 1) samples from ``generator`` (a ``new_generator``), else the engine's own."""
@@ -1264,6 +1265,21 @@ def _matmul_mismatch(a, b) -> str:
     if len(a) == 3 and len(b) == 3 and a[0] == b[0]:
         return f"Expected size for first two dimensions of batch2 tensor to be: [{a[0]}, {a[2]}] but got: [{b[0]}, {b[1]}]."
     return f"mat1 and mat2 shapes cannot be multiplied ({'x'.join(map(str, a))} and {'x'.join(map(str, b))})"
+
+
+def arange_length(start, end, step, dtype) -> int:
+    """The length of ``arange(start, end, step)`` in ``dtype``, as PyTorch counts it: an int64 one from its bounds and
+    step truncated toward zero, any other from them as given (an integer one's values then take the truncated start
+    and step: ``arange(0, 5, 1.5, dtype=uint8)`` is 0, 1, 2, 3). Refuses a zero step and bounds the step leads away from."""
+    if not all(math.isfinite(v) for v in (start, end, step)):
+        raise InvalidArgument(f"unsupported range: {start} -> {end}")
+    if dtype == np.int64:
+        start, end, step = (int(v) for v in (start, end, step))
+    if step == 0:
+        raise InvalidArgument("step must be nonzero")
+    if (end - start) * step < 0:
+        raise InvalidArgument("upper bound and lower bound inconsistent with step sign")
+    return max(0, math.ceil((end - start) / step))
 
 
 def math_prod(shape):
