@@ -218,6 +218,7 @@ def micro():
         "sigmoid": (h, lambda e, x, p: e.apply("sigmoid", x), lambda x, p: torch.sigmoid(x)),
         "silu": (h, lambda e, x, p: e.apply("silu", x), lambda x, p: F.silu(x)),
         "gelu": (h, lambda e, x, p: e.apply("gelu", x), lambda x, p: F.gelu(x)),
+        "erf": (h, lambda e, x, p: e.apply("erf", x), lambda x, p: torch.erf(x)),
         "leaky_relu": (h, lambda e, x, p: e.apply("leaky_relu", x, negative_slope=0.01), lambda x, p: F.leaky_relu(x, 0.01)),
         "elu": (h, lambda e, x, p: e.apply("elu", x), lambda x, p: F.elu(x)),
         "softmax(-1)": (h, lambda e, x, p: e.apply("softmax", x, dim=-1), lambda x, p: F.softmax(x, -1)),

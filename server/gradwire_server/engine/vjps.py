@@ -494,7 +494,7 @@ defvjp("log1p", lambda xp, g, ans, x: g / (1 + x), saves="inputs")
 defvjp("expm1", lambda xp, g, ans, x: g * (ans + 1), saves="ans")
 defvjp("leaky_relu", _leaky_relu_grad, saves="inputs")
 defvjp("silu", _silu_grad, saves="inputs")
-defvjp("gelu", ops.gelu_grad)  # its answer too: the backward reads the CDF from it
+defvjp("gelu", ops.gelu_grad, saves="inputs")
 defvjp("softplus", lambda xp, g, ans, x, beta=1.0, threshold=20.0: xp.where(x * beta > threshold, g, g * nn.sigmoid(xp, x * beta)), saves="inputs")
 defvjp("elu", _elu_grad, saves="inputs")
 defvjp("tril", lambda xp, g, ans, x, diagonal=0: xp.tril(g, diagonal), saves=None)
