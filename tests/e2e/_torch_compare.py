@@ -56,3 +56,15 @@ def assert_same_error(ours, theirs, same_type=False):
     if same_type:
         assert isinstance(info.value, type(t_info.value)), (type(info.value), type(t_info.value))
     assert str(t_info.value) in str(info.value), (str(info.value), str(t_info.value))
+
+
+def torch_words(error) -> str:
+    """An error's first line as torch says it: of gradwire's, the deferred error's frame ("op (issued at ...) failed:
+    ... [inputs: ...]"), the shapes it adds and an op's name in front cut away (torch's own pass through unchanged)."""
+    message = str(error).splitlines()[0]
+    if " failed: " in message:
+        message = message.split(" failed: ", 1)[1]
+    for context in (" [inputs:", " (input shape", " (shapes"):
+        message = message.split(context)[0]
+    head, _, rest = message.partition(": ")
+    return rest if rest and head.replace("_", "").isalnum() else message

@@ -8,6 +8,7 @@ import math
 import pytest
 
 import gradwire as gw
+from tests.e2e._torch_compare import torch_words
 
 torch = pytest.importorskip("torch")
 
@@ -49,11 +50,7 @@ def _outcome(lib, session, f, x_shape, y_shape):
         result = f(values(x_shape) * 1.5, values(y_shape) * 0.5 + 0.25, lib)
         return "values", tuple(result.shape), [round(v, 4) for v in result.double().reshape(-1).tolist()]
     except Exception as error:  # noqa: BLE001 - the message is what is compared
-        message = str(error).splitlines()[0]
-        if " failed: " in message:
-            message = message.split(" failed: ", 1)[1].split(" [inputs:")[0].split(" (input shape")[0].split(" (shapes")[0]
-        head, _, rest = message.partition(": ")
-        return "error", rest if rest and head.replace("_", "").isalnum() else message
+        return "error", torch_words(error)
 
 
 @pytest.mark.parametrize("name", sorted(OPS))
@@ -110,11 +107,7 @@ def _reduced(lib, session, f, shape, dim):
         out = f(x, dim)
         return "values", tuple(out.shape), [round(v, 4) if v == v else "nan" for v in out.double().reshape(-1).tolist()]
     except Exception as error:  # noqa: BLE001 - the kind and message are what is compared
-        message = str(error).splitlines()[0]
-        if " failed: " in message:
-            message = message.split(" failed: ", 1)[1].split(" [inputs:")[0].split(" (input shape")[0]
-        head, _, rest = message.partition(": ")
-        return "error", isinstance(error, IndexError), rest if rest and head.replace("_", "").isalnum() else message
+        return "error", isinstance(error, IndexError), torch_words(error)
 
 
 @pytest.mark.parametrize("name", sorted(REDUCTIONS))

@@ -9,6 +9,7 @@ import warnings
 import pytest
 
 import gradwire as gw
+from tests.e2e._torch_compare import torch_words
 
 torch = pytest.importorskip("torch")
 
@@ -44,11 +45,7 @@ def _outcome(lib, session, f, a_dtype, b_dtype):
             result = f(make(A).to(getattr(lib, a_dtype)), make(B).to(getattr(lib, b_dtype)))
         return "values", str(result.dtype), [round(v, 3) if v == v else "nan" for v in result.double().reshape(-1).tolist()]
     except Exception as error:  # noqa: BLE001 - the message is what is compared
-        message = str(error).splitlines()[0]
-        if " failed: " in message:
-            message = message.split(" failed: ", 1)[1].split(" [inputs:")[0].split(" (input shape")[0].split(" (shapes")[0]
-        head, _, rest = message.partition(": ")
-        return "error", rest if rest and head.replace("_", "").isalnum() else message
+        return "error", torch_words(error)
 
 
 @pytest.mark.parametrize("name", sorted(OPS))
@@ -90,7 +87,7 @@ def test_arange_counts_and_fills_as_torch(session, dtype):
                 result = arange(*args, dtype=None if dtype is None else getattr(lib, dtype))
                 outcomes.append(("values", str(result.dtype), result.tolist()))
             except Exception as error:  # noqa: BLE001 - the message is what is compared
-                outcomes.append(("error", str(error).split(" failed: ")[-1]))
+                outcomes.append(("error", torch_words(error)))
         if dtype in ("float32", "float64", None) and outcomes[0][0] == "values":  # (a float arange's last bits are its kernel's)
             assert outcomes[1][:2] == outcomes[0][:2] and outcomes[1][2] == pytest.approx(outcomes[0][2], rel=1e-6), args
         else:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import gradwire as gw
-from tests.e2e._torch_compare import assert_matches_torch, assert_same_error
+from tests.e2e._torch_compare import assert_matches_torch, assert_same_error, torch_words
 
 torch = pytest.importorskip("torch")
 
@@ -506,10 +506,7 @@ def _index_op_outcome(lib, session, op, self_shape, index, source_shape, dim):
             result = getattr(x, op)(dim, i, ones(source_shape) * 2)
         return "values", result.tolist()
     except Exception as error:  # noqa: BLE001 - the message is what is compared
-        message = str(error)
-        if " failed: " in message:
-            message = message.split(" failed: ", 1)[1].split(" [inputs:")[0].split(" (input shape")[0]
-        return "error", message
+        return "error", torch_words(error)
 
 
 def test_index_ops_take_and_refuse_what_torch_does(session):
@@ -546,10 +543,7 @@ def _masked_fill_outcome(lib, session, op, self_shape, mask_shape, value):
         fill = 0.5 if value == "number" else make(0.5) if value == "0-d" else make([0.5])
         return "values", getattr(ones(self_shape) * 2, op)(mask, fill).tolist()
     except Exception as error:  # noqa: BLE001 - the message is what is compared
-        message = str(error)
-        if " failed: " in message:
-            message = message.split(" failed: ", 1)[1].split(" [inputs:")[0].split(" (input shape")[0].split(" (shapes")[0]
-        return "error", message.removeprefix("masked_fill: ").removeprefix("where: ")
+        return "error", torch_words(error)
 
 
 def test_masked_fill_broadcasts_and_refuses_as_torch(session):
