@@ -290,6 +290,8 @@ def test_registration_rules(session):
     model = nn.Linear(2, 2, session=session)
     with pytest.raises(TypeError, match="cannot assign 'int' as parameter 'weight'"):
         model.weight = 3
+    with pytest.raises(TypeError, match=r"cannot assign 'gradwire\.FloatTensor' as parameter 'weight'"):  # (torch's: torch.FloatTensor)
+        model.weight = session.ones(2, 2)
     model.bias = None
     assert [n for n, _ in model.named_parameters()] == ["weight"]
     with pytest.raises(AttributeError, match="'Linear' object has no attribute 'nothing'"):
