@@ -341,6 +341,7 @@ _METHODS = {
     # x //= y, x %= y, x **= y: in place, as torch's (without them Python would rebind x to a new tensor)
     "__ifloordiv__": lambda self, other: self.floor_divide_(other), "__imod__": lambda self, other: self.remainder_(other),
     "__ipow__": lambda self, other: self.pow_(other),
+    "__reversed__": lambda self: self if self.ndim == 0 else self.flip(0),  # reversed(x): a tensor, as torch's
     "new": new, "new_empty_strided": new_empty_strided, "resize_": resize_, "resize_as_": resize_as_, "narrow_copy": narrow_copy,
     "resize": resize, "resize_as": resize_as, "as_strided_scatter": as_strided_scatter, "module_load": module_load,
     "unsafe_chunk": unsafe_chunk, "unsafe_split": unsafe_split, "unsafe_split_with_sizes": unsafe_split_with_sizes,

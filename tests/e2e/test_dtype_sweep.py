@@ -92,3 +92,10 @@ def test_arange_counts_and_fills_as_torch(session, dtype):
             assert outcomes[1][:2] == outcomes[0][:2] and outcomes[1][2] == pytest.approx(outcomes[0][2], rel=1e-6), args
         else:
             assert outcomes[1] == outcomes[0], args
+
+
+def test_reversed_and_a_matmul_of_scalars_as_torch(session):
+    for lib, make in ((torch, torch.tensor), (gw, session.tensor)):
+        assert reversed(make([[1, 2], [3, 4]])).tolist() == [[3, 4], [1, 2]] and reversed(make(5)).tolist() == 5
+    with pytest.raises(RuntimeError, match="both arguments to matmul need to be at least 1D, but they are 0D and 1D"):
+        (session.tensor(2.0) @ session.tensor([3.0])).item()

@@ -1257,6 +1257,8 @@ def _explain(name, inputs, params, error) -> Exception:
 
 def _matmul_mismatch(a, b) -> str:
     """PyTorch's words for the product of shapes ``a`` and ``b`` that do not fit, by the kernel its matmul picks."""
+    if not a or not b:
+        return f"both arguments to matmul need to be at least 1D, but they are {len(a)}D and {len(b)}D"
     if len(a) == 1 and len(b) == 1:
         return (f"inconsistent tensor size, expected tensor [{a[0]}] and src [{b[0]}] to have the same number of elements, but got "
                 f"{a[0]} and {b[0]} elements respectively")
