@@ -1040,3 +1040,17 @@ def test_parameter_vectors_and_padded_sequences_as_in_torch(session):
         ours = gw.nn.utils.pad_sequence([session.tensor(r) for r in rows], **kwargs)
         theirs = pad_sequence([torch.from_numpy(r) for r in rows], **kwargs)
         assert ours.tolist() == theirs.tolist()
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+def test_non_constant_padding_takes_the_dims_torch_takes(session, mode):
+    """One to three padded dims, on an input with one or two more (batched or not); others refused in torch's words."""
+    for shape in ((5,), (3, 5), (2, 3, 7), (2, 3, 5, 6), (1, 2, 3, 4, 5)):
+        for count in (2, 4, 6):
+            outcomes = []
+            for lib, ones in ((TF, torch.ones), (F, session.ones)):
+                try:
+                    outcomes.append(tuple(lib.pad(ones(shape), (1,) * count, mode=mode).shape))
+                except RuntimeError as error:  # (NotImplementedError is one)
+                    outcomes.append((isinstance(error, NotImplementedError), str(error)))
+            assert outcomes[1] == outcomes[0], (shape, count)

@@ -1920,6 +1920,11 @@ def pad(input, pad, mode="constant", value=None):
         return _op("pad", (input,), {"pad": pad, **_given(value=(value, None))})
     if mode not in ("reflect", "replicate", "circular"):
         raise errors.UnimplementedError(f"Unrecognised padding mode {mode}")
+    if not (1 <= len(pad) // 2 <= 3 and input.ndim - len(pad) // 2 in (1, 2)):  # PyTorch's kernels: 1-3 dims, batched or not
+        raise errors.UnimplementedError(
+            f"Padding size {len(pad)} is not supported for {input.ndim}D input tensor.\nSupported combinations for non-constant padding:\n"
+            "  - 2D or 3D input: padding size = 2 (pads last dimension)\n  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
+            "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)")
     padded = [n + pad[2 * (input.ndim - 1 - d)] + pad[2 * (input.ndim - 1 - d) + 1] if input.ndim - 1 - d < len(pad) // 2 else n
               for d, n in enumerate(input.shape)]
     input._session._check_made_here("the output of pad", math.prod(padded), input.dtype)
