@@ -1527,7 +1527,8 @@ class Tensor:
             raise errors.InvalidIndexError("index_fill_(): Expected dtype int64 for index.")
         if index.ndim > 1:
             raise errors.InvalidArgumentError("Index has to be a vector/scalar")
-        index = index.reshape(-1)  # (a 0-d index: the one slice)
+        if index.ndim == 0:  # a 0-d index: the one slice (a vector goes as it is: no reshape command)
+            index = index.reshape(1)
         mask = self._session.zeros(self.shape[dim] if self.ndim else 1, dtype="bool")
         key, keep, _ = mask._index_key((index,))
         true = self._session.ones((), dtype="bool")
